@@ -1,0 +1,37 @@
+# sidecar-guard: every target installs dependencies first when they are missing.
+SHELL := /bin/bash
+LISTEN ?= 127.0.0.1:8443
+CERT_DIR ?= certs
+
+.PHONY: install build run test unit e2e typecheck bench bench-quick certs deploy-manifests clean
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+install: node_modules/.package-lock.json
+
+build: install
+	@npm run --silent build
+
+## make run: the webhook on https://$(LISTEN) in standalone mode (self-signed certs in $(CERT_DIR)/, no cluster)
+run: build
+	node bin/sidecar-guard.js serve --standalone --listen $(LISTEN) --cert-dir $(CERT_DIR) $(ARGS)
+
+## make test: type check, unit + integration tests, then the kubectl end-to-end suite
+test: build
+	npm run --silent typecheck
+	bash scripts/test.sh unit
+	$(MAKE) --no-print-directory e2e
+
+unit: build
+	bash scripts/test.sh unit
+
+e2e: build
+	bash scripts/test.sh e2e
+
+typecheck: install
+	npm run --silent typecheck
+
+clean:
+	rm -rf dist .e2e
