@@ -1,0 +1,55 @@
+// Turns an untrusted HTTP body into an AdmissionRequest, or says precisely
+// why it is not one. Never throws: every input gets an answer.
+import { SUPPORTED_REVIEW_VERSIONS, type AdmissionRequest, type Operation } from './types.js';
+
+export type Decoded =
+  | { ok: true; apiVersion: string; request: AdmissionRequest }
+  | { ok: false; error: string };
+
+const OPERATIONS: ReadonlySet<string> = new Set<Operation>(['CREATE', 'UPDATE', 'DELETE', 'CONNECT']);
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const fail = (error: string): Decoded => ({ ok: false, error });
+
+export function decodeReview(body: unknown): Decoded {
+  if (!isObject(body)) return fail('body is not a JSON object');
+  const { apiVersion, kind, request } = body;
+  if (typeof apiVersion !== 'string' || !SUPPORTED_REVIEW_VERSIONS.includes(apiVersion)) {
+    return fail(`apiVersion must be one of ${SUPPORTED_REVIEW_VERSIONS.join(', ')}, got ${describe(apiVersion)}`);
+  }
+  if (kind !== 'AdmissionReview') return fail(`kind must be AdmissionReview, got ${describe(kind)}`);
+  if (!isObject(request)) return fail('request is missing or not an object');
+  const problem = requestProblem(request);
+  if (problem) return fail(problem);
+  return { ok: true, apiVersion, request: request as unknown as AdmissionRequest };
+}
+
+function requestProblem(r: Record<string, unknown>): string | undefined {
+  if (typeof r.uid !== 'string' || r.uid === '') return 'request.uid is missing or not a non-empty string';
+  if (typeof r.operation !== 'string' || !OPERATIONS.has(r.operation)) {
+    return `request.operation must be one of CREATE, UPDATE, DELETE, CONNECT, got ${describe(r.operation)}`;
+  }
+  if (!isGvk(r.kind)) return 'request.kind must be an object with string group, version and kind';
+  if (r.resource !== undefined && !isGvr(r.resource)) {
+    return 'request.resource must be an object with string group, version and resource';
+  }
+  for (const key of ['name', 'namespace', 'subResource'] as const) {
+    if (r[key] !== undefined && r[key] !== null && typeof r[key] !== 'string') return `request.${key} must be a string`;
+  }
+  if (r.dryRun !== undefined && r.dryRun !== null && typeof r.dryRun !== 'boolean') return 'request.dryRun must be a boolean';
+  return undefined;
+}
+
+const isGvk = (v: unknown): boolean =>
+  isObject(v) && typeof v.group === 'string' && typeof v.version === 'string' && typeof v.kind === 'string';
+
+const isGvr = (v: unknown): boolean =>
+  isObject(v) && typeof v.group === 'string' && typeof v.version === 'string' && typeof v.resource === 'string';
+
+function describe(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}

@@ -1,0 +1,176 @@
+// What admission cannot prevent (objects created before the webhook, races
+// across replicas), reported the way `istioctl analyze` does: every member of
+// each conflict gets a finding with Istio's code and message template.
+import { ClusterStore } from '../cluster/store.js';
+import type { PodInfo, SidecarInfo } from '../cluster/view.js';
+import { isRecord } from '../sidecar/object.js';
+import { matches, mergeSelectors, sameSelector, selectorString, type Labels, type OverlapMode } from '../sidecar/selectors.js';
+import type { Severity } from '../sidecar/violation.js';
+
+export interface AuditInput {
+  sidecars: readonly unknown[];
+  pods: readonly unknown[];
+  namespaces: readonly unknown[];
+}
+
+export interface AuditOptions {
+  overlap: OverlapMode;
+  rootNamespace: string;
+}
+
+export interface AuditFinding {
+  /** Istio analyzer code where one applies (IST0110, IST0111, IST0101, IST0167, IST0002), else null. */
+  code: string | null;
+  rule: string;
+  severity: Severity;
+  kind: 'Sidecar';
+  namespace: string;
+  name: string;
+  message: string;
+}
+
+export interface AuditReport {
+  findings: AuditFinding[];
+  summary: { sidecars: number; pods: number; namespaces: number; findings: number; errors: number; warnings: number };
+}
+
+const AMBIENT_POD_ANNOTATION = 'ambient.istio.io/redirection';
+
+export function audit(input: AuditInput, options: AuditOptions): AuditReport {
+  const store = new ClusterStore();
+  for (const n of input.namespaces) store.upsertNamespace(n);
+  for (const p of input.pods) store.upsertPod(p);
+  const raw = new Map<string, unknown>();
+  for (const s of input.sidecars) {
+    const info = store.upsertSidecar(s);
+    if (info) raw.set(key(info), s);
+  }
+  const ambientPods = new Set(input.pods.filter(isAmbientPod).map((p) => keyOfRaw(p)));
+  const findings: AuditFinding[] = [];
+  for (const namespace of store.namespaceNames()) {
+    const sidecars = store.sidecars(namespace);
+    if (sidecars.length === 0) continue;
+    findings.push(...namespaceWide(store, namespace, sidecars));
+    findings.push(...selectorFindings(store, namespace, sidecars, ambientPods, options));
+  }
+  for (const [, obj] of raw) findings.push(...deprecations(obj));
+  findings.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name) || (a.code ?? '').localeCompare(b.code ?? ''));
+  const errors = findings.filter((f) => f.severity === 'error').length;
+  const counts = store.counts();
+  return {
+    findings,
+    summary: { sidecars: counts.sidecars, pods: counts.pods, namespaces: store.namespaceNames().length, findings: findings.length, errors, warnings: findings.length - errors },
+  };
+}
+
+const key = (s: { namespace: string; name: string }): string => `${s.namespace}/${s.name}`;
+const keyOfRaw = (o: unknown): string => {
+  const m = (isRecord(o) && isRecord(o.metadata) ? o.metadata : {}) as { namespace?: string; name?: string };
+  return `${m.namespace ?? 'default'}/${m.name ?? ''}`;
+};
+const names = (ss: readonly { name: string }[]): string => `[${ss.map((s) => s.name).sort().join(' ')}]`;
+
+function finding(s: SidecarInfo, code: string | null, rule: string, severity: Severity, message: string): AuditFinding {
+  return { code, rule, severity, kind: 'Sidecar', namespace: s.namespace, name: s.name, message };
+}
+
+/**
+ * An ambient namespace: labelled istio.io/dataplane-mode=ambient and not also
+ * opted into sidecar injection (istio-injection=enabled or an istio.io/rev).
+ */
+function isAmbientNamespace(labels: Labels | undefined): boolean {
+  if (!labels || labels['istio.io/dataplane-mode'] !== 'ambient') return false;
+  return labels['istio-injection'] !== 'enabled' && !labels['istio.io/rev'];
+}
+
+function isAmbientPod(p: unknown): boolean {
+  const meta = isRecord(p) && isRecord(p.metadata) ? p.metadata : {};
+  return isRecord(meta.annotations) && meta.annotations[AMBIENT_POD_ANNOTATION] === 'enabled';
+}
+
+/** IST0111, or IST0167 in an ambient namespace where Sidecars do nothing. */
+function namespaceWide(store: ClusterStore, namespace: string, sidecars: readonly SidecarInfo[]): AuditFinding[] {
+  const wide = sidecars.filter((s) => s.selector === null);
+  if (isAmbientNamespace(store.namespace(namespace)?.labels)) {
+    return wide.map((s) => finding(s, 'IST0167', 'ambient.ineffective', 'warning', 'The policy has no impact: namespace is in ambient mode, the policy has no impact.'));
+  }
+  if (wide.length < 2) return [];
+  const message = `The Sidecars ${names(wide)} in namespace "${namespace}" have no workload selector, which can lead to undefined behavior.`;
+  return wide.map((s) => finding(s, 'IST0111', 'conflict.default', 'error', message));
+}
+
+function selectorFindings(
+  store: ClusterStore,
+  namespace: string,
+  sidecars: readonly SidecarInfo[],
+  ambientPods: ReadonlySet<string>,
+  options: AuditOptions,
+): AuditFinding[] {
+  const selective = sidecars.filter((s): s is SidecarInfo & { selector: Labels } => s.selector !== null);
+  const out: AuditFinding[] = [];
+  const pods = store.pods(namespace);
+  for (const s of selective) {
+    if (namespace === options.rootNamespace) {
+      out.push(finding(s, null, 'root.selector', 'warning', `Sidecar ${key(s)} is in the root namespace but has a workloadSelector: it applies only to pods in ${namespace}, not mesh-wide.`));
+    }
+    if (!pods.some((p) => matches(s.selector, p.labels))) {
+      out.push(finding(s, 'IST0101', 'selector.no-match', 'warning', `Referenced selector not found: "${selectorString(s.selector)}"`));
+    }
+  }
+  // Ambient pods: every selector Sidecar that picks one is ineffective (once per Sidecar).
+  const ineffective = new Set<string>();
+  for (const p of pods) {
+    if (!ambientPods.has(key(p))) continue;
+    for (const s of selective) if (matches(s.selector, p.labels)) ineffective.add(s.name);
+  }
+  for (const s of selective) {
+    if (ineffective.has(s.name)) out.push(finding(s, 'IST0167', 'ambient.ineffective', 'warning', 'The policy has no impact: selected workload is in ambient mode, the policy has no impact.'));
+  }
+  const sidecarPods = pods.filter((p) => !ambientPods.has(key(p)));
+  out.push(...(options.overlap === 'pods' ? podOverlaps(namespace, selective, sidecarPods) : selectorOverlaps(namespace, selective, sidecarPods, options.overlap)));
+  return out;
+}
+
+/** Istio's IST0110: per pod, every selector Sidecar that picks it, when there are two or more. */
+function podOverlaps(namespace: string, selective: readonly (SidecarInfo & { selector: Labels })[], pods: readonly PodInfo[]): AuditFinding[] {
+  const out: AuditFinding[] = [];
+  for (const p of pods) {
+    const matching = selective.filter((s) => matches(s.selector, p.labels));
+    if (matching.length < 2) continue;
+    const message = `The Sidecars ${names(matching)} in namespace "${namespace}" select the same workload pod "${p.name}", which can lead to undefined behavior.`;
+    for (const s of matching) out.push(finding(s, 'IST0110', 'conflict.overlap', 'error', message));
+  }
+  return out;
+}
+
+/** labels/identical modes: each member of each overlapping pair, naming its peer and the shared labels. */
+function selectorOverlaps(
+  namespace: string,
+  selective: readonly (SidecarInfo & { selector: Labels })[],
+  pods: readonly PodInfo[],
+  mode: OverlapMode,
+): AuditFinding[] {
+  const out: AuditFinding[] = [];
+  for (let i = 0; i < selective.length; i++) {
+    for (let j = i + 1; j < selective.length; j++) {
+      const a = selective[i]!;
+      const b = selective[j]!;
+      const shared = mode === 'identical' ? (sameSelector(a.selector, b.selector) ? a.selector : null) : mergeSelectors(a.selector, b.selector);
+      if (!shared) continue;
+      const examples = pods.filter((p) => matches(shared, p.labels)).slice(0, 3).map((p) => p.name);
+      const where = examples.length > 0 ? `pods ${examples.map((n) => `"${n}"`).join(', ')}` : `pods labelled ${selectorString(shared)} (none exists yet)`;
+      const message = `The Sidecars ${names([a, b])} in namespace "${namespace}" select the same workload ${where}, which can lead to undefined behavior.`;
+      out.push(finding(a, 'IST0110', 'conflict.overlap', 'error', message), finding(b, 'IST0110', 'conflict.overlap', 'error', message));
+    }
+  }
+  return out;
+}
+
+/** IST0002: istiod ignores outboundTrafficPolicy.egressProxy. */
+function deprecations(obj: unknown): AuditFinding[] {
+  const spec = isRecord(obj) && isRecord(obj.spec) ? obj.spec : {};
+  const otp = isRecord(spec.outboundTrafficPolicy) ? spec.outboundTrafficPolicy : {};
+  if (otp.egressProxy === undefined || otp.egressProxy === null) return [];
+  const [namespace, name] = keyOfRaw(obj).split('/') as [string, string];
+  return [{ code: 'IST0002', rule: 'deprecated.egress-proxy', severity: 'warning', kind: 'Sidecar', namespace, name, message: 'Deprecated: OutboundTrafficPolicy.EgressProxy ignored' }];
+}

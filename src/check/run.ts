@@ -1,0 +1,139 @@
+// The offline `check`: the same rules as the webhook, applied to manifests in
+// the order kubectl apply would send them.
+import { ClusterStore } from '../cluster/store.js';
+import { crossObjectRules } from '../sidecar/cross-rules.js';
+import { isRecord, refOf, SIDECAR_GROUP, SIDECAR_KIND } from '../sidecar/object.js';
+import type { OverlapMode } from '../sidecar/selectors.js';
+import { validateObject } from '../sidecar/validate.js';
+import type { Severity, Violation } from '../sidecar/violation.js';
+import type { Manifest, ManifestObject } from './documents.js';
+
+export interface CheckOptions {
+  /** Namespace of objects that do not say (kubectl's `default`, or --namespace). */
+  namespace: string;
+  /** Judge every document alone, without the cross-object rules. */
+  isolated: boolean;
+  overlap: OverlapMode;
+  rootNamespace: string;
+}
+
+export interface Finding {
+  rule: string;
+  severity: Severity;
+  path: string;
+  message: string;
+  hint?: string;
+  line: number;
+  col: number;
+}
+
+export interface CheckResult {
+  file: string;
+  line: number;
+  apiVersion: string | null;
+  kind: string | null;
+  namespace: string | null;
+  name: string | null;
+  allowed: boolean;
+  errors: Finding[];
+  warnings: Finding[];
+}
+
+export interface CheckSummary {
+  files: number;
+  sidecars: number;
+  allowed: number;
+  rejected: number;
+  skipped: number;
+}
+
+export interface CheckReport {
+  results: CheckResult[];
+  summary: CheckSummary;
+}
+
+export function isSidecarManifest(obj: unknown): boolean {
+  return (
+    isRecord(obj) &&
+    obj.kind === SIDECAR_KIND &&
+    typeof obj.apiVersion === 'string' &&
+    obj.apiVersion.startsWith(`${SIDECAR_GROUP}/`)
+  );
+}
+
+export function checkManifests(manifests: readonly Manifest[], files: number, options: CheckOptions): CheckReport {
+  const store = options.isolated ? undefined : stateFrom(manifests, options.namespace);
+  const accepted = new Map<string, unknown>(); // ns/name → last admitted version, for UPDATE semantics
+  const results: CheckResult[] = [];
+  let skipped = 0;
+  for (const m of manifests) {
+    if (!m.ok) {
+      results.push(parseFailure(m.file, m.position.line, m.position.col, m.message));
+      continue;
+    }
+    if (!isSidecarManifest(m.object)) {
+      skipped++;
+      continue;
+    }
+    const result = judge(m, store, accepted, options);
+    results.push(result);
+  }
+  const sidecars = results.filter((r) => r.kind !== null).length;
+  const allowed = results.filter((r) => r.allowed).length;
+  return { results, summary: { files, sidecars, allowed, rejected: results.length - allowed, skipped } };
+}
+
+/** Pods and Namespaces among the manifests are the cluster the Sidecars are judged against. */
+function stateFrom(manifests: readonly Manifest[], namespace: string): ClusterStore {
+  const store = new ClusterStore();
+  for (const m of manifests) {
+    if (!m.ok || !isRecord(m.object)) continue;
+    if (m.object.kind === 'Pod') store.upsertPod(m.object, namespace);
+    if (m.object.kind === 'Namespace') store.upsertNamespace(m.object);
+  }
+  return store;
+}
+
+function judge(m: ManifestObject, store: ClusterStore | undefined, accepted: Map<string, unknown>, options: CheckOptions): CheckResult {
+  const obj = m.object as Record<string, unknown>;
+  const ref = refOf(obj, options.namespace);
+  const key = `${ref.namespace}/${ref.name}`;
+  const own = validateObject(obj, ref, { rejectUnknownFields: true });
+  let findings: Violation[] = own.violations;
+  if (store && own.wellFormed) {
+    findings = [...findings, ...crossObjectRules({ object: obj, oldObject: accepted.get(key), ref }, store, options)];
+  }
+  const toFinding = (v: Violation): Finding => ({ ...v, ...m.locate(v.path) });
+  const errors = findings.filter((v) => v.severity === 'error').map(toFinding);
+  const warnings = findings.filter((v) => v.severity === 'warning').map(toFinding);
+  const allowed = errors.length === 0;
+  if (allowed && store) {
+    accepted.set(key, obj);
+    store.upsertSidecar(obj, ref.namespace);
+  }
+  return {
+    file: m.file,
+    line: m.position.line,
+    apiVersion: typeof obj.apiVersion === 'string' ? obj.apiVersion : null,
+    kind: SIDECAR_KIND,
+    namespace: ref.namespace,
+    name: ref.name,
+    allowed,
+    errors,
+    warnings,
+  };
+}
+
+function parseFailure(file: string, line: number, col: number, message: string): CheckResult {
+  return {
+    file,
+    line,
+    apiVersion: null,
+    kind: null,
+    namespace: null,
+    name: null,
+    allowed: false,
+    errors: [{ rule: 'yaml.parse', severity: 'error', path: '', message, line, col }],
+    warnings: [],
+  };
+}

@@ -1,0 +1,315 @@
+// sidecar-guard command line: serve | check | audit | generate | certs.
+// The composition root for every command: the only code that reads flags,
+// environment, files and signals; the commands' logic lives in modules.
+import { mkdirSync, readFileSync } from 'node:fs';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { audit, type AuditInput } from './audit/analyze.js';
+import { formatAuditJson, formatAuditText } from './audit/report.js';
+import { parseSources, type Manifest } from './check/documents.js';
+import { isRecord } from './sidecar/object.js';
+import { formatJson, formatText } from './check/report.js';
+import { checkManifests, isSidecarManifest } from './check/run.js';
+import { parseHostPort, type ServeConfig } from './config.js';
+import { OVERLAP_MODES, type OverlapMode } from './sidecar/selectors.js';
+import { readSources, UsageError } from './sources.js';
+import { createCA, issueServingCert, serviceDnsNames } from './tls/certs.js';
+import { writeCertFiles } from './tls/files.js';
+
+const EXIT_OK = 0;
+const EXIT_REJECTED = 1;
+const EXIT_USAGE = 2;
+
+const USAGE = `Usage: sidecar-guard <command> [flags]
+
+Commands:
+  serve     run the admission webhook (HTTPS /validate, /healthz, /readyz)
+  check     validate Sidecar manifests offline, like kubectl apply would be judged
+  audit     report the conflicts that already exist in a cluster or a set of manifests
+  certs     create a CA and a serving certificate for the webhook Service
+
+Run "sidecar-guard <command> --help" for the flags of a command.
+`;
+
+const SHARED_RULE_FLAGS = {
+  overlap: { type: 'string', default: 'labels' },
+  'root-namespace': { type: 'string', default: 'istio-system' },
+} as const;
+
+const COMMANDS: Record<string, { usage: string; options: ParseArgsConfig['options']; run: (values: Values, positionals: string[], io: CliIO) => Promise<number> }> = {
+  serve: {
+    usage: `Usage: sidecar-guard serve [flags]
+
+  --standalone             no cluster: judge against the in-memory view from --state files
+  --kubeconfig FILE        cluster mode with this kubeconfig (default: $KUBECONFIG, else in-cluster service account)
+  --max-staleness MS       /readyz turns false when the cluster view lost the API server this long (default 60000)
+  --listen HOST:PORT       HTTPS address (default 0.0.0.0:8443)
+  --cert-dir DIR           tls.crt/tls.key (and ca.crt); standalone mode creates them when missing (default certs)
+  --state PATH             (standalone) Sidecars, Pods and Namespaces that already exist; repeatable
+  --overlap MODE           labels | pods | identical: when two workload selectors conflict (default labels)
+  --root-namespace NS      Istio's root namespace (default istio-system)
+  --log-level LEVEL        trace | debug | info | warn | error (default info)
+  --reservation-ttl MS     how long an admitted, not yet observed Sidecar is remembered (default 10000)
+  --drain-delay MS         on SIGTERM, report unready this long before closing the listener (default 0 standalone)
+`,
+    options: {
+      standalone: { type: 'boolean', default: false },
+      kubeconfig: { type: 'string' },
+      'max-staleness': { type: 'string', default: '60000' },
+      listen: { type: 'string', default: '0.0.0.0:8443' },
+      'cert-dir': { type: 'string', default: 'certs' },
+      state: { type: 'string', multiple: true, default: [] },
+      'log-level': { type: 'string', default: process.env.LOG_LEVEL ?? 'info' },
+      'reservation-ttl': { type: 'string', default: '10000' },
+      'drain-delay': { type: 'string' },
+      ...SHARED_RULE_FLAGS,
+    },
+    run: runServe,
+  },
+  check: {
+    usage: `Usage: sidecar-guard check [flags] PATH...
+
+PATH is a file, a directory (recursive, *.yaml|*.yml|*.json) or - for stdin.
+Exit code: 0 every Sidecar allowed, 1 some rejected, 2 usage error or unreadable path.
+
+  --output text|json       compiler-style lines (default) or one JSON object
+  --namespace NS           namespace of objects without metadata.namespace (default "default")
+  --isolated               judge each document alone, without the cross-object rules
+  --overlap MODE           labels | pods | identical (default labels)
+  --root-namespace NS      Istio's root namespace (default istio-system)
+`,
+    options: {
+      output: { type: 'string', short: 'o', default: 'text' },
+      namespace: { type: 'string', short: 'n', default: 'default' },
+      isolated: { type: 'boolean', default: false },
+      ...SHARED_RULE_FLAGS,
+    },
+    run: runCheck,
+  },
+  audit: {
+    usage: `Usage: sidecar-guard audit [--kubeconfig FILE | PATH...] [flags]
+
+Reports every conflict among existing Sidecars, both members of each pair, with Istio's
+analyzer codes (IST0110, IST0111, IST0101, IST0167, IST0002). Without PATHs it lists the
+cluster of --kubeconfig (default: $KUBECONFIG or ~/.kube/config, else in-cluster).
+Exit code: 0 no error findings, 1 some, 2 usage error or unreachable cluster.
+
+  --output text|json       istioctl-analyze-like lines (default) or one JSON object
+  --kubeconfig FILE        the cluster to read
+  --namespace NS           namespace of manifests without metadata.namespace (default "default")
+  --overlap MODE           labels | pods | identical (default labels; pods = istioctl analyze)
+  --root-namespace NS      Istio's root namespace (default istio-system)
+`,
+    options: {
+      output: { type: 'string', short: 'o', default: 'text' },
+      kubeconfig: { type: 'string' },
+      namespace: { type: 'string', short: 'n', default: 'default' },
+      ...SHARED_RULE_FLAGS,
+    },
+    run: runAudit,
+  },
+  certs: {
+    usage: `Usage: sidecar-guard certs --service NAME --namespace NS [--out DIR]
+
+Writes ca.crt, ca.key, tls.crt and tls.key (RSA 2048; CA 365 days, serving certificate 90 days)
+whose SANs cover NAME, NAME.NS, NAME.NS.svc, NAME.NS.svc.cluster.local, localhost and 127.0.0.1.
+Prints the base64 caBundle for the webhook configurations.
+`,
+    options: {
+      service: { type: 'string', default: 'sidecar-guard' },
+      namespace: { type: 'string', short: 'n', default: 'sidecar-guard' },
+      out: { type: 'string', default: 'certs' },
+    },
+    run: runCerts,
+  },
+};
+
+type Values = Record<string, string | boolean | string[] | undefined>;
+
+/** Where a command reads and writes; tests pass their own, the process passes stdio. */
+export interface CliIO {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  stdin(): string;
+}
+
+const processIO: CliIO = {
+  stdout: (t) => void process.stdout.write(t),
+  stderr: (t) => void process.stderr.write(t),
+  stdin: () => readFileSync(0, 'utf8'),
+};
+
+export async function main(argv: string[], io: CliIO = processIO): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    io.stdout(USAGE);
+    return command ? EXIT_OK : EXIT_USAGE;
+  }
+  const spec = COMMANDS[command];
+  if (!spec) return usageError(io, `unknown command "${command}"\n\n${USAGE}`);
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.stdout(spec.usage);
+    return EXIT_OK;
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args: rest, options: spec.options, allowPositionals: true, strict: true });
+  } catch (err) {
+    return usageError(io, `${(err as Error).message}\n\n${spec.usage}`);
+  }
+  try {
+    return await spec.run(parsed.values as Values, parsed.positionals, io);
+  } catch (err) {
+    if (err instanceof UsageError) return usageError(io, err.message);
+    throw err;
+  }
+}
+
+function usageError(io: CliIO, message: string): number {
+  io.stderr(`sidecar-guard: ${message.trimEnd()}\n`);
+  return EXIT_USAGE;
+}
+
+function overlapFlag(values: Values): OverlapMode {
+  const mode = values.overlap as string;
+  if (!(OVERLAP_MODES as readonly string[]).includes(mode)) throw new UsageError(`--overlap must be one of ${OVERLAP_MODES.join(', ')}, got "${mode}"`);
+  return mode as OverlapMode;
+}
+
+function intFlag(values: Values, name: string, fallback?: number): number {
+  const raw = values[name];
+  if (raw === undefined) {
+    if (fallback === undefined) throw new UsageError(`--${name} is required`);
+    return fallback;
+  }
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} must be a non-negative integer, got "${String(raw)}"`);
+  return n;
+}
+
+async function runCheck(values: Values, paths: string[], io: CliIO): Promise<number> {
+  const output = outputFlag(values);
+  if (paths.length === 0) throw new UsageError(`check needs at least one PATH (a file, a directory or - for stdin)\n\n${COMMANDS.check!.usage}`);
+  const options = {
+    namespace: values.namespace as string,
+    isolated: values.isolated === true,
+    overlap: overlapFlag(values),
+    rootNamespace: values['root-namespace'] as string,
+  };
+  const sources = readSources(paths, io.stdin);
+  const report = checkManifests(parseSources(sources), sources.length, options);
+  io.stdout(output === 'json' ? formatJson(report) : formatText(report));
+  return report.summary.rejected > 0 ? EXIT_REJECTED : EXIT_OK;
+}
+
+async function runAudit(values: Values, paths: string[], io: CliIO): Promise<number> {
+  const output = outputFlag(values);
+  const options = { overlap: overlapFlag(values), rootNamespace: values['root-namespace'] as string };
+  if (paths.length > 0 && values.kubeconfig) throw new UsageError('give either --kubeconfig or PATHs, not both');
+  let input: AuditInput;
+  if (paths.length > 0) {
+    input = manifestsAsSnapshot(parseSources(readSources(paths, io.stdin)), values.namespace as string);
+  } else {
+    try {
+      // Loaded on demand: client-node is large and only this path needs it.
+      const [{ KubeClient }, { listSnapshot }] = await Promise.all([import('./cluster/kube.js'), import('./cluster/snapshot.js')]);
+      input = await listSnapshot(KubeClient.load(values.kubeconfig as string | undefined));
+    } catch (err) {
+      throw new UsageError(`cannot list the cluster: ${(err as Error).message}`);
+    }
+  }
+  const report = audit(input, options);
+  io.stdout(output === 'json' ? formatAuditJson(report) : formatAuditText(report));
+  return report.summary.errors > 0 ? EXIT_REJECTED : EXIT_OK;
+}
+
+/** Manifests as if they were the cluster; a parse error is a usage error here. */
+function manifestsAsSnapshot(manifests: Manifest[], namespace: string): AuditInput {
+  const input: AuditInput = { sidecars: [], pods: [], namespaces: [] };
+  for (const m of manifests) {
+    if (!m.ok) throw new UsageError(`${m.file}:${m.position.line}:${m.position.col}: ${m.message}`);
+    const obj = withNamespace(m.object, namespace);
+    if (isSidecarManifest(obj)) (input.sidecars as unknown[]).push(obj);
+    else if (isRecord(obj) && obj.kind === 'Pod') (input.pods as unknown[]).push(obj);
+    else if (isRecord(obj) && obj.kind === 'Namespace') (input.namespaces as unknown[]).push(obj);
+  }
+  return input;
+}
+
+function withNamespace(obj: unknown, namespace: string): unknown {
+  if (!isRecord(obj) || obj.kind === 'Namespace') return obj;
+  const meta = isRecord(obj.metadata) ? obj.metadata : {};
+  return typeof meta.namespace === 'string' && meta.namespace ? obj : { ...obj, metadata: { ...meta, namespace } };
+}
+
+function outputFlag(values: Values): 'text' | 'json' {
+  const output = values.output as string;
+  if (output !== 'text' && output !== 'json') throw new UsageError(`--output must be text or json, got "${output}"`);
+  return output;
+}
+
+async function runCerts(values: Values, _paths: string[], io: CliIO): Promise<number> {
+  const service = values.service as string;
+  const namespace = values.namespace as string;
+  const out = values.out as string;
+  const ca = createCA();
+  const serving = issueServingCert(ca, {
+    dnsNames: [...serviceDnsNames(service, namespace), 'localhost'],
+    ipAddresses: ['127.0.0.1'],
+  });
+  mkdirSync(out, { recursive: true });
+  writeCertFiles(out, ca, serving);
+  io.stderr(`wrote ${out}/ca.crt, ${out}/ca.key, ${out}/tls.crt, ${out}/tls.key for ${service}.${namespace}.svc\n`);
+  io.stdout(`${Buffer.from(ca.certPem).toString('base64')}\n`);
+  return EXIT_OK;
+}
+
+async function runServe(values: Values): Promise<number> {
+  const standalone = values.standalone === true;
+  let listen;
+  try {
+    listen = parseHostPort(values.listen as string, '--listen');
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const config: ServeConfig = {
+    listen,
+    certDir: values['cert-dir'] as string,
+    mode: standalone ? 'standalone' : 'cluster',
+    kubeconfig: values.kubeconfig as string | undefined,
+    statePaths: values.state as string[],
+    overlap: overlapFlag(values),
+    rootNamespace: values['root-namespace'] as string,
+    logLevel: values['log-level'] as string,
+    metricsListen: null,
+    reservationTtlMs: intFlag(values, 'reservation-ttl'),
+    drainDelayMs: intFlag(values, 'drain-delay', standalone ? 0 : 5000),
+    maxStalenessMs: intFlag(values, 'max-staleness'),
+  };
+  const { createLogger, serve } = await import('./main.js');
+  const logger = createLogger(config.logLevel);
+  const server = await serve(config, logger);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      server.shutdown(signal).then(resolve, (err) => {
+        logger.error({ err }, 'shutdown failed');
+        resolve();
+      });
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  return EXIT_OK;
+}
+
+const isEntryPoint = process.argv[1] !== undefined && /(?:cli\.[jt]s|sidecar-guard(?:\.js)?)$/.test(process.argv[1]);
+if (isEntryPoint) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err) => {
+      process.stderr.write(`sidecar-guard: ${(err as Error)?.stack ?? String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

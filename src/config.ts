@@ -1,0 +1,36 @@
+// Everything `serve` can be told, already parsed and checked by cli.ts.
+import type { OverlapMode } from './sidecar/selectors.js';
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+export interface ServeConfig {
+  listen: HostPort;
+  certDir: string;
+  /** standalone: in-memory view from --state files; cluster: informers via kubeconfig or in-cluster config. */
+  mode: 'standalone' | 'cluster';
+  kubeconfig?: string;
+  statePaths: string[];
+  overlap: OverlapMode;
+  rootNamespace: string;
+  logLevel: string;
+  /** Plain-HTTP Prometheus endpoint; null turns it off. */
+  metricsListen: HostPort | null;
+  clientCaFile?: string;
+  reservationTtlMs: number;
+  /** How long /readyz reports false before the listener closes on SIGTERM. */
+  drainDelayMs: number;
+  /** Longest time /readyz may stay true after the cluster view stopped hearing from the API server. */
+  maxStalenessMs: number;
+}
+
+export function parseHostPort(value: string, flag: string): HostPort {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new Error(`${flag} must be HOST:PORT (e.g. 127.0.0.1:8443), got "${value}"`);
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+}
+
+export const formatHostPort = ({ host, port }: HostPort): string => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`);

@@ -1,0 +1,141 @@
+// Rules that judge a Sidecar against the others in its namespace. Istio only
+// reports these conflicts after the fact (istioctl analyze IST0110/IST0111)
+// and resolves them by age; here they are refused at admission.
+import type { ClusterView, PodInfo, SidecarInfo } from '../cluster/view.js';
+import { describeRef, type ObjectRef } from './object.js';
+import { mergeSelectors, sameSelector, selectorOf, selectorString, type Labels, type OverlapMode } from './selectors.js';
+import type { Violation } from './violation.js';
+
+export interface CrossOptions {
+  overlap: OverlapMode;
+  rootNamespace: string;
+}
+
+export interface CrossInput {
+  object: unknown;
+  /** The stored object on UPDATE: conflicts it already had are grandfathered. */
+  oldObject?: unknown;
+  ref: ObjectRef;
+}
+
+export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
+export const MANAGED_BY_VALUE = 'sidecar-guard';
+const POD_EXAMPLES = 3;
+
+export const CROSS_RULES = {
+  'conflict.default': { code: 'IST0111', title: 'more than one namespace-wide Sidecar in a namespace' },
+  'conflict.overlap': { code: 'IST0110', title: 'two Sidecars select the same workload' },
+  'root.selector': { code: undefined, title: 'a Sidecar with a workloadSelector in the root namespace' },
+  'selector.no-match': { code: 'IST0101', title: 'the workloadSelector matches no pod' },
+} as const;
+
+export function crossObjectRules(input: CrossInput, view: ClusterView, options: CrossOptions): Violation[] {
+  const selector = selectorOf(input.object);
+  const oldSelector = input.oldObject === undefined ? undefined : selectorOf(input.oldObject);
+  const findings: Violation[] = [];
+  if (selector === null) {
+    findings.push(...duplicateDefault(input.ref, view, oldSelector === null));
+  } else {
+    findings.push(...overlaps(input.ref, selector, oldSelector, view, options.overlap));
+    findings.push(...rootSelector(input.ref, options.rootNamespace));
+    findings.push(...noMatchingPod(input.ref, selector, view));
+  }
+  return findings;
+}
+
+const others = (list: readonly SidecarInfo[], ref: ObjectRef): SidecarInfo[] => list.filter((s) => s.name !== ref.name);
+
+/** conflict.default (IST0111): one namespace-wide Sidecar per namespace. */
+function duplicateDefault(ref: ObjectRef, view: ClusterView, wasNamespaceWide: boolean): Violation[] {
+  return others(view.namespaceWide(ref.namespace), ref).map((existing) => {
+    const grandfathered = wasNamespaceWide;
+    return {
+      rule: 'conflict.default',
+      severity: grandfathered ? 'warning' : 'error',
+      path: 'spec.workloadSelector',
+      message: grandfathered
+        ? `${describeRef(ref)} and ${describeRef(existing)} are both namespace-wide (no workloadSelector); Istio picks the older one (IST0111)`
+        : `${describeRef(ref)} has no workloadSelector, but namespace "${ref.namespace}" already has a namespace-wide Sidecar: ${existing.name}${managedNote(existing)}; two of them make Istio's choice undefined (IST0111)`,
+      hint: isManaged(existing)
+        ? `edit ${existing.namespace}/${existing.name} through its template, or opt the namespace out of generated defaults (remove its sidecar-guard.io/default-sidecar label), or add spec.workloadSelector.labels to ${ref.name}`
+        : `edit the existing Sidecar ${existing.namespace}/${existing.name} instead, or add spec.workloadSelector.labels to ${ref.name} so it applies to specific workloads`,
+    };
+  });
+}
+
+/** conflict.overlap (IST0110): no two selector Sidecars may pick the same pod. */
+function overlaps(
+  ref: ObjectRef,
+  selector: Labels,
+  oldSelector: Labels | null | undefined,
+  view: ClusterView,
+  mode: OverlapMode,
+): Violation[] {
+  const findings: Violation[] = [];
+  for (const other of others(view.sidecars(ref.namespace), ref)) {
+    if (other.selector === null) continue;
+    const shared = overlapOf(selector, other.selector, ref.namespace, view, mode);
+    if (!shared) continue;
+    const grandfathered =
+      oldSelector != null && overlapOf(oldSelector, other.selector, ref.namespace, view, mode) !== null;
+    const pods = view.podsMatching(ref.namespace, shared, POD_EXAMPLES);
+    findings.push({
+      rule: 'conflict.overlap',
+      severity: grandfathered ? 'warning' : 'error',
+      path: 'spec.workloadSelector.labels',
+      message: grandfathered
+        ? `${describeRef(ref)} and ${describeRef(other)} select the same pods (${selectorString(shared)}); Istio uses the older one for them (IST0110)`
+        : `${describeRef(ref)} selects the same workloads as ${describeRef(other)}: both apply to pods labelled ${selectorString(shared)}${podList(pods)}; Istio would use only one of them, which is undefined behaviour (IST0110)`,
+      hint: `make the selectors disjoint (give ${ref.name} a label value that ${other.name} does not accept), or merge the two Sidecars into one`,
+    });
+  }
+  return findings;
+}
+
+/** The labels a pod needs to be selected by both, or null if no pod can be (per mode). */
+function overlapOf(a: Labels, b: Labels, namespace: string, view: ClusterView, mode: OverlapMode): Labels | null {
+  if (mode === 'identical') return sameSelector(a, b) ? a : null;
+  const merged = mergeSelectors(a, b);
+  if (merged === null) return null;
+  if (mode === 'pods' && view.podsMatching(namespace, merged, 1).length === 0) return null;
+  return merged;
+}
+
+function podList(pods: readonly PodInfo[]): string {
+  if (pods.length === 0) return ' (no such pod exists yet)';
+  return ` (existing pods: ${pods.map((p) => p.name).join(', ')}${pods.length === POD_EXAMPLES ? ', ...' : ''})`;
+}
+
+/** root.selector: the mesh-wide default in the root namespace should not select workloads. */
+function rootSelector(ref: ObjectRef, rootNamespace: string): Violation[] {
+  if (ref.namespace !== rootNamespace) return [];
+  return [
+    {
+      rule: 'root.selector',
+      severity: 'warning',
+      path: 'spec.workloadSelector',
+      message: `${describeRef(ref)} is in the root namespace but has a workloadSelector: it applies only to pods in ${rootNamespace}, not mesh-wide`,
+      hint: 'remove the workloadSelector to make it the mesh-wide default, or move it to the namespace of the workloads it targets',
+    },
+  ];
+}
+
+/** selector.no-match (IST0101): a warning only, pods often come after their Sidecar. */
+function noMatchingPod(ref: ObjectRef, selector: Labels, view: ClusterView): Violation[] {
+  if (!view.knowsPods() || view.podsMatching(ref.namespace, selector, 1).length > 0) return [];
+  return [
+    {
+      rule: 'selector.no-match',
+      severity: 'warning',
+      path: 'spec.workloadSelector.labels',
+      message: `${describeRef(ref)}: no pod in ${ref.namespace} matches ${selectorString(selector)} yet (IST0101)`,
+      hint: 'check the workloadSelector labels against the pod template labels',
+    },
+  ];
+}
+
+export const isManaged = (s: SidecarInfo): boolean => s.labels[MANAGED_BY_LABEL] === MANAGED_BY_VALUE;
+
+function managedNote(s: SidecarInfo): string {
+  return isManaged(s) ? ' (generated by sidecar-guard as the namespace default)' : '';
+}

@@ -1,0 +1,31 @@
+// Go's strconv.Atoi on a 64-bit platform, with its exact error texts.
+// Accepted: an optional '+' or '-', then one or more ASCII digits, and the
+// value must fit in int64. Leading zeros are fine ("0080" is 80).
+import { goQuote } from './quote.js';
+
+export type AtoiResult = { ok: true; value: bigint } | { ok: false; error: string };
+
+const UINT64_MAX = (1n << 64n) - 1n;
+const INT64_LIMIT = 1n << 63n; // |MinInt64|; MaxInt64 is one less
+
+export function atoi(s: string): AtoiResult {
+  const syntax = (): AtoiResult => ({ ok: false, error: `strconv.Atoi: parsing ${goQuote(s)}: invalid syntax` });
+  const range = (): AtoiResult => ({ ok: false, error: `strconv.Atoi: parsing ${goQuote(s)}: value out of range` });
+
+  let digits = s;
+  const negative = s.startsWith('-');
+  if (negative || s.startsWith('+')) digits = s.slice(1);
+  if (digits === '') return syntax();
+
+  // Like ParseUint, stop at the first problem from the left: an overflow of
+  // uint64 before a bad character is a range error, a bad character before
+  // any overflow is a syntax error.
+  let n = 0n;
+  for (const ch of digits) {
+    if (ch < '0' || ch > '9') return syntax();
+    n = n * 10n + BigInt(ch.charCodeAt(0) - 48);
+    if (n > UINT64_MAX) return range();
+  }
+  if (negative ? n > INT64_LIMIT : n >= INT64_LIMIT) return range();
+  return { ok: true, value: negative ? -n : n };
+}

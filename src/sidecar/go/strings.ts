@@ -1,0 +1,80 @@
+// Go string semantics that differ from JavaScript's: Go strings are UTF-8
+// bytes, so lengths, ordering and "the first byte" are measured on the UTF-8
+// encoding, and strings.ToLower maps one rune to one rune.
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * Go's JSON decoder turns an unpaired UTF-16 surrogate escape into U+FFFD, so
+ * Istio never sees one; doing the same here keeps lengths and quoting aligned.
+ */
+export function toWellFormed(s: string): string {
+  return s.replace(LONE_SURROGATE, '\uFFFD');
+}
+
+/** Go's len(s): the number of UTF-8 bytes (lone surrogates count as U+FFFD). */
+export function utf8Length(s: string): number {
+  let n = 0;
+  for (const ch of s) n += utf8Width(ch.codePointAt(0) ?? 0);
+  return n;
+}
+
+function utf8Width(cp: number): number {
+  if (cp < 0x80) return 1;
+  if (cp < 0x800) return 2;
+  if (cp < 0x10000) return 3;
+  return 4;
+}
+
+/** s[0] in Go: the first byte of the UTF-8 encoding (undefined for ""). */
+export function firstUtf8Byte(s: string): number | undefined {
+  const cp = s.codePointAt(0);
+  if (cp === undefined) return undefined;
+  const r = cp >= 0xd800 && cp <= 0xdfff ? 0xfffd : cp;
+  if (r < 0x80) return r;
+  if (r < 0x800) return 0xc0 | (r >> 6);
+  if (r < 0x10000) return 0xe0 | (r >> 12);
+  return 0xf0 | (r >> 18);
+}
+
+/**
+ * Go's string comparison (sort.Strings): byte-wise on UTF-8, which is code
+ * point order. JavaScript's default sort compares UTF-16 units instead, which
+ * puts U+E000..U+FFFF after astral characters.
+ */
+export function compareGoStrings(a: string, b: string): number {
+  const ai = a[Symbol.iterator]();
+  const bi = b[Symbol.iterator]();
+  for (;;) {
+    const x = ai.next();
+    const y = bi.next();
+    if (x.done || y.done) return x.done === y.done ? 0 : x.done ? -1 : 1;
+    const cx = x.value.codePointAt(0) ?? 0;
+    const cy = y.value.codePointAt(0) ?? 0;
+    if (cx !== cy) return cx < cy ? -1 : 1;
+  }
+}
+
+/**
+ * Go's strings.ToLower: a simple one-rune-to-one-rune mapping. JavaScript's
+ * toLowerCase applies full and context-sensitive mappings (U+0130 becomes two
+ * code points, final sigma depends on position), so map rune by rune.
+ */
+export function goToLower(s: string): string {
+  let out = '';
+  for (const ch of s) {
+    const cp = ch.codePointAt(0) ?? 0;
+    if (cp === 0x130) {
+      out += 'i'; // LATIN CAPITAL LETTER I WITH DOT ABOVE: Go's simple mapping
+      continue;
+    }
+    const lower = ch.toLowerCase();
+    out += [...lower].length === 1 ? lower : ch;
+  }
+  return out;
+}
+
+/** fmt's %v of a []string: `[a b c]`, elements unquoted. */
+export function formatStringSlice(items: readonly string[]): string {
+  return `[${items.join(' ')}]`;
+}

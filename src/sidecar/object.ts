@@ -1,0 +1,48 @@
+// Reading the few envelope facts the decisions need from an untrusted object.
+export const SIDECAR_GROUP = 'networking.istio.io';
+export const SIDECAR_KIND = 'Sidecar';
+export const SIDECAR_VERSIONS: readonly string[] = ['v1', 'v1beta1', 'v1alpha3'];
+
+export interface ObjectRef {
+  namespace: string;
+  name: string;
+}
+
+export const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export function metadataOf(obj: unknown): Record<string, unknown> {
+  return isRecord(obj) && isRecord(obj.metadata) ? obj.metadata : {};
+}
+
+/** String-valued entries of a map field, ignoring anything else. */
+export function stringMap(v: unknown): Record<string, string> {
+  const out: Record<string, string> = Object.create(null);
+  if (!isRecord(v)) return out;
+  for (const [k, val] of Object.entries(v)) if (typeof val === 'string') out[k] = val;
+  return out;
+}
+
+/** `Sidecar ns/name`, the way every message names an object. */
+export function describeRef(ref: ObjectRef): string {
+  return `Sidecar ${ref.namespace}/${ref.name}`;
+}
+
+/**
+ * Namespace and name of an object; the namespace falls back to the one the
+ * request or the CLI gives (kubectl's `default`), a missing name to
+ * generateName, which is what a person sees in kubectl.
+ */
+export function refOf(obj: unknown, fallbackNamespace: string, fallbackName = ''): ObjectRef {
+  const meta = metadataOf(obj);
+  const namespace = typeof meta.namespace === 'string' && meta.namespace !== '' ? meta.namespace : fallbackNamespace;
+  let name = typeof meta.name === 'string' && meta.name !== '' ? meta.name : fallbackName;
+  if (name === '' && typeof meta.generateName === 'string') name = `${meta.generateName}<generated>`;
+  return { namespace, name: name || '<unnamed>' };
+}
+
+export function isSidecarApiVersion(apiVersion: unknown): boolean {
+  if (typeof apiVersion !== 'string') return false;
+  const [group, version] = apiVersion.split('/');
+  return group === SIDECAR_GROUP && version !== undefined && SIDECAR_VERSIONS.includes(version);
+}

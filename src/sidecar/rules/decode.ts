@@ -1,0 +1,312 @@
+// What Istio's validator actually sees after its JSON decoder (golang/protobuf
+// jsonpb) has turned the raw spec into protobuf messages:
+// - a null or missing message is absent; `{}` is present;
+// - a null list element becomes an empty message (or "" in a string list);
+// - scalars take their proto3 zero value when missing: 0, "", false, enum 0;
+// - enums come as exact names or numbers.
+// Values of the wrong JSON type are ignored (treated as missing) so the rules
+// stay total on any input; the CRD schema reports them before we run.
+import { parseGoDuration } from '../go/duration.js';
+import { toWellFormed } from '../go/strings.js';
+
+type JsonObject = Record<string, unknown>;
+
+/** A decoded enum: its number, or null for a name the enum does not have. */
+export type EnumValue = number | null;
+
+export const CAPTURE_MODE = { DEFAULT: 0, IPTABLES: 1, NONE: 2 } as const;
+export const TLS_MODE = {
+  PASSTHROUGH: 0,
+  SIMPLE: 1,
+  MUTUAL: 2,
+  AUTO_PASSTHROUGH: 3,
+  ISTIO_MUTUAL: 4,
+  OPTIONAL_MUTUAL: 5,
+} as const;
+export const TLS_VERSION = { TLS_AUTO: 0, TLSV1_0: 1, TLSV1_1: 2, TLSV1_2: 3, TLSV1_3: 4 } as const;
+export const H2_UPGRADE_POLICY = { DEFAULT: 0, DO_NOT_UPGRADE: 1, UPGRADE: 2 } as const;
+/**
+ * The Sidecar enum only names 0 and 1. MeshConfig's ALLOW_ANY_DYNAMIC_DNS is
+ * number 3; its name is accepted here so rule O1 can explain the mistake.
+ */
+export const OUTBOUND_MODE = { REGISTRY_ONLY: 0, ALLOW_ANY: 1, ALLOW_ANY_DYNAMIC_DNS: 3 } as const;
+
+export interface Port {
+  number: number;
+  protocol: string;
+  name: string;
+  targetPort: number;
+}
+
+export interface IngressListener {
+  port?: Port;
+  bind: string;
+  defaultEndpoint: string;
+  tls?: ServerTls;
+  connectionPool?: ConnectionPool;
+}
+
+export interface EgressListener {
+  port?: Port;
+  bind: string;
+  captureMode: EnumValue;
+  hosts: string[];
+}
+
+export interface TlsCertificate {
+  serverCertificate: string;
+  privateKey: string;
+}
+
+export interface ServerTls {
+  httpsRedirect: boolean;
+  mode: EnumValue;
+  serverCertificate: string;
+  privateKey: string;
+  caCertificates: string;
+  caCrl: string;
+  credentialName: string;
+  credentialNames: string[];
+  tlsCertificates: TlsCertificate[];
+  subjectAltNames: string[];
+  minProtocolVersion: EnumValue;
+  cipherSuites: string[];
+}
+
+/** A Duration field: absent, or its value in nanoseconds. */
+export type Duration = bigint | undefined;
+
+export interface HttpPool {
+  http1MaxPendingRequests: number;
+  http2MaxRequests: number;
+  maxRequestsPerConnection: number;
+  maxRetries: number;
+  idleTimeout: Duration;
+  h2UpgradePolicy: EnumValue;
+  useClientProtocol: boolean;
+  maxConcurrentStreams: number;
+  http2KeepAlive?: { interval: Duration; timeout: Duration };
+}
+
+export interface TcpPool {
+  maxConnections: number;
+  connectTimeout: Duration;
+  maxConnectionDuration: Duration;
+  idleTimeout: Duration;
+  tcpKeepalive?: { time: Duration; interval: Duration };
+}
+
+export interface ConnectionPool {
+  http?: HttpPool;
+  tcp?: TcpPool;
+}
+
+export interface EgressProxy {
+  host: string;
+  subset: string;
+  port?: { number: number };
+}
+
+export interface OutboundTrafficPolicy {
+  mode: EnumValue;
+  egressProxy?: EgressProxy;
+}
+
+export interface Sidecar {
+  /** Labels in the order they appear (Istio visits them in random order). */
+  workloadSelector?: { labels: Array<[key: string, value: string]> };
+  ingress: IngressListener[];
+  egress: EgressListener[];
+  inboundConnectionPool?: ConnectionPool;
+  outboundTrafficPolicy?: OutboundTrafficPolicy;
+}
+
+export function decodeSidecar(raw: unknown): Sidecar {
+  const spec = asObject(raw) ?? {};
+  const selector = message(spec, 'workloadSelector');
+  return {
+    ...(selector && { workloadSelector: { labels: stringMap(field(selector, 'labels')) } }),
+    ingress: messageList(spec, 'ingress').map(decodeIngress),
+    egress: messageList(spec, 'egress').map(decodeEgress),
+    ...optional('inboundConnectionPool', message(spec, 'inboundConnectionPool'), decodePool),
+    ...optional('outboundTrafficPolicy', message(spec, 'outboundTrafficPolicy'), decodeOutbound),
+  };
+}
+
+function decodeIngress(o: JsonObject): IngressListener {
+  return {
+    ...optional('port', message(o, 'port'), decodePort),
+    bind: str(o, 'bind'),
+    defaultEndpoint: str(o, 'defaultEndpoint'),
+    ...optional('tls', message(o, 'tls'), decodeTls),
+    ...optional('connectionPool', message(o, 'connectionPool'), decodePool),
+  };
+}
+
+function decodeEgress(o: JsonObject): EgressListener {
+  return {
+    ...optional('port', message(o, 'port'), decodePort),
+    bind: str(o, 'bind'),
+    captureMode: enumeration(o, 'captureMode', CAPTURE_MODE),
+    hosts: stringList(o, 'hosts'),
+  };
+}
+
+function decodePort(o: JsonObject): Port {
+  return {
+    number: uint32(o, 'number'),
+    protocol: str(o, 'protocol'),
+    name: str(o, 'name'),
+    targetPort: uint32(o, 'targetPort'),
+  };
+}
+
+function decodeTls(o: JsonObject): ServerTls {
+  return {
+    httpsRedirect: bool(o, 'httpsRedirect'),
+    mode: enumeration(o, 'mode', TLS_MODE),
+    serverCertificate: str(o, 'serverCertificate'),
+    privateKey: str(o, 'privateKey'),
+    caCertificates: str(o, 'caCertificates'),
+    caCrl: str(o, 'caCrl'),
+    credentialName: str(o, 'credentialName'),
+    credentialNames: stringList(o, 'credentialNames'),
+    tlsCertificates: messageList(o, 'tlsCertificates').map((c) => ({
+      serverCertificate: str(c, 'serverCertificate'),
+      privateKey: str(c, 'privateKey'),
+    })),
+    subjectAltNames: stringList(o, 'subjectAltNames'),
+    minProtocolVersion: enumeration(o, 'minProtocolVersion', TLS_VERSION),
+    cipherSuites: stringList(o, 'cipherSuites'),
+  };
+}
+
+function decodePool(o: JsonObject): ConnectionPool {
+  return {
+    ...optional('http', message(o, 'http'), decodeHttpPool),
+    ...optional('tcp', message(o, 'tcp'), decodeTcpPool),
+  };
+}
+
+function decodeHttpPool(o: JsonObject): HttpPool {
+  return {
+    http1MaxPendingRequests: int32(o, 'http1MaxPendingRequests'),
+    http2MaxRequests: int32(o, 'http2MaxRequests'),
+    maxRequestsPerConnection: int32(o, 'maxRequestsPerConnection'),
+    maxRetries: int32(o, 'maxRetries'),
+    idleTimeout: duration(o, 'idleTimeout'),
+    h2UpgradePolicy: enumeration(o, 'h2UpgradePolicy', H2_UPGRADE_POLICY),
+    useClientProtocol: bool(o, 'useClientProtocol'),
+    maxConcurrentStreams: int32(o, 'maxConcurrentStreams'),
+    ...optional('http2KeepAlive', message(o, 'http2KeepAlive'), (k) => ({
+      interval: duration(k, 'interval'),
+      timeout: duration(k, 'timeout'),
+    })),
+  };
+}
+
+function decodeTcpPool(o: JsonObject): TcpPool {
+  return {
+    maxConnections: int32(o, 'maxConnections'),
+    connectTimeout: duration(o, 'connectTimeout'),
+    maxConnectionDuration: duration(o, 'maxConnectionDuration'),
+    idleTimeout: duration(o, 'idleTimeout'),
+    ...optional('tcpKeepalive', message(o, 'tcpKeepalive'), (k) => ({
+      time: duration(k, 'time'),
+      interval: duration(k, 'interval'),
+    })),
+  };
+}
+
+function decodeOutbound(o: JsonObject): OutboundTrafficPolicy {
+  return {
+    mode: enumeration(o, 'mode', OUTBOUND_MODE),
+    ...optional('egressProxy', message(o, 'egressProxy'), (p) => ({
+      host: str(p, 'host'),
+      subset: str(p, 'subset'),
+      ...optional('port', message(p, 'port'), (port) => ({ number: uint32(port, 'number') })),
+    })),
+  };
+}
+
+// ---- field readers -------------------------------------------------------
+
+function asObject(v: unknown): JsonObject | undefined {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as JsonObject) : undefined;
+}
+
+/** Own properties only: a key like "constructor" must not find Object.prototype's. */
+function field(o: JsonObject, key: string): unknown {
+  return Object.hasOwn(o, key) ? o[key] : undefined;
+}
+
+/** Spreads `{ [key]: decode(value) }` only when the message is present. */
+function optional<K extends string, T>(
+  key: K,
+  value: JsonObject | undefined,
+  decode: (o: JsonObject) => T,
+): { [P in K]?: T } {
+  return value === undefined ? {} : ({ [key]: decode(value) } as { [P in K]?: T });
+}
+
+function message(o: JsonObject, key: string): JsonObject | undefined {
+  return asObject(field(o, key));
+}
+
+function list(o: JsonObject, key: string): unknown[] {
+  const v = field(o, key);
+  return Array.isArray(v) ? v : [];
+}
+
+function messageList(o: JsonObject, key: string): JsonObject[] {
+  return list(o, key).map((e) => asObject(e) ?? {});
+}
+
+function stringList(o: JsonObject, key: string): string[] {
+  return list(o, key).map(asString);
+}
+
+function asString(v: unknown): string {
+  return typeof v === 'string' ? toWellFormed(v) : '';
+}
+
+function str(o: JsonObject, key: string): string {
+  return asString(field(o, key));
+}
+
+function bool(o: JsonObject, key: string): boolean {
+  return field(o, key) === true;
+}
+
+function stringMap(v: unknown): Array<[string, string]> {
+  const o = asObject(v);
+  if (!o) return [];
+  return Object.keys(o).map((k) => [toWellFormed(k), asString(o[k])]);
+}
+
+/** JSON numbers, or decimal strings as jsonpb also accepts ("80"). */
+function integer(v: unknown, min: number, max: number): number {
+  const n = typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : v;
+  return typeof n === 'number' && Number.isInteger(n) && n >= min && n <= max ? n : 0;
+}
+
+function uint32(o: JsonObject, key: string): number {
+  return integer(field(o, key), 0, 0xffff_ffff);
+}
+
+function int32(o: JsonObject, key: string): number {
+  return integer(field(o, key), -0x8000_0000, 0x7fff_ffff);
+}
+
+function enumeration(o: JsonObject, key: string, names: Readonly<Record<string, number>>): EnumValue {
+  const v = field(o, key);
+  if (typeof v === 'string') return Object.hasOwn(names, v) ? (names[v] ?? null) : null;
+  return integer(v, -0x8000_0000, 0x7fff_ffff);
+}
+
+function duration(o: JsonObject, key: string): Duration {
+  const v = field(o, key);
+  if (typeof v !== 'string') return undefined;
+  const parsed = parseGoDuration(v);
+  return parsed.ok ? parsed.nanos : undefined;
+}

@@ -1,0 +1,179 @@
+// Structural checks the Kubernetes API server applies to a Sidecar custom
+// resource: the CRD's schema (types, enums, bounds, required fields, sizes and
+// CEL rules), ObjectMeta rules, apiVersion/kind and, optionally, the unknown
+// fields that kubectl's strict validation refuses. The spec schema is compiled
+// once, at module load, by an Ajv instance of our own.
+import { Ajv, type ErrorObject, type FuncKeywordDefinition } from 'ajv';
+import type { Violation } from '../violation.js';
+import { celRuleFor } from './cel.js';
+import { goValue, jsonTypeOf, notSupported, requiredValue, rootTypeInvalid } from './k8s-errors.js';
+import { CEL_KEYWORD, describeAjvError, type CelErrorParams } from './messages.js';
+import { checkMetadata } from './metadata.js';
+import { schemaViolation } from './rules.js';
+import type { CelRuleSpec, SchemaNode } from './schema-node.js';
+import { CRD_GROUP, CRD_KIND, CRD_VERSIONS, SIDECAR_SCHEMA } from './sidecar-schema.gen.js';
+import { findUnknownFields } from './unknown-fields.js';
+
+export { SCHEMA_RULES, type SchemaRule, type SchemaRuleId } from './rules.js';
+
+export interface SchemaOptions {
+  rejectUnknownFields: boolean;
+}
+
+export interface SchemaResult {
+  violations: Violation[]; // every structural finding, errors only, all collected (allErrors)
+  /** true when some value has the wrong JSON type (other than null where an object/scalar was expected),
+   *  so the semantic rules cannot safely read the object. Nulls alone never make it fatal. */
+  fatal: boolean;
+}
+
+/** The served versions, most preferred first (Kubernetes version priority: GA, then beta, then alpha). */
+export const SERVED_VERSIONS: readonly string[] = Object.freeze(
+  CRD_VERSIONS.filter((v) => v.served)
+    .map((v) => v.name)
+    .sort(compareVersionPriority),
+);
+
+const API_VERSIONS: readonly string[] = SERVED_VERSIONS.map((v) => `${CRD_GROUP}/${v}`);
+
+const SPEC_SCHEMA: SchemaNode = requireSpecSchema(SIDECAR_SCHEMA);
+
+// status is deliberately not compiled: the CRD has a status subresource, so the
+// API server drops status on create and keeps the stored one on update; only
+// its unknown fields (found while decoding) can make kubectl refuse an object.
+const validateSpec = createAjv().compile(SPEC_SCHEMA);
+
+/** Checks a whole Sidecar object (apiVersion, kind, metadata, spec, status). Never throws. */
+export function checkSchema(object: unknown, options: SchemaOptions): SchemaResult {
+  try {
+    return checkObject(object, options?.rejectUnknownFields === true);
+  } catch (error) {
+    // Not expected; a checker that throws would turn a bad object into a webhook failure.
+    const detail = error instanceof Error ? error.message : String(error);
+    return { violations: [schemaViolation('schema.type', '', `Internal error: the object could not be checked: ${detail}`)], fatal: true };
+  }
+}
+
+function checkObject(object: unknown, rejectUnknownFields: boolean): SchemaResult {
+  if (!isRecord(object)) {
+    return { violations: [schemaViolation('schema.type', '', rootTypeInvalid(jsonTypeOf(object)))], fatal: true };
+  }
+  const violations: Violation[] = [];
+  checkTypeMeta(object, violations);
+  if (rejectUnknownFields) findUnknownFields(object, SIDECAR_SCHEMA, violations);
+  let fatal = checkMetadata(ownValue(object, 'metadata'), rejectUnknownFields, violations);
+  const spec = ownValue(object, 'spec');
+  // A null spec is pruned by the API server like any other null property.
+  if (spec !== undefined && spec !== null) fatal = checkSpec(spec, violations) || fatal;
+  return { violations, fatal };
+}
+
+function checkSpec(spec: unknown, out: Violation[]): boolean {
+  if (validateSpec(spec)) return false;
+  let fatal = false;
+  const celFindings: Violation[] = [];
+  for (const error of validateSpec.errors ?? []) {
+    const described = describeAjvError(error, spec, 'spec', SPEC_SCHEMA);
+    fatal ||= described.fatal;
+    // The API server evaluates CEL rules after the OpenAPI checks; keep that order.
+    (error.keyword === CEL_KEYWORD ? celFindings : out).push(described.violation);
+  }
+  out.push(...celFindings);
+  return fatal;
+}
+
+function checkTypeMeta(object: Record<string, unknown>, out: Violation[]): void {
+  const apiVersion = ownValue(object, 'apiVersion');
+  if (apiVersion === undefined || apiVersion === null || apiVersion === '') {
+    out.push(schemaViolation('object.kind', 'apiVersion', requiredValue()));
+  } else if (typeof apiVersion !== 'string' || !API_VERSIONS.includes(apiVersion)) {
+    out.push(schemaViolation('object.kind', 'apiVersion', notSupported(apiVersion, API_VERSIONS)));
+  }
+  const kind = ownValue(object, 'kind');
+  if (kind === undefined || kind === null || kind === '') {
+    out.push(schemaViolation('object.kind', 'kind', requiredValue()));
+  } else if (kind !== CRD_KIND) {
+    out.push(schemaViolation('object.kind', 'kind', `Invalid value: ${goValue(kind)}: must be ${CRD_KIND}`));
+  }
+}
+
+function createAjv(): Ajv {
+  const ajv = new Ajv({
+    allErrors: true,
+    strict: true,
+    coerceTypes: false,
+    useDefaults: false,
+    removeAdditional: false,
+    // We word errors ourselves; Ajv's message strings would only cost time.
+    messages: false,
+  });
+  ajv.addKeyword(celKeyword());
+  // Kept in the generated schema for the unknown-field walk and for the record.
+  ajv.addKeyword('x-kubernetes-preserve-unknown-fields');
+  ajv.addKeyword('x-kubernetes-int-or-string');
+  return ajv;
+}
+
+type DataValidate = ReturnType<NonNullable<FuncKeywordDefinition['compile']>>;
+
+/** `x-kubernetes-validations` as an Ajv keyword: each rule runs the implementation registered for its text in cel.ts. */
+function celKeyword(): FuncKeywordDefinition {
+  return {
+    keyword: CEL_KEYWORD,
+    schemaType: 'array',
+    type: ['string', 'object'],
+    errors: true,
+    compile(specs: readonly CelRuleSpec[]): DataValidate {
+      const rules = specs.map((spec) => ({ spec, rule: celRuleFor(spec.rule) }));
+      const validate: DataValidate = function evaluateCelRules(data: unknown): boolean {
+        let errors: Partial<ErrorObject>[] | undefined;
+        const selfType = jsonTypeOf(data);
+        for (const { spec, rule } of rules) {
+          if (selfType !== rule.selfType) continue;
+          const outcome = rule.evaluate(data);
+          if (outcome.kind === 'pass') continue;
+          const params: CelErrorParams = outcome.kind === 'error'
+            ? { message: spec.message, selfType: rule.selfType, evalError: outcome.error }
+            : { message: spec.message, selfType: rule.selfType };
+          (errors ??= []).push({ keyword: CEL_KEYWORD, params: params as unknown as Record<string, unknown> });
+        }
+        validate.errors = errors;
+        return errors === undefined;
+      };
+      return validate;
+    },
+  };
+}
+
+function requireSpecSchema(root: SchemaNode): SchemaNode {
+  const spec = root.properties?.['spec'];
+  if (spec === undefined) throw new Error('the generated Sidecar schema has no spec');
+  return spec;
+}
+
+// Kubernetes orders versions GA before beta before alpha, then by major and
+// minor number, highest first: v1, v1beta1, v1alpha3.
+function compareVersionPriority(a: string, b: string): number {
+  const pa = versionPriority(a);
+  const pb = versionPriority(b);
+  for (let i = 0; i < pa.length; i++) {
+    const diff = (pb[i] ?? 0) - (pa[i] ?? 0);
+    if (diff !== 0) return diff;
+  }
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function versionPriority(version: string): readonly number[] {
+  const m = /^v(\d+)(?:(alpha|beta)(\d+))?$/.exec(version);
+  if (m === null) return [0, 0, 0];
+  const stability = m[2] === undefined ? 3 : m[2] === 'beta' ? 2 : 1;
+  return [stability, Number(m[1]), Number(m[3] ?? 0)];
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function ownValue(container: Record<string, unknown>, key: string): unknown {
+  return Object.hasOwn(container, key) ? container[key] : undefined;
+}

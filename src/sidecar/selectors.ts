@@ -1,0 +1,58 @@
+// Workload selectors as Istio's analyzer reads them, and the three ways two
+// of them can be said to pick the same pods.
+import { isRecord } from './object.js';
+
+export type Labels = Readonly<Record<string, string>>;
+export type OverlapMode = 'labels' | 'pods' | 'identical';
+export const OVERLAP_MODES: readonly OverlapMode[] = ['labels', 'pods', 'identical'];
+
+/**
+ * The selector's labels, or null for a namespace-wide Sidecar: workloadSelector
+ * absent, null, `{}` or with no labels, as Istio's analyzer counts it (IST0111).
+ */
+export function selectorOf(sidecar: unknown): Labels | null {
+  const spec = isRecord(sidecar) ? sidecar.spec : undefined;
+  const ws = isRecord(spec) ? spec.workloadSelector : undefined;
+  const labels = isRecord(ws) ? ws.labels : undefined;
+  if (!isRecord(labels)) return null;
+  const out: Record<string, string> = Object.create(null);
+  let count = 0;
+  for (const [k, v] of Object.entries(labels)) {
+    if (typeof v === 'string') {
+      out[k] = v;
+      count++;
+    }
+  }
+  return count > 0 ? out : null;
+}
+
+export function matches(selector: Labels, labels: Labels): boolean {
+  for (const k in selector) if (labels[k] !== selector[k]) return false;
+  return true;
+}
+
+/** The label set both selectors require, or null when some key needs two different values. */
+export function mergeSelectors(a: Labels, b: Labels): Labels | null {
+  const merged: Record<string, string> = Object.create(null);
+  for (const k in a) merged[k] = a[k]!;
+  for (const k in b) {
+    const existing = merged[k];
+    if (existing !== undefined && existing !== b[k]) return null;
+    merged[k] = b[k]!;
+  }
+  return merged;
+}
+
+export function sameSelector(a: Labels, b: Labels): boolean {
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  return ka.every((k) => a[k] === b[k]);
+}
+
+/** `app=reviews,version=v2` with sorted keys, like Istio's analyzer prints selectors. */
+export function selectorString(labels: Labels): string {
+  return Object.keys(labels)
+    .sort()
+    .map((k) => `${k}=${labels[k]}`)
+    .join(',');
+}

@@ -1,0 +1,42 @@
+// Single-object validation: the CRD's structural schema (what the API server
+// enforces before any webhook) plus Istio's own ValidateSidecar rules.
+import { validateIstio } from './rules/index.js';
+import { checkSchema } from './schema/index.js';
+import { isRecord, metadataOf, stringMap, type ObjectRef } from './object.js';
+import type { Violation } from './violation.js';
+
+export interface ValidateOptions {
+  /** kubectl's strict field validation refuses unknown fields; the API server prunes them before webhooks. */
+  rejectUnknownFields: boolean;
+}
+
+export interface Validated {
+  violations: Violation[];
+  /** false when JSON types were wrong, so nothing beyond the schema was judged. */
+  wellFormed: boolean;
+}
+
+export function validateObject(obj: unknown, ref: ObjectRef, options: ValidateOptions): Validated {
+  const schema = checkSchema(obj, { rejectUnknownFields: options.rejectUnknownFields });
+  // Like Istio's decoder, give up on semantics when the JSON types are wrong:
+  // the rules would only be guessing about what the author meant.
+  if (schema.fatal) return { violations: schema.violations, wellFormed: false };
+  const meta = metadataOf(obj);
+  const spec = isRecord(obj) ? obj.spec : undefined;
+  const istio = validateIstio(spec ?? null, {
+    namespace: ref.namespace,
+    name: ref.name,
+    annotations: stringMap(meta.annotations),
+  });
+  return { violations: [...withoutSuperseded(schema.violations, istio), ...istio], wellFormed: true };
+}
+
+/**
+ * A field gets one explanation: when Istio's rule reports an error at exactly
+ * the path of a schema finding (a missing ingress port, an egress listener
+ * without hosts, a duration under 1ms), Istio's more specific text wins.
+ */
+function withoutSuperseded(schema: Violation[], istio: Violation[]): Violation[] {
+  const istioErrorPaths = new Set(istio.filter((v) => v.severity === 'error').map((v) => v.path));
+  return schema.filter((v) => !istioErrorPaths.has(v.path));
+}

@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { runCli, spawnCli } from '../helpers/cli.js';
+
+const good = `apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata:
+  name: default
+  namespace: shop
+spec:
+  egress:
+  - hosts: ["./*", "istio-system/*"]
+`;
+const bad = `apiVersion: networking.istio.io/v1beta1
+kind: Sidecar
+metadata:
+  name: broken
+spec:
+  egress:
+  - hosts:
+    - "./*"
+  - port:
+      number: 80
+      protocol: HTTP
+      name: http
+    hosts:
+    - "noslash"
+`;
+
+function tree(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'sg-check-'));
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(join(dir, name, '..'), { recursive: true });
+    writeFileSync(join(dir, name), text);
+  }
+  return dir;
+}
+
+describe('sidecar-guard check', () => {
+  test('text output: file:line:col: severity: path: message [rule], then a summary; exit 1 on rejection', async () => {
+    const dir = tree({ 'bad.yaml': bad });
+    const res = await runCli(['check', join(dir, 'bad.yaml')]);
+    assert.equal(res.code, 1);
+    const lines = res.stdout.trim().split('\n');
+    assert.equal(lines[0], `${join(dir, 'bad.yaml')}:7:5: error: spec.egress[0].port: sidecar: the egress listener with empty port should be the last listener in the list [E2]`);
+    assert.equal(lines[1], `${join(dir, 'bad.yaml')}:14:7: error: spec.egress[1].hosts[0]: host must be of form namespace/dnsName [H1]`);
+    assert.equal(lines.at(-1), '1 file, 1 Sidecar: 0 allowed, 1 rejected, 0 other documents skipped');
+  });
+
+  test('json output is one object with the documented shape; the default namespace is "default"', async () => {
+    const dir = tree({ 'bad.yaml': bad });
+    const res = await runCli(['check', '-o', 'json', join(dir, 'bad.yaml')]);
+    const out = JSON.parse(res.stdout);
+    assert.deepEqual(Object.keys(out), ['results', 'summary']);
+    assert.deepEqual(out.summary, { files: 1, sidecars: 1, allowed: 0, rejected: 1, skipped: 0 });
+    const [r] = out.results;
+    assert.deepEqual(Object.keys(r), ['file', 'line', 'apiVersion', 'kind', 'namespace', 'name', 'allowed', 'errors', 'warnings']);
+    assert.equal(r.namespace, 'default');
+    assert.equal(r.apiVersion, 'networking.istio.io/v1beta1');
+    assert.equal(r.line, 1);
+    assert.deepEqual(r.errors[0], { rule: 'E2', path: 'spec.egress[0].port', message: 'sidecar: the egress listener with empty port should be the last listener in the list' });
+  });
+
+  test('--namespace sets the namespace of objects that do not say', async () => {
+    const dir = tree({ 'bad.yaml': bad });
+    const res = await runCli(['check', '-o', 'json', '--namespace', 'billing', join(dir, 'bad.yaml')]);
+    assert.equal(JSON.parse(res.stdout).results[0].namespace, 'billing');
+  });
+
+  test('directories are read recursively (*.yaml, *.yml, *.json), other documents are skipped and counted', async () => {
+    const dir = tree({
+      'a.yaml': good,
+      'sub/b.yml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n',
+      'sub/deeper/c.json': JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [{ apiVersion: 'networking.istio.io/v1', kind: 'Sidecar', metadata: { name: 'j', namespace: 'x' }, spec: { egress: [{ hosts: ['./*'] }] } }] }),
+      'notes.txt': 'not a manifest',
+    });
+    const res = await runCli(['check', '-o', 'json', dir]);
+    assert.equal(res.code, 0, res.stderr);
+    assert.deepEqual(JSON.parse(res.stdout).summary, { files: 3, sidecars: 2, allowed: 2, rejected: 0, skipped: 1 });
+  });
+
+  test('stdin with -, in a real process', async () => {
+    const res = await spawnCli(['check', '-'], { stdin: good });
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stdout, /1 file, 1 Sidecar: 1 allowed, 0 rejected/);
+    const rejected = await spawnCli(['check', '-'], { stdin: bad });
+    assert.equal(rejected.code, 1);
+  });
+
+  test('a YAML syntax error is a rejected result with the parser line, not a crash', async () => {
+    const res = await runCli(['check', '-o', 'json', '-'], { stdin: 'apiVersion: v1\nkind: [\n' });
+    assert.equal(res.code, 1);
+    const [r] = JSON.parse(res.stdout).results;
+    assert.equal(r.allowed, false);
+    assert.equal(r.errors[0].rule, 'yaml.parse');
+    assert.ok(r.line >= 2);
+  });
+
+  test('unknown fields are errors, as kubectl strict validation would refuse them', async () => {
+    const res = await runCli(['check', '-o', 'json', '-'], { stdin: good.replace('spec:\n', 'spec:\n  egres: []\n') });
+    assert.equal(res.code, 1);
+    const errors = JSON.parse(res.stdout).results[0].errors;
+    assert.ok(errors.some((e: { rule: string; message: string }) => e.rule === 'schema.unknown-field' && /spec\.egres/.test(e.message)), JSON.stringify(errors));
+  });
+
+  test('cross-object rules apply among the documents; same kind/namespace/name is one object applied in order', async () => {
+    const second = good.replace('name: default', 'name: second');
+    const res = await runCli(['check', '-o', 'json', '-'], { stdin: `${good}---\n${second}---\n${good}` });
+    const results = JSON.parse(res.stdout).results;
+    assert.deepEqual(results.map((r: { allowed: boolean }) => r.allowed), [true, false, true]);
+    assert.equal(results[1].errors[0].rule, 'conflict.default');
+    const isolated = await runCli(['check', '--isolated', '-'], { stdin: `${good}---\n${second}` });
+    assert.equal(isolated.code, 0);
+  });
+
+  test('usage errors and unreadable paths exit 2 with a message on stderr', async () => {
+    for (const args of [['check'], ['check', '/no/such/file.yaml'], ['check', '--output', 'xml', '-'], ['check', '--bogus', 'x'], ['nope']]) {
+      const res = await runCli(args);
+      assert.equal(res.code, 2, `${args.join(' ')}: ${res.stderr}`);
+      assert.match(res.stderr, /^sidecar-guard: /);
+    }
+  });
+});

@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Reservations } from '../../src/cluster/reservations.js';
+import { ClusterStore } from '../../src/cluster/store.js';
+import { pod, sidecar } from '../helpers/objects.js';
+
+describe('ClusterStore indexes', () => {
+  test('Sidecars by namespace and the namespace-wide index follow upserts and deletes', () => {
+    const s = new ClusterStore();
+    s.upsertSidecar(sidecar('a', 'default'));
+    s.upsertSidecar(sidecar('a', 'r', { selector: { app: 'r' } }));
+    s.upsertSidecar(sidecar('b', 'default'));
+    assert.deepEqual(s.sidecars('a').map((x) => x.name).sort(), ['default', 'r']);
+    assert.deepEqual(s.namespaceWide('a').map((x) => x.name), ['default']);
+    // an update that adds a selector leaves the namespace-wide index
+    s.upsertSidecar(sidecar('a', 'default', { selector: { app: 'x' } }));
+    assert.deepEqual(s.namespaceWide('a'), []);
+    s.deleteSidecar('a', 'r');
+    assert.deepEqual(s.sidecars('a').map((x) => x.name), ['default']);
+    assert.deepEqual(s.counts(), { sidecars: 2, pods: 0, namespaces: 0 });
+  });
+
+  test('pods by label: matching walks posting lists and respects every selector key and the limit', () => {
+    const s = new ClusterStore();
+    assert.equal(s.knowsPods(), false);
+    for (let i = 0; i < 10; i++) s.upsertPod(pod('ns', `p${i}`, { app: 'web', tier: i % 2 ? 'odd' : 'even' }));
+    s.upsertPod(pod('other', 'x', { app: 'web', tier: 'odd' }));
+    assert.equal(s.knowsPods(), true);
+    assert.equal(s.podsMatching('ns', { app: 'web' }, 100).length, 10);
+    assert.deepEqual(s.podsMatching('ns', { app: 'web', tier: 'odd' }, 100).map((p) => p.name), ['p1', 'p3', 'p5', 'p7', 'p9']);
+    assert.equal(s.podsMatching('ns', { app: 'web', tier: 'odd' }, 2).length, 2);
+    assert.deepEqual(s.podsMatching('ns', { app: 'nope' }, 5), []);
+    // relabelling moves the pod between posting lists
+    s.upsertPod(pod('ns', 'p1', { app: 'db' }));
+    assert.equal(s.podsMatching('ns', { app: 'web', tier: 'odd' }, 100).length, 4);
+    assert.deepEqual(s.podsMatching('ns', { app: 'db' }, 100).map((p) => p.name), ['p1']);
+    s.deletePod('ns', 'p1');
+    assert.deepEqual(s.podsMatching('ns', { app: 'db' }, 100), []);
+  });
+
+  test('replace* forgets objects that a re-list no longer returns', () => {
+    const s = new ClusterStore();
+    s.upsertSidecar(sidecar('a', 'gone'));
+    s.replaceSidecars([sidecar('a', 'kept')]);
+    assert.deepEqual(s.sidecars('a').map((x) => x.name), ['kept']);
+    s.upsertPod(pod('a', 'gone', { app: 'x' }));
+    s.replacePods([]);
+    assert.deepEqual(s.podsMatching('a', { app: 'x' }, 1), []);
+    assert.equal(s.knowsPods(), true, 'an empty, synced pod list still means pods are known');
+  });
+
+  test('objects without a name are ignored instead of corrupting the view', () => {
+    const s = new ClusterStore();
+    assert.equal(s.upsertSidecar({ kind: 'Sidecar', metadata: {} }), undefined);
+    s.upsertPod({ metadata: { namespace: 'x' } });
+    assert.deepEqual(s.counts(), { sidecars: 0, pods: 0, namespaces: 0 });
+  });
+});
+
+describe('Reservations', () => {
+  test('admitted-but-unobserved Sidecars show in the overlay until observed', () => {
+    let now = 1000;
+    const store = new ClusterStore();
+    const r = new Reservations(10_000, () => now);
+    const view = r.overlay(store);
+    r.reserve({ namespace: 'a', name: 'x', selector: null, labels: {}, annotations: {} });
+    assert.deepEqual(view.namespaceWide('a').map((s) => s.name), ['x']);
+    assert.equal(r.size(), 1);
+    r.observed('a', 'x');
+    assert.deepEqual(view.namespaceWide('a'), []);
+    assert.equal(r.size(), 0);
+  });
+
+  test('reservations expire after their TTL', () => {
+    let now = 0;
+    const r = new Reservations(5_000, () => now);
+    r.reserve({ namespace: 'a', name: 'x', selector: null, labels: {}, annotations: {} });
+    now = 4_999;
+    assert.equal(r.size(), 1);
+    now = 5_000;
+    assert.equal(r.size(), 0);
+    assert.deepEqual(r.overlay(new ClusterStore()).sidecars('a'), []);
+  });
+
+  test('a reserved UPDATE replaces the stored version of the same name', () => {
+    const store = new ClusterStore();
+    store.upsertSidecar(sidecar('a', 'x'));
+    const r = new Reservations(10_000);
+    r.reserve({ namespace: 'a', name: 'x', selector: { app: 'y' }, labels: {}, annotations: {} });
+    const view = r.overlay(store);
+    assert.deepEqual(view.namespaceWide('a'), []);
+    assert.deepEqual(view.sidecars('a').map((s) => s.selector), [{ app: 'y' }]);
+  });
+
+  test('the store tells reservations what it observed', () => {
+    const store = new ClusterStore();
+    const r = new Reservations(10_000);
+    store.onChange((kind, ns, name) => kind === 'Sidecar' && r.observed(ns, name));
+    r.reserve({ namespace: 'a', name: 'x', selector: null, labels: {}, annotations: {} });
+    store.upsertSidecar(sidecar('a', 'x'));
+    assert.equal(r.size(), 0);
+  });
+});

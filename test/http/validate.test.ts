@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, test } from 'node:test';
+import { MAX_BODY_BYTES } from '../../src/http/app.js';
+import { testApp, sidecarReview } from '../helpers/app.js';
+import { sidecar } from '../helpers/objects.js';
+
+const golden = (name: string) => JSON.parse(readFileSync(new URL(`../fixtures/admission/${name}`, import.meta.url), 'utf8'));
+
+async function post(app: ReturnType<typeof testApp>['app'], body: unknown, path = '/validate') {
+  const res = await app.inject({ method: 'POST', url: path, payload: body as object });
+  return { status: res.statusCode, body: res.json(), headers: res.headers };
+}
+
+describe('/validate golden AdmissionReviews', () => {
+  for (const name of ['allowed-create', 'denied-egress-order', 'warned-duplicate-host', 'v1beta1-allowed', 'skipped-delete']) {
+    test(name, async () => {
+      const { app } = testApp();
+      const res = await post(app, golden(`${name}.request.json`));
+      assert.equal(res.status, 200);
+      assert.match(String(res.headers['content-type']), /^application\/json/);
+      assert.deepEqual(res.body, golden(`${name}.response.json`));
+    });
+  }
+});
+
+describe('/validate decisions', () => {
+  test('the denial names the object, each field path, Istio text, rule id and a fix', async () => {
+    const { app } = testApp();
+    const obj = sidecar('shop', 'payments', { spec: { egress: [{ hosts: ['*/*'] }, { port: { number: 80, protocol: 'HTTP', name: 'http' }, hosts: ['bad-host'] }] } });
+    const { body } = await post(app, sidecarReview(obj));
+    assert.equal(body.response.allowed, false);
+    assert.equal(body.response.status.code, 403);
+    assert.equal(body.response.status.reason, 'Forbidden');
+    const msg: string = body.response.status.message;
+    assert.match(msg, /^Sidecar shop\/payments is invalid \(2 errors\):\n/);
+    assert.match(msg, /- spec\.egress\[0\]\.port: sidecar: the egress listener with empty port should be the last listener in the list \[E2\] Fix: /);
+    assert.match(msg, /- spec\.egress\[1\]\.hosts\[0\]: host must be of form namespace\/dnsName \[H1\] Fix: /);
+  });
+
+  test('other kinds and operations are allowed untouched', async () => {
+    const { app } = testApp();
+    const review = sidecarReview(sidecar('a', 'b', { spec: { egress: [] } }));
+    review.request.kind = { group: '', version: 'v1', kind: 'Pod' };
+    const { body } = await post(app, review);
+    assert.deepEqual(body.response, { uid: review.request.uid, allowed: true });
+    const status = sidecarReview(sidecar('a', 'b', { spec: { egress: [] } }), { operation: 'UPDATE' }) as { request: Record<string, unknown> };
+    status.request.subResource = 'status';
+    assert.equal((await post(app, status)).body.response.allowed, true);
+  });
+
+  test('a second namespace-wide Sidecar is denied against the cluster view', async () => {
+    const { app, store } = testApp();
+    store.upsertSidecar(sidecar('shop', 'default'));
+    const { body } = await post(app, sidecarReview(sidecar('shop', 'extra')));
+    assert.equal(body.response.allowed, false);
+    assert.match(body.response.status.message, /namespace "shop" already has a namespace-wide Sidecar: default/);
+  });
+
+  test('an exception while deciding becomes an errored AdmissionReview, not a crash', async () => {
+    const { app } = testApp({ deps: { validate: () => { throw new Error('boom'); } } });
+    const review = sidecarReview(sidecar('a', 'b'));
+    const res = await post(app, review);
+    assert.equal(res.status, 200);
+    assert.equal(res.body.response.uid, review.request.uid);
+    assert.equal(res.body.response.allowed, false);
+    assert.equal(res.body.response.status.code, 500);
+    assert.match(res.body.response.status.message, /internal error: boom/);
+  });
+});
+
+describe('/validate refuses what is not an AdmissionReview with a clear 4xx', () => {
+  const cases: [string, { payload: string | Buffer; contentType: string }, number, RegExp][] = [
+    ['not JSON', { payload: '{nope', contentType: 'application/json' }, 400, /not valid JSON/],
+    ['empty body', { payload: '', contentType: 'application/json' }, 400, /empty body/],
+    ['no request', { payload: JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' }), contentType: 'application/json' }, 400, /request is missing/],
+    ['no uid', { payload: JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { operation: 'CREATE', kind: { group: '', version: 'v1', kind: 'Pod' } } }), contentType: 'application/json' }, 400, /request.uid/],
+    ['wrong content type', { payload: 'apiVersion: x', contentType: 'text/yaml' }, 400, /Content-Type must be application\/json/],
+    ['a JSON array', { payload: '[]', contentType: 'application/json' }, 400, /not a JSON object/],
+    ['prototype pollution', { payload: '{"__proto__": {"x": 1}}', contentType: 'application/json' }, 400, /not acceptable JSON|prototype/i],
+  ];
+  for (const [name, req, status, message] of cases) {
+    test(name, async () => {
+      const { app } = testApp();
+      const res = await app.inject({ method: 'POST', url: '/validate', payload: req.payload, headers: { 'content-type': req.contentType } });
+      assert.equal(res.statusCode, status);
+      const body = res.json();
+      assert.equal(body.statusCode, status);
+      assert.match(body.message, message);
+    });
+  }
+
+  test('a body over 7 MiB gets 413', async () => {
+    const { app } = testApp();
+    const payload = Buffer.alloc(MAX_BODY_BYTES + 1, 0x20);
+    const res = await app.inject({ method: 'POST', url: '/validate', payload, headers: { 'content-type': 'application/json' } });
+    assert.equal(res.statusCode, 413);
+    assert.match(res.json().message, /larger than 7 MiB/);
+  });
+
+  test('unknown paths get 404 with a hint', async () => {
+    const { app } = testApp();
+    const res = await app.inject({ method: 'POST', url: '/nope', payload: {} });
+    assert.equal(res.statusCode, 404);
+  });
+});
+
+describe('probes', () => {
+  test('/healthz is 200, /readyz follows readiness with reasons', async () => {
+    let ready = false;
+    const { app } = testApp({ deps: { readiness: () => ({ ready, reasons: ready ? [] : ['sidecars not listed yet'] }) } });
+    assert.equal((await app.inject('/healthz')).statusCode, 200);
+    const notReady = await app.inject('/readyz');
+    assert.equal(notReady.statusCode, 503);
+    assert.deepEqual(notReady.json(), { status: 'not ready', reasons: ['sidecars not listed yet'] });
+    ready = true;
+    assert.equal((await app.inject('/readyz')).statusCode, 200);
+  });
+});
