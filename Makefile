@@ -33,5 +33,23 @@ e2e: build
 typecheck: install
 	npm run --silent typecheck
 
+## make bench: the full benchmark (minutes); make bench-quick: under a minute. Both print a table.
+bench: build
+	node --import tsx bench/run.ts $(ARGS)
+
+bench-quick: build
+	node --import tsx bench/run.ts --quick $(ARGS)
+
+## make certs: a CA and a serving certificate for the in-cluster Service (SERVICE, NAMESPACE, OUT)
+SERVICE ?= sidecar-guard
+NAMESPACE ?= sidecar-guard
+OUT ?= certs
+certs: build
+	node bin/sidecar-guard.js certs --service $(SERVICE) --namespace $(NAMESPACE) --out $(OUT)
+
+## make deploy-manifests: render manifests/ with kustomize (kubectl's built-in)
+deploy-manifests:
+	kubectl kustomize manifests
+
 clean:
 	rm -rf dist .e2e

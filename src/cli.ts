@@ -7,6 +7,9 @@ import { audit, type AuditInput } from './audit/analyze.js';
 import { formatAuditJson, formatAuditText } from './audit/report.js';
 import { parseSources, type Manifest } from './check/documents.js';
 import { isRecord } from './sidecar/object.js';
+import { stringify as stringifyYaml } from 'yaml';
+import { ConfigError, parseDependencies, parseTemplate } from './defaults/config.js';
+import { DEFAULT_NAMESPACE_LABEL, generateDefault, type DefaultsConfig } from './defaults/generate.js';
 import { formatJson, formatText } from './check/report.js';
 import { checkManifests, isSidecarManifest } from './check/run.js';
 import { parseHostPort, type ServeConfig } from './config.js';
@@ -25,6 +28,7 @@ Commands:
   serve     run the admission webhook (HTTPS /validate, /healthz, /readyz)
   check     validate Sidecar manifests offline, like kubectl apply would be judged
   audit     report the conflicts that already exist in a cluster or a set of manifests
+  generate  print the namespace-default Sidecar for a namespace (template + dependency map)
   certs     create a CA and a serving certificate for the webhook Service
 
 Run "sidecar-guard <command> --help" for the flags of a command.
@@ -49,7 +53,16 @@ const COMMANDS: Record<string, { usage: string; options: ParseArgsConfig['option
   --root-namespace NS      Istio's root namespace (default istio-system)
   --log-level LEVEL        trace | debug | info | warn | error (default info)
   --reservation-ttl MS     how long an admitted, not yet observed Sidecar is remembered (default 10000)
-  --drain-delay MS         on SIGTERM, report unready this long before closing the listener (default 0 standalone)
+  --drain-delay MS         on SIGTERM, report unready this long before closing the listener (default 0 standalone, 5000 in cluster)
+  --self-namespace NS      the namespace sidecar-guard runs in (default: $POD_NAMESPACE, else the service account's, else sidecar-guard)
+
+Namespace defaults (cluster mode; /mutate is always served):
+  --generate-defaults MODE off | label | all: keep a managed "default" Sidecar in namespaces labelled
+                           <defaults-label>=enabled, or in all namespaces but the exclusions (default off)
+  --defaults-label NAME    namespace label that opts in (default sidecar-guard.io/default-sidecar)
+  --defaults-exclude NS    extra namespaces for "all" (kube-system, kube-public, kube-node-lease, the root and own namespace always)
+  --defaults-config FILE   generator template (see "sidecar-guard generate --help")
+  --defaults-deps FILE     dependency map (see "sidecar-guard generate --help")
 `,
     options: {
       standalone: { type: 'boolean', default: false },
@@ -61,6 +74,12 @@ const COMMANDS: Record<string, { usage: string; options: ParseArgsConfig['option
       'log-level': { type: 'string', default: process.env.LOG_LEVEL ?? 'info' },
       'reservation-ttl': { type: 'string', default: '10000' },
       'drain-delay': { type: 'string' },
+      'self-namespace': { type: 'string' },
+      'generate-defaults': { type: 'string', default: 'off' },
+      'defaults-label': { type: 'string', default: DEFAULT_NAMESPACE_LABEL },
+      'defaults-exclude': { type: 'string', multiple: true, default: [] },
+      'defaults-config': { type: 'string' },
+      'defaults-deps': { type: 'string' },
       ...SHARED_RULE_FLAGS,
     },
     run: runServe,
@@ -106,6 +125,29 @@ Exit code: 0 no error findings, 1 some, 2 usage error or unreachable cluster.
       ...SHARED_RULE_FLAGS,
     },
     run: runAudit,
+  },
+  generate: {
+    usage: `Usage: sidecar-guard generate --namespace NS [--config FILE] [--deps FILE] [flags]
+
+Prints a selector-less namespace-default Sidecar, ready for "kubectl apply -f -".
+Egress hosts: the template's (default "./*" and "<root-namespace>/*") plus, from the
+dependency map, every service the namespace's services call and every external host,
+de-duplicated and sorted.
+
+  --namespace NS           the namespace (required)
+  --config FILE            template: name, egressHosts ({root} = root namespace), outboundTrafficPolicy, clusterDomain
+  --deps FILE              dependency map: services: { "ns/svc": { calls: [ns/svc | ns/*], external: [host] } }
+  --output yaml|json       (default yaml)
+  --root-namespace NS      Istio's root namespace (default istio-system)
+`,
+    options: {
+      namespace: { type: 'string', short: 'n' },
+      config: { type: 'string' },
+      deps: { type: 'string' },
+      output: { type: 'string', short: 'o', default: 'yaml' },
+      'root-namespace': { type: 'string', default: 'istio-system' },
+    },
+    run: runGenerate,
   },
   certs: {
     usage: `Usage: sidecar-guard certs --service NAME --namespace NS [--out DIR]
@@ -247,6 +289,39 @@ function outputFlag(values: Values): 'text' | 'json' {
   return output;
 }
 
+async function runGenerate(values: Values, _paths: string[], io: CliIO): Promise<number> {
+  const namespace = values.namespace as string | undefined;
+  if (!namespace) throw new UsageError(`generate needs --namespace\n\n${COMMANDS.generate!.usage}`);
+  const output = values.output as string;
+  if (output !== 'yaml' && output !== 'json') throw new UsageError(`--output must be yaml or json, got "${output}"`);
+  const config = loadDefaultsConfig(values);
+  const sidecar = generateDefault(namespace, config);
+  io.stdout(output === 'json' ? `${JSON.stringify(sidecar, null, 2)}\n` : stringifyYaml(sidecar));
+  return EXIT_OK;
+}
+
+/** --config / --deps files → the generator's configuration; bad files are usage errors. */
+export function loadDefaultsConfig(values: Values): DefaultsConfig {
+  const read = (flag: string): string | undefined => {
+    const path = values[flag] as string | undefined;
+    if (path === undefined) return undefined;
+    try {
+      return readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new UsageError(`cannot read --${flag} ${path}: ${(err as Error).message}`);
+    }
+  };
+  try {
+    const config: DefaultsConfig = { rootNamespace: values['root-namespace'] as string, template: parseTemplate(read('config'), values.config as string) };
+    const deps = read('deps');
+    if (deps !== undefined) config.dependencies = parseDependencies(deps, values.deps as string);
+    return config;
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
 async function runCerts(values: Values, _paths: string[], io: CliIO): Promise<number> {
   const service = values.service as string;
   const namespace = values.namespace as string;
@@ -261,6 +336,23 @@ async function runCerts(values: Values, _paths: string[], io: CliIO): Promise<nu
   io.stderr(`wrote ${out}/ca.crt, ${out}/ca.key, ${out}/tls.crt, ${out}/tls.key for ${service}.${namespace}.svc\n`);
   io.stdout(`${Buffer.from(ca.certPem).toString('base64')}\n`);
   return EXIT_OK;
+}
+
+function defaultsMode(values: Values): 'off' | 'label' | 'all' {
+  const mode = values['generate-defaults'] as string;
+  if (mode !== 'off' && mode !== 'label' && mode !== 'all') throw new UsageError(`--generate-defaults must be off, label or all, got "${mode}"`);
+  if (mode !== 'off' && values.standalone === true) throw new UsageError('--generate-defaults needs a cluster (it creates Sidecars); drop --standalone');
+  return mode;
+}
+
+/** Our namespace inside a pod: the downward API variable, else the service account's namespace file. */
+function podNamespace(): string {
+  if (process.env.POD_NAMESPACE) return process.env.POD_NAMESPACE;
+  try {
+    return readFileSync('/var/run/secrets/kubernetes.io/serviceaccount/namespace', 'utf8').trim() || 'sidecar-guard';
+  } catch {
+    return 'sidecar-guard';
+  }
 }
 
 async function runServe(values: Values): Promise<number> {
@@ -284,6 +376,13 @@ async function runServe(values: Values): Promise<number> {
     reservationTtlMs: intFlag(values, 'reservation-ttl'),
     drainDelayMs: intFlag(values, 'drain-delay', standalone ? 0 : 5000),
     maxStalenessMs: intFlag(values, 'max-staleness'),
+    selfNamespace: (values['self-namespace'] as string | undefined) ?? podNamespace(),
+    defaults: {
+      mode: defaultsMode(values),
+      namespaceLabel: values['defaults-label'] as string,
+      exclude: values['defaults-exclude'] as string[],
+      config: loadDefaultsConfig({ ...values, config: values['defaults-config'], deps: values['defaults-deps'] }),
+    },
   };
   const { createLogger, serve } = await import('./main.js');
   const logger = createLogger(config.logLevel);

@@ -1,4 +1,5 @@
 // Everything `serve` can be told, already parsed and checked by cli.ts.
+import type { DefaultsConfig } from './defaults/generate.js';
 import type { OverlapMode } from './sidecar/selectors.js';
 
 export interface HostPort {
@@ -24,6 +25,15 @@ export interface ServeConfig {
   drainDelayMs: number;
   /** Longest time /readyz may stay true after the cluster view stopped hearing from the API server. */
   maxStalenessMs: number;
+  /** The namespace sidecar-guard runs in (never given a generated default). */
+  selfNamespace: string;
+  defaults: {
+    /** off: no controller; label: namespaces labelled <namespaceLabel>=enabled; all: every namespace but the exclusions. */
+    mode: 'off' | 'label' | 'all';
+    namespaceLabel: string;
+    exclude: string[];
+    config: DefaultsConfig;
+  };
 }
 
 export function parseHostPort(value: string, flag: string): HostPort {

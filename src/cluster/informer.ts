@@ -226,7 +226,14 @@ export class ClusterInformers {
     this.running = this.reflectors.map((r) => r.run());
   }
 
+  private stopped = false;
+
+  isStopped(): boolean {
+    return this.stopped;
+  }
+
   async stop(): Promise<void> {
+    this.stopped = true;
     for (const r of this.reflectors) r.stop();
     await Promise.allSettled(this.running);
   }

@@ -13,7 +13,6 @@ export function newReport(): Report {
   return {
     violations,
     add(rule, path, message) {
-      if (process.env.DROP_RULE === rule) return;
       const info = RULES[rule];
       violations.push({ rule, severity: info.severity, path, message, hint: info.hint });
     },
