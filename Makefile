@@ -2,6 +2,7 @@
 SHELL := /bin/bash
 LISTEN ?= 127.0.0.1:8443
 CERT_DIR ?= certs
+METRICS_LISTEN ?= 127.0.0.1:9090
 
 .PHONY: install build run test unit e2e typecheck bench bench-quick certs deploy-manifests clean
 
@@ -16,7 +17,7 @@ build: install
 
 ## make run: the webhook on https://$(LISTEN) in standalone mode (self-signed certs in $(CERT_DIR)/, no cluster)
 run: build
-	node bin/sidecar-guard.js serve --standalone --listen $(LISTEN) --cert-dir $(CERT_DIR) $(ARGS)
+	node bin/sidecar-guard.js serve --standalone --listen $(LISTEN) --cert-dir $(CERT_DIR) --metrics-listen $(METRICS_LISTEN) $(ARGS)
 
 ## make test: type check, unit + integration tests, then the kubectl end-to-end suite
 test: build

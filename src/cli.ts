@@ -55,6 +55,12 @@ const COMMANDS: Record<string, { usage: string; options: ParseArgsConfig['option
   --reservation-ttl MS     how long an admitted, not yet observed Sidecar is remembered (default 10000)
   --drain-delay MS         on SIGTERM, report unready this long before closing the listener (default 0 standalone, 5000 in cluster)
   --self-namespace NS      the namespace sidecar-guard runs in (default: $POD_NAMESPACE, else the service account's, else sidecar-guard)
+  --metrics-listen HOST:PORT  plain-HTTP Prometheus /metrics (default 0.0.0.0:9090; "off" to disable)
+  --client-ca FILE         require client certificates signed by this CA (mutual TLS with the API server)
+  --tls-secret NAME        (cluster) keep the CA and serving certificate in this Secret, rotate them and
+                           patch caBundle into the webhook configurations; without it, --cert-dir files are served
+  --tls-service NAME       the Service name the serving certificate covers (default sidecar-guard)
+  --webhook-config NAME    our Validating/MutatingWebhookConfiguration name (default sidecar-guard)
 
 Namespace defaults (cluster mode; /mutate is always served):
   --generate-defaults MODE off | label | all: keep a managed "default" Sidecar in namespaces labelled
@@ -75,6 +81,11 @@ Namespace defaults (cluster mode; /mutate is always served):
       'reservation-ttl': { type: 'string', default: '10000' },
       'drain-delay': { type: 'string' },
       'self-namespace': { type: 'string' },
+      'metrics-listen': { type: 'string', default: '0.0.0.0:9090' },
+      'client-ca': { type: 'string' },
+      'tls-secret': { type: 'string' },
+      'tls-service': { type: 'string', default: 'sidecar-guard' },
+      'webhook-config': { type: 'string', default: 'sidecar-guard' },
       'generate-defaults': { type: 'string', default: 'off' },
       'defaults-label': { type: 'string', default: DEFAULT_NAMESPACE_LABEL },
       'defaults-exclude': { type: 'string', multiple: true, default: [] },
@@ -338,6 +349,14 @@ async function runCerts(values: Values, _paths: string[], io: CliIO): Promise<nu
   return EXIT_OK;
 }
 
+function hostPortFlag(value: string, flag: string) {
+  try {
+    return parseHostPort(value, flag);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
 function defaultsMode(values: Values): 'off' | 'label' | 'all' {
   const mode = values['generate-defaults'] as string;
   if (mode !== 'off' && mode !== 'label' && mode !== 'all') throw new UsageError(`--generate-defaults must be off, label or all, got "${mode}"`);
@@ -357,12 +376,8 @@ function podNamespace(): string {
 
 async function runServe(values: Values): Promise<number> {
   const standalone = values.standalone === true;
-  let listen;
-  try {
-    listen = parseHostPort(values.listen as string, '--listen');
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const listen = hostPortFlag(values.listen as string, '--listen');
+  if (standalone && values['tls-secret']) throw new UsageError('--tls-secret needs a cluster; drop --standalone');
   const config: ServeConfig = {
     listen,
     certDir: values['cert-dir'] as string,
@@ -372,7 +387,11 @@ async function runServe(values: Values): Promise<number> {
     overlap: overlapFlag(values),
     rootNamespace: values['root-namespace'] as string,
     logLevel: values['log-level'] as string,
-    metricsListen: null,
+    metricsListen: values['metrics-listen'] === 'off' ? null : hostPortFlag(values['metrics-listen'] as string, '--metrics-listen'),
+    ...(values['client-ca'] ? { clientCaFile: values['client-ca'] as string } : {}),
+    ...(values['tls-secret'] ? { tlsSecret: values['tls-secret'] as string } : {}),
+    tlsService: values['tls-service'] as string,
+    webhookConfig: values['webhook-config'] as string,
     reservationTtlMs: intFlag(values, 'reservation-ttl'),
     drainDelayMs: intFlag(values, 'drain-delay', standalone ? 0 : 5000),
     maxStalenessMs: intFlag(values, 'max-staleness'),

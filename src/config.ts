@@ -19,7 +19,14 @@ export interface ServeConfig {
   logLevel: string;
   /** Plain-HTTP Prometheus endpoint; null turns it off. */
   metricsListen: HostPort | null;
+  /** Require client certificates signed by this CA (the API server's, via its admission config). */
   clientCaFile?: string;
+  /** Self-managed TLS: CA and serving certificate kept in this Secret of selfNamespace (cluster mode). */
+  tlsSecret?: string;
+  /** The Service the API server calls; the serving certificate covers its DNS names. */
+  tlsService: string;
+  /** Our Validating/MutatingWebhookConfiguration name, whose caBundle we keep current. */
+  webhookConfig: string;
   reservationTtlMs: number;
   /** How long /readyz reports false before the listener closes on SIGTERM. */
   drainDelayMs: number;

@@ -1,24 +1,32 @@
-// Composition root of `serve`: configuration → certificates → cluster view →
-// HTTPS app → listen → signals. The only place with process-level I/O for
-// the server.
+// Composition root of `serve`: configuration → cluster view → certificates →
+// HTTPS app → listen → background controllers → signals (in cli.ts). The
+// only place with process-level I/O for the server.
+import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { parseSources } from './check/documents.js';
-import { ClusterStore } from './cluster/store.js';
-import { Reservations } from './cluster/reservations.js';
-import { formatHostPort, type ServeConfig } from './config.js';
-import { buildApp } from './http/app.js';
-import type { Readiness } from './http/health.js';
-import { Admitter } from './sidecar/admitter.js';
-import { readSources } from './sources.js';
-import { ensureStandaloneCerts, readCertFiles } from './tls/files.js';
 import { ClusterInformers } from './cluster/informer.js';
 import { KubeClient } from './cluster/kube.js';
+import { Reservations } from './cluster/reservations.js';
+import { ClusterStore } from './cluster/store.js';
+import { formatHostPort, type ServeConfig } from './config.js';
 import { DefaultsController } from './defaults/controller.js';
 import { mutate } from './defaults/mutate.js';
+import { buildApp } from './http/app.js';
+import type { Readiness } from './http/health.js';
+import { startMetricsServer, type MetricsServer } from './http/metrics-server.js';
+import { createMetrics } from './metrics.js';
+import { Admitter } from './sidecar/admitter.js';
+import { readSources } from './sources.js';
+import { certInfo } from './tls/certs.js';
+import { ensureStandaloneCerts, readCertFiles } from './tls/files.js';
+import { TlsManager } from './tls/manager.js';
+import { reloadOnChange, type SecureContextTarget } from './tls/reloader.js';
+import { serverTlsOptions } from './tls/server-options.js';
 
 export interface RunningServer {
   url: string;
+  metricsUrl?: string;
   app: FastifyInstance;
   store: ClusterStore;
   /** Drain and stop; resolves when every in-flight request has been answered. */
@@ -30,22 +38,26 @@ export function createLogger(level: string): Logger {
 }
 
 export async function serve(config: ServeConfig, logger: Logger = createLogger(config.logLevel)): Promise<RunningServer> {
+  const metrics = createMetrics();
   const store = new ClusterStore();
-  let informers: ClusterInformers | undefined;
-  let client: KubeClient | undefined;
-  if (config.mode === 'standalone') {
-    loadState(store, config.statePaths, logger);
-  } else {
-    client = KubeClient.load(config.kubeconfig);
-    informers = new ClusterInformers(client, store, logger);
+  const client = config.mode === 'cluster' ? KubeClient.load(config.kubeconfig) : undefined;
+  const informers = client ? new ClusterInformers(client, store, logger.child({ component: 'informer' })) : undefined;
+  if (informers) {
     informers.start();
+    metrics.trackInformers(() => informers.status());
+  } else {
+    loadState(store, config.statePaths, logger);
   }
   const reservations = new Reservations(config.reservationTtlMs);
   store.onChange((kind, namespace, name) => kind === 'Sidecar' && reservations.observed(namespace, name));
+  metrics.trackReservations(() => reservations.size());
   const admitter = new Admitter(store, reservations, { overlap: config.overlap, rootNamespace: config.rootNamespace });
   const mutateOptions = { config: config.defaults.config, namespaceLabel: config.defaults.namespaceLabel };
 
-  const serving = servingCertificate(config, logger);
+  const tls = client && config.tlsSecret ? newTlsManager(client, config, logger) : undefined;
+  const serving = tls ? await tls.start() : servingCertificate(config, logger);
+  const clientCaPem = config.clientCaFile ? readFileSync(config.clientCaFile, 'utf8') : undefined;
+  metrics.setCertificateExpiry(certInfo(serving.certPem).notAfter);
 
   let draining = false;
   const readiness = (): Readiness => {
@@ -58,8 +70,14 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger(c
     mutate: (r) => mutate(r, store, mutateOptions),
     readiness,
     logger,
-    https: { key: serving.keyPem, cert: serving.certPem },
+    observer: metrics,
+    https: serverTlsOptions({ certPem: serving.certPem, keyPem: serving.keyPem, ...(clientCaPem ? { clientCaPem } : {}) }),
   });
+  const stopReloading = tls
+    ? reloadOnChange(app.server as unknown as SecureContextTarget, tls, { ...(clientCaPem ? { clientCaPem } : {}), logger })
+    : undefined;
+  tls?.onChange((m) => metrics.setCertificateExpiry(m.notAfter));
+
   const mode = config.mode === 'standalone' ? `standalone, CA ${config.certDir}/ca.crt` : 'cluster mode';
   await app.listen({
     host: config.listen.host,
@@ -67,21 +85,37 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger(c
     listenTextResolver: () => `sidecar-guard listening on ${urlOf(app, config)} (${mode})`,
   });
   const url = urlOf(app, config);
-
-  const controller = client && config.defaults.mode !== 'off' ? startDefaultsController(client, store, informers!, config, logger) : undefined;
+  let metricsServer: MetricsServer | undefined;
+  if (config.metricsListen) metricsServer = await startMetricsServer({ ...config.metricsListen, registry: metrics.registry, logger });
+  const controller = client && informers && config.defaults.mode !== 'off' ? startDefaultsController(client, store, informers, config, logger) : undefined;
 
   let stopping: Promise<void> | undefined;
   const shutdown = (reason: string): Promise<void> =>
     (stopping ??= (async () => {
       draining = true;
       logger.info({ reason, drainDelayMs: config.drainDelayMs }, 'shutting down: readiness off, draining');
+      // The API server and load balancers notice /readyz before the listener goes away.
       if (config.drainDelayMs > 0) await new Promise((r) => setTimeout(r, config.drainDelayMs));
       await app.close();
+      stopReloading?.();
+      tls?.stop();
       await (await controller)?.stop();
       await informers?.stop();
+      await metricsServer?.close();
       logger.info('stopped');
     })());
-  return { url, app, store, shutdown };
+  return { url, ...(metricsServer ? { metricsUrl: metricsServer.url } : {}), app, store, shutdown };
+}
+
+function newTlsManager(client: KubeClient, config: ServeConfig, logger: Logger): TlsManager {
+  return new TlsManager({
+    client,
+    namespace: config.selfNamespace,
+    secretName: config.tlsSecret!,
+    service: config.tlsService,
+    webhooks: { names: [config.webhookConfig] },
+    logger,
+  });
 }
 
 /** The controller starts once the view has synced, so start-up covers every existing namespace. */
@@ -105,6 +139,7 @@ function urlOf(app: FastifyInstance, config: ServeConfig): string {
   return `https://${formatHostPort({ host: config.listen.host, port })}`;
 }
 
+/** Standalone: self-signed files created on demand; cluster without --tls-secret: files mounted in --cert-dir. */
 function servingCertificate(config: ServeConfig, logger: Logger): { certPem: string; keyPem: string } {
   if (config.mode === 'standalone') {
     const certs = ensureStandaloneCerts(config.certDir);

@@ -92,6 +92,17 @@ function sendError(res: ServerResponse, err: unknown, warnings?: WarningRecorder
   send(res, 500, failure(500, 'InternalError', `Internal error occurred: ${message}`, { causes: [{ message }] }).status, warnings);
 }
 
+/** Waits `ms`, or less if the client goes away first (so no timer outlives its request). */
+function hangUntil(ms: number, res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    res.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
 function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -254,7 +265,7 @@ export class RequestHandler {
     res.once('close', () => this.ctx.record({ method, path: req.url ?? '/', status: res.statusCode }));
     try {
       const hang = this.ctx.faults.hangFor(method, req.url ?? '/');
-      if (hang > 0) await new Promise((r) => setTimeout(r, hang));
+      if (hang > 0) await hangUntil(hang, res);
       const failCode = this.ctx.faults.takeFailure(method, req.url ?? '/');
       if (failCode !== undefined) {
         throw failure(failCode, reasonForCode(failCode), `injected failure for ${method} ${url.pathname}`);
@@ -536,13 +547,13 @@ export class RequestHandler {
     obj.metadata.name = rr.name;
     this.prune(obj, rr, validation, warnings, true);
     this.checkNamespaceField(obj, rr);
-    await this.applyUpdate(res, rr, params, warnings, (existing) => {
+    await this.applyUpdate(res, rr, params, warnings, () => {
+      // Custom resources do not allow unconditional updates; built-in kinds here do.
       if (rr.type.custom && !obj.metadata.resourceVersion) {
         throw invalid(rr.type.group, rr.type.kind, rr.name ?? '', [
           { type: 'FieldValueInvalid', field: 'metadata.resourceVersion', message: 'Invalid value: 0x0: must be specified for an update' },
         ]);
       }
-      void existing;
       return obj;
     });
   }

@@ -87,6 +87,8 @@ export interface TestApiServerOptions {
   extraResources?: ResourceType[];
   /** Event history length kept for watches (default 2000). */
   historySize?: number;
+  /** How often watches with allowWatchBookmarks=true get a BOOKMARK (default 60 s, like kube-apiserver's ~1 min). */
+  bookmarkIntervalMs?: number;
   /** Where log lines go (default: nowhere). */
   log?: (line: string) => void;
 }
@@ -132,7 +134,7 @@ export async function startTestApiServer(opts: TestApiServerOptions = {}): Promi
     store,
     faults: faultRules,
     watches,
-    watchOptions: { defaultTimeoutSeconds: 1800, bookmarkIntervalMs: 60_000 },
+    watchOptions: { defaultTimeoutSeconds: 1800, bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 60_000 },
     token,
     user: opts.user ?? DEFAULT_USER,
     serverAddress: () => new URL(url).host,

@@ -1,0 +1,38 @@
+# sidecar-guard container image.
+#   docker build -t REGISTRY/sidecar-guard:TAG .
+# Stage 1 compiles TypeScript with the full dependency tree; stage 2 installs
+# production dependencies only; the runtime is distroless Node 20 (no shell,
+# no package manager) running as a numeric non-root user, so
+# `runAsNonRoot: true` can be verified by the kubelet.
+
+# ---- build: dev dependencies + tsc -> dist/
+FROM node:20-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+# --ignore-scripts: the "prepare" script compiles, and the sources are not here yet.
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+# ---- production node_modules only
+FROM node:20-bookworm-slim AS deps
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+
+# ---- runtime
+FROM gcr.io/distroless/nodejs20-debian12:nonroot
+WORKDIR /app
+ENV NODE_ENV=production
+COPY --from=deps /src/node_modules ./node_modules
+COPY --from=build /src/dist ./dist
+COPY package.json ./
+# 65532 is distroless's "nonroot"; numeric so the kubelet can check runAsNonRoot.
+USER 65532:65532
+# Writes nothing at run time in cluster mode (certificates live in the Secret
+# and in memory), so readOnlyRootFilesystem works; /tmp is the only writable
+# path the manifests mount.
+EXPOSE 8443 9090
+ENTRYPOINT ["/nodejs/bin/node", "/app/dist/cli.js"]
+CMD ["serve"]

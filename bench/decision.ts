@@ -1,0 +1,100 @@
+// Child: the cost of one decision, in process, warm. review() on the CREATE
+// of a selector Sidecar, timed call by call with hrtime, for clusters of
+// growing size; in the largest also in the namespace holding 1,000 Sidecars,
+// and through the Admitter (reservation overlay) as `serve` calls it.
+//   node --import tsx --expose-gc bench/decision.ts --sizes 100,1000,10000 --iterations N --warmup N
+import { parseArgs } from 'node:util';
+import type { AdmissionRequest } from '../src/admission/types.js';
+import type { Decision } from '../src/admission/decision.js';
+import type { ReviewOptions } from '../src/sidecar/review.js';
+import { report } from './child.js';
+import { loadProduct } from './product.js';
+import { summarize, type Summary } from './stats.js';
+import { clusterPlan, createReview, CROWDED_NAMESPACE, loadCluster, newSidecar, typicalNamespaces } from './workload.js';
+
+export interface DecisionSize {
+  sidecars: number;
+  pods: number;
+  namespaces: number;
+  loadMs: number;
+  /** Microseconds per decision, in namespaces of ten Sidecars. */
+  typical: Summary;
+  /** Microseconds per decision in the namespace with 1,000 Sidecars (largest cluster only). */
+  crowded?: Summary;
+  /** Microseconds per Admitter.validate (dry run, so no reservation piles up). */
+  admitter?: Summary;
+}
+
+const { review, ClusterStore, Admitter, Reservations, root } = await loadProduct();
+const OPTIONS: ReviewOptions = { overlap: 'labels', rootNamespace: 'istio-system' };
+
+const { values } = parseArgs({
+  options: {
+    sizes: { type: 'string', default: '100,1000,10000' },
+    iterations: { type: 'string', default: '100000' },
+    warmup: { type: 'string', default: '20000' },
+    'crowded-iterations': { type: 'string' },
+  },
+});
+const sizes = values.sizes.split(',').map(Number);
+const iterations = Number(values.iterations);
+const warmup = Number(values.warmup);
+const crowdedIterations = Number(values['crowded-iterations'] ?? iterations);
+const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
+
+/** Times `decide` call by call over the request pool; microseconds. */
+function measure(requests: readonly AdmissionRequest[], decide: (r: AdmissionRequest) => Decision, iterations: number): Summary {
+  for (let i = 0; i < Math.min(warmup, iterations); i++) decide(requests[i % requests.length]!);
+  gc();
+  const samples = new Float64Array(iterations);
+  let allowed = 0;
+  for (let i = 0; i < iterations; i++) {
+    const request = requests[i % requests.length]!;
+    const t0 = process.hrtime.bigint();
+    const decision = decide(request);
+    samples[i] = Number(process.hrtime.bigint() - t0) / 1_000;
+    if (decision.allowed) allowed++;
+  }
+  if (allowed !== iterations) throw new Error(`expected every decision to allow, ${iterations - allowed} did not`);
+  return summarize(samples);
+}
+
+/** The benchmark must time the full "allowed after every rule" path, not an early denial. */
+function assertAllowedClean(request: AdmissionRequest, decision: Decision): void {
+  if (decision.outcome !== 'allowed') {
+    throw new Error(`workload bug: ${request.namespace}/${request.name} is ${decision.outcome}: ${decision.message ?? decision.warnings.join('; ')}`);
+  }
+}
+
+const results: DecisionSize[] = [];
+for (const size of sizes) {
+  const plan = clusterPlan(size);
+  const store = new ClusterStore();
+  const t0 = performance.now();
+  loadCluster(store, plan);
+  const loadMs = performance.now() - t0;
+  const ctx = { view: store, options: OPTIONS };
+  const decide = (r: AdmissionRequest) => review(r, ctx);
+
+  const pool = typicalNamespaces(plan).map((ns) => createReview(newSidecar(ns.name)).request as AdmissionRequest);
+  for (const r of pool.slice(0, 3)) assertAllowedClean(r, decide(r));
+  const result: DecisionSize = { sidecars: plan.sidecars, pods: plan.pods, namespaces: plan.namespaces.length, loadMs, typical: measure(pool, decide, iterations) };
+
+  if (plan.namespaces.some((n) => n.name === CROWDED_NAMESPACE)) {
+    const crowded = [createReview(newSidecar(CROWDED_NAMESPACE)).request as AdmissionRequest];
+    assertAllowedClean(crowded[0]!, decide(crowded[0]!));
+    result.crowded = measure(crowded, decide, crowdedIterations);
+  }
+  if (size === Math.max(...sizes)) {
+    const admitter = new Admitter(store, new Reservations(10_000), OPTIONS);
+    const dryRuns = typicalNamespaces(plan).map((ns) => createReview(newSidecar(ns.name), { dryRun: true }).request as AdmissionRequest);
+    result.admitter = measure(dryRuns, (r) => admitter.validate(r), iterations);
+  }
+  results.push(result);
+  process.stderr.write(
+    `decision: ${size} Sidecars loaded in ${Math.round(loadMs)} ms, p50 ${result.typical.p50.toFixed(1)} µs, p99 ${result.typical.p99.toFixed(1)} µs` +
+      `${result.crowded ? `, crowded p99 ${result.crowded.p99.toFixed(1)} µs` : ''}\n`,
+  );
+  gc();
+}
+report({ root, iterations, warmup, crowdedIterations, sizes: results });

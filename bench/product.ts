@@ -1,0 +1,85 @@
+// The code under test, loaded from the compiled build when it is up to date
+// (what production runs), else from the sources. Through tsx every named
+// function expression gets a runtime __name() call, which makes hot code
+// measurably slower than the tsc output, so the build is preferred.
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { REPO_ROOT } from './child.js';
+
+type Review = typeof import('../src/sidecar/review.js');
+type Store = typeof import('../src/cluster/store.js');
+type ReservationsModule = typeof import('../src/cluster/reservations.js');
+type AdmitterModule = typeof import('../src/sidecar/admitter.js');
+type App = typeof import('../src/http/app.js');
+type MetricsModule = typeof import('../src/metrics.js');
+type Files = typeof import('../src/tls/files.js');
+
+export interface Product {
+  /** Where the code came from: dist (compiled) or src (through tsx). */
+  root: 'dist' | 'src';
+  review: Review['review'];
+  ClusterStore: Store['ClusterStore'];
+  Reservations: ReservationsModule['Reservations'];
+  Admitter: AdmitterModule['Admitter'];
+  buildApp: App['buildApp'];
+  MAX_BODY_BYTES: number;
+  createMetrics: MetricsModule['createMetrics'];
+  readCertFiles: Files['readCertFiles'];
+}
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) return sourceFiles(path);
+    return e.name.endsWith('.ts') && !e.name.endsWith('.d.ts') ? [path] : [];
+  });
+}
+
+/** The compiled build; BENCH_DIST_DIR points elsewhere (e.g. a private `tsc --outDir` while others rebuild dist/). */
+export const DIST_DIR = process.env.BENCH_DIST_DIR ? resolve(process.env.BENCH_DIST_DIR) : join(REPO_ROOT, 'dist');
+
+/** Every src/**\/*.ts has a compiled .js at least as new. */
+export function distIsFresh(): boolean {
+  const src = join(REPO_ROOT, 'src');
+  try {
+    return sourceFiles(src).every((file) => {
+      const compiled = join(DIST_DIR, relative(src, file)).replace(/\.ts$/, '.js');
+      return statSync(compiled).mtimeMs >= statSync(file).mtimeMs;
+    });
+  } catch {
+    return false;
+  }
+}
+
+/** `BENCH_SOURCE=src|dist` forces one; by default dist when fresh. */
+export function productRoot(): 'dist' | 'src' {
+  const forced = process.env.BENCH_SOURCE;
+  if (forced === 'src' || forced === 'dist') return forced;
+  return distIsFresh() ? 'dist' : 'src';
+}
+
+export async function loadProduct(root: 'dist' | 'src' = productRoot()): Promise<Product> {
+  const dir = root === 'dist' ? DIST_DIR : join(REPO_ROOT, 'src');
+  const load = <T>(path: string): Promise<T> => import(pathToFileURL(join(dir, path)).href) as Promise<T>;
+  const [review, store, reservations, admitter, app, metrics, files] = await Promise.all([
+    load<Review>('sidecar/review.js'),
+    load<Store>('cluster/store.js'),
+    load<ReservationsModule>('cluster/reservations.js'),
+    load<AdmitterModule>('sidecar/admitter.js'),
+    load<App>('http/app.js'),
+    load<MetricsModule>('metrics.js'),
+    load<Files>('tls/files.js'),
+  ]);
+  return {
+    root,
+    review: review.review,
+    ClusterStore: store.ClusterStore,
+    Reservations: reservations.Reservations,
+    Admitter: admitter.Admitter,
+    buildApp: app.buildApp,
+    MAX_BODY_BYTES: app.MAX_BODY_BYTES,
+    createMetrics: metrics.createMetrics,
+    readCertFiles: files.readCertFiles,
+  };
+}

@@ -1,0 +1,62 @@
+// The result keys, their targets from issue 8, and the printed table.
+
+export type Results = Record<string, number | null>;
+
+interface Row {
+  key: string;
+  label: string;
+  unit: string;
+  target?: { op: '<=' | '>='; value: number };
+  digits?: number;
+}
+
+/** In print order. Keys with a target are the issue's acceptance numbers. */
+export const ROWS: readonly Row[] = [
+  { key: 'decision_p50_us', label: 'decision p50, 10k Sidecars / 100k pods', unit: 'µs' },
+  { key: 'decision_p99_us', label: 'decision p99, 10k Sidecars / 100k pods', unit: 'µs', target: { op: '<=', value: 100 } },
+  { key: 'decision_p99_us_1k', label: 'decision p99, 1k Sidecars / 10k pods', unit: 'µs' },
+  { key: 'decision_p99_us_small', label: 'decision p99, 100 Sidecars / 1k pods', unit: 'µs' },
+  { key: 'decision_growth', label: 'decision growth (p99 10k ÷ p99 100)', unit: '×', target: { op: '<=', value: 2 }, digits: 2 },
+  { key: 'decision_p99_us_crowded', label: 'decision p99, namespace with 1,000 Sidecars', unit: 'µs', target: { op: '<=', value: 100 } },
+  { key: 'decision_p99_us_admitter', label: 'Admitter.validate p99 (reservation overlay), 10k', unit: 'µs' },
+  { key: 'decision_mean_us_in_server', label: 'decision mean inside the HTTPS server (its histogram)', unit: 'µs' },
+  { key: 'https_rps_noop', label: 'HTTPS req/s, Fastify no-op JSON route (ceiling)', unit: 'req/s', digits: 0 },
+  { key: 'https_rps_validate', label: 'HTTPS req/s, /validate', unit: 'req/s', digits: 0 },
+  { key: 'https_ratio', label: 'HTTPS ratio (validate ÷ no-op)', unit: '', target: { op: '>=', value: 0.85 }, digits: 2 },
+  { key: 'https_cpu_us_noop', label: 'server CPU per request, no-op route', unit: 'µs', digits: 0 },
+  { key: 'https_cpu_us_validate', label: 'server CPU per request, /validate', unit: 'µs', digits: 0 },
+  { key: 'https_cpu_ratio', label: 'CPU ratio (no-op ÷ validate CPU per request)', unit: '', digits: 2 },
+  { key: 'https_p99_ms', label: 'HTTPS p99 at saturation, /validate', unit: 'ms', digits: 2 },
+  { key: 'fixed_rate_p99_ms', label: 'p99 at 1,000 req/s, /validate', unit: 'ms', target: { op: '<=', value: 5 }, digits: 2 },
+  { key: 'fixed_rate_p99_ms_from_schedule', label: 'p99 at 1,000 req/s from scheduled send time', unit: 'ms', digits: 2 },
+  { key: 'fixed_rate_p99_ms_in_server', label: 'p99 at 1,000 req/s inside the server (request → response)', unit: 'ms', digits: 2 },
+  { key: 'rss_mb', label: 'RSS with 10k Sidecars + 100k pods loaded', unit: 'MB', target: { op: '<=', value: 200 } },
+  { key: 'rss_baseline_mb', label: 'RSS of the same process before loading', unit: 'MB' },
+  { key: 'startup_ms', label: 'cold start to /readyz 200 (median)', unit: 'ms', target: { op: '<=', value: 1000 }, digits: 0 },
+];
+
+export function verdict(row: Row, value: number | null | undefined): 'ok' | 'MISSED' | 'n/a' | '' {
+  if (!row.target) return '';
+  if (value === null || value === undefined || !Number.isFinite(value)) return 'n/a';
+  return (row.target.op === '<=' ? value <= row.target.value : value >= row.target.value) ? 'ok' : 'MISSED';
+}
+
+function formatValue(value: number | null | undefined, digits = 1): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return '—';
+  return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+export function table(results: Results): string {
+  const lines = ROWS.map((row) => {
+    const target = row.target ? `${row.target.op === '<=' ? '≤' : '≥'} ${row.target.value}` : '';
+    return [row.label, `${formatValue(results[row.key], row.digits)} ${row.unit}`.trim(), target, verdict(row, results[row.key]), row.key];
+  });
+  const header = ['measurement', 'measured', 'target', 'status', 'key'];
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const fmt = (cells: string[]) => `| ${cells.map((c, i) => (i === 1 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ')} |`;
+  return [fmt(header), `|${widths.map((w, i) => (i === 1 ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`, ...lines.map(fmt)].join('\n');
+}
+
+export function missed(results: Results): string[] {
+  return ROWS.filter((r) => verdict(r, results[r.key]) === 'MISSED').map((r) => r.key);
+}

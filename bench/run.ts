@@ -1,0 +1,253 @@
+// sidecar-guard benchmark (issue 8): one command, one process tree.
+//   node --import tsx bench/run.ts [--quick] [--json] [--profile] [--strict]
+// Prints a table with each target beside the measured value; --json adds one
+// JSON object as the last stdout line. Every run writes bench/results.json.
+// Progress goes to stderr. Servers run in child processes so the load
+// generator (this process) never shares their event loop.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createCA, issueServingCert } from '../src/tls/certs.js';
+import { writeCertFiles } from '../src/tls/files.js';
+import { childNodeFlags, REPO_ROOT, runChild, startChild, type Child } from './child.js';
+import type { DecisionSize } from './decision.js';
+import { fixedRate, probe, throughput, type Target, type Throughput } from './load.js';
+import { measureMemory } from './memory.js';
+import { missed, table, type Results } from './report.js';
+import { distIsFresh, DIST_DIR, productRoot } from './product.js';
+import { measureStartup } from './startup.js';
+import { median, round, type Summary } from './stats.js';
+import { clusterPlan, createReview, newSidecar, typicalNamespaces } from './workload.js';
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false },
+    strict: { type: 'boolean', default: false },
+  },
+});
+
+interface Settings {
+  decision: { iterations: number; warmup: number; crowdedIterations: number };
+  https: { connections: number; warmupS: number; seconds: number; rounds: number };
+  fixed: { rate: number; seconds: number; connections: number };
+  startupRuns: number;
+}
+
+const SETTINGS: Settings = flags.quick
+  ? {
+      decision: { iterations: 20_000, warmup: 5_000, crowdedIterations: 3_000 },
+      https: { connections: 10, warmupS: 1, seconds: 4, rounds: 1 },
+      fixed: { rate: 1_000, seconds: 5, connections: 8 },
+      startupRuns: 3,
+    }
+  : {
+      decision: { iterations: 200_000, warmup: 20_000, crowdedIterations: 20_000 },
+      https: { connections: 10, warmupS: 3, seconds: 15, rounds: 3 },
+      fixed: { rate: 1_000, seconds: 30, connections: 8 },
+      startupRuns: 7,
+    };
+
+const SIZES = [100, 1_000, 10_000];
+const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
+
+async function decisionPhase(results: Results, details: Record<string, unknown>): Promise<void> {
+  const { iterations, warmup, crowdedIterations } = SETTINGS.decision;
+  const run = await runChild<{ sizes: DecisionSize[] }>(
+    'decision.ts',
+    ['--sizes', SIZES.join(','), '--iterations', String(iterations), '--warmup', String(warmup), '--crowded-iterations', String(crowdedIterations)],
+    { nodeFlags: ['--expose-gc'] },
+  );
+  const bySize = (n: number) => run.sizes.find((s) => s.sidecars === n);
+  const large = bySize(10_000);
+  const small = bySize(100);
+  results.decision_p50_us = round(large?.typical.p50 ?? NaN, 1);
+  results.decision_p99_us = round(large?.typical.p99 ?? NaN, 1);
+  results.decision_p99_us_1k = round(bySize(1_000)?.typical.p99 ?? NaN, 1);
+  results.decision_p99_us_small = round(small?.typical.p99 ?? NaN, 1);
+  results.decision_growth = large && small ? round(large.typical.p99 / small.typical.p99, 2) : null;
+  results.decision_p99_us_crowded = round(large?.crowded?.p99 ?? NaN, 1);
+  results.decision_p50_us_crowded = round(large?.crowded?.p50 ?? NaN, 1);
+  results.decision_p99_us_admitter = round(large?.admitter?.p99 ?? NaN, 1);
+  details.decision = run;
+}
+
+function makeCerts(dir: string): string {
+  const ca = createCA({ commonName: 'sidecar-guard-bench-ca' });
+  const serving = issueServingCert(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
+  writeCertFiles(dir, ca, serving);
+  return ca.certPem;
+}
+
+async function startServer(mode: 'noop' | 'validate', certDir: string): Promise<{ child: Child; port: number }> {
+  const child = startChild('server.ts', ['--mode', mode, '--cert-dir', certDir, '--sidecars', '10000']);
+  const { port } = await child.next<{ port: number }>();
+  return { child, port };
+}
+
+function checkValidateAnswer(body: unknown): void {
+  const response = (body as { response?: { allowed?: boolean; warnings?: unknown } }).response;
+  if (response?.allowed !== true || response.warnings !== undefined) {
+    throw new Error(`/validate did not allow the benchmark's Sidecar cleanly: ${JSON.stringify(body).slice(0, 400)}`);
+  }
+}
+
+async function httpsPhase(results: Results, details: Record<string, unknown>, certDir: string, ca: string): Promise<void> {
+  const plan = clusterPlan(10_000);
+  const body = JSON.stringify(createReview(newSidecar(typicalNamespaces(plan)[0]!.name)));
+  const servers = await Promise.all([startServer('noop', certDir), startServer('validate', certDir)]);
+  try {
+    const [noop, validate] = servers.map(({ port }, i): Target => ({ origin: `https://127.0.0.1:${port}`, path: i === 0 ? '/noop' : '/validate', body, ca }));
+    const noopAnswer = await probe(noop!);
+    if (noopAnswer.status !== 200) throw new Error(`no-op server answered ${noopAnswer.status}`);
+    const validateAnswer = await probe(validate!);
+    if (validateAnswer.status !== 200) throw new Error(`/validate answered ${validateAnswer.status}`);
+    checkValidateAnswer(validateAnswer.body);
+
+    const { connections, warmupS, seconds, rounds } = SETTINGS.https;
+    const runs: { noop: Throughput; validate: Throughput }[] = [];
+    for (let round = 0; round < rounds; round++) {
+      const pair: Partial<{ noop: Throughput; validate: Throughput }> = {};
+      // Alternate which side goes first, so drift in the machine's load hits both.
+      const order = round % 2 === 0 ? (['noop', 'validate'] as const) : (['validate', 'noop'] as const);
+      for (const side of order) {
+        const target = side === 'noop' ? noop! : validate!;
+        const serverPid = servers[side === 'noop' ? 0 : 1]!.child.process.pid;
+        await throughput(target, { connections, seconds: warmupS });
+        pair[side] = await throughput(target, { connections, seconds, serverPid });
+        const r = pair[side]!;
+        if (r.non2xx > 0 || r.errors > 0) throw new Error(`${side}: ${r.non2xx} non-2xx answers and ${r.errors} errors under load`);
+        log(`https ${side}: ${Math.round(r.rps)} req/s, p99 ${r.p99Ms} ms, server CPU ${r.serverCpuUsPerRequest?.toFixed(0) ?? '?'} µs/request`);
+      }
+      runs.push(pair as { noop: Throughput; validate: Throughput });
+    }
+    const rpsNoop = median(runs.map((r) => r.noop.rps));
+    const rpsValidate = median(runs.map((r) => r.validate.rps));
+    results.https_rps_noop = round(rpsNoop, 0);
+    results.https_rps_validate = round(rpsValidate, 0);
+    results.https_ratio = round(rpsValidate / rpsNoop, 3);
+    results.https_p99_ms = round(median(runs.map((r) => r.validate.p99Ms)), 2);
+    results.https_p99_ms_noop = round(median(runs.map((r) => r.noop.p99Ms)), 2);
+    const cpu = (side: 'noop' | 'validate') => median(runs.map((r) => r[side].serverCpuUsPerRequest ?? NaN));
+    results.https_cpu_us_noop = round(cpu('noop'), 0);
+    results.https_cpu_us_validate = round(cpu('validate'), 0);
+    results.https_cpu_ratio = round(cpu('noop') / cpu('validate'), 3);
+    details.https = { connections, seconds, rounds, bodyBytes: Buffer.byteLength(body), runs };
+
+    servers[1]!.child.process.kill('SIGUSR2'); // the server's own latency record now covers the fixed-rate run only
+    const fixed = await fixedRate(validate!, SETTINGS.fixed);
+    if (fixed.failed > 0) throw new Error(`fixed rate: ${fixed.failed} requests failed`);
+    log(`fixed rate: ${Math.round(fixed.achievedRps)} req/s achieved, p99 ${fixed.latency.p99.toFixed(2)} ms`);
+    results.fixed_rate_p99_ms = round(fixed.latency.p99, 2);
+    results.fixed_rate_p50_ms = round(fixed.latency.p50, 2);
+    results.fixed_rate_p99_ms_from_schedule = round(fixed.latencyFromSchedule.p99, 2);
+    details.fixedRate = fixed;
+  } finally {
+    await Promise.all(servers.map((s) => s.child.stop()));
+  }
+  const stopped = await servers[1]!.child
+    .next<{ decision: { decisions: number; meanUs: number } | null; inServerMs: Summary | null }>()
+    .catch(() => undefined);
+  if (stopped?.decision) {
+    results.decision_mean_us_in_server = round(stopped.decision.meanUs, 1);
+    details.decisionInServer = stopped.decision;
+  }
+  if (stopped?.inServerMs) {
+    results.fixed_rate_p99_ms_in_server = round(stopped.inServerMs.p99, 2);
+    details.fixedRateInServerMs = stopped.inServerMs;
+  }
+}
+
+async function memoryPhase(results: Results, details: Record<string, unknown>): Promise<void> {
+  const memory = await measureMemory(10_000);
+  results.rss_mb = round(memory.rssMb, 1);
+  results.rss_baseline_mb = round(memory.rssBaselineMb, 1);
+  results.heap_used_mb = round(memory.heapUsedMb, 1);
+  details.memory = memory;
+  log(`memory (${memory.root}): RSS ${memory.rssMb.toFixed(1)} MB, before loading ${memory.rssBaselineMb.toFixed(1)} MB`);
+}
+
+async function startupPhase(results: Results, details: Record<string, unknown>, certDir: string): Promise<void> {
+  const startup = await measureStartup(certDir, SETTINGS.startupRuns);
+  results.startup_ms = round(median(startup.runs), 0);
+  details.startup = startup;
+  log(`startup (${startup.mode}): ${startup.runs.map((r) => Math.round(r)).join(', ')} ms`);
+}
+
+function gitCommit(): string | null {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return null;
+  }
+}
+
+async function main(): Promise<number> {
+  const startedAt = new Date();
+  const t0 = performance.now();
+  const loadBefore = loadavg();
+  if (flags.profile) {
+    const dir = join(REPO_ROOT, 'bench', 'profiles');
+    mkdirSync(dir, { recursive: true });
+    childNodeFlags.push('--cpu-prof', '--cpu-prof-dir', dir);
+    log(`CPU profiles of the children go to ${dir} (summarize with bench/profile-summary.ts)`);
+  }
+  const source = productRoot();
+  if (source === 'src') log(`${DIST_DIR} is missing or older than src/: measuring the sources through tsx, which is slower than the build (run make bench)`);
+  const results: Results = {};
+  const details: Record<string, unknown> = {};
+  const errors: Record<string, string> = {};
+  const certDir = mkdtempSync(join(tmpdir(), 'sidecar-guard-bench-'));
+  try {
+    const ca = makeCerts(certDir);
+    const phases: [string, () => Promise<void>][] = [
+      ['decision', () => decisionPhase(results, details)],
+      ['memory', () => memoryPhase(results, details)],
+      ['https', () => httpsPhase(results, details, certDir, ca)],
+      ['startup', () => startupPhase(results, details, certDir)],
+    ];
+    for (const [name, phase] of phases) {
+      log(`${name}...`);
+      try {
+        await phase();
+      } catch (err) {
+        errors[name] = (err as Error).stack ?? String(err);
+        log(`${name} failed: ${errors[name]}`);
+      }
+    }
+  } finally {
+    rmSync(certDir, { recursive: true, force: true });
+  }
+  const wallS = (performance.now() - t0) / 1000;
+  const meta = {
+    date: startedAt.toISOString(),
+    quick: flags.quick,
+    wallSeconds: round(wallS, 1),
+    commit: gitCommit(),
+    source,
+    distFresh: distIsFresh(),
+    node: process.version,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryGb: round(totalmem() / 2 ** 30, 1),
+    loadavgBefore: loadBefore.map((l) => round(l, 2)),
+    loadavgAfter: loadavg().map((l) => round(l, 2)),
+    settings: SETTINGS,
+  };
+  const output = { ...results, missed: missed(results), errors, meta, details };
+  writeFileSync(join(REPO_ROOT, 'bench', 'results.json'), `${JSON.stringify(output, null, 2)}\n`);
+
+  process.stdout.write(`\nsidecar-guard benchmark${flags.quick ? ' (quick)' : ''}, ${meta.date}, ${meta.cpus} × ${meta.cpuModel}, node ${meta.node}\n`);
+  process.stdout.write(`load average before ${meta.loadavgBefore.join(' ')}, after ${meta.loadavgAfter.join(' ')}; wall time ${meta.wallSeconds} s\n\n`);
+  process.stdout.write(`${table(results)}\n\n`);
+  if (Object.keys(errors).length > 0) process.stdout.write(`phases that failed: ${Object.keys(errors).join(', ')} (see stderr)\n`);
+  process.stdout.write(`results written to bench/results.json\n`);
+  if (flags.json) process.stdout.write(`${JSON.stringify({ ...results, missed: output.missed, errors: Object.keys(errors), meta: { ...meta, settings: undefined } })}\n`);
+  if (Object.keys(errors).length > 0) return 1;
+  return flags.strict && output.missed.length > 0 ? 2 : 0;
+}
+
+process.exitCode = await main();

@@ -1,0 +1,180 @@
+// Synthetic clusters and admission requests for the benchmark. Every
+// namespace looks like a meshed application namespace: a namespace-wide
+// default Sidecar, one selector Sidecar per app except the first, ten pods
+// per app carrying the labels Istio's injector adds. The request under test
+// is the CREATE of the missing Sidecar for the first app: its pods exist and
+// no other Sidecar selects them, so the decision is "allowed" after every
+// rule, including the cross-object ones, has run.
+import { randomUUID } from 'node:crypto';
+
+export const PODS_PER_APP = 10;
+export const APPS_PER_NAMESPACE = 10;
+export const CROWDED_NAMESPACE = 'crowded';
+
+export interface NamespacePlan {
+  name: string;
+  apps: number;
+}
+
+export interface ClusterPlan {
+  sidecars: number;
+  pods: number;
+  namespaces: NamespacePlan[];
+}
+
+/**
+ * `sidecars` Sidecars and ten pods per Sidecar, ten per namespace; from 10,000
+ * Sidecars up, 1,000 of them share one namespace.
+ */
+export function clusterPlan(sidecars: number): ClusterPlan {
+  const namespaces: NamespacePlan[] = [];
+  let left = sidecars;
+  if (sidecars >= 10_000) {
+    namespaces.push({ name: CROWDED_NAMESPACE, apps: 1_000 });
+    left -= 1_000;
+  }
+  const width = String(Math.ceil(left / APPS_PER_NAMESPACE)).length;
+  for (let i = 0; left > 0; i++) {
+    const apps = Math.min(APPS_PER_NAMESPACE, left);
+    namespaces.push({ name: `team-${String(i).padStart(width, '0')}`, apps });
+    left -= apps;
+  }
+  return { sidecars, pods: sidecars * PODS_PER_APP, namespaces };
+}
+
+export const typicalNamespaces = (plan: ClusterPlan): NamespacePlan[] => plan.namespaces.filter((n) => n.name !== CROWDED_NAMESPACE);
+
+const app = (i: number): string => `svc-${i}`;
+const hashOf = (ns: string, i: number): string => (((ns.length * 7919 + i * 104729) >>> 0) % 0xffffffff).toString(16).padStart(10, '7');
+
+/** A Sidecar as `kubectl apply` stores it, with the selector of app `appIndex` (or none: the namespace default). */
+export function sidecarObject(namespace: string, appIndex: number | null, opts: { uid?: string } = {}): Record<string, unknown> {
+  const name = appIndex === null ? 'default' : app(appIndex);
+  const spec: Record<string, unknown> = {
+    egress: [{ hosts: ['./*', 'istio-system/*', 'observability/otel-collector.observability.svc.cluster.local'] }],
+    outboundTrafficPolicy: { mode: 'REGISTRY_ONLY' },
+  };
+  if (appIndex !== null) {
+    spec.workloadSelector = { labels: { app: name } };
+    spec.ingress = [{ port: { number: 8080, protocol: 'HTTP', name: 'http' }, defaultEndpoint: '127.0.0.1:8080' }];
+  }
+  const applied = { apiVersion: 'networking.istio.io/v1', kind: 'Sidecar', metadata: { name, namespace }, spec };
+  return {
+    ...applied,
+    metadata: {
+      name,
+      namespace,
+      uid: opts.uid ?? randomUUID(),
+      resourceVersion: '1',
+      generation: 1,
+      creationTimestamp: '2026-11-23T10:00:00Z',
+      labels: { 'app.kubernetes.io/part-of': namespace },
+      annotations: { 'kubectl.kubernetes.io/last-applied-configuration': `${JSON.stringify(applied)}\n` },
+    },
+  };
+}
+
+/** A pod as a metadata-only list returns it (PartialObjectMetadata), labelled like an injected Deployment pod. */
+export function podObject(namespace: string, appIndex: number, replica: number): Record<string, unknown> {
+  const hash = hashOf(namespace, appIndex);
+  return {
+    apiVersion: 'meta.k8s.io/v1',
+    kind: 'PartialObjectMetadata',
+    metadata: {
+      name: `${app(appIndex)}-${hash}-${replica.toString(36).padStart(5, 'x')}`,
+      namespace,
+      uid: randomUUID(),
+      resourceVersion: '1',
+      labels: {
+        app: app(appIndex),
+        version: 'v1',
+        'pod-template-hash': hash,
+        'security.istio.io/tlsMode': 'istio',
+        'service.istio.io/canonical-name': app(appIndex),
+        'service.istio.io/canonical-revision': 'v1',
+      },
+      annotations: { 'istio.io/rev': 'default', 'sidecar.istio.io/status': '{"initContainers":["istio-init"],"containers":["istio-proxy"]}' },
+    },
+  };
+}
+
+export function namespaceObject(name: string): Record<string, unknown> {
+  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'kubernetes.io/metadata.name': name, 'istio-injection': 'enabled' } } };
+}
+
+export type ClusterObject = { kind: 'Namespace' | 'Sidecar' | 'Pod'; object: Record<string, unknown> };
+
+/** Every object of the plan, one at a time, so callers never hold the whole list. */
+export function* clusterObjects(plan: ClusterPlan): Generator<ClusterObject> {
+  for (const ns of plan.namespaces) {
+    yield { kind: 'Namespace', object: namespaceObject(ns.name) };
+    yield { kind: 'Sidecar', object: sidecarObject(ns.name, null) };
+    for (let a = 1; a < ns.apps; a++) yield { kind: 'Sidecar', object: sidecarObject(ns.name, a) };
+    for (let a = 0; a < ns.apps; a++) for (let r = 0; r < PODS_PER_APP; r++) yield { kind: 'Pod', object: podObject(ns.name, a, r) };
+  }
+}
+
+export interface StoreLike {
+  upsertSidecar(obj: unknown): unknown;
+  upsertPod(obj: unknown): void;
+  upsertNamespace(obj: unknown): void;
+}
+
+/**
+ * Loads the plan into a store. With `viaJson`, each object goes through
+ * JSON text first, as it would arrive from the API server, so its strings are
+ * allocated the way an informer's are (for memory measurements).
+ */
+export function loadCluster(store: StoreLike, plan: ClusterPlan, opts: { viaJson?: boolean } = {}): void {
+  for (const { kind, object } of clusterObjects(plan)) {
+    const obj = opts.viaJson ? JSON.parse(JSON.stringify(object)) : object;
+    if (kind === 'Sidecar') store.upsertSidecar(obj);
+    else if (kind === 'Pod') store.upsertPod(obj);
+    else store.upsertNamespace(obj);
+  }
+}
+
+/** The Sidecar under test: the one app 0 of `namespace` is missing. */
+export const newSidecar = (namespace: string): Record<string, unknown> => sidecarObject(namespace, 0);
+
+/** An AdmissionReview for the CREATE of `object`, shaped like kube-apiserver's (with managedFields). */
+export function createReview(object: Record<string, unknown>, opts: { dryRun?: boolean } = {}) {
+  const meta = object.metadata as { name: string; namespace: string };
+  const gvk = { group: 'networking.istio.io', version: 'v1', kind: 'Sidecar' };
+  const gvr = { group: 'networking.istio.io', version: 'v1', resource: 'sidecars' };
+  const withManagedFields = {
+    ...object,
+    metadata: {
+      ...(object.metadata as object),
+      managedFields: [
+        {
+          manager: 'kubectl-client-side-apply',
+          operation: 'Update',
+          apiVersion: 'networking.istio.io/v1',
+          time: '2026-11-23T10:00:00Z',
+          fieldsType: 'FieldsV1',
+          fieldsV1: { 'f:metadata': { 'f:annotations': { '.': {}, 'f:kubectl.kubernetes.io/last-applied-configuration': {} } }, 'f:spec': { '.': {}, 'f:egress': {}, 'f:ingress': {}, 'f:outboundTrafficPolicy': { '.': {}, 'f:mode': {} }, 'f:workloadSelector': { '.': {}, 'f:labels': { '.': {}, 'f:app': {} } } } },
+        },
+      ],
+    },
+  };
+  return {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: randomUUID(),
+      kind: gvk,
+      resource: gvr,
+      requestKind: gvk,
+      requestResource: gvr,
+      name: meta.name,
+      namespace: meta.namespace,
+      operation: 'CREATE' as const,
+      userInfo: { username: 'kubernetes-admin', groups: ['system:masters', 'system:authenticated'] },
+      object: withManagedFields,
+      oldObject: null,
+      dryRun: opts.dryRun ?? false,
+      options: { apiVersion: 'meta.k8s.io/v1', kind: 'CreateOptions', fieldManager: 'kubectl-client-side-apply', fieldValidation: 'Strict' },
+    },
+  };
+}
