@@ -28,8 +28,11 @@ test: build
 unit: build
 	bash scripts/test.sh unit
 
+## make e2e: start the test API server and the webhook (npm run e2e:up), run the kubectl scenarios, stop both
 e2e: build
-	bash scripts/test.sh e2e
+	@npm run --silent e2e:down
+	npm run --silent e2e:up
+	bash scripts/test.sh e2e; status=$$?; npm run --silent e2e:down; exit $$status
 
 typecheck: install
 	npm run --silent typecheck

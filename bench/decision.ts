@@ -18,11 +18,11 @@ export interface DecisionSize {
   namespaces: number;
   loadMs: number;
   /** Microseconds per decision, in namespaces of ten Sidecars. */
-  typical: Summary;
+  typical: Measured;
   /** Microseconds per decision in the namespace with 1,000 Sidecars (largest cluster only). */
-  crowded?: Summary;
+  crowded?: Measured;
   /** Microseconds per Admitter.validate (dry run, so no reservation piles up). */
-  admitter?: Summary;
+  admitter?: Measured;
 }
 
 const { review, ClusterStore, Admitter, Reservations, root } = await loadProduct();
@@ -42,12 +42,16 @@ const warmup = Number(values.warmup);
 const crowdedIterations = Number(values['crowded-iterations'] ?? iterations);
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
 
+/** Per-call wall time (with preemption by other processes) plus the mean CPU time per call (without it). */
+export type Measured = Summary & { cpuUs: number };
+
 /** Times `decide` call by call over the request pool; microseconds. */
-function measure(requests: readonly AdmissionRequest[], decide: (r: AdmissionRequest) => Decision, iterations: number): Summary {
+function measure(requests: readonly AdmissionRequest[], decide: (r: AdmissionRequest) => Decision, iterations: number): Measured {
   for (let i = 0; i < Math.min(warmup, iterations); i++) decide(requests[i % requests.length]!);
   gc();
   const samples = new Float64Array(iterations);
   let allowed = 0;
+  const cpu0 = process.cpuUsage();
   for (let i = 0; i < iterations; i++) {
     const request = requests[i % requests.length]!;
     const t0 = process.hrtime.bigint();
@@ -55,8 +59,9 @@ function measure(requests: readonly AdmissionRequest[], decide: (r: AdmissionReq
     samples[i] = Number(process.hrtime.bigint() - t0) / 1_000;
     if (decision.allowed) allowed++;
   }
+  const cpu = process.cpuUsage(cpu0);
   if (allowed !== iterations) throw new Error(`expected every decision to allow, ${iterations - allowed} did not`);
-  return summarize(samples);
+  return { ...summarize(samples), cpuUs: (cpu.user + cpu.system) / iterations };
 }
 
 /** The benchmark must time the full "allowed after every rule" path, not an early denial. */

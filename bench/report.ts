@@ -14,6 +14,7 @@ interface Row {
 export const ROWS: readonly Row[] = [
   { key: 'decision_p50_us', label: 'decision p50, 10k Sidecars / 100k pods', unit: 'µs' },
   { key: 'decision_p99_us', label: 'decision p99, 10k Sidecars / 100k pods', unit: 'µs', target: { op: '<=', value: 100 } },
+  { key: 'decision_cpu_us', label: 'decision mean CPU time, 10k (insensitive to preemption)', unit: 'µs' },
   { key: 'decision_p99_us_1k', label: 'decision p99, 1k Sidecars / 10k pods', unit: 'µs' },
   { key: 'decision_p99_us_small', label: 'decision p99, 100 Sidecars / 1k pods', unit: 'µs' },
   { key: 'decision_growth', label: 'decision growth (p99 10k ÷ p99 100)', unit: '×', target: { op: '<=', value: 2 }, digits: 2 },
@@ -24,6 +25,7 @@ export const ROWS: readonly Row[] = [
   { key: 'https_rps_validate', label: 'HTTPS req/s, /validate', unit: 'req/s', digits: 0 },
   { key: 'https_ratio', label: 'HTTPS ratio (validate ÷ no-op)', unit: '', target: { op: '>=', value: 0.85 }, digits: 2 },
   { key: 'https_cpu_us_noop', label: 'server CPU per request, no-op route', unit: 'µs', digits: 0 },
+  { key: 'https_cpu_us_stub', label: 'server CPU per request, buildApp with a stub decision', unit: 'µs', digits: 0 },
   { key: 'https_cpu_us_validate', label: 'server CPU per request, /validate', unit: 'µs', digits: 0 },
   { key: 'https_cpu_ratio', label: 'CPU ratio (no-op ÷ validate CPU per request)', unit: '', digits: 2 },
   { key: 'https_p99_ms', label: 'HTTPS p99 at saturation, /validate', unit: 'ms', digits: 2 },

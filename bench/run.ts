@@ -72,6 +72,7 @@ async function decisionPhase(results: Results, details: Record<string, unknown>)
   results.decision_p99_us_crowded = round(large?.crowded?.p99 ?? NaN, 1);
   results.decision_p50_us_crowded = round(large?.crowded?.p50 ?? NaN, 1);
   results.decision_p99_us_admitter = round(large?.admitter?.p99 ?? NaN, 1);
+  results.decision_cpu_us = round(large?.typical.cpuUs ?? NaN, 1);
   details.decision = run;
 }
 
@@ -82,63 +83,79 @@ function makeCerts(dir: string): string {
   return ca.certPem;
 }
 
-async function startServer(mode: 'noop' | 'validate', certDir: string): Promise<{ child: Child; port: number }> {
-  const child = startChild('server.ts', ['--mode', mode, '--cert-dir', certDir, '--sidecars', '10000']);
-  const { port } = await child.next<{ port: number }>();
-  return { child, port };
+type Side = 'noop' | 'stub' | 'validate';
+const SIDES: readonly Side[] = ['noop', 'stub', 'validate'];
+
+interface Server {
+  side: Side;
+  child: Child;
+  target: Target;
 }
 
-function checkValidateAnswer(body: unknown): void {
-  const response = (body as { response?: { allowed?: boolean; warnings?: unknown } }).response;
-  if (response?.allowed !== true || response.warnings !== undefined) {
-    throw new Error(`/validate did not allow the benchmark's Sidecar cleanly: ${JSON.stringify(body).slice(0, 400)}`);
+async function startServer(side: Side, certDir: string, body: string, ca: string): Promise<Server> {
+  const child = startChild('server.ts', ['--mode', side, '--cert-dir', certDir, '--sidecars', '10000']);
+  const { port } = await child.next<{ port: number }>();
+  return { side, child, target: { origin: `https://127.0.0.1:${port}`, path: side === 'noop' ? '/noop' : '/validate', body, ca } };
+}
+
+/** Each server must answer what the benchmark assumes before it is loaded. */
+async function checkAnswers(servers: readonly Server[]): Promise<void> {
+  for (const { side, target } of servers) {
+    const { status, body } = await probe(target);
+    if (status !== 200) throw new Error(`${side} server answered ${status}`);
+    if (side === 'noop') continue;
+    const response = (body as { response?: { allowed?: boolean; warnings?: unknown } }).response;
+    if (response?.allowed !== true || response.warnings !== undefined) {
+      throw new Error(`${side}: /validate did not allow the benchmark's Sidecar cleanly: ${JSON.stringify(body).slice(0, 400)}`);
+    }
   }
+}
+
+interface Stopped {
+  decision: { decisions: number; meanUs: number } | null;
+  inServerMs: Summary | null;
 }
 
 async function httpsPhase(results: Results, details: Record<string, unknown>, certDir: string, ca: string): Promise<void> {
   const plan = clusterPlan(10_000);
   const body = JSON.stringify(createReview(newSidecar(typicalNamespaces(plan)[0]!.name)));
-  const servers = await Promise.all([startServer('noop', certDir), startServer('validate', certDir)]);
+  const servers = await Promise.all(SIDES.map((side) => startServer(side, certDir, body, ca)));
+  const server = (side: Side) => servers.find((s) => s.side === side)!;
+  let stopped: Stopped | undefined;
   try {
-    const [noop, validate] = servers.map(({ port }, i): Target => ({ origin: `https://127.0.0.1:${port}`, path: i === 0 ? '/noop' : '/validate', body, ca }));
-    const noopAnswer = await probe(noop!);
-    if (noopAnswer.status !== 200) throw new Error(`no-op server answered ${noopAnswer.status}`);
-    const validateAnswer = await probe(validate!);
-    if (validateAnswer.status !== 200) throw new Error(`/validate answered ${validateAnswer.status}`);
-    checkValidateAnswer(validateAnswer.body);
-
+    await checkAnswers(servers);
     const { connections, warmupS, seconds, rounds } = SETTINGS.https;
-    const runs: { noop: Throughput; validate: Throughput }[] = [];
+    const runs: Record<Side, Throughput>[] = [];
     for (let round = 0; round < rounds; round++) {
-      const pair: Partial<{ noop: Throughput; validate: Throughput }> = {};
-      // Alternate which side goes first, so drift in the machine's load hits both.
-      const order = round % 2 === 0 ? (['noop', 'validate'] as const) : (['validate', 'noop'] as const);
-      for (const side of order) {
-        const target = side === 'noop' ? noop! : validate!;
-        const serverPid = servers[side === 'noop' ? 0 : 1]!.child.process.pid;
+      const run: Partial<Record<Side, Throughput>> = {};
+      // Alternate the order, so drift in the machine's load hits every side alike.
+      for (const side of round % 2 === 0 ? SIDES : [...SIDES].reverse()) {
+        const { target, child } = server(side);
         await throughput(target, { connections, seconds: warmupS });
-        pair[side] = await throughput(target, { connections, seconds, serverPid });
-        const r = pair[side]!;
+        const r = await throughput(target, { connections, seconds, serverPid: child.process.pid });
         if (r.non2xx > 0 || r.errors > 0) throw new Error(`${side}: ${r.non2xx} non-2xx answers and ${r.errors} errors under load`);
         log(`https ${side}: ${Math.round(r.rps)} req/s, p99 ${r.p99Ms} ms, server CPU ${r.serverCpuUsPerRequest?.toFixed(0) ?? '?'} µs/request`);
+        run[side] = r;
       }
-      runs.push(pair as { noop: Throughput; validate: Throughput });
+      runs.push(run as Record<Side, Throughput>);
     }
-    const rpsNoop = median(runs.map((r) => r.noop.rps));
-    const rpsValidate = median(runs.map((r) => r.validate.rps));
-    results.https_rps_noop = round(rpsNoop, 0);
-    results.https_rps_validate = round(rpsValidate, 0);
-    results.https_ratio = round(rpsValidate / rpsNoop, 3);
+    const rps = (side: Side) => median(runs.map((r) => r[side].rps));
+    const cpu = (side: Side) => median(runs.map((r) => r[side].serverCpuUsPerRequest ?? NaN));
+    results.https_rps_noop = round(rps('noop'), 0);
+    results.https_rps_validate = round(rps('validate'), 0);
+    results.https_ratio = round(rps('validate') / rps('noop'), 3);
     results.https_p99_ms = round(median(runs.map((r) => r.validate.p99Ms)), 2);
     results.https_p99_ms_noop = round(median(runs.map((r) => r.noop.p99Ms)), 2);
-    const cpu = (side: 'noop' | 'validate') => median(runs.map((r) => r[side].serverCpuUsPerRequest ?? NaN));
+    results.https_rps_stub = round(rps('stub'), 0);
     results.https_cpu_us_noop = round(cpu('noop'), 0);
+    results.https_cpu_us_stub = round(cpu('stub'), 0);
     results.https_cpu_us_validate = round(cpu('validate'), 0);
     results.https_cpu_ratio = round(cpu('noop') / cpu('validate'), 3);
     details.https = { connections, seconds, rounds, bodyBytes: Buffer.byteLength(body), runs };
 
-    servers[1]!.child.process.kill('SIGUSR2'); // the server's own latency record now covers the fixed-rate run only
-    const fixed = await fixedRate(validate!, SETTINGS.fixed);
+    const validate = server('validate');
+    validate.child.process.kill('SIGUSR2'); // from here the server's own latency record covers the fixed-rate run only
+    const fixed = await fixedRate(validate.target, SETTINGS.fixed);
     if (fixed.failed > 0) throw new Error(`fixed rate: ${fixed.failed} requests failed`);
     log(`fixed rate: ${Math.round(fixed.achievedRps)} req/s achieved, p99 ${fixed.latency.p99.toFixed(2)} ms`);
     results.fixed_rate_p99_ms = round(fixed.latency.p99, 2);
@@ -147,10 +164,8 @@ async function httpsPhase(results: Results, details: Record<string, unknown>, ce
     details.fixedRate = fixed;
   } finally {
     await Promise.all(servers.map((s) => s.child.stop()));
+    stopped = await server('validate').child.next<Stopped>().catch(() => undefined);
   }
-  const stopped = await servers[1]!.child
-    .next<{ decision: { decisions: number; meanUs: number } | null; inServerMs: Summary | null }>()
-    .catch(() => undefined);
   if (stopped?.decision) {
     results.decision_mean_us_in_server = round(stopped.decision.meanUs, 1);
     details.decisionInServer = stopped.decision;

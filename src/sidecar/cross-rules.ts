@@ -1,6 +1,8 @@
 // Rules that judge a Sidecar against the others in its namespace. Istio only
 // reports these conflicts after the fact (istioctl analyze IST0110/IST0111)
 // and resolves them by age; here they are refused at admission.
+// Error texts follow the denial header that already names the object;
+// warnings stand alone in kubectl's output, so they name it themselves.
 import type { ClusterView, PodInfo, SidecarInfo } from '../cluster/view.js';
 import { describeRef, type ObjectRef } from './object.js';
 import { mergeSelectors, sameSelector, selectorOf, selectorString, type Labels, type OverlapMode } from './selectors.js';
@@ -55,7 +57,7 @@ function duplicateDefault(ref: ObjectRef, view: ClusterView, wasNamespaceWide: b
       path: 'spec.workloadSelector',
       message: grandfathered
         ? `${describeRef(ref)} and ${describeRef(existing)} are both namespace-wide (no workloadSelector); Istio picks the older one (IST0111)`
-        : `${describeRef(ref)} has no workloadSelector, but namespace "${ref.namespace}" already has a namespace-wide Sidecar: ${existing.name}${managedNote(existing)}; two of them make Istio's choice undefined (IST0111)`,
+        : `no workloadSelector, but namespace "${ref.namespace}" already has a namespace-wide Sidecar: ${existing.name}${managedNote(existing)}; with two of them Istio's choice is undefined (IST0111)`,
       hint: isManaged(existing)
         ? `edit ${existing.namespace}/${existing.name} through its template, or opt the namespace out of generated defaults (remove its sidecar-guard.io/default-sidecar label), or add spec.workloadSelector.labels to ${ref.name}`
         : `edit the existing Sidecar ${existing.namespace}/${existing.name} instead, or add spec.workloadSelector.labels to ${ref.name} so it applies to specific workloads`,
@@ -85,7 +87,7 @@ function overlaps(
       path: 'spec.workloadSelector.labels',
       message: grandfathered
         ? `${describeRef(ref)} and ${describeRef(other)} select the same pods (${selectorString(shared)}); Istio uses the older one for them (IST0110)`
-        : `${describeRef(ref)} selects the same workloads as ${describeRef(other)}: both apply to pods labelled ${selectorString(shared)}${podList(pods)}; Istio would use only one of them, which is undefined behaviour (IST0110)`,
+        : `selects the same workloads as ${describeRef(other)}: both apply to pods labelled ${selectorString(shared)}${podList(pods)}; Istio would use only one of them, which is undefined behaviour (IST0110)`,
       hint: `make the selectors disjoint (give ${ref.name} a label value that ${other.name} does not accept), or merge the two Sidecars into one`,
     });
   }

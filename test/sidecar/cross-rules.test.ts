@@ -31,7 +31,7 @@ describe('conflict.default (IST0111): one namespace-wide Sidecar per namespace',
     assert.equal(rest.length, 0);
     assert.equal(v!.severity, 'error');
     assert.equal(v!.path, 'spec.workloadSelector');
-    assert.match(v!.message, /Sidecar shop\/second has no workloadSelector, but namespace "shop" already has a namespace-wide Sidecar: default/);
+    assert.match(v!.message, /^no workloadSelector, but namespace "shop" already has a namespace-wide Sidecar: default;/);
     assert.match(v!.message, /IST0111/);
     assert.match(v!.hint!, /edit the existing Sidecar shop\/default instead, or add spec.workloadSelector.labels to second/);
   });
@@ -100,7 +100,7 @@ describe('conflict.overlap (IST0110)', () => {
     const [v] = only(judge(store, sidecar('shop', 'reviews-v2', { selector: { app: 'reviews', version: 'v2' } })), 'conflict.overlap');
     assert.equal(v!.severity, 'error');
     assert.equal(v!.path, 'spec.workloadSelector.labels');
-    assert.match(v!.message, /selects the same workloads as Sidecar shop\/reviews: both apply to pods labelled app=reviews,version=v2 \(no such pod exists yet\)/);
+    assert.match(v!.message, /^selects the same workloads as Sidecar shop\/reviews: both apply to pods labelled app=reviews,version=v2 \(no such pod exists yet\)/);
   });
 
   test('labels mode: different values on a shared key do not overlap', () => {

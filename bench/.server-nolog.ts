@@ -1,0 +1,87 @@
+// Child: an HTTPS server for the load phases, alone on its event loop.
+//   --mode noop      the ceiling: the same Fastify over HTTPS, POST /noop parses
+//                    the body with Fastify's default JSON parser and answers {"ok":true}
+//   --mode validate  buildApp wired like `serve` (Admitter over a ClusterStore
+//                    holding --sidecars Sidecars, Metrics as observer, pino at info)
+//   --mode stub      the same buildApp with a decision that allows without looking,
+//                    to split /validate's cost into HTTP layer and decision
+// Reports {"port": N} once listening. Records each request's time inside the
+// server (first byte parsed → response written); SIGUSR2 clears the record.
+// On SIGTERM reports those latencies and the decisions' mean (from its own
+// metrics), then closes.
+import Fastify, { type FastifyInstance } from 'fastify';
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import type { Decision } from '../src/admission/decision.js';
+import { report } from './child.js';
+import { loadProduct } from './product.js';
+import { summarize } from './stats.js';
+import { clusterPlan, loadCluster } from './workload.js';
+
+const { values } = parseArgs({
+  options: {
+    mode: { type: 'string', default: 'validate' },
+    'cert-dir': { type: 'string' },
+    sidecars: { type: 'string', default: '10000' },
+  },
+});
+if (!values['cert-dir']) throw new Error('--cert-dir is required');
+const { ClusterStore, Reservations, Admitter, buildApp, MAX_BODY_BYTES, createMetrics, readCertFiles, root } = await loadProduct();
+const { serving } = readCertFiles(values['cert-dir']);
+const https = { key: serving.keyPem, cert: serving.certPem };
+
+function noopServer() {
+  const app = Fastify({ https: { ...https, minVersion: 'TLSv1.2' }, bodyLimit: MAX_BODY_BYTES, keepAliveTimeout: 75_000, logger: false });
+  app.post('/noop', async () => ({ ok: true }));
+  return app;
+}
+
+const metrics = createMetrics();
+
+/** Mean decision time as the route measured it, in microseconds. */
+async function decisionStats(): Promise<{ decisions: number; meanUs: number } | undefined> {
+  const histogram = metrics.registry.getSingleMetric('sidecar_guard_admission_decision_duration_seconds');
+  if (!histogram) return undefined;
+  const { values: samples } = await histogram.get();
+  const total = (suffix: string) => samples.filter((s) => (s as { metricName?: string }).metricName?.endsWith(suffix)).reduce((a, s) => a + s.value, 0);
+  const decisions = total('_count');
+  return decisions > 0 ? { decisions, meanUs: (total('_sum') / decisions) * 1e6 } : undefined;
+}
+
+function validateServer(stub: boolean) {
+  const store = new ClusterStore();
+  loadCluster(store, clusterPlan(Number(values.sidecars)));
+  const reservations = new Reservations(10_000);
+  store.onChange((kind, ns, name) => kind === 'Sidecar' && reservations.observed(ns, name));
+  const admitter = new Admitter(store, reservations, { overlap: 'labels', rootNamespace: 'istio-system' });
+  const allow: Decision = { allowed: true, outcome: 'allowed', warnings: [], rules: [] };
+  metrics.trackReservations(() => reservations.size());
+  // Production logs JSON lines to stdout; at info nothing is written for an allowed request.
+  const logger = pino({ level: 'info' }, pino.destination({ dest: '/dev/null', sync: false }));
+  return buildApp({
+    validate: stub ? () => allow : (r) => admitter.validate(r),
+    readiness: () => ({ ready: true, reasons: [] }),
+    ...(process.env.NOLOG ? {} : { logger }),
+    ...(process.env.NOOBS ? {} : { observer: metrics }),
+    https,
+  });
+}
+
+const app = (values.mode === 'noop' ? noopServer() : validateServer(values.mode === 'stub')) as unknown as FastifyInstance;
+let inServerMs: number[] = [];
+const started = new WeakMap<object, bigint>();
+app.addHook('onRequest', async (request) => void started.set(request.raw, process.hrtime.bigint()));
+app.addHook('onResponse', async (request) => {
+  const t0 = started.get(request.raw);
+  if (t0 !== undefined) inServerMs.push(Number(process.hrtime.bigint() - t0) / 1e6);
+});
+process.on('SIGUSR2', () => (inServerMs = []));
+await app.listen({ host: '127.0.0.1', port: 0 });
+const address = app.server.address();
+report({ port: typeof address === 'object' && address ? address.port : 0, mode: values.mode, root });
+process.once('SIGTERM', () => {
+  void decisionStats()
+    .then((stats) => report({ stopped: true, decision: stats ?? null, inServerMs: inServerMs.length > 0 ? summarize(inServerMs) : null }))
+    .then(() => app.close())
+    .then(() => process.exit(0));
+});

@@ -1,0 +1,208 @@
+// What a person sees: the real kubectl (v1.32, default flags) against the
+// test API server, which calls sidecar-guard like kube-apiserver does.
+// Needs `npm run e2e:up` first (make e2e does up, this, then down).
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { kubectl, readState, type KubectlResult } from './env.js';
+
+const SEEDS = fileURLToPath(new URL('../fixtures/seeds/', import.meta.url));
+const DENIED = 'admission webhook "validate.sidecar-guard.io" denied the request: ';
+
+const sidecar = (ns: string, name: string, body: string, apiVersion = 'networking.istio.io/v1') =>
+  `apiVersion: ${apiVersion}\nkind: Sidecar\nmetadata:\n  name: ${name}\n  namespace: ${ns}\n${body}`;
+const EGRESS = 'spec:\n  egress:\n  - hosts: ["./*", "istio-system/*"]\n';
+
+async function ok(args: string[], stdin?: string): Promise<KubectlResult> {
+  const r = await kubectl(args, stdin === undefined ? {} : { stdin });
+  assert.equal(r.code, 0, `kubectl ${args.join(' ')} failed: ${r.stderr}`);
+  return r;
+}
+
+async function namespaces(...names: string[]): Promise<void> {
+  for (const ns of names) {
+    const r = await kubectl(['create', 'namespace', ns]);
+    assert.ok(r.code === 0 || /AlreadyExists|already exists/.test(r.stderr), r.stderr);
+  }
+}
+
+async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+before(() => {
+  readState(); // fails with "run npm run e2e:up first" when the environment is missing
+});
+
+describe('kubectl apply of the seed examples, in document order', () => {
+  // file → what kubectl must say. "ok": every document created or configured.
+  const expected: Record<string, 'ok' | RegExp> = {
+    '000-00.yaml': 'ok',
+    '000-01.yaml': 'ok',
+    '000-02.yaml': new RegExp(`${DENIED}Sidecar frontend/checkout-service-sidecar is invalid \\(3 errors\\):\\n- spec\\.egress\\[0\\]\\.hosts\\[0\\]: short names \\(non FQDN\\) are not allowed \\[H4\\]`),
+    '000-03.yaml': new RegExp(`${DENIED}Sidecar backend/multi-port-sidecar is invalid: spec\\.egress\\[1\\]\\.hosts\\[0\\]: short names \\(non FQDN\\) are not allowed \\[H4\\]`),
+    '000-04.yaml': 'ok',
+    '000-05.yaml': 'ok',
+    '000-06.yaml': 'ok',
+    '000-07.yaml': new RegExp(`${DENIED}Sidecar backend/external-api-client-sidecar is invalid: spec\\.egress\\[0\\]\\.port: sidecar: the egress listener with empty port should be the last listener in the list \\[E2\\]`),
+    '000-08.yaml': 'ok',
+    '000-09.yaml': 'ok',
+    '000-10.yaml': new RegExp(`${DENIED}Sidecar backend/default is invalid \\(2 errors\\)`),
+    '000-12.yaml': new RegExp(`${DENIED}Sidecar shipping/default is invalid: spec\\.egress\\[0\\]\\.hosts\\[1\\]: short names`),
+    '000-13.yaml': new RegExp(`${DENIED}Sidecar orders/payment-service-sidecar is invalid: spec\\.egress\\[0\\]\\.port: sidecar: the egress listener with empty port should be the last`),
+    '000-15.yaml': 'ok',
+    '001-00.yaml': 'ok',
+    '001-02.yaml': 'ok',
+    '002-00.yaml': 'ok',
+    '002-01.yaml': 'ok',
+    // kubectl's strict field validation: the API server refuses the unknown field before any webhook.
+    '002-02.yaml': /strict decoding error: unknown field "spec\.ingress\[1\]\.inboundTls"/,
+    '002-03.yaml': 'ok',
+    '002-04.yaml': new RegExp(`${DENIED}Sidecar prod-us1/partial-ip-tables is invalid: spec\\.workloadSelector\\.labels: selects the same workloads as Sidecar prod-us1/no-ip-tables: both apply to pods labelled app=productpage`),
+  };
+
+  test('every seed file has an expectation', () => {
+    assert.deepEqual(readdirSync(SEEDS).filter((f) => f.endsWith('.yaml')).sort(), Object.keys(expected).sort());
+  });
+
+  test('invalid ones are refused with the webhook message; the rest are created', async () => {
+    await namespaces('frontend', 'backend', 'team-a', 'team-b', 'database', 'catalog', 'orders', 'shipping', 'shared', 'my-namespace', 'istio-config', 'prod-us1');
+    for (const [file, want] of Object.entries(expected)) {
+      const r = await kubectl(['apply', '-f', `${SEEDS}${file}`]);
+      if (want === 'ok') {
+        assert.equal(r.code, 0, `${file}: ${r.stderr}`);
+        assert.match(r.stdout, /sidecar\.networking\.istio\.io\/\S+ (created|configured|unchanged)/);
+      } else {
+        assert.equal(r.code, 1, `${file} should be refused: ${r.stdout}`);
+        assert.match(r.stderr, want, file);
+      }
+    }
+    // 000-12 is partly valid: its other four documents went in.
+    await ok(['get', 'sidecar', '-n', 'catalog', 'default']);
+    const shipping = await kubectl(['get', 'sidecar', '-n', 'shipping', 'default']);
+    assert.equal(shipping.code, 1);
+    assert.match(shipping.stderr, /NotFound|not found/);
+  });
+});
+
+describe('cross-object rules through kubectl', () => {
+  test('a second namespace-wide Sidecar is refused, naming the existing one and the fix', async () => {
+    await namespaces('e2e-dup');
+    await ok(['apply', '-f', '-'], sidecar('e2e-dup', 'first', EGRESS));
+    const r = await kubectl(['apply', '-f', '-'], { stdin: sidecar('e2e-dup', 'second', EGRESS) });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /Error from server \(Forbidden\): error when creating "STDIN": admission webhook "validate\.sidecar-guard\.io" denied the request: Sidecar e2e-dup\/second is invalid: spec\.workloadSelector: no workloadSelector, but namespace "e2e-dup" already has a namespace-wide Sidecar: first/);
+    assert.match(r.stderr, /Fix: edit the existing Sidecar e2e-dup\/first instead, or add spec\.workloadSelector\.labels to second/);
+  });
+
+  test('an overlapping selector is refused, naming the other Sidecar and the pods both would select', async () => {
+    await namespaces('e2e-overlap');
+    await ok(['apply', '-f', '-'], 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: reviews-v2-abc\n  namespace: e2e-overlap\n  labels: {app: reviews, version: v2}\nspec:\n  containers:\n  - name: app\n    image: reviews:v2\n');
+    await ok(['apply', '-f', '-'], sidecar('e2e-overlap', 'reviews', `spec:\n  workloadSelector:\n    labels: {app: reviews}\n  egress:\n  - hosts: ["./*"]\n`));
+    const r = await kubectl(['apply', '-f', '-'], { stdin: sidecar('e2e-overlap', 'reviews-v2', `spec:\n  workloadSelector:\n    labels: {app: reviews, version: v2}\n  egress:\n  - hosts: ["./*"]\n`) });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /selects the same workloads as Sidecar e2e-overlap\/reviews: both apply to pods labelled app=reviews,version=v2 \(existing pods: reviews-v2-abc\)/);
+  });
+
+  test('editing and deleting still work; a re-apply of the same object never conflicts with itself', async () => {
+    await namespaces('e2e-edit');
+    await ok(['apply', '-f', '-'], sidecar('e2e-edit', 'default', EGRESS));
+    const edited = await ok(['apply', '-f', '-'], sidecar('e2e-edit', 'default', 'spec:\n  egress:\n  - hosts: ["./*", "istio-system/*", "shared/*"]\n'));
+    assert.match(edited.stdout, /sidecar\.networking\.istio\.io\/default configured/);
+    const got = await ok(['get', 'sidecar', '-n', 'e2e-edit', 'default', '-o', 'jsonpath={.spec.egress[0].hosts}']);
+    assert.match(got.stdout, /shared\/\*/);
+    await ok(['delete', 'sidecar', '-n', 'e2e-edit', 'default']);
+    const gone = await kubectl(['get', 'sidecar', '-n', 'e2e-edit', 'default']);
+    assert.equal(gone.code, 1);
+    // after the delete a new namespace-wide Sidecar is welcome
+    await eventually(async () => ((await kubectl(['apply', '-f', '-'], { stdin: sidecar('e2e-edit', 'replacement', EGRESS) })).code === 0 ? true : undefined), 'the delete to reach the view');
+  });
+
+  test('warnings are printed and the object is created', async () => {
+    await namespaces('e2e-warn');
+    const r = await ok(['apply', '-f', '-'], sidecar('e2e-warn', 'default', 'spec:\n  egress:\n  - hosts: ["./a.example.com", "e2e-warn/a.example.com", "istio-system/*"]\n'));
+    assert.match(r.stderr, /^Warning: duplicated egress host: e2e-warn\/a\.example\.com$/m);
+    assert.match(r.stdout, /created/);
+  });
+
+  test('--dry-run=server gives the same verdict and stores nothing', async () => {
+    await namespaces('e2e-dry');
+    const bad = sidecar('e2e-dry', 'bad', 'spec:\n  egress:\n  - hosts: ["./*"]\n  - port: {number: 80, protocol: HTTP, name: http}\n    hosts: ["./*"]\n');
+    const real = await kubectl(['apply', '-f', '-'], { stdin: bad });
+    const dry = await kubectl(['apply', '--dry-run=server', '-f', '-'], { stdin: bad });
+    assert.equal(dry.code, 1);
+    assert.equal(dry.stderr, real.stderr);
+    const good = await ok(['apply', '--dry-run=server', '-f', '-'], sidecar('e2e-dry', 'good', EGRESS));
+    assert.match(good.stdout, /created \(server dry run\)/);
+    assert.equal((await kubectl(['get', 'sidecar', '-n', 'e2e-dry', 'good'])).code, 1);
+    // and it reserved nothing: a real create of a namespace-wide Sidecar still goes through
+    await ok(['apply', '-f', '-'], sidecar('e2e-dry', 'other', EGRESS));
+  });
+
+  test('all three served versions get the same verdict', async () => {
+    await namespaces('e2e-versions');
+    for (const version of ['v1', 'v1beta1', 'v1alpha3']) {
+      const r = await kubectl(['apply', '-f', '-'], { stdin: sidecar('e2e-versions', `bad-${version}`, 'spec:\n  egress:\n  - hosts: ["noslash"]\n', `networking.istio.io/${version}`) });
+      assert.equal(r.code, 1, version);
+      assert.match(r.stderr, new RegExp(`Sidecar e2e-versions/bad-${version} is invalid: spec\\.egress\\[0\\]\\.hosts\\[0\\]: host must be of form namespace/dnsName \\[H1\\]`));
+    }
+  });
+});
+
+describe('namespace defaults through kubectl', () => {
+  const managed = async (ns: string) => {
+    const r = await kubectl(['get', 'sidecar', '-n', ns, 'default', '-o', 'json']);
+    if (r.code !== 0) return undefined;
+    const obj = JSON.parse(r.stdout);
+    return obj.metadata?.labels?.['app.kubernetes.io/managed-by'] === 'sidecar-guard' ? obj : undefined;
+  };
+
+  test('labelling a namespace gives it a managed default Sidecar; deleting it brings it back', async () => {
+    await ok(['create', 'namespace', 'e2e-shop']);
+    await ok(['label', 'namespace', 'e2e-shop', 'sidecar-guard.io/default-sidecar=enabled']);
+    const first = await eventually(() => managed('e2e-shop'), 'the generated default');
+    assert.deepEqual(first.spec, { egress: [{ hosts: ['./*', 'istio-system/*'] }] });
+    await ok(['delete', 'sidecar', '-n', 'e2e-shop', 'default']);
+    const again = await eventually(async () => {
+      const s = await managed('e2e-shop');
+      return s && s.metadata.uid !== first.metadata.uid ? s : undefined;
+    }, 'the default to come back');
+    assert.equal(again.metadata.name, 'default');
+  });
+
+  test('a user namespace-wide Sidecar beside the generated one is refused with a way out', async () => {
+    await eventually(() => managed('e2e-shop'), 'the generated default');
+    const r = await kubectl(['apply', '-f', '-'], { stdin: sidecar('e2e-shop', 'mine', EGRESS) });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /already has a namespace-wide Sidecar: default \(generated by sidecar-guard as the namespace default\)/);
+    assert.match(r.stderr, /opt the namespace out of generated defaults/);
+  });
+
+  test('a Sidecar created with the generate annotation comes back with the generated spec; dry-run creates nothing', async () => {
+    await namespaces('e2e-annotated');
+    const asking = 'apiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata:\n  name: scoped\n  namespace: e2e-annotated\n  annotations:\n    sidecar-guard.io/generate: "true"\n';
+    const dry = await ok(['apply', '--dry-run=server', '-f', '-'], asking);
+    assert.match(dry.stdout, /created \(server dry run\)/);
+    assert.equal((await kubectl(['get', 'sidecar', '-n', 'e2e-annotated', 'scoped'])).code, 1);
+    await ok(['apply', '-f', '-'], asking);
+    const got = await ok(['get', 'sidecar', '-n', 'e2e-annotated', 'scoped', '-o', 'yaml']);
+    assert.match(got.stdout, /spec:\n  egress:\n  - hosts:\n    - \.\/\*\n    - istio-system\/\*/);
+    assert.match(got.stdout, /sidecar-guard\.io\/template-hash:/);
+  });
+});
+
+describe('observability of the running webhook', () => {
+  test('/metrics counts the decisions made above, by rule', async () => {
+    const { webhook } = readState();
+    const text = await (await fetch(`${webhook.metricsUrl}/metrics`)).text();
+    assert.match(text, /sidecar_guard_admission_requests_total\{[^}]*decision="denied"[^}]*\} [1-9]/);
+    assert.match(text, /rule="E2"/);
+  });
+});
