@@ -1,0 +1,147 @@
+// The namespace-default controller against the test API server, over real
+// HTTP with real list/watch informers, two replicas at once.
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { pino } from 'pino';
+import { ClusterInformers } from '../../src/cluster/informer.js';
+import { KubeClient } from '../../src/cluster/kube.js';
+import { ClusterStore } from '../../src/cluster/store.js';
+import { DefaultsController, type ControllerOptions } from '../../src/defaults/controller.js';
+import { DEFAULT_TEMPLATE } from '../../src/defaults/generate.js';
+import { startTestApiServer, type TestApiServer } from '../apiserver/index.js';
+
+const SIDECARS = 'networking.istio.io/v1';
+const LABEL = 'sidecar-guard.io/default-sidecar';
+
+interface Replica {
+  store: ClusterStore;
+  informers: ClusterInformers;
+  controller: DefaultsController;
+}
+
+let server: TestApiServer;
+let kubeconfig: string;
+const replicas: Replica[] = [];
+
+function options(extra: Partial<ControllerOptions> = {}): ControllerOptions {
+  return { config: { rootNamespace: 'istio-system', template: { ...DEFAULT_TEMPLATE } }, mode: 'label', namespaceLabel: LABEL, exclude: ['sidecar-guard'], retryMs: 100, ...extra };
+}
+
+async function startReplica(opts = options()): Promise<Replica> {
+  const client = KubeClient.load(kubeconfig);
+  const store = new ClusterStore();
+  const logger = pino({ level: 'silent' });
+  const informers = new ClusterInformers(client, store, logger, { initialBackoffMs: 50 });
+  informers.start();
+  await until(() => informers.synced(), 'informers to sync');
+  const controller = new DefaultsController(client, store, logger, opts);
+  controller.start();
+  const replica = { store, informers, controller };
+  replicas.push(replica);
+  return replica;
+}
+
+async function stopReplica(r: Replica): Promise<void> {
+  await r.controller.stop();
+  await r.informers.stop();
+  replicas.splice(replicas.indexOf(r), 1);
+}
+
+async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const namespace = (name: string, labels: Record<string, string> = {}) => server.store.put('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });
+const sidecarsIn = (ns: string) => server.store.list({ apiVersion: SIDECARS, resource: 'sidecars', namespace: ns });
+const creates = (ns: string) => server.requests().filter((r) => r.method === 'POST' && r.path.startsWith(`/apis/networking.istio.io/v1/namespaces/${ns}/sidecars`));
+
+before(async () => {
+  server = await startTestApiServer();
+  kubeconfig = join(mkdtempSync(join(tmpdir(), 'sg-defaults-')), 'kubeconfig');
+  server.writeKubeconfig(kubeconfig);
+});
+
+after(async () => {
+  for (const r of [...replicas]) await stopReplica(r);
+  await server.close();
+});
+
+describe('DefaultsController', () => {
+  test('start-up covers existing labelled namespaces; two replicas create exactly one default', async () => {
+    namespace('existing', { [LABEL]: 'enabled' });
+    namespace('unlabelled');
+    const [a, b] = await Promise.all([startReplica(), startReplica()]);
+    await until(() => sidecarsIn('existing').length === 1, 'the default in "existing"');
+    await Promise.all([a!.controller.settled(), b!.controller.settled()]);
+    const [created] = sidecarsIn('existing');
+    assert.equal(created!.metadata.name, 'default');
+    assert.equal(created!.metadata.labels?.['app.kubernetes.io/managed-by'], 'sidecar-guard');
+    assert.deepEqual(sidecarsIn('unlabelled'), []);
+    // both replicas may try; the loser's AlreadyExists is success, never a second object
+    assert.ok(creates('existing').every((r) => r.status === 201 || r.status === 409), JSON.stringify(creates('existing')));
+  });
+
+  test('a namespace labelled later gets one; a deleted managed default comes back', async () => {
+    namespace('later');
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(sidecarsIn('later'), []);
+    namespace('later', { [LABEL]: 'enabled' });
+    await until(() => sidecarsIn('later').length === 1, 'the default in "later"');
+    const uid = sidecarsIn('later')[0]!.metadata.uid;
+    server.store.remove({ apiVersion: SIDECARS, resource: 'sidecars', namespace: 'later', name: 'default' });
+    await until(() => sidecarsIn('later').length === 1 && sidecarsIn('later')[0]!.metadata.uid !== uid, 'the default to be recreated');
+  });
+
+  test('a namespace with its own namespace-wide Sidecar is left alone, and so is that Sidecar', async () => {
+    namespace('owned');
+    server.store.put('sidecars', { apiVersion: SIDECARS, kind: 'Sidecar', metadata: { name: 'theirs', namespace: 'owned' }, spec: { egress: [{ hosts: ['*/*'] }] } });
+    await until(() => replicas.every((r) => r.store.sidecar('owned', 'theirs') !== undefined), 'the views to see their Sidecar');
+    namespace('owned', { [LABEL]: 'enabled' });
+    await new Promise((r) => setTimeout(r, 300));
+    await Promise.all(replicas.map((r) => r.controller.settled()));
+    assert.deepEqual(sidecarsIn('owned').map((s) => s.metadata.name), ['theirs']);
+    assert.deepEqual(sidecarsIn('owned')[0]!.spec, { egress: [{ hosts: ['*/*'] }] });
+  });
+
+  test('removing the label stops managing but leaves the object', async () => {
+    namespace('leaving', { [LABEL]: 'enabled' });
+    await until(() => sidecarsIn('leaving').length === 1, 'the default in "leaving"');
+    namespace('leaving');
+    await until(() => replicas.every((r) => r.store.namespace('leaving')?.labels[LABEL] === undefined), 'the views to see the label go');
+    await Promise.all(replicas.map((r) => r.controller.settled()));
+    assert.equal(sidecarsIn('leaving').length, 1, 'the managed object is left in place');
+    server.store.remove({ apiVersion: SIDECARS, resource: 'sidecars', namespace: 'leaving', name: 'default' });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(sidecarsIn('leaving'), [], 'not recreated once the namespace opted out');
+  });
+
+  test('a template change updates managed defaults in place (same uid, new spec and hash)', async () => {
+    for (const r of [...replicas]) await stopReplica(r);
+    namespace('templated', { [LABEL]: 'enabled' });
+    const first = await startReplica();
+    await until(() => sidecarsIn('templated').length === 1, 'the default in "templated"');
+    const before = sidecarsIn('templated')[0]!;
+    await stopReplica(first);
+    await startReplica(options({ config: { rootNamespace: 'istio-system', template: { ...DEFAULT_TEMPLATE, outboundTrafficPolicy: { mode: 'REGISTRY_ONLY' } } } }));
+    await until(() => (sidecarsIn('templated')[0]!.spec as { outboundTrafficPolicy?: unknown }).outboundTrafficPolicy !== undefined, 'the update');
+    const afterUpdate = sidecarsIn('templated')[0]!;
+    assert.equal(afterUpdate.metadata.uid, before.metadata.uid);
+    assert.notEqual(afterUpdate.metadata.annotations?.['sidecar-guard.io/template-hash'], before.metadata.annotations?.['sidecar-guard.io/template-hash']);
+  });
+
+  test('mode "all" covers every namespace except kube-system, kube-public, kube-node-lease, the root and our own', async () => {
+    for (const r of [...replicas]) await stopReplica(r);
+    for (const ns of ['istio-system', 'sidecar-guard', 'plain']) namespace(ns);
+    await startReplica(options({ mode: 'all' }));
+    await until(() => sidecarsIn('plain').length === 1, 'the default in "plain"');
+    await Promise.all(replicas.map((r) => r.controller.settled()));
+    for (const ns of ['kube-system', 'kube-public', 'kube-node-lease', 'istio-system', 'sidecar-guard']) assert.deepEqual(sidecarsIn(ns), [], ns);
+  });
+});
