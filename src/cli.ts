@@ -21,6 +21,8 @@ import { writeCertFiles } from './tls/files.js';
 const EXIT_OK = 0;
 const EXIT_REJECTED = 1;
 const EXIT_USAGE = 2;
+/** serve: shutdown forced by a second signal, or failed. */
+const EXIT_FORCED = 1;
 
 const USAGE = `Usage: sidecar-guard <command> [flags]
 
@@ -54,6 +56,11 @@ const COMMANDS: Record<string, { usage: string; options: ParseArgsConfig['option
   --log-level LEVEL        trace | debug | info | warn | error (default info)
   --reservation-ttl MS     how long an admitted, not yet observed Sidecar is remembered (default 10000)
   --drain-delay MS         on SIGTERM, report unready this long before closing the listener (default 0 standalone, 5000 in cluster)
+  --shutdown-timeout MS    after the listener closed, wait this long for in-flight requests, then cut them (default 20000);
+                           a second SIGTERM/SIGINT exits at once
+  --max-inflight N         admission requests received or decided at once; more get 503 + Retry-After (default 32)
+  --request-timeout MS     a request (head and body) must arrive within this (default 30000)
+  --headers-timeout MS     a request head must arrive within this, at most --request-timeout (default 10000)
   --self-namespace NS      the namespace sidecar-guard runs in (default: $POD_NAMESPACE, else the service account's, else sidecar-guard)
   --metrics-listen HOST:PORT  plain-HTTP Prometheus /metrics (default 0.0.0.0:9090; "off" to disable)
   --client-ca FILE         require client certificates signed by this CA (mutual TLS with the API server)
@@ -80,6 +87,10 @@ Namespace defaults (cluster mode; /mutate is always served):
       'log-level': { type: 'string', default: process.env.LOG_LEVEL ?? 'info' },
       'reservation-ttl': { type: 'string', default: '10000' },
       'drain-delay': { type: 'string' },
+      'shutdown-timeout': { type: 'string', default: '20000' },
+      'max-inflight': { type: 'string', default: '32' },
+      'request-timeout': { type: 'string', default: '30000' },
+      'headers-timeout': { type: 'string', default: '10000' },
       'self-namespace': { type: 'string' },
       'metrics-listen': { type: 'string', default: '0.0.0.0:9090' },
       'client-ca': { type: 'string' },
@@ -259,9 +270,12 @@ async function runAudit(values: Values, paths: string[], io: CliIO): Promise<num
   const options = { overlap: overlapFlag(values), rootNamespace: values['root-namespace'] as string };
   if (paths.length > 0 && values.kubeconfig) throw new UsageError('give either --kubeconfig or PATHs, not both');
   let input: AuditInput;
+  let podsKnown: boolean;
   if (paths.length > 0) {
     input = manifestsAsSnapshot(parseSources(readSources(paths, io.stdin)), values.namespace as string);
+    podsKnown = input.pods.length > 0;
   } else {
+    podsKnown = true;
     try {
       // Loaded on demand: client-node is large and only this path needs it.
       const [{ KubeClient }, { listSnapshot }] = await Promise.all([import('./cluster/kube.js'), import('./cluster/snapshot.js')]);
@@ -270,7 +284,7 @@ async function runAudit(values: Values, paths: string[], io: CliIO): Promise<num
       throw new UsageError(`cannot list the cluster: ${(err as Error).message}`);
     }
   }
-  const report = audit(input, options);
+  const report = audit(input, { ...options, podsKnown });
   io.stdout(output === 'json' ? formatAuditJson(report) : formatAuditText(report));
   return report.summary.errors > 0 ? EXIT_REJECTED : EXIT_OK;
 }
@@ -403,20 +417,48 @@ async function runServe(values: Values): Promise<number> {
       config: loadDefaultsConfig({ ...values, config: values['defaults-config'], deps: values['defaults-deps'] }),
     },
   };
+  const limits = serveLimits(values);
   const { createLogger, serve } = await import('./main.js');
   const logger = createLogger(config.logLevel);
-  const server = await serve(config, logger);
-  await new Promise<void>((resolve) => {
-    const stop = (signal: NodeJS.Signals) => {
-      server.shutdown(signal).then(resolve, (err) => {
-        logger.error({ err }, 'shutdown failed');
-        resolve();
-      });
+  const server = await serve({ ...config, limits }, logger);
+  const code = await new Promise<number>((resolve) => {
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (++signals > 1) {
+        // The operator (or the kubelet's SIGKILL countdown) will not wait: do not either.
+        logger.warn({ signal }, 'second signal: exiting without waiting for in-flight requests');
+        process.exit(EXIT_FORCED);
+      }
+      server.shutdown(signal).then(
+        () => resolve(EXIT_OK),
+        (err) => {
+          logger.error({ err }, 'shutdown failed');
+          resolve(EXIT_FORCED);
+        },
+      );
     };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
   });
-  return EXIT_OK;
+  // Everything is closed; should some handle still hold the event loop, exit anyway.
+  setTimeout(() => process.exit(code), 2_000).unref();
+  return code;
+}
+
+/** --max-inflight, timeouts and --shutdown-timeout, checked against each other. */
+function serveLimits(values: Values) {
+  const limits = {
+    maxInflight: intFlag(values, 'max-inflight'),
+    requestTimeoutMs: intFlag(values, 'request-timeout'),
+    headersTimeoutMs: intFlag(values, 'headers-timeout'),
+    shutdownTimeoutMs: intFlag(values, 'shutdown-timeout'),
+  };
+  if (limits.maxInflight < 1) throw new UsageError('--max-inflight must be at least 1');
+  if (limits.requestTimeoutMs < 1 || limits.headersTimeoutMs < 1) throw new UsageError('--request-timeout and --headers-timeout must be at least 1 ms');
+  if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
+    throw new UsageError(`--headers-timeout (${limits.headersTimeoutMs}) must not exceed --request-timeout (${limits.requestTimeoutMs})`);
+  }
+  return limits;
 }
 
 const isEntryPoint = process.argv[1] !== undefined && /(?:cli\.[jt]s|sidecar-guard(?:\.js)?)$/.test(process.argv[1]);

@@ -16,6 +16,12 @@ export interface AuditInput {
 export interface AuditOptions {
   overlap: OverlapMode;
   rootNamespace: string;
+  /**
+   * Whether the input's pods are the real set (a live cluster, or manifests
+   * that include Pods). Without them "matches no pod" (IST0101) means nothing.
+   * Default: true when any pod is given.
+   */
+  podsKnown?: boolean;
 }
 
 export interface AuditFinding {
@@ -51,7 +57,7 @@ export function audit(input: AuditInput, options: AuditOptions): AuditReport {
     const sidecars = store.sidecars(namespace);
     if (sidecars.length === 0) continue;
     findings.push(...namespaceWide(store, namespace, sidecars));
-    findings.push(...selectorFindings(store, namespace, sidecars, ambientPods, options));
+    findings.push(...selectorFindings(store, namespace, sidecars, ambientPods, { ...options, podsKnown: options.podsKnown ?? input.pods.length > 0 }));
   }
   for (const [, obj] of raw) findings.push(...deprecations(obj));
   findings.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name) || (a.code ?? '').localeCompare(b.code ?? ''));
@@ -113,7 +119,7 @@ function selectorFindings(
     if (namespace === options.rootNamespace) {
       out.push(finding(s, null, 'root.selector', 'warning', `Sidecar ${key(s)} is in the root namespace but has a workloadSelector: it applies only to pods in ${namespace}, not mesh-wide.`));
     }
-    if (!pods.some((p) => matches(s.selector, p.labels))) {
+    if (options.podsKnown && !pods.some((p) => matches(s.selector, p.labels))) {
       out.push(finding(s, 'IST0101', 'selector.no-match', 'warning', `Referenced selector not found: "${selectorString(s.selector)}"`));
     }
   }

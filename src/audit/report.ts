@@ -7,13 +7,16 @@ export function formatAuditText(report: AuditReport): string {
     return `${level} ${f.code ? `[${f.code}] ` : ''}(Sidecar ${f.namespace}/${f.name}) ${f.message} [${f.rule}]`;
   });
   const s = report.summary;
+  const scope = `${count(s.sidecars, 'Sidecar')} in ${count(s.namespaces, 'namespace')} (${count(s.pods, 'pod')})`;
   lines.push(
     s.findings === 0
-      ? `No conflicts found among ${s.sidecars} Sidecars in ${s.namespaces} namespaces (${s.pods} pods).`
-      : `${s.findings} findings (${s.errors} errors, ${s.warnings} warnings) among ${s.sidecars} Sidecars in ${s.namespaces} namespaces (${s.pods} pods).`,
+      ? `No conflicts found among ${scope}.`
+      : `${count(s.findings, 'finding')} (${count(s.errors, 'error')}, ${count(s.warnings, 'warning')}) among ${scope}.`,
   );
   return `${lines.join('\n')}\n`;
 }
+
+const count = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 export function formatAuditJson(report: AuditReport): string {
   return `${JSON.stringify(report)}\n`;
