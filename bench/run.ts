@@ -33,7 +33,7 @@ const { values: flags } = parseArgs({
 interface Settings {
   decision: { iterations: number; warmup: number; crowdedIterations: number };
   https: { connections: number; warmupS: number; seconds: number; rounds: number };
-  fixed: { rate: number; seconds: number; connections: number };
+  fixed: { rate: number; seconds: number; connections: number; warmupS: number };
   startupRuns: number;
 }
 
@@ -41,13 +41,13 @@ const SETTINGS: Settings = flags.quick
   ? {
       decision: { iterations: 20_000, warmup: 5_000, crowdedIterations: 3_000 },
       https: { connections: 10, warmupS: 1, seconds: 4, rounds: 1 },
-      fixed: { rate: 1_000, seconds: 5, connections: 8 },
+      fixed: { rate: 1_000, seconds: 5, connections: 8, warmupS: 2 },
       startupRuns: 3,
     }
   : {
       decision: { iterations: 200_000, warmup: 20_000, crowdedIterations: 20_000 },
       https: { connections: 10, warmupS: 3, seconds: 15, rounds: 3 },
-      fixed: { rate: 1_000, seconds: 30, connections: 8 },
+      fixed: { rate: 1_000, seconds: 30, connections: 8, warmupS: 3 },
       startupRuns: 7,
     };
 
@@ -154,8 +154,11 @@ async function httpsPhase(results: Results, details: Record<string, unknown>, ce
     details.https = { connections, seconds, rounds, bodyBytes: Buffer.byteLength(body), runs };
 
     const validate = server('validate');
+    const { rate, seconds: fixedS, connections: fixedConnections, warmupS: fixedWarmupS } = SETTINGS.fixed;
+    // Let the collector finish after the saturation runs: the steady state at 1,000 req/s is what is measured.
+    await fixedRate(validate.target, { rate, seconds: fixedWarmupS, connections: fixedConnections });
     validate.child.process.kill('SIGUSR2'); // from here the server's own latency record covers the fixed-rate run only
-    const fixed = await fixedRate(validate.target, SETTINGS.fixed);
+    const fixed = await fixedRate(validate.target, { rate, seconds: fixedS, connections: fixedConnections });
     if (fixed.failed > 0) throw new Error(`fixed rate: ${fixed.failed} requests failed`);
     log(`fixed rate: ${Math.round(fixed.achievedRps)} req/s achieved, p99 ${fixed.latency.p99.toFixed(2)} ms`);
     results.fixed_rate_p99_ms = round(fixed.latency.p99, 2);
@@ -210,7 +213,10 @@ async function main(): Promise<number> {
     childNodeFlags.push('--cpu-prof', '--cpu-prof-dir', dir);
     log(`CPU profiles of the children go to ${dir} (summarize with bench/profile-summary.ts)`);
   }
+  const distFresh = distIsFresh();
   const source = productRoot();
+  // Decided once: others may edit src/ during a long run, and every phase must measure the same code.
+  process.env.BENCH_SOURCE = source;
   if (source === 'src') log(`${DIST_DIR} is missing or older than src/: measuring the sources through tsx, which is slower than the build (run make bench)`);
   const results: Results = {};
   const details: Record<string, unknown> = {};
@@ -243,7 +249,7 @@ async function main(): Promise<number> {
     wallSeconds: round(wallS, 1),
     commit: gitCommit(),
     source,
-    distFresh: distIsFresh(),
+    distFresh,
     node: process.version,
     cpus: cpus().length,
     cpuModel: cpus()[0]?.model ?? 'unknown',

@@ -1,7 +1,7 @@
 // Raw Kubernetes objects → the small records the view keeps. Only what the
 // rules read is kept, so 100,000 pods stay cheap.
 import { isRecord, metadataOf, stringMap } from '../sidecar/object.js';
-import { selectorOf } from '../sidecar/selectors.js';
+import { selectorOf, selectorPairs } from '../sidecar/selectors.js';
 import type { NamespaceInfo, PodInfo, SidecarInfo } from './view.js';
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -10,10 +10,12 @@ export function sidecarInfoOf(obj: unknown, fallbackNamespace = 'default'): Side
   const meta = metadataOf(obj);
   const name = str(meta.name);
   if (!isRecord(obj) || !name) return undefined;
+  const selector = selectorOf(obj);
   const info: { -readonly [K in keyof SidecarInfo]: SidecarInfo[K] } = {
     namespace: str(meta.namespace) ?? fallbackNamespace,
     name,
-    selector: selectorOf(obj),
+    selector,
+    selectorPairs: selector ? selectorPairs(selector) : null,
     labels: stringMap(meta.labels),
     annotations: stringMap(meta.annotations),
   };

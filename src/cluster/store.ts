@@ -31,53 +31,97 @@ class SidecarBucket {
 
 const labelKey = (k: string, v: string): string => `${k}\u0000${v}`;
 
-/** Pods of one namespace with a posting list per label pair. */
+/** Pods that carry exactly the same labels (typically one ReplicaSet's), stored once. */
+interface LabelGroup {
+  readonly labels: Labels;
+  readonly pods: Set<string>;
+}
+
+/**
+ * Pods of one namespace. Pods of a ReplicaSet share one label set, so each
+ * distinct set is kept once and the posting lists index label groups, not
+ * pods: 100,000 pods cost a map entry each plus a few hundred groups.
+ */
 class PodBucket {
-  readonly byName: ByName<PodInfo> = new Map();
-  private readonly byLabel = new Map<string, Set<string>>();
+  private readonly groupOf = new Map<string, LabelGroup>(); // pod name → its group
+  private readonly groups = new Map<string, LabelGroup>(); // canonical label set → group
+  private readonly byLabel = new Map<string, Set<LabelGroup>>();
+
+  get size(): number {
+    return this.groupOf.size;
+  }
 
   set(pod: PodInfo): void {
     this.delete(pod.name);
-    this.byName.set(pod.name, pod);
-    for (const k in pod.labels) {
-      const key = labelKey(k, pod.labels[k]!);
-      let names = this.byLabel.get(key);
-      if (!names) this.byLabel.set(key, (names = new Set()));
-      names.add(pod.name);
+    const id = canonical(pod.labels);
+    let group = this.groups.get(id);
+    if (!group) {
+      group = { labels: pod.labels, pods: new Set() };
+      this.groups.set(id, group);
+      for (const k in pod.labels) {
+        const key = labelKey(k, pod.labels[k]!);
+        let groups = this.byLabel.get(key);
+        if (!groups) this.byLabel.set(key, (groups = new Set()));
+        groups.add(group);
+      }
     }
+    group.pods.add(pod.name);
+    this.groupOf.set(pod.name, group);
   }
+
   delete(name: string): boolean {
-    const old = this.byName.get(name);
-    if (!old) return false;
-    this.byName.delete(name);
-    for (const k in old.labels) {
-      const key = labelKey(k, old.labels[k]!);
-      const names = this.byLabel.get(key);
-      names?.delete(name);
-      if (names?.size === 0) this.byLabel.delete(key);
-    }
+    const group = this.groupOf.get(name);
+    if (!group) return false;
+    this.groupOf.delete(name);
+    group.pods.delete(name);
+    if (group.pods.size === 0) this.dropGroup(group);
     return true;
   }
-  matching(selector: Labels, limit: number): PodInfo[] {
+
+  private dropGroup(group: LabelGroup): void {
+    this.groups.delete(canonical(group.labels));
+    for (const k in group.labels) {
+      const key = labelKey(k, group.labels[k]!);
+      const groups = this.byLabel.get(key);
+      groups?.delete(group);
+      if (groups?.size === 0) this.byLabel.delete(key);
+    }
+  }
+
+  list(namespace: string): PodInfo[] {
+    return [...this.groupOf].map(([name, g]) => ({ namespace, name, labels: g.labels }));
+  }
+
+  matching(namespace: string, selector: Labels, limit: number): PodInfo[] {
     const out: PodInfo[] = [];
     const keys = Object.keys(selector);
-    if (keys.length === 0) {
-      for (const pod of this.byName.values()) if (out.push(pod) >= limit) break;
-      return out;
-    }
-    // Walk the shortest posting list and check the rest of the selector on each pod.
-    let shortest: Set<string> | undefined;
+    // Walk the shortest posting list and check the rest of the selector on each group.
+    let candidates: Iterable<LabelGroup> = this.groups.values();
+    let shortest = Infinity;
     for (const k of keys) {
-      const names = this.byLabel.get(labelKey(k, selector[k]!));
-      if (!names) return out;
-      if (!shortest || names.size < shortest.size) shortest = names;
+      const groups = this.byLabel.get(labelKey(k, selector[k]!));
+      if (!groups) return out;
+      if (groups.size < shortest) {
+        shortest = groups.size;
+        candidates = groups;
+      }
     }
-    for (const name of shortest!) {
-      const pod = this.byName.get(name)!;
-      if (keys.every((k) => pod.labels[k] === selector[k]) && out.push(pod) >= limit) break;
+    for (const group of candidates) {
+      if (!keys.every((k) => group.labels[k] === selector[k])) continue;
+      for (const name of group.pods) {
+        if (out.push({ namespace, name, labels: group.labels }) >= limit) return out;
+      }
     }
     return out;
   }
+}
+
+/** A label set's identity: its sorted key=value pairs. */
+function canonical(labels: Labels): string {
+  return Object.keys(labels)
+    .sort()
+    .map((k) => labelKey(k, labels[k]!))
+    .join('\u0001');
 }
 
 export interface StoreCounts {
@@ -104,7 +148,7 @@ export class ClusterStore implements ClusterView {
     return this.sidecarsByNs.get(namespace)?.namespaceWide() ?? [];
   }
   podsMatching(namespace: string, selector: Labels, limit: number): readonly PodInfo[] {
-    return this.podsByNs.get(namespace)?.matching(selector, limit) ?? [];
+    return this.podsByNs.get(namespace)?.matching(namespace, selector, limit) ?? [];
   }
   knowsPods(): boolean {
     return this.podsLoaded;
@@ -120,13 +164,13 @@ export class ClusterStore implements ClusterView {
     return [...this.sidecarsByNs.values()].flatMap((b) => [...b.list()]);
   }
   pods(namespace: string): readonly PodInfo[] {
-    return [...(this.podsByNs.get(namespace)?.byName.values() ?? [])];
+    return this.podsByNs.get(namespace)?.list(namespace) ?? [];
   }
   counts(): StoreCounts {
     let sidecars = 0;
     let pods = 0;
     for (const b of this.sidecarsByNs.values()) sidecars += b.byName.size;
-    for (const b of this.podsByNs.values()) pods += b.byName.size;
+    for (const b of this.podsByNs.values()) pods += b.size;
     return { sidecars, pods, namespaces: this.namespaces.size };
   }
 

@@ -1,7 +1,7 @@
 // The read-only port the cross-object rules depend on. Rules never talk to the
 // API server: the informer adapter, the standalone --state loader and tests
 // all fill a ClusterStore, and rules read it through this interface.
-import type { Labels } from '../sidecar/selectors.js';
+import type { Labels, SelectorPairs } from '../sidecar/selectors.js';
 
 export interface SidecarInfo {
   readonly namespace: string;
@@ -10,6 +10,8 @@ export interface SidecarInfo {
   readonly creationTimestamp?: string;
   /** null for a namespace-wide Sidecar (no selector labels). */
   readonly selector: Labels | null;
+  /** The same selector as key-sorted pairs, for allocation-free comparisons; null when namespace-wide. */
+  readonly selectorPairs: SelectorPairs | null;
   readonly labels: Labels;
   readonly annotations: Labels;
 }

@@ -5,7 +5,17 @@
 // warnings stand alone in kubectl's output, so they name it themselves.
 import type { ClusterView, PodInfo, SidecarInfo } from '../cluster/view.js';
 import { describeRef, type ObjectRef } from './object.js';
-import { mergeSelectors, sameSelector, selectorOf, selectorString, type Labels, type OverlapMode } from './selectors.js';
+import {
+  mergeSelectors,
+  pairsCompatible,
+  pairsEqual,
+  selectorOf,
+  selectorPairs,
+  selectorString,
+  type Labels,
+  type OverlapMode,
+  type SelectorPairs,
+} from './selectors.js';
 import type { Violation } from './violation.js';
 
 export interface CrossOptions {
@@ -45,11 +55,9 @@ export function crossObjectRules(input: CrossInput, view: ClusterView, options: 
   return findings;
 }
 
-const others = (list: readonly SidecarInfo[], ref: ObjectRef): SidecarInfo[] => list.filter((s) => s.name !== ref.name);
-
 /** conflict.default (IST0111): one namespace-wide Sidecar per namespace. */
 function duplicateDefault(ref: ObjectRef, view: ClusterView, wasNamespaceWide: boolean): Violation[] {
-  return others(view.namespaceWide(ref.namespace), ref).map((existing) => {
+  return view.namespaceWide(ref.namespace).filter((s) => s.name !== ref.name).map((existing) => {
     const grandfathered = wasNamespaceWide;
     return {
       rule: 'conflict.default',
@@ -74,12 +82,13 @@ function overlaps(
   mode: OverlapMode,
 ): Violation[] {
   const findings: Violation[] = [];
-  for (const other of others(view.sidecars(ref.namespace), ref)) {
-    if (other.selector === null) continue;
-    const shared = overlapOf(selector, other.selector, ref.namespace, view, mode);
+  const pairs = selectorPairs(selector);
+  const oldPairs = oldSelector ? selectorPairs(oldSelector) : null;
+  for (const other of view.sidecars(ref.namespace)) {
+    if (other.selectorPairs === null || other.selector === null || other.name === ref.name) continue;
+    const shared = overlapOf(pairs, selector, other, ref.namespace, view, mode);
     if (!shared) continue;
-    const grandfathered =
-      oldSelector != null && overlapOf(oldSelector, other.selector, ref.namespace, view, mode) !== null;
+    const grandfathered = oldPairs !== null && overlapOf(oldPairs, oldSelector!, other, ref.namespace, view, mode) !== null;
     const pods = view.podsMatching(ref.namespace, shared, POD_EXAMPLES);
     findings.push({
       rule: 'conflict.overlap',
@@ -94,11 +103,15 @@ function overlaps(
   return findings;
 }
 
-/** The labels a pod needs to be selected by both, or null if no pod can be (per mode). */
-function overlapOf(a: Labels, b: Labels, namespace: string, view: ClusterView, mode: OverlapMode): Labels | null {
-  if (mode === 'identical') return sameSelector(a, b) ? a : null;
-  const merged = mergeSelectors(a, b);
-  if (merged === null) return null;
+/**
+ * The labels a pod needs to be selected by both, or null if no pod can be
+ * (per mode). The pairs test rejects almost every candidate without
+ * allocating; only overlapping selectors get merged.
+ */
+function overlapOf(pairs: SelectorPairs, selector: Labels, other: SidecarInfo, namespace: string, view: ClusterView, mode: OverlapMode): Labels | null {
+  if (mode === 'identical') return pairsEqual(pairs, other.selectorPairs!) ? selector : null;
+  if (!pairsCompatible(pairs, other.selectorPairs!)) return null;
+  const merged = mergeSelectors(selector, other.selector!)!;
   if (mode === 'pods' && view.podsMatching(namespace, merged, 1).length === 0) return null;
   return merged;
 }

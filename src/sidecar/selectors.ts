@@ -26,6 +26,46 @@ export function selectorOf(sidecar: unknown): Labels | null {
   return count > 0 ? out : null;
 }
 
+/**
+ * A selector as a flat, key-sorted [k1, v1, k2, v2, ...] array: comparing two
+ * of them is a merge walk with no allocation, which matters when a CREATE is
+ * compared with every Sidecar of a crowded namespace.
+ */
+export type SelectorPairs = readonly string[];
+
+export function selectorPairs(labels: Labels): SelectorPairs {
+  const keys = Object.keys(labels).sort();
+  const pairs: string[] = new Array(keys.length * 2);
+  keys.forEach((k, i) => {
+    pairs[2 * i] = k;
+    pairs[2 * i + 1] = labels[k]!;
+  });
+  return pairs;
+}
+
+/** No key on which the two selectors require different values: some pod can carry both label sets. */
+export function pairsCompatible(a: SelectorPairs, b: SelectorPairs): boolean {
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const ka = a[i]!;
+    const kb = b[j]!;
+    if (ka === kb) {
+      if (a[i + 1] !== b[j + 1]) return false;
+      i += 2;
+      j += 2;
+    } else if (ka < kb) i += 2;
+    else j += 2;
+  }
+  return true;
+}
+
+export function pairsEqual(a: SelectorPairs, b: SelectorPairs): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 export function matches(selector: Labels, labels: Labels): boolean {
   for (const k in selector) if (labels[k] !== selector[k]) return false;
   return true;

@@ -3,6 +3,7 @@
 // decode → field pruning → mutating admission → defaulting (uid, name,
 // generation, ...) → validating admission → storage.
 
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseYaml } from 'yaml';
 import { runMutatingWebhooks, runValidatingWebhooks } from './admission.js';
@@ -502,7 +503,7 @@ export class RequestHandler {
   private async create(req: IncomingMessage, res: ServerResponse, rr: ResourceRequest, params: URLSearchParams, warnings: WarningRecorder): Promise<void> {
     const { store } = this.ctx;
     const contentType = mediaType(req);
-    if (!OBJECT_MEDIA_TYPES.includes(contentType)) throw unsupportedMediaType(contentType, OBJECT_MEDIA_TYPES);
+    if (!OBJECT_MEDIA_TYPES.includes(contentType)) throw unsupportedMediaType(OBJECT_MEDIA_TYPES);
     const isDryRun = dryRun(params);
     const validation = fieldValidation(params);
     let obj = this.decodeObject(decodeBody(await readBody(req), contentType), rr);
@@ -513,6 +514,7 @@ export class RequestHandler {
     }
     // NamespaceLifecycle admission runs before the webhooks.
     this.namespaceMustExist(rr);
+    this.defaultWebhookConfiguration(obj, rr);
     const options = writeOptions('CreateOptions', params);
     const mutated = await runMutatingWebhooks(this.attributes(rr, 'CREATE', obj.metadata.name ?? '', obj, null, isDryRun, options), this.admissionDeps(), warnings);
     obj = mutated ?? obj;
@@ -522,13 +524,12 @@ export class RequestHandler {
     if (!obj.metadata.name && obj.metadata.generateName) obj.metadata.name = generateName(obj.metadata.generateName);
     this.validateMeta(obj, rr);
     delete obj.metadata.resourceVersion;
-    obj.metadata.uid = crypto.randomUUID();
+    obj.metadata.uid = randomUUID();
     obj.metadata.creationTimestamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     if (rr.type.tracksGeneration) obj.metadata.generation = 1;
     else delete obj.metadata.generation;
     if (rr.type.statusSubresource && rr.type.custom) delete obj.status;
     rr.type.prepareForCreate?.(obj);
-    this.defaultWebhookConfiguration(obj, rr);
 
     await runValidatingWebhooks(this.attributes(rr, 'CREATE', obj.metadata.name ?? '', obj, null, isDryRun, options), this.admissionDeps(), warnings);
     if (store.get(rr.type, rr.namespace, obj.metadata.name ?? '')) throw alreadyExists(rr.type.group, rr.type.plural, obj.metadata.name ?? '');
@@ -538,7 +539,7 @@ export class RequestHandler {
 
   private async update(req: IncomingMessage, res: ServerResponse, rr: ResourceRequest, params: URLSearchParams, warnings: WarningRecorder): Promise<void> {
     const contentType = mediaType(req);
-    if (!OBJECT_MEDIA_TYPES.includes(contentType)) throw unsupportedMediaType(contentType, OBJECT_MEDIA_TYPES);
+    if (!OBJECT_MEDIA_TYPES.includes(contentType)) throw unsupportedMediaType(OBJECT_MEDIA_TYPES);
     const validation = fieldValidation(params);
     const obj = this.decodeObject(decodeBody(await readBody(req), contentType), rr);
     if (obj.metadata.name !== undefined && obj.metadata.name !== rr.name) {
@@ -568,7 +569,7 @@ export class RequestHandler {
         'server-side apply (application/apply-patch+yaml) is not implemented by the test API server; use client-side kubectl apply (the default)',
       );
     }
-    if (!accepted.includes(contentType)) throw unsupportedMediaType(contentType, accepted);
+    if (!accepted.includes(contentType)) throw unsupportedMediaType(accepted);
     const validation = fieldValidation(params);
     const patchBody = decodeBody(await readBody(req), contentType) as Json;
     if (patchBody === undefined) throw badRequest('the body of the request was empty');
@@ -607,6 +608,8 @@ export class RequestHandler {
       } else if (existing.status !== undefined) obj.status = structuredClone(existing.status);
       else delete obj.status;
     }
+    // Defaults are applied when the request is decoded, before admission.
+    this.defaultWebhookConfiguration(obj, rr);
     const options = writeOptions('UpdateOptions', params);
     const mutated = await runMutatingWebhooks(this.attributes(rr, 'UPDATE', rr.name ?? '', obj, oldAtVersion, isDryRun, options), this.admissionDeps(), warnings);
     obj = mutated ?? obj;
@@ -627,7 +630,6 @@ export class RequestHandler {
       obj.metadata.labels = { ...(obj.metadata.labels ?? {}), 'kubernetes.io/metadata.name': rr.name ?? '' };
     }
     this.checkNamespaceField(obj, rr);
-    this.defaultWebhookConfiguration(obj, rr);
 
     await runValidatingWebhooks(this.attributes(rr, 'UPDATE', rr.name ?? '', obj, oldAtVersion, isDryRun, options), this.admissionDeps(), warnings);
     let result: KubeObject;

@@ -46,6 +46,7 @@ describe('client-node informer on /apis/networking.istio.io/v1/sidecars', () => 
   let api: CustomObjectsApi;
   let informer: Informer<KubernetesObject> & ObjectCache<KubernetesObject>;
   const events: string[] = [];
+  let shuttingDown = false;
 
   before(async () => {
     server = await startTestApiServer();
@@ -64,12 +65,13 @@ describe('client-node informer on /apis/networking.istio.io/v1/sidecars', () => 
     informer.on('delete', (o) => events.push(`delete ${o.metadata?.name}`));
     // What an application does: an informer stops on a connection error, so restart it.
     informer.on('error', () => {
-      setTimeout(() => void informer.start(), 50);
+      if (!shuttingDown) setTimeout(() => void informer.start(), 50);
     });
     await informer.start();
   });
 
   after(async () => {
+    shuttingDown = true;
     await informer.stop();
     await server.close();
     rmSync(dir, { recursive: true, force: true });

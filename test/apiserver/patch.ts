@@ -52,6 +52,7 @@ const MERGE_KEYS: Record<string, string> = {
   topologySpreadConstraints: 'topologyKey',
   resourceClaims: 'name',
   ports: 'containerPort',
+  webhooks: 'name',
 };
 
 // Lists of scalars whose strategy is merge (set union): metadata.finalizers.

@@ -76,19 +76,11 @@ export function badRequest(message: string): ApiError {
   return failure(400, 'BadRequest', message);
 }
 
-export function methodNotSupported(group: string, resource: string, verb: string): ApiError {
-  return failure(405, 'MethodNotAllowed', `${verb} is not supported on resources of kind "${qualifiedResource(group, resource)}"`, {
-    ...(group ? { group } : {}),
-    kind: resource,
-  });
-}
-
-export function unsupportedMediaType(contentType: string, accepted: string[]): ApiError {
+export function unsupportedMediaType(accepted: string[]): ApiError {
   return failure(
     415,
     'UnsupportedMediaType',
     `the body of the request was in an unknown format - accepted media types include: ${accepted.join(', ')}`,
-    { causes: [{ reason: 'UnexpectedServerResponse', message: contentType }] },
   );
 }
 

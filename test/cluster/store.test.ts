@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Reservations } from '../../src/cluster/reservations.js';
+import { sidecarInfoOf } from '../../src/cluster/records.js';
 import { ClusterStore } from '../../src/cluster/store.js';
 import { pod, sidecar } from '../helpers/objects.js';
 
@@ -57,13 +58,15 @@ describe('ClusterStore indexes', () => {
   });
 });
 
+const info = (namespace: string, name: string, selector?: Record<string, string>) => sidecarInfoOf(sidecar(namespace, name, selector ? { selector } : {}))!;
+
 describe('Reservations', () => {
   test('admitted-but-unobserved Sidecars show in the overlay until observed', () => {
     let now = 1000;
     const store = new ClusterStore();
     const r = new Reservations(10_000, () => now);
     const view = r.overlay(store);
-    r.reserve({ namespace: 'a', name: 'x', selector: null, labels: {}, annotations: {} });
+    r.reserve(info('a', 'x'));
     assert.deepEqual(view.namespaceWide('a').map((s) => s.name), ['x']);
     assert.equal(r.size(), 1);
     r.observed('a', 'x');
@@ -74,7 +77,7 @@ describe('Reservations', () => {
   test('reservations expire after their TTL', () => {
     let now = 0;
     const r = new Reservations(5_000, () => now);
-    r.reserve({ namespace: 'a', name: 'x', selector: null, labels: {}, annotations: {} });
+    r.reserve(info('a', 'x'));
     now = 4_999;
     assert.equal(r.size(), 1);
     now = 5_000;
@@ -86,17 +89,17 @@ describe('Reservations', () => {
     const store = new ClusterStore();
     store.upsertSidecar(sidecar('a', 'x'));
     const r = new Reservations(10_000);
-    r.reserve({ namespace: 'a', name: 'x', selector: { app: 'y' }, labels: {}, annotations: {} });
+    r.reserve(info('a', 'x', { app: 'y' }));
     const view = r.overlay(store);
     assert.deepEqual(view.namespaceWide('a'), []);
-    assert.deepEqual(view.sidecars('a').map((s) => s.selector), [{ app: 'y' }]);
+    assert.deepEqual(view.sidecars('a').map((s) => ({ ...s.selector })), [{ app: 'y' }]);
   });
 
   test('the store tells reservations what it observed', () => {
     const store = new ClusterStore();
     const r = new Reservations(10_000);
     store.onChange((kind, ns, name) => kind === 'Sidecar' && r.observed(ns, name));
-    r.reserve({ namespace: 'a', name: 'x', selector: null, labels: {}, annotations: {} });
+    r.reserve(info('a', 'x'));
     store.upsertSidecar(sidecar('a', 'x'));
     assert.equal(r.size(), 0);
   });
