@@ -125,27 +125,27 @@ export function decodeSidecar(raw: unknown): Sidecar {
   const spec = asObject(raw) ?? {};
   const selector = message(spec, 'workloadSelector');
   return {
-    ...(selector && { workloadSelector: { labels: stringMap(field(selector, 'labels')) } }),
+    workloadSelector: selector && { labels: stringMap(field(selector, 'labels')) },
     ingress: messageList(spec, 'ingress').map(decodeIngress),
     egress: messageList(spec, 'egress').map(decodeEgress),
-    ...optional('inboundConnectionPool', message(spec, 'inboundConnectionPool'), decodePool),
-    ...optional('outboundTrafficPolicy', message(spec, 'outboundTrafficPolicy'), decodeOutbound),
+    inboundConnectionPool: maybe(message(spec, 'inboundConnectionPool'), decodePool),
+    outboundTrafficPolicy: maybe(message(spec, 'outboundTrafficPolicy'), decodeOutbound),
   };
 }
 
 function decodeIngress(o: JsonObject): IngressListener {
   return {
-    ...optional('port', message(o, 'port'), decodePort),
+    port: maybe(message(o, 'port'), decodePort),
     bind: str(o, 'bind'),
     defaultEndpoint: str(o, 'defaultEndpoint'),
-    ...optional('tls', message(o, 'tls'), decodeTls),
-    ...optional('connectionPool', message(o, 'connectionPool'), decodePool),
+    tls: maybe(message(o, 'tls'), decodeTls),
+    connectionPool: maybe(message(o, 'connectionPool'), decodePool),
   };
 }
 
 function decodeEgress(o: JsonObject): EgressListener {
   return {
-    ...optional('port', message(o, 'port'), decodePort),
+    port: maybe(message(o, 'port'), decodePort),
     bind: str(o, 'bind'),
     captureMode: enumeration(o, 'captureMode', CAPTURE_MODE),
     hosts: stringList(o, 'hosts'),
@@ -183,8 +183,8 @@ function decodeTls(o: JsonObject): ServerTls {
 
 function decodePool(o: JsonObject): ConnectionPool {
   return {
-    ...optional('http', message(o, 'http'), decodeHttpPool),
-    ...optional('tcp', message(o, 'tcp'), decodeTcpPool),
+    http: maybe(message(o, 'http'), decodeHttpPool),
+    tcp: maybe(message(o, 'tcp'), decodeTcpPool),
   };
 }
 
@@ -198,7 +198,7 @@ function decodeHttpPool(o: JsonObject): HttpPool {
     h2UpgradePolicy: enumeration(o, 'h2UpgradePolicy', H2_UPGRADE_POLICY),
     useClientProtocol: bool(o, 'useClientProtocol'),
     maxConcurrentStreams: int32(o, 'maxConcurrentStreams'),
-    ...optional('http2KeepAlive', message(o, 'http2KeepAlive'), (k) => ({
+    http2KeepAlive: maybe(message(o, 'http2KeepAlive'), (k) => ({
       interval: duration(k, 'interval'),
       timeout: duration(k, 'timeout'),
     })),
@@ -211,7 +211,7 @@ function decodeTcpPool(o: JsonObject): TcpPool {
     connectTimeout: duration(o, 'connectTimeout'),
     maxConnectionDuration: duration(o, 'maxConnectionDuration'),
     idleTimeout: duration(o, 'idleTimeout'),
-    ...optional('tcpKeepalive', message(o, 'tcpKeepalive'), (k) => ({
+    tcpKeepalive: maybe(message(o, 'tcpKeepalive'), (k) => ({
       time: duration(k, 'time'),
       interval: duration(k, 'interval'),
     })),
@@ -221,10 +221,10 @@ function decodeTcpPool(o: JsonObject): TcpPool {
 function decodeOutbound(o: JsonObject): OutboundTrafficPolicy {
   return {
     mode: enumeration(o, 'mode', OUTBOUND_MODE),
-    ...optional('egressProxy', message(o, 'egressProxy'), (p) => ({
+    egressProxy: maybe(message(o, 'egressProxy'), (p) => ({
       host: str(p, 'host'),
       subset: str(p, 'subset'),
-      ...optional('port', message(p, 'port'), (port) => ({ number: uint32(port, 'number') })),
+      port: maybe(message(p, 'port'), (port) => ({ number: uint32(port, 'number') })),
     })),
   };
 }
@@ -240,13 +240,12 @@ function field(o: JsonObject, key: string): unknown {
   return Object.hasOwn(o, key) ? o[key] : undefined;
 }
 
-/** Spreads `{ [key]: decode(value) }` only when the message is present. */
-function optional<K extends string, T>(
-  key: K,
-  value: JsonObject | undefined,
-  decode: (o: JsonObject) => T,
-): { [P in K]?: T } {
-  return value === undefined ? {} : ({ [key]: decode(value) } as { [P in K]?: T });
+/**
+ * The decoded message, or undefined when absent. (Plain properties, not
+ * object spreads: this runs on every admission request.)
+ */
+function maybe<T>(value: JsonObject | undefined, decode: (o: JsonObject) => T): T | undefined {
+  return value === undefined ? undefined : decode(value);
 }
 
 function message(o: JsonObject, key: string): JsonObject | undefined {
