@@ -34,6 +34,8 @@ export interface ServeConfig {
   maxStalenessMs: number;
   /** The namespace sidecar-guard runs in (never given a generated default). */
   selfNamespace: string;
+  /** Listener limits; anything missing takes DEFAULT_SERVE_LIMITS. */
+  limits?: Partial<ServeLimits>;
   defaults: {
     /** off: no controller; label: namespaces labelled <namespaceLabel>=enabled; all: every namespace but the exclusions. */
     mode: 'off' | 'label' | 'all';
@@ -42,6 +44,26 @@ export interface ServeConfig {
     config: DefaultsConfig;
   };
 }
+
+/** Limits of the HTTPS listener and of shutdown (serve flags; the defaults suit production). */
+export interface ServeLimits {
+  /** Admission requests in flight at once; beyond, 503 + Retry-After (--max-inflight). */
+  maxInflight: number;
+  /** Whole request, body included (--request-timeout). */
+  requestTimeoutMs: number;
+  /** Request line and headers (--headers-timeout). */
+  headersTimeoutMs: number;
+  /** After the listener closed, how long in-flight requests may take before their connections are cut (--shutdown-timeout). */
+  shutdownTimeoutMs: number;
+}
+
+export const DEFAULT_SERVE_LIMITS: Readonly<ServeLimits> = {
+  maxInflight: 32,
+  requestTimeoutMs: 30_000,
+  headersTimeoutMs: 10_000,
+  // --drain-delay (5 s) + this stays under the Deployment's 30 s grace period.
+  shutdownTimeoutMs: 20_000,
+};
 
 export function parseHostPort(value: string, flag: string): HostPort {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value);

@@ -5,12 +5,12 @@ import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { parseSources } from './check/documents.js';
-import { ClusterInformers } from './cluster/informer.js';
-import { KubeClient } from './cluster/kube.js';
+import type { ClusterInformers } from './cluster/informer.js';
+import type { KubeClient } from './cluster/kube.js';
 import { Reservations } from './cluster/reservations.js';
 import { ClusterStore } from './cluster/store.js';
-import { formatHostPort, type ServeConfig } from './config.js';
-import { DefaultsController } from './defaults/controller.js';
+import { DEFAULT_SERVE_LIMITS, formatHostPort, type ServeConfig, type ServeLimits } from './config.js';
+import type { DefaultsController } from './defaults/controller.js';
 import { mutate } from './defaults/mutate.js';
 import { buildApp } from './http/app.js';
 import type { Readiness } from './http/health.js';
@@ -20,7 +20,7 @@ import { Admitter } from './sidecar/admitter.js';
 import { readSources } from './sources.js';
 import { certInfo } from './tls/certs.js';
 import { ensureStandaloneCerts, readCertFiles } from './tls/files.js';
-import { TlsManager } from './tls/manager.js';
+import type { TlsManager } from './tls/manager.js';
 import { reloadOnChange, type SecureContextTarget } from './tls/reloader.js';
 import { serverTlsOptions } from './tls/server-options.js';
 
@@ -38,10 +38,14 @@ export function createLogger(level: string): Logger {
 }
 
 export async function serve(config: ServeConfig, logger: Logger = createLogger(config.logLevel)): Promise<RunningServer> {
+  const limits: ServeLimits = { ...DEFAULT_SERVE_LIMITS, ...config.limits };
   const metrics = createMetrics();
   const store = new ClusterStore();
-  const client = config.mode === 'cluster' ? KubeClient.load(config.kubeconfig) : undefined;
-  const informers = client ? new ClusterInformers(client, store, logger.child({ component: 'informer' })) : undefined;
+  // Cluster-only modules load on demand: client-node alone costs standalone
+  // mode (make run, check) most of a second of start-up and 80 MB.
+  const cluster = config.mode === 'cluster' ? await loadClusterModules() : undefined;
+  const client = cluster?.KubeClient.load(config.kubeconfig);
+  const informers = client ? new cluster!.ClusterInformers(client, store, logger.child({ component: 'informer' })) : undefined;
   if (informers) {
     informers.start();
     metrics.trackInformers(() => informers.status());
@@ -54,7 +58,7 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger(c
   const admitter = new Admitter(store, reservations, { overlap: config.overlap, rootNamespace: config.rootNamespace });
   const mutateOptions = { config: config.defaults.config, namespaceLabel: config.defaults.namespaceLabel };
 
-  const tls = client && config.tlsSecret ? newTlsManager(client, config, logger) : undefined;
+  const tls = client && config.tlsSecret ? newTlsManager(cluster!.TlsManager, client, config, logger) : undefined;
   const serving = tls ? await tls.start() : servingCertificate(config, logger);
   const clientCaPem = config.clientCaFile ? readFileSync(config.clientCaFile, 'utf8') : undefined;
   metrics.setCertificateExpiry(certInfo(serving.certPem).notAfter);
@@ -72,6 +76,9 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger(c
     logger,
     observer: metrics,
     https: serverTlsOptions({ certPem: serving.certPem, keyPem: serving.keyPem, ...(clientCaPem ? { clientCaPem } : {}) }),
+    timeouts: { requestMs: limits.requestTimeoutMs, headersMs: limits.headersTimeoutMs },
+    limits: { maxInflight: limits.maxInflight },
+    draining: () => draining,
   });
   const stopReloading = tls
     ? reloadOnChange(app.server as unknown as SecureContextTarget, tls, { ...(clientCaPem ? { clientCaPem } : {}), logger })
@@ -87,16 +94,22 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger(c
   const url = urlOf(app, config);
   let metricsServer: MetricsServer | undefined;
   if (config.metricsListen) metricsServer = await startMetricsServer({ ...config.metricsListen, registry: metrics.registry, logger });
-  const controller = client && informers && config.defaults.mode !== 'off' ? startDefaultsController(client, store, informers, config, logger) : undefined;
+  const controller =
+    client && informers && config.defaults.mode !== 'off'
+      ? startDefaultsController(new cluster!.DefaultsController(client, store, logger.child({ component: 'defaults' }), controllerOptions(config)), informers, config, logger)
+      : undefined;
 
   let stopping: Promise<void> | undefined;
   const shutdown = (reason: string): Promise<void> =>
     (stopping ??= (async () => {
       draining = true;
       logger.info({ reason, drainDelayMs: config.drainDelayMs }, 'shutting down: readiness off, draining');
-      // The API server and load balancers notice /readyz before the listener goes away.
+      // The endpoints controller and kube-proxy notice /readyz before the
+      // listener goes away; meanwhile new connections are still served and
+      // every response closes its connection (see buildApp).
       if (config.drainDelayMs > 0) await new Promise((r) => setTimeout(r, config.drainDelayMs));
-      await app.close();
+      logger.info('closing the listener; waiting for in-flight requests');
+      await closeWithin(app, limits.shutdownTimeoutMs, logger);
       stopReloading?.();
       tls?.stop();
       await (await controller)?.stop();
@@ -107,8 +120,35 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger(c
   return { url, ...(metricsServer ? { metricsUrl: metricsServer.url } : {}), app, store, shutdown };
 }
 
-function newTlsManager(client: KubeClient, config: ServeConfig, logger: Logger): TlsManager {
-  return new TlsManager({
+/**
+ * Stops accepting connections and waits for the requests in flight; past the
+ * timeout (a client still trickling a body) their connections are cut so the
+ * process can exit before the kubelet's SIGKILL.
+ */
+async function closeWithin(app: FastifyInstance, timeoutMs: number, logger: Logger): Promise<void> {
+  const force = setTimeout(() => {
+    logger.warn({ timeoutMs }, 'in-flight requests still open after the shutdown timeout: closing their connections');
+    app.server.closeAllConnections();
+  }, timeoutMs);
+  try {
+    await app.close();
+  } finally {
+    clearTimeout(force);
+  }
+}
+
+async function loadClusterModules() {
+  const [kube, informer, defaults, tls] = await Promise.all([
+    import('./cluster/kube.js'),
+    import('./cluster/informer.js'),
+    import('./defaults/controller.js'),
+    import('./tls/manager.js'),
+  ]);
+  return { KubeClient: kube.KubeClient, ClusterInformers: informer.ClusterInformers, DefaultsController: defaults.DefaultsController, TlsManager: tls.TlsManager };
+}
+
+function newTlsManager(Manager: typeof TlsManager, client: KubeClient, config: ServeConfig, logger: Logger): TlsManager {
+  return new Manager({
     client,
     namespace: config.selfNamespace,
     secretName: config.tlsSecret!,
@@ -118,14 +158,17 @@ function newTlsManager(client: KubeClient, config: ServeConfig, logger: Logger):
   });
 }
 
-/** The controller starts once the view has synced, so start-up covers every existing namespace. */
-async function startDefaultsController(client: KubeClient, store: ClusterStore, informers: ClusterInformers, config: ServeConfig, logger: Logger): Promise<DefaultsController> {
-  const controller = new DefaultsController(client, store, logger.child({ component: 'defaults' }), {
+function controllerOptions(config: ServeConfig) {
+  return {
     config: config.defaults.config,
-    mode: config.defaults.mode === 'all' ? 'all' : 'label',
+    mode: config.defaults.mode === 'all' ? ('all' as const) : ('label' as const),
     namespaceLabel: config.defaults.namespaceLabel,
     exclude: [config.selfNamespace, ...config.defaults.exclude],
-  });
+  };
+}
+
+/** The controller starts once the view has synced, so start-up covers every existing namespace. */
+async function startDefaultsController(controller: DefaultsController, informers: ClusterInformers, config: ServeConfig, logger: Logger): Promise<DefaultsController> {
   while (!informers.synced() && !informers.isStopped()) await new Promise((r) => setTimeout(r, 200).unref());
   controller.start();
   logger.info({ mode: config.defaults.mode }, 'namespace-default controller started');

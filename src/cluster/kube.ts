@@ -4,22 +4,13 @@
 // and client-node's Watch streams events.
 import { HttpMethod, KubeConfig, RequestContext, Watch } from '@kubernetes/client-node';
 import { fetch } from 'undici';
+import { KubeApiError } from './kube-errors.js';
+
+export { isStatus, KubeApiError } from './kube-errors.js';
 
 export interface KubeResponse<T = unknown> {
   status: number;
   body: T;
-}
-
-/** A Kubernetes Status error, with its HTTP code and reason (NotFound, AlreadyExists, Conflict, Expired...). */
-export class KubeApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly reason: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'KubeApiError';
-  }
 }
 
 export interface RequestOptions {
@@ -92,5 +83,3 @@ function statusError(status: number, body: unknown, what: string): KubeApiError 
   return new KubeApiError(status, s.reason ?? `HTTP${status}`, `${what}: ${message}`);
 }
 
-export const isStatus = (err: unknown, ...reasons: string[]): boolean =>
-  err instanceof KubeApiError && (reasons.includes(err.reason) || reasons.includes(String(err.status)));

@@ -6,7 +6,8 @@
 // with several replicas without leader election (create-if-absent,
 // AlreadyExists/Conflict mean "someone else did it": re-read and move on).
 import type { Logger } from 'pino';
-import { isStatus, type KubeClient } from '../cluster/kube.js';
+import type { KubeClient } from '../cluster/kube.js';
+import { isStatus } from '../cluster/kube-errors.js';
 import type { ClusterStore } from '../cluster/store.js';
 import { isManaged } from '../sidecar/cross-rules.js';
 import { generateDefault, TEMPLATE_HASH_ANNOTATION, type DefaultsConfig, type GeneratedSidecar } from './generate.js';

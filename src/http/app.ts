@@ -1,5 +1,13 @@
 // buildApp(deps) returns a Fastify instance that does not listen: tests
 // inject() into it, the composition root listens on it.
+//
+// The webhook sits on the write path of the cluster, so the listener defends
+// itself: bodies are capped (413 without buffering, connection closed), slow
+// clients are cut off (TLS handshake, request head and whole request each have
+// a deadline), admission requests in flight are bounded (503 + Retry-After
+// beyond), and while draining every response closes its connection so that
+// keep-alive clients move to another replica.
+import { DEFAULT_SERVE_LIMITS } from '../config.js';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { SecureContextOptions } from 'node:tls';
 import type { Logger } from 'pino';
@@ -25,6 +33,50 @@ export interface AppObserver {
   internalError?(endpoint: string, error: unknown): void;
 }
 
+/** Deadlines for slow or silent clients, in milliseconds. */
+export interface AppTimeouts {
+  /** The request line and headers must have arrived this long after the request started (slowloris). */
+  headersMs?: number;
+  /** The whole request, body included, must have arrived within this (slow uploads). */
+  requestMs?: number;
+  /** An idle keep-alive connection is closed after this. */
+  keepAliveMs?: number;
+  /** A socket with no traffic at all for this long is destroyed (Fastify's connectionTimeout). */
+  connectionMs?: number;
+  /** The TLS handshake must complete within this (a client that connects and never says hello). */
+  handshakeMs?: number;
+  /** How often Node checks headersMs and requestMs: a request is cut off between the deadline and one interval after it. */
+  checkIntervalMs?: number;
+}
+
+/**
+ * Production deadlines. kube-apiserver sends the whole review at once and
+ * waits at most 30 s (the largest webhook timeoutSeconds), so a request still
+ * incomplete after that is from no API server.
+ */
+export const DEFAULT_TIMEOUTS: Readonly<Required<AppTimeouts>> = {
+  headersMs: DEFAULT_SERVE_LIMITS.headersTimeoutMs,
+  requestMs: DEFAULT_SERVE_LIMITS.requestTimeoutMs,
+  keepAliveMs: 75_000,
+  connectionMs: 60_000,
+  handshakeMs: 10_000,
+  checkIntervalMs: 1_000,
+};
+
+export interface AppLimits {
+  /** Admission requests (not probes) being received or decided at once; more get 503 with Retry-After. */
+  maxInflight?: number;
+  /** The Retry-After header of those 503s, in seconds. */
+  retryAfterSeconds?: number;
+}
+
+/**
+ * Decisions take well under a millisecond, so requests pile up only while
+ * their bodies arrive; the bound caps the memory they can hold (each up to
+ * 7 MiB) when clients upload slowly or a burst arrives.
+ */
+export const DEFAULT_LIMITS: Readonly<Required<AppLimits>> = { maxInflight: DEFAULT_SERVE_LIMITS.maxInflight, retryAfterSeconds: 1 };
+
 export interface AppDeps {
   validate(request: AdmissionRequest): Decision;
   mutate?(request: AdmissionRequest): Decision;
@@ -33,24 +85,73 @@ export interface AppDeps {
   observer?: AppObserver;
   /** TLS options for the listening socket; omit only for inject()-based tests. */
   https?: SecureContextOptions & { requestCert?: boolean; rejectUnauthorized?: boolean; SNICallback?: unknown };
-  timeouts?: { headersMs?: number; requestMs?: number; keepAliveMs?: number };
+  timeouts?: AppTimeouts;
+  limits?: AppLimits;
+  /** True once shutdown began: every response then closes its connection. */
+  draining?(): boolean;
+  /** Monotonic milliseconds, for the `?timeout=` deadline (tests pass a fake clock). */
+  now?(): number;
 }
 
 export function buildApp(deps: AppDeps): FastifyInstance {
+  const timeouts = resolveTimeouts(deps.timeouts);
   const options: FastifyServerOptions & { https?: unknown } = {
     bodyLimit: MAX_BODY_BYTES,
     // One log line per denial is written by the routes; nothing per request.
     logController: new LogController({ disableRequestLogging: true }),
-    return503OnClosing: true,
-    requestTimeout: deps.timeouts?.requestMs ?? 30_000,
-    keepAliveTimeout: deps.timeouts?.keepAliveMs ?? 75_000,
+    // Requests that arrive on a kept-alive connection while closing are still
+    // answered (with Connection: close, see below): a 503 there would be a
+    // failed webhook call for nothing.
+    return503OnClosing: false,
+    requestTimeout: timeouts.requestMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    connectionTimeout: timeouts.connectionMs,
   };
   if (deps.logger) (options as { loggerInstance?: Logger }).loggerInstance = deps.logger;
-  if (deps.https) options.https = { minVersion: 'TLSv1.2', ...deps.https };
+  if (deps.https) options.https = { minVersion: 'TLSv1.2', ...deps.https, ...listenerTimeouts(timeouts) };
   const app = Fastify(options as FastifyServerOptions) as unknown as FastifyInstance;
-  if (deps.timeouts?.headersMs) app.server.headersTimeout = deps.timeouts.headersMs;
+  app.server.headersTimeout = timeouts.headersMs;
+  closeConnectionsWhileDraining(app, deps.draining);
   registerJsonParser(app, MAX_BODY_BYTES);
   app.register(healthRoutes, { readiness: deps.readiness });
-  app.register(admissionRoutes, { deps });
+  app.register(admissionRoutes, { deps, limits: { ...DEFAULT_LIMITS, ...definedOnly(deps.limits) } });
   return app;
+}
+
+function resolveTimeouts(given: AppTimeouts | undefined): Required<AppTimeouts> {
+  const t = { ...DEFAULT_TIMEOUTS, ...definedOnly(given) };
+  // Node refuses a head deadline later than the whole-request deadline.
+  return { ...t, headersMs: Math.min(t.headersMs, t.requestMs) };
+}
+
+/** Options Node reads only when the server is created (https.createServer takes the http ones too). */
+function listenerTimeouts(t: Required<AppTimeouts>) {
+  return {
+    headersTimeout: t.headersMs,
+    requestTimeout: t.requestMs,
+    connectionsCheckingInterval: t.checkIntervalMs,
+    handshakeTimeout: t.handshakeMs,
+  };
+}
+
+/**
+ * kube-proxy balances connections, not requests: a keep-alive connection
+ * stays on this replica until it closes. Closing each connection after its
+ * response while draining sends the client's next request through the
+ * Service to a replica that stays.
+ */
+function closeConnectionsWhileDraining(app: FastifyInstance, draining: (() => boolean) | undefined): void {
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if ((closing || draining?.()) && request.raw.httpVersionMajor === 1) reply.header('connection', 'close');
+    done(null, payload);
+  });
+}
+
+function definedOnly<T extends object>(o: T | undefined): Partial<T> {
+  return Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -1,8 +1,13 @@
 // The JSON body parser for admission routes. JSON.parse itself never
 // pollutes prototypes, but a `__proto__` key (or constructor.prototype) in a
 // request can turn dangerous in any later object merge, so such bodies are
-// refused with a message that says exactly why.
+// refused with a message that says exactly why. Nesting is capped at the
+// depth kube-apiserver's own decoder accepts, so no recursive walk further
+// down can run out of stack on a hostile body.
 import type { FastifyInstance } from 'fastify';
+
+/** encoding/json's (and sigs.k8s.io/json's) limit: the API server never sends anything deeper. */
+export const MAX_JSON_DEPTH = 10_000;
 
 export class BodyError extends Error {
   constructor(
@@ -14,10 +19,13 @@ export class BodyError extends Error {
 }
 
 export function registerJsonParser(app: FastifyInstance, bodyLimit: number): void {
-  app.removeContentTypeParser('application/json');
+  // Only JSON is an AdmissionReview: without Fastify's text/plain parser, any other type is refused by name.
+  app.removeContentTypeParser(['application/json', 'text/plain']);
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (_req, body, done) => {
     const text = body as string;
     if (text.trim() === '') return done(new BodyError('empty body: expected an AdmissionReview JSON object'), undefined);
+    const depth = nestingBeyond(text, MAX_JSON_DEPTH);
+    if (depth) return done(new BodyError(`body nests deeper than ${MAX_JSON_DEPTH} levels (at offset ${depth.offset})`), undefined);
     let value: unknown;
     try {
       value = JSON.parse(text);
@@ -31,21 +39,44 @@ export function registerJsonParser(app: FastifyInstance, bodyLimit: number): voi
   });
 }
 
-function poisonedKey(value: unknown, path: string): string | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const hit = poisonedKey(value[i], `${path}[${i}]`);
-      if (hit) return hit;
-    }
-    return undefined;
+/**
+ * The offset where the brackets of a JSON text first nest deeper than
+ * `limit`. Texts too short to nest that deep are not scanned at all.
+ */
+function nestingBeyond(text: string, limit: number): { offset: number } | undefined {
+  if (text.length <= 2 * limit) return undefined;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > limit) return { offset: i };
+    } else if (c === 0x7d || c === 0x5d) depth--;
   }
-  for (const key of Object.keys(value)) {
-    const child = (value as Record<string, unknown>)[key];
-    if (key === '__proto__') return `${path}.__proto__`;
-    if (key === 'constructor' && typeof child === 'object' && child !== null && Object.hasOwn(child, 'prototype')) return `${path}.constructor.prototype`;
-    const hit = poisonedKey(child, `${path}.${key}`);
-    if (hit) return hit;
+  return undefined;
+}
+
+/** The path of the first forbidden key; iterative, so depth costs heap, not stack. */
+function poisonedKey(root: unknown, rootPath: string): string | undefined {
+  const stack: [unknown, string][] = [[root, rootPath]];
+  while (stack.length > 0) {
+    const [value, path] = stack.pop()!;
+    if (typeof value !== 'object' || value === null) continue;
+    if (Array.isArray(value)) {
+      for (let i = value.length - 1; i >= 0; i--) stack.push([value[i], `${path}[${i}]`]);
+      continue;
+    }
+    const keys = Object.keys(value);
+    for (const key of keys) {
+      const child = (value as Record<string, unknown>)[key];
+      if (key === '__proto__') return `${path}.__proto__`;
+      if (key === 'constructor' && typeof child === 'object' && child !== null && Object.hasOwn(child, 'prototype')) return `${path}.constructor.prototype`;
+    }
+    for (let k = keys.length - 1; k >= 0; k--) stack.push([(value as Record<string, unknown>)[keys[k]!], `${path}.${keys[k]}`]);
   }
   return undefined;
 }

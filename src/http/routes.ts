@@ -1,17 +1,58 @@
-// /validate and /mutate: decode, decide, send. Anything that is not a
-// well-formed AdmissionReview gets a 4xx JSON error naming the problem; an
-// exception while deciding becomes an errored AdmissionReview, never a crash.
+// /validate and /mutate: admit (bounded in-flight), decode, check the
+// caller's deadline, decide, send. Anything that is not a well-formed
+// AdmissionReview gets a 4xx JSON error naming the problem; an exception
+// while deciding becomes an errored AdmissionReview, never a crash.
+import { performance } from 'node:perf_hooks';
 import type { FastifyError, FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
 import { decodeReview } from '../admission/decode.js';
 import { errored, fromDecision, toReview } from '../admission/respond.js';
-import type { AdmissionRequest } from '../admission/types.js';
+import type { AdmissionRequest, AdmissionResponse } from '../admission/types.js';
 import type { Decision } from '../admission/decision.js';
-import type { AppDeps } from './app.js';
+import { parseGoDuration } from '../sidecar/go/duration.js';
+import type { AppDeps, AppLimits } from './app.js';
 import { BodyError } from './json.js';
 
 type Endpoint = 'validate' | 'mutate';
 
-export const admissionRoutes: FastifyPluginCallback<{ deps: AppDeps }> = (app, { deps }, done) => {
+export const admissionRoutes: FastifyPluginCallback<{ deps: AppDeps; limits: Required<AppLimits> }> = (app, { deps, limits }, done) => {
+  const now = deps.now ?? (() => performance.now());
+  const arrivedAt = new WeakMap<FastifyRequest, number>();
+  let inflight = 0;
+  // Refusals since the last admitted request: one log line per overload episode, not per request.
+  let refused = 0;
+
+  // Runs once the request head has arrived, before the body is read: an
+  // overloaded replica refuses without buffering anything.
+  app.addHook('onRequest', (request, reply, next) => {
+    if (inflight >= limits.maxInflight) {
+      deps.observer?.httpError?.(endpointOf(request), 503);
+      if (refused++ === 0) request.log.warn({ maxInflight: limits.maxInflight }, 'overloaded: refusing admission requests with 503');
+      // Closing the connection makes the client (or kube-proxy) pick a replica again.
+      void reply
+        .code(503)
+        .header('retry-after', String(limits.retryAfterSeconds))
+        .header('connection', 'close')
+        .send({ statusCode: 503, error: 'Service Unavailable', message: `overloaded: ${inflight} admission requests in flight (limit ${limits.maxInflight}); retry after ${limits.retryAfterSeconds}s` });
+      return;
+    }
+    if (refused > 0) {
+      request.log.info({ refused }, 'overload over');
+      refused = 0;
+    }
+    inflight++;
+    arrivedAt.set(request, now());
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      inflight--;
+    };
+    // 'close' comes after the response or when the client goes away mid-request; both end the slot.
+    reply.raw.once('finish', release);
+    reply.raw.once('close', release);
+    next();
+  });
+
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const { status, message } = describeHttpError(error, request);
     deps.observer?.httpError?.(endpointOf(request), status);
@@ -30,6 +71,12 @@ export const admissionRoutes: FastifyPluginCallback<{ deps: AppDeps }> = (app, {
         return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: `not an AdmissionReview: ${decoded.error}` });
       }
       const { apiVersion, request: admission } = decoded;
+      const late = lateness(request, arrivedAt.get(request), now);
+      if (late) {
+        deps.observer?.internalError?.(endpoint, new Error(late));
+        request.log.warn({ uid: admission.uid, endpoint }, late);
+        return reply.code(200).type('application/json').send(toReview(apiVersion, deadlineExceeded(admission.uid, late)));
+      }
       const started = process.hrtime.bigint();
       let response;
       try {
@@ -51,6 +98,31 @@ export const admissionRoutes: FastifyPluginCallback<{ deps: AppDeps }> = (app, {
   if (mutate) app.post('/mutate', handle('mutate', mutate));
   done();
 };
+
+/**
+ * kube-apiserver appends `?timeout=<Go duration>` (the webhook's
+ * timeoutSeconds) and gives up on the call after it. Deciding after that
+ * point is wasted work and, worse, would reserve a Sidecar the API server will
+ * never store; so a request whose deadline passed while it queued or
+ * uploaded is answered at once with an errored review and is not decided.
+ * A missing or malformed parameter means no deadline: it is advisory, and
+ * refusing a write over it would be worse than ignoring it.
+ */
+function lateness(request: FastifyRequest, arrived: number | undefined, now: () => number): string | undefined {
+  const raw = (request.query as Record<string, unknown> | undefined)?.timeout;
+  if (typeof raw !== 'string' || arrived === undefined) return undefined;
+  const parsed = parseGoDuration(raw);
+  if (!parsed.ok) return undefined;
+  const budgetMs = Number(parsed.nanos) / 1e6;
+  const elapsedMs = now() - arrived;
+  if (elapsedMs < budgetMs) return undefined;
+  return `timeout=${raw} expired ${Math.round(elapsedMs - budgetMs)}ms before this request could be decided: not decided (the API server has given up on it)`;
+}
+
+function deadlineExceeded(uid: string, message: string): AdmissionResponse {
+  const response = errored(uid, 504, `sidecar-guard: ${message}`);
+  return { ...response, status: { ...response.status, reason: 'Timeout' } };
+}
 
 /** One line per denial at info level; allowed requests are only logged at debug. */
 function logDecision(request: FastifyRequest, endpoint: Endpoint, admission: AdmissionRequest, decision: Decision): void {
@@ -86,5 +158,5 @@ function describeHttpError(error: FastifyError, request: FastifyRequest): { stat
 }
 
 function httpErrorName(status: number): string {
-  return ({ 400: 'Bad Request', 404: 'Not Found', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 503: 'Service Unavailable' } as Record<number, string>)[status] ?? 'Internal Server Error';
+  return ({ 400: 'Bad Request', 404: 'Not Found', 408: 'Request Timeout', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 503: 'Service Unavailable' } as Record<number, string>)[status] ?? 'Internal Server Error';
 }

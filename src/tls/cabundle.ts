@@ -6,7 +6,8 @@
 // Writes are GET + PUT with the resourceVersion that was read, so a
 // concurrent edit (kubectl apply, another replica) makes the PUT fail with
 // Conflict instead of being overwritten; we re-read and try again.
-import { isStatus, type KubeClient } from '../cluster/kube.js';
+import type { KubeClient } from '../cluster/kube.js';
+import { isStatus } from '../cluster/kube-errors.js';
 
 export const DEFAULT_WEBHOOK_CONFIG = 'sidecar-guard';
 export const WEBHOOK_LABEL_SELECTOR = 'app.kubernetes.io/name=sidecar-guard';

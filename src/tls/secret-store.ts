@@ -11,7 +11,8 @@
 // another replica was first, update carries the resourceVersion that was read
 // and fails with Conflict when someone wrote in between. Callers re-read and
 // decide again. Nothing here logs: the values are key material.
-import { isStatus, type KubeClient } from '../cluster/kube.js';
+import type { KubeClient } from '../cluster/kube.js';
+import { isStatus } from '../cluster/kube-errors.js';
 import type { TlsMaterial } from './rotation.js';
 
 export const DEFAULT_TLS_SECRET = 'sidecar-guard-tls';

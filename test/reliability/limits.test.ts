@@ -1,0 +1,347 @@
+// Limits of the HTTPS listener, over real TLS sockets: oversized bodies are
+// refused before they are read and their connection is closed; slow clients
+// are cut off by the handshake, head and request deadlines; the API server's
+// `?timeout=` is honoured; beyond --max-inflight requests get 503 +
+// Retry-After. Every assertion is about bytes, sockets and answers, never
+// about how long something took.
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { after, describe, test } from 'node:test';
+import { Reservations } from '../../src/cluster/reservations.js';
+import { ClusterStore } from '../../src/cluster/store.js';
+import { buildApp, MAX_BODY_BYTES } from '../../src/http/app.js';
+import { Admitter } from '../../src/sidecar/admitter.js';
+import { sidecarReview } from '../helpers/app.js';
+import { sidecar } from '../helpers/objects.js';
+import { listen, RawClient, requestHead, waitFor, type Listening } from './helpers.js';
+
+const MiB = 1024 * 1024;
+const CHUNK = Buffer.alloc(64 * 1024, 0x20);
+
+/**
+ * Uploads up to `total` body bytes in 64 KiB chunks, each handed to the
+ * kernel before the next, and stops as soon as the server answered or the
+ * connection died. Returns how many bytes the client managed to send.
+ */
+async function upload(client: RawClient, total: number, chunked: boolean): Promise<number> {
+  let sent = 0;
+  while (sent < total && client.received === '' && !client.closed && !client.error) {
+    const frame = chunked ? Buffer.concat([Buffer.from(`${CHUNK.length.toString(16)}\r\n`), CHUNK, Buffer.from('\r\n')]) : CHUNK;
+    if (!(await client.write(frame))) break;
+    sent += CHUNK.length;
+    await new Promise((r) => setImmediate(r));
+  }
+  return sent;
+}
+
+// Every suite has a time limit: a missing deadline must fail the test, not hang the run.
+describe('bodies above 7 MiB', { timeout: 60_000 }, () => {
+  let server: Listening;
+  after(() => server?.close());
+
+  for (const framing of ['content-length', 'chunked'] as const) {
+    test(`${framing}: 413 arrives before the client finished sending, and the connection is closed, not drained`, async (t) => {
+      server ??= await listen();
+      const declared = 64 * MiB;
+      const client = await RawClient.connect(server.port);
+      const headers: Record<string, string | number> = { 'content-type': 'application/json' };
+      if (framing === 'chunked') headers['transfer-encoding'] = 'chunked';
+      else headers['content-length'] = declared;
+      await client.write(requestHead('/validate', headers));
+      const sent = await upload(client, declared, framing === 'chunked');
+      await client.whenClosed();
+      const serverRead = server.accepted.at(-1)!.bytesRead;
+      t.diagnostic(`${framing}: client offered ${declared} bytes, sent ${sent} before the answer; server read ${serverRead} bytes (TLS included)`);
+
+      assert.equal(client.status(), 413);
+      assert.match((client.json() as { message: string }).message, /larger than 7 MiB/);
+      assert.equal(client.header('connection'), 'close');
+      assert.ok(client.closed, 'the server closed the connection');
+      assert.ok(sent < declared, 'the client could not push the whole body: the server stopped reading');
+      if (framing === 'content-length') {
+        // Refused from the Content-Length header alone: not even the limit was read.
+        assert.ok(serverRead < MAX_BODY_BYTES, `server read ${serverRead} bytes`);
+      } else {
+        // A chunked body can only be counted: it is cut right after the limit.
+        assert.ok(serverRead > MAX_BODY_BYTES && serverRead < MAX_BODY_BYTES + 2 * MiB, `server read ${serverRead} bytes`);
+      }
+    });
+  }
+});
+
+describe('slow and silent clients are disconnected', { timeout: 30_000 }, () => {
+  let server: Listening;
+  const validated: string[] = [];
+  after(() => server?.close());
+
+  // Small deadlines for the test; the production ones are in DEFAULT_TIMEOUTS.
+  const start = () =>
+    listen({
+      validate: (r) => (validated.push(r.uid), { allowed: true, outcome: 'allowed', warnings: [], rules: [] }),
+      timeouts: { headersMs: 300, requestMs: 60_000, checkIntervalMs: 50, handshakeMs: 300 },
+    });
+
+  test('a client that connects and never says hello is dropped by the handshake deadline', async (t) => {
+    server ??= await start();
+    const socket = net.connect({ host: '127.0.0.1', port: server.port });
+    let received = 0;
+    socket.on('data', (d) => (received += d.length));
+    socket.on('error', () => undefined);
+    await new Promise((r) => socket.once('close', r));
+    t.diagnostic(`silent TCP client closed by the server after receiving ${received} bytes`);
+    assert.equal(received, 0);
+  });
+
+  test('slowloris: a head trickled one header at a time is cut off by the headers deadline (408, socket closed)', async (t) => {
+    server ??= await start();
+    const client = await RawClient.connect(server.port);
+    await client.write('POST /validate HTTP/1.1\r\nhost: localhost\r\n');
+    let trickled = 0;
+    // Never finishes the head; every write keeps the socket busy, so only the head deadline can end it.
+    while (!client.closed && !client.error && client.received === '') {
+      if (await client.write(`x-trickle-${trickled}: ${'a'.repeat(8)}\r\n`)) trickled++;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await client.whenClosed();
+    t.diagnostic(`slowloris sent ${trickled} header lines before being cut off`);
+    assert.equal(client.status(), 408);
+    assert.ok(client.closed);
+  });
+
+  test('a body trickled byte by byte is cut off by the request deadline and never decided', async (t) => {
+    const slow = await listen({
+      validate: (r) => (validated.push(r.uid), { allowed: true, outcome: 'allowed', warnings: [], rules: [] }),
+      timeouts: { headersMs: 300, requestMs: 400, checkIntervalMs: 50 },
+    });
+    try {
+      const client = await RawClient.connect(slow.port);
+      const body = JSON.stringify(sidecarReview(sidecar('a', 'b'), { uid: 'slow-body' }));
+      await client.write(requestHead('/validate', { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }));
+      let sent = 0;
+      while (!client.closed && !client.error && client.received === '' && sent < body.length - 1) {
+        if (await client.write(body[sent]!)) sent++;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await client.whenClosed();
+      t.diagnostic(`slow body: ${sent} of ${body.length} bytes sent before being cut off`);
+      assert.ok(sent < body.length - 1, 'cut off before the body was complete');
+      assert.equal(client.status(), 408);
+      assert.ok(!validated.includes('slow-body'));
+    } finally {
+      await slow.close();
+    }
+  });
+
+  test('an idle connection after the handshake is closed by the headers deadline', async () => {
+    server ??= await start();
+    const client = await RawClient.connect(server.port);
+    await client.whenClosed();
+    assert.equal(client.status(), 408);
+  });
+});
+
+describe('?timeout= from the API server', () => {
+  // A fake monotonic clock; the test moves it between arrival and decision, as time spent queued or uploading would.
+  function clockedApp() {
+    let clock = 0;
+    let queuedMs = 0;
+    const store = new ClusterStore();
+    const reservations = new Reservations(10_000);
+    const admitter = new Admitter(store, reservations, { overlap: 'labels', rootNamespace: 'istio-system' });
+    let decided = 0;
+    const app = buildApp({
+      validate: (r) => (decided++, admitter.validate(r)),
+      readiness: () => ({ ready: true, reasons: [] }),
+      now: () => clock,
+    });
+    app.addHook('preValidation', async () => void (clock += queuedMs));
+    return {
+      app,
+      reservations,
+      decided: () => decided,
+      queue: (ms: number) => void (queuedMs = ms),
+      post: async (url: string, review: unknown) => {
+        const res = await app.inject({ method: 'POST', url, payload: review as object });
+        return { status: res.statusCode, body: res.json() };
+      },
+    };
+  }
+
+  test('a request whose deadline passed before it could be decided gets an errored review at once: not decided, nothing reserved', async () => {
+    const h = clockedApp();
+    h.queue(6_000);
+    const review = sidecarReview(sidecar('shop', 'late'));
+    const res = await h.post('/validate?timeout=5s', review);
+    assert.equal(res.status, 200);
+    assert.equal(res.body.apiVersion, 'admission.k8s.io/v1');
+    assert.equal(res.body.response.uid, review.request.uid);
+    assert.equal(res.body.response.allowed, false);
+    assert.equal(res.body.response.status.code, 504);
+    assert.equal(res.body.response.status.reason, 'Timeout');
+    assert.match(res.body.response.status.message, /timeout=5s expired 1000ms before this request could be decided/);
+    assert.equal(h.decided(), 0, 'the decision function never ran');
+    assert.equal(h.reservations.size(), 0, 'no phantom reservation for an object the API server will not store');
+  });
+
+  test('within the deadline the request is decided normally (and reserves, as a real CREATE does)', async () => {
+    const h = clockedApp();
+    h.queue(4_000);
+    const review = sidecarReview(sidecar('shop', 'in-time'));
+    const res = await h.post('/validate?timeout=5s', review);
+    assert.deepEqual(res.body.response, { uid: review.request.uid, allowed: true });
+    assert.equal(h.decided(), 1);
+    assert.equal(h.reservations.size(), 1);
+  });
+
+  test('Go duration syntax, v1beta1 answered in kind; a zero budget fails fast; a malformed parameter is ignored', async () => {
+    const h = clockedApp();
+    h.queue(1_500);
+    const ok = await h.post('/validate?timeout=1m30s', sidecarReview(sidecar('a', 'x'), { apiVersion: 'admission.k8s.io/v1beta1' }));
+    assert.equal(ok.body.apiVersion, 'admission.k8s.io/v1beta1');
+    assert.equal(ok.body.response.allowed, true);
+    assert.equal((await h.post('/validate?timeout=1.4s', sidecarReview(sidecar('b', 'x')))).body.response.status.reason, 'Timeout');
+    h.queue(0);
+    assert.equal((await h.post('/validate?timeout=0s', sidecarReview(sidecar('c', 'x')))).body.response.status.code, 504);
+    assert.equal((await h.post('/validate?timeout=soon', sidecarReview(sidecar('d', 'x')))).body.response.allowed, true);
+    assert.equal((await h.post('/validate', sidecarReview(sidecar('e', 'x')))).body.response.allowed, true);
+    assert.equal(h.decided(), 3);
+  });
+
+  test('over HTTPS with the real clock, a request within its deadline is answered before it', async () => {
+    const server = await listen();
+    try {
+      const client = await RawClient.connect(server.port);
+      const review = sidecarReview(sidecar('a', 'b'));
+      const body = JSON.stringify(review);
+      await client.write(requestHead('/validate?timeout=10s', { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }) + body);
+      await waitFor('the answer', () => client.status() !== undefined && client.received.endsWith('}'));
+      assert.equal(client.status(), 200);
+      assert.deepEqual((client.json() as { response: unknown }).response, { uid: review.request.uid, allowed: true });
+      client.destroy();
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('bounded concurrency: 503 + Retry-After beyond --max-inflight', { timeout: 60_000 }, () => {
+  const MAX = 3;
+
+  async function overloadable() {
+    const server = await listen({ limits: { maxInflight: MAX, retryAfterSeconds: 2 } });
+    return { server, heads: server.heads };
+  }
+
+  /** A request whose head and first half of the body are sent; the rest follows on finish(). */
+  async function halfSent(port: number, uid: string) {
+    const client = await RawClient.connect(port);
+    const body = JSON.stringify(sidecarReview(sidecar('ns', uid), { uid }));
+    const half = Math.floor(body.length / 2);
+    await client.write(requestHead('/validate', { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }) + body.slice(0, half));
+    return { client, finish: () => client.write(body.slice(half)) };
+  }
+
+  test('with MAX requests uploading, the next one is refused at once; once they finish, requests are served again', async (t) => {
+    const { server, heads } = await overloadable();
+    try {
+      const inflight = await Promise.all(Array.from({ length: MAX }, (_, i) => halfSent(server.port, `slow-${i}`)));
+      await waitFor('the heads of the slow requests', () => heads() === MAX);
+
+      const extra = await halfSent(server.port, 'extra');
+      await waitFor('the refusal', () => extra.client.closed);
+      assert.equal(extra.client.status(), 503);
+      assert.equal(extra.client.header('retry-after'), '2');
+      assert.equal(extra.client.header('connection'), 'close');
+      assert.match((extra.client.json() as { message: string }).message, /overloaded: 3 admission requests in flight \(limit 3\)/);
+
+      // Probes are never refused: the kubelet must not see an overloaded replica as dead.
+      const probe = await RawClient.connect(server.port);
+      await probe.write('GET /healthz HTTP/1.1\r\nhost: localhost\r\n\r\n');
+      await waitFor('the probe answer', () => probe.status() !== undefined);
+      assert.equal(probe.status(), 200);
+      probe.destroy();
+
+      for (const r of inflight) await r.finish();
+      await waitFor('the slow requests to be answered', () => inflight.every((r) => r.client.received.endsWith('}')));
+      for (const r of inflight) assert.equal(r.client.status(), 200);
+
+      const again = await halfSent(server.port, 'again');
+      await again.finish();
+      await waitFor('the answer', () => again.client.received.endsWith('}'));
+      assert.equal(again.client.status(), 200);
+      t.diagnostic(`limit ${MAX}: ${MAX} uploads in flight, request ${MAX + 1} refused with 503, then served again`);
+      for (const r of [...inflight, again]) r.client.destroy();
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('clients that vanish mid-upload give their slot back', async () => {
+    const { server, heads } = await overloadable();
+    try {
+      const gone = await Promise.all(Array.from({ length: MAX }, (_, i) => halfSent(server.port, `gone-${i}`)));
+      await waitFor('their heads', () => heads() === MAX);
+      for (const r of gone) r.client.destroy();
+      // Exactly MAX slots again: MAX new uploads fit, the next is refused.
+      await waitFor('slots to be released', async () => {
+        const probe = await halfSent(server.port, 'probe');
+        await probe.finish();
+        await waitFor('an answer', () => probe.client.closed || probe.client.received.endsWith('}'));
+        probe.client.destroy();
+        return probe.client.status() === 200;
+      });
+      const before = heads();
+      const fill = await Promise.all(Array.from({ length: MAX }, (_, i) => halfSent(server.port, `fill-${i}`)));
+      await waitFor('their heads', () => heads() === before + MAX);
+      const extra = await halfSent(server.port, 'extra');
+      await waitFor('the refusal', () => extra.client.closed);
+      assert.equal(extra.client.status(), 503);
+      for (const r of fill) r.client.destroy();
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('a burst of 40 concurrent uploads against a limit of 8: exactly 8 served, 32 refused with 503, none lost', async (t) => {
+    const limit = 8;
+    const server = await listen({ limits: { maxInflight: limit } });
+    try {
+      const burst = await Promise.all(Array.from({ length: 40 }, (_, i) => halfSent(server.port, `burst-${i}`)));
+      await waitFor('all heads', () => server.heads() === 40);
+      await Promise.all(burst.map((r) => r.finish()));
+      await waitFor('every request to end', () => burst.every((r) => r.client.closed || r.client.received.endsWith('}')));
+      const statuses = burst.map((r) => r.client.status());
+      const served = statuses.filter((s) => s === 200).length;
+      const refused = statuses.filter((s) => s === 503).length;
+      t.diagnostic(`burst: 40 concurrent uploads, limit ${limit}: ${served} served (200), ${refused} refused (503), ${40 - served - refused} other`);
+      assert.equal(served, limit);
+      assert.equal(refused, 40 - limit);
+      for (const r of burst) r.client.destroy();
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('draining', { timeout: 30_000 }, () => {
+  test('while draining every response closes its connection, so keep-alive clients reconnect elsewhere', async () => {
+    let draining = false;
+    const server = await listen({ draining: () => draining, readiness: () => ({ ready: !draining, reasons: draining ? ['shutting down'] : [] }) });
+    try {
+      const client = await RawClient.connect(server.port);
+      await client.write('GET /readyz HTTP/1.1\r\nhost: localhost\r\n\r\n');
+      await waitFor('first answer', () => client.received.endsWith('}'));
+      assert.equal(client.status(), 200);
+      assert.notEqual(client.header('connection'), 'close');
+      draining = true;
+      client.received = '';
+      const body = JSON.stringify(sidecarReview(sidecar('a', 'b')));
+      await client.write(requestHead('/validate', { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }) + body);
+      await client.whenClosed();
+      assert.equal(client.status(), 200, 'the request on the kept-alive connection is still answered');
+      assert.equal(client.header('connection'), 'close');
+    } finally {
+      await server.close();
+    }
+  });
+});

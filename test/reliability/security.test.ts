@@ -1,0 +1,97 @@
+// What `serve` writes to its log at info level, captured from the real
+// composition (standalone mode: self-signed CA and serving key generated,
+// HTTPS listener, shutdown): no object bodies, no key material. RBAC minimum
+// and the locked-down pod (non-root, read-only root filesystem) are asserted
+// in test/manifests/manifests.test.ts.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import { pino } from 'pino';
+import type { ServeConfig } from '../../src/config.js';
+import { DEFAULT_TEMPLATE } from '../../src/defaults/generate.js';
+import { serve, type RunningServer } from '../../src/main.js';
+import { sidecarReview } from '../helpers/app.js';
+import { sidecar } from '../helpers/objects.js';
+import { httpsRequest } from './helpers.js';
+
+const CANARY = 'canary-7f3e9c1d';
+
+describe('serve logs at info level', { timeout: 60_000 }, () => {
+  let dir: string;
+  let logged = '';
+  let server: RunningServer;
+  let port: number;
+  let caPem: string;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sg-logs-'));
+    const config: ServeConfig = {
+      listen: { host: '127.0.0.1', port: 0 },
+      certDir: dir,
+      mode: 'standalone',
+      statePaths: [],
+      overlap: 'labels',
+      rootNamespace: 'istio-system',
+      logLevel: 'info',
+      metricsListen: null,
+      tlsService: 'sidecar-guard',
+      webhookConfig: 'sidecar-guard',
+      reservationTtlMs: 10_000,
+      drainDelayMs: 0,
+      maxStalenessMs: 60_000,
+      selfNamespace: 'sidecar-guard',
+      defaults: { mode: 'off', namespaceLabel: 'x', exclude: [], config: { rootNamespace: 'istio-system', template: DEFAULT_TEMPLATE } },
+    };
+    const sink = new Writable({ write: (chunk, _enc, done) => void ((logged += chunk), done()) });
+    server = await serve(config, pino({ level: 'info', base: { app: 'sidecar-guard' } }, sink));
+    port = Number(new URL(server.url).port);
+    caPem = readFileSync(join(dir, 'ca.crt'), 'utf8');
+
+    try {
+      await exercise();
+    } finally {
+      await server.shutdown('test');
+    }
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  async function exercise(): Promise<void> {
+    const post = (object: Record<string, unknown>) => httpsRequest(port, { path: '/validate?timeout=10s', body: JSON.stringify(sidecarReview(object)), caPem });
+    // Allowed, with the canary in the spec, a label and an annotation.
+    const allowed = await post(sidecar('shop', 'payments', { labels: { team: CANARY }, annotations: { note: CANARY }, spec: { egress: [{ hosts: [`./${CANARY}.example.com`] }] } }));
+    assert.equal(JSON.parse(allowed.body!).response.allowed, true);
+    // Denied (bad host), the canary in the offending value.
+    const denied = await post(sidecar('shop', 'orders', { annotations: { note: CANARY }, spec: { egress: [{ hosts: [`${CANARY}-no-namespace`] }] } }));
+    assert.equal(JSON.parse(denied.body!).response.allowed, false);
+    // Not JSON, with the canary inside: its 400 goes back to the caller, nothing to the log.
+    const garbage = await httpsRequest(port, { path: '/validate', body: `{"${CANARY}": `, caPem });
+    assert.equal(garbage.status, 400);
+  }
+
+  test('the denial is logged (one line, with uid and rule ids) and so are start and stop', () => {
+    const lines = logged.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const denials = lines.filter((l) => l.msg === 'denied');
+    assert.equal(denials.length, 1);
+    assert.equal(denials[0]!.name, 'orders');
+    assert.equal(typeof denials[0]!.uid, 'string');
+    assert.ok(Array.isArray(denials[0]!.rules) && (denials[0]!.rules as string[]).length > 0);
+    assert.ok(lines.some((l) => String(l.msg).startsWith('sidecar-guard listening on https://')));
+    assert.ok(lines.some((l) => l.msg === 'stopped'));
+    assert.ok(lines.every((l) => Number(l.level) >= 30), 'nothing below info');
+  });
+
+  test('no object content: the canary from spec, labels, annotations and a malformed body never appears', () => {
+    assert.ok(!logged.includes(CANARY), logged);
+  });
+
+  test('no key material: neither the serving key nor the CA key, in PEM or in part', () => {
+    assert.doesNotMatch(logged, /PRIVATE KEY/);
+    for (const file of ['tls.key', 'ca.key']) {
+      const body = readFileSync(join(dir, file), 'utf8').split('\n').filter((l) => l && !l.startsWith('-----'));
+      for (const line of body) assert.ok(!logged.includes(line), `a line of ${file} was logged`);
+    }
+  });
+});
