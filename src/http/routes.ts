@@ -41,15 +41,8 @@ export const admissionRoutes: FastifyPluginCallback<{ deps: AppDeps; limits: Req
     }
     inflight++;
     arrivedAt.set(request, now());
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      inflight--;
-    };
-    // 'close' comes after the response or when the client goes away mid-request; both end the slot.
-    reply.raw.once('finish', release);
-    reply.raw.once('close', release);
+    // A response emits 'close' once it is done or its connection went away mid-request: either ends the slot.
+    reply.raw.once('close', () => inflight--);
     next();
   });
 
@@ -126,6 +119,7 @@ function deadlineExceeded(uid: string, message: string): AdmissionResponse {
 
 /** One line per denial at info level; allowed requests are only logged at debug. */
 function logDecision(request: FastifyRequest, endpoint: Endpoint, admission: AdmissionRequest, decision: Decision): void {
+  if (decision.allowed && request.log.level !== 'debug' && request.log.level !== 'trace') return;
   const fields = {
     endpoint,
     uid: admission.uid,
