@@ -13,13 +13,15 @@ import type { ClusterStore } from './store.js';
 
 type Kind = 'Sidecar' | 'Pod' | 'Namespace';
 
-interface ResourceSpec {
+export interface ResourceSpec {
   kind: Kind;
   /** Plural for messages and metrics. */
   name: string;
   path: string;
   /** Lists can ask for metadata only; watch events are reduced on arrival anyway. */
   listAccept?: string;
+  /** Keeps only what the store reads, page by page, so a re-list never holds every full object at once. */
+  slim?: (obj: unknown) => unknown;
   replace(store: ClusterStore, items: unknown[]): void;
   upsert(store: ClusterStore, obj: unknown): void;
   remove(store: ClusterStore, namespace: string, name: string): void;
@@ -40,6 +42,7 @@ export const RESOURCES: readonly ResourceSpec[] = [
     name: 'pods',
     path: '/api/v1/pods',
     listAccept: 'application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io,application/json',
+    slim: podMetadata,
     replace: (s, items) => s.replacePods(items),
     upsert: (s, o) => s.upsertPod(o),
     remove: (s, ns, n) => s.deletePod(ns, n),
@@ -53,6 +56,34 @@ export const RESOURCES: readonly ResourceSpec[] = [
     remove: (s, _ns, n) => s.deleteNamespace(n),
   },
 ];
+
+/** A pod as the rules see it: name, namespace, labels (annotations for ambient mode in audit). */
+function podMetadata(obj: unknown): unknown {
+  const m = ((obj as { metadata?: Record<string, unknown> } | undefined)?.metadata ?? {}) as Record<string, unknown>;
+  return { metadata: { name: m.name, namespace: m.namespace, labels: m.labels, annotations: m.annotations } };
+}
+
+/** Page size of lists, as client-go's reflector uses. */
+export const LIST_PAGE_SIZE = 500;
+
+/** A paginated list (limit/continue), each page reduced before the next is read. */
+export async function listAll(client: KubeClient, spec: ResourceSpec): Promise<{ items: unknown[]; resourceVersion: string | undefined }> {
+  const items: unknown[] = [];
+  let resourceVersion: string | undefined;
+  let cont: string | undefined;
+  do {
+    const { body } = await client.request<{ items?: unknown[]; metadata?: Meta & { continue?: string } }>('GET', spec.path, {
+      accept: spec.listAccept,
+      query: { limit: LIST_PAGE_SIZE, continue: cont },
+    });
+    const page = Array.isArray(body?.items) ? body.items : [];
+    for (const item of page) items.push(spec.slim ? spec.slim(item) : item);
+    // The first page's resourceVersion is the list's: watching from it misses nothing.
+    resourceVersion ??= body?.metadata?.resourceVersion;
+    cont = body?.metadata?.continue || undefined;
+  } while (cont);
+  return { items, resourceVersion };
+}
 
 export interface InformerOptions {
   initialBackoffMs?: number;
@@ -128,13 +159,10 @@ class Reflector {
   }
 
   private async list(): Promise<void> {
-    const { body } = await this.client.request<{ items?: unknown[]; metadata?: Meta }>('GET', this.spec.path, {
-      accept: this.spec.listAccept,
-    });
-    const items = Array.isArray(body?.items) ? body.items : [];
+    const { items, resourceVersion } = await listAll(this.client, this.spec);
     this.spec.replace(this.store, items);
     if (this.spec.kind === 'Pod') this.store.markPodsKnown();
-    this.rv = body?.metadata?.resourceVersion ?? '';
+    this.rv = resourceVersion ?? '';
     this.status.synced = true;
     this.status.lastSyncAt = this.now();
     this.status.lists++;

@@ -1,6 +1,6 @@
 // A one-shot list of everything the cross-object rules read, for `audit`.
 import type { KubeClient } from './kube.js';
-import { RESOURCES } from './informer.js';
+import { listAll, RESOURCES } from './informer.js';
 
 export interface Snapshot {
   sidecars: unknown[];
@@ -9,12 +9,7 @@ export interface Snapshot {
 }
 
 export async function listSnapshot(client: KubeClient): Promise<Snapshot> {
-  const lists = await Promise.all(
-    RESOURCES.map(async (r) => {
-      const { body } = await client.request<{ items?: unknown[] }>('GET', r.path, { accept: r.listAccept });
-      return Array.isArray(body?.items) ? body.items : [];
-    }),
-  );
+  const lists = await Promise.all(RESOURCES.map(async (r) => (await listAll(client, r)).items));
   const byKind = (kind: string) => lists[RESOURCES.findIndex((r) => r.kind === kind)] ?? [];
   return { sidecars: byKind('Sidecar'), pods: byKind('Pod'), namespaces: byKind('Namespace') };
 }

@@ -373,10 +373,14 @@ export class RequestHandler {
   private list(req: IncomingMessage, res: ServerResponse, rr: ResourceRequest, params: URLSearchParams): void {
     const { store } = this.ctx;
     const matches = this.selection(rr, params);
-    const items = store.list(rr.type, rr.namespace).filter(matches).map((o) => atVersion(rr.type, o, rr.version));
-    const listMeta = { resourceVersion: String(store.currentRevision()) };
-    if (wantsTable(req)) return send(res, 200, toTable(rr.type.table, items, listMeta, params.get('includeObject')));
-    send(res, 200, { apiVersion: apiVersionOf(rr.type.group, rr.version), kind: rr.type.listKind, metadata: listMeta, items });
+    const all = store.list(rr.type, rr.namespace).filter(matches);
+    if (wantsTable(req)) {
+      const items = all.map((o) => atVersion(rr.type, o, rr.version));
+      return send(res, 200, toTable(rr.type.table, items, { resourceVersion: String(store.currentRevision()) }, params.get('includeObject')));
+    }
+    const page = paginate(all, params, String(store.currentRevision()));
+    const items = page.items.map((o) => atVersion(rr.type, o, rr.version));
+    send(res, 200, { apiVersion: apiVersionOf(rr.type.group, rr.version), kind: rr.type.listKind, metadata: page.listMeta, items });
   }
 
   private watch(res: ServerResponse, rr: ResourceRequest, params: URLSearchParams): void {
@@ -698,4 +702,33 @@ export class RequestHandler {
     }
     send(res, 200, { apiVersion: apiVersionOf(rr.type.group, rr.version), kind: rr.type.listKind, metadata: { resourceVersion: String(this.ctx.store.currentRevision()) }, items }, warnings);
   }
+}
+
+/**
+ * `limit` and `continue` as clients use them (client-go pages at 500). The
+ * token carries the first page's resourceVersion and an offset; unlike etcd,
+ * later pages are not a snapshot, which tests of paging do not need.
+ */
+function paginate<T>(all: T[], params: URLSearchParams, revision: string): { items: T[]; listMeta: Record<string, unknown> } {
+  const limit = Number(params.get('limit') ?? '0');
+  let offset = 0;
+  let resourceVersion = revision;
+  const token = params.get('continue');
+  if (token) {
+    let parsed: { rv?: unknown; offset?: unknown };
+    try {
+      parsed = JSON.parse(Buffer.from(token, 'base64url').toString()) as typeof parsed;
+    } catch {
+      throw badRequest('continue key is not valid: invalid continue token');
+    }
+    if (typeof parsed.rv !== 'string' || typeof parsed.offset !== 'number') throw badRequest('continue key is not valid: invalid continue token');
+    resourceVersion = parsed.rv;
+    offset = parsed.offset;
+  }
+  if (!Number.isInteger(limit) || limit <= 0) return { items: all.slice(offset), listMeta: { resourceVersion } };
+  const items = all.slice(offset, offset + limit);
+  const next = offset + limit;
+  if (next >= all.length) return { items, listMeta: { resourceVersion } };
+  const cont = Buffer.from(JSON.stringify({ rv: resourceVersion, offset: next })).toString('base64url');
+  return { items, listMeta: { resourceVersion, continue: cont, remainingItemCount: all.length - next } };
 }

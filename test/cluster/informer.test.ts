@@ -1,0 +1,70 @@
+// ClusterInformers against the test API server: paginated lists, watch
+// events into the indexed store, readiness. (Faults: test/reliability/apiserver-faults.test.ts.)
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { pino } from 'pino';
+import { ClusterInformers, LIST_PAGE_SIZE } from '../../src/cluster/informer.js';
+import { KubeClient } from '../../src/cluster/kube.js';
+import { ClusterStore } from '../../src/cluster/store.js';
+import { startTestApiServer, type TestApiServer } from '../apiserver/index.js';
+
+let server: TestApiServer;
+let informers: ClusterInformers;
+const store = new ClusterStore();
+const PODS = LIST_PAGE_SIZE * 2 + 137;
+
+async function until(check: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!check()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+before(async () => {
+  server = await startTestApiServer();
+  server.store.put('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'big', labels: { team: 'a' } } });
+  for (let i = 0; i < PODS; i++) {
+    server.store.put('pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: `p-${i}`, namespace: 'big', labels: { app: `app-${i % 7}` } }, spec: { containers: [{ name: 'c', image: 'x' }] } });
+  }
+  server.store.put('sidecars', { apiVersion: 'networking.istio.io/v1', kind: 'Sidecar', metadata: { name: 'default', namespace: 'big' }, spec: { egress: [{ hosts: ['./*'] }] } });
+  const kubeconfig = join(mkdtempSync(join(tmpdir(), 'sg-informer-')), 'kubeconfig');
+  server.writeKubeconfig(kubeconfig);
+  informers = new ClusterInformers(KubeClient.load(kubeconfig), store, pino({ level: 'silent' }), { initialBackoffMs: 50 });
+  informers.start();
+});
+
+after(async () => {
+  await informers.stop();
+  await server.close();
+});
+
+describe('ClusterInformers', () => {
+  test('not ready until every resource is listed, then ready', async () => {
+    await until(() => informers.synced(), 'the first lists');
+    assert.deepEqual(informers.readiness(60_000), { ready: true, reasons: [] });
+    assert.ok(informers.status().every((s) => s.synced && s.lists === 1));
+  });
+
+  test('lists are paginated like client-go (limit/continue) and every page lands in the store', () => {
+    assert.equal(store.counts().pods, PODS);
+    assert.equal(store.podsMatching('big', { app: 'app-3' }, 10_000).length, Math.ceil((PODS - 3) / 7));
+    const podLists = server.requests().filter((r) => r.method === 'GET' && r.path.startsWith('/api/v1/pods?') && !r.path.includes('watch=true'));
+    assert.equal(podLists.length, 3, JSON.stringify(podLists));
+    assert.ok(podLists.every((r) => r.path.includes(`limit=${LIST_PAGE_SIZE}`)));
+    assert.equal(podLists.filter((r) => r.path.includes('continue=')).length, 2);
+    assert.equal(store.namespace('big')?.labels.team, 'a');
+    assert.equal(store.namespaceWide('big')[0]?.name, 'default');
+  });
+
+  test('watch events keep the indexes current', async () => {
+    server.store.put('sidecars', { apiVersion: 'networking.istio.io/v1', kind: 'Sidecar', metadata: { name: 'r', namespace: 'big' }, spec: { workloadSelector: { labels: { app: 'app-1' } }, egress: [{ hosts: ['./*'] }] } });
+    server.store.remove({ apiVersion: 'v1', resource: 'pods', namespace: 'big', name: 'p-0' });
+    server.store.put('pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p-1', namespace: 'big', labels: { app: 'moved' } } });
+    await until(() => store.sidecar('big', 'r') !== undefined && store.counts().pods === PODS - 1 && store.podsMatching('big', { app: 'moved' }, 1).length === 1, 'the watch events');
+    assert.deepEqual({ ...store.sidecar('big', 'r')!.selector }, { app: 'app-1' });
+  });
+});
