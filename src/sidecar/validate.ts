@@ -32,11 +32,19 @@ export function validateObject(obj: unknown, ref: ObjectRef, options: ValidateOp
 }
 
 /**
- * A field gets one explanation: when Istio's rule reports an error at exactly
- * the path of a schema finding (a missing ingress port, an egress listener
- * without hosts, a duration under 1ms), Istio's more specific text wins.
+ * A field gets one explanation: when an Istio rule reports an error at the
+ * path of a schema finding or inside it (a missing ingress port, an egress
+ * listener without hosts, a duration under 1ms, a null listener whose port
+ * Istio then misses), Istio's more specific text wins.
  */
 function withoutSuperseded(schema: Violation[], istio: Violation[]): Violation[] {
-  const istioErrorPaths = new Set(istio.filter((v) => v.severity === 'error').map((v) => v.path));
-  return schema.filter((v) => !istioErrorPaths.has(v.path));
+  const istioErrorPaths = istio.filter((v) => v.severity === 'error').map((v) => v.path);
+  if (istioErrorPaths.length === 0) return schema;
+  return schema.filter((v) => !istioErrorPaths.some((p) => p === v.path || isInside(p, v.path)));
+}
+
+/** `spec.ingress[0].port` is inside `spec.ingress[0]`; `spec.ingress[01]` is not inside `spec.ingress[0]`. */
+function isInside(path: string, parent: string): boolean {
+  if (parent === '') return false;
+  return path.startsWith(parent) && (path[parent.length] === '.' || path[parent.length] === '[');
 }
