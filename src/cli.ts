@@ -5,13 +5,13 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { audit, type AuditInput } from './audit/analyze.js';
 import { formatAuditJson, formatAuditText } from './audit/report.js';
-import { parseSources, type Manifest } from './check/documents.js';
-import { isRecord } from './sidecar/object.js';
+import { parseSources } from './check/documents.js';
 import { stringify as stringifyYaml } from 'yaml';
 import { ConfigError, parseDependencies, parseTemplate } from './defaults/config.js';
 import { DEFAULT_NAMESPACE_LABEL, generateDefault, type DefaultsConfig } from './defaults/generate.js';
 import { formatJson, formatText } from './check/report.js';
-import { checkManifests, isSidecarManifest } from './check/run.js';
+import { checkManifests } from './check/run.js';
+import { clusterObjects, ManifestError } from './check/state.js';
 import { parseHostPort, type ServeConfig } from './config.js';
 import { OVERLAP_MODES, type OverlapMode } from './sidecar/selectors.js';
 import { readSources, UsageError } from './sources.js';
@@ -68,6 +68,8 @@ const COMMANDS: Record<string, { usage: string; options: ParseArgsConfig['option
                            patch caBundle into the webhook configurations; without it, --cert-dir files are served
   --tls-service NAME       the Service name the serving certificate covers (default sidecar-guard)
   --webhook-config NAME    our Validating/MutatingWebhookConfiguration name (default sidecar-guard)
+  --webhook-selector SEL   also patch every webhook configuration matching this label selector
+                           (e.g. app.kubernetes.io/name=sidecar-guard; needs RBAC list on them)
 
 Namespace defaults (cluster mode; /mutate is always served):
   --generate-defaults MODE off | label | all: keep a managed "default" Sidecar in namespaces labelled
@@ -97,6 +99,7 @@ Namespace defaults (cluster mode; /mutate is always served):
       'tls-secret': { type: 'string' },
       'tls-service': { type: 'string', default: 'sidecar-guard' },
       'webhook-config': { type: 'string', default: 'sidecar-guard' },
+      'webhook-selector': { type: 'string' },
       'generate-defaults': { type: 'string', default: 'off' },
       'defaults-label': { type: 'string', default: DEFAULT_NAMESPACE_LABEL },
       'defaults-exclude': { type: 'string', multiple: true, default: [] },
@@ -272,7 +275,12 @@ async function runAudit(values: Values, paths: string[], io: CliIO): Promise<num
   let input: AuditInput;
   let podsKnown: boolean;
   if (paths.length > 0) {
-    input = manifestsAsSnapshot(parseSources(readSources(paths, io.stdin)), values.namespace as string);
+    try {
+      input = clusterObjects(parseSources(readSources(paths, io.stdin)), values.namespace as string);
+    } catch (err) {
+      if (err instanceof ManifestError) throw new UsageError(err.message);
+      throw err;
+    }
     podsKnown = input.pods.length > 0;
   } else {
     podsKnown = true;
@@ -287,25 +295,6 @@ async function runAudit(values: Values, paths: string[], io: CliIO): Promise<num
   const report = audit(input, { ...options, podsKnown });
   io.stdout(output === 'json' ? formatAuditJson(report) : formatAuditText(report));
   return report.summary.errors > 0 ? EXIT_REJECTED : EXIT_OK;
-}
-
-/** Manifests as if they were the cluster; a parse error is a usage error here. */
-function manifestsAsSnapshot(manifests: Manifest[], namespace: string): AuditInput {
-  const input: AuditInput = { sidecars: [], pods: [], namespaces: [] };
-  for (const m of manifests) {
-    if (!m.ok) throw new UsageError(`${m.file}:${m.position.line}:${m.position.col}: ${m.message}`);
-    const obj = withNamespace(m.object, namespace);
-    if (isSidecarManifest(obj)) (input.sidecars as unknown[]).push(obj);
-    else if (isRecord(obj) && obj.kind === 'Pod') (input.pods as unknown[]).push(obj);
-    else if (isRecord(obj) && obj.kind === 'Namespace') (input.namespaces as unknown[]).push(obj);
-  }
-  return input;
-}
-
-function withNamespace(obj: unknown, namespace: string): unknown {
-  if (!isRecord(obj) || obj.kind === 'Namespace') return obj;
-  const meta = isRecord(obj.metadata) ? obj.metadata : {};
-  return typeof meta.namespace === 'string' && meta.namespace ? obj : { ...obj, metadata: { ...meta, namespace } };
 }
 
 function outputFlag(values: Values): 'text' | 'json' {
@@ -406,6 +395,7 @@ async function runServe(values: Values): Promise<number> {
     ...(values['tls-secret'] ? { tlsSecret: values['tls-secret'] as string } : {}),
     tlsService: values['tls-service'] as string,
     webhookConfig: values['webhook-config'] as string,
+    ...(values['webhook-selector'] ? { webhookSelector: values['webhook-selector'] as string } : {}),
     reservationTtlMs: intFlag(values, 'reservation-ttl'),
     drainDelayMs: intFlag(values, 'drain-delay', standalone ? 0 : 5000),
     maxStalenessMs: intFlag(values, 'max-staleness'),
@@ -470,6 +460,8 @@ if (isEntryPoint) {
     (err) => {
       process.stderr.write(`sidecar-guard: ${(err as Error)?.stack ?? String(err)}\n`);
       process.exitCode = 1;
+      // serve() undoes what it started when it fails; should a handle still hold the loop, exit anyway.
+      setTimeout(() => process.exit(1), 3_000).unref();
     },
   );
 }

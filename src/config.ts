@@ -27,6 +27,8 @@ export interface ServeConfig {
   tlsService: string;
   /** Our Validating/MutatingWebhookConfiguration name, whose caBundle we keep current. */
   webhookConfig: string;
+  /** Also every webhook configuration matching this label selector (needs RBAC list on them). */
+  webhookSelector?: string;
   reservationTtlMs: number;
   /** How long /readyz reports false before the listener closes on SIGTERM. */
   drainDelayMs: number;

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { parseSources } from './check/documents.js';
+import { clusterObjects } from './check/state.js';
 import type { ClusterInformers } from './cluster/informer.js';
 import type { KubeClient } from './cluster/kube.js';
 import { Reservations } from './cluster/reservations.js';
@@ -18,10 +19,10 @@ import { startMetricsServer, type MetricsServer } from './http/metrics-server.js
 import { createMetrics } from './metrics.js';
 import { Admitter } from './sidecar/admitter.js';
 import { readSources } from './sources.js';
-import { certInfo } from './tls/certs.js';
-import { ensureStandaloneCerts, readCertFiles } from './tls/files.js';
+import { FileCertificateSource } from './tls/file-source.js';
+import { ensureStandaloneCerts } from './tls/files.js';
 import type { TlsManager } from './tls/manager.js';
-import { reloadOnChange, type SecureContextTarget } from './tls/reloader.js';
+import { reloadOnChange, type CertificateSource, type SecureContextTarget } from './tls/reloader.js';
 import { serverTlsOptions } from './tls/server-options.js';
 
 export interface RunningServer {
@@ -41,83 +42,125 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger(c
   const limits: ServeLimits = { ...DEFAULT_SERVE_LIMITS, ...config.limits };
   const metrics = createMetrics();
   const store = new ClusterStore();
-  // Cluster-only modules load on demand: client-node alone costs standalone
-  // mode (make run, check) most of a second of start-up and 80 MB.
-  const cluster = config.mode === 'cluster' ? await loadClusterModules() : undefined;
-  const client = cluster?.KubeClient.load(config.kubeconfig);
-  const informers = client ? new cluster!.ClusterInformers(client, store, logger.child({ component: 'informer' })) : undefined;
-  if (informers) {
-    informers.start();
-    metrics.trackInformers(() => informers.status());
-  } else {
-    loadState(store, config.statePaths, logger);
+  // What has been started, undone in reverse if a later step fails: a failed
+  // start must exit, not linger with informers retrying in the background.
+  const teardown: (() => unknown)[] = [];
+  try {
+    // Cluster-only modules load on demand: client-node alone costs standalone
+    // mode (make run, check) most of a second of start-up and 80 MB.
+    const cluster = config.mode === 'cluster' ? await loadClusterModules() : undefined;
+    const client = cluster?.KubeClient.load(config.kubeconfig);
+    const informers = client ? new cluster!.ClusterInformers(client, store, logger.child({ component: 'informer' })) : undefined;
+    if (informers) {
+      informers.start();
+      teardown.push(() => informers.stop());
+      metrics.trackInformers(() => informers.status());
+    } else {
+      loadState(store, config.statePaths, logger);
+    }
+    const reservations = new Reservations(config.reservationTtlMs);
+    store.onChange((kind, namespace, name) => kind === 'Sidecar' && reservations.observed(namespace, name));
+    metrics.trackReservations(() => reservations.size());
+    const admitter = new Admitter(store, reservations, { overlap: config.overlap, rootNamespace: config.rootNamespace, defaultsOptIn: optInHint(config) });
+    const mutateOptions = { config: config.defaults.config, namespaceLabel: config.defaults.namespaceLabel };
+
+    const clientCaPem = config.clientCaFile ? readFileSync(config.clientCaFile, 'utf8') : undefined;
+    const certificates = await certificateSource(config, client, cluster, logger);
+    teardown.push(() => certificates.stop?.());
+    const serving = certificates.current();
+    metrics.setCertificateExpiry(serving.notAfter);
+
+    let draining = false;
+    const readiness = (): Readiness => {
+      const view = informers?.readiness(config.maxStalenessMs) ?? { ready: true, reasons: [] };
+      const reasons = draining ? ['shutting down', ...view.reasons] : view.reasons;
+      return { ready: reasons.length === 0, reasons };
+    };
+    const app = buildApp({
+      validate: (r) => admitter.validate(r),
+      mutate: (r) => mutate(r, store, mutateOptions),
+      readiness,
+      logger,
+      observer: metrics,
+      https: serverTlsOptions({ certPem: serving.certPem, keyPem: serving.keyPem, ...(clientCaPem ? { clientCaPem } : {}) }),
+      timeouts: { requestMs: limits.requestTimeoutMs, headersMs: limits.headersTimeoutMs },
+      limits: { maxInflight: limits.maxInflight },
+      draining: () => draining,
+    });
+    const stopReloading = reloadOnChange(app.server as unknown as SecureContextTarget, certificates, { ...(clientCaPem ? { clientCaPem } : {}), logger });
+    certificates.onChange((m) => metrics.setCertificateExpiry(m.notAfter));
+
+    const mode = config.mode === 'standalone' ? `standalone, CA ${config.certDir}/ca.crt` : 'cluster mode';
+    await app.listen({
+      host: config.listen.host,
+      port: config.listen.port,
+      listenTextResolver: () => `sidecar-guard listening on ${urlOf(app, config)} (${mode})`,
+    });
+    teardown.push(() => app.close());
+    const url = urlOf(app, config);
+    let metricsServer: MetricsServer | undefined;
+    if (config.metricsListen) metricsServer = await startMetricsServer({ ...config.metricsListen, registry: metrics.registry, logger });
+    const controller =
+      client && informers && config.defaults.mode !== 'off'
+        ? startDefaultsController(new cluster!.DefaultsController(client, store, logger.child({ component: 'defaults' }), controllerOptions(config)), informers, config, logger)
+        : undefined;
+
+    let stopping: Promise<void> | undefined;
+    const shutdown = (reason: string): Promise<void> =>
+      (stopping ??= (async () => {
+        draining = true;
+        logger.info({ reason, drainDelayMs: config.drainDelayMs }, 'shutting down: readiness off, draining');
+        // The endpoints controller and kube-proxy notice /readyz before the
+        // listener goes away; meanwhile new connections are still served and
+        // every response closes its connection (see buildApp).
+        if (config.drainDelayMs > 0) await new Promise((r) => setTimeout(r, config.drainDelayMs));
+        logger.info('closing the listener; waiting for in-flight requests');
+        await closeWithin(app, limits.shutdownTimeoutMs, logger);
+        stopReloading();
+        certificates.stop?.();
+        // Informers first: a controller still waiting for the first sync gives up once they stop.
+        await informers?.stop();
+        await (await controller)?.stop();
+        await metricsServer?.close();
+        logger.info('stopped');
+      })());
+    return { url, ...(metricsServer ? { metricsUrl: metricsServer.url } : {}), app, store, shutdown };
+  } catch (err) {
+    for (const undo of teardown.reverse()) {
+      try {
+        await undo();
+      } catch {
+        // already failing: the original error is the one to report
+      }
+    }
+    throw err;
   }
-  const reservations = new Reservations(config.reservationTtlMs);
-  store.onChange((kind, namespace, name) => kind === 'Sidecar' && reservations.observed(namespace, name));
-  metrics.trackReservations(() => reservations.size());
-  const admitter = new Admitter(store, reservations, { overlap: config.overlap, rootNamespace: config.rootNamespace });
-  const mutateOptions = { config: config.defaults.config, namespaceLabel: config.defaults.namespaceLabel };
+}
 
-  const tls = client && config.tlsSecret ? newTlsManager(cluster!.TlsManager, client, config, logger) : undefined;
-  const serving = tls ? await tls.start() : servingCertificate(config, logger);
-  const clientCaPem = config.clientCaFile ? readFileSync(config.clientCaFile, 'utf8') : undefined;
-  metrics.setCertificateExpiry(certInfo(serving.certPem).notAfter);
+type ClusterModules = Awaited<ReturnType<typeof loadClusterModules>>;
 
-  let draining = false;
-  const readiness = (): Readiness => {
-    const view = informers?.readiness(config.maxStalenessMs) ?? { ready: true, reasons: [] };
-    const reasons = draining ? ['shutting down', ...view.reasons] : view.reasons;
-    return { ready: reasons.length === 0, reasons };
-  };
-  const app = buildApp({
-    validate: (r) => admitter.validate(r),
-    mutate: (r) => mutate(r, store, mutateOptions),
-    readiness,
-    logger,
-    observer: metrics,
-    https: serverTlsOptions({ certPem: serving.certPem, keyPem: serving.keyPem, ...(clientCaPem ? { clientCaPem } : {}) }),
-    timeouts: { requestMs: limits.requestTimeoutMs, headersMs: limits.headersTimeoutMs },
-    limits: { maxInflight: limits.maxInflight },
-    draining: () => draining,
-  });
-  const stopReloading = tls
-    ? reloadOnChange(app.server as unknown as SecureContextTarget, tls, { ...(clientCaPem ? { clientCaPem } : {}), logger })
-    : undefined;
-  tls?.onChange((m) => metrics.setCertificateExpiry(m.notAfter));
-
-  const mode = config.mode === 'standalone' ? `standalone, CA ${config.certDir}/ca.crt` : 'cluster mode';
-  await app.listen({
-    host: config.listen.host,
-    port: config.listen.port,
-    listenTextResolver: () => `sidecar-guard listening on ${urlOf(app, config)} (${mode})`,
-  });
-  const url = urlOf(app, config);
-  let metricsServer: MetricsServer | undefined;
-  if (config.metricsListen) metricsServer = await startMetricsServer({ ...config.metricsListen, registry: metrics.registry, logger });
-  const controller =
-    client && informers && config.defaults.mode !== 'off'
-      ? startDefaultsController(new cluster!.DefaultsController(client, store, logger.child({ component: 'defaults' }), controllerOptions(config)), informers, config, logger)
-      : undefined;
-
-  let stopping: Promise<void> | undefined;
-  const shutdown = (reason: string): Promise<void> =>
-    (stopping ??= (async () => {
-      draining = true;
-      logger.info({ reason, drainDelayMs: config.drainDelayMs }, 'shutting down: readiness off, draining');
-      // The endpoints controller and kube-proxy notice /readyz before the
-      // listener goes away; meanwhile new connections are still served and
-      // every response closes its connection (see buildApp).
-      if (config.drainDelayMs > 0) await new Promise((r) => setTimeout(r, config.drainDelayMs));
-      logger.info('closing the listener; waiting for in-flight requests');
-      await closeWithin(app, limits.shutdownTimeoutMs, logger);
-      stopReloading?.();
-      tls?.stop();
-      await (await controller)?.stop();
-      await informers?.stop();
-      await metricsServer?.close();
-      logger.info('stopped');
-    })());
-  return { url, ...(metricsServer ? { metricsUrl: metricsServer.url } : {}), app, store, shutdown };
+/**
+ * Where the serving certificate comes from: the self-managed Secret
+ * (--tls-secret, cluster mode), or files in --cert-dir (created in standalone
+ * mode when missing; in a cluster, mounted and re-read so renewals by
+ * cert-manager or `sidecar-guard certs` are picked up without a restart).
+ */
+async function certificateSource(
+  config: ServeConfig,
+  client: KubeClient | undefined,
+  cluster: ClusterModules | undefined,
+  logger: Logger,
+): Promise<CertificateSource & { stop?(): void }> {
+  if (client && cluster && config.tlsSecret) {
+    const tls = newTlsManager(cluster.TlsManager, client, config, logger);
+    await tls.start();
+    return tls;
+  }
+  if (config.mode === 'standalone') {
+    const certs = ensureStandaloneCerts(config.certDir);
+    if (certs.created) logger.info({ certDir: config.certDir }, 'generated a self-signed CA and serving certificate');
+  }
+  return new FileCertificateSource(config.certDir, 60_000, logger);
 }
 
 /**
@@ -153,9 +196,16 @@ function newTlsManager(Manager: typeof TlsManager, client: KubeClient, config: S
     namespace: config.selfNamespace,
     secretName: config.tlsSecret!,
     service: config.tlsService,
-    webhooks: { names: [config.webhookConfig] },
+    webhooks: { names: [config.webhookConfig], ...(config.webhookSelector ? { labelSelector: config.webhookSelector } : {}) },
     logger,
   });
+}
+
+/** How a namespace leaves generated defaults, as the denial of a duplicate should say it. */
+function optInHint(config: ServeConfig): string {
+  return config.defaults.mode === 'all'
+    ? 'restart sidecar-guard with --defaults-exclude for it'
+    : `remove its ${config.defaults.namespaceLabel} label`;
 }
 
 function controllerOptions(config: ServeConfig) {
@@ -168,8 +218,9 @@ function controllerOptions(config: ServeConfig) {
 }
 
 /** The controller starts once the view has synced, so start-up covers every existing namespace. */
-async function startDefaultsController(controller: DefaultsController, informers: ClusterInformers, config: ServeConfig, logger: Logger): Promise<DefaultsController> {
-  while (!informers.synced() && !informers.isStopped()) await new Promise((r) => setTimeout(r, 200).unref());
+async function startDefaultsController(controller: DefaultsController, informers: ClusterInformers, config: ServeConfig, logger: Logger): Promise<DefaultsController | undefined> {
+  while (!informers.synced() && !informers.isStopped()) await new Promise((r) => setTimeout(r, 200));
+  if (informers.isStopped()) return undefined;
   controller.start();
   logger.info({ mode: config.defaults.mode }, 'namespace-default controller started');
   return controller;
@@ -182,24 +233,11 @@ function urlOf(app: FastifyInstance, config: ServeConfig): string {
   return `https://${formatHostPort({ host: config.listen.host, port })}`;
 }
 
-/** Standalone: self-signed files created on demand; cluster without --tls-secret: files mounted in --cert-dir. */
-function servingCertificate(config: ServeConfig, logger: Logger): { certPem: string; keyPem: string } {
-  if (config.mode === 'standalone') {
-    const certs = ensureStandaloneCerts(config.certDir);
-    if (certs.created) logger.info({ certDir: config.certDir }, 'generated a self-signed CA and serving certificate');
-    return certs.serving;
-  }
-  return readCertFiles(config.certDir).serving;
-}
-
 function loadState(store: ClusterStore, paths: readonly string[], logger: Logger): void {
   if (paths.length === 0) return;
-  for (const m of parseSources(readSources(paths))) {
-    if (!m.ok) throw new Error(`--state ${m.file}:${m.position.line}: ${m.message}`);
-    const obj = m.object as { kind?: unknown };
-    if (obj.kind === 'Sidecar') store.upsertSidecar(obj);
-    else if (obj.kind === 'Pod') store.upsertPod(obj);
-    else if (obj.kind === 'Namespace') store.upsertNamespace(obj);
-  }
+  const objects = clusterObjects(parseSources(readSources(paths)), 'default');
+  for (const n of objects.namespaces) store.upsertNamespace(n);
+  for (const p of objects.pods) store.upsertPod(p);
+  for (const s of objects.sidecars) store.upsertSidecar(s);
   logger.info({ ...store.counts() }, 'loaded cluster state from --state files');
 }

@@ -67,10 +67,6 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   };
 }
 
-export function decisionLabel(decision: Decision): DecisionLabel {
-  return decision.outcome;
-}
-
 function admissionMetrics(registry: Registry) {
   const requests = new Counter({
     name: `${METRIC_PREFIX}admission_requests_total`,
@@ -100,7 +96,7 @@ function admissionMetrics(registry: Registry) {
   const ruleLabel = boundedRuleLabel();
 
   function decided(endpoint: string, operation: string, decision: Decision, seconds: number): void {
-    const label = decisionLabel(decision);
+    const label = decision.outcome as DecisionLabel;
     requests.inc({ endpoint, operation, decision: label });
     duration.observe({ endpoint, decision: label }, seconds);
     if (label !== 'denied' && label !== 'warned') return;

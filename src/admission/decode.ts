@@ -1,5 +1,6 @@
 // Turns an untrusted HTTP body into an AdmissionRequest, or says precisely
 // why it is not one. Never throws: every input gets an answer.
+import { isRecord } from '../util/json.js';
 import { SUPPORTED_REVIEW_VERSIONS, type AdmissionRequest, type Operation } from './types.js';
 
 export type Decoded =
@@ -8,19 +9,17 @@ export type Decoded =
 
 const OPERATIONS: ReadonlySet<string> = new Set<Operation>(['CREATE', 'UPDATE', 'DELETE', 'CONNECT']);
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const fail = (error: string): Decoded => ({ ok: false, error });
 
 export function decodeReview(body: unknown): Decoded {
-  if (!isObject(body)) return fail('body is not a JSON object');
+  if (!isRecord(body)) return fail('body is not a JSON object');
   const { apiVersion, kind, request } = body;
   if (typeof apiVersion !== 'string' || !SUPPORTED_REVIEW_VERSIONS.includes(apiVersion)) {
     return fail(`apiVersion must be one of ${SUPPORTED_REVIEW_VERSIONS.join(', ')}, got ${describe(apiVersion)}`);
   }
   if (kind !== 'AdmissionReview') return fail(`kind must be AdmissionReview, got ${describe(kind)}`);
-  if (!isObject(request)) return fail('request is missing or not an object');
+  if (!isRecord(request)) return fail('request is missing or not an object');
   const problem = requestProblem(request);
   if (problem) return fail(problem);
   return { ok: true, apiVersion, request: request as unknown as AdmissionRequest };
@@ -43,10 +42,10 @@ function requestProblem(r: Record<string, unknown>): string | undefined {
 }
 
 const isGvk = (v: unknown): boolean =>
-  isObject(v) && typeof v.group === 'string' && typeof v.version === 'string' && typeof v.kind === 'string';
+  isRecord(v) && typeof v.group === 'string' && typeof v.version === 'string' && typeof v.kind === 'string';
 
 const isGvr = (v: unknown): boolean =>
-  isObject(v) && typeof v.group === 'string' && typeof v.version === 'string' && typeof v.resource === 'string';
+  isRecord(v) && typeof v.group === 'string' && typeof v.version === 'string' && typeof v.resource === 'string';
 
 function describe(v: unknown): string {
   if (v === undefined) return 'nothing';

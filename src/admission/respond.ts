@@ -26,7 +26,11 @@ export function denied(
   return withWarnings({ uid, allowed: false, status: body }, warnings);
 }
 
-/** A request we could not judge; the API server applies the webhook's failurePolicy wording to it. */
+/**
+ * A request we answer without judging it (its deadline already passed). To
+ * kube-apiserver this is a denial; failures that should go by the webhook's
+ * failurePolicy are answered with an HTTP error instead.
+ */
 export function errored(uid: string, code: number, message: string): AdmissionResponse {
   return { uid, allowed: false, status: { status: 'Failure', code, reason: code >= 500 ? 'InternalError' : 'BadRequest', message } };
 }

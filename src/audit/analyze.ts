@@ -1,17 +1,14 @@
 // What admission cannot prevent (objects created before the webhook, races
 // across replicas), reported the way `istioctl analyze` does: every member of
 // each conflict gets a finding with Istio's code and message template.
-import { ClusterStore } from '../cluster/store.js';
+import type { ClusterStore } from '../cluster/store.js';
+import { storeOf, type ClusterObjects } from '../check/state.js';
 import type { PodInfo, SidecarInfo } from '../cluster/view.js';
 import { isRecord } from '../sidecar/object.js';
 import { matches, mergeSelectors, sameSelector, selectorString, type Labels, type OverlapMode } from '../sidecar/selectors.js';
 import type { Severity } from '../sidecar/violation.js';
 
-export interface AuditInput {
-  sidecars: readonly unknown[];
-  pods: readonly unknown[];
-  namespaces: readonly unknown[];
-}
+export type AuditInput = ClusterObjects;
 
 export interface AuditOptions {
   overlap: OverlapMode;
@@ -43,14 +40,7 @@ export interface AuditReport {
 const AMBIENT_POD_ANNOTATION = 'ambient.istio.io/redirection';
 
 export function audit(input: AuditInput, options: AuditOptions): AuditReport {
-  const store = new ClusterStore();
-  for (const n of input.namespaces) store.upsertNamespace(n);
-  for (const p of input.pods) store.upsertPod(p);
-  const raw = new Map<string, unknown>();
-  for (const s of input.sidecars) {
-    const info = store.upsertSidecar(s);
-    if (info) raw.set(key(info), s);
-  }
+  const store = storeOf(input);
   const ambientPods = new Set(input.pods.filter(isAmbientPod).map((p) => keyOfRaw(p)));
   const findings: AuditFinding[] = [];
   for (const namespace of store.namespaceNames()) {
@@ -59,7 +49,7 @@ export function audit(input: AuditInput, options: AuditOptions): AuditReport {
     findings.push(...namespaceWide(store, namespace, sidecars));
     findings.push(...selectorFindings(store, namespace, sidecars, ambientPods, { ...options, podsKnown: options.podsKnown ?? input.pods.length > 0 }));
   }
-  for (const [, obj] of raw) findings.push(...deprecations(obj));
+  for (const obj of input.sidecars) findings.push(...deprecations(obj));
   findings.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name) || (a.code ?? '').localeCompare(b.code ?? ''));
   const errors = findings.filter((f) => f.severity === 'error').length;
   const counts = store.counts();

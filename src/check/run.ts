@@ -1,11 +1,12 @@
 // The offline `check`: the same rules as the webhook, applied to manifests in
 // the order kubectl apply would send them.
-import { ClusterStore } from '../cluster/store.js';
+import type { ClusterStore } from '../cluster/store.js';
+import { clusterObjects, isSidecarManifest, storeOf } from './state.js';
 import { crossObjectRules } from '../sidecar/cross-rules.js';
-import { isRecord, refOf, SIDECAR_GROUP, SIDECAR_KIND } from '../sidecar/object.js';
+import { refOf, SIDECAR_KIND } from '../sidecar/object.js';
 import type { OverlapMode } from '../sidecar/selectors.js';
 import { validateObject } from '../sidecar/validate.js';
-import type { Severity, Violation } from '../sidecar/violation.js';
+import { errorsOf, warningsOf, type Severity, type Violation } from '../sidecar/violation.js';
 import type { Manifest, ManifestObject } from './documents.js';
 
 export interface CheckOptions {
@@ -52,14 +53,6 @@ export interface CheckReport {
   summary: CheckSummary;
 }
 
-export function isSidecarManifest(obj: unknown): boolean {
-  return (
-    isRecord(obj) &&
-    obj.kind === SIDECAR_KIND &&
-    typeof obj.apiVersion === 'string' &&
-    obj.apiVersion.startsWith(`${SIDECAR_GROUP}/`)
-  );
-}
 
 export function checkManifests(manifests: readonly Manifest[], files: number, options: CheckOptions): CheckReport {
   const store = options.isolated ? undefined : stateFrom(manifests, options.namespace);
@@ -83,15 +76,10 @@ export function checkManifests(manifests: readonly Manifest[], files: number, op
   return { results, summary: { files, sidecars, allowed, rejected: results.length - allowed, skipped } };
 }
 
-/** Pods and Namespaces among the manifests are the cluster the Sidecars are judged against. */
+/** Pods and Namespaces among the manifests are the cluster the Sidecars are judged against (the Sidecars join in order). */
 function stateFrom(manifests: readonly Manifest[], namespace: string): ClusterStore {
-  const store = new ClusterStore();
-  for (const m of manifests) {
-    if (!m.ok || !isRecord(m.object)) continue;
-    if (m.object.kind === 'Pod') store.upsertPod(m.object, namespace);
-    if (m.object.kind === 'Namespace') store.upsertNamespace(m.object);
-  }
-  return store;
+  const { pods, namespaces } = clusterObjects(manifests.filter((m) => m.ok), namespace);
+  return storeOf({ pods, namespaces });
 }
 
 function judge(m: ManifestObject, store: ClusterStore | undefined, accepted: Map<string, unknown>, options: CheckOptions): CheckResult {
@@ -104,8 +92,8 @@ function judge(m: ManifestObject, store: ClusterStore | undefined, accepted: Map
     findings = [...findings, ...crossObjectRules({ object: obj, oldObject: accepted.get(key), ref }, store, options)];
   }
   const toFinding = (v: Violation): Finding => ({ ...v, ...m.locate(v.path) });
-  const errors = findings.filter((v) => v.severity === 'error').map(toFinding);
-  const warnings = findings.filter((v) => v.severity === 'warning').map(toFinding);
+  const errors = errorsOf(findings).map(toFinding);
+  const warnings = warningsOf(findings).map(toFinding);
   const allowed = errors.length === 0;
   if (allowed && store) {
     accepted.set(key, obj);

@@ -2,10 +2,10 @@
 // act on (the CLI and `serve` read the files, these functions only parse).
 import { parse } from 'yaml';
 import { DEFAULT_TEMPLATE, type DefaultsTemplate, type DependencyMap } from './generate.js';
+import { isRecord } from '../util/json.js';
 
 export class ConfigError extends Error {}
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const HOSTNAME = /^(\*\.)?[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?)*$/;
 

@@ -20,10 +20,14 @@ export function mutate(req: AdmissionRequest, view: ClusterView, options: Mutate
   if (!isSidecarRequest(req) || req.operation !== 'CREATE' || !isRecord(req.object)) return skipped();
   const namespace = req.namespace ?? 'default';
   if (!asksForGeneration(req.object, namespace, view, options.namespaceLabel)) return skipped();
+  // A spec or annotations that are not objects are the user's (invalid) writing: leave them to validation.
+  if (!fillable(req.object.spec) || !fillable(isRecord(req.object.metadata) ? req.object.metadata.annotations : undefined)) return skipped();
   const completed = completeSidecar(req.object, generateSpec(namespace, options.config));
   const patch = fastJsonPatch.compare(req.object, completed) as JsonPatchOperation[];
   return { allowed: true, outcome: 'allowed', warnings: [], rules: [], ...(patch.length > 0 ? { patch } : {}) };
 }
+
+const fillable = (v: unknown): boolean => v === undefined || v === null || isRecord(v);
 
 function asksForGeneration(obj: Record<string, unknown>, namespace: string, view: ClusterView, label: string): boolean {
   const annotations = isRecord(obj.metadata) && isRecord(obj.metadata.annotations) ? obj.metadata.annotations : {};

@@ -30,7 +30,7 @@ export interface AdmissionEvent {
 export interface AppObserver {
   admission?(event: AdmissionEvent): void;
   httpError?(endpoint: string, status: number): void;
-  internalError?(endpoint: string, error: unknown): void;
+  internalError?(endpoint: string, error: unknown, request?: AdmissionRequest): void;
 }
 
 /** Deadlines for slow or silent clients, in milliseconds. */

@@ -1,8 +1,11 @@
 // /validate and /mutate: admit (bounded in-flight), decode, check the
 // caller's deadline, decide, send. Anything that is not a well-formed
-// AdmissionReview gets a 4xx JSON error naming the problem; an exception
-// while deciding becomes an errored AdmissionReview, never a crash.
+// AdmissionReview gets a 4xx JSON error naming the problem. An exception while
+// deciding is answered with HTTP 500, never a crash: a 500 is a failed call to
+// kube-apiserver, so the webhook's failurePolicy decides (an AdmissionReview
+// with allowed:false would be a denial even under Ignore).
 import { performance } from 'node:perf_hooks';
+import type { TLSSocket } from 'node:tls';
 import type { FastifyError, FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
 import { decodeReview } from '../admission/decode.js';
 import { errored, fromDecision, toReview } from '../admission/respond.js';
@@ -23,7 +26,19 @@ export const admissionRoutes: FastifyPluginCallback<{ deps: AppDeps; limits: Req
 
   // Runs once the request head has arrived, before the body is read: an
   // overloaded replica refuses without buffering anything.
+  // With --client-ca the handshake asks for a certificate but lets the
+  // kubelet's probes in without one; admission requests must present one.
+  const requireClientCert = deps.https?.requestCert === true;
   app.addHook('onRequest', (request, reply, next) => {
+    if (requireClientCert && !(request.raw.socket as TLSSocket).authorized) {
+      deps.observer?.httpError?.(endpointOf(request), 403);
+      const why = (request.raw.socket as TLSSocket).authorizationError ?? 'no client certificate';
+      void reply
+        .code(403)
+        .header('connection', 'close')
+        .send({ statusCode: 403, error: 'Forbidden', message: `a client certificate signed by the --client-ca authority is required (${String(why)})` });
+      return;
+    }
     if (inflight >= limits.maxInflight) {
       deps.observer?.httpError?.(endpointOf(request), 503);
       if (refused++ === 0) request.log.warn({ maxInflight: limits.maxInflight }, 'overloaded: refusing admission requests with 503');
@@ -66,24 +81,24 @@ export const admissionRoutes: FastifyPluginCallback<{ deps: AppDeps; limits: Req
       const { apiVersion, request: admission } = decoded;
       const late = lateness(request, arrivedAt.get(request), now);
       if (late) {
-        deps.observer?.internalError?.(endpoint, new Error(late));
+        deps.observer?.internalError?.(endpoint, new Error(late), admission);
         request.log.warn({ uid: admission.uid, endpoint }, late);
         return reply.code(200).type('application/json').send(toReview(apiVersion, deadlineExceeded(admission.uid, late)));
       }
       const started = process.hrtime.bigint();
-      let response;
+      let decision: Decision;
       try {
-        const decision = decide(admission);
-        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-        deps.observer?.admission?.({ endpoint, request: admission, decision, seconds });
-        logDecision(request, endpoint, admission, decision);
-        response = fromDecision(admission.uid, decision);
+        decision = decide(admission);
       } catch (err) {
-        deps.observer?.internalError?.(endpoint, err);
-        request.log.error({ err, uid: admission.uid }, 'internal error while reviewing');
-        response = errored(admission.uid, 500, `sidecar-guard internal error: ${(err as Error)?.message ?? String(err)}`);
+        deps.observer?.internalError?.(endpoint, err, admission);
+        request.log.error({ err, uid: admission.uid, endpoint }, 'internal error while reviewing');
+        const message = `sidecar-guard internal error while reviewing ${admission.uid}: ${(err as Error)?.message ?? String(err)}`;
+        return reply.code(500).send({ statusCode: 500, error: 'Internal Server Error', message });
       }
-      return reply.code(200).type('application/json').send(toReview(apiVersion, response));
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      deps.observer?.admission?.({ endpoint, request: admission, decision, seconds });
+      logDecision(request, endpoint, admission, decision);
+      return reply.code(200).type('application/json').send(toReview(apiVersion, fromDecision(admission.uid, decision)));
     };
 
   app.post('/validate', handle('validate', deps.validate));
@@ -152,5 +167,5 @@ function describeHttpError(error: FastifyError, request: FastifyRequest): { stat
 }
 
 function httpErrorName(status: number): string {
-  return ({ 400: 'Bad Request', 404: 'Not Found', 408: 'Request Timeout', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 503: 'Service Unavailable' } as Record<number, string>)[status] ?? 'Internal Server Error';
+  return ({ 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 408: 'Request Timeout', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 503: 'Service Unavailable' } as Record<number, string>)[status] ?? 'Internal Server Error';
 }

@@ -21,6 +21,8 @@ import type { Violation } from './violation.js';
 export interface CrossOptions {
   overlap: OverlapMode;
   rootNamespace: string;
+  /** How namespaces opt in to generated defaults, for the way-out hint when one is in the way. */
+  defaultsOptIn?: string;
 }
 
 export interface CrossInput {
@@ -34,19 +36,12 @@ export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY_VALUE = 'sidecar-guard';
 const POD_EXAMPLES = 3;
 
-export const CROSS_RULES = {
-  'conflict.default': { code: 'IST0111', title: 'more than one namespace-wide Sidecar in a namespace' },
-  'conflict.overlap': { code: 'IST0110', title: 'two Sidecars select the same workload' },
-  'root.selector': { code: undefined, title: 'a Sidecar with a workloadSelector in the root namespace' },
-  'selector.no-match': { code: 'IST0101', title: 'the workloadSelector matches no pod' },
-} as const;
-
 export function crossObjectRules(input: CrossInput, view: ClusterView, options: CrossOptions): Violation[] {
   const selector = selectorOf(input.object);
   const oldSelector = input.oldObject === undefined ? undefined : selectorOf(input.oldObject);
   const findings: Violation[] = [];
   if (selector === null) {
-    findings.push(...duplicateDefault(input.ref, view, oldSelector === null));
+    findings.push(...duplicateDefault(input.ref, view, oldSelector === null, options));
   } else {
     findings.push(...overlaps(input.ref, selector, oldSelector, view, options.overlap));
     findings.push(...rootSelector(input.ref, options.rootNamespace));
@@ -56,7 +51,7 @@ export function crossObjectRules(input: CrossInput, view: ClusterView, options: 
 }
 
 /** conflict.default (IST0111): one namespace-wide Sidecar per namespace. */
-function duplicateDefault(ref: ObjectRef, view: ClusterView, wasNamespaceWide: boolean): Violation[] {
+function duplicateDefault(ref: ObjectRef, view: ClusterView, wasNamespaceWide: boolean, options: CrossOptions): Violation[] {
   return view.namespaceWide(ref.namespace).filter((s) => s.name !== ref.name).map((existing) => {
     const grandfathered = wasNamespaceWide;
     return {
@@ -67,7 +62,7 @@ function duplicateDefault(ref: ObjectRef, view: ClusterView, wasNamespaceWide: b
         ? `${describeRef(ref)} and ${describeRef(existing)} are both namespace-wide (no workloadSelector); Istio picks the older one (IST0111)`
         : `no workloadSelector, but namespace "${ref.namespace}" already has a namespace-wide Sidecar: ${existing.name}${managedNote(existing)}; with two of them Istio's choice is undefined (IST0111)`,
       hint: isManaged(existing)
-        ? `edit ${existing.namespace}/${existing.name} through its template, or opt the namespace out of generated defaults (remove its sidecar-guard.io/default-sidecar label), or add spec.workloadSelector.labels to ${ref.name}`
+        ? `add spec.workloadSelector.labels to ${ref.name}, or change the generated default through sidecar-guard's template, or opt the namespace out of generated defaults (${options.defaultsOptIn ?? 'remove its sidecar-guard.io/default-sidecar label'}) and then delete ${existing.namespace}/${existing.name}`
         : `edit the existing Sidecar ${existing.namespace}/${existing.name} instead, or add spec.workloadSelector.labels to ${ref.name} so it applies to specific workloads`,
     };
   });

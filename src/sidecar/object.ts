@@ -1,15 +1,15 @@
 // Reading the few envelope facts the decisions need from an untrusted object.
+import { isRecord } from '../util/json.js';
+
+export { isRecord };
 export const SIDECAR_GROUP = 'networking.istio.io';
 export const SIDECAR_KIND = 'Sidecar';
-export const SIDECAR_VERSIONS: readonly string[] = ['v1', 'v1beta1', 'v1alpha3'];
 
 export interface ObjectRef {
   namespace: string;
   name: string;
 }
 
-export const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export function metadataOf(obj: unknown): Record<string, unknown> {
   return isRecord(obj) && isRecord(obj.metadata) ? obj.metadata : {};
@@ -39,10 +39,4 @@ export function refOf(obj: unknown, fallbackNamespace: string, fallbackName = ''
   let name = typeof meta.name === 'string' && meta.name !== '' ? meta.name : fallbackName;
   if (name === '' && typeof meta.generateName === 'string') name = `${meta.generateName}<generated>`;
   return { namespace, name: name || '<unnamed>' };
-}
-
-export function isSidecarApiVersion(apiVersion: unknown): boolean {
-  if (typeof apiVersion !== 'string') return false;
-  const [group, version] = apiVersion.split('/');
-  return group === SIDECAR_GROUP && version !== undefined && SIDECAR_VERSIONS.includes(version);
 }

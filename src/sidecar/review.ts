@@ -1,5 +1,6 @@
 // The one decision function: an admission request and a read-only view of
 // the cluster in, a Decision out. No I/O, no clock, no logging.
+import { isDeepStrictEqual } from 'node:util';
 import { skipped, type Decision } from '../admission/decision.js';
 import type { AdmissionRequest } from '../admission/types.js';
 import type { ClusterView } from '../cluster/view.js';
@@ -7,7 +8,7 @@ import { crossObjectRules, type CrossOptions } from './cross-rules.js';
 import { formatDenial, formatWarning } from './format.js';
 import { isRecord, refOf, SIDECAR_GROUP, SIDECAR_KIND, type ObjectRef } from './object.js';
 import { validateObject } from './validate.js';
-import type { Violation } from './violation.js';
+import { errorsOf, warningsOf, type Violation } from './violation.js';
 
 export type ReviewOptions = CrossOptions;
 
@@ -31,16 +32,33 @@ export function review(req: AdmissionRequest, ctx: ReviewContext): Decision {
 
 /** Every finding about the requested object: schema, Istio's rules, then the cluster-wide rules. */
 function judge(req: AdmissionRequest, ref: ObjectRef, ctx: ReviewContext): Violation[] {
+  // An UPDATE without a usable oldObject is judged like a CREATE.
+  const oldObject = req.operation === 'UPDATE' && isRecord(req.oldObject) ? req.oldObject : undefined;
   const own = validateObject(req.object, ref, { rejectUnknownFields: false });
-  if (!own.wellFormed) return own.violations;
-  const hasErrors = own.violations.some((v) => v.severity === 'error');
-  const findings = hasErrors ? own.violations : [...own.violations, ...istioTopLevelFields(req, ref)];
-  const cross = crossObjectRules(
-    { object: req.object, oldObject: req.operation === 'UPDATE' ? req.oldObject : undefined, ref },
-    ctx.view,
-    ctx.options,
+  if (!own.wellFormed) return grandfathered(own.violations, req.object, oldObject);
+  const findings = errorsOf(own.violations).length > 0 ? own.violations : [...own.violations, ...istioTopLevelFields(req, ref)];
+  const cross = crossObjectRules({ object: req.object, oldObject, ref }, ctx.view, ctx.options);
+  return grandfathered([...findings, ...cross], req.object, oldObject);
+}
+
+/**
+ * Objects stored before the webhook existed (or before a rule changed) must
+ * stay manageable: an UPDATE that leaves the spec as it was cannot make it
+ * worse, so problems in the spec are warnings then (labels, annotations and
+ * finalizers can still be edited); an object being deleted is never held up
+ * (its finalizers must be removable). Metadata rules (M1–M4) still apply.
+ */
+function grandfathered(findings: Violation[], object: unknown, oldObject: Record<string, unknown> | undefined): Violation[] {
+  if (!oldObject || !isRecord(object)) return findings;
+  const deleting = isRecord(object.metadata) && object.metadata.deletionTimestamp != null;
+  const specUnchanged = isDeepStrictEqual(object.spec, oldObject.spec);
+  if (!deleting && !specUnchanged) return findings;
+  const why = deleting ? 'the Sidecar is being deleted' : 'the stored Sidecar already had this and the update leaves its spec unchanged';
+  return findings.map((v) =>
+    v.severity === 'error' && (deleting || v.path === 'spec' || v.path.startsWith('spec.') || v.path.startsWith('spec['))
+      ? { ...v, severity: 'warning' as const, message: `${v.path}: ${v.message} [${v.rule}] (allowed: ${why})` }
+      : v,
   );
-  return [...findings, ...cross];
 }
 
 /**
@@ -62,8 +80,8 @@ function istioTopLevelFields(req: AdmissionRequest, ref: ObjectRef): Violation[]
 }
 
 export function decide(ref: ObjectRef, findings: readonly Violation[]): Decision {
-  const errors = findings.filter((v) => v.severity === 'error');
-  const warnings = findings.filter((v) => v.severity === 'warning');
+  const errors = errorsOf(findings);
+  const warnings = warningsOf(findings);
   const warningTexts = warnings.map(formatWarning);
   if (errors.length > 0) {
     return {

@@ -3,7 +3,7 @@
 import { validateIstio } from './rules/index.js';
 import { checkSchema } from './schema/index.js';
 import { isRecord, metadataOf, stringMap, type ObjectRef } from './object.js';
-import type { Violation } from './violation.js';
+import { errorsOf, type Violation } from './violation.js';
 
 export interface ValidateOptions {
   /** kubectl's strict field validation refuses unknown fields; the API server prunes them before webhooks. */
@@ -38,7 +38,7 @@ export function validateObject(obj: unknown, ref: ObjectRef, options: ValidateOp
  * Istio then misses), Istio's more specific text wins.
  */
 function withoutSuperseded(schema: Violation[], istio: Violation[]): Violation[] {
-  const istioErrorPaths = istio.filter((v) => v.severity === 'error').map((v) => v.path);
+  const istioErrorPaths = errorsOf(istio).map((v) => v.path);
   if (istioErrorPaths.length === 0) return schema;
   return schema.filter((v) => !istioErrorPaths.some((p) => p === v.path || isInside(p, v.path)));
 }

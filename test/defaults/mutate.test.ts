@@ -51,6 +51,13 @@ describe('/mutate: generated spec on request', () => {
     assert.equal(mutate(request(raw({ egress: [{ hosts: ['./*'] }] })), store, options).patch, undefined, 'a non-empty spec is the user\'s');
   });
 
+  test('a spec that is not an object is the user\'s writing: not replaced, left to validation', () => {
+    for (const spec of ['garbage', [], 3]) {
+      const obj = raw(spec, { 'sidecar-guard.io/generate': 'true' });
+      assert.equal(mutate(request(obj), new ClusterStore(), options).patch, undefined, JSON.stringify(spec));
+    }
+  });
+
   test('dry-run gets the same answer; UPDATEs and other kinds are untouched', () => {
     const obj = raw(undefined, { 'sidecar-guard.io/generate': 'true' });
     assert.deepEqual(mutate(request(obj, { dryRun: true }), new ClusterStore(), options), mutate(request(obj), new ClusterStore(), options));

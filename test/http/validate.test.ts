@@ -57,15 +57,13 @@ describe('/validate decisions', () => {
     assert.match(body.response.status.message, /namespace "shop" already has a namespace-wide Sidecar: default/);
   });
 
-  test('an exception while deciding becomes an errored AdmissionReview, not a crash', async () => {
+  test('an exception while deciding is an HTTP 500, so the failurePolicy decides; the process survives', async () => {
     const { app } = testApp({ deps: { validate: () => { throw new Error('boom'); } } });
     const review = sidecarReview(sidecar('a', 'b'));
     const res = await post(app, review);
-    assert.equal(res.status, 200);
-    assert.equal(res.body.response.uid, review.request.uid);
-    assert.equal(res.body.response.allowed, false);
-    assert.equal(res.body.response.status.code, 500);
-    assert.match(res.body.response.status.message, /internal error: boom/);
+    assert.equal(res.status, 500);
+    assert.match(res.body.message, new RegExp(`internal error while reviewing ${review.request.uid}: boom`));
+    assert.equal((await app.inject('/healthz')).statusCode, 200);
   });
 });
 

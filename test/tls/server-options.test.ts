@@ -2,6 +2,7 @@
 // TLS, and a private key that never shows up in logs.
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
+import https from 'node:https';
 import { Writable } from 'node:stream';
 import { inspect } from 'node:util';
 import { after, before, describe, test } from 'node:test';
@@ -27,11 +28,11 @@ describe('serverTlsOptions', () => {
     assert.equal(o.requestCert, undefined, 'no client certificate unless --client-ca');
   });
 
-  test('--client-ca turns on requestCert and rejectUnauthorized with that CA', () => {
+  test('--client-ca asks for a client certificate from that CA (the routes insist, so the probes keep working)', () => {
     const clientCa = createCA({ commonName: 'apiserver-client-ca' });
     const o = serverTlsOptions({ ...serving, clientCaPem: clientCa.certPem });
     assert.equal(o.requestCert, true);
-    assert.equal(o.rejectUnauthorized, true);
+    assert.equal(o.rejectUnauthorized, false);
     const fingerprint = (pem: unknown) => new X509Certificate(String(pem)).fingerprint256;
     assert.equal(fingerprint(o.ca), fingerprint(clientCa.certPem));
     assert.equal(fingerprint(secureContextOptions({ ...serving, clientCaPem: clientCa.certPem }).ca), fingerprint(clientCa.certPem), 'a hot reload keeps the client CA');
@@ -57,6 +58,26 @@ describe('serverTlsOptions', () => {
     assert.equal({ ...o }.key, serving.keyPem, 'buildApp spreads the options: the key must survive');
   });
 });
+
+const REVIEW = JSON.stringify({
+  apiVersion: 'admission.k8s.io/v1',
+  kind: 'AdmissionReview',
+  request: { uid: 'u-1', kind: { group: 'networking.istio.io', version: 'v1', kind: 'Sidecar' }, resource: { group: 'networking.istio.io', version: 'v1', resource: 'sidecars' }, operation: 'DELETE' },
+});
+
+/** POST JSON over HTTPS; never rejects. */
+function httpsPost(port: number, path: string, body: string, opts: { ca: string; cert?: string; key?: string }): Promise<{ status?: number; body?: string; error?: string }> {
+  return new Promise((resolve) => {
+    const req = https.request({ host: '127.0.0.1', port, path, method: 'POST', agent: false, headers: { 'content-type': 'application/json' }, ...opts }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode, body: text }));
+    });
+    req.on('error', (err: NodeJS.ErrnoException) => resolve({ error: err.code ?? err.message }));
+    req.end(body);
+  });
+}
 
 describe('the listener with serverTlsOptions', () => {
   let plain: TlsTestServer;
@@ -89,17 +110,26 @@ describe('the listener with serverTlsOptions', () => {
     assert.equal(r.protocol, 'TLSv1.3');
   });
 
-  test('mutual TLS: a client certificate from the client CA is accepted', async () => {
-    const r = await httpsGet(mutual.port, '/healthz', { ca: ca.certPem, cert: client.certPem, key: client.keyPem });
+  test('mutual TLS: a client certificate from the client CA reaches /validate', async () => {
+    const r = await httpsPost(mutual.port, '/validate', REVIEW, { ca: ca.certPem, cert: client.certPem, key: client.keyPem });
     assert.equal(r.error, undefined);
     assert.equal(r.status, 200);
+    assert.equal(JSON.parse(r.body!).response.allowed, true);
   });
 
-  test('mutual TLS: no client certificate, or one from another CA, never reaches a route', async () => {
+  test('mutual TLS: no client certificate, or one from another CA, never reaches an admission route', async () => {
     for (const opts of [{}, { cert: stranger.certPem, key: stranger.keyPem }]) {
-      const r = await httpsGet(mutual.port, '/healthz', { ca: ca.certPem, ...opts });
-      assert.equal(r.status, undefined);
-      assert.ok(r.error, 'the request must fail');
+      const r = await httpsPost(mutual.port, '/validate', REVIEW, { ca: ca.certPem, ...opts });
+      assert.equal(r.status, 403);
+      assert.match(r.body!, /a client certificate signed by the --client-ca authority is required/);
+      assert.doesNotMatch(r.body!, /AdmissionReview/);
+    }
+  });
+
+  test('mutual TLS: the kubelet\'s probes need no client certificate', async () => {
+    for (const path of ['/healthz', '/readyz']) {
+      const r = await httpsGet(mutual.port, path, { ca: ca.certPem });
+      assert.equal(r.status, 200, path);
     }
   });
 

@@ -13,6 +13,7 @@ import { schemaViolation } from './rules.js';
 import type { CelRuleSpec, SchemaNode } from './schema-node.js';
 import { CRD_GROUP, CRD_KIND, CRD_VERSIONS, SIDECAR_SCHEMA } from './sidecar-schema.gen.js';
 import { findUnknownFields } from './unknown-fields.js';
+import { isRecord, ownValue } from '../../util/json.js';
 
 export { SCHEMA_RULES, type SchemaRule, type SchemaRuleId } from './rules.js';
 
@@ -170,10 +171,4 @@ function versionPriority(version: string): readonly number[] {
   return [stability, Number(m[1]), Number(m[3] ?? 0)];
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
-function ownValue(container: Record<string, unknown>, key: string): unknown {
-  return Object.hasOwn(container, key) ? container[key] : undefined;
-}

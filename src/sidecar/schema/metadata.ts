@@ -8,6 +8,7 @@ import { invalidValue, jsonTypeOf, requiredValue, tooLong, typeInvalid } from '.
 import { childPath, keyPath } from './paths.js';
 import { schemaViolation } from './rules.js';
 import { unknownFieldViolation } from './unknown-fields.js';
+import { isRecord, ownValue } from '../../util/json.js';
 
 /** ObjectMeta's JSON field names; anything else under metadata is an unknown field. */
 const OBJECT_META_FIELDS: ReadonlySet<string> = new Set([
@@ -254,10 +255,4 @@ function regexError(message: string, format: string, examples: readonly string[]
   return `${message} (e.g. ${examples.map((e) => `'${e}', `).join(' or ')}regex used for validation is '${format}')`;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
-function ownValue(container: Record<string, unknown>, key: string): unknown {
-  return Object.hasOwn(container, key) ? container[key] : undefined;
-}

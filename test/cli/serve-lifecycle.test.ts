@@ -1,0 +1,91 @@
+// serve as a process: a failed start exits instead of lingering; SIGTERM in
+// cluster mode exits even when the API server was never reachable; mounted
+// certificates are re-read when they change.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { createCA, issueServingCert } from '../../src/tls/certs.js';
+import { FileCertificateSource } from '../../src/tls/file-source.js';
+import { writeCertFiles } from '../../src/tls/files.js';
+
+const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
+
+function startServe(args: string[]) {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const output = () => out;
+  const waitFor = async (re: RegExp) => {
+    while (!re.test(out)) {
+      if (child.exitCode !== null) throw new Error(`serve exited: ${out}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  return { child, exited, output, waitFor };
+}
+
+function busyPort(): Promise<{ port: number; close(): void }> {
+  return new Promise((resolve) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => resolve({ port: (srv.address() as { port: number }).port, close: () => srv.close() }));
+  });
+}
+
+describe('serve lifecycle', () => {
+  test('a failed start (port in use) exits 1 with the reason instead of lingering', { timeout: 60_000 }, async () => {
+    const busy = await busyPort();
+    const dir = mkdtempSync(join(tmpdir(), 'sg-serve-'));
+    const serve = startServe(['--standalone', '--listen', `127.0.0.1:${busy.port}`, '--cert-dir', dir, '--metrics-listen', 'off']);
+    assert.equal(await serve.exited, 1);
+    assert.match(serve.output(), /EADDRINUSE/);
+    busy.close();
+  });
+
+  test('SIGTERM in cluster mode exits 0 even though the API server was never reachable (namespace defaults on)', { timeout: 60_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sg-serve-'));
+    const ca = createCA();
+    writeCertFiles(dir, ca, issueServingCert(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] }));
+    const kubeconfig = join(dir, 'kubeconfig');
+    writeFileSync(
+      kubeconfig,
+      'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n',
+    );
+    const serve = startServe(['--kubeconfig', kubeconfig, '--listen', '127.0.0.1:0', '--cert-dir', dir, '--metrics-listen', 'off', '--generate-defaults', 'label', '--drain-delay', '0']);
+    await serve.waitFor(/listening on https:\/\/127\.0\.0\.1:\d+ \(cluster mode\)/);
+    serve.child.kill('SIGTERM');
+    assert.equal(await serve.exited, 0, serve.output());
+    assert.match(serve.output(), /"msg":"stopped"/);
+  });
+});
+
+describe('FileCertificateSource (mounted certificates)', () => {
+  test('a renewed pair on disk is picked up; an unreadable one keeps the current pair', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sg-files-'));
+    const ca = createCA();
+    const first = issueServingCert(ca, { dnsNames: ['sidecar-guard.sidecar-guard.svc'] });
+    writeCertFiles(dir, ca, first);
+    const source = new FileCertificateSource(dir, 60_000);
+    try {
+      const seen: string[] = [];
+      source.onChange((m) => seen.push(m.certPem));
+      source.check();
+      assert.deepEqual(seen, [], 'unchanged files: no event');
+      const renewed = issueServingCert(ca, { dnsNames: ['sidecar-guard.sidecar-guard.svc'] });
+      writeCertFiles(dir, ca, renewed);
+      source.check();
+      assert.deepEqual(seen, [renewed.certPem]);
+      assert.equal(source.current().keyPem, renewed.keyPem);
+      writeFileSync(join(dir, 'tls.crt'), 'half-written');
+      source.check();
+      assert.equal(source.current().certPem, renewed.certPem, 'a broken file is not served');
+    } finally {
+      source.stop();
+    }
+  });
+});

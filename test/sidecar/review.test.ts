@@ -1,0 +1,67 @@
+// review(): operations, UPDATE semantics and what stays manageable.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { AdmissionRequest } from '../../src/admission/types.js';
+import { ClusterStore } from '../../src/cluster/store.js';
+import { review } from '../../src/sidecar/review.js';
+import { sidecarReview } from '../helpers/app.js';
+import { sidecar } from '../helpers/objects.js';
+
+const ctx = (store = new ClusterStore()) => ({ view: store, options: { overlap: 'labels' as const, rootNamespace: 'istio-system' } });
+const update = (object: Record<string, unknown>, oldObject: unknown) => sidecarReview(object, { operation: 'UPDATE', oldObject }).request as unknown as AdmissionRequest;
+const shortHosts = { egress: [{ hosts: ['backend/orders-service'] }] };
+
+describe('review() on UPDATE', () => {
+  test('an UPDATE without a usable oldObject is judged like a CREATE', () => {
+    const store = new ClusterStore();
+    store.upsertSidecar(sidecar('shop', 'default'));
+    const req = update(sidecar('shop', 'second'), null);
+    const d = review(req, ctx(store));
+    assert.equal(d.allowed, false);
+    assert.deepEqual(d.rules, ['conflict.default']);
+  });
+
+  test('a stored Sidecar that breaks a rule can still be relabelled while its spec stays the same', () => {
+    const old = sidecar('shop', 'legacy', { spec: shortHosts });
+    const relabelled = sidecar('shop', 'legacy', { spec: shortHosts, labels: { team: 'payments' } });
+    const d = review(update(relabelled, old), ctx());
+    assert.equal(d.allowed, true);
+    assert.equal(d.outcome, 'warned');
+    assert.match(d.warnings[0]!, /^spec\.egress\[0\]\.hosts\[0\]: short names \(non FQDN\) are not allowed \[H4\] \(allowed: the stored Sidecar already had this/);
+  });
+
+  test('…but changing the spec of such a Sidecar must fix it', () => {
+    const old = sidecar('shop', 'legacy', { spec: shortHosts });
+    const changed = sidecar('shop', 'legacy', { spec: { egress: [{ hosts: ['backend/orders-service', './*'] }] } });
+    assert.equal(review(update(changed, old), ctx()).allowed, false);
+  });
+
+  test('metadata rules still apply when the spec is unchanged', () => {
+    const old = sidecar('shop', 'legacy', { spec: shortHosts });
+    const dryRunAnnotated = sidecar('shop', 'legacy', { spec: shortHosts, annotations: { 'istio.io/dry-run': 'true' } });
+    const d = review(update(dryRunAnnotated, old), ctx());
+    assert.equal(d.allowed, false);
+    assert.deepEqual(d.rules, ['M1']);
+  });
+
+  test('a Sidecar being deleted can always have its finalizers removed', () => {
+    const old = sidecar('shop', 'legacy', { spec: shortHosts });
+    (old.metadata as Record<string, unknown>).finalizers = ['example.com/cleanup'];
+    const deleting = structuredClone(old);
+    (deleting.metadata as Record<string, unknown>).deletionTimestamp = '2026-11-23T10:00:00Z';
+    (deleting.metadata as Record<string, unknown>).finalizers = [];
+    (deleting.metadata as Record<string, unknown>).annotations = { 'istio.io/dry-run': 'true' };
+    const d = review(update(deleting, old), ctx());
+    assert.equal(d.allowed, true);
+    assert.match(d.warnings.join('\n'), /allowed: the Sidecar is being deleted/);
+  });
+
+  test('DELETE, CONNECT, other kinds and the status subresource are not judged', () => {
+    const del = sidecarReview(sidecar('a', 'b', { spec: shortHosts }), { operation: 'DELETE' }).request as unknown as AdmissionRequest;
+    assert.equal(review(del, ctx()).outcome, 'skipped');
+    const status = { ...update(sidecar('a', 'b', { spec: shortHosts }), sidecar('a', 'b')), subResource: 'status' };
+    assert.equal(review(status, ctx()).outcome, 'skipped');
+    const pod = { ...(sidecarReview(sidecar('a', 'b')).request as unknown as AdmissionRequest), kind: { group: '', version: 'v1', kind: 'Pod' } };
+    assert.equal(review(pod, ctx()).outcome, 'skipped');
+  });
+});
