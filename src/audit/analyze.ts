@@ -5,7 +5,8 @@ import type { ClusterStore } from '../cluster/store.js';
 import { storeOf, type ClusterObjects } from '../check/state.js';
 import type { PodInfo, SidecarInfo } from '../cluster/view.js';
 import { isRecord } from '../sidecar/object.js';
-import { matches, mergeSelectors, sameSelector, selectorString, type Labels, type OverlapMode } from '../sidecar/selectors.js';
+import { isSelective } from '../sidecar/cross-rules.js';
+import { matches, selectorString, sharedLabels, type Labels, type OverlapMode, type PairedSelector } from '../sidecar/selectors.js';
 import type { Severity } from '../sidecar/violation.js';
 
 export type AuditInput = ClusterObjects;
@@ -102,7 +103,7 @@ function selectorFindings(
   ambientPods: ReadonlySet<string>,
   options: AuditOptions,
 ): AuditFinding[] {
-  const selective = sidecars.filter((s): s is SidecarInfo & { selector: Labels } => s.selector !== null);
+  const selective = sidecars.filter(isSelective);
   const out: AuditFinding[] = [];
   const pods = store.pods(namespace);
   for (const s of selective) {
@@ -128,7 +129,7 @@ function selectorFindings(
 }
 
 /** Istio's IST0110: per pod, every selector Sidecar that picks it, when there are two or more. */
-function podOverlaps(namespace: string, selective: readonly (SidecarInfo & { selector: Labels })[], pods: readonly PodInfo[]): AuditFinding[] {
+function podOverlaps(namespace: string, selective: readonly (SidecarInfo & PairedSelector)[], pods: readonly PodInfo[]): AuditFinding[] {
   const out: AuditFinding[] = [];
   for (const p of pods) {
     const matching = selective.filter((s) => matches(s.selector, p.labels));
@@ -142,7 +143,7 @@ function podOverlaps(namespace: string, selective: readonly (SidecarInfo & { sel
 /** labels/identical modes: each member of each overlapping pair, naming its peer and the shared labels. */
 function selectorOverlaps(
   namespace: string,
-  selective: readonly (SidecarInfo & { selector: Labels })[],
+  selective: readonly (SidecarInfo & PairedSelector)[],
   pods: readonly PodInfo[],
   mode: OverlapMode,
 ): AuditFinding[] {
@@ -151,7 +152,7 @@ function selectorOverlaps(
     for (let j = i + 1; j < selective.length; j++) {
       const a = selective[i]!;
       const b = selective[j]!;
-      const shared = mode === 'identical' ? (sameSelector(a.selector, b.selector) ? a.selector : null) : mergeSelectors(a.selector, b.selector);
+      const shared = sharedLabels(a, b, mode);
       if (!shared) continue;
       const examples = pods.filter((p) => matches(shared, p.labels)).slice(0, 3).map((p) => p.name);
       const where = examples.length > 0 ? `pods ${examples.map((n) => `"${n}"`).join(', ')}` : `pods labelled ${selectorString(shared)} (none exists yet)`;

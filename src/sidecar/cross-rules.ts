@@ -5,17 +5,7 @@
 // warnings stand alone in kubectl's output, so they name it themselves.
 import type { ClusterView, PodInfo, SidecarInfo } from '../cluster/view.js';
 import { describeRef, type ObjectRef } from './object.js';
-import {
-  mergeSelectors,
-  pairsCompatible,
-  pairsEqual,
-  selectorOf,
-  selectorPairs,
-  selectorString,
-  type Labels,
-  type OverlapMode,
-  type SelectorPairs,
-} from './selectors.js';
+import { selectorOf, selectorPairs, selectorString, sharedLabels, type Labels, type OverlapMode, type PairedSelector } from './selectors.js';
 import type { Violation } from './violation.js';
 
 export interface CrossOptions {
@@ -77,13 +67,13 @@ function overlaps(
   mode: OverlapMode,
 ): Violation[] {
   const findings: Violation[] = [];
-  const pairs = selectorPairs(selector);
-  const oldPairs = oldSelector ? selectorPairs(oldSelector) : null;
+  const candidate: PairedSelector = { selector, selectorPairs: selectorPairs(selector) };
+  const previous: PairedSelector | null = oldSelector ? { selector: oldSelector, selectorPairs: selectorPairs(oldSelector) } : null;
   for (const other of view.sidecars(ref.namespace)) {
-    if (other.selectorPairs === null || other.selector === null || other.name === ref.name) continue;
-    const shared = overlapOf(pairs, selector, other, ref.namespace, view, mode);
+    if (!isSelective(other) || other.name === ref.name) continue;
+    const shared = overlapOf(candidate, other, ref.namespace, view, mode);
     if (!shared) continue;
-    const grandfathered = oldPairs !== null && overlapOf(oldPairs, oldSelector!, other, ref.namespace, view, mode) !== null;
+    const grandfathered = previous !== null && overlapOf(previous, other, ref.namespace, view, mode) !== null;
     const pods = view.podsMatching(ref.namespace, shared, POD_EXAMPLES);
     findings.push({
       rule: 'conflict.overlap',
@@ -103,12 +93,10 @@ function overlaps(
  * (per mode). The pairs test rejects almost every candidate without
  * allocating; only overlapping selectors get merged.
  */
-function overlapOf(pairs: SelectorPairs, selector: Labels, other: SidecarInfo, namespace: string, view: ClusterView, mode: OverlapMode): Labels | null {
-  if (mode === 'identical') return pairsEqual(pairs, other.selectorPairs!) ? selector : null;
-  if (!pairsCompatible(pairs, other.selectorPairs!)) return null;
-  const merged = mergeSelectors(selector, other.selector!)!;
-  if (mode === 'pods' && view.podsMatching(namespace, merged, 1).length === 0) return null;
-  return merged;
+function overlapOf(candidate: PairedSelector, other: PairedSelector, namespace: string, view: ClusterView, mode: OverlapMode): Labels | null {
+  const shared = sharedLabels(candidate, other, mode);
+  if (shared === null || (mode === 'pods' && view.podsMatching(namespace, shared, 1).length === 0)) return null;
+  return shared;
 }
 
 function podList(pods: readonly PodInfo[]): string {
@@ -143,6 +131,9 @@ function noMatchingPod(ref: ObjectRef, selector: Labels, view: ClusterView): Vio
     },
   ];
 }
+
+/** A Sidecar with a workload selector (not namespace-wide). */
+export const isSelective = (s: SidecarInfo): s is SidecarInfo & PairedSelector => s.selector !== null && s.selectorPairs !== null;
 
 export const isManaged = (s: SidecarInfo): boolean => s.labels[MANAGED_BY_LABEL] === MANAGED_BY_VALUE;
 

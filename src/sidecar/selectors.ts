@@ -96,3 +96,20 @@ export function selectorString(labels: Labels): string {
     .map((k) => `${k}=${labels[k]}`)
     .join(',');
 }
+
+/** A selector with its key-sorted pairs, as the cluster view keeps it. */
+export interface PairedSelector {
+  readonly selector: Labels;
+  readonly selectorPairs: SelectorPairs;
+}
+
+/**
+ * The label set a pod needs to be picked by both selectors, or null when no
+ * pod can be: in `identical` mode only equal selectors, otherwise any two
+ * without a key on which they need different values. (`pods` mode then also
+ * asks whether such a pod exists; that needs the cluster, so callers do it.)
+ */
+export function sharedLabels(a: PairedSelector, b: PairedSelector, mode: OverlapMode): Labels | null {
+  if (mode === 'identical') return pairsEqual(a.selectorPairs, b.selectorPairs) ? a.selector : null;
+  return pairsCompatible(a.selectorPairs, b.selectorPairs) ? mergeSelectors(a.selector, b.selector) : null;
+}
