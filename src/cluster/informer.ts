@@ -1,14 +1,16 @@
 // List+watch of Sidecars, Pods and Namespaces into the ClusterStore, like
 // client-go's reflector: list, watch from the list's resourceVersion, re-watch
-// when a stream ends, re-list on 410 Gone or any error (with backoff), and
-// keep serving the last good view meanwhile.
+// when a stream ends or stays quiet too long (no re-list: nothing was missed),
+// back off when streams end at once, re-list on 410 Gone or any error (with
+// backoff), and keep serving the last good view meanwhile.
 //
 // client-node's ListWatch is not used because it caches whole objects; at
 // 100,000 pods that is hundreds of MB. Here each event is reduced at once to
 // the few fields the rules read (see records.ts).
 import type { Logger } from 'pino';
 import type { Readiness } from '../http/health.js';
-import type { KubeClient, WatchEvent } from './kube.js';
+import { isStatus } from './kube-errors.js';
+import type { KubeClient, WatchEnd, WatchEvent } from './kube.js';
 import type { ClusterStore } from './store.js';
 
 type Kind = 'Sidecar' | 'Pod' | 'Namespace';
@@ -63,11 +65,21 @@ function podMetadata(obj: unknown): unknown {
   return { metadata: { name: m.name, namespace: m.namespace, labels: m.labels, annotations: m.annotations } };
 }
 
+/**
+ * Default for InformerOptions.watchInactivityTimeoutMs. kube-apiserver sends
+ * a BOOKMARK to a quiet watch about once a minute, so 150 s lets one bookmark
+ * be late or missing before a healthy watch is cut, while a connection that
+ * died without a FIN or RST (a NAT or load balancer forgetting it) is noticed
+ * within a few minutes instead of never. Cutting a watch is cheap either way:
+ * it is re-opened from the last resourceVersion.
+ */
+export const DEFAULT_WATCH_INACTIVITY_MS = 150_000;
+
 /** Page size of lists, as client-go's reflector uses. */
 export const LIST_PAGE_SIZE = 500;
 
 /** A paginated list (limit/continue), each page reduced before the next is read. */
-export async function listAll(client: KubeClient, spec: ResourceSpec): Promise<{ items: unknown[]; resourceVersion: string | undefined }> {
+export async function listAll(client: KubeClient, spec: ResourceSpec, signal?: AbortSignal): Promise<{ items: unknown[]; resourceVersion: string | undefined }> {
   const items: unknown[] = [];
   let resourceVersion: string | undefined;
   let cont: string | undefined;
@@ -75,6 +87,7 @@ export async function listAll(client: KubeClient, spec: ResourceSpec): Promise<{
     const { body } = await client.request<{ items?: unknown[]; metadata?: Meta & { continue?: string } }>('GET', spec.path, {
       accept: spec.listAccept,
       query: { limit: LIST_PAGE_SIZE, continue: cont },
+      signal,
     });
     const page = Array.isArray(body?.items) ? body.items : [];
     for (const item of page) items.push(spec.slim ? spec.slim(item) : item);
@@ -90,6 +103,13 @@ export interface InformerOptions {
   maxBackoffMs?: number;
   /** Server-side watch timeout; streams are re-opened from the last resourceVersion. */
   watchTimeoutSeconds?: number;
+  /**
+   * A watch that receives nothing (not even a bookmark) for this long is
+   * closed and re-opened from the last resourceVersion, without a re-list:
+   * it catches connections that died silently. Default
+   * DEFAULT_WATCH_INACTIVITY_MS (150 s).
+   */
+  watchInactivityTimeoutMs?: number;
   now?: () => number;
 }
 
@@ -110,10 +130,21 @@ interface Meta {
   resourceVersion?: string;
 }
 
+/**
+ * client-go's rule: a watch that the server ended within a second without
+ * delivering anything is a failure for backoff purposes, or a server that
+ * closes every watch at once would be asked again in a tight loop.
+ */
+export const SHORT_WATCH_MS = 1_000;
+
+/** What the loop does after a watch: re-list (410), retry after a backoff (short watch), or re-watch at once. */
+type WatchOutcome = 'expired' | 'short' | 'ended';
+
 class Reflector {
   private rv: string | undefined;
   private stopped = false;
-  private current: AbortController | undefined;
+  /** Aborts the list or watch in flight on stop(), so shutdown never waits for a hung API server. */
+  private readonly halt = new AbortController();
   private wake: (() => void) | undefined;
   readonly status: ReflectorStatus;
   private readonly now: () => number;
@@ -134,12 +165,17 @@ class Reflector {
     while (!this.stopped) {
       try {
         if (this.rv === undefined) await this.list();
-        const ended = await this.watchOnce();
-        if (ended.expired) {
+        const outcome = await this.watchOnce();
+        if (this.stopped) break;
+        if (outcome === 'expired') {
           this.logger.info({ resource: this.spec.name }, 'watch expired (410 Gone): re-listing');
           this.rv = undefined;
-        } else if (ended.error && !this.stopped) {
-          throw ended.error;
+        } else if (outcome === 'short') {
+          // The view is still current up to this.rv: back off, then re-watch without a re-list.
+          this.logger.warn({ resource: this.spec.name, backoffMs: backoff }, 'watch ended at once without events; re-watching after a backoff');
+          await this.sleep(backoff);
+          backoff = Math.min(backoff * 2, this.opts.maxBackoffMs);
+          continue;
         }
         backoff = this.opts.initialBackoffMs;
       } catch (err) {
@@ -154,12 +190,13 @@ class Reflector {
 
   stop(): void {
     this.stopped = true;
-    this.current?.abort();
+    this.halt.abort();
     this.wake?.();
   }
 
   private async list(): Promise<void> {
-    const { items, resourceVersion } = await listAll(this.client, this.spec);
+    const { items, resourceVersion } = await listAll(this.client, this.spec, this.halt.signal);
+    if (this.stopped) return;
     this.spec.replace(this.store, items);
     if (this.spec.kind === 'Pod') this.store.markPodsKnown();
     this.rv = resourceVersion ?? '';
@@ -169,40 +206,47 @@ class Reflector {
     this.logger.debug({ resource: this.spec.name, items: items.length, resourceVersion: this.rv }, 'listed');
   }
 
-  private async watchOnce(): Promise<{ expired: boolean; error?: unknown }> {
+  private async watchOnce(): Promise<WatchOutcome> {
     let expired = false;
-    let ended = false;
-    let resolveEnd!: (r: { expired: boolean; error?: unknown }) => void;
-    const end = new Promise<{ expired: boolean; error?: unknown }>((r) => (resolveEnd = r));
+    let events = 0;
+    const started = performance.now(); // real elapsed time, whatever opts.now says
     const onEvent = (e: WatchEvent) => {
       if (e.type === 'ERROR') {
         expired ||= (e.object as { code?: number } | undefined)?.code === 410;
         return;
       }
+      events++; // bookmarks count: they prove the stream works
       this.apply(e);
     };
-    const onDone = (err: unknown) => {
-      ended = true;
-      this.current = undefined;
+    let end: WatchEnd;
+    try {
+      end = await this.client.watch(
+        this.spec.path,
+        { resourceVersion: this.rv || undefined, allowWatchBookmarks: true, timeoutSeconds: this.opts.watchTimeoutSeconds },
+        onEvent,
+        { signal: this.halt.signal, inactivityTimeoutMs: this.opts.watchInactivityTimeoutMs, onOpen: () => this.connected() },
+      );
+    } catch (err) {
+      if (isStatus(err, '410')) return 'expired';
+      throw err;
+    } finally {
       this.status.connected = false;
       this.status.disconnectedSince ??= this.now();
-      const gone = (err as { statusCode?: number } | null)?.statusCode === 410;
-      resolveEnd({ expired: expired || gone, error: expired || gone ? undefined : err ?? undefined });
-    };
-    const controller = await this.client.watch(
-      this.spec.path,
-      { resourceVersion: this.rv || undefined, allowWatchBookmarks: true, timeoutSeconds: this.opts.watchTimeoutSeconds },
-      onEvent,
-      onDone,
-    );
-    if (!ended) {
-      this.current = controller;
-      this.status.connected = true;
-      this.status.disconnectedSince = undefined;
-      this.status.lastError = undefined;
-      if (this.stopped) controller.abort();
     }
-    return end;
+    if (expired) return 'expired';
+    if (end === 'inactive') {
+      // Nothing arrived, not even a bookmark: reconnect from this.rv, nothing was missed.
+      this.logger.debug({ resource: this.spec.name, resourceVersion: this.rv }, 'quiet watch timed out: re-watching');
+      return 'ended';
+    }
+    if (end === 'closed' && events === 0 && performance.now() - started < SHORT_WATCH_MS) return 'short';
+    return 'ended';
+  }
+
+  private connected(): void {
+    this.status.connected = true;
+    this.status.disconnectedSince = undefined;
+    this.status.lastError = undefined;
   }
 
   private apply(e: WatchEvent): void {
@@ -244,6 +288,7 @@ export class ClusterInformers {
       initialBackoffMs: options.initialBackoffMs ?? 1_000,
       maxBackoffMs: options.maxBackoffMs ?? 30_000,
       watchTimeoutSeconds: options.watchTimeoutSeconds ?? 300,
+      watchInactivityTimeoutMs: options.watchInactivityTimeoutMs ?? DEFAULT_WATCH_INACTIVITY_MS,
       now: options.now ?? Date.now,
     };
     this.now = opts.now;

@@ -1,8 +1,11 @@
 // The one door to the API server: client-node's KubeConfig does the
-// authentication (kubeconfig file or in-cluster service account), undici
-// carries raw JSON so large lists are never turned into typed class trees,
-// and client-node's Watch streams events.
-import { HttpMethod, KubeConfig, RequestContext, Watch } from '@kubernetes/client-node';
+// authentication (kubeconfig file or in-cluster service account) and undici
+// carries raw JSON, so large lists are never turned into typed class trees.
+// Watches are streamed here too rather than through client-node's Watch:
+// that one cuts a stream after 30 s without data and reports it as an error
+// (kube-apiserver only sends a bookmark about once a minute), cannot be
+// aborted while it connects, and does not say how a stream ended.
+import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { fetch } from 'undici';
 import { KubeApiError } from './kube-errors.js';
 
@@ -19,19 +22,36 @@ export interface RequestOptions {
   accept?: string;
   timeoutMs?: number;
   query?: Record<string, string | number | boolean | undefined>;
+  /** Aborts the request (e.g. on shutdown), on top of its timeout. */
+  signal?: AbortSignal;
 }
 
 export type WatchEvent = { type: string; object: unknown };
 
-export class KubeClient {
-  private readonly watcher: Watch;
+export interface WatchOptions {
+  /** Ends the stream (as 'inactive', not an error) when nothing arrives for this long once it is open. */
+  inactivityTimeoutMs: number;
+  /** How long to wait for the response head; default: the client's request timeout. */
+  connectTimeoutMs?: number;
+  /** Aborts the connect or the stream; the watch then ends as 'aborted'. */
+  signal?: AbortSignal;
+  /** Called once the server has answered 200 and events may follow. */
+  onOpen?: () => void;
+}
 
+/**
+ * How a watch stream ended without an error: the server ended it ('closed':
+ * its timeoutSeconds, a restart, or after an ERROR event), nothing arrived
+ * for the inactivity timeout ('inactive'), or the caller's signal ('aborted').
+ * A failure to open it, or a broken stream, rejects instead.
+ */
+export type WatchEnd = 'closed' | 'inactive' | 'aborted';
+
+export class KubeClient {
   constructor(
     readonly config: KubeConfig,
     private readonly defaultTimeoutMs = 30_000,
-  ) {
-    this.watcher = new Watch(config);
-  }
+  ) {}
 
   /** From a kubeconfig file, or from the pod's service account when none is given. */
   static load(kubeconfigPath?: string): KubeClient {
@@ -47,33 +67,141 @@ export class KubeClient {
   }
 
   async request<T = unknown>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, opts: RequestOptions = {}): Promise<KubeResponse<T>> {
-    const url = new URL(this.server.replace(/\/$/, '') + path);
-    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
-    const ctx = new RequestContext(url.toString(), method as HttpMethod);
-    await this.config.applySecurityAuthentication(ctx);
+    const url = this.url(path, opts.query);
+    const ctx = await this.authenticated(url, method);
     const headers: Record<string, string> = { ...ctx.getHeaders(), accept: opts.accept ?? 'application/json' };
     if (opts.body !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
-    const response = await fetch(url, {
-      method,
-      headers,
-      dispatcher: ctx.getDispatcher(),
-      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-      signal: AbortSignal.timeout(opts.timeoutMs ?? this.defaultTimeoutMs),
-    });
-    const text = await response.text();
-    let body: unknown = text;
+    const abort = abortable(opts.signal, opts.timeoutMs ?? this.defaultTimeoutMs);
     try {
-      body = text ? JSON.parse(text) : undefined;
-    } catch {
-      // not JSON: keep the text for the error message
+      const response = await fetch(url, {
+        method,
+        headers,
+        dispatcher: ctx.getDispatcher(),
+        body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+        signal: abort.signal,
+      });
+      const text = await response.text();
+      const body = parseBody(text);
+      if (response.status >= 400) throw statusError(response.status, body, `${method} ${url.pathname}`);
+      return { status: response.status, body: body as T };
+    } finally {
+      abort.release();
     }
-    if (response.status >= 400) throw statusError(response.status, body, `${method} ${url.pathname}`);
-    return { status: response.status, body: body as T };
   }
 
-  /** Streams watch events until the server closes the stream, the signal aborts or an error occurs. */
-  watch(path: string, params: Record<string, string | number | boolean | undefined>, onEvent: (e: WatchEvent) => void, onDone: (err: unknown) => void): Promise<AbortController> {
-    return this.watcher.watch(path, params, (type, object) => onEvent({ type, object }), onDone);
+  /**
+   * Streams watch events until the stream ends; resolves with how it ended
+   * (see WatchEnd), rejects when it cannot be opened (a KubeApiError for an
+   * error status, e.g. 410 for an expired resourceVersion) or breaks.
+   */
+  async watch(path: string, params: Record<string, string | number | boolean | undefined>, onEvent: (e: WatchEvent) => void, opts: WatchOptions): Promise<WatchEnd> {
+    const url = this.url(path, { ...params, watch: true });
+    const ctx = await this.authenticated(url, 'GET');
+    const connectMs = opts.connectTimeoutMs ?? this.defaultTimeoutMs;
+    const abort = abortable(opts.signal, connectMs);
+    try {
+      const response = await fetch(url, { method: 'GET', headers: { ...ctx.getHeaders(), accept: 'application/json' }, dispatcher: ctx.getDispatcher(), signal: abort.signal });
+      if (response.status !== 200) throw statusError(response.status, parseBody(await response.text()), `WATCH ${url.pathname}`);
+      opts.onOpen?.();
+      // From here on the deadline is an inactivity timeout, renewed by every chunk.
+      const inactive = abort.deadline(opts.inactivityTimeoutMs);
+      let pending = '';
+      const decoder = new TextDecoder();
+      const deliver = (line: string) => {
+        const event = line.trim() ? parseEvent(line) : undefined;
+        if (event) onEvent(event);
+      };
+      for await (const chunk of response.body ?? []) {
+        inactive.refresh();
+        pending += decoder.decode(chunk as Uint8Array, { stream: true });
+        let nl: number;
+        while ((nl = pending.indexOf('\n')) >= 0) {
+          deliver(pending.slice(0, nl));
+          pending = pending.slice(nl + 1);
+        }
+      }
+      deliver(pending + decoder.decode()); // a last event without its newline
+      return 'closed';
+    } catch (err) {
+      if (opts.signal?.aborted) return 'aborted';
+      if (abort.timedOut() === 'inactive') return 'inactive';
+      if (abort.timedOut() === 'deadline') throw new Error(`WATCH ${url.pathname}: no response within ${connectMs} ms`);
+      throw err;
+    } finally {
+      abort.release();
+    }
+  }
+
+  private url(path: string, query: Record<string, string | number | boolean | undefined> = {}): URL {
+    const url = new URL(this.server.replace(/\/$/, '') + path);
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
+    return url;
+  }
+
+  private async authenticated(url: URL, method: string): Promise<RequestContext> {
+    const ctx = new RequestContext(url.toString(), method as HttpMethod);
+    await this.config.applySecurityAuthentication(ctx);
+    return ctx;
+  }
+}
+
+interface Abortable {
+  signal: AbortSignal;
+  /** Replaces the deadline with an inactivity timeout of `ms`; refresh() it on activity. */
+  deadline(ms: number): { refresh(): void };
+  /** Which timer aborted the request, if one did. */
+  timedOut(): 'deadline' | 'inactive' | undefined;
+  /** Clears the timer and stops following the caller's signal. */
+  release(): void;
+}
+
+/**
+ * One request's abort controller: its own timer plus the caller's signal.
+ * A listener (removed afterwards) rather than AbortSignal.any, so a
+ * long-lived caller signal does not collect one dependent signal per request.
+ */
+function abortable(outer: AbortSignal | undefined, ms: number): Abortable {
+  const controller = new AbortController();
+  let fired: 'deadline' | 'inactive' | undefined;
+  // Unref'd like AbortSignal.timeout: the socket, not the timer, keeps the process alive.
+  const arm = (why: 'deadline' | 'inactive', after: number) =>
+    setTimeout(() => {
+      fired = why;
+      controller.abort(new DOMException(why === 'inactive' ? `no data for ${after} ms` : `timed out after ${after} ms`, 'TimeoutError'));
+    }, after).unref();
+  let timer = arm('deadline', ms);
+  const follow = () => controller.abort(outer?.reason);
+  if (outer?.aborted) follow();
+  else outer?.addEventListener('abort', follow, { once: true });
+  return {
+    signal: controller.signal,
+    deadline(after) {
+      clearTimeout(timer);
+      timer = arm('inactive', after);
+      return { refresh: () => void timer.refresh() };
+    },
+    timedOut: () => fired,
+    release() {
+      clearTimeout(timer);
+      outer?.removeEventListener('abort', follow);
+    },
+  };
+}
+
+function parseBody(text: string): unknown {
+  try {
+    return text ? JSON.parse(text) : undefined;
+  } catch {
+    return text; // not JSON: keep the text for the error message
+  }
+}
+
+function parseEvent(line: string): WatchEvent | undefined {
+  try {
+    const e = JSON.parse(line) as { type?: unknown; object?: unknown };
+    return typeof e?.type === 'string' ? { type: e.type, object: e.object } : undefined;
+  } catch {
+    return undefined; // not an event: skipped, as client-node's Watch skips it
   }
 }
 
@@ -82,4 +210,3 @@ function statusError(status: number, body: unknown, what: string): KubeApiError 
   const message = s.message ?? (typeof body === 'string' && body ? body.slice(0, 300) : `HTTP ${status}`);
   return new KubeApiError(status, s.reason ?? `HTTP${status}`, `${what}: ${message}`);
 }
-

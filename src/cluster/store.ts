@@ -51,6 +51,18 @@ class PodBucket {
     return this.groupOf.size;
   }
 
+  has(name: string): boolean {
+    return this.groupOf.has(name);
+  }
+
+  labelsOf(name: string): Labels | undefined {
+    return this.groupOf.get(name)?.labels;
+  }
+
+  names(): IterableIterator<string> {
+    return this.groupOf.keys();
+  }
+
   set(pod: PodInfo): void {
     this.delete(pod.name);
     const id = canonical(pod.labels);
@@ -214,19 +226,59 @@ export class ClusterStore implements ClusterView {
     this.emit('Namespace', '', name);
   }
 
-  /** Replaces every object of a kind after a (re-)list, so deletions missed while disconnected disappear. */
+  /**
+   * Replace every object of a kind after a (re-)list, so deletions missed
+   * while disconnected disappear. The new state is built completely before
+   * anyone is told, so a listener never sees a half-filled kind (a namespace
+   * whose own default is not re-added yet); then one notification per object
+   * that was added, changed or removed, and none for the unchanged rest.
+   */
   replaceSidecars(objs: readonly unknown[]): void {
-    this.sidecarsByNs.clear();
-    for (const o of objs) this.upsertSidecar(o);
+    const next = new Map<string, SidecarBucket>();
+    const changed: { namespace: string; name: string }[] = [];
+    for (const o of objs) {
+      const info = sidecarInfoOf(o);
+      if (!info) continue;
+      bucket(next, info.namespace, () => new SidecarBucket()).set(info);
+      const was = this.sidecar(info.namespace, info.name);
+      if (!was || !sameSidecar(was, info)) changed.push(info);
+    }
+    for (const [ns, old] of this.sidecarsByNs) {
+      for (const name of old.byName.keys()) if (!next.get(ns)?.byName.has(name)) changed.push({ namespace: ns, name });
+    }
+    swap(this.sidecarsByNs, next);
+    for (const s of changed) this.emit('Sidecar', s.namespace, s.name);
   }
   replacePods(objs: readonly unknown[]): void {
-    this.podsByNs.clear();
+    const next = new Map<string, PodBucket>();
+    const changed: { namespace: string; name: string }[] = [];
+    for (const o of objs) {
+      const info = podInfoOf(o);
+      if (!info) continue;
+      bucket(next, info.namespace, () => new PodBucket()).set(info);
+      const was = this.podsByNs.get(info.namespace)?.labelsOf(info.name);
+      if (!was || !sameLabels(was, info.labels)) changed.push(info);
+    }
+    for (const [ns, old] of this.podsByNs) {
+      for (const name of old.names()) if (!next.get(ns)?.has(name)) changed.push({ namespace: ns, name });
+    }
+    swap(this.podsByNs, next);
     this.podsLoaded = true;
-    for (const o of objs) this.upsertPod(o);
+    for (const p of changed) this.emit('Pod', p.namespace, p.name);
   }
   replaceNamespaces(objs: readonly unknown[]): void {
-    this.namespaces.clear();
-    for (const o of objs) this.upsertNamespace(o);
+    const next = new Map<string, NamespaceInfo>();
+    const changed: string[] = [];
+    for (const o of objs) {
+      const info = namespaceInfoOf(o);
+      if (!info) continue;
+      next.set(info.name, info);
+      const was = this.namespaces.get(info.name);
+      if (!was || !sameLabels(was.labels, info.labels)) changed.push(info.name);
+    }
+    for (const name of this.namespaces.keys()) if (!next.has(name)) changed.push(name);
+    swap(this.namespaces, next);
+    for (const name of changed) this.emit('Namespace', '', name);
   }
   /** Marks pods as known even when there are none (a synced, empty pod informer). */
   markPodsKnown(): void {
@@ -236,6 +288,27 @@ export class ClusterStore implements ClusterView {
   private emit(kind: 'Sidecar' | 'Pod' | 'Namespace', namespace: string, name: string): void {
     for (const l of this.listeners) l(kind, namespace, name);
   }
+}
+
+function sameLabels(a: Labels, b: Labels): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
+}
+
+function sameSidecar(a: SidecarInfo, b: SidecarInfo): boolean {
+  return (
+    a.uid === b.uid &&
+    a.creationTimestamp === b.creationTimestamp &&
+    (a.selector === null ? b.selector === null : b.selector !== null && sameLabels(a.selector, b.selector)) &&
+    sameLabels(a.labels, b.labels) &&
+    sameLabels(a.annotations, b.annotations)
+  );
+}
+
+/** Makes `target` hold exactly what `next` holds, in one synchronous step. */
+function swap<K, V>(target: Map<K, V>, next: Map<K, V>): void {
+  target.clear();
+  for (const [k, v] of next) target.set(k, v);
 }
 
 function bucket<T>(map: Map<string, T>, key: string, make: () => T): T {

@@ -5,11 +5,12 @@
 // template changes, never touches objects it did not create, and is safe
 // with several replicas without leader election (create-if-absent,
 // AlreadyExists/Conflict mean "someone else did it": re-read and move on).
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { KubeClient } from '../cluster/kube.js';
 import { isStatus } from '../cluster/kube-errors.js';
 import type { ClusterStore } from '../cluster/store.js';
-import { isManaged } from '../sidecar/cross-rules.js';
+import { isManaged, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../sidecar/cross-rules.js';
 import { generateDefault, TEMPLATE_HASH_ANNOTATION, type DefaultsConfig, type GeneratedSidecar } from './generate.js';
 
 export const ALWAYS_EXCLUDED = ['kube-system', 'kube-public', 'kube-node-lease'];
@@ -37,6 +38,8 @@ export class DefaultsController {
   private unsubscribe: (() => void) | undefined;
   private readonly excluded: Set<string>;
   private idle: Promise<void> = Promise.resolve();
+  /** Aborts the API calls in flight on stop(), so shutdown never waits for a hung API server. */
+  private readonly halt = new AbortController();
 
   constructor(
     private readonly client: KubeClient,
@@ -45,6 +48,8 @@ export class DefaultsController {
     private readonly options: ControllerOptions,
   ) {
     this.excluded = new Set([...ALWAYS_EXCLUDED, options.config.rootNamespace, ...options.exclude]);
+    // Every call in flight (Event POSTs are not awaited) listens on it: more than 10 is no leak.
+    setMaxListeners(0, this.halt.signal);
   }
 
   /** Call once the informers have synced, so start-up covers every existing namespace. */
@@ -64,6 +69,7 @@ export class DefaultsController {
     this.unsubscribe?.();
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    this.halt.abort();
     await this.idle;
   }
 
@@ -82,11 +88,15 @@ export class DefaultsController {
   private enqueue(namespace: string): void {
     if (this.stopped || namespace === '') return;
     this.queue.add(namespace);
-    if (!this.running) this.idle = this.drain();
+    if (this.running) return;
+    // Start on a later turn of the event loop: a burst of notifications (a
+    // re-list, a chunk of watch events) is then handled on the view as it is
+    // after the whole burst, not on the first object of it.
+    this.running = true;
+    this.idle = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.drain());
   }
 
   private async drain(): Promise<void> {
-    this.running = true;
     try {
       while (this.queue.size > 0 && !this.stopped) {
         const [namespace] = this.queue;
@@ -94,6 +104,7 @@ export class DefaultsController {
         try {
           await this.reconcile(namespace!);
         } catch (err) {
+          if (this.stopped) break; // aborted by stop(): nothing to retry
           this.logger.warn({ namespace, err: (err as Error).message }, 'namespace default: reconcile failed, retrying');
           const retry = setTimeout(() => {
             this.timers.delete(retry);
@@ -122,7 +133,7 @@ export class DefaultsController {
   private async create(wanted: GeneratedSidecar): Promise<Action> {
     const { namespace, name } = wanted.metadata;
     try {
-      await this.client.request('POST', sidecarsPath(namespace), { body: wanted });
+      await this.client.request('POST', sidecarsPath(namespace), { body: wanted, signal: this.halt.signal });
     } catch (err) {
       if (isStatus(err, 'AlreadyExists')) return 'unchanged'; // another replica (or the user) was first
       throw err;
@@ -136,19 +147,19 @@ export class DefaultsController {
     const path = `${sidecarsPath(namespace)}/${encodeURIComponent(name)}`;
     let current: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string>; resourceVersion?: string } } & Record<string, unknown>;
     try {
-      current = (await this.client.request<typeof current>('GET', path)).body;
+      current = (await this.client.request<typeof current>('GET', path, { signal: this.halt.signal })).body;
     } catch (err) {
       if (isStatus(err, 'NotFound')) return this.create(wanted);
       throw err;
     }
-    if (current.metadata?.labels?.['app.kubernetes.io/managed-by'] !== 'sidecar-guard') return 'unchanged';
+    if (current.metadata?.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY_VALUE) return 'unchanged'; // the user took the name over
     const next = {
       ...current,
       metadata: { ...current.metadata, annotations: { ...current.metadata?.annotations, ...wanted.metadata.annotations } },
       spec: wanted.spec,
     };
     try {
-      await this.client.request('PUT', path, { body: next });
+      await this.client.request('PUT', path, { body: next, signal: this.halt.signal });
     } catch (err) {
       if (isStatus(err, 'Conflict')) {
         this.enqueue(namespace); // changed under us: decide again from a fresh read
@@ -177,7 +188,7 @@ export class DefaultsController {
       lastTimestamp: now,
       count: 1,
     };
-    this.client.request('POST', `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`, { body: event }).catch((err: Error) => {
+    this.client.request('POST', `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`, { body: event, signal: this.halt.signal }).catch((err: Error) => {
       this.logger.debug({ err: err.message }, 'could not record an Event');
     });
   }

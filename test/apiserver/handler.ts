@@ -266,7 +266,12 @@ export class RequestHandler {
     res.once('close', () => this.ctx.record({ method, path: req.url ?? '/', status: res.statusCode }));
     try {
       const hang = this.ctx.faults.hangFor(method, req.url ?? '/');
-      if (hang > 0) await hangUntil(hang, res);
+      if (hang > 0) {
+        await hangUntil(hang, res);
+        // The client gave up while the request hung: serving it now would only
+        // start work (a watch's timers) for nobody.
+        if (res.destroyed || res.writableEnded) return;
+      }
       const failCode = this.ctx.faults.takeFailure(method, req.url ?? '/');
       if (failCode !== undefined) {
         throw failure(failCode, reasonForCode(failCode), `injected failure for ${method} ${url.pathname}`);

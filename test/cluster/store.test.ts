@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { Reservations } from '../../src/cluster/reservations.js';
 import { sidecarInfoOf } from '../../src/cluster/records.js';
 import { ClusterStore } from '../../src/cluster/store.js';
-import { pod, sidecar } from '../helpers/objects.js';
+import { namespace, pod, sidecar } from '../helpers/objects.js';
 
 describe('ClusterStore indexes', () => {
   test('Sidecars by namespace and the namespace-wide index follow upserts and deletes', () => {
@@ -48,6 +48,47 @@ describe('ClusterStore indexes', () => {
     s.replacePods([]);
     assert.deepEqual(s.podsMatching('a', { app: 'x' }, 1), []);
     assert.equal(s.knowsPods(), true, 'an empty, synced pod list still means pods are known');
+  });
+
+  test('replaceSidecars builds the whole new state before notifying, then notifies only what was added, changed or removed', () => {
+    const s = new ClusterStore();
+    s.upsertSidecar(sidecar('team', 'theirs'));
+    s.upsertSidecar(sidecar('team', 'r', { selector: { app: 'r' } }));
+    s.upsertSidecar(sidecar('team', 'gone', { selector: { app: 'g' } }));
+    s.upsertSidecar(sidecar('other', 'x', { labels: { v: '1' } }));
+    const seen: { name: string; namespaceWide: string[]; sidecars: number }[] = [];
+    s.onChange((kind, ns, name) => {
+      assert.equal(kind, 'Sidecar');
+      seen.push({ name: `${ns}/${name}`, namespaceWide: s.namespaceWide('team').map((x) => x.name), sidecars: s.counts().sidecars });
+    });
+    // The selector Sidecar first: a store cleared and refilled object by object would
+    // notify while team had no namespace-wide Sidecar at all.
+    s.replaceSidecars([sidecar('team', 'r', { selector: { app: 'r' } }), sidecar('team', 'theirs'), sidecar('other', 'x', { labels: { v: '2' } }), sidecar('team', 'new', { selector: { app: 'n' } })]);
+    assert.deepEqual(seen.map((e) => e.name).sort(), ['other/x', 'team/gone', 'team/new'], 'changed, removed and added; the unchanged two are not announced');
+    for (const e of seen) assert.deepEqual({ namespaceWide: e.namespaceWide, sidecars: e.sidecars }, { namespaceWide: ['theirs'], sidecars: 4 }, e.name);
+    assert.equal(s.sidecar('team', 'gone'), undefined);
+    assert.equal(s.sidecar('other', 'x')?.labels.v, '2');
+  });
+
+  test('replacePods and replaceNamespaces also notify once per added, changed or removed object, on the complete view', () => {
+    const s = new ClusterStore();
+    s.upsertPod(pod('a', 'same', { app: 'x' }));
+    s.upsertPod(pod('a', 'relabelled', { app: 'x' }));
+    s.upsertPod(pod('a', 'gone', { app: 'x' }));
+    s.upsertNamespace(namespace('kept'));
+    s.upsertNamespace(namespace('labelled'));
+    s.upsertNamespace(namespace('dropped'));
+    const seen: string[] = [];
+    s.onChange((kind, ns, name) => {
+      seen.push(`${kind} ${ns}/${name}`);
+      if (kind === 'Pod') assert.equal(s.counts().pods, 3, 'pods complete at every notification');
+      else assert.equal(s.counts().namespaces, 3, 'namespaces complete at every notification');
+    });
+    s.replacePods([pod('a', 'same', { app: 'x' }), pod('a', 'relabelled', { app: 'y' }), pod('b', 'new', {})]);
+    s.replaceNamespaces([namespace('kept'), namespace('labelled', { team: 't' }), namespace('added')]);
+    assert.deepEqual(seen.sort(), ['Namespace /added', 'Namespace /dropped', 'Namespace /labelled', 'Pod a/gone', 'Pod a/relabelled', 'Pod b/new']);
+    assert.deepEqual(s.podsMatching('a', { app: 'y' }, 5).map((p) => p.name), ['relabelled']);
+    assert.equal(s.namespace('dropped'), undefined);
   });
 
   test('objects without a name are ignored instead of corrupting the view', () => {

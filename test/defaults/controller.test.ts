@@ -5,6 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import { pino } from 'pino';
 import { ClusterInformers } from '../../src/cluster/informer.js';
 import { KubeClient } from '../../src/cluster/kube.js';
@@ -60,6 +61,8 @@ async function until(check: () => boolean, what: string, timeoutMs = 10_000): Pr
 
 const namespace = (name: string, labels: Record<string, string> = {}) => server.store.put('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });
 const sidecarsIn = (ns: string) => server.store.list({ apiVersion: SIDECARS, resource: 'sidecars', namespace: ns });
+const sidecarWatch = (method: string, path: string) => method === 'GET' && path.startsWith('/apis/networking.istio.io/v1/sidecars?') && path.includes('watch=true');
+const sidecarLists = (r: Replica) => r.informers.status().find((s) => s.resource === 'sidecars')!.lists;
 const creates = (ns: string) => server.requests().filter((r) => r.method === 'POST' && r.path.startsWith(`/apis/networking.istio.io/v1/namespaces/${ns}/sidecars`));
 
 before(async () => {
@@ -85,6 +88,7 @@ describe('DefaultsController', () => {
     assert.equal(created!.metadata.labels?.['app.kubernetes.io/managed-by'], 'sidecar-guard');
     assert.deepEqual(sidecarsIn('unlabelled'), []);
     // both replicas may try; the loser's AlreadyExists is success, never a second object
+    assert.equal(creates('existing').filter((r) => r.status === 201).length, 1, JSON.stringify(creates('existing')));
     assert.ok(creates('existing').every((r) => r.status === 201 || r.status === 409), JSON.stringify(creates('existing')));
   });
 
@@ -143,5 +147,57 @@ describe('DefaultsController', () => {
     await until(() => sidecarsIn('plain').length === 1, 'the default in "plain"');
     await Promise.all(replicas.map((r) => r.controller.settled()));
     for (const ns of ['kube-system', 'kube-public', 'kube-node-lease', 'istio-system', 'sidecar-guard']) assert.deepEqual(sidecarsIn(ns), [], ns);
+  });
+
+  test('a re-list never shows the controller a namespace without its own default: no second one is created', async () => {
+    for (const r of [...replicas]) await stopReplica(r);
+    // Lists come sorted by namespace and name, so this selector Sidecar is the first object of the re-list.
+    namespace('aaa-relist', { [LABEL]: 'enabled' });
+    server.store.put('sidecars', { apiVersion: SIDECARS, kind: 'Sidecar', metadata: { name: 'a-selected', namespace: 'aaa-relist' }, spec: { workloadSelector: { labels: { app: 'a' } }, egress: [{ hosts: ['./*'] }] } });
+    server.store.put('sidecars', { apiVersion: SIDECARS, kind: 'Sidecar', metadata: { name: 'theirs', namespace: 'aaa-relist' }, spec: { egress: [{ hosts: ['*/*'] }] } });
+    const r = await startReplica();
+    await r.controller.settled();
+    // Only the Sidecar watch re-lists: its next watch request gets 410 Gone.
+    server.faults.failRequests({ match: sidecarWatch, status: 410, times: 1 });
+    server.faults.endWatches();
+    await until(() => sidecarLists(r) === 2, 'the Sidecar re-list');
+    await r.controller.settled();
+    assert.deepEqual(creates('aaa-relist'), []);
+    assert.deepEqual(sidecarsIn('aaa-relist').map((s) => s.metadata.name), ['a-selected', 'theirs']);
+  });
+
+  test('a managed default deleted while the watch was down is recreated after the re-list', async () => {
+    for (const r of [...replicas]) await stopReplica(r);
+    namespace('missed', { [LABEL]: 'enabled' });
+    const r = await startReplica();
+    await until(() => sidecarsIn('missed').length === 1, 'the default in "missed"');
+    await until(() => r.store.sidecar('missed', 'default') !== undefined, 'the view to see it');
+    const uid = sidecarsIn('missed')[0]!.metadata.uid;
+    server.faults.failRequests({ match: sidecarWatch, status: 410, times: 1 });
+    server.faults.endWatches();
+    // Deleted between the end of the watch and the re-list: no DELETED event reaches the view.
+    server.store.remove({ apiVersion: SIDECARS, resource: 'sidecars', namespace: 'missed', name: 'default' });
+    await until(() => sidecarsIn('missed').length === 1 && sidecarsIn('missed')[0]!.metadata.uid !== uid, 'the default to be recreated');
+  });
+
+  test('stop() aborts an API call that hangs instead of waiting for it', { timeout: 30_000 }, async () => {
+    for (const r of [...replicas]) await stopReplica(r);
+    let hung = 0;
+    const hangs = (method: string, path: string) => method === 'POST' && path.startsWith('/apis/networking.istio.io/v1/namespaces/hanging/sidecars') && ++hung > 0;
+    server.faults.hangRequests({ match: hangs, ms: 60_000 });
+    // The test server handles a hung request once its client is gone: fail it then instead.
+    server.faults.failRequests({ match: (method, path) => method === 'POST' && path.includes('/namespaces/hanging/'), status: 503 });
+    try {
+      namespace('hanging', { [LABEL]: 'enabled' });
+      const r = await startReplica();
+      await until(() => hung > 0, 'the create to hang');
+      // Without an abort, stop() waits for the 30 s request timeout.
+      const timer = new AbortController();
+      const outcome = await Promise.race([r.controller.stop().then(() => 'stopped'), delay(15_000, 'still waiting', { signal: timer.signal })]);
+      timer.abort();
+      assert.equal(outcome, 'stopped');
+    } finally {
+      server.faults.clear();
+    }
   });
 });

@@ -1,0 +1,162 @@
+// How the informers' watches end and start again, against the test API
+// server: quiet watches cut by the inactivity timeout, watches the server
+// ends at once, and stop() while the API server hangs.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { describe, test } from 'node:test';
+import { pino } from 'pino';
+import { ClusterInformers, type InformerOptions } from '../../src/cluster/informer.js';
+import { KubeClient } from '../../src/cluster/kube.js';
+import { ClusterStore } from '../../src/cluster/store.js';
+import { startTestApiServer, type KubeObject, type TestApiServer } from '../apiserver/index.js';
+import { sidecar } from '../helpers/objects.js';
+
+const PATHS = ['/apis/networking.istio.io/v1/sidecars', '/api/v1/pods', '/api/v1/namespaces'];
+const isWatch = (path: string) => path.includes('watch=true');
+
+interface Env {
+  server: TestApiServer;
+  store: ClusterStore;
+  informers: ClusterInformers;
+  /** Every log line at warn level or above. */
+  warnings: { msg: string }[];
+  close(): Promise<void>;
+}
+
+async function startEnv(options: InformerOptions, prepare?: (server: TestApiServer) => void): Promise<Env> {
+  const server = await startTestApiServer();
+  const dir = mkdtempSync(join(tmpdir(), 'sg-watch-'));
+  server.writeKubeconfig(join(dir, 'kubeconfig'));
+  server.store.put('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } });
+  prepare?.(server);
+  const warnings: { msg: string }[] = [];
+  const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line) as { msg: string }) });
+  const store = new ClusterStore();
+  const informers = new ClusterInformers(KubeClient.load(join(dir, 'kubeconfig')), store, logger, options);
+  informers.start();
+  return {
+    server,
+    store,
+    informers,
+    warnings,
+    async close() {
+      await informers.stop();
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function waitFor(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await delay(10);
+  }
+}
+
+/** 'done' if the promise settles within ms, else 'still waiting' (the timer is cancelled either way). */
+async function within(promise: Promise<unknown>, ms: number): Promise<'done' | 'still waiting'> {
+  const timer = new AbortController();
+  try {
+    return await Promise.race([promise.then(() => 'done' as const), delay(ms, 'still waiting' as const, { signal: timer.signal })]);
+  } finally {
+    timer.abort();
+  }
+}
+
+const synced = (env: Env) => env.informers.synced() && env.server.openWatches() === PATHS.length && env.informers.status().every((s) => s.connected);
+const lists = (env: Env, path: string) => env.server.requests().filter((r) => r.method === 'GET' && r.path.startsWith(`${path}?`) && !isWatch(r.path));
+const watches = (env: Env, path: string) => env.server.requests().filter((r) => r.path.startsWith(`${path}?`) && isWatch(r.path));
+
+describe('informer watches', () => {
+  test('a quiet watch cut by the inactivity timeout is re-opened from its resourceVersion: no re-list, no warning', async () => {
+    // The test API server's bookmarks come every 60 s: nothing arrives within 300 ms.
+    const env = await startEnv({ initialBackoffMs: 50, watchInactivityTimeoutMs: 300 });
+    try {
+      await waitFor('the first lists and watches', () => synced(env));
+      await waitFor('every watch to be cut by the timeout twice', () => PATHS.every((p) => watches(env, p).length >= 2));
+      assert.ok(
+        env.informers.status().every((s) => s.lists === 1),
+        JSON.stringify(env.informers.status()),
+      );
+      for (const path of PATHS) assert.equal(lists(env, path).length, 1, `${path} listed once`);
+      // Each re-opened watch names the resourceVersion it had reached.
+      for (const path of PATHS) assert.ok(watches(env, path).every((r) => /[?&]resourceVersion=\d+/.test(r.path)), path);
+      assert.deepEqual(env.warnings, []);
+
+      env.server.store.put('sidecars', sidecar('shop', 'later') as KubeObject);
+      await waitFor('the later Sidecar', () => env.store.sidecar('shop', 'later') !== undefined);
+      assert.equal(lists(env, PATHS[0]!).length, 1, 'seen through a watch, not a re-list');
+    } finally {
+      await env.close();
+    }
+  });
+
+  test('watches the server ends at once are retried after a growing backoff, without a re-list', async () => {
+    let watchRequests = 0;
+    const env = await startEnv({ initialBackoffMs: 100, maxBackoffMs: 400 }, (server) =>
+      // A rule that never hangs anything: it only counts the watch requests as they arrive.
+      server.faults.hangRequests({
+        match: (_m, path) => {
+          if (isWatch(path)) watchRequests++;
+          return false;
+        },
+        ms: 0,
+      }),
+    );
+    try {
+      await waitFor('the first lists and watches', () => synced(env));
+      const before = watchRequests;
+      // For 2 s, every watch is ended cleanly right after it opens (no events, well under 1 s).
+      const ender = setInterval(() => env.server.faults.endWatches(), 10);
+      await delay(2_000);
+      clearInterval(ender);
+      const during = watchRequests - before;
+      // Backoff 100, 200, 400, 400... ms: at most 7 attempts per resource fit in 2 s. A tight
+      // loop makes one every few ms.
+      assert.ok(during <= PATHS.length * 10, `${during} watch requests in 2 s`);
+      assert.ok(during >= PATHS.length, 'the watches were ended and re-opened');
+      assert.ok(env.informers.status().every((s) => s.lists === 1), 'the view was never re-listed');
+
+      env.server.store.put('sidecars', sidecar('shop', 'after') as KubeObject);
+      await waitFor('the watch to deliver again', () => env.store.sidecar('shop', 'after') !== undefined);
+    } finally {
+      await env.close();
+    }
+  });
+
+  test('stop() aborts lists that hang instead of waiting for them', { timeout: 30_000 }, async () => {
+    let hung = 0;
+    const env = await startEnv({}, (server) =>
+      server.faults.hangRequests({ match: (method, path) => method === 'GET' && !isWatch(path) && ++hung > 0, ms: 60_000 }),
+    );
+    try {
+      await waitFor('the three lists to hang', () => hung >= PATHS.length);
+      // Without an abort, stop() waits for the 30 s request timeout.
+      assert.equal(await within(env.informers.stop(), 15_000), 'done');
+    } finally {
+      await env.close();
+    }
+  });
+
+  test('stop() aborts a watch whose connect hangs', { timeout: 30_000 }, async () => {
+    let hung = 0;
+    const env = await startEnv({ initialBackoffMs: 50 });
+    try {
+      await waitFor('the first lists and watches', () => synced(env));
+      env.server.faults.hangRequests({ match: (_m, path) => isWatch(path) && ++hung > 0, ms: 60_000 });
+      // Once a hung request's client is gone the test server handles it anyway; failing it then
+      // keeps the server from serving a watch on a closed response (whose timers would never stop).
+      env.server.faults.failRequests({ match: (_m, path) => isWatch(path), status: 503 });
+      env.server.faults.endWatches();
+      await waitFor('the re-watches to hang', () => hung >= PATHS.length);
+      assert.equal(await within(env.informers.stop(), 15_000), 'done');
+    } finally {
+      await env.close();
+    }
+  });
+});
