@@ -1,12 +1,27 @@
 #!/usr/bin/env node
-// Runs the compiled CLI (npm ci builds dist/ through the "prepare" script).
-// In a checkout without dist/ it falls back to the TypeScript sources via tsx,
-// so `npx --no-install sidecar-guard` works either way.
-import { existsSync } from 'node:fs';
+// Runs the compiled CLI (npm ci builds dist/ through the "prepare" script;
+// every make target rebuilds it). In a checkout where dist/ is missing or
+// older than the sources, it runs the TypeScript sources through tsx instead,
+// so `npx --no-install sidecar-guard` never runs stale code.
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const dist = new URL('../dist/cli.js', import.meta.url);
-if (existsSync(fileURLToPath(dist))) {
+const src = fileURLToPath(new URL('../src/', import.meta.url));
+
+function newestMtime(dir) {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+const distPath = fileURLToPath(dist);
+const distFresh = existsSync(distPath) && (!existsSync(src) || statSync(distPath).mtimeMs >= newestMtime(src));
+if (distFresh) {
   await import(dist.href);
 } else {
   const { register } = await import('tsx/esm/api');
