@@ -2,24 +2,12 @@
 // `/validate`, the way the acceptance set is run: the verdict, the exact
 // error messages (as a multiset) and the exact warnings must match Istio's.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { sidecarReview, testApp } from '../helpers/app.js';
 import { runCli } from '../helpers/cli.js';
+import { sorted, vectors, type Vector } from '../helpers/vectors.js';
 
-interface Vector {
-  id: string;
-  name: string;
-  namespace: string | null;
-  spec: unknown;
-  valid: boolean;
-  derivedErrors: string[];
-  derivedWarnings: string[];
-}
-
-const vectors = JSON.parse(readFileSync(new URL('../fixtures/istio-sidecar-vectors.json', import.meta.url), 'utf8')) as Vector[];
 const sidecar = (v: Vector) => ({ apiVersion: 'networking.istio.io/v1', kind: 'Sidecar', metadata: { name: 'foo', namespace: v.namespace ?? 'default' }, spec: v.spec });
-const sorted = (xs: readonly string[]) => [...xs].sort();
 
 describe('Istio vectors through `check --output json`', () => {
   for (const v of vectors) {

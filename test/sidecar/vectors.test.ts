@@ -1,27 +1,10 @@
 // Istio's own Sidecar test cases (converted to JSON, see test/fixtures/README.md):
 // every vector's exact error and warning messages must come out of validateIstio.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { validateIstio } from '../../src/sidecar/rules/index.js';
+import { sorted, vectors } from '../helpers/vectors.js';
 
-interface Vector {
-  id: string;
-  name: string;
-  namespace: string | null;
-  spec: unknown;
-  valid: boolean;
-  warning: boolean;
-  derivedErrors: string[];
-  derivedWarnings: string[];
-}
-
-const vectors = JSON.parse(
-  readFileSync(new URL('../fixtures/istio-sidecar-vectors.json', import.meta.url), 'utf8'),
-) as Vector[];
-
-// Istio visits selector labels in random map order, so compare as multisets.
-const sorted = (xs: readonly string[]): string[] => [...xs].sort();
 const hasSelector = (spec: unknown): boolean =>
   typeof spec === 'object' && spec !== null && 'workloadSelector' in spec;
 
