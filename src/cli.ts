@@ -70,6 +70,8 @@ const COMMANDS: Record<string, { usage: string; options: ParseArgsConfig['option
   --webhook-config NAME    our Validating/MutatingWebhookConfiguration name (default sidecar-guard)
   --webhook-selector SEL   also patch every webhook configuration matching this label selector
                            (e.g. app.kubernetes.io/name=sidecar-guard; needs RBAC list on them)
+  --fail-closed-when-ready (cluster) once ready, set failurePolicy: Fail on those configurations
+                           (the manifests install them with Ignore so an install never blocks writes)
 
 Namespace defaults (cluster mode; /mutate is always served):
   --generate-defaults MODE off | label | all: keep a managed "default" Sidecar in namespaces labelled
@@ -100,6 +102,7 @@ Namespace defaults (cluster mode; /mutate is always served):
       'tls-service': { type: 'string', default: 'sidecar-guard' },
       'webhook-config': { type: 'string', default: 'sidecar-guard' },
       'webhook-selector': { type: 'string' },
+      'fail-closed-when-ready': { type: 'boolean', default: false },
       'generate-defaults': { type: 'string', default: 'off' },
       'defaults-label': { type: 'string', default: DEFAULT_NAMESPACE_LABEL },
       'defaults-exclude': { type: 'string', multiple: true, default: [] },
@@ -396,6 +399,7 @@ async function runServe(values: Values): Promise<number> {
     tlsService: values['tls-service'] as string,
     webhookConfig: values['webhook-config'] as string,
     ...(values['webhook-selector'] ? { webhookSelector: values['webhook-selector'] as string } : {}),
+    failClosedWhenReady: values['fail-closed-when-ready'] === true,
     reservationTtlMs: intFlag(values, 'reservation-ttl'),
     drainDelayMs: intFlag(values, 'drain-delay', standalone ? 0 : 5000),
     maxStalenessMs: intFlag(values, 'max-staleness'),

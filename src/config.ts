@@ -29,6 +29,8 @@ export interface ServeConfig {
   webhookConfig: string;
   /** Also every webhook configuration matching this label selector (needs RBAC list on them). */
   webhookSelector?: string;
+  /** Once ready, set failurePolicy: Fail on our webhook configurations (the manifests start with Ignore). */
+  failClosedWhenReady: boolean;
   reservationTtlMs: number;
   /** How long /readyz reports false before the listener closes on SIGTERM. */
   drainDelayMs: number;

@@ -19,6 +19,7 @@ import { startMetricsServer, type MetricsServer } from './http/metrics-server.js
 import { createMetrics } from './metrics.js';
 import { Admitter } from './sidecar/admitter.js';
 import { readSources } from './sources.js';
+import { CaBundlePublisher, failClosedWhenReady, type CaBundleTarget } from './tls/cabundle.js';
 import { FileCertificateSource } from './tls/file-source.js';
 import { ensureStandaloneCerts } from './tls/files.js';
 import type { TlsManager } from './tls/manager.js';
@@ -98,6 +99,9 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger(c
     });
     teardown.push(() => app.close());
     const url = urlOf(app, config);
+    const stopFailClosed =
+      client && config.failClosedWhenReady ? failClosedWhenReady(new CaBundlePublisher(client, webhookTarget(config)), () => readiness().ready, logger) : undefined;
+    teardown.push(() => stopFailClosed?.());
     let metricsServer: MetricsServer | undefined;
     if (config.metricsListen) metricsServer = await startMetricsServer({ ...config.metricsListen, registry: metrics.registry, logger });
     const controller =
@@ -117,6 +121,7 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger(c
         logger.info('closing the listener; waiting for in-flight requests');
         await closeWithin(app, limits.shutdownTimeoutMs, logger);
         stopReloading();
+        stopFailClosed?.();
         certificates.stop?.();
         // Informers first: a controller still waiting for the first sync gives up once they stop.
         await informers?.stop();
@@ -180,6 +185,11 @@ async function closeWithin(app: FastifyInstance, timeoutMs: number, logger: Logg
   }
 }
 
+/** Our webhook configurations: by name, and by label when --webhook-selector is given. */
+function webhookTarget(config: ServeConfig): CaBundleTarget {
+  return { names: [config.webhookConfig], ...(config.webhookSelector ? { labelSelector: config.webhookSelector } : {}) };
+}
+
 async function loadClusterModules() {
   const [kube, informer, defaults, tls] = await Promise.all([
     import('./cluster/kube.js'),
@@ -196,7 +206,7 @@ function newTlsManager(Manager: typeof TlsManager, client: KubeClient, config: S
     namespace: config.selfNamespace,
     secretName: config.tlsSecret!,
     service: config.tlsService,
-    webhooks: { names: [config.webhookConfig], ...(config.webhookSelector ? { labelSelector: config.webhookSelector } : {}) },
+    webhooks: webhookTarget(config),
     logger,
   });
 }

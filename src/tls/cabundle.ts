@@ -6,6 +6,7 @@
 // Writes are GET + PUT with the resourceVersion that was read, so a
 // concurrent edit (kubectl apply, another replica) makes the PUT fail with
 // Conflict instead of being overwritten; we re-read and try again.
+import type { Logger } from 'pino';
 import type { KubeClient } from '../cluster/kube.js';
 import { isStatus } from '../cluster/kube-errors.js';
 
@@ -41,9 +42,15 @@ export interface PublishResult {
   validatingFound: boolean;
 }
 
+interface Webhook {
+  name?: string;
+  clientConfig?: { caBundle?: string };
+  failurePolicy?: string;
+}
+
 interface WebhookConfiguration {
   metadata: { name: string; resourceVersion?: string };
-  webhooks?: { name?: string; clientConfig?: { caBundle?: string } }[];
+  webhooks?: Webhook[];
 }
 
 export class CaBundlePublisher {
@@ -87,6 +94,42 @@ export class CaBundlePublisher {
   }
 
   private async patchOne(kind: PublishedConfiguration['kind'], plural: string, name: string, caBundle: string): Promise<PublishedConfiguration | undefined> {
+    return this.modify(kind, plural, name, (webhooks) => {
+      if (webhooks.every((w) => w.clientConfig?.caBundle === caBundle)) return false;
+      for (const w of webhooks) w.clientConfig = { ...(w.clientConfig ?? {}), caBundle };
+      return true;
+    });
+  }
+
+  /**
+   * Sets failurePolicy: Fail on every webhook of our configurations, once the
+   * webhook is ready to answer (Istio's validation controller does the same):
+   * the manifests start with Ignore so that an install never blocks Sidecar
+   * writes before the first replica can judge them.
+   */
+  async failClosed(): Promise<PublishedConfiguration[]> {
+    const done: PublishedConfiguration[] = [];
+    // Validating only: the mutating webhook (namespace defaults) stays Ignore, a convenience must not block writes.
+    for (const { kind, plural } of KINDS.filter((k) => k.kind === 'ValidatingWebhookConfiguration')) {
+      for (const name of await this.findNames(plural)) {
+        const result = await this.modify(kind, plural, name, (webhooks) => {
+          if (webhooks.every((w) => w.failurePolicy === 'Fail')) return false;
+          for (const w of webhooks) w.failurePolicy = 'Fail';
+          return true;
+        });
+        if (result) done.push(result);
+      }
+    }
+    return done;
+  }
+
+  /** GET, change, PUT with the resourceVersion read; Conflict → read again. A missing configuration is skipped. */
+  private async modify(
+    kind: PublishedConfiguration['kind'],
+    plural: string,
+    name: string,
+    change: (webhooks: Webhook[]) => boolean,
+  ): Promise<PublishedConfiguration | undefined> {
     const path = `${BASE}/${plural}/${encodeURIComponent(name)}`;
     for (let attempt = 0; ; attempt++) {
       let config: WebhookConfiguration;
@@ -97,9 +140,7 @@ export class CaBundlePublisher {
         throw err;
       }
       const webhooks = config.webhooks ?? [];
-      const stale = webhooks.filter((w) => w.clientConfig?.caBundle !== caBundle);
-      if (stale.length === 0) return { kind, name, webhooks: webhooks.length, changed: false };
-      for (const w of webhooks) w.clientConfig = { ...(w.clientConfig ?? {}), caBundle };
+      if (!change(webhooks)) return { kind, name, webhooks: webhooks.length, changed: false };
       try {
         await this.client.request('PUT', path, { body: config });
         return { kind, name, webhooks: webhooks.length, changed: true };
@@ -109,4 +150,40 @@ export class CaBundlePublisher {
       }
     }
   }
+}
+
+/**
+ * Once `ready()` says the webhook can judge requests, sets failurePolicy: Fail
+ * on our validating configuration, and checks again every `recheckMs` (a
+ * re-apply of manifests that say Ignore would otherwise leave it fail-open),
+ * retrying API errors with backoff. Returns a stop function. To run with
+ * Ignore for good, do not pass --fail-closed-when-ready; in an emergency,
+ * delete the configuration (documented in the manifests).
+ */
+export function failClosedWhenReady(publisher: CaBundlePublisher, ready: () => boolean, logger?: Logger, recheckMs = 60_000): () => void {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const attempt = async (retryMs: number): Promise<void> => {
+    if (stopped) return;
+    if (!ready()) return schedule(1_000, retryMs);
+    try {
+      const done = await publisher.failClosed();
+      const changed = done.filter((c) => c.changed).map((c) => `${c.kind}/${c.name}`);
+      if (changed.length > 0) logger?.info({ configurations: changed }, 'webhook ready: failurePolicy set to Fail');
+      schedule(recheckMs, 1_000);
+    } catch (err) {
+      logger?.warn({ err: (err as Error).message, retryInMs: retryMs }, 'could not set failurePolicy: Fail; retrying');
+      schedule(retryMs, Math.min(retryMs * 2, 60_000));
+    }
+  };
+  const schedule = (inMs: number, nextRetryMs: number) => {
+    if (stopped) return;
+    timer = setTimeout(() => void attempt(nextRetryMs), inMs);
+    timer.unref();
+  };
+  void attempt(1_000);
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
 }

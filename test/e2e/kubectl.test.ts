@@ -198,6 +198,20 @@ describe('namespace defaults through kubectl', () => {
   });
 });
 
+describe('webhook configuration upkeep', () => {
+  test('installed with failurePolicy Ignore from manifests/, set to Fail by the ready webhook, with its caBundle', async () => {
+    const policy = await eventually(async () => {
+      const r = await kubectl(['get', 'validatingwebhookconfiguration', 'sidecar-guard', '-o', 'jsonpath={.webhooks[0].failurePolicy}']);
+      return r.stdout === 'Fail' ? r.stdout : undefined;
+    }, 'failurePolicy Fail');
+    assert.equal(policy, 'Fail');
+    const mutating = await ok(['get', 'mutatingwebhookconfiguration', 'sidecar-guard', '-o', 'jsonpath={.webhooks[0].failurePolicy}']);
+    assert.equal(mutating.stdout, 'Ignore', 'defaulting stays a convenience');
+    const bundle = await ok(['get', 'validatingwebhookconfiguration', 'sidecar-guard', '-o', 'jsonpath={.webhooks[0].clientConfig.caBundle}']);
+    assert.equal(Buffer.from(bundle.stdout, 'base64').toString(), readState().caPem);
+  });
+});
+
 describe('observability of the running webhook', () => {
   test('/metrics counts the decisions made above, by rule', async () => {
     const { webhook } = readState();

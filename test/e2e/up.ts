@@ -58,6 +58,7 @@ async function main(): Promise<void> {
       '--tls-secret', 'sidecar-guard-tls',
       '--webhook-config', 'sidecar-guard',
       '--generate-defaults', 'label',
+      '--fail-closed-when-ready',
       '--drain-delay', '0',
     ],
     webhookLog,

@@ -301,11 +301,14 @@ describe('manifests/', () => {
       hook = arr(vwc.webhooks)[0];
     });
 
-    test('the settings a fail-closed webhook needs', () => {
+    test('the settings a fail-closed webhook needs (installed Ignore, turned Fail by the ready replicas)', () => {
       assert.equal(at(hook, 'name'), 'validate.sidecar-guard.io');
       assert.deepEqual(at(hook, 'admissionReviewVersions'), ['v1']);
       assert.equal(at(hook, 'sideEffects'), 'None');
-      assert.equal(at(hook, 'failurePolicy'), 'Fail');
+      assert.equal(at(hook, 'failurePolicy'), 'Ignore');
+      const deployment = find(base, 'Deployment', 'sidecar-guard');
+      const containerArgs = (deployment.spec as { template: { spec: { containers: { args: string[] }[] } } }).template.spec.containers[0]!.args;
+      assert.ok(containerArgs.includes('--fail-closed-when-ready'), 'the replicas set failurePolicy: Fail once ready');
       assert.equal(at(hook, 'matchPolicy'), 'Equivalent');
       assert.equal(at(hook, 'timeoutSeconds'), 5);
       assert.equal(at(hook, 'clientConfig', 'caBundle'), undefined, 'caBundle is written at runtime, never shipped');

@@ -38,6 +38,7 @@ describe('serve logs at info level', { timeout: 60_000 }, () => {
       logLevel: 'info',
       metricsListen: null,
       tlsService: 'sidecar-guard',
+      failClosedWhenReady: false,
       webhookConfig: 'sidecar-guard',
       reservationTtlMs: 10_000,
       drainDelayMs: 0,
