@@ -10,19 +10,13 @@ import { ClusterInformers, LIST_PAGE_SIZE } from '../../src/cluster/informer.js'
 import { KubeClient } from '../../src/cluster/kube.js';
 import { ClusterStore } from '../../src/cluster/store.js';
 import { startTestApiServer, type TestApiServer } from '../apiserver/index.js';
+import { waitFor } from '../helpers/wait.js';
 
 let server: TestApiServer;
 let informers: ClusterInformers;
 const store = new ClusterStore();
 const PODS = LIST_PAGE_SIZE * 2 + 137;
 
-async function until(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 before(async () => {
   server = await startTestApiServer();
@@ -44,7 +38,7 @@ after(async () => {
 
 describe('ClusterInformers', () => {
   test('not ready until every resource is listed, then ready', async () => {
-    await until(() => informers.synced(), 'the first lists');
+    await waitFor('the first lists', () => informers.synced(), 10_000);
     assert.deepEqual(informers.readiness(60_000), { ready: true, reasons: [] });
     assert.ok(informers.status().every((s) => s.synced && s.lists === 1));
   });
@@ -64,7 +58,7 @@ describe('ClusterInformers', () => {
     server.store.put('sidecars', { apiVersion: 'networking.istio.io/v1', kind: 'Sidecar', metadata: { name: 'r', namespace: 'big' }, spec: { workloadSelector: { labels: { app: 'app-1' } }, egress: [{ hosts: ['./*'] }] } });
     server.store.remove({ apiVersion: 'v1', resource: 'pods', namespace: 'big', name: 'p-0' });
     server.store.put('pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p-1', namespace: 'big', labels: { app: 'moved' } } });
-    await until(() => store.sidecar('big', 'r') !== undefined && store.counts().pods === PODS - 1 && store.podsMatching('big', { app: 'moved' }, 1).length === 1, 'the watch events');
+    await waitFor('the watch events', () => store.sidecar('big', 'r') !== undefined && store.counts().pods === PODS - 1 && store.podsMatching('big', { app: 'moved' }, 1).length === 1, 10_000);
     assert.deepEqual({ ...store.sidecar('big', 'r')!.selector }, { app: 'app-1' });
   });
 });

@@ -13,6 +13,7 @@ import { KubeClient } from '../../src/cluster/kube.js';
 import { ClusterStore } from '../../src/cluster/store.js';
 import { startTestApiServer, type KubeObject, type TestApiServer } from '../apiserver/index.js';
 import { sidecar } from '../helpers/objects.js';
+import { waitFor } from '../helpers/wait.js';
 
 const PATHS = ['/apis/networking.istio.io/v1/sidecars', '/api/v1/pods', '/api/v1/namespaces'];
 const isWatch = (path: string) => path.includes('watch=true');
@@ -50,13 +51,6 @@ async function startEnv(options: InformerOptions, prepare?: (server: TestApiServ
   };
 }
 
-async function waitFor(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await delay(10);
-  }
-}
 
 /** 'done' if the promise settles within ms, else 'still waiting' (the timer is cancelled either way). */
 async function within(promise: Promise<unknown>, ms: number): Promise<'done' | 'still waiting'> {
@@ -77,8 +71,8 @@ describe('informer watches', () => {
     // The test API server's bookmarks come every 60 s: nothing arrives within 300 ms.
     const env = await startEnv({ initialBackoffMs: 50, watchInactivityTimeoutMs: 300 });
     try {
-      await waitFor('the first lists and watches', () => synced(env));
-      await waitFor('every watch to be cut by the timeout twice', () => PATHS.every((p) => watches(env, p).length >= 2));
+      await waitFor('the first lists and watches', () => synced(env), 10_000);
+      await waitFor('every watch to be cut by the timeout twice', () => PATHS.every((p) => watches(env, p).length >= 2), 10_000);
       assert.ok(
         env.informers.status().every((s) => s.lists === 1),
         JSON.stringify(env.informers.status()),
@@ -89,7 +83,7 @@ describe('informer watches', () => {
       assert.deepEqual(env.warnings, []);
 
       env.server.store.put('sidecars', sidecar('shop', 'later') as KubeObject);
-      await waitFor('the later Sidecar', () => env.store.sidecar('shop', 'later') !== undefined);
+      await waitFor('the later Sidecar', () => env.store.sidecar('shop', 'later') !== undefined, 10_000);
       assert.equal(lists(env, PATHS[0]!).length, 1, 'seen through a watch, not a re-list');
     } finally {
       await env.close();
@@ -109,7 +103,7 @@ describe('informer watches', () => {
       }),
     );
     try {
-      await waitFor('the first lists and watches', () => synced(env));
+      await waitFor('the first lists and watches', () => synced(env), 10_000);
       const before = watchRequests;
       // For 2 s, every watch is ended cleanly right after it opens (no events, well under 1 s).
       const ender = setInterval(() => env.server.faults.endWatches(), 10);
@@ -123,7 +117,7 @@ describe('informer watches', () => {
       assert.ok(env.informers.status().every((s) => s.lists === 1), 'the view was never re-listed');
 
       env.server.store.put('sidecars', sidecar('shop', 'after') as KubeObject);
-      await waitFor('the watch to deliver again', () => env.store.sidecar('shop', 'after') !== undefined);
+      await waitFor('the watch to deliver again', () => env.store.sidecar('shop', 'after') !== undefined, 10_000);
     } finally {
       await env.close();
     }
@@ -135,7 +129,7 @@ describe('informer watches', () => {
       server.faults.hangRequests({ match: (method, path) => method === 'GET' && !isWatch(path) && ++hung > 0, ms: 60_000 }),
     );
     try {
-      await waitFor('the three lists to hang', () => hung >= PATHS.length);
+      await waitFor('the three lists to hang', () => hung >= PATHS.length, 10_000);
       // Without an abort, stop() waits for the 30 s request timeout.
       assert.equal(await within(env.informers.stop(), 15_000), 'done');
     } finally {
@@ -147,13 +141,13 @@ describe('informer watches', () => {
     let hung = 0;
     const env = await startEnv({ initialBackoffMs: 50 });
     try {
-      await waitFor('the first lists and watches', () => synced(env));
+      await waitFor('the first lists and watches', () => synced(env), 10_000);
       env.server.faults.hangRequests({ match: (_m, path) => isWatch(path) && ++hung > 0, ms: 60_000 });
       // Once a hung request's client is gone the test server handles it anyway; failing it then
       // keeps the server from serving a watch on a closed response (whose timers would never stop).
       env.server.faults.failRequests({ match: (_m, path) => isWatch(path), status: 503 });
       env.server.faults.endWatches();
-      await waitFor('the re-watches to hang', () => hung >= PATHS.length);
+      await waitFor('the re-watches to hang', () => hung >= PATHS.length, 10_000);
       assert.equal(await within(env.informers.stop(), 15_000), 'done');
     } finally {
       await env.close();

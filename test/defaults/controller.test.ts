@@ -13,6 +13,7 @@ import { ClusterStore } from '../../src/cluster/store.js';
 import { DefaultsController, type ControllerOptions } from '../../src/defaults/controller.js';
 import { DEFAULT_TEMPLATE } from '../../src/defaults/generate.js';
 import { startTestApiServer, type TestApiServer } from '../apiserver/index.js';
+import { waitFor } from '../helpers/wait.js';
 
 const SIDECARS = 'networking.istio.io/v1';
 const LABEL = 'sidecar-guard.io/default-sidecar';
@@ -37,7 +38,7 @@ async function startReplica(opts = options()): Promise<Replica> {
   const logger = pino({ level: 'silent' });
   const informers = new ClusterInformers(client, store, logger, { initialBackoffMs: 50 });
   informers.start();
-  await until(() => informers.synced(), 'informers to sync');
+  await waitFor('informers to sync', () => informers.synced(), 10_000);
   const controller = new DefaultsController(client, store, logger, opts);
   controller.start();
   const replica = { store, informers, controller };
@@ -51,13 +52,6 @@ async function stopReplica(r: Replica): Promise<void> {
   replicas.splice(replicas.indexOf(r), 1);
 }
 
-async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const namespace = (name: string, labels: Record<string, string> = {}) => server.store.put('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });
 const sidecarsIn = (ns: string) => server.store.list({ apiVersion: SIDECARS, resource: 'sidecars', namespace: ns });
@@ -81,7 +75,7 @@ describe('DefaultsController', () => {
     namespace('existing', { [LABEL]: 'enabled' });
     namespace('unlabelled');
     const [a, b] = await Promise.all([startReplica(), startReplica()]);
-    await until(() => sidecarsIn('existing').length === 1, 'the default in "existing"');
+    await waitFor('the default in "existing"', () => sidecarsIn('existing').length === 1, 10_000);
     await Promise.all([a!.controller.settled(), b!.controller.settled()]);
     const [created] = sidecarsIn('existing');
     assert.equal(created!.metadata.name, 'default');
@@ -97,16 +91,16 @@ describe('DefaultsController', () => {
     await new Promise((r) => setTimeout(r, 200));
     assert.deepEqual(sidecarsIn('later'), []);
     namespace('later', { [LABEL]: 'enabled' });
-    await until(() => sidecarsIn('later').length === 1, 'the default in "later"');
+    await waitFor('the default in "later"', () => sidecarsIn('later').length === 1, 10_000);
     const uid = sidecarsIn('later')[0]!.metadata.uid;
     server.store.remove({ apiVersion: SIDECARS, resource: 'sidecars', namespace: 'later', name: 'default' });
-    await until(() => sidecarsIn('later').length === 1 && sidecarsIn('later')[0]!.metadata.uid !== uid, 'the default to be recreated');
+    await waitFor('the default to be recreated', () => sidecarsIn('later').length === 1 && sidecarsIn('later')[0]!.metadata.uid !== uid, 10_000);
   });
 
   test('a namespace with its own namespace-wide Sidecar is left alone, and so is that Sidecar', async () => {
     namespace('owned');
     server.store.put('sidecars', { apiVersion: SIDECARS, kind: 'Sidecar', metadata: { name: 'theirs', namespace: 'owned' }, spec: { egress: [{ hosts: ['*/*'] }] } });
-    await until(() => replicas.every((r) => r.store.sidecar('owned', 'theirs') !== undefined), 'the views to see their Sidecar');
+    await waitFor('the views to see their Sidecar', () => replicas.every((r) => r.store.sidecar('owned', 'theirs') !== undefined), 10_000);
     namespace('owned', { [LABEL]: 'enabled' });
     await new Promise((r) => setTimeout(r, 300));
     await Promise.all(replicas.map((r) => r.controller.settled()));
@@ -116,9 +110,9 @@ describe('DefaultsController', () => {
 
   test('removing the label stops managing but leaves the object', async () => {
     namespace('leaving', { [LABEL]: 'enabled' });
-    await until(() => sidecarsIn('leaving').length === 1, 'the default in "leaving"');
+    await waitFor('the default in "leaving"', () => sidecarsIn('leaving').length === 1, 10_000);
     namespace('leaving');
-    await until(() => replicas.every((r) => r.store.namespace('leaving')?.labels[LABEL] === undefined), 'the views to see the label go');
+    await waitFor('the views to see the label go', () => replicas.every((r) => r.store.namespace('leaving')?.labels[LABEL] === undefined), 10_000);
     await Promise.all(replicas.map((r) => r.controller.settled()));
     assert.equal(sidecarsIn('leaving').length, 1, 'the managed object is left in place');
     server.store.remove({ apiVersion: SIDECARS, resource: 'sidecars', namespace: 'leaving', name: 'default' });
@@ -130,11 +124,11 @@ describe('DefaultsController', () => {
     for (const r of [...replicas]) await stopReplica(r);
     namespace('templated', { [LABEL]: 'enabled' });
     const first = await startReplica();
-    await until(() => sidecarsIn('templated').length === 1, 'the default in "templated"');
+    await waitFor('the default in "templated"', () => sidecarsIn('templated').length === 1, 10_000);
     const before = sidecarsIn('templated')[0]!;
     await stopReplica(first);
     await startReplica(options({ config: { rootNamespace: 'istio-system', template: { ...DEFAULT_TEMPLATE, outboundTrafficPolicy: { mode: 'REGISTRY_ONLY' } } } }));
-    await until(() => (sidecarsIn('templated')[0]!.spec as { outboundTrafficPolicy?: unknown }).outboundTrafficPolicy !== undefined, 'the update');
+    await waitFor('the update', () => (sidecarsIn('templated')[0]!.spec as { outboundTrafficPolicy?: unknown }).outboundTrafficPolicy !== undefined, 10_000);
     const afterUpdate = sidecarsIn('templated')[0]!;
     assert.equal(afterUpdate.metadata.uid, before.metadata.uid);
     assert.notEqual(afterUpdate.metadata.annotations?.['sidecar-guard.io/template-hash'], before.metadata.annotations?.['sidecar-guard.io/template-hash']);
@@ -144,7 +138,7 @@ describe('DefaultsController', () => {
     for (const r of [...replicas]) await stopReplica(r);
     for (const ns of ['istio-system', 'sidecar-guard', 'plain']) namespace(ns);
     await startReplica(options({ mode: 'all' }));
-    await until(() => sidecarsIn('plain').length === 1, 'the default in "plain"');
+    await waitFor('the default in "plain"', () => sidecarsIn('plain').length === 1, 10_000);
     await Promise.all(replicas.map((r) => r.controller.settled()));
     for (const ns of ['kube-system', 'kube-public', 'kube-node-lease', 'istio-system', 'sidecar-guard']) assert.deepEqual(sidecarsIn(ns), [], ns);
   });
@@ -160,7 +154,7 @@ describe('DefaultsController', () => {
     // Only the Sidecar watch re-lists: its next watch request gets 410 Gone.
     server.faults.failRequests({ match: sidecarWatch, status: 410, times: 1 });
     server.faults.endWatches();
-    await until(() => sidecarLists(r) === 2, 'the Sidecar re-list');
+    await waitFor('the Sidecar re-list', () => sidecarLists(r) === 2, 10_000);
     await r.controller.settled();
     assert.deepEqual(creates('aaa-relist'), []);
     assert.deepEqual(sidecarsIn('aaa-relist').map((s) => s.metadata.name), ['a-selected', 'theirs']);
@@ -170,14 +164,14 @@ describe('DefaultsController', () => {
     for (const r of [...replicas]) await stopReplica(r);
     namespace('missed', { [LABEL]: 'enabled' });
     const r = await startReplica();
-    await until(() => sidecarsIn('missed').length === 1, 'the default in "missed"');
-    await until(() => r.store.sidecar('missed', 'default') !== undefined, 'the view to see it');
+    await waitFor('the default in "missed"', () => sidecarsIn('missed').length === 1, 10_000);
+    await waitFor('the view to see it', () => r.store.sidecar('missed', 'default') !== undefined, 10_000);
     const uid = sidecarsIn('missed')[0]!.metadata.uid;
     server.faults.failRequests({ match: sidecarWatch, status: 410, times: 1 });
     server.faults.endWatches();
     // Deleted between the end of the watch and the re-list: no DELETED event reaches the view.
     server.store.remove({ apiVersion: SIDECARS, resource: 'sidecars', namespace: 'missed', name: 'default' });
-    await until(() => sidecarsIn('missed').length === 1 && sidecarsIn('missed')[0]!.metadata.uid !== uid, 'the default to be recreated');
+    await waitFor('the default to be recreated', () => sidecarsIn('missed').length === 1 && sidecarsIn('missed')[0]!.metadata.uid !== uid, 10_000);
   });
 
   test('stop() aborts an API call that hangs instead of waiting for it', { timeout: 30_000 }, async () => {
@@ -190,7 +184,7 @@ describe('DefaultsController', () => {
     try {
       namespace('hanging', { [LABEL]: 'enabled' });
       const r = await startReplica();
-      await until(() => hung > 0, 'the create to hang');
+      await waitFor('the create to hang', () => hung > 0, 10_000);
       // Without an abort, stop() waits for the 30 s request timeout.
       const timer = new AbortController();
       const outcome = await Promise.race([r.controller.stop().then(() => 'stopped'), delay(15_000, 'still waiting', { signal: timer.signal })]);

@@ -10,6 +10,9 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp, type AppDeps } from '../../src/http/app.js';
 import { createCA, issueServingCert, type KeyPairPem } from '../../src/tls/certs.js';
 import { serverTlsOptions } from '../../src/tls/server-options.js';
+import { waitFor } from '../helpers/wait.js';
+
+export { waitFor };
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
@@ -158,13 +161,6 @@ export function httpsRequest(
   });
 }
 
-export async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 20_000, everyMs = 10): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
 
 export interface ServeProcess {
   child: ChildProcess;

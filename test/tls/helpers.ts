@@ -6,6 +6,7 @@ import tls from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/http/app.js';
 import { serverTlsOptions, type ServingPem } from '../../src/tls/server-options.js';
+export { waitFor } from '../helpers/wait.js';
 
 export interface TlsTestServer {
   app: FastifyInstance;
@@ -93,10 +94,3 @@ export function httpsGet(port: number, path: string, opts: ClientTls & { agent?:
   });
 }
 
-export async function waitFor(what: string, condition: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

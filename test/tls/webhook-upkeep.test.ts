@@ -9,6 +9,7 @@ import { KubeClient } from '../../src/cluster/kube.js';
 import { CaBundlePublisher, failClosedWhenReady } from '../../src/tls/cabundle.js';
 import { createCA } from '../../src/tls/certs.js';
 import { startTestApiServer, type TestApiServer } from '../apiserver/index.js';
+import { waitFor } from '../helpers/wait.js';
 
 let server: TestApiServer;
 let client: KubeClient;
@@ -56,21 +57,14 @@ test('failClosedWhenReady waits for readiness, turns the validating configuratio
     await new Promise((r) => setTimeout(r, 1_500));
     assert.deepEqual(policyOf('validatingwebhookconfigurations', 'sidecar-guard'), ['Ignore'], 'not before the webhook is ready');
     ready = true;
-    await until(() => policyOf('validatingwebhookconfigurations', 'sidecar-guard')[0] === 'Fail', 'failurePolicy Fail');
+    await waitFor('failurePolicy Fail', () => policyOf('validatingwebhookconfigurations', 'sidecar-guard')[0] === 'Fail', 10_000);
     assert.deepEqual(policyOf('mutatingwebhookconfigurations', 'sidecar-guard'), ['Ignore']);
     // a re-apply of manifests that say Ignore is corrected on the next check
     const current = server.store.get({ apiVersion: 'admissionregistration.k8s.io/v1', resource: 'validatingwebhookconfigurations', name: 'sidecar-guard' }) as unknown as { webhooks: { failurePolicy?: string }[] };
     server.store.put('validatingwebhookconfigurations', { ...(current as object), webhooks: current.webhooks.map((w) => ({ ...w, failurePolicy: 'Ignore' })) } as never);
-    await until(() => policyOf('validatingwebhookconfigurations', 'sidecar-guard')[0] === 'Fail', 'failurePolicy Fail again');
+    await waitFor('failurePolicy Fail again', () => policyOf('validatingwebhookconfigurations', 'sidecar-guard')[0] === 'Fail', 10_000);
   } finally {
     stop();
   }
 });
 
-async function until(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
