@@ -1,7 +1,7 @@
 // The one decision function: an admission request and a read-only view of
 // the cluster in, a Decision out. No I/O, no clock, no logging.
-import { isDeepStrictEqual } from 'node:util';
 import { skipped, type Decision } from '../admission/decision.js';
+import { sameIgnoringNullFields } from '../util/json.js';
 import type { AdmissionRequest } from '../admission/types.js';
 import type { ClusterView } from '../cluster/view.js';
 import { crossObjectRules, type CrossOptions } from './cross-rules.js';
@@ -51,7 +51,7 @@ function judge(req: AdmissionRequest, ref: ObjectRef, ctx: ReviewContext): Viola
 function grandfathered(findings: Violation[], object: unknown, oldObject: Record<string, unknown> | undefined): Violation[] {
   if (!oldObject || !isRecord(object)) return findings;
   const deleting = isRecord(object.metadata) && object.metadata.deletionTimestamp != null;
-  const specUnchanged = isDeepStrictEqual(object.spec, oldObject.spec);
+  const specUnchanged = sameIgnoringNullFields(object.spec, oldObject.spec);
   if (!deleting && !specUnchanged) return findings;
   const why = deleting ? 'the Sidecar is being deleted' : 'the stored Sidecar already had this and the update leaves its spec unchanged';
   return findings.map((v) =>

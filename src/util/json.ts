@@ -4,3 +4,27 @@ export const isRecord = (v: unknown): v is Record<string, unknown> => typeof v =
 
 /** Own properties only: a key like "constructor" must not find Object.prototype's. */
 export const ownValue = (o: Record<string, unknown>, key: string): unknown => (Object.hasOwn(o, key) ? o[key] : undefined);
+
+/**
+ * Whether two JSON values are equal when a field that is null counts as
+ * absent (Istio decodes both alike). A null list element is kept: it decodes
+ * to an empty object, not to nothing. Iterative, so an object nested as deep
+ * as kube-apiserver allows (10,000 levels) cannot overflow the stack.
+ */
+export function sameIgnoringNullFields(a: unknown, b: unknown): boolean {
+  const pending: [unknown, unknown][] = [[a ?? undefined, b ?? undefined]];
+  while (pending.length > 0) {
+    const [x, y] = pending.pop()!;
+    if (x === y) continue;
+    if (Array.isArray(x) && Array.isArray(y)) {
+      if (x.length !== y.length) return false;
+      for (let i = 0; i < x.length; i++) pending.push([x[i], y[i]]);
+      continue;
+    }
+    if (!isRecord(x) || !isRecord(y)) return false;
+    for (const key of new Set([...Object.keys(x), ...Object.keys(y)])) {
+      pending.push([ownValue(x, key) ?? undefined, ownValue(y, key) ?? undefined]);
+    }
+  }
+  return true;
+}

@@ -30,6 +30,16 @@ describe('review() on UPDATE', () => {
     assert.match(d.warnings[0]!, /^spec\.egress\[0\]\.hosts\[0\]: short names \(non FQDN\) are not allowed \[H4\] \(allowed: the stored Sidecar already had this/);
   });
 
+  test('null fields are absent fields: spec null vs no spec, egress null vs no egress, count as unchanged', () => {
+    const spec = (extra: Record<string, unknown>) => ({ ...shortHosts, ...extra });
+    const withNull = sidecar('shop', 'legacy', { spec: spec({ ingress: null }), labels: { team: 'x' } });
+    assert.equal(review(update(withNull, sidecar('shop', 'legacy', { spec: shortHosts })), ctx()).allowed, true);
+    const noSpec = { apiVersion: 'networking.istio.io/v1', kind: 'Sidecar', metadata: { name: 'empty', namespace: 'shop' } };
+    const nullSpec = { ...noSpec, metadata: { ...noSpec.metadata, labels: { team: 'x' } }, spec: null };
+    assert.equal(review(update(nullSpec, noSpec), ctx()).allowed, true);
+    assert.equal(review(sidecarReview(nullSpec).request as unknown as AdmissionRequest, ctx()).allowed, false, 'a CREATE still needs a spec (G1)');
+  });
+
   test('…but changing the spec of such a Sidecar must fix it', () => {
     const old = sidecar('shop', 'legacy', { spec: shortHosts });
     const changed = sidecar('shop', 'legacy', { spec: { egress: [{ hosts: ['backend/orders-service', './*'] }] } });
@@ -63,5 +73,23 @@ describe('review() on UPDATE', () => {
     assert.equal(review(status, ctx()).outcome, 'skipped');
     const pod = { ...(sidecarReview(sidecar('a', 'b')).request as unknown as AdmissionRequest), kind: { group: '', version: 'v1', kind: 'Pod' } };
     assert.equal(review(pod, ctx()).outcome, 'skipped');
+  });
+});
+
+describe('sameIgnoringNullFields', () => {
+  test('null fields are absent; null list elements are not; deep nesting does not overflow', async () => {
+    const { sameIgnoringNullFields } = await import('../../src/util/json.js');
+    assert.equal(sameIgnoringNullFields({ a: 1, b: null }, { a: 1 }), true);
+    assert.equal(sameIgnoringNullFields(null, undefined), true);
+    assert.equal(sameIgnoringNullFields({ l: [null] }, { l: [{}] }), false);
+    assert.equal(sameIgnoringNullFields({ l: [1, 2] }, { l: [2, 1] }), false);
+    assert.equal(sameIgnoringNullFields({ a: { b: 1 } }, { a: { b: '1' } }), false);
+    let deep: unknown = 'leaf';
+    let deep2: unknown = 'leaf';
+    for (let i = 0; i < 20_000; i++) {
+      deep = { x: deep };
+      deep2 = { x: deep2 };
+    }
+    assert.equal(sameIgnoringNullFields(deep, deep2), true);
   });
 });
