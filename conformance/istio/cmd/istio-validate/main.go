@@ -43,12 +43,12 @@ type message struct {
 }
 
 type result struct {
-	File       string    `json:"file"`
-	Index      int       `json:"index"`
-	APIVersion *string   `json:"apiVersion"`
-	Namespace  *string   `json:"namespace"`
-	Name       *string   `json:"name"`
-	Allowed    bool      `json:"allowed"`
+	File       string  `json:"file"`
+	Index      int     `json:"index"`
+	APIVersion *string `json:"apiVersion"`
+	Namespace  *string `json:"namespace"`
+	Name       *string `json:"name"`
+	Allowed    bool    `json:"allowed"`
 	// Stage: where Istio stopped. parse (not YAML/JSON), decode (the webhook's
 	// JSON or protobuf decoding), type (not a kind Istio knows), validate
 	// (ValidateSidecar), fields (the webhook's top-level field check), or ok.
