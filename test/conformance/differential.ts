@@ -269,6 +269,15 @@ export function analyzerVectors(): { source: string; namespace: string; objects:
   });
 }
 
+/** Kept analyzer reproducers (test/fixtures/conformance/analyzer/*.yaml), one call per file. */
+export function analyzerFixtures(): { source: string; namespace: string; objects: unknown[] }[][] {
+  return filesUnder(join(ROOT, 'test/fixtures/conformance/analyzer')).map((path) => {
+    const objects = parseAllDocuments(readFileSync(path, 'utf8'), { version: '1.1' }).map((d) => d.toJS() as Record<string, unknown>).filter(isRecord);
+    const namespaces = [...new Set(objects.map(namespaceOf))];
+    return namespaces.map((ns) => ({ source: relative(ROOT, path), namespace: ns, objects: objects.filter((o) => namespaceOf(o) === ns) }));
+  });
+}
+
 function namespaceOf(r: Record<string, unknown>): string {
   const meta = isRecord(r.metadata) ? r.metadata : {};
   if (r.kind === 'Namespace') return String(meta.name);

@@ -6,6 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
+  analyzerFixtures,
   analyzerVectors,
   compareNamespaces,
   compareSidecars,
@@ -71,8 +72,8 @@ async function main(): Promise<number> {
   console.log(validationLine('generated Sidecars', generatedTally));
 
   const vectorTally = newAnalyzerTally();
-  for (const call of analyzerVectors()) await compareNamespaces(call, vectorTally);
-  console.log(analyzerLine('analyzer vectors', vectorTally));
+  for (const call of [...analyzerVectors(), ...analyzerFixtures()]) await compareNamespaces(call, vectorTally);
+  console.log(analyzerLine('analyzer vectors, fixtures', vectorTally));
   const namespaceTally = newAnalyzerTally();
   for (const call of generatedNamespaces(seed + 1, namespaces)) await compareNamespaces(call, namespaceTally);
   console.log(analyzerLine('generated namespaces', namespaceTally));
