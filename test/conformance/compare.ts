@@ -46,6 +46,9 @@ const istioFindings = (fs: readonly GuardFinding[]): string[] => fs.filter((f) =
 
 export function compareSidecar(object: unknown, istio: IstioResult, guard: GuardResult): Outcome {
   if (istio.stage === 'decode' || istio.stage === 'type' || istio.stage === 'parse') {
+    // Where sidecar-guard states the decode failure itself (J1), it must be Istio's text.
+    const j1 = guard.errors.find((f) => f.rule === 'J1');
+    if (j1 && j1.message !== istio.errors[0]?.message) return difference('J1 differs from Istio\'s decode error', { istio: istio.errors.map((e) => e.message), guard: [j1.message] });
     if (!guard.allowed) return { kind: 'agree-decode' };
     return difference('Istio refuses to decode the object; sidecar-guard allows it', { istio: istio.errors.map((e) => e.message) });
   }

@@ -269,9 +269,10 @@ export function analyzerVectors(): { source: string; namespace: string; objects:
   });
 }
 
-/** Kept analyzer reproducers (test/fixtures/conformance/analyzer/*.yaml), one call per file. */
+/** Kept analyzer reproducers and Istio's analyzer testdata (…/analyzer/*.yaml), one call per file. */
 export function analyzerFixtures(): { source: string; namespace: string; objects: unknown[] }[][] {
-  return filesUnder(join(ROOT, 'test/fixtures/conformance/analyzer')).map((path) => {
+  const dirs = ['test/fixtures/conformance/analyzer', 'test/fixtures/real/istio/analyzer'];
+  return dirs.flatMap((dir) => filesUnder(join(ROOT, dir))).map((path) => {
     const objects = parseAllDocuments(readFileSync(path, 'utf8'), { version: '1.1' }).map((d) => d.toJS() as Record<string, unknown>).filter(isRecord);
     const namespaces = [...new Set(objects.map(namespaceOf))];
     return namespaces.map((ns) => ({ source: relative(ROOT, path), namespace: ns, objects: objects.filter((o) => namespaceOf(o) === ns) }));
