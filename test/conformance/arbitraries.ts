@@ -33,6 +33,17 @@ function edge<T>(ordinary: readonly T[], edges: readonly T[], odds = 4): fc.Arbi
 
 // ---- scalars at the edges of the rules -----------------------------------
 
+/**
+ * Text that Go's %q, strings.ToLower and its JSON decoder treat specially:
+ * control and format characters, non-ASCII spaces, combining marks, astral
+ * characters, a lone surrogate (Go's decoder makes it U+FFFD), quotes.
+ */
+const ODD_TEXT = [
+  '\u0000', '\u007f', '\t', '\n', '"', '\\', '\u00ad', '\u200b', '\u2028', '\ufeff', '\u00a0', '\u0085', 'é', 'e\u0301',
+  '日本', '😀', '\ud800', '\udfff\ud800', 'İ', 'ǅ', 'Ⅻ', '\u{e0001}', '\ufffd', 'ß', 'K',
+];
+const oddWith = (prefix: string, suffix: string) => ODD_TEXT.map((t) => `${prefix}${t}${suffix}`);
+
 // Values of the right JSON type (the CRD's), at the edges of Istio's rules.
 // Values of the wrong type, nulls and unknown enum names come from `corrupt`
 // below, on a few objects only: one of them anywhere makes Istio's decoder
@@ -47,12 +58,12 @@ const portNumber = fc.oneof(
 const protocol = edge(
   ['', 'HTTP', 'http', 'HTTPS', 'TLS', 'TCP', 'GRPC', 'HTTP2'],
   ['https', 'tls', 'tcp', 'UDP', 'grpc', 'GRPC-Web', 'grpc-web', 'http2', 'HTTP_PROXY', 'Mongo', 'MONGO', 'redis', 'MySQL',
-    'HBONE', 'DoubleHBONE', 'doublehbone', 'foo', 'HTTP/2', ' http'],
+    'HBONE', 'DoubleHBONE', 'doublehbone', 'foo', 'HTTP/2', ' http', 'HTTPſ', 'tcK', 'HTTPS\u0130', ...oddWith('http', '')],
 );
 
 const portName = edge(
   ['', 'http', 'http-web', 'tcp', 'grpc-api'],
-  ['HTTP', 'Web-1', '-bad', 'bad-', 'a_b', 'a.b', 'x', 'a'.repeat(63), 'a'.repeat(64), '1abc', 'tcp-🐱', 'a b'],
+  ['HTTP', 'Web-1', '-bad', 'bad-', 'a_b', 'a.b', 'x', 'a'.repeat(63), 'a'.repeat(64), '1abc', 'tcp-🐱', 'a b', ...oddWith('http-', '')],
 );
 
 /** `arb` with probability `p`, else undefined (a key left out by `compact`). */
@@ -156,14 +167,14 @@ const serverTls = some({
 
 const hostNamespace = edge(
   ['*', '.', 'bar', 'ns1', 'istio-system'],
-  ['~', 'ns2', 'NS1', '~ns1', '~.', '~*', '~~ns', '', '-ns', 'ns_1', 'a'.repeat(64), 'ns.1', '🐱'],
+  ['~', 'ns2', 'NS1', '~ns1', '~.', '~*', '~~ns', '', '-ns', 'ns_1', 'a'.repeat(64), 'ns.1', '🐱', ...oddWith('ns', '')],
   12,
 );
 const hostDns = edge(
   ['*', 'a.com', 'b.com', '*.a.com', 'reviews.bar.svc.cluster.local'],
   ['*.com', 'short', '*foo.com', '*-foo.com', 'a.*.com', '**.com', '1.2.3.4', '::1', 'fe80::1%eth0', 'a.b.123', 'a.123', '123',
     'a..com', 'a.com.', '-a.com', 'a-.com', 'a/b.com', '', 'A.COM', 'a_b.com', `${'a'.repeat(64)}.com`, `${'a.'.repeat(128)}com`,
-    'é.com', '*.', '.', 'a.b.c.d.e.f'],
+    'é.com', '*.', '.', 'a.b.c.d.e.f', ...oddWith('a', '.com'), ...oddWith('a.', '')],
   12,
 );
 
@@ -189,8 +200,8 @@ const egressListener = fc.record({
   rest: fc.record({ port: fc.oneof({ weight: 4, arbitrary: port }, { weight: 1, arbitrary: fc.constant(undefined) }), more: some({ bind, captureMode }, 0.3) }).map(({ port: p, more }) => (p === undefined ? more : { port: p, ...more })),
 }).map(({ hosts: h, rest }) => (h === undefined ? rest : { ...rest, hosts: h }));
 
-const labelKey = edge(['app', 'version', 'app.kubernetes.io/name'], ['', '*', 'a*', 'example.com/x', 'UPPER', 'k'.repeat(64), 'a b', '🐱'], 6);
-const labelValue = edge(['reviews', 'v1', 'ratings'], ['', '*', 'x*', 'v'.repeat(63), 'v'.repeat(64), 'a b', 'Ω'], 6);
+const labelKey = edge(['app', 'version', 'app.kubernetes.io/name'], ['', '*', 'a*', 'example.com/x', 'UPPER', 'k'.repeat(64), 'a b', '🐱', ...oddWith('k', '')], 6);
+const labelValue = edge(['reviews', 'v1', 'ratings'], ['', '*', 'x*', 'v'.repeat(63), 'v'.repeat(64), 'a b', 'Ω', ...oddWith('*', ''), ...oddWith('v', '')], 6);
 
 const workloadSelector = fc.oneof(
   { weight: 1, arbitrary: fc.constant({}) },

@@ -9,6 +9,7 @@ import { before, describe, test } from 'node:test';
 import {
   analyzerFixtures,
   analyzerVectors,
+  compareFixtureFiles,
   compareNamespaces,
   compareSidecars,
   fixtureSidecars,
@@ -47,6 +48,14 @@ describe(`conformance with Istio's own code (seed ${seed})`, { timeout: 30 * 60_
     t.diagnostic(`${tally.cases} fixture Sidecars (${real.length} real-world): ${tally.agree} same findings, ${tally.agreeDecode} refused by both at decoding, ${tally.differences.length} differences`);
     assert.ok(real.length > 0 && fixtures.length > 0, 'the fixtures and the corpus were found');
     assert.equal(tally.differences.length, 0, await explain(tally.differences, true));
+  });
+
+  test('every fixture file, read as YAML by each side, gets the same findings from Istio', async (t) => {
+    const tally = newValidationTally();
+    await compareFixtureFiles(tally);
+    t.diagnostic(`${tally.cases} Sidecars in fixture files: ${tally.agree} same findings, ${tally.agreeDecode} refused by both at decoding, ${tally.differences.length} differences`);
+    assert.ok(tally.cases > 0);
+    assert.equal(tally.differences.length, 0, await explain(tally.differences, false));
   });
 
   test(`${SIDECARS} generated Sidecars get the same findings from Istio`, async (t) => {

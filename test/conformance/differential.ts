@@ -56,25 +56,28 @@ export async function compareSidecars(objects: readonly unknown[], source: (i: n
   for (let start = 0; start < objects.length; start += BATCH) {
     const batch = objects.slice(start, start + BATCH);
     const judged = await judgeBatch(batch);
-    judged.forEach(({ istio, outcome }, i) => {
-      tally.cases++;
-      switch (outcome.kind) {
-        case 'agree':
-          tally.agree++;
-          if (!istio.allowed) tally.istioRejected++;
-          else if (istio.warnings.length > 0) tally.istioWarned++;
-          break;
-        case 'agree-decode':
-          tally.agreeDecode++;
-          tally.istioRejected++;
-          break;
-        case 'deviation':
-          tally.deviations[outcome.id]++;
-          break;
-        case 'difference':
-          tally.differences.push({ source: source(start + i), object: batch[i], detail: outcome.detail, signature: outcome.signature });
-      }
-    });
+    judged.forEach(({ istio, outcome }, i) => record(tally, outcome, istio, source(start + i), batch[i]));
+  }
+}
+
+/** Counts one comparison. */
+function record(tally: ValidationTally, outcome: Outcome, istio: IstioResult, source: string, object: unknown): void {
+  tally.cases++;
+  switch (outcome.kind) {
+    case 'agree':
+      tally.agree++;
+      if (!istio.allowed) tally.istioRejected++;
+      else if (istio.warnings.length > 0) tally.istioWarned++;
+      break;
+    case 'agree-decode':
+      tally.agreeDecode++;
+      tally.istioRejected++;
+      break;
+    case 'deviation':
+      tally.deviations[outcome.id]++;
+      break;
+    case 'difference':
+      tally.differences.push({ source, object, detail: outcome.detail, signature: outcome.signature });
   }
 }
 
@@ -194,6 +197,29 @@ function sidecarsIn(path: string): Labelled[] {
     });
   }
   return found;
+}
+
+/**
+ * The fixture files themselves (YAML as written, not re-encoded): each side
+ * reads the file its own way (sidecar-guard's YAML 1.1 reader, kubectl's
+ * sigs.k8s.io/yaml in the oracle), so differences in reading YAML show too.
+ */
+export async function compareFixtureFiles(tally: ValidationTally): Promise<void> {
+  const files = [...filesUnder(join(ROOT, 'test/fixtures')), ...filesUnder(join(ROOT, 'examples'))].filter((f) => /\.ya?ml$/.test(f));
+  for (const path of files) {
+    const text = readFileSync(path, 'utf8');
+    const objects = parseAllDocuments(text, { version: '1.1' }).flatMap((d) => (d.errors.length > 0 ? [undefined] : [d.toJS() as unknown])).filter((o) => o === undefined || isSidecar(o));
+    if (objects.length === 0) continue;
+    const [istio, guard] = await Promise.all([istioValidate(text), guardCheck(text)]);
+    const source = relative(ROOT, path);
+    if (istio.length !== objects.length || guard.length !== objects.length) {
+      tally.cases++;
+      const detail = `the file reads as ${istio.length} Sidecars for Istio, ${guard.length} for sidecar-guard`;
+      tally.differences.push({ source, object: text, detail, signature: detail });
+      continue;
+    }
+    objects.forEach((object, i) => record(tally, compareSidecar(object, istio[i]!, guard[i]!), istio[i]!, `${source}#${i}`, object));
+  }
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import {
   analyzerFixtures,
   analyzerVectors,
+  compareFixtureFiles,
   compareNamespaces,
   compareSidecars,
   fixtureSidecars,
@@ -62,6 +63,9 @@ async function main(): Promise<number> {
   const fixtureTally = newValidationTally();
   await compareSidecars(fixtures.map((f) => f.object), (i) => fixtures[i]!.source, fixtureTally);
   console.log(validationLine('fixtures and vectors', fixtureTally));
+  const fileTally = newValidationTally();
+  await compareFixtureFiles(fileTally);
+  console.log(validationLine('fixture files read as YAML', fileTally));
   const realTally = newValidationTally();
   await compareSidecars(real.map((f) => f.object), (i) => real[i]!.source, realTally);
   console.log(validationLine('real-world corpus', realTally));
@@ -78,7 +82,7 @@ async function main(): Promise<number> {
   for (const call of generatedNamespaces(seed + 1, namespaces)) await compareNamespaces(call, namespaceTally);
   console.log(analyzerLine('generated namespaces', namespaceTally));
 
-  const validationDiffs = [...fixtureTally.differences, ...realTally.differences, ...generatedTally.differences];
+  const validationDiffs = [...fixtureTally.differences, ...fileTally.differences, ...realTally.differences, ...generatedTally.differences];
   const analyzerDiffs = [...vectorTally.differences, ...namespaceTally.differences];
   const total = validationDiffs.length + analyzerDiffs.length;
   console.log(`${fmt(total)} unexplained differences in ${((Date.now() - started) / 1000).toFixed(0)} s (Istio module istio.io/istio v0.0.0-20260827124520-eed52ebb66ad)`);

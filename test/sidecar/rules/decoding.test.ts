@@ -35,6 +35,15 @@ describe('J1 values Istio cannot decode', () => {
     assert.deepEqual(found.map((v) => [v.rule, v.path]), [['J1', 'spec.ingress[0].connectionPool.http.maxRetries']]);
   });
 
+  it('stays silent when the first failure is a value the CRD refuses anyway (the API server answers first)', () => {
+    const spec = { inboundConnectionPool: { http: { http2MaxRequests: 1e21 } }, egress: [{ port: { number: 1e21 } }] };
+    assert.deepEqual(run(spec).filter((v) => v.rule === 'J1'), []);
+    const enumFirst = { ingress: [{ captureMode: 'FOO', connectionPool: { tcp: { idleTimeout: 'abc' } } }] };
+    assert.deepEqual(run(enumFirst).filter((v) => v.rule === 'J1'), []);
+    const durationFirst = { ingress: [{ connectionPool: { tcp: { idleTimeout: 'abc' } } }], egress: [{ captureMode: 'FOO', hosts: ['./*'] }] };
+    assert.deepEqual(run(durationFirst).filter((v) => v.rule === 'J1').map((v) => v.path), ['spec.ingress[0].connectionPool.tcp.idleTimeout']);
+  });
+
   it('lets the edge values through', () => {
     expectFindings(pool({ tcp: { idleTimeout: '0s', maxConnections: 2147483647 }, http: { maxRetries: 0, maxConcurrentStreams: -2147483648 } }), [
       ['C8', 'spec.inboundConnectionPool.http.maxConcurrentStreams', 'max concurrent streams must be non-negative'],

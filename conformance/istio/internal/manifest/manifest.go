@@ -172,6 +172,13 @@ func yamlDocuments(data []byte) ([][]byte, []error) {
 		if err != nil {
 			return append(raws, nil), append(errs, err)
 		}
+		// A document that is a JSON object is read as JSON: YAML 1.1 would
+		// take U+0085, U+2028 and U+2029 inside its strings for line breaks.
+		if trimmed := bytes.TrimSpace(doc); len(trimmed) > 0 && trimmed[0] == '{' && json.Valid(trimmed) {
+			raws = append(raws, trimmed)
+			errs = append(errs, nil)
+			continue
+		}
 		js, err := yaml.YAMLToJSON(doc)
 		raws = append(raws, js)
 		errs = append(errs, err)
