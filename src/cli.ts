@@ -33,7 +33,7 @@ Commands:
   generate  print the namespace-default Sidecar for a namespace (template + dependency map)
   certs     create a CA and a serving certificate for the webhook Service
 
-Run "sidecar-guard <command> --help" for the flags of a command.
+Run "sidecar-guard <command> --help" for the flags of a command, "sidecar-guard --version" for the version.
 `;
 
 const SHARED_RULE_FLAGS = {
@@ -214,6 +214,10 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
     io.stdout(USAGE);
     return command ? EXIT_OK : EXIT_USAGE;
   }
+  if (command === '--version' || command === 'version') {
+    io.stdout(`${versionLine()}\n`);
+    return EXIT_OK;
+  }
   const spec = COMMANDS[command];
   if (!spec) return usageError(io, `unknown command "${command}"\n\n${USAGE}`);
   if (rest.includes('--help') || rest.includes('-h')) {
@@ -232,6 +236,12 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
     if (err instanceof UsageError) return usageError(io, err.message);
     throw err;
   }
+}
+
+/** The package version and the Node.js running it (the runtime matters: see scripts/node-runtime.sh). */
+export function versionLine(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return `sidecar-guard ${pkg.version} (Node.js ${process.version})`;
 }
 
 function usageError(io: CliIO, message: string): number {

@@ -95,7 +95,7 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger(c
     await app.listen({
       host: config.listen.host,
       port: config.listen.port,
-      listenTextResolver: () => `sidecar-guard listening on ${urlOf(app, config)} (${mode})`,
+      listenTextResolver: () => `sidecar-guard listening on ${urlOf(app, config)} (${mode}; Node.js ${process.version})`,
     });
     teardown.push(() => app.close());
     const url = urlOf(app, config);
