@@ -4,8 +4,8 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
-import { parseSources } from './check/documents.js';
-import { clusterObjects } from './check/state.js';
+import { parseSources } from './manifests/documents.js';
+import { clusterObjects, storeOf } from './manifests/state.js';
 import type { ClusterInformers } from './cluster/informer.js';
 import type { KubeClient } from './cluster/kube.js';
 import { Reservations } from './cluster/reservations.js';
@@ -17,7 +17,7 @@ import { buildApp } from './http/app.js';
 import type { Readiness } from './http/health.js';
 import { startMetricsServer, type MetricsServer } from './http/metrics-server.js';
 import { createMetrics } from './metrics.js';
-import { Admitter } from './sidecar/admitter.js';
+import { Admitter } from './cluster/admitter.js';
 import { readSources } from './sources.js';
 import { CaBundlePublisher, failClosedWhenReady, type CaBundleTarget } from './tls/cabundle.js';
 import { FileCertificateSource } from './tls/file-source.js';
@@ -224,6 +224,7 @@ function controllerOptions(config: ServeConfig) {
     mode: config.defaults.mode === 'all' ? ('all' as const) : ('label' as const),
     namespaceLabel: config.defaults.namespaceLabel,
     exclude: [config.selfNamespace, ...config.defaults.exclude],
+    overlap: config.overlap,
   };
 }
 
@@ -245,9 +246,6 @@ function urlOf(app: FastifyInstance, config: ServeConfig): string {
 
 function loadState(store: ClusterStore, paths: readonly string[], logger: Logger): void {
   if (paths.length === 0) return;
-  const objects = clusterObjects(parseSources(readSources(paths)), 'default');
-  for (const n of objects.namespaces) store.upsertNamespace(n);
-  for (const p of objects.pods) store.upsertPod(p);
-  for (const s of objects.sidecars) store.upsertSidecar(s);
+  storeOf(clusterObjects(parseSources(readSources(paths)), 'default'), store);
   logger.info({ ...store.counts() }, 'loaded cluster state from --state files');
 }

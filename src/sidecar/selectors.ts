@@ -5,6 +5,8 @@ import { isRecord } from './object.js';
 export type Labels = Readonly<Record<string, string>>;
 export type OverlapMode = 'labels' | 'pods' | 'identical';
 export const OVERLAP_MODES: readonly OverlapMode[] = ['labels', 'pods', 'identical'];
+/** --overlap's default: two selectors conflict when some pod could carry the labels of both. */
+export const DEFAULT_OVERLAP: OverlapMode = 'labels';
 
 /**
  * The selector's labels, or null for a namespace-wide Sidecar: workloadSelector
