@@ -19,7 +19,7 @@ import { startMetricsServer, type MetricsServer } from './http/metrics-server.js
 import { createMetrics } from './metrics.js';
 import { Admitter } from './cluster/admitter.js';
 import { readSources } from './sources.js';
-import { CaBundlePublisher, failClosedWhenReady, type CaBundleTarget } from './tls/cabundle.js';
+import { WebhookConfigPatcher, failClosedWhenReady, type WebhookConfigTarget } from './tls/cabundle.js';
 import { FileCertificateSource } from './tls/file-source.js';
 import { ensureStandaloneCerts } from './tls/files.js';
 import type { TlsManager } from './tls/manager.js';
@@ -100,7 +100,7 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger(c
     teardown.push(() => app.close());
     const url = urlOf(app, config);
     const stopFailClosed =
-      client && config.failClosedWhenReady ? failClosedWhenReady(new CaBundlePublisher(client, webhookTarget(config)), () => readiness().ready, logger) : undefined;
+      client && config.failClosedWhenReady ? failClosedWhenReady(new WebhookConfigPatcher(client, webhookTarget(config)), () => readiness().ready, logger) : undefined;
     teardown.push(() => stopFailClosed?.());
     let metricsServer: MetricsServer | undefined;
     if (config.metricsListen) metricsServer = await startMetricsServer({ ...config.metricsListen, registry: metrics.registry, logger });
@@ -186,7 +186,7 @@ async function closeWithin(app: FastifyInstance, timeoutMs: number, logger: Logg
 }
 
 /** Our webhook configurations: by name, and by label when --webhook-selector is given. */
-function webhookTarget(config: ServeConfig): CaBundleTarget {
+function webhookTarget(config: ServeConfig): WebhookConfigTarget {
   return { names: [config.webhookConfig], ...(config.webhookSelector ? { labelSelector: config.webhookSelector } : {}) };
 }
 

@@ -4,7 +4,7 @@
 import type { ClusterStore } from '../cluster/store.js';
 import { storeOf, type ClusterObjects } from '../manifests/state.js';
 import type { PodInfo, SidecarInfo } from '../sidecar/view.js';
-import { isRecord } from '../sidecar/object.js';
+import { isRecord } from '../util/json.js';
 import { isSelective } from '../sidecar/cross-rules.js';
 import { matches, selectorString, sharedLabels, type Labels, type OverlapMode, type PairedSelector } from '../sidecar/selectors.js';
 import type { Severity } from '../sidecar/violation.js';

@@ -3,12 +3,12 @@
 // admission requests and decide() turns findings into a Decision. No I/O,
 // no clock, no logging.
 import { skipped, type Decision } from '../admission/decision.js';
-import { sameIgnoringNullFields } from '../util/json.js';
+import { isRecord, sameIgnoringNullFields } from '../util/json.js';
 import type { AdmissionRequest } from '../admission/types.js';
 import type { ClusterView } from './view.js';
 import { crossObjectRules, type CrossOptions } from './cross-rules.js';
 import { formatDenial, formatWarning } from './format.js';
-import { isRecord, refOf, SIDECAR_GROUP, SIDECAR_KIND, type ObjectRef } from './object.js';
+import { refOf, SIDECAR_GROUP, SIDECAR_KIND, type ObjectRef } from './object.js';
 import { validateObject } from './validate.js';
 import { errorsOf, warningsOf, type Violation } from './violation.js';
 

@@ -1,6 +1,6 @@
 // Workload selectors as Istio's analyzer reads them, and the three ways two
 // of them can be said to pick the same pods.
-import { isRecord } from './object.js';
+import { isRecord } from '../util/json.js';
 
 export type Labels = Readonly<Record<string, string>>;
 export type OverlapMode = 'labels' | 'pods' | 'identical';
