@@ -1,12 +1,19 @@
 # sidecar-guard: every target installs dependencies first when they are missing.
 SHELL := /bin/bash
+# Node 24 (the current LTS) runs everything here: the machine's own when it is
+# 24 or newer, otherwise one from the npm registry in .tools/node (see
+# scripts/node-runtime.sh). npm runs on it as well.
+export PATH := $(CURDIR)/.tools/node/bin:$(PATH)
 LISTEN ?= 127.0.0.1:8443
 CERT_DIR ?= certs
 METRICS_LISTEN ?= 127.0.0.1:9090
 
 .PHONY: install build run test unit e2e typecheck bench bench-quick certs deploy-manifests clean oracle conformance
 
-node_modules/.package-lock.json: package.json package-lock.json
+.tools/node/.ready: scripts/node-runtime.sh scripts/node-runtime/package-lock.json
+	@bash scripts/node-runtime.sh
+
+node_modules/.package-lock.json: .tools/node/.ready package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
@@ -72,4 +79,4 @@ deploy-manifests:
 	kubectl kustomize manifests
 
 clean:
-	rm -rf dist .e2e
+	rm -rf dist .e2e .tools

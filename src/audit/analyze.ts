@@ -2,9 +2,9 @@
 // across replicas), reported the way `istioctl analyze` does: every member of
 // each conflict gets a finding with Istio's code and message template.
 import type { ClusterStore } from '../cluster/store.js';
-import { storeOf, type ClusterObjects } from '../check/state.js';
-import type { PodInfo, SidecarInfo } from '../cluster/view.js';
-import { isRecord } from '../sidecar/object.js';
+import { storeOf, type ClusterObjects } from '../manifests/state.js';
+import type { PodInfo, SidecarInfo } from '../sidecar/view.js';
+import { isRecord } from '../util/json.js';
 import { isSelective } from '../sidecar/cross-rules.js';
 import { matches, selectorString, sharedLabels, type Labels, type OverlapMode, type PairedSelector } from '../sidecar/selectors.js';
 import type { Severity } from '../sidecar/violation.js';

@@ -6,12 +6,17 @@
 //
 // client-node's ListWatch is not used because it caches whole objects; at
 // 100,000 pods that is hundreds of MB. Here each event is reduced at once to
-// the few fields the rules read (see records.ts).
+// the few fields the rules read (see src/sidecar/records.ts).
 import type { Logger } from 'pino';
-import type { Readiness } from '../http/health.js';
 import { isStatus } from './kube-errors.js';
 import type { KubeClient, WatchEnd, WatchEvent } from './kube.js';
 import type { ClusterStore } from './store.js';
+
+/** Whether the view is fit to decide on, and if not, why (one short phrase each); /readyz reports it. */
+export interface ViewReadiness {
+  ready: boolean;
+  reasons: string[];
+}
 
 type Kind = 'Sidecar' | 'Pod' | 'Namespace';
 
@@ -320,7 +325,7 @@ export class ClusterInformers {
   }
 
   /** Ready once every resource has been listed, and while none has been cut off for longer than maxStalenessMs. */
-  readiness(maxStalenessMs: number): Readiness {
+  readiness(maxStalenessMs: number): ViewReadiness {
     const reasons: string[] = [];
     const now = this.now();
     for (const s of this.status()) {

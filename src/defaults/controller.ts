@@ -10,7 +10,10 @@ import type { Logger } from 'pino';
 import type { KubeClient } from '../cluster/kube.js';
 import { isStatus } from '../cluster/kube-errors.js';
 import type { ClusterStore } from '../cluster/store.js';
-import { isManaged, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../sidecar/cross-rules.js';
+import { isManaged, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../sidecar/managed.js';
+import { judge } from '../sidecar/review.js';
+import { DEFAULT_OVERLAP, type OverlapMode } from '../sidecar/selectors.js';
+import { errorsOf } from '../sidecar/violation.js';
 import { generateDefault, TEMPLATE_HASH_ANNOTATION, type DefaultsConfig, type GeneratedSidecar } from './generate.js';
 
 export const ALWAYS_EXCLUDED = ['kube-system', 'kube-public', 'kube-node-lease'];
@@ -22,11 +25,14 @@ export interface ControllerOptions {
   namespaceLabel: string;
   /** Our own namespace and any extra ones; kube-system, kube-public, kube-node-lease and the root namespace are always added. */
   exclude: string[];
+  /** How the webhook judges selector conflicts (--overlap), so the controller never writes what it would deny. */
+  overlap?: OverlapMode;
   resyncMs?: number;
   retryMs?: number;
 }
 
-export type Action = 'created' | 'updated' | 'unchanged' | 'skipped';
+/** refused: the webhook's pipeline would deny the generated object (a template Istio refuses): nothing is written. */
+export type Action = 'created' | 'updated' | 'unchanged' | 'skipped' | 'refused';
 
 const sidecarsPath = (ns: string) => `/apis/networking.istio.io/v1/namespaces/${encodeURIComponent(ns)}/sidecars`;
 
@@ -132,6 +138,7 @@ export class DefaultsController {
 
   private async create(wanted: GeneratedSidecar): Promise<Action> {
     const { namespace, name } = wanted.metadata;
+    if (this.refuses(wanted, undefined, wanted.metadata)) return 'refused';
     try {
       await this.client.request('POST', sidecarsPath(namespace), { body: wanted, signal: this.halt.signal });
     } catch (err) {
@@ -158,6 +165,7 @@ export class DefaultsController {
       metadata: { ...current.metadata, annotations: { ...current.metadata?.annotations, ...wanted.metadata.annotations } },
       spec: wanted.spec,
     };
+    if (this.refuses(next, current, wanted.metadata)) return 'refused';
     try {
       await this.client.request('PUT', path, { body: next, signal: this.halt.signal });
     } catch (err) {
@@ -169,6 +177,19 @@ export class DefaultsController {
     }
     this.record(namespace, name, 'Updated', `updated the namespace-default Sidecar ${namespace}/${name} to the current template`);
     return 'updated';
+  }
+
+  /**
+   * The webhook's own pipeline on what is about to be written: a template
+   * with a host Istio refuses would otherwise be denied by the API server
+   * and retried for ever. Logged, not retried (the template needs fixing).
+   */
+  private refuses(object: unknown, current: Record<string, unknown> | undefined, { namespace, name }: GeneratedSidecar['metadata']): boolean {
+    const options = { overlap: this.options.overlap ?? DEFAULT_OVERLAP, rootNamespace: this.options.config.rootNamespace, rejectUnknownFields: false };
+    const errors = errorsOf(judge({ object, oldObject: current, ref: { namespace, name } }, this.store, options));
+    if (errors.length === 0) return false;
+    this.logger.warn({ namespace, name, rules: errors.map((v) => v.rule), errors: errors.map((v) => `${v.path}: ${v.message}`) }, 'namespace default: the generated Sidecar would be denied; not writing it (fix the template)');
+    return true;
   }
 
   /** One log line per action, and a Kubernetes Event on the Sidecar when RBAC allows. */

@@ -57,7 +57,7 @@ describe('serve lifecycle', () => {
       'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n',
     );
     const serve = startServe(['--kubeconfig', kubeconfig, '--listen', '127.0.0.1:0', '--cert-dir', dir, '--metrics-listen', 'off', '--generate-defaults', 'label', '--drain-delay', '0']);
-    await serve.waitFor(/listening on https:\/\/127\.0\.0\.1:\d+ \(cluster mode\)/);
+    await serve.waitFor(/listening on https:\/\/127\.0\.0\.1:\d+ \(cluster mode; Node\.js v\d+/);
     serve.child.kill('SIGTERM');
     assert.equal(await serve.exited, 0, serve.output());
     assert.match(serve.output(), /"msg":"stopped"/);

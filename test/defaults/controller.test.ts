@@ -194,4 +194,17 @@ describe('DefaultsController', () => {
       server.faults.clear();
     }
   });
+
+  test('a generated Sidecar the webhook would deny is never written: refused, not retried', async () => {
+    namespace('refusing', { [LABEL]: 'enabled' });
+    const store = new ClusterStore();
+    store.upsertNamespace({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'refusing', labels: { [LABEL]: 'enabled' } } });
+    const broken = { rootNamespace: 'istio-system', template: { ...DEFAULT_TEMPLATE, egressHosts: ['noslash'] } };
+    const controller = new DefaultsController(KubeClient.load(kubeconfig), store, pino({ level: 'silent' }), options({ config: broken }));
+    assert.equal(await controller.reconcile('refusing'), 'refused');
+    assert.equal(creates('refusing').length, 0);
+    // The same namespace with a valid template: the pipeline lets it through.
+    const valid = new DefaultsController(KubeClient.load(kubeconfig), store, pino({ level: 'silent' }), options());
+    assert.equal(await valid.reconcile('refusing'), 'created');
+  });
 });

@@ -373,11 +373,11 @@ describe('Dockerfile', () => {
   const text = readFileSync(fileURLToPath(new URL('../../Dockerfile', import.meta.url)), 'utf8');
   const stages = text.split('\n').filter((l) => /^FROM /.test(l));
 
-  test('multi-stage: builds with npm ci + npm run build, runs on distroless or slim Node 20', () => {
+  test('multi-stage: builds with npm ci + npm run build, runs on distroless or slim Node 24', () => {
     assert.ok(stages.length >= 2);
     assert.match(text, /npm ci/);
     assert.match(text, /npm run build/);
-    assert.match(stages.at(-1)!, /nodejs20|node:20.*slim/);
+    assert.match(stages.at(-1)!, /nodejs24|node:24.*slim/);
     assert.match(text, /--omit=dev/, 'production dependencies only');
     assert.match(text, /COPY --from=build \S+\/dist/);
   });
