@@ -174,7 +174,7 @@ func yamlDocuments(data []byte) ([][]byte, []error) {
 		}
 		// A document that is a JSON object is read as JSON: YAML 1.1 would
 		// take U+0085, U+2028 and U+2029 inside its strings for line breaks.
-		if trimmed := bytes.TrimSpace(doc); len(trimmed) > 0 && trimmed[0] == '{' && json.Valid(trimmed) {
+		if trimmed := withoutSeparator(doc); len(trimmed) > 0 && trimmed[0] == '{' && json.Valid(trimmed) {
 			raws = append(raws, trimmed)
 			errs = append(errs, nil)
 			continue
@@ -183,6 +183,20 @@ func yamlDocuments(data []byte) ([][]byte, []error) {
 		raws = append(raws, js)
 		errs = append(errs, err)
 	}
+}
+
+// withoutSeparator: the YAML reader hands the first document over with its
+// leading "---" line.
+func withoutSeparator(doc []byte) []byte {
+	body := bytes.TrimSpace(doc)
+	for bytes.HasPrefix(body, []byte("---")) {
+		i := bytes.IndexByte(body, '\n')
+		if i < 0 {
+			return nil
+		}
+		body = bytes.TrimSpace(body[i+1:])
+	}
+	return body
 }
 
 func jsonStream(data []byte) ([][]byte, []error) {
