@@ -77,8 +77,9 @@ func main() {
 	count := 0
 	for _, obj := range objects {
 		if obj.ParseErr != nil {
-			fmt.Fprintf(os.Stderr, "istio-analyze: %s object %d: %v\n", obj.File, obj.Index, obj.ParseErr)
-			os.Exit(2)
+			// Like istioctl analyze: report the unreadable document, analyse the rest.
+			fmt.Fprintf(os.Stderr, "istio-analyze: %s object %d skipped: %v\n", obj.File, obj.Index, obj.ParseErr)
+			continue
 		}
 		stream.WriteString("---\n")
 		stream.Write(obj.JSON())
@@ -99,7 +100,8 @@ func main() {
 		err = sa.AddTestReaderKubeSource(readers)
 	}
 	if err != nil {
-		fail(err)
+		// As istioctl analyze does: report the objects Istio could not read, analyse the rest.
+		fmt.Fprintf(os.Stderr, "istio-analyze: %v\n", err)
 	}
 	cancel := make(chan struct{})
 	defer close(cancel)

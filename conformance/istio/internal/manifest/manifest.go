@@ -10,7 +10,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -28,8 +27,8 @@ type Object struct {
 	Index int
 	// Fields is the decoded object (nil when ParseErr is set).
 	Fields map[string]any
-	// ParseErr is set when the document could not be read as YAML/JSON or is
-	// not an object.
+	// ParseErr is set when the document could not be read as YAML/JSON.
+	// Documents that are not objects (lists, scalars) are left out.
 	ParseErr error
 }
 
@@ -112,14 +111,12 @@ func Read(file string, data []byte, defaultNamespace string) []Object {
 		}
 		obj, ok := v.(map[string]any)
 		if !ok {
-			add(nil, fmt.Errorf("document is not an object"))
-			continue
+			continue // a list or a scalar: not an object of any kind, so not a Sidecar either
 		}
 		if items, isList := listItems(obj); isList {
 			for _, item := range items {
 				itemObj, ok := item.(map[string]any)
 				if !ok {
-					add(nil, fmt.Errorf("list item is not an object"))
 					continue
 				}
 				add(withNamespace(itemObj, defaultNamespace), nil)
@@ -154,7 +151,8 @@ func withNamespace(obj map[string]any, ns string) map[string]any {
 		m = map[string]any{}
 		obj["metadata"] = m
 	}
-	if str(m["namespace"]) == "" {
+	// Only a missing or empty namespace; a value of the wrong type is left for the decoder to refuse.
+	if v, present := m["namespace"]; !present || v == nil || v == "" {
 		m["namespace"] = ns
 	}
 	return obj
