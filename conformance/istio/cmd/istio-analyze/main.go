@@ -16,7 +16,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -29,8 +28,7 @@ import (
 	"istio.io/istio/pkg/config/analysis/local"
 	"istio.io/istio/pkg/config/resource"
 
-	"sidecar-guard/conformance/istio/internal/manifest"
-	"sidecar-guard/conformance/istio/internal/quiet"
+	"sidecar-guard/conformance/istio/internal/command"
 )
 
 type finding struct {
@@ -55,23 +53,7 @@ func main() {
 	namespace := fs.String("namespace", "default", "namespace of objects that name none")
 	istioNamespace := fs.String("istio-namespace", "istio-system", "istioctl's --istioNamespace")
 	likeIstioctl := fs.Bool("like-istioctl", false, "read files exactly as istioctl analyze --use-kube=false does (Pods and Namespaces in files are ignored)")
-	fs.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: istio-analyze [--namespace NS] [--istio-namespace NS] [--like-istioctl] FILE... (- for stdin)")
-	}
-	if err := fs.Parse(os.Args[1:]); err != nil {
-		os.Exit(2)
-	}
-	if fs.NArg() == 0 {
-		fs.Usage()
-		os.Exit(2)
-	}
-	quiet.Logs()
-
-	objects, err := manifest.ReadPaths(fs.Args(), *namespace)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "istio-analyze: %v\n", err)
-		os.Exit(2)
-	}
+	objects := command.Start(fs, "usage: istio-analyze [--namespace NS] [--istio-namespace NS] [--like-istioctl] FILE... (- for stdin)", namespace)
 	// One stream of JSON documents, namespaces filled in, for Istio's file source.
 	var stream bytes.Buffer
 	count := 0
@@ -91,9 +73,10 @@ func main() {
 	// Namespace "": every namespace, like istioctl analyze -A.
 	sa := local.NewSourceAnalyzer(combined, "", resource.Namespace(*istioNamespace), nil)
 	readers := []local.ReaderSource{{Name: "input", Reader: &stream}}
+	var err error
 	if *likeIstioctl {
 		if err := sa.AddDefaultResources(); err != nil {
-			fail(err)
+			command.Fail("istio-analyze", err)
 		}
 		err = sa.AddReaderKubeSource(readers)
 	} else {
@@ -107,7 +90,7 @@ func main() {
 	defer close(cancel)
 	result, err := sa.Analyze(cancel)
 	if err != nil {
-		fail(err)
+		command.Fail("istio-analyze", err)
 	}
 
 	out := output{Findings: []finding{}}
@@ -139,14 +122,5 @@ func main() {
 	})
 	out.Summary.Objects = count
 	out.Summary.Findings = len(out.Findings)
-	enc := json.NewEncoder(os.Stdout)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(out); err != nil {
-		fail(err)
-	}
-}
-
-func fail(err error) {
-	fmt.Fprintf(os.Stderr, "istio-analyze: %v\n", err)
-	os.Exit(2)
+	command.Print("istio-analyze", out)
 }

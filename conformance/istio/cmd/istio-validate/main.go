@@ -34,8 +34,8 @@ import (
 	"istio.io/istio/pkg/config/schema/resource"
 	"istio.io/istio/pkg/webhooks/validation/server"
 
+	"sidecar-guard/conformance/istio/internal/command"
 	"sidecar-guard/conformance/istio/internal/manifest"
-	"sidecar-guard/conformance/istio/internal/quiet"
 )
 
 type message struct {
@@ -77,23 +77,7 @@ func main() {
 	fs := flag.NewFlagSet("istio-validate", flag.ContinueOnError)
 	namespace := fs.String("namespace", "default", "namespace of objects that name none (the API server fills in the request's)")
 	domainSuffix := fs.String("domain-suffix", "cluster.local", "istiod's --domain")
-	fs.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: istio-validate [--namespace NS] [--domain-suffix D] FILE... (- for stdin)")
-	}
-	if err := fs.Parse(os.Args[1:]); err != nil {
-		os.Exit(2)
-	}
-	if fs.NArg() == 0 {
-		fs.Usage()
-		os.Exit(2)
-	}
-	quiet.Logs()
-
-	objects, err := manifest.ReadPaths(fs.Args(), *namespace)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "istio-validate: %v\n", err)
-		os.Exit(2)
-	}
+	objects := command.Start(fs, "usage: istio-validate [--namespace NS] [--domain-suffix D] FILE... (- for stdin)", namespace)
 	webhook := newWebhook(*domainSuffix)
 	out := output{Results: []result{}, Summary: summary{Files: fs.NArg()}}
 	for _, obj := range objects {
@@ -116,12 +100,7 @@ func main() {
 			out.Summary.Rejected++
 		}
 	}
-	enc := json.NewEncoder(os.Stdout)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(out); err != nil {
-		fmt.Fprintf(os.Stderr, "istio-validate: %v\n", err)
-		os.Exit(2)
-	}
+	command.Print("istio-validate", out)
 	if out.Summary.Rejected > 0 {
 		os.Exit(1)
 	}
@@ -232,8 +211,7 @@ func checkFields(raw []byte, kind, namespace, name string) []string {
 func newWebhook(domainSuffix string) http.Handler {
 	mux := http.NewServeMux()
 	if _, err := server.New(server.Options{Schemas: schemas, DomainSuffix: domainSuffix, Mux: mux}); err != nil {
-		fmt.Fprintf(os.Stderr, "istio-validate: %v\n", err)
-		os.Exit(2)
+		command.Fail("istio-validate", err)
 	}
 	return mux
 }
