@@ -13,4 +13,4 @@ esac
 if [ "${#files[@]}" -eq 0 ]; then echo "no test files"; exit 1; fi
 # test/helpers/test-keys.ts: RSA test keys come from a pool made once (.test-keys/), not per certificate.
 [ -f .test-keys/rsa-2048.pem ] || node --import tsx test/helpers/test-keys.ts
-exec node --import tsx --import ./test/helpers/test-keys.ts --test --test-concurrency="${TEST_CONCURRENCY:-2}" --test-reporter=spec "${files[@]}"
+exec node --import tsx/esm --import ./test/helpers/test-keys.ts --test --test-concurrency="${TEST_CONCURRENCY:-2}" --test-reporter=spec "${files[@]}"
