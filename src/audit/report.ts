@@ -1,8 +1,17 @@
-// audit's output: istioctl-analyze-like lines, or one JSON object.
-import type { AuditReport } from './analyze.js';
+// audit's output: istioctl-analyze-like lines, or one JSON object. What one
+// Sidecar can print is bounded as in `check` (FINDING_LIMITS per object,
+// "… and N more like this", messages cut at MESSAGE_CHARS): a Sidecar that
+// overlaps a thousand others would otherwise print a thousand lines, each
+// naming them all. The summary counts every finding.
+import type { AuditFinding, AuditReport } from './analyze.js';
+import { clip, MESSAGE_CHARS } from '../sidecar/format.js';
+import { capFindings, FINDING_LIMITS, type Violation } from '../sidecar/violation.js';
+
+/** An AuditFinding that may stand for others left out: how many of which rules. */
+export type ShownFinding = AuditFinding & { omitted?: Readonly<Record<string, number>> };
 
 export function formatAuditText(report: AuditReport): string {
-  const lines = report.findings.map((f) => {
+  const lines = shownFindings(report.findings).map((f) => {
     const level = f.severity === 'error' ? 'Error' : 'Warning';
     return `${level} ${f.code ? `[${f.code}] ` : ''}(Sidecar ${f.namespace}/${f.name}) ${f.message} [${f.rule}]`;
   });
@@ -19,5 +28,33 @@ export function formatAuditText(report: AuditReport): string {
 const count = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 export function formatAuditJson(report: AuditReport): string {
-  return `${JSON.stringify(report)}\n`;
+  return `${JSON.stringify({ findings: shownFindings(report.findings), summary: report.summary })}\n`;
+}
+
+/**
+ * The findings as printed: per Sidecar, FINDING_LIMITS of them, in the
+ * report's order (findings of one Sidecar are next to each other), messages cut.
+ */
+export function shownFindings(findings: readonly AuditFinding[]): ShownFinding[] {
+  const out: ShownFinding[] = [];
+  for (let start = 0; start < findings.length; ) {
+    const first = findings[start]!;
+    let end = start + 1;
+    while (end < findings.length && findings[end]!.namespace === first.namespace && findings[end]!.name === first.name) end++;
+    out.push(...capPerSidecar(findings.slice(start, end)));
+    start = end;
+  }
+  return out;
+}
+
+/** One Sidecar's findings through the same cap as a Sidecar's findings in `check`; a summary keeps the code of its rule. */
+function capPerSidecar(own: readonly AuditFinding[]): ShownFinding[] {
+  const codes = new Map(own.map((f) => [f.rule, f.code]));
+  const { kind, namespace, name } = own[0]!;
+  const asViolations = own.map((f): Violation & { finding: AuditFinding } => ({ rule: f.rule, severity: f.severity, path: '', message: f.message, finding: f }));
+  return capFindings(asViolations, FINDING_LIMITS).map((v): ShownFinding => {
+    const kept = (v as Partial<{ finding: AuditFinding }>).finding;
+    if (kept) return { ...kept, message: clip(kept.message, MESSAGE_CHARS) };
+    return { code: codes.get(v.rule) ?? null, rule: v.rule, severity: v.severity, kind, namespace, name, message: v.message, omitted: v.omitted };
+  });
 }

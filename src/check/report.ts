@@ -1,16 +1,39 @@
 // check's two output formats: compiler-style lines for people and editors,
-// one JSON object for machines.
+// one JSON object for machines. What one object can print is bounded: the
+// findings by judge (FINDING_LIMITS, with "… and N more like this"), each
+// message and path here.
+import { clip, MESSAGE_CHARS, PATH_CHARS } from '../sidecar/format.js';
 import type { CheckReport, CheckResult, Finding } from './run.js';
 
 export function formatText(report: CheckReport): string {
   const lines: string[] = [];
   for (const r of report.results) {
-    for (const f of [...r.errors, ...r.warnings].sort((a, b) => a.line - b.line || a.col - b.col)) {
-      lines.push(`${r.file}:${f.line}:${f.col}: ${f.severity}: ${f.path ? `${f.path}: ` : ''}${f.message} [${f.rule}]`);
+    for (const f of inLineOrder([...r.errors, ...r.warnings])) {
+      const path = f.path ? `${clip(f.path, PATH_CHARS)}: ` : '';
+      lines.push(`${r.file}:${f.line}:${f.col}: ${f.severity}: ${path}${clip(f.message, MESSAGE_CHARS)} [${f.rule}]`);
     }
   }
   lines.push(summaryLine(report));
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Findings by line; a summary ("… and N more like this") right after the
+ * last one of its rule, since it names the list rather than a line of it.
+ */
+function inLineOrder(findings: readonly Finding[]): Finding[] {
+  const sorted = findings.filter((f) => !f.omitted).sort((a, b) => a.line - b.line || a.col - b.col);
+  for (const summary of findings.filter((f) => f.omitted)) {
+    let at = sorted.length;
+    for (let i = sorted.length - 1; i >= 0; i--) {
+      if (sorted[i]!.rule === summary.rule && sorted[i]!.severity === summary.severity) {
+        at = i + 1;
+        break;
+      }
+    }
+    sorted.splice(at, 0, summary);
+  }
+  return sorted;
 }
 
 function summaryLine({ summary: s }: CheckReport): string {
@@ -18,7 +41,13 @@ function summaryLine({ summary: s }: CheckReport): string {
   return `${plural(s.files, 'file')}, ${plural(s.sidecars, 'Sidecar')}: ${s.allowed} allowed, ${s.rejected} rejected, ${s.skipped} other document${s.skipped === 1 ? '' : 's'} skipped`;
 }
 
-const wire = (f: Finding) => ({ rule: f.rule, path: f.path, message: f.message });
+/** A summary also says how many findings of which rules it stands for. */
+const wire = (f: Finding) => ({
+  rule: f.rule,
+  path: clip(f.path, PATH_CHARS),
+  message: clip(f.message, MESSAGE_CHARS),
+  ...(f.omitted ? { omitted: f.omitted } : {}),
+});
 
 function wireResult(r: CheckResult) {
   return {

@@ -23,6 +23,8 @@ export interface Finding {
   path: string;
   message: string;
   hint?: string;
+  /** On a summary ("… and N more like this"): how many findings of which rules it stands for. */
+  omitted?: Readonly<Record<string, number>>;
   line: number;
   col: number;
 }

@@ -1,20 +1,63 @@
 // How findings read in kubectl's output. A denial names the object, then one
 // line per error: field path, the rule's message (Istio's text unchanged),
 // the rule id, and how to fix it.
+//
+// Both the denial and the warnings are bounded whatever the number of
+// findings (issue 14): the denial fits on one screen, and the warnings stay
+// within what kube-apiserver passes on unchanged.
 import { describeRef, type ObjectRef } from './object.js';
-import type { Violation } from './violation.js';
+import { capFindings, findingCount, formatCount, type FindingLimits, type Violation } from './violation.js';
+
+/** Findings a denial (and the warnings) list: at most 10, 5 of one rule, each followed by its "… and N more like this". */
+export const DENIAL_LIMITS: FindingLimits = Object.freeze({ perRule: 5, perObject: 10 });
+/** A denial line longer than this is cut (a 1 MiB host name would otherwise be quoted in full, twice). */
+export const DENIAL_LINE_CHARS = 400;
+/**
+ * kube-apiserver's warning recorder (k8s.io/apiserver
+ * pkg/endpoints/filters/warning.go, v0.35): once the warnings of one request
+ * exceed 4 * 1024 runes in all, it cuts each to 256 runes and drops the rest.
+ * Warnings are kept within that budget here, so it passes them unchanged and
+ * the line saying how many were left out is not the one dropped.
+ */
+export const WARNING_TOTAL_RUNES = 4 * 1024;
+export const WARNING_ITEM_RUNES = 256;
+/**
+ * Messages and paths are cut beyond these in every output (Istio's longest
+ * message in the conformance run is 292 characters; only a map key makes a
+ * path long), so that a summary line keeps its count within 256 runes.
+ */
+export const MESSAGE_CHARS = 1024;
+export const PATH_CHARS = 160;
 
 export function formatFinding(v: Violation): string {
-  const fix = v.hint ? ` Fix: ${v.hint}` : '';
-  return `${v.path}: ${v.message} [${v.rule}]${fix}`;
+  const where = v.path ? `${clip(v.path, PATH_CHARS)}: ` : '';
+  const fix = v.hint && !v.omitted ? ` Fix: ${v.hint}` : '';
+  return `${where}${v.message} [${v.rule}]${fix}`;
 }
 
 export function formatDenial(ref: ObjectRef, errors: readonly Violation[]): string {
   const subject = describeRef(ref);
-  if (errors.length === 1) return `${subject} is invalid: ${formatFinding(errors[0]!)}`;
-  const lines = errors.map((v) => `- ${formatFinding(v)}`);
-  return `${subject} is invalid (${errors.length} errors):\n${lines.join('\n')}`;
+  const total = findingCount(errors);
+  const shown = capFindings(errors, DENIAL_LIMITS);
+  const line = (v: Violation) => fitted(v, formatFinding, DENIAL_LINE_CHARS, (t) => t.length, clip);
+  if (total === 1 && shown.length === 1) return `${subject} is invalid: ${line(shown[0]!)}`;
+  return `${subject} is invalid (${formatCount(total)} errors):\n${shown.map((v) => `- ${line(v)}`).join('\n')}`;
 }
+
+/**
+ * `format(v)` within `max` (as `measure` counts): the message is cut rather
+ * than the whole line, so the field, the rule id, the fix and why a
+ * grandfathered error passed stay readable.
+ */
+function fitted(v: Violation, format: (v: Violation) => string, max: number, measure: (t: string) => number, cut: (t: string, max: number) => string): string {
+  const full = format(v);
+  if (measure(full) <= max) return full;
+  const room = max - measure(format({ ...v, message: '' }));
+  return room >= MIN_MESSAGE_ROOM ? format({ ...v, message: cut(v.message, room) }) : cut(full, max);
+}
+
+/** Below this much room for the message, the whole line is cut instead (its path alone is that long). */
+const MIN_MESSAGE_ROOM = 40;
 
 /**
  * Warnings travel as admission warnings, which kubectl prints one per line.
@@ -22,5 +65,95 @@ export function formatDenial(ref: ObjectRef, errors: readonly Violation[]): stri
  * object. A grandfathered error names its field and rule, and why it passed.
  */
 export function formatWarning(v: Violation): string {
+  if (v.omitted) return `${v.path ? `${clip(v.path, PATH_CHARS)}: ` : ''}${v.message} [${v.rule}]`;
   return v.allowedBecause ? `${v.path}: ${v.message} [${v.rule}] (allowed: ${v.allowedBecause})` : v.message;
+}
+
+/**
+ * The warnings of one answer: each distinct text once (kube-apiserver drops
+ * repeats, so a repeat counts as one more like it), DENIAL_LIMITS of them,
+ * control characters escaped (kube-apiserver drops a warning holding one),
+ * within kube-apiserver's rune budget.
+ */
+export function formatWarnings(warnings: readonly Violation[]): string[] {
+  const seen = new Set<string>();
+  const distinct = warnings.map((v): Violation => {
+    if (v.omitted) return v;
+    const text = formatWarning(v);
+    if (!seen.has(text)) {
+      seen.add(text);
+      return v;
+    }
+    return { rule: v.rule, severity: v.severity, path: v.path, message: '', omitted: { [v.rule]: 1 } };
+  });
+  const shown = capFindings(distinct, DENIAL_LIMITS).map((v) => ({ ...v, path: escapeControls(v.path), message: escapeControls(v.message) }));
+  return withinWarningBudget(shown);
+}
+
+function withinWarningBudget(warnings: readonly Violation[]): string[] {
+  const texts = warnings.map(formatWarning);
+  let total = 0;
+  for (const text of texts) total += runesUpTo(text, WARNING_TOTAL_RUNES + 1);
+  if (total <= WARNING_TOTAL_RUNES) return texts;
+  // Over the budget: cut each as kube-apiserver would, and keep room for the last line.
+  const room = WARNING_TOTAL_RUNES - WARNING_ITEM_RUNES;
+  const out: string[] = [];
+  let used = 0;
+  let left = 0;
+  const seen = new Set<string>();
+  for (const v of warnings) {
+    const text = fitted(v, formatWarning, WARNING_ITEM_RUNES, (t) => runesUpTo(t, WARNING_ITEM_RUNES + 1), clipRunes);
+    const runes = runesUpTo(text, WARNING_ITEM_RUNES);
+    // Two texts cut to the same runes would be one warning to kube-apiserver.
+    if (left === 0 && used + runes <= room && !seen.has(text)) {
+      out.push(text);
+      seen.add(text);
+      used += runes;
+    } else {
+      left += findingCount([v]);
+    }
+  }
+  if (left > 0) out.push(`… and ${formatCount(left)} more warnings: kube-apiserver passes on at most ${formatCount(WARNING_TOTAL_RUNES)} characters of warnings`);
+  return out;
+}
+
+/** `text` cut to at most `max` UTF-16 units, ending in "…" when cut, never inside a surrogate pair. */
+export function clip(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let end = max - 1;
+  if (isHighSurrogate(text.charCodeAt(end - 1))) end--;
+  return `${text.slice(0, end)}…`;
+}
+
+/** `text` cut to at most `max` runes (code points), ending in "…" when cut. */
+function clipRunes(text: string, max: number): string {
+  if (runesUpTo(text, max + 1) <= max) return text;
+  let runes = 0;
+  let i = 0;
+  while (i < text.length && runes < max - 1) {
+    i += isHighSurrogate(text.charCodeAt(i)) && i + 1 < text.length ? 2 : 1;
+    runes++;
+  }
+  return `${text.slice(0, i)}…`;
+}
+
+/** The number of runes in `text`, counting no further than `limit`. */
+function runesUpTo(text: string, limit: number): number {
+  if (text.length <= limit) {
+    let surrogatePairs = 0;
+    for (let i = 0; i < text.length - 1; i++) if (isHighSurrogate(text.charCodeAt(i)) && isLowSurrogate(text.charCodeAt(i + 1))) surrogatePairs++;
+    return text.length - surrogatePairs;
+  }
+  let runes = 0;
+  for (let i = 0; i < text.length && runes < limit; runes++) i += isHighSurrogate(text.charCodeAt(i)) && isLowSurrogate(text.charCodeAt(i + 1)) ? 2 : 1;
+  return runes;
+}
+
+const isHighSurrogate = (c: number): boolean => c >= 0xd800 && c <= 0xdbff;
+const isLowSurrogate = (c: number): boolean => c >= 0xdc00 && c <= 0xdfff;
+
+/** Go's unicode.IsControl (C0, DEL, C1), which kube-apiserver refuses in a warning, written as \u escapes. */
+function escapeControls(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

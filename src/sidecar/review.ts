@@ -7,10 +7,12 @@ import { isRecord, sameIgnoringNullFields } from '../util/json.js';
 import type { AdmissionRequest } from '../admission/types.js';
 import type { ClusterView } from './view.js';
 import { crossObjectRules, type CrossOptions } from './cross-rules.js';
-import { formatDenial, formatWarning } from './format.js';
+import { formatDenial, formatWarnings } from './format.js';
 import { refOf, SIDECAR_GROUP, SIDECAR_KIND, type ObjectRef } from './object.js';
+import { schemaViolation } from './schema/rules.js';
+import { jsonLongerThan, MAX_OBJECT_BYTES } from './size.js';
 import { validateObject } from './validate.js';
-import { errorsOf, warningsOf, type Violation } from './violation.js';
+import { capFindings, errorsOf, formatCount, rulesOf, warningsOf, type Violation } from './violation.js';
 
 /** What every entry point tells the rules: how selectors conflict, the root namespace, the opt-in hint. */
 export type ReviewOptions = CrossOptions;
@@ -59,18 +61,34 @@ export function review(req: AdmissionRequest, ctx: ReviewContext): Decision {
 
 /**
  * The one decision pipeline, used by /validate (through review), `check` and
- * the namespace-defaults controller: the CRD schema and Istio's per-object
- * rules, Istio's top-level field check, then the cross-object rules against
- * the view (none without one, as in `check --isolated`), and last the
- * grandfathering of what the replaced version already had.
+ * the namespace-defaults controller: the size no cluster can store refused
+ * up front, the CRD schema and Istio's per-object rules, Istio's top-level
+ * field check, then the cross-object rules against the view (none without
+ * one, as in `check --isolated`), the grandfathering of what the replaced
+ * version already had, and last the cap on how many findings one object
+ * gets (FINDING_LIMITS).
  */
 export function judge(candidate: Candidate, view: ClusterView | undefined, options: JudgeOptions): Violation[] {
   const { object, oldObject, ref } = candidate;
+  if (jsonLongerThan(object, MAX_OBJECT_BYTES)) return grandfathered([tooLarge()], object, oldObject);
   const own = validateObject(object, ref, { rejectUnknownFields: options.rejectUnknownFields });
   const findings = withIstioTopLevelFields(own.violations, candidate, options.rejectUnknownFields);
-  if (!own.wellFormed) return grandfathered(findings, object, oldObject);
+  if (!own.wellFormed) return capFindings(grandfathered(findings, object, oldObject));
   const cross = view ? crossObjectRules({ object, oldObject, ref }, view, options) : [];
-  return grandfathered([...findings, ...cross], object, oldObject);
+  return capFindings(grandfathered([...findings, ...cross], object, oldObject));
+}
+
+/**
+ * Judging costs time and memory in proportion to the object (a second and
+ * 400 MB for 3 MiB of host names), and no cluster with etcd's default limit
+ * can store an object this large, so it is refused without being judged.
+ */
+function tooLarge(): Violation {
+  return schemaViolation(
+    'object.size',
+    '',
+    `the object is larger than ${formatCount(MAX_OBJECT_BYTES)} bytes (1.5 MiB) as JSON, the most etcd stores in one request by default; it was not judged`,
+  );
 }
 
 /**
@@ -119,10 +137,15 @@ function istioTopLevelFields({ object, ref, requestNamespace }: Candidate): Viol
     }));
 }
 
+/**
+ * Findings to an answer: the denial message and the warnings are bounded for
+ * kubectl (format.ts), whatever the number of findings; `rules` names every
+ * rule involved, those of findings left out too.
+ */
 export function decide(ref: ObjectRef, findings: readonly Violation[]): Decision {
   const errors = errorsOf(findings);
   const warnings = warningsOf(findings);
-  const warningTexts = warnings.map(formatWarning);
+  const warningTexts = formatWarnings(warnings);
   if (errors.length > 0) {
     return {
       allowed: false,
@@ -131,15 +154,13 @@ export function decide(ref: ObjectRef, findings: readonly Violation[]): Decision
       reason: 'Forbidden',
       message: formatDenial(ref, errors),
       warnings: warningTexts,
-      rules: unique(errors.map((v) => v.rule)),
+      rules: rulesOf(errors),
     };
   }
   return {
     allowed: true,
     outcome: warnings.length > 0 ? 'warned' : 'allowed',
     warnings: warningTexts,
-    rules: unique(warnings.map((v) => v.rule)),
+    rules: rulesOf(warnings),
   };
 }
-
-const unique = (xs: string[]): string[] => [...new Set(xs)];

@@ -36,16 +36,38 @@ export function validateObject(obj: unknown, ref: ObjectRef, options: ValidateOp
  * A field gets one explanation: when an Istio rule reports an error at the
  * path of a schema finding or inside it (a missing ingress port, an egress
  * listener without hosts, a duration under 1ms, a null listener whose port
- * Istio then misses), Istio's more specific text wins.
+ * Istio then misses), Istio's more specific text wins. Paths are looked up in
+ * a sorted list, not compared pairwise: a list of 10,000 nulls is 10,000
+ * schema findings and 10,000 Istio ones.
  */
 function withoutSuperseded(schema: Violation[], istio: Violation[]): Violation[] {
-  const istioErrorPaths = errorsOf(istio).map((v) => v.path);
+  const istioErrorPaths = errorsOf(istio)
+    .filter((v) => !v.omitted)
+    .map((v) => v.path)
+    .sort();
   if (istioErrorPaths.length === 0) return schema;
-  return schema.filter((v) => !istioErrorPaths.some((p) => p === v.path || isInside(p, v.path)));
+  return schema.filter((v) => !holds(istioErrorPaths, v.path));
 }
 
-/** `spec.ingress[0].port` is inside `spec.ingress[0]`; `spec.ingress[01]` is not inside `spec.ingress[0]`. */
-function isInside(path: string, parent: string): boolean {
-  if (parent === '') return false;
-  return path.startsWith(parent) && (path[parent.length] === '.' || path[parent.length] === '[');
+/**
+ * Whether a sorted list holds `parent` or a path inside it: `spec.ingress[0]`
+ * holds `spec.ingress[0].port`; `spec.ingress[0]` does not hold
+ * `spec.ingress[01]`, and `` holds nothing but itself.
+ */
+function holds(sorted: readonly string[], parent: string): boolean {
+  if (hasPrefix(sorted, parent, true)) return true;
+  return parent !== '' && (hasPrefix(sorted, `${parent}.`, false) || hasPrefix(sorted, `${parent}[`, false));
+}
+
+/** Binary search for the first entry >= prefix; it equals (exact) or starts with the prefix. */
+function hasPrefix(sorted: readonly string[], prefix: string, exact: boolean): boolean {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < prefix) lo = mid + 1;
+    else hi = mid;
+  }
+  const found = sorted[lo];
+  return found !== undefined && (exact ? found === prefix : found.startsWith(prefix));
 }

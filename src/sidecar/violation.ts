@@ -1,5 +1,11 @@
 // A finding about one field of one object. Rules return these as data and
 // never throw; callers decide what an error or a warning means for them.
+//
+// What one object can produce is bounded (issue 14: a Sidecar with 800,000
+// short host names produced a 131 MB denial): at most FINDING_LIMITS.perRule
+// findings of one rule and FINDING_LIMITS.perObject in all are kept, in
+// evaluation order; the rest are counted into summaries ("… and N more like
+// this") that say how many were left out and of which rules.
 export type Severity = 'error' | 'warning';
 
 export interface Violation {
@@ -14,7 +20,220 @@ export interface Violation {
   hint?: string;
   /** Set when an error was let through as a warning (grandfathered): why. */
   allowedBecause?: string;
+  /**
+   * Set on a summary that stands for findings left out: how many of each
+   * rule. `path` is then the innermost field holding all of them.
+   */
+  omitted?: Readonly<Record<string, number>>;
 }
 
 export const errorsOf = (vs: readonly Violation[]): Violation[] => vs.filter((v) => v.severity === 'error');
 export const warningsOf = (vs: readonly Violation[]): Violation[] => vs.filter((v) => v.severity === 'warning');
+
+export interface FindingLimits {
+  /** Findings of one rule (and severity) kept before the rest become "… and N more like this". */
+  readonly perRule: number;
+  /** Findings of one severity kept in all; later ones of rules not shown yet go into one summary. */
+  readonly perObject: number;
+}
+
+/**
+ * What `judge` returns for one object, so what `check` prints and the webhook
+ * starts from. Above anything a hand-written Sidecar produces, and above
+ * what the Istio-conformance generator can produce (docs/conformance.md,
+ * "Capped output"): 8 of one rule and 26 in all were its most in 100,000 objects.
+ */
+export const FINDING_LIMITS: FindingLimits = Object.freeze({ perRule: 20, perObject: 100 });
+
+/** The rule id of a summary of findings from several rules that were left out once an object's limit was reached. */
+export const MORE_FINDINGS_RULE = 'findings.more';
+
+/** How many findings a list stands for: each one, plus what its summaries left out. */
+export function findingCount(vs: readonly Violation[]): number {
+  let n = 0;
+  for (const v of vs) n += v.omitted ? omittedCount(v.omitted) : 1;
+  return n;
+}
+
+/** Every rule id a list stands for, summaries included, in order of first appearance. */
+export function rulesOf(vs: readonly Violation[]): string[] {
+  const rules = new Set<string>();
+  for (const v of vs) {
+    if (v.omitted) for (const rule of Object.keys(v.omitted)) rules.add(rule);
+    else rules.add(v.rule);
+  }
+  return [...rules];
+}
+
+/** `limits` applied to a list (which may hold summaries already: their counts add up). */
+export function capFindings(vs: readonly Violation[], limits: FindingLimits = FINDING_LIMITS): Violation[] {
+  const capped = new CappedFindings(limits);
+  for (const v of vs) capped.add(v);
+  return capped.list();
+}
+
+interface RuleTally {
+  kept: number;
+  /** Index in `kept` of this rule's last kept finding: its summary goes right after it. */
+  lastKept: number;
+  omitted: number;
+  path: string | undefined;
+}
+
+interface SeverityTally {
+  kept: number;
+  /** Findings of rules with nothing kept, left out once the object's limit was reached. */
+  omitted: Record<string, number>;
+  omittedCount: number;
+  path: string | undefined;
+}
+
+/**
+ * A collector that keeps what `limits` allows and counts the rest, so memory
+ * stays bounded however many findings are added (the rules add one per bad
+ * list item). `list()` is the kept findings in the order they were added,
+ * each rule's summary right after its last kept finding, and one summary per
+ * severity for rules with nothing kept at the end.
+ */
+export class CappedFindings {
+  private readonly kept: Violation[] = [];
+  private readonly rules = new Map<string, RuleTally>();
+  private readonly severities = new Map<Severity, SeverityTally>();
+  private added = 0;
+
+  constructor(private readonly limits: FindingLimits = FINDING_LIMITS) {}
+
+  /** How many findings were added, summaries counted for what they stand for. */
+  get size(): number {
+    return this.added;
+  }
+
+  add(v: Violation): void {
+    if (v.omitted) {
+      for (const [rule, n] of Object.entries(v.omitted)) this.leaveOut(rule, v.severity, v.path, n);
+      return;
+    }
+    this.added++;
+    const severity = this.severity(v.severity);
+    const tally = this.rules.get(keyOf(v.rule, v.severity));
+    const keptOfRule = tally?.kept ?? 0;
+    if (keptOfRule < this.limits.perRule && severity.kept < this.limits.perObject) {
+      severity.kept++;
+      this.kept.push(v);
+      const rule = tally ?? this.newRule(v.rule, v.severity);
+      rule.kept++;
+      rule.lastKept = this.kept.length - 1;
+      return;
+    }
+    this.leaveOut(v.rule, v.severity, v.path, 1);
+  }
+
+  list(): Violation[] {
+    const after = new Map<number, Violation[]>();
+    for (const [key, tally] of this.rules) {
+      if (tally.omitted === 0 || tally.kept === 0) continue;
+      const [severity, rule] = splitKey(key);
+      const summary = ruleSummary(rule, severity, tally.path ?? '', tally.omitted);
+      after.set(tally.lastKept, [...(after.get(tally.lastKept) ?? []), summary]);
+    }
+    const out: Violation[] = [];
+    this.kept.forEach((v, i) => out.push(v, ...(after.get(i) ?? [])));
+    for (const [severity, tally] of this.severities) {
+      if (tally.omittedCount > 0) out.push(objectSummary(severity, tally.path ?? '', tally.omitted));
+    }
+    return out;
+  }
+
+  private leaveOut(rule: string, severity: Severity, path: string, n: number): void {
+    this.added += n;
+    const tally = this.rules.get(keyOf(rule, severity));
+    if (tally && tally.kept > 0) {
+      tally.omitted += n;
+      tally.path = tally.path === undefined ? path : commonPath(tally.path, path);
+      return;
+    }
+    const s = this.severity(severity);
+    s.omitted[rule] = (s.omitted[rule] ?? 0) + n;
+    s.omittedCount += n;
+    s.path = s.path === undefined ? path : commonPath(s.path, path);
+  }
+
+  private newRule(rule: string, severity: Severity): RuleTally {
+    const tally: RuleTally = { kept: 0, lastKept: -1, omitted: 0, path: undefined };
+    this.rules.set(keyOf(rule, severity), tally);
+    return tally;
+  }
+
+  private severity(severity: Severity): SeverityTally {
+    let tally = this.severities.get(severity);
+    if (!tally) {
+      tally = { kept: 0, omitted: Object.create(null) as Record<string, number>, omittedCount: 0, path: undefined };
+      this.severities.set(severity, tally);
+    }
+    return tally;
+  }
+}
+
+const keyOf = (rule: string, severity: Severity): string => `${severity}:${rule}`;
+
+function splitKey(key: string): [Severity, string] {
+  const colon = key.indexOf(':');
+  return [key.slice(0, colon) as Severity, key.slice(colon + 1)];
+}
+
+const omittedCount = (omitted: Readonly<Record<string, number>>): number => Object.values(omitted).reduce((a, b) => a + b, 0);
+
+export const formatCount = (n: number): string => n.toLocaleString('en-US');
+
+function ruleSummary(rule: string, severity: Severity, path: string, n: number): Violation {
+  return { rule, severity, path, message: `… and ${formatCount(n)} more like this`, omitted: { [rule]: n } };
+}
+
+/** Rules named in an object summary: the most frequent first, at most this many by name. */
+const NAMED_RULES = 5;
+
+function objectSummary(severity: Severity, path: string, omitted: Record<string, number>): Violation {
+  const total = omittedCount(omitted);
+  const ranked = Object.entries(omitted).sort((a, b) => b[1] - a[1]);
+  const named = ranked.slice(0, NAMED_RULES).map(([rule, n]) => `${rule} ×${formatCount(n)}`);
+  const rest = ranked.length > NAMED_RULES ? `, and ${ranked.length - NAMED_RULES} more rules` : '';
+  const what = `${severity}${total === 1 ? '' : 's'}`;
+  return {
+    rule: MORE_FINDINGS_RULE,
+    severity,
+    path,
+    message: `… and ${formatCount(total)} more ${what} of other rules: ${named.join(', ')}${rest}`,
+    omitted: { ...omitted },
+  };
+}
+
+/**
+ * The innermost field that holds both paths: `spec.egress[0].hosts` for
+ * `spec.egress[0].hosts[7]` and `spec.egress[0].hosts[12]`, `` when they
+ * share nothing. A cut happens only at a `.` or `[` outside brackets, so a
+ * label key with dots in it stays whole.
+ */
+export function commonPath(a: string, b: string): string {
+  if (a === b) return a;
+  const n = Math.min(a.length, b.length);
+  let cut = 0;
+  let depth = 0;
+  let i = 0;
+  for (; i < n; i++) {
+    const ch = a.charCodeAt(i);
+    if (ch !== b.charCodeAt(i)) break;
+    if (depth === 0 && (ch === DOT || ch === OPEN)) cut = i;
+    if (ch === OPEN) depth++;
+    else if (ch === CLOSE && depth > 0) depth--;
+  }
+  // One path may be the other's ancestor: `spec.egress` holds `spec.egress[0]`.
+  if (i === n) {
+    const next = (a.length > n ? a : b).charCodeAt(n);
+    if (depth === 0 && (next === DOT || next === OPEN)) return a.slice(0, n);
+  }
+  return a.slice(0, cut);
+}
+
+const DOT = 0x2e;
+const OPEN = 0x5b;
+const CLOSE = 0x5d;

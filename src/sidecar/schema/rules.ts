@@ -13,7 +13,9 @@ export type SchemaRuleId =
   | 'meta.namespace'
   | 'meta.labels'
   | 'meta.annotations'
-  | 'object.kind';
+  | 'object.kind'
+  | 'object.size'
+  | 'schema.partial';
 
 export interface SchemaRule {
   readonly hint: string;
@@ -32,6 +34,8 @@ export const SCHEMA_RULES: Readonly<Record<SchemaRuleId, SchemaRule>> = {
   'meta.labels': { hint: "Use label keys like 'example.com/name' and values of at most 63 characters: letters, digits, '-', '_' and '.'." },
   'meta.annotations': { hint: "Use annotation keys like 'example.com/name' and keep all annotations together under 256 KiB." },
   'object.kind': { hint: 'Use kind Sidecar with apiVersion networking.istio.io/v1 (v1beta1 and v1alpha3 are also served).' },
+  'object.size': { hint: 'Make the Sidecar smaller: list namespaces (ns/*) instead of single hosts, or split it into Sidecars for different workloads.' },
+  'schema.partial': { hint: 'Fix this error and check again; a Sidecar this large is checked in full only when it matches the schema.' },
 };
 
 export function schemaViolation(rule: SchemaRuleId, path: string, message: string): Violation {

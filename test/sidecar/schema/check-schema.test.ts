@@ -298,8 +298,8 @@ describe('violations', () => {
 
   it('have a one-line hint for every rule id', () => {
     assert.deepEqual(Object.keys(SCHEMA_RULES).sort(), [
-      'meta.annotations', 'meta.labels', 'meta.name', 'meta.namespace', 'object.kind', 'schema.cel', 'schema.enum',
-      'schema.length', 'schema.range', 'schema.required', 'schema.type', 'schema.unknown-field',
+      'meta.annotations', 'meta.labels', 'meta.name', 'meta.namespace', 'object.kind', 'object.size', 'schema.cel', 'schema.enum',
+      'schema.length', 'schema.partial', 'schema.range', 'schema.required', 'schema.type', 'schema.unknown-field',
     ]);
     for (const { hint } of Object.values(SCHEMA_RULES)) {
       assert.ok(hint.length > 10 && !hint.includes('\n'));
