@@ -10,7 +10,7 @@ import { crossObjectRules, type CrossOptions } from './cross-rules.js';
 import { formatDenial, formatWarnings } from './format.js';
 import { refOf, SIDECAR_GROUP, SIDECAR_KIND, type ObjectRef } from './object.js';
 import { schemaViolation } from './schema/rules.js';
-import { jsonLongerThan, MAX_OBJECT_BYTES } from './size.js';
+import { exceededLimit, MAX_OBJECT_BYTES, MAX_OBJECT_VALUES } from './size.js';
 import { validateObject } from './validate.js';
 import { capFindings, errorsOf, formatCount, rulesOf, warningsOf, type Violation } from './violation.js';
 
@@ -70,7 +70,8 @@ export function review(req: AdmissionRequest, ctx: ReviewContext): Decision {
  */
 export function judge(candidate: Candidate, view: ClusterView | undefined, options: JudgeOptions): Violation[] {
   const { object, oldObject, ref } = candidate;
-  if (jsonLongerThan(object, MAX_OBJECT_BYTES)) return grandfathered([tooLarge()], object, oldObject);
+  const oversize = exceededLimit(object);
+  if (oversize) return grandfathered([tooLarge(oversize)], object, oldObject);
   const own = validateObject(object, ref, { rejectUnknownFields: options.rejectUnknownFields });
   const findings = withIstioTopLevelFields(own.violations, candidate, options.rejectUnknownFields);
   if (!own.wellFormed) return capFindings(grandfathered(findings, object, oldObject));
@@ -79,16 +80,17 @@ export function judge(candidate: Candidate, view: ClusterView | undefined, optio
 }
 
 /**
- * Judging costs time and memory in proportion to the object (a second and
- * 400 MB for 3 MiB of host names), and no cluster with etcd's default limit
- * can store an object this large, so it is refused without being judged.
+ * Judging costs time and memory in proportion to the object (seconds and
+ * hundreds of MB for 3 MiB of host names), all of it on the thread that
+ * answers everyone else: an object beyond the limits of size.ts is refused
+ * without being judged.
  */
-function tooLarge(): Violation {
-  return schemaViolation(
-    'object.size',
-    '',
-    `the object is larger than ${formatCount(MAX_OBJECT_BYTES)} bytes (1.5 MiB) as JSON, the most etcd stores in one request by default; it was not judged`,
-  );
+function tooLarge(limit: 'bytes' | 'values'): Violation {
+  const why =
+    limit === 'bytes'
+      ? `the object is larger than ${formatCount(MAX_OBJECT_BYTES)} bytes (1.5 MiB) as JSON, the most etcd stores in one request by default`
+      : `the object holds more than ${formatCount(MAX_OBJECT_VALUES)} values (list items, fields and map entries), more than sidecar-guard judges in one decision`;
+  return schemaViolation('object.size', '', `${why}; it was not judged`);
 }
 
 /**

@@ -1,14 +1,28 @@
-// How much one decision will judge. etcd refuses a request larger than its
-// --max-request-bytes (1.5 MiB by default), and kube-apiserver stores a
-// custom resource as its JSON, so no Sidecar larger than that exists in a
-// cluster with the default; kube-apiserver still forwards one (up to its
-// 3 MiB body limit, and a dry run never reaches etcd). Judging such an
-// object would cost seconds of CPU and hundreds of MB; it is refused up
-// front, after counting no more than the limit.
+// How much one decision will judge. Judging costs time and memory in
+// proportion to the object, on the one thread that also answers every other
+// admission request and the kubelet's probes; so an object beyond either
+// limit below is refused up front, after counting no further than the limit.
+//
+// - Bytes: etcd refuses a request larger than its --max-request-bytes
+//   (1.5 MiB by default), and kube-apiserver stores a custom resource as its
+//   JSON, so no larger Sidecar exists in a cluster with the default.
+//   kube-apiserver still forwards one (up to its 3 MiB body limit; a dry run
+//   never reaches etcd).
+// - Values: within 1.5 MiB an object can hold 390,000 one-letter hosts, and
+//   the rules cost a few microseconds per list item; 50,000 values bound one
+//   decision to about a tenth of a second (docs/reliability.md, "Bounded
+//   output"), ten times the largest Sidecar anyone writes by hand.
 import { isRecord } from '../util/json.js';
 
 /** etcd's default --max-request-bytes: the largest object a cluster with the default can store. */
 export const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
+/** JSON values (every list item, field value and map value, and the object itself) one decision judges at most. */
+export const MAX_OBJECT_VALUES = 50_000;
+
+export interface SizeLimits {
+  readonly bytes: number;
+  readonly values: number;
+}
 
 interface Frame {
   readonly items: readonly unknown[];
@@ -16,13 +30,15 @@ interface Frame {
 }
 
 /**
- * Whether `value` written as JSON takes more than `limit` bytes, counting
- * from below: every string at its UTF-16 length (UTF-8 is never shorter),
- * every number as one digit, no whitespace. So `true` means that no encoder
- * can write it within the limit. Iterative, and stops once past the limit.
+ * Which limit `value` exceeds, if any. Bytes are counted from below: every
+ * string at its UTF-16 length (UTF-8 is never shorter), every number as one
+ * digit, no whitespace; so 'bytes' means no encoder can write the object
+ * within the limit. Iterative, and stops once past either limit (a list is
+ * counted by its length before its items are looked at).
  */
-export function jsonLongerThan(value: unknown, limit: number): boolean {
+export function exceededLimit(value: unknown, limits: SizeLimits = { bytes: MAX_OBJECT_BYTES, values: MAX_OBJECT_VALUES }): 'bytes' | 'values' | undefined {
   let bytes = 0;
+  let values = 1;
   const stack: Frame[] = [{ items: [value], next: 0 }];
   while (stack.length > 0) {
     const frame = stack[stack.length - 1]!;
@@ -33,21 +49,25 @@ export function jsonLongerThan(value: unknown, limit: number): boolean {
     const v = frame.items[frame.next++];
     bytes += scalarBytes(v);
     if (Array.isArray(v)) {
+      values += v.length;
       bytes += 2 + Math.max(0, v.length - 1); // brackets and commas
       if (v.length > 0) stack.push({ items: v, next: 0 });
     } else if (isRecord(v)) {
       const keys = Object.keys(v);
+      values += keys.length;
+      if (values > limits.values) return 'values';
       bytes += 2 + Math.max(0, keys.length - 1); // braces and commas
-      const values: unknown[] = new Array(keys.length);
+      const items: unknown[] = new Array(keys.length);
       for (let i = 0; i < keys.length; i++) {
         bytes += keys[i]!.length + 3; // "key":
-        values[i] = v[keys[i]!];
+        items[i] = v[keys[i]!];
       }
-      if (values.length > 0) stack.push({ items: values, next: 0 });
+      if (items.length > 0) stack.push({ items, next: 0 });
     }
-    if (bytes > limit) return true;
+    if (bytes > limits.bytes) return 'bytes';
+    if (values > limits.values) return 'values';
   }
-  return false;
+  return undefined;
 }
 
 function scalarBytes(v: unknown): number {

@@ -8,12 +8,11 @@
 /** True when netip.ParseAddr(s) succeeds. */
 export function isIPAddress(s: string): boolean {
   // The first '.', ':' or '%' decides how Go parses the whole string.
-  for (const ch of s) {
-    if (ch === '.') return parseIPv4(s, 0, s.length);
-    if (ch === ':') return parseIPv6(s);
-    if (ch === '%') return false; // a zone with no IPv6 address before it
-  }
-  return false;
+  const at = s.search(/[.:%]/);
+  if (at < 0) return false;
+  if (s[at] === '.') return parseIPv4(s, 0, s.length);
+  if (s[at] === ':') return parseIPv6(s);
+  return false; // '%': a zone with no IPv6 address before it
 }
 
 /** Exactly four decimal fields, each 0..255, no leading zeros, nothing else. */

@@ -20,13 +20,22 @@ export function isGoPrintable(ch: string): boolean {
 }
 
 export function goQuote(s: string): string {
-  let out = '"';
-  for (const raw of s) {
+  // Printable ASCII other than the quote and the backslash stands for itself;
+  // only the rest goes rune by rune (a long host is quoted in one step).
+  return `"${s.replace(NEEDS_A_LOOK, quoteRune)}"`;
+}
+
+/** Runs of anything but printable ASCII, and single quotes and backslashes. */
+const NEEDS_A_LOOK = /["\\]|[^\x20-\x7e]+/g;
+
+function quoteRune(run: string): string {
+  let out = '';
+  for (const raw of run) {
     // An unpaired surrogate cannot exist in a Go string; it decoded as U+FFFD.
     const ch = isLoneSurrogate(raw) ? '\uFFFD' : raw;
     out += escapeRune(ch);
   }
-  return `${out}"`;
+  return out;
 }
 
 function escapeRune(ch: string): string {

@@ -12,18 +12,13 @@ export function toWellFormed(s: string): string {
   return s.replace(LONE_SURROGATE, '\uFFFD');
 }
 
-/** Go's len(s): the number of UTF-8 bytes (lone surrogates count as U+FFFD). */
+/**
+ * Go's len(s): the number of UTF-8 bytes (lone surrogates count as U+FFFD,
+ * which is also how Node's UTF-8 encoder writes them: 3 bytes). Native, so a
+ * host of a million characters costs a millisecond, not a second.
+ */
 export function utf8Length(s: string): number {
-  let n = 0;
-  for (const ch of s) n += utf8Width(ch.codePointAt(0) ?? 0);
-  return n;
-}
-
-function utf8Width(cp: number): number {
-  if (cp < 0x80) return 1;
-  if (cp < 0x800) return 2;
-  if (cp < 0x10000) return 3;
-  return 4;
+  return Buffer.byteLength(s, 'utf8');
 }
 
 /** s[0] in Go: the first byte of the UTF-8 encoding (undefined for ""). */
