@@ -88,6 +88,11 @@ interface SeverityTally {
   path: string | undefined;
 }
 
+/** Where checks put findings: an array, or a CappedFindings. */
+export interface FindingSink {
+  push(v: Violation): void;
+}
+
 /**
  * A collector that keeps what `limits` allows and counts the rest, so memory
  * stays bounded however many findings are added (the rules add one per bad
@@ -95,7 +100,7 @@ interface SeverityTally {
  * each rule's summary right after its last kept finding, and one summary per
  * severity for rules with nothing kept at the end.
  */
-export class CappedFindings {
+export class CappedFindings implements FindingSink {
   private readonly kept: Violation[] = [];
   private readonly rules = new Map<string, RuleTally>();
   private readonly severities = new Map<Severity, SeverityTally>();
@@ -106,6 +111,10 @@ export class CappedFindings {
   /** How many findings were added, summaries counted for what they stand for. */
   get size(): number {
     return this.added;
+  }
+
+  push(v: Violation): void {
+    this.add(v);
   }
 
   add(v: Violation): void {

@@ -4,7 +4,7 @@
 // fields that kubectl's strict validation refuses. The spec schema is compiled
 // once, at module load, by an Ajv instance of our own.
 import { Ajv, type ErrorObject, type FuncKeywordDefinition } from 'ajv';
-import type { Violation } from '../violation.js';
+import { CappedFindings, FINDING_LIMITS, type FindingSink, type Violation } from '../violation.js';
 import { celRuleFor } from './cel.js';
 import { goValue, jsonTypeOf, notSupported, requiredValue, rootTypeInvalid } from './k8s-errors.js';
 import { CEL_KEYWORD, describeAjvError, type CelErrorParams } from './messages.js';
@@ -71,17 +71,18 @@ function checkObject(object: unknown, rejectUnknownFields: boolean): SchemaResul
   if (!isRecord(object)) {
     return { violations: [schemaViolation('schema.type', '', rootTypeInvalid(jsonTypeOf(object)))], fatal: true };
   }
-  const violations: Violation[] = [];
+  // A label map of 50,000 bad keys is 100,000 findings: keep what FINDING_LIMITS shows, count the rest.
+  const violations = new CappedFindings({ perRule: FINDING_LIMITS.perRule, perObject: Number.POSITIVE_INFINITY });
   checkTypeMeta(object, violations);
   if (rejectUnknownFields) findUnknownFields(object, SIDECAR_SCHEMA, violations);
   let fatal = checkMetadata(ownValue(object, 'metadata'), rejectUnknownFields, violations);
   const spec = ownValue(object, 'spec');
   // A null spec is pruned by the API server like any other null property.
   if (spec !== undefined && spec !== null) fatal = checkSpec(spec, violations) || fatal;
-  return { violations, fatal };
+  return { violations: violations.list(), fatal };
 }
 
-function checkSpec(spec: unknown, out: Violation[]): boolean {
+function checkSpec(spec: unknown, out: FindingSink): boolean {
   if (firstSpecError(spec)) return false;
   if (hasMoreValues(spec, FULL_SCHEMA_CHECK_VALUES)) {
     const first = firstSpecError.errors?.[0];
@@ -99,11 +100,11 @@ function checkSpec(spec: unknown, out: Violation[]): boolean {
     // The API server evaluates CEL rules after the OpenAPI checks; keep that order.
     (error.keyword === CEL_KEYWORD ? celFindings : out).push(described.violation);
   }
-  out.push(...celFindings);
+  for (const v of celFindings) out.push(v);
   return fatal;
 }
 
-function checkTypeMeta(object: Record<string, unknown>, out: Violation[]): void {
+function checkTypeMeta(object: Record<string, unknown>, out: FindingSink): void {
   const apiVersion = ownValue(object, 'apiVersion');
   if (apiVersion === undefined || apiVersion === null || apiVersion === '') {
     out.push(schemaViolation('object.kind', 'apiVersion', requiredValue()));

@@ -4,7 +4,7 @@
 // in `properties` are unknown unless the schema preserves unknown fields there;
 // map values and list items are followed into their schemas. The walk goes no
 // deeper than the schema, so hostile nesting costs nothing.
-import type { Violation } from '../violation.js';
+import type { FindingSink, Violation } from '../violation.js';
 import { unknownField } from './k8s-errors.js';
 import { childPath, indexPath, keyPath } from './paths.js';
 import { schemaViolation } from './rules.js';
@@ -14,7 +14,7 @@ import type { SchemaNode } from './schema-node.js';
 const TYPE_AND_OBJECT_META = ['apiVersion', 'kind', 'metadata'] as const;
 
 /** Reports every unknown field of the object (metadata is checked separately against ObjectMeta). */
-export function findUnknownFields(object: Record<string, unknown>, schema: SchemaNode, out: Violation[]): void {
+export function findUnknownFields(object: Record<string, unknown>, schema: SchemaNode, out: FindingSink): void {
   const properties = schema.properties ?? {};
   for (const key of Object.keys(object)) {
     if ((TYPE_AND_OBJECT_META as readonly string[]).includes(key)) continue;
@@ -24,7 +24,7 @@ export function findUnknownFields(object: Record<string, unknown>, schema: Schem
   }
 }
 
-function walk(value: unknown, node: SchemaNode, path: string, out: Violation[]): void {
+function walk(value: unknown, node: SchemaNode, path: string, out: FindingSink): void {
   if (Array.isArray(value)) {
     if (node.items !== undefined) {
       for (let i = 0; i < value.length; i++) walk(value[i], node.items, indexPath(path, i), out);
