@@ -6,12 +6,16 @@
 // findings (issue 14): the denial fits on one screen, and the warnings stay
 // within what kube-apiserver passes on unchanged.
 import { describeRef, type ObjectRef } from './object.js';
-import { capFindings, findingCount, formatCount, type FindingLimits, type Violation } from './violation.js';
+import { capFindings, findingCount, formatCount, summaryOf, type FindingLimits, type Violation } from './violation.js';
 
 /** Findings a denial (and the warnings) list: at most 10, 5 of one rule, each followed by its "… and N more like this". */
 export const DENIAL_LIMITS: FindingLimits = Object.freeze({ perRule: 5, perObject: 10 });
-/** A denial line longer than this is cut (a 1 MiB host name would otherwise be quoted in full, twice). */
-export const DENIAL_LINE_CHARS = 400;
+/**
+ * The lines of a denial stop before this many characters (about a screen);
+ * the findings past it are counted in its last line. A line is at most a
+ * path of PATH_CHARS, a message of MESSAGE_CHARS and the rule's fix.
+ */
+export const DENIAL_CHARS = 4_000;
 /**
  * kube-apiserver's warning recorder (k8s.io/apiserver
  * pkg/endpoints/filters/warning.go, v0.35): once the warnings of one request
@@ -39,15 +43,27 @@ export function formatDenial(ref: ObjectRef, errors: readonly Violation[]): stri
   const subject = describeRef(ref);
   const total = findingCount(errors);
   const shown = capFindings(errors, DENIAL_LIMITS);
-  const line = (v: Violation) => fitted(v, formatFinding, DENIAL_LINE_CHARS, (t) => t.length, clip);
+  const line = (v: Violation) => formatFinding({ ...v, message: clip(v.message, MESSAGE_CHARS) });
   if (total === 1 && shown.length === 1) return `${subject} is invalid: ${line(shown[0]!)}`;
-  return `${subject} is invalid (${formatCount(total)} errors):\n${shown.map((v) => `- ${line(v)}`).join('\n')}`;
+  const lines: string[] = [];
+  let used = 0;
+  for (const [i, v] of shown.entries()) {
+    const text = `- ${line(v)}`;
+    if (used + text.length > DENIAL_CHARS) {
+      const rest = summaryOf(shown.slice(i), 'error');
+      if (rest) lines.push(`- ${formatFinding(rest)}`);
+      break;
+    }
+    lines.push(text);
+    used += text.length + 1;
+  }
+  return `${subject} is invalid (${formatCount(total)} errors):\n${lines.join('\n')}`;
 }
 
 /**
  * `format(v)` within `max` (as `measure` counts): the message is cut rather
- * than the whole line, so the field, the rule id, the fix and why a
- * grandfathered error passed stay readable.
+ * than the whole line, so the field, the rule id and why a grandfathered
+ * error passed stay readable.
  */
 function fitted(v: Violation, format: (v: Violation) => string, max: number, measure: (t: string) => number, cut: (t: string, max: number) => string): string {
   const full = format(v);
@@ -66,7 +82,7 @@ const MIN_MESSAGE_ROOM = 40;
  */
 export function formatWarning(v: Violation): string {
   if (v.omitted) return `${v.path ? `${clip(v.path, PATH_CHARS)}: ` : ''}${v.message} [${v.rule}]`;
-  return v.allowedBecause ? `${v.path}: ${v.message} [${v.rule}] (allowed: ${v.allowedBecause})` : v.message;
+  return v.allowedBecause ? `${clip(v.path, PATH_CHARS)}: ${v.message} [${v.rule}] (allowed: ${v.allowedBecause})` : v.message;
 }
 
 /**

@@ -198,10 +198,21 @@ function ruleSummary(rule: string, severity: Severity, path: string, n: number):
   return { rule, severity, path, message: `… and ${formatCount(n)} more like this`, omitted: { [rule]: n } };
 }
 
+/** One summary standing for every finding of `vs` (of one severity), summaries included; undefined for none. */
+export function summaryOf(vs: readonly Violation[], severity: Severity): Violation | undefined {
+  const omitted: Record<string, number> = Object.create(null) as Record<string, number>;
+  let path: string | undefined;
+  for (const v of vs) {
+    for (const [rule, n] of Object.entries(v.omitted ?? { [v.rule]: 1 })) omitted[rule] = (omitted[rule] ?? 0) + n;
+    path = path === undefined ? v.path : commonPath(path, v.path);
+  }
+  return path === undefined ? undefined : objectSummary(severity, path, omitted, 'more');
+}
+
 /** Rules named in an object summary: the most frequent first, at most this many by name. */
 const NAMED_RULES = 5;
 
-function objectSummary(severity: Severity, path: string, omitted: Record<string, number>): Violation {
+function objectSummary(severity: Severity, path: string, omitted: Record<string, number>, of: 'other rules' | 'more' = 'other rules'): Violation {
   const total = omittedCount(omitted);
   const ranked = Object.entries(omitted).sort((a, b) => b[1] - a[1]);
   const named = ranked.slice(0, NAMED_RULES).map(([rule, n]) => `${rule} ×${formatCount(n)}`);
@@ -211,7 +222,7 @@ function objectSummary(severity: Severity, path: string, omitted: Record<string,
     rule: MORE_FINDINGS_RULE,
     severity,
     path,
-    message: `… and ${formatCount(total)} more ${what} of other rules: ${named.join(', ')}${rest}`,
+    message: `… and ${formatCount(total)} more ${what}${of === 'other rules' ? ' of other rules' : ''}: ${named.join(', ')}${rest}`,
     omitted: { ...omitted },
   };
 }

@@ -119,17 +119,37 @@ describe('the denial fits on one screen', () => {
     assert.deepEqual(d.rules, ['H1']);
   });
 
-  test('many rules: at most 10 findings, each rule with its summary, one line for the rest; lines cut at 400 characters', () => {
+  test('many rules: at most 10 findings, each rule with its summary, one line for the rest; a quoted 10,000-character host cut at 1,024', () => {
     const long = `ns/${'a*'.repeat(5000)}.com`; // H5 twice and H6, each quoting 10,000 characters
-    const listener = (i: number) => ({ port: { number: 1000 + i, protocol: 'HTTP', name: 'Bad_Name' }, hosts: [long, 'x', ...Array.from({ length: 12 }, (_, j) => `ns/s${i}x${j}`)] });
+    const listener = (i: number) => ({ port: { number: 1000 + i, protocol: 'HTTP', name: 'Bad_Name' }, hosts: ['x', ...Array.from({ length: 12 }, (_, j) => `ns/s${i}x${j}`), ...(i === 0 ? [long] : [])] });
     const d = review(request(sidecar('shop', 'big', { spec: { egress: Array.from({ length: 6 }, (_, i) => listener(i)) } })), ctx);
     const lines = d.message!.split('\n');
     assert.ok(lines.length <= 1 + 10 * 2 + 1, `${lines.length} lines`);
-    assert.ok(lines.every((l) => l.length <= 402), 'every line within 400 characters and its "- "');
-    assert.ok(d.message!.length < 8_000, `${d.message!.length} characters`);
+    assert.ok(d.message!.length <= 4_000 + 200, `${d.message!.length} characters`);
     assert.ok(lines.some((l) => /… and [\d,]+ more like this \[H4\]$/.test(l)));
-    assert.ok(lines.some((l) => l.includes('…" not allowed [H6] Fix: ') || l.includes('… [H6] Fix: ')), 'a line quoting a 10,000-character host is cut in its message');
+    const quoting = lines.filter((l) => l.includes('a*a*a*'));
+    assert.ok(quoting.length > 0 && quoting.every((l) => l.includes('a*…" ') || l.includes('…') ), 'the line quoting the host is cut');
+    assert.ok(quoting.every((l) => l.length < 1_024 + 300), `${quoting.map((l) => l.length)}`);
     assert.deepEqual(d.rules.sort(), ['E5', 'H1', 'H4', 'H5', 'H6']);
+  });
+
+  test('long lines: the denial stops before 4,000 characters and its last line counts the rest by rule', () => {
+    // Ten 1,200-character bad hosts: H5 twice and H6 each, every message quoting the host (cut at 1,024).
+    const hosts = Array.from({ length: 10 }, (_, i) => `ns/${'a*'.repeat(600)}${i}.com`);
+    const d = review(request(withHosts(hosts)), ctx);
+    const lines = d.message!.split('\n');
+    assert.equal(lines[0], 'Sidecar shop/big is invalid (30 errors):');
+    assert.ok(lines.slice(1, -1).join('\n').length <= 4_000, `${d.message!.length}`);
+    assert.match(lines.at(-1)!, /^- spec\.egress\[0\]\.hosts(\[\d+\])?: … and (\d+) more errors: (H5|H6) ×\d+(, (H5|H6) ×\d+)? \[findings\.more\]$/);
+    const shown = lines.slice(1, -1).map((l) => Number(/… and (\d+) more like this/.exec(l)?.[1] ?? 1)).reduce((a, b) => a + b, 0);
+    const rest = Number(/… and (\d+) more errors/.exec(lines.at(-1)!)![1]);
+    assert.equal(shown + rest, 30, 'every error is shown or counted');
+  });
+
+  test('a single long finding is whole but for its message: the rule id and the fix stay', () => {
+    const d = review(request(withHosts([`ns/${'a*'.repeat(3000)}.com`, 'ns/ok.example.com'])), ctx);
+    assert.ok(d.message!.split('\n').every((l) => l.length < 1_024 + 300));
+    assert.ok(d.message!.includes('… [H6] Fix: '), d.message!.slice(-400));
   });
 });
 
