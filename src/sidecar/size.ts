@@ -11,8 +11,8 @@
 // - Values: within 1.5 MiB an object can hold 390,000 one-letter hosts, and
 //   the rules cost a few microseconds per list item; 50,000 values bound one
 //   decision to about 0.1 s of CPU on the 2-core development machine
-//   (docs/reliability.md, "Bounded output"), and are ten times more hosts
-//   than large meshes list in one Sidecar.
+//   (docs/reliability.md, "Bounded output") while leaving room for tens of
+//   thousands of hosts.
 import { isRecord } from '../util/json.js';
 
 /** etcd's default --max-request-bytes: the largest object a cluster with the default can store. */
