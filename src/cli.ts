@@ -59,6 +59,8 @@ const COMMANDS: Record<string, { usage: string; options: ParseArgsConfig['option
   --shutdown-timeout MS    after the listener closed, wait this long for in-flight requests, then cut them (default 20000);
                            a second SIGTERM/SIGINT exits at once
   --max-inflight N         admission requests received or decided at once; more get 503 + Retry-After (default 32)
+  --max-body-bytes-in-flight N  body bytes those requests may hold at once (each reserves its Content-Length;
+                           default 16777216 = 16 MiB, at least 9437184); see docs/reliability.md
   --request-timeout MS     a request (head and body) must arrive within this (default 30000)
   --headers-timeout MS     a request head must arrive within this, at most --request-timeout (default 10000)
   --self-namespace NS      the namespace sidecar-guard runs in (default: $POD_NAMESPACE, else the service account's, else sidecar-guard)
@@ -93,6 +95,7 @@ Namespace defaults (cluster mode; /mutate is always served):
       'drain-delay': { type: 'string' },
       'shutdown-timeout': { type: 'string', default: '20000' },
       'max-inflight': { type: 'string', default: '32' },
+      'max-body-bytes-in-flight': { type: 'string', default: '16777216' },
       'request-timeout': { type: 'string', default: '30000' },
       'headers-timeout': { type: 'string', default: '10000' },
       'self-namespace': { type: 'string' },
@@ -453,11 +456,14 @@ async function runServe(values: Values): Promise<number> {
 function serveLimits(values: Values) {
   const limits = {
     maxInflight: intFlag(values, 'max-inflight'),
+    maxBodyBytesInFlight: intFlag(values, 'max-body-bytes-in-flight'),
     requestTimeoutMs: intFlag(values, 'request-timeout'),
     headersTimeoutMs: intFlag(values, 'headers-timeout'),
     shutdownTimeoutMs: intFlag(values, 'shutdown-timeout'),
   };
   if (limits.maxInflight < 1) throw new UsageError('--max-inflight must be at least 1');
+  // One 7 MiB review (the body limit) beside the 2 MiB only small reviews may use.
+  if (limits.maxBodyBytesInFlight < 9 * 1024 * 1024) throw new UsageError('--max-body-bytes-in-flight must be at least 9437184 (one 7 MiB review and the 2 MiB kept for small ones)');
   if (limits.requestTimeoutMs < 1 || limits.headersTimeoutMs < 1) throw new UsageError('--request-timeout and --headers-timeout must be at least 1 ms');
   if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
     throw new UsageError(`--headers-timeout (${limits.headersTimeoutMs}) must not exceed --request-timeout (${limits.requestTimeoutMs})`);

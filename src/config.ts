@@ -53,6 +53,8 @@ export interface ServeConfig {
 export interface ServeLimits {
   /** Admission requests in flight at once; beyond, 503 + Retry-After (--max-inflight). */
   maxInflight: number;
+  /** Body bytes of the admission requests in flight (--max-body-bytes-in-flight). */
+  maxBodyBytesInFlight: number;
   /** Whole request, body included (--request-timeout). */
   requestTimeoutMs: number;
   /** Request line and headers (--headers-timeout). */
@@ -63,6 +65,7 @@ export interface ServeLimits {
 
 export const DEFAULT_SERVE_LIMITS: Readonly<ServeLimits> = {
   maxInflight: 32,
+  maxBodyBytesInFlight: 16 * 1024 * 1024,
   requestTimeoutMs: 30_000,
   headersTimeoutMs: 10_000,
   // --drain-delay (5 s) + this stays under the Deployment's 30 s grace period.

@@ -85,7 +85,7 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger(c
       observer: metrics,
       https: serverTlsOptions({ certPem: serving.certPem, keyPem: serving.keyPem, ...(clientCaPem ? { clientCaPem } : {}) }),
       timeouts: { requestMs: limits.requestTimeoutMs, headersMs: limits.headersTimeoutMs },
-      limits: { maxInflight: limits.maxInflight },
+      limits: { maxInflight: limits.maxInflight, maxBodyBytesInFlight: limits.maxBodyBytesInFlight },
       draining: () => draining,
     });
     const stopReloading = reloadOnChange(app.server as unknown as SecureContextTarget, certificates, { ...(clientCaPem ? { clientCaPem } : {}), logger });

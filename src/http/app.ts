@@ -4,11 +4,14 @@
 // The webhook sits on the write path of the cluster, so the listener defends
 // itself: bodies are capped (413 without buffering, connection closed), slow
 // clients are cut off (TLS handshake, request head and whole request each have
-// a deadline), admission requests in flight are bounded (503 + Retry-After
-// beyond), and while draining every response closes its connection so that
+// a deadline; a body must arrive within its share of the caller's deadline),
+// admission requests and their body bytes in flight are bounded (503 +
+// Retry-After beyond, after late bodies made room: see gate.ts), every refusal
+// is counted, and while draining every response closes its connection so that
 // keep-alive clients move to another replica.
 import { DEFAULT_SERVE_LIMITS } from '../config.js';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Socket } from 'node:net';
 import type { SecureContextOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Decision } from '../admission/decision.js';
@@ -68,14 +71,44 @@ export interface AppLimits {
   maxInflight?: number;
   /** The Retry-After header of those 503s, in seconds. */
   retryAfterSeconds?: number;
+  /** Body bytes of the admission requests in flight: each reserves its Content-Length (7 MiB when undeclared). */
+  maxBodyBytesInFlight?: number;
+  /** Part of that budget only bodies of at most smallBodyBytes may use (kube-apiserver's ordinary reviews). */
+  reservedBodyBytes?: number;
+  smallBodyBytes?: number;
+  /** Share of the caller's deadline (?timeout=, else the request timeout) within which a body must arrive. */
+  bodyShare?: number;
+  /** A body is not judged too slow for its deadline before it has been arriving this long. */
+  bodyGraceMs?: number;
+  /** A body still incomplete this long after its head is cut (408) when a newcomer finds no room. */
+  bodyYieldAfterMs?: number;
+  /** How often bodies in flight are judged. */
+  sweepEveryMs?: number;
 }
 
 /**
  * Decisions take well under a millisecond, so requests pile up only while
- * their bodies arrive; the bound caps the memory they can hold (each up to
- * 7 MiB) when clients upload slowly or a burst arrives.
+ * their bodies arrive. The byte budget bounds the memory they hold: parsing
+ * is one body at a time, but a body waits in memory whole before it is
+ * parsed, and a parse tree can take 20 times its text (a 7 MiB list of empty
+ * objects is 146 MiB of heap). It bounds time too: parsing a 7 MiB body
+ * holds the event loop for a few hundred milliseconds, and everything else
+ * waits. 16 MiB lets two 7 MiB reviews (kube-apiserver's largest: two 3 MiB
+ * objects) arrive at once beside 2 MiB that only small reviews may use, so an
+ * ordinary review always finds room and waits for at most two large parses.
+ * Measured in docs/reliability.md (`bench/attack.ts`).
  */
-export const DEFAULT_LIMITS: Readonly<Required<AppLimits>> = { maxInflight: DEFAULT_SERVE_LIMITS.maxInflight, retryAfterSeconds: 1 };
+export const DEFAULT_LIMITS: Readonly<Required<AppLimits>> = {
+  maxInflight: DEFAULT_SERVE_LIMITS.maxInflight,
+  retryAfterSeconds: 1,
+  maxBodyBytesInFlight: DEFAULT_SERVE_LIMITS.maxBodyBytesInFlight,
+  reservedBodyBytes: 2 * 1024 * 1024,
+  smallBodyBytes: 256 * 1024,
+  bodyShare: 0.5,
+  bodyGraceMs: 500,
+  bodyYieldAfterMs: 100,
+  sweepEveryMs: 250,
+};
 
 export interface AppDeps {
   validate(request: AdmissionRequest): Decision;
@@ -95,6 +128,7 @@ export interface AppDeps {
 
 export function buildApp(deps: AppDeps): FastifyInstance {
   const timeouts = resolveTimeouts(deps.timeouts);
+  const endpoints = new WeakMap<Socket, string>();
   const options: FastifyServerOptions & { https?: unknown } = {
     bodyLimit: MAX_BODY_BYTES,
     // One log line per denial is written by the routes; nothing per request.
@@ -110,6 +144,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     requestTimeout: timeouts.requestMs,
     keepAliveTimeout: timeouts.keepAliveMs,
     connectionTimeout: timeouts.connectionMs,
+    clientErrorHandler: countedClientError(deps.observer, endpoints),
   };
   if (deps.logger) (options as { loggerInstance?: Logger }).loggerInstance = deps.logger;
   if (deps.https) options.https = { minVersion: 'TLSv1.2', ...deps.https, ...listenerTimeouts(timeouts) };
@@ -118,8 +153,30 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   closeConnectionsWhileDraining(app, deps.draining);
   registerJsonParser(app, MAX_BODY_BYTES);
   app.register(healthRoutes, { readiness: deps.readiness });
-  app.register(admissionRoutes, { deps, limits: { ...DEFAULT_LIMITS, ...definedOnly(deps.limits) } });
+  app.register(admissionRoutes, { deps, limits: { ...DEFAULT_LIMITS, ...definedOnly(deps.limits) }, requestTimeoutMs: timeouts.requestMs, endpoints });
   return app;
+}
+
+const CLIENT_ERRORS: Record<string, [number, string, string]> = {
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout', 'the request head or body did not arrive in time'],
+  HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large', 'request headers larger than 16 KiB'],
+};
+
+/**
+ * What Node's HTTP parser refuses before any route runs (malformed requests:
+ * 400; head or body past its deadline: 408; headers too large: 431),
+ * answered as Fastify's default handler does and counted like every other
+ * refusal, so slow-client attacks show in http_errors_total.
+ */
+function countedClientError(observer: AppObserver | undefined, endpoints: WeakMap<Socket, string>) {
+  return (err: NodeJS.ErrnoException, socket: Socket): void => {
+    if (err.code === 'ECONNRESET' || socket.destroyed) return;
+    const [status, name, message] = CLIENT_ERRORS[err.code ?? ''] ?? [400, 'Bad Request', 'malformed HTTP request'];
+    observer?.httpError?.(endpoints.get(socket) ?? 'unknown', status);
+    const body = JSON.stringify({ statusCode: status, error: name, message });
+    if (socket.writable) socket.write(`HTTP/1.1 ${status} ${name}\r\nContent-Length: ${body.length}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
+    socket.destroy(err);
+  };
 }
 
 function resolveTimeouts(given: AppTimeouts | undefined): Required<AppTimeouts> {

@@ -12,7 +12,7 @@ import { ClusterStore } from '../../src/cluster/store.js';
 import { DEFAULT_TEMPLATE } from '../../src/defaults/generate.js';
 import { mutate } from '../../src/defaults/mutate.js';
 import { buildApp, MAX_BODY_BYTES } from '../../src/http/app.js';
-import { MAX_JSON_DEPTH } from '../../src/http/json.js';
+import { MAX_JSON_CONTAINERS, MAX_JSON_DEPTH } from '../../src/http/json.js';
 import { Admitter } from '../../src/sidecar/admitter.js';
 import { deepAtEveryField, deepAtSomeField, fieldPaths, hugeValidShaped, kitchenSinkReview } from './arbitraries.js';
 
@@ -108,4 +108,27 @@ describe('huge but valid-shaped', { timeout: 300_000 }, () => {
       }
     });
   }
+});
+
+describe('the parse tree is bounded, not only the text', () => {
+  test(`a body of more than ${MAX_JSON_CONTAINERS.toLocaleString('en')} objects and arrays is refused with 413 before it is parsed; one just under is judged`, async () => {
+    const app = wiredApp();
+    try {
+      const review = kitchenSinkReview() as { request: { object: Record<string, unknown>; oldObject: unknown } };
+      review.request.oldObject = null;
+      review.request.object.status = 'MARK';
+      const base = JSON.stringify(review);
+      const containers = (base.match(/[{[]/g) ?? []).length;
+      // 7 MiB of `{},` would be 146 MiB of heap once parsed: more than V8 gets under a 512Mi container limit.
+      const over = base.replace('"MARK"', `[${Array(MAX_JSON_CONTAINERS).fill('{}').join(',')}]`);
+      const refused = await app.inject({ method: 'POST', url: '/validate', payload: over, headers: { 'content-type': 'application/json' } });
+      assert.equal(refused.statusCode, 413);
+      assert.match(refused.json().message, /body holds more than 1,000,000 JSON objects and arrays/);
+      const under = base.replace('"MARK"', `[${Array(MAX_JSON_CONTAINERS - containers - 1).fill('{}').join(',')}]`);
+      const judged = await app.inject({ method: 'POST', url: '/validate', payload: under, headers: { 'content-type': 'application/json' } });
+      assert.equal(judged.statusCode, 200);
+    } finally {
+      await app.close();
+    }
+  });
 });
