@@ -13,6 +13,8 @@ import { formatJson, formatText } from './check/report.js';
 import { checkManifests } from './check/run.js';
 import { clusterObjects, ManifestError } from './check/state.js';
 import { parseHostPort, type ServeConfig } from './config.js';
+import type { RunningServer } from './main.js';
+import type { Logger } from 'pino';
 import { OVERLAP_MODES, type OverlapMode } from './sidecar/selectors.js';
 import { readSources, UsageError } from './sources.js';
 import { createCA, issueServingCert, serviceDnsNames } from './tls/certs.js';
@@ -425,31 +427,60 @@ async function runServe(values: Values): Promise<number> {
     },
   };
   const limits = serveLimits(values);
+  // From here on a signal is ours, even before the server is up: without a
+  // handler one would kill the process with nothing logged (exit 143).
+  const signals = catchSignals();
   const { createLogger, serve } = await import('./main.js');
   const logger = createLogger(config.logLevel);
+  logger.info('starting');
+  signals.logTo(logger);
   const server = await serve({ ...config, limits }, logger);
-  const code = await new Promise<number>((resolve) => {
-    let signals = 0;
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (++signals > 1) {
-        // The operator (or the kubelet's SIGKILL countdown) will not wait: do not either.
-        logger.warn({ signal }, 'second signal: exiting without waiting for in-flight requests');
-        process.exit(EXIT_FORCED);
-      }
-      server.shutdown(signal).then(
-        () => resolve(EXIT_OK),
-        (err) => {
-          logger.error({ err }, 'shutdown failed');
-          resolve(EXIT_FORCED);
-        },
-      );
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
+  const code = await signals.stop(server);
   // Everything is closed; should some handle still hold the event loop, exit anyway.
   setTimeout(() => process.exit(code), 2_000).unref();
   return code;
+}
+
+/**
+ * SIGTERM/SIGINT for `serve`: the first stops the server (at once, or as
+ * soon as it is up when it comes during start-up, which is logged), the
+ * second exits at once.
+ */
+function catchSignals() {
+  let logger: Logger | undefined;
+  let first: NodeJS.Signals | undefined;
+  let stopNow: ((signal: NodeJS.Signals) => void) | undefined;
+  const whileStarting = (signal: NodeJS.Signals) => logger?.info({ signal }, 'signal received while starting: stopping once started');
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (first) {
+      // The operator (or the kubelet's SIGKILL countdown) will not wait: do not either.
+      logger?.warn({ signal }, 'second signal: exiting without waiting for in-flight requests');
+      process.exit(EXIT_FORCED);
+    }
+    first = signal;
+    if (stopNow) stopNow(signal);
+    else whileStarting(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    logTo(l: Logger) {
+      logger = l;
+      if (first) whileStarting(first);
+    },
+    stop: (server: RunningServer) =>
+      new Promise<number>((resolve) => {
+        stopNow = (signal) =>
+          server.shutdown(signal).then(
+            () => resolve(EXIT_OK),
+            (err) => {
+              logger?.error({ err }, 'shutdown failed');
+              resolve(EXIT_FORCED);
+            },
+          );
+        if (first) stopNow(first);
+      }),
+  };
 }
 
 /** --max-inflight, timeouts and --shutdown-timeout, checked against each other. */

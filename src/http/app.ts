@@ -12,10 +12,12 @@
 import { DEFAULT_SERVE_LIMITS } from '../config.js';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { SecureContextOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Decision } from '../admission/decision.js';
 import type { AdmissionRequest } from '../admission/types.js';
+import { closeIdleOnlyWhenQuiet } from './drain.js';
 import { registerJsonParser } from './json.js';
 import { admissionRoutes } from './routes.js';
 import { healthRoutes, type Readiness } from './health.js';
@@ -50,6 +52,8 @@ export interface AppTimeouts {
   handshakeMs?: number;
   /** How often Node checks headersMs and requestMs: a request is cut off between the deadline and one interval after it. */
   checkIntervalMs?: number;
+  /** At shutdown, a kept-alive connection is closed once it has been quiet this long (no request, no byte); see drain.ts. */
+  quietMs?: number;
 }
 
 /**
@@ -64,6 +68,9 @@ export const DEFAULT_TIMEOUTS: Readonly<Required<AppTimeouts>> = {
   connectionMs: 60_000,
   handshakeMs: 10_000,
   checkIntervalMs: 1_000,
+  // A client sends its next request on a kept-alive connection within a round trip of the last answer;
+  // one that has said nothing for a second is not in the middle of anything.
+  quietMs: 1_000,
 };
 
 export interface AppLimits {
@@ -151,6 +158,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const app = Fastify(options as FastifyServerOptions) as unknown as FastifyInstance;
   app.server.headersTimeout = timeouts.headersMs;
   closeConnectionsWhileDraining(app, deps.draining);
+  closeIdleOnlyWhenQuiet(app.server, { tls: deps.https !== undefined, quietMs: timeouts.quietMs, checkEveryMs: 50, now: deps.now ?? (() => performance.now()) });
   registerJsonParser(app, MAX_BODY_BYTES);
   app.register(healthRoutes, { readiness: deps.readiness });
   app.register(admissionRoutes, { deps, limits: { ...DEFAULT_LIMITS, ...definedOnly(deps.limits) }, requestTimeoutMs: timeouts.requestMs, endpoints });

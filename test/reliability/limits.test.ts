@@ -349,6 +349,35 @@ describe('draining', { timeout: 30_000 }, () => {
   });
 });
 
+describe('closing: kept-alive connections are closed only between requests, once quiet', { timeout: 30_000 }, () => {
+  test('a connection quiet for quietMs is closed at once; one that just answered waits, and the request it then carries is answered', async () => {
+    let clock = 0;
+    const server = await listen({ now: () => clock, timeouts: { quietMs: 1_000 } });
+    const get = async (client: RawClient) => {
+      client.received = '';
+      await client.write('GET /healthz HTTP/1.1\r\nhost: localhost\r\n\r\n');
+      await waitFor('the answer', () => client.received.endsWith('}'));
+    };
+    const quiet = await RawClient.connect(server.port);
+    await get(quiet);
+    clock += 1_500;
+    const busy = await RawClient.connect(server.port);
+    await get(busy);
+    const closing = server.close();
+    await quiet.whenClosed();
+    assert.equal(busy.closed, false, 'answered 0 ms ago: a next request may be on its way');
+    // It was: answered, with Connection: close, and then the connection ends.
+    const body = JSON.stringify(sidecarReview(sidecar('a', 'b'), { uid: 'on-the-wire' }));
+    busy.received = '';
+    await busy.write(requestHead('/validate', { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }) + body);
+    await busy.whenClosed();
+    assert.equal(busy.status(), 200);
+    assert.equal(busy.header('connection'), 'close');
+    assert.equal((busy.json() as { response: { uid: string } }).response.uid, 'on-the-wire');
+    await closing;
+  });
+});
+
 describe('the body budget and slow bodies', { timeout: 60_000 }, () => {
   /** A head declaring `declared` bytes and the first `first` of them; finish() sends the rest of a real review when it fits. */
   async function started(port: number, uid: string, declared: number, first = 1, path = '/validate?timeout=10s') {
