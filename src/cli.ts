@@ -16,9 +16,11 @@ import { parseHostPort, type ServeConfig } from './config.js';
 import type { RunningServer } from './main.js';
 import type { Logger } from 'pino';
 import { OVERLAP_MODES, type OverlapMode } from './sidecar/selectors.js';
-import { readSources, UsageError } from './sources.js';
+import { validateObject } from './sidecar/validate.js';
+import { errorsOf } from './sidecar/violation.js';
+import { DEFAULT_MAX_FILE_BYTES, readBounded, readManifestFile, readSources, UsageError } from './sources.js';
 import { createCA, issueServingCert, serviceDnsNames } from './tls/certs.js';
-import { writeCertFiles } from './tls/files.js';
+import { CertFileError, writeCertFiles } from './tls/files.js';
 
 const EXIT_OK = 0;
 const EXIT_REJECTED = 1;
@@ -120,7 +122,7 @@ Namespace defaults (cluster mode; /mutate is always served):
   check: {
     usage: `Usage: sidecar-guard check [flags] PATH...
 
-PATH is a file, a directory (recursive, *.yaml|*.yml|*.json) or - for stdin.
+PATH is a file, a directory (recursive, *.yaml|*.yml|*.json; symbolic links followed) or - for stdin.
 Exit code: 0 every Sidecar allowed, 1 some rejected, 2 usage error or unreadable path.
 
   --output text|json       compiler-style lines (default) or one JSON object
@@ -128,11 +130,13 @@ Exit code: 0 every Sidecar allowed, 1 some rejected, 2 usage error or unreadable
   --isolated               judge each document alone, without the cross-object rules
   --overlap MODE           labels | pods | identical (default labels)
   --root-namespace NS      Istio's root namespace (default istio-system)
+  --max-file-size BYTES    refuse a file (or stdin) larger than this (default 16777216 = 16 MiB)
 `,
     options: {
       output: { type: 'string', short: 'o', default: 'text' },
       namespace: { type: 'string', short: 'n', default: 'default' },
       isolated: { type: 'boolean', default: false },
+      'max-file-size': { type: 'string', default: String(DEFAULT_MAX_FILE_BYTES) },
       ...SHARED_RULE_FLAGS,
     },
     run: runCheck,
@@ -150,11 +154,13 @@ Exit code: 0 no error findings, 1 some, 2 usage error or unreachable cluster.
   --namespace NS           namespace of manifests without metadata.namespace (default "default")
   --overlap MODE           labels | pods | identical (default labels; pods = istioctl analyze)
   --root-namespace NS      Istio's root namespace (default istio-system)
+  --max-file-size BYTES    refuse a manifest file (or stdin) larger than this (default 16777216 = 16 MiB)
 `,
     options: {
       output: { type: 'string', short: 'o', default: 'text' },
       kubeconfig: { type: 'string' },
       namespace: { type: 'string', short: 'n', default: 'default' },
+      'max-file-size': { type: 'string', default: String(DEFAULT_MAX_FILE_BYTES) },
       ...SHARED_RULE_FLAGS,
     },
     run: runAudit,
@@ -204,13 +210,14 @@ type Values = Record<string, string | boolean | string[] | undefined>;
 export interface CliIO {
   stdout(text: string): void;
   stderr(text: string): void;
-  stdin(): string;
+  /** Everything on standard input, at most maxBytes (more is a usage error). */
+  stdin(maxBytes?: number): string;
 }
 
 const processIO: CliIO = {
   stdout: (t) => void process.stdout.write(t),
   stderr: (t) => void process.stderr.write(t),
-  stdin: () => readFileSync(0, 'utf8'),
+  stdin: (maxBytes = DEFAULT_MAX_FILE_BYTES) => readBounded(0, maxBytes, '<stdin>'),
 };
 
 export async function main(argv: string[], io: CliIO = processIO): Promise<number> {
@@ -280,7 +287,7 @@ async function runCheck(values: Values, paths: string[], io: CliIO): Promise<num
     overlap: overlapFlag(values),
     rootNamespace: values['root-namespace'] as string,
   };
-  const sources = readSources(paths, io.stdin);
+  const sources = readSources(paths, (max) => io.stdin(max), { maxBytes: intFlag(values, 'max-file-size') });
   const report = checkManifests(parseSources(sources), sources.length, options);
   io.stdout(output === 'json' ? formatJson(report) : formatText(report));
   return report.summary.rejected > 0 ? EXIT_REJECTED : EXIT_OK;
@@ -294,7 +301,7 @@ async function runAudit(values: Values, paths: string[], io: CliIO): Promise<num
   let podsKnown: boolean;
   if (paths.length > 0) {
     try {
-      input = clusterObjects(parseSources(readSources(paths, io.stdin)), values.namespace as string);
+      input = clusterObjects(parseSources(readSources(paths, (max) => io.stdin(max), { maxBytes: intFlag(values, 'max-file-size') })), values.namespace as string);
     } catch (err) {
       if (err instanceof ManifestError) throw new UsageError(err.message);
       throw err;
@@ -315,6 +322,13 @@ async function runAudit(values: Values, paths: string[], io: CliIO): Promise<num
   return report.summary.errors > 0 ? EXIT_REJECTED : EXIT_OK;
 }
 
+/** A namespace name, as Kubernetes requires it (RFC 1123 label). */
+function namespaceFlag(value: string, flag: string): void {
+  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(value)) {
+    throw new UsageError(`${flag} must be a namespace name (lowercase letters, digits and '-', at most 63, starting and ending with a letter or digit), got ${JSON.stringify(value)}`);
+  }
+}
+
 function outputFlag(values: Values): 'text' | 'json' {
   const output = values.output as string;
   if (output !== 'text' && output !== 'json') throw new UsageError(`--output must be text or json, got "${output}"`);
@@ -324,10 +338,16 @@ function outputFlag(values: Values): 'text' | 'json' {
 async function runGenerate(values: Values, _paths: string[], io: CliIO): Promise<number> {
   const namespace = values.namespace as string | undefined;
   if (!namespace) throw new UsageError(`generate needs --namespace\n\n${COMMANDS.generate!.usage}`);
+  // Checked first, so generate never prints an object its own check rejects.
+  namespaceFlag(namespace, '--namespace');
+  namespaceFlag(values['root-namespace'] as string, '--root-namespace');
   const output = values.output as string;
   if (output !== 'yaml' && output !== 'json') throw new UsageError(`--output must be yaml or json, got "${output}"`);
   const config = loadDefaultsConfig(values);
   const sidecar = generateDefault(namespace, config);
+  // The template and the dependency map can still produce what Istio refuses (a host it cannot parse).
+  const refused = errorsOf(validateObject(sidecar, { namespace, name: sidecar.metadata.name }, { rejectUnknownFields: true }).violations);
+  if (refused.length > 0) throw new UsageError(`the generated Sidecar would be rejected: ${refused.map((v) => `${v.path}: ${v.message}`).join('; ')}`);
   io.stdout(output === 'json' ? `${JSON.stringify(sidecar, null, 2)}\n` : stringifyYaml(sidecar));
   return EXIT_OK;
 }
@@ -338,9 +358,11 @@ export function loadDefaultsConfig(values: Values): DefaultsConfig {
     const path = values[flag] as string | undefined;
     if (path === undefined) return undefined;
     try {
-      return readFileSync(path, 'utf8');
+      return readManifestFile(path, DEFAULT_MAX_FILE_BYTES);
     } catch (err) {
-      throw new UsageError(`cannot read --${flag} ${path}: ${(err as Error).message}`);
+      const message = (err as Error).message;
+      const reason = message.startsWith(`cannot read ${path}: `) ? message.slice(`cannot read ${path}: `.length) : message;
+      throw new UsageError(`cannot read --${flag} ${path}: ${reason}`);
     }
   };
   try {
@@ -363,8 +385,13 @@ async function runCerts(values: Values, _paths: string[], io: CliIO): Promise<nu
     dnsNames: [...serviceDnsNames(service, namespace), 'localhost'],
     ipAddresses: ['127.0.0.1'],
   });
-  mkdirSync(out, { recursive: true });
-  writeCertFiles(out, ca, serving);
+  try {
+    mkdirSync(out, { recursive: true });
+    writeCertFiles(out, ca, serving);
+  } catch (err) {
+    // A refused or unwritable target: one line, exit 2, no stack.
+    throw new UsageError(err instanceof CertFileError ? err.message : `cannot write to ${out}: ${(err as Error).message}`);
+  }
   io.stderr(`wrote ${out}/ca.crt, ${out}/ca.key, ${out}/tls.crt, ${out}/tls.key for ${service}.${namespace}.svc\n`);
   io.stdout(`${Buffer.from(ca.certPem).toString('base64')}\n`);
   return EXIT_OK;
