@@ -31,12 +31,16 @@ export interface ChildOptions {
   tsx?: boolean;
   /** Give the child a stdin pipe (Child.process.stdin) instead of /dev/null. */
   stdin?: boolean;
+  /** Run it at this niceness (`nice -n`), e.g. 19 for load that stands in for other machines. */
+  nice?: number;
 }
 
 export function startChild(script: string, args: string[] = [], opts: ChildOptions = {}): Child {
   const file = fileURLToPath(new URL(script, import.meta.url));
   const loader = opts.tsx === false ? [] : ['--import', 'tsx'];
-  const proc = spawn(process.execPath, [...loader, ...childNodeFlags, ...(opts.nodeFlags ?? []), file, ...args], {
+  const argv = [...loader, ...childNodeFlags, ...(opts.nodeFlags ?? []), file, ...args];
+  const [command, commandArgs] = opts.nice === undefined ? [process.execPath, argv] : ['nice', ['-n', String(opts.nice), process.execPath, ...argv]];
+  const proc = spawn(command, commandArgs, {
     cwd: REPO_ROOT,
     stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'inherit'],
   });

@@ -1,4 +1,5 @@
-// The result keys, their targets from issue 8, and the printed table.
+// The result keys, their targets from issues 8 and 14, and the printed table.
+import { manifestMemoryLimitMb } from './manifest.js';
 
 export type Results = Record<string, number | null>;
 
@@ -35,6 +36,18 @@ export const ROWS: readonly Row[] = [
   { key: 'rss_mb', label: 'RSS with 10k Sidecars + 100k pods loaded', unit: 'MB', target: { op: '<=', value: 200 } },
   { key: 'rss_baseline_mb', label: 'RSS of the same process before loading', unit: 'MB' },
   { key: 'startup_ms', label: 'cold start to /readyz 200 (median)', unit: 'ms', target: { op: '<=', value: 1000 }, digits: 0 },
+  // Issue 14: under attack, RSS stays under the Deployment's memory limit and an honest review is answered within 1 s.
+  { key: 'attack_flood_rss_mb', label: 'peak RSS, 32 clients flooding 6.9 MiB reviews', unit: 'MB', target: { op: '<=', value: manifestMemoryLimitMb() } },
+  { key: 'attack_flood_honest_max_ms', label: 'slowest honest review then (kept-alive connection)', unit: 'ms', target: { op: '<=', value: 1000 }, digits: 0 },
+  { key: 'attack_flood_honest_fresh_max_ms', label: 'slowest honest review then (new connection each)', unit: 'ms', target: { op: '<=', value: 1000 }, digits: 0 },
+  { key: 'attack_flood_worst_rss_mb', label: 'peak RSS, the same with 7 MiB of {} (costliest JSON)', unit: 'MB', target: { op: '<=', value: manifestMemoryLimitMb() } },
+  { key: 'attack_flood_worst_honest_max_ms', label: 'slowest honest review then (kept-alive connection)', unit: 'ms', target: { op: '<=', value: 1000 }, digits: 0 },
+  { key: 'attack_flood_worst_honest_fresh_max_ms', label: 'slowest honest review then (new connection each)', unit: 'ms', target: { op: '<=', value: 1000 }, digits: 0 },
+  { key: 'attack_trickle_rss_mb', label: 'peak RSS, 32 clients trickling 1 byte/s', unit: 'MB', target: { op: '<=', value: manifestMemoryLimitMb() } },
+  { key: 'attack_trickle_honest_max_ms', label: 'slowest honest review then (kept-alive connection)', unit: 'ms', target: { op: '<=', value: 1000 }, digits: 0 },
+  { key: 'attack_trickle_honest_fresh_max_ms', label: 'slowest honest review then (new connection each)', unit: 'ms', target: { op: '<=', value: 1000 }, digits: 0 },
+  { key: 'attack_server_crashes', label: 'server processes that died during the attacks', unit: '', target: { op: '<=', value: 0 }, digits: 0 },
+  { key: 'attack_honest_failed', label: 'honest reviews not answered 200, all three attacks', unit: '', target: { op: '<=', value: 0 }, digits: 0 },
 ];
 
 export function verdict(row: Row, value: number | null | undefined): 'ok' | 'MISSED' | 'n/a' | '' {

@@ -64,7 +64,7 @@ const COMMANDS: Record<string, { usage: string; options: ParseArgsConfig['option
                            a second SIGTERM/SIGINT exits at once
   --max-inflight N         admission requests received or decided at once; more get 503 + Retry-After (default 32)
   --max-body-bytes-in-flight N  body bytes those requests may hold at once (each reserves its Content-Length;
-                           default 16777216 = 16 MiB, at least 9437184); see docs/reliability.md
+                           default 16777216 = 16 MiB, at least 7340032); see docs/reliability.md
   --request-timeout MS     a request (head and body) must arrive within this (default 30000)
   --headers-timeout MS     a request head must arrive within this, at most --request-timeout (default 10000)
   --self-namespace NS      the namespace sidecar-guard runs in (default: $POD_NAMESPACE, else the service account's, else sidecar-guard)
@@ -520,8 +520,8 @@ function serveLimits(values: Values) {
     shutdownTimeoutMs: intFlag(values, 'shutdown-timeout'),
   };
   if (limits.maxInflight < 1) throw new UsageError('--max-inflight must be at least 1');
-  // One 7 MiB review (the body limit) beside the 2 MiB only small reviews may use.
-  if (limits.maxBodyBytesInFlight < 9 * 1024 * 1024) throw new UsageError('--max-body-bytes-in-flight must be at least 9437184 (one 7 MiB review and the 2 MiB kept for small ones)');
+  // At least one review at the 7 MiB body limit.
+  if (limits.maxBodyBytesInFlight < 7 * 1024 * 1024) throw new UsageError('--max-body-bytes-in-flight must be at least 7340032 (one review at the 7 MiB body limit)');
   if (limits.requestTimeoutMs < 1 || limits.headersTimeoutMs < 1) throw new UsageError('--request-timeout and --headers-timeout must be at least 1 ms');
   if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
     throw new UsageError(`--headers-timeout (${limits.headersTimeoutMs}) must not exceed --request-timeout (${limits.requestTimeoutMs})`);

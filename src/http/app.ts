@@ -80,8 +80,8 @@ export interface AppLimits {
   retryAfterSeconds?: number;
   /** Body bytes of the admission requests in flight: each reserves its Content-Length (7 MiB when undeclared). */
   maxBodyBytesInFlight?: number;
-  /** Part of that budget only bodies of at most smallBodyBytes may use (kube-apiserver's ordinary reviews). */
-  reservedBodyBytes?: number;
+  /** Of those, what bodies larger than smallBodyBytes may hold together (kube-apiserver's ordinary reviews are small). */
+  maxLargeBodyBytesInFlight?: number;
   smallBodyBytes?: number;
   /** Share of the caller's deadline (?timeout=, else the request timeout) within which a body must arrive. */
   bodyShare?: number;
@@ -95,21 +95,21 @@ export interface AppLimits {
 
 /**
  * Decisions take well under a millisecond, so requests pile up only while
- * their bodies arrive. The byte budget bounds the memory they hold: parsing
- * is one body at a time, but a body waits in memory whole before it is
- * parsed, and a parse tree can take 20 times its text (a 7 MiB list of empty
- * objects is 146 MiB of heap). It bounds time too: parsing a 7 MiB body
- * holds the event loop for a few hundred milliseconds, and everything else
- * waits. 16 MiB lets two 7 MiB reviews (kube-apiserver's largest: two 3 MiB
- * objects) arrive at once beside 2 MiB that only small reviews may use, so an
- * ordinary review always finds room and waits for at most two large parses.
- * Measured in docs/reliability.md (`bench/attack.ts`).
+ * their bodies arrive. The byte budget bounds the memory they hold: a body
+ * waits in memory whole before it is parsed, and a parse tree takes up to 20
+ * times its text (hence also the cap on objects and arrays in json.ts). The
+ * large-body lane bounds time: parsing a 7 MiB body holds the event loop for
+ * a few hundred milliseconds, and everything else waits; one such body at a
+ * time (kube-apiserver's largest review: two 3 MiB objects) keeps an
+ * ordinary review from waiting behind several. A second one arriving
+ * meanwhile is refused with 503; that is the price, for bodies no real
+ * Sidecar comes near. Measured in docs/reliability.md (`bench/attack.ts`).
  */
 export const DEFAULT_LIMITS: Readonly<Required<AppLimits>> = {
   maxInflight: DEFAULT_SERVE_LIMITS.maxInflight,
   retryAfterSeconds: 1,
   maxBodyBytesInFlight: DEFAULT_SERVE_LIMITS.maxBodyBytesInFlight,
-  reservedBodyBytes: 2 * 1024 * 1024,
+  maxLargeBodyBytesInFlight: MAX_BODY_BYTES,
   smallBodyBytes: 256 * 1024,
   bodyShare: 0.5,
   bodyGraceMs: 500,

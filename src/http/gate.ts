@@ -5,8 +5,10 @@
 // text before parsing), and it hands every slot to whoever holds them longest:
 // 32 clients trickling one byte a second refused every honest review. So:
 //  - every request reserves its declared Content-Length (7 MiB when it
-//    declares none) against a byte budget, part of which only small bodies may
-//    use: kube-apiserver's ordinary reviews are a few KB and always fit;
+//    declares none) against a byte budget, and large bodies against a smaller
+//    one of their own: parsing a 7 MiB body holds the event loop for a few
+//    hundred milliseconds, so one at a time is what keeps an ordinary review
+//    (a few KB, always room for it) from waiting behind several;
 //  - a body must arrive within its share of the caller's deadline
 //    (`?timeout=`, else the request timeout); one that, at the rate it has
 //    come so far, cannot is cut early with 408;
@@ -21,8 +23,8 @@ export interface GateLimits {
   maxInflight: number;
   /** Body bytes (declared, or MAX_BODY_BYTES when undeclared) of the admission requests in flight. */
   maxBodyBytes: number;
-  /** Part of maxBodyBytes that only bodies of at most smallBodyBytes may use. */
-  reservedBodyBytes: number;
+  /** Of those, what bodies larger than smallBodyBytes may hold together. */
+  maxLargeBodyBytes: number;
   smallBodyBytes: number;
   /** Share of the caller's deadline within which a body must have arrived. */
   bodyShare: number;
@@ -56,6 +58,7 @@ export interface Cut {
 export class AdmissionGate {
   private readonly tickets = new Set<Ticket>();
   private bytes = 0;
+  private largeBytes = 0;
 
   constructor(
     readonly limits: Readonly<GateLimits>,
@@ -89,12 +92,18 @@ export class AdmissionGate {
       }
     }
     if (!this.fits(reserved)) {
-      const what = this.tickets.size >= this.limits.maxInflight ? `${this.tickets.size} admission requests in flight (limit ${this.limits.maxInflight})` : `${this.bytes + reserved} body bytes would be in flight (limit ${this.limits.maxBodyBytes})`;
+      const what =
+        this.tickets.size >= this.limits.maxInflight
+          ? `${this.tickets.size} admission requests in flight (limit ${this.limits.maxInflight})`
+          : this.bytes + reserved > this.limits.maxBodyBytes
+            ? `${this.bytes + reserved} body bytes would be in flight (limit ${this.limits.maxBodyBytes})`
+            : `${this.largeBytes + reserved} bytes of large bodies would be in flight (limit ${this.limits.maxLargeBodyBytes})`;
       return { refusal: { status: 503, message: `overloaded: ${what}` }, cuts };
     }
     const ticket: Ticket = { arrivedAt: now, reserved, declared: request.declared, bodyDeadline: now + request.deadlineMs * this.limits.bodyShare, received: 0, complete: false, released: false };
     this.tickets.add(ticket);
     this.bytes += reserved;
+    if (this.isLarge(reserved)) this.largeBytes += reserved;
     return { ticket, cuts };
   }
 
@@ -112,6 +121,7 @@ export class AdmissionGate {
     ticket.released = true;
     this.tickets.delete(ticket);
     this.bytes -= ticket.reserved;
+    if (this.isLarge(ticket.reserved)) this.largeBytes -= ticket.reserved;
   }
 
   /**
@@ -133,10 +143,13 @@ export class AdmissionGate {
     return cuts;
   }
 
+  private isLarge(bytes: number): boolean {
+    return bytes > this.limits.smallBodyBytes;
+  }
+
   private fits(reserved: number): boolean {
-    if (this.tickets.size >= this.limits.maxInflight) return false;
-    const room = reserved <= this.limits.smallBodyBytes ? this.limits.maxBodyBytes : this.limits.maxBodyBytes - this.limits.reservedBodyBytes;
-    return this.bytes + reserved <= room;
+    if (this.tickets.size >= this.limits.maxInflight || this.bytes + reserved > this.limits.maxBodyBytes) return false;
+    return !this.isLarge(reserved) || this.largeBytes + reserved <= this.limits.maxLargeBodyBytes;
   }
 
   /** Why the body cannot arrive within its share of the deadline, judged at the rate it has arrived so far. */

@@ -46,7 +46,7 @@ export const admissionRoutes: FastifyPluginCallback<RouteOptions> = (app, { deps
     {
       maxInflight: limits.maxInflight,
       maxBodyBytes: limits.maxBodyBytesInFlight,
-      reservedBodyBytes: limits.reservedBodyBytes,
+      maxLargeBodyBytes: limits.maxLargeBodyBytesInFlight,
       smallBodyBytes: limits.smallBodyBytes,
       bodyShare: limits.bodyShare,
       graceMs: limits.bodyGraceMs,

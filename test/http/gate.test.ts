@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import { AdmissionGate, type GateLimits, type Ticket } from '../../src/http/gate.js';
 
 const MiB = 1024 * 1024;
-const LIMITS: GateLimits = { maxInflight: 32, maxBodyBytes: 16 * MiB, reservedBodyBytes: 2 * MiB, smallBodyBytes: 256 * 1024, bodyShare: 0.5, graceMs: 500, yieldAfterMs: 100 };
+const LIMITS: GateLimits = { maxInflight: 32, maxBodyBytes: 16 * MiB, maxLargeBodyBytes: 7 * MiB, smallBodyBytes: 256 * 1024, bodyShare: 0.5, graceMs: 500, yieldAfterMs: 100 };
 
 function gate(limits: Partial<GateLimits> = {}) {
   let clock = 0;
@@ -24,18 +24,27 @@ const ticketOf = (r: ReturnType<AdmissionGate['admit']>): Ticket => {
 };
 
 describe('byte budget', () => {
-  test('two 7 MiB bodies fit, the third is refused with 503; small reviews still find room in the reserve', () => {
-    const { g, admit } = gate({ maxInflight: 1_000 });
+  test('one 7 MiB body at a time; small reviews fill the rest of the budget, then are refused too', () => {
+    const { g, admit } = gate({ maxInflight: 10_000 });
     ticketOf(admit(7 * MiB));
-    ticketOf(admit(7 * MiB));
-    const third = admit(7 * MiB);
-    assert.ok('refusal' in third);
-    assert.equal(third.refusal.status, 503);
-    assert.match(third.refusal.message, /body bytes would be in flight \(limit 16777216\)/);
-    // The reserve: 2 MiB of small reviews beside the two large bodies.
-    for (let i = 0; i < 2 * 256; i++) ticketOf(admit(4 * 1024));
-    assert.ok('refusal' in admit(4 * 1024), 'the reserve is bounded too');
+    const second = admit(7 * MiB);
+    assert.ok('refusal' in second);
+    assert.equal(second.refusal.status, 503);
+    assert.match(second.refusal.message, /14680064 bytes of large bodies would be in flight \(limit 7340032\)/);
+    assert.ok('refusal' in admit(300 * 1024), 'a body above smallBodyBytes is large');
+    // The small ones: 9 MiB of them beside the large body.
+    for (let i = 0; i < 9 * 256; i++) ticketOf(admit(4 * 1024));
+    const full = admit(4 * 1024);
+    assert.ok('refusal' in full);
+    assert.match(full.refusal.message, /16781312 body bytes would be in flight \(limit 16777216\)/);
     assert.equal(g.reservedBytes, 16 * MiB);
+  });
+
+  test('large bodies share their lane: two of 3 MiB fit together', () => {
+    const { admit } = gate();
+    ticketOf(admit(3 * MiB));
+    ticketOf(admit(3 * MiB));
+    assert.ok('refusal' in admit(3 * MiB));
   });
 
   test('an undeclared (chunked) body reserves the whole 7 MiB body limit', () => {
@@ -47,11 +56,11 @@ describe('byte budget', () => {
   test('a released request gives its room back, once', () => {
     const { g, admit } = gate();
     const t = ticketOf(admit(7 * MiB));
-    ticketOf(admit(7 * MiB));
+    ticketOf(admit(MiB / 8));
     assert.ok('refusal' in admit(7 * MiB));
     g.release(t);
     g.release(t);
-    assert.equal(g.reservedBytes, 7 * MiB);
+    assert.equal(g.reservedBytes, MiB / 8);
     assert.equal(g.inflight, 1);
     ticketOf(admit(7 * MiB));
   });
@@ -89,10 +98,10 @@ describe('making room', () => {
 
   test('large bodies make room only as far as needed', () => {
     const { admit, advance } = gate();
-    ticketOf(admit(7 * MiB));
-    ticketOf(admit(7 * MiB));
+    ticketOf(admit(3 * MiB));
+    ticketOf(admit(3 * MiB));
     advance(1_000);
-    const r = admit(7 * MiB);
+    const r = admit(4 * MiB);
     ticketOf(r);
     assert.equal(r.cuts.length, 1);
   });

@@ -395,7 +395,7 @@ describe('the body budget and slow bodies', { timeout: 60_000 }, () => {
   }
 
   test('the budget refuses the body that does not fit with 503 at its head, and an ordinary review still finds room', async (t) => {
-    const server = await listen({ limits: { maxBodyBytesInFlight: 3 * MiB, reservedBodyBytes: MiB, smallBodyBytes: 64 * 1024, bodyGraceMs: 600_000, bodyYieldAfterMs: 600_000 } });
+    const server = await listen({ limits: { maxBodyBytesInFlight: 3 * MiB, maxLargeBodyBytesInFlight: 2 * MiB, smallBodyBytes: 64 * 1024, bodyGraceMs: 600_000, bodyYieldAfterMs: 600_000 } });
     try {
       const large = await Promise.all([0, 1].map((i) => started(server.port, `large-${i}`, MiB)));
       await waitFor('their heads', () => server.heads() === 2);
@@ -404,11 +404,11 @@ describe('the body budget and slow bodies', { timeout: 60_000 }, () => {
       assert.equal(third.status(), 503);
       assert.equal(third.header('retry-after'), '1');
       assert.equal(third.header('connection'), 'close');
-      assert.match((third.json() as { message: string }).message, /overloaded: 3145728 body bytes would be in flight \(limit 3145728\)/);
+      assert.match((third.json() as { message: string }).message, /overloaded: 3145728 bytes of large bodies would be in flight \(limit 2097152\)/);
       const ok = await honest(server.port, 'honest');
       assert.equal(ok.status(), 200);
       assert.deepEqual((ok.json() as { response: unknown }).response, { uid: 'honest', allowed: true });
-      t.diagnostic('budget 3 MiB (1 MiB kept for small bodies): 2 × 1 MiB uploading, the third 1 MiB body refused at its head, a 3 KB review answered 200');
+      t.diagnostic('budget 3 MiB, 2 MiB of it for large bodies: 2 × 1 MiB uploading, the third 1 MiB body refused at its head, a 3 KB review answered 200');
       for (const c of [...large, ok]) c.destroy();
     } finally {
       await server.close();
