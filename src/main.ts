@@ -4,8 +4,8 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
-import { parseSources } from './check/documents.js';
-import { clusterObjects } from './check/state.js';
+import { parseSources } from './manifests/documents.js';
+import { clusterObjects, storeOf } from './manifests/state.js';
 import type { ClusterInformers } from './cluster/informer.js';
 import type { KubeClient } from './cluster/kube.js';
 import { Reservations } from './cluster/reservations.js';
@@ -17,9 +17,9 @@ import { buildApp } from './http/app.js';
 import type { Readiness } from './http/health.js';
 import { startMetricsServer, type MetricsServer } from './http/metrics-server.js';
 import { createMetrics } from './metrics.js';
-import { Admitter } from './sidecar/admitter.js';
+import { Admitter } from './cluster/admitter.js';
 import { readSources } from './sources.js';
-import { CaBundlePublisher, failClosedWhenReady, type CaBundleTarget } from './tls/cabundle.js';
+import { WebhookConfigPatcher, failClosedWhenReady, type WebhookConfigTarget } from './tls/cabundle.js';
 import { FileCertificateSource } from './tls/file-source.js';
 import { ensureStandaloneCerts } from './tls/files.js';
 import type { TlsManager } from './tls/manager.js';
@@ -100,7 +100,7 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger(c
     teardown.push(() => app.close());
     const url = urlOf(app, config);
     const stopFailClosed =
-      client && config.failClosedWhenReady ? failClosedWhenReady(new CaBundlePublisher(client, webhookTarget(config)), () => readiness().ready, logger) : undefined;
+      client && config.failClosedWhenReady ? failClosedWhenReady(new WebhookConfigPatcher(client, webhookTarget(config)), () => readiness().ready, logger) : undefined;
     teardown.push(() => stopFailClosed?.());
     let metricsServer: MetricsServer | undefined;
     if (config.metricsListen) metricsServer = await startMetricsServer({ ...config.metricsListen, registry: metrics.registry, logger });
@@ -186,7 +186,7 @@ async function closeWithin(app: FastifyInstance, timeoutMs: number, logger: Logg
 }
 
 /** Our webhook configurations: by name, and by label when --webhook-selector is given. */
-function webhookTarget(config: ServeConfig): CaBundleTarget {
+function webhookTarget(config: ServeConfig): WebhookConfigTarget {
   return { names: [config.webhookConfig], ...(config.webhookSelector ? { labelSelector: config.webhookSelector } : {}) };
 }
 
@@ -224,13 +224,13 @@ function controllerOptions(config: ServeConfig) {
     mode: config.defaults.mode === 'all' ? ('all' as const) : ('label' as const),
     namespaceLabel: config.defaults.namespaceLabel,
     exclude: [config.selfNamespace, ...config.defaults.exclude],
+    overlap: config.overlap,
   };
 }
 
 /** The controller starts once the view has synced, so start-up covers every existing namespace. */
 async function startDefaultsController(controller: DefaultsController, informers: ClusterInformers, config: ServeConfig, logger: Logger): Promise<DefaultsController | undefined> {
-  while (!informers.synced() && !informers.isStopped()) await new Promise((r) => setTimeout(r, 200));
-  if (informers.isStopped()) return undefined;
+  if (!(await informers.whenSynced())) return undefined;
   controller.start();
   logger.info({ mode: config.defaults.mode }, 'namespace-default controller started');
   return controller;
@@ -245,9 +245,6 @@ function urlOf(app: FastifyInstance, config: ServeConfig): string {
 
 function loadState(store: ClusterStore, paths: readonly string[], logger: Logger): void {
   if (paths.length === 0) return;
-  const objects = clusterObjects(parseSources(readSources(paths)), 'default');
-  for (const n of objects.namespaces) store.upsertNamespace(n);
-  for (const p of objects.pods) store.upsertPod(p);
-  for (const s of objects.sidecars) store.upsertSidecar(s);
+  storeOf(clusterObjects(parseSources(readSources(paths)), 'default'), store);
   logger.info({ ...store.counts() }, 'loaded cluster state from --state files');
 }

@@ -10,7 +10,7 @@
 // (through two links) is read once.
 import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
-import type { Source } from './check/documents.js';
+import type { Source } from './manifests/documents.js';
 
 const MANIFEST_EXT = /\.(ya?ml|json)$/i;
 

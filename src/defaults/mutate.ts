@@ -5,10 +5,10 @@
 // size and depth (status preserves unknown fields, any nesting the API
 // server's decoder accepts) cost nothing here.
 import { skipped, type Decision } from '../admission/decision.js';
-import type { JsonPatchOperation } from '../admission/respond.js';
+import type { JsonPatchOperation } from '../admission/types.js';
 import type { AdmissionRequest } from '../admission/types.js';
-import type { ClusterView } from '../cluster/view.js';
-import { isRecord } from '../sidecar/object.js';
+import type { ClusterView } from '../sidecar/view.js';
+import { isRecord } from '../util/json.js';
 import { isSidecarRequest } from '../sidecar/review.js';
 import { GENERATE_ANNOTATION, generateSpec, TEMPLATE_HASH_ANNOTATION, templateHash, type DefaultsConfig } from './generate.js';
 

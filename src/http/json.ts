@@ -9,6 +9,9 @@
 // limit of 512Mi leaves V8 (a quarter of it, doubled on 64-bit: 256 MB).
 import type { FastifyInstance } from 'fastify';
 
+/** controller-runtime's limit: the API server accepts 3 MiB objects, and a review carries two of them. */
+export const MAX_BODY_BYTES = 7 * 1024 * 1024;
+
 /** encoding/json's (and sigs.k8s.io/json's) limit: the API server never sends anything deeper. */
 export const MAX_JSON_DEPTH = 10_000;
 

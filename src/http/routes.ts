@@ -15,9 +15,9 @@ import { errored, fromDecision, toReview } from '../admission/respond.js';
 import type { AdmissionRequest, AdmissionResponse } from '../admission/types.js';
 import type { Decision } from '../admission/decision.js';
 import { parseGoDuration } from '../sidecar/go/duration.js';
-import { MAX_BODY_BYTES, type AppDeps, type AppLimits } from './app.js';
 import { AdmissionGate, type Cut, type Ticket } from './gate.js';
-import { BodyError } from './json.js';
+import { BodyError, MAX_BODY_BYTES } from './json.js';
+import type { AppDeps, AppLimits } from './types.js';
 import { clip } from './log-fields.js';
 
 type Endpoint = 'validate' | 'mutate';

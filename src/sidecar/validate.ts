@@ -2,7 +2,8 @@
 // enforces before any webhook) plus Istio's own ValidateSidecar rules.
 import { validateIstio } from './rules/index.js';
 import { checkSchema } from './schema/index.js';
-import { isRecord, metadataOf, stringMap, type ObjectRef } from './object.js';
+import { isRecord } from '../util/json.js';
+import { metadataOf, stringMap, type ObjectRef } from './object.js';
 import { errorsOf, type Violation } from './violation.js';
 
 export interface ValidateOptions {

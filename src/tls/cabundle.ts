@@ -1,5 +1,6 @@
-// Keeps clientConfig.caBundle of our own webhook configurations equal to the
-// CA bundle in the Secret. Istio's validation controller does the same for
+// Patches our own webhook configurations: keeps clientConfig.caBundle equal
+// to the CA bundle in the Secret (publish) and, once ready, sets
+// failurePolicy: Fail (failClosed). Istio's validation controller does the same for
 // istiod; here the configurations are found by name (RBAC can then be
 // restricted with resourceNames) or, optionally, by label (needs `list`).
 //
@@ -20,7 +21,7 @@ const KINDS = [
 ] as const;
 const CONFLICT_RETRIES = 5;
 
-export interface CaBundleTarget {
+export interface WebhookConfigTarget {
   /** Configuration names looked up in both kinds (default [sidecar-guard]). */
   names?: string[];
   /** Also every configuration matching this label selector (needs list permission). */
@@ -53,12 +54,12 @@ interface WebhookConfiguration {
   webhooks?: Webhook[];
 }
 
-export class CaBundlePublisher {
+export class WebhookConfigPatcher {
   private readonly names: string[];
 
   constructor(
     private readonly client: KubeClient,
-    private readonly target: CaBundleTarget = {},
+    private readonly target: WebhookConfigTarget = {},
   ) {
     this.names = target.names ?? [DEFAULT_WEBHOOK_CONFIG];
   }
@@ -160,7 +161,7 @@ export class CaBundlePublisher {
  * Ignore for good, do not pass --fail-closed-when-ready; in an emergency,
  * delete the configuration (documented in the manifests).
  */
-export function failClosedWhenReady(publisher: CaBundlePublisher, ready: () => boolean, logger?: Logger, recheckMs = 60_000): () => void {
+export function failClosedWhenReady(publisher: WebhookConfigPatcher, ready: () => boolean, logger?: Logger, recheckMs = 60_000): () => void {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   const attempt = async (retryMs: number): Promise<void> => {

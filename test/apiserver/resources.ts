@@ -174,7 +174,8 @@ export function customResource(crdYaml: string): ResourceType {
 }
 
 export function sidecarResource(): ResourceType {
-  const url = new URL('./crds/sidecar-crd.yaml', import.meta.url);
+  // The product's one copy of Istio's CRD (its provenance is in the file's header).
+  const url = new URL('../../src/sidecar/schema/sidecar-crd.yaml', import.meta.url);
   return customResource(readFileSync(url, 'utf8'));
 }
 

@@ -14,7 +14,7 @@ import { ClusterInformers } from '../../src/cluster/informer.js';
 import { KubeClient } from '../../src/cluster/kube.js';
 import { Reservations } from '../../src/cluster/reservations.js';
 import { ClusterStore } from '../../src/cluster/store.js';
-import { Admitter } from '../../src/sidecar/admitter.js';
+import { Admitter } from '../../src/cluster/admitter.js';
 import { startTestApiServer, type KubeObject, type TestApiServer } from '../apiserver/index.js';
 import { sidecarReview } from '../helpers/app.js';
 import { sidecar } from '../helpers/objects.js';

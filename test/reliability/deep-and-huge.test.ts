@@ -13,7 +13,7 @@ import { DEFAULT_TEMPLATE } from '../../src/defaults/generate.js';
 import { mutate } from '../../src/defaults/mutate.js';
 import { buildApp, MAX_BODY_BYTES } from '../../src/http/app.js';
 import { MAX_JSON_CONTAINERS, MAX_JSON_DEPTH } from '../../src/http/json.js';
-import { Admitter } from '../../src/sidecar/admitter.js';
+import { Admitter } from '../../src/cluster/admitter.js';
 import { deepAtEveryField, deepAtSomeField, fieldPaths, hugeValidShaped, kitchenSinkReview } from './arbitraries.js';
 
 /** Deep enough to overflow any recursive walk (JSON.stringify gave up at 4,043, structuredClone at 1,892), shallow enough to pass the parser's 10,000. */

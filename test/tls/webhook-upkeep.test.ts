@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { KubeClient } from '../../src/cluster/kube.js';
-import { CaBundlePublisher, failClosedWhenReady } from '../../src/tls/cabundle.js';
+import { WebhookConfigPatcher, failClosedWhenReady } from '../../src/tls/cabundle.js';
 import { createCA } from '../../src/tls/certs.js';
 import { startTestApiServer, type TestApiServer } from '../apiserver/index.js';
 import { waitFor } from '../helpers/wait.js';
@@ -34,7 +34,7 @@ after(() => server.close());
 
 test('the named configuration and those matching the selector get the bundle; others are untouched', async () => {
   const ca = createCA();
-  await new CaBundlePublisher(client, { names: ['sidecar-guard'], labelSelector: 'app.kubernetes.io/name=sidecar-guard' }).publish(ca.certPem);
+  await new WebhookConfigPatcher(client, { names: ['sidecar-guard'], labelSelector: 'app.kubernetes.io/name=sidecar-guard' }).publish(ca.certPem);
   const bundleOf = (name: string) => {
     const obj = server.store.get({ apiVersion: 'admissionregistration.k8s.io/v1', resource: 'validatingwebhookconfigurations', name }) as unknown as { webhooks: { clientConfig: { caBundle?: string } }[] };
     return obj.webhooks[0]!.clientConfig.caBundle;
@@ -52,9 +52,12 @@ test('failClosedWhenReady waits for readiness, turns the validating configuratio
   server.store.put('validatingwebhookconfigurations', { ...vwc('sidecar-guard', {}), webhooks: [{ ...vwc('x', {}).webhooks[0], name: 'validate.sidecar-guard.io', failurePolicy: 'Ignore' }] });
   server.store.put('mutatingwebhookconfigurations', { ...vwc('sidecar-guard', {}), kind: 'MutatingWebhookConfiguration', webhooks: [{ ...vwc('x', {}).webhooks[0], name: 'mutate.sidecar-guard.io', failurePolicy: 'Ignore' }] });
   let ready = false;
-  const stop = failClosedWhenReady(new CaBundlePublisher(client, { names: ['sidecar-guard'] }), () => ready, undefined, 200);
+  let checks = 0;
+  const isReady = () => (checks++, ready);
+  const stop = failClosedWhenReady(new WebhookConfigPatcher(client, { names: ['sidecar-guard'] }), isReady, undefined, 200);
   try {
-    await new Promise((r) => setTimeout(r, 1_500));
+    // The first readiness check runs before failClosedWhenReady returns; "not ready" means nothing to write.
+    assert.equal(checks, 1);
     assert.deepEqual(policyOf('validatingwebhookconfigurations', 'sidecar-guard'), ['Ignore'], 'not before the webhook is ready');
     ready = true;
     await waitFor('failurePolicy Fail', () => policyOf('validatingwebhookconfigurations', 'sidecar-guard')[0] === 'Fail', 10_000);
