@@ -15,20 +15,16 @@ import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createCA, issueServingCert } from '../../src/tls/certs.js';
 import { CertFileError, writeCertFiles } from '../../src/tls/files.js';
+import { stringify as stringifyYaml } from 'yaml';
 import { runCli, type CliResult } from '../helpers/cli.js';
+import { sidecar } from '../helpers/objects.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-const good = `apiVersion: networking.istio.io/v1
-kind: Sidecar
-metadata:
-  name: default
-  namespace: shop
-spec:
-  egress:
-  - hosts: ["./*", "istio-system/*"]
-`;
+/** A valid namespace-wide Sidecar as a manifest file holds it. */
+const manifest = (namespace: string, name: string) => stringifyYaml(sidecar(namespace, name));
+const good = manifest('shop', 'default');
 
 const dirs: string[] = [];
 const scratch = () => {
@@ -100,7 +96,7 @@ describe('check reads regular files only, each bounded', { timeout: 120_000 }, (
   test('--max-file-size caps every file; the default (16 MiB) reads ordinary ones', async () => {
     const dir = scratch();
     writeFileSync(join(dir, 'a.yaml'), good);
-    usageError(await runCli(['check', '--max-file-size', '100', join(dir, 'a.yaml')]), /a\.yaml: larger than 100 bytes \(--max-file-size\)/);
+    usageError(await runCli(['check', '--max-file-size', '50', join(dir, 'a.yaml')]), /a\.yaml: larger than 50 bytes \(--max-file-size\)/);
     assert.equal((await runCli(['check', join(dir, 'a.yaml')])).code, 0);
     usageError(await runCli(['check', '--max-file-size', 'lots', dir]), /--max-file-size must be a non-negative integer/);
   });
@@ -115,11 +111,11 @@ describe('check reads regular files only, each bounded', { timeout: 120_000 }, (
 describe('check follows symbolic links', () => {
   test('to files and to folders, reading each file once', async () => {
     const outside = scratch();
-    writeFileSync(join(outside, 'linked-file.yaml'), good.replace('name: default', 'name: linked-file'));
+    writeFileSync(join(outside, 'linked-file.yaml'), manifest('shop', 'linked-file'));
     mkdirSync(join(outside, 'folder'));
-    writeFileSync(join(outside, 'folder', 'inner.yaml'), good.replace('name: default', 'name: inner').replace('shop', 'other'));
+    writeFileSync(join(outside, 'folder', 'inner.yaml'), manifest('other', 'inner'));
     const dir = scratch();
-    writeFileSync(join(dir, 'own.yaml'), good.replace('namespace: shop', 'namespace: own'));
+    writeFileSync(join(dir, 'own.yaml'), manifest('own', 'default'));
     symlinkSync(join(outside, 'linked-file.yaml'), join(dir, 'file-link.yaml'));
     symlinkSync(join(outside, 'folder'), join(dir, 'folder-link'));
     symlinkSync(join(outside, 'folder'), join(dir, 'same-folder-again'));
