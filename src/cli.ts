@@ -67,6 +67,8 @@ const COMMANDS: Record<string, { usage: string; options: ParseArgsConfig['option
   --tls-secret NAME        (cluster) keep the CA and serving certificate in this Secret, rotate them and
                            patch caBundle into the webhook configurations; without it, --cert-dir files are served
   --tls-service NAME       the Service name the serving certificate covers (default sidecar-guard)
+  --tls-san NAME|IP        (with --tls-secret) also cover this DNS name or IP address, for a webhook
+                           configuration that calls a url instead of the Service; repeatable
   --webhook-config NAME    our Validating/MutatingWebhookConfiguration name (default sidecar-guard)
   --webhook-selector SEL   also patch every webhook configuration matching this label selector
                            (e.g. app.kubernetes.io/name=sidecar-guard; needs RBAC list on them)
@@ -100,6 +102,7 @@ Namespace defaults (cluster mode; /mutate is always served):
       'client-ca': { type: 'string' },
       'tls-secret': { type: 'string' },
       'tls-service': { type: 'string', default: 'sidecar-guard' },
+      'tls-san': { type: 'string', multiple: true, default: [] },
       'webhook-config': { type: 'string', default: 'sidecar-guard' },
       'webhook-selector': { type: 'string' },
       'fail-closed-when-ready': { type: 'boolean', default: false },
@@ -397,6 +400,7 @@ async function runServe(values: Values): Promise<number> {
     ...(values['client-ca'] ? { clientCaFile: values['client-ca'] as string } : {}),
     ...(values['tls-secret'] ? { tlsSecret: values['tls-secret'] as string } : {}),
     tlsService: values['tls-service'] as string,
+    tlsExtraNames: values['tls-san'] as string[],
     webhookConfig: values['webhook-config'] as string,
     ...(values['webhook-selector'] ? { webhookSelector: values['webhook-selector'] as string } : {}),
     failClosedWhenReady: values['fail-closed-when-ready'] === true,

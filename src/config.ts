@@ -25,6 +25,8 @@ export interface ServeConfig {
   tlsSecret?: string;
   /** The Service the API server calls; the serving certificate covers its DNS names. */
   tlsService: string;
+  /** More DNS names or IP addresses for the self-managed serving certificate (a webhook called by url). */
+  tlsExtraNames?: string[];
   /** Our Validating/MutatingWebhookConfiguration name, whose caBundle we keep current. */
   webhookConfig: string;
   /** Also every webhook configuration matching this label selector (needs RBAC list on them). */

@@ -2,6 +2,7 @@
 // HTTPS app → listen → background controllers → signals (in cli.ts). The
 // only place with process-level I/O for the server.
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { parseSources } from './check/documents.js';
@@ -206,6 +207,8 @@ function newTlsManager(Manager: typeof TlsManager, client: KubeClient, config: S
     namespace: config.selfNamespace,
     secretName: config.tlsSecret!,
     service: config.tlsService,
+    extraDnsNames: (config.tlsExtraNames ?? []).filter((n) => isIP(n) === 0),
+    ipAddresses: (config.tlsExtraNames ?? []).filter((n) => isIP(n) !== 0),
     webhooks: webhookTarget(config),
     logger,
   });
