@@ -17,10 +17,10 @@ import { mutate } from './defaults/mutate.js';
 import { buildApp } from './http/app.js';
 import type { Readiness } from './http/health.js';
 import { startMetricsServer, type MetricsServer } from './http/metrics-server.js';
-import { createMetrics } from './metrics.js';
+import { createMetrics, type Metrics } from './metrics.js';
 import { Admitter } from './sidecar/admitter.js';
 import { readSources } from './sources.js';
-import { CaBundlePublisher, failClosedWhenReady, type CaBundleTarget } from './tls/cabundle.js';
+import { CaBundlePublisher, failClosedWhenReady, proveReachable, type CaBundleTarget } from './tls/cabundle.js';
 import { FileCertificateSource } from './tls/file-source.js';
 import { ensureStandaloneCerts } from './tls/files.js';
 import type { TlsManager } from './tls/manager.js';
@@ -100,8 +100,7 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger(c
     });
     teardown.push(() => app.close());
     const url = urlOf(app, config);
-    const stopFailClosed =
-      client && config.failClosedWhenReady ? failClosedWhenReady(new CaBundlePublisher(client, webhookTarget(config)), () => readiness().ready, logger) : undefined;
+    const stopFailClosed = client && config.failClosedWhenReady ? startFailClosed(client, config, () => readiness().ready, metrics, logger) : undefined;
     teardown.push(() => stopFailClosed?.());
     let metricsServer: MetricsServer | undefined;
     if (config.metricsListen) metricsServer = await startMetricsServer({ ...config.metricsListen, registry: metrics.registry, logger });
@@ -184,6 +183,21 @@ async function closeWithin(app: FastifyInstance, timeoutMs: number, logger: Logg
   } finally {
     clearTimeout(force);
   }
+}
+
+/**
+ * failurePolicy: Fail once ready and once a dry-run create of an invalid
+ * Sidecar in our own namespace comes back denied by this webhook (the API
+ * server reaches it); each proof is a metric, each failed one a log line.
+ */
+function startFailClosed(client: KubeClient, config: ServeConfig, ready: () => boolean, metrics: Metrics, logger: Logger): () => void {
+  const publisher = new CaBundlePublisher(client, webhookTarget(config));
+  return failClosedWhenReady(publisher, {
+    ready,
+    prove: () => proveReachable(client, publisher, config.selfNamespace),
+    onProof: (proof) => metrics.webhookReachability(proof),
+    logger,
+  });
 }
 
 /** Our webhook configurations: by name, and by label when --webhook-selector is given. */
