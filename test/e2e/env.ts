@@ -75,6 +75,23 @@ export function kubectl(args: string[], opts: { stdin?: string; kubeconfig?: str
   });
 }
 
+/**
+ * Creates namespaces (existing ones are fine). On the real API server also
+ * their "default" ServiceAccount, which the ServiceAccount admission plugin
+ * requires of every pod and which kube-controller-manager would create (it
+ * does not run here).
+ */
+export async function namespaces(...names: string[]): Promise<void> {
+  const real = readState().kind === 'real';
+  for (const ns of names) {
+    const r = await kubectl(['create', 'namespace', ns]);
+    if (r.code !== 0 && !/AlreadyExists|already exists/.test(r.stderr)) throw new Error(`kubectl create namespace ${ns}: ${r.stderr}`);
+    if (!real) continue;
+    const sa = await kubectl(['create', 'serviceaccount', 'default', '-n', ns]);
+    if (sa.code !== 0 && !/AlreadyExists|already exists/.test(sa.stderr)) throw new Error(`kubectl create serviceaccount default -n ${ns}: ${sa.stderr}`);
+  }
+}
+
 /** kubectl that must succeed. */
 export async function mustKubectl(args: string[], opts: { stdin?: string } = {}): Promise<KubectlResult> {
   const r = await kubectl(args, opts);
