@@ -162,6 +162,12 @@ function apiServerProcess(dir: string, pki: ClusterPki, etcdUrl: string, port: n
       `--service-account-signing-key-file=${pki.serviceAccountKey}`,
       `--service-cluster-ip-range=${SERVICE_CLUSTER_IP_RANGE}`,
       '--authorization-mode=Node,RBAC',
+      // The kubernetes Service's Endpoints would point at the advertise address, and loopback is not a valid
+      // endpoint (the reconciler would log an error every 10 s); nothing here uses that Service.
+      '--endpoint-reconciler-type=none',
+      // On SIGTERM: drain the requests in flight, then close the listener within 2 s, cutting open
+      // watches (the default waits up to 60 s for them); the restart test stops it this way.
+      '--shutdown-send-retry-after=true',
       // Admission plugins: the defaults (no --enable/--disable-admission-plugins).
     ],
     log: join(dir, 'apiserver.log'),
