@@ -174,7 +174,7 @@ export function customResource(crdYaml: string): ResourceType {
 }
 
 export function sidecarResource(): ResourceType {
-  const url = new URL('./crds/sidecar-crd.yaml', import.meta.url);
+  const url = new URL('../../src/sidecar/schema/sidecar-crd.yaml', import.meta.url);
   return customResource(readFileSync(url, 'utf8'));
 }
 
