@@ -1,12 +1,12 @@
 # sidecar-guard container image.
 #   docker build -t REGISTRY/sidecar-guard:TAG .
 # Stage 1 compiles TypeScript with the full dependency tree; stage 2 installs
-# production dependencies only; the runtime is distroless Node 20 (no shell,
+# production dependencies only; the runtime is distroless Node 24 (the current LTS) (no shell,
 # no package manager) running as a numeric non-root user, so
 # `runAsNonRoot: true` can be verified by the kubelet.
 
 # ---- build: dev dependencies + tsc -> dist/
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 # --ignore-scripts: the "prepare" script compiles, and the sources are not here yet.
@@ -16,13 +16,13 @@ COPY src ./src
 RUN npm run build
 
 # ---- production node_modules only
-FROM node:20-bookworm-slim AS deps
+FROM node:24-bookworm-slim AS deps
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
 # ---- runtime
-FROM gcr.io/distroless/nodejs20-debian12:nonroot
+FROM gcr.io/distroless/nodejs24-debian12:nonroot
 WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=deps /src/node_modules ./node_modules

@@ -1,12 +1,19 @@
 # sidecar-guard: every target installs dependencies first when they are missing.
 SHELL := /bin/bash
+# Node 24 (the current LTS) runs everything here: the machine's own when it is
+# 24 or newer, otherwise one from the npm registry in .tools/node (see
+# scripts/node-runtime.sh). npm runs on it as well.
+export PATH := $(CURDIR)/.tools/node/bin:$(PATH)
 LISTEN ?= 127.0.0.1:8443
 CERT_DIR ?= certs
 METRICS_LISTEN ?= 127.0.0.1:9090
 
-.PHONY: install build run test unit e2e cluster typecheck bench bench-quick certs deploy-manifests clean
+.PHONY: install build run test unit e2e cluster typecheck bench bench-quick certs deploy-manifests clean oracle conformance
 
-node_modules/.package-lock.json: package.json package-lock.json
+.tools/node/.ready: scripts/node-runtime.sh scripts/node-runtime/package-lock.json
+	@bash scripts/node-runtime.sh
+
+node_modules/.package-lock.json: .tools/node/.ready package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
@@ -21,7 +28,7 @@ run: build
 
 ## make test: type check, unit + integration tests, then the end-to-end suite against the real
 ## kube-apiserver (built from Go modules on first use: make cluster)
-test: build cluster
+test: build oracle cluster
 	npm run --silent typecheck
 	KUBECTL=$(KUBECTL_FOR_TESTS) bash scripts/test.sh unit
 	$(MAKE) --no-print-directory e2e
@@ -48,6 +55,22 @@ e2e: build $(if $(filter real,$(APISERVER)),cluster)
 typecheck: install
 	npm run --silent typecheck
 
+## make oracle: Istio's own validator and analyzers built from the Istio Go module (conformance/istio/) into
+## conformance/bin/; rebuilt only when its sources or pins change (minutes the first time, then seconds)
+ORACLE_SOURCES := $(shell find conformance/istio -name '*.go') conformance/istio/go.mod conformance/istio/go.sum
+conformance/bin/istio-validate conformance/bin/istio-analyze &: $(ORACLE_SOURCES)
+	@command -v go >/dev/null || { echo "make oracle: needs the Go toolchain (go) to build Istio's code" >&2; exit 2; }
+	cd conformance/istio && go build -trimpath -buildvcs=false -o ../bin/ ./cmd/istio-validate ./cmd/istio-analyze
+	@touch conformance/bin/istio-validate conformance/bin/istio-analyze
+
+oracle: conformance/bin/istio-validate conformance/bin/istio-analyze
+
+## make conformance: sidecar-guard against Istio's own code (docs/conformance.md); SEED=n replays a run
+CONFORMANCE_SIDECARS ?= 100000
+CONFORMANCE_NAMESPACES ?= 2000
+conformance: build oracle
+	node --import tsx test/conformance/run.ts --sidecars $(CONFORMANCE_SIDECARS) --namespaces $(CONFORMANCE_NAMESPACES) $(if $(SEED),--seed $(SEED))
+
 ## make bench: the full benchmark (minutes); make bench-quick: under a minute. Both print a table.
 bench: build
 	node --import tsx bench/run.ts $(ARGS)
@@ -67,4 +90,4 @@ deploy-manifests:
 	kubectl kustomize manifests
 
 clean:
-	rm -rf dist .e2e
+	rm -rf dist .e2e .tools

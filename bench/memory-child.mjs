@@ -23,7 +23,7 @@ await import(`${root}/cluster/kube.js`);
 await import(`${root}/cluster/informer.js`);
 const { ClusterStore } = await import(`${root}/cluster/store.js`);
 const { Reservations } = await import(`${root}/cluster/reservations.js`);
-const { Admitter } = await import(`${root}/sidecar/admitter.js`);
+const { Admitter } = await import(`${root}/cluster/admitter.js`);
 const { buildApp } = await import(`${root}/http/app.js`);
 const { createMetrics } = await import(`${root}/metrics.js`);
 

@@ -10,7 +10,7 @@ import { REPO_ROOT } from './child.js';
 type Review = typeof import('../src/sidecar/review.js');
 type Store = typeof import('../src/cluster/store.js');
 type ReservationsModule = typeof import('../src/cluster/reservations.js');
-type AdmitterModule = typeof import('../src/sidecar/admitter.js');
+type AdmitterModule = typeof import('../src/cluster/admitter.js');
 type App = typeof import('../src/http/app.js');
 type MetricsModule = typeof import('../src/metrics.js');
 type Files = typeof import('../src/tls/files.js');
@@ -66,7 +66,7 @@ export async function loadProduct(root: 'dist' | 'src' = productRoot()): Promise
     load<Review>('sidecar/review.js'),
     load<Store>('cluster/store.js'),
     load<ReservationsModule>('cluster/reservations.js'),
-    load<AdmitterModule>('sidecar/admitter.js'),
+    load<AdmitterModule>('cluster/admitter.js'),
     load<App>('http/app.js'),
     load<MetricsModule>('metrics.js'),
     load<Files>('tls/files.js'),

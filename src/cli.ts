@@ -5,14 +5,23 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { audit, type AuditInput } from './audit/analyze.js';
 import { formatAuditJson, formatAuditText } from './audit/report.js';
-import { parseSources } from './check/documents.js';
+import { parseSources } from './manifests/documents.js';
 import { stringify as stringifyYaml } from 'yaml';
 import { ConfigError, parseDependencies, parseTemplate } from './defaults/config.js';
-import { DEFAULT_NAMESPACE_LABEL, generateDefault, type DefaultsConfig } from './defaults/generate.js';
+import { generateDefault, type DefaultsConfig } from './defaults/generate.js';
 import { formatJson, formatText } from './check/report.js';
 import { checkManifests } from './check/run.js';
-import { clusterObjects, ManifestError } from './check/state.js';
-import { parseHostPort, type ServeConfig } from './config.js';
+import { clusterObjects, ManifestError } from './manifests/state.js';
+import {
+  DEFAULT_DRAIN_DELAY_MS,
+  DEFAULT_LOG_LEVEL,
+  DEFAULT_SELF_NAMESPACE,
+  parseHostPort,
+  RULE_FLAGS,
+  SERVE_FLAGS,
+  type FlagSpec,
+  type ServeConfig,
+} from './config.js';
 import { OVERLAP_MODES, type OverlapMode } from './sidecar/selectors.js';
 import { readSources, UsageError } from './sources.js';
 import { createCA, issueServingCert, serviceDnsNames } from './tls/certs.js';
@@ -33,168 +42,111 @@ Commands:
   generate  print the namespace-default Sidecar for a namespace (template + dependency map)
   certs     create a CA and a serving certificate for the webhook Service
 
-Run "sidecar-guard <command> --help" for the flags of a command.
+Run "sidecar-guard <command> --help" for the flags of a command, "sidecar-guard --version" for the version.
 `;
 
-const SHARED_RULE_FLAGS = {
-  overlap: { type: 'string', default: 'labels' },
-  'root-namespace': { type: 'string', default: 'istio-system' },
-} as const;
+interface Command {
+  /** Usage line and what the command does; the flags follow, generated from `flags`. */
+  intro: string;
+  flags: readonly FlagSpec[];
+  run: (values: Values, positionals: string[], io: CliIO) => Promise<number>;
+}
 
-const COMMANDS: Record<string, { usage: string; options: ParseArgsConfig['options']; run: (values: Values, positionals: string[], io: CliIO) => Promise<number> }> = {
+const OUTPUT_TEXT_JSON = (text: string): FlagSpec => ({ name: 'output', short: 'o', type: 'string', arg: 'text|json', default: 'text', help: `${text} (text) or one JSON object` });
+const MANIFEST_NAMESPACE: FlagSpec = { name: 'namespace', short: 'n', type: 'string', arg: 'NS', default: 'default', defaultText: '"default"', help: 'namespace of manifests without metadata.namespace' };
+const [OVERLAP_FLAG, ROOT_NAMESPACE_FLAG] = RULE_FLAGS as [FlagSpec, FlagSpec];
+
+const COMMANDS: Record<string, Command> = {
   serve: {
-    usage: `Usage: sidecar-guard serve [flags]
-
-  --standalone             no cluster: judge against the in-memory view from --state files
-  --kubeconfig FILE        cluster mode with this kubeconfig (default: $KUBECONFIG, else in-cluster service account)
-  --max-staleness MS       /readyz turns false when the cluster view lost the API server this long (default 60000)
-  --listen HOST:PORT       HTTPS address (default 0.0.0.0:8443)
-  --cert-dir DIR           tls.crt/tls.key (and ca.crt); standalone mode creates them when missing (default certs)
-  --state PATH             (standalone) Sidecars, Pods and Namespaces that already exist; repeatable
-  --overlap MODE           labels | pods | identical: when two workload selectors conflict (default labels)
-  --root-namespace NS      Istio's root namespace (default istio-system)
-  --log-level LEVEL        trace | debug | info | warn | error (default info)
-  --reservation-ttl MS     how long an admitted, not yet observed Sidecar is remembered (default 10000)
-  --drain-delay MS         on SIGTERM, report unready this long before closing the listener (default 0 standalone, 5000 in cluster)
-  --shutdown-timeout MS    after the listener closed, wait this long for in-flight requests, then cut them (default 20000);
-                           a second SIGTERM/SIGINT exits at once
-  --max-inflight N         admission requests received or decided at once; more get 503 + Retry-After (default 32)
-  --request-timeout MS     a request (head and body) must arrive within this (default 30000)
-  --headers-timeout MS     a request head must arrive within this, at most --request-timeout (default 10000)
-  --self-namespace NS      the namespace sidecar-guard runs in (default: $POD_NAMESPACE, else the service account's, else sidecar-guard)
-  --metrics-listen HOST:PORT  plain-HTTP Prometheus /metrics (default 0.0.0.0:9090; "off" to disable)
-  --client-ca FILE         require client certificates signed by this CA (mutual TLS with the API server)
-  --tls-secret NAME        (cluster) keep the CA and serving certificate in this Secret, rotate them and
-                           patch caBundle into the webhook configurations; without it, --cert-dir files are served
-  --tls-service NAME       the Service name the serving certificate covers (default sidecar-guard)
-  --tls-san NAME|IP        (with --tls-secret) also cover this DNS name or IP address, for a webhook
-                           configuration that calls a url instead of the Service; repeatable
-  --webhook-config NAME    our Validating/MutatingWebhookConfiguration name (default sidecar-guard)
-  --webhook-selector SEL   also patch every webhook configuration matching this label selector
-                           (e.g. app.kubernetes.io/name=sidecar-guard; needs RBAC list on them)
-  --fail-closed-when-ready (cluster) once ready, set failurePolicy: Fail on those configurations
-                           (the manifests install them with Ignore so an install never blocks writes)
-
-Namespace defaults (cluster mode; /mutate is always served):
-  --generate-defaults MODE off | label | all: keep a managed "default" Sidecar in namespaces labelled
-                           <defaults-label>=enabled, or in all namespaces but the exclusions (default off)
-  --defaults-label NAME    namespace label that opts in (default sidecar-guard.io/default-sidecar)
-  --defaults-exclude NS    extra namespaces for "all" (kube-system, kube-public, kube-node-lease, the root and own namespace always)
-  --defaults-config FILE   generator template (see "sidecar-guard generate --help")
-  --defaults-deps FILE     dependency map (see "sidecar-guard generate --help")
-`,
-    options: {
-      standalone: { type: 'boolean', default: false },
-      kubeconfig: { type: 'string' },
-      'max-staleness': { type: 'string', default: '60000' },
-      listen: { type: 'string', default: '0.0.0.0:8443' },
-      'cert-dir': { type: 'string', default: 'certs' },
-      state: { type: 'string', multiple: true, default: [] },
-      'log-level': { type: 'string', default: process.env.LOG_LEVEL ?? 'info' },
-      'reservation-ttl': { type: 'string', default: '10000' },
-      'drain-delay': { type: 'string' },
-      'shutdown-timeout': { type: 'string', default: '20000' },
-      'max-inflight': { type: 'string', default: '32' },
-      'request-timeout': { type: 'string', default: '30000' },
-      'headers-timeout': { type: 'string', default: '10000' },
-      'self-namespace': { type: 'string' },
-      'metrics-listen': { type: 'string', default: '0.0.0.0:9090' },
-      'client-ca': { type: 'string' },
-      'tls-secret': { type: 'string' },
-      'tls-service': { type: 'string', default: 'sidecar-guard' },
-      'tls-san': { type: 'string', multiple: true, default: [] },
-      'webhook-config': { type: 'string', default: 'sidecar-guard' },
-      'webhook-selector': { type: 'string' },
-      'fail-closed-when-ready': { type: 'boolean', default: false },
-      'generate-defaults': { type: 'string', default: 'off' },
-      'defaults-label': { type: 'string', default: DEFAULT_NAMESPACE_LABEL },
-      'defaults-exclude': { type: 'string', multiple: true, default: [] },
-      'defaults-config': { type: 'string' },
-      'defaults-deps': { type: 'string' },
-      ...SHARED_RULE_FLAGS,
-    },
+    intro: 'Usage: sidecar-guard serve [flags]',
+    flags: SERVE_FLAGS,
     run: runServe,
   },
   check: {
-    usage: `Usage: sidecar-guard check [flags] PATH...
+    intro: `Usage: sidecar-guard check [flags] PATH...
 
 PATH is a file, a directory (recursive, *.yaml|*.yml|*.json) or - for stdin.
-Exit code: 0 every Sidecar allowed, 1 some rejected, 2 usage error or unreadable path.
-
-  --output text|json       compiler-style lines (default) or one JSON object
-  --namespace NS           namespace of objects without metadata.namespace (default "default")
-  --isolated               judge each document alone, without the cross-object rules
-  --overlap MODE           labels | pods | identical (default labels)
-  --root-namespace NS      Istio's root namespace (default istio-system)
-`,
-    options: {
-      output: { type: 'string', short: 'o', default: 'text' },
-      namespace: { type: 'string', short: 'n', default: 'default' },
-      isolated: { type: 'boolean', default: false },
-      ...SHARED_RULE_FLAGS,
-    },
+Exit code: 0 every Sidecar allowed, 1 some rejected, 2 usage error or unreadable path.`,
+    flags: [
+      OUTPUT_TEXT_JSON('compiler-style lines'),
+      MANIFEST_NAMESPACE,
+      { name: 'isolated', type: 'boolean', default: false, help: 'judge each document alone, without the cross-object rules' },
+      ...RULE_FLAGS,
+    ],
     run: runCheck,
   },
   audit: {
-    usage: `Usage: sidecar-guard audit [--kubeconfig FILE | PATH...] [flags]
+    intro: `Usage: sidecar-guard audit [--kubeconfig FILE | PATH...] [flags]
 
 Reports every conflict among existing Sidecars, both members of each pair, with Istio's
 analyzer codes (IST0110, IST0111, IST0101, IST0167, IST0002). Without PATHs it lists the
 cluster of --kubeconfig (default: $KUBECONFIG or ~/.kube/config, else in-cluster).
-Exit code: 0 no error findings, 1 some, 2 usage error or unreachable cluster.
-
-  --output text|json       istioctl-analyze-like lines (default) or one JSON object
-  --kubeconfig FILE        the cluster to read
-  --namespace NS           namespace of manifests without metadata.namespace (default "default")
-  --overlap MODE           labels | pods | identical (default labels; pods = istioctl analyze)
-  --root-namespace NS      Istio's root namespace (default istio-system)
-`,
-    options: {
-      output: { type: 'string', short: 'o', default: 'text' },
-      kubeconfig: { type: 'string' },
-      namespace: { type: 'string', short: 'n', default: 'default' },
-      ...SHARED_RULE_FLAGS,
-    },
+Exit code: 0 no error findings, 1 some, 2 usage error or unreachable cluster.`,
+    flags: [
+      OUTPUT_TEXT_JSON('istioctl-analyze-like lines'),
+      { name: 'kubeconfig', type: 'string', arg: 'FILE', help: 'the cluster to read' },
+      MANIFEST_NAMESPACE,
+      { ...OVERLAP_FLAG, help: `${OVERLAP_FLAG.help} (pods = istioctl analyze)` },
+      ROOT_NAMESPACE_FLAG,
+    ],
     run: runAudit,
   },
   generate: {
-    usage: `Usage: sidecar-guard generate --namespace NS [--config FILE] [--deps FILE] [flags]
+    intro: `Usage: sidecar-guard generate --namespace NS [--config FILE] [--deps FILE] [flags]
 
 Prints a selector-less namespace-default Sidecar, ready for "kubectl apply -f -".
 Egress hosts: the template's (default "./*" and "<root-namespace>/*") plus, from the
 dependency map, every service the namespace's services call and every external host,
-de-duplicated and sorted.
-
-  --namespace NS           the namespace (required)
-  --config FILE            template: name, egressHosts ({root} = root namespace), outboundTrafficPolicy, clusterDomain
-  --deps FILE              dependency map: services: { "ns/svc": { calls: [ns/svc | ns/*], external: [host] } }
-  --output yaml|json       (default yaml)
-  --root-namespace NS      Istio's root namespace (default istio-system)
-`,
-    options: {
-      namespace: { type: 'string', short: 'n' },
-      config: { type: 'string' },
-      deps: { type: 'string' },
-      output: { type: 'string', short: 'o', default: 'yaml' },
-      'root-namespace': { type: 'string', default: 'istio-system' },
-    },
+de-duplicated and sorted.`,
+    flags: [
+      { name: 'namespace', short: 'n', type: 'string', arg: 'NS', help: 'the namespace (required)' },
+      { name: 'config', type: 'string', arg: 'FILE', help: 'template: name, egressHosts ({root} = root namespace), outboundTrafficPolicy, clusterDomain' },
+      { name: 'deps', type: 'string', arg: 'FILE', help: 'dependency map: services: { "ns/svc": { calls: [ns/svc | ns/*], external: [host] } }' },
+      { name: 'output', short: 'o', type: 'string', arg: 'yaml|json', default: 'yaml', help: 'the format' },
+      ROOT_NAMESPACE_FLAG,
+    ],
     run: runGenerate,
   },
   certs: {
-    usage: `Usage: sidecar-guard certs --service NAME --namespace NS [--out DIR]
+    intro: `Usage: sidecar-guard certs --service NAME --namespace NS [--out DIR]
 
 Writes ca.crt, ca.key, tls.crt and tls.key (RSA 2048; CA 365 days, serving certificate 90 days)
 whose SANs cover NAME, NAME.NS, NAME.NS.svc, NAME.NS.svc.cluster.local, localhost and 127.0.0.1.
-Prints the base64 caBundle for the webhook configurations.
-`,
-    options: {
-      service: { type: 'string', default: 'sidecar-guard' },
-      namespace: { type: 'string', short: 'n', default: 'sidecar-guard' },
-      out: { type: 'string', default: 'certs' },
-    },
+Prints the base64 caBundle for the webhook configurations.`,
+    flags: [
+      { name: 'service', type: 'string', arg: 'NAME', default: 'sidecar-guard', help: 'the webhook Service' },
+      { name: 'namespace', short: 'n', type: 'string', arg: 'NS', default: 'sidecar-guard', help: "the Service's namespace" },
+      { name: 'out', type: 'string', arg: 'DIR', default: 'certs', help: 'where the four files go' },
+    ],
     run: runCerts,
   },
 };
+
+/** A command's --help: its intro, then each flag with its default from the table (at the end of its text). */
+export function usageOf(command: Command): string {
+  const lines = [command.intro, ''];
+  for (const f of command.flags) {
+    if (f.section) lines.push('', f.section);
+    const left = `  --${f.name}${f.arg ? ` ${f.arg}` : ''}`;
+    const shown = f.defaultText ?? (f.default === undefined || f.default === false ? undefined : String(f.default));
+    const [first, ...more] = `${f.help}${shown === undefined ? '' : ` (default ${shown})`}`.split('\n');
+    lines.push(`${left.padEnd(26)} ${first}`);
+    for (const line of more) lines.push(`${' '.repeat(27)}${line}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** node:util parseArgs options from the table: string defaults, [] for repeatable flags. */
+function parserOptions(flags: readonly FlagSpec[]): ParseArgsConfig['options'] {
+  const options: NonNullable<ParseArgsConfig['options']> = {};
+  for (const f of flags) {
+    const base = f.short ? { short: f.short } : {};
+    if (f.type === 'boolean') options[f.name] = { ...base, type: 'boolean', default: f.default === true };
+    else if (f.multiple) options[f.name] = { ...base, type: 'string', multiple: true, default: [] };
+    else options[f.name] = { ...base, type: 'string', ...(f.default === undefined ? {} : { default: String(f.default) }) };
+  }
+  return options;
+}
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
@@ -217,17 +169,21 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
     io.stdout(USAGE);
     return command ? EXIT_OK : EXIT_USAGE;
   }
+  if (command === '--version' || command === 'version') {
+    io.stdout(`${versionLine()}\n`);
+    return EXIT_OK;
+  }
   const spec = COMMANDS[command];
   if (!spec) return usageError(io, `unknown command "${command}"\n\n${USAGE}`);
   if (rest.includes('--help') || rest.includes('-h')) {
-    io.stdout(spec.usage);
+    io.stdout(usageOf(spec));
     return EXIT_OK;
   }
   let parsed;
   try {
-    parsed = parseArgs({ args: rest, options: spec.options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: rest, options: parserOptions(spec.flags), allowPositionals: true, strict: true });
   } catch (err) {
-    return usageError(io, `${(err as Error).message}\n\n${spec.usage}`);
+    return usageError(io, `${(err as Error).message}\n\n${usageOf(spec)}`);
   }
   try {
     return await spec.run(parsed.values as Values, parsed.positionals, io);
@@ -235,6 +191,12 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
     if (err instanceof UsageError) return usageError(io, err.message);
     throw err;
   }
+}
+
+/** The package version and the Node.js running it (the runtime matters: see scripts/node-runtime.sh). */
+export function versionLine(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return `sidecar-guard ${pkg.version} (Node.js ${process.version})`;
 }
 
 function usageError(io: CliIO, message: string): number {
@@ -261,7 +223,7 @@ function intFlag(values: Values, name: string, fallback?: number): number {
 
 async function runCheck(values: Values, paths: string[], io: CliIO): Promise<number> {
   const output = outputFlag(values);
-  if (paths.length === 0) throw new UsageError(`check needs at least one PATH (a file, a directory or - for stdin)\n\n${COMMANDS.check!.usage}`);
+  if (paths.length === 0) throw new UsageError(`check needs at least one PATH (a file, a directory or - for stdin)\n\n${usageOf(COMMANDS.check!)}`);
   const options = {
     namespace: values.namespace as string,
     isolated: values.isolated === true,
@@ -311,7 +273,7 @@ function outputFlag(values: Values): 'text' | 'json' {
 
 async function runGenerate(values: Values, _paths: string[], io: CliIO): Promise<number> {
   const namespace = values.namespace as string | undefined;
-  if (!namespace) throw new UsageError(`generate needs --namespace\n\n${COMMANDS.generate!.usage}`);
+  if (!namespace) throw new UsageError(`generate needs --namespace\n\n${usageOf(COMMANDS.generate!)}`);
   const output = values.output as string;
   if (output !== 'yaml' && output !== 'json') throw new UsageError(`--output must be yaml or json, got "${output}"`);
   const config = loadDefaultsConfig(values);
@@ -377,13 +339,24 @@ function defaultsMode(values: Values): 'off' | 'label' | 'all' {
 function podNamespace(): string {
   if (process.env.POD_NAMESPACE) return process.env.POD_NAMESPACE;
   try {
-    return readFileSync('/var/run/secrets/kubernetes.io/serviceaccount/namespace', 'utf8').trim() || 'sidecar-guard';
+    return readFileSync('/var/run/secrets/kubernetes.io/serviceaccount/namespace', 'utf8').trim() || DEFAULT_SELF_NAMESPACE;
   } catch {
-    return 'sidecar-guard';
+    return DEFAULT_SELF_NAMESPACE;
   }
 }
 
-async function runServe(values: Values): Promise<number> {
+/** serve's flags (as the Deployment passes them) → its configuration; UsageError when they do not fit. */
+export function serveConfigOf(args: string[]): ServeConfig {
+  let values: Values;
+  try {
+    values = parseArgs({ args, options: parserOptions(SERVE_FLAGS), allowPositionals: false, strict: true }).values as Values;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  return serveConfigFrom(values);
+}
+
+function serveConfigFrom(values: Values): ServeConfig {
   const standalone = values.standalone === true;
   const listen = hostPortFlag(values.listen as string, '--listen');
   if (standalone && values['tls-secret']) throw new UsageError('--tls-secret needs a cluster; drop --standalone');
@@ -395,17 +368,17 @@ async function runServe(values: Values): Promise<number> {
     statePaths: values.state as string[],
     overlap: overlapFlag(values),
     rootNamespace: values['root-namespace'] as string,
-    logLevel: values['log-level'] as string,
+    logLevel: (values['log-level'] as string | undefined) ?? process.env.LOG_LEVEL ?? DEFAULT_LOG_LEVEL,
     metricsListen: values['metrics-listen'] === 'off' ? null : hostPortFlag(values['metrics-listen'] as string, '--metrics-listen'),
     ...(values['client-ca'] ? { clientCaFile: values['client-ca'] as string } : {}),
     ...(values['tls-secret'] ? { tlsSecret: values['tls-secret'] as string } : {}),
     tlsService: values['tls-service'] as string,
-    tlsExtraNames: values['tls-san'] as string[],
+    tlsExtraNames: (values['tls-san'] as string[] | undefined) ?? [],
     webhookConfig: values['webhook-config'] as string,
     ...(values['webhook-selector'] ? { webhookSelector: values['webhook-selector'] as string } : {}),
     failClosedWhenReady: values['fail-closed-when-ready'] === true,
     reservationTtlMs: intFlag(values, 'reservation-ttl'),
-    drainDelayMs: intFlag(values, 'drain-delay', standalone ? 0 : 5000),
+    drainDelayMs: intFlag(values, 'drain-delay', DEFAULT_DRAIN_DELAY_MS[standalone ? 'standalone' : 'cluster']),
     maxStalenessMs: intFlag(values, 'max-staleness'),
     selfNamespace: (values['self-namespace'] as string | undefined) ?? podNamespace(),
     defaults: {
@@ -414,11 +387,16 @@ async function runServe(values: Values): Promise<number> {
       exclude: values['defaults-exclude'] as string[],
       config: loadDefaultsConfig({ ...values, config: values['defaults-config'], deps: values['defaults-deps'] }),
     },
+    limits: serveLimits(values),
   };
-  const limits = serveLimits(values);
+  return config;
+}
+
+async function runServe(values: Values): Promise<number> {
+  const config = serveConfigFrom(values);
   const { createLogger, serve } = await import('./main.js');
   const logger = createLogger(config.logLevel);
-  const server = await serve({ ...config, limits }, logger);
+  const server = await serve(config, logger);
   const code = await new Promise<number>((resolve) => {
     let signals = 0;
     const onSignal = (signal: NodeJS.Signals) => {

@@ -1,6 +1,10 @@
-// Everything `serve` can be told, already parsed and checked by cli.ts.
-import type { DefaultsConfig } from './defaults/generate.js';
-import type { OverlapMode } from './sidecar/selectors.js';
+// Everything `serve` can be told: the flag table (the one place each default
+// is written; cli.ts builds the parser and the help text from it) and the
+// configuration cli.ts parses the flags into.
+import { DEFAULT_NAMESPACE_LABEL, type DefaultsConfig } from './defaults/generate.js';
+import { DEFAULT_ROOT_NAMESPACE } from './sidecar/object.js';
+import { DEFAULT_OVERLAP, OVERLAP_MODES, type OverlapMode } from './sidecar/selectors.js';
+import { DEFAULT_WEBHOOK_CONFIG } from './tls/cabundle.js';
 
 export interface HostPort {
   host: string;
@@ -70,6 +74,121 @@ export const DEFAULT_SERVE_LIMITS: Readonly<ServeLimits> = {
   // --drain-delay (5 s) + this stays under the Deployment's 30 s grace period.
   shutdownTimeoutMs: 20_000,
 };
+
+/** --drain-delay: none without a cluster; in one, long enough for endpoints to drop the pod. */
+export const DEFAULT_DRAIN_DELAY_MS = { standalone: 0, cluster: 5_000 } as const;
+/** --self-namespace when neither $POD_NAMESPACE nor the service account says. */
+export const DEFAULT_SELF_NAMESPACE = 'sidecar-guard';
+export const DEFAULT_LOG_LEVEL = 'info';
+
+/** One command-line flag: how it parses, its default, and its line in --help. */
+export interface FlagSpec {
+  name: string;
+  type: 'string' | 'boolean';
+  /** Placeholder for the value in --help (HOST:PORT, MS, FILE). */
+  arg?: string;
+  short?: string;
+  multiple?: boolean;
+  default?: string | number | boolean;
+  /** Shown as the default when it is decided at run time (environment, mode). */
+  defaultText?: string;
+  /** What the flag does; a newline starts a continuation line. "(default ...)" is added at the end. */
+  help: string;
+  /** A heading printed before this flag in --help. */
+  section?: string;
+}
+
+/** --overlap and --root-namespace: how every command's cross-object rules read selectors. */
+export const RULE_FLAGS: readonly FlagSpec[] = [
+  { name: 'overlap', type: 'string', arg: 'MODE', default: DEFAULT_OVERLAP, help: `${OVERLAP_MODES.join(' | ')}: when two workload selectors conflict` },
+  { name: 'root-namespace', type: 'string', arg: 'NS', default: DEFAULT_ROOT_NAMESPACE, help: "Istio's root namespace" },
+];
+
+const [OVERLAP_FLAG, ROOT_NAMESPACE_FLAG] = RULE_FLAGS as [FlagSpec, FlagSpec];
+
+export const SERVE_FLAGS: readonly FlagSpec[] = [
+  { name: 'standalone', type: 'boolean', default: false, help: 'no cluster: judge against the in-memory view from --state files' },
+  { name: 'kubeconfig', type: 'string', arg: 'FILE', defaultText: '$KUBECONFIG, else in-cluster service account', help: 'cluster mode with this kubeconfig' },
+  { name: 'max-staleness', type: 'string', arg: 'MS', default: 60_000, help: '/readyz turns false when the cluster view lost the API server this long' },
+  { name: 'listen', type: 'string', arg: 'HOST:PORT', default: '0.0.0.0:8443', help: 'HTTPS address' },
+  { name: 'cert-dir', type: 'string', arg: 'DIR', default: 'certs', help: 'tls.crt/tls.key (and ca.crt); standalone mode creates them when missing' },
+  { name: 'state', type: 'string', arg: 'PATH', multiple: true, help: '(standalone) Sidecars, Pods and Namespaces that already exist; repeatable' },
+  OVERLAP_FLAG,
+  ROOT_NAMESPACE_FLAG,
+  { name: 'log-level', type: 'string', arg: 'LEVEL', defaultText: `$LOG_LEVEL, else ${DEFAULT_LOG_LEVEL}`, help: 'trace | debug | info | warn | error' },
+  { name: 'reservation-ttl', type: 'string', arg: 'MS', default: 10_000, help: 'how long an admitted, not yet observed Sidecar is remembered' },
+  {
+    name: 'drain-delay',
+    type: 'string',
+    arg: 'MS',
+    defaultText: `${DEFAULT_DRAIN_DELAY_MS.standalone} standalone, ${DEFAULT_DRAIN_DELAY_MS.cluster} in cluster`,
+    help: 'on SIGTERM, report unready this long before closing the listener',
+  },
+  {
+    name: 'shutdown-timeout',
+    type: 'string',
+    arg: 'MS',
+    default: DEFAULT_SERVE_LIMITS.shutdownTimeoutMs,
+    help: 'after the listener closed, wait this long for in-flight requests, then cut them;\na second SIGTERM/SIGINT exits at once',
+  },
+  { name: 'max-inflight', type: 'string', arg: 'N', default: DEFAULT_SERVE_LIMITS.maxInflight, help: 'admission requests received or decided at once; more get 503 + Retry-After' },
+  { name: 'request-timeout', type: 'string', arg: 'MS', default: DEFAULT_SERVE_LIMITS.requestTimeoutMs, help: 'a request (head and body) must arrive within this' },
+  { name: 'headers-timeout', type: 'string', arg: 'MS', default: DEFAULT_SERVE_LIMITS.headersTimeoutMs, help: 'a request head must arrive within this, at most --request-timeout' },
+  {
+    name: 'self-namespace',
+    type: 'string',
+    arg: 'NS',
+    defaultText: `$POD_NAMESPACE, else the service account's, else ${DEFAULT_SELF_NAMESPACE}`,
+    help: 'the namespace sidecar-guard runs in',
+  },
+  { name: 'metrics-listen', type: 'string', arg: 'HOST:PORT', default: '0.0.0.0:9090', help: 'plain-HTTP Prometheus /metrics ("off" to disable)' },
+  { name: 'client-ca', type: 'string', arg: 'FILE', help: 'require client certificates signed by this CA (mutual TLS with the API server)' },
+  {
+    name: 'tls-secret',
+    type: 'string',
+    arg: 'NAME',
+    help: '(cluster) keep the CA and serving certificate in this Secret, rotate them and\npatch caBundle into the webhook configurations; without it, --cert-dir files are served',
+  },
+  { name: 'tls-service', type: 'string', arg: 'NAME', default: 'sidecar-guard', help: 'the Service name the serving certificate covers' },
+  {
+    name: 'tls-san',
+    type: 'string',
+    arg: 'NAME|IP',
+    multiple: true,
+    help: '(with --tls-secret) also cover this DNS name or IP address, for a webhook\nconfiguration that calls a url instead of the Service; repeatable',
+  },
+  { name: 'webhook-config', type: 'string', arg: 'NAME', default: DEFAULT_WEBHOOK_CONFIG, help: 'our Validating/MutatingWebhookConfiguration name' },
+  {
+    name: 'webhook-selector',
+    type: 'string',
+    arg: 'SEL',
+    help: 'also patch every webhook configuration matching this label selector\n(e.g. app.kubernetes.io/name=sidecar-guard; needs RBAC list on them)',
+  },
+  {
+    name: 'fail-closed-when-ready',
+    type: 'boolean',
+    default: false,
+    help: '(cluster) once ready, and once a dry-run create of an invalid Sidecar in --self-namespace\ncomes back denied by this webhook (the API server reaches it), set failurePolicy: Fail on\nthe validating configurations (the manifests install them with Ignore so an install never blocks writes)',
+  },
+  {
+    name: 'generate-defaults',
+    type: 'string',
+    arg: 'MODE',
+    default: 'off',
+    section: 'Namespace defaults (cluster mode; /mutate is always served):',
+    help: 'off | label | all: keep a managed "default" Sidecar in namespaces labelled\n<defaults-label>=enabled, or in all namespaces but the exclusions',
+  },
+  { name: 'defaults-label', type: 'string', arg: 'NAME', default: DEFAULT_NAMESPACE_LABEL, help: 'namespace label that opts in' },
+  {
+    name: 'defaults-exclude',
+    type: 'string',
+    arg: 'NS',
+    multiple: true,
+    help: 'extra namespaces for "all" (kube-system, kube-public, kube-node-lease, the root and own namespace always)',
+  },
+  { name: 'defaults-config', type: 'string', arg: 'FILE', help: 'generator template (see "sidecar-guard generate --help")' },
+  { name: 'defaults-deps', type: 'string', arg: 'FILE', help: 'dependency map (see "sidecar-guard generate --help")' },
+];
 
 export function parseHostPort(value: string, flag: string): HostPort {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value);

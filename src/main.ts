@@ -5,8 +5,8 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
-import { parseSources } from './check/documents.js';
-import { clusterObjects } from './check/state.js';
+import { parseSources } from './manifests/documents.js';
+import { clusterObjects, storeOf } from './manifests/state.js';
 import type { ClusterInformers } from './cluster/informer.js';
 import type { KubeClient } from './cluster/kube.js';
 import { Reservations } from './cluster/reservations.js';
@@ -18,9 +18,9 @@ import { buildApp } from './http/app.js';
 import type { Readiness } from './http/health.js';
 import { startMetricsServer, type MetricsServer } from './http/metrics-server.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { Admitter } from './sidecar/admitter.js';
+import { Admitter } from './cluster/admitter.js';
 import { readSources } from './sources.js';
-import { CaBundlePublisher, failClosedWhenReady, proveReachable, type CaBundleTarget } from './tls/cabundle.js';
+import { WebhookConfigPatcher, failClosedWhenReady, proveReachable, type WebhookConfigTarget } from './tls/cabundle.js';
 import { FileCertificateSource } from './tls/file-source.js';
 import { ensureStandaloneCerts } from './tls/files.js';
 import type { TlsManager } from './tls/manager.js';
@@ -96,7 +96,7 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger(c
     await app.listen({
       host: config.listen.host,
       port: config.listen.port,
-      listenTextResolver: () => `sidecar-guard listening on ${urlOf(app, config)} (${mode})`,
+      listenTextResolver: () => `sidecar-guard listening on ${urlOf(app, config)} (${mode}; Node.js ${process.version})`,
     });
     teardown.push(() => app.close());
     const url = urlOf(app, config);
@@ -191,17 +191,17 @@ async function closeWithin(app: FastifyInstance, timeoutMs: number, logger: Logg
  * server reaches it); each proof is a metric, each failed one a log line.
  */
 function startFailClosed(client: KubeClient, config: ServeConfig, ready: () => boolean, metrics: Metrics, logger: Logger): () => void {
-  const publisher = new CaBundlePublisher(client, webhookTarget(config));
-  return failClosedWhenReady(publisher, {
+  const patcher = new WebhookConfigPatcher(client, webhookTarget(config));
+  return failClosedWhenReady(patcher, {
     ready,
-    prove: () => proveReachable(client, publisher, config.selfNamespace),
+    prove: () => proveReachable(client, patcher, config.selfNamespace),
     onProof: (proof) => metrics.webhookReachability(proof),
     logger,
   });
 }
 
 /** Our webhook configurations: by name, and by label when --webhook-selector is given. */
-function webhookTarget(config: ServeConfig): CaBundleTarget {
+function webhookTarget(config: ServeConfig): WebhookConfigTarget {
   return { names: [config.webhookConfig], ...(config.webhookSelector ? { labelSelector: config.webhookSelector } : {}) };
 }
 
@@ -241,13 +241,13 @@ function controllerOptions(config: ServeConfig) {
     mode: config.defaults.mode === 'all' ? ('all' as const) : ('label' as const),
     namespaceLabel: config.defaults.namespaceLabel,
     exclude: [config.selfNamespace, ...config.defaults.exclude],
+    overlap: config.overlap,
   };
 }
 
 /** The controller starts once the view has synced, so start-up covers every existing namespace. */
 async function startDefaultsController(controller: DefaultsController, informers: ClusterInformers, config: ServeConfig, logger: Logger): Promise<DefaultsController | undefined> {
-  while (!informers.synced() && !informers.isStopped()) await new Promise((r) => setTimeout(r, 200));
-  if (informers.isStopped()) return undefined;
+  if (!(await informers.whenSynced())) return undefined;
   controller.start();
   logger.info({ mode: config.defaults.mode }, 'namespace-default controller started');
   return controller;
@@ -262,9 +262,6 @@ function urlOf(app: FastifyInstance, config: ServeConfig): string {
 
 function loadState(store: ClusterStore, paths: readonly string[], logger: Logger): void {
   if (paths.length === 0) return;
-  const objects = clusterObjects(parseSources(readSources(paths)), 'default');
-  for (const n of objects.namespaces) store.upsertNamespace(n);
-  for (const p of objects.pods) store.upsertPod(p);
-  for (const s of objects.sidecars) store.upsertSidecar(s);
+  storeOf(clusterObjects(parseSources(readSources(paths)), 'default'), store);
   logger.info({ ...store.counts() }, 'loaded cluster state from --state files');
 }

@@ -3,7 +3,7 @@
 // composition root (cli.ts / main.ts).
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Source } from './check/documents.js';
+import type { Source } from './manifests/documents.js';
 
 const MANIFEST_EXT = /\.(ya?ml|json)$/i;
 

@@ -1,6 +1,6 @@
 // What a reviewer decided, independent of the wire format. The HTTP layer
 // turns it into an AdmissionResponse; metrics and logs read outcome and rules.
-import type { JsonPatchOperation } from './respond.js';
+import type { JsonPatchOperation } from './types.js';
 
 export type Outcome = 'allowed' | 'warned' | 'denied' | 'skipped';
 

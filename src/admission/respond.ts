@@ -1,14 +1,7 @@
 // The only constructors of AdmissionResponses, so that every answer echoes
 // the request uid and has the shape the API server expects.
 import type { Decision } from './decision.js';
-import type { AdmissionResponse, AdmissionReview, Status } from './types.js';
-
-export interface JsonPatchOperation {
-  op: 'add' | 'remove' | 'replace' | 'move' | 'copy' | 'test';
-  path: string;
-  value?: unknown;
-  from?: string;
-}
+import type { AdmissionResponse, AdmissionReview, JsonPatchOperation, Status } from './types.js';
 
 const withWarnings = (r: AdmissionResponse, warnings: readonly string[]): AdmissionResponse =>
   warnings.length > 0 ? { ...r, warnings: [...warnings] } : r;

@@ -65,6 +65,14 @@ export interface AdmissionResponse {
   auditAnnotations?: Record<string, string>;
 }
 
+/** One RFC 6902 operation of a mutating webhook's JSONPatch. */
+export interface JsonPatchOperation {
+  op: 'add' | 'remove' | 'replace' | 'move' | 'copy' | 'test';
+  path: string;
+  value?: unknown;
+  from?: string;
+}
+
 export interface AdmissionReview {
   apiVersion: string;
   kind: 'AdmissionReview';

@@ -2,9 +2,9 @@
 // across replicas), reported the way `istioctl analyze` does: every member of
 // each conflict gets a finding with Istio's code and message template.
 import type { ClusterStore } from '../cluster/store.js';
-import { storeOf, type ClusterObjects } from '../check/state.js';
-import type { PodInfo, SidecarInfo } from '../cluster/view.js';
-import { isRecord } from '../sidecar/object.js';
+import { storeOf, type ClusterObjects } from '../manifests/state.js';
+import type { PodInfo, SidecarInfo } from '../sidecar/view.js';
+import { isRecord } from '../util/json.js';
 import { isSelective } from '../sidecar/cross-rules.js';
 import { matches, selectorString, sharedLabels, type Labels, type OverlapMode, type PairedSelector } from '../sidecar/selectors.js';
 import type { Severity } from '../sidecar/violation.js';
@@ -40,7 +40,21 @@ export interface AuditReport {
 
 const AMBIENT_POD_ANNOTATION = 'ambient.istio.io/redirection';
 
-export function audit(input: AuditInput, options: AuditOptions): AuditReport {
+/**
+ * Namespaces Istio's analyzers leave out (Istio's inject.IgnoredNamespaces:
+ * istioctl analyze reads nothing from them in files, and no pod or Namespace
+ * from them in a cluster). Istio never injects a sidecar there either.
+ */
+const IGNORED_NAMESPACES: ReadonlySet<string> = new Set(['kube-system', 'kube-public', 'kube-node-lease', 'local-path-storage']);
+
+function analyzed(input: AuditInput): AuditInput {
+  const keep = (o: unknown) => !IGNORED_NAMESPACES.has(keyOfRaw(o).split('/')[0]!);
+  const keepNamespace = (o: unknown) => !(isRecord(o) && isRecord(o.metadata) && IGNORED_NAMESPACES.has(String(o.metadata.name)));
+  return { sidecars: input.sidecars.filter(keep), pods: input.pods.filter(keep), namespaces: input.namespaces.filter(keepNamespace) };
+}
+
+export function audit(all: AuditInput, options: AuditOptions): AuditReport {
+  const input = analyzed(all);
   const store = storeOf(input);
   const ambientPods = new Set(input.pods.filter(isAmbientPod).map((p) => keyOfRaw(p)));
   const findings: AuditFinding[] = [];

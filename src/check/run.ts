@@ -1,13 +1,12 @@
-// The offline `check`: the same rules as the webhook, applied to manifests in
-// the order kubectl apply would send them.
+// The offline `check`: the webhook's decision pipeline (judge), applied to
+// manifests in the order kubectl apply would send them.
 import type { ClusterStore } from '../cluster/store.js';
-import { clusterObjects, isSidecarManifest, storeOf } from './state.js';
-import { crossObjectRules } from '../sidecar/cross-rules.js';
+import { clusterObjects, isSidecarManifest, storeOf } from '../manifests/state.js';
 import { refOf, SIDECAR_KIND } from '../sidecar/object.js';
 import type { OverlapMode } from '../sidecar/selectors.js';
-import { validateObject } from '../sidecar/validate.js';
+import { judge } from '../sidecar/review.js';
 import { errorsOf, warningsOf, type Severity, type Violation } from '../sidecar/violation.js';
-import type { Manifest, ManifestObject } from './documents.js';
+import type { Manifest, ManifestObject } from '../manifests/documents.js';
 
 export interface CheckOptions {
   /** Namespace of objects that do not say (kubectl's `default`, or --namespace). */
@@ -56,7 +55,7 @@ export interface CheckReport {
 
 export function checkManifests(manifests: readonly Manifest[], files: number, options: CheckOptions): CheckReport {
   const store = options.isolated ? undefined : stateFrom(manifests, options.namespace);
-  const accepted = new Map<string, unknown>(); // ns/name → last admitted version, for UPDATE semantics
+  const accepted = new Map<string, Record<string, unknown>>(); // ns/name → last admitted version, for UPDATE semantics
   const results: CheckResult[] = [];
   let skipped = 0;
   for (const m of manifests) {
@@ -68,8 +67,7 @@ export function checkManifests(manifests: readonly Manifest[], files: number, op
       skipped++;
       continue;
     }
-    const result = judge(m, store, accepted, options);
-    results.push(result);
+    results.push(checkSidecar(m, store, accepted, options));
   }
   const sidecars = results.filter((r) => r.kind !== null).length;
   const allowed = results.filter((r) => r.allowed).length;
@@ -82,16 +80,21 @@ function stateFrom(manifests: readonly Manifest[], namespace: string): ClusterSt
   return storeOf({ pods, namespaces });
 }
 
-function judge(m: ManifestObject, store: ClusterStore | undefined, accepted: Map<string, unknown>, options: CheckOptions): CheckResult {
+/**
+ * One Sidecar document through the webhook's pipeline. A document whose
+ * namespace and name were accepted before is an UPDATE of that version, as
+ * kubectl apply would send it, so grandfathering applies as in the webhook.
+ */
+function checkSidecar(m: ManifestObject, store: ClusterStore | undefined, accepted: Map<string, Record<string, unknown>>, options: CheckOptions): CheckResult {
   const obj = m.object as Record<string, unknown>;
   const ref = refOf(obj, options.namespace);
   const key = `${ref.namespace}/${ref.name}`;
-  const own = validateObject(obj, ref, { rejectUnknownFields: true });
-  let findings: Violation[] = own.violations;
-  if (store && own.wellFormed) {
-    findings = [...findings, ...crossObjectRules({ object: obj, oldObject: accepted.get(key), ref }, store, options)];
-  }
-  const toFinding = (v: Violation): Finding => ({ ...v, ...m.locate(v.path) });
+  const findings = judge({ object: obj, oldObject: accepted.get(key), ref }, store, { ...options, rejectUnknownFields: true });
+  const toFinding = ({ allowedBecause, ...v }: Violation): Finding => ({
+    ...v,
+    ...(allowedBecause ? { message: `${v.message} (allowed: ${allowedBecause})` } : {}),
+    ...m.locate(v.path),
+  });
   const errors = errorsOf(findings).map(toFinding);
   const warnings = warningsOf(findings).map(toFinding);
   const allowed = errors.length === 0;

@@ -6,12 +6,17 @@
 //
 // client-node's ListWatch is not used because it caches whole objects; at
 // 100,000 pods that is hundreds of MB. Here each event is reduced at once to
-// the few fields the rules read (see records.ts).
+// the few fields the rules read (see src/sidecar/records.ts).
 import type { Logger } from 'pino';
-import type { Readiness } from '../http/health.js';
 import { isStatus } from './kube-errors.js';
 import type { KubeClient, WatchEnd, WatchEvent } from './kube.js';
 import type { ClusterStore } from './store.js';
+
+/** Whether the view is fit to decide on, and if not, why (one short phrase each); /readyz reports it. */
+export interface ViewReadiness {
+  ready: boolean;
+  reasons: string[];
+}
 
 type Kind = 'Sidecar' | 'Pod' | 'Namespace';
 
@@ -155,6 +160,8 @@ class Reflector {
     private readonly store: ClusterStore,
     private readonly logger: Logger,
     private readonly opts: Required<InformerOptions>,
+    /** Called after every completed list (the first one makes this resource synced). */
+    private readonly onListed: () => void,
   ) {
     this.now = opts.now;
     this.status = { resource: spec.name, synced: false, connected: false, disconnectedSince: this.now(), lists: 0 };
@@ -203,6 +210,7 @@ class Reflector {
     this.status.synced = true;
     this.status.lastSyncAt = this.now();
     this.status.lists++;
+    this.onListed();
     this.logger.debug({ resource: this.spec.name, items: items.length, resourceVersion: this.rv }, 'listed');
   }
 
@@ -282,6 +290,8 @@ export class ClusterInformers {
   private readonly reflectors: Reflector[];
   private running: Promise<void>[] = [];
   private readonly now: () => number;
+  private resolveSynced: (synced: boolean) => void = () => {};
+  private readonly syncedSignal = new Promise<boolean>((resolve) => (this.resolveSynced = resolve));
 
   constructor(client: KubeClient, store: ClusterStore, logger: Logger, options: InformerOptions = {}) {
     const opts: Required<InformerOptions> = {
@@ -292,21 +302,16 @@ export class ClusterInformers {
       now: options.now ?? Date.now,
     };
     this.now = opts.now;
-    this.reflectors = RESOURCES.map((spec) => new Reflector(client, spec, store, logger, opts));
+    const listed = () => this.synced() && this.resolveSynced(true);
+    this.reflectors = RESOURCES.map((spec) => new Reflector(client, spec, store, logger, opts, listed));
   }
 
   start(): void {
     this.running = this.reflectors.map((r) => r.run());
   }
 
-  private stopped = false;
-
-  isStopped(): boolean {
-    return this.stopped;
-  }
-
   async stop(): Promise<void> {
-    this.stopped = true;
+    this.resolveSynced(false);
     for (const r of this.reflectors) r.stop();
     await Promise.allSettled(this.running);
   }
@@ -319,8 +324,13 @@ export class ClusterInformers {
     return this.reflectors.every((r) => r.status.synced);
   }
 
+  /** Resolves true once every resource has been listed, or false if stop() comes first. */
+  whenSynced(): Promise<boolean> {
+    return this.syncedSignal;
+  }
+
   /** Ready once every resource has been listed, and while none has been cut off for longer than maxStalenessMs. */
-  readiness(maxStalenessMs: number): Readiness {
+  readiness(maxStalenessMs: number): ViewReadiness {
     const reasons: string[] = [];
     const now = this.now();
     for (const s of this.status()) {

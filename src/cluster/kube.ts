@@ -8,6 +8,7 @@
 import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { fetch } from 'undici';
 import { KubeApiError } from './kube-errors.js';
+import { isRecord } from '../util/json.js';
 
 export { isStatus, KubeApiError } from './kube-errors.js';
 
@@ -206,7 +207,7 @@ function parseEvent(line: string): WatchEvent | undefined {
 }
 
 function statusError(status: number, body: unknown, what: string): KubeApiError {
-  const s = (typeof body === 'object' && body !== null ? body : {}) as { reason?: string; message?: string };
+  const s = (isRecord(body) ? body : {}) as { reason?: string; message?: string };
   const message = s.message ?? (typeof body === 'string' && body ? body.slice(0, 300) : `HTTP ${status}`);
   return new KubeApiError(status, s.reason ?? `HTTP${status}`, `${what}: ${message}`);
 }

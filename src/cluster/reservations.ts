@@ -7,7 +7,7 @@
 // already serialised within a replica. Across replicas nothing is: the audit
 // command is the backstop for that window.
 import type { Labels } from '../sidecar/selectors.js';
-import type { ClusterView, NamespaceInfo, PodInfo, SidecarInfo } from './view.js';
+import type { ClusterView, NamespaceInfo, PodInfo, SidecarInfo } from '../sidecar/view.js';
 
 interface Reservation {
   info: SidecarInfo;

@@ -2,8 +2,8 @@
 // namespace, namespace-wide Sidecars by namespace, pods by namespace and by
 // label. Filled by the informer adapter, the --state loader, or tests.
 import type { Labels } from '../sidecar/selectors.js';
-import { namespaceInfoOf, podInfoOf, sidecarInfoOf } from './records.js';
-import type { ClusterView, NamespaceInfo, PodInfo, SidecarInfo } from './view.js';
+import { namespaceInfoOf, podInfoOf, sidecarInfoOf } from '../sidecar/records.js';
+import type { ClusterView, NamespaceInfo, PodInfo, SidecarInfo } from '../sidecar/view.js';
 
 type ByName<T> = Map<string, T>;
 

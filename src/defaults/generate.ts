@@ -3,7 +3,7 @@
 // dependency map says the namespace's services call. Pure: same inputs, same
 // object, byte for byte.
 import { createHash } from 'node:crypto';
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../sidecar/cross-rules.js';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../sidecar/managed.js';
 
 export const TEMPLATE_HASH_ANNOTATION = 'sidecar-guard.io/template-hash';
 export const GENERATE_ANNOTATION = 'sidecar-guard.io/generate';

@@ -3,10 +3,10 @@
 // between the object as received and the completed copy.
 import fastJsonPatch from 'fast-json-patch';
 import { skipped, type Decision } from '../admission/decision.js';
-import type { JsonPatchOperation } from '../admission/respond.js';
+import type { JsonPatchOperation } from '../admission/types.js';
 import type { AdmissionRequest } from '../admission/types.js';
-import type { ClusterView } from '../cluster/view.js';
-import { isRecord } from '../sidecar/object.js';
+import type { ClusterView } from '../sidecar/view.js';
+import { isRecord } from '../util/json.js';
 import { isSidecarRequest } from '../sidecar/review.js';
 import { GENERATE_ANNOTATION, generateSpec, TEMPLATE_HASH_ANNOTATION, templateHash, type DefaultsConfig } from './generate.js';
 

@@ -9,45 +9,16 @@
 // keep-alive clients move to another replica.
 import { DEFAULT_SERVE_LIMITS } from '../config.js';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import type { SecureContextOptions } from 'node:tls';
 import type { Logger } from 'pino';
-import type { Decision } from '../admission/decision.js';
-import type { AdmissionRequest } from '../admission/types.js';
 import { registerJsonParser } from './json.js';
 import { admissionRoutes } from './routes.js';
-import { healthRoutes, type Readiness } from './health.js';
+import { healthRoutes } from './health.js';
+import type { AppDeps, AppLimits, AppTimeouts } from './types.js';
+
+export type { AdmissionEvent, AppDeps, AppLimits, AppObserver, AppTimeouts } from './types.js';
 
 /** controller-runtime's limit: the API server accepts 3 MiB objects, and a review carries two of them. */
 export const MAX_BODY_BYTES = 7 * 1024 * 1024;
-
-export interface AdmissionEvent {
-  endpoint: 'validate' | 'mutate';
-  request: AdmissionRequest;
-  decision: Decision;
-  seconds: number;
-}
-
-export interface AppObserver {
-  admission?(event: AdmissionEvent): void;
-  httpError?(endpoint: string, status: number): void;
-  internalError?(endpoint: string, error: unknown, request?: AdmissionRequest): void;
-}
-
-/** Deadlines for slow or silent clients, in milliseconds. */
-export interface AppTimeouts {
-  /** The request line and headers must have arrived this long after the request started (slowloris). */
-  headersMs?: number;
-  /** The whole request, body included, must have arrived within this (slow uploads). */
-  requestMs?: number;
-  /** An idle keep-alive connection is closed after this. */
-  keepAliveMs?: number;
-  /** A socket with no traffic at all for this long is destroyed (Fastify's connectionTimeout). */
-  connectionMs?: number;
-  /** The TLS handshake must complete within this (a client that connects and never says hello). */
-  handshakeMs?: number;
-  /** How often Node checks headersMs and requestMs: a request is cut off between the deadline and one interval after it. */
-  checkIntervalMs?: number;
-}
 
 /**
  * Production deadlines. kube-apiserver sends the whole review at once and
@@ -63,35 +34,12 @@ export const DEFAULT_TIMEOUTS: Readonly<Required<AppTimeouts>> = {
   checkIntervalMs: 1_000,
 };
 
-export interface AppLimits {
-  /** Admission requests (not probes) being received or decided at once; more get 503 with Retry-After. */
-  maxInflight?: number;
-  /** The Retry-After header of those 503s, in seconds. */
-  retryAfterSeconds?: number;
-}
-
 /**
  * Decisions take well under a millisecond, so requests pile up only while
  * their bodies arrive; the bound caps the memory they can hold (each up to
  * 7 MiB) when clients upload slowly or a burst arrives.
  */
 export const DEFAULT_LIMITS: Readonly<Required<AppLimits>> = { maxInflight: DEFAULT_SERVE_LIMITS.maxInflight, retryAfterSeconds: 1 };
-
-export interface AppDeps {
-  validate(request: AdmissionRequest): Decision;
-  mutate?(request: AdmissionRequest): Decision;
-  readiness(): Readiness;
-  logger?: Logger;
-  observer?: AppObserver;
-  /** TLS options for the listening socket; omit only for inject()-based tests. */
-  https?: SecureContextOptions & { requestCert?: boolean; rejectUnauthorized?: boolean; SNICallback?: unknown };
-  timeouts?: AppTimeouts;
-  limits?: AppLimits;
-  /** True once shutdown began: every response then closes its connection. */
-  draining?(): boolean;
-  /** Monotonic milliseconds, for the `?timeout=` deadline (tests pass a fake clock). */
-  now?(): number;
-}
 
 export function buildApp(deps: AppDeps): FastifyInstance {
   const timeouts = resolveTimeouts(deps.timeouts);

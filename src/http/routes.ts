@@ -12,7 +12,7 @@ import { errored, fromDecision, toReview } from '../admission/respond.js';
 import type { AdmissionRequest, AdmissionResponse } from '../admission/types.js';
 import type { Decision } from '../admission/decision.js';
 import { parseGoDuration } from '../sidecar/go/duration.js';
-import type { AppDeps, AppLimits } from './app.js';
+import type { AppDeps, AppLimits } from './types.js';
 import { BodyError } from './json.js';
 
 type Endpoint = 'validate' | 'mutate';

@@ -19,8 +19,9 @@ export function formatDenial(ref: ObjectRef, errors: readonly Violation[]): stri
 
 /**
  * Warnings travel as admission warnings, which kubectl prints one per line.
- * Istio's own warnings keep Istio's text unchanged; ours already name the object.
+ * Istio's own warnings keep Istio's text unchanged; ours already name the
+ * object. A grandfathered error names its field and rule, and why it passed.
  */
 export function formatWarning(v: Violation): string {
-  return v.message;
+  return v.allowedBecause ? `${v.path}: ${v.message} [${v.rule}] (allowed: ${v.allowedBecause})` : v.message;
 }

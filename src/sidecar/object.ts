@@ -1,9 +1,10 @@
 // Reading the few envelope facts the decisions need from an untrusted object.
 import { isRecord } from '../util/json.js';
 
-export { isRecord };
 export const SIDECAR_GROUP = 'networking.istio.io';
 export const SIDECAR_KIND = 'Sidecar';
+/** Istio's default root namespace (meshConfig.rootNamespace): its namespace-wide Sidecar is the mesh-wide default. */
+export const DEFAULT_ROOT_NAMESPACE = 'istio-system';
 
 export interface ObjectRef {
   namespace: string;

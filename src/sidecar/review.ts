@@ -1,20 +1,43 @@
-// The one decision function: an admission request and a read-only view of
-// the cluster in, a Decision out. No I/O, no clock, no logging.
+// The one decision function: a Sidecar (with the version it replaces) and a
+// read-only view of the cluster in, findings out; review() wraps it for
+// admission requests and decide() turns findings into a Decision. No I/O,
+// no clock, no logging.
 import { skipped, type Decision } from '../admission/decision.js';
-import { sameIgnoringNullFields } from '../util/json.js';
+import { isRecord, sameIgnoringNullFields } from '../util/json.js';
 import type { AdmissionRequest } from '../admission/types.js';
-import type { ClusterView } from '../cluster/view.js';
+import type { ClusterView } from './view.js';
 import { crossObjectRules, type CrossOptions } from './cross-rules.js';
 import { formatDenial, formatWarning } from './format.js';
-import { isRecord, refOf, SIDECAR_GROUP, SIDECAR_KIND, type ObjectRef } from './object.js';
+import { refOf, SIDECAR_GROUP, SIDECAR_KIND, type ObjectRef } from './object.js';
 import { validateObject } from './validate.js';
 import { errorsOf, warningsOf, type Violation } from './violation.js';
 
+/** What every entry point tells the rules: how selectors conflict, the root namespace, the opt-in hint. */
 export type ReviewOptions = CrossOptions;
 
 export interface ReviewContext {
   view: ClusterView;
   options: ReviewOptions;
+}
+
+/** One Sidecar to judge, as an entry point sees it. */
+export interface Candidate {
+  /** The object as it would be stored. */
+  object: unknown;
+  /**
+   * The version it replaces: an UPDATE's oldObject, or in `check` the last
+   * accepted document of the same object. Absent for a CREATE. Conflicts and
+   * spec problems it already had are grandfathered.
+   */
+  oldObject?: Record<string, unknown> | undefined;
+  ref: ObjectRef;
+  /** The namespace the request addresses, which Istio's unknown-field message names (default: ref.namespace). */
+  requestNamespace?: string | undefined;
+}
+
+export interface JudgeOptions extends ReviewOptions {
+  /** kubectl's strict field validation (`check`) refuses unknown fields; the API server prunes them before webhooks. */
+  rejectUnknownFields: boolean;
 }
 
 const KNOWN_TOP_LEVEL = new Set(['apiVersion', 'kind', 'metadata', 'spec', 'status']);
@@ -23,22 +46,31 @@ export function isSidecarRequest(req: AdmissionRequest): boolean {
   return req.kind.group === SIDECAR_GROUP && req.kind.kind === SIDECAR_KIND && !req.subResource;
 }
 
+/** The webhook's /validate: an admission request in, a Decision out. */
 export function review(req: AdmissionRequest, ctx: ReviewContext): Decision {
   if (!isSidecarRequest(req)) return skipped();
   if (req.operation !== 'CREATE' && req.operation !== 'UPDATE') return skipped();
   const ref = refOf(req.object, req.namespace ?? 'default', req.name);
-  return decide(ref, judge(req, ref, ctx));
-}
-
-/** Every finding about the requested object: schema, Istio's rules, then the cluster-wide rules. */
-function judge(req: AdmissionRequest, ref: ObjectRef, ctx: ReviewContext): Violation[] {
   // An UPDATE without a usable oldObject is judged like a CREATE.
   const oldObject = req.operation === 'UPDATE' && isRecord(req.oldObject) ? req.oldObject : undefined;
-  const own = validateObject(req.object, ref, { rejectUnknownFields: false });
-  if (!own.wellFormed) return grandfathered(own.violations, req.object, oldObject);
-  const findings = errorsOf(own.violations).length > 0 ? own.violations : [...own.violations, ...istioTopLevelFields(req, ref)];
-  const cross = crossObjectRules({ object: req.object, oldObject, ref }, ctx.view, ctx.options);
-  return grandfathered([...findings, ...cross], req.object, oldObject);
+  const candidate: Candidate = { object: req.object, oldObject, ref, requestNamespace: req.namespace };
+  return decide(ref, judge(candidate, ctx.view, { ...ctx.options, rejectUnknownFields: false }));
+}
+
+/**
+ * The one decision pipeline, used by /validate (through review), `check` and
+ * the namespace-defaults controller: the CRD schema and Istio's per-object
+ * rules, Istio's top-level field check, then the cross-object rules against
+ * the view (none without one, as in `check --isolated`), and last the
+ * grandfathering of what the replaced version already had.
+ */
+export function judge(candidate: Candidate, view: ClusterView | undefined, options: JudgeOptions): Violation[] {
+  const { object, oldObject, ref } = candidate;
+  const own = validateObject(object, ref, { rejectUnknownFields: options.rejectUnknownFields });
+  const findings = withIstioTopLevelFields(own.violations, candidate, options.rejectUnknownFields);
+  if (!own.wellFormed) return grandfathered(findings, object, oldObject);
+  const cross = view ? crossObjectRules({ object, oldObject, ref }, view, options) : [];
+  return grandfathered([...findings, ...cross], object, oldObject);
 }
 
 /**
@@ -56,7 +88,7 @@ function grandfathered(findings: Violation[], object: unknown, oldObject: Record
   const why = deleting ? 'the Sidecar is being deleted' : 'the stored Sidecar already had this and the update leaves its spec unchanged';
   return findings.map((v) =>
     v.severity === 'error' && (deleting || v.path === 'spec' || v.path.startsWith('spec.') || v.path.startsWith('spec['))
-      ? { ...v, severity: 'warning' as const, message: `${v.path}: ${v.message} [${v.rule}] (allowed: ${why})` }
+      ? { ...v, severity: 'warning' as const, allowedBecause: why }
       : v,
   );
 }
@@ -64,17 +96,25 @@ function grandfathered(findings: Violation[], object: unknown, oldObject: Record
 /**
  * Istio's webhook refuses top-level keys it does not know, after validation
  * passed. The API server prunes them for CRDs, so only a hand-made request
- * ever gets here; the message is Istio's.
+ * gets there. kubectl's strict field validation (`check`) refuses them before
+ * anything else; there Istio's text replaces the schema's for the same key,
+ * so each field keeps one explanation.
  */
-function istioTopLevelFields(req: AdmissionRequest, ref: ObjectRef): Violation[] {
-  if (!isRecord(req.object)) return [];
-  return Object.keys(req.object)
+function withIstioTopLevelFields(own: readonly Violation[], candidate: Candidate, strict: boolean): Violation[] {
+  if (!strict) return errorsOf(own).length > 0 ? [...own] : [...own, ...istioTopLevelFields(candidate)];
+  const istio = new Map(istioTopLevelFields(candidate).map((v) => [v.path, v]));
+  return own.map((v) => (v.rule === 'schema.unknown-field' && istio.get(v.path)) || v);
+}
+
+function istioTopLevelFields({ object, ref, requestNamespace }: Candidate): Violation[] {
+  if (!isRecord(object)) return [];
+  return Object.keys(object)
     .filter((key) => !KNOWN_TOP_LEVEL.has(key))
     .map((key) => ({
       rule: 'istio.unknown-field',
       severity: 'error' as const,
       path: key,
-      message: `unknown field ${JSON.stringify(key)} on ${req.kind.kind} resource ${req.namespace ?? ref.namespace}/${ref.name}`,
+      message: `unknown field ${JSON.stringify(key)} on ${SIDECAR_KIND} resource ${requestNamespace ?? ref.namespace}/${ref.name}`,
       hint: `remove the top-level field ${JSON.stringify(key)}; a Sidecar has only apiVersion, kind, metadata, spec and status`,
     }));
 }

@@ -1,10 +1,12 @@
 // Workload selectors as Istio's analyzer reads them, and the three ways two
 // of them can be said to pick the same pods.
-import { isRecord } from './object.js';
+import { isRecord } from '../util/json.js';
 
 export type Labels = Readonly<Record<string, string>>;
 export type OverlapMode = 'labels' | 'pods' | 'identical';
 export const OVERLAP_MODES: readonly OverlapMode[] = ['labels', 'pods', 'identical'];
+/** --overlap's default: two selectors conflict when some pod could carry the labels of both. */
+export const DEFAULT_OVERLAP: OverlapMode = 'labels';
 
 /**
  * The selector's labels, or null for a namespace-wide Sidecar: workloadSelector

@@ -3,7 +3,8 @@
 import { validateIstio } from './rules/index.js';
 import { checkSchema } from './schema/index.js';
 import { CEL_RULES_SKIPPED } from './schema/k8s-errors.js';
-import { isRecord, metadataOf, stringMap, type ObjectRef } from './object.js';
+import { isRecord } from '../util/json.js';
+import { metadataOf, stringMap, type ObjectRef } from './object.js';
 import { errorsOf, type Violation } from './violation.js';
 
 export interface ValidateOptions {

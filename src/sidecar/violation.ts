@@ -12,6 +12,8 @@ export interface Violation {
   message: string;
   /** How to fix it, in one short sentence (optional). */
   hint?: string;
+  /** Set when an error was let through as a warning (grandfathered): why. */
+  allowedBecause?: string;
 }
 
 export const errorsOf = (vs: readonly Violation[]): Violation[] => vs.filter((v) => v.severity === 'error');

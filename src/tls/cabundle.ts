@@ -1,10 +1,12 @@
-// Keeps clientConfig.caBundle of our own webhook configurations equal to the
-// CA bundle in the Secret. Istio's validation controller does the same for
-// istiod; here the configurations are found by name (RBAC can then be
-// restricted with resourceNames) or, optionally, by label (needs `list`).
+// Patches our own webhook configurations: keeps clientConfig.caBundle equal
+// to the CA bundle in the Secret (publish) and, once ready and proven
+// reachable, sets failurePolicy: Fail (failClosed, failClosedWhenReady).
+// Istio's validation controller does the same for istiod; here the
+// configurations are found by name (RBAC can then be restricted with
+// resourceNames) or, optionally, by label (needs `list`).
 //
 // failurePolicy: Fail is set only once a dry-run create through the API
-// server proves that it reaches this webhook (failClosedWhenReady below).
+// server proves that it reaches this webhook (proveReachable below).
 //
 // Writes are GET + PUT with the resourceVersion that was read, so a
 // concurrent edit (kubectl apply, another replica) makes the PUT fail with
@@ -23,7 +25,7 @@ const KINDS = [
 ] as const;
 const CONFLICT_RETRIES = 5;
 
-export interface CaBundleTarget {
+export interface WebhookConfigTarget {
   /** Configuration names looked up in both kinds (default [sidecar-guard]). */
   names?: string[];
   /** Also every configuration matching this label selector (needs list permission). */
@@ -56,12 +58,12 @@ interface WebhookConfiguration {
   webhooks?: Webhook[];
 }
 
-export class CaBundlePublisher {
+export class WebhookConfigPatcher {
   private readonly names: string[];
 
   constructor(
     private readonly client: KubeClient,
-    private readonly target: CaBundleTarget = {},
+    private readonly target: WebhookConfigTarget = {},
   ) {
     this.names = target.names ?? [DEFAULT_WEBHOOK_CONFIG];
   }
@@ -226,7 +228,7 @@ export function judgeProbe(answer: { status: number; message?: string }, ours: r
 }
 
 /** Runs the probe through the API server (needs RBAC create on sidecars in `namespace`). */
-export async function proveReachable(client: KubeClient, publisher: CaBundlePublisher, namespace: string): Promise<ReachabilityProof> {
+export async function proveReachable(client: KubeClient, publisher: WebhookConfigPatcher, namespace: string): Promise<ReachabilityProof> {
   const ours = await publisher.validatingWebhookNames();
   try {
     const { status } = await client.request('POST', `/apis/networking.istio.io/v1/namespaces/${encodeURIComponent(namespace)}/sidecars`, {
@@ -264,7 +266,7 @@ export interface FailClosedOptions {
  * point of Fail). Without --fail-closed-when-ready none of this runs and the
  * policy is whatever the manifests say. Returns a stop function.
  */
-export function failClosedWhenReady(publisher: CaBundlePublisher, opts: FailClosedOptions): () => void {
+export function failClosedWhenReady(publisher: WebhookConfigPatcher, opts: FailClosedOptions): () => void {
   const recheckMs = opts.recheckMs ?? 60_000;
   const initialRetryMs = opts.initialRetryMs ?? 1_000;
   const logger = opts.logger;

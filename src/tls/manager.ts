@@ -10,7 +10,7 @@
 // the decision names as the next renewal.
 import type { Logger } from 'pino';
 import type { KubeClient } from '../cluster/kube.js';
-import { CaBundlePublisher, type CaBundleTarget } from './cabundle.js';
+import { WebhookConfigPatcher, type WebhookConfigTarget } from './cabundle.js';
 import { certInfo, serviceDnsNames } from './certs.js';
 import type { CertificateSource, ServingMaterial } from './reloader.js';
 import { applyRotation, certNotAfter, decideRotation, keepServedIssuer, rotationPolicy, type RotationPolicy, type TlsMaterial } from './rotation.js';
@@ -26,7 +26,7 @@ export interface TlsManagerOptions {
   service?: string;
   extraDnsNames?: string[];
   ipAddresses?: string[];
-  webhooks?: CaBundleTarget;
+  webhooks?: WebhookConfigTarget;
   policy?: Partial<Omit<RotationPolicy, 'dnsNames' | 'ipAddresses'>>;
   /** Period of the full re-check (Secret, rotation, caBundle). Default 60 s. */
   resyncMs?: number;
@@ -50,7 +50,7 @@ const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 export class TlsManager implements CertificateSource {
   private readonly store: SecretStore;
-  private readonly publisher: CaBundlePublisher;
+  private readonly publisher: WebhookConfigPatcher;
   private readonly policy: RotationPolicy;
   private readonly clock: () => Date;
   private readonly log?: Logger;
@@ -67,7 +67,7 @@ export class TlsManager implements CertificateSource {
   constructor(private readonly opts: TlsManagerOptions) {
     const service = opts.service ?? 'sidecar-guard';
     this.store = new SecretStore(opts.client, opts.namespace, opts.secretName ?? DEFAULT_TLS_SECRET);
-    this.publisher = new CaBundlePublisher(opts.client, opts.webhooks);
+    this.publisher = new WebhookConfigPatcher(opts.client, opts.webhooks);
     this.policy = rotationPolicy({ dnsNames: [...serviceDnsNames(service, opts.namespace), ...(opts.extraDnsNames ?? [])], ipAddresses: opts.ipAddresses ?? [] }, opts.policy);
     this.clock = opts.clock ?? (() => new Date());
     this.log = opts.logger?.child({ component: 'tls', secret: `${opts.namespace}/${this.store.name}` });

@@ -174,6 +174,7 @@ export function customResource(crdYaml: string): ResourceType {
 }
 
 export function sidecarResource(): ResourceType {
+  // The product's one copy of Istio's CRD (its provenance is in the file's header).
   const url = new URL('../../src/sidecar/schema/sidecar-crd.yaml', import.meta.url);
   return customResource(readFileSync(url, 'utf8'));
 }

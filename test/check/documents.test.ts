@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseFieldPath, parseSource } from '../../src/check/documents.js';
+import { parseFieldPath, parseSource } from '../../src/manifests/documents.js';
 
 const yaml = `# leading comment
 apiVersion: networking.istio.io/v1

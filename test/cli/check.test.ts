@@ -116,6 +116,30 @@ describe('sidecar-guard check', () => {
     assert.equal(isolated.code, 0);
   });
 
+  test('a top-level field Istio does not know gets Istio\'s text (istio.unknown-field), once', async () => {
+    const res = await runCli(['check', '-o', 'json', '-'], { stdin: `${good}extra: 1\n` });
+    assert.equal(res.code, 1);
+    const errors = JSON.parse(res.stdout).results[0].errors;
+    assert.deepEqual(errors, [{ rule: 'istio.unknown-field', path: 'extra', message: 'unknown field "extra" on Sidecar resource shop/default' }]);
+  });
+
+  test('a later document of an accepted object is its UPDATE: a deletion is grandfathered as in the webhook', async () => {
+    const deleting = good
+      .replace('namespace: shop', 'namespace: shop\n  deletionTimestamp: "2026-01-01T00:00:00Z"\n  finalizers: [example.com/keep]')
+      .replace('"istio-system/*"', '"noslash"');
+    const res = await runCli(['check', '-o', 'json', '-'], { stdin: `${good}---\n${deleting}` });
+    assert.equal(res.code, 0, res.stdout);
+    const [, second] = JSON.parse(res.stdout).results;
+    assert.deepEqual(second.errors, []);
+    assert.equal(second.warnings.length, 1);
+    assert.equal(second.warnings[0].rule, 'H1');
+    assert.match(second.warnings[0].message, /^host must be of form namespace\/dnsName \(allowed: the Sidecar is being deleted\)$/);
+    // Alone (no accepted version before it), the same document is a CREATE and is refused.
+    const alone = await runCli(['check', '-o', 'json', '-'], { stdin: deleting });
+    assert.equal(alone.code, 1);
+    assert.equal(JSON.parse(alone.stdout).results[0].errors[0].rule, 'H1');
+  });
+
   test('usage errors and unreadable paths exit 2 with a message on stderr', async () => {
     for (const args of [['check'], ['check', '/no/such/file.yaml'], ['check', '--output', 'xml', '-'], ['check', '--bogus', 'x'], ['nope']]) {
       const res = await runCli(args);

@@ -147,8 +147,22 @@ describe('serve flags', () => {
 
 describe('the installed binary', () => {
   test('npx --no-install sidecar-guard works from the repository root', async () => {
-    const res = await spawnCli(['--help'], { bin: true });
+    const res = await spawnCli(['--help']);
     assert.equal(res.code, 0, res.stderr);
     assert.match(res.stdout, /Usage: sidecar-guard <command>/);
+  });
+});
+
+describe('sidecar-guard --version', () => {
+  test('prints the package version and the Node.js that runs it', async () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    const res = await runCli(['--version']);
+    assert.equal(res.code, 0);
+    assert.equal(res.stdout, `sidecar-guard ${pkg.version} (Node.js ${process.version})\n`);
+  });
+
+  test('make runs on the Node.js major the project targets (24), whatever the machine has', () => {
+    // scripts/node-runtime.sh puts Node 24 first on the Makefile's PATH when the machine's is older.
+    assert.ok(Number(process.versions.node.split('.')[0]) >= 24, `running on Node.js ${process.version}`);
   });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Reservations } from '../../src/cluster/reservations.js';
-import { sidecarInfoOf } from '../../src/cluster/records.js';
+import { sidecarInfoOf } from '../../src/sidecar/records.js';
 import { ClusterStore } from '../../src/cluster/store.js';
 import { namespace, pod, sidecar } from '../helpers/objects.js';
 

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { Reservations } from '../../src/cluster/reservations.js';
 import { ClusterStore } from '../../src/cluster/store.js';
 import { buildApp, type AppDeps } from '../../src/http/app.js';
-import { Admitter } from '../../src/sidecar/admitter.js';
+import { Admitter } from '../../src/cluster/admitter.js';
 import type { OverlapMode } from '../../src/sidecar/selectors.js';
 
 export interface TestApp {

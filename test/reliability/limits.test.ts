@@ -10,7 +10,7 @@ import { after, describe, test } from 'node:test';
 import { Reservations } from '../../src/cluster/reservations.js';
 import { ClusterStore } from '../../src/cluster/store.js';
 import { buildApp, MAX_BODY_BYTES } from '../../src/http/app.js';
-import { Admitter } from '../../src/sidecar/admitter.js';
+import { Admitter } from '../../src/cluster/admitter.js';
 import { sidecarReview } from '../helpers/app.js';
 import { sidecar } from '../helpers/objects.js';
 import { listen, RawClient, requestHead, waitFor, type Listening } from './helpers.js';

@@ -8,7 +8,7 @@ import https from 'node:https';
 import { after, before, describe, test } from 'node:test';
 import { Reservations } from '../../src/cluster/reservations.js';
 import { ClusterStore } from '../../src/cluster/store.js';
-import { Admitter } from '../../src/sidecar/admitter.js';
+import { Admitter } from '../../src/cluster/admitter.js';
 import { sidecarReview } from '../helpers/app.js';
 import { sidecar } from '../helpers/objects.js';
 import { httpsRequest, listen, type Listening } from './helpers.js';

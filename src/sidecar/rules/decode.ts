@@ -8,6 +8,7 @@
 // stay total on any input; the CRD schema reports them before we run.
 import { parseGoDuration } from '../go/duration.js';
 import { toWellFormed } from '../go/strings.js';
+import { isRecord } from '../../util/json.js';
 
 type JsonObject = Record<string, unknown>;
 
@@ -232,7 +233,7 @@ function decodeOutbound(o: JsonObject): OutboundTrafficPolicy {
 // ---- field readers -------------------------------------------------------
 
 function asObject(v: unknown): JsonObject | undefined {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as JsonObject) : undefined;
+  return isRecord(v) ? v : undefined;
 }
 
 /** Own properties only: a key like "constructor" must not find Object.prototype's. */

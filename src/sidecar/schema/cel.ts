@@ -3,6 +3,7 @@
 // generator refuses a CRD that contains an expression missing from this table,
 // so a new rule upstream fails loudly instead of being skipped.
 import { parseGoDuration } from '../go/duration.js';
+import { isRecord } from '../../util/json.js';
 
 /** What evaluating a rule gives, in the API server's terms. */
 export type CelOutcome =
@@ -51,7 +52,7 @@ function noWildcard(self: unknown): CelOutcome {
  */
 function atMostOneOf(first: string, second: string): (self: unknown) => CelOutcome {
   return function atMostOne(self: unknown): CelOutcome {
-    if (!isPlainObject(self)) return PASS;
+    if (!isRecord(self)) return PASS;
     const count = (hasField(self, first) ? 1 : 0) + (hasField(self, second) ? 1 : 0);
     return count <= 1 ? PASS : FAIL;
   };
@@ -61,9 +62,6 @@ function hasField(object: Record<string, unknown>, name: string): boolean {
   return Object.hasOwn(object, name) && object[name] !== null && object[name] !== undefined;
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** Keyed by the rule text exactly as it appears in the CRD. */
 export const CEL_RULES: ReadonlyMap<string, CelRule> = new Map<string, CelRule>([

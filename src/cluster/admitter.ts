@@ -2,10 +2,10 @@
 // between admitting an object and its informer delivering it.
 import type { Decision } from '../admission/decision.js';
 import type { AdmissionRequest } from '../admission/types.js';
-import { sidecarInfoOf } from '../cluster/records.js';
-import type { Reservations } from '../cluster/reservations.js';
-import type { ClusterView } from '../cluster/view.js';
-import { isSidecarRequest, review, type ReviewOptions } from './review.js';
+import { sidecarInfoOf } from '../sidecar/records.js';
+import type { Reservations } from './reservations.js';
+import type { ClusterView } from '../sidecar/view.js';
+import { isSidecarRequest, review, type ReviewOptions } from '../sidecar/review.js';
 
 export class Admitter {
   constructor(

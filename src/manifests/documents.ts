@@ -2,6 +2,7 @@
 // sigs.k8s.io/yaml), JSON, and `kind: List`, each object remembering where
 // its fields are so findings can point at a line.
 import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
+import { isRecord } from '../util/json.js';
 
 export interface Source {
   file: string;
@@ -63,14 +64,10 @@ export function parseSource(source: Source): Manifest[] {
 
 /** A `kind: List` (or any *List with items) stands for its items. */
 function objectsOf(file: string, value: unknown, doc: Document, lc: LineCounter): Manifest[] {
-  const isList =
-    typeof value === 'object' && value !== null && !Array.isArray(value) &&
-    typeof (value as { kind?: unknown }).kind === 'string' &&
-    (value as { kind: string }).kind.endsWith('List') &&
-    Array.isArray((value as { items?: unknown }).items);
-  if (!isList) return [manifestAt(file, value, doc, lc, [])];
-  const items = (value as { items: unknown[] }).items;
-  return items.map((item, i) => manifestAt(file, item, doc, lc, ['items', i]));
+  if (!isRecord(value) || typeof value.kind !== 'string' || !value.kind.endsWith('List') || !Array.isArray(value.items)) {
+    return [manifestAt(file, value, doc, lc, [])];
+  }
+  return value.items.map((item, i) => manifestAt(file, item, doc, lc, ['items', i]));
 }
 
 function manifestAt(file: string, object: unknown, doc: Document, lc: LineCounter, prefix: (string | number)[]): Manifest {

@@ -1,7 +1,7 @@
 // Manifests taken as "what the cluster holds": the Sidecars, Pods and
 // Namespaces among them, each namespaced object given the default namespace
 // when it names none (as kubectl would). Used by `serve --state`, `check`
-// and `audit` on files.
+// and `audit` on files, so it sits below all three.
 import { isRecord } from '../util/json.js';
 import { ClusterStore } from '../cluster/store.js';
 import type { Manifest } from './documents.js';
@@ -39,8 +39,8 @@ export function clusterObjects(manifests: readonly Manifest[], namespace: string
   return objects;
 }
 
-export function storeOf(objects: Partial<ClusterObjects>): ClusterStore {
-  const store = new ClusterStore();
+/** The objects in a store (a new one unless given), namespaces and pods before the Sidecars that are judged against them. */
+export function storeOf(objects: Partial<ClusterObjects>, store = new ClusterStore()): ClusterStore {
   for (const n of objects.namespaces ?? []) store.upsertNamespace(n);
   for (const p of objects.pods ?? []) store.upsertPod(p);
   for (const s of objects.sidecars ?? []) store.upsertSidecar(s);

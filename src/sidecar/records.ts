@@ -1,7 +1,8 @@
 // Raw Kubernetes objects → the small records the view keeps. Only what the
 // rules read is kept, so 100,000 pods stay cheap.
-import { isRecord, metadataOf, stringMap } from '../sidecar/object.js';
-import { selectorOf, selectorPairs } from '../sidecar/selectors.js';
+import { isRecord } from '../util/json.js';
+import { metadataOf, stringMap } from './object.js';
+import { selectorOf, selectorPairs } from './selectors.js';
 import type { NamespaceInfo, PodInfo, SidecarInfo } from './view.js';
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);

@@ -1,7 +1,7 @@
 // The read-only port the cross-object rules depend on. Rules never talk to the
 // API server: the informer adapter, the standalone --state loader and tests
 // all fill a ClusterStore, and rules read it through this interface.
-import type { Labels, SelectorPairs } from '../sidecar/selectors.js';
+import type { Labels, SelectorPairs } from './selectors.js';
 
 export interface SidecarInfo {
   readonly namespace: string;

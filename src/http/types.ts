@@ -1,0 +1,60 @@
+// The contract between buildApp and its routes: what the composition root
+// passes in (AppDeps) and what the app reports back (AppObserver). Its own
+// module so that app.ts and routes.ts both depend on it, not on each other.
+import type { SecureContextOptions } from 'node:tls';
+import type { Logger } from 'pino';
+import type { Decision } from '../admission/decision.js';
+import type { AdmissionRequest } from '../admission/types.js';
+import type { Readiness } from './health.js';
+
+export interface AdmissionEvent {
+  endpoint: 'validate' | 'mutate';
+  request: AdmissionRequest;
+  decision: Decision;
+  seconds: number;
+}
+
+export interface AppObserver {
+  admission?(event: AdmissionEvent): void;
+  httpError?(endpoint: string, status: number): void;
+  internalError?(endpoint: string, error: unknown, request?: AdmissionRequest): void;
+}
+
+/** Deadlines for slow or silent clients, in milliseconds. */
+export interface AppTimeouts {
+  /** The request line and headers must have arrived this long after the request started (slowloris). */
+  headersMs?: number;
+  /** The whole request, body included, must have arrived within this (slow uploads). */
+  requestMs?: number;
+  /** An idle keep-alive connection is closed after this. */
+  keepAliveMs?: number;
+  /** A socket with no traffic at all for this long is destroyed (Fastify's connectionTimeout). */
+  connectionMs?: number;
+  /** The TLS handshake must complete within this (a client that connects and never says hello). */
+  handshakeMs?: number;
+  /** How often Node checks headersMs and requestMs: a request is cut off between the deadline and one interval after it. */
+  checkIntervalMs?: number;
+}
+
+export interface AppLimits {
+  /** Admission requests (not probes) being received or decided at once; more get 503 with Retry-After. */
+  maxInflight?: number;
+  /** The Retry-After header of those 503s, in seconds. */
+  retryAfterSeconds?: number;
+}
+
+export interface AppDeps {
+  validate(request: AdmissionRequest): Decision;
+  mutate?(request: AdmissionRequest): Decision;
+  readiness(): Readiness;
+  logger?: Logger;
+  observer?: AppObserver;
+  /** TLS options for the listening socket; omit only for inject()-based tests. */
+  https?: SecureContextOptions & { requestCert?: boolean; rejectUnauthorized?: boolean; SNICallback?: unknown };
+  timeouts?: AppTimeouts;
+  limits?: AppLimits;
+  /** True once shutdown began: every response then closes its connection. */
+  draining?(): boolean;
+  /** Monotonic milliseconds, for the `?timeout=` deadline (tests pass a fake clock). */
+  now?(): number;
+}
