@@ -64,7 +64,11 @@ async function upReal(): Promise<E2eState> {
   writeState({ ...partial, webhook: { pid: 0, url: '', metricsUrl: '', log: '' }, caPem: '' });
 
   await mustKubectl(['apply', '-f', CRD]);
-  await mustKubectl(['wait', '--for=condition=Established', '--timeout=60s', 'customresourcedefinition/sidecars.networking.istio.io']);
+  // Not `kubectl wait`: right after the create it fails on the missing status.conditions instead of waiting.
+  await waitFor('the Sidecar CRD to be Established', async () => {
+    const r = await kubectl(['get', 'customresourcedefinition', 'sidecars.networking.istio.io', '-o', 'jsonpath={.status.conditions[?(@.type=="Established")].status}']);
+    return r.code === 0 && r.stdout === 'True';
+  }, 60_000, 100);
   console.log('installed the Sidecar CRD from src/sidecar/schema/sidecar-crd.yaml');
 
   const manifests = renderWithNamespaceDefaults();
