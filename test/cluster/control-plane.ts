@@ -14,6 +14,7 @@ import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'no
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
 import { waitFor } from '../helpers/wait.js';
 import { AdminClient } from './admin-client.js';
 import { writeClusterPki, type ClusterPki } from './pki.js';
@@ -246,51 +247,24 @@ function tail(file: string): string {
   }
 }
 
+/** cluster-admin: the client certificate in system:masters, embedded. */
 export function adminKubeconfig(url: string, pki: ClusterPki): string {
   const b64 = (path: string) => readFileSync(path).toString('base64');
-  return [
-    'apiVersion: v1',
-    'kind: Config',
-    'clusters:',
-    '- name: e2e',
-    '  cluster:',
-    `    server: ${url}`,
-    `    certificate-authority-data: ${b64(pki.caCert)}`,
-    'users:',
-    '- name: e2e-admin',
-    '  user:',
-    `    client-certificate-data: ${b64(pki.adminCert)}`,
-    `    client-key-data: ${b64(pki.adminKey)}`,
-    'contexts:',
-    '- name: e2e',
-    '  context:',
-    '    cluster: e2e',
-    '    user: e2e-admin',
-    'current-context: e2e',
-    '',
-  ].join('\n');
+  return kubeconfig(url, pki, 'e2e-admin', { 'client-certificate-data': b64(pki.adminCert), 'client-key-data': b64(pki.adminKey) });
 }
 
 /** A kubeconfig for a service account's bearer token (from the TokenRequest API). */
 export function tokenKubeconfig(url: string, pki: ClusterPki, user: string, token: string): string {
-  return [
-    'apiVersion: v1',
-    'kind: Config',
-    'clusters:',
-    '- name: e2e',
-    '  cluster:',
-    `    server: ${url}`,
-    `    certificate-authority-data: ${readFileSync(pki.caCert).toString('base64')}`,
-    'users:',
-    `- name: ${user}`,
-    '  user:',
-    `    token: ${token}`,
-    'contexts:',
-    '- name: e2e',
-    '  context:',
-    '    cluster: e2e',
-    `    user: ${user}`,
-    'current-context: e2e',
-    '',
-  ].join('\n');
+  return kubeconfig(url, pki, user, { token });
+}
+
+function kubeconfig(url: string, pki: ClusterPki, user: string, credentials: Record<string, string>): string {
+  return stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'e2e', cluster: { server: url, 'certificate-authority-data': readFileSync(pki.caCert).toString('base64') } }],
+    users: [{ name: user, user: credentials }],
+    contexts: [{ name: 'e2e', context: { cluster: 'e2e', user } }],
+    'current-context': 'e2e',
+  });
 }

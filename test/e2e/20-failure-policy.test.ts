@@ -13,7 +13,7 @@ import { after, before, test } from 'node:test';
 import { stringify } from 'yaml';
 import { freePort, spawnDetached, stopProcess } from '../cluster/control-plane.js';
 import { waitFor } from '../helpers/wait.js';
-import { E2E_DIR, KUBECONFIG, kubectl, mustKubectl, readState, ROOT } from './env.js';
+import { E2E_DIR, KUBECONFIG, kubectl, mustKubectl, readState, ROOT, serveOnLoopback } from './env.js';
 
 const NS = 'kube-system';
 const CONFIG = 'sidecar-guard-unreachable';
@@ -47,28 +47,13 @@ const metrics = async () => (await fetch(`${metricsUrl}/metrics`)).text();
 
 before(async () => {
   readState();
-  [listenPort] = [await freePort()];
+  listenPort = await freePort();
   const nobody = await freePort(); // free a moment ago, and nothing of ours listens there
   const metricsPort = await freePort();
   metricsUrl = `http://127.0.0.1:${metricsPort}`;
   await mustKubectl(['apply', '-f', '-'], { stdin: stringify(configuration(`https://127.0.0.1:${nobody}/validate`)) });
-  const child = spawnDetached(
-    process.execPath,
-    [
-      'bin/sidecar-guard.js', 'serve',
-      '--kubeconfig', KUBECONFIG,
-      '--listen', `127.0.0.1:${listenPort}`,
-      '--metrics-listen', `127.0.0.1:${metricsPort}`,
-      '--self-namespace', NS,
-      '--tls-secret', `${CONFIG}-tls`,
-      '--tls-san', '127.0.0.1',
-      '--webhook-config', CONFIG,
-      '--fail-closed-when-ready',
-      '--drain-delay', '0',
-    ],
-    LOG,
-    ROOT,
-  );
+  const args = serveOnLoopback({ kubeconfig: KUBECONFIG, port: listenPort, metricsPort, namespace: NS, tlsSecret: `${CONFIG}-tls`, webhookConfig: CONFIG });
+  const child = spawnDetached(process.execPath, args, LOG, ROOT);
   child.unref();
   pid = child.pid;
 });

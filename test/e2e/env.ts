@@ -92,6 +92,27 @@ export async function namespaces(...names: string[]): Promise<void> {
   }
 }
 
+/**
+ * `sidecar-guard serve` out of cluster on loopback, as the e2e runs it: the
+ * self-managed TLS Secret with a certificate that also covers 127.0.0.1 (the
+ * webhook configurations call a url there), and --fail-closed-when-ready.
+ */
+export function serveOnLoopback(o: { kubeconfig: string; port: number; metricsPort: number; namespace: string; tlsSecret: string; webhookConfig: string; extra?: string[] }): string[] {
+  return [
+    'bin/sidecar-guard.js', 'serve',
+    '--kubeconfig', o.kubeconfig,
+    '--listen', `127.0.0.1:${o.port}`,
+    '--metrics-listen', `127.0.0.1:${o.metricsPort}`,
+    '--self-namespace', o.namespace,
+    '--tls-secret', o.tlsSecret,
+    '--tls-san', '127.0.0.1',
+    '--webhook-config', o.webhookConfig,
+    '--fail-closed-when-ready',
+    '--drain-delay', '0',
+    ...(o.extra ?? []),
+  ];
+}
+
 /** kubectl that must succeed. */
 export async function mustKubectl(args: string[], opts: { stdin?: string } = {}): Promise<KubectlResult> {
   const r = await kubectl(args, opts);

@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 // env first: it points $KUBECTL at the built kubectl before render.ts reads it.
-import { E2E_DIR, KUBECONFIG, kubectl, mustKubectl, readState, ROOT, STATE_FILE, WEBHOOK_NAMESPACE, writeState, type ApiServerKind, type E2eState } from './env.js';
+import { E2E_DIR, KUBECONFIG, kubectl, mustKubectl, readState, ROOT, serveOnLoopback, STATE_FILE, WEBHOOK_NAMESPACE, writeState, type ApiServerKind, type E2eState } from './env.js';
 import { renderWithNamespaceDefaults, type K8sObject } from '../manifests/render.js';
 import { BUILD_SCRIPT, freePort, isAlive, spawnDetached, startControlPlane, tokenKubeconfig } from '../cluster/control-plane.js';
 import { waitFor } from '../helpers/wait.js';
@@ -124,28 +124,18 @@ async function startWebhook(kubeconfig: string, register: (port: number) => Prom
   for (let attempt = 1; ; attempt++) {
     const [port, metricsPort] = [fixedPort ?? (await freePort()), await freePort()];
     await register(port);
-    const child = spawnDetached(
-      process.execPath,
-      [
-        'bin/sidecar-guard.js', 'serve',
-        '--kubeconfig', kubeconfig,
-        '--listen', `127.0.0.1:${port}`,
-        '--metrics-listen', `127.0.0.1:${metricsPort}`,
-        '--self-namespace', WEBHOOK_NAMESPACE,
-        '--tls-secret', 'sidecar-guard-tls',
-        '--tls-service', 'sidecar-guard',
-        // The configurations call https://127.0.0.1:PORT, so the certificate must cover that address.
-        '--tls-san', '127.0.0.1',
-        '--webhook-config', 'sidecar-guard',
-        '--generate-defaults', 'label',
-        '--fail-closed-when-ready',
-        '--drain-delay', '0',
-        // Short, so that the API server restart test sees /readyz turn false within seconds.
-        '--max-staleness', '5000',
-      ],
-      log,
-      ROOT,
-    );
+    const args = serveOnLoopback({
+      kubeconfig,
+      port,
+      metricsPort,
+      namespace: WEBHOOK_NAMESPACE,
+      tlsSecret: 'sidecar-guard-tls',
+      webhookConfig: 'sidecar-guard',
+      // As the manifests with the namespace-defaults component run it; a short --max-staleness
+      // so that the API server restart test sees /readyz turn false within seconds.
+      extra: ['--tls-service', 'sidecar-guard', '--generate-defaults', 'label', '--max-staleness', '5000'],
+    });
+    const child = spawnDetached(process.execPath, args, log, ROOT);
     let exited = false;
     child.once('exit', () => (exited = true));
     const url = `https://127.0.0.1:${port}`;

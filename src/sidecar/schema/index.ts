@@ -6,7 +6,7 @@
 import { Ajv, type ErrorObject, type FuncKeywordDefinition } from 'ajv';
 import type { Violation } from '../violation.js';
 import { celRuleFor } from './cel.js';
-import { CEL_RULES_SKIPPED, goValue, jsonTypeOf, notSupported, requiredValue, rootTypeInvalid } from './k8s-errors.js';
+import { CEL_RULES_SKIPPED, goValue, INT64_LIMIT, jsonTypeOf, notSupported, requiredValue, rootTypeInvalid } from './k8s-errors.js';
 import { CEL_KEYWORD, describeAjvError, INT64_KEYWORD, type CelErrorParams } from './messages.js';
 import { checkMetadata } from './metadata.js';
 import { schemaViolation } from './rules.js';
@@ -136,7 +136,7 @@ function createAjv(): Ajv {
     type: 'number',
     schemaType: 'boolean',
     errors: true,
-    validate: (_: boolean, data: number) => Math.abs(data) < 2 ** 63,
+    validate: (_: boolean, data: number) => Math.abs(data) < INT64_LIMIT,
   });
   return ajv;
 }

@@ -4,7 +4,8 @@
 // Values are printed like Go does (%q for strings, %v for numbers), because the
 // API server's messages are what users compare ours with.
 
-const INT64_LIMIT = 2 ** 63;
+/** Go's int64 holds integers below 2^63 in magnitude; larger JSON numbers decode as float64. */
+export const INT64_LIMIT = 2 ** 63;
 
 /** Quoted values longer than this are cut, so a hostile 3 MB name cannot make a 3 MB message. */
 const MAX_QUOTED_CHARS = 4096;
