@@ -82,12 +82,19 @@ export async function stopProcess(pid: number, timeoutMs = 15_000): Promise<'sto
   }
 }
 
+/** The process exists and has not exited: a zombie (exited, not yet reaped by whoever inherited it) counts as gone. */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    // /proc/<pid>/stat: "pid (comm) state ...", where comm may hold spaces and parentheses.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true; // no /proc (not Linux): the signal said it exists
   }
 }
 
