@@ -401,6 +401,7 @@ function serveConfigFrom(values: Values): ServeConfig {
     ...(values['client-ca'] ? { clientCaFile: values['client-ca'] as string } : {}),
     ...(values['tls-secret'] ? { tlsSecret: values['tls-secret'] as string } : {}),
     tlsService: values['tls-service'] as string,
+    tlsExtraNames: (values['tls-san'] as string[] | undefined) ?? [],
     webhookConfig: values['webhook-config'] as string,
     ...(values['webhook-selector'] ? { webhookSelector: values['webhook-selector'] as string } : {}),
     failClosedWhenReady: values['fail-closed-when-ready'] === true,

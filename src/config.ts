@@ -29,6 +29,8 @@ export interface ServeConfig {
   tlsSecret?: string;
   /** The Service the API server calls; the serving certificate covers its DNS names. */
   tlsService: string;
+  /** More DNS names or IP addresses for the self-managed serving certificate (a webhook called by url). */
+  tlsExtraNames?: string[];
   /** Our Validating/MutatingWebhookConfiguration name, whose caBundle we keep current. */
   webhookConfig: string;
   /** Also every webhook configuration matching this label selector (needs RBAC list on them). */
@@ -158,6 +160,13 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
     help: '(cluster) keep the CA and serving certificate in this Secret, rotate them and\npatch caBundle into the webhook configurations; without it, --cert-dir files are served',
   },
   { name: 'tls-service', type: 'string', arg: 'NAME', default: 'sidecar-guard', help: 'the Service name the serving certificate covers' },
+  {
+    name: 'tls-san',
+    type: 'string',
+    arg: 'NAME|IP',
+    multiple: true,
+    help: '(with --tls-secret) also cover this DNS name or IP address, for a webhook\nconfiguration that calls a url instead of the Service; repeatable',
+  },
   { name: 'webhook-config', type: 'string', arg: 'NAME', default: DEFAULT_WEBHOOK_CONFIG, help: 'our Validating/MutatingWebhookConfiguration name' },
   {
     name: 'webhook-selector',
@@ -169,7 +178,7 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
     name: 'fail-closed-when-ready',
     type: 'boolean',
     default: false,
-    help: '(cluster) once ready, set failurePolicy: Fail on those configurations\n(the manifests install them with Ignore so an install never blocks writes)',
+    help: '(cluster) once ready, and once a dry-run create of an invalid Sidecar in --self-namespace\ncomes back denied by this webhook (the API server reaches it), set failurePolicy: Fail on\nthe validating configurations (the manifests install them with Ignore so an install never blocks writes)',
   },
   {
     name: 'generate-defaults',

@@ -6,7 +6,8 @@ import type { Violation } from './violation.js';
 
 export function formatFinding(v: Violation): string {
   const fix = v.hint ? ` Fix: ${v.hint}` : '';
-  return `${v.path}: ${v.message} [${v.rule}]${fix}`;
+  // A finding about no field in particular (the API server's note that CEL rules were skipped) has no path.
+  return `${v.path ? `${v.path}: ` : ''}${v.message} [${v.rule}]${fix}`;
 }
 
 export function formatDenial(ref: ObjectRef, errors: readonly Violation[]): string {

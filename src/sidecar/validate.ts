@@ -2,6 +2,7 @@
 // enforces before any webhook) plus Istio's own ValidateSidecar rules.
 import { validateIstio } from './rules/index.js';
 import { checkSchema } from './schema/index.js';
+import { CEL_RULES_SKIPPED } from './schema/k8s-errors.js';
 import { isRecord } from '../util/json.js';
 import { metadataOf, stringMap, type ObjectRef } from './object.js';
 import { errorsOf, type Violation } from './violation.js';
@@ -41,7 +42,9 @@ export function validateObject(obj: unknown, ref: ObjectRef, options: ValidateOp
 function withoutSuperseded(schema: Violation[], istio: Violation[]): Violation[] {
   const istioErrorPaths = errorsOf(istio).map((v) => v.path);
   if (istioErrorPaths.length === 0) return schema;
-  return schema.filter((v) => !istioErrorPaths.some((p) => p === v.path || isInside(p, v.path)));
+  const kept = schema.filter((v) => v.message === CEL_RULES_SKIPPED || !istioErrorPaths.some((p) => p === v.path || isInside(p, v.path)));
+  // The API server's note that CEL rules were skipped belongs to the structural errors; alone it says nothing.
+  return kept.every((v) => v.message === CEL_RULES_SKIPPED) ? [] : kept;
 }
 
 /** `spec.ingress[0].port` is inside `spec.ingress[0]`; `spec.ingress[01]` is not inside `spec.ingress[0]`. */

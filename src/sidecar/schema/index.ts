@@ -6,8 +6,8 @@
 import { Ajv, type ErrorObject, type FuncKeywordDefinition } from 'ajv';
 import type { Violation } from '../violation.js';
 import { celRuleFor } from './cel.js';
-import { goValue, jsonTypeOf, notSupported, requiredValue, rootTypeInvalid } from './k8s-errors.js';
-import { CEL_KEYWORD, describeAjvError, type CelErrorParams } from './messages.js';
+import { CEL_RULES_SKIPPED, goValue, INT64_LIMIT, jsonTypeOf, notSupported, requiredValue, rootTypeInvalid } from './k8s-errors.js';
+import { CEL_KEYWORD, describeAjvError, INT64_KEYWORD, type CelErrorParams } from './messages.js';
 import { checkMetadata } from './metadata.js';
 import { schemaViolation } from './rules.js';
 import type { CelRuleSpec, SchemaNode } from './schema-node.js';
@@ -38,11 +38,12 @@ export const SERVED_VERSIONS: readonly string[] = Object.freeze(
 const API_VERSIONS: readonly string[] = SERVED_VERSIONS.map((v) => `${CRD_GROUP}/${v}`);
 
 const SPEC_SCHEMA: SchemaNode = requireSpecSchema(SIDECAR_SCHEMA);
+const SPEC_HAS_CEL_RULES = JSON.stringify(SPEC_SCHEMA).includes(`"${CEL_KEYWORD}"`);
 
 // status is deliberately not compiled: the CRD has a status subresource, so the
 // API server drops status on create and keeps the stored one on update; only
 // its unknown fields (found while decoding) can make kubectl refuse an object.
-const validateSpec = createAjv().compile(SPEC_SCHEMA);
+const validateSpec = createAjv().compile(withInt64Check(SPEC_SCHEMA));
 
 /** Checks a whole Sidecar object (apiVersion, kind, metadata, spec, status). Never throws. */
 export function checkSchema(object: unknown, options: SchemaOptions): SchemaResult {
@@ -60,30 +61,47 @@ function checkObject(object: unknown, rejectUnknownFields: boolean): SchemaResul
     return { violations: [schemaViolation('schema.type', '', rootTypeInvalid(jsonTypeOf(object)))], fatal: true };
   }
   const violations: Violation[] = [];
-  checkTypeMeta(object, violations);
+  // Like the API server, an object that is not a Sidecar by its kind or
+  // apiVersion is refused for that alone: nothing else is checked.
+  if (!checkTypeMeta(object, violations)) return { violations, fatal: true };
   if (rejectUnknownFields) findUnknownFields(object, SIDECAR_SCHEMA, violations);
+  const metaStart = violations.length;
   let fatal = checkMetadata(ownValue(object, 'metadata'), rejectUnknownFields, violations);
+  let blocking = violations.slice(metaStart).some((v) => BLOCKING_METADATA.test(v.message));
   const spec = ownValue(object, 'spec');
+  const cel: Violation[] = [];
   // A null spec is pruned by the API server like any other null property.
-  if (spec !== undefined && spec !== null) fatal = checkSpec(spec, violations) || fatal;
+  if (spec !== undefined && spec !== null) {
+    const checked = checkSpec(spec, violations, cel);
+    fatal = checked.fatal || fatal;
+    blocking = checked.blocking || blocking;
+  }
+  // The API server evaluates CEL rules after the OpenAPI checks, and not at
+  // all when one of those found a blocking error; it says so instead.
+  if (!blocking) violations.push(...cel);
+  else if (SPEC_HAS_CEL_RULES) violations.push(schemaViolation('schema.cel', '', CEL_RULES_SKIPPED));
   return { violations, fatal };
 }
 
-function checkSpec(spec: unknown, out: Violation[]): boolean {
-  if (validateSpec(spec)) return false;
+/** The field error types that stop the API server's CEL rules, as metadata findings word them. */
+const BLOCKING_METADATA = /^(Required value|Unsupported value|Too long|Too many)\b/;
+
+function checkSpec(spec: unknown, out: Violation[], cel: Violation[]): { fatal: boolean; blocking: boolean } {
+  if (validateSpec(spec)) return { fatal: false, blocking: false };
   let fatal = false;
-  const celFindings: Violation[] = [];
+  let blocking = false;
   for (const error of validateSpec.errors ?? []) {
     const described = describeAjvError(error, spec, 'spec', SPEC_SCHEMA);
     fatal ||= described.fatal;
-    // The API server evaluates CEL rules after the OpenAPI checks; keep that order.
-    (error.keyword === CEL_KEYWORD ? celFindings : out).push(described.violation);
+    blocking ||= described.blocking;
+    (error.keyword === CEL_KEYWORD ? cel : out).push(described.violation);
   }
-  out.push(...celFindings);
-  return fatal;
+  return { fatal, blocking };
 }
 
-function checkTypeMeta(object: Record<string, unknown>, out: Violation[]): void {
+/** Checks apiVersion and kind; false when the object is not a Sidecar by them. */
+function checkTypeMeta(object: Record<string, unknown>, out: Violation[]): boolean {
+  const before = out.length;
   const apiVersion = ownValue(object, 'apiVersion');
   if (apiVersion === undefined || apiVersion === null || apiVersion === '') {
     out.push(schemaViolation('object.kind', 'apiVersion', requiredValue()));
@@ -96,6 +114,7 @@ function checkTypeMeta(object: Record<string, unknown>, out: Violation[]): void 
   } else if (kind !== CRD_KIND) {
     out.push(schemaViolation('object.kind', 'kind', `Invalid value: ${goValue(kind)}: must be ${CRD_KIND}`));
   }
+  return out.length === before;
 }
 
 function createAjv(): Ajv {
@@ -112,7 +131,29 @@ function createAjv(): Ajv {
   // Kept in the generated schema for the unknown-field walk and for the record.
   ajv.addKeyword('x-kubernetes-preserve-unknown-fields');
   ajv.addKeyword('x-kubernetes-int-or-string');
+  ajv.addKeyword({
+    keyword: INT64_KEYWORD,
+    type: 'number',
+    schemaType: 'boolean',
+    errors: true,
+    validate: (_: boolean, data: number) => Math.abs(data) < INT64_LIMIT,
+  });
   return ajv;
+}
+
+/**
+ * A copy of the schema in which every `type: integer` also carries
+ * INT64_KEYWORD: JavaScript calls 1e300 an integer, Go's decoder makes it a
+ * float64, so the API server reports a type error for it.
+ */
+function withInt64Check(node: SchemaNode): SchemaNode {
+  const copy: Record<string, unknown> = { ...node };
+  if (node.type === 'integer') copy[INT64_KEYWORD] = true;
+  if (node.properties) copy.properties = Object.fromEntries(Object.entries(node.properties).map(([k, v]) => [k, withInt64Check(v)]));
+  if (node.items) copy.items = withInt64Check(node.items);
+  if (typeof node.additionalProperties === 'object') copy.additionalProperties = withInt64Check(node.additionalProperties);
+  if (node.anyOf) copy.anyOf = node.anyOf.map(withInt64Check);
+  return copy as SchemaNode;
 }
 
 type DataValidate = ReturnType<NonNullable<FuncKeywordDefinition['compile']>>;
