@@ -1,0 +1,52 @@
+// audit's findings beyond Istio's analyzers, from the same rule functions
+// admission runs: egress hosts that match nothing in the registry
+// (host.unknown, Kiali's KIA1004), selector Sidecars that bypass a
+// restricting default (egress.bypass), `workloadSelector: {}`
+// (selector.empty) and an outboundTrafficPolicy without a mode
+// (outbound.mode-empty, KIA1007). They carry Kiali's code where Kiali has
+// one, never an Istio code, so a comparison with Istio's analyzers can leave
+// them out by code.
+import type { ClusterView } from '../sidecar/view.js';
+import { hostRules, type UnknownHosts } from '../sidecar/host-rules.js';
+import { describeRef, refOf } from '../sidecar/object.js';
+import { scopeRules } from '../sidecar/scope-rules.js';
+import type { Severity, Violation } from '../sidecar/violation.js';
+
+/** Kiali's validation codes for the rules that have one. */
+export const KIALI_CODES: Readonly<Record<string, string>> = {
+  'host.unknown': 'KIA1004',
+  'root.selector': 'KIA1006',
+  'outbound.mode-empty': 'KIA1007',
+};
+
+export interface AdvisoryOptions {
+  rootNamespace: string;
+  unknownHosts?: UnknownHosts;
+  clusterDomain?: string;
+}
+
+/** The same shape as audit's findings. */
+export interface Advisory {
+  code: string | null;
+  rule: string;
+  severity: Severity;
+  kind: 'Sidecar';
+  namespace: string;
+  name: string;
+  message: string;
+}
+
+export function advisories(sidecars: readonly unknown[], view: ClusterView, options: AdvisoryOptions): Advisory[] {
+  const out: Advisory[] = [];
+  for (const object of sidecars) {
+    const ref = refOf(object, 'default');
+    const findings: Violation[] = [...scopeRules({ object, ref }, view, options), ...hostRules({ object, ref }, view, options)];
+    for (const v of findings) {
+      // The line names the Sidecar already; admission's warnings start with it because they stand alone.
+      const prefix = `${describeRef(ref)}: `;
+      const message = v.message.startsWith(prefix) ? v.message.slice(prefix.length) : v.message;
+      out.push({ code: KIALI_CODES[v.rule] ?? null, rule: v.rule, severity: v.severity, kind: 'Sidecar', namespace: ref.namespace, name: ref.name, message: `${message}.` });
+    }
+  }
+  return out;
+}
