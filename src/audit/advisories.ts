@@ -36,16 +36,26 @@ export interface Advisory {
   message: string;
 }
 
+/**
+ * Admission's text as an audit line: the line shows the Sidecar and the code
+ * already (admission's warnings name both because they stand alone), and
+ * ends with a full stop like Istio's messages.
+ */
+function auditText(message: string, subject: string, code: string | null): string {
+  let text = message.startsWith(`${subject}: `) ? message.slice(subject.length + 2) : message;
+  if (code) text = text.replace(` (${code})`, '');
+  text = text.charAt(0).toUpperCase() + text.slice(1);
+  return /[.?!]$/.test(text) ? text : `${text}.`;
+}
+
 export function advisories(sidecars: readonly unknown[], view: ClusterView, options: AdvisoryOptions): Advisory[] {
   const out: Advisory[] = [];
   for (const object of sidecars) {
     const ref = refOf(object, 'default');
     const findings: Violation[] = [...scopeRules({ object, ref }, view, options), ...hostRules({ object, ref }, view, options)];
     for (const v of findings) {
-      // The line names the Sidecar already; admission's warnings start with it because they stand alone.
-      const prefix = `${describeRef(ref)}: `;
-      const message = v.message.startsWith(prefix) ? v.message.slice(prefix.length) : v.message;
-      out.push({ code: KIALI_CODES[v.rule] ?? null, rule: v.rule, severity: v.severity, kind: 'Sidecar', namespace: ref.namespace, name: ref.name, message: `${message}.` });
+      const code = KIALI_CODES[v.rule] ?? null;
+      out.push({ code, rule: v.rule, severity: v.severity, kind: 'Sidecar', namespace: ref.namespace, name: ref.name, message: auditText(v.message, describeRef(ref), code) });
     }
   }
   return out;

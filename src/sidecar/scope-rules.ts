@@ -63,7 +63,7 @@ function egressBypass({ object, ref }: ScopeInput, view: ClusterView, { rootName
       rule: 'egress.bypass',
       severity: 'warning',
       path: 'spec.egress',
-      message: `${describeRef(ref)} has a workloadSelector and no egress listener, so the pods it selects see every host (*/*) instead of the egress of ${which} ${describeRef(fallback)} (${shortList(fallback.egressHosts)}) (istio/istio#59376)`,
+      message: `${describeRef(ref)}: with a workloadSelector and no egress listener, the pods it selects see every host (*/*) instead of the egress of ${which} ${describeRef(fallback)} (${shortList(fallback.egressHosts)}) (istio/istio#59376)`,
       hint: `add an egress listener with the hosts these pods need (those of ${fallback.namespace}/${fallback.name} to keep its restriction): a Sidecar inherits nothing from the default`,
     },
   ];

@@ -31,7 +31,7 @@ describe('egress.bypass (istio/istio#59376)', () => {
     assert.equal(v!.path, 'spec.egress');
     assert.equal(
       v!.message,
-      'Sidecar shop/x has a workloadSelector and no egress listener, so the pods it selects see every host (*/*) instead of the egress of the namespace default Sidecar shop/default (./*, istio-system/*) (istio/istio#59376)',
+      'Sidecar shop/x: with a workloadSelector and no egress listener, the pods it selects see every host (*/*) instead of the egress of the namespace default Sidecar shop/default (./*, istio-system/*) (istio/istio#59376)',
     );
     assert.match(v!.hint!, /add an egress listener .*those of shop\/default/);
   });
