@@ -62,7 +62,7 @@ interface LabelGroup {
 class PodBucket {
   private readonly groupOf = new Map<string, LabelGroup>(); // pod name → its group
   private readonly groups = new Map<string, LabelGroup>(); // canonical label set → group
-  private readonly byLabel = new Map<string, Set<LabelGroup>>();
+  private readonly byLabel: Postings<LabelGroup> = new Map();
 
   get size(): number {
     return this.groupOf.size;
@@ -113,54 +113,75 @@ class PodBucket {
 
   matching(namespace: string, selector: Labels, limit: number, filter: PodFilter): PodInfo[] {
     const out: PodInfo[] = [];
-    for (const group of candidatesFor(this.byLabel, this.groups.values(), selector, (g) => g.labels)) {
-      if ((filter === 'sidecar' && group.ambient) || (filter === 'ambient' && !group.ambient)) continue;
+    forEachMatching(this.byLabel, () => this.groups.values(), selector, groupLabels, (group) => {
+      if ((filter === 'sidecar' && group.ambient) || (filter === 'ambient' && !group.ambient)) return true;
       for (const name of group.pods) {
-        if (out.push({ namespace, name, labels: group.labels, ambient: group.ambient }) >= limit) return out;
+        if (out.push({ namespace, name, labels: group.labels, ambient: group.ambient }) >= limit) return false;
       }
-    }
+      return true;
+    });
     return out;
   }
 }
 
 /**
- * The items whose labels carry every label of the selector: the shortest
- * posting list among the selector's labels, each entry checked against the
- * rest of the selector (all items for an empty selector).
+ * The items carrying one label: a single item, or a Set once there are
+ * several. Most label values (an app's name, a pod-template-hash) belong to
+ * one workload or pod group, and a Set per value would cost more than the item.
  */
-function* candidatesFor<T>(byLabel: Map<string, Set<T>>, all: Iterable<T>, selector: Labels, labelsOf: (t: T) => Labels): Generator<T> {
+type Posting<T extends object> = T | Set<T>;
+type Postings<T extends object> = Map<string, Posting<T>>;
+
+const postingSize = <T extends object>(p: Posting<T>): number => (p instanceof Set ? p.size : 1);
+
+/**
+ * Visits the items whose labels carry every label of the selector (all
+ * items for an empty selector) until `visit` returns false: the shortest
+ * posting list among the selector's labels, each entry checked against the
+ * rest of the selector. A loop with a callback rather than a generator: it
+ * runs on every decision.
+ */
+function forEachMatching<T extends object>(byLabel: Postings<T>, all: () => Iterable<T>, selector: Labels, labelsOf: (t: T) => Labels, visit: (t: T) => boolean): void {
   const keys = Object.keys(selector);
-  let candidates: Iterable<T> = all;
-  let shortest = Infinity;
+  let shortest: Posting<T> | undefined;
   for (const k of keys) {
-    const set = byLabel.get(labelKey(k, selector[k]!));
-    if (!set) return;
-    if (set.size < shortest) {
-      shortest = set.size;
-      candidates = set;
-    }
+    const p = byLabel.get(labelKey(k, selector[k]!));
+    if (!p) return;
+    if (!shortest || postingSize(p) < postingSize(shortest)) shortest = p;
   }
+  const candidates: Iterable<T> = shortest === undefined ? all() : shortest instanceof Set ? shortest : [shortest];
   for (const item of candidates) {
     const labels = labelsOf(item);
-    if (keys.every((k) => labels[k] === selector[k])) yield item;
+    let every = true;
+    for (const k of keys) {
+      if (labels[k] !== selector[k]) {
+        every = false;
+        break;
+      }
+    }
+    if (every && !visit(item)) return;
   }
 }
 
-function addPosting<T>(byLabel: Map<string, Set<T>>, labels: Labels, item: T): void {
+function addPosting<T extends object>(byLabel: Postings<T>, labels: Labels, item: T): void {
   for (const k in labels) {
     const key = labelKey(k, labels[k]!);
-    let set = byLabel.get(key);
-    if (!set) byLabel.set(key, (set = new Set()));
-    set.add(item);
+    const p = byLabel.get(key);
+    if (p === undefined) byLabel.set(key, item);
+    else if (p instanceof Set) p.add(item);
+    else if (p !== item) byLabel.set(key, new Set([p, item]));
   }
 }
 
-function dropPosting<T>(byLabel: Map<string, Set<T>>, labels: Labels, item: T): void {
+function dropPosting<T extends object>(byLabel: Postings<T>, labels: Labels, item: T): void {
   for (const k in labels) {
     const key = labelKey(k, labels[k]!);
-    const set = byLabel.get(key);
-    set?.delete(item);
-    if (set?.size === 0) byLabel.delete(key);
+    const p = byLabel.get(key);
+    if (p === item) byLabel.delete(key);
+    else if (p instanceof Set) {
+      p.delete(item);
+      if (p.size === 1) byLabel.set(key, p.values().next().value!);
+    }
   }
 }
 
@@ -172,33 +193,47 @@ function canonical(labels: Labels): string {
     .join('\u0001');
 }
 
+const groupLabels = (x: { labels: Labels }): Labels => x.labels;
+
 const groupId = (labels: Labels, ambient: boolean): string => (ambient ? `${canonical(labels)}\u0002ambient` : canonical(labels));
 
-const workloadKey = (kind: WorkloadKind, name: string): string => `${kind}/${name}`;
-
-/** Workload templates of one namespace, indexed by template label like pods. */
+/** Workload templates of one namespace, by kind and name, and indexed by template label like pods. */
 class WorkloadBucket {
-  readonly byKey = new Map<string, WorkloadInfo>();
-  private readonly byLabel = new Map<string, Set<WorkloadInfo>>();
+  private readonly byKind = new Map<WorkloadKind, Map<string, WorkloadInfo>>();
+  private readonly byLabel: Postings<WorkloadInfo> = new Map();
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  get(kind: WorkloadKind, name: string): WorkloadInfo | undefined {
+    return this.byKind.get(kind)?.get(name);
+  }
+
+  *all(): Generator<WorkloadInfo> {
+    for (const m of this.byKind.values()) yield* m.values();
+  }
 
   set(w: WorkloadInfo): void {
     this.delete(w.kind, w.name);
-    this.byKey.set(workloadKey(w.kind, w.name), w);
+    bucket(this.byKind, w.kind, () => new Map()).set(w.name, w);
+    this.count++;
     addPosting(this.byLabel, w.labels, w);
   }
 
   delete(kind: WorkloadKind, name: string): boolean {
-    const key = workloadKey(kind, name);
-    const w = this.byKey.get(key);
+    const w = this.get(kind, name);
     if (!w) return false;
-    this.byKey.delete(key);
+    this.byKind.get(kind)!.delete(name);
+    this.count--;
     dropPosting(this.byLabel, w.labels, w);
     return true;
   }
 
   matching(selector: Labels, limit: number): WorkloadInfo[] {
     const out: WorkloadInfo[] = [];
-    for (const w of candidatesFor(this.byLabel, this.byKey.values(), selector, (x) => x.labels)) if (out.push(w) >= limit) break;
+    forEachMatching(this.byLabel, () => this.all(), selector, groupLabels, (w) => out.push(w) < limit);
     return out;
   }
 }
@@ -356,14 +391,14 @@ export class ClusterStore implements ClusterView {
       this.namespaces.has(name) ||
       (this.sidecarsByNs.get(name)?.byName.size ?? 0) > 0 ||
       (this.podsByNs.get(name)?.size ?? 0) > 0 ||
-      (this.workloadsByNs.get(name)?.byKey.size ?? 0) > 0 ||
+      (this.workloadsByNs.get(name)?.size ?? 0) > 0 ||
       (this.servicesByNs.get(name)?.names.size ?? 0) > 0 ||
       this.entries.byNs.has(name)
     );
   }
   /** Every workload of a namespace (audit). */
   workloads(namespace: string): readonly WorkloadInfo[] {
-    return [...(this.workloadsByNs.get(namespace)?.byKey.values() ?? [])];
+    return [...(this.workloadsByNs.get(namespace)?.all() ?? [])];
   }
   allSidecars(): SidecarInfo[] {
     return [...this.sidecarsByNs.values()].flatMap((b) => [...b.list()]);
@@ -378,7 +413,7 @@ export class ClusterStore implements ClusterView {
     let services = 0;
     for (const b of this.sidecarsByNs.values()) sidecars += b.byName.size;
     for (const b of this.podsByNs.values()) pods += b.size;
-    for (const b of this.workloadsByNs.values()) workloads += b.byKey.size;
+    for (const b of this.workloadsByNs.values()) workloads += b.size;
     for (const b of this.servicesByNs.values()) services += b.names.size;
     return { sidecars, pods, namespaces: this.namespaces.size, workloads, services, serviceEntries: this.entries.size };
   }
@@ -526,7 +561,7 @@ export class ClusterStore implements ClusterView {
     }
     const changed: { namespace: string; name: string }[] = [];
     for (const [ns, b] of this.workloadsByNs) {
-      for (const w of [...b.byKey.values()]) {
+      for (const w of [...b.all()]) {
         if (w.kind !== kind) continue;
         const now = next.get(`${ns}/${w.name}`);
         if (!now) {

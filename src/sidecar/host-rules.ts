@@ -47,22 +47,27 @@ export function hostRules({ object, oldObject, ref }: HostInput, view: ClusterVi
     // The root namespace's default serves every namespace: `.` is each proxy's own, and visibility is per proxy.
     meshDefault: ref.namespace === options.rootNamespace && !workloadSelectorPresent(object),
   };
-  const before = new Set(egressHosts(oldObject).map((h) => h.host));
   const findings: Violation[] = [];
-  for (const { host, path } of egressHosts(object)) {
+  forEachEgressHost(object, (host, i, j) => {
     const problem = unknownHost(host, ctx);
-    if (!problem) continue;
+    if (!problem) return;
     // With deny, a host the stored version already had is let through, so the object stays editable.
-    const error = mode === 'deny' && !before.has(host);
+    const error = mode === 'deny' && !hadHost(oldObject, host);
     findings.push({
       rule: 'host.unknown',
       severity: error ? 'error' : 'warning',
-      path,
+      path: `spec.egress[${i}].hosts[${j}]`,
       message: error ? problem : `${describeRef(ref)}: ${problem}`,
       hint: 'correct the host, or create the Service or ServiceEntry it names first (--unknown-hosts=off turns this check off)',
     });
-  }
+  });
   return findings;
+}
+
+function hadHost(sidecar: unknown, host: string): boolean {
+  let found = false;
+  forEachEgressHost(sidecar, (h) => void (found ||= h === host));
+  return found;
 }
 
 interface HostContext {
@@ -72,22 +77,25 @@ interface HostContext {
   meshDefault: boolean;
 }
 
-function egressHosts(sidecar: unknown): { host: string; path: string }[] {
+/** Calls `visit` with each string egress host and its listener and host index. */
+function forEachEgressHost(sidecar: unknown, visit: (host: string, listener: number, index: number) => void): void {
   const spec = isRecord(sidecar) ? sidecar.spec : undefined;
-  const egress = isRecord(spec) && Array.isArray(spec.egress) ? spec.egress : [];
-  const out: { host: string; path: string }[] = [];
-  egress.forEach((l, i) => {
-    const hosts = isRecord(l) && Array.isArray(l.hosts) ? l.hosts : [];
-    hosts.forEach((h, j) => typeof h === 'string' && out.push({ host: h, path: `spec.egress[${i}].hosts[${j}]` }));
-  });
-  return out;
+  const egress = isRecord(spec) ? spec.egress : undefined;
+  if (!Array.isArray(egress)) return;
+  for (let i = 0; i < egress.length; i++) {
+    const l = egress[i];
+    const hosts = isRecord(l) ? l.hosts : undefined;
+    if (!Array.isArray(hosts)) continue;
+    for (let j = 0; j < hosts.length; j++) if (typeof hosts[j] === 'string') visit(hosts[j] as string, i, j);
+  }
 }
 
 /** What is wrong with one egress host, or undefined when it imports something (or cannot be judged). */
 function unknownHost(host: string, ctx: HostContext): string | undefined {
-  const parts = host.split('/');
-  if (parts.length !== 2) return undefined; // Istio's own rules refuse it
-  const [nsPart, dns] = parts as [string, string];
+  const slash = host.indexOf('/');
+  if (slash < 0 || host.indexOf('/', slash + 1) >= 0) return undefined; // Istio's own rules refuse it
+  const nsPart = host.slice(0, slash);
+  const dns = host.slice(slash + 1);
   if (nsPart.startsWith('~') || nsPart === '') return undefined; // an exclusion imports nothing by design
   if (nsPart === '.' && ctx.meshDefault) return undefined;
   const ns = nsPart === '.' ? ctx.sidecarNamespace : nsPart;
@@ -106,10 +114,11 @@ function unknownNamespace(host: string, ns: string, { view }: HostContext): stri
 
 /** A Kubernetes Service hostname: name.namespace.svc.<cluster domain>. */
 function serviceOf(dns: string, domain: string): { name: string; namespace: string } | undefined {
-  const suffix = `.svc.${domain}`;
-  if (!dns.endsWith(suffix)) return undefined;
-  const labels = dns.slice(0, -suffix.length).split('.');
-  return labels.length === 2 && labels[0] && labels[1] ? { name: labels[0], namespace: labels[1] } : undefined;
+  const end = dns.length - domain.length - 5; // where ".svc.<domain>" starts
+  if (end < 3 || !dns.endsWith(domain) || !dns.startsWith('.svc.', end)) return undefined;
+  const dot = dns.indexOf('.');
+  if (dot <= 0 || dot >= end - 1 || dns.indexOf('.', dot + 1) !== end) return undefined;
+  return { name: dns.slice(0, dot), namespace: dns.slice(dot + 1, end) };
 }
 
 const keyMatches = (ns: string, own: string): boolean => ns === '*' || ns === own;

@@ -41,6 +41,12 @@ export function workloadSelectorPresent(sidecar: unknown): boolean {
   return isRecord(spec) && isRecord(spec.workloadSelector);
 }
 
+/** At least one egress listener (without one, istiod imports every host). */
+export function hasEgress(sidecar: unknown): boolean {
+  const spec = isRecord(sidecar) ? sidecar.spec : undefined;
+  return isRecord(spec) && Array.isArray(spec.egress) && spec.egress.length > 0;
+}
+
 /** Every egress host of a Sidecar, listener after listener; null when it has no egress listener. */
 export function egressHostsOf(sidecar: unknown): string[] | null {
   const spec = isRecord(sidecar) ? sidecar.spec : undefined;

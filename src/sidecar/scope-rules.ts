@@ -4,7 +4,7 @@
 // an outboundTrafficPolicy without a mode (Kiali's KIA1007).
 import { isRecord } from '../util/json.js';
 import { describeRef, type ObjectRef } from './object.js';
-import { egressHostsOf, workloadSelectorPresent } from './records.js';
+import { hasEgress, workloadSelectorPresent } from './records.js';
 import { selectorOf } from './selectors.js';
 import type { ClusterView, SidecarInfo } from './view.js';
 import type { Violation } from './violation.js';
@@ -54,7 +54,7 @@ export function restrictsEgress(hosts: readonly string[] | null | undefined): ho
  * Nothing is inherited from the default.
  */
 function egressBypass({ object, ref }: ScopeInput, view: ClusterView, { rootNamespace }: ScopeOptions): Violation[] {
-  if (!workloadSelectorPresent(object) || egressHostsOf(object) !== null) return [];
+  if (!workloadSelectorPresent(object) || hasEgress(object)) return [];
   const fallback = defaultFor(ref.namespace, view, rootNamespace, ref.name);
   if (!fallback || !restrictsEgress(fallback.egressHosts)) return [];
   const which = fallback.namespace === ref.namespace ? 'the namespace default' : 'the mesh-wide default';

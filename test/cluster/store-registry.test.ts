@@ -37,6 +37,21 @@ describe('workloads in the view', () => {
     assert.deepEqual(s.workloadsMatching('shop', { app: 'web' }, 5), []);
   });
 
+  test('a label shared by several workloads, then by one, then by none, keeps matching right', () => {
+    const s = new ClusterStore();
+    for (const n of ['a', 'b', 'c']) s.upsertWorkload(deployment('shop', n, { team: 't', app: n }), 'Deployment');
+    assert.equal(s.workloadsMatching('shop', { team: 't' }, 10).length, 3);
+    s.deleteWorkload('Deployment', 'shop', 'a');
+    s.deleteWorkload('Deployment', 'shop', 'b');
+    assert.deepEqual(s.workloadsMatching('shop', { team: 't' }, 10).map((w) => w.name), ['c']);
+    assert.deepEqual(s.workloadsMatching('shop', { team: 't', app: 'c' }, 10).map((w) => w.name), ['c']);
+    s.deleteWorkload('Deployment', 'shop', 'c');
+    assert.deepEqual(s.workloadsMatching('shop', { team: 't' }, 10), []);
+    s.upsertWorkload(deployment('shop', 'd', { team: 't' }), 'Deployment');
+    s.upsertWorkload(deployment('shop', 'd', { team: 't' }), 'Deployment');
+    assert.deepEqual(s.workloadsMatching('shop', { team: 't' }, 10).map((w) => w.name), ['d'], 're-adding the same one does not double it');
+  });
+
   test('a ReplicaSet adopted by a Deployment leaves the view (its owner has the template)', () => {
     const s = new ClusterStore();
     s.upsertWorkload(workload('ReplicaSet', 'shop', 'rs', { app: 'x' }), 'ReplicaSet');

@@ -148,7 +148,7 @@ describe('ambient.ineffective (IST0167) at admission', () => {
   });
 
   test('not when the namespace also asks for sidecar injection or a revision, as Istio decides', () => {
-    for (const labels of [{ 'istio-injection': 'enabled' }, { 'istio.io/rev': 'canary' }]) {
+    for (const labels of [{ 'istio-injection': 'enabled' }, { 'istio.io/rev': 'canary' }] as Record<string, string>[]) {
       const ns = namespace('mesh', { 'istio.io/dataplane-mode': 'ambient', ...labels });
       assert.deepEqual(only(judge([ns], sidecar('mesh', 'default')), 'ambient.ineffective'), []);
     }
