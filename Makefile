@@ -8,7 +8,7 @@ LISTEN ?= 127.0.0.1:8443
 CERT_DIR ?= certs
 METRICS_LISTEN ?= 127.0.0.1:9090
 
-.PHONY: install build run test unit e2e typecheck bench bench-quick certs deploy-manifests clean
+.PHONY: install build run test unit e2e typecheck bench bench-quick certs deploy-manifests clean oracle conformance
 
 .tools/node/.ready: scripts/node-runtime.sh scripts/node-runtime/package-lock.json
 	@bash scripts/node-runtime.sh
@@ -27,7 +27,7 @@ run: build
 	node bin/sidecar-guard.js serve --standalone --listen $(LISTEN) --cert-dir $(CERT_DIR) --metrics-listen $(METRICS_LISTEN) $(ARGS)
 
 ## make test: type check, unit + integration tests, then the kubectl end-to-end suite
-test: build
+test: build oracle
 	npm run --silent typecheck
 	bash scripts/test.sh unit
 	$(MAKE) --no-print-directory e2e
@@ -43,6 +43,22 @@ e2e: build
 
 typecheck: install
 	npm run --silent typecheck
+
+## make oracle: Istio's own validator and analyzers built from the Istio Go module (conformance/istio/) into
+## conformance/bin/; rebuilt only when its sources or pins change (minutes the first time, then seconds)
+ORACLE_SOURCES := $(shell find conformance/istio -name '*.go') conformance/istio/go.mod conformance/istio/go.sum
+conformance/bin/istio-validate conformance/bin/istio-analyze &: $(ORACLE_SOURCES)
+	@command -v go >/dev/null || { echo "make oracle: needs the Go toolchain (go) to build Istio's code" >&2; exit 2; }
+	cd conformance/istio && go build -trimpath -buildvcs=false -o ../bin/ ./cmd/istio-validate ./cmd/istio-analyze
+	@touch conformance/bin/istio-validate conformance/bin/istio-analyze
+
+oracle: conformance/bin/istio-validate conformance/bin/istio-analyze
+
+## make conformance: sidecar-guard against Istio's own code (docs/conformance.md); SEED=n replays a run
+CONFORMANCE_SIDECARS ?= 100000
+CONFORMANCE_NAMESPACES ?= 2000
+conformance: build oracle
+	node --import tsx test/conformance/run.ts --sidecars $(CONFORMANCE_SIDECARS) --namespaces $(CONFORMANCE_NAMESPACES) $(if $(SEED),--seed $(SEED))
 
 ## make bench: the full benchmark (minutes); make bench-quick: under a minute. Both print a table.
 bench: build

@@ -11,4 +11,6 @@ case "${1:-unit}" in
   *)    files=("$@") ;;
 esac
 if [ "${#files[@]}" -eq 0 ]; then echo "no test files"; exit 1; fi
-exec node --import tsx --test --test-concurrency="${TEST_CONCURRENCY:-2}" --test-reporter=spec "${files[@]}"
+# test/helpers/test-keys.ts: RSA test keys come from a pool made once (.test-keys/), not per certificate.
+[ -f .test-keys/rsa-2048.pem ] || node --import tsx test/helpers/test-keys.ts
+exec node --import tsx/esm --import ./test/helpers/test-keys.ts --test --test-concurrency="${TEST_CONCURRENCY:-2}" --test-reporter=spec "${files[@]}"

@@ -356,7 +356,18 @@ function podNamespace(): string {
   }
 }
 
-async function runServe(values: Values): Promise<number> {
+/** serve's flags (as the Deployment passes them) → its configuration; UsageError when they do not fit. */
+export function serveConfigOf(args: string[]): ServeConfig {
+  let values: Values;
+  try {
+    values = parseArgs({ args, options: parserOptions(SERVE_FLAGS), allowPositionals: false, strict: true }).values as Values;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  return serveConfigFrom(values);
+}
+
+function serveConfigFrom(values: Values): ServeConfig {
   const standalone = values.standalone === true;
   const listen = hostPortFlag(values.listen as string, '--listen');
   if (standalone && values['tls-secret']) throw new UsageError('--tls-secret needs a cluster; drop --standalone');
@@ -385,11 +396,16 @@ async function runServe(values: Values): Promise<number> {
       exclude: values['defaults-exclude'] as string[],
       config: loadDefaultsConfig({ ...values, config: values['defaults-config'], deps: values['defaults-deps'] }),
     },
+    limits: serveLimits(values),
   };
-  const limits = serveLimits(values);
+  return config;
+}
+
+async function runServe(values: Values): Promise<number> {
+  const config = serveConfigFrom(values);
   const { createLogger, serve } = await import('./main.js');
   const logger = createLogger(config.logLevel);
-  const server = await serve({ ...config, limits }, logger);
+  const server = await serve(config, logger);
   const code = await new Promise<number>((resolve) => {
     let signals = 0;
     const onSignal = (signal: NodeJS.Signals) => {

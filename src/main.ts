@@ -236,8 +236,7 @@ function controllerOptions(config: ServeConfig) {
 
 /** The controller starts once the view has synced, so start-up covers every existing namespace. */
 async function startDefaultsController(controller: DefaultsController, informers: ClusterInformers, config: ServeConfig, logger: Logger): Promise<DefaultsController | undefined> {
-  while (!informers.synced() && !informers.isStopped()) await new Promise((r) => setTimeout(r, 200));
-  if (informers.isStopped()) return undefined;
+  if (!(await informers.whenSynced())) return undefined;
   controller.start();
   logger.info({ mode: config.defaults.mode }, 'namespace-default controller started');
   return controller;

@@ -46,7 +46,30 @@ export interface AuditReport {
   summary: { sidecars: number; pods: number; workloads: number; namespaces: number; findings: number; errors: number; warnings: number };
 }
 
-export function audit(input: AuditInput, options: AuditOptions): AuditReport {
+/**
+ * Namespaces Istio's analyzers leave out (Istio's inject.IgnoredNamespaces:
+ * istioctl analyze reads nothing from them in files, and no pod or Namespace
+ * from them in a cluster). Istio never injects a sidecar there either.
+ */
+const IGNORED_NAMESPACES: ReadonlySet<string> = new Set(['kube-system', 'kube-public', 'kube-node-lease', 'local-path-storage']);
+
+function analyzed(input: AuditInput): AuditInput {
+  const keep = (o: unknown) => !IGNORED_NAMESPACES.has(keyOfRaw(o).split('/')[0]!);
+  const keepNamespace = (o: unknown) => !(isRecord(o) && isRecord(o.metadata) && IGNORED_NAMESPACES.has(String(o.metadata.name)));
+  return { sidecars: input.sidecars.filter(keep), pods: input.pods.filter(keep), namespaces: input.namespaces.filter(keepNamespace), workloads: (input.workloads ?? []).filter(keep) };
+}
+
+/**
+ * What the registry and scope findings read: the analysed Sidecars, and every
+ * Namespace, Service and ServiceEntry (an egress host may well name
+ * kube-system/kube-dns.kube-system.svc.cluster.local).
+ */
+function registryOf(all: AuditInput, analysedSidecars: readonly unknown[]) {
+  return storeOf({ sidecars: [...analysedSidecars], pods: [], namespaces: all.namespaces, services: all.services ?? [], serviceEntries: all.serviceEntries ?? [] });
+}
+
+export function audit(all: AuditInput, options: AuditOptions): AuditReport {
+  const input = analyzed(all);
   const store = storeOf(input);
   const findings: AuditFinding[] = [];
   const podsKnown = options.podsKnown ?? input.pods.length > 0;
@@ -58,7 +81,7 @@ export function audit(input: AuditInput, options: AuditOptions): AuditReport {
     findings.push(...selectorFindings(store, namespace, sidecars, options, known));
   }
   for (const obj of input.sidecars) findings.push(...deprecations(obj));
-  findings.push(...advisories(input.sidecars, store, options));
+  findings.push(...advisories(input.sidecars, registryOf(all, input.sidecars), options));
   findings.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name) || (a.code ?? '').localeCompare(b.code ?? ''));
   const errors = findings.filter((f) => f.severity === 'error').length;
   const counts = store.counts();

@@ -220,6 +220,8 @@ class Reflector {
     private readonly store: ClusterStore,
     private readonly logger: Logger,
     private readonly opts: Required<InformerOptions>,
+    /** Called after every completed list (the first one makes this resource synced). */
+    private readonly onListed: () => void,
   ) {
     this.now = opts.now;
     this.status = { resource: spec.name, synced: false, connected: false, disconnectedSince: this.now(), lists: 0 };
@@ -290,6 +292,7 @@ class Reflector {
     this.status.connected = true;
     this.status.disconnectedSince = undefined;
     this.status.lastError = undefined;
+    this.onListed();
   }
 
   private async watchOnce(): Promise<WatchOutcome> {
@@ -368,6 +371,8 @@ export class ClusterInformers {
   private readonly reflectors: Reflector[];
   private running: Promise<void>[] = [];
   private readonly now: () => number;
+  private resolveSynced: (synced: boolean) => void = () => {};
+  private readonly syncedSignal = new Promise<boolean>((resolve) => (this.resolveSynced = resolve));
 
   constructor(client: KubeClient, store: ClusterStore, logger: Logger, options: InformerOptions = {}) {
     const opts: Required<InformerOptions> = {
@@ -378,21 +383,16 @@ export class ClusterInformers {
       now: options.now ?? Date.now,
     };
     this.now = opts.now;
-    this.reflectors = RESOURCES.map((spec) => new Reflector(client, spec, store, logger, opts));
+    const listed = () => this.synced() && this.resolveSynced(true);
+    this.reflectors = RESOURCES.map((spec) => new Reflector(client, spec, store, logger, opts, listed));
   }
 
   start(): void {
     this.running = this.reflectors.map((r) => r.run());
   }
 
-  private stopped = false;
-
-  isStopped(): boolean {
-    return this.stopped;
-  }
-
   async stop(): Promise<void> {
-    this.stopped = true;
+    this.resolveSynced(false);
     for (const r of this.reflectors) r.stop();
     await Promise.allSettled(this.running);
   }
@@ -403,6 +403,11 @@ export class ClusterInformers {
 
   synced(): boolean {
     return this.reflectors.every((r) => r.status.synced);
+  }
+
+  /** Resolves true once every resource has been listed, or false if stop() comes first. */
+  whenSynced(): Promise<boolean> {
+    return this.syncedSignal;
   }
 
   /** Ready once every resource has been listed, and while none has been cut off for longer than maxStalenessMs. */

@@ -14,6 +14,7 @@ import { isManaged, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../sidecar/manage
 import { judge } from '../sidecar/review.js';
 import { DEFAULT_OVERLAP, type OverlapMode } from '../sidecar/selectors.js';
 import { errorsOf } from '../sidecar/violation.js';
+import { WorkQueue } from '../util/work-queue.js';
 import { generateDefault, TEMPLATE_HASH_ANNOTATION, type DefaultsConfig, type GeneratedSidecar } from './generate.js';
 
 export const ALWAYS_EXCLUDED = ['kube-system', 'kube-public', 'kube-node-lease'];
@@ -27,8 +28,12 @@ export interface ControllerOptions {
   exclude: string[];
   /** How the webhook judges selector conflicts (--overlap), so the controller never writes what it would deny. */
   overlap?: OverlapMode;
+  /** How often every namespace is looked at again, whatever changed (default 5 min). */
   resyncMs?: number;
+  /** First retry of a namespace whose reconcile failed; each further failure doubles it (default 1 s). */
   retryMs?: number;
+  /** The longest a failing namespace waits for its next try (default 5 min). */
+  maxRetryMs?: number;
 }
 
 /** refused: the webhook's pipeline would deny the generated object (a template Istio refuses): nothing is written. */
@@ -36,14 +41,19 @@ export type Action = 'created' | 'updated' | 'unchanged' | 'skipped' | 'refused'
 
 const sidecarsPath = (ns: string) => `/apis/networking.istio.io/v1/namespaces/${encodeURIComponent(ns)}/sidecars`;
 
+export const DEFAULT_RESYNC_MS = 5 * 60_000;
+export const DEFAULT_RETRY_MS = 1_000;
+export const DEFAULT_MAX_RETRY_MS = 5 * 60_000;
+
 export class DefaultsController {
-  private readonly queue = new Set<string>();
-  private running = false;
+  /** Namespaces to reconcile: de-duplicated, one at a time, failures retried with per-namespace backoff. */
+  private readonly queue: WorkQueue<string>;
   private stopped = false;
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private resync: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private readonly excluded: Set<string>;
-  private idle: Promise<void> = Promise.resolve();
+  private worker: Promise<void> = Promise.resolve();
+  private readonly listeners = new Set<(namespace: string, action: Action) => void>();
   /** Aborts the API calls in flight on stop(), so shutdown never waits for a hung API server. */
   private readonly halt = new AbortController();
 
@@ -54,6 +64,7 @@ export class DefaultsController {
     private readonly options: ControllerOptions,
   ) {
     this.excluded = new Set([...ALWAYS_EXCLUDED, options.config.rootNamespace, ...options.exclude]);
+    this.queue = new WorkQueue({ baseDelayMs: options.retryMs ?? DEFAULT_RETRY_MS, maxDelayMs: options.maxRetryMs ?? DEFAULT_MAX_RETRY_MS });
     // Every call in flight (Event POSTs are not awaited) listens on it: more than 10 is no leak.
     setMaxListeners(0, this.halt.signal);
   }
@@ -65,23 +76,29 @@ export class DefaultsController {
       else if (kind === 'Sidecar') this.enqueue(namespace);
     });
     for (const ns of this.store.namespaceNames()) this.enqueue(ns);
-    const resync = setInterval(() => this.store.namespaceNames().forEach((ns) => this.enqueue(ns)), this.options.resyncMs ?? 5 * 60_000);
-    resync.unref();
-    this.timers.add(resync);
+    this.resync = setInterval(() => this.store.namespaceNames().forEach((ns) => this.enqueue(ns)), this.options.resyncMs ?? DEFAULT_RESYNC_MS);
+    this.resync.unref();
+    this.worker = this.work();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     this.unsubscribe?.();
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
+    clearInterval(this.resync);
+    this.queue.shutDown();
     this.halt.abort();
-    await this.idle;
+    await this.worker;
   }
 
-  /** Resolves when the queue is empty (for tests and shutdown). */
+  /** Resolves when no namespace is queued or being reconciled (retries waiting for their backoff do not count). */
   settled(): Promise<void> {
-    return this.idle;
+    return this.queue.whenIdle();
+  }
+
+  /** Calls the listener after each reconcile that finished (not after one that failed); returns the unsubscribe. */
+  onReconciled(listener: (namespace: string, action: Action) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   wants(namespace: string): boolean {
@@ -94,34 +111,24 @@ export class DefaultsController {
   private enqueue(namespace: string): void {
     if (this.stopped || namespace === '') return;
     this.queue.add(namespace);
-    if (this.running) return;
-    // Start on a later turn of the event loop: a burst of notifications (a
-    // re-list, a chunk of watch events) is then handled on the view as it is
-    // after the whole burst, not on the first object of it.
-    this.running = true;
-    this.idle = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.drain());
   }
 
-  private async drain(): Promise<void> {
-    try {
-      while (this.queue.size > 0 && !this.stopped) {
-        const [namespace] = this.queue;
-        this.queue.delete(namespace!);
-        try {
-          await this.reconcile(namespace!);
-        } catch (err) {
-          if (this.stopped) break; // aborted by stop(): nothing to retry
-          this.logger.warn({ namespace, err: (err as Error).message }, 'namespace default: reconcile failed, retrying');
-          const retry = setTimeout(() => {
-            this.timers.delete(retry);
-            this.enqueue(namespace!);
-          }, this.options.retryMs ?? 5_000);
-          retry.unref();
-          this.timers.add(retry);
+  /** The one worker: namespaces are reconciled one at a time, in the order they were queued. */
+  private async work(): Promise<void> {
+    for (let namespace = await this.queue.get(); namespace !== undefined; namespace = await this.queue.get()) {
+      try {
+        const action = await this.reconcile(namespace);
+        this.queue.forget(namespace);
+        for (const listener of this.listeners) listener(namespace, action);
+      } catch (err) {
+        if (!this.stopped) {
+          // aborted by stop(): nothing to retry
+          const retryInMs = this.queue.addRateLimited(namespace);
+          this.logger.warn({ namespace, err: (err as Error).message, failures: this.queue.failuresOf(namespace), retryInMs }, 'namespace default: reconcile failed, retrying');
         }
+      } finally {
+        this.queue.done(namespace);
       }
-    } finally {
-      this.running = false;
     }
   }
 

@@ -147,7 +147,7 @@ describe('serve flags', () => {
 
 describe('the installed binary', () => {
   test('npx --no-install sidecar-guard works from the repository root', async () => {
-    const res = await spawnCli(['--help'], { bin: true });
+    const res = await spawnCli(['--help']);
     assert.equal(res.code, 0, res.stderr);
     assert.match(res.stdout, /Usage: sidecar-guard <command>/);
   });

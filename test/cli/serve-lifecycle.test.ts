@@ -8,26 +8,21 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { createCA, issueServingCert } from '../../src/tls/certs.js';
 import { FileCertificateSource } from '../../src/tls/file-source.js';
 import { writeCertFiles } from '../../src/tls/files.js';
+import { BIN } from '../helpers/cli.js';
+import { outputMatching } from '../helpers/wait.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 
 function startServe(args: string[]) {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const output = () => out;
-  const waitFor = async (re: RegExp) => {
-    while (!re.test(out)) {
-      if (child.exitCode !== null) throw new Error(`serve exited: ${out}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
+  const waitFor = (re: RegExp) => outputMatching(child, output, re);
   return { child, exited, output, waitFor };
 }
 

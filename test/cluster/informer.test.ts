@@ -14,6 +14,7 @@ import { waitFor } from '../helpers/wait.js';
 
 let server: TestApiServer;
 let informers: ClusterInformers;
+let kubeconfigPath: string;
 const store = new ClusterStore();
 const PODS = LIST_PAGE_SIZE * 2 + 137;
 
@@ -25,9 +26,9 @@ before(async () => {
     server.store.put('pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: `p-${i}`, namespace: 'big', labels: { app: `app-${i % 7}` } }, spec: { containers: [{ name: 'c', image: 'x' }] } });
   }
   server.store.put('sidecars', { apiVersion: 'networking.istio.io/v1', kind: 'Sidecar', metadata: { name: 'default', namespace: 'big' }, spec: { egress: [{ hosts: ['./*'] }] } });
-  const kubeconfig = join(mkdtempSync(join(tmpdir(), 'sg-informer-')), 'kubeconfig');
-  server.writeKubeconfig(kubeconfig);
-  informers = new ClusterInformers(KubeClient.load(kubeconfig), store, pino({ level: 'silent' }), { initialBackoffMs: 50 });
+  kubeconfigPath = join(mkdtempSync(join(tmpdir(), 'sg-informer-')), 'kubeconfig');
+  server.writeKubeconfig(kubeconfigPath);
+  informers = new ClusterInformers(KubeClient.load(kubeconfigPath), store, pino({ level: 'silent' }), { initialBackoffMs: 50 });
   informers.start();
 });
 
@@ -38,7 +39,8 @@ after(async () => {
 
 describe('ClusterInformers', () => {
   test('not ready until every resource is listed, then ready', async () => {
-    await waitFor('the first lists', () => informers.synced(), 10_000);
+    assert.equal(await informers.whenSynced(), true);
+    assert.equal(informers.synced(), true);
     assert.deepEqual(informers.readiness(60_000), { ready: true, reasons: [] });
     assert.ok(informers.status().every((s) => s.synced && s.lists === 1));
   });
@@ -60,5 +62,19 @@ describe('ClusterInformers', () => {
     server.store.put('pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p-1', namespace: 'big', labels: { app: 'moved' } } });
     await waitFor('the watch events', () => store.sidecar('big', 'r') !== undefined && store.counts().pods === PODS - 1 && store.podsMatching('big', { app: 'moved' }, 1).length === 1, 10_000);
     assert.deepEqual({ ...store.sidecar('big', 'r')!.selector }, { app: 'app-1' });
+  });
+  test('whenSynced() says false when stopped before the first lists complete', async () => {
+    server.faults.failRequests({ match: (method, path) => method === 'GET' && path.startsWith('/api/v1/namespaces?'), status: 500 });
+    try {
+      const never = new ClusterInformers(KubeClient.load(kubeconfigPath), new ClusterStore(), pino({ level: 'silent' }), { initialBackoffMs: 50 });
+      never.start();
+      const synced = never.whenSynced();
+      await waitFor('a failed namespace list', () => never.status().some((s) => s.lastError !== undefined), 10_000);
+      await never.stop();
+      assert.equal(await synced, false);
+      assert.equal(never.synced(), false);
+    } finally {
+      server.faults.clear();
+    }
   });
 });

@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { ClusterInformers } from '../../src/cluster/informer.js';
 import { KubeClient } from '../../src/cluster/kube.js';
 import { ClusterStore } from '../../src/cluster/store.js';
-import { DefaultsController, type ControllerOptions } from '../../src/defaults/controller.js';
+import { DefaultsController, type Action, type ControllerOptions } from '../../src/defaults/controller.js';
 import { DEFAULT_TEMPLATE } from '../../src/defaults/generate.js';
 import { startTestApiServer, type TestApiServer } from '../apiserver/index.js';
 import { waitFor } from '../helpers/wait.js';
@@ -38,7 +38,7 @@ async function startReplica(opts = options()): Promise<Replica> {
   const logger = pino({ level: 'silent' });
   const informers = new ClusterInformers(client, store, logger, { initialBackoffMs: 50 });
   informers.start();
-  await waitFor('informers to sync', () => informers.synced(), 10_000);
+  assert.equal(await informers.whenSynced(), true);
   const controller = new DefaultsController(client, store, logger, opts);
   controller.start();
   const replica = { store, informers, controller };
@@ -57,6 +57,22 @@ const namespace = (name: string, labels: Record<string, string> = {}) => server.
 const sidecarsIn = (ns: string) => server.store.list({ apiVersion: SIDECARS, resource: 'sidecars', namespace: ns });
 const sidecarWatch = (method: string, path: string) => method === 'GET' && path.startsWith('/apis/networking.istio.io/v1/sidecars?') && path.includes('watch=true');
 const sidecarLists = (r: Replica) => r.informers.status().find((s) => s.resource === 'sidecars')!.lists;
+/**
+ * The next reconcile of a namespace by one replica that saw the view in the
+ * given state: the event that proves the controller had its chance to act.
+ * Register it before making the change it should see.
+ */
+function reconciled(r: Replica, ns: string, viewSays: (store: ClusterStore) => boolean): Promise<Action> {
+  return new Promise((resolve) => {
+    const off = r.controller.onReconciled((namespace, action) => {
+      if (namespace !== ns || !viewSays(r.store)) return;
+      off();
+      resolve(action);
+    });
+  });
+}
+const everyReplicaReconciled = (ns: string, viewSays: (store: ClusterStore) => boolean): Promise<Action[]> =>
+  Promise.all(replicas.map((r) => reconciled(r, ns, viewSays)));
 const creates = (ns: string) => server.requests().filter((r) => r.method === 'POST' && r.path.startsWith(`/apis/networking.istio.io/v1/namespaces/${ns}/sidecars`));
 
 before(async () => {
@@ -87,8 +103,9 @@ describe('DefaultsController', () => {
   });
 
   test('a namespace labelled later gets one; a deleted managed default comes back', async () => {
+    const seen = everyReplicaReconciled('later', (store) => store.namespace('later') !== undefined);
     namespace('later');
-    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(await seen, ['skipped', 'skipped']);
     assert.deepEqual(sidecarsIn('later'), []);
     namespace('later', { [LABEL]: 'enabled' });
     await waitFor('the default in "later"', () => sidecarsIn('later').length === 1, 10_000);
@@ -101,8 +118,9 @@ describe('DefaultsController', () => {
     namespace('owned');
     server.store.put('sidecars', { apiVersion: SIDECARS, kind: 'Sidecar', metadata: { name: 'theirs', namespace: 'owned' }, spec: { egress: [{ hosts: ['*/*'] }] } });
     await waitFor('the views to see their Sidecar', () => replicas.every((r) => r.store.sidecar('owned', 'theirs') !== undefined), 10_000);
+    const seen = everyReplicaReconciled('owned', (store) => store.namespace('owned')?.labels[LABEL] === 'enabled');
     namespace('owned', { [LABEL]: 'enabled' });
-    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(await seen, ['unchanged', 'unchanged']);
     await Promise.all(replicas.map((r) => r.controller.settled()));
     assert.deepEqual(sidecarsIn('owned').map((s) => s.metadata.name), ['theirs']);
     assert.deepEqual(sidecarsIn('owned')[0]!.spec, { egress: [{ hosts: ['*/*'] }] });
@@ -115,8 +133,9 @@ describe('DefaultsController', () => {
     await waitFor('the views to see the label go', () => replicas.every((r) => r.store.namespace('leaving')?.labels[LABEL] === undefined), 10_000);
     await Promise.all(replicas.map((r) => r.controller.settled()));
     assert.equal(sidecarsIn('leaving').length, 1, 'the managed object is left in place');
+    const seen = everyReplicaReconciled('leaving', (store) => store.sidecar('leaving', 'default') === undefined);
     server.store.remove({ apiVersion: SIDECARS, resource: 'sidecars', namespace: 'leaving', name: 'default' });
-    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(await seen, ['skipped', 'skipped']);
     assert.deepEqual(sidecarsIn('leaving'), [], 'not recreated once the namespace opted out');
   });
 
@@ -206,5 +225,20 @@ describe('DefaultsController', () => {
     // The same namespace with a valid template: the pipeline lets it through.
     const valid = new DefaultsController(KubeClient.load(kubeconfig), store, pino({ level: 'silent' }), options());
     assert.equal(await valid.reconcile('refusing'), 'created');
+  });
+
+  test('a failing create is retried (per-namespace backoff, see the WorkQueue tests) until it succeeds', async () => {
+    for (const r of [...replicas]) await stopReplica(r);
+    server.faults.failRequests({ match: (method, path) => method === 'POST' && path === '/apis/networking.istio.io/v1/namespaces/flaky/sidecars', status: 500, times: 3 });
+    try {
+      const r = await startReplica(options({ retryMs: 20, maxRetryMs: 40 }));
+      const created = reconciled(r, 'flaky', () => true);
+      namespace('flaky', { [LABEL]: 'enabled' });
+      assert.equal(await created, 'created');
+      const attempts = creates('flaky');
+      assert.deepEqual(attempts.map((a) => a.status), [500, 500, 500, 201]);
+    } finally {
+      server.faults.clear();
+    }
   });
 });

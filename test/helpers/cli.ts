@@ -1,11 +1,15 @@
 // Runs the CLI: in-process through main() with captured stdio (fast, most
-// tests), or as a child process exactly as a user would (spawnCli).
+// tests), or as a child process exactly as a user would (spawnCli, through bin/).
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { main } from '../../src/cli.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
+/**
+ * The installed command: it runs the compiled dist/ (make test builds it first), which starts in
+ * a fraction of the time tsx needs, and falls back to the sources through tsx when dist/ is stale.
+ */
+export const BIN = fileURLToPath(new URL('../../bin/sidecar-guard.js', import.meta.url));
 
 export interface CliResult {
   code: number | null;
@@ -24,9 +28,9 @@ export async function runCli(args: string[], opts: { stdin?: string } = {}): Pro
   return { code, stdout, stderr };
 }
 
-export function spawnCli(args: string[], opts: { stdin?: string; cwd?: string; env?: NodeJS.ProcessEnv; bin?: boolean } = {}): Promise<CliResult> {
+export function spawnCli(args: string[], opts: { stdin?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const argv = opts.bin ? [fileURLToPath(new URL('../../bin/sidecar-guard.js', import.meta.url)), ...args] : ['--import', 'tsx', CLI, ...args];
+    const argv = [BIN, ...args];
     const child = spawn(process.execPath, argv, { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';

@@ -13,6 +13,7 @@ import { ClusterStore } from '../../src/cluster/store.js';
 import { buildApp } from '../../src/http/app.js';
 import { review, type ReviewContext } from '../../src/sidecar/review.js';
 import { pod, sidecar } from '../helpers/objects.js';
+import { boundarySpec } from '../conformance/arbitraries.js';
 import {
   decorate,
   fuzzRequest,
@@ -243,7 +244,7 @@ describe('irrelevant fields never change a decision', () => {
     options,
   });
 
-  const spec = fc.oneof(fc.constantFrom(...VECTORS).map((v) => v.spec), plausibleSpec);
+  const spec = fc.oneof(fc.constantFrom(...VECTORS).map((v) => v.spec), plausibleSpec, boundarySpec);
   const objects = fc.tuple(spec, fc.constantFrom('bar', 'shop', 'fresh'), fc.constantFrom('v1', 'v1beta1', 'v1alpha3')).map(([s, ns, v]) => sidecarObject(s, ns, 'candidate', `networking.istio.io/${v}`));
 
   test('labels, annotations, status, managedFields, bookkeeping metadata, userInfo and options', (t) => {

@@ -189,10 +189,19 @@ describe('caBundle drift', () => {
     await m.start();
     await waitFor('a periodic pass', () => c.server.requests().slice(-3).some((r) => r.path.startsWith(SECRET_PATH)));
     m.stop();
-    await new Promise((r) => setTimeout(r, 20)); // let a pass already in flight finish
-    const count = c.server.requests().length;
-    await new Promise((r) => setTimeout(r, 100)); // 20 resync periods
-    assert.equal(c.server.requests().length, count);
+    await m.reconcile(); // joins a pass already in flight (or makes one last pass by hand)
+    const secretCalls = () => c.server.requests().filter((r) => r.path.startsWith(SECRET_PATH)).length;
+    const count = secretCalls();
+    // A witness with the same 5 ms period and its own Secret: once it has made three periodic
+    // passes, a timer the stopped manager still held would have fired too.
+    const witness = c.manager({ resyncMs: 5, secretName: 'witness-tls' });
+    await witness.start();
+    const witnessPath = `/api/v1/namespaces/${NS}/secrets/witness-tls`;
+    const witnessCalls = () => c.server.requests().filter((r) => r.path.startsWith(witnessPath)).length;
+    const afterStart = witnessCalls();
+    await waitFor('three periodic passes of the witness', () => witnessCalls() >= afterStart + 3);
+    witness.stop();
+    assert.equal(secretCalls(), count);
   });
 });
 

@@ -52,9 +52,12 @@ test('failClosedWhenReady waits for readiness, turns the validating configuratio
   server.store.put('validatingwebhookconfigurations', { ...vwc('sidecar-guard', {}), webhooks: [{ ...vwc('x', {}).webhooks[0], name: 'validate.sidecar-guard.io', failurePolicy: 'Ignore' }] });
   server.store.put('mutatingwebhookconfigurations', { ...vwc('sidecar-guard', {}), kind: 'MutatingWebhookConfiguration', webhooks: [{ ...vwc('x', {}).webhooks[0], name: 'mutate.sidecar-guard.io', failurePolicy: 'Ignore' }] });
   let ready = false;
-  const stop = failClosedWhenReady(new WebhookConfigPatcher(client, { names: ['sidecar-guard'] }), () => ready, undefined, 200);
+  let checks = 0;
+  const isReady = () => (checks++, ready);
+  const stop = failClosedWhenReady(new WebhookConfigPatcher(client, { names: ['sidecar-guard'] }), isReady, undefined, 200);
   try {
-    await new Promise((r) => setTimeout(r, 1_500));
+    // The first readiness check runs before failClosedWhenReady returns; "not ready" means nothing to write.
+    assert.equal(checks, 1);
     assert.deepEqual(policyOf('validatingwebhookconfigurations', 'sidecar-guard'), ['Ignore'], 'not before the webhook is ready');
     ready = true;
     await waitFor('failurePolicy Fail', () => policyOf('validatingwebhookconfigurations', 'sidecar-guard')[0] === 'Fail', 10_000);

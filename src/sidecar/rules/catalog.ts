@@ -21,6 +21,8 @@ const TLS_ROWS = ['T1', 'T2', 'T3', 'T4', 'T5', 'T6', 'T8', 'T9', 'T10', 'T11', 
 const POOL_ROWS = ['C1', 'C2', 'C3', 'C4', 'C5', 'C6', 'C7', 'C8', 'C9', 'C10', 'C11', 'C12', 'C13', 'C14'] as const;
 
 const table = {
+  // Istio's webhook decoding, before ValidateSidecar (found by the conformance oracle)
+  J1: [E, 'a value Istio cannot decode', 'Write durations as Go does ("30s", "1.5s", "300ms") and keep pool counters within -2147483648..2147483647.'],
   // Metadata wrapper
   M1: [E, 'istio.io/dry-run annotation on a Sidecar', 'Remove the istio.io/dry-run annotation; only AuthorizationPolicy supports dry-run.'],
   M2: [E, 'internal webhook-always-reject annotation present', 'Remove the internal.istio.io/webhook-always-reject annotation.'],

@@ -4,6 +4,7 @@
 import type { Violation } from '../violation.js';
 import { toWellFormed } from '../go/strings.js';
 import { decodeSidecar } from './decode.js';
+import { undecodable } from './decoding.js';
 import { checkEgressListeners } from './egress.js';
 import { checkIngressListeners } from './ingress.js';
 import { checkMetadata } from './metadata.js';
@@ -25,6 +26,13 @@ export interface ObjectMeta {
 export function validateIstio(spec: unknown, meta: ObjectMeta): Violation[] {
   const namespace = textOf(meta?.namespace);
   const report = newReport();
+
+  // Istio's webhook decodes the spec before anything else; a failure is its only answer.
+  const failure = undecodable(spec);
+  if (failure) {
+    report.add('J1', failure.path, failure.message);
+    return [...report.violations];
+  }
 
   const annotations = meta?.annotations;
   const annotationMap = typeof annotations === 'object' && annotations !== null ? annotations : {};

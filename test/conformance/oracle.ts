@@ -1,0 +1,113 @@
+// The two sides of the differential: Istio's own code (the Go commands in
+// conformance/bin/, built by `make oracle`) and sidecar-guard's `check` and
+// `audit` commands run in process through the CLI's main().
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { runCli } from '../helpers/cli.js';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const VALIDATE_BIN = `${ROOT}conformance/bin/istio-validate`;
+export const ANALYZE_BIN = `${ROOT}conformance/bin/istio-analyze`;
+
+/**
+ * Builds the oracle when its sources changed (make's stamp makes this a
+ * no-op otherwise). The first build compiles Istio and takes minutes.
+ */
+export function ensureOracle(): void {
+  execFileSync('make', ['--no-print-directory', '-s', 'oracle'], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+  if (!existsSync(VALIDATE_BIN) || !existsSync(ANALYZE_BIN)) throw new Error('make oracle did not produce conformance/bin/istio-validate and istio-analyze');
+}
+
+export interface Message {
+  message: string;
+}
+
+export interface IstioResult {
+  file: string;
+  index: number;
+  apiVersion: string | null;
+  namespace: string | null;
+  name: string | null;
+  allowed: boolean;
+  stage: 'parse' | 'decode' | 'type' | 'validate' | 'fields' | 'ok';
+  errors: Message[];
+  warnings: Message[];
+}
+
+export interface GuardFinding {
+  rule: string;
+  path: string;
+  message: string;
+}
+
+export interface GuardResult {
+  file: string;
+  line: number;
+  apiVersion: string | null;
+  namespace: string | null;
+  name: string | null;
+  allowed: boolean;
+  errors: GuardFinding[];
+  warnings: GuardFinding[];
+}
+
+export interface AnalyzerFinding {
+  code: string | null;
+  severity: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  message: string;
+}
+
+/** Runs a command with `input` on stdin; its stdout must be one JSON object. */
+function runJson<T>(bin: string, args: string[], input: string, okCodes: number[]): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code === null || !okCodes.includes(code)) {
+        reject(new Error(`${bin} exited ${code}: ${err.trim()}`));
+        return;
+      }
+      try {
+        resolve(JSON.parse(Buffer.concat(out).toString('utf8')) as T);
+      } catch (e) {
+        reject(new Error(`${bin}: output is not JSON (${(e as Error).message}); stderr: ${err.trim()}`));
+      }
+    });
+    child.stdin.end(input);
+  });
+}
+
+/** Many objects as one multi-document stream (JSON documents between `---` lines). */
+export function documents(objects: readonly unknown[]): string {
+  return objects.map((o) => `---\n${JSON.stringify(o)}\n`).join('');
+}
+
+export async function istioValidate(text: string): Promise<IstioResult[]> {
+  const out = await runJson<{ results: IstioResult[] }>(VALIDATE_BIN, ['-'], text, [0, 1]);
+  return out.results;
+}
+
+export async function guardCheck(text: string): Promise<GuardResult[]> {
+  const res = await runCli(['check', '--isolated', '--output', 'json', '-'], { stdin: text });
+  if (res.code !== 0 && res.code !== 1) throw new Error(`check exited ${res.code}: ${res.stderr}`);
+  return (JSON.parse(res.stdout) as { results: GuardResult[] }).results;
+}
+
+export async function istioAnalyze(text: string): Promise<AnalyzerFinding[]> {
+  const out = await runJson<{ findings: AnalyzerFinding[] }>(ANALYZE_BIN, ['-'], text, [0]);
+  return out.findings;
+}
+
+export async function guardAudit(text: string): Promise<AnalyzerFinding[]> {
+  const res = await runCli(['audit', '--overlap', 'pods', '--output', 'json', '-'], { stdin: text });
+  if (res.code !== 0 && res.code !== 1) throw new Error(`audit exited ${res.code}: ${res.stderr}`);
+  return (JSON.parse(res.stdout) as { findings: AnalyzerFinding[] }).findings;
+}
