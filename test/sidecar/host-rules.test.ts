@@ -166,3 +166,13 @@ describe('edit distance', () => {
     assert.equal(nearest('inventory', ['ratings', 'reviews']), undefined);
   });
 });
+
+test('a host Istio already refuses gets Istio\'s error alone, not a registry warning too', async () => {
+  const { judge } = await import('../../src/sidecar/review.js');
+  const object = sidecar('shop', 'x', { selector: { app: 'x' }, spec: { egress: [{ hosts: ['shop/ratings', 'shop/ratings.shop.svc.cluster.locl'] }] } });
+  const findings = judge({ object, ref: { namespace: 'shop', name: 'x' } }, viewOf(CLUSTER), { ...OPTIONS, rejectUnknownFields: false });
+  assert.deepEqual(
+    findings.filter((v) => v.path.startsWith('spec.egress')).map((v) => `${v.path} ${v.rule}`),
+    ['spec.egress[0].hosts[0] H4', 'spec.egress[0].hosts[1] host.unknown'],
+  );
+});
