@@ -3,7 +3,7 @@
 // default Sidecar, one selector Sidecar per app except the first, ten pods
 // per app carrying the labels Istio's injector adds, three workloads per app
 // (the app's Deployment, a CronJob and a StatefulSet), two Services per app
-// and five ServiceEntries per namespace. The request under test is the
+// and one ServiceEntry per two Sidecars (at least five per namespace). The request under test is the
 // CREATE of the missing Sidecar for the first app: its pods exist, no other
 // Sidecar selects them, and every egress host names a Service, a
 // ServiceEntry or a namespace that exists, so the decision is "allowed"
@@ -14,7 +14,10 @@ export const PODS_PER_APP = 10;
 export const APPS_PER_NAMESPACE = 10;
 export const WORKLOADS_PER_APP = 3;
 export const SERVICES_PER_APP = 2;
-export const SERVICE_ENTRIES_PER_NAMESPACE = 5;
+/** ServiceEntries per Sidecar, spread over the namespaces (at least five each at 10,000 Sidecars). */
+export const SERVICE_ENTRIES_PER_SIDECAR = 0.5;
+/** The external hosts an app's Sidecar picks from: every namespace has the first five. */
+const EXTERNAL_HOSTS_PER_APP_CHOICE = 5;
 export const CROWDED_NAMESPACE = 'crowded';
 /** Namespaces the Sidecars' egress hosts name, present in every plan. */
 export const PLATFORM_NAMESPACES = ['istio-system', 'observability'];
@@ -56,7 +59,7 @@ export function clusterPlan(sidecars: number): ClusterPlan {
     workloads: sidecars * WORKLOADS_PER_APP,
     // One per app, plus the collector every Sidecar names.
     services: sidecars * SERVICES_PER_APP + 1,
-    serviceEntries: namespaces.length * SERVICE_ENTRIES_PER_NAMESPACE,
+    serviceEntries: Math.max(Math.ceil(sidecars * SERVICE_ENTRIES_PER_SIDECAR), namespaces.length * EXTERNAL_HOSTS_PER_APP_CHOICE),
     namespaces,
   };
 }
@@ -71,7 +74,7 @@ export function sidecarObject(namespace: string, appIndex: number | null, opts: 
   const name = appIndex === null ? 'default' : app(appIndex);
   const hosts = ['./*', 'istio-system/*', 'observability/otel-collector.observability.svc.cluster.local'];
   // Each app also calls the next app's Service and one of the namespace's external APIs: the registry is consulted.
-  if (appIndex !== null) hosts.push(`*/${app(appIndex + 1)}.${namespace}.svc.cluster.local`, `*/${externalHost(namespace, appIndex % SERVICE_ENTRIES_PER_NAMESPACE)}`);
+  if (appIndex !== null) hosts.push(`*/${app(appIndex + 1)}.${namespace}.svc.cluster.local`, `*/${externalHost(namespace, appIndex % EXTERNAL_HOSTS_PER_APP_CHOICE)}`);
   const spec: Record<string, unknown> = {
     egress: [{ hosts }],
     outboundTrafficPolicy: { mode: 'REGISTRY_ONLY' },
@@ -179,7 +182,9 @@ export function* clusterObjects(plan: ClusterPlan, groups: readonly ObjectGroup[
     }
   }
   if (groups.includes('serviceEntries')) {
-    for (const ns of plan.namespaces) for (let i = 0; i < SERVICE_ENTRIES_PER_NAMESPACE; i++) yield { kind: 'ServiceEntry', object: serviceEntryObject(ns.name, i) };
+    // Round robin over the namespaces: external-0 everywhere first, then external-1, ...
+    const n = plan.namespaces.length;
+    for (let i = 0; i < plan.serviceEntries; i++) yield { kind: 'ServiceEntry', object: serviceEntryObject(plan.namespaces[i % n]!.name, Math.floor(i / n)) };
   }
 }
 

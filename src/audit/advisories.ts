@@ -10,7 +10,8 @@ import type { ClusterView } from '../sidecar/view.js';
 import { hostRules, type UnknownHosts } from '../sidecar/host-rules.js';
 import { describeRef, refOf } from '../sidecar/object.js';
 import { scopeRules } from '../sidecar/scope-rules.js';
-import type { Severity, Violation } from '../sidecar/violation.js';
+import type { Violation } from '../sidecar/violation.js';
+import type { AuditFinding } from './finding.js';
 
 /** Kiali's validation codes for the rules that have one. */
 export const KIALI_CODES: Readonly<Record<string, string>> = {
@@ -25,17 +26,6 @@ export interface AdvisoryOptions {
   clusterDomain?: string;
 }
 
-/** The same shape as audit's findings. */
-export interface Advisory {
-  code: string | null;
-  rule: string;
-  severity: Severity;
-  kind: 'Sidecar';
-  namespace: string;
-  name: string;
-  message: string;
-}
-
 /**
  * Admission's text as an audit line: the line shows the Sidecar and the code
  * already (admission's warnings name both because they stand alone), and
@@ -48,8 +38,8 @@ function auditText(message: string, subject: string, code: string | null): strin
   return /[.?!]$/.test(text) ? text : `${text}.`;
 }
 
-export function advisories(sidecars: readonly unknown[], view: ClusterView, options: AdvisoryOptions): Advisory[] {
-  const out: Advisory[] = [];
+export function advisories(sidecars: readonly unknown[], view: ClusterView, options: AdvisoryOptions): AuditFinding[] {
+  const out: AuditFinding[] = [];
   for (const object of sidecars) {
     const ref = refOf(object, 'default');
     const findings: Violation[] = [...scopeRules({ object, ref }, view, options), ...hostRules({ object, ref }, view, options)];

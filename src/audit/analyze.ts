@@ -11,6 +11,7 @@ import type { UnknownHosts } from '../sidecar/host-rules.js';
 import { matches, selectorString, sharedLabels, type OverlapMode, type PairedSelector } from '../sidecar/selectors.js';
 import type { Severity } from '../sidecar/violation.js';
 import { advisories } from './advisories.js';
+import type { AuditFinding } from './finding.js';
 
 export type AuditInput = ClusterObjects;
 
@@ -27,19 +28,7 @@ export interface AuditOptions {
   clusterDomain?: string;
 }
 
-export interface AuditFinding {
-  /**
-   * Istio analyzer code where one applies (IST0110, IST0111, IST0101,
-   * IST0167, IST0002), else Kiali's (KIA1004, KIA1006, KIA1007), else null.
-   */
-  code: string | null;
-  rule: string;
-  severity: Severity;
-  kind: 'Sidecar';
-  namespace: string;
-  name: string;
-  message: string;
-}
+export type { AuditFinding };
 
 export interface AuditReport {
   findings: AuditFinding[];

@@ -130,7 +130,12 @@ class PodBucket {
  * one workload or pod group, and a Set per value would cost more than the item.
  */
 type Posting<T extends object> = T | Set<T>;
-type Postings<T extends object> = Map<string, Posting<T>>;
+/**
+ * Label key → label value → the items carrying it. Two lookups with the
+ * selector's own strings (whose hashes V8 keeps) instead of one with a key
+ * built per lookup.
+ */
+type Postings<T extends object> = Map<string, Map<string, Posting<T>>>;
 
 const postingSize = <T extends object>(p: Posting<T>): number => (p instanceof Set ? p.size : 1);
 
@@ -145,7 +150,7 @@ function forEachMatching<T extends object>(byLabel: Postings<T>, all: () => Iter
   const keys = Object.keys(selector);
   let shortest: Posting<T> | undefined;
   for (const k of keys) {
-    const p = byLabel.get(labelKey(k, selector[k]!));
+    const p = byLabel.get(k)?.get(selector[k]!);
     if (!p) return;
     if (!shortest || postingSize(p) < postingSize(shortest)) shortest = p;
   }
@@ -165,23 +170,27 @@ function forEachMatching<T extends object>(byLabel: Postings<T>, all: () => Iter
 
 function addPosting<T extends object>(byLabel: Postings<T>, labels: Labels, item: T): void {
   for (const k in labels) {
-    const key = labelKey(k, labels[k]!);
-    const p = byLabel.get(key);
-    if (p === undefined) byLabel.set(key, item);
+    const v = labels[k]!;
+    const values = bucket(byLabel, k, () => new Map<string, Posting<T>>());
+    const p = values.get(v);
+    if (p === undefined) values.set(v, item);
     else if (p instanceof Set) p.add(item);
-    else if (p !== item) byLabel.set(key, new Set([p, item]));
+    else if (p !== item) values.set(v, new Set([p, item]));
   }
 }
 
 function dropPosting<T extends object>(byLabel: Postings<T>, labels: Labels, item: T): void {
   for (const k in labels) {
-    const key = labelKey(k, labels[k]!);
-    const p = byLabel.get(key);
-    if (p === item) byLabel.delete(key);
+    const v = labels[k]!;
+    const values = byLabel.get(k);
+    const p = values?.get(v);
+    if (!values || p === undefined) continue;
+    if (p === item) values.delete(v);
     else if (p instanceof Set) {
       p.delete(item);
-      if (p.size === 1) byLabel.set(key, p.values().next().value!);
+      if (p.size === 1) values.set(v, p.values().next().value!);
     }
+    if (values.size === 0) byLabel.delete(k);
   }
 }
 
