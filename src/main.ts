@@ -63,7 +63,13 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger(c
     const reservations = new Reservations(config.reservationTtlMs);
     store.onChange((kind, namespace, name) => kind === 'Sidecar' && reservations.observed(namespace, name));
     metrics.trackReservations(() => reservations.size());
-    const admitter = new Admitter(store, reservations, { overlap: config.overlap, rootNamespace: config.rootNamespace, defaultsOptIn: optInHint(config) });
+    const admitter = new Admitter(store, reservations, {
+      overlap: config.overlap,
+      rootNamespace: config.rootNamespace,
+      ...(config.unknownHosts ? { unknownHosts: config.unknownHosts } : {}),
+      ...(config.clusterDomain ? { clusterDomain: config.clusterDomain } : {}),
+      defaultsOptIn: optInHint(config),
+    });
     const mutateOptions = { config: config.defaults.config, namespaceLabel: config.defaults.namespaceLabel };
 
     const clientCaPem = config.clientCaFile ? readFileSync(config.clientCaFile, 'utf8') : undefined;
