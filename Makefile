@@ -8,7 +8,7 @@ LISTEN ?= 127.0.0.1:8443
 CERT_DIR ?= certs
 METRICS_LISTEN ?= 127.0.0.1:9090
 
-.PHONY: install build run test unit e2e typecheck bench bench-quick certs deploy-manifests clean oracle conformance
+.PHONY: install build run test unit e2e cluster typecheck bench bench-quick certs deploy-manifests clean oracle conformance
 
 .tools/node/.ready: scripts/node-runtime.sh scripts/node-runtime/package-lock.json
 	@bash scripts/node-runtime.sh
@@ -26,19 +26,30 @@ build: install
 run: build
 	node bin/sidecar-guard.js serve --standalone --listen $(LISTEN) --cert-dir $(CERT_DIR) --metrics-listen $(METRICS_LISTEN) $(ARGS)
 
-## make test: type check, unit + integration tests, then the kubectl end-to-end suite
-test: build oracle
+## make test: type check, unit + integration tests, then the end-to-end suite against the real
+## kube-apiserver (built from Go modules on first use: make cluster)
+test: build oracle cluster
 	npm run --silent typecheck
-	bash scripts/test.sh unit
+	KUBECTL=$(KUBECTL_FOR_TESTS) bash scripts/test.sh unit
 	$(MAKE) --no-print-directory e2e
 
 unit: build
 	bash scripts/test.sh unit
 
-## make e2e: start the test API server and the webhook (npm run e2e:up), run the kubectl scenarios, stop both
-e2e: build
+## make cluster: kube-apiserver, etcd and kubectl from the pinned Go modules in test/cluster/ into
+## test/cluster/bin/ (minutes the first time; a no-op until a pin changes)
+cluster:
+	bash scripts/build-cluster.sh
+
+# The tests' kubectl: the one built beside kube-apiserver, unless KUBECTL says otherwise.
+KUBECTL_FOR_TESTS = $(or $(KUBECTL),$(CURDIR)/test/cluster/bin/kubectl)
+
+## make e2e: start the API server and the webhook (npm run e2e:up), run test/e2e/, stop both.
+## APISERVER=real (default: kube-apiserver and etcd, built when needed) or APISERVER=test (the simulator)
+APISERVER ?= real
+e2e: build $(if $(filter real,$(APISERVER)),cluster)
 	@npm run --silent e2e:down
-	npm run --silent e2e:up
+	npm run --silent e2e:up -- --apiserver=$(APISERVER)
 	bash scripts/test.sh e2e; status=$$?; npm run --silent e2e:down; exit $$status
 
 typecheck: install

@@ -7,8 +7,19 @@ import { fileURLToPath } from 'node:url';
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MARK = '@@bench ';
 
-/** Node flags every child gets on top of tsx (e.g. --cpu-prof when profiling). */
-export const childNodeFlags: string[] = [];
+/**
+ * The V8 flags the image runs the webhook with (the Dockerfile's ENTRYPOINT;
+ * test/manifests/runtime-flags.test.ts keeps the two equal). Without a fixed
+ * young generation, Node 24 sizes it from the host's memory: up to 64 MB per
+ * semi-space on a large machine (128 MB of RSS holding nothing after a GC),
+ * far less in a container with a memory limit. Pinning it to 16 MB (Node 20's
+ * largest) makes the process's memory the same on every node, and the
+ * benchmark measures what runs.
+ */
+export const PRODUCTION_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=16'];
+
+/** Node flags every child gets on top of tsx: the production ones, and e.g. --cpu-prof when profiling. */
+export const childNodeFlags: string[] = [...PRODUCTION_NODE_FLAGS];
 
 /** Called in a child: one result message for the parent. */
 export function report(message: unknown): void {
@@ -31,12 +42,16 @@ export interface ChildOptions {
   tsx?: boolean;
   /** Give the child a stdin pipe (Child.process.stdin) instead of /dev/null. */
   stdin?: boolean;
+  /** Run it at this niceness (`nice -n`), e.g. 19 for load that stands in for other machines. */
+  nice?: number;
 }
 
 export function startChild(script: string, args: string[] = [], opts: ChildOptions = {}): Child {
   const file = fileURLToPath(new URL(script, import.meta.url));
   const loader = opts.tsx === false ? [] : ['--import', 'tsx'];
-  const proc = spawn(process.execPath, [...loader, ...childNodeFlags, ...(opts.nodeFlags ?? []), file, ...args], {
+  const argv = [...loader, ...childNodeFlags, ...(opts.nodeFlags ?? []), file, ...args];
+  const [command, commandArgs] = opts.nice === undefined ? [process.execPath, argv] : ['nice', ['-n', String(opts.nice), process.execPath, ...argv]];
+  const proc = spawn(command, commandArgs, {
     cwd: REPO_ROOT,
     stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'inherit'],
   });

@@ -14,7 +14,8 @@ import { writeCertFiles } from '../src/tls/files.js';
 import { childNodeFlags, finish, REPO_ROOT, runChild, startChild, type Child } from './child.js';
 import type { DecisionSize } from './decision.js';
 import { probe, throughput, type FixedRate, type Target, type Throughput } from './load.js';
-import { measureMemory } from './memory.js';
+import { measureAttacks } from './attack.js';
+import { marginalBytes, measureMemory } from './memory.js';
 import { missed, table, type Results } from './report.js';
 import { distIsFresh, DIST_DIR, productRoot } from './product.js';
 import { measureStartup } from './startup.js';
@@ -32,6 +33,8 @@ const { values: flags } = parseArgs({
 
 interface Settings {
   decision: { iterations: number; warmup: number; crowdedIterations: number };
+  /** Seconds of each attack (flood, worst-case flood, trickle). */
+  attackSeconds: number;
   https: { connections: number; warmupS: number; seconds: number; rounds: number };
   fixed: { rate: number; seconds: number; connections: number; warmupS: number };
   startupRuns: number;
@@ -40,12 +43,14 @@ interface Settings {
 const SETTINGS: Settings = flags.quick
   ? {
       decision: { iterations: 20_000, warmup: 5_000, crowdedIterations: 3_000 },
+      attackSeconds: 8,
       https: { connections: 10, warmupS: 1, seconds: 4, rounds: 1 },
       fixed: { rate: 1_000, seconds: 5, connections: 8, warmupS: 2 },
       startupRuns: 3,
     }
   : {
       decision: { iterations: 200_000, warmup: 20_000, crowdedIterations: 20_000 },
+      attackSeconds: 20,
       https: { connections: 10, warmupS: 3, seconds: 15, rounds: 3 },
       fixed: { rate: 1_000, seconds: 30, connections: 8, warmupS: 3 },
       startupRuns: 7,
@@ -201,8 +206,11 @@ async function memoryPhase(results: Results, details: Record<string, unknown>): 
   results.rss_mb = round(memory.rssMb, 1);
   results.rss_baseline_mb = round(memory.rssBaselineMb, 1);
   results.heap_used_mb = round(memory.heapUsedMb, 1);
-  details.memory = memory;
-  log(`memory (${memory.root}): RSS ${memory.rssMb.toFixed(1)} MB, before loading ${memory.rssBaselineMb.toFixed(1)} MB`);
+  const marginal = marginalBytes(memory);
+  const key: Record<string, string> = { 'sidecars and pods': 'bytes_per_sidecar_or_pod', workloads: 'bytes_per_workload', services: 'bytes_per_service', serviceEntries: 'bytes_per_service_entry' };
+  for (const m of marginal) results[key[m.group]!] = m.heapBytes;
+  details.memory = { ...memory, marginal };
+  log(`memory (${memory.root}): RSS ${memory.rssMb.toFixed(1)} MB, before loading ${memory.rssBaselineMb.toFixed(1)} MB; heap bytes per object: ${marginal.map((m) => `${m.group} ${m.heapBytes}`).join(', ')}`);
 }
 
 async function startupPhase(results: Results, details: Record<string, unknown>, certDir: string): Promise<void> {
@@ -210,6 +218,26 @@ async function startupPhase(results: Results, details: Record<string, unknown>, 
   results.startup_ms = round(median(startup.runs), 0);
   details.startup = startup;
   log(`startup (${startup.mode}): ${startup.runs.map((r) => Math.round(r)).join(', ')} ms`);
+}
+
+async function attackPhase(results: Results, details: Record<string, unknown>): Promise<void> {
+  const attack = await measureAttacks(SETTINGS.attackSeconds);
+  const run = (mode: string, body: string) => attack.runs.find((r) => r.mode === mode && r.body === body)!;
+  const flood = run('flood', 'conditions');
+  const worst = run('flood', 'empty-objects');
+  const trickle = run('trickle', 'review');
+  results.attack_flood_rss_mb = round(flood.rssPeakMb, 0);
+  results.attack_flood_honest_max_ms = round(flood.honest.latencyMs.max, 0);
+  results.attack_flood_honest_fresh_max_ms = round(flood.honestFresh.latencyMs.max, 0);
+  results.attack_flood_worst_rss_mb = round(worst.rssPeakMb, 0);
+  results.attack_flood_worst_honest_max_ms = round(worst.honest.latencyMs.max, 0);
+  results.attack_flood_worst_honest_fresh_max_ms = round(worst.honestFresh.latencyMs.max, 0);
+  results.attack_trickle_rss_mb = round(trickle.rssPeakMb, 0);
+  results.attack_trickle_honest_max_ms = round(trickle.honest.latencyMs.max, 0);
+  results.attack_trickle_honest_fresh_max_ms = round(trickle.honestFresh.latencyMs.max, 0);
+  results.attack_server_crashes = attack.runs.filter((r) => r.crashed).length;
+  results.attack_honest_failed = attack.runs.reduce((n, r) => n + r.honest.sent - r.honest.ok + r.honestFresh.sent - r.honestFresh.ok, 0);
+  details.attack = attack;
 }
 
 function gitCommit(): string | null {
@@ -246,6 +274,7 @@ async function main(): Promise<number> {
       ['memory', () => memoryPhase(results, details)],
       ['https', () => httpsPhase(results, details, certDir, ca)],
       ['startup', () => startupPhase(results, details, certDir)],
+      ['attack', () => attackPhase(results, details)],
     ];
     for (const [name, phase] of phases) {
       log(`${name}...`);

@@ -53,7 +53,7 @@ function validateServer(stub: boolean) {
   loadCluster(store, clusterPlan(Number(values.sidecars)));
   const reservations = new Reservations(10_000);
   store.onChange((kind, ns, name) => kind === 'Sidecar' && reservations.observed(ns, name));
-  const admitter = new Admitter(store, reservations, { overlap: 'labels', rootNamespace: 'istio-system' });
+  const admitter = new Admitter(store, reservations, { overlap: 'workloads', rootNamespace: 'istio-system' });
   const allow: Decision = { allowed: true, outcome: 'allowed', warnings: [], rules: [] };
   metrics.trackReservations(() => reservations.size());
   // Production logs JSON lines to stdout; at info nothing is written for an allowed request.

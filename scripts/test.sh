@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Runs a test suite with node's own runner (TypeScript through tsx).
 #   scripts/test.sh          unit + integration tests (everything outside test/e2e)
-#   scripts/test.sh e2e      end-to-end tests with the real kubectl
+#   scripts/test.sh e2e      end-to-end tests against the environment of `npm run e2e:up`, one file
+#                            at a time in name order (they share one API server, and the last one restarts it)
 #   scripts/test.sh FILE...  just those files
 set -euo pipefail
 cd "$(dirname "$0")/.."
 case "${1:-unit}" in
   unit) mapfile -t files < <(find test -name '*.test.ts' -not -path 'test/e2e/*' | sort) ;;
-  e2e)  mapfile -t files < <(find test/e2e -name '*.test.ts' | sort) ;;
+  e2e)  mapfile -t files < <(find test/e2e -name '*.test.ts' | sort); TEST_CONCURRENCY=1 ;;
   *)    files=("$@") ;;
 esac
 if [ "${#files[@]}" -eq 0 ]; then echo "no test files"; exit 1; fi

@@ -22,10 +22,15 @@ import {
   type FlagSpec,
   type ServeConfig,
 } from './config.js';
+import type { RunningServer } from './main.js';
+import type { Logger } from 'pino';
 import { OVERLAP_MODES, type OverlapMode } from './sidecar/selectors.js';
-import { readSources, UsageError } from './sources.js';
+import { UNKNOWN_HOSTS_MODES, type UnknownHosts } from './sidecar/host-rules.js';
+import { validateObject } from './sidecar/validate.js';
+import { errorsOf } from './sidecar/violation.js';
+import { DEFAULT_MAX_FILE_BYTES, readBounded, readManifestFile, readSources, UsageError } from './sources.js';
 import { createCA, issueServingCert, serviceDnsNames } from './tls/certs.js';
-import { writeCertFiles } from './tls/files.js';
+import { CertFileError, writeCertFiles } from './tls/files.js';
 
 const EXIT_OK = 0;
 const EXIT_REJECTED = 1;
@@ -54,7 +59,8 @@ interface Command {
 
 const OUTPUT_TEXT_JSON = (text: string): FlagSpec => ({ name: 'output', short: 'o', type: 'string', arg: 'text|json', default: 'text', help: `${text} (text) or one JSON object` });
 const MANIFEST_NAMESPACE: FlagSpec = { name: 'namespace', short: 'n', type: 'string', arg: 'NS', default: 'default', defaultText: '"default"', help: 'namespace of manifests without metadata.namespace' };
-const [OVERLAP_FLAG, ROOT_NAMESPACE_FLAG] = RULE_FLAGS as [FlagSpec, FlagSpec];
+const [OVERLAP_FLAG, ROOT_NAMESPACE_FLAG, ...REGISTRY_FLAGS] = RULE_FLAGS as [FlagSpec, FlagSpec, ...FlagSpec[]];
+const MAX_FILE_SIZE: FlagSpec = { name: 'max-file-size', type: 'string', arg: 'BYTES', default: DEFAULT_MAX_FILE_BYTES, help: 'refuse a file (or stdin) larger than this' };
 
 const COMMANDS: Record<string, Command> = {
   serve: {
@@ -65,13 +71,14 @@ const COMMANDS: Record<string, Command> = {
   check: {
     intro: `Usage: sidecar-guard check [flags] PATH...
 
-PATH is a file, a directory (recursive, *.yaml|*.yml|*.json) or - for stdin.
+PATH is a file, a directory (recursive, *.yaml|*.yml|*.json; symbolic links followed) or - for stdin.
 Exit code: 0 every Sidecar allowed, 1 some rejected, 2 usage error or unreadable path.`,
     flags: [
       OUTPUT_TEXT_JSON('compiler-style lines'),
       MANIFEST_NAMESPACE,
       { name: 'isolated', type: 'boolean', default: false, help: 'judge each document alone, without the cross-object rules' },
       ...RULE_FLAGS,
+      MAX_FILE_SIZE,
     ],
     run: runCheck,
   },
@@ -79,15 +86,18 @@ Exit code: 0 every Sidecar allowed, 1 some rejected, 2 usage error or unreadable
     intro: `Usage: sidecar-guard audit [--kubeconfig FILE | PATH...] [flags]
 
 Reports every conflict among existing Sidecars, both members of each pair, with Istio's
-analyzer codes (IST0110, IST0111, IST0101, IST0167, IST0002). Without PATHs it lists the
+analyzer codes (IST0110, IST0111, IST0101, IST0167, IST0002), and the registry and scope
+findings with Kiali's codes where one exists (KIA1004, KIA1006, KIA1007). Without PATHs it lists the
 cluster of --kubeconfig (default: $KUBECONFIG or ~/.kube/config, else in-cluster).
 Exit code: 0 no error findings, 1 some, 2 usage error or unreachable cluster.`,
     flags: [
       OUTPUT_TEXT_JSON('istioctl-analyze-like lines'),
       { name: 'kubeconfig', type: 'string', arg: 'FILE', help: 'the cluster to read' },
       MANIFEST_NAMESPACE,
-      { ...OVERLAP_FLAG, help: `${OVERLAP_FLAG.help} (pods = istioctl analyze)` },
+      OVERLAP_FLAG,
       ROOT_NAMESPACE_FLAG,
+      ...REGISTRY_FLAGS,
+      MAX_FILE_SIZE,
     ],
     run: runAudit,
   },
@@ -154,13 +164,14 @@ type Values = Record<string, string | boolean | string[] | undefined>;
 export interface CliIO {
   stdout(text: string): void;
   stderr(text: string): void;
-  stdin(): string;
+  /** Everything on standard input, at most maxBytes (more is a usage error). */
+  stdin(maxBytes?: number): string;
 }
 
 const processIO: CliIO = {
   stdout: (t) => void process.stdout.write(t),
   stderr: (t) => void process.stderr.write(t),
-  stdin: () => readFileSync(0, 'utf8'),
+  stdin: (maxBytes = DEFAULT_MAX_FILE_BYTES) => readBounded(0, maxBytes, '<stdin>'),
 };
 
 export async function main(argv: string[], io: CliIO = processIO): Promise<number> {
@@ -210,6 +221,15 @@ function overlapFlag(values: Values): OverlapMode {
   return mode as OverlapMode;
 }
 
+/** --overlap, --root-namespace, --unknown-hosts and --cluster-domain, checked. */
+function ruleFlags(values: Values): { overlap: OverlapMode; rootNamespace: string; unknownHosts: UnknownHosts; clusterDomain: string } {
+  const unknownHosts = values['unknown-hosts'] as string;
+  if (!(UNKNOWN_HOSTS_MODES as readonly string[]).includes(unknownHosts)) throw new UsageError(`--unknown-hosts must be one of ${UNKNOWN_HOSTS_MODES.join(', ')}, got "${unknownHosts}"`);
+  const clusterDomain = values['cluster-domain'] as string;
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(clusterDomain)) throw new UsageError(`--cluster-domain must be a DNS name like cluster.local, got "${clusterDomain}"`);
+  return { overlap: overlapFlag(values), rootNamespace: values['root-namespace'] as string, unknownHosts: unknownHosts as UnknownHosts, clusterDomain };
+}
+
 function intFlag(values: Values, name: string, fallback?: number): number {
   const raw = values[name];
   if (raw === undefined) {
@@ -227,10 +247,9 @@ async function runCheck(values: Values, paths: string[], io: CliIO): Promise<num
   const options = {
     namespace: values.namespace as string,
     isolated: values.isolated === true,
-    overlap: overlapFlag(values),
-    rootNamespace: values['root-namespace'] as string,
+    ...ruleFlags(values),
   };
-  const sources = readSources(paths, io.stdin);
+  const sources = readSources(paths, (max) => io.stdin(max), { maxBytes: intFlag(values, 'max-file-size') });
   const report = checkManifests(parseSources(sources), sources.length, options);
   io.stdout(output === 'json' ? formatJson(report) : formatText(report));
   return report.summary.rejected > 0 ? EXIT_REJECTED : EXIT_OK;
@@ -238,13 +257,13 @@ async function runCheck(values: Values, paths: string[], io: CliIO): Promise<num
 
 async function runAudit(values: Values, paths: string[], io: CliIO): Promise<number> {
   const output = outputFlag(values);
-  const options = { overlap: overlapFlag(values), rootNamespace: values['root-namespace'] as string };
+  const options = ruleFlags(values);
   if (paths.length > 0 && values.kubeconfig) throw new UsageError('give either --kubeconfig or PATHs, not both');
   let input: AuditInput;
   let podsKnown: boolean;
   if (paths.length > 0) {
     try {
-      input = clusterObjects(parseSources(readSources(paths, io.stdin)), values.namespace as string);
+      input = clusterObjects(parseSources(readSources(paths, (max) => io.stdin(max), { maxBytes: intFlag(values, 'max-file-size') })), values.namespace as string);
     } catch (err) {
       if (err instanceof ManifestError) throw new UsageError(err.message);
       throw err;
@@ -265,6 +284,13 @@ async function runAudit(values: Values, paths: string[], io: CliIO): Promise<num
   return report.summary.errors > 0 ? EXIT_REJECTED : EXIT_OK;
 }
 
+/** A namespace name, as Kubernetes requires it (RFC 1123 label). */
+function namespaceFlag(value: string, flag: string): void {
+  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(value)) {
+    throw new UsageError(`${flag} must be a namespace name (lowercase letters, digits and '-', at most 63, starting and ending with a letter or digit), got ${JSON.stringify(value)}`);
+  }
+}
+
 function outputFlag(values: Values): 'text' | 'json' {
   const output = values.output as string;
   if (output !== 'text' && output !== 'json') throw new UsageError(`--output must be text or json, got "${output}"`);
@@ -274,10 +300,16 @@ function outputFlag(values: Values): 'text' | 'json' {
 async function runGenerate(values: Values, _paths: string[], io: CliIO): Promise<number> {
   const namespace = values.namespace as string | undefined;
   if (!namespace) throw new UsageError(`generate needs --namespace\n\n${usageOf(COMMANDS.generate!)}`);
+  // Checked first, so generate never prints an object its own check rejects.
+  namespaceFlag(namespace, '--namespace');
+  namespaceFlag(values['root-namespace'] as string, '--root-namespace');
   const output = values.output as string;
   if (output !== 'yaml' && output !== 'json') throw new UsageError(`--output must be yaml or json, got "${output}"`);
   const config = loadDefaultsConfig(values);
   const sidecar = generateDefault(namespace, config);
+  // The template and the dependency map can still produce what Istio refuses (a host it cannot parse).
+  const refused = errorsOf(validateObject(sidecar, { namespace, name: sidecar.metadata.name }, { rejectUnknownFields: true }).violations);
+  if (refused.length > 0) throw new UsageError(`the generated Sidecar would be rejected: ${refused.map((v) => `${v.path}: ${v.message}`).join('; ')}`);
   io.stdout(output === 'json' ? `${JSON.stringify(sidecar, null, 2)}\n` : stringifyYaml(sidecar));
   return EXIT_OK;
 }
@@ -288,9 +320,11 @@ export function loadDefaultsConfig(values: Values): DefaultsConfig {
     const path = values[flag] as string | undefined;
     if (path === undefined) return undefined;
     try {
-      return readFileSync(path, 'utf8');
+      return readManifestFile(path, DEFAULT_MAX_FILE_BYTES);
     } catch (err) {
-      throw new UsageError(`cannot read --${flag} ${path}: ${(err as Error).message}`);
+      const message = (err as Error).message;
+      const reason = message.startsWith(`cannot read ${path}: `) ? message.slice(`cannot read ${path}: `.length) : message;
+      throw new UsageError(`cannot read --${flag} ${path}: ${reason}`);
     }
   };
   try {
@@ -313,8 +347,13 @@ async function runCerts(values: Values, _paths: string[], io: CliIO): Promise<nu
     dnsNames: [...serviceDnsNames(service, namespace), 'localhost'],
     ipAddresses: ['127.0.0.1'],
   });
-  mkdirSync(out, { recursive: true });
-  writeCertFiles(out, ca, serving);
+  try {
+    mkdirSync(out, { recursive: true });
+    writeCertFiles(out, ca, serving);
+  } catch (err) {
+    // A refused or unwritable target: one line, exit 2, no stack.
+    throw new UsageError(err instanceof CertFileError ? err.message : `cannot write to ${out}: ${(err as Error).message}`);
+  }
   io.stderr(`wrote ${out}/ca.crt, ${out}/ca.key, ${out}/tls.crt, ${out}/tls.key for ${service}.${namespace}.svc\n`);
   io.stdout(`${Buffer.from(ca.certPem).toString('base64')}\n`);
   return EXIT_OK;
@@ -366,13 +405,13 @@ function serveConfigFrom(values: Values): ServeConfig {
     mode: standalone ? 'standalone' : 'cluster',
     kubeconfig: values.kubeconfig as string | undefined,
     statePaths: values.state as string[],
-    overlap: overlapFlag(values),
-    rootNamespace: values['root-namespace'] as string,
+    ...ruleFlags(values),
     logLevel: (values['log-level'] as string | undefined) ?? process.env.LOG_LEVEL ?? DEFAULT_LOG_LEVEL,
     metricsListen: values['metrics-listen'] === 'off' ? null : hostPortFlag(values['metrics-listen'] as string, '--metrics-listen'),
     ...(values['client-ca'] ? { clientCaFile: values['client-ca'] as string } : {}),
     ...(values['tls-secret'] ? { tlsSecret: values['tls-secret'] as string } : {}),
     tlsService: values['tls-service'] as string,
+    tlsExtraNames: (values['tls-san'] as string[] | undefined) ?? [],
     webhookConfig: values['webhook-config'] as string,
     ...(values['webhook-selector'] ? { webhookSelector: values['webhook-selector'] as string } : {}),
     failClosedWhenReady: values['fail-closed-when-ready'] === true,
@@ -393,42 +432,74 @@ function serveConfigFrom(values: Values): ServeConfig {
 
 async function runServe(values: Values): Promise<number> {
   const config = serveConfigFrom(values);
+  // From here on a signal is ours, even before the server is up: without a
+  // handler one would kill the process with nothing logged (exit 143).
+  const signals = catchSignals();
   const { createLogger, serve } = await import('./main.js');
   const logger = createLogger(config.logLevel);
+  logger.info('starting');
+  signals.logTo(logger);
   const server = await serve(config, logger);
-  const code = await new Promise<number>((resolve) => {
-    let signals = 0;
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (++signals > 1) {
-        // The operator (or the kubelet's SIGKILL countdown) will not wait: do not either.
-        logger.warn({ signal }, 'second signal: exiting without waiting for in-flight requests');
-        process.exit(EXIT_FORCED);
-      }
-      server.shutdown(signal).then(
-        () => resolve(EXIT_OK),
-        (err) => {
-          logger.error({ err }, 'shutdown failed');
-          resolve(EXIT_FORCED);
-        },
-      );
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
+  const code = await signals.stop(server);
   // Everything is closed; should some handle still hold the event loop, exit anyway.
   setTimeout(() => process.exit(code), 2_000).unref();
   return code;
+}
+
+/**
+ * SIGTERM/SIGINT for `serve`: the first stops the server (at once, or as
+ * soon as it is up when it comes during start-up, which is logged), the
+ * second exits at once.
+ */
+function catchSignals() {
+  let logger: Logger | undefined;
+  let first: NodeJS.Signals | undefined;
+  let stopNow: ((signal: NodeJS.Signals) => void) | undefined;
+  const whileStarting = (signal: NodeJS.Signals) => logger?.info({ signal }, 'signal received while starting: stopping once started');
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (first) {
+      // The operator (or the kubelet's SIGKILL countdown) will not wait: do not either.
+      logger?.warn({ signal }, 'second signal: exiting without waiting for in-flight requests');
+      process.exit(EXIT_FORCED);
+    }
+    first = signal;
+    if (stopNow) stopNow(signal);
+    else whileStarting(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    logTo(l: Logger) {
+      logger = l;
+      if (first) whileStarting(first);
+    },
+    stop: (server: RunningServer) =>
+      new Promise<number>((resolve) => {
+        stopNow = (signal) =>
+          server.shutdown(signal).then(
+            () => resolve(EXIT_OK),
+            (err) => {
+              logger?.error({ err }, 'shutdown failed');
+              resolve(EXIT_FORCED);
+            },
+          );
+        if (first) stopNow(first);
+      }),
+  };
 }
 
 /** --max-inflight, timeouts and --shutdown-timeout, checked against each other. */
 function serveLimits(values: Values) {
   const limits = {
     maxInflight: intFlag(values, 'max-inflight'),
+    maxBodyBytesInFlight: intFlag(values, 'max-body-bytes-in-flight'),
     requestTimeoutMs: intFlag(values, 'request-timeout'),
     headersTimeoutMs: intFlag(values, 'headers-timeout'),
     shutdownTimeoutMs: intFlag(values, 'shutdown-timeout'),
   };
   if (limits.maxInflight < 1) throw new UsageError('--max-inflight must be at least 1');
+  // At least one review at the 7 MiB body limit.
+  if (limits.maxBodyBytesInFlight < 7 * 1024 * 1024) throw new UsageError('--max-body-bytes-in-flight must be at least 7340032 (one review at the 7 MiB body limit)');
   if (limits.requestTimeoutMs < 1 || limits.headersTimeoutMs < 1) throw new UsageError('--request-timeout and --headers-timeout must be at least 1 ms');
   if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
     throw new UsageError(`--headers-timeout (${limits.headersTimeoutMs}) must not exceed --request-timeout (${limits.requestTimeoutMs})`);

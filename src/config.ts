@@ -4,6 +4,7 @@
 import { DEFAULT_NAMESPACE_LABEL, type DefaultsConfig } from './defaults/generate.js';
 import { DEFAULT_ROOT_NAMESPACE } from './sidecar/object.js';
 import { DEFAULT_OVERLAP, OVERLAP_MODES, type OverlapMode } from './sidecar/selectors.js';
+import { DEFAULT_CLUSTER_DOMAIN, DEFAULT_UNKNOWN_HOSTS, UNKNOWN_HOSTS_MODES, type UnknownHosts } from './sidecar/host-rules.js';
 import { DEFAULT_WEBHOOK_CONFIG } from './tls/cabundle.js';
 
 export interface HostPort {
@@ -20,6 +21,10 @@ export interface ServeConfig {
   statePaths: string[];
   overlap: OverlapMode;
   rootNamespace: string;
+  /** host.unknown's severity (default warn). */
+  unknownHosts?: UnknownHosts;
+  /** The cluster DNS domain (default cluster.local). */
+  clusterDomain?: string;
   logLevel: string;
   /** Plain-HTTP Prometheus endpoint; null turns it off. */
   metricsListen: HostPort | null;
@@ -29,6 +34,8 @@ export interface ServeConfig {
   tlsSecret?: string;
   /** The Service the API server calls; the serving certificate covers its DNS names. */
   tlsService: string;
+  /** More DNS names or IP addresses for the self-managed serving certificate (a webhook called by url). */
+  tlsExtraNames?: string[];
   /** Our Validating/MutatingWebhookConfiguration name, whose caBundle we keep current. */
   webhookConfig: string;
   /** Also every webhook configuration matching this label selector (needs RBAC list on them). */
@@ -57,6 +64,8 @@ export interface ServeConfig {
 export interface ServeLimits {
   /** Admission requests in flight at once; beyond, 503 + Retry-After (--max-inflight). */
   maxInflight: number;
+  /** Body bytes of the admission requests in flight (--max-body-bytes-in-flight). */
+  maxBodyBytesInFlight: number;
   /** Whole request, body included (--request-timeout). */
   requestTimeoutMs: number;
   /** Request line and headers (--headers-timeout). */
@@ -67,6 +76,7 @@ export interface ServeLimits {
 
 export const DEFAULT_SERVE_LIMITS: Readonly<ServeLimits> = {
   maxInflight: 32,
+  maxBodyBytesInFlight: 16 * 1024 * 1024,
   requestTimeoutMs: 30_000,
   headersTimeoutMs: 10_000,
   // --drain-delay (5 s) + this stays under the Deployment's 30 s grace period.
@@ -96,13 +106,27 @@ export interface FlagSpec {
   section?: string;
 }
 
-/** --overlap and --root-namespace: how every command's cross-object rules read selectors. */
+/** --overlap, --root-namespace, --unknown-hosts, --cluster-domain: what every command's cross-object rules assume. */
 export const RULE_FLAGS: readonly FlagSpec[] = [
-  { name: 'overlap', type: 'string', arg: 'MODE', default: DEFAULT_OVERLAP, help: `${OVERLAP_MODES.join(' | ')}: when two workload selectors conflict` },
+  {
+    name: 'overlap',
+    type: 'string',
+    arg: 'MODE',
+    default: DEFAULT_OVERLAP,
+    help: `${OVERLAP_MODES.join(' | ')}: when two workload selectors conflict: identical, or an\nexisting pod or pod template has both | some pod could | an existing pod has both\n(Istio's analyzer) | only identical`,
+  },
   { name: 'root-namespace', type: 'string', arg: 'NS', default: DEFAULT_ROOT_NAMESPACE, help: "Istio's root namespace" },
+  {
+    name: 'unknown-hosts',
+    type: 'string',
+    arg: 'MODE',
+    default: DEFAULT_UNKNOWN_HOSTS,
+    help: `${UNKNOWN_HOSTS_MODES.join(' | ')}: egress hosts with no Service, ServiceEntry or namespace\nbehind them (host.unknown, KIA1004)`,
+  },
+  { name: 'cluster-domain', type: 'string', arg: 'DOMAIN', default: DEFAULT_CLUSTER_DOMAIN, help: 'the cluster DNS domain: a Service is NAME.NAMESPACE.svc.DOMAIN' },
 ];
 
-const [OVERLAP_FLAG, ROOT_NAMESPACE_FLAG] = RULE_FLAGS as [FlagSpec, FlagSpec];
+const [OVERLAP_FLAG, ROOT_NAMESPACE_FLAG, UNKNOWN_HOSTS_FLAG, CLUSTER_DOMAIN_FLAG] = RULE_FLAGS as [FlagSpec, FlagSpec, FlagSpec, FlagSpec];
 
 export const SERVE_FLAGS: readonly FlagSpec[] = [
   { name: 'standalone', type: 'boolean', default: false, help: 'no cluster: judge against the in-memory view from --state files' },
@@ -110,9 +134,17 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   { name: 'max-staleness', type: 'string', arg: 'MS', default: 60_000, help: '/readyz turns false when the cluster view lost the API server this long' },
   { name: 'listen', type: 'string', arg: 'HOST:PORT', default: '0.0.0.0:8443', help: 'HTTPS address' },
   { name: 'cert-dir', type: 'string', arg: 'DIR', default: 'certs', help: 'tls.crt/tls.key (and ca.crt); standalone mode creates them when missing' },
-  { name: 'state', type: 'string', arg: 'PATH', multiple: true, help: '(standalone) Sidecars, Pods and Namespaces that already exist; repeatable' },
+  {
+    name: 'state',
+    type: 'string',
+    arg: 'PATH',
+    multiple: true,
+    help: '(standalone) objects that already exist: Sidecars, Pods, Namespaces, workloads,\nServices, ServiceEntries; repeatable',
+  },
   OVERLAP_FLAG,
   ROOT_NAMESPACE_FLAG,
+  UNKNOWN_HOSTS_FLAG,
+  CLUSTER_DOMAIN_FLAG,
   { name: 'log-level', type: 'string', arg: 'LEVEL', defaultText: `$LOG_LEVEL, else ${DEFAULT_LOG_LEVEL}`, help: 'trace | debug | info | warn | error' },
   { name: 'reservation-ttl', type: 'string', arg: 'MS', default: 10_000, help: 'how long an admitted, not yet observed Sidecar is remembered' },
   {
@@ -130,6 +162,13 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
     help: 'after the listener closed, wait this long for in-flight requests, then cut them;\na second SIGTERM/SIGINT exits at once',
   },
   { name: 'max-inflight', type: 'string', arg: 'N', default: DEFAULT_SERVE_LIMITS.maxInflight, help: 'admission requests received or decided at once; more get 503 + Retry-After' },
+  {
+    name: 'max-body-bytes-in-flight',
+    type: 'string',
+    arg: 'N',
+    default: DEFAULT_SERVE_LIMITS.maxBodyBytesInFlight,
+    help: 'body bytes those requests may hold at once (each reserves its Content-Length;\nat least 7340032); see docs/reliability.md',
+  },
   { name: 'request-timeout', type: 'string', arg: 'MS', default: DEFAULT_SERVE_LIMITS.requestTimeoutMs, help: 'a request (head and body) must arrive within this' },
   { name: 'headers-timeout', type: 'string', arg: 'MS', default: DEFAULT_SERVE_LIMITS.headersTimeoutMs, help: 'a request head must arrive within this, at most --request-timeout' },
   {
@@ -148,6 +187,13 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
     help: '(cluster) keep the CA and serving certificate in this Secret, rotate them and\npatch caBundle into the webhook configurations; without it, --cert-dir files are served',
   },
   { name: 'tls-service', type: 'string', arg: 'NAME', default: 'sidecar-guard', help: 'the Service name the serving certificate covers' },
+  {
+    name: 'tls-san',
+    type: 'string',
+    arg: 'NAME|IP',
+    multiple: true,
+    help: '(with --tls-secret) also cover this DNS name or IP address, for a webhook\nconfiguration that calls a url instead of the Service; repeatable',
+  },
   { name: 'webhook-config', type: 'string', arg: 'NAME', default: DEFAULT_WEBHOOK_CONFIG, help: 'our Validating/MutatingWebhookConfiguration name' },
   {
     name: 'webhook-selector',
@@ -159,7 +205,7 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
     name: 'fail-closed-when-ready',
     type: 'boolean',
     default: false,
-    help: '(cluster) once ready, set failurePolicy: Fail on those configurations\n(the manifests install them with Ignore so an install never blocks writes)',
+    help: '(cluster) once ready, and once a dry-run create of an invalid Sidecar in --self-namespace\ncomes back denied by this webhook (the API server reaches it), set failurePolicy: Fail on\nthe validating configurations (the manifests install them with Ignore so an install never blocks writes)',
   },
   {
     name: 'generate-defaults',

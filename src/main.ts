@@ -2,6 +2,7 @@
 // HTTPS app → listen → background controllers → signals (in cli.ts). The
 // only place with process-level I/O for the server.
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { parseSources } from './manifests/documents.js';
@@ -16,10 +17,10 @@ import { mutate } from './defaults/mutate.js';
 import { buildApp } from './http/app.js';
 import type { Readiness } from './http/health.js';
 import { startMetricsServer, type MetricsServer } from './http/metrics-server.js';
-import { createMetrics } from './metrics.js';
+import { createMetrics, type Metrics } from './metrics.js';
 import { Admitter } from './cluster/admitter.js';
 import { readSources } from './sources.js';
-import { WebhookConfigPatcher, failClosedWhenReady, type WebhookConfigTarget } from './tls/cabundle.js';
+import { WebhookConfigPatcher, failClosedWhenReady, proveReachable, type WebhookConfigTarget } from './tls/cabundle.js';
 import { FileCertificateSource } from './tls/file-source.js';
 import { ensureStandaloneCerts } from './tls/files.js';
 import type { TlsManager } from './tls/manager.js';
@@ -62,7 +63,13 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger(c
     const reservations = new Reservations(config.reservationTtlMs);
     store.onChange((kind, namespace, name) => kind === 'Sidecar' && reservations.observed(namespace, name));
     metrics.trackReservations(() => reservations.size());
-    const admitter = new Admitter(store, reservations, { overlap: config.overlap, rootNamespace: config.rootNamespace, defaultsOptIn: optInHint(config) });
+    const admitter = new Admitter(store, reservations, {
+      overlap: config.overlap,
+      rootNamespace: config.rootNamespace,
+      ...(config.unknownHosts ? { unknownHosts: config.unknownHosts } : {}),
+      ...(config.clusterDomain ? { clusterDomain: config.clusterDomain } : {}),
+      defaultsOptIn: optInHint(config),
+    });
     const mutateOptions = { config: config.defaults.config, namespaceLabel: config.defaults.namespaceLabel };
 
     const clientCaPem = config.clientCaFile ? readFileSync(config.clientCaFile, 'utf8') : undefined;
@@ -85,7 +92,7 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger(c
       observer: metrics,
       https: serverTlsOptions({ certPem: serving.certPem, keyPem: serving.keyPem, ...(clientCaPem ? { clientCaPem } : {}) }),
       timeouts: { requestMs: limits.requestTimeoutMs, headersMs: limits.headersTimeoutMs },
-      limits: { maxInflight: limits.maxInflight },
+      limits: { maxInflight: limits.maxInflight, maxBodyBytesInFlight: limits.maxBodyBytesInFlight },
       draining: () => draining,
     });
     const stopReloading = reloadOnChange(app.server as unknown as SecureContextTarget, certificates, { ...(clientCaPem ? { clientCaPem } : {}), logger });
@@ -99,8 +106,7 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger(c
     });
     teardown.push(() => app.close());
     const url = urlOf(app, config);
-    const stopFailClosed =
-      client && config.failClosedWhenReady ? failClosedWhenReady(new WebhookConfigPatcher(client, webhookTarget(config)), () => readiness().ready, logger) : undefined;
+    const stopFailClosed = client && config.failClosedWhenReady ? startFailClosed(client, config, () => readiness().ready, metrics, logger) : undefined;
     teardown.push(() => stopFailClosed?.());
     let metricsServer: MetricsServer | undefined;
     if (config.metricsListen) metricsServer = await startMetricsServer({ ...config.metricsListen, registry: metrics.registry, logger });
@@ -185,6 +191,21 @@ async function closeWithin(app: FastifyInstance, timeoutMs: number, logger: Logg
   }
 }
 
+/**
+ * failurePolicy: Fail once ready and once a dry-run create of an invalid
+ * Sidecar in our own namespace comes back denied by this webhook (the API
+ * server reaches it); each proof is a metric, each failed one a log line.
+ */
+function startFailClosed(client: KubeClient, config: ServeConfig, ready: () => boolean, metrics: Metrics, logger: Logger): () => void {
+  const patcher = new WebhookConfigPatcher(client, webhookTarget(config));
+  return failClosedWhenReady(patcher, {
+    ready,
+    prove: () => proveReachable(client, patcher, config.selfNamespace),
+    onProof: (proof) => metrics.webhookReachability(proof),
+    logger,
+  });
+}
+
 /** Our webhook configurations: by name, and by label when --webhook-selector is given. */
 function webhookTarget(config: ServeConfig): WebhookConfigTarget {
   return { names: [config.webhookConfig], ...(config.webhookSelector ? { labelSelector: config.webhookSelector } : {}) };
@@ -206,6 +227,8 @@ function newTlsManager(Manager: typeof TlsManager, client: KubeClient, config: S
     namespace: config.selfNamespace,
     secretName: config.tlsSecret!,
     service: config.tlsService,
+    extraDnsNames: (config.tlsExtraNames ?? []).filter((n) => isIP(n) === 0),
+    ipAddresses: (config.tlsExtraNames ?? []).filter((n) => isIP(n) !== 0),
     webhooks: webhookTarget(config),
     logger,
   });

@@ -46,6 +46,8 @@ export interface Metrics extends AppObserver {
   trackReservations(sizeFn: () => number): void;
   /** Seconds since the epoch at which the certificate stops being valid; `certificate` names which one. */
   setCertificateExpiry(notAfter: Date, certificate?: string): void;
+  /** The outcome of a reachability proof (the dry-run create before failurePolicy: Fail). */
+  webhookReachability(proof: { reachable: boolean; result: string }): void;
 }
 
 export function createMetrics(opts: MetricsOptions = {}): Metrics {
@@ -54,6 +56,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
   const admission = admissionMetrics(registry);
   const cluster = clusterMetrics(registry, now);
+  const reachability = reachabilityMetrics(registry);
   return {
     registry,
     admission: (event) => admission.decided(event.endpoint, event.request.operation, event.decision, event.seconds),
@@ -64,6 +67,27 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     trackReservations: (sizeFn) => (cluster.reservations = sizeFn),
     setCertificateExpiry: (notAfter, certificate = 'serving') =>
       cluster.certificateExpiry.set({ certificate }, Math.floor(notAfter.getTime() / 1000)),
+    webhookReachability: (proof) => {
+      reachability.checks.inc({ result: proof.result });
+      reachability.reachable.set(proof.reachable ? 1 : 0);
+    },
+  };
+}
+
+/** --fail-closed-when-ready: whether the API server was last seen reaching this webhook, and every proof by outcome. */
+function reachabilityMetrics(registry: Registry) {
+  return {
+    reachable: new Gauge({
+      name: `${METRIC_PREFIX}webhook_reachable`,
+      help: '1 when the last dry-run create of an invalid Sidecar came back denied by this webhook (the API server reaches it), else 0 (also before the first proof). failurePolicy is set to Fail only after a 1.',
+      registers: [registry],
+    }),
+    checks: new Counter({
+      name: `${METRIC_PREFIX}webhook_reachability_checks_total`,
+      help: 'Reachability proofs by result: denied (reachable), admitted (the API server let the invalid probe through: not called, or a failed call ignored), call-failed (the API server reports it could not call us), denied-by-other (another webhook answered), api-error (the dry run failed before admission, e.g. RBAC).',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
   };
 }
 
@@ -89,7 +113,7 @@ function admissionMetrics(registry: Registry) {
   });
   const httpErrors = new Counter({
     name: `${METRIC_PREFIX}http_errors_total`,
-    help: 'Admission requests answered with an HTTP error instead of an AdmissionReview, by endpoint and status.',
+    help: 'Requests refused with an HTTP error instead of an AdmissionReview, by endpoint and status: the routes\' (400 bad body or Content-Type, 403, 404, 408 body cut as too slow or to make room, 413, 503 overloaded, 500) and Node\'s own (400 malformed HTTP, 408 head or body past its deadline, 431 headers too large). Endpoint "unknown" when no admission route was reached.',
     labelNames: ['endpoint', 'status'],
     registers: [registry],
   });

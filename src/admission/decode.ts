@@ -47,8 +47,17 @@ const isGvk = (v: unknown): boolean =>
 const isGvr = (v: unknown): boolean =>
   isRecord(v) && typeof v.group === 'string' && typeof v.version === 'string' && typeof v.resource === 'string';
 
-function describe(v: unknown): string {
+/**
+ * A short rendering of a wrong value for an error message. Containers are
+ * named, not serialised: a body may nest 10,000 levels deep, and any
+ * recursive rendering (JSON.stringify among them) overflows the stack long
+ * before that; the length keeps a 5 MiB string out of the answer too.
+ */
+export function describe(v: unknown): string {
   if (v === undefined) return 'nothing';
-  const text = JSON.stringify(v) ?? String(v);
+  if (Array.isArray(v)) return `an array of ${v.length} item${v.length === 1 ? '' : 's'}`;
+  if (typeof v === 'object' && v !== null) return 'an object';
+  if (typeof v !== 'string') return String(v);
+  const text = JSON.stringify(v.length > 60 ? v.slice(0, 60) : v);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

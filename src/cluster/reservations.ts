@@ -7,7 +7,7 @@
 // already serialised within a replica. Across replicas nothing is: the audit
 // command is the backstop for that window.
 import type { Labels } from '../sidecar/selectors.js';
-import type { ClusterView, NamespaceInfo, PodInfo, SidecarInfo } from '../sidecar/view.js';
+import type { ClusterView, NamespaceInfo, PodFilter, PodInfo, ServiceEntryInfo, ServiceInfo, SidecarInfo, WorkloadInfo } from '../sidecar/view.js';
 
 interface Reservation {
   info: SidecarInfo;
@@ -82,17 +82,45 @@ class ReservedView implements ClusterView {
     if (reserved.length === 0) return this.base.namespaceWide(namespace);
     return merge(this.base.sidecars(namespace), reserved).filter((s) => s.selector === null);
   }
-  podsMatching(namespace: string, selector: Labels, limit: number): readonly PodInfo[] {
-    return this.base.podsMatching(namespace, selector, limit);
+  // Everything but Sidecars is read from the base view as it is.
+  podsMatching(namespace: string, selector: Labels, limit: number, filter?: PodFilter): readonly PodInfo[] {
+    return this.base.podsMatching(namespace, selector, limit, filter);
   }
   knowsPods(): boolean {
     return this.base.knowsPods();
+  }
+  workloadsMatching(namespace: string, selector: Labels, limit: number): readonly WorkloadInfo[] {
+    return this.base.workloadsMatching(namespace, selector, limit);
+  }
+  knowsWorkloads(): boolean {
+    return this.base.knowsWorkloads();
+  }
+  service(namespace: string, name: string): ServiceInfo | undefined {
+    return this.base.service(namespace, name);
+  }
+  services(namespace: string): readonly ServiceInfo[] {
+    return this.base.services(namespace);
+  }
+  serviceEntriesWithHost(host: string): readonly ServiceEntryInfo[] {
+    return this.base.serviceEntriesWithHost(host);
+  }
+  serviceEntries(namespace: string): readonly ServiceEntryInfo[] {
+    return this.base.serviceEntries(namespace);
+  }
+  knowsRegistry(): boolean {
+    return this.base.knowsRegistry();
   }
   namespace(name: string): NamespaceInfo | undefined {
     return this.base.namespace(name);
   }
   namespaceNames(): readonly string[] {
     return this.base.namespaceNames();
+  }
+  knowsNamespaces(): boolean {
+    return this.base.knowsNamespaces();
+  }
+  hasNamespace(name: string): boolean {
+    return this.base.hasNamespace(name);
   }
 }
 

@@ -4,21 +4,25 @@
 // The webhook sits on the write path of the cluster, so the listener defends
 // itself: bodies are capped (413 without buffering, connection closed), slow
 // clients are cut off (TLS handshake, request head and whole request each have
-// a deadline), admission requests in flight are bounded (503 + Retry-After
-// beyond), and while draining every response closes its connection so that
+// a deadline; a body must arrive within its share of the caller's deadline),
+// admission requests and their body bytes in flight are bounded (503 +
+// Retry-After beyond, after late bodies made room: see gate.ts), every refusal
+// is counted, and while draining every response closes its connection so that
 // keep-alive clients move to another replica.
 import { DEFAULT_SERVE_LIMITS } from '../config.js';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import { registerJsonParser } from './json.js';
+import { closeIdleOnlyWhenQuiet } from './drain.js';
+import { MAX_BODY_BYTES, registerJsonParser } from './json.js';
 import { admissionRoutes } from './routes.js';
 import { healthRoutes } from './health.js';
-import type { AppDeps, AppLimits, AppTimeouts } from './types.js';
+import type { AppDeps, AppLimits, AppObserver, AppTimeouts } from './types.js';
 
 export type { AdmissionEvent, AppDeps, AppLimits, AppObserver, AppTimeouts } from './types.js';
 
-/** controller-runtime's limit: the API server accepts 3 MiB objects, and a review carries two of them. */
-export const MAX_BODY_BYTES = 7 * 1024 * 1024;
+export { MAX_BODY_BYTES } from './json.js';
 
 /**
  * Production deadlines. kube-apiserver sends the whole review at once and
@@ -32,17 +36,38 @@ export const DEFAULT_TIMEOUTS: Readonly<Required<AppTimeouts>> = {
   connectionMs: 60_000,
   handshakeMs: 10_000,
   checkIntervalMs: 1_000,
+  // A client sends its next request on a kept-alive connection within a round trip of the last answer;
+  // one that has said nothing for a second is not in the middle of anything.
+  quietMs: 1_000,
 };
 
 /**
  * Decisions take well under a millisecond, so requests pile up only while
- * their bodies arrive; the bound caps the memory they can hold (each up to
- * 7 MiB) when clients upload slowly or a burst arrives.
+ * their bodies arrive. The byte budget bounds the memory they hold: a body
+ * waits in memory whole before it is parsed, and a parse tree takes up to 20
+ * times its text (hence also the cap on objects and arrays in json.ts). The
+ * large-body lane bounds time: parsing a 7 MiB body holds the event loop for
+ * a few hundred milliseconds, and everything else waits; one such body at a
+ * time (kube-apiserver's largest review: two 3 MiB objects) keeps an
+ * ordinary review from waiting behind several. A second one arriving
+ * meanwhile is refused with 503; that is the price, for bodies no real
+ * Sidecar comes near. Measured in docs/reliability.md (`bench/attack.ts`).
  */
-export const DEFAULT_LIMITS: Readonly<Required<AppLimits>> = { maxInflight: DEFAULT_SERVE_LIMITS.maxInflight, retryAfterSeconds: 1 };
+export const DEFAULT_LIMITS: Readonly<Required<AppLimits>> = {
+  maxInflight: DEFAULT_SERVE_LIMITS.maxInflight,
+  retryAfterSeconds: 1,
+  maxBodyBytesInFlight: DEFAULT_SERVE_LIMITS.maxBodyBytesInFlight,
+  maxLargeBodyBytesInFlight: MAX_BODY_BYTES,
+  smallBodyBytes: 256 * 1024,
+  bodyShare: 0.5,
+  bodyGraceMs: 500,
+  bodyYieldAfterMs: 100,
+  sweepEveryMs: 250,
+};
 
 export function buildApp(deps: AppDeps): FastifyInstance {
   const timeouts = resolveTimeouts(deps.timeouts);
+  const endpoints = new WeakMap<Socket, string>();
   const options: FastifyServerOptions & { https?: unknown } = {
     bodyLimit: MAX_BODY_BYTES,
     // One log line per denial is written by the routes; nothing per request.
@@ -58,16 +83,40 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     requestTimeout: timeouts.requestMs,
     keepAliveTimeout: timeouts.keepAliveMs,
     connectionTimeout: timeouts.connectionMs,
+    clientErrorHandler: countedClientError(deps.observer, endpoints),
   };
   if (deps.logger) (options as { loggerInstance?: Logger }).loggerInstance = deps.logger;
   if (deps.https) options.https = { minVersion: 'TLSv1.2', ...deps.https, ...listenerTimeouts(timeouts) };
   const app = Fastify(options as FastifyServerOptions) as unknown as FastifyInstance;
   app.server.headersTimeout = timeouts.headersMs;
   closeConnectionsWhileDraining(app, deps.draining);
+  closeIdleOnlyWhenQuiet(app.server, { tls: deps.https !== undefined, quietMs: timeouts.quietMs, checkEveryMs: 50, now: deps.now ?? (() => performance.now()) });
   registerJsonParser(app, MAX_BODY_BYTES);
   app.register(healthRoutes, { readiness: deps.readiness });
-  app.register(admissionRoutes, { deps, limits: { ...DEFAULT_LIMITS, ...definedOnly(deps.limits) } });
+  app.register(admissionRoutes, { deps, limits: { ...DEFAULT_LIMITS, ...definedOnly(deps.limits) }, requestTimeoutMs: timeouts.requestMs, endpoints });
   return app;
+}
+
+const CLIENT_ERRORS: Record<string, [number, string, string]> = {
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout', 'the request head or body did not arrive in time'],
+  HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large', 'request headers larger than 16 KiB'],
+};
+
+/**
+ * What Node's HTTP parser refuses before any route runs (malformed requests:
+ * 400; head or body past its deadline: 408; headers too large: 431),
+ * answered as Fastify's default handler does and counted like every other
+ * refusal, so slow-client attacks show in http_errors_total.
+ */
+function countedClientError(observer: AppObserver | undefined, endpoints: WeakMap<Socket, string>) {
+  return (err: NodeJS.ErrnoException, socket: Socket): void => {
+    if (err.code === 'ECONNRESET' || socket.destroyed) return;
+    const [status, name, message] = CLIENT_ERRORS[err.code ?? ''] ?? [400, 'Bad Request', 'malformed HTTP request'];
+    observer?.httpError?.(endpoints.get(socket) ?? 'unknown', status);
+    const body = JSON.stringify({ statusCode: status, error: name, message });
+    if (socket.writable) socket.write(`HTTP/1.1 ${status} ${name}\r\nContent-Length: ${body.length}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
+    socket.destroy(err);
+  };
 }
 
 function resolveTimeouts(given: AppTimeouts | undefined): Required<AppTimeouts> {

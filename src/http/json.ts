@@ -3,11 +3,24 @@
 // request can turn dangerous in any later object merge, so such bodies are
 // refused with a message that says exactly why. Nesting is capped at the
 // depth kube-apiserver's own decoder accepts, so no recursive walk further
-// down can run out of stack on a hostile body.
+// down can run out of stack on a hostile body; and the number of objects and
+// arrays is capped, because the parse tree, not the text, is what costs
+// memory: 7 MiB of `{},` parse into 146 MiB of heap, more than a container
+// limit of 512Mi leaves V8 (a quarter of it, doubled on 64-bit: 256 MB).
 import type { FastifyInstance } from 'fastify';
+
+/** controller-runtime's limit: the API server accepts 3 MiB objects, and a review carries two of them. */
+export const MAX_BODY_BYTES = 7 * 1024 * 1024;
 
 /** encoding/json's (and sigs.k8s.io/json's) limit: the API server never sends anything deeper. */
 export const MAX_JSON_DEPTH = 10_000;
+
+/**
+ * Objects and arrays in one body. A Sidecar with 65,535 egress listeners (one
+ * per port) holds about 200,000, twice that in an UPDATE's review; a million
+ * parse into about 60 MB of heap.
+ */
+export const MAX_JSON_CONTAINERS = 1_000_000;
 
 export class BodyError extends Error {
   constructor(
@@ -24,8 +37,9 @@ export function registerJsonParser(app: FastifyInstance, bodyLimit: number): voi
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (_req, body, done) => {
     const text = body as string;
     if (text.trim() === '') return done(new BodyError('empty body: expected an AdmissionReview JSON object'), undefined);
-    const depth = nestingBeyond(text, MAX_JSON_DEPTH);
-    if (depth) return done(new BodyError(`body nests deeper than ${MAX_JSON_DEPTH} levels (at offset ${depth.offset})`), undefined);
+    const shape = shapeBeyond(text, MAX_JSON_DEPTH, MAX_JSON_CONTAINERS);
+    if (shape?.tooDeep) return done(new BodyError(`body nests deeper than ${MAX_JSON_DEPTH} levels (at offset ${shape.offset})`), undefined);
+    if (shape) return done(new BodyError(`body holds more than ${MAX_JSON_CONTAINERS.toLocaleString('en')} JSON objects and arrays (at offset ${shape.offset}): no review of a Sidecar comes near that, and parsing it would take hundreds of MB`, 413), undefined);
     let value: unknown;
     try {
       value = JSON.parse(text);
@@ -40,12 +54,14 @@ export function registerJsonParser(app: FastifyInstance, bodyLimit: number): voi
 }
 
 /**
- * The offset where the brackets of a JSON text first nest deeper than
- * `limit`. Texts too short to nest that deep are not scanned at all.
+ * Where the brackets of a JSON text first nest deeper than `depthLimit`, or
+ * open more than `containerLimit` objects and arrays in all. Texts too short
+ * to break either limit are not scanned at all.
  */
-function nestingBeyond(text: string, limit: number): { offset: number } | undefined {
-  if (text.length <= 2 * limit) return undefined;
+function shapeBeyond(text: string, depthLimit: number, containerLimit: number): { offset: number; tooDeep: boolean } | undefined {
+  if (text.length <= 2 * Math.min(depthLimit, containerLimit)) return undefined;
   let depth = 0;
+  let containers = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -54,7 +70,8 @@ function nestingBeyond(text: string, limit: number): { offset: number } | undefi
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x7b || c === 0x5b) {
-      if (++depth > limit) return { offset: i };
+      if (++depth > depthLimit) return { offset: i, tooDeep: true };
+      if (++containers > containerLimit) return { offset: i, tooDeep: false };
     } else if (c === 0x7d || c === 0x5d) depth--;
   }
   return undefined;

@@ -1,10 +1,13 @@
-// /validate and /mutate: admit (bounded in-flight), decode, check the
-// caller's deadline, decide, send. Anything that is not a well-formed
-// AdmissionReview gets a 4xx JSON error naming the problem. An exception while
-// deciding is answered with HTTP 500, never a crash: a 500 is a failed call to
-// kube-apiserver, so the webhook's failurePolicy decides (an AdmissionReview
-// with allowed:false would be a denial even under Ignore).
+// /validate and /mutate: admit (bounded requests and body bytes in flight,
+// refusals at the head), decode, check the caller's deadline, decide, send.
+// Anything that is not a well-formed AdmissionReview gets a 4xx JSON error
+// naming the problem. An exception while deciding is answered with HTTP 500,
+// never a crash: a 500 is a failed call to kube-apiserver, so the webhook's
+// failurePolicy decides (an AdmissionReview with allowed:false would be a
+// denial even under Ignore). Every refusal is counted (observer.httpError).
+import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { Transform, type TransformCallback } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { FastifyError, FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
 import { decodeReview } from '../admission/decode.js';
@@ -12,17 +15,70 @@ import { errored, fromDecision, toReview } from '../admission/respond.js';
 import type { AdmissionRequest, AdmissionResponse } from '../admission/types.js';
 import type { Decision } from '../admission/decision.js';
 import { parseGoDuration } from '../sidecar/go/duration.js';
+import { AdmissionGate, type Cut, type Ticket } from './gate.js';
+import { BodyError, MAX_BODY_BYTES } from './json.js';
 import type { AppDeps, AppLimits } from './types.js';
-import { BodyError } from './json.js';
+import { clip } from './log-fields.js';
 
 type Endpoint = 'validate' | 'mutate';
 
-export const admissionRoutes: FastifyPluginCallback<{ deps: AppDeps; limits: Required<AppLimits> }> = (app, { deps, limits }, done) => {
+interface RouteOptions {
+  deps: AppDeps;
+  limits: Required<AppLimits>;
+  /** The whole-request deadline: a body's share is taken of it when the caller names none. */
+  requestTimeoutMs: number;
+  /** The endpoint each connection is sending to, for refusals Node makes on the socket (408, 431). */
+  endpoints: WeakMap<Socket, string>;
+}
+
+/** A request's place in the gate, and how to cut its body short. */
+interface Admitted {
+  ticket: Ticket;
+  counter?: BodyCounter;
+  /** A cut decided before the body stream existed. */
+  pendingCut?: BodyError;
+}
+
+export const admissionRoutes: FastifyPluginCallback<RouteOptions> = (app, { deps, limits, requestTimeoutMs, endpoints }, done) => {
   const now = deps.now ?? (() => performance.now());
   const arrivedAt = new WeakMap<FastifyRequest, number>();
-  let inflight = 0;
+  const gate = new AdmissionGate(
+    {
+      maxInflight: limits.maxInflight,
+      maxBodyBytes: limits.maxBodyBytesInFlight,
+      maxLargeBodyBytes: limits.maxLargeBodyBytesInFlight,
+      smallBodyBytes: limits.smallBodyBytes,
+      bodyShare: limits.bodyShare,
+      graceMs: limits.bodyGraceMs,
+      yieldAfterMs: limits.bodyYieldAfterMs,
+    },
+    now,
+  );
+  const admitted = new WeakMap<Ticket, Admitted>();
+  const byRequest = new WeakMap<FastifyRequest, Admitted>();
   // Refusals since the last admitted request: one log line per overload episode, not per request.
   let refused = 0;
+
+  /** Cuts a body short: the parser fails with 408 and the connection is closed (Fastify closes on parser errors). */
+  const cut = ({ ticket, message }: Cut) => {
+    const state = admitted.get(ticket);
+    if (!state) return;
+    const error = new BodyError(message, 408);
+    if (state.counter) state.counter.destroy(error);
+    else state.pendingCut = error;
+  };
+
+  const sweep = sweeper(gate, limits.sweepEveryMs, cut);
+  app.addHook('onClose', (_instance, next) => {
+    clearInterval(sweep);
+    next();
+  });
+
+  /** A refusal at the head: nothing of the body is read, and the connection is closed so the rest never is. */
+  const refuse = (request: FastifyRequest, reply: FastifyReply, status: number, message: string) => {
+    deps.observer?.httpError?.(endpointOf(request), status);
+    void reply.code(status).header('connection', 'close').send({ statusCode: status, error: httpErrorName(status), message });
+  };
 
   // Runs once the request head has arrived, before the body is read: an
   // overloaded replica refuses without buffering anything.
@@ -30,50 +86,78 @@ export const admissionRoutes: FastifyPluginCallback<{ deps: AppDeps; limits: Req
   // kubelet's probes in without one; admission requests must present one.
   const requireClientCert = deps.https?.requestCert === true;
   app.addHook('onRequest', (request, reply, next) => {
-    if (requireClientCert && !(request.raw.socket as TLSSocket).authorized) {
-      deps.observer?.httpError?.(endpointOf(request), 403);
-      const why = (request.raw.socket as TLSSocket).authorizationError ?? 'no client certificate';
-      void reply
-        .code(403)
-        .header('connection', 'close')
-        .send({ statusCode: 403, error: 'Forbidden', message: `a client certificate signed by the --client-ca authority is required (${String(why)})` });
-      return;
+    // Unknown routes are answered at the head too: Fastify would read (and parse) a body before its 404.
+    if (request.is404) return void notFound(request, reply);
+    const socket = request.raw.socket as TLSSocket;
+    if (requireClientCert && !socket.authorized) {
+      return refuse(request, reply, 403, `a client certificate signed by the --client-ca authority is required (${String(socket.authorizationError ?? 'no client certificate')})`);
     }
-    if (inflight >= limits.maxInflight) {
-      deps.observer?.httpError?.(endpointOf(request), 503);
-      if (refused++ === 0) request.log.warn({ maxInflight: limits.maxInflight }, 'overloaded: refusing admission requests with 503');
+    // No Content-Length and no Transfer-Encoding: no body at all (RFC 9112 6.3).
+    const declared = request.headers['transfer-encoding'] === undefined ? (declaredLength(request) ?? 0) : undefined;
+    const hasBody = declared !== 0;
+    if (hasBody && !isJson(request.headers['content-type'])) {
+      return refuse(request, reply, 400, `Content-Type must be application/json, got ${JSON.stringify(clip(request.headers['content-type'] ?? '', 100))}`);
+    }
+    if (declared !== undefined && declared > MAX_BODY_BYTES) return refuse(request, reply, 413, TOO_LARGE);
+    const result = gate.admit({ declared, undeclaredBytes: MAX_BODY_BYTES, deadlineMs: deadlineOf(request, requestTimeoutMs) });
+    for (const c of result.cuts) cut(c);
+    if ('refusal' in result) {
+      if (refused++ === 0) request.log.warn({ maxInflight: limits.maxInflight, maxBodyBytesInFlight: limits.maxBodyBytesInFlight }, 'overloaded: refusing admission requests with 503');
       // Closing the connection makes the client (or kube-proxy) pick a replica again.
-      void reply
-        .code(503)
-        .header('retry-after', String(limits.retryAfterSeconds))
-        .header('connection', 'close')
-        .send({ statusCode: 503, error: 'Service Unavailable', message: `overloaded: ${inflight} admission requests in flight (limit ${limits.maxInflight}); retry after ${limits.retryAfterSeconds}s` });
-      return;
+      void reply.header('retry-after', String(limits.retryAfterSeconds));
+      return refuse(request, reply, 503, `${result.refusal.message}; retry after ${limits.retryAfterSeconds}s`);
     }
     if (refused > 0) {
       request.log.info({ refused }, 'overload over');
       refused = 0;
     }
-    inflight++;
+    const state: Admitted = { ticket: result.ticket };
+    admitted.set(result.ticket, state);
+    byRequest.set(request, state);
     arrivedAt.set(request, now());
-    // A response emits 'close' once it is done or its connection went away mid-request: either ends the slot.
-    reply.raw.once('close', () => inflight--);
+    endpoints.set(socket, endpointOf(request));
+    // A response emits 'close' once it is done or its connection went away mid-request: either ends the reservation.
+    reply.raw.once('close', () => {
+      gate.release(result.ticket);
+      endpoints.delete(socket);
+    });
     next();
+  });
+
+  // The body passes through a counter on its way to the JSON parser: the gate judges its progress by it.
+  app.addHook('preParsing', (request, _reply, payload, next) => {
+    const state = byRequest.get(request);
+    if (!state) return next(null, payload);
+    if (state.pendingCut) return next(state.pendingCut);
+    const counter = new BodyCounter(gate, state.ticket);
+    state.counter = counter;
+    payload.on('error', (err) => counter.destroy(err));
+    payload.pipe(counter);
+    next(null, counter);
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const { status, message } = describeHttpError(error, request);
     deps.observer?.httpError?.(endpointOf(request), status);
     if (status >= 500) request.log.error({ err: error }, 'admission request failed');
+    // A body that was not read to its end is not read at all: the connection goes.
+    if (!request.raw.complete) void reply.header('connection', 'close');
     return reply.code(status).send({ statusCode: status, error: httpErrorName(status), message });
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no route ${request.method} ${request.url}; use POST /validate or /mutate` }),
-  );
+  const notFound = (request: FastifyRequest, reply: FastifyReply) => {
+    deps.observer?.httpError?.('unknown', 404);
+    if (!request.raw.complete) void reply.header('connection', 'close');
+    return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no route ${request.method} ${clip(request.url, 100)}; use POST /validate or /mutate` });
+  };
+  app.setNotFoundHandler(notFound);
 
   const handle = (endpoint: Endpoint, decide: (r: AdmissionRequest) => Decision) =>
     async (request: FastifyRequest, reply: FastifyReply) => {
       const decoded = decodeReview(request.body);
+      // The parse tree lives no longer than this handler: a large one must be
+      // garbage before the next body is parsed, not held by the request
+      // object until its socket lets go of it.
+      request.body = undefined;
       if (!decoded.ok) {
         deps.observer?.httpError?.(endpoint, 400);
         return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: `not an AdmissionReview: ${decoded.error}` });
@@ -82,7 +166,7 @@ export const admissionRoutes: FastifyPluginCallback<{ deps: AppDeps; limits: Req
       const late = lateness(request, arrivedAt.get(request), now);
       if (late) {
         deps.observer?.internalError?.(endpoint, new Error(late), admission);
-        request.log.warn({ uid: admission.uid, endpoint }, late);
+        request.log.warn({ uid: clip(admission.uid), endpoint }, late);
         return reply.code(200).type('application/json').send(toReview(apiVersion, deadlineExceeded(admission.uid, late)));
       }
       const started = process.hrtime.bigint();
@@ -91,8 +175,8 @@ export const admissionRoutes: FastifyPluginCallback<{ deps: AppDeps; limits: Req
         decision = decide(admission);
       } catch (err) {
         deps.observer?.internalError?.(endpoint, err, admission);
-        request.log.error({ err, uid: admission.uid, endpoint }, 'internal error while reviewing');
-        const message = `sidecar-guard internal error while reviewing ${admission.uid}: ${(err as Error)?.message ?? String(err)}`;
+        request.log.error({ err, uid: clip(admission.uid), endpoint }, 'internal error while reviewing');
+        const message = `sidecar-guard internal error while reviewing ${clip(admission.uid)}: ${(err as Error)?.message ?? String(err)}`;
         return reply.code(500).send({ statusCode: 500, error: 'Internal Server Error', message });
       }
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -124,7 +208,7 @@ function lateness(request: FastifyRequest, arrived: number | undefined, now: () 
   const budgetMs = Number(parsed.nanos) / 1e6;
   const elapsedMs = now() - arrived;
   if (elapsedMs < budgetMs) return undefined;
-  return `timeout=${raw} expired ${Math.round(elapsedMs - budgetMs)}ms before this request could be decided: not decided (the API server has given up on it)`;
+  return `timeout=${clip(raw, 40)} expired ${Math.round(elapsedMs - budgetMs)}ms before this request could be decided: not decided (the API server has given up on it)`;
 }
 
 function deadlineExceeded(uid: string, message: string): AdmissionResponse {
@@ -132,21 +216,29 @@ function deadlineExceeded(uid: string, message: string): AdmissionResponse {
   return { ...response, status: { ...response.status, reason: 'Timeout' } };
 }
 
-/** One line per denial at info level; allowed requests are only logged at debug. */
+/**
+ * One line per denial at info level; allowed requests are only logged at
+ * debug. Every field taken from the request is clipped (clip()): a 5 MiB uid
+ * must not become a 5 MiB log line. Rule ids come from our catalogues, but
+ * their number depends on the input, so the list is bounded too.
+ */
 function logDecision(request: FastifyRequest, endpoint: Endpoint, admission: AdmissionRequest, decision: Decision): void {
   if (decision.allowed && request.log.level !== 'debug' && request.log.level !== 'trace') return;
+  const rules = [...new Set(decision.rules)];
   const fields = {
     endpoint,
-    uid: admission.uid,
+    uid: clip(admission.uid),
     operation: admission.operation,
-    namespace: admission.namespace,
-    name: admission.name || undefined,
+    namespace: typeof admission.namespace === 'string' ? clip(admission.namespace) : undefined,
+    name: typeof admission.name === 'string' && admission.name !== '' ? clip(admission.name) : undefined,
     dryRun: admission.dryRun === true || undefined,
-    rules: decision.rules.length > 0 ? decision.rules : undefined,
+    rules: rules.length > 0 ? (rules.length > MAX_LOGGED_RULES ? [...rules.slice(0, MAX_LOGGED_RULES), `… ${rules.length - MAX_LOGGED_RULES} more`] : rules) : undefined,
   };
   if (!decision.allowed) request.log.info(fields, 'denied');
   else request.log.debug({ ...fields, outcome: decision.outcome }, 'admitted');
 }
+
+const MAX_LOGGED_RULES = 20;
 
 function endpointOf(request: FastifyRequest): string {
   return request.routeOptions?.url?.replace(/^\//, '') || 'unknown';
@@ -156,11 +248,11 @@ function describeHttpError(error: FastifyError, request: FastifyRequest): { stat
   if (error instanceof BodyError) return { status: error.statusCode, message: error.message };
   switch (error.code) {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return { status: 400, message: `Content-Type must be application/json, got ${JSON.stringify(request.headers['content-type'] ?? '')}` };
+      return { status: 400, message: `Content-Type must be application/json, got ${JSON.stringify(clip(request.headers['content-type'] ?? '', 100))}` };
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return { status: 400, message: 'Content-Length does not match the body' };
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return { status: 413, message: 'body larger than 7 MiB: an AdmissionReview of a valid object is never that large' };
+      return { status: 413, message: TOO_LARGE };
   }
   const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
   return { status, message: status >= 500 ? 'internal error' : error.message };
@@ -168,4 +260,64 @@ function describeHttpError(error: FastifyError, request: FastifyRequest): { stat
 
 function httpErrorName(status: number): string {
   return ({ 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 408: 'Request Timeout', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 503: 'Service Unavailable' } as Record<number, string>)[status] ?? 'Internal Server Error';
+}
+
+const TOO_LARGE = 'body larger than 7 MiB: an AdmissionReview of a valid object is never that large';
+
+/** The media type is application/json (parameters such as charset allowed), as the JSON parser is registered for. */
+function isJson(contentType: string | undefined): boolean {
+  return contentType !== undefined && contentType.split(';', 1)[0]!.trim().toLowerCase() === 'application/json';
+}
+
+/** The declared Content-Length; undefined when none or when it is not a number (Node refuses those itself). */
+function declaredLength(request: FastifyRequest): number | undefined {
+  const raw = request.headers['content-length'];
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+}
+
+/** The caller's deadline in milliseconds: `?timeout=`, at most the request timeout; the request timeout without one. */
+function deadlineOf(request: FastifyRequest, requestTimeoutMs: number): number {
+  const raw = (request.query as Record<string, unknown> | undefined)?.timeout;
+  const parsed = typeof raw === 'string' ? parseGoDuration(raw) : undefined;
+  return parsed?.ok ? Math.min(Number(parsed.nanos) / 1e6, requestTimeoutMs) : requestTimeoutMs;
+}
+
+/** Counts a body's bytes on their way to the parser and marks it complete at its end. */
+class BodyCounter extends Transform {
+  constructor(
+    private readonly gate: AdmissionGate,
+    private readonly ticket: Ticket,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.gate.received(this.ticket, chunk.length);
+    callback(null, chunk);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    this.gate.completed(this.ticket);
+    callback();
+  }
+}
+
+/**
+ * Judges the bodies in flight every `everyMs`. A tick that comes much later
+ * than due means this process was not reading (a long parse, a GC pause):
+ * bodies look slow over such a stretch through no fault of their senders, so
+ * that tick judges nothing.
+ */
+function sweeper(gate: AdmissionGate, everyMs: number, cut: (c: Cut) => void): NodeJS.Timeout {
+  let last = performance.now();
+  const timer = setInterval(() => {
+    const at = performance.now();
+    const attentive = at - last < 2 * everyMs;
+    last = at;
+    for (const c of gate.sweep(attentive)) cut(c);
+  }, everyMs);
+  timer.unref();
+  return timer;
 }

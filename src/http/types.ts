@@ -34,6 +34,8 @@ export interface AppTimeouts {
   handshakeMs?: number;
   /** How often Node checks headersMs and requestMs: a request is cut off between the deadline and one interval after it. */
   checkIntervalMs?: number;
+  /** At shutdown, a kept-alive connection is closed once it has been quiet this long (no request, no byte); see drain.ts. */
+  quietMs?: number;
 }
 
 export interface AppLimits {
@@ -41,6 +43,19 @@ export interface AppLimits {
   maxInflight?: number;
   /** The Retry-After header of those 503s, in seconds. */
   retryAfterSeconds?: number;
+  /** Body bytes of the admission requests in flight: each reserves its Content-Length (7 MiB when undeclared). */
+  maxBodyBytesInFlight?: number;
+  /** Of those, what bodies larger than smallBodyBytes may hold together (kube-apiserver's ordinary reviews are small). */
+  maxLargeBodyBytesInFlight?: number;
+  smallBodyBytes?: number;
+  /** Share of the caller's deadline (?timeout=, else the request timeout) within which a body must arrive. */
+  bodyShare?: number;
+  /** A body is not judged too slow for its deadline before it has been arriving this long. */
+  bodyGraceMs?: number;
+  /** A body still incomplete this long after its head is cut (408) when a newcomer finds no room. */
+  bodyYieldAfterMs?: number;
+  /** How often bodies in flight are judged. */
+  sweepEveryMs?: number;
 }
 
 export interface AppDeps {
@@ -55,6 +70,6 @@ export interface AppDeps {
   limits?: AppLimits;
   /** True once shutdown began: every response then closes its connection. */
   draining?(): boolean;
-  /** Monotonic milliseconds, for the `?timeout=` deadline (tests pass a fake clock). */
+  /** Monotonic milliseconds, for the `?timeout=` deadline, the body budget and closing (tests pass a fake clock). */
   now?(): number;
 }

@@ -76,7 +76,7 @@ export function judge(candidate: Candidate, view: ClusterView | undefined, optio
   const findings = withIstioTopLevelFields(own.violations, candidate, options.rejectUnknownFields);
   if (!own.wellFormed) return capFindings(grandfathered(findings, object, oldObject));
   const cross = view ? crossObjectRules({ object, oldObject, ref }, view, options) : [];
-  return capFindings(grandfathered([...findings, ...cross], object, oldObject));
+  return capFindings(grandfathered([...findings, ...besideErrors(cross, findings)], object, oldObject));
 }
 
 /**
@@ -91,6 +91,16 @@ function tooLarge(limit: 'bytes' | 'values'): Violation {
       ? `the object is larger than ${formatCount(MAX_OBJECT_BYTES)} bytes (1.5 MiB) as JSON, the most etcd stores in one request by default`
       : `the object holds more than ${formatCount(MAX_OBJECT_VALUES)} values (list items, fields and map entries), more than sidecar-guard judges in one decision`;
   return schemaViolation('object.size', '', `${why}; it was not judged`);
+}
+
+/**
+ * A field Istio's rules already refuse keeps that one explanation: a
+ * cross-object warning at the same path (a short egress host has no registry
+ * entry either) would only repeat it.
+ */
+function besideErrors(cross: Violation[], own: readonly Violation[]): Violation[] {
+  const refused = new Set(errorsOf(own).map((v) => v.path));
+  return refused.size === 0 ? cross : cross.filter((v) => v.severity === 'error' || !refused.has(v.path));
 }
 
 /**

@@ -2,6 +2,7 @@
 // enforces before any webhook) plus Istio's own ValidateSidecar rules.
 import { validateIstio } from './rules/index.js';
 import { checkSchema } from './schema/index.js';
+import { CEL_RULES_SKIPPED } from './schema/k8s-errors.js';
 import { isRecord } from '../util/json.js';
 import { metadataOf, stringMap, type ObjectRef } from './object.js';
 import { errorsOf, type Violation } from './violation.js';
@@ -46,7 +47,9 @@ function withoutSuperseded(schema: Violation[], istio: Violation[]): Violation[]
     .map((v) => v.path)
     .sort();
   if (istioErrorPaths.length === 0) return schema;
-  return schema.filter((v) => !holds(istioErrorPaths, v.path));
+  const kept = schema.filter((v) => v.message === CEL_RULES_SKIPPED || !holds(istioErrorPaths, v.path));
+  // The API server's note that CEL rules were skipped belongs to the structural errors; alone it says nothing.
+  return kept.every((v) => v.message === CEL_RULES_SKIPPED) ? [] : kept;
 }
 
 /**

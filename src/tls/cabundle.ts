@@ -1,15 +1,19 @@
 // Patches our own webhook configurations: keeps clientConfig.caBundle equal
-// to the CA bundle in the Secret (publish) and, once ready, sets
-// failurePolicy: Fail (failClosed). Istio's validation controller does the same for
-// istiod; here the configurations are found by name (RBAC can then be
-// restricted with resourceNames) or, optionally, by label (needs `list`).
+// to the CA bundle in the Secret (publish) and, once ready and proven
+// reachable, sets failurePolicy: Fail (failClosed, failClosedWhenReady).
+// Istio's validation controller does the same for istiod; here the
+// configurations are found by name (RBAC can then be restricted with
+// resourceNames) or, optionally, by label (needs `list`).
+//
+// failurePolicy: Fail is set only once a dry-run create through the API
+// server proves that it reaches this webhook (proveReachable below).
 //
 // Writes are GET + PUT with the resourceVersion that was read, so a
 // concurrent edit (kubectl apply, another replica) makes the PUT fail with
 // Conflict instead of being overwritten; we re-read and try again.
 import type { Logger } from 'pino';
 import type { KubeClient } from '../cluster/kube.js';
-import { isStatus } from '../cluster/kube-errors.js';
+import { isStatus, KubeApiError } from '../cluster/kube-errors.js';
 
 export const DEFAULT_WEBHOOK_CONFIG = 'sidecar-guard';
 export const WEBHOOK_LABEL_SELECTOR = 'app.kubernetes.io/name=sidecar-guard';
@@ -124,6 +128,20 @@ export class WebhookConfigPatcher {
     return done;
   }
 
+  /** The webhook names in our validating configurations (the names a denial of the reachability probe may carry). */
+  async validatingWebhookNames(): Promise<string[]> {
+    const names: string[] = [];
+    for (const name of await this.findNames('validatingwebhookconfigurations')) {
+      try {
+        const { body } = await this.client.request<WebhookConfiguration>('GET', `${BASE}/validatingwebhookconfigurations/${encodeURIComponent(name)}`);
+        for (const w of body.webhooks ?? []) if (w.name) names.push(w.name);
+      } catch (err) {
+        if (!isStatus(err, 'NotFound')) throw err;
+      }
+    }
+    return names;
+  }
+
   /** GET, change, PUT with the resourceVersion read; Conflict → read again. A missing configuration is skipped. */
   private async modify(
     kind: PublishedConfiguration['kind'],
@@ -154,27 +172,128 @@ export class WebhookConfigPatcher {
 }
 
 /**
- * Once `ready()` says the webhook can judge requests, sets failurePolicy: Fail
- * on our validating configuration, and checks again every `recheckMs` (a
- * re-apply of manifests that say Ignore would otherwise leave it fail-open),
- * retrying API errors with backoff. Returns a stop function. To run with
- * Ignore for good, do not pass --fail-closed-when-ready; in an emergency,
- * delete the configuration (documented in the manifests).
+ * The reachability proof that comes before failurePolicy: Fail, as istiod
+ * does it for its own webhook: a server-side dry-run create of a Sidecar that
+ * the CRD schema accepts but this webhook refuses (a host without a namespace,
+ * Istio's H1), in our own namespace. Only a denial by one of OUR validating
+ * webhooks shows that the API server can reach us with the caBundle we
+ * published; an admitted probe means it did not call us or ignored a failed
+ * call (failurePolicy: Ignore hides the failure from the client). Dry run:
+ * nothing is stored and no webhook with side effects is called.
  */
-export function failClosedWhenReady(publisher: WebhookConfigPatcher, ready: () => boolean, logger?: Logger, recheckMs = 60_000): () => void {
+export const PROBE_SIDECAR_NAME = 'sidecar-guard-reachability-probe';
+
+/** What the dry run showed; `result` is a metric label, `reason` a log line. */
+export interface ReachabilityProof {
+  reachable: boolean;
+  result: 'denied' | 'admitted' | 'call-failed' | 'denied-by-other' | 'api-error';
+  reason: string;
+}
+
+export function probeSidecar(namespace: string): Record<string, unknown> {
+  return {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'Sidecar',
+    metadata: { name: PROBE_SIDECAR_NAME, namespace, labels: { 'app.kubernetes.io/name': 'sidecar-guard' } },
+    spec: { egress: [{ hosts: ['not-a-namespace-slash-host'] }] },
+  };
+}
+
+const DENIED = /admission webhook "([^"]+)" denied the request: ([\s\S]*)$/;
+const CALL_FAILED = /failed calling webhook "([^"]+)": ([\s\S]*)$/;
+
+/**
+ * Classifies the API server's answer to the probe. `answer` is the created
+ * object's status (2xx) or the error's status and message; `ours` are the
+ * webhook names in our validating configurations.
+ */
+export function judgeProbe(answer: { status: number; message?: string }, ours: readonly string[], namespace: string): ReachabilityProof {
+  if (answer.status < 300) {
+    return {
+      reachable: false,
+      result: 'admitted',
+      reason:
+        'the API server admitted a known-invalid Sidecar (dry run): it did not call this webhook, or the call failed and failurePolicy Ignore let the write through; check the webhook configuration (clientConfig, caBundle, namespaceSelector) and the API server log',
+    };
+  }
+  const message = answer.message ?? `HTTP ${answer.status}`;
+  const denied = DENIED.exec(message);
+  if (denied && ours.includes(denied[1]!) && denied[2]!.includes(`Sidecar ${namespace}/${PROBE_SIDECAR_NAME} is invalid`)) {
+    return { reachable: true, result: 'denied', reason: `the API server called webhook "${denied[1]}", which denied the probe` };
+  }
+  if (denied) return { reachable: false, result: 'denied-by-other', reason: `the probe was denied by webhook "${denied[1]}", not by this one (${ours.join(', ') || 'no validating webhook of ours was found'}): ${denied[2]}` };
+  const failed = CALL_FAILED.exec(message);
+  if (failed) return { reachable: false, result: 'call-failed', reason: `the API server could not call webhook "${failed[1]}": ${failed[2]}` };
+  return { reachable: false, result: 'api-error', reason: `the dry-run create failed before any webhook answered: ${message}` };
+}
+
+/** Runs the probe through the API server (needs RBAC create on sidecars in `namespace`). */
+export async function proveReachable(client: KubeClient, publisher: WebhookConfigPatcher, namespace: string): Promise<ReachabilityProof> {
+  const ours = await publisher.validatingWebhookNames();
+  try {
+    const { status } = await client.request('POST', `/apis/networking.istio.io/v1/namespaces/${encodeURIComponent(namespace)}/sidecars`, {
+      query: { dryRun: 'All', fieldValidation: 'Strict' },
+      body: probeSidecar(namespace),
+    });
+    return judgeProbe({ status }, ours, namespace);
+  } catch (err) {
+    if (!(err instanceof KubeApiError)) throw err;
+    return judgeProbe({ status: err.status, message: err.message }, ours, namespace);
+  }
+}
+
+export interface FailClosedOptions {
+  /** The replica can judge requests (its /readyz). */
+  ready: () => boolean;
+  /** The dry-run proof (proveReachable); injected for tests. */
+  prove: () => Promise<ReachabilityProof>;
+  /** Every proof's outcome (metrics). */
+  onProof?: (proof: ReachabilityProof) => void;
+  logger?: Logger;
+  /** Re-check period once done, and the longest wait between failed attempts (default 60 s). */
+  recheckMs?: number;
+  /** Wait while not ready, and the first wait after a failed attempt (doubling up to recheckMs; default 1 s). */
+  initialRetryMs?: number;
+}
+
+/**
+ * Once the replica is ready AND the API server is proven to reach it (see
+ * proveReachable), sets failurePolicy: Fail on our validating configuration,
+ * then checks again every `recheckMs` (a re-apply of manifests that say Ignore
+ * would otherwise leave it fail-open). While the proof fails, the policy is
+ * left as it is (an install stays Ignore) and a warning says why, retried with
+ * backoff; a policy already Fail is never turned back to Ignore (that is the
+ * point of Fail). Without --fail-closed-when-ready none of this runs and the
+ * policy is whatever the manifests say. Returns a stop function.
+ */
+export function failClosedWhenReady(publisher: WebhookConfigPatcher, opts: FailClosedOptions): () => void {
+  const recheckMs = opts.recheckMs ?? 60_000;
+  const initialRetryMs = opts.initialRetryMs ?? 1_000;
+  const logger = opts.logger;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
+  let lastProblem: string | undefined;
   const attempt = async (retryMs: number): Promise<void> => {
     if (stopped) return;
-    if (!ready()) return schedule(1_000, retryMs);
+    if (!opts.ready()) return schedule(initialRetryMs, retryMs);
     try {
+      const proof = await opts.prove();
+      opts.onProof?.(proof);
+      if (stopped) return;
+      if (!proof.reachable) {
+        logger?.warn({ result: proof.result, retryInMs: retryMs }, `failurePolicy not changed: could not prove that the API server reaches this webhook: ${proof.reason}`);
+        lastProblem = proof.reason;
+        return schedule(retryMs, Math.min(retryMs * 2, recheckMs));
+      }
+      if (lastProblem !== undefined) logger?.info({ result: proof.result }, `the API server reaches this webhook again: ${proof.reason}`);
+      lastProblem = undefined;
       const done = await publisher.failClosed();
       const changed = done.filter((c) => c.changed).map((c) => `${c.kind}/${c.name}`);
-      if (changed.length > 0) logger?.info({ configurations: changed }, 'webhook ready: failurePolicy set to Fail');
-      schedule(recheckMs, 1_000);
+      if (changed.length > 0) logger?.info({ configurations: changed }, `webhook ready and reachable (${proof.reason}): failurePolicy set to Fail`);
+      schedule(recheckMs, initialRetryMs);
     } catch (err) {
-      logger?.warn({ err: (err as Error).message, retryInMs: retryMs }, 'could not set failurePolicy: Fail; retrying');
-      schedule(retryMs, Math.min(retryMs * 2, 60_000));
+      logger?.warn({ err: (err as Error).message, retryInMs: retryMs }, 'could not check or set failurePolicy: Fail; retrying');
+      schedule(retryMs, Math.min(retryMs * 2, recheckMs));
     }
   };
   const schedule = (inMs: number, nextRetryMs: number) => {
@@ -182,7 +301,7 @@ export function failClosedWhenReady(publisher: WebhookConfigPatcher, ready: () =
     timer = setTimeout(() => void attempt(nextRetryMs), inMs);
     timer.unref();
   };
-  void attempt(1_000);
+  void attempt(initialRetryMs);
   return () => {
     stopped = true;
     clearTimeout(timer);

@@ -74,17 +74,20 @@ export function issueServingCert(
   ]);
 }
 
-/** A client certificate, e.g. to stand in for the API server under --client-ca. */
-export function issueClientCert(ca: KeyPairPem, opts: { commonName: string; days?: number; now?: Date }): KeyPairPem {
-  return issueLeaf(ca, opts.commonName, opts, [{ name: 'extKeyUsage', clientAuth: true }]);
+/**
+ * A client certificate, e.g. to stand in for the API server under --client-ca.
+ * Kubernetes reads the user from the common name and the groups from the organizations.
+ */
+export function issueClientCert(ca: KeyPairPem, opts: { commonName: string; organizations?: string[]; days?: number; now?: Date }): KeyPairPem {
+  return issueLeaf(ca, opts.commonName, opts, [{ name: 'extKeyUsage', clientAuth: true }], opts.organizations);
 }
 
-function issueLeaf(ca: KeyPairPem, commonName: string, opts: { days?: number; now?: Date }, extensions: object[]): KeyPairPem {
+function issueLeaf(ca: KeyPairPem, commonName: string, opts: { days?: number; now?: Date }, extensions: object[], organizations: string[] = []): KeyPairPem {
   const caCert = pki.certificateFromPem(ca.certPem);
   const caKey = pki.privateKeyFromPem(ca.keyPem);
   const keys = rsaKeyPair();
   const cert = baseCert(keys.publicKey, opts.now ?? new Date(), opts.days ?? DEFAULT_LEAF_DAYS);
-  cert.setSubject([{ name: 'commonName', value: commonName }]);
+  cert.setSubject([...organizations.map((value) => ({ name: 'organizationName', value })), { name: 'commonName', value: commonName }]);
   cert.setIssuer(caCert.subject.attributes);
   const caKeyId = caCert.generateSubjectKeyIdentifier().getBytes();
   cert.setExtensions([

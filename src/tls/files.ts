@@ -1,6 +1,14 @@
 // Standalone mode keeps its CA and serving certificate in a directory.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+//
+// Each file is written whole to a new temporary file in the same directory
+// (keys created 0600 from the start) and renamed over the old one: an
+// existing tls.key at 0644 is replaced, not rewritten in place keeping its
+// mode, and nobody ever reads half a key. A target that is a symbolic link
+// (or anything but a regular file) is refused: writing through it would put
+// a private key wherever the link points.
+import { closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { basename, dirname, join } from 'node:path';
 import { certInfo, createCA, issueServingCert, type KeyPairPem } from './certs.js';
 
 export interface CertFiles {
@@ -17,13 +25,51 @@ const names = (dir: string) => ({
   key: join(dir, 'tls.key'),
 });
 
+/** A certificate file that cannot be written safely (its message says which and why). */
+export class CertFileError extends Error {}
+
 export function writeCertFiles(dir: string, ca: KeyPairPem, serving: KeyPairPem): void {
   const n = names(dir);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(n.caCert, ca.certPem);
-  writeFileSync(n.caKey, ca.keyPem, { mode: 0o600 });
-  writeFileSync(n.cert, serving.certPem);
-  writeFileSync(n.key, serving.keyPem, { mode: 0o600 });
+  // Every target is checked before any is written: a refusal leaves the directory as it was.
+  for (const path of [n.caCert, n.caKey, n.cert, n.key]) refuseUnsafeTarget(path);
+  writeAtomically(n.caCert, ca.certPem, 0o644);
+  writeAtomically(n.caKey, ca.keyPem, 0o600);
+  writeAtomically(n.cert, serving.certPem, 0o644);
+  writeAtomically(n.key, serving.keyPem, 0o600);
+}
+
+function refuseUnsafeTarget(path: string): void {
+  let stat;
+  try {
+    stat = lstatSync(path);
+  } catch {
+    return; // absent: created
+  }
+  if (stat.isSymbolicLink()) throw new CertFileError(`refusing to write ${path}: it is a symbolic link (remove it, or choose another directory)`);
+  if (!stat.isFile()) throw new CertFileError(`refusing to write ${path}: it is not a regular file`);
+}
+
+/** Writes a temporary file beside `path` with `mode` from its creation, then renames it over `path`. */
+function writeAtomically(path: string, text: string, mode: number): void {
+  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  // 'wx': a new file, never an existing one or the target of a planted link.
+  const fd = openSync(temp, 'wx', mode);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } catch (err) {
+    closeSync(fd);
+    rmSync(temp, { force: true });
+    throw err;
+  }
+  closeSync(fd);
+  try {
+    renameSync(temp, path);
+  } catch (err) {
+    rmSync(temp, { force: true });
+    throw err;
+  }
 }
 
 export function readCertFiles(dir: string): { ca?: KeyPairPem; serving: KeyPairPem } {

@@ -28,6 +28,19 @@ describe('decodeReview', () => {
     ['bad dryRun', { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { ...request, dryRun: 'yes' } }, /dryRun must be a boolean/],
     ['bad namespace', { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { ...request, namespace: 3 } }, /namespace must be a string/],
   ];
+  test('a wrong value is described briefly and without recursion, however deep or long', () => {
+    let deep: unknown = 'x';
+    for (let i = 0; i < 50_000; i++) deep = [deep];
+    const d = decodeReview({ apiVersion: deep, kind: 'AdmissionReview', request });
+    assert.equal(d.ok, false);
+    assert.match((d as { error: string }).error, /got an array of 1 item$/);
+    const op = decodeReview({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { ...request, operation: { deep } } });
+    assert.match((op as { error: string }).error, /got an object$/);
+    const long = decodeReview({ apiVersion: 'admission.k8s.io/v1', kind: 'x'.repeat(5_000_000), request });
+    assert.ok((long as { error: string }).error.length < 120);
+    assert.match((long as { error: string }).error, /got "x{50,}\.\.\.$/);
+  });
+
   for (const [name, body, error] of bad) {
     test(`rejects ${name} with a message naming the problem`, () => {
       const d = decodeReview(body);

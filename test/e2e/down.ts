@@ -1,17 +1,12 @@
-// npm run e2e:down — stops what e2e:up started and removes its state.
-import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { isAlive, STATE_FILE, type E2eState } from './env.js';
+// npm run e2e:down — stops what e2e:up started (webhook, API server, etcd) and removes its state.
+import { existsSync, rmSync } from 'node:fs';
+import { isAlive, stopProcess } from '../cluster/control-plane.js';
+import { readState, STATE_FILE } from './env.js';
 
-async function stop(name: string, pid: number): Promise<void> {
-  if (!isAlive(pid)) return;
-  process.kill(pid, 'SIGTERM');
-  for (let i = 0; i < 100 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
-  if (isAlive(pid)) {
-    process.kill(pid, 'SIGKILL');
-    console.log(`${name} (pid ${pid}) did not stop within 10 s: killed`);
-  } else {
-    console.log(`stopped ${name} (pid ${pid})`);
-  }
+async function stop(name: string, pid: number | undefined): Promise<void> {
+  if (!pid || !isAlive(pid)) return;
+  const how = await stopProcess(pid);
+  console.log(how === 'killed' ? `${name} (pid ${pid}) did not stop on SIGTERM: killed` : `stopped ${name} (pid ${pid})`);
 }
 
 async function main(): Promise<void> {
@@ -19,9 +14,10 @@ async function main(): Promise<void> {
     console.log('no e2e environment is up');
     return;
   }
-  const state = JSON.parse(readFileSync(STATE_FILE, 'utf8')) as E2eState;
+  const state = readState();
   await stop('sidecar-guard', state.webhook.pid);
-  await stop('test API server', state.apiserver.pid);
+  await stop(state.kind === 'real' ? 'kube-apiserver' : 'test API server', state.apiserver.pid);
+  await stop('etcd', state.control?.etcd.pid);
   rmSync(STATE_FILE, { force: true });
 }
 

@@ -1,134 +1,197 @@
-// npm run e2e:up — starts the test API server and sidecar-guard in cluster
-// mode against it, registers the webhook with the configurations rendered
-// from manifests/ (the caBundle is written by sidecar-guard itself, as in a
-// real cluster), waits until both are ready, and exits leaving them running.
-// npm run e2e:down stops them.
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// npm run e2e:up [-- --apiserver=real|test]
+//
+// real (default): builds kube-apiserver, etcd and kubectl from the pinned Go
+// modules when needed (scripts/build-cluster.sh), starts etcd and
+// kube-apiserver on loopback like envtest, installs Istio's Sidecar CRD,
+// applies manifests/ (with the namespace-defaults component) and runs
+// sidecar-guard out of cluster as the manifests' ServiceAccount, with a token
+// from the TokenRequest API, so every request it makes is authorised by the
+// manifests' own RBAC. The webhook configurations are the manifests' with the
+// Service reference rewritten to a loopback url (as envtest does); their
+// caBundle and failurePolicy are written by sidecar-guard itself.
+//
+// test: the simulator in test/apiserver/ instead (no RBAC: it runs as admin).
+//
+// Either way it writes .e2e/kubeconfig (cluster-admin, for kubectl), waits
+// until the webhook is ready and exits leaving everything running;
+// npm run e2e:down stops it.
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
-import { renderWithNamespaceDefaults } from '../manifests/render.js';
-import { E2E_DIR, isAlive, KUBECONFIG, kubectl, ROOT, STATE_FILE, type E2eState } from './env.js';
+// env first: it points $KUBECTL at the built kubectl before render.ts reads it.
+import { E2E_DIR, KUBECONFIG, kubectl, mustKubectl, readState, ROOT, serveOnLoopback, STATE_FILE, WEBHOOK_NAMESPACE, writeState, type ApiServerKind, type E2eState } from './env.js';
+import { renderWithNamespaceDefaults, type K8sObject } from '../manifests/render.js';
+import { BUILD_SCRIPT, freePort, isAlive, spawnDetached, startControlPlane, tokenKubeconfig } from '../cluster/control-plane.js';
+import { waitFor } from '../helpers/wait.js';
 
-const WEBHOOK_NAMESPACE = 'sidecar-guard';
+const CRD = join(ROOT, 'src/sidecar/schema/sidecar-crd.yaml');
+const WEBHOOK_START_ATTEMPTS = 3;
 
 async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { apiserver: { type: 'string', default: 'real' } } });
+  const kind = values.apiserver as ApiServerKind;
+  if (kind !== 'real' && kind !== 'test') throw new Error(`--apiserver must be real or test, got "${values.apiserver}"`);
   if (existsSync(STATE_FILE)) {
-    const state = JSON.parse(readFileSync(STATE_FILE, 'utf8')) as E2eState;
+    const state = readState();
     if (isAlive(state.apiserver.pid) && isAlive(state.webhook.pid)) {
-      console.log(`e2e environment already up (API server ${state.apiserver.url}, webhook ${state.webhook.url})`);
+      console.log(`e2e environment already up (${state.kind} API server ${state.apiserver.url}, webhook ${state.webhook.url})`);
       return;
     }
     throw new Error(`stale ${STATE_FILE}: run "npm run e2e:down" first`);
   }
   rmSync(E2E_DIR, { recursive: true, force: true });
   mkdirSync(E2E_DIR, { recursive: true });
+  if (kind === 'real') {
+    // A no-op once built; the first build compiles for several minutes.
+    execFileSync('bash', [BUILD_SCRIPT], { cwd: ROOT, stdio: 'inherit' });
+  }
   console.log('building dist/ ...');
   execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
-
-  const [webhookPort, metricsPort] = [await freePort(), await freePort()];
-  const apiserverLog = join(E2E_DIR, 'apiserver.log');
-  const apiserver = spawnDetached(
-    [
-      '--import', 'tsx', 'test/apiserver/main.ts', '--dir', E2E_DIR,
-      '--service', `${WEBHOOK_NAMESPACE}/sidecar-guard:443=https://127.0.0.1:${webhookPort}`,
-    ],
-    apiserverLog,
-  );
-  const apiserverUrl = (await waitFor(() => readIfExists(join(E2E_DIR, 'ready')), 30_000, `the test API server (see ${apiserverLog})`)).trim();
-  console.log(`test API server: ${apiserverUrl} (kubeconfig ${KUBECONFIG})`);
-
-  await must(kubectl(['create', 'namespace', WEBHOOK_NAMESPACE]));
-  const webhooks = renderWithNamespaceDefaults().filter((o) => o.kind.endsWith('WebhookConfiguration'));
-  const webhooksFile = join(E2E_DIR, 'webhook-configurations.yaml');
-  writeFileSync(webhooksFile, webhooks.map((o) => stringify(o)).join('---\n'));
-  await must(kubectl(['apply', '-f', webhooksFile]));
-  console.log(`registered ${webhooks.map((o) => `${o.kind}/${o.metadata.name}`).join(', ')} from manifests/`);
-
-  const webhookLog = join(E2E_DIR, 'webhook.log');
-  const webhook = spawnDetached(
-    [
-      'bin/sidecar-guard.js', 'serve',
-      '--kubeconfig', KUBECONFIG,
-      '--listen', `127.0.0.1:${webhookPort}`,
-      '--metrics-listen', `127.0.0.1:${metricsPort}`,
-      '--self-namespace', WEBHOOK_NAMESPACE,
-      '--tls-secret', 'sidecar-guard-tls',
-      '--webhook-config', 'sidecar-guard',
-      '--generate-defaults', 'label',
-      '--fail-closed-when-ready',
-      '--drain-delay', '0',
-    ],
-    webhookLog,
-  );
-  const webhookUrl = `https://127.0.0.1:${webhookPort}`;
-  // Ready means: sidecar-guard published its CA into the configuration, and
-  // answers /readyz over TLS with a certificate that CA vouches for.
-  const caPem = await waitFor(async () => {
-    const got = await kubectl(['get', 'validatingwebhookconfiguration', 'sidecar-guard', '-o', 'jsonpath={.webhooks[0].clientConfig.caBundle}']);
-    return got.code === 0 && got.stdout ? Buffer.from(got.stdout, 'base64').toString() : undefined;
-  }, 60_000, `the caBundle patch (see ${webhookLog})`);
-  await waitFor(() => readyz(webhookUrl, caPem), 60_000, `sidecar-guard /readyz (see ${webhookLog})`);
-
-  const state: E2eState = {
-    apiserver: { pid: apiserver, url: apiserverUrl, log: apiserverLog },
-    webhook: { pid: webhook, url: webhookUrl, metricsUrl: `http://127.0.0.1:${metricsPort}`, log: webhookLog },
-    caPem,
-  };
-  writeFileSync(STATE_FILE, `${JSON.stringify(state, null, 2)}\n`);
-  console.log(`sidecar-guard: ${webhookUrl} (ready; metrics http://127.0.0.1:${metricsPort}/metrics)`);
+  const state = kind === 'real' ? await upReal() : await upSimulated();
+  writeState(state);
+  console.log(`sidecar-guard: ${state.webhook.url} (ready; metrics ${state.webhook.metricsUrl}/metrics)`);
   console.log(`try: KUBECONFIG=${KUBECONFIG} kubectl get validatingwebhookconfigurations`);
 }
 
-function spawnDetached(args: string[], logFile: string): number {
-  const out = openSync(logFile, 'a');
-  const child = spawn(process.execPath, args, { cwd: ROOT, detached: true, stdio: ['ignore', out, out] });
-  child.unref();
-  if (!child.pid) throw new Error(`could not start ${args.join(' ')}`);
-  return child.pid;
+async function upReal(): Promise<E2eState> {
+  const control = await startControlPlane(join(E2E_DIR, 'cluster'), (line) => console.log(line));
+  copyFileSync(control.kubeconfig, KUBECONFIG);
+  const partial = { kind: 'real' as const, apiserver: { pid: control.apiserver.pid, url: control.apiserver.url, log: control.apiserver.log }, control: { etcd: control.etcd, apiserver: control.apiserver, pki: control.pki } };
+  // Written now so that e2e:down can stop the control plane even if a later step fails.
+  writeState({ ...partial, webhook: { pid: 0, url: '', metricsUrl: '', log: '' }, caPem: '' });
+
+  await mustKubectl(['apply', '-f', CRD]);
+  // Not `kubectl wait`: right after the create it fails on the missing status.conditions instead of waiting.
+  await waitFor('the Sidecar CRD to be Established', async () => {
+    const r = await kubectl(['get', 'customresourcedefinition', 'sidecars.networking.istio.io', '-o', 'jsonpath={.status.conditions[?(@.type=="Established")].status}']);
+    return r.code === 0 && r.stdout === 'True';
+  }, 60_000, 100);
+  console.log('installed the Sidecar CRD from src/sidecar/schema/sidecar-crd.yaml');
+
+  const manifests = renderWithNamespaceDefaults();
+  const { webhooks, others } = partition(manifests);
+  await applyObjects(others, 'manifests.yaml');
+  console.log(`applied ${others.map((o) => `${o.kind}/${o.metadata.name}`).join(', ')} from manifests/`);
+
+  // The TokenRequest API: a bound token for the manifests' ServiceAccount.
+  const token = (await mustKubectl(['create', 'token', 'sidecar-guard', '-n', WEBHOOK_NAMESPACE, '--duration=24h'])).stdout.trim();
+  const webhookKubeconfig = join(E2E_DIR, 'webhook.kubeconfig');
+  writeFileSync(webhookKubeconfig, tokenKubeconfig(control.apiserver.url, control.pki, `system:serviceaccount:${WEBHOOK_NAMESPACE}:sidecar-guard`, token), { mode: 0o600 });
+
+  const webhook = await startWebhook(webhookKubeconfig, async (port) => {
+    await applyObjects(webhooks.map((w) => withLoopbackUrl(w, port)), 'webhook-configurations.yaml');
+    console.log(`registered ${webhooks.map((o) => `${o.kind}/${o.metadata.name}`).join(', ')} from manifests/, calling https://127.0.0.1:${port}`);
+  });
+  return { ...partial, ...webhook };
 }
 
-function readIfExists(path: string): string | undefined {
-  return existsSync(path) ? readFileSync(path, 'utf8') || undefined : undefined;
+async function upSimulated(): Promise<E2eState> {
+  const webhookPort = await freePort();
+  const apiserverLog = join(E2E_DIR, 'apiserver.log');
+  const apiserver = spawnDetached(
+    process.execPath,
+    ['--import', 'tsx', 'test/apiserver/main.ts', '--dir', E2E_DIR, '--service', `${WEBHOOK_NAMESPACE}/sidecar-guard:443=https://127.0.0.1:${webhookPort}`],
+    apiserverLog,
+    ROOT,
+  );
+  await waitFor(`the test API server (see ${apiserverLog})`, () => existsSync(join(E2E_DIR, 'ready')), 30_000, 100);
+  const apiserverUrl = readFileSync(join(E2E_DIR, 'ready'), 'utf8').trim();
+  apiserver.unref();
+  console.log(`test API server: ${apiserverUrl} (kubeconfig ${KUBECONFIG})`);
+  const partial = { kind: 'test' as const, apiserver: { pid: apiserver.pid, url: apiserverUrl, log: apiserverLog } };
+  writeState({ ...partial, webhook: { pid: 0, url: '', metricsUrl: '', log: '' }, caPem: '' });
+
+  await mustKubectl(['create', 'namespace', WEBHOOK_NAMESPACE]);
+  const { webhooks } = partition(renderWithNamespaceDefaults());
+  const webhook = await startWebhook(KUBECONFIG, async () => {
+    await applyObjects(webhooks, 'webhook-configurations.yaml');
+    console.log(`registered ${webhooks.map((o) => `${o.kind}/${o.metadata.name}`).join(', ')} from manifests/ (the simulator maps the Service to 127.0.0.1:${webhookPort})`);
+  }, webhookPort);
+  return { ...partial, ...webhook };
 }
 
-async function waitFor<T>(probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
+/**
+ * Starts sidecar-guard as the Deployment would (self-managed TLS in the
+ * Secret, caBundle and failurePolicy upkeep, namespace defaults), on loopback.
+ * `register(port)` applies the webhook configurations that call it. A port
+ * taken between choosing and binding it is retried with another.
+ */
+async function startWebhook(kubeconfig: string, register: (port: number) => Promise<void>, fixedPort?: number): Promise<Pick<E2eState, 'webhook' | 'caPem'>> {
+  const log = join(E2E_DIR, 'webhook.log');
+  for (let attempt = 1; ; attempt++) {
+    const [port, metricsPort] = [fixedPort ?? (await freePort()), await freePort()];
+    await register(port);
+    const args = serveOnLoopback({
+      kubeconfig,
+      port,
+      metricsPort,
+      namespace: WEBHOOK_NAMESPACE,
+      tlsSecret: 'sidecar-guard-tls',
+      webhookConfig: 'sidecar-guard',
+      // As the manifests with the namespace-defaults component run it; a short --max-staleness
+      // so that the API server restart test sees /readyz turn false within seconds.
+      extra: ['--tls-service', 'sidecar-guard', '--generate-defaults', 'label', '--max-staleness', '5000'],
+    });
+    const child = spawnDetached(process.execPath, args, log, ROOT);
+    let exited = false;
+    child.once('exit', () => (exited = true));
+    const url = `https://127.0.0.1:${port}`;
+    try {
+      // Ready means: sidecar-guard published its CA into the configuration, and
+      // answers /readyz over TLS with a certificate that CA vouches for.
+      let caPem = '';
+      await waitFor(`the caBundle patch (see ${log})`, async () => {
+        if (exited) throw new Error(`sidecar-guard exited (see ${log})`);
+        const got = await kubectl(['get', 'validatingwebhookconfiguration', 'sidecar-guard', '-o', 'jsonpath={.webhooks[0].clientConfig.caBundle}']);
+        caPem = got.code === 0 && got.stdout ? Buffer.from(got.stdout, 'base64').toString() : '';
+        return caPem !== '';
+      }, 60_000, 250);
+      await waitFor(`sidecar-guard /readyz (see ${log})`, async () => {
+        if (exited) throw new Error(`sidecar-guard exited (see ${log})`);
+        return readyz(url, caPem);
+      }, 60_000, 250);
+      child.unref();
+      return { webhook: { pid: child.pid, url, metricsUrl: `http://127.0.0.1:${metricsPort}`, log }, caPem };
+    } catch (err) {
+      const addressInUse = /EADDRINUSE/.test(readFileSync(log, 'utf8'));
+      if (!exited) child.kill('SIGKILL');
+      if (!addressInUse || fixedPort !== undefined || attempt >= WEBHOOK_START_ATTEMPTS) throw err;
+    }
   }
 }
 
-function readyz(url: string, ca: string): Promise<true | undefined> {
+function partition(objects: K8sObject[]): { webhooks: K8sObject[]; others: K8sObject[] } {
+  const isWebhook = (o: K8sObject) => o.kind.endsWith('WebhookConfiguration');
+  return { webhooks: objects.filter(isWebhook), others: objects.filter((o) => !isWebhook(o)) };
+}
+
+/** What envtest does with a webhook configuration: the Service reference becomes a url on loopback. */
+function withLoopbackUrl(config: K8sObject, port: number): K8sObject {
+  const webhooks = (config.webhooks as { clientConfig: { service?: { path?: string } } }[]).map((w) => {
+    const { service, ...rest } = w.clientConfig;
+    return { ...w, clientConfig: { ...rest, url: `https://127.0.0.1:${port}${service?.path ?? '/'}` } };
+  });
+  return { ...config, webhooks };
+}
+
+async function applyObjects(objects: K8sObject[], fileName: string): Promise<void> {
+  const file = join(E2E_DIR, fileName);
+  writeFileSync(file, objects.map((o) => stringify(o)).join('---\n'));
+  await mustKubectl(['apply', '-f', file]);
+}
+
+function readyz(url: string, ca: string): Promise<boolean> {
   return new Promise((resolve) => {
     const req = https.get(`${url}/readyz`, { ca, servername: 'sidecar-guard.sidecar-guard.svc', timeout: 2_000 }, (res) => {
       res.resume();
-      resolve(res.statusCode === 200 ? true : undefined);
+      resolve(res.statusCode === 200);
     });
-    req.on('error', () => resolve(undefined));
+    req.on('error', () => resolve(false));
     req.on('timeout', () => req.destroy());
   });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
-
-async function must(result: Promise<{ code: number; stdout: string; stderr: string }>): Promise<void> {
-  const r = await result;
-  if (r.code !== 0) throw new Error(`kubectl failed (${r.code}): ${r.stderr || r.stdout}`);
 }
 
 main().catch((err: Error) => {

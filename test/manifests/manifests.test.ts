@@ -262,7 +262,8 @@ describe('manifests/', () => {
       assert.ok(!grants(role).some((g) => g.startsWith('core/secrets:')), `${role.metadata.name}: Secrets only through the namespaced Role`);
     }
     assert.equal(find(base, 'Role', 'sidecar-guard').metadata.namespace, NS);
-    assert.ok(grants(find(base, 'Role', 'sidecar-guard')).every((g) => g.startsWith('core/secrets:')));
+    // Secrets, and create on Sidecars for the dry-run reachability probe (in our namespace only)
+    assert.ok(grants(find(base, 'Role', 'sidecar-guard')).every((g) => g.startsWith('core/secrets:') || g === 'networking.istio.io/sidecars:create@*'));
     for (const role of withDefaults.filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role')) {
       assert.ok(!grants(role).some((g) => /(^|\/)\*|:\*/.test(g.split('@')[0]!)), `${role.metadata.name}: no wildcard`);
     }
@@ -319,12 +320,11 @@ describe('manifests/', () => {
       assert.ok(!webhookMatches(hook, { operation: 'CREATE', group: '', version: 'v1', resource: 'pods', subresource: '', namespaced: true }));
     });
 
-    test('the namespaceSelector skips kube-system and sidecar-guard, and nothing else', () => {
+    test('the namespaceSelector skips kube-system, and nothing else (our own namespace holds the reachability probe)', () => {
       assert.ok(!namespaceSelected(hook, 'kube-system'));
-      assert.ok(!namespaceSelected(hook, NS));
-      for (const ns of ['default', 'istio-system', 'shop', 'kube-public']) assert.ok(namespaceSelected(hook, ns), ns);
+      for (const ns of ['default', 'istio-system', 'shop', 'kube-public', NS]) assert.ok(namespaceSelected(hook, ns), ns);
       assert.deepEqual(at(hook, 'namespaceSelector', 'matchExpressions'), [
-        { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', NS] },
+        { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system'] },
       ]);
     });
 

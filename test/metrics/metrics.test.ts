@@ -8,6 +8,7 @@ import { buildApp } from '../../src/http/app.js';
 import { startMetricsServer, type MetricsServer } from '../../src/http/metrics-server.js';
 import { createMetrics, type Metrics } from '../../src/metrics.js';
 import { sidecarReview, testApp } from '../helpers/app.js';
+import { listen, RawClient, requestHead, waitFor, type Listening } from '../reliability/helpers.js';
 import { pod, sidecar } from '../helpers/objects.js';
 
 interface Sample {
@@ -224,6 +225,60 @@ describe('metrics observer details', () => {
     assert.equal(value(sa, 'sidecar_guard_http_errors_total', { status: '413' }), 1);
     assert.equal(value(sb, 'sidecar_guard_http_errors_total', { status: '413' }), undefined);
     assert.ok(!(await globalRegistry.metrics()).includes('sidecar_guard_'));
+  });
+});
+
+describe('every refusal is counted in http_errors_total', { timeout: 30_000 }, () => {
+  let metrics: Metrics;
+  let server: Listening;
+  let clock = 0;
+  before(async () => {
+    metrics = createMetrics({ defaultMetrics: false });
+    server = await listen({ observer: metrics, now: () => clock, timeouts: { headersMs: 300, requestMs: 60_000, checkIntervalMs: 50 }, limits: { maxInflight: 1, sweepEveryMs: 10, bodyGraceMs: 500, bodyYieldAfterMs: 600_000 } });
+  });
+  after(() => server?.close());
+
+  /** Sends raw bytes on a new connection and waits until the server has closed it. */
+  async function refusedWith(data: string): Promise<number | undefined> {
+    const client = await RawClient.connect(server.port);
+    if (data) await client.write(data);
+    await client.whenClosed();
+    return client.status();
+  }
+
+  const errors = async (labels: Record<string, string>) => value(parseExposition(await metrics.registry.metrics()), 'sidecar_guard_http_errors_total', labels);
+
+  test('404 for an unknown path', async () => {
+    assert.equal(await refusedWith(requestHead('/nope', { 'content-type': 'application/json', 'content-length': 1_000 })), 404);
+    assert.equal(await errors({ endpoint: 'unknown', status: '404' }), 1);
+  });
+
+  test("Node's own 400 for a request that is not HTTP", async () => {
+    assert.equal(await refusedWith('HELLO THERE\r\n\r\n'), 400);
+    assert.equal(await errors({ endpoint: 'unknown', status: '400' }), 1);
+  });
+
+  test('431 for headers larger than 16 KiB', async () => {
+    assert.equal(await refusedWith(`GET /healthz HTTP/1.1\r\nhost: localhost\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`), 431);
+    assert.equal(await errors({ endpoint: 'unknown', status: '431' }), 1);
+  });
+
+  test('408 for a request head that never completes (slowloris)', async () => {
+    assert.equal(await refusedWith('POST /validate HTTP/1.1\r\nhost: localhost\r\n'), 408);
+    assert.equal(await errors({ endpoint: 'unknown', status: '408' }), 1);
+  });
+
+  test('408 for a body cut because it cannot arrive in time, and 503 for the request that found no room', async () => {
+    const heads = server.heads();
+    const slow = await RawClient.connect(server.port);
+    await slow.write(`${requestHead('/validate?timeout=10s', { 'content-type': 'application/json', 'content-length': 1_000 })} `);
+    await waitFor('its head', () => server.heads() === heads + 1);
+    assert.equal(await refusedWith(requestHead('/validate', { 'content-type': 'application/json', 'content-length': 10 })), 503);
+    clock += 1_000;
+    await slow.whenClosed();
+    assert.equal(slow.status(), 408);
+    assert.equal(await errors({ endpoint: 'validate', status: '408' }), 1);
+    assert.equal(await errors({ endpoint: 'validate', status: '503' }), 1);
   });
 });
 

@@ -271,3 +271,175 @@ export const plausibleSpec: fc.Arbitrary<Record<string, unknown>> = fc
     if (mode) spec.outboundTrafficPolicy = { mode };
     return spec;
   });
+
+/**
+ * A review that holds every field the fuzz suite knows: the envelope, every
+ * request field, every Sidecar spec field of the CRD (ingress with TLS and a
+ * connection pool, egress, outbound traffic policy with an egress proxy, the
+ * inbound pool), the bookkeeping metadata and status of `irrelevant`, and the
+ * generate annotation that sends a CREATE through /mutate's completion.
+ */
+export function kitchenSinkReview(): Record<string, unknown> {
+  const pool = {
+    tcp: { maxConnections: 10, connectTimeout: '1s', tcpKeepalive: { probes: 3, time: '10s', interval: '5s' }, maxConnectionDuration: '1h', idleTimeout: '1h' },
+    http: { http1MaxPendingRequests: 1, http2MaxRequests: 1, maxRequestsPerConnection: 1, maxRetries: 1, idleTimeout: '1s', h2UpgradePolicy: 'DEFAULT', useClientProtocol: true, maxConcurrentStreams: 1 },
+  };
+  const object = {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'Sidecar',
+    metadata: {
+      name: 'sink',
+      namespace: 'bar',
+      labels: { app: 'sink' },
+      annotations: { 'sidecar-guard.io/generate': 'true', note: 'x' },
+      managedFields: [{ manager: 'kubectl', operation: 'Apply', apiVersion: 'networking.istio.io/v1', fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': {} } }],
+      resourceVersion: '1',
+      uid: 'b6a0c9a2-0000-4000-8000-000000000001',
+      generation: 1,
+      creationTimestamp: '2026-01-01T00:00:00Z',
+    },
+    spec: {
+      workloadSelector: { labels: { app: 'sink' } },
+      ingress: [
+        {
+          port: { number: 9080, protocol: 'HTTPS', name: 'https', targetPort: 9080 },
+          bind: '0.0.0.0',
+          captureMode: 'DEFAULT',
+          defaultEndpoint: '127.0.0.1:8080',
+          tls: { mode: 'SIMPLE', serverCertificate: '/etc/cert.pem', privateKey: '/etc/key.pem', caCertificates: '/etc/ca.pem', subjectAltNames: ['a'], cipherSuites: ['ECDHE-RSA-AES128-GCM-SHA256'], minProtocolVersion: 'TLSV1_2', maxProtocolVersion: 'TLSV1_3' },
+          connectionPool: pool,
+        },
+      ],
+      egress: [{ port: { number: 8080, protocol: 'HTTP', name: 'http' }, bind: '127.0.0.1', captureMode: 'NONE', hosts: ['./*', 'istio-system/*'] }, { hosts: ['*/*'] }],
+      outboundTrafficPolicy: { mode: 'REGISTRY_ONLY', egressProxy: { host: 'egress.example.com', subset: 'v1', port: { number: 443 } } },
+      inboundConnectionPool: pool,
+    },
+    status: { observedGeneration: 1, conditions: [{ type: 'Reconciled', status: 'True', reason: 'ok', message: 'm' }], validationMessages: [{ level: 'ERROR', type: { code: 'IST0101' } }] },
+  };
+  const gvk = { group: 'networking.istio.io', version: 'v1', kind: 'Sidecar' };
+  const gvr = { group: 'networking.istio.io', version: 'v1', resource: 'sidecars' };
+  return {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: 'kitchen-sink',
+      kind: gvk,
+      resource: gvr,
+      subResource: '',
+      requestKind: gvk,
+      requestResource: gvr,
+      requestSubResource: '',
+      name: 'sink',
+      namespace: 'bar',
+      operation: 'CREATE',
+      userInfo: { username: 'fuzzer', uid: 'u', groups: ['system:authenticated'], extra: { scopes: ['x'] } },
+      object,
+      oldObject: structuredClone(object),
+      dryRun: false,
+      options: { apiVersion: 'meta.k8s.io/v1', kind: 'CreateOptions', fieldManager: 'kubectl' },
+    },
+  };
+}
+
+export type FieldPath = readonly (string | number)[];
+
+/** Every position in a value (containers and leaves, the root excepted), iteratively. */
+export function fieldPaths(root: unknown): FieldPath[] {
+  const out: FieldPath[] = [];
+  const stack: [unknown, FieldPath][] = [[root, []]];
+  while (stack.length > 0) {
+    const [value, path] = stack.pop()!;
+    if (path.length > 0) out.push(path);
+    if (typeof value !== 'object' || value === null) continue;
+    const entries: [string | number, unknown][] = Array.isArray(value) ? value.map((v, i) => [i, v]) : Object.entries(value);
+    for (const [key, child] of entries) stack.push([child, [...path, key]]);
+  }
+  return out;
+}
+
+/** A copy of `root` with `value` at `path`; only the containers along the path are copied. */
+export function replaceAt(root: unknown, path: FieldPath, value: unknown): unknown {
+  if (path.length === 0) return value;
+  const [key, ...rest] = path;
+  const copy = (Array.isArray(root) ? [...root] : { ...(root as Record<string, unknown>) }) as Record<string | number, unknown>;
+  copy[key!] = replaceAt(copy[key!], rest, value);
+  return copy;
+}
+
+const DEEP_MARK = '\u0000deep\u0000';
+
+/** The JSON text of nested(depth), written without recursion (JSON.stringify overflows the stack on it). */
+export function nestedJson(depth: number, leaf: unknown = 'leaf'): string {
+  const open: string[] = [];
+  for (let i = depth - 1; i >= 0; i--) open.push(i % 2 === 0 ? '[' : '{"n":');
+  const close: string[] = [];
+  for (let i = 0; i < depth; i++) close.push(i % 2 === 0 ? ']' : '}');
+  return open.join('') + JSON.stringify(leaf) + close.join('');
+}
+
+/**
+ * "Deep at every field": one JSON body per position of `base` (every
+ * container and leaf) with the value there replaced by a value nested `depth`
+ * levels (alternating arrays and objects). kube-apiserver's decoder accepts
+ * up to 10,000 levels, so `depth` plus the field's own depth should stay under
+ * that to reach the code behind the parser.
+ */
+export function* deepAtEveryField(base: unknown, depth: number): Generator<{ path: string; text: string }> {
+  const deep = nestedJson(depth);
+  for (const path of fieldPaths(base)) yield { path: path.join('.'), text: JSON.stringify(replaceAt(base, path, DEEP_MARK)).replace(JSON.stringify(DEEP_MARK), deep) };
+}
+
+/** The same as an arbitrary: a JSON body with a deep value at a random position of `base`. */
+export const deepAtSomeField = (base: unknown, depth: fc.Arbitrary<number>) => {
+  const paths = fieldPaths(base);
+  return fc.tuple(fc.nat({ max: paths.length - 1 }), depth).map(([i, d]) => ({
+    path: paths[i]!.join('.'),
+    text: JSON.stringify(replaceAt(base, paths[i]!, DEEP_MARK)).replace(JSON.stringify(DEEP_MARK), nestedJson(d)),
+  }));
+};
+
+/** A list of `n` items made by `item(i)`. */
+const listOf = <T>(n: number, item: (i: number) => T): T[] => Array.from({ length: n }, (_, i) => item(i));
+const mapOf = (n: number, value: (i: number) => string): Record<string, string> => Object.fromEntries(listOf(n, (i) => [`k${i}.example.com/x`, value(i)]));
+
+export interface HugeCase {
+  /** Which list is huge, for the test's diagnostics. */
+  name: string;
+  /** How many items it holds. */
+  items: number;
+  review: Record<string, unknown>;
+}
+
+/**
+ * "Huge but valid-shaped": reviews in which one list holds hundreds of
+ * thousands of items, each item well-formed for its field, every kind of
+ * list the fuzz suite knows (strings, objects, map entries, numbers): egress
+ * hosts, egress and ingress listeners, selector labels, labels, annotations,
+ * managedFields, status conditions, userInfo groups. `scale` 1 keeps each body
+ * under the 7 MiB limit; the CRD sets no maxItems, so kube-apiserver forwards
+ * such objects. Valid items (distinct ports, FQDN-free short hosts
+ * written as valid namespace/host pairs) so the decision has little to say,
+ * and the cost measured is that of reading them.
+ */
+export function hugeValidShaped(scale = 1): HugeCase[] {
+  const n = (k: number) => Math.max(1, Math.round(k * scale));
+  const withObject = (edit: (o: Record<string, any>, r: Record<string, any>) => void): Record<string, unknown> => {
+    const object: Record<string, any> = { ...sidecarObject({ egress: [{ hosts: ['./*'] }] }, 'bar', 'huge'), status: {} };
+    const review = { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { ...(kitchenSinkReview().request as Record<string, unknown>), name: 'huge', object, oldObject: null } };
+    edit(object, review.request);
+    return review;
+  };
+  const cases: [string, number, (o: Record<string, any>, r: Record<string, any>) => void][] = [
+    ['egress hosts', n(400_000), (o, _r) => void (o.spec.egress = [{ hosts: listOf(n(400_000), (i) => `ns${i}/*`) }])],
+    ['egress listeners', n(60_000), (o) => void (o.spec.egress = listOf(n(60_000), (i) => ({ port: { number: 1 + i, protocol: 'TCP' }, hosts: ['./*'] })))],
+    ['ingress listeners', n(60_000), (o) => void (o.spec.ingress = listOf(n(60_000), (i) => ({ port: { number: 1 + i, protocol: 'TCP' }, defaultEndpoint: '0.0.0.0:1' })))],
+    ['selector labels', n(200_000), (o) => void (o.spec.workloadSelector = { labels: mapOf(n(200_000), (i) => `v${i}`) })],
+    ['labels', n(200_000), (o) => void (o.metadata.labels = mapOf(n(200_000), (i) => `v${i}`))],
+    ['annotations', n(200_000), (o) => void (o.metadata.annotations = mapOf(n(200_000), (i) => `v${i}`))],
+    ['managedFields', n(100_000), (o) => void (o.metadata.managedFields = listOf(n(100_000), (i) => ({ manager: `m${i}`, operation: 'Update' })))],
+    ['status conditions', n(200_000), (o) => void (o.status = { conditions: listOf(n(200_000), (i) => ({ type: `t${i}`, status: 'True' })) })],
+    ['status numbers', n(800_000), (o) => void (o.status = { observed: listOf(n(800_000), (i) => i) })],
+    ['userInfo groups', n(400_000), (_o, r) => void (r.userInfo = { username: 'u', groups: listOf(n(400_000), (i) => `g${i}`) })],
+  ];
+  return cases.map(([name, items, edit]) => ({ name, items, review: withObject(edit) }));
+}

@@ -227,8 +227,11 @@ describe('?timeout= from the API server', () => {
 describe('bounded concurrency: 503 + Retry-After beyond --max-inflight', { timeout: 60_000 }, () => {
   const MAX = 3;
 
+  // Bodies are never old enough to be cut to make room here (see the body budget tests for that).
+  const patient = { bodyGraceMs: 600_000, bodyYieldAfterMs: 600_000 };
+
   async function overloadable() {
-    const server = await listen({ limits: { maxInflight: MAX, retryAfterSeconds: 2 } });
+    const server = await listen({ limits: { maxInflight: MAX, retryAfterSeconds: 2, ...patient } });
     return { server, heads: server.heads };
   }
 
@@ -304,7 +307,7 @@ describe('bounded concurrency: 503 + Retry-After beyond --max-inflight', { timeo
 
   test('a burst of 40 concurrent uploads against a limit of 8: exactly 8 served, 32 refused with 503, none lost', async (t) => {
     const limit = 8;
-    const server = await listen({ limits: { maxInflight: limit } });
+    const server = await listen({ limits: { maxInflight: limit, ...patient } });
     try {
       const burst = await Promise.all(Array.from({ length: 40 }, (_, i) => halfSent(server.port, `burst-${i}`)));
       await waitFor('all heads', () => server.heads() === 40);
@@ -344,4 +347,155 @@ describe('draining', { timeout: 30_000 }, () => {
       await server.close();
     }
   });
+});
+
+describe('closing: kept-alive connections are closed only between requests, once quiet', { timeout: 30_000 }, () => {
+  test('a connection quiet for quietMs is closed at once; one that just answered waits, and the request it then carries is answered', async () => {
+    let clock = 0;
+    const server = await listen({ now: () => clock, timeouts: { quietMs: 1_000 } });
+    const get = async (client: RawClient) => {
+      client.received = '';
+      await client.write('GET /healthz HTTP/1.1\r\nhost: localhost\r\n\r\n');
+      await waitFor('the answer', () => client.received.endsWith('}'));
+    };
+    const quiet = await RawClient.connect(server.port);
+    await get(quiet);
+    clock += 1_500;
+    const busy = await RawClient.connect(server.port);
+    await get(busy);
+    const closing = server.close();
+    await quiet.whenClosed();
+    assert.equal(busy.closed, false, 'answered 0 ms ago: a next request may be on its way');
+    // It was: answered, with Connection: close, and then the connection ends.
+    const body = JSON.stringify(sidecarReview(sidecar('a', 'b'), { uid: 'on-the-wire' }));
+    busy.received = '';
+    await busy.write(requestHead('/validate', { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }) + body);
+    await busy.whenClosed();
+    assert.equal(busy.status(), 200);
+    assert.equal(busy.header('connection'), 'close');
+    assert.equal((busy.json() as { response: { uid: string } }).response.uid, 'on-the-wire');
+    await closing;
+  });
+});
+
+describe('the body budget and slow bodies', { timeout: 60_000 }, () => {
+  /** A head declaring `declared` bytes and the first `first` of them; finish() sends the rest of a real review when it fits. */
+  async function started(port: number, uid: string, declared: number, first = 1, path = '/validate?timeout=10s') {
+    const client = await RawClient.connect(port);
+    await client.write(requestHead(path, { 'content-type': 'application/json', 'content-length': declared }) + ' '.repeat(first));
+    return client;
+  }
+
+  async function honest(port: number, uid: string) {
+    const client = await RawClient.connect(port);
+    const body = JSON.stringify(sidecarReview(sidecar('shop', uid), { uid }));
+    await client.write(requestHead('/validate?timeout=10s', { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }) + body);
+    await waitFor('the honest answer', () => client.status() !== undefined && client.received.endsWith('}'));
+    return client;
+  }
+
+  test('the budget refuses the body that does not fit with 503 at its head, and an ordinary review still finds room', async (t) => {
+    const server = await listen({ limits: { maxBodyBytesInFlight: 3 * MiB, maxLargeBodyBytesInFlight: 2 * MiB, smallBodyBytes: 64 * 1024, bodyGraceMs: 600_000, bodyYieldAfterMs: 600_000 } });
+    try {
+      const large = await Promise.all([0, 1].map((i) => started(server.port, `large-${i}`, MiB)));
+      await waitFor('their heads', () => server.heads() === 2);
+      const third = await started(server.port, 'third', MiB);
+      await waitFor('the refusal', () => third.closed);
+      assert.equal(third.status(), 503);
+      assert.equal(third.header('retry-after'), '1');
+      assert.equal(third.header('connection'), 'close');
+      assert.match((third.json() as { message: string }).message, /overloaded: 3145728 bytes of large bodies would be in flight \(limit 2097152\)/);
+      const ok = await honest(server.port, 'honest');
+      assert.equal(ok.status(), 200);
+      assert.deepEqual((ok.json() as { response: unknown }).response, { uid: 'honest', allowed: true });
+      t.diagnostic('budget 3 MiB, 2 MiB of it for large bodies: 2 × 1 MiB uploading, the third 1 MiB body refused at its head, a 3 KB review answered 200');
+      for (const c of [...large, ok]) c.destroy();
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('clients trickling bodies into every slot yield to an honest review: the slowest gets 408, the review is answered', async () => {
+    let clock = 0;
+    const server = await listen({ now: () => clock, limits: { maxInflight: 4, bodyGraceMs: 600_000, bodyYieldAfterMs: 100 } });
+    try {
+      const tricklers = await Promise.all([0, 1, 2, 3].map((i) => started(server.port, `trickle-${i}`, 2_000)));
+      await waitFor('their heads', () => server.heads() === 4);
+      // Not yet: a body 50 ms into its upload is given its chance, the newcomer is refused.
+      clock += 50;
+      const early = await honest(server.port, 'early');
+      assert.equal(early.status(), 503);
+      clock += 50;
+      const ok = await honest(server.port, 'honest');
+      assert.equal(ok.status(), 200);
+      assert.equal((ok.json() as { response: { uid: string } }).response.uid, 'honest');
+      await waitFor('one trickler cut', () => tricklers.some((c) => c.closed));
+      const cut = tricklers.filter((c) => c.closed);
+      assert.equal(cut.length, 1);
+      assert.equal(cut[0]!.status(), 408);
+      assert.equal(cut[0]!.header('connection'), 'close');
+      assert.match((cut[0]!.json() as { message: string }).message, /body incomplete after 100ms \(1 of 2000 bytes\) while the server needed room/);
+      for (const c of [...tricklers, early, ok]) c.destroy();
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('a body that cannot arrive within its share of ?timeout= is cut early with 408, and never decided', async () => {
+    let clock = 0;
+    const validated: string[] = [];
+    const server = await listen({
+      now: () => clock,
+      validate: (r) => (validated.push(r.uid), { allowed: true, outcome: 'allowed', warnings: [], rules: [] }),
+      limits: { sweepEveryMs: 10, bodyGraceMs: 500 },
+    });
+    try {
+      const client = await started(server.port, 'trickle', 2_000, 10, '/validate?timeout=10s');
+      await waitFor('its head', () => server.heads() === 1);
+      // 10 bytes in 500 ms: 2,000 would take 100 s, its share of 10 s is 5 s.
+      clock += 500;
+      await client.whenClosed();
+      assert.equal(client.status(), 408);
+      assert.equal(client.header('connection'), 'close');
+      assert.match((client.json() as { message: string }).message, /body arriving at 20 B\/s \(10 of 2000 bytes in 500ms\) cannot arrive within its share \(5000ms\) of the caller's deadline/);
+      assert.deepEqual(validated, []);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('refusals at the head close the connection', { timeout: 60_000 }, () => {
+  for (const [what, headers, status, message] of [
+    ['a body that is not JSON (Content-Type text/plain)', { 'content-type': 'text/plain' }, 400, /^Content-Type must be application\/json, got "text\/plain"/],
+    ['a body without a Content-Type', {}, 400, /^Content-Type must be application\/json, got ""/],
+    ['a body to an unknown path', { 'content-type': 'application/json', path: '/nope' }, 404, /^no route POST \/nope/],
+  ] as const) {
+    test(`${what}: ${status} before the client finished sending, connection closed, not read to the end`, async (t) => {
+      const server = await listen();
+      try {
+        const declared = 16 * MiB;
+        const client = await RawClient.connect(server.port);
+        const { path = '/validate', ...rest } = headers as Record<string, string>;
+        await client.write(requestHead(path, { ...rest, 'content-length': declared }));
+        // Keeps sending after the answer: a server that drains the body would read all 16 MiB.
+        let sent = 0;
+        while (sent < declared && !client.closed && !client.error) {
+          if (!(await client.write(CHUNK))) break;
+          sent += CHUNK.length;
+          await new Promise((r) => setImmediate(r));
+        }
+        await client.whenClosed();
+        const serverRead = server.accepted.at(-1)!.bytesRead;
+        t.diagnostic(`${what}: client sent ${sent} of ${declared} bytes; server read ${serverRead} bytes (TLS included)`);
+        assert.equal(client.status(), status);
+        assert.match((client.json() as { message: string }).message, message);
+        assert.equal(client.header('connection'), 'close');
+        assert.ok(sent < declared, 'the client could not push the whole body');
+        assert.ok(serverRead < 2 * MiB, `server read ${serverRead} bytes`);
+      } finally {
+        await server.close();
+      }
+    });
+  }
 });

@@ -18,6 +18,7 @@ import { sidecar } from '../helpers/objects.js';
 import { httpsRequest } from './helpers.js';
 
 const CANARY = 'canary-7f3e9c1d';
+const MiB = 1024 * 1024;
 
 describe('serve logs at info level', { timeout: 60_000 }, () => {
   let dir: string;
@@ -70,18 +71,32 @@ describe('serve logs at info level', { timeout: 60_000 }, () => {
     // Not JSON, with the canary inside: its 400 goes back to the caller, nothing to the log.
     const garbage = await httpsRequest(port, { path: '/validate', body: `{"${CANARY}": `, caPem });
     assert.equal(garbage.status, 400);
+    // Denied, with a 1 MiB uid, name and namespace: the log line must not carry them whole.
+    const huge = sidecarReview(sidecar(`ns-${'n'.repeat(MiB)}`, `nm-${'m'.repeat(MiB)}`, { spec: { egress: [{ hosts: ['no-namespace'] }] } }), { uid: `id-${'u'.repeat(MiB)}` });
+    const amplified = await httpsRequest(port, { path: '/validate?timeout=10s', body: JSON.stringify(huge), caPem });
+    assert.equal(amplified.status, 200, amplified.body?.slice(0, 300));
+    assert.equal(JSON.parse(amplified.body!).response.allowed, false);
   }
 
   test('the denial is logged (one line, with uid and rule ids) and so are start and stop', () => {
     const lines = logged.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     const denials = lines.filter((l) => l.msg === 'denied');
-    assert.equal(denials.length, 1);
+    assert.equal(denials.length, 2);
     assert.equal(denials[0]!.name, 'orders');
     assert.equal(typeof denials[0]!.uid, 'string');
     assert.ok(Array.isArray(denials[0]!.rules) && (denials[0]!.rules as string[]).length > 0);
     assert.ok(lines.some((l) => String(l.msg).startsWith('sidecar-guard listening on https://')));
     assert.ok(lines.some((l) => l.msg === 'stopped'));
     assert.ok(lines.every((l) => Number(l.level) >= 30), 'nothing below info');
+  });
+
+  test('every field taken from the request is clipped: a 1 MiB uid, name and namespace make a short line', (t) => {
+    const lines = logged.trim().split('\n');
+    const longest = Math.max(...lines.map((l) => l.length));
+    t.diagnostic(`longest log line: ${longest} characters (the request carried 3 MiB of uid, name and namespace)`);
+    assert.ok(longest < 2_000, `a log line of ${longest} characters`);
+    const denial = lines.map((l) => JSON.parse(l) as Record<string, string>).find((l) => l.msg === 'denied' && l.uid?.startsWith('id-'))!;
+    for (const field of ['uid', 'name', 'namespace']) assert.match(denial[field]!, /… \(1048579 characters\)$/, field);
   });
 
   test('no object content: the canary from spec, labels, annotations and a malformed body never appears', () => {

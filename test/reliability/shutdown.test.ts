@@ -5,15 +5,20 @@
 // rolling restart of one of two instances behind a round-robin client that
 // behaves like a Service (skips unready or refusing endpoints) loses nothing.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, constants, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { ensureStandaloneCerts } from '../../src/tls/files.js';
 import { sidecarReview } from '../helpers/app.js';
 import { sidecar } from '../helpers/objects.js';
 import { httpsRequest, RawClient, requestHead, spawnServe, waitFor, type ServeProcess } from './helpers.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 
 let dir: string;
 let caPem: string;
@@ -98,6 +103,92 @@ describe('SIGTERM', { concurrency: true, timeout: 120_000 }, () => {
     assert.equal(inflight.client.status(), undefined, 'never answered: it never finished');
     assert.deepEqual(await p.exited, { code: 0, signal: null });
     assert.ok(p.lines().some((l) => String(l.msg).includes('after the shutdown timeout')));
+  });
+});
+
+/** Writes `text` into a FIFO if a reader has it open (true), without ever blocking (false otherwise). */
+function feed(fifo: string, text: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+  } catch {
+    return false;
+  }
+  try {
+    writeSync(fd, text);
+    return true;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+describe('SIGTERM while starting', { timeout: 60_000 }, () => {
+  test('is logged, and the server stops as soon as it is up, exiting 0 as after a normal stop', async (t) => {
+    // Start-up is held on a FIFO given as --client-ca: serve reads it synchronously, so the signal
+    // lands while it is starting, whatever the machine's speed; writing the CA lets it go on.
+    const fifo = join(dir, `client-ca-${process.pid}.fifo`);
+    execFileSync('mkfifo', [fifo]);
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '--standalone', '--listen', '127.0.0.1:0', '--cert-dir', dir, '--metrics-listen', 'off', '--client-ca', fifo], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    try {
+      await waitFor('the starting line', () => out.includes('"msg":"starting"'), 60_000);
+      child.kill('SIGTERM');
+      // Written only once serve reads the FIFO (a write end opened without a reader fails with ENXIO), and not if it died.
+      await waitFor('serve to read the FIFO, or to exit', () => child.exitCode !== null || child.signalCode !== null || feed(fifo, caPem), 30_000);
+      assert.deepEqual(await exited, { code: 0, signal: null }, out);
+      const lines = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string; reason?: string; signal?: string });
+      const at = (prefix: string) => lines.findIndex((l) => l.msg.startsWith(prefix));
+      const order = lines.map((l) => l.msg).join(' → ');
+      // Logged either at once (when the process could handle it before the listener was up) or as the reason of the stop.
+      assert.ok(lines.some((l) => l.signal === 'SIGTERM' || l.reason === 'SIGTERM'), order);
+      assert.ok(at('starting') < at('sidecar-guard listening') && at('sidecar-guard listening') < at('shutting down') && at('shutting down') < at('stopped'), order);
+      t.diagnostic(`SIGTERM while starting: ${order}`);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      rmSync(fifo, { force: true });
+    }
+  });
+});
+
+describe('SIGTERM without a drain delay (the standalone default)', { timeout: 120_000 }, () => {
+  test('8 keep-alive clients sending back to back lose nothing: what was sent is answered, then new connections are refused', async (t) => {
+    const p = await start('--drain-delay', '0');
+    const answered = Array.from({ length: 8 }, () => 0);
+    let signalled = false;
+    const afterSignal = Array.from({ length: 8 }, () => 0);
+    const lost: string[] = [];
+    const client = async (k: number) => {
+      const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
+      try {
+        for (let i = 0; ; i++) {
+          const uid = `c${k}-${i}`;
+          const body = JSON.stringify(sidecarReview(sidecar(`ns-${k}`, 'x', { selector: { app: uid } }), { uid }));
+          const res = await httpsRequest(p.port, { path: '/validate?timeout=10s', body, caPem, agent, timeoutMs: 10_000 });
+          if (res.status === 200 && JSON.parse(res.body!).response.uid === uid) {
+            answered[k]!++;
+            if (signalled) afterSignal[k]!++;
+            continue;
+          }
+          // Refused: a new connection once the listener closed, nothing sent. Anything else is a request lost.
+          if (res.error !== 'ECONNREFUSED') lost.push(`${uid}: ${res.status ?? res.error}`);
+          return;
+        }
+      } finally {
+        agent.destroy();
+      }
+    };
+    const clients = Array.from({ length: 8 }, (_, k) => client(k));
+    await waitFor('every client to be under way on its kept-alive connection', () => answered.every((n) => n >= 20), 60_000);
+    p.child.kill('SIGTERM');
+    signalled = true;
+    await Promise.all(clients);
+    const exit = await p.exited;
+    t.diagnostic(`answered per client: ${answered.join(', ')}; after SIGTERM: ${afterSignal.join(', ')}; lost: ${lost.length}`);
+    assert.deepEqual(lost, []);
+    assert.deepEqual(exit, { code: 0, signal: null });
   });
 });
 

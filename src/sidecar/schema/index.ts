@@ -4,10 +4,10 @@
 // fields that kubectl's strict validation refuses. The spec schema is compiled
 // once, at module load, by an Ajv instance of our own.
 import { Ajv, type ErrorObject, type FuncKeywordDefinition } from 'ajv';
-import { CappedFindings, FINDING_LIMITS, type FindingSink, type Violation } from '../violation.js';
+import { capFindings, FINDING_LIMITS, type Violation } from '../violation.js';
 import { celRuleFor } from './cel.js';
-import { goValue, jsonTypeOf, notSupported, requiredValue, rootTypeInvalid } from './k8s-errors.js';
-import { CEL_KEYWORD, describeAjvError, type CelErrorParams } from './messages.js';
+import { CEL_RULES_SKIPPED, goValue, INT64_LIMIT, jsonTypeOf, notSupported, requiredValue, rootTypeInvalid } from './k8s-errors.js';
+import { CEL_KEYWORD, describeAjvError, INT64_KEYWORD, type CelErrorParams } from './messages.js';
 import { checkMetadata } from './metadata.js';
 import { schemaViolation } from './rules.js';
 import type { CelRuleSpec, SchemaNode } from './schema-node.js';
@@ -38,15 +38,16 @@ export const SERVED_VERSIONS: readonly string[] = Object.freeze(
 const API_VERSIONS: readonly string[] = SERVED_VERSIONS.map((v) => `${CRD_GROUP}/${v}`);
 
 const SPEC_SCHEMA: SchemaNode = requireSpecSchema(SIDECAR_SCHEMA);
+const SPEC_HAS_CEL_RULES = JSON.stringify(SPEC_SCHEMA).includes(`"${CEL_KEYWORD}"`);
 
 // status is deliberately not compiled: the CRD has a status subresource, so the
 // API server drops status on create and keeps the stored one on update; only
 // its unknown fields (found while decoding) can make kubectl refuse an object.
-const validateSpec = createAjv({ allErrors: true }).compile(SPEC_SCHEMA);
+const validateSpec = createAjv({ allErrors: true }).compile(withInt64Check(SPEC_SCHEMA));
 // The same schema stopping at its first error: Ajv lists every error of a
 // spec, and 700,000 numbers in a host list are 700,000 errors (seconds and
 // GBs), so a large spec that fails is described by its first error only.
-const firstSpecError = createAjv({ allErrors: false }).compile(SPEC_SCHEMA);
+const firstSpecError = createAjv({ allErrors: false }).compile(withInt64Check(SPEC_SCHEMA));
 
 /**
  * Specs with more values than this that fail the schema get their first
@@ -56,10 +57,14 @@ const firstSpecError = createAjv({ allErrors: false }).compile(SPEC_SCHEMA);
  */
 export const FULL_SCHEMA_CHECK_VALUES = 20_000;
 
+/** A label map of 50,000 bad keys is 100,000 findings: what FINDING_LIMITS shows is kept, the rest counted. */
+const SCHEMA_FINDING_LIMITS = { perRule: FINDING_LIMITS.perRule, perObject: Number.POSITIVE_INFINITY };
+
 /** Checks a whole Sidecar object (apiVersion, kind, metadata, spec, status). Never throws. */
 export function checkSchema(object: unknown, options: SchemaOptions): SchemaResult {
   try {
-    return checkObject(object, options?.rejectUnknownFields === true);
+    const { violations, fatal } = checkObject(object, options?.rejectUnknownFields === true);
+    return { violations: capFindings(violations, SCHEMA_FINDING_LIMITS), fatal };
   } catch (error) {
     // Not expected; a checker that throws would turn a bad object into a webhook failure.
     const detail = error instanceof Error ? error.message : String(error);
@@ -71,40 +76,56 @@ function checkObject(object: unknown, rejectUnknownFields: boolean): SchemaResul
   if (!isRecord(object)) {
     return { violations: [schemaViolation('schema.type', '', rootTypeInvalid(jsonTypeOf(object)))], fatal: true };
   }
-  // A label map of 50,000 bad keys is 100,000 findings: keep what FINDING_LIMITS shows, count the rest.
-  const violations = new CappedFindings({ perRule: FINDING_LIMITS.perRule, perObject: Number.POSITIVE_INFINITY });
-  checkTypeMeta(object, violations);
+  const violations: Violation[] = [];
+  // Like the API server, an object that is not a Sidecar by its kind or
+  // apiVersion is refused for that alone: nothing else is checked.
+  if (!checkTypeMeta(object, violations)) return { violations, fatal: true };
   if (rejectUnknownFields) findUnknownFields(object, SIDECAR_SCHEMA, violations);
+  const metaStart = violations.length;
   let fatal = checkMetadata(ownValue(object, 'metadata'), rejectUnknownFields, violations);
+  let blocking = violations.slice(metaStart).some((v) => BLOCKING_METADATA.test(v.message));
   const spec = ownValue(object, 'spec');
+  const cel: Violation[] = [];
   // A null spec is pruned by the API server like any other null property.
-  if (spec !== undefined && spec !== null) fatal = checkSpec(spec, violations) || fatal;
-  return { violations: violations.list(), fatal };
+  if (spec !== undefined && spec !== null) {
+    const checked = checkSpec(spec, violations, cel);
+    fatal = checked.fatal || fatal;
+    blocking = checked.blocking || blocking;
+  }
+  // The API server evaluates CEL rules after the OpenAPI checks, and not at
+  // all when one of those found a blocking error; it says so instead.
+  if (!blocking) violations.push(...cel);
+  else if (SPEC_HAS_CEL_RULES) violations.push(schemaViolation('schema.cel', '', CEL_RULES_SKIPPED));
+  return { violations, fatal };
 }
 
-function checkSpec(spec: unknown, out: FindingSink): boolean {
-  if (firstSpecError(spec)) return false;
+/** The field error types that stop the API server's CEL rules, as metadata findings word them. */
+const BLOCKING_METADATA = /^(Required value|Unsupported value|Too long|Too many)\b/;
+
+function checkSpec(spec: unknown, out: Violation[], cel: Violation[]): { fatal: boolean; blocking: boolean } {
+  if (firstSpecError(spec)) return { fatal: false, blocking: false };
   if (hasMoreValues(spec, FULL_SCHEMA_CHECK_VALUES)) {
     const first = firstSpecError.errors?.[0];
     if (first) out.push(describeAjvError(first, spec, 'spec', SPEC_SCHEMA).violation);
     out.push(schemaViolation('schema.partial', 'spec', `only the first schema error is listed: the spec holds more than ${FULL_SCHEMA_CHECK_VALUES.toLocaleString('en-US')} values, and listing every error of a spec that large would hold up every other admission request; Istio's rules were not run`));
     // Nothing else is judged: Istio's rules would run on a spec the API server refuses.
-    return true;
+    return { fatal: true, blocking: false };
   }
   validateSpec(spec);
   let fatal = false;
-  const celFindings: Violation[] = [];
+  let blocking = false;
   for (const error of validateSpec.errors ?? []) {
     const described = describeAjvError(error, spec, 'spec', SPEC_SCHEMA);
     fatal ||= described.fatal;
-    // The API server evaluates CEL rules after the OpenAPI checks; keep that order.
-    (error.keyword === CEL_KEYWORD ? celFindings : out).push(described.violation);
+    blocking ||= described.blocking;
+    (error.keyword === CEL_KEYWORD ? cel : out).push(described.violation);
   }
-  for (const v of celFindings) out.push(v);
-  return fatal;
+  return { fatal, blocking };
 }
 
-function checkTypeMeta(object: Record<string, unknown>, out: FindingSink): void {
+/** Checks apiVersion and kind; false when the object is not a Sidecar by them. */
+function checkTypeMeta(object: Record<string, unknown>, out: Violation[]): boolean {
+  const before = out.length;
   const apiVersion = ownValue(object, 'apiVersion');
   if (apiVersion === undefined || apiVersion === null || apiVersion === '') {
     out.push(schemaViolation('object.kind', 'apiVersion', requiredValue()));
@@ -117,6 +138,7 @@ function checkTypeMeta(object: Record<string, unknown>, out: FindingSink): void 
   } else if (kind !== CRD_KIND) {
     out.push(schemaViolation('object.kind', 'kind', `Invalid value: ${goValue(kind)}: must be ${CRD_KIND}`));
   }
+  return out.length === before;
 }
 
 /** Whether `value` holds more than `limit` JSON values (itself included); stops counting past the limit. */
@@ -152,7 +174,29 @@ function createAjv({ allErrors }: { allErrors: boolean }): Ajv {
   // Kept in the generated schema for the unknown-field walk and for the record.
   ajv.addKeyword('x-kubernetes-preserve-unknown-fields');
   ajv.addKeyword('x-kubernetes-int-or-string');
+  ajv.addKeyword({
+    keyword: INT64_KEYWORD,
+    type: 'number',
+    schemaType: 'boolean',
+    errors: true,
+    validate: (_: boolean, data: number) => Math.abs(data) < INT64_LIMIT,
+  });
   return ajv;
+}
+
+/**
+ * A copy of the schema in which every `type: integer` also carries
+ * INT64_KEYWORD: JavaScript calls 1e300 an integer, Go's decoder makes it a
+ * float64, so the API server reports a type error for it.
+ */
+function withInt64Check(node: SchemaNode): SchemaNode {
+  const copy: Record<string, unknown> = { ...node };
+  if (node.type === 'integer') copy[INT64_KEYWORD] = true;
+  if (node.properties) copy.properties = Object.fromEntries(Object.entries(node.properties).map(([k, v]) => [k, withInt64Check(v)]));
+  if (node.items) copy.items = withInt64Check(node.items);
+  if (typeof node.additionalProperties === 'object') copy.additionalProperties = withInt64Check(node.additionalProperties);
+  if (node.anyOf) copy.anyOf = node.anyOf.map(withInt64Check);
+  return copy as SchemaNode;
 }
 
 type DataValidate = ReturnType<NonNullable<FuncKeywordDefinition['compile']>>;

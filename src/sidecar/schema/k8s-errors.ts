@@ -4,6 +4,9 @@
 // Values are printed like Go does (%q for strings, %v for numbers), because the
 // API server's messages are what users compare ours with.
 
+/** Go's int64 holds integers below 2^63 in magnitude; larger JSON numbers decode as float64. */
+export const INT64_LIMIT = 2 ** 63;
+
 /** Quoted values longer than this are cut, so a hostile 3 MB name cannot make a 3 MB message. */
 const MAX_QUOTED_CHARS = 4096;
 /** Budget for printing an object or array value (rare: only where a scalar was expected). */
@@ -21,7 +24,9 @@ export function jsonTypeOf(value: unknown): JsonTypeName {
     case 'boolean':
       return 'boolean';
     case 'number':
-      return Number.isInteger(value) ? 'integer' : 'number';
+      // The API server's decoder keeps a JSON number as int64 only when it is an integer in int64's range
+      // (JavaScript prints larger integers with an exponent or as digits that overflow int64); else float64.
+      return Number.isInteger(value) && Math.abs(value) < INT64_LIMIT ? 'integer' : 'number';
     case 'bigint':
       return 'integer';
     default:
@@ -54,8 +59,19 @@ export function rootTypeInvalid(actual: JsonTypeName): string {
   return `Invalid value: ${goQuote(actual)}: must be of type object: ${goQuote(actual)}`;
 }
 
-/** Strict field validation (kubectl --validate=strict) rejects pruned fields with this text. */
-export const unknownField = (path: string): string => `unknown field ${goQuote(path)}`;
+/**
+ * The API server's note when structural errors (a wrong type, a missing
+ * required field, an unsupported enum value, too long, too many) kept it from
+ * running the CRD's CEL rules; it carries no field (kubectl shows "<nil>: ").
+ */
+export const CEL_RULES_SKIPPED = 'Invalid value: null: some validation rules were not checked because the object was invalid; correct the existing errors to complete validation';
+
+/**
+ * Strict field validation (kubectl --validate=strict) rejects pruned fields
+ * with this text; the API server writes the path between quotes as it is
+ * (`unknown field "%s"`), without escaping.
+ */
+export const unknownField = (path: string): string => `unknown field "${path}"`;
 
 /** A value as field.Error prints it: %q for strings, %v for numbers and booleans. */
 export function goValue(value: unknown): string {
@@ -71,11 +87,15 @@ export function goValue(value: unknown): string {
 /** Go's %q (strconv.Quote) for a string, cut at MAX_QUOTED_CHARS. */
 export function goQuote(input: string): string {
   const cut = input.length > MAX_QUOTED_CHARS;
-  const s = cut ? input.slice(0, MAX_QUOTED_CHARS) : input;
+  // Never cut between the two halves of a surrogate pair: that would print a character that is not there.
+  const end = cut && isHighSurrogate(input.charCodeAt(MAX_QUOTED_CHARS - 1)) ? MAX_QUOTED_CHARS - 1 : MAX_QUOTED_CHARS;
+  const s = cut ? input.slice(0, end) : input;
   let out = '"';
   for (const ch of s) out += quoteRune(ch);
   return `${out}${cut ? '...' : ''}"`;
 }
+
+const isHighSurrogate = (code: number): boolean => code >= 0xd800 && code <= 0xdbff;
 
 const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u;
 const SIMPLE_ESCAPES: Readonly<Record<string, string>> = {
@@ -96,16 +116,18 @@ function quoteRune(ch: string): string {
 
 const hex = (n: number, width: number): string => n.toString(16).padStart(width, '0');
 
-const INT64_LIMIT = 2 ** 63;
-
 /**
  * Go's %v for a decoded JSON number: integers that fit int64 print in full;
- * anything else is a float64, printed with the shortest digits and an exponent
- * when the exponent is below -4 or at least 6 (1e+06, 4.5e-05).
+ * anything else is a float64 (goFloat).
  */
 export function goNumber(n: number): string {
-  if (!Number.isFinite(n)) return n > 0 ? '+Inf' : n < 0 ? '-Inf' : 'NaN';
   if (Number.isInteger(n) && Math.abs(n) < INT64_LIMIT) return BigInt(n).toString();
+  return goFloat(n);
+}
+
+/** Go's %v for a float64: the shortest digits, with an exponent when it is below -4 or at least 6 (1e+06, 4.5e-05). */
+export function goFloat(n: number): string {
+  if (!Number.isFinite(n)) return n > 0 ? '+Inf' : n < 0 ? '-Inf' : 'NaN';
   const [mantissa = '0', exponentText = '0'] = n.toExponential().split('e');
   const exponent = Number(exponentText);
   if (exponent < -4 || exponent >= 6) {
@@ -115,14 +137,18 @@ export function goNumber(n: number): string {
   return String(n);
 }
 
-// Go would print a map or slice with %#v; a short JSON rendering is closer to
-// what users wrote. Bounded in depth and length so that hostile input stays cheap.
+// A list or map value is printed as Go's json.Marshal writes it (field.Error
+// does so for anything but a scalar): map keys sorted, <, > and & escaped.
+// Bounded in depth and length so that hostile input stays cheap (the API
+// server prints it whole).
 function compositeValue(value: unknown): string {
   let out = '';
   const write = (v: unknown, depth: number): void => {
     if (out.length > MAX_COMPOSITE_CHARS) return;
-    if (typeof v === 'string') out += goQuote(v.length > MAX_COMPOSITE_CHARS ? v.slice(0, MAX_COMPOSITE_CHARS) : v);
-    else if (typeof v !== 'object' || v === null) out += goValue(v);
+    if (typeof v === 'string') out += goJsonString(v.length > MAX_COMPOSITE_CHARS ? v.slice(0, MAX_COMPOSITE_CHARS) : v);
+    else if (typeof v === 'number') out += Number.isFinite(v) ? JSON.stringify(v) : 'null';
+    else if (typeof v === 'boolean') out += v ? 'true' : 'false';
+    else if (typeof v !== 'object' || v === null) out += 'null';
     else if (depth >= 4) out += Array.isArray(v) ? '[...]' : '{...}';
     else if (Array.isArray(v)) {
       out += '[';
@@ -134,11 +160,11 @@ function compositeValue(value: unknown): string {
     } else {
       out += '{';
       let first = true;
-      for (const key of Object.keys(v)) {
+      for (const key of goMapOrder(Object.keys(v))) {
         if (out.length > MAX_COMPOSITE_CHARS) break;
         if (!first) out += ',';
         first = false;
-        out += `${goQuote(key.slice(0, MAX_COMPOSITE_CHARS))}:`;
+        out += `${goJsonString(key.slice(0, MAX_COMPOSITE_CHARS))}:`;
         write((v as Record<string, unknown>)[key], depth + 1);
       }
       out += '}';
@@ -147,3 +173,31 @@ function compositeValue(value: unknown): string {
   write(value, 0);
   return out.length > MAX_COMPOSITE_CHARS ? `${out.slice(0, MAX_COMPOSITE_CHARS)}...` : out;
 }
+
+/** Keys beyond this many are printed unsorted: sorting them is not worth the time for a message that shows 200 characters. */
+const MAX_SORTED_KEYS = 10_000;
+
+/** Go marshals map keys in byte order of their UTF-8, which is code point order. */
+function goMapOrder(keys: string[]): string[] {
+  return keys.length > MAX_SORTED_KEYS ? keys : keys.sort(byCodePoint);
+}
+
+function byCodePoint(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return codePointRank(x) - codePointRank(y);
+  }
+  return a.length - b.length;
+}
+
+/** UTF-16 code units ranked in code point order: surrogates (astral characters) after U+E000–U+FFFF. */
+const codePointRank = (unit: number): number => (unit >= 0xe000 ? unit - 0x800 : unit >= 0xd800 ? unit + 0x2000 : unit);
+
+/** A JSON string as Go's encoder writes it: HTML-safe, U+2028/U+2029 escaped, a lone surrogate as U+FFFD. */
+function goJsonString(s: string): string {
+  return JSON.stringify(s.replace(LONE_SURROGATE, '\ufffd')).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${hex(c.charCodeAt(0), 4)}`);
+}
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;

@@ -2,6 +2,8 @@
 import type { ErrorObject } from 'ajv';
 import type { Violation } from '../violation.js';
 import {
+  goFloat,
+  goNumber,
   invalidOmittedValue,
   invalidValue,
   jsonTypeOf,
@@ -16,6 +18,8 @@ import { schemaViolation } from './rules.js';
 import type { SchemaNode } from './schema-node.js';
 
 export const CEL_KEYWORD = 'x-kubernetes-validations';
+/** Our keyword beside `type: integer`: the value must also fit an int64 (see index.ts). */
+export const INT64_KEYWORD = 'x-sidecar-guard-int64';
 
 /** What the CEL keyword puts in an Ajv error's params. */
 export interface CelErrorParams {
@@ -40,6 +44,11 @@ export interface Described {
   readonly violation: Violation;
   /** The value has a wrong JSON type (not null), so later rules cannot read it. */
   readonly fatal: boolean;
+  /**
+   * An error of a kind that keeps the API server from running CEL rules at
+   * all (apiextensions' hasBlockingErr: type, required, enum, too long, too many).
+   */
+  readonly blocking: boolean;
 }
 
 /**
@@ -51,26 +60,29 @@ export function describeAjvError(error: ErrorObject, root: unknown, rootPath: st
   switch (error.keyword) {
     case 'required': {
       const missing = String((error.params as { missingProperty?: unknown }).missingProperty);
-      return plain(schemaViolation('schema.required', childPath(at.path, missing), requiredValue()));
+      return blocking(schemaViolation('schema.required', childPath(at.path, missing), requiredValue()));
     }
     case 'type':
       return describeTypeError(at);
     case 'enum': {
       const supported = (at.node?.enum ?? []).filter((v): v is string => v !== null);
-      return plain(schemaViolation('schema.enum', at.path, notSupported(at.data, supported)));
+      return blocking(schemaViolation('schema.enum', at.path, notSupported(at.data, supported)));
     }
     case 'minimum':
-      return plain(schemaViolation('schema.range', at.path, invalidValue(at.data, `${at.path} in body should be greater than or equal to ${at.node?.minimum}`)));
+      return plain(schemaViolation('schema.range', at.path, invalidValue(at.data, `${at.path} in body should be greater than or equal to ${bound(at.node?.minimum, at.data)}`)));
     case 'maximum':
-      return plain(schemaViolation('schema.range', at.path, invalidValue(at.data, `${at.path} in body should be less than or equal to ${at.node?.maximum}`)));
+      return plain(schemaViolation('schema.range', at.path, invalidValue(at.data, `${at.path} in body should be less than or equal to ${bound(at.node?.maximum, at.data)}`)));
+    case INT64_KEYWORD:
+      // A JSON number that is no int64 (1e300) is a float64 to the API server, so not an integer.
+      return { violation: schemaViolation('schema.type', at.path, typeInvalid(at.path, 'integer', 'number')), fatal: true, blocking: true };
     case 'maxLength':
-      return plain(schemaViolation('schema.length', at.path, tooLong(at.node?.maxLength ?? -1)));
+      return blocking(schemaViolation('schema.length', at.path, tooLong(at.node?.maxLength ?? -1)));
     case 'minItems':
       return plain(schemaViolation('schema.length', at.path, invalidValue(lengthOf(at.data), `${at.path} in body should have at least ${at.node?.minItems} items`)));
     case 'maxItems':
-      return plain(schemaViolation('schema.length', at.path, tooMany(lengthOf(at.data), at.node?.maxItems ?? -1)));
+      return blocking(schemaViolation('schema.length', at.path, tooMany(lengthOf(at.data), at.node?.maxItems ?? -1)));
     case 'maxProperties':
-      return plain(schemaViolation('schema.length', at.path, tooMany(propertyCount(at.data), at.node?.maxProperties ?? -1)));
+      return blocking(schemaViolation('schema.length', at.path, tooMany(propertyCount(at.data), at.node?.maxProperties ?? -1)));
     case CEL_KEYWORD:
       return plain(schemaViolation('schema.cel', at.path, celMessage(error.params as CelErrorParams, at.data)));
     default:
@@ -83,12 +95,13 @@ function describeTypeError(at: Location): Described {
   // A required property holding null: the API server prunes the null first and
   // then finds the property missing.
   if (at.data === null && at.property !== undefined && at.parent?.required?.includes(at.property) === true) {
-    return plain(schemaViolation('schema.required', at.path, requiredValue()));
+    return blocking(schemaViolation('schema.required', at.path, requiredValue()));
   }
   const expected = at.node?.type ?? 'object';
   return {
     violation: schemaViolation('schema.type', at.path, typeInvalid(at.path, expected, jsonTypeOf(at.data))),
     fatal: at.data !== null && at.data !== undefined,
+    blocking: true,
   };
 }
 
@@ -98,7 +111,14 @@ function celMessage(params: CelErrorParams, data: unknown): string {
   return params.selfType === 'object' ? invalidOmittedValue(params.message) : invalidValue(data, params.message);
 }
 
-const plain = (violation: Violation): Described => ({ violation, fatal: false });
+/** A bound as the API server prints it: compared as a float64 when the value is one (4.294967295e+09). */
+function bound(limit: number | undefined, value: unknown): string {
+  if (limit === undefined) return 'undefined';
+  return jsonTypeOf(value) === 'number' ? goFloat(limit) : goNumber(limit);
+}
+
+const plain = (violation: Violation): Described => ({ violation, fatal: false, blocking: false });
+const blocking = (violation: Violation): Described => ({ violation, fatal: false, blocking: true });
 
 /** Follows a JSON pointer through the value and the schema side by side. */
 function locate(pointer: string, root: unknown, rootPath: string, rootSchema: SchemaNode): Location {

@@ -3,7 +3,7 @@
 // namespaced kind), with Kubernetes' messages. The name checks are written as
 // linear scans rather than regexes so that a huge hostile name costs O(n).
 import { Buffer } from 'node:buffer';
-import type { FindingSink } from '../violation.js';
+import type { Violation } from '../violation.js';
 import { invalidValue, jsonTypeOf, requiredValue, tooLong, typeInvalid } from './k8s-errors.js';
 import { childPath, keyPath } from './paths.js';
 import { schemaViolation } from './rules.js';
@@ -46,7 +46,7 @@ const LABEL_VALUE_ERROR = regexError(
 );
 
 /** Checks `metadata` (the value of the object's metadata key); returns true when a value has the wrong type. */
-export function checkMetadata(metadata: unknown, rejectUnknownFields: boolean, out: FindingSink): boolean {
+export function checkMetadata(metadata: unknown, rejectUnknownFields: boolean, out: Violation[]): boolean {
   if (metadata === undefined || metadata === null) {
     out.push(schemaViolation('meta.name', 'metadata.name', requiredValue('name or generateName is required')));
     return false;
@@ -77,7 +77,7 @@ export function checkMetadata(metadata: unknown, rejectUnknownFields: boolean, o
 const WRONG_TYPE = Symbol('wrong type');
 
 /** The string at `key`; '' when absent or null (as Go decodes it); WRONG_TYPE after reporting a non-string. */
-function stringField(metadata: Record<string, unknown>, key: string, out: FindingSink): string | typeof WRONG_TYPE {
+function stringField(metadata: Record<string, unknown>, key: string, out: Violation[]): string | typeof WRONG_TYPE {
   const value = ownValue(metadata, key);
   if (value === undefined || value === null) return '';
   if (typeof value === 'string') return value;
@@ -86,7 +86,7 @@ function stringField(metadata: Record<string, unknown>, key: string, out: Findin
   return WRONG_TYPE;
 }
 
-function checkNames(name: string | typeof WRONG_TYPE, generateName: string | typeof WRONG_TYPE, out: FindingSink): void {
+function checkNames(name: string | typeof WRONG_TYPE, generateName: string | typeof WRONG_TYPE, out: Violation[]): void {
   if (typeof generateName === 'string' && generateName !== '') {
     for (const msg of dns1123SubdomainErrors(maskTrailingDash(generateName))) {
       out.push(schemaViolation('meta.name', 'metadata.generateName', invalidValue(generateName, msg)));
@@ -108,7 +108,7 @@ function maskTrailingDash(name: string): string {
   return name.length > 1 && name.endsWith('-') ? `${name.slice(0, -2)}a` : name;
 }
 
-function checkLabels(labels: unknown, out: FindingSink): boolean {
+function checkLabels(labels: unknown, out: Violation[]): boolean {
   const map = stringMap(labels, 'metadata.labels', out);
   if (map.fatal) return true;
   for (const [key, value] of map.entries) {
@@ -119,7 +119,7 @@ function checkLabels(labels: unknown, out: FindingSink): boolean {
   return false;
 }
 
-function checkAnnotations(annotations: unknown, out: FindingSink): boolean {
+function checkAnnotations(annotations: unknown, out: Violation[]): boolean {
   const map = stringMap(annotations, 'metadata.annotations', out);
   if (map.fatal) return true;
   let totalBytes = 0;
@@ -142,7 +142,7 @@ interface StringMap {
 }
 
 /** A map[string]string field: null values decode to "", other non-strings are type errors. */
-function stringMap(value: unknown, path: string, out: FindingSink): StringMap {
+function stringMap(value: unknown, path: string, out: Violation[]): StringMap {
   if (value === undefined || value === null) return { entries: [], fatal: false };
   if (!isRecord(value)) {
     out.push(schemaViolation('schema.type', path, typeInvalid(path, 'object', jsonTypeOf(value))));

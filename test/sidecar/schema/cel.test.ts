@@ -66,9 +66,9 @@ describe('CEL: duration(self) >= duration(\'1ms\')', () => {
     assert.deepEqual(lines(check(withDuration('connectionPool.tcp.idleTimeout', '0s'))), []);
   });
 
-  it('does not run on a value of the wrong type (the type error is enough)', () => {
+  it('does not run on a value of the wrong type (the type error blocks CEL rules, with the API server\'s note)', () => {
     const result = check(withValue(validSidecar(), 'spec.ingress.0.connectionPool.tcp.connectTimeout', 5));
-    assert.deepEqual(result.violations.map((v) => v.rule), ['schema.type']);
+    assert.deepEqual(result.violations.map((v) => `${v.rule} ${v.path}`), ['schema.type spec.ingress[0].connectionPool.tcp.connectTimeout', 'schema.cel ']);
   });
 });
 

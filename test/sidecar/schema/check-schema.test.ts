@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { checkSchema, SCHEMA_RULES, SERVED_VERSIONS } from '../../../src/sidecar/schema/index.js';
+import { CEL_RULES_SKIPPED } from '../../../src/sidecar/schema/k8s-errors.js';
 import { check, lenient, lines, strict, validSidecar, withValue } from './helpers.js';
 
 describe('checkSchema: a valid Sidecar', () => {
@@ -39,6 +40,42 @@ describe('apiVersion and kind (object.kind)', () => {
     assert.deepEqual(lines(check(withValue(validSidecar(), 'kind', 'Gateway'))), ['object.kind kind: Invalid value: "Gateway": must be Sidecar']);
     assert.deepEqual(lines(check(withValue(validSidecar(), 'kind', undefined))), ['object.kind kind: Required value']);
   });
+
+  it('stops there, like the API server: nothing else of an object that is not a Sidecar is checked', () => {
+    const pod = withValue(withValue(validSidecar(), 'kind', 'Pod'), 'spec.egress.0.captureMode', 'FOO');
+    withValue(pod, 'spec.bogus', 1);
+    assert.deepEqual(lines(check(pod)), ['object.kind kind: Invalid value: "Pod": must be Sidecar']);
+    assert.equal(check(pod).fatal, true);
+  });
+});
+
+describe("the API server's order: structural errors first, CEL rules only without blocking ones", () => {
+  const notChecked = CEL_RULES_SKIPPED;
+  const celFailure = () => withValue(validSidecar(), 'spec.ingress.0.connectionPool.tcp.connectTimeout', '0s');
+
+  it('runs the CEL rules when the structure is sound, or only has range errors', () => {
+    assert.deepEqual(check(celFailure()).violations.map((v) => v.rule), ['schema.cel']);
+    const withRange = withValue(celFailure(), 'spec.ingress.0.port.number', 4294967296);
+    assert.deepEqual(check(withRange).violations.map((v) => v.rule), ['schema.range', 'schema.cel']);
+  });
+
+  for (const [what, path, value] of [
+    ['a wrong type', 'spec.ingress.0.port.number', 'eighty'],
+    ['a missing required field', 'spec.egress.0.hosts', undefined],
+    ['an unsupported enum value', 'spec.outboundTrafficPolicy.mode', 'OPEN'],
+    ['too many items', 'spec.ingress.0.tls.credentialNames', ['a', 'b', 'c']],
+  ] as const) {
+    it(`skips them after ${what}, and says so as the API server does (no field)`, () => {
+      const v = check(withValue(celFailure(), path, value as never)).violations;
+      assert.ok(!v.some((x) => x.rule === 'schema.cel' && x.message !== notChecked), 'no CEL finding');
+      assert.deepEqual(v.at(-1), { rule: 'schema.cel', severity: 'error', path: '', message: notChecked, hint: SCHEMA_RULES['schema.cel'].hint });
+    });
+  }
+
+  it('treats a missing metadata.name as blocking too', () => {
+    const v = check(withValue(celFailure(), 'metadata.name', undefined)).violations;
+    assert.deepEqual(v.map((x) => x.message.slice(0, 40)), ['Required value: name or generateName is ', notChecked.slice(0, 40)]);
+  });
 });
 
 describe('types (schema.type)', () => {
@@ -68,6 +105,16 @@ describe('types (schema.type)', () => {
     const result = check(withValue(validSidecar(), 'spec', 'nope'));
     assert.deepEqual(lines(result), ['schema.type spec: Invalid value: "string": spec in body must be of type object: "string"']);
     assert.equal(result.fatal, true);
+  });
+
+  it('calls a number outside int64 a float, as the API server decodes it (1e300 is no integer there)', () => {
+    assert.deepEqual(lines(check(withValue(validSidecar(), 'spec.ingress.0.port.number', 1e300))), [
+      'schema.range spec.ingress[0].port.number: Invalid value: 1e+300: spec.ingress[0].port.number in body should be less than or equal to 4.294967295e+09',
+      'schema.type spec.ingress[0].port.number: Invalid value: "number": spec.ingress[0].port.number in body must be of type integer: "number"',
+    ]);
+    assert.deepEqual(lines(check(withValue(validSidecar(), 'spec.ingress.0.port.number', 4294967296))), [
+      'schema.range spec.ingress[0].port.number: Invalid value: 4294967296: spec.ingress[0].port.number in body should be less than or equal to 4294967295',
+    ]);
   });
 
   it('accepts integral numbers written with a fraction (80.0 decodes as an integer)', () => {
@@ -167,15 +214,11 @@ describe('numeric bounds (schema.range)', () => {
     ]);
   });
 
-  it('applies int32 bounds to format: int32 fields, negatives included', () => {
+  it('leaves format: int32 unchecked, as kube-apiserver does (out-of-range values are for Istio\'s decoder: rule J1)', () => {
     const path = 'spec.inboundConnectionPool.http.http1MaxPendingRequests';
-    assert.deepEqual(lines(check(withValue(validSidecar(), path, 2147483647))), []);
-    assert.deepEqual(lines(check(withValue(validSidecar(), path, -2147483648))), []);
-    assert.deepEqual(lines(check(withValue(validSidecar(), path, -1))), [], 'negatives are left to the pool rules');
-    assert.deepEqual(lines(check(withValue(validSidecar(), path, 2147483648))), [
-      'schema.range spec.inboundConnectionPool.http.http1MaxPendingRequests: Invalid value: 2147483648: spec.inboundConnectionPool.http.http1MaxPendingRequests in body should be less than or equal to 2147483647',
-    ]);
-    assert.equal(check(withValue(validSidecar(), path, -2147483649)).violations[0]?.rule, 'schema.range');
+    for (const value of [2147483647, -2147483648, -1, 2147483648, -2147483649]) {
+      assert.deepEqual(lines(check(withValue(validSidecar(), path, value))), [], String(value));
+    }
   });
 
   it('bounds tcpKeepalive.probes as uint32', () => {
@@ -235,6 +278,31 @@ describe('unknown fields (schema.unknown-field)', () => {
     assert.equal(result.fatal, false);
   });
 
+  it('finds them inside values of the wrong shape, as the API server prunes them (and stops at the first unknown key)', () => {
+    const sidecar = withValue(validSidecar(), 'spec.outboundTrafficPolicy.mode', { a: { deeper: 1 }, b: 2 } as never);
+    withValue(sidecar, 'spec.egress.0.hosts', [{ c: 1 }, [{ d: 2 }]] as never);
+    withValue(sidecar, 'spec.ingress.0.port', [{ e: 3 }] as never);
+    assert.deepEqual(lines(check(sidecar)).filter((l) => l.startsWith('schema.unknown-field')), [
+      'schema.unknown-field spec.ingress[0].port[0].e: unknown field "spec.ingress[0].port[0].e"',
+      'schema.unknown-field spec.egress[0].hosts[0].c: unknown field "spec.egress[0].hosts[0].c"',
+      'schema.unknown-field spec.egress[0].hosts[1][0].d: unknown field "spec.egress[0].hosts[1][0].d"',
+      'schema.unknown-field spec.outboundTrafficPolicy.mode.a: unknown field "spec.outboundTrafficPolicy.mode.a"',
+      'schema.unknown-field spec.outboundTrafficPolicy.mode.b: unknown field "spec.outboundTrafficPolicy.mode.b"',
+    ]);
+  });
+
+  it('quotes the path as the API server does: as it is, unescaped', () => {
+    const sidecar = withValue(validSidecar(), 'spec.w"eird\\key\u0001', 1);
+    assert.deepEqual(lines(check(sidecar)), ['schema.unknown-field spec.w"eird\\key\u0001: unknown field "spec.w"eird\\key\u0001"']);
+  });
+
+  it('survives list nesting far deeper than the schema without recursion', () => {
+    let deep: unknown = [{ x: 1 }];
+    for (let i = 0; i < 20_000; i++) deep = [deep];
+    const result = check(withValue(validSidecar(), 'spec.egress.0.hosts', [deep] as never));
+    assert.ok(lines(result).some((l) => l.endsWith('.x"')));
+  });
+
   it('ignores them otherwise (the API server prunes them)', () => {
     assert.deepEqual(check(withUnknownFields(), lenient), { violations: [], fatal: false });
   });
@@ -287,9 +355,8 @@ describe('violations', () => {
   it('are errors with the hint of their rule', () => {
     const sidecar = withValue(validSidecar(), 'spec.egress.0.captureMode', 'FOO');
     withValue(sidecar, 'metadata.name', 'Bad');
-    withValue(sidecar, 'kind', 'Pod');
     const result = check(sidecar);
-    assert.equal(result.violations.length, 3);
+    assert.deepEqual(result.violations.map((v) => v.rule), ['meta.name', 'schema.enum', 'schema.cel']);
     for (const v of result.violations) {
       assert.equal(v.severity, 'error');
       assert.equal(v.hint, SCHEMA_RULES[v.rule as keyof typeof SCHEMA_RULES].hint);

@@ -61,7 +61,8 @@ describe('hostile input', () => {
       'meta.labels <long>',
       'schema.enum spec.egress[0].captureMode',
       'schema.length spec.workloadSelector.labels[app]',
-      'schema.cel spec.workloadSelector.labels[app]',
+      // too long and an enum error block the CEL rules: the API server's note instead of their findings
+      'schema.cel ',
     ]);
   });
 

@@ -38,8 +38,20 @@ describe('Go formatting of values in messages', () => {
     assert.equal(goValue({ a: [1, 'x'] }), '{"a":[1,"x"]}');
   });
 
+  it("prints lists and maps as Go's json.Marshal: keys in code point order, HTML-safe, floats as ES6 does", () => {
+    assert.equal(goValue({ b: 1, a: 'x<&>\u2028', '\u{1F600}': 0, '\uFFFD': 0 }), '{"a":"x\\u003c\\u0026\\u003e\\u2028","b":1,"\uFFFD":0,"\u{1F600}":0}');
+    assert.equal(goValue([1.5e-7, 30842351.575013883, 1e21, '\ud800']), '[1.5e-7,30842351.575013883,1e+21,"\uFFFD"]');
+  });
+
   it('names JSON types as kube-openapi does', () => {
     assert.deepEqual([null, 'x', 1, 1.5, true, [], {}].map(jsonTypeOf), ['null', 'string', 'integer', 'number', 'boolean', 'array', 'object']);
+    // Go's decoder keeps int64 only: larger integral numbers are float64
+    assert.deepEqual([2 ** 63 - 1024, 2 ** 63, -(2 ** 63), 1e300].map(jsonTypeOf), ['integer', 'number', 'number', 'number']);
+  });
+
+  it('never cuts a long string between the halves of a surrogate pair', () => {
+    const quoted = goQuote(`${'x'.repeat(4_095)}\u{1F600}tail`);
+    assert.ok(quoted.endsWith('x..."'), quoted.slice(-10));
   });
 
   it('words field errors like k8s.io/apimachinery', () => {

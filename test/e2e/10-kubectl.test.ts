@@ -1,14 +1,16 @@
-// What a person sees: the real kubectl (v1.32, default flags) against the
-// test API server, which calls sidecar-guard like kube-apiserver does.
-// Needs `npm run e2e:up` first (make e2e does up, this, then down).
+// What a person sees: kubectl with default flags against the API server
+// (the real kube-apiserver v1.35, or with e2e:up --apiserver=test the
+// simulator), which calls sidecar-guard through the webhook configurations
+// from manifests/. Needs `npm run e2e:up` first (make e2e does up, this, down).
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { kubectl, readState, type KubectlResult } from './env.js';
+import { waitFor } from '../helpers/wait.js';
+import { DENIED, KUBECONFIG, kubectl, namespaces, needsRealApiServer, readState, ROOT, type KubectlResult } from './env.js';
 
 const SEEDS = fileURLToPath(new URL('../fixtures/seeds/', import.meta.url));
-const DENIED = 'admission webhook "validate.sidecar-guard.io" denied the request: ';
 
 const sidecar = (ns: string, name: string, body: string, apiVersion = 'networking.istio.io/v1') =>
   `apiVersion: ${apiVersion}\nkind: Sidecar\nmetadata:\n  name: ${name}\n  namespace: ${ns}\n${body}`;
@@ -20,25 +22,30 @@ async function ok(args: string[], stdin?: string): Promise<KubectlResult> {
   return r;
 }
 
-async function namespaces(...names: string[]): Promise<void> {
-  for (const ns of names) {
-    const r = await kubectl(['create', 'namespace', ns]);
-    assert.ok(r.code === 0 || /AlreadyExists|already exists/.test(r.stderr), r.stderr);
-  }
-}
-
-async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+/** Polls until probe() gives a value (the webhook's view and controller catch up asynchronously). */
+async function eventually<T>(probe: () => Promise<T | undefined>, what: string): Promise<T> {
+  let value: T | undefined;
+  await waitFor(what, async () => (value = await probe()) !== undefined, 20_000, 100);
+  return value!;
 }
 
 before(() => {
   readState(); // fails with "run npm run e2e:up first" when the environment is missing
+});
+
+describe('the API server', { skip: needsRealApiServer() }, () => {
+  test('kubectl and the server are the Kubernetes release built from test/cluster/kube', async () => {
+    const version = JSON.parse((await ok(['version', '-o', 'json'])).stdout);
+    assert.equal(version.serverVersion.gitVersion, 'v1.35.4');
+    assert.equal(version.clientVersion.gitVersion, 'v1.35.4');
+  });
+
+  test('/readyz?verbose lists the etcd checks', async () => {
+    const r = await ok(['get', '--raw', '/readyz?verbose']);
+    assert.match(r.stdout, /^\[\+\]etcd ok$/m);
+    assert.match(r.stdout, /^\[\+\]etcd-readiness ok$/m);
+    assert.match(r.stdout, /readyz check passed/);
+  });
 });
 
 describe('kubectl apply of the seed examples, in document order', () => {
@@ -156,6 +163,63 @@ describe('cross-object rules through kubectl', () => {
   });
 });
 
+describe('Sidecars stored before the webhook covered them', () => {
+  // Such objects exist in every cluster that installs a webhook late. Here the
+  // validating configuration skips e2e-legacy for a moment (as if it did not
+  // exist yet), the objects go in, and the configuration is put back.
+  const NS = 'e2e-legacy';
+  // A port-less egress listener that is not last (E2), held by a finalizer.
+  const invalid = withFinalizer(sidecar(NS, 'legacy-order', 'spec:\n  workloadSelector:\n    labels: {app: legacy}\n  egress:\n  - hosts: ["./*"]\n  - port: {number: 80, protocol: HTTP, name: http}\n    hosts: ["./*"]\n'));
+  const setExcluded = (values: string[]) =>
+    ok(['patch', 'validatingwebhookconfiguration', 'sidecar-guard', '--type=json', '-p', JSON.stringify([{ op: 'replace', path: '/webhooks/0/namespaceSelector/matchExpressions/0/values', value: values }])]);
+  /** The API server applies configuration changes asynchronously: wait until a dry run shows the new coverage. */
+  const covered = async () => (await kubectl(['apply', '--dry-run=server', '-f', '-'], { stdin: sidecar(NS, 'probe', 'spec:\n  egress:\n  - hosts: ["noslash"]\n') })).code !== 0;
+
+  before(async () => {
+    // istio-system exists in every Istio mesh; without it `istio-system/*` would get a KIA1004 warning.
+    await namespaces(NS, 'istio-system');
+    await setExcluded(['kube-system', NS]);
+    try {
+      await waitFor('the API server to stop calling the webhook for e2e-legacy', async () => !(await covered()), 20_000, 100);
+      await ok(['apply', '-f', '-'], sidecar(NS, 'first-default', EGRESS));
+      await ok(['apply', '-f', '-'], sidecar(NS, 'second-default', EGRESS));
+      await ok(['apply', '-f', '-'], invalid);
+    } finally {
+      await setExcluded(['kube-system']);
+    }
+    await waitFor('the API server to call the webhook for e2e-legacy again', covered, 20_000, 100);
+  });
+
+  test('audit --kubeconfig reports the conflict that admission would have refused, both members, as the cluster admin', async () => {
+    const r = await sidecarGuard(['audit', '--kubeconfig', KUBECONFIG, '--output', 'json']);
+    assert.equal(r.code, 1, r.stderr);
+    const findings = (JSON.parse(r.stdout) as { findings: { code: string; namespace: string; name: string }[] }).findings.filter((f) => f.namespace === NS);
+    // and the selector of legacy-order that matches no pod (IST0101, a warning)
+    assert.deepEqual(findings.map((f) => `${f.code} ${f.name}`), ['IST0111 first-default', 'IST0101 legacy-order', 'IST0111 second-default']);
+  });
+
+  test('their metadata can still be edited (warnings say why); a spec edit that keeps them invalid is refused', async () => {
+    const labelled = await ok(['label', 'sidecar', '-n', NS, 'legacy-order', 'team=payments']);
+    assert.match(labelled.stderr, /^Warning: .*spec\.egress\[0\]\.port: sidecar: the egress listener with empty port should be the last listener in the list \[E2\] \(allowed: the stored Sidecar already had this and the update leaves its spec unchanged\)/m);
+    const edited = await kubectl(['patch', 'sidecar', '-n', NS, 'legacy-order', '--type=merge', '-p', '{"spec":{"outboundTrafficPolicy":{"mode":"REGISTRY_ONLY"}}}']);
+    assert.equal(edited.code, 1);
+    assert.match(edited.stderr, new RegExp(`${DENIED}Sidecar ${NS}/legacy-order is invalid: spec\\.egress\\[0\\]\\.port: .*\\[E2\\]`));
+  });
+
+  test('a Sidecar being deleted is never held up: its finalizer can be removed although its spec is invalid', { skip: needsRealApiServer() }, async () => {
+    const deleting = await ok(['delete', 'sidecar', '-n', NS, 'legacy-order', '--wait=false']);
+    assert.match(deleting.stdout, /deleted/);
+    const held = JSON.parse((await ok(['get', 'sidecar', '-n', NS, 'legacy-order', '-o', 'json'])).stdout);
+    assert.ok(held.metadata.deletionTimestamp, 'the finalizer keeps it, marked for deletion');
+    // The UPDATE that removes the finalizer reaches the webhook with metadata.deletionTimestamp set.
+    const released = await ok(['patch', 'sidecar', '-n', NS, 'legacy-order', '--type=json', '-p', '[{"op":"remove","path":"/metadata/finalizers"}]']);
+    assert.match(released.stderr, /\(allowed: the Sidecar is being deleted\)/);
+    const gone = await kubectl(['get', 'sidecar', '-n', NS, 'legacy-order']);
+    assert.equal(gone.code, 1);
+    assert.match(gone.stderr, /NotFound|not found/);
+  });
+});
+
 describe('namespace defaults through kubectl', () => {
   const managed = async (ns: string) => {
     const r = await kubectl(['get', 'sidecar', '-n', ns, 'default', '-o', 'json']);
@@ -199,7 +263,7 @@ describe('namespace defaults through kubectl', () => {
 });
 
 describe('webhook configuration upkeep', () => {
-  test('installed with failurePolicy Ignore from manifests/, set to Fail by the ready webhook, with its caBundle', async () => {
+  test('installed with failurePolicy Ignore from manifests/, set to Fail once the webhook proved reachable, with its caBundle', async () => {
     const policy = await eventually(async () => {
       const r = await kubectl(['get', 'validatingwebhookconfiguration', 'sidecar-guard', '-o', 'jsonpath={.webhooks[0].failurePolicy}']);
       return r.stdout === 'Fail' ? r.stdout : undefined;
@@ -209,6 +273,10 @@ describe('webhook configuration upkeep', () => {
     assert.equal(mutating.stdout, 'Ignore', 'defaulting stays a convenience');
     const bundle = await ok(['get', 'validatingwebhookconfiguration', 'sidecar-guard', '-o', 'jsonpath={.webhooks[0].clientConfig.caBundle}']);
     assert.equal(Buffer.from(bundle.stdout, 'base64').toString(), readState().caPem);
+    // The proof: the API server called us with the dry-run probe and we denied it.
+    const text = await (await fetch(`${readState().webhook.metricsUrl}/metrics`)).text();
+    assert.match(text, /^sidecar_guard_webhook_reachable 1$/m);
+    assert.match(text, /^sidecar_guard_webhook_reachability_checks_total\{result="denied"\} [1-9]/m);
   });
 });
 
@@ -220,3 +288,17 @@ describe('observability of the running webhook', () => {
     assert.match(text, /rule="E2"/);
   });
 });
+
+/** The sidecar-guard CLI (compiled by e2e:up), as a user runs it. */
+function sidecarGuard(args: string[]): Promise<KubectlResult> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['bin/sidecar-guard.js', ...args], { cwd: ROOT, timeout: 60_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
+      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+}
+
+function withFinalizer(yaml: string): string {
+  return yaml.replace(/(  namespace: .*\n)/, '$1  finalizers: ["example.com/hold"]\n');
+}
