@@ -138,7 +138,7 @@ async function startServer(cli: string, cwd: string, certDir: string): Promise<S
   }
 }
 
-interface Attempt {
+export interface Attempt {
   /** Set when the review got no answer: the client's error, and how the server ended if it did. */
   error?: string;
   /** Server CPU (user + system, every thread) from sending the review to its answer: parsing and TLS included. */
@@ -152,7 +152,7 @@ interface Attempt {
   healthzMaxMs: number;
 }
 
-interface Row {
+export interface Row {
   case: string;
   bodyMiB: number;
   /** The same review REPEATS times on one server: the first finds the code cold, the later ones warm. */
@@ -299,18 +299,26 @@ async function inProcess(): Promise<void> {
   }
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { repo: { type: 'string' }, only: { type: 'string' }, json: { type: 'boolean' }, 'in-process': { type: 'boolean' } } });
-  if (values['in-process']) return inProcess();
-  const repo = resolve(values.repo ?? REPO_ROOT);
+/** The cases `make bench` runs: the two largest bodies and the costliest objects still judged. */
+export const BENCH_CASES = ['3 MiB', '6.9 MiB', 'mixed bad hosts', 'bad label keys'];
+
+/** Every case whose name contains one of `only` (all without), each on a fresh server of `repo`'s build. */
+export async function measureBounded(only?: readonly string[], repo = REPO_ROOT): Promise<Row[]> {
   const cli = join(repo, 'bin', 'sidecar-guard.js');
   const rows: Row[] = [];
   for (const c of CASES) {
-    if (values.only && !c.name.includes(values.only)) continue;
+    if (only && !only.some((o) => c.name.includes(o))) continue;
     const row = await measure(cli, repo, c);
     rows.push(row);
     process.stderr.write(`${JSON.stringify(row)}\n`);
   }
+  return rows;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { repo: { type: 'string' }, only: { type: 'string' }, json: { type: 'boolean' }, 'in-process': { type: 'boolean' } } });
+  if (values['in-process']) return inProcess();
+  const rows = await measureBounded(values.only ? [values.only] : undefined, resolve(values.repo ?? REPO_ROOT));
   if (values.json) {
     process.stdout.write(`${JSON.stringify(rows)}\n`);
     return;
@@ -329,4 +337,4 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();

@@ -50,6 +50,12 @@ export const ROWS: readonly Row[] = [
   { key: 'attack_trickle_rss_mb', label: 'peak RSS, 32 clients trickling 1 byte/s', unit: 'MB', target: { op: '<=', value: manifestMemoryLimitMb() } },
   { key: 'attack_trickle_honest_max_ms', label: 'slowest honest review then (kept-alive connection)', unit: 'ms', target: { op: '<=', value: 1000 }, digits: 0 },
   { key: 'attack_trickle_honest_fresh_max_ms', label: 'slowest honest review then (new connection each)', unit: 'ms', target: { op: '<=', value: 1000 }, digits: 0 },
+  // Issue 14, bounded output: one large Sidecar gets a short answer, without holding up the probes or taking the memory.
+  { key: 'bounded_response_bytes_max', label: 'largest answer to a 3 or 6.9 MiB review or the costliest judged object', unit: 'B', target: { op: '<=', value: 4096 }, digits: 0 },
+  { key: 'bounded_decision_max_ms', label: 'slowest decision among them (server histogram)', unit: 'ms', digits: 0 },
+  { key: 'bounded_healthz_max_ms', label: 'slowest /healthz while one was in flight', unit: 'ms', target: { op: '<=', value: 1000 }, digits: 0 },
+  { key: 'bounded_rss_peak_mb', label: 'peak RSS of a server answering them', unit: 'MB', target: { op: '<=', value: manifestMemoryLimitMb() }, digits: 0 },
+  { key: 'bounded_failed', label: 'of them not answered 200', unit: '', target: { op: '<=', value: 0 }, digits: 0 },
   { key: 'attack_server_crashes', label: 'server processes that died during the attacks', unit: '', target: { op: '<=', value: 0 }, digits: 0 },
   { key: 'attack_honest_failed', label: 'honest reviews not answered 200, all three attacks', unit: '', target: { op: '<=', value: 0 }, digits: 0 },
 ];

@@ -15,6 +15,7 @@ import { childNodeFlags, finish, REPO_ROOT, runChild, startChild, type Child } f
 import type { DecisionSize } from './decision.js';
 import { probe, throughput, type FixedRate, type Target, type Throughput } from './load.js';
 import { measureAttacks } from './attack.js';
+import { BENCH_CASES, measureBounded } from './bounded.js';
 import { marginalBytes, measureMemory } from './memory.js';
 import { missed, table, type Results } from './report.js';
 import { distIsFresh, DIST_DIR, productRoot } from './product.js';
@@ -240,6 +241,18 @@ async function attackPhase(results: Results, details: Record<string, unknown>): 
   details.attack = attack;
 }
 
+/** Issue 14, bounded output: the largest bodies and the costliest objects still judged, each on a fresh server (bench/bounded.ts). */
+async function boundedPhase(results: Results, details: Record<string, unknown>): Promise<void> {
+  const rows = await measureBounded(BENCH_CASES);
+  const all = rows.flatMap((r) => r.attempts);
+  results.bounded_response_bytes_max = Math.max(...all.map((a) => a.responseBytes));
+  results.bounded_decision_max_ms = Math.max(...all.map((a) => a.decisionMs));
+  results.bounded_healthz_max_ms = Math.max(...all.map((a) => a.healthzMaxMs));
+  results.bounded_rss_peak_mb = Math.max(...rows.map((r) => r.rssPeakMb));
+  results.bounded_failed = all.filter((a) => a.error || a.status !== 200).length;
+  details.bounded = rows;
+}
+
 function gitCommit(): string | null {
   try {
     return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
@@ -275,6 +288,7 @@ async function main(): Promise<number> {
       ['https', () => httpsPhase(results, details, certDir, ca)],
       ['startup', () => startupPhase(results, details, certDir)],
       ['attack', () => attackPhase(results, details)],
+      ['bounded', () => boundedPhase(results, details)],
     ];
     for (const [name, phase] of phases) {
       log(`${name}...`);
