@@ -88,11 +88,6 @@ interface SeverityTally {
   path: string | undefined;
 }
 
-/** Where checks put findings: an array, or a CappedFindings. */
-export interface FindingSink {
-  push(v: Violation): void;
-}
-
 /**
  * A collector that keeps what `limits` allows and counts the rest, so memory
  * stays bounded however many findings are added (the rules add one per bad
@@ -100,7 +95,7 @@ export interface FindingSink {
  * each rule's summary right after its last kept finding, and one summary per
  * severity for rules with nothing kept at the end.
  */
-export class CappedFindings implements FindingSink {
+export class CappedFindings {
   private readonly kept: Violation[] = [];
   private readonly rules = new Map<string, RuleTally>();
   private readonly severities = new Map<Severity, SeverityTally>();
@@ -111,10 +106,6 @@ export class CappedFindings implements FindingSink {
   /** How many findings were added, summaries counted for what they stand for. */
   get size(): number {
     return this.added;
-  }
-
-  push(v: Violation): void {
-    this.add(v);
   }
 
   add(v: Violation): void {

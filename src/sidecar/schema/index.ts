@@ -4,7 +4,7 @@
 // fields that kubectl's strict validation refuses. The spec schema is compiled
 // once, at module load, by an Ajv instance of our own.
 import { Ajv, type ErrorObject, type FuncKeywordDefinition } from 'ajv';
-import { capFindings, FINDING_LIMITS, type Violation } from '../violation.js';
+import type { Violation } from '../violation.js';
 import { celRuleFor } from './cel.js';
 import { CEL_RULES_SKIPPED, goValue, INT64_LIMIT, jsonTypeOf, notSupported, requiredValue, rootTypeInvalid } from './k8s-errors.js';
 import { CEL_KEYWORD, describeAjvError, INT64_KEYWORD, type CelErrorParams } from './messages.js';
@@ -57,14 +57,12 @@ const firstSpecError = createAjv({ allErrors: false }).compile(withInt64Check(SP
  */
 export const FULL_SCHEMA_CHECK_VALUES = 20_000;
 
-/** A label map of 50,000 bad keys is 100,000 findings: what FINDING_LIMITS shows is kept, the rest counted. */
-const SCHEMA_FINDING_LIMITS = { perRule: FINDING_LIMITS.perRule, perObject: Number.POSITIVE_INFINITY };
-
 /** Checks a whole Sidecar object (apiVersion, kind, metadata, spec, status). Never throws. */
 export function checkSchema(object: unknown, options: SchemaOptions): SchemaResult {
   try {
-    const { violations, fatal } = checkObject(object, options?.rejectUnknownFields === true);
-    return { violations: capFindings(violations, SCHEMA_FINDING_LIMITS), fatal };
+    // Every finding, as the API server lists them (the schema differential compares them one by one);
+    // judge() caps what one object shows, and size.ts bounds how many there can be.
+    return checkObject(object, options?.rejectUnknownFields === true);
   } catch (error) {
     // Not expected; a checker that throws would turn a bad object into a webhook failure.
     const detail = error instanceof Error ? error.message : String(error);
