@@ -10,7 +10,7 @@
 //   never reaches etcd).
 // - Values: within 1.5 MiB an object can hold 390,000 one-letter hosts, and
 //   the rules cost a few microseconds per list item; 50,000 values bound one
-//   decision to about 0.1 s of CPU on the 2-core development machine
+//   decision to 0.16 s of CPU on the 2-core development machine
 //   (docs/reliability.md, "Bounded output") while leaving room for tens of
 //   thousands of hosts.
 import { isRecord } from '../util/json.js';
