@@ -3,9 +3,9 @@ import type { HostCounts, ScopeReport, ScopeRow } from './scope.js';
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-function sidecarCell(r: ScopeRow): string {
+function sidecarCell(r: ScopeRow & { hasSelectorSidecars: boolean }): string {
   const s = r.sidecar;
-  if (s.kind === 'none') return '(none)';
+  if (s.kind === 'none') return r.hasSelectorSidecars ? '(none but selectors)' : '(none)';
   return `${s.namespace}/${s.name}${s.kind === 'mesh' ? ' (mesh default)' : ''}`;
 }
 
@@ -28,7 +28,7 @@ const counted = (r: ScopeRow): string[] => [
 export function formatScopeText(report: ScopeReport): string {
   const lines = table(
     ['NAMESPACE', 'SIDECAR IN FORCE', 'SERVICES', 'SE HOSTS', 'IMPORTED/WITHOUT', 'SHARE'],
-    report.namespaces.map((r) => [r.namespace, sidecarCell(r), ...counted(r)]),
+    report.namespaces.map((r) => [r.namespace, sidecarCell({ ...r, hasSelectorSidecars: report.selectorSidecars.some((x) => x.namespace === r.namespace) }), ...counted(r)]),
   );
   if (report.selectorSidecars.length > 0) {
     lines.push('', ...table(['NAMESPACE', 'SELECTOR SIDECAR', 'SELECTOR', 'WORKLOADS', 'SERVICES', 'SE HOSTS', 'IMPORTED/WITHOUT', 'SHARE'], report.selectorSidecars.map((r) => [r.namespace, r.sidecar.name!, r.selector!, r.workloads!.join(',') || '(none)', ...counted(r)])));
@@ -37,7 +37,7 @@ export function formatScopeText(report: ScopeReport): string {
   lines.push('');
   if (report.unscoped.length > 0) lines.push(`No Sidecar at all (every proxy imports everything exported to its namespace): ${report.unscoped.join(', ')}`);
   lines.push(
-    `${plural(s.namespaces, 'namespace')}: ${s.namespaceDefaults} with their own default, ${s.meshDefault} under the mesh default, ${s.unscoped} with no Sidecar; ${plural(s.selectorSidecars, 'selector Sidecar')}. ` +
+    `${plural(s.namespaces, 'namespace')}: ${s.namespaceDefaults} with their own default, ${s.meshDefault} under the mesh default, ${s.withoutDefault} without a default (${s.unscoped} with no Sidecar at all); ${plural(s.selectorSidecars, 'selector Sidecar')}. ` +
       `The mesh has ${plural(s.mesh.services, 'Service')} and ${plural(s.mesh.serviceEntryHosts, 'ServiceEntry host')}.`,
   );
   lines.push('SERVICES and SE HOSTS: imported under the Sidecar in force / imported with no Sidecar (what is exported to the namespace).');

@@ -31,9 +31,9 @@ export interface ScopeRow {
 export interface ScopeReport {
   namespaces: ScopeRow[];
   selectorSidecars: ScopeRow[];
-  /** Namespaces where no Sidecar applies at all (no own default, no mesh default): every proxy there imports the whole mesh. */
+  /** Namespaces where no Sidecar applies at all (no own default, no mesh default, no selector Sidecar): every proxy there imports the whole mesh. */
   unscoped: string[];
-  summary: { namespaces: number; namespaceDefaults: number; meshDefault: number; unscoped: number; selectorSidecars: number; mesh: HostCounts };
+  summary: { namespaces: number; namespaceDefaults: number; meshDefault: number; withoutDefault: number; unscoped: number; selectorSidecars: number; mesh: HostCounts };
 }
 
 export interface ScopeOptions {
@@ -66,7 +66,8 @@ export function scopeAudit(input: ClusterObjects, options: ScopeOptions): ScopeR
     }
   }
   const mesh = counts(registryHosts(store, options.clusterDomain));
-  const unscoped = rows.filter((r) => r.sidecar.kind === 'none').map((r) => r.namespace);
+  const withSelectors = new Set(selectorRows.map((r) => r.namespace));
+  const unscoped = rows.filter((r) => r.sidecar.kind === 'none' && !withSelectors.has(r.namespace)).map((r) => r.namespace);
   return {
     namespaces: rows,
     selectorSidecars: selectorRows,
@@ -75,6 +76,7 @@ export function scopeAudit(input: ClusterObjects, options: ScopeOptions): ScopeR
       namespaces: rows.length,
       namespaceDefaults: rows.filter((r) => r.sidecar.kind === 'namespace').length,
       meshDefault: rows.filter((r) => r.sidecar.kind === 'mesh').length,
+      withoutDefault: rows.filter((r) => r.sidecar.kind === 'none').length,
       unscoped: unscoped.length,
       selectorSidecars: selectorRows.length,
       mesh,
