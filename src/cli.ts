@@ -492,6 +492,25 @@ function defaultsMode(values: Values): 'off' | 'label' | 'all' {
   return mode;
 }
 
+/** --defaults-prometheus and its companions, checked; nothing without it. */
+function defaultsTraffic(values: Values): { traffic?: NonNullable<ServeConfig['defaults']['traffic']> } {
+  const url = values['defaults-prometheus'] as string | undefined;
+  if (url === undefined) {
+    if (values['defaults-prune'] === true) throw new UsageError('--defaults-prune needs --defaults-prometheus URL');
+    return {};
+  }
+  if (values['generate-defaults'] === 'off') throw new UsageError('--defaults-prometheus needs --generate-defaults label|all');
+  try {
+    checkPrometheusUrl(url, '--defaults-prometheus');
+    checkWindow(values['defaults-window'] as string);
+  } catch (err) {
+    throw new UsageError((err as Error).message.replace('--window', '--defaults-window'));
+  }
+  const intervalMs = intFlag(values, 'defaults-refresh');
+  if (intervalMs < 1000) throw new UsageError('--defaults-refresh must be at least 1000 ms');
+  return { traffic: { url, window: values['defaults-window'] as string, intervalMs, prune: values['defaults-prune'] === true, collapseThreshold: intFlag(values, 'defaults-collapse-threshold') } };
+}
+
 /** Our namespace inside a pod: the downward API variable, else the service account's namespace file. */
 function podNamespace(): string {
   if (process.env.POD_NAMESPACE) return process.env.POD_NAMESPACE;
@@ -542,6 +561,7 @@ function serveConfigFrom(values: Values): ServeConfig {
       namespaceLabel: values['defaults-label'] as string,
       exclude: values['defaults-exclude'] as string[],
       config: loadDefaultsConfig({ ...values, config: values['defaults-config'], deps: values['defaults-deps'] }),
+      ...defaultsTraffic(values),
     },
     limits: serveLimits(values),
   };
