@@ -230,7 +230,7 @@ export class DefaultsController {
   private unusedHosts(generated: GeneratedSidecar, current: readonly string[]): string[] {
     const namespace = generated.metadata.namespace;
     const hosts = generated.spec.egress[0]!.hosts;
-    return current.filter((h) => !hosts.includes(h) && normaliseHosts(namespace, [...hosts, h]).length === hosts.length);
+    return current.filter((h) => !hosts.includes(h) && normaliseHosts(namespace, [...hosts, h]).length > hosts.length);
   }
 
   /** Log, Event and listeners for the unused hosts of a managed default, once per change. */
