@@ -131,7 +131,7 @@ function unusedHosts(sidecar: SidecarInForce, governed: readonly { edge: Edge; s
   return out;
 }
 
-const describe = (s: SidecarRef): string => (s.kind === 'none' ? 'no Sidecar' : `Sidecar ${s.namespace}/${s.name}${s.kind === 'mesh' ? ' (mesh default)' : ''}`);
+const describe = (s: SidecarRef): string => (s.kind === 'none' ? 'no default Sidecar' : `Sidecar ${s.namespace}/${s.name}${s.kind === 'mesh' ? ' (mesh default)' : ''}`);
 
 function volume(e: { requests: number; connections: number }): string {
   const parts = [];

@@ -92,7 +92,7 @@ function workloadSidecar(source: Workload, labels: Labels, hosts: string[], conf
   return {
     apiVersion: config.template.apiVersion,
     kind: 'Sidecar',
-    metadata: { name: source.workload, namespace: source.namespace, labels: {}, annotations: { [TEMPLATE_HASH_ANNOTATION]: templateHash(spec) } },
+    metadata: { name: source.workload, namespace: source.namespace, annotations: { [TEMPLATE_HASH_ANNOTATION]: templateHash(spec) } },
     spec,
   };
 }

@@ -41,7 +41,7 @@ export const DEFAULT_TEMPLATE: DefaultsTemplate = {
 export type GeneratedSidecar = {
   apiVersion: string;
   kind: 'Sidecar';
-  metadata: { name: string; namespace: string; labels: Record<string, string>; annotations: Record<string, string> };
+  metadata: { name: string; namespace: string; labels?: Record<string, string>; annotations: Record<string, string> };
   spec: { workloadSelector?: { labels: Record<string, string> }; egress: { hosts: string[] }[]; outboundTrafficPolicy?: { mode: string } };
 };
 

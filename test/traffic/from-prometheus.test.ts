@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { fixture, runCli } from '../helpers/cli.js';
+import { serveConfigOf } from '../../src/cli.js';
 import { destinationOf, loadCalls, openMetrics, type Call } from './openmetrics.js';
 import { startPrometheus, type TestPrometheus } from './prometheus-server.js';
 
@@ -219,5 +220,15 @@ describe('clear errors', () => {
       assert.equal(r.code, 2, args.join(' '));
       assert.match(r.stderr, message);
     }
+  });
+
+  test('serve flags', () => {
+    const cluster = ['--kubeconfig', 'x', '--generate-defaults', 'label'];
+    assert.throws(() => serveConfigOf(['--defaults-prometheus', 'http://p:9090']), /--defaults-prometheus needs --generate-defaults label\|all/);
+    assert.throws(() => serveConfigOf([...cluster, '--defaults-prune']), /--defaults-prune needs --defaults-prometheus URL/);
+    assert.throws(() => serveConfigOf([...cluster, '--defaults-prometheus', 'http://p:9090', '--defaults-window', 'week']), /--defaults-window must be a Prometheus duration/);
+    assert.throws(() => serveConfigOf([...cluster, '--defaults-prometheus', 'http://p:9090', '--defaults-refresh', '10']), /at least 1000 ms/);
+    const config = serveConfigOf([...cluster, '--defaults-prometheus', 'http://p:9090', '--defaults-prune']);
+    assert.deepEqual(config.defaults.traffic, { url: 'http://p:9090', window: '7d', intervalMs: 600_000, prune: true, collapseThreshold: 0 });
   });
 });
