@@ -9,7 +9,6 @@ import { REPO_ROOT } from './child.js';
 
 type Review = typeof import('../src/sidecar/review.js');
 type Store = typeof import('../src/cluster/store.js');
-type ReservationsModule = typeof import('../src/cluster/reservations.js');
 type AdmitterModule = typeof import('../src/cluster/admitter.js');
 type App = typeof import('../src/http/app.js');
 type MetricsModule = typeof import('../src/metrics.js');
@@ -20,8 +19,7 @@ export interface Product {
   root: 'dist' | 'src';
   review: Review['review'];
   ClusterStore: Store['ClusterStore'];
-  Reservations: ReservationsModule['Reservations'];
-  Admitter: AdmitterModule['Admitter'];
+  localAdmitter: AdmitterModule['localAdmitter'];
   buildApp: App['buildApp'];
   MAX_BODY_BYTES: number;
   createMetrics: MetricsModule['createMetrics'];
@@ -62,10 +60,9 @@ export function productRoot(): 'dist' | 'src' {
 export async function loadProduct(root: 'dist' | 'src' = productRoot()): Promise<Product> {
   const dir = root === 'dist' ? DIST_DIR : join(REPO_ROOT, 'src');
   const load = <T>(path: string): Promise<T> => import(pathToFileURL(join(dir, path)).href) as Promise<T>;
-  const [review, store, reservations, admitter, app, metrics, files] = await Promise.all([
+  const [review, store, admitter, app, metrics, files] = await Promise.all([
     load<Review>('sidecar/review.js'),
     load<Store>('cluster/store.js'),
-    load<ReservationsModule>('cluster/reservations.js'),
     load<AdmitterModule>('cluster/admitter.js'),
     load<App>('http/app.js'),
     load<MetricsModule>('metrics.js'),
@@ -75,8 +72,7 @@ export async function loadProduct(root: 'dist' | 'src' = productRoot()): Promise
     root,
     review: review.review,
     ClusterStore: store.ClusterStore,
-    Reservations: reservations.Reservations,
-    Admitter: admitter.Admitter,
+    localAdmitter: admitter.localAdmitter,
     buildApp: app.buildApp,
     MAX_BODY_BYTES: app.MAX_BODY_BYTES,
     createMetrics: metrics.createMetrics,
