@@ -79,10 +79,10 @@ conformance: build oracle
 	node --import tsx test/conformance/run.ts --sidecars $(CONFORMANCE_SIDECARS) --namespaces $(CONFORMANCE_NAMESPACES) $(if $(SEED),--seed $(SEED))
 
 ## make bench: the full benchmark (minutes); make bench-quick: under a minute. Both print a table.
-bench: build
+bench: build cluster
 	node --import tsx bench/run.ts $(ARGS)
 
-bench-quick: build
+bench-quick: build cluster
 	node --import tsx bench/run.ts --quick $(ARGS)
 
 ## make certs: a CA and a serving certificate for the in-cluster Service (SERVICE, NAMESPACE, OUT)

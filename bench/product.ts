@@ -26,6 +26,33 @@ export interface Product {
   readCertFiles: Files['readCertFiles'];
 }
 
+type ClaimsModule = typeof import('../src/cluster/claims.js');
+type KubeModule = typeof import('../src/cluster/kube.js');
+type ReservationsModule = typeof import('../src/cluster/reservations.js');
+
+/** What the claims benchmark needs: the Admitter with claims in the API server (loads the API client). */
+export interface ClaimsProduct {
+  root: 'dist' | 'src';
+  Admitter: AdmitterModule['Admitter'];
+  ApiClaims: ClaimsModule['ApiClaims'];
+  KubeClient: KubeModule['KubeClient'];
+  Reservations: ReservationsModule['Reservations'];
+  ClusterStore: Store['ClusterStore'];
+}
+
+export async function loadClaimsProduct(root: 'dist' | 'src' = productRoot()): Promise<ClaimsProduct> {
+  const dir = root === 'dist' ? DIST_DIR : join(REPO_ROOT, 'src');
+  const load = <T>(path: string): Promise<T> => import(pathToFileURL(join(dir, path)).href) as Promise<T>;
+  const [admitter, claims, kube, reservations, store] = await Promise.all([
+    load<AdmitterModule>('cluster/admitter.js'),
+    load<ClaimsModule>('cluster/claims.js'),
+    load<KubeModule>('cluster/kube.js'),
+    load<ReservationsModule>('cluster/reservations.js'),
+    load<Store>('cluster/store.js'),
+  ]);
+  return { root, Admitter: admitter.Admitter, ApiClaims: claims.ApiClaims, KubeClient: kube.KubeClient, Reservations: reservations.Reservations, ClusterStore: store.ClusterStore };
+}
+
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const path = join(dir, e.name);
