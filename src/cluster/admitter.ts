@@ -278,7 +278,7 @@ export interface LocalAdmitterOptions {
   replica?: string;
 }
 
-export const DEFAULT_RESERVATION_TTL_MS = 30_000;
+export const DEFAULT_RESERVATION_TTL_MS = 45_000;
 
 /** An Admitter with local reservations over a store, wired as `serve --claims=local` wires them (standalone, tests, bench). */
 export function localAdmitter(store: ClusterStore, review: ReviewOptions, options: LocalAdmitterOptions = {}): { admitter: Admitter; reservations: Reservations } {
