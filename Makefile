@@ -57,7 +57,7 @@ e2e: build $(if $(filter real,$(APISERVER)),cluster)
 e2e-race: build cluster
 	@npm run --silent e2e:down
 	npm run --silent e2e:up -- --replicas 3
-	E2E_RACE_RUNS=50 E2E_RACE_KUBECTL_RUNS=50 bash scripts/test.sh test/e2e/50-replicas.test.ts; status=$$?; npm run --silent e2e:down; exit $$status
+	E2E_RACE_RUNS=50 E2E_RACE_KUBECTL_RUNS=50 bash scripts/test.sh test/e2e/60-replicas.test.ts; status=$$?; npm run --silent e2e:down; exit $$status
 
 typecheck: install
 	npm run --silent typecheck

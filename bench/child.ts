@@ -7,8 +7,19 @@ import { fileURLToPath } from 'node:url';
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MARK = '@@bench ';
 
-/** Node flags every child gets on top of tsx (e.g. --cpu-prof when profiling). */
-export const childNodeFlags: string[] = [];
+/**
+ * The V8 flags the image runs the webhook with (the Dockerfile's ENTRYPOINT;
+ * test/manifests/runtime-flags.test.ts keeps the two equal). Without a fixed
+ * young generation, Node 24 sizes it from the host's memory: up to 64 MB per
+ * semi-space on a large machine (128 MB of RSS holding nothing after a GC),
+ * far less in a container with a memory limit. Pinning it to 16 MB (Node 20's
+ * largest) makes the process's memory the same on every node, and the
+ * benchmark measures what runs.
+ */
+export const PRODUCTION_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=16'];
+
+/** Node flags every child gets on top of tsx: the production ones, and e.g. --cpu-prof when profiling. */
+export const childNodeFlags: string[] = [...PRODUCTION_NODE_FLAGS];
 
 /** Called in a child: one result message for the parent. */
 export function report(message: unknown): void {

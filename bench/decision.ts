@@ -26,7 +26,8 @@ export interface DecisionSize {
 }
 
 const { review, ClusterStore, localAdmitter, root } = await loadProduct();
-const OPTIONS: ReviewOptions = { overlap: 'labels', rootNamespace: 'istio-system' };
+// The rules with their defaults (overlap workloads, unknown hosts warn), as `serve` runs them.
+const OPTIONS: ReviewOptions = { overlap: 'workloads', rootNamespace: 'istio-system' };
 
 const { values } = parseArgs({
   options: {

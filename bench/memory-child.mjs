@@ -7,7 +7,8 @@
 // them. RSS is read after a full GC.
 //   node --expose-gc bench/memory-child.mjs MODULE_ROOT < cluster.ndjson
 // MODULE_ROOT is dist (compiled) or src (then run with --import tsx).
-// stdin lines: {"kind":"Review","review":{...}} first, then {"kind":"Sidecar"|"Pod"|"Namespace","object":{...}}.
+// stdin lines: {"kind":"Review","review":{...}} first, then {"kind":"Sidecar"|"Pod"|"Namespace"|"Deployment"|...,"object":{...}},
+// with {"kind":"Mark","group":"..."} after each group.
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
@@ -32,21 +33,29 @@ function settle() {
 }
 
 const store = new ClusterStore();
-const { admitter } = localAdmitter(store, { overlap: 'labels', rootNamespace: 'istio-system' });
+// The rules with their defaults (overlap workloads, unknown hosts warn), as `serve` runs them.
+const { admitter } = localAdmitter(store, { overlap: 'workloads', rootNamespace: 'istio-system' });
 const app = buildApp({ validate: (r) => admitter.validate(r), readiness: () => ({ ready: true, reasons: [] }), observer: createMetrics() });
 await app.ready();
 
 let review;
 let before;
+const groups = [];
 for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
   const item = JSON.parse(line);
   if (item.kind === 'Review') {
     review = item.review;
     admitter.validate(review.request);
     before = settle();
+  } else if (item.kind === 'Mark') {
+    const m = settle();
+    groups.push({ group: item.group, counts: store.counts(), rssMb: m.rss / MB, heapUsedMb: m.heapUsed / MB });
   } else if (item.kind === 'Sidecar') store.upsertSidecar(item.object);
   else if (item.kind === 'Pod') store.upsertPod(item.object);
   else if (item.kind === 'Namespace') store.upsertNamespace(item.object);
+  else if (item.kind === 'Service') store.upsertService(item.object);
+  else if (item.kind === 'ServiceEntry') store.upsertServiceEntry(item.object);
+  else store.upsertWorkload(item.object, item.kind);
 }
 const after = settle();
 const decision = admitter.validate(review.request);
@@ -59,6 +68,7 @@ process.stdout.write(
     heapUsedMb: after.heapUsed / MB,
     heapUsedBaselineMb: before.heapUsed / MB,
     maxRssMb: process.resourceUsage().maxRSS / 1024,
+    groups,
   })}\n`,
 );
 await app.close();

@@ -18,7 +18,7 @@ import { measureAttacks } from './attack.js';
 import type { ClaimsRun } from './claims.js';
 import { AdminClient } from '../test/cluster/admin-client.js';
 import { startControlPlane, stopProcess } from '../test/cluster/control-plane.js';
-import { measureMemory } from './memory.js';
+import { marginalBytes, measureMemory } from './memory.js';
 import { missed, table, type Results } from './report.js';
 import { distIsFresh, DIST_DIR, productRoot } from './product.js';
 import { measureStartup } from './startup.js';
@@ -243,8 +243,11 @@ async function memoryPhase(results: Results, details: Record<string, unknown>): 
   results.rss_mb = round(memory.rssMb, 1);
   results.rss_baseline_mb = round(memory.rssBaselineMb, 1);
   results.heap_used_mb = round(memory.heapUsedMb, 1);
-  details.memory = memory;
-  log(`memory (${memory.root}): RSS ${memory.rssMb.toFixed(1)} MB, before loading ${memory.rssBaselineMb.toFixed(1)} MB`);
+  const marginal = marginalBytes(memory);
+  const key: Record<string, string> = { 'sidecars and pods': 'bytes_per_sidecar_or_pod', workloads: 'bytes_per_workload', services: 'bytes_per_service', serviceEntries: 'bytes_per_service_entry' };
+  for (const m of marginal) results[key[m.group]!] = m.heapBytes;
+  details.memory = { ...memory, marginal };
+  log(`memory (${memory.root}): RSS ${memory.rssMb.toFixed(1)} MB, before loading ${memory.rssBaselineMb.toFixed(1)} MB; heap bytes per object: ${marginal.map((m) => `${m.group} ${m.heapBytes}`).join(', ')}`);
 }
 
 async function startupPhase(results: Results, details: Record<string, unknown>, certDir: string): Promise<void> {

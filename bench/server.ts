@@ -51,7 +51,7 @@ async function decisionStats(): Promise<{ decisions: number; meanUs: number } | 
 function validateServer(stub: boolean) {
   const store = new ClusterStore();
   loadCluster(store, clusterPlan(Number(values.sidecars)));
-  const { admitter, reservations } = localAdmitter(store, { overlap: 'labels', rootNamespace: 'istio-system' });
+  const { admitter, reservations } = localAdmitter(store, { overlap: 'workloads', rootNamespace: 'istio-system' });
   const allow: Decision = { allowed: true, outcome: 'allowed', warnings: [], rules: [] };
   metrics.trackReservations(() => reservations.size());
   // Production logs JSON lines to stdout; at info nothing is written for an allowed request.

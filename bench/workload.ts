@@ -1,15 +1,26 @@
 // Synthetic clusters and admission requests for the benchmark. Every
 // namespace looks like a meshed application namespace: a namespace-wide
 // default Sidecar, one selector Sidecar per app except the first, ten pods
-// per app carrying the labels Istio's injector adds. The request under test
-// is the CREATE of the missing Sidecar for the first app: its pods exist and
-// no other Sidecar selects them, so the decision is "allowed" after every
-// rule, including the cross-object ones, has run.
+// per app carrying the labels Istio's injector adds, three workloads per app
+// (the app's Deployment, a CronJob and a StatefulSet), two Services per app
+// and one ServiceEntry per two Sidecars (at least five per namespace). The request under test is the
+// CREATE of the missing Sidecar for the first app: its pods exist, no other
+// Sidecar selects them, and every egress host names a Service, a
+// ServiceEntry or a namespace that exists, so the decision is "allowed"
+// after every rule, including the cross-object and registry ones, has run.
 import { randomUUID } from 'node:crypto';
 
 export const PODS_PER_APP = 10;
 export const APPS_PER_NAMESPACE = 10;
+export const WORKLOADS_PER_APP = 3;
+export const SERVICES_PER_APP = 2;
+/** ServiceEntries per Sidecar, spread over the namespaces (at least five each at 10,000 Sidecars). */
+export const SERVICE_ENTRIES_PER_SIDECAR = 0.5;
+/** The external hosts an app's Sidecar picks from: every namespace has the first five. */
+const EXTERNAL_HOSTS_PER_APP_CHOICE = 5;
 export const CROWDED_NAMESPACE = 'crowded';
+/** Namespaces the Sidecars' egress hosts name, present in every plan. */
+export const PLATFORM_NAMESPACES = ['istio-system', 'observability'];
 
 export interface NamespacePlan {
   name: string;
@@ -19,6 +30,9 @@ export interface NamespacePlan {
 export interface ClusterPlan {
   sidecars: number;
   pods: number;
+  workloads: number;
+  services: number;
+  serviceEntries: number;
   namespaces: NamespacePlan[];
 }
 
@@ -39,7 +53,15 @@ export function clusterPlan(sidecars: number): ClusterPlan {
     namespaces.push({ name: `team-${String(i).padStart(width, '0')}`, apps });
     left -= apps;
   }
-  return { sidecars, pods: sidecars * PODS_PER_APP, namespaces };
+  return {
+    sidecars,
+    pods: sidecars * PODS_PER_APP,
+    workloads: sidecars * WORKLOADS_PER_APP,
+    // One per app, plus the collector every Sidecar names.
+    services: sidecars * SERVICES_PER_APP + 1,
+    serviceEntries: Math.max(Math.ceil(sidecars * SERVICE_ENTRIES_PER_SIDECAR), namespaces.length * EXTERNAL_HOSTS_PER_APP_CHOICE),
+    namespaces,
+  };
 }
 
 export const typicalNamespaces = (plan: ClusterPlan): NamespacePlan[] => plan.namespaces.filter((n) => n.name !== CROWDED_NAMESPACE);
@@ -50,8 +72,11 @@ const hashOf = (ns: string, i: number): string => (((ns.length * 7919 + i * 1047
 /** A Sidecar as `kubectl apply` stores it, with the selector of app `appIndex` (or none: the namespace default). */
 export function sidecarObject(namespace: string, appIndex: number | null, opts: { uid?: string } = {}): Record<string, unknown> {
   const name = appIndex === null ? 'default' : app(appIndex);
+  const hosts = ['./*', 'istio-system/*', 'observability/otel-collector.observability.svc.cluster.local'];
+  // Each app also calls the next app's Service and one of the namespace's external APIs: the registry is consulted.
+  if (appIndex !== null) hosts.push(`*/${app(appIndex + 1)}.${namespace}.svc.cluster.local`, `*/${externalHost(namespace, appIndex % EXTERNAL_HOSTS_PER_APP_CHOICE)}`);
   const spec: Record<string, unknown> = {
-    egress: [{ hosts: ['./*', 'istio-system/*', 'observability/otel-collector.observability.svc.cluster.local'] }],
+    egress: [{ hosts }],
     outboundTrafficPolicy: { mode: 'REGISTRY_ONLY' },
   };
   if (appIndex !== null) {
@@ -102,15 +127,64 @@ export function namespaceObject(name: string): Record<string, unknown> {
   return { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'kubernetes.io/metadata.name': name, 'istio-injection': 'enabled' } } };
 }
 
-export type ClusterObject = { kind: 'Namespace' | 'Sidecar' | 'Pod'; object: Record<string, unknown> };
+const externalHost = (namespace: string, i: number): string => `api-${i}.${namespace}.example.com`;
 
-/** Every object of the plan, one at a time, so callers never hold the whole list. */
-export function* clusterObjects(plan: ClusterPlan): Generator<ClusterObject> {
-  for (const ns of plan.namespaces) {
-    yield { kind: 'Namespace', object: namespaceObject(ns.name) };
-    yield { kind: 'Sidecar', object: sidecarObject(ns.name, null) };
-    for (let a = 1; a < ns.apps; a++) yield { kind: 'Sidecar', object: sidecarObject(ns.name, a) };
-    for (let a = 0; a < ns.apps; a++) for (let r = 0; r < PODS_PER_APP; r++) yield { kind: 'Pod', object: podObject(ns.name, a, r) };
+/**
+ * A workload as the informer keeps it after reducing it (slimWorkload): name,
+ * namespace, replicas, the template's labels. `which` 0 is the app's own
+ * Deployment (its pods' template), 1 a CronJob, 2 a StatefulSet.
+ */
+export function workloadObject(namespace: string, appIndex: number, which: number): { kind: string; object: Record<string, unknown> } {
+  const name = [app(appIndex), `${app(appIndex)}-report`, `${app(appIndex)}-cache`][which]!;
+  const labels = { app: name, version: 'v1', 'app.kubernetes.io/part-of': namespace };
+  const template = { metadata: { labels } };
+  if (which === 1) return { kind: 'CronJob', object: { metadata: { name, namespace }, spec: { jobTemplate: { spec: { template } } } } };
+  return { kind: which === 0 ? 'Deployment' : 'StatefulSet', object: { metadata: { name, namespace }, spec: { replicas: which === 0 ? PODS_PER_APP : 1, template } } };
+}
+
+/** A Service as a metadata-only list returns it. */
+export function serviceObject(namespace: string, name: string): Record<string, unknown> {
+  return { apiVersion: 'meta.k8s.io/v1', kind: 'PartialObjectMetadata', metadata: { name, namespace, uid: randomUUID(), resourceVersion: '1', labels: { app: name } } };
+}
+
+/** A ServiceEntry as the informer keeps it (slimServiceEntry): hosts and exportTo. */
+export function serviceEntryObject(namespace: string, i: number): Record<string, unknown> {
+  return { metadata: { name: `external-${i}`, namespace }, spec: { hosts: [externalHost(namespace, i)], exportTo: ['.'] } };
+}
+
+export type ClusterKind = 'Namespace' | 'Sidecar' | 'Pod' | 'Deployment' | 'CronJob' | 'StatefulSet' | 'Service' | 'ServiceEntry';
+export type ClusterObject = { kind: ClusterKind; object: Record<string, unknown> };
+
+/** The groups objects are loaded in, so memory can be measured per kind. */
+export type ObjectGroup = 'sidecars and pods' | 'workloads' | 'services' | 'serviceEntries';
+
+/** Every object of the plan, one at a time and group by group, so callers never hold the whole list. */
+export function* clusterObjects(plan: ClusterPlan, groups: readonly ObjectGroup[] = ['sidecars and pods', 'workloads', 'services', 'serviceEntries']): Generator<ClusterObject> {
+  if (groups.includes('sidecars and pods')) {
+    for (const name of PLATFORM_NAMESPACES) yield { kind: 'Namespace', object: namespaceObject(name) };
+    for (const ns of plan.namespaces) {
+      yield { kind: 'Namespace', object: namespaceObject(ns.name) };
+      yield { kind: 'Sidecar', object: sidecarObject(ns.name, null) };
+      for (let a = 1; a < ns.apps; a++) yield { kind: 'Sidecar', object: sidecarObject(ns.name, a) };
+      for (let a = 0; a < ns.apps; a++) for (let r = 0; r < PODS_PER_APP; r++) yield { kind: 'Pod', object: podObject(ns.name, a, r) };
+    }
+  }
+  if (groups.includes('workloads')) {
+    for (const ns of plan.namespaces) for (let a = 0; a < ns.apps; a++) for (let w = 0; w < WORKLOADS_PER_APP; w++) yield workloadObject(ns.name, a, w) as ClusterObject;
+  }
+  if (groups.includes('services')) {
+    yield { kind: 'Service', object: serviceObject('observability', 'otel-collector') };
+    for (const ns of plan.namespaces) {
+      for (let a = 0; a < ns.apps; a++) {
+        yield { kind: 'Service', object: serviceObject(ns.name, app(a)) };
+        yield { kind: 'Service', object: serviceObject(ns.name, `${app(a)}-cache`) };
+      }
+    }
+  }
+  if (groups.includes('serviceEntries')) {
+    // Round robin over the namespaces: external-0 everywhere first, then external-1, ...
+    const n = plan.namespaces.length;
+    for (let i = 0; i < plan.serviceEntries; i++) yield { kind: 'ServiceEntry', object: serviceEntryObject(plan.namespaces[i % n]!.name, Math.floor(i / n)) };
   }
 }
 
@@ -118,6 +192,19 @@ export interface StoreLike {
   upsertSidecar(obj: unknown): unknown;
   upsertPod(obj: unknown): void;
   upsertNamespace(obj: unknown): void;
+  upsertWorkload(obj: unknown, kind: 'Deployment' | 'CronJob' | 'StatefulSet'): void;
+  upsertService(obj: unknown): void;
+  upsertServiceEntry(obj: unknown): void;
+}
+
+/** One object into the store, by kind. */
+export function load(store: StoreLike, kind: ClusterKind, obj: unknown): void {
+  if (kind === 'Sidecar') store.upsertSidecar(obj);
+  else if (kind === 'Pod') store.upsertPod(obj);
+  else if (kind === 'Namespace') store.upsertNamespace(obj);
+  else if (kind === 'Service') store.upsertService(obj);
+  else if (kind === 'ServiceEntry') store.upsertServiceEntry(obj);
+  else store.upsertWorkload(obj, kind);
 }
 
 /**
@@ -126,12 +213,7 @@ export interface StoreLike {
  * allocated the way an informer's are (for memory measurements).
  */
 export function loadCluster(store: StoreLike, plan: ClusterPlan, opts: { viaJson?: boolean } = {}): void {
-  for (const { kind, object } of clusterObjects(plan)) {
-    const obj = opts.viaJson ? JSON.parse(JSON.stringify(object)) : object;
-    if (kind === 'Sidecar') store.upsertSidecar(obj);
-    else if (kind === 'Pod') store.upsertPod(obj);
-    else store.upsertNamespace(obj);
-  }
+  for (const { kind, object } of clusterObjects(plan)) load(store, kind, opts.viaJson ? JSON.parse(JSON.stringify(object)) : object);
 }
 
 /** The Sidecar under test: the one app 0 of `namespace` is missing. */

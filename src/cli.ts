@@ -27,6 +27,7 @@ import {
 import type { RunningServer } from './main.js';
 import type { Logger } from 'pino';
 import { OVERLAP_MODES, type OverlapMode } from './sidecar/selectors.js';
+import { UNKNOWN_HOSTS_MODES, type UnknownHosts } from './sidecar/host-rules.js';
 import { validateObject } from './sidecar/validate.js';
 import { errorsOf } from './sidecar/violation.js';
 import { DEFAULT_MAX_FILE_BYTES, readBounded, readManifestFile, readSources, UsageError } from './sources.js';
@@ -60,7 +61,7 @@ interface Command {
 
 const OUTPUT_TEXT_JSON = (text: string): FlagSpec => ({ name: 'output', short: 'o', type: 'string', arg: 'text|json', default: 'text', help: `${text} (text) or one JSON object` });
 const MANIFEST_NAMESPACE: FlagSpec = { name: 'namespace', short: 'n', type: 'string', arg: 'NS', default: 'default', defaultText: '"default"', help: 'namespace of manifests without metadata.namespace' };
-const [OVERLAP_FLAG, ROOT_NAMESPACE_FLAG] = RULE_FLAGS as [FlagSpec, FlagSpec];
+const [OVERLAP_FLAG, ROOT_NAMESPACE_FLAG, ...REGISTRY_FLAGS] = RULE_FLAGS as [FlagSpec, FlagSpec, ...FlagSpec[]];
 const MAX_FILE_SIZE: FlagSpec = { name: 'max-file-size', type: 'string', arg: 'BYTES', default: DEFAULT_MAX_FILE_BYTES, help: 'refuse a file (or stdin) larger than this' };
 
 const COMMANDS: Record<string, Command> = {
@@ -87,15 +88,17 @@ Exit code: 0 every Sidecar allowed, 1 some rejected, 2 usage error or unreadable
     intro: `Usage: sidecar-guard audit [--kubeconfig FILE | PATH...] [flags]
 
 Reports every conflict among existing Sidecars, both members of each pair, with Istio's
-analyzer codes (IST0110, IST0111, IST0101, IST0167, IST0002). Without PATHs it lists the
+analyzer codes (IST0110, IST0111, IST0101, IST0167, IST0002), and the registry and scope
+findings with Kiali's codes where one exists (KIA1004, KIA1006, KIA1007). Without PATHs it lists the
 cluster of --kubeconfig (default: $KUBECONFIG or ~/.kube/config, else in-cluster).
 Exit code: 0 no error findings, 1 some, 2 usage error or unreachable cluster.`,
     flags: [
       OUTPUT_TEXT_JSON('istioctl-analyze-like lines'),
       { name: 'kubeconfig', type: 'string', arg: 'FILE', help: 'the cluster to read' },
       MANIFEST_NAMESPACE,
-      { ...OVERLAP_FLAG, help: `${OVERLAP_FLAG.help} (pods = istioctl analyze)` },
+      OVERLAP_FLAG,
       ROOT_NAMESPACE_FLAG,
+      ...REGISTRY_FLAGS,
       MAX_FILE_SIZE,
     ],
     run: runAudit,
@@ -228,6 +231,15 @@ function claimsFlag(values: Values, standalone: boolean): ClaimsMode {
   return mode as ClaimsMode;
 }
 
+/** --overlap, --root-namespace, --unknown-hosts and --cluster-domain, checked. */
+function ruleFlags(values: Values): { overlap: OverlapMode; rootNamespace: string; unknownHosts: UnknownHosts; clusterDomain: string } {
+  const unknownHosts = values['unknown-hosts'] as string;
+  if (!(UNKNOWN_HOSTS_MODES as readonly string[]).includes(unknownHosts)) throw new UsageError(`--unknown-hosts must be one of ${UNKNOWN_HOSTS_MODES.join(', ')}, got "${unknownHosts}"`);
+  const clusterDomain = values['cluster-domain'] as string;
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(clusterDomain)) throw new UsageError(`--cluster-domain must be a DNS name like cluster.local, got "${clusterDomain}"`);
+  return { overlap: overlapFlag(values), rootNamespace: values['root-namespace'] as string, unknownHosts: unknownHosts as UnknownHosts, clusterDomain };
+}
+
 function intFlag(values: Values, name: string, fallback?: number): number {
   const raw = values[name];
   if (raw === undefined) {
@@ -245,8 +257,7 @@ async function runCheck(values: Values, paths: string[], io: CliIO): Promise<num
   const options = {
     namespace: values.namespace as string,
     isolated: values.isolated === true,
-    overlap: overlapFlag(values),
-    rootNamespace: values['root-namespace'] as string,
+    ...ruleFlags(values),
   };
   const sources = readSources(paths, (max) => io.stdin(max), { maxBytes: intFlag(values, 'max-file-size') });
   const report = checkManifests(parseSources(sources), sources.length, options);
@@ -256,7 +267,7 @@ async function runCheck(values: Values, paths: string[], io: CliIO): Promise<num
 
 async function runAudit(values: Values, paths: string[], io: CliIO): Promise<number> {
   const output = outputFlag(values);
-  const options = { overlap: overlapFlag(values), rootNamespace: values['root-namespace'] as string };
+  const options = ruleFlags(values);
   if (paths.length > 0 && values.kubeconfig) throw new UsageError('give either --kubeconfig or PATHs, not both');
   let input: AuditInput;
   let podsKnown: boolean;
@@ -404,8 +415,7 @@ function serveConfigFrom(values: Values): ServeConfig {
     mode: standalone ? 'standalone' : 'cluster',
     kubeconfig: values.kubeconfig as string | undefined,
     statePaths: values.state as string[],
-    overlap: overlapFlag(values),
-    rootNamespace: values['root-namespace'] as string,
+    ...ruleFlags(values),
     logLevel: (values['log-level'] as string | undefined) ?? process.env.LOG_LEVEL ?? DEFAULT_LOG_LEVEL,
     metricsListen: values['metrics-listen'] === 'off' ? null : hostPortFlag(values['metrics-listen'] as string, '--metrics-listen'),
     ...(values['client-ca'] ? { clientCaFile: values['client-ca'] as string } : {}),

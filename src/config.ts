@@ -5,6 +5,7 @@ import { DEFAULT_CLAIM_TIMEOUT_MS, DEFAULT_RESERVATION_TTL_MS } from './cluster/
 import { DEFAULT_NAMESPACE_LABEL, type DefaultsConfig } from './defaults/generate.js';
 import { DEFAULT_ROOT_NAMESPACE } from './sidecar/object.js';
 import { DEFAULT_OVERLAP, OVERLAP_MODES, type OverlapMode } from './sidecar/selectors.js';
+import { DEFAULT_CLUSTER_DOMAIN, DEFAULT_UNKNOWN_HOSTS, UNKNOWN_HOSTS_MODES, type UnknownHosts } from './sidecar/host-rules.js';
 import { DEFAULT_WEBHOOK_CONFIG } from './tls/cabundle.js';
 
 export interface HostPort {
@@ -21,6 +22,10 @@ export interface ServeConfig {
   statePaths: string[];
   overlap: OverlapMode;
   rootNamespace: string;
+  /** host.unknown's severity (default warn). */
+  unknownHosts?: UnknownHosts;
+  /** The cluster DNS domain (default cluster.local). */
+  clusterDomain?: string;
   logLevel: string;
   /** Plain-HTTP Prometheus endpoint; null turns it off. */
   metricsListen: HostPort | null;
@@ -110,13 +115,27 @@ export interface FlagSpec {
   section?: string;
 }
 
-/** --overlap and --root-namespace: how every command's cross-object rules read selectors. */
+/** --overlap, --root-namespace, --unknown-hosts, --cluster-domain: what every command's cross-object rules assume. */
 export const RULE_FLAGS: readonly FlagSpec[] = [
-  { name: 'overlap', type: 'string', arg: 'MODE', default: DEFAULT_OVERLAP, help: `${OVERLAP_MODES.join(' | ')}: when two workload selectors conflict` },
+  {
+    name: 'overlap',
+    type: 'string',
+    arg: 'MODE',
+    default: DEFAULT_OVERLAP,
+    help: `${OVERLAP_MODES.join(' | ')}: when two workload selectors conflict: identical, or an\nexisting pod or pod template has both | some pod could | an existing pod has both\n(Istio's analyzer) | only identical`,
+  },
   { name: 'root-namespace', type: 'string', arg: 'NS', default: DEFAULT_ROOT_NAMESPACE, help: "Istio's root namespace" },
+  {
+    name: 'unknown-hosts',
+    type: 'string',
+    arg: 'MODE',
+    default: DEFAULT_UNKNOWN_HOSTS,
+    help: `${UNKNOWN_HOSTS_MODES.join(' | ')}: egress hosts with no Service, ServiceEntry or namespace\nbehind them (host.unknown, KIA1004)`,
+  },
+  { name: 'cluster-domain', type: 'string', arg: 'DOMAIN', default: DEFAULT_CLUSTER_DOMAIN, help: 'the cluster DNS domain: a Service is NAME.NAMESPACE.svc.DOMAIN' },
 ];
 
-const [OVERLAP_FLAG, ROOT_NAMESPACE_FLAG] = RULE_FLAGS as [FlagSpec, FlagSpec];
+const [OVERLAP_FLAG, ROOT_NAMESPACE_FLAG, UNKNOWN_HOSTS_FLAG, CLUSTER_DOMAIN_FLAG] = RULE_FLAGS as [FlagSpec, FlagSpec, FlagSpec, FlagSpec];
 
 export const SERVE_FLAGS: readonly FlagSpec[] = [
   { name: 'standalone', type: 'boolean', default: false, help: 'no cluster: judge against the in-memory view from --state files' },
@@ -124,9 +143,17 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   { name: 'max-staleness', type: 'string', arg: 'MS', default: 60_000, help: '/readyz turns false when the cluster view lost the API server this long' },
   { name: 'listen', type: 'string', arg: 'HOST:PORT', default: '0.0.0.0:8443', help: 'HTTPS address' },
   { name: 'cert-dir', type: 'string', arg: 'DIR', default: 'certs', help: 'tls.crt/tls.key (and ca.crt); standalone mode creates them when missing' },
-  { name: 'state', type: 'string', arg: 'PATH', multiple: true, help: '(standalone) Sidecars, Pods and Namespaces that already exist; repeatable' },
+  {
+    name: 'state',
+    type: 'string',
+    arg: 'PATH',
+    multiple: true,
+    help: '(standalone) objects that already exist: Sidecars, Pods, Namespaces, workloads,\nServices, ServiceEntries; repeatable',
+  },
   OVERLAP_FLAG,
   ROOT_NAMESPACE_FLAG,
+  UNKNOWN_HOSTS_FLAG,
+  CLUSTER_DOMAIN_FLAG,
   { name: 'log-level', type: 'string', arg: 'LEVEL', defaultText: `$LOG_LEVEL, else ${DEFAULT_LOG_LEVEL}`, help: 'trace | debug | info | warn | error' },
   {
     name: 'claims',

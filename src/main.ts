@@ -170,7 +170,13 @@ function newAdmitter(
   metrics.trackReservations(() => reservations.size());
   const claims = Claims && client ? new Claims({ client, namespace: config.selfNamespace, pruneAfterMs }) : undefined;
   return new Admitter(reservations, {
-    review: { overlap: config.overlap, rootNamespace: config.rootNamespace, defaultsOptIn: optInHint(config) },
+    review: {
+      overlap: config.overlap,
+      rootNamespace: config.rootNamespace,
+      ...(config.unknownHosts ? { unknownHosts: config.unknownHosts } : {}),
+      ...(config.clusterDomain ? { clusterDomain: config.clusterDomain } : {}),
+      defaultsOptIn: optInHint(config),
+    },
     replica,
     ttlMs: config.reservationTtlMs,
     ...(claims ? { claims, claimTimeoutMs: config.claimTimeoutMs, maxViewAgeMs: config.maxStalenessMs } : {}),

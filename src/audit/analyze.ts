@@ -3,11 +3,15 @@
 // each conflict gets a finding with Istio's code and message template.
 import type { ClusterStore } from '../cluster/store.js';
 import { storeOf, type ClusterObjects } from '../manifests/state.js';
-import type { PodInfo, SidecarInfo } from '../sidecar/view.js';
+import type { PodInfo, SidecarInfo, WorkloadInfo } from '../sidecar/view.js';
 import { isRecord } from '../util/json.js';
-import { isSelective } from '../sidecar/cross-rules.js';
-import { matches, selectorString, sharedLabels, type Labels, type OverlapMode, type PairedSelector } from '../sidecar/selectors.js';
+import { isAmbientNamespace } from '../sidecar/ambient.js';
+import { describeWorkload, isSelective } from '../sidecar/cross-rules.js';
+import type { UnknownHosts } from '../sidecar/host-rules.js';
+import { matches, selectorString, sharedLabels, type OverlapMode, type PairedSelector } from '../sidecar/selectors.js';
 import type { Severity } from '../sidecar/violation.js';
+import { advisories } from './advisories.js';
+import type { AuditFinding } from './finding.js';
 
 export type AuditInput = ClusterObjects;
 
@@ -20,25 +24,16 @@ export interface AuditOptions {
    * Default: true when any pod is given.
    */
   podsKnown?: boolean;
+  unknownHosts?: UnknownHosts;
+  clusterDomain?: string;
 }
 
-export interface AuditFinding {
-  /** Istio analyzer code where one applies (IST0110, IST0111, IST0101, IST0167, IST0002), else null. */
-  code: string | null;
-  rule: string;
-  severity: Severity;
-  kind: 'Sidecar';
-  namespace: string;
-  name: string;
-  message: string;
-}
+export type { AuditFinding };
 
 export interface AuditReport {
   findings: AuditFinding[];
-  summary: { sidecars: number; pods: number; namespaces: number; findings: number; errors: number; warnings: number };
+  summary: { sidecars: number; pods: number; workloads: number; namespaces: number; findings: number; errors: number; warnings: number };
 }
-
-const AMBIENT_POD_ANNOTATION = 'ambient.istio.io/redirection';
 
 /**
  * Namespaces Istio's analyzers leave out (Istio's inject.IgnoredNamespaces:
@@ -50,27 +45,46 @@ const IGNORED_NAMESPACES: ReadonlySet<string> = new Set(['kube-system', 'kube-pu
 function analyzed(input: AuditInput): AuditInput {
   const keep = (o: unknown) => !IGNORED_NAMESPACES.has(keyOfRaw(o).split('/')[0]!);
   const keepNamespace = (o: unknown) => !(isRecord(o) && isRecord(o.metadata) && IGNORED_NAMESPACES.has(String(o.metadata.name)));
-  return { sidecars: input.sidecars.filter(keep), pods: input.pods.filter(keep), namespaces: input.namespaces.filter(keepNamespace) };
+  return { sidecars: input.sidecars.filter(keep), pods: input.pods.filter(keep), namespaces: input.namespaces.filter(keepNamespace), workloads: (input.workloads ?? []).filter(keep) };
+}
+
+/**
+ * What the registry and scope findings read: the analysed Sidecars, and every
+ * Namespace, Service and ServiceEntry (an egress host may well name
+ * kube-system/kube-dns.kube-system.svc.cluster.local).
+ */
+function registryOf(all: AuditInput, analysedSidecars: readonly unknown[]) {
+  return storeOf({ sidecars: [...analysedSidecars], pods: [], namespaces: all.namespaces, services: all.services ?? [], serviceEntries: all.serviceEntries ?? [] });
 }
 
 export function audit(all: AuditInput, options: AuditOptions): AuditReport {
   const input = analyzed(all);
   const store = storeOf(input);
-  const ambientPods = new Set(input.pods.filter(isAmbientPod).map((p) => keyOfRaw(p)));
   const findings: AuditFinding[] = [];
+  const podsKnown = options.podsKnown ?? input.pods.length > 0;
+  const known = { pods: podsKnown, workloads: podsKnown || (input.workloads ?? []).length > 0 };
   for (const namespace of store.namespaceNames()) {
     const sidecars = store.sidecars(namespace);
     if (sidecars.length === 0) continue;
     findings.push(...namespaceWide(store, namespace, sidecars));
-    findings.push(...selectorFindings(store, namespace, sidecars, ambientPods, { ...options, podsKnown: options.podsKnown ?? input.pods.length > 0 }));
+    findings.push(...selectorFindings(store, namespace, sidecars, options, known));
   }
   for (const obj of input.sidecars) findings.push(...deprecations(obj));
+  findings.push(...advisories(input.sidecars, registryOf(all, input.sidecars), options));
   findings.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name) || (a.code ?? '').localeCompare(b.code ?? ''));
   const errors = findings.filter((f) => f.severity === 'error').length;
   const counts = store.counts();
   return {
     findings,
-    summary: { sidecars: counts.sidecars, pods: counts.pods, namespaces: store.namespaceNames().length, findings: findings.length, errors, warnings: findings.length - errors },
+    summary: {
+      sidecars: counts.sidecars,
+      pods: counts.pods,
+      workloads: counts.workloads,
+      namespaces: store.namespaceNames().length,
+      findings: findings.length,
+      errors,
+      warnings: findings.length - errors,
+    },
   };
 }
 
@@ -83,20 +97,6 @@ const names = (ss: readonly { name: string }[]): string => `[${ss.map((s) => s.n
 
 function finding(s: SidecarInfo, code: string | null, rule: string, severity: Severity, message: string): AuditFinding {
   return { code, rule, severity, kind: 'Sidecar', namespace: s.namespace, name: s.name, message };
-}
-
-/**
- * An ambient namespace: labelled istio.io/dataplane-mode=ambient and not also
- * opted into sidecar injection (istio-injection=enabled or an istio.io/rev).
- */
-function isAmbientNamespace(labels: Labels | undefined): boolean {
-  if (!labels || labels['istio.io/dataplane-mode'] !== 'ambient') return false;
-  return labels['istio-injection'] !== 'enabled' && !labels['istio.io/rev'];
-}
-
-function isAmbientPod(p: unknown): boolean {
-  const meta = isRecord(p) && isRecord(p.metadata) ? p.metadata : {};
-  return isRecord(meta.annotations) && meta.annotations[AMBIENT_POD_ANNOTATION] === 'enabled';
 }
 
 /** IST0111, or IST0167 in an ambient namespace where Sidecars do nothing. */
@@ -114,31 +114,37 @@ function selectorFindings(
   store: ClusterStore,
   namespace: string,
   sidecars: readonly SidecarInfo[],
-  ambientPods: ReadonlySet<string>,
   options: AuditOptions,
+  known: { pods: boolean; workloads: boolean },
 ): AuditFinding[] {
   const selective = sidecars.filter(isSelective);
   const out: AuditFinding[] = [];
   const pods = store.pods(namespace);
+  // Istio's analyzer reads pods only; the other modes count pod templates too (istio/istio#51273).
+  const withTemplates = options.overlap !== 'pods';
+  const workloads = withTemplates ? store.workloads(namespace) : [];
   for (const s of selective) {
     if (namespace === options.rootNamespace) {
-      out.push(finding(s, null, 'root.selector', 'warning', `Sidecar ${key(s)} is in the root namespace but has a workloadSelector: it applies only to pods in ${namespace}, not mesh-wide.`));
+      out.push(finding(s, 'KIA1006', 'root.selector', 'warning', `Sidecar ${key(s)} is in the root namespace but has a workloadSelector: it applies only to pods in ${namespace}, not mesh-wide.`));
     }
-    if (options.podsKnown && !pods.some((p) => matches(s.selector, p.labels))) {
+    const noPod = !pods.some((p) => matches(s.selector, p.labels));
+    if (!withTemplates && known.pods && noPod) {
       out.push(finding(s, 'IST0101', 'selector.no-match', 'warning', `Referenced selector not found: "${selectorString(s.selector)}"`));
+    } else if (withTemplates && known.workloads && noPod && !workloads.some((w) => matches(s.selector, w.labels))) {
+      out.push(finding(s, 'IST0101', 'selector.no-match', 'warning', `Referenced selector not found: "${selectorString(s.selector)}" (no pod and no workload template matches)`));
     }
   }
   // Ambient pods: every selector Sidecar that picks one is ineffective (once per Sidecar).
   const ineffective = new Set<string>();
   for (const p of pods) {
-    if (!ambientPods.has(key(p))) continue;
+    if (!p.ambient) continue;
     for (const s of selective) if (matches(s.selector, p.labels)) ineffective.add(s.name);
   }
   for (const s of selective) {
     if (ineffective.has(s.name)) out.push(finding(s, 'IST0167', 'ambient.ineffective', 'warning', 'The policy has no impact: selected workload is in ambient mode, the policy has no impact.'));
   }
-  const sidecarPods = pods.filter((p) => !ambientPods.has(key(p)));
-  out.push(...(options.overlap === 'pods' ? podOverlaps(namespace, selective, sidecarPods) : selectorOverlaps(namespace, selective, sidecarPods, options.overlap)));
+  const sidecarPods = pods.filter((p) => !p.ambient);
+  out.push(...(options.overlap === 'pods' ? podOverlaps(namespace, selective, sidecarPods) : selectorOverlaps(namespace, selective, sidecarPods, workloads, options.overlap, known.workloads)));
   return out;
 }
 
@@ -154,12 +160,19 @@ function podOverlaps(namespace: string, selective: readonly (SidecarInfo & Paire
   return out;
 }
 
-/** labels/identical modes: each member of each overlapping pair, naming its peer and the shared labels. */
+/**
+ * workloads/labels/identical modes: each member of each overlapping pair,
+ * naming its peer and what both select. In `workloads` mode a pair counts
+ * when identical or when a pod or pod template carries both label sets.
+ */
 function selectorOverlaps(
   namespace: string,
   selective: readonly (SidecarInfo & PairedSelector)[],
   pods: readonly PodInfo[],
+  workloads: readonly WorkloadInfo[],
   mode: OverlapMode,
+  /** Pods or workloads are known, so "none has these labels" is a fact. */
+  known: boolean,
 ): AuditFinding[] {
   const out: AuditFinding[] = [];
   for (let i = 0; i < selective.length; i++) {
@@ -169,7 +182,16 @@ function selectorOverlaps(
       const shared = sharedLabels(a, b, mode);
       if (!shared) continue;
       const examples = pods.filter((p) => matches(shared, p.labels)).slice(0, 3).map((p) => p.name);
-      const where = examples.length > 0 ? `pods ${examples.map((n) => `"${n}"`).join(', ')}` : `pods labelled ${selectorString(shared)} (none exists yet)`;
+      const templates = workloads.filter((w) => matches(shared, w.labels)).slice(0, 3).map(describeWorkload);
+      if (mode === 'workloads' && examples.length === 0 && templates.length === 0 && !sharedLabels(a, b, 'identical')) continue;
+      const where =
+        templates.length > 0
+          ? `${templates.join(', ')}${examples.length > 0 ? ` (pods ${examples.map((n) => `"${n}"`).join(', ')})` : ''}`
+          : examples.length > 0
+            ? `pods ${examples.map((n) => `"${n}"`).join(', ')}`
+            : mode === 'labels' && known
+              ? `pods labelled ${selectorString(shared)} (no pod or workload has these labels: only --overlap=labels reports this)`
+              : `pods labelled ${selectorString(shared)} (none exists yet)`;
       const message = `The Sidecars ${names([a, b])} in namespace "${namespace}" select the same workload ${where}, which can lead to undefined behavior.`;
       out.push(finding(a, 'IST0110', 'conflict.overlap', 'error', message), finding(b, 'IST0110', 'conflict.overlap', 'error', message));
     }

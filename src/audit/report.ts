@@ -7,7 +7,8 @@ export function formatAuditText(report: AuditReport): string {
     return `${level} ${f.code ? `[${f.code}] ` : ''}(Sidecar ${f.namespace}/${f.name}) ${f.message} [${f.rule}]`;
   });
   const s = report.summary;
-  const scope = `${count(s.sidecars, 'Sidecar')} in ${count(s.namespaces, 'namespace')} (${count(s.pods, 'pod')})`;
+  const workloads = s.workloads > 0 ? `, ${count(s.workloads, 'workload')}` : '';
+  const scope = `${count(s.sidecars, 'Sidecar')} in ${count(s.namespaces, 'namespace')} (${count(s.pods, 'pod')}${workloads})`;
   lines.push(
     s.findings === 0
       ? `No conflicts found among ${scope}.`

@@ -4,6 +4,7 @@ import type { ClusterStore } from '../cluster/store.js';
 import { clusterObjects, isSidecarManifest, storeOf } from '../manifests/state.js';
 import { refOf, SIDECAR_KIND } from '../sidecar/object.js';
 import type { OverlapMode } from '../sidecar/selectors.js';
+import type { UnknownHosts } from '../sidecar/host-rules.js';
 import { judge } from '../sidecar/review.js';
 import { errorsOf, warningsOf, type Severity, type Violation } from '../sidecar/violation.js';
 import type { Manifest, ManifestObject } from '../manifests/documents.js';
@@ -15,6 +16,8 @@ export interface CheckOptions {
   isolated: boolean;
   overlap: OverlapMode;
   rootNamespace: string;
+  unknownHosts?: UnknownHosts;
+  clusterDomain?: string;
 }
 
 export interface Finding {
@@ -74,10 +77,14 @@ export function checkManifests(manifests: readonly Manifest[], files: number, op
   return { results, summary: { files, sidecars, allowed, rejected: results.length - allowed, skipped } };
 }
 
-/** Pods and Namespaces among the manifests are the cluster the Sidecars are judged against (the Sidecars join in order). */
+/**
+ * Everything else among the manifests (Pods, Namespaces, workloads, Services,
+ * ServiceEntries) is the cluster the Sidecars are judged against; the
+ * Sidecars join in order.
+ */
 function stateFrom(manifests: readonly Manifest[], namespace: string): ClusterStore {
-  const { pods, namespaces } = clusterObjects(manifests.filter((m) => m.ok), namespace);
-  return storeOf({ pods, namespaces });
+  const { sidecars: _judgedInOrder, ...rest } = clusterObjects(manifests.filter((m) => m.ok), namespace);
+  return storeOf(rest);
 }
 
 /**

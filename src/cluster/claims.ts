@@ -130,6 +130,8 @@ interface StoredClaim {
   uid?: string;
   /** null: namespace-wide. */
   selector: Record<string, string> | null;
+  /** spec.workloadSelector set, but selecting nothing (`{}`): namespace-wide for the conflict rule, never a default for istiod. */
+  emptySelector?: true;
   managed?: true;
   replaces?: string;
   replica: string;
@@ -159,6 +161,7 @@ function storedClaim(c: Reservation): StoredClaim {
     name: c.info.name,
     ...(c.uid !== undefined ? { uid: c.uid } : {}),
     selector: c.info.selector ? { ...c.info.selector } : null,
+    ...(c.info.selector === null && c.info.selectorPresent ? { emptySelector: true as const } : {}),
     ...(c.info.labels[MANAGED_BY_LABEL] === MANAGED_BY_VALUE ? { managed: true as const } : {}),
     ...(c.replaces !== undefined ? { replaces: c.replaces } : {}),
     replica: c.replica,
@@ -182,7 +185,7 @@ export function claimsOf(namespace: string, data: unknown): Reservation[] {
     if (!Number.isFinite(admittedAt) || !Number.isFinite(expiresAt)) continue;
     out.push({
       key,
-      info: pendingInfo(namespace, claim.name, claim.uid, claim.selector, claim.managed === true),
+      info: pendingInfo(namespace, claim.name, { uid: claim.uid, selector: claim.selector, selectorPresent: claim.selector !== null || claim.emptySelector === true, managed: claim.managed === true }),
       ...(claim.uid !== undefined ? { uid: claim.uid } : {}),
       ...(claim.replaces !== undefined ? { replaces: claim.replaces } : {}),
       replica: claim.replica,
@@ -211,6 +214,7 @@ function parseClaim(text: string): (Omit<StoredClaim, 'selector'> & { selector: 
     ...(typeof v.uid === 'string' ? { uid: v.uid } : {}),
     selector,
     ...(v.managed === true ? { managed: true as const } : {}),
+    ...(v.emptySelector === true ? { emptySelector: true as const } : {}),
     ...(typeof v.replaces === 'string' ? { replaces: v.replaces } : {}),
     replica: v.replica,
     admitted: v.admitted,

@@ -1,4 +1,6 @@
-// List+watch of Sidecars, Pods and Namespaces into the ClusterStore, like
+// List+watch of Sidecars, Pods, Namespaces, workloads (Deployments,
+// StatefulSets, DaemonSets, ReplicaSets, Jobs, CronJobs), Services and
+// ServiceEntries into the ClusterStore, like
 // client-go's reflector: list, watch from the list's resourceVersion, re-watch
 // when a stream ends or stays quiet too long (no re-list: nothing was missed),
 // back off when streams end at once, re-list on 410 Gone or any error (with
@@ -6,8 +8,12 @@
 //
 // client-node's ListWatch is not used because it caches whole objects; at
 // 100,000 pods that is hundreds of MB. Here each event is reduced at once to
-// the few fields the rules read (see src/sidecar/records.ts).
+// the few fields the rules read (see src/sidecar/records.ts), and lists are
+// metadata-only (pods, Services) or reduced page by page (workloads, whose
+// pod specs are kilobytes each; ServiceEntries).
 import type { Logger } from 'pino';
+import { slimServiceEntry, slimWorkload } from '../sidecar/records.js';
+import type { WorkloadKind } from '../sidecar/view.js';
 import { isStatus } from './kube-errors.js';
 import type { KubeClient, WatchEnd, WatchEvent } from './kube.js';
 import type { ClusterStore } from './store.js';
@@ -18,7 +24,7 @@ export interface ViewReadiness {
   reasons: string[];
 }
 
-type Kind = 'Sidecar' | 'Pod' | 'Namespace';
+type Kind = 'Sidecar' | 'Pod' | 'Namespace' | WorkloadKind | 'Service' | 'ServiceEntry';
 
 export interface ResourceSpec {
   kind: Kind;
@@ -29,10 +35,19 @@ export interface ResourceSpec {
   listAccept?: string;
   /** Keeps only what the store reads, page by page, so a re-list never holds every full object at once. */
   slim?: (obj: unknown) => unknown;
+  /**
+   * A CustomResourceDefinition that may not be installed (ServiceEntries
+   * without Istio's CRDs): a 404 on list counts as an empty, synced list,
+   * and the list is tried again after the longest backoff.
+   */
+  optional?: boolean;
   replace(store: ClusterStore, items: unknown[]): void;
   upsert(store: ClusterStore, obj: unknown): void;
   remove(store: ClusterStore, namespace: string, name: string): void;
 }
+
+/** Asks for a PartialObjectMetadataList (falls back to full objects where the server cannot). */
+const METADATA_ONLY = 'application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io,application/json';
 
 export const RESOURCES: readonly ResourceSpec[] = [
   {
@@ -48,7 +63,7 @@ export const RESOURCES: readonly ResourceSpec[] = [
     kind: 'Pod',
     name: 'pods',
     path: '/api/v1/pods',
-    listAccept: 'application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io,application/json',
+    listAccept: METADATA_ONLY,
     slim: podMetadata,
     replace: (s, items) => s.replacePods(items),
     upsert: (s, o) => s.upsertPod(o),
@@ -62,9 +77,54 @@ export const RESOURCES: readonly ResourceSpec[] = [
     upsert: (s, o) => s.upsertNamespace(o),
     remove: (s, _ns, n) => s.deleteNamespace(n),
   },
+  workload('Deployment', 'deployments', '/apis/apps/v1/deployments'),
+  workload('StatefulSet', 'statefulsets', '/apis/apps/v1/statefulsets'),
+  workload('DaemonSet', 'daemonsets', '/apis/apps/v1/daemonsets'),
+  workload('ReplicaSet', 'replicasets', '/apis/apps/v1/replicasets'),
+  workload('Job', 'jobs', '/apis/batch/v1/jobs'),
+  workload('CronJob', 'cronjobs', '/apis/batch/v1/cronjobs'),
+  {
+    kind: 'Service',
+    name: 'services',
+    path: '/api/v1/services',
+    // The rules need a Service's name and its exportTo annotation, nothing from its spec.
+    listAccept: METADATA_ONLY,
+    slim: objectMetadata,
+    replace: (s, items) => s.replaceServices(items),
+    upsert: (s, o) => s.upsertService(o),
+    remove: (s, ns, n) => s.deleteService(ns, n),
+  },
+  {
+    kind: 'ServiceEntry',
+    name: 'serviceentries',
+    path: '/apis/networking.istio.io/v1/serviceentries',
+    slim: slimServiceEntry,
+    optional: true,
+    replace: (s, items) => s.replaceServiceEntries(items),
+    upsert: (s, o) => s.upsertServiceEntry(o),
+    remove: (s, ns, n) => s.deleteServiceEntry(ns, n),
+  },
 ];
 
-/** A pod as the rules see it: name, namespace, labels (annotations for ambient mode in audit). */
+/** A workload kind: full objects (the template's labels are in the spec), reduced page by page. */
+function workload(kind: WorkloadKind, name: string, path: string): ResourceSpec {
+  return {
+    kind,
+    name,
+    path,
+    slim: (o) => slimWorkload(o, kind),
+    replace: (s, items) => s.replaceWorkloads(kind, items),
+    upsert: (s, o) => s.upsertWorkload(o, kind),
+    remove: (s, ns, n) => s.deleteWorkload(kind, ns, n),
+  };
+}
+
+function objectMetadata(obj: unknown): unknown {
+  const m = ((obj as { metadata?: Record<string, unknown> } | undefined)?.metadata ?? {}) as Record<string, unknown>;
+  return { metadata: { name: m.name, namespace: m.namespace, annotations: m.annotations } };
+}
+
+/** A pod as the rules see it: name, namespace, labels, annotations (for ambient mode). */
 function podMetadata(obj: unknown): unknown {
   const m = ((obj as { metadata?: Record<string, unknown> } | undefined)?.metadata ?? {}) as Record<string, unknown>;
   return { metadata: { name: m.name, namespace: m.namespace, labels: m.labels, annotations: m.annotations } };
@@ -171,7 +231,10 @@ class Reflector {
     let backoff = this.opts.initialBackoffMs;
     while (!this.stopped) {
       try {
-        if (this.rv === undefined) await this.list();
+        if (this.rv === undefined && !(await this.list())) {
+          await this.sleep(this.opts.maxBackoffMs);
+          continue;
+        }
         const outcome = await this.watchOnce();
         if (this.stopped) break;
         if (outcome === 'expired') {
@@ -201,17 +264,35 @@ class Reflector {
     this.wake?.();
   }
 
-  private async list(): Promise<void> {
-    const { items, resourceVersion } = await listAll(this.client, this.spec, this.halt.signal);
-    if (this.stopped) return;
+  /** Lists and replaces the kind in the store; false when an optional resource is not served (nothing to watch). */
+  private async list(): Promise<boolean> {
+    let listed;
+    try {
+      listed = await listAll(this.client, this.spec, this.halt.signal);
+    } catch (err) {
+      if (!this.spec.optional || !isStatus(err, '404')) throw err;
+      if (!this.status.synced) this.logger.info({ resource: this.spec.name }, 'not served (CRD not installed): treated as empty, checked again later');
+      this.spec.replace(this.store, []);
+      this.markSynced();
+      return false;
+    }
+    const { items, resourceVersion } = listed;
+    if (this.stopped) return true;
     this.spec.replace(this.store, items);
-    if (this.spec.kind === 'Pod') this.store.markPodsKnown();
     this.rv = resourceVersion ?? '';
+    this.markSynced();
+    this.logger.debug({ resource: this.spec.name, items: items.length, resourceVersion: this.rv }, 'listed');
+    return true;
+  }
+
+  private markSynced(): void {
     this.status.synced = true;
     this.status.lastSyncAt = this.now();
     this.status.lists++;
+    this.status.connected = true;
+    this.status.disconnectedSince = undefined;
+    this.status.lastError = undefined;
     this.onListed();
-    this.logger.debug({ resource: this.spec.name, items: items.length, resourceVersion: this.rv }, 'listed');
   }
 
   private async watchOnce(): Promise<WatchOutcome> {

@@ -25,7 +25,8 @@ import type { AdmissionRequest } from '../admission/types.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../sidecar/managed.js';
 import { metadataOf } from '../sidecar/object.js';
 import { selectorOf, selectorPairs, type Labels } from '../sidecar/selectors.js';
-import type { ClusterView, NamespaceInfo, PodInfo, SidecarInfo } from '../sidecar/view.js';
+import { egressHostsOf, workloadSelectorPresent } from '../sidecar/records.js';
+import type { ClusterView, NamespaceInfo, PodFilter, PodInfo, ServiceEntryInfo, ServiceInfo, SidecarInfo, WorkloadInfo } from '../sidecar/view.js';
 import { isRecord } from '../util/json.js';
 
 export interface Reservation {
@@ -239,9 +240,17 @@ export function reservationOf(request: AdmissionRequest, at: ReserveAt): Reserva
   const random = uid === undefined ? randomBytes(8).toString('hex') : undefined;
   const key = uid === undefined ? `g.${random}` : update ? `u.${keyPart(uid)}.${keyPart(replaces || 'unknown')}` : `c.${keyPart(uid)}`;
   const name = nonEmpty(meta.name) ?? nonEmpty(request.name) ?? `${nonEmpty(meta.generateName) ?? ''}<generated ${random ?? keyPart(uid!)}>`;
+  const selectorPresent = workloadSelectorPresent(object);
   return {
     key,
-    info: pendingInfo(namespace, name, uid, selectorOf(object), isRecord(meta.labels) && meta.labels[MANAGED_BY_LABEL] === MANAGED_BY_VALUE),
+    info: pendingInfo(namespace, name, {
+      uid,
+      selector: selectorOf(object),
+      selectorPresent,
+      managed: isRecord(meta.labels) && meta.labels[MANAGED_BY_LABEL] === MANAGED_BY_VALUE,
+      creationTimestamp: nonEmpty(meta.creationTimestamp),
+      ...(selectorPresent ? {} : { egressHosts: egressHostsOf(object) }),
+    }),
     ...(uid !== undefined ? { uid } : {}),
     ...(replaces !== undefined ? { replaces } : {}),
     replica: at.replica,
@@ -250,19 +259,35 @@ export function reservationOf(request: AdmissionRequest, at: ReserveAt): Reserva
   };
 }
 
+/** What a pending Sidecar is known by: from the admitted object, or from a claim (which carries no egress hosts). */
+export interface PendingFacts {
+  uid?: string | undefined;
+  selector: Labels | null;
+  /** spec.workloadSelector is set at all (`{}` counts: istiod never makes such a Sidecar a default). */
+  selectorPresent: boolean;
+  managed: boolean;
+  creationTimestamp?: string | undefined;
+  /** Without a workloadSelector field: the egress hosts (null: no egress listener); absent when unknown. */
+  egressHosts?: readonly string[] | null;
+}
+
 /**
  * The record the rules see for a pending Sidecar. Its own factory (not the
  * store's sidecarInfoOf): short-lived records do not share an allocation site
- * with the long-lived ones of the view, and only what a claim carries is
+ * with the long-lived ones of the view, and only what the rules read of it is
  * kept (the managed-by label phrases the way out of a conflict).
  */
-export function pendingInfo(namespace: string, name: string, uid: string | undefined, selector: Labels | null, managed: boolean): SidecarInfo {
+export function pendingInfo(namespace: string, name: string, facts: PendingFacts): SidecarInfo {
+  const { uid, selector, selectorPresent, managed, creationTimestamp, egressHosts } = facts;
   return {
     namespace,
     name,
     ...(uid !== undefined ? { uid } : {}),
+    ...(creationTimestamp !== undefined ? { creationTimestamp } : {}),
     selector,
     selectorPairs: selector ? selectorPairs(selector) : null,
+    selectorPresent,
+    ...(egressHosts !== undefined ? { egressHosts } : {}),
     labels: managed ? { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE } : {},
     annotations: {},
   };
@@ -294,16 +319,44 @@ class ReservedView implements ClusterView {
     const pending = this.pending(namespace).filter((r) => r.info.selector === null);
     return pending.length === 0 ? stored : [...stored, ...pending.map((r) => r.info)];
   }
-  podsMatching(namespace: string, selector: Labels, limit: number): readonly PodInfo[] {
-    return this.base.podsMatching(namespace, selector, limit);
+  // Everything but Sidecars is read from the base view as it is.
+  podsMatching(namespace: string, selector: Labels, limit: number, filter?: PodFilter): readonly PodInfo[] {
+    return this.base.podsMatching(namespace, selector, limit, filter);
   }
   knowsPods(): boolean {
     return this.base.knowsPods();
+  }
+  workloadsMatching(namespace: string, selector: Labels, limit: number): readonly WorkloadInfo[] {
+    return this.base.workloadsMatching(namespace, selector, limit);
+  }
+  knowsWorkloads(): boolean {
+    return this.base.knowsWorkloads();
+  }
+  service(namespace: string, name: string): ServiceInfo | undefined {
+    return this.base.service(namespace, name);
+  }
+  services(namespace: string): readonly ServiceInfo[] {
+    return this.base.services(namespace);
+  }
+  serviceEntriesWithHost(host: string): readonly ServiceEntryInfo[] {
+    return this.base.serviceEntriesWithHost(host);
+  }
+  serviceEntries(namespace: string): readonly ServiceEntryInfo[] {
+    return this.base.serviceEntries(namespace);
+  }
+  knowsRegistry(): boolean {
+    return this.base.knowsRegistry();
   }
   namespace(name: string): NamespaceInfo | undefined {
     return this.base.namespace(name);
   }
   namespaceNames(): readonly string[] {
     return this.base.namespaceNames();
+  }
+  knowsNamespaces(): boolean {
+    return this.base.knowsNamespaces();
+  }
+  hasNamespace(name: string): boolean {
+    return this.base.hasNamespace(name);
   }
 }

@@ -1,15 +1,39 @@
 // A one-shot list of everything the cross-object rules read, for `audit`.
 import type { KubeClient } from './kube.js';
-import { listAll, RESOURCES } from './informer.js';
+import { isStatus } from './kube-errors.js';
+import { listAll, RESOURCES, type ResourceSpec } from './informer.js';
+import { WORKLOAD_KINDS, type WorkloadKind } from '../sidecar/view.js';
 
 export interface Snapshot {
   sidecars: unknown[];
   pods: unknown[];
   namespaces: unknown[];
+  /** Each with its `kind` (list items carry none). */
+  workloads: unknown[];
+  services: unknown[];
+  serviceEntries: unknown[];
 }
 
 export async function listSnapshot(client: KubeClient): Promise<Snapshot> {
-  const lists = await Promise.all(RESOURCES.map(async (r) => (await listAll(client, r)).items));
+  const lists = await Promise.all(RESOURCES.map((r) => listOne(client, r)));
   const byKind = (kind: string) => lists[RESOURCES.findIndex((r) => r.kind === kind)] ?? [];
-  return { sidecars: byKind('Sidecar'), pods: byKind('Pod'), namespaces: byKind('Namespace') };
+  const isWorkload = (k: string): k is WorkloadKind => (WORKLOAD_KINDS as readonly string[]).includes(k);
+  return {
+    sidecars: byKind('Sidecar'),
+    pods: byKind('Pod'),
+    namespaces: byKind('Namespace'),
+    workloads: RESOURCES.filter((r) => isWorkload(r.kind)).flatMap((r) => byKind(r.kind).map((o) => ({ ...(o as object), kind: r.kind }))),
+    services: byKind('Service'),
+    serviceEntries: byKind('ServiceEntry'),
+  };
+}
+
+/** An optional resource that is not served (its CRD is not installed) lists as empty. */
+async function listOne(client: KubeClient, spec: ResourceSpec): Promise<unknown[]> {
+  try {
+    return (await listAll(client, spec)).items;
+  } catch (err) {
+    if (spec.optional && isStatus(err, '404')) return [];
+    throw err;
+  }
 }

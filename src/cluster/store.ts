@@ -1,9 +1,25 @@
 // In-memory ClusterView with the indexes a decision needs: Sidecars by
-// namespace, namespace-wide Sidecars by namespace, pods by namespace and by
-// label. Filled by the informer adapter, the --state loader, or tests.
+// namespace, namespace-wide Sidecars by namespace, pods and workload
+// templates by namespace and by label, Services by namespace, ServiceEntries
+// by namespace and by host. Filled by the informer adapter, the --state
+// loader, or tests.
 import type { Labels } from '../sidecar/selectors.js';
-import { namespaceInfoOf, podInfoOf, sidecarInfoOf } from '../sidecar/records.js';
-import type { ClusterView, NamespaceInfo, PodInfo, SidecarInfo } from '../sidecar/view.js';
+import { namespaceInfoOf, podInfoOf, serviceEntryInfoOf, serviceInfoOf, sidecarInfoOf, workloadInfoOf } from '../sidecar/records.js';
+import type {
+  ClusterView,
+  NamespaceInfo,
+  PodFilter,
+  PodInfo,
+  ServiceEntryInfo,
+  ServiceInfo,
+  SidecarInfo,
+  WorkloadInfo,
+  WorkloadKind,
+} from '../sidecar/view.js';
+
+/** What a change notification is about. */
+export type ChangeKind = 'Sidecar' | 'Pod' | 'Namespace' | 'Workload' | 'Service' | 'ServiceEntry';
+type Listener = (kind: ChangeKind, namespace: string, name: string) => void;
 
 type ByName<T> = Map<string, T>;
 
@@ -31,9 +47,10 @@ class SidecarBucket {
 
 const labelKey = (k: string, v: string): string => `${k}\u0000${v}`;
 
-/** Pods that carry exactly the same labels (typically one ReplicaSet's), stored once. */
+/** Pods that carry exactly the same labels (typically one ReplicaSet's) and the same ambient mode, stored once. */
 interface LabelGroup {
   readonly labels: Labels;
+  readonly ambient: boolean;
   readonly pods: Set<string>;
 }
 
@@ -45,7 +62,7 @@ interface LabelGroup {
 class PodBucket {
   private readonly groupOf = new Map<string, LabelGroup>(); // pod name → its group
   private readonly groups = new Map<string, LabelGroup>(); // canonical label set → group
-  private readonly byLabel = new Map<string, Set<LabelGroup>>();
+  private readonly byLabel: Postings<LabelGroup> = new Map();
 
   get size(): number {
     return this.groupOf.size;
@@ -55,8 +72,8 @@ class PodBucket {
     return this.groupOf.has(name);
   }
 
-  labelsOf(name: string): Labels | undefined {
-    return this.groupOf.get(name)?.labels;
+  groupOfPod(name: string): { labels: Labels; ambient: boolean } | undefined {
+    return this.groupOf.get(name);
   }
 
   names(): IterableIterator<string> {
@@ -65,17 +82,12 @@ class PodBucket {
 
   set(pod: PodInfo): void {
     this.delete(pod.name);
-    const id = canonical(pod.labels);
+    const id = groupId(pod.labels, pod.ambient);
     let group = this.groups.get(id);
     if (!group) {
-      group = { labels: pod.labels, pods: new Set() };
+      group = { labels: pod.labels, ambient: pod.ambient, pods: new Set() };
       this.groups.set(id, group);
-      for (const k in pod.labels) {
-        const key = labelKey(k, pod.labels[k]!);
-        let groups = this.byLabel.get(key);
-        if (!groups) this.byLabel.set(key, (groups = new Set()));
-        groups.add(group);
-      }
+      addPosting(this.byLabel, group.labels, group);
     }
     group.pods.add(pod.name);
     this.groupOf.set(pod.name, group);
@@ -91,40 +103,94 @@ class PodBucket {
   }
 
   private dropGroup(group: LabelGroup): void {
-    this.groups.delete(canonical(group.labels));
-    for (const k in group.labels) {
-      const key = labelKey(k, group.labels[k]!);
-      const groups = this.byLabel.get(key);
-      groups?.delete(group);
-      if (groups?.size === 0) this.byLabel.delete(key);
-    }
+    this.groups.delete(groupId(group.labels, group.ambient));
+    dropPosting(this.byLabel, group.labels, group);
   }
 
   list(namespace: string): PodInfo[] {
-    return [...this.groupOf].map(([name, g]) => ({ namespace, name, labels: g.labels }));
+    return [...this.groupOf].map(([name, g]) => ({ namespace, name, labels: g.labels, ambient: g.ambient }));
   }
 
-  matching(namespace: string, selector: Labels, limit: number): PodInfo[] {
+  matching(namespace: string, selector: Labels, limit: number, filter: PodFilter): PodInfo[] {
     const out: PodInfo[] = [];
-    const keys = Object.keys(selector);
-    // Walk the shortest posting list and check the rest of the selector on each group.
-    let candidates: Iterable<LabelGroup> = this.groups.values();
-    let shortest = Infinity;
-    for (const k of keys) {
-      const groups = this.byLabel.get(labelKey(k, selector[k]!));
-      if (!groups) return out;
-      if (groups.size < shortest) {
-        shortest = groups.size;
-        candidates = groups;
-      }
-    }
-    for (const group of candidates) {
-      if (!keys.every((k) => group.labels[k] === selector[k])) continue;
+    forEachMatching(this.byLabel, () => this.groups.values(), selector, groupLabels, (group) => {
+      if ((filter === 'sidecar' && group.ambient) || (filter === 'ambient' && !group.ambient)) return true;
       for (const name of group.pods) {
-        if (out.push({ namespace, name, labels: group.labels }) >= limit) return out;
+        if (out.push({ namespace, name, labels: group.labels, ambient: group.ambient }) >= limit) return false;
+      }
+      return true;
+    });
+    return out;
+  }
+}
+
+/**
+ * The items carrying one label: a single item, or a Set once there are
+ * several. Most label values (an app's name, a pod-template-hash) belong to
+ * one workload or pod group, and a Set per value would cost more than the item.
+ */
+type Posting<T extends object> = T | Set<T>;
+/**
+ * Label key → label value → the items carrying it. Two lookups with the
+ * selector's own strings (whose hashes V8 keeps) instead of one with a key
+ * built per lookup.
+ */
+type Postings<T extends object> = Map<string, Map<string, Posting<T>>>;
+
+const postingSize = <T extends object>(p: Posting<T>): number => (p instanceof Set ? p.size : 1);
+
+/**
+ * Visits the items whose labels carry every label of the selector (all
+ * items for an empty selector) until `visit` returns false: the shortest
+ * posting list among the selector's labels, each entry checked against the
+ * rest of the selector. A loop with a callback rather than a generator: it
+ * runs on every decision.
+ */
+function forEachMatching<T extends object>(byLabel: Postings<T>, all: () => Iterable<T>, selector: Labels, labelsOf: (t: T) => Labels, visit: (t: T) => boolean): void {
+  const keys = Object.keys(selector);
+  let shortest: Posting<T> | undefined;
+  for (const k of keys) {
+    const p = byLabel.get(k)?.get(selector[k]!);
+    if (!p) return;
+    if (!shortest || postingSize(p) < postingSize(shortest)) shortest = p;
+  }
+  const candidates: Iterable<T> = shortest === undefined ? all() : shortest instanceof Set ? shortest : [shortest];
+  for (const item of candidates) {
+    const labels = labelsOf(item);
+    let every = true;
+    for (const k of keys) {
+      if (labels[k] !== selector[k]) {
+        every = false;
+        break;
       }
     }
-    return out;
+    if (every && !visit(item)) return;
+  }
+}
+
+function addPosting<T extends object>(byLabel: Postings<T>, labels: Labels, item: T): void {
+  for (const k in labels) {
+    const v = labels[k]!;
+    const values = bucket(byLabel, k, () => new Map<string, Posting<T>>());
+    const p = values.get(v);
+    if (p === undefined) values.set(v, item);
+    else if (p instanceof Set) p.add(item);
+    else if (p !== item) values.set(v, new Set([p, item]));
+  }
+}
+
+function dropPosting<T extends object>(byLabel: Postings<T>, labels: Labels, item: T): void {
+  for (const k in labels) {
+    const v = labels[k]!;
+    const values = byLabel.get(k);
+    const p = values?.get(v);
+    if (!values || p === undefined) continue;
+    if (p === item) values.delete(v);
+    else if (p instanceof Set) {
+      p.delete(item);
+      if (p.size === 1) values.set(v, p.values().next().value!);
+    }
+    if (values.size === 0) byLabel.delete(k);
   }
 }
 
@@ -136,18 +202,143 @@ function canonical(labels: Labels): string {
     .join('\u0001');
 }
 
+const groupLabels = (x: { labels: Labels }): Labels => x.labels;
+
+const groupId = (labels: Labels, ambient: boolean): string => (ambient ? `${canonical(labels)}\u0002ambient` : canonical(labels));
+
+/** Workload templates of one namespace, by kind and name, and indexed by template label like pods. */
+class WorkloadBucket {
+  private readonly byKind = new Map<WorkloadKind, Map<string, WorkloadInfo>>();
+  private readonly byLabel: Postings<WorkloadInfo> = new Map();
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  get(kind: WorkloadKind, name: string): WorkloadInfo | undefined {
+    return this.byKind.get(kind)?.get(name);
+  }
+
+  *all(): Generator<WorkloadInfo> {
+    for (const m of this.byKind.values()) yield* m.values();
+  }
+
+  set(w: WorkloadInfo): void {
+    this.delete(w.kind, w.name);
+    bucket(this.byKind, w.kind, () => new Map()).set(w.name, w);
+    this.count++;
+    addPosting(this.byLabel, w.labels, w);
+  }
+
+  delete(kind: WorkloadKind, name: string): boolean {
+    const w = this.get(kind, name);
+    if (!w) return false;
+    this.byKind.get(kind)!.delete(name);
+    this.count--;
+    dropPosting(this.byLabel, w.labels, w);
+    return true;
+  }
+
+  matching(selector: Labels, limit: number): WorkloadInfo[] {
+    const out: WorkloadInfo[] = [];
+    forEachMatching(this.byLabel, () => this.all(), selector, groupLabels, (w) => out.push(w) < limit);
+    return out;
+  }
+}
+
+/**
+ * Services of one namespace. Only names are kept (the namespace is the
+ * bucket's), plus the few exportTo annotations: 20,000 Services cost a set
+ * entry each.
+ */
+class ServiceBucket {
+  readonly names = new Set<string>();
+  readonly exportTo = new Map<string, readonly string[]>();
+
+  set(s: ServiceInfo): void {
+    this.names.add(s.name);
+    if (s.exportTo) this.exportTo.set(s.name, s.exportTo);
+    else this.exportTo.delete(s.name);
+  }
+  delete(name: string): boolean {
+    this.exportTo.delete(name);
+    return this.names.delete(name);
+  }
+  info(namespace: string, name: string): ServiceInfo | undefined {
+    if (!this.names.has(name)) return undefined;
+    const exportTo = this.exportTo.get(name);
+    return exportTo ? { namespace, name, exportTo } : { namespace, name };
+  }
+}
+
+/** ServiceEntries by namespace and name, and by each host they list. */
+class ServiceEntryIndex {
+  readonly byNs = new Map<string, Map<string, ServiceEntryInfo>>();
+  private readonly byHost = new Map<string, ServiceEntryInfo[]>();
+
+  get size(): number {
+    let n = 0;
+    for (const m of this.byNs.values()) n += m.size;
+    return n;
+  }
+
+  set(se: ServiceEntryInfo): void {
+    this.delete(se.namespace, se.name);
+    bucket(this.byNs, se.namespace, () => new Map()).set(se.name, se);
+    for (const h of new Set(se.hosts)) bucket(this.byHost, h, () => []).push(se);
+  }
+
+  delete(namespace: string, name: string): boolean {
+    const ns = this.byNs.get(namespace);
+    const se = ns?.get(name);
+    if (!ns || !se) return false;
+    ns.delete(name);
+    if (ns.size === 0) this.byNs.delete(namespace);
+    for (const h of new Set(se.hosts)) {
+      const list = this.byHost.get(h)?.filter((x) => x !== se) ?? [];
+      if (list.length === 0) this.byHost.delete(h);
+      else this.byHost.set(h, list);
+    }
+    return true;
+  }
+
+  withHost(host: string): readonly ServiceEntryInfo[] {
+    return this.byHost.get(host) ?? [];
+  }
+
+  inNamespace(namespace: string): readonly ServiceEntryInfo[] {
+    const ns = this.byNs.get(namespace);
+    return ns ? [...ns.values()] : [];
+  }
+
+  clear(): void {
+    this.byNs.clear();
+    this.byHost.clear();
+  }
+}
+
 export interface StoreCounts {
   sidecars: number;
   pods: number;
   namespaces: number;
+  workloads: number;
+  services: number;
+  serviceEntries: number;
 }
+
+/** The kinds whose list the view can know to be complete (a synced informer, or manifests that hold some). */
+export type KnownKind = 'Pod' | 'Workload' | 'Registry' | 'Namespace';
 
 export class ClusterStore implements ClusterView {
   private readonly sidecarsByNs = new Map<string, SidecarBucket>();
   private readonly podsByNs = new Map<string, PodBucket>();
   private readonly namespaces = new Map<string, NamespaceInfo>();
-  private podsLoaded = false;
-  private readonly listeners = new Set<(kind: 'Sidecar' | 'Pod' | 'Namespace', namespace: string, name: string) => void>();
+  private readonly workloadsByNs = new Map<string, WorkloadBucket>();
+  private readonly servicesByNs = new Map<string, ServiceBucket>();
+  private readonly entries = new ServiceEntryIndex();
+  private readonly known = new Set<KnownKind>();
+  private readonly listeners = new Set<Listener>();
 
   // ---- reads (ClusterView) ----
   sidecar(namespace: string, name: string): SidecarInfo | undefined {
@@ -159,18 +350,64 @@ export class ClusterStore implements ClusterView {
   namespaceWide(namespace: string): readonly SidecarInfo[] {
     return this.sidecarsByNs.get(namespace)?.namespaceWide() ?? [];
   }
-  podsMatching(namespace: string, selector: Labels, limit: number): readonly PodInfo[] {
-    return this.podsByNs.get(namespace)?.matching(namespace, selector, limit) ?? [];
+  podsMatching(namespace: string, selector: Labels, limit: number, filter: PodFilter = 'all'): readonly PodInfo[] {
+    return this.podsByNs.get(namespace)?.matching(namespace, selector, limit, filter) ?? [];
   }
   knowsPods(): boolean {
-    return this.podsLoaded;
+    return this.known.has('Pod');
+  }
+  workloadsMatching(namespace: string, selector: Labels, limit: number): readonly WorkloadInfo[] {
+    return this.workloadsByNs.get(namespace)?.matching(selector, limit) ?? [];
+  }
+  knowsWorkloads(): boolean {
+    return this.known.has('Workload');
+  }
+  service(namespace: string, name: string): ServiceInfo | undefined {
+    return this.servicesByNs.get(namespace)?.info(namespace, name);
+  }
+  services(namespace: string): readonly ServiceInfo[] {
+    const b = this.servicesByNs.get(namespace);
+    return b ? [...b.names].map((n) => b.info(namespace, n)!) : [];
+  }
+  serviceEntriesWithHost(host: string): readonly ServiceEntryInfo[] {
+    return this.entries.withHost(host);
+  }
+  serviceEntries(namespace: string): readonly ServiceEntryInfo[] {
+    return this.entries.inNamespace(namespace);
+  }
+  knowsRegistry(): boolean {
+    return this.known.has('Registry');
   }
   namespace(name: string): NamespaceInfo | undefined {
     return this.namespaces.get(name);
   }
   namespaceNames(): readonly string[] {
-    const names = new Set<string>([...this.namespaces.keys(), ...this.sidecarsByNs.keys(), ...this.podsByNs.keys()]);
+    const names = new Set<string>([
+      ...this.namespaces.keys(),
+      ...this.sidecarsByNs.keys(),
+      ...this.podsByNs.keys(),
+      ...this.workloadsByNs.keys(),
+      ...this.servicesByNs.keys(),
+      ...this.entries.byNs.keys(),
+    ]);
     return [...names].sort();
+  }
+  knowsNamespaces(): boolean {
+    return this.known.has('Namespace');
+  }
+  hasNamespace(name: string): boolean {
+    return (
+      this.namespaces.has(name) ||
+      (this.sidecarsByNs.get(name)?.byName.size ?? 0) > 0 ||
+      (this.podsByNs.get(name)?.size ?? 0) > 0 ||
+      (this.workloadsByNs.get(name)?.size ?? 0) > 0 ||
+      (this.servicesByNs.get(name)?.names.size ?? 0) > 0 ||
+      this.entries.byNs.has(name)
+    );
+  }
+  /** Every workload of a namespace (audit). */
+  workloads(namespace: string): readonly WorkloadInfo[] {
+    return [...(this.workloadsByNs.get(namespace)?.all() ?? [])];
   }
   allSidecars(): SidecarInfo[] {
     return [...this.sidecarsByNs.values()].flatMap((b) => [...b.list()]);
@@ -181,13 +418,17 @@ export class ClusterStore implements ClusterView {
   counts(): StoreCounts {
     let sidecars = 0;
     let pods = 0;
+    let workloads = 0;
+    let services = 0;
     for (const b of this.sidecarsByNs.values()) sidecars += b.byName.size;
     for (const b of this.podsByNs.values()) pods += b.size;
-    return { sidecars, pods, namespaces: this.namespaces.size };
+    for (const b of this.workloadsByNs.values()) workloads += b.size;
+    for (const b of this.servicesByNs.values()) services += b.names.size;
+    return { sidecars, pods, namespaces: this.namespaces.size, workloads, services, serviceEntries: this.entries.size };
   }
 
   /** Called after every change, e.g. to drop a reservation once its object is seen. */
-  onChange(listener: (kind: 'Sidecar' | 'Pod' | 'Namespace', namespace: string, name: string) => void): () => void {
+  onChange(listener: Listener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
@@ -207,7 +448,7 @@ export class ClusterStore implements ClusterView {
   upsertPod(obj: unknown, fallbackNamespace?: string): void {
     const info = podInfoOf(obj, fallbackNamespace);
     if (!info) return;
-    this.podsLoaded = true;
+    this.known.add('Pod');
     bucket(this.podsByNs, info.namespace, () => new PodBucket()).set(info);
     this.emit('Pod', info.namespace, info.name);
   }
@@ -218,12 +459,51 @@ export class ClusterStore implements ClusterView {
   upsertNamespace(obj: unknown): void {
     const info = namespaceInfoOf(obj);
     if (!info) return;
+    this.known.add('Namespace');
     this.namespaces.set(info.name, info);
     this.emit('Namespace', '', info.name);
   }
   deleteNamespace(name: string): void {
     this.namespaces.delete(name);
     this.emit('Namespace', '', name);
+  }
+  /**
+   * A workload of the given kind. One that a controller owns (a Deployment's
+   * ReplicaSet, a CronJob's Job) is not kept, and an adopted one is dropped.
+   */
+  upsertWorkload(obj: unknown, kind: WorkloadKind, fallbackNamespace?: string): void {
+    const info = workloadInfoOf(obj, kind, fallbackNamespace);
+    this.known.add('Workload');
+    if (!info) {
+      const ref = refOfRaw(obj, fallbackNamespace);
+      if (ref) this.deleteWorkload(kind, ref.namespace, ref.name);
+      return;
+    }
+    bucket(this.workloadsByNs, info.namespace, () => new WorkloadBucket()).set(info);
+    this.emit('Workload', info.namespace, info.name);
+  }
+  deleteWorkload(kind: WorkloadKind, namespace: string, name: string): void {
+    if (this.workloadsByNs.get(namespace)?.delete(kind, name)) this.emit('Workload', namespace, name);
+  }
+  upsertService(obj: unknown, fallbackNamespace?: string): void {
+    const info = serviceInfoOf(obj, fallbackNamespace);
+    if (!info) return;
+    this.known.add('Registry');
+    bucket(this.servicesByNs, info.namespace, () => new ServiceBucket()).set(info);
+    this.emit('Service', info.namespace, info.name);
+  }
+  deleteService(namespace: string, name: string): void {
+    if (this.servicesByNs.get(namespace)?.delete(name)) this.emit('Service', namespace, name);
+  }
+  upsertServiceEntry(obj: unknown, fallbackNamespace?: string): void {
+    const info = serviceEntryInfoOf(obj, fallbackNamespace);
+    if (!info) return;
+    this.known.add('Registry');
+    this.entries.set(info);
+    this.emit('ServiceEntry', info.namespace, info.name);
+  }
+  deleteServiceEntry(namespace: string, name: string): void {
+    if (this.entries.delete(namespace, name)) this.emit('ServiceEntry', namespace, name);
   }
 
   /**
@@ -256,14 +536,14 @@ export class ClusterStore implements ClusterView {
       const info = podInfoOf(o);
       if (!info) continue;
       bucket(next, info.namespace, () => new PodBucket()).set(info);
-      const was = this.podsByNs.get(info.namespace)?.labelsOf(info.name);
-      if (!was || !sameLabels(was, info.labels)) changed.push(info);
+      const was = this.podsByNs.get(info.namespace)?.groupOfPod(info.name);
+      if (!was || was.ambient !== info.ambient || !sameLabels(was.labels, info.labels)) changed.push(info);
     }
     for (const [ns, old] of this.podsByNs) {
       for (const name of old.names()) if (!next.get(ns)?.has(name)) changed.push({ namespace: ns, name });
     }
     swap(this.podsByNs, next);
-    this.podsLoaded = true;
+    this.known.add('Pod');
     for (const p of changed) this.emit('Pod', p.namespace, p.name);
   }
   replaceNamespaces(objs: readonly unknown[]): void {
@@ -278,16 +558,69 @@ export class ClusterStore implements ClusterView {
     }
     for (const name of this.namespaces.keys()) if (!next.has(name)) changed.push(name);
     swap(this.namespaces, next);
+    this.known.add('Namespace');
     for (const name of changed) this.emit('Namespace', '', name);
   }
-  /** Marks pods as known even when there are none (a synced, empty pod informer). */
-  markPodsKnown(): void {
-    this.podsLoaded = true;
+  /** Every workload of one kind after a (re-)list; the other kinds stay. */
+  replaceWorkloads(kind: WorkloadKind, objs: readonly unknown[]): void {
+    const next = new Map<string, WorkloadInfo>();
+    for (const o of objs) {
+      const info = workloadInfoOf(o, kind);
+      if (info) next.set(`${info.namespace}/${info.name}`, info);
+    }
+    const changed: { namespace: string; name: string }[] = [];
+    for (const [ns, b] of this.workloadsByNs) {
+      for (const w of [...b.all()]) {
+        if (w.kind !== kind) continue;
+        const now = next.get(`${ns}/${w.name}`);
+        if (!now) {
+          b.delete(kind, w.name);
+          changed.push(w);
+        } else if (now.replicas === w.replicas && sameLabels(now.labels, w.labels)) next.delete(`${ns}/${w.name}`);
+      }
+    }
+    for (const info of next.values()) {
+      bucket(this.workloadsByNs, info.namespace, () => new WorkloadBucket()).set(info);
+      changed.push(info);
+    }
+    this.known.add('Workload');
+    for (const w of changed) this.emit('Workload', w.namespace, w.name);
+  }
+  /**
+   * Services and ServiceEntries after a (re-)list. Nothing listens for their
+   * changes (rules read them at decision time), so no notifications.
+   */
+  replaceServices(objs: readonly unknown[]): void {
+    const next = new Map<string, ServiceBucket>();
+    for (const o of objs) {
+      const info = serviceInfoOf(o);
+      if (info) bucket(next, info.namespace, () => new ServiceBucket()).set(info);
+    }
+    swap(this.servicesByNs, next);
+    this.known.add('Registry');
+  }
+  replaceServiceEntries(objs: readonly unknown[]): void {
+    this.entries.clear();
+    for (const o of objs) {
+      const info = serviceEntryInfoOf(o);
+      if (info) this.entries.set(info);
+    }
+    this.known.add('Registry');
+  }
+  /** Marks a kind as known even when there are none (a synced, empty list). */
+  markKnown(kind: KnownKind): void {
+    this.known.add(kind);
   }
 
-  private emit(kind: 'Sidecar' | 'Pod' | 'Namespace', namespace: string, name: string): void {
+  private emit(kind: ChangeKind, namespace: string, name: string): void {
     for (const l of this.listeners) l(kind, namespace, name);
   }
+}
+
+function refOfRaw(obj: unknown, fallbackNamespace = 'default'): { namespace: string; name: string } | undefined {
+  const meta = (obj as { metadata?: { name?: unknown; namespace?: unknown } } | undefined)?.metadata;
+  if (typeof meta?.name !== 'string' || meta.name === '') return undefined;
+  return { namespace: typeof meta.namespace === 'string' && meta.namespace !== '' ? meta.namespace : fallbackNamespace, name: meta.name };
 }
 
 function sameLabels(a: Labels, b: Labels): boolean {

@@ -1,11 +1,16 @@
-// Rules that judge a Sidecar against the others in its namespace. Istio only
-// reports these conflicts after the fact (istioctl analyze IST0110/IST0111)
-// and resolves them by age; here they are refused at admission.
+// Rules that judge a Sidecar against the others in its namespace and against
+// the pods, workloads and registry around it. Istio only reports some of
+// these after the fact (istioctl analyze IST0110/IST0111/IST0101/IST0167,
+// Kiali's KIA codes) and resolves conflicts by age; here they are refused or
+// warned about at admission.
 // Error texts follow the denial header that already names the object;
 // warnings stand alone in kubectl's output, so they name it themselves.
-import type { ClusterView, PodInfo, SidecarInfo } from './view.js';
+import type { ClusterView, PodFilter, PodInfo, SidecarInfo, WorkloadInfo } from './view.js';
+import { isAmbientNamespace } from './ambient.js';
+import { hostRules, type UnknownHosts } from './host-rules.js';
 import { isManaged } from './managed.js';
 import { describeRef, type ObjectRef } from './object.js';
+import { scopeRules } from './scope-rules.js';
 import { selectorOf, selectorPairs, selectorString, sharedLabels, type Labels, type OverlapMode, type PairedSelector } from './selectors.js';
 import type { Violation } from './violation.js';
 
@@ -14,6 +19,10 @@ export interface CrossOptions {
   rootNamespace: string;
   /** How namespaces opt in to generated defaults, for the way-out hint when one is in the way. */
   defaultsOptIn?: string;
+  /** host.unknown: a warning (default), an error, or not checked. */
+  unknownHosts?: UnknownHosts;
+  /** The cluster's DNS domain: a Service is name.namespace.svc.<domain> (default cluster.local). */
+  clusterDomain?: string;
 }
 
 export interface CrossInput {
@@ -23,7 +32,7 @@ export interface CrossInput {
   ref: ObjectRef;
 }
 
-const POD_EXAMPLES = 3;
+const EXAMPLES = 3;
 
 export function crossObjectRules(input: CrossInput, view: ClusterView, options: CrossOptions): Violation[] {
   const selector = selectorOf(input.object);
@@ -31,11 +40,15 @@ export function crossObjectRules(input: CrossInput, view: ClusterView, options: 
   const findings: Violation[] = [];
   if (selector === null) {
     findings.push(...duplicateDefault(input.ref, view, oldSelector === null, options));
+    findings.push(...ambientNamespace(input.ref, view));
   } else {
     findings.push(...overlaps(input.ref, selector, oldSelector, view, options.overlap));
     findings.push(...rootSelector(input.ref, options.rootNamespace));
-    findings.push(...noMatchingPod(input.ref, selector, view));
+    findings.push(...noMatchingPod(input.ref, selector, view, options.overlap));
+    findings.push(...ambientPods(input.ref, selector, view));
   }
+  findings.push(...scopeRules(input, view, options));
+  findings.push(...hostRules(input, view, options));
   return findings;
 }
 
@@ -57,6 +70,13 @@ function duplicateDefault(ref: ObjectRef, view: ClusterView, wasNamespaceWide: b
   });
 }
 
+/** What makes two selectors overlap: the labels a pod needs for both, and the pods and workloads that have them. */
+interface Overlap {
+  shared: Labels;
+  pods: readonly PodInfo[];
+  workloads: readonly WorkloadInfo[];
+}
+
 /** conflict.overlap (IST0110): no two selector Sidecars may pick the same pod. */
 function overlaps(
   ref: ObjectRef,
@@ -70,40 +90,62 @@ function overlaps(
   const previous: PairedSelector | null = oldSelector ? { selector: oldSelector, selectorPairs: selectorPairs(oldSelector) } : null;
   for (const other of view.sidecars(ref.namespace)) {
     if (!isSelective(other) || other.name === ref.name) continue;
-    const shared = overlapOf(candidate, other, ref.namespace, view, mode);
-    if (!shared) continue;
+    const overlap = overlapOf(candidate, other, ref.namespace, view, mode);
+    if (!overlap) continue;
     const grandfathered = previous !== null && overlapOf(previous, other, ref.namespace, view, mode) !== null;
-    const pods = view.podsMatching(ref.namespace, shared, POD_EXAMPLES);
+    const { shared } = overlap;
     findings.push({
       rule: 'conflict.overlap',
       severity: grandfathered ? 'warning' : 'error',
       path: 'spec.workloadSelector.labels',
       message: grandfathered
         ? `${describeRef(ref)} and ${describeRef(other)} select the same pods (${selectorString(shared)}); Istio uses the older one for them (IST0110)`
-        : `selects the same workloads as ${describeRef(other)}: both apply to pods labelled ${selectorString(shared)}${podList(pods)}; Istio would use only one of them, which is undefined behaviour (IST0110)`,
+        : `selects the same workloads as ${describeRef(other)}: both apply to pods labelled ${selectorString(shared)}${witnesses(overlap, view, mode)}; Istio would use only one of them, which is undefined behaviour (IST0110)`,
       hint: `make the selectors disjoint (give ${ref.name} a label value that ${other.name} does not accept), or merge the two Sidecars into one`,
     });
   }
   return findings;
 }
 
+/** Ambient pods have no sidecar: Istio's analyzer leaves them out of IST0110, and so do `pods` and `workloads`. */
+const CONFLICT_PODS: PodFilter = 'sidecar';
+
 /**
- * The labels a pod needs to be selected by both, or null if no pod can be
- * (per mode). The pairs test rejects almost every candidate without
+ * The overlap of two selectors per mode, or null: `identical` and `labels`
+ * compare the selectors alone; `pods` also needs an existing pod that both
+ * select; `workloads` needs such a pod or pod template, unless the selectors
+ * are identical. The pairs test rejects almost every candidate without
  * allocating; only overlapping selectors get merged.
  */
-function overlapOf(candidate: PairedSelector, other: PairedSelector, namespace: string, view: ClusterView, mode: OverlapMode): Labels | null {
+function overlapOf(candidate: PairedSelector, other: PairedSelector, namespace: string, view: ClusterView, mode: OverlapMode): Overlap | null {
   const shared = sharedLabels(candidate, other, mode);
-  if (shared === null || (mode === 'pods' && view.podsMatching(namespace, shared, 1).length === 0)) return null;
-  return shared;
+  if (shared === null) return null;
+  const pods = view.podsMatching(namespace, shared, EXAMPLES, CONFLICT_PODS);
+  const workloads = mode === 'pods' ? [] : view.workloadsMatching(namespace, shared, EXAMPLES);
+  if (mode === 'pods' && pods.length === 0) return null;
+  if (mode === 'workloads' && pods.length === 0 && workloads.length === 0 && sharedLabels(candidate, other, 'identical') === null) return null;
+  return { shared, pods, workloads };
 }
 
-function podList(pods: readonly PodInfo[]): string {
-  if (pods.length === 0) return ' (no such pod exists yet)';
-  return ` (existing pods: ${pods.map((p) => p.name).join(', ')}${pods.length === POD_EXAMPLES ? ', ...' : ''})`;
+/** The pods and workloads behind an overlap, or why there are none. */
+function witnesses({ pods, workloads }: Overlap, view: ClusterView, mode: OverlapMode): string {
+  const parts: string[] = [];
+  if (workloads.length > 0) parts.push(`${workloads.map(describeWorkload).join(', ')}${workloads.length === EXAMPLES ? ', ...' : ''}`);
+  if (pods.length > 0) parts.push(`existing pods: ${pods.map((p) => p.name).join(', ')}${pods.length === EXAMPLES ? ', ...' : ''}`);
+  if (parts.length > 0) return ` (${parts.join('; ')})`;
+  if (mode === 'labels' && (view.knowsPods() || view.knowsWorkloads())) {
+    return ' (no pod or workload carries these labels: --overlap=labels refuses overlaps that might only come later; --overlap=workloads, the default, would allow this)';
+  }
+  return ' (no such pod exists yet)';
 }
 
-/** root.selector: the mesh-wide default in the root namespace should not select workloads. */
+/** `Deployment shop/reviews-v2 (0 replicas)`, `CronJob shop/report`. */
+export function describeWorkload(w: WorkloadInfo): string {
+  const replicas = w.replicas === undefined ? '' : ` (${w.replicas} replica${w.replicas === 1 ? '' : 's'})`;
+  return `${w.kind} ${w.namespace}/${w.name}${replicas}`;
+}
+
+/** root.selector (Kiali's KIA1006): the mesh-wide default in the root namespace should not select workloads. */
 function rootSelector(ref: ObjectRef, rootNamespace: string): Violation[] {
   if (ref.namespace !== rootNamespace) return [];
   return [
@@ -111,22 +153,63 @@ function rootSelector(ref: ObjectRef, rootNamespace: string): Violation[] {
       rule: 'root.selector',
       severity: 'warning',
       path: 'spec.workloadSelector',
-      message: `${describeRef(ref)} is in the root namespace but has a workloadSelector: it applies only to pods in ${rootNamespace}, not mesh-wide`,
+      message: `${describeRef(ref)} is in the root namespace but has a workloadSelector: it applies only to pods in ${rootNamespace}, not mesh-wide (KIA1006)`,
       hint: 'remove the workloadSelector to make it the mesh-wide default, or move it to the namespace of the workloads it targets',
     },
   ];
 }
 
-/** selector.no-match (IST0101): a warning only, pods often come after their Sidecar. */
-function noMatchingPod(ref: ObjectRef, selector: Labels, view: ClusterView): Violation[] {
-  if (!view.knowsPods() || view.podsMatching(ref.namespace, selector, 1).length > 0) return [];
+/**
+ * selector.no-match (IST0101): a warning only, pods often come after their
+ * Sidecar. In `pods` mode, as Istio's analyzer: no pod matches (ambient ones
+ * count; they get IST0167 instead). Otherwise a pod template counts too, so
+ * Jobs, CronJobs and Deployments scaled to zero are no false alarm
+ * (istio/istio#51273).
+ */
+function noMatchingPod(ref: ObjectRef, selector: Labels, view: ClusterView, mode: OverlapMode): Violation[] {
+  const podsOnly = mode === 'pods';
+  if (!(view.knowsPods() || (!podsOnly && view.knowsWorkloads()))) return [];
+  if (view.podsMatching(ref.namespace, selector, 1).length > 0) return [];
+  if (!podsOnly && view.workloadsMatching(ref.namespace, selector, 1).length > 0) return [];
+  const what = podsOnly ? 'no pod' : 'no pod and no workload template';
   return [
     {
       rule: 'selector.no-match',
       severity: 'warning',
       path: 'spec.workloadSelector.labels',
-      message: `${describeRef(ref)}: no pod in ${ref.namespace} matches ${selectorString(selector)} yet (IST0101)`,
+      message: `${describeRef(ref)}: ${what} in ${ref.namespace} matches ${selectorString(selector)} yet (IST0101)`,
       hint: 'check the workloadSelector labels against the pod template labels',
+    },
+  ];
+}
+
+const AMBIENT_HINT = 'a Sidecar configures sidecar proxies only; remove it, or take the workloads out of ambient mode';
+
+/** ambient.ineffective (IST0167): a namespace-wide Sidecar in an ambient namespace does nothing. */
+function ambientNamespace(ref: ObjectRef, view: ClusterView): Violation[] {
+  if (!isAmbientNamespace(view.namespace(ref.namespace)?.labels)) return [];
+  return [
+    {
+      rule: 'ambient.ineffective',
+      severity: 'warning',
+      path: 'metadata.namespace',
+      message: `${describeRef(ref)}: namespace ${ref.namespace} is in ambient mode, so this Sidecar has no effect (IST0167)`,
+      hint: AMBIENT_HINT,
+    },
+  ];
+}
+
+/** ambient.ineffective (IST0167): the selected pods run in ambient mode, without a sidecar. */
+function ambientPods(ref: ObjectRef, selector: Labels, view: ClusterView): Violation[] {
+  const ambient = view.podsMatching(ref.namespace, selector, EXAMPLES, 'ambient');
+  if (ambient.length === 0) return [];
+  return [
+    {
+      rule: 'ambient.ineffective',
+      severity: 'warning',
+      path: 'spec.workloadSelector.labels',
+      message: `${describeRef(ref)}: pods it selects are in ambient mode (${ambient.map((p) => p.name).join(', ')}), so it has no effect on them (IST0167)`,
+      hint: AMBIENT_HINT,
     },
   ];
 }

@@ -1,25 +1,33 @@
 // Raw Kubernetes objects → the small records the view keeps. Only what the
-// rules read is kept, so 100,000 pods stay cheap.
+// rules read is kept, so 100,000 pods and 30,000 workloads stay cheap.
 import { isRecord } from '../util/json.js';
+import { isAmbientPod } from './ambient.js';
 import { metadataOf, stringMap } from './object.js';
 import { selectorOf, selectorPairs } from './selectors.js';
-import type { NamespaceInfo, PodInfo, SidecarInfo } from './view.js';
+import type { NamespaceInfo, PodInfo, ServiceEntryInfo, ServiceInfo, SidecarInfo, WorkloadInfo, WorkloadKind } from './view.js';
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+
+/** The annotation by which a Service chooses the namespaces that see it (Istio's exportTo for Services). */
+export const SERVICE_EXPORT_TO_ANNOTATION = 'networking.istio.io/exportTo';
 
 export function sidecarInfoOf(obj: unknown, fallbackNamespace = 'default'): SidecarInfo | undefined {
   const meta = metadataOf(obj);
   const name = str(meta.name);
   if (!isRecord(obj) || !name) return undefined;
   const selector = selectorOf(obj);
+  const selectorPresent = workloadSelectorPresent(obj);
   const info: { -readonly [K in keyof SidecarInfo]: SidecarInfo[K] } = {
     namespace: str(meta.namespace) ?? fallbackNamespace,
     name,
     selector,
     selectorPairs: selector ? selectorPairs(selector) : null,
+    selectorPresent,
     labels: stringMap(meta.labels),
     annotations: stringMap(meta.annotations),
   };
+  if (!selectorPresent) info.egressHosts = egressHostsOf(obj);
   const uid = str(meta.uid);
   if (uid) info.uid = uid;
   const created = str(meta.creationTimestamp);
@@ -29,15 +37,127 @@ export function sidecarInfoOf(obj: unknown, fallbackNamespace = 'default'): Side
   return info;
 }
 
+/** spec.workloadSelector is an object (`null` decodes as absent in Istio, as here). */
+export function workloadSelectorPresent(sidecar: unknown): boolean {
+  const spec = isRecord(sidecar) ? sidecar.spec : undefined;
+  return isRecord(spec) && isRecord(spec.workloadSelector);
+}
+
+/** At least one egress listener (without one, istiod imports every host). */
+export function hasEgress(sidecar: unknown): boolean {
+  const spec = isRecord(sidecar) ? sidecar.spec : undefined;
+  return isRecord(spec) && Array.isArray(spec.egress) && spec.egress.length > 0;
+}
+
+/** Every egress host of a Sidecar, listener after listener; null when it has no egress listener. */
+export function egressHostsOf(sidecar: unknown): string[] | null {
+  const spec = isRecord(sidecar) ? sidecar.spec : undefined;
+  const egress = isRecord(spec) ? spec.egress : undefined;
+  if (!Array.isArray(egress) || egress.length === 0) return null;
+  return egress.flatMap((l) => (isRecord(l) ? strings(l.hosts) : []));
+}
+
 export function podInfoOf(obj: unknown, fallbackNamespace = 'default'): PodInfo | undefined {
   const meta = metadataOf(obj);
   const name = str(meta.name);
   if (!name) return undefined;
-  return { namespace: str(meta.namespace) ?? fallbackNamespace, name, labels: stringMap(meta.labels) };
+  return {
+    namespace: str(meta.namespace) ?? fallbackNamespace,
+    name,
+    labels: stringMap(meta.labels),
+    ambient: isAmbientPod(stringMap(meta.annotations)),
+  };
 }
 
 export function namespaceInfoOf(obj: unknown): NamespaceInfo | undefined {
   const meta = metadataOf(obj);
   const name = str(meta.name);
   return name ? { name, labels: stringMap(meta.labels) } : undefined;
+}
+
+const field = (obj: unknown, ...path: string[]): unknown => path.reduce<unknown>((o, k) => (isRecord(o) ? o[k] : undefined), obj);
+
+/** Kinds whose spec.replicas counts pods (the others run per node, to completion or on a schedule). */
+const REPLICATED: ReadonlySet<WorkloadKind> = new Set(['Deployment', 'StatefulSet', 'ReplicaSet']);
+
+/**
+ * A workload's pod template, or undefined when it is not one the view keeps:
+ * a ReplicaSet or Job with a controlling owner (a Deployment, a CronJob) is
+ * covered by its owner's template. List items carry no kind, so the caller
+ * says which kind it listed.
+ */
+export function workloadInfoOf(obj: unknown, kind: WorkloadKind, fallbackNamespace = 'default'): WorkloadInfo | undefined {
+  const meta = metadataOf(obj);
+  const name = str(meta.name);
+  if (!name || isControlled(meta)) return undefined;
+  const template = kind === 'CronJob' ? field(obj, 'spec', 'jobTemplate', 'spec', 'template') : field(obj, 'spec', 'template');
+  const info: { -readonly [K in keyof WorkloadInfo]: WorkloadInfo[K] } = {
+    kind,
+    namespace: str(meta.namespace) ?? fallbackNamespace,
+    name,
+    labels: stringMap(field(template, 'metadata', 'labels')),
+  };
+  if (REPLICATED.has(kind)) {
+    const replicas = field(obj, 'spec', 'replicas');
+    info.replicas = typeof replicas === 'number' && Number.isInteger(replicas) && replicas >= 0 ? replicas : 1;
+  }
+  return info;
+}
+
+function isControlled(meta: Record<string, unknown>): boolean {
+  return Array.isArray(meta.ownerReferences) && meta.ownerReferences.some((o) => isRecord(o) && o.controller === true);
+}
+
+/**
+ * What the informer keeps of a listed or watched workload, page by page: the
+ * name, namespace, whether a controller owns it, the replica count and the
+ * template's labels (the pod spec, often kilobytes, is dropped at once).
+ */
+export function slimWorkload(obj: unknown, kind: WorkloadKind): unknown {
+  const meta = metadataOf(obj);
+  const metadata = { name: meta.name, namespace: meta.namespace, ...(isControlled(meta) ? { ownerReferences: [{ controller: true }] } : {}) };
+  if (kind === 'CronJob') {
+    return { metadata, spec: { jobTemplate: { spec: { template: { metadata: { labels: field(obj, 'spec', 'jobTemplate', 'spec', 'template', 'metadata', 'labels') } } } } } };
+  }
+  return { metadata, spec: { replicas: field(obj, 'spec', 'replicas'), template: { metadata: { labels: field(obj, 'spec', 'template', 'metadata', 'labels') } } } };
+}
+
+export function serviceInfoOf(obj: unknown, fallbackNamespace = 'default'): ServiceInfo | undefined {
+  const meta = metadataOf(obj);
+  const name = str(meta.name);
+  if (!name) return undefined;
+  const exportTo = str(stringMap(meta.annotations)[SERVICE_EXPORT_TO_ANNOTATION]);
+  const info: { -readonly [K in keyof ServiceInfo]: ServiceInfo[K] } = { namespace: str(meta.namespace) ?? fallbackNamespace, name };
+  if (exportTo) info.exportTo = exportTo.split(',').map((s) => s.trim()).filter(Boolean);
+  return info;
+}
+
+export function serviceEntryInfoOf(obj: unknown, fallbackNamespace = 'default'): ServiceEntryInfo | undefined {
+  const meta = metadataOf(obj);
+  const name = str(meta.name);
+  if (!name) return undefined;
+  const spec = field(obj, 'spec');
+  const info: { -readonly [K in keyof ServiceEntryInfo]: ServiceEntryInfo[K] } = {
+    namespace: str(meta.namespace) ?? fallbackNamespace,
+    name,
+    hosts: isRecord(spec) ? strings(spec.hosts) : [],
+  };
+  if (isRecord(spec) && Array.isArray(spec.exportTo) && spec.exportTo.length > 0) info.exportTo = strings(spec.exportTo);
+  return info;
+}
+
+/** What the informer keeps of a ServiceEntry: name, namespace, hosts and exportTo. */
+export function slimServiceEntry(obj: unknown): unknown {
+  const meta = metadataOf(obj);
+  const spec = field(obj, 'spec');
+  return {
+    metadata: { name: meta.name, namespace: meta.namespace },
+    spec: isRecord(spec) ? { hosts: spec.hosts, exportTo: spec.exportTo } : {},
+  };
+}
+
+/** Istio's visibility rule: exportTo `*` (or none) everywhere, `.` own namespace, `~` nowhere, else the listed namespaces. */
+export function visibleTo(exportTo: readonly string[] | undefined, ownNamespace: string, namespace: string): boolean {
+  if (!exportTo || exportTo.length === 0) return true;
+  return exportTo.some((e) => e === '*' || (e === '.' ? ownNamespace === namespace : e === namespace));
 }

@@ -70,7 +70,17 @@ export function judge(candidate: Candidate, view: ClusterView | undefined, optio
   const findings = withIstioTopLevelFields(own.violations, candidate, options.rejectUnknownFields);
   if (!own.wellFormed) return grandfathered(findings, object, oldObject);
   const cross = view ? crossObjectRules({ object, oldObject, ref }, view, options) : [];
-  return grandfathered([...findings, ...cross], object, oldObject);
+  return grandfathered([...findings, ...besideErrors(cross, findings)], object, oldObject);
+}
+
+/**
+ * A field Istio's rules already refuse keeps that one explanation: a
+ * cross-object warning at the same path (a short egress host has no registry
+ * entry either) would only repeat it.
+ */
+function besideErrors(cross: Violation[], own: readonly Violation[]): Violation[] {
+  const refused = new Set(errorsOf(own).map((v) => v.path));
+  return refused.size === 0 ? cross : cross.filter((v) => v.severity === 'error' || !refused.has(v.path));
 }
 
 /**

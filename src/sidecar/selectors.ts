@@ -1,12 +1,23 @@
-// Workload selectors as Istio's analyzer reads them, and the three ways two
+// Workload selectors as Istio's analyzer reads them, and the four ways two
 // of them can be said to pick the same pods.
 import { isRecord } from '../util/json.js';
 
 export type Labels = Readonly<Record<string, string>>;
-export type OverlapMode = 'labels' | 'pods' | 'identical';
-export const OVERLAP_MODES: readonly OverlapMode[] = ['labels', 'pods', 'identical'];
-/** --overlap's default: two selectors conflict when some pod could carry the labels of both. */
-export const DEFAULT_OVERLAP: OverlapMode = 'labels';
+/**
+ * When two selectors conflict: `workloads` when identical or when an existing
+ * pod or pod template (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job,
+ * CronJob) matches both; `labels` when some pod could carry both label sets;
+ * `pods` when an existing pod matches both (Istio's analyzer); `identical`
+ * only when they are equal.
+ */
+export type OverlapMode = 'workloads' | 'labels' | 'pods' | 'identical';
+export const OVERLAP_MODES: readonly OverlapMode[] = ['workloads', 'labels', 'pods', 'identical'];
+/**
+ * --overlap's default. `workloads` refuses every overlap that existing pods
+ * and workloads (scaled to zero included) exhibit and nothing hypothetical;
+ * the numbers behind the choice are in the README (Rules, "Which overlap mode").
+ */
+export const DEFAULT_OVERLAP: OverlapMode = 'workloads';
 
 /**
  * The selector's labels, or null for a namespace-wide Sidecar: workloadSelector
@@ -108,8 +119,9 @@ export interface PairedSelector {
 /**
  * The label set a pod needs to be picked by both selectors, or null when no
  * pod can be: in `identical` mode only equal selectors, otherwise any two
- * without a key on which they need different values. (`pods` mode then also
- * asks whether such a pod exists; that needs the cluster, so callers do it.)
+ * without a key on which they need different values. (`pods` and `workloads`
+ * then also ask whether such a pod or template exists; that needs the
+ * cluster, so callers do it.)
  */
 export function sharedLabels(a: PairedSelector, b: PairedSelector, mode: OverlapMode): Labels | null {
   if (mode === 'identical') return pairsEqual(a.selectorPairs, b.selectorPairs) ? a.selector : null;

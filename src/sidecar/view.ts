@@ -14,6 +14,19 @@ export interface SidecarInfo {
   readonly selector: Labels | null;
   /** The same selector as key-sorted pairs, for allocation-free comparisons; null when namespace-wide. */
   readonly selectorPairs: SelectorPairs | null;
+  /**
+   * Whether spec.workloadSelector is set at all. istiod sorts `{}` (or
+   * `{labels: {}}`) with the selector Sidecars, where it matches every pod,
+   * and never makes it the namespace or mesh default.
+   */
+  readonly selectorPresent: boolean;
+  /**
+   * The egress hosts of a Sidecar without a workloadSelector field (a
+   * namespace or mesh default), all listeners together; null when it has no
+   * egress listener (istiod then imports every host). Absent for the others: the
+   * rules only ask what a default restricts.
+   */
+  readonly egressHosts?: readonly string[] | null;
   readonly labels: Labels;
   readonly annotations: Labels;
 }
@@ -22,6 +35,45 @@ export interface PodInfo {
   readonly namespace: string;
   readonly name: string;
   readonly labels: Labels;
+  /** Annotated ambient.istio.io/redirection=enabled (set by Istio's CNI): no sidecar, Sidecars do not apply. */
+  readonly ambient: boolean;
+}
+
+/** Which pods a lookup returns: all, those not in ambient mode (the ones a Sidecar applies to), or the ambient ones. */
+export type PodFilter = 'all' | 'sidecar' | 'ambient';
+
+export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob'] as const;
+export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
+
+/**
+ * A pod template that will (again) make pods: a Deployment, StatefulSet or
+ * DaemonSet, a ReplicaSet or Job that no controller owns, a CronJob. Only
+ * the template's labels and the replica count are kept.
+ */
+export interface WorkloadInfo {
+  readonly kind: WorkloadKind;
+  readonly namespace: string;
+  readonly name: string;
+  /** spec.template.metadata.labels (for a CronJob, spec.jobTemplate.spec.template.metadata.labels). */
+  readonly labels: Labels;
+  /** spec.replicas of a Deployment, StatefulSet or ReplicaSet (1 when unset); undefined for the other kinds. */
+  readonly replicas?: number;
+}
+
+/** A Kubernetes Service, by name only (its hostname is name.namespace.svc.<cluster domain>). */
+export interface ServiceInfo {
+  readonly namespace: string;
+  readonly name: string;
+  /** The networking.istio.io/exportTo annotation, split; undefined when absent (visible everywhere). */
+  readonly exportTo?: readonly string[];
+}
+
+export interface ServiceEntryInfo {
+  readonly namespace: string;
+  readonly name: string;
+  readonly hosts: readonly string[];
+  /** spec.exportTo; undefined when absent (visible everywhere, Istio's default). */
+  readonly exportTo?: readonly string[];
 }
 
 export interface NamespaceInfo {
@@ -36,9 +88,24 @@ export interface ClusterView {
   /** Namespace-wide (selector-less) Sidecars of a namespace: an index, not a scan. */
   namespaceWide(namespace: string): readonly SidecarInfo[];
   /** Pods of a namespace carrying every label of the selector, at most `limit` of them. */
-  podsMatching(namespace: string, selector: Labels, limit: number): readonly PodInfo[];
+  podsMatching(namespace: string, selector: Labels, limit: number, filter?: PodFilter): readonly PodInfo[];
   /** Whether pods are known at all (offline checks may have none), so "matches no pod" means something. */
   knowsPods(): boolean;
+  /** Workloads of a namespace whose pod template carries every label of the selector, at most `limit`. */
+  workloadsMatching(namespace: string, selector: Labels, limit: number): readonly WorkloadInfo[];
+  /** Whether workloads are known at all. */
+  knowsWorkloads(): boolean;
+  service(namespace: string, name: string): ServiceInfo | undefined;
+  services(namespace: string): readonly ServiceInfo[];
+  /** ServiceEntries (any namespace) that list exactly this host. */
+  serviceEntriesWithHost(host: string): readonly ServiceEntryInfo[];
+  serviceEntries(namespace: string): readonly ServiceEntryInfo[];
+  /** Whether Services and ServiceEntries are known, so "no such host" means something. */
+  knowsRegistry(): boolean;
   namespace(name: string): NamespaceInfo | undefined;
   namespaceNames(): readonly string[];
+  /** Whether Namespaces are known, so "no such namespace" means something. */
+  knowsNamespaces(): boolean;
+  /** A Namespace object exists, or (in manifests) some object lives in it. */
+  hasNamespace(name: string): boolean;
 }

@@ -1,6 +1,9 @@
 // The Istio vectors through the two user-facing doors, `check` and
 // `/validate`, the way the acceptance set is run: the verdict, the exact
 // error messages (as a multiset) and the exact warnings must match Istio's.
+// sidecar-guard's own advisories (KIA1007 for an outboundTrafficPolicy
+// without a mode, `workloadSelector: {}`) come on top: they name the object,
+// which Istio's warnings never do, and are compared apart.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { sidecarReview, testApp } from '../helpers/app.js';
@@ -8,6 +11,7 @@ import { runCli } from '../helpers/cli.js';
 import { sorted, vectors, type Vector } from '../helpers/vectors.js';
 
 const sidecar = (v: Vector) => ({ apiVersion: 'networking.istio.io/v1', kind: 'Sidecar', metadata: { name: 'foo', namespace: v.namespace ?? 'default' }, spec: v.spec });
+const isOwnAdvisory = (v: Vector) => (message: string) => message.startsWith(`Sidecar ${v.namespace ?? 'default'}/foo`);
 
 describe('Istio vectors through `check --output json`', () => {
   for (const v of vectors) {
@@ -17,7 +21,8 @@ describe('Istio vectors through `check --output json`', () => {
       assert.equal(r.allowed, v.valid);
       assert.equal(res.code, v.valid ? 0 : 1);
       assert.deepEqual(sorted(r.errors.map((e: { message: string }) => e.message)), sorted(v.derivedErrors));
-      assert.deepEqual(sorted(r.warnings.map((e: { message: string }) => e.message)), sorted(v.derivedWarnings));
+      const warnings: string[] = r.warnings.map((e: { message: string }) => e.message);
+      assert.deepEqual(sorted(warnings.filter((m) => !isOwnAdvisory(v)(m))), sorted(v.derivedWarnings));
     });
   }
 });
@@ -31,7 +36,8 @@ describe('Istio vectors through /validate', () => {
       const { response } = res.json();
       assert.equal(response.uid, review.request.uid);
       assert.equal(response.allowed, v.valid);
-      assert.deepEqual(sorted(response.warnings ?? []), sorted(v.derivedWarnings));
+      const warnings: string[] = response.warnings ?? [];
+      assert.deepEqual(sorted(warnings.filter((m) => !isOwnAdvisory(v)(m))), sorted(v.derivedWarnings));
       if (!v.valid) {
         assert.equal(response.status.code, 403);
         for (const message of v.derivedErrors) assert.ok(response.status.message.includes(`: ${message} [`), `${message} missing from ${response.status.message}`);

@@ -95,6 +95,14 @@ export function builtinResources(): ResourceType[] {
       table: podColumns,
       prepareForCreate: podDefaults,
     }),
+    builtin({ group: '', versions: ['v1'], plural: 'services', singular: 'service', kind: 'Service', shortNames: ['svc'] }),
+    // Workloads: stored as sent (no controller runs here, so no ReplicaSets or pods appear).
+    builtin({ group: 'apps', versions: ['v1'], plural: 'deployments', singular: 'deployment', kind: 'Deployment', shortNames: ['deploy'] }),
+    builtin({ group: 'apps', versions: ['v1'], plural: 'statefulsets', singular: 'statefulset', kind: 'StatefulSet', shortNames: ['sts'] }),
+    builtin({ group: 'apps', versions: ['v1'], plural: 'daemonsets', singular: 'daemonset', kind: 'DaemonSet', shortNames: ['ds'] }),
+    builtin({ group: 'apps', versions: ['v1'], plural: 'replicasets', singular: 'replicaset', kind: 'ReplicaSet', shortNames: ['rs'] }),
+    builtin({ group: 'batch', versions: ['v1'], plural: 'jobs', singular: 'job', kind: 'Job' }),
+    builtin({ group: 'batch', versions: ['v1'], plural: 'cronjobs', singular: 'cronjob', kind: 'CronJob', shortNames: ['cj'] }),
     builtin({ group: '', versions: ['v1'], plural: 'secrets', singular: 'secret', kind: 'Secret', table: secretColumns, prepareForCreate: secretDefaults }),
     builtin({ group: '', versions: ['v1'], plural: 'configmaps', singular: 'configmap', kind: 'ConfigMap', shortNames: ['cm'], table: configMapColumns }),
     builtin({ group: '', versions: ['v1'], plural: 'events', singular: 'event', kind: 'Event', shortNames: ['ev'], table: eventColumns }),
@@ -177,6 +185,38 @@ export function sidecarResource(): ResourceType {
   // The product's one copy of Istio's CRD (its provenance is in the file's header).
   const url = new URL('../../src/sidecar/schema/sidecar-crd.yaml', import.meta.url);
   return customResource(readFileSync(url, 'utf8'));
+}
+
+/**
+ * Istio's ServiceEntry kind, with a schema that keeps every field (a
+ * stand-in for Istio's CRD: the view reads only hosts and exportTo). Not in
+ * the default set, so the default server is a cluster without it; tests that
+ * need ServiceEntries pass it as an extra resource.
+ */
+export function serviceEntryResource(): ResourceType {
+  const version = (name: string, storage: boolean) => `
+    - name: ${name}
+      served: true
+      storage: ${storage}
+      schema:
+        openAPIV3Schema:
+          type: object
+          x-kubernetes-preserve-unknown-fields: true`;
+  return customResource(`apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: serviceentries.networking.istio.io
+spec:
+  group: networking.istio.io
+  scope: Namespaced
+  names:
+    plural: serviceentries
+    singular: serviceentry
+    kind: ServiceEntry
+    listKind: ServiceEntryList
+    shortNames: [se]
+  versions:${version('v1', true)}${version('v1beta1', false)}${version('v1alpha3', false)}
+`);
 }
 
 export function defaultResources(): ResourceType[] {

@@ -25,7 +25,7 @@ const LAYERS: Unit[][] = [
   // The wire protocol's types and codecs, and Go's semantics as Istio's rules need them: pure, Sidecar-agnostic.
   [unit('admission'), unit('sidecar/go')],
   // What the rules talk about: objects, findings, selectors, the ClusterView port and its records.
-  [unit('sidecar model', 'sidecar/object.ts', 'sidecar/violation.ts', 'sidecar/selectors.ts', 'sidecar/view.ts', 'sidecar/records.ts', 'sidecar/managed.ts', 'sidecar/spec.ts')],
+  [unit('sidecar model', 'sidecar/object.ts', 'sidecar/violation.ts', 'sidecar/selectors.ts', 'sidecar/view.ts', 'sidecar/records.ts', 'sidecar/ambient.ts', 'sidecar/managed.ts', 'sidecar/spec.ts')],
   [unit('sidecar/schema'), unit('sidecar/rules')],
   // The one decision pipeline (review.ts) and what it composes.
   [unit('sidecar')],

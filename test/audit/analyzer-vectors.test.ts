@@ -68,7 +68,7 @@ describe('sidecarSelector (rebuilt from the reference description)', () => {
     const dupe = report.findings.find((f) => f.name === 'dupe-1')!;
     assert.equal(dupe.message, 'The Sidecars [dupe-1 dupe-2] in namespace "default" select the same workload pod "reviews", which can lead to undefined behavior.');
     assert.equal(report.findings.find((f) => f.name === 'maps-to-nonexistent')!.message, 'Referenced selector not found: "app=bogus"');
-    assert.deepEqual(report.summary, { sidecars: 7, pods: 4, namespaces: 2, findings: 6, errors: 4, warnings: 2 });
+    assert.deepEqual(report.summary, { sidecars: 7, pods: 4, workloads: 0, namespaces: 2, findings: 6, errors: 4, warnings: 2 });
   });
 
   test('labels mode also flags selectors that overlap without any pod yet', () => {

@@ -133,7 +133,7 @@ describe('serve flags', () => {
   test('bad serve flags are usage errors', async () => {
     for (const [args, message] of [
       [['serve', '--listen', 'nope'], /--listen must be HOST:PORT/],
-      [['serve', '--overlap', 'fuzzy'], /--overlap must be one of labels, pods, identical/],
+      [['serve', '--overlap', 'fuzzy'], /--overlap must be one of workloads, labels, pods, identical/],
       [['serve', '--standalone', '--generate-defaults', 'all'], /--generate-defaults needs a cluster/],
       [['serve', '--generate-defaults', 'some'], /--generate-defaults must be off, label or all/],
       [['serve', '--reservation-ttl=-1'], /--reservation-ttl must be a non-negative integer/],

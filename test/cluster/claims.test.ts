@@ -3,7 +3,7 @@
 // three replicas deciding in one process, the cost (which requests make a
 // round trip) and failure handling (never admitted unclaimed). The same
 // against the real kube-apiserver with three replica processes:
-// test/e2e/50-replicas.test.ts.
+// test/e2e/60-replicas.test.ts.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

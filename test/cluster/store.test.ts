@@ -16,7 +16,7 @@ describe('ClusterStore indexes', () => {
     assert.deepEqual(s.namespaceWide('a'), []);
     s.deleteSidecar('a', 'r');
     assert.deepEqual(s.sidecars('a').map((x) => x.name), ['default']);
-    assert.deepEqual(s.counts(), { sidecars: 2, pods: 0, namespaces: 0 });
+    assert.deepEqual(s.counts(), { sidecars: 2, pods: 0, namespaces: 0, workloads: 0, services: 0, serviceEntries: 0 });
   });
 
   test('pods by label: matching walks posting lists and respects every selector key and the limit', () => {
@@ -93,6 +93,6 @@ describe('ClusterStore indexes', () => {
     const s = new ClusterStore();
     assert.equal(s.upsertSidecar({ kind: 'Sidecar', metadata: {} }), undefined);
     s.upsertPod({ metadata: { namespace: 'x' } });
-    assert.deepEqual(s.counts(), { sidecars: 0, pods: 0, namespaces: 0 });
+    assert.deepEqual(s.counts(), { sidecars: 0, pods: 0, namespaces: 0, workloads: 0, services: 0, serviceEntries: 0 });
   });
 });

@@ -8,14 +8,15 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { describe, test } from 'node:test';
 import { pino } from 'pino';
-import { ClusterInformers, type InformerOptions } from '../../src/cluster/informer.js';
+import { ClusterInformers, RESOURCES, type InformerOptions } from '../../src/cluster/informer.js';
 import { KubeClient } from '../../src/cluster/kube.js';
 import { ClusterStore } from '../../src/cluster/store.js';
 import { startTestApiServer, type KubeObject, type TestApiServer } from '../apiserver/index.js';
+import { serviceEntryResource } from '../apiserver/resources.js';
 import { sidecar } from '../helpers/objects.js';
 import { waitFor } from '../helpers/wait.js';
 
-const PATHS = ['/apis/networking.istio.io/v1/sidecars', '/api/v1/pods', '/api/v1/namespaces'];
+const PATHS = RESOURCES.map((r) => r.path);
 const isWatch = (path: string) => path.includes('watch=true');
 
 interface Env {
@@ -28,7 +29,8 @@ interface Env {
 }
 
 async function startEnv(options: InformerOptions, prepare?: (server: TestApiServer) => void): Promise<Env> {
-  const server = await startTestApiServer();
+  // Every resource the informers watch is served, ServiceEntries included.
+  const server = await startTestApiServer({ extraResources: [serviceEntryResource()] });
   const dir = mkdtempSync(join(tmpdir(), 'sg-watch-'));
   server.writeKubeconfig(join(dir, 'kubeconfig'));
   server.store.put('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } });

@@ -90,8 +90,8 @@ function difference(what: string, details: Record<string, string[]>): Outcome {
 
 const tuple = (f: AnalyzerFinding): string => JSON.stringify([f.code, f.kind, f.namespace, f.name, f.message]);
 
-/** Findings with a code Istio's analyzers define (sidecar-guard's `root.selector` has none). */
-const withIstioCode = (fs: readonly AnalyzerFinding[]): AnalyzerFinding[] => fs.filter((f) => f.code !== null);
+/** Findings with a code Istio's analyzers define (IST...); Kiali's codes (KIA...) and code-less rules are sidecar-guard's own. */
+const withIstioCode = (fs: readonly AnalyzerFinding[]): AnalyzerFinding[] => fs.filter((f) => f.code?.startsWith('IST') === true);
 
 export interface AnalyzerOutcome {
   same: boolean;

@@ -52,22 +52,8 @@ const DIFFERENCES: { id: string; verdict?: true; explains(server: ServerVerdict,
     id: 'SD3',
     explains: (server, ours) => pairsUp(server, ours, (s, o) => s !== o && sameButEscapes(s, o)),
   },
-  {
-    // format: int32 fields: the API server does not enforce the format, Istio's decoder does (jsonpb into
-    // int32), so check refuses what Istio could never load, worded as a Kubernetes range error.
-    id: 'SD4',
-    verdict: true, // also explains findings-only differences
-    explains: (server, ours) => {
-      const onlyOurs = ours.findings.filter((f) => !server.findings.includes(f));
-      const onlyServer = server.findings.filter((f) => !ours.findings.includes(f) && !f.startsWith(CEL_SKIPPED));
-      return onlyOurs.length > 0 && onlyOurs.every((f) => INT32_BOUND.test(f)) && onlyServer.length === 0;
-    },
-  },
 ];
 
-/** The bounds check adds for format: int32 (printed as a float64 when the value is one). */
-const INT32_BOUND = / in body should be (less than or equal to (2147483647|2\.147483647e\+09)|greater than or equal to (-2147483648|-2\.147483648e\+09))$/;
-const CEL_SKIPPED = 'Invalid value: null: some validation rules were not checked';
 
 /** Where "..." stands in a message of ours. */
 function cuts(text: string): number[] {

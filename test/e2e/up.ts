@@ -150,7 +150,7 @@ async function startWebhook(kubeconfig: string, register: (port: number) => Prom
       webhookConfig: 'sidecar-guard',
       // As the manifests with the namespace-defaults component run it; a short --max-staleness
       // so that the API server restart test sees /readyz turn false within seconds; room for the
-      // 200 reviews the replica race test (50-replicas) sends at once, so none is refused with 503.
+      // 200 reviews the replica race test (60-replicas) sends at once, so none is refused with 503.
       extra: ['--tls-service', 'sidecar-guard', '--generate-defaults', 'label', '--max-staleness', '5000', '--max-inflight', '256', '--claims', 'api'],
     });
     const child = spawnDetached(process.execPath, args, log, ROOT);

@@ -4,14 +4,15 @@
 // can pick the same pod when no key they share has different values).
 export type Selector = Record<string, string>;
 
-const KEYS = ['app', 'tier'];
-const VALUES = ['a', 'b', 'c'];
+/** Two keys, three values each. */
+export const ALPHABET = { app: ['a', 'b', 'c'], tier: ['a', 'b', 'c'] } as const;
+const KEYS = Object.keys(ALPHABET) as (keyof typeof ALPHABET)[];
 
 /** One of the 15 selectors over two keys and three values (each key present or not, at least one). */
 export function randomSelector(random: () => number = Math.random): Selector {
   for (;;) {
     const s: Selector = {};
-    for (const k of KEYS) if (random() < 0.5) s[k] = VALUES[Math.floor(random() * VALUES.length)]!;
+    for (const k of KEYS) if (random() < 0.5) s[k] = ALPHABET[k][Math.floor(random() * ALPHABET[k].length)]!;
     if (Object.keys(s).length > 0) return s;
   }
 }

@@ -10,18 +10,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
-import { ClusterInformers } from '../../src/cluster/informer.js';
+import { ClusterInformers, RESOURCES as WATCHED } from '../../src/cluster/informer.js';
 import { KubeClient } from '../../src/cluster/kube.js';
 import { ClusterStore } from '../../src/cluster/store.js';
 import { localAdmitter, type Admitter } from '../../src/cluster/admitter.js';
 import { startTestApiServer, type KubeObject, type TestApiServer } from '../apiserver/index.js';
+import { serviceEntryResource } from '../apiserver/resources.js';
 import { sidecarReview } from '../helpers/app.js';
 import { sidecar } from '../helpers/objects.js';
 import { waitFor } from './helpers.js';
 
 const MAX_STALENESS_MS = 60_000;
 const SIDECARS = '/apis/networking.istio.io/v1/sidecars';
-const RESOURCES = 3; // sidecars, pods, namespaces: one watch each
+const RESOURCES = WATCHED.length; // sidecars, pods, namespaces, workloads, Services, ServiceEntries: one watch each
 
 // What informers can hold: sockets, servers and timers. Other kinds come and
 // go with the test runner itself (its file reads, its IPC connects) and are
@@ -58,7 +59,7 @@ describe('the cluster view while the API server misbehaves', { timeout: 120_000 
 
   before(async () => {
     baseline.resources = activeResources();
-    server = await startTestApiServer();
+    server = await startTestApiServer({ extraResources: [serviceEntryResource()] });
     dir = mkdtempSync(join(tmpdir(), 'sg-faults-'));
     server.writeKubeconfig(join(dir, 'kubeconfig'));
     server.store.put('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } });

@@ -36,7 +36,7 @@ function clusterView(): ClusterStore {
   store.upsertSidecar(sidecar('bar', 'reviews', { selector: { app: 'reviews' } }));
   store.upsertSidecar(sidecar('istio-system', 'mesh-default'));
   store.upsertPod(pod('bar', 'reviews-1', { app: 'reviews', version: 'v1' }));
-  store.markPodsKnown();
+  store.markKnown('Pod');
   return store;
 }
 

@@ -3,7 +3,7 @@
 // namespace admit exactly one; the reservation that makes this work gives way
 // once the view shows the object, or after its TTL when the view is current
 // and never shows it. Across replicas, claims in the API server do the same
-// (test/cluster/claims.test.ts, test/e2e/50-replicas.test.ts).
+// (test/cluster/claims.test.ts, test/e2e/60-replicas.test.ts).
 import assert from 'node:assert/strict';
 import https from 'node:https';
 import { after, before, describe, test } from 'node:test';

@@ -15,7 +15,7 @@ import { pino } from 'pino';
 import { serveConfigOf } from '../../src/cli.js';
 import { serve, type RunningServer } from '../../src/main.js';
 import { sidecarReview } from '../helpers/app.js';
-import { sidecar } from '../helpers/objects.js';
+import { pod, sidecar } from '../helpers/objects.js';
 import { httpsRequest } from './helpers.js';
 
 interface Answer {
@@ -34,7 +34,9 @@ describe('a write that is never stored adds constraints and lifts none (serve --
     // Beside examples/state.yaml's namespace-wide shop/default: a selector Sidecar for the overlap
     // rule, and a namespace-wide billing/default so that each case starts from a stored object alone.
     const extra = join(dir, 'more.json');
-    writeFileSync(extra, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [sidecar('shop', 'reviews', { selector: { app: 'reviews' } }), sidecar('billing', 'default')] }));
+    // Pods carrying app=reviews and app=ratings make those selectors conflict under the default --overlap (workloads).
+    const items = [sidecar('shop', 'reviews', { selector: { app: 'reviews' } }), sidecar('billing', 'default'), pod('shop', 'reviews-1', { app: 'reviews' }), pod('shop', 'ratings-1', { app: 'ratings' })];
+    writeFileSync(extra, JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
     const args = ['--standalone', '--state', 'examples/state.yaml', '--state', extra, '--listen', '127.0.0.1:0', '--cert-dir', dir, '--metrics-listen', 'off', '--log-level', 'silent'];
     server = await serve(serveConfigOf(args), pino({ level: 'silent' }));
     port = Number(new URL(server.url).port);

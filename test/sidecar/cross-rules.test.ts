@@ -180,7 +180,9 @@ describe('root.selector and selector.no-match', () => {
     const store = storeWith(pod('shop', 'p', { app: 'reviews' }));
     const [v] = only(judge(store, sidecar('shop', 'x', { selector: { app: 'bogus' } })), 'selector.no-match');
     assert.equal(v!.severity, 'warning');
-    assert.match(v!.message, /no pod in shop matches app=bogus yet \(IST0101\)/);
+    assert.match(v!.message, /no pod and no workload template in shop matches app=bogus yet \(IST0101\)/);
     assert.deepEqual(only(judge(store, sidecar('shop', 'y', { selector: { app: 'reviews' } })), 'selector.no-match'), []);
+    const [podsMode] = only(judge(store, sidecar('shop', 'x', { selector: { app: 'bogus' } }), opts('pods')), 'selector.no-match');
+    assert.match(podsMode!.message, /^Sidecar shop\/x: no pod in shop matches app=bogus yet \(IST0101\)$/);
   });
 });

@@ -11,14 +11,12 @@
 //   enum, which Ajv needs). Required properties keep rejecting null, and the
 //   error is reported as "Required value". List items are not pruned, so a
 //   null item stays a type error;
-// * `format: int32` on integers becomes explicit minimum/maximum bounds;
+// * `format: int32` on integers is dropped, as the API server ignores it (an
+//   out-of-range value is Istio's decoder's to refuse: rule J1);
 // * every CEL rule must have an implementation in cel.ts.
 import { parseAllDocuments } from 'yaml';
 import { CEL_RULES } from './cel.js';
 import type { CelRuleSpec, CrdVersion, JsonType, SchemaNode } from './schema-node.js';
-
-const INT32_MIN = -2147483648;
-const INT32_MAX = 2147483647;
 
 const JSON_TYPES: ReadonlySet<string> = new Set(['object', 'array', 'string', 'integer', 'number', 'boolean']);
 
@@ -157,10 +155,9 @@ function convertFormat(node: Yaml, type: JsonType | undefined, at: string, out: 
   const format = node['format'];
   if (format === undefined) return;
   if (type === 'integer' && format === 'int32') {
-    // The API server does not enforce int32 itself, but Istio's decoder (jsonpb
-    // into int32) rejects out-of-range values, so the object could never be used.
-    if (node['minimum'] === undefined) out['minimum'] = INT32_MIN;
-    if (node['maximum'] === undefined) out['maximum'] = INT32_MAX;
+    // kube-apiserver does not enforce the format, so neither does the schema:
+    // check's schema findings stay the server's. Istio's decoder (jsonpb into
+    // int32) still refuses an out-of-range value, with its own text (rule J1).
     return;
   }
   if (type === 'string' && format === 'date-time') {

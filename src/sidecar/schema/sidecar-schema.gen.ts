@@ -112,9 +112,7 @@ export const SIDECAR_SCHEMA: SchemaNode = {
                 },
                 "http1MaxPendingRequests": {
                   "type": "integer",
-                  "nullable": true,
-                  "minimum": -2147483648,
-                  "maximum": 2147483647
+                  "nullable": true
                 },
                 "http2KeepAlive": {
                   "type": "object",
@@ -144,9 +142,7 @@ export const SIDECAR_SCHEMA: SchemaNode = {
                 },
                 "http2MaxRequests": {
                   "type": "integer",
-                  "nullable": true,
-                  "minimum": -2147483648,
-                  "maximum": 2147483647
+                  "nullable": true
                 },
                 "idleTimeout": {
                   "type": "string",
@@ -160,21 +156,15 @@ export const SIDECAR_SCHEMA: SchemaNode = {
                 },
                 "maxConcurrentStreams": {
                   "type": "integer",
-                  "nullable": true,
-                  "minimum": -2147483648,
-                  "maximum": 2147483647
+                  "nullable": true
                 },
                 "maxRequestsPerConnection": {
                   "type": "integer",
-                  "nullable": true,
-                  "minimum": -2147483648,
-                  "maximum": 2147483647
+                  "nullable": true
                 },
                 "maxRetries": {
                   "type": "integer",
-                  "nullable": true,
-                  "minimum": -2147483648,
-                  "maximum": 2147483647
+                  "nullable": true
                 },
                 "useClientProtocol": {
                   "type": "boolean",
@@ -212,9 +202,7 @@ export const SIDECAR_SCHEMA: SchemaNode = {
                 },
                 "maxConnections": {
                   "type": "integer",
-                  "nullable": true,
-                  "minimum": -2147483648,
-                  "maximum": 2147483647
+                  "nullable": true
                 },
                 "tcpKeepalive": {
                   "type": "object",
@@ -295,9 +283,7 @@ export const SIDECAR_SCHEMA: SchemaNode = {
                       },
                       "http1MaxPendingRequests": {
                         "type": "integer",
-                        "nullable": true,
-                        "minimum": -2147483648,
-                        "maximum": 2147483647
+                        "nullable": true
                       },
                       "http2KeepAlive": {
                         "type": "object",
@@ -327,9 +313,7 @@ export const SIDECAR_SCHEMA: SchemaNode = {
                       },
                       "http2MaxRequests": {
                         "type": "integer",
-                        "nullable": true,
-                        "minimum": -2147483648,
-                        "maximum": 2147483647
+                        "nullable": true
                       },
                       "idleTimeout": {
                         "type": "string",
@@ -343,21 +327,15 @@ export const SIDECAR_SCHEMA: SchemaNode = {
                       },
                       "maxConcurrentStreams": {
                         "type": "integer",
-                        "nullable": true,
-                        "minimum": -2147483648,
-                        "maximum": 2147483647
+                        "nullable": true
                       },
                       "maxRequestsPerConnection": {
                         "type": "integer",
-                        "nullable": true,
-                        "minimum": -2147483648,
-                        "maximum": 2147483647
+                        "nullable": true
                       },
                       "maxRetries": {
                         "type": "integer",
-                        "nullable": true,
-                        "minimum": -2147483648,
-                        "maximum": 2147483647
+                        "nullable": true
                       },
                       "useClientProtocol": {
                         "type": "boolean",
@@ -395,9 +373,7 @@ export const SIDECAR_SCHEMA: SchemaNode = {
                       },
                       "maxConnections": {
                         "type": "integer",
-                        "nullable": true,
-                        "minimum": -2147483648,
-                        "maximum": 2147483647
+                        "nullable": true
                       },
                       "tcpKeepalive": {
                         "type": "object",

@@ -5,7 +5,11 @@
 //     round-robin straight to the replicas (.e2e/replicas.json): exactly one
 //     admitted;
 //   - 200 with random selectors over a small label alphabet: no two admitted
-//     ones can select the same pod (--overlap labels);
+//     ones can select the same pod. The replicas run with the default
+//     --overlap workloads, and each such namespace holds a Deployment for each
+//     of the 9 label combinations, so they refuse exactly the pairs that
+//     --overlap labels refuses (a pair is refused when some pod could carry
+//     both label sets), which the test checks on its own;
 //   each repeated E2E_RACE_RUNS times (50, about 10 s each), every run in a
 //   namespace of its own;
 //   - the same with kubectl: a folder of 200 manifests applied in parallel, by
@@ -23,8 +27,9 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { stringify } from 'yaml';
 import { sidecarReview } from '../helpers/app.js';
-import { labelsOverlap, randomSelector, type Selector } from '../helpers/claims.js';
+import { ALPHABET, labelsOverlap, randomSelector, type Selector } from '../helpers/claims.js';
 import { sidecar } from '../helpers/objects.js';
+import { waitFor } from '../helpers/wait.js';
 import { E2E_DIR, kubectl, mustKubectl, namespaces, needsRealApiServer, readState, REPLICAS_FILE } from './env.js';
 import { roundRobin, type RoundRobin } from './round-robin.js';
 
@@ -53,6 +58,7 @@ interface Verdict {
   status: number;
   allowed?: boolean;
   message?: string;
+  warnings?: string[];
   body?: string;
 }
 
@@ -71,8 +77,8 @@ function post(replica: Replica, review: unknown): Promise<Verdict> {
       res.on('data', (c) => (text += c));
       res.on('end', () => {
         if (res.statusCode !== 200) return resolve({ status: res.statusCode ?? 0, body: text });
-        const response = JSON.parse(text).response as { allowed: boolean; status?: { message: string } };
-        resolve({ status: 200, allowed: response.allowed, ...(response.status ? { message: response.status.message } : {}) });
+        const response = JSON.parse(text).response as { allowed: boolean; status?: { message: string }; warnings?: string[] };
+        resolve({ status: 200, allowed: response.allowed, warnings: response.warnings ?? [], ...(response.status ? { message: response.status.message } : {}) });
       });
     });
     req.on('error', reject);
@@ -135,8 +141,10 @@ describe('three replicas, claims in the real API server: no conflicting pair adm
 
   test(`${CONCURRENT} concurrent CREATEs with random selectors over {app,tier} × {a,b,c}: no overlapping pair admitted (${RUNS} runs)`, async (t) => {
     const admittedPerRun: number[] = [];
+    const overlapNamespaces = Array.from({ length: RUNS }, (_, run) => `race-overlap-${stamp}-${run}`);
+    await seedWorkloads(overlapNamespaces);
     for (let run = 0; run < RUNS; run++) {
-      const ns = `race-overlap-${stamp}-${run}`;
+      const ns = overlapNamespaces[run]!;
       const selectors = Array.from({ length: CONCURRENT }, () => randomSelector());
       const verdicts = await raceAll(selectors.map((s, i) => createReview(ns, `s${i}`, s)));
       assert.deepEqual(verdicts.filter((v) => v.status !== 200), [], `run ${run}: every review answered`);
@@ -174,6 +182,7 @@ describe('three replicas, claims in the real API server: no conflicting pair adm
         assert.equal(results.denied, CONCURRENT - 1, `run ${run}: ${results.other.slice(0, 3).join(' | ')}`);
 
         const overlap = `kubectl-overlap-${stamp}-${run}`;
+        await seedWorkloads([overlap]);
         const selectors = Array.from({ length: CONCURRENT }, () => randomSelector());
         const second = await applyInParallel(overlap, selectors);
         const kept = await storedSidecars(overlap);
@@ -189,6 +198,37 @@ describe('three replicas, claims in the real API server: no conflicting pair adm
     });
   });
 });
+
+/**
+ * A namespace for each name holding a Deployment for each of the 9 label
+ * combinations of the alphabet (created in one kubectl call), then waits
+ * until every replica's view has the last one: a dry run selecting it gets
+ * no IST0101 warning from any replica.
+ */
+async function seedWorkloads(names: string[]): Promise<void> {
+  const combos = ALPHABET.app.flatMap((app) => ALPHABET.tier.map((tier) => ({ app, tier })));
+  const objects = names.flatMap((ns) => [
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } },
+    ...combos.map((labels) => ({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: `${labels.app}-${labels.tier}`, namespace: ns },
+      spec: { selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'app', image: 'registry.example/app:1' }] } } },
+    })),
+  ]);
+  mkdirSync(join(E2E_DIR, 'race'), { recursive: true });
+  const file = join(E2E_DIR, 'race', `workloads-${names[0]}.yaml`);
+  writeFileSync(file, objects.map((o) => stringify(o)).join('---\n'));
+  await mustKubectl(['create', '-f', file]);
+  const last = combos[combos.length - 1]!;
+  const ns = names[names.length - 1]!;
+  for (const replica of replicas) {
+    await waitFor(`${replica.url} to see the Deployments of ${ns}`, async () => {
+      const probe = await post(replica, sidecarReview(sidecar(ns, 'probe', { selector: last }), { dryRun: true }));
+      return probe.status === 200 && !(probe.warnings ?? []).some((w) => w.includes('(IST0101)'));
+    }, 60_000, 100);
+  }
+}
 
 /** Writes one manifest per Sidecar into a folder and applies it with KUBECTL_PARALLEL kubectl processes at once, each given every KUBECTL_PARALLEL-th file. */
 async function applyInParallel(namespace: string, selectors: (Selector | undefined)[]): Promise<{ created: number; denied: number; other: string[] }> {

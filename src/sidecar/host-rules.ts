@@ -1,0 +1,237 @@
+// host.unknown (Kiali's KIA1004, "This host has no matching entry in the
+// service registry", which Kiali shows after the fact): an egress host that
+// imports nothing because no Service or ServiceEntry has that name where the
+// host says, or no namespace of that name exists. Under REGISTRY_ONLY a
+// typo there silently cuts the workload off.
+//
+// Istio's import rules (pilot/pkg/model/sidecar.go, selectServices): `ns/`
+// is matched against the namespace the Service or ServiceEntry lives in
+// (`*` any, `.` the Sidecar's own), an exact host matches a hostname only by
+// equality (a wildcard ServiceEntry host is not imported by an exact one),
+// a Kubernetes Service is name.namespace.svc.<cluster domain>, and only
+// what is exported to the proxy's namespace can be imported.
+import { isRecord } from '../util/json.js';
+import { describeRef, type ObjectRef } from './object.js';
+import { visibleTo, workloadSelectorPresent } from './records.js';
+import type { ClusterView, ServiceEntryInfo } from './view.js';
+import type { Violation } from './violation.js';
+
+export type UnknownHosts = 'warn' | 'deny' | 'off';
+export const UNKNOWN_HOSTS_MODES: readonly UnknownHosts[] = ['warn', 'deny', 'off'];
+/** Services often come after the Sidecars that name them, so a warning by default. */
+export const DEFAULT_UNKNOWN_HOSTS: UnknownHosts = 'warn';
+export const DEFAULT_CLUSTER_DOMAIN = 'cluster.local';
+
+export interface HostInput {
+  object: unknown;
+  oldObject?: unknown;
+  ref: ObjectRef;
+}
+
+export interface HostOptions {
+  rootNamespace: string;
+  unknownHosts?: UnknownHosts;
+  clusterDomain?: string;
+}
+
+/** Suggestions further than this (in edits) from the host are not made: they would be guesses. */
+const MAX_SUGGESTION_DISTANCE = 3;
+
+export function hostRules({ object, oldObject, ref }: HostInput, view: ClusterView, options: HostOptions): Violation[] {
+  const mode = options.unknownHosts ?? DEFAULT_UNKNOWN_HOSTS;
+  if (mode === 'off' || !(view.knowsRegistry() || view.knowsNamespaces())) return [];
+  const ctx: HostContext = {
+    view,
+    domain: options.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN,
+    sidecarNamespace: ref.namespace,
+    // The root namespace's default serves every namespace: `.` is each proxy's own, and visibility is per proxy.
+    meshDefault: ref.namespace === options.rootNamespace && !workloadSelectorPresent(object),
+  };
+  const findings: Violation[] = [];
+  forEachEgressHost(object, (host, i, j) => {
+    const problem = unknownHost(host, ctx);
+    if (!problem) return;
+    // With deny, a host the stored version already had is let through, so the object stays editable.
+    const error = mode === 'deny' && !hadHost(oldObject, host);
+    findings.push({
+      rule: 'host.unknown',
+      severity: error ? 'error' : 'warning',
+      path: `spec.egress[${i}].hosts[${j}]`,
+      message: error ? problem : `${describeRef(ref)}: ${problem}`,
+      hint: 'correct the host, or create the Service or ServiceEntry it names first (--unknown-hosts=off turns this check off)',
+    });
+  });
+  return findings;
+}
+
+function hadHost(sidecar: unknown, host: string): boolean {
+  let found = false;
+  forEachEgressHost(sidecar, (h) => void (found ||= h === host));
+  return found;
+}
+
+interface HostContext {
+  view: ClusterView;
+  domain: string;
+  sidecarNamespace: string;
+  meshDefault: boolean;
+}
+
+/** Calls `visit` with each string egress host and its listener and host index. */
+function forEachEgressHost(sidecar: unknown, visit: (host: string, listener: number, index: number) => void): void {
+  const spec = isRecord(sidecar) ? sidecar.spec : undefined;
+  const egress = isRecord(spec) ? spec.egress : undefined;
+  if (!Array.isArray(egress)) return;
+  for (let i = 0; i < egress.length; i++) {
+    const l = egress[i];
+    const hosts = isRecord(l) ? l.hosts : undefined;
+    if (!Array.isArray(hosts)) continue;
+    for (let j = 0; j < hosts.length; j++) if (typeof hosts[j] === 'string') visit(hosts[j] as string, i, j);
+  }
+}
+
+/** What is wrong with one egress host, or undefined when it imports something (or cannot be judged). */
+function unknownHost(host: string, ctx: HostContext): string | undefined {
+  const slash = host.indexOf('/');
+  if (slash < 0 || host.indexOf('/', slash + 1) >= 0) return undefined; // Istio's own rules refuse it
+  const nsPart = host.slice(0, slash);
+  const dns = host.slice(slash + 1);
+  if (nsPart.startsWith('~') || nsPart === '') return undefined; // an exclusion imports nothing by design
+  if (nsPart === '.' && ctx.meshDefault) return undefined;
+  const ns = nsPart === '.' ? ctx.sidecarNamespace : nsPart;
+  if (dns === '*') return ns === '*' ? undefined : unknownNamespace(host, ns, ctx);
+  if (dns.startsWith('*')) return undefined; // a wildcard host: nothing to look up exactly
+  if (!ctx.view.knowsRegistry()) return undefined;
+  if (imported(dns, ns, ctx)) return undefined;
+  return `egress host "${host}" has no matching entry in the service registry (KIA1004)${explanation(dns, ns, nsPart, ctx)}`;
+}
+
+function unknownNamespace(host: string, ns: string, { view }: HostContext): string | undefined {
+  if (!view.knowsNamespaces() || view.hasNamespace(ns)) return undefined;
+  const closest = nearest(ns, view.namespaceNames());
+  return `egress host "${host}" names namespace "${ns}", which does not exist${closest ? `: did you mean ${closest}/*?` : ''}`;
+}
+
+/** A Kubernetes Service hostname: name.namespace.svc.<cluster domain>. */
+function serviceOf(dns: string, domain: string): { name: string; namespace: string } | undefined {
+  const end = dns.length - domain.length - 5; // where ".svc.<domain>" starts
+  if (end < 3 || !dns.endsWith(domain) || !dns.startsWith('.svc.', end)) return undefined;
+  const dot = dns.indexOf('.');
+  if (dot <= 0 || dot >= end - 1 || dns.indexOf('.', dot + 1) !== end) return undefined;
+  return { name: dns.slice(0, dot), namespace: dns.slice(dot + 1, end) };
+}
+
+const keyMatches = (ns: string, own: string): boolean => ns === '*' || ns === own;
+
+function serviceVisible(name: string, namespace: string, ctx: HostContext): boolean {
+  const svc = ctx.view.service(namespace, name);
+  return !!svc && (ctx.meshDefault || visibleTo(svc.exportTo, namespace, ctx.sidecarNamespace));
+}
+
+const entryVisible = (se: ServiceEntryInfo, ctx: HostContext): boolean => ctx.meshDefault || visibleTo(se.exportTo, se.namespace, ctx.sidecarNamespace);
+
+/** Istio would import something for `ns/dns`: a visible Service or ServiceEntry with exactly that hostname, in a namespace the key accepts. */
+function imported(dns: string, ns: string, ctx: HostContext): boolean {
+  const svc = serviceOf(dns, ctx.domain);
+  if (svc && keyMatches(ns, svc.namespace) && serviceVisible(svc.name, svc.namespace, ctx)) return true;
+  return ctx.view.serviceEntriesWithHost(dns).some((se) => keyMatches(ns, se.namespace) && entryVisible(se, ctx));
+}
+
+/** Why nothing is imported, with the host that would work when one is near. */
+function explanation(dns: string, ns: string, nsPart: string, ctx: HostContext): string {
+  const { view } = ctx;
+  const svc = serviceOf(dns, ctx.domain);
+  if (svc && view.service(svc.namespace, svc.name)) {
+    if (!keyMatches(ns, svc.namespace)) return `: Service ${svc.name} lives in namespace ${svc.namespace}; did you mean ${svc.namespace}/${dns}?`;
+    return `: Service ${svc.namespace}/${svc.name} is not exported to namespace ${ctx.sidecarNamespace} (networking.istio.io/exportTo)`;
+  }
+  const entries = view.serviceEntriesWithHost(dns);
+  const elsewhere = entries.find((se) => !keyMatches(ns, se.namespace) && entryVisible(se, ctx));
+  if (elsewhere) return `: ServiceEntry ${elsewhere.namespace}/${elsewhere.name} declares it in namespace ${elsewhere.namespace}; did you mean ${elsewhere.namespace}/${dns}?`;
+  const hidden = entries.find((se) => keyMatches(ns, se.namespace));
+  if (hidden) return `: ServiceEntry ${hidden.namespace}/${hidden.name} declares it but is not exported to namespace ${ctx.sidecarNamespace} (exportTo: ${(hidden.exportTo ?? []).join(', ')})`;
+  const wildcard = coveringWildcard(dns, ns, ctx);
+  if (wildcard) return `: ServiceEntry ${wildcard.se.namespace}/${wildcard.se.name} declares ${wildcard.host}, which an exact host does not import; did you mean ${wildcard.se.namespace}/${wildcard.host}?`;
+  const near = nearestHost(dns, ns, nsPart, ctx);
+  return near ? `; did you mean ${near}?` : '';
+}
+
+function coveringWildcard(dns: string, ns: string, ctx: HostContext): { se: ServiceEntryInfo; host: string } | undefined {
+  for (const se of entriesUnder(ns, dns, ctx)) {
+    const host = se.hosts.find((h) => h.startsWith('*') && (h === '*' || dns.endsWith(h.slice(1))));
+    if (host) return { se, host };
+  }
+  return undefined;
+}
+
+/** The ServiceEntries a key can import from: its namespace's, or for `*` every one (found through the host's parts). */
+function entriesUnder(ns: string, dns: string, { view }: HostContext): readonly ServiceEntryInfo[] {
+  if (ns !== '*') return view.serviceEntries(ns);
+  const out = new Set<ServiceEntryInfo>();
+  const labels = dns.split('.');
+  for (let i = 0; i < labels.length; i++) {
+    for (const se of view.serviceEntriesWithHost(i === 0 ? dns : `*.${labels.slice(i).join('.')}`)) out.add(se);
+  }
+  for (const se of view.serviceEntriesWithHost('*')) out.add(se);
+  return [...out];
+}
+
+/**
+ * The closest importable host in the namespace the key names (for `*`, the
+ * namespace the host's own name points at): Service hostnames and visible
+ * ServiceEntry hosts, by edit distance. A shortened Service name
+ * (`reviews.shop.svc`, `reviews.shop`) is completed with the cluster domain.
+ */
+function nearestHost(dns: string, ns: string, nsPart: string, ctx: HostContext): string | undefined {
+  const { view, domain } = ctx;
+  // For `*`, Services of the namespace the name points at, and every ServiceEntry.
+  const where = ns !== '*' ? ns : dns.split('.')[1];
+  const candidates: string[] = [];
+  if (where) {
+    for (const s of view.services(where)) if (ctx.meshDefault || visibleTo(s.exportTo, where, ctx.sidecarNamespace)) candidates.push(`${s.name}.${where}.svc.${domain}`);
+  }
+  const entryNamespaces = ns !== '*' ? [ns] : view.namespaceNames();
+  const entryHost = new Map<string, string>(); // host → namespace of its ServiceEntry
+  for (const n of entryNamespaces) {
+    for (const se of view.serviceEntries(n)) if (entryVisible(se, ctx)) for (const h of se.hosts) if (!h.startsWith('*')) entryHost.set(h, se.namespace);
+  }
+  candidates.push(...entryHost.keys());
+  const best = candidates.find((c) => c.startsWith(`${dns}.`) && serviceOf(c, domain)) ?? nearest(dns, candidates);
+  if (!best) return undefined;
+  const key = nsPart === '.' || nsPart === '*' ? nsPart : (serviceOf(best, domain)?.namespace ?? entryHost.get(best) ?? ns);
+  return `${key}/${best}`;
+}
+
+/** The candidate within MAX_SUGGESTION_DISTANCE edits of `word` (the nearest, then the first in order), if any. */
+export function nearest(word: string, candidates: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestDistance = MAX_SUGGESTION_DISTANCE;
+  for (const c of candidates) {
+    if (c === word) continue;
+    const d = boundedDistance(word, c, bestDistance);
+    if (d < bestDistance || (d === bestDistance && (best === undefined || c < best))) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+/** Levenshtein distance of a and b, or max + 1 as soon as it must exceed max (one row, stops early). */
+export function boundedDistance(a: string, b: string, max: number): number {
+  if (Math.abs(a.length - b.length) > max) return max + 1;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    let rowMin = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      const v = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + cost);
+      row.push(v);
+      if (v < rowMin) rowMin = v;
+    }
+    if (rowMin > max) return max + 1;
+    prev = row;
+  }
+  return prev[b.length]!;
+}

@@ -1,0 +1,212 @@
+// The view's workloads, Services, ServiceEntries and ambient pods, and the
+// reductions the informers apply before anything is stored.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ClusterStore } from '../../src/cluster/store.js';
+import { Reservations } from '../../src/cluster/reservations.js';
+import { serviceEntryInfoOf, sidecarInfoOf, slimServiceEntry, slimWorkload, visibleTo, workloadInfoOf } from '../../src/sidecar/records.js';
+import { deployment, pod, service, serviceEntry, sidecar, workload } from '../helpers/objects.js';
+
+/** Records keep label maps without a prototype; compare their JSON. */
+const plain = (x: unknown): unknown => JSON.parse(JSON.stringify(x));
+
+describe('workloads in the view', () => {
+  test('indexed by template label, per namespace, with kind and replicas', () => {
+    const s = new ClusterStore();
+    assert.equal(s.knowsWorkloads(), false);
+    s.upsertWorkload(deployment('shop', 'reviews-v2', { app: 'reviews', version: 'v2' }, 0), 'Deployment');
+    s.upsertWorkload(workload('CronJob', 'shop', 'report', { app: 'report' }), 'CronJob');
+    s.upsertWorkload(workload('StatefulSet', 'shop', 'db', { app: 'db' }), 'StatefulSet');
+    assert.equal(s.knowsWorkloads(), true);
+    assert.deepEqual(plain(s.workloadsMatching('shop', { app: 'reviews' }, 5)), [{ kind: 'Deployment', namespace: 'shop', name: 'reviews-v2', labels: { app: 'reviews', version: 'v2' }, replicas: 0 }]);
+    assert.deepEqual(s.workloadsMatching('shop', { app: 'report' }, 5).map((w) => [w.kind, w.replicas]), [['CronJob', undefined]]);
+    assert.deepEqual(s.workloadsMatching('shop', { app: 'db' }, 5).map((w) => w.replicas), [1], 'replicas unset means 1');
+    assert.deepEqual(s.workloadsMatching('shop', { app: 'reviews', version: 'v1' }, 5), []);
+    assert.deepEqual(s.workloadsMatching('other', { app: 'reviews' }, 5), []);
+    assert.equal(s.counts().workloads, 3);
+  });
+
+  test('the same name in two kinds is two workloads; an update replaces the labels', () => {
+    const s = new ClusterStore();
+    s.upsertWorkload(deployment('shop', 'web', { app: 'web' }), 'Deployment');
+    s.upsertWorkload(workload('StatefulSet', 'shop', 'web', { app: 'web' }), 'StatefulSet');
+    assert.equal(s.workloadsMatching('shop', { app: 'web' }, 5).length, 2);
+    s.upsertWorkload(deployment('shop', 'web', { app: 'web2' }), 'Deployment');
+    assert.deepEqual(s.workloadsMatching('shop', { app: 'web' }, 5).map((w) => w.kind), ['StatefulSet']);
+    s.deleteWorkload('StatefulSet', 'shop', 'web');
+    assert.deepEqual(s.workloadsMatching('shop', { app: 'web' }, 5), []);
+  });
+
+  test('a label shared by several workloads, then by one, then by none, keeps matching right', () => {
+    const s = new ClusterStore();
+    for (const n of ['a', 'b', 'c']) s.upsertWorkload(deployment('shop', n, { team: 't', app: n }), 'Deployment');
+    assert.equal(s.workloadsMatching('shop', { team: 't' }, 10).length, 3);
+    s.deleteWorkload('Deployment', 'shop', 'a');
+    s.deleteWorkload('Deployment', 'shop', 'b');
+    assert.deepEqual(s.workloadsMatching('shop', { team: 't' }, 10).map((w) => w.name), ['c']);
+    assert.deepEqual(s.workloadsMatching('shop', { team: 't', app: 'c' }, 10).map((w) => w.name), ['c']);
+    s.deleteWorkload('Deployment', 'shop', 'c');
+    assert.deepEqual(s.workloadsMatching('shop', { team: 't' }, 10), []);
+    s.upsertWorkload(deployment('shop', 'd', { team: 't' }), 'Deployment');
+    s.upsertWorkload(deployment('shop', 'd', { team: 't' }), 'Deployment');
+    assert.deepEqual(s.workloadsMatching('shop', { team: 't' }, 10).map((w) => w.name), ['d'], 're-adding the same one does not double it');
+  });
+
+  test('a ReplicaSet adopted by a Deployment leaves the view (its owner has the template)', () => {
+    const s = new ClusterStore();
+    s.upsertWorkload(workload('ReplicaSet', 'shop', 'rs', { app: 'x' }), 'ReplicaSet');
+    assert.equal(s.workloadsMatching('shop', { app: 'x' }, 5).length, 1);
+    s.upsertWorkload(workload('ReplicaSet', 'shop', 'rs', { app: 'x' }, { ownedBy: 'Deployment' }), 'ReplicaSet');
+    assert.deepEqual(s.workloadsMatching('shop', { app: 'x' }, 5), []);
+  });
+
+  test('replaceWorkloads replaces one kind and leaves the others', () => {
+    const s = new ClusterStore();
+    s.upsertWorkload(deployment('shop', 'a', { app: 'a' }), 'Deployment');
+    s.upsertWorkload(workload('Job', 'shop', 'j', { app: 'j' }), 'Job');
+    const seen: string[] = [];
+    s.onChange((kind, ns, name) => seen.push(`${kind} ${ns}/${name}`));
+    s.replaceWorkloads('Deployment', [slimWorkload(deployment('shop', 'b', { app: 'b' }), 'Deployment'), slimWorkload(deployment('shop', 'c', { app: 'c' }), 'Deployment')]);
+    assert.deepEqual(s.workloads('shop').map((w) => `${w.kind}/${w.name}`).sort(), ['Deployment/b', 'Deployment/c', 'Job/j']);
+    assert.deepEqual(seen.sort(), ['Workload shop/a', 'Workload shop/b', 'Workload shop/c']);
+    seen.length = 0;
+    s.replaceWorkloads('Deployment', [slimWorkload(deployment('shop', 'b', { app: 'b' }), 'Deployment'), slimWorkload(deployment('shop', 'c', { app: 'c' }), 'Deployment')]);
+    assert.deepEqual(seen, [], 'an unchanged re-list notifies nobody');
+  });
+
+  test('slimWorkload keeps what the view reads and drops the pod spec', () => {
+    const big = deployment('shop', 'web', { app: 'web' }, 2);
+    (big.spec as { template: { spec: unknown } }).template.spec = { containers: Array.from({ length: 50 }, (_, i) => ({ name: `c${i}`, image: 'x'.repeat(100) })) };
+    const slim = slimWorkload(big, 'Deployment');
+    assert.ok(JSON.stringify(slim).length < 200, JSON.stringify(slim));
+    assert.deepEqual(workloadInfoOf(slim, 'Deployment'), workloadInfoOf(big, 'Deployment'));
+    const cron = workload('CronJob', 'shop', 'c', { app: 'c' });
+    assert.deepEqual(plain(workloadInfoOf(slimWorkload(cron, 'CronJob'), 'CronJob')), { kind: 'CronJob', namespace: 'shop', name: 'c', labels: { app: 'c' } });
+    const owned = workload('Job', 'shop', 'j', { app: 'j' }, { ownedBy: 'CronJob' });
+    assert.equal(workloadInfoOf(slimWorkload(owned, 'Job'), 'Job'), undefined);
+  });
+
+  test('odd replica counts read as 1, and a non-controller owner does not hide a workload', () => {
+    const odd = deployment('shop', 'x', { app: 'x' });
+    (odd.spec as Record<string, unknown>).replicas = 'three';
+    assert.equal(workloadInfoOf(odd, 'Deployment')!.replicas, 1);
+    const gc = workload('ReplicaSet', 'shop', 'rs', { app: 'x' });
+    (gc.metadata as Record<string, unknown>).ownerReferences = [{ kind: 'Something', name: 'o', controller: false }];
+    assert.ok(workloadInfoOf(gc, 'ReplicaSet'));
+  });
+});
+
+describe('Services and ServiceEntries in the view', () => {
+  test('Services by name per namespace, with the exportTo annotation', () => {
+    const s = new ClusterStore();
+    assert.equal(s.knowsRegistry(), false);
+    s.upsertService(service('shop', 'ratings'));
+    s.upsertService(service('shop', 'hidden', { 'networking.istio.io/exportTo': '., istio-system' }));
+    assert.equal(s.knowsRegistry(), true);
+    assert.deepEqual(s.service('shop', 'ratings'), { namespace: 'shop', name: 'ratings' });
+    assert.deepEqual(s.service('shop', 'hidden'), { namespace: 'shop', name: 'hidden', exportTo: ['.', 'istio-system'] });
+    assert.equal(s.service('other', 'ratings'), undefined);
+    s.deleteService('shop', 'ratings');
+    assert.deepEqual(s.services('shop').map((x) => x.name), ['hidden']);
+    s.replaceServices([{ metadata: { name: 'a', namespace: 'b' } }]);
+    assert.deepEqual(s.counts().services, 1);
+  });
+
+  test('ServiceEntries by host and by namespace; updates and deletes keep the host index right', () => {
+    const s = new ClusterStore();
+    s.upsertServiceEntry(serviceEntry('egress', 'stripe', ['api.stripe.com', 'api.stripe.com'], ['shop']));
+    s.upsertServiceEntry(serviceEntry('other', 'stripe2', ['api.stripe.com']));
+    assert.deepEqual(s.serviceEntriesWithHost('api.stripe.com').map((e) => `${e.namespace}/${e.name}`), ['egress/stripe', 'other/stripe2']);
+    s.upsertServiceEntry(serviceEntry('egress', 'stripe', ['files.stripe.com']));
+    assert.deepEqual(s.serviceEntriesWithHost('api.stripe.com').map((e) => e.name), ['stripe2']);
+    assert.deepEqual(s.serviceEntriesWithHost('files.stripe.com').map((e) => e.exportTo), [undefined]);
+    s.deleteServiceEntry('other', 'stripe2');
+    assert.deepEqual(s.serviceEntriesWithHost('api.stripe.com'), []);
+    assert.deepEqual(s.serviceEntries('egress').map((e) => e.name), ['stripe']);
+    s.replaceServiceEntries([slimServiceEntry(serviceEntry('x', 'y', ['h.example.com']))]);
+    assert.deepEqual(s.serviceEntries('egress'), []);
+    assert.equal(s.serviceEntriesWithHost('h.example.com').length, 1);
+  });
+
+  test('slimServiceEntry keeps hosts and exportTo only', () => {
+    const se = serviceEntry('egress', 'stripe', ['api.stripe.com'], ['shop']);
+    assert.deepEqual(slimServiceEntry(se), { metadata: { name: 'stripe', namespace: 'egress' }, spec: { hosts: ['api.stripe.com'], exportTo: ['shop'] } });
+    assert.deepEqual(serviceEntryInfoOf(slimServiceEntry(se)), serviceEntryInfoOf(se));
+  });
+
+  test("Istio's exportTo visibility", () => {
+    assert.equal(visibleTo(undefined, 'a', 'b'), true);
+    assert.equal(visibleTo(['*'], 'a', 'b'), true);
+    assert.equal(visibleTo(['.'], 'a', 'a'), true);
+    assert.equal(visibleTo(['.'], 'a', 'b'), false);
+    assert.equal(visibleTo(['~'], 'a', 'a'), false);
+    assert.equal(visibleTo(['b', 'c'], 'a', 'c'), true);
+    assert.equal(visibleTo(['b'], 'a', 'a'), false);
+  });
+
+  test('namespaces exist through Namespace objects or, in manifests, through what lives in them', () => {
+    const s = new ClusterStore();
+    assert.equal(s.knowsNamespaces(), false);
+    s.upsertNamespace({ metadata: { name: 'shop' } });
+    s.upsertService(service('backend', 'payment'));
+    assert.equal(s.knowsNamespaces(), true);
+    assert.equal(s.hasNamespace('shop'), true);
+    assert.equal(s.hasNamespace('backend'), true);
+    assert.equal(s.hasNamespace('nowhere'), false);
+    s.deleteService('backend', 'payment');
+    assert.equal(s.hasNamespace('backend'), false, 'an emptied namespace is not kept alive by its bucket');
+  });
+});
+
+describe('ambient pods and the Sidecar records the new rules read', () => {
+  test('pods keep their ambient mode; lookups can ask for either kind', () => {
+    const s = new ClusterStore();
+    s.upsertPod(pod('shop', 'a', { app: 'r' }, { 'ambient.istio.io/redirection': 'enabled' }));
+    s.upsertPod(pod('shop', 'b', { app: 'r' }));
+    assert.deepEqual(s.podsMatching('shop', { app: 'r' }, 5).map((p) => [p.name, p.ambient]).sort(), [['a', true], ['b', false]]);
+    assert.deepEqual(s.podsMatching('shop', { app: 'r' }, 5, 'sidecar').map((p) => p.name), ['b']);
+    assert.deepEqual(s.podsMatching('shop', { app: 'r' }, 5, 'ambient').map((p) => p.name), ['a']);
+    s.upsertPod(pod('shop', 'a', { app: 'r' }));
+    assert.deepEqual(s.podsMatching('shop', { app: 'r' }, 5, 'ambient'), [], 'the annotation removed: no longer ambient');
+  });
+
+  test('a re-list notices a pod that only changed its ambient mode', () => {
+    const s = new ClusterStore();
+    s.replacePods([pod('shop', 'a', { app: 'r' })]);
+    const seen: string[] = [];
+    s.onChange((kind, _ns, name) => seen.push(`${kind} ${name}`));
+    s.replacePods([pod('shop', 'a', { app: 'r' }, { 'ambient.istio.io/redirection': 'enabled' })]);
+    assert.deepEqual(seen, ['Pod a']);
+  });
+
+  test('Sidecar records say whether the selector field is there and keep a default\'s egress hosts', () => {
+    assert.deepEqual(
+      [sidecarInfoOf(sidecar('a', 'd'))!.selectorPresent, sidecarInfoOf(sidecar('a', 'd'))!.egressHosts],
+      [false, ['./*', 'istio-system/*']],
+    );
+    const empty = sidecarInfoOf(sidecar('a', 'e', { spec: { workloadSelector: {} } }))!;
+    assert.deepEqual([empty.selector, empty.selectorPresent, empty.egressHosts], [null, true, undefined]);
+    const noEgress = sidecar('a', 'n');
+    delete (noEgress.spec as Record<string, unknown>).egress;
+    assert.equal(sidecarInfoOf(noEgress)!.egressHosts, null);
+  });
+
+  test('the reservation overlay passes the new reads through to the base view', () => {
+    const s = new ClusterStore();
+    s.upsertWorkload(deployment('shop', 'w', { app: 'w' }), 'Deployment');
+    s.upsertService(service('shop', 'svc'));
+    s.upsertServiceEntry(serviceEntry('shop', 'se', ['x.example.com']));
+    s.upsertNamespace({ metadata: { name: 'shop' } });
+    const view = new Reservations({ view: s }).overlay();
+    assert.equal(view.workloadsMatching('shop', { app: 'w' }, 1).length, 1);
+    assert.equal(view.knowsWorkloads(), true);
+    assert.deepEqual(view.service('shop', 'svc'), { namespace: 'shop', name: 'svc' });
+    assert.equal(view.services('shop').length, 1);
+    assert.equal(view.serviceEntriesWithHost('x.example.com').length, 1);
+    assert.equal(view.serviceEntries('shop').length, 1);
+    assert.equal(view.knowsRegistry(), true);
+    assert.equal(view.knowsNamespaces(), true);
+    assert.equal(view.hasNamespace('shop'), true);
+    assert.equal(view.podsMatching('shop', { app: 'w' }, 1, 'sidecar').length, 0);
+  });
+});

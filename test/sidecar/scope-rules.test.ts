@@ -1,0 +1,113 @@
+// egress.bypass (istio/istio#59376), selector.empty, outbound.mode-empty (KIA1007).
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { storeOf } from '../../src/manifests/state.js';
+import { crossObjectRules } from '../../src/sidecar/cross-rules.js';
+import type { Violation } from '../../src/sidecar/violation.js';
+import { sidecar } from '../helpers/objects.js';
+
+function judge(existing: Record<string, unknown>[], candidate: Record<string, unknown>): Violation[] {
+  const meta = candidate.metadata as { namespace: string; name: string };
+  const view = storeOf({ sidecars: existing, pods: [], namespaces: [] });
+  return crossObjectRules({ object: candidate, ref: { namespace: meta.namespace, name: meta.name } }, view, { overlap: 'workloads', rootNamespace: 'istio-system' });
+}
+
+const only = (vs: Violation[], rule: string) => vs.filter((v) => v.rule === rule);
+const withEgress = (ns: string, name: string, hosts: string[], created?: string) => {
+  const s = sidecar(ns, name, { spec: { egress: [{ hosts }] } });
+  if (created) (s.metadata as Record<string, unknown>).creationTimestamp = created;
+  return s;
+};
+const noEgress = (ns: string, name: string, spec: Record<string, unknown> = { workloadSelector: { labels: { app: 'x' } } }) => {
+  const s = sidecar(ns, name, { spec });
+  delete (s.spec as Record<string, unknown>).egress;
+  return s;
+};
+
+describe('egress.bypass (istio/istio#59376)', () => {
+  test('a selector Sidecar without egress under a restricting namespace default', () => {
+    const [v] = only(judge([withEgress('shop', 'default', ['./*', 'istio-system/*'])], noEgress('shop', 'x')), 'egress.bypass');
+    assert.equal(v!.severity, 'warning');
+    assert.equal(v!.path, 'spec.egress');
+    assert.equal(
+      v!.message,
+      'Sidecar shop/x: with a workloadSelector and no egress listener, the pods it selects see every host (*/*) instead of the egress of the namespace default Sidecar shop/default (./*, istio-system/*) (istio/istio#59376)',
+    );
+    assert.match(v!.hint!, /add an egress listener .*those of shop\/default/);
+  });
+
+  test('under the root default when the namespace has none', () => {
+    const [v] = only(judge([withEgress('istio-system', 'default', ['./*', 'istio-system/*'])], noEgress('shop', 'x')), 'egress.bypass');
+    assert.match(v!.message, /instead of the egress of the mesh-wide default Sidecar istio-system\/default/);
+  });
+
+  test('the namespace default wins over the root default, even when it restricts nothing', () => {
+    const vs = judge([withEgress('shop', 'default', ['*/*']), withEgress('istio-system', 'default', ['./*'])], noEgress('shop', 'x'));
+    assert.deepEqual(only(vs, 'egress.bypass'), []);
+  });
+
+  test('the oldest default is the one istiod uses; `*/*` with an exclusion still restricts', () => {
+    const older = withEgress('shop', 'b', ['*/*', '~kube-system/*'], '2026-01-01T00:00:00Z');
+    const newer = withEgress('shop', 'a', ['*/*'], '2026-02-01T00:00:00Z');
+    assert.equal(only(judge([newer, older], noEgress('shop', 'x')), 'egress.bypass').length, 1);
+  });
+
+  test('no warning with an egress listener, without a selector, or without a restricting default', () => {
+    const ns = [withEgress('shop', 'default', ['./*'])];
+    assert.deepEqual(only(judge(ns, sidecar('shop', 'x', { selector: { app: 'x' } })), 'egress.bypass'), []);
+    assert.deepEqual(only(judge([], noEgress('shop', 'x')), 'egress.bypass'), []);
+    assert.deepEqual(only(judge([noEgress('shop', 'default', {})], noEgress('shop', 'x')), 'egress.bypass'), []);
+  });
+
+  test('`workloadSelector: {}` is a selector to istiod, so it bypasses too; a root Sidecar with one is no mesh default', () => {
+    assert.equal(only(judge([withEgress('shop', 'default', ['./*'])], noEgress('shop', 'x', { workloadSelector: {} })), 'egress.bypass').length, 1);
+    const rootWithEmpty = sidecar('istio-system', 'global', { spec: { workloadSelector: {}, egress: [{ hosts: ['./*'] }] } });
+    assert.deepEqual(only(judge([rootWithEmpty], noEgress('shop', 'x')), 'egress.bypass'), []);
+  });
+});
+
+describe('selector.empty', () => {
+  for (const ws of [{}, { labels: {} }, { labels: null }]) {
+    test(`workloadSelector: ${JSON.stringify(ws)} says what istiod does with it`, () => {
+      const [v] = only(judge([sidecar('shop', 'default')], sidecar('shop', 'all', { spec: { workloadSelector: ws } })), 'selector.empty');
+      assert.equal(v!.severity, 'warning');
+      assert.equal(
+        v!.message,
+        "Sidecar shop/all: a workloadSelector without labels is counted as namespace-wide by Istio's analyzer, but istiod applies it as a selector matching every pod in shop, ahead of the namespace's Sidecar without workloadSelector (Sidecar shop/default)",
+      );
+      assert.equal(v!.hint, 'remove spec.workloadSelector to make it the namespace default, or give it labels');
+    });
+  }
+
+  test('in the root namespace it also says it never becomes the mesh default', () => {
+    const [v] = only(judge([], sidecar('istio-system', 'all', { spec: { workloadSelector: {} } })), 'selector.empty');
+    assert.match(v!.message, /in istio-system, ahead of the namespace's Sidecar without workloadSelector; in the root namespace it never becomes the mesh-wide default$/);
+  });
+
+  test('an absent or null workloadSelector is a plain namespace default', () => {
+    assert.deepEqual(only(judge([], sidecar('shop', 'd')), 'selector.empty'), []);
+    assert.deepEqual(only(judge([], sidecar('shop', 'd', { spec: { workloadSelector: null } })), 'selector.empty'), []);
+  });
+
+  test('it still counts as namespace-wide for conflict.default', () => {
+    const vs = judge([sidecar('shop', 'default')], sidecar('shop', 'all', { spec: { workloadSelector: {} } }));
+    assert.equal(only(vs, 'conflict.default')[0]?.severity, 'error');
+  });
+});
+
+describe('outbound.mode-empty (KIA1007)', () => {
+  test('an outboundTrafficPolicy without a mode', () => {
+    for (const otp of [{}, { mode: null }, { egressProxy: { host: 'egress.example.com', port: { number: 443 } } }]) {
+      const [v] = only(judge([], sidecar('shop', 'x', { spec: { outboundTrafficPolicy: otp } })), 'outbound.mode-empty');
+      assert.equal(v!.severity, 'warning');
+      assert.equal(v!.path, 'spec.outboundTrafficPolicy');
+      assert.equal(v!.message, "Sidecar shop/x: outboundTrafficPolicy has no mode, which istiod reads as REGISTRY_ONLY whatever the mesh's outboundTrafficPolicy says (KIA1007)");
+    }
+  });
+
+  test('an explicit mode, or no outboundTrafficPolicy, is clear', () => {
+    for (const spec of [{ outboundTrafficPolicy: { mode: 'REGISTRY_ONLY' } }, { outboundTrafficPolicy: { mode: 'ALLOW_ANY' } }, {}]) {
+      assert.deepEqual(only(judge([], sidecar('shop', 'x', { spec })), 'outbound.mode-empty'), []);
+    }
+  });
+});
