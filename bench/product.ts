@@ -41,8 +41,7 @@ export interface ClaimsProduct {
 }
 
 export async function loadClaimsProduct(root: 'dist' | 'src' = productRoot()): Promise<ClaimsProduct> {
-  const dir = root === 'dist' ? DIST_DIR : join(REPO_ROOT, 'src');
-  const load = <T>(path: string): Promise<T> => import(pathToFileURL(join(dir, path)).href) as Promise<T>;
+  const load = moduleLoader(root);
   const [admitter, claims, kube, reservations, store] = await Promise.all([
     load<AdmitterModule>('cluster/admitter.js'),
     load<ClaimsModule>('cluster/claims.js'),
@@ -84,9 +83,14 @@ export function productRoot(): 'dist' | 'src' {
   return distIsFresh() ? 'dist' : 'src';
 }
 
-export async function loadProduct(root: 'dist' | 'src' = productRoot()): Promise<Product> {
+/** Imports a module of the product by its path below src/ (as .js), from the build or the sources. */
+function moduleLoader(root: 'dist' | 'src'): <T>(path: string) => Promise<T> {
   const dir = root === 'dist' ? DIST_DIR : join(REPO_ROOT, 'src');
-  const load = <T>(path: string): Promise<T> => import(pathToFileURL(join(dir, path)).href) as Promise<T>;
+  return <T>(path: string) => import(pathToFileURL(join(dir, path)).href) as Promise<T>;
+}
+
+export async function loadProduct(root: 'dist' | 'src' = productRoot()): Promise<Product> {
+  const load = moduleLoader(root);
   const [review, store, admitter, app, metrics, files] = await Promise.all([
     load<Review>('sidecar/review.js'),
     load<Store>('cluster/store.js'),
