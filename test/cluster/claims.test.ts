@@ -211,6 +211,29 @@ describe('cost and failures', { timeout: 60_000 }, () => {
     assert.equal((await r.admitter.validate(update, { budgetMs: 5_000 })).allowed, true);
     assert.equal(configMapRequests().length, quiet, 'no round trip for the denial, the dry run or the UPDATE');
     assert.equal(r.counts.written, 2);
+    const moved = sidecarReview(sidecar(ns, 'second', { selector: { app: 'moved' } }), { operation: 'UPDATE', oldObject: old }).request as unknown as AdmissionRequest;
+    assert.equal((await r.admitter.validate(moved, { budgetMs: 5_000 })).allowed, true);
+    assert.deepEqual(configMapRequests().slice(quiet).map((q) => q.method), ['PUT'], 'an UPDATE that changes what it selects is claimed');
+  });
+
+  test('within a replica, a namespace waits while its claim is in flight; other namespaces do not', async () => {
+    const r = replica('queue');
+    await r.claims.read('queue-a', 5_000);
+    api.faults.hangRequests({ match: (method, path) => method !== 'GET' && path.startsWith(CONFIGMAPS), ms: 300 });
+    try {
+      const order: string[] = [];
+      const first = Promise.resolve(r.admitter.validate(createOf('queue-a', 'first'), { budgetMs: 5_000 })).then((d) => (order.push('a/first'), d));
+      const second = Promise.resolve(r.admitter.validate(createOf('queue-a', 'second'), { budgetMs: 5_000 })).then((d) => (order.push('a/second'), d));
+      const dryRun = Promise.resolve(r.admitter.validate(createOf('queue-b', 'other', undefined, { dryRun: true }), { budgetMs: 5_000 })).then((d) => (order.push('b/dry-run'), d));
+      const [a1, a2, b] = await Promise.all([first, second, dryRun]);
+      assert.equal(a1.allowed, true);
+      assert.equal(a2.allowed, false, 'judged after the first was claimed, against its claim');
+      assert.match(a2.message!, /already has a namespace-wide Sidecar: first/);
+      assert.equal(b.allowed, true);
+      assert.deepEqual(order, ['b/dry-run', 'a/first', 'a/second']);
+    } finally {
+      api.faults.clear();
+    }
   });
 
   test('the API server hangs: the claim times out and the request is Undecided (HTTP 500), never admitted', async () => {
