@@ -89,18 +89,19 @@ export class ApiClaims implements ClaimStore {
     if (bytes > (this.options.maxBytes ?? MAX_CLAIMS_BYTES)) {
       throw new Undecided(`the claims of namespace "${namespace}" would take ${bytes} bytes, more than a ConfigMap holds: too many Sidecar writes in flight there`, 'too-large');
     }
+    const creating = current.resourceVersion === undefined;
     try {
-      const { body } =
-        current.resourceVersion === undefined
-          ? await this.options.client.request('POST', this.path(), { body: object, timeoutMs })
-          : await this.options.client.request('PUT', this.path(namespace), { body: object, timeoutMs });
+      const { body } = creating
+        ? await this.options.client.request('POST', this.path(), { body: object, timeoutMs })
+        : await this.options.client.request('PUT', this.path(namespace), { body: object, timeoutMs });
       this.remember(namespace, body);
       return true;
     } catch (err) {
       // Conflict: written since we read it. AlreadyExists: another replica created it first.
       if (isStatus(err, 'Conflict', 'AlreadyExists')) return false;
-      // Deleted since we read it (by hand): the next attempt creates it again.
-      if (isStatus(err, 'NotFound')) {
+      // Deleted since we read it (by hand): the next attempt creates it again. (A create that finds
+      // no namespace is an error: sidecar-guard's own namespace is missing.)
+      if (!creating && isStatus(err, 'NotFound')) {
         this.cache.set(namespace, { resourceVersion: undefined, claims: [] });
         return false;
       }

@@ -139,6 +139,13 @@ describe('the claims object', () => {
     assert.deepEqual(claims.known(ns)!.map((c) => c.info.name), ['new', 'newer']);
   });
 
+  test('sidecar-guard\'s own namespace missing: the error says so at once, no retries', async () => {
+    const claims = new ApiClaims({ client, namespace: 'no-such-namespace', pruneAfterMs: 60_000 });
+    await claims.read('x', 5_000);
+    const r = reservationOf(createOf('x', 'a'), { replica: 'r', now: Date.now(), ttlMs: 30_000 })!;
+    await assert.rejects(claims.write('x', [r], 5_000), /namespaces "no-such-namespace" not found/);
+  });
+
   test('more than a ConfigMap holds: Undecided, nothing written', async () => {
     const claims = new ApiClaims({ client, namespace: SELF, pruneAfterMs: 60_000, maxBytes: 200 });
     await claims.read('big', 5_000);
