@@ -54,7 +54,11 @@ interface Cached {
   /** undefined: the object does not exist (the next write creates it). */
   resourceVersion: string | undefined;
   claims: Reservation[];
+  /** Each claim's data entry as stored: claims are never edited, so an entry is parsed and written once. */
+  texts: Map<string, string>;
 }
+
+const ABSENT = (): Cached => ({ resourceVersion: undefined, claims: [], texts: new Map() });
 
 export class ApiClaims implements ClaimStore {
   private readonly cache = new Map<string, Cached>();
@@ -74,17 +78,17 @@ export class ApiClaims implements ClaimStore {
       return this.remember(namespace, body);
     } catch (err) {
       if (!isStatus(err, 'NotFound')) throw err;
-      this.cache.set(namespace, { resourceVersion: undefined, claims: [] });
+      this.cache.set(namespace, ABSENT());
       return [];
     }
   }
 
   async write(namespace: string, added: readonly Reservation[], timeoutMs: number): Promise<boolean> {
-    const current = this.cache.get(namespace) ?? { resourceVersion: undefined, claims: [] };
+    const current = this.cache.get(namespace) ?? ABSENT();
     const now = this.now();
     const keys = new Set(added.map((c) => c.key));
     const kept = current.claims.filter((c) => !keys.has(c.key) && c.expiresAt + this.options.pruneAfterMs > now);
-    const object = claimsObject(this.options.namespace, namespace, [...kept, ...added], current.resourceVersion);
+    const object = claimsObject(this.options.namespace, namespace, [...kept, ...added], current.resourceVersion, current.texts);
     const bytes = dataBytes(object.data);
     if (bytes > (this.options.maxBytes ?? MAX_CLAIMS_BYTES)) {
       throw new Undecided(`the claims of namespace "${namespace}" would take ${bytes} bytes, more than a ConfigMap holds: too many Sidecar writes in flight there`, 'too-large');
@@ -102,17 +106,29 @@ export class ApiClaims implements ClaimStore {
       // Deleted since we read it (by hand): the next attempt creates it again. (A create that finds
       // no namespace is an error: sidecar-guard's own namespace is missing.)
       if (!creating && isStatus(err, 'NotFound')) {
-        this.cache.set(namespace, { resourceVersion: undefined, claims: [] });
+        this.cache.set(namespace, ABSENT());
         return false;
       }
       throw err;
     }
   }
 
+  /** The object as read or written; entries already known (same key, same text) keep their parsed claim. */
   private remember(namespace: string, body: unknown): Reservation[] {
     const meta = isRecord(body) && isRecord(body.metadata) ? body.metadata : {};
-    const claims = claimsOf(namespace, isRecord(body) ? body.data : undefined);
-    this.cache.set(namespace, { resourceVersion: typeof meta.resourceVersion === 'string' ? meta.resourceVersion : undefined, claims });
+    const data = isRecord(body) && isRecord(body.data) ? body.data : {};
+    const before = this.cache.get(namespace);
+    const known = new Map(before?.claims.map((c) => [c.key, c]));
+    const claims: Reservation[] = [];
+    const texts = new Map<string, string>();
+    for (const [key, text] of Object.entries(data)) {
+      if (typeof text !== 'string') continue;
+      const claim = before?.texts.get(key) === text ? known.get(key) : claimsOf(namespace, { [key]: text })[0];
+      if (!claim) continue;
+      claims.push(claim);
+      texts.set(key, text);
+    }
+    this.cache.set(namespace, { resourceVersion: typeof meta.resourceVersion === 'string' ? meta.resourceVersion : undefined, claims, texts });
     return claims;
   }
 
@@ -140,9 +156,10 @@ interface StoredClaim {
   expires: string;
 }
 
-export function claimsObject(selfNamespace: string, namespace: string, claims: readonly Reservation[], resourceVersion: string | undefined) {
+/** The ConfigMap holding these claims; `texts` are entries as already stored, reused as they are. */
+export function claimsObject(selfNamespace: string, namespace: string, claims: readonly Reservation[], resourceVersion: string | undefined, texts?: ReadonlyMap<string, string>) {
   const data: Record<string, string> = {};
-  for (const c of claims) data[c.key] = JSON.stringify(storedClaim(c));
+  for (const c of claims) data[c.key] = texts?.get(c.key) ?? JSON.stringify(storedClaim(c));
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',

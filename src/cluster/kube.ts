@@ -6,7 +6,6 @@
 // (kube-apiserver only sends a bookmark about once a minute), cannot be
 // aborted while it connects, and does not say how a stream ended.
 import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
-import { createHash } from 'node:crypto';
 import type https from 'node:https';
 import type tls from 'node:tls';
 import { Agent, fetch, type Dispatcher } from 'undici';
@@ -53,7 +52,7 @@ export type WatchEnd = 'closed' | 'inactive' | 'aborted';
 
 export class KubeClient {
   /** One connection pool per TLS identity (see authenticated). */
-  private pool: { id: string; agent: Agent } | undefined;
+  private pool: { connect: Record<string, unknown>; agent: Agent } | undefined;
 
   constructor(
     readonly config: KubeConfig,
@@ -176,14 +175,21 @@ export class KubeClient {
   }
 
   private agentFor(connect: Record<string, unknown>): Agent {
-    const identity = createHash('sha256');
-    for (const [k, v] of Object.entries(connect).sort(([a], [b]) => (a < b ? -1 : 1))) identity.update(`${k}\0${Buffer.isBuffer(v) ? v.toString('base64') : JSON.stringify(v)}\0`);
-    const id = identity.digest('hex');
-    if (this.pool?.id === id) return this.pool.agent;
+    if (this.pool && sameOptions(this.pool.connect, connect)) return this.pool.agent;
     void this.pool?.agent.close();
-    this.pool = { id, agent: new Agent({ connect }) };
+    this.pool = { connect, agent: new Agent({ connect }) };
     return this.pool.agent;
   }
+}
+
+/** The same TLS options: CA, certificate and key compared by content (they are read again for every request). */
+function sameOptions(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  return keys.every((k) => {
+    const [x, y] = [a[k], b[k]];
+    return Buffer.isBuffer(x) && Buffer.isBuffer(y) ? x.equals(y) : x === y;
+  });
 }
 
 interface Abortable {
