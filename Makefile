@@ -8,7 +8,7 @@ LISTEN ?= 127.0.0.1:8443
 CERT_DIR ?= certs
 METRICS_LISTEN ?= 127.0.0.1:9090
 
-.PHONY: install build run test unit e2e e2e-race cluster typecheck bench bench-quick certs deploy-manifests clean oracle conformance
+.PHONY: install build run test unit e2e cluster typecheck bench bench-quick certs deploy-manifests clean oracle conformance prometheus e2e-race
 
 .tools/node/.ready: scripts/node-runtime.sh scripts/node-runtime/package-lock.json
 	@bash scripts/node-runtime.sh
@@ -28,13 +28,17 @@ run: build
 
 ## make test: type check, unit + integration tests, then the end-to-end suite against the real
 ## kube-apiserver (built from Go modules on first use: make cluster)
-test: build oracle cluster
+test: build oracle cluster prometheus
 	npm run --silent typecheck
 	KUBECTL=$(KUBECTL_FOR_TESTS) bash scripts/test.sh unit
 	$(MAKE) --no-print-directory e2e
 
-unit: build
+unit: build prometheus
 	bash scripts/test.sh unit
+
+## make prometheus: Debian's prometheus package (prometheus, promtool) for test/traffic/, installed when missing
+prometheus:
+	@bash scripts/ensure-prometheus.sh
 
 ## make cluster: kube-apiserver, etcd and kubectl from the pinned Go modules in test/cluster/ into
 ## test/cluster/bin/ (minutes the first time; a no-op until a pin changes)

@@ -5,13 +5,20 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { audit, type AuditInput } from './audit/analyze.js';
 import { formatAuditJson, formatAuditText } from './audit/report.js';
+import { scopeAudit } from './audit/scope.js';
+import { formatScopeJson, formatScopeText } from './audit/scope-report.js';
 import { parseSources } from './manifests/documents.js';
 import { stringify as stringifyYaml } from 'yaml';
 import { ConfigError, parseDependencies, parseTemplate } from './defaults/config.js';
-import { generateDefault, type DefaultsConfig } from './defaults/generate.js';
+import { generateDefault, templateHosts, type DefaultsConfig, type GeneratedSidecar } from './defaults/generate.js';
+import { callingNamespaces, generatedNamespaces, namespaceDefaultsFromTraffic, workloadSidecarsFromTraffic } from './defaults/from-traffic.js';
+import { formatDiffJson, formatDiffText, trafficDiff } from './defaults/diff.js';
+import { checkPrometheusUrl, checkWindow, DEFAULT_WINDOW, PrometheusClient, PrometheusError } from './traffic/prometheus.js';
+import type { ObservedTraffic } from './traffic/edges.js';
+import { judge } from './sidecar/review.js';
 import { formatJson, formatText } from './check/report.js';
 import { checkManifests } from './check/run.js';
-import { clusterObjects, ManifestError } from './manifests/state.js';
+import { clusterObjects, ManifestError, storeOf, type ClusterObjects } from './manifests/state.js';
 import {
   CLAIMS_MODES,
   DEFAULT_DRAIN_DELAY_MS,
@@ -95,6 +102,12 @@ Exit code: 0 no error findings, 1 some, 2 usage error or unreachable cluster.`,
     flags: [
       OUTPUT_TEXT_JSON('istioctl-analyze-like lines'),
       { name: 'kubeconfig', type: 'string', arg: 'FILE', help: 'the cluster to read' },
+      {
+        name: 'scope',
+        type: 'boolean',
+        default: false,
+        help: 'instead of findings: per namespace and selector Sidecar, the Services and ServiceEntry\nhosts its proxies import under the Sidecars in force against none, and the namespaces\nwith no Sidecar at all',
+      },
       MANIFEST_NAMESPACE,
       OVERLAP_FLAG,
       ROOT_NAMESPACE_FLAG,
@@ -105,17 +118,35 @@ Exit code: 0 no error findings, 1 some, 2 usage error or unreachable cluster.`,
   },
   generate: {
     intro: `Usage: sidecar-guard generate --namespace NS [--config FILE] [--deps FILE] [flags]
+       sidecar-guard generate --from-prometheus URL (--namespace NS | --all-namespaces) [--window 7d]
+                              [--per-workload] [--collapse-threshold N] [--config FILE] [--deps FILE]
+                              [--kubeconfig FILE | PATH...]
+       sidecar-guard generate --diff --from-prometheus URL [--namespace NS | --all-namespaces] [--kubeconfig FILE | PATH...]
 
 Prints a selector-less namespace-default Sidecar, ready for "kubectl apply -f -".
 Egress hosts: the template's (default "./*" and "<root-namespace>/*") plus, from the
 dependency map, every service the namespace's services call and every external host,
-de-duplicated and sorted.`,
+de-duplicated and sorted. With --from-prometheus, also every destination the namespace's
+workloads called in the window (Istio's istio_requests_total and
+istio_tcp_connections_opened_total); with --per-workload, one Sidecar per calling workload,
+selecting its pods. --diff compares the traffic with the Sidecars in force (the cluster of
+--kubeconfig, or PATHs): calls they do not allow, and their hosts no call used.
+Exit code: 0 done (--diff: nothing blocked), 1 --diff found blocked calls, 2 usage error,
+Prometheus or the cluster unreachable, or no Istio traffic in the window.`,
     flags: [
-      { name: 'namespace', short: 'n', type: 'string', arg: 'NS', help: 'the namespace (required)' },
+      { name: 'namespace', short: 'n', type: 'string', arg: 'NS', help: 'the namespace (required without --all-namespaces)' },
       { name: 'config', type: 'string', arg: 'FILE', help: 'template: name, egressHosts ({root} = root namespace), outboundTrafficPolicy, clusterDomain' },
       { name: 'deps', type: 'string', arg: 'FILE', help: 'dependency map: services: { "ns/svc": { calls: [ns/svc | ns/*], external: [host] } }' },
-      { name: 'output', short: 'o', type: 'string', arg: 'yaml|json', default: 'yaml', help: 'the format' },
+      { name: 'output', short: 'o', type: 'string', arg: 'yaml|json', default: 'yaml', help: 'the format (--diff: text|json, default text)' },
       ROOT_NAMESPACE_FLAG,
+      { name: 'from-prometheus', type: 'string', arg: 'URL', section: 'From observed traffic:', help: "the Prometheus that scrapes the mesh's proxies (its base URL)" },
+      { name: 'window', type: 'string', arg: 'DURATION', default: DEFAULT_WINDOW, help: 'how far back calls count (a Prometheus duration: 7d, 12h, 1h30m)' },
+      { name: 'all-namespaces', short: 'A', type: 'boolean', default: false, help: 'every namespace that made calls (and, with cluster objects, every namespace in them),\nexcept kube-system, kube-public, kube-node-lease and the root namespace' },
+      { name: 'per-workload', type: 'boolean', default: false, help: 'one Sidecar per calling workload with a workloadSelector (its pod template labels;\nneeds the cluster objects)' },
+      { name: 'collapse-threshold', type: 'string', arg: 'N', default: 0, help: 'a destination namespace with more than N called hosts becomes ns/* (0: never)' },
+      { name: 'diff', type: 'boolean', default: false, help: 'compare the traffic with the Sidecars in force instead of printing Sidecars' },
+      { name: 'kubeconfig', type: 'string', arg: 'FILE', help: 'the cluster to read (--diff and --per-workload read $KUBECONFIG or ~/.kube/config\nwhen neither this nor PATHs are given)' },
+      MAX_FILE_SIZE,
     ],
     run: runGenerate,
   },
@@ -268,30 +299,36 @@ async function runCheck(values: Values, paths: string[], io: CliIO): Promise<num
 async function runAudit(values: Values, paths: string[], io: CliIO): Promise<number> {
   const output = outputFlag(values);
   const options = ruleFlags(values);
-  if (paths.length > 0 && values.kubeconfig) throw new UsageError('give either --kubeconfig or PATHs, not both');
-  let input: AuditInput;
-  let podsKnown: boolean;
-  if (paths.length > 0) {
-    try {
-      input = clusterObjects(parseSources(readSources(paths, (max) => io.stdin(max), { maxBytes: intFlag(values, 'max-file-size') })), values.namespace as string);
-    } catch (err) {
-      if (err instanceof ManifestError) throw new UsageError(err.message);
-      throw err;
-    }
-    podsKnown = input.pods.length > 0;
-  } else {
-    podsKnown = true;
-    try {
-      // Loaded on demand: client-node is large and only this path needs it.
-      const [{ KubeClient }, { listSnapshot }] = await Promise.all([import('./cluster/kube.js'), import('./cluster/snapshot.js')]);
-      input = await listSnapshot(KubeClient.load(values.kubeconfig as string | undefined));
-    } catch (err) {
-      throw new UsageError(`cannot list the cluster: ${(err as Error).message}`);
-    }
+  const { input, podsKnown } = await loadCluster(values, paths, io);
+  if (values.scope === true) {
+    const report = scopeAudit(input, options);
+    io.stdout(output === 'json' ? formatScopeJson(report) : formatScopeText(report));
+    return EXIT_OK;
   }
   const report = audit(input, { ...options, podsKnown });
   io.stdout(output === 'json' ? formatAuditJson(report) : formatAuditText(report));
   return report.summary.errors > 0 ? EXIT_REJECTED : EXIT_OK;
+}
+
+/** The cluster's objects: from PATHs, or listed once from --kubeconfig (default $KUBECONFIG, ~/.kube/config, in-cluster). */
+async function loadCluster(values: Values, paths: string[], io: CliIO): Promise<{ input: AuditInput; podsKnown: boolean }> {
+  if (paths.length > 0 && values.kubeconfig) throw new UsageError('give either --kubeconfig or PATHs, not both');
+  if (paths.length > 0) {
+    try {
+      const input = clusterObjects(parseSources(readSources(paths, (max) => io.stdin(max), { maxBytes: intFlag(values, 'max-file-size') })), (values.namespace as string | undefined) ?? 'default');
+      return { input, podsKnown: input.pods.length > 0 };
+    } catch (err) {
+      if (err instanceof ManifestError) throw new UsageError(err.message);
+      throw err;
+    }
+  }
+  try {
+    // Loaded on demand: client-node is large and only this path needs it.
+    const [{ KubeClient }, { listSnapshot }] = await Promise.all([import('./cluster/kube.js'), import('./cluster/snapshot.js')]);
+    return { input: await listSnapshot(KubeClient.load(values.kubeconfig as string | undefined)), podsKnown: true };
+  } catch (err) {
+    throw new UsageError(`cannot list the cluster: ${(err as Error).message}`);
+  }
 }
 
 /** A namespace name, as Kubernetes requires it (RFC 1123 label). */
@@ -307,7 +344,10 @@ function outputFlag(values: Values): 'text' | 'json' {
   return output;
 }
 
-async function runGenerate(values: Values, _paths: string[], io: CliIO): Promise<number> {
+async function runGenerate(values: Values, paths: string[], io: CliIO): Promise<number> {
+  if (values['from-prometheus'] !== undefined) return runGenerateFromTraffic(values, paths, io);
+  for (const flag of ['diff', 'all-namespaces', 'per-workload'] as const) if (values[flag] === true) throw new UsageError(`--${flag} needs --from-prometheus URL`);
+  if (paths.length > 0 || values.kubeconfig) throw new UsageError('cluster objects (--kubeconfig, PATHs) are read only with --from-prometheus');
   const namespace = values.namespace as string | undefined;
   if (!namespace) throw new UsageError(`generate needs --namespace\n\n${usageOf(COMMANDS.generate!)}`);
   // Checked first, so generate never prints an object its own check rejects.
@@ -322,6 +362,84 @@ async function runGenerate(values: Values, _paths: string[], io: CliIO): Promise
   if (refused.length > 0) throw new UsageError(`the generated Sidecar would be rejected: ${refused.map((v) => `${v.path}: ${v.message}`).join('; ')}`);
   io.stdout(output === 'json' ? `${JSON.stringify(sidecar, null, 2)}\n` : stringifyYaml(sidecar));
   return EXIT_OK;
+}
+
+/**
+ * generate --from-prometheus [--diff]: the traffic from Prometheus, the
+ * cluster objects when needed, then the pure generator or diff.
+ */
+async function runGenerateFromTraffic(values: Values, paths: string[], io: CliIO): Promise<number> {
+  const all = values['all-namespaces'] === true;
+  const namespace = values.namespace as string | undefined;
+  const diff = values.diff === true;
+  if (all && namespace !== undefined) throw new UsageError('give --namespace NS or --all-namespaces, not both');
+  if (!diff && !all && namespace === undefined) throw new UsageError('generate --from-prometheus needs --namespace NS or --all-namespaces');
+  if (namespace !== undefined) namespaceFlag(namespace, '--namespace');
+  namespaceFlag(values['root-namespace'] as string, '--root-namespace');
+  // --diff prints a report: text (the default, given as yaml by the flag table) or json.
+  const output = diff && values.output === 'yaml' ? 'text' : (values.output as string);
+  if (!(diff ? ['text', 'json'] : ['yaml', 'json']).includes(output)) throw new UsageError(`--output must be ${diff ? 'text or json' : 'yaml or json'}, got "${output}"`);
+  if (diff && values['per-workload'] === true) throw new UsageError('--diff judges each call against the Sidecar that governs its workload already; drop --per-workload');
+  const collapseThreshold = intFlag(values, 'collapse-threshold');
+  const config = loadDefaultsConfig(values);
+  let client: PrometheusClient;
+  try {
+    client = new PrometheusClient(checkPrometheusUrl(values['from-prometheus'] as string));
+    checkWindow(values.window as string);
+  } catch (err) {
+    if (err instanceof PrometheusError) throw new UsageError(err.message);
+    throw err;
+  }
+  const needsCluster = diff || values['per-workload'] === true || paths.length > 0 || values.kubeconfig !== undefined;
+  const cluster = needsCluster ? (await loadCluster({ ...values, namespace: 'default' }, paths, io)).input : undefined;
+  let traffic: ObservedTraffic;
+  try {
+    traffic = await client.traffic({ window: values.window as string, ...(namespace ? { namespace } : {}) });
+  } catch (err) {
+    if (err instanceof PrometheusError) throw new UsageError(err.message);
+    throw err;
+  }
+  const store = cluster ? storeOf({ ...cluster, sidecars: [] }) : undefined;
+  const candidates = namespace ? [namespace] : [...callingNamespaces(traffic), ...(store?.namespaceNames() ?? [])];
+  const namespaces = namespace ? [namespace] : generatedNamespaces(candidates, config.rootNamespace);
+  if (diff) {
+    const report = trafficDiff(traffic, cluster!.sidecars, store!, namespaces, { rootNamespace: config.rootNamespace, clusterDomain: config.template.clusterDomain, templateHosts: templateHosts(config) });
+    io.stdout(output === 'json' ? formatDiffJson(report) : formatDiffText(report));
+    return report.summary.blocked > 0 ? EXIT_REJECTED : EXIT_OK;
+  }
+  let sidecars: GeneratedSidecar[];
+  if (values['per-workload'] === true) {
+    const result = workloadSidecarsFromTraffic(traffic, namespaces, store!, config, { collapseThreshold });
+    for (const w of result.unknown) io.stderr(`sidecar-guard: no Sidecar for workload ${w.namespace}/${w.workload}: the cluster objects show no pod template or pod of that name with labels to select it by\n`);
+    sidecars = result.sidecars;
+  } else {
+    sidecars = namespaceDefaultsFromTraffic(traffic, namespaces, config, { collapseThreshold });
+  }
+  refuseInvalid(sidecars, cluster, config.rootNamespace);
+  const edges = traffic.edges.filter((e) => namespaces.includes(e.source.namespace)).length;
+  io.stderr(`sidecar-guard: ${sidecars.length} Sidecar${sidecars.length === 1 ? '' : 's'} from ${edges} edge${edges === 1 ? '' : 's'} observed in the last ${traffic.window} (template: ${templateHosts(config).join(', ')})\n`);
+  io.stdout(output === 'json' ? `${JSON.stringify({ apiVersion: 'v1', kind: 'List', items: sidecars }, null, 2)}\n` : sidecars.map((sc) => stringifyYaml(sc)).join('---\n'));
+  return EXIT_OK;
+}
+
+/**
+ * Every generated Sidecar through the webhook's own pipeline, as a set
+ * applied to the cluster's other objects (workloads, pods, registry): one the
+ * webhook would deny is a usage error and nothing is printed.
+ */
+function refuseInvalid(sidecars: readonly GeneratedSidecar[], cluster: ClusterObjects | undefined, rootNamespace: string): void {
+  const store = cluster ? storeOf({ ...cluster, sidecars: [] }) : undefined;
+  const problems: string[] = [];
+  for (const sc of sidecars) {
+    const ref = { namespace: sc.metadata.namespace, name: sc.metadata.name };
+    const findings = store
+      ? judge({ object: sc, ref }, store, { overlap: 'workloads', rootNamespace, rejectUnknownFields: true, unknownHosts: 'off' })
+      : validateObject(sc, ref, { rejectUnknownFields: true }).violations;
+    const errors = errorsOf(findings);
+    if (errors.length > 0) problems.push(`${ref.namespace}/${ref.name}: ${errors.map((v) => `${v.path}: ${v.message}`).join('; ')}`);
+    else store?.upsertSidecar(sc, ref.namespace);
+  }
+  if (problems.length > 0) throw new UsageError(`the generated Sidecars would be rejected: ${problems.join(' | ')}`);
 }
 
 /** --config / --deps files → the generator's configuration; bad files are usage errors. */
@@ -384,6 +502,25 @@ function defaultsMode(values: Values): 'off' | 'label' | 'all' {
   return mode;
 }
 
+/** --defaults-prometheus and its companions, checked; nothing without it. */
+function defaultsTraffic(values: Values): { traffic?: NonNullable<ServeConfig['defaults']['traffic']> } {
+  const url = values['defaults-prometheus'] as string | undefined;
+  if (url === undefined) {
+    if (values['defaults-prune'] === true) throw new UsageError('--defaults-prune needs --defaults-prometheus URL');
+    return {};
+  }
+  if (values['generate-defaults'] === 'off') throw new UsageError('--defaults-prometheus needs --generate-defaults label|all');
+  try {
+    checkPrometheusUrl(url, '--defaults-prometheus');
+    checkWindow(values['defaults-window'] as string);
+  } catch (err) {
+    throw new UsageError((err as Error).message.replace('--window', '--defaults-window'));
+  }
+  const intervalMs = intFlag(values, 'defaults-refresh');
+  if (intervalMs < 1000) throw new UsageError('--defaults-refresh must be at least 1000 ms');
+  return { traffic: { url, window: values['defaults-window'] as string, intervalMs, prune: values['defaults-prune'] === true, collapseThreshold: intFlag(values, 'defaults-collapse-threshold') } };
+}
+
 /** Our namespace inside a pod: the downward API variable, else the service account's namespace file. */
 function podNamespace(): string {
   if (process.env.POD_NAMESPACE) return process.env.POD_NAMESPACE;
@@ -436,6 +573,7 @@ function serveConfigFrom(values: Values): ServeConfig {
       namespaceLabel: values['defaults-label'] as string,
       exclude: values['defaults-exclude'] as string[],
       config: loadDefaultsConfig({ ...values, config: values['defaults-config'], deps: values['defaults-deps'] }),
+      ...defaultsTraffic(values),
     },
     limits: serveLimits(values),
   };

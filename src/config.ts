@@ -63,6 +63,8 @@ export interface ServeConfig {
     namespaceLabel: string;
     exclude: string[];
     config: DefaultsConfig;
+    /** --defaults-prometheus: add the hosts each namespace's workloads called (observed in Prometheus). */
+    traffic?: { url: string; window: string; intervalMs: number; prune: boolean; collapseThreshold: number };
   };
 }
 
@@ -248,6 +250,16 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   },
   { name: 'defaults-config', type: 'string', arg: 'FILE', help: 'generator template (see "sidecar-guard generate --help")' },
   { name: 'defaults-deps', type: 'string', arg: 'FILE', help: 'dependency map (see "sidecar-guard generate --help")' },
+  {
+    name: 'defaults-prometheus',
+    type: 'string',
+    arg: 'URL',
+    help: "also allow what each namespace's workloads called (Istio's metrics in this Prometheus);\nhosts are only added; unused ones are reported (log, Event, metric), not removed",
+  },
+  { name: 'defaults-window', type: 'string', arg: 'DURATION', default: '7d', help: 'with --defaults-prometheus: how far back calls count' },
+  { name: 'defaults-refresh', type: 'string', arg: 'MS', default: 600_000, help: 'with --defaults-prometheus: how often the traffic is read again' },
+  { name: 'defaults-collapse-threshold', type: 'string', arg: 'N', default: 0, help: 'with --defaults-prometheus: more than N called hosts in a namespace become ns/* (0: never)' },
+  { name: 'defaults-prune', type: 'boolean', default: false, help: 'with --defaults-prometheus: remove hosts of managed defaults that no call used in the window' },
 ];
 
 export function parseHostPort(value: string, flag: string): HostPort {

@@ -104,7 +104,7 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger(c
     if (config.metricsListen) metricsServer = await startMetricsServer({ ...config.metricsListen, registry: metrics.registry, logger });
     const controller =
       client && informers && config.defaults.mode !== 'off'
-        ? startDefaultsController(new cluster!.DefaultsController(client, store, logger.child({ component: 'defaults' }), controllerOptions(config)), informers, config, logger)
+        ? startDefaultsController(newDefaultsController(cluster!, client, store, config, metrics, logger), informers, config, logger)
         : undefined;
 
     let stopping: Promise<void> | undefined;
@@ -249,12 +249,13 @@ function webhookTarget(config: ServeConfig): WebhookConfigTarget {
 }
 
 async function loadClusterModules() {
-  const [kube, informer, defaults, tls, claims] = await Promise.all([
+  const [kube, informer, defaults, tls, claims, prometheus] = await Promise.all([
     import('./cluster/kube.js'),
     import('./cluster/informer.js'),
     import('./defaults/controller.js'),
     import('./tls/manager.js'),
     import('./cluster/claims.js'),
+    import('./traffic/prometheus.js'),
   ]);
   return {
     KubeClient: kube.KubeClient,
@@ -262,6 +263,7 @@ async function loadClusterModules() {
     DefaultsController: defaults.DefaultsController,
     TlsManager: tls.TlsManager,
     ApiClaims: claims.ApiClaims,
+    PrometheusClient: prometheus.PrometheusClient,
   };
 }
 
@@ -285,14 +287,25 @@ function optInHint(config: ServeConfig): string {
     : `remove its ${config.defaults.namespaceLabel} label`;
 }
 
-function controllerOptions(config: ServeConfig) {
+function controllerOptions(config: ServeConfig, cluster: ClusterModules) {
+  const traffic = config.defaults.traffic;
   return {
     config: config.defaults.config,
     mode: config.defaults.mode === 'all' ? ('all' as const) : ('label' as const),
     namespaceLabel: config.defaults.namespaceLabel,
     exclude: [config.selfNamespace, ...config.defaults.exclude],
     overlap: config.overlap,
+    ...(traffic
+      ? { traffic: { source: new cluster.PrometheusClient(traffic.url), window: traffic.window, intervalMs: traffic.intervalMs, prune: traffic.prune, collapseThreshold: traffic.collapseThreshold } }
+      : {}),
   };
+}
+
+/** The namespace-default controller; with --defaults-prometheus, its unused-host reports feed a metric. */
+function newDefaultsController(cluster: ClusterModules, client: KubeClient, store: ClusterStore, config: ServeConfig, metrics: Metrics, logger: Logger): DefaultsController {
+  const controller = new cluster.DefaultsController(client, store, logger.child({ component: 'defaults' }), controllerOptions(config, cluster));
+  controller.onUnusedHosts((namespace, hosts, pruned) => metrics.defaultsUnusedHosts(namespace, pruned ? 0 : hosts.length, pruned ? hosts.length : 0));
+  return controller;
 }
 
 /** The controller starts once the view has synced, so start-up covers every existing namespace. */

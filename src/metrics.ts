@@ -51,6 +51,8 @@ export interface Metrics extends AppObserver, ClaimObserver {
   webhookReachability(proof: { reachable: boolean; result: string }): void;
   /** One of this replica's admissions ended by its expiry without the view ever showing it. */
   claimExpiredUnobserved(): void;
+  /** --defaults-prometheus: hosts of a namespace's managed default no call used in the window (kept), and those removed (--defaults-prune). */
+  defaultsUnusedHosts(namespace: string, unused: number, pruned: number): void;
 }
 
 export function createMetrics(opts: MetricsOptions = {}): Metrics {
@@ -61,6 +63,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   const cluster = clusterMetrics(registry, now);
   const reachability = reachabilityMetrics(registry);
   const claims = claimMetrics(registry);
+  const defaults = defaultsMetrics(registry);
   return {
     registry,
     admission: (event) => admission.decided(event.endpoint, event.request.operation, event.decision, event.seconds),
@@ -79,6 +82,28 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     claimConflict: () => claims.conflicts.inc(),
     claimFailed: (reason) => claims.failures.inc({ reason }),
     claimExpiredUnobserved: () => claims.expired.inc(),
+    defaultsUnusedHosts: (namespace, unused, pruned) => {
+      defaults.unused.set({ namespace }, unused);
+      if (pruned > 0) defaults.pruned.inc({ namespace }, pruned);
+    },
+  };
+}
+
+/** --defaults-prometheus: what traffic-derived defaults would remove, per namespace (bounded by the namespaces managed). */
+function defaultsMetrics(registry: Registry) {
+  return {
+    unused: new Gauge({
+      name: `${METRIC_PREFIX}defaults_unused_hosts`,
+      help: 'Egress hosts of a managed namespace default that no call used in the --defaults-window, kept because hosts are only added (remove them with --defaults-prune).',
+      labelNames: ['namespace'],
+      registers: [registry],
+    }),
+    pruned: new Counter({
+      name: `${METRIC_PREFIX}defaults_pruned_hosts_total`,
+      help: 'Egress hosts removed from managed namespace defaults because no call used them in the --defaults-window (--defaults-prune).',
+      labelNames: ['namespace'],
+      registers: [registry],
+    }),
   };
 }
 

@@ -40,7 +40,7 @@ export interface AuditReport {
  * istioctl analyze reads nothing from them in files, and no pod or Namespace
  * from them in a cluster). Istio never injects a sidecar there either.
  */
-const IGNORED_NAMESPACES: ReadonlySet<string> = new Set(['kube-system', 'kube-public', 'kube-node-lease', 'local-path-storage']);
+export const IGNORED_NAMESPACES: ReadonlySet<string> = new Set(['kube-system', 'kube-public', 'kube-node-lease', 'local-path-storage']);
 
 function analyzed(input: AuditInput): AuditInput {
   const keep = (o: unknown) => !IGNORED_NAMESPACES.has(keyOfRaw(o).split('/')[0]!);

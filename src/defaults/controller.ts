@@ -11,11 +11,13 @@ import type { KubeClient } from '../cluster/kube.js';
 import { isStatus } from '../cluster/kube-errors.js';
 import type { ClusterStore } from '../cluster/store.js';
 import { isManaged, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../sidecar/managed.js';
+import { egressHostsOf } from '../sidecar/records.js';
 import { judge } from '../sidecar/review.js';
 import { DEFAULT_OVERLAP, type OverlapMode } from '../sidecar/selectors.js';
 import { errorsOf } from '../sidecar/violation.js';
 import { WorkQueue } from '../util/work-queue.js';
-import { generateDefault, TEMPLATE_HASH_ANNOTATION, type DefaultsConfig, type GeneratedSidecar } from './generate.js';
+import { hostsFor, edgesByNamespace, type ObservedTraffic } from '../traffic/edges.js';
+import { generateDefault, normaliseHosts, TEMPLATE_HASH_ANNOTATION, templateHash, type DefaultsConfig, type GeneratedSidecar } from './generate.js';
 
 export const ALWAYS_EXCLUDED = ['kube-system', 'kube-public', 'kube-node-lease'];
 
@@ -34,7 +36,27 @@ export interface ControllerOptions {
   retryMs?: number;
   /** The longest a failing namespace waits for its next try (default 5 min). */
   maxRetryMs?: number;
+  /** Observed traffic (--defaults-prometheus): hosts are added from it; see TrafficOptions. */
+  traffic?: TrafficOptions;
 }
+
+/** Where the traffic comes from (the Prometheus client) and what the controller may do with it. */
+export interface TrafficOptions {
+  source: { url: string; traffic(query: { window: string }, signal?: AbortSignal): Promise<ObservedTraffic> };
+  /** A Prometheus duration (7d). */
+  window: string;
+  /** How often the traffic is read again (default 10 min). */
+  intervalMs?: number;
+  /**
+   * Without it, hosts are only ever added: a host of a managed default that
+   * no call used in the window is reported (log, Event, listener) and kept.
+   * With it, such hosts are removed.
+   */
+  prune: boolean;
+  collapseThreshold?: number;
+}
+
+export const DEFAULT_TRAFFIC_INTERVAL_MS = 10 * 60_000;
 
 /** refused: the webhook's pipeline would deny the generated object (a template Istio refuses): nothing is written. */
 export type Action = 'created' | 'updated' | 'unchanged' | 'skipped' | 'refused';
@@ -56,6 +78,13 @@ export class DefaultsController {
   private readonly listeners = new Set<(namespace: string, action: Action) => void>();
   /** Aborts the API calls in flight on stop(), so shutdown never waits for a hung API server. */
   private readonly halt = new AbortController();
+  /** Hosts each namespace's workloads called in the window; undefined until Prometheus first answered. */
+  private observed: Map<string, string[]> | undefined;
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private refreshing: Promise<void> = Promise.resolve();
+  /** The unused hosts last reported per namespace, so a report is made when they change, not on every pass. */
+  private readonly reported = new Map<string, string>();
+  private readonly unusedListeners = new Set<(namespace: string, hosts: readonly string[], pruned: boolean) => void>();
 
   constructor(
     private readonly client: KubeClient,
@@ -79,15 +108,50 @@ export class DefaultsController {
     this.resync = setInterval(() => this.store.namespaceNames().forEach((ns) => this.enqueue(ns)), this.options.resyncMs ?? DEFAULT_RESYNC_MS);
     this.resync.unref();
     this.worker = this.work();
+    const traffic = this.options.traffic;
+    if (traffic) {
+      this.refreshing = this.refresh();
+      this.refreshTimer = setInterval(() => void (this.refreshing = this.refreshing.then(() => this.refresh())), traffic.intervalMs ?? DEFAULT_TRAFFIC_INTERVAL_MS);
+      this.refreshTimer.unref();
+    }
+  }
+
+  /**
+   * Reads the traffic again and queues every namespace. A failure keeps what
+   * was read before (hosts are never taken away because Prometheus is down);
+   * until a first answer, managed defaults are neither created nor changed.
+   */
+  async refresh(): Promise<void> {
+    const traffic = this.options.traffic;
+    if (!traffic || this.stopped) return;
+    try {
+      const observed = await traffic.source.traffic({ window: traffic.window }, this.halt.signal);
+      const next = new Map<string, string[]>();
+      for (const [ns, edges] of edgesByNamespace(observed.edges)) next.set(ns, hostsFor(edges, traffic.collapseThreshold ?? 0));
+      this.observed = next;
+      this.logger.info({ url: traffic.source.url, window: traffic.window, edges: observed.edges.length, namespaces: next.size }, 'namespace defaults: read the observed traffic');
+      for (const ns of this.store.namespaceNames()) this.enqueue(ns);
+    } catch (err) {
+      if (this.stopped) return;
+      this.logger.warn({ url: traffic.source.url, err: (err as Error).message, keeping: this.observed ? 'the traffic read before' : 'nothing yet: no default is created or changed' }, 'namespace defaults: cannot read the observed traffic');
+    }
+  }
+
+  /** Calls the listener with the hosts of a managed default that no call used in the window (pruned: they were removed). */
+  onUnusedHosts(listener: (namespace: string, hosts: readonly string[], pruned: boolean) => void): () => void {
+    this.unusedListeners.add(listener);
+    return () => this.unusedListeners.delete(listener);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     this.unsubscribe?.();
     clearInterval(this.resync);
+    clearInterval(this.refreshTimer);
     this.queue.shutDown();
     this.halt.abort();
     await this.worker;
+    await this.refreshing;
   }
 
   /** Resolves when no namespace is queued or being reconciled (retries waiting for their backoff do not count). */
@@ -134,13 +198,51 @@ export class DefaultsController {
 
   async reconcile(namespace: string): Promise<Action> {
     if (!this.wants(namespace)) return 'skipped';
-    const wanted = generateDefault(namespace, this.options.config);
+    if (this.options.traffic && !this.observed) return 'skipped'; // no traffic read yet: a default now could cut calls off
+    const generated = generateDefault(namespace, this.options.config, this.observed?.get(namespace) ?? []);
     const namespaceWide = this.store.namespaceWide(namespace);
-    const ours = namespaceWide.find((s) => s.name === wanted.metadata.name && isManaged(s));
-    if (namespaceWide.length === 0) return this.create(wanted);
+    const ours = namespaceWide.find((s) => s.name === generated.metadata.name && isManaged(s));
+    if (namespaceWide.length === 0) return this.create(generated);
     if (!ours || namespaceWide.length > 1) return 'unchanged'; // the namespace has its own default: hands off
-    if (ours.annotations[TEMPLATE_HASH_ANNOTATION] === wanted.metadata.annotations[TEMPLATE_HASH_ANNOTATION]) return 'unchanged';
-    return this.update(wanted);
+    const current = ours.egressHosts ?? [];
+    const wanted = this.keepingUnused(generated, current);
+    if (ours.annotations[TEMPLATE_HASH_ANNOTATION] === wanted.metadata.annotations[TEMPLATE_HASH_ANNOTATION]) {
+      if (this.options.traffic) this.reportUnused(namespace, ours.name, this.unusedHosts(generated, current), false);
+      return 'unchanged';
+    }
+    return this.update(generated);
+  }
+
+  /**
+   * With observed traffic and without --defaults-prune, what to write instead
+   * of `generated`: it plus every host the managed default has now (hosts
+   * are only ever added). Without traffic, `generated` itself (the template
+   * decides alone, as before).
+   */
+  private keepingUnused(generated: GeneratedSidecar, current: readonly string[]): GeneratedSidecar {
+    if (!this.options.traffic || this.options.traffic.prune) return generated;
+    const hosts = normaliseHosts(generated.metadata.namespace, [...generated.spec.egress[0]!.hosts, ...current]);
+    const spec = { ...generated.spec, egress: [{ hosts }] };
+    return { ...generated, metadata: { ...generated.metadata, annotations: { ...generated.metadata.annotations, [TEMPLATE_HASH_ANNOTATION]: templateHash(spec) } }, spec };
+  }
+
+  /** Hosts of the current default that the generated one does not have or cover: no call used them in the window. */
+  private unusedHosts(generated: GeneratedSidecar, current: readonly string[]): string[] {
+    const namespace = generated.metadata.namespace;
+    const hosts = generated.spec.egress[0]!.hosts;
+    return current.filter((h) => !hosts.includes(h) && normaliseHosts(namespace, [...hosts, h]).length > hosts.length);
+  }
+
+  /** Log, Event and listeners for the unused hosts of a managed default, once per change. */
+  private reportUnused(namespace: string, name: string, unused: readonly string[], pruned: boolean): void {
+    const key = `${pruned}:${unused.join(',')}`;
+    if ((this.reported.get(namespace) ?? 'false:') === key) return;
+    this.reported.set(namespace, key);
+    for (const listener of this.unusedListeners) listener(namespace, unused, pruned);
+    if (unused.length === 0) return;
+    const window = this.options.traffic!.window;
+    if (pruned) this.record(namespace, name, 'PrunedHosts', `removed ${unused.length} egress host(s) no call used in the last ${window} (--defaults-prune): ${unused.join(', ')}`);
+    else this.record(namespace, name, 'UnusedHosts', `${unused.length} egress host(s) had no call in the last ${window}; kept (removing needs --defaults-prune): ${unused.join(', ')}`, 'Warning');
   }
 
   private async create(wanted: GeneratedSidecar): Promise<Action> {
@@ -156,17 +258,25 @@ export class DefaultsController {
     return 'created';
   }
 
-  private async update(wanted: GeneratedSidecar): Promise<Action> {
-    const { namespace, name } = wanted.metadata;
+  private async update(generated: GeneratedSidecar): Promise<Action> {
+    const { namespace, name } = generated.metadata;
     const path = `${sidecarsPath(namespace)}/${encodeURIComponent(name)}`;
     let current: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string>; resourceVersion?: string } } & Record<string, unknown>;
     try {
       current = (await this.client.request<typeof current>('GET', path, { signal: this.halt.signal })).body;
     } catch (err) {
-      if (isStatus(err, 'NotFound')) return this.create(wanted);
+      if (isStatus(err, 'NotFound')) return this.create(generated);
       throw err;
     }
     if (current.metadata?.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY_VALUE) return 'unchanged'; // the user took the name over
+    // Against the object as it is now, not the view's copy: hosts added since are kept too.
+    const currentHosts = egressHostsOf(current) ?? [];
+    const unused = this.options.traffic ? this.unusedHosts(generated, currentHosts) : [];
+    const wanted = this.keepingUnused(generated, currentHosts);
+    if (current.metadata?.annotations?.[TEMPLATE_HASH_ANNOTATION] === wanted.metadata.annotations[TEMPLATE_HASH_ANNOTATION]) {
+      if (this.options.traffic) this.reportUnused(namespace, name, unused, false);
+      return 'unchanged';
+    }
     const next = {
       ...current,
       metadata: { ...current.metadata, annotations: { ...current.metadata?.annotations, ...wanted.metadata.annotations } },
@@ -182,7 +292,8 @@ export class DefaultsController {
       }
       throw err;
     }
-    this.record(namespace, name, 'Updated', `updated the namespace-default Sidecar ${namespace}/${name} to the current template`);
+    this.record(namespace, name, 'Updated', `updated the namespace-default Sidecar ${namespace}/${name} to the current template${this.options.traffic ? ' and observed traffic' : ''}`);
+    if (this.options.traffic) this.reportUnused(namespace, name, unused, this.options.traffic.prune);
     return 'updated';
   }
 
@@ -200,8 +311,8 @@ export class DefaultsController {
   }
 
   /** One log line per action, and a Kubernetes Event on the Sidecar when RBAC allows. */
-  private record(namespace: string, name: string, reason: string, message: string): void {
-    this.logger.info({ namespace, name, reason }, message);
+  private record(namespace: string, name: string, reason: string, message: string, type: 'Normal' | 'Warning' = 'Normal'): void {
+    this.logger[type === 'Normal' ? 'info' : 'warn']({ namespace, name, reason }, message);
     const now = new Date().toISOString();
     const event = {
       apiVersion: 'v1',
@@ -210,7 +321,7 @@ export class DefaultsController {
       involvedObject: { apiVersion: 'networking.istio.io/v1', kind: 'Sidecar', namespace, name },
       reason,
       message,
-      type: 'Normal',
+      type,
       source: { component: 'sidecar-guard' },
       firstTimestamp: now,
       lastTimestamp: now,

@@ -41,12 +41,13 @@ export const DEFAULT_TEMPLATE: DefaultsTemplate = {
 export type GeneratedSidecar = {
   apiVersion: string;
   kind: 'Sidecar';
-  metadata: { name: string; namespace: string; labels: Record<string, string>; annotations: Record<string, string> };
-  spec: { egress: { hosts: string[] }[]; outboundTrafficPolicy?: { mode: string } };
+  metadata: { name: string; namespace: string; labels?: Record<string, string>; annotations: Record<string, string> };
+  spec: { workloadSelector?: { labels: Record<string, string> }; egress: { hosts: string[] }[]; outboundTrafficPolicy?: { mode: string } };
 };
 
-export function generateDefault(namespace: string, config: DefaultsConfig): GeneratedSidecar {
-  const spec = generateSpec(namespace, config);
+/** `extraHosts`: more egress hosts for this namespace (observed traffic), normalised with the rest. */
+export function generateDefault(namespace: string, config: DefaultsConfig, extraHosts: readonly string[] = []): GeneratedSidecar {
+  const spec = generateSpec(namespace, config, extraHosts);
   return {
     apiVersion: config.template.apiVersion,
     kind: 'Sidecar',
@@ -60,8 +61,8 @@ export function generateDefault(namespace: string, config: DefaultsConfig): Gene
   };
 }
 
-export function generateSpec(namespace: string, config: DefaultsConfig): GeneratedSidecar['spec'] {
-  const spec: GeneratedSidecar['spec'] = { egress: [{ hosts: egressHosts(namespace, config) }] };
+export function generateSpec(namespace: string, config: DefaultsConfig, extraHosts: readonly string[] = []): GeneratedSidecar['spec'] {
+  const spec: GeneratedSidecar['spec'] = { egress: [{ hosts: egressHosts(namespace, config, extraHosts) }] };
   if (config.template.outboundTrafficPolicy) spec.outboundTrafficPolicy = { mode: config.template.outboundTrafficPolicy.mode };
   return spec;
 }
@@ -76,11 +77,17 @@ export function templateHash(spec: GeneratedSidecar['spec']): string {
  * `namespace/fqdn`, minus any host a `namespace/*` entry already covers (Istio
  * warns about those as duplicates), de-duplicated and sorted.
  */
-export function egressHosts(namespace: string, config: DefaultsConfig): string[] {
-  const candidates = [
-    ...config.template.egressHosts.map((h) => h.replaceAll('{root}', config.rootNamespace)),
-    ...dependencyHosts(namespace, config),
-  ];
+export function egressHosts(namespace: string, config: DefaultsConfig, extraHosts: readonly string[] = []): string[] {
+  return normaliseHosts(namespace, [...templateHosts(config), ...dependencyHosts(namespace, config), ...extraHosts]);
+}
+
+/** The template's hosts with `{root}` filled in. */
+export function templateHosts(config: DefaultsConfig): string[] {
+  return config.template.egressHosts.map((h) => h.replaceAll('{root}', config.rootNamespace));
+}
+
+/** `namespace/fqdn` hosts minus those a `namespace/*` covers (`./` is the namespace itself), de-duplicated and sorted. */
+export function normaliseHosts(namespace: string, candidates: readonly string[]): string[] {
   const resolve = (host: string) => (host.startsWith('./') ? `${namespace}/${host.slice(2)}` : host);
   const wildcardNamespaces = new Set(candidates.map(resolve).filter((h) => h.endsWith('/*')).map((h) => h.slice(0, -2)));
   const kept = new Map<string, string>(); // resolved → as written
@@ -93,11 +100,13 @@ export function egressHosts(namespace: string, config: DefaultsConfig): string[]
   return [...kept.values()].sort();
 }
 
-function dependencyHosts(namespace: string, config: DefaultsConfig): string[] {
+/** What the dependency map says the namespace's services call (with `service`, only what that one service calls). */
+export function dependencyHosts(namespace: string, config: DefaultsConfig, service?: string): string[] {
   const services = config.dependencies?.services ?? {};
   const hosts: string[] = [];
-  for (const [service, deps] of Object.entries(services)) {
-    if (splitHost(service)[0] !== namespace) continue;
+  for (const [key, deps] of Object.entries(services)) {
+    const [ns, name] = splitHost(key);
+    if (ns !== namespace || (service !== undefined && name !== service)) continue;
     for (const call of deps.calls ?? []) hosts.push(callHost(call, config.template.clusterDomain));
     for (const external of deps.external ?? []) hosts.push(`*/${external}`);
   }

@@ -11,6 +11,7 @@
 // a Kubernetes Service is name.namespace.svc.<cluster domain>, and only
 // what is exported to the proxy's namespace can be imported.
 import { isRecord } from '../util/json.js';
+import { keyMatches, serviceOf } from './imports.js';
 import { describeRef, type ObjectRef } from './object.js';
 import { visibleTo, workloadSelectorPresent } from './records.js';
 import type { ClusterView, ServiceEntryInfo } from './view.js';
@@ -111,17 +112,6 @@ function unknownNamespace(host: string, ns: string, { view }: HostContext): stri
   const closest = nearest(ns, view.namespaceNames());
   return `egress host "${host}" names namespace "${ns}", which does not exist${closest ? `: did you mean ${closest}/*?` : ''}`;
 }
-
-/** A Kubernetes Service hostname: name.namespace.svc.<cluster domain>. */
-function serviceOf(dns: string, domain: string): { name: string; namespace: string } | undefined {
-  const end = dns.length - domain.length - 5; // where ".svc.<domain>" starts
-  if (end < 3 || !dns.endsWith(domain) || !dns.startsWith('.svc.', end)) return undefined;
-  const dot = dns.indexOf('.');
-  if (dot <= 0 || dot >= end - 1 || dns.indexOf('.', dot + 1) !== end) return undefined;
-  return { name: dns.slice(0, dot), namespace: dns.slice(dot + 1, end) };
-}
-
-const keyMatches = (ns: string, own: string): boolean => ns === '*' || ns === own;
 
 function serviceVisible(name: string, namespace: string, ctx: HostContext): boolean {
   const svc = ctx.view.service(namespace, name);

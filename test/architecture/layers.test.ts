@@ -29,8 +29,9 @@ const LAYERS: Unit[][] = [
   [unit('sidecar/schema'), unit('sidecar/rules')],
   // The one decision pipeline (review.ts) and what it composes.
   [unit('sidecar')],
-  // The view's implementations: the store, the informers, the API client, reservations and the admitter.
-  [unit('cluster')],
+  // The view's implementations: the store, the informers, the API client, reservations and the admitter;
+  // and the other server read at the I/O edge: Prometheus (traffic edges, pure, and its HTTP client).
+  [unit('cluster'), unit('traffic')],
   [unit('manifests'), unit('defaults'), unit('tls')],
   // serve's option table and configuration types.
   [unit('config', 'config.ts')],

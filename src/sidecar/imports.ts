@@ -1,0 +1,209 @@
+// What a Sidecar's egress hosts import, as istiod computes it
+// (pilot/pkg/model/sidecar.go: hostClassification, selectServices;
+// push_context.go: IsServiceVisible, doGetSidecarScope), over the view's
+// registry: Kubernetes Services (name.namespace.svc.<domain>) and
+// ServiceEntry hosts. One implementation for every reader: the
+// host.unknown rule, audit --scope, and the traffic diff.
+//
+// - `ns/dns`: `ns` is matched against the namespace the Service or
+//   ServiceEntry lives in (`.` the Sidecar's config namespace, `*` any);
+//   `~ns/dns` excludes. An exact host matches only an equal hostname; a
+//   wildcard (`*`, `*.example.com`) matches the hostnames it covers
+//   (host.Name.SubsetOf).
+// - only what is exported to the proxy's namespace can be imported
+//   (exportTo: `*` or none, `.` own namespace, `~` nowhere, else the list).
+// - no egress listener imports everything visible (`*/*`).
+// Ports of port-specific egress listeners are not considered: the view keeps
+// no Service ports.
+import { matches, selectorOf, type Labels } from './selectors.js';
+import { egressHostsOf, visibleTo, workloadSelectorPresent } from './records.js';
+import { metadataOf } from './object.js';
+import type { ClusterView, ServiceEntryInfo, ServiceInfo } from './view.js';
+
+/** `ns` accepts a Service or ServiceEntry living in `own` (after `.` was resolved). */
+export const keyMatches = (ns: string, own: string): boolean => ns === '*' || ns === own;
+
+/** Istio's host.Name.SubsetOf: every hostname `h` covers is covered by `o`. */
+export function hostSubsetOf(h: string, o: string): boolean {
+  const hWild = h.startsWith('*');
+  const oWild = o.startsWith('*');
+  if (hWild) return oWild && h.length >= o.length && h.slice(1).endsWith(o.slice(1));
+  if (oWild) return h.endsWith(o.slice(1));
+  return h === o;
+}
+
+/** A Kubernetes Service hostname: name.namespace.svc.<cluster domain>. */
+export function serviceOf(dns: string, domain: string): { name: string; namespace: string } | undefined {
+  const end = dns.length - domain.length - 5; // where ".svc.<domain>" starts
+  if (end < 3 || !dns.endsWith(domain) || !dns.startsWith('.svc.', end)) return undefined;
+  const dot = dns.indexOf('.');
+  if (dot <= 0 || dot >= end - 1 || dns.indexOf('.', dot + 1) !== end) return undefined;
+  return { name: dns.slice(0, dot), namespace: dns.slice(dot + 1, end) };
+}
+
+export const serviceHostname = (s: { name: string; namespace: string }, domain: string): string => `${s.name}.${s.namespace}.svc.${domain}`;
+
+interface Classification {
+  exact: Set<string>;
+  all: string[];
+  excluded: string[];
+}
+
+/** Egress hosts grouped by namespace key, as istiod's hostClassification (`.` resolved to the config namespace). */
+export class HostClasses {
+  private readonly byNamespace = new Map<string, Classification>();
+
+  constructor(hosts: readonly string[], configNamespace: string) {
+    for (const h of hosts) {
+      const slash = h.indexOf('/');
+      if (slash < 0 || h.indexOf('/', slash + 1) >= 0) continue; // istiod logs and skips it
+      let ns = h.slice(0, slash);
+      const name = h.slice(slash + 1);
+      const excluded = ns.startsWith('~');
+      if (excluded) ns = ns.slice(1) || '*';
+      if (ns === '.') ns = configNamespace;
+      let c = this.byNamespace.get(ns);
+      if (!c) this.byNamespace.set(ns, (c = { exact: new Set(), all: [], excluded: [] }));
+      if (excluded) c.excluded.push(name);
+      else {
+        if (!name.startsWith('*')) c.exact.add(name);
+        c.all.push(name);
+      }
+    }
+  }
+
+  /** Whether a Service or ServiceEntry host `hostname` living in `namespace` is imported (selectServices). */
+  imports(hostname: string, namespace: string): boolean {
+    const own = this.byNamespace.get(namespace);
+    const any = this.byNamespace.get('*');
+    if ((own && excludedBy(own, hostname)) || (any && excludedBy(any, hostname))) return false;
+    return (!!own && classMatches(own, hostname)) || (!!any && classMatches(any, hostname));
+  }
+}
+
+const excludedBy = (c: Classification, h: string): boolean => c.excluded.some((e) => hostSubsetOf(h, e));
+
+/** hostClassification.Matches: exact lookup first; otherwise a match needs a wildcard on one side. */
+function classMatches(c: Classification, h: string): boolean {
+  if (c.exact.has(h)) return true;
+  const hWild = h.startsWith('*');
+  return c.all.some((imported) => (hWild || imported.startsWith('*')) && hostSubsetOf(h, imported));
+}
+
+/** What a proxy in `configNamespace` imports: distinct hostnames, split by what declares them. */
+export interface ImportedHosts {
+  services: string[];
+  serviceEntryHosts: string[];
+}
+
+/**
+ * The registry entries visible to `configNamespace`; with `hosts` (a
+ * Sidecar's egress hosts, null for none: everything), those it imports. A
+ * hostname declared by a Service and a ServiceEntry counts once, as a
+ * Service (istiod keeps one per hostname).
+ */
+export function importedHosts(view: ClusterView, hosts: readonly string[] | null, configNamespace: string, domain: string): ImportedHosts {
+  const classes = hosts === null ? undefined : new HostClasses(hosts, configNamespace);
+  return collect(view, domain, {
+    service: (s, hostname) => serviceVisible(s, configNamespace) && (!classes || classes.imports(hostname, s.namespace)),
+    entry: (se, host) => entryVisible(se, configNamespace) && (!classes || classes.imports(host, se.namespace)),
+  });
+}
+
+/** Every hostname of the registry, whoever it is exported to: the whole mesh. */
+export function registryHosts(view: ClusterView, domain: string): ImportedHosts {
+  return collect(view, domain, { service: () => true, entry: () => true });
+}
+
+function collect(
+  view: ClusterView,
+  domain: string,
+  take: { service: (s: ServiceInfo, hostname: string) => boolean; entry: (se: ServiceEntryInfo, host: string) => boolean },
+): ImportedHosts {
+  const services = new Set<string>();
+  const entries = new Set<string>();
+  for (const ns of view.namespaceNames()) {
+    for (const s of view.services(ns)) {
+      const hostname = serviceHostname(s, domain);
+      if (take.service(s, hostname)) services.add(hostname);
+    }
+    for (const se of view.serviceEntries(ns)) for (const h of se.hosts) if (take.entry(se, h)) entries.add(h);
+  }
+  for (const h of services) entries.delete(h);
+  return { services: [...services].sort(), serviceEntryHosts: [...entries].sort() };
+}
+
+export const serviceVisible = (s: ServiceInfo, toNamespace: string): boolean => visibleTo(s.exportTo, s.namespace, toNamespace);
+export const entryVisible = (se: ServiceEntryInfo, toNamespace: string): boolean => visibleTo(se.exportTo, se.namespace, toNamespace);
+
+/** The Sidecar a proxy gets: a selector one, the namespace's default, the root namespace's (mesh) default, or none. */
+export interface SidecarInForce {
+  kind: 'selector' | 'namespace' | 'mesh' | 'none';
+  namespace?: string;
+  name?: string;
+  selector?: Labels;
+  /** Egress hosts of every listener; null when it has no egress listener (everything is imported). */
+  hosts: readonly string[] | null;
+}
+
+interface IndexedSidecar {
+  namespace: string;
+  name: string;
+  created: string;
+  selector: Labels | null;
+  hosts: string[] | null;
+}
+
+/**
+ * istiod's choice of Sidecar for a proxy (doGetSidecarScope): in the proxy's
+ * namespace, the oldest Sidecar whose selector (`{}` included) matches its
+ * labels, else the oldest selector-less one; else the root namespace's
+ * selector-less one; else none. Ties in age go by name, as istiod sorts.
+ */
+export class SidecarIndex {
+  private readonly byNamespace = new Map<string, IndexedSidecar[]>();
+
+  constructor(
+    sidecars: readonly unknown[],
+    private readonly rootNamespace: string,
+  ) {
+    for (const obj of sidecars) {
+      const meta = metadataOf(obj);
+      if (typeof meta.name !== 'string' || typeof meta.namespace !== 'string') continue;
+      const entry: IndexedSidecar = {
+        namespace: meta.namespace,
+        name: meta.name,
+        created: typeof meta.creationTimestamp === 'string' ? meta.creationTimestamp : '',
+        selector: workloadSelectorPresent(obj) ? (selectorOf(obj) ?? {}) : null,
+        hosts: egressHostsOf(obj),
+      };
+      const list = this.byNamespace.get(entry.namespace) ?? [];
+      list.push(entry);
+      this.byNamespace.set(entry.namespace, list);
+    }
+    for (const list of this.byNamespace.values()) list.sort((a, b) => a.created.localeCompare(b.created) || a.name.localeCompare(b.name));
+  }
+
+  /** The Sidecars with a workload selector in a namespace, oldest first. */
+  selectorSidecars(namespace: string): SidecarInForce[] {
+    return (this.byNamespace.get(namespace) ?? []).filter((s) => s.selector !== null).map((s) => inForce('selector', s));
+  }
+
+  /** What a proxy with these labels gets; without labels, what the namespace's other proxies get. */
+  forProxy(namespace: string, labels?: Labels): SidecarInForce {
+    const list = this.byNamespace.get(namespace) ?? [];
+    if (labels) {
+      const chosen = list.find((s) => s.selector !== null && matches(s.selector, labels));
+      if (chosen) return inForce('selector', chosen);
+    }
+    const own = list.find((s) => s.selector === null);
+    if (own) return inForce('namespace', own);
+    const root = (this.byNamespace.get(this.rootNamespace) ?? []).find((s) => s.selector === null);
+    if (root) return inForce('mesh', root);
+    return { kind: 'none', hosts: null };
+  }
+}
+
+function inForce(kind: SidecarInForce['kind'], s: IndexedSidecar): SidecarInForce {
+  return { kind, namespace: s.namespace, name: s.name, ...(s.selector ? { selector: s.selector } : {}), hosts: s.hosts };
+}

@@ -1,0 +1,62 @@
+// istiod's import rules (src/sidecar/imports.ts): which registry hosts a
+// Sidecar's egress hosts import, and which Sidecar a proxy gets. Cases follow
+// pilot/pkg/model/sidecar.go (hostClassification.Matches, selectServices,
+// host.Name.SubsetOf) and push_context.go (doGetSidecarScope).
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { HostClasses, hostSubsetOf, SidecarIndex } from '../../src/sidecar/imports.js';
+
+describe('hostSubsetOf', () => {
+  test('as host.Name.SubsetOf', () => {
+    assert.equal(hostSubsetOf('a.example.com', '*.example.com'), true);
+    assert.equal(hostSubsetOf('a.example.com', '*'), true);
+    assert.equal(hostSubsetOf('*.a.example.com', '*.example.com'), true);
+    assert.equal(hostSubsetOf('*.example.com', '*.a.example.com'), false);
+    assert.equal(hostSubsetOf('*.example.com', 'a.example.com'), false);
+    assert.equal(hostSubsetOf('a.example.com', 'a.example.com'), true);
+  });
+});
+
+describe('HostClasses', () => {
+  test('ns/ is the namespace the entry lives in, . the config namespace, * any', () => {
+    const c = new HostClasses(['./*', 'shop/reviews.shop.svc.cluster.local', '*/api.example.com'], 'web');
+    assert.equal(c.imports('frontend.web.svc.cluster.local', 'web'), true);
+    assert.equal(c.imports('reviews.shop.svc.cluster.local', 'shop'), true);
+    assert.equal(c.imports('ratings.shop.svc.cluster.local', 'shop'), false);
+    assert.equal(c.imports('reviews.shop.svc.cluster.local', 'other'), false);
+    assert.equal(c.imports('api.example.com', 'anywhere'), true);
+  });
+
+  test('an exact host does not import a wildcard ServiceEntry host; a wildcard does', () => {
+    assert.equal(new HostClasses(['*/a.example.com'], 'web').imports('*.example.com', 'ext'), false);
+    assert.equal(new HostClasses(['*/*.example.com'], 'web').imports('a.example.com', 'ext'), true);
+    assert.equal(new HostClasses(['*/*.example.com'], 'web').imports('*.example.com', 'ext'), true);
+  });
+
+  test('~ excludes, in its namespace or everywhere', () => {
+    const c = new HostClasses(['shop/*', '~shop/ratings.shop.svc.cluster.local', '*/*', '~/*.internal'], 'web');
+    assert.equal(c.imports('ratings.shop.svc.cluster.local', 'shop'), false);
+    assert.equal(c.imports('reviews.shop.svc.cluster.local', 'shop'), true);
+    assert.equal(c.imports('db.internal', 'other'), false);
+  });
+});
+
+describe('SidecarIndex', () => {
+  const sc = (namespace: string, name: string, selector: Record<string, string> | null, created = '2026-01-01T00:00:00Z') => ({
+    metadata: { namespace, name, creationTimestamp: created },
+    spec: { ...(selector ? { workloadSelector: { labels: selector } } : {}), egress: [{ hosts: [`./${name}`] }] },
+  });
+  const index = new SidecarIndex(
+    [sc('shop', 'default', null), sc('shop', 'newer', { app: 'a' }, '2026-02-01T00:00:00Z'), sc('shop', 'older', { app: 'a' }), sc('istio-system', 'mesh', null), sc('istio-system', 'gw', { app: 'gw' })],
+    'istio-system',
+  );
+
+  test('the oldest matching selector Sidecar, else the namespace default', () => {
+    assert.deepEqual([index.forProxy('shop', { app: 'a', v: '1' }).name, index.forProxy('shop', { app: 'b' }).name, index.forProxy('shop').kind], ['older', 'default', 'namespace']);
+  });
+
+  test('else the root namespace default; none when there is none', () => {
+    assert.deepEqual([index.forProxy('web').kind, index.forProxy('web').name], ['mesh', 'mesh']);
+    assert.equal(new SidecarIndex([], 'istio-system').forProxy('web').kind, 'none');
+  });
+});
