@@ -8,7 +8,7 @@ LISTEN ?= 127.0.0.1:8443
 CERT_DIR ?= certs
 METRICS_LISTEN ?= 127.0.0.1:9090
 
-.PHONY: install build run test unit e2e cluster typecheck bench bench-quick certs deploy-manifests clean oracle conformance prometheus
+.PHONY: install build run test unit e2e cluster typecheck bench bench-quick certs deploy-manifests clean oracle conformance prometheus e2e-race
 
 .tools/node/.ready: scripts/node-runtime.sh scripts/node-runtime/package-lock.json
 	@bash scripts/node-runtime.sh
@@ -48,13 +48,20 @@ cluster:
 # The tests' kubectl: the one built beside kube-apiserver, unless KUBECTL says otherwise.
 KUBECTL_FOR_TESTS = $(or $(KUBECTL),$(CURDIR)/test/cluster/bin/kubectl)
 
-## make e2e: start the API server and the webhook (npm run e2e:up), run test/e2e/, stop both.
+## make e2e: start the API server and three webhook replicas (npm run e2e:up), run test/e2e/, stop them.
 ## APISERVER=real (default: kube-apiserver and etcd, built when needed) or APISERVER=test (the simulator)
 APISERVER ?= real
+E2E_REPLICAS ?= 3
 e2e: build $(if $(filter real,$(APISERVER)),cluster)
 	@npm run --silent e2e:down
-	npm run --silent e2e:up -- --apiserver=$(APISERVER)
+	npm run --silent e2e:up -- --apiserver=$(APISERVER) --replicas $(E2E_REPLICAS)
 	bash scripts/test.sh e2e; status=$$?; npm run --silent e2e:down; exit $$status
+
+## make e2e-race: the replica race test alone with its kubectl form repeated 50 times as well (about 6 minutes)
+e2e-race: build cluster
+	@npm run --silent e2e:down
+	npm run --silent e2e:up -- --replicas 3
+	E2E_RACE_RUNS=50 E2E_RACE_KUBECTL_RUNS=50 bash scripts/test.sh test/e2e/60-replicas.test.ts; status=$$?; npm run --silent e2e:down; exit $$status
 
 typecheck: install
 	npm run --silent typecheck
@@ -76,10 +83,10 @@ conformance: build oracle
 	node --import tsx test/conformance/run.ts --sidecars $(CONFORMANCE_SIDECARS) --namespaces $(CONFORMANCE_NAMESPACES) $(if $(SEED),--seed $(SEED))
 
 ## make bench: the full benchmark (minutes); make bench-quick: under a minute. Both print a table.
-bench: build
+bench: build cluster
 	node --import tsx bench/run.ts $(ARGS)
 
-bench-quick: build
+bench-quick: build cluster
 	node --import tsx bench/run.ts --quick $(ARGS)
 
 ## make certs: a CA and a serving certificate for the in-cluster Service (SERVICE, NAMESPACE, OUT)

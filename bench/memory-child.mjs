@@ -23,8 +23,7 @@ await import(`${root}/main.js`);
 await import(`${root}/cluster/kube.js`);
 await import(`${root}/cluster/informer.js`);
 const { ClusterStore } = await import(`${root}/cluster/store.js`);
-const { Reservations } = await import(`${root}/cluster/reservations.js`);
-const { Admitter } = await import(`${root}/cluster/admitter.js`);
+const { localAdmitter } = await import(`${root}/cluster/admitter.js`);
 const { buildApp } = await import(`${root}/http/app.js`);
 const { createMetrics } = await import(`${root}/metrics.js`);
 
@@ -35,7 +34,7 @@ function settle() {
 
 const store = new ClusterStore();
 // The rules with their defaults (overlap workloads, unknown hosts warn), as `serve` runs them.
-const admitter = new Admitter(store, new Reservations(10_000), { overlap: 'workloads', rootNamespace: 'istio-system' });
+const { admitter } = localAdmitter(store, { overlap: 'workloads', rootNamespace: 'istio-system' });
 const app = buildApp({ validate: (r) => admitter.validate(r), readiness: () => ({ ready: true, reasons: [] }), observer: createMetrics() });
 await app.ready();
 

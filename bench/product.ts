@@ -9,7 +9,6 @@ import { REPO_ROOT } from './child.js';
 
 type Review = typeof import('../src/sidecar/review.js');
 type Store = typeof import('../src/cluster/store.js');
-type ReservationsModule = typeof import('../src/cluster/reservations.js');
 type AdmitterModule = typeof import('../src/cluster/admitter.js');
 type App = typeof import('../src/http/app.js');
 type MetricsModule = typeof import('../src/metrics.js');
@@ -20,12 +19,37 @@ export interface Product {
   root: 'dist' | 'src';
   review: Review['review'];
   ClusterStore: Store['ClusterStore'];
-  Reservations: ReservationsModule['Reservations'];
-  Admitter: AdmitterModule['Admitter'];
+  localAdmitter: AdmitterModule['localAdmitter'];
   buildApp: App['buildApp'];
   MAX_BODY_BYTES: number;
   createMetrics: MetricsModule['createMetrics'];
   readCertFiles: Files['readCertFiles'];
+}
+
+type ClaimsModule = typeof import('../src/cluster/claims.js');
+type KubeModule = typeof import('../src/cluster/kube.js');
+type ReservationsModule = typeof import('../src/cluster/reservations.js');
+
+/** What the claims benchmark needs: the Admitter with claims in the API server (loads the API client). */
+export interface ClaimsProduct {
+  root: 'dist' | 'src';
+  Admitter: AdmitterModule['Admitter'];
+  ApiClaims: ClaimsModule['ApiClaims'];
+  KubeClient: KubeModule['KubeClient'];
+  Reservations: ReservationsModule['Reservations'];
+  ClusterStore: Store['ClusterStore'];
+}
+
+export async function loadClaimsProduct(root: 'dist' | 'src' = productRoot()): Promise<ClaimsProduct> {
+  const load = moduleLoader(root);
+  const [admitter, claims, kube, reservations, store] = await Promise.all([
+    load<AdmitterModule>('cluster/admitter.js'),
+    load<ClaimsModule>('cluster/claims.js'),
+    load<KubeModule>('cluster/kube.js'),
+    load<ReservationsModule>('cluster/reservations.js'),
+    load<Store>('cluster/store.js'),
+  ]);
+  return { root, Admitter: admitter.Admitter, ApiClaims: claims.ApiClaims, KubeClient: kube.KubeClient, Reservations: reservations.Reservations, ClusterStore: store.ClusterStore };
 }
 
 function sourceFiles(dir: string): string[] {
@@ -59,13 +83,17 @@ export function productRoot(): 'dist' | 'src' {
   return distIsFresh() ? 'dist' : 'src';
 }
 
-export async function loadProduct(root: 'dist' | 'src' = productRoot()): Promise<Product> {
+/** Imports a module of the product by its path below src/ (as .js), from the build or the sources. */
+function moduleLoader(root: 'dist' | 'src'): <T>(path: string) => Promise<T> {
   const dir = root === 'dist' ? DIST_DIR : join(REPO_ROOT, 'src');
-  const load = <T>(path: string): Promise<T> => import(pathToFileURL(join(dir, path)).href) as Promise<T>;
-  const [review, store, reservations, admitter, app, metrics, files] = await Promise.all([
+  return <T>(path: string) => import(pathToFileURL(join(dir, path)).href) as Promise<T>;
+}
+
+export async function loadProduct(root: 'dist' | 'src' = productRoot()): Promise<Product> {
+  const load = moduleLoader(root);
+  const [review, store, admitter, app, metrics, files] = await Promise.all([
     load<Review>('sidecar/review.js'),
     load<Store>('cluster/store.js'),
-    load<ReservationsModule>('cluster/reservations.js'),
     load<AdmitterModule>('cluster/admitter.js'),
     load<App>('http/app.js'),
     load<MetricsModule>('metrics.js'),
@@ -75,8 +103,7 @@ export async function loadProduct(root: 'dist' | 'src' = productRoot()): Promise
     root,
     review: review.review,
     ClusterStore: store.ClusterStore,
-    Reservations: reservations.Reservations,
-    Admitter: admitter.Admitter,
+    localAdmitter: admitter.localAdmitter,
     buildApp: app.buildApp,
     MAX_BODY_BYTES: app.MAX_BODY_BYTES,
     createMetrics: metrics.createMetrics,

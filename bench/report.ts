@@ -21,6 +21,12 @@ export const ROWS: readonly Row[] = [
   { key: 'decision_growth', label: 'decision growth (p99 10k ÷ p99 100)', unit: '×', target: { op: '<=', value: 2 }, digits: 2 },
   { key: 'decision_p99_us_crowded', label: 'decision p99, namespace with 1,000 Sidecars', unit: 'µs', target: { op: '<=', value: 100 } },
   { key: 'decision_p99_us_admitter', label: 'Admitter.validate p99 (reservation overlay), 10k', unit: 'µs' },
+  // Issue 15: a decision including its claim in the API server (--claims=api), local kube-apiserver.
+  { key: 'claim_p50_ms', label: 'decision with its claim p50, local kube-apiserver', unit: 'ms', digits: 2 },
+  { key: 'claim_p99_ms', label: 'decision with its claim p99, local kube-apiserver', unit: 'ms', target: { op: '<=', value: 10 }, digits: 2 },
+  { key: 'claim_bare_put_p50_ms', label: 'for scale: a bare ConfigMap PUT to the same API server, p50', unit: 'ms', digits: 2 },
+  { key: 'claim_bare_put_p99_ms', label: 'for scale: the same, p99', unit: 'ms', digits: 2 },
+  { key: 'claim_p99_ms_contended', label: 'the same p99, three replicas claiming in one namespace at once', unit: 'ms', digits: 2 },
   { key: 'decision_mean_us_in_server', label: 'decision mean inside the HTTPS server (its histogram)', unit: 'µs' },
   { key: 'https_rps_noop', label: 'HTTPS req/s, Fastify no-op JSON route (ceiling)', unit: 'req/s', digits: 0 },
   { key: 'https_rps_validate', label: 'HTTPS req/s, /validate', unit: 'req/s', digits: 0 },

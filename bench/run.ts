@@ -1,5 +1,5 @@
 // sidecar-guard benchmark (issue 8): one command, one process tree.
-//   node --import tsx bench/run.ts [--quick] [--json] [--profile] [--strict]
+//   node --import tsx bench/run.ts [--quick] [--json] [--profile] [--strict] [--only PHASE,...]
 // Prints a table with each target beside the measured value; --json adds one
 // JSON object as the last stdout line. Every run writes bench/results.json.
 // Progress goes to stderr. Servers run in child processes so the load
@@ -16,6 +16,9 @@ import type { DecisionSize } from './decision.js';
 import { probe, throughput, type FixedRate, type Target, type Throughput } from './load.js';
 import { measureAttacks } from './attack.js';
 import { BENCH_CASES, measureBounded } from './bounded.js';
+import type { ClaimsRun } from './claims.js';
+import { AdminClient } from '../test/cluster/admin-client.js';
+import { startControlPlane, stopProcess } from '../test/cluster/control-plane.js';
 import { marginalBytes, measureMemory } from './memory.js';
 import { missed, table, type Results } from './report.js';
 import { distIsFresh, DIST_DIR, productRoot } from './product.js';
@@ -29,11 +32,14 @@ const { values: flags } = parseArgs({
     json: { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
     strict: { type: 'boolean', default: false },
+    /** Only these phases (comma-separated names), e.g. --only claims. */
+    only: { type: 'string' },
   },
 });
 
 interface Settings {
   decision: { iterations: number; warmup: number; crowdedIterations: number };
+  claims: { iterations: number; warmup: number };
   /** Seconds of each attack (flood, worst-case flood, trickle). */
   attackSeconds: number;
   https: { connections: number; warmupS: number; seconds: number; rounds: number };
@@ -44,6 +50,7 @@ interface Settings {
 const SETTINGS: Settings = flags.quick
   ? {
       decision: { iterations: 20_000, warmup: 5_000, crowdedIterations: 3_000 },
+      claims: { iterations: 300, warmup: 100 },
       attackSeconds: 8,
       https: { connections: 10, warmupS: 1, seconds: 4, rounds: 1 },
       fixed: { rate: 1_000, seconds: 5, connections: 8, warmupS: 2 },
@@ -51,6 +58,7 @@ const SETTINGS: Settings = flags.quick
     }
   : {
       decision: { iterations: 200_000, warmup: 20_000, crowdedIterations: 20_000 },
+      claims: { iterations: 2_000, warmup: 200 },
       attackSeconds: 20,
       https: { connections: 10, warmupS: 3, seconds: 15, rounds: 3 },
       fixed: { rate: 1_000, seconds: 30, connections: 8, warmupS: 3 },
@@ -80,6 +88,35 @@ async function decisionPhase(results: Results, details: Record<string, unknown>)
   results.decision_p99_us_admitter = round(large?.admitter?.p99 ?? NaN, 1);
   results.decision_cpu_us = round(large?.typical.cpuUs ?? NaN, 1);
   details.decision = run;
+}
+
+/**
+ * A decision including its claim, against a local kube-apiserver and etcd
+ * (test/cluster/, built by make cluster), started here and stopped after.
+ */
+async function claimsPhase(results: Results, details: Record<string, unknown>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'sidecar-guard-bench-cluster-'));
+  const control = await startControlPlane(dir);
+  try {
+    const admin = new AdminClient(control.apiserver.url, control.pki, 1);
+    const created = await admin.request('/api/v1/namespaces', { method: 'POST', body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'sidecar-guard' } } });
+    admin.close();
+    if (created.status !== 201) throw new Error(`creating namespace sidecar-guard: HTTP ${created.status}`);
+    const { iterations, warmup } = SETTINGS.claims;
+    const run = await runChild<ClaimsRun>('claims.ts', ['--kubeconfig', control.kubeconfig, '--iterations', String(iterations), '--warmup', String(warmup)]);
+    if (run.failures > 0) throw new Error(`${run.failures} claims failed`);
+    results.claim_p50_ms = round(run.single.p50, 2);
+    results.claim_p99_ms = round(run.single.p99, 2);
+    results.claim_p99_ms_contended = round(run.contended.p99, 2);
+    results.claim_bare_put_p50_ms = round(run.bareRoundTrip.p50, 2);
+    results.claim_bare_put_p99_ms = round(run.bareRoundTrip.p99, 2);
+    details.claims = run;
+    log(`claims: p50 ${run.single.p50.toFixed(2)} ms, p99 ${run.single.p99.toFixed(2)} ms (a bare PUT: p50 ${run.bareRoundTrip.p50.toFixed(2)}, p99 ${run.bareRoundTrip.p99.toFixed(2)} ms); three replicas at once: p99 ${run.contended.p99.toFixed(2)} ms, ${run.conflicts} conflicts retried`);
+  } finally {
+    await stopProcess(control.apiserver.pid);
+    await stopProcess(control.etcd.pid);
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 function makeCerts(dir: string): string {
@@ -285,12 +322,15 @@ async function main(): Promise<number> {
     const phases: [string, () => Promise<void>][] = [
       ['decision', () => decisionPhase(results, details)],
       ['memory', () => memoryPhase(results, details)],
+      ['claims', () => claimsPhase(results, details)],
       ['https', () => httpsPhase(results, details, certDir, ca)],
       ['startup', () => startupPhase(results, details, certDir)],
       ['attack', () => attackPhase(results, details)],
       ['bounded', () => boundedPhase(results, details)],
     ];
+    const only = flags.only?.split(',');
     for (const [name, phase] of phases) {
+      if (only && !only.includes(name)) continue;
       log(`${name}...`);
       try {
         await phase();

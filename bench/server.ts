@@ -26,7 +26,7 @@ const { values } = parseArgs({
   },
 });
 if (!values['cert-dir']) throw new Error('--cert-dir is required');
-const { ClusterStore, Reservations, Admitter, buildApp, MAX_BODY_BYTES, createMetrics, readCertFiles, root } = await loadProduct();
+const { ClusterStore, localAdmitter, buildApp, MAX_BODY_BYTES, createMetrics, readCertFiles, root } = await loadProduct();
 const { serving } = readCertFiles(values['cert-dir']);
 const https = { key: serving.keyPem, cert: serving.certPem };
 
@@ -51,9 +51,7 @@ async function decisionStats(): Promise<{ decisions: number; meanUs: number } | 
 function validateServer(stub: boolean) {
   const store = new ClusterStore();
   loadCluster(store, clusterPlan(Number(values.sidecars)));
-  const reservations = new Reservations(10_000);
-  store.onChange((kind, ns, name) => kind === 'Sidecar' && reservations.observed(ns, name));
-  const admitter = new Admitter(store, reservations, { overlap: 'workloads', rootNamespace: 'istio-system' });
+  const { admitter, reservations } = localAdmitter(store, { overlap: 'workloads', rootNamespace: 'istio-system' });
   const allow: Decision = { allowed: true, outcome: 'allowed', warnings: [], rules: [] };
   metrics.trackReservations(() => reservations.size());
   // Production logs JSON lines to stdout; at info nothing is written for an allowed request.

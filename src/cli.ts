@@ -20,12 +20,14 @@ import { formatJson, formatText } from './check/report.js';
 import { checkManifests } from './check/run.js';
 import { clusterObjects, ManifestError, storeOf, type ClusterObjects } from './manifests/state.js';
 import {
+  CLAIMS_MODES,
   DEFAULT_DRAIN_DELAY_MS,
   DEFAULT_LOG_LEVEL,
   DEFAULT_SELF_NAMESPACE,
   parseHostPort,
   RULE_FLAGS,
   SERVE_FLAGS,
+  type ClaimsMode,
   type FlagSpec,
   type ServeConfig,
 } from './config.js';
@@ -250,6 +252,14 @@ function overlapFlag(values: Values): OverlapMode {
   const mode = values.overlap as string;
   if (!(OVERLAP_MODES as readonly string[]).includes(mode)) throw new UsageError(`--overlap must be one of ${OVERLAP_MODES.join(', ')}, got "${mode}"`);
   return mode as OverlapMode;
+}
+
+/** --claims: api needs an API server; without the flag, api in cluster mode and local standalone. */
+function claimsFlag(values: Values, standalone: boolean): ClaimsMode {
+  const mode = (values.claims as string | undefined) ?? (standalone ? 'local' : 'api');
+  if (!(CLAIMS_MODES as readonly string[]).includes(mode)) throw new UsageError(`--claims must be one of ${CLAIMS_MODES.join(', ')}, got "${mode}"`);
+  if (standalone && mode === 'api') throw new UsageError('--claims=api needs a cluster; drop --standalone or use --claims=local');
+  return mode as ClaimsMode;
 }
 
 /** --overlap, --root-namespace, --unknown-hosts and --cluster-domain, checked. */
@@ -553,6 +563,8 @@ function serveConfigFrom(values: Values): ServeConfig {
     ...(values['webhook-selector'] ? { webhookSelector: values['webhook-selector'] as string } : {}),
     failClosedWhenReady: values['fail-closed-when-ready'] === true,
     reservationTtlMs: intFlag(values, 'reservation-ttl'),
+    claims: claimsFlag(values, standalone),
+    claimTimeoutMs: intFlag(values, 'claim-timeout'),
     drainDelayMs: intFlag(values, 'drain-delay', DEFAULT_DRAIN_DELAY_MS[standalone ? 'standalone' : 'cluster']),
     maxStalenessMs: intFlag(values, 'max-staleness'),
     selfNamespace: (values['self-namespace'] as string | undefined) ?? podNamespace(),

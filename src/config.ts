@@ -1,6 +1,7 @@
 // Everything `serve` can be told: the flag table (the one place each default
 // is written; cli.ts builds the parser and the help text from it) and the
 // configuration cli.ts parses the flags into.
+import { DEFAULT_CLAIM_TIMEOUT_MS, DEFAULT_RESERVATION_TTL_MS } from './cluster/admitter.js';
 import { DEFAULT_NAMESPACE_LABEL, type DefaultsConfig } from './defaults/generate.js';
 import { DEFAULT_ROOT_NAMESPACE } from './sidecar/object.js';
 import { DEFAULT_OVERLAP, OVERLAP_MODES, type OverlapMode } from './sidecar/selectors.js';
@@ -42,7 +43,12 @@ export interface ServeConfig {
   webhookSelector?: string;
   /** Once ready, set failurePolicy: Fail on our webhook configurations (the manifests start with Ignore). */
   failClosedWhenReady: boolean;
+  /** How long after admission an unobserved Sidecar is presumed refused by the API server (it counts until the view is current past that). */
   reservationTtlMs: number;
+  /** api: claims in the API server, consistent across replicas; local: this replica's memory only. */
+  claims: ClaimsMode;
+  /** Longest time a claim may take, retries included, before the review is answered with HTTP 500. */
+  claimTimeoutMs: number;
   /** How long /readyz reports false before the listener closes on SIGTERM. */
   drainDelayMs: number;
   /** Longest time /readyz may stay true after the cluster view stopped hearing from the API server. */
@@ -84,6 +90,9 @@ export const DEFAULT_SERVE_LIMITS: Readonly<ServeLimits> = {
   // --drain-delay (5 s) + this stays under the Deployment's 30 s grace period.
   shutdownTimeoutMs: 20_000,
 };
+
+export type ClaimsMode = 'api' | 'local';
+export const CLAIMS_MODES: readonly ClaimsMode[] = ['api', 'local'];
 
 /** --drain-delay: none without a cluster; in one, long enough for endpoints to drop the pod. */
 export const DEFAULT_DRAIN_DELAY_MS = { standalone: 0, cluster: 5_000 } as const;
@@ -148,7 +157,21 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   UNKNOWN_HOSTS_FLAG,
   CLUSTER_DOMAIN_FLAG,
   { name: 'log-level', type: 'string', arg: 'LEVEL', defaultText: `$LOG_LEVEL, else ${DEFAULT_LOG_LEVEL}`, help: 'trace | debug | info | warn | error' },
-  { name: 'reservation-ttl', type: 'string', arg: 'MS', default: 10_000, help: 'how long an admitted, not yet observed Sidecar is remembered' },
+  {
+    name: 'claims',
+    type: 'string',
+    arg: 'MODE',
+    defaultText: 'api in cluster mode, local standalone',
+    help: 'api: before admitting a Sidecar write that could conflict, record a claim in the API server\n(a ConfigMap per namespace in --self-namespace, written with resourceVersion preconditions) that\nevery replica consults: no conflicting pair is admitted across any number of replicas, for one\nextra round trip per such write; local: remember admissions in this replica only (one replica)',
+  },
+  { name: 'claim-timeout', type: 'string', arg: 'MS', default: DEFAULT_CLAIM_TIMEOUT_MS, help: '(claims api) a claim not written within this (or the API server\'s own deadline) is\nanswered with HTTP 500, so the webhook\'s failurePolicy decides' },
+  {
+    name: 'reservation-ttl',
+    type: 'string',
+    arg: 'MS',
+    default: DEFAULT_RESERVATION_TTL_MS,
+    help: 'an admitted Sidecar the view has not shown this long after admission is presumed refused by\nthe API server, once the view is known to be current past that time (until then it still counts)',
+  },
   {
     name: 'drain-delay',
     type: 'string',

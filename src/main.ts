@@ -3,13 +3,14 @@
 // only place with process-level I/O for the server.
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { parseSources } from './manifests/documents.js';
 import { clusterObjects, storeOf } from './manifests/state.js';
 import type { ClusterInformers } from './cluster/informer.js';
 import type { KubeClient } from './cluster/kube.js';
-import { Reservations } from './cluster/reservations.js';
+import { Reservations, sidecarViewCurrentAsOf } from './cluster/reservations.js';
 import { ClusterStore } from './cluster/store.js';
 import { DEFAULT_SERVE_LIMITS, formatHostPort, type ServeConfig, type ServeLimits } from './config.js';
 import type { DefaultsController } from './defaults/controller.js';
@@ -60,16 +61,7 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger(c
     } else {
       loadState(store, config.statePaths, logger);
     }
-    const reservations = new Reservations(config.reservationTtlMs);
-    store.onChange((kind, namespace, name) => kind === 'Sidecar' && reservations.observed(namespace, name));
-    metrics.trackReservations(() => reservations.size());
-    const admitter = new Admitter(store, reservations, {
-      overlap: config.overlap,
-      rootNamespace: config.rootNamespace,
-      ...(config.unknownHosts ? { unknownHosts: config.unknownHosts } : {}),
-      ...(config.clusterDomain ? { clusterDomain: config.clusterDomain } : {}),
-      defaultsOptIn: optInHint(config),
-    });
+    const admitter = newAdmitter(config, store, informers, client && config.claims === 'api' ? cluster!.ApiClaims : undefined, client, metrics);
     const mutateOptions = { config: config.defaults.config, namespaceLabel: config.defaults.namespaceLabel };
 
     const clientCaPem = config.clientCaFile ? readFileSync(config.clientCaFile, 'utf8') : undefined;
@@ -85,7 +77,7 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger(c
       return { ready: reasons.length === 0, reasons };
     };
     const app = buildApp({
-      validate: (r) => admitter.validate(r),
+      validate: (r, context) => admitter.validate(r, context),
       mutate: (r) => mutate(r, store, mutateOptions),
       readiness,
       logger,
@@ -151,6 +143,51 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger(c
 type ClusterModules = Awaited<ReturnType<typeof loadClusterModules>>;
 
 /**
+ * The Admitter and what it remembers: reservations settled against the
+ * informers' view, and with --claims=api the claims in the API server (in
+ * --self-namespace). Claims stay there --max-staleness past their expiry
+ * (plus the clock skew allowed between replicas); a replica whose view is
+ * older than --max-staleness does not claim.
+ */
+function newAdmitter(
+  config: ServeConfig,
+  store: ClusterStore,
+  informers: ClusterInformers | undefined,
+  Claims: ClusterModules['ApiClaims'] | undefined,
+  client: KubeClient | undefined,
+  metrics: Metrics,
+): Admitter {
+  const replica = `${hostname()}/${process.pid}`;
+  const pruneAfterMs = config.maxStalenessMs + CLOCK_SKEW_MS;
+  const reservations = new Reservations({
+    view: store,
+    ...(informers ? { viewCurrentAsOf: () => sidecarViewCurrentAsOf(informers.status().find((s) => s.resource === 'sidecars'), Date.now()) } : {}),
+    replica,
+    onExpiredUnobserved: () => metrics.claimExpiredUnobserved(),
+    forgetAfterMs: pruneAfterMs + CLOCK_SKEW_MS,
+  });
+  store.onChange((kind, namespace, name) => kind === 'Sidecar' && reservations.observed(namespace, name));
+  metrics.trackReservations(() => reservations.size());
+  const claims = Claims && client ? new Claims({ client, namespace: config.selfNamespace, pruneAfterMs }) : undefined;
+  return new Admitter(reservations, {
+    review: {
+      overlap: config.overlap,
+      rootNamespace: config.rootNamespace,
+      ...(config.unknownHosts ? { unknownHosts: config.unknownHosts } : {}),
+      ...(config.clusterDomain ? { clusterDomain: config.clusterDomain } : {}),
+      defaultsOptIn: optInHint(config),
+    },
+    replica,
+    ttlMs: config.reservationTtlMs,
+    ...(claims ? { claims, claimTimeoutMs: config.claimTimeoutMs, maxViewAgeMs: config.maxStalenessMs } : {}),
+    observer: metrics,
+  });
+}
+
+/** How far apart the replicas' clocks may be: claims carry wall-clock expiry times. */
+const CLOCK_SKEW_MS = 5_000;
+
+/**
  * Where the serving certificate comes from: the self-managed Secret
  * (--tls-secret, cluster mode), or files in --cert-dir (created in standalone
  * mode when missing; in a cluster, mounted and re-read so renewals by
@@ -212,11 +249,12 @@ function webhookTarget(config: ServeConfig): WebhookConfigTarget {
 }
 
 async function loadClusterModules() {
-  const [kube, informer, defaults, tls, prometheus] = await Promise.all([
+  const [kube, informer, defaults, tls, claims, prometheus] = await Promise.all([
     import('./cluster/kube.js'),
     import('./cluster/informer.js'),
     import('./defaults/controller.js'),
     import('./tls/manager.js'),
+    import('./cluster/claims.js'),
     import('./traffic/prometheus.js'),
   ]);
   return {
@@ -224,6 +262,7 @@ async function loadClusterModules() {
     ClusterInformers: informer.ClusterInformers,
     DefaultsController: defaults.DefaultsController,
     TlsManager: tls.TlsManager,
+    ApiClaims: claims.ApiClaims,
     PrometheusClient: prometheus.PrometheusClient,
   };
 }

@@ -6,6 +6,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { Decision } from './admission/decision.js';
 import type { AdmissionRequest } from './admission/types.js';
 import type { ReflectorStatus } from './cluster/informer.js';
+import type { ClaimObserver } from './cluster/admitter.js';
 import type { AdmissionEvent, AppObserver } from './http/app.js';
 
 export const METRIC_PREFIX = 'sidecar_guard_';
@@ -36,7 +37,7 @@ export interface MetricsOptions {
   now?: () => number;
 }
 
-export interface Metrics extends AppObserver {
+export interface Metrics extends AppObserver, ClaimObserver {
   readonly registry: Registry;
   admission(event: AdmissionEvent): void;
   httpError(endpoint: string, status: number): void;
@@ -48,6 +49,8 @@ export interface Metrics extends AppObserver {
   setCertificateExpiry(notAfter: Date, certificate?: string): void;
   /** The outcome of a reachability proof (the dry-run create before failurePolicy: Fail). */
   webhookReachability(proof: { reachable: boolean; result: string }): void;
+  /** One of this replica's admissions ended by its expiry without the view ever showing it. */
+  claimExpiredUnobserved(): void;
   /** --defaults-prometheus: hosts of a namespace's managed default no call used in the window (kept), and those removed (--defaults-prune). */
   defaultsUnusedHosts(namespace: string, unused: number, pruned: number): void;
 }
@@ -59,6 +62,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   const admission = admissionMetrics(registry);
   const cluster = clusterMetrics(registry, now);
   const reachability = reachabilityMetrics(registry);
+  const claims = claimMetrics(registry);
   const defaults = defaultsMetrics(registry);
   return {
     registry,
@@ -74,6 +78,10 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
       reachability.checks.inc({ result: proof.result });
       reachability.reachable.set(proof.reachable ? 1 : 0);
     },
+    claimWritten: (seconds) => claims.duration.observe(seconds),
+    claimConflict: () => claims.conflicts.inc(),
+    claimFailed: (reason) => claims.failures.inc({ reason }),
+    claimExpiredUnobserved: () => claims.expired.inc(),
     defaultsUnusedHosts: (namespace, unused, pruned) => {
       defaults.unused.set({ namespace }, unused);
       if (pruned > 0) defaults.pruned.inc({ namespace }, pruned);
@@ -94,6 +102,34 @@ function defaultsMetrics(registry: Registry) {
       name: `${METRIC_PREFIX}defaults_pruned_hosts_total`,
       help: 'Egress hosts removed from managed namespace defaults because no call used them in the --defaults-window (--defaults-prune).',
       labelNames: ['namespace'],
+      registers: [registry],
+    }),
+  };
+}
+
+/** Claims in the API server (--claims=api), and admissions that were never stored. */
+function claimMetrics(registry: Registry) {
+  return {
+    duration: new Histogram({
+      name: `${METRIC_PREFIX}claim_duration_seconds`,
+      help: 'Time from the first attempt to write a batch of claims (--claims=api) to its success, re-reads and retries after conflicts included.',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    conflicts: new Counter({
+      name: `${METRIC_PREFIX}claim_conflicts_total`,
+      help: 'Claim writes that found another replica had written first (409): re-read, decided again and retried.',
+      registers: [registry],
+    }),
+    failures: new Counter({
+      name: `${METRIC_PREFIX}claim_failures_total`,
+      help: 'Admission requests answered with HTTP 500 (failurePolicy decides) because their claim could not be written, by reason: timeout, api-error, stale-view (the view is older than --max-staleness), too-large, capacity.',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    expired: new Counter({
+      name: `${METRIC_PREFIX}claims_expired_unobserved_total`,
+      help: "This replica's admitted Sidecars whose --reservation-ttl passed with the view current and never showing them: the API server refused them after admission (a later webhook, AlreadyExists, a timeout).",
       registers: [registry],
     }),
   };
@@ -205,7 +241,7 @@ function clusterMetrics(registry: Registry, now: () => number): ClusterSources {
   perResource('informer_lists', 'Full lists of the resource since start (more than one means re-lists after errors or 410 Gone).', (s) => s.lists);
   new Gauge({
     name: `${METRIC_PREFIX}reservations_in_flight`,
-    help: 'Sidecars this replica admitted that its informer has not delivered yet.',
+    help: 'Admitted Sidecars (by this replica, or by others through claims it has read) that its view has not shown yet and that still count in its decisions.',
     registers: [registry],
     collect() {
       this.set(sources.reservations?.() ?? 0);

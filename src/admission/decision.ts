@@ -19,3 +19,19 @@ export interface Decision {
 }
 
 export const skipped = (): Decision => ({ allowed: true, outcome: 'skipped', warnings: [], rules: [] });
+
+/**
+ * Thrown when no decision can be given: a precondition of deciding failed
+ * (the claim that must precede an admission could not be written in time,
+ * say). The HTTP layer answers 500 so that the webhook's failurePolicy
+ * decides, as for any fault of ours; `reason` is a short label for metrics.
+ */
+export class Undecided extends Error {
+  constructor(
+    message: string,
+    readonly reason: string,
+  ) {
+    super(message);
+    this.name = 'Undecided';
+  }
+}

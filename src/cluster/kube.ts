@@ -6,7 +6,9 @@
 // (kube-apiserver only sends a bookmark about once a minute), cannot be
 // aborted while it connects, and does not say how a stream ended.
 import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
-import { fetch } from 'undici';
+import type https from 'node:https';
+import type tls from 'node:tls';
+import { Agent, fetch, type Dispatcher } from 'undici';
 import { KubeApiError } from './kube-errors.js';
 import { isRecord } from '../util/json.js';
 
@@ -49,6 +51,9 @@ export interface WatchOptions {
 export type WatchEnd = 'closed' | 'inactive' | 'aborted';
 
 export class KubeClient {
+  /** One connection pool per TLS identity (see authenticated). */
+  private pool: { connect: Record<string, unknown>; agent: Agent } | undefined;
+
   constructor(
     readonly config: KubeConfig,
     private readonly defaultTimeoutMs = 30_000,
@@ -70,14 +75,14 @@ export class KubeClient {
   async request<T = unknown>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, opts: RequestOptions = {}): Promise<KubeResponse<T>> {
     const url = this.url(path, opts.query);
     const ctx = await this.authenticated(url, method);
-    const headers: Record<string, string> = { ...ctx.getHeaders(), accept: opts.accept ?? 'application/json' };
+    const headers: Record<string, string> = { ...ctx.headers, accept: opts.accept ?? 'application/json' };
     if (opts.body !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
     const abort = abortable(opts.signal, opts.timeoutMs ?? this.defaultTimeoutMs);
     try {
       const response = await fetch(url, {
         method,
         headers,
-        dispatcher: ctx.getDispatcher(),
+        dispatcher: ctx.dispatcher,
         body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
         signal: abort.signal,
       });
@@ -101,7 +106,7 @@ export class KubeClient {
     const connectMs = opts.connectTimeoutMs ?? this.defaultTimeoutMs;
     const abort = abortable(opts.signal, connectMs);
     try {
-      const response = await fetch(url, { method: 'GET', headers: { ...ctx.getHeaders(), accept: 'application/json' }, dispatcher: ctx.getDispatcher(), signal: abort.signal });
+      const response = await fetch(url, { method: 'GET', headers: { ...ctx.headers, accept: 'application/json' }, dispatcher: ctx.dispatcher, signal: abort.signal });
       if (response.status !== 200) throw statusError(response.status, parseBody(await response.text()), `WATCH ${url.pathname}`);
       opts.onOpen?.();
       // From here on the deadline is an inactivity timeout, renewed by every chunk.
@@ -139,11 +144,52 @@ export class KubeClient {
     return url;
   }
 
-  private async authenticated(url: URL, method: string): Promise<RequestContext> {
-    const ctx = new RequestContext(url.toString(), method as HttpMethod);
-    await this.config.applySecurityAuthentication(ctx);
-    return ctx;
+  /**
+   * Headers and connection pool for one request. client-node's
+   * applySecurityAuthentication builds a new undici Agent for every request,
+   * so every request would open a new connection and pay a TLS handshake
+   * (about 5 ms here, three times a keep-alive request): a claim must cost one
+   * round trip, not a handshake. The credentials are read as client-node
+   * reads them, per request (tokens and files rotate), and one Agent is kept
+   * per TLS identity (CA, client certificate and key, verification): a
+   * changed identity gets a new one, and the old one closes once its
+   * requests (watches included) are done. Through a proxy, client-node's own
+   * path is taken.
+   */
+  private async authenticated(url: URL, method: string): Promise<{ headers: Record<string, string>; dispatcher?: Dispatcher }> {
+    const cluster = this.config.getCurrentCluster();
+    if (cluster?.proxyUrl) {
+      const ctx = new RequestContext(url.toString(), method as HttpMethod);
+      await this.config.applySecurityAuthentication(ctx);
+      return { headers: ctx.getHeaders(), dispatcher: ctx.getDispatcher() as Dispatcher | undefined };
+    }
+    const opts: https.RequestOptions = {};
+    await this.config.applyToHTTPSOptions(opts);
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(opts.headers ?? {})) if (v !== undefined) headers[k] = String(v);
+    if (opts.auth) headers.Authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
+    const { ca, cert, key, pfx, passphrase, rejectUnauthorized, servername } = opts as https.RequestOptions & tls.ConnectionOptions;
+    const tlsOptions = Object.fromEntries(Object.entries({ ca, cert, key, pfx, passphrase, rejectUnauthorized, servername }).filter(([, v]) => v !== undefined));
+    const plan = this.config.createDispatcherOptions(cluster, tlsOptions);
+    return plan.type === 'agent' ? { headers, dispatcher: this.agentFor(plan.connect as Record<string, unknown>) } : { headers };
   }
+
+  private agentFor(connect: Record<string, unknown>): Agent {
+    if (this.pool && sameOptions(this.pool.connect, connect)) return this.pool.agent;
+    void this.pool?.agent.close();
+    this.pool = { connect, agent: new Agent({ connect }) };
+    return this.pool.agent;
+  }
+}
+
+/** The same TLS options: CA, certificate and key compared by content (they are read again for every request). */
+function sameOptions(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  return keys.every((k) => {
+    const [x, y] = [a[k], b[k]];
+    return Buffer.isBuffer(x) && Buffer.isBuffer(y) ? x.equals(y) : x === y;
+  });
 }
 
 interface Abortable {

@@ -1,86 +1,323 @@
-// Objects this replica has admitted but its informer has not delivered yet.
-// Without them, two CREATEs of namespace-wide Sidecars arriving together
-// would both be judged against a view that holds neither, and both admitted.
+// Sidecars that were admitted (by this replica, or by another one through the
+// claims in the API server, see claims.ts) but that this replica's view has
+// not shown yet, and the rule for when one stops counting.
 //
-// Decisions are synchronous: the event loop runs review() and reserve() for
-// one request before it looks at the next, so deciding per namespace is
-// already serialised within a replica. Across replicas nothing is: the audit
-// command is the backstop for that window.
-import type { Labels } from '../sidecar/selectors.js';
+// A pending Sidecar only ever adds constraints: the rules see the stored
+// objects AND every pending version beside them (an UPDATE beside the version
+// it replaces, a CREATE beside a stored object of the same name that will make
+// it fail with AlreadyExists). Letting a pending version replace the stored
+// one would lift the stored one's constraints for a write the API server may
+// never store.
+//
+// A pending Sidecar stops counting when
+//   - the view shows it: the object with its uid (for an UPDATE, at a newer
+//     version than the one it replaced); from then on the view carries it;
+//   - or its expiry has passed AND the view is known to hold everything stored
+//     up to that expiry (its watch was connected, or a list ran, after it):
+//     had it been stored, the view would show it, so the API server refused it
+//     after admission (a later webhook, AlreadyExists, a timeout).
+// While the view is cut off from the API server nothing pending expires, for
+// as long as that takes; overdue() names what is held that way so a denial
+// can say why.
+import { createHash, randomBytes } from 'node:crypto';
+import { Undecided } from '../admission/decision.js';
+import type { AdmissionRequest } from '../admission/types.js';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../sidecar/managed.js';
+import { metadataOf } from '../sidecar/object.js';
+import { selectorOf, selectorPairs, type Labels } from '../sidecar/selectors.js';
+import { egressHostsOf, workloadSelectorPresent } from '../sidecar/records.js';
 import type { ClusterView, NamespaceInfo, PodFilter, PodInfo, ServiceEntryInfo, ServiceInfo, SidecarInfo, WorkloadInfo } from '../sidecar/view.js';
+import { isRecord } from '../util/json.js';
 
-interface Reservation {
-  info: SidecarInfo;
-  expiresAt: number;
+export interface Reservation {
+  /**
+   * One per admitted version, the same on every replica and for a repeated
+   * call: `c.<uid>` for a CREATE, `u.<uid>.<version replaced>` for an UPDATE,
+   * `g.<random>` for a request without a uid (standalone, hand-made).
+   */
+  readonly key: string;
+  /** What the rules see: namespace, name (made unique for a generateName-only CREATE), selector. */
+  readonly info: SidecarInfo;
+  readonly uid?: string;
+  /** UPDATE: the resourceVersion it replaced ('' when unknown: then only its expiry ends it). */
+  readonly replaces?: string;
+  /** Which replica admitted it. */
+  readonly replica: string;
+  /** Wall-clock milliseconds. */
+  readonly admittedAt: number;
+  readonly expiresAt: number;
 }
+
+export interface ReservationsOptions {
+  /** The view pending Sidecars are checked against (the informers' store). */
+  view: ClusterView;
+  /** Wall clock, milliseconds since the epoch (claims carry absolute times). */
+  now?: () => number;
+  /**
+   * The time up to which the view is known to hold every stored Sidecar
+   * (sidecarViewCurrentAsOf for informers). Default: now, for a view that never
+   * changes behind our back (--state files, tests).
+   */
+  viewCurrentAsOf?: () => number;
+  /** This replica's name: only its own reservations are reported by onExpiredUnobserved. */
+  replica?: string;
+  /** One of our reservations ended by its expiry, never seen in the view. */
+  onExpiredUnobserved?: (r: Reservation) => void;
+  /**
+   * How long after its expiry a key that stopped counting is remembered, so
+   * that the same claim read again from the API server is not counted again.
+   */
+  forgetAfterMs?: number;
+  /** At most this many pending Sidecars per namespace; beyond, add() throws Undecided. */
+  maxPerNamespace?: number;
+}
+
+/** A watch event reaches the store a little after kube-apiserver sent it; a connected view is trusted up to this long ago. */
+export const WATCH_SETTLE_MS = 1_000;
+export const DEFAULT_MAX_PENDING_PER_NAMESPACE = 4_096;
 
 export class Reservations {
   private readonly byNs = new Map<string, Map<string, Reservation>>();
+  /** Keys that stopped counting, until when they are remembered. */
+  private readonly done = new Map<string, number>();
+  private readonly now: () => number;
+  private readonly currentAsOf: () => number;
 
-  constructor(
-    private readonly ttlMs: number,
-    private readonly now: () => number = Date.now,
-  ) {}
-
-  reserve(info: SidecarInfo): void {
-    let ns = this.byNs.get(info.namespace);
-    if (!ns) this.byNs.set(info.namespace, (ns = new Map()));
-    ns.set(info.name, { info, expiresAt: this.now() + this.ttlMs });
+  constructor(private readonly options: ReservationsOptions) {
+    this.now = options.now ?? Date.now;
+    this.currentAsOf = options.viewCurrentAsOf ?? this.now;
   }
 
-  /** The informer delivered this object (or its deletion): the view is authoritative again. */
+  get view(): ClusterView {
+    return this.options.view;
+  }
+
+  add(r: Reservation): void {
+    const ns = this.bucket(r.info.namespace);
+    if (!ns.has(r.key) && ns.size >= (this.options.maxPerNamespace ?? DEFAULT_MAX_PENDING_PER_NAMESPACE)) {
+      throw new Undecided(
+        `namespace "${r.info.namespace}" already has ${ns.size} admitted Sidecars that the cluster view has not shown yet; not admitting more until it catches up`,
+        'capacity',
+      );
+    }
+    ns.set(r.key, r);
+  }
+
+  /** What the claims object of a namespace holds now (api mode): it replaces what was known, less what already stopped counting here. */
+  replaceNamespace(namespace: string, claims: readonly Reservation[]): void {
+    this.forget();
+    const ns = new Map<string, Reservation>();
+    for (const c of claims) if (!this.done.has(c.key)) ns.set(c.key, c);
+    if (ns.size > 0) this.byNs.set(namespace, ns);
+    else this.byNs.delete(namespace);
+  }
+
+  /** The pending Sidecars of a namespace that still count. */
+  pending(namespace: string): Reservation[] {
+    const ns = this.byNs.get(namespace);
+    if (!ns) return [];
+    this.settle(namespace, ns);
+    return [...ns.values()];
+  }
+
+  /** Pending Sidecars of a namespace whose expiry has passed but that still count because the view is behind. */
+  overdue(namespace: string): Reservation[] {
+    const now = this.now();
+    return this.pending(namespace).filter((r) => r.expiresAt <= now);
+  }
+
+  /** The store changed this Sidecar: settle what is pending for it now, not at the next decision. */
   observed(namespace: string, name: string): void {
     const ns = this.byNs.get(namespace);
-    if (ns?.delete(name) && ns.size === 0) this.byNs.delete(namespace);
+    if (!ns) return;
+    for (const r of ns.values()) if (r.info.name === name && this.inView(r)) this.finish(namespace, ns, r);
   }
 
   size(): number {
-    this.prune();
     let n = 0;
-    for (const ns of this.byNs.values()) n += ns.size;
+    for (const namespace of [...this.byNs.keys()]) n += this.pending(namespace).length;
     return n;
   }
 
-  /** Reserved Sidecars of a namespace that have not expired. */
-  inNamespace(namespace: string): SidecarInfo[] {
-    const ns = this.byNs.get(namespace);
-    if (!ns) return [];
+  /** How long ago the view was last known to hold everything (0 when current). */
+  viewAgeMs(): number {
+    return Math.max(0, this.now() - WATCH_SETTLE_MS - this.currentAsOf());
+  }
+
+  /** The view with the pending Sidecars laid beside the stored ones; `extra` adds a namespace's not yet recorded ones. */
+  overlay(extra?: (namespace: string) => readonly Reservation[]): ClusterView {
+    return new ReservedView(this.options.view, (namespace) => {
+      const more = extra?.(namespace) ?? [];
+      const pending = this.pending(namespace);
+      return more.length === 0 ? pending : [...pending, ...more];
+    });
+  }
+
+  private settle(namespace: string, ns: Map<string, Reservation>): void {
     const now = this.now();
-    const live: SidecarInfo[] = [];
-    for (const [name, r] of ns) {
-      if (r.expiresAt <= now) ns.delete(name);
-      else live.push(r.info);
+    let asOf: number | undefined;
+    for (const r of ns.values()) {
+      if (this.inView(r)) this.finish(namespace, ns, r);
+      else if (r.expiresAt <= now && (asOf ??= this.currentAsOf()) >= r.expiresAt) {
+        this.finish(namespace, ns, r);
+        if (r.replica === this.options.replica) this.options.onExpiredUnobserved?.(r);
+      }
     }
+  }
+
+  /** The view shows the admitted version (or a later one of the same object). */
+  private inView(r: Reservation): boolean {
+    if (r.uid === undefined) return false;
+    const stored = this.options.view.sidecar(r.info.namespace, r.info.name);
+    if (stored?.uid !== r.uid) return false;
+    return r.replaces === undefined || newerVersion(stored.resourceVersion, r.replaces);
+  }
+
+  private finish(namespace: string, ns: Map<string, Reservation>, r: Reservation): void {
+    ns.delete(r.key);
     if (ns.size === 0) this.byNs.delete(namespace);
-    return live;
+    this.done.set(r.key, r.expiresAt + (this.options.forgetAfterMs ?? 0));
   }
 
-  prune(): void {
-    for (const namespace of [...this.byNs.keys()]) this.inNamespace(namespace);
+  /** Drops remembered keys past their time (the map is in insertion order, roughly by expiry). */
+  private forget(): void {
+    const now = this.now();
+    for (const [key, until] of this.done) {
+      if (until > now) break;
+      this.done.delete(key);
+    }
   }
 
-  /** The base view with this replica's reservations laid over it. */
-  overlay(base: ClusterView): ClusterView {
-    return new ReservedView(base, this);
+  private bucket(namespace: string): Map<string, Reservation> {
+    let ns = this.byNs.get(namespace);
+    if (!ns) this.byNs.set(namespace, (ns = new Map()));
+    return ns;
   }
 }
+
+/**
+ * Whether resourceVersion `a` is later than `b`. kube-apiserver's are etcd
+ * revisions (decimal integers, comparable within a cluster); anything else
+ * is compared for inequality only. '' (unknown) is never passed.
+ */
+export function newerVersion(a: string | undefined, b: string): boolean {
+  if (a === undefined || b === '') return false;
+  if (DECIMAL.test(a) && DECIMAL.test(b)) return a.length !== b.length ? a.length > b.length : a > b;
+  return a !== b;
+}
+const DECIMAL = /^[0-9]+$/;
+
+/** The informers' Sidecar status → the time up to which the view holds everything stored (see Reservations). */
+export function sidecarViewCurrentAsOf(
+  status: { synced: boolean; connected: boolean; disconnectedSince?: number; lastSyncAt?: number } | undefined,
+  now: number,
+): number {
+  if (!status?.synced) return -Infinity;
+  if (status.connected) return now - WATCH_SETTLE_MS;
+  return Math.max(status.disconnectedSince ?? -Infinity, status.lastSyncAt ?? -Infinity) - WATCH_SETTLE_MS;
+}
+
+export interface ReserveAt {
+  replica: string;
+  now: number;
+  ttlMs: number;
+}
+
+/**
+ * The reservation for an admitted Sidecar CREATE or UPDATE. kube-apiserver
+ * fills in name and uid before validating admission; a hand-made request (or
+ * standalone mode) may carry neither, and still gets a key of its own, and a
+ * name no other Sidecar can have, so it counts against every other one.
+ */
+export function reservationOf(request: AdmissionRequest, at: ReserveAt): Reservation | undefined {
+  const object = request.object;
+  if (!isRecord(object)) return undefined;
+  const meta = metadataOf(object);
+  const namespace = nonEmpty(meta.namespace) ?? nonEmpty(request.namespace) ?? 'default';
+  const uid = nonEmpty(meta.uid);
+  const update = request.operation === 'UPDATE';
+  const replaces = update ? (nonEmpty(metadataOf(request.oldObject).resourceVersion) ?? '') : undefined;
+  const random = uid === undefined ? randomBytes(8).toString('hex') : undefined;
+  const key = uid === undefined ? `g.${random}` : update ? `u.${keyPart(uid)}.${keyPart(replaces || 'unknown')}` : `c.${keyPart(uid)}`;
+  const name = nonEmpty(meta.name) ?? nonEmpty(request.name) ?? `${nonEmpty(meta.generateName) ?? ''}<generated ${random ?? keyPart(uid!)}>`;
+  const selectorPresent = workloadSelectorPresent(object);
+  return {
+    key,
+    info: pendingInfo(namespace, name, {
+      uid,
+      selector: selectorOf(object),
+      selectorPresent,
+      managed: isRecord(meta.labels) && meta.labels[MANAGED_BY_LABEL] === MANAGED_BY_VALUE,
+      creationTimestamp: nonEmpty(meta.creationTimestamp),
+      ...(selectorPresent ? {} : { egressHosts: egressHostsOf(object) }),
+    }),
+    ...(uid !== undefined ? { uid } : {}),
+    ...(replaces !== undefined ? { replaces } : {}),
+    replica: at.replica,
+    admittedAt: at.now,
+    expiresAt: at.now + at.ttlMs,
+  };
+}
+
+/** What a pending Sidecar is known by: from the admitted object, or from a claim (which carries no egress hosts). */
+export interface PendingFacts {
+  uid?: string | undefined;
+  selector: Labels | null;
+  /** spec.workloadSelector is set at all (`{}` counts: istiod never makes such a Sidecar a default). */
+  selectorPresent: boolean;
+  managed: boolean;
+  creationTimestamp?: string | undefined;
+  /** Without a workloadSelector field: the egress hosts (null: no egress listener); absent when unknown. */
+  egressHosts?: readonly string[] | null;
+}
+
+/**
+ * The record the rules see for a pending Sidecar. Its own factory (not the
+ * store's sidecarInfoOf): short-lived records do not share an allocation site
+ * with the long-lived ones of the view, and only what the rules read of it is
+ * kept (the managed-by label phrases the way out of a conflict).
+ */
+export function pendingInfo(namespace: string, name: string, facts: PendingFacts): SidecarInfo {
+  const { uid, selector, selectorPresent, managed, creationTimestamp, egressHosts } = facts;
+  return {
+    namespace,
+    name,
+    ...(uid !== undefined ? { uid } : {}),
+    ...(creationTimestamp !== undefined ? { creationTimestamp } : {}),
+    selector,
+    selectorPairs: selector ? selectorPairs(selector) : null,
+    selectorPresent,
+    ...(egressHosts !== undefined ? { egressHosts } : {}),
+    labels: managed ? { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE } : {},
+    annotations: {},
+  };
+}
+
+/** Keys name ConfigMap data entries ([-._a-zA-Z0-9], at most 253): a uid or version that is not safe there is hashed. */
+function keyPart(s: string): string {
+  return /^[-._a-zA-Z0-9]{1,80}$/.test(s) ? s : createHash('sha256').update(s).digest('hex').slice(0, 32);
+}
+
+const nonEmpty = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
 class ReservedView implements ClusterView {
   constructor(
     private readonly base: ClusterView,
-    private readonly reservations: Reservations,
+    private readonly pending: (namespace: string) => readonly Reservation[],
   ) {}
 
   sidecar(namespace: string, name: string): SidecarInfo | undefined {
-    return this.reservations.inNamespace(namespace).find((s) => s.name === name) ?? this.base.sidecar(namespace, name);
+    return this.base.sidecar(namespace, name) ?? this.pending(namespace).find((r) => r.info.name === name)?.info;
   }
   sidecars(namespace: string): readonly SidecarInfo[] {
-    return merge(this.base.sidecars(namespace), this.reservations.inNamespace(namespace));
+    const pending = this.pending(namespace);
+    const stored = this.base.sidecars(namespace);
+    return pending.length === 0 ? stored : [...stored, ...pending.map((r) => r.info)];
   }
   namespaceWide(namespace: string): readonly SidecarInfo[] {
-    const reserved = this.reservations.inNamespace(namespace);
-    if (reserved.length === 0) return this.base.namespaceWide(namespace);
-    return merge(this.base.sidecars(namespace), reserved).filter((s) => s.selector === null);
+    const stored = this.base.namespaceWide(namespace);
+    const pending = this.pending(namespace).filter((r) => r.info.selector === null);
+    return pending.length === 0 ? stored : [...stored, ...pending.map((r) => r.info)];
   }
   // Everything but Sidecars is read from the base view as it is.
   podsMatching(namespace: string, selector: Labels, limit: number, filter?: PodFilter): readonly PodInfo[] {
@@ -122,11 +359,4 @@ class ReservedView implements ClusterView {
   hasNamespace(name: string): boolean {
     return this.base.hasNamespace(name);
   }
-}
-
-/** Reserved objects replace stored ones of the same name (an admitted UPDATE not yet seen). */
-function merge(stored: readonly SidecarInfo[], reserved: readonly SidecarInfo[]): readonly SidecarInfo[] {
-  if (reserved.length === 0) return stored;
-  const names = new Set(reserved.map((s) => s.name));
-  return [...stored.filter((s) => !names.has(s.name)), ...reserved];
 }

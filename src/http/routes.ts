@@ -13,11 +13,11 @@ import type { FastifyError, FastifyPluginCallback, FastifyReply, FastifyRequest 
 import { decodeReview } from '../admission/decode.js';
 import { errored, fromDecision, toReview } from '../admission/respond.js';
 import type { AdmissionRequest, AdmissionResponse } from '../admission/types.js';
-import type { Decision } from '../admission/decision.js';
+import { Undecided, type Decision } from '../admission/decision.js';
 import { parseGoDuration } from '../sidecar/go/duration.js';
 import { AdmissionGate, type Cut, type Ticket } from './gate.js';
 import { BodyError, MAX_BODY_BYTES } from './json.js';
-import type { AppDeps, AppLimits } from './types.js';
+import type { AppDeps, AppLimits, DecideContext } from './types.js';
 import { clip } from './log-fields.js';
 
 type Endpoint = 'validate' | 'mutate';
@@ -151,7 +151,7 @@ export const admissionRoutes: FastifyPluginCallback<RouteOptions> = (app, { deps
   };
   app.setNotFoundHandler(notFound);
 
-  const handle = (endpoint: Endpoint, decide: (r: AdmissionRequest) => Decision) =>
+  const handle = (endpoint: Endpoint, decide: (r: AdmissionRequest, context: DecideContext) => Decision | Promise<Decision>) =>
     async (request: FastifyRequest, reply: FastifyReply) => {
       const decoded = decodeReview(request.body);
       // The parse tree lives no longer than this handler: a large one must be
@@ -172,9 +172,15 @@ export const admissionRoutes: FastifyPluginCallback<RouteOptions> = (app, { deps
       const started = process.hrtime.bigint();
       let decision: Decision;
       try {
-        decision = decide(admission);
+        decision = await decide(admission, { budgetMs: budgetLeft(request, arrivedAt.get(request), now) });
       } catch (err) {
         deps.observer?.internalError?.(endpoint, err, admission);
+        if (err instanceof Undecided) {
+          // Expected under faults (the API server slow or down): a warning without a stack.
+          request.log.warn({ uid: clip(admission.uid), endpoint, reason: err.reason, namespace: clip(admission.namespace ?? '') }, `not decided: ${err.message}`);
+          const message = `sidecar-guard could not decide ${clip(admission.uid)}, so the webhook's failurePolicy applies: ${err.message}`;
+          return reply.code(500).send({ statusCode: 500, error: 'Internal Server Error', message });
+        }
         request.log.error({ err, uid: clip(admission.uid), endpoint }, 'internal error while reviewing');
         const message = `sidecar-guard internal error while reviewing ${clip(admission.uid)}: ${(err as Error)?.message ?? String(err)}`;
         return reply.code(500).send({ statusCode: 500, error: 'Internal Server Error', message });
@@ -201,14 +207,18 @@ export const admissionRoutes: FastifyPluginCallback<RouteOptions> = (app, { deps
  * refusing a write over it would be worse than ignoring it.
  */
 function lateness(request: FastifyRequest, arrived: number | undefined, now: () => number): string | undefined {
+  const left = budgetLeft(request, arrived, now);
+  if (left === undefined || left > 0) return undefined;
+  const raw = String((request.query as Record<string, unknown>).timeout);
+  return `timeout=${clip(raw, 40)} expired ${Math.round(-left)}ms before this request could be decided: not decided (the API server has given up on it)`;
+}
+
+/** What is left of the `?timeout=` budget, or undefined without one. */
+function budgetLeft(request: FastifyRequest, arrived: number | undefined, now: () => number): number | undefined {
   const raw = (request.query as Record<string, unknown> | undefined)?.timeout;
   if (typeof raw !== 'string' || arrived === undefined) return undefined;
   const parsed = parseGoDuration(raw);
-  if (!parsed.ok) return undefined;
-  const budgetMs = Number(parsed.nanos) / 1e6;
-  const elapsedMs = now() - arrived;
-  if (elapsedMs < budgetMs) return undefined;
-  return `timeout=${clip(raw, 40)} expired ${Math.round(elapsedMs - budgetMs)}ms before this request could be decided: not decided (the API server has given up on it)`;
+  return parsed.ok ? Number(parsed.nanos) / 1e6 - (now() - arrived) : undefined;
 }
 
 function deadlineExceeded(uid: string, message: string): AdmissionResponse {

@@ -58,8 +58,15 @@ export interface AppLimits {
   sweepEveryMs?: number;
 }
 
+/** What the route knows when it asks for a decision. */
+export interface DecideContext {
+  /** Milliseconds left before the API server gives up on this call (its `?timeout=`); absent without one. */
+  budgetMs?: number;
+}
+
 export interface AppDeps {
-  validate(request: AdmissionRequest): Decision;
+  /** May decide asynchronously (claims in the API server); throwing Undecided answers HTTP 500 so failurePolicy decides. */
+  validate(request: AdmissionRequest, context?: DecideContext): Decision | Promise<Decision>;
   mutate?(request: AdmissionRequest): Decision;
   readiness(): Readiness;
   logger?: Logger;

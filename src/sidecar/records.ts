@@ -32,6 +32,8 @@ export function sidecarInfoOf(obj: unknown, fallbackNamespace = 'default'): Side
   if (uid) info.uid = uid;
   const created = str(meta.creationTimestamp);
   if (created) info.creationTimestamp = created;
+  const version = str(meta.resourceVersion);
+  if (version) info.resourceVersion = version;
   return info;
 }
 

@@ -8,6 +8,8 @@ export interface SidecarInfo {
   readonly name: string;
   readonly uid?: string;
   readonly creationTimestamp?: string;
+  /** The stored version, so a pending UPDATE can tell when the view has moved past the version it replaced. */
+  readonly resourceVersion?: string;
   /** null for a namespace-wide Sidecar (no selector labels). */
   readonly selector: Labels | null;
   /** The same selector as key-sorted pairs, for allocation-free comparisons; null when namespace-wide. */

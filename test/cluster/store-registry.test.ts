@@ -197,7 +197,7 @@ describe('ambient pods and the Sidecar records the new rules read', () => {
     s.upsertService(service('shop', 'svc'));
     s.upsertServiceEntry(serviceEntry('shop', 'se', ['x.example.com']));
     s.upsertNamespace({ metadata: { name: 'shop' } });
-    const view = new Reservations(1000).overlay(s);
+    const view = new Reservations({ view: s }).overlay();
     assert.equal(view.workloadsMatching('shop', { app: 'w' }, 1).length, 1);
     assert.equal(view.knowsWorkloads(), true);
     assert.deepEqual(view.service('shop', 'svc'), { namespace: 'shop', name: 'svc' });

@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Reservations } from '../../src/cluster/reservations.js';
-import { sidecarInfoOf } from '../../src/sidecar/records.js';
 import { ClusterStore } from '../../src/cluster/store.js';
 import { namespace, pod, sidecar } from '../helpers/objects.js';
 
@@ -96,52 +94,5 @@ describe('ClusterStore indexes', () => {
     assert.equal(s.upsertSidecar({ kind: 'Sidecar', metadata: {} }), undefined);
     s.upsertPod({ metadata: { namespace: 'x' } });
     assert.deepEqual(s.counts(), { sidecars: 0, pods: 0, namespaces: 0, workloads: 0, services: 0, serviceEntries: 0 });
-  });
-});
-
-const info = (namespace: string, name: string, selector?: Record<string, string>) => sidecarInfoOf(sidecar(namespace, name, selector ? { selector } : {}))!;
-
-describe('Reservations', () => {
-  test('admitted-but-unobserved Sidecars show in the overlay until observed', () => {
-    let now = 1000;
-    const store = new ClusterStore();
-    const r = new Reservations(10_000, () => now);
-    const view = r.overlay(store);
-    r.reserve(info('a', 'x'));
-    assert.deepEqual(view.namespaceWide('a').map((s) => s.name), ['x']);
-    assert.equal(r.size(), 1);
-    r.observed('a', 'x');
-    assert.deepEqual(view.namespaceWide('a'), []);
-    assert.equal(r.size(), 0);
-  });
-
-  test('reservations expire after their TTL', () => {
-    let now = 0;
-    const r = new Reservations(5_000, () => now);
-    r.reserve(info('a', 'x'));
-    now = 4_999;
-    assert.equal(r.size(), 1);
-    now = 5_000;
-    assert.equal(r.size(), 0);
-    assert.deepEqual(r.overlay(new ClusterStore()).sidecars('a'), []);
-  });
-
-  test('a reserved UPDATE replaces the stored version of the same name', () => {
-    const store = new ClusterStore();
-    store.upsertSidecar(sidecar('a', 'x'));
-    const r = new Reservations(10_000);
-    r.reserve(info('a', 'x', { app: 'y' }));
-    const view = r.overlay(store);
-    assert.deepEqual(view.namespaceWide('a'), []);
-    assert.deepEqual(view.sidecars('a').map((s) => ({ ...s.selector })), [{ app: 'y' }]);
-  });
-
-  test('the store tells reservations what it observed', () => {
-    const store = new ClusterStore();
-    const r = new Reservations(10_000);
-    store.onChange((kind, ns, name) => kind === 'Sidecar' && r.observed(ns, name));
-    r.reserve(info('a', 'x'));
-    store.upsertSidecar(sidecar('a', 'x'));
-    assert.equal(r.size(), 0);
   });
 });

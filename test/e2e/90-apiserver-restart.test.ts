@@ -2,7 +2,8 @@
 // suite: it restarts the shared API server). The webhook keeps deciding from
 // its last good view while the API server is gone, /readyz turns false once
 // the view is older than --max-staleness (5 s in e2e:up) and true again when
-// the watches are back, and no decision is ever taken on an empty view.
+// the watches are back, and no decision is ever taken on an empty view. A
+// write that would need a claim meanwhile gets HTTP 500 (failurePolicy decides).
 import assert from 'node:assert/strict';
 import https from 'node:https';
 import { test } from 'node:test';
@@ -57,6 +58,13 @@ test('kube-apiserver restarts while the webhook runs: last good view meanwhile, 
   const response = JSON.parse(review.body).response;
   assert.equal(response.allowed, false);
   assert.match(response.status.message, /already has a namespace-wide Sidecar: before/);
+  // A write that passes the rules needs a claim, which cannot be written now: HTTP 500, so the
+  // webhook's failurePolicy decides. Never admitted unclaimed.
+  const selective = sidecarObject(NS, 'selective', { selector: { app: 'selective' } });
+  (selective.metadata as Record<string, unknown>).uid = 'e2e-restart-selective';
+  const unclaimed = await webhook('/validate', sidecarReview(selective));
+  assert.equal(unclaimed.status, 500, unclaimed.body);
+  assert.match(JSON.parse(unclaimed.body).message, /could not decide .*, so the webhook's failurePolicy applies: (the claim for namespace "e2e-restart" (could not be written|was not written within)|the cluster view has not heard from the API server)/);
 
   // /readyz turns false once the view is older than --max-staleness, naming why.
   await waitFor('/readyz to report the stale view', async () => (await webhook('/readyz')).status === 503, 30_000, 200);

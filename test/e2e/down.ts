@@ -15,6 +15,8 @@ async function main(): Promise<void> {
     return;
   }
   const state = readState();
+  const replicas = state.replicas ?? [state.webhook];
+  for (const [i, r] of replicas.entries()) await stop(replicas.length > 1 ? `sidecar-guard replica ${i}` : 'sidecar-guard', r.pid);
   await stop('sidecar-guard', state.webhook.pid);
   await stop(state.kind === 'real' ? 'kube-apiserver' : 'test API server', state.apiserver.pid);
   await stop('etcd', state.control?.etcd.pid);

@@ -14,6 +14,8 @@ export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const E2E_DIR = join(ROOT, '.e2e');
 export const STATE_FILE = join(E2E_DIR, 'state.json');
 export const KUBECONFIG = join(E2E_DIR, 'kubeconfig');
+/** Every webhook replica e2e:up started: [{url, caFile}]. */
+export const REPLICAS_FILE = join(E2E_DIR, 'replicas.json');
 /** The kubectl of the same release as the API server (test/cluster/bin), unless $KUBECTL names another. */
 export const KUBECTL = process.env.KUBECTL ?? join(ROOT, 'test/cluster/bin/kubectl');
 // test/manifests/render.ts renders the manifests with $KUBECTL's kustomize: the same binary.
@@ -30,6 +32,8 @@ export interface E2eState {
   /** The real control plane's processes (kind "real"): how to restart kube-apiserver, what to stop. */
   control?: { etcd: ProcessRecord; apiserver: ProcessRecord; pki: ClusterPki };
   webhook: { pid: number; url: string; metricsUrl: string; log: string };
+  /** Every replica (--replicas N), the first being `webhook`, which the webhook configurations call. */
+  replicas?: { pid: number; url: string; metricsUrl: string; log: string }[];
   /** The caBundle sidecar-guard patched into its webhook configurations (PEM). */
   caPem: string;
 }

@@ -1,4 +1,4 @@
-// npm run e2e:up [-- --apiserver=real|test]
+// npm run e2e:up [-- --apiserver=real|test] [--replicas N]
 //
 // real (default): builds kube-apiserver, etcd and kubectl from the pinned Go
 // modules when needed (scripts/build-cluster.sh), starts etcd and
@@ -12,8 +12,15 @@
 //
 // test: the simulator in test/apiserver/ instead (no RBAC: it runs as admin).
 //
+// --replicas N (default 1) runs N sidecar-guard processes, as a Deployment
+// with N replicas would: the same flags, one TLS Secret, claims in the API
+// server. The webhook configurations call the first one; tests that want the
+// API server to spread its calls put a round-robin proxy in front of them
+// (test/e2e/round-robin.ts). Every replica is in .e2e/replicas.json,
+// [{"url","caFile"}], for tests that post AdmissionReviews to each directly.
+//
 // Either way it writes .e2e/kubeconfig (cluster-admin, for kubectl), waits
-// until the webhook is ready and exits leaving everything running;
+// until the webhooks are ready and exits leaving everything running;
 // npm run e2e:down stops it.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,7 +29,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 // env first: it points $KUBECTL at the built kubectl before render.ts reads it.
-import { E2E_DIR, KUBECONFIG, kubectl, mustKubectl, readState, ROOT, serveOnLoopback, STATE_FILE, WEBHOOK_NAMESPACE, writeState, type ApiServerKind, type E2eState } from './env.js';
+import { E2E_DIR, KUBECONFIG, kubectl, mustKubectl, readState, REPLICAS_FILE, ROOT, serveOnLoopback, STATE_FILE, WEBHOOK_NAMESPACE, writeState, type ApiServerKind, type E2eState } from './env.js';
 import { renderWithNamespaceDefaults, type K8sObject } from '../manifests/render.js';
 import { BUILD_SCRIPT, freePort, isAlive, spawnDetached, startControlPlane, tokenKubeconfig } from '../cluster/control-plane.js';
 import { waitFor } from '../helpers/wait.js';
@@ -31,9 +38,11 @@ const CRD = join(ROOT, 'src/sidecar/schema/sidecar-crd.yaml');
 const WEBHOOK_START_ATTEMPTS = 3;
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { apiserver: { type: 'string', default: 'real' } } });
+  const { values } = parseArgs({ options: { apiserver: { type: 'string', default: 'real' }, replicas: { type: 'string', default: '1' } } });
   const kind = values.apiserver as ApiServerKind;
   if (kind !== 'real' && kind !== 'test') throw new Error(`--apiserver must be real or test, got "${values.apiserver}"`);
+  const replicas = Number(values.replicas);
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > 9) throw new Error(`--replicas must be an integer from 1 to 9, got "${values.replicas}"`);
   if (existsSync(STATE_FILE)) {
     const state = readState();
     if (isAlive(state.apiserver.pid) && isAlive(state.webhook.pid)) {
@@ -50,9 +59,17 @@ async function main(): Promise<void> {
   }
   console.log('building dist/ ...');
   execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
-  const state = kind === 'real' ? await upReal() : await upSimulated();
-  writeState(state);
-  console.log(`sidecar-guard: ${state.webhook.url} (ready; metrics ${state.webhook.metricsUrl}/metrics)`);
+  const first = kind === 'real' ? await upReal() : await upSimulated();
+  writeState({ ...first, replicas: [first.webhook] });
+  const more: E2eState['webhook'][] = [];
+  for (let i = 1; i < replicas; i++) {
+    // Written after each start so that e2e:down stops what was started, whatever fails later.
+    more.push(await startReplica(first.kind === 'real' ? join(E2E_DIR, 'webhook.kubeconfig') : KUBECONFIG, i));
+    writeState({ ...first, replicas: [first.webhook, ...more] });
+  }
+  const state = readState();
+  writeReplicas(state);
+  for (const [i, r] of (state.replicas ?? [state.webhook]).entries()) console.log(`sidecar-guard replica ${i}: ${r.url} (ready; metrics ${r.metricsUrl}/metrics)`);
   console.log(`try: KUBECONFIG=${KUBECONFIG} kubectl get validatingwebhookconfigurations`);
 }
 
@@ -119,8 +136,8 @@ async function upSimulated(): Promise<E2eState> {
  * `register(port)` applies the webhook configurations that call it. A port
  * taken between choosing and binding it is retried with another.
  */
-async function startWebhook(kubeconfig: string, register: (port: number) => Promise<void>, fixedPort?: number): Promise<Pick<E2eState, 'webhook' | 'caPem'>> {
-  const log = join(E2E_DIR, 'webhook.log');
+async function startWebhook(kubeconfig: string, register: (port: number) => Promise<void>, fixedPort?: number, logName = 'webhook.log'): Promise<Pick<E2eState, 'webhook' | 'caPem'>> {
+  const log = join(E2E_DIR, logName);
   for (let attempt = 1; ; attempt++) {
     const [port, metricsPort] = [fixedPort ?? (await freePort()), await freePort()];
     await register(port);
@@ -132,8 +149,9 @@ async function startWebhook(kubeconfig: string, register: (port: number) => Prom
       tlsSecret: 'sidecar-guard-tls',
       webhookConfig: 'sidecar-guard',
       // As the manifests with the namespace-defaults component run it; a short --max-staleness
-      // so that the API server restart test sees /readyz turn false within seconds.
-      extra: ['--tls-service', 'sidecar-guard', '--generate-defaults', 'label', '--max-staleness', '5000'],
+      // so that the API server restart test sees /readyz turn false within seconds; room for the
+      // 200 reviews the replica race test (60-replicas) sends at once, so none is refused with 503.
+      extra: ['--tls-service', 'sidecar-guard', '--generate-defaults', 'label', '--max-staleness', '5000', '--max-inflight', '256', '--claims', 'api'],
     });
     const child = spawnDetached(process.execPath, args, log, ROOT);
     let exited = false;
@@ -161,6 +179,18 @@ async function startWebhook(kubeconfig: string, register: (port: number) => Prom
       if (!addressInUse || fixedPort !== undefined || attempt >= WEBHOOK_START_ATTEMPTS) throw err;
     }
   }
+}
+
+/** One more replica, as the Deployment runs it: the Secret, caBundle and webhook configurations are the first one's. */
+async function startReplica(kubeconfig: string, index: number): Promise<E2eState['webhook']> {
+  return (await startWebhook(kubeconfig, async () => {}, undefined, `webhook-${index}.log`)).webhook;
+}
+
+/** .e2e/replicas.json: [{url, caFile}] for every replica, the CA each serves under written beside it. */
+function writeReplicas(state: E2eState): void {
+  const caFile = join(E2E_DIR, 'ca.crt');
+  writeFileSync(caFile, state.caPem);
+  writeFileSync(REPLICAS_FILE, `${JSON.stringify((state.replicas ?? [state.webhook]).map((r) => ({ url: r.url, caFile })), null, 2)}\n`);
 }
 
 function partition(objects: K8sObject[]): { webhooks: K8sObject[]; others: K8sObject[] } {

@@ -1,10 +1,10 @@
 // An app wired like `serve --standalone`, without a socket, for inject() tests.
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { Reservations } from '../../src/cluster/reservations.js';
+import type { Reservations } from '../../src/cluster/reservations.js';
 import { ClusterStore } from '../../src/cluster/store.js';
 import { buildApp, type AppDeps } from '../../src/http/app.js';
-import { Admitter } from '../../src/cluster/admitter.js';
+import { localAdmitter } from '../../src/cluster/admitter.js';
 import type { OverlapMode } from '../../src/sidecar/selectors.js';
 
 export interface TestApp {
@@ -15,9 +15,7 @@ export interface TestApp {
 
 export function testApp(opts: { overlap?: OverlapMode; deps?: Partial<AppDeps>; ttlMs?: number } = {}): TestApp {
   const store = new ClusterStore();
-  const reservations = new Reservations(opts.ttlMs ?? 10_000);
-  store.onChange((kind, ns, name) => kind === 'Sidecar' && reservations.observed(ns, name));
-  const admitter = new Admitter(store, reservations, { overlap: opts.overlap ?? 'labels', rootNamespace: 'istio-system' });
+  const { admitter, reservations } = localAdmitter(store, { overlap: opts.overlap ?? 'labels', rootNamespace: 'istio-system' }, { ttlMs: opts.ttlMs ?? 10_000 });
   const app = buildApp({ validate: (r) => admitter.validate(r), readiness: () => ({ ready: true, reasons: [] }), ...opts.deps });
   return { app, store, reservations };
 }

@@ -257,13 +257,16 @@ describe('manifests/', () => {
   });
 
   // Which grants are needed is derived from the requests the code makes: rbac.test.ts.
-  test('RBAC: no wildcards, secrets only in our namespace', () => {
+  test('RBAC: no wildcards, secrets and configmaps only in our namespace', () => {
     for (const role of withDefaults.filter((o) => o.kind === 'ClusterRole')) {
-      assert.ok(!grants(role).some((g) => g.startsWith('core/secrets:')), `${role.metadata.name}: Secrets only through the namespaced Role`);
+      assert.ok(!grants(role).some((g) => g.startsWith('core/secrets:') || g.startsWith('core/configmaps:')), `${role.metadata.name}: Secrets and ConfigMaps only through the namespaced Role`);
     }
     assert.equal(find(base, 'Role', 'sidecar-guard').metadata.namespace, NS);
-    // Secrets, and create on Sidecars for the dry-run reachability probe (in our namespace only)
-    assert.ok(grants(find(base, 'Role', 'sidecar-guard')).every((g) => g.startsWith('core/secrets:') || g === 'networking.istio.io/sidecars:create@*'));
+    // Secrets, the claims ConfigMaps (get/create/update, nothing else), and create on Sidecars for the
+    // dry-run reachability probe (in our namespace only)
+    const namespaced = grants(find(base, 'Role', 'sidecar-guard'));
+    assert.ok(namespaced.every((g) => g.startsWith('core/secrets:') || g.startsWith('core/configmaps:') || g === 'networking.istio.io/sidecars:create@*'));
+    assert.deepEqual(namespaced.filter((g) => g.startsWith('core/configmaps:')).sort(), ['core/configmaps:create@*', 'core/configmaps:get@*', 'core/configmaps:update@*']);
     for (const role of withDefaults.filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role')) {
       assert.ok(!grants(role).some((g) => /(^|\/)\*|:\*/.test(g.split('@')[0]!)), `${role.metadata.name}: no wildcard`);
     }
@@ -294,6 +297,7 @@ describe('manifests/', () => {
       const deployment = find(base, 'Deployment', 'sidecar-guard');
       const containerArgs = (deployment.spec as { template: { spec: { containers: { args: string[] }[] } } }).template.spec.containers[0]!.args;
       assert.ok(containerArgs.includes('--fail-closed-when-ready'), 'the replicas set failurePolicy: Fail once ready');
+      assert.ok(containerArgs.includes('--claims=api'), 'several replicas: claims in the API server');
       assert.equal(at(hook, 'matchPolicy'), 'Equivalent');
       assert.equal(at(hook, 'timeoutSeconds'), 5);
       assert.equal(at(hook, 'clientConfig', 'caBundle'), undefined, 'caBundle is written at runtime, never shipped');

@@ -2,7 +2,8 @@
 // flags the Deployment passes (namespace-defaults component included)
 // against the test API server, through every path that writes (the TLS
 // Secret created and repaired, caBundle published, failurePolicy set to
-// Fail, a namespace default created and updated, Events recorded). Each
+// Fail, a namespace default created and updated, Events recorded, claims
+// created and updated for Sidecar CREATEs the webhook admits). Each
 // request the server saw becomes the attributes kube-apiserver's authorizer
 // would check (verb, group, resource, namespace, name). Every one must be
 // allowed by the rendered roles bound to our ServiceAccount, and every grant
@@ -15,6 +16,7 @@ import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
 import { serveConfigOf } from '../../src/cli.js';
 import { generateDefault, DEFAULT_TEMPLATE, TEMPLATE_HASH_ANNOTATION } from '../../src/defaults/generate.js';
+import { KubeClient } from '../../src/cluster/kube.js';
 import { serve } from '../../src/main.js';
 import { startTestApiServer, type KubeObject, type RequestRecord, type TestApiServer } from '../apiserver/index.js';
 import { serviceEntryResource } from '../apiserver/resources.js';
@@ -135,12 +137,13 @@ describe('RBAC derived from the requests serve makes', () => {
 
   after(() => server.close());
 
-  /** serve with the Deployment's flags until the scenario's effects are visible, then a clean shutdown. */
-  async function run(until: () => boolean): Promise<void> {
+  /** serve with the Deployment's flags until the scenario's effects are visible (then `more`), then a clean shutdown. */
+  async function run(until: () => boolean, more?: () => Promise<void>): Promise<void> {
     const running = await serve(serveConfigOf(args), pino({ level: 'silent' }));
     webhookUrl = running.url;
     try {
       await waitFor('serve to do its work', until, 30_000);
+      await more?.();
     } finally {
       await running.shutdown('test');
     }
@@ -162,14 +165,31 @@ describe('RBAC derived from the requests serve makes', () => {
         sidecar('fresh') !== undefined &&
         sidecar('stale')?.metadata.annotations?.[TEMPLATE_HASH_ANNOTATION] !== 'from-an-older-template' &&
         events() >= 2,
+      // The controller's CREATE of fresh/default was claimed (the claims ConfigMap read, then created);
+      // a user's Sidecar beside it is claimed in the same ConfigMap (updated).
+      () => createThroughTheApiServer('fresh', 'reviews', { app: 'reviews' }),
     );
+    const claims = server.store.get({ apiVersion: 'v1', resource: 'configmaps', namespace: NS, name: 'sidecar-guard-claims.fresh' }) as unknown as { data: Record<string, string> };
+    assert.deepEqual(Object.values(claims.data).map((c) => (JSON.parse(c) as { name: string }).name).sort(), ['default', 'reviews']);
   });
+
+  /** A Sidecar created as a user would (admin, through admission); the request itself is not one serve made. */
+  async function createThroughTheApiServer(namespace: string, name: string, selector: Record<string, string>): Promise<void> {
+    const path = `/apis/networking.istio.io/v1/namespaces/${namespace}/sidecars`;
+    const body = { apiVersion: 'networking.istio.io/v1', kind: 'Sidecar', metadata: { name, namespace }, spec: { workloadSelector: { labels: selector }, egress: [{ hosts: ['./*'] }] } };
+    await KubeClient.load(kubeconfig).request('POST', path, { body });
+    const mine = server.requests().findLast((r) => r.method === 'POST' && r.path === path);
+    assert.ok(mine);
+    ours.add(mine);
+  }
+  /** The requests the test made itself (the server's own records). */
+  const ours = new Set<RequestRecord>();
 
   test('serve, after the Secret was emptied by hand: repairs it', async () => {
     const emptied = { ...(server.store.get(SECRET) as object), data: {} } as unknown as KubeObject;
     server.store.put('secrets', emptied);
     await run(() => Object.keys((server.store.get(SECRET) as { data?: object }).data ?? {}).length > 0);
-    requests = server.requests();
+    requests = server.requests().filter((r) => !ours.has(r));
   });
 
   test('every request serve made is allowed by the manifests', () => {

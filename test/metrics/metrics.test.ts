@@ -96,6 +96,12 @@ describe('/metrics after admission requests', () => {
     metrics.trackInformers(() => statuses);
     metrics.trackReservations(() => 2);
     metrics.setCertificateExpiry(new Date('2027-02-21T10:00:00Z'));
+    // Claims (--claims=api): two written (one after a conflict), one failed, one admitted Sidecar never stored.
+    metrics.claimWritten(0.003, 0);
+    metrics.claimConflict();
+    metrics.claimWritten(0.02, 1);
+    metrics.claimFailed('timeout');
+    metrics.claimExpiredUnobserved();
 
     server = await startMetricsServer({ host: '127.0.0.1', port: 0, registry: metrics.registry });
     ({ samples, contentType } = await scrape(server));
@@ -158,6 +164,15 @@ describe('/metrics after admission requests', () => {
   test('reports reservations in flight and the certificate expiry', () => {
     assert.equal(value(samples, 'sidecar_guard_reservations_in_flight'), 2);
     assert.equal(value(samples, 'sidecar_guard_certificate_expiry_timestamp_seconds', { certificate: 'serving' }), Date.parse('2027-02-21T10:00:00Z') / 1000);
+  });
+
+  test('reports claim latency, conflicts retried, failures by reason and admissions never stored', () => {
+    assert.equal(value(samples, 'sidecar_guard_claim_duration_seconds_count'), 2);
+    assert.equal(value(samples, 'sidecar_guard_claim_duration_seconds_bucket', { le: '0.005' }), 1);
+    assert.equal(value(samples, 'sidecar_guard_claim_duration_seconds_bucket', { le: '0.025' }), 2);
+    assert.equal(value(samples, 'sidecar_guard_claim_conflicts_total'), 1);
+    assert.equal(value(samples, 'sidecar_guard_claim_failures_total', { reason: 'timeout' }), 1);
+    assert.equal(value(samples, 'sidecar_guard_claims_expired_unobserved_total'), 1);
   });
 
   test('includes the process metrics under the same prefix', () => {

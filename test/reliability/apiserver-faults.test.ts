@@ -12,9 +12,8 @@ import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
 import { ClusterInformers, RESOURCES as WATCHED } from '../../src/cluster/informer.js';
 import { KubeClient } from '../../src/cluster/kube.js';
-import { Reservations } from '../../src/cluster/reservations.js';
 import { ClusterStore } from '../../src/cluster/store.js';
-import { Admitter } from '../../src/cluster/admitter.js';
+import { localAdmitter, type Admitter } from '../../src/cluster/admitter.js';
 import { startTestApiServer, type KubeObject, type TestApiServer } from '../apiserver/index.js';
 import { serviceEntryResource } from '../apiserver/resources.js';
 import { sidecarReview } from '../helpers/app.js';
@@ -55,7 +54,7 @@ describe('the cluster view while the API server misbehaves', { timeout: 120_000 
   const remove = (name: string, namespace = 'shop') => server.store.remove({ apiVersion: 'networking.istio.io/v1', resource: 'sidecars', namespace, name });
   const lists = () => informers.status().reduce((n, s) => n + s.lists, 0);
   /** A second namespace-wide Sidecar in shop (a dry run: judged, never reserved). */
-  const duplicateVerdict = () => admitter.validate(sidecarReview(sidecar('shop', 'intruder'), { dryRun: true }).request as never);
+  const duplicateVerdict = () => admitter.decideLocally(sidecarReview(sidecar('shop', 'intruder'), { dryRun: true }).request as never);
   const healthy = () => server.openWatches() === RESOURCES && informers.status().every((s) => s.connected);
 
   before(async () => {
@@ -67,9 +66,7 @@ describe('the cluster view while the API server misbehaves', { timeout: 120_000 
     put('default');
     store = new ClusterStore();
     informers = new ClusterInformers(KubeClient.load(join(dir, 'kubeconfig')), store, pino({ level: 'silent' }), { initialBackoffMs: 20, maxBackoffMs: 200, now });
-    const reservations = new Reservations(10_000);
-    store.onChange((kind, ns, name) => kind === 'Sidecar' && reservations.observed(ns, name));
-    admitter = new Admitter(store, reservations, { overlap: 'labels', rootNamespace: 'istio-system' });
+    admitter = localAdmitter(store, { overlap: 'labels', rootNamespace: 'istio-system' }).admitter;
     informers.start();
     await waitFor('the initial lists and watches', () => informers.synced() && healthy());
     synced.resources = activeResources();

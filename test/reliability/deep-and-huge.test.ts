@@ -7,13 +7,12 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import fc from 'fast-check';
-import { Reservations } from '../../src/cluster/reservations.js';
 import { ClusterStore } from '../../src/cluster/store.js';
 import { DEFAULT_TEMPLATE } from '../../src/defaults/generate.js';
 import { mutate } from '../../src/defaults/mutate.js';
 import { buildApp, MAX_BODY_BYTES } from '../../src/http/app.js';
 import { MAX_JSON_CONTAINERS, MAX_JSON_DEPTH } from '../../src/http/json.js';
-import { Admitter } from '../../src/cluster/admitter.js';
+import { localAdmitter } from '../../src/cluster/admitter.js';
 import { deepAtEveryField, deepAtSomeField, fieldPaths, hugeValidShaped, kitchenSinkReview } from './arbitraries.js';
 
 /** Deep enough to overflow any recursive walk (JSON.stringify gave up at 4,043, structuredClone at 1,892), shallow enough to pass the parser's 10,000. */
@@ -21,7 +20,7 @@ const DEPTH = MAX_JSON_DEPTH - 100;
 
 function wiredApp() {
   const store = new ClusterStore();
-  const admitter = new Admitter(store, new Reservations(10_000), { overlap: 'labels', rootNamespace: 'istio-system' });
+  const { admitter } = localAdmitter(store, { overlap: 'labels', rootNamespace: 'istio-system' });
   const options = { config: { rootNamespace: 'istio-system', template: { ...DEFAULT_TEMPLATE } }, namespaceLabel: 'sidecar-guard.io/default-sidecar' };
   return buildApp({ validate: (r) => admitter.validate(r), mutate: (r) => mutate(r, store, options), readiness: () => ({ ready: true, reasons: [] }) });
 }

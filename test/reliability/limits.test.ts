@@ -7,10 +7,9 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, describe, test } from 'node:test';
-import { Reservations } from '../../src/cluster/reservations.js';
 import { ClusterStore } from '../../src/cluster/store.js';
 import { buildApp, MAX_BODY_BYTES } from '../../src/http/app.js';
-import { Admitter } from '../../src/cluster/admitter.js';
+import { localAdmitter } from '../../src/cluster/admitter.js';
 import { sidecarReview } from '../helpers/app.js';
 import { sidecar } from '../helpers/objects.js';
 import { listen, RawClient, requestHead, waitFor, type Listening } from './helpers.js';
@@ -146,8 +145,7 @@ describe('?timeout= from the API server', () => {
     let clock = 0;
     let queuedMs = 0;
     const store = new ClusterStore();
-    const reservations = new Reservations(10_000);
-    const admitter = new Admitter(store, reservations, { overlap: 'labels', rootNamespace: 'istio-system' });
+    const { admitter, reservations } = localAdmitter(store, { overlap: 'labels', rootNamespace: 'istio-system' });
     let decided = 0;
     const app = buildApp({
       validate: (r) => (decided++, admitter.validate(r)),

@@ -1,14 +1,15 @@
-// Races inside one replica, through a real HTTPS listener: 100 simultaneous
-// CREATEs of distinct namespace-wide Sidecars in one namespace admit exactly
-// one; the reservation that makes this work expires after its TTL when the
-// informer never delivers the object. Across replicas nothing serialises
-// decisions: `sidecar-guard audit` is the backstop (docs/reliability.md).
+// Races inside one replica (--claims=local), through a real HTTPS listener:
+// 100 simultaneous CREATEs of distinct namespace-wide Sidecars in one
+// namespace admit exactly one; the reservation that makes this work gives way
+// once the view shows the object, or after its TTL when the view is current
+// and never shows it. Across replicas, claims in the API server do the same
+// (test/cluster/claims.test.ts, test/e2e/60-replicas.test.ts).
 import assert from 'node:assert/strict';
 import https from 'node:https';
 import { after, before, describe, test } from 'node:test';
-import { Reservations } from '../../src/cluster/reservations.js';
+import type { Reservations } from '../../src/cluster/reservations.js';
 import { ClusterStore } from '../../src/cluster/store.js';
-import { Admitter } from '../../src/cluster/admitter.js';
+import { localAdmitter } from '../../src/cluster/admitter.js';
 import { sidecarReview } from '../helpers/app.js';
 import { sidecar } from '../helpers/objects.js';
 import { httpsRequest, listen, type Listening } from './helpers.js';
@@ -24,9 +25,7 @@ interface Replica {
 async function replica(ttlMs: number): Promise<Replica> {
   let clock = 1_000_000;
   const store = new ClusterStore();
-  const reservations = new Reservations(ttlMs, () => clock);
-  store.onChange((kind, ns, name) => kind === 'Sidecar' && reservations.observed(ns, name));
-  const admitter = new Admitter(store, reservations, { overlap: 'labels', rootNamespace: 'istio-system' });
+  const { admitter, reservations } = localAdmitter(store, { overlap: 'labels', rootNamespace: 'istio-system' }, { ttlMs, now: () => clock });
   // maxInflight 100: every one of the 100 requests is decided, none refused for load.
   const server = await listen({ validate: (r) => admitter.validate(r), limits: { maxInflight: 100 } });
   return { server, store, reservations, advance: (ms) => void (clock += ms) };
@@ -44,7 +43,7 @@ async function createAll(r: Replica, names: string[], opts: { dryRun?: boolean }
   try {
     return await Promise.all(
       names.map(async (name) => {
-        const res = await httpsRequest(r.server.port, { path: '/validate?timeout=10s', body: JSON.stringify(sidecarReview(sidecar('shop', name), { dryRun: opts.dryRun })), agent });
+        const res = await httpsRequest(r.server.port, { path: '/validate?timeout=10s', body: JSON.stringify(sidecarReview(withUid(sidecar('shop', name)), { dryRun: opts.dryRun })), agent });
         assert.equal(res.status, 200, `${name}: ${res.error ?? res.body}`);
         const response = JSON.parse(res.body!).response as { allowed: boolean; status?: { message: string } };
         return { name, allowed: response.allowed, ...(response.status ? { message: response.status.message } : {}) };
@@ -53,6 +52,12 @@ async function createAll(r: Replica, names: string[], opts: { dryRun?: boolean }
   } finally {
     agent.destroy();
   }
+}
+
+/** kube-apiserver sends the object with the uid it will be stored under. */
+function withUid(object: Record<string, unknown>): Record<string, unknown> {
+  const metadata = object.metadata as Record<string, unknown>;
+  return { ...object, metadata: { ...metadata, uid: `uid-${String(metadata.name)}` } };
 }
 
 const NAMES = Array.from({ length: 100 }, (_, i) => `ns-wide-${i}`);
@@ -75,16 +80,16 @@ describe('100 concurrent CREATEs of namespace-wide Sidecars through one HTTPS in
   });
 
   test('once the informer delivers the winner, the reservation gives way to the stored object and still only it exists', async () => {
-    const [winner] = r.reservations.inNamespace('shop');
-    r.store.upsertSidecar(sidecar('shop', winner!.name));
+    const [winner] = r.reservations.pending('shop');
+    r.store.upsertSidecar(withUid(sidecar('shop', winner!.info.name)));
     assert.equal(r.reservations.size(), 0);
-    const again = await createAll(r, NAMES.slice(0, 20).filter((n) => n !== winner!.name));
+    const again = await createAll(r, NAMES.slice(0, 20).filter((n) => n !== winner!.info.name));
     assert.ok(again.every((v) => !v.allowed));
   });
 });
 
 describe('reservations expire after their TTL', { timeout: 60_000 }, () => {
-  test('an admitted Sidecar the informer never delivers (the API server refused it later) stops blocking after the TTL', async () => {
+  test('an admitted Sidecar a current view never shows (the API server refused it later) stops blocking after the TTL', async () => {
     const r = await replica(5_000);
     try {
       const [first] = await createAll(r, ['first']);

@@ -42,6 +42,8 @@ describe('serve logs at info level', { timeout: 60_000 }, () => {
       failClosedWhenReady: false,
       webhookConfig: 'sidecar-guard',
       reservationTtlMs: 10_000,
+      claims: 'local',
+      claimTimeoutMs: 2_000,
       drainDelayMs: 0,
       maxStalenessMs: 60_000,
       selfNamespace: 'sidecar-guard',
