@@ -229,7 +229,7 @@ function celKeyword(): FuncKeywordDefinition {
 }
 
 function requireSpecSchema(root: SchemaNode): SchemaNode {
-  const spec = root.properties?.['spec'];
+  const spec = root.properties?.spec;
   if (spec === undefined) throw new Error('the generated Sidecar schema has no spec');
   return spec;
 }
