@@ -120,8 +120,7 @@ export class KubeClient {
       for await (const chunk of response.body ?? []) {
         inactive.refresh();
         pending += decoder.decode(chunk as Uint8Array, { stream: true });
-        let nl: number;
-        while ((nl = pending.indexOf('\n')) >= 0) {
+        for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
           deliver(pending.slice(0, nl));
           pending = pending.slice(nl + 1);
         }

@@ -25,7 +25,10 @@ async function ok(args: string[], stdin?: string): Promise<KubectlResult> {
 /** Polls until probe() gives a value (the webhook's view and controller catch up asynchronously). */
 async function eventually<T>(probe: () => Promise<T | undefined>, what: string): Promise<T> {
   let value: T | undefined;
-  await waitFor(what, async () => (value = await probe()) !== undefined, 20_000, 100);
+  await waitFor(what, async () => {
+    value = await probe();
+    return value !== undefined;
+  }, 20_000, 100);
   return value!;
 }
 

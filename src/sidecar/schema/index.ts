@@ -218,7 +218,8 @@ function celKeyword(): FuncKeywordDefinition {
           const params: CelErrorParams = outcome.kind === 'error'
             ? { message: spec.message, selfType: rule.selfType, evalError: outcome.error }
             : { message: spec.message, selfType: rule.selfType };
-          (errors ??= []).push({ keyword: CEL_KEYWORD, params: params as unknown as Record<string, unknown> });
+          errors ??= [];
+          errors.push({ keyword: CEL_KEYWORD, params: params as unknown as Record<string, unknown> });
         }
         validate.errors = errors;
         return errors === undefined;

@@ -83,8 +83,7 @@ export function openWatch(server: TestApiServer, path: string): Promise<WatchStr
       let buffer = '';
       res.on('data', (c: Buffer) => {
         buffer += c.toString('utf8');
-        let nl: number;
-        while ((nl = buffer.indexOf('\n')) >= 0) {
+        for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
           const line = buffer.slice(0, nl);
           buffer = buffer.slice(nl + 1);
           if (line.trim() !== '') events.push(JSON.parse(line) as WatchEvent);
