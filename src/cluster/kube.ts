@@ -5,7 +5,7 @@
 // that one cuts a stream after 30 s without data and reports it as an error
 // (kube-apiserver only sends a bookmark about once a minute), cannot be
 // aborted while it connects, and does not say how a stream ended.
-import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
+import { type HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
 import type https from 'node:https';
 import type tls from 'node:tls';
 import { Agent, fetch, type Dispatcher } from 'undici';

@@ -23,6 +23,7 @@ export function kubeApiserverWarnings(texts: readonly string[]): string[] {
     if (recorded.has(text)) continue;
     recorded.add(text);
     ordered.push(text);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this looks for (Go's unicode.IsControl)
     if (/[\u0000-\u001f\u007f-\u009f]/.test(text)) continue;
     const t = truncating ? cut(text) : text;
     if (written + runes(t) <= 4096 || truncating) {
@@ -34,6 +35,7 @@ export function kubeApiserverWarnings(texts: readonly string[]): string[] {
     written = 0;
     shown = [];
     for (const old of ordered) {
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this looks for (Go's unicode.IsControl)
       if (/[\u0000-\u001f\u007f-\u009f]/.test(old)) continue;
       const c = cut(old);
       written += runes(c);

@@ -22,6 +22,7 @@ describe('formatWarnings', () => {
         assert.ok(runes.reduce((a, b) => a + b, 0) <= 4096, `${runes}`);
         // Once over the budget (said by the last line), every warning is cut to 256 runes, as kube-apiserver would.
         if (out.at(-1)?.endsWith('characters of warnings')) assert.ok(runes.every((n) => n <= 256), `${runes}`);
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this looks for (Go's unicode.IsControl)
         assert.ok(out.every((w) => !/[\u0000-\u001f\u007f-\u009f]/.test(w)), 'no control characters');
         assert.deepEqual(kubeApiserverWarnings(out), out.filter((w) => w !== ''));
         assert.ok(out.length <= 22, `${out.length} warnings`);

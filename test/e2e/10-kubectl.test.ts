@@ -260,7 +260,7 @@ describe('namespace defaults through kubectl', () => {
     assert.equal((await kubectl(['get', 'sidecar', '-n', 'e2e-annotated', 'scoped'])).code, 1);
     await ok(['apply', '-f', '-'], asking);
     const got = await ok(['get', 'sidecar', '-n', 'e2e-annotated', 'scoped', '-o', 'yaml']);
-    assert.match(got.stdout, /spec:\n  egress:\n  - hosts:\n    - \.\/\*\n    - istio-system\/\*/);
+    assert.match(got.stdout, /spec:\n {2}egress:\n {2}- hosts:\n {4}- \.\/\*\n {4}- istio-system\/\*/);
     assert.match(got.stdout, /sidecar-guard\.io\/template-hash:/);
   });
 });
@@ -303,5 +303,5 @@ function sidecarGuard(args: string[]): Promise<KubectlResult> {
 }
 
 function withFinalizer(yaml: string): string {
-  return yaml.replace(/(  namespace: .*\n)/, '$1  finalizers: ["example.com/hold"]\n');
+  return yaml.replace(/( {2}namespace: .*\n)/, '$1  finalizers: ["example.com/hold"]\n');
 }

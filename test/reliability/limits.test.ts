@@ -391,7 +391,7 @@ describe('closing: kept-alive connections are closed only between requests, once
 
 describe('the body budget and slow bodies', { timeout: 60_000 }, () => {
   /** A head declaring `declared` bytes and the first `first` of them; finish() sends the rest of a real review when it fits. */
-  async function started(port: number, uid: string, declared: number, first = 1, path = '/validate?timeout=10s') {
+  async function started(port: number, _uid: string, declared: number, first = 1, path = '/validate?timeout=10s') {
     const client = await RawClient.connect(port);
     await client.write(requestHead(path, { 'content-type': 'application/json', 'content-length': declared }) + ' '.repeat(first));
     return client;

@@ -8,7 +8,8 @@ export interface HttpResult {
   status: number;
   headers: IncomingHttpHeaders;
   text: string;
-  json: any; // tests read fields freely
+  // biome-ignore lint/suspicious/noExplicitAny: protocol tests read fields of the server's answers freely
+  json: any;
 }
 
 export interface RequestOptions {
@@ -62,7 +63,8 @@ export function request(server: TestApiServer, method: string, path: string, opt
 
 export interface WatchEvent {
   type: string;
-  object: any; // tests read fields freely
+  // biome-ignore lint/suspicious/noExplicitAny: protocol tests read fields of the server's answers freely
+  object: any;
 }
 
 export interface WatchStream {

@@ -92,7 +92,7 @@ describe('hostile input', () => {
       'schema.cel spec.workloadSelector.labels[__proto__]: Invalid value: "*": wildcard is not supported in selector',
     ]);
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
-    assert.equal(Object.prototype.hasOwnProperty.call(Object.prototype, 'polluted'), false);
+    assert.equal(Object.hasOwn(Object.prototype, 'polluted'), false);
   });
 
   it('accepts objects without a prototype', () => {
