@@ -55,15 +55,13 @@ app.kubernetes.io/component: webhook
   scope: Namespaced
 {{- end -}}
 
-{{/* Combinations the schema cannot express, refused with a message that says what to change. */}}
+{{/*
+What values.schema.json cannot express (it does not know the release namespace),
+refused with a message that says what to change. (helm lint reports a template
+`fail` as [INFO] only; helm template and install fail.)
+*/}}
 {{- define "sidecar-guard.checks" -}}
-{{- if and (eq .Values.claims "local") (gt (int .Values.replicas) 1) -}}
-{{- fail (printf "claims: local keeps claims in one replica, so %d replicas could admit a conflicting pair; set replicas: 1 or claims: api" (int .Values.replicas)) -}}
-{{- end -}}
 {{- if and (eq .Values.webhook.failurePolicy "FailWhenReady") (has .Release.Namespace .Values.webhook.excludeNamespaces) -}}
 {{- fail (printf "webhook.excludeNamespaces must not list the release namespace %q with webhook.failurePolicy FailWhenReady: the reachability probe is judged there" .Release.Namespace) -}}
-{{- end -}}
-{{- if and .Values.metrics.serviceMonitor.enabled (not .Values.metrics.enabled) -}}
-{{- fail "metrics.serviceMonitor.enabled needs metrics.enabled: true (the ServiceMonitor scrapes the metrics port)" -}}
 {{- end -}}
 {{- end -}}
