@@ -12,7 +12,7 @@ import { describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { serveConfigOf } from '../../src/cli.js';
 import { renderBase, renderWithNamespaceDefaults, type K8sObject } from '../manifests/render.js';
-import { byKey, CHART, HELM_LABELS, helm, lint, render, template, withoutHelmLabels } from './helm.js';
+import { byKey, CHART, EVERYTHING, HELM_LABELS, helm, lint, render, template, withoutHelmLabels } from './helm.js';
 
 type Rec = Record<string, any>;
 const find = (objects: K8sObject[], kind: string, name = 'sidecar-guard'): Rec => {
@@ -83,37 +83,6 @@ describe('the default render and kubectl kustomize manifests', () => {
   });
 });
 
-// Every value away from its default at once: lint and the e2e dry run use it too.
-export const EVERYTHING = {
-  image: { repository: 'registry.example.com/platform/sidecar-guard', tag: '0.1.0-rc1', pullPolicy: 'Always' },
-  imagePullSecrets: [{ name: 'registry-pull' }],
-  replicas: 3,
-  webhook: { failurePolicy: 'Fail', timeoutSeconds: 10, excludeNamespaces: ['kube-system', 'legacy'] },
-  overlap: 'pods',
-  unknownHosts: 'deny',
-  rootNamespace: 'mesh-root',
-  logLevel: 'debug',
-  namespaceDefaults: {
-    enabled: true,
-    mode: 'all',
-    optInLabel: 'example.com/default-sidecar',
-    excludeNamespaces: ['batch-jobs'],
-    template: { name: 'mesh-default', egressHosts: ['./*', '{root}/*', 'shared/*'], outboundTrafficPolicy: { mode: 'REGISTRY_ONLY' }, clusterDomain: 'corp.local' },
-    dependencies: { services: { 'shop/cart': { calls: ['shop/payments', 'billing/*'], external: ['api.stripe.com'] } } },
-  },
-  metrics: { enabled: true, port: 9102, serviceMonitor: { enabled: true, labels: { release: 'kube-prometheus' }, interval: '15s', scrapeTimeout: '5s' } },
-  podDisruptionBudget: { enabled: true, minAvailable: 2 },
-  resources: { requests: { cpu: '200m', memory: '256Mi' }, limits: { cpu: '2', memory: '1Gi' } },
-  extraArgs: ['--max-inflight=64', '--reservation-ttl=60000'],
-  podAnnotations: { 'example.com/team': 'platform' },
-  podLabels: { 'example.com/cost-center': 'mesh' },
-  nodeSelector: { 'kubernetes.io/os': 'linux' },
-  tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'infra', effect: 'NoSchedule' }],
-  affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'node-role.kubernetes.io/infra', operator: 'Exists' }] }] } } },
-  priorityClassName: 'system-cluster-critical',
-  namespace: { create: true },
-};
-
 /**
  * The Deployment's args as `sidecar-guard serve` would get them in the pod:
  * parsed by the CLI's own flag parser, with the ConfigMap's files where the
@@ -182,7 +151,7 @@ describe('values', () => {
     assert.equal(config.unknownHosts, 'deny');
     assert.equal(config.rootNamespace, 'mesh-root');
     assert.deepEqual(config.metricsListen, { host: '0.0.0.0', port: 9102 });
-    assert.equal(config.limits.maxInflight, 64);
+    assert.equal(config.limits?.maxInflight, 64);
     assert.equal(config.reservationTtlMs, 60000);
     assert.equal(config.defaults.mode, 'all');
     assert.equal(config.defaults.namespaceLabel, 'example.com/default-sidecar');

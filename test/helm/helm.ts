@@ -84,3 +84,34 @@ export function withoutHelmLabels(objects: K8sObject[]): K8sObject[] {
 export function byKey(objects: K8sObject[]): Map<string, K8sObject> {
   return new Map(objects.map((o) => [`${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`, o]));
 }
+
+/** Every value away from its default at once (chart.test.ts, and the e2e dry run in test/e2e/70-helm.test.ts). */
+export const EVERYTHING = {
+  image: { repository: 'registry.example.com/platform/sidecar-guard', tag: '0.1.0-rc1', pullPolicy: 'Always' },
+  imagePullSecrets: [{ name: 'registry-pull' }],
+  replicas: 3,
+  webhook: { failurePolicy: 'Fail', timeoutSeconds: 10, excludeNamespaces: ['kube-system', 'legacy'] },
+  overlap: 'pods',
+  unknownHosts: 'deny',
+  rootNamespace: 'mesh-root',
+  logLevel: 'debug',
+  namespaceDefaults: {
+    enabled: true,
+    mode: 'all',
+    optInLabel: 'example.com/default-sidecar',
+    excludeNamespaces: ['batch-jobs'],
+    template: { name: 'mesh-default', egressHosts: ['./*', '{root}/*', 'shared/*'], outboundTrafficPolicy: { mode: 'REGISTRY_ONLY' }, clusterDomain: 'corp.local' },
+    dependencies: { services: { 'shop/cart': { calls: ['shop/payments', 'billing/*'], external: ['api.stripe.com'] } } },
+  },
+  metrics: { enabled: true, port: 9102, serviceMonitor: { enabled: true, labels: { release: 'kube-prometheus' }, interval: '15s', scrapeTimeout: '5s' } },
+  podDisruptionBudget: { enabled: true, minAvailable: 2 },
+  resources: { requests: { cpu: '200m', memory: '256Mi' }, limits: { cpu: '2', memory: '1Gi' } },
+  extraArgs: ['--max-inflight=64', '--reservation-ttl=60000'],
+  podAnnotations: { 'example.com/team': 'platform' },
+  podLabels: { 'example.com/cost-center': 'mesh' },
+  nodeSelector: { 'kubernetes.io/os': 'linux' },
+  tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'infra', effect: 'NoSchedule' }],
+  affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'node-role.kubernetes.io/infra', operator: 'Exists' }] }] } } },
+  priorityClassName: 'system-cluster-critical',
+  namespace: { create: true },
+};
