@@ -12,9 +12,9 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { stringify } from 'yaml';
 import { renderBase, renderWithNamespaceDefaults, type K8sObject } from '../manifests/render.js';
-import { EVERYTHING, render, SERVICEMONITOR_CRD } from '../helm/helm.js';
+import { CHART, EVERYTHING, helm, render, SERVICEMONITOR_CRD } from '../helm/helm.js';
 import { waitFor } from '../helpers/wait.js';
-import { kubectl, mustKubectl, needsRealApiServer, readState, type KubectlResult } from './env.js';
+import { KUBECONFIG, kubectl, mustKubectl, needsRealApiServer, readState, WEBHOOK_NAMESPACE, type KubectlResult } from './env.js';
 
 const toYaml = (objects: K8sObject[]) => objects.map((o) => stringify(o)).join('---\n');
 const dryRun = (objects: K8sObject[]): Promise<KubectlResult> => kubectl(['apply', '--dry-run=server', '--validate=strict', '-f', '-'], { stdin: toYaml(objects) });
@@ -84,5 +84,54 @@ describe('the chart against kube-apiserver (server-side dry run)', { skip: needs
     const unknown = await dryRun([deployment]);
     assert.notEqual(unknown.code, 0);
     assert.match(unknown.stderr, /unknown field "spec\.replica"/);
+  });
+});
+
+describe('helm install, upgrade and uninstall against kube-apiserver', { skip: needsRealApiServer() }, () => {
+  // Release "guard" in its own namespace: its cluster-scoped objects (guard-sidecar-guard) do not meet
+  // the e2e's own (sidecar-guard). Its webhook skips the e2e webhook's namespace, where the running
+  // replicas send their reachability probe; nothing else writes Sidecars while this runs. No pod
+  // starts (no scheduler here), so nothing answers for this release: its webhook stays Ignore.
+  const NS = 'helm-release';
+  const NAME = 'guard-sidecar-guard';
+  const chartArgs = ['--namespace', NS, '--set-json', `webhook.excludeNamespaces=["kube-system","${WEBHOOK_NAMESPACE}"]`];
+  const installed = (what: string, args: string[]) => {
+    const r = helm(args, { kubeconfig: KUBECONFIG });
+    assert.equal(r.code, 0, `${what}: ${r.stderr}`);
+    return r.stdout;
+  };
+
+  test('install creates the objects, upgrade keeps the caBundle the replicas wrote and resets failurePolicy, uninstall removes them', async () => {
+    const notes = installed('helm install', ['install', 'guard', CHART, '--create-namespace', ...chartArgs]);
+    assert.match(notes, /STATUS: deployed/);
+    assert.match(notes, new RegExp(`kubectl -n ${NS} rollout status deployment/${NAME}`), 'NOTES.txt');
+    const hook = async () => JSON.parse((await mustKubectl(['get', 'validatingwebhookconfiguration', NAME, '-o', 'json'])).stdout).webhooks[0];
+    assert.equal((await hook()).failurePolicy, 'Ignore');
+    assert.equal((await mustKubectl(['-n', NS, 'get', 'deployment', NAME, '-o', 'jsonpath={.spec.replicas}'])).stdout, '2');
+
+    // What a ready replica does: the caBundle, then failurePolicy Fail.
+    const caBundle = Buffer.from(readState().caPem).toString('base64');
+    await mustKubectl(['patch', 'validatingwebhookconfiguration', NAME, '--type=json', '-p', JSON.stringify([
+      { op: 'add', path: '/webhooks/0/clientConfig/caBundle', value: caBundle },
+      { op: 'replace', path: '/webhooks/0/failurePolicy', value: 'Fail' },
+    ])]);
+    installed('helm upgrade', ['upgrade', 'guard', CHART, '--reuse-values', '--set', 'replicas=3', ...chartArgs]);
+    const after = await hook();
+    assert.equal(after.clientConfig.caBundle, caBundle, 'the caBundle survives an upgrade');
+    assert.equal(after.failurePolicy, 'Ignore', 'an upgrade re-applies the rendered Ignore (the replicas set Fail again)');
+    assert.equal((await mustKubectl(['-n', NS, 'get', 'deployment', NAME, '-o', 'jsonpath={.spec.replicas}'])).stdout, '3');
+
+    installed('helm uninstall', ['uninstall', 'guard', '--namespace', NS]);
+    assert.match((await kubectl(['get', 'validatingwebhookconfiguration', NAME])).stderr, /NotFound/);
+    assert.match((await kubectl(['-n', NS, 'get', 'deployment', NAME])).stderr, /NotFound/);
+  });
+
+  test('namespace.create with --create-namespace fails, as the values say', () => {
+    // A namespace per run: the failed release's uninstall deletes it, and with no controller manager it stays Terminating.
+    const ns = `helm-ns-${process.pid}`;
+    const r = helm(['install', 'guard-ns', CHART, '--namespace', ns, '--create-namespace', '--set', 'namespace.create=true', '--set', 'fullnameOverride=guard-ns'], { kubeconfig: KUBECONFIG });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, new RegExp(`namespaces "${ns}" already exists`));
+    assert.equal(helm(['uninstall', 'guard-ns', '--namespace', ns], { kubeconfig: KUBECONFIG }).code, 0);
   });
 });

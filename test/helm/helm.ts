@@ -29,8 +29,10 @@ export interface HelmResult {
   stderr: string;
 }
 
-export function helm(args: string[]): HelmResult {
-  const r = spawnSync(HELM, args, { env: ENV, encoding: 'utf8', timeout: 60_000 });
+/** helm with these args; `kubeconfig` for the commands that talk to a cluster (install, upgrade, uninstall). */
+export function helm(args: string[], opts: { kubeconfig?: string } = {}): HelmResult {
+  const env = opts.kubeconfig ? { ...ENV, KUBECONFIG: opts.kubeconfig } : ENV;
+  const r = spawnSync(HELM, args, { env, encoding: 'utf8', timeout: 120_000 });
   if (r.error) throw new Error(`cannot run ${HELM} (make helm-tools builds it): ${r.error.message}`);
   return { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
 }
