@@ -101,7 +101,7 @@ describe('helm install, upgrade and uninstall against kube-apiserver', { skip: n
     return r.stdout;
   };
 
-  test('install creates the objects, upgrade keeps the caBundle the replicas wrote and resets failurePolicy, uninstall removes them', async () => {
+  test('install creates the objects, upgrade keeps the caBundle the replicas wrote, resets failurePolicy and restores a deleted webhook, uninstall removes them', async () => {
     const notes = installed('helm install', ['install', 'guard', CHART, '--create-namespace', ...chartArgs]);
     assert.match(notes, /STATUS: deployed/);
     assert.match(notes, new RegExp(`kubectl -n ${NS} rollout status deployment/${NAME}`), 'NOTES.txt');
@@ -120,6 +120,11 @@ describe('helm install, upgrade and uninstall against kube-apiserver', { skip: n
     assert.equal(after.clientConfig.caBundle, caBundle, 'the caBundle survives an upgrade');
     assert.equal(after.failurePolicy, 'Ignore', 'an upgrade re-applies the rendered Ignore (the replicas set Fail again)');
     assert.equal((await mustKubectl(['-n', NS, 'get', 'deployment', NAME, '-o', 'jsonpath={.spec.replicas}'])).stdout, '3');
+
+    // The emergency path NOTES.txt prints, and its way back: helm upgrade recreates what is missing.
+    await mustKubectl(['delete', 'validatingwebhookconfiguration', NAME]);
+    installed('helm upgrade after the emergency delete', ['upgrade', 'guard', CHART, '--reuse-values', ...chartArgs]);
+    assert.equal((await hook()).failurePolicy, 'Ignore');
 
     installed('helm uninstall', ['uninstall', 'guard', '--namespace', NS]);
     assert.match((await kubectl(['get', 'validatingwebhookconfiguration', NAME])).stderr, /NotFound/);

@@ -197,6 +197,13 @@ describe('values', () => {
     assert.equal(serveConfigOfPod(objects).metricsListen, null);
   });
 
+  test('podLabels never change the selector labels; podAnnotations override the chart\'s (no duplicate keys either way)', () => {
+    const template = find(render({ podLabels: { 'app.kubernetes.io/component': 'other', team: 'mesh' }, podAnnotations: { 'prometheus.io/scrape': 'false' } }), 'Deployment').spec.template.metadata;
+    assert.deepEqual(template.labels, { 'app.kubernetes.io/name': 'sidecar-guard', 'app.kubernetes.io/component': 'webhook', 'app.kubernetes.io/part-of': 'sidecar-guard', team: 'mesh' });
+    assert.equal(template.annotations['prometheus.io/scrape'], 'false');
+    assert.equal(template.annotations['sidecar.istio.io/inject'], 'false');
+  });
+
   test('no exclusions: the validating webhook has no namespaceSelector', () => {
     const hook = find(render({ webhook: { excludeNamespaces: [] } }), 'ValidatingWebhookConfiguration').webhooks[0];
     assert.ok(!('namespaceSelector' in hook));
