@@ -44,6 +44,21 @@ describe('the chart', () => {
     assert.equal(container(render()).image, `sidecar-guard:${pkg.version}`);
   });
 
+  test('helm package packs everything the templates need: the packaged chart renders the same', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sidecar-guard-package-'));
+    try {
+      const packed = helm(['package', CHART, '--destination', dir]);
+      assert.equal(packed.code, 0, packed.stderr);
+      const archive = join(dir, 'sidecar-guard-0.1.0.tgz');
+      const fromArchive = helm(['template', 'sidecar-guard', archive, '--namespace', 'sidecar-guard', '--set', 'namespaceDefaults.enabled=true']);
+      assert.equal(fromArchive.code, 0, fromArchive.stderr);
+      assert.equal(fromArchive.stdout, template({ namespaceDefaults: { enabled: true } }).stdout);
+      assert.match(helm(['template', 'x', archive, '--set', 'claims=etcd']).stderr, /at '\/claims'/, 'the schema is packed');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('helm lint --strict passes with the defaults and with every feature switched on', () => {
     for (const values of [undefined, EVERYTHING]) {
       const r = lint(values);
