@@ -8,7 +8,7 @@ LISTEN ?= 127.0.0.1:8443
 CERT_DIR ?= certs
 METRICS_LISTEN ?= 127.0.0.1:9090
 
-.PHONY: install build run test unit e2e cluster typecheck bench bench-quick certs deploy-manifests clean oracle conformance prometheus e2e-race
+.PHONY: install build run test unit e2e cluster helm-tools typecheck bench bench-quick certs deploy-manifests clean oracle conformance prometheus e2e-race
 
 .tools/node/.ready: scripts/node-runtime.sh scripts/node-runtime/package-lock.json
 	@bash scripts/node-runtime.sh
@@ -28,12 +28,12 @@ run: build
 
 ## make test: lint, type check, unit + integration tests, then the end-to-end suite against the real
 ## kube-apiserver (built from Go modules on first use: make cluster)
-test: lint build oracle cluster prometheus
+test: lint build oracle cluster prometheus helm-tools
 	npm run --silent typecheck
 	KUBECTL=$(KUBECTL_FOR_TESTS) bash scripts/test.sh unit
 	$(MAKE) --no-print-directory e2e
 
-unit: build prometheus
+unit: build prometheus helm-tools
 	bash scripts/test.sh unit
 
 ## make prometheus: Debian's prometheus package (prometheus, promtool) for test/traffic/, installed when missing
@@ -45,6 +45,11 @@ prometheus:
 cluster:
 	bash scripts/build-cluster.sh
 
+## make helm-tools: helm (helm.sh/helm/v3) and the ServiceMonitor CRD (controller-gen over prometheus-operator's
+## types) from the pinned Go modules in test/helm/ into test/helm/bin/, for the chart tests (a no-op until a pin changes)
+helm-tools:
+	@bash scripts/build-helm.sh
+
 # The tests' kubectl: the one built beside kube-apiserver, unless KUBECTL says otherwise.
 KUBECTL_FOR_TESTS = $(or $(KUBECTL),$(CURDIR)/test/cluster/bin/kubectl)
 
@@ -52,7 +57,7 @@ KUBECTL_FOR_TESTS = $(or $(KUBECTL),$(CURDIR)/test/cluster/bin/kubectl)
 ## APISERVER=real (default: kube-apiserver and etcd, built when needed) or APISERVER=test (the simulator)
 APISERVER ?= real
 E2E_REPLICAS ?= 3
-e2e: build $(if $(filter real,$(APISERVER)),cluster)
+e2e: build helm-tools $(if $(filter real,$(APISERVER)),cluster)
 	@npm run --silent e2e:down
 	npm run --silent e2e:up -- --apiserver=$(APISERVER) --replicas $(E2E_REPLICAS)
 	bash scripts/test.sh e2e; status=$$?; npm run --silent e2e:down; exit $$status
