@@ -31,8 +31,14 @@ export interface ResourceSpec {
   /** Plural for messages and metrics. */
   name: string;
   path: string;
-  /** Lists can ask for metadata only; watch events are reduced on arrival anyway. */
+  /** Lists can ask for metadata only (a PartialObjectMetadataList). */
   listAccept?: string;
+  /**
+   * Watches too (each event's object a PartialObjectMetadata): a pod event
+   * then carries about 1 KB of metadata instead of a whole Pod, parsed on
+   * the thread that serves admissions.
+   */
+  watchAccept?: string;
   /** Keeps only what the store reads, page by page, so a re-list never holds every full object at once. */
   slim?: (obj: unknown) => unknown;
   /**
@@ -48,6 +54,8 @@ export interface ResourceSpec {
 
 /** Asks for a PartialObjectMetadataList (falls back to full objects where the server cannot). */
 const METADATA_ONLY = 'application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io,application/json';
+/** The same for a watch, whose events carry one object each (client-go's metadata informer asks so). */
+export const METADATA_ONLY_WATCH = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
 
 export const RESOURCES: readonly ResourceSpec[] = [
   {
@@ -64,6 +72,7 @@ export const RESOURCES: readonly ResourceSpec[] = [
     name: 'pods',
     path: '/api/v1/pods',
     listAccept: METADATA_ONLY,
+    watchAccept: METADATA_ONLY_WATCH,
     slim: podMetadata,
     replace: (s, items) => s.replacePods(items),
     upsert: (s, o) => s.upsertPod(o),
@@ -89,6 +98,7 @@ export const RESOURCES: readonly ResourceSpec[] = [
     path: '/api/v1/services',
     // The rules need a Service's name and its exportTo annotation, nothing from its spec.
     listAccept: METADATA_ONLY,
+    watchAccept: METADATA_ONLY_WATCH,
     slim: objectMetadata,
     replace: (s, items) => s.replaceServices(items),
     upsert: (s, o) => s.upsertService(o),
@@ -313,7 +323,7 @@ class Reflector {
         this.spec.path,
         { resourceVersion: this.rv || undefined, allowWatchBookmarks: true, timeoutSeconds: this.opts.watchTimeoutSeconds },
         onEvent,
-        { signal: this.halt.signal, inactivityTimeoutMs: this.opts.watchInactivityTimeoutMs, onOpen: () => this.connected() },
+        { signal: this.halt.signal, inactivityTimeoutMs: this.opts.watchInactivityTimeoutMs, onOpen: () => this.connected(), ...(this.spec.watchAccept ? { accept: this.spec.watchAccept } : {}) },
       );
     } catch (err) {
       if (isStatus(err, '410')) return 'expired';
