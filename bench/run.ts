@@ -19,7 +19,7 @@ import { BENCH_CASES, measureBounded } from './bounded.js';
 import type { ClaimsRun } from './claims.js';
 import { AdminClient } from '../test/cluster/admin-client.js';
 import { startControlPlane, stopProcess } from '../test/cluster/control-plane.js';
-import { marginalBytes, measureMemory } from './memory.js';
+import { marginalBytes, measureMemory, measureScale } from './memory.js';
 import { missed, table, type Results } from './report.js';
 import { distIsFresh, DIST_DIR, productRoot } from './product.js';
 import { measureStartup } from './startup.js';
@@ -270,6 +270,22 @@ async function memoryPhase(results: Results, details: Record<string, unknown>): 
   log(`memory (${memory.root}): RSS ${memory.rssMb.toFixed(1)} MB, before loading ${memory.rssBaselineMb.toFixed(1)} MB; heap bytes per object: ${marginal.map((m) => `${m.group} ${m.heapBytes}`).join(', ')}`);
 }
 
+/** Issue 20: 150,000 pods in 10,000 namespaces, shared and unique label sets, and a re-list of them. */
+async function scalePhase(results: Results, details: Record<string, unknown>): Promise<void> {
+  const shared = await measureScale(false);
+  const unique = await measureScale(true);
+  const loaded = (m: typeof shared) => m.groups[0]!;
+  results.rss_mb_150k = round(loaded(shared).rssMb, 1);
+  results.rss_mb_150k_unique = round(loaded(unique).rssMb, 1);
+  results.relist_peak_mb = round(unique.relist?.peakAboveSteadyMb ?? NaN, 1);
+  results.bytes_per_pod_150k_unique = Math.round(((loaded(unique).heapUsedMb - unique.heapUsedBaselineMb) * 2 ** 20) / unique.counts.pods);
+  results.bytes_per_pod_150k = Math.round(((loaded(shared).heapUsedMb - shared.heapUsedBaselineMb) * 2 ** 20) / shared.counts.pods);
+  details.scale = { shared, unique };
+  for (const [name, m] of [['shared', shared], ['unique', unique]] as const) {
+    log(`scale (${name} label sets): RSS ${loaded(m).rssMb.toFixed(1)} MB (${m.counts.pods} pods, ${m.counts.sidecars} Sidecars, ${m.counts.namespaces} namespaces), before loading ${m.rssBaselineMb.toFixed(1)} MB; re-list peak ${m.relist?.peakRssMb.toFixed(1)} MB, ${m.relist?.peakAboveSteadyMb.toFixed(1)} MB above ${m.relist?.steadyRssMb.toFixed(1)}`);
+  }
+}
+
 async function startupPhase(results: Results, details: Record<string, unknown>, certDir: string): Promise<void> {
   const startup = await measureStartup(certDir, SETTINGS.startupRuns);
   results.startup_ms = round(median(startup.runs), 0);
@@ -341,6 +357,7 @@ async function main(): Promise<number> {
     const phases: [string, () => Promise<void>][] = [
       ['decision', () => decisionPhase(results, details)],
       ['memory', () => memoryPhase(results, details)],
+      ['scale', () => scalePhase(results, details)],
       ['claims', () => claimsPhase(results, details)],
       ['https', () => httpsPhase(results, details, certDir, ca)],
       ['startup', () => startupPhase(results, details, certDir)],
