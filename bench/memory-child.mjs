@@ -10,7 +10,7 @@
 // stdin lines: {"kind":"Review","review":{...}} first, then {"kind":"Sidecar"|"Pod"|"Namespace"|"Deployment"|...,"object":{...}},
 // with {"kind":"Mark","group":"..."} after each group. A review with "check": false is decided but need not be allowed.
 // {"kind":"Relist","pages":N} then N lines {"kind":"Page","page":{items,metadata}}: a re-list of the pods
-// through the informers' own listAll and replace, its pages read from stdin as the API server would send
+// through the informers' own listInto (as a Reflector lists), its pages read from stdin as the API server would send
 // them; reported as the peak RSS during it (VmHWM, reset first through /proc/self/clear_refs) above the RSS
 // before it.
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -31,7 +31,7 @@ const { ClusterStore } = await import(`${root}/cluster/store.js`);
 const { localAdmitter } = await import(`${root}/cluster/admitter.js`);
 const { buildApp } = await import(`${root}/http/app.js`);
 const { createMetrics } = await import(`${root}/metrics.js`);
-const { listAll, RESOURCES } = await import(`${root}/cluster/informer.js`);
+const { listInto, RESOURCES } = await import(`${root}/cluster/informer.js`);
 
 const vm = (field) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? NaN) / 1024;
 
@@ -64,8 +64,7 @@ async function relistPods() {
       return { status: 200, body: JSON.parse(value).page };
     },
   };
-  const { items } = await listAll(client, spec);
-  spec.replace(store, items);
+  await listInto(client, spec, store);
   const peak = vm('VmHWM');
   const after = settle().rss / MB;
   return { steadyRssMb: steady, peakRssMb: peak, afterRssMb: after, peakAboveSteadyMb: peak - steady, pods: store.counts().pods };

@@ -31,7 +31,7 @@ export interface Memory {
   relist?: Relist;
 }
 
-/** A re-list of every pod through the informers' listAll and replace (memory-child.mjs). */
+/** A re-list of every pod through the informers' listInto, as a Reflector lists (memory-child.mjs). */
 export interface Relist {
   steadyRssMb: number;
   peakRssMb: number;

@@ -48,6 +48,8 @@ export interface ResourceSpec {
    */
   optional?: boolean;
   replace(store: ClusterStore, items: unknown[]): void;
+  /** Instead of replace: applies the list page by page as it arrives (pods: see ClusterStore.relistPods). */
+  relist?: (store: ClusterStore) => { add(items: readonly unknown[]): void; done(): void };
   upsert(store: ClusterStore, obj: unknown): void;
   remove(store: ClusterStore, namespace: string, name: string): void;
 }
@@ -75,6 +77,7 @@ export const RESOURCES: readonly ResourceSpec[] = [
     watchAccept: METADATA_ONLY_WATCH,
     slim: podMetadata,
     replace: (s, items) => s.replacePods(items),
+    relist: (s) => s.relistPods(),
     upsert: (s, o) => s.upsertPod(o),
     remove: (s, ns, n) => s.deletePod(ns, n),
   },
@@ -153,8 +156,16 @@ export const DEFAULT_WATCH_INACTIVITY_MS = 150_000;
 /** Page size of lists, as client-go's reflector uses. */
 export const LIST_PAGE_SIZE = 500;
 
-/** A paginated list (limit/continue), each page reduced before the next is read. */
-export async function listAll(client: KubeClient, spec: ResourceSpec, signal?: AbortSignal): Promise<{ items: unknown[]; resourceVersion: string | undefined }> {
+/**
+ * A paginated list (limit/continue), each page reduced before the next is
+ * read; with `onPage`, each page is handed over instead of collected.
+ */
+export async function listAll(
+  client: Pick<KubeClient, 'request'>,
+  spec: ResourceSpec,
+  signal?: AbortSignal,
+  onPage?: (items: unknown[]) => void,
+): Promise<{ items: unknown[]; resourceVersion: string | undefined }> {
   const items: unknown[] = [];
   let resourceVersion: string | undefined;
   let cont: string | undefined;
@@ -165,12 +176,41 @@ export async function listAll(client: KubeClient, spec: ResourceSpec, signal?: A
       signal,
     });
     const page = Array.isArray(body?.items) ? body.items : [];
-    for (const item of page) items.push(spec.slim ? spec.slim(item) : item);
+    const reduced = spec.slim ? page.map(spec.slim) : page;
+    if (onPage) onPage(reduced);
+    else for (const item of reduced) items.push(item);
     // The first page's resourceVersion is the list's: watching from it misses nothing.
     resourceVersion ??= body?.metadata?.resourceVersion;
     cont = body?.metadata?.continue || undefined;
   } while (cont);
   return { items, resourceVersion };
+}
+
+/**
+ * Lists a kind into the store: replaced at once, or page by page where the
+ * kind says so (spec.relist). An error or abort mid-list leaves the pages
+ * already applied, each object as new as the list; the caller lists again.
+ */
+export async function listInto(
+  client: Pick<KubeClient, 'request'>,
+  spec: ResourceSpec,
+  store: ClusterStore,
+  signal?: AbortSignal,
+): Promise<{ items: number; resourceVersion: string | undefined }> {
+  if (!spec.relist) {
+    const { items, resourceVersion } = await listAll(client, spec, signal);
+    if (signal?.aborted) return { items: items.length, resourceVersion };
+    spec.replace(store, items);
+    return { items: items.length, resourceVersion };
+  }
+  const relist = spec.relist(store);
+  let count = 0;
+  const { resourceVersion } = await listAll(client, spec, signal, (page) => {
+    count += page.length;
+    relist.add(page);
+  });
+  if (!signal?.aborted) relist.done();
+  return { items: count, resourceVersion };
 }
 
 export interface InformerOptions {
@@ -278,7 +318,7 @@ class Reflector {
   private async list(): Promise<boolean> {
     let listed;
     try {
-      listed = await listAll(this.client, this.spec, this.halt.signal);
+      listed = await listInto(this.client, this.spec, this.store, this.halt.signal);
     } catch (err) {
       if (!this.spec.optional || !isStatus(err, '404')) throw err;
       if (!this.status.synced) this.logger.info({ resource: this.spec.name }, 'not served (CRD not installed): treated as empty, checked again later');
@@ -288,10 +328,9 @@ class Reflector {
     }
     const { items, resourceVersion } = listed;
     if (this.stopped) return true;
-    this.spec.replace(this.store, items);
     this.rv = resourceVersion ?? '';
     this.markSynced();
-    this.logger.debug({ resource: this.spec.name, items: items.length, resourceVersion: this.rv }, 'listed');
+    this.logger.debug({ resource: this.spec.name, items, resourceVersion: this.rv }, 'listed');
     return true;
   }
 
