@@ -96,7 +96,7 @@ describe('ClusterStore indexes', () => {
       [...alive].filter((i) => Object.entries(selector).every(([k, v]) => (labelsOf(i) as Record<string, string>)[k] === v)).map((i) => `db-${i}`).sort();
     const alive = new Set<number>();
     const check = (when: string) => {
-      for (const selector of [{ app: 'db-1' }, { app: 'db-2', backup: 'yes' }, { 'statefulset.kubernetes.io/pod-name': 'db-7' }, { 'apps.kubernetes.io/pod-index': '40' }, { app: 'db-0', toString: 'x' }]) {
+      for (const selector of <Record<string, string>[]>[{ app: 'db-1' }, { app: 'db-2', backup: 'yes' }, { 'statefulset.kubernetes.io/pod-name': 'db-7' }, { 'apps.kubernetes.io/pod-index': '40' }, { app: 'db-0', toString: 'x' }]) {
         assert.deepEqual(s.podsMatching('sts', selector, 1_000).map((p) => p.name).sort(), expected(alive, selector), `${when}: ${JSON.stringify(selector)}`);
       }
     };

@@ -1,0 +1,20 @@
+// throwaway probe: one server child under load, its GC summary
+import { mkdtempSync } from 'node:fs'; import { tmpdir } from 'node:os'; import { join } from 'node:path';
+import { createCA, issueServingCert } from '../src/tls/certs.js'; import { writeCertFiles } from '../src/tls/files.js';
+import { startChild } from './child.js'; import { throughput } from './load.js'; import { GcLog, summarizeGc } from './gc-trace.js';
+import { clusterPlan, createReview, newSidecar, typicalNamespaces } from './workload.js';
+const [mode, seconds, ...flags] = process.argv.slice(2);
+const dir = mkdtempSync(join(tmpdir(), 'p-'));
+const ca = createCA({ commonName: 'x' }); writeCertFiles(dir, ca, issueServingCert(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] }));
+const gc = new GcLog();
+const child = startChild('server.ts', ['--mode', mode!, '--cert-dir', dir, '--sidecars', '10000'], { nodeFlags: ['--trace-gc-nvp', ...flags], onLine: gc.onLine });
+const { port } = await child.next<{ port: number }>();
+const plan = clusterPlan(10_000);
+const body = JSON.stringify(createReview(newSidecar(typicalNamespaces(plan)[0]!.name)));
+const target = { origin: `https://127.0.0.1:${port}`, path: mode!.startsWith('noop') ? '/noop' : '/validate', body, ca: ca.certPem };
+await throughput(target, { connections: 10, seconds: 1 });
+const t0 = performance.now();
+const r = await throughput(target, { connections: 10, seconds: Number(seconds), serverPid: child.process.pid });
+await new Promise((res) => setTimeout(res, 50));
+console.log(mode, flags.join(' '), Math.round(r.rps), 'rps', r.serverCpuUsPerRequest?.toFixed(0), 'µs/req', JSON.stringify(summarizeGc(gc.window(t0, performance.now()))));
+await child.stop();
