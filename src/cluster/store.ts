@@ -116,6 +116,8 @@ class PodBucket {
    */
   private byLabel: Postings<LabelGroup> | undefined;
   private groupCount = 0;
+  /** Groups of pods in ambient mode: a namespace without any answers the ambient rule's question at once. */
+  private ambientGroups = 0;
 
   get size(): number {
     return this.groupOf.size;
@@ -145,6 +147,7 @@ class PodBucket {
       const same = this.groups.get(hash);
       this.groups.set(hash, same === undefined ? group : Array.isArray(same) ? [...same, group] : [same, group]);
       this.groupCount++;
+      if (group.ambient) this.ambientGroups++;
       if (this.byLabel) addPosting(this.byLabel, group.labels, group);
       else if (this.groupCount > INDEX_AFTER) {
         this.byLabel = new Map();
@@ -184,6 +187,7 @@ class PodBucket {
       this.groups.set(hash, rest.length === 1 ? rest[0]! : rest);
     }
     this.groupCount--;
+    if (group.ambient) this.ambientGroups--;
     if (this.byLabel) dropPosting(this.byLabel, group.labels, group);
   }
 
@@ -200,6 +204,7 @@ class PodBucket {
 
   matching(namespace: string, selector: Labels, limit: number, filter: PodFilter): PodInfo[] {
     const out: PodInfo[] = [];
+    if ((filter === 'ambient' && this.ambientGroups === 0) || (filter === 'sidecar' && this.ambientGroups === this.groupCount)) return out;
     const visit = (group: LabelGroup): boolean => {
       if ((filter === 'sidecar' && group.ambient) || (filter === 'ambient' && !group.ambient)) return true;
       for (const name of podNames(group)) {
@@ -208,7 +213,18 @@ class PodBucket {
       return true;
     };
     if (this.byLabel) forEachMatching(this.byLabel, () => this.allGroups(), selector, groupLabels, visit);
-    else for (const group of this.allGroups()) if (carries(group.labels, selector) && !visit(group)) break;
+    else {
+      // Few groups: check each (a plain loop: this runs several times per decision).
+      for (const entry of this.groups.values()) {
+        if (!Array.isArray(entry)) {
+          if (carries(entry.labels, selector) && !visit(entry)) break;
+          continue;
+        }
+        let more = true;
+        for (const group of entry) if (carries(group.labels, selector) && !(more = visit(group))) break;
+        if (!more) break;
+      }
+    }
     return out;
   }
 }

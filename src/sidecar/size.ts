@@ -38,6 +38,52 @@ interface Frame {
  * counted by its length before its items are looked at).
  */
 export function exceededLimit(value: unknown, limits: SizeLimits = { bytes: MAX_OBJECT_BYTES, values: MAX_OBJECT_VALUES }): 'bytes' | 'values' | undefined {
+  // Every real Sidecar is far inside both limits and a few levels deep: count it without allocating.
+  if (withinLimits(value, limits)) return undefined;
+  return firstLimitExceeded(value, limits);
+}
+
+/** Nesting the allocation-free count follows; anything deeper is counted by firstLimitExceeded. */
+const FAST_DEPTH = 64;
+let fastBytes = 0;
+let fastValues = 0;
+
+/**
+ * The same totals as firstLimitExceeded, recursively and without allocating;
+ * true when they stay within both limits (both only grow, so firstLimitExceeded
+ * would find no limit passed either). False when a limit is passed or the value
+ * nests deeper than FAST_DEPTH: then firstLimitExceeded decides.
+ */
+function withinLimits(value: unknown, limits: SizeLimits): boolean {
+  fastBytes = 0;
+  fastValues = 1;
+  return count(value, 0, limits);
+}
+
+function count(v: unknown, depth: number, limits: SizeLimits): boolean {
+  fastBytes += scalarBytes(v);
+  if (Array.isArray(v)) {
+    if (depth >= FAST_DEPTH) return false;
+    fastValues += v.length;
+    fastBytes += 2 + Math.max(0, v.length - 1);
+    for (let i = 0; i < v.length; i++) if (!count(v[i], depth + 1, limits)) return false;
+  } else if (isRecord(v)) {
+    if (depth >= FAST_DEPTH) return false;
+    let keys = 0;
+    for (const k in v) {
+      if (!Object.hasOwn(v, k)) continue;
+      keys++;
+      fastValues++;
+      fastBytes += k.length + 3;
+      if (!count(v[k], depth + 1, limits)) return false;
+    }
+    fastBytes += 2 + Math.max(0, keys - 1);
+  }
+  return fastBytes <= limits.bytes && fastValues <= limits.values;
+}
+
+/** Which limit the value passes first, counting no further than that; iterative, so depth costs heap, not stack. */
+export function firstLimitExceeded(value: unknown, limits: SizeLimits): 'bytes' | 'values' | undefined {
   let bytes = 0;
   let values = 1;
   const stack: Frame[] = [{ items: [value], next: 0 }];
