@@ -113,34 +113,16 @@ export function sidecarObject(namespace: string, appIndex: number | null, opts: 
   };
 }
 
-/** A pod as a metadata-only list returns it (PartialObjectMetadata), labelled like an injected Deployment pod. */
+/**
+ * A pod as a metadata-only list returns it (PartialObjectMetadata), labelled like an injected Deployment pod,
+ * or with `unique` like a StatefulSet's pod: its own name and index among its labels.
+ */
 export function podObject(namespace: string, appIndex: number, replica: number, unique = false): Record<string, unknown> {
   const hash = hashOf(namespace, appIndex);
   const name = `${app(appIndex)}-${hash}-${replica.toString(36).padStart(5, 'x')}`;
-  if (unique) {
-    // A StatefulSet's pod: its own name and index among its labels.
-    return {
-      apiVersion: 'meta.k8s.io/v1',
-      kind: 'PartialObjectMetadata',
-      metadata: {
-        name,
-        namespace,
-        uid: randomUUID(),
-        resourceVersion: '1',
-        labels: {
-          app: app(appIndex),
-          version: 'v1',
-          'controller-revision-hash': `${app(appIndex)}-${hash}`,
-          'statefulset.kubernetes.io/pod-name': name,
-          'apps.kubernetes.io/pod-index': String(replica),
-          'security.istio.io/tlsMode': 'istio',
-          'service.istio.io/canonical-name': app(appIndex),
-          'service.istio.io/canonical-revision': 'v1',
-        },
-        annotations: { 'istio.io/rev': 'default', 'sidecar.istio.io/status': '{"initContainers":["istio-init"],"containers":["istio-proxy"]}' },
-      },
-    };
-  }
+  const owner = unique
+    ? { 'controller-revision-hash': `${app(appIndex)}-${hash}`, 'statefulset.kubernetes.io/pod-name': name, 'apps.kubernetes.io/pod-index': String(replica) }
+    : { 'pod-template-hash': hash };
   return {
     apiVersion: 'meta.k8s.io/v1',
     kind: 'PartialObjectMetadata',
@@ -152,7 +134,7 @@ export function podObject(namespace: string, appIndex: number, replica: number, 
       labels: {
         app: app(appIndex),
         version: 'v1',
-        'pod-template-hash': hash,
+        ...owner,
         'security.istio.io/tlsMode': 'istio',
         'service.istio.io/canonical-name': app(appIndex),
         'service.istio.io/canonical-revision': 'v1',
