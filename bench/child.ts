@@ -44,6 +44,8 @@ export interface ChildOptions {
   stdin?: boolean;
   /** Run it at this niceness (`nice -n`), e.g. 19 for load that stands in for other machines. */
   nice?: number;
+  /** Receives the child's unmarked stdout lines (e.g. V8's --trace-gc-nvp) instead of passing them to stderr. */
+  onLine?: (line: string) => void;
 }
 
 export function startChild(script: string, args: string[] = [], opts: ChildOptions = {}): Child {
@@ -59,7 +61,7 @@ export function startChild(script: string, args: string[] = [], opts: ChildOptio
   const waiting: { resolve: (v: unknown) => void; reject: (e: Error) => void }[] = [];
   let exitCode: number | null | undefined;
   createInterface({ input: proc.stdout! }).on('line', (line) => {
-    if (!line.startsWith(MARK)) return void process.stderr.write(`[${script}] ${line}\n`);
+    if (!line.startsWith(MARK)) return void (opts.onLine ? opts.onLine(line) : process.stderr.write(`[${script}] ${line}\n`));
     const msg = JSON.parse(line.slice(MARK.length));
     const w = waiting.shift();
     if (w) w.resolve(msg);

@@ -4,12 +4,13 @@
 // and through the Admitter (reservation overlay) as `serve` calls it.
 //   node --import tsx --expose-gc bench/decision.ts --sizes 100,1000,10000 --iterations N --warmup N
 import { parseArgs } from 'node:util';
+import v8 from 'node:v8';
 import type { AdmissionRequest } from '../src/admission/types.js';
 import type { Decision } from '../src/admission/decision.js';
 import type { ReviewOptions } from '../src/sidecar/review.js';
 import { report } from './child.js';
 import { loadProduct } from './product.js';
-import { summarize, type Summary } from './stats.js';
+import { median, summarize, type Summary } from './stats.js';
 import { clusterPlan, createReview, CROWDED_NAMESPACE, loadCluster, newSidecar, typicalNamespaces } from './workload.js';
 
 export interface DecisionSize {
@@ -23,6 +24,19 @@ export interface DecisionSize {
   crowded?: Measured;
   /** Microseconds per Admitter.validate (dry run, so no reservation piles up). */
   admitter?: Measured;
+  /** As serve runs it: the reserving Admitter on a freshly parsed body each time (largest cluster only). */
+  server?: ServerDecision;
+}
+
+export interface ServerDecision {
+  /** CPU per decision, median over rounds of (parse + decide) − (parse alone), interleaved block by block. */
+  cpuUs: number;
+  cpuUsRounds: number[];
+  /** CPU to parse the body alone (JSON.parse, as the app's parser does after its checks). */
+  parseCpuUs: number;
+  /** Heap bytes one decision allocates: median over windows without a GC of the used heap's growth. */
+  allocBytes: number;
+  allocWindows: number;
 }
 
 const { review, ClusterStore, localAdmitter, root } = await loadProduct();
@@ -72,6 +86,62 @@ function assertAllowedClean(request: AdmissionRequest, decision: Decision): void
   }
 }
 
+/**
+ * serve's decision: Admitter.validate (local reservations: an admitted CREATE
+ * is reserved) on a body parsed just before, so the request's objects are
+ * young, as they are in the server. Each namespace's body keeps its uid, so a
+ * namespace holds one reservation, replaced by every admission, as a real
+ * replica holds one per admitted Sidecar until the watch shows it.
+ */
+async function measureServer(bodies: readonly string[], validate: (r: AdmissionRequest) => Decision, block: number, rounds: number): Promise<ServerDecision> {
+  let sink = 0;
+  const parseOnly = (i: number) => void (sink += (JSON.parse(bodies[i % bodies.length]!) as { request: unknown }).request ? 1 : 0);
+  const decide = (i: number) => {
+    const d = validate((JSON.parse(bodies[i % bodies.length]!) as { request: AdmissionRequest }).request);
+    if (!d.allowed) throw new Error(`expected every decision to allow: ${d.message ?? d.warnings.join('; ')}`);
+  };
+  const cpuOf = (each: (i: number) => void, offset: number) => {
+    const c0 = process.cpuUsage();
+    for (let i = 0; i < block; i++) each(offset + i);
+    const c = process.cpuUsage(c0);
+    return (c.user + c.system) / block;
+  };
+  for (let i = 0; i < warmup; i++) decide(i);
+  const both: number[] = [];
+  const parse: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    // Alternate which goes first, so drift in the machine's load hits both alike.
+    let d: number;
+    let p: number;
+    if (r % 2 === 0) {
+      d = cpuOf(decide, r * block);
+      p = cpuOf(parseOnly, r * block);
+    } else {
+      p = cpuOf(parseOnly, r * block);
+      d = cpuOf(decide, r * block);
+    }
+    both.push(d);
+    parse.push(p);
+  }
+  const cpuUsRounds = both.map((d, i) => d - parse[i]!);
+
+  // Allocation: windows of a few decisions on bodies parsed beforehand, from a collected heap; a window with a GC in it is dropped.
+  const WINDOW = 16;
+  const perDecision: number[] = [];
+  for (let w = 0; w < 40; w++) {
+    const requests = Array.from({ length: WINDOW }, (_, i) => (JSON.parse(bodies[(w * WINDOW + i) % bodies.length]!) as { request: AdmissionRequest }).request);
+    gc();
+    const profiler = new v8.GCProfiler();
+    profiler.start();
+    const h0 = v8.getHeapStatistics().used_heap_size;
+    for (const request of requests) validate(request);
+    const h1 = v8.getHeapStatistics().used_heap_size;
+    if ((profiler.stop()?.statistics.length ?? 1) === 0) perDecision.push((h1 - h0) / WINDOW);
+  }
+  if (sink < 0) throw new Error('unreachable');
+  return { cpuUs: median(cpuUsRounds), cpuUsRounds, parseCpuUs: median(parse), allocBytes: median(perDecision), allocWindows: perDecision.length };
+}
+
 const results: DecisionSize[] = [];
 for (const size of sizes) {
   const plan = clusterPlan(size);
@@ -95,6 +165,11 @@ for (const size of sizes) {
     const { admitter } = localAdmitter(store, OPTIONS);
     const dryRuns = typicalNamespaces(plan).map((ns) => createReview(newSidecar(ns.name), { dryRun: true }).request as AdmissionRequest);
     result.admitter = measure(dryRuns, (r) => admitter.decideLocally(r), iterations);
+    const { admitter: serving } = localAdmitter(store, OPTIONS);
+    const bodies = typicalNamespaces(plan).map((ns) => JSON.stringify(createReview(newSidecar(ns.name))));
+    const block = Math.max(500, Math.round(iterations / 40));
+    result.server = await measureServer(bodies, (r) => serving.validate(r) as Decision, block, 12);
+    process.stderr.write(`decision: as serve runs it ${result.server.cpuUs.toFixed(1)} µs CPU (rounds ${result.server.cpuUsRounds.map((x) => x.toFixed(1)).join(' ')}; parsing alone ${result.server.parseCpuUs.toFixed(1)} µs), ${(result.server.allocBytes / 1024).toFixed(1)} KB allocated (${result.server.allocWindows} windows)\n`);
   }
   results.push(result);
   process.stderr.write(

@@ -8,7 +8,12 @@
 //   node --expose-gc bench/memory-child.mjs MODULE_ROOT < cluster.ndjson
 // MODULE_ROOT is dist (compiled) or src (then run with --import tsx).
 // stdin lines: {"kind":"Review","review":{...}} first, then {"kind":"Sidecar"|"Pod"|"Namespace"|"Deployment"|...,"object":{...}},
-// with {"kind":"Mark","group":"..."} after each group.
+// with {"kind":"Mark","group":"..."} after each group. A review with "check": false is decided but need not be allowed.
+// {"kind":"Relist","pages":N} then N lines {"kind":"Page","page":{items,metadata}}: a re-list of the pods
+// through the informers' own listInto (as a Reflector lists), its pages read from stdin as the API server would send
+// them; reported as the peak RSS during it (VmHWM, reset first through /proc/self/clear_refs) above the RSS
+// before it.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
@@ -26,6 +31,9 @@ const { ClusterStore } = await import(`${root}/cluster/store.js`);
 const { localAdmitter } = await import(`${root}/cluster/admitter.js`);
 const { buildApp } = await import(`${root}/http/app.js`);
 const { createMetrics } = await import(`${root}/metrics.js`);
+const { listInto, RESOURCES } = await import(`${root}/cluster/informer.js`);
+
+const vm = (field) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? NaN) / 1024;
 
 function settle() {
   for (let i = 0; i < 3; i++) gc();
@@ -39,11 +47,36 @@ const app = buildApp({ validate: (r) => admitter.validate(r), readiness: () => (
 await app.ready();
 
 let review;
+let check = true;
 let before;
+let relist;
 const groups = [];
-for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
+const lines = createInterface({ input: process.stdin, crlfDelay: Infinity })[Symbol.asyncIterator]();
+
+/** The informers' pod list, its pages read from stdin (each line one page, as a metadata-only list answers). */
+async function relistPods() {
+  const spec = RESOURCES.find((r) => r.kind === 'Pod');
+  const steady = settle().rss / MB;
+  writeFileSync('/proc/self/clear_refs', '5'); // resets VmHWM to the current RSS
+  const client = {
+    async request() {
+      const { value } = await lines.next();
+      return { status: 200, body: JSON.parse(value).page };
+    },
+  };
+  await listInto(client, spec, store);
+  const peak = vm('VmHWM');
+  const after = settle().rss / MB;
+  return { steadyRssMb: steady, peakRssMb: peak, afterRssMb: after, peakAboveSteadyMb: peak - steady, pods: store.counts().pods };
+}
+
+for (;;) {
+  const { value: line, done } = await lines.next();
+  if (done) break;
   const item = JSON.parse(line);
-  if (item.kind === 'Review') {
+  if (item.kind === 'Relist') relist = await relistPods();
+  else if (item.kind === 'Review') {
+    check = item.check !== false;
     review = item.review;
     admitter.validate(review.request);
     before = settle();
@@ -59,7 +92,7 @@ for await (const line of createInterface({ input: process.stdin, crlfDelay: Infi
 }
 const after = settle();
 const decision = admitter.validate(review.request);
-if (decision.outcome !== 'allowed') throw new Error(`workload bug: the probe review is ${decision.outcome}`);
+if (check && decision.outcome !== 'allowed') throw new Error(`workload bug: the probe review is ${decision.outcome}`);
 process.stdout.write(
   `@@bench ${JSON.stringify({
     counts: store.counts(),
@@ -69,6 +102,7 @@ process.stdout.write(
     heapUsedBaselineMb: before.heapUsed / MB,
     maxRssMb: process.resourceUsage().maxRSS / 1024,
     groups,
+    ...(relist ? { relist } : {}),
   })}\n`,
 );
 await app.close();

@@ -6,7 +6,8 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { finish, REPO_ROOT, startChild } from './child.js';
 import { DIST_DIR, productRoot } from './product.js';
-import { clusterObjects, clusterPlan, createReview, newSidecar, typicalNamespaces, type ObjectGroup } from './workload.js';
+import { clusterObjects, clusterPlan, createReview, newSidecar, scalePlan, typicalNamespaces, type ClusterPlan, type ObjectGroup } from './workload.js';
+import { LIST_PAGE_SIZE } from '../src/cluster/informer.js';
 
 type Counts = { sidecars: number; pods: number; namespaces: number; workloads: number; services: number; serviceEntries: number };
 
@@ -27,6 +28,16 @@ export interface Memory {
   heapUsedBaselineMb: number;
   maxRssMb: number;
   groups: GroupMark[];
+  relist?: Relist;
+}
+
+/** A re-list of every pod through the informers' listInto, as a Reflector lists (memory-child.mjs). */
+export interface Relist {
+  steadyRssMb: number;
+  peakRssMb: number;
+  afterRssMb: number;
+  peakAboveSteadyMb: number;
+  pods: number;
 }
 
 const GROUPS: readonly ObjectGroup[] = ['sidecars and pods', 'workloads', 'services', 'serviceEntries'];
@@ -48,7 +59,7 @@ export function marginalBytes(memory: Pick<Memory, 'groups' | 'heapUsedBaselineM
   });
 }
 
-export async function measureMemory(sidecars: number): Promise<Memory> {
+function memoryChild() {
   const root = productRoot();
   const dir = root === 'dist' ? DIST_DIR : join(REPO_ROOT, 'src');
   const child = startChild('memory-child.mjs', [dir], { tsx: root === 'src', stdin: true, nodeFlags: ['--expose-gc'] });
@@ -56,12 +67,55 @@ export async function measureMemory(sidecars: number): Promise<Memory> {
   const write = async (line: string) => {
     if (!stdin.write(`${line}\n`)) await once(stdin, 'drain');
   };
+  const done = async () => {
+    stdin.end();
+    return { ...(await finish<Memory>('memory-child.mjs', child)), root };
+  };
+  return { write, done };
+}
+
+export async function measureMemory(sidecars: number): Promise<Memory> {
+  const { write, done } = memoryChild();
   const plan = clusterPlan(sidecars);
   await write(JSON.stringify({ kind: 'Review', review: createReview(newSidecar(typicalNamespaces(plan)[0]!.name), { dryRun: true }) }));
   for (const group of GROUPS) {
     for (const item of clusterObjects(plan, [group])) await write(JSON.stringify(item));
     await write(JSON.stringify({ kind: 'Mark', group }));
   }
-  stdin.end();
-  return { ...(await finish<Memory>('memory-child.mjs', child)), root };
+  return done();
+}
+
+/** The plan's pods as metadata-only list pages of LIST_PAGE_SIZE, one stdin line each. */
+function* podPages(plan: ClusterPlan): Generator<string> {
+  let items: unknown[] = [];
+  const page = (last: boolean) => JSON.stringify({ kind: 'Page', page: { kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata: { resourceVersion: '2', ...(last ? {} : { continue: 'more' }) }, items } });
+  const pods = [...clusterObjects(plan, ['sidecars and pods'])].filter((o) => o.kind === 'Pod').length;
+  let sent = 0;
+  for (const o of clusterObjects(plan, ['sidecars and pods'])) {
+    if (o.kind !== 'Pod') continue;
+    items.push(o.object);
+    sent++;
+    if (items.length === LIST_PAGE_SIZE || sent === pods) {
+      yield page(sent === pods);
+      items = [];
+    }
+  }
+}
+
+/**
+ * Kubernetes' scale limits (scalePlan): 10,000 Sidecars and namespaces and
+ * 150,000 pods, sharing label sets per app or each with its own; then a
+ * re-list of every pod, page by page.
+ */
+export async function measureScale(uniquePodLabels: boolean): Promise<Memory> {
+  const { write, done } = memoryChild();
+  const plan = scalePlan({ uniquePodLabels });
+  // Decided once so the rules are compiled; in this plan the Sidecar's hosts name Services that do not exist, so it need not be allowed.
+  await write(JSON.stringify({ kind: 'Review', check: false, review: createReview(newSidecar(plan.namespaces[0]!.name), { dryRun: true }) }));
+  for (const item of clusterObjects(plan, ['sidecars and pods'])) await write(JSON.stringify(item));
+  await write(JSON.stringify({ kind: 'Mark', group: 'sidecars and pods' }));
+  const pages = Math.ceil(plan.pods / LIST_PAGE_SIZE);
+  await write(JSON.stringify({ kind: 'Relist', pages }));
+  for (const line of podPages(plan)) await write(line);
+  return done();
 }

@@ -19,11 +19,12 @@ import { BENCH_CASES, measureBounded } from './bounded.js';
 import type { ClaimsRun } from './claims.js';
 import { AdminClient } from '../test/cluster/admin-client.js';
 import { startControlPlane, stopProcess } from '../test/cluster/control-plane.js';
-import { marginalBytes, measureMemory } from './memory.js';
+import { marginalBytes, measureMemory, measureScale } from './memory.js';
 import { missed, table, type Results } from './report.js';
 import { distIsFresh, DIST_DIR, productRoot } from './product.js';
 import { measureStartup } from './startup.js';
 import { median, round, type Summary } from './stats.js';
+import { GC_TRACE_FLAGS, GcLog, medianOf, summarizeGc, type GcSummary } from './gc-trace.js';
 import { clusterPlan, createReview, newSidecar, typicalNamespaces } from './workload.js';
 
 const { values: flags } = parseArgs({
@@ -52,7 +53,7 @@ const SETTINGS: Settings = flags.quick
       decision: { iterations: 20_000, warmup: 5_000, crowdedIterations: 3_000 },
       claims: { iterations: 300, warmup: 100 },
       attackSeconds: 8,
-      https: { connections: 10, warmupS: 1, seconds: 4, rounds: 1 },
+      https: { connections: 10, warmupS: 1, seconds: 3, rounds: 2 },
       fixed: { rate: 1_000, seconds: 5, connections: 8, warmupS: 2 },
       startupRuns: 3,
     }
@@ -60,7 +61,7 @@ const SETTINGS: Settings = flags.quick
       decision: { iterations: 200_000, warmup: 20_000, crowdedIterations: 20_000 },
       claims: { iterations: 2_000, warmup: 200 },
       attackSeconds: 20,
-      https: { connections: 10, warmupS: 3, seconds: 15, rounds: 3 },
+      https: { connections: 10, warmupS: 1, seconds: 6, rounds: 6 },
       fixed: { rate: 1_000, seconds: 30, connections: 8, warmupS: 3 },
       startupRuns: 7,
     };
@@ -87,6 +88,8 @@ async function decisionPhase(results: Results, details: Record<string, unknown>)
   results.decision_p50_us_crowded = round(large?.crowded?.p50 ?? NaN, 1);
   results.decision_p99_us_admitter = round(large?.admitter?.p99 ?? NaN, 1);
   results.decision_cpu_us = round(large?.typical.cpuUs ?? NaN, 1);
+  results.decision_cpu_us_server = round(large?.server?.cpuUs ?? NaN, 1);
+  results.decision_alloc_kb = round((large?.server?.allocBytes ?? NaN) / 1024, 2);
   details.decision = run;
 }
 
@@ -126,19 +129,22 @@ function makeCerts(dir: string): string {
   return ca.certPem;
 }
 
-type Side = 'noop' | 'stub' | 'validate';
-const SIDES: readonly Side[] = ['noop', 'stub', 'validate'];
+type Side = 'noop' | 'noop-app' | 'stub' | 'validate';
+const SIDES: readonly Side[] = ['noop', 'noop-app', 'stub', 'validate'];
 
 interface Server {
   side: Side;
   child: Child;
   target: Target;
+  gc: GcLog;
 }
 
+/** Every server prints V8's GC trace (the same flag on each side, so none pays for it alone). */
 async function startServer(side: Side, certDir: string, body: string, ca: string): Promise<Server> {
-  const child = startChild('server.ts', ['--mode', side, '--cert-dir', certDir, '--sidecars', '10000']);
+  const gc = new GcLog();
+  const child = startChild('server.ts', ['--mode', side, '--cert-dir', certDir, '--sidecars', '10000'], { nodeFlags: [...GC_TRACE_FLAGS], onLine: gc.onLine });
   const { port } = await child.next<{ port: number }>();
-  return { side, child, target: { origin: `https://127.0.0.1:${port}`, path: side === 'noop' ? '/noop' : '/validate', body, ca } };
+  return { side, child, gc, target: { origin: `https://127.0.0.1:${port}`, path: side === 'noop' || side === 'noop-app' ? '/noop' : '/validate', body, ca } };
 }
 
 /** Each server must answer what the benchmark assumes before it is loaded. */
@@ -146,7 +152,7 @@ async function checkAnswers(servers: readonly Server[]): Promise<void> {
   for (const { side, target } of servers) {
     const { status, body } = await probe(target);
     if (status !== 200) throw new Error(`${side} server answered ${status}`);
-    if (side === 'noop') continue;
+    if (side === 'noop' || side === 'noop-app') continue;
     const response = (body as { response?: { allowed?: boolean; warnings?: unknown } }).response;
     if (response?.allowed !== true || response.warnings !== undefined) {
       throw new Error(`${side}: /validate did not allow the benchmark's Sidecar cleanly: ${JSON.stringify(body).slice(0, 400)}`);
@@ -189,32 +195,45 @@ async function httpsPhase(results: Results, details: Record<string, unknown>, ce
   try {
     await checkAnswers(servers);
     const { connections, warmupS, seconds, rounds } = SETTINGS.https;
-    const runs: Record<Side, Throughput>[] = [];
+    const runs: Record<Side, Throughput & { gc: GcSummary }>[] = [];
     for (let round = 0; round < rounds; round++) {
-      const run: Partial<Record<Side, Throughput>> = {};
-      // Alternate the order, so drift in the machine's load hits every side alike.
+      const run: Partial<Record<Side, Throughput & { gc: GcSummary }>> = {};
+      // Alternate the order, so drift in the machine's load hits every side alike;
+      // the fair ceiling and /validate always run back to back (paired).
       for (const side of round % 2 === 0 ? SIDES : [...SIDES].reverse()) {
-        const { target, child } = server(side);
+        const { target, child, gc } = server(side);
         await throughput(target, { connections, seconds: warmupS });
+        const from = performance.now();
         const r = await throughput(target, { connections, seconds, serverPid: child.process.pid });
+        // The child's GC lines for the window may still be in the pipe.
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        const gcSummary = summarizeGc(gc.window(from, performance.now()));
         if (r.non2xx > 0 || r.errors > 0) throw new Error(`${side}: ${r.non2xx} non-2xx answers and ${r.errors} errors under load`);
-        log(`https ${side}: ${Math.round(r.rps)} req/s, p99 ${r.p99Ms} ms, server CPU ${r.serverCpuUsPerRequest?.toFixed(0) ?? '?'} µs/request`);
-        run[side] = r;
+        log(`https ${side}: ${Math.round(r.rps)} req/s, p99 ${r.p99Ms} ms, server CPU ${r.serverCpuUsPerRequest?.toFixed(0) ?? '?'} µs/request, ${gcSummary.scavenges} scavenges promoting ${gcSummary.promotedKbPerScavenge.toFixed(1)} KB each (pause ${gcSummary.scavengePauseMsMean.toFixed(2)} ms)`);
+        run[side] = { ...r, gc: gcSummary };
       }
-      runs.push(run as Record<Side, Throughput>);
+      runs.push(run as Record<Side, Throughput & { gc: GcSummary }>);
     }
     const rps = (side: Side) => median(runs.map((r) => r[side].rps));
     const cpu = (side: Side) => median(runs.map((r) => r[side].serverCpuUsPerRequest ?? NaN));
+    /** Median over rounds of the ratio within each round (each pair ran back to back). */
+    const pairedRatio = (side: Side, ceiling: Side) => median(runs.map((r) => r[side].rps / r[ceiling].rps));
     results.https_rps_noop = round(rps('noop'), 0);
+    results.https_rps_noop_app = round(rps('noop-app'), 0);
     results.https_rps_validate = round(rps('validate'), 0);
-    results.https_ratio = round(rps('validate') / rps('noop'), 3);
+    results.https_ratio = round(pairedRatio('validate', 'noop-app'), 3);
+    results.https_ratio_noop = round(pairedRatio('validate', 'noop'), 3);
     results.https_p99_ms = round(median(runs.map((r) => r.validate.p99Ms)), 2);
     results.https_p99_ms_noop = round(median(runs.map((r) => r.noop.p99Ms)), 2);
     results.https_rps_stub = round(rps('stub'), 0);
     results.https_cpu_us_noop = round(cpu('noop'), 0);
+    results.https_cpu_us_noop_app = round(cpu('noop-app'), 0);
     results.https_cpu_us_stub = round(cpu('stub'), 0);
     results.https_cpu_us_validate = round(cpu('validate'), 0);
-    results.https_cpu_ratio = round(cpu('noop') / cpu('validate'), 3);
+    results.https_cpu_ratio = round(cpu('noop-app') / cpu('validate'), 3);
+    results.promoted_kb_per_scavenge = round(medianOf(runs.map((r) => r.validate.gc.promotedKbPerScavenge)), 1);
+    results.promoted_kb_per_scavenge_noop_app = round(medianOf(runs.map((r) => r['noop-app'].gc.promotedKbPerScavenge)), 1);
+    results.scavenge_pause_ms = round(medianOf(runs.map((r) => r.validate.gc.scavengePauseMsMean)), 2);
     details.https = { connections, seconds, rounds, bodyBytes: Buffer.byteLength(body), runs };
 
     const validate = server('validate');
@@ -249,6 +268,22 @@ async function memoryPhase(results: Results, details: Record<string, unknown>): 
   for (const m of marginal) results[key[m.group]!] = m.heapBytes;
   details.memory = { ...memory, marginal };
   log(`memory (${memory.root}): RSS ${memory.rssMb.toFixed(1)} MB, before loading ${memory.rssBaselineMb.toFixed(1)} MB; heap bytes per object: ${marginal.map((m) => `${m.group} ${m.heapBytes}`).join(', ')}`);
+}
+
+/** Issue 20: 150,000 pods in 10,000 namespaces, shared and unique label sets, and a re-list of them. */
+async function scalePhase(results: Results, details: Record<string, unknown>): Promise<void> {
+  const shared = await measureScale(false);
+  const unique = await measureScale(true);
+  const loaded = (m: typeof shared) => m.groups[0]!;
+  results.rss_mb_150k = round(loaded(shared).rssMb, 1);
+  results.rss_mb_150k_unique = round(loaded(unique).rssMb, 1);
+  results.relist_peak_mb = round(unique.relist?.peakAboveSteadyMb ?? NaN, 1);
+  results.bytes_per_pod_150k_unique = Math.round(((loaded(unique).heapUsedMb - unique.heapUsedBaselineMb) * 2 ** 20) / unique.counts.pods);
+  results.bytes_per_pod_150k = Math.round(((loaded(shared).heapUsedMb - shared.heapUsedBaselineMb) * 2 ** 20) / shared.counts.pods);
+  details.scale = { shared, unique };
+  for (const [name, m] of [['shared', shared], ['unique', unique]] as const) {
+    log(`scale (${name} label sets): RSS ${loaded(m).rssMb.toFixed(1)} MB (${m.counts.pods} pods, ${m.counts.sidecars} Sidecars, ${m.counts.namespaces} namespaces), before loading ${m.rssBaselineMb.toFixed(1)} MB; re-list peak ${m.relist?.peakRssMb.toFixed(1)} MB, ${m.relist?.peakAboveSteadyMb.toFixed(1)} MB above ${m.relist?.steadyRssMb.toFixed(1)}`);
+  }
 }
 
 async function startupPhase(results: Results, details: Record<string, unknown>, certDir: string): Promise<void> {
@@ -322,6 +357,7 @@ async function main(): Promise<number> {
     const phases: [string, () => Promise<void>][] = [
       ['decision', () => decisionPhase(results, details)],
       ['memory', () => memoryPhase(results, details)],
+      ['scale', () => scalePhase(results, details)],
       ['claims', () => claimsPhase(results, details)],
       ['https', () => httpsPhase(results, details, certDir, ca)],
       ['startup', () => startupPhase(results, details, certDir)],

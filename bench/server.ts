@@ -5,6 +5,10 @@
 //                    holding --sidecars Sidecars, Metrics as observer, pino at info)
 //   --mode stub      the same buildApp with a decision that allows without looking,
 //                    to split /validate's cost into HTTP layer and decision
+//   --mode noop-app  the fair ceiling: the same buildApp, store and parser in
+//                    the same heap, and a route POST /noop beside /validate that
+//                    answers {"ok":true} without deciding (Fastify, TLS, our
+//                    JSON parser and buildApp's root hooks, nothing else)
 // Reports {"port": N} once listening. Records each request's time inside the
 // server (first byte parsed → response written); SIGUSR2 clears the record.
 // On SIGTERM reports those latencies and the decisions' mean (from its own
@@ -48,7 +52,8 @@ async function decisionStats(): Promise<{ decisions: number; meanUs: number } | 
   return decisions > 0 ? { decisions, meanUs: (total('_sum') / decisions) * 1e6 } : undefined;
 }
 
-function validateServer(stub: boolean) {
+function validateServer(mode: 'validate' | 'stub' | 'noop-app') {
+  const stub = mode === 'stub';
   const store = new ClusterStore();
   loadCluster(store, clusterPlan(Number(values.sidecars)));
   const { admitter, reservations } = localAdmitter(store, { overlap: 'workloads', rootNamespace: 'istio-system' });
@@ -56,16 +61,20 @@ function validateServer(stub: boolean) {
   metrics.trackReservations(() => reservations.size());
   // Production logs JSON lines to stdout; at info nothing is written for an allowed request.
   const logger = pino({ level: 'info' }, pino.destination({ dest: '/dev/null', sync: false }));
-  return buildApp({
+  const app = buildApp({
     validate: stub ? () => allow : (r) => admitter.validate(r),
     readiness: () => ({ ready: true, reasons: [] }),
     logger,
     observer: metrics,
     https,
   });
+  if (mode === 'noop-app') app.post('/noop', async () => ({ ok: true }));
+  return app;
 }
 
-const app = (values.mode === 'noop' ? noopServer() : validateServer(values.mode === 'stub')) as unknown as FastifyInstance;
+const mode = values.mode as 'noop' | 'noop-app' | 'validate' | 'stub';
+if (!['noop', 'noop-app', 'validate', 'stub'].includes(mode)) throw new Error(`unknown --mode ${mode}`);
+const app = (mode === 'noop' ? noopServer() : validateServer(mode)) as unknown as FastifyInstance;
 let inServerMs: number[] = [];
 const started = new WeakMap<object, bigint>();
 app.addHook('onRequest', async (request) => void started.set(request.raw, process.hrtime.bigint()));

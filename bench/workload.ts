@@ -30,6 +30,10 @@ export interface NamespacePlan {
 export interface ClusterPlan {
   sidecars: number;
   pods: number;
+  /** Pods per app (PODS_PER_APP unless a plan says otherwise). */
+  podsPerApp?: number;
+  /** Every pod gets a label set of its own (a StatefulSet's pod-name and pod-index labels), not its ReplicaSet's. */
+  uniquePodLabels?: boolean;
   workloads: number;
   services: number;
   serviceEntries: number;
@@ -62,6 +66,16 @@ export function clusterPlan(sidecars: number): ClusterPlan {
     serviceEntries: Math.max(Math.ceil(sidecars * SERVICE_ENTRIES_PER_SIDECAR), namespaces.length * EXTERNAL_HOSTS_PER_APP_CHOICE),
     namespaces,
   };
+}
+
+/**
+ * Kubernetes' published scale limits: 150,000 pods in 10,000 namespaces.
+ * Each namespace holds one app of 15 pods and its namespace-wide Sidecar
+ * (10,000 Sidecars).
+ */
+export function scalePlan(opts: { uniquePodLabels: boolean }): ClusterPlan {
+  const namespaces = Array.from({ length: 10_000 }, (_, i) => ({ name: `ns-${String(i).padStart(5, '0')}`, apps: 1 }));
+  return { sidecars: 10_000, pods: 150_000, podsPerApp: 15, uniquePodLabels: opts.uniquePodLabels, workloads: 0, services: 0, serviceEntries: 0, namespaces };
 }
 
 export const typicalNamespaces = (plan: ClusterPlan): NamespacePlan[] => plan.namespaces.filter((n) => n.name !== CROWDED_NAMESPACE);
@@ -99,21 +113,28 @@ export function sidecarObject(namespace: string, appIndex: number | null, opts: 
   };
 }
 
-/** A pod as a metadata-only list returns it (PartialObjectMetadata), labelled like an injected Deployment pod. */
-export function podObject(namespace: string, appIndex: number, replica: number): Record<string, unknown> {
+/**
+ * A pod as a metadata-only list returns it (PartialObjectMetadata), labelled like an injected Deployment pod,
+ * or with `unique` like a StatefulSet's pod: its own name and index among its labels.
+ */
+export function podObject(namespace: string, appIndex: number, replica: number, unique = false): Record<string, unknown> {
   const hash = hashOf(namespace, appIndex);
+  const name = `${app(appIndex)}-${hash}-${replica.toString(36).padStart(5, 'x')}`;
+  const owner = unique
+    ? { 'controller-revision-hash': `${app(appIndex)}-${hash}`, 'statefulset.kubernetes.io/pod-name': name, 'apps.kubernetes.io/pod-index': String(replica) }
+    : { 'pod-template-hash': hash };
   return {
     apiVersion: 'meta.k8s.io/v1',
     kind: 'PartialObjectMetadata',
     metadata: {
-      name: `${app(appIndex)}-${hash}-${replica.toString(36).padStart(5, 'x')}`,
+      name,
       namespace,
       uid: randomUUID(),
       resourceVersion: '1',
       labels: {
         app: app(appIndex),
         version: 'v1',
-        'pod-template-hash': hash,
+        ...owner,
         'security.istio.io/tlsMode': 'istio',
         'service.istio.io/canonical-name': app(appIndex),
         'service.istio.io/canonical-revision': 'v1',
@@ -166,7 +187,7 @@ export function* clusterObjects(plan: ClusterPlan, groups: readonly ObjectGroup[
       yield { kind: 'Namespace', object: namespaceObject(ns.name) };
       yield { kind: 'Sidecar', object: sidecarObject(ns.name, null) };
       for (let a = 1; a < ns.apps; a++) yield { kind: 'Sidecar', object: sidecarObject(ns.name, a) };
-      for (let a = 0; a < ns.apps; a++) for (let r = 0; r < PODS_PER_APP; r++) yield { kind: 'Pod', object: podObject(ns.name, a, r) };
+      for (let a = 0; a < ns.apps; a++) for (let r = 0; r < (plan.podsPerApp ?? PODS_PER_APP); r++) yield { kind: 'Pod', object: podObject(ns.name, a, r, plan.uniquePodLabels) };
     }
   }
   if (groups.includes('workloads')) {

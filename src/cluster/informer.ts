@@ -31,8 +31,14 @@ export interface ResourceSpec {
   /** Plural for messages and metrics. */
   name: string;
   path: string;
-  /** Lists can ask for metadata only; watch events are reduced on arrival anyway. */
+  /** Lists can ask for metadata only (a PartialObjectMetadataList). */
   listAccept?: string;
+  /**
+   * Watches too (each event's object a PartialObjectMetadata): a pod event
+   * then carries about 1 KB of metadata instead of a whole Pod, parsed on
+   * the thread that serves admissions.
+   */
+  watchAccept?: string;
   /** Keeps only what the store reads, page by page, so a re-list never holds every full object at once. */
   slim?: (obj: unknown) => unknown;
   /**
@@ -42,12 +48,16 @@ export interface ResourceSpec {
    */
   optional?: boolean;
   replace(store: ClusterStore, items: unknown[]): void;
+  /** Instead of replace: applies the list page by page as it arrives (pods: see ClusterStore.relistPods). */
+  relist?: (store: ClusterStore) => { add(items: readonly unknown[]): void; done(): void };
   upsert(store: ClusterStore, obj: unknown): void;
   remove(store: ClusterStore, namespace: string, name: string): void;
 }
 
 /** Asks for a PartialObjectMetadataList (falls back to full objects where the server cannot). */
 const METADATA_ONLY = 'application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io,application/json';
+/** The same for a watch, whose events carry one object each (client-go's metadata informer asks so). */
+export const METADATA_ONLY_WATCH = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
 
 export const RESOURCES: readonly ResourceSpec[] = [
   {
@@ -64,8 +74,10 @@ export const RESOURCES: readonly ResourceSpec[] = [
     name: 'pods',
     path: '/api/v1/pods',
     listAccept: METADATA_ONLY,
+    watchAccept: METADATA_ONLY_WATCH,
     slim: podMetadata,
     replace: (s, items) => s.replacePods(items),
+    relist: (s) => s.relistPods(),
     upsert: (s, o) => s.upsertPod(o),
     remove: (s, ns, n) => s.deletePod(ns, n),
   },
@@ -89,6 +101,7 @@ export const RESOURCES: readonly ResourceSpec[] = [
     path: '/api/v1/services',
     // The rules need a Service's name and its exportTo annotation, nothing from its spec.
     listAccept: METADATA_ONLY,
+    watchAccept: METADATA_ONLY_WATCH,
     slim: objectMetadata,
     replace: (s, items) => s.replaceServices(items),
     upsert: (s, o) => s.upsertService(o),
@@ -143,8 +156,16 @@ export const DEFAULT_WATCH_INACTIVITY_MS = 150_000;
 /** Page size of lists, as client-go's reflector uses. */
 export const LIST_PAGE_SIZE = 500;
 
-/** A paginated list (limit/continue), each page reduced before the next is read. */
-export async function listAll(client: KubeClient, spec: ResourceSpec, signal?: AbortSignal): Promise<{ items: unknown[]; resourceVersion: string | undefined }> {
+/**
+ * A paginated list (limit/continue), each page reduced before the next is
+ * read; with `onPage`, each page is handed over instead of collected.
+ */
+export async function listAll(
+  client: Pick<KubeClient, 'request'>,
+  spec: ResourceSpec,
+  signal?: AbortSignal,
+  onPage?: (items: unknown[]) => void,
+): Promise<{ items: unknown[]; resourceVersion: string | undefined }> {
   const items: unknown[] = [];
   let resourceVersion: string | undefined;
   let cont: string | undefined;
@@ -155,12 +176,41 @@ export async function listAll(client: KubeClient, spec: ResourceSpec, signal?: A
       signal,
     });
     const page = Array.isArray(body?.items) ? body.items : [];
-    for (const item of page) items.push(spec.slim ? spec.slim(item) : item);
+    const reduced = spec.slim ? page.map(spec.slim) : page;
+    if (onPage) onPage(reduced);
+    else for (const item of reduced) items.push(item);
     // The first page's resourceVersion is the list's: watching from it misses nothing.
     resourceVersion ??= body?.metadata?.resourceVersion;
     cont = body?.metadata?.continue || undefined;
   } while (cont);
   return { items, resourceVersion };
+}
+
+/**
+ * Lists a kind into the store: replaced at once, or page by page where the
+ * kind says so (spec.relist). An error or abort mid-list leaves the pages
+ * already applied, each object as new as the list; the caller lists again.
+ */
+export async function listInto(
+  client: Pick<KubeClient, 'request'>,
+  spec: ResourceSpec,
+  store: ClusterStore,
+  signal?: AbortSignal,
+): Promise<{ items: number; resourceVersion: string | undefined }> {
+  if (!spec.relist) {
+    const { items, resourceVersion } = await listAll(client, spec, signal);
+    if (signal?.aborted) return { items: items.length, resourceVersion };
+    spec.replace(store, items);
+    return { items: items.length, resourceVersion };
+  }
+  const relist = spec.relist(store);
+  let count = 0;
+  const { resourceVersion } = await listAll(client, spec, signal, (page) => {
+    count += page.length;
+    relist.add(page);
+  });
+  if (!signal?.aborted) relist.done();
+  return { items: count, resourceVersion };
 }
 
 export interface InformerOptions {
@@ -268,7 +318,7 @@ class Reflector {
   private async list(): Promise<boolean> {
     let listed;
     try {
-      listed = await listAll(this.client, this.spec, this.halt.signal);
+      listed = await listInto(this.client, this.spec, this.store, this.halt.signal);
     } catch (err) {
       if (!this.spec.optional || !isStatus(err, '404')) throw err;
       if (!this.status.synced) this.logger.info({ resource: this.spec.name }, 'not served (CRD not installed): treated as empty, checked again later');
@@ -278,10 +328,9 @@ class Reflector {
     }
     const { items, resourceVersion } = listed;
     if (this.stopped) return true;
-    this.spec.replace(this.store, items);
     this.rv = resourceVersion ?? '';
     this.markSynced();
-    this.logger.debug({ resource: this.spec.name, items: items.length, resourceVersion: this.rv }, 'listed');
+    this.logger.debug({ resource: this.spec.name, items, resourceVersion: this.rv }, 'listed');
     return true;
   }
 
@@ -313,7 +362,7 @@ class Reflector {
         this.spec.path,
         { resourceVersion: this.rv || undefined, allowWatchBookmarks: true, timeoutSeconds: this.opts.watchTimeoutSeconds },
         onEvent,
-        { signal: this.halt.signal, inactivityTimeoutMs: this.opts.watchInactivityTimeoutMs, onOpen: () => this.connected() },
+        { signal: this.halt.signal, inactivityTimeoutMs: this.opts.watchInactivityTimeoutMs, onOpen: () => this.connected(), ...(this.spec.watchAccept ? { accept: this.spec.watchAccept } : {}) },
       );
     } catch (err) {
       if (isStatus(err, '410')) return 'expired';

@@ -40,6 +40,8 @@ export interface WatchOptions {
   signal?: AbortSignal;
   /** Called once the server has answered 200 and events may follow. */
   onOpen?: () => void;
+  /** The Accept header (default application/json), e.g. to watch PartialObjectMetadata. */
+  accept?: string;
 }
 
 /**
@@ -106,7 +108,7 @@ export class KubeClient {
     const connectMs = opts.connectTimeoutMs ?? this.defaultTimeoutMs;
     const abort = abortable(opts.signal, connectMs);
     try {
-      const response = await fetch(url, { method: 'GET', headers: { ...ctx.headers, accept: 'application/json' }, dispatcher: ctx.dispatcher, signal: abort.signal });
+      const response = await fetch(url, { method: 'GET', headers: { ...ctx.headers, accept: opts.accept ?? 'application/json' }, dispatcher: ctx.dispatcher, signal: abort.signal });
       if (response.status !== 200) throw statusError(response.status, parseBody(await response.text()), `WATCH ${url.pathname}`);
       opts.onOpen?.();
       // From here on the deadline is an inactivity timeout, renewed by every chunk.

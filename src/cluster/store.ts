@@ -47,24 +47,79 @@ class SidecarBucket {
   }
 }
 
-const labelKey = (k: string, v: string): string => `${k}\u0000${v}`;
-
 /** Pods that carry exactly the same labels (typically one ReplicaSet's) and the same ambient mode, stored once. */
 interface LabelGroup {
   readonly labels: Labels;
   readonly ambient: boolean;
-  readonly pods: Set<string>;
+  /** Its pods' names: one name (a StatefulSet's pod, whose labels name it) until a second pod shares the set. */
+  pods: string | Set<string>;
 }
+
+/**
+ * A label set as the store keeps it: no prototype, like stringMap's (a label
+ * named like an Object method reads as absent), but with fast properties
+ * that V8 lays out once for every set with the same keys in the same order.
+ * A dictionary (Object.create(null)) costs about 250 bytes for a pod's eight
+ * labels; this about 50.
+ */
+const CompactLabels = function CompactLabels(this: Record<string, string>) {} as unknown as { new (): Record<string, string>; prototype: object };
+CompactLabels.prototype = Object.create(null);
+
+/** `name`: the pod's name, kept once where a label repeats it (a StatefulSet pod's statefulset.kubernetes.io/pod-name). */
+function compactLabels(labels: Labels, name: string): Labels {
+  const out = new CompactLabels();
+  for (const k in labels) {
+    const v = labels[k]!;
+    out[k] = v === name ? name : v;
+  }
+  return out;
+}
+
+/** An order-independent 32-bit hash of a label set and its ambient mode: groups are found by it, then compared. */
+function labelSetHash(labels: Labels, ambient: boolean): number {
+  let h = ambient ? 0x9e3779b9 : 0;
+  for (const k in labels) {
+    const v = labels[k]!;
+    let x = 0x811c9dc5;
+    for (let i = 0; i < k.length; i++) x = Math.imul(x ^ k.charCodeAt(i), 0x01000193);
+    x = Math.imul(x ^ 0x3d, 0x01000193);
+    for (let i = 0; i < v.length; i++) x = Math.imul(x ^ v.charCodeAt(i), 0x01000193);
+    h = (h + Math.imul(x ^ (x >>> 15), 0x2c1b3c6d)) | 0;
+  }
+  return h;
+}
+
+/** Pod groups a namespace holds before its label index is built (see PodBucket.byLabel). */
+const INDEX_AFTER = 32;
+
+/** The labels carry every label of the selector (an empty selector: any). */
+function carries(labels: Labels, selector: Labels): boolean {
+  for (const k in selector) if (labels[k] !== selector[k]) return false;
+  return true;
+}
+
+const podNames = (g: LabelGroup): Iterable<string> => (typeof g.pods === 'string' ? [g.pods] : g.pods);
 
 /**
  * Pods of one namespace. Pods of a ReplicaSet share one label set, so each
  * distinct set is kept once and the posting lists index label groups, not
- * pods: 100,000 pods cost a map entry each plus a few hundred groups.
+ * pods: 100,000 pods cost a map entry each plus a few hundred groups. Pods
+ * with a label set of their own (StatefulSets, hash labels) cost a group
+ * each, so a group is small: found by a hash of its labels (no key string),
+ * its labels in a compact object, its single pod's name without a Set.
  */
 class PodBucket {
   private readonly groupOf = new Map<string, LabelGroup>(); // pod name → its group
-  private readonly groups = new Map<string, LabelGroup>(); // canonical label set → group
-  private readonly byLabel: Postings<LabelGroup> = new Map();
+  private readonly groups = new Map<number, LabelGroup | LabelGroup[]>(); // label set hash → group(s)
+  /**
+   * Label → groups, built once the namespace holds more than INDEX_AFTER
+   * groups. Below, a lookup checks every group, which costs less than the
+   * index's maps (a few KB per namespace, most of a small namespace's memory).
+   */
+  private byLabel: Postings<LabelGroup> | undefined;
+  private groupCount = 0;
+  /** Groups of pods in ambient mode: a namespace without any answers the ambient rule's question at once. */
+  private ambientGroups = 0;
 
   get size(): number {
     return this.groupOf.size;
@@ -83,15 +138,25 @@ class PodBucket {
   }
 
   set(pod: PodInfo): void {
+    const was = this.groupOf.get(pod.name);
+    // Unchanged (a re-list, a status-only update): nothing to do, nothing allocated.
+    if (was && was.ambient === pod.ambient && sameLabels(was.labels, pod.labels)) return;
     this.delete(pod.name);
-    const id = groupId(pod.labels, pod.ambient);
-    let group = this.groups.get(id);
+    const hash = labelSetHash(pod.labels, pod.ambient);
+    let group = this.find(hash, pod.labels, pod.ambient);
     if (!group) {
-      group = { labels: pod.labels, ambient: pod.ambient, pods: new Set() };
-      this.groups.set(id, group);
-      addPosting(this.byLabel, group.labels, group);
-    }
-    group.pods.add(pod.name);
+      group = { labels: compactLabels(pod.labels, pod.name), ambient: pod.ambient, pods: pod.name };
+      const same = this.groups.get(hash);
+      this.groups.set(hash, same === undefined ? group : Array.isArray(same) ? [...same, group] : [same, group]);
+      this.groupCount++;
+      if (group.ambient) this.ambientGroups++;
+      if (this.byLabel) addPosting(this.byLabel, group.labels, group);
+      else if (this.groupCount > INDEX_AFTER) {
+        this.byLabel = new Map();
+        for (const g of this.allGroups()) addPosting(this.byLabel, g.labels, g);
+      }
+    } else if (typeof group.pods === 'string') group.pods = new Set([group.pods, pod.name]);
+    else group.pods.add(pod.name);
     this.groupOf.set(pod.name, group);
   }
 
@@ -99,29 +164,69 @@ class PodBucket {
     const group = this.groupOf.get(name);
     if (!group) return false;
     this.groupOf.delete(name);
+    if (typeof group.pods === 'string') {
+      this.dropGroup(group);
+      return true;
+    }
     group.pods.delete(name);
-    if (group.pods.size === 0) this.dropGroup(group);
+    if (group.pods.size === 1) group.pods = group.pods.values().next().value!;
     return true;
   }
 
+  private find(hash: number, labels: Labels, ambient: boolean): LabelGroup | undefined {
+    const same = this.groups.get(hash);
+    if (same === undefined) return undefined;
+    for (const g of Array.isArray(same) ? same : [same]) if (g.ambient === ambient && sameLabels(g.labels, labels)) return g;
+    return undefined;
+  }
+
   private dropGroup(group: LabelGroup): void {
-    this.groups.delete(groupId(group.labels, group.ambient));
-    dropPosting(this.byLabel, group.labels, group);
+    const hash = labelSetHash(group.labels, group.ambient);
+    const same = this.groups.get(hash);
+    if (same === group) this.groups.delete(hash);
+    else if (Array.isArray(same)) {
+      const rest = same.filter((g) => g !== group);
+      this.groups.set(hash, rest.length === 1 ? rest[0]! : rest);
+    }
+    this.groupCount--;
+    if (group.ambient) this.ambientGroups--;
+    if (this.byLabel) dropPosting(this.byLabel, group.labels, group);
   }
 
   list(namespace: string): PodInfo[] {
     return [...this.groupOf].map(([name, g]) => ({ namespace, name, labels: g.labels, ambient: g.ambient }));
   }
 
+  private *allGroups(): Generator<LabelGroup> {
+    for (const g of this.groups.values()) {
+      if (Array.isArray(g)) yield* g;
+      else yield g;
+    }
+  }
+
   matching(namespace: string, selector: Labels, limit: number, filter: PodFilter): PodInfo[] {
     const out: PodInfo[] = [];
-    forEachMatching(this.byLabel, () => this.groups.values(), selector, groupLabels, (group) => {
+    if ((filter === 'ambient' && this.ambientGroups === 0) || (filter === 'sidecar' && this.ambientGroups === this.groupCount)) return out;
+    const visit = (group: LabelGroup): boolean => {
       if ((filter === 'sidecar' && group.ambient) || (filter === 'ambient' && !group.ambient)) return true;
-      for (const name of group.pods) {
+      for (const name of podNames(group)) {
         if (out.push({ namespace, name, labels: group.labels, ambient: group.ambient }) >= limit) return false;
       }
       return true;
-    });
+    };
+    if (this.byLabel) forEachMatching(this.byLabel, () => this.allGroups(), selector, groupLabels, visit);
+    else {
+      // Few groups: check each (a plain loop: this runs several times per decision).
+      for (const entry of this.groups.values()) {
+        if (!Array.isArray(entry)) {
+          if (carries(entry.labels, selector) && !visit(entry)) break;
+          continue;
+        }
+        let more = true;
+        for (const group of entry) if (carries(group.labels, selector) && !(more = visit(group))) break;
+        if (!more) break;
+      }
+    }
     return out;
   }
 }
@@ -196,17 +301,8 @@ function dropPosting<T extends object>(byLabel: Postings<T>, labels: Labels, ite
   }
 }
 
-/** A label set's identity: its sorted key=value pairs. */
-function canonical(labels: Labels): string {
-  return Object.keys(labels)
-    .sort()
-    .map((k) => labelKey(k, labels[k]!))
-    .join('\u0001');
-}
-
 const groupLabels = (x: { labels: Labels }): Labels => x.labels;
 
-const groupId = (labels: Labels, ambient: boolean): string => (ambient ? `${canonical(labels)}\u0002ambient` : canonical(labels));
 
 /** Workload templates of one namespace, by kind and name, and indexed by template label like pods. */
 class WorkloadBucket {
@@ -532,21 +628,52 @@ export class ClusterStore implements ClusterView {
     for (const s of changed) this.emit('Sidecar', s.namespace, s.name);
   }
   replacePods(objs: readonly unknown[]): void {
-    const next = new Map<string, PodBucket>();
+    const relist = this.relistPods();
+    relist.add(objs);
+    relist.done();
+  }
+
+  /**
+   * A re-list of every pod, applied to the live view page by page as the
+   * pages arrive, so that a re-list of 150,000 pods never holds a second
+   * store beside the first, nor the whole list: a pod already held with the
+   * same labels costs nothing, a new or relabelled one is set at once, and
+   * done() removes the pods the list did not name. Meanwhile each pod the
+   * view holds is as of the old view or the new list, never older, as
+   * with watch events. Listeners hear of every change once, at done(), on
+   * the complete view.
+   */
+  relistPods(): { add(objs: readonly unknown[]): void; done(): void } {
+    const seen = new Map<string, Set<string>>();
     const changed: { namespace: string; name: string }[] = [];
-    for (const o of objs) {
-      const info = podInfoOf(o);
-      if (!info) continue;
-      bucket(next, info.namespace, () => new PodBucket()).set(info);
-      const was = this.podsByNs.get(info.namespace)?.groupOfPod(info.name);
-      if (!was || was.ambient !== info.ambient || !sameLabels(was.labels, info.labels)) changed.push(info);
-    }
-    for (const [ns, old] of this.podsByNs) {
-      for (const name of old.names()) if (!next.get(ns)?.has(name)) changed.push({ namespace: ns, name });
-    }
-    swap(this.podsByNs, next);
-    this.known.add('Pod');
-    for (const p of changed) this.emit('Pod', p.namespace, p.name);
+    return {
+      add: (objs) => {
+        for (const o of objs) {
+          const info = podInfoOf(o);
+          if (!info) continue;
+          const pods = bucket(this.podsByNs, info.namespace, () => new PodBucket());
+          const was = pods.groupOfPod(info.name);
+          if (!was || was.ambient !== info.ambient || !sameLabels(was.labels, info.labels)) {
+            pods.set(info);
+            changed.push({ namespace: info.namespace, name: info.name });
+          }
+          bucket(seen, info.namespace, () => new Set()).add(info.name);
+        }
+      },
+      done: () => {
+        for (const [ns, pods] of this.podsByNs) {
+          const listed = seen.get(ns);
+          for (const name of [...pods.names()]) {
+            if (listed?.has(name)) continue;
+            pods.delete(name);
+            changed.push({ namespace: ns, name });
+          }
+          if (pods.size === 0) this.podsByNs.delete(ns);
+        }
+        this.known.add('Pod');
+        for (const p of changed) this.emit('Pod', p.namespace, p.name);
+      },
+    };
   }
   replaceNamespaces(objs: readonly unknown[]): void {
     const next = new Map<string, NamespaceInfo>();

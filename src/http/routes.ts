@@ -131,6 +131,10 @@ export const admissionRoutes: FastifyPluginCallback<RouteOptions> = (app, { deps
     if (state.pendingCut) return next(state.pendingCut);
     const counter = new BodyCounter(gate, state.ticket);
     state.counter = counter;
+    // A complete body is never cut (the gate cuts incomplete ones only), so the request's state lets go of
+    // its stream at once: the state outlives the request by a scavenge or two, and the stream with it was
+    // most of what every scavenge promoted under load (issue 20: about 300 KB per scavenge, 100 without it).
+    counter.once('end', () => (state.counter = undefined));
     payload.on('error', (err) => counter.destroy(err));
     payload.pipe(counter);
     next(null, counter);

@@ -38,6 +38,71 @@ interface Frame {
  * counted by its length before its items are looked at).
  */
 export function exceededLimit(value: unknown, limits: SizeLimits = { bytes: MAX_OBJECT_BYTES, values: MAX_OBJECT_VALUES }): 'bytes' | 'values' | undefined {
+  // Every real Sidecar is a few levels deep: counted without allocating. Deeper values take the iterative walk.
+  fastBytes = 0;
+  fastValues = 1;
+  const found = count(value, 0, limits);
+  if (found === TOO_DEEP) return firstLimitExceeded(value, limits);
+  return found === BYTES ? 'bytes' : found === VALUES ? 'values' : undefined;
+}
+
+/** Nesting the allocation-free count follows; anything deeper is counted by firstLimitExceeded. */
+const FAST_DEPTH = 64;
+const WITHIN = 0;
+const BYTES = 1;
+const VALUES = 2;
+const TOO_DEEP = 3;
+let fastBytes = 0;
+let fastValues = 0;
+
+/**
+ * firstLimitExceeded's walk, recursively and without allocating: the same
+ * values in the same order (depth first, an object's keys counted when the
+ * object is reached), the same totals and the same checks at the same
+ * points, so the same answer; TOO_DEEP past FAST_DEPTH levels.
+ */
+function count(v: unknown, depth: number, limits: SizeLimits): number {
+  fastBytes += scalarBytes(v);
+  if (Array.isArray(v)) {
+    if (depth >= FAST_DEPTH) return TOO_DEEP;
+    fastValues += v.length;
+    fastBytes += 2 + Math.max(0, v.length - 1); // brackets and commas
+    if (fastBytes > limits.bytes) return BYTES;
+    if (fastValues > limits.values) return VALUES;
+    for (let i = 0; i < v.length; i++) {
+      const found = count(v[i], depth + 1, limits);
+      if (found !== WITHIN) return found;
+    }
+    return WITHIN;
+  }
+  if (isRecord(v)) {
+    if (depth >= FAST_DEPTH) return TOO_DEEP;
+    let keys = 0;
+    let keyBytes = 0;
+    for (const k in v) {
+      if (!Object.hasOwn(v, k)) continue;
+      keys++;
+      keyBytes += k.length + 3; // "key":
+    }
+    fastValues += keys;
+    if (fastValues > limits.values) return VALUES;
+    fastBytes += 2 + Math.max(0, keys - 1) + keyBytes; // braces, commas and keys
+    if (fastBytes > limits.bytes) return BYTES;
+    if (fastValues > limits.values) return VALUES;
+    for (const k in v) {
+      if (!Object.hasOwn(v, k)) continue;
+      const found = count(v[k], depth + 1, limits);
+      if (found !== WITHIN) return found;
+    }
+    return WITHIN;
+  }
+  if (fastBytes > limits.bytes) return BYTES;
+  if (fastValues > limits.values) return VALUES;
+  return WITHIN;
+}
+
+/** Which limit the value passes first, counting no further than that; iterative, so depth costs heap, not stack. */
+export function firstLimitExceeded(value: unknown, limits: SizeLimits): 'bytes' | 'values' | undefined {
   let bytes = 0;
   let values = 1;
   const stack: Frame[] = [{ items: [value], next: 0 }];

@@ -61,7 +61,7 @@ export interface ServerContext {
   admission: Omit<AdmissionDeps, 'configurations' | 'namespaceLabels' | 'equivalentVersions'>;
   log(line: string): void;
   /** Called once per request when its response finishes (or the connection closes). */
-  record(entry: { method: string; path: string; status: number }): void;
+  record(entry: { method: string; path: string; status: number; accept?: string }): void;
 }
 
 interface ResourceRequest {
@@ -263,7 +263,7 @@ export class RequestHandler {
     const url = new URL(req.url ?? '/', 'https://localhost');
     const method = req.method ?? 'GET';
     const warnings = new WarningRecorder();
-    res.once('close', () => this.ctx.record({ method, path: req.url ?? '/', status: res.statusCode }));
+    res.once('close', () => this.ctx.record({ method, path: req.url ?? '/', status: res.statusCode, ...(req.headers.accept ? { accept: req.headers.accept } : {}) }));
     try {
       const hang = this.ctx.faults.hangFor(method, req.url ?? '/');
       if (hang > 0) {

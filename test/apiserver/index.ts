@@ -74,6 +74,8 @@ export interface RequestRecord {
   /** Path and query string, as sent. */
   path: string;
   status: number;
+  /** The request's Accept header, if any. */
+  accept?: string;
 }
 
 export interface TestApiServerOptions {

@@ -63,6 +63,29 @@ describe('ClusterInformers', () => {
     await waitFor('the watch events', () => store.sidecar('big', 'r') !== undefined && store.counts().pods === PODS - 1 && store.podsMatching('big', { app: 'moved' }, 1).length === 1, 10_000);
     assert.deepEqual({ ...store.sidecar('big', 'r')!.selector }, { app: 'app-1' });
   });
+  test('pods and Services are listed and watched as PartialObjectMetadata, other kinds as full objects', async () => {
+    const view = new ClusterStore();
+    const own = new ClusterInformers(KubeClient.load(kubeconfigPath), view, pino({ level: 'silent' }), { initialBackoffMs: 50 });
+    own.start();
+    assert.equal(await own.whenSynced(), true);
+    // An event through each watch proves it is open.
+    server.store.put('pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'through-watch', namespace: 'big', labels: { app: 'w' } } });
+    server.store.put('services', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'through-watch', namespace: 'big' }, spec: { ports: [{ port: 80 }] } });
+    await waitFor('the watch events', () => view.podsMatching('big', { app: 'w' }, 1).length === 1 && view.service('big', 'through-watch') !== undefined, 10_000);
+    const before = server.requests().length;
+    await own.stop();
+    // The test API server records a request when it ends: a watch when stop() closes it.
+    const watches = () => server.requests().slice(before).filter((r) => r.path.includes('watch=true'));
+    await waitFor('the closed watches recorded', () => watches().some((r) => r.path.startsWith('/api/v1/pods?')) && watches().some((r) => r.path.startsWith('/api/v1/services?')), 10_000);
+    const acceptOf = (prefix: string) => server.requests().filter((r) => r.path.startsWith(prefix)).map((r) => ({ watch: r.path.includes('watch=true'), accept: r.accept }));
+    for (const resource of ['/api/v1/pods?', '/api/v1/services?']) {
+      for (const { watch, accept } of acceptOf(resource)) {
+        const wanted = watch ? 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1' : 'application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io';
+        assert.equal(accept?.split(',')[0], wanted, `${resource} ${watch ? 'watch' : 'list'}`);
+      }
+    }
+    for (const { accept } of acceptOf('/apis/networking.istio.io/v1/sidecars?')) assert.equal(accept, 'application/json');
+  });
   test('whenSynced() says false when stopped before the first lists complete', async () => {
     server.faults.failRequests({ match: (method, path) => method === 'GET' && path.startsWith('/api/v1/namespaces?'), status: 500 });
     try {

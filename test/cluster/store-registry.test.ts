@@ -168,6 +168,9 @@ describe('ambient pods and the Sidecar records the new rules read', () => {
     assert.deepEqual(s.podsMatching('shop', { app: 'r' }, 5, 'ambient').map((p) => p.name), ['a']);
     s.upsertPod(pod('shop', 'a', { app: 'r' }));
     assert.deepEqual(s.podsMatching('shop', { app: 'r' }, 5, 'ambient'), [], 'the annotation removed: no longer ambient');
+    for (const name of ['a', 'b']) s.upsertPod(pod('shop', name, { app: 'r' }, { 'ambient.istio.io/redirection': 'enabled' }));
+    assert.deepEqual(s.podsMatching('shop', { app: 'r' }, 5, 'sidecar'), [], 'every pod ambient: none with a sidecar');
+    assert.deepEqual(s.podsMatching('shop', { app: 'r' }, 5, 'ambient').map((p) => p.name).sort(), ['a', 'b']);
   });
 
   test('a re-list notices a pod that only changed its ambient mode', () => {

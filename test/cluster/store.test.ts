@@ -89,6 +89,59 @@ describe('ClusterStore indexes', () => {
     assert.equal(s.namespace('dropped'), undefined);
   });
 
+  test('a namespace of pods with a label set each (a StatefulSet): matching is the same with and without the label index, through growth and deletes', () => {
+    const s = new ClusterStore();
+    const labelsOf = (i: number) => ({ app: `db-${i % 3}`, 'statefulset.kubernetes.io/pod-name': `db-${i}`, 'apps.kubernetes.io/pod-index': String(i), ...(i % 4 === 0 ? { backup: 'yes' } : {}) });
+    const expected = (alive: Set<number>, selector: Record<string, string>) =>
+      [...alive].filter((i) => Object.entries(selector).every(([k, v]) => (labelsOf(i) as Record<string, string>)[k] === v)).map((i) => `db-${i}`).sort();
+    const alive = new Set<number>();
+    const check = (when: string) => {
+      for (const selector of <Record<string, string>[]>[{ app: 'db-1' }, { app: 'db-2', backup: 'yes' }, { 'statefulset.kubernetes.io/pod-name': 'db-7' }, { 'apps.kubernetes.io/pod-index': '40' }, { app: 'db-0', toString: 'x' }]) {
+        assert.deepEqual(s.podsMatching('sts', selector, 1_000).map((p) => p.name).sort(), expected(alive, selector), `${when}: ${JSON.stringify(selector)}`);
+      }
+    };
+    // 10 label sets (no index yet), then 100 (indexed), then back down to 10.
+    const add = (i: number) => {
+      s.upsertPod(pod('sts', `db-${i}`, labelsOf(i)));
+      alive.add(i);
+    };
+    for (let i = 0; i < 10; i++) add(i);
+    check('10 pods');
+    for (let i = 10; i < 100; i++) add(i);
+    check('100 pods');
+    s.upsertPod(pod('sts', 'db-5', labelsOf(6)));
+    assert.deepEqual({ ...s.podsMatching('sts', { 'statefulset.kubernetes.io/pod-name': 'db-6' }, 5).find((p) => p.name === 'db-5')?.labels }, labelsOf(6), 'relabelled');
+    s.upsertPod(pod('sts', 'db-5', labelsOf(5)));
+    for (let i = 10; i < 100; i++) {
+      s.deletePod('sts', `db-${i}`);
+      alive.delete(i);
+    }
+    check('back to 10 pods');
+    assert.equal(s.counts().pods, 10);
+    const labels = s.podsMatching('sts', { app: 'db-0' }, 1)[0]!.labels;
+    assert.equal(labels.toString, undefined, 'no inherited properties');
+    assert.equal('constructor' in labels, false);
+  });
+
+  test('a re-list applied page by page: each pod as new as the list at once, the missing ones gone and every change notified at done()', () => {
+    const s = new ClusterStore();
+    s.upsertPod(pod('a', 'same', { app: 'x' }));
+    s.upsertPod(pod('a', 'relabelled', { app: 'x' }));
+    s.upsertPod(pod('a', 'gone', { app: 'x' }));
+    const seen: string[] = [];
+    s.onChange((kind, ns, name) => seen.push(`${kind} ${ns}/${name}`));
+    const relist = s.relistPods();
+    relist.add([pod('a', 'same', { app: 'x' }), pod('a', 'relabelled', { app: 'y' })]);
+    assert.deepEqual(s.podsMatching('a', { app: 'y' }, 5).map((p) => p.name), ['relabelled'], 'the page applies at once');
+    assert.equal(s.counts().pods, 3, 'nothing removed before the list is complete');
+    assert.deepEqual(seen, [], 'nothing notified before done()');
+    relist.add([pod('b', 'new', {})]);
+    relist.done();
+    assert.deepEqual(seen.sort(), ['Pod a/gone', 'Pod a/relabelled', 'Pod b/new']);
+    assert.deepEqual(s.pods('a').map((p) => p.name).sort(), ['relabelled', 'same']);
+    assert.equal(s.knowsPods(), true);
+  });
+
   test('objects without a name are ignored instead of corrupting the view', () => {
     const s = new ClusterStore();
     assert.equal(s.upsertSidecar({ kind: 'Sidecar', metadata: {} }), undefined);

@@ -26,7 +26,7 @@ interface Page {
 /** A KubeClient that keeps every list page and watch event it saw, and can run a hook between pages. */
 class RecordingClient extends KubeClient {
   readonly pages: Page[] = [];
-  readonly watches: { path: string; resourceVersion?: string; events: { type: string; resourceVersion?: string }[] }[] = [];
+  readonly watches: { path: string; resourceVersion?: string; events: { type: string; kind?: string; resourceVersion?: string }[] }[] = [];
   afterPage?: (page: Page) => Promise<void>;
 
   override async request<T = unknown>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, opts: RequestOptions = {}): Promise<KubeResponse<T>> {
@@ -40,10 +40,11 @@ class RecordingClient extends KubeClient {
   }
 
   override watch(path: string, params: Record<string, string | number | boolean | undefined>, onEvent: (e: WatchEvent) => void, opts: WatchOptions): Promise<WatchEnd> {
-    const record = { path, resourceVersion: params.resourceVersion as string | undefined, events: [] as { type: string; resourceVersion?: string }[] };
+    const record = { path, resourceVersion: params.resourceVersion as string | undefined, events: [] as { type: string; kind?: string; resourceVersion?: string }[] };
     this.watches.push(record);
     return super.watch(path, params, (e) => {
-      record.events.push({ type: e.type, resourceVersion: (e.object as { metadata?: { resourceVersion?: string } })?.metadata?.resourceVersion });
+      const object = e.object as { kind?: string; metadata?: { resourceVersion?: string } } | undefined;
+      record.events.push({ type: e.type, kind: object?.kind, resourceVersion: object?.metadata?.resourceVersion });
       onEvent(e);
     }, opts);
   }
@@ -115,6 +116,10 @@ describe('informers against the real watch cache', { skip: needsRealApiServer() 
       const expected = [...Array.from({ length: COUNT }, (_, i) => name(i)).filter((n) => !removed.includes(n)), ...added].sort();
       await waitFor('the view to match the server', () => JSON.stringify(store.pods(NS).map((p) => p.name).sort()) === JSON.stringify(expected), 30_000);
       assert.deepEqual({ ...store.pods(NS).find((p) => p.name === name(7))?.labels }, { app: 'informer-e2e', index: '0007' });
+      // The watch is metadata-only too: kube-apiserver sends each pod event's object as a PartialObjectMetadata.
+      const podEvents = client.watches.filter((w) => w.path === '/api/v1/pods').flatMap((w) => w.events).filter((e) => e.type !== 'BOOKMARK');
+      assert.ok(podEvents.length >= added.length + removed.length, `the pod watch delivered the changes (${podEvents.length} events)`);
+      assert.deepEqual([...new Set(podEvents.map((e) => e.kind))], ['PartialObjectMetadata'], 'pod watch events carry metadata only');
     } finally {
       await informers.stop();
     }

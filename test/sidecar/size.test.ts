@@ -1,0 +1,56 @@
+// exceededLimit's allocation-free count agrees with the iterative walk
+// (firstLimitExceeded) on every value: shallow and deeper than its recursion
+// goes, within and past either limit.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { exceededLimit, firstLimitExceeded, MAX_OBJECT_BYTES, MAX_OBJECT_VALUES } from '../../src/sidecar/size.js';
+
+/** A small deterministic generator (mulberry32), so a failure replays. */
+function random(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function value(r: () => number, depth: number, maxDepth: number): unknown {
+  const pick = r();
+  if (depth >= maxDepth || pick < 0.35) {
+    const scalars = ['', 'x', 'a longer string value', 1, 2.5, true, false, null];
+    return scalars[Math.floor(r() * scalars.length)];
+  }
+  if (pick < 0.65) return Array.from({ length: Math.floor(r() * 4) }, () => value(r, depth + 1, maxDepth));
+  const out: Record<string, unknown> = {};
+  for (let i = Math.floor(r() * 4); i > 0; i--) out[`k${Math.floor(r() * 100)}`] = value(r, depth + 1, maxDepth);
+  return out;
+}
+
+function nested(depth: number): unknown {
+  let v: unknown = 'leaf';
+  for (let i = 0; i < depth; i++) v = i % 2 ? [v] : { v };
+  return v;
+}
+
+describe('exceededLimit', () => {
+  test('agrees with the iterative walk on random values and limits', () => {
+    const r = random(20);
+    for (let i = 0; i < 3_000; i++) {
+      const v = value(r, 0, 1 + Math.floor(r() * 8));
+      const limits = { bytes: Math.floor(r() * 300), values: Math.floor(r() * 40) };
+      assert.equal(exceededLimit(v, limits), firstLimitExceeded(v, limits), `case ${i}: ${JSON.stringify(v)} ${JSON.stringify(limits)}`);
+      assert.equal(exceededLimit(v), firstLimitExceeded(v, { bytes: MAX_OBJECT_BYTES, values: MAX_OBJECT_VALUES }));
+    }
+  });
+
+  test('values nested deeper than the recursion goes are counted by the iterative walk', () => {
+    for (const depth of [63, 64, 65, 500, 20_000]) {
+      const v = nested(depth);
+      assert.equal(exceededLimit(v), undefined, `depth ${depth}`);
+      assert.equal(exceededLimit(v, { bytes: 100, values: MAX_OBJECT_VALUES }), 'bytes', `depth ${depth}`);
+      assert.equal(exceededLimit(v, { bytes: MAX_OBJECT_BYTES, values: 10 }), firstLimitExceeded(v, { bytes: MAX_OBJECT_BYTES, values: 10 }), `depth ${depth}`);
+    }
+  });
+});
