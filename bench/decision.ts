@@ -95,7 +95,9 @@ function assertAllowedClean(request: AdmissionRequest, decision: Decision): void
  */
 async function measureServer(bodies: readonly string[], validate: (r: AdmissionRequest) => Decision, block: number, rounds: number): Promise<ServerDecision> {
   let sink = 0;
-  const parseOnly = (i: number) => void (sink += (JSON.parse(bodies[i % bodies.length]!) as { request: unknown }).request ? 1 : 0);
+  const parseOnly = (i: number) => {
+    sink += (JSON.parse(bodies[i % bodies.length]!) as { request: unknown }).request ? 1 : 0;
+  };
   const decide = (i: number) => {
     const d = validate((JSON.parse(bodies[i % bodies.length]!) as { request: AdmissionRequest }).request);
     if (!d.allowed) throw new Error(`expected every decision to allow: ${d.message ?? d.warnings.join('; ')}`);

@@ -223,7 +223,11 @@ class PodBucket {
           continue;
         }
         let more = true;
-        for (const group of entry) if (carries(group.labels, selector) && !(more = visit(group))) break;
+        for (const group of entry) {
+          if (!carries(group.labels, selector)) continue;
+          more = visit(group);
+          if (!more) break;
+        }
         if (!more) break;
       }
     }
