@@ -24,6 +24,7 @@ import {
   DEFAULT_DRAIN_DELAY_MS,
   DEFAULT_LOG_LEVEL,
   DEFAULT_SELF_NAMESPACE,
+  formatHostPort,
   parseHostPort,
   RULE_FLAGS,
   SERVE_FLAGS,
@@ -64,6 +65,8 @@ interface Command {
   intro: string;
   flags: readonly FlagSpec[];
   run: (values: Values, positionals: string[], io: CliIO) => Promise<number>;
+  /** false: arguments other than flags are a usage error. */
+  positionals?: false;
 }
 
 const OUTPUT_TEXT_JSON = (text: string): FlagSpec => ({ name: 'output', short: 'o', type: 'string', arg: 'text|json', default: 'text', help: `${text} (text) or one JSON object` });
@@ -76,6 +79,7 @@ const COMMANDS: Record<string, Command> = {
     intro: 'Usage: sidecar-guard serve [flags]',
     flags: SERVE_FLAGS,
     run: runServe,
+    positionals: false,
   },
   check: {
     intro: `Usage: sidecar-guard check [flags] PATH...
@@ -162,6 +166,7 @@ Prints the base64 caBundle for the webhook configurations.`,
       { name: 'out', type: 'string', arg: 'DIR', default: 'certs', help: 'where the four files go' },
     ],
     run: runCerts,
+    positionals: false,
   },
 };
 
@@ -209,16 +214,17 @@ const processIO: CliIO = {
 
 export async function main(argv: string[], io: CliIO = processIO): Promise<number> {
   const [command, ...rest] = argv;
-  if (!command || command === '--help' || command === '-h' || command === 'help') {
+  if (command === '--help' || command === '-h' || command === 'help') {
     io.stdout(USAGE);
-    return command ? EXIT_OK : EXIT_USAGE;
+    return EXIT_OK;
   }
+  if (!command) return usageError(io, `no command given: use one of ${Object.keys(COMMANDS).join(', ')} (see "sidecar-guard --help")`);
   if (command === '--version' || command === 'version') {
     io.stdout(`${versionLine()}\n`);
     return EXIT_OK;
   }
   const spec = COMMANDS[command];
-  if (!spec) return usageError(io, `unknown command "${command}"\n\n${USAGE}`);
+  if (!spec) return usageError(io, `unknown command "${command}": use one of ${Object.keys(COMMANDS).join(', ')} (see "sidecar-guard --help")`);
   if (rest.includes('--help') || rest.includes('-h')) {
     io.stdout(usageOf(spec));
     return EXIT_OK;
@@ -227,13 +233,80 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
   try {
     parsed = parseArgs({ args: rest, options: parserOptions(spec.flags), allowPositionals: true, strict: true });
   } catch (err) {
-    return usageError(io, `${(err as Error).message}\n\n${usageOf(spec)}`);
+    return usageError(io, `${parseArgsProblem(err as NodeJS.ErrnoException, spec.flags)}; see "sidecar-guard ${command} --help"`);
   }
+  const values = parsed.values as Values;
   try {
-    return await spec.run(parsed.values as Values, parsed.positionals, io);
+    if (spec.positionals === false && parsed.positionals.length > 0) {
+      throw new UsageError(`${command} takes no arguments, got ${JSON.stringify(parsed.positionals[0])}; see "sidecar-guard ${command} --help"`);
+    }
+    return await spec.run(values, parsed.positionals, io);
   } catch (err) {
-    if (err instanceof UsageError) return usageError(io, err.message);
-    throw err;
+    return failure(io, err, wantsStack(values));
+  }
+}
+
+/**
+ * node:util parseArgs' messages, in the words of our flags: which flag and
+ * what to do (theirs explain "--" at length and quote option syntax).
+ */
+function parseArgsProblem(err: NodeJS.ErrnoException, flags: readonly FlagSpec[]): string {
+  const quoted = /'(-{1,2}[^' ,=]+)/.exec(err.message)?.[1];
+  const long = /--([a-z0-9-]+)/.exec(err.message)?.[1];
+  const flag = long ? `--${long}` : quoted;
+  switch (err.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `unknown flag ${quoted ?? ''}`.trimEnd();
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
+      const spec = flags.find((f) => `--${f.name}` === flag);
+      return spec?.type === 'boolean' ? `${flag} takes no value` : `${flag ?? 'a flag'} needs a value${spec?.arg ? ` (${spec.arg})` : ''}`;
+    }
+    default:
+      return err.message.split('\n')[0]!;
+  }
+}
+
+/** --log-level debug or trace (or $LOG_LEVEL without the flag): a failure shows its stack trace too. */
+function wantsStack(values: Values): boolean {
+  const level = (values['log-level'] as string | undefined) ?? process.env.LOG_LEVEL;
+  return level === 'debug' || level === 'trace';
+}
+
+/**
+ * Any failure of a command: one line saying what failed and what to do, exit
+ * 2. A UsageError already says both; an error from the system (a file, a
+ * port) is put in those terms; anything else is a bug, named as such.
+ */
+function failure(io: CliIO, err: unknown, stack: boolean): number {
+  const line = err instanceof UsageError ? err.message : systemProblem(err as NodeJS.ErrnoException);
+  io.stderr(`sidecar-guard: ${line.trimEnd()}\n`);
+  if (stack && err instanceof Error && err.stack) io.stderr(`${err.stack}\n`);
+  return EXIT_USAGE;
+}
+
+function systemProblem(err: NodeJS.ErrnoException & { address?: string; port?: number }): string {
+  const reason = err?.code ? describeErrno(err) : undefined;
+  if (err?.syscall === 'listen' || err?.syscall === 'bind') {
+    const where = err.address === undefined ? '' : ` ${formatHostPort({ host: err.address, port: err.port ?? 0 })}`;
+    return `cannot listen on${where}: ${reason}; choose another --listen or --metrics-listen address`;
+  }
+  if (reason && err.path) return `cannot use ${err.path}: ${reason}`;
+  const message = err instanceof Error ? err.message.split('\n')[0]! : String(err);
+  return `unexpected failure: ${message} (a bug; run with --log-level debug for the stack trace and report it)`;
+}
+
+function describeErrno(err: NodeJS.ErrnoException): string {
+  switch (err.code) {
+    case 'EADDRINUSE':
+      return 'address already in use';
+    case 'EADDRNOTAVAIL':
+      return 'no such address on this machine';
+    case 'EACCES':
+      return 'permission denied';
+    case 'ENOENT':
+      return 'no such file or directory';
+    default:
+      return err.code ?? 'failed';
   }
 }
 
@@ -284,7 +357,7 @@ function intFlag(values: Values, name: string, fallback?: number): number {
 
 async function runCheck(values: Values, paths: string[], io: CliIO): Promise<number> {
   const output = outputFlag(values);
-  if (paths.length === 0) throw new UsageError(`check needs at least one PATH (a file, a directory or - for stdin)\n\n${usageOf(COMMANDS.check!)}`);
+  if (paths.length === 0) throw new UsageError('check needs at least one PATH (a file, a directory or - for stdin); see "sidecar-guard check --help"');
   const options = {
     namespace: values.namespace as string,
     isolated: values.isolated === true,
@@ -349,7 +422,7 @@ async function runGenerate(values: Values, paths: string[], io: CliIO): Promise<
   for (const flag of ['diff', 'all-namespaces', 'per-workload'] as const) if (values[flag] === true) throw new UsageError(`--${flag} needs --from-prometheus URL`);
   if (paths.length > 0 || values.kubeconfig) throw new UsageError('cluster objects (--kubeconfig, PATHs) are read only with --from-prometheus');
   const namespace = values.namespace as string | undefined;
-  if (!namespace) throw new UsageError(`generate needs --namespace\n\n${usageOf(COMMANDS.generate!)}`);
+  if (!namespace) throw new UsageError('generate needs --namespace NS (or --from-prometheus URL --all-namespaces); see "sidecar-guard generate --help"');
   // Checked first, so generate never prints an object its own check rejects.
   namespaceFlag(namespace, '--namespace');
   namespaceFlag(values['root-namespace'] as string, '--root-namespace');
@@ -664,8 +737,9 @@ if (isEntryPoint) {
       process.exitCode = code;
     },
     (err) => {
-      process.stderr.write(`sidecar-guard: ${(err as Error)?.stack ?? String(err)}\n`);
-      process.exitCode = 1;
+      // main() answers every failure itself; this is the last resort, still one line.
+      process.stderr.write(`sidecar-guard: unexpected failure: ${(err as Error)?.message ?? String(err)}\n`);
+      process.exitCode = EXIT_USAGE;
       // serve() undoes what it started when it fails; should a handle still hold the loop, exit anyway.
       setTimeout(() => process.exit(1), 3_000).unref();
     },

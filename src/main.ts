@@ -1,7 +1,8 @@
 // Composition root of `serve`: configuration → cluster view → certificates →
 // HTTPS app → listen → background controllers → signals (in cli.ts). The
 // only place with process-level I/O for the server.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
@@ -20,7 +21,7 @@ import type { Readiness } from './http/health.js';
 import { startMetricsServer, type MetricsServer } from './http/metrics-server.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { Admitter } from './cluster/admitter.js';
-import { readSources } from './sources.js';
+import { readSources, UsageError } from './sources.js';
 import { WebhookConfigPatcher, failClosedWhenReady, proveReachable, type WebhookConfigTarget } from './tls/cabundle.js';
 import { FileCertificateSource } from './tls/file-source.js';
 import { ensureStandaloneCerts } from './tls/files.js';
@@ -51,8 +52,10 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger(c
   try {
     // Cluster-only modules load on demand: client-node alone costs standalone
     // mode (make run, check) most of a second of start-up and 80 MB.
+    if (config.mode === 'cluster' && !config.tlsSecret) requireMountedCertificate(config.certDir);
+    const clientCaPem = config.clientCaFile ? readFlagFile(config.clientCaFile, '--client-ca') : undefined;
     const cluster = config.mode === 'cluster' ? await loadClusterModules() : undefined;
-    const client = cluster?.KubeClient.load(config.kubeconfig);
+    const client = cluster ? loadKubeClient(cluster.KubeClient, config.kubeconfig) : undefined;
     const informers = client ? new cluster!.ClusterInformers(client, store, logger.child({ component: 'informer' })) : undefined;
     if (informers) {
       informers.start();
@@ -64,7 +67,6 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger(c
     const admitter = newAdmitter(config, store, informers, client && config.claims === 'api' ? cluster!.ApiClaims : undefined, client, metrics);
     const mutateOptions = { config: config.defaults.config, namespaceLabel: config.defaults.namespaceLabel };
 
-    const clientCaPem = config.clientCaFile ? readFileSync(config.clientCaFile, 'utf8') : undefined;
     const certificates = await certificateSource(config, client, cluster, logger);
     teardown.push(() => certificates.stop?.());
     const serving = certificates.current();
@@ -137,6 +139,41 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger(c
       }
     }
     throw err;
+  }
+}
+
+/**
+ * In a cluster without --tls-secret the serving certificate is mounted into
+ * --cert-dir; without one there is nothing to serve, and the reason should
+ * say the three ways out rather than which file open failed.
+ */
+function requireMountedCertificate(dir: string): void {
+  const missing = ['tls.crt', 'tls.key'].filter((f) => !existsSync(join(dir, f)));
+  if (missing.length === 0) return;
+  throw new UsageError(
+    `--cert-dir ${dir} has no certificate (no ${missing.join(' or ')}): use --tls-secret NAME to have sidecar-guard keep one in a Secret, ` +
+      `mount one there (cert-manager, or "sidecar-guard certs --out ${dir}"), or --standalone to run without a cluster`,
+  );
+}
+
+/** A file a flag names, or a usage error naming the flag. */
+function readFlagFile(path: string, flag: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UsageError(`cannot read ${flag} ${path}: ${code === 'ENOENT' ? 'no such file or directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message}`);
+  }
+}
+
+function loadKubeClient(Client: typeof KubeClient, kubeconfig: string | undefined): KubeClient {
+  try {
+    return Client.load(kubeconfig);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'no such file or directory' : (err as Error).message.split('\n')[0];
+    const which = kubeconfig ? `--kubeconfig ${kubeconfig}` : 'a kubeconfig ($KUBECONFIG, ~/.kube/config) or in-cluster configuration';
+    throw new UsageError(`cannot load ${which}: ${reason}; give --kubeconfig FILE, or --standalone to run without a cluster`);
   }
 }
 
