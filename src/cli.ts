@@ -366,7 +366,7 @@ async function runCheck(values: Values, paths: string[], io: CliIO): Promise<num
   const sources = readSources(paths, (max) => io.stdin(max), { maxBytes: intFlag(values, 'max-file-size') });
   const report = checkManifests(parseSources(sources), sources.length, options);
   io.stdout(output === 'json' ? formatJson(report) : formatText(report));
-  return report.summary.rejected > 0 ? EXIT_REJECTED : EXIT_OK;
+  return report.summary.rejected + report.summary.unparsable > 0 ? EXIT_REJECTED : EXIT_OK;
 }
 
 async function runAudit(values: Values, paths: string[], io: CliIO): Promise<number> {
