@@ -17,7 +17,8 @@ import { checkPrometheusUrl, checkWindow, DEFAULT_WINDOW, PrometheusClient, Prom
 import type { ObservedTraffic } from './traffic/edges.js';
 import { judge } from './sidecar/review.js';
 import { formatJson, formatText } from './check/report.js';
-import { checkManifests } from './check/run.js';
+import { checkManifests, type CheckReport } from './check/run.js';
+import { formatGithub, formatJunit, formatSarif } from './check/ci-report.js';
 import { clusterObjects, ManifestError, storeOf, type ClusterObjects } from './manifests/state.js';
 import {
   CLAIMS_MODES,
@@ -69,6 +70,8 @@ interface Command {
   positionals?: false;
 }
 
+const CHECK_OUTPUTS = ['text', 'json', 'sarif', 'junit', 'github'] as const;
+type CheckOutput = (typeof CHECK_OUTPUTS)[number];
 const OUTPUT_TEXT_JSON = (text: string): FlagSpec => ({ name: 'output', short: 'o', type: 'string', arg: 'text|json', default: 'text', help: `${text} (text) or one JSON object` });
 const MANIFEST_NAMESPACE: FlagSpec = { name: 'namespace', short: 'n', type: 'string', arg: 'NS', default: 'default', defaultText: '"default"', help: 'namespace of manifests without metadata.namespace' };
 const [OVERLAP_FLAG, ROOT_NAMESPACE_FLAG, ...REGISTRY_FLAGS] = RULE_FLAGS as [FlagSpec, FlagSpec, ...FlagSpec[]];
@@ -87,7 +90,14 @@ const COMMANDS: Record<string, Command> = {
 PATH is a file, a directory (recursive, *.yaml|*.yml|*.json; symbolic links followed) or - for stdin.
 Exit code: 0 every Sidecar allowed, 1 some rejected, 2 usage error or unreadable path.`,
     flags: [
-      OUTPUT_TEXT_JSON('compiler-style lines'),
+      {
+        name: 'output',
+        short: 'o',
+        type: 'string',
+        arg: CHECK_OUTPUTS.join('|'),
+        default: 'text',
+        help: 'compiler-style lines (text), one JSON object, SARIF 2.1.0 (code scanning),\nJUnit XML, or GitHub Actions annotations (::error file=…,line=…::…)',
+      },
       MANIFEST_NAMESPACE,
       { name: 'isolated', type: 'boolean', default: false, help: 'judge each document alone, without the cross-object rules' },
       ...RULE_FLAGS,
@@ -312,8 +322,11 @@ function describeErrno(err: NodeJS.ErrnoException): string {
 
 /** The package version and the Node.js running it (the runtime matters: see scripts/node-runtime.sh). */
 export function versionLine(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-  return `sidecar-guard ${pkg.version} (Node.js ${process.version})`;
+  return `sidecar-guard ${packageVersion()} (Node.js ${process.version})`;
+}
+
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
 function usageError(io: CliIO, message: string): number {
@@ -356,7 +369,8 @@ function intFlag(values: Values, name: string, fallback?: number): number {
 }
 
 async function runCheck(values: Values, paths: string[], io: CliIO): Promise<number> {
-  const output = outputFlag(values);
+  const output = values.output as CheckOutput;
+  if (!CHECK_OUTPUTS.includes(output)) throw new UsageError(`--output must be one of ${CHECK_OUTPUTS.join(', ')}, got "${String(output)}"`);
   if (paths.length === 0) throw new UsageError('check needs at least one PATH (a file, a directory or - for stdin); see "sidecar-guard check --help"');
   const options = {
     namespace: values.namespace as string,
@@ -365,8 +379,23 @@ async function runCheck(values: Values, paths: string[], io: CliIO): Promise<num
   };
   const sources = readSources(paths, (max) => io.stdin(max), { maxBytes: intFlag(values, 'max-file-size') });
   const report = checkManifests(parseSources(sources), sources.length, options);
-  io.stdout(output === 'json' ? formatJson(report) : formatText(report));
+  io.stdout(formatCheck(report, output, sources.map((s) => s.file)));
   return report.summary.rejected + report.summary.unparsable > 0 ? EXIT_REJECTED : EXIT_OK;
+}
+
+function formatCheck(report: CheckReport, output: CheckOutput, files: string[]): string {
+  switch (output) {
+    case 'json':
+      return formatJson(report);
+    case 'sarif':
+      return formatSarif(report, { name: 'sidecar-guard', version: packageVersion() });
+    case 'junit':
+      return formatJunit(report, files);
+    case 'github':
+      return formatGithub(report);
+    default:
+      return formatText(report);
+  }
 }
 
 async function runAudit(values: Values, paths: string[], io: CliIO): Promise<number> {
@@ -732,6 +761,10 @@ function serveLimits(values: Values) {
 
 const isEntryPoint = process.argv[1] !== undefined && /(?:cli\.[jt]s|sidecar-guard(?:\.js)?)$/.test(process.argv[1]);
 if (isEntryPoint) {
+  // A reader that stops early (`check -o sarif . | head`) is not a failure to report with a stack trace.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK);
+  });
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
