@@ -26,6 +26,9 @@ import {
   DEFAULT_LOG_LEVEL,
   DEFAULT_SELF_NAMESPACE,
   formatHostPort,
+  LOG_FORMATS,
+  LOG_LEVELS,
+  type LogFormat,
   parseHostPort,
   RULE_FLAGS,
   SERVE_FLAGS,
@@ -655,7 +658,8 @@ function serveConfigFrom(values: Values): ServeConfig {
     kubeconfig: values.kubeconfig as string | undefined,
     statePaths: values.state as string[],
     ...ruleFlags(values),
-    logLevel: (values['log-level'] as string | undefined) ?? process.env.LOG_LEVEL ?? DEFAULT_LOG_LEVEL,
+    logLevel: logLevelFlag(values),
+    logFormat: logFormatFlag(values),
     metricsListen: values['metrics-listen'] === 'off' ? null : hostPortFlag(values['metrics-listen'] as string, '--metrics-listen'),
     ...(values['client-ca'] ? { clientCaFile: values['client-ca'] as string } : {}),
     ...(values['tls-secret'] ? { tlsSecret: values['tls-secret'] as string } : {}),
@@ -688,7 +692,7 @@ async function runServe(values: Values): Promise<number> {
   // handler one would kill the process with nothing logged (exit 143).
   const signals = catchSignals();
   const { createLogger, serve } = await import('./main.js');
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, config.logFormat);
   logger.info('starting');
   signals.logTo(logger);
   const server = await serve(config, logger);
@@ -696,6 +700,19 @@ async function runServe(values: Values): Promise<number> {
   // Everything is closed; should some handle still hold the event loop, exit anyway.
   setTimeout(() => process.exit(code), 2_000).unref();
   return code;
+}
+
+function logLevelFlag(values: Values): string {
+  const level = (values['log-level'] as string | undefined) ?? process.env.LOG_LEVEL ?? DEFAULT_LOG_LEVEL;
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
+  return level;
+}
+
+/** --log-format; without it, readable lines for a person at a terminal and JSON for everything else. */
+function logFormatFlag(values: Values): LogFormat {
+  const format = (values['log-format'] as string | undefined) ?? (process.stdout.isTTY ? 'text' : 'json');
+  if (!(LOG_FORMATS as readonly string[]).includes(format)) throw new UsageError(`--log-format must be json or text, got "${format}"`);
+  return format as LogFormat;
 }
 
 /**

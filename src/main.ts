@@ -7,13 +7,14 @@ import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
+import pretty from 'pino-pretty';
 import { parseSources } from './manifests/documents.js';
 import { clusterObjects, storeOf } from './manifests/state.js';
 import type { ClusterInformers } from './cluster/informer.js';
 import type { KubeClient } from './cluster/kube.js';
 import { Reservations, sidecarViewCurrentAsOf } from './cluster/reservations.js';
 import { ClusterStore } from './cluster/store.js';
-import { DEFAULT_SERVE_LIMITS, formatHostPort, type ServeConfig, type ServeLimits } from './config.js';
+import { DEFAULT_SERVE_LIMITS, formatHostPort, type LogFormat, type ServeConfig, type ServeLimits } from './config.js';
 import type { DefaultsController } from './defaults/controller.js';
 import { mutate } from './defaults/mutate.js';
 import { buildApp } from './http/app.js';
@@ -38,11 +39,18 @@ export interface RunningServer {
   shutdown(reason: string): Promise<void>;
 }
 
-export function createLogger(level: string): Logger {
-  return pino({ level, base: { app: 'sidecar-guard' }, timestamp: pino.stdTimeFunctions.isoTime });
+/**
+ * JSON lines (what log collectors read), or with format text one readable
+ * line per entry through pino-pretty, written synchronously on this thread
+ * like the JSON (no worker thread to lose lines at exit).
+ */
+export function createLogger(level: string, format: LogFormat = 'json'): Logger {
+  const options = { level, base: { app: 'sidecar-guard' }, timestamp: pino.stdTimeFunctions.isoTime };
+  if (format === 'json') return pino(options);
+  return pino(options, pretty({ sync: true, singleLine: true, colorize: process.stdout.isTTY === true, translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l', ignore: 'pid,hostname,app' }));
 }
 
-export async function serve(config: ServeConfig, logger: Logger = createLogger(config.logLevel)): Promise<RunningServer> {
+export async function serve(config: ServeConfig, logger: Logger = createLogger(config.logLevel, config.logFormat)): Promise<RunningServer> {
   const limits: ServeLimits = { ...DEFAULT_SERVE_LIMITS, ...config.limits };
   const metrics = createMetrics();
   const store = new ClusterStore();

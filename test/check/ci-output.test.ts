@@ -8,14 +8,16 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import Ajv from 'ajv-draft-04';
-import addFormatsModule from 'ajv-formats';
+import ajvDraft04 from 'ajv-draft-04';
+import ajvFormats from 'ajv-formats';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { githubData, githubProperty, xmlEscape } from '../../src/check/ci-report.js';
 import { RULE_REGISTRY } from '../../src/sidecar/rules/registry.js';
 import { fixture, ROOT, runCli, spawnCli } from '../helpers/cli.js';
 
-const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+// Both are CommonJS modules that also export themselves as .default, which is what the types describe.
+const Ajv = ajvDraft04.default;
+const addFormats = ajvFormats.default;
 const schema = JSON.parse(readFileSync(fixture('sarif/sarif-2.1.0-rtm.5.json'), 'utf8')) as Record<string, unknown>;
 // unicodeRegExp off: the schema's language pattern has a stray ']' that only non-unicode regular expressions accept.
 const ajv = new Ajv({ allErrors: true, strict: false, unicodeRegExp: false });
