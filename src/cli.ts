@@ -16,6 +16,8 @@ import { formatDiffJson, formatDiffText, trafficDiff } from './defaults/diff.js'
 import { checkPrometheusUrl, checkWindow, DEFAULT_WINDOW, PrometheusClient, PrometheusError } from './traffic/prometheus.js';
 import type { ObservedTraffic } from './traffic/edges.js';
 import { judge } from './sidecar/review.js';
+import { RULE_REGISTRY, ruleById } from './sidecar/rules/registry.js';
+import { explainText } from './sidecar/rules/explain.js';
 import { formatJson, formatText } from './check/report.js';
 import { checkManifests, type CheckReport } from './check/run.js';
 import { formatGithub, formatJunit, formatSarif } from './check/ci-report.js';
@@ -60,6 +62,8 @@ Commands:
   audit     report the conflicts that already exist in a cluster or a set of manifests
   generate  print the namespace-default Sidecar for a namespace (template + dependency map)
   certs     create a CA and a serving certificate for the webhook Service
+  rules     list every rule id with its severity and what it checks
+  explain   what a rule checks, why, how to fix it, an invalid and a fixed example
 
 Run "sidecar-guard <command> --help" for the flags of a command, "sidecar-guard --version" for the version.
 `;
@@ -183,6 +187,27 @@ Prints the base64 caBundle for the webhook configurations.`,
   },
 };
 
+const RULES_COMMAND: Command = {
+  intro: `Usage: sidecar-guard rules [--output text|json]
+
+Every rule id a finding can carry (the id in brackets at the end of each denial and check line),
+its severity and what it checks. "sidecar-guard explain ID" tells more about one.`,
+  flags: [OUTPUT_TEXT_JSON('one line per rule')],
+  run: runRules,
+};
+
+const EXPLAIN_COMMAND: Command = {
+  intro: `Usage: sidecar-guard explain RULE-ID
+
+What the rule checks, why (the Istio, Kubernetes or Kiali code it follows), how to fix a finding,
+and an invalid and a fixed example ("sidecar-guard check" fires the rule on the first, not on the second).`,
+  flags: [],
+  run: runExplain,
+};
+
+COMMANDS.rules = RULES_COMMAND;
+COMMANDS.explain = EXPLAIN_COMMAND;
+
 /** A command's --help: its intro, then each flag with its default from the table (at the end of its text). */
 export function usageOf(command: Command): string {
   const lines = [command.intro, ''];
@@ -288,7 +313,8 @@ function wantsStack(values: Values): boolean {
 /**
  * Any failure of a command: one line saying what failed and what to do, exit
  * 2. A UsageError already says both; an error from the system (a file, a
- * port) is put in those terms; anything else is a bug, named as such.
+ * port) is put in those terms; anything else (the cluster refused, a bug)
+ * keeps its own message.
  */
 function failure(io: CliIO, err: unknown, stack: boolean): number {
   const line = err instanceof UsageError ? err.message : systemProblem(err as NodeJS.ErrnoException);
@@ -305,7 +331,7 @@ function systemProblem(err: NodeJS.ErrnoException & { address?: string; port?: n
   }
   if (reason && err.path) return `cannot use ${err.path}: ${reason}`;
   const message = err instanceof Error ? err.message.split('\n')[0]! : String(err);
-  return `unexpected failure: ${message} (a bug; run with --log-level debug for the stack trace and report it)`;
+  return `${message} (--log-level debug shows where it failed)`;
 }
 
 function describeErrno(err: NodeJS.ErrnoException): string {
@@ -399,6 +425,28 @@ function formatCheck(report: CheckReport, output: CheckOutput, files: string[]):
     default:
       return formatText(report);
   }
+}
+
+async function runRules(values: Values, args: string[], io: CliIO): Promise<number> {
+  const output = outputFlag(values);
+  if (args.length > 0) throw new UsageError(`rules takes no arguments, got ${JSON.stringify(args[0])}; see "sidecar-guard explain ${args[0]}"`);
+  if (output === 'json') {
+    io.stdout(`${JSON.stringify({ rules: RULE_REGISTRY.map(({ id, severity, title, code }) => ({ id, severity, title, ...(code ? { code } : {}) })) })}\n`);
+    return EXIT_OK;
+  }
+  const width = Math.max(...RULE_REGISTRY.map((r) => r.id.length)) + 2;
+  const lines = RULE_REGISTRY.map((r) => `${r.id.padEnd(width)}${r.severity.padEnd(9)}${r.title}${r.code ? ` (${r.code})` : ''}`);
+  io.stdout(`${'ID'.padEnd(width)}${'SEVERITY'.padEnd(9)}WHAT IT CHECKS\n${lines.join('\n')}\n`);
+  return EXIT_OK;
+}
+
+async function runExplain(_values: Values, args: string[], io: CliIO): Promise<number> {
+  if (args.length === 0) throw new UsageError('explain needs a rule id, e.g. "sidecar-guard explain H1"; "sidecar-guard rules" lists them');
+  if (args.length > 1) throw new UsageError(`explain takes one rule id, got ${args.length}; "sidecar-guard rules" lists them`);
+  const rule = ruleById(args[0]!);
+  if (!rule) throw new UsageError(`no rule "${args[0]}"; "sidecar-guard rules" lists every rule id`);
+  io.stdout(explainText(rule));
+  return EXIT_OK;
 }
 
 async function runAudit(values: Values, paths: string[], io: CliIO): Promise<number> {

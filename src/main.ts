@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isIP } from 'node:net';
-import { hostname } from 'node:os';
+import { homedir, hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import pretty from 'pino-pretty';
@@ -174,7 +174,22 @@ function readFlagFile(path: string, flag: string): string {
   }
 }
 
+/**
+ * Without --kubeconfig, client-node falls back to http://localhost:8080 when
+ * it finds no configuration, and start-up would fail a minute later on
+ * connection errors; say at once that there is none.
+ */
+function anyKubeconfig(): boolean {
+  const fromEnv = (process.env.KUBECONFIG ?? '').split(':').filter((p) => p !== '');
+  if (fromEnv.some((p) => existsSync(p))) return true;
+  if (existsSync(join(homedir(), '.kube', 'config'))) return true;
+  return !!process.env.KUBERNETES_SERVICE_HOST && existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token');
+}
+
 function loadKubeClient(Client: typeof KubeClient, kubeconfig: string | undefined): KubeClient {
+  if (kubeconfig === undefined && !anyKubeconfig()) {
+    throw new UsageError('no cluster configuration: no $KUBECONFIG file, no ~/.kube/config and no in-cluster service account; give --kubeconfig FILE, or --standalone to run without a cluster');
+  }
   try {
     return Client.load(kubeconfig);
   } catch (err) {

@@ -94,7 +94,7 @@ const CASES: Record<string, Case> = {
   'serve: no kubeconfig at all': {
     args: () => serve('--tls-secret', 's'),
     env: { KUBECONFIG: '', HOME: emptyDir, KUBERNETES_SERVICE_HOST: '' },
-    says: /cannot load a kubeconfig .* give --kubeconfig FILE, or --standalone to run without a cluster/,
+    says: /no cluster configuration: no \$KUBECONFIG file, no ~\/\.kube\/config and no in-cluster service account; give --kubeconfig FILE, or --standalone/,
   },
   'serve: missing --state file': { args: () => standalone('--state', join(tmp, 'state.yaml')), says: /cannot read .*state\.yaml: no such file or directory/ },
   'serve: port in use': { args: () => standalone('--listen', `127.0.0.1:${busyPort}`), says: /cannot listen on 127\.0\.0\.1:\d+: address already in use; choose another --listen/ },
