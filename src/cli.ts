@@ -16,8 +16,8 @@ import { formatDiffJson, formatDiffText, trafficDiff } from './defaults/diff.js'
 import { checkPrometheusUrl, checkWindow, DEFAULT_WINDOW, PrometheusClient, PrometheusError } from './traffic/prometheus.js';
 import type { ObservedTraffic } from './traffic/edges.js';
 import { judge } from './sidecar/review.js';
-import { RULE_REGISTRY, ruleById } from './sidecar/rules/registry.js';
-import { explainText } from './sidecar/rules/explain.js';
+import { RULE_REGISTRY, ruleById } from './sidecar/rule-registry.js';
+import { explainText } from './sidecar/explain.js';
 import { formatJson, formatText } from './check/report.js';
 import { checkManifests, type CheckReport } from './check/run.js';
 import { formatGithub, formatJunit, formatSarif } from './check/ci-report.js';

@@ -3,7 +3,7 @@
 // the diff). Pure functions of the report; the rule list comes from the one
 // registry, so each SARIF rule carries its fix text as help.
 import { clip, MESSAGE_CHARS, PATH_CHARS } from '../sidecar/format.js';
-import { RULE_REGISTRY, ruleById, type RuleEntry } from '../sidecar/rules/registry.js';
+import { RULE_REGISTRY, ruleById, type RuleEntry } from '../sidecar/rule-registry.js';
 import type { CheckReport, CheckResult, Finding } from './run.js';
 
 export interface ToolInfo {

@@ -12,7 +12,7 @@ import ajvDraft04 from 'ajv-draft-04';
 import ajvFormats from 'ajv-formats';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { githubData, githubProperty, xmlEscape } from '../../src/check/ci-report.js';
-import { RULE_REGISTRY } from '../../src/sidecar/rules/registry.js';
+import { RULE_REGISTRY } from '../../src/sidecar/rule-registry.js';
 import { fixture, ROOT, runCli, spawnCli } from '../helpers/cli.js';
 
 // Both are CommonJS modules that also export themselves as .default, which is what the types describe.

@@ -3,8 +3,8 @@
 // runs through check.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { RULE_EXAMPLES } from '../../src/sidecar/rules/examples.js';
-import { RULE_REGISTRY } from '../../src/sidecar/rules/registry.js';
+import { RULE_EXAMPLES } from '../../src/sidecar/rule-examples.js';
+import { RULE_REGISTRY } from '../../src/sidecar/rule-registry.js';
 import { runCli } from '../helpers/cli.js';
 
 describe('sidecar-guard rules', () => {

@@ -4,8 +4,8 @@
 // without an example must say why.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { noExampleReason, RULE_EXAMPLES } from '../../src/sidecar/rules/examples.js';
-import { RULE_REGISTRY } from '../../src/sidecar/rules/registry.js';
+import { noExampleReason, RULE_EXAMPLES } from '../../src/sidecar/rule-examples.js';
+import { RULE_REGISTRY } from '../../src/sidecar/rule-registry.js';
 import { runCli } from '../helpers/cli.js';
 
 async function rulesFired(text: string): Promise<string[]> {

@@ -1,12 +1,12 @@
 // Every rule id a finding can carry, in one list: Istio's rule table
-// (catalog.ts), the CRD schema and metadata rules kube-apiserver applies
+// (rules/catalog.ts), the CRD schema and metadata rules kube-apiserver applies
 // (schema/rules.ts), and the cross-object and scope rules. Each says what it
 // checks, why (whose code the rule follows), and how to fix a finding. The
 // `rules` and `explain` commands and the SARIF rule list are built from it.
-import type { Severity } from '../violation.js';
-import { MORE_FINDINGS_RULE } from '../violation.js';
-import { SCHEMA_RULES, type SchemaRuleId } from '../schema/rules.js';
-import { RULES, type RuleId } from './catalog.js';
+import type { Severity } from './violation.js';
+import { MORE_FINDINGS_RULE } from './violation.js';
+import { SCHEMA_RULES, type SchemaRuleId } from './schema/rules.js';
+import { RULES, type RuleId } from './rules/catalog.js';
 
 export interface RuleEntry {
   readonly id: string;

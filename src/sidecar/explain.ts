@@ -1,7 +1,7 @@
 // The text of `sidecar-guard explain ID`: one rule of the registry with its
-// examples (rules/examples.ts), laid out for a terminal.
-import { noExampleReason, RULE_EXAMPLES } from './examples.js';
-import type { RuleEntry } from './registry.js';
+// examples (rule-examples.ts), laid out for a terminal.
+import { noExampleReason, RULE_EXAMPLES } from './rule-examples.js';
+import type { RuleEntry } from './rule-registry.js';
 
 const indent = (text: string): string =>
   text
