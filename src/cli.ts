@@ -95,7 +95,7 @@ const COMMANDS: Record<string, Command> = {
     intro: `Usage: sidecar-guard check [flags] PATH...
 
 PATH is a file, a directory (recursive, *.yaml|*.yml|*.json; symbolic links followed) or - for stdin.
-Exit code: 0 every Sidecar allowed, 1 some rejected, 2 usage error or unreadable path.`,
+Exit code: 0 every Sidecar allowed, 1 some rejected or a document not YAML, 2 usage error or unreadable path.`,
     flags: [
       {
         name: 'output',
