@@ -8,7 +8,7 @@ LISTEN ?= 127.0.0.1:8443
 CERT_DIR ?= certs
 METRICS_LISTEN ?= 127.0.0.1:9090
 
-.PHONY: install build run test unit pre-commit-test e2e cluster typecheck bench bench-quick certs deploy-manifests clean oracle conformance prometheus e2e-race
+.PHONY: install build run test unit pre-commit-test e2e cluster helm-tools typecheck bench bench-quick certs deploy-manifests clean oracle conformance prometheus e2e-race
 
 .tools/node/.ready: scripts/node-runtime.sh scripts/node-runtime/package-lock.json
 	@bash scripts/node-runtime.sh
@@ -26,15 +26,15 @@ build: install
 run: build
 	node bin/sidecar-guard.js serve --standalone --listen $(LISTEN) --cert-dir $(CERT_DIR) --metrics-listen $(METRICS_LISTEN) $(ARGS)
 
-## make test: type check, unit + integration tests, then the end-to-end suite against the real
+## make test: lint, type check, unit + integration tests, then the end-to-end suite against the real
 ## kube-apiserver (built from Go modules on first use: make cluster)
-test: build oracle cluster prometheus
+test: lint build oracle cluster prometheus helm-tools
 	npm run --silent typecheck
 	KUBECTL=$(KUBECTL_FOR_TESTS) bash scripts/test.sh unit
 	$(MAKE) --no-print-directory pre-commit-test
 	$(MAKE) --no-print-directory e2e
 
-unit: build prometheus
+unit: build prometheus helm-tools
 	bash scripts/test.sh unit
 
 ## make pre-commit-test: .pre-commit-hooks.yaml through the real pre-commit (PyPI, pinned; a venv in
@@ -52,6 +52,11 @@ prometheus:
 cluster:
 	bash scripts/build-cluster.sh
 
+## make helm-tools: helm (helm.sh/helm/v3) and the ServiceMonitor CRD (controller-gen over prometheus-operator's
+## types) from the pinned Go modules in test/helm/ into test/helm/bin/, for the chart tests (a no-op until a pin changes)
+helm-tools:
+	@bash scripts/build-helm.sh
+
 # The tests' kubectl: the one built beside kube-apiserver, unless KUBECTL says otherwise.
 KUBECTL_FOR_TESTS = $(or $(KUBECTL),$(CURDIR)/test/cluster/bin/kubectl)
 
@@ -59,7 +64,7 @@ KUBECTL_FOR_TESTS = $(or $(KUBECTL),$(CURDIR)/test/cluster/bin/kubectl)
 ## APISERVER=real (default: kube-apiserver and etcd, built when needed) or APISERVER=test (the simulator)
 APISERVER ?= real
 E2E_REPLICAS ?= 3
-e2e: build $(if $(filter real,$(APISERVER)),cluster)
+e2e: build helm-tools $(if $(filter real,$(APISERVER)),cluster)
 	@npm run --silent e2e:down
 	npm run --silent e2e:up -- --apiserver=$(APISERVER) --replicas $(E2E_REPLICAS)
 	bash scripts/test.sh e2e; status=$$?; npm run --silent e2e:down; exit $$status
@@ -72,6 +77,23 @@ e2e-race: build cluster
 
 typecheck: install
 	npm run --silent typecheck
+
+## make lint: Biome's lint rules over the tree (biome.json; seconds); any finding fails, info-level ones too.
+## make format-check: fails where Biome's formatter would change a file; make format: applies it.
+## LINT_CHECK=ci makes `make lint` (and so `make test`) check both in one pass.
+.PHONY: lint format-check format
+LINT_CHECK ?= lint
+lint: install
+	@bash scripts/lint.sh $(LINT_CHECK)
+
+format-check: install
+	@bash scripts/lint.sh format
+
+# Twice: Biome 2.6.8 lays out some method chains one way on the first pass and settles on the second
+# (biomejs/biome#10531), and one pass would leave the tree failing format-check.
+format: install
+	node_modules/.bin/biome format --write
+	node_modules/.bin/biome format --write
 
 ## make oracle: Istio's own validator and analyzers built from the Istio Go module (conformance/istio/) into
 ## conformance/bin/; rebuilt only when its sources or pins change (minutes the first time, then seconds)

@@ -138,7 +138,9 @@ async function startServer(certDir: string, limitMb: number): Promise<Server> {
     }),
   );
   let err = '';
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => void (err = (err + d).slice(-4_000)));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    err = (err + d).slice(-4_000);
+  });
   return {
     pid: child.pid!,
     port,
@@ -178,9 +180,13 @@ async function attackRun(mode: 'flood' | 'trickle', body: FloodBody | 'review', 
     const attackers = startChild('attack-child.ts', ['--mode', mode, '--port', String(server.port), '--ca', join(certDir, 'ca.crt'), '--body', bodyFile, '--clients', '32', '--seconds', String(seconds)], { nice: 19 });
     let rssPeakMb = rssBeforeMb;
     const cpuBefore = cpuSeconds(server.pid);
-    const sampler = setInterval(() => void (rssPeakMb = Math.max(rssPeakMb, rssMb(server.pid))), 50);
+    const sampler = setInterval(() => {
+      rssPeakMb = Math.max(rssPeakMb, rssMb(server.pid));
+    }, 50);
     let attacking = true;
-    const done = finish<AttackRun['attackers']>('attack-child.ts', attackers).finally(() => void (attacking = false));
+    const done = finish<AttackRun['attackers']>('attack-child.ts', attackers).finally(() => {
+      attacking = false;
+    });
     // Let the attack take hold before the first honest review.
     await new Promise((r) => setTimeout(r, 1_000));
     const keptAlive = new https.Agent({ keepAlive: true, maxSockets: 1 });

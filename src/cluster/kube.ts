@@ -5,7 +5,7 @@
 // that one cuts a stream after 30 s without data and reports it as an error
 // (kube-apiserver only sends a bookmark about once a minute), cannot be
 // aborted while it connects, and does not say how a stream ended.
-import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
+import { type HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
 import type https from 'node:https';
 import type tls from 'node:tls';
 import { Agent, fetch, type Dispatcher } from 'undici';
@@ -120,8 +120,7 @@ export class KubeClient {
       for await (const chunk of response.body ?? []) {
         inactive.refresh();
         pending += decoder.decode(chunk as Uint8Array, { stream: true });
-        let nl: number;
-        while ((nl = pending.indexOf('\n')) >= 0) {
+        for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
           deliver(pending.slice(0, nl));
           pending = pending.slice(nl + 1);
         }

@@ -158,7 +158,9 @@ export class Reservations {
     let asOf: number | undefined;
     for (const r of ns.values()) {
       if (this.inView(r)) this.finish(namespace, ns, r);
-      else if (r.expiresAt <= now && (asOf ??= this.currentAsOf()) >= r.expiresAt) {
+      else if (r.expiresAt <= now) {
+        asOf ??= this.currentAsOf(); // read once, and only when some reservation has expired by the clock
+        if (asOf < r.expiresAt) continue;
         this.finish(namespace, ns, r);
         if (r.replica === this.options.replica) this.options.onExpiredUnobserved?.(r);
       }
@@ -190,7 +192,10 @@ export class Reservations {
 
   private bucket(namespace: string): Map<string, Reservation> {
     let ns = this.byNs.get(namespace);
-    if (!ns) this.byNs.set(namespace, (ns = new Map()));
+    if (!ns) {
+      ns = new Map();
+      this.byNs.set(namespace, ns);
+    }
     return ns;
   }
 }

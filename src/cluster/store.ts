@@ -38,10 +38,12 @@ class SidecarBucket {
     return this.byName.delete(name);
   }
   list(): readonly SidecarInfo[] {
-    return (this.all ??= [...this.byName.values()]);
+    this.all ??= [...this.byName.values()];
+    return this.all;
   }
   namespaceWide(): readonly SidecarInfo[] {
-    return (this.wide ??= this.list().filter((s) => s.selector === null));
+    this.wide ??= this.list().filter((s) => s.selector === null);
+    return this.wide;
   }
 }
 
@@ -646,6 +648,9 @@ function swap<K, V>(target: Map<K, V>, next: Map<K, V>): void {
 
 function bucket<T>(map: Map<string, T>, key: string, make: () => T): T {
   let b = map.get(key);
-  if (!b) map.set(key, (b = make()));
+  if (!b) {
+    b = make();
+    map.set(key, b);
+  }
   return b;
 }

@@ -68,7 +68,9 @@ export function parseDependencies(text: string, file = 'dependencies'): Dependen
     if (entry !== null && !isRecord(entry)) throw new ConfigError(`${where} must be a mapping with calls and external`);
     const calls = stringList(entry?.calls, `${where}.calls`);
     const external = stringList(entry?.external, `${where}.external`);
-    calls.forEach((c, i) => checkServiceRef(c, `${where}.calls[${i}]`, true));
+    calls.forEach((c, i) => {
+      checkServiceRef(c, `${where}.calls[${i}]`, true);
+    });
     external.forEach((h, i) => {
       if (!HOSTNAME.test(h) || !h.includes('.')) throw new ConfigError(`${where}.external[${i}] must be a fully qualified host name, got "${h}"`);
     });

@@ -105,13 +105,17 @@ export class DefaultsController {
       else if (kind === 'Sidecar') this.enqueue(namespace);
     });
     for (const ns of this.store.namespaceNames()) this.enqueue(ns);
-    this.resync = setInterval(() => this.store.namespaceNames().forEach((ns) => this.enqueue(ns)), this.options.resyncMs ?? DEFAULT_RESYNC_MS);
+    this.resync = setInterval(() => {
+      for (const ns of this.store.namespaceNames()) this.enqueue(ns);
+    }, this.options.resyncMs ?? DEFAULT_RESYNC_MS);
     this.resync.unref();
     this.worker = this.work();
     const traffic = this.options.traffic;
     if (traffic) {
       this.refreshing = this.refresh();
-      this.refreshTimer = setInterval(() => void (this.refreshing = this.refreshing.then(() => this.refresh())), traffic.intervalMs ?? DEFAULT_TRAFFIC_INTERVAL_MS);
+      this.refreshTimer = setInterval(() => {
+        this.refreshing = this.refreshing.then(() => this.refresh());
+      }, traffic.intervalMs ?? DEFAULT_TRAFFIC_INTERVAL_MS);
       this.refreshTimer.unref();
     }
   }

@@ -17,6 +17,6 @@ export function isAmbientPod(annotations: Labels | undefined): boolean {
  * istio.io/rev, which Istio takes to mean the namespace still runs sidecars).
  */
 export function isAmbientNamespace(labels: Labels | undefined): boolean {
-  if (!labels || labels['istio.io/dataplane-mode'] !== 'ambient') return false;
+  if (labels?.['istio.io/dataplane-mode'] !== 'ambient') return false;
   return labels['istio-injection'] !== 'enabled' && !labels['istio.io/rev'];
 }

@@ -67,7 +67,9 @@ export function hostRules({ object, oldObject, ref }: HostInput, view: ClusterVi
 
 function hadHost(sidecar: unknown, host: string): boolean {
   let found = false;
-  forEachEgressHost(sidecar, (h) => void (found ||= h === host));
+  forEachEgressHost(sidecar, (h) => {
+    found ||= h === host;
+  });
   return found;
 }
 

@@ -63,7 +63,10 @@ export class HostClasses {
       if (excluded) ns = ns.slice(1) || '*';
       if (ns === '.') ns = configNamespace;
       let c = this.byNamespace.get(ns);
-      if (!c) this.byNamespace.set(ns, (c = { exact: new Set(), all: [], excluded: [] }));
+      if (!c) {
+        c = { exact: new Set(), all: [], excluded: [] };
+        this.byNamespace.set(ns, c);
+      }
       if (excluded) c.excluded.push(name);
       else {
         if (!name.startsWith('*')) c.exact.add(name);

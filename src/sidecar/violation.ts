@@ -137,7 +137,9 @@ export class CappedFindings {
       after.set(tally.lastKept, [...(after.get(tally.lastKept) ?? []), summary]);
     }
     const out: Violation[] = [];
-    this.kept.forEach((v, i) => out.push(v, ...(after.get(i) ?? [])));
+    this.kept.forEach((v, i) => {
+      out.push(v, ...(after.get(i) ?? []));
+    });
     for (const [severity, tally] of this.severities) {
       if (tally.omittedCount > 0) out.push(objectSummary(severity, tally.path ?? '', tally.omitted));
     }

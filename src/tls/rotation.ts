@@ -178,7 +178,7 @@ function analyze(material: TlsMaterial, now: number): Analysis {
   const valid: ParsedCa[] = [];
   for (const pem of pems) {
     const x509 = parseCert(pem);
-    if (!x509 || !x509.ca) continue;
+    if (!x509?.ca) continue;
     const ca = { pem, x509, notBefore: Date.parse(x509.validFrom), notAfter: Date.parse(x509.validTo) };
     if (now < ca.notAfter) valid.push(ca);
   }

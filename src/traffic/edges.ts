@@ -112,8 +112,12 @@ export function edgesOf(samples: readonly TrafficSample[]): Traffic {
     const destinationNamespace = known(destNs) && NAMESPACE.test(destNs) ? destNs : '';
     const key = `${srcNs}\0${srcWl}\0${destinationNamespace}\0${destination}`;
     let entry = counts.get(key);
-    if (!entry) counts.set(key, (entry = { edge: { source, destinationNamespace, destination }, byProtocol: {} }));
-    const c = (entry.byProtocol[protocol] ??= {});
+    if (!entry) {
+      entry = { edge: { source, destinationNamespace, destination }, byProtocol: {} };
+      counts.set(key, entry);
+    }
+    entry.byProtocol[protocol] ??= {};
+    const c = entry.byProtocol[protocol];
     c[reporter] = (c[reporter] ?? 0) + value;
   }
   const edges: Edge[] = [];

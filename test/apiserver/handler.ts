@@ -363,7 +363,8 @@ export class RequestHandler {
     if (!obj) throw notFound(rr.type.group, rr.type.plural, rr.name ?? '');
     const out = atVersion(rr.type, obj, rr.version);
     if (wantsTable(req) && rr.subresource === '') {
-      return send(res, 200, toTable(rr.type.table, [out], { resourceVersion: out.metadata.resourceVersion }, params.get('includeObject')));
+      send(res, 200, toTable(rr.type.table, [out], { resourceVersion: out.metadata.resourceVersion }, params.get('includeObject')));
+      return;
     }
     send(res, 200, out);
   }
@@ -381,7 +382,8 @@ export class RequestHandler {
     const all = store.list(rr.type, rr.namespace).filter(matches);
     if (wantsTable(req)) {
       const items = all.map((o) => atVersion(rr.type, o, rr.version));
-      return send(res, 200, toTable(rr.type.table, items, { resourceVersion: String(store.currentRevision()) }, params.get('includeObject')));
+      send(res, 200, toTable(rr.type.table, items, { resourceVersion: String(store.currentRevision()) }, params.get('includeObject')));
+      return;
     }
     const page = paginate(all, params, String(store.currentRevision()));
     const items = page.items.map((o) => atVersion(rr.type, o, rr.version));

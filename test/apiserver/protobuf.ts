@@ -162,13 +162,16 @@ function decodeMessage(buf: Buffer, schema: MessageSchema): Record<string, unkno
       const entry = readFields(f.bytes ?? Buffer.alloc(0));
       const key = entry.find((e) => e.field === 1);
       const value = entry.find((e) => e.field === 2);
-      const map = (out[spec.name] ??= {}) as Record<string, unknown>;
+      out[spec.name] ??= {};
+      const map = out[spec.name] as Record<string, unknown>;
       map[key?.bytes?.toString('utf8') ?? ''] = value ? decodeScalar(value, spec.type.map[1]) : '';
       continue;
     }
     const value = decodeValue(f, spec.type);
-    if (spec.repeated) ((out[spec.name] ??= []) as unknown[]).push(value);
-    else if (!isEmpty(value)) out[spec.name] = value;
+    if (spec.repeated) {
+      out[spec.name] ??= [];
+      (out[spec.name] as unknown[]).push(value);
+    } else if (!isEmpty(value)) out[spec.name] = value;
   }
   return out;
 }

@@ -38,7 +38,9 @@ function join(path: string, key: string): string {
 function pruneValue(value: unknown, schema: StructuralSchema | undefined, path: string, unknown: string[]): void {
   if (!schema) return;
   if (Array.isArray(value)) {
-    value.forEach((item, i) => pruneValue(item, schema.items, `${path}[${i}]`, unknown));
+    value.forEach((item, i) => {
+      pruneValue(item, schema.items, `${path}[${i}]`, unknown);
+    });
     return;
   }
   if (!isObject(value)) return;

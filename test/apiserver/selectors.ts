@@ -15,7 +15,7 @@ export type Requirement =
 export type LabelMatcher = (labels: Labels) => boolean;
 
 function matchesRequirement(r: Requirement, labels: Labels): boolean {
-  const has = Object.prototype.hasOwnProperty.call(labels, r.key);
+  const has = Object.hasOwn(labels, r.key);
   const value = labels[r.key];
   switch (r.op) {
     case 'in':
@@ -55,7 +55,7 @@ function splitTopLevel(text: string): string[] {
 }
 
 const KEY = String.raw`(?:[A-Za-z0-9][-A-Za-z0-9_.]*\/)?[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?`;
-const VALUE = String.raw`(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?)?`;
+const VALUE = '(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?)?';
 
 function parseRequirement(text: string): Requirement {
   let m = new RegExp(`^(${KEY})\\s+(in|notin)\\s*\\(([^)]*)\\)$`).exec(text);

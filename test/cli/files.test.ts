@@ -48,7 +48,10 @@ function cliWithin(args: string[], limitMs: number, stdinFile = '/dev/null'): Pr
     let killed = false;
     child.stdout!.on('data', (d) => (stdout += d));
     child.stderr!.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => ((killed = true), child.kill('SIGKILL')), limitMs);
+    const timer = setTimeout(() => {
+      killed = true;
+      child.kill('SIGKILL');
+    }, limitMs);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);

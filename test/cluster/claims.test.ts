@@ -229,9 +229,18 @@ describe('cost and failures', { timeout: 60_000 }, () => {
     api.faults.hangRequests({ match: (method, path) => method !== 'GET' && path.startsWith(CONFIGMAPS), ms: 300 });
     try {
       const order: string[] = [];
-      const first = Promise.resolve(r.admitter.validate(createOf('queue-a', 'first'), { budgetMs: 5_000 })).then((d) => (order.push('a/first'), d));
-      const second = Promise.resolve(r.admitter.validate(createOf('queue-a', 'second'), { budgetMs: 5_000 })).then((d) => (order.push('a/second'), d));
-      const dryRun = Promise.resolve(r.admitter.validate(createOf('queue-b', 'other', undefined, { dryRun: true }), { budgetMs: 5_000 })).then((d) => (order.push('b/dry-run'), d));
+      const first = Promise.resolve(r.admitter.validate(createOf('queue-a', 'first'), { budgetMs: 5_000 })).then((d) => {
+        order.push('a/first');
+        return d;
+      });
+      const second = Promise.resolve(r.admitter.validate(createOf('queue-a', 'second'), { budgetMs: 5_000 })).then((d) => {
+        order.push('a/second');
+        return d;
+      });
+      const dryRun = Promise.resolve(r.admitter.validate(createOf('queue-b', 'other', undefined, { dryRun: true }), { budgetMs: 5_000 })).then((d) => {
+        order.push('b/dry-run');
+        return d;
+      });
       const [a1, a2, b] = await Promise.all([first, second, dryRun]);
       assert.equal(a1.allowed, true);
       assert.equal(a2.allowed, false, 'judged after the first was claimed, against its claim');

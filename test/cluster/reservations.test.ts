@@ -82,7 +82,13 @@ describe('Reservations', () => {
       forgetAfterMs: 5_000,
     });
     store.onChange((kind, ns, name) => kind === 'Sidecar' && reservations.observed(ns, name));
-    return { store, reservations, expired, at: (t: number) => void (now = t), current: (t: number | undefined) => void (asOf = t) };
+    return { store, reservations, expired, at: (t: number) => {
+        now = t;
+      },
+      current: (t: number | undefined) => {
+        asOf = t;
+      },
+    };
   }
 
   test('pending Sidecars sit beside the stored ones, never in their place', () => {

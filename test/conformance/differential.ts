@@ -56,7 +56,9 @@ export async function compareSidecars(objects: readonly unknown[], source: (i: n
   for (let start = 0; start < objects.length; start += BATCH) {
     const batch = objects.slice(start, start + BATCH);
     const judged = await judgeBatch(batch);
-    judged.forEach(({ istio, outcome }, i) => record(tally, outcome, istio, source(start + i), batch[i]));
+    judged.forEach(({ istio, outcome }, i) => {
+      record(tally, outcome, istio, source(start + i), batch[i]);
+    });
   }
 }
 
@@ -176,8 +178,11 @@ function sidecarsIn(path: string): Labelled[] {
       found.push({ source: where, object: v });
       return;
     }
-    if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${where}[${i}]`));
-    else if (typeof v === 'object' && v !== null) {
+    if (Array.isArray(v)) {
+      v.forEach((x, i) => {
+        walk(x, `${where}[${i}]`);
+      });
+    } else if (typeof v === 'object' && v !== null) {
       const o = v as Record<string, unknown>;
       // A vector: a bare spec with its namespace and name.
       if (isRecord(o.spec) && (typeof o.id === 'string' || typeof o.name === 'string') && o.kind === undefined && o.apiVersion === undefined) {
@@ -218,7 +223,9 @@ export async function compareFixtureFiles(tally: ValidationTally): Promise<void>
       tally.differences.push({ source, object: text, detail, signature: detail });
       continue;
     }
-    objects.forEach((object, i) => record(tally, compareSidecar(object, istio[i]!, guard[i]!), istio[i]!, `${source}#${i}`, object));
+    objects.forEach((object, i) => {
+      record(tally, compareSidecar(object, istio[i]!, guard[i]!), istio[i]!, `${source}#${i}`, object);
+    });
   }
 }
 

@@ -95,8 +95,12 @@ async function main(): Promise<number> {
     writeFileSync(file, `${JSON.stringify(d.object, null, 2)}\n`);
     console.log(`\n--- ${kind} difference ${i} (${d.source}); reproducer ${file}\n${d.detail}\n${JSON.stringify(d.object)}`);
   };
-  (await reproducers(validationDiffs)).forEach((d, i) => report(d, i, 'sidecar'));
-  analyzerDiffs.slice(0, 20).forEach((d, i) => report(d, i, 'namespace'));
+  (await reproducers(validationDiffs)).forEach((d, i) => {
+    report(d, i, 'sidecar');
+  });
+  analyzerDiffs.slice(0, 20).forEach((d, i) => {
+    report(d, i, 'namespace');
+  });
   return 1;
 }
 

@@ -25,7 +25,10 @@ async function ok(args: string[], stdin?: string): Promise<KubectlResult> {
 /** Polls until probe() gives a value (the webhook's view and controller catch up asynchronously). */
 async function eventually<T>(probe: () => Promise<T | undefined>, what: string): Promise<T> {
   let value: T | undefined;
-  await waitFor(what, async () => (value = await probe()) !== undefined, 20_000, 100);
+  await waitFor(what, async () => {
+    value = await probe();
+    return value !== undefined;
+  }, 20_000, 100);
   return value!;
 }
 
@@ -257,7 +260,7 @@ describe('namespace defaults through kubectl', () => {
     assert.equal((await kubectl(['get', 'sidecar', '-n', 'e2e-annotated', 'scoped'])).code, 1);
     await ok(['apply', '-f', '-'], asking);
     const got = await ok(['get', 'sidecar', '-n', 'e2e-annotated', 'scoped', '-o', 'yaml']);
-    assert.match(got.stdout, /spec:\n  egress:\n  - hosts:\n    - \.\/\*\n    - istio-system\/\*/);
+    assert.match(got.stdout, /spec:\n {2}egress:\n {2}- hosts:\n {4}- \.\/\*\n {4}- istio-system\/\*/);
     assert.match(got.stdout, /sidecar-guard\.io\/template-hash:/);
   });
 });
@@ -300,5 +303,5 @@ function sidecarGuard(args: string[]): Promise<KubectlResult> {
 }
 
 function withFinalizer(yaml: string): string {
-  return yaml.replace(/(  namespace: .*\n)/, '$1  finalizers: ["example.com/hold"]\n');
+  return yaml.replace(/( {2}namespace: .*\n)/, '$1  finalizers: ["example.com/hold"]\n');
 }

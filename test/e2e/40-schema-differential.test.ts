@@ -81,15 +81,15 @@ function sameButEscapes(s: string, o: string): boolean {
   let i = 0;
   let j = 0;
   while (i < s.length && j < o.length) {
-    const escape = /^\\(?:U([0-9a-f]{8})|u([0-9a-f]{4}))/.exec(s.slice(i, i + 10));
-    if (escape && !o.startsWith(escape[0], j)) {
-      const char = String.fromCodePoint(parseInt(escape[1] ?? escape[2]!, 16));
+    const escaped = /^\\(?:U([0-9a-f]{8})|u([0-9a-f]{4}))/.exec(s.slice(i, i + 10));
+    if (escaped && !o.startsWith(escaped[0], j)) {
+      const char = String.fromCodePoint(parseInt(escaped[1] ?? escaped[2]!, 16));
       if (!o.startsWith(char, j)) return false;
-      i += escape[0].length;
+      i += escaped[0].length;
       j += char.length;
-    } else if (escape) {
-      i += escape[0].length;
-      j += escape[0].length;
+    } else if (escaped) {
+      i += escaped[0].length;
+      j += escaped[0].length;
     } else if (s[i] === o[j]) {
       i++;
       j++;
@@ -120,12 +120,16 @@ function fixtureCases(): Case[] {
 
 function generatedCases(seed: number): Case[] {
   const cases: Case[] = [];
-  fc.sample(fuzzObject(nastyJsonValue), { seed, numRuns: RUNS.fuzz }).forEach((object, i) => cases.push({ id: `fuzzObject #${i}`, object }));
+  fc.sample(fuzzObject(nastyJsonValue), { seed, numRuns: RUNS.fuzz }).forEach((object, i) => {
+    cases.push({ id: `fuzzObject #${i}`, object });
+  });
   const valid = fc.oneof(fc.constantFrom(...VECTORS).map((v) => v.spec), plausibleSpec);
-  fc.sample(fc.tuple(valid, irrelevant), { seed, numRuns: RUNS.decorated }).forEach(([spec, extra], i) =>
-    cases.push({ id: `decorated #${i}`, object: decorate(sidecarObject(spec, DIFFERENTIAL_NAMESPACE, `decorated-${i}`), extra) }),
-  );
-  fc.sample(plausibleSpec, { seed, numRuns: RUNS.plausible }).forEach((spec, i) => cases.push({ id: `plausibleSpec #${i}`, object: sidecarObject(spec, DIFFERENTIAL_NAMESPACE, `plausible-${i}`) }));
+  fc.sample(fc.tuple(valid, irrelevant), { seed, numRuns: RUNS.decorated }).forEach(([spec, extra], i) => {
+    cases.push({ id: `decorated #${i}`, object: decorate(sidecarObject(spec, DIFFERENTIAL_NAMESPACE, `decorated-${i}`), extra) });
+  });
+  fc.sample(plausibleSpec, { seed, numRuns: RUNS.plausible }).forEach((spec, i) => {
+    cases.push({ id: `plausibleSpec #${i}`, object: sidecarObject(spec, DIFFERENTIAL_NAMESPACE, `plausible-${i}`) });
+  });
   return cases;
 }
 

@@ -247,7 +247,7 @@ async function applyInParallel(namespace: string, selectors: (Selector | undefin
   // with several findings spans several lines); warnings are left out.
   const created = results.flatMap((r) => r.stdout.split('\n')).filter((l) => /^sidecar\.networking\.istio\.io\/s\d+ created$/.test(l)).length;
   const errors = results.flatMap((r) => r.stderr.split(/^(?=Error)/m)).map((e) => e.split('\n').filter((l) => !l.startsWith('Warning: ')).join('\n').trim()).filter((e) => e !== '');
-  const denied = errors.filter((e) => /^Error from server \(Forbidden\): .*denied the request: [^]*\[conflict\.(default|overlap)\]/.test(e)).length;
+  const denied = errors.filter((e) => /^Error from server \(Forbidden\): .*denied the request: [\s\S]*\[conflict\.(default|overlap)\]/.test(e)).length;
   const other = errors.filter((e) => !/\[conflict\.(default|overlap)\]/.test(e));
   return { created, denied, other };
 }

@@ -21,8 +21,12 @@ export async function runCli(args: string[], opts: { stdin?: string } = {}): Pro
   let stdout = '';
   let stderr = '';
   const code = await main(args, {
-    stdout: (t) => void (stdout += t),
-    stderr: (t) => void (stderr += t),
+    stdout: (t) => {
+      stdout += t;
+    },
+    stderr: (t) => {
+      stderr += t;
+    },
     stdin: () => opts.stdin ?? '',
   });
   return { code, stdout, stderr };

@@ -13,7 +13,9 @@ function gate(limits: Partial<GateLimits> = {}) {
   const g = new AdmissionGate({ ...LIMITS, ...limits }, () => clock);
   return {
     g,
-    advance: (ms: number) => void (clock += ms),
+    advance: (ms: number) => {
+      clock += ms;
+    },
     admit: (declared: number | undefined, deadlineMs = 10_000) => g.admit({ declared, undeclaredBytes: 7 * MiB, deadlineMs }),
   };
 }

@@ -45,10 +45,11 @@ const weirdStrings = fc.constantFrom(
   '*/*\n*/*',
   '../../etc/passwd',
   '%00',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a Log4Shell probe, meant literally
   '${jndi:ldap://x}',
   '{{.}}',
-  'default/' + 'a'.repeat(300),
-  'ns/' + '*.'.repeat(200) + 'com',
+  `default/${'a'.repeat(300)}`,
+  `ns/${'*.'.repeat(200)}com`,
 );
 
 const outOfRange = fc.constantFrom(-1, 0, -0, 0.5, 65535.5, 65536, 2 ** 31, 2 ** 32, 2 ** 53 + 2, -(2 ** 63), 1e308, -1e308, Number.MIN_VALUE, Infinity, -Infinity, NaN);
@@ -406,6 +407,10 @@ export interface HugeCase {
   review: Record<string, unknown>;
 }
 
+/** The parts of the huge Sidecar that hugeValidShaped's cases replace (they may also edit the review request). */
+type HugeObject = { spec: Record<string, unknown>; metadata: Record<string, unknown>; status: unknown };
+type Edit = (o: HugeObject, r: Record<string, unknown>) => void;
+
 /**
  * "Huge but valid-shaped": reviews in which one list holds hundreds of
  * thousands of items, each item well-formed for its field, every kind of
@@ -419,23 +424,43 @@ export interface HugeCase {
  */
 export function hugeValidShaped(scale = 1): HugeCase[] {
   const n = (k: number) => Math.max(1, Math.round(k * scale));
-  const withObject = (edit: (o: Record<string, any>, r: Record<string, any>) => void): Record<string, unknown> => {
-    const object: Record<string, any> = { ...sidecarObject({ egress: [{ hosts: ['./*'] }] }, 'bar', 'huge'), status: {} };
+  const withObject = (edit: Edit): Record<string, unknown> => {
+    const object = { ...sidecarObject({ egress: [{ hosts: ['./*'] }] }, 'bar', 'huge'), status: {} } as HugeObject;
     const review = { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { ...(kitchenSinkReview().request as Record<string, unknown>), name: 'huge', object, oldObject: null } };
     edit(object, review.request);
     return review;
   };
-  const cases: [string, number, (o: Record<string, any>, r: Record<string, any>) => void][] = [
-    ['egress hosts', n(400_000), (o, _r) => void (o.spec.egress = [{ hosts: listOf(n(400_000), (i) => `ns${i}/*`) }])],
-    ['egress listeners', n(60_000), (o) => void (o.spec.egress = listOf(n(60_000), (i) => ({ port: { number: 1 + i, protocol: 'TCP' }, hosts: ['./*'] })))],
-    ['ingress listeners', n(60_000), (o) => void (o.spec.ingress = listOf(n(60_000), (i) => ({ port: { number: 1 + i, protocol: 'TCP' }, defaultEndpoint: '0.0.0.0:1' })))],
-    ['selector labels', n(200_000), (o) => void (o.spec.workloadSelector = { labels: mapOf(n(200_000), (i) => `v${i}`) })],
-    ['labels', n(200_000), (o) => void (o.metadata.labels = mapOf(n(200_000), (i) => `v${i}`))],
-    ['annotations', n(200_000), (o) => void (o.metadata.annotations = mapOf(n(200_000), (i) => `v${i}`))],
-    ['managedFields', n(100_000), (o) => void (o.metadata.managedFields = listOf(n(100_000), (i) => ({ manager: `m${i}`, operation: 'Update' })))],
-    ['status conditions', n(200_000), (o) => void (o.status = { conditions: listOf(n(200_000), (i) => ({ type: `t${i}`, status: 'True' })) })],
-    ['status numbers', n(800_000), (o) => void (o.status = { observed: listOf(n(800_000), (i) => i) })],
-    ['userInfo groups', n(400_000), (_o, r) => void (r.userInfo = { username: 'u', groups: listOf(n(400_000), (i) => `g${i}`) })],
+  const cases: [string, number, Edit][] = [
+    ['egress hosts', n(400_000), (o, _r) => {
+      o.spec.egress = [{ hosts: listOf(n(400_000), (i) => `ns${i}/*`) }];
+    }],
+    ['egress listeners', n(60_000), (o) => {
+      o.spec.egress = listOf(n(60_000), (i) => ({ port: { number: 1 + i, protocol: 'TCP' }, hosts: ['./*'] }));
+    }],
+    ['ingress listeners', n(60_000), (o) => {
+      o.spec.ingress = listOf(n(60_000), (i) => ({ port: { number: 1 + i, protocol: 'TCP' }, defaultEndpoint: '0.0.0.0:1' }));
+    }],
+    ['selector labels', n(200_000), (o) => {
+      o.spec.workloadSelector = { labels: mapOf(n(200_000), (i) => `v${i}`) };
+    }],
+    ['labels', n(200_000), (o) => {
+      o.metadata.labels = mapOf(n(200_000), (i) => `v${i}`);
+    }],
+    ['annotations', n(200_000), (o) => {
+      o.metadata.annotations = mapOf(n(200_000), (i) => `v${i}`);
+    }],
+    ['managedFields', n(100_000), (o) => {
+      o.metadata.managedFields = listOf(n(100_000), (i) => ({ manager: `m${i}`, operation: 'Update' }));
+    }],
+    ['status conditions', n(200_000), (o) => {
+      o.status = { conditions: listOf(n(200_000), (i) => ({ type: `t${i}`, status: 'True' })) };
+    }],
+    ['status numbers', n(800_000), (o) => {
+      o.status = { observed: listOf(n(800_000), (i) => i) };
+    }],
+    ['userInfo groups', n(400_000), (_o, r) => {
+      r.userInfo = { username: 'u', groups: listOf(n(400_000), (i) => `g${i}`) };
+    }],
   ];
   return cases.map(([name, items, edit]) => ({ name, items, review: withObject(edit) }));
 }

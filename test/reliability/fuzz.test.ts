@@ -91,7 +91,10 @@ describe('review() on fuzzed requests', () => {
         const deep = nested(depth);
         const [root, ...rest] = place.replace(/\[0\]/g, '.0').split('.');
         let target = object as Record<string, unknown>;
-        for (const key of [root!, ...rest.slice(0, -1)]) target = (target[key] ??= key === 'ingress' ? [{}] : {}) as Record<string, unknown>;
+        for (const key of [root!, ...rest.slice(0, -1)]) {
+          target[key] ??= key === 'ingress' ? [{}] : {};
+          target = target[key] as Record<string, unknown>;
+        }
         target[rest.at(-1) ?? root!] = deep;
         for (const operation of ['CREATE', 'UPDATE'] as const) {
           const d = review({ uid: 'deep', kind: { group: 'networking.istio.io', version: 'v1', kind: 'Sidecar' }, resource: { group: 'networking.istio.io', version: 'v1', resource: 'sidecars' }, operation, namespace: 'bar', name: 'fuzz', object, oldObject: object }, ctx);

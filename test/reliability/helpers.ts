@@ -71,7 +71,11 @@ export class RawClient {
     socket.setEncoding('latin1');
     socket.on('data', (d: string) => (this.received += d));
     socket.on('error', (e: NodeJS.ErrnoException) => (this.error ??= e.code ?? e.message));
-    this.closedPromise = new Promise((resolve) => socket.once('close', () => ((this.closed = true), resolve())));
+    this.closedPromise = new Promise((resolve) => socket.once('close', () => {
+        this.closed = true;
+        resolve();
+      }),
+    );
   }
 
   static async connect(port: number, opts: tls.ConnectionOptions = {}): Promise<RawClient> {

@@ -76,7 +76,10 @@ describe('slow and silent clients are disconnected', { timeout: 30_000 }, () => 
   // Small deadlines for the test; the production ones are in DEFAULT_TIMEOUTS.
   const start = () =>
     listen({
-      validate: (r) => (validated.push(r.uid), { allowed: true, outcome: 'allowed', warnings: [], rules: [] }),
+      validate: (r) => {
+        validated.push(r.uid);
+        return { allowed: true, outcome: 'allowed', warnings: [], rules: [] };
+      },
       timeouts: { headersMs: 300, requestMs: 60_000, checkIntervalMs: 50, handshakeMs: 300 },
     });
 
@@ -109,7 +112,10 @@ describe('slow and silent clients are disconnected', { timeout: 30_000 }, () => 
 
   test('a body trickled byte by byte is cut off by the request deadline and never decided', async (t) => {
     const slow = await listen({
-      validate: (r) => (validated.push(r.uid), { allowed: true, outcome: 'allowed', warnings: [], rules: [] }),
+      validate: (r) => {
+        validated.push(r.uid);
+        return { allowed: true, outcome: 'allowed', warnings: [], rules: [] };
+      },
       timeouts: { headersMs: 300, requestMs: 400, checkIntervalMs: 50 },
     });
     try {
@@ -148,16 +154,23 @@ describe('?timeout= from the API server', () => {
     const { admitter, reservations } = localAdmitter(store, { overlap: 'labels', rootNamespace: 'istio-system' });
     let decided = 0;
     const app = buildApp({
-      validate: (r) => (decided++, admitter.validate(r)),
+      validate: (r) => {
+        decided++;
+        return admitter.validate(r);
+      },
       readiness: () => ({ ready: true, reasons: [] }),
       now: () => clock,
     });
-    app.addHook('preValidation', async () => void (clock += queuedMs));
+    app.addHook('preValidation', async () => {
+      clock += queuedMs;
+    });
     return {
       app,
       reservations,
       decided: () => decided,
-      queue: (ms: number) => void (queuedMs = ms),
+      queue: (ms: number) => {
+        queuedMs = ms;
+      },
       post: async (url: string, review: unknown) => {
         const res = await app.inject({ method: 'POST', url, payload: review as object });
         return { status: res.statusCode, body: res.json() };
@@ -378,7 +391,7 @@ describe('closing: kept-alive connections are closed only between requests, once
 
 describe('the body budget and slow bodies', { timeout: 60_000 }, () => {
   /** A head declaring `declared` bytes and the first `first` of them; finish() sends the rest of a real review when it fits. */
-  async function started(port: number, uid: string, declared: number, first = 1, path = '/validate?timeout=10s') {
+  async function started(port: number, _uid: string, declared: number, first = 1, path = '/validate?timeout=10s') {
     const client = await RawClient.connect(port);
     await client.write(requestHead(path, { 'content-type': 'application/json', 'content-length': declared }) + ' '.repeat(first));
     return client;
@@ -444,7 +457,10 @@ describe('the body budget and slow bodies', { timeout: 60_000 }, () => {
     const validated: string[] = [];
     const server = await listen({
       now: () => clock,
-      validate: (r) => (validated.push(r.uid), { allowed: true, outcome: 'allowed', warnings: [], rules: [] }),
+      validate: (r) => {
+        validated.push(r.uid);
+        return { allowed: true, outcome: 'allowed', warnings: [], rules: [] };
+      },
       limits: { sweepEveryMs: 10, bodyGraceMs: 500 },
     });
     try {

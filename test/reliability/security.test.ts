@@ -49,7 +49,11 @@ describe('serve logs at info level', { timeout: 60_000 }, () => {
       selfNamespace: 'sidecar-guard',
       defaults: { mode: 'off', namespaceLabel: 'x', exclude: [], config: { rootNamespace: 'istio-system', template: DEFAULT_TEMPLATE } },
     };
-    const sink = new Writable({ write: (chunk, _enc, done) => void ((logged += chunk), done()) });
+    const sink = new Writable({ write: (chunk, _enc, done) => {
+        logged += chunk;
+        done();
+      },
+    });
     server = await serve(config, pino({ level: 'info', base: { app: 'sidecar-guard' } }, sink));
     port = Number(new URL(server.url).port);
     caPem = readFileSync(join(dir, 'ca.crt'), 'utf8');

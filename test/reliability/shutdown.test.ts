@@ -63,7 +63,10 @@ describe('SIGTERM', { concurrency: true, timeout: 120_000 }, () => {
 
     p.child.kill('SIGTERM');
     let readyz: Awaited<ReturnType<typeof get>> = {};
-    await waitFor('readyz to turn 503', async () => (readyz = await get(p.port, '/readyz')).status === 503);
+    await waitFor('readyz to turn 503', async () => {
+      readyz = await get(p.port, '/readyz');
+      return readyz.status === 503;
+    });
     assert.deepEqual(JSON.parse(readyz.body!), { status: 'not ready', reasons: ['shutting down'] });
     await waitFor('new connections to be refused', async () => (await get(p.port, '/healthz')).error === 'ECONNREFUSED');
     assert.equal(p.child.exitCode, null, 'still running: a request is in flight');
@@ -218,7 +221,10 @@ class RoundRobinClient {
   /** The endpoints controller: polls readiness, drops endpoints that refuse. */
   private async watchReadiness(): Promise<void> {
     while (!this.stopped) {
-      await Promise.all(this.endpoints.map(async (e) => void (e.ready = (await get(e.port, '/readyz')).status === 200)));
+      await Promise.all(this.endpoints.map(async (e) => {
+          e.ready = (await get(e.port, '/readyz')).status === 200;
+        }),
+      );
       await new Promise((r) => setTimeout(r, 50));
     }
   }

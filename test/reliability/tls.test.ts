@@ -40,7 +40,12 @@ describe('protocol versions', { timeout: 30_000 }, () => {
   const decided: string[] = [];
 
   before(async () => {
-    server = await listen({ validate: (r) => (decided.push(r.uid), { allowed: true, outcome: 'allowed', warnings: [], rules: [] }) });
+    server = await listen({
+      validate: (r) => {
+        decided.push(r.uid);
+        return { allowed: true, outcome: 'allowed', warnings: [], rules: [] };
+      },
+    });
     const { serving } = testPki();
     // Allows everything down to TLS 1.0: shows what the client would get from a lax server.
     control = tls.createServer({ cert: serving.certPem, key: serving.keyPem, minVersion: 'TLSv1', ciphers: 'DEFAULT@SECLEVEL=0' }, (s) => s.end());

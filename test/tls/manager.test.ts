@@ -35,7 +35,13 @@ const pluralOf = (kind: string) => `${kind.toLowerCase()}s`;
 
 /** Every log line of every manager in this file, checked for key material at the end. */
 let logText = '';
-const logger: Logger = pino({ level: 'debug' }, new Writable({ write: (chunk, _e, done) => void ((logText += chunk), done()) }));
+const logger: Logger = pino({ level: 'debug' }, new Writable({
+    write: (chunk, _e, done) => {
+      logText += chunk;
+      done();
+    },
+  }),
+);
 
 interface Cluster {
   server: TestApiServer;

@@ -47,7 +47,13 @@ describe('serverTlsOptions', () => {
     const o = serverTlsOptions(serving);
     const keyBody = serving.keyPem.split('\n')[1]!;
     let logged = '';
-    const logger = pino({ level: 'info' }, new Writable({ write: (chunk, _enc, done) => void ((logged += chunk), done()) }));
+    const logger = pino({ level: 'info' }, new Writable({
+        write: (chunk, _enc, done) => {
+          logged += chunk;
+          done();
+        },
+      }),
+    );
     logger.info({ tls: o }, 'starting');
     for (const text of [JSON.stringify(o), inspect(o, { depth: 5 }), logged]) {
       assert.doesNotMatch(text, /PRIVATE KEY/);

@@ -90,9 +90,18 @@ test('failClosedWhenReady: waits for readiness and a proof; never Fail while unp
   let ready = false;
   let readyAsked = 0;
   const logged: string[] = [];
-  const logger = pino({ level: 'info' }, new Writable({ write: (chunk, _enc, done) => void (logged.push(String(chunk)), done()) }));
+  const logger = pino({ level: 'info' }, new Writable({
+      write: (chunk, _enc, done) => {
+        logged.push(String(chunk));
+        done();
+      },
+    }),
+  );
   const stop = failClosedWhenReady(new WebhookConfigPatcher(client, { names: ['sidecar-guard'] }), {
-    ready: () => (readyAsked++, ready),
+    ready: () => {
+      readyAsked++;
+      return ready;
+    },
     // After the scripted answers, every proof succeeds until the test says otherwise.
     prove: async () => answers.shift() ?? judgeProbe({ status: 403, message: ANSWERS.denied }, OURS, 'sidecar-guard'),
     onProof: (p) => proofs.push(p),

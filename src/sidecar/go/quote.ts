@@ -5,14 +5,14 @@
 // strconv.IsPrint: letters, marks, numbers, punctuation, symbols, ASCII space.
 const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u;
 
-const NAMED_ESCAPES: Readonly<Record<number, string>> = {
-  0x07: '\\a',
-  0x08: '\\b',
-  0x0c: '\\f',
-  0x0a: '\\n',
-  0x0d: '\\r',
-  0x09: '\\t',
-  0x0b: '\\v',
+const NAMED_ESCAPES: Readonly<Record<string, string>> = {
+  '\x07': '\\a',
+  '\b': '\\b',
+  '\f': '\\f',
+  '\n': '\\n',
+  '\r': '\\r',
+  '\t': '\\t',
+  '\v': '\\v',
 };
 
 export function isGoPrintable(ch: string): boolean {
@@ -41,9 +41,9 @@ function quoteRune(run: string): string {
 function escapeRune(ch: string): string {
   if (ch === '"' || ch === '\\') return `\\${ch}`;
   if (isGoPrintable(ch)) return ch;
-  const cp = ch.codePointAt(0) ?? 0;
-  const named = NAMED_ESCAPES[cp];
+  const named = NAMED_ESCAPES[ch];
   if (named !== undefined) return named;
+  const cp = ch.codePointAt(0) ?? 0;
   if (cp < 0x20 || cp === 0x7f) return `\\x${hex(cp, 2)}`;
   if (cp < 0x10000) return `\\u${hex(cp, 4)}`;
   return `\\U${hex(cp, 8)}`;

@@ -40,21 +40,21 @@ type Yaml = Record<string, unknown>;
 /** Parses the CRD YAML and converts its (single, shared) openAPIV3Schema. */
 export function convertCrd(crdYaml: string): ConvertedCrd {
   const crd = readCrdDocument(crdYaml);
-  const spec = asObject(crd['spec'], 'spec');
-  const names = asObject(spec['names'], 'spec.names');
-  const versions = asArray(spec['versions'], 'spec.versions').map((v, i) => asObject(v, `spec.versions[${i}]`));
+  const spec = asObject(crd.spec, 'spec');
+  const names = asObject(spec.names, 'spec.names');
+  const versions = asArray(spec.versions, 'spec.versions').map((v, i) => asObject(v, `spec.versions[${i}]`));
   if (versions.length === 0) throw new Error('the CRD has no versions');
   const schemas = versions.map((v, i) =>
-    asObject(asObject(v['schema'], `spec.versions[${i}].schema`)['openAPIV3Schema'], `spec.versions[${i}].schema.openAPIV3Schema`),
+    asObject(asObject(v.schema, `spec.versions[${i}].schema`).openAPIV3Schema, `spec.versions[${i}].schema.openAPIV3Schema`),
   );
   assertIdenticalSchemas(versions, schemas);
   return {
-    group: asString(spec['group'], 'spec.group'),
-    kind: asString(names['kind'], 'spec.names.kind'),
+    group: asString(spec.group, 'spec.group'),
+    kind: asString(names.kind, 'spec.names.kind'),
     versions: versions.map((v, i) => ({
-      name: asString(v['name'], `spec.versions[${i}].name`),
-      served: v['served'] === true,
-      storage: v['storage'] === true,
+      name: asString(v.name, `spec.versions[${i}].name`),
+      served: v.served === true,
+      storage: v.storage === true,
     })),
     schema: convertNode(schemas[0]!, 'openAPIV3Schema', { nullPruned: false, required: false }),
   };
@@ -88,7 +88,7 @@ function readCrdDocument(crdYaml: string): Yaml {
   const doc = docs[0]!;
   if (doc.errors.length > 0) throw new Error(`CRD YAML: ${doc.errors[0]!.message}`);
   const crd = asObject(doc.toJS(), 'document');
-  if (crd['kind'] !== 'CustomResourceDefinition') throw new Error('the YAML document is not a CustomResourceDefinition');
+  if (crd.kind !== 'CustomResourceDefinition') throw new Error('the YAML document is not a CustomResourceDefinition');
   return crd;
 }
 
@@ -96,7 +96,7 @@ function assertIdenticalSchemas(versions: readonly Yaml[], schemas: readonly Yam
   const first = JSON.stringify(schemas[0]);
   schemas.forEach((schema, i) => {
     if (JSON.stringify(schema) !== first) {
-      throw new Error(`version ${String(versions[i]!['name'])} has a different openAPIV3Schema from ${String(versions[0]!['name'])}`);
+      throw new Error(`version ${String(versions[i]!.name)} has a different openAPIV3Schema from ${String(versions[0]!.name)}`);
     }
   });
 }
@@ -114,30 +114,30 @@ function convertNode(node: Yaml, at: string, context: NodeContext): SchemaNode {
     if (!KNOWN_KEYWORDS.has(key)) throw new Error(`unsupported schema keyword ${JSON.stringify(key)} at ${at}`);
   }
   const out: Record<string, unknown> = {};
-  const type = node['type'] === undefined ? undefined : asJsonType(node['type'], `${at}.type`);
-  if (type !== undefined) out['type'] = type;
+  const type = node.type === undefined ? undefined : asJsonType(node.type, `${at}.type`);
+  if (type !== undefined) out.type = type;
 
-  const crdNullable = node['nullable'] === true;
+  const crdNullable = node.nullable === true;
   if (crdNullable && context.required) throw new Error(`required field ${at} is nullable; null-as-missing would be wrong there`);
   const nullable = type !== undefined && (crdNullable || (context.nullPruned && !context.required));
-  if (nullable) out['nullable'] = true;
+  if (nullable) out.nullable = true;
 
   convertFormat(node, type, at, out);
-  if (node['enum'] !== undefined) {
-    const values = asArray(node['enum'], `${at}.enum`).map((v, i) => asString(v, `${at}.enum[${i}]`));
-    out['enum'] = nullable ? [...values, null] : values;
+  if (node.enum !== undefined) {
+    const values = asArray(node.enum, `${at}.enum`).map((v, i) => asString(v, `${at}.enum[${i}]`));
+    out.enum = nullable ? [...values, null] : values;
   }
   for (const key of ['minimum', 'maximum', 'maxLength', 'minItems', 'maxItems', 'maxProperties'] as const) {
     if (node[key] !== undefined) out[key] = asNumber(node[key], `${at}.${key}`);
   }
-  const required = node['required'] === undefined ? [] : asArray(node['required'], `${at}.required`).map((r, i) => asString(r, `${at}.required[${i}]`));
-  if (required.length > 0) out['required'] = required;
-  if (node['properties'] !== undefined) out['properties'] = convertProperties(asObject(node['properties'], `${at}.properties`), required, at);
+  const required = node.required === undefined ? [] : asArray(node.required, `${at}.required`).map((r, i) => asString(r, `${at}.required[${i}]`));
+  if (required.length > 0) out.required = required;
+  if (node.properties !== undefined) out.properties = convertProperties(asObject(node.properties, `${at}.properties`), required, at);
   else if (required.length > 0) throw new Error(`${at} has required fields but no properties`);
-  if (node['additionalProperties'] !== undefined) out['additionalProperties'] = convertAdditionalProperties(node['additionalProperties'], at);
-  if (node['items'] !== undefined) out['items'] = convertNode(asObject(node['items'], `${at}.items`), `${at}.items`, { nullPruned: false, required: false });
-  if (node['anyOf'] !== undefined) {
-    out['anyOf'] = asArray(node['anyOf'], `${at}.anyOf`).map((s, i) =>
+  if (node.additionalProperties !== undefined) out.additionalProperties = convertAdditionalProperties(node.additionalProperties, at);
+  if (node.items !== undefined) out.items = convertNode(asObject(node.items, `${at}.items`), `${at}.items`, { nullPruned: false, required: false });
+  if (node.anyOf !== undefined) {
+    out.anyOf = asArray(node.anyOf, `${at}.anyOf`).map((s, i) =>
       convertNode(asObject(s, `${at}.anyOf[${i}]`), `${at}.anyOf[${i}]`, { nullPruned: false, required: false }),
     );
   }
@@ -152,7 +152,7 @@ function convertNode(node: Yaml, at: string, context: NodeContext): SchemaNode {
 }
 
 function convertFormat(node: Yaml, type: JsonType | undefined, at: string, out: Record<string, unknown>): void {
-  const format = node['format'];
+  const format = node.format;
   if (format === undefined) return;
   if (type === 'integer' && format === 'int32') {
     // kube-apiserver does not enforce the format, so neither does the schema:
@@ -163,7 +163,7 @@ function convertFormat(node: Yaml, type: JsonType | undefined, at: string, out: 
   if (type === 'string' && format === 'date-time') {
     // Only under status, which the API server drops on create and update (status
     // subresource), so it is kept for the record and never compiled.
-    out['format'] = format;
+    out.format = format;
     return;
   }
   throw new Error(`unsupported format ${JSON.stringify(format)} for type ${String(type)} at ${at}`);
@@ -195,11 +195,11 @@ function convertCelRules(value: unknown, at: string): CelRuleSpec[] {
     for (const key of Object.keys(rule)) {
       if (key !== 'rule' && key !== 'message') throw new Error(`unsupported CEL rule field ${JSON.stringify(key)} at ${where}`);
     }
-    const expression = asString(rule['rule'], `${where}.rule`);
+    const expression = asString(rule.rule, `${where}.rule`);
     if (!CEL_RULES.has(expression)) {
       throw new Error(`CEL rule not implemented at ${where}: ${JSON.stringify(expression)} (add it to src/sidecar/schema/cel.ts)`);
     }
-    return { rule: expression, message: asString(rule['message'], `${where}.message`) };
+    return { rule: expression, message: asString(rule.message, `${where}.message`) };
   });
 }
 

@@ -218,7 +218,8 @@ function celKeyword(): FuncKeywordDefinition {
           const params: CelErrorParams = outcome.kind === 'error'
             ? { message: spec.message, selfType: rule.selfType, evalError: outcome.error }
             : { message: spec.message, selfType: rule.selfType };
-          (errors ??= []).push({ keyword: CEL_KEYWORD, params: params as unknown as Record<string, unknown> });
+          errors ??= [];
+          errors.push({ keyword: CEL_KEYWORD, params: params as unknown as Record<string, unknown> });
         }
         validate.errors = errors;
         return errors === undefined;
@@ -229,7 +230,7 @@ function celKeyword(): FuncKeywordDefinition {
 }
 
 function requireSpecSchema(root: SchemaNode): SchemaNode {
-  const spec = root.properties?.['spec'];
+  const spec = root.properties?.spec;
   if (spec === undefined) throw new Error('the generated Sidecar schema has no spec');
   return spec;
 }

@@ -34,8 +34,14 @@ export function findUnknownFields(object: Record<string, unknown>, schema: Schem
  * indexes with "[i]", map keys included, as the API server prints them.
  */
 function walk(value: unknown, node: SchemaNode | undefined, path: string, out: Violation[]): void {
-  if (node === undefined) return everyKeyUnknown(value, path, out);
-  if (node['x-kubernetes-preserve-unknown-fields'] === true) return keepUnknown(value, node, path, out);
+  if (node === undefined) {
+    everyKeyUnknown(value, path, out);
+    return;
+  }
+  if (node['x-kubernetes-preserve-unknown-fields'] === true) {
+    keepUnknown(value, node, path, out);
+    return;
+  }
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) walk(value[i], node.items, indexPath(path, i), out);
     return;

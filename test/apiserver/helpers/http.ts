@@ -8,7 +8,8 @@ export interface HttpResult {
   status: number;
   headers: IncomingHttpHeaders;
   text: string;
-  json: any; // tests read fields freely
+  // biome-ignore lint/suspicious/noExplicitAny: protocol tests read fields of the server's answers freely
+  json: any;
 }
 
 export interface RequestOptions {
@@ -62,7 +63,8 @@ export function request(server: TestApiServer, method: string, path: string, opt
 
 export interface WatchEvent {
   type: string;
-  object: any; // tests read fields freely
+  // biome-ignore lint/suspicious/noExplicitAny: protocol tests read fields of the server's answers freely
+  object: any;
 }
 
 export interface WatchStream {
@@ -83,8 +85,7 @@ export function openWatch(server: TestApiServer, path: string): Promise<WatchStr
       let buffer = '';
       res.on('data', (c: Buffer) => {
         buffer += c.toString('utf8');
-        let nl: number;
-        while ((nl = buffer.indexOf('\n')) >= 0) {
+        for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
           const line = buffer.slice(0, nl);
           buffer = buffer.slice(nl + 1);
           if (line.trim() !== '') events.push(JSON.parse(line) as WatchEvent);

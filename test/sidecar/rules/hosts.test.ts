@@ -86,7 +86,7 @@ describe('H5 domain name (reported twice unless an IP literal)', () => {
   });
 
   it('reports a name over 255 bytes', () => {
-    const dns = `${'a'.repeat(60)}.`.repeat(4) + 'b'.repeat(20) + '.com';
+    const dns = `${`${'a'.repeat(60)}.`.repeat(4)}${'b'.repeat(20)}.com`;
     expectFindings(egressHosts(`ns1/${dns}`), twice(['H5', H(0), `domain name "${dns}" too long (max 255)`]));
   });
 

@@ -133,7 +133,7 @@ describe('nulls', () => {
     withValue(sidecar, 'spec.ingress.0.connectionPool', null);
     withValue(sidecar, 'spec.outboundTrafficPolicy.mode', null);
     withValue(sidecar, 'spec.workloadSelector.labels.app', null);
-    withValue(sidecar, 'spec', { ...(sidecar['spec'] as object), inboundConnectionPool: null });
+    withValue(sidecar, 'spec', { ...(sidecar.spec as object), inboundConnectionPool: null });
     assert.deepEqual(check(sidecar), { violations: [], fatal: false });
     assert.deepEqual(check(withValue(validSidecar(), 'spec', null)), { violations: [], fatal: false });
   });
@@ -257,7 +257,7 @@ describe('sizes (schema.length)', () => {
 describe('unknown fields (schema.unknown-field)', () => {
   function withUnknownFields() {
     const sidecar = validSidecar();
-    sidecar['extra'] = true;
+    sidecar.extra = true;
     withValue(sidecar, 'spec.foo', 1);
     withValue(sidecar, 'spec.egress.0.foo', 'x');
     withValue(sidecar, 'spec.ingress.0.tls.tlsCertificates', [{ serverCertificate: 'c', privateKey: 'k', bogus: 1 }]);
@@ -309,7 +309,7 @@ describe('unknown fields (schema.unknown-field)', () => {
 
   it('lets status keep unknown fields at its top level but not inside its typed lists', () => {
     const sidecar = validSidecar();
-    sidecar['status'] = { anything: { goes: 1 }, conditions: [{ type: 'Ready', status: 'True', extra: 1 }], observedGeneration: 3 };
+    sidecar.status = { anything: { goes: 1 }, conditions: [{ type: 'Ready', status: 'True', extra: 1 }], observedGeneration: 3 };
     assert.deepEqual(lines(check(sidecar, strict)), [
       'schema.unknown-field status.conditions[0].extra: unknown field "status.conditions[0].extra"',
     ]);
@@ -317,7 +317,7 @@ describe('unknown fields (schema.unknown-field)', () => {
 
   it('does not validate status values, which the API server drops (status subresource)', () => {
     const sidecar = validSidecar();
-    sidecar['status'] = { conditions: [{ type: 7, lastTransitionTime: 'not a time' }], observedGeneration: true };
+    sidecar.status = { conditions: [{ type: 7, lastTransitionTime: 'not a time' }], observedGeneration: true };
     assert.deepEqual(check(sidecar, strict), { violations: [], fatal: false });
   });
 });

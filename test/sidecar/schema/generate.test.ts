@@ -35,18 +35,18 @@ describe('the CRD copy', () => {
   });
 
   it('marks pruned-null properties nullable, but not required ones or list items', () => {
-    const spec = convertCrd(crdYaml).schema.properties?.['spec'];
-    const ingress = spec?.properties?.['ingress'];
+    const spec = convertCrd(crdYaml).schema.properties?.spec;
+    const ingress = spec?.properties?.ingress;
     assert.equal(spec?.nullable, true);
     assert.equal(ingress?.nullable, true);
     assert.equal(ingress?.items?.nullable, undefined);
-    assert.equal(ingress?.items?.properties?.['port']?.nullable, undefined);
-    assert.deepEqual(ingress?.items?.properties?.['captureMode']?.enum, ['DEFAULT', 'IPTABLES', 'NONE', null]);
+    assert.equal(ingress?.items?.properties?.port?.nullable, undefined);
+    assert.deepEqual(ingress?.items?.properties?.captureMode?.enum, ['DEFAULT', 'IPTABLES', 'NONE', null]);
   });
 
   it('drops format: int32 without bounds, as the API server ignores it', () => {
-    const http = convertCrd(crdYaml).schema.properties?.['spec']?.properties?.['inboundConnectionPool']?.properties?.['http'];
-    const field = http?.properties?.['maxRetries'];
+    const http = convertCrd(crdYaml).schema.properties?.spec?.properties?.inboundConnectionPool?.properties?.http;
+    const field = http?.properties?.maxRetries;
     assert.equal(field?.type, 'integer');
     assert.equal(field?.minimum, undefined);
     assert.equal(field?.maximum, undefined);

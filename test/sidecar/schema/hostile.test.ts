@@ -31,7 +31,7 @@ describe('hostile input', () => {
     withValue(sidecar, 'spec.egress.0.captureMode', deepObject as never);
     withValue(sidecar, 'spec.foo', deepObject as never);
     withValue(sidecar, 'metadata.labels', { app: deepArray as never });
-    sidecar['status'] = deepObject as never;
+    sidecar.status = deepObject as never;
     for (const options of [strict, lenient]) {
       const result = check(sidecar, options);
       assertWellFormed(result);
@@ -91,13 +91,13 @@ describe('hostile input', () => {
       }`,
       'schema.cel spec.workloadSelector.labels[__proto__]: Invalid value: "*": wildcard is not supported in selector',
     ]);
-    assert.equal(({} as Record<string, unknown>)['polluted'], undefined);
-    assert.equal(Object.prototype.hasOwnProperty.call(Object.prototype, 'polluted'), false);
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+    assert.equal(Object.hasOwn(Object.prototype, 'polluted'), false);
   });
 
   it('accepts objects without a prototype', () => {
     const sidecar = Object.assign(Object.create(null) as Record<string, unknown>, validSidecar());
-    sidecar['spec'] = Object.assign(Object.create(null) as object, { egress: [{ hosts: ['a/b'] }] });
+    sidecar.spec = Object.assign(Object.create(null) as object, { egress: [{ hosts: ['a/b'] }] });
     assert.deepEqual(lines(checkSchema(sidecar, strict)), []);
   });
 

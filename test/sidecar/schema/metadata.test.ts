@@ -136,7 +136,7 @@ describe('metadata.annotations (meta.annotations)', () => {
 describe('metadata unknown fields and types', () => {
   it('accepts every ObjectMeta field', () => {
     const sidecar = validSidecar();
-    Object.assign(sidecar['metadata'] as object, {
+    Object.assign(sidecar.metadata as object, {
       uid: 'u', resourceVersion: '1', generation: 2, creationTimestamp: null, finalizers: ['x'], ownerReferences: [], managedFields: [],
       selfLink: '', deletionTimestamp: null, deletionGracePeriodSeconds: 30,
     });
