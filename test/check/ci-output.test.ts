@@ -152,7 +152,7 @@ describe('check --output junit', () => {
 
 describe('check --output github', () => {
   /** What the Actions runner does with a command's data and properties (the inverse of @actions/core's escaping). */
-  const unescape = (s: string) => s.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%3A/g, ':').replace(/%2C/g, ',').replace(/%25/g, '%');
+  const decodeCommand = (s: string) => s.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%3A/g, ':').replace(/%2C/g, ',').replace(/%25/g, '%');
   const COMMAND = /^::(error|warning) file=([^,:]*),line=(\d+),col=(\d+),title=([^,:]*)::(.*)$/;
 
   test('one annotation per finding with file, line, col and title; a notice with the totals last', async () => {
@@ -164,7 +164,7 @@ describe('check --output github', () => {
     for (const line of lines.slice(0, -1)) assert.match(line, COMMAND);
     assert.match(lines.at(-1)!, /^::notice title=sidecar-guard check::\d+ files, \d+ Sidecars: \d+ allowed, \d+ rejected$/);
     const first = COMMAND.exec(lines.find((l) => l.includes('[') || l.includes('H4'))!)!;
-    assert.match(unescape(first[5]!), /^[A-Za-z0-9.-]+: /);
+    assert.match(decodeCommand(first[5]!), /^[A-Za-z0-9.-]+: /);
   });
 
   test("file names and messages are escaped by GitHub's rules and decode to the original", async () => {
@@ -174,16 +174,16 @@ describe('check --output github', () => {
     for (const line of lines) {
       const m = COMMAND.exec(line);
       assert.ok(m, line);
-      assert.equal(unescape(m[2]!), hostileFile);
+      assert.equal(decodeCommand(m[2]!), hostileFile);
       assert.doesNotMatch(m[6]!, /[\r\n]/);
     }
-    const host = lines.map((l) => unescape(COMMAND.exec(l)![6]!)).find((m) => m.includes('50%-off'))!;
+    const host = lines.map((l) => decodeCommand(COMMAND.exec(l)![6]!)).find((m) => m.includes('50%-off'))!;
     assert.match(host, /50%-off,now:/);
   });
 
   test('escaping as @actions/core does: %, CR, LF in data; also : and , in properties', () => {
     assert.equal(githubData('100%\r\nok: a,b'), '100%25%0D%0Aok: a,b');
     assert.equal(githubProperty('a,b:c%\n'), 'a%2Cb%3Ac%25%0A');
-    assert.equal(unescape(githubProperty('x%0A,y')), 'x%0A,y');
+    assert.equal(decodeCommand(githubProperty('x%0A,y')), 'x%0A,y');
   });
 });
