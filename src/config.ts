@@ -167,7 +167,7 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
     type: 'string',
     arg: 'json|text',
     defaultText: 'text when stdout is a terminal, else json',
-    help: 'json: one JSON object per line (for log collectors); text: one readable line per entry',
+    help: 'json: one JSON object per line (for log collectors);\ntext: one readable line per entry',
   },
   {
     name: 'claims',

@@ -41,7 +41,7 @@ const CASES: Record<string, Case> = {
   'unknown command': { args: () => ['lint'], says: /unknown command "lint": use one of serve, check/ },
   'unknown flag': { args: () => ['check', '--bogus', 'x'], says: /unknown flag --bogus; see "sidecar-guard check --help"/ },
   'unknown short flag': { args: () => ['check', '-x', 'x'], says: /unknown flag -x; see "sidecar-guard check --help"/ },
-  'flag without its value': { args: () => ['check', '-o'], says: /--output needs a value \(text\|json\|sarif\|junit\|github\)/ },
+  'flag without its value': { args: () => ['check', '-o'], says: /--output needs a value \(FORMAT\); see "sidecar-guard check --help"/ },
   'value given to a switch': { args: () => ['check', '--isolated=yes', 'x'], says: /--isolated takes no value/ },
   'check without PATH': { args: () => ['check'], says: /check needs at least one PATH/ },
   'check of a missing path': { args: () => ['check', join(tmp, 'nope.yaml')], says: /cannot read .*nope\.yaml: no such file or directory/ },
