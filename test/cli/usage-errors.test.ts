@@ -107,7 +107,8 @@ const CASES: Record<string, Case> = {
   'explain of an unknown id': { args: () => ['explain', 'Z9'], says: /no rule "Z9"; "sidecar-guard rules" lists every rule id/ },
 };
 
-describe('CLI usage errors: one line on stderr, exit 2, no stack trace', () => {
+// Each case is its own process; four at a time keep the file near 10 s on two cores.
+describe('CLI usage errors: one line on stderr, exit 2, no stack trace', { concurrency: 4 }, () => {
   for (const [name, c] of Object.entries(CASES)) {
     test(name, async () => {
       const res = await spawnCli(c.args(), c.env ? { env: c.env } : {});
