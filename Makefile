@@ -8,7 +8,7 @@ LISTEN ?= 127.0.0.1:8443
 CERT_DIR ?= certs
 METRICS_LISTEN ?= 127.0.0.1:9090
 
-.PHONY: install build run test unit e2e cluster helm-tools typecheck bench bench-quick certs deploy-manifests clean oracle conformance prometheus e2e-race
+.PHONY: install build run test unit pre-commit-test e2e cluster helm-tools typecheck bench bench-quick certs deploy-manifests clean oracle conformance prometheus e2e-race
 
 .tools/node/.ready: scripts/node-runtime.sh scripts/node-runtime/package-lock.json
 	@bash scripts/node-runtime.sh
@@ -31,10 +31,17 @@ run: build
 test: lint build oracle cluster prometheus helm-tools
 	npm run --silent typecheck
 	KUBECTL=$(KUBECTL_FOR_TESTS) bash scripts/test.sh unit
+	$(MAKE) --no-print-directory pre-commit-test
 	$(MAKE) --no-print-directory e2e
 
 unit: build prometheus helm-tools
 	bash scripts/test.sh unit
+
+## make pre-commit-test: .pre-commit-hooks.yaml through the real pre-commit (PyPI, pinned; a venv in
+## .tools/pre-commit on first use) with `pre-commit try-repo` (about a minute: the hook installs itself)
+pre-commit-test: build
+	bash scripts/ensure-pre-commit.sh
+	bash scripts/test.sh test/pre-commit/try-repo.ts
 
 ## make prometheus: Debian's prometheus package (prometheus, promtool) for test/traffic/, installed when missing
 prometheus:

@@ -16,14 +16,21 @@ import { formatDiffJson, formatDiffText, trafficDiff } from './defaults/diff.js'
 import { checkPrometheusUrl, checkWindow, DEFAULT_WINDOW, PrometheusClient, PrometheusError } from './traffic/prometheus.js';
 import type { ObservedTraffic } from './traffic/edges.js';
 import { judge } from './sidecar/review.js';
+import { RULE_REGISTRY, ruleById } from './sidecar/rule-registry.js';
+import { explainText } from './sidecar/explain.js';
 import { formatJson, formatText } from './check/report.js';
-import { checkManifests } from './check/run.js';
+import { checkManifests, type CheckReport } from './check/run.js';
+import { formatGithub, formatJunit, formatSarif } from './check/ci-report.js';
 import { clusterObjects, ManifestError, storeOf, type ClusterObjects } from './manifests/state.js';
 import {
   CLAIMS_MODES,
   DEFAULT_DRAIN_DELAY_MS,
   DEFAULT_LOG_LEVEL,
   DEFAULT_SELF_NAMESPACE,
+  formatHostPort,
+  LOG_FORMATS,
+  LOG_LEVELS,
+  type LogFormat,
   parseHostPort,
   RULE_FLAGS,
   SERVE_FLAGS,
@@ -55,6 +62,8 @@ Commands:
   audit     report the conflicts that already exist in a cluster or a set of manifests
   generate  print the namespace-default Sidecar for a namespace (template + dependency map)
   certs     create a CA and a serving certificate for the webhook Service
+  rules     list every rule id with its severity and what it checks
+  explain   what a rule checks, why, how to fix it, an invalid and a fixed example
 
 Run "sidecar-guard <command> --help" for the flags of a command, "sidecar-guard --version" for the version.
 `;
@@ -64,8 +73,12 @@ interface Command {
   intro: string;
   flags: readonly FlagSpec[];
   run: (values: Values, positionals: string[], io: CliIO) => Promise<number>;
+  /** false: arguments other than flags are a usage error. */
+  positionals?: false;
 }
 
+const CHECK_OUTPUTS = ['text', 'json', 'sarif', 'junit', 'github'] as const;
+type CheckOutput = (typeof CHECK_OUTPUTS)[number];
 const OUTPUT_TEXT_JSON = (text: string): FlagSpec => ({ name: 'output', short: 'o', type: 'string', arg: 'text|json', default: 'text', help: `${text} (text) or one JSON object` });
 const MANIFEST_NAMESPACE: FlagSpec = { name: 'namespace', short: 'n', type: 'string', arg: 'NS', default: 'default', defaultText: '"default"', help: 'namespace of manifests without metadata.namespace' };
 const [OVERLAP_FLAG, ROOT_NAMESPACE_FLAG, ...REGISTRY_FLAGS] = RULE_FLAGS as [FlagSpec, FlagSpec, ...FlagSpec[]];
@@ -76,14 +89,22 @@ const COMMANDS: Record<string, Command> = {
     intro: 'Usage: sidecar-guard serve [flags]',
     flags: SERVE_FLAGS,
     run: runServe,
+    positionals: false,
   },
   check: {
     intro: `Usage: sidecar-guard check [flags] PATH...
 
 PATH is a file, a directory (recursive, *.yaml|*.yml|*.json; symbolic links followed) or - for stdin.
-Exit code: 0 every Sidecar allowed, 1 some rejected, 2 usage error or unreadable path.`,
+Exit code: 0 every Sidecar allowed, 1 some rejected or a document not YAML, 2 usage error or unreadable path.`,
     flags: [
-      OUTPUT_TEXT_JSON('compiler-style lines'),
+      {
+        name: 'output',
+        short: 'o',
+        type: 'string',
+        arg: 'FORMAT',
+        default: 'text',
+        help: `${CHECK_OUTPUTS.join(' | ')}: compiler-style lines, one JSON object, SARIF 2.1.0\n(code scanning), JUnit XML, or GitHub Actions annotations (::error file=…,line=…::…)`,
+      },
       MANIFEST_NAMESPACE,
       { name: 'isolated', type: 'boolean', default: false, help: 'judge each document alone, without the cross-object rules' },
       ...RULE_FLAGS,
@@ -162,8 +183,30 @@ Prints the base64 caBundle for the webhook configurations.`,
       { name: 'out', type: 'string', arg: 'DIR', default: 'certs', help: 'where the four files go' },
     ],
     run: runCerts,
+    positionals: false,
   },
 };
+
+const RULES_COMMAND: Command = {
+  intro: `Usage: sidecar-guard rules [--output text|json]
+
+Every rule id a finding can carry (the id in brackets at the end of each denial and check line),
+its severity and what it checks. "sidecar-guard explain ID" tells more about one.`,
+  flags: [OUTPUT_TEXT_JSON('one line per rule')],
+  run: runRules,
+};
+
+const EXPLAIN_COMMAND: Command = {
+  intro: `Usage: sidecar-guard explain RULE-ID
+
+What the rule checks, why (the Istio, Kubernetes or Kiali code it follows), how to fix a finding,
+and an invalid and a fixed example ("sidecar-guard check" fires the rule on the first, not on the second).`,
+  flags: [],
+  run: runExplain,
+};
+
+COMMANDS.rules = RULES_COMMAND;
+COMMANDS.explain = EXPLAIN_COMMAND;
 
 /** A command's --help: its intro, then each flag with its default from the table (at the end of its text). */
 export function usageOf(command: Command): string {
@@ -209,16 +252,17 @@ const processIO: CliIO = {
 
 export async function main(argv: string[], io: CliIO = processIO): Promise<number> {
   const [command, ...rest] = argv;
-  if (!command || command === '--help' || command === '-h' || command === 'help') {
+  if (command === '--help' || command === '-h' || command === 'help') {
     io.stdout(USAGE);
-    return command ? EXIT_OK : EXIT_USAGE;
+    return EXIT_OK;
   }
+  if (!command) return usageError(io, `no command given: use one of ${Object.keys(COMMANDS).join(', ')} (see "sidecar-guard --help")`);
   if (command === '--version' || command === 'version') {
     io.stdout(`${versionLine()}\n`);
     return EXIT_OK;
   }
   const spec = COMMANDS[command];
-  if (!spec) return usageError(io, `unknown command "${command}"\n\n${USAGE}`);
+  if (!spec) return usageError(io, `unknown command "${command}": use one of ${Object.keys(COMMANDS).join(', ')} (see "sidecar-guard --help")`);
   if (rest.includes('--help') || rest.includes('-h')) {
     io.stdout(usageOf(spec));
     return EXIT_OK;
@@ -227,20 +271,91 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
   try {
     parsed = parseArgs({ args: rest, options: parserOptions(spec.flags), allowPositionals: true, strict: true });
   } catch (err) {
-    return usageError(io, `${(err as Error).message}\n\n${usageOf(spec)}`);
+    return usageError(io, `${parseArgsProblem(err as NodeJS.ErrnoException, spec.flags)}; see "sidecar-guard ${command} --help"`);
   }
+  const values = parsed.values as Values;
   try {
-    return await spec.run(parsed.values as Values, parsed.positionals, io);
+    if (spec.positionals === false && parsed.positionals.length > 0) {
+      throw new UsageError(`${command} takes no arguments, got ${JSON.stringify(parsed.positionals[0])}; see "sidecar-guard ${command} --help"`);
+    }
+    return await spec.run(values, parsed.positionals, io);
   } catch (err) {
-    if (err instanceof UsageError) return usageError(io, err.message);
-    throw err;
+    return failure(io, err, wantsStack(values));
+  }
+}
+
+/**
+ * node:util parseArgs' messages, in the words of our flags: which flag and
+ * what to do (theirs explain "--" at length and quote option syntax).
+ */
+function parseArgsProblem(err: NodeJS.ErrnoException, flags: readonly FlagSpec[]): string {
+  const quoted = /'(-{1,2}[^' ,=]+)/.exec(err.message)?.[1];
+  const long = /--([a-z0-9-]+)/.exec(err.message)?.[1];
+  const flag = long ? `--${long}` : quoted;
+  switch (err.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `unknown flag ${quoted ?? ''}`.trimEnd();
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
+      const spec = flags.find((f) => `--${f.name}` === flag);
+      return spec?.type === 'boolean' ? `${flag} takes no value` : `${flag ?? 'a flag'} needs a value${spec?.arg ? ` (${spec.arg})` : ''}`;
+    }
+    default:
+      return err.message.split('\n')[0]!;
+  }
+}
+
+/** --log-level debug or trace (or $LOG_LEVEL without the flag): a failure shows its stack trace too. */
+function wantsStack(values: Values): boolean {
+  const level = (values['log-level'] as string | undefined) ?? process.env.LOG_LEVEL;
+  return level === 'debug' || level === 'trace';
+}
+
+/**
+ * Any failure of a command: one line saying what failed and what to do, exit
+ * 2. A UsageError already says both; an error from the system (a file, a
+ * port) is put in those terms; anything else (the cluster refused, a bug)
+ * keeps its own message.
+ */
+function failure(io: CliIO, err: unknown, stack: boolean): number {
+  const line = err instanceof UsageError ? err.message : systemProblem(err as NodeJS.ErrnoException);
+  io.stderr(`sidecar-guard: ${line.trimEnd()}\n`);
+  if (stack && err instanceof Error && err.stack) io.stderr(`${err.stack}\n`);
+  return EXIT_USAGE;
+}
+
+function systemProblem(err: NodeJS.ErrnoException & { address?: string; port?: number }): string {
+  const reason = err?.code ? describeErrno(err) : undefined;
+  if (err?.syscall === 'listen' || err?.syscall === 'bind') {
+    const where = err.address === undefined ? '' : ` ${formatHostPort({ host: err.address, port: err.port ?? 0 })}`;
+    return `cannot listen on${where}: ${reason}; choose another --listen or --metrics-listen address`;
+  }
+  if (reason && err.path) return `cannot use ${err.path}: ${reason}`;
+  const message = err instanceof Error ? err.message.split('\n')[0]! : String(err);
+  return `${message} (--log-level debug shows where it failed)`;
+}
+
+function describeErrno(err: NodeJS.ErrnoException): string {
+  switch (err.code) {
+    case 'EADDRINUSE':
+      return 'address already in use';
+    case 'EADDRNOTAVAIL':
+      return 'no such address on this machine';
+    case 'EACCES':
+      return 'permission denied';
+    case 'ENOENT':
+      return 'no such file or directory';
+    default:
+      return err.code ?? 'failed';
   }
 }
 
 /** The package version and the Node.js running it (the runtime matters: see scripts/node-runtime.sh). */
 export function versionLine(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-  return `sidecar-guard ${pkg.version} (Node.js ${process.version})`;
+  return `sidecar-guard ${packageVersion()} (Node.js ${process.version})`;
+}
+
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
 function usageError(io: CliIO, message: string): number {
@@ -283,8 +398,9 @@ function intFlag(values: Values, name: string, fallback?: number): number {
 }
 
 async function runCheck(values: Values, paths: string[], io: CliIO): Promise<number> {
-  const output = outputFlag(values);
-  if (paths.length === 0) throw new UsageError(`check needs at least one PATH (a file, a directory or - for stdin)\n\n${usageOf(COMMANDS.check!)}`);
+  const output = values.output as CheckOutput;
+  if (!CHECK_OUTPUTS.includes(output)) throw new UsageError(`--output must be one of ${CHECK_OUTPUTS.join(', ')}, got "${String(output)}"`);
+  if (paths.length === 0) throw new UsageError('check needs at least one PATH (a file, a directory or - for stdin); see "sidecar-guard check --help"');
   const options = {
     namespace: values.namespace as string,
     isolated: values.isolated === true,
@@ -292,8 +408,45 @@ async function runCheck(values: Values, paths: string[], io: CliIO): Promise<num
   };
   const sources = readSources(paths, (max) => io.stdin(max), { maxBytes: intFlag(values, 'max-file-size') });
   const report = checkManifests(parseSources(sources), sources.length, options);
-  io.stdout(output === 'json' ? formatJson(report) : formatText(report));
-  return report.summary.rejected > 0 ? EXIT_REJECTED : EXIT_OK;
+  io.stdout(formatCheck(report, output, sources.map((s) => s.file)));
+  return report.summary.rejected + report.summary.unparsable > 0 ? EXIT_REJECTED : EXIT_OK;
+}
+
+function formatCheck(report: CheckReport, output: CheckOutput, files: string[]): string {
+  switch (output) {
+    case 'json':
+      return formatJson(report);
+    case 'sarif':
+      return formatSarif(report, { name: 'sidecar-guard', version: packageVersion() });
+    case 'junit':
+      return formatJunit(report, files);
+    case 'github':
+      return formatGithub(report);
+    default:
+      return formatText(report);
+  }
+}
+
+async function runRules(values: Values, args: string[], io: CliIO): Promise<number> {
+  const output = outputFlag(values);
+  if (args.length > 0) throw new UsageError(`rules takes no arguments, got ${JSON.stringify(args[0])}; see "sidecar-guard explain ${args[0]}"`);
+  if (output === 'json') {
+    io.stdout(`${JSON.stringify({ rules: RULE_REGISTRY.map(({ id, severity, title, code }) => ({ id, severity, title, ...(code ? { code } : {}) })) })}\n`);
+    return EXIT_OK;
+  }
+  const width = Math.max(...RULE_REGISTRY.map((r) => r.id.length)) + 2;
+  const lines = RULE_REGISTRY.map((r) => `${r.id.padEnd(width)}${r.severity.padEnd(9)}${r.title}${r.code ? ` (${r.code})` : ''}`);
+  io.stdout(`${'ID'.padEnd(width)}${'SEVERITY'.padEnd(9)}WHAT IT CHECKS\n${lines.join('\n')}\n`);
+  return EXIT_OK;
+}
+
+async function runExplain(_values: Values, args: string[], io: CliIO): Promise<number> {
+  if (args.length === 0) throw new UsageError('explain needs a rule id, e.g. "sidecar-guard explain H1"; "sidecar-guard rules" lists them');
+  if (args.length > 1) throw new UsageError(`explain takes one rule id, got ${args.length}; "sidecar-guard rules" lists them`);
+  const rule = ruleById(args[0]!);
+  if (!rule) throw new UsageError(`no rule "${args[0]}"; "sidecar-guard rules" lists every rule id`);
+  io.stdout(explainText(rule));
+  return EXIT_OK;
 }
 
 async function runAudit(values: Values, paths: string[], io: CliIO): Promise<number> {
@@ -349,7 +502,7 @@ async function runGenerate(values: Values, paths: string[], io: CliIO): Promise<
   for (const flag of ['diff', 'all-namespaces', 'per-workload'] as const) if (values[flag] === true) throw new UsageError(`--${flag} needs --from-prometheus URL`);
   if (paths.length > 0 || values.kubeconfig) throw new UsageError('cluster objects (--kubeconfig, PATHs) are read only with --from-prometheus');
   const namespace = values.namespace as string | undefined;
-  if (!namespace) throw new UsageError(`generate needs --namespace\n\n${usageOf(COMMANDS.generate!)}`);
+  if (!namespace) throw new UsageError('generate needs --namespace NS (or --from-prometheus URL --all-namespaces); see "sidecar-guard generate --help"');
   // Checked first, so generate never prints an object its own check rejects.
   namespaceFlag(namespace, '--namespace');
   namespaceFlag(values['root-namespace'] as string, '--root-namespace');
@@ -553,7 +706,8 @@ function serveConfigFrom(values: Values): ServeConfig {
     kubeconfig: values.kubeconfig as string | undefined,
     statePaths: values.state as string[],
     ...ruleFlags(values),
-    logLevel: (values['log-level'] as string | undefined) ?? process.env.LOG_LEVEL ?? DEFAULT_LOG_LEVEL,
+    logLevel: logLevelFlag(values),
+    logFormat: logFormatFlag(values),
     metricsListen: values['metrics-listen'] === 'off' ? null : hostPortFlag(values['metrics-listen'] as string, '--metrics-listen'),
     ...(values['client-ca'] ? { clientCaFile: values['client-ca'] as string } : {}),
     ...(values['tls-secret'] ? { tlsSecret: values['tls-secret'] as string } : {}),
@@ -586,7 +740,7 @@ async function runServe(values: Values): Promise<number> {
   // handler one would kill the process with nothing logged (exit 143).
   const signals = catchSignals();
   const { createLogger, serve } = await import('./main.js');
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, config.logFormat);
   logger.info('starting');
   signals.logTo(logger);
   const server = await serve(config, logger);
@@ -594,6 +748,19 @@ async function runServe(values: Values): Promise<number> {
   // Everything is closed; should some handle still hold the event loop, exit anyway.
   setTimeout(() => process.exit(code), 2_000).unref();
   return code;
+}
+
+function logLevelFlag(values: Values): string {
+  const level = (values['log-level'] as string | undefined) ?? process.env.LOG_LEVEL ?? DEFAULT_LOG_LEVEL;
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
+  return level;
+}
+
+/** --log-format; without it, readable lines for a person at a terminal and JSON for everything else. */
+function logFormatFlag(values: Values): LogFormat {
+  const format = (values['log-format'] as string | undefined) ?? (process.stdout.isTTY ? 'text' : 'json');
+  if (!(LOG_FORMATS as readonly string[]).includes(format)) throw new UsageError(`--log-format must be json or text, got "${format}"`);
+  return format as LogFormat;
 }
 
 /**
@@ -659,13 +826,18 @@ function serveLimits(values: Values) {
 
 const isEntryPoint = process.argv[1] !== undefined && /(?:cli\.[jt]s|sidecar-guard(?:\.js)?)$/.test(process.argv[1]);
 if (isEntryPoint) {
+  // A reader that stops early (`check -o sarif . | head`) is not a failure to report with a stack trace.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK);
+  });
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
     },
     (err) => {
-      process.stderr.write(`sidecar-guard: ${(err as Error)?.stack ?? String(err)}\n`);
-      process.exitCode = 1;
+      // main() answers every failure itself; this is the last resort, still one line.
+      process.stderr.write(`sidecar-guard: unexpected failure: ${(err as Error)?.message ?? String(err)}\n`);
+      process.exitCode = EXIT_USAGE;
       // serve() undoes what it started when it fails; should a handle still hold the loop, exit anyway.
       setTimeout(() => process.exit(1), 3_000).unref();
     },

@@ -27,6 +27,8 @@ export interface ServeConfig {
   /** The cluster DNS domain (default cluster.local). */
   clusterDomain?: string;
   logLevel: string;
+  /** json: one JSON object per line (default); text: one readable line per entry (pino-pretty). */
+  logFormat?: LogFormat;
   /** Plain-HTTP Prometheus endpoint; null turns it off. */
   metricsListen: HostPort | null;
   /** Require client certificates signed by this CA (the API server's, via its admission config). */
@@ -99,6 +101,9 @@ export const DEFAULT_DRAIN_DELAY_MS = { standalone: 0, cluster: 5_000 } as const
 /** --self-namespace when neither $POD_NAMESPACE nor the service account says. */
 export const DEFAULT_SELF_NAMESPACE = 'sidecar-guard';
 export const DEFAULT_LOG_LEVEL = 'info';
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogFormat = 'json' | 'text';
+export const LOG_FORMATS: readonly LogFormat[] = ['json', 'text'];
 
 /** One command-line flag: how it parses, its default, and its line in --help. */
 export interface FlagSpec {
@@ -157,6 +162,13 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   UNKNOWN_HOSTS_FLAG,
   CLUSTER_DOMAIN_FLAG,
   { name: 'log-level', type: 'string', arg: 'LEVEL', defaultText: `$LOG_LEVEL, else ${DEFAULT_LOG_LEVEL}`, help: 'trace | debug | info | warn | error' },
+  {
+    name: 'log-format',
+    type: 'string',
+    arg: 'json|text',
+    defaultText: 'text when stdout is a terminal, else json',
+    help: 'json: one JSON object per line (for log collectors);\ntext: one readable line per entry',
+  },
   {
     name: 'claims',
     type: 'string',

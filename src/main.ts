@@ -1,18 +1,20 @@
 // Composition root of `serve`: configuration → cluster view → certificates →
 // HTTPS app → listen → background controllers → signals (in cli.ts). The
 // only place with process-level I/O for the server.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { isIP } from 'node:net';
-import { hostname } from 'node:os';
+import { homedir, hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
+import pretty from 'pino-pretty';
 import { parseSources } from './manifests/documents.js';
 import { clusterObjects, storeOf } from './manifests/state.js';
 import type { ClusterInformers } from './cluster/informer.js';
 import type { KubeClient } from './cluster/kube.js';
 import { Reservations, sidecarViewCurrentAsOf } from './cluster/reservations.js';
 import { ClusterStore } from './cluster/store.js';
-import { DEFAULT_SERVE_LIMITS, formatHostPort, type ServeConfig, type ServeLimits } from './config.js';
+import { DEFAULT_SERVE_LIMITS, formatHostPort, type LogFormat, type ServeConfig, type ServeLimits } from './config.js';
 import type { DefaultsController } from './defaults/controller.js';
 import { mutate } from './defaults/mutate.js';
 import { buildApp } from './http/app.js';
@@ -20,7 +22,7 @@ import type { Readiness } from './http/health.js';
 import { startMetricsServer, type MetricsServer } from './http/metrics-server.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { Admitter } from './cluster/admitter.js';
-import { readSources } from './sources.js';
+import { readSources, UsageError } from './sources.js';
 import { WebhookConfigPatcher, failClosedWhenReady, proveReachable, type WebhookConfigTarget } from './tls/cabundle.js';
 import { FileCertificateSource } from './tls/file-source.js';
 import { ensureStandaloneCerts } from './tls/files.js';
@@ -37,11 +39,18 @@ export interface RunningServer {
   shutdown(reason: string): Promise<void>;
 }
 
-export function createLogger(level: string): Logger {
-  return pino({ level, base: { app: 'sidecar-guard' }, timestamp: pino.stdTimeFunctions.isoTime });
+/**
+ * JSON lines (what log collectors read), or with format text one readable
+ * line per entry through pino-pretty, written synchronously on this thread
+ * like the JSON (no worker thread to lose lines at exit).
+ */
+export function createLogger(level: string, format: LogFormat = 'json'): Logger {
+  const options = { level, base: { app: 'sidecar-guard' }, timestamp: pino.stdTimeFunctions.isoTime };
+  if (format === 'json') return pino(options);
+  return pino(options, pretty({ sync: true, singleLine: true, colorize: process.stdout.isTTY === true, translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l', ignore: 'pid,hostname,app' }));
 }
 
-export async function serve(config: ServeConfig, logger: Logger = createLogger(config.logLevel)): Promise<RunningServer> {
+export async function serve(config: ServeConfig, logger: Logger = createLogger(config.logLevel, config.logFormat)): Promise<RunningServer> {
   const limits: ServeLimits = { ...DEFAULT_SERVE_LIMITS, ...config.limits };
   const metrics = createMetrics();
   const store = new ClusterStore();
@@ -51,8 +60,10 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger(c
   try {
     // Cluster-only modules load on demand: client-node alone costs standalone
     // mode (make run, check) most of a second of start-up and 80 MB.
+    if (config.mode === 'cluster' && !config.tlsSecret) requireMountedCertificate(config.certDir);
+    const clientCaPem = config.clientCaFile ? readFlagFile(config.clientCaFile, '--client-ca') : undefined;
     const cluster = config.mode === 'cluster' ? await loadClusterModules() : undefined;
-    const client = cluster?.KubeClient.load(config.kubeconfig);
+    const client = cluster ? loadKubeClient(cluster.KubeClient, config.kubeconfig) : undefined;
     const informers = client ? new cluster!.ClusterInformers(client, store, logger.child({ component: 'informer' })) : undefined;
     if (informers) {
       informers.start();
@@ -64,7 +75,6 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger(c
     const admitter = newAdmitter(config, store, informers, client && config.claims === 'api' ? cluster!.ApiClaims : undefined, client, metrics);
     const mutateOptions = { config: config.defaults.config, namespaceLabel: config.defaults.namespaceLabel };
 
-    const clientCaPem = config.clientCaFile ? readFileSync(config.clientCaFile, 'utf8') : undefined;
     const certificates = await certificateSource(config, client, cluster, logger);
     teardown.push(() => certificates.stop?.());
     const serving = certificates.current();
@@ -137,6 +147,56 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger(c
       }
     }
     throw err;
+  }
+}
+
+/**
+ * In a cluster without --tls-secret the serving certificate is mounted into
+ * --cert-dir; without one there is nothing to serve, and the reason should
+ * say the three ways out rather than which file open failed.
+ */
+function requireMountedCertificate(dir: string): void {
+  const missing = ['tls.crt', 'tls.key'].filter((f) => !existsSync(join(dir, f)));
+  if (missing.length === 0) return;
+  throw new UsageError(
+    `--cert-dir ${dir} has no certificate (no ${missing.join(' or ')}): use --tls-secret NAME to have sidecar-guard keep one in a Secret, ` +
+      `mount one there (cert-manager, or "sidecar-guard certs --out ${dir}"), or --standalone to run without a cluster`,
+  );
+}
+
+/** A file a flag names, or a usage error naming the flag. */
+function readFlagFile(path: string, flag: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UsageError(`cannot read ${flag} ${path}: ${code === 'ENOENT' ? 'no such file or directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message}`);
+  }
+}
+
+/**
+ * Without --kubeconfig, client-node falls back to http://localhost:8080 when
+ * it finds no configuration, and start-up would fail a minute later on
+ * connection errors; say at once that there is none.
+ */
+function anyKubeconfig(): boolean {
+  const fromEnv = (process.env.KUBECONFIG ?? '').split(':').filter((p) => p !== '');
+  if (fromEnv.some((p) => existsSync(p))) return true;
+  if (existsSync(join(homedir(), '.kube', 'config'))) return true;
+  return !!process.env.KUBERNETES_SERVICE_HOST && existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token');
+}
+
+function loadKubeClient(Client: typeof KubeClient, kubeconfig: string | undefined): KubeClient {
+  if (kubeconfig === undefined && !anyKubeconfig()) {
+    throw new UsageError('no cluster configuration: no $KUBECONFIG file, no ~/.kube/config and no in-cluster service account; give --kubeconfig FILE, or --standalone to run without a cluster');
+  }
+  try {
+    return Client.load(kubeconfig);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'no such file or directory' : (err as Error).message.split('\n')[0];
+    const which = kubeconfig ? `--kubeconfig ${kubeconfig}` : 'a kubeconfig ($KUBECONFIG, ~/.kube/config) or in-cluster configuration';
+    throw new UsageError(`cannot load ${which}: ${reason}; give --kubeconfig FILE, or --standalone to run without a cluster`);
   }
 }
 

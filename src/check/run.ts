@@ -7,7 +7,7 @@ import type { OverlapMode } from '../sidecar/selectors.js';
 import type { UnknownHosts } from '../sidecar/host-rules.js';
 import { judge } from '../sidecar/review.js';
 import { errorsOf, warningsOf, type Severity, type Violation } from '../sidecar/violation.js';
-import type { Manifest, ManifestObject } from '../manifests/documents.js';
+import type { Manifest, ManifestObject, ParseFailure } from '../manifests/documents.js';
 
 export interface CheckOptions {
   /** Namespace of objects that do not say (kubectl's `default`, or --namespace). */
@@ -46,9 +46,12 @@ export interface CheckResult {
 
 export interface CheckSummary {
   files: number;
+  /** Sidecar documents judged: allowed + rejected. */
   sidecars: number;
   allowed: number;
   rejected: number;
+  /** Documents that could not be read as YAML or JSON (yaml.parse), counted apart: what they are is unknown. */
+  unparsable: number;
   skipped: number;
 }
 
@@ -65,7 +68,7 @@ export function checkManifests(manifests: readonly Manifest[], files: number, op
   let skipped = 0;
   for (const m of manifests) {
     if (!m.ok) {
-      results.push(parseFailure(m.file, m.position.line, m.position.col, m.message));
+      results.push(parseFailure(m));
       continue;
     }
     if (!isSidecarManifest(m.object)) {
@@ -74,9 +77,9 @@ export function checkManifests(manifests: readonly Manifest[], files: number, op
     }
     results.push(checkSidecar(m, store, accepted, options));
   }
-  const sidecars = results.filter((r) => r.kind !== null).length;
-  const allowed = results.filter((r) => r.allowed).length;
-  return { results, summary: { files, sidecars, allowed, rejected: results.length - allowed, skipped } };
+  const judged = results.filter((r) => r.kind !== null);
+  const allowed = judged.filter((r) => r.allowed).length;
+  return { results, summary: { files, sidecars: judged.length, allowed, rejected: judged.length - allowed, unparsable: results.length - judged.length, skipped } };
 }
 
 /**
@@ -124,16 +127,22 @@ function checkSidecar(m: ManifestObject, store: ClusterStore | undefined, accept
   };
 }
 
-function parseFailure(file: string, line: number, col: number, message: string): CheckResult {
+/**
+ * A document that is not YAML: no kind (it is not counted as a Sidecar),
+ * but its name where it could be read, so the finding says which object.
+ */
+function parseFailure(m: ParseFailure): CheckResult {
+  const { line, col } = m.position;
+  const named = m.name ? ` (${m.kind ?? 'document'} ${m.namespace ? `${m.namespace}/` : ''}${m.name})` : '';
   return {
-    file,
+    file: m.file,
     line,
     apiVersion: null,
     kind: null,
-    namespace: null,
-    name: null,
+    namespace: m.namespace ?? null,
+    name: m.name ?? null,
     allowed: false,
-    errors: [{ rule: 'yaml.parse', severity: 'error', path: '', message, line, col }],
+    errors: [{ rule: 'yaml.parse', severity: 'error', path: '', message: `${m.message}${named}`, line, col }],
     warnings: [],
   };
 }

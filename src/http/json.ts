@@ -1,8 +1,11 @@
-// The JSON body parser for admission routes. JSON.parse itself never
-// pollutes prototypes, but a `__proto__` key (or constructor.prototype) in a
-// request can turn dangerous in any later object merge, so such bodies are
-// refused with a message that says exactly why. Nesting is capped at the
-// depth kube-apiserver's own decoder accepts, so no recursive walk further
+// The JSON body parser for admission routes. Keys such as `__proto__` and
+// `constructor` are data like any other: JSON.parse makes them own
+// properties (it never sets a prototype), and the decision code reads
+// objects through Object.hasOwn / null-prototype copies, so a Sidecar that
+// carries one is judged like any other (as Istio and kube-apiserver do),
+// never refused with 400 (which kube-apiserver reports as a failed webhook
+// call); test/http/proto-keys.test.ts holds this over real HTTPS. Nesting is
+// capped at the depth kube-apiserver's own decoder accepts, so no recursive walk further
 // down can run out of stack on a hostile body; and the number of objects and
 // arrays is capped, because the parse tree, not the text, is what costs
 // memory: 7 MiB of `{},` parse into 146 MiB of heap, more than a container
@@ -46,9 +49,6 @@ export function registerJsonParser(app: FastifyInstance, bodyLimit: number): voi
     } catch (err) {
       return done(new BodyError(`body is not valid JSON: ${(err as Error).message}`), undefined);
     }
-    // The cheap substring test keeps the walk off the hot path for ordinary bodies.
-    const poisoned = (text.includes('__proto__') || text.includes('prototype')) && poisonedKey(value, 'body');
-    if (poisoned) return done(new BodyError(`body contains a forbidden key at ${poisoned} (prototype pollution guard)`), undefined);
     done(null, value);
   });
 }
@@ -73,27 +73,6 @@ function shapeBeyond(text: string, depthLimit: number, containerLimit: number): 
       if (++depth > depthLimit) return { offset: i, tooDeep: true };
       if (++containers > containerLimit) return { offset: i, tooDeep: false };
     } else if (c === 0x7d || c === 0x5d) depth--;
-  }
-  return undefined;
-}
-
-/** The path of the first forbidden key; iterative, so depth costs heap, not stack. */
-function poisonedKey(root: unknown, rootPath: string): string | undefined {
-  const stack: [unknown, string][] = [[root, rootPath]];
-  while (stack.length > 0) {
-    const [value, path] = stack.pop()!;
-    if (typeof value !== 'object' || value === null) continue;
-    if (Array.isArray(value)) {
-      for (let i = value.length - 1; i >= 0; i--) stack.push([value[i], `${path}[${i}]`]);
-      continue;
-    }
-    const keys = Object.keys(value);
-    for (const key of keys) {
-      const child = (value as Record<string, unknown>)[key];
-      if (key === '__proto__') return `${path}.__proto__`;
-      if (key === 'constructor' && typeof child === 'object' && child !== null && Object.hasOwn(child, 'prototype')) return `${path}.constructor.prototype`;
-    }
-    for (let k = keys.length - 1; k >= 0; k--) stack.push([(value as Record<string, unknown>)[keys[k]!], `${path}.${keys[k]}`]);
   }
   return undefined;
 }

@@ -27,6 +27,10 @@ export interface ParseFailure {
   file: string;
   position: Position;
   message: string;
+  /** What the document says it is, when that much of it could be read. */
+  kind?: string;
+  namespace?: string;
+  name?: string;
 }
 
 export type Manifest = ({ ok: true } & ManifestObject) | ({ ok: false } & ParseFailure);
@@ -43,8 +47,8 @@ export function parseSource(source: Source): Manifest[] {
   for (const doc of docList) {
     const error = doc.errors[0];
     if (error) {
-      const [line, col] = linePos(lineCounter, error.pos[0]);
-      out.push({ ok: false, file: source.file, position: { line, col }, message: firstLine(error.message) });
+      const [line, col] = linePos(lineCounter, withinText(source.text, error.pos[0]));
+      out.push({ ok: false, file: source.file, position: { line, col }, message: firstLine(error.message), ...identityOf(doc) });
       continue;
     }
     if (doc.contents === null) continue; // empty document between `---` separators
@@ -110,6 +114,30 @@ function rangeOf(root: Node | null, path: (string | number)[]): number {
     }
   }
   return offset;
+}
+
+/**
+ * An error found at the end of the input (an unclosed bracket or quote) is
+ * placed after the last character, on a line that does not exist when the
+ * file ends with a newline: report it on the last line that has text.
+ */
+function withinText(text: string, offset: number): number {
+  const end = text.trimEnd().length;
+  return offset >= end && end > 0 ? end - 1 : offset;
+}
+
+/** kind, metadata.namespace and metadata.name of a document that failed to parse, as far as they were read. */
+function identityOf(doc: Document): Pick<ParseFailure, 'kind' | 'namespace' | 'name'> {
+  const text = (path: string[]): string | undefined => {
+    try {
+      const v = doc.getIn(path);
+      return typeof v === 'string' && v !== '' ? v : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const [kind, namespace, name] = [text(['kind']), text(['metadata', 'namespace']), text(['metadata', 'name'])];
+  return { ...(kind ? { kind } : {}), ...(namespace ? { namespace } : {}), ...(name ? { name } : {}) };
 }
 
 function linePos(lc: LineCounter, offset: number): [number, number] {

@@ -10,7 +10,7 @@ import { isAmbientNamespace } from './ambient.js';
 import { hostRules, type UnknownHosts } from './host-rules.js';
 import { isManaged } from './managed.js';
 import { describeRef, type ObjectRef } from './object.js';
-import { scopeRules } from './scope-rules.js';
+import { outboundModeEmpty, scopeRules } from './scope-rules.js';
 import { selectorOf, selectorPairs, selectorString, sharedLabels, type Labels, type OverlapMode, type PairedSelector } from './selectors.js';
 import type { Violation } from './violation.js';
 
@@ -50,6 +50,14 @@ export function crossObjectRules(input: CrossInput, view: ClusterView, options: 
   findings.push(...scopeRules(input, view, options));
   findings.push(...hostRules(input, view, options));
   return findings;
+}
+
+/**
+ * The rules of this module that need no other object (root.selector,
+ * outbound.mode-empty): what `check --isolated` still reports.
+ */
+export function objectOnlyRules(input: CrossInput, options: CrossOptions): Violation[] {
+  return [...(selectorOf(input.object) === null ? [] : rootSelector(input.ref, options.rootNamespace)), ...outboundModeEmpty(input)];
 }
 
 /** conflict.default (IST0111): one namespace-wide Sidecar per namespace. */

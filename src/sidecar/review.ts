@@ -6,7 +6,7 @@ import { skipped, type Decision } from '../admission/decision.js';
 import { isRecord, sameIgnoringNullFields } from '../util/json.js';
 import type { AdmissionRequest } from '../admission/types.js';
 import type { ClusterView } from './view.js';
-import { crossObjectRules, type CrossOptions } from './cross-rules.js';
+import { crossObjectRules, objectOnlyRules, type CrossOptions } from './cross-rules.js';
 import { formatDenial, formatWarnings } from './format.js';
 import { refOf, SIDECAR_GROUP, SIDECAR_KIND, type ObjectRef } from './object.js';
 import { schemaViolation } from './schema/rules.js';
@@ -64,7 +64,7 @@ export function review(req: AdmissionRequest, ctx: ReviewContext): Decision {
  * the namespace-defaults controller: the size no cluster can store refused
  * up front, the CRD schema and Istio's per-object rules, Istio's top-level
  * field check, then the cross-object rules against the view (none without
- * one, as in `check --isolated`), the grandfathering of what the replaced
+ * one, as in `check --isolated`, only those that need no other object), the grandfathering of what the replaced
  * version already had, and last the cap on how many findings one object
  * gets (FINDING_LIMITS).
  */
@@ -75,7 +75,7 @@ export function judge(candidate: Candidate, view: ClusterView | undefined, optio
   const own = validateObject(object, ref, { rejectUnknownFields: options.rejectUnknownFields });
   const findings = withIstioTopLevelFields(own.violations, candidate, options.rejectUnknownFields);
   if (!own.wellFormed) return capFindings(grandfathered(findings, object, oldObject));
-  const cross = view ? crossObjectRules({ object, oldObject, ref }, view, options) : [];
+  const cross = view ? crossObjectRules({ object, oldObject, ref }, view, options) : objectOnlyRules({ object, oldObject, ref }, options);
   return capFindings(grandfathered([...findings, ...besideErrors(cross, findings)], object, oldObject));
 }
 

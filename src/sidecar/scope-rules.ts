@@ -103,7 +103,7 @@ function emptySelector({ object, ref }: ScopeInput, view: ClusterView, { rootNam
  * (Kiali, reading the decoded enum, also flags an explicit REGISTRY_ONLY;
  * the JSON here tells the two apart.)
  */
-function outboundModeEmpty({ object, ref }: ScopeInput): Violation[] {
+export function outboundModeEmpty({ object, ref }: ScopeInput): Violation[] {
   const spec = isRecord(object) ? object.spec : undefined;
   const otp = isRecord(spec) ? spec.outboundTrafficPolicy : undefined;
   if (!isRecord(otp) || (otp.mode !== undefined && otp.mode !== null && otp.mode !== '')) return [];

@@ -79,10 +79,10 @@ describe('check: cluster manifests and Sidecars together', () => {
     }
   });
 
-  test('--isolated judges each Sidecar alone: none of these rules', async () => {
+  test('--isolated judges each Sidecar alone: only the rules that need no other object', async () => {
     const res = await runCli(['check', '-o', 'json', '--isolated', SIDECARS]);
     const results = (JSON.parse(res.stdout) as { results: CheckResult[] }).results;
-    assert.deepEqual(results.flatMap((r) => [...r.errors, ...r.warnings].map((f) => f.rule)), ['S3']);
+    assert.deepEqual(results.flatMap((r) => [...r.errors, ...r.warnings].map((f) => f.rule)), ['outbound.mode-empty', 'S3']);
   });
 });
 

@@ -55,7 +55,7 @@ describe('sidecar-guard check', () => {
     const res = await runCli(['check', '-o', 'json', join(dir, 'bad.yaml')]);
     const out = JSON.parse(res.stdout);
     assert.deepEqual(Object.keys(out), ['results', 'summary']);
-    assert.deepEqual(out.summary, { files: 1, sidecars: 1, allowed: 0, rejected: 1, skipped: 0 });
+    assert.deepEqual(out.summary, { files: 1, sidecars: 1, allowed: 0, rejected: 1, unparsable: 0, skipped: 0 });
     const [r] = out.results;
     assert.deepEqual(Object.keys(r), ['file', 'line', 'apiVersion', 'kind', 'namespace', 'name', 'allowed', 'errors', 'warnings']);
     assert.equal(r.namespace, 'default');
@@ -79,7 +79,7 @@ describe('sidecar-guard check', () => {
     });
     const res = await runCli(['check', '-o', 'json', dir]);
     assert.equal(res.code, 0, res.stderr);
-    assert.deepEqual(JSON.parse(res.stdout).summary, { files: 3, sidecars: 2, allowed: 2, rejected: 0, skipped: 1 });
+    assert.deepEqual(JSON.parse(res.stdout).summary, { files: 3, sidecars: 2, allowed: 2, rejected: 0, unparsable: 0, skipped: 1 });
   });
 
   test('stdin with -, in a real process', async () => {

@@ -33,13 +33,16 @@ function busyPort(): Promise<{ port: number; close(): void }> {
 }
 
 describe('serve lifecycle', () => {
-  test('a failed start (port in use) exits 1 with the reason instead of lingering', { timeout: 60_000 }, async () => {
+  test('a failed start (port in use) exits 2 with the reason in one line instead of lingering', { timeout: 60_000 }, async () => {
     const busy = await busyPort();
-    const dir = mkdtempSync(join(tmpdir(), 'sg-serve-'));
-    const serve = startServe(['--standalone', '--listen', `127.0.0.1:${busy.port}`, '--cert-dir', dir, '--metrics-listen', 'off']);
-    assert.equal(await serve.exited, 1);
-    assert.match(serve.output(), /EADDRINUSE/);
-    busy.close();
+    try {
+      const dir = mkdtempSync(join(tmpdir(), 'sg-serve-'));
+      const serve = startServe(['--standalone', '--listen', `127.0.0.1:${busy.port}`, '--cert-dir', dir, '--metrics-listen', 'off']);
+      assert.equal(await serve.exited, 2);
+      assert.match(serve.output(), /sidecar-guard: cannot listen on 127\.0\.0\.1:\d+: address already in use; choose another --listen/);
+    } finally {
+      busy.close();
+    }
   });
 
   test('SIGTERM in cluster mode exits 0 even though the API server was never reachable (namespace defaults on)', { timeout: 60_000 }, async () => {

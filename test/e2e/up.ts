@@ -174,7 +174,7 @@ async function startWebhook(kubeconfig: string, register: (port: number) => Prom
       child.unref();
       return { webhook: { pid: child.pid, url, metricsUrl: `http://127.0.0.1:${metricsPort}`, log }, caPem };
     } catch (err) {
-      const addressInUse = /EADDRINUSE/.test(readFileSync(log, 'utf8'));
+      const addressInUse = /EADDRINUSE|address already in use/.test(readFileSync(log, 'utf8'));
       if (!exited) child.kill('SIGKILL');
       if (!addressInUse || fixedPort !== undefined || attempt >= WEBHOOK_START_ATTEMPTS) throw err;
     }

@@ -1,0 +1,186 @@
+// Every rule id a finding can carry, in one list: Istio's rule table
+// (rules/catalog.ts), the CRD schema and metadata rules kube-apiserver applies
+// (schema/rules.ts), and the cross-object and scope rules. Each says what it
+// checks, why (whose code the rule follows), and how to fix a finding. The
+// `rules` and `explain` commands and the SARIF rule list are built from it.
+import type { Severity } from './violation.js';
+import { MORE_FINDINGS_RULE } from './violation.js';
+import { SCHEMA_RULES, type SchemaRuleId } from './schema/rules.js';
+import { RULES, type RuleId } from './rules/catalog.js';
+
+export interface RuleEntry {
+  readonly id: string;
+  /** As reported by default; a grandfathered error is reported as a warning, --unknown-hosts sets host.unknown's. */
+  readonly severity: Severity;
+  /** What the rule checks, in one line. */
+  readonly title: string;
+  /** How to fix a finding, in one or two sentences. */
+  readonly help: string;
+  /** Whose rule this is: the Istio, Kubernetes or Kiali code it follows. */
+  readonly source: string;
+  /** Istio analyzer or Kiali code reported by `audit`, when there is one. */
+  readonly code?: string;
+  /** Rows Istio can never report (dead code, unreachable from JSON), or that only point at other rows. */
+  readonly note?: string;
+}
+
+const ISTIO_WEBHOOK = "Istio's validating webhook (istiod): ValidateSidecar in pkg/config/validation/validation.go; the message is Istio's own.";
+const ISTIO_DECODE = "Istio's webhook decodes the object (Go encoding/json into the Sidecar proto) before it validates; what it cannot decode it refuses.";
+
+function istioSource(id: RuleId): string {
+  if (id === 'J1') return ISTIO_DECODE;
+  if (/^[TCD]\d*$/.test(id)) return `${ISTIO_WEBHOOK} (${id.startsWith('T') ? 'validateTLSOptions / validateServerTLS' : 'ValidateConnectionPool and its duration checks'})`;
+  return ISTIO_WEBHOOK;
+}
+
+function istioRules(): RuleEntry[] {
+  return Object.values(RULES).map((r) => ({
+    id: r.id,
+    severity: r.severity,
+    title: r.title,
+    help: r.hint,
+    source: istioSource(r.id as RuleId),
+    ...(r.unreachable ? { note: `never reported: ${r.unreachable}` } : {}),
+    ...(r.reportedAs ? { note: r.reportedAs.length > 0 ? `reported under ${r.reportedAs.join(', ')}` : 'never reported on its own' } : {}),
+  }));
+}
+
+const SCHEMA_TITLES: Readonly<Record<SchemaRuleId, string>> = {
+  'schema.type': 'a field of the wrong JSON type',
+  'schema.required': 'a required field missing',
+  'schema.enum': 'a value outside the allowed list',
+  'schema.range': 'a number outside its allowed range',
+  'schema.length': 'a string or list too long or too short',
+  'schema.unknown-field': 'a field the Sidecar CRD does not declare',
+  'schema.cel': "the CRD's CEL validation rules (x-kubernetes-validations)",
+  'meta.name': 'an invalid object name',
+  'meta.namespace': 'an invalid namespace name',
+  'meta.labels': 'an invalid label key or value',
+  'meta.annotations': 'an invalid annotation key, or annotations over 256 KiB',
+  'object.kind': 'not a Sidecar of a served apiVersion',
+  'object.size': 'an object larger than kube-apiserver stores',
+  'schema.partial': 'a spec too large to list every schema error of',
+};
+
+function schemaSource(id: SchemaRuleId): string {
+  if (id.startsWith('meta.')) return "kube-apiserver's ObjectMeta validation (k8s.io/apimachinery validation); the message is kube-apiserver's own.";
+  if (id === 'object.size') return "kube-apiserver's and etcd's object size limits (about 1.5 MiB stored, 3 MiB per request).";
+  if (id === 'schema.partial') return "sidecar-guard's bound on the work one object may cost (issue 14).";
+  return "kube-apiserver's validation of the Sidecar CRD's OpenAPI v3 schema (the CRD Istio ships); the message is kube-apiserver's own.";
+}
+
+function schemaRules(): RuleEntry[] {
+  return (Object.keys(SCHEMA_RULES) as SchemaRuleId[]).map((id) => ({ id, severity: 'error' as const, title: SCHEMA_TITLES[id], help: SCHEMA_RULES[id].hint, source: schemaSource(id) }));
+}
+
+/** Rules over several objects, or about what a Sidecar does in its cluster. */
+const CLUSTER_RULES: readonly RuleEntry[] = [
+  {
+    id: 'conflict.default',
+    severity: 'error',
+    title: 'a second namespace-wide Sidecar (no workloadSelector) in a namespace',
+    help: 'Edit the existing namespace-wide Sidecar instead, or give this one spec.workloadSelector.labels.',
+    source: "Istio's analyzer IST0111 (MultipleSidecarsWithoutSelectors, pkg/config/analysis/analyzers/sidecar/selector.go): istiod then uses one of them, which is undefined.",
+    code: 'IST0111',
+  },
+  {
+    id: 'conflict.overlap',
+    severity: 'error',
+    title: 'two Sidecars whose workloadSelectors select the same pods',
+    help: 'Make the selectors disjoint (a label value the other does not accept), or merge the two Sidecars into one.',
+    source: "Istio's analyzer IST0110 (ConflictingSidecarWorkloadSelectors, pkg/config/analysis/analyzers/sidecar/selector.go); --overlap chooses how overlap is judged.",
+    code: 'IST0110',
+  },
+  {
+    id: 'root.selector',
+    severity: 'warning',
+    title: 'a Sidecar with a workloadSelector in the root namespace',
+    help: 'Remove the workloadSelector to make it the mesh-wide default, or move it to the namespace of the workloads it targets.',
+    source: "Kiali's validation KIA1006 (a global default Sidecar should not have a workloadSelector); istiod applies it only to pods of the root namespace.",
+    code: 'KIA1006',
+  },
+  {
+    id: 'selector.no-match',
+    severity: 'warning',
+    title: 'a workloadSelector that matches no pod and no pod template',
+    help: 'Check the workloadSelector labels against the labels of the pod templates they should select.',
+    source: "Istio's analyzer IST0101 (ReferencedResourceNotFound for the selector, pkg/config/analysis/analyzers/sidecar/selector.go).",
+    code: 'IST0101',
+  },
+  {
+    id: 'ambient.ineffective',
+    severity: 'warning',
+    title: 'a Sidecar for pods in ambient mode, where it has no effect',
+    help: 'Remove the Sidecar, or take the namespace or workload out of ambient mode (istio.io/dataplane-mode) if it needs sidecar proxies.',
+    source: "Istio's analyzer IST0167 (IneffectivePolicy, pkg/config/analysis/analyzers/sidecar/selector.go and the ambient checks).",
+    code: 'IST0167',
+  },
+  {
+    id: 'host.unknown',
+    severity: 'warning',
+    title: 'an egress host with no Service, ServiceEntry or namespace behind it',
+    help: 'Correct the host, or create the Service or ServiceEntry it names first (--unknown-hosts=off turns this check off, =error makes it deny).',
+    source: "Kiali's validation KIA1004 (this host has no matching entry in the service registry).",
+    code: 'KIA1004',
+  },
+  {
+    id: 'egress.bypass',
+    severity: 'warning',
+    title: 'a selector Sidecar without egress while the namespace default restricts egress',
+    help: 'Add an egress listener with the hosts these pods need: a Sidecar inherits nothing from the namespace default.',
+    source: 'istio/istio#59376: istiod gives the pods of a selector Sidecar without egress every host, so they escape the default.',
+  },
+  {
+    id: 'selector.empty',
+    severity: 'warning',
+    title: 'workloadSelector: {} (no labels)',
+    help: 'Remove spec.workloadSelector to make it the namespace default, or give it labels.',
+    source: "Istio's analyzers count it as namespace-wide while istiod sorts it with the selector Sidecars (pkg/model/sidecar.go), where it matches every pod of the namespace.",
+  },
+  {
+    id: 'outbound.mode-empty',
+    severity: 'warning',
+    title: 'outboundTrafficPolicy without a mode',
+    help: 'Set outboundTrafficPolicy.mode to REGISTRY_ONLY or ALLOW_ANY, or remove outboundTrafficPolicy to use the mesh setting.',
+    source: "Kiali's validation KIA1007; istiod reads a missing mode as REGISTRY_ONLY whatever MeshConfig says.",
+    code: 'KIA1007',
+  },
+  {
+    id: 'istio.unknown-field',
+    severity: 'error',
+    title: 'a top-level field a Sidecar does not have',
+    help: 'Remove the field; a Sidecar has only apiVersion, kind, metadata, spec and status.',
+    source: "Istio's webhook decodes the whole object strictly and refuses unknown top-level fields.",
+  },
+  {
+    id: 'deprecated.egress-proxy',
+    severity: 'warning',
+    title: 'outboundTrafficPolicy.egressProxy, which istiod ignores (audit only)',
+    help: 'Remove outboundTrafficPolicy.egressProxy; route through an egress gateway instead.',
+    source: "Istio's analyzer IST0002 (Deprecated: OutboundTrafficPolicy.EgressProxy ignored).",
+    code: 'IST0002',
+  },
+  {
+    id: 'yaml.parse',
+    severity: 'error',
+    title: 'a manifest document that is not valid YAML or JSON (check only)',
+    help: 'Fix the YAML at the line reported; kubectl apply would refuse the file as well.',
+    source: 'kubectl reads manifests with sigs.k8s.io/yaml (YAML 1.1); sidecar-guard reads them the same way.',
+  },
+  {
+    id: MORE_FINDINGS_RULE,
+    severity: 'error',
+    title: 'a summary of findings left out ("… and N more")',
+    help: 'Fix the findings listed first; the summary names the rules of the rest.',
+    source: "sidecar-guard's bound on what one object may report (issue 14).",
+  },
+];
+
+export const RULE_REGISTRY: readonly RuleEntry[] = Object.freeze([...istioRules(), ...schemaRules(), ...CLUSTER_RULES]);
+
+const BY_ID = new Map(RULE_REGISTRY.map((r) => [r.id.toLowerCase(), r]));
+
+/** A rule by its id (case-insensitive: h1 finds H1). */
+export function ruleById(id: string): RuleEntry | undefined {
+  return BY_ID.get(id.toLowerCase());
+}
