@@ -92,7 +92,9 @@ function floodBody(kind: FloodBody): Buffer {
 
 /** Where the CLI runs from: the build when it is fresh (bin/ picks it), else the sources through tsx. */
 function cliPath(): string {
-  return process.env.BENCH_DIST_DIR ? join(DIST_DIR, 'cli.js') : fileURLToPath(new URL('../bin/sidecar-guard.js', import.meta.url));
+  return process.env.BENCH_DIST_DIR
+    ? join(DIST_DIR, 'cli.js')
+    : fileURLToPath(new URL('../bin/sidecar-guard.js', import.meta.url));
 }
 
 /**
@@ -113,7 +115,22 @@ interface Server {
 }
 
 async function startServer(certDir: string, limitMb: number): Promise<Server> {
-  const child = spawn(process.execPath, [heapFlagFor(limitMb), cliPath(), 'serve', '--standalone', '--listen', '127.0.0.1:0', '--cert-dir', certDir, '--metrics-listen', 'off'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [
+      heapFlagFor(limitMb),
+      cliPath(),
+      'serve',
+      '--standalone',
+      '--listen',
+      '127.0.0.1:0',
+      '--cert-dir',
+      certDir,
+      '--metrics-listen',
+      'off',
+    ],
+    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let out = '';
   let listening = false;
   const port = await new Promise<number>((resolve, reject) => {
@@ -133,7 +150,8 @@ async function startServer(certDir: string, limitMb: number): Promise<Server> {
   let stopping = false;
   const exited = new Promise<void>((r) =>
     child.once('exit', (code, signal) => {
-      if (!stopping) ended = `exited with ${signal ?? code}${/heap out of memory/.test(err) ? ' (JavaScript heap out of memory)' : ''}`;
+      if (!stopping)
+        ended = `exited with ${signal ?? code}${/heap out of memory/.test(err) ? ' (JavaScript heap out of memory)' : ''}`;
       r();
     }),
   );
@@ -153,20 +171,46 @@ async function startServer(certDir: string, limitMb: number): Promise<Server> {
   };
 }
 
-function honestReview(port: number, ca: string, body: string, agent: https.Agent | false = false): Promise<{ ms: number; status?: number; error?: string }> {
+function honestReview(
+  port: number,
+  ca: string,
+  body: string,
+  agent: https.Agent | false = false,
+): Promise<{ ms: number; status?: number; error?: string }> {
   const started = performance.now();
   return new Promise((resolve) => {
-    const req = https.request({ host: '127.0.0.1', port, method: 'POST', path: '/validate?timeout=10s', ca, servername: 'localhost', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve({ ms: performance.now() - started, status: res.statusCode }));
-    });
+    const req = https.request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/validate?timeout=10s',
+        ca,
+        servername: 'localhost',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve({ ms: performance.now() - started, status: res.statusCode }));
+      },
+    );
     req.setTimeout(15_000, () => req.destroy(new Error('no answer within 15 s')));
-    req.on('error', (err: NodeJS.ErrnoException) => resolve({ ms: performance.now() - started, error: err.code ?? err.message }));
+    req.on('error', (err: NodeJS.ErrnoException) =>
+      resolve({ ms: performance.now() - started, error: err.code ?? err.message }),
+    );
     req.end(body);
   });
 }
 
-async function attackRun(mode: 'flood' | 'trickle', body: FloodBody | 'review', seconds: number, certDir: string, ca: string, limitMb: number): Promise<AttackRun> {
+async function attackRun(
+  mode: 'flood' | 'trickle',
+  body: FloodBody | 'review',
+  seconds: number,
+  certDir: string,
+  ca: string,
+  limitMb: number,
+): Promise<AttackRun> {
   const server = await startServer(certDir, limitMb);
   try {
     const honestBody = JSON.stringify(createReview(newSidecar('honest')));
@@ -177,7 +221,24 @@ async function attackRun(mode: 'flood' | 'trickle', body: FloodBody | 'review', 
     writeFileSync(bodyFile, body === 'review' ? Buffer.from(honestBody) : floodBody(body));
     // At the lowest CPU priority: on this one machine the attackers stand in for clients elsewhere, and
     // what is measured is the server's share of the CPU going to them, not the load generator's.
-    const attackers = startChild('attack-child.ts', ['--mode', mode, '--port', String(server.port), '--ca', join(certDir, 'ca.crt'), '--body', bodyFile, '--clients', '32', '--seconds', String(seconds)], { nice: 19 });
+    const attackers = startChild(
+      'attack-child.ts',
+      [
+        '--mode',
+        mode,
+        '--port',
+        String(server.port),
+        '--ca',
+        join(certDir, 'ca.crt'),
+        '--body',
+        bodyFile,
+        '--clients',
+        '32',
+        '--seconds',
+        String(seconds),
+      ],
+      { nice: 19 },
+    );
     let rssPeakMb = rssBeforeMb;
     const cpuBefore = cpuSeconds(server.pid);
     const sampler = setInterval(() => {
@@ -190,16 +251,40 @@ async function attackRun(mode: 'flood' | 'trickle', body: FloodBody | 'review', 
     // Let the attack take hold before the first honest review.
     await new Promise((r) => setTimeout(r, 1_000));
     const keptAlive = new https.Agent({ keepAlive: true, maxSockets: 1 });
-    const [honest, honestFresh] = await Promise.all([honestLoop(() => attacking, () => honestReview(server.port, ca, honestBody, keptAlive)), honestLoop(() => attacking, () => honestReview(server.port, ca, honestBody))]);
+    const [honest, honestFresh] = await Promise.all([
+      honestLoop(
+        () => attacking,
+        () => honestReview(server.port, ca, honestBody, keptAlive),
+      ),
+      honestLoop(
+        () => attacking,
+        () => honestReview(server.port, ca, honestBody),
+      ),
+    ]);
     keptAlive.destroy();
     clearInterval(sampler);
     const report = await done;
     const cpuAfter = cpuSeconds(server.pid);
     const serverCpuSeconds = cpuBefore !== undefined && cpuAfter !== undefined ? cpuAfter - cpuBefore : undefined;
     const crashed = server.died();
-    const run: AttackRun = { mode, body, seconds, ...(crashed ? { crashed } : {}), loadavg: loadavg()[0]!, ...(serverCpuSeconds === undefined ? {} : { serverCpuSeconds }), rssBeforeMb, rssPeakMb, honest, honestFresh, attackers: report };
-    const line = (h: Honest) => `${h.ok}/${h.sent} answered 200, p50 ${h.latencyMs.p50.toFixed(0)} ms, max ${h.latencyMs.max.toFixed(0)} ms`;
-    log(`${mode} (${body}):${crashed ? ` SERVER ${crashed};` : ''} RSS ${rssBeforeMb.toFixed(0)} → peak ${rssPeakMb.toFixed(0)} MB; honest kept-alive ${line(honest)}; honest on new connections ${line(honestFresh)}; server CPU ${serverCpuSeconds?.toFixed(1) ?? '?'} s; load ${run.loadavg.toFixed(1)}; attackers ${JSON.stringify(report.statuses)}`);
+    const run: AttackRun = {
+      mode,
+      body,
+      seconds,
+      ...(crashed ? { crashed } : {}),
+      loadavg: loadavg()[0]!,
+      ...(serverCpuSeconds === undefined ? {} : { serverCpuSeconds }),
+      rssBeforeMb,
+      rssPeakMb,
+      honest,
+      honestFresh,
+      attackers: report,
+    };
+    const line = (h: Honest) =>
+      `${h.ok}/${h.sent} answered 200, p50 ${h.latencyMs.p50.toFixed(0)} ms, max ${h.latencyMs.max.toFixed(0)} ms`;
+    log(
+      `${mode} (${body}):${crashed ? ` SERVER ${crashed};` : ''} RSS ${rssBeforeMb.toFixed(0)} → peak ${rssPeakMb.toFixed(0)} MB; honest kept-alive ${line(honest)}; honest on new connections ${line(honestFresh)}; server CPU ${serverCpuSeconds?.toFixed(1) ?? '?'} s; load ${run.loadavg.toFixed(1)}; attackers ${JSON.stringify(report.statuses)}`,
+    );
     return run;
   } finally {
     await server.stop();
@@ -217,7 +302,12 @@ async function honestLoop(going: () => boolean, review: () => ReturnType<typeof 
     if (r.status !== 200) failures.push(`${r.status ?? r.error} after ${Math.round(r.ms)} ms`);
     await next;
   }
-  return { sent: latencies.length, ok: latencies.length - failures.length, failures: failures.slice(0, 20), latencyMs: summarize(latencies) };
+  return {
+    sent: latencies.length,
+    ok: latencies.length - failures.length,
+    failures: failures.slice(0, 20),
+    latencyMs: summarize(latencies),
+  };
 }
 
 export async function measureAttacks(seconds: number): Promise<Attack> {
@@ -227,7 +317,12 @@ export async function measureAttacks(seconds: number): Promise<Attack> {
     writeCertFiles(certDir, ca, issueServingCert(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] }));
     const limitMb = manifestMemoryLimitMb();
     const runs: AttackRun[] = [];
-    for (const [mode, body] of [['flood', 'conditions'], ['flood', 'empty-objects'], ['trickle', 'review']] as const) runs.push(await attackRun(mode, body, seconds, certDir, ca.certPem, limitMb));
+    for (const [mode, body] of [
+      ['flood', 'conditions'],
+      ['flood', 'empty-objects'],
+      ['trickle', 'review'],
+    ] as const)
+      runs.push(await attackRun(mode, body, seconds, certDir, ca.certPem, limitMb));
     return { limitMb, heapFlag: heapFlagFor(limitMb), source: productRoot(), runs };
   } finally {
     rmSync(certDir, { recursive: true, force: true });

@@ -36,16 +36,37 @@ interface Case {
 }
 
 /** As many copies of `item` as make `bytes` of JSON, each with its comma. */
-const filling = <T>(bytes: number, item: T): T[] => new Array<T>(Math.floor(bytes / (JSON.stringify(item).length + 1))).fill(item);
+const filling = <T>(bytes: number, item: T): T[] =>
+  new Array<T>(Math.floor(bytes / (JSON.stringify(item).length + 1))).fill(item);
 const list = <T>(n: number, f: (i: number) => T): T[] => Array.from({ length: n }, (_, i) => f(i));
 
 const CASES: Case[] = [
   { name: 'short names, 3 MiB (the report)', spec: () => ({ egress: [{ hosts: filling(3 * MiB - 4096, 'a') }] }) },
   { name: 'short names, 6.9 MiB', spec: () => ({ egress: [{ hosts: filling(6.9 * MiB - 4096, 'a') }] }) },
   { name: 'short names, 49,990 (the values budget)', spec: () => ({ egress: [{ hosts: list(49_990, () => 'a') }] }) },
-  { name: 'mixed bad hosts, 49,990', spec: () => ({ egress: [{ hosts: list(49_990, (i) => ['x', '/a.com', 'Bad_/a.com', 'ns/short', 'ns/a*b.com'][i % 5]!) }] }) },
-  { name: 'valid hosts, 49,990 (1.1 MiB)', spec: () => ({ egress: [{ hosts: list(49_990, (i) => `ns/h${i}.example.com`) }] }) },
-  { name: 'valid 250-character hosts, 1.49 MiB', spec: () => ({ egress: [{ hosts: list(6_370, (i) => `ns/${'a'.repeat(60)}.${'b'.repeat(60)}.${'c'.repeat(60)}.${'d'.repeat(50)}${i}.com`) }] }) },
+  {
+    name: 'mixed bad hosts, 49,990',
+    spec: () => ({
+      egress: [{ hosts: list(49_990, (i) => ['x', '/a.com', 'Bad_/a.com', 'ns/short', 'ns/a*b.com'][i % 5]!) }],
+    }),
+  },
+  {
+    name: 'valid hosts, 49,990 (1.1 MiB)',
+    spec: () => ({ egress: [{ hosts: list(49_990, (i) => `ns/h${i}.example.com`) }] }),
+  },
+  {
+    name: 'valid 250-character hosts, 1.49 MiB',
+    spec: () => ({
+      egress: [
+        {
+          hosts: list(
+            6_370,
+            (i) => `ns/${'a'.repeat(60)}.${'b'.repeat(60)}.${'c'.repeat(60)}.${'d'.repeat(50)}${i}.com`,
+          ),
+        },
+      ],
+    }),
+  },
   {
     name: 'bad label keys, 49,988 (hand-made)',
     spec: () => ({ egress: [{ hosts: ['./*'] }] }),
@@ -54,13 +75,31 @@ const CASES: Case[] = [
 ];
 
 function review(c: Case): string {
-  const object = { apiVersion: 'networking.istio.io/v1', kind: 'Sidecar', metadata: { name: 'big', namespace: 'shop', ...c.metadata?.() }, spec: c.spec() };
+  const object = {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'Sidecar',
+    metadata: { name: 'big', namespace: 'shop', ...c.metadata?.() },
+    spec: c.spec(),
+  };
   const kind = { group: 'networking.istio.io', version: 'v1', kind: 'Sidecar' };
   const resource = { group: 'networking.istio.io', version: 'v1', resource: 'sidecars' };
   return JSON.stringify({
     apiVersion: 'admission.k8s.io/v1',
     kind: 'AdmissionReview',
-    request: { uid: 'bounded-1', kind, resource, requestKind: kind, requestResource: resource, name: 'big', namespace: 'shop', operation: 'CREATE', userInfo: { username: 'bench' }, object, oldObject: null, dryRun: true },
+    request: {
+      uid: 'bounded-1',
+      kind,
+      resource,
+      requestKind: kind,
+      requestResource: resource,
+      name: 'big',
+      namespace: 'shop',
+      operation: 'CREATE',
+      userInfo: { username: 'bench' },
+      object,
+      oldObject: null,
+      dryRun: true,
+    },
   });
 }
 
@@ -73,8 +112,17 @@ interface Reply {
 
 function call(port: number, ca: string, path: string, body?: string, timeoutMs = 120_000): Promise<Reply> {
   return new Promise((done, fail) => {
-    const options: RequestOptions = { host: '127.0.0.1', port, path, ca, agent: false, method: body === undefined ? 'GET' : 'POST', timeout: timeoutMs };
-    if (body !== undefined) options.headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+    const options: RequestOptions = {
+      host: '127.0.0.1',
+      port,
+      path,
+      ca,
+      agent: false,
+      method: body === undefined ? 'GET' : 'POST',
+      timeout: timeoutMs,
+    };
+    if (body !== undefined)
+      options.headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
     const req = request(options, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (d: Buffer) => chunks.push(d));
@@ -82,7 +130,12 @@ function call(port: number, ca: string, path: string, body?: string, timeoutMs =
         const all = Buffer.concat(chunks);
         // A huge answer (the 131 MB denial) is measured, not parsed: its verdict is near the start.
         const head = all.subarray(0, 65_536).toString('utf8');
-        done({ status: res.statusCode ?? 0, bytes: all.length, body: all.length < 65_536 ? head : '', allowed: /"allowed":(true|false)/.exec(head)?.[1] });
+        done({
+          status: res.statusCode ?? 0,
+          bytes: all.length,
+          body: all.length < 65_536 ? head : '',
+          allowed: /"allowed":(true|false)/.exec(head)?.[1],
+        });
       });
     });
     req.on('error', fail);
@@ -118,10 +171,26 @@ interface Server {
 async function startServer(cli: string, cwd: string, certDir: string): Promise<Server> {
   const port = await freePort();
   const metricsPort = await freePort();
-  const child = spawn(process.execPath, [cli, 'serve', '--standalone', '--listen', `127.0.0.1:${port}`, '--cert-dir', certDir, '--metrics-listen', `127.0.0.1:${metricsPort}`, '--log-level', 'warn'], {
-    cwd,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      cli,
+      'serve',
+      '--standalone',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--cert-dir',
+      certDir,
+      '--metrics-listen',
+      `127.0.0.1:${metricsPort}`,
+      '--log-level',
+      'warn',
+    ],
+    {
+      cwd,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   const started = Date.now();
@@ -129,7 +198,8 @@ async function startServer(cli: string, cwd: string, certDir: string): Promise<S
     if (child.exitCode !== null) throw new Error(`serve exited: ${stderr.trim()}`);
     try {
       const ca = readFileSync(join(certDir, 'ca.crt'), 'utf8');
-      if ((await call(port, ca, '/readyz', undefined, 1_000)).status === 200) return { child, port, metricsPort, ca, stderr: () => stderr };
+      if ((await call(port, ca, '/readyz', undefined, 1_000)).status === 200)
+        return { child, port, metricsPort, ca, stderr: () => stderr };
     } catch {
       // not listening yet
     }
@@ -193,15 +263,36 @@ async function attempt(server: Server, body: string): Promise<Attempt> {
     await poller.catch(() => undefined);
     await new Promise((r) => setTimeout(r, 500));
     const { exitCode, signalCode } = server.child;
-    const last = server.stderr().trim().split('\n').filter((l) => /error|heap|memory/i.test(l)).at(-1)?.slice(0, 160);
-    const ended = exitCode !== null || signalCode !== null ? `; the server exited (${signalCode ?? `code ${exitCode}`}${last ? `: ${last}` : ''})` : '';
-    return { error: `${(err as Error).message}${ended}`, cpuMs: 0, status: 0, responseBytes: 0, allowed: null, rules: '', decisionMs: 0, requestMs: Math.round(performance.now() - t0), healthzMaxMs: Math.round(healthzMaxMs) };
+    const last = server
+      .stderr()
+      .trim()
+      .split('\n')
+      .filter((l) => /error|heap|memory/i.test(l))
+      .at(-1)
+      ?.slice(0, 160);
+    const ended =
+      exitCode !== null || signalCode !== null
+        ? `; the server exited (${signalCode ?? `code ${exitCode}`}${last ? `: ${last}` : ''})`
+        : '';
+    return {
+      error: `${(err as Error).message}${ended}`,
+      cpuMs: 0,
+      status: 0,
+      responseBytes: 0,
+      allowed: null,
+      rules: '',
+      decisionMs: 0,
+      requestMs: Math.round(performance.now() - t0),
+      healthzMaxMs: Math.round(healthzMaxMs),
+    };
   }
   const requestMs = performance.now() - t0;
   const cpuAfter = cpuMs(server.child.pid!);
   polling = false;
   await poller;
-  const response = reply.body ? (JSON.parse(reply.body) as { response?: { allowed?: boolean; status?: { message?: string } } }).response : undefined;
+  const response = reply.body
+    ? (JSON.parse(reply.body) as { response?: { allowed?: boolean; status?: { message?: string } } }).response
+    : undefined;
   const message = response?.status?.message ?? '';
   return {
     cpuMs: cpuAfter - cpuBefore,
@@ -232,7 +323,14 @@ async function measure(cli: string, cwd: string, c: Case): Promise<Row> {
       if (a.error) break;
       after = memory(child.pid!);
     }
-    return { case: c.name, bodyMiB: Number((Buffer.byteLength(body) / MiB).toFixed(2)), attempts, rssBeforeMb: before.rssMb, rssAfterMb: after.rssMb, rssPeakMb: after.peakMb };
+    return {
+      case: c.name,
+      bodyMiB: Number((Buffer.byteLength(body) / MiB).toFixed(2)),
+      attempts,
+      rssBeforeMb: before.rssMb,
+      rssAfterMb: after.rssMb,
+      rssPeakMb: after.peakMb,
+    };
   } finally {
     if (server.child.exitCode === null && server.child.signalCode === null) {
       server.child.kill('SIGTERM');
@@ -243,32 +341,77 @@ async function measure(cli: string, cwd: string, c: Case): Promise<Row> {
 }
 
 type Shape = (n: number) => { spec: unknown; metadata?: Record<string, unknown> };
-const tlsListener = (extra: object) => ({ ingress: [{ port: { number: 443, protocol: 'HTTPS', name: 'https' }, defaultEndpoint: '127.0.0.1:8443', tls: { mode: 'SIMPLE', credentialName: 'x', ...extra } }] });
+const tlsListener = (extra: object) => ({
+  ingress: [
+    {
+      port: { number: 443, protocol: 'HTTPS', name: 'https' },
+      defaultEndpoint: '127.0.0.1:8443',
+      tls: { mode: 'SIMPLE', credentialName: 'x', ...extra },
+    },
+  ],
+});
 const SHAPES: Record<string, Shape> = {
   'short names (H1)': (n) => ({ spec: { egress: [{ hosts: list(n, () => 'a') }] } }),
   'valid distinct hosts': (n) => ({ spec: { egress: [{ hosts: list(n, (i) => `ns/h${i}.example.com`) }] } }),
-  'valid 250-character hosts': (n) => ({ spec: { egress: [{ hosts: list(n, (i) => `ns/${'a'.repeat(60)}.${'b'.repeat(60)}.${'c'.repeat(60)}.${'d'.repeat(50)}${i}.com`) }] } }),
+  'valid 250-character hosts': (n) => ({
+    spec: {
+      egress: [
+        { hosts: list(n, (i) => `ns/${'a'.repeat(60)}.${'b'.repeat(60)}.${'c'.repeat(60)}.${'d'.repeat(50)}${i}.com`) },
+      ],
+    },
+  }),
   'one host repeated (W1)': (n) => ({ spec: { egress: [{ hosts: list(n, () => 'ns/a.com') }] } }),
-  'mixed bad hosts (H1–H6)': (n) => ({ spec: { egress: [{ hosts: list(n, (i) => ['x', '/a.com', 'Bad_/a.com', 'ns/short', 'ns/a*b.com'][i % 5]!) }] } }),
-  'egress listeners, one per port': (n) => ({ spec: { egress: list(n, (i) => ({ port: { number: (i % 65535) + 1, protocol: 'HTTP', name: `p${i}` }, hosts: ['./*'] })) } }),
-  'ingress listeners, one per port': (n) => ({ spec: { ingress: list(n, (i) => ({ port: { number: (i % 65535) + 1, protocol: 'HTTP', name: `p${i}` }, defaultEndpoint: '127.0.0.1:8080' })) } }),
+  'mixed bad hosts (H1–H6)': (n) => ({
+    spec: { egress: [{ hosts: list(n, (i) => ['x', '/a.com', 'Bad_/a.com', 'ns/short', 'ns/a*b.com'][i % 5]!) }] },
+  }),
+  'egress listeners, one per port': (n) => ({
+    spec: {
+      egress: list(n, (i) => ({ port: { number: (i % 65535) + 1, protocol: 'HTTP', name: `p${i}` }, hosts: ['./*'] })),
+    },
+  }),
+  'ingress listeners, one per port': (n) => ({
+    spec: {
+      ingress: list(n, (i) => ({
+        port: { number: (i % 65535) + 1, protocol: 'HTTP', name: `p${i}` },
+        defaultEndpoint: '127.0.0.1:8080',
+      })),
+    },
+  }),
   'port-less egress listeners (E2)': (n) => ({ spec: { egress: list(n, () => ({ hosts: ['./*'] })) } }),
-  'a TLS listener with unknown cipher suites': (n) => ({ spec: tlsListener({ cipherSuites: list(n, (i) => `BAD-${i}`) }) }),
-  'bad label keys (meta.labels)': (n) => ({ spec: { egress: [{ hosts: ['./*'] }] }, metadata: { labels: Object.fromEntries(list(n, (i) => [`bad key ${i}`, 'v'])) } }),
-  'annotations': (n) => ({ spec: { egress: [{ hosts: ['./*'] }] }, metadata: { annotations: Object.fromEntries(list(n, (i) => [`k${i}`, 'v'])) } }),
+  'a TLS listener with unknown cipher suites': (n) => ({
+    spec: tlsListener({ cipherSuites: list(n, (i) => `BAD-${i}`) }),
+  }),
+  'bad label keys (meta.labels)': (n) => ({
+    spec: { egress: [{ hosts: ['./*'] }] },
+    metadata: { labels: Object.fromEntries(list(n, (i) => [`bad key ${i}`, 'v'])) },
+  }),
+  annotations: (n) => ({
+    spec: { egress: [{ hosts: ['./*'] }] },
+    metadata: { annotations: Object.fromEntries(list(n, (i) => [`k${i}`, 'v'])) },
+  }),
   'numbers as hosts (first schema error)': (n) => ({ spec: { egress: [{ hosts: list(n, () => 1) }] } }),
   'numbers as hosts, 19,980 (every schema error)': () => ({ spec: { egress: [{ hosts: list(19_980, () => 1) }] } }),
   'one host of 1.4 MiB': () => ({ spec: { egress: [{ hosts: [`ns/${'a*'.repeat(0.7 * MiB)}`] }] } }),
-  'one host of 0.35 M non-ASCII characters': () => ({ spec: { egress: [{ hosts: [`ns/${'é*'.repeat(0.35 * MiB)}`] }] } }),
+  'one host of 0.35 M non-ASCII characters': () => ({
+    spec: { egress: [{ hosts: [`ns/${'é*'.repeat(0.35 * MiB)}`] }] },
+  }),
 };
 
 /** judge() and decide() on the largest object of each shape still judged. */
 async function inProcess(): Promise<void> {
   const root = productRoot();
-  const load = async <T>(path: string): Promise<T> => import(pathToFileURL(root === 'dist' ? join(DIST_DIR, `${path}.js`) : join(REPO_ROOT, 'src', `${path}.ts`)).href) as Promise<T>;
+  const load = async <T>(path: string): Promise<T> =>
+    import(
+      pathToFileURL(root === 'dist' ? join(DIST_DIR, `${path}.js`) : join(REPO_ROOT, 'src', `${path}.ts`)).href
+    ) as Promise<T>;
   const { judge, decide } = await load<typeof import('../src/sidecar/review.js')>('sidecar/review');
   const { exceededLimit } = await load<typeof import('../src/sidecar/size.js')>('sidecar/size');
-  const objectOf = ({ spec, metadata }: ReturnType<Shape>) => ({ apiVersion: 'networking.istio.io/v1', kind: 'Sidecar', metadata: { name: 'big', namespace: 'shop', ...metadata }, spec });
+  const objectOf = ({ spec, metadata }: ReturnType<Shape>) => ({
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'Sidecar',
+    metadata: { name: 'big', namespace: 'shop', ...metadata },
+    spec,
+  });
   console.log(`judge() + decide() in process (${root}), median CPU of 5 warm runs:\n`);
   console.log('| shape | items | JSON | CPU | answer | message and warnings |');
   console.log('|---|---:|---:|---:|---|---:|');
@@ -282,7 +425,15 @@ async function inProcess(): Promise<void> {
     }
     const object = objectOf(make(lo));
     const ref = { namespace: 'shop', name: 'big' };
-    const run = () => decide(ref, judge({ object, ref }, undefined, { overlap: 'labels', rootNamespace: 'istio-system', rejectUnknownFields: false }));
+    const run = () =>
+      decide(
+        ref,
+        judge({ object, ref }, undefined, {
+          overlap: 'labels',
+          rootNamespace: 'istio-system',
+          rejectUnknownFields: false,
+        }),
+      );
     let d = run();
     const cpu: number[] = [];
     for (let i = 0; i < 5; i++) {
@@ -295,7 +446,9 @@ async function inProcess(): Promise<void> {
     const items = name.includes('host of') ? '1' : name.includes('19,980') ? '19,980' : lo.toLocaleString('en-US');
     const outcome = `${d.allowed ? 'allowed' : 'denied'}${d.rules.length > 0 ? ` (${d.rules.slice(0, 4).join(', ')}${d.rules.length > 4 ? ', …' : ''})` : ''}`;
     const bytes = Buffer.byteLength(JSON.stringify({ message: d.message, warnings: d.warnings }));
-    console.log(`| ${name} | ${items} | ${(Buffer.byteLength(JSON.stringify(object)) / MiB).toFixed(2)} MiB | ${Math.round(cpu[2]!)} ms | ${outcome} | ${bytes.toLocaleString('en-US')} B |`);
+    console.log(
+      `| ${name} | ${items} | ${(Buffer.byteLength(JSON.stringify(object)) / MiB).toFixed(2)} MiB | ${Math.round(cpu[2]!)} ms | ${outcome} | ${bytes.toLocaleString('en-US')} B |`,
+    );
   }
 }
 
@@ -316,21 +469,35 @@ export async function measureBounded(only?: readonly string[], repo = REPO_ROOT)
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { repo: { type: 'string' }, only: { type: 'string' }, json: { type: 'boolean' }, 'in-process': { type: 'boolean' } } });
+  const { values } = parseArgs({
+    options: {
+      repo: { type: 'string' },
+      only: { type: 'string' },
+      json: { type: 'boolean' },
+      'in-process': { type: 'boolean' },
+    },
+  });
   if (values['in-process']) return inProcess();
   const rows = await measureBounded(values.only ? [values.only] : undefined, resolve(values.repo ?? REPO_ROOT));
   if (values.json) {
     process.stdout.write(`${JSON.stringify(rows)}\n`);
     return;
   }
-  console.log('| case | body | answer | response | decision, first / later | server CPU per review, first / later | /healthz longest, first / later | RSS before → after (peak) |');
+  console.log(
+    '| case | body | answer | response | decision, first / later | server CPU per review, first / later | /healthz longest, first / later | RSS before → after (peak) |',
+  );
   console.log('|---|---:|---|---:|---:|---:|---:|---|');
   for (const r of rows) {
     const [first, ...later] = r.attempts as [Attempt, ...Attempt[]];
     const worst = (f: (a: Attempt) => number) => (later.length > 0 ? Math.max(...later.map(f)) : NaN);
     const failed = r.attempts.find((a) => a.error);
-    const shown = first.allowed === null ? `HTTP ${first.status}` : `${first.allowed ? 'allowed' : 'denied'}${first.rules ? ` (${first.rules})` : ''}`;
-    const answer = failed ? `${shown === 'HTTP 0' ? '' : `${shown}; `}attempt ${r.attempts.indexOf(failed) + 1}: ${failed.error}` : shown;
+    const shown =
+      first.allowed === null
+        ? `HTTP ${first.status}`
+        : `${first.allowed ? 'allowed' : 'denied'}${first.rules ? ` (${first.rules})` : ''}`;
+    const answer = failed
+      ? `${shown === 'HTTP 0' ? '' : `${shown}; `}attempt ${r.attempts.indexOf(failed) + 1}: ${failed.error}`
+      : shown;
     console.log(
       `| ${r.case} | ${r.bodyMiB} MiB | ${answer} | ${first.responseBytes.toLocaleString('en-US')} B | ${first.decisionMs} / ${worst((a) => a.decisionMs)} ms | ${first.cpuMs} / ${worst((a) => a.cpuMs)} ms | ${first.healthzMaxMs} / ${worst((a) => a.healthzMaxMs)} ms | ${r.rssBeforeMb} → ${r.rssAfterMb} MB (${r.rssPeakMb}) |`,
     );

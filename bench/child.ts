@@ -52,7 +52,8 @@ export function startChild(script: string, args: string[] = [], opts: ChildOptio
   const file = fileURLToPath(new URL(script, import.meta.url));
   const loader = opts.tsx === false ? [] : ['--import', 'tsx'];
   const argv = [...loader, ...childNodeFlags, ...(opts.nodeFlags ?? []), file, ...args];
-  const [command, commandArgs] = opts.nice === undefined ? [process.execPath, argv] : ['nice', ['-n', String(opts.nice), process.execPath, ...argv]];
+  const [command, commandArgs] =
+    opts.nice === undefined ? [process.execPath, argv] : ['nice', ['-n', String(opts.nice), process.execPath, ...argv]];
   const proc = spawn(command, commandArgs, {
     cwd: REPO_ROOT,
     stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'inherit'],
@@ -61,7 +62,8 @@ export function startChild(script: string, args: string[] = [], opts: ChildOptio
   const waiting: { resolve: (v: unknown) => void; reject: (e: Error) => void }[] = [];
   let exitCode: number | null | undefined;
   createInterface({ input: proc.stdout! }).on('line', (line) => {
-    if (!line.startsWith(MARK)) return void (opts.onLine ? opts.onLine(line) : process.stderr.write(`[${script}] ${line}\n`));
+    if (!line.startsWith(MARK))
+      return void (opts.onLine ? opts.onLine(line) : process.stderr.write(`[${script}] ${line}\n`));
     const msg = JSON.parse(line.slice(MARK.length));
     const w = waiting.shift();
     if (w) w.resolve(msg);

@@ -28,7 +28,13 @@ export interface ClaimsRun {
   failures: number;
 }
 
-const { values } = parseArgs({ options: { kubeconfig: { type: 'string' }, iterations: { type: 'string', default: '1000' }, warmup: { type: 'string', default: '200' } } });
+const { values } = parseArgs({
+  options: {
+    kubeconfig: { type: 'string' },
+    iterations: { type: 'string', default: '1000' },
+    warmup: { type: 'string', default: '200' },
+  },
+});
 const { Admitter, ApiClaims, KubeClient, Reservations, ClusterStore, root } = await loadClaimsProduct();
 const client = KubeClient.load(values.kubeconfig!);
 let conflicts = 0;
@@ -52,7 +58,10 @@ function replica(name: string) {
 /** A CREATE that passes: a selector no other Sidecar of the namespace has, name and uid filled in as kube-apiserver does. */
 function admissible(namespace: string): AdmissionRequest {
   const n = ++serial;
-  const sidecar = newSidecar(namespace) as { metadata: Record<string, unknown>; spec: { workloadSelector: { labels: Record<string, string> } } };
+  const sidecar = newSidecar(namespace) as {
+    metadata: Record<string, unknown>;
+    spec: { workloadSelector: { labels: Record<string, string> } };
+  };
   sidecar.metadata.name = `bench-${n}`;
   sidecar.metadata.uid = `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
   sidecar.spec.workloadSelector = { labels: { app: `bench-${n}` } };
@@ -79,12 +88,29 @@ for (let i = 0; i < iterations; i++) single.push(await timed(one, admissible(`be
 // The bare round trip in the same conditions: PUT a ConfigMap of about the claims' size (five claims).
 const bare: number[] = [];
 const data = { claims: 'x'.repeat(1_500) };
-let version = String((await client.request<{ metadata: { resourceVersion: string } }>('POST', '/api/v1/namespaces/sidecar-guard/configmaps', { body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'bench-bare' }, data } })).body.metadata.resourceVersion);
+let version = String(
+  (
+    await client.request<{ metadata: { resourceVersion: string } }>(
+      'POST',
+      '/api/v1/namespaces/sidecar-guard/configmaps',
+      { body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'bench-bare' }, data } },
+    )
+  ).body.metadata.resourceVersion,
+);
 for (let i = 0; i < iterations; i++) {
   const t0 = process.hrtime.bigint();
-  const { body } = await client.request<{ metadata: { resourceVersion: string } }>('PUT', '/api/v1/namespaces/sidecar-guard/configmaps/bench-bare', {
-    body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'bench-bare', resourceVersion: version }, data: { ...data, i: String(i) } },
-  });
+  const { body } = await client.request<{ metadata: { resourceVersion: string } }>(
+    'PUT',
+    '/api/v1/namespaces/sidecar-guard/configmaps/bench-bare',
+    {
+      body: {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'bench-bare', resourceVersion: version },
+        data: { ...data, i: String(i) },
+      },
+    },
+  );
   bare.push(Number(process.hrtime.bigint() - t0) / 1e6);
   version = body.metadata.resourceVersion;
 }
@@ -96,4 +122,11 @@ for (let i = 0; i < rounds; i++) {
   const ns = `bench-${i % NAMESPACES}`;
   contended.push(...(await Promise.all(three.map((r) => timed(r, admissible(ns))))));
 }
-report({ root, single: summarize(single), bareRoundTrip: summarize(bare), contended: summarize(contended), conflicts, failures } satisfies ClaimsRun);
+report({
+  root,
+  single: summarize(single),
+  bareRoundTrip: summarize(bare),
+  contended: summarize(contended),
+  conflicts,
+  failures,
+} satisfies ClaimsRun);

@@ -11,7 +11,14 @@ import type { ReviewOptions } from '../src/sidecar/review.js';
 import { report } from './child.js';
 import { loadProduct } from './product.js';
 import { median, summarize, type Summary } from './stats.js';
-import { clusterPlan, createReview, CROWDED_NAMESPACE, loadCluster, newSidecar, typicalNamespaces } from './workload.js';
+import {
+  clusterPlan,
+  createReview,
+  CROWDED_NAMESPACE,
+  loadCluster,
+  newSidecar,
+  typicalNamespaces,
+} from './workload.js';
 
 export interface DecisionSize {
   sidecars: number;
@@ -61,7 +68,11 @@ const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
 export type Measured = Summary & { cpuUs: number };
 
 /** Times `decide` call by call over the request pool; microseconds. */
-function measure(requests: readonly AdmissionRequest[], decide: (r: AdmissionRequest) => Decision, iterations: number): Measured {
+function measure(
+  requests: readonly AdmissionRequest[],
+  decide: (r: AdmissionRequest) => Decision,
+  iterations: number,
+): Measured {
   for (let i = 0; i < Math.min(warmup, iterations); i++) decide(requests[i % requests.length]!);
   gc();
   const samples = new Float64Array(iterations);
@@ -82,7 +93,9 @@ function measure(requests: readonly AdmissionRequest[], decide: (r: AdmissionReq
 /** The benchmark must time the full "allowed after every rule" path, not an early denial. */
 function assertAllowedClean(request: AdmissionRequest, decision: Decision): void {
   if (decision.outcome !== 'allowed') {
-    throw new Error(`workload bug: ${request.namespace}/${request.name} is ${decision.outcome}: ${decision.message ?? decision.warnings.join('; ')}`);
+    throw new Error(
+      `workload bug: ${request.namespace}/${request.name} is ${decision.outcome}: ${decision.message ?? decision.warnings.join('; ')}`,
+    );
   }
 }
 
@@ -93,7 +106,12 @@ function assertAllowedClean(request: AdmissionRequest, decision: Decision): void
  * namespace holds one reservation, replaced by every admission, as a real
  * replica holds one per admitted Sidecar until the watch shows it.
  */
-async function measureServer(bodies: readonly string[], validate: (r: AdmissionRequest) => Decision, block: number, rounds: number): Promise<ServerDecision> {
+async function measureServer(
+  bodies: readonly string[],
+  validate: (r: AdmissionRequest) => Decision,
+  block: number,
+  rounds: number,
+): Promise<ServerDecision> {
   let sink = 0;
   const parseOnly = (i: number) => {
     sink += (JSON.parse(bodies[i % bodies.length]!) as { request: unknown }).request ? 1 : 0;
@@ -131,7 +149,10 @@ async function measureServer(bodies: readonly string[], validate: (r: AdmissionR
   const WINDOW = 16;
   const perDecision: number[] = [];
   for (let w = 0; w < 40; w++) {
-    const requests = Array.from({ length: WINDOW }, (_, i) => (JSON.parse(bodies[(w * WINDOW + i) % bodies.length]!) as { request: AdmissionRequest }).request);
+    const requests = Array.from(
+      { length: WINDOW },
+      (_, i) => (JSON.parse(bodies[(w * WINDOW + i) % bodies.length]!) as { request: AdmissionRequest }).request,
+    );
     gc();
     const profiler = new v8.GCProfiler();
     profiler.start();
@@ -141,7 +162,13 @@ async function measureServer(bodies: readonly string[], validate: (r: AdmissionR
     if ((profiler.stop()?.statistics.length ?? 1) === 0) perDecision.push((h1 - h0) / WINDOW);
   }
   if (sink < 0) throw new Error('unreachable');
-  return { cpuUs: median(cpuUsRounds), cpuUsRounds, parseCpuUs: median(parse), allocBytes: median(perDecision), allocWindows: perDecision.length };
+  return {
+    cpuUs: median(cpuUsRounds),
+    cpuUsRounds,
+    parseCpuUs: median(parse),
+    allocBytes: median(perDecision),
+    allocWindows: perDecision.length,
+  };
 }
 
 const results: DecisionSize[] = [];
@@ -156,7 +183,13 @@ for (const size of sizes) {
 
   const pool = typicalNamespaces(plan).map((ns) => createReview(newSidecar(ns.name)).request as AdmissionRequest);
   for (const r of pool.slice(0, 3)) assertAllowedClean(r, decide(r));
-  const result: DecisionSize = { sidecars: plan.sidecars, pods: plan.pods, namespaces: plan.namespaces.length, loadMs, typical: measure(pool, decide, iterations) };
+  const result: DecisionSize = {
+    sidecars: plan.sidecars,
+    pods: plan.pods,
+    namespaces: plan.namespaces.length,
+    loadMs,
+    typical: measure(pool, decide, iterations),
+  };
 
   if (plan.namespaces.some((n) => n.name === CROWDED_NAMESPACE)) {
     const crowded = [createReview(newSidecar(CROWDED_NAMESPACE)).request as AdmissionRequest];
@@ -165,13 +198,17 @@ for (const size of sizes) {
   }
   if (size === Math.max(...sizes)) {
     const { admitter } = localAdmitter(store, OPTIONS);
-    const dryRuns = typicalNamespaces(plan).map((ns) => createReview(newSidecar(ns.name), { dryRun: true }).request as AdmissionRequest);
+    const dryRuns = typicalNamespaces(plan).map(
+      (ns) => createReview(newSidecar(ns.name), { dryRun: true }).request as AdmissionRequest,
+    );
     result.admitter = measure(dryRuns, (r) => admitter.decideLocally(r), iterations);
     const { admitter: serving } = localAdmitter(store, OPTIONS);
     const bodies = typicalNamespaces(plan).map((ns) => JSON.stringify(createReview(newSidecar(ns.name))));
     const block = Math.max(500, Math.round(iterations / 40));
     result.server = await measureServer(bodies, (r) => serving.validate(r) as Decision, block, 12);
-    process.stderr.write(`decision: as serve runs it ${result.server.cpuUs.toFixed(1)} µs CPU (rounds ${result.server.cpuUsRounds.map((x) => x.toFixed(1)).join(' ')}; parsing alone ${result.server.parseCpuUs.toFixed(1)} µs), ${(result.server.allocBytes / 1024).toFixed(1)} KB allocated (${result.server.allocWindows} windows)\n`);
+    process.stderr.write(
+      `decision: as serve runs it ${result.server.cpuUs.toFixed(1)} µs CPU (rounds ${result.server.cpuUsRounds.map((x) => x.toFixed(1)).join(' ')}; parsing alone ${result.server.parseCpuUs.toFixed(1)} µs), ${(result.server.allocBytes / 1024).toFixed(1)} KB allocated (${result.server.allocWindows} windows)\n`,
+    );
   }
   results.push(result);
   process.stderr.write(

@@ -22,11 +22,19 @@ try {
   const ca = createCA({ commonName: 'sidecar-guard-gc-probe' });
   writeCertFiles(dir, ca, issueServingCert(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] }));
   const gc = new GcLog();
-  const child = startChild('server.ts', ['--mode', mode, '--cert-dir', dir, '--sidecars', '10000'], { nodeFlags: [...GC_TRACE_FLAGS, ...flags], onLine: gc.onLine });
+  const child = startChild('server.ts', ['--mode', mode, '--cert-dir', dir, '--sidecars', '10000'], {
+    nodeFlags: [...GC_TRACE_FLAGS, ...flags],
+    onLine: gc.onLine,
+  });
   const { port } = await child.next<{ port: number }>();
   const plan = clusterPlan(10_000);
   const body = JSON.stringify(createReview(newSidecar(typicalNamespaces(plan)[0]!.name)));
-  const target = { origin: `https://127.0.0.1:${port}`, path: mode.startsWith('noop') ? '/noop' : '/validate', body, ca: ca.certPem };
+  const target = {
+    origin: `https://127.0.0.1:${port}`,
+    path: mode.startsWith('noop') ? '/noop' : '/validate',
+    body,
+    ca: ca.certPem,
+  };
   await throughput(target, { connections: 10, seconds: 1 });
   const from = performance.now();
   const r = await throughput(target, { connections: 10, seconds: Number(seconds), serverPid: child.process.pid });

@@ -43,7 +43,9 @@ export function summarizeGc(events: readonly GcEvent[]): GcSummary {
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
   return {
     scavenges: scavenges.length,
-    promotedKbPerScavenge: scavenges.length ? sum(scavenges.map((e) => e.promotedBytes)) / scavenges.length / 1024 : NaN,
+    promotedKbPerScavenge: scavenges.length
+      ? sum(scavenges.map((e) => e.promotedBytes)) / scavenges.length / 1024
+      : NaN,
     scavengePauseMsMean: scavenges.length ? sum(scavenges.map((e) => e.pauseMs)) / scavenges.length : NaN,
     markCompacts: events.filter((e) => e.kind === 'ms' || e.kind === 'mc').length,
   };

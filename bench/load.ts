@@ -41,7 +41,10 @@ export interface Throughput {
   errors: number;
 }
 
-export async function throughput(target: Target, opts: { connections: number; seconds: number; serverPid?: number }): Promise<Throughput> {
+export async function throughput(
+  target: Target,
+  opts: { connections: number; seconds: number; serverPid?: number },
+): Promise<Throughput> {
   const cpuBefore = opts.serverPid === undefined ? undefined : cpuSeconds(opts.serverPid);
   const result = await autocannon({
     url: `${target.origin}${target.path}`,
@@ -53,7 +56,10 @@ export async function throughput(target: Target, opts: { connections: number; se
     duration: opts.seconds,
   });
   const cpuAfter = opts.serverPid === undefined ? undefined : cpuSeconds(opts.serverPid);
-  const cpu = cpuBefore !== undefined && cpuAfter !== undefined && result.requests.total > 0 ? ((cpuAfter - cpuBefore) * 1e6) / result.requests.total : undefined;
+  const cpu =
+    cpuBefore !== undefined && cpuAfter !== undefined && result.requests.total > 0
+      ? ((cpuAfter - cpuBefore) * 1e6) / result.requests.total
+      : undefined;
   return {
     ...(cpu === undefined ? {} : { serverCpuUsPerRequest: cpu }),
     rps: result.requests.total / opts.seconds,
@@ -80,7 +86,10 @@ export interface FixedRate {
  * Sends `rate` requests per second for `seconds`, each at its scheduled time
  * whether or not earlier ones have been answered.
  */
-export async function fixedRate(target: Target, opts: { rate: number; seconds: number; connections: number }): Promise<FixedRate> {
+export async function fixedRate(
+  target: Target,
+  opts: { rate: number; seconds: number; connections: number },
+): Promise<FixedRate> {
   const pool = new Pool(target.origin, { connections: opts.connections, pipelining: 1, connect: { ca: target.ca } });
   const total = Math.round(opts.rate * opts.seconds);
   const intervalMs = 1000 / opts.rate;
@@ -94,7 +103,12 @@ export async function fixedRate(target: Target, opts: { rate: number; seconds: n
     const fire = (i: number) => {
       const sentAt = performance.now();
       pool
-        .request({ path: target.path, method: 'POST', headers: { 'content-type': 'application/json' }, body: target.body })
+        .request({
+          path: target.path,
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: target.body,
+        })
         .then(async (res) => {
           await res.body.dump();
           if (res.statusCode !== 200) failed++;
@@ -116,14 +130,26 @@ export async function fixedRate(target: Target, opts: { rate: number; seconds: n
   });
   const elapsedS = (performance.now() - start) / 1000;
   await pool.close();
-  return { rate: opts.rate, seconds: opts.seconds, achievedRps: total / elapsedS, latency: summarize(latency), latencyFromSchedule: summarize(fromSchedule), failed };
+  return {
+    rate: opts.rate,
+    seconds: opts.seconds,
+    achievedRps: total / elapsedS,
+    latency: summarize(latency),
+    latencyFromSchedule: summarize(fromSchedule),
+    failed,
+  };
 }
 
 /** One request with certificate verification, to check the server answers what the benchmark assumes. */
 export async function probe(target: Target): Promise<{ status: number; body: unknown }> {
   const pool = new Pool(target.origin, { connections: 1, connect: { ca: target.ca } });
   try {
-    const res = await pool.request({ path: target.path, method: 'POST', headers: { 'content-type': 'application/json' }, body: target.body });
+    const res = await pool.request({
+      path: target.path,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: target.body,
+    });
     return { status: res.statusCode, body: await res.body.json() };
   } finally {
     await pool.close();

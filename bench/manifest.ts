@@ -8,7 +8,11 @@ import { REPO_ROOT } from './child.js';
 export function manifestMemoryLimitMb(): number {
   const text = readFileSync(join(REPO_ROOT, 'manifests', 'deployment.yaml'), 'utf8');
   for (const doc of parseAllDocuments(text)) {
-    const limit = (doc.toJS() as { spec?: { template?: { spec?: { containers?: { resources?: { limits?: { memory?: string } } }[] } } } })?.spec?.template?.spec?.containers?.[0]?.resources?.limits?.memory;
+    const limit = (
+      doc.toJS() as {
+        spec?: { template?: { spec?: { containers?: { resources?: { limits?: { memory?: string } } }[] } } };
+      }
+    )?.spec?.template?.spec?.containers?.[0]?.resources?.limits?.memory;
     const m = /^(\d+)(Mi|Gi)$/.exec(limit ?? '');
     if (m) return Number(m[1]) * (m[2] === 'Gi' ? 1024 : 1);
   }

@@ -33,7 +33,8 @@ const { buildApp } = await import(`${root}/http/app.js`);
 const { createMetrics } = await import(`${root}/metrics.js`);
 const { listInto, RESOURCES } = await import(`${root}/cluster/informer.js`);
 
-const vm = (field) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? NaN) / 1024;
+const vm = (field) =>
+  Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? NaN) / 1024;
 
 function settle() {
   for (let i = 0; i < 3; i++) gc();
@@ -43,7 +44,11 @@ function settle() {
 const store = new ClusterStore();
 // The rules with their defaults (overlap workloads, unknown hosts warn), as `serve` runs them.
 const { admitter } = localAdmitter(store, { overlap: 'workloads', rootNamespace: 'istio-system' });
-const app = buildApp({ validate: (r) => admitter.validate(r), readiness: () => ({ ready: true, reasons: [] }), observer: createMetrics() });
+const app = buildApp({
+  validate: (r) => admitter.validate(r),
+  readiness: () => ({ ready: true, reasons: [] }),
+  observer: createMetrics(),
+});
 await app.ready();
 
 let review;
@@ -67,7 +72,13 @@ async function relistPods() {
   await listInto(client, spec, store);
   const peak = vm('VmHWM');
   const after = settle().rss / MB;
-  return { steadyRssMb: steady, peakRssMb: peak, afterRssMb: after, peakAboveSteadyMb: peak - steady, pods: store.counts().pods };
+  return {
+    steadyRssMb: steady,
+    peakRssMb: peak,
+    afterRssMb: after,
+    peakAboveSteadyMb: peak - steady,
+    pods: store.counts().pods,
+  };
 }
 
 for (;;) {

@@ -6,10 +6,26 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { finish, REPO_ROOT, startChild } from './child.js';
 import { DIST_DIR, productRoot } from './product.js';
-import { clusterObjects, clusterPlan, createReview, newSidecar, scalePlan, typicalNamespaces, type ClusterPlan, type ObjectGroup } from './workload.js';
+import {
+  clusterObjects,
+  clusterPlan,
+  createReview,
+  newSidecar,
+  scalePlan,
+  typicalNamespaces,
+  type ClusterPlan,
+  type ObjectGroup,
+} from './workload.js';
 import { LIST_PAGE_SIZE } from '../src/cluster/informer.js';
 
-type Counts = { sidecars: number; pods: number; namespaces: number; workloads: number; services: number; serviceEntries: number };
+type Counts = {
+  sidecars: number;
+  pods: number;
+  namespaces: number;
+  workloads: number;
+  services: number;
+  serviceEntries: number;
+};
 
 /** RSS and heap after one group of objects was loaded (after a full GC). */
 export interface GroupMark {
@@ -43,7 +59,9 @@ export interface Relist {
 const GROUPS: readonly ObjectGroup[] = ['sidecars and pods', 'workloads', 'services', 'serviceEntries'];
 
 /** Bytes each object of a group added to the heap and to RSS, from the marks before and after it. */
-export function marginalBytes(memory: Pick<Memory, 'groups' | 'heapUsedBaselineMb' | 'rssBaselineMb'>): { group: ObjectGroup; objects: number; heapBytes: number; rssBytes: number }[] {
+export function marginalBytes(
+  memory: Pick<Memory, 'groups' | 'heapUsedBaselineMb' | 'rssBaselineMb'>,
+): { group: ObjectGroup; objects: number; heapBytes: number; rssBytes: number }[] {
   const objectsIn = (c: Counts) => c.sidecars + c.pods + c.namespaces + c.workloads + c.services + c.serviceEntries;
   let prev = { heapUsedMb: memory.heapUsedBaselineMb, rssMb: memory.rssBaselineMb, objects: 0 };
   return memory.groups.map((g) => {
@@ -77,7 +95,12 @@ function memoryChild() {
 export async function measureMemory(sidecars: number): Promise<Memory> {
   const { write, done } = memoryChild();
   const plan = clusterPlan(sidecars);
-  await write(JSON.stringify({ kind: 'Review', review: createReview(newSidecar(typicalNamespaces(plan)[0]!.name), { dryRun: true }) }));
+  await write(
+    JSON.stringify({
+      kind: 'Review',
+      review: createReview(newSidecar(typicalNamespaces(plan)[0]!.name), { dryRun: true }),
+    }),
+  );
   for (const group of GROUPS) {
     for (const item of clusterObjects(plan, [group])) await write(JSON.stringify(item));
     await write(JSON.stringify({ kind: 'Mark', group }));
@@ -88,7 +111,16 @@ export async function measureMemory(sidecars: number): Promise<Memory> {
 /** The plan's pods as metadata-only list pages of LIST_PAGE_SIZE, one stdin line each. */
 function* podPages(plan: ClusterPlan): Generator<string> {
   let items: unknown[] = [];
-  const page = (last: boolean) => JSON.stringify({ kind: 'Page', page: { kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata: { resourceVersion: '2', ...(last ? {} : { continue: 'more' }) }, items } });
+  const page = (last: boolean) =>
+    JSON.stringify({
+      kind: 'Page',
+      page: {
+        kind: 'PartialObjectMetadataList',
+        apiVersion: 'meta.k8s.io/v1',
+        metadata: { resourceVersion: '2', ...(last ? {} : { continue: 'more' }) },
+        items,
+      },
+    });
   const pods = [...clusterObjects(plan, ['sidecars and pods'])].filter((o) => o.kind === 'Pod').length;
   let sent = 0;
   for (const o of clusterObjects(plan, ['sidecars and pods'])) {
@@ -111,7 +143,13 @@ export async function measureScale(uniquePodLabels: boolean): Promise<Memory> {
   const { write, done } = memoryChild();
   const plan = scalePlan({ uniquePodLabels });
   // Decided once so the rules are compiled; in this plan the Sidecar's hosts name Services that do not exist, so it need not be allowed.
-  await write(JSON.stringify({ kind: 'Review', check: false, review: createReview(newSidecar(plan.namespaces[0]!.name), { dryRun: true }) }));
+  await write(
+    JSON.stringify({
+      kind: 'Review',
+      check: false,
+      review: createReview(newSidecar(plan.namespaces[0]!.name), { dryRun: true }),
+    }),
+  );
   for (const item of clusterObjects(plan, ['sidecars and pods'])) await write(JSON.stringify(item));
   await write(JSON.stringify({ kind: 'Mark', group: 'sidecars and pods' }));
   const pages = Math.ceil(plan.pods / LIST_PAGE_SIZE);

@@ -49,7 +49,14 @@ export async function loadClaimsProduct(root: 'dist' | 'src' = productRoot()): P
     load<ReservationsModule>('cluster/reservations.js'),
     load<Store>('cluster/store.js'),
   ]);
-  return { root, Admitter: admitter.Admitter, ApiClaims: claims.ApiClaims, KubeClient: kube.KubeClient, Reservations: reservations.Reservations, ClusterStore: store.ClusterStore };
+  return {
+    root,
+    Admitter: admitter.Admitter,
+    ApiClaims: claims.ApiClaims,
+    KubeClient: kube.KubeClient,
+    Reservations: reservations.Reservations,
+    ClusterStore: store.ClusterStore,
+  };
 }
 
 function sourceFiles(dir: string): string[] {

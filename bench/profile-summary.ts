@@ -22,7 +22,9 @@ export interface Row {
 
 function keyOf(node: ProfileNode): string {
   const frame = node.callFrame;
-  const where = frame.url ? `${frame.url.replace(/^.*\/(src|bench|node_modules)\//, '$1/')}:${frame.lineNumber + 1}` : '';
+  const where = frame.url
+    ? `${frame.url.replace(/^.*\/(src|bench|node_modules)\//, '$1/')}:${frame.lineNumber + 1}`
+    : '';
   return `${frame.functionName || '(anonymous)'} ${where}`.trim();
 }
 

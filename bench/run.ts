@@ -73,7 +73,16 @@ async function decisionPhase(results: Results, details: Record<string, unknown>)
   const { iterations, warmup, crowdedIterations } = SETTINGS.decision;
   const run = await runChild<{ sizes: DecisionSize[] }>(
     'decision.ts',
-    ['--sizes', SIZES.join(','), '--iterations', String(iterations), '--warmup', String(warmup), '--crowded-iterations', String(crowdedIterations)],
+    [
+      '--sizes',
+      SIZES.join(','),
+      '--iterations',
+      String(iterations),
+      '--warmup',
+      String(warmup),
+      '--crowded-iterations',
+      String(crowdedIterations),
+    ],
     { nodeFlags: ['--expose-gc'] },
   );
   const bySize = (n: number) => run.sizes.find((s) => s.sidecars === n);
@@ -102,11 +111,21 @@ async function claimsPhase(results: Results, details: Record<string, unknown>): 
   const control = await startControlPlane(dir);
   try {
     const admin = new AdminClient(control.apiserver.url, control.pki, 1);
-    const created = await admin.request('/api/v1/namespaces', { method: 'POST', body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'sidecar-guard' } } });
+    const created = await admin.request('/api/v1/namespaces', {
+      method: 'POST',
+      body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'sidecar-guard' } },
+    });
     admin.close();
     if (created.status !== 201) throw new Error(`creating namespace sidecar-guard: HTTP ${created.status}`);
     const { iterations, warmup } = SETTINGS.claims;
-    const run = await runChild<ClaimsRun>('claims.ts', ['--kubeconfig', control.kubeconfig, '--iterations', String(iterations), '--warmup', String(warmup)]);
+    const run = await runChild<ClaimsRun>('claims.ts', [
+      '--kubeconfig',
+      control.kubeconfig,
+      '--iterations',
+      String(iterations),
+      '--warmup',
+      String(warmup),
+    ]);
     if (run.failures > 0) throw new Error(`${run.failures} claims failed`);
     results.claim_p50_ms = round(run.single.p50, 2);
     results.claim_p99_ms = round(run.single.p99, 2);
@@ -114,7 +133,9 @@ async function claimsPhase(results: Results, details: Record<string, unknown>): 
     results.claim_bare_put_p50_ms = round(run.bareRoundTrip.p50, 2);
     results.claim_bare_put_p99_ms = round(run.bareRoundTrip.p99, 2);
     details.claims = run;
-    log(`claims: p50 ${run.single.p50.toFixed(2)} ms, p99 ${run.single.p99.toFixed(2)} ms (a bare PUT: p50 ${run.bareRoundTrip.p50.toFixed(2)}, p99 ${run.bareRoundTrip.p99.toFixed(2)} ms); three replicas at once: p99 ${run.contended.p99.toFixed(2)} ms, ${run.conflicts} conflicts retried`);
+    log(
+      `claims: p50 ${run.single.p50.toFixed(2)} ms, p99 ${run.single.p99.toFixed(2)} ms (a bare PUT: p50 ${run.bareRoundTrip.p50.toFixed(2)}, p99 ${run.bareRoundTrip.p99.toFixed(2)} ms); three replicas at once: p99 ${run.contended.p99.toFixed(2)} ms, ${run.conflicts} conflicts retried`,
+    );
   } finally {
     await stopProcess(control.apiserver.pid);
     await stopProcess(control.etcd.pid);
@@ -142,9 +163,22 @@ interface Server {
 /** Every server prints V8's GC trace (the same flag on each side, so none pays for it alone). */
 async function startServer(side: Side, certDir: string, body: string, ca: string): Promise<Server> {
   const gc = new GcLog();
-  const child = startChild('server.ts', ['--mode', side, '--cert-dir', certDir, '--sidecars', '10000'], { nodeFlags: [...GC_TRACE_FLAGS], onLine: gc.onLine });
+  const child = startChild('server.ts', ['--mode', side, '--cert-dir', certDir, '--sidecars', '10000'], {
+    nodeFlags: [...GC_TRACE_FLAGS],
+    onLine: gc.onLine,
+  });
   const { port } = await child.next<{ port: number }>();
-  return { side, child, gc, target: { origin: `https://127.0.0.1:${port}`, path: side === 'noop' || side === 'noop-app' ? '/noop' : '/validate', body, ca } };
+  return {
+    side,
+    child,
+    gc,
+    target: {
+      origin: `https://127.0.0.1:${port}`,
+      path: side === 'noop' || side === 'noop-app' ? '/noop' : '/validate',
+      body,
+      ca,
+    },
+  };
 }
 
 /** Each server must answer what the benchmark assumes before it is loaded. */
@@ -155,7 +189,9 @@ async function checkAnswers(servers: readonly Server[]): Promise<void> {
     if (side === 'noop' || side === 'noop-app') continue;
     const response = (body as { response?: { allowed?: boolean; warnings?: unknown } }).response;
     if (response?.allowed !== true || response.warnings !== undefined) {
-      throw new Error(`${side}: /validate did not allow the benchmark's Sidecar cleanly: ${JSON.stringify(body).slice(0, 400)}`);
+      throw new Error(
+        `${side}: /validate did not allow the benchmark's Sidecar cleanly: ${JSON.stringify(body).slice(0, 400)}`,
+      );
     }
   }
 }
@@ -175,18 +211,36 @@ async function fixedRatePhase(validate: Server, certDir: string, body: string): 
   const { rate, seconds, connections, warmupS } = SETTINGS.fixed;
   const bodyFile = join(certDir, 'review.json');
   writeFileSync(bodyFile, body);
-  const child = startChild(
-    'fixed-rate-child.ts',
-    ['--origin', validate.target.origin, '--path', validate.target.path, '--ca', join(certDir, 'ca.crt'), '--body', bodyFile,
-      '--rate', String(rate), '--seconds', String(seconds), '--warmup', String(warmupS), '--connections', String(connections)],
-  );
+  const child = startChild('fixed-rate-child.ts', [
+    '--origin',
+    validate.target.origin,
+    '--path',
+    validate.target.path,
+    '--ca',
+    join(certDir, 'ca.crt'),
+    '--body',
+    bodyFile,
+    '--rate',
+    String(rate),
+    '--seconds',
+    String(seconds),
+    '--warmup',
+    String(warmupS),
+    '--connections',
+    String(connections),
+  ]);
   await child.next<{ warm: true }>();
   validate.child.process.kill('SIGUSR2');
   child.process.kill('SIGUSR2');
   return finish<FixedRate>('fixed-rate-child.ts', child);
 }
 
-async function httpsPhase(results: Results, details: Record<string, unknown>, certDir: string, ca: string): Promise<void> {
+async function httpsPhase(
+  results: Results,
+  details: Record<string, unknown>,
+  certDir: string,
+  ca: string,
+): Promise<void> {
   const plan = clusterPlan(10_000);
   const body = JSON.stringify(createReview(newSidecar(typicalNamespaces(plan)[0]!.name)));
   const servers = await Promise.all(SIDES.map((side) => startServer(side, certDir, body, ca)));
@@ -208,8 +262,11 @@ async function httpsPhase(results: Results, details: Record<string, unknown>, ce
         // The child's GC lines for the window may still be in the pipe.
         await new Promise((resolve) => setTimeout(resolve, 50));
         const gcSummary = summarizeGc(gc.window(from, performance.now()));
-        if (r.non2xx > 0 || r.errors > 0) throw new Error(`${side}: ${r.non2xx} non-2xx answers and ${r.errors} errors under load`);
-        log(`https ${side}: ${Math.round(r.rps)} req/s, p99 ${r.p99Ms} ms, server CPU ${r.serverCpuUsPerRequest?.toFixed(0) ?? '?'} µs/request, ${gcSummary.scavenges} scavenges promoting ${gcSummary.promotedKbPerScavenge.toFixed(1)} KB each (pause ${gcSummary.scavengePauseMsMean.toFixed(2)} ms)`);
+        if (r.non2xx > 0 || r.errors > 0)
+          throw new Error(`${side}: ${r.non2xx} non-2xx answers and ${r.errors} errors under load`);
+        log(
+          `https ${side}: ${Math.round(r.rps)} req/s, p99 ${r.p99Ms} ms, server CPU ${r.serverCpuUsPerRequest?.toFixed(0) ?? '?'} µs/request, ${gcSummary.scavenges} scavenges promoting ${gcSummary.promotedKbPerScavenge.toFixed(1)} KB each (pause ${gcSummary.scavengePauseMsMean.toFixed(2)} ms)`,
+        );
         run[side] = { ...r, gc: gcSummary };
       }
       runs.push(run as Record<Side, Throughput & { gc: GcSummary }>);
@@ -232,7 +289,10 @@ async function httpsPhase(results: Results, details: Record<string, unknown>, ce
     results.https_cpu_us_validate = round(cpu('validate'), 0);
     results.https_cpu_ratio = round(cpu('noop-app') / cpu('validate'), 3);
     results.promoted_kb_per_scavenge = round(medianOf(runs.map((r) => r.validate.gc.promotedKbPerScavenge)), 1);
-    results.promoted_kb_per_scavenge_noop_app = round(medianOf(runs.map((r) => r['noop-app'].gc.promotedKbPerScavenge)), 1);
+    results.promoted_kb_per_scavenge_noop_app = round(
+      medianOf(runs.map((r) => r['noop-app'].gc.promotedKbPerScavenge)),
+      1,
+    );
     results.scavenge_pause_ms = round(medianOf(runs.map((r) => r.validate.gc.scavengePauseMsMean)), 2);
     details.https = { connections, seconds, rounds, bodyBytes: Buffer.byteLength(body), runs };
 
@@ -246,7 +306,9 @@ async function httpsPhase(results: Results, details: Record<string, unknown>, ce
     details.fixedRate = fixed;
   } finally {
     await Promise.all(servers.map((s) => s.child.stop()));
-    stopped = await server('validate').child.next<Stopped>().catch(() => undefined);
+    stopped = await server('validate')
+      .child.next<Stopped>()
+      .catch(() => undefined);
   }
   if (stopped?.decision) {
     results.decision_mean_us_in_server = round(stopped.decision.meanUs, 1);
@@ -264,10 +326,17 @@ async function memoryPhase(results: Results, details: Record<string, unknown>): 
   results.rss_baseline_mb = round(memory.rssBaselineMb, 1);
   results.heap_used_mb = round(memory.heapUsedMb, 1);
   const marginal = marginalBytes(memory);
-  const key: Record<string, string> = { 'sidecars and pods': 'bytes_per_sidecar_or_pod', workloads: 'bytes_per_workload', services: 'bytes_per_service', serviceEntries: 'bytes_per_service_entry' };
+  const key: Record<string, string> = {
+    'sidecars and pods': 'bytes_per_sidecar_or_pod',
+    workloads: 'bytes_per_workload',
+    services: 'bytes_per_service',
+    serviceEntries: 'bytes_per_service_entry',
+  };
   for (const m of marginal) results[key[m.group]!] = m.heapBytes;
   details.memory = { ...memory, marginal };
-  log(`memory (${memory.root}): RSS ${memory.rssMb.toFixed(1)} MB, before loading ${memory.rssBaselineMb.toFixed(1)} MB; heap bytes per object: ${marginal.map((m) => `${m.group} ${m.heapBytes}`).join(', ')}`);
+  log(
+    `memory (${memory.root}): RSS ${memory.rssMb.toFixed(1)} MB, before loading ${memory.rssBaselineMb.toFixed(1)} MB; heap bytes per object: ${marginal.map((m) => `${m.group} ${m.heapBytes}`).join(', ')}`,
+  );
 }
 
 /** Issue 20: 150,000 pods in 10,000 namespaces, shared and unique label sets, and a re-list of them. */
@@ -278,11 +347,20 @@ async function scalePhase(results: Results, details: Record<string, unknown>): P
   results.rss_mb_150k = round(loaded(shared).rssMb, 1);
   results.rss_mb_150k_unique = round(loaded(unique).rssMb, 1);
   results.relist_peak_mb = round(unique.relist?.peakAboveSteadyMb ?? NaN, 1);
-  results.bytes_per_pod_150k_unique = Math.round(((loaded(unique).heapUsedMb - unique.heapUsedBaselineMb) * 2 ** 20) / unique.counts.pods);
-  results.bytes_per_pod_150k = Math.round(((loaded(shared).heapUsedMb - shared.heapUsedBaselineMb) * 2 ** 20) / shared.counts.pods);
+  results.bytes_per_pod_150k_unique = Math.round(
+    ((loaded(unique).heapUsedMb - unique.heapUsedBaselineMb) * 2 ** 20) / unique.counts.pods,
+  );
+  results.bytes_per_pod_150k = Math.round(
+    ((loaded(shared).heapUsedMb - shared.heapUsedBaselineMb) * 2 ** 20) / shared.counts.pods,
+  );
   details.scale = { shared, unique };
-  for (const [name, m] of [['shared', shared], ['unique', unique]] as const) {
-    log(`scale (${name} label sets): RSS ${loaded(m).rssMb.toFixed(1)} MB (${m.counts.pods} pods, ${m.counts.sidecars} Sidecars, ${m.counts.namespaces} namespaces), before loading ${m.rssBaselineMb.toFixed(1)} MB; re-list peak ${m.relist?.peakRssMb.toFixed(1)} MB, ${m.relist?.peakAboveSteadyMb.toFixed(1)} MB above ${m.relist?.steadyRssMb.toFixed(1)}`);
+  for (const [name, m] of [
+    ['shared', shared],
+    ['unique', unique],
+  ] as const) {
+    log(
+      `scale (${name} label sets): RSS ${loaded(m).rssMb.toFixed(1)} MB (${m.counts.pods} pods, ${m.counts.sidecars} Sidecars, ${m.counts.namespaces} namespaces), before loading ${m.rssBaselineMb.toFixed(1)} MB; re-list peak ${m.relist?.peakRssMb.toFixed(1)} MB, ${m.relist?.peakAboveSteadyMb.toFixed(1)} MB above ${m.relist?.steadyRssMb.toFixed(1)}`,
+    );
   }
 }
 
@@ -309,7 +387,10 @@ async function attackPhase(results: Results, details: Record<string, unknown>): 
   results.attack_trickle_honest_max_ms = round(trickle.honest.latencyMs.max, 0);
   results.attack_trickle_honest_fresh_max_ms = round(trickle.honestFresh.latencyMs.max, 0);
   results.attack_server_crashes = attack.runs.filter((r) => r.crashed).length;
-  results.attack_honest_failed = attack.runs.reduce((n, r) => n + r.honest.sent - r.honest.ok + r.honestFresh.sent - r.honestFresh.ok, 0);
+  results.attack_honest_failed = attack.runs.reduce(
+    (n, r) => n + r.honest.sent - r.honest.ok + r.honestFresh.sent - r.honestFresh.ok,
+    0,
+  );
   details.attack = attack;
 }
 
@@ -327,7 +408,11 @@ async function boundedPhase(results: Results, details: Record<string, unknown>):
 
 function gitCommit(): string | null {
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
   } catch {
     return null;
   }
@@ -347,7 +432,10 @@ async function main(): Promise<number> {
   const source = productRoot();
   // Decided once: others may edit src/ during a long run, and every phase must measure the same code.
   process.env.BENCH_SOURCE = source;
-  if (source === 'src') log(`${DIST_DIR} is missing or older than src/: measuring the sources through tsx, which is slower than the build (run make bench)`);
+  if (source === 'src')
+    log(
+      `${DIST_DIR} is missing or older than src/: measuring the sources through tsx, which is slower than the build (run make bench)`,
+    );
   const results: Results = {};
   const details: Record<string, unknown> = {};
   const errors: Record<string, string> = {};
@@ -397,12 +485,20 @@ async function main(): Promise<number> {
   const output = { ...results, missed: missed(results), errors, meta, details };
   writeFileSync(join(REPO_ROOT, 'bench', 'results.json'), `${JSON.stringify(output, null, 2)}\n`);
 
-  process.stdout.write(`\nsidecar-guard benchmark${flags.quick ? ' (quick)' : ''}, ${meta.date}, ${meta.cpus} × ${meta.cpuModel}, node ${meta.node}\n`);
-  process.stdout.write(`load average before ${meta.loadavgBefore.join(' ')}, after ${meta.loadavgAfter.join(' ')}; wall time ${meta.wallSeconds} s\n\n`);
+  process.stdout.write(
+    `\nsidecar-guard benchmark${flags.quick ? ' (quick)' : ''}, ${meta.date}, ${meta.cpus} × ${meta.cpuModel}, node ${meta.node}\n`,
+  );
+  process.stdout.write(
+    `load average before ${meta.loadavgBefore.join(' ')}, after ${meta.loadavgAfter.join(' ')}; wall time ${meta.wallSeconds} s\n\n`,
+  );
   process.stdout.write(`${table(results)}\n\n`);
-  if (Object.keys(errors).length > 0) process.stdout.write(`phases that failed: ${Object.keys(errors).join(', ')} (see stderr)\n`);
+  if (Object.keys(errors).length > 0)
+    process.stdout.write(`phases that failed: ${Object.keys(errors).join(', ')} (see stderr)\n`);
   process.stdout.write(`results written to bench/results.json\n`);
-  if (flags.json) process.stdout.write(`${JSON.stringify({ ...results, missed: output.missed, errors: Object.keys(errors), meta: { ...meta, settings: undefined } })}\n`);
+  if (flags.json)
+    process.stdout.write(
+      `${JSON.stringify({ ...results, missed: output.missed, errors: Object.keys(errors), meta: { ...meta, settings: undefined } })}\n`,
+    );
   if (Object.keys(errors).length > 0) return 1;
   return flags.strict && output.missed.length > 0 ? 2 : 0;
 }

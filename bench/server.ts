@@ -30,12 +30,18 @@ const { values } = parseArgs({
   },
 });
 if (!values['cert-dir']) throw new Error('--cert-dir is required');
-const { ClusterStore, localAdmitter, buildApp, MAX_BODY_BYTES, createMetrics, readCertFiles, root } = await loadProduct();
+const { ClusterStore, localAdmitter, buildApp, MAX_BODY_BYTES, createMetrics, readCertFiles, root } =
+  await loadProduct();
 const { serving } = readCertFiles(values['cert-dir']);
 const https = { key: serving.keyPem, cert: serving.certPem };
 
 function noopServer() {
-  const app = Fastify({ https: { ...https, minVersion: 'TLSv1.2' }, bodyLimit: MAX_BODY_BYTES, keepAliveTimeout: 75_000, logger: false });
+  const app = Fastify({
+    https: { ...https, minVersion: 'TLSv1.2' },
+    bodyLimit: MAX_BODY_BYTES,
+    keepAliveTimeout: 75_000,
+    logger: false,
+  });
   app.post('/noop', async () => ({ ok: true }));
   return app;
 }
@@ -47,7 +53,8 @@ async function decisionStats(): Promise<{ decisions: number; meanUs: number } | 
   const histogram = metrics.registry.getSingleMetric('sidecar_guard_admission_decision_duration_seconds');
   if (!histogram) return undefined;
   const { values: samples } = await histogram.get();
-  const total = (suffix: string) => samples.filter((s) => (s as { metricName?: string }).metricName?.endsWith(suffix)).reduce((a, s) => a + s.value, 0);
+  const total = (suffix: string) =>
+    samples.filter((s) => (s as { metricName?: string }).metricName?.endsWith(suffix)).reduce((a, s) => a + s.value, 0);
   const decisions = total('_count');
   return decisions > 0 ? { decisions, meanUs: (total('_sum') / decisions) * 1e6 } : undefined;
 }
@@ -88,7 +95,13 @@ const address = app.server.address();
 report({ port: typeof address === 'object' && address ? address.port : 0, mode: values.mode, root });
 process.once('SIGTERM', () => {
   void decisionStats()
-    .then((stats) => report({ stopped: true, decision: stats ?? null, inServerMs: inServerMs.length > 0 ? summarize(inServerMs) : null }))
+    .then((stats) =>
+      report({
+        stopped: true,
+        decision: stats ?? null,
+        inServerMs: inServerMs.length > 0 ? summarize(inServerMs) : null,
+      }),
+    )
     .then(() => app.close())
     .then(() => process.exit(0));
 });

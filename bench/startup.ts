@@ -53,10 +53,25 @@ async function once200(certDir: string, pollMs: number, flags: string[]): Promis
   const ca = readFileSync(join(certDir, 'ca.crt'), 'utf8');
   const port = await freePort();
   const started = performance.now();
-  const child = spawn(process.execPath, [CLI, 'serve', '--standalone', '--listen', `127.0.0.1:${port}`, '--cert-dir', certDir, '--log-level', 'warn', ...flags], {
-    cwd: REPO_ROOT,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      CLI,
+      'serve',
+      '--standalone',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--cert-dir',
+      certDir,
+      '--log-level',
+      'warn',
+      ...flags,
+    ],
+    {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   let exited = false;

@@ -63,7 +63,10 @@ export function clusterPlan(sidecars: number): ClusterPlan {
     workloads: sidecars * WORKLOADS_PER_APP,
     // One per app, plus the collector every Sidecar names.
     services: sidecars * SERVICES_PER_APP + 1,
-    serviceEntries: Math.max(Math.ceil(sidecars * SERVICE_ENTRIES_PER_SIDECAR), namespaces.length * EXTERNAL_HOSTS_PER_APP_CHOICE),
+    serviceEntries: Math.max(
+      Math.ceil(sidecars * SERVICE_ENTRIES_PER_SIDECAR),
+      namespaces.length * EXTERNAL_HOSTS_PER_APP_CHOICE,
+    ),
     namespaces,
   };
 }
@@ -75,20 +78,39 @@ export function clusterPlan(sidecars: number): ClusterPlan {
  */
 export function scalePlan(opts: { uniquePodLabels: boolean }): ClusterPlan {
   const namespaces = Array.from({ length: 10_000 }, (_, i) => ({ name: `ns-${String(i).padStart(5, '0')}`, apps: 1 }));
-  return { sidecars: 10_000, pods: 150_000, podsPerApp: 15, uniquePodLabels: opts.uniquePodLabels, workloads: 0, services: 0, serviceEntries: 0, namespaces };
+  return {
+    sidecars: 10_000,
+    pods: 150_000,
+    podsPerApp: 15,
+    uniquePodLabels: opts.uniquePodLabels,
+    workloads: 0,
+    services: 0,
+    serviceEntries: 0,
+    namespaces,
+  };
 }
 
-export const typicalNamespaces = (plan: ClusterPlan): NamespacePlan[] => plan.namespaces.filter((n) => n.name !== CROWDED_NAMESPACE);
+export const typicalNamespaces = (plan: ClusterPlan): NamespacePlan[] =>
+  plan.namespaces.filter((n) => n.name !== CROWDED_NAMESPACE);
 
 const app = (i: number): string => `svc-${i}`;
-const hashOf = (ns: string, i: number): string => (((ns.length * 7919 + i * 104729) >>> 0) % 0xffffffff).toString(16).padStart(10, '7');
+const hashOf = (ns: string, i: number): string =>
+  (((ns.length * 7919 + i * 104729) >>> 0) % 0xffffffff).toString(16).padStart(10, '7');
 
 /** A Sidecar as `kubectl apply` stores it, with the selector of app `appIndex` (or none: the namespace default). */
-export function sidecarObject(namespace: string, appIndex: number | null, opts: { uid?: string } = {}): Record<string, unknown> {
+export function sidecarObject(
+  namespace: string,
+  appIndex: number | null,
+  opts: { uid?: string } = {},
+): Record<string, unknown> {
   const name = appIndex === null ? 'default' : app(appIndex);
   const hosts = ['./*', 'istio-system/*', 'observability/otel-collector.observability.svc.cluster.local'];
   // Each app also calls the next app's Service and one of the namespace's external APIs: the registry is consulted.
-  if (appIndex !== null) hosts.push(`*/${app(appIndex + 1)}.${namespace}.svc.cluster.local`, `*/${externalHost(namespace, appIndex % EXTERNAL_HOSTS_PER_APP_CHOICE)}`);
+  if (appIndex !== null)
+    hosts.push(
+      `*/${app(appIndex + 1)}.${namespace}.svc.cluster.local`,
+      `*/${externalHost(namespace, appIndex % EXTERNAL_HOSTS_PER_APP_CHOICE)}`,
+    );
   const spec: Record<string, unknown> = {
     egress: [{ hosts }],
     outboundTrafficPolicy: { mode: 'REGISTRY_ONLY' },
@@ -117,11 +139,20 @@ export function sidecarObject(namespace: string, appIndex: number | null, opts: 
  * A pod as a metadata-only list returns it (PartialObjectMetadata), labelled like an injected Deployment pod,
  * or with `unique` like a StatefulSet's pod: its own name and index among its labels.
  */
-export function podObject(namespace: string, appIndex: number, replica: number, unique = false): Record<string, unknown> {
+export function podObject(
+  namespace: string,
+  appIndex: number,
+  replica: number,
+  unique = false,
+): Record<string, unknown> {
   const hash = hashOf(namespace, appIndex);
   const name = `${app(appIndex)}-${hash}-${replica.toString(36).padStart(5, 'x')}`;
   const owner = unique
-    ? { 'controller-revision-hash': `${app(appIndex)}-${hash}`, 'statefulset.kubernetes.io/pod-name': name, 'apps.kubernetes.io/pod-index': String(replica) }
+    ? {
+        'controller-revision-hash': `${app(appIndex)}-${hash}`,
+        'statefulset.kubernetes.io/pod-name': name,
+        'apps.kubernetes.io/pod-index': String(replica),
+      }
     : { 'pod-template-hash': hash };
   return {
     apiVersion: 'meta.k8s.io/v1',
@@ -139,13 +170,20 @@ export function podObject(namespace: string, appIndex: number, replica: number, 
         'service.istio.io/canonical-name': app(appIndex),
         'service.istio.io/canonical-revision': 'v1',
       },
-      annotations: { 'istio.io/rev': 'default', 'sidecar.istio.io/status': '{"initContainers":["istio-init"],"containers":["istio-proxy"]}' },
+      annotations: {
+        'istio.io/rev': 'default',
+        'sidecar.istio.io/status': '{"initContainers":["istio-init"],"containers":["istio-proxy"]}',
+      },
     },
   };
 }
 
 export function namespaceObject(name: string): Record<string, unknown> {
-  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'kubernetes.io/metadata.name': name, 'istio-injection': 'enabled' } } };
+  return {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name, labels: { 'kubernetes.io/metadata.name': name, 'istio-injection': 'enabled' } },
+  };
 }
 
 const externalHost = (namespace: string, i: number): string => `api-${i}.${namespace}.example.com`;
@@ -155,43 +193,76 @@ const externalHost = (namespace: string, i: number): string => `api-${i}.${names
  * namespace, replicas, the template's labels. `which` 0 is the app's own
  * Deployment (its pods' template), 1 a CronJob, 2 a StatefulSet.
  */
-export function workloadObject(namespace: string, appIndex: number, which: number): { kind: string; object: Record<string, unknown> } {
+export function workloadObject(
+  namespace: string,
+  appIndex: number,
+  which: number,
+): { kind: string; object: Record<string, unknown> } {
   const name = [app(appIndex), `${app(appIndex)}-report`, `${app(appIndex)}-cache`][which]!;
   const labels = { app: name, version: 'v1', 'app.kubernetes.io/part-of': namespace };
   const template = { metadata: { labels } };
-  if (which === 1) return { kind: 'CronJob', object: { metadata: { name, namespace }, spec: { jobTemplate: { spec: { template } } } } };
-  return { kind: which === 0 ? 'Deployment' : 'StatefulSet', object: { metadata: { name, namespace }, spec: { replicas: which === 0 ? PODS_PER_APP : 1, template } } };
+  if (which === 1)
+    return {
+      kind: 'CronJob',
+      object: { metadata: { name, namespace }, spec: { jobTemplate: { spec: { template } } } },
+    };
+  return {
+    kind: which === 0 ? 'Deployment' : 'StatefulSet',
+    object: { metadata: { name, namespace }, spec: { replicas: which === 0 ? PODS_PER_APP : 1, template } },
+  };
 }
 
 /** A Service as a metadata-only list returns it. */
 export function serviceObject(namespace: string, name: string): Record<string, unknown> {
-  return { apiVersion: 'meta.k8s.io/v1', kind: 'PartialObjectMetadata', metadata: { name, namespace, uid: randomUUID(), resourceVersion: '1', labels: { app: name } } };
+  return {
+    apiVersion: 'meta.k8s.io/v1',
+    kind: 'PartialObjectMetadata',
+    metadata: { name, namespace, uid: randomUUID(), resourceVersion: '1', labels: { app: name } },
+  };
 }
 
 /** A ServiceEntry as the informer keeps it (slimServiceEntry): hosts and exportTo. */
 export function serviceEntryObject(namespace: string, i: number): Record<string, unknown> {
-  return { metadata: { name: `external-${i}`, namespace }, spec: { hosts: [externalHost(namespace, i)], exportTo: ['.'] } };
+  return {
+    metadata: { name: `external-${i}`, namespace },
+    spec: { hosts: [externalHost(namespace, i)], exportTo: ['.'] },
+  };
 }
 
-export type ClusterKind = 'Namespace' | 'Sidecar' | 'Pod' | 'Deployment' | 'CronJob' | 'StatefulSet' | 'Service' | 'ServiceEntry';
+export type ClusterKind =
+  | 'Namespace'
+  | 'Sidecar'
+  | 'Pod'
+  | 'Deployment'
+  | 'CronJob'
+  | 'StatefulSet'
+  | 'Service'
+  | 'ServiceEntry';
 export type ClusterObject = { kind: ClusterKind; object: Record<string, unknown> };
 
 /** The groups objects are loaded in, so memory can be measured per kind. */
 export type ObjectGroup = 'sidecars and pods' | 'workloads' | 'services' | 'serviceEntries';
 
 /** Every object of the plan, one at a time and group by group, so callers never hold the whole list. */
-export function* clusterObjects(plan: ClusterPlan, groups: readonly ObjectGroup[] = ['sidecars and pods', 'workloads', 'services', 'serviceEntries']): Generator<ClusterObject> {
+export function* clusterObjects(
+  plan: ClusterPlan,
+  groups: readonly ObjectGroup[] = ['sidecars and pods', 'workloads', 'services', 'serviceEntries'],
+): Generator<ClusterObject> {
   if (groups.includes('sidecars and pods')) {
     for (const name of PLATFORM_NAMESPACES) yield { kind: 'Namespace', object: namespaceObject(name) };
     for (const ns of plan.namespaces) {
       yield { kind: 'Namespace', object: namespaceObject(ns.name) };
       yield { kind: 'Sidecar', object: sidecarObject(ns.name, null) };
       for (let a = 1; a < ns.apps; a++) yield { kind: 'Sidecar', object: sidecarObject(ns.name, a) };
-      for (let a = 0; a < ns.apps; a++) for (let r = 0; r < (plan.podsPerApp ?? PODS_PER_APP); r++) yield { kind: 'Pod', object: podObject(ns.name, a, r, plan.uniquePodLabels) };
+      for (let a = 0; a < ns.apps; a++)
+        for (let r = 0; r < (plan.podsPerApp ?? PODS_PER_APP); r++)
+          yield { kind: 'Pod', object: podObject(ns.name, a, r, plan.uniquePodLabels) };
     }
   }
   if (groups.includes('workloads')) {
-    for (const ns of plan.namespaces) for (let a = 0; a < ns.apps; a++) for (let w = 0; w < WORKLOADS_PER_APP; w++) yield workloadObject(ns.name, a, w) as ClusterObject;
+    for (const ns of plan.namespaces)
+      for (let a = 0; a < ns.apps; a++)
+        for (let w = 0; w < WORKLOADS_PER_APP; w++) yield workloadObject(ns.name, a, w) as ClusterObject;
   }
   if (groups.includes('services')) {
     yield { kind: 'Service', object: serviceObject('observability', 'otel-collector') };
@@ -205,7 +276,8 @@ export function* clusterObjects(plan: ClusterPlan, groups: readonly ObjectGroup[
   if (groups.includes('serviceEntries')) {
     // Round robin over the namespaces: external-0 everywhere first, then external-1, ...
     const n = plan.namespaces.length;
-    for (let i = 0; i < plan.serviceEntries; i++) yield { kind: 'ServiceEntry', object: serviceEntryObject(plan.namespaces[i % n]!.name, Math.floor(i / n)) };
+    for (let i = 0; i < plan.serviceEntries; i++)
+      yield { kind: 'ServiceEntry', object: serviceEntryObject(plan.namespaces[i % n]!.name, Math.floor(i / n)) };
   }
 }
 
@@ -234,7 +306,8 @@ export function load(store: StoreLike, kind: ClusterKind, obj: unknown): void {
  * allocated the way an informer's are (for memory measurements).
  */
 export function loadCluster(store: StoreLike, plan: ClusterPlan, opts: { viaJson?: boolean } = {}): void {
-  for (const { kind, object } of clusterObjects(plan)) load(store, kind, opts.viaJson ? JSON.parse(JSON.stringify(object)) : object);
+  for (const { kind, object } of clusterObjects(plan))
+    load(store, kind, opts.viaJson ? JSON.parse(JSON.stringify(object)) : object);
 }
 
 /** The Sidecar under test: the one app 0 of `namespace` is missing. */
@@ -256,7 +329,16 @@ export function createReview(object: Record<string, unknown>, opts: { dryRun?: b
           apiVersion: 'networking.istio.io/v1',
           time: '2026-11-23T10:00:00Z',
           fieldsType: 'FieldsV1',
-          fieldsV1: { 'f:metadata': { 'f:annotations': { '.': {}, 'f:kubectl.kubernetes.io/last-applied-configuration': {} } }, 'f:spec': { '.': {}, 'f:egress': {}, 'f:ingress': {}, 'f:outboundTrafficPolicy': { '.': {}, 'f:mode': {} }, 'f:workloadSelector': { '.': {}, 'f:labels': { '.': {}, 'f:app': {} } } } },
+          fieldsV1: {
+            'f:metadata': { 'f:annotations': { '.': {}, 'f:kubectl.kubernetes.io/last-applied-configuration': {} } },
+            'f:spec': {
+              '.': {},
+              'f:egress': {},
+              'f:ingress': {},
+              'f:outboundTrafficPolicy': { '.': {}, 'f:mode': {} },
+              'f:workloadSelector': { '.': {}, 'f:labels': { '.': {}, 'f:app': {} } },
+            },
+          },
         },
       ],
     },
@@ -277,7 +359,12 @@ export function createReview(object: Record<string, unknown>, opts: { dryRun?: b
       object: withManagedFields,
       oldObject: null,
       dryRun: opts.dryRun ?? false,
-      options: { apiVersion: 'meta.k8s.io/v1', kind: 'CreateOptions', fieldManager: 'kubectl-client-side-apply', fieldValidation: 'Strict' },
+      options: {
+        apiVersion: 'meta.k8s.io/v1',
+        kind: 'CreateOptions',
+        fieldManager: 'kubectl-client-side-apply',
+        fieldValidation: 'Strict',
+      },
     },
   };
 }

@@ -11,9 +11,20 @@ import { parseSources } from './manifests/documents.js';
 import { stringify as stringifyYaml } from 'yaml';
 import { ConfigError, parseDependencies, parseTemplate } from './defaults/config.js';
 import { generateDefault, templateHosts, type DefaultsConfig, type GeneratedSidecar } from './defaults/generate.js';
-import { callingNamespaces, generatedNamespaces, namespaceDefaultsFromTraffic, workloadSidecarsFromTraffic } from './defaults/from-traffic.js';
+import {
+  callingNamespaces,
+  generatedNamespaces,
+  namespaceDefaultsFromTraffic,
+  workloadSidecarsFromTraffic,
+} from './defaults/from-traffic.js';
 import { formatDiffJson, formatDiffText, trafficDiff } from './defaults/diff.js';
-import { checkPrometheusUrl, checkWindow, DEFAULT_WINDOW, PrometheusClient, PrometheusError } from './traffic/prometheus.js';
+import {
+  checkPrometheusUrl,
+  checkWindow,
+  DEFAULT_WINDOW,
+  PrometheusClient,
+  PrometheusError,
+} from './traffic/prometheus.js';
 import type { ObservedTraffic } from './traffic/edges.js';
 import { judge } from './sidecar/review.js';
 import { RULE_REGISTRY, ruleById } from './sidecar/rule-registry.js';
@@ -79,10 +90,31 @@ interface Command {
 
 const CHECK_OUTPUTS = ['text', 'json', 'sarif', 'junit', 'github'] as const;
 type CheckOutput = (typeof CHECK_OUTPUTS)[number];
-const OUTPUT_TEXT_JSON = (text: string): FlagSpec => ({ name: 'output', short: 'o', type: 'string', arg: 'text|json', default: 'text', help: `${text} (text) or one JSON object` });
-const MANIFEST_NAMESPACE: FlagSpec = { name: 'namespace', short: 'n', type: 'string', arg: 'NS', default: 'default', defaultText: '"default"', help: 'namespace of manifests without metadata.namespace' };
+const OUTPUT_TEXT_JSON = (text: string): FlagSpec => ({
+  name: 'output',
+  short: 'o',
+  type: 'string',
+  arg: 'text|json',
+  default: 'text',
+  help: `${text} (text) or one JSON object`,
+});
+const MANIFEST_NAMESPACE: FlagSpec = {
+  name: 'namespace',
+  short: 'n',
+  type: 'string',
+  arg: 'NS',
+  default: 'default',
+  defaultText: '"default"',
+  help: 'namespace of manifests without metadata.namespace',
+};
 const [OVERLAP_FLAG, ROOT_NAMESPACE_FLAG, ...REGISTRY_FLAGS] = RULE_FLAGS as [FlagSpec, FlagSpec, ...FlagSpec[]];
-const MAX_FILE_SIZE: FlagSpec = { name: 'max-file-size', type: 'string', arg: 'BYTES', default: DEFAULT_MAX_FILE_BYTES, help: 'refuse a file (or stdin) larger than this' };
+const MAX_FILE_SIZE: FlagSpec = {
+  name: 'max-file-size',
+  type: 'string',
+  arg: 'BYTES',
+  default: DEFAULT_MAX_FILE_BYTES,
+  help: 'refuse a file (or stdin) larger than this',
+};
 
 const COMMANDS: Record<string, Command> = {
   serve: {
@@ -106,7 +138,12 @@ Exit code: 0 every Sidecar allowed, 1 some rejected or a document not YAML, 2 us
         help: `${CHECK_OUTPUTS.join(' | ')}: compiler-style lines, one JSON object, SARIF 2.1.0\n(code scanning), JUnit XML, or GitHub Actions annotations (::error file=…,line=…::…)`,
       },
       MANIFEST_NAMESPACE,
-      { name: 'isolated', type: 'boolean', default: false, help: 'judge each document alone, without the cross-object rules' },
+      {
+        name: 'isolated',
+        type: 'boolean',
+        default: false,
+        help: 'judge each document alone, without the cross-object rules',
+      },
       ...RULE_FLAGS,
       MAX_FILE_SIZE,
     ],
@@ -155,18 +192,80 @@ selecting its pods. --diff compares the traffic with the Sidecars in force (the 
 Exit code: 0 done (--diff: nothing blocked), 1 --diff found blocked calls, 2 usage error,
 Prometheus or the cluster unreachable, or no Istio traffic in the window.`,
     flags: [
-      { name: 'namespace', short: 'n', type: 'string', arg: 'NS', help: 'the namespace (required without --all-namespaces)' },
-      { name: 'config', type: 'string', arg: 'FILE', help: 'template: name, egressHosts ({root} = root namespace), outboundTrafficPolicy, clusterDomain' },
-      { name: 'deps', type: 'string', arg: 'FILE', help: 'dependency map: services: { "ns/svc": { calls: [ns/svc | ns/*], external: [host] } }' },
-      { name: 'output', short: 'o', type: 'string', arg: 'yaml|json', default: 'yaml', help: 'the format (--diff: text|json, default text)' },
+      {
+        name: 'namespace',
+        short: 'n',
+        type: 'string',
+        arg: 'NS',
+        help: 'the namespace (required without --all-namespaces)',
+      },
+      {
+        name: 'config',
+        type: 'string',
+        arg: 'FILE',
+        help: 'template: name, egressHosts ({root} = root namespace), outboundTrafficPolicy, clusterDomain',
+      },
+      {
+        name: 'deps',
+        type: 'string',
+        arg: 'FILE',
+        help: 'dependency map: services: { "ns/svc": { calls: [ns/svc | ns/*], external: [host] } }',
+      },
+      {
+        name: 'output',
+        short: 'o',
+        type: 'string',
+        arg: 'yaml|json',
+        default: 'yaml',
+        help: 'the format (--diff: text|json, default text)',
+      },
       ROOT_NAMESPACE_FLAG,
-      { name: 'from-prometheus', type: 'string', arg: 'URL', section: 'From observed traffic:', help: "the Prometheus that scrapes the mesh's proxies (its base URL)" },
-      { name: 'window', type: 'string', arg: 'DURATION', default: DEFAULT_WINDOW, help: 'how far back calls count (a Prometheus duration: 7d, 12h, 1h30m)' },
-      { name: 'all-namespaces', short: 'A', type: 'boolean', default: false, help: 'every namespace that made calls (and, with cluster objects, every namespace in them),\nexcept kube-system, kube-public, kube-node-lease and the root namespace' },
-      { name: 'per-workload', type: 'boolean', default: false, help: 'one Sidecar per calling workload with a workloadSelector (its pod template labels;\nneeds the cluster objects)' },
-      { name: 'collapse-threshold', type: 'string', arg: 'N', default: 0, help: 'a destination namespace with more than N called hosts becomes ns/* (0: never)' },
-      { name: 'diff', type: 'boolean', default: false, help: 'compare the traffic with the Sidecars in force instead of printing Sidecars' },
-      { name: 'kubeconfig', type: 'string', arg: 'FILE', help: 'the cluster to read (--diff and --per-workload read $KUBECONFIG or ~/.kube/config\nwhen neither this nor PATHs are given)' },
+      {
+        name: 'from-prometheus',
+        type: 'string',
+        arg: 'URL',
+        section: 'From observed traffic:',
+        help: "the Prometheus that scrapes the mesh's proxies (its base URL)",
+      },
+      {
+        name: 'window',
+        type: 'string',
+        arg: 'DURATION',
+        default: DEFAULT_WINDOW,
+        help: 'how far back calls count (a Prometheus duration: 7d, 12h, 1h30m)',
+      },
+      {
+        name: 'all-namespaces',
+        short: 'A',
+        type: 'boolean',
+        default: false,
+        help: 'every namespace that made calls (and, with cluster objects, every namespace in them),\nexcept kube-system, kube-public, kube-node-lease and the root namespace',
+      },
+      {
+        name: 'per-workload',
+        type: 'boolean',
+        default: false,
+        help: 'one Sidecar per calling workload with a workloadSelector (its pod template labels;\nneeds the cluster objects)',
+      },
+      {
+        name: 'collapse-threshold',
+        type: 'string',
+        arg: 'N',
+        default: 0,
+        help: 'a destination namespace with more than N called hosts becomes ns/* (0: never)',
+      },
+      {
+        name: 'diff',
+        type: 'boolean',
+        default: false,
+        help: 'compare the traffic with the Sidecars in force instead of printing Sidecars',
+      },
+      {
+        name: 'kubeconfig',
+        type: 'string',
+        arg: 'FILE',
+        help: 'the cluster to read (--diff and --per-workload read $KUBECONFIG or ~/.kube/config\nwhen neither this nor PATHs are given)',
+      },
       MAX_FILE_SIZE,
     ],
     run: runGenerate,
@@ -179,7 +278,14 @@ whose SANs cover NAME, NAME.NS, NAME.NS.svc, NAME.NS.svc.cluster.local, localhos
 Prints the base64 caBundle for the webhook configurations.`,
     flags: [
       { name: 'service', type: 'string', arg: 'NAME', default: 'sidecar-guard', help: 'the webhook Service' },
-      { name: 'namespace', short: 'n', type: 'string', arg: 'NS', default: 'sidecar-guard', help: "the Service's namespace" },
+      {
+        name: 'namespace',
+        short: 'n',
+        type: 'string',
+        arg: 'NS',
+        default: 'sidecar-guard',
+        help: "the Service's namespace",
+      },
       { name: 'out', type: 'string', arg: 'DIR', default: 'certs', help: 'where the four files go' },
     ],
     run: runCerts,
@@ -229,7 +335,8 @@ function parserOptions(flags: readonly FlagSpec[]): ParseArgsConfig['options'] {
     const base = f.short ? { short: f.short } : {};
     if (f.type === 'boolean') options[f.name] = { ...base, type: 'boolean', default: f.default === true };
     else if (f.multiple) options[f.name] = { ...base, type: 'string', multiple: true, default: [] };
-    else options[f.name] = { ...base, type: 'string', ...(f.default === undefined ? {} : { default: String(f.default) }) };
+    else
+      options[f.name] = { ...base, type: 'string', ...(f.default === undefined ? {} : { default: String(f.default) }) };
   }
   return options;
 }
@@ -256,13 +363,21 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
     io.stdout(USAGE);
     return EXIT_OK;
   }
-  if (!command) return usageError(io, `no command given: use one of ${Object.keys(COMMANDS).join(', ')} (see "sidecar-guard --help")`);
+  if (!command)
+    return usageError(
+      io,
+      `no command given: use one of ${Object.keys(COMMANDS).join(', ')} (see "sidecar-guard --help")`,
+    );
   if (command === '--version' || command === 'version') {
     io.stdout(`${versionLine()}\n`);
     return EXIT_OK;
   }
   const spec = COMMANDS[command];
-  if (!spec) return usageError(io, `unknown command "${command}": use one of ${Object.keys(COMMANDS).join(', ')} (see "sidecar-guard --help")`);
+  if (!spec)
+    return usageError(
+      io,
+      `unknown command "${command}": use one of ${Object.keys(COMMANDS).join(', ')} (see "sidecar-guard --help")`,
+    );
   if (rest.includes('--help') || rest.includes('-h')) {
     io.stdout(usageOf(spec));
     return EXIT_OK;
@@ -271,12 +386,17 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
   try {
     parsed = parseArgs({ args: rest, options: parserOptions(spec.flags), allowPositionals: true, strict: true });
   } catch (err) {
-    return usageError(io, `${parseArgsProblem(err as NodeJS.ErrnoException, spec.flags)}; see "sidecar-guard ${command} --help"`);
+    return usageError(
+      io,
+      `${parseArgsProblem(err as NodeJS.ErrnoException, spec.flags)}; see "sidecar-guard ${command} --help"`,
+    );
   }
   const values = parsed.values as Values;
   try {
     if (spec.positionals === false && parsed.positionals.length > 0) {
-      throw new UsageError(`${command} takes no arguments, got ${JSON.stringify(parsed.positionals[0])}; see "sidecar-guard ${command} --help"`);
+      throw new UsageError(
+        `${command} takes no arguments, got ${JSON.stringify(parsed.positionals[0])}; see "sidecar-guard ${command} --help"`,
+      );
     }
     return await spec.run(values, parsed.positionals, io);
   } catch (err) {
@@ -297,7 +417,9 @@ function parseArgsProblem(err: NodeJS.ErrnoException, flags: readonly FlagSpec[]
       return `unknown flag ${quoted ?? ''}`.trimEnd();
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
       const spec = flags.find((f) => `--${f.name}` === flag);
-      return spec?.type === 'boolean' ? `${flag} takes no value` : `${flag ?? 'a flag'} needs a value${spec?.arg ? ` (${spec.arg})` : ''}`;
+      return spec?.type === 'boolean'
+        ? `${flag} takes no value`
+        : `${flag ?? 'a flag'} needs a value${spec?.arg ? ` (${spec.arg})` : ''}`;
     }
     default:
       return err.message.split('\n')[0]!;
@@ -365,25 +487,40 @@ function usageError(io: CliIO, message: string): number {
 
 function overlapFlag(values: Values): OverlapMode {
   const mode = values.overlap as string;
-  if (!(OVERLAP_MODES as readonly string[]).includes(mode)) throw new UsageError(`--overlap must be one of ${OVERLAP_MODES.join(', ')}, got "${mode}"`);
+  if (!(OVERLAP_MODES as readonly string[]).includes(mode))
+    throw new UsageError(`--overlap must be one of ${OVERLAP_MODES.join(', ')}, got "${mode}"`);
   return mode as OverlapMode;
 }
 
 /** --claims: api needs an API server; without the flag, api in cluster mode and local standalone. */
 function claimsFlag(values: Values, standalone: boolean): ClaimsMode {
   const mode = (values.claims as string | undefined) ?? (standalone ? 'local' : 'api');
-  if (!(CLAIMS_MODES as readonly string[]).includes(mode)) throw new UsageError(`--claims must be one of ${CLAIMS_MODES.join(', ')}, got "${mode}"`);
-  if (standalone && mode === 'api') throw new UsageError('--claims=api needs a cluster; drop --standalone or use --claims=local');
+  if (!(CLAIMS_MODES as readonly string[]).includes(mode))
+    throw new UsageError(`--claims must be one of ${CLAIMS_MODES.join(', ')}, got "${mode}"`);
+  if (standalone && mode === 'api')
+    throw new UsageError('--claims=api needs a cluster; drop --standalone or use --claims=local');
   return mode as ClaimsMode;
 }
 
 /** --overlap, --root-namespace, --unknown-hosts and --cluster-domain, checked. */
-function ruleFlags(values: Values): { overlap: OverlapMode; rootNamespace: string; unknownHosts: UnknownHosts; clusterDomain: string } {
+function ruleFlags(values: Values): {
+  overlap: OverlapMode;
+  rootNamespace: string;
+  unknownHosts: UnknownHosts;
+  clusterDomain: string;
+} {
   const unknownHosts = values['unknown-hosts'] as string;
-  if (!(UNKNOWN_HOSTS_MODES as readonly string[]).includes(unknownHosts)) throw new UsageError(`--unknown-hosts must be one of ${UNKNOWN_HOSTS_MODES.join(', ')}, got "${unknownHosts}"`);
+  if (!(UNKNOWN_HOSTS_MODES as readonly string[]).includes(unknownHosts))
+    throw new UsageError(`--unknown-hosts must be one of ${UNKNOWN_HOSTS_MODES.join(', ')}, got "${unknownHosts}"`);
   const clusterDomain = values['cluster-domain'] as string;
-  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(clusterDomain)) throw new UsageError(`--cluster-domain must be a DNS name like cluster.local, got "${clusterDomain}"`);
-  return { overlap: overlapFlag(values), rootNamespace: values['root-namespace'] as string, unknownHosts: unknownHosts as UnknownHosts, clusterDomain };
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(clusterDomain))
+    throw new UsageError(`--cluster-domain must be a DNS name like cluster.local, got "${clusterDomain}"`);
+  return {
+    overlap: overlapFlag(values),
+    rootNamespace: values['root-namespace'] as string,
+    unknownHosts: unknownHosts as UnknownHosts,
+    clusterDomain,
+  };
 }
 
 function intFlag(values: Values, name: string, fallback?: number): number {
@@ -393,14 +530,19 @@ function intFlag(values: Values, name: string, fallback?: number): number {
     return fallback;
   }
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} must be a non-negative integer, got "${String(raw)}"`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new UsageError(`--${name} must be a non-negative integer, got "${String(raw)}"`);
   return n;
 }
 
 async function runCheck(values: Values, paths: string[], io: CliIO): Promise<number> {
   const output = values.output as CheckOutput;
-  if (!CHECK_OUTPUTS.includes(output)) throw new UsageError(`--output must be one of ${CHECK_OUTPUTS.join(', ')}, got "${String(output)}"`);
-  if (paths.length === 0) throw new UsageError('check needs at least one PATH (a file, a directory or - for stdin); see "sidecar-guard check --help"');
+  if (!CHECK_OUTPUTS.includes(output))
+    throw new UsageError(`--output must be one of ${CHECK_OUTPUTS.join(', ')}, got "${String(output)}"`);
+  if (paths.length === 0)
+    throw new UsageError(
+      'check needs at least one PATH (a file, a directory or - for stdin); see "sidecar-guard check --help"',
+    );
   const options = {
     namespace: values.namespace as string,
     isolated: values.isolated === true,
@@ -408,7 +550,13 @@ async function runCheck(values: Values, paths: string[], io: CliIO): Promise<num
   };
   const sources = readSources(paths, (max) => io.stdin(max), { maxBytes: intFlag(values, 'max-file-size') });
   const report = checkManifests(parseSources(sources), sources.length, options);
-  io.stdout(formatCheck(report, output, sources.map((s) => s.file)));
+  io.stdout(
+    formatCheck(
+      report,
+      output,
+      sources.map((s) => s.file),
+    ),
+  );
   return report.summary.rejected + report.summary.unparsable > 0 ? EXIT_REJECTED : EXIT_OK;
 }
 
@@ -429,20 +577,29 @@ function formatCheck(report: CheckReport, output: CheckOutput, files: string[]):
 
 async function runRules(values: Values, args: string[], io: CliIO): Promise<number> {
   const output = outputFlag(values);
-  if (args.length > 0) throw new UsageError(`rules takes no arguments, got ${JSON.stringify(args[0])}; see "sidecar-guard explain ${args[0]}"`);
+  if (args.length > 0)
+    throw new UsageError(
+      `rules takes no arguments, got ${JSON.stringify(args[0])}; see "sidecar-guard explain ${args[0]}"`,
+    );
   if (output === 'json') {
-    io.stdout(`${JSON.stringify({ rules: RULE_REGISTRY.map(({ id, severity, title, code }) => ({ id, severity, title, ...(code ? { code } : {}) })) })}\n`);
+    io.stdout(
+      `${JSON.stringify({ rules: RULE_REGISTRY.map(({ id, severity, title, code }) => ({ id, severity, title, ...(code ? { code } : {}) })) })}\n`,
+    );
     return EXIT_OK;
   }
   const width = Math.max(...RULE_REGISTRY.map((r) => r.id.length)) + 2;
-  const lines = RULE_REGISTRY.map((r) => `${r.id.padEnd(width)}${r.severity.padEnd(9)}${r.title}${r.code ? ` (${r.code})` : ''}`);
+  const lines = RULE_REGISTRY.map(
+    (r) => `${r.id.padEnd(width)}${r.severity.padEnd(9)}${r.title}${r.code ? ` (${r.code})` : ''}`,
+  );
   io.stdout(`${'ID'.padEnd(width)}${'SEVERITY'.padEnd(9)}WHAT IT CHECKS\n${lines.join('\n')}\n`);
   return EXIT_OK;
 }
 
 async function runExplain(_values: Values, args: string[], io: CliIO): Promise<number> {
-  if (args.length === 0) throw new UsageError('explain needs a rule id, e.g. "sidecar-guard explain H1"; "sidecar-guard rules" lists them');
-  if (args.length > 1) throw new UsageError(`explain takes one rule id, got ${args.length}; "sidecar-guard rules" lists them`);
+  if (args.length === 0)
+    throw new UsageError('explain needs a rule id, e.g. "sidecar-guard explain H1"; "sidecar-guard rules" lists them');
+  if (args.length > 1)
+    throw new UsageError(`explain takes one rule id, got ${args.length}; "sidecar-guard rules" lists them`);
   const rule = ruleById(args[0]!);
   if (!rule) throw new UsageError(`no rule "${args[0]}"; "sidecar-guard rules" lists every rule id`);
   io.stdout(explainText(rule));
@@ -464,11 +621,18 @@ async function runAudit(values: Values, paths: string[], io: CliIO): Promise<num
 }
 
 /** The cluster's objects: from PATHs, or listed once from --kubeconfig (default $KUBECONFIG, ~/.kube/config, in-cluster). */
-async function loadCluster(values: Values, paths: string[], io: CliIO): Promise<{ input: AuditInput; podsKnown: boolean }> {
+async function loadCluster(
+  values: Values,
+  paths: string[],
+  io: CliIO,
+): Promise<{ input: AuditInput; podsKnown: boolean }> {
   if (paths.length > 0 && values.kubeconfig) throw new UsageError('give either --kubeconfig or PATHs, not both');
   if (paths.length > 0) {
     try {
-      const input = clusterObjects(parseSources(readSources(paths, (max) => io.stdin(max), { maxBytes: intFlag(values, 'max-file-size') })), (values.namespace as string | undefined) ?? 'default');
+      const input = clusterObjects(
+        parseSources(readSources(paths, (max) => io.stdin(max), { maxBytes: intFlag(values, 'max-file-size') })),
+        (values.namespace as string | undefined) ?? 'default',
+      );
       return { input, podsKnown: input.pods.length > 0 };
     } catch (err) {
       if (err instanceof ManifestError) throw new UsageError(err.message);
@@ -477,7 +641,10 @@ async function loadCluster(values: Values, paths: string[], io: CliIO): Promise<
   }
   try {
     // Loaded on demand: client-node is large and only this path needs it.
-    const [{ KubeClient }, { listSnapshot }] = await Promise.all([import('./cluster/kube.js'), import('./cluster/snapshot.js')]);
+    const [{ KubeClient }, { listSnapshot }] = await Promise.all([
+      import('./cluster/kube.js'),
+      import('./cluster/snapshot.js'),
+    ]);
     return { input: await listSnapshot(KubeClient.load(values.kubeconfig as string | undefined)), podsKnown: true };
   } catch (err) {
     throw new UsageError(`cannot list the cluster: ${(err as Error).message}`);
@@ -487,7 +654,9 @@ async function loadCluster(values: Values, paths: string[], io: CliIO): Promise<
 /** A namespace name, as Kubernetes requires it (RFC 1123 label). */
 function namespaceFlag(value: string, flag: string): void {
   if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(value)) {
-    throw new UsageError(`${flag} must be a namespace name (lowercase letters, digits and '-', at most 63, starting and ending with a letter or digit), got ${JSON.stringify(value)}`);
+    throw new UsageError(
+      `${flag} must be a namespace name (lowercase letters, digits and '-', at most 63, starting and ending with a letter or digit), got ${JSON.stringify(value)}`,
+    );
   }
 }
 
@@ -499,10 +668,15 @@ function outputFlag(values: Values): 'text' | 'json' {
 
 async function runGenerate(values: Values, paths: string[], io: CliIO): Promise<number> {
   if (values['from-prometheus'] !== undefined) return runGenerateFromTraffic(values, paths, io);
-  for (const flag of ['diff', 'all-namespaces', 'per-workload'] as const) if (values[flag] === true) throw new UsageError(`--${flag} needs --from-prometheus URL`);
-  if (paths.length > 0 || values.kubeconfig) throw new UsageError('cluster objects (--kubeconfig, PATHs) are read only with --from-prometheus');
+  for (const flag of ['diff', 'all-namespaces', 'per-workload'] as const)
+    if (values[flag] === true) throw new UsageError(`--${flag} needs --from-prometheus URL`);
+  if (paths.length > 0 || values.kubeconfig)
+    throw new UsageError('cluster objects (--kubeconfig, PATHs) are read only with --from-prometheus');
   const namespace = values.namespace as string | undefined;
-  if (!namespace) throw new UsageError('generate needs --namespace NS (or --from-prometheus URL --all-namespaces); see "sidecar-guard generate --help"');
+  if (!namespace)
+    throw new UsageError(
+      'generate needs --namespace NS (or --from-prometheus URL --all-namespaces); see "sidecar-guard generate --help"',
+    );
   // Checked first, so generate never prints an object its own check rejects.
   namespaceFlag(namespace, '--namespace');
   namespaceFlag(values['root-namespace'] as string, '--root-namespace');
@@ -511,8 +685,13 @@ async function runGenerate(values: Values, paths: string[], io: CliIO): Promise<
   const config = loadDefaultsConfig(values);
   const sidecar = generateDefault(namespace, config);
   // The template and the dependency map can still produce what Istio refuses (a host it cannot parse).
-  const refused = errorsOf(validateObject(sidecar, { namespace, name: sidecar.metadata.name }, { rejectUnknownFields: true }).violations);
-  if (refused.length > 0) throw new UsageError(`the generated Sidecar would be rejected: ${refused.map((v) => `${v.path}: ${v.message}`).join('; ')}`);
+  const refused = errorsOf(
+    validateObject(sidecar, { namespace, name: sidecar.metadata.name }, { rejectUnknownFields: true }).violations,
+  );
+  if (refused.length > 0)
+    throw new UsageError(
+      `the generated Sidecar would be rejected: ${refused.map((v) => `${v.path}: ${v.message}`).join('; ')}`,
+    );
   io.stdout(output === 'json' ? `${JSON.stringify(sidecar, null, 2)}\n` : stringifyYaml(sidecar));
   return EXIT_OK;
 }
@@ -526,13 +705,18 @@ async function runGenerateFromTraffic(values: Values, paths: string[], io: CliIO
   const namespace = values.namespace as string | undefined;
   const diff = values.diff === true;
   if (all && namespace !== undefined) throw new UsageError('give --namespace NS or --all-namespaces, not both');
-  if (!diff && !all && namespace === undefined) throw new UsageError('generate --from-prometheus needs --namespace NS or --all-namespaces');
+  if (!diff && !all && namespace === undefined)
+    throw new UsageError('generate --from-prometheus needs --namespace NS or --all-namespaces');
   if (namespace !== undefined) namespaceFlag(namespace, '--namespace');
   namespaceFlag(values['root-namespace'] as string, '--root-namespace');
   // --diff prints a report: text (the default, given as yaml by the flag table) or json.
   const output = diff && values.output === 'yaml' ? 'text' : (values.output as string);
-  if (!(diff ? ['text', 'json'] : ['yaml', 'json']).includes(output)) throw new UsageError(`--output must be ${diff ? 'text or json' : 'yaml or json'}, got "${output}"`);
-  if (diff && values['per-workload'] === true) throw new UsageError('--diff judges each call against the Sidecar that governs its workload already; drop --per-workload');
+  if (!(diff ? ['text', 'json'] : ['yaml', 'json']).includes(output))
+    throw new UsageError(`--output must be ${diff ? 'text or json' : 'yaml or json'}, got "${output}"`);
+  if (diff && values['per-workload'] === true)
+    throw new UsageError(
+      '--diff judges each call against the Sidecar that governs its workload already; drop --per-workload',
+    );
   const collapseThreshold = intFlag(values, 'collapse-threshold');
   const config = loadDefaultsConfig(values);
   let client: PrometheusClient;
@@ -556,22 +740,35 @@ async function runGenerateFromTraffic(values: Values, paths: string[], io: CliIO
   const candidates = namespace ? [namespace] : [...callingNamespaces(traffic), ...(store?.namespaceNames() ?? [])];
   const namespaces = namespace ? [namespace] : generatedNamespaces(candidates, config.rootNamespace);
   if (diff) {
-    const report = trafficDiff(traffic, cluster!.sidecars, store!, namespaces, { rootNamespace: config.rootNamespace, clusterDomain: config.template.clusterDomain, templateHosts: templateHosts(config) });
+    const report = trafficDiff(traffic, cluster!.sidecars, store!, namespaces, {
+      rootNamespace: config.rootNamespace,
+      clusterDomain: config.template.clusterDomain,
+      templateHosts: templateHosts(config),
+    });
     io.stdout(output === 'json' ? formatDiffJson(report) : formatDiffText(report));
     return report.summary.blocked > 0 ? EXIT_REJECTED : EXIT_OK;
   }
   let sidecars: GeneratedSidecar[];
   if (values['per-workload'] === true) {
     const result = workloadSidecarsFromTraffic(traffic, namespaces, store!, config, { collapseThreshold });
-    for (const w of result.unknown) io.stderr(`sidecar-guard: no Sidecar for workload ${w.namespace}/${w.workload}: the cluster objects show no pod template or pod of that name with labels to select it by\n`);
+    for (const w of result.unknown)
+      io.stderr(
+        `sidecar-guard: no Sidecar for workload ${w.namespace}/${w.workload}: the cluster objects show no pod template or pod of that name with labels to select it by\n`,
+      );
     sidecars = result.sidecars;
   } else {
     sidecars = namespaceDefaultsFromTraffic(traffic, namespaces, config, { collapseThreshold });
   }
   refuseInvalid(sidecars, cluster, config.rootNamespace);
   const edges = traffic.edges.filter((e) => namespaces.includes(e.source.namespace)).length;
-  io.stderr(`sidecar-guard: ${sidecars.length} Sidecar${sidecars.length === 1 ? '' : 's'} from ${edges} edge${edges === 1 ? '' : 's'} observed in the last ${traffic.window} (template: ${templateHosts(config).join(', ')})\n`);
-  io.stdout(output === 'json' ? `${JSON.stringify({ apiVersion: 'v1', kind: 'List', items: sidecars }, null, 2)}\n` : sidecars.map((sc) => stringifyYaml(sc)).join('---\n'));
+  io.stderr(
+    `sidecar-guard: ${sidecars.length} Sidecar${sidecars.length === 1 ? '' : 's'} from ${edges} edge${edges === 1 ? '' : 's'} observed in the last ${traffic.window} (template: ${templateHosts(config).join(', ')})\n`,
+  );
+  io.stdout(
+    output === 'json'
+      ? `${JSON.stringify({ apiVersion: 'v1', kind: 'List', items: sidecars }, null, 2)}\n`
+      : sidecars.map((sc) => stringifyYaml(sc)).join('---\n'),
+  );
   return EXIT_OK;
 }
 
@@ -580,16 +777,26 @@ async function runGenerateFromTraffic(values: Values, paths: string[], io: CliIO
  * applied to the cluster's other objects (workloads, pods, registry): one the
  * webhook would deny is a usage error and nothing is printed.
  */
-function refuseInvalid(sidecars: readonly GeneratedSidecar[], cluster: ClusterObjects | undefined, rootNamespace: string): void {
+function refuseInvalid(
+  sidecars: readonly GeneratedSidecar[],
+  cluster: ClusterObjects | undefined,
+  rootNamespace: string,
+): void {
   const store = cluster ? storeOf({ ...cluster, sidecars: [] }) : undefined;
   const problems: string[] = [];
   for (const sc of sidecars) {
     const ref = { namespace: sc.metadata.namespace, name: sc.metadata.name };
     const findings = store
-      ? judge({ object: sc, ref }, store, { overlap: 'workloads', rootNamespace, rejectUnknownFields: true, unknownHosts: 'off' })
+      ? judge({ object: sc, ref }, store, {
+          overlap: 'workloads',
+          rootNamespace,
+          rejectUnknownFields: true,
+          unknownHosts: 'off',
+        })
       : validateObject(sc, ref, { rejectUnknownFields: true }).violations;
     const errors = errorsOf(findings);
-    if (errors.length > 0) problems.push(`${ref.namespace}/${ref.name}: ${errors.map((v) => `${v.path}: ${v.message}`).join('; ')}`);
+    if (errors.length > 0)
+      problems.push(`${ref.namespace}/${ref.name}: ${errors.map((v) => `${v.path}: ${v.message}`).join('; ')}`);
     else store?.upsertSidecar(sc, ref.namespace);
   }
   if (problems.length > 0) throw new UsageError(`the generated Sidecars would be rejected: ${problems.join(' | ')}`);
@@ -604,12 +811,17 @@ export function loadDefaultsConfig(values: Values): DefaultsConfig {
       return readManifestFile(path, DEFAULT_MAX_FILE_BYTES);
     } catch (err) {
       const message = (err as Error).message;
-      const reason = message.startsWith(`cannot read ${path}: `) ? message.slice(`cannot read ${path}: `.length) : message;
+      const reason = message.startsWith(`cannot read ${path}: `)
+        ? message.slice(`cannot read ${path}: `.length)
+        : message;
       throw new UsageError(`cannot read --${flag} ${path}: ${reason}`);
     }
   };
   try {
-    const config: DefaultsConfig = { rootNamespace: values['root-namespace'] as string, template: parseTemplate(read('config'), values.config as string) };
+    const config: DefaultsConfig = {
+      rootNamespace: values['root-namespace'] as string,
+      template: parseTemplate(read('config'), values.config as string),
+    };
     const deps = read('deps');
     if (deps !== undefined) config.dependencies = parseDependencies(deps, values.deps as string);
     return config;
@@ -633,7 +845,9 @@ async function runCerts(values: Values, _paths: string[], io: CliIO): Promise<nu
     writeCertFiles(out, ca, serving);
   } catch (err) {
     // A refused or unwritable target: one line, exit 2, no stack.
-    throw new UsageError(err instanceof CertFileError ? err.message : `cannot write to ${out}: ${(err as Error).message}`);
+    throw new UsageError(
+      err instanceof CertFileError ? err.message : `cannot write to ${out}: ${(err as Error).message}`,
+    );
   }
   io.stderr(`wrote ${out}/ca.crt, ${out}/ca.key, ${out}/tls.crt, ${out}/tls.key for ${service}.${namespace}.svc\n`);
   io.stdout(`${Buffer.from(ca.certPem).toString('base64')}\n`);
@@ -650,8 +864,10 @@ function hostPortFlag(value: string, flag: string) {
 
 function defaultsMode(values: Values): 'off' | 'label' | 'all' {
   const mode = values['generate-defaults'] as string;
-  if (mode !== 'off' && mode !== 'label' && mode !== 'all') throw new UsageError(`--generate-defaults must be off, label or all, got "${mode}"`);
-  if (mode !== 'off' && values.standalone === true) throw new UsageError('--generate-defaults needs a cluster (it creates Sidecars); drop --standalone');
+  if (mode !== 'off' && mode !== 'label' && mode !== 'all')
+    throw new UsageError(`--generate-defaults must be off, label or all, got "${mode}"`);
+  if (mode !== 'off' && values.standalone === true)
+    throw new UsageError('--generate-defaults needs a cluster (it creates Sidecars); drop --standalone');
   return mode;
 }
 
@@ -662,7 +878,8 @@ function defaultsTraffic(values: Values): { traffic?: NonNullable<ServeConfig['d
     if (values['defaults-prune'] === true) throw new UsageError('--defaults-prune needs --defaults-prometheus URL');
     return {};
   }
-  if (values['generate-defaults'] === 'off') throw new UsageError('--defaults-prometheus needs --generate-defaults label|all');
+  if (values['generate-defaults'] === 'off')
+    throw new UsageError('--defaults-prometheus needs --generate-defaults label|all');
   try {
     checkPrometheusUrl(url, '--defaults-prometheus');
     checkWindow(values['defaults-window'] as string);
@@ -671,14 +888,24 @@ function defaultsTraffic(values: Values): { traffic?: NonNullable<ServeConfig['d
   }
   const intervalMs = intFlag(values, 'defaults-refresh');
   if (intervalMs < 1000) throw new UsageError('--defaults-refresh must be at least 1000 ms');
-  return { traffic: { url, window: values['defaults-window'] as string, intervalMs, prune: values['defaults-prune'] === true, collapseThreshold: intFlag(values, 'defaults-collapse-threshold') } };
+  return {
+    traffic: {
+      url,
+      window: values['defaults-window'] as string,
+      intervalMs,
+      prune: values['defaults-prune'] === true,
+      collapseThreshold: intFlag(values, 'defaults-collapse-threshold'),
+    },
+  };
 }
 
 /** Our namespace inside a pod: the downward API variable, else the service account's namespace file. */
 function podNamespace(): string {
   if (process.env.POD_NAMESPACE) return process.env.POD_NAMESPACE;
   try {
-    return readFileSync('/var/run/secrets/kubernetes.io/serviceaccount/namespace', 'utf8').trim() || DEFAULT_SELF_NAMESPACE;
+    return (
+      readFileSync('/var/run/secrets/kubernetes.io/serviceaccount/namespace', 'utf8').trim() || DEFAULT_SELF_NAMESPACE
+    );
   } catch {
     return DEFAULT_SELF_NAMESPACE;
   }
@@ -688,7 +915,8 @@ function podNamespace(): string {
 export function serveConfigOf(args: string[]): ServeConfig {
   let values: Values;
   try {
-    values = parseArgs({ args, options: parserOptions(SERVE_FLAGS), allowPositionals: false, strict: true }).values as Values;
+    values = parseArgs({ args, options: parserOptions(SERVE_FLAGS), allowPositionals: false, strict: true })
+      .values as Values;
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
@@ -708,7 +936,8 @@ function serveConfigFrom(values: Values): ServeConfig {
     ...ruleFlags(values),
     logLevel: logLevelFlag(values),
     logFormat: logFormatFlag(values),
-    metricsListen: values['metrics-listen'] === 'off' ? null : hostPortFlag(values['metrics-listen'] as string, '--metrics-listen'),
+    metricsListen:
+      values['metrics-listen'] === 'off' ? null : hostPortFlag(values['metrics-listen'] as string, '--metrics-listen'),
     ...(values['client-ca'] ? { clientCaFile: values['client-ca'] as string } : {}),
     ...(values['tls-secret'] ? { tlsSecret: values['tls-secret'] as string } : {}),
     tlsService: values['tls-service'] as string,
@@ -752,14 +981,16 @@ async function runServe(values: Values): Promise<number> {
 
 function logLevelFlag(values: Values): string {
   const level = (values['log-level'] as string | undefined) ?? process.env.LOG_LEVEL ?? DEFAULT_LOG_LEVEL;
-  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
+  if (!(LOG_LEVELS as readonly string[]).includes(level))
+    throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
   return level;
 }
 
 /** --log-format; without it, readable lines for a person at a terminal and JSON for everything else. */
 function logFormatFlag(values: Values): LogFormat {
   const format = (values['log-format'] as string | undefined) ?? (process.stdout.isTTY ? 'text' : 'json');
-  if (!(LOG_FORMATS as readonly string[]).includes(format)) throw new UsageError(`--log-format must be json or text, got "${format}"`);
+  if (!(LOG_FORMATS as readonly string[]).includes(format))
+    throw new UsageError(`--log-format must be json or text, got "${format}"`);
   return format as LogFormat;
 }
 
@@ -772,7 +1003,8 @@ function catchSignals() {
   let logger: Logger | undefined;
   let first: NodeJS.Signals | undefined;
   let stopNow: ((signal: NodeJS.Signals) => void) | undefined;
-  const whileStarting = (signal: NodeJS.Signals) => logger?.info({ signal }, 'signal received while starting: stopping once started');
+  const whileStarting = (signal: NodeJS.Signals) =>
+    logger?.info({ signal }, 'signal received while starting: stopping once started');
   const onSignal = (signal: NodeJS.Signals) => {
     if (first) {
       // The operator (or the kubelet's SIGKILL countdown) will not wait: do not either.
@@ -816,10 +1048,14 @@ function serveLimits(values: Values) {
   };
   if (limits.maxInflight < 1) throw new UsageError('--max-inflight must be at least 1');
   // At least one review at the 7 MiB body limit.
-  if (limits.maxBodyBytesInFlight < 7 * 1024 * 1024) throw new UsageError('--max-body-bytes-in-flight must be at least 7340032 (one review at the 7 MiB body limit)');
-  if (limits.requestTimeoutMs < 1 || limits.headersTimeoutMs < 1) throw new UsageError('--request-timeout and --headers-timeout must be at least 1 ms');
+  if (limits.maxBodyBytesInFlight < 7 * 1024 * 1024)
+    throw new UsageError('--max-body-bytes-in-flight must be at least 7340032 (one review at the 7 MiB body limit)');
+  if (limits.requestTimeoutMs < 1 || limits.headersTimeoutMs < 1)
+    throw new UsageError('--request-timeout and --headers-timeout must be at least 1 ms');
   if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
-    throw new UsageError(`--headers-timeout (${limits.headersTimeoutMs}) must not exceed --request-timeout (${limits.requestTimeoutMs})`);
+    throw new UsageError(
+      `--headers-timeout (${limits.headersTimeoutMs}) must not exceed --request-timeout (${limits.requestTimeoutMs})`,
+    );
   }
   return limits;
 }

@@ -5,7 +5,12 @@ import { DEFAULT_CLAIM_TIMEOUT_MS, DEFAULT_RESERVATION_TTL_MS } from './cluster/
 import { DEFAULT_NAMESPACE_LABEL, type DefaultsConfig } from './defaults/generate.js';
 import { DEFAULT_ROOT_NAMESPACE } from './sidecar/object.js';
 import { DEFAULT_OVERLAP, OVERLAP_MODES, type OverlapMode } from './sidecar/selectors.js';
-import { DEFAULT_CLUSTER_DOMAIN, DEFAULT_UNKNOWN_HOSTS, UNKNOWN_HOSTS_MODES, type UnknownHosts } from './sidecar/host-rules.js';
+import {
+  DEFAULT_CLUSTER_DOMAIN,
+  DEFAULT_UNKNOWN_HOSTS,
+  UNKNOWN_HOSTS_MODES,
+  type UnknownHosts,
+} from './sidecar/host-rules.js';
 import { DEFAULT_WEBHOOK_CONFIG } from './tls/cabundle.js';
 
 export interface HostPort {
@@ -131,7 +136,13 @@ export const RULE_FLAGS: readonly FlagSpec[] = [
     default: DEFAULT_OVERLAP,
     help: `${OVERLAP_MODES.join(' | ')}: when two workload selectors conflict: identical, or an\nexisting pod or pod template has both | some pod could | an existing pod has both\n(Istio's analyzer) | only identical`,
   },
-  { name: 'root-namespace', type: 'string', arg: 'NS', default: DEFAULT_ROOT_NAMESPACE, help: "Istio's root namespace" },
+  {
+    name: 'root-namespace',
+    type: 'string',
+    arg: 'NS',
+    default: DEFAULT_ROOT_NAMESPACE,
+    help: "Istio's root namespace",
+  },
   {
     name: 'unknown-hosts',
     type: 'string',
@@ -139,17 +150,51 @@ export const RULE_FLAGS: readonly FlagSpec[] = [
     default: DEFAULT_UNKNOWN_HOSTS,
     help: `${UNKNOWN_HOSTS_MODES.join(' | ')}: egress hosts with no Service, ServiceEntry or namespace\nbehind them (host.unknown, KIA1004)`,
   },
-  { name: 'cluster-domain', type: 'string', arg: 'DOMAIN', default: DEFAULT_CLUSTER_DOMAIN, help: 'the cluster DNS domain: a Service is NAME.NAMESPACE.svc.DOMAIN' },
+  {
+    name: 'cluster-domain',
+    type: 'string',
+    arg: 'DOMAIN',
+    default: DEFAULT_CLUSTER_DOMAIN,
+    help: 'the cluster DNS domain: a Service is NAME.NAMESPACE.svc.DOMAIN',
+  },
 ];
 
-const [OVERLAP_FLAG, ROOT_NAMESPACE_FLAG, UNKNOWN_HOSTS_FLAG, CLUSTER_DOMAIN_FLAG] = RULE_FLAGS as [FlagSpec, FlagSpec, FlagSpec, FlagSpec];
+const [OVERLAP_FLAG, ROOT_NAMESPACE_FLAG, UNKNOWN_HOSTS_FLAG, CLUSTER_DOMAIN_FLAG] = RULE_FLAGS as [
+  FlagSpec,
+  FlagSpec,
+  FlagSpec,
+  FlagSpec,
+];
 
 export const SERVE_FLAGS: readonly FlagSpec[] = [
-  { name: 'standalone', type: 'boolean', default: false, help: 'no cluster: judge against the in-memory view from --state files' },
-  { name: 'kubeconfig', type: 'string', arg: 'FILE', defaultText: '$KUBECONFIG, else in-cluster service account', help: 'cluster mode with this kubeconfig' },
-  { name: 'max-staleness', type: 'string', arg: 'MS', default: 60_000, help: '/readyz turns false when the cluster view lost the API server this long' },
+  {
+    name: 'standalone',
+    type: 'boolean',
+    default: false,
+    help: 'no cluster: judge against the in-memory view from --state files',
+  },
+  {
+    name: 'kubeconfig',
+    type: 'string',
+    arg: 'FILE',
+    defaultText: '$KUBECONFIG, else in-cluster service account',
+    help: 'cluster mode with this kubeconfig',
+  },
+  {
+    name: 'max-staleness',
+    type: 'string',
+    arg: 'MS',
+    default: 60_000,
+    help: '/readyz turns false when the cluster view lost the API server this long',
+  },
   { name: 'listen', type: 'string', arg: 'HOST:PORT', default: '0.0.0.0:8443', help: 'HTTPS address' },
-  { name: 'cert-dir', type: 'string', arg: 'DIR', default: 'certs', help: 'tls.crt/tls.key (and ca.crt); standalone mode creates them when missing' },
+  {
+    name: 'cert-dir',
+    type: 'string',
+    arg: 'DIR',
+    default: 'certs',
+    help: 'tls.crt/tls.key (and ca.crt); standalone mode creates them when missing',
+  },
   {
     name: 'state',
     type: 'string',
@@ -161,7 +206,13 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
   ROOT_NAMESPACE_FLAG,
   UNKNOWN_HOSTS_FLAG,
   CLUSTER_DOMAIN_FLAG,
-  { name: 'log-level', type: 'string', arg: 'LEVEL', defaultText: `$LOG_LEVEL, else ${DEFAULT_LOG_LEVEL}`, help: 'trace | debug | info | warn | error' },
+  {
+    name: 'log-level',
+    type: 'string',
+    arg: 'LEVEL',
+    defaultText: `$LOG_LEVEL, else ${DEFAULT_LOG_LEVEL}`,
+    help: 'trace | debug | info | warn | error',
+  },
   {
     name: 'log-format',
     type: 'string',
@@ -176,7 +227,13 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
     defaultText: 'api in cluster mode, local standalone',
     help: 'api: before admitting a Sidecar write that could conflict, record a claim in the API server\n(a ConfigMap per namespace in --self-namespace, written with resourceVersion preconditions) that\nevery replica consults: no conflicting pair is admitted across any number of replicas, for one\nextra round trip per such write; local: remember admissions in this replica only (one replica)',
   },
-  { name: 'claim-timeout', type: 'string', arg: 'MS', default: DEFAULT_CLAIM_TIMEOUT_MS, help: '(claims api) a claim not written within this (or the API server\'s own deadline) is\nanswered with HTTP 500, so the webhook\'s failurePolicy decides' },
+  {
+    name: 'claim-timeout',
+    type: 'string',
+    arg: 'MS',
+    default: DEFAULT_CLAIM_TIMEOUT_MS,
+    help: "(claims api) a claim not written within this (or the API server's own deadline) is\nanswered with HTTP 500, so the webhook's failurePolicy decides",
+  },
   {
     name: 'reservation-ttl',
     type: 'string',
@@ -198,7 +255,13 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
     default: DEFAULT_SERVE_LIMITS.shutdownTimeoutMs,
     help: 'after the listener closed, wait this long for in-flight requests, then cut them;\na second SIGTERM/SIGINT exits at once',
   },
-  { name: 'max-inflight', type: 'string', arg: 'N', default: DEFAULT_SERVE_LIMITS.maxInflight, help: 'admission requests received or decided at once; more get 503 + Retry-After' },
+  {
+    name: 'max-inflight',
+    type: 'string',
+    arg: 'N',
+    default: DEFAULT_SERVE_LIMITS.maxInflight,
+    help: 'admission requests received or decided at once; more get 503 + Retry-After',
+  },
   {
     name: 'max-body-bytes-in-flight',
     type: 'string',
@@ -206,8 +269,20 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
     default: DEFAULT_SERVE_LIMITS.maxBodyBytesInFlight,
     help: 'body bytes those requests may hold at once (each reserves its Content-Length;\nat least 7340032); see docs/reliability.md',
   },
-  { name: 'request-timeout', type: 'string', arg: 'MS', default: DEFAULT_SERVE_LIMITS.requestTimeoutMs, help: 'a request (head and body) must arrive within this' },
-  { name: 'headers-timeout', type: 'string', arg: 'MS', default: DEFAULT_SERVE_LIMITS.headersTimeoutMs, help: 'a request head must arrive within this, at most --request-timeout' },
+  {
+    name: 'request-timeout',
+    type: 'string',
+    arg: 'MS',
+    default: DEFAULT_SERVE_LIMITS.requestTimeoutMs,
+    help: 'a request (head and body) must arrive within this',
+  },
+  {
+    name: 'headers-timeout',
+    type: 'string',
+    arg: 'MS',
+    default: DEFAULT_SERVE_LIMITS.headersTimeoutMs,
+    help: 'a request head must arrive within this, at most --request-timeout',
+  },
   {
     name: 'self-namespace',
     type: 'string',
@@ -215,15 +290,32 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
     defaultText: `$POD_NAMESPACE, else the service account's, else ${DEFAULT_SELF_NAMESPACE}`,
     help: 'the namespace sidecar-guard runs in',
   },
-  { name: 'metrics-listen', type: 'string', arg: 'HOST:PORT', default: '0.0.0.0:9090', help: 'plain-HTTP Prometheus /metrics ("off" to disable)' },
-  { name: 'client-ca', type: 'string', arg: 'FILE', help: 'require client certificates signed by this CA (mutual TLS with the API server)' },
+  {
+    name: 'metrics-listen',
+    type: 'string',
+    arg: 'HOST:PORT',
+    default: '0.0.0.0:9090',
+    help: 'plain-HTTP Prometheus /metrics ("off" to disable)',
+  },
+  {
+    name: 'client-ca',
+    type: 'string',
+    arg: 'FILE',
+    help: 'require client certificates signed by this CA (mutual TLS with the API server)',
+  },
   {
     name: 'tls-secret',
     type: 'string',
     arg: 'NAME',
     help: '(cluster) keep the CA and serving certificate in this Secret, rotate them and\npatch caBundle into the webhook configurations; without it, --cert-dir files are served',
   },
-  { name: 'tls-service', type: 'string', arg: 'NAME', default: 'sidecar-guard', help: 'the Service name the serving certificate covers' },
+  {
+    name: 'tls-service',
+    type: 'string',
+    arg: 'NAME',
+    default: 'sidecar-guard',
+    help: 'the Service name the serving certificate covers',
+  },
   {
     name: 'tls-san',
     type: 'string',
@@ -231,7 +323,13 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
     multiple: true,
     help: '(with --tls-secret) also cover this DNS name or IP address, for a webhook\nconfiguration that calls a url instead of the Service; repeatable',
   },
-  { name: 'webhook-config', type: 'string', arg: 'NAME', default: DEFAULT_WEBHOOK_CONFIG, help: 'our Validating/MutatingWebhookConfiguration name' },
+  {
+    name: 'webhook-config',
+    type: 'string',
+    arg: 'NAME',
+    default: DEFAULT_WEBHOOK_CONFIG,
+    help: 'our Validating/MutatingWebhookConfiguration name',
+  },
   {
     name: 'webhook-selector',
     type: 'string',
@@ -252,7 +350,13 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
     section: 'Namespace defaults (cluster mode; /mutate is always served):',
     help: 'off | label | all: keep a managed "default" Sidecar in namespaces labelled\n<defaults-label>=enabled, or in all namespaces but the exclusions',
   },
-  { name: 'defaults-label', type: 'string', arg: 'NAME', default: DEFAULT_NAMESPACE_LABEL, help: 'namespace label that opts in' },
+  {
+    name: 'defaults-label',
+    type: 'string',
+    arg: 'NAME',
+    default: DEFAULT_NAMESPACE_LABEL,
+    help: 'namespace label that opts in',
+  },
   {
     name: 'defaults-exclude',
     type: 'string',
@@ -260,7 +364,12 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
     multiple: true,
     help: 'extra namespaces for "all" (kube-system, kube-public, kube-node-lease, the root and own namespace always)',
   },
-  { name: 'defaults-config', type: 'string', arg: 'FILE', help: 'generator template (see "sidecar-guard generate --help")' },
+  {
+    name: 'defaults-config',
+    type: 'string',
+    arg: 'FILE',
+    help: 'generator template (see "sidecar-guard generate --help")',
+  },
   { name: 'defaults-deps', type: 'string', arg: 'FILE', help: 'dependency map (see "sidecar-guard generate --help")' },
   {
     name: 'defaults-prometheus',
@@ -268,10 +377,33 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
     arg: 'URL',
     help: "also allow what each namespace's workloads called (Istio's metrics in this Prometheus);\nhosts are only added; unused ones are reported (log, Event, metric), not removed",
   },
-  { name: 'defaults-window', type: 'string', arg: 'DURATION', default: '7d', help: 'with --defaults-prometheus: how far back calls count' },
-  { name: 'defaults-refresh', type: 'string', arg: 'MS', default: 600_000, help: 'with --defaults-prometheus: how often the traffic is read again' },
-  { name: 'defaults-collapse-threshold', type: 'string', arg: 'N', default: 0, help: 'with --defaults-prometheus: more than N called hosts in a namespace become ns/* (0: never)' },
-  { name: 'defaults-prune', type: 'boolean', default: false, help: 'with --defaults-prometheus: remove hosts of managed defaults that no call used in the window' },
+  {
+    name: 'defaults-window',
+    type: 'string',
+    arg: 'DURATION',
+    default: '7d',
+    help: 'with --defaults-prometheus: how far back calls count',
+  },
+  {
+    name: 'defaults-refresh',
+    type: 'string',
+    arg: 'MS',
+    default: 600_000,
+    help: 'with --defaults-prometheus: how often the traffic is read again',
+  },
+  {
+    name: 'defaults-collapse-threshold',
+    type: 'string',
+    arg: 'N',
+    default: 0,
+    help: 'with --defaults-prometheus: more than N called hosts in a namespace become ns/* (0: never)',
+  },
+  {
+    name: 'defaults-prune',
+    type: 'boolean',
+    default: false,
+    help: 'with --defaults-prometheus: remove hosts of managed defaults that no call used in the window',
+  },
 ];
 
 export function parseHostPort(value: string, flag: string): HostPort {
@@ -281,4 +413,5 @@ export function parseHostPort(value: string, flag: string): HostPort {
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 }
 
-export const formatHostPort = ({ host, port }: HostPort): string => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`);
+export const formatHostPort = ({ host, port }: HostPort): string =>
+  host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;

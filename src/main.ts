@@ -47,10 +47,22 @@ export interface RunningServer {
 export function createLogger(level: string, format: LogFormat = 'json'): Logger {
   const options = { level, base: { app: 'sidecar-guard' }, timestamp: pino.stdTimeFunctions.isoTime };
   if (format === 'json') return pino(options);
-  return pino(options, pretty({ sync: true, singleLine: true, colorize: process.stdout.isTTY === true, translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l', ignore: 'pid,hostname,app' }));
+  return pino(
+    options,
+    pretty({
+      sync: true,
+      singleLine: true,
+      colorize: process.stdout.isTTY === true,
+      translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l',
+      ignore: 'pid,hostname,app',
+    }),
+  );
 }
 
-export async function serve(config: ServeConfig, logger: Logger = createLogger(config.logLevel, config.logFormat)): Promise<RunningServer> {
+export async function serve(
+  config: ServeConfig,
+  logger: Logger = createLogger(config.logLevel, config.logFormat),
+): Promise<RunningServer> {
   const limits: ServeLimits = { ...DEFAULT_SERVE_LIMITS, ...config.limits };
   const metrics = createMetrics();
   const store = new ClusterStore();
@@ -64,7 +76,9 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger(c
     const clientCaPem = config.clientCaFile ? readFlagFile(config.clientCaFile, '--client-ca') : undefined;
     const cluster = config.mode === 'cluster' ? await loadClusterModules() : undefined;
     const client = cluster ? loadKubeClient(cluster.KubeClient, config.kubeconfig) : undefined;
-    const informers = client ? new cluster!.ClusterInformers(client, store, logger.child({ component: 'informer' })) : undefined;
+    const informers = client
+      ? new cluster!.ClusterInformers(client, store, logger.child({ component: 'informer' }))
+      : undefined;
     if (informers) {
       informers.start();
       teardown.push(() => informers.stop());
@@ -72,7 +86,14 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger(c
     } else {
       loadState(store, config.statePaths, logger);
     }
-    const admitter = newAdmitter(config, store, informers, client && config.claims === 'api' ? cluster!.ApiClaims : undefined, client, metrics);
+    const admitter = newAdmitter(
+      config,
+      store,
+      informers,
+      client && config.claims === 'api' ? cluster!.ApiClaims : undefined,
+      client,
+      metrics,
+    );
     const mutateOptions = { config: config.defaults.config, namespaceLabel: config.defaults.namespaceLabel };
 
     const certificates = await certificateSource(config, client, cluster, logger);
@@ -92,29 +113,46 @@ export async function serve(config: ServeConfig, logger: Logger = createLogger(c
       readiness,
       logger,
       observer: metrics,
-      https: serverTlsOptions({ certPem: serving.certPem, keyPem: serving.keyPem, ...(clientCaPem ? { clientCaPem } : {}) }),
+      https: serverTlsOptions({
+        certPem: serving.certPem,
+        keyPem: serving.keyPem,
+        ...(clientCaPem ? { clientCaPem } : {}),
+      }),
       timeouts: { requestMs: limits.requestTimeoutMs, headersMs: limits.headersTimeoutMs },
       limits: { maxInflight: limits.maxInflight, maxBodyBytesInFlight: limits.maxBodyBytesInFlight },
       draining: () => draining,
     });
-    const stopReloading = reloadOnChange(app.server as unknown as SecureContextTarget, certificates, { ...(clientCaPem ? { clientCaPem } : {}), logger });
+    const stopReloading = reloadOnChange(app.server as unknown as SecureContextTarget, certificates, {
+      ...(clientCaPem ? { clientCaPem } : {}),
+      logger,
+    });
     certificates.onChange((m) => metrics.setCertificateExpiry(m.notAfter));
 
     const mode = config.mode === 'standalone' ? `standalone, CA ${config.certDir}/ca.crt` : 'cluster mode';
     await app.listen({
       host: config.listen.host,
       port: config.listen.port,
-      listenTextResolver: () => `sidecar-guard listening on ${urlOf(app, config)} (${mode}; Node.js ${process.version})`,
+      listenTextResolver: () =>
+        `sidecar-guard listening on ${urlOf(app, config)} (${mode}; Node.js ${process.version})`,
     });
     teardown.push(() => app.close());
     const url = urlOf(app, config);
-    const stopFailClosed = client && config.failClosedWhenReady ? startFailClosed(client, config, () => readiness().ready, metrics, logger) : undefined;
+    const stopFailClosed =
+      client && config.failClosedWhenReady
+        ? startFailClosed(client, config, () => readiness().ready, metrics, logger)
+        : undefined;
     teardown.push(() => stopFailClosed?.());
     let metricsServer: MetricsServer | undefined;
-    if (config.metricsListen) metricsServer = await startMetricsServer({ ...config.metricsListen, registry: metrics.registry, logger });
+    if (config.metricsListen)
+      metricsServer = await startMetricsServer({ ...config.metricsListen, registry: metrics.registry, logger });
     const controller =
       client && informers && config.defaults.mode !== 'off'
-        ? startDefaultsController(newDefaultsController(cluster!, client, store, config, metrics, logger), informers, config, logger)
+        ? startDefaultsController(
+            newDefaultsController(cluster!, client, store, config, metrics, logger),
+            informers,
+            config,
+            logger,
+          )
         : undefined;
 
     let stopping: Promise<void> | undefined;
@@ -170,7 +208,9 @@ function readFlagFile(path: string, flag: string): string {
     return readFileSync(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new UsageError(`cannot read ${flag} ${path}: ${code === 'ENOENT' ? 'no such file or directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message}`);
+    throw new UsageError(
+      `cannot read ${flag} ${path}: ${code === 'ENOENT' ? 'no such file or directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message}`,
+    );
   }
 }
 
@@ -188,15 +228,21 @@ function anyKubeconfig(): boolean {
 
 function loadKubeClient(Client: typeof KubeClient, kubeconfig: string | undefined): KubeClient {
   if (kubeconfig === undefined && !anyKubeconfig()) {
-    throw new UsageError('no cluster configuration: no $KUBECONFIG file, no ~/.kube/config and no in-cluster service account; give --kubeconfig FILE, or --standalone to run without a cluster');
+    throw new UsageError(
+      'no cluster configuration: no $KUBECONFIG file, no ~/.kube/config and no in-cluster service account; give --kubeconfig FILE, or --standalone to run without a cluster',
+    );
   }
   try {
     return Client.load(kubeconfig);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const reason = code === 'ENOENT' ? 'no such file or directory' : (err as Error).message.split('\n')[0];
-    const which = kubeconfig ? `--kubeconfig ${kubeconfig}` : 'a kubeconfig ($KUBECONFIG, ~/.kube/config) or in-cluster configuration';
-    throw new UsageError(`cannot load ${which}: ${reason}; give --kubeconfig FILE, or --standalone to run without a cluster`);
+    const which = kubeconfig
+      ? `--kubeconfig ${kubeconfig}`
+      : 'a kubeconfig ($KUBECONFIG, ~/.kube/config) or in-cluster configuration';
+    throw new UsageError(
+      `cannot load ${which}: ${reason}; give --kubeconfig FILE, or --standalone to run without a cluster`,
+    );
   }
 }
 
@@ -221,7 +267,15 @@ function newAdmitter(
   const pruneAfterMs = config.maxStalenessMs + CLOCK_SKEW_MS;
   const reservations = new Reservations({
     view: store,
-    ...(informers ? { viewCurrentAsOf: () => sidecarViewCurrentAsOf(informers.status().find((s) => s.resource === 'sidecars'), Date.now()) } : {}),
+    ...(informers
+      ? {
+          viewCurrentAsOf: () =>
+            sidecarViewCurrentAsOf(
+              informers.status().find((s) => s.resource === 'sidecars'),
+              Date.now(),
+            ),
+        }
+      : {}),
     replica,
     onExpiredUnobserved: () => metrics.claimExpiredUnobserved(),
     forgetAfterMs: pruneAfterMs + CLOCK_SKEW_MS,
@@ -293,7 +347,13 @@ async function closeWithin(app: FastifyInstance, timeoutMs: number, logger: Logg
  * Sidecar in our own namespace comes back denied by this webhook (the API
  * server reaches it); each proof is a metric, each failed one a log line.
  */
-function startFailClosed(client: KubeClient, config: ServeConfig, ready: () => boolean, metrics: Metrics, logger: Logger): () => void {
+function startFailClosed(
+  client: KubeClient,
+  config: ServeConfig,
+  ready: () => boolean,
+  metrics: Metrics,
+  logger: Logger,
+): () => void {
   const patcher = new WebhookConfigPatcher(client, webhookTarget(config));
   return failClosedWhenReady(patcher, {
     ready,
@@ -305,7 +365,10 @@ function startFailClosed(client: KubeClient, config: ServeConfig, ready: () => b
 
 /** Our webhook configurations: by name, and by label when --webhook-selector is given. */
 function webhookTarget(config: ServeConfig): WebhookConfigTarget {
-  return { names: [config.webhookConfig], ...(config.webhookSelector ? { labelSelector: config.webhookSelector } : {}) };
+  return {
+    names: [config.webhookConfig],
+    ...(config.webhookSelector ? { labelSelector: config.webhookSelector } : {}),
+  };
 }
 
 async function loadClusterModules() {
@@ -327,7 +390,12 @@ async function loadClusterModules() {
   };
 }
 
-function newTlsManager(Manager: typeof TlsManager, client: KubeClient, config: ServeConfig, logger: Logger): TlsManager {
+function newTlsManager(
+  Manager: typeof TlsManager,
+  client: KubeClient,
+  config: ServeConfig,
+  logger: Logger,
+): TlsManager {
   return new Manager({
     client,
     namespace: config.selfNamespace,
@@ -356,20 +424,47 @@ function controllerOptions(config: ServeConfig, cluster: ClusterModules) {
     exclude: [config.selfNamespace, ...config.defaults.exclude],
     overlap: config.overlap,
     ...(traffic
-      ? { traffic: { source: new cluster.PrometheusClient(traffic.url), window: traffic.window, intervalMs: traffic.intervalMs, prune: traffic.prune, collapseThreshold: traffic.collapseThreshold } }
+      ? {
+          traffic: {
+            source: new cluster.PrometheusClient(traffic.url),
+            window: traffic.window,
+            intervalMs: traffic.intervalMs,
+            prune: traffic.prune,
+            collapseThreshold: traffic.collapseThreshold,
+          },
+        }
       : {}),
   };
 }
 
 /** The namespace-default controller; with --defaults-prometheus, its unused-host reports feed a metric. */
-function newDefaultsController(cluster: ClusterModules, client: KubeClient, store: ClusterStore, config: ServeConfig, metrics: Metrics, logger: Logger): DefaultsController {
-  const controller = new cluster.DefaultsController(client, store, logger.child({ component: 'defaults' }), controllerOptions(config, cluster));
-  controller.onUnusedHosts((namespace, hosts, pruned) => metrics.defaultsUnusedHosts(namespace, pruned ? 0 : hosts.length, pruned ? hosts.length : 0));
+function newDefaultsController(
+  cluster: ClusterModules,
+  client: KubeClient,
+  store: ClusterStore,
+  config: ServeConfig,
+  metrics: Metrics,
+  logger: Logger,
+): DefaultsController {
+  const controller = new cluster.DefaultsController(
+    client,
+    store,
+    logger.child({ component: 'defaults' }),
+    controllerOptions(config, cluster),
+  );
+  controller.onUnusedHosts((namespace, hosts, pruned) =>
+    metrics.defaultsUnusedHosts(namespace, pruned ? 0 : hosts.length, pruned ? hosts.length : 0),
+  );
   return controller;
 }
 
 /** The controller starts once the view has synced, so start-up covers every existing namespace. */
-async function startDefaultsController(controller: DefaultsController, informers: ClusterInformers, config: ServeConfig, logger: Logger): Promise<DefaultsController | undefined> {
+async function startDefaultsController(
+  controller: DefaultsController,
+  informers: ClusterInformers,
+  config: ServeConfig,
+  logger: Logger,
+): Promise<DefaultsController | undefined> {
   if (!(await informers.whenSynced())) return undefined;
   controller.start();
   logger.info({ mode: config.defaults.mode }, 'namespace-default controller started');

@@ -185,7 +185,8 @@ function admissionMetrics(registry: Registry) {
     requests.inc({ endpoint, operation, decision: label });
     duration.observe({ endpoint, decision: label }, seconds);
     if (label !== 'denied' && label !== 'warned') return;
-    for (const rule of new Set(decision.rules)) rules.inc({ endpoint, operation, decision: label, rule: ruleLabel(rule) });
+    for (const rule of new Set(decision.rules))
+      rules.inc({ endpoint, operation, decision: label, rule: ruleLabel(rule) });
   }
   return { requests, httpErrors, decided };
 }
@@ -230,15 +231,27 @@ function clusterMetrics(registry: Registry, now: () => number): ClusterSources {
         }
       },
     });
-  perResource('informer_synced', '1 once the resource has been listed at least once, else 0.', (s) => (s.synced ? 1 : 0));
-  perResource('informer_connected', '1 while the watch stream of the resource is open, else 0.', (s) => (s.connected ? 1 : 0));
-  perResource('informer_last_sync_age_seconds', 'Seconds since the last successful list of the resource (absent before the first).', (s) =>
-    s.lastSyncAt === undefined ? undefined : Math.max(0, (now() - s.lastSyncAt) / 1000),
+  perResource('informer_synced', '1 once the resource has been listed at least once, else 0.', (s) =>
+    s.synced ? 1 : 0,
   );
-  perResource('informer_disconnected_seconds', 'Seconds the watch of the resource has been down (0 while connected).', (s) =>
-    s.disconnectedSince === undefined ? 0 : Math.max(0, (now() - s.disconnectedSince) / 1000),
+  perResource('informer_connected', '1 while the watch stream of the resource is open, else 0.', (s) =>
+    s.connected ? 1 : 0,
   );
-  perResource('informer_lists', 'Full lists of the resource since start (more than one means re-lists after errors or 410 Gone).', (s) => s.lists);
+  perResource(
+    'informer_last_sync_age_seconds',
+    'Seconds since the last successful list of the resource (absent before the first).',
+    (s) => (s.lastSyncAt === undefined ? undefined : Math.max(0, (now() - s.lastSyncAt) / 1000)),
+  );
+  perResource(
+    'informer_disconnected_seconds',
+    'Seconds the watch of the resource has been down (0 while connected).',
+    (s) => (s.disconnectedSince === undefined ? 0 : Math.max(0, (now() - s.disconnectedSince) / 1000)),
+  );
+  perResource(
+    'informer_lists',
+    'Full lists of the resource since start (more than one means re-lists after errors or 410 Gone).',
+    (s) => s.lists,
+  );
   new Gauge({
     name: `${METRIC_PREFIX}reservations_in_flight`,
     help: 'Admitted Sidecars (by this replica, or by others through claims it has read) that its view has not shown yet and that still count in its decisions.',

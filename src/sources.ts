@@ -8,7 +8,18 @@
 // into a directory being read (a loop) and a dangling link to what would be
 // a manifest are reported, never skipped in silence. A file reached twice
 // (through two links) is read once.
-import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync, realpathSync, statSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readSync,
+  realpathSync,
+  statSync,
+  type Stats,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { Source } from './manifests/documents.js';
 
@@ -24,7 +35,11 @@ export interface ReadOptions {
   maxBytes?: number;
 }
 
-export function readSources(paths: readonly string[], readStdin: (maxBytes: number) => string = (max) => readBounded(0, max, '<stdin>'), options: ReadOptions = {}): Source[] {
+export function readSources(
+  paths: readonly string[],
+  readStdin: (maxBytes: number) => string = (max) => readBounded(0, max, '<stdin>'),
+  options: ReadOptions = {},
+): Source[] {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_FILE_BYTES;
   const sources: Source[] = [];
   const seen = new Set<string>();
@@ -61,7 +76,10 @@ export function readManifestFile(file: string, maxBytes: number): string {
   }
   try {
     const stat = fstatSync(fd);
-    if (!stat.isFile()) throw new UsageError(`cannot read ${file}: not a regular file (${kindOf(stat)}); give files, directories or - for stdin`);
+    if (!stat.isFile())
+      throw new UsageError(
+        `cannot read ${file}: not a regular file (${kindOf(stat)}); give files, directories or - for stdin`,
+      );
     if (stat.size > maxBytes) throw tooLarge(file, maxBytes);
     return readBounded(fd, maxBytes, file);
   } finally {
@@ -97,7 +115,8 @@ export function readBounded(fd: number, maxBytes: number, what: string): string 
   return Buffer.concat(chunks, total).toString('utf8');
 }
 
-const tooLarge = (what: string, maxBytes: number) => new UsageError(`cannot read ${what}: larger than ${maxBytes} bytes (--max-file-size)`);
+const tooLarge = (what: string, maxBytes: number) =>
+  new UsageError(`cannot read ${what}: larger than ${maxBytes} bytes (--max-file-size)`);
 
 /**
  * Manifest files under a directory, depth first in name order, following
@@ -129,7 +148,8 @@ function manifestFilesUnder(dir: string, ancestors: readonly string[] = [realpat
     if (stat.isDirectory()) {
       const real = realpathSync(full);
       const loop = ancestors.find((a) => a === real);
-      if (loop) throw new UsageError(`cannot read ${full}: symbolic link loop (leads back to ${loop}, which is being read)`);
+      if (loop)
+        throw new UsageError(`cannot read ${full}: symbolic link loop (leads back to ${loop}, which is being read)`);
       out.push(...manifestFilesUnder(full, [...ancestors, real]));
     } else if (MANIFEST_EXT.test(entry.name)) {
       // Devices, FIFOs and sockets named like manifests are refused when read, with what they are.

@@ -3,12 +3,9 @@
 import { isRecord } from '../util/json.js';
 import { SUPPORTED_REVIEW_VERSIONS, type AdmissionRequest, type Operation } from './types.js';
 
-export type Decoded =
-  | { ok: true; apiVersion: string; request: AdmissionRequest }
-  | { ok: false; error: string };
+export type Decoded = { ok: true; apiVersion: string; request: AdmissionRequest } | { ok: false; error: string };
 
 const OPERATIONS: ReadonlySet<string> = new Set<Operation>(['CREATE', 'UPDATE', 'DELETE', 'CONNECT']);
-
 
 const fail = (error: string): Decoded => ({ ok: false, error });
 
@@ -37,7 +34,8 @@ function requestProblem(r: Record<string, unknown>): string | undefined {
   for (const key of ['name', 'namespace', 'subResource'] as const) {
     if (r[key] !== undefined && r[key] !== null && typeof r[key] !== 'string') return `request.${key} must be a string`;
   }
-  if (r.dryRun !== undefined && r.dryRun !== null && typeof r.dryRun !== 'boolean') return 'request.dryRun must be a boolean';
+  if (r.dryRun !== undefined && r.dryRun !== null && typeof r.dryRun !== 'boolean')
+    return 'request.dryRun must be a boolean';
   return undefined;
 }
 

@@ -25,10 +25,18 @@ export function denied(
  * failurePolicy are answered with an HTTP error instead.
  */
 export function errored(uid: string, code: number, message: string): AdmissionResponse {
-  return { uid, allowed: false, status: { status: 'Failure', code, reason: code >= 500 ? 'InternalError' : 'BadRequest', message } };
+  return {
+    uid,
+    allowed: false,
+    status: { status: 'Failure', code, reason: code >= 500 ? 'InternalError' : 'BadRequest', message },
+  };
 }
 
-export function patched(uid: string, ops: readonly JsonPatchOperation[], warnings: readonly string[] = []): AdmissionResponse {
+export function patched(
+  uid: string,
+  ops: readonly JsonPatchOperation[],
+  warnings: readonly string[] = [],
+): AdmissionResponse {
   if (ops.length === 0) return allowed(uid, warnings);
   const patch = Buffer.from(JSON.stringify(ops)).toString('base64');
   return withWarnings({ uid, allowed: true, patchType: 'JSONPatch', patch }, warnings);
@@ -42,7 +50,11 @@ export function toReview(apiVersion: string, response: AdmissionResponse): Admis
 /** The AdmissionResponse for a reviewer's decision. */
 export function fromDecision(uid: string, d: Decision): AdmissionResponse {
   if (!d.allowed) {
-    return denied(uid, { code: d.code ?? 403, reason: d.reason ?? 'Forbidden', message: d.message ?? 'denied' }, d.warnings);
+    return denied(
+      uid,
+      { code: d.code ?? 403, reason: d.reason ?? 'Forbidden', message: d.message ?? 'denied' },
+      d.warnings,
+    );
   }
   return d.patch ? patched(uid, d.patch, d.warnings) : allowed(uid, d.warnings);
 }

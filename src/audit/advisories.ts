@@ -42,10 +42,21 @@ export function advisories(sidecars: readonly unknown[], view: ClusterView, opti
   const out: AuditFinding[] = [];
   for (const object of sidecars) {
     const ref = refOf(object, 'default');
-    const findings: Violation[] = [...scopeRules({ object, ref }, view, options), ...hostRules({ object, ref }, view, options)];
+    const findings: Violation[] = [
+      ...scopeRules({ object, ref }, view, options),
+      ...hostRules({ object, ref }, view, options),
+    ];
     for (const v of findings) {
       const code = KIALI_CODES[v.rule] ?? null;
-      out.push({ code, rule: v.rule, severity: v.severity, kind: 'Sidecar', namespace: ref.namespace, name: ref.name, message: auditText(v.message, describeRef(ref), code) });
+      out.push({
+        code,
+        rule: v.rule,
+        severity: v.severity,
+        kind: 'Sidecar',
+        namespace: ref.namespace,
+        name: ref.name,
+        message: auditText(v.message, describeRef(ref), code),
+      });
     }
   }
   return out;

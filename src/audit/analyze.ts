@@ -32,7 +32,15 @@ export type { AuditFinding };
 
 export interface AuditReport {
   findings: AuditFinding[];
-  summary: { sidecars: number; pods: number; workloads: number; namespaces: number; findings: number; errors: number; warnings: number };
+  summary: {
+    sidecars: number;
+    pods: number;
+    workloads: number;
+    namespaces: number;
+    findings: number;
+    errors: number;
+    warnings: number;
+  };
 }
 
 /**
@@ -40,12 +48,23 @@ export interface AuditReport {
  * istioctl analyze reads nothing from them in files, and no pod or Namespace
  * from them in a cluster). Istio never injects a sidecar there either.
  */
-export const IGNORED_NAMESPACES: ReadonlySet<string> = new Set(['kube-system', 'kube-public', 'kube-node-lease', 'local-path-storage']);
+export const IGNORED_NAMESPACES: ReadonlySet<string> = new Set([
+  'kube-system',
+  'kube-public',
+  'kube-node-lease',
+  'local-path-storage',
+]);
 
 function analyzed(input: AuditInput): AuditInput {
   const keep = (o: unknown) => !IGNORED_NAMESPACES.has(keyOfRaw(o).split('/')[0]!);
-  const keepNamespace = (o: unknown) => !(isRecord(o) && isRecord(o.metadata) && IGNORED_NAMESPACES.has(String(o.metadata.name)));
-  return { sidecars: input.sidecars.filter(keep), pods: input.pods.filter(keep), namespaces: input.namespaces.filter(keepNamespace), workloads: (input.workloads ?? []).filter(keep) };
+  const keepNamespace = (o: unknown) =>
+    !(isRecord(o) && isRecord(o.metadata) && IGNORED_NAMESPACES.has(String(o.metadata.name)));
+  return {
+    sidecars: input.sidecars.filter(keep),
+    pods: input.pods.filter(keep),
+    namespaces: input.namespaces.filter(keepNamespace),
+    workloads: (input.workloads ?? []).filter(keep),
+  };
 }
 
 /**
@@ -54,7 +73,13 @@ function analyzed(input: AuditInput): AuditInput {
  * kube-system/kube-dns.kube-system.svc.cluster.local).
  */
 function registryOf(all: AuditInput, analysedSidecars: readonly unknown[]) {
-  return storeOf({ sidecars: [...analysedSidecars], pods: [], namespaces: all.namespaces, services: all.services ?? [], serviceEntries: all.serviceEntries ?? [] });
+  return storeOf({
+    sidecars: [...analysedSidecars],
+    pods: [],
+    namespaces: all.namespaces,
+    services: all.services ?? [],
+    serviceEntries: all.serviceEntries ?? [],
+  });
 }
 
 export function audit(all: AuditInput, options: AuditOptions): AuditReport {
@@ -71,7 +96,12 @@ export function audit(all: AuditInput, options: AuditOptions): AuditReport {
   }
   for (const obj of input.sidecars) findings.push(...deprecations(obj));
   findings.push(...advisories(input.sidecars, registryOf(all, input.sidecars), options));
-  findings.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name) || (a.code ?? '').localeCompare(b.code ?? ''));
+  findings.sort(
+    (a, b) =>
+      a.namespace.localeCompare(b.namespace) ||
+      a.name.localeCompare(b.name) ||
+      (a.code ?? '').localeCompare(b.code ?? ''),
+  );
   const errors = findings.filter((f) => f.severity === 'error').length;
   const counts = store.counts();
   return {
@@ -93,7 +123,11 @@ const keyOfRaw = (o: unknown): string => {
   const m = (isRecord(o) && isRecord(o.metadata) ? o.metadata : {}) as { namespace?: string; name?: string };
   return `${m.namespace ?? 'default'}/${m.name ?? ''}`;
 };
-const names = (ss: readonly { name: string }[]): string => `[${ss.map((s) => s.name).sort().join(' ')}]`;
+const names = (ss: readonly { name: string }[]): string =>
+  `[${ss
+    .map((s) => s.name)
+    .sort()
+    .join(' ')}]`;
 
 function finding(s: SidecarInfo, code: string | null, rule: string, severity: Severity, message: string): AuditFinding {
   return { code, rule, severity, kind: 'Sidecar', namespace: s.namespace, name: s.name, message };
@@ -103,7 +137,15 @@ function finding(s: SidecarInfo, code: string | null, rule: string, severity: Se
 function namespaceWide(store: ClusterStore, namespace: string, sidecars: readonly SidecarInfo[]): AuditFinding[] {
   const wide = sidecars.filter((s) => s.selector === null);
   if (isAmbientNamespace(store.namespace(namespace)?.labels)) {
-    return wide.map((s) => finding(s, 'IST0167', 'ambient.ineffective', 'warning', 'The policy has no impact: namespace is in ambient mode, the policy has no impact.'));
+    return wide.map((s) =>
+      finding(
+        s,
+        'IST0167',
+        'ambient.ineffective',
+        'warning',
+        'The policy has no impact: namespace is in ambient mode, the policy has no impact.',
+      ),
+    );
   }
   if (wide.length < 2) return [];
   const message = `The Sidecars ${names(wide)} in namespace "${namespace}" have no workload selector, which can lead to undefined behavior.`;
@@ -125,13 +167,37 @@ function selectorFindings(
   const workloads = withTemplates ? store.workloads(namespace) : [];
   for (const s of selective) {
     if (namespace === options.rootNamespace) {
-      out.push(finding(s, 'KIA1006', 'root.selector', 'warning', `Sidecar ${key(s)} is in the root namespace but has a workloadSelector: it applies only to pods in ${namespace}, not mesh-wide.`));
+      out.push(
+        finding(
+          s,
+          'KIA1006',
+          'root.selector',
+          'warning',
+          `Sidecar ${key(s)} is in the root namespace but has a workloadSelector: it applies only to pods in ${namespace}, not mesh-wide.`,
+        ),
+      );
     }
     const noPod = !pods.some((p) => matches(s.selector, p.labels));
     if (!withTemplates && known.pods && noPod) {
-      out.push(finding(s, 'IST0101', 'selector.no-match', 'warning', `Referenced selector not found: "${selectorString(s.selector)}"`));
+      out.push(
+        finding(
+          s,
+          'IST0101',
+          'selector.no-match',
+          'warning',
+          `Referenced selector not found: "${selectorString(s.selector)}"`,
+        ),
+      );
     } else if (withTemplates && known.workloads && noPod && !workloads.some((w) => matches(s.selector, w.labels))) {
-      out.push(finding(s, 'IST0101', 'selector.no-match', 'warning', `Referenced selector not found: "${selectorString(s.selector)}" (no pod and no workload template matches)`));
+      out.push(
+        finding(
+          s,
+          'IST0101',
+          'selector.no-match',
+          'warning',
+          `Referenced selector not found: "${selectorString(s.selector)}" (no pod and no workload template matches)`,
+        ),
+      );
     }
   }
   // Ambient pods: every selector Sidecar that picks one is ineffective (once per Sidecar).
@@ -141,15 +207,32 @@ function selectorFindings(
     for (const s of selective) if (matches(s.selector, p.labels)) ineffective.add(s.name);
   }
   for (const s of selective) {
-    if (ineffective.has(s.name)) out.push(finding(s, 'IST0167', 'ambient.ineffective', 'warning', 'The policy has no impact: selected workload is in ambient mode, the policy has no impact.'));
+    if (ineffective.has(s.name))
+      out.push(
+        finding(
+          s,
+          'IST0167',
+          'ambient.ineffective',
+          'warning',
+          'The policy has no impact: selected workload is in ambient mode, the policy has no impact.',
+        ),
+      );
   }
   const sidecarPods = pods.filter((p) => !p.ambient);
-  out.push(...(options.overlap === 'pods' ? podOverlaps(namespace, selective, sidecarPods) : selectorOverlaps(namespace, selective, sidecarPods, workloads, options.overlap, known.workloads)));
+  out.push(
+    ...(options.overlap === 'pods'
+      ? podOverlaps(namespace, selective, sidecarPods)
+      : selectorOverlaps(namespace, selective, sidecarPods, workloads, options.overlap, known.workloads)),
+  );
   return out;
 }
 
 /** Istio's IST0110: per pod, every selector Sidecar that picks it, when there are two or more. */
-function podOverlaps(namespace: string, selective: readonly (SidecarInfo & PairedSelector)[], pods: readonly PodInfo[]): AuditFinding[] {
+function podOverlaps(
+  namespace: string,
+  selective: readonly (SidecarInfo & PairedSelector)[],
+  pods: readonly PodInfo[],
+): AuditFinding[] {
   const out: AuditFinding[] = [];
   for (const p of pods) {
     const matching = selective.filter((s) => matches(s.selector, p.labels));
@@ -181,9 +264,16 @@ function selectorOverlaps(
       const b = selective[j]!;
       const shared = sharedLabels(a, b, mode);
       if (!shared) continue;
-      const examples = pods.filter((p) => matches(shared, p.labels)).slice(0, 3).map((p) => p.name);
-      const templates = workloads.filter((w) => matches(shared, w.labels)).slice(0, 3).map(describeWorkload);
-      if (mode === 'workloads' && examples.length === 0 && templates.length === 0 && !sharedLabels(a, b, 'identical')) continue;
+      const examples = pods
+        .filter((p) => matches(shared, p.labels))
+        .slice(0, 3)
+        .map((p) => p.name);
+      const templates = workloads
+        .filter((w) => matches(shared, w.labels))
+        .slice(0, 3)
+        .map(describeWorkload);
+      if (mode === 'workloads' && examples.length === 0 && templates.length === 0 && !sharedLabels(a, b, 'identical'))
+        continue;
       const where =
         templates.length > 0
           ? `${templates.join(', ')}${examples.length > 0 ? ` (pods ${examples.map((n) => `"${n}"`).join(', ')})` : ''}`
@@ -193,7 +283,10 @@ function selectorOverlaps(
               ? `pods labelled ${selectorString(shared)} (no pod or workload has these labels: only --overlap=labels reports this)`
               : `pods labelled ${selectorString(shared)} (none exists yet)`;
       const message = `The Sidecars ${names([a, b])} in namespace "${namespace}" select the same workload ${where}, which can lead to undefined behavior.`;
-      out.push(finding(a, 'IST0110', 'conflict.overlap', 'error', message), finding(b, 'IST0110', 'conflict.overlap', 'error', message));
+      out.push(
+        finding(a, 'IST0110', 'conflict.overlap', 'error', message),
+        finding(b, 'IST0110', 'conflict.overlap', 'error', message),
+      );
     }
   }
   return out;
@@ -205,5 +298,15 @@ function deprecations(obj: unknown): AuditFinding[] {
   const otp = isRecord(spec.outboundTrafficPolicy) ? spec.outboundTrafficPolicy : {};
   if (otp.egressProxy === undefined || otp.egressProxy === null) return [];
   const [namespace, name] = keyOfRaw(obj).split('/') as [string, string];
-  return [{ code: 'IST0002', rule: 'deprecated.egress-proxy', severity: 'warning', kind: 'Sidecar', namespace, name, message: 'Deprecated: OutboundTrafficPolicy.EgressProxy ignored' }];
+  return [
+    {
+      code: 'IST0002',
+      rule: 'deprecated.egress-proxy',
+      severity: 'warning',
+      kind: 'Sidecar',
+      namespace,
+      name,
+      message: 'Deprecated: OutboundTrafficPolicy.EgressProxy ignored',
+    },
+  ];
 }

@@ -41,7 +41,8 @@ export function shownFindings(findings: readonly AuditFinding[]): ShownFinding[]
   for (let start = 0; start < findings.length; ) {
     const first = findings[start]!;
     let end = start + 1;
-    while (end < findings.length && findings[end]!.namespace === first.namespace && findings[end]!.name === first.name) end++;
+    while (end < findings.length && findings[end]!.namespace === first.namespace && findings[end]!.name === first.name)
+      end++;
     out.push(...capPerSidecar(findings.slice(start, end)));
     start = end;
   }
@@ -52,10 +53,25 @@ export function shownFindings(findings: readonly AuditFinding[]): ShownFinding[]
 function capPerSidecar(own: readonly AuditFinding[]): ShownFinding[] {
   const codes = new Map(own.map((f) => [f.rule, f.code]));
   const { kind, namespace, name } = own[0]!;
-  const asViolations = own.map((f): Violation & { finding: AuditFinding } => ({ rule: f.rule, severity: f.severity, path: '', message: f.message, finding: f }));
+  const asViolations = own.map((f): Violation & { finding: AuditFinding } => ({
+    rule: f.rule,
+    severity: f.severity,
+    path: '',
+    message: f.message,
+    finding: f,
+  }));
   return capFindings(asViolations, FINDING_LIMITS).map((v): ShownFinding => {
     const kept = (v as Partial<{ finding: AuditFinding }>).finding;
     if (kept) return { ...kept, message: clip(kept.message, MESSAGE_CHARS) };
-    return { code: codes.get(v.rule) ?? null, rule: v.rule, severity: v.severity, kind, namespace, name, message: v.message, omitted: v.omitted };
+    return {
+      code: codes.get(v.rule) ?? null,
+      rule: v.rule,
+      severity: v.severity,
+      kind,
+      namespace,
+      name,
+      message: v.message,
+      omitted: v.omitted,
+    };
   });
 }

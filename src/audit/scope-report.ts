@@ -9,7 +9,8 @@ function sidecarCell(r: ScopeRow & { hasSelectorSidecars: boolean }): string {
   return `${s.namespace}/${s.name}${s.kind === 'mesh' ? ' (mesh default)' : ''}`;
 }
 
-const share = (part: HostCounts, whole: HostCounts): string => (whole.total === 0 ? '-' : `${Math.round((100 * part.total) / whole.total)}%`);
+const share = (part: HostCounts, whole: HostCounts): string =>
+  whole.total === 0 ? '-' : `${Math.round((100 * part.total) / whole.total)}%`;
 const ratio = (a: number, b: number): string => `${a}/${b}`;
 
 function table(header: string[], rows: string[][]): string[] {
@@ -28,19 +29,40 @@ const counted = (r: ScopeRow): string[] => [
 export function formatScopeText(report: ScopeReport): string {
   const lines = table(
     ['NAMESPACE', 'SIDECAR IN FORCE', 'SERVICES', 'SE HOSTS', 'IMPORTED/WITHOUT', 'SHARE'],
-    report.namespaces.map((r) => [r.namespace, sidecarCell({ ...r, hasSelectorSidecars: report.selectorSidecars.some((x) => x.namespace === r.namespace) }), ...counted(r)]),
+    report.namespaces.map((r) => [
+      r.namespace,
+      sidecarCell({ ...r, hasSelectorSidecars: report.selectorSidecars.some((x) => x.namespace === r.namespace) }),
+      ...counted(r),
+    ]),
   );
   if (report.selectorSidecars.length > 0) {
-    lines.push('', ...table(['NAMESPACE', 'SELECTOR SIDECAR', 'SELECTOR', 'WORKLOADS', 'SERVICES', 'SE HOSTS', 'IMPORTED/WITHOUT', 'SHARE'], report.selectorSidecars.map((r) => [r.namespace, r.sidecar.name!, r.selector!, r.workloads!.join(',') || '(none)', ...counted(r)])));
+    lines.push(
+      '',
+      ...table(
+        ['NAMESPACE', 'SELECTOR SIDECAR', 'SELECTOR', 'WORKLOADS', 'SERVICES', 'SE HOSTS', 'IMPORTED/WITHOUT', 'SHARE'],
+        report.selectorSidecars.map((r) => [
+          r.namespace,
+          r.sidecar.name!,
+          r.selector!,
+          r.workloads!.join(',') || '(none)',
+          ...counted(r),
+        ]),
+      ),
+    );
   }
   const s = report.summary;
   lines.push('');
-  if (report.unscoped.length > 0) lines.push(`No Sidecar at all (every proxy imports everything exported to its namespace): ${report.unscoped.join(', ')}`);
+  if (report.unscoped.length > 0)
+    lines.push(
+      `No Sidecar at all (every proxy imports everything exported to its namespace): ${report.unscoped.join(', ')}`,
+    );
   lines.push(
     `${plural(s.namespaces, 'namespace')}: ${s.namespaceDefaults} with their own default, ${s.meshDefault} under the mesh default, ${s.withoutDefault} without a default (${s.unscoped} with no Sidecar at all); ${plural(s.selectorSidecars, 'selector Sidecar')}. ` +
       `The mesh has ${plural(s.mesh.services, 'Service')} and ${plural(s.mesh.serviceEntryHosts, 'ServiceEntry host')}.`,
   );
-  lines.push('SERVICES and SE HOSTS: imported under the Sidecar in force / imported with no Sidecar (what is exported to the namespace).');
+  lines.push(
+    'SERVICES and SE HOSTS: imported under the Sidecar in force / imported with no Sidecar (what is exported to the namespace).',
+  );
   return `${lines.join('\n')}\n`;
 }
 

@@ -5,7 +5,13 @@
 // namespace): the seeds' "config size per proxy" table, from the cluster's
 // own objects. Istio's import rules live in src/sidecar/imports.ts.
 import { storeOf, type ClusterObjects } from '../manifests/state.js';
-import { importedHosts, registryHosts, SidecarIndex, type ImportedHosts, type SidecarInForce } from '../sidecar/imports.js';
+import {
+  importedHosts,
+  registryHosts,
+  SidecarIndex,
+  type ImportedHosts,
+  type SidecarInForce,
+} from '../sidecar/imports.js';
 import { matches, selectorString } from '../sidecar/selectors.js';
 import { IGNORED_NAMESPACES } from './analyze.js';
 
@@ -33,7 +39,15 @@ export interface ScopeReport {
   selectorSidecars: ScopeRow[];
   /** Namespaces where no Sidecar applies at all (no own default, no mesh default, no selector Sidecar): every proxy there imports the whole mesh. */
   unscoped: string[];
-  summary: { namespaces: number; namespaceDefaults: number; meshDefault: number; withoutDefault: number; unscoped: number; selectorSidecars: number; mesh: HostCounts };
+  summary: {
+    namespaces: number;
+    namespaceDefaults: number;
+    meshDefault: number;
+    withoutDefault: number;
+    unscoped: number;
+    selectorSidecars: number;
+    mesh: HostCounts;
+  };
 }
 
 export interface ScopeOptions {
@@ -41,7 +55,11 @@ export interface ScopeOptions {
   clusterDomain: string;
 }
 
-const counts = (h: ImportedHosts): HostCounts => ({ services: h.services.length, serviceEntryHosts: h.serviceEntryHosts.length, total: h.services.length + h.serviceEntryHosts.length });
+const counts = (h: ImportedHosts): HostCounts => ({
+  services: h.services.length,
+  serviceEntryHosts: h.serviceEntryHosts.length,
+  total: h.services.length + h.serviceEntryHosts.length,
+});
 
 export function scopeAudit(input: ClusterObjects, options: ScopeOptions): ScopeReport {
   const store = storeOf({ ...input, sidecars: [] });
@@ -60,14 +78,25 @@ export function scopeAudit(input: ClusterObjects, options: ScopeOptions): ScopeR
     rows.push(row(index.forProxy(namespace)));
     for (const s of index.selectorSidecars(namespace)) {
       const selector = s.selector ?? {};
-      const picked = store.workloads(namespace).filter((w) => matches(selector, w.labels)).map((w) => w.name);
-      const workloads = picked.length > 0 ? picked : store.pods(namespace).filter((p) => matches(selector, p.labels)).map((p) => p.name);
+      const picked = store
+        .workloads(namespace)
+        .filter((w) => matches(selector, w.labels))
+        .map((w) => w.name);
+      const workloads =
+        picked.length > 0
+          ? picked
+          : store
+              .pods(namespace)
+              .filter((p) => matches(selector, p.labels))
+              .map((p) => p.name);
       selectorRows.push({ ...row(s), selector: selectorString(selector) || '{}', workloads: workloads.sort() });
     }
   }
   const mesh = counts(registryHosts(store, options.clusterDomain));
   const withSelectors = new Set(selectorRows.map((r) => r.namespace));
-  const unscoped = rows.filter((r) => r.sidecar.kind === 'none' && !withSelectors.has(r.namespace)).map((r) => r.namespace);
+  const unscoped = rows
+    .filter((r) => r.sidecar.kind === 'none' && !withSelectors.has(r.namespace))
+    .map((r) => r.namespace);
   return {
     namespaces: rows,
     selectorSidecars: selectorRows,

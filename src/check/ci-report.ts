@@ -65,8 +65,21 @@ export function formatSarif(report: CheckReport, tool: ToolInfo): string {
       message: { text: findingText(f) },
       locations: [
         {
-          physicalLocation: { artifactLocation: { uri: artifactUri(r.file) }, region: { startLine: Math.max(1, f.line), startColumn: Math.max(1, f.col) } },
-          ...(r.name ? { logicalLocations: [{ name: r.name, fullyQualifiedName: `${r.kind ?? 'document'}/${r.namespace ? `${r.namespace}/` : ''}${r.name}`, kind: 'object' }] } : {}),
+          physicalLocation: {
+            artifactLocation: { uri: artifactUri(r.file) },
+            region: { startLine: Math.max(1, f.line), startColumn: Math.max(1, f.col) },
+          },
+          ...(r.name
+            ? {
+                logicalLocations: [
+                  {
+                    name: r.name,
+                    fullyQualifiedName: `${r.kind ?? 'document'}/${r.namespace ? `${r.namespace}/` : ''}${r.name}`,
+                    kind: 'object',
+                  },
+                ],
+              }
+            : {}),
         },
       ],
     })),
@@ -76,7 +89,14 @@ export function formatSarif(report: CheckReport, tool: ToolInfo): string {
     version: '2.1.0',
     runs: [
       {
-        tool: { driver: { name: tool.name, version: tool.version, semanticVersion: tool.version, rules: rules.map(sarifRule) } },
+        tool: {
+          driver: {
+            name: tool.name,
+            version: tool.version,
+            semanticVersion: tool.version,
+            rules: rules.map(sarifRule),
+          },
+        },
         results,
         columnKind: 'unicodeCodePoints',
       },
@@ -111,7 +131,8 @@ function caseName(r: CheckResult): string {
   return r.kind ? `${r.kind} ${object}` : `document at line ${r.line}${object ? ` (${object})` : ''}`;
 }
 
-const located = (file: string, f: Finding): string => `${file}:${f.line}:${f.col}: ${f.severity}: ${findingText(f)} [${f.rule}]`;
+const located = (file: string, f: Finding): string =>
+  `${file}:${f.line}:${f.col}: ${f.severity}: ${findingText(f)} [${f.rule}]`;
 
 /**
  * One <testsuite> per file, one <testcase> per Sidecar (or unparsable
@@ -129,9 +150,12 @@ export function formatJunit(report: CheckReport, files: readonly string[]): stri
       if (!r.allowed) {
         const first = r.errors[0];
         const message = first ? `${findingText(first)} [${first.rule}]` : 'rejected';
-        body.push(`      <failure${attrs({ message, type: first?.rule ?? 'error' })}>${xmlEscape(r.errors.map((f) => located(file, f)).join('\n'))}</failure>`);
+        body.push(
+          `      <failure${attrs({ message, type: first?.rule ?? 'error' })}>${xmlEscape(r.errors.map((f) => located(file, f)).join('\n'))}</failure>`,
+        );
       }
-      if (r.warnings.length > 0) body.push(`      <system-out>${xmlEscape(r.warnings.map((f) => located(file, f)).join('\n'))}</system-out>`);
+      if (r.warnings.length > 0)
+        body.push(`      <system-out>${xmlEscape(r.warnings.map((f) => located(file, f)).join('\n'))}</system-out>`);
       return body.length === 0 ? `${head.slice(0, -1)}/>` : [head, ...body, '    </testcase>'].join('\n');
     });
     const open = `  <testsuite${attrs({ name: file, tests: results.length, failures, errors: 0, skipped: 0 })}`;
@@ -139,7 +163,13 @@ export function formatJunit(report: CheckReport, files: readonly string[]): stri
   });
   const tests = report.results.length;
   const failures = report.results.filter((r) => !r.allowed).length;
-  return ['<?xml version="1.0" encoding="UTF-8"?>', `<testsuites${attrs({ name: 'sidecar-guard check', tests, failures, errors: 0 })}>`, ...suites, '</testsuites>', ''].join('\n');
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites${attrs({ name: 'sidecar-guard check', tests, failures, errors: 0 })}>`,
+    ...suites,
+    '</testsuites>',
+    '',
+  ].join('\n');
 }
 
 // ------------------------------------------------- GitHub workflow commands
@@ -164,12 +194,19 @@ export function formatGithub(report: CheckReport): string {
   for (const r of report.results) {
     for (const f of findingsOf(r)) {
       const title = `${f.rule}: ${ruleById(f.rule)?.title ?? f.rule}`;
-      const props = [`file=${githubProperty(r.file)}`, `line=${f.line}`, `col=${f.col}`, `title=${githubProperty(title)}`].join(',');
+      const props = [
+        `file=${githubProperty(r.file)}`,
+        `line=${f.line}`,
+        `col=${f.col}`,
+        `title=${githubProperty(title)}`,
+      ].join(',');
       lines.push(`::${f.severity} ${props}::${githubData(findingText(f))}`);
     }
   }
   const s = report.summary;
   const parse = s.unparsable > 0 ? `, ${s.unparsable} unparsable` : '';
-  lines.push(`::notice title=${githubProperty('sidecar-guard check')}::${githubData(`${s.files} files, ${s.sidecars} Sidecars: ${s.allowed} allowed, ${s.rejected} rejected${parse}`)}`);
+  lines.push(
+    `::notice title=${githubProperty('sidecar-guard check')}::${githubData(`${s.files} files, ${s.sidecars} Sidecars: ${s.allowed} allowed, ${s.rejected} rejected${parse}`)}`,
+  );
   return `${lines.join('\n')}\n`;
 }

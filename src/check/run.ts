@@ -60,7 +60,6 @@ export interface CheckReport {
   summary: CheckSummary;
 }
 
-
 export function checkManifests(manifests: readonly Manifest[], files: number, options: CheckOptions): CheckReport {
   const store = options.isolated ? undefined : stateFrom(manifests, options.namespace);
   const accepted = new Map<string, Record<string, unknown>>(); // ns/name → last admitted version, for UPDATE semantics
@@ -79,7 +78,17 @@ export function checkManifests(manifests: readonly Manifest[], files: number, op
   }
   const judged = results.filter((r) => r.kind !== null);
   const allowed = judged.filter((r) => r.allowed).length;
-  return { results, summary: { files, sidecars: judged.length, allowed, rejected: judged.length - allowed, unparsable: results.length - judged.length, skipped } };
+  return {
+    results,
+    summary: {
+      files,
+      sidecars: judged.length,
+      allowed,
+      rejected: judged.length - allowed,
+      unparsable: results.length - judged.length,
+      skipped,
+    },
+  };
 }
 
 /**
@@ -88,7 +97,10 @@ export function checkManifests(manifests: readonly Manifest[], files: number, op
  * Sidecars join in order.
  */
 function stateFrom(manifests: readonly Manifest[], namespace: string): ClusterStore {
-  const { sidecars: _judgedInOrder, ...rest } = clusterObjects(manifests.filter((m) => m.ok), namespace);
+  const { sidecars: _judgedInOrder, ...rest } = clusterObjects(
+    manifests.filter((m) => m.ok),
+    namespace,
+  );
   return storeOf(rest);
 }
 
@@ -97,11 +109,19 @@ function stateFrom(manifests: readonly Manifest[], namespace: string): ClusterSt
  * namespace and name were accepted before is an UPDATE of that version, as
  * kubectl apply would send it, so grandfathering applies as in the webhook.
  */
-function checkSidecar(m: ManifestObject, store: ClusterStore | undefined, accepted: Map<string, Record<string, unknown>>, options: CheckOptions): CheckResult {
+function checkSidecar(
+  m: ManifestObject,
+  store: ClusterStore | undefined,
+  accepted: Map<string, Record<string, unknown>>,
+  options: CheckOptions,
+): CheckResult {
   const obj = m.object as Record<string, unknown>;
   const ref = refOf(obj, options.namespace);
   const key = `${ref.namespace}/${ref.name}`;
-  const findings = judge({ object: obj, oldObject: accepted.get(key), ref }, store, { ...options, rejectUnknownFields: true });
+  const findings = judge({ object: obj, oldObject: accepted.get(key), ref }, store, {
+    ...options,
+    rejectUnknownFields: true,
+  });
   const toFinding = ({ allowedBecause, ...v }: Violation): Finding => ({
     ...v,
     ...(allowedBecause ? { message: `${v.message} (allowed: ${allowedBecause})` } : {}),

@@ -108,7 +108,10 @@ export class Admitter {
 
   private decideInOrder(request: AdmissionRequest, context: ValidateContext): Promise<Decision> {
     const namespace = namespaceOf(request);
-    const budget = Math.min(this.options.claimTimeoutMs ?? DEFAULT_CLAIM_TIMEOUT_MS, (context.budgetMs ?? Infinity) - ANSWER_MARGIN_MS);
+    const budget = Math.min(
+      this.options.claimTimeoutMs ?? DEFAULT_CLAIM_TIMEOUT_MS,
+      (context.budgetMs ?? Infinity) - ANSWER_MARGIN_MS,
+    );
     return new Promise<Decision>((resolve, reject) => {
       const job: Job = { request, deadline: this.now() + budget, resolve, reject };
       const queue = this.queues.get(namespace);
@@ -187,7 +190,12 @@ export class Admitter {
     return { decisions, claiming };
   }
 
-  private answer(jobs: readonly Job[], decisions: readonly Decision[], claiming: ReadonlyMap<number, Reservation>, failure?: Undecided): void {
+  private answer(
+    jobs: readonly Job[],
+    decisions: readonly Decision[],
+    claiming: ReadonlyMap<number, Reservation>,
+    failure?: Undecided,
+  ): void {
     jobs.forEach((job, i) => {
       if (failure && claiming.has(i)) {
         this.options.observer?.claimFailed(failure.reason);
@@ -216,8 +224,12 @@ export class Admitter {
 
   private undecided(err: unknown, namespace: string, started: number, conflicts: number): Undecided {
     if (err instanceof Undecided) return err;
-    if ((err as Error)?.name === 'TimeoutError' || /timed out/.test((err as Error)?.message ?? '')) return this.timedOut(namespace, started, conflicts);
-    return new Undecided(`the claim for namespace "${namespace}" could not be written: ${(err as Error)?.message ?? String(err)}`, 'api-error');
+    if ((err as Error)?.name === 'TimeoutError' || /timed out/.test((err as Error)?.message ?? ''))
+      return this.timedOut(namespace, started, conflicts);
+    return new Undecided(
+      `the claim for namespace "${namespace}" could not be written: ${(err as Error)?.message ?? String(err)}`,
+      'api-error',
+    );
   }
 
   /**
@@ -230,7 +242,9 @@ export class Admitter {
     const overdue = this.reservations.overdue(namespaceOf(request));
     if (overdue.length === 0) return decision;
     const now = this.now();
-    const names = overdue.slice(0, 3).map((r) => `${describeRef(r.info)} (admitted ${Math.round((now - r.admittedAt) / 1000)}s ago)`);
+    const names = overdue
+      .slice(0, 3)
+      .map((r) => `${describeRef(r.info)} (admitted ${Math.round((now - r.admittedAt) / 1000)}s ago)`);
     const more = overdue.length > 3 ? ` and ${overdue.length - 3} more` : '';
     const age = Math.round(this.reservations.viewAgeMs() / 1000);
     return {
@@ -281,7 +295,11 @@ export interface LocalAdmitterOptions {
 export const DEFAULT_RESERVATION_TTL_MS = 45_000;
 
 /** An Admitter with local reservations over a store, wired as `serve --claims=local` wires them (standalone, tests, bench). */
-export function localAdmitter(store: ClusterStore, review: ReviewOptions, options: LocalAdmitterOptions = {}): { admitter: Admitter; reservations: Reservations } {
+export function localAdmitter(
+  store: ClusterStore,
+  review: ReviewOptions,
+  options: LocalAdmitterOptions = {},
+): { admitter: Admitter; reservations: Reservations } {
   const reservations = new Reservations({
     view: store,
     replica: options.replica ?? 'local',
@@ -289,6 +307,11 @@ export function localAdmitter(store: ClusterStore, review: ReviewOptions, option
     ...(options.viewCurrentAsOf ? { viewCurrentAsOf: options.viewCurrentAsOf } : {}),
   });
   store.onChange((kind, namespace, name) => kind === 'Sidecar' && reservations.observed(namespace, name));
-  const admitter = new Admitter(reservations, { review, replica: options.replica ?? 'local', ttlMs: options.ttlMs ?? DEFAULT_RESERVATION_TTL_MS, ...(options.now ? { now: options.now } : {}) });
+  const admitter = new Admitter(reservations, {
+    review,
+    replica: options.replica ?? 'local',
+    ttlMs: options.ttlMs ?? DEFAULT_RESERVATION_TTL_MS,
+    ...(options.now ? { now: options.now } : {}),
+  });
   return { admitter, reservations };
 }

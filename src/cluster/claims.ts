@@ -88,10 +88,19 @@ export class ApiClaims implements ClaimStore {
     const now = this.now();
     const keys = new Set(added.map((c) => c.key));
     const kept = current.claims.filter((c) => !keys.has(c.key) && c.expiresAt + this.options.pruneAfterMs > now);
-    const object = claimsObject(this.options.namespace, namespace, [...kept, ...added], current.resourceVersion, current.texts);
+    const object = claimsObject(
+      this.options.namespace,
+      namespace,
+      [...kept, ...added],
+      current.resourceVersion,
+      current.texts,
+    );
     const bytes = dataBytes(object.data);
     if (bytes > (this.options.maxBytes ?? MAX_CLAIMS_BYTES)) {
-      throw new Undecided(`the claims of namespace "${namespace}" would take ${bytes} bytes, more than a ConfigMap holds: too many Sidecar writes in flight there`, 'too-large');
+      throw new Undecided(
+        `the claims of namespace "${namespace}" would take ${bytes} bytes, more than a ConfigMap holds: too many Sidecar writes in flight there`,
+        'too-large',
+      );
     }
     const creating = current.resourceVersion === undefined;
     try {
@@ -128,7 +137,11 @@ export class ApiClaims implements ClaimStore {
       claims.push(claim);
       texts.set(key, text);
     }
-    this.cache.set(namespace, { resourceVersion: typeof meta.resourceVersion === 'string' ? meta.resourceVersion : undefined, claims, texts });
+    this.cache.set(namespace, {
+      resourceVersion: typeof meta.resourceVersion === 'string' ? meta.resourceVersion : undefined,
+      claims,
+      texts,
+    });
     return claims;
   }
 
@@ -157,7 +170,13 @@ interface StoredClaim {
 }
 
 /** The ConfigMap holding these claims; `texts` are entries as already stored, reused as they are. */
-export function claimsObject(selfNamespace: string, namespace: string, claims: readonly Reservation[], resourceVersion: string | undefined, texts?: ReadonlyMap<string, string>) {
+export function claimsObject(
+  selfNamespace: string,
+  namespace: string,
+  claims: readonly Reservation[],
+  resourceVersion: string | undefined,
+  texts?: ReadonlyMap<string, string>,
+) {
   const data: Record<string, string> = {};
   for (const c of claims) data[c.key] = texts?.get(c.key) ?? JSON.stringify(storedClaim(c));
   return {
@@ -203,7 +222,12 @@ export function claimsOf(namespace: string, data: unknown): Reservation[] {
     if (!Number.isFinite(admittedAt) || !Number.isFinite(expiresAt)) continue;
     out.push({
       key,
-      info: pendingInfo(namespace, claim.name, { uid: claim.uid, selector: claim.selector, selectorPresent: claim.selector !== null || claim.emptySelector === true, managed: claim.managed === true }),
+      info: pendingInfo(namespace, claim.name, {
+        uid: claim.uid,
+        selector: claim.selector,
+        selectorPresent: claim.selector !== null || claim.emptySelector === true,
+        managed: claim.managed === true,
+      }),
       ...(claim.uid !== undefined ? { uid: claim.uid } : {}),
       ...(claim.replaces !== undefined ? { replaces: claim.replaces } : {}),
       replica: claim.replica,

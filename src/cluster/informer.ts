@@ -170,11 +170,15 @@ export async function listAll(
   let resourceVersion: string | undefined;
   let cont: string | undefined;
   do {
-    const { body } = await client.request<{ items?: unknown[]; metadata?: Meta & { continue?: string } }>('GET', spec.path, {
-      accept: spec.listAccept,
-      query: { limit: LIST_PAGE_SIZE, continue: cont },
-      signal,
-    });
+    const { body } = await client.request<{ items?: unknown[]; metadata?: Meta & { continue?: string } }>(
+      'GET',
+      spec.path,
+      {
+        accept: spec.listAccept,
+        query: { limit: LIST_PAGE_SIZE, continue: cont },
+        signal,
+      },
+    );
     const page = Array.isArray(body?.items) ? body.items : [];
     const reduced = spec.slim ? page.map(spec.slim) : page;
     if (onPage) onPage(reduced);
@@ -292,7 +296,10 @@ class Reflector {
           this.rv = undefined;
         } else if (outcome === 'short') {
           // The view is still current up to this.rv: back off, then re-watch without a re-list.
-          this.logger.warn({ resource: this.spec.name, backoffMs: backoff }, 'watch ended at once without events; re-watching after a backoff');
+          this.logger.warn(
+            { resource: this.spec.name, backoffMs: backoff },
+            'watch ended at once without events; re-watching after a backoff',
+          );
           await this.sleep(backoff);
           backoff = Math.min(backoff * 2, this.opts.maxBackoffMs);
           continue;
@@ -321,7 +328,11 @@ class Reflector {
       listed = await listInto(this.client, this.spec, this.store, this.halt.signal);
     } catch (err) {
       if (!this.spec.optional || !isStatus(err, '404')) throw err;
-      if (!this.status.synced) this.logger.info({ resource: this.spec.name }, 'not served (CRD not installed): treated as empty, checked again later');
+      if (!this.status.synced)
+        this.logger.info(
+          { resource: this.spec.name },
+          'not served (CRD not installed): treated as empty, checked again later',
+        );
       this.spec.replace(this.store, []);
       this.markSynced();
       return false;
@@ -360,9 +371,18 @@ class Reflector {
     try {
       end = await this.client.watch(
         this.spec.path,
-        { resourceVersion: this.rv || undefined, allowWatchBookmarks: true, timeoutSeconds: this.opts.watchTimeoutSeconds },
+        {
+          resourceVersion: this.rv || undefined,
+          allowWatchBookmarks: true,
+          timeoutSeconds: this.opts.watchTimeoutSeconds,
+        },
         onEvent,
-        { signal: this.halt.signal, inactivityTimeoutMs: this.opts.watchInactivityTimeoutMs, onOpen: () => this.connected(), ...(this.spec.watchAccept ? { accept: this.spec.watchAccept } : {}) },
+        {
+          signal: this.halt.signal,
+          inactivityTimeoutMs: this.opts.watchInactivityTimeoutMs,
+          onOpen: () => this.connected(),
+          ...(this.spec.watchAccept ? { accept: this.spec.watchAccept } : {}),
+        },
       );
     } catch (err) {
       if (isStatus(err, '410')) return 'expired';
@@ -398,7 +418,10 @@ class Reflector {
     this.status.connected = false;
     this.status.disconnectedSince ??= this.now();
     this.status.lastError = (err as Error)?.message ?? String(err);
-    this.logger.warn({ resource: this.spec.name, err: this.status.lastError }, 'list/watch failed; serving the last good view and retrying');
+    this.logger.warn(
+      { resource: this.spec.name, err: this.status.lastError },
+      'list/watch failed; serving the last good view and retrying',
+    );
   }
 
   private sleep(ms: number): Promise<void> {
@@ -466,7 +489,9 @@ export class ClusterInformers {
     for (const s of this.status()) {
       if (!s.synced) reasons.push(`${s.resource} not listed yet${s.lastError ? ` (${s.lastError})` : ''}`);
       else if (s.disconnectedSince !== undefined && now - s.disconnectedSince > maxStalenessMs) {
-        reasons.push(`${s.resource} view stale for ${Math.round((now - s.disconnectedSince) / 1000)}s${s.lastError ? ` (${s.lastError})` : ''}`);
+        reasons.push(
+          `${s.resource} view stale for ${Math.round((now - s.disconnectedSince) / 1000)}s${s.lastError ? ` (${s.lastError})` : ''}`,
+        );
       }
     }
     return { ready: reasons.length === 0, reasons };

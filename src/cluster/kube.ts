@@ -74,7 +74,11 @@ export class KubeClient {
     return this.config.getCurrentCluster()!.server;
   }
 
-  async request<T = unknown>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, opts: RequestOptions = {}): Promise<KubeResponse<T>> {
+  async request<T = unknown>(
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+    path: string,
+    opts: RequestOptions = {},
+  ): Promise<KubeResponse<T>> {
     const url = this.url(path, opts.query);
     const ctx = await this.authenticated(url, method);
     const headers: Record<string, string> = { ...ctx.headers, accept: opts.accept ?? 'application/json' };
@@ -102,14 +106,25 @@ export class KubeClient {
    * (see WatchEnd), rejects when it cannot be opened (a KubeApiError for an
    * error status, e.g. 410 for an expired resourceVersion) or breaks.
    */
-  async watch(path: string, params: Record<string, string | number | boolean | undefined>, onEvent: (e: WatchEvent) => void, opts: WatchOptions): Promise<WatchEnd> {
+  async watch(
+    path: string,
+    params: Record<string, string | number | boolean | undefined>,
+    onEvent: (e: WatchEvent) => void,
+    opts: WatchOptions,
+  ): Promise<WatchEnd> {
     const url = this.url(path, { ...params, watch: true });
     const ctx = await this.authenticated(url, 'GET');
     const connectMs = opts.connectTimeoutMs ?? this.defaultTimeoutMs;
     const abort = abortable(opts.signal, connectMs);
     try {
-      const response = await fetch(url, { method: 'GET', headers: { ...ctx.headers, accept: opts.accept ?? 'application/json' }, dispatcher: ctx.dispatcher, signal: abort.signal });
-      if (response.status !== 200) throw statusError(response.status, parseBody(await response.text()), `WATCH ${url.pathname}`);
+      const response = await fetch(url, {
+        method: 'GET',
+        headers: { ...ctx.headers, accept: opts.accept ?? 'application/json' },
+        dispatcher: ctx.dispatcher,
+        signal: abort.signal,
+      });
+      if (response.status !== 200)
+        throw statusError(response.status, parseBody(await response.text()), `WATCH ${url.pathname}`);
       opts.onOpen?.();
       // From here on the deadline is an inactivity timeout, renewed by every chunk.
       const inactive = abort.deadline(opts.inactivityTimeoutMs);
@@ -157,7 +172,10 @@ export class KubeClient {
    * requests (watches included) are done. Through a proxy, client-node's own
    * path is taken.
    */
-  private async authenticated(url: URL, method: string): Promise<{ headers: Record<string, string>; dispatcher?: Dispatcher }> {
+  private async authenticated(
+    url: URL,
+    method: string,
+  ): Promise<{ headers: Record<string, string>; dispatcher?: Dispatcher }> {
     const cluster = this.config.getCurrentCluster();
     if (cluster?.proxyUrl) {
       const ctx = new RequestContext(url.toString(), method as HttpMethod);
@@ -169,10 +187,17 @@ export class KubeClient {
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(opts.headers ?? {})) if (v !== undefined) headers[k] = String(v);
     if (opts.auth) headers.Authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
-    const { ca, cert, key, pfx, passphrase, rejectUnauthorized, servername } = opts as https.RequestOptions & tls.ConnectionOptions;
-    const tlsOptions = Object.fromEntries(Object.entries({ ca, cert, key, pfx, passphrase, rejectUnauthorized, servername }).filter(([, v]) => v !== undefined));
+    const { ca, cert, key, pfx, passphrase, rejectUnauthorized, servername } = opts as https.RequestOptions &
+      tls.ConnectionOptions;
+    const tlsOptions = Object.fromEntries(
+      Object.entries({ ca, cert, key, pfx, passphrase, rejectUnauthorized, servername }).filter(
+        ([, v]) => v !== undefined,
+      ),
+    );
     const plan = this.config.createDispatcherOptions(cluster, tlsOptions);
-    return plan.type === 'agent' ? { headers, dispatcher: this.agentFor(plan.connect as Record<string, unknown>) } : { headers };
+    return plan.type === 'agent'
+      ? { headers, dispatcher: this.agentFor(plan.connect as Record<string, unknown>) }
+      : { headers };
   }
 
   private agentFor(connect: Record<string, unknown>): Agent {
@@ -215,7 +240,12 @@ function abortable(outer: AbortSignal | undefined, ms: number): Abortable {
   const arm = (why: 'deadline' | 'inactive', after: number) =>
     setTimeout(() => {
       fired = why;
-      controller.abort(new DOMException(why === 'inactive' ? `no data for ${after} ms` : `timed out after ${after} ms`, 'TimeoutError'));
+      controller.abort(
+        new DOMException(
+          why === 'inactive' ? `no data for ${after} ms` : `timed out after ${after} ms`,
+          'TimeoutError',
+        ),
+      );
     }, after).unref();
   let timer = arm('deadline', ms);
   const follow = () => controller.abort(outer?.reason);

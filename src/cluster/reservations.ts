@@ -26,7 +26,16 @@ import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../sidecar/managed.js';
 import { metadataOf } from '../sidecar/object.js';
 import { selectorOf, selectorPairs, type Labels } from '../sidecar/selectors.js';
 import { egressHostsOf, workloadSelectorPresent } from '../sidecar/records.js';
-import type { ClusterView, NamespaceInfo, PodFilter, PodInfo, ServiceEntryInfo, ServiceInfo, SidecarInfo, WorkloadInfo } from '../sidecar/view.js';
+import type {
+  ClusterView,
+  NamespaceInfo,
+  PodFilter,
+  PodInfo,
+  ServiceEntryInfo,
+  ServiceInfo,
+  SidecarInfo,
+  WorkloadInfo,
+} from '../sidecar/view.js';
 import { isRecord } from '../util/json.js';
 
 export interface Reservation {
@@ -243,8 +252,16 @@ export function reservationOf(request: AdmissionRequest, at: ReserveAt): Reserva
   const update = request.operation === 'UPDATE';
   const replaces = update ? (nonEmpty(metadataOf(request.oldObject).resourceVersion) ?? '') : undefined;
   const random = uid === undefined ? randomBytes(8).toString('hex') : undefined;
-  const key = uid === undefined ? `g.${random}` : update ? `u.${keyPart(uid)}.${keyPart(replaces || 'unknown')}` : `c.${keyPart(uid)}`;
-  const name = nonEmpty(meta.name) ?? nonEmpty(request.name) ?? `${nonEmpty(meta.generateName) ?? ''}<generated ${random ?? keyPart(uid!)}>`;
+  const key =
+    uid === undefined
+      ? `g.${random}`
+      : update
+        ? `u.${keyPart(uid)}.${keyPart(replaces || 'unknown')}`
+        : `c.${keyPart(uid)}`;
+  const name =
+    nonEmpty(meta.name) ??
+    nonEmpty(request.name) ??
+    `${nonEmpty(meta.generateName) ?? ''}<generated ${random ?? keyPart(uid!)}>`;
   const selectorPresent = workloadSelectorPresent(object);
   return {
     key,

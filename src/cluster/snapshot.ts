@@ -22,7 +22,9 @@ export async function listSnapshot(client: KubeClient): Promise<Snapshot> {
     sidecars: byKind('Sidecar'),
     pods: byKind('Pod'),
     namespaces: byKind('Namespace'),
-    workloads: RESOURCES.filter((r) => isWorkload(r.kind)).flatMap((r) => byKind(r.kind).map((o) => ({ ...(o as object), kind: r.kind }))),
+    workloads: RESOURCES.filter((r) => isWorkload(r.kind)).flatMap((r) =>
+      byKind(r.kind).map((o) => ({ ...(o as object), kind: r.kind })),
+    ),
     services: byKind('Service'),
     serviceEntries: byKind('ServiceEntry'),
   };

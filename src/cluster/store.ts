@@ -4,7 +4,14 @@
 // by namespace and by host. Filled by the informer adapter, the --state
 // loader, or tests.
 import type { Labels } from '../sidecar/selectors.js';
-import { namespaceInfoOf, podInfoOf, serviceEntryInfoOf, serviceInfoOf, sidecarInfoOf, workloadInfoOf } from '../sidecar/records.js';
+import {
+  namespaceInfoOf,
+  podInfoOf,
+  serviceEntryInfoOf,
+  serviceInfoOf,
+  sidecarInfoOf,
+  workloadInfoOf,
+} from '../sidecar/records.js';
 import type {
   ClusterView,
   NamespaceInfo,
@@ -62,7 +69,10 @@ interface LabelGroup {
  * A dictionary (Object.create(null)) costs about 250 bytes for a pod's eight
  * labels; this about 50.
  */
-const CompactLabels = function CompactLabels(this: Record<string, string>) {} as unknown as { new (): Record<string, string>; prototype: object };
+const CompactLabels = function CompactLabels(this: Record<string, string>) {} as unknown as {
+  new (): Record<string, string>;
+  prototype: object;
+};
 CompactLabels.prototype = Object.create(null);
 
 /** `name`: the pod's name, kept once where a label repeats it (a StatefulSet pod's statefulset.kubernetes.io/pod-name). */
@@ -176,7 +186,8 @@ class PodBucket {
   private find(hash: number, labels: Labels, ambient: boolean): LabelGroup | undefined {
     const same = this.groups.get(hash);
     if (same === undefined) return undefined;
-    for (const g of Array.isArray(same) ? same : [same]) if (g.ambient === ambient && sameLabels(g.labels, labels)) return g;
+    for (const g of Array.isArray(same) ? same : [same])
+      if (g.ambient === ambient && sameLabels(g.labels, labels)) return g;
     return undefined;
   }
 
@@ -206,7 +217,11 @@ class PodBucket {
 
   matching(namespace: string, selector: Labels, limit: number, filter: PodFilter): PodInfo[] {
     const out: PodInfo[] = [];
-    if ((filter === 'ambient' && this.ambientGroups === 0) || (filter === 'sidecar' && this.ambientGroups === this.groupCount)) return out;
+    if (
+      (filter === 'ambient' && this.ambientGroups === 0) ||
+      (filter === 'sidecar' && this.ambientGroups === this.groupCount)
+    )
+      return out;
     const visit = (group: LabelGroup): boolean => {
       if ((filter === 'sidecar' && group.ambient) || (filter === 'ambient' && !group.ambient)) return true;
       for (const name of podNames(group)) {
@@ -257,7 +272,13 @@ const postingSize = <T extends object>(p: Posting<T>): number => (p instanceof S
  * rest of the selector. A loop with a callback rather than a generator: it
  * runs on every decision.
  */
-function forEachMatching<T extends object>(byLabel: Postings<T>, all: () => Iterable<T>, selector: Labels, labelsOf: (t: T) => Labels, visit: (t: T) => boolean): void {
+function forEachMatching<T extends object>(
+  byLabel: Postings<T>,
+  all: () => Iterable<T>,
+  selector: Labels,
+  labelsOf: (t: T) => Labels,
+  visit: (t: T) => boolean,
+): void {
   const keys = Object.keys(selector);
   let shortest: Posting<T> | undefined;
   for (const k of keys) {
@@ -307,7 +328,6 @@ function dropPosting<T extends object>(byLabel: Postings<T>, labels: Labels, ite
 
 const groupLabels = (x: { labels: Labels }): Labels => x.labels;
 
-
 /** Workload templates of one namespace, by kind and name, and indexed by template label like pods. */
 class WorkloadBucket {
   private readonly byKind = new Map<WorkloadKind, Map<string, WorkloadInfo>>();
@@ -344,7 +364,13 @@ class WorkloadBucket {
 
   matching(selector: Labels, limit: number): WorkloadInfo[] {
     const out: WorkloadInfo[] = [];
-    forEachMatching(this.byLabel, () => this.all(), selector, groupLabels, (w) => out.push(w) < limit);
+    forEachMatching(
+      this.byLabel,
+      () => this.all(),
+      selector,
+      groupLabels,
+      (w) => out.push(w) < limit,
+    );
     return out;
   }
 }
@@ -753,7 +779,10 @@ export class ClusterStore implements ClusterView {
 function refOfRaw(obj: unknown, fallbackNamespace = 'default'): { namespace: string; name: string } | undefined {
   const meta = (obj as { metadata?: { name?: unknown; namespace?: unknown } } | undefined)?.metadata;
   if (typeof meta?.name !== 'string' || meta.name === '') return undefined;
-  return { namespace: typeof meta.namespace === 'string' && meta.namespace !== '' ? meta.namespace : fallbackNamespace, name: meta.name };
+  return {
+    namespace: typeof meta.namespace === 'string' && meta.namespace !== '' ? meta.namespace : fallbackNamespace,
+    name: meta.name,
+  };
 }
 
 function sameLabels(a: Labels, b: Labels): boolean {

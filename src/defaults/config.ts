@@ -19,7 +19,8 @@ function load(text: string, what: string): unknown {
 
 function stringList(v: unknown, where: string): string[] {
   if (v === undefined || v === null) return [];
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new ConfigError(`${where} must be a list of strings`);
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))
+    throw new ConfigError(`${where} must be a list of strings`);
   return v as string[];
 }
 
@@ -33,25 +34,31 @@ function stringList(v: unknown, where: string): string[] {
 export function parseTemplate(text: string | undefined, file = 'config'): DefaultsTemplate {
   if (text === undefined) return { ...DEFAULT_TEMPLATE };
   const doc = load(text, file) ?? {};
-  if (!isRecord(doc)) throw new ConfigError(`${file}: expected a mapping with name, egressHosts, outboundTrafficPolicy, clusterDomain`);
+  if (!isRecord(doc))
+    throw new ConfigError(`${file}: expected a mapping with name, egressHosts, outboundTrafficPolicy, clusterDomain`);
   const known = new Set(['name', 'egressHosts', 'outboundTrafficPolicy', 'clusterDomain']);
-  for (const key of Object.keys(doc)) if (!known.has(key)) throw new ConfigError(`${file}: unknown key "${key}" (known: ${[...known].join(', ')})`);
+  for (const key of Object.keys(doc))
+    if (!known.has(key)) throw new ConfigError(`${file}: unknown key "${key}" (known: ${[...known].join(', ')})`);
   const template: DefaultsTemplate = { ...DEFAULT_TEMPLATE };
   if (doc.name !== undefined) {
-    if (typeof doc.name !== 'string' || !LABEL.test(doc.name)) throw new ConfigError(`${file}: name must be a lowercase DNS label, got ${JSON.stringify(doc.name)}`);
+    if (typeof doc.name !== 'string' || !LABEL.test(doc.name))
+      throw new ConfigError(`${file}: name must be a lowercase DNS label, got ${JSON.stringify(doc.name)}`);
     template.name = doc.name;
   }
   if (doc.egressHosts !== undefined) {
     template.egressHosts = stringList(doc.egressHosts, `${file}: egressHosts`);
-    if (template.egressHosts.length === 0) throw new ConfigError(`${file}: egressHosts must not be empty (Istio requires at least one host)`);
+    if (template.egressHosts.length === 0)
+      throw new ConfigError(`${file}: egressHosts must not be empty (Istio requires at least one host)`);
   }
   if (doc.outboundTrafficPolicy !== undefined) {
     const mode = isRecord(doc.outboundTrafficPolicy) ? doc.outboundTrafficPolicy.mode : undefined;
-    if (mode !== 'REGISTRY_ONLY' && mode !== 'ALLOW_ANY') throw new ConfigError(`${file}: outboundTrafficPolicy.mode must be REGISTRY_ONLY or ALLOW_ANY`);
+    if (mode !== 'REGISTRY_ONLY' && mode !== 'ALLOW_ANY')
+      throw new ConfigError(`${file}: outboundTrafficPolicy.mode must be REGISTRY_ONLY or ALLOW_ANY`);
     template.outboundTrafficPolicy = { mode };
   }
   if (doc.clusterDomain !== undefined) {
-    if (typeof doc.clusterDomain !== 'string' || !HOSTNAME.test(doc.clusterDomain)) throw new ConfigError(`${file}: clusterDomain must be a DNS name`);
+    if (typeof doc.clusterDomain !== 'string' || !HOSTNAME.test(doc.clusterDomain))
+      throw new ConfigError(`${file}: clusterDomain must be a DNS name`);
     template.clusterDomain = doc.clusterDomain;
   }
   return template;
@@ -60,7 +67,8 @@ export function parseTemplate(text: string | undefined, file = 'config'): Defaul
 /** dependencies.yaml in the seeds' style: services: { "ns/svc": { calls: [...], external: [...] } }. */
 export function parseDependencies(text: string, file = 'dependencies'): DependencyMap {
   const doc = load(text, file);
-  if (!isRecord(doc) || !isRecord(doc.services)) throw new ConfigError(`${file}: expected "services:" mapping "namespace/service" to { calls, external }`);
+  if (!isRecord(doc) || !isRecord(doc.services))
+    throw new ConfigError(`${file}: expected "services:" mapping "namespace/service" to { calls, external }`);
   const services: DependencyMap['services'] = {};
   for (const [service, entry] of Object.entries(doc.services)) {
     const where = `${file}: services["${service}"]`;
@@ -72,7 +80,8 @@ export function parseDependencies(text: string, file = 'dependencies'): Dependen
       checkServiceRef(c, `${where}.calls[${i}]`, true);
     });
     external.forEach((h, i) => {
-      if (!HOSTNAME.test(h) || !h.includes('.')) throw new ConfigError(`${where}.external[${i}] must be a fully qualified host name, got "${h}"`);
+      if (!HOSTNAME.test(h) || !h.includes('.'))
+        throw new ConfigError(`${where}.external[${i}] must be a fully qualified host name, got "${h}"`);
     });
     services[service] = { calls, external };
   }

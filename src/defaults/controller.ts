@@ -17,7 +17,14 @@ import { DEFAULT_OVERLAP, type OverlapMode } from '../sidecar/selectors.js';
 import { errorsOf } from '../sidecar/violation.js';
 import { WorkQueue } from '../util/work-queue.js';
 import { hostsFor, edgesByNamespace, type ObservedTraffic } from '../traffic/edges.js';
-import { generateDefault, normaliseHosts, TEMPLATE_HASH_ANNOTATION, templateHash, type DefaultsConfig, type GeneratedSidecar } from './generate.js';
+import {
+  generateDefault,
+  normaliseHosts,
+  TEMPLATE_HASH_ANNOTATION,
+  templateHash,
+  type DefaultsConfig,
+  type GeneratedSidecar,
+} from './generate.js';
 
 export const ALWAYS_EXCLUDED = ['kube-system', 'kube-public', 'kube-node-lease'];
 
@@ -93,7 +100,10 @@ export class DefaultsController {
     private readonly options: ControllerOptions,
   ) {
     this.excluded = new Set([...ALWAYS_EXCLUDED, options.config.rootNamespace, ...options.exclude]);
-    this.queue = new WorkQueue({ baseDelayMs: options.retryMs ?? DEFAULT_RETRY_MS, maxDelayMs: options.maxRetryMs ?? DEFAULT_MAX_RETRY_MS });
+    this.queue = new WorkQueue({
+      baseDelayMs: options.retryMs ?? DEFAULT_RETRY_MS,
+      maxDelayMs: options.maxRetryMs ?? DEFAULT_MAX_RETRY_MS,
+    });
     // Every call in flight (Event POSTs are not awaited) listens on it: more than 10 is no leak.
     setMaxListeners(0, this.halt.signal);
   }
@@ -131,13 +141,24 @@ export class DefaultsController {
     try {
       const observed = await traffic.source.traffic({ window: traffic.window }, this.halt.signal);
       const next = new Map<string, string[]>();
-      for (const [ns, edges] of edgesByNamespace(observed.edges)) next.set(ns, hostsFor(edges, traffic.collapseThreshold ?? 0));
+      for (const [ns, edges] of edgesByNamespace(observed.edges))
+        next.set(ns, hostsFor(edges, traffic.collapseThreshold ?? 0));
       this.observed = next;
-      this.logger.info({ url: traffic.source.url, window: traffic.window, edges: observed.edges.length, namespaces: next.size }, 'namespace defaults: read the observed traffic');
+      this.logger.info(
+        { url: traffic.source.url, window: traffic.window, edges: observed.edges.length, namespaces: next.size },
+        'namespace defaults: read the observed traffic',
+      );
       for (const ns of this.store.namespaceNames()) this.enqueue(ns);
     } catch (err) {
       if (this.stopped) return;
-      this.logger.warn({ url: traffic.source.url, err: (err as Error).message, keeping: this.observed ? 'the traffic read before' : 'nothing yet: no default is created or changed' }, 'namespace defaults: cannot read the observed traffic');
+      this.logger.warn(
+        {
+          url: traffic.source.url,
+          err: (err as Error).message,
+          keeping: this.observed ? 'the traffic read before' : 'nothing yet: no default is created or changed',
+        },
+        'namespace defaults: cannot read the observed traffic',
+      );
     }
   }
 
@@ -192,7 +213,10 @@ export class DefaultsController {
         if (!this.stopped) {
           // aborted by stop(): nothing to retry
           const retryInMs = this.queue.addRateLimited(namespace);
-          this.logger.warn({ namespace, err: (err as Error).message, failures: this.queue.failuresOf(namespace), retryInMs }, 'namespace default: reconcile failed, retrying');
+          this.logger.warn(
+            { namespace, err: (err as Error).message, failures: this.queue.failuresOf(namespace), retryInMs },
+            'namespace default: reconcile failed, retrying',
+          );
         }
       } finally {
         this.queue.done(namespace);
@@ -227,7 +251,14 @@ export class DefaultsController {
     if (!this.options.traffic || this.options.traffic.prune) return generated;
     const hosts = normaliseHosts(generated.metadata.namespace, [...generated.spec.egress[0]!.hosts, ...current]);
     const spec = { ...generated.spec, egress: [{ hosts }] };
-    return { ...generated, metadata: { ...generated.metadata, annotations: { ...generated.metadata.annotations, [TEMPLATE_HASH_ANNOTATION]: templateHash(spec) } }, spec };
+    return {
+      ...generated,
+      metadata: {
+        ...generated.metadata,
+        annotations: { ...generated.metadata.annotations, [TEMPLATE_HASH_ANNOTATION]: templateHash(spec) },
+      },
+      spec,
+    };
   }
 
   /** Hosts of the current default that the generated one does not have or cover: no call used them in the window. */
@@ -245,8 +276,21 @@ export class DefaultsController {
     for (const listener of this.unusedListeners) listener(namespace, unused, pruned);
     if (unused.length === 0) return;
     const window = this.options.traffic!.window;
-    if (pruned) this.record(namespace, name, 'PrunedHosts', `removed ${unused.length} egress host(s) no call used in the last ${window} (--defaults-prune): ${unused.join(', ')}`);
-    else this.record(namespace, name, 'UnusedHosts', `${unused.length} egress host(s) had no call in the last ${window}; kept (removing needs --defaults-prune): ${unused.join(', ')}`, 'Warning');
+    if (pruned)
+      this.record(
+        namespace,
+        name,
+        'PrunedHosts',
+        `removed ${unused.length} egress host(s) no call used in the last ${window} (--defaults-prune): ${unused.join(', ')}`,
+      );
+    else
+      this.record(
+        namespace,
+        name,
+        'UnusedHosts',
+        `${unused.length} egress host(s) had no call in the last ${window}; kept (removing needs --defaults-prune): ${unused.join(', ')}`,
+        'Warning',
+      );
   }
 
   private async create(wanted: GeneratedSidecar): Promise<Action> {
@@ -265,7 +309,9 @@ export class DefaultsController {
   private async update(generated: GeneratedSidecar): Promise<Action> {
     const { namespace, name } = generated.metadata;
     const path = `${sidecarsPath(namespace)}/${encodeURIComponent(name)}`;
-    let current: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string>; resourceVersion?: string } } & Record<string, unknown>;
+    let current: {
+      metadata?: { labels?: Record<string, string>; annotations?: Record<string, string>; resourceVersion?: string };
+    } & Record<string, unknown>;
     try {
       current = (await this.client.request<typeof current>('GET', path, { signal: this.halt.signal })).body;
     } catch (err) {
@@ -277,13 +323,19 @@ export class DefaultsController {
     const currentHosts = egressHostsOf(current) ?? [];
     const unused = this.options.traffic ? this.unusedHosts(generated, currentHosts) : [];
     const wanted = this.keepingUnused(generated, currentHosts);
-    if (current.metadata?.annotations?.[TEMPLATE_HASH_ANNOTATION] === wanted.metadata.annotations[TEMPLATE_HASH_ANNOTATION]) {
+    if (
+      current.metadata?.annotations?.[TEMPLATE_HASH_ANNOTATION] ===
+      wanted.metadata.annotations[TEMPLATE_HASH_ANNOTATION]
+    ) {
       if (this.options.traffic) this.reportUnused(namespace, name, unused, false);
       return 'unchanged';
     }
     const next = {
       ...current,
-      metadata: { ...current.metadata, annotations: { ...current.metadata?.annotations, ...wanted.metadata.annotations } },
+      metadata: {
+        ...current.metadata,
+        annotations: { ...current.metadata?.annotations, ...wanted.metadata.annotations },
+      },
       spec: wanted.spec,
     };
     if (this.refuses(next, current, wanted.metadata)) return 'refused';
@@ -296,7 +348,12 @@ export class DefaultsController {
       }
       throw err;
     }
-    this.record(namespace, name, 'Updated', `updated the namespace-default Sidecar ${namespace}/${name} to the current template${this.options.traffic ? ' and observed traffic' : ''}`);
+    this.record(
+      namespace,
+      name,
+      'Updated',
+      `updated the namespace-default Sidecar ${namespace}/${name} to the current template${this.options.traffic ? ' and observed traffic' : ''}`,
+    );
     if (this.options.traffic) this.reportUnused(namespace, name, unused, this.options.traffic.prune);
     return 'updated';
   }
@@ -306,16 +363,33 @@ export class DefaultsController {
    * with a host Istio refuses would otherwise be denied by the API server
    * and retried for ever. Logged, not retried (the template needs fixing).
    */
-  private refuses(object: unknown, current: Record<string, unknown> | undefined, { namespace, name }: GeneratedSidecar['metadata']): boolean {
-    const options = { overlap: this.options.overlap ?? DEFAULT_OVERLAP, rootNamespace: this.options.config.rootNamespace, rejectUnknownFields: false };
+  private refuses(
+    object: unknown,
+    current: Record<string, unknown> | undefined,
+    { namespace, name }: GeneratedSidecar['metadata'],
+  ): boolean {
+    const options = {
+      overlap: this.options.overlap ?? DEFAULT_OVERLAP,
+      rootNamespace: this.options.config.rootNamespace,
+      rejectUnknownFields: false,
+    };
     const errors = errorsOf(judge({ object, oldObject: current, ref: { namespace, name } }, this.store, options));
     if (errors.length === 0) return false;
-    this.logger.warn({ namespace, name, rules: errors.map((v) => v.rule), errors: errors.map((v) => `${v.path}: ${v.message}`) }, 'namespace default: the generated Sidecar would be denied; not writing it (fix the template)');
+    this.logger.warn(
+      { namespace, name, rules: errors.map((v) => v.rule), errors: errors.map((v) => `${v.path}: ${v.message}`) },
+      'namespace default: the generated Sidecar would be denied; not writing it (fix the template)',
+    );
     return true;
   }
 
   /** One log line per action, and a Kubernetes Event on the Sidecar when RBAC allows. */
-  private record(namespace: string, name: string, reason: string, message: string, type: 'Normal' | 'Warning' = 'Normal'): void {
+  private record(
+    namespace: string,
+    name: string,
+    reason: string,
+    message: string,
+    type: 'Normal' | 'Warning' = 'Normal',
+  ): void {
     this.logger[type === 'Normal' ? 'info' : 'warn']({ namespace, name, reason }, message);
     const now = new Date().toISOString();
     const event = {
@@ -331,8 +405,13 @@ export class DefaultsController {
       lastTimestamp: now,
       count: 1,
     };
-    this.client.request('POST', `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`, { body: event, signal: this.halt.signal }).catch((err: Error) => {
-      this.logger.debug({ err: err.message }, 'could not record an Event');
-    });
+    this.client
+      .request('POST', `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`, {
+        body: event,
+        signal: this.halt.signal,
+      })
+      .catch((err: Error) => {
+        this.logger.debug({ err: err.message }, 'could not record an Event');
+      });
   }
 }

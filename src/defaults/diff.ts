@@ -6,7 +6,14 @@
 // unused; the template's hosts are never listed either (control-plane and
 // same-namespace traffic is not always in the metrics). Pure.
 import type { ClusterStore } from '../cluster/store.js';
-import { entryVisible, HostClasses, serviceOf, serviceVisible, SidecarIndex, type SidecarInForce } from '../sidecar/imports.js';
+import {
+  entryVisible,
+  HostClasses,
+  serviceOf,
+  serviceVisible,
+  SidecarIndex,
+  type SidecarInForce,
+} from '../sidecar/imports.js';
 import { egressHostOf, type Edge, type ObservedTraffic, type UnresolvedCalls } from '../traffic/edges.js';
 import { workloadLabels } from './from-traffic.js';
 
@@ -61,20 +68,47 @@ export interface DiffOptions {
  * the rest of the cluster (workloads and pods for the callers' labels,
  * Services and ServiceEntries for exportTo).
  */
-export function trafficDiff(traffic: ObservedTraffic, sidecars: readonly unknown[], store: ClusterStore, namespaces: readonly string[], options: DiffOptions): DiffReport {
+export function trafficDiff(
+  traffic: ObservedTraffic,
+  sidecars: readonly unknown[],
+  store: ClusterStore,
+  namespaces: readonly string[],
+  options: DiffOptions,
+): DiffReport {
   const index = new SidecarIndex(sidecars, options.rootNamespace);
   const out: NamespaceDiff[] = [];
   for (const namespace of namespaces) {
     const edges = traffic.edges.filter((e) => e.source.namespace === namespace);
-    const governed = edges.map((edge) => ({ edge, sidecar: index.forProxy(namespace, workloadLabels(store, edge.source)) }));
+    const governed = edges.map((edge) => ({
+      edge,
+      sidecar: index.forProxy(namespace, workloadLabels(store, edge.source)),
+    }));
     const blocked: BlockedEdge[] = [];
     for (const { edge, sidecar } of governed) {
       const reason = refusal(edge, sidecar, store, options);
-      if (reason) blocked.push({ source: edge.source, destination: edge.destination, destinationNamespace: edge.destinationNamespace, requests: edge.requests, connections: edge.connections, sidecar: refOf(sidecar), reason, add: egressHostOf(edge) });
+      if (reason)
+        blocked.push({
+          source: edge.source,
+          destination: edge.destination,
+          destinationNamespace: edge.destinationNamespace,
+          requests: edge.requests,
+          connections: edge.connections,
+          sidecar: refOf(sidecar),
+          reason,
+          add: egressHostOf(edge),
+        });
     }
-    const own = [index.forProxy(namespace), ...index.selectorSidecars(namespace)].filter((s) => s.kind === 'namespace' || s.kind === 'selector');
+    const own = [index.forProxy(namespace), ...index.selectorSidecars(namespace)].filter(
+      (s) => s.kind === 'namespace' || s.kind === 'selector',
+    );
     const unused = own.flatMap((s) => unusedHosts(s, governed, namespace, store, options));
-    out.push({ namespace, sidecar: refOf(index.forProxy(namespace)), blocked, unused, unresolved: traffic.unresolved.filter((u) => u.source.namespace === namespace) });
+    out.push({
+      namespace,
+      sidecar: refOf(index.forProxy(namespace)),
+      blocked,
+      unused,
+      unresolved: traffic.unresolved.filter((u) => u.source.namespace === namespace),
+    });
   }
   const sum = (f: (d: NamespaceDiff) => number) => out.reduce((n, d) => n + f(d), 0);
   return {
@@ -90,15 +124,23 @@ export function trafficDiff(traffic: ObservedTraffic, sidecars: readonly unknown
   };
 }
 
-const refOf = (s: SidecarInForce): SidecarRef => (s.kind === 'none' ? { kind: 'none' } : { kind: s.kind, namespace: s.namespace!, name: s.name! });
+const refOf = (s: SidecarInForce): SidecarRef =>
+  s.kind === 'none' ? { kind: 'none' } : { kind: s.kind, namespace: s.namespace!, name: s.name! };
 
 /** Why the governing Sidecar does not let the call through, or undefined when it does. */
-function refusal(edge: Edge, sidecar: SidecarInForce, store: ClusterStore, options: DiffOptions): BlockedEdge['reason'] | undefined {
+function refusal(
+  edge: Edge,
+  sidecar: SidecarInForce,
+  store: ClusterStore,
+  options: DiffOptions,
+): BlockedEdge['reason'] | undefined {
   const caller = edge.source.namespace;
   if (hidden(edge, caller, store, options)) return 'not-exported';
   if (sidecar.hosts === null) return undefined; // no Sidecar, or one without egress: everything visible is imported
   const classes = new HostClasses(sidecar.hosts, caller);
-  return namespacesDeclaring(edge, store).some((ns) => classes.imports(edge.destination, ns)) ? undefined : 'not-imported';
+  return namespacesDeclaring(edge, store).some((ns) => classes.imports(edge.destination, ns))
+    ? undefined
+    : 'not-imported';
 }
 
 /** Where the destination lives: the namespace the metrics name, or (when they do not) every namespace whose ServiceEntry declares the host. */
@@ -111,27 +153,44 @@ function namespacesDeclaring(edge: Edge, store: ClusterStore): string[] {
 function hidden(edge: Edge, caller: string, store: ClusterStore, options: DiffOptions): boolean {
   if (!store.knowsRegistry() || !edge.destinationNamespace) return false;
   const svc = serviceOf(edge.destination, options.clusterDomain);
-  const service = svc && svc.namespace === edge.destinationNamespace ? store.service(svc.namespace, svc.name) : undefined;
+  const service =
+    svc && svc.namespace === edge.destinationNamespace ? store.service(svc.namespace, svc.name) : undefined;
   if (service) return !serviceVisible(service, caller);
-  const entries = store.serviceEntriesWithHost(edge.destination).filter((se) => se.namespace === edge.destinationNamespace);
+  const entries = store
+    .serviceEntriesWithHost(edge.destination)
+    .filter((se) => se.namespace === edge.destinationNamespace);
   return entries.length > 0 && !entries.some((se) => entryVisible(se, caller));
 }
 
 /** Hosts of one of the namespace's own Sidecars that none of the calls it governs used. */
-function unusedHosts(sidecar: SidecarInForce, governed: readonly { edge: Edge; sidecar: SidecarInForce }[], namespace: string, store: ClusterStore, options: DiffOptions): UnusedHost[] {
+function unusedHosts(
+  sidecar: SidecarInForce,
+  governed: readonly { edge: Edge; sidecar: SidecarInForce }[],
+  namespace: string,
+  store: ClusterStore,
+  options: DiffOptions,
+): UnusedHost[] {
   if (sidecar.hosts === null) return [];
-  const calls = governed.filter((g) => g.sidecar.namespace === sidecar.namespace && g.sidecar.name === sidecar.name).map((g) => g.edge);
-  const template = new Set(options.templateHosts.flatMap((h) => [h, h.startsWith('./') ? `${namespace}/${h.slice(2)}` : h]));
+  const calls = governed
+    .filter((g) => g.sidecar.namespace === sidecar.namespace && g.sidecar.name === sidecar.name)
+    .map((g) => g.edge);
+  const template = new Set(
+    options.templateHosts.flatMap((h) => [h, h.startsWith('./') ? `${namespace}/${h.slice(2)}` : h]),
+  );
   const out: UnusedHost[] = [];
   for (const host of new Set(sidecar.hosts)) {
     if (host.startsWith('~') || template.has(host)) continue;
     const classes = new HostClasses([host], namespace);
-    if (!calls.some((e) => namespacesDeclaring(e, store).some((ns) => classes.imports(e.destination, ns)))) out.push({ sidecar: refOf(sidecar), host });
+    if (!calls.some((e) => namespacesDeclaring(e, store).some((ns) => classes.imports(e.destination, ns))))
+      out.push({ sidecar: refOf(sidecar), host });
   }
   return out;
 }
 
-const describe = (s: SidecarRef): string => (s.kind === 'none' ? 'no default Sidecar' : `Sidecar ${s.namespace}/${s.name}${s.kind === 'mesh' ? ' (mesh default)' : ''}`);
+const describe = (s: SidecarRef): string =>
+  s.kind === 'none'
+    ? 'no default Sidecar'
+    : `Sidecar ${s.namespace}/${s.name}${s.kind === 'mesh' ? ' (mesh default)' : ''}`;
 
 function volume(e: { requests: number; connections: number }): string {
   const parts = [];
@@ -149,16 +208,24 @@ export function formatDiffText(report: DiffReport): string {
     }
     lines.push(`${d.namespace} (${describe(d.sidecar)}):`);
     for (const b of d.blocked) {
-      const why = b.reason === 'not-exported' ? `not exported to namespace ${b.source.namespace} (exportTo): no Sidecar host can import it` : `not allowed by ${describe(b.sidecar)}: add ${b.add}`;
+      const why =
+        b.reason === 'not-exported'
+          ? `not exported to namespace ${b.source.namespace} (exportTo): no Sidecar host can import it`
+          : `not allowed by ${describe(b.sidecar)}: add ${b.add}`;
       lines.push(`  blocked  ${b.source.namespace}/${b.source.workload} -> ${b.add} (${volume(b)}): ${why}`);
     }
-    for (const u of d.unused) lines.push(`  unused   ${u.host} in ${describe(u.sidecar)}: no call in the last ${report.window}`);
+    for (const u of d.unused)
+      lines.push(`  unused   ${u.host} in ${describe(u.sidecar)}: no call in the last ${report.window}`);
     for (const u of d.unresolved) {
-      lines.push(`  unnamed  ${u.source.namespace}/${u.source.workload} -> ${u.via} (${u.count} ${u.protocol === 'http' ? 'request' : 'TCP connection'}${u.count === 1 ? '' : 's'}): the metrics do not name the destination`);
+      lines.push(
+        `  unnamed  ${u.source.namespace}/${u.source.workload} -> ${u.via} (${u.count} ${u.protocol === 'http' ? 'request' : 'TCP connection'}${u.count === 1 ? '' : 's'}): the metrics do not name the destination`,
+      );
     }
   }
   const s = report.summary;
-  lines.push(`${s.blocked} blocked call${s.blocked === 1 ? '' : 's'}, ${s.unused} unused host${s.unused === 1 ? '' : 's'} in ${s.namespaces} namespace${s.namespaces === 1 ? '' : 's'} (${s.edges} edges in the last ${report.window}; hosts with a call in the window are never listed as unused).`);
+  lines.push(
+    `${s.blocked} blocked call${s.blocked === 1 ? '' : 's'}, ${s.unused} unused host${s.unused === 1 ? '' : 's'} in ${s.namespaces} namespace${s.namespaces === 1 ? '' : 's'} (${s.edges} edges in the last ${report.window}; hosts with a call in the window are never listed as unused).`,
+  );
   return `${lines.join('\n')}\n`;
 }
 

@@ -7,7 +7,16 @@ import { ALWAYS_EXCLUDED } from './controller.js';
 import type { ClusterStore } from '../cluster/store.js';
 import type { Labels } from '../sidecar/selectors.js';
 import { edgesByNamespace, hostsFor, type Edge, type Traffic, type Workload } from '../traffic/edges.js';
-import { dependencyHosts, generateDefault, normaliseHosts, TEMPLATE_HASH_ANNOTATION, templateHash, templateHosts, type DefaultsConfig, type GeneratedSidecar } from './generate.js';
+import {
+  dependencyHosts,
+  generateDefault,
+  normaliseHosts,
+  TEMPLATE_HASH_ANNOTATION,
+  templateHash,
+  templateHosts,
+  type DefaultsConfig,
+  type GeneratedSidecar,
+} from './generate.js';
 
 export interface FromTrafficOptions {
   /** A destination namespace with more distinct hosts than this becomes `ns/*` (0: never). */
@@ -26,9 +35,16 @@ export function callingNamespaces(traffic: Traffic): string[] {
 }
 
 /** One namespace default per namespace: the template, the dependency map and every destination its workloads called. */
-export function namespaceDefaultsFromTraffic(traffic: Traffic, namespaces: readonly string[], config: DefaultsConfig, options: FromTrafficOptions): GeneratedSidecar[] {
+export function namespaceDefaultsFromTraffic(
+  traffic: Traffic,
+  namespaces: readonly string[],
+  config: DefaultsConfig,
+  options: FromTrafficOptions,
+): GeneratedSidecar[] {
   const byNamespace = edgesByNamespace(traffic.edges);
-  return namespaces.map((ns) => generateDefault(ns, config, hostsFor(byNamespace.get(ns) ?? [], options.collapseThreshold)));
+  return namespaces.map((ns) =>
+    generateDefault(ns, config, hostsFor(byNamespace.get(ns) ?? [], options.collapseThreshold)),
+  );
 }
 
 export interface WorkloadSidecars {
@@ -66,7 +82,11 @@ export function workloadSidecarsFromTraffic(
       unknown.push(source);
       continue;
     }
-    const hosts = normaliseHosts(source.namespace, [...templateHosts(config), ...dependencyHosts(source.namespace, config, source.workload), ...hostsFor(edges, options.collapseThreshold)]);
+    const hosts = normaliseHosts(source.namespace, [
+      ...templateHosts(config),
+      ...dependencyHosts(source.namespace, config, source.workload),
+      ...hostsFor(edges, options.collapseThreshold),
+    ]);
     sidecars.push(workloadSidecar(source, labels, hosts, config));
   }
   return { sidecars, unknown };
@@ -88,11 +108,16 @@ function workloadSidecar(source: Workload, labels: Labels, hosts: string[], conf
   const sorted: Record<string, string> = {};
   for (const k of Object.keys(labels).sort()) sorted[k] = labels[k]!;
   const spec: GeneratedSidecar['spec'] = { workloadSelector: { labels: sorted }, egress: [{ hosts }] };
-  if (config.template.outboundTrafficPolicy) spec.outboundTrafficPolicy = { mode: config.template.outboundTrafficPolicy.mode };
+  if (config.template.outboundTrafficPolicy)
+    spec.outboundTrafficPolicy = { mode: config.template.outboundTrafficPolicy.mode };
   return {
     apiVersion: config.template.apiVersion,
     kind: 'Sidecar',
-    metadata: { name: source.workload, namespace: source.namespace, annotations: { [TEMPLATE_HASH_ANNOTATION]: templateHash(spec) } },
+    metadata: {
+      name: source.workload,
+      namespace: source.namespace,
+      annotations: { [TEMPLATE_HASH_ANNOTATION]: templateHash(spec) },
+    },
     spec,
   };
 }

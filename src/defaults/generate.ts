@@ -42,11 +42,19 @@ export type GeneratedSidecar = {
   apiVersion: string;
   kind: 'Sidecar';
   metadata: { name: string; namespace: string; labels?: Record<string, string>; annotations: Record<string, string> };
-  spec: { workloadSelector?: { labels: Record<string, string> }; egress: { hosts: string[] }[]; outboundTrafficPolicy?: { mode: string } };
+  spec: {
+    workloadSelector?: { labels: Record<string, string> };
+    egress: { hosts: string[] }[];
+    outboundTrafficPolicy?: { mode: string };
+  };
 };
 
 /** `extraHosts`: more egress hosts for this namespace (observed traffic), normalised with the rest. */
-export function generateDefault(namespace: string, config: DefaultsConfig, extraHosts: readonly string[] = []): GeneratedSidecar {
+export function generateDefault(
+  namespace: string,
+  config: DefaultsConfig,
+  extraHosts: readonly string[] = [],
+): GeneratedSidecar {
   const spec = generateSpec(namespace, config, extraHosts);
   return {
     apiVersion: config.template.apiVersion,
@@ -61,9 +69,14 @@ export function generateDefault(namespace: string, config: DefaultsConfig, extra
   };
 }
 
-export function generateSpec(namespace: string, config: DefaultsConfig, extraHosts: readonly string[] = []): GeneratedSidecar['spec'] {
+export function generateSpec(
+  namespace: string,
+  config: DefaultsConfig,
+  extraHosts: readonly string[] = [],
+): GeneratedSidecar['spec'] {
   const spec: GeneratedSidecar['spec'] = { egress: [{ hosts: egressHosts(namespace, config, extraHosts) }] };
-  if (config.template.outboundTrafficPolicy) spec.outboundTrafficPolicy = { mode: config.template.outboundTrafficPolicy.mode };
+  if (config.template.outboundTrafficPolicy)
+    spec.outboundTrafficPolicy = { mode: config.template.outboundTrafficPolicy.mode };
   return spec;
 }
 
@@ -89,7 +102,12 @@ export function templateHosts(config: DefaultsConfig): string[] {
 /** `namespace/fqdn` hosts minus those a `namespace/*` covers (`./` is the namespace itself), de-duplicated and sorted. */
 export function normaliseHosts(namespace: string, candidates: readonly string[]): string[] {
   const resolve = (host: string) => (host.startsWith('./') ? `${namespace}/${host.slice(2)}` : host);
-  const wildcardNamespaces = new Set(candidates.map(resolve).filter((h) => h.endsWith('/*')).map((h) => h.slice(0, -2)));
+  const wildcardNamespaces = new Set(
+    candidates
+      .map(resolve)
+      .filter((h) => h.endsWith('/*'))
+      .map((h) => h.slice(0, -2)),
+  );
   const kept = new Map<string, string>(); // resolved → as written
   for (const host of candidates) {
     const resolved = resolve(host);

@@ -10,7 +10,13 @@ import type { AdmissionRequest } from '../admission/types.js';
 import type { ClusterView } from '../sidecar/view.js';
 import { isRecord } from '../util/json.js';
 import { isSidecarRequest } from '../sidecar/review.js';
-import { GENERATE_ANNOTATION, generateSpec, TEMPLATE_HASH_ANNOTATION, templateHash, type DefaultsConfig } from './generate.js';
+import {
+  GENERATE_ANNOTATION,
+  generateSpec,
+  TEMPLATE_HASH_ANNOTATION,
+  templateHash,
+  type DefaultsConfig,
+} from './generate.js';
 
 export interface MutateOptions {
   config: DefaultsConfig;
@@ -23,7 +29,11 @@ export function mutate(req: AdmissionRequest, view: ClusterView, options: Mutate
   const namespace = req.namespace ?? 'default';
   if (!asksForGeneration(req.object, namespace, view, options.namespaceLabel)) return skipped();
   // A spec or annotations that are not objects are the user's (invalid) writing: leave them to validation.
-  if (!fillable(req.object.spec) || !fillable(isRecord(req.object.metadata) ? req.object.metadata.annotations : undefined)) return skipped();
+  if (
+    !fillable(req.object.spec) ||
+    !fillable(isRecord(req.object.metadata) ? req.object.metadata.annotations : undefined)
+  )
+    return skipped();
   const patch = completionPatch(req.object, generateSpec(namespace, options.config));
   return { allowed: true, outcome: 'allowed', warnings: [], rules: [], ...(patch.length > 0 ? { patch } : {}) };
 }
@@ -45,15 +55,27 @@ function asksForGeneration(obj: Record<string, unknown>, namespace: string, view
  */
 function completionPatch(obj: Record<string, unknown>, generated: Record<string, unknown>): JsonPatchOperation[] {
   const ops: JsonPatchOperation[] = [];
-  const set = (path: string, current: unknown, value: unknown) => ops.push({ op: current === undefined ? 'add' : 'replace', path, value });
+  const set = (path: string, current: unknown, value: unknown) =>
+    ops.push({ op: current === undefined ? 'add' : 'replace', path, value });
   if (!isRecord(obj.spec)) set('/spec', obj.spec, generated);
-  else for (const [field, value] of Object.entries(generated)) if (obj.spec[field] === undefined || obj.spec[field] === null) set(`/spec/${pointer(field)}`, obj.spec[field], value);
+  else
+    for (const [field, value] of Object.entries(generated))
+      if (obj.spec[field] === undefined || obj.spec[field] === null)
+        set(`/spec/${pointer(field)}`, obj.spec[field], value);
   const hash = templateHash(generated as Parameters<typeof templateHash>[0]);
   const metadata = obj.metadata;
   if (!isRecord(metadata)) set('/metadata', metadata, { annotations: { [TEMPLATE_HASH_ANNOTATION]: hash } });
-  else if (!isRecord(metadata.annotations)) set('/metadata/annotations', metadata.annotations, { [TEMPLATE_HASH_ANNOTATION]: hash });
-  else if (metadata.annotations[TEMPLATE_HASH_ANNOTATION] === undefined || metadata.annotations[TEMPLATE_HASH_ANNOTATION] === null) {
-    set(`/metadata/annotations/${pointer(TEMPLATE_HASH_ANNOTATION)}`, metadata.annotations[TEMPLATE_HASH_ANNOTATION], hash);
+  else if (!isRecord(metadata.annotations))
+    set('/metadata/annotations', metadata.annotations, { [TEMPLATE_HASH_ANNOTATION]: hash });
+  else if (
+    metadata.annotations[TEMPLATE_HASH_ANNOTATION] === undefined ||
+    metadata.annotations[TEMPLATE_HASH_ANNOTATION] === null
+  ) {
+    set(
+      `/metadata/annotations/${pointer(TEMPLATE_HASH_ANNOTATION)}`,
+      metadata.annotations[TEMPLATE_HASH_ANNOTATION],
+      hash,
+    );
   }
   return ops;
 }

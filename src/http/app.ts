@@ -10,7 +10,12 @@
 // is counted, and while draining every response closes its connection so that
 // keep-alive clients move to another replica.
 import { DEFAULT_SERVE_LIMITS } from '../config.js';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyServerOptions,
+} from 'fastify';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
@@ -90,10 +95,20 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const app = Fastify(options as FastifyServerOptions) as unknown as FastifyInstance;
   app.server.headersTimeout = timeouts.headersMs;
   closeConnectionsWhileDraining(app, deps.draining);
-  closeIdleOnlyWhenQuiet(app.server, { tls: deps.https !== undefined, quietMs: timeouts.quietMs, checkEveryMs: 50, now: deps.now ?? (() => performance.now()) });
+  closeIdleOnlyWhenQuiet(app.server, {
+    tls: deps.https !== undefined,
+    quietMs: timeouts.quietMs,
+    checkEveryMs: 50,
+    now: deps.now ?? (() => performance.now()),
+  });
   registerJsonParser(app, MAX_BODY_BYTES);
   app.register(healthRoutes, { readiness: deps.readiness });
-  app.register(admissionRoutes, { deps, limits: { ...DEFAULT_LIMITS, ...definedOnly(deps.limits) }, requestTimeoutMs: timeouts.requestMs, endpoints });
+  app.register(admissionRoutes, {
+    deps,
+    limits: { ...DEFAULT_LIMITS, ...definedOnly(deps.limits) },
+    requestTimeoutMs: timeouts.requestMs,
+    endpoints,
+  });
   return app;
 }
 
@@ -114,7 +129,10 @@ function countedClientError(observer: AppObserver | undefined, endpoints: WeakMa
     const [status, name, message] = CLIENT_ERRORS[err.code ?? ''] ?? [400, 'Bad Request', 'malformed HTTP request'];
     observer?.httpError?.(endpoints.get(socket) ?? 'unknown', status);
     const body = JSON.stringify({ statusCode: status, error: name, message });
-    if (socket.writable) socket.write(`HTTP/1.1 ${status} ${name}\r\nContent-Length: ${body.length}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
+    if (socket.writable)
+      socket.write(
+        `HTTP/1.1 ${status} ${name}\r\nContent-Length: ${body.length}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`,
+      );
     socket.destroy(err);
   };
 }

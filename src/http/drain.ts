@@ -33,7 +33,10 @@ export interface ConnectionCloser {
  * Tracks the server's connections and takes over its closeIdleConnections()
  * (which server.close() calls) with one that waits for quiet.
  */
-export function closeIdleOnlyWhenQuiet(server: Server, opts: { tls: boolean; quietMs: number; checkEveryMs: number; now: () => number }): ConnectionCloser {
+export function closeIdleOnlyWhenQuiet(
+  server: Server,
+  opts: { tls: boolean; quietMs: number; checkEveryMs: number; now: () => number },
+): ConnectionCloser {
   const connections = new Map<Socket, Connection>();
   const track = (socket: Socket) => {
     const wire = ((socket as Socket & { _parent?: Socket })._parent ?? socket) as Socket;

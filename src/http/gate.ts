@@ -78,17 +78,26 @@ export class AdmissionGate {
    * returned `cuts`) as many bodies that are late as it takes to make room; or
    * the refusal when even that is not enough.
    */
-  admit(request: { declared: number | undefined; undeclaredBytes: number; deadlineMs: number }): { ticket: Ticket; cuts: Cut[] } | { refusal: Refusal; cuts: Cut[] } {
+  admit(request: {
+    declared: number | undefined;
+    undeclaredBytes: number;
+    deadlineMs: number;
+  }): { ticket: Ticket; cuts: Cut[] } | { refusal: Refusal; cuts: Cut[] } {
     const now = this.now();
     const reserved = request.declared ?? request.undeclaredBytes;
     const cuts: Cut[] = [];
     if (!this.fits(reserved)) {
       // Lowest rate first: they are the furthest from done.
-      const candidates = [...this.tickets].filter((t) => !t.complete && now - t.arrivedAt >= this.limits.yieldAfterMs).sort((a, b) => rate(a, now) - rate(b, now));
+      const candidates = [...this.tickets]
+        .filter((t) => !t.complete && now - t.arrivedAt >= this.limits.yieldAfterMs)
+        .sort((a, b) => rate(a, now) - rate(b, now));
       for (const t of candidates) {
         if (this.fits(reserved)) break;
         this.release(t);
-        cuts.push({ ticket: t, message: `body incomplete after ${Math.round(now - t.arrivedAt)}ms (${t.received} of ${t.declared ?? 'undeclared'} bytes) while the server needed room: kube-apiserver sends a review whole` });
+        cuts.push({
+          ticket: t,
+          message: `body incomplete after ${Math.round(now - t.arrivedAt)}ms (${t.received} of ${t.declared ?? 'undeclared'} bytes) while the server needed room: kube-apiserver sends a review whole`,
+        });
       }
     }
     if (!this.fits(reserved)) {
@@ -100,7 +109,15 @@ export class AdmissionGate {
             : `${this.largeBytes + reserved} bytes of large bodies would be in flight (limit ${this.limits.maxLargeBodyBytes})`;
       return { refusal: { status: 503, message: `overloaded: ${what}` }, cuts };
     }
-    const ticket: Ticket = { arrivedAt: now, reserved, declared: request.declared, bodyDeadline: now + request.deadlineMs * this.limits.bodyShare, received: 0, complete: false, released: false };
+    const ticket: Ticket = {
+      arrivedAt: now,
+      reserved,
+      declared: request.declared,
+      bodyDeadline: now + request.deadlineMs * this.limits.bodyShare,
+      received: 0,
+      complete: false,
+      released: false,
+    };
     this.tickets.add(ticket);
     this.bytes += reserved;
     if (this.isLarge(reserved)) this.largeBytes += reserved;
@@ -156,7 +173,8 @@ export class AdmissionGate {
   private hopeless(t: Ticket, now: number): string | undefined {
     if (t.complete) return undefined;
     const share = Math.round(t.bodyDeadline - t.arrivedAt);
-    if (now >= t.bodyDeadline) return `body incomplete after ${Math.round(now - t.arrivedAt)}ms, its share (${share}ms) of the caller's deadline (${t.received} of ${t.declared ?? 'undeclared'} bytes)`;
+    if (now >= t.bodyDeadline)
+      return `body incomplete after ${Math.round(now - t.arrivedAt)}ms, its share (${share}ms) of the caller's deadline (${t.received} of ${t.declared ?? 'undeclared'} bytes)`;
     if (now - t.arrivedAt < this.limits.graceMs || t.declared === undefined) return undefined;
     const perSecond = rate(t, now);
     const finish = perSecond > 0 ? t.arrivedAt + ((now - t.arrivedAt) * t.declared) / t.received : Infinity;

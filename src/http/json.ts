@@ -39,10 +39,22 @@ export function registerJsonParser(app: FastifyInstance, bodyLimit: number): voi
   app.removeContentTypeParser(['application/json', 'text/plain']);
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (_req, body, done) => {
     const text = body as string;
-    if (text.trim() === '') return done(new BodyError('empty body: expected an AdmissionReview JSON object'), undefined);
+    if (text.trim() === '')
+      return done(new BodyError('empty body: expected an AdmissionReview JSON object'), undefined);
     const shape = shapeBeyond(text, MAX_JSON_DEPTH, MAX_JSON_CONTAINERS);
-    if (shape?.tooDeep) return done(new BodyError(`body nests deeper than ${MAX_JSON_DEPTH} levels (at offset ${shape.offset})`), undefined);
-    if (shape) return done(new BodyError(`body holds more than ${MAX_JSON_CONTAINERS.toLocaleString('en')} JSON objects and arrays (at offset ${shape.offset}): no review of a Sidecar comes near that, and parsing it would take hundreds of MB`, 413), undefined);
+    if (shape?.tooDeep)
+      return done(
+        new BodyError(`body nests deeper than ${MAX_JSON_DEPTH} levels (at offset ${shape.offset})`),
+        undefined,
+      );
+    if (shape)
+      return done(
+        new BodyError(
+          `body holds more than ${MAX_JSON_CONTAINERS.toLocaleString('en')} JSON objects and arrays (at offset ${shape.offset}): no review of a Sidecar comes near that, and parsing it would take hundreds of MB`,
+          413,
+        ),
+        undefined,
+      );
     let value: unknown;
     try {
       value = JSON.parse(text);
@@ -58,7 +70,11 @@ export function registerJsonParser(app: FastifyInstance, bodyLimit: number): voi
  * open more than `containerLimit` objects and arrays in all. Texts too short
  * to break either limit are not scanned at all.
  */
-function shapeBeyond(text: string, depthLimit: number, containerLimit: number): { offset: number; tooDeep: boolean } | undefined {
+function shapeBeyond(
+  text: string,
+  depthLimit: number,
+  containerLimit: number,
+): { offset: number; tooDeep: boolean } | undefined {
   if (text.length <= 2 * Math.min(depthLimit, containerLimit)) return undefined;
   let depth = 0;
   let containers = 0;
@@ -66,7 +82,8 @@ function shapeBeyond(text: string, depthLimit: number, containerLimit: number): 
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x7b || c === 0x5b) {

@@ -39,7 +39,11 @@ interface Admitted {
   pendingCut?: BodyError;
 }
 
-export const admissionRoutes: FastifyPluginCallback<RouteOptions> = (app, { deps, limits, requestTimeoutMs, endpoints }, done) => {
+export const admissionRoutes: FastifyPluginCallback<RouteOptions> = (
+  app,
+  { deps, limits, requestTimeoutMs, endpoints },
+  done,
+) => {
   const now = deps.now ?? (() => performance.now());
   const arrivedAt = new WeakMap<FastifyRequest, number>();
   const gate = new AdmissionGate(
@@ -77,7 +81,10 @@ export const admissionRoutes: FastifyPluginCallback<RouteOptions> = (app, { deps
   /** A refusal at the head: nothing of the body is read, and the connection is closed so the rest never is. */
   const refuse = (request: FastifyRequest, reply: FastifyReply, status: number, message: string) => {
     deps.observer?.httpError?.(endpointOf(request), status);
-    void reply.code(status).header('connection', 'close').send({ statusCode: status, error: httpErrorName(status), message });
+    void reply
+      .code(status)
+      .header('connection', 'close')
+      .send({ statusCode: status, error: httpErrorName(status), message });
   };
 
   // Runs once the request head has arrived, before the body is read: an
@@ -90,19 +97,37 @@ export const admissionRoutes: FastifyPluginCallback<RouteOptions> = (app, { deps
     if (request.is404) return void notFound(request, reply);
     const socket = request.raw.socket as TLSSocket;
     if (requireClientCert && !socket.authorized) {
-      return refuse(request, reply, 403, `a client certificate signed by the --client-ca authority is required (${String(socket.authorizationError ?? 'no client certificate')})`);
+      return refuse(
+        request,
+        reply,
+        403,
+        `a client certificate signed by the --client-ca authority is required (${String(socket.authorizationError ?? 'no client certificate')})`,
+      );
     }
     // No Content-Length and no Transfer-Encoding: no body at all (RFC 9112 6.3).
     const declared = request.headers['transfer-encoding'] === undefined ? (declaredLength(request) ?? 0) : undefined;
     const hasBody = declared !== 0;
     if (hasBody && !isJson(request.headers['content-type'])) {
-      return refuse(request, reply, 400, `Content-Type must be application/json, got ${JSON.stringify(clip(request.headers['content-type'] ?? '', 100))}`);
+      return refuse(
+        request,
+        reply,
+        400,
+        `Content-Type must be application/json, got ${JSON.stringify(clip(request.headers['content-type'] ?? '', 100))}`,
+      );
     }
     if (declared !== undefined && declared > MAX_BODY_BYTES) return refuse(request, reply, 413, TOO_LARGE);
-    const result = gate.admit({ declared, undeclaredBytes: MAX_BODY_BYTES, deadlineMs: deadlineOf(request, requestTimeoutMs) });
+    const result = gate.admit({
+      declared,
+      undeclaredBytes: MAX_BODY_BYTES,
+      deadlineMs: deadlineOf(request, requestTimeoutMs),
+    });
     for (const c of result.cuts) cut(c);
     if ('refusal' in result) {
-      if (refused++ === 0) request.log.warn({ maxInflight: limits.maxInflight, maxBodyBytesInFlight: limits.maxBodyBytesInFlight }, 'overloaded: refusing admission requests with 503');
+      if (refused++ === 0)
+        request.log.warn(
+          { maxInflight: limits.maxInflight, maxBodyBytesInFlight: limits.maxBodyBytesInFlight },
+          'overloaded: refusing admission requests with 503',
+        );
       // Closing the connection makes the client (or kube-proxy) pick a replica again.
       void reply.header('retry-after', String(limits.retryAfterSeconds));
       return refuse(request, reply, 503, `${result.refusal.message}; retry after ${limits.retryAfterSeconds}s`);
@@ -151,11 +176,16 @@ export const admissionRoutes: FastifyPluginCallback<RouteOptions> = (app, { deps
   const notFound = (request: FastifyRequest, reply: FastifyReply) => {
     deps.observer?.httpError?.('unknown', 404);
     if (!request.raw.complete) void reply.header('connection', 'close');
-    return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no route ${request.method} ${clip(request.url, 100)}; use POST /validate or /mutate` });
+    return reply.code(404).send({
+      statusCode: 404,
+      error: 'Not Found',
+      message: `no route ${request.method} ${clip(request.url, 100)}; use POST /validate or /mutate`,
+    });
   };
   app.setNotFoundHandler(notFound);
 
-  const handle = (endpoint: Endpoint, decide: (r: AdmissionRequest, context: DecideContext) => Decision | Promise<Decision>) =>
+  const handle =
+    (endpoint: Endpoint, decide: (r: AdmissionRequest, context: DecideContext) => Decision | Promise<Decision>) =>
     async (request: FastifyRequest, reply: FastifyReply) => {
       const decoded = decodeReview(request.body);
       // The parse tree lives no longer than this handler: a large one must be
@@ -164,14 +194,19 @@ export const admissionRoutes: FastifyPluginCallback<RouteOptions> = (app, { deps
       request.body = undefined;
       if (!decoded.ok) {
         deps.observer?.httpError?.(endpoint, 400);
-        return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: `not an AdmissionReview: ${decoded.error}` });
+        return reply
+          .code(400)
+          .send({ statusCode: 400, error: 'Bad Request', message: `not an AdmissionReview: ${decoded.error}` });
       }
       const { apiVersion, request: admission } = decoded;
       const late = lateness(request, arrivedAt.get(request), now);
       if (late) {
         deps.observer?.internalError?.(endpoint, new Error(late), admission);
         request.log.warn({ uid: clip(admission.uid), endpoint }, late);
-        return reply.code(200).type('application/json').send(toReview(apiVersion, deadlineExceeded(admission.uid, late)));
+        return reply
+          .code(200)
+          .type('application/json')
+          .send(toReview(apiVersion, deadlineExceeded(admission.uid, late)));
       }
       const started = process.hrtime.bigint();
       let decision: Decision;
@@ -181,7 +216,10 @@ export const admissionRoutes: FastifyPluginCallback<RouteOptions> = (app, { deps
         deps.observer?.internalError?.(endpoint, err, admission);
         if (err instanceof Undecided) {
           // Expected under faults (the API server slow or down): a warning without a stack.
-          request.log.warn({ uid: clip(admission.uid), endpoint, reason: err.reason, namespace: clip(admission.namespace ?? '') }, `not decided: ${err.message}`);
+          request.log.warn(
+            { uid: clip(admission.uid), endpoint, reason: err.reason, namespace: clip(admission.namespace ?? '') },
+            `not decided: ${err.message}`,
+          );
           const message = `sidecar-guard could not decide ${clip(admission.uid)}, so the webhook's failurePolicy applies: ${err.message}`;
           return reply.code(500).send({ statusCode: 500, error: 'Internal Server Error', message });
         }
@@ -192,7 +230,10 @@ export const admissionRoutes: FastifyPluginCallback<RouteOptions> = (app, { deps
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       deps.observer?.admission?.({ endpoint, request: admission, decision, seconds });
       logDecision(request, endpoint, admission, decision);
-      return reply.code(200).type('application/json').send(toReview(apiVersion, fromDecision(admission.uid, decision)));
+      return reply
+        .code(200)
+        .type('application/json')
+        .send(toReview(apiVersion, fromDecision(admission.uid, decision)));
     };
 
   app.post('/validate', handle('validate', deps.validate));
@@ -236,7 +277,12 @@ function deadlineExceeded(uid: string, message: string): AdmissionResponse {
  * must not become a 5 MiB log line. Rule ids come from our catalogues, but
  * their number depends on the input, so the list is bounded too.
  */
-function logDecision(request: FastifyRequest, endpoint: Endpoint, admission: AdmissionRequest, decision: Decision): void {
+function logDecision(
+  request: FastifyRequest,
+  endpoint: Endpoint,
+  admission: AdmissionRequest,
+  decision: Decision,
+): void {
   if (decision.allowed && request.log.level !== 'debug' && request.log.level !== 'trace') return;
   const rules = [...new Set(decision.rules)];
   const fields = {
@@ -246,7 +292,12 @@ function logDecision(request: FastifyRequest, endpoint: Endpoint, admission: Adm
     namespace: typeof admission.namespace === 'string' ? clip(admission.namespace) : undefined,
     name: typeof admission.name === 'string' && admission.name !== '' ? clip(admission.name) : undefined,
     dryRun: admission.dryRun === true || undefined,
-    rules: rules.length > 0 ? (rules.length > MAX_LOGGED_RULES ? [...rules.slice(0, MAX_LOGGED_RULES), `… ${rules.length - MAX_LOGGED_RULES} more`] : rules) : undefined,
+    rules:
+      rules.length > 0
+        ? rules.length > MAX_LOGGED_RULES
+          ? [...rules.slice(0, MAX_LOGGED_RULES), `… ${rules.length - MAX_LOGGED_RULES} more`]
+          : rules
+        : undefined,
   };
   if (!decision.allowed) request.log.info(fields, 'denied');
   else request.log.debug({ ...fields, outcome: decision.outcome }, 'admitted');
@@ -262,7 +313,10 @@ function describeHttpError(error: FastifyError, request: FastifyRequest): { stat
   if (error instanceof BodyError) return { status: error.statusCode, message: error.message };
   switch (error.code) {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return { status: 400, message: `Content-Type must be application/json, got ${JSON.stringify(clip(request.headers['content-type'] ?? '', 100))}` };
+      return {
+        status: 400,
+        message: `Content-Type must be application/json, got ${JSON.stringify(clip(request.headers['content-type'] ?? '', 100))}`,
+      };
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return { status: 400, message: 'Content-Length does not match the body' };
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
@@ -273,7 +327,19 @@ function describeHttpError(error: FastifyError, request: FastifyRequest): { stat
 }
 
 function httpErrorName(status: number): string {
-  return ({ 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 408: 'Request Timeout', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 503: 'Service Unavailable' } as Record<number, string>)[status] ?? 'Internal Server Error';
+  return (
+    (
+      {
+        400: 'Bad Request',
+        403: 'Forbidden',
+        404: 'Not Found',
+        408: 'Request Timeout',
+        413: 'Payload Too Large',
+        415: 'Unsupported Media Type',
+        503: 'Service Unavailable',
+      } as Record<number, string>
+    )[status] ?? 'Internal Server Error'
+  );
 }
 
 const TOO_LARGE = 'body larger than 7 MiB: an AdmissionReview of a valid object is never that large';

@@ -48,7 +48,13 @@ export function parseSource(source: Source): Manifest[] {
     const error = doc.errors[0];
     if (error) {
       const [line, col] = linePos(lineCounter, withinText(source.text, error.pos[0]));
-      out.push({ ok: false, file: source.file, position: { line, col }, message: firstLine(error.message), ...identityOf(doc) });
+      out.push({
+        ok: false,
+        file: source.file,
+        position: { line, col },
+        message: firstLine(error.message),
+        ...identityOf(doc),
+      });
       continue;
     }
     if (doc.contents === null) continue; // empty document between `---` separators
@@ -68,13 +74,24 @@ export function parseSource(source: Source): Manifest[] {
 
 /** A `kind: List` (or any *List with items) stands for its items. */
 function objectsOf(file: string, value: unknown, doc: Document, lc: LineCounter): Manifest[] {
-  if (!isRecord(value) || typeof value.kind !== 'string' || !value.kind.endsWith('List') || !Array.isArray(value.items)) {
+  if (
+    !isRecord(value) ||
+    typeof value.kind !== 'string' ||
+    !value.kind.endsWith('List') ||
+    !Array.isArray(value.items)
+  ) {
     return [manifestAt(file, value, doc, lc, [])];
   }
   return value.items.map((item, i) => manifestAt(file, item, doc, lc, ['items', i]));
 }
 
-function manifestAt(file: string, object: unknown, doc: Document, lc: LineCounter, prefix: (string | number)[]): Manifest {
+function manifestAt(
+  file: string,
+  object: unknown,
+  doc: Document,
+  lc: LineCounter,
+  prefix: (string | number)[],
+): Manifest {
   const locate = (path: string): Position => {
     const range = rangeOf(doc.contents, [...prefix, ...parseFieldPath(path)]);
     const [line, col] = linePos(lc, range);

@@ -50,7 +50,14 @@ export function workloadKindOf(obj: unknown): WorkloadKind | undefined {
 
 /** Sorts parsed manifests by kind; a document that failed to parse is an error here. */
 export function clusterObjects(manifests: readonly Manifest[], namespace: string): Required<ClusterObjects> {
-  const objects: Required<ClusterObjects> = { sidecars: [], pods: [], namespaces: [], workloads: [], services: [], serviceEntries: [] };
+  const objects: Required<ClusterObjects> = {
+    sidecars: [],
+    pods: [],
+    namespaces: [],
+    workloads: [],
+    services: [],
+    serviceEntries: [],
+  };
   for (const m of manifests) {
     if (!m.ok) throw new ManifestError(`${m.file}:${m.position.line}:${m.position.col}: ${m.message}`);
     const obj = withNamespace(m.object, namespace);

@@ -11,7 +11,15 @@ import { hostRules, type UnknownHosts } from './host-rules.js';
 import { isManaged } from './managed.js';
 import { describeRef, type ObjectRef } from './object.js';
 import { outboundModeEmpty, scopeRules } from './scope-rules.js';
-import { selectorOf, selectorPairs, selectorString, sharedLabels, type Labels, type OverlapMode, type PairedSelector } from './selectors.js';
+import {
+  selectorOf,
+  selectorPairs,
+  selectorString,
+  sharedLabels,
+  type Labels,
+  type OverlapMode,
+  type PairedSelector,
+} from './selectors.js';
 import type { Violation } from './violation.js';
 
 export interface CrossOptions {
@@ -57,25 +65,36 @@ export function crossObjectRules(input: CrossInput, view: ClusterView, options: 
  * outbound.mode-empty): what `check --isolated` still reports.
  */
 export function objectOnlyRules(input: CrossInput, options: CrossOptions): Violation[] {
-  return [...(selectorOf(input.object) === null ? [] : rootSelector(input.ref, options.rootNamespace)), ...outboundModeEmpty(input)];
+  return [
+    ...(selectorOf(input.object) === null ? [] : rootSelector(input.ref, options.rootNamespace)),
+    ...outboundModeEmpty(input),
+  ];
 }
 
 /** conflict.default (IST0111): one namespace-wide Sidecar per namespace. */
-function duplicateDefault(ref: ObjectRef, view: ClusterView, wasNamespaceWide: boolean, options: CrossOptions): Violation[] {
-  return view.namespaceWide(ref.namespace).filter((s) => s.name !== ref.name).map((existing) => {
-    const grandfathered = wasNamespaceWide;
-    return {
-      rule: 'conflict.default',
-      severity: grandfathered ? 'warning' : 'error',
-      path: 'spec.workloadSelector',
-      message: grandfathered
-        ? `${describeRef(ref)} and ${describeRef(existing)} are both namespace-wide (no workloadSelector); Istio picks the older one (IST0111)`
-        : `no workloadSelector, but namespace "${ref.namespace}" already has a namespace-wide Sidecar: ${existing.name}${managedNote(existing)}; with two of them Istio's choice is undefined (IST0111)`,
-      hint: isManaged(existing)
-        ? `add spec.workloadSelector.labels to ${ref.name}, or change the generated default through sidecar-guard's template, or opt the namespace out of generated defaults (${options.defaultsOptIn ?? 'remove its sidecar-guard.io/default-sidecar label'}) and then delete ${existing.namespace}/${existing.name}`
-        : `edit the existing Sidecar ${existing.namespace}/${existing.name} instead, or add spec.workloadSelector.labels to ${ref.name} so it applies to specific workloads`,
-    };
-  });
+function duplicateDefault(
+  ref: ObjectRef,
+  view: ClusterView,
+  wasNamespaceWide: boolean,
+  options: CrossOptions,
+): Violation[] {
+  return view
+    .namespaceWide(ref.namespace)
+    .filter((s) => s.name !== ref.name)
+    .map((existing) => {
+      const grandfathered = wasNamespaceWide;
+      return {
+        rule: 'conflict.default',
+        severity: grandfathered ? 'warning' : 'error',
+        path: 'spec.workloadSelector',
+        message: grandfathered
+          ? `${describeRef(ref)} and ${describeRef(existing)} are both namespace-wide (no workloadSelector); Istio picks the older one (IST0111)`
+          : `no workloadSelector, but namespace "${ref.namespace}" already has a namespace-wide Sidecar: ${existing.name}${managedNote(existing)}; with two of them Istio's choice is undefined (IST0111)`,
+        hint: isManaged(existing)
+          ? `add spec.workloadSelector.labels to ${ref.name}, or change the generated default through sidecar-guard's template, or opt the namespace out of generated defaults (${options.defaultsOptIn ?? 'remove its sidecar-guard.io/default-sidecar label'}) and then delete ${existing.namespace}/${existing.name}`
+          : `edit the existing Sidecar ${existing.namespace}/${existing.name} instead, or add spec.workloadSelector.labels to ${ref.name} so it applies to specific workloads`,
+      };
+    });
 }
 
 /** What makes two selectors overlap: the labels a pod needs for both, and the pods and workloads that have them. */
@@ -95,7 +114,9 @@ function overlaps(
 ): Violation[] {
   const findings: Violation[] = [];
   const candidate: PairedSelector = { selector, selectorPairs: selectorPairs(selector) };
-  const previous: PairedSelector | null = oldSelector ? { selector: oldSelector, selectorPairs: selectorPairs(oldSelector) } : null;
+  const previous: PairedSelector | null = oldSelector
+    ? { selector: oldSelector, selectorPairs: selectorPairs(oldSelector) }
+    : null;
   for (const other of view.sidecars(ref.namespace)) {
     if (!isSelective(other) || other.name === ref.name) continue;
     const overlap = overlapOf(candidate, other, ref.namespace, view, mode);
@@ -125,21 +146,35 @@ const CONFLICT_PODS: PodFilter = 'sidecar';
  * are identical. The pairs test rejects almost every candidate without
  * allocating; only overlapping selectors get merged.
  */
-function overlapOf(candidate: PairedSelector, other: PairedSelector, namespace: string, view: ClusterView, mode: OverlapMode): Overlap | null {
+function overlapOf(
+  candidate: PairedSelector,
+  other: PairedSelector,
+  namespace: string,
+  view: ClusterView,
+  mode: OverlapMode,
+): Overlap | null {
   const shared = sharedLabels(candidate, other, mode);
   if (shared === null) return null;
   const pods = view.podsMatching(namespace, shared, EXAMPLES, CONFLICT_PODS);
   const workloads = mode === 'pods' ? [] : view.workloadsMatching(namespace, shared, EXAMPLES);
   if (mode === 'pods' && pods.length === 0) return null;
-  if (mode === 'workloads' && pods.length === 0 && workloads.length === 0 && sharedLabels(candidate, other, 'identical') === null) return null;
+  if (
+    mode === 'workloads' &&
+    pods.length === 0 &&
+    workloads.length === 0 &&
+    sharedLabels(candidate, other, 'identical') === null
+  )
+    return null;
   return { shared, pods, workloads };
 }
 
 /** The pods and workloads behind an overlap, or why there are none. */
 function witnesses({ pods, workloads }: Overlap, view: ClusterView, mode: OverlapMode): string {
   const parts: string[] = [];
-  if (workloads.length > 0) parts.push(`${workloads.map(describeWorkload).join(', ')}${workloads.length === EXAMPLES ? ', ...' : ''}`);
-  if (pods.length > 0) parts.push(`existing pods: ${pods.map((p) => p.name).join(', ')}${pods.length === EXAMPLES ? ', ...' : ''}`);
+  if (workloads.length > 0)
+    parts.push(`${workloads.map(describeWorkload).join(', ')}${workloads.length === EXAMPLES ? ', ...' : ''}`);
+  if (pods.length > 0)
+    parts.push(`existing pods: ${pods.map((p) => p.name).join(', ')}${pods.length === EXAMPLES ? ', ...' : ''}`);
   if (parts.length > 0) return ` (${parts.join('; ')})`;
   if (mode === 'labels' && (view.knowsPods() || view.knowsWorkloads())) {
     return ' (no pod or workload carries these labels: --overlap=labels refuses overlaps that might only come later; --overlap=workloads, the default, would allow this)';
@@ -223,7 +258,8 @@ function ambientPods(ref: ObjectRef, selector: Labels, view: ClusterView): Viola
 }
 
 /** A Sidecar with a workload selector (not namespace-wide). */
-export const isSelective = (s: SidecarInfo): s is SidecarInfo & PairedSelector => s.selector !== null && s.selectorPairs !== null;
+export const isSelective = (s: SidecarInfo): s is SidecarInfo & PairedSelector =>
+  s.selector !== null && s.selectorPairs !== null;
 
 function managedNote(s: SidecarInfo): string {
   return isManaged(s) ? ' (generated by sidecar-guard as the namespace default)' : '';

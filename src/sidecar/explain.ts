@@ -11,17 +11,19 @@ const indent = (text: string): string =>
     .join('\n');
 
 export function explainText(rule: RuleEntry): string {
-  const lines = [
-    `${rule.id} (${rule.severity}): ${rule.title}`,
-    '',
-    `Why:   ${rule.source}`,
-    `Fix:   ${rule.help}`,
-  ];
+  const lines = [`${rule.id} (${rule.severity}): ${rule.title}`, '', `Why:   ${rule.source}`, `Fix:   ${rule.help}`];
   if (rule.code) lines.push(`Code:  ${rule.code}, as \`sidecar-guard audit\` reports it`);
   if (rule.note) lines.push(`Note:  ${rule.note}`);
   const example = RULE_EXAMPLES[rule.id];
   if (example) {
-    lines.push('', `Invalid (sidecar-guard check reports ${rule.id}):`, indent(example.invalid), '', 'Fixed:', indent(example.fixed));
+    lines.push(
+      '',
+      `Invalid (sidecar-guard check reports ${rule.id}):`,
+      indent(example.invalid),
+      '',
+      'Fixed:',
+      indent(example.fixed),
+    );
   } else {
     lines.push('', `Example: ${noExampleReason(rule.id, rule.note) ?? 'none'}`);
   }

@@ -65,7 +65,13 @@ export function formatDenial(ref: ObjectRef, errors: readonly Violation[]): stri
  * than the whole line, so the field, the rule id and why a grandfathered
  * error passed stay readable.
  */
-function fitted(v: Violation, format: (v: Violation) => string, max: number, measure: (t: string) => number, cut: (t: string, max: number) => string): string {
+function fitted(
+  v: Violation,
+  format: (v: Violation) => string,
+  max: number,
+  measure: (t: string) => number,
+  cut: (t: string, max: number) => string,
+): string {
   const full = format(v);
   if (measure(full) <= max) return full;
   const room = max - measure(format({ ...v, message: '' }));
@@ -82,7 +88,9 @@ const MIN_MESSAGE_ROOM = 40;
  */
 export function formatWarning(v: Violation): string {
   if (v.omitted) return `${v.path ? `${clip(v.path, PATH_CHARS)}: ` : ''}${v.message} [${v.rule}]`;
-  return v.allowedBecause ? `${clip(v.path, PATH_CHARS)}: ${v.message} [${v.rule}] (allowed: ${v.allowedBecause})` : v.message;
+  return v.allowedBecause
+    ? `${clip(v.path, PATH_CHARS)}: ${v.message} [${v.rule}] (allowed: ${v.allowedBecause})`
+    : v.message;
 }
 
 /**
@@ -102,7 +110,11 @@ export function formatWarnings(warnings: readonly Violation[]): string[] {
     }
     return { rule: v.rule, severity: v.severity, path: v.path, message: '', omitted: { [v.rule]: 1 } };
   });
-  const shown = capFindings(distinct, DENIAL_LIMITS).map((v) => ({ ...v, path: escapeControls(v.path), message: escapeControls(v.message) }));
+  const shown = capFindings(distinct, DENIAL_LIMITS).map((v) => ({
+    ...v,
+    path: escapeControls(v.path),
+    message: escapeControls(v.message),
+  }));
   return withinWarningBudget(shown);
 }
 
@@ -129,7 +141,10 @@ function withinWarningBudget(warnings: readonly Violation[]): string[] {
       left += findingCount([v]);
     }
   }
-  if (left > 0) out.push(`… and ${formatCount(left)} more warnings: kube-apiserver passes on at most ${formatCount(WARNING_TOTAL_RUNES)} characters of warnings`);
+  if (left > 0)
+    out.push(
+      `… and ${formatCount(left)} more warnings: kube-apiserver passes on at most ${formatCount(WARNING_TOTAL_RUNES)} characters of warnings`,
+    );
   return out;
 }
 
@@ -157,11 +172,13 @@ function clipRunes(text: string, max: number): string {
 function runesUpTo(text: string, limit: number): number {
   if (text.length <= limit) {
     let surrogatePairs = 0;
-    for (let i = 0; i < text.length - 1; i++) if (isHighSurrogate(text.charCodeAt(i)) && isLowSurrogate(text.charCodeAt(i + 1))) surrogatePairs++;
+    for (let i = 0; i < text.length - 1; i++)
+      if (isHighSurrogate(text.charCodeAt(i)) && isLowSurrogate(text.charCodeAt(i + 1))) surrogatePairs++;
     return text.length - surrogatePairs;
   }
   let runes = 0;
-  for (let i = 0; i < text.length && runes < limit; runes++) i += isHighSurrogate(text.charCodeAt(i)) && isLowSurrogate(text.charCodeAt(i + 1)) ? 2 : 1;
+  for (let i = 0; i < text.length && runes < limit; runes++)
+    i += isHighSurrogate(text.charCodeAt(i)) && isLowSurrogate(text.charCodeAt(i + 1)) ? 2 : 1;
   return runes;
 }
 

@@ -120,7 +120,8 @@ function serviceVisible(name: string, namespace: string, ctx: HostContext): bool
   return !!svc && (ctx.meshDefault || visibleTo(svc.exportTo, namespace, ctx.sidecarNamespace));
 }
 
-const entryVisible = (se: ServiceEntryInfo, ctx: HostContext): boolean => ctx.meshDefault || visibleTo(se.exportTo, se.namespace, ctx.sidecarNamespace);
+const entryVisible = (se: ServiceEntryInfo, ctx: HostContext): boolean =>
+  ctx.meshDefault || visibleTo(se.exportTo, se.namespace, ctx.sidecarNamespace);
 
 /** Istio would import something for `ns/dns`: a visible Service or ServiceEntry with exactly that hostname, in a namespace the key accepts. */
 function imported(dns: string, ns: string, ctx: HostContext): boolean {
@@ -134,21 +135,29 @@ function explanation(dns: string, ns: string, nsPart: string, ctx: HostContext):
   const { view } = ctx;
   const svc = serviceOf(dns, ctx.domain);
   if (svc && view.service(svc.namespace, svc.name)) {
-    if (!keyMatches(ns, svc.namespace)) return `: Service ${svc.name} lives in namespace ${svc.namespace}; did you mean ${svc.namespace}/${dns}?`;
+    if (!keyMatches(ns, svc.namespace))
+      return `: Service ${svc.name} lives in namespace ${svc.namespace}; did you mean ${svc.namespace}/${dns}?`;
     return `: Service ${svc.namespace}/${svc.name} is not exported to namespace ${ctx.sidecarNamespace} (networking.istio.io/exportTo)`;
   }
   const entries = view.serviceEntriesWithHost(dns);
   const elsewhere = entries.find((se) => !keyMatches(ns, se.namespace) && entryVisible(se, ctx));
-  if (elsewhere) return `: ServiceEntry ${elsewhere.namespace}/${elsewhere.name} declares it in namespace ${elsewhere.namespace}; did you mean ${elsewhere.namespace}/${dns}?`;
+  if (elsewhere)
+    return `: ServiceEntry ${elsewhere.namespace}/${elsewhere.name} declares it in namespace ${elsewhere.namespace}; did you mean ${elsewhere.namespace}/${dns}?`;
   const hidden = entries.find((se) => keyMatches(ns, se.namespace));
-  if (hidden) return `: ServiceEntry ${hidden.namespace}/${hidden.name} declares it but is not exported to namespace ${ctx.sidecarNamespace} (exportTo: ${(hidden.exportTo ?? []).join(', ')})`;
+  if (hidden)
+    return `: ServiceEntry ${hidden.namespace}/${hidden.name} declares it but is not exported to namespace ${ctx.sidecarNamespace} (exportTo: ${(hidden.exportTo ?? []).join(', ')})`;
   const wildcard = coveringWildcard(dns, ns, ctx);
-  if (wildcard) return `: ServiceEntry ${wildcard.se.namespace}/${wildcard.se.name} declares ${wildcard.host}, which an exact host does not import; did you mean ${wildcard.se.namespace}/${wildcard.host}?`;
+  if (wildcard)
+    return `: ServiceEntry ${wildcard.se.namespace}/${wildcard.se.name} declares ${wildcard.host}, which an exact host does not import; did you mean ${wildcard.se.namespace}/${wildcard.host}?`;
   const near = nearestHost(dns, ns, nsPart, ctx);
   return near ? `; did you mean ${near}?` : '';
 }
 
-function coveringWildcard(dns: string, ns: string, ctx: HostContext): { se: ServiceEntryInfo; host: string } | undefined {
+function coveringWildcard(
+  dns: string,
+  ns: string,
+  ctx: HostContext,
+): { se: ServiceEntryInfo; host: string } | undefined {
   for (const se of entriesUnder(ns, dns, ctx)) {
     const host = se.hosts.find((h) => h.startsWith('*') && (h === '*' || dns.endsWith(h.slice(1))));
     if (host) return { se, host };
@@ -180,17 +189,21 @@ function nearestHost(dns: string, ns: string, nsPart: string, ctx: HostContext):
   const where = ns !== '*' ? ns : dns.split('.')[1];
   const candidates: string[] = [];
   if (where) {
-    for (const s of view.services(where)) if (ctx.meshDefault || visibleTo(s.exportTo, where, ctx.sidecarNamespace)) candidates.push(`${s.name}.${where}.svc.${domain}`);
+    for (const s of view.services(where))
+      if (ctx.meshDefault || visibleTo(s.exportTo, where, ctx.sidecarNamespace))
+        candidates.push(`${s.name}.${where}.svc.${domain}`);
   }
   const entryNamespaces = ns !== '*' ? [ns] : view.namespaceNames();
   const entryHost = new Map<string, string>(); // host → namespace of its ServiceEntry
   for (const n of entryNamespaces) {
-    for (const se of view.serviceEntries(n)) if (entryVisible(se, ctx)) for (const h of se.hosts) if (!h.startsWith('*')) entryHost.set(h, se.namespace);
+    for (const se of view.serviceEntries(n))
+      if (entryVisible(se, ctx)) for (const h of se.hosts) if (!h.startsWith('*')) entryHost.set(h, se.namespace);
   }
   candidates.push(...entryHost.keys());
   const best = candidates.find((c) => c.startsWith(`${dns}.`) && serviceOf(c, domain)) ?? nearest(dns, candidates);
   if (!best) return undefined;
-  const key = nsPart === '.' || nsPart === '*' ? nsPart : (serviceOf(best, domain)?.namespace ?? entryHost.get(best) ?? ns);
+  const key =
+    nsPart === '.' || nsPart === '*' ? nsPart : (serviceOf(best, domain)?.namespace ?? entryHost.get(best) ?? ns);
   return `${key}/${best}`;
 }
 

@@ -41,7 +41,8 @@ export function serviceOf(dns: string, domain: string): { name: string; namespac
   return { name: dns.slice(0, dot), namespace: dns.slice(dot + 1, end) };
 }
 
-export const serviceHostname = (s: { name: string; namespace: string }, domain: string): string => `${s.name}.${s.namespace}.svc.${domain}`;
+export const serviceHostname = (s: { name: string; namespace: string }, domain: string): string =>
+  `${s.name}.${s.namespace}.svc.${domain}`;
 
 interface Classification {
   exact: Set<string>;
@@ -105,10 +106,16 @@ export interface ImportedHosts {
  * hostname declared by a Service and a ServiceEntry counts once, as a
  * Service (istiod keeps one per hostname).
  */
-export function importedHosts(view: ClusterView, hosts: readonly string[] | null, configNamespace: string, domain: string): ImportedHosts {
+export function importedHosts(
+  view: ClusterView,
+  hosts: readonly string[] | null,
+  configNamespace: string,
+  domain: string,
+): ImportedHosts {
   const classes = hosts === null ? undefined : new HostClasses(hosts, configNamespace);
   return collect(view, domain, {
-    service: (s, hostname) => serviceVisible(s, configNamespace) && (!classes || classes.imports(hostname, s.namespace)),
+    service: (s, hostname) =>
+      serviceVisible(s, configNamespace) && (!classes || classes.imports(hostname, s.namespace)),
     entry: (se, host) => entryVisible(se, configNamespace) && (!classes || classes.imports(host, se.namespace)),
   });
 }
@@ -121,7 +128,10 @@ export function registryHosts(view: ClusterView, domain: string): ImportedHosts 
 function collect(
   view: ClusterView,
   domain: string,
-  take: { service: (s: ServiceInfo, hostname: string) => boolean; entry: (se: ServiceEntryInfo, host: string) => boolean },
+  take: {
+    service: (s: ServiceInfo, hostname: string) => boolean;
+    entry: (se: ServiceEntryInfo, host: string) => boolean;
+  },
 ): ImportedHosts {
   const services = new Set<string>();
   const entries = new Set<string>();
@@ -136,8 +146,10 @@ function collect(
   return { services: [...services].sort(), serviceEntryHosts: [...entries].sort() };
 }
 
-export const serviceVisible = (s: ServiceInfo, toNamespace: string): boolean => visibleTo(s.exportTo, s.namespace, toNamespace);
-export const entryVisible = (se: ServiceEntryInfo, toNamespace: string): boolean => visibleTo(se.exportTo, se.namespace, toNamespace);
+export const serviceVisible = (s: ServiceInfo, toNamespace: string): boolean =>
+  visibleTo(s.exportTo, s.namespace, toNamespace);
+export const entryVisible = (se: ServiceEntryInfo, toNamespace: string): boolean =>
+  visibleTo(se.exportTo, se.namespace, toNamespace);
 
 /** The Sidecar a proxy gets: a selector one, the namespace's default, the root namespace's (mesh) default, or none. */
 export interface SidecarInForce {
@@ -184,12 +196,15 @@ export class SidecarIndex {
       list.push(entry);
       this.byNamespace.set(entry.namespace, list);
     }
-    for (const list of this.byNamespace.values()) list.sort((a, b) => a.created.localeCompare(b.created) || a.name.localeCompare(b.name));
+    for (const list of this.byNamespace.values())
+      list.sort((a, b) => a.created.localeCompare(b.created) || a.name.localeCompare(b.name));
   }
 
   /** The Sidecars with a workload selector in a namespace, oldest first. */
   selectorSidecars(namespace: string): SidecarInForce[] {
-    return (this.byNamespace.get(namespace) ?? []).filter((s) => s.selector !== null).map((s) => inForce('selector', s));
+    return (this.byNamespace.get(namespace) ?? [])
+      .filter((s) => s.selector !== null)
+      .map((s) => inForce('selector', s));
   }
 
   /** What a proxy with these labels gets; without labels, what the namespace's other proxies get. */
@@ -208,5 +223,11 @@ export class SidecarIndex {
 }
 
 function inForce(kind: SidecarInForce['kind'], s: IndexedSidecar): SidecarInForce {
-  return { kind, namespace: s.namespace, name: s.name, ...(s.selector ? { selector: s.selector } : {}), hosts: s.hosts };
+  return {
+    kind,
+    namespace: s.namespace,
+    name: s.name,
+    ...(s.selector ? { selector: s.selector } : {}),
+    hosts: s.hosts,
+  };
 }

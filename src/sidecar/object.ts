@@ -11,7 +11,6 @@ export interface ObjectRef {
   name: string;
 }
 
-
 export function metadataOf(obj: unknown): Record<string, unknown> {
   return isRecord(obj) && isRecord(obj.metadata) ? obj.metadata : {};
 }

@@ -4,7 +4,15 @@ import { isRecord } from '../util/json.js';
 import { isAmbientPod } from './ambient.js';
 import { metadataOf, stringMap } from './object.js';
 import { selectorOf, selectorPairs } from './selectors.js';
-import type { NamespaceInfo, PodInfo, ServiceEntryInfo, ServiceInfo, SidecarInfo, WorkloadInfo, WorkloadKind } from './view.js';
+import type {
+  NamespaceInfo,
+  PodInfo,
+  ServiceEntryInfo,
+  ServiceInfo,
+  SidecarInfo,
+  WorkloadInfo,
+  WorkloadKind,
+} from './view.js';
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
@@ -75,7 +83,8 @@ export function namespaceInfoOf(obj: unknown): NamespaceInfo | undefined {
   return name ? { name, labels: stringMap(meta.labels) } : undefined;
 }
 
-const field = (obj: unknown, ...path: string[]): unknown => path.reduce<unknown>((o, k) => (isRecord(o) ? o[k] : undefined), obj);
+const field = (obj: unknown, ...path: string[]): unknown =>
+  path.reduce<unknown>((o, k) => (isRecord(o) ? o[k] : undefined), obj);
 
 /** Kinds whose spec.replicas counts pods (the others run per node, to completion or on a schedule). */
 const REPLICATED: ReadonlySet<WorkloadKind> = new Set(['Deployment', 'StatefulSet', 'ReplicaSet']);
@@ -86,11 +95,16 @@ const REPLICATED: ReadonlySet<WorkloadKind> = new Set(['Deployment', 'StatefulSe
  * covered by its owner's template. List items carry no kind, so the caller
  * says which kind it listed.
  */
-export function workloadInfoOf(obj: unknown, kind: WorkloadKind, fallbackNamespace = 'default'): WorkloadInfo | undefined {
+export function workloadInfoOf(
+  obj: unknown,
+  kind: WorkloadKind,
+  fallbackNamespace = 'default',
+): WorkloadInfo | undefined {
   const meta = metadataOf(obj);
   const name = str(meta.name);
   if (!name || isControlled(meta)) return undefined;
-  const template = kind === 'CronJob' ? field(obj, 'spec', 'jobTemplate', 'spec', 'template') : field(obj, 'spec', 'template');
+  const template =
+    kind === 'CronJob' ? field(obj, 'spec', 'jobTemplate', 'spec', 'template') : field(obj, 'spec', 'template');
   const info: { -readonly [K in keyof WorkloadInfo]: WorkloadInfo[K] } = {
     kind,
     namespace: str(meta.namespace) ?? fallbackNamespace,
@@ -115,11 +129,32 @@ function isControlled(meta: Record<string, unknown>): boolean {
  */
 export function slimWorkload(obj: unknown, kind: WorkloadKind): unknown {
   const meta = metadataOf(obj);
-  const metadata = { name: meta.name, namespace: meta.namespace, ...(isControlled(meta) ? { ownerReferences: [{ controller: true }] } : {}) };
+  const metadata = {
+    name: meta.name,
+    namespace: meta.namespace,
+    ...(isControlled(meta) ? { ownerReferences: [{ controller: true }] } : {}),
+  };
   if (kind === 'CronJob') {
-    return { metadata, spec: { jobTemplate: { spec: { template: { metadata: { labels: field(obj, 'spec', 'jobTemplate', 'spec', 'template', 'metadata', 'labels') } } } } } };
+    return {
+      metadata,
+      spec: {
+        jobTemplate: {
+          spec: {
+            template: {
+              metadata: { labels: field(obj, 'spec', 'jobTemplate', 'spec', 'template', 'metadata', 'labels') },
+            },
+          },
+        },
+      },
+    };
   }
-  return { metadata, spec: { replicas: field(obj, 'spec', 'replicas'), template: { metadata: { labels: field(obj, 'spec', 'template', 'metadata', 'labels') } } } };
+  return {
+    metadata,
+    spec: {
+      replicas: field(obj, 'spec', 'replicas'),
+      template: { metadata: { labels: field(obj, 'spec', 'template', 'metadata', 'labels') } },
+    },
+  };
 }
 
 export function serviceInfoOf(obj: unknown, fallbackNamespace = 'default'): ServiceInfo | undefined {
@@ -127,8 +162,15 @@ export function serviceInfoOf(obj: unknown, fallbackNamespace = 'default'): Serv
   const name = str(meta.name);
   if (!name) return undefined;
   const exportTo = str(stringMap(meta.annotations)[SERVICE_EXPORT_TO_ANNOTATION]);
-  const info: { -readonly [K in keyof ServiceInfo]: ServiceInfo[K] } = { namespace: str(meta.namespace) ?? fallbackNamespace, name };
-  if (exportTo) info.exportTo = exportTo.split(',').map((s) => s.trim()).filter(Boolean);
+  const info: { -readonly [K in keyof ServiceInfo]: ServiceInfo[K] } = {
+    namespace: str(meta.namespace) ?? fallbackNamespace,
+    name,
+  };
+  if (exportTo)
+    info.exportTo = exportTo
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   return info;
 }
 
@@ -142,7 +184,8 @@ export function serviceEntryInfoOf(obj: unknown, fallbackNamespace = 'default'):
     name,
     hosts: isRecord(spec) ? strings(spec.hosts) : [],
   };
-  if (isRecord(spec) && Array.isArray(spec.exportTo) && spec.exportTo.length > 0) info.exportTo = strings(spec.exportTo);
+  if (isRecord(spec) && Array.isArray(spec.exportTo) && spec.exportTo.length > 0)
+    info.exportTo = strings(spec.exportTo);
   return info;
 }
 

@@ -75,7 +75,9 @@ export function judge(candidate: Candidate, view: ClusterView | undefined, optio
   const own = validateObject(object, ref, { rejectUnknownFields: options.rejectUnknownFields });
   const findings = withIstioTopLevelFields(own.violations, candidate, options.rejectUnknownFields);
   if (!own.wellFormed) return capFindings(grandfathered(findings, object, oldObject));
-  const cross = view ? crossObjectRules({ object, oldObject, ref }, view, options) : objectOnlyRules({ object, oldObject, ref }, options);
+  const cross = view
+    ? crossObjectRules({ object, oldObject, ref }, view, options)
+    : objectOnlyRules({ object, oldObject, ref }, options);
   return capFindings(grandfathered([...findings, ...besideErrors(cross, findings)], object, oldObject));
 }
 
@@ -110,14 +112,21 @@ function besideErrors(cross: Violation[], own: readonly Violation[]): Violation[
  * finalizers can still be edited); an object being deleted is never held up
  * (its finalizers must be removable). Metadata rules (M1–M4) still apply.
  */
-function grandfathered(findings: Violation[], object: unknown, oldObject: Record<string, unknown> | undefined): Violation[] {
+function grandfathered(
+  findings: Violation[],
+  object: unknown,
+  oldObject: Record<string, unknown> | undefined,
+): Violation[] {
   if (!oldObject || !isRecord(object)) return findings;
   const deleting = isRecord(object.metadata) && object.metadata.deletionTimestamp != null;
   const specUnchanged = sameIgnoringNullFields(object.spec, oldObject.spec);
   if (!deleting && !specUnchanged) return findings;
-  const why = deleting ? 'the Sidecar is being deleted' : 'the stored Sidecar already had this and the update leaves its spec unchanged';
+  const why = deleting
+    ? 'the Sidecar is being deleted'
+    : 'the stored Sidecar already had this and the update leaves its spec unchanged';
   return findings.map((v) =>
-    v.severity === 'error' && (deleting || v.path === 'spec' || v.path.startsWith('spec.') || v.path.startsWith('spec['))
+    v.severity === 'error' &&
+    (deleting || v.path === 'spec' || v.path.startsWith('spec.') || v.path.startsWith('spec['))
       ? { ...v, severity: 'warning' as const, allowedBecause: why }
       : v,
   );

@@ -24,12 +24,15 @@ export interface RuleEntry {
   readonly note?: string;
 }
 
-const ISTIO_WEBHOOK = "Istio's validating webhook (istiod): ValidateSidecar in pkg/config/validation/validation.go; the message is Istio's own.";
-const ISTIO_DECODE = "Istio's webhook decodes the object (Go encoding/json into the Sidecar proto) before it validates; what it cannot decode it refuses.";
+const ISTIO_WEBHOOK =
+  "Istio's validating webhook (istiod): ValidateSidecar in pkg/config/validation/validation.go; the message is Istio's own.";
+const ISTIO_DECODE =
+  "Istio's webhook decodes the object (Go encoding/json into the Sidecar proto) before it validates; what it cannot decode it refuses.";
 
 function istioSource(id: RuleId): string {
   if (id === 'J1') return ISTIO_DECODE;
-  if (/^[TCD]\d*$/.test(id)) return `${ISTIO_WEBHOOK} (${id.startsWith('T') ? 'validateTLSOptions / validateServerTLS' : 'ValidateConnectionPool and its duration checks'})`;
+  if (/^[TCD]\d*$/.test(id))
+    return `${ISTIO_WEBHOOK} (${id.startsWith('T') ? 'validateTLSOptions / validateServerTLS' : 'ValidateConnectionPool and its duration checks'})`;
   return ISTIO_WEBHOOK;
 }
 
@@ -41,7 +44,9 @@ function istioRules(): RuleEntry[] {
     help: r.hint,
     source: istioSource(r.id as RuleId),
     ...(r.unreachable ? { note: `never reported: ${r.unreachable}` } : {}),
-    ...(r.reportedAs ? { note: r.reportedAs.length > 0 ? `reported under ${r.reportedAs.join(', ')}` : 'never reported on its own' } : {}),
+    ...(r.reportedAs
+      ? { note: r.reportedAs.length > 0 ? `reported under ${r.reportedAs.join(', ')}` : 'never reported on its own' }
+      : {}),
   }));
 }
 
@@ -63,14 +68,22 @@ const SCHEMA_TITLES: Readonly<Record<SchemaRuleId, string>> = {
 };
 
 function schemaSource(id: SchemaRuleId): string {
-  if (id.startsWith('meta.')) return "kube-apiserver's ObjectMeta validation (k8s.io/apimachinery validation); the message is kube-apiserver's own.";
-  if (id === 'object.size') return "kube-apiserver's and etcd's object size limits (about 1.5 MiB stored, 3 MiB per request).";
+  if (id.startsWith('meta.'))
+    return "kube-apiserver's ObjectMeta validation (k8s.io/apimachinery validation); the message is kube-apiserver's own.";
+  if (id === 'object.size')
+    return "kube-apiserver's and etcd's object size limits (about 1.5 MiB stored, 3 MiB per request).";
   if (id === 'schema.partial') return "sidecar-guard's bound on the work one object may cost (issue 14).";
   return "kube-apiserver's validation of the Sidecar CRD's OpenAPI v3 schema (the CRD Istio ships); the message is kube-apiserver's own.";
 }
 
 function schemaRules(): RuleEntry[] {
-  return (Object.keys(SCHEMA_RULES) as SchemaRuleId[]).map((id) => ({ id, severity: 'error' as const, title: SCHEMA_TITLES[id], help: SCHEMA_RULES[id].hint, source: schemaSource(id) }));
+  return (Object.keys(SCHEMA_RULES) as SchemaRuleId[]).map((id) => ({
+    id,
+    severity: 'error' as const,
+    title: SCHEMA_TITLES[id],
+    help: SCHEMA_RULES[id].hint,
+    source: schemaSource(id),
+  }));
 }
 
 /** Rules over several objects, or about what a Sidecar does in its cluster. */
@@ -80,7 +93,8 @@ const CLUSTER_RULES: readonly RuleEntry[] = [
     severity: 'error',
     title: 'a second namespace-wide Sidecar (no workloadSelector) in a namespace',
     help: 'Edit the existing namespace-wide Sidecar instead, or give this one spec.workloadSelector.labels.',
-    source: "Istio's analyzer IST0111 (MultipleSidecarsWithoutSelectors, pkg/config/analysis/analyzers/sidecar/selector.go): istiod then uses one of them, which is undefined.",
+    source:
+      "Istio's analyzer IST0111 (MultipleSidecarsWithoutSelectors, pkg/config/analysis/analyzers/sidecar/selector.go): istiod then uses one of them, which is undefined.",
     code: 'IST0111',
   },
   {
@@ -88,7 +102,8 @@ const CLUSTER_RULES: readonly RuleEntry[] = [
     severity: 'error',
     title: 'two Sidecars whose workloadSelectors select the same pods',
     help: 'Make the selectors disjoint (a label value the other does not accept), or merge the two Sidecars into one.',
-    source: "Istio's analyzer IST0110 (ConflictingSidecarWorkloadSelectors, pkg/config/analysis/analyzers/sidecar/selector.go); --overlap chooses how overlap is judged.",
+    source:
+      "Istio's analyzer IST0110 (ConflictingSidecarWorkloadSelectors, pkg/config/analysis/analyzers/sidecar/selector.go); --overlap chooses how overlap is judged.",
     code: 'IST0110',
   },
   {
@@ -96,7 +111,8 @@ const CLUSTER_RULES: readonly RuleEntry[] = [
     severity: 'warning',
     title: 'a Sidecar with a workloadSelector in the root namespace',
     help: 'Remove the workloadSelector to make it the mesh-wide default, or move it to the namespace of the workloads it targets.',
-    source: "Kiali's validation KIA1006 (a global default Sidecar should not have a workloadSelector); istiod applies it only to pods of the root namespace.",
+    source:
+      "Kiali's validation KIA1006 (a global default Sidecar should not have a workloadSelector); istiod applies it only to pods of the root namespace.",
     code: 'KIA1006',
   },
   {
@@ -104,7 +120,8 @@ const CLUSTER_RULES: readonly RuleEntry[] = [
     severity: 'warning',
     title: 'a workloadSelector that matches no pod and no pod template',
     help: 'Check the workloadSelector labels against the labels of the pod templates they should select.',
-    source: "Istio's analyzer IST0101 (ReferencedResourceNotFound for the selector, pkg/config/analysis/analyzers/sidecar/selector.go).",
+    source:
+      "Istio's analyzer IST0101 (ReferencedResourceNotFound for the selector, pkg/config/analysis/analyzers/sidecar/selector.go).",
     code: 'IST0101',
   },
   {
@@ -112,7 +129,8 @@ const CLUSTER_RULES: readonly RuleEntry[] = [
     severity: 'warning',
     title: 'a Sidecar for pods in ambient mode, where it has no effect',
     help: 'Remove the Sidecar, or take the namespace or workload out of ambient mode (istio.io/dataplane-mode) if it needs sidecar proxies.',
-    source: "Istio's analyzer IST0167 (IneffectivePolicy, pkg/config/analysis/analyzers/sidecar/selector.go and the ambient checks).",
+    source:
+      "Istio's analyzer IST0167 (IneffectivePolicy, pkg/config/analysis/analyzers/sidecar/selector.go and the ambient checks).",
     code: 'IST0167',
   },
   {
@@ -128,14 +146,16 @@ const CLUSTER_RULES: readonly RuleEntry[] = [
     severity: 'warning',
     title: 'a selector Sidecar without egress while the namespace default restricts egress',
     help: 'Add an egress listener with the hosts these pods need: a Sidecar inherits nothing from the namespace default.',
-    source: 'istio/istio#59376: istiod gives the pods of a selector Sidecar without egress every host, so they escape the default.',
+    source:
+      'istio/istio#59376: istiod gives the pods of a selector Sidecar without egress every host, so they escape the default.',
   },
   {
     id: 'selector.empty',
     severity: 'warning',
     title: 'workloadSelector: {} (no labels)',
     help: 'Remove spec.workloadSelector to make it the namespace default, or give it labels.',
-    source: "Istio's analyzers count it as namespace-wide while istiod sorts it with the selector Sidecars (pkg/model/sidecar.go), where it matches every pod of the namespace.",
+    source:
+      "Istio's analyzers count it as namespace-wide while istiod sorts it with the selector Sidecars (pkg/model/sidecar.go), where it matches every pod of the namespace.",
   },
   {
     id: 'outbound.mode-empty',

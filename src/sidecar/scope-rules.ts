@@ -27,8 +27,14 @@ export function scopeRules(input: ScopeInput, view: ClusterView, options: ScopeO
  * them, as istiod chooses it: the oldest one of the namespace without a
  * workloadSelector field, else the oldest such one in the root namespace.
  */
-export function defaultFor(namespace: string, view: ClusterView, rootNamespace: string, except?: string): SidecarInfo | undefined {
-  const candidates = (ns: string) => view.namespaceWide(ns).filter((s) => !s.selectorPresent && !(ns === namespace && s.name === except));
+export function defaultFor(
+  namespace: string,
+  view: ClusterView,
+  rootNamespace: string,
+  except?: string,
+): SidecarInfo | undefined {
+  const candidates = (ns: string) =>
+    view.namespaceWide(ns).filter((s) => !s.selectorPresent && !(ns === namespace && s.name === except));
   return oldest(candidates(namespace)) ?? (namespace === rootNamespace ? undefined : oldest(candidates(rootNamespace)));
 }
 

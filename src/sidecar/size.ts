@@ -37,7 +37,10 @@ interface Frame {
  * within the limit. Iterative, and stops once past either limit (a list is
  * counted by its length before its items are looked at).
  */
-export function exceededLimit(value: unknown, limits: SizeLimits = { bytes: MAX_OBJECT_BYTES, values: MAX_OBJECT_VALUES }): 'bytes' | 'values' | undefined {
+export function exceededLimit(
+  value: unknown,
+  limits: SizeLimits = { bytes: MAX_OBJECT_BYTES, values: MAX_OBJECT_VALUES },
+): 'bytes' | 'values' | undefined {
   // Every real Sidecar is a few levels deep: counted without allocating. Deeper values take the iterative walk.
   fastBytes = 0;
   fastValues = 1;

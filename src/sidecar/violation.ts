@@ -183,7 +183,8 @@ function splitKey(key: string): [Severity, string] {
   return [key.slice(0, colon) as Severity, key.slice(colon + 1)];
 }
 
-const omittedCount = (omitted: Readonly<Record<string, number>>): number => Object.values(omitted).reduce((a, b) => a + b, 0);
+const omittedCount = (omitted: Readonly<Record<string, number>>): number =>
+  Object.values(omitted).reduce((a, b) => a + b, 0);
 
 export const formatCount = (n: number): string => n.toLocaleString('en-US');
 
@@ -205,7 +206,12 @@ export function summaryOf(vs: readonly Violation[], severity: Severity): Violati
 /** Rules named in an object summary: the most frequent first, at most this many by name. */
 const NAMED_RULES = 5;
 
-function objectSummary(severity: Severity, path: string, omitted: Record<string, number>, of: 'other rules' | 'more' = 'other rules'): Violation {
+function objectSummary(
+  severity: Severity,
+  path: string,
+  omitted: Record<string, number>,
+  of: 'other rules' | 'more' = 'other rules',
+): Violation {
   const total = omittedCount(omitted);
   const ranked = Object.entries(omitted).sort((a, b) => b[1] - a[1]);
   const named = ranked.slice(0, NAMED_RULES).map(([rule, n]) => `${rule} ×${formatCount(n)}`);

@@ -92,13 +92,20 @@ export class WebhookConfigPatcher {
   private async findNames(plural: string): Promise<string[]> {
     const names = new Set(this.names);
     if (this.target.labelSelector) {
-      const { body } = await this.client.request<{ items?: WebhookConfiguration[] }>('GET', `${BASE}/${plural}`, { query: { labelSelector: this.target.labelSelector } });
+      const { body } = await this.client.request<{ items?: WebhookConfiguration[] }>('GET', `${BASE}/${plural}`, {
+        query: { labelSelector: this.target.labelSelector },
+      });
       for (const item of body.items ?? []) names.add(item.metadata.name);
     }
     return [...names];
   }
 
-  private async patchOne(kind: PublishedConfiguration['kind'], plural: string, name: string, caBundle: string): Promise<PublishedConfiguration | undefined> {
+  private async patchOne(
+    kind: PublishedConfiguration['kind'],
+    plural: string,
+    name: string,
+    caBundle: string,
+  ): Promise<PublishedConfiguration | undefined> {
     return this.modify(kind, plural, name, (webhooks) => {
       if (webhooks.every((w) => w.clientConfig?.caBundle === caBundle)) return false;
       for (const w of webhooks) w.clientConfig = { ...(w.clientConfig ?? {}), caBundle };
@@ -133,7 +140,10 @@ export class WebhookConfigPatcher {
     const names: string[] = [];
     for (const name of await this.findNames('validatingwebhookconfigurations')) {
       try {
-        const { body } = await this.client.request<WebhookConfiguration>('GET', `${BASE}/validatingwebhookconfigurations/${encodeURIComponent(name)}`);
+        const { body } = await this.client.request<WebhookConfiguration>(
+          'GET',
+          `${BASE}/validatingwebhookconfigurations/${encodeURIComponent(name)}`,
+        );
         for (const w of body.webhooks ?? []) if (w.name) names.push(w.name);
       } catch (err) {
         if (!isStatus(err, 'NotFound')) throw err;
@@ -207,7 +217,11 @@ const CALL_FAILED = /failed calling webhook "([^"]+)": ([\s\S]*)$/;
  * object's status (2xx) or the error's status and message; `ours` are the
  * webhook names in our validating configurations.
  */
-export function judgeProbe(answer: { status: number; message?: string }, ours: readonly string[], namespace: string): ReachabilityProof {
+export function judgeProbe(
+  answer: { status: number; message?: string },
+  ours: readonly string[],
+  namespace: string,
+): ReachabilityProof {
   if (answer.status < 300) {
     return {
       reachable: false,
@@ -218,23 +232,53 @@ export function judgeProbe(answer: { status: number; message?: string }, ours: r
   }
   const message = answer.message ?? `HTTP ${answer.status}`;
   const denied = DENIED.exec(message);
-  if (denied && ours.includes(denied[1]!) && denied[2]!.includes(`Sidecar ${namespace}/${PROBE_SIDECAR_NAME} is invalid`)) {
-    return { reachable: true, result: 'denied', reason: `the API server called webhook "${denied[1]}", which denied the probe` };
+  if (
+    denied &&
+    ours.includes(denied[1]!) &&
+    denied[2]!.includes(`Sidecar ${namespace}/${PROBE_SIDECAR_NAME} is invalid`)
+  ) {
+    return {
+      reachable: true,
+      result: 'denied',
+      reason: `the API server called webhook "${denied[1]}", which denied the probe`,
+    };
   }
-  if (denied) return { reachable: false, result: 'denied-by-other', reason: `the probe was denied by webhook "${denied[1]}", not by this one (${ours.join(', ') || 'no validating webhook of ours was found'}): ${denied[2]}` };
+  if (denied)
+    return {
+      reachable: false,
+      result: 'denied-by-other',
+      reason: `the probe was denied by webhook "${denied[1]}", not by this one (${ours.join(', ') || 'no validating webhook of ours was found'}): ${denied[2]}`,
+    };
   const failed = CALL_FAILED.exec(message);
-  if (failed) return { reachable: false, result: 'call-failed', reason: `the API server could not call webhook "${failed[1]}": ${failed[2]}` };
-  return { reachable: false, result: 'api-error', reason: `the dry-run create failed before any webhook answered: ${message}` };
+  if (failed)
+    return {
+      reachable: false,
+      result: 'call-failed',
+      reason: `the API server could not call webhook "${failed[1]}": ${failed[2]}`,
+    };
+  return {
+    reachable: false,
+    result: 'api-error',
+    reason: `the dry-run create failed before any webhook answered: ${message}`,
+  };
 }
 
 /** Runs the probe through the API server (needs RBAC create on sidecars in `namespace`). */
-export async function proveReachable(client: KubeClient, publisher: WebhookConfigPatcher, namespace: string): Promise<ReachabilityProof> {
+export async function proveReachable(
+  client: KubeClient,
+  publisher: WebhookConfigPatcher,
+  namespace: string,
+): Promise<ReachabilityProof> {
   const ours = await publisher.validatingWebhookNames();
   try {
-    const { status } = await client.request('POST', `/apis/networking.istio.io/v1/namespaces/${encodeURIComponent(namespace)}/sidecars`, {
-      query: { dryRun: 'All', fieldValidation: 'Strict' },
-      body: probeSidecar(namespace),
-    });
+    const { status } = await client.request(
+      'POST',
+      `/apis/networking.istio.io/v1/namespaces/${encodeURIComponent(namespace)}/sidecars`,
+      {
+        query: { dryRun: 'All', fieldValidation: 'Strict' },
+        body: probeSidecar(namespace),
+      },
+    );
     return judgeProbe({ status }, ours, namespace);
   } catch (err) {
     if (!(err instanceof KubeApiError)) throw err;
@@ -281,18 +325,29 @@ export function failClosedWhenReady(publisher: WebhookConfigPatcher, opts: FailC
       opts.onProof?.(proof);
       if (stopped) return;
       if (!proof.reachable) {
-        logger?.warn({ result: proof.result, retryInMs: retryMs }, `failurePolicy not changed: could not prove that the API server reaches this webhook: ${proof.reason}`);
+        logger?.warn(
+          { result: proof.result, retryInMs: retryMs },
+          `failurePolicy not changed: could not prove that the API server reaches this webhook: ${proof.reason}`,
+        );
         lastProblem = proof.reason;
         return schedule(retryMs, Math.min(retryMs * 2, recheckMs));
       }
-      if (lastProblem !== undefined) logger?.info({ result: proof.result }, `the API server reaches this webhook again: ${proof.reason}`);
+      if (lastProblem !== undefined)
+        logger?.info({ result: proof.result }, `the API server reaches this webhook again: ${proof.reason}`);
       lastProblem = undefined;
       const done = await publisher.failClosed();
       const changed = done.filter((c) => c.changed).map((c) => `${c.kind}/${c.name}`);
-      if (changed.length > 0) logger?.info({ configurations: changed }, `webhook ready and reachable (${proof.reason}): failurePolicy set to Fail`);
+      if (changed.length > 0)
+        logger?.info(
+          { configurations: changed },
+          `webhook ready and reachable (${proof.reason}): failurePolicy set to Fail`,
+        );
       schedule(recheckMs, initialRetryMs);
     } catch (err) {
-      logger?.warn({ err: (err as Error).message, retryInMs: retryMs }, 'could not check or set failurePolicy: Fail; retrying');
+      logger?.warn(
+        { err: (err as Error).message, retryInMs: retryMs },
+        'could not check or set failurePolicy: Fail; retrying',
+      );
       schedule(retryMs, Math.min(retryMs * 2, recheckMs));
     }
   };

@@ -10,7 +10,9 @@ const { pki, md } = forge;
 
 /** A fresh RSA 2048 key pair (e = 65537) as forge objects. */
 function rsaKeyPair(): { privateKey: forge.pki.rsa.PrivateKey; publicKey: forge.pki.rsa.PublicKey } {
-  const pem = generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 0x10001 }).privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+  const pem = generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 0x10001 })
+    .privateKey.export({ type: 'pkcs1', format: 'pem' })
+    .toString();
   const privateKey = pki.privateKeyFromPem(pem) as forge.pki.rsa.PrivateKey;
   return { privateKey, publicKey: pki.setRsaPublicKey(privateKey.n, privateKey.e) };
 }
@@ -41,13 +43,21 @@ export const DEFAULT_LEAF_DAYS = 90;
 
 /** The DNS names the API server uses to reach a Service, most specific last. */
 export function serviceDnsNames(service: string, namespace: string): string[] {
-  return [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`];
+  return [
+    service,
+    `${service}.${namespace}`,
+    `${service}.${namespace}.svc`,
+    `${service}.${namespace}.svc.cluster.local`,
+  ];
 }
 
 export function createCA(opts: { commonName?: string; days?: number; now?: Date } = {}): KeyPairPem {
   const keys = rsaKeyPair();
   const cert = baseCert(keys.publicKey, opts.now ?? new Date(), opts.days ?? DEFAULT_CA_DAYS);
-  const subject = [{ name: 'commonName', value: opts.commonName ?? 'sidecar-guard-ca' }, { name: 'organizationName', value: 'sidecar-guard' }];
+  const subject = [
+    { name: 'commonName', value: opts.commonName ?? 'sidecar-guard-ca' },
+    { name: 'organizationName', value: 'sidecar-guard' },
+  ];
   cert.setSubject(subject);
   cert.setIssuer(subject);
   cert.setExtensions([
@@ -63,7 +73,8 @@ export function issueServingCert(
   ca: KeyPairPem,
   opts: { dnsNames: string[]; ipAddresses?: string[]; days?: number; now?: Date },
 ): KeyPairPem {
-  if (opts.dnsNames.length === 0 && (opts.ipAddresses ?? []).length === 0) throw new Error('a serving certificate needs at least one DNS name or IP address');
+  if (opts.dnsNames.length === 0 && (opts.ipAddresses ?? []).length === 0)
+    throw new Error('a serving certificate needs at least one DNS name or IP address');
   const altNames = [
     ...opts.dnsNames.map((value) => ({ type: 2, value })),
     ...(opts.ipAddresses ?? []).map((ip) => ({ type: 7, ip })),
@@ -78,16 +89,28 @@ export function issueServingCert(
  * A client certificate, e.g. to stand in for the API server under --client-ca.
  * Kubernetes reads the user from the common name and the groups from the organizations.
  */
-export function issueClientCert(ca: KeyPairPem, opts: { commonName: string; organizations?: string[]; days?: number; now?: Date }): KeyPairPem {
+export function issueClientCert(
+  ca: KeyPairPem,
+  opts: { commonName: string; organizations?: string[]; days?: number; now?: Date },
+): KeyPairPem {
   return issueLeaf(ca, opts.commonName, opts, [{ name: 'extKeyUsage', clientAuth: true }], opts.organizations);
 }
 
-function issueLeaf(ca: KeyPairPem, commonName: string, opts: { days?: number; now?: Date }, extensions: object[], organizations: string[] = []): KeyPairPem {
+function issueLeaf(
+  ca: KeyPairPem,
+  commonName: string,
+  opts: { days?: number; now?: Date },
+  extensions: object[],
+  organizations: string[] = [],
+): KeyPairPem {
   const caCert = pki.certificateFromPem(ca.certPem);
   const caKey = pki.privateKeyFromPem(ca.keyPem);
   const keys = rsaKeyPair();
   const cert = baseCert(keys.publicKey, opts.now ?? new Date(), opts.days ?? DEFAULT_LEAF_DAYS);
-  cert.setSubject([...organizations.map((value) => ({ name: 'organizationName', value })), { name: 'commonName', value: commonName }]);
+  cert.setSubject([
+    ...organizations.map((value) => ({ name: 'organizationName', value })),
+    { name: 'commonName', value: commonName },
+  ]);
   cert.setIssuer(caCert.subject.attributes);
   const caKeyId = caCert.generateSubjectKeyIdentifier().getBytes();
   cert.setExtensions([

@@ -42,7 +42,10 @@ export class FileCertificateSource implements CertificateSource {
     try {
       next = this.read();
     } catch (err) {
-      this.logger?.warn({ dir: this.dir, err: (err as Error).message }, 'could not re-read the serving certificate; keeping the current one');
+      this.logger?.warn(
+        { dir: this.dir, err: (err as Error).message },
+        'could not re-read the serving certificate; keeping the current one',
+      );
       return;
     }
     if (next.certPem === this.material.certPem && next.keyPem === this.material.keyPem) return;

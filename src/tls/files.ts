@@ -6,7 +6,18 @@
 // mode, and nobody ever reads half a key. A target that is a symbolic link
 // (or anything but a regular file) is refused: writing through it would put
 // a private key wherever the link points.
-import { closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { certInfo, createCA, issueServingCert, type KeyPairPem } from './certs.js';
@@ -46,7 +57,10 @@ function refuseUnsafeTarget(path: string): void {
   } catch {
     return; // absent: created
   }
-  if (stat.isSymbolicLink()) throw new CertFileError(`refusing to write ${path}: it is a symbolic link (remove it, or choose another directory)`);
+  if (stat.isSymbolicLink())
+    throw new CertFileError(
+      `refusing to write ${path}: it is a symbolic link (remove it, or choose another directory)`,
+    );
   if (!stat.isFile()) throw new CertFileError(`refusing to write ${path}: it is not a regular file`);
 }
 
@@ -75,7 +89,9 @@ function writeAtomically(path: string, text: string, mode: number): void {
 export function readCertFiles(dir: string): { ca?: KeyPairPem; serving: KeyPairPem } {
   const n = names(dir);
   const serving = { certPem: readFileSync(n.cert, 'utf8'), keyPem: readFileSync(n.key, 'utf8') };
-  const ca = existsSync(n.caCert) ? { certPem: readFileSync(n.caCert, 'utf8'), keyPem: existsSync(n.caKey) ? readFileSync(n.caKey, 'utf8') : '' } : undefined;
+  const ca = existsSync(n.caCert)
+    ? { certPem: readFileSync(n.caCert, 'utf8'), keyPem: existsSync(n.caKey) ? readFileSync(n.caKey, 'utf8') : '' }
+    : undefined;
   return ca ? { ca, serving } : { serving };
 }
 
@@ -89,7 +105,8 @@ export function ensureStandaloneCerts(dir: string, now = new Date()): CertFiles 
   if ([n.caCert, n.caKey, n.cert, n.key].every(existsSync)) {
     const files = readCertFiles(dir);
     const notAfter = certInfo(files.serving.certPem).notAfter.getTime();
-    if (files.ca && notAfter - now.getTime() > 24 * 3600 * 1000) return { ca: files.ca, serving: files.serving, created: false };
+    if (files.ca && notAfter - now.getTime() > 24 * 3600 * 1000)
+      return { ca: files.ca, serving: files.serving, created: false };
   }
   const ca = createCA({ now });
   const serving = issueServingCert(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1', '::1'], now });

@@ -13,7 +13,15 @@ import type { KubeClient } from '../cluster/kube.js';
 import { WebhookConfigPatcher, type WebhookConfigTarget } from './cabundle.js';
 import { certInfo, serviceDnsNames } from './certs.js';
 import type { CertificateSource, ServingMaterial } from './reloader.js';
-import { applyRotation, certNotAfter, decideRotation, keepServedIssuer, rotationPolicy, type RotationPolicy, type TlsMaterial } from './rotation.js';
+import {
+  applyRotation,
+  certNotAfter,
+  decideRotation,
+  keepServedIssuer,
+  rotationPolicy,
+  type RotationPolicy,
+  type TlsMaterial,
+} from './rotation.js';
 import { DEFAULT_TLS_SECRET, SecretStore } from './secret-store.js';
 import { redactKey } from './server-options.js';
 
@@ -68,7 +76,13 @@ export class TlsManager implements CertificateSource {
     const service = opts.service ?? 'sidecar-guard';
     this.store = new SecretStore(opts.client, opts.namespace, opts.secretName ?? DEFAULT_TLS_SECRET);
     this.publisher = new WebhookConfigPatcher(opts.client, opts.webhooks);
-    this.policy = rotationPolicy({ dnsNames: [...serviceDnsNames(service, opts.namespace), ...(opts.extraDnsNames ?? [])], ipAddresses: opts.ipAddresses ?? [] }, opts.policy);
+    this.policy = rotationPolicy(
+      {
+        dnsNames: [...serviceDnsNames(service, opts.namespace), ...(opts.extraDnsNames ?? [])],
+        ipAddresses: opts.ipAddresses ?? [],
+      },
+      opts.policy,
+    );
     this.clock = opts.clock ?? (() => new Date());
     this.log = opts.logger?.child({ component: 'tls', secret: `${opts.namespace}/${this.store.name}` });
     this.resyncMs = opts.resyncMs ?? 60_000;
@@ -88,7 +102,10 @@ export class TlsManager implements CertificateSource {
         break;
       } catch (err) {
         if (this.stopped) throw new Error('TLS manager stopped during start');
-        if (Date.now() + delay > deadline) throw new Error(`no usable TLS material in Secret ${this.opts.namespace}/${this.store.name}: ${(err as Error).message}`);
+        if (Date.now() + delay > deadline)
+          throw new Error(
+            `no usable TLS material in Secret ${this.opts.namespace}/${this.store.name}: ${(err as Error).message}`,
+          );
         this.log?.warn({ err: (err as Error).message, retryInMs: delay }, 'TLS setup failed; retrying');
         await new Promise((r) => setTimeout(r, delay).unref());
       }
@@ -132,7 +149,9 @@ export class TlsManager implements CertificateSource {
       const now = this.clock();
       let stored = await this.store.read();
       if (!stored) {
-        const created = await this.store.create(keepServedIssuer(applyRotation(undefined, 'create', this.policy, now), this.material, now));
+        const created = await this.store.create(
+          keepServedIssuer(applyRotation(undefined, 'create', this.policy, now), this.material, now),
+        );
         if (created === 'exists') {
           this.log?.info('another replica created the TLS Secret first; using theirs');
           continue;
@@ -146,7 +165,12 @@ export class TlsManager implements CertificateSource {
       if (decision.action === 'keep') {
         this.adopt(stored.material);
         this.scheduleRenewal(decision.nextCheckAt);
-        return { actions, published, nextCheckAt: decision.nextCheckAt, ...(decision.waiting ? { waiting: decision.waiting } : {}) };
+        return {
+          actions,
+          published,
+          nextCheckAt: decision.nextCheckAt,
+          ...(decision.waiting ? { waiting: decision.waiting } : {}),
+        };
       }
       let next = applyRotation(stored.material, decision.action, this.policy, now);
       if (decision.action === 'create') next = keepServedIssuer(next, this.material, now);
@@ -156,7 +180,10 @@ export class TlsManager implements CertificateSource {
         continue;
       }
       actions.push(decision.action);
-      this.log?.info({ action: decision.action, reason: decision.reason, ...describe(written.material) }, 'rotated TLS material');
+      this.log?.info(
+        { action: decision.action, reason: decision.reason, ...describe(written.material) },
+        'rotated TLS material',
+      );
     }
     throw new Error(`the TLS Secret did not settle after ${MAX_STEPS} steps`);
   }
@@ -168,7 +195,11 @@ export class TlsManager implements CertificateSource {
       for (const c of result.configurations.filter((c) => c.changed)) {
         this.log?.info({ kind: c.kind, name: c.name, webhooks: c.webhooks }, 'patched caBundle');
       }
-      this.notePublishProblem(result.validatingFound ? undefined : 'no ValidatingWebhookConfiguration found: the API server does not call this webhook yet');
+      this.notePublishProblem(
+        result.validatingFound
+          ? undefined
+          : 'no ValidatingWebhookConfiguration found: the API server does not call this webhook yet',
+      );
       return true;
     } catch (err) {
       this.notePublishProblem(`cannot publish the caBundle: ${(err as Error).message}`);
@@ -186,7 +217,13 @@ export class TlsManager implements CertificateSource {
 
   private adopt(material: TlsMaterial): void {
     const prev = this.material;
-    if (prev && prev.certPem === material.certPem && prev.keyPem === material.keyPem && prev.caBundlePem === material.caBundlePem) return;
+    if (
+      prev &&
+      prev.certPem === material.certPem &&
+      prev.keyPem === material.keyPem &&
+      prev.caBundlePem === material.caBundlePem
+    )
+      return;
     this.material = material;
     this.served = redactKey({
       certPem: material.certPem,

@@ -29,9 +29,20 @@ export interface SecureContextTarget {
  * be passed again when mutual TLS is on: setSecureContext replaces the whole
  * context, client CA included.
  */
-export function swapCertificate(server: SecureContextTarget, material: Pick<ServingMaterial, 'certPem' | 'keyPem'>, clientCaPem?: string): void {
-  if (typeof server.setSecureContext !== 'function') throw new Error('hot reload needs a TLS server (buildApp with https options)');
-  server.setSecureContext(secureContextOptions({ certPem: material.certPem, keyPem: material.keyPem, ...(clientCaPem !== undefined ? { clientCaPem } : {}) }));
+export function swapCertificate(
+  server: SecureContextTarget,
+  material: Pick<ServingMaterial, 'certPem' | 'keyPem'>,
+  clientCaPem?: string,
+): void {
+  if (typeof server.setSecureContext !== 'function')
+    throw new Error('hot reload needs a TLS server (buildApp with https options)');
+  server.setSecureContext(
+    secureContextOptions({
+      certPem: material.certPem,
+      keyPem: material.keyPem,
+      ...(clientCaPem !== undefined ? { clientCaPem } : {}),
+    }),
+  );
 }
 
 /**
@@ -39,14 +50,24 @@ export function swapCertificate(server: SecureContextTarget, material: Pick<Serv
  * logged and the old certificate stays (still valid: rotation happens at 2/3
  * of its life). Returns the unsubscribe function.
  */
-export function reloadOnChange(server: SecureContextTarget, source: CertificateSource, opts: { clientCaPem?: string; logger?: Logger } = {}): () => void {
+export function reloadOnChange(
+  server: SecureContextTarget,
+  source: CertificateSource,
+  opts: { clientCaPem?: string; logger?: Logger } = {},
+): () => void {
   return source.onChange((material) => {
     try {
       swapCertificate(server, material, opts.clientCaPem);
       const info = certInfo(material.certPem);
-      opts.logger?.info({ fingerprint256: info.fingerprint256, notAfter: info.notAfter.toISOString() }, 'serving certificate reloaded');
+      opts.logger?.info(
+        { fingerprint256: info.fingerprint256, notAfter: info.notAfter.toISOString() },
+        'serving certificate reloaded',
+      );
     } catch (err) {
-      opts.logger?.error({ err: (err as Error).message }, 'serving certificate reload failed; keeping the previous one');
+      opts.logger?.error(
+        { err: (err as Error).message },
+        'serving certificate reload failed; keeping the previous one',
+      );
     }
   });
 }

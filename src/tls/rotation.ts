@@ -47,7 +47,10 @@ export interface RotationPolicy {
 export const DEFAULT_RENEW_FRACTION = 2 / 3;
 export const DEFAULT_CA_PROPAGATION_MS = 10 * 60 * 1000;
 
-export function rotationPolicy(names: { dnsNames: string[]; ipAddresses?: string[] }, overrides: Partial<RotationPolicy> = {}): RotationPolicy {
+export function rotationPolicy(
+  names: { dnsNames: string[]; ipAddresses?: string[] },
+  overrides: Partial<RotationPolicy> = {},
+): RotationPolicy {
   return {
     dnsNames: names.dnsNames,
     ipAddresses: names.ipAddresses ?? [],
@@ -90,41 +93,70 @@ interface Analysis {
 
 const MAX_TIMER_HORIZON_MS = 365 * 24 * 3600 * 1000;
 
-export function decideRotation(material: TlsMaterial | undefined, policy: RotationPolicy, ctx: RotationContext): RotationDecision {
+export function decideRotation(
+  material: TlsMaterial | undefined,
+  policy: RotationPolicy,
+  ctx: RotationContext,
+): RotationDecision {
   if (!material) return { action: 'create', reason: 'no TLS material yet' };
   const now = ctx.now.getTime();
   const a = analyze(material, now);
-  if (a.valid.length === 0) return { action: 'create', reason: a.entries === 0 ? 'ca.crt holds no certificate' : 'every CA in ca.crt has expired or is not a CA' };
+  if (a.valid.length === 0)
+    return {
+      action: 'create',
+      reason: a.entries === 0 ? 'ca.crt holds no certificate' : 'every CA in ca.crt has expired or is not a CA',
+    };
   if (!a.current) return { action: 'stage-ca', reason: 'ca.key does not belong to a valid CA in ca.crt' };
-  if (a.valid.length !== a.entries) return { action: 'prune-bundle', reason: 'ca.crt holds an expired or unusable certificate' };
+  if (a.valid.length !== a.entries)
+    return { action: 'prune-bundle', reason: 'ca.crt holds an expired or unusable certificate' };
   const current = a.current;
-  if (now >= renewAt(current, policy)) return { action: 'stage-ca', reason: `the CA reached ${fraction(policy)} of its lifetime` };
+  if (now >= renewAt(current, policy))
+    return { action: 'stage-ca', reason: `the CA reached ${fraction(policy)} of its lifetime` };
 
   const leaf = a.leaf;
   if (!leaf) return { action: 'issue-leaf', reason: 'no parsable serving certificate' };
   if (!leaf.keyMatches) return { action: 'issue-leaf', reason: 'tls.key does not match tls.crt' };
   if (now >= leaf.notAfter) return { action: 'issue-leaf', reason: 'the serving certificate has expired' };
   const missing = missingNames(leaf.x509, policy);
-  if (missing.length > 0) return { action: 'issue-leaf', reason: `the serving certificate does not cover ${missing.join(', ')}` };
+  if (missing.length > 0)
+    return { action: 'issue-leaf', reason: `the serving certificate does not cover ${missing.join(', ')}` };
   if (!leaf.issuer) return { action: 'issue-leaf', reason: 'the serving certificate is not signed by a CA in ca.crt' };
 
   const candidates = [renewAt(current, policy), ...a.valid.map((c) => c.notAfter)];
   if (leaf.issuer !== current) {
     const openAt = current.notBefore + policy.caPropagationMs;
-    if (ctx.published && now >= openAt) return { action: 'issue-leaf', reason: 'the serving certificate is signed by the previous CA' };
-    const waiting = ctx.published ? 'the new CA is published; waiting for the API servers to pick it up' : 'waiting until the webhook configurations carry the new CA';
-    return { action: 'keep', nextCheckAt: earliest([...candidates, Math.max(openAt, now), leaf.notAfter], now), waiting };
+    if (ctx.published && now >= openAt)
+      return { action: 'issue-leaf', reason: 'the serving certificate is signed by the previous CA' };
+    const waiting = ctx.published
+      ? 'the new CA is published; waiting for the API servers to pick it up'
+      : 'waiting until the webhook configurations carry the new CA';
+    return {
+      action: 'keep',
+      nextCheckAt: earliest([...candidates, Math.max(openAt, now), leaf.notAfter], now),
+      waiting,
+    };
   }
   const leafRenewAt = renewAt(leaf, policy);
-  if (now >= leafRenewAt) return { action: 'issue-leaf', reason: `the serving certificate reached ${fraction(policy)} of its lifetime` };
+  if (now >= leafRenewAt)
+    return { action: 'issue-leaf', reason: `the serving certificate reached ${fraction(policy)} of its lifetime` };
   return { action: 'keep', nextCheckAt: earliest([...candidates, leafRenewAt], now) };
 }
 
 /** Performs one step decided by decideRotation(); generates keys, so it takes milliseconds. */
-export function applyRotation(material: TlsMaterial | undefined, action: RotationAction, policy: RotationPolicy, nowDate: Date): TlsMaterial {
+export function applyRotation(
+  material: TlsMaterial | undefined,
+  action: RotationAction,
+  policy: RotationPolicy,
+  nowDate: Date,
+): TlsMaterial {
   const now = nowDate.getTime();
   const issue = (ca: { certPem: string; keyPem: string }) =>
-    issueServingCert(ca, { dnsNames: policy.dnsNames, ipAddresses: policy.ipAddresses, days: policy.leafDays, now: nowDate });
+    issueServingCert(ca, {
+      dnsNames: policy.dnsNames,
+      ipAddresses: policy.ipAddresses,
+      days: policy.leafDays,
+      now: nowDate,
+    });
   if (action === 'create' || !material) {
     const ca = createCA({ days: policy.caDays, now: nowDate });
     const leaf = issue(ca);
@@ -142,7 +174,8 @@ export function applyRotation(material: TlsMaterial | undefined, action: Rotatio
     case 'prune-bundle':
       return { ...material, caBundlePem: joinPems(a.valid.map((c) => c.pem)) };
     case 'issue-leaf': {
-      if (!a.current) throw new Error('cannot issue a serving certificate: ca.key does not belong to a valid CA in ca.crt');
+      if (!a.current)
+        throw new Error('cannot issue a serving certificate: ca.key does not belong to a valid CA in ca.crt');
       const leaf = issue({ certPem: a.current.pem, keyPem: material.caKeyPem });
       return { ...material, certPem: leaf.certPem, keyPem: leaf.keyPem };
     }
@@ -204,7 +237,9 @@ function analyze(material: TlsMaterial, now: number): Analysis {
 function missingNames(x509: X509Certificate, policy: RotationPolicy): string[] {
   const sans = (x509.subjectAltName ?? '').split(/,\s*/);
   const dns = new Set(sans.filter((s) => s.startsWith('DNS:')).map((s) => s.slice(4).toLowerCase()));
-  const ips = new Set(sans.filter((s) => s.startsWith('IP Address:')).map((s) => normalizeIp(s.slice('IP Address:'.length))));
+  const ips = new Set(
+    sans.filter((s) => s.startsWith('IP Address:')).map((s) => normalizeIp(s.slice('IP Address:'.length))),
+  );
   return [
     ...policy.dnsNames.filter((n) => !dns.has(n.toLowerCase())),
     ...policy.ipAddresses.filter((ip) => !ips.has(normalizeIp(ip))),

@@ -29,7 +29,13 @@ interface SecretObject {
   apiVersion?: string;
   kind?: string;
   type?: string;
-  metadata: { name?: string; namespace?: string; resourceVersion?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  metadata: {
+    name?: string;
+    namespace?: string;
+    resourceVersion?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
   data?: Record<string, string>;
 }
 
@@ -65,12 +71,19 @@ export class SecretStore {
         name: this.name,
         namespace: this.namespace,
         labels: { 'app.kubernetes.io/name': 'sidecar-guard', 'app.kubernetes.io/component': 'webhook-tls' },
-        annotations: { 'sidecar-guard.io/managed': 'CA and serving certificate, rotated by sidecar-guard; delete the Secret to start over with a new CA' },
+        annotations: {
+          'sidecar-guard.io/managed':
+            'CA and serving certificate, rotated by sidecar-guard; delete the Secret to start over with a new CA',
+        },
       },
       data: encode(material),
     };
     try {
-      const { body } = await this.client.request<SecretObject>('POST', `/api/v1/namespaces/${encodeURIComponent(this.namespace)}/secrets`, { body: secret });
+      const { body } = await this.client.request<SecretObject>(
+        'POST',
+        `/api/v1/namespaces/${encodeURIComponent(this.namespace)}/secrets`,
+        { body: secret },
+      );
       return toStored(body);
     } catch (err) {
       if (isStatus(err, 'AlreadyExists')) return 'exists';
@@ -105,7 +118,8 @@ export class SecretStore {
 
 function encode(material: TlsMaterial): Record<string, string> {
   const data: Record<string, string> = {};
-  for (const [field, key] of Object.entries(KEYS)) data[key] = Buffer.from(material[field as keyof TlsMaterial], 'utf8').toString('base64');
+  for (const [field, key] of Object.entries(KEYS))
+    data[key] = Buffer.from(material[field as keyof TlsMaterial], 'utf8').toString('base64');
   return data;
 }
 
@@ -113,7 +127,12 @@ function toStored(secret: SecretObject): StoredTls {
   const data = secret.data ?? {};
   const decode = (key: string) => (data[key] ? Buffer.from(data[key], 'base64').toString('utf8') : '');
   return {
-    material: { caBundlePem: decode(KEYS.caBundlePem), caKeyPem: decode(KEYS.caKeyPem), certPem: decode(KEYS.certPem), keyPem: decode(KEYS.keyPem) },
+    material: {
+      caBundlePem: decode(KEYS.caBundlePem),
+      caKeyPem: decode(KEYS.caKeyPem),
+      certPem: decode(KEYS.certPem),
+      keyPem: decode(KEYS.keyPem),
+    },
     resourceVersion: secret.metadata.resourceVersion ?? '',
   };
 }

@@ -34,7 +34,11 @@ export interface ServingPem {
 }
 
 /** What setSecureContext() accepts: everything that may change on a certificate swap. */
-export type SecureOptions = SecureContextOptions & { minVersion: typeof TLS_MIN_VERSION; ciphers: string; honorCipherOrder: true };
+export type SecureOptions = SecureContextOptions & {
+  minVersion: typeof TLS_MIN_VERSION;
+  ciphers: string;
+  honorCipherOrder: true;
+};
 
 /** What buildApp({ https }) accepts: the secure context plus the handshake policy. */
 export type ServerTlsOptions = SecureOptions & { requestCert?: boolean; rejectUnauthorized?: boolean };

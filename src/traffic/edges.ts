@@ -19,7 +19,14 @@ export const TRAFFIC_METRICS = [REQUESTS_METRIC, TCP_METRIC] as const;
 export type TrafficMetric = (typeof TRAFFIC_METRICS)[number];
 
 /** The labels every query groups by: reporter-aware, and enough to tell a named service from the passthrough and blackhole clusters. */
-export const GROUP_BY = ['reporter', 'source_workload_namespace', 'source_workload', 'destination_service', 'destination_service_namespace', 'destination_service_name'] as const;
+export const GROUP_BY = [
+  'reporter',
+  'source_workload_namespace',
+  'source_workload',
+  'destination_service',
+  'destination_service_namespace',
+  'destination_service_name',
+] as const;
 
 export type Protocol = 'http' | 'tcp';
 const PROTOCOL_OF: Record<TrafficMetric, Protocol> = { [REQUESTS_METRIC]: 'http', [TCP_METRIC]: 'tcp' };
@@ -83,7 +90,10 @@ const known = (v: string | undefined): v is string => v !== undefined && v !== '
 /** The series of both metrics → edges, each counted once across reporters. */
 export function edgesOf(samples: readonly TrafficSample[]): Traffic {
   type Counts = { source?: number; destination?: number };
-  const counts = new Map<string, { edge: Omit<Edge, 'requests' | 'connections' | 'reporters'>; byProtocol: Partial<Record<Protocol, Counts>> }>();
+  const counts = new Map<
+    string,
+    { edge: Omit<Edge, 'requests' | 'connections' | 'reporters'>; byProtocol: Partial<Record<Protocol, Counts>> }
+  >();
   const unresolved = new Map<string, UnresolvedCalls>();
   let fromOutside = 0;
   for (const { metric, labels, value } of samples) {
@@ -136,7 +146,13 @@ export function edgesOf(samples: readonly TrafficSample[]): Traffic {
   }
   edges.sort(compareEdges);
   const calls = [...unresolved.values()].map((u) => ({ ...u, count: Math.max(1, Math.round(u.count)) }));
-  calls.sort((a, b) => a.source.namespace.localeCompare(b.source.namespace) || a.source.workload.localeCompare(b.source.workload) || a.via.localeCompare(b.via) || a.protocol.localeCompare(b.protocol));
+  calls.sort(
+    (a, b) =>
+      a.source.namespace.localeCompare(b.source.namespace) ||
+      a.source.workload.localeCompare(b.source.workload) ||
+      a.via.localeCompare(b.via) ||
+      a.protocol.localeCompare(b.protocol),
+  );
   return { edges, unresolved: calls, fromOutside: Math.round(fromOutside) };
 }
 

@@ -3,9 +3,23 @@
 // instant queries (one per Istio metric) and, when they come back empty,
 // finds out why, so the error says what to fix. Answers are bounded in time
 // and size; every failure is a PrometheusError with one readable line.
-import { GROUP_BY, TRAFFIC_METRICS, edgesOf, type ObservedTraffic, type TrafficMetric, type TrafficSample } from './edges.js';
+import {
+  GROUP_BY,
+  TRAFFIC_METRICS,
+  edgesOf,
+  type ObservedTraffic,
+  type TrafficMetric,
+  type TrafficSample,
+} from './edges.js';
 
-export type PrometheusErrorKind = 'usage' | 'unreachable' | 'http' | 'not-prometheus' | 'too-large' | 'no-metrics' | 'no-data';
+export type PrometheusErrorKind =
+  | 'usage'
+  | 'unreachable'
+  | 'http'
+  | 'not-prometheus'
+  | 'too-large'
+  | 'no-metrics'
+  | 'no-data';
 
 export class PrometheusError extends Error {
   constructor(
@@ -30,7 +44,11 @@ export const DEFAULT_WINDOW = '7d';
 const DURATION = /^([0-9]+(ms|s|m|h|d|w|y))+$/;
 
 export function checkWindow(window: string): string {
-  if (!DURATION.test(window)) throw new PrometheusError('usage', `--window must be a Prometheus duration like 7d, 12h or 1h30m, got ${JSON.stringify(window)}`);
+  if (!DURATION.test(window))
+    throw new PrometheusError(
+      'usage',
+      `--window must be a Prometheus duration like 7d, 12h or 1h30m, got ${JSON.stringify(window)}`,
+    );
   return window;
 }
 
@@ -40,10 +58,15 @@ export function checkPrometheusUrl(url: string, flag = '--from-prometheus'): URL
   try {
     parsed = new URL(url);
   } catch {
-    throw new PrometheusError('usage', `${flag} must be an http(s) URL like http://prometheus.istio-system:9090, got ${JSON.stringify(url)}`);
+    throw new PrometheusError(
+      'usage',
+      `${flag} must be an http(s) URL like http://prometheus.istio-system:9090, got ${JSON.stringify(url)}`,
+    );
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new PrometheusError('usage', `${flag} must be an http(s) URL, got ${JSON.stringify(url)}`);
-  if (parsed.username || parsed.password) throw new PrometheusError('usage', `${flag}: credentials in the URL are not supported`);
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    throw new PrometheusError('usage', `${flag} must be an http(s) URL, got ${JSON.stringify(url)}`);
+  if (parsed.username || parsed.password)
+    throw new PrometheusError('usage', `${flag}: credentials in the URL are not supported`);
   return parsed;
 }
 
@@ -81,7 +104,8 @@ export class PrometheusClient {
     const queries = TRAFFIC_METRICS.map((m) => trafficQuery(m, window, query.namespace));
     const samples: TrafficSample[] = [];
     for (const [i, metric] of TRAFFIC_METRICS.entries()) {
-      for (const r of await this.instant(queries[i]!, signal)) samples.push({ metric, labels: r.metric, value: Number(r.value[1]) });
+      for (const r of await this.instant(queries[i]!, signal))
+        samples.push({ metric, labels: r.metric, value: Number(r.value[1]) });
     }
     if (samples.length === 0) await this.explainEmpty(window, query.namespace, signal);
     return { ...edgesOf(samples), window, queries };
@@ -93,24 +117,44 @@ export class PrometheusClient {
    * which is an answer, not an error.
    */
   private async explainEmpty(window: string, namespace: string | undefined, signal?: AbortSignal): Promise<void> {
-    const names = await this.get<string[]>(`/api/v1/label/__name__/values?${new URLSearchParams({ 'match[]': metricsSelector() })}`, signal);
+    const names = await this.get<string[]>(
+      `/api/v1/label/__name__/values?${new URLSearchParams({ 'match[]': metricsSelector() })}`,
+      signal,
+    );
     const series = TRAFFIC_METRICS.join(' and ');
     if (!names.some((n) => (TRAFFIC_METRICS as readonly string[]).includes(n))) {
-      throw new PrometheusError('no-metrics', `no Istio metrics found at ${this.base}: it has no series ${series} (is it scraping the Envoy sidecars' :15020/stats/prometheus?)`);
+      throw new PrometheusError(
+        'no-metrics',
+        `no Istio metrics found at ${this.base}: it has no series ${series} (is it scraping the Envoy sidecars' :15020/stats/prometheus?)`,
+      );
     }
     const present = await this.instant(`count(count_over_time(${metricsSelector()}[${window}]))`, signal);
     if (present.length === 0 || Number(present[0]!.value[1]) === 0) {
-      throw new PrometheusError('no-data', `no data in the window: ${series} exist at ${this.base} but have no sample in the last ${window} (try a longer --window)`);
+      throw new PrometheusError(
+        'no-data',
+        `no data in the window: ${series} exist at ${this.base} but have no sample in the last ${window} (try a longer --window)`,
+      );
     }
     if (namespace === undefined) {
-      throw new PrometheusError('no-data', `no calls in the window: ${series} have samples in the last ${window} at ${this.base}, but none counted a call from a workload`);
+      throw new PrometheusError(
+        'no-data',
+        `no calls in the window: ${series} have samples in the last ${window} at ${this.base}, but none counted a call from a workload`,
+      );
     }
   }
 
   /** An instant query; its vector result. */
   async instant(promql: string, signal?: AbortSignal): Promise<VectorResult[]> {
-    const data = await this.call<{ resultType: string; result: VectorResult[] }>('/api/v1/query', { method: 'POST', body: new URLSearchParams({ query: promql }) }, signal);
-    if (data.resultType !== 'vector' || !Array.isArray(data.result)) throw new PrometheusError('not-prometheus', `${this.base}: expected a vector for ${promql}, got ${String(data.resultType)}`);
+    const data = await this.call<{ resultType: string; result: VectorResult[] }>(
+      '/api/v1/query',
+      { method: 'POST', body: new URLSearchParams({ query: promql }) },
+      signal,
+    );
+    if (data.resultType !== 'vector' || !Array.isArray(data.result))
+      throw new PrometheusError(
+        'not-prometheus',
+        `${this.base}: expected a vector for ${promql}, got ${String(data.resultType)}`,
+      );
     return data.result;
   }
 
@@ -118,32 +162,56 @@ export class PrometheusClient {
     return this.call<T>(path, { method: 'GET' }, signal);
   }
 
-  private async call<T>(path: string, init: { method: string; body?: URLSearchParams }, signal?: AbortSignal): Promise<T> {
+  private async call<T>(
+    path: string,
+    init: { method: string; body?: URLSearchParams },
+    signal?: AbortSignal,
+  ): Promise<T> {
     const url = `${this.base}${path}`;
     const timeout = AbortSignal.timeout(this.timeoutMs);
     let response: Response;
     try {
-      response = await fetch(url, { ...init, headers: { accept: 'application/json' }, signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+      response = await fetch(url, {
+        ...init,
+        headers: { accept: 'application/json' },
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      });
     } catch (err) {
-      throw new PrometheusError('unreachable', `Prometheus unreachable at ${this.base}: ${reason(err, timeout, this.timeoutMs)}`);
+      throw new PrometheusError(
+        'unreachable',
+        `Prometheus unreachable at ${this.base}: ${reason(err, timeout, this.timeoutMs)}`,
+      );
     }
     let text: string;
     try {
       text = await readBounded(response, this.maxBytes);
     } catch (err) {
       if (err instanceof PrometheusError) throw err;
-      throw new PrometheusError('unreachable', `Prometheus at ${this.base} stopped answering: ${reason(err, timeout, this.timeoutMs)}`);
+      throw new PrometheusError(
+        'unreachable',
+        `Prometheus at ${this.base} stopped answering: ${reason(err, timeout, this.timeoutMs)}`,
+      );
     }
     let body: { status?: string; data?: T; errorType?: string; error?: string };
     try {
       body = JSON.parse(text);
     } catch {
-      throw new PrometheusError('not-prometheus', `${url} did not answer like the Prometheus HTTP API (HTTP ${response.status}, ${response.headers.get('content-type') ?? 'no content type'}): is the URL the Prometheus server's base URL?`);
+      throw new PrometheusError(
+        'not-prometheus',
+        `${url} did not answer like the Prometheus HTTP API (HTTP ${response.status}, ${response.headers.get('content-type') ?? 'no content type'}): is the URL the Prometheus server's base URL?`,
+      );
     }
     if (body.status === 'error' || !response.ok) {
-      throw new PrometheusError('http', `Prometheus at ${this.base} answered HTTP ${response.status}${body.errorType ? ` ${body.errorType}` : ''}: ${body.error ?? text.slice(0, 200)}`);
+      throw new PrometheusError(
+        'http',
+        `Prometheus at ${this.base} answered HTTP ${response.status}${body.errorType ? ` ${body.errorType}` : ''}: ${body.error ?? text.slice(0, 200)}`,
+      );
     }
-    if (body.status !== 'success' || body.data === undefined) throw new PrometheusError('not-prometheus', `${url} did not answer like the Prometheus HTTP API (no "status": "success")`);
+    if (body.status !== 'success' || body.data === undefined)
+      throw new PrometheusError(
+        'not-prometheus',
+        `${url} did not answer like the Prometheus HTTP API (no "status": "success")`,
+      );
     return body.data;
   }
 }
@@ -154,7 +222,10 @@ export class PrometheusClient {
  * destination_service_name) (increase(metric{reporter=~"source|destination"}[w])) > 0`
  */
 export function trafficQuery(metric: TrafficMetric, window: string, namespace?: string): string {
-  const matchers = [`reporter=~"source|destination"`, ...(namespace ? [`source_workload_namespace="${namespace}"`] : [])];
+  const matchers = [
+    `reporter=~"source|destination"`,
+    ...(namespace ? [`source_workload_namespace="${namespace}"`] : []),
+  ];
   return `sum by (${GROUP_BY.join(', ')}) (increase(${metric}{${matchers.join(', ')}}[${window}])) > 0`;
 }
 
@@ -168,13 +239,21 @@ function reason(err: unknown, timeout: AbortSignal, timeoutMs: number): string {
 
 async function readBounded(response: Response, maxBytes: number): Promise<string> {
   const declared = Number(response.headers.get('content-length'));
-  if (declared > maxBytes) throw new PrometheusError('too-large', `the answer is ${declared} bytes, more than ${maxBytes}: narrow the query (--namespace)`);
+  if (declared > maxBytes)
+    throw new PrometheusError(
+      'too-large',
+      `the answer is ${declared} bytes, more than ${maxBytes}: narrow the query (--namespace)`,
+    );
   if (!response.body) return '';
   const chunks: Uint8Array[] = [];
   let size = 0;
   for await (const chunk of response.body) {
     size += chunk.byteLength;
-    if (size > maxBytes) throw new PrometheusError('too-large', `the answer is more than ${maxBytes} bytes: narrow the query (--namespace)`);
+    if (size > maxBytes)
+      throw new PrometheusError(
+        'too-large',
+        `the answer is more than ${maxBytes} bytes: narrow the query (--namespace)`,
+      );
     chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString('utf8');

@@ -57,11 +57,18 @@ function count(scenarios: readonly Scenario[]): Counts {
         // b judged at admission against a cluster holding a and everything that is not a Sidecar.
         const view = storeOf({ ...objects, sidecars: [a] });
         for (const mode of MODES) {
-          const refused = crossObjectRules({ object: b, ref: refB }, view, { overlap: mode, rootNamespace: 'istio-system', unknownHosts: 'off' }).some((v) => v.rule === 'conflict.overlap');
+          const refused = crossObjectRules({ object: b, ref: refB }, view, {
+            overlap: mode,
+            rootNamespace: 'istio-system',
+            unknownHosts: 'off',
+          }).some((v) => v.rule === 'conflict.overlap');
           if (refused) total[mode]++;
         }
         const shared = mergeSelectors(selectorOf(a)!, selectorOf(b)!);
-        const running = shared !== null && (exhibitedBy.podsMatching(refA.namespace, shared, 1, 'sidecar').length > 0 || exhibitedBy.workloadsMatching(refA.namespace, shared, 50).some((w) => w.replicas !== 0));
+        const running =
+          shared !== null &&
+          (exhibitedBy.podsMatching(refA.namespace, shared, 1, 'sidecar').length > 0 ||
+            exhibitedBy.workloadsMatching(refA.namespace, shared, 50).some((w) => w.replicas !== 0));
         if (running) total.exhibited++;
       }
     }
@@ -69,7 +76,10 @@ function count(scenarios: readonly Scenario[]): Counts {
   return total;
 }
 
-const seeds = readdirSync(SEEDS).filter((f) => f.endsWith('.yaml')).sort().map((f) => scenario(`seed ${f}`, SEEDS, f));
+const seeds = readdirSync(SEEDS)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort()
+  .map((f) => scenario(`seed ${f}`, SEEDS, f));
 
 /** All examples of one seed document in one cluster, as the kubectl end-to-end suite applies them. */
 function seedDocuments(): Scenario[] {
@@ -93,11 +103,31 @@ function seedDocuments(): Scenario[] {
 
 /** The table in the README, row by row. */
 const EXPECTED: [string, Scenario[], Counts][] = [
-  ["Istio's analyzer testdata sidecar-selector.yaml", [scenario('selector', CORPUS, 'istio-sidecar-selector.yaml')], { sidecars: 7, pairs: 15, labels: 6, exhibited: 2, workloads: 2, pods: 2, identical: 1 }],
-  ["Istio's analyzer testdata sidecar-default-selector.yaml", [scenario('default-selector', CORPUS, 'istio-sidecar-default-selector.yaml')], { sidecars: 8, pairs: 0, labels: 0, exhibited: 0, workloads: 0, pods: 0, identical: 0 }],
-  ['Online Boutique, one Sidecar per service', [scenario('online-boutique', CORPUS, 'online-boutique.yaml')], { sidecars: 11, pairs: 55, labels: 0, exhibited: 0, workloads: 0, pods: 0, identical: 0 }],
-  ['the seed documents, each example alone', seeds, { sidecars: 29, pairs: 0, labels: 0, exhibited: 0, workloads: 0, pods: 0, identical: 0 }],
-  ['the seed documents, all examples of a document in one cluster', seedDocuments(), { sidecars: 29, pairs: 9, labels: 1, exhibited: 0, workloads: 1, pods: 0, identical: 1 }],
+  [
+    "Istio's analyzer testdata sidecar-selector.yaml",
+    [scenario('selector', CORPUS, 'istio-sidecar-selector.yaml')],
+    { sidecars: 7, pairs: 15, labels: 6, exhibited: 2, workloads: 2, pods: 2, identical: 1 },
+  ],
+  [
+    "Istio's analyzer testdata sidecar-default-selector.yaml",
+    [scenario('default-selector', CORPUS, 'istio-sidecar-default-selector.yaml')],
+    { sidecars: 8, pairs: 0, labels: 0, exhibited: 0, workloads: 0, pods: 0, identical: 0 },
+  ],
+  [
+    'Online Boutique, one Sidecar per service',
+    [scenario('online-boutique', CORPUS, 'online-boutique.yaml')],
+    { sidecars: 11, pairs: 55, labels: 0, exhibited: 0, workloads: 0, pods: 0, identical: 0 },
+  ],
+  [
+    'the seed documents, each example alone',
+    seeds,
+    { sidecars: 29, pairs: 0, labels: 0, exhibited: 0, workloads: 0, pods: 0, identical: 0 },
+  ],
+  [
+    'the seed documents, all examples of a document in one cluster',
+    seedDocuments(),
+    { sidecars: 29, pairs: 9, labels: 1, exhibited: 0, workloads: 1, pods: 0, identical: 1 },
+  ],
 ];
 
 describe('overlap modes on real manifests', () => {

@@ -10,7 +10,12 @@ import { sidecarReview, testApp } from '../helpers/app.js';
 import { runCli } from '../helpers/cli.js';
 import { sorted, vectors, type Vector } from '../helpers/vectors.js';
 
-const sidecar = (v: Vector) => ({ apiVersion: 'networking.istio.io/v1', kind: 'Sidecar', metadata: { name: 'foo', namespace: v.namespace ?? 'default' }, spec: v.spec });
+const sidecar = (v: Vector) => ({
+  apiVersion: 'networking.istio.io/v1',
+  kind: 'Sidecar',
+  metadata: { name: 'foo', namespace: v.namespace ?? 'default' },
+  spec: v.spec,
+});
 const isOwnAdvisory = (v: Vector) => (message: string) => message.startsWith(`Sidecar ${v.namespace ?? 'default'}/foo`);
 
 describe('Istio vectors through `check --output json`', () => {
@@ -40,7 +45,11 @@ describe('Istio vectors through /validate', () => {
       assert.deepEqual(sorted(warnings.filter((m) => !isOwnAdvisory(v)(m))), sorted(v.derivedWarnings));
       if (!v.valid) {
         assert.equal(response.status.code, 403);
-        for (const message of v.derivedErrors) assert.ok(response.status.message.includes(`: ${message} [`), `${message} missing from ${response.status.message}`);
+        for (const message of v.derivedErrors)
+          assert.ok(
+            response.status.message.includes(`: ${message} [`),
+            `${message} missing from ${response.status.message}`,
+          );
       }
     });
   }

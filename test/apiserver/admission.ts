@@ -134,7 +134,11 @@ function namespaceSelectorMatches(hook: WebhookSpec, attrs: AdmissionAttributes,
   const isNamespaceObject = t.group === '' && t.plural === 'namespaces';
   if (attrs.namespace === '' && !isNamespaceObject) return true;
   const selector = hook.namespaceSelector;
-  if (!selector || (Object.keys(selector.matchLabels ?? {}).length === 0 && (selector.matchExpressions ?? []).length === 0)) return true;
+  if (
+    !selector ||
+    (Object.keys(selector.matchLabels ?? {}).length === 0 && (selector.matchExpressions ?? []).length === 0)
+  )
+    return true;
   let labels: Record<string, string> | undefined;
   if (isNamespaceObject && attrs.subresource === '' && (attrs.operation === 'CREATE' || attrs.operation === 'UPDATE')) {
     labels = objectLabels(attrs.object);
@@ -147,9 +151,16 @@ function namespaceSelectorMatches(hook: WebhookSpec, attrs: AdmissionAttributes,
 
 function objectSelectorMatches(hook: WebhookSpec, attrs: AdmissionAttributes): boolean {
   const selector = hook.objectSelector;
-  if (!selector || (Object.keys(selector.matchLabels ?? {}).length === 0 && (selector.matchExpressions ?? []).length === 0)) return true;
+  if (
+    !selector ||
+    (Object.keys(selector.matchLabels ?? {}).length === 0 && (selector.matchExpressions ?? []).length === 0)
+  )
+    return true;
   const matches = labelSelectorMatcher(selector);
-  return (attrs.object !== null && matches(objectLabels(attrs.object))) || (attrs.oldObject !== null && matches(objectLabels(attrs.oldObject)));
+  return (
+    (attrs.object !== null && matches(objectLabels(attrs.object))) ||
+    (attrs.oldObject !== null && matches(objectLabels(attrs.oldObject)))
+  );
 }
 
 /** generic.Webhook.ShouldCallHook: the version to call a webhook with, or undefined to skip it. */
@@ -173,9 +184,15 @@ export function shouldCall(hook: WebhookSpec, attrs: AdmissionAttributes, deps: 
   return version;
 }
 
-function collectInvocations(kind: 'mutating' | 'validating', attrs: AdmissionAttributes, deps: AdmissionDeps): Invocation[] {
+function collectInvocations(
+  kind: 'mutating' | 'validating',
+  attrs: AdmissionAttributes,
+  deps: AdmissionDeps,
+): Invocation[] {
   if (isExempt(attrs.resource)) return [];
-  const configs = [...deps.configurations(kind)].sort((a, b) => (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''));
+  const configs = [...deps.configurations(kind)].sort((a, b) =>
+    (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''),
+  );
   const out: Invocation[] = [];
   for (const config of configs) {
     for (const raw of (config.webhooks as Record<string, unknown>[] | undefined) ?? []) {
@@ -203,7 +220,12 @@ function reviewVersion(hook: WebhookSpec): 'v1' | 'v1beta1' | undefined {
 }
 
 /** The AdmissionReview kube-apiserver sends (JSON field names and omissions as Go's encoder produces them). */
-export function buildReview(attrs: AdmissionAttributes, version: string, reviewApiVersion: string, uid: string): Record<string, unknown> {
+export function buildReview(
+  attrs: AdmissionAttributes,
+  version: string,
+  reviewApiVersion: string,
+  uid: string,
+): Record<string, unknown> {
   const t = attrs.resource;
   const request: Record<string, unknown> = {
     uid,
@@ -217,7 +239,11 @@ export function buildReview(attrs: AdmissionAttributes, version: string, reviewA
   if (attrs.name) request.name = attrs.name;
   if (attrs.namespace) request.namespace = attrs.namespace;
   request.operation = attrs.operation;
-  request.userInfo = { username: attrs.userInfo.username, ...(attrs.userInfo.uid ? { uid: attrs.userInfo.uid } : {}), groups: attrs.userInfo.groups };
+  request.userInfo = {
+    username: attrs.userInfo.username,
+    ...(attrs.userInfo.uid ? { uid: attrs.userInfo.uid } : {}),
+    groups: attrs.userInfo.groups,
+  };
   request.object = attrs.object ? atVersion(t, attrs.object, version) : null;
   request.oldObject = attrs.oldObject ? atVersion(t, attrs.oldObject, version) : null;
   request.dryRun = attrs.dryRun;
@@ -242,19 +268,27 @@ function verifyResponse(body: unknown, uid: string, reviewApiVersion: string, mu
   if (reviewApiVersion === 'admission.k8s.io/v1') {
     if (response.uid !== uid) throw invalid(`expected response.uid="${uid}", got "${String(response.uid ?? '')}"`);
     if (review.apiVersion !== 'admission.k8s.io/v1' || review.kind !== 'AdmissionReview') {
-      const [group, version] = (review.apiVersion ?? '').includes('/') ? (review.apiVersion ?? '').split('/') : ['', review.apiVersion ?? ''];
-      throw invalid(`expected webhook response of admission.k8s.io/v1, Kind=AdmissionReview, got ${group}/${version}, Kind=${review.kind ?? ''}`);
+      const [group, version] = (review.apiVersion ?? '').includes('/')
+        ? (review.apiVersion ?? '').split('/')
+        : ['', review.apiVersion ?? ''];
+      throw invalid(
+        `expected webhook response of admission.k8s.io/v1, Kind=AdmissionReview, got ${group}/${version}, Kind=${review.kind ?? ''}`,
+      );
     }
   }
   const patch = typeof response.patch === 'string' ? response.patch : undefined;
   const patchType = typeof response.patchType === 'string' ? response.patchType : undefined;
-  if (!mutating && (patch || patchType)) throw invalid('validating webhook may not return response.patch or response.patchType');
+  if (!mutating && (patch || patchType))
+    throw invalid('validating webhook may not return response.patch or response.patchType');
   if (patch && !patchType) throw invalid('webhook returned response.patch but not response.patchType');
-  if (patchType && patchType !== 'JSONPatch') throw invalid(`webhook returned invalid response.patchType of "${patchType}"`);
+  if (patchType && patchType !== 'JSONPatch')
+    throw invalid(`webhook returned invalid response.patchType of "${patchType}"`);
   const warnings = Array.isArray(response.warnings) ? response.warnings.map(String) : undefined;
   return {
     allowed: response.allowed === true,
-    ...(response.status && typeof response.status === 'object' ? { status: response.status as Partial<StatusBody> } : {}),
+    ...(response.status && typeof response.status === 'object'
+      ? { status: response.status as Partial<StatusBody> }
+      : {}),
     ...(patch ? { patch } : {}),
     ...(patchType ? { patchType } : {}),
     ...(warnings ? { warnings } : {}),
@@ -270,7 +304,14 @@ export function denialStatus(webhookName: string, status: Partial<StatusBody> | 
   if (result.message) result.message = `${deniedBy}: ${result.message}`;
   else if (result.reason) result.message = `${deniedBy}: ${result.reason}`;
   else result.message = `${deniedBy} without explanation`;
-  const body: StatusBody = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: result.message, code: result.code };
+  const body: StatusBody = {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message: result.message,
+    code: result.code,
+  };
   if (result.reason) body.reason = result.reason;
   if (result.details) body.details = result.details;
   return new ApiError(body);
@@ -283,7 +324,13 @@ class HookOutcome {
   ) {}
 }
 
-async function callHook(inv: Invocation, attrs: AdmissionAttributes, deps: AdmissionDeps, warnings: WarningRecorder, mutating: boolean): Promise<HookOutcome> {
+async function callHook(
+  inv: Invocation,
+  attrs: AdmissionAttributes,
+  deps: AdmissionDeps,
+  warnings: WarningRecorder,
+  mutating: boolean,
+): Promise<HookOutcome> {
   const { hook } = inv;
   const failOpen = hook.failurePolicy === 'Ignore';
   const callFailed = (why: string): HookOutcome => {
@@ -331,7 +378,11 @@ async function callHook(inv: Invocation, attrs: AdmissionAttributes, deps: Admis
   }
   if (!Array.isArray(operations) || operations.length === 0) return new HookOutcome();
   if (!attrs.object) {
-    return new HookOutcome(internalError(`admission webhook "${hook.name}" attempted to modify the object, which is not supported for this operation`));
+    return new HookOutcome(
+      internalError(
+        `admission webhook "${hook.name}" attempted to modify the object, which is not supported for this operation`,
+      ),
+    );
   }
   try {
     const inHookVersion = atVersion(attrs.resource, attrs.object, inv.version);
@@ -347,7 +398,11 @@ async function callHook(inv: Invocation, attrs: AdmissionAttributes, deps: Admis
  * Runs the matching mutating webhooks in order. Returns the object after all
  * patches (at the request's version), or throws the ApiError that ends the request.
  */
-export async function runMutatingWebhooks(attrs: AdmissionAttributes, deps: AdmissionDeps, warnings: WarningRecorder): Promise<KubeObject | null> {
+export async function runMutatingWebhooks(
+  attrs: AdmissionAttributes,
+  deps: AdmissionDeps,
+  warnings: WarningRecorder,
+): Promise<KubeObject | null> {
   let current = attrs;
   for (const inv of collectInvocations('mutating', attrs, deps)) {
     const outcome = await callHook(inv, current, deps, warnings, true);
@@ -358,10 +413,13 @@ export async function runMutatingWebhooks(attrs: AdmissionAttributes, deps: Admi
 }
 
 /** Runs the matching validating webhooks in parallel; throws the first failure in configuration order. */
-export async function runValidatingWebhooks(attrs: AdmissionAttributes, deps: AdmissionDeps, warnings: WarningRecorder): Promise<void> {
+export async function runValidatingWebhooks(
+  attrs: AdmissionAttributes,
+  deps: AdmissionDeps,
+  warnings: WarningRecorder,
+): Promise<void> {
   const invocations = collectInvocations('validating', attrs, deps);
   const outcomes = await Promise.all(invocations.map((inv) => callHook(inv, attrs, deps, warnings, false)));
   const firstError = outcomes.find((o) => o.error)?.error;
   if (firstError) throw firstError;
 }
-

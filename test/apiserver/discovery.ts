@@ -56,13 +56,23 @@ function resourceEntries(t: ResourceType): Doc[] {
   if (t.categories.length > 0) entry.categories = t.categories;
   const out = [entry];
   if (t.statusSubresource) {
-    out.push({ name: `${t.plural}/status`, singularName: '', namespaced: t.namespaced, kind: t.kind, verbs: ['get', 'patch', 'update'] });
+    out.push({
+      name: `${t.plural}/status`,
+      singularName: '',
+      namespaced: t.namespaced,
+      kind: t.kind,
+      verbs: ['get', 'patch', 'update'],
+    });
   }
   return out;
 }
 
 export function apiVersions(serverAddress: string): Doc {
-  return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }] };
+  return {
+    kind: 'APIVersions',
+    versions: ['v1'],
+    serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }],
+  };
 }
 
 export function resourceList(registry: ResourceRegistry, group: string, version: string): Doc | undefined {
@@ -101,7 +111,8 @@ function aggregatedResource(t: ResourceType, version: string): Doc {
   };
   if (t.shortNames.length > 0) entry.shortNames = t.shortNames;
   if (t.categories.length > 0) entry.categories = t.categories;
-  if (t.statusSubresource) entry.subresources = [{ subresource: 'status', responseKind, verbs: ['get', 'patch', 'update'] }];
+  if (t.statusSubresource)
+    entry.subresources = [{ subresource: 'status', responseKind, verbs: ['get', 'patch', 'update'] }];
   return entry;
 }
 
@@ -118,7 +129,9 @@ function aggregatedGroup(registry: ResourceRegistry, group: string, versions: st
 
 /** `/api` (legacy: true) or `/apis` in the aggregated discovery format. */
 export function aggregatedDiscovery(registry: ResourceRegistry, legacy: boolean): Doc {
-  const items = legacy ? [aggregatedGroup(registry, '', ['v1'])] : registry.groups().map((g) => aggregatedGroup(registry, g, sortedVersions(registry, g)));
+  const items = legacy
+    ? [aggregatedGroup(registry, '', ['v1'])]
+    : registry.groups().map((g) => aggregatedGroup(registry, g, sortedVersions(registry, g)));
   return { kind: 'APIGroupDiscoveryList', apiVersion: 'apidiscovery.k8s.io/v2', metadata: {}, items };
 }
 
@@ -127,6 +140,8 @@ export function wantsAggregatedDiscovery(accept: string | undefined): boolean {
   if (!accept) return false;
   return accept.split(',').some((part) => {
     const params = part.split(';').map((p) => p.trim());
-    return params.includes('g=apidiscovery.k8s.io') && params.includes('v=v2') && params.includes('as=APIGroupDiscoveryList');
+    return (
+      params.includes('g=apidiscovery.k8s.io') && params.includes('v=v2') && params.includes('as=APIGroupDiscoveryList')
+    );
   });
 }

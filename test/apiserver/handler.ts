@@ -21,7 +21,15 @@ import {
 } from './discovery.js';
 import type { FaultRules } from './faults.js';
 import { groupVersionDocument, openApiRoot, parseOpenApiPath } from './openapi.js';
-import { APPLY_PATCH, JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH, jsonPatch, mergePatch, strategicMerge } from './patch.js';
+import {
+  APPLY_PATCH,
+  JSON_PATCH,
+  MERGE_PATCH,
+  STRATEGIC_MERGE_PATCH,
+  jsonPatch,
+  mergePatch,
+  strategicMerge,
+} from './patch.js';
 import { PROTOBUF, decodeProtobufObject } from './protobuf.js';
 import { pruneCustomResource, strictDecodingMessage } from './prune.js';
 import { apiVersionOf } from './resources.js';
@@ -75,8 +83,17 @@ interface ResourceRequest {
 
 const NOT_FOUND_PATH = (): ApiError => failure(404, 'NotFound', 'the server could not find the requested resource', {});
 
-function send(res: ServerResponse, code: number, body: unknown, warnings?: WarningRecorder, contentType = 'application/json'): void {
-  const headers: Record<string, string | string[]> = { 'Content-Type': contentType, 'Cache-Control': 'no-cache, private' };
+function send(
+  res: ServerResponse,
+  code: number,
+  body: unknown,
+  warnings?: WarningRecorder,
+  contentType = 'application/json',
+): void {
+  const headers: Record<string, string | string[]> = {
+    'Content-Type': contentType,
+    'Cache-Control': 'no-cache, private',
+  };
   const warningHeaders = warnings?.headers() ?? [];
   if (warningHeaders.length > 0) headers.Warning = warningHeaders;
   res.writeHead(code, headers);
@@ -90,7 +107,12 @@ function sendError(res: ServerResponse, err: unknown, warnings?: WarningRecorder
   }
   log?.(`internal error: ${(err as Error)?.stack ?? String(err)}`);
   const message = err instanceof Error ? err.message : String(err);
-  send(res, 500, failure(500, 'InternalError', `Internal error occurred: ${message}`, { causes: [{ message }] }).status, warnings);
+  send(
+    res,
+    500,
+    failure(500, 'InternalError', `Internal error occurred: ${message}`, { causes: [{ message }] }).status,
+    warnings,
+  );
 }
 
 /** Waits `ms`, or less if the client goes away first (so no timer outlives its request). */
@@ -139,7 +161,10 @@ function wantsTable(req: IncomingMessage): boolean {
 
 /** Parses `/api/v1/...` and `/apis/<group>/<version>/...` resource paths. */
 function parseResourcePath(registry: ResourceRegistry, pathname: string): ResourceRequest | undefined {
-  const parts = pathname.split('/').filter((p) => p !== '').map(decodeURIComponent);
+  const parts = pathname
+    .split('/')
+    .filter((p) => p !== '')
+    .map(decodeURIComponent);
   let group: string;
   let version: string;
   let rest: string[];
@@ -171,7 +196,14 @@ function parseResourcePath(registry: ResourceRegistry, pathname: string): Resour
   if (type.namespaced === false && namespace !== undefined) return undefined;
   if (type.namespaced && namespace === undefined && name !== undefined) return undefined;
   if (subresource !== undefined && !(subresource === 'status' && type.statusSubresource)) return undefined;
-  return { type, version, ...(namespace !== undefined ? { namespace } : {}), ...(name !== undefined ? { name } : {}), subresource: subresource ?? '', legacyWatch };
+  return {
+    type,
+    version,
+    ...(namespace !== undefined ? { namespace } : {}),
+    ...(name !== undefined ? { name } : {}),
+    subresource: subresource ?? '',
+    legacyWatch,
+  };
 }
 
 type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
@@ -186,7 +218,8 @@ function fieldValidation(params: URLSearchParams): FieldValidation {
 
 function dryRun(params: URLSearchParams): boolean {
   const values = params.getAll('dryRun');
-  for (const v of values) if (v !== 'All') throw badRequest(`dryRun parameter unsupported: ${v}; supported values are: All`);
+  for (const v of values)
+    if (v !== 'All') throw badRequest(`dryRun parameter unsupported: ${v}; supported values are: All`);
   return values.length > 0;
 }
 
@@ -222,7 +255,11 @@ function sameStoredState(a: KubeObject, b: KubeObject): boolean {
 
 function stableStringify(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(stableStringify).join(',')}]`;
-  if (isObject(v)) return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${stableStringify(v[k])}`).join(',')}}`;
+  if (isObject(v))
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableStringify(v[k])}`)
+      .join(',')}}`;
   return JSON.stringify(v);
 }
 
@@ -263,7 +300,14 @@ export class RequestHandler {
     const url = new URL(req.url ?? '/', 'https://localhost');
     const method = req.method ?? 'GET';
     const warnings = new WarningRecorder();
-    res.once('close', () => this.ctx.record({ method, path: req.url ?? '/', status: res.statusCode, ...(req.headers.accept ? { accept: req.headers.accept } : {}) }));
+    res.once('close', () =>
+      this.ctx.record({
+        method,
+        path: req.url ?? '/',
+        status: res.statusCode,
+        ...(req.headers.accept ? { accept: req.headers.accept } : {}),
+      }),
+    );
     try {
       const hang = this.ctx.faults.hangFor(method, req.url ?? '/');
       if (hang > 0) {
@@ -286,11 +330,18 @@ export class RequestHandler {
 
   private authenticated(req: IncomingMessage, pathname: string): boolean {
     // kube-apiserver lets anonymous clients read /version and the health endpoints.
-    if (pathname === '/version' || pathname === '/healthz' || pathname === '/livez' || pathname === '/readyz') return true;
+    if (pathname === '/version' || pathname === '/healthz' || pathname === '/livez' || pathname === '/readyz')
+      return true;
     return req.headers.authorization === `Bearer ${this.ctx.token}`;
   }
 
-  private async route(req: IncomingMessage, res: ServerResponse, url: URL, method: string, warnings: WarningRecorder): Promise<void> {
+  private async route(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    method: string,
+    warnings: WarningRecorder,
+  ): Promise<void> {
     const { registry } = this.ctx;
     const path = url.pathname.replace(/\/+$/, '') || '/';
     if (method === 'GET') {
@@ -302,7 +353,8 @@ export class RequestHandler {
       }
       if (path === '/api' || path === '/apis') {
         const legacy = path === '/api';
-        if (wantsAggregatedDiscovery(req.headers.accept)) return send(res, 200, aggregatedDiscovery(registry, legacy), undefined, AGGREGATED_DISCOVERY_V2);
+        if (wantsAggregatedDiscovery(req.headers.accept))
+          return send(res, 200, aggregatedDiscovery(registry, legacy), undefined, AGGREGATED_DISCOVERY_V2);
         return send(res, 200, legacy ? apiVersions(this.ctx.serverAddress()) : groupList(registry));
       }
       if (path === '/openapi/v3') return send(res, 200, openApiRoot(registry));
@@ -314,7 +366,9 @@ export class RequestHandler {
       }
       const gvMatch = /^\/api\/([^/]+)$/.exec(path) ?? /^\/apis\/([^/]+)\/([^/]+)$/.exec(path);
       if (gvMatch) {
-        const [group, version] = path.startsWith('/api/') ? ['', gvMatch[1] ?? ''] : [gvMatch[1] ?? '', gvMatch[2] ?? ''];
+        const [group, version] = path.startsWith('/api/')
+          ? ['', gvMatch[1] ?? '']
+          : [gvMatch[1] ?? '', gvMatch[2] ?? ''];
         const list = resourceList(registry, group, version);
         if (!list) throw NOT_FOUND_PATH();
         return send(res, 200, list);
@@ -331,7 +385,14 @@ export class RequestHandler {
     await this.resourceVerb(req, res, url, method, rr, warnings);
   }
 
-  private async resourceVerb(req: IncomingMessage, res: ServerResponse, url: URL, method: string, rr: ResourceRequest, warnings: WarningRecorder): Promise<void> {
+  private async resourceVerb(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    method: string,
+    rr: ResourceRequest,
+    warnings: WarningRecorder,
+  ): Promise<void> {
     const params = url.searchParams;
     const isWatch = rr.legacyWatch || params.get('watch') === 'true' || params.get('watch') === '1';
     switch (method) {
@@ -340,13 +401,16 @@ export class RequestHandler {
         if (rr.name !== undefined) return this.get(req, res, rr, params);
         return this.list(req, res, rr, params);
       case 'POST':
-        if (rr.name !== undefined) throw failure(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource', {});
+        if (rr.name !== undefined)
+          throw failure(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource', {});
         return this.create(req, res, rr, params, warnings);
       case 'PUT':
-        if (rr.name === undefined) throw failure(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource', {});
+        if (rr.name === undefined)
+          throw failure(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource', {});
         return this.update(req, res, rr, params, warnings);
       case 'PATCH':
-        if (rr.name === undefined) throw failure(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource', {});
+        if (rr.name === undefined)
+          throw failure(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource', {});
         return this.patch(req, res, rr, params, warnings);
       case 'DELETE':
         if (rr.name === undefined) return this.deleteCollection(req, res, rr, params, warnings);
@@ -363,7 +427,11 @@ export class RequestHandler {
     if (!obj) throw notFound(rr.type.group, rr.type.plural, rr.name ?? '');
     const out = atVersion(rr.type, obj, rr.version);
     if (wantsTable(req) && rr.subresource === '') {
-      send(res, 200, toTable(rr.type.table, [out], { resourceVersion: out.metadata.resourceVersion }, params.get('includeObject')));
+      send(
+        res,
+        200,
+        toTable(rr.type.table, [out], { resourceVersion: out.metadata.resourceVersion }, params.get('includeObject')),
+      );
       return;
     }
     send(res, 200, out);
@@ -373,7 +441,10 @@ export class RequestHandler {
     const labels = parseLabelSelector(params.get('labelSelector'));
     const fields = parseFieldSelector(params.get('fieldSelector'), rr.type.plural);
     const name = rr.legacyWatch ? rr.name : undefined;
-    return (obj) => labels((obj.metadata.labels ?? {}) as Record<string, string>) && fields(obj) && (name === undefined || obj.metadata.name === name);
+    return (obj) =>
+      labels((obj.metadata.labels ?? {}) as Record<string, string>) &&
+      fields(obj) &&
+      (name === undefined || obj.metadata.name === name);
   }
 
   private list(req: IncomingMessage, res: ServerResponse, rr: ResourceRequest, params: URLSearchParams): void {
@@ -382,12 +453,26 @@ export class RequestHandler {
     const all = store.list(rr.type, rr.namespace).filter(matches);
     if (wantsTable(req)) {
       const items = all.map((o) => atVersion(rr.type, o, rr.version));
-      send(res, 200, toTable(rr.type.table, items, { resourceVersion: String(store.currentRevision()) }, params.get('includeObject')));
+      send(
+        res,
+        200,
+        toTable(
+          rr.type.table,
+          items,
+          { resourceVersion: String(store.currentRevision()) },
+          params.get('includeObject'),
+        ),
+      );
       return;
     }
     const page = paginate(all, params, String(store.currentRevision()));
     const items = page.items.map((o) => atVersion(rr.type, o, rr.version));
-    send(res, 200, { apiVersion: apiVersionOf(rr.type.group, rr.version), kind: rr.type.listKind, metadata: page.listMeta, items });
+    send(res, 200, {
+      apiVersion: apiVersionOf(rr.type.group, rr.version),
+      kind: rr.type.listKind,
+      metadata: page.listMeta,
+      items,
+    });
   }
 
   private watch(res: ServerResponse, rr: ResourceRequest, params: URLSearchParams): void {
@@ -415,14 +500,20 @@ export class RequestHandler {
 
   /** Decodes a full object body and checks it against the URL, like the create/update handlers. */
   private decodeObject(body: unknown, rr: ResourceRequest): KubeObject {
-    if (!isObject(body)) throw badRequest('Object \'Kind\' is missing in \'null\'');
+    if (!isObject(body)) throw badRequest("Object 'Kind' is missing in 'null'");
     const expected = apiVersionOf(rr.type.group, rr.version);
     const obj = body as unknown as KubeObject;
-    if (obj.kind === undefined || obj.kind === '') throw badRequest(`Object 'Kind' is missing in '${JSON.stringify(body)}'`);
+    if (obj.kind === undefined || obj.kind === '')
+      throw badRequest(`Object 'Kind' is missing in '${JSON.stringify(body)}'`);
     if (obj.apiVersion !== undefined && obj.apiVersion !== expected) {
-      throw badRequest(`the API version in the data (${obj.apiVersion}) does not match the expected API version (${expected})`);
+      throw badRequest(
+        `the API version in the data (${obj.apiVersion}) does not match the expected API version (${expected})`,
+      );
     }
-    if (obj.kind !== rr.type.kind) throw badRequest(`${obj.kind} in version "${rr.version}" cannot be handled as a ${rr.type.kind}: no kind "${obj.kind}" is registered for version "${expected}"`);
+    if (obj.kind !== rr.type.kind)
+      throw badRequest(
+        `${obj.kind} in version "${rr.version}" cannot be handled as a ${rr.type.kind}: no kind "${obj.kind}" is registered for version "${expected}"`,
+      );
     obj.apiVersion = expected;
     if (!isObject(obj.metadata)) obj.metadata = {};
     return obj;
@@ -430,7 +521,11 @@ export class RequestHandler {
 
   private checkNamespaceField(obj: KubeObject, rr: ResourceRequest): void {
     if (rr.type.namespaced) {
-      if (obj.metadata.namespace !== undefined && obj.metadata.namespace !== '' && obj.metadata.namespace !== rr.namespace) {
+      if (
+        obj.metadata.namespace !== undefined &&
+        obj.metadata.namespace !== '' &&
+        obj.metadata.namespace !== rr.namespace
+      ) {
         throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
       }
       obj.metadata.namespace = rr.namespace ?? '';
@@ -443,7 +538,13 @@ export class RequestHandler {
    * Drops fields the CRD schema does not declare; `decodeError` words the
    * Strict failure like the create/update decoder (`<Kind> in version ... cannot be handled as ...`).
    */
-  private prune(obj: KubeObject, rr: ResourceRequest, validation: FieldValidation, warnings: WarningRecorder, wrapForDecode: boolean): void {
+  private prune(
+    obj: KubeObject,
+    rr: ResourceRequest,
+    validation: FieldValidation,
+    warnings: WarningRecorder,
+    wrapForDecode: boolean,
+  ): void {
     if (!rr.type.custom) return;
     const schema = rr.type.schemas[rr.version];
     if (!schema) return;
@@ -451,7 +552,11 @@ export class RequestHandler {
     if (unknown.length === 0) return;
     if (validation === 'Strict') {
       const message = strictDecodingMessage(unknown);
-      throw badRequest(wrapForDecode ? `${rr.type.kind} in version "${rr.version}" cannot be handled as a ${rr.type.kind}: ${message}` : message);
+      throw badRequest(
+        wrapForDecode
+          ? `${rr.type.kind} in version "${rr.version}" cannot be handled as a ${rr.type.kind}: ${message}`
+          : message,
+      );
     }
     if (validation === 'Warn') for (const path of unknown) warnings.add(`unknown field "${path}"`);
   }
@@ -459,10 +564,19 @@ export class RequestHandler {
   private namespaceMustExist(rr: ResourceRequest): void {
     if (!rr.type.namespaced) return;
     const nsType = this.ctx.registry.byGroupResource('', 'namespaces');
-    if (nsType && !this.ctx.store.get(nsType, undefined, rr.namespace ?? '')) throw notFound('', 'namespaces', rr.namespace ?? '');
+    if (nsType && !this.ctx.store.get(nsType, undefined, rr.namespace ?? ''))
+      throw notFound('', 'namespaces', rr.namespace ?? '');
   }
 
-  private attributes(rr: ResourceRequest, operation: Operation, name: string, object: KubeObject | null, oldObject: KubeObject | null, isDryRun: boolean, options: Record<string, unknown>): AdmissionAttributes {
+  private attributes(
+    rr: ResourceRequest,
+    operation: Operation,
+    name: string,
+    object: KubeObject | null,
+    oldObject: KubeObject | null,
+    isDryRun: boolean,
+    options: Record<string, unknown>,
+  ): AdmissionAttributes {
     const isNamespaceObject = rr.type.group === '' && rr.type.plural === 'namespaces';
     return {
       resource: rr.type,
@@ -503,15 +617,30 @@ export class RequestHandler {
     for (const [i, hook] of hooks.entries()) {
       if (!isObject(hook)) continue;
       defaultWebhook(hook, mutating);
-      if (hook.sideEffects === undefined) causes.push({ type: 'FieldValueRequired', field: `webhooks[${i}].sideEffects`, message: 'Required value: must specify one of None, NoneOnDryRun' });
+      if (hook.sideEffects === undefined)
+        causes.push({
+          type: 'FieldValueRequired',
+          field: `webhooks[${i}].sideEffects`,
+          message: 'Required value: must specify one of None, NoneOnDryRun',
+        });
       if (!Array.isArray(hook.admissionReviewVersions) || hook.admissionReviewVersions.length === 0) {
-        causes.push({ type: 'FieldValueRequired', field: `webhooks[${i}].admissionReviewVersions`, message: 'Required value: must specify one of v1, v1beta1' });
+        causes.push({
+          type: 'FieldValueRequired',
+          field: `webhooks[${i}].admissionReviewVersions`,
+          message: 'Required value: must specify one of v1, v1beta1',
+        });
       }
     }
     if (causes.length > 0) throw invalid(rr.type.group, rr.type.kind, obj.metadata.name ?? '', causes);
   }
 
-  private async create(req: IncomingMessage, res: ServerResponse, rr: ResourceRequest, params: URLSearchParams, warnings: WarningRecorder): Promise<void> {
+  private async create(
+    req: IncomingMessage,
+    res: ServerResponse,
+    rr: ResourceRequest,
+    params: URLSearchParams,
+    warnings: WarningRecorder,
+  ): Promise<void> {
     const { store } = this.ctx;
     const contentType = mediaType(req);
     if (!OBJECT_MEDIA_TYPES.includes(contentType)) throw unsupportedMediaType(OBJECT_MEDIA_TYPES);
@@ -521,13 +650,23 @@ export class RequestHandler {
     this.prune(obj, rr, validation, warnings, true);
     this.checkNamespaceField(obj, rr);
     if (!obj.metadata.name && !obj.metadata.generateName) {
-      throw invalid(rr.type.group, rr.type.kind, '', [{ type: 'FieldValueRequired', field: 'metadata.name', message: 'Required value: name or generateName is required' }]);
+      throw invalid(rr.type.group, rr.type.kind, '', [
+        {
+          type: 'FieldValueRequired',
+          field: 'metadata.name',
+          message: 'Required value: name or generateName is required',
+        },
+      ]);
     }
     // NamespaceLifecycle admission runs before the webhooks.
     this.namespaceMustExist(rr);
     this.defaultWebhookConfiguration(obj, rr);
     const options = writeOptions('CreateOptions', params);
-    const mutated = await runMutatingWebhooks(this.attributes(rr, 'CREATE', obj.metadata.name ?? '', obj, null, isDryRun, options), this.admissionDeps(), warnings);
+    const mutated = await runMutatingWebhooks(
+      this.attributes(rr, 'CREATE', obj.metadata.name ?? '', obj, null, isDryRun, options),
+      this.admissionDeps(),
+      warnings,
+    );
     obj = mutated ?? obj;
     if (rr.type.custom) pruneCustomResource(obj, rr.type.schemas[rr.version] ?? {});
 
@@ -542,13 +681,24 @@ export class RequestHandler {
     if (rr.type.statusSubresource && rr.type.custom) delete obj.status;
     rr.type.prepareForCreate?.(obj);
 
-    await runValidatingWebhooks(this.attributes(rr, 'CREATE', obj.metadata.name ?? '', obj, null, isDryRun, options), this.admissionDeps(), warnings);
-    if (store.get(rr.type, rr.namespace, obj.metadata.name ?? '')) throw alreadyExists(rr.type.group, rr.type.plural, obj.metadata.name ?? '');
+    await runValidatingWebhooks(
+      this.attributes(rr, 'CREATE', obj.metadata.name ?? '', obj, null, isDryRun, options),
+      this.admissionDeps(),
+      warnings,
+    );
+    if (store.get(rr.type, rr.namespace, obj.metadata.name ?? ''))
+      throw alreadyExists(rr.type.group, rr.type.plural, obj.metadata.name ?? '');
     const stored = isDryRun ? obj : store.put(rr.type, atVersion(rr.type, obj, rr.type.versions[0] ?? rr.version));
     send(res, 201, atVersion(rr.type, stored, rr.version), warnings);
   }
 
-  private async update(req: IncomingMessage, res: ServerResponse, rr: ResourceRequest, params: URLSearchParams, warnings: WarningRecorder): Promise<void> {
+  private async update(
+    req: IncomingMessage,
+    res: ServerResponse,
+    rr: ResourceRequest,
+    params: URLSearchParams,
+    warnings: WarningRecorder,
+  ): Promise<void> {
     const contentType = mediaType(req);
     if (!OBJECT_MEDIA_TYPES.includes(contentType)) throw unsupportedMediaType(OBJECT_MEDIA_TYPES);
     const validation = fieldValidation(params);
@@ -563,16 +713,28 @@ export class RequestHandler {
       // Custom resources do not allow unconditional updates; built-in kinds here do.
       if (rr.type.custom && !obj.metadata.resourceVersion) {
         throw invalid(rr.type.group, rr.type.kind, rr.name ?? '', [
-          { type: 'FieldValueInvalid', field: 'metadata.resourceVersion', message: 'Invalid value: 0x0: must be specified for an update' },
+          {
+            type: 'FieldValueInvalid',
+            field: 'metadata.resourceVersion',
+            message: 'Invalid value: 0x0: must be specified for an update',
+          },
         ]);
       }
       return obj;
     });
   }
 
-  private async patch(req: IncomingMessage, res: ServerResponse, rr: ResourceRequest, params: URLSearchParams, warnings: WarningRecorder): Promise<void> {
+  private async patch(
+    req: IncomingMessage,
+    res: ServerResponse,
+    rr: ResourceRequest,
+    params: URLSearchParams,
+    warnings: WarningRecorder,
+  ): Promise<void> {
     const contentType = mediaType(req);
-    const accepted = rr.type.custom ? [JSON_PATCH, MERGE_PATCH, APPLY_PATCH] : [JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH, APPLY_PATCH];
+    const accepted = rr.type.custom
+      ? [JSON_PATCH, MERGE_PATCH, APPLY_PATCH]
+      : [JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH, APPLY_PATCH];
     if (contentType === APPLY_PATCH) {
       throw failure(
         415,
@@ -593,7 +755,10 @@ export class RequestHandler {
       if (!isObject(patched)) throw badRequest('the patch did not produce an object');
       const obj = patched as unknown as KubeObject;
       if (!isObject(obj.metadata)) obj.metadata = {};
-      if (obj.metadata.name !== rr.name) throw badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${rr.name})`);
+      if (obj.metadata.name !== rr.name)
+        throw badRequest(
+          `the name of the object (${obj.metadata.name}) does not match the name on the URL (${rr.name})`,
+        );
       // A patch that carries no resourceVersion is unconditional.
       if (!obj.metadata.resourceVersion) obj.metadata.resourceVersion = existing.metadata.resourceVersion;
       this.prune(obj, rr, validation, warnings, false);
@@ -602,7 +767,13 @@ export class RequestHandler {
   }
 
   /** The shared tail of PUT and PATCH: admission, conflict check, strategy, storage. */
-  private async applyUpdate(res: ServerResponse, rr: ResourceRequest, params: URLSearchParams, warnings: WarningRecorder, build: (existing: KubeObject) => KubeObject): Promise<void> {
+  private async applyUpdate(
+    res: ServerResponse,
+    rr: ResourceRequest,
+    params: URLSearchParams,
+    warnings: WarningRecorder,
+    build: (existing: KubeObject) => KubeObject,
+  ): Promise<void> {
     const { store } = this.ctx;
     const isDryRun = dryRun(params);
     const existing = store.get(rr.type, rr.namespace, rr.name ?? '');
@@ -622,7 +793,11 @@ export class RequestHandler {
     // Defaults are applied when the request is decoded, before admission.
     this.defaultWebhookConfiguration(obj, rr);
     const options = writeOptions('UpdateOptions', params);
-    const mutated = await runMutatingWebhooks(this.attributes(rr, 'UPDATE', rr.name ?? '', obj, oldAtVersion, isDryRun, options), this.admissionDeps(), warnings);
+    const mutated = await runMutatingWebhooks(
+      this.attributes(rr, 'UPDATE', rr.name ?? '', obj, oldAtVersion, isDryRun, options),
+      this.admissionDeps(),
+      warnings,
+    );
     obj = mutated ?? obj;
     if (rr.type.custom) pruneCustomResource(obj, rr.type.schemas[rr.version] ?? {});
 
@@ -642,7 +817,11 @@ export class RequestHandler {
     }
     this.checkNamespaceField(obj, rr);
 
-    await runValidatingWebhooks(this.attributes(rr, 'UPDATE', rr.name ?? '', obj, oldAtVersion, isDryRun, options), this.admissionDeps(), warnings);
+    await runValidatingWebhooks(
+      this.attributes(rr, 'UPDATE', rr.name ?? '', obj, oldAtVersion, isDryRun, options),
+      this.admissionDeps(),
+      warnings,
+    );
     let result: KubeObject;
     if (isDryRun || sameStoredState(obj, oldAtVersion)) result = isDryRun ? obj : oldAtVersion;
     else result = store.put(rr.type, atVersion(rr.type, obj, rr.type.versions[0] ?? rr.version));
@@ -650,7 +829,11 @@ export class RequestHandler {
   }
 
   private deleteOptions(body: unknown, params: URLSearchParams): Record<string, unknown> {
-    const options: Record<string, unknown> = { ...(isObject(body) ? body : {}), kind: 'DeleteOptions', apiVersion: 'meta.k8s.io/v1' };
+    const options: Record<string, unknown> = {
+      ...(isObject(body) ? body : {}),
+      kind: 'DeleteOptions',
+      apiVersion: 'meta.k8s.io/v1',
+    };
     const dry = params.getAll('dryRun');
     if (dry.length > 0) options.dryRun = dry;
     const propagation = params.get('propagationPolicy');
@@ -660,12 +843,21 @@ export class RequestHandler {
     return options;
   }
 
-  private async removeOne(rr: ResourceRequest, name: string, options: Record<string, unknown>, isDryRun: boolean, warnings: WarningRecorder): Promise<KubeObject> {
+  private async removeOne(
+    rr: ResourceRequest,
+    name: string,
+    options: Record<string, unknown>,
+    isDryRun: boolean,
+    warnings: WarningRecorder,
+  ): Promise<KubeObject> {
     const { store, registry } = this.ctx;
     const existing = store.get(rr.type, rr.namespace, name);
     if (!existing) throw notFound(rr.type.group, rr.type.plural, name);
     const preconditions = isObject(options.preconditions) ? options.preconditions : {};
-    if (typeof preconditions.resourceVersion === 'string' && preconditions.resourceVersion !== existing.metadata.resourceVersion) {
+    if (
+      typeof preconditions.resourceVersion === 'string' &&
+      preconditions.resourceVersion !== existing.metadata.resourceVersion
+    ) {
       throw conflict(
         rr.type.group,
         rr.type.plural,
@@ -674,7 +866,12 @@ export class RequestHandler {
       );
     }
     if (typeof preconditions.uid === 'string' && preconditions.uid !== existing.metadata.uid) {
-      throw conflict(rr.type.group, rr.type.plural, name, `Precondition failed: UID in precondition: ${preconditions.uid}, UID in object meta: ${existing.metadata.uid}`);
+      throw conflict(
+        rr.type.group,
+        rr.type.plural,
+        name,
+        `Precondition failed: UID in precondition: ${preconditions.uid}, UID in object meta: ${existing.metadata.uid}`,
+      );
     }
     const old = atVersion(rr.type, existing, rr.version);
     const attrs = this.attributes({ ...rr, name }, 'DELETE', name, null, old, isDryRun, options);
@@ -686,7 +883,13 @@ export class RequestHandler {
     return atVersion(rr.type, removed, rr.version);
   }
 
-  private async delete(req: IncomingMessage, res: ServerResponse, rr: ResourceRequest, params: URLSearchParams, warnings: WarningRecorder): Promise<void> {
+  private async delete(
+    req: IncomingMessage,
+    res: ServerResponse,
+    rr: ResourceRequest,
+    params: URLSearchParams,
+    warnings: WarningRecorder,
+  ): Promise<void> {
     const isDryRun = dryRun(params);
     const options = this.deleteOptions(decodeBody(await readBody(req), mediaType(req)), params);
     const removed = await this.removeOne(rr, rr.name ?? '', options, isDryRun, warnings);
@@ -694,20 +897,49 @@ export class RequestHandler {
     send(
       res,
       200,
-      successStatus({ name: rr.name ?? '', ...(rr.type.group ? { group: rr.type.group } : {}), kind: rr.type.plural, ...(removed.metadata.uid ? { uid: removed.metadata.uid } : {}) }),
+      successStatus({
+        name: rr.name ?? '',
+        ...(rr.type.group ? { group: rr.type.group } : {}),
+        kind: rr.type.plural,
+        ...(removed.metadata.uid ? { uid: removed.metadata.uid } : {}),
+      }),
       warnings,
     );
   }
 
-  private async deleteCollection(req: IncomingMessage, res: ServerResponse, rr: ResourceRequest, params: URLSearchParams, warnings: WarningRecorder): Promise<void> {
+  private async deleteCollection(
+    req: IncomingMessage,
+    res: ServerResponse,
+    rr: ResourceRequest,
+    params: URLSearchParams,
+    warnings: WarningRecorder,
+  ): Promise<void> {
     const isDryRun = dryRun(params);
     const options = this.deleteOptions(decodeBody(await readBody(req), mediaType(req)), params);
     const matches = this.selection(rr, params);
     const items: KubeObject[] = [];
     for (const obj of this.ctx.store.list(rr.type, rr.namespace).filter(matches)) {
-      items.push(await this.removeOne({ ...rr, namespace: obj.metadata.namespace }, obj.metadata.name ?? '', options, isDryRun, warnings));
+      items.push(
+        await this.removeOne(
+          { ...rr, namespace: obj.metadata.namespace },
+          obj.metadata.name ?? '',
+          options,
+          isDryRun,
+          warnings,
+        ),
+      );
     }
-    send(res, 200, { apiVersion: apiVersionOf(rr.type.group, rr.version), kind: rr.type.listKind, metadata: { resourceVersion: String(this.ctx.store.currentRevision()) }, items }, warnings);
+    send(
+      res,
+      200,
+      {
+        apiVersion: apiVersionOf(rr.type.group, rr.version),
+        kind: rr.type.listKind,
+        metadata: { resourceVersion: String(this.ctx.store.currentRevision()) },
+        items,
+      },
+      warnings,
+    );
   }
 }
 
@@ -716,7 +948,11 @@ export class RequestHandler {
  * token carries the first page's resourceVersion and an offset; unlike etcd,
  * later pages are not a snapshot, which tests of paging do not need.
  */
-function paginate<T>(all: T[], params: URLSearchParams, revision: string): { items: T[]; listMeta: Record<string, unknown> } {
+function paginate<T>(
+  all: T[],
+  params: URLSearchParams,
+  revision: string,
+): { items: T[]; listMeta: Record<string, unknown> } {
   const limit = Number(params.get('limit') ?? '0');
   let offset = 0;
   let resourceVersion = revision;
@@ -728,7 +964,8 @@ function paginate<T>(all: T[], params: URLSearchParams, revision: string): { ite
     } catch {
       throw badRequest('continue key is not valid: invalid continue token');
     }
-    if (typeof parsed.rv !== 'string' || typeof parsed.offset !== 'number') throw badRequest('continue key is not valid: invalid continue token');
+    if (typeof parsed.rv !== 'string' || typeof parsed.offset !== 'number')
+      throw badRequest('continue key is not valid: invalid continue token');
     resourceVersion = parsed.rv;
     offset = parsed.offset;
   }

@@ -103,7 +103,9 @@ function defaultResolver(namespace: string, name: string, port: number): string 
 
 function splitApiVersion(apiVersion: string): { group: string; version: string } {
   const slash = apiVersion.indexOf('/');
-  return slash < 0 ? { group: '', version: apiVersion } : { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) };
+  return slash < 0
+    ? { group: '', version: apiVersion }
+    : { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) };
 }
 
 // Namespaces every cluster starts with (kubectl's default context namespace is `default`).
@@ -185,7 +187,8 @@ export async function startTestApiServer(opts: TestApiServerOptions = {}): Promi
       if (!type.namespaced) delete copy.metadata.namespace;
       const existing = store.get(type, copy.metadata.namespace, copy.metadata.name ?? '');
       if (existing && !copy.metadata.uid) copy.metadata.uid = existing.metadata.uid;
-      if (existing && !copy.metadata.creationTimestamp) copy.metadata.creationTimestamp = existing.metadata.creationTimestamp;
+      if (existing && !copy.metadata.creationTimestamp)
+        copy.metadata.creationTimestamp = existing.metadata.creationTimestamp;
       if (!existing) type.prepareForCreate?.(copy);
       return atVersion(type, store.put(type, atVersion(type, copy, type.versions[0] ?? version)), version);
     },

@@ -12,7 +12,12 @@ export function kubeconfigYaml(url: string, caPem: string, token: string, namesp
     apiVersion: 'v1',
     kind: 'Config',
     preferences: {},
-    clusters: [{ name: CONTEXT_NAME, cluster: { server: url, 'certificate-authority-data': Buffer.from(caPem).toString('base64') } }],
+    clusters: [
+      {
+        name: CONTEXT_NAME,
+        cluster: { server: url, 'certificate-authority-data': Buffer.from(caPem).toString('base64') },
+      },
+    ],
     users: [{ name: 'test-admin', user: { token } }],
     contexts: [{ name: CONTEXT_NAME, context: { cluster: CONTEXT_NAME, user: 'test-admin', namespace } }],
     'current-context': CONTEXT_NAME,

@@ -21,7 +21,15 @@ function kubectl(dir: string, args: string[], stdin = ''): Promise<{ code: numbe
     const child = execFile(
       KUBECTL,
       args,
-      { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, KUBECONFIG: join(dir, 'kubeconfig'), KUBECACHEDIR: join(dir, 'cache') }, timeout: 30_000 },
+      {
+        env: {
+          PATH: process.env.PATH ?? '/usr/bin:/bin',
+          HOME: dir,
+          KUBECONFIG: join(dir, 'kubeconfig'),
+          KUBECACHEDIR: join(dir, 'cache'),
+        },
+        timeout: 30_000,
+      },
       (err, stdout, stderr) => resolve({ code: err ? 1 : 0, stdout: String(stdout), stderr: String(stderr) }),
     );
     child.stdin?.end(stdin);
@@ -45,8 +53,15 @@ describe('main.ts standalone server', () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'apiserver-main-'));
-    hook = await startThrowawayWebhook(['guard.system.svc'], () => ({ allowed: false, status: { code: 403, message: 'standalone says no' } }));
-    child = spawn(process.execPath, ['--import', 'tsx', MAIN, '--dir', dir, '--port', '0', '--service', `system/guard:443=${hook.base}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    hook = await startThrowawayWebhook(['guard.system.svc'], () => ({
+      allowed: false,
+      status: { code: 403, message: 'standalone says no' },
+    }));
+    child = spawn(
+      process.execPath,
+      ['--import', 'tsx', MAIN, '--dir', dir, '--port', '0', '--service', `system/guard:443=${hook.base}`],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
     await waitForFile(join(dir, 'ready'), child);
   });

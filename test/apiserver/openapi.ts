@@ -40,8 +40,14 @@ const queryParam = (name: string, description: string, type = 'string'): Doc => 
 
 const WRITE_PARAMS = [
   queryParam('dryRun', 'When present, indicates that modifications should not be persisted.'),
-  queryParam('fieldManager', 'fieldManager is a name associated with the actor or entity that is making these changes.'),
-  queryParam('fieldValidation', 'fieldValidation instructs the server on how to handle objects in the request containing unknown or duplicate fields. Valid values are: Ignore, Warn, Strict.'),
+  queryParam(
+    'fieldManager',
+    'fieldManager is a name associated with the actor or entity that is making these changes.',
+  ),
+  queryParam(
+    'fieldValidation',
+    'fieldValidation instructs the server on how to handle objects in the request containing unknown or duplicate fields. Valid values are: Ignore, Warn, Strict.',
+  ),
 ];
 
 const LIST_PARAMS = [
@@ -50,13 +56,18 @@ const LIST_PARAMS = [
   queryParam('fieldSelector', 'A selector to restrict the list of returned objects by their fields.'),
   queryParam('labelSelector', 'A selector to restrict the list of returned objects by their labels.'),
   queryParam('limit', 'limit is a maximum number of responses to return for a list call.', 'integer'),
-  queryParam('resourceVersion', 'resourceVersion sets a constraint on what resource versions a request may be served from.'),
+  queryParam(
+    'resourceVersion',
+    'resourceVersion sets a constraint on what resource versions a request may be served from.',
+  ),
   queryParam('timeoutSeconds', 'Timeout for the list/watch call.', 'integer'),
   queryParam('watch', 'Watch for changes to the described resources.', 'boolean'),
 ];
 
 function response(ref: string): Doc {
-  return { '200': { description: 'OK', content: { 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } } } };
+  return {
+    '200': { description: 'OK', content: { 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } } },
+  };
 }
 
 function operation(t: ResourceType, version: string, action: string, ref: string, extra: Doc = {}): Doc {
@@ -74,7 +85,8 @@ function patchBody(t: ResourceType): Doc {
   const types = ['application/apply-patch+yaml', 'application/json-patch+json', 'application/merge-patch+json'];
   if (!t.custom) types.push('application/strategic-merge-patch+json');
   const content: Doc = {};
-  for (const ct of types) content[ct] = { schema: { $ref: '#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.Patch' } };
+  for (const ct of types)
+    content[ct] = { schema: { $ref: '#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.Patch' } };
   return { content, required: true };
 }
 
@@ -83,7 +95,10 @@ function resourcePaths(t: ResourceType, version: string, paths: Doc): void {
   const collection = t.namespaced ? `${prefix}/namespaces/{namespace}/${t.plural}` : `${prefix}/${t.plural}`;
   const kindRef = schemaName(t, version, t.kind);
   const listRef = schemaName(t, version, t.listKind);
-  const body = { content: { 'application/json': { schema: { $ref: `#/components/schemas/${kindRef}` } } }, required: true };
+  const body = {
+    content: { 'application/json': { schema: { $ref: `#/components/schemas/${kindRef}` } } },
+    required: true,
+  };
   const nameParam = { name: 'name', in: 'path', required: true, schema: { type: 'string', uniqueItems: true } };
   const nsParam = { name: 'namespace', in: 'path', required: true, schema: { type: 'string', uniqueItems: true } };
   const scopeParams = t.namespaced ? [nsParam] : [];
@@ -119,8 +134,14 @@ function customSchemas(t: ResourceType, version: string, schemas: Doc): void {
     ...crdSchema,
     type: 'object',
     properties: {
-      apiVersion: { type: 'string', description: 'APIVersion defines the versioned schema of this representation of an object.' },
-      kind: { type: 'string', description: 'Kind is a string value representing the REST resource this object represents.' },
+      apiVersion: {
+        type: 'string',
+        description: 'APIVersion defines the versioned schema of this representation of an object.',
+      },
+      kind: {
+        type: 'string',
+        description: 'Kind is a string value representing the REST resource this object represents.',
+      },
       metadata: { allOf: [OBJECT_META_REF], description: "Standard object's metadata." },
       ...properties,
     },
@@ -146,7 +167,12 @@ const META_SCHEMAS: Doc = {
     properties: {
       annotations: { type: 'object', additionalProperties: { type: 'string', default: '' } },
       creationTimestamp: { type: 'string', format: 'date-time' },
-      finalizers: { type: 'array', items: { type: 'string', default: '' }, 'x-kubernetes-list-type': 'set', 'x-kubernetes-patch-strategy': 'merge' },
+      finalizers: {
+        type: 'array',
+        items: { type: 'string', default: '' },
+        'x-kubernetes-list-type': 'set',
+        'x-kubernetes-patch-strategy': 'merge',
+      },
       generateName: { type: 'string' },
       generation: { type: 'integer', format: 'int64' },
       labels: { type: 'object', additionalProperties: { type: 'string', default: '' } },
@@ -158,9 +184,16 @@ const META_SCHEMAS: Doc = {
   },
   'io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta': {
     type: 'object',
-    properties: { continue: { type: 'string' }, remainingItemCount: { type: 'integer', format: 'int64' }, resourceVersion: { type: 'string' } },
+    properties: {
+      continue: { type: 'string' },
+      remainingItemCount: { type: 'integer', format: 'int64' },
+      resourceVersion: { type: 'string' },
+    },
   },
-  'io.k8s.apimachinery.pkg.apis.meta.v1.Patch': { type: 'object', description: 'Patch is provided to give a concrete name and type to the Kubernetes PATCH request body.' },
+  'io.k8s.apimachinery.pkg.apis.meta.v1.Patch': {
+    type: 'object',
+    description: 'Patch is provided to give a concrete name and type to the Kubernetes PATCH request body.',
+  },
   'io.k8s.apimachinery.pkg.apis.meta.v1.Status': {
     type: 'object',
     properties: {
@@ -218,4 +251,3 @@ export function parseOpenApiPath(pathname: string): { group: string; version: st
   if (m[1]) return { group: '', version: m[1] };
   return { group: m[2] ?? '', version: m[3] ?? '' };
 }
-

@@ -29,7 +29,7 @@ export function jsonPatch(target: Json, patch: Json): Json {
   try {
     return fjp.applyPatch(doc, patch as unknown as Operation[], true, true).newDocument as Json;
   } catch (err) {
-    const message = err instanceof Error ? err.message.split('\n')[0] ?? err.message : String(err);
+    const message = err instanceof Error ? (err.message.split('\n')[0] ?? err.message) : String(err);
     throw failure(422, 'Invalid', `the server rejected our request due to an error in our request: ${message}`);
   }
 }

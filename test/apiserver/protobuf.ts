@@ -179,12 +179,19 @@ function decodeMessage(buf: Buffer, schema: MessageSchema): Record<string, unkno
 /** Decodes a protobuf request body into the object's JSON form, or fails with 415 for kinds not known here. */
 export function decodeProtobufObject(body: Buffer): Record<string, unknown> {
   if (body.length < 4 || body.subarray(0, 4).toString('latin1') !== 'k8s\0') {
-    throw failure(400, 'BadRequest', 'provided data does not appear to be a protobuf message, expected prefix [107 56 115 0]');
+    throw failure(
+      400,
+      'BadRequest',
+      'provided data does not appear to be a protobuf message, expected prefix [107 56 115 0]',
+    );
   }
   const envelope = readFields(body.subarray(4));
   const typeMetaField = envelope.find((f) => f.field === 1);
   const rawField = envelope.find((f) => f.field === 2);
-  const typeMeta = decodeMessage(typeMetaField?.bytes ?? Buffer.alloc(0), TYPE_META) as { apiVersion?: string; kind?: string };
+  const typeMeta = decodeMessage(typeMetaField?.bytes ?? Buffer.alloc(0), TYPE_META) as {
+    apiVersion?: string;
+    kind?: string;
+  };
   const schema = KINDS[`${typeMeta.apiVersion ?? ''}/${typeMeta.kind ?? ''}`];
   if (!schema) {
     throw failure(

@@ -19,7 +19,9 @@ import type { KubeObject, ResourceType, StructuralSchema } from './types.js';
 
 const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
-function builtin(partial: Partial<ResourceType> & Pick<ResourceType, 'group' | 'versions' | 'plural' | 'singular' | 'kind'>): ResourceType {
+function builtin(
+  partial: Partial<ResourceType> & Pick<ResourceType, 'group' | 'versions' | 'plural' | 'singular' | 'kind'>,
+): ResourceType {
   return {
     listKind: `${partial.kind}List`,
     namespaced: true,
@@ -95,19 +97,100 @@ export function builtinResources(): ResourceType[] {
       table: podColumns,
       prepareForCreate: podDefaults,
     }),
-    builtin({ group: '', versions: ['v1'], plural: 'services', singular: 'service', kind: 'Service', shortNames: ['svc'] }),
+    builtin({
+      group: '',
+      versions: ['v1'],
+      plural: 'services',
+      singular: 'service',
+      kind: 'Service',
+      shortNames: ['svc'],
+    }),
     // Workloads: stored as sent (no controller runs here, so no ReplicaSets or pods appear).
-    builtin({ group: 'apps', versions: ['v1'], plural: 'deployments', singular: 'deployment', kind: 'Deployment', shortNames: ['deploy'] }),
-    builtin({ group: 'apps', versions: ['v1'], plural: 'statefulsets', singular: 'statefulset', kind: 'StatefulSet', shortNames: ['sts'] }),
-    builtin({ group: 'apps', versions: ['v1'], plural: 'daemonsets', singular: 'daemonset', kind: 'DaemonSet', shortNames: ['ds'] }),
-    builtin({ group: 'apps', versions: ['v1'], plural: 'replicasets', singular: 'replicaset', kind: 'ReplicaSet', shortNames: ['rs'] }),
+    builtin({
+      group: 'apps',
+      versions: ['v1'],
+      plural: 'deployments',
+      singular: 'deployment',
+      kind: 'Deployment',
+      shortNames: ['deploy'],
+    }),
+    builtin({
+      group: 'apps',
+      versions: ['v1'],
+      plural: 'statefulsets',
+      singular: 'statefulset',
+      kind: 'StatefulSet',
+      shortNames: ['sts'],
+    }),
+    builtin({
+      group: 'apps',
+      versions: ['v1'],
+      plural: 'daemonsets',
+      singular: 'daemonset',
+      kind: 'DaemonSet',
+      shortNames: ['ds'],
+    }),
+    builtin({
+      group: 'apps',
+      versions: ['v1'],
+      plural: 'replicasets',
+      singular: 'replicaset',
+      kind: 'ReplicaSet',
+      shortNames: ['rs'],
+    }),
     builtin({ group: 'batch', versions: ['v1'], plural: 'jobs', singular: 'job', kind: 'Job' }),
-    builtin({ group: 'batch', versions: ['v1'], plural: 'cronjobs', singular: 'cronjob', kind: 'CronJob', shortNames: ['cj'] }),
-    builtin({ group: '', versions: ['v1'], plural: 'secrets', singular: 'secret', kind: 'Secret', table: secretColumns, prepareForCreate: secretDefaults }),
-    builtin({ group: '', versions: ['v1'], plural: 'configmaps', singular: 'configmap', kind: 'ConfigMap', shortNames: ['cm'], table: configMapColumns }),
-    builtin({ group: '', versions: ['v1'], plural: 'events', singular: 'event', kind: 'Event', shortNames: ['ev'], table: eventColumns }),
-    builtin({ group: 'events.k8s.io', versions: ['v1'], plural: 'events', singular: 'event', kind: 'Event', shortNames: ['ev'], table: eventColumns }),
-    builtin({ group: 'coordination.k8s.io', versions: ['v1'], plural: 'leases', singular: 'lease', kind: 'Lease', table: leaseColumns }),
+    builtin({
+      group: 'batch',
+      versions: ['v1'],
+      plural: 'cronjobs',
+      singular: 'cronjob',
+      kind: 'CronJob',
+      shortNames: ['cj'],
+    }),
+    builtin({
+      group: '',
+      versions: ['v1'],
+      plural: 'secrets',
+      singular: 'secret',
+      kind: 'Secret',
+      table: secretColumns,
+      prepareForCreate: secretDefaults,
+    }),
+    builtin({
+      group: '',
+      versions: ['v1'],
+      plural: 'configmaps',
+      singular: 'configmap',
+      kind: 'ConfigMap',
+      shortNames: ['cm'],
+      table: configMapColumns,
+    }),
+    builtin({
+      group: '',
+      versions: ['v1'],
+      plural: 'events',
+      singular: 'event',
+      kind: 'Event',
+      shortNames: ['ev'],
+      table: eventColumns,
+    }),
+    builtin({
+      group: 'events.k8s.io',
+      versions: ['v1'],
+      plural: 'events',
+      singular: 'event',
+      kind: 'Event',
+      shortNames: ['ev'],
+      table: eventColumns,
+    }),
+    builtin({
+      group: 'coordination.k8s.io',
+      versions: ['v1'],
+      plural: 'leases',
+      singular: 'lease',
+      kind: 'Lease',
+      table: leaseColumns,
+    }),
     builtin({
       group: 'admissionregistration.k8s.io',
       versions: ['v1'],
@@ -145,7 +228,14 @@ interface Crd {
   spec: {
     group: string;
     scope: 'Namespaced' | 'Cluster';
-    names: { plural: string; singular?: string; kind: string; listKind?: string; shortNames?: string[]; categories?: string[] };
+    names: {
+      plural: string;
+      singular?: string;
+      kind: string;
+      listKind?: string;
+      shortNames?: string[];
+      categories?: string[];
+    };
     versions: CrdVersion[];
   };
 }
@@ -159,7 +249,8 @@ export function customResource(crdYaml: string): ResourceType {
   // Storage version first: it is what the store keeps and what discovery prefers.
   const versions = [storage.name, ...served.filter((v) => v !== storage).map((v) => v.name)];
   const schemas: Record<string, StructuralSchema> = {};
-  for (const v of served) schemas[v.name] = v.schema?.openAPIV3Schema ?? { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
+  for (const v of served)
+    schemas[v.name] = v.schema?.openAPIV3Schema ?? { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
   const names = crd.spec.names;
   return {
     group: crd.spec.group,

@@ -90,7 +90,8 @@ export interface LabelSelectorObject {
 export function labelSelectorMatcher(selector: LabelSelectorObject | null | undefined): LabelMatcher {
   if (!selector) return () => true;
   const requirements: Requirement[] = [];
-  for (const [key, value] of Object.entries(selector.matchLabels ?? {})) requirements.push({ key, op: 'in', values: [value] });
+  for (const [key, value] of Object.entries(selector.matchLabels ?? {}))
+    requirements.push({ key, op: 'in', values: [value] });
   for (const e of selector.matchExpressions ?? []) {
     switch (e.operator) {
       case 'In':
@@ -115,7 +116,16 @@ export function labelSelectorMatcher(selector: LabelSelectorObject | null | unde
 // Field labels each resource supports besides metadata.name/metadata.namespace
 // (what the real registries' GetAttrs/field label conversions accept).
 const EXTRA_FIELD_LABELS: Record<string, string[]> = {
-  pods: ['spec.nodeName', 'spec.restartPolicy', 'spec.schedulerName', 'spec.serviceAccountName', 'spec.hostNetwork', 'status.phase', 'status.podIP', 'status.nominatedNodeName'],
+  pods: [
+    'spec.nodeName',
+    'spec.restartPolicy',
+    'spec.schedulerName',
+    'spec.serviceAccountName',
+    'spec.hostNetwork',
+    'status.phase',
+    'status.podIP',
+    'status.nominatedNodeName',
+  ],
   secrets: ['type'],
   namespaces: ['status.phase'],
   events: [
@@ -153,13 +163,17 @@ export type ObjectMatcher = (obj: KubeObject) => boolean;
 export function parseFieldSelector(text: string | null, plural: string): ObjectMatcher {
   if (!text || text.trim() === '') return () => true;
   const allowed = new Set(['metadata.name', 'metadata.namespace', ...(EXTRA_FIELD_LABELS[plural] ?? [])]);
-  const terms = text.split(',').map((t) => t.trim()).filter((t) => t !== '').map((term) => {
-    const m = /^([^!=]+?)\s*(==|=|!=)\s*(.*)$/.exec(term);
-    if (!m) throw badRequest(`invalid selector: '${text}'; can't understand '${term}'`);
-    const [, key, op, value] = m as unknown as [string, string, string, string];
-    if (!allowed.has(key)) throw badRequest(`field label not supported: ${key}`);
-    return { key, negate: op === '!=', value };
-  });
+  const terms = text
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t !== '')
+    .map((term) => {
+      const m = /^([^!=]+?)\s*(==|=|!=)\s*(.*)$/.exec(term);
+      if (!m) throw badRequest(`invalid selector: '${text}'; can't understand '${term}'`);
+      const [, key, op, value] = m as unknown as [string, string, string, string];
+      if (!allowed.has(key)) throw badRequest(`field label not supported: ${key}`);
+      return { key, negate: op === '!=', value };
+    });
   return (obj) => terms.every((t) => (fieldValue(obj, t.key) === t.value) !== t.negate);
 }
 

@@ -54,11 +54,21 @@ function resourceDetails(group: string, resource: string, name: string): StatusD
 }
 
 export function notFound(group: string, resource: string, name: string): ApiError {
-  return failure(404, 'NotFound', `${qualifiedResource(group, resource)} "${name}" not found`, resourceDetails(group, resource, name));
+  return failure(
+    404,
+    'NotFound',
+    `${qualifiedResource(group, resource)} "${name}" not found`,
+    resourceDetails(group, resource, name),
+  );
 }
 
 export function alreadyExists(group: string, resource: string, name: string): ApiError {
-  return failure(409, 'AlreadyExists', `${qualifiedResource(group, resource)} "${name}" already exists`, resourceDetails(group, resource, name));
+  return failure(
+    409,
+    'AlreadyExists',
+    `${qualifiedResource(group, resource)} "${name}" already exists`,
+    resourceDetails(group, resource, name),
+  );
 }
 
 export function conflict(group: string, resource: string, name: string, why: string): ApiError {
@@ -70,7 +80,8 @@ export function conflict(group: string, resource: string, name: string, why: str
   );
 }
 
-export const STALE_OBJECT = 'the object has been modified; please apply your changes to the latest version and try again';
+export const STALE_OBJECT =
+  'the object has been modified; please apply your changes to the latest version and try again';
 
 export function badRequest(message: string): ApiError {
   return failure(400, 'BadRequest', message);
@@ -137,5 +148,12 @@ export function reasonForCode(code: number): string {
 }
 
 export function successStatus(details?: StatusDetails): StatusBody {
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 200, ...(details ? { details } : {}) };
+  return {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Success',
+    code: 200,
+    ...(details ? { details } : {}),
+  };
 }

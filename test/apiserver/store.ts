@@ -66,8 +66,10 @@ export class ObjectStore {
       if (t.namespaced && namespace !== undefined && obj.metadata.namespace !== namespace) continue;
       out.push(structuredClone(obj));
     }
-    return out.sort((a, b) =>
-      (a.metadata.namespace ?? '').localeCompare(b.metadata.namespace ?? '') || (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''),
+    return out.sort(
+      (a, b) =>
+        (a.metadata.namespace ?? '').localeCompare(b.metadata.namespace ?? '') ||
+        (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''),
     );
   }
 
@@ -119,7 +121,13 @@ export class ObjectStore {
    */
   eventsSince(t: ResourceType, rv: number): StoredEvent[] | 'expired' {
     if (rv < this.horizon) return 'expired';
-    return this.history.filter((e) => e.rv > rv && e.resource === t).map((e) => ({ ...e, object: structuredClone(e.object), ...(e.previous ? { previous: structuredClone(e.previous) } : {}) }));
+    return this.history
+      .filter((e) => e.rv > rv && e.resource === t)
+      .map((e) => ({
+        ...e,
+        object: structuredClone(e.object),
+        ...(e.previous ? { previous: structuredClone(e.previous) } : {}),
+      }));
   }
 
   /** The oldest resourceVersion a watch may still start from. */

@@ -75,7 +75,12 @@ function count(value: unknown): number {
 
 export const namespaceColumns: TableColumn[] = [
   nameColumn,
-  { name: 'Status', type: 'string', description: 'The status of the namespace', cell: (o) => String(field(o, 'status', 'phase') ?? '') },
+  {
+    name: 'Status',
+    type: 'string',
+    description: 'The status of the namespace',
+    cell: (o) => String(field(o, 'status', 'phase') ?? ''),
+  },
   ageColumn,
 ];
 
@@ -94,43 +99,112 @@ function podRestarts(o: KubeObject): number {
 
 export const podColumns: TableColumn[] = [
   nameColumn,
-  { name: 'Ready', type: 'string', description: 'The aggregate readiness state of this pod for accepting traffic.', cell: podReady },
-  { name: 'Status', type: 'string', description: 'The aggregate status of the containers in this pod.', cell: (o) => String(field(o, 'status', 'phase') ?? 'Pending') },
-  { name: 'Restarts', type: 'string', description: 'The number of times the containers in this pod have been restarted.', cell: (o) => String(podRestarts(o)) },
+  {
+    name: 'Ready',
+    type: 'string',
+    description: 'The aggregate readiness state of this pod for accepting traffic.',
+    cell: podReady,
+  },
+  {
+    name: 'Status',
+    type: 'string',
+    description: 'The aggregate status of the containers in this pod.',
+    cell: (o) => String(field(o, 'status', 'phase') ?? 'Pending'),
+  },
+  {
+    name: 'Restarts',
+    type: 'string',
+    description: 'The number of times the containers in this pod have been restarted.',
+    cell: (o) => String(podRestarts(o)),
+  },
   ageColumn,
-  { name: 'IP', type: 'string', priority: 1, description: 'IP address allocated to the pod.', cell: (o) => String(field(o, 'status', 'podIP') ?? '<none>') },
-  { name: 'Node', type: 'string', priority: 1, description: 'Name of the Node this pod is assigned to.', cell: (o) => String(field(o, 'spec', 'nodeName') ?? '<none>') },
+  {
+    name: 'IP',
+    type: 'string',
+    priority: 1,
+    description: 'IP address allocated to the pod.',
+    cell: (o) => String(field(o, 'status', 'podIP') ?? '<none>'),
+  },
+  {
+    name: 'Node',
+    type: 'string',
+    priority: 1,
+    description: 'Name of the Node this pod is assigned to.',
+    cell: (o) => String(field(o, 'spec', 'nodeName') ?? '<none>'),
+  },
 ];
 
 export const secretColumns: TableColumn[] = [
   nameColumn,
-  { name: 'Type', type: 'string', description: 'The type of the secret', cell: (o) => String(field(o, 'type') ?? 'Opaque') },
-  { name: 'Data', type: 'string', description: 'The number of entries in the secret', cell: (o) => String(count(field(o, 'data'))) },
+  {
+    name: 'Type',
+    type: 'string',
+    description: 'The type of the secret',
+    cell: (o) => String(field(o, 'type') ?? 'Opaque'),
+  },
+  {
+    name: 'Data',
+    type: 'string',
+    description: 'The number of entries in the secret',
+    cell: (o) => String(count(field(o, 'data'))),
+  },
   ageColumn,
 ];
 
 export const configMapColumns: TableColumn[] = [
   nameColumn,
-  { name: 'Data', type: 'string', description: 'The number of entries in the configmap', cell: (o) => String(count(field(o, 'data')) + count(field(o, 'binaryData'))) },
+  {
+    name: 'Data',
+    type: 'string',
+    description: 'The number of entries in the configmap',
+    cell: (o) => String(count(field(o, 'data')) + count(field(o, 'binaryData'))),
+  },
   ageColumn,
 ];
 
 export const webhookConfigurationColumns: TableColumn[] = [
   nameColumn,
-  { name: 'Webhooks', type: 'integer', description: 'Webhooks indicates the number of webhooks registered in this configuration.', cell: (o) => count(field(o, 'webhooks')) },
+  {
+    name: 'Webhooks',
+    type: 'integer',
+    description: 'Webhooks indicates the number of webhooks registered in this configuration.',
+    cell: (o) => count(field(o, 'webhooks')),
+  },
   ageColumn,
 ];
 
 export const leaseColumns: TableColumn[] = [
   nameColumn,
-  { name: 'Holder', type: 'string', description: 'The holder of the lease.', cell: (o) => String(field(o, 'spec', 'holderIdentity') ?? '') },
+  {
+    name: 'Holder',
+    type: 'string',
+    description: 'The holder of the lease.',
+    cell: (o) => String(field(o, 'spec', 'holderIdentity') ?? ''),
+  },
   ageColumn,
 ];
 
 export const eventColumns: TableColumn[] = [
-  { name: 'Last Seen', type: 'string', description: 'Time when this Event was last observed.', cell: (o) => age({ metadata: { creationTimestamp: String(field(o, 'lastTimestamp') ?? field(o, 'eventTime') ?? o.metadata.creationTimestamp ?? '') } }) },
+  {
+    name: 'Last Seen',
+    type: 'string',
+    description: 'Time when this Event was last observed.',
+    cell: (o) =>
+      age({
+        metadata: {
+          creationTimestamp: String(
+            field(o, 'lastTimestamp') ?? field(o, 'eventTime') ?? o.metadata.creationTimestamp ?? '',
+          ),
+        },
+      }),
+  },
   { name: 'Type', type: 'string', description: 'Type of this event.', cell: (o) => String(field(o, 'type') ?? '') },
-  { name: 'Reason', type: 'string', description: 'Short, machine understandable string.', cell: (o) => String(field(o, 'reason') ?? '') },
+  {
+    name: 'Reason',
+    type: 'string',
+    description: 'Short, machine understandable string.',
+    cell: (o) => String(field(o, 'reason') ?? ''),
+  },
   {
     name: 'Object',
     type: 'string',
@@ -140,7 +214,12 @@ export const eventColumns: TableColumn[] = [
       return `${String(ref.kind ?? '').toLowerCase()}/${ref.name ?? ''}`;
     },
   },
-  { name: 'Message', type: 'string', description: 'A description of the status of this operation.', cell: (o) => String(field(o, 'message') ?? field(o, 'note') ?? '') },
+  {
+    name: 'Message',
+    type: 'string',
+    description: 'A description of the status of this operation.',
+    cell: (o) => String(field(o, 'message') ?? field(o, 'note') ?? ''),
+  },
 ];
 
 function partialObjectMetadata(obj: KubeObject): KubeObject {

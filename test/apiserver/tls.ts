@@ -74,7 +74,11 @@ export function createCertificateAuthority(commonName = 'test-apiserver-ca'): Ce
         },
       ]);
       leaf.sign(keys.privateKey, forge.md.sha256.create());
-      return { certPem: forge.pki.certificateToPem(leaf), keyPem: forge.pki.privateKeyToPem(leafKeys.privateKey), caPem: certPem };
+      return {
+        certPem: forge.pki.certificateToPem(leaf),
+        keyPem: forge.pki.privateKeyToPem(leafKeys.privateKey),
+        caPem: certPem,
+      };
     },
   };
 }

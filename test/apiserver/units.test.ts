@@ -34,15 +34,24 @@ describe('label selectors', () => {
   }
 
   it('rejects malformed selectors with 400', () => {
-    assert.throws(() => parseLabelSelector('app in x'), (err: { code?: number }) => err.code === 400);
+    assert.throws(
+      () => parseLabelSelector('app in x'),
+      (err: { code?: number }) => err.code === 400,
+    );
   });
 
   it('evaluates metav1.LabelSelector objects (NotIn also matches an absent label)', () => {
-    const m = labelSelectorMatcher({ matchLabels: { a: '1' }, matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system'] }] });
+    const m = labelSelectorMatcher({
+      matchLabels: { a: '1' },
+      matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system'] }],
+    });
     assert.equal(m({ a: '1' }), true);
     assert.equal(m({ a: '1', 'kubernetes.io/metadata.name': 'kube-system' }), false);
     assert.equal(labelSelectorMatcher({})({}), true);
-    assert.equal(labelSelectorMatcher({ matchExpressions: [{ key: 'x', operator: 'DoesNotExist' }] })({ x: '' }), false);
+    assert.equal(
+      labelSelectorMatcher({ matchExpressions: [{ key: 'x', operator: 'DoesNotExist' }] })({ x: '' }),
+      false,
+    );
   });
 });
 
@@ -54,23 +63,39 @@ describe('patches', () => {
   it('strategic merge merges containers by name, honours $patch delete, $setElementOrder and finalizer union', () => {
     const pod = {
       metadata: { labels: { app: 'x', old: 'y' }, finalizers: ['a'] },
-      spec: { containers: [{ name: 'app', image: 'nginx:1', env: [{ name: 'A', value: '1' }] }, { name: 'side', image: 'busybox' }, { name: 'gone', image: 'x' }] },
+      spec: {
+        containers: [
+          { name: 'app', image: 'nginx:1', env: [{ name: 'A', value: '1' }] },
+          { name: 'side', image: 'busybox' },
+          { name: 'gone', image: 'x' },
+        ],
+      },
     } as Json;
     const patch: Json = {
       metadata: { labels: { old: null, new: 'z' }, finalizers: ['b'] },
       spec: {
         '$setElementOrder/containers': [{ name: 'side' }, { name: 'app' }],
-        containers: [{ name: 'app', image: 'nginx:2' }, { name: 'gone', $patch: 'delete' }],
+        containers: [
+          { name: 'app', image: 'nginx:2' },
+          { name: 'gone', $patch: 'delete' },
+        ],
       },
     };
     assert.deepEqual(strategicMerge(pod, patch), {
       metadata: { labels: { app: 'x', new: 'z' }, finalizers: ['a', 'b'] },
-      spec: { containers: [{ name: 'side', image: 'busybox' }, { name: 'app', image: 'nginx:2', env: [{ name: 'A', value: '1' }] }] },
+      spec: {
+        containers: [
+          { name: 'side', image: 'busybox' },
+          { name: 'app', image: 'nginx:2', env: [{ name: 'A', value: '1' }] },
+        ],
+      },
     });
   });
 
   it('strategic merge honours $retainKeys and $patch: replace', () => {
-    assert.deepEqual(strategicMerge({ s: { a: 1, b: 2 } }, { s: { $retainKeys: ['a', 'c'], c: 3 } }), { s: { a: 1, c: 3 } });
+    assert.deepEqual(strategicMerge({ s: { a: 1, b: 2 } }, { s: { $retainKeys: ['a', 'c'], c: 3 } }), {
+      s: { a: 1, c: 3 },
+    });
     assert.deepEqual(strategicMerge({ s: { a: 1, b: 2 } }, { s: { $patch: 'replace', z: 1 } }), { s: { z: 1 } });
   });
 });
@@ -96,12 +121,20 @@ describe('pruning against the Sidecar CRD schema', () => {
       spec: { egress: [{ hosts: ['./*'] }], workloadSelector: { labels: { app: 'x' } } },
       status: { anything: 'goes' },
     });
-    assert.equal(strictDecodingMessage(['spec.a', 'spec.b']), 'strict decoding error: unknown field "spec.a", unknown field "spec.b"');
+    assert.equal(
+      strictDecodingMessage(['spec.a', 'spec.b']),
+      'strict decoding error: unknown field "spec.a", unknown field "spec.b"',
+    );
   });
 
   it('serves v1 first, then v1alpha3 and v1beta1 from the one CRD', () => {
     assert.deepEqual(sidecarResource().versions, ['v1', 'v1alpha3', 'v1beta1']);
-    assert.deepEqual(['v1alpha3', 'v1', 'v1beta1', 'foo'].sort(compareKubeVersions), ['v1', 'v1beta1', 'v1alpha3', 'foo']);
+    assert.deepEqual(['v1alpha3', 'v1', 'v1beta1', 'foo'].sort(compareKubeVersions), [
+      'v1',
+      'v1beta1',
+      'v1alpha3',
+      'foo',
+    ]);
   });
 });
 
@@ -133,7 +166,13 @@ describe('admission rules', () => {
     options: {},
     userInfo: { username: 'u', groups: [] },
   });
-  const rule = (resources: string[], scope?: 'Cluster' | 'Namespaced' | '*') => ({ apiGroups: ['*'], apiVersions: ['*'], operations: ['UPDATE'], resources, ...(scope ? { scope } : {}) });
+  const rule = (resources: string[], scope?: 'Cluster' | 'Namespaced' | '*') => ({
+    apiGroups: ['*'],
+    apiVersions: ['*'],
+    operations: ['UPDATE'],
+    resources,
+    ...(scope ? { scope } : {}),
+  });
 
   it('matches resources, subresources and wildcards like rules.Matcher', () => {
     assert.equal(ruleMatches(rule(['sidecars']), attrs(), 'v1'), true);
@@ -156,7 +195,8 @@ describe('admission rules', () => {
 describe('protobuf request bodies', () => {
   it('decodes what `kubectl create namespace shop` sends', () => {
     // Captured from `kubectl create namespace shop -v=9` (kubectl 1.32.4).
-    const hex = '6b3873000a0f0a0276311209 4e616d657370616365121c0a140a0473686f7012001a0022002a003200380042 0012001a020a001a002200';
+    const hex =
+      '6b3873000a0f0a0276311209 4e616d657370616365121c0a140a0473686f7012001a0022002a003200380042 0012001a020a001a002200';
     const decoded = decodeProtobufObject(Buffer.from(hex.replace(/\s/g, ''), 'hex'));
     assert.deepEqual(decoded, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } });
   });
@@ -165,7 +205,16 @@ describe('protobuf request bodies', () => {
 describe('ages', () => {
   it('prints durations like apimachinery HumanDuration', () => {
     assert.deepEqual(
-      [5_000, 119_000, 150_000, 600_000, 4 * 3600_000 + 60_000, 30 * 3600_000, 3 * 86400_000 + 3600_000, 400 * 86400_000].map(humanDuration),
+      [
+        5_000,
+        119_000,
+        150_000,
+        600_000,
+        4 * 3600_000 + 60_000,
+        30 * 3600_000,
+        3 * 86400_000 + 3600_000,
+        400 * 86400_000,
+      ].map(humanDuration),
       ['5s', '119s', '2m30s', '10m', '4h1m', '30h', '3d1h', '400d'],
     );
   });

@@ -81,7 +81,11 @@ export function serveWatch(
   registry: WatchRegistry,
   options: WatchOptions,
 ): void {
-  res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
+  res.writeHead(200, {
+    'Content-Type': 'application/json',
+    'Transfer-Encoding': 'chunked',
+    'Cache-Control': 'no-cache, private',
+  });
   res.flushHeaders();
   registry.add(res);
   const write = (type: string, object: unknown): void => {

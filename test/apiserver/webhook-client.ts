@@ -30,7 +30,11 @@ export interface ResolvedWebhook {
   caPem?: string;
 }
 
-export function resolveWebhook(config: WebhookClientConfig, timeoutSeconds: number, resolver: ServiceResolver): ResolvedWebhook {
+export function resolveWebhook(
+  config: WebhookClientConfig,
+  timeoutSeconds: number,
+  resolver: ServiceResolver,
+): ResolvedWebhook {
   const caPem = config.caBundle ? Buffer.from(config.caBundle, 'base64').toString('utf8') : undefined;
   const timeout = `timeout=${timeoutSeconds}s`;
   if (config.service) {
@@ -45,7 +49,12 @@ export function resolveWebhook(config: WebhookClientConfig, timeoutSeconds: numb
   if (config.url) {
     const connect = new URL(config.url);
     connect.search = timeout;
-    return { url: `${config.url}?${timeout}`, connect, serverName: connect.hostname.replace(/^\[|\]$/g, ''), ...(caPem ? { caPem } : {}) };
+    return {
+      url: `${config.url}?${timeout}`,
+      connect,
+      serverName: connect.hostname.replace(/^\[|\]$/g, ''),
+      ...(caPem ? { caPem } : {}),
+    };
   }
   throw new Error('webhook clientConfig has neither url nor service');
 }
@@ -54,11 +63,17 @@ export function resolveWebhook(config: WebhookClientConfig, timeoutSeconds: numb
 function altNames(cert: PeerCertificate, host: string): string {
   const prefix = isIP(host) ? 'IP Address:' : 'DNS:';
   const names = (cert.subjectaltname ?? '').split(',').map((s) => s.trim());
-  return names.filter((n) => n.startsWith(prefix)).map((n) => n.slice(prefix.length)).join(', ');
+  return names
+    .filter((n) => n.startsWith(prefix))
+    .map((n) => n.slice(prefix.length))
+    .join(', ');
 }
 
 /** Go-flavoured text for a node connection/TLS error. */
-export function describeNetworkError(err: NodeJS.ErrnoException & { cert?: PeerCertificate; host?: string }, connect: URL): string {
+export function describeNetworkError(
+  err: NodeJS.ErrnoException & { cert?: PeerCertificate; host?: string },
+  connect: URL,
+): string {
   const tlsPrefix = 'tls: failed to verify certificate: x509: ';
   switch (err.code) {
     case 'ECONNREFUSED':
@@ -125,7 +140,10 @@ export function postReview(target: ResolvedWebhook, review: unknown, timeoutMs: 
           const status = res.statusCode ?? 0;
           if (status < 200 || status > 299) {
             settled = true;
-            const detail = text.trim() === '' ? `the server responded with the status code ${status} but did not return more information` : `an error on the server (${JSON.stringify(text.trim().slice(0, 1024))}) has prevented the request from succeeding`;
+            const detail =
+              text.trim() === ''
+                ? `the server responded with the status code ${status} but did not return more information`
+                : `an error on the server (${JSON.stringify(text.trim().slice(0, 1024))}) has prevented the request from succeeding`;
             reject(new WebhookCallError(`failed to call webhook: ${detail}`));
             return;
           }
@@ -133,7 +151,11 @@ export function postReview(target: ResolvedWebhook, review: unknown, timeoutMs: 
             settled = true;
             resolve(JSON.parse(text));
           } catch (err) {
-            reject(new WebhookCallError(`failed to call webhook: couldn't get version/kind; json parse error: ${(err as Error).message}`));
+            reject(
+              new WebhookCallError(
+                `failed to call webhook: couldn't get version/kind; json parse error: ${(err as Error).message}`,
+              ),
+            );
           }
         });
       },

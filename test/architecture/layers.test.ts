@@ -25,7 +25,19 @@ const LAYERS: Unit[][] = [
   // The wire protocol's types and codecs, and Go's semantics as Istio's rules need them: pure, Sidecar-agnostic.
   [unit('admission'), unit('sidecar/go')],
   // What the rules talk about: objects, findings, selectors, the ClusterView port and its records.
-  [unit('sidecar model', 'sidecar/object.ts', 'sidecar/violation.ts', 'sidecar/selectors.ts', 'sidecar/view.ts', 'sidecar/records.ts', 'sidecar/ambient.ts', 'sidecar/managed.ts', 'sidecar/spec.ts')],
+  [
+    unit(
+      'sidecar model',
+      'sidecar/object.ts',
+      'sidecar/violation.ts',
+      'sidecar/selectors.ts',
+      'sidecar/view.ts',
+      'sidecar/records.ts',
+      'sidecar/ambient.ts',
+      'sidecar/managed.ts',
+      'sidecar/spec.ts',
+    ),
+  ],
   [unit('sidecar/schema'), unit('sidecar/rules')],
   // The one decision pipeline (review.ts) and what it composes.
   [unit('sidecar')],
@@ -42,7 +54,8 @@ const LAYERS: Unit[][] = [
 
 function placeOf(file: string): { layer: number; unit: string } | undefined {
   for (const [layer, units] of LAYERS.entries()) {
-    for (const u of units) if (u.paths.some((p) => (p.endsWith('/') ? file.startsWith(p) : file === p))) return { layer, unit: u.name };
+    for (const u of units)
+      if (u.paths.some((p) => (p.endsWith('/') ? file.startsWith(p) : file === p))) return { layer, unit: u.name };
   }
   return undefined;
 }
@@ -67,7 +80,10 @@ describe('layers of src/', () => {
   });
 
   test('every module belongs to a layer', () => {
-    assert.deepEqual(Object.keys(graph).filter((f) => placeOf(f) === undefined), []);
+    assert.deepEqual(
+      Object.keys(graph).filter((f) => placeOf(f) === undefined),
+      [],
+    );
   });
 
   test('each module imports only its own unit or lower layers', () => {
@@ -78,7 +94,9 @@ describe('layers of src/', () => {
         const to = placeOf(dep);
         if (!to) continue; // reported by the test above
         if (to.unit === from.unit || to.layer < from.layer) continue;
-        wrong.push(`${file} (${from.unit}) -> ${dep} (${to.unit}${to.layer === from.layer ? ', a peer' : ', a higher layer'})`);
+        wrong.push(
+          `${file} (${from.unit}) -> ${dep} (${to.unit}${to.layer === from.layer ? ', a peer' : ', a higher layer'})`,
+        );
       }
     }
     assert.deepEqual(wrong, []);

@@ -12,9 +12,11 @@ interface Scenario {
   expected: { code: string; resource: string }[];
 }
 
-const scenarios = JSON.parse(readFileSync(new URL('../fixtures/istio-analyzer-vectors.json', import.meta.url), 'utf8')) as Scenario[];
+const scenarios = JSON.parse(
+  readFileSync(new URL('../fixtures/istio-analyzer-vectors.json', import.meta.url), 'utf8'),
+) as Scenario[];
 
-describe("Istio analyzer vectors through audit (--overlap=pods)", () => {
+describe('Istio analyzer vectors through audit (--overlap=pods)', () => {
   for (const s of scenarios) {
     test(s.id, () => {
       const pick = (kind: string) => s.resources.filter((r) => r.kind === kind);
@@ -22,8 +24,14 @@ describe("Istio analyzer vectors through audit (--overlap=pods)", () => {
         { sidecars: pick('Sidecar'), pods: pick('Pod'), namespaces: pick('Namespace') },
         { overlap: 'pods', rootNamespace: s.rootNamespace },
       );
-      const got = report.findings.filter((f) => f.code !== null).map((f) => `${f.code} Sidecar ${f.namespace}/${f.name}`).sort();
-      const want = s.expected.filter((e) => e.resource.startsWith('Sidecar ')).map((e) => `${e.code} ${e.resource}`).sort();
+      const got = report.findings
+        .filter((f) => f.code !== null)
+        .map((f) => `${f.code} Sidecar ${f.namespace}/${f.name}`)
+        .sort();
+      const want = s.expected
+        .filter((e) => e.resource.startsWith('Sidecar '))
+        .map((e) => `${e.code} ${e.resource}`)
+        .sort();
       assert.deepEqual(got, want);
     });
   }
@@ -33,8 +41,17 @@ describe("Istio analyzer vectors through audit (--overlap=pods)", () => {
 // reference notes (istio-sidecar-conflicts.md §2.3); the JSON grid holds only
 // the two cases above.
 describe('sidecarSelector (rebuilt from the reference description)', () => {
-  const sc = (ns: string, name: string, labels: Record<string, string>) => ({ apiVersion: 'networking.istio.io/v1', kind: 'Sidecar', metadata: { namespace: ns, name }, spec: { workloadSelector: { labels }, egress: [{ hosts: ['./*'] }] } });
-  const pod = (ns: string, name: string, labels: Record<string, string>) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { namespace: ns, name, labels } });
+  const sc = (ns: string, name: string, labels: Record<string, string>) => ({
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'Sidecar',
+    metadata: { namespace: ns, name },
+    spec: { workloadSelector: { labels }, egress: [{ hosts: ['./*'] }] },
+  });
+  const pod = (ns: string, name: string, labels: Record<string, string>) => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { namespace: ns, name, labels },
+  });
   const input = {
     sidecars: [
       sc('default', 'maps-correctly', { app: 'productpage' }),
@@ -66,18 +83,39 @@ describe('sidecarSelector (rebuilt from the reference description)', () => {
       'IST0110 default/overlap-2',
     ]);
     const dupe = report.findings.find((f) => f.name === 'dupe-1')!;
-    assert.equal(dupe.message, 'The Sidecars [dupe-1 dupe-2] in namespace "default" select the same workload pod "reviews", which can lead to undefined behavior.');
-    assert.equal(report.findings.find((f) => f.name === 'maps-to-nonexistent')!.message, 'Referenced selector not found: "app=bogus"');
-    assert.deepEqual(report.summary, { sidecars: 7, pods: 4, workloads: 0, namespaces: 2, findings: 6, errors: 4, warnings: 2 });
+    assert.equal(
+      dupe.message,
+      'The Sidecars [dupe-1 dupe-2] in namespace "default" select the same workload pod "reviews", which can lead to undefined behavior.',
+    );
+    assert.equal(
+      report.findings.find((f) => f.name === 'maps-to-nonexistent')!.message,
+      'Referenced selector not found: "app=bogus"',
+    );
+    assert.deepEqual(report.summary, {
+      sidecars: 7,
+      pods: 4,
+      workloads: 0,
+      namespaces: 2,
+      findings: 6,
+      errors: 4,
+      warnings: 2,
+    });
   });
 
   test('labels mode also flags selectors that overlap without any pod yet', () => {
     const report = audit(
-      { sidecars: [sc('a', 'x', { app: 'r' }), sc('a', 'y', { app: 'r', v: '2' }), sc('a', 'z', { app: 'other' })], pods: [], namespaces: [] },
+      {
+        sidecars: [sc('a', 'x', { app: 'r' }), sc('a', 'y', { app: 'r', v: '2' }), sc('a', 'z', { app: 'other' })],
+        pods: [],
+        namespaces: [],
+      },
       { overlap: 'labels', rootNamespace: 'istio-system' },
     );
     const overlaps = report.findings.filter((f) => f.code === 'IST0110');
-    assert.deepEqual(overlaps.map((f) => f.name), ['x', 'y']);
+    assert.deepEqual(
+      overlaps.map((f) => f.name),
+      ['x', 'y'],
+    );
     assert.match(overlaps[0]!.message, /pods labelled app=r,v=2 \(none exists yet\)/);
   });
 });

@@ -10,9 +10,19 @@ describe('audit and the namespaces Istio ignores', () => {
   it('reports nothing about objects in kube-system and the other ignored namespaces', () => {
     const report = audit(
       {
-        sidecars: [sidecar('kube-system', 'a'), sidecar('kube-system', 'b'), sidecar('local-path-storage', 's', { selector: { app: 'x' } })],
+        sidecars: [
+          sidecar('kube-system', 'a'),
+          sidecar('kube-system', 'b'),
+          sidecar('local-path-storage', 's', { selector: { app: 'x' } }),
+        ],
         pods: [pod('kube-public', 'p', { app: 'x' })],
-        namespaces: [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'kube-node-lease', labels: { 'istio.io/dataplane-mode': 'ambient' } } }],
+        namespaces: [
+          {
+            apiVersion: 'v1',
+            kind: 'Namespace',
+            metadata: { name: 'kube-node-lease', labels: { 'istio.io/dataplane-mode': 'ambient' } },
+          },
+        ],
       },
       { overlap: 'pods', rootNamespace: 'istio-system' },
     );
@@ -21,7 +31,16 @@ describe('audit and the namespaces Istio ignores', () => {
   });
 
   it('still reports the same conflict in any other namespace', () => {
-    const report = audit({ sidecars: [sidecar('kube-systems', 'a'), sidecar('kube-systems', 'b')], pods: [], namespaces: [] }, { overlap: 'pods', rootNamespace: 'istio-system' });
-    assert.deepEqual(report.findings.map((f) => [f.code, f.name]), [['IST0111', 'a'], ['IST0111', 'b']]);
+    const report = audit(
+      { sidecars: [sidecar('kube-systems', 'a'), sidecar('kube-systems', 'b')], pods: [], namespaces: [] },
+      { overlap: 'pods', rootNamespace: 'istio-system' },
+    );
+    assert.deepEqual(
+      report.findings.map((f) => [f.code, f.name]),
+      [
+        ['IST0111', 'a'],
+        ['IST0111', 'b'],
+      ],
+    );
   });
 });

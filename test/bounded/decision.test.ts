@@ -16,11 +16,17 @@ import { kubeApiserverWarnings } from './kube-warnings.js';
 const ctx = { view: new ClusterStore(), options: { overlap: 'labels' as const, rootNamespace: 'istio-system' } };
 const request = (object: Record<string, unknown>, opts: Parameters<typeof sidecarReview>[1] = {}) =>
   sidecarReview(object, { dryRun: true, ...opts }).request as unknown as AdmissionRequest;
-const withHosts = (hosts: unknown[], extra: Record<string, unknown> = {}) => sidecar('shop', 'big', { spec: { egress: [{ hosts }] }, ...extra });
+const withHosts = (hosts: unknown[], extra: Record<string, unknown> = {}) =>
+  sidecar('shop', 'big', { spec: { egress: [{ hosts }] }, ...extra });
 const judged = (object: Record<string, unknown>) =>
-  judge({ object, ref: { namespace: 'shop', name: 'big' } }, undefined, { overlap: 'labels', rootNamespace: 'istio-system', rejectUnknownFields: false });
+  judge({ object, ref: { namespace: 'shop', name: 'big' } }, undefined, {
+    overlap: 'labels',
+    rootNamespace: 'istio-system',
+    rejectUnknownFields: false,
+  });
 /** As many copies of `item` as fill `bytes` of JSON (each with its comma). */
-const filling = <T>(bytes: number, item: T): T[] => new Array<T>(Math.floor(bytes / (JSON.stringify(item).length + 1))).fill(item);
+const filling = <T>(bytes: number, item: T): T[] =>
+  new Array<T>(Math.floor(bytes / (JSON.stringify(item).length + 1))).fill(item);
 const MiB = 1024 * 1024;
 const count = (n: number) => n.toLocaleString('en-US');
 
@@ -32,7 +38,10 @@ describe('an object over 1.5 MiB (more than etcd stores by default) or 50,000 va
     assert.equal(d.allowed, false);
     assert.deepEqual(d.rules, ['object.size']);
     assert.deepEqual(d.warnings, []);
-    assert.match(d.message!, /^Sidecar shop\/big is invalid: the object holds more than 50,000 values \(list items, fields and map entries\), more than sidecar-guard judges in one decision; it was not judged \[object\.size\] Fix: /);
+    assert.match(
+      d.message!,
+      /^Sidecar shop\/big is invalid: the object holds more than 50,000 values \(list items, fields and map entries\), more than sidecar-guard judges in one decision; it was not judged \[object\.size\] Fix: /,
+    );
   });
 
   test('over HTTPS-less inject through the real app: the 3 MiB and the 7 MiB review are answered in under 1 KiB', async () => {
@@ -40,7 +49,12 @@ describe('an object over 1.5 MiB (more than etcd stores by default) or 50,000 va
     after(() => app.close());
     for (const mib of [3, 6.9]) {
       const body = JSON.stringify(sidecarReview(withHosts(filling(mib * MiB - 2048, 'a')), { dryRun: true }));
-      const res = await app.inject({ method: 'POST', url: '/validate', payload: body, headers: { 'content-type': 'application/json' } });
+      const res = await app.inject({
+        method: 'POST',
+        url: '/validate',
+        payload: body,
+        headers: { 'content-type': 'application/json' },
+      });
       assert.equal(res.statusCode, 200);
       assert.equal(res.json().response.allowed, false);
       assert.ok(res.rawPayload.length < 1024, `${mib} MiB: answered ${res.rawPayload.length} bytes`);
@@ -48,11 +62,17 @@ describe('an object over 1.5 MiB (more than etcd stores by default) or 50,000 va
   });
 
   test('1.5 MiB is counted from below: an object that fits is judged, a deleted one is never held up', () => {
-    const distinct = (bytes: number) => Array.from({ length: Math.floor(bytes / 64) }, (_, i) => `ns/h${i}.${'a'.repeat(40)}.example.com`);
+    const distinct = (bytes: number) =>
+      Array.from({ length: Math.floor(bytes / 64) }, (_, i) => `ns/h${i}.${'a'.repeat(40)}.example.com`);
     const fits = withHosts(distinct(1.4 * MiB));
     assert.deepEqual(judged(fits), []);
     const big = withHosts(distinct(2 * MiB));
-    assert.deepEqual(judged(big).map((v) => `${v.rule} ${v.message}`), ['object.size the object is larger than 1,572,864 bytes (1.5 MiB) as JSON, the most etcd stores in one request by default; it was not judged']);
+    assert.deepEqual(
+      judged(big).map((v) => `${v.rule} ${v.message}`),
+      [
+        'object.size the object is larger than 1,572,864 bytes (1.5 MiB) as JSON, the most etcd stores in one request by default; it was not judged',
+      ],
+    );
     const deleting = structuredClone(big) as { metadata: Record<string, unknown> };
     deleting.metadata.deletionTimestamp = '2026-11-30T00:00:00Z';
     const d = review(request(deleting, { operation: 'UPDATE', oldObject: big }), ctx);
@@ -61,7 +81,10 @@ describe('an object over 1.5 MiB (more than etcd stores by default) or 50,000 va
   test('50,000 values are judged, 50,001 are not (the object, its fields and the listener are 10 besides the hosts)', () => {
     const hosts = (n: number) => Array.from({ length: n }, (_, i) => `ns/h${i}.example.com`);
     assert.deepEqual(judged(withHosts(hosts(50_000 - 10))), []);
-    assert.deepEqual(judged(withHosts(hosts(50_000 - 9))).map((v) => v.rule), ['object.size']);
+    assert.deepEqual(
+      judged(withHosts(hosts(50_000 - 9))).map((v) => v.rule),
+      ['object.size'],
+    );
   });
 });
 
@@ -69,9 +92,20 @@ describe('findings are bounded per rule and per object', () => {
   test('20 of one rule, then "… and N more like this" at the list that holds them', () => {
     const findings = judged(withHosts(Array.from({ length: 30 }, (_, i) => `ns/short${i}`)));
     assert.equal(findings.length, 21);
-    assert.ok(findings.slice(0, 20).every((v) => v.rule === 'H4' && v.message === 'short names (non FQDN) are not allowed'));
-    assert.deepEqual(findings.slice(0, 20).map((v) => v.path), Array.from({ length: 20 }, (_, i) => `spec.egress[0].hosts[${i}]`));
-    assert.deepEqual(findings[20], { rule: 'H4', severity: 'error', path: 'spec.egress[0].hosts', message: '… and 10 more like this', omitted: { H4: 10 } });
+    assert.ok(
+      findings.slice(0, 20).every((v) => v.rule === 'H4' && v.message === 'short names (non FQDN) are not allowed'),
+    );
+    assert.deepEqual(
+      findings.slice(0, 20).map((v) => v.path),
+      Array.from({ length: 20 }, (_, i) => `spec.egress[0].hosts[${i}]`),
+    );
+    assert.deepEqual(findings[20], {
+      rule: 'H4',
+      severity: 'error',
+      path: 'spec.egress[0].hosts',
+      message: '… and 10 more like this',
+      omitted: { H4: 10 },
+    });
   });
 
   test('100 in all; findings of rules not shown yet are counted in one summary naming them', () => {
@@ -81,12 +115,17 @@ describe('findings are bounded per rule and per object', () => {
       bind: 'x',
       hosts: ['x', '/a.com', 'Bad_/a.com', 'ns/short', ...(i === 29 ? ['ns/a*b.com'] : [])],
     });
-    const findings = judged(sidecar('shop', 'big', { spec: { egress: Array.from({ length: 30 }, (_, i) => listener(i)) } }));
+    const findings = judged(
+      sidecar('shop', 'big', { spec: { egress: Array.from({ length: 30 }, (_, i) => listener(i)) } }),
+    );
     const kept = findings.filter((v) => !v.omitted);
     assert.equal(kept.length, 100);
     const summaries = findings.filter((v) => v.omitted);
     // A rule's summary follows its last finding shown: listener 11's hosts, then listener 12's port and bind.
-    assert.deepEqual(summaries.map((v) => v.rule), ['H1', 'H2', 'H3', 'H4', 'E4', 'E5', 'E11', 'E13', 'findings.more']);
+    assert.deepEqual(
+      summaries.map((v) => v.rule),
+      ['H1', 'H2', 'H3', 'H4', 'E4', 'E5', 'E11', 'E13', 'findings.more'],
+    );
     assert.deepEqual(summaries.at(-1), {
       rule: 'findings.more',
       severity: 'error',
@@ -113,7 +152,14 @@ describe('the denial fits on one screen', () => {
     const d = review(request(withHosts(hosts)), ctx);
     const lines = d.message!.split('\n');
     assert.equal(lines[0], `Sidecar shop/big is invalid (${count(hosts.length)} errors):`);
-    assert.deepEqual(lines.slice(1, 6), Array.from({ length: 5 }, (_, i) => `- spec.egress[0].hosts[${i}]: host must be of form namespace/dnsName [H1] Fix: Write the host as namespace/dnsName, e.g. "./foo.com", "*/foo.com" or "ns1/*".`));
+    assert.deepEqual(
+      lines.slice(1, 6),
+      Array.from(
+        { length: 5 },
+        (_, i) =>
+          `- spec.egress[0].hosts[${i}]: host must be of form namespace/dnsName [H1] Fix: Write the host as namespace/dnsName, e.g. "./foo.com", "*/foo.com" or "ns1/*".`,
+      ),
+    );
     assert.equal(lines[6], `- spec.egress[0].hosts: … and ${count(hosts.length - 5)} more like this [H1]`);
     assert.equal(lines.length, 7);
     assert.deepEqual(d.rules, ['H1']);
@@ -121,15 +167,27 @@ describe('the denial fits on one screen', () => {
 
   test('many rules: at most 10 findings, each rule with its summary, one line for the rest; a quoted 10,000-character host cut at 1,024', () => {
     const long = `ns/${'a*'.repeat(5000)}.com`; // H5 twice and H6, each quoting 10,000 characters
-    const listener = (i: number) => ({ port: { number: 1000 + i, protocol: 'HTTP', name: 'Bad_Name' }, hosts: ['x', ...Array.from({ length: 12 }, (_, j) => `ns/s${i}x${j}`), ...(i === 0 ? [long] : [])] });
-    const d = review(request(sidecar('shop', 'big', { spec: { egress: Array.from({ length: 6 }, (_, i) => listener(i)) } })), ctx);
+    const listener = (i: number) => ({
+      port: { number: 1000 + i, protocol: 'HTTP', name: 'Bad_Name' },
+      hosts: ['x', ...Array.from({ length: 12 }, (_, j) => `ns/s${i}x${j}`), ...(i === 0 ? [long] : [])],
+    });
+    const d = review(
+      request(sidecar('shop', 'big', { spec: { egress: Array.from({ length: 6 }, (_, i) => listener(i)) } })),
+      ctx,
+    );
     const lines = d.message!.split('\n');
     assert.ok(lines.length <= 1 + 10 * 2 + 1, `${lines.length} lines`);
     assert.ok(d.message!.length <= 4_000 + 200, `${d.message!.length} characters`);
     assert.ok(lines.some((l) => /… and [\d,]+ more like this \[H4\]$/.test(l)));
     const quoting = lines.filter((l) => l.includes('a*a*a*'));
-    assert.ok(quoting.length > 0 && quoting.every((l) => l.includes('a*…" ') || l.includes('…') ), 'the line quoting the host is cut');
-    assert.ok(quoting.every((l) => l.length < 1_024 + 300), `${quoting.map((l) => l.length)}`);
+    assert.ok(
+      quoting.length > 0 && quoting.every((l) => l.includes('a*…" ') || l.includes('…')),
+      'the line quoting the host is cut',
+    );
+    assert.ok(
+      quoting.every((l) => l.length < 1_024 + 300),
+      `${quoting.map((l) => l.length)}`,
+    );
     assert.deepEqual(d.rules.sort(), ['E5', 'H1', 'H4', 'H5', 'H6']);
   });
 
@@ -140,8 +198,14 @@ describe('the denial fits on one screen', () => {
     const lines = d.message!.split('\n');
     assert.equal(lines[0], 'Sidecar shop/big is invalid (30 errors):');
     assert.ok(lines.slice(1, -1).join('\n').length <= 4_000, `${d.message!.length}`);
-    assert.match(lines.at(-1)!, /^- spec\.egress\[0\]\.hosts(\[\d+\])?: … and (\d+) more errors: (H5|H6) ×\d+(, (H5|H6) ×\d+)? \[findings\.more\]$/);
-    const shown = lines.slice(1, -1).map((l) => Number(/… and (\d+) more like this/.exec(l)?.[1] ?? 1)).reduce((a, b) => a + b, 0);
+    assert.match(
+      lines.at(-1)!,
+      /^- spec\.egress\[0\]\.hosts(\[\d+\])?: … and (\d+) more errors: (H5|H6) ×\d+(, (H5|H6) ×\d+)? \[findings\.more\]$/,
+    );
+    const shown = lines
+      .slice(1, -1)
+      .map((l) => Number(/… and (\d+) more like this/.exec(l)?.[1] ?? 1))
+      .reduce((a, b) => a + b, 0);
     const rest = Number(/… and (\d+) more errors/.exec(lines.at(-1)!)![1]);
     assert.equal(shown + rest, 30, 'every error is shown or counted');
   });
@@ -158,7 +222,10 @@ describe('warnings stay within what kube-apiserver passes on', () => {
     const hosts = new Array(49_000).fill('ns/a.com');
     const d = review(request(withHosts(hosts)), ctx);
     assert.equal(d.allowed, true);
-    assert.deepEqual(d.warnings, ['duplicated egress host: ns/a.com', `spec.egress[0].hosts: … and ${count(hosts.length - 2)} more like this [W1]`]);
+    assert.deepEqual(d.warnings, [
+      'duplicated egress host: ns/a.com',
+      `spec.egress[0].hosts: … and ${count(hosts.length - 2)} more like this [W1]`,
+    ]);
     assert.deepEqual(kubeApiserverWarnings(d.warnings), d.warnings);
   });
 
@@ -169,9 +236,15 @@ describe('warnings stay within what kube-apiserver passes on', () => {
     const d = review(request(relabelled, { operation: 'UPDATE', oldObject: old }), ctx);
     assert.equal(d.allowed, true);
     const runes = d.warnings.map((w) => [...w].length);
-    assert.ok(runes.every((n) => n <= 256), `${runes}`);
+    assert.ok(
+      runes.every((n) => n <= 256),
+      `${runes}`,
+    );
     assert.ok(runes.reduce((a, b) => a + b, 0) <= 4096);
-    assert.match(d.warnings[0]!, /^spec\.egress\[0\]\.hosts\[0\]: domain name "(a\*)+a?… \[H5\] \(allowed: the stored Sidecar already had this and the update leaves its spec unchanged\)$/);
+    assert.match(
+      d.warnings[0]!,
+      /^spec\.egress\[0\]\.hosts\[0\]: domain name "(a\*)+a?… \[H5\] \(allowed: the stored Sidecar already had this and the update leaves its spec unchanged\)$/,
+    );
     assert.deepEqual(kubeApiserverWarnings(d.warnings), d.warnings);
   });
 
@@ -186,7 +259,10 @@ describe('warnings stay within what kube-apiserver passes on', () => {
     const d = review(request(relabelled, { operation: 'UPDATE', oldObject: old, dryRun: false }), ctx);
     assert.equal(d.allowed, true);
     assert.equal(d.warnings.length, 6);
-    assert.match(d.warnings[0]!, /^spec\.egress\[0\]\.hosts\[0\]: short names \(non FQDN\) are not allowed \[H4\] \(allowed: /);
+    assert.match(
+      d.warnings[0]!,
+      /^spec\.egress\[0\]\.hosts\[0\]: short names \(non FQDN\) are not allowed \[H4\] \(allowed: /,
+    );
     assert.equal(d.warnings[5], 'spec.egress[0].hosts: … and 25 more like this [H4]');
   });
 });
@@ -194,8 +270,14 @@ describe('warnings stay within what kube-apiserver passes on', () => {
 describe('the CRD schema of a large spec is checked up to its first error', () => {
   test('49,000 numbers in a host list (a hand-made request; kube-apiserver refuses it): the first error, and why no more', () => {
     const findings = judged(withHosts(new Array(49_000).fill(1)));
-    assert.deepEqual(findings.map((v) => `${v.rule} ${v.path}`), ['schema.type spec.egress[0].hosts[0]', 'schema.partial spec']);
-    assert.match(findings[1]!.message, /^only the first schema error is listed: the spec holds more than 20,000 values/);
+    assert.deepEqual(
+      findings.map((v) => `${v.rule} ${v.path}`),
+      ['schema.type spec.egress[0].hosts[0]', 'schema.partial spec'],
+    );
+    assert.match(
+      findings[1]!.message,
+      /^only the first schema error is listed: the spec holds more than 20,000 values/,
+    );
   });
 
   test('a spec of 20,000 values or fewer still gets every schema error (capped like any other findings)', () => {

@@ -16,7 +16,10 @@ describe('check prints a bounded amount per Sidecar', () => {
     assert.equal(res.code, 1);
     const lines = res.stdout.trimEnd().split('\n');
     assert.equal(lines.length, 22);
-    assert.ok(lines.slice(0, 20).every((l) => l.endsWith(': short names (non FQDN) are not allowed [H4]')), lines[0]);
+    assert.ok(
+      lines.slice(0, 20).every((l) => l.endsWith(': short names (non FQDN) are not allowed [H4]')),
+      lines[0],
+    );
     assert.match(lines[20]!, /^<stdin>:\d+:\d+: error: spec\.egress\[0\]\.hosts: … and 10 more like this \[H4\]$/);
     assert.equal(lines[21], '1 file, 1 Sidecar: 0 allowed, 1 rejected, 0 other documents skipped');
   });
@@ -26,7 +29,12 @@ describe('check prints a bounded amount per Sidecar', () => {
     const res = await runCli(['check', '--output', 'json', '-'], { stdin: text });
     const [result] = JSON.parse(res.stdout).results;
     assert.equal(result.errors.length, 21);
-    assert.deepEqual(result.errors[20], { rule: 'H4', path: 'spec.egress[0].hosts', message: '… and 10 more like this', omitted: { H4: 10 } });
+    assert.deepEqual(result.errors[20], {
+      rule: 'H4',
+      path: 'spec.egress[0].hosts',
+      message: '… and 10 more like this',
+      omitted: { H4: 10 },
+    });
   });
 
   test('a 100,000-character host: each message cut at 1,024 characters, in text and JSON', async () => {
@@ -34,8 +42,14 @@ describe('check prints a bounded amount per Sidecar', () => {
     const text = yaml([sidecar('shop', 'long', { spec: { egress: [{ hosts: [host] }] } })]);
     const json = JSON.parse((await runCli(['check', '--output', 'json', '-'], { stdin: text })).stdout);
     const messages: string[] = json.results[0].errors.map((e: { message: string }) => e.message);
-    assert.deepEqual(json.results[0].errors.map((e: { rule: string }) => e.rule), ['H5', 'H5', 'H6']);
-    assert.ok(messages.every((m) => m.length === 1024 && m.endsWith('…')), `${messages.map((m) => m.length)}`);
+    assert.deepEqual(
+      json.results[0].errors.map((e: { rule: string }) => e.rule),
+      ['H5', 'H5', 'H6'],
+    );
+    assert.ok(
+      messages.every((m) => m.length === 1024 && m.endsWith('…')),
+      `${messages.map((m) => m.length)}`,
+    );
     const out = (await runCli(['check', '-'], { stdin: text })).stdout;
     assert.ok(out.length < 4 * 1200, `${out.length} characters of text`);
   });
@@ -45,7 +59,10 @@ describe('check prints a bounded amount per Sidecar', () => {
     const text = yaml([sidecar('shop', 'huge', { spec: { egress: [{ hosts }] } })]);
     const res = await runCli(['check', '-'], { stdin: text });
     assert.equal(res.code, 1);
-    assert.match(res.stdout, /^<stdin>:\d+:\d+: error: the object is larger than 1,572,864 bytes \(1\.5 MiB\) as JSON, the most etcd stores in one request by default; it was not judged \[object\.size\]\n1 file, 1 Sidecar: 0 allowed, 1 rejected/);
+    assert.match(
+      res.stdout,
+      /^<stdin>:\d+:\d+: error: the object is larger than 1,572,864 bytes \(1\.5 MiB\) as JSON, the most etcd stores in one request by default; it was not judged \[object\.size\]\n1 file, 1 Sidecar: 0 allowed, 1 rejected/,
+    );
   });
 });
 
@@ -69,9 +86,20 @@ describe('audit prints a bounded amount per Sidecar', () => {
   });
 
   test('--output json: the same findings, the summary entry with its code and count', async () => {
-    const json = JSON.parse((await runCli(['audit', '--overlap', 'pods', '--output', 'json', '-'], { stdin: input })).stdout);
+    const json = JSON.parse(
+      (await runCli(['audit', '--overlap', 'pods', '--output', 'json', '-'], { stdin: input })).stdout,
+    );
     assert.equal(json.findings.length, 42);
-    assert.deepEqual(json.findings[20], { code: 'IST0110', rule: 'conflict.overlap', severity: 'error', kind: 'Sidecar', namespace: 'shop', name: 'a', message: '… and 10 more like this', omitted: { 'conflict.overlap': 10 } });
+    assert.deepEqual(json.findings[20], {
+      code: 'IST0110',
+      rule: 'conflict.overlap',
+      severity: 'error',
+      kind: 'Sidecar',
+      namespace: 'shop',
+      name: 'a',
+      message: '… and 10 more like this',
+      omitted: { 'conflict.overlap': 10 },
+    });
     assert.equal(json.summary.findings, 60);
   });
 
@@ -79,6 +107,11 @@ describe('audit prints a bounded amount per Sidecar', () => {
     const many = yaml(Array.from({ length: 300 }, (_, i) => sidecar('shop', `sidecar-number-${i}`)));
     const json = JSON.parse((await runCli(['audit', '--output', 'json', '-'], { stdin: many })).stdout);
     assert.equal(json.findings.length, 300);
-    assert.ok(json.findings.every((f: { code: string; message: string }) => f.code === 'IST0111' && f.message.length === 1024 && f.message.endsWith('…')));
+    assert.ok(
+      json.findings.every(
+        (f: { code: string; message: string }) =>
+          f.code === 'IST0111' && f.message.length === 1024 && f.message.endsWith('…'),
+      ),
+    );
   });
 });

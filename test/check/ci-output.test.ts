@@ -48,7 +48,15 @@ writeFileSync(
 interface SarifLog {
   runs: {
     tool: { driver: { rules: { id: string; help: { text: string } }[] } };
-    results: { ruleId: string; ruleIndex: number; level: string; message: { text: string }; locations: { physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number; startColumn: number } } }[] }[];
+    results: {
+      ruleId: string;
+      ruleIndex: number;
+      level: string;
+      message: { text: string };
+      locations: {
+        physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number; startColumn: number } };
+      }[];
+    }[];
   }[];
 }
 
@@ -65,7 +73,11 @@ describe('check --output sarif', () => {
     const log = assertValidSarif(res.stdout);
     const [run] = log.runs;
     const text = await runCli(['check', 'examples/']);
-    const expected = text.stdout.trimEnd().split('\n').slice(0, -1).map((l) => /^([^:]+):(\d+):(\d+): (error|warning): .* \[([^\]]+)\]$/.exec(l)!.slice(1).join(' '));
+    const expected = text.stdout
+      .trimEnd()
+      .split('\n')
+      .slice(0, -1)
+      .map((l) => /^([^:]+):(\d+):(\d+): (error|warning): .* \[([^\]]+)\]$/.exec(l)!.slice(1).join(' '));
     const got = run!.results.map((r) => {
       const { artifactLocation, region } = r.locations[0]!.physicalLocation;
       return `${artifactLocation.uri} ${region.startLine} ${region.startColumn} ${r.level} ${r.ruleId}`;
@@ -77,7 +89,10 @@ describe('check --output sarif', () => {
   test('one rule per rule id, with its fix text as help; every result points at its rule', async () => {
     const log = assertValidSarif((await runCli(['check', '-o', 'sarif', EXAMPLES])).stdout);
     const rules = log.runs[0]!.tool.driver.rules;
-    assert.deepEqual(rules.map((r) => r.id), RULE_REGISTRY.map((r) => r.id));
+    assert.deepEqual(
+      rules.map((r) => r.id),
+      RULE_REGISTRY.map((r) => r.id),
+    );
     assert.equal(new Set(rules.map((r) => r.id)).size, rules.length);
     for (const [i, r] of rules.entries()) assert.equal(r.help.text, RULE_REGISTRY[i]!.help);
     for (const result of log.runs[0]!.results) assert.equal(rules[result.ruleIndex]!.id, result.ruleId);
@@ -88,18 +103,33 @@ describe('check --output sarif', () => {
     const uris = new Set(log.runs[0]!.results.map((r) => r.locations[0]!.physicalLocation.artifactLocation.uri));
     assert.deepEqual([...uris], [`file://${hostileFile.split('/').map(encodeURIComponent).join('/')}`]);
     assert.ok(log.runs[0]!.results.some((r) => r.ruleId === 'yaml.parse'));
-    assertValidSarif((await runCli(['check', '-o', 'sarif', '-'], { stdin: readFileSync(join(EXAMPLES, 'sidecars.yaml'), 'utf8') })).stdout);
+    assertValidSarif(
+      (await runCli(['check', '-o', 'sarif', '-'], { stdin: readFileSync(join(EXAMPLES, 'sidecars.yaml'), 'utf8') }))
+        .stdout,
+    );
   });
 
   test('the schema check can fail: a log without a version or with a result lacking its message is refused', () => {
     assert.equal(validateSarif({ runs: [] }), false);
-    assert.equal(validateSarif({ version: '2.1.0', runs: [{ tool: { driver: { name: 'x' } }, results: [{ ruleId: 'H1' }] }] }), false);
+    assert.equal(
+      validateSarif({ version: '2.1.0', runs: [{ tool: { driver: { name: 'x' } }, results: [{ ruleId: 'H1' }] }] }),
+      false,
+    );
   });
 });
 
 describe('check --output junit', () => {
-  const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', isArray: (name) => ['testsuite', 'testcase'].includes(name) });
-  type Case = { name: string; classname: string; failure?: { type: string; message: string; '#text': string }; 'system-out'?: string };
+  const parser = new XMLParser({
+    ignoreAttributes: false,
+    attributeNamePrefix: '',
+    isArray: (name) => ['testsuite', 'testcase'].includes(name),
+  });
+  type Case = {
+    name: string;
+    classname: string;
+    failure?: { type: string; message: string; '#text': string };
+    'system-out'?: string;
+  };
   type Suite = { name: string; tests: string; failures: string; testcase?: Case[] };
 
   async function junit(args: string[]) {
@@ -111,7 +141,10 @@ describe('check --output junit', () => {
 
   test('examples/: one testsuite per file, one testcase per Sidecar, a failure per rejected one with its errors', async () => {
     const { res, root } = await junit([EXAMPLES]);
-    const json = JSON.parse((await runCli(['check', '-o', 'json', EXAMPLES])).stdout) as { results: { file: string; name: string; allowed: boolean; errors: { rule: string }[] }[]; summary: { files: number; sidecars: number; rejected: number } };
+    const json = JSON.parse((await runCli(['check', '-o', 'json', EXAMPLES])).stdout) as {
+      results: { file: string; name: string; allowed: boolean; errors: { rule: string }[] }[];
+      summary: { files: number; sidecars: number; rejected: number };
+    };
     assert.equal(res.code, 1);
     assert.equal(root.testsuite.length, json.summary.files);
     assert.equal(Number(root.tests), json.summary.sidecars);
@@ -126,7 +159,8 @@ describe('check --output junit', () => {
         for (const e of r.errors) assert.match(tc.failure['#text'], new RegExp(`\\[${e.rule.replace('.', '\\.')}\\]`));
       }
     }
-    for (const s of root.testsuite) assert.equal(Number(s.failures), (s.testcase ?? []).filter((c) => c.failure).length);
+    for (const s of root.testsuite)
+      assert.equal(Number(s.failures), (s.testcase ?? []).filter((c) => c.failure).length);
   });
 
   test('names and messages with &, <, ", control characters stay well-formed and round-trip', async () => {
@@ -152,7 +186,8 @@ describe('check --output junit', () => {
 
 describe('check --output github', () => {
   /** What the Actions runner does with a command's data and properties (the inverse of @actions/core's escaping). */
-  const decodeCommand = (s: string) => s.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%3A/g, ':').replace(/%2C/g, ',').replace(/%25/g, '%');
+  const decodeCommand = (s: string) =>
+    s.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%3A/g, ':').replace(/%2C/g, ',').replace(/%25/g, '%');
   const COMMAND = /^::(error|warning) file=([^,:]*),line=(\d+),col=(\d+),title=([^,:]*)::(.*)$/;
 
   test('one annotation per finding with file, line, col and title; a notice with the totals last', async () => {
@@ -162,7 +197,10 @@ describe('check --output github', () => {
     const findings = text.stdout.trimEnd().split('\n').slice(0, -1);
     assert.equal(lines.length, findings.length + 1);
     for (const line of lines.slice(0, -1)) assert.match(line, COMMAND);
-    assert.match(lines.at(-1)!, /^::notice title=sidecar-guard check::\d+ files, \d+ Sidecars: \d+ allowed, \d+ rejected$/);
+    assert.match(
+      lines.at(-1)!,
+      /^::notice title=sidecar-guard check::\d+ files, \d+ Sidecars: \d+ allowed, \d+ rejected$/,
+    );
     const first = COMMAND.exec(lines.find((l) => l.includes('[') || l.includes('H4'))!)!;
     assert.match(decodeCommand(first[5]!), /^[A-Za-z0-9.-]+: /);
   });

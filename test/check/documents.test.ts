@@ -37,7 +37,10 @@ describe('manifest documents', () => {
   test('multi-document YAML with empty documents and kind: List expands to objects', () => {
     assert.equal(docs.length, 3);
     assert.ok(docs.every((d) => d.ok));
-    assert.deepEqual(docs.map((d) => (d.ok ? (d.object as { metadata: { name: string } }).metadata.name : '')), ['a', 'p', 'b']);
+    assert.deepEqual(
+      docs.map((d) => (d.ok ? (d.object as { metadata: { name: string } }).metadata.name : '')),
+      ['a', 'p', 'b'],
+    );
   });
 
   test('field paths point at the key that holds the field', () => {
@@ -79,7 +82,11 @@ describe('manifest documents', () => {
 
   test('parseFieldPath keeps dotted map keys in brackets together', () => {
     assert.deepEqual(parseFieldPath('spec.egress[1].hosts[0]'), ['spec', 'egress', 1, 'hosts', 0]);
-    assert.deepEqual(parseFieldPath('metadata.annotations[istio.io/dry-run]'), ['metadata', 'annotations', 'istio.io/dry-run']);
+    assert.deepEqual(parseFieldPath('metadata.annotations[istio.io/dry-run]'), [
+      'metadata',
+      'annotations',
+      'istio.io/dry-run',
+    ]);
     assert.deepEqual(parseFieldPath(''), []);
   });
 });

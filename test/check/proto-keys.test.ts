@@ -22,7 +22,11 @@ describe('check: __proto__ and constructor keys in YAML', () => {
   let istio: { name: string; allowed: boolean }[];
   before(async () => {
     ensureOracle();
-    istio = (JSON.parse(execFileSync(VALIDATE_BIN, [FILE], { encoding: 'utf8' })) as { results: { name: string; allowed: boolean }[] }).results;
+    istio = (
+      JSON.parse(execFileSync(VALIDATE_BIN, [FILE], { encoding: 'utf8' })) as {
+        results: { name: string; allowed: boolean }[];
+      }
+    ).results;
     const res = await runCli(['check', '-o', 'json', '--overlap', 'identical', FILE]);
     assert.equal(res.code, 1, res.stderr);
     ours = (JSON.parse(res.stdout) as { results: Result[] }).results;
@@ -40,8 +44,14 @@ describe('check: __proto__ and constructor keys in YAML', () => {
   test("a __proto__ metadata label: denied with kube-apiserver's label-key message", () => {
     const r = ours.find((x) => x.name === 'proto-meta')!;
     assert.equal(r.allowed, false);
-    assert.deepEqual(r.errors.map((e) => e.rule), ['meta.labels']);
-    assert.match(r.errors[0]!.message, /^Invalid value: "__proto__": name part must consist of alphanumeric characters/);
+    assert.deepEqual(
+      r.errors.map((e) => e.rule),
+      ['meta.labels'],
+    );
+    assert.match(
+      r.errors[0]!.message,
+      /^Invalid value: "__proto__": name part must consist of alphanumeric characters/,
+    );
   });
 
   test('nothing reached Object.prototype', () => {

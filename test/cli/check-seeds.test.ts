@@ -21,7 +21,9 @@ const REJECTED: Record<string, { rule: string; message: RegExp }> = {
   '000-12.yaml': { rule: 'H4', message: exactly(H4) },
 };
 
-const files = readdirSync(fixture('seeds')).filter((f) => f.endsWith('.yaml')).sort();
+const files = readdirSync(fixture('seeds'))
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
 
 describe('check on the seed examples', () => {
   test('there are seed examples to check', () => assert.ok(files.length >= 20));

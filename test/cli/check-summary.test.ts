@@ -35,7 +35,10 @@ describe('check summary', () => {
   test('only parse failures: no Sidecar line lies about them, exit 1', async () => {
     const res = await runCli(['check', '-'], { stdin: 'kind: [\n' });
     assert.equal(res.code, 1);
-    assert.match(res.stdout, /1 file, 0 Sidecars: 0 allowed, 0 rejected, 0 other documents skipped\n1 document could not be parsed\n$/);
+    assert.match(
+      res.stdout,
+      /1 file, 0 Sidecars: 0 allowed, 0 rejected, 0 other documents skipped\n1 document could not be parsed\n$/,
+    );
   });
 
   test('an error at the end of a file: its last line, and the name of the document', async () => {
@@ -43,17 +46,32 @@ describe('check summary', () => {
     const total = UNCLOSED.trimEnd().split('\n').length;
     assert.equal(total, 8);
     const [finding] = res.stdout.split('\n');
-    assert.match(finding!, new RegExp(`^<stdin>:${total}:\\d+: error: .* \\(Sidecar shop/broken\\) \\[yaml\\.parse\\]$`));
-    const json = JSON.parse((await runCli(['check', '-o', 'json', '-'], { stdin: UNCLOSED })).stdout) as { results: { line: number; namespace: string; name: string }[] };
-    assert.deepEqual(json.results.map((r) => [r.line, r.namespace, r.name]), [[total, 'shop', 'broken']]);
+    assert.match(
+      finding!,
+      new RegExp(`^<stdin>:${total}:\\d+: error: .* \\(Sidecar shop/broken\\) \\[yaml\\.parse\\]$`),
+    );
+    const json = JSON.parse((await runCli(['check', '-o', 'json', '-'], { stdin: UNCLOSED })).stdout) as {
+      results: { line: number; namespace: string; name: string }[];
+    };
+    assert.deepEqual(
+      json.results.map((r) => [r.line, r.namespace, r.name]),
+      [[total, 'shop', 'broken']],
+    );
   });
 });
 
 describe('check --isolated', () => {
   test('keeps root.selector, which needs no other object', async () => {
-    const stdin = sidecar('root-sel', '  workloadSelector:\n    labels:\n      app: x\n  egress:\n  - hosts: ["./*"]\n', 'istio-system');
+    const stdin = sidecar(
+      'root-sel',
+      '  workloadSelector:\n    labels:\n      app: x\n  egress:\n  - hosts: ["./*"]\n',
+      'istio-system',
+    );
     const res = await runCli(['check', '--isolated', '-o', 'json', '-'], { stdin });
     const [r] = (JSON.parse(res.stdout) as { results: { warnings: { rule: string }[] }[] }).results;
-    assert.deepEqual(r!.warnings.map((w) => w.rule), ['root.selector']);
+    assert.deepEqual(
+      r!.warnings.map((w) => w.rule),
+      ['root.selector'],
+    );
   });
 });

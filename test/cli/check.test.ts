@@ -45,8 +45,14 @@ describe('sidecar-guard check', () => {
     const res = await runCli(['check', join(dir, 'bad.yaml')]);
     assert.equal(res.code, 1);
     const lines = res.stdout.trim().split('\n');
-    assert.equal(lines[0], `${join(dir, 'bad.yaml')}:7:5: error: spec.egress[0].port: sidecar: the egress listener with empty port should be the last listener in the list [E2]`);
-    assert.equal(lines[1], `${join(dir, 'bad.yaml')}:14:7: error: spec.egress[1].hosts[0]: host must be of form namespace/dnsName [H1]`);
+    assert.equal(
+      lines[0],
+      `${join(dir, 'bad.yaml')}:7:5: error: spec.egress[0].port: sidecar: the egress listener with empty port should be the last listener in the list [E2]`,
+    );
+    assert.equal(
+      lines[1],
+      `${join(dir, 'bad.yaml')}:14:7: error: spec.egress[1].hosts[0]: host must be of form namespace/dnsName [H1]`,
+    );
     assert.equal(lines.at(-1), '1 file, 1 Sidecar: 0 allowed, 1 rejected, 0 other documents skipped');
   });
 
@@ -57,11 +63,25 @@ describe('sidecar-guard check', () => {
     assert.deepEqual(Object.keys(out), ['results', 'summary']);
     assert.deepEqual(out.summary, { files: 1, sidecars: 1, allowed: 0, rejected: 1, unparsable: 0, skipped: 0 });
     const [r] = out.results;
-    assert.deepEqual(Object.keys(r), ['file', 'line', 'apiVersion', 'kind', 'namespace', 'name', 'allowed', 'errors', 'warnings']);
+    assert.deepEqual(Object.keys(r), [
+      'file',
+      'line',
+      'apiVersion',
+      'kind',
+      'namespace',
+      'name',
+      'allowed',
+      'errors',
+      'warnings',
+    ]);
     assert.equal(r.namespace, 'default');
     assert.equal(r.apiVersion, 'networking.istio.io/v1beta1');
     assert.equal(r.line, 1);
-    assert.deepEqual(r.errors[0], { rule: 'E2', path: 'spec.egress[0].port', message: 'sidecar: the egress listener with empty port should be the last listener in the list' });
+    assert.deepEqual(r.errors[0], {
+      rule: 'E2',
+      path: 'spec.egress[0].port',
+      message: 'sidecar: the egress listener with empty port should be the last listener in the list',
+    });
   });
 
   test('--namespace sets the namespace of objects that do not say', async () => {
@@ -74,12 +94,30 @@ describe('sidecar-guard check', () => {
     const dir = tree({
       'a.yaml': good,
       'sub/b.yml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n',
-      'sub/deeper/c.json': JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [{ apiVersion: 'networking.istio.io/v1', kind: 'Sidecar', metadata: { name: 'j', namespace: 'x' }, spec: { egress: [{ hosts: ['./*'] }] } }] }),
+      'sub/deeper/c.json': JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'List',
+        items: [
+          {
+            apiVersion: 'networking.istio.io/v1',
+            kind: 'Sidecar',
+            metadata: { name: 'j', namespace: 'x' },
+            spec: { egress: [{ hosts: ['./*'] }] },
+          },
+        ],
+      }),
       'notes.txt': 'not a manifest',
     });
     const res = await runCli(['check', '-o', 'json', dir]);
     assert.equal(res.code, 0, res.stderr);
-    assert.deepEqual(JSON.parse(res.stdout).summary, { files: 3, sidecars: 2, allowed: 2, rejected: 0, unparsable: 0, skipped: 1 });
+    assert.deepEqual(JSON.parse(res.stdout).summary, {
+      files: 3,
+      sidecars: 2,
+      allowed: 2,
+      rejected: 0,
+      unparsable: 0,
+      skipped: 1,
+    });
   });
 
   test('stdin with -, in a real process', async () => {
@@ -103,29 +141,42 @@ describe('sidecar-guard check', () => {
     const res = await runCli(['check', '-o', 'json', '-'], { stdin: good.replace('spec:\n', 'spec:\n  egres: []\n') });
     assert.equal(res.code, 1);
     const errors = JSON.parse(res.stdout).results[0].errors;
-    assert.ok(errors.some((e: { rule: string; message: string }) => e.rule === 'schema.unknown-field' && /spec\.egres/.test(e.message)), JSON.stringify(errors));
+    assert.ok(
+      errors.some(
+        (e: { rule: string; message: string }) => e.rule === 'schema.unknown-field' && /spec\.egres/.test(e.message),
+      ),
+      JSON.stringify(errors),
+    );
   });
 
   test('cross-object rules apply among the documents; same kind/namespace/name is one object applied in order', async () => {
     const second = good.replace('name: default', 'name: second');
     const res = await runCli(['check', '-o', 'json', '-'], { stdin: `${good}---\n${second}---\n${good}` });
     const results = JSON.parse(res.stdout).results;
-    assert.deepEqual(results.map((r: { allowed: boolean }) => r.allowed), [true, false, true]);
+    assert.deepEqual(
+      results.map((r: { allowed: boolean }) => r.allowed),
+      [true, false, true],
+    );
     assert.equal(results[1].errors[0].rule, 'conflict.default');
     const isolated = await runCli(['check', '--isolated', '-'], { stdin: `${good}---\n${second}` });
     assert.equal(isolated.code, 0);
   });
 
-  test('a top-level field Istio does not know gets Istio\'s text (istio.unknown-field), once', async () => {
+  test("a top-level field Istio does not know gets Istio's text (istio.unknown-field), once", async () => {
     const res = await runCli(['check', '-o', 'json', '-'], { stdin: `${good}extra: 1\n` });
     assert.equal(res.code, 1);
     const errors = JSON.parse(res.stdout).results[0].errors;
-    assert.deepEqual(errors, [{ rule: 'istio.unknown-field', path: 'extra', message: 'unknown field "extra" on Sidecar resource shop/default' }]);
+    assert.deepEqual(errors, [
+      { rule: 'istio.unknown-field', path: 'extra', message: 'unknown field "extra" on Sidecar resource shop/default' },
+    ]);
   });
 
   test('a later document of an accepted object is its UPDATE: a deletion is grandfathered as in the webhook', async () => {
     const deleting = good
-      .replace('namespace: shop', 'namespace: shop\n  deletionTimestamp: "2026-01-01T00:00:00Z"\n  finalizers: [example.com/keep]')
+      .replace(
+        'namespace: shop',
+        'namespace: shop\n  deletionTimestamp: "2026-01-01T00:00:00Z"\n  finalizers: [example.com/keep]',
+      )
       .replace('"istio-system/*"', '"noslash"');
     const res = await runCli(['check', '-o', 'json', '-'], { stdin: `${good}---\n${deleting}` });
     assert.equal(res.code, 0, res.stdout);
@@ -133,7 +184,10 @@ describe('sidecar-guard check', () => {
     assert.deepEqual(second.errors, []);
     assert.equal(second.warnings.length, 1);
     assert.equal(second.warnings[0].rule, 'H1');
-    assert.match(second.warnings[0].message, /^host must be of form namespace\/dnsName \(allowed: the Sidecar is being deleted\)$/);
+    assert.match(
+      second.warnings[0].message,
+      /^host must be of form namespace\/dnsName \(allowed: the Sidecar is being deleted\)$/,
+    );
     // Alone (no accepted version before it), the same document is a CREATE and is refused.
     const alone = await runCli(['check', '-o', 'json', '-'], { stdin: deleting });
     assert.equal(alone.code, 1);
@@ -141,7 +195,13 @@ describe('sidecar-guard check', () => {
   });
 
   test('usage errors and unreadable paths exit 2 with a message on stderr', async () => {
-    for (const args of [['check'], ['check', '/no/such/file.yaml'], ['check', '--output', 'xml', '-'], ['check', '--bogus', 'x'], ['nope']]) {
+    for (const args of [
+      ['check'],
+      ['check', '/no/such/file.yaml'],
+      ['check', '--output', 'xml', '-'],
+      ['check', '--bogus', 'x'],
+      ['nope'],
+    ]) {
       const res = await runCli(args);
       assert.equal(res.code, 2, `${args.join(' ')}: ${res.stderr}`);
       assert.match(res.stderr, /^sidecar-guard: /);

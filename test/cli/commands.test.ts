@@ -17,13 +17,16 @@ describe('sidecar-guard audit', () => {
     const res = await runCli(['audit', '--overlap', 'pods', example('cluster.yaml')]);
     assert.equal(res.code, 1);
     const lines = res.stdout.trim().split('\n');
-    assert.deepEqual(lines.slice(0, -1).map((l) => l.replace(/\) .*\[/, ') [')), [
-      'Error [IST0111] (Sidecar shop/default) [conflict.default]',
-      'Error [IST0111] (Sidecar shop/legacy-default) [conflict.default]',
-      'Warning [IST0101] (Sidecar shop/ratings) [selector.no-match]',
-      'Error [IST0110] (Sidecar shop/reviews) [conflict.overlap]',
-      'Error [IST0110] (Sidecar shop/reviews-v1) [conflict.overlap]',
-    ]);
+    assert.deepEqual(
+      lines.slice(0, -1).map((l) => l.replace(/\) .*\[/, ') [')),
+      [
+        'Error [IST0111] (Sidecar shop/default) [conflict.default]',
+        'Error [IST0111] (Sidecar shop/legacy-default) [conflict.default]',
+        'Warning [IST0101] (Sidecar shop/ratings) [selector.no-match]',
+        'Error [IST0110] (Sidecar shop/reviews) [conflict.overlap]',
+        'Error [IST0110] (Sidecar shop/reviews-v1) [conflict.overlap]',
+      ],
+    );
     assert.equal(lines.at(-1), '5 findings (4 errors, 1 warning) among 5 Sidecars in 1 namespace (1 pod).');
   });
 
@@ -31,7 +34,15 @@ describe('sidecar-guard audit', () => {
     const res = await runCli(['audit', '-o', 'json', example('cluster.yaml')]);
     const out = JSON.parse(res.stdout);
     assert.deepEqual(Object.keys(out), ['findings', 'summary']);
-    assert.deepEqual(Object.keys(out.findings[0]), ['code', 'rule', 'severity', 'kind', 'namespace', 'name', 'message']);
+    assert.deepEqual(Object.keys(out.findings[0]), [
+      'code',
+      'rule',
+      'severity',
+      'kind',
+      'namespace',
+      'name',
+      'message',
+    ]);
   });
 
   test('a clean set of manifests exits 0', async () => {
@@ -49,7 +60,12 @@ describe('sidecar-guard audit', () => {
       server.writeKubeconfig(kubeconfig);
       server.store.put('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ns2' } });
       for (const name of ['has-conflict-1', 'has-conflict-2']) {
-        server.store.put('sidecars', { apiVersion: 'networking.istio.io/v1', kind: 'Sidecar', metadata: { name, namespace: 'ns2' }, spec: { egress: [{ hosts: ['./*'] }] } });
+        server.store.put('sidecars', {
+          apiVersion: 'networking.istio.io/v1',
+          kind: 'Sidecar',
+          metadata: { name, namespace: 'ns2' },
+          spec: { egress: [{ hosts: ['./*'] }] },
+        });
       }
     });
     after(() => server.close());
@@ -57,7 +73,9 @@ describe('sidecar-guard audit', () => {
     test('lists Sidecars, Pods and Namespaces and reports IST0111 on both', async () => {
       const res = await runCli(['audit', '--kubeconfig', kubeconfig, '-o', 'json']);
       assert.equal(res.code, 1, res.stderr);
-      const findings = JSON.parse(res.stdout).findings.map((f: { code: string; name: string }) => `${f.code} ${f.name}`);
+      const findings = JSON.parse(res.stdout).findings.map(
+        (f: { code: string; name: string }) => `${f.code} ${f.name}`,
+      );
       assert.deepEqual(findings, ['IST0111 has-conflict-1', 'IST0111 has-conflict-2']);
     });
 
@@ -73,7 +91,15 @@ describe('sidecar-guard audit', () => {
 
 describe('sidecar-guard generate', () => {
   test('prints YAML ready for kubectl apply, from a template and a dependency map', async () => {
-    const res = await runCli(['generate', '-n', 'frontend', '--deps', example('dependencies.yaml'), '--config', example('defaults-config.yaml')]);
+    const res = await runCli([
+      'generate',
+      '-n',
+      'frontend',
+      '--deps',
+      example('dependencies.yaml'),
+      '--config',
+      example('defaults-config.yaml'),
+    ]);
     assert.equal(res.code, 0, res.stderr);
     const obj = parse(res.stdout);
     assert.equal(obj.kind, 'Sidecar');
@@ -115,7 +141,13 @@ describe('sidecar-guard certs', () => {
     const ca = readFileSync(join(out, 'ca.crt'), 'utf8');
     assert.equal(Buffer.from(res.stdout.trim(), 'base64').toString(), ca);
     const leaf = certInfo(readFileSync(join(out, 'tls.crt'), 'utf8'));
-    assert.deepEqual(leaf.dnsNames, ['guard', 'guard.ops', 'guard.ops.svc', 'guard.ops.svc.cluster.local', 'localhost']);
+    assert.deepEqual(leaf.dnsNames, [
+      'guard',
+      'guard.ops',
+      'guard.ops.svc',
+      'guard.ops.svc.cluster.local',
+      'localhost',
+    ]);
   });
 });
 
@@ -123,7 +155,8 @@ describe('serve flags', () => {
   test('every flag the Deployment passes is a serve flag', async () => {
     const help = (await runCli(['serve', '--help'])).stdout;
     const deployment = renderBase().find((o) => o.kind === 'Deployment')!;
-    const args = (deployment.spec as { template: { spec: { containers: { args: string[] }[] } } }).template.spec.containers[0]!.args;
+    const args = (deployment.spec as { template: { spec: { containers: { args: string[] }[] } } }).template.spec
+      .containers[0]!.args;
     for (const arg of args.filter((a) => a.startsWith('--'))) {
       const flag = arg.split('=')[0]!;
       assert.ok(help.includes(`${flag} `), `serve --help does not list ${flag}`);

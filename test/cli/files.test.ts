@@ -8,7 +8,17 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -42,7 +52,10 @@ after(() => {
  */
 function cliWithin(args: string[], limitMs: number, stdinFile = '/dev/null'): Promise<CliResult & { killed: boolean }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, stdio: [openSync(stdinFile, 'r'), 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+      cwd: ROOT,
+      stdio: [openSync(stdinFile, 'r'), 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     let killed = false;
@@ -99,9 +112,15 @@ describe('check reads regular files only, each bounded', { timeout: 120_000 }, (
   test('--max-file-size caps every file; the default (16 MiB) reads ordinary ones', async () => {
     const dir = scratch();
     writeFileSync(join(dir, 'a.yaml'), good);
-    usageError(await runCli(['check', '--max-file-size', '50', join(dir, 'a.yaml')]), /a\.yaml: larger than 50 bytes \(--max-file-size\)/);
+    usageError(
+      await runCli(['check', '--max-file-size', '50', join(dir, 'a.yaml')]),
+      /a\.yaml: larger than 50 bytes \(--max-file-size\)/,
+    );
     assert.equal((await runCli(['check', join(dir, 'a.yaml')])).code, 0);
-    usageError(await runCli(['check', '--max-file-size', 'lots', dir]), /--max-file-size must be a non-negative integer/);
+    usageError(
+      await runCli(['check', '--max-file-size', 'lots', dir]),
+      /--max-file-size must be a non-negative integer/,
+    );
   });
 
   test('generate --config /dev/zero is refused the same way', async () => {
@@ -134,7 +153,10 @@ describe('check follows symbolic links', () => {
     writeFileSync(join(dir, 'a.yaml'), good);
     mkdirSync(join(dir, 'sub'));
     symlinkSync(dir, join(dir, 'sub', 'up'));
-    usageError(await runCli(['check', dir]), new RegExp(`cannot read ${dir}/sub/up: symbolic link loop \\(leads back to .*, which is being read\\)`));
+    usageError(
+      await runCli(['check', dir]),
+      new RegExp(`cannot read ${dir}/sub/up: symbolic link loop \\(leads back to .*, which is being read\\)`),
+    );
   });
 
   test('a link to itself and a dangling link named like a manifest are reported; other dangling links are not manifests', async () => {
@@ -163,7 +185,11 @@ describe('certificate files', () => {
     assert.equal(mode(join(dir, 'tls.key')), 0o600);
     assert.equal(mode(join(dir, 'ca.key')), 0o600);
     assert.equal(readFileSync(join(dir, 'tls.key'), 'utf8'), serving.keyPem);
-    assert.deepEqual(execFileSync('ls', ['-A', dir], { encoding: 'utf8' }).trim().split('\n').sort(), ['ca.crt', 'ca.key', 'tls.crt', 'tls.key'], 'no temporary file left behind');
+    assert.deepEqual(
+      execFileSync('ls', ['-A', dir], { encoding: 'utf8' }).trim().split('\n').sort(),
+      ['ca.crt', 'ca.key', 'tls.crt', 'tls.key'],
+      'no temporary file left behind',
+    );
   });
 
   test('a symbolic link in place of a key is refused, and what it points to is untouched', async () => {
@@ -171,10 +197,21 @@ describe('certificate files', () => {
     const elsewhere = join(scratch(), 'victim');
     writeFileSync(elsewhere, 'precious');
     symlinkSync(elsewhere, join(dir, 'tls.key'));
-    assert.throws(() => writeCertFiles(dir, ca, serving), (err: unknown) => err instanceof CertFileError && /refusing to write .*tls\.key: it is a symbolic link/.test(err.message));
+    assert.throws(
+      () => writeCertFiles(dir, ca, serving),
+      (err: unknown) =>
+        err instanceof CertFileError && /refusing to write .*tls\.key: it is a symbolic link/.test(err.message),
+    );
     assert.equal(readFileSync(elsewhere, 'utf8'), 'precious');
-    assert.equal(statSync(join(dir, 'ca.crt'), { throwIfNoEntry: false }), undefined, 'nothing written when one target is refused');
-    usageError(await runCli(['certs', '--out', dir]), /^sidecar-guard: refusing to write .*tls\.key: it is a symbolic link/);
+    assert.equal(
+      statSync(join(dir, 'ca.crt'), { throwIfNoEntry: false }),
+      undefined,
+      'nothing written when one target is refused',
+    );
+    usageError(
+      await runCli(['certs', '--out', dir]),
+      /^sidecar-guard: refusing to write .*tls\.key: it is a symbolic link/,
+    );
     assert.equal(readFileSync(elsewhere, 'utf8'), 'precious');
   });
 });
@@ -184,7 +221,10 @@ describe('generate validates its inputs first', () => {
     const r = await runCli(['generate', '--namespace', 'Bad NS!']);
     usageError(r, /--namespace must be a namespace name .*got "Bad NS!"/);
     assert.equal(r.stdout, '');
-    usageError(await runCli(['generate', '-n', 'shop', '--root-namespace', 'Istio_System']), /--root-namespace must be a namespace name/);
+    usageError(
+      await runCli(['generate', '-n', 'shop', '--root-namespace', 'Istio_System']),
+      /--root-namespace must be a namespace name/,
+    );
   });
 
   test('a template host Istio cannot parse is refused before printing', async () => {

@@ -20,7 +20,11 @@ const STOPPED = /stopped/;
 const ESC = String.fromCharCode(0x1b);
 
 /** Runs until it listens, stops it with SIGTERM, and returns everything it wrote to stdout. */
-async function runUntilListening(command: string, args: string[], stop: (child: ChildProcess) => void = (c) => c.kill('SIGTERM')): Promise<string> {
+async function runUntilListening(
+  command: string,
+  args: string[],
+  stop: (child: ChildProcess) => void = (c) => c.kill('SIGTERM'),
+): Promise<string> {
   const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -51,11 +55,16 @@ describe('serve --log-format', { timeout: 60_000 }, () => {
     const out = await runUntilListening(process.execPath, [BIN, ...SERVE, '--log-format', 'text']);
     const lines = out.trimEnd().split('\n');
     assert.ok(lines.length >= 3, out);
-    for (const line of lines) assert.match(line, /^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\] (INFO|WARN|DEBUG|ERROR): \S/);
+    for (const line of lines)
+      assert.match(line, /^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\] (INFO|WARN|DEBUG|ERROR): \S/);
     assert.doesNotMatch(out, /\{"level"/);
     assert.ok(!out.includes(`${ESC}[`), 'no colours when stdout is not a terminal');
     assert.ok(lines.some((l) => /INFO: sidecar-guard listening on https:\/\/127\.0\.0\.1:\d+/.test(l)));
-    assert.ok(lines.some((l) => /INFO: shutting down: readiness off, draining \{"reason":"SIGTERM","drainDelayMs":0\}$/.test(l)));
+    assert.ok(
+      lines.some((l) =>
+        /INFO: shutting down: readiness off, draining \{"reason":"SIGTERM","drainDelayMs":0\}$/.test(l),
+      ),
+    );
   });
 
   test('--log-format other than json or text is a usage error', async () => {
@@ -64,7 +73,9 @@ describe('serve --log-format', { timeout: 60_000 }, () => {
     assert.equal(res.stderr, 'sidecar-guard: --log-format must be json or text, got "yaml"\n');
   });
 
-  test('at a terminal without the flag: readable, coloured lines', { skip: spawnSync('script', ['--version']).status !== 0 && 'no util-linux script here' }, async () => {
+  test('at a terminal without the flag: readable, coloured lines', {
+    skip: spawnSync('script', ['--version']).status !== 0 && 'no util-linux script here',
+  }, async () => {
     // `script` runs the command on a new pseudo-terminal; closing it (SIGTERM to script) hangs the server up.
     const command = [process.execPath, BIN, ...SERVE].map((a) => `'${a}'`).join(' ');
     const out = await runUntilListening('script', ['-qec', command, '/dev/null']);

@@ -22,14 +22,23 @@ describe('sidecar-guard rules', () => {
   });
 
   test('--output json', async () => {
-    const { rules } = JSON.parse((await runCli(['rules', '-o', 'json'])).stdout) as { rules: { id: string; severity: string }[] };
-    assert.deepEqual(rules.map((r) => `${r.id} ${r.severity}`), RULE_REGISTRY.map((r) => `${r.id} ${r.severity}`));
+    const { rules } = JSON.parse((await runCli(['rules', '-o', 'json'])).stdout) as {
+      rules: { id: string; severity: string }[];
+    };
+    assert.deepEqual(
+      rules.map((r) => `${r.id} ${r.severity}`),
+      RULE_REGISTRY.map((r) => `${r.id} ${r.severity}`),
+    );
   });
 
   test('every id a finding of the examples carries is in the list', async () => {
     const listed = new Set(RULE_REGISTRY.map((r) => r.id));
-    const all = Object.values(RULE_EXAMPLES).map((e) => e.invalid).join('---\n');
-    const { results } = JSON.parse((await runCli(['check', '-o', 'json', '--isolated', '-'], { stdin: all })).stdout) as { results: { errors: { rule: string }[]; warnings: { rule: string }[] }[] };
+    const all = Object.values(RULE_EXAMPLES)
+      .map((e) => e.invalid)
+      .join('---\n');
+    const { results } = JSON.parse(
+      (await runCli(['check', '-o', 'json', '--isolated', '-'], { stdin: all })).stdout,
+    ) as { results: { errors: { rule: string }[]; warnings: { rule: string }[] }[] };
     for (const f of results.flatMap((r) => [...r.errors, ...r.warnings])) assert.ok(listed.has(f.rule), f.rule);
   });
 });
@@ -44,8 +53,16 @@ describe('sidecar-guard explain', () => {
       assert.ok(res.stdout.includes(`Fix:   ${rule.help}`));
       const example = RULE_EXAMPLES[rule.id];
       if (example) {
-        const body = (text: string) => text.trimEnd().split('\n').map((l) => (l === '' ? '' : `    ${l}`)).join('\n');
-        assert.ok(res.stdout.includes(`Invalid (sidecar-guard check reports ${rule.id}):\n${body(example.invalid)}\n`), rule.id);
+        const body = (text: string) =>
+          text
+            .trimEnd()
+            .split('\n')
+            .map((l) => (l === '' ? '' : `    ${l}`))
+            .join('\n');
+        assert.ok(
+          res.stdout.includes(`Invalid (sidecar-guard check reports ${rule.id}):\n${body(example.invalid)}\n`),
+          rule.id,
+        );
         assert.ok(res.stdout.includes(`Fixed:\n${body(example.fixed)}\n`), rule.id);
       } else {
         assert.match(res.stdout, /\nExample: none/);

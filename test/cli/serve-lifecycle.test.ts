@@ -14,7 +14,6 @@ import { writeCertFiles } from '../../src/tls/files.js';
 import { BIN } from '../helpers/cli.js';
 import { outputMatching } from '../helpers/wait.js';
 
-
 function startServe(args: string[]) {
   const child = spawn(process.execPath, [BIN, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -28,24 +27,41 @@ function startServe(args: string[]) {
 
 function busyPort(): Promise<{ port: number; close(): void }> {
   return new Promise((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => resolve({ port: (srv.address() as { port: number }).port, close: () => srv.close() }));
+    const srv = createServer().listen(0, '127.0.0.1', () =>
+      resolve({ port: (srv.address() as { port: number }).port, close: () => srv.close() }),
+    );
   });
 }
 
 describe('serve lifecycle', () => {
-  test('a failed start (port in use) exits 2 with the reason in one line instead of lingering', { timeout: 60_000 }, async () => {
+  test('a failed start (port in use) exits 2 with the reason in one line instead of lingering', {
+    timeout: 60_000,
+  }, async () => {
     const busy = await busyPort();
     try {
       const dir = mkdtempSync(join(tmpdir(), 'sg-serve-'));
-      const serve = startServe(['--standalone', '--listen', `127.0.0.1:${busy.port}`, '--cert-dir', dir, '--metrics-listen', 'off']);
+      const serve = startServe([
+        '--standalone',
+        '--listen',
+        `127.0.0.1:${busy.port}`,
+        '--cert-dir',
+        dir,
+        '--metrics-listen',
+        'off',
+      ]);
       assert.equal(await serve.exited, 2);
-      assert.match(serve.output(), /sidecar-guard: cannot listen on 127\.0\.0\.1:\d+: address already in use; choose another --listen/);
+      assert.match(
+        serve.output(),
+        /sidecar-guard: cannot listen on 127\.0\.0\.1:\d+: address already in use; choose another --listen/,
+      );
     } finally {
       busy.close();
     }
   });
 
-  test('SIGTERM in cluster mode exits 0 even though the API server was never reachable (namespace defaults on)', { timeout: 60_000 }, async () => {
+  test('SIGTERM in cluster mode exits 0 even though the API server was never reachable (namespace defaults on)', {
+    timeout: 60_000,
+  }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sg-serve-'));
     const ca = createCA();
     writeCertFiles(dir, ca, issueServingCert(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] }));
@@ -54,7 +70,20 @@ describe('serve lifecycle', () => {
       kubeconfig,
       'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n',
     );
-    const serve = startServe(['--kubeconfig', kubeconfig, '--listen', '127.0.0.1:0', '--cert-dir', dir, '--metrics-listen', 'off', '--generate-defaults', 'label', '--drain-delay', '0']);
+    const serve = startServe([
+      '--kubeconfig',
+      kubeconfig,
+      '--listen',
+      '127.0.0.1:0',
+      '--cert-dir',
+      dir,
+      '--metrics-listen',
+      'off',
+      '--generate-defaults',
+      'label',
+      '--drain-delay',
+      '0',
+    ]);
     await serve.waitFor(/listening on https:\/\/127\.0\.0\.1:\d+ \(cluster mode; Node\.js v\d+/);
     serve.child.kill('SIGTERM');
     assert.equal(await serve.exited, 0, serve.output());

@@ -37,74 +37,220 @@ const serve = (...more: string[]) => ['serve', '--listen', '127.0.0.1:0', '--met
 const standalone = (...more: string[]) => serve('--standalone', '--cert-dir', join(tmp, 'certs'), ...more);
 
 const CASES: Record<string, Case> = {
-  'no command': { args: () => [], says: /no command given: use one of serve, check, audit, generate, certs, rules, explain/ },
+  'no command': {
+    args: () => [],
+    says: /no command given: use one of serve, check, audit, generate, certs, rules, explain/,
+  },
   'unknown command': { args: () => ['lint'], says: /unknown command "lint": use one of serve, check/ },
-  'unknown flag': { args: () => ['check', '--bogus', 'x'], says: /unknown flag --bogus; see "sidecar-guard check --help"/ },
+  'unknown flag': {
+    args: () => ['check', '--bogus', 'x'],
+    says: /unknown flag --bogus; see "sidecar-guard check --help"/,
+  },
   'unknown short flag': { args: () => ['check', '-x', 'x'], says: /unknown flag -x; see "sidecar-guard check --help"/ },
-  'flag without its value': { args: () => ['check', '-o'], says: /--output needs a value \(FORMAT\); see "sidecar-guard check --help"/ },
+  'flag without its value': {
+    args: () => ['check', '-o'],
+    says: /--output needs a value \(FORMAT\); see "sidecar-guard check --help"/,
+  },
   'value given to a switch': { args: () => ['check', '--isolated=yes', 'x'], says: /--isolated takes no value/ },
   'check without PATH': { args: () => ['check'], says: /check needs at least one PATH/ },
-  'check of a missing path': { args: () => ['check', join(tmp, 'nope.yaml')], says: /cannot read .*nope\.yaml: no such file or directory/ },
-  'check --output unknown': { args: () => ['check', '--output', 'xml', sidecars], says: /--output must be one of text, json, sarif, junit, github, got "xml"/ },
-  'check --overlap unknown': { args: () => ['check', '--overlap', 'fuzzy', sidecars], says: /--overlap must be one of workloads, labels, pods, identical/ },
-  'check --unknown-hosts unknown': { args: () => ['check', '--unknown-hosts', 'maybe', sidecars], says: /--unknown-hosts must be one of/ },
-  'check --cluster-domain invalid': { args: () => ['check', '--cluster-domain', 'Not_A.Domain', sidecars], says: /--cluster-domain must be a DNS name/ },
-  'check --max-file-size negative': { args: () => ['check', '--max-file-size=-1', sidecars], says: /--max-file-size must be a non-negative integer/ },
-  'check of a file over --max-file-size': { args: () => ['check', '--max-file-size', '10', sidecars], says: /larger than 10 bytes \(--max-file-size\)/ },
-  'check of a directory as a FIFO-like non-file': { args: () => ['check', '/dev/null'], says: /not a regular file \(a character device\)/ },
-  'audit with PATHs and --kubeconfig': { args: () => ['audit', '--kubeconfig', join(tmp, 'kc'), sidecars], says: /give either --kubeconfig or PATHs, not both/ },
-  'audit of a missing kubeconfig': { args: () => ['audit', '--kubeconfig', join(tmp, 'kc')], says: /cannot list the cluster: .*no such file/ },
-  'audit --output unknown': { args: () => ['audit', '-o', 'yaml', sidecars], says: /--output must be text or json, got "yaml"/ },
+  'check of a missing path': {
+    args: () => ['check', join(tmp, 'nope.yaml')],
+    says: /cannot read .*nope\.yaml: no such file or directory/,
+  },
+  'check --output unknown': {
+    args: () => ['check', '--output', 'xml', sidecars],
+    says: /--output must be one of text, json, sarif, junit, github, got "xml"/,
+  },
+  'check --overlap unknown': {
+    args: () => ['check', '--overlap', 'fuzzy', sidecars],
+    says: /--overlap must be one of workloads, labels, pods, identical/,
+  },
+  'check --unknown-hosts unknown': {
+    args: () => ['check', '--unknown-hosts', 'maybe', sidecars],
+    says: /--unknown-hosts must be one of/,
+  },
+  'check --cluster-domain invalid': {
+    args: () => ['check', '--cluster-domain', 'Not_A.Domain', sidecars],
+    says: /--cluster-domain must be a DNS name/,
+  },
+  'check --max-file-size negative': {
+    args: () => ['check', '--max-file-size=-1', sidecars],
+    says: /--max-file-size must be a non-negative integer/,
+  },
+  'check of a file over --max-file-size': {
+    args: () => ['check', '--max-file-size', '10', sidecars],
+    says: /larger than 10 bytes \(--max-file-size\)/,
+  },
+  'check of a directory as a FIFO-like non-file': {
+    args: () => ['check', '/dev/null'],
+    says: /not a regular file \(a character device\)/,
+  },
+  'audit with PATHs and --kubeconfig': {
+    args: () => ['audit', '--kubeconfig', join(tmp, 'kc'), sidecars],
+    says: /give either --kubeconfig or PATHs, not both/,
+  },
+  'audit of a missing kubeconfig': {
+    args: () => ['audit', '--kubeconfig', join(tmp, 'kc')],
+    says: /cannot list the cluster: .*no such file/,
+  },
+  'audit --output unknown': {
+    args: () => ['audit', '-o', 'yaml', sidecars],
+    says: /--output must be text or json, got "yaml"/,
+  },
   'generate without --namespace': { args: () => ['generate'], says: /generate needs --namespace NS/ },
-  'generate bad --namespace': { args: () => ['generate', '-n', 'Bad_NS'], says: /--namespace must be a namespace name/ },
-  'generate --diff without Prometheus': { args: () => ['generate', '--diff'], says: /--diff needs --from-prometheus URL/ },
-  'generate PATHs without Prometheus': { args: () => ['generate', '-n', 'a', sidecars], says: /cluster objects \(--kubeconfig, PATHs\) are read only with --from-prometheus/ },
-  'generate --output unknown': { args: () => ['generate', '-n', 'a', '-o', 'toml'], says: /--output must be yaml or json, got "toml"/ },
-  'generate unreadable --config': { args: () => ['generate', '-n', 'a', '--config', join(tmp, 'none.yaml')], says: /cannot read --config .*none\.yaml: no such file or directory/ },
+  'generate bad --namespace': {
+    args: () => ['generate', '-n', 'Bad_NS'],
+    says: /--namespace must be a namespace name/,
+  },
+  'generate --diff without Prometheus': {
+    args: () => ['generate', '--diff'],
+    says: /--diff needs --from-prometheus URL/,
+  },
+  'generate PATHs without Prometheus': {
+    args: () => ['generate', '-n', 'a', sidecars],
+    says: /cluster objects \(--kubeconfig, PATHs\) are read only with --from-prometheus/,
+  },
+  'generate --output unknown': {
+    args: () => ['generate', '-n', 'a', '-o', 'toml'],
+    says: /--output must be yaml or json, got "toml"/,
+  },
+  'generate unreadable --config': {
+    args: () => ['generate', '-n', 'a', '--config', join(tmp, 'none.yaml')],
+    says: /cannot read --config .*none\.yaml: no such file or directory/,
+  },
   'generate invalid --config': { args: () => ['generate', '-n', 'a', '--config', badYaml], says: /bad-config\.yaml/ },
-  'generate --from-prometheus without namespace': { args: () => ['generate', '--from-prometheus', 'http://127.0.0.1:1'], says: /needs --namespace NS or --all-namespaces/ },
-  'generate --from-prometheus both scopes': { args: () => ['generate', '--from-prometheus', 'http://127.0.0.1:1', '-A', '-n', 'a'], says: /give --namespace NS or --all-namespaces, not both/ },
-  'generate --from-prometheus bad URL': { args: () => ['generate', '--from-prometheus', 'ftp://x', '-n', 'a'], says: /--from-prometheus/ },
-  'generate --from-prometheus bad window': { args: () => ['generate', '--from-prometheus', 'http://127.0.0.1:1', '-n', 'a', '--window', 'forever'], says: /--window/ },
-  'generate --from-prometheus unreachable': { args: () => ['generate', '--from-prometheus', 'http://127.0.0.1:1', '-n', 'a'], says: /127\.0\.0\.1:1/ },
+  'generate --from-prometheus without namespace': {
+    args: () => ['generate', '--from-prometheus', 'http://127.0.0.1:1'],
+    says: /needs --namespace NS or --all-namespaces/,
+  },
+  'generate --from-prometheus both scopes': {
+    args: () => ['generate', '--from-prometheus', 'http://127.0.0.1:1', '-A', '-n', 'a'],
+    says: /give --namespace NS or --all-namespaces, not both/,
+  },
+  'generate --from-prometheus bad URL': {
+    args: () => ['generate', '--from-prometheus', 'ftp://x', '-n', 'a'],
+    says: /--from-prometheus/,
+  },
+  'generate --from-prometheus bad window': {
+    args: () => ['generate', '--from-prometheus', 'http://127.0.0.1:1', '-n', 'a', '--window', 'forever'],
+    says: /--window/,
+  },
+  'generate --from-prometheus unreachable': {
+    args: () => ['generate', '--from-prometheus', 'http://127.0.0.1:1', '-n', 'a'],
+    says: /127\.0\.0\.1:1/,
+  },
   'certs with an argument': { args: () => ['certs', 'extra'], says: /certs takes no arguments, got "extra"/ },
   'serve with an argument': { args: () => [...serve(), 'extra'], says: /serve takes no arguments, got "extra"/ },
   'serve --listen invalid': { args: () => ['serve', '--listen', 'nope'], says: /--listen must be HOST:PORT/ },
-  'serve --metrics-listen invalid': { args: () => ['serve', '--metrics-listen', ':x'], says: /--metrics-listen must be HOST:PORT/ },
+  'serve --metrics-listen invalid': {
+    args: () => ['serve', '--metrics-listen', ':x'],
+    says: /--metrics-listen must be HOST:PORT/,
+  },
   'serve --claims unknown': { args: () => standalone('--claims', 'raft'), says: /--claims must be one of api, local/ },
-  'serve --claims=api standalone': { args: () => standalone('--claims', 'api'), says: /--claims=api needs a cluster; drop --standalone or use --claims=local/ },
-  'serve --tls-secret standalone': { args: () => standalone('--tls-secret', 's'), says: /--tls-secret needs a cluster; drop --standalone/ },
-  'serve --generate-defaults unknown': { args: () => serve('--generate-defaults', 'some'), says: /--generate-defaults must be off, label or all/ },
-  'serve --generate-defaults standalone': { args: () => standalone('--generate-defaults', 'all'), says: /--generate-defaults needs a cluster/ },
-  'serve --defaults-prune alone': { args: () => serve('--defaults-prune'), says: /--defaults-prune needs --defaults-prometheus URL/ },
-  'serve --defaults-prometheus without defaults': { args: () => serve('--defaults-prometheus', 'http://127.0.0.1:1'), says: /--defaults-prometheus needs --generate-defaults label\|all/ },
-  'serve --defaults-refresh too short': { args: () => serve('--generate-defaults', 'all', '--defaults-prometheus', 'http://127.0.0.1:1', '--defaults-refresh', '5'), says: /--defaults-refresh must be at least 1000 ms/ },
-  'serve --defaults-window invalid': { args: () => serve('--generate-defaults', 'all', '--defaults-prometheus', 'http://127.0.0.1:1', '--defaults-window', 'x'), says: /--defaults-window/ },
-  'serve --max-inflight 0': { args: () => standalone('--max-inflight', '0'), says: /--max-inflight must be at least 1/ },
-  'serve --max-body-bytes-in-flight small': { args: () => standalone('--max-body-bytes-in-flight', '100'), says: /--max-body-bytes-in-flight must be at least 7340032/ },
-  'serve --request-timeout 0': { args: () => standalone('--request-timeout', '0'), says: /--request-timeout and --headers-timeout must be at least 1 ms/ },
-  'serve --headers-timeout above --request-timeout': { args: () => standalone('--headers-timeout', '20', '--request-timeout', '10'), says: /--headers-timeout \(20\) must not exceed --request-timeout \(10\)/ },
-  'serve --reservation-ttl negative': { args: () => standalone('--reservation-ttl=-1'), says: /--reservation-ttl must be a non-negative integer/ },
+  'serve --claims=api standalone': {
+    args: () => standalone('--claims', 'api'),
+    says: /--claims=api needs a cluster; drop --standalone or use --claims=local/,
+  },
+  'serve --tls-secret standalone': {
+    args: () => standalone('--tls-secret', 's'),
+    says: /--tls-secret needs a cluster; drop --standalone/,
+  },
+  'serve --generate-defaults unknown': {
+    args: () => serve('--generate-defaults', 'some'),
+    says: /--generate-defaults must be off, label or all/,
+  },
+  'serve --generate-defaults standalone': {
+    args: () => standalone('--generate-defaults', 'all'),
+    says: /--generate-defaults needs a cluster/,
+  },
+  'serve --defaults-prune alone': {
+    args: () => serve('--defaults-prune'),
+    says: /--defaults-prune needs --defaults-prometheus URL/,
+  },
+  'serve --defaults-prometheus without defaults': {
+    args: () => serve('--defaults-prometheus', 'http://127.0.0.1:1'),
+    says: /--defaults-prometheus needs --generate-defaults label\|all/,
+  },
+  'serve --defaults-refresh too short': {
+    args: () =>
+      serve('--generate-defaults', 'all', '--defaults-prometheus', 'http://127.0.0.1:1', '--defaults-refresh', '5'),
+    says: /--defaults-refresh must be at least 1000 ms/,
+  },
+  'serve --defaults-window invalid': {
+    args: () =>
+      serve('--generate-defaults', 'all', '--defaults-prometheus', 'http://127.0.0.1:1', '--defaults-window', 'x'),
+    says: /--defaults-window/,
+  },
+  'serve --max-inflight 0': {
+    args: () => standalone('--max-inflight', '0'),
+    says: /--max-inflight must be at least 1/,
+  },
+  'serve --max-body-bytes-in-flight small': {
+    args: () => standalone('--max-body-bytes-in-flight', '100'),
+    says: /--max-body-bytes-in-flight must be at least 7340032/,
+  },
+  'serve --request-timeout 0': {
+    args: () => standalone('--request-timeout', '0'),
+    says: /--request-timeout and --headers-timeout must be at least 1 ms/,
+  },
+  'serve --headers-timeout above --request-timeout': {
+    args: () => standalone('--headers-timeout', '20', '--request-timeout', '10'),
+    says: /--headers-timeout \(20\) must not exceed --request-timeout \(10\)/,
+  },
+  'serve --reservation-ttl negative': {
+    args: () => standalone('--reservation-ttl=-1'),
+    says: /--reservation-ttl must be a non-negative integer/,
+  },
   'serve: cert dir without a certificate, no --standalone': {
     args: () => serve('--cert-dir', emptyDir),
     says: /--cert-dir .*empty has no certificate \(no tls\.crt or tls\.key\): use --tls-secret NAME .* or --standalone to run without a cluster/,
   },
-  'serve: unreadable --client-ca': { args: () => standalone('--client-ca', join(tmp, 'ca.pem')), says: /cannot read --client-ca .*ca\.pem: no such file or directory/ },
-  'serve: missing --kubeconfig': { args: () => serve('--cert-dir', emptyDir, '--tls-secret', 's', '--kubeconfig', join(tmp, 'kc')), says: /cannot load --kubeconfig .*kc: no such file or directory; give --kubeconfig FILE, or --standalone/ },
+  'serve: unreadable --client-ca': {
+    args: () => standalone('--client-ca', join(tmp, 'ca.pem')),
+    says: /cannot read --client-ca .*ca\.pem: no such file or directory/,
+  },
+  'serve: missing --kubeconfig': {
+    args: () => serve('--cert-dir', emptyDir, '--tls-secret', 's', '--kubeconfig', join(tmp, 'kc')),
+    says: /cannot load --kubeconfig .*kc: no such file or directory; give --kubeconfig FILE, or --standalone/,
+  },
   'serve: no kubeconfig at all': {
     args: () => serve('--tls-secret', 's'),
     env: { KUBECONFIG: '', HOME: emptyDir, KUBERNETES_SERVICE_HOST: '' },
     says: /no cluster configuration: no \$KUBECONFIG file, no ~\/\.kube\/config and no in-cluster service account; give --kubeconfig FILE, or --standalone/,
   },
-  'serve: missing --state file': { args: () => standalone('--state', join(tmp, 'state.yaml')), says: /cannot read .*state\.yaml: no such file or directory/ },
-  'serve: port in use': { args: () => standalone('--listen', `127.0.0.1:${busyPort}`), says: /cannot listen on 127\.0\.0\.1:\d+: address already in use; choose another --listen/ },
+  'serve: missing --state file': {
+    args: () => standalone('--state', join(tmp, 'state.yaml')),
+    says: /cannot read .*state\.yaml: no such file or directory/,
+  },
+  'serve: port in use': {
+    args: () => standalone('--listen', `127.0.0.1:${busyPort}`),
+    says: /cannot listen on 127\.0\.0\.1:\d+: address already in use; choose another --listen/,
+  },
   'serve: metrics port in use': {
-    args: () => ['serve', '--standalone', '--cert-dir', join(tmp, 'certs'), '--listen', '127.0.0.1:0', '--metrics-listen', `127.0.0.1:${busyPort}`],
+    args: () => [
+      'serve',
+      '--standalone',
+      '--cert-dir',
+      join(tmp, 'certs'),
+      '--listen',
+      '127.0.0.1:0',
+      '--metrics-listen',
+      `127.0.0.1:${busyPort}`,
+    ],
     says: /cannot listen on 127\.0\.0\.1:\d+: address already in use; choose another --listen or --metrics-listen/,
   },
-  'rules with an argument': { args: () => ['rules', 'H1'], says: /rules takes no arguments, got "H1"; see "sidecar-guard explain H1"/ },
-  'explain without an id': { args: () => ['explain'], says: /explain needs a rule id, e.g. "sidecar-guard explain H1"; "sidecar-guard rules" lists them/ },
-  'explain of an unknown id': { args: () => ['explain', 'Z9'], says: /no rule "Z9"; "sidecar-guard rules" lists every rule id/ },
+  'rules with an argument': {
+    args: () => ['rules', 'H1'],
+    says: /rules takes no arguments, got "H1"; see "sidecar-guard explain H1"/,
+  },
+  'explain without an id': {
+    args: () => ['explain'],
+    says: /explain needs a rule id, e.g. "sidecar-guard explain H1"; "sidecar-guard rules" lists them/,
+  },
+  'explain of an unknown id': {
+    args: () => ['explain', 'Z9'],
+    says: /no rule "Z9"; "sidecar-guard rules" lists every rule id/,
+  },
 };
 
 // Each case is its own process; four at a time keep the file near 10 s on two cores.

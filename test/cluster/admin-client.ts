@@ -38,7 +38,8 @@ export class AdminClient {
   }
 
   request<T = unknown>(path: string, req: ApiRequest = {}): Promise<ApiResponse<T>> {
-    const payload = req.body === undefined ? undefined : typeof req.body === 'string' ? req.body : JSON.stringify(req.body);
+    const payload =
+      req.body === undefined ? undefined : typeof req.body === 'string' ? req.body : JSON.stringify(req.body);
     return new Promise((resolve, reject) => {
       const r = https.request(
         `${this.url}${path}`,
@@ -48,7 +49,12 @@ export class AdminClient {
           timeout: req.timeoutMs ?? 30_000,
           headers: {
             accept: req.accept ?? 'application/json',
-            ...(payload === undefined ? {} : { 'content-type': req.contentType ?? 'application/json', 'content-length': Buffer.byteLength(payload) }),
+            ...(payload === undefined
+              ? {}
+              : {
+                  'content-type': req.contentType ?? 'application/json',
+                  'content-length': Buffer.byteLength(payload),
+                }),
           },
         },
         (res) => {
@@ -67,7 +73,9 @@ export class AdminClient {
           res.on('error', reject);
         },
       );
-      r.on('timeout', () => r.destroy(new Error(`${req.method ?? 'GET'} ${path}: no answer within ${req.timeoutMs ?? 30_000} ms`)));
+      r.on('timeout', () =>
+        r.destroy(new Error(`${req.method ?? 'GET'} ${path}: no answer within ${req.timeoutMs ?? 30_000} ms`)),
+      );
       r.on('error', reject);
       r.end(payload);
     });

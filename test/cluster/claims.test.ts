@@ -43,7 +43,12 @@ after(async () => {
 
 let serial = 0;
 /** A CREATE as kube-apiserver sends it: name and uid filled in. */
-function createOf(namespace: string, name: string, selector?: Record<string, string>, opts: { dryRun?: boolean } = {}): AdmissionRequest {
+function createOf(
+  namespace: string,
+  name: string,
+  selector?: Record<string, string>,
+  opts: { dryRun?: boolean } = {},
+): AdmissionRequest {
   const object = sidecar(namespace, name, selector ? { selector } : {});
   (object.metadata as Record<string, unknown>).uid = `uid-${name}-${++serial}`;
   return sidecarReview(object, opts).request as unknown as AdmissionRequest;
@@ -80,32 +85,55 @@ type Replica = ReturnType<typeof replica>;
 
 /** Every request at once, spread round-robin over the replicas; HTTP 500s (Undecided) are reported, not thrown. */
 async function decideAll(replicas: Replica[], requests: AdmissionRequest[]): Promise<(Decision | Error)[]> {
-  return Promise.all(requests.map(async (r, i) => {
-    try {
-      return await replicas[i % replicas.length]!.admitter.validate(r, { budgetMs: 10_000 });
-    } catch (err) {
-      return err as Error;
-    }
-  }));
+  return Promise.all(
+    requests.map(async (r, i) => {
+      try {
+        return await replicas[i % replicas.length]!.admitter.validate(r, { budgetMs: 10_000 });
+      } catch (err) {
+        return err as Error;
+      }
+    }),
+  );
 }
 
 const configMapRequests = () => api.requests().filter((r) => r.path.startsWith(CONFIGMAPS));
 
 describe('the claims object', () => {
   test('claims round-trip through a ConfigMap; entries that do not read as claims are skipped', () => {
-    const r = reservationOf(createOf('shop', 'a', { app: 'x' }), { replica: 'pod-1/7', now: Date.UTC(2026, 0, 1), ttlMs: 30_000 })!;
-    const wide = reservationOf(createOf('shop', 'b'), { replica: 'pod-2/7', now: Date.UTC(2026, 0, 1), ttlMs: 30_000 })!;
+    const r = reservationOf(createOf('shop', 'a', { app: 'x' }), {
+      replica: 'pod-1/7',
+      now: Date.UTC(2026, 0, 1),
+      ttlMs: 30_000,
+    })!;
+    const wide = reservationOf(createOf('shop', 'b'), {
+      replica: 'pod-2/7',
+      now: Date.UTC(2026, 0, 1),
+      ttlMs: 30_000,
+    })!;
     const object = claimsObject(SELF, 'shop', [r, wide], '42');
     assert.equal(object.metadata.name, 'sidecar-guard-claims.shop');
     assert.equal(object.metadata.resourceVersion, '42');
     assert.deepEqual(JSON.parse(object.data[r.key]!), {
-      name: 'a', uid: r.uid, selector: { app: 'x' }, replica: 'pod-1/7', admitted: '2026-01-01T00:00:00.000Z', expires: '2026-01-01T00:00:30.000Z',
+      name: 'a',
+      uid: r.uid,
+      selector: { app: 'x' },
+      replica: 'pod-1/7',
+      admitted: '2026-01-01T00:00:00.000Z',
+      expires: '2026-01-01T00:00:30.000Z',
     });
-    const back = claimsOf('shop', { ...object.data, junk: '{"name":', other: '{"name":"c"}', badsel: JSON.stringify({ ...JSON.parse(object.data[r.key]!), selector: { app: 1 } }) });
-    assert.deepEqual(back.map((c) => [c.key, c.info.name, c.info.selector && { ...c.info.selector }, c.expiresAt - c.admittedAt]), [
-      [r.key, 'a', { app: 'x' }, 30_000],
-      [wide.key, 'b', null, 30_000],
-    ]);
+    const back = claimsOf('shop', {
+      ...object.data,
+      junk: '{"name":',
+      other: '{"name":"c"}',
+      badsel: JSON.stringify({ ...JSON.parse(object.data[r.key]!), selector: { app: 1 } }),
+    });
+    assert.deepEqual(
+      back.map((c) => [c.key, c.info.name, c.info.selector && { ...c.info.selector }, c.expiresAt - c.admittedAt]),
+      [
+        [r.key, 'a', { app: 'x' }, 30_000],
+        [wide.key, 'b', null, 30_000],
+      ],
+    );
   });
 
   test('optimistic concurrency: the second writer on the same version gets a conflict, re-reads and sees the first', async () => {
@@ -116,12 +144,31 @@ describe('the claims object', () => {
     assert.deepEqual(await two.read(ns, 5_000), []);
     const at = { replica: 'r', now: Date.now(), ttlMs: 30_000 };
     assert.equal(await one.write(ns, [reservationOf(createOf(ns, 'a'), at)!], 5_000), true, 'created');
-    assert.equal(await two.write(ns, [reservationOf(createOf(ns, 'b'), at)!], 5_000), false, 'AlreadyExists: lost the race');
-    assert.deepEqual((await two.read(ns, 5_000)).map((c) => c.info.name), ['a']);
+    assert.equal(
+      await two.write(ns, [reservationOf(createOf(ns, 'b'), at)!], 5_000),
+      false,
+      'AlreadyExists: lost the race',
+    );
+    assert.deepEqual(
+      (await two.read(ns, 5_000)).map((c) => c.info.name),
+      ['a'],
+    );
     assert.equal(await two.write(ns, [reservationOf(createOf(ns, 'c', { app: 'c' }), at)!], 5_000), true);
-    assert.equal(await one.write(ns, [reservationOf(createOf(ns, 'd', { app: 'd' }), at)!], 5_000), false, 'Conflict: stale resourceVersion');
-    assert.deepEqual((await one.read(ns, 5_000)).map((c) => c.info.name), ['a', 'c']);
-    const stored = api.store.get({ apiVersion: 'v1', resource: 'configmaps', namespace: SELF, name: claimsObjectName(ns) });
+    assert.equal(
+      await one.write(ns, [reservationOf(createOf(ns, 'd', { app: 'd' }), at)!], 5_000),
+      false,
+      'Conflict: stale resourceVersion',
+    );
+    assert.deepEqual(
+      (await one.read(ns, 5_000)).map((c) => c.info.name),
+      ['a', 'c'],
+    );
+    const stored = api.store.get({
+      apiVersion: 'v1',
+      resource: 'configmaps',
+      namespace: SELF,
+      name: claimsObjectName(ns),
+    });
     assert.equal(Object.keys((stored as unknown as { data: object }).data).length, 2);
   });
 
@@ -132,14 +179,29 @@ describe('the claims object', () => {
     await claims.read(ns, 5_000);
     await claims.write(ns, [reservationOf(createOf(ns, 'old'), { replica: 'r', now, ttlMs: 30_000 })!], 5_000);
     now += 30_000 + 60_000 - 1;
-    await claims.write(ns, [reservationOf(createOf(ns, 'new', { app: 'n' }), { replica: 'r', now, ttlMs: 30_000 })!], 5_000);
-    assert.deepEqual(claims.known(ns)!.map((c) => c.info.name), ['old', 'new'], 'a millisecond before the limit: kept');
+    await claims.write(
+      ns,
+      [reservationOf(createOf(ns, 'new', { app: 'n' }), { replica: 'r', now, ttlMs: 30_000 })!],
+      5_000,
+    );
+    assert.deepEqual(
+      claims.known(ns)!.map((c) => c.info.name),
+      ['old', 'new'],
+      'a millisecond before the limit: kept',
+    );
     now += 1;
-    await claims.write(ns, [reservationOf(createOf(ns, 'newer', { app: 'm' }), { replica: 'r', now, ttlMs: 30_000 })!], 5_000);
-    assert.deepEqual(claims.known(ns)!.map((c) => c.info.name), ['new', 'newer']);
+    await claims.write(
+      ns,
+      [reservationOf(createOf(ns, 'newer', { app: 'm' }), { replica: 'r', now, ttlMs: 30_000 })!],
+      5_000,
+    );
+    assert.deepEqual(
+      claims.known(ns)!.map((c) => c.info.name),
+      ['new', 'newer'],
+    );
   });
 
-  test('sidecar-guard\'s own namespace missing: the error says so at once, no retries', async () => {
+  test("sidecar-guard's own namespace missing: the error says so at once, no retries", async () => {
     const claims = new ApiClaims({ client, namespace: 'no-such-namespace', pruneAfterMs: 60_000 });
     await claims.read('x', 5_000);
     const r = reservationOf(createOf('x', 'a'), { replica: 'r', now: Date.now(), ttlMs: 30_000 })!;
@@ -149,7 +211,11 @@ describe('the claims object', () => {
   test('more than a ConfigMap holds: Undecided, nothing written', async () => {
     const claims = new ApiClaims({ client, namespace: SELF, pruneAfterMs: 60_000, maxBytes: 200 });
     await claims.read('big', 5_000);
-    const r = reservationOf(createOf('big', 'a', { app: 'x'.repeat(300) }), { replica: 'r', now: Date.now(), ttlMs: 30_000 })!;
+    const r = reservationOf(createOf('big', 'a', { app: 'x'.repeat(300) }), {
+      replica: 'r',
+      now: Date.now(),
+      ttlMs: 30_000,
+    })!;
     await assert.rejects(claims.write('big', [r], 5_000), { name: 'Undecided', reason: 'too-large' });
   });
 });
@@ -163,21 +229,34 @@ describe('three replicas deciding through claims', { timeout: 120_000 }, () => {
   test('200 concurrent namespace-wide CREATEs, round-robin: exactly one admitted, every other denied naming it (5 runs)', async (t) => {
     for (let run = 0; run < 5; run++) {
       const ns = `wide-${run}`;
-      const decisions = await decideAll(replicas, Array.from({ length: 200 }, (_, i) => createOf(ns, `s${i}`)));
+      const decisions = await decideAll(
+        replicas,
+        Array.from({ length: 200 }, (_, i) => createOf(ns, `s${i}`)),
+      );
       const admitted = decisions.filter((d): d is Decision => !(d instanceof Error) && d.allowed);
       const errors = decisions.filter((d) => d instanceof Error);
       assert.deepEqual(errors, []);
       assert.equal(admitted.length, 1, `run ${run}`);
       const winner = replicas.flatMap((r) => r.claims.known(ns) ?? []).map((c) => c.info.name)[0];
-      for (const d of decisions as Decision[]) if (!d.allowed) assert.match(d.message!, new RegExp(`already has a namespace-wide Sidecar: ${winner}\\b`));
+      for (const d of decisions as Decision[])
+        if (!d.allowed) assert.match(d.message!, new RegExp(`already has a namespace-wide Sidecar: ${winner}\\b`));
     }
     const conflicts = replicas.reduce((n, r) => n + r.counts.conflicts, 0);
     t.diagnostic(`5 runs × 200 CREATEs over 3 replicas: 1 admitted each; ${conflicts} conflicts retried`);
   });
 
   test('the control: three --claims=local replicas admit one namespace-wide Sidecar each in the same race', async () => {
-    const locals = ['l1', 'l2', 'l3'].map((name) => new Admitter(new Reservations({ view: new ClusterStore(), replica: name }), { review: { overlap: 'labels', rootNamespace: 'istio-system' }, replica: name, ttlMs: 30_000 }));
-    const decisions = await Promise.all(Array.from({ length: 200 }, (_, i) => locals[i % 3]!.validate(createOf('local-race', `s${i}`))));
+    const locals = ['l1', 'l2', 'l3'].map(
+      (name) =>
+        new Admitter(new Reservations({ view: new ClusterStore(), replica: name }), {
+          review: { overlap: 'labels', rootNamespace: 'istio-system' },
+          replica: name,
+          ttlMs: 30_000,
+        }),
+    );
+    const decisions = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => locals[i % 3]!.validate(createOf('local-race', `s${i}`))),
+    );
     assert.equal(decisions.filter((d) => d.allowed).length, 3);
   });
 
@@ -186,11 +265,21 @@ describe('three replicas deciding through claims', { timeout: 120_000 }, () => {
     for (let run = 0; run < 5; run++) {
       const ns = `overlap-${run}`;
       const selectors = Array.from({ length: 200 }, () => randomSelector());
-      const decisions = await decideAll(replicas, selectors.map((s, i) => createOf(ns, `s${i}`, s)));
-      assert.deepEqual(decisions.filter((d) => d instanceof Error), []);
+      const decisions = await decideAll(
+        replicas,
+        selectors.map((s, i) => createOf(ns, `s${i}`, s)),
+      );
+      assert.deepEqual(
+        decisions.filter((d) => d instanceof Error),
+        [],
+      );
       const admitted = selectors.filter((_, i) => (decisions[i] as Decision).allowed);
       for (let i = 0; i < admitted.length; i++) {
-        for (let j = i + 1; j < admitted.length; j++) assert.ok(!labelsOverlap(admitted[i]!, admitted[j]!), `run ${run}: ${JSON.stringify(admitted[i])} and ${JSON.stringify(admitted[j])} both admitted`);
+        for (let j = i + 1; j < admitted.length; j++)
+          assert.ok(
+            !labelsOverlap(admitted[i]!, admitted[j]!),
+            `run ${run}: ${JSON.stringify(admitted[i])} and ${JSON.stringify(admitted[j])} both admitted`,
+          );
       }
       assert.ok(admitted.length >= 1);
       sizes.push(admitted.length);
@@ -206,21 +295,50 @@ describe('cost and failures', { timeout: 60_000 }, () => {
     const before = configMapRequests().length;
     assert.equal((await r.admitter.validate(createOf(ns, 'first'), { budgetMs: 5_000 })).allowed, true);
     const afterFirst = configMapRequests().slice(before);
-    assert.deepEqual(afterFirst.map((q) => q.method), ['GET', 'POST'], 'the first in a namespace reads, then creates the object');
+    assert.deepEqual(
+      afterFirst.map((q) => q.method),
+      ['GET', 'POST'],
+      'the first in a namespace reads, then creates the object',
+    );
     assert.equal((await r.admitter.validate(createOf(ns, 'second', { app: 'b' }), { budgetMs: 5_000 })).allowed, true);
-    assert.deepEqual(configMapRequests().slice(before + 2).map((q) => q.method), ['PUT'], 'then one write per admission');
+    assert.deepEqual(
+      configMapRequests()
+        .slice(before + 2)
+        .map((q) => q.method),
+      ['PUT'],
+      'then one write per admission',
+    );
     const quiet = configMapRequests().length;
-    assert.equal((await r.admitter.validate(createOf(ns, 'third'), { budgetMs: 5_000 })).allowed, false, 'a second namespace-wide one');
-    assert.equal((await r.admitter.validate(createOf(ns, 'fourth', { app: 'c' }, { dryRun: true }), { budgetMs: 5_000 })).allowed, true);
+    assert.equal(
+      (await r.admitter.validate(createOf(ns, 'third'), { budgetMs: 5_000 })).allowed,
+      false,
+      'a second namespace-wide one',
+    );
+    assert.equal(
+      (await r.admitter.validate(createOf(ns, 'fourth', { app: 'c' }, { dryRun: true }), { budgetMs: 5_000 })).allowed,
+      true,
+    );
     const old = sidecar(ns, 'second', { selector: { app: 'b' } });
-    const edit = sidecar(ns, 'second', { selector: { app: 'b' }, spec: { outboundTrafficPolicy: { mode: 'REGISTRY_ONLY' } } });
+    const edit = sidecar(ns, 'second', {
+      selector: { app: 'b' },
+      spec: { outboundTrafficPolicy: { mode: 'REGISTRY_ONLY' } },
+    });
     const update = sidecarReview(edit, { operation: 'UPDATE', oldObject: old }).request as unknown as AdmissionRequest;
     assert.equal((await r.admitter.validate(update, { budgetMs: 5_000 })).allowed, true);
     assert.equal(configMapRequests().length, quiet, 'no round trip for the denial, the dry run or the UPDATE');
     assert.equal(r.counts.written, 2);
-    const moved = sidecarReview(sidecar(ns, 'second', { selector: { app: 'moved' } }), { operation: 'UPDATE', oldObject: old }).request as unknown as AdmissionRequest;
+    const moved = sidecarReview(sidecar(ns, 'second', { selector: { app: 'moved' } }), {
+      operation: 'UPDATE',
+      oldObject: old,
+    }).request as unknown as AdmissionRequest;
     assert.equal((await r.admitter.validate(moved, { budgetMs: 5_000 })).allowed, true);
-    assert.deepEqual(configMapRequests().slice(quiet).map((q) => q.method), ['PUT'], 'an UPDATE that changes what it selects is claimed');
+    assert.deepEqual(
+      configMapRequests()
+        .slice(quiet)
+        .map((q) => q.method),
+      ['PUT'],
+      'an UPDATE that changes what it selects is claimed',
+    );
   });
 
   test('within a replica, a namespace waits while its claim is in flight; other namespaces do not', async () => {
@@ -229,15 +347,21 @@ describe('cost and failures', { timeout: 60_000 }, () => {
     api.faults.hangRequests({ match: (method, path) => method !== 'GET' && path.startsWith(CONFIGMAPS), ms: 300 });
     try {
       const order: string[] = [];
-      const first = Promise.resolve(r.admitter.validate(createOf('queue-a', 'first'), { budgetMs: 5_000 })).then((d) => {
-        order.push('a/first');
-        return d;
-      });
-      const second = Promise.resolve(r.admitter.validate(createOf('queue-a', 'second'), { budgetMs: 5_000 })).then((d) => {
-        order.push('a/second');
-        return d;
-      });
-      const dryRun = Promise.resolve(r.admitter.validate(createOf('queue-b', 'other', undefined, { dryRun: true }), { budgetMs: 5_000 })).then((d) => {
+      const first = Promise.resolve(r.admitter.validate(createOf('queue-a', 'first'), { budgetMs: 5_000 })).then(
+        (d) => {
+          order.push('a/first');
+          return d;
+        },
+      );
+      const second = Promise.resolve(r.admitter.validate(createOf('queue-a', 'second'), { budgetMs: 5_000 })).then(
+        (d) => {
+          order.push('a/second');
+          return d;
+        },
+      );
+      const dryRun = Promise.resolve(
+        r.admitter.validate(createOf('queue-b', 'other', undefined, { dryRun: true }), { budgetMs: 5_000 }),
+      ).then((d) => {
         order.push('b/dry-run');
         return d;
       });
@@ -256,12 +380,15 @@ describe('cost and failures', { timeout: 60_000 }, () => {
     const r = replica('slow', { claimTimeoutMs: 300 });
     api.faults.hangRequests({ match: (_m, path) => path.startsWith(CONFIGMAPS), ms: 2_000 });
     try {
-      await assert.rejects(Promise.resolve(r.admitter.validate(createOf('slow', 'a'), { budgetMs: 5_000 })), (err: Error & { reason?: string }) => {
-        assert.equal(err.name, 'Undecided');
-        assert.equal(err.reason, 'timeout');
-        assert.match(err.message, /the claim for namespace "slow" was not written within \d+ms/);
-        return true;
-      });
+      await assert.rejects(
+        Promise.resolve(r.admitter.validate(createOf('slow', 'a'), { budgetMs: 5_000 })),
+        (err: Error & { reason?: string }) => {
+          assert.equal(err.name, 'Undecided');
+          assert.equal(err.reason, 'timeout');
+          assert.match(err.message, /the claim for namespace "slow" was not written within \d+ms/);
+          return true;
+        },
+      );
       assert.deepEqual(r.counts.failed, ['timeout']);
       // A denial needs no claim, so it is still answered.
       const wide = replica('slow-2', { claimTimeoutMs: 300, store: storeWith(sidecar('slow', 'default')) });
@@ -275,15 +402,21 @@ describe('cost and failures', { timeout: 60_000 }, () => {
     const r = replica('broken');
     api.faults.failRequests({ match: (_m, path) => path.startsWith(CONFIGMAPS), status: 500 });
     try {
-      await assert.rejects(Promise.resolve(r.admitter.validate(createOf('broken', 'a'), { budgetMs: 5_000 })), { name: 'Undecided', reason: 'api-error' });
+      await assert.rejects(Promise.resolve(r.admitter.validate(createOf('broken', 'a'), { budgetMs: 5_000 })), {
+        name: 'Undecided',
+        reason: 'api-error',
+      });
     } finally {
       api.faults.clear();
     }
     api.faults.hangRequests({ match: (_m, path) => path.startsWith(CONFIGMAPS), ms: 2_000 });
     try {
       const started = Date.now();
-      await assert.rejects(Promise.resolve(r.admitter.validate(createOf('broken', 'b'), { budgetMs: 600 })), { name: 'Undecided', reason: 'timeout' });
-      assert.ok(Date.now() - started < 1_500, 'within the API server\'s own deadline, less the margin for the answer');
+      await assert.rejects(Promise.resolve(r.admitter.validate(createOf('broken', 'b'), { budgetMs: 600 })), {
+        name: 'Undecided',
+        reason: 'timeout',
+      });
+      assert.ok(Date.now() - started < 1_500, "within the API server's own deadline, less the margin for the answer");
     } finally {
       api.faults.clear();
     }

@@ -47,7 +47,11 @@ const START_ATTEMPTS = 3;
 export async function startControlPlane(dir: string, log: (line: string) => void = () => {}): Promise<ControlPlane> {
   mkdirSync(dir, { recursive: true });
   const pki = writeClusterPki(join(dir, 'pki'));
-  const etcd = await startWithFreePorts('etcd', (ports) => etcdProcess(dir, ports), (record) => etcdHealthy(record.url));
+  const etcd = await startWithFreePorts(
+    'etcd',
+    (ports) => etcdProcess(dir, ports),
+    (record) => etcdHealthy(record.url),
+  );
   log(`etcd ${etcd.url} (pid ${etcd.pid})`);
   const apiserver = await startWithFreePorts(
     'kube-apiserver',
@@ -212,7 +216,12 @@ async function startWithFreePorts(
 }
 
 /** A process in its own process group with its output appended to logFile; unref() it once it is up. */
-export function spawnDetached(command: string, args: string[], logFile: string, cwd?: string): ChildProcess & { pid: number } {
+export function spawnDetached(
+  command: string,
+  args: string[],
+  logFile: string,
+  cwd?: string,
+): ChildProcess & { pid: number } {
   const out = openSync(logFile, 'a');
   const child = spawn(command, args, { detached: true, stdio: ['ignore', out, out], ...(cwd ? { cwd } : {}) });
   if (!child.pid) throw new Error(`could not start ${command}`);
@@ -220,15 +229,25 @@ export function spawnDetached(command: string, args: string[], logFile: string, 
 }
 
 /** Polls `ready` (a documented wait on an external process) until it says yes, or fails when the process exits first. */
-async function readyOrExit(child: ChildProcess, ready: () => Promise<boolean>, what: string, timeoutMs = 90_000): Promise<void> {
+async function readyOrExit(
+  child: ChildProcess,
+  ready: () => Promise<boolean>,
+  what: string,
+  timeoutMs = 90_000,
+): Promise<void> {
   let exited: string | undefined;
   const onExit = (code: number | null, signal: string | null) => (exited = `exited (${signal ?? `code ${code}`})`);
   child.once('exit', onExit);
   try {
-    await waitFor(`${what} to be ready`, async () => {
-      if (exited) throw new Error(`${what} ${exited}`);
-      return ready();
-    }, timeoutMs, 100);
+    await waitFor(
+      `${what} to be ready`,
+      async () => {
+        if (exited) throw new Error(`${what} ${exited}`);
+        return ready();
+      },
+      timeoutMs,
+      100,
+    );
   } finally {
     child.off('exit', onExit);
   }
@@ -257,7 +276,10 @@ function tail(file: string): string {
 /** cluster-admin: the client certificate in system:masters, embedded. */
 export function adminKubeconfig(url: string, pki: ClusterPki): string {
   const b64 = (path: string) => readFileSync(path).toString('base64');
-  return kubeconfig(url, pki, 'e2e-admin', { 'client-certificate-data': b64(pki.adminCert), 'client-key-data': b64(pki.adminKey) });
+  return kubeconfig(url, pki, 'e2e-admin', {
+    'client-certificate-data': b64(pki.adminCert),
+    'client-key-data': b64(pki.adminKey),
+  });
 }
 
 /** A kubeconfig for a service account's bearer token (from the TokenRequest API). */
@@ -269,7 +291,12 @@ function kubeconfig(url: string, pki: ClusterPki, user: string, credentials: Rec
   return stringify({
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: 'e2e', cluster: { server: url, 'certificate-authority-data': readFileSync(pki.caCert).toString('base64') } }],
+    clusters: [
+      {
+        name: 'e2e',
+        cluster: { server: url, 'certificate-authority-data': readFileSync(pki.caCert).toString('base64') },
+      },
+    ],
     users: [{ name: user, user: credentials }],
     contexts: [{ name: 'e2e', context: { cluster: 'e2e', user } }],
     'current-context': 'e2e',

@@ -24,7 +24,10 @@ async function start(withServiceEntries: boolean, seed: (server: TestApiServer) 
   server.writeKubeconfig(kubeconfig);
   const store = new ClusterStore();
   const client = KubeClient.load(kubeconfig);
-  const informers = new ClusterInformers(client, store, pino({ level: 'silent' }), { initialBackoffMs: 50, maxBackoffMs: 100 });
+  const informers = new ClusterInformers(client, store, pino({ level: 'silent' }), {
+    initialBackoffMs: 50,
+    maxBackoffMs: 100,
+  });
   informers.start();
   return {
     server,
@@ -38,13 +41,18 @@ async function start(withServiceEntries: boolean, seed: (server: TestApiServer) 
   };
 }
 
-const put = (server: TestApiServer, resource: string, obj: Record<string, unknown>) => server.store.put(resource, obj as KubeObject);
+const put = (server: TestApiServer, resource: string, obj: Record<string, unknown>) =>
+  server.store.put(resource, obj as KubeObject);
 
 describe('workload, Service and ServiceEntry informers', () => {
   test('list, reduce and follow watch events', async () => {
     const env = await start(true, (server) => {
       put(server, 'deployments', deployment('shop', 'reviews-v2', { app: 'reviews', version: 'v2' }, 0));
-      put(server, 'replicasets', workload('ReplicaSet', 'shop', 'reviews-v2-abc', { app: 'reviews', version: 'v2' }, { ownedBy: 'Deployment' }));
+      put(
+        server,
+        'replicasets',
+        workload('ReplicaSet', 'shop', 'reviews-v2-abc', { app: 'reviews', version: 'v2' }, { ownedBy: 'Deployment' }),
+      );
       put(server, 'cronjobs', workload('CronJob', 'shop', 'report', { app: 'report' }));
       put(server, 'jobs', workload('Job', 'shop', 'report-123', { app: 'report' }, { ownedBy: 'CronJob' }));
       put(server, 'services', service('shop', 'ratings'));
@@ -53,10 +61,20 @@ describe('workload, Service and ServiceEntry informers', () => {
     try {
       await waitFor('the first lists', () => env.informers.synced(), 10_000);
       assert.deepEqual(env.informers.readiness(60_000), { ready: true, reasons: [] });
-      const names = env.store.workloads('shop').map((w) => `${w.kind}/${w.name}/${w.replicas}`).sort();
-      assert.deepEqual(names, ['CronJob/report/undefined', 'Deployment/reviews-v2/0'], 'owned ReplicaSets and Jobs are left out');
+      const names = env.store
+        .workloads('shop')
+        .map((w) => `${w.kind}/${w.name}/${w.replicas}`)
+        .sort();
+      assert.deepEqual(
+        names,
+        ['CronJob/report/undefined', 'Deployment/reviews-v2/0'],
+        'owned ReplicaSets and Jobs are left out',
+      );
       assert.ok(env.store.service('shop', 'ratings'));
-      assert.deepEqual(env.store.serviceEntriesWithHost('api.stripe.com').map((e) => e.exportTo), [['shop']]);
+      assert.deepEqual(
+        env.store.serviceEntriesWithHost('api.stripe.com').map((e) => e.exportTo),
+        [['shop']],
+      );
 
       put(env.server, 'deployments', deployment('shop', 'reviews-v2', { app: 'reviews', version: 'v3' }, 2));
       put(env.server, 'statefulsets', workload('StatefulSet', 'shop', 'db', { app: 'db' }));
@@ -80,7 +98,12 @@ describe('workload, Service and ServiceEntry informers', () => {
 
       // audit's one-shot list reads the same resources, each workload with its kind (owned ones are left out when stored).
       const snapshot = await listSnapshot(env.client);
-      assert.deepEqual(snapshot.workloads.map((w) => (w as { kind: string }).kind).sort(), ['Deployment', 'Job', 'ReplicaSet', 'StatefulSet']);
+      assert.deepEqual(snapshot.workloads.map((w) => (w as { kind: string }).kind).sort(), [
+        'Deployment',
+        'Job',
+        'ReplicaSet',
+        'StatefulSet',
+      ]);
       assert.equal(storeOf(snapshot).counts().workloads, 2);
       assert.equal(snapshot.services.length, 1);
       assert.equal(snapshot.serviceEntries.length, 1);

@@ -38,13 +38,20 @@ export function writeClusterPki(dir: string): ClusterPki {
   const ca = createCA({ commonName: 'sidecar-guard-e2e-cluster-ca', days: 30 });
   const serving = issueServingCert(ca, {
     // What a kube-apiserver certificate covers: loopback (where it listens) and the kubernetes Service.
-    dnsNames: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'],
+    dnsNames: [
+      'localhost',
+      'kubernetes',
+      'kubernetes.default',
+      'kubernetes.default.svc',
+      'kubernetes.default.svc.cluster.local',
+    ],
     ipAddresses: ['127.0.0.1', '10.0.0.1'],
     days: 30,
   });
   const admin = issueClientCert(ca, { commonName: 'e2e-admin', organizations: ['system:masters'], days: 30 });
   const sa = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const write = (path: string, pem: string, secret = false) => writeFileSync(path, pem, { mode: secret ? 0o600 : 0o644 });
+  const write = (path: string, pem: string, secret = false) =>
+    writeFileSync(path, pem, { mode: secret ? 0o600 : 0o644 });
   write(paths.caCert, ca.certPem);
   write(paths.apiserverCert, serving.certPem);
   write(paths.apiserverKey, serving.keyPem, true);

@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { needsClaim } from '../../src/cluster/admitter.js';
-import { newerVersion, reservationOf, Reservations, sidecarViewCurrentAsOf, WATCH_SETTLE_MS, type Reservation } from '../../src/cluster/reservations.js';
+import {
+  newerVersion,
+  reservationOf,
+  Reservations,
+  sidecarViewCurrentAsOf,
+  WATCH_SETTLE_MS,
+  type Reservation,
+} from '../../src/cluster/reservations.js';
 import { ClusterStore } from '../../src/cluster/store.js';
 import type { AdmissionRequest } from '../../src/admission/types.js';
 import { sidecarReview } from '../helpers/app.js';
@@ -9,22 +16,37 @@ import { sidecar } from '../helpers/objects.js';
 
 const AT = { replica: 'r1', now: 1_000, ttlMs: 10_000 };
 
-function stored(namespace: string, name: string, uid: string, resourceVersion: string, selector?: Record<string, string>) {
+function stored(
+  namespace: string,
+  name: string,
+  uid: string,
+  resourceVersion: string,
+  selector?: Record<string, string>,
+) {
   const object = sidecar(namespace, name, selector ? { selector } : {});
   return { ...object, metadata: { ...(object.metadata as object), uid, resourceVersion } };
 }
 
-const request = (object: Record<string, unknown>, opts: { operation?: string; oldObject?: unknown; dryRun?: boolean } = {}) =>
-  sidecarReview(object, opts).request as unknown as AdmissionRequest;
+const request = (
+  object: Record<string, unknown>,
+  opts: { operation?: string; oldObject?: unknown; dryRun?: boolean } = {},
+) => sidecarReview(object, opts).request as unknown as AdmissionRequest;
 
-function reserve(object: Record<string, unknown>, opts: { operation?: string; oldObject?: unknown } = {}, at = AT): Reservation {
+function reserve(
+  object: Record<string, unknown>,
+  opts: { operation?: string; oldObject?: unknown } = {},
+  at = AT,
+): Reservation {
   return reservationOf(request(object, opts), at)!;
 }
 
 describe('reservationOf', () => {
   test('keys: c.<uid> for a CREATE, u.<uid>.<version replaced> for an UPDATE, g.<random> without a uid', () => {
     assert.equal(reserve(stored('a', 'x', 'u-1', '7')).key, 'c.u-1');
-    const update = reserve(stored('a', 'x', 'u-1', '7', { app: 'y' }), { operation: 'UPDATE', oldObject: stored('a', 'x', 'u-1', '7') });
+    const update = reserve(stored('a', 'x', 'u-1', '7', { app: 'y' }), {
+      operation: 'UPDATE',
+      oldObject: stored('a', 'x', 'u-1', '7'),
+    });
     assert.equal(update.key, 'u.u-1.7');
     assert.equal(update.replaces, '7');
     const a = reserve(sidecar('a', 'x'));
@@ -61,8 +83,14 @@ describe('needsClaim', () => {
     assert.equal(needsClaim(request(wide, { operation: 'UPDATE', oldObject: wide })), false, 'spec change only');
     assert.equal(needsClaim(request(app, { operation: 'UPDATE', oldObject: wide })), true);
     assert.equal(needsClaim(request(wide, { operation: 'UPDATE', oldObject: app })), true);
-    assert.equal(needsClaim(request(sidecar('a', 'x', { selector: { app: 'z' } }), { operation: 'UPDATE', oldObject: app })), true);
-    assert.equal(needsClaim(request(sidecar('a', 'x', { selector: { app: 'y' } }), { operation: 'UPDATE', oldObject: app })), false);
+    assert.equal(
+      needsClaim(request(sidecar('a', 'x', { selector: { app: 'z' } }), { operation: 'UPDATE', oldObject: app })),
+      true,
+    );
+    assert.equal(
+      needsClaim(request(sidecar('a', 'x', { selector: { app: 'y' } }), { operation: 'UPDATE', oldObject: app })),
+      false,
+    );
     assert.equal(needsClaim(request(app, { operation: 'UPDATE' })), true, 'no oldObject: judged like a CREATE');
   });
 });
@@ -82,7 +110,11 @@ describe('Reservations', () => {
       forgetAfterMs: 5_000,
     });
     store.onChange((kind, ns, name) => kind === 'Sidecar' && reservations.observed(ns, name));
-    return { store, reservations, expired, at: (t: number) => {
+    return {
+      store,
+      reservations,
+      expired,
+      at: (t: number) => {
         now = t;
       },
       current: (t: number | undefined) => {
@@ -94,10 +126,22 @@ describe('Reservations', () => {
   test('pending Sidecars sit beside the stored ones, never in their place', () => {
     const { store, reservations } = setup();
     store.upsertSidecar(stored('a', 'default', 'u-0', '5'));
-    reservations.add(reserve(stored('a', 'default', 'u-0', '5', { app: 'y' }), { operation: 'UPDATE', oldObject: stored('a', 'default', 'u-0', '5') }));
+    reservations.add(
+      reserve(stored('a', 'default', 'u-0', '5', { app: 'y' }), {
+        operation: 'UPDATE',
+        oldObject: stored('a', 'default', 'u-0', '5'),
+      }),
+    );
     const view = reservations.overlay();
-    assert.deepEqual(view.namespaceWide('a').map((s) => s.name), ['default'], 'the stored namespace-wide version still counts');
-    assert.deepEqual(view.sidecars('a').map((s) => (s.selector ? { ...s.selector } : null)), [null, { app: 'y' }]);
+    assert.deepEqual(
+      view.namespaceWide('a').map((s) => s.name),
+      ['default'],
+      'the stored namespace-wide version still counts',
+    );
+    assert.deepEqual(
+      view.sidecars('a').map((s) => (s.selector ? { ...s.selector } : null)),
+      [null, { app: 'y' }],
+    );
   });
 
   test('a CREATE stops counting when the view shows its uid, not merely its name', () => {
@@ -112,7 +156,12 @@ describe('Reservations', () => {
   test('an UPDATE stops counting only when the view is past the version it replaced', () => {
     const { store, reservations } = setup();
     store.upsertSidecar(stored('a', 'x', 'u-1', '99'));
-    reservations.add(reserve(stored('a', 'x', 'u-1', '100', { app: 'y' }), { operation: 'UPDATE', oldObject: stored('a', 'x', 'u-1', '100') }));
+    reservations.add(
+      reserve(stored('a', 'x', 'u-1', '100', { app: 'y' }), {
+        operation: 'UPDATE',
+        oldObject: stored('a', 'x', 'u-1', '100'),
+      }),
+    );
     assert.equal(reservations.size(), 1, 'the view still shows an older version');
     store.upsertSidecar(stored('a', 'x', 'u-1', '100'));
     assert.equal(reservations.size(), 1, 'the version it replaced');
@@ -128,12 +177,18 @@ describe('Reservations', () => {
     reservations.add(theirs);
     at(50_000);
     assert.equal(reservations.size(), 2, 'the view is stuck at 0: nothing expires');
-    assert.deepEqual(reservations.overdue('a').map((r) => r.info.name), ['x', 'y']);
+    assert.deepEqual(
+      reservations.overdue('a').map((r) => r.info.name),
+      ['x', 'y'],
+    );
     current(10_999);
     assert.equal(reservations.size(), 2, 'current up to just before the expiry');
     current(11_000);
     assert.equal(reservations.size(), 0);
-    assert.deepEqual(expired.map((r) => r.key), ['c.u-1']);
+    assert.deepEqual(
+      expired.map((r) => r.key),
+      ['c.u-1'],
+    );
   });
 
   test('a namespace replaced from the claims object keeps out what already stopped counting here', () => {
@@ -147,7 +202,11 @@ describe('Reservations', () => {
     at(11_000 + 5_000);
     current(0);
     reservations.replaceNamespace('a', [claim]);
-    assert.equal(reservations.size(), 1, 'forgotten after forgetAfterMs past its expiry (by then the object has dropped it)');
+    assert.equal(
+      reservations.size(),
+      1,
+      'forgotten after forgetAfterMs past its expiry (by then the object has dropped it)',
+    );
   });
 
   test('a cap per namespace: beyond it, add() refuses with Undecided', () => {
@@ -164,8 +223,20 @@ describe('view freshness and versions', () => {
     assert.equal(sidecarViewCurrentAsOf(undefined, 100_000), -Infinity);
     assert.equal(sidecarViewCurrentAsOf({ synced: false, connected: false }, 100_000), -Infinity);
     assert.equal(sidecarViewCurrentAsOf({ synced: true, connected: true }, 100_000), 100_000 - WATCH_SETTLE_MS);
-    assert.equal(sidecarViewCurrentAsOf({ synced: true, connected: false, disconnectedSince: 40_000, lastSyncAt: 70_000 }, 100_000), 70_000 - WATCH_SETTLE_MS);
-    assert.equal(sidecarViewCurrentAsOf({ synced: true, connected: false, disconnectedSince: 80_000, lastSyncAt: 70_000 }, 100_000), 80_000 - WATCH_SETTLE_MS);
+    assert.equal(
+      sidecarViewCurrentAsOf(
+        { synced: true, connected: false, disconnectedSince: 40_000, lastSyncAt: 70_000 },
+        100_000,
+      ),
+      70_000 - WATCH_SETTLE_MS,
+    );
+    assert.equal(
+      sidecarViewCurrentAsOf(
+        { synced: true, connected: false, disconnectedSince: 80_000, lastSyncAt: 70_000 },
+        100_000,
+      ),
+      80_000 - WATCH_SETTLE_MS,
+    );
   });
 
   test('newerVersion compares etcd revisions as numbers, anything else by inequality', () => {

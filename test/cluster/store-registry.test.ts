@@ -4,7 +4,14 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ClusterStore } from '../../src/cluster/store.js';
 import { Reservations } from '../../src/cluster/reservations.js';
-import { serviceEntryInfoOf, sidecarInfoOf, slimServiceEntry, slimWorkload, visibleTo, workloadInfoOf } from '../../src/sidecar/records.js';
+import {
+  serviceEntryInfoOf,
+  sidecarInfoOf,
+  slimServiceEntry,
+  slimWorkload,
+  visibleTo,
+  workloadInfoOf,
+} from '../../src/sidecar/records.js';
 import { deployment, pod, service, serviceEntry, sidecar, workload } from '../helpers/objects.js';
 
 /** Records keep label maps without a prototype; compare their JSON. */
@@ -18,9 +25,24 @@ describe('workloads in the view', () => {
     s.upsertWorkload(workload('CronJob', 'shop', 'report', { app: 'report' }), 'CronJob');
     s.upsertWorkload(workload('StatefulSet', 'shop', 'db', { app: 'db' }), 'StatefulSet');
     assert.equal(s.knowsWorkloads(), true);
-    assert.deepEqual(plain(s.workloadsMatching('shop', { app: 'reviews' }, 5)), [{ kind: 'Deployment', namespace: 'shop', name: 'reviews-v2', labels: { app: 'reviews', version: 'v2' }, replicas: 0 }]);
-    assert.deepEqual(s.workloadsMatching('shop', { app: 'report' }, 5).map((w) => [w.kind, w.replicas]), [['CronJob', undefined]]);
-    assert.deepEqual(s.workloadsMatching('shop', { app: 'db' }, 5).map((w) => w.replicas), [1], 'replicas unset means 1');
+    assert.deepEqual(plain(s.workloadsMatching('shop', { app: 'reviews' }, 5)), [
+      {
+        kind: 'Deployment',
+        namespace: 'shop',
+        name: 'reviews-v2',
+        labels: { app: 'reviews', version: 'v2' },
+        replicas: 0,
+      },
+    ]);
+    assert.deepEqual(
+      s.workloadsMatching('shop', { app: 'report' }, 5).map((w) => [w.kind, w.replicas]),
+      [['CronJob', undefined]],
+    );
+    assert.deepEqual(
+      s.workloadsMatching('shop', { app: 'db' }, 5).map((w) => w.replicas),
+      [1],
+      'replicas unset means 1',
+    );
     assert.deepEqual(s.workloadsMatching('shop', { app: 'reviews', version: 'v1' }, 5), []);
     assert.deepEqual(s.workloadsMatching('other', { app: 'reviews' }, 5), []);
     assert.equal(s.counts().workloads, 3);
@@ -32,7 +54,10 @@ describe('workloads in the view', () => {
     s.upsertWorkload(workload('StatefulSet', 'shop', 'web', { app: 'web' }), 'StatefulSet');
     assert.equal(s.workloadsMatching('shop', { app: 'web' }, 5).length, 2);
     s.upsertWorkload(deployment('shop', 'web', { app: 'web2' }), 'Deployment');
-    assert.deepEqual(s.workloadsMatching('shop', { app: 'web' }, 5).map((w) => w.kind), ['StatefulSet']);
+    assert.deepEqual(
+      s.workloadsMatching('shop', { app: 'web' }, 5).map((w) => w.kind),
+      ['StatefulSet'],
+    );
     s.deleteWorkload('StatefulSet', 'shop', 'web');
     assert.deepEqual(s.workloadsMatching('shop', { app: 'web' }, 5), []);
   });
@@ -43,13 +68,23 @@ describe('workloads in the view', () => {
     assert.equal(s.workloadsMatching('shop', { team: 't' }, 10).length, 3);
     s.deleteWorkload('Deployment', 'shop', 'a');
     s.deleteWorkload('Deployment', 'shop', 'b');
-    assert.deepEqual(s.workloadsMatching('shop', { team: 't' }, 10).map((w) => w.name), ['c']);
-    assert.deepEqual(s.workloadsMatching('shop', { team: 't', app: 'c' }, 10).map((w) => w.name), ['c']);
+    assert.deepEqual(
+      s.workloadsMatching('shop', { team: 't' }, 10).map((w) => w.name),
+      ['c'],
+    );
+    assert.deepEqual(
+      s.workloadsMatching('shop', { team: 't', app: 'c' }, 10).map((w) => w.name),
+      ['c'],
+    );
     s.deleteWorkload('Deployment', 'shop', 'c');
     assert.deepEqual(s.workloadsMatching('shop', { team: 't' }, 10), []);
     s.upsertWorkload(deployment('shop', 'd', { team: 't' }), 'Deployment');
     s.upsertWorkload(deployment('shop', 'd', { team: 't' }), 'Deployment');
-    assert.deepEqual(s.workloadsMatching('shop', { team: 't' }, 10).map((w) => w.name), ['d'], 're-adding the same one does not double it');
+    assert.deepEqual(
+      s.workloadsMatching('shop', { team: 't' }, 10).map((w) => w.name),
+      ['d'],
+      're-adding the same one does not double it',
+    );
   });
 
   test('a ReplicaSet adopted by a Deployment leaves the view (its owner has the template)', () => {
@@ -66,22 +101,41 @@ describe('workloads in the view', () => {
     s.upsertWorkload(workload('Job', 'shop', 'j', { app: 'j' }), 'Job');
     const seen: string[] = [];
     s.onChange((kind, ns, name) => seen.push(`${kind} ${ns}/${name}`));
-    s.replaceWorkloads('Deployment', [slimWorkload(deployment('shop', 'b', { app: 'b' }), 'Deployment'), slimWorkload(deployment('shop', 'c', { app: 'c' }), 'Deployment')]);
-    assert.deepEqual(s.workloads('shop').map((w) => `${w.kind}/${w.name}`).sort(), ['Deployment/b', 'Deployment/c', 'Job/j']);
+    s.replaceWorkloads('Deployment', [
+      slimWorkload(deployment('shop', 'b', { app: 'b' }), 'Deployment'),
+      slimWorkload(deployment('shop', 'c', { app: 'c' }), 'Deployment'),
+    ]);
+    assert.deepEqual(
+      s
+        .workloads('shop')
+        .map((w) => `${w.kind}/${w.name}`)
+        .sort(),
+      ['Deployment/b', 'Deployment/c', 'Job/j'],
+    );
     assert.deepEqual(seen.sort(), ['Workload shop/a', 'Workload shop/b', 'Workload shop/c']);
     seen.length = 0;
-    s.replaceWorkloads('Deployment', [slimWorkload(deployment('shop', 'b', { app: 'b' }), 'Deployment'), slimWorkload(deployment('shop', 'c', { app: 'c' }), 'Deployment')]);
+    s.replaceWorkloads('Deployment', [
+      slimWorkload(deployment('shop', 'b', { app: 'b' }), 'Deployment'),
+      slimWorkload(deployment('shop', 'c', { app: 'c' }), 'Deployment'),
+    ]);
     assert.deepEqual(seen, [], 'an unchanged re-list notifies nobody');
   });
 
   test('slimWorkload keeps what the view reads and drops the pod spec', () => {
     const big = deployment('shop', 'web', { app: 'web' }, 2);
-    (big.spec as { template: { spec: unknown } }).template.spec = { containers: Array.from({ length: 50 }, (_, i) => ({ name: `c${i}`, image: 'x'.repeat(100) })) };
+    (big.spec as { template: { spec: unknown } }).template.spec = {
+      containers: Array.from({ length: 50 }, (_, i) => ({ name: `c${i}`, image: 'x'.repeat(100) })),
+    };
     const slim = slimWorkload(big, 'Deployment');
     assert.ok(JSON.stringify(slim).length < 200, JSON.stringify(slim));
     assert.deepEqual(workloadInfoOf(slim, 'Deployment'), workloadInfoOf(big, 'Deployment'));
     const cron = workload('CronJob', 'shop', 'c', { app: 'c' });
-    assert.deepEqual(plain(workloadInfoOf(slimWorkload(cron, 'CronJob'), 'CronJob')), { kind: 'CronJob', namespace: 'shop', name: 'c', labels: { app: 'c' } });
+    assert.deepEqual(plain(workloadInfoOf(slimWorkload(cron, 'CronJob'), 'CronJob')), {
+      kind: 'CronJob',
+      namespace: 'shop',
+      name: 'c',
+      labels: { app: 'c' },
+    });
     const owned = workload('Job', 'shop', 'j', { app: 'j' }, { ownedBy: 'CronJob' });
     assert.equal(workloadInfoOf(slimWorkload(owned, 'Job'), 'Job'), undefined);
   });
@@ -104,10 +158,17 @@ describe('Services and ServiceEntries in the view', () => {
     s.upsertService(service('shop', 'hidden', { 'networking.istio.io/exportTo': '., istio-system' }));
     assert.equal(s.knowsRegistry(), true);
     assert.deepEqual(s.service('shop', 'ratings'), { namespace: 'shop', name: 'ratings' });
-    assert.deepEqual(s.service('shop', 'hidden'), { namespace: 'shop', name: 'hidden', exportTo: ['.', 'istio-system'] });
+    assert.deepEqual(s.service('shop', 'hidden'), {
+      namespace: 'shop',
+      name: 'hidden',
+      exportTo: ['.', 'istio-system'],
+    });
     assert.equal(s.service('other', 'ratings'), undefined);
     s.deleteService('shop', 'ratings');
-    assert.deepEqual(s.services('shop').map((x) => x.name), ['hidden']);
+    assert.deepEqual(
+      s.services('shop').map((x) => x.name),
+      ['hidden'],
+    );
     s.replaceServices([{ metadata: { name: 'a', namespace: 'b' } }]);
     assert.deepEqual(s.counts().services, 1);
   });
@@ -116,13 +177,25 @@ describe('Services and ServiceEntries in the view', () => {
     const s = new ClusterStore();
     s.upsertServiceEntry(serviceEntry('egress', 'stripe', ['api.stripe.com', 'api.stripe.com'], ['shop']));
     s.upsertServiceEntry(serviceEntry('other', 'stripe2', ['api.stripe.com']));
-    assert.deepEqual(s.serviceEntriesWithHost('api.stripe.com').map((e) => `${e.namespace}/${e.name}`), ['egress/stripe', 'other/stripe2']);
+    assert.deepEqual(
+      s.serviceEntriesWithHost('api.stripe.com').map((e) => `${e.namespace}/${e.name}`),
+      ['egress/stripe', 'other/stripe2'],
+    );
     s.upsertServiceEntry(serviceEntry('egress', 'stripe', ['files.stripe.com']));
-    assert.deepEqual(s.serviceEntriesWithHost('api.stripe.com').map((e) => e.name), ['stripe2']);
-    assert.deepEqual(s.serviceEntriesWithHost('files.stripe.com').map((e) => e.exportTo), [undefined]);
+    assert.deepEqual(
+      s.serviceEntriesWithHost('api.stripe.com').map((e) => e.name),
+      ['stripe2'],
+    );
+    assert.deepEqual(
+      s.serviceEntriesWithHost('files.stripe.com').map((e) => e.exportTo),
+      [undefined],
+    );
     s.deleteServiceEntry('other', 'stripe2');
     assert.deepEqual(s.serviceEntriesWithHost('api.stripe.com'), []);
-    assert.deepEqual(s.serviceEntries('egress').map((e) => e.name), ['stripe']);
+    assert.deepEqual(
+      s.serviceEntries('egress').map((e) => e.name),
+      ['stripe'],
+    );
     s.replaceServiceEntries([slimServiceEntry(serviceEntry('x', 'y', ['h.example.com']))]);
     assert.deepEqual(s.serviceEntries('egress'), []);
     assert.equal(s.serviceEntriesWithHost('h.example.com').length, 1);
@@ -130,7 +203,10 @@ describe('Services and ServiceEntries in the view', () => {
 
   test('slimServiceEntry keeps hosts and exportTo only', () => {
     const se = serviceEntry('egress', 'stripe', ['api.stripe.com'], ['shop']);
-    assert.deepEqual(slimServiceEntry(se), { metadata: { name: 'stripe', namespace: 'egress' }, spec: { hosts: ['api.stripe.com'], exportTo: ['shop'] } });
+    assert.deepEqual(slimServiceEntry(se), {
+      metadata: { name: 'stripe', namespace: 'egress' },
+      spec: { hosts: ['api.stripe.com'], exportTo: ['shop'] },
+    });
     assert.deepEqual(serviceEntryInfoOf(slimServiceEntry(se)), serviceEntryInfoOf(se));
   });
 
@@ -163,14 +239,40 @@ describe('ambient pods and the Sidecar records the new rules read', () => {
     const s = new ClusterStore();
     s.upsertPod(pod('shop', 'a', { app: 'r' }, { 'ambient.istio.io/redirection': 'enabled' }));
     s.upsertPod(pod('shop', 'b', { app: 'r' }));
-    assert.deepEqual(s.podsMatching('shop', { app: 'r' }, 5).map((p) => [p.name, p.ambient]).sort(), [['a', true], ['b', false]]);
-    assert.deepEqual(s.podsMatching('shop', { app: 'r' }, 5, 'sidecar').map((p) => p.name), ['b']);
-    assert.deepEqual(s.podsMatching('shop', { app: 'r' }, 5, 'ambient').map((p) => p.name), ['a']);
+    assert.deepEqual(
+      s
+        .podsMatching('shop', { app: 'r' }, 5)
+        .map((p) => [p.name, p.ambient])
+        .sort(),
+      [
+        ['a', true],
+        ['b', false],
+      ],
+    );
+    assert.deepEqual(
+      s.podsMatching('shop', { app: 'r' }, 5, 'sidecar').map((p) => p.name),
+      ['b'],
+    );
+    assert.deepEqual(
+      s.podsMatching('shop', { app: 'r' }, 5, 'ambient').map((p) => p.name),
+      ['a'],
+    );
     s.upsertPod(pod('shop', 'a', { app: 'r' }));
-    assert.deepEqual(s.podsMatching('shop', { app: 'r' }, 5, 'ambient'), [], 'the annotation removed: no longer ambient');
-    for (const name of ['a', 'b']) s.upsertPod(pod('shop', name, { app: 'r' }, { 'ambient.istio.io/redirection': 'enabled' }));
+    assert.deepEqual(
+      s.podsMatching('shop', { app: 'r' }, 5, 'ambient'),
+      [],
+      'the annotation removed: no longer ambient',
+    );
+    for (const name of ['a', 'b'])
+      s.upsertPod(pod('shop', name, { app: 'r' }, { 'ambient.istio.io/redirection': 'enabled' }));
     assert.deepEqual(s.podsMatching('shop', { app: 'r' }, 5, 'sidecar'), [], 'every pod ambient: none with a sidecar');
-    assert.deepEqual(s.podsMatching('shop', { app: 'r' }, 5, 'ambient').map((p) => p.name).sort(), ['a', 'b']);
+    assert.deepEqual(
+      s
+        .podsMatching('shop', { app: 'r' }, 5, 'ambient')
+        .map((p) => p.name)
+        .sort(),
+      ['a', 'b'],
+    );
   });
 
   test('a re-list notices a pod that only changed its ambient mode', () => {
@@ -182,7 +284,7 @@ describe('ambient pods and the Sidecar records the new rules read', () => {
     assert.deepEqual(seen, ['Pod a']);
   });
 
-  test('Sidecar records say whether the selector field is there and keep a default\'s egress hosts', () => {
+  test("Sidecar records say whether the selector field is there and keep a default's egress hosts", () => {
     assert.deepEqual(
       [sidecarInfoOf(sidecar('a', 'd'))!.selectorPresent, sidecarInfoOf(sidecar('a', 'd'))!.egressHosts],
       [false, ['./*', 'istio-system/*']],

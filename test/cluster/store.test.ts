@@ -9,13 +9,25 @@ describe('ClusterStore indexes', () => {
     s.upsertSidecar(sidecar('a', 'default'));
     s.upsertSidecar(sidecar('a', 'r', { selector: { app: 'r' } }));
     s.upsertSidecar(sidecar('b', 'default'));
-    assert.deepEqual(s.sidecars('a').map((x) => x.name).sort(), ['default', 'r']);
-    assert.deepEqual(s.namespaceWide('a').map((x) => x.name), ['default']);
+    assert.deepEqual(
+      s
+        .sidecars('a')
+        .map((x) => x.name)
+        .sort(),
+      ['default', 'r'],
+    );
+    assert.deepEqual(
+      s.namespaceWide('a').map((x) => x.name),
+      ['default'],
+    );
     // an update that adds a selector leaves the namespace-wide index
     s.upsertSidecar(sidecar('a', 'default', { selector: { app: 'x' } }));
     assert.deepEqual(s.namespaceWide('a'), []);
     s.deleteSidecar('a', 'r');
-    assert.deepEqual(s.sidecars('a').map((x) => x.name), ['default']);
+    assert.deepEqual(
+      s.sidecars('a').map((x) => x.name),
+      ['default'],
+    );
     assert.deepEqual(s.counts(), { sidecars: 2, pods: 0, namespaces: 0, workloads: 0, services: 0, serviceEntries: 0 });
   });
 
@@ -26,13 +38,19 @@ describe('ClusterStore indexes', () => {
     s.upsertPod(pod('other', 'x', { app: 'web', tier: 'odd' }));
     assert.equal(s.knowsPods(), true);
     assert.equal(s.podsMatching('ns', { app: 'web' }, 100).length, 10);
-    assert.deepEqual(s.podsMatching('ns', { app: 'web', tier: 'odd' }, 100).map((p) => p.name), ['p1', 'p3', 'p5', 'p7', 'p9']);
+    assert.deepEqual(
+      s.podsMatching('ns', { app: 'web', tier: 'odd' }, 100).map((p) => p.name),
+      ['p1', 'p3', 'p5', 'p7', 'p9'],
+    );
     assert.equal(s.podsMatching('ns', { app: 'web', tier: 'odd' }, 2).length, 2);
     assert.deepEqual(s.podsMatching('ns', { app: 'nope' }, 5), []);
     // relabelling moves the pod between posting lists
     s.upsertPod(pod('ns', 'p1', { app: 'db' }));
     assert.equal(s.podsMatching('ns', { app: 'web', tier: 'odd' }, 100).length, 4);
-    assert.deepEqual(s.podsMatching('ns', { app: 'db' }, 100).map((p) => p.name), ['p1']);
+    assert.deepEqual(
+      s.podsMatching('ns', { app: 'db' }, 100).map((p) => p.name),
+      ['p1'],
+    );
     s.deletePod('ns', 'p1');
     assert.deepEqual(s.podsMatching('ns', { app: 'db' }, 100), []);
   });
@@ -41,7 +59,10 @@ describe('ClusterStore indexes', () => {
     const s = new ClusterStore();
     s.upsertSidecar(sidecar('a', 'gone'));
     s.replaceSidecars([sidecar('a', 'kept')]);
-    assert.deepEqual(s.sidecars('a').map((x) => x.name), ['kept']);
+    assert.deepEqual(
+      s.sidecars('a').map((x) => x.name),
+      ['kept'],
+    );
     s.upsertPod(pod('a', 'gone', { app: 'x' }));
     s.replacePods([]);
     assert.deepEqual(s.podsMatching('a', { app: 'x' }, 1), []);
@@ -57,13 +78,31 @@ describe('ClusterStore indexes', () => {
     const seen: { name: string; namespaceWide: string[]; sidecars: number }[] = [];
     s.onChange((kind, ns, name) => {
       assert.equal(kind, 'Sidecar');
-      seen.push({ name: `${ns}/${name}`, namespaceWide: s.namespaceWide('team').map((x) => x.name), sidecars: s.counts().sidecars });
+      seen.push({
+        name: `${ns}/${name}`,
+        namespaceWide: s.namespaceWide('team').map((x) => x.name),
+        sidecars: s.counts().sidecars,
+      });
     });
     // The selector Sidecar first: a store cleared and refilled object by object would
     // notify while team had no namespace-wide Sidecar at all.
-    s.replaceSidecars([sidecar('team', 'r', { selector: { app: 'r' } }), sidecar('team', 'theirs'), sidecar('other', 'x', { labels: { v: '2' } }), sidecar('team', 'new', { selector: { app: 'n' } })]);
-    assert.deepEqual(seen.map((e) => e.name).sort(), ['other/x', 'team/gone', 'team/new'], 'changed, removed and added; the unchanged two are not announced');
-    for (const e of seen) assert.deepEqual({ namespaceWide: e.namespaceWide, sidecars: e.sidecars }, { namespaceWide: ['theirs'], sidecars: 4 }, e.name);
+    s.replaceSidecars([
+      sidecar('team', 'r', { selector: { app: 'r' } }),
+      sidecar('team', 'theirs'),
+      sidecar('other', 'x', { labels: { v: '2' } }),
+      sidecar('team', 'new', { selector: { app: 'n' } }),
+    ]);
+    assert.deepEqual(
+      seen.map((e) => e.name).sort(),
+      ['other/x', 'team/gone', 'team/new'],
+      'changed, removed and added; the unchanged two are not announced',
+    );
+    for (const e of seen)
+      assert.deepEqual(
+        { namespaceWide: e.namespaceWide, sidecars: e.sidecars },
+        { namespaceWide: ['theirs'], sidecars: 4 },
+        e.name,
+      );
     assert.equal(s.sidecar('team', 'gone'), undefined);
     assert.equal(s.sidecar('other', 'x')?.labels.v, '2');
   });
@@ -84,20 +123,51 @@ describe('ClusterStore indexes', () => {
     });
     s.replacePods([pod('a', 'same', { app: 'x' }), pod('a', 'relabelled', { app: 'y' }), pod('b', 'new', {})]);
     s.replaceNamespaces([namespace('kept'), namespace('labelled', { team: 't' }), namespace('added')]);
-    assert.deepEqual(seen.sort(), ['Namespace /added', 'Namespace /dropped', 'Namespace /labelled', 'Pod a/gone', 'Pod a/relabelled', 'Pod b/new']);
-    assert.deepEqual(s.podsMatching('a', { app: 'y' }, 5).map((p) => p.name), ['relabelled']);
+    assert.deepEqual(seen.sort(), [
+      'Namespace /added',
+      'Namespace /dropped',
+      'Namespace /labelled',
+      'Pod a/gone',
+      'Pod a/relabelled',
+      'Pod b/new',
+    ]);
+    assert.deepEqual(
+      s.podsMatching('a', { app: 'y' }, 5).map((p) => p.name),
+      ['relabelled'],
+    );
     assert.equal(s.namespace('dropped'), undefined);
   });
 
   test('a namespace of pods with a label set each (a StatefulSet): matching is the same with and without the label index, through growth and deletes', () => {
     const s = new ClusterStore();
-    const labelsOf = (i: number) => ({ app: `db-${i % 3}`, 'statefulset.kubernetes.io/pod-name': `db-${i}`, 'apps.kubernetes.io/pod-index': String(i), ...(i % 4 === 0 ? { backup: 'yes' } : {}) });
+    const labelsOf = (i: number) => ({
+      app: `db-${i % 3}`,
+      'statefulset.kubernetes.io/pod-name': `db-${i}`,
+      'apps.kubernetes.io/pod-index': String(i),
+      ...(i % 4 === 0 ? { backup: 'yes' } : {}),
+    });
     const expected = (alive: Set<number>, selector: Record<string, string>) =>
-      [...alive].filter((i) => Object.entries(selector).every(([k, v]) => (labelsOf(i) as Record<string, string>)[k] === v)).map((i) => `db-${i}`).sort();
+      [...alive]
+        .filter((i) => Object.entries(selector).every(([k, v]) => (labelsOf(i) as Record<string, string>)[k] === v))
+        .map((i) => `db-${i}`)
+        .sort();
     const alive = new Set<number>();
     const check = (when: string) => {
-      for (const selector of <Record<string, string>[]>[{ app: 'db-1' }, { app: 'db-2', backup: 'yes' }, { 'statefulset.kubernetes.io/pod-name': 'db-7' }, { 'apps.kubernetes.io/pod-index': '40' }, { app: 'db-0', toString: 'x' }]) {
-        assert.deepEqual(s.podsMatching('sts', selector, 1_000).map((p) => p.name).sort(), expected(alive, selector), `${when}: ${JSON.stringify(selector)}`);
+      for (const selector of <Record<string, string>[]>[
+        { app: 'db-1' },
+        { app: 'db-2', backup: 'yes' },
+        { 'statefulset.kubernetes.io/pod-name': 'db-7' },
+        { 'apps.kubernetes.io/pod-index': '40' },
+        { app: 'db-0', toString: 'x' },
+      ]) {
+        assert.deepEqual(
+          s
+            .podsMatching('sts', selector, 1_000)
+            .map((p) => p.name)
+            .sort(),
+          expected(alive, selector),
+          `${when}: ${JSON.stringify(selector)}`,
+        );
       }
     };
     // 10 label sets (no index yet), then 100 (indexed), then back down to 10.
@@ -110,7 +180,14 @@ describe('ClusterStore indexes', () => {
     for (let i = 10; i < 100; i++) add(i);
     check('100 pods');
     s.upsertPod(pod('sts', 'db-5', labelsOf(6)));
-    assert.deepEqual({ ...s.podsMatching('sts', { 'statefulset.kubernetes.io/pod-name': 'db-6' }, 5).find((p) => p.name === 'db-5')?.labels }, labelsOf(6), 'relabelled');
+    assert.deepEqual(
+      {
+        ...s.podsMatching('sts', { 'statefulset.kubernetes.io/pod-name': 'db-6' }, 5).find((p) => p.name === 'db-5')
+          ?.labels,
+      },
+      labelsOf(6),
+      'relabelled',
+    );
     s.upsertPod(pod('sts', 'db-5', labelsOf(5)));
     for (let i = 10; i < 100; i++) {
       s.deletePod('sts', `db-${i}`);
@@ -132,13 +209,23 @@ describe('ClusterStore indexes', () => {
     s.onChange((kind, ns, name) => seen.push(`${kind} ${ns}/${name}`));
     const relist = s.relistPods();
     relist.add([pod('a', 'same', { app: 'x' }), pod('a', 'relabelled', { app: 'y' })]);
-    assert.deepEqual(s.podsMatching('a', { app: 'y' }, 5).map((p) => p.name), ['relabelled'], 'the page applies at once');
+    assert.deepEqual(
+      s.podsMatching('a', { app: 'y' }, 5).map((p) => p.name),
+      ['relabelled'],
+      'the page applies at once',
+    );
     assert.equal(s.counts().pods, 3, 'nothing removed before the list is complete');
     assert.deepEqual(seen, [], 'nothing notified before done()');
     relist.add([pod('b', 'new', {})]);
     relist.done();
     assert.deepEqual(seen.sort(), ['Pod a/gone', 'Pod a/relabelled', 'Pod b/new']);
-    assert.deepEqual(s.pods('a').map((p) => p.name).sort(), ['relabelled', 'same']);
+    assert.deepEqual(
+      s
+        .pods('a')
+        .map((p) => p.name)
+        .sort(),
+      ['relabelled', 'same'],
+    );
     assert.equal(s.knowsPods(), true);
   });
 

@@ -36,7 +36,10 @@ async function startEnv(options: InformerOptions, prepare?: (server: TestApiServ
   server.store.put('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } });
   prepare?.(server);
   const warnings: { msg: string }[] = [];
-  const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line) as { msg: string }) });
+  const logger = pino(
+    { level: 'warn' },
+    { write: (line: string) => void warnings.push(JSON.parse(line) as { msg: string }) },
+  );
   const store = new ClusterStore();
   const informers = new ClusterInformers(KubeClient.load(join(dir, 'kubeconfig')), store, logger, options);
   informers.start();
@@ -53,20 +56,27 @@ async function startEnv(options: InformerOptions, prepare?: (server: TestApiServ
   };
 }
 
-
 /** 'done' if the promise settles within ms, else 'still waiting' (the timer is cancelled either way). */
 async function within(promise: Promise<unknown>, ms: number): Promise<'done' | 'still waiting'> {
   const timer = new AbortController();
   try {
-    return await Promise.race([promise.then(() => 'done' as const), delay(ms, 'still waiting' as const, { signal: timer.signal })]);
+    return await Promise.race([
+      promise.then(() => 'done' as const),
+      delay(ms, 'still waiting' as const, { signal: timer.signal }),
+    ]);
   } finally {
     timer.abort();
   }
 }
 
-const synced = (env: Env) => env.informers.synced() && env.server.openWatches() === PATHS.length && env.informers.status().every((s) => s.connected);
-const lists = (env: Env, path: string) => env.server.requests().filter((r) => r.method === 'GET' && r.path.startsWith(`${path}?`) && !isWatch(r.path));
-const watches = (env: Env, path: string) => env.server.requests().filter((r) => r.path.startsWith(`${path}?`) && isWatch(r.path));
+const synced = (env: Env) =>
+  env.informers.synced() &&
+  env.server.openWatches() === PATHS.length &&
+  env.informers.status().every((s) => s.connected);
+const lists = (env: Env, path: string) =>
+  env.server.requests().filter((r) => r.method === 'GET' && r.path.startsWith(`${path}?`) && !isWatch(r.path));
+const watches = (env: Env, path: string) =>
+  env.server.requests().filter((r) => r.path.startsWith(`${path}?`) && isWatch(r.path));
 
 describe('informer watches', () => {
   test('a quiet watch cut by the inactivity timeout is re-opened from its resourceVersion: no re-list, no warning', async () => {
@@ -74,14 +84,22 @@ describe('informer watches', () => {
     const env = await startEnv({ initialBackoffMs: 50, watchInactivityTimeoutMs: 300 });
     try {
       await waitFor('the first lists and watches', () => synced(env), 10_000);
-      await waitFor('every watch to be cut by the timeout twice', () => PATHS.every((p) => watches(env, p).length >= 2), 10_000);
+      await waitFor(
+        'every watch to be cut by the timeout twice',
+        () => PATHS.every((p) => watches(env, p).length >= 2),
+        10_000,
+      );
       assert.ok(
         env.informers.status().every((s) => s.lists === 1),
         JSON.stringify(env.informers.status()),
       );
       for (const path of PATHS) assert.equal(lists(env, path).length, 1, `${path} listed once`);
       // Each re-opened watch names the resourceVersion it had reached.
-      for (const path of PATHS) assert.ok(watches(env, path).every((r) => /[?&]resourceVersion=\d+/.test(r.path)), path);
+      for (const path of PATHS)
+        assert.ok(
+          watches(env, path).every((r) => /[?&]resourceVersion=\d+/.test(r.path)),
+          path,
+        );
       assert.deepEqual(env.warnings, []);
 
       env.server.store.put('sidecars', sidecar('shop', 'later') as KubeObject);
@@ -120,8 +138,16 @@ describe('informer watches', () => {
       // Backoff 50, 100, 200, 200 ms; a tight loop would come back within a few ms. The first end
       // may find a watch already a second old, which is re-opened at once, so the lower bounds
       // are taken one step late.
-      for (const [i, least] of [[1, 50], [2, 100], [3, 200]] as const) assert.ok(gaps[i]! >= least - 1, `retry ${i}: ${gaps.map(Math.round).join(', ')} ms`);
-      assert.ok(env.informers.status().every((s) => s.lists === 1), 'the view was never re-listed');
+      for (const [i, least] of [
+        [1, 50],
+        [2, 100],
+        [3, 200],
+      ] as const)
+        assert.ok(gaps[i]! >= least - 1, `retry ${i}: ${gaps.map(Math.round).join(', ')} ms`);
+      assert.ok(
+        env.informers.status().every((s) => s.lists === 1),
+        'the view was never re-listed',
+      );
 
       env.server.store.put('sidecars', sidecar('shop', 'after') as KubeObject);
       await waitFor('the watch to deliver again', () => env.store.sidecar('shop', 'after') !== undefined, 10_000);
@@ -133,7 +159,10 @@ describe('informer watches', () => {
   test('stop() aborts lists that hang instead of waiting for them', { timeout: 30_000 }, async () => {
     let hung = 0;
     const env = await startEnv({}, (server) =>
-      server.faults.hangRequests({ match: (method, path) => method === 'GET' && !isWatch(path) && ++hung > 0, ms: 60_000 }),
+      server.faults.hangRequests({
+        match: (method, path) => method === 'GET' && !isWatch(path) && ++hung > 0,
+        ms: 60_000,
+      }),
     );
     try {
       await waitFor('the three lists to hang', () => hung >= PATHS.length, 10_000);

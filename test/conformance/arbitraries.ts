@@ -12,11 +12,18 @@ const pick = <T>(...values: T[]): fc.Arbitrary<T> => fc.constantFrom(...values);
  * fast-check's default of 5 in 6, which would set nearly every field of a
  * TLS block at once).
  */
-function some<T extends Record<string, fc.Arbitrary<unknown>>>(model: T, present = 0.4): fc.Arbitrary<Record<string, unknown>> {
+function some<T extends Record<string, fc.Arbitrary<unknown>>>(
+  model: T,
+  present = 0.4,
+): fc.Arbitrary<Record<string, unknown>> {
   const absent = Math.round((1 - present) * 10);
   const keys = Object.keys(model);
   return fc
-    .tuple(...keys.map((k) => fc.oneof({ weight: absent, arbitrary: fc.constant(undefined) }, { weight: 10 - absent, arbitrary: model[k]! })))
+    .tuple(
+      ...keys.map((k) =>
+        fc.oneof({ weight: absent, arbitrary: fc.constant(undefined) }, { weight: 10 - absent, arbitrary: model[k]! }),
+      ),
+    )
     .map((values) => {
       const out: Record<string, unknown> = {};
       values.forEach((v, i) => {
@@ -28,7 +35,10 @@ function some<T extends Record<string, fc.Arbitrary<unknown>>>(model: T, present
 
 /** Mostly an ordinary value; one time in `1 + odds`, one at the edge of a rule. */
 function edge<T>(ordinary: readonly T[], edges: readonly T[], odds = 4): fc.Arbitrary<T> {
-  return fc.oneof({ weight: odds, arbitrary: fc.constantFrom(...ordinary) }, { weight: 1, arbitrary: fc.constantFrom(...edges) });
+  return fc.oneof(
+    { weight: odds, arbitrary: fc.constantFrom(...ordinary) },
+    { weight: 1, arbitrary: fc.constantFrom(...edges) },
+  );
 }
 
 // ---- scalars at the edges of the rules -----------------------------------
@@ -39,8 +49,31 @@ function edge<T>(ordinary: readonly T[], edges: readonly T[], odds = 4): fc.Arbi
  * characters, a lone surrogate (Go's decoder makes it U+FFFD), quotes.
  */
 const ODD_TEXT = [
-  '\u0000', '\u007f', '\t', '\n', '"', '\\', '\u00ad', '\u200b', '\u2028', '\ufeff', '\u00a0', '\u0085', 'é', 'e\u0301',
-  '日本', '😀', '\ud800', '\udfff\ud800', 'İ', 'ǅ', 'Ⅻ', '\u{e0001}', '\ufffd', 'ß', 'K',
+  '\u0000',
+  '\u007f',
+  '\t',
+  '\n',
+  '"',
+  '\\',
+  '\u00ad',
+  '\u200b',
+  '\u2028',
+  '\ufeff',
+  '\u00a0',
+  '\u0085',
+  'é',
+  'e\u0301',
+  '日本',
+  '😀',
+  '\ud800',
+  '\udfff\ud800',
+  'İ',
+  'ǅ',
+  'Ⅻ',
+  '\u{e0001}',
+  '\ufffd',
+  'ß',
+  'K',
 ];
 const oddWith = (prefix: string, suffix: string) => ODD_TEXT.map((t) => `${prefix}${t}${suffix}`);
 
@@ -57,21 +90,62 @@ const portNumber = fc.oneof(
 
 const protocol = edge(
   ['', 'HTTP', 'http', 'HTTPS', 'TLS', 'TCP', 'GRPC', 'HTTP2'],
-  ['https', 'tls', 'tcp', 'UDP', 'grpc', 'GRPC-Web', 'grpc-web', 'http2', 'HTTP_PROXY', 'Mongo', 'MONGO', 'redis', 'MySQL',
-    'HBONE', 'DoubleHBONE', 'doublehbone', 'foo', 'HTTP/2', ' http', 'HTTPſ', 'tcK', 'HTTPS\u0130', ...oddWith('http', '')],
+  [
+    'https',
+    'tls',
+    'tcp',
+    'UDP',
+    'grpc',
+    'GRPC-Web',
+    'grpc-web',
+    'http2',
+    'HTTP_PROXY',
+    'Mongo',
+    'MONGO',
+    'redis',
+    'MySQL',
+    'HBONE',
+    'DoubleHBONE',
+    'doublehbone',
+    'foo',
+    'HTTP/2',
+    ' http',
+    'HTTPſ',
+    'tcK',
+    'HTTPS\u0130',
+    ...oddWith('http', ''),
+  ],
 );
 
 const portName = edge(
   ['', 'http', 'http-web', 'tcp', 'grpc-api'],
-  ['HTTP', 'Web-1', '-bad', 'bad-', 'a_b', 'a.b', 'x', 'a'.repeat(63), 'a'.repeat(64), '1abc', 'tcp-🐱', 'a b', ...oddWith('http-', '')],
+  [
+    'HTTP',
+    'Web-1',
+    '-bad',
+    'bad-',
+    'a_b',
+    'a.b',
+    'x',
+    'a'.repeat(63),
+    'a'.repeat(64),
+    '1abc',
+    'tcp-🐱',
+    'a b',
+    ...oddWith('http-', ''),
+  ],
 );
 
 /** `arb` with probability `p`, else undefined (a key left out by `compact`). */
 const maybe = <T>(arb: fc.Arbitrary<T>, p: number): fc.Arbitrary<T | undefined> =>
-  fc.oneof({ weight: Math.round(p * 100), arbitrary: arb }, { weight: 100 - Math.round(p * 100), arbitrary: fc.constant(undefined) });
+  fc.oneof(
+    { weight: Math.round(p * 100), arbitrary: arb },
+    { weight: 100 - Math.round(p * 100), arbitrary: fc.constant(undefined) },
+  );
 
 /** A record with the undefined keys left out. */
-const compact = (o: Record<string, unknown>): Record<string, unknown> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+const compact = (o: Record<string, unknown>): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 
 const port = fc
   .record({
@@ -84,16 +158,61 @@ const port = fc
 
 const bind = edge(
   ['', '0.0.0.0', '127.0.0.1'],
-  ['unix:///var/run/a.sock', '::', '[::]', '1.2.3.4', '010.0.0.1', '256.1.1.1', 'fe80::1%eth0', '::ffff:1.2.3.4', '1.2.3.4/24', 'localhost', ' 1.2.3.4', '::1',
-    '1::2::3', 'unix:///b.sock', 'unix://@abstract', 'unix://', 'unix://rel/a.sock', 'unix:///dir/', 'UNIX:///x.sock', 'unix:////a.sock'],
+  [
+    'unix:///var/run/a.sock',
+    '::',
+    '[::]',
+    '1.2.3.4',
+    '010.0.0.1',
+    '256.1.1.1',
+    'fe80::1%eth0',
+    '::ffff:1.2.3.4',
+    '1.2.3.4/24',
+    'localhost',
+    ' 1.2.3.4',
+    '::1',
+    '1::2::3',
+    'unix:///b.sock',
+    'unix://@abstract',
+    'unix://',
+    'unix://rel/a.sock',
+    'unix:///dir/',
+    'UNIX:///x.sock',
+    'unix:////a.sock',
+  ],
 );
 
 const defaultEndpoint = edge(
   ['', '127.0.0.1:8080', '0.0.0.0:8080', 'unix:///var/run/app.sock'],
-  ['[::1]:80', '[::]:80', ':8080', '[127.0.0.1]:8080', 'localhost:80', '127.0.0.1', '::1:8080', '127.0.0.1:hi',
-    '127.0.0.1:99999999999999999999', '127.0.0.1:+80', '127.0.0.1:0080', '127.0.0.1:0', '127.0.0.1:65536', '127.0.0.1:-1',
-    '127.0.0.1:', 'unix://', 'unix://rel', 'unix:///dir/', 'unix://@abs', 'UNIX:///x', '1.2.3.4:80', '[fe80::1%eth0]:80', '[::1]',
-    '127.0.0.1:80:80', '[::1:80', '::1]:80', '127.0.0.1:٣'],
+  [
+    '[::1]:80',
+    '[::]:80',
+    ':8080',
+    '[127.0.0.1]:8080',
+    'localhost:80',
+    '127.0.0.1',
+    '::1:8080',
+    '127.0.0.1:hi',
+    '127.0.0.1:99999999999999999999',
+    '127.0.0.1:+80',
+    '127.0.0.1:0080',
+    '127.0.0.1:0',
+    '127.0.0.1:65536',
+    '127.0.0.1:-1',
+    '127.0.0.1:',
+    'unix://',
+    'unix://rel',
+    'unix:///dir/',
+    'unix://@abs',
+    'UNIX:///x',
+    '1.2.3.4:80',
+    '[fe80::1%eth0]:80',
+    '[::1]',
+    '127.0.0.1:80:80',
+    '[::1:80',
+    '::1]:80',
+    '127.0.0.1:٣',
+  ],
 );
 
 const captureMode = pick('DEFAULT', 'IPTABLES', 'NONE');
@@ -103,8 +222,29 @@ const duration = fc.oneof(
   {
     weight: 20,
     arbitrary: pick(
-      '1ms', '0s', '0', '0.5ms', '1.5ms', '1m30s', '-1s', '100us', '999us', '1.0005s', '2.000000005s', '0.0005s',
-      '9223372036854775807ns', '.5s', '1.s', '5µs', '5μs', '+3s', '3.14159s', '0.001s', '1h2m3.004s', '-0s', '1ms1ns',
+      '1ms',
+      '0s',
+      '0',
+      '0.5ms',
+      '1.5ms',
+      '1m30s',
+      '-1s',
+      '100us',
+      '999us',
+      '1.0005s',
+      '2.000000005s',
+      '0.0005s',
+      '9223372036854775807ns',
+      '.5s',
+      '1.s',
+      '5µs',
+      '5μs',
+      '+3s',
+      '3.14159s',
+      '0.001s',
+      '1h2m3.004s',
+      '-0s',
+      '1ms1ns',
     ),
   },
   // Go's time.ParseDuration refuses these: Istio's decoder fails on the whole object.
@@ -113,25 +253,31 @@ const duration = fc.oneof(
 
 const int32 = edge([0, 1, 100, 1024], [-1, -2147483648, 2147483647], 8);
 
-const httpPool = some({
-  http1MaxPendingRequests: int32,
-  http2MaxRequests: int32,
-  maxRequestsPerConnection: int32,
-  maxRetries: int32,
-  idleTimeout: duration,
-  h2UpgradePolicy: pick('DEFAULT', 'DO_NOT_UPGRADE', 'UPGRADE'),
-  useClientProtocol: pick(true, false),
-  maxConcurrentStreams: int32,
-  http2KeepAlive: some({ interval: duration, timeout: duration }, 0.7),
-}, 0.25);
+const httpPool = some(
+  {
+    http1MaxPendingRequests: int32,
+    http2MaxRequests: int32,
+    maxRequestsPerConnection: int32,
+    maxRetries: int32,
+    idleTimeout: duration,
+    h2UpgradePolicy: pick('DEFAULT', 'DO_NOT_UPGRADE', 'UPGRADE'),
+    useClientProtocol: pick(true, false),
+    maxConcurrentStreams: int32,
+    http2KeepAlive: some({ interval: duration, timeout: duration }, 0.7),
+  },
+  0.25,
+);
 
-const tcpPool = some({
-  maxConnections: int32,
-  connectTimeout: duration,
-  maxConnectionDuration: duration,
-  idleTimeout: duration,
-  tcpKeepalive: some({ time: duration, interval: duration, probes: pick(0, 3, 4294967295) }, 0.6),
-}, 0.3);
+const tcpPool = some(
+  {
+    maxConnections: int32,
+    connectTimeout: duration,
+    maxConnectionDuration: duration,
+    idleTimeout: duration,
+    tcpKeepalive: some({ time: duration, interval: duration, probes: pick(0, 3, 4294967295) }, 0.6),
+  },
+  0.3,
+);
 
 const connectionPool = fc.oneof(
   { weight: 1, arbitrary: fc.constant({}) },
@@ -140,41 +286,100 @@ const connectionPool = fc.oneof(
 
 const cipherSuite = edge(
   ['ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES256-GCM-SHA384', 'AES128-SHA'],
-  ['DES-CBC3-SHA', 'ALL', '', '-X', '+X', '!RC4', 'bogus', 'ecdhe-rsa-aes128-sha', 'É-CIPHER', '[ECDHE-RSA-AES128-SHA|AES128-SHA]', '٣X'],
+  [
+    'DES-CBC3-SHA',
+    'ALL',
+    '',
+    '-X',
+    '+X',
+    '!RC4',
+    'bogus',
+    'ecdhe-rsa-aes128-sha',
+    'É-CIPHER',
+    '[ECDHE-RSA-AES128-SHA|AES128-SHA]',
+    '٣X',
+  ],
   2,
 );
 
 const tlsMode = pick('PASSTHROUGH', 'SIMPLE', 'MUTUAL', 'AUTO_PASSTHROUGH', 'ISTIO_MUTUAL', 'OPTIONAL_MUTUAL');
 const pem = edge(['/etc/certs/cert.pem', '/etc/certs/key.pem'], ['']);
 
-const serverTls = some({
-  mode: tlsMode,
-  httpsRedirect: edge([false], [true]),
-  serverCertificate: pem,
-  privateKey: pem,
-  caCertificates: pem,
-  caCrl: pem,
-  credentialName: pick('', 'my-secret'),
-  credentialNames: fc.array(pick('a', 'b', ''), { minLength: 0, maxLength: 3 }),
-  tlsCertificates: fc.array(some({ serverCertificate: pem, privateKey: pem, caCertificates: pem }, 0.7), { maxLength: 3 }),
-  subjectAltNames: fc.array(pick('spiffe://x', ''), { maxLength: 2 }),
-  minProtocolVersion: pick('TLS_AUTO', 'TLSV1_0', 'TLSV1_1', 'TLSV1_2', 'TLSV1_3'),
-  maxProtocolVersion: pick('TLS_AUTO', 'TLSV1_3'),
-  cipherSuites: fc.array(cipherSuite, { maxLength: 4 }),
-}, 0.25);
+const serverTls = some(
+  {
+    mode: tlsMode,
+    httpsRedirect: edge([false], [true]),
+    serverCertificate: pem,
+    privateKey: pem,
+    caCertificates: pem,
+    caCrl: pem,
+    credentialName: pick('', 'my-secret'),
+    credentialNames: fc.array(pick('a', 'b', ''), { minLength: 0, maxLength: 3 }),
+    tlsCertificates: fc.array(some({ serverCertificate: pem, privateKey: pem, caCertificates: pem }, 0.7), {
+      maxLength: 3,
+    }),
+    subjectAltNames: fc.array(pick('spiffe://x', ''), { maxLength: 2 }),
+    minProtocolVersion: pick('TLS_AUTO', 'TLSV1_0', 'TLSV1_1', 'TLSV1_2', 'TLSV1_3'),
+    maxProtocolVersion: pick('TLS_AUTO', 'TLSV1_3'),
+    cipherSuites: fc.array(cipherSuite, { maxLength: 4 }),
+  },
+  0.25,
+);
 
 // ---- hosts ----------------------------------------------------------------
 
 const hostNamespace = edge(
   ['*', '.', 'bar', 'ns1', 'istio-system'],
-  ['~', 'ns2', 'NS1', '~ns1', '~.', '~*', '~~ns', '', '-ns', 'ns_1', 'a'.repeat(64), 'ns.1', '🐱', ...oddWith('ns', '')],
+  [
+    '~',
+    'ns2',
+    'NS1',
+    '~ns1',
+    '~.',
+    '~*',
+    '~~ns',
+    '',
+    '-ns',
+    'ns_1',
+    'a'.repeat(64),
+    'ns.1',
+    '🐱',
+    ...oddWith('ns', ''),
+  ],
   12,
 );
 const hostDns = edge(
   ['*', 'a.com', 'b.com', '*.a.com', 'reviews.bar.svc.cluster.local'],
-  ['*.com', 'short', '*foo.com', '*-foo.com', 'a.*.com', '**.com', '1.2.3.4', '::1', 'fe80::1%eth0', 'a.b.123', 'a.123', '123',
-    'a..com', 'a.com.', '-a.com', 'a-.com', 'a/b.com', '', 'A.COM', 'a_b.com', `${'a'.repeat(64)}.com`, `${'a.'.repeat(128)}com`,
-    'é.com', '*.', '.', 'a.b.c.d.e.f', ...oddWith('a', '.com'), ...oddWith('a.', '')],
+  [
+    '*.com',
+    'short',
+    '*foo.com',
+    '*-foo.com',
+    'a.*.com',
+    '**.com',
+    '1.2.3.4',
+    '::1',
+    'fe80::1%eth0',
+    'a.b.123',
+    'a.123',
+    '123',
+    'a..com',
+    'a.com.',
+    '-a.com',
+    'a-.com',
+    'a/b.com',
+    '',
+    'A.COM',
+    'a_b.com',
+    `${'a'.repeat(64)}.com`,
+    `${'a.'.repeat(128)}com`,
+    'é.com',
+    '*.',
+    '.',
+    'a.b.c.d.e.f',
+    ...oddWith('a', '.com'),
+    ...oddWith('a.', ''),
+  ],
   12,
 );
 
@@ -190,40 +395,73 @@ const hosts = fc.oneof(
 
 // ---- listeners and the rest of the spec ------------------------------------
 
-const ingressListener = fc.record({
-  port: fc.oneof({ weight: 12, arbitrary: port }, { weight: 1, arbitrary: fc.constant(undefined) }),
-  rest: some({ bind, defaultEndpoint, captureMode, tls: serverTls, connectionPool }, 0.3),
-}).map(({ port: p, rest }) => (p === undefined ? rest : { port: p, ...rest }));
+const ingressListener = fc
+  .record({
+    port: fc.oneof({ weight: 12, arbitrary: port }, { weight: 1, arbitrary: fc.constant(undefined) }),
+    rest: some({ bind, defaultEndpoint, captureMode, tls: serverTls, connectionPool }, 0.3),
+  })
+  .map(({ port: p, rest }) => (p === undefined ? rest : { port: p, ...rest }));
 
-const egressListener = fc.record({
-  hosts: fc.oneof({ weight: 20, arbitrary: hosts }, { weight: 1, arbitrary: fc.constant(undefined) }),
-  rest: fc.record({ port: fc.oneof({ weight: 4, arbitrary: port }, { weight: 1, arbitrary: fc.constant(undefined) }), more: some({ bind, captureMode }, 0.3) }).map(({ port: p, more }) => (p === undefined ? more : { port: p, ...more })),
-}).map(({ hosts: h, rest }) => (h === undefined ? rest : { ...rest, hosts: h }));
+const egressListener = fc
+  .record({
+    hosts: fc.oneof({ weight: 20, arbitrary: hosts }, { weight: 1, arbitrary: fc.constant(undefined) }),
+    rest: fc
+      .record({
+        port: fc.oneof({ weight: 4, arbitrary: port }, { weight: 1, arbitrary: fc.constant(undefined) }),
+        more: some({ bind, captureMode }, 0.3),
+      })
+      .map(({ port: p, more }) => (p === undefined ? more : { port: p, ...more })),
+  })
+  .map(({ hosts: h, rest }) => (h === undefined ? rest : { ...rest, hosts: h }));
 
-const labelKey = edge(['app', 'version', 'app.kubernetes.io/name'], ['', '*', 'a*', 'example.com/x', 'UPPER', 'k'.repeat(64), 'a b', '🐱', ...oddWith('k', '')], 6);
-const labelValue = edge(['reviews', 'v1', 'ratings'], ['', '*', 'x*', 'v'.repeat(63), 'v'.repeat(64), 'a b', 'Ω', ...oddWith('*', ''), ...oddWith('v', '')], 6);
+const labelKey = edge(
+  ['app', 'version', 'app.kubernetes.io/name'],
+  ['', '*', 'a*', 'example.com/x', 'UPPER', 'k'.repeat(64), 'a b', '🐱', ...oddWith('k', '')],
+  6,
+);
+const labelValue = edge(
+  ['reviews', 'v1', 'ratings'],
+  ['', '*', 'x*', 'v'.repeat(63), 'v'.repeat(64), 'a b', 'Ω', ...oddWith('*', ''), ...oddWith('v', '')],
+  6,
+);
 
 const workloadSelector = fc.oneof(
   { weight: 1, arbitrary: fc.constant({}) },
   { weight: 1, arbitrary: fc.constant({ labels: {} }) },
   { weight: 1, arbitrary: fc.constant({ labels: null }) },
-  { weight: 12, arbitrary: fc.dictionary(labelKey, labelValue, { minKeys: 1, maxKeys: 3 }).map((labels) => ({ labels })) },
+  {
+    weight: 12,
+    arbitrary: fc.dictionary(labelKey, labelValue, { minKeys: 1, maxKeys: 3 }).map((labels) => ({ labels })),
+  },
 );
 
-const outboundTrafficPolicy = some({
-  mode: pick('REGISTRY_ONLY', 'ALLOW_ANY', 'ALLOW_ANY'),
-  egressProxy: some(
-    {
-      host: edge(['proxy.example.com', 'egress.istio-system.svc.cluster.local'], ['', 'proxy', '*', '*.proxy.com', 'a..b', '1.2.3.4', 'a.123', 'p'.repeat(256), 'Proxy.COM'], 2),
-      subset: pick('', 'v1', 'V1', 'bad_subset', '-x'),
-      port: some({ number: portNumber }, 0.8),
-    },
-    0.7,
-  ),
-}, 0.5);
+const outboundTrafficPolicy = some(
+  {
+    mode: pick('REGISTRY_ONLY', 'ALLOW_ANY', 'ALLOW_ANY'),
+    egressProxy: some(
+      {
+        host: edge(
+          ['proxy.example.com', 'egress.istio-system.svc.cluster.local'],
+          ['', 'proxy', '*', '*.proxy.com', 'a..b', '1.2.3.4', 'a.123', 'p'.repeat(256), 'Proxy.COM'],
+          2,
+        ),
+        subset: pick('', 'v1', 'V1', 'bad_subset', '-x'),
+        port: some({ number: portNumber }, 0.8),
+      },
+      0.7,
+    ),
+  },
+  0.5,
+);
 
 const annotations = fc.dictionary(
-  pick('istio.io/dry-run', 'internal.istio.io/webhook-always-reject', 'internal.istio.io/parent-namespace', 'internal.istio.io/parents', 'note'),
+  pick(
+    'istio.io/dry-run',
+    'internal.istio.io/webhook-always-reject',
+    'internal.istio.io/parent-namespace',
+    'internal.istio.io/parents',
+    'note',
+  ),
   pick('true', '', 'x'),
   { maxKeys: 2 },
 );
@@ -260,8 +498,30 @@ const corruption: fc.Arbitrary<Corruption> = fc.record({
   at: fc.nat(),
   action: pick<'replace' | 'unknown-key'>('replace', 'replace', 'replace', 'unknown-key'),
   value: pick<Json>(
-    null, null, '80', 80, 1.5, 80.0, true, [], {}, ['x'], [null], 'FOO', 'iptables', 'allow_any', 'ALLOW_ANY_DYNAMIC_DNS',
-    -1, 2, 3, 4294967296, 2147483648, -2147483649, '0x50', 1e21, '',
+    null,
+    null,
+    '80',
+    80,
+    1.5,
+    80.0,
+    true,
+    [],
+    {},
+    ['x'],
+    [null],
+    'FOO',
+    'iptables',
+    'allow_any',
+    'ALLOW_ANY_DYNAMIC_DNS',
+    -1,
+    2,
+    3,
+    4294967296,
+    2147483648,
+    -2147483649,
+    '0x50',
+    1e21,
+    '',
   ),
 });
 
@@ -317,13 +577,24 @@ export const boundarySidecar: fc.Arbitrary<Record<string, unknown>> = fc
     namespace: pick(...OBJECT_NAMESPACES),
     annotations: fc.oneof({ weight: 12, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: annotations }),
     spec: fc.oneof({ weight: 60, arbitrary: boundarySpec }, { weight: 1, arbitrary: pick<unknown>(null, {}, 'x', []) }),
-    corruptions: fc.oneof({ weight: 10, arbitrary: fc.constant([]) }, { weight: 2, arbitrary: fc.array(corruption, { minLength: 1, maxLength: 2 }) }),
-    topLevelExtra: fc.oneof({ weight: 100, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: pick('extra', 'Spec') }),
+    corruptions: fc.oneof(
+      { weight: 10, arbitrary: fc.constant([]) },
+      { weight: 2, arbitrary: fc.array(corruption, { minLength: 1, maxLength: 2 }) },
+    ),
+    topLevelExtra: fc.oneof(
+      { weight: 100, arbitrary: fc.constant(undefined) },
+      { weight: 1, arbitrary: pick('extra', 'Spec') },
+    ),
   })
   .map(({ apiVersion, namespace, annotations: notes, spec, corruptions, topLevelExtra }) => {
     const metadata: Record<string, unknown> = { name: 'fuzz', namespace };
     if (notes) metadata.annotations = notes;
-    const object: Record<string, unknown> = { apiVersion, kind: 'Sidecar', metadata, spec: corrupt(spec as Json, corruptions) };
+    const object: Record<string, unknown> = {
+      apiVersion,
+      kind: 'Sidecar',
+      metadata,
+      spec: corrupt(spec as Json, corruptions),
+    };
     if (topLevelExtra) object[topLevelExtra] = 1;
     return object;
   });
@@ -382,13 +653,27 @@ export function namespaceScenario(name: string): fc.Arbitrary<NamespaceScenario>
       sidecars.forEach((s, i) => {
         const spec: Record<string, unknown> = { egress: [{ hosts: ['./*'] }] };
         if (s.selector !== undefined) spec.workloadSelector = s.selector;
-        if (s.egressProxy) spec.outboundTrafficPolicy = { mode: 'ALLOW_ANY', egressProxy: { host: 'proxy.example.com', port: { number: 3128 } } };
-        objects.push({ apiVersion: 'networking.istio.io/v1', kind: 'Sidecar', metadata: { name: `sidecar-${i}`, namespace: name }, spec });
+        if (s.egressProxy)
+          spec.outboundTrafficPolicy = {
+            mode: 'ALLOW_ANY',
+            egressProxy: { host: 'proxy.example.com', port: { number: 3128 } },
+          };
+        objects.push({
+          apiVersion: 'networking.istio.io/v1',
+          kind: 'Sidecar',
+          metadata: { name: `sidecar-${i}`, namespace: name },
+          spec,
+        });
       });
       pods.forEach((p, i) => {
         const metadata: Record<string, unknown> = { name: `pod-${i}`, namespace: name, labels: p.labels };
         if (p.ambient) metadata.annotations = { 'ambient.istio.io/redirection': p.ambient };
-        objects.push({ apiVersion: 'v1', kind: 'Pod', metadata, spec: { containers: [{ name: 'app', image: 'app' }] } });
+        objects.push({
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata,
+          spec: { containers: [{ name: 'app', image: 'app' }] },
+        });
       });
       return { objects };
     });

@@ -17,7 +17,14 @@ import type { AnalyzerFinding, GuardFinding, GuardResult, IstioResult } from './
 
 /** Rules that are sidecar-guard's own (the API server's part, Kiali's checks `check --isolated` keeps), not Istio's. */
 export function isOwnRule(rule: string): boolean {
-  return rule.startsWith('schema.') || rule.startsWith('meta.') || rule === 'object.kind' || rule === 'yaml.parse' || rule === 'root.selector' || rule === 'outbound.mode-empty';
+  return (
+    rule.startsWith('schema.') ||
+    rule.startsWith('meta.') ||
+    rule === 'object.kind' ||
+    rule === 'yaml.parse' ||
+    rule === 'root.selector' ||
+    rule === 'outbound.mode-empty'
+  );
 }
 
 export type Outcome =
@@ -42,15 +49,22 @@ function multisetDiff(a: readonly string[], b: readonly string[]): { onlyA: stri
   return { onlyA: onlyA.sort(), onlyB: onlyB.sort() };
 }
 
-const istioFindings = (fs: readonly GuardFinding[]): string[] => fs.filter((f) => !isOwnRule(f.rule)).map((f) => f.message);
+const istioFindings = (fs: readonly GuardFinding[]): string[] =>
+  fs.filter((f) => !isOwnRule(f.rule)).map((f) => f.message);
 
 export function compareSidecar(object: unknown, istio: IstioResult, guard: GuardResult): Outcome {
   if (istio.stage === 'decode' || istio.stage === 'type' || istio.stage === 'parse') {
     // Where sidecar-guard states the decode failure itself (J1), it must be Istio's text.
     const j1 = guard.errors.find((f) => f.rule === 'J1');
-    if (j1 && j1.message !== istio.errors[0]?.message) return difference('J1 differs from Istio\'s decode error', { istio: istio.errors.map((e) => e.message), guard: [j1.message] });
+    if (j1 && j1.message !== istio.errors[0]?.message)
+      return difference("J1 differs from Istio's decode error", {
+        istio: istio.errors.map((e) => e.message),
+        guard: [j1.message],
+      });
     if (!guard.allowed) return { kind: 'agree-decode' };
-    return difference('Istio refuses to decode the object; sidecar-guard allows it', { istio: istio.errors.map((e) => e.message) });
+    return difference('Istio refuses to decode the object; sidecar-guard allows it', {
+      istio: istio.errors.map((e) => e.message),
+    });
   }
   if (checkSchema(object, { rejectUnknownFields: true }).fatal) return { kind: 'deviation', id: 'crd-types' };
 
@@ -58,10 +72,18 @@ export function compareSidecar(object: unknown, istio: IstioResult, guard: Guard
   // validation passed (stage "fields"); check names it always, because
   // kubectl's strict field validation refuses it first (in Istio's words or
   // the schema's). The API server itself prunes it before any webhook.
-  const topLevel = guard.errors.filter((f) => f.rule === 'istio.unknown-field' || (f.rule === 'schema.unknown-field' && !/[.[]/.test(f.path)));
+  const topLevel = guard.errors.filter(
+    (f) => f.rule === 'istio.unknown-field' || (f.rule === 'schema.unknown-field' && !/[.[]/.test(f.path)),
+  );
   const guardErrors = guard.errors.filter((f) => f.rule !== 'istio.unknown-field');
-  const errors = multisetDiff(istio.stage === 'fields' ? [] : istio.errors.map((e) => e.message), istioFindings(guardErrors));
-  const warnings = multisetDiff(istio.warnings.map((w) => w.message), istioFindings(guard.warnings));
+  const errors = multisetDiff(
+    istio.stage === 'fields' ? [] : istio.errors.map((e) => e.message),
+    istioFindings(guardErrors),
+  );
+  const warnings = multisetDiff(
+    istio.warnings.map((w) => w.message),
+    istioFindings(guard.warnings),
+  );
   const same = errors.onlyA.length + errors.onlyB.length + warnings.onlyA.length + warnings.onlyB.length === 0;
   if (!same) {
     return difference('different Istio findings', {
@@ -75,7 +97,9 @@ export function compareSidecar(object: unknown, istio: IstioResult, guard: Guard
     // Istio names one unknown key (the first of a Go map walk; the oracle takes the first in sorted order).
     if (topLevel.some((f) => f.message === istio.errors[0]?.message)) return { kind: 'agree' };
     if (topLevel.length > 0) return { kind: 'deviation', id: 'pruned-top-level-field' };
-    return difference('Istio refuses an unknown top-level field; sidecar-guard does not', { istio: istio.errors.map((e) => e.message) });
+    return difference('Istio refuses an unknown top-level field; sidecar-guard does not', {
+      istio: istio.errors.map((e) => e.message),
+    });
   }
   if (topLevel.length > 0) return { kind: 'deviation', id: 'pruned-top-level-field' };
   return { kind: 'agree' };
@@ -83,7 +107,11 @@ export function compareSidecar(object: unknown, istio: IstioResult, guard: Guard
 
 function difference(what: string, details: Record<string, string[]>): Outcome {
   const signature = JSON.stringify({ what, ...details });
-  return { kind: 'difference', signature, detail: `${what}: ${JSON.stringify(details, null, 1).replace(/\n\s*/g, ' ')}` };
+  return {
+    kind: 'difference',
+    signature,
+    detail: `${what}: ${JSON.stringify(details, null, 1).replace(/\n\s*/g, ' ')}`,
+  };
 }
 
 // ---- analyzers ------------------------------------------------------------
@@ -91,7 +119,8 @@ function difference(what: string, details: Record<string, string[]>): Outcome {
 const tuple = (f: AnalyzerFinding): string => JSON.stringify([f.code, f.kind, f.namespace, f.name, f.message]);
 
 /** Findings with a code Istio's analyzers define (IST...); Kiali's codes (KIA...) and code-less rules are sidecar-guard's own. */
-const withIstioCode = (fs: readonly AnalyzerFinding[]): AnalyzerFinding[] => fs.filter((f) => f.code?.startsWith('IST') === true);
+const withIstioCode = (fs: readonly AnalyzerFinding[]): AnalyzerFinding[] =>
+  fs.filter((f) => f.code?.startsWith('IST') === true);
 
 export interface AnalyzerOutcome {
   same: boolean;

@@ -24,7 +24,9 @@ import { ensureOracle } from './oracle.js';
 
 const SIDECARS = 5_000;
 const NAMESPACES = 300;
-const seed = process.env.CONFORMANCE_SEED ? Number(process.env.CONFORMANCE_SEED) : (Date.now() ^ (Math.random() * 2 ** 31)) >>> 0;
+const seed = process.env.CONFORMANCE_SEED
+  ? Number(process.env.CONFORMANCE_SEED)
+  : (Date.now() ^ (Math.random() * 2 ** 31)) >>> 0;
 
 /** A failure message with a minimised reproducer for each distinct difference. */
 async function explain(differences: readonly Difference[], minimise: boolean): Promise<string> {
@@ -44,8 +46,14 @@ describe(`conformance with Istio's own code (seed ${seed})`, { timeout: 30 * 60_
     const { fixtures, real } = fixtureSidecars();
     const all = [...fixtures, ...real];
     const tally = newValidationTally();
-    await compareSidecars(all.map((f) => f.object), (i) => all[i]!.source, tally);
-    t.diagnostic(`${tally.cases} fixture Sidecars (${real.length} real-world): ${tally.agree} same findings, ${tally.agreeDecode} refused by both at decoding, ${tally.differences.length} differences`);
+    await compareSidecars(
+      all.map((f) => f.object),
+      (i) => all[i]!.source,
+      tally,
+    );
+    t.diagnostic(
+      `${tally.cases} fixture Sidecars (${real.length} real-world): ${tally.agree} same findings, ${tally.agreeDecode} refused by both at decoding, ${tally.differences.length} differences`,
+    );
     assert.ok(real.length > 0 && fixtures.length > 0, 'the fixtures and the corpus were found');
     assert.equal(tally.differences.length, 0, await explain(tally.differences, true));
   });
@@ -53,7 +61,9 @@ describe(`conformance with Istio's own code (seed ${seed})`, { timeout: 30 * 60_
   test('every fixture file, read as YAML by each side, gets the same findings from Istio', async (t) => {
     const tally = newValidationTally();
     await compareFixtureFiles(tally);
-    t.diagnostic(`${tally.cases} Sidecars in fixture files: ${tally.agree} same findings, ${tally.agreeDecode} refused by both at decoding, ${tally.differences.length} differences`);
+    t.diagnostic(
+      `${tally.cases} Sidecars in fixture files: ${tally.agree} same findings, ${tally.agreeDecode} refused by both at decoding, ${tally.differences.length} differences`,
+    );
     assert.ok(tally.cases > 0);
     assert.equal(tally.differences.length, 0, await explain(tally.differences, false));
   });
@@ -61,8 +71,12 @@ describe(`conformance with Istio's own code (seed ${seed})`, { timeout: 30 * 60_
   test(`${SIDECARS} generated Sidecars get the same findings from Istio`, async (t) => {
     const tally = newValidationTally();
     await compareSidecars(generatedSidecars(seed, SIDECARS), (i) => `seed ${seed}, Sidecar ${i}`, tally);
-    const deviations = Object.entries(tally.deviations).map(([id, n]) => `${id} ${n}`).join(', ');
-    t.diagnostic(`seed ${seed}: ${tally.cases} Sidecars, ${tally.agree} same findings (${tally.istioRejected} refused), ${tally.agreeDecode} refused by both at decoding, documented deviations: ${deviations}; ${tally.differences.length} differences`);
+    const deviations = Object.entries(tally.deviations)
+      .map(([id, n]) => `${id} ${n}`)
+      .join(', ');
+    t.diagnostic(
+      `seed ${seed}: ${tally.cases} Sidecars, ${tally.agree} same findings (${tally.istioRejected} refused), ${tally.agreeDecode} refused by both at decoding, documented deviations: ${deviations}; ${tally.differences.length} differences`,
+    );
     assert.equal(tally.cases, SIDECARS);
     // The generator must reach the rules, not only the decoder.
     assert.ok(tally.agree > SIDECARS / 2, `only ${tally.agree} cases reached Istio's rules`);
@@ -71,8 +85,11 @@ describe(`conformance with Istio's own code (seed ${seed})`, { timeout: 30 * 60_
 
   test(`Istio's analyzer vectors and testdata and ${NAMESPACES} generated namespaces get the same analyzer findings`, async (t) => {
     const tally = newAnalyzerTally();
-    for (const call of [...analyzerVectors(), ...analyzerFixtures(), ...generatedNamespaces(seed + 1, NAMESPACES)]) await compareNamespaces(call, tally);
-    t.diagnostic(`seed ${seed + 1}: ${tally.namespaces} namespaces, ${tally.agree} with the same findings (${tally.findings} Istio findings), ${tally.differences.length} differences`);
+    for (const call of [...analyzerVectors(), ...analyzerFixtures(), ...generatedNamespaces(seed + 1, NAMESPACES)])
+      await compareNamespaces(call, tally);
+    t.diagnostic(
+      `seed ${seed + 1}: ${tally.namespaces} namespaces, ${tally.agree} with the same findings (${tally.findings} Istio findings), ${tally.differences.length} differences`,
+    );
     assert.ok(tally.findings > 0);
     assert.equal(tally.differences.length, 0, await explain(tally.differences, false));
   });

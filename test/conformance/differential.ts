@@ -8,7 +8,16 @@ import fc from 'fast-check';
 import { parseAllDocuments } from 'yaml';
 import { boundarySidecar, namespaceScenario } from './arbitraries.js';
 import { compareFindings, compareSidecar, type DeviationId, type Outcome } from './compare.js';
-import { documents, guardAudit, guardCheck, istioAnalyze, istioValidate, ROOT, type AnalyzerFinding, type IstioResult } from './oracle.js';
+import {
+  documents,
+  guardAudit,
+  guardCheck,
+  istioAnalyze,
+  istioValidate,
+  ROOT,
+  type AnalyzerFinding,
+  type IstioResult,
+} from './oracle.js';
 
 export interface Difference {
   source: string;
@@ -46,13 +55,19 @@ export async function judgeBatch(objects: readonly unknown[]): Promise<{ istio: 
   const text = documents(objects);
   const [istio, guard] = await Promise.all([istioValidate(text), guardCheck(text)]);
   if (istio.length !== objects.length || guard.length !== objects.length) {
-    throw new Error(`result counts differ: ${objects.length} objects, Istio ${istio.length} results, sidecar-guard ${guard.length}`);
+    throw new Error(
+      `result counts differ: ${objects.length} objects, Istio ${istio.length} results, sidecar-guard ${guard.length}`,
+    );
   }
   return objects.map((o, i) => ({ istio: istio[i]!, outcome: compareSidecar(o, istio[i]!, guard[i]!) }));
 }
 
 /** Compares every object (in batches), adding to `tally`. */
-export async function compareSidecars(objects: readonly unknown[], source: (i: number) => string, tally: ValidationTally): Promise<void> {
+export async function compareSidecars(
+  objects: readonly unknown[],
+  source: (i: number) => string,
+  tally: ValidationTally,
+): Promise<void> {
   for (let start = 0; start < objects.length; start += BATCH) {
     const batch = objects.slice(start, start + BATCH);
     const judged = await judgeBatch(batch);
@@ -99,7 +114,11 @@ export function simplerObjects(object: Json): Json[] {
     if (Array.isArray(node)) {
       node.forEach((item, i) => {
         out.push(rebuild(node.filter((_, j) => j !== i)));
-        visit(item, (r) => rebuild(r === undefined ? node.filter((_, j) => j !== i) : node.map((x, j) => (j === i ? r : x))), depth + 1);
+        visit(
+          item,
+          (r) => rebuild(r === undefined ? node.filter((_, j) => j !== i) : node.map((x, j) => (j === i ? r : x))),
+          depth + 1,
+        );
       });
     } else if (node !== null && typeof node === 'object') {
       for (const key of Object.keys(node)) {
@@ -109,7 +128,11 @@ export function simplerObjects(object: Json): Json[] {
           const { [key]: _removed, ...rest } = node;
           out.push(rebuild(rest));
         }
-        visit(node[key]!, (r) => rebuild(r === undefined ? (({ [key]: _x, ...rest }) => rest)(node) : { ...node, [key]: r }), depth + 1);
+        visit(
+          node[key]!,
+          (r) => rebuild(r === undefined ? (({ [key]: _x, ...rest }) => rest)(node) : { ...node, [key]: r }),
+          depth + 1,
+        );
       }
     }
   };
@@ -147,8 +170,11 @@ export async function reproducers(differences: readonly Difference[], limit = 20
 // ---- fixtures and the real-world corpus -------------------------------------
 
 const isSidecar = (o: unknown): o is Record<string, unknown> =>
-  typeof o === 'object' && o !== null && (o as Record<string, unknown>).kind === 'Sidecar' &&
-  typeof (o as Record<string, unknown>).apiVersion === 'string' && ((o as Record<string, unknown>).apiVersion as string).startsWith('networking.istio.io/');
+  typeof o === 'object' &&
+  o !== null &&
+  (o as Record<string, unknown>).kind === 'Sidecar' &&
+  typeof (o as Record<string, unknown>).apiVersion === 'string' &&
+  ((o as Record<string, unknown>).apiVersion as string).startsWith('networking.istio.io/');
 
 function filesUnder(dir: string): string[] {
   let names: string[];
@@ -185,10 +211,23 @@ function sidecarsIn(path: string): Labelled[] {
     } else if (typeof v === 'object' && v !== null) {
       const o = v as Record<string, unknown>;
       // A vector: a bare spec with its namespace and name.
-      if (isRecord(o.spec) && (typeof o.id === 'string' || typeof o.name === 'string') && o.kind === undefined && o.apiVersion === undefined) {
+      if (
+        isRecord(o.spec) &&
+        (typeof o.id === 'string' || typeof o.name === 'string') &&
+        o.kind === undefined &&
+        o.apiVersion === undefined
+      ) {
         const namespace = typeof o.namespace === 'string' ? o.namespace : 'default';
         const name = typeof o.id === 'string' ? o.id : String(o.name);
-        found.push({ source: `${where} (${name})`, object: { apiVersion: 'networking.istio.io/v1', kind: 'Sidecar', metadata: { name, namespace }, spec: o.spec } });
+        found.push({
+          source: `${where} (${name})`,
+          object: {
+            apiVersion: 'networking.istio.io/v1',
+            kind: 'Sidecar',
+            metadata: { name, namespace },
+            spec: o.spec,
+          },
+        });
         return;
       }
       for (const [k, x] of Object.entries(o)) walk(x, `${where}.${k}`);
@@ -210,10 +249,14 @@ function sidecarsIn(path: string): Labelled[] {
  * sigs.k8s.io/yaml in the oracle), so differences in reading YAML show too.
  */
 export async function compareFixtureFiles(tally: ValidationTally): Promise<void> {
-  const files = [...filesUnder(join(ROOT, 'test/fixtures')), ...filesUnder(join(ROOT, 'examples'))].filter((f) => /\.ya?ml$/.test(f));
+  const files = [...filesUnder(join(ROOT, 'test/fixtures')), ...filesUnder(join(ROOT, 'examples'))].filter((f) =>
+    /\.ya?ml$/.test(f),
+  );
   for (const path of files) {
     const text = readFileSync(path, 'utf8');
-    const objects = parseAllDocuments(text, { version: '1.1' }).flatMap((d) => (d.errors.length > 0 ? [undefined] : [d.toJS() as unknown])).filter((o) => o === undefined || isSidecar(o));
+    const objects = parseAllDocuments(text, { version: '1.1' })
+      .flatMap((d) => (d.errors.length > 0 ? [undefined] : [d.toJS() as unknown]))
+      .filter((o) => o === undefined || isSidecar(o));
     if (objects.length === 0) continue;
     const [istio, guard] = await Promise.all([istioValidate(text), guardCheck(text)]);
     const source = relative(ROOT, path);
@@ -254,7 +297,10 @@ export const newAnalyzerTally = (): AnalyzerTally => ({ namespaces: 0, findings:
  * (Istio's Sidecar analyzers never look across namespaces), then the
  * findings are compared per namespace.
  */
-export async function compareNamespaces(groups: readonly { source: string; namespace: string; objects: unknown[] }[], tally: AnalyzerTally): Promise<void> {
+export async function compareNamespaces(
+  groups: readonly { source: string; namespace: string; objects: unknown[] }[],
+  tally: AnalyzerTally,
+): Promise<void> {
   const text = documents(groups.flatMap((g) => g.objects));
   const [istio, guard] = await Promise.all([istioAnalyze(text), guardAudit(text)]);
   const byNamespace = (fs: AnalyzerFinding[]) => {
@@ -278,38 +324,74 @@ export async function compareNamespaces(groups: readonly { source: string; names
 }
 
 /** Namespace names at the edges: the root namespace, namespaces Istio's analyzers skip, the default one. */
-const SPECIAL_NAMESPACES = ['istio-system', 'kube-system', 'kube-public', 'kube-node-lease', 'local-path-storage', 'default'];
+const SPECIAL_NAMESPACES = [
+  'istio-system',
+  'kube-system',
+  'kube-public',
+  'kube-node-lease',
+  'local-path-storage',
+  'default',
+];
 
 /** `n` generated namespaces from `seed`, in groups for one call each. */
-export function generatedNamespaces(seed: number, n: number, perCall = 250): { source: string; namespace: string; objects: unknown[] }[][] {
+export function generatedNamespaces(
+  seed: number,
+  n: number,
+  perCall = 250,
+): { source: string; namespace: string; objects: unknown[] }[][] {
   const calls: { source: string; namespace: string; objects: unknown[] }[][] = [];
   const rng = fc.sample(fc.integer({ min: 0, max: 2 ** 31 - 1 }), { seed, numRuns: Math.ceil(n / perCall) });
   for (let c = 0; c * perCall < n; c++) {
     const count = Math.min(perCall, n - c * perCall);
-    const names = Array.from({ length: count }, (_, i) => (i < SPECIAL_NAMESPACES.length && c % 2 === 0 ? SPECIAL_NAMESPACES[(i + c) % SPECIAL_NAMESPACES.length]! : `ns-${c}-${i}`));
+    const names = Array.from({ length: count }, (_, i) =>
+      i < SPECIAL_NAMESPACES.length && c % 2 === 0
+        ? SPECIAL_NAMESPACES[(i + c) % SPECIAL_NAMESPACES.length]!
+        : `ns-${c}-${i}`,
+    );
     const scenarios = names.map((name, i) => fc.sample(namespaceScenario(name), { seed: rng[c]! + i, numRuns: 1 })[0]!);
-    calls.push(names.map((name, i) => ({ source: `seed ${seed}, namespace ${c * perCall + i} (${name})`, namespace: name, objects: scenarios[i]!.objects })));
+    calls.push(
+      names.map((name, i) => ({
+        source: `seed ${seed}, namespace ${c * perCall + i} (${name})`,
+        namespace: name,
+        objects: scenarios[i]!.objects,
+      })),
+    );
   }
   return calls;
 }
 
 /** Istio's analyzer test scenarios (test/fixtures/istio-analyzer-vectors.json), one call each. */
 export function analyzerVectors(): { source: string; namespace: string; objects: unknown[] }[][] {
-  const vectors = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/istio-analyzer-vectors.json'), 'utf8')) as { id: string; resources: Record<string, unknown>[] }[];
+  const vectors = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/istio-analyzer-vectors.json'), 'utf8')) as {
+    id: string;
+    resources: Record<string, unknown>[];
+  }[];
   return vectors.map((v) => {
     const namespaces = [...new Set(v.resources.map((r) => namespaceOf(r)))];
-    return namespaces.map((ns) => ({ source: `istio-analyzer-vectors.json ${v.id}`, namespace: ns, objects: v.resources.filter((r) => namespaceOf(r) === ns) }));
+    return namespaces.map((ns) => ({
+      source: `istio-analyzer-vectors.json ${v.id}`,
+      namespace: ns,
+      objects: v.resources.filter((r) => namespaceOf(r) === ns),
+    }));
   });
 }
 
 /** Kept analyzer reproducers and Istio's analyzer testdata (…/analyzer/*.yaml), one call per file. */
 export function analyzerFixtures(): { source: string; namespace: string; objects: unknown[] }[][] {
   const dirs = ['test/fixtures/conformance/analyzer', 'test/fixtures/real/istio/analyzer'];
-  return dirs.flatMap((dir) => filesUnder(join(ROOT, dir))).map((path) => {
-    const objects = parseAllDocuments(readFileSync(path, 'utf8'), { version: '1.1' }).map((d) => d.toJS() as Record<string, unknown>).filter(isRecord);
-    const namespaces = [...new Set(objects.map(namespaceOf))];
-    return namespaces.map((ns) => ({ source: relative(ROOT, path), namespace: ns, objects: objects.filter((o) => namespaceOf(o) === ns) }));
-  });
+  return dirs
+    .flatMap((dir) => filesUnder(join(ROOT, dir)))
+    .map((path) => {
+      const objects = parseAllDocuments(readFileSync(path, 'utf8'), { version: '1.1' })
+        .map((d) => d.toJS() as Record<string, unknown>)
+        .filter(isRecord);
+      const namespaces = [...new Set(objects.map(namespaceOf))];
+      return namespaces.map((ns) => ({
+        source: relative(ROOT, path),
+        namespace: ns,
+        objects: objects.filter((o) => namespaceOf(o) === ns),
+      }));
+    });
 }
 
 function namespaceOf(r: Record<string, unknown>): string {

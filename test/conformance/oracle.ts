@@ -15,8 +15,12 @@ export const ANALYZE_BIN = `${ROOT}conformance/bin/istio-analyze`;
  * no-op otherwise). The first build compiles Istio and takes minutes.
  */
 export function ensureOracle(): void {
-  execFileSync('make', ['--no-print-directory', '-s', 'oracle'], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
-  if (!existsSync(VALIDATE_BIN) || !existsSync(ANALYZE_BIN)) throw new Error('make oracle did not produce conformance/bin/istio-validate and istio-analyze');
+  execFileSync('make', ['--no-print-directory', '-s', 'oracle'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  if (!existsSync(VALIDATE_BIN) || !existsSync(ANALYZE_BIN))
+    throw new Error('make oracle did not produce conformance/bin/istio-validate and istio-analyze');
 }
 
 export interface Message {

@@ -46,7 +46,10 @@ const seed = values.seed === undefined ? (Date.now() ^ (Math.random() * 2 ** 31)
 const fmt = (n: number) => n.toLocaleString('en-US');
 
 function validationLine(label: string, t: ValidationTally): string {
-  const dev = Object.entries(t.deviations).filter(([, n]) => n > 0).map(([id, n]) => `${id} ${fmt(n)}`).join(', ');
+  const dev = Object.entries(t.deviations)
+    .filter(([, n]) => n > 0)
+    .map(([id, n]) => `${id} ${fmt(n)}`)
+    .join(', ');
   return `${label.padEnd(28)} ${fmt(t.cases).padStart(8)} cases: ${fmt(t.agree)} same findings (${fmt(t.istioRejected)} refused by Istio, ${fmt(t.istioWarned)} allowed with warnings), ${fmt(t.agreeDecode)} refused by both at decoding, documented deviations: ${dev || 'none'}; ${fmt(t.differences.length)} differences`;
 }
 
@@ -61,13 +64,21 @@ async function main(): Promise<number> {
 
   const { fixtures, real } = fixtureSidecars();
   const fixtureTally = newValidationTally();
-  await compareSidecars(fixtures.map((f) => f.object), (i) => fixtures[i]!.source, fixtureTally);
+  await compareSidecars(
+    fixtures.map((f) => f.object),
+    (i) => fixtures[i]!.source,
+    fixtureTally,
+  );
   console.log(validationLine('fixtures and vectors', fixtureTally));
   const fileTally = newValidationTally();
   await compareFixtureFiles(fileTally);
   console.log(validationLine('fixture files read as YAML', fileTally));
   const realTally = newValidationTally();
-  await compareSidecars(real.map((f) => f.object), (i) => real[i]!.source, realTally);
+  await compareSidecars(
+    real.map((f) => f.object),
+    (i) => real[i]!.source,
+    realTally,
+  );
   console.log(validationLine('real-world corpus', realTally));
 
   const generatedTally = newValidationTally();
@@ -82,10 +93,17 @@ async function main(): Promise<number> {
   for (const call of generatedNamespaces(seed + 1, namespaces)) await compareNamespaces(call, namespaceTally);
   console.log(analyzerLine('generated namespaces', namespaceTally));
 
-  const validationDiffs = [...fixtureTally.differences, ...fileTally.differences, ...realTally.differences, ...generatedTally.differences];
+  const validationDiffs = [
+    ...fixtureTally.differences,
+    ...fileTally.differences,
+    ...realTally.differences,
+    ...generatedTally.differences,
+  ];
   const analyzerDiffs = [...vectorTally.differences, ...namespaceTally.differences];
   const total = validationDiffs.length + analyzerDiffs.length;
-  console.log(`${fmt(total)} unexplained differences in ${((Date.now() - started) / 1000).toFixed(0)} s (Istio module istio.io/istio v0.0.0-20260827124520-eed52ebb66ad)`);
+  console.log(
+    `${fmt(total)} unexplained differences in ${((Date.now() - started) / 1000).toFixed(0)} s (Istio module istio.io/istio v0.0.0-20260827124520-eed52ebb66ad)`,
+  );
   if (total === 0) return 0;
 
   const out = `${ROOT}conformance/out`;
@@ -93,7 +111,9 @@ async function main(): Promise<number> {
   const report = (d: Difference, i: number, kind: string) => {
     const file = `${out}/${kind}-${i}.json`;
     writeFileSync(file, `${JSON.stringify(d.object, null, 2)}\n`);
-    console.log(`\n--- ${kind} difference ${i} (${d.source}); reproducer ${file}\n${d.detail}\n${JSON.stringify(d.object)}`);
+    console.log(
+      `\n--- ${kind} difference ${i} (${d.source}); reproducer ${file}\n${d.detail}\n${JSON.stringify(d.object)}`,
+    );
   };
   (await reproducers(validationDiffs)).forEach((d, i) => {
     report(d, i, 'sidecar');

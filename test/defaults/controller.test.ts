@@ -29,7 +29,14 @@ let kubeconfig: string;
 const replicas: Replica[] = [];
 
 function options(extra: Partial<ControllerOptions> = {}): ControllerOptions {
-  return { config: { rootNamespace: 'istio-system', template: { ...DEFAULT_TEMPLATE } }, mode: 'label', namespaceLabel: LABEL, exclude: ['sidecar-guard'], retryMs: 100, ...extra };
+  return {
+    config: { rootNamespace: 'istio-system', template: { ...DEFAULT_TEMPLATE } },
+    mode: 'label',
+    namespaceLabel: LABEL,
+    exclude: ['sidecar-guard'],
+    retryMs: 100,
+    ...extra,
+  };
 }
 
 async function startReplica(opts = options()): Promise<Replica> {
@@ -52,10 +59,11 @@ async function stopReplica(r: Replica): Promise<void> {
   replicas.splice(replicas.indexOf(r), 1);
 }
 
-
-const namespace = (name: string, labels: Record<string, string> = {}) => server.store.put('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });
+const namespace = (name: string, labels: Record<string, string> = {}) =>
+  server.store.put('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });
 const sidecarsIn = (ns: string) => server.store.list({ apiVersion: SIDECARS, resource: 'sidecars', namespace: ns });
-const sidecarWatch = (method: string, path: string) => method === 'GET' && path.startsWith('/apis/networking.istio.io/v1/sidecars?') && path.includes('watch=true');
+const sidecarWatch = (method: string, path: string) =>
+  method === 'GET' && path.startsWith('/apis/networking.istio.io/v1/sidecars?') && path.includes('watch=true');
 const sidecarLists = (r: Replica) => r.informers.status().find((s) => s.resource === 'sidecars')!.lists;
 /**
  * The next reconcile of a namespace by one replica that saw the view in the
@@ -73,7 +81,10 @@ function reconciled(r: Replica, ns: string, viewSays: (store: ClusterStore) => b
 }
 const everyReplicaReconciled = (ns: string, viewSays: (store: ClusterStore) => boolean): Promise<Action[]> =>
   Promise.all(replicas.map((r) => reconciled(r, ns, viewSays)));
-const creates = (ns: string) => server.requests().filter((r) => r.method === 'POST' && r.path.startsWith(`/apis/networking.istio.io/v1/namespaces/${ns}/sidecars`));
+const creates = (ns: string) =>
+  server
+    .requests()
+    .filter((r) => r.method === 'POST' && r.path.startsWith(`/apis/networking.istio.io/v1/namespaces/${ns}/sidecars`));
 
 before(async () => {
   server = await startTestApiServer();
@@ -99,7 +110,10 @@ describe('DefaultsController', () => {
     assert.deepEqual(sidecarsIn('unlabelled'), []);
     // both replicas may try; the loser's AlreadyExists is success, never a second object
     assert.equal(creates('existing').filter((r) => r.status === 201).length, 1, JSON.stringify(creates('existing')));
-    assert.ok(creates('existing').every((r) => r.status === 201 || r.status === 409), JSON.stringify(creates('existing')));
+    assert.ok(
+      creates('existing').every((r) => r.status === 201 || r.status === 409),
+      JSON.stringify(creates('existing')),
+    );
   });
 
   test('a namespace labelled later gets one; a deleted managed default comes back', async () => {
@@ -111,18 +125,34 @@ describe('DefaultsController', () => {
     await waitFor('the default in "later"', () => sidecarsIn('later').length === 1, 10_000);
     const uid = sidecarsIn('later')[0]!.metadata.uid;
     server.store.remove({ apiVersion: SIDECARS, resource: 'sidecars', namespace: 'later', name: 'default' });
-    await waitFor('the default to be recreated', () => sidecarsIn('later').length === 1 && sidecarsIn('later')[0]!.metadata.uid !== uid, 10_000);
+    await waitFor(
+      'the default to be recreated',
+      () => sidecarsIn('later').length === 1 && sidecarsIn('later')[0]!.metadata.uid !== uid,
+      10_000,
+    );
   });
 
   test('a namespace with its own namespace-wide Sidecar is left alone, and so is that Sidecar', async () => {
     namespace('owned');
-    server.store.put('sidecars', { apiVersion: SIDECARS, kind: 'Sidecar', metadata: { name: 'theirs', namespace: 'owned' }, spec: { egress: [{ hosts: ['*/*'] }] } });
-    await waitFor('the views to see their Sidecar', () => replicas.every((r) => r.store.sidecar('owned', 'theirs') !== undefined), 10_000);
+    server.store.put('sidecars', {
+      apiVersion: SIDECARS,
+      kind: 'Sidecar',
+      metadata: { name: 'theirs', namespace: 'owned' },
+      spec: { egress: [{ hosts: ['*/*'] }] },
+    });
+    await waitFor(
+      'the views to see their Sidecar',
+      () => replicas.every((r) => r.store.sidecar('owned', 'theirs') !== undefined),
+      10_000,
+    );
     const seen = everyReplicaReconciled('owned', (store) => store.namespace('owned')?.labels[LABEL] === 'enabled');
     namespace('owned', { [LABEL]: 'enabled' });
     assert.deepEqual(await seen, ['unchanged', 'unchanged']);
     await Promise.all(replicas.map((r) => r.controller.settled()));
-    assert.deepEqual(sidecarsIn('owned').map((s) => s.metadata.name), ['theirs']);
+    assert.deepEqual(
+      sidecarsIn('owned').map((s) => s.metadata.name),
+      ['theirs'],
+    );
     assert.deepEqual(sidecarsIn('owned')[0]!.spec, { egress: [{ hosts: ['*/*'] }] });
   });
 
@@ -130,7 +160,11 @@ describe('DefaultsController', () => {
     namespace('leaving', { [LABEL]: 'enabled' });
     await waitFor('the default in "leaving"', () => sidecarsIn('leaving').length === 1, 10_000);
     namespace('leaving');
-    await waitFor('the views to see the label go', () => replicas.every((r) => r.store.namespace('leaving')?.labels[LABEL] === undefined), 10_000);
+    await waitFor(
+      'the views to see the label go',
+      () => replicas.every((r) => r.store.namespace('leaving')?.labels[LABEL] === undefined),
+      10_000,
+    );
     await Promise.all(replicas.map((r) => r.controller.settled()));
     assert.equal(sidecarsIn('leaving').length, 1, 'the managed object is left in place');
     const seen = everyReplicaReconciled('leaving', (store) => store.sidecar('leaving', 'default') === undefined);
@@ -146,11 +180,26 @@ describe('DefaultsController', () => {
     await waitFor('the default in "templated"', () => sidecarsIn('templated').length === 1, 10_000);
     const before = sidecarsIn('templated')[0]!;
     await stopReplica(first);
-    await startReplica(options({ config: { rootNamespace: 'istio-system', template: { ...DEFAULT_TEMPLATE, outboundTrafficPolicy: { mode: 'REGISTRY_ONLY' } } } }));
-    await waitFor('the update', () => (sidecarsIn('templated')[0]!.spec as { outboundTrafficPolicy?: unknown }).outboundTrafficPolicy !== undefined, 10_000);
+    await startReplica(
+      options({
+        config: {
+          rootNamespace: 'istio-system',
+          template: { ...DEFAULT_TEMPLATE, outboundTrafficPolicy: { mode: 'REGISTRY_ONLY' } },
+        },
+      }),
+    );
+    await waitFor(
+      'the update',
+      () =>
+        (sidecarsIn('templated')[0]!.spec as { outboundTrafficPolicy?: unknown }).outboundTrafficPolicy !== undefined,
+      10_000,
+    );
     const afterUpdate = sidecarsIn('templated')[0]!;
     assert.equal(afterUpdate.metadata.uid, before.metadata.uid);
-    assert.notEqual(afterUpdate.metadata.annotations?.['sidecar-guard.io/template-hash'], before.metadata.annotations?.['sidecar-guard.io/template-hash']);
+    assert.notEqual(
+      afterUpdate.metadata.annotations?.['sidecar-guard.io/template-hash'],
+      before.metadata.annotations?.['sidecar-guard.io/template-hash'],
+    );
   });
 
   test('mode "all" covers every namespace except kube-system, kube-public, kube-node-lease, the root and our own', async () => {
@@ -159,15 +208,26 @@ describe('DefaultsController', () => {
     await startReplica(options({ mode: 'all' }));
     await waitFor('the default in "plain"', () => sidecarsIn('plain').length === 1, 10_000);
     await Promise.all(replicas.map((r) => r.controller.settled()));
-    for (const ns of ['kube-system', 'kube-public', 'kube-node-lease', 'istio-system', 'sidecar-guard']) assert.deepEqual(sidecarsIn(ns), [], ns);
+    for (const ns of ['kube-system', 'kube-public', 'kube-node-lease', 'istio-system', 'sidecar-guard'])
+      assert.deepEqual(sidecarsIn(ns), [], ns);
   });
 
   test('a re-list never shows the controller a namespace without its own default: no second one is created', async () => {
     for (const r of [...replicas]) await stopReplica(r);
     // Lists come sorted by namespace and name, so this selector Sidecar is the first object of the re-list.
     namespace('aaa-relist', { [LABEL]: 'enabled' });
-    server.store.put('sidecars', { apiVersion: SIDECARS, kind: 'Sidecar', metadata: { name: 'a-selected', namespace: 'aaa-relist' }, spec: { workloadSelector: { labels: { app: 'a' } }, egress: [{ hosts: ['./*'] }] } });
-    server.store.put('sidecars', { apiVersion: SIDECARS, kind: 'Sidecar', metadata: { name: 'theirs', namespace: 'aaa-relist' }, spec: { egress: [{ hosts: ['*/*'] }] } });
+    server.store.put('sidecars', {
+      apiVersion: SIDECARS,
+      kind: 'Sidecar',
+      metadata: { name: 'a-selected', namespace: 'aaa-relist' },
+      spec: { workloadSelector: { labels: { app: 'a' } }, egress: [{ hosts: ['./*'] }] },
+    });
+    server.store.put('sidecars', {
+      apiVersion: SIDECARS,
+      kind: 'Sidecar',
+      metadata: { name: 'theirs', namespace: 'aaa-relist' },
+      spec: { egress: [{ hosts: ['*/*'] }] },
+    });
     const r = await startReplica();
     await r.controller.settled();
     // Only the Sidecar watch re-lists: its next watch request gets 410 Gone.
@@ -176,7 +236,10 @@ describe('DefaultsController', () => {
     await waitFor('the Sidecar re-list', () => sidecarLists(r) === 2, 10_000);
     await r.controller.settled();
     assert.deepEqual(creates('aaa-relist'), []);
-    assert.deepEqual(sidecarsIn('aaa-relist').map((s) => s.metadata.name), ['a-selected', 'theirs']);
+    assert.deepEqual(
+      sidecarsIn('aaa-relist').map((s) => s.metadata.name),
+      ['a-selected', 'theirs'],
+    );
   });
 
   test('a managed default deleted while the watch was down is recreated after the re-list', async () => {
@@ -190,23 +253,34 @@ describe('DefaultsController', () => {
     server.faults.endWatches();
     // Deleted between the end of the watch and the re-list: no DELETED event reaches the view.
     server.store.remove({ apiVersion: SIDECARS, resource: 'sidecars', namespace: 'missed', name: 'default' });
-    await waitFor('the default to be recreated', () => sidecarsIn('missed').length === 1 && sidecarsIn('missed')[0]!.metadata.uid !== uid, 10_000);
+    await waitFor(
+      'the default to be recreated',
+      () => sidecarsIn('missed').length === 1 && sidecarsIn('missed')[0]!.metadata.uid !== uid,
+      10_000,
+    );
   });
 
   test('stop() aborts an API call that hangs instead of waiting for it', { timeout: 30_000 }, async () => {
     for (const r of [...replicas]) await stopReplica(r);
     let hung = 0;
-    const hangs = (method: string, path: string) => method === 'POST' && path.startsWith('/apis/networking.istio.io/v1/namespaces/hanging/sidecars') && ++hung > 0;
+    const hangs = (method: string, path: string) =>
+      method === 'POST' && path.startsWith('/apis/networking.istio.io/v1/namespaces/hanging/sidecars') && ++hung > 0;
     server.faults.hangRequests({ match: hangs, ms: 60_000 });
     // The test server handles a hung request once its client is gone: fail it then instead.
-    server.faults.failRequests({ match: (method, path) => method === 'POST' && path.includes('/namespaces/hanging/'), status: 503 });
+    server.faults.failRequests({
+      match: (method, path) => method === 'POST' && path.includes('/namespaces/hanging/'),
+      status: 503,
+    });
     try {
       namespace('hanging', { [LABEL]: 'enabled' });
       const r = await startReplica();
       await waitFor('the create to hang', () => hung > 0, 10_000);
       // Without an abort, stop() waits for the 30 s request timeout.
       const timer = new AbortController();
-      const outcome = await Promise.race([r.controller.stop().then(() => 'stopped'), delay(15_000, 'still waiting', { signal: timer.signal })]);
+      const outcome = await Promise.race([
+        r.controller.stop().then(() => 'stopped'),
+        delay(15_000, 'still waiting', { signal: timer.signal }),
+      ]);
       timer.abort();
       assert.equal(outcome, 'stopped');
     } finally {
@@ -217,9 +291,18 @@ describe('DefaultsController', () => {
   test('a generated Sidecar the webhook would deny is never written: refused, not retried', async () => {
     namespace('refusing', { [LABEL]: 'enabled' });
     const store = new ClusterStore();
-    store.upsertNamespace({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'refusing', labels: { [LABEL]: 'enabled' } } });
+    store.upsertNamespace({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: 'refusing', labels: { [LABEL]: 'enabled' } },
+    });
     const broken = { rootNamespace: 'istio-system', template: { ...DEFAULT_TEMPLATE, egressHosts: ['noslash'] } };
-    const controller = new DefaultsController(KubeClient.load(kubeconfig), store, pino({ level: 'silent' }), options({ config: broken }));
+    const controller = new DefaultsController(
+      KubeClient.load(kubeconfig),
+      store,
+      pino({ level: 'silent' }),
+      options({ config: broken }),
+    );
     assert.equal(await controller.reconcile('refusing'), 'refused');
     assert.equal(creates('refusing').length, 0);
     // The same namespace with a valid template: the pipeline lets it through.
@@ -229,14 +312,21 @@ describe('DefaultsController', () => {
 
   test('a failing create is retried (per-namespace backoff, see the WorkQueue tests) until it succeeds', async () => {
     for (const r of [...replicas]) await stopReplica(r);
-    server.faults.failRequests({ match: (method, path) => method === 'POST' && path === '/apis/networking.istio.io/v1/namespaces/flaky/sidecars', status: 500, times: 3 });
+    server.faults.failRequests({
+      match: (method, path) => method === 'POST' && path === '/apis/networking.istio.io/v1/namespaces/flaky/sidecars',
+      status: 500,
+      times: 3,
+    });
     try {
       const r = await startReplica(options({ retryMs: 20, maxRetryMs: 40 }));
       const created = reconciled(r, 'flaky', () => true);
       namespace('flaky', { [LABEL]: 'enabled' });
       assert.equal(await created, 'created');
       const attempts = creates('flaky');
-      assert.deepEqual(attempts.map((a) => a.status), [500, 500, 500, 201]);
+      assert.deepEqual(
+        attempts.map((a) => a.status),
+        [500, 500, 500, 201],
+      );
     } finally {
       server.faults.clear();
     }

@@ -8,7 +8,16 @@ import { readdirSync } from 'node:fs';
 import { before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from '../helpers/wait.js';
-import { DENIED, KUBECONFIG, kubectl, namespaces, needsRealApiServer, readState, ROOT, type KubectlResult } from './env.js';
+import {
+  DENIED,
+  KUBECONFIG,
+  kubectl,
+  namespaces,
+  needsRealApiServer,
+  readState,
+  ROOT,
+  type KubectlResult,
+} from './env.js';
 
 const SEEDS = fileURLToPath(new URL('../fixtures/seeds/', import.meta.url));
 
@@ -25,10 +34,15 @@ async function ok(args: string[], stdin?: string): Promise<KubectlResult> {
 /** Polls until probe() gives a value (the webhook's view and controller catch up asynchronously). */
 async function eventually<T>(probe: () => Promise<T | undefined>, what: string): Promise<T> {
   let value: T | undefined;
-  await waitFor(what, async () => {
-    value = await probe();
-    return value !== undefined;
-  }, 20_000, 100);
+  await waitFor(
+    what,
+    async () => {
+      value = await probe();
+      return value !== undefined;
+    },
+    20_000,
+    100,
+  );
   return value!;
 }
 
@@ -56,17 +70,27 @@ describe('kubectl apply of the seed examples, in document order', () => {
   const expected: Record<string, 'ok' | RegExp> = {
     '000-00.yaml': 'ok',
     '000-01.yaml': 'ok',
-    '000-02.yaml': new RegExp(`${DENIED}Sidecar frontend/checkout-service-sidecar is invalid \\(3 errors\\):\\n- spec\\.egress\\[0\\]\\.hosts\\[0\\]: short names \\(non FQDN\\) are not allowed \\[H4\\]`),
-    '000-03.yaml': new RegExp(`${DENIED}Sidecar backend/multi-port-sidecar is invalid: spec\\.egress\\[1\\]\\.hosts\\[0\\]: short names \\(non FQDN\\) are not allowed \\[H4\\]`),
+    '000-02.yaml': new RegExp(
+      `${DENIED}Sidecar frontend/checkout-service-sidecar is invalid \\(3 errors\\):\\n- spec\\.egress\\[0\\]\\.hosts\\[0\\]: short names \\(non FQDN\\) are not allowed \\[H4\\]`,
+    ),
+    '000-03.yaml': new RegExp(
+      `${DENIED}Sidecar backend/multi-port-sidecar is invalid: spec\\.egress\\[1\\]\\.hosts\\[0\\]: short names \\(non FQDN\\) are not allowed \\[H4\\]`,
+    ),
     '000-04.yaml': 'ok',
     '000-05.yaml': 'ok',
     '000-06.yaml': 'ok',
-    '000-07.yaml': new RegExp(`${DENIED}Sidecar backend/external-api-client-sidecar is invalid: spec\\.egress\\[0\\]\\.port: sidecar: the egress listener with empty port should be the last listener in the list \\[E2\\]`),
+    '000-07.yaml': new RegExp(
+      `${DENIED}Sidecar backend/external-api-client-sidecar is invalid: spec\\.egress\\[0\\]\\.port: sidecar: the egress listener with empty port should be the last listener in the list \\[E2\\]`,
+    ),
     '000-08.yaml': 'ok',
     '000-09.yaml': 'ok',
     '000-10.yaml': new RegExp(`${DENIED}Sidecar backend/default is invalid \\(2 errors\\)`),
-    '000-12.yaml': new RegExp(`${DENIED}Sidecar shipping/default is invalid: spec\\.egress\\[0\\]\\.hosts\\[1\\]: short names`),
-    '000-13.yaml': new RegExp(`${DENIED}Sidecar orders/payment-service-sidecar is invalid: spec\\.egress\\[0\\]\\.port: sidecar: the egress listener with empty port should be the last`),
+    '000-12.yaml': new RegExp(
+      `${DENIED}Sidecar shipping/default is invalid: spec\\.egress\\[0\\]\\.hosts\\[1\\]: short names`,
+    ),
+    '000-13.yaml': new RegExp(
+      `${DENIED}Sidecar orders/payment-service-sidecar is invalid: spec\\.egress\\[0\\]\\.port: sidecar: the egress listener with empty port should be the last`,
+    ),
     '000-15.yaml': 'ok',
     '001-00.yaml': 'ok',
     '001-02.yaml': 'ok',
@@ -75,15 +99,35 @@ describe('kubectl apply of the seed examples, in document order', () => {
     // kubectl's strict field validation: the API server refuses the unknown field before any webhook.
     '002-02.yaml': /strict decoding error: unknown field "spec\.ingress\[1\]\.inboundTls"/,
     '002-03.yaml': 'ok',
-    '002-04.yaml': new RegExp(`${DENIED}Sidecar prod-us1/partial-ip-tables is invalid: spec\\.workloadSelector\\.labels: selects the same workloads as Sidecar prod-us1/no-ip-tables: both apply to pods labelled app=productpage`),
+    '002-04.yaml': new RegExp(
+      `${DENIED}Sidecar prod-us1/partial-ip-tables is invalid: spec\\.workloadSelector\\.labels: selects the same workloads as Sidecar prod-us1/no-ip-tables: both apply to pods labelled app=productpage`,
+    ),
   };
 
   test('every seed file has an expectation', () => {
-    assert.deepEqual(readdirSync(SEEDS).filter((f) => f.endsWith('.yaml')).sort(), Object.keys(expected).sort());
+    assert.deepEqual(
+      readdirSync(SEEDS)
+        .filter((f) => f.endsWith('.yaml'))
+        .sort(),
+      Object.keys(expected).sort(),
+    );
   });
 
   test('invalid ones are refused with the webhook message; the rest are created', async () => {
-    await namespaces('frontend', 'backend', 'team-a', 'team-b', 'database', 'catalog', 'orders', 'shipping', 'shared', 'my-namespace', 'istio-config', 'prod-us1');
+    await namespaces(
+      'frontend',
+      'backend',
+      'team-a',
+      'team-b',
+      'database',
+      'catalog',
+      'orders',
+      'shipping',
+      'shared',
+      'my-namespace',
+      'istio-config',
+      'prod-us1',
+    );
     for (const [file, want] of Object.entries(expected)) {
       const r = await kubectl(['apply', '-f', `${SEEDS}${file}`]);
       if (want === 'ok') {
@@ -108,23 +152,51 @@ describe('cross-object rules through kubectl', () => {
     await ok(['apply', '-f', '-'], sidecar('e2e-dup', 'first', EGRESS));
     const r = await kubectl(['apply', '-f', '-'], { stdin: sidecar('e2e-dup', 'second', EGRESS) });
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /Error from server \(Forbidden\): error when creating "STDIN": admission webhook "validate\.sidecar-guard\.io" denied the request: Sidecar e2e-dup\/second is invalid: spec\.workloadSelector: no workloadSelector, but namespace "e2e-dup" already has a namespace-wide Sidecar: first/);
-    assert.match(r.stderr, /Fix: edit the existing Sidecar e2e-dup\/first instead, or add spec\.workloadSelector\.labels to second/);
+    assert.match(
+      r.stderr,
+      /Error from server \(Forbidden\): error when creating "STDIN": admission webhook "validate\.sidecar-guard\.io" denied the request: Sidecar e2e-dup\/second is invalid: spec\.workloadSelector: no workloadSelector, but namespace "e2e-dup" already has a namespace-wide Sidecar: first/,
+    );
+    assert.match(
+      r.stderr,
+      /Fix: edit the existing Sidecar e2e-dup\/first instead, or add spec\.workloadSelector\.labels to second/,
+    );
   });
 
   test('an overlapping selector is refused, naming the other Sidecar and the pods both would select', async () => {
     await namespaces('e2e-overlap');
-    await ok(['apply', '-f', '-'], 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: reviews-v2-abc\n  namespace: e2e-overlap\n  labels: {app: reviews, version: v2}\nspec:\n  containers:\n  - name: app\n    image: reviews:v2\n');
-    await ok(['apply', '-f', '-'], sidecar('e2e-overlap', 'reviews', `spec:\n  workloadSelector:\n    labels: {app: reviews}\n  egress:\n  - hosts: ["./*"]\n`));
-    const r = await kubectl(['apply', '-f', '-'], { stdin: sidecar('e2e-overlap', 'reviews-v2', `spec:\n  workloadSelector:\n    labels: {app: reviews, version: v2}\n  egress:\n  - hosts: ["./*"]\n`) });
+    await ok(
+      ['apply', '-f', '-'],
+      'apiVersion: v1\nkind: Pod\nmetadata:\n  name: reviews-v2-abc\n  namespace: e2e-overlap\n  labels: {app: reviews, version: v2}\nspec:\n  containers:\n  - name: app\n    image: reviews:v2\n',
+    );
+    await ok(
+      ['apply', '-f', '-'],
+      sidecar(
+        'e2e-overlap',
+        'reviews',
+        `spec:\n  workloadSelector:\n    labels: {app: reviews}\n  egress:\n  - hosts: ["./*"]\n`,
+      ),
+    );
+    const r = await kubectl(['apply', '-f', '-'], {
+      stdin: sidecar(
+        'e2e-overlap',
+        'reviews-v2',
+        `spec:\n  workloadSelector:\n    labels: {app: reviews, version: v2}\n  egress:\n  - hosts: ["./*"]\n`,
+      ),
+    });
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /selects the same workloads as Sidecar e2e-overlap\/reviews: both apply to pods labelled app=reviews,version=v2 \(existing pods: reviews-v2-abc\)/);
+    assert.match(
+      r.stderr,
+      /selects the same workloads as Sidecar e2e-overlap\/reviews: both apply to pods labelled app=reviews,version=v2 \(existing pods: reviews-v2-abc\)/,
+    );
   });
 
   test('editing and deleting still work; a re-apply of the same object never conflicts with itself', async () => {
     await namespaces('e2e-edit');
     await ok(['apply', '-f', '-'], sidecar('e2e-edit', 'default', EGRESS));
-    const edited = await ok(['apply', '-f', '-'], sidecar('e2e-edit', 'default', 'spec:\n  egress:\n  - hosts: ["./*", "istio-system/*", "shared/*"]\n'));
+    const edited = await ok(
+      ['apply', '-f', '-'],
+      sidecar('e2e-edit', 'default', 'spec:\n  egress:\n  - hosts: ["./*", "istio-system/*", "shared/*"]\n'),
+    );
     assert.match(edited.stdout, /sidecar\.networking\.istio\.io\/default configured/);
     const got = await ok(['get', 'sidecar', '-n', 'e2e-edit', 'default', '-o', 'jsonpath={.spec.egress[0].hosts}']);
     assert.match(got.stdout, /shared\/\*/);
@@ -132,19 +204,36 @@ describe('cross-object rules through kubectl', () => {
     const gone = await kubectl(['get', 'sidecar', '-n', 'e2e-edit', 'default']);
     assert.equal(gone.code, 1);
     // after the delete a new namespace-wide Sidecar is welcome
-    await eventually(async () => ((await kubectl(['apply', '-f', '-'], { stdin: sidecar('e2e-edit', 'replacement', EGRESS) })).code === 0 ? true : undefined), 'the delete to reach the view');
+    await eventually(
+      async () =>
+        (await kubectl(['apply', '-f', '-'], { stdin: sidecar('e2e-edit', 'replacement', EGRESS) })).code === 0
+          ? true
+          : undefined,
+      'the delete to reach the view',
+    );
   });
 
   test('warnings are printed and the object is created', async () => {
     await namespaces('e2e-warn');
-    const r = await ok(['apply', '-f', '-'], sidecar('e2e-warn', 'default', 'spec:\n  egress:\n  - hosts: ["./a.example.com", "e2e-warn/a.example.com", "istio-system/*"]\n'));
+    const r = await ok(
+      ['apply', '-f', '-'],
+      sidecar(
+        'e2e-warn',
+        'default',
+        'spec:\n  egress:\n  - hosts: ["./a.example.com", "e2e-warn/a.example.com", "istio-system/*"]\n',
+      ),
+    );
     assert.match(r.stderr, /^Warning: duplicated egress host: e2e-warn\/a\.example\.com$/m);
     assert.match(r.stdout, /created/);
   });
 
   test('--dry-run=server gives the same verdict and stores nothing', async () => {
     await namespaces('e2e-dry');
-    const bad = sidecar('e2e-dry', 'bad', 'spec:\n  egress:\n  - hosts: ["./*"]\n  - port: {number: 80, protocol: HTTP, name: http}\n    hosts: ["./*"]\n');
+    const bad = sidecar(
+      'e2e-dry',
+      'bad',
+      'spec:\n  egress:\n  - hosts: ["./*"]\n  - port: {number: 80, protocol: HTTP, name: http}\n    hosts: ["./*"]\n',
+    );
     const real = await kubectl(['apply', '-f', '-'], { stdin: bad });
     const dry = await kubectl(['apply', '--dry-run=server', '-f', '-'], { stdin: bad });
     assert.equal(dry.code, 1);
@@ -159,9 +248,21 @@ describe('cross-object rules through kubectl', () => {
   test('all three served versions get the same verdict', async () => {
     await namespaces('e2e-versions');
     for (const version of ['v1', 'v1beta1', 'v1alpha3']) {
-      const r = await kubectl(['apply', '-f', '-'], { stdin: sidecar('e2e-versions', `bad-${version}`, 'spec:\n  egress:\n  - hosts: ["noslash"]\n', `networking.istio.io/${version}`) });
+      const r = await kubectl(['apply', '-f', '-'], {
+        stdin: sidecar(
+          'e2e-versions',
+          `bad-${version}`,
+          'spec:\n  egress:\n  - hosts: ["noslash"]\n',
+          `networking.istio.io/${version}`,
+        ),
+      });
       assert.equal(r.code, 1, version);
-      assert.match(r.stderr, new RegExp(`Sidecar e2e-versions/bad-${version} is invalid: spec\\.egress\\[0\\]\\.hosts\\[0\\]: host must be of form namespace/dnsName \\[H1\\]`));
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `Sidecar e2e-versions/bad-${version} is invalid: spec\\.egress\\[0\\]\\.hosts\\[0\\]: host must be of form namespace/dnsName \\[H1\\]`,
+        ),
+      );
     }
   });
 });
@@ -172,18 +273,43 @@ describe('Sidecars stored before the webhook covered them', () => {
   // exist yet), the objects go in, and the configuration is put back.
   const NS = 'e2e-legacy';
   // A port-less egress listener that is not last (E2), held by a finalizer.
-  const invalid = withFinalizer(sidecar(NS, 'legacy-order', 'spec:\n  workloadSelector:\n    labels: {app: legacy}\n  egress:\n  - hosts: ["./*"]\n  - port: {number: 80, protocol: HTTP, name: http}\n    hosts: ["./*"]\n'));
+  const invalid = withFinalizer(
+    sidecar(
+      NS,
+      'legacy-order',
+      'spec:\n  workloadSelector:\n    labels: {app: legacy}\n  egress:\n  - hosts: ["./*"]\n  - port: {number: 80, protocol: HTTP, name: http}\n    hosts: ["./*"]\n',
+    ),
+  );
   const setExcluded = (values: string[]) =>
-    ok(['patch', 'validatingwebhookconfiguration', 'sidecar-guard', '--type=json', '-p', JSON.stringify([{ op: 'replace', path: '/webhooks/0/namespaceSelector/matchExpressions/0/values', value: values }])]);
+    ok([
+      'patch',
+      'validatingwebhookconfiguration',
+      'sidecar-guard',
+      '--type=json',
+      '-p',
+      JSON.stringify([
+        { op: 'replace', path: '/webhooks/0/namespaceSelector/matchExpressions/0/values', value: values },
+      ]),
+    ]);
   /** The API server applies configuration changes asynchronously: wait until a dry run shows the new coverage. */
-  const covered = async () => (await kubectl(['apply', '--dry-run=server', '-f', '-'], { stdin: sidecar(NS, 'probe', 'spec:\n  egress:\n  - hosts: ["noslash"]\n') })).code !== 0;
+  const covered = async () =>
+    (
+      await kubectl(['apply', '--dry-run=server', '-f', '-'], {
+        stdin: sidecar(NS, 'probe', 'spec:\n  egress:\n  - hosts: ["noslash"]\n'),
+      })
+    ).code !== 0;
 
   before(async () => {
     // istio-system exists in every Istio mesh; without it `istio-system/*` would get a KIA1004 warning.
     await namespaces(NS, 'istio-system');
     await setExcluded(['kube-system', NS]);
     try {
-      await waitFor('the API server to stop calling the webhook for e2e-legacy', async () => !(await covered()), 20_000, 100);
+      await waitFor(
+        'the API server to stop calling the webhook for e2e-legacy',
+        async () => !(await covered()),
+        20_000,
+        100,
+      );
       await ok(['apply', '-f', '-'], sidecar(NS, 'first-default', EGRESS));
       await ok(['apply', '-f', '-'], sidecar(NS, 'second-default', EGRESS));
       await ok(['apply', '-f', '-'], invalid);
@@ -196,26 +322,57 @@ describe('Sidecars stored before the webhook covered them', () => {
   test('audit --kubeconfig reports the conflict that admission would have refused, both members, as the cluster admin', async () => {
     const r = await sidecarGuard(['audit', '--kubeconfig', KUBECONFIG, '--output', 'json']);
     assert.equal(r.code, 1, r.stderr);
-    const findings = (JSON.parse(r.stdout) as { findings: { code: string; namespace: string; name: string }[] }).findings.filter((f) => f.namespace === NS);
+    const findings = (
+      JSON.parse(r.stdout) as { findings: { code: string; namespace: string; name: string }[] }
+    ).findings.filter((f) => f.namespace === NS);
     // and the selector of legacy-order that matches no pod (IST0101, a warning)
-    assert.deepEqual(findings.map((f) => `${f.code} ${f.name}`), ['IST0111 first-default', 'IST0101 legacy-order', 'IST0111 second-default']);
+    assert.deepEqual(
+      findings.map((f) => `${f.code} ${f.name}`),
+      ['IST0111 first-default', 'IST0101 legacy-order', 'IST0111 second-default'],
+    );
   });
 
   test('their metadata can still be edited (warnings say why); a spec edit that keeps them invalid is refused', async () => {
     const labelled = await ok(['label', 'sidecar', '-n', NS, 'legacy-order', 'team=payments']);
-    assert.match(labelled.stderr, /^Warning: .*spec\.egress\[0\]\.port: sidecar: the egress listener with empty port should be the last listener in the list \[E2\] \(allowed: the stored Sidecar already had this and the update leaves its spec unchanged\)/m);
-    const edited = await kubectl(['patch', 'sidecar', '-n', NS, 'legacy-order', '--type=merge', '-p', '{"spec":{"outboundTrafficPolicy":{"mode":"REGISTRY_ONLY"}}}']);
+    assert.match(
+      labelled.stderr,
+      /^Warning: .*spec\.egress\[0\]\.port: sidecar: the egress listener with empty port should be the last listener in the list \[E2\] \(allowed: the stored Sidecar already had this and the update leaves its spec unchanged\)/m,
+    );
+    const edited = await kubectl([
+      'patch',
+      'sidecar',
+      '-n',
+      NS,
+      'legacy-order',
+      '--type=merge',
+      '-p',
+      '{"spec":{"outboundTrafficPolicy":{"mode":"REGISTRY_ONLY"}}}',
+    ]);
     assert.equal(edited.code, 1);
-    assert.match(edited.stderr, new RegExp(`${DENIED}Sidecar ${NS}/legacy-order is invalid: spec\\.egress\\[0\\]\\.port: .*\\[E2\\]`));
+    assert.match(
+      edited.stderr,
+      new RegExp(`${DENIED}Sidecar ${NS}/legacy-order is invalid: spec\\.egress\\[0\\]\\.port: .*\\[E2\\]`),
+    );
   });
 
-  test('a Sidecar being deleted is never held up: its finalizer can be removed although its spec is invalid', { skip: needsRealApiServer() }, async () => {
+  test('a Sidecar being deleted is never held up: its finalizer can be removed although its spec is invalid', {
+    skip: needsRealApiServer(),
+  }, async () => {
     const deleting = await ok(['delete', 'sidecar', '-n', NS, 'legacy-order', '--wait=false']);
     assert.match(deleting.stdout, /deleted/);
     const held = JSON.parse((await ok(['get', 'sidecar', '-n', NS, 'legacy-order', '-o', 'json'])).stdout);
     assert.ok(held.metadata.deletionTimestamp, 'the finalizer keeps it, marked for deletion');
     // The UPDATE that removes the finalizer reaches the webhook with metadata.deletionTimestamp set.
-    const released = await ok(['patch', 'sidecar', '-n', NS, 'legacy-order', '--type=json', '-p', '[{"op":"remove","path":"/metadata/finalizers"}]']);
+    const released = await ok([
+      'patch',
+      'sidecar',
+      '-n',
+      NS,
+      'legacy-order',
+      '--type=json',
+      '-p',
+      '[{"op":"remove","path":"/metadata/finalizers"}]',
+    ]);
     assert.match(released.stderr, /\(allowed: the Sidecar is being deleted\)/);
     const gone = await kubectl(['get', 'sidecar', '-n', NS, 'legacy-order']);
     assert.equal(gone.code, 1);
@@ -248,13 +405,17 @@ describe('namespace defaults through kubectl', () => {
     await eventually(() => managed('e2e-shop'), 'the generated default');
     const r = await kubectl(['apply', '-f', '-'], { stdin: sidecar('e2e-shop', 'mine', EGRESS) });
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /already has a namespace-wide Sidecar: default \(generated by sidecar-guard as the namespace default\)/);
+    assert.match(
+      r.stderr,
+      /already has a namespace-wide Sidecar: default \(generated by sidecar-guard as the namespace default\)/,
+    );
     assert.match(r.stderr, /opt the namespace out of generated defaults/);
   });
 
   test('a Sidecar created with the generate annotation comes back with the generated spec; dry-run creates nothing', async () => {
     await namespaces('e2e-annotated');
-    const asking = 'apiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata:\n  name: scoped\n  namespace: e2e-annotated\n  annotations:\n    sidecar-guard.io/generate: "true"\n';
+    const asking =
+      'apiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata:\n  name: scoped\n  namespace: e2e-annotated\n  annotations:\n    sidecar-guard.io/generate: "true"\n';
     const dry = await ok(['apply', '--dry-run=server', '-f', '-'], asking);
     assert.match(dry.stdout, /created \(server dry run\)/);
     assert.equal((await kubectl(['get', 'sidecar', '-n', 'e2e-annotated', 'scoped'])).code, 1);
@@ -268,13 +429,31 @@ describe('namespace defaults through kubectl', () => {
 describe('webhook configuration upkeep', () => {
   test('installed with failurePolicy Ignore from manifests/, set to Fail once the webhook proved reachable, with its caBundle', async () => {
     const policy = await eventually(async () => {
-      const r = await kubectl(['get', 'validatingwebhookconfiguration', 'sidecar-guard', '-o', 'jsonpath={.webhooks[0].failurePolicy}']);
+      const r = await kubectl([
+        'get',
+        'validatingwebhookconfiguration',
+        'sidecar-guard',
+        '-o',
+        'jsonpath={.webhooks[0].failurePolicy}',
+      ]);
       return r.stdout === 'Fail' ? r.stdout : undefined;
     }, 'failurePolicy Fail');
     assert.equal(policy, 'Fail');
-    const mutating = await ok(['get', 'mutatingwebhookconfiguration', 'sidecar-guard', '-o', 'jsonpath={.webhooks[0].failurePolicy}']);
+    const mutating = await ok([
+      'get',
+      'mutatingwebhookconfiguration',
+      'sidecar-guard',
+      '-o',
+      'jsonpath={.webhooks[0].failurePolicy}',
+    ]);
     assert.equal(mutating.stdout, 'Ignore', 'defaulting stays a convenience');
-    const bundle = await ok(['get', 'validatingwebhookconfiguration', 'sidecar-guard', '-o', 'jsonpath={.webhooks[0].clientConfig.caBundle}']);
+    const bundle = await ok([
+      'get',
+      'validatingwebhookconfiguration',
+      'sidecar-guard',
+      '-o',
+      'jsonpath={.webhooks[0].clientConfig.caBundle}',
+    ]);
     assert.equal(Buffer.from(bundle.stdout, 'base64').toString(), readState().caPem);
     // The proof: the API server called us with the dry-run probe and we denied it.
     const text = await (await fetch(`${readState().webhook.metricsUrl}/metrics`)).text();
@@ -295,10 +474,19 @@ describe('observability of the running webhook', () => {
 /** The sidecar-guard CLI (compiled by e2e:up), as a user runs it. */
 function sidecarGuard(args: string[]): Promise<KubectlResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['bin/sidecar-guard.js', ...args], { cwd: ROOT, timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-    });
+    execFile(
+      process.execPath,
+      ['bin/sidecar-guard.js', ...args],
+      { cwd: ROOT, timeout: 60_000 },
+      (err, stdout, stderr) => {
+        const code = err
+          ? typeof (err as { code?: unknown }).code === 'number'
+            ? (err as { code: number }).code
+            : 1
+          : 0;
+        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+      },
+    );
   });
 }
 

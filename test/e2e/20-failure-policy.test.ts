@@ -34,7 +34,15 @@ const configuration = (url: string) => ({
       admissionReviewVersions: ['v1'],
       sideEffects: 'None',
       clientConfig: { url },
-      rules: [{ apiGroups: ['networking.istio.io'], apiVersions: ['v1', 'v1beta1', 'v1alpha3'], resources: ['sidecars'], operations: ['CREATE', 'UPDATE'], scope: 'Namespaced' }],
+      rules: [
+        {
+          apiGroups: ['networking.istio.io'],
+          apiVersions: ['v1', 'v1beta1', 'v1alpha3'],
+          resources: ['sidecars'],
+          operations: ['CREATE', 'UPDATE'],
+          scope: 'Namespaced',
+        },
+      ],
       namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: [NS] }] },
       failurePolicy: 'Ignore',
       timeoutSeconds: 2,
@@ -42,7 +50,9 @@ const configuration = (url: string) => ({
   ],
 });
 
-const policy = async () => (await mustKubectl(['get', 'validatingwebhookconfiguration', CONFIG, '-o', 'jsonpath={.webhooks[0].failurePolicy}'])).stdout;
+const policy = async () =>
+  (await mustKubectl(['get', 'validatingwebhookconfiguration', CONFIG, '-o', 'jsonpath={.webhooks[0].failurePolicy}']))
+    .stdout;
 const metrics = async () => (await fetch(`${metricsUrl}/metrics`)).text();
 
 before(async () => {
@@ -52,7 +62,14 @@ before(async () => {
   const metricsPort = await freePort();
   metricsUrl = `http://127.0.0.1:${metricsPort}`;
   await mustKubectl(['apply', '-f', '-'], { stdin: stringify(configuration(`https://127.0.0.1:${nobody}/validate`)) });
-  const args = serveOnLoopback({ kubeconfig: KUBECONFIG, port: listenPort, metricsPort, namespace: NS, tlsSecret: `${CONFIG}-tls`, webhookConfig: CONFIG });
+  const args = serveOnLoopback({
+    kubeconfig: KUBECONFIG,
+    port: listenPort,
+    metricsPort,
+    namespace: NS,
+    tlsSecret: `${CONFIG}-tls`,
+    webhookConfig: CONFIG,
+  });
   const child = spawnDetached(process.execPath, args, LOG, ROOT);
   child.unref();
   pid = child.pid;
@@ -65,12 +82,19 @@ after(async () => {
 });
 
 test('the API server cannot reach the webhook: failurePolicy stays Ignore, and the log and a metric say why', async () => {
-  await waitFor('a reachability proof', async () => /webhook_reachability_checks_total\{result="admitted"\} [1-9]/.test(await metrics().catch(() => '')), 60_000, 100);
+  await waitFor(
+    'a reachability proof',
+    async () => /webhook_reachability_checks_total\{result="admitted"\} [1-9]/.test(await metrics().catch(() => '')),
+    60_000,
+    100,
+  );
   assert.equal(await policy(), 'Ignore');
   const text = await metrics();
   assert.match(text, /^sidecar_guard_webhook_reachable 0$/m);
   assert.doesNotMatch(text, /result="denied"/);
-  const warning = readFileSync(LOG, 'utf8').split('\n').find((l) => l.includes('failurePolicy not changed'));
+  const warning = readFileSync(LOG, 'utf8')
+    .split('\n')
+    .find((l) => l.includes('failurePolicy not changed'));
   assert.ok(warning, 'a warning in the log');
   assert.match(
     JSON.parse(warning).msg,
@@ -80,10 +104,22 @@ test('the API server cannot reach the webhook: failurePolicy stays Ignore, and t
 });
 
 test('once the url points at the webhook, the same instance proves it and sets Fail', async () => {
-  await mustKubectl(['patch', 'validatingwebhookconfiguration', CONFIG, '--type=json', '-p', JSON.stringify([{ op: 'replace', path: '/webhooks/0/clientConfig/url', value: `https://127.0.0.1:${listenPort}/validate` }])]);
+  await mustKubectl([
+    'patch',
+    'validatingwebhookconfiguration',
+    CONFIG,
+    '--type=json',
+    '-p',
+    JSON.stringify([
+      { op: 'replace', path: '/webhooks/0/clientConfig/url', value: `https://127.0.0.1:${listenPort}/validate` },
+    ]),
+  ]);
   await waitFor('failurePolicy Fail', async () => (await policy()) === 'Fail', 60_000, 200);
   const text = await metrics();
   assert.match(text, /^sidecar_guard_webhook_reachable 1$/m);
   assert.match(text, /result="denied"\} 1$/m);
-  assert.match(readFileSync(LOG, 'utf8'), /the API server reaches this webhook again: the API server called webhook \\"validate\.unreachable\.sidecar-guard\.io\\", which denied the probe/);
+  assert.match(
+    readFileSync(LOG, 'utf8'),
+    /the API server reaches this webhook again: the API server called webhook \\"validate\.unreachable\.sidecar-guard\.io\\", which denied the probe/,
+  );
 });

@@ -15,12 +15,33 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { parseAllDocuments } from 'yaml';
 import { SERVED_VERSIONS } from '../../src/sidecar/schema/index.js';
-import { decorate, fuzzObject, irrelevant, nastyJsonValue, plausibleSpec, sidecarObject, VECTORS } from '../reliability/arbitraries.js';
-import { disagreement, DIFFERENTIAL_NAMESPACE, onTheWire, ourVerdict, serverVerdict, STRICT_DECODING, type Case, type ServerVerdict, type Verdict } from './differential.js';
+import {
+  decorate,
+  fuzzObject,
+  irrelevant,
+  nastyJsonValue,
+  plausibleSpec,
+  sidecarObject,
+  VECTORS,
+} from '../reliability/arbitraries.js';
+import {
+  disagreement,
+  DIFFERENTIAL_NAMESPACE,
+  onTheWire,
+  ourVerdict,
+  serverVerdict,
+  STRICT_DECODING,
+  type Case,
+  type ServerVerdict,
+  type Verdict,
+} from './differential.js';
 import { adminClient, E2E_DIR, needsRealApiServer, readState, ROOT } from './env.js';
 
 const FIXTURES = join(ROOT, 'test/fixtures');
-const SEED = process.env.DIFFERENTIAL_SEED === 'random' ? Math.floor(Math.random() * 2 ** 31) : Number(process.env.DIFFERENTIAL_SEED ?? 20261130);
+const SEED =
+  process.env.DIFFERENTIAL_SEED === 'random'
+    ? Math.floor(Math.random() * 2 ** 31)
+    : Number(process.env.DIFFERENTIAL_SEED ?? 20261130);
 const RUNS = { fuzz: 2_500, decorated: 400, plausible: 300 };
 
 /**
@@ -38,13 +59,19 @@ const DIFFERENCES: { id: string; verdict?: true; explains(server: ServerVerdict,
     explains: (server, ours) =>
       server.stage === 'decoding' &&
       !ours.allowed &&
-      (DECODER_ERRORS.some((re) => re.test(server.message)) || (STRICT_DECODING.test(server.message) && ours.findings.some((f) => /^(apiVersion|kind): /.test(f)))),
+      (DECODER_ERRORS.some((re) => re.test(server.message)) ||
+        (STRICT_DECODING.test(server.message) && ours.findings.some((f) => /^(apiVersion|kind): /.test(f)))),
   },
   {
     // Long values are cut with "..." in check's messages (strings after 4,096 characters, lists and objects
     // after 200), so that a hostile value cannot make a huge message; the API server prints them whole.
     id: 'SD2',
-    explains: (server, ours) => pairsUp(server, ours, (s, o) => s !== o && cuts(o).some((at) => s.startsWith(o.slice(0, at)) && s.endsWith(o.slice(at + 3)))),
+    explains: (server, ours) =>
+      pairsUp(
+        server,
+        ours,
+        (s, o) => s !== o && cuts(o).some((at) => s.startsWith(o.slice(0, at)) && s.endsWith(o.slice(at + 3))),
+      ),
   },
   {
     // Characters assigned after Unicode 15.0 (Go 1.26's tables, which kube-apiserver's %q uses) are printed
@@ -53,7 +80,6 @@ const DIFFERENCES: { id: string; verdict?: true; explains(server: ServerVerdict,
     explains: (server, ours) => pairsUp(server, ours, (s, o) => s !== o && sameButEscapes(s, o)),
   },
 ];
-
 
 /** Where "..." stands in a message of ours. */
 function cuts(text: string): number[] {
@@ -73,7 +99,11 @@ const DECODER_ERRORS = [
 function pairsUp(server: Verdict, ours: Verdict, same: (s: string, o: string) => boolean): boolean {
   const onlyServer = server.findings.filter((f) => !ours.findings.includes(f));
   const onlyOurs = ours.findings.filter((f) => !server.findings.includes(f));
-  return onlyServer.length > 0 && onlyServer.length === onlyOurs.length && onlyServer.every((s) => onlyOurs.some((o) => same(s, o)));
+  return (
+    onlyServer.length > 0 &&
+    onlyServer.length === onlyOurs.length &&
+    onlyServer.every((s) => onlyOurs.some((o) => same(s, o)))
+  );
 }
 
 /** s and o are the same text, except that s escapes (\Uxxxxxxxx, \uxxxx) some characters that o writes as themselves. */
@@ -101,18 +131,29 @@ function sameButEscapes(s: string, o: string): boolean {
 function fixtureCases(): Case[] {
   const cases: Case[] = [];
   VECTORS.forEach((v, i) => {
-    for (const version of SERVED_VERSIONS) cases.push({ id: `vector ${v.id} (${version})`, object: sidecarObject(v.spec, DIFFERENTIAL_NAMESPACE, `vector-${i}`, `networking.istio.io/${version}`) });
+    for (const version of SERVED_VERSIONS)
+      cases.push({
+        id: `vector ${v.id} (${version})`,
+        object: sidecarObject(v.spec, DIFFERENTIAL_NAMESPACE, `vector-${i}`, `networking.istio.io/${version}`),
+      });
   });
-  for (const file of readdirSync(join(FIXTURES, 'seeds')).filter((f) => f.endsWith('.yaml')).sort()) {
+  for (const file of readdirSync(join(FIXTURES, 'seeds'))
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()) {
     parseAllDocuments(readFileSync(join(FIXTURES, 'seeds', file), 'utf8')).forEach((doc, i) => {
       const object = doc.toJS() as { kind?: string } | null;
       if (object?.kind === 'Sidecar') cases.push({ id: `seed ${file} document ${i}`, object });
     });
   }
-  for (const file of readdirSync(join(FIXTURES, 'admission')).filter((f) => f.endsWith('.request.json')).sort()) {
-    const { request } = JSON.parse(readFileSync(join(FIXTURES, 'admission', file), 'utf8')) as { request: { object?: unknown; oldObject?: unknown } };
+  for (const file of readdirSync(join(FIXTURES, 'admission'))
+    .filter((f) => f.endsWith('.request.json'))
+    .sort()) {
+    const { request } = JSON.parse(readFileSync(join(FIXTURES, 'admission', file), 'utf8')) as {
+      request: { object?: unknown; oldObject?: unknown };
+    };
     for (const [which, object] of Object.entries({ object: request.object, oldObject: request.oldObject })) {
-      if ((object as { kind?: string } | null)?.kind === 'Sidecar') cases.push({ id: `admission ${file} ${which}`, object });
+      if ((object as { kind?: string } | null)?.kind === 'Sidecar')
+        cases.push({ id: `admission ${file} ${which}`, object });
     }
   }
   return cases;
@@ -123,9 +164,15 @@ function generatedCases(seed: number): Case[] {
   fc.sample(fuzzObject(nastyJsonValue), { seed, numRuns: RUNS.fuzz }).forEach((object, i) => {
     cases.push({ id: `fuzzObject #${i}`, object });
   });
-  const valid = fc.oneof(fc.constantFrom(...VECTORS).map((v) => v.spec), plausibleSpec);
+  const valid = fc.oneof(
+    fc.constantFrom(...VECTORS).map((v) => v.spec),
+    plausibleSpec,
+  );
   fc.sample(fc.tuple(valid, irrelevant), { seed, numRuns: RUNS.decorated }).forEach(([spec, extra], i) => {
-    cases.push({ id: `decorated #${i}`, object: decorate(sidecarObject(spec, DIFFERENTIAL_NAMESPACE, `decorated-${i}`), extra) });
+    cases.push({
+      id: `decorated #${i}`,
+      object: decorate(sidecarObject(spec, DIFFERENTIAL_NAMESPACE, `decorated-${i}`), extra),
+    });
   });
   fc.sample(plausibleSpec, { seed, numRuns: RUNS.plausible }).forEach((spec, i) => {
     cases.push({ id: `plausibleSpec #${i}`, object: sidecarObject(spec, DIFFERENTIAL_NAMESPACE, `plausible-${i}`) });
@@ -133,41 +180,62 @@ function generatedCases(seed: number): Case[] {
   return cases;
 }
 
-test('schema differential: the real API server and check agree on every case but the documented differences', { skip: needsRealApiServer() }, async () => {
+test('schema differential: the real API server and check agree on every case but the documented differences', {
+  skip: needsRealApiServer(),
+}, async () => {
   const cases = [...fixtureCases(), ...generatedCases(SEED)];
   const admin = adminClient(8);
-  const tally = { cases: cases.length, refusedByBoth: 0, allowedByBoth: 0, identical: 0, byDifference: {} as Record<string, number> };
+  const tally = {
+    cases: cases.length,
+    refusedByBoth: 0,
+    allowedByBoth: 0,
+    identical: 0,
+    byDifference: {} as Record<string, number>,
+  };
   const unexplained: string[] = [];
   const started = Date.now();
   try {
     let next = 0;
-    await Promise.all(Array.from({ length: 8 }, async () => {
-      for (let i = next++; i < cases.length; i = next++) {
-        const c = cases[i]!;
-        const wire = onTheWire(c.object);
-        const server = await serverVerdict(admin, wire);
-        const ours = ourVerdict(wire);
-        if (server.allowed !== ours.allowed) {
-          const known = DIFFERENCES.find((d) => d.verdict && d.explains(server, ours));
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        for (let i = next++; i < cases.length; i = next++) {
+          const c = cases[i]!;
+          const wire = onTheWire(c.object);
+          const server = await serverVerdict(admin, wire);
+          const ours = ourVerdict(wire);
+          if (server.allowed !== ours.allowed) {
+            const known = DIFFERENCES.find((d) => d.verdict && d.explains(server, ours));
+            if (known) tally.byDifference[known.id] = (tally.byDifference[known.id] ?? 0) + 1;
+            else
+              unexplained.push(
+                `${c.id}: ${disagreement(server, ours)}\n  server: ${server.status} ${server.message.slice(0, 500)}\n  check: ${ours.findings.join('; ').slice(0, 500)}\n  object: ${JSON.stringify(wire).slice(0, 500)}`,
+              );
+            continue;
+          }
+          tally[server.allowed ? 'allowedByBoth' : 'refusedByBoth']++;
+          const differs = disagreement(server, ours);
+          if (!differs) {
+            tally.identical++;
+            continue;
+          }
+          const known = DIFFERENCES.find((d) => d.explains(server, ours));
           if (known) tally.byDifference[known.id] = (tally.byDifference[known.id] ?? 0) + 1;
-          else unexplained.push(`${c.id}: ${disagreement(server, ours)}\n  server: ${server.status} ${server.message.slice(0, 500)}\n  check: ${ours.findings.join('; ').slice(0, 500)}\n  object: ${JSON.stringify(wire).slice(0, 500)}`);
-          continue;
+          else
+            unexplained.push(
+              `${c.id}: ${differs.slice(0, 1_000)}\n  server: ${server.status} ${server.message.slice(0, 300)}\n  object: ${JSON.stringify(wire).slice(0, 500)}`,
+            );
         }
-        tally[server.allowed ? 'allowedByBoth' : 'refusedByBoth']++;
-        const differs = disagreement(server, ours);
-        if (!differs) {
-          tally.identical++;
-          continue;
-        }
-        const known = DIFFERENCES.find((d) => d.explains(server, ours));
-        if (known) tally.byDifference[known.id] = (tally.byDifference[known.id] ?? 0) + 1;
-        else unexplained.push(`${c.id}: ${differs.slice(0, 1_000)}\n  server: ${server.status} ${server.message.slice(0, 300)}\n  object: ${JSON.stringify(wire).slice(0, 500)}`);
-      }
-    }));
+      }),
+    );
   } finally {
     admin.close();
   }
-  const summary = { seed: SEED, seconds: Math.round((Date.now() - started) / 100) / 10, ...tally, unexplained: unexplained.length };
+  const summary = {
+    seed: SEED,
+    seconds: Math.round((Date.now() - started) / 100) / 10,
+    ...tally,
+    unexplained: unexplained.length,
+  };
   writeFileSync(join(E2E_DIR, 'schema-differential.json'), `${JSON.stringify(summary, null, 2)}\n`);
   console.log(`schema differential: ${JSON.stringify(summary)}`);
   assert.deepEqual(unexplained.slice(0, 10), [], `${unexplained.length} unexplained differences (seed ${SEED})`);
@@ -176,7 +244,11 @@ test('schema differential: the real API server and check agree on every case but
   // The table in docs/conformance.md lists every difference the test knows.
   const doc = readFileSync(join(ROOT, 'docs/conformance.md'), 'utf8');
   const section = doc.slice(doc.indexOf('## Schema differential (kube-apiserver)'));
-  for (const d of DIFFERENCES) assert.match(section, new RegExp(`^\\| ${d.id} \\|`, 'm'), `${d.id} has a row in docs/conformance.md`);
+  for (const d of DIFFERENCES)
+    assert.match(section, new RegExp(`^\\| ${d.id} \\|`, 'm'), `${d.id} has a row in docs/conformance.md`);
   // And the webhook was never asked: it would have denied (and logged) the invalid ones.
-  assert.doesNotMatch(readFileSync(readState().webhook.log, 'utf8'), new RegExp(`"namespace":"${DIFFERENTIAL_NAMESPACE}"`));
+  assert.doesNotMatch(
+    readFileSync(readState().webhook.log, 'utf8'),
+    new RegExp(`"namespace":"${DIFFERENTIAL_NAMESPACE}"`),
+  );
 });

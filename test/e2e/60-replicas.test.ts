@@ -48,11 +48,18 @@ interface Replica {
 function loadReplicas(): Replica[] {
   if (!existsSync(REPLICAS_FILE)) return [];
   const list = JSON.parse(readFileSync(REPLICAS_FILE, 'utf8')) as { url: string; caFile: string }[];
-  return list.map((r) => ({ url: r.url, ca: readFileSync(r.caFile, 'utf8'), agent: new https.Agent({ keepAlive: true, maxSockets: CONCURRENT }) }));
+  return list.map((r) => ({
+    url: r.url,
+    ca: readFileSync(r.caFile, 'utf8'),
+    agent: new https.Agent({ keepAlive: true, maxSockets: CONCURRENT }),
+  }));
 }
 
 const replicas = loadReplicas();
-const needsThree = replicas.length >= 3 ? false : `needs three replicas (npm run e2e:up -- --replicas 3); ${REPLICAS_FILE} lists ${replicas.length}`;
+const needsThree =
+  replicas.length >= 3
+    ? false
+    : `needs three replicas (npm run e2e:up -- --replicas 3); ${REPLICAS_FILE} lists ${replicas.length}`;
 
 interface Verdict {
   status: number;
@@ -65,22 +72,35 @@ interface Verdict {
 function post(replica: Replica, review: unknown): Promise<Verdict> {
   const payload = JSON.stringify(review);
   return new Promise((resolve, reject) => {
-    const req = https.request(`${replica.url}/validate?timeout=5s`, {
-      method: 'POST',
-      ca: replica.ca,
-      agent: replica.agent,
-      timeout: 10_000,
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
-    }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => (text += c));
-      res.on('end', () => {
-        if (res.statusCode !== 200) return resolve({ status: res.statusCode ?? 0, body: text });
-        const response = JSON.parse(text).response as { allowed: boolean; status?: { message: string }; warnings?: string[] };
-        resolve({ status: 200, allowed: response.allowed, warnings: response.warnings ?? [], ...(response.status ? { message: response.status.message } : {}) });
-      });
-    });
+    const req = https.request(
+      `${replica.url}/validate?timeout=5s`,
+      {
+        method: 'POST',
+        ca: replica.ca,
+        agent: replica.agent,
+        timeout: 10_000,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c) => (text += c));
+        res.on('end', () => {
+          if (res.statusCode !== 200) return resolve({ status: res.statusCode ?? 0, body: text });
+          const response = JSON.parse(text).response as {
+            allowed: boolean;
+            status?: { message: string };
+            warnings?: string[];
+          };
+          resolve({
+            status: 200,
+            allowed: response.allowed,
+            warnings: response.warnings ?? [],
+            ...(response.status ? { message: response.status.message } : {}),
+          });
+        });
+      },
+    );
     req.on('error', reject);
     req.on('timeout', () => req.destroy(new Error('client timeout')));
     req.end(payload);
@@ -103,20 +123,32 @@ async function metricsOf(replicaIndex: number): Promise<string> {
   return (await fetch(`${url}/metrics`)).text();
 }
 const sample = (text: string, name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
-const admissionRequests = (text: string) => [...text.matchAll(/^sidecar_guard_admission_requests_total\{[^}]*endpoint="validate"[^}]*\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+const admissionRequests = (text: string) =>
+  [...text.matchAll(/^sidecar_guard_admission_requests_total\{[^}]*endpoint="validate"[^}]*\} (\d+)$/gm)].reduce(
+    (n, m) => n + Number(m[1]),
+    0,
+  );
 
 async function claimFigures(): Promise<string> {
   const texts = await Promise.all(replicas.map((_r, i) => metricsOf(i)));
   const count = texts.reduce((n, t) => n + sample(t, 'sidecar_guard_claim_duration_seconds_count'), 0);
   const sum = texts.reduce((n, t) => n + sample(t, 'sidecar_guard_claim_duration_seconds_sum'), 0);
   const conflicts = texts.reduce((n, t) => n + sample(t, 'sidecar_guard_claim_conflicts_total'), 0);
-  const failures = texts.reduce((n, t) => n + [...t.matchAll(/^sidecar_guard_claim_failures_total\{[^}]*\} (\d+)$/gm)].reduce((m, x) => m + Number(x[1]), 0), 0);
+  const failures = texts.reduce(
+    (n, t) =>
+      n +
+      [...t.matchAll(/^sidecar_guard_claim_failures_total\{[^}]*\} (\d+)$/gm)].reduce((m, x) => m + Number(x[1]), 0),
+    0,
+  );
   return `claims written ${count} (mean ${count ? ((sum / count) * 1000).toFixed(1) : '-'} ms), conflicts retried ${conflicts}, claim failures ${failures}`;
 }
 
 const stamp = Date.now().toString(36);
 
-describe('three replicas, claims in the real API server: no conflicting pair admitted', { skip: needsThree, timeout: 30 * 60_000 }, () => {
+describe('three replicas, claims in the real API server: no conflicting pair admitted', {
+  skip: needsThree,
+  timeout: 30 * 60_000,
+}, () => {
   after(() => {
     for (const r of replicas) r.agent.destroy();
   });
@@ -134,9 +166,12 @@ describe('three replicas, claims in the real API server: no conflicting pair adm
       const admitted = verdicts.filter((v) => v.allowed);
       admittedPerRun.push(admitted.length);
       assert.equal(admitted.length, 1, `run ${run}: ${admitted.length} admitted`);
-      for (const v of verdicts.filter((x) => !x.allowed)) assert.match(v.message!, /already has a namespace-wide Sidecar: s\d+/);
+      for (const v of verdicts.filter((x) => !x.allowed))
+        assert.match(v.message!, /already has a namespace-wide Sidecar: s\d+/);
     }
-    t.diagnostic(`${RUNS} runs × ${CONCURRENT}: admitted per run ${summary(admittedPerRun)}; run time ${summary(ms.map(Math.round))} ms; ${await claimFigures()}`);
+    t.diagnostic(
+      `${RUNS} runs × ${CONCURRENT}: admitted per run ${summary(admittedPerRun)}; run time ${summary(ms.map(Math.round))} ms; ${await claimFigures()}`,
+    );
   });
 
   test(`${CONCURRENT} concurrent CREATEs with random selectors over {app,tier} × {a,b,c}: no overlapping pair admitted (${RUNS} runs)`, async (t) => {
@@ -147,15 +182,23 @@ describe('three replicas, claims in the real API server: no conflicting pair adm
       const ns = overlapNamespaces[run]!;
       const selectors = Array.from({ length: CONCURRENT }, () => randomSelector());
       const verdicts = await raceAll(selectors.map((s, i) => createReview(ns, `s${i}`, s)));
-      assert.deepEqual(verdicts.filter((v) => v.status !== 200), [], `run ${run}: every review answered`);
+      assert.deepEqual(
+        verdicts.filter((v) => v.status !== 200),
+        [],
+        `run ${run}: every review answered`,
+      );
       const admitted = selectors.filter((_s, i) => verdicts[i]!.allowed);
       assertDisjoint(admitted, `run ${run}`);
       admittedPerRun.push(admitted.length);
     }
-    t.diagnostic(`${RUNS} runs × ${CONCURRENT}: admitted per run ${summary(admittedPerRun)}, pairwise disjoint; ${await claimFigures()}`);
+    t.diagnostic(
+      `${RUNS} runs × ${CONCURRENT}: admitted per run ${summary(admittedPerRun)}, pairwise disjoint; ${await claimFigures()}`,
+    );
   });
 
-  describe('kubectl applying a folder in parallel, the API server calling the replicas round-robin', { skip: needsRealApiServer() || (KUBECTL_RUNS === 0 && 'E2E_RACE_KUBECTL_RUNS=0') }, () => {
+  describe('kubectl applying a folder in parallel, the API server calling the replicas round-robin', {
+    skip: needsRealApiServer() || (KUBECTL_RUNS === 0 && 'E2E_RACE_KUBECTL_RUNS=0'),
+  }, () => {
     let proxy: RoundRobin;
     let originalUrl: string;
 
@@ -175,7 +218,10 @@ describe('three replicas, claims in the real API server: no conflicting pair adm
       const stored: string[] = [];
       for (let run = 0; run < KUBECTL_RUNS; run++) {
         const wide = `kubectl-wide-${stamp}-${run}`;
-        const results = await applyInParallel(wide, Array.from({ length: CONCURRENT }, () => undefined));
+        const results = await applyInParallel(
+          wide,
+          Array.from({ length: CONCURRENT }, () => undefined),
+        );
         const names = await storedSidecars(wide);
         assert.equal(names.length, 1, `run ${run}: stored ${names.map((n) => n.name).join(', ')}`);
         assert.equal(results.created, 1, `run ${run}: kubectl reported ${results.created} created`);
@@ -186,15 +232,23 @@ describe('three replicas, claims in the real API server: no conflicting pair adm
         const selectors = Array.from({ length: CONCURRENT }, () => randomSelector());
         const second = await applyInParallel(overlap, selectors);
         const kept = await storedSidecars(overlap);
-        assertDisjoint(kept.map((s) => s.selector!), `run ${run}`);
+        assertDisjoint(
+          kept.map((s) => s.selector!),
+          `run ${run}`,
+        );
         assert.equal(second.created, kept.length);
         assert.equal(second.denied, CONCURRENT - kept.length, `run ${run}: ${second.other.slice(0, 3).join(' | ')}`);
         stored.push(`${names.length}/${kept.length}`);
       }
       const afterCounts = await Promise.all(replicas.map(async (_r, i) => admissionRequests(await metricsOf(i))));
       const perReplica = afterCounts.map((n, i) => n - before[i]!);
-      assert.ok(perReplica.every((n) => n > 0), `every replica decided some: ${perReplica.join(', ')}`);
-      t.diagnostic(`${KUBECTL_RUNS} runs: stored (namespace-wide/selector) ${stored.join(', ')}; reviews per replica ${perReplica.join(', ')}; proxy connections ${proxy.connections.join(', ')}; ${await claimFigures()}`);
+      assert.ok(
+        perReplica.every((n) => n > 0),
+        `every replica decided some: ${perReplica.join(', ')}`,
+      );
+      t.diagnostic(
+        `${KUBECTL_RUNS} runs: stored (namespace-wide/selector) ${stored.join(', ')}; reviews per replica ${perReplica.join(', ')}; proxy connections ${proxy.connections.join(', ')}; ${await claimFigures()}`,
+      );
     });
   });
 });
@@ -213,7 +267,10 @@ async function seedWorkloads(names: string[]): Promise<void> {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: { name: `${labels.app}-${labels.tier}`, namespace: ns },
-      spec: { selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'app', image: 'registry.example/app:1' }] } } },
+      spec: {
+        selector: { matchLabels: labels },
+        template: { metadata: { labels }, spec: { containers: [{ name: 'app', image: 'registry.example/app:1' }] } },
+      },
     })),
   ]);
   mkdirSync(join(E2E_DIR, 'race'), { recursive: true });
@@ -223,15 +280,23 @@ async function seedWorkloads(names: string[]): Promise<void> {
   const last = combos[combos.length - 1]!;
   const ns = names[names.length - 1]!;
   for (const replica of replicas) {
-    await waitFor(`${replica.url} to see the Deployments of ${ns}`, async () => {
-      const probe = await post(replica, sidecarReview(sidecar(ns, 'probe', { selector: last }), { dryRun: true }));
-      return probe.status === 200 && !(probe.warnings ?? []).some((w) => w.includes('(IST0101)'));
-    }, 60_000, 100);
+    await waitFor(
+      `${replica.url} to see the Deployments of ${ns}`,
+      async () => {
+        const probe = await post(replica, sidecarReview(sidecar(ns, 'probe', { selector: last }), { dryRun: true }));
+        return probe.status === 200 && !(probe.warnings ?? []).some((w) => w.includes('(IST0101)'));
+      },
+      60_000,
+      100,
+    );
   }
 }
 
 /** Writes one manifest per Sidecar into a folder and applies it with KUBECTL_PARALLEL kubectl processes at once, each given every KUBECTL_PARALLEL-th file. */
-async function applyInParallel(namespace: string, selectors: (Selector | undefined)[]): Promise<{ created: number; denied: number; other: string[] }> {
+async function applyInParallel(
+  namespace: string,
+  selectors: (Selector | undefined)[],
+): Promise<{ created: number; denied: number; other: string[] }> {
   await namespaces(namespace);
   const dir = join(E2E_DIR, 'race', namespace);
   rmSync(dir, { recursive: true, force: true });
@@ -241,19 +306,36 @@ async function applyInParallel(namespace: string, selectors: (Selector | undefin
     writeFileSync(file, stringify(sidecar(namespace, `s${i}`, selector ? { selector } : {})));
     return file;
   });
-  const shares = Array.from({ length: KUBECTL_PARALLEL }, (_, p) => files.filter((_f, i) => i % KUBECTL_PARALLEL === p));
+  const shares = Array.from({ length: KUBECTL_PARALLEL }, (_, p) =>
+    files.filter((_f, i) => i % KUBECTL_PARALLEL === p),
+  );
   const results = await Promise.all(shares.map((share) => kubectl(['apply', ...share.flatMap((f) => ['-f', f])])));
   // kubectl prints "… created" on stdout per file, and an error per refused file on stderr (a denial
   // with several findings spans several lines); warnings are left out.
-  const created = results.flatMap((r) => r.stdout.split('\n')).filter((l) => /^sidecar\.networking\.istio\.io\/s\d+ created$/.test(l)).length;
-  const errors = results.flatMap((r) => r.stderr.split(/^(?=Error)/m)).map((e) => e.split('\n').filter((l) => !l.startsWith('Warning: ')).join('\n').trim()).filter((e) => e !== '');
-  const denied = errors.filter((e) => /^Error from server \(Forbidden\): .*denied the request: [\s\S]*\[conflict\.(default|overlap)\]/.test(e)).length;
+  const created = results
+    .flatMap((r) => r.stdout.split('\n'))
+    .filter((l) => /^sidecar\.networking\.istio\.io\/s\d+ created$/.test(l)).length;
+  const errors = results
+    .flatMap((r) => r.stderr.split(/^(?=Error)/m))
+    .map((e) =>
+      e
+        .split('\n')
+        .filter((l) => !l.startsWith('Warning: '))
+        .join('\n')
+        .trim(),
+    )
+    .filter((e) => e !== '');
+  const denied = errors.filter((e) =>
+    /^Error from server \(Forbidden\): .*denied the request: [\s\S]*\[conflict\.(default|overlap)\]/.test(e),
+  ).length;
   const other = errors.filter((e) => !/\[conflict\.(default|overlap)\]/.test(e));
   return { created, denied, other };
 }
 
 async function storedSidecars(namespace: string): Promise<{ name: string; selector: Selector | undefined }[]> {
-  const list = JSON.parse((await mustKubectl(['get', 'sidecars', '-n', namespace, '-o', 'json'])).stdout) as { items: { metadata: { name: string }; spec: { workloadSelector?: { labels?: Selector } } }[] };
+  const list = JSON.parse((await mustKubectl(['get', 'sidecars', '-n', namespace, '-o', 'json'])).stdout) as {
+    items: { metadata: { name: string }; spec: { workloadSelector?: { labels?: Selector } } }[];
+  };
   return list.items.map((i) => ({ name: i.metadata.name, selector: i.spec.workloadSelector?.labels }));
 }
 
@@ -261,18 +343,36 @@ function assertDisjoint(selectors: Selector[], what: string): void {
   assert.ok(selectors.length >= 1, `${what}: at least one admitted`);
   for (let i = 0; i < selectors.length; i++) {
     for (let j = i + 1; j < selectors.length; j++) {
-      assert.ok(!labelsOverlap(selectors[i]!, selectors[j]!), `${what}: ${JSON.stringify(selectors[i])} and ${JSON.stringify(selectors[j])} both admitted`);
+      assert.ok(
+        !labelsOverlap(selectors[i]!, selectors[j]!),
+        `${what}: ${JSON.stringify(selectors[i])} and ${JSON.stringify(selectors[j])} both admitted`,
+      );
     }
   }
 }
 
 async function webhookUrl(): Promise<string> {
-  return (await mustKubectl(['get', 'validatingwebhookconfiguration', 'sidecar-guard', '-o', 'jsonpath={.webhooks[0].clientConfig.url}'])).stdout;
+  return (
+    await mustKubectl([
+      'get',
+      'validatingwebhookconfiguration',
+      'sidecar-guard',
+      '-o',
+      'jsonpath={.webhooks[0].clientConfig.url}',
+    ])
+  ).stdout;
 }
 
 /** Points the validating webhook at `url` (sidecar-guard itself only ever writes its caBundle and failurePolicy there). */
 async function setWebhookUrl(url: string): Promise<void> {
-  await mustKubectl(['patch', 'validatingwebhookconfiguration', 'sidecar-guard', '--type=json', '-p', JSON.stringify([{ op: 'replace', path: '/webhooks/0/clientConfig/url', value: url }])]);
+  await mustKubectl([
+    'patch',
+    'validatingwebhookconfiguration',
+    'sidecar-guard',
+    '--type=json',
+    '-p',
+    JSON.stringify([{ op: 'replace', path: '/webhooks/0/clientConfig/url', value: url }]),
+  ]);
 }
 
 function summary(xs: number[]): string {

@@ -14,35 +14,48 @@ import { waitFor } from '../helpers/wait.js';
 import { DENIED, kubectl, namespaces, needsRealApiServer, readState, writeState } from './env.js';
 
 const NS = 'e2e-restart';
-const wide = (name: string) => `apiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata:\n  name: ${name}\n  namespace: ${NS}\nspec:\n  egress:\n  - hosts: ["./*"]\n`;
+const wide = (name: string) =>
+  `apiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata:\n  name: ${name}\n  namespace: ${NS}\nspec:\n  egress:\n  - hosts: ["./*"]\n`;
 
 /** GET or POST to the webhook itself, trusting the CA it published. */
 function webhook(path: string, body?: unknown): Promise<{ status: number; body: string }> {
   const { webhook: w, caPem } = readState();
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    const req = https.request(`${w.url}${path}`, {
-      method: payload ? 'POST' : 'GET',
-      ca: caPem,
-      timeout: 5_000,
-      headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {},
-    }, (res) => {
-      let text = '';
-      res.on('data', (c) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-    });
+    const req = https.request(
+      `${w.url}${path}`,
+      {
+        method: payload ? 'POST' : 'GET',
+        ca: caPem,
+        timeout: 5_000,
+        headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {},
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
     req.on('error', reject);
     req.on('timeout', () => req.destroy(new Error(`${path}: timeout`)));
     req.end(payload);
   });
 }
 
-const metric = async (pattern: RegExp) => pattern.exec(await (await fetch(`${readState().webhook.metricsUrl}/metrics`)).text());
+const metric = async (pattern: RegExp) =>
+  pattern.exec(await (await fetch(`${readState().webhook.metricsUrl}/metrics`)).text());
 
-test('kube-apiserver restarts while the webhook runs: last good view meanwhile, honest /readyz, watches resumed', { skip: needsRealApiServer() }, async () => {
+test('kube-apiserver restarts while the webhook runs: last good view meanwhile, honest /readyz, watches resumed', {
+  skip: needsRealApiServer(),
+}, async () => {
   await namespaces(NS);
   assert.equal((await kubectl(['apply', '-f', '-'], { stdin: wide('before') })).code, 0);
-  await waitFor('the webhook to see e2e-restart/before', async () => (await kubectl(['apply', '--dry-run=server', '-f', '-'], { stdin: wide('second') })).code === 1, 20_000, 100);
+  await waitFor(
+    'the webhook to see e2e-restart/before',
+    async () => (await kubectl(['apply', '--dry-run=server', '-f', '-'], { stdin: wide('second') })).code === 1,
+    20_000,
+    100,
+  );
   const listsBefore = Number((await metric(/^sidecar_guard_informer_lists\{resource="sidecars"\} (\d+)$/m))?.[1]);
 
   const state = readState();
@@ -64,27 +77,47 @@ test('kube-apiserver restarts while the webhook runs: last good view meanwhile, 
   (selective.metadata as Record<string, unknown>).uid = 'e2e-restart-selective';
   const unclaimed = await webhook('/validate', sidecarReview(selective));
   assert.equal(unclaimed.status, 500, unclaimed.body);
-  assert.match(JSON.parse(unclaimed.body).message, /could not decide .*, so the webhook's failurePolicy applies: (the claim for namespace "e2e-restart" (could not be written|was not written within)|the cluster view has not heard from the API server)/);
+  assert.match(
+    JSON.parse(unclaimed.body).message,
+    /could not decide .*, so the webhook's failurePolicy applies: (the claim for namespace "e2e-restart" (could not be written|was not written within)|the cluster view has not heard from the API server)/,
+  );
 
   // /readyz turns false once the view is older than --max-staleness, naming why.
   await waitFor('/readyz to report the stale view', async () => (await webhook('/readyz')).status === 503, 30_000, 200);
   assert.match((await webhook('/readyz')).body, /view stale/);
 
   const apiserver = await restart(state.control!.apiserver, apiServerReady(state.apiserver.url, state.control!.pki));
-  writeState({ ...state, apiserver: { ...state.apiserver, pid: apiserver.pid }, control: { ...state.control!, apiserver } });
+  writeState({
+    ...state,
+    apiserver: { ...state.apiserver, pid: apiserver.pid },
+    control: { ...state.control!, apiserver },
+  });
 
   // Right after the restart (the watches may still be reconnecting), the decision uses the full view.
   const right = await kubectl(['apply', '-f', '-'], { stdin: wide('second') });
   assert.equal(right.code, 1, right.stdout);
-  assert.match(right.stderr, new RegExp(`${DENIED}Sidecar ${NS}/second is invalid: spec\\.workloadSelector: no workloadSelector, but namespace "${NS}" already has a namespace-wide Sidecar: before`));
+  assert.match(
+    right.stderr,
+    new RegExp(
+      `${DENIED}Sidecar ${NS}/second is invalid: spec\\.workloadSelector: no workloadSelector, but namespace "${NS}" already has a namespace-wide Sidecar: before`,
+    ),
+  );
 
   await waitFor('/readyz 200 again', async () => (await webhook('/readyz')).status === 200, 60_000, 200);
   for (const resource of ['sidecars', 'pods', 'namespaces']) {
-    assert.ok(await metric(new RegExp(`^sidecar_guard_informer_connected\\{resource="${resource}"\\} 1$`, 'm')), `${resource} watch connected`);
+    assert.ok(
+      await metric(new RegExp(`^sidecar_guard_informer_connected\\{resource="${resource}"\\} 1$`, 'm')),
+      `${resource} watch connected`,
+    );
   }
   // Changes after the restart reach the view: delete "before", then "second" is welcome.
   assert.equal((await kubectl(['delete', 'sidecar', '-n', NS, 'before'])).code, 0);
-  await waitFor('the delete to reach the view', async () => (await kubectl(['apply', '-f', '-'], { stdin: wide('second') })).code === 0, 20_000, 100);
+  await waitFor(
+    'the delete to reach the view',
+    async () => (await kubectl(['apply', '-f', '-'], { stdin: wide('second') })).code === 0,
+    20_000,
+    100,
+  );
   const listsAfter = Number((await metric(/^sidecar_guard_informer_lists\{resource="sidecars"\} (\d+)$/m))?.[1]);
   // Resuming from the last resourceVersion or re-listing after 410 Gone are both right; the count shows which happened.
   assert.ok(listsAfter >= listsBefore, `Sidecar lists: ${listsBefore} before, ${listsAfter} after`);

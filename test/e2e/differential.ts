@@ -45,22 +45,29 @@ export function onTheWire(object: unknown): unknown {
 /** The served version the object names, else v1 (the API server then refuses the apiVersion itself). */
 function urlVersion(object: unknown): string {
   const apiVersion = isRecord(object) ? object.apiVersion : undefined;
-  const version = typeof apiVersion === 'string' && apiVersion.startsWith('networking.istio.io/') ? apiVersion.slice('networking.istio.io/'.length) : 'v1';
+  const version =
+    typeof apiVersion === 'string' && apiVersion.startsWith('networking.istio.io/')
+      ? apiVersion.slice('networking.istio.io/'.length)
+      : 'v1';
   return SERVED_VERSIONS.includes(version) ? version : 'v1';
 }
 
 export async function serverVerdict(admin: AdminClient, wire: unknown): Promise<ServerVerdict> {
   const path = `/apis/networking.istio.io/${urlVersion(wire)}/namespaces/${DIFFERENTIAL_NAMESPACE}/sidecars?dryRun=All&fieldValidation=Strict`;
   const r = await admin.request<Status>(path, { method: 'POST', body: JSON.stringify(wire), timeoutMs: 60_000 });
-  if (r.status === 200 || r.status === 201) return { allowed: true, findings: [], status: r.status, stage: 'created', message: '' };
+  if (r.status === 200 || r.status === 201)
+    return { allowed: true, findings: [], status: r.status, stage: 'created', message: '' };
   const status = (isRecord(r.body) ? r.body : {}) as Status;
   const message = typeof status.message === 'string' ? status.message : String(r.body);
   if (r.status === 422) {
     // A cause without a field (the note that CEL rules were skipped) is printed "<nil>: ..." by the API server.
-    const findings = (status.details?.causes ?? []).map((c) => (c.field && c.field !== '<nil>' ? `${c.field}: ${c.message}` : String(c.message)));
+    const findings = (status.details?.causes ?? []).map((c) =>
+      c.field && c.field !== '<nil>' ? `${c.field}: ${c.message}` : String(c.message),
+    );
     return { allowed: false, findings: findings.sort(), status: r.status, stage: 'validation', message };
   }
-  if (r.status === 400) return { allowed: false, findings: decodingFindings(message), status: r.status, stage: 'decoding', message };
+  if (r.status === 400)
+    return { allowed: false, findings: decodingFindings(message), status: r.status, stage: 'decoding', message };
   return { allowed: false, findings: [message], status: r.status, stage: 'other', message };
 }
 
@@ -76,7 +83,10 @@ function decodingFindings(message: string): string[] {
   const strict = STRICT_DECODING.exec(message);
   if (!strict || !strict[1]!.startsWith('unknown field "') || !strict[1]!.endsWith('"')) return [message];
   const inner = strict[1]!.slice('unknown field "'.length, -1);
-  return inner.split(SEPARATOR).map((path) => `unknown field "${path}"`).sort();
+  return inner
+    .split(SEPARATOR)
+    .map((path) => `unknown field "${path}"`)
+    .sort();
 }
 
 /** checkSchema with strict field validation, as `check` runs it; unknownFields: just those messages. */
@@ -94,7 +104,8 @@ export function ourVerdict(wire: unknown): Verdict & { unknownFields: string[] }
  * unknown-field findings are comparable then.
  */
 export function disagreement(server: ServerVerdict, ours: Verdict & { unknownFields: string[] }): string | undefined {
-  if (server.allowed !== ours.allowed) return `verdict: server ${server.allowed ? 'allowed' : 'refused'}, check ${ours.allowed ? 'allowed' : 'refused'}`;
+  if (server.allowed !== ours.allowed)
+    return `verdict: server ${server.allowed ? 'allowed' : 'refused'}, check ${ours.allowed ? 'allowed' : 'refused'}`;
   const comparable = server.stage === 'decoding' ? ours.unknownFields : ours.findings;
   if (JSON.stringify(server.findings) === JSON.stringify(comparable)) return undefined;
   const onlyServer = server.findings.filter((f) => !comparable.includes(f));

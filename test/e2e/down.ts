@@ -6,7 +6,9 @@ import { readState, STATE_FILE } from './env.js';
 async function stop(name: string, pid: number | undefined): Promise<void> {
   if (!pid || !isAlive(pid)) return;
   const how = await stopProcess(pid);
-  console.log(how === 'killed' ? `${name} (pid ${pid}) did not stop on SIGTERM: killed` : `stopped ${name} (pid ${pid})`);
+  console.log(
+    how === 'killed' ? `${name} (pid ${pid}) did not stop on SIGTERM: killed` : `stopped ${name} (pid ${pid})`,
+  );
 }
 
 async function main(): Promise<void> {
@@ -16,7 +18,8 @@ async function main(): Promise<void> {
   }
   const state = readState();
   const replicas = state.replicas ?? [state.webhook];
-  for (const [i, r] of replicas.entries()) await stop(replicas.length > 1 ? `sidecar-guard replica ${i}` : 'sidecar-guard', r.pid);
+  for (const [i, r] of replicas.entries())
+    await stop(replicas.length > 1 ? `sidecar-guard replica ${i}` : 'sidecar-guard', r.pid);
   await stop('sidecar-guard', state.webhook.pid);
   await stop(state.kind === 'real' ? 'kube-apiserver' : 'test API server', state.apiserver.pid);
   await stop('etcd', state.control?.etcd.pid);

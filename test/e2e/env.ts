@@ -39,7 +39,8 @@ export interface E2eState {
 }
 
 export function readState(): E2eState {
-  if (!existsSync(STATE_FILE)) throw new Error(`no e2e environment: run "npm run e2e:up" first (missing ${STATE_FILE})`);
+  if (!existsSync(STATE_FILE))
+    throw new Error(`no e2e environment: run "npm run e2e:up" first (missing ${STATE_FILE})`);
   return JSON.parse(readFileSync(STATE_FILE, 'utf8')) as E2eState;
 }
 
@@ -49,7 +50,9 @@ export function writeState(state: E2eState): void {
 
 /** For `test(name, { skip: needsRealApiServer() }, ...)`: the reason to skip when the simulator runs. */
 export function needsRealApiServer(): string | false {
-  return existsSync(STATE_FILE) && readState().kind !== 'real' ? 'needs the real kube-apiserver (e2e:up --apiserver=test runs the simulator)' : false;
+  return existsSync(STATE_FILE) && readState().kind !== 'real'
+    ? 'needs the real kube-apiserver (e2e:up --apiserver=test runs the simulator)'
+    : false;
 }
 
 /** Direct HTTPS to the real API server as cluster-admin (kind "real" only). */
@@ -69,12 +72,26 @@ export interface KubectlResult {
 export function kubectl(args: string[], opts: { stdin?: string; kubeconfig?: string } = {}): Promise<KubectlResult> {
   const home = join(E2E_DIR, 'home');
   mkdirSync(home, { recursive: true });
-  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, KUBECONFIG: opts.kubeconfig ?? KUBECONFIG, KUBECACHEDIR: join(home, 'cache') };
+  const env = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: home,
+    KUBECONFIG: opts.kubeconfig ?? KUBECONFIG,
+    KUBECACHEDIR: join(home, 'cache'),
+  };
   return new Promise((resolve) => {
-    const child = execFile(KUBECTL, args, { env, timeout: 60_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-    });
+    const child = execFile(
+      KUBECTL,
+      args,
+      { env, timeout: 60_000, maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const code = err
+          ? typeof (err as { code?: unknown }).code === 'number'
+            ? (err as { code: number }).code
+            : 1
+          : 0;
+        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+      },
+    );
     child.stdin?.end(opts.stdin ?? '');
   });
 }
@@ -89,10 +106,12 @@ export async function namespaces(...names: string[]): Promise<void> {
   const real = readState().kind === 'real';
   for (const ns of names) {
     const r = await kubectl(['create', 'namespace', ns]);
-    if (r.code !== 0 && !/AlreadyExists|already exists/.test(r.stderr)) throw new Error(`kubectl create namespace ${ns}: ${r.stderr}`);
+    if (r.code !== 0 && !/AlreadyExists|already exists/.test(r.stderr))
+      throw new Error(`kubectl create namespace ${ns}: ${r.stderr}`);
     if (!real) continue;
     const sa = await kubectl(['create', 'serviceaccount', 'default', '-n', ns]);
-    if (sa.code !== 0 && !/AlreadyExists|already exists/.test(sa.stderr)) throw new Error(`kubectl create serviceaccount default -n ${ns}: ${sa.stderr}`);
+    if (sa.code !== 0 && !/AlreadyExists|already exists/.test(sa.stderr))
+      throw new Error(`kubectl create serviceaccount default -n ${ns}: ${sa.stderr}`);
   }
 }
 
@@ -101,18 +120,35 @@ export async function namespaces(...names: string[]): Promise<void> {
  * self-managed TLS Secret with a certificate that also covers 127.0.0.1 (the
  * webhook configurations call a url there), and --fail-closed-when-ready.
  */
-export function serveOnLoopback(o: { kubeconfig: string; port: number; metricsPort: number; namespace: string; tlsSecret: string; webhookConfig: string; extra?: string[] }): string[] {
+export function serveOnLoopback(o: {
+  kubeconfig: string;
+  port: number;
+  metricsPort: number;
+  namespace: string;
+  tlsSecret: string;
+  webhookConfig: string;
+  extra?: string[];
+}): string[] {
   return [
-    'bin/sidecar-guard.js', 'serve',
-    '--kubeconfig', o.kubeconfig,
-    '--listen', `127.0.0.1:${o.port}`,
-    '--metrics-listen', `127.0.0.1:${o.metricsPort}`,
-    '--self-namespace', o.namespace,
-    '--tls-secret', o.tlsSecret,
-    '--tls-san', '127.0.0.1',
-    '--webhook-config', o.webhookConfig,
+    'bin/sidecar-guard.js',
+    'serve',
+    '--kubeconfig',
+    o.kubeconfig,
+    '--listen',
+    `127.0.0.1:${o.port}`,
+    '--metrics-listen',
+    `127.0.0.1:${o.metricsPort}`,
+    '--self-namespace',
+    o.namespace,
+    '--tls-secret',
+    o.tlsSecret,
+    '--tls-san',
+    '127.0.0.1',
+    '--webhook-config',
+    o.webhookConfig,
     '--fail-closed-when-ready',
-    '--drain-delay', '0',
+    '--drain-delay',
+    '0',
     ...(o.extra ?? []),
   ];
 }

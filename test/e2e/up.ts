@@ -29,24 +29,51 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 // env first: it points $KUBECTL at the built kubectl before render.ts reads it.
-import { E2E_DIR, KUBECONFIG, kubectl, mustKubectl, readState, REPLICAS_FILE, ROOT, serveOnLoopback, STATE_FILE, WEBHOOK_NAMESPACE, writeState, type ApiServerKind, type E2eState } from './env.js';
+import {
+  E2E_DIR,
+  KUBECONFIG,
+  kubectl,
+  mustKubectl,
+  readState,
+  REPLICAS_FILE,
+  ROOT,
+  serveOnLoopback,
+  STATE_FILE,
+  WEBHOOK_NAMESPACE,
+  writeState,
+  type ApiServerKind,
+  type E2eState,
+} from './env.js';
 import { renderWithNamespaceDefaults, type K8sObject } from '../manifests/render.js';
-import { BUILD_SCRIPT, freePort, isAlive, spawnDetached, startControlPlane, tokenKubeconfig } from '../cluster/control-plane.js';
+import {
+  BUILD_SCRIPT,
+  freePort,
+  isAlive,
+  spawnDetached,
+  startControlPlane,
+  tokenKubeconfig,
+} from '../cluster/control-plane.js';
 import { waitFor } from '../helpers/wait.js';
 
 const CRD = join(ROOT, 'src/sidecar/schema/sidecar-crd.yaml');
 const WEBHOOK_START_ATTEMPTS = 3;
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { apiserver: { type: 'string', default: 'real' }, replicas: { type: 'string', default: '1' } } });
+  const { values } = parseArgs({
+    options: { apiserver: { type: 'string', default: 'real' }, replicas: { type: 'string', default: '1' } },
+  });
   const kind = values.apiserver as ApiServerKind;
-  if (kind !== 'real' && kind !== 'test') throw new Error(`--apiserver must be real or test, got "${values.apiserver}"`);
+  if (kind !== 'real' && kind !== 'test')
+    throw new Error(`--apiserver must be real or test, got "${values.apiserver}"`);
   const replicas = Number(values.replicas);
-  if (!Number.isInteger(replicas) || replicas < 1 || replicas > 9) throw new Error(`--replicas must be an integer from 1 to 9, got "${values.replicas}"`);
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > 9)
+    throw new Error(`--replicas must be an integer from 1 to 9, got "${values.replicas}"`);
   if (existsSync(STATE_FILE)) {
     const state = readState();
     if (isAlive(state.apiserver.pid) && isAlive(state.webhook.pid)) {
-      console.log(`e2e environment already up (${state.kind} API server ${state.apiserver.url}, webhook ${state.webhook.url})`);
+      console.log(
+        `e2e environment already up (${state.kind} API server ${state.apiserver.url}, webhook ${state.webhook.url})`,
+      );
       return;
     }
     throw new Error(`stale ${STATE_FILE}: run "npm run e2e:down" first`);
@@ -69,23 +96,39 @@ async function main(): Promise<void> {
   }
   const state = readState();
   writeReplicas(state);
-  for (const [i, r] of (state.replicas ?? [state.webhook]).entries()) console.log(`sidecar-guard replica ${i}: ${r.url} (ready; metrics ${r.metricsUrl}/metrics)`);
+  for (const [i, r] of (state.replicas ?? [state.webhook]).entries())
+    console.log(`sidecar-guard replica ${i}: ${r.url} (ready; metrics ${r.metricsUrl}/metrics)`);
   console.log(`try: KUBECONFIG=${KUBECONFIG} kubectl get validatingwebhookconfigurations`);
 }
 
 async function upReal(): Promise<E2eState> {
   const control = await startControlPlane(join(E2E_DIR, 'cluster'), (line) => console.log(line));
   copyFileSync(control.kubeconfig, KUBECONFIG);
-  const partial = { kind: 'real' as const, apiserver: { pid: control.apiserver.pid, url: control.apiserver.url, log: control.apiserver.log }, control: { etcd: control.etcd, apiserver: control.apiserver, pki: control.pki } };
+  const partial = {
+    kind: 'real' as const,
+    apiserver: { pid: control.apiserver.pid, url: control.apiserver.url, log: control.apiserver.log },
+    control: { etcd: control.etcd, apiserver: control.apiserver, pki: control.pki },
+  };
   // Written now so that e2e:down can stop the control plane even if a later step fails.
   writeState({ ...partial, webhook: { pid: 0, url: '', metricsUrl: '', log: '' }, caPem: '' });
 
   await mustKubectl(['apply', '-f', CRD]);
   // Not `kubectl wait`: right after the create it fails on the missing status.conditions instead of waiting.
-  await waitFor('the Sidecar CRD to be Established', async () => {
-    const r = await kubectl(['get', 'customresourcedefinition', 'sidecars.networking.istio.io', '-o', 'jsonpath={.status.conditions[?(@.type=="Established")].status}']);
-    return r.code === 0 && r.stdout === 'True';
-  }, 60_000, 100);
+  await waitFor(
+    'the Sidecar CRD to be Established',
+    async () => {
+      const r = await kubectl([
+        'get',
+        'customresourcedefinition',
+        'sidecars.networking.istio.io',
+        '-o',
+        'jsonpath={.status.conditions[?(@.type=="Established")].status}',
+      ]);
+      return r.code === 0 && r.stdout === 'True';
+    },
+    60_000,
+    100,
+  );
   console.log('installed the Sidecar CRD from src/sidecar/schema/sidecar-crd.yaml');
 
   const manifests = renderWithNamespaceDefaults();
@@ -94,13 +137,29 @@ async function upReal(): Promise<E2eState> {
   console.log(`applied ${others.map((o) => `${o.kind}/${o.metadata.name}`).join(', ')} from manifests/`);
 
   // The TokenRequest API: a bound token for the manifests' ServiceAccount.
-  const token = (await mustKubectl(['create', 'token', 'sidecar-guard', '-n', WEBHOOK_NAMESPACE, '--duration=24h'])).stdout.trim();
+  const token = (
+    await mustKubectl(['create', 'token', 'sidecar-guard', '-n', WEBHOOK_NAMESPACE, '--duration=24h'])
+  ).stdout.trim();
   const webhookKubeconfig = join(E2E_DIR, 'webhook.kubeconfig');
-  writeFileSync(webhookKubeconfig, tokenKubeconfig(control.apiserver.url, control.pki, `system:serviceaccount:${WEBHOOK_NAMESPACE}:sidecar-guard`, token), { mode: 0o600 });
+  writeFileSync(
+    webhookKubeconfig,
+    tokenKubeconfig(
+      control.apiserver.url,
+      control.pki,
+      `system:serviceaccount:${WEBHOOK_NAMESPACE}:sidecar-guard`,
+      token,
+    ),
+    { mode: 0o600 },
+  );
 
   const webhook = await startWebhook(webhookKubeconfig, async (port) => {
-    await applyObjects(webhooks.map((w) => withLoopbackUrl(w, port)), 'webhook-configurations.yaml');
-    console.log(`registered ${webhooks.map((o) => `${o.kind}/${o.metadata.name}`).join(', ')} from manifests/, calling https://127.0.0.1:${port}`);
+    await applyObjects(
+      webhooks.map((w) => withLoopbackUrl(w, port)),
+      'webhook-configurations.yaml',
+    );
+    console.log(
+      `registered ${webhooks.map((o) => `${o.kind}/${o.metadata.name}`).join(', ')} from manifests/, calling https://127.0.0.1:${port}`,
+    );
   });
   return { ...partial, ...webhook };
 }
@@ -110,7 +169,15 @@ async function upSimulated(): Promise<E2eState> {
   const apiserverLog = join(E2E_DIR, 'apiserver.log');
   const apiserver = spawnDetached(
     process.execPath,
-    ['--import', 'tsx', 'test/apiserver/main.ts', '--dir', E2E_DIR, '--service', `${WEBHOOK_NAMESPACE}/sidecar-guard:443=https://127.0.0.1:${webhookPort}`],
+    [
+      '--import',
+      'tsx',
+      'test/apiserver/main.ts',
+      '--dir',
+      E2E_DIR,
+      '--service',
+      `${WEBHOOK_NAMESPACE}/sidecar-guard:443=https://127.0.0.1:${webhookPort}`,
+    ],
     apiserverLog,
     ROOT,
   );
@@ -123,10 +190,16 @@ async function upSimulated(): Promise<E2eState> {
 
   await mustKubectl(['create', 'namespace', WEBHOOK_NAMESPACE]);
   const { webhooks } = partition(renderWithNamespaceDefaults());
-  const webhook = await startWebhook(KUBECONFIG, async () => {
-    await applyObjects(webhooks, 'webhook-configurations.yaml');
-    console.log(`registered ${webhooks.map((o) => `${o.kind}/${o.metadata.name}`).join(', ')} from manifests/ (the simulator maps the Service to 127.0.0.1:${webhookPort})`);
-  }, webhookPort);
+  const webhook = await startWebhook(
+    KUBECONFIG,
+    async () => {
+      await applyObjects(webhooks, 'webhook-configurations.yaml');
+      console.log(
+        `registered ${webhooks.map((o) => `${o.kind}/${o.metadata.name}`).join(', ')} from manifests/ (the simulator maps the Service to 127.0.0.1:${webhookPort})`,
+      );
+    },
+    webhookPort,
+  );
   return { ...partial, ...webhook };
 }
 
@@ -136,7 +209,12 @@ async function upSimulated(): Promise<E2eState> {
  * `register(port)` applies the webhook configurations that call it. A port
  * taken between choosing and binding it is retried with another.
  */
-async function startWebhook(kubeconfig: string, register: (port: number) => Promise<void>, fixedPort?: number, logName = 'webhook.log'): Promise<Pick<E2eState, 'webhook' | 'caPem'>> {
+async function startWebhook(
+  kubeconfig: string,
+  register: (port: number) => Promise<void>,
+  fixedPort?: number,
+  logName = 'webhook.log',
+): Promise<Pick<E2eState, 'webhook' | 'caPem'>> {
   const log = join(E2E_DIR, logName);
   for (let attempt = 1; ; attempt++) {
     const [port, metricsPort] = [fixedPort ?? (await freePort()), await freePort()];
@@ -151,7 +229,18 @@ async function startWebhook(kubeconfig: string, register: (port: number) => Prom
       // As the manifests with the namespace-defaults component run it; a short --max-staleness
       // so that the API server restart test sees /readyz turn false within seconds; room for the
       // 200 reviews the replica race test (60-replicas) sends at once, so none is refused with 503.
-      extra: ['--tls-service', 'sidecar-guard', '--generate-defaults', 'label', '--max-staleness', '5000', '--max-inflight', '256', '--claims', 'api'],
+      extra: [
+        '--tls-service',
+        'sidecar-guard',
+        '--generate-defaults',
+        'label',
+        '--max-staleness',
+        '5000',
+        '--max-inflight',
+        '256',
+        '--claims',
+        'api',
+      ],
     });
     const child = spawnDetached(process.execPath, args, log, ROOT);
     let exited = false;
@@ -161,16 +250,32 @@ async function startWebhook(kubeconfig: string, register: (port: number) => Prom
       // Ready means: sidecar-guard published its CA into the configuration, and
       // answers /readyz over TLS with a certificate that CA vouches for.
       let caPem = '';
-      await waitFor(`the caBundle patch (see ${log})`, async () => {
-        if (exited) throw new Error(`sidecar-guard exited (see ${log})`);
-        const got = await kubectl(['get', 'validatingwebhookconfiguration', 'sidecar-guard', '-o', 'jsonpath={.webhooks[0].clientConfig.caBundle}']);
-        caPem = got.code === 0 && got.stdout ? Buffer.from(got.stdout, 'base64').toString() : '';
-        return caPem !== '';
-      }, 60_000, 250);
-      await waitFor(`sidecar-guard /readyz (see ${log})`, async () => {
-        if (exited) throw new Error(`sidecar-guard exited (see ${log})`);
-        return readyz(url, caPem);
-      }, 60_000, 250);
+      await waitFor(
+        `the caBundle patch (see ${log})`,
+        async () => {
+          if (exited) throw new Error(`sidecar-guard exited (see ${log})`);
+          const got = await kubectl([
+            'get',
+            'validatingwebhookconfiguration',
+            'sidecar-guard',
+            '-o',
+            'jsonpath={.webhooks[0].clientConfig.caBundle}',
+          ]);
+          caPem = got.code === 0 && got.stdout ? Buffer.from(got.stdout, 'base64').toString() : '';
+          return caPem !== '';
+        },
+        60_000,
+        250,
+      );
+      await waitFor(
+        `sidecar-guard /readyz (see ${log})`,
+        async () => {
+          if (exited) throw new Error(`sidecar-guard exited (see ${log})`);
+          return readyz(url, caPem);
+        },
+        60_000,
+        250,
+      );
       child.unref();
       return { webhook: { pid: child.pid, url, metricsUrl: `http://127.0.0.1:${metricsPort}`, log }, caPem };
     } catch (err) {
@@ -190,7 +295,14 @@ async function startReplica(kubeconfig: string, index: number): Promise<E2eState
 function writeReplicas(state: E2eState): void {
   const caFile = join(E2E_DIR, 'ca.crt');
   writeFileSync(caFile, state.caPem);
-  writeFileSync(REPLICAS_FILE, `${JSON.stringify((state.replicas ?? [state.webhook]).map((r) => ({ url: r.url, caFile })), null, 2)}\n`);
+  writeFileSync(
+    REPLICAS_FILE,
+    `${JSON.stringify(
+      (state.replicas ?? [state.webhook]).map((r) => ({ url: r.url, caFile })),
+      null,
+      2,
+    )}\n`,
+  );
 }
 
 function partition(objects: K8sObject[]): { webhooks: K8sObject[]; others: K8sObject[] } {
@@ -215,10 +327,14 @@ async function applyObjects(objects: K8sObject[], fileName: string): Promise<voi
 
 function readyz(url: string, ca: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = https.get(`${url}/readyz`, { ca, servername: 'sidecar-guard.sidecar-guard.svc', timeout: 2_000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
+    const req = https.get(
+      `${url}/readyz`,
+      { ca, servername: 'sidecar-guard.sidecar-guard.svc', timeout: 2_000 },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      },
+    );
     req.on('error', () => resolve(false));
     req.on('timeout', () => req.destroy());
   });

@@ -21,7 +21,8 @@ const find = (objects: K8sObject[], kind: string, name = 'sidecar-guard'): Rec =
   assert.ok(o, `${kind} ${name} in the render (${objects.map((x) => `${x.kind}/${x.metadata.name}`).join(', ')})`);
   return o as Rec;
 };
-const container = (objects: K8sObject[], name = 'sidecar-guard') => find(objects, 'Deployment', name).spec.template.spec.containers[0];
+const container = (objects: K8sObject[], name = 'sidecar-guard') =>
+  find(objects, 'Deployment', name).spec.template.spec.containers[0];
 const args = (objects: K8sObject[], name = 'sidecar-guard'): string[] => container(objects, name).args;
 const kinds = (objects: K8sObject[]) => objects.map((o) => `${o.kind}/${o.metadata.name}`).sort();
 
@@ -51,10 +52,22 @@ describe('the chart', () => {
       const packed = helm(['package', CHART, '--destination', dir]);
       assert.equal(packed.code, 0, packed.stderr);
       const archive = join(dir, 'sidecar-guard-0.1.0.tgz');
-      const fromArchive = helm(['template', 'sidecar-guard', archive, '--namespace', 'sidecar-guard', '--set', 'namespaceDefaults.enabled=true']);
+      const fromArchive = helm([
+        'template',
+        'sidecar-guard',
+        archive,
+        '--namespace',
+        'sidecar-guard',
+        '--set',
+        'namespaceDefaults.enabled=true',
+      ]);
       assert.equal(fromArchive.code, 0, fromArchive.stderr);
       assert.equal(fromArchive.stdout, template({ namespaceDefaults: { enabled: true } }).stdout);
-      assert.match(helm(['template', 'x', archive, '--set', 'claims=etcd']).stderr, /at '\/claims'/, 'the schema is packed');
+      assert.match(
+        helm(['template', 'x', archive, '--set', 'claims=etcd']).stderr,
+        /at '\/claims'/,
+        'the schema is packed',
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -66,7 +79,10 @@ describe('the chart', () => {
       assert.equal(r.code, 0, r.stdout + r.stderr);
       assert.match(r.stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/);
       // Only the icon recommendation, an [INFO], is left: no chart icon is published.
-      assert.deepEqual(r.stdout.split('\n').filter((l) => /^\[(INFO|WARNING|ERROR)\]/.test(l)), ['[INFO] Chart.yaml: icon is recommended']);
+      assert.deepEqual(
+        r.stdout.split('\n').filter((l) => /^\[(INFO|WARNING|ERROR)\]/.test(l)),
+        ['[INFO] Chart.yaml: icon is recommended'],
+      );
     }
   });
 });
@@ -76,7 +92,10 @@ describe('the default render and kubectl kustomize manifests', () => {
     const kustomize = renderBase();
     const helmObjects = render();
     assert.deepEqual(kinds(helmObjects), kinds(kustomize.filter((o) => o.kind !== 'Namespace')));
-    assertSameObjects(helmObjects, kustomize.filter((o) => o.kind !== 'Namespace'));
+    assertSameObjects(
+      helmObjects,
+      kustomize.filter((o) => o.kind !== 'Namespace'),
+    );
   });
 
   test('namespace.create renders the Namespace of manifests/ (Pod Security labels included)', () => {
@@ -84,12 +103,16 @@ describe('the default render and kubectl kustomize manifests', () => {
   });
 
   test('namespaceDefaults.enabled is the namespace-defaults component', () => {
-    assertSameObjects(render({ namespace: { create: true }, namespaceDefaults: { enabled: true } }), renderWithNamespaceDefaults());
+    assertSameObjects(
+      render({ namespace: { create: true }, namespaceDefaults: { enabled: true } }),
+      renderWithNamespaceDefaults(),
+    );
   });
 
   test("Helm's labels are on every object, and only in its own metadata", () => {
     for (const o of render({ namespace: { create: true }, namespaceDefaults: { enabled: true } })) {
-      for (const label of HELM_LABELS) assert.ok(o.metadata.labels?.[label], `${o.kind}/${o.metadata.name} has ${label}`);
+      for (const label of HELM_LABELS)
+        assert.ok(o.metadata.labels?.[label], `${o.kind}/${o.metadata.name} has ${label}`);
       assert.equal(o.metadata.labels!['app.kubernetes.io/instance'], 'sidecar-guard');
       assert.equal(o.metadata.labels!['app.kubernetes.io/managed-by'], 'Helm');
     }
@@ -128,7 +151,14 @@ describe('values', () => {
   test('everything switched on: each value lands where it should, and serve accepts the flags and files', () => {
     const objects = render(EVERYTHING);
     // The objects of manifests/ with the namespace-defaults component, plus the chart's own two.
-    assert.deepEqual(kinds(objects), [...kinds(renderWithNamespaceDefaults()), 'ConfigMap/sidecar-guard-defaults', 'ServiceMonitor/sidecar-guard'].sort());
+    assert.deepEqual(
+      kinds(objects),
+      [
+        ...kinds(renderWithNamespaceDefaults()),
+        'ConfigMap/sidecar-guard-defaults',
+        'ServiceMonitor/sidecar-guard',
+      ].sort(),
+    );
     const deployment = find(objects, 'Deployment');
     const pod = deployment.spec.template.spec;
     const c = pod.containers[0];
@@ -160,21 +190,35 @@ describe('values', () => {
     assert.equal(config.defaults.config.template.name, 'mesh-default');
     assert.deepEqual(config.defaults.config.template.egressHosts, ['./*', '{root}/*', 'shared/*']);
     assert.equal(config.defaults.config.template.clusterDomain, 'corp.local');
-    assert.deepEqual(config.defaults.config.dependencies, { services: { 'shop/cart': { calls: ['shop/payments', 'billing/*'], external: ['api.stripe.com'] } } });
+    assert.deepEqual(config.defaults.config.dependencies, {
+      services: { 'shop/cart': { calls: ['shop/payments', 'billing/*'], external: ['api.stripe.com'] } },
+    });
 
     // The mounted ConfigMap, and a checksum so a template change rolls the pods.
     assert.deepEqual(pod.volumes.at(-1), { name: 'defaults', configMap: { name: 'sidecar-guard-defaults' } });
     assert.match(deployment.spec.template.metadata.annotations['checksum/defaults'], /^[0-9a-f]{64}$/);
-    const changed = render({ ...EVERYTHING, namespaceDefaults: { ...EVERYTHING.namespaceDefaults, template: { egressHosts: ['./*'] } } });
-    assert.notEqual(find(changed, 'Deployment').spec.template.metadata.annotations['checksum/defaults'], deployment.spec.template.metadata.annotations['checksum/defaults']);
+    const changed = render({
+      ...EVERYTHING,
+      namespaceDefaults: { ...EVERYTHING.namespaceDefaults, template: { egressHosts: ['./*'] } },
+    });
+    assert.notEqual(
+      find(changed, 'Deployment').spec.template.metadata.annotations['checksum/defaults'],
+      deployment.spec.template.metadata.annotations['checksum/defaults'],
+    );
 
     // The webhook: installed Fail and left alone (no probe grant), its exclusions; /mutate also skips its own namespace.
     const validating = find(objects, 'ValidatingWebhookConfiguration').webhooks[0];
     assert.equal(validating.failurePolicy, 'Fail');
     assert.equal(validating.timeoutSeconds, 10);
     assert.deepEqual(validating.namespaceSelector.matchExpressions[0].values, ['kube-system', 'legacy']);
-    assert.deepEqual(find(objects, 'MutatingWebhookConfiguration').webhooks[0].namespaceSelector.matchExpressions[0].values, ['kube-system', 'legacy', 'sidecar-guard']);
-    assert.ok(!find(objects, 'Role').rules.some((r: Rec) => r.resources.includes('sidecars')), 'no dry-run probe grant without FailWhenReady');
+    assert.deepEqual(
+      find(objects, 'MutatingWebhookConfiguration').webhooks[0].namespaceSelector.matchExpressions[0].values,
+      ['kube-system', 'legacy', 'sidecar-guard'],
+    );
+    assert.ok(
+      !find(objects, 'Role').rules.some((r: Rec) => r.resources.includes('sidecars')),
+      'no dry-run probe grant without FailWhenReady',
+    );
 
     // Metrics on another port, scraped through the Service by the ServiceMonitor.
     const service = find(objects, 'Service');
@@ -185,8 +229,11 @@ describe('values', () => {
     assert.equal(monitor.apiVersion, 'monitoring.coreos.com/v1');
     assert.equal(monitor.metadata.labels.release, 'kube-prometheus');
     assert.deepEqual(monitor.spec.namespaceSelector, { matchNames: ['sidecar-guard'] });
-    for (const [k, v] of Object.entries(monitor.spec.selector.matchLabels)) assert.equal(service.metadata.labels[k], v, `the Service has ${k}=${v}`);
-    assert.deepEqual(monitor.spec.endpoints, [{ port: 'metrics', path: '/metrics', scheme: 'http', interval: '15s', scrapeTimeout: '5s' }]);
+    for (const [k, v] of Object.entries(monitor.spec.selector.matchLabels))
+      assert.equal(service.metadata.labels[k], v, `the Service has ${k}=${v}`);
+    assert.deepEqual(monitor.spec.endpoints, [
+      { port: 'metrics', path: '/metrics', scheme: 'http', interval: '15s', scrapeTimeout: '5s' },
+    ]);
     assert.equal(find(objects, 'PodDisruptionBudget').spec.minAvailable, 2);
   });
 
@@ -207,15 +254,32 @@ describe('values', () => {
 
   test('metrics off: no port, no scrape annotations, --metrics-listen=off', () => {
     const objects = render({ metrics: { enabled: false } });
-    assert.deepEqual(find(objects, 'Service').spec.ports.map((p: Rec) => p.name), ['https']);
-    assert.deepEqual(container(objects).ports.map((p: Rec) => p.name), ['https']);
+    assert.deepEqual(
+      find(objects, 'Service').spec.ports.map((p: Rec) => p.name),
+      ['https'],
+    );
+    assert.deepEqual(
+      container(objects).ports.map((p: Rec) => p.name),
+      ['https'],
+    );
     assert.ok(!('prometheus.io/scrape' in find(objects, 'Deployment').spec.template.metadata.annotations));
     assert.equal(serveConfigOfPod(objects).metricsListen, null);
   });
 
-  test('podLabels never change the selector labels; podAnnotations override the chart\'s (no duplicate keys either way)', () => {
-    const template = find(render({ podLabels: { 'app.kubernetes.io/component': 'other', team: 'mesh' }, podAnnotations: { 'prometheus.io/scrape': 'false' } }), 'Deployment').spec.template.metadata;
-    assert.deepEqual(template.labels, { 'app.kubernetes.io/name': 'sidecar-guard', 'app.kubernetes.io/component': 'webhook', 'app.kubernetes.io/part-of': 'sidecar-guard', team: 'mesh' });
+  test("podLabels never change the selector labels; podAnnotations override the chart's (no duplicate keys either way)", () => {
+    const template = find(
+      render({
+        podLabels: { 'app.kubernetes.io/component': 'other', team: 'mesh' },
+        podAnnotations: { 'prometheus.io/scrape': 'false' },
+      }),
+      'Deployment',
+    ).spec.template.metadata;
+    assert.deepEqual(template.labels, {
+      'app.kubernetes.io/name': 'sidecar-guard',
+      'app.kubernetes.io/component': 'webhook',
+      'app.kubernetes.io/part-of': 'sidecar-guard',
+      team: 'mesh',
+    });
     assert.equal(template.annotations['prometheus.io/scrape'], 'false');
     assert.equal(template.annotations['sidecar.istio.io/inject'], 'false');
   });
@@ -226,11 +290,22 @@ describe('values', () => {
   });
 
   test('another release name and namespace: every name and reference follows', () => {
-    const objects = render({ namespaceDefaults: { enabled: true }, metrics: { serviceMonitor: { enabled: true } } }, { release: 'guard', namespace: 'platform' });
+    const objects = render(
+      { namespaceDefaults: { enabled: true }, metrics: { serviceMonitor: { enabled: true } } },
+      { release: 'guard', namespace: 'platform' },
+    );
     const full = 'guard-sidecar-guard';
     for (const o of objects) {
       assert.ok(o.metadata.name.startsWith(full), `${o.kind} ${o.metadata.name}`);
-      if (!['ClusterRole', 'ClusterRoleBinding', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration'].includes(o.kind)) assert.equal(o.metadata.namespace, 'platform', `${o.kind} ${o.metadata.name}`);
+      if (
+        ![
+          'ClusterRole',
+          'ClusterRoleBinding',
+          'ValidatingWebhookConfiguration',
+          'MutatingWebhookConfiguration',
+        ].includes(o.kind)
+      )
+        assert.equal(o.metadata.namespace, 'platform', `${o.kind} ${o.metadata.name}`);
     }
     const config = serveConfigOfPod(objects, full);
     assert.equal(config.tlsSecret, `${full}-tls`);
@@ -240,9 +315,16 @@ describe('values', () => {
     assert.deepEqual(role.rules[0].resourceNames, [`${full}-tls`]);
     assert.deepEqual(find(objects, 'ClusterRole', full).rules.at(-1).resourceNames, [full]);
     for (const kind of ['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration'])
-      assert.deepEqual(find(objects, kind, full).webhooks[0].clientConfig.service, { name: full, namespace: 'platform', path: kind.startsWith('V') ? '/validate' : '/mutate', port: 443 });
+      assert.deepEqual(find(objects, kind, full).webhooks[0].clientConfig.service, {
+        name: full,
+        namespace: 'platform',
+        path: kind.startsWith('V') ? '/validate' : '/mutate',
+        port: 443,
+      });
     for (const binding of ['ClusterRoleBinding', 'RoleBinding'])
-      assert.deepEqual(find(objects, binding, full).subjects, [{ kind: 'ServiceAccount', name: full, namespace: 'platform' }]);
+      assert.deepEqual(find(objects, binding, full).subjects, [
+        { kind: 'ServiceAccount', name: full, namespace: 'platform' },
+      ]);
     assert.equal(find(objects, 'Deployment', full).spec.template.spec.serviceAccountName, full);
   });
 });
@@ -251,16 +333,36 @@ describe('bad values fail helm template and helm lint, naming the value', () => 
   const cases: [string, object, RegExp][] = [
     ['an unknown value', { replica: 3 }, /additional properties 'replica' not allowed/],
     ['claims', { claims: 'etcd' }, /at '\/claims': value must be one of 'api', 'local'/],
-    ['failurePolicy', { webhook: { failurePolicy: 'fail' } }, /at '\/webhook\/failurePolicy': value must be one of 'FailWhenReady', 'Fail', 'Ignore'/],
+    [
+      'failurePolicy',
+      { webhook: { failurePolicy: 'fail' } },
+      /at '\/webhook\/failurePolicy': value must be one of 'FailWhenReady', 'Fail', 'Ignore'/,
+    ],
     ['overlap', { overlap: 'everything' }, /at '\/overlap'/],
     ['replicas', { replicas: 0 }, /at '\/replicas': minimum: got 0, want 1/],
     ['a quantity', { resources: { limits: { memory: 'lots' } } }, /at '\/resources\/limits\/memory'/],
-    ['an excluded namespace', { webhook: { excludeNamespaces: ['Kube_System'] } }, /at '\/webhook\/excludeNamespaces\/0'/],
-    ['a template key', { namespaceDefaults: { template: { egressHost: ['./*'] } } }, /at '\/namespaceDefaults\/template': additional properties 'egressHost' not allowed/],
-    ['a scrape interval', { metrics: { serviceMonitor: { interval: '30 seconds' } } }, /at '\/metrics\/serviceMonitor\/interval'/],
+    [
+      'an excluded namespace',
+      { webhook: { excludeNamespaces: ['Kube_System'] } },
+      /at '\/webhook\/excludeNamespaces\/0'/,
+    ],
+    [
+      'a template key',
+      { namespaceDefaults: { template: { egressHost: ['./*'] } } },
+      /at '\/namespaceDefaults\/template': additional properties 'egressHost' not allowed/,
+    ],
+    [
+      'a scrape interval',
+      { metrics: { serviceMonitor: { interval: '30 seconds' } } },
+      /at '\/metrics\/serviceMonitor\/interval'/,
+    ],
     ['an extra arg', { extraArgs: ['max-inflight=64'] }, /at '\/extraArgs\/0'/],
     ['claims local with 2 replicas', { claims: 'local' }, /'allOf' failed\n\s+- at '\/replicas': value must be 1/],
-    ['a ServiceMonitor without metrics', { metrics: { enabled: false, serviceMonitor: { enabled: true } } }, /at '\/metrics\/enabled': value must be true/],
+    [
+      'a ServiceMonitor without metrics',
+      { metrics: { enabled: false, serviceMonitor: { enabled: true } } },
+      /at '\/metrics\/enabled': value must be true/,
+    ],
   ];
   for (const [what, values, message] of cases) {
     test(what, () => {
@@ -276,13 +378,18 @@ describe('bad values fail helm template and helm lint, naming the value', () => 
 
   test('excluding its own namespace with FailWhenReady (the templates check it: the schema does not know the namespace)', () => {
     const values = { webhook: { excludeNamespaces: ['sidecar-guard'] } };
-    const message = /webhook.excludeNamespaces must not list the release namespace "sidecar-guard" with webhook.failurePolicy FailWhenReady: the reachability probe is judged there/;
+    const message =
+      /webhook.excludeNamespaces must not list the release namespace "sidecar-guard" with webhook.failurePolicy FailWhenReady: the reachability probe is judged there/;
     const rendered = template(values);
     assert.notEqual(rendered.code, 0);
     assert.match(rendered.stderr, message);
     // helm lint runs templates in lint mode, where `fail` is reported as [INFO] and not counted.
     assert.match(lint(values).stderr, message);
     assert.equal(template(values, { namespace: 'platform' }).code, 0, 'another namespace may exclude sidecar-guard');
-    assert.equal(template({ webhook: { excludeNamespaces: ['sidecar-guard'], failurePolicy: 'Fail' } }).code, 0, 'without the probe it may exclude itself');
+    assert.equal(
+      template({ webhook: { excludeNamespaces: ['sidecar-guard'], failurePolicy: 'Fail' } }).code,
+      0,
+      'without the probe it may exclude itself',
+    );
   });
 });

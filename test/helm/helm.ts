@@ -12,7 +12,9 @@ import { parseDocuments, type K8sObject } from '../manifests/render.js';
 export const CHART = fileURLToPath(new URL('../../charts/sidecar-guard/', import.meta.url));
 export const HELM = process.env.HELM ?? fileURLToPath(new URL('bin/helm', import.meta.url));
 /** The ServiceMonitor CRD controller-gen generated from prometheus-operator's API types (scripts/build-helm.sh). */
-export const SERVICEMONITOR_CRD = fileURLToPath(new URL('bin/crds/monitoring.coreos.com_servicemonitors.yaml', import.meta.url));
+export const SERVICEMONITOR_CRD = fileURLToPath(
+  new URL('bin/crds/monitoring.coreos.com_servicemonitors.yaml', import.meta.url),
+);
 
 const home = mkdtempSync(join(tmpdir(), 'sidecar-guard-helm-'));
 const ENV = {
@@ -53,7 +55,14 @@ export function valuesArgs(values: object | undefined): string[] {
 
 /** `helm template`, as the raw result (for the failures). */
 export function template(values?: object, opts: RenderOptions = {}): HelmResult {
-  return helm(['template', opts.release ?? 'sidecar-guard', CHART, '--namespace', opts.namespace ?? 'sidecar-guard', ...valuesArgs(values)]);
+  return helm([
+    'template',
+    opts.release ?? 'sidecar-guard',
+    CHART,
+    '--namespace',
+    opts.namespace ?? 'sidecar-guard',
+    ...valuesArgs(values),
+  ]);
 }
 
 /** `helm template` → the objects; throws with helm's message when it fails. */
@@ -73,7 +82,12 @@ export function lint(values?: object, opts: RenderOptions = {}): HelmResult {
  * Helm's standard labels, which the chart adds to every object's own
  * metadata.labels (never to selectors or the pod template), are removed.
  */
-export const HELM_LABELS = ['helm.sh/chart', 'app.kubernetes.io/instance', 'app.kubernetes.io/version', 'app.kubernetes.io/managed-by'];
+export const HELM_LABELS = [
+  'helm.sh/chart',
+  'app.kubernetes.io/instance',
+  'app.kubernetes.io/version',
+  'app.kubernetes.io/managed-by',
+];
 export function withoutHelmLabels(objects: K8sObject[]): K8sObject[] {
   return objects.map((o) => {
     const copy = structuredClone(o);
@@ -102,10 +116,21 @@ export const EVERYTHING = {
     mode: 'all',
     optInLabel: 'example.com/default-sidecar',
     excludeNamespaces: ['batch-jobs'],
-    template: { name: 'mesh-default', egressHosts: ['./*', '{root}/*', 'shared/*'], outboundTrafficPolicy: { mode: 'REGISTRY_ONLY' }, clusterDomain: 'corp.local' },
-    dependencies: { services: { 'shop/cart': { calls: ['shop/payments', 'billing/*'], external: ['api.stripe.com'] } } },
+    template: {
+      name: 'mesh-default',
+      egressHosts: ['./*', '{root}/*', 'shared/*'],
+      outboundTrafficPolicy: { mode: 'REGISTRY_ONLY' },
+      clusterDomain: 'corp.local',
+    },
+    dependencies: {
+      services: { 'shop/cart': { calls: ['shop/payments', 'billing/*'], external: ['api.stripe.com'] } },
+    },
   },
-  metrics: { enabled: true, port: 9102, serviceMonitor: { enabled: true, labels: { release: 'kube-prometheus' }, interval: '15s', scrapeTimeout: '5s' } },
+  metrics: {
+    enabled: true,
+    port: 9102,
+    serviceMonitor: { enabled: true, labels: { release: 'kube-prometheus' }, interval: '15s', scrapeTimeout: '5s' },
+  },
   podDisruptionBudget: { enabled: true, minAvailable: 2 },
   resources: { requests: { cpu: '200m', memory: '256Mi' }, limits: { cpu: '2', memory: '1Gi' } },
   extraArgs: ['--max-inflight=64', '--reservation-ttl=60000'],
@@ -113,7 +138,13 @@ export const EVERYTHING = {
   podLabels: { 'example.com/cost-center': 'mesh' },
   nodeSelector: { 'kubernetes.io/os': 'linux' },
   tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'infra', effect: 'NoSchedule' }],
-  affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'node-role.kubernetes.io/infra', operator: 'Exists' }] }] } } },
+  affinity: {
+    nodeAffinity: {
+      requiredDuringSchedulingIgnoredDuringExecution: {
+        nodeSelectorTerms: [{ matchExpressions: [{ key: 'node-role.kubernetes.io/infra', operator: 'Exists' }] }],
+      },
+    },
+  },
   priorityClassName: 'system-cluster-critical',
   namespace: { create: true },
 };

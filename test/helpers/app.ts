@@ -15,13 +15,24 @@ export interface TestApp {
 
 export function testApp(opts: { overlap?: OverlapMode; deps?: Partial<AppDeps>; ttlMs?: number } = {}): TestApp {
   const store = new ClusterStore();
-  const { admitter, reservations } = localAdmitter(store, { overlap: opts.overlap ?? 'labels', rootNamespace: 'istio-system' }, { ttlMs: opts.ttlMs ?? 10_000 });
-  const app = buildApp({ validate: (r) => admitter.validate(r), readiness: () => ({ ready: true, reasons: [] }), ...opts.deps });
+  const { admitter, reservations } = localAdmitter(
+    store,
+    { overlap: opts.overlap ?? 'labels', rootNamespace: 'istio-system' },
+    { ttlMs: opts.ttlMs ?? 10_000 },
+  );
+  const app = buildApp({
+    validate: (r) => admitter.validate(r),
+    readiness: () => ({ ready: true, reasons: [] }),
+    ...opts.deps,
+  });
   return { app, store, reservations };
 }
 
 /** An AdmissionReview the way kube-apiserver sends it for a Sidecar. */
-export function sidecarReview(object: Record<string, unknown>, opts: { operation?: string; oldObject?: unknown; dryRun?: boolean; apiVersion?: string; uid?: string } = {}) {
+export function sidecarReview(
+  object: Record<string, unknown>,
+  opts: { operation?: string; oldObject?: unknown; dryRun?: boolean; apiVersion?: string; uid?: string } = {},
+) {
   const meta = (object.metadata ?? {}) as { name?: string; namespace?: string };
   const version = String(object.apiVersion ?? 'networking.istio.io/v1').split('/')[1] ?? 'v1';
   return {

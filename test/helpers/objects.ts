@@ -19,12 +19,25 @@ export function sidecar(namespace: string, name: string, opts: SidecarOpts = {})
   return { apiVersion: opts.apiVersion ?? 'networking.istio.io/v1', kind: 'Sidecar', metadata, spec };
 }
 
-export function pod(namespace: string, name: string, labels: Labels = {}, annotations?: Labels): Record<string, unknown> {
-  return { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace, labels, ...(annotations ? { annotations } : {}) } };
+export function pod(
+  namespace: string,
+  name: string,
+  labels: Labels = {},
+  annotations?: Labels,
+): Record<string, unknown> {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace, labels, ...(annotations ? { annotations } : {}) },
+  };
 }
 
 export function namespace(name: string, labels: Labels = {}): Record<string, unknown> {
-  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'kubernetes.io/metadata.name': name, ...labels } } };
+  return {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name, labels: { 'kubernetes.io/metadata.name': name, ...labels } },
+  };
 }
 
 export interface WorkloadOpts {
@@ -44,13 +57,30 @@ const WORKLOAD_API: Record<string, string> = {
 };
 
 /** A workload whose pod template carries `labels` (a CronJob's sits under jobTemplate). */
-export function workload(kind: keyof typeof WORKLOAD_API, namespace: string, name: string, labels: Labels, opts: WorkloadOpts = {}): Record<string, unknown> {
+export function workload(
+  kind: keyof typeof WORKLOAD_API,
+  namespace: string,
+  name: string,
+  labels: Labels,
+  opts: WorkloadOpts = {},
+): Record<string, unknown> {
   const template = { metadata: { labels }, spec: { containers: [{ name: 'app', image: 'example.com/app:1' }] } };
   const spec: Record<string, unknown> =
-    kind === 'CronJob' ? { schedule: '0 * * * *', jobTemplate: { spec: { template } } } : { selector: { matchLabels: labels }, template };
+    kind === 'CronJob'
+      ? { schedule: '0 * * * *', jobTemplate: { spec: { template } } }
+      : { selector: { matchLabels: labels }, template };
   if (opts.replicas !== undefined) spec.replicas = opts.replicas;
   const metadata: Record<string, unknown> = { name, namespace };
-  if (opts.ownedBy) metadata.ownerReferences = [{ apiVersion: WORKLOAD_API[opts.ownedBy] ?? 'apps/v1', kind: opts.ownedBy, name: `${name}-owner`, uid: 'u1', controller: true }];
+  if (opts.ownedBy)
+    metadata.ownerReferences = [
+      {
+        apiVersion: WORKLOAD_API[opts.ownedBy] ?? 'apps/v1',
+        kind: opts.ownedBy,
+        name: `${name}-owner`,
+        uid: 'u1',
+        controller: true,
+      },
+    ];
   return { apiVersion: WORKLOAD_API[kind], kind, metadata, spec };
 }
 
@@ -66,11 +96,22 @@ export function service(namespace: string, name: string, annotations?: Labels): 
   };
 }
 
-export function serviceEntry(namespace: string, name: string, hosts: string[], exportTo?: string[]): Record<string, unknown> {
+export function serviceEntry(
+  namespace: string,
+  name: string,
+  hosts: string[],
+  exportTo?: string[],
+): Record<string, unknown> {
   return {
     apiVersion: 'networking.istio.io/v1',
     kind: 'ServiceEntry',
     metadata: { name, namespace },
-    spec: { hosts, ports: [{ number: 443, name: 'https', protocol: 'TLS' }], resolution: 'DNS', location: 'MESH_EXTERNAL', ...(exportTo ? { exportTo } : {}) },
+    spec: {
+      hosts,
+      ports: [{ number: 443, name: 'https', protocol: 'TLS' }],
+      resolution: 'DNS',
+      location: 'MESH_EXTERNAL',
+      ...(exportTo ? { exportTo } : {}),
+    },
   };
 }

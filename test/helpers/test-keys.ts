@@ -21,22 +21,38 @@ const generate = crypto.generateKeyPairSync;
 function poolPems(): string[] {
   if (!existsSync(FILE)) {
     mkdirSync(DIR, { recursive: true });
-    const pems = Array.from({ length: POOL_SIZE }, () => generate('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+    const pems = Array.from({ length: POOL_SIZE }, () =>
+      generate('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    );
     const temporary = `${FILE}.${process.pid}`;
     writeFileSync(temporary, pems.join(''));
     renameSync(temporary, FILE); // atomic: a concurrent process sees the whole file or none
   }
-  return readFileSync(FILE, 'utf8').split(/(?=-----BEGIN PRIVATE KEY-----)/).filter((p) => p.trim() !== '');
+  return readFileSync(FILE, 'utf8')
+    .split(/(?=-----BEGIN PRIVATE KEY-----)/)
+    .filter((p) => p.trim() !== '');
 }
 
 const pool = poolPems();
 let next = 0;
 
-type Options = { modulusLength?: number; publicExponent?: number; publicKeyEncoding?: unknown; privateKeyEncoding?: unknown };
+type Options = {
+  modulusLength?: number;
+  publicExponent?: number;
+  publicKeyEncoding?: unknown;
+  privateKeyEncoding?: unknown;
+};
 
 function pooled(type: string, options?: Options): { privateKey: KeyObject; publicKey: KeyObject } | undefined {
   const plain = options?.publicKeyEncoding === undefined && options?.privateKeyEncoding === undefined;
-  if (type !== 'rsa' || options?.modulusLength !== 2048 || (options.publicExponent ?? 0x10001) !== 0x10001 || !plain || next >= pool.length) return undefined;
+  if (
+    type !== 'rsa' ||
+    options?.modulusLength !== 2048 ||
+    (options.publicExponent ?? 0x10001) !== 0x10001 ||
+    !plain ||
+    next >= pool.length
+  )
+    return undefined;
   const privateKey = createPrivateKey(pool[next++]!);
   return { privateKey, publicKey: createPublicKey(privateKey) };
 }

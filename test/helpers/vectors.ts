@@ -12,7 +12,9 @@ export interface Vector {
   derivedWarnings: string[];
 }
 
-export const vectors = JSON.parse(readFileSync(new URL('../fixtures/istio-sidecar-vectors.json', import.meta.url), 'utf8')) as Vector[];
+export const vectors = JSON.parse(
+  readFileSync(new URL('../fixtures/istio-sidecar-vectors.json', import.meta.url), 'utf8'),
+) as Vector[];
 
 /** Istio visits selector labels in random map order, so messages are compared as multisets. */
 export const sorted = (xs: readonly string[]): string[] => [...xs].sort();

@@ -3,7 +3,12 @@
 // awaited when the time is up); outputMatching waits for a child process's
 // output, driven by its own events.
 import type { ChildProcess } from 'node:child_process';
-export async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 20_000, everyMs = 10): Promise<void> {
+export async function waitFor(
+  what: string,
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs = 20_000,
+  everyMs = 10,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

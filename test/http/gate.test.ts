@@ -6,7 +6,15 @@ import { describe, test } from 'node:test';
 import { AdmissionGate, type GateLimits, type Ticket } from '../../src/http/gate.js';
 
 const MiB = 1024 * 1024;
-const LIMITS: GateLimits = { maxInflight: 32, maxBodyBytes: 16 * MiB, maxLargeBodyBytes: 7 * MiB, smallBodyBytes: 256 * 1024, bodyShare: 0.5, graceMs: 500, yieldAfterMs: 100 };
+const LIMITS: GateLimits = {
+  maxInflight: 32,
+  maxBodyBytes: 16 * MiB,
+  maxLargeBodyBytes: 7 * MiB,
+  smallBodyBytes: 256 * 1024,
+  bodyShare: 0.5,
+  graceMs: 500,
+  yieldAfterMs: 100,
+};
 
 function gate(limits: Partial<GateLimits> = {}) {
   let clock = 0;
@@ -16,7 +24,8 @@ function gate(limits: Partial<GateLimits> = {}) {
     advance: (ms: number) => {
       clock += ms;
     },
-    admit: (declared: number | undefined, deadlineMs = 10_000) => g.admit({ declared, undeclaredBytes: 7 * MiB, deadlineMs }),
+    admit: (declared: number | undefined, deadlineMs = 10_000) =>
+      g.admit({ declared, undeclaredBytes: 7 * MiB, deadlineMs }),
   };
 }
 
@@ -90,7 +99,11 @@ describe('making room', () => {
     advance(1);
     const r = admit(1_000);
     ticketOf(r);
-    assert.deepEqual(r.cuts.map((c) => c.ticket), [slower], 'the one with the lowest rate (nothing received)');
+    assert.deepEqual(
+      r.cuts.map((c) => c.ticket),
+      [slower],
+      'the one with the lowest rate (nothing received)',
+    );
     assert.match(r.cuts[0]!.message, /body incomplete after 100ms \(0 of 1000 bytes\) while the server needed room/);
     assert.ok(slower.released);
     const again = admit(1_000);
@@ -120,8 +133,14 @@ describe('sweep: a body must arrive within its share of the deadline', () => {
     assert.deepEqual(g.sweep(), [], 'not judged during the grace period');
     advance(1);
     const cuts = g.sweep();
-    assert.deepEqual(cuts.map((c) => c.ticket), [trickle]);
-    assert.match(cuts[0]!.message, /body arriving at 2 B\/s \(1 of 1000 bytes in 500ms\) cannot arrive within its share \(5000ms\) of the caller's deadline/);
+    assert.deepEqual(
+      cuts.map((c) => c.ticket),
+      [trickle],
+    );
+    assert.match(
+      cuts[0]!.message,
+      /body arriving at 2 B\/s \(1 of 1000 bytes in 500ms\) cannot arrive within its share \(5000ms\) of the caller's deadline/,
+    );
     assert.ok(trickle.released && !fast.released);
     assert.equal(g.inflight, 1);
   });
@@ -131,7 +150,10 @@ describe('sweep: a body must arrive within its share of the deadline', () => {
     const t = ticketOf(admit(7 * MiB, 2_000));
     advance(600);
     g.received(t, 3 * MiB); // 7 MiB at this rate takes 1.4 s; its share is 1 s
-    assert.deepEqual(g.sweep().map((c) => c.ticket), [t]);
+    assert.deepEqual(
+      g.sweep().map((c) => c.ticket),
+      [t],
+    );
   });
 
   test('an undeclared body is cut at its deadline share, not before', () => {
@@ -141,7 +163,10 @@ describe('sweep: a body must arrive within its share of the deadline', () => {
     assert.deepEqual(g.sweep(), []);
     advance(1);
     const cuts = g.sweep();
-    assert.deepEqual(cuts.map((c) => c.ticket), [t]);
+    assert.deepEqual(
+      cuts.map((c) => c.ticket),
+      [t],
+    );
     assert.match(cuts[0]!.message, /body incomplete after 2000ms, its share \(2000ms\) of the caller's deadline/);
   });
 
@@ -153,6 +178,9 @@ describe('sweep: a body must arrive within its share of the deadline', () => {
     const stalled = ticketOf(admit(1_000));
     advance(60_000);
     assert.deepEqual(g.sweep(false), []);
-    assert.deepEqual(g.sweep().map((c) => c.ticket), [stalled]);
+    assert.deepEqual(
+      g.sweep().map((c) => c.ticket),
+      [stalled],
+    );
   });
 });

@@ -45,13 +45,27 @@ describe('__proto__ and constructor keys over HTTPS', () => {
   const egress = '"egress":[{"hosts":["./*"]}]';
 
   test('workloadSelector.labels with a __proto__ key: allowed, as Istio allows it', async () => {
-    const a = await post(rawReview('proto-selector', '', `{"workloadSelector":{"labels":{"__proto__":"x","app":"web"}},${egress}}`, 'shop'));
+    const a = await post(
+      rawReview(
+        'proto-selector',
+        '',
+        `{"workloadSelector":{"labels":{"__proto__":"x","app":"web"}},${egress}}`,
+        'shop',
+      ),
+    );
     assert.equal(a.status, 200);
     assert.equal(a.allowed, true, a.message);
   });
 
   test('the same selector again: denied as an overlap, so the key took part in the comparison', async () => {
-    const a = await post(rawReview('proto-selector-2', '', `{"workloadSelector":{"labels":{"app":"web","__proto__":"x"}},${egress}}`, 'shop'));
+    const a = await post(
+      rawReview(
+        'proto-selector-2',
+        '',
+        `{"workloadSelector":{"labels":{"app":"web","__proto__":"x"}},${egress}}`,
+        'shop',
+      ),
+    );
     assert.equal(a.status, 200);
     assert.equal(a.allowed, false);
     assert.match(a.message, /proto-selector/);
@@ -59,12 +73,21 @@ describe('__proto__ and constructor keys over HTTPS', () => {
   });
 
   test('a selector that differs only in the __proto__ value does not overlap', async () => {
-    const a = await post(rawReview('proto-selector-3', '', `{"workloadSelector":{"labels":{"__proto__":"y","app":"web"}},${egress}}`, 'shop'));
+    const a = await post(
+      rawReview(
+        'proto-selector-3',
+        '',
+        `{"workloadSelector":{"labels":{"__proto__":"y","app":"web"}},${egress}}`,
+        'shop',
+      ),
+    );
     assert.equal(a.allowed, true, a.message);
   });
 
   test('workloadSelector.labels with a constructor key: allowed', async () => {
-    const a = await post(rawReview('ctor-selector', '', `{"workloadSelector":{"labels":{"constructor":"x"}},${egress}}`));
+    const a = await post(
+      rawReview('ctor-selector', '', `{"workloadSelector":{"labels":{"constructor":"x"}},${egress}}`),
+    );
     assert.equal(a.status, 200);
     assert.equal(a.allowed, true, a.message);
   });
@@ -73,12 +96,17 @@ describe('__proto__ and constructor keys over HTTPS', () => {
     const a = await post(rawReview('proto-meta', ',"labels":{"__proto__":"x"}', `{${egress}}`));
     assert.equal(a.status, 200);
     assert.equal(a.allowed, false);
-    assert.match(a.message, /metadata\.labels\[__proto__\]: Invalid value: "__proto__": name part must consist of alphanumeric characters/);
+    assert.match(
+      a.message,
+      /metadata\.labels\[__proto__\]: Invalid value: "__proto__": name part must consist of alphanumeric characters/,
+    );
     assert.match(a.message, /\[meta\.labels\]/);
   });
 
   test('annotations with a constructor key: allowed (a valid annotation key)', async () => {
-    const a = await post(rawReview('ctor-annotation', ',"annotations":{"constructor":"y","toString":"z"}', `{${egress}}`));
+    const a = await post(
+      rawReview('ctor-annotation', ',"annotations":{"constructor":"y","toString":"z"}', `{${egress}}`),
+    );
     assert.equal(a.allowed, true, a.message);
   });
 
@@ -91,7 +119,10 @@ describe('__proto__ and constructor keys over HTTPS', () => {
   });
 
   test('constructor.prototype in the spec and in the request: judged like any other review', async () => {
-    const body = rawReview('ctor-proto', '', `{"constructor":{"prototype":{"polluted":"yes"}},${egress}}`).replace('"request":{', '"request":{"constructor":{"prototype":{"polluted":"yes"}},');
+    const body = rawReview('ctor-proto', '', `{"constructor":{"prototype":{"polluted":"yes"}},${egress}}`).replace(
+      '"request":{',
+      '"request":{"constructor":{"prototype":{"polluted":"yes"}},',
+    );
     const a = await post(body);
     assert.equal(a.status, 200);
     assert.equal(a.allowed, true, a.message);

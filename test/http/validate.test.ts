@@ -5,7 +5,8 @@ import { MAX_BODY_BYTES } from '../../src/http/app.js';
 import { testApp, sidecarReview } from '../helpers/app.js';
 import { sidecar } from '../helpers/objects.js';
 
-const golden = (name: string) => JSON.parse(readFileSync(new URL(`../fixtures/admission/${name}`, import.meta.url), 'utf8'));
+const golden = (name: string) =>
+  JSON.parse(readFileSync(new URL(`../fixtures/admission/${name}`, import.meta.url), 'utf8'));
 
 async function post(app: ReturnType<typeof testApp>['app'], body: unknown, path = '/validate') {
   const res = await app.inject({ method: 'POST', url: path, payload: body as object });
@@ -13,7 +14,13 @@ async function post(app: ReturnType<typeof testApp>['app'], body: unknown, path 
 }
 
 describe('/validate golden AdmissionReviews', () => {
-  for (const name of ['allowed-create', 'denied-egress-order', 'warned-duplicate-host', 'v1beta1-allowed', 'skipped-delete']) {
+  for (const name of [
+    'allowed-create',
+    'denied-egress-order',
+    'warned-duplicate-host',
+    'v1beta1-allowed',
+    'skipped-delete',
+  ]) {
     test(name, async () => {
       const { app } = testApp();
       const res = await post(app, golden(`${name}.request.json`));
@@ -27,14 +34,21 @@ describe('/validate golden AdmissionReviews', () => {
 describe('/validate decisions', () => {
   test('the denial names the object, each field path, Istio text, rule id and a fix', async () => {
     const { app } = testApp();
-    const obj = sidecar('shop', 'payments', { spec: { egress: [{ hosts: ['*/*'] }, { port: { number: 80, protocol: 'HTTP', name: 'http' }, hosts: ['bad-host'] }] } });
+    const obj = sidecar('shop', 'payments', {
+      spec: {
+        egress: [{ hosts: ['*/*'] }, { port: { number: 80, protocol: 'HTTP', name: 'http' }, hosts: ['bad-host'] }],
+      },
+    });
     const { body } = await post(app, sidecarReview(obj));
     assert.equal(body.response.allowed, false);
     assert.equal(body.response.status.code, 403);
     assert.equal(body.response.status.reason, 'Forbidden');
     const msg: string = body.response.status.message;
     assert.match(msg, /^Sidecar shop\/payments is invalid \(2 errors\):\n/);
-    assert.match(msg, /- spec\.egress\[0\]\.port: sidecar: the egress listener with empty port should be the last listener in the list \[E2\] Fix: /);
+    assert.match(
+      msg,
+      /- spec\.egress\[0\]\.port: sidecar: the egress listener with empty port should be the last listener in the list \[E2\] Fix: /,
+    );
     assert.match(msg, /- spec\.egress\[1\]\.hosts\[0\]: host must be of form namespace\/dnsName \[H1\] Fix: /);
   });
 
@@ -44,7 +58,9 @@ describe('/validate decisions', () => {
     review.request.kind = { group: '', version: 'v1', kind: 'Pod' };
     const { body } = await post(app, review);
     assert.deepEqual(body.response, { uid: review.request.uid, allowed: true });
-    const status = sidecarReview(sidecar('a', 'b', { spec: { egress: [] } }), { operation: 'UPDATE' }) as { request: Record<string, unknown> };
+    const status = sidecarReview(sidecar('a', 'b', { spec: { egress: [] } }), { operation: 'UPDATE' }) as {
+      request: Record<string, unknown>;
+    };
     status.request.subResource = 'status';
     assert.equal((await post(app, status)).body.response.allowed, true);
   });
@@ -58,7 +74,13 @@ describe('/validate decisions', () => {
   });
 
   test('an exception while deciding is an HTTP 500, so the failurePolicy decides; the process survives', async () => {
-    const { app } = testApp({ deps: { validate: () => { throw new Error('boom'); } } });
+    const { app } = testApp({
+      deps: {
+        validate: () => {
+          throw new Error('boom');
+        },
+      },
+    });
     const review = sidecarReview(sidecar('a', 'b'));
     const res = await post(app, review);
     assert.equal(res.status, 500);
@@ -71,16 +93,51 @@ describe('/validate refuses what is not an AdmissionReview with a clear 4xx', ()
   const cases: [string, { payload: string | Buffer; contentType: string }, number, RegExp][] = [
     ['not JSON', { payload: '{nope', contentType: 'application/json' }, 400, /not valid JSON/],
     ['empty body', { payload: '', contentType: 'application/json' }, 400, /empty body/],
-    ['no request', { payload: JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' }), contentType: 'application/json' }, 400, /request is missing/],
-    ['no uid', { payload: JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { operation: 'CREATE', kind: { group: '', version: 'v1', kind: 'Pod' } } }), contentType: 'application/json' }, 400, /request.uid/],
-    ['wrong content type', { payload: 'apiVersion: x', contentType: 'text/yaml' }, 400, /Content-Type must be application\/json/],
+    [
+      'no request',
+      {
+        payload: JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' }),
+        contentType: 'application/json',
+      },
+      400,
+      /request is missing/,
+    ],
+    [
+      'no uid',
+      {
+        payload: JSON.stringify({
+          apiVersion: 'admission.k8s.io/v1',
+          kind: 'AdmissionReview',
+          request: { operation: 'CREATE', kind: { group: '', version: 'v1', kind: 'Pod' } },
+        }),
+        contentType: 'application/json',
+      },
+      400,
+      /request.uid/,
+    ],
+    [
+      'wrong content type',
+      { payload: 'apiVersion: x', contentType: 'text/yaml' },
+      400,
+      /Content-Type must be application\/json/,
+    ],
     ['a JSON array', { payload: '[]', contentType: 'application/json' }, 400, /not a JSON object/],
-    ['only a __proto__ key (judged as data: what is missing)', { payload: '{"__proto__": {"x": 1}}', contentType: 'application/json' }, 400, /not an AdmissionReview: apiVersion must be/],
+    [
+      'only a __proto__ key (judged as data: what is missing)',
+      { payload: '{"__proto__": {"x": 1}}', contentType: 'application/json' },
+      400,
+      /not an AdmissionReview: apiVersion must be/,
+    ],
   ];
   for (const [name, req, status, message] of cases) {
     test(name, async () => {
       const { app } = testApp();
-      const res = await app.inject({ method: 'POST', url: '/validate', payload: req.payload, headers: { 'content-type': req.contentType } });
+      const res = await app.inject({
+        method: 'POST',
+        url: '/validate',
+        payload: req.payload,
+        headers: { 'content-type': req.contentType },
+      });
       assert.equal(res.statusCode, status);
       const body = res.json();
       assert.equal(body.statusCode, status);
@@ -91,7 +148,12 @@ describe('/validate refuses what is not an AdmissionReview with a clear 4xx', ()
   test('a body over 7 MiB gets 413', async () => {
     const { app } = testApp();
     const payload = Buffer.alloc(MAX_BODY_BYTES + 1, 0x20);
-    const res = await app.inject({ method: 'POST', url: '/validate', payload, headers: { 'content-type': 'application/json' } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/validate',
+      payload,
+      headers: { 'content-type': 'application/json' },
+    });
     assert.equal(res.statusCode, 413);
     assert.match(res.json().message, /larger than 7 MiB/);
   });
@@ -106,7 +168,9 @@ describe('/validate refuses what is not an AdmissionReview with a clear 4xx', ()
 describe('probes', () => {
   test('/healthz is 200, /readyz follows readiness with reasons', async () => {
     let ready = false;
-    const { app } = testApp({ deps: { readiness: () => ({ ready, reasons: ready ? [] : ['sidecars not listed yet'] }) } });
+    const { app } = testApp({
+      deps: { readiness: () => ({ ready, reasons: ready ? [] : ['sidecars not listed yet'] }) },
+    });
     assert.equal((await app.inject('/healthz')).statusCode, 200);
     const notReady = await app.inject('/readyz');
     assert.equal(notReady.statusCode, 503);

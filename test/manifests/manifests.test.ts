@@ -17,10 +17,17 @@ const NS = 'sidecar-guard';
 type Rec = Record<string, unknown>;
 const rec = (v: unknown): Rec => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Rec) : {});
 const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
-const at = (v: unknown, ...path: (string | number)[]): unknown => path.reduce<unknown>((o, k) => (Array.isArray(o) ? o[k as number] : rec(o)[k as string]), v);
+const at = (v: unknown, ...path: (string | number)[]): unknown =>
+  path.reduce<unknown>((o, k) => (Array.isArray(o) ? o[k as number] : rec(o)[k as string]), v);
 const strs = (v: unknown): string[] => arr(v).map(String);
 
-const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration']);
+const CLUSTER_SCOPED = new Set([
+  'Namespace',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'ValidatingWebhookConfiguration',
+  'MutatingWebhookConfiguration',
+]);
 const API_VERSIONS: Record<string, string> = {
   Namespace: 'v1',
   ServiceAccount: 'v1',
@@ -103,7 +110,8 @@ function grants(role: K8sObject): string[] {
     const names = strs(at(rule, 'resourceNames'));
     for (const g of strs(at(rule, 'apiGroups')))
       for (const r of strs(at(rule, 'resources')))
-        for (const v of strs(at(rule, 'verbs'))) for (const n of names.length > 0 ? names : ['*']) out.push(`${g || 'core'}/${r}:${v}@${n}`);
+        for (const v of strs(at(rule, 'verbs')))
+          for (const n of names.length > 0 ? names : ['*']) out.push(`${g || 'core'}/${r}:${v}@${n}`);
   }
   return out.sort();
 }
@@ -149,9 +157,16 @@ describe('manifests/', () => {
   });
 
   test('the namespace-defaults component adds the MutatingWebhookConfiguration, its RBAC and the controller flag, and the base has none of them', () => {
-    const added = withDefaults.filter((o) => !base.some((b) => b.kind === o.kind && b.metadata.name === o.metadata.name)).map((o) => `${o.kind}/${o.metadata.name}`);
-    assert.deepEqual(added.sort(), ['ClusterRole/sidecar-guard-namespace-defaults', 'ClusterRoleBinding/sidecar-guard-namespace-defaults', 'MutatingWebhookConfiguration/sidecar-guard']);
-    const args = (objs: K8sObject[]) => strs(at(find(objs, 'Deployment', 'sidecar-guard'), 'spec', 'template', 'spec', 'containers', 0, 'args'));
+    const added = withDefaults
+      .filter((o) => !base.some((b) => b.kind === o.kind && b.metadata.name === o.metadata.name))
+      .map((o) => `${o.kind}/${o.metadata.name}`);
+    assert.deepEqual(added.sort(), [
+      'ClusterRole/sidecar-guard-namespace-defaults',
+      'ClusterRoleBinding/sidecar-guard-namespace-defaults',
+      'MutatingWebhookConfiguration/sidecar-guard',
+    ]);
+    const args = (objs: K8sObject[]) =>
+      strs(at(find(objs, 'Deployment', 'sidecar-guard'), 'spec', 'template', 'spec', 'containers', 0, 'args'));
     assert.ok(args(withDefaults).includes('--generate-defaults=label'));
     assert.ok(!args(base).some((a) => a.startsWith('--generate-defaults')));
   });
@@ -163,7 +178,11 @@ describe('manifests/', () => {
       assert.match(o.metadata.name, DNS1123, `${what}: name`);
       if (CLUSTER_SCOPED.has(o.kind)) assert.equal(o.metadata.namespace, undefined, `${what} is cluster-scoped`);
       else assert.equal(o.metadata.namespace, NS, `${what}: namespace`);
-      assert.equal(o.metadata.labels?.['app.kubernetes.io/name'], 'sidecar-guard', `${what}: the label the caBundle publisher can select by`);
+      assert.equal(
+        o.metadata.labels?.['app.kubernetes.io/name'],
+        'sidecar-guard',
+        `${what}: the label the caBundle publisher can select by`,
+      );
     }
   });
 
@@ -183,29 +202,44 @@ describe('manifests/', () => {
     assert.ok(typeof c.image === 'string' && c.image.length > 0);
     const ports = Object.fromEntries(arr(c.ports).map((p) => [String(at(p, 'name')), at(p, 'containerPort')]));
     assert.deepEqual(ports, { https: 8443, metrics: 9090 });
-    for (const [probe, path] of [['readinessProbe', '/readyz'], ['livenessProbe', '/healthz'], ['startupProbe', '/healthz']] as const) {
+    for (const [probe, path] of [
+      ['readinessProbe', '/readyz'],
+      ['livenessProbe', '/healthz'],
+      ['startupProbe', '/healthz'],
+    ] as const) {
       assert.equal(at(c, probe, 'httpGet', 'path'), path, probe);
       assert.equal(at(c, probe, 'httpGet', 'scheme'), 'HTTPS', probe);
       assert.equal(at(c, probe, 'httpGet', 'port'), 'https', probe);
     }
-    for (const kind of ['requests', 'limits']) for (const r of ['cpu', 'memory']) assert.ok(at(c, 'resources', kind, r), `resources.${kind}.${r}`);
+    for (const kind of ['requests', 'limits'])
+      for (const r of ['cpu', 'memory']) assert.ok(at(c, 'resources', kind, r), `resources.${kind}.${r}`);
 
     const anti = arr(at(pod, 'affinity', 'podAntiAffinity', 'preferredDuringSchedulingIgnoredDuringExecution'));
     assert.ok(anti.length > 0, 'pod anti-affinity');
     assert.equal(at(anti[0], 'podAffinityTerm', 'topologyKey'), 'kubernetes.io/hostname');
-    for (const [k, v] of Object.entries(rec(at(anti[0], 'podAffinityTerm', 'labelSelector', 'matchLabels')))) assert.equal(templateLabels[k], v);
+    for (const [k, v] of Object.entries(rec(at(anti[0], 'podAffinityTerm', 'labelSelector', 'matchLabels'))))
+      assert.equal(templateLabels[k], v);
 
     const args = strs(c.args);
     assert.equal(args[0], 'serve');
     const drain = Number(args.find((a) => a.startsWith('--drain-delay='))?.split('=')[1]);
     assert.ok(drain > 0, '--drain-delay is set');
-    const timeoutSeconds = Number(at(find(base, 'ValidatingWebhookConfiguration', 'sidecar-guard'), 'webhooks', 0, 'timeoutSeconds'));
-    assert.ok(Number(pod.terminationGracePeriodSeconds) > drain / 1000 + timeoutSeconds, 'grace period covers the drain delay plus one webhook timeout');
+    const timeoutSeconds = Number(
+      at(find(base, 'ValidatingWebhookConfiguration', 'sidecar-guard'), 'webhooks', 0, 'timeoutSeconds'),
+    );
+    assert.ok(
+      Number(pod.terminationGracePeriodSeconds) > drain / 1000 + timeoutSeconds,
+      'grace period covers the drain delay plus one webhook timeout',
+    );
   });
 
   test('Deployment: the in-cluster TLS flags name the Secret of the Role, the configuration and the Service that exist', () => {
     const c = at(find(base, 'Deployment', 'sidecar-guard'), 'spec', 'template', 'spec', 'containers', 0);
-    const flags = Object.fromEntries(strs(at(c, 'args')).filter((a) => a.includes('=')).map((a) => a.split('=') as [string, string]));
+    const flags = Object.fromEntries(
+      strs(at(c, 'args'))
+        .filter((a) => a.includes('='))
+        .map((a) => a.split('=') as [string, string]),
+    );
     assert.equal(flags['--tls-secret'], 'sidecar-guard-tls');
     const role = find(base, 'Role', 'sidecar-guard');
     assert.ok(grants(role).includes(`core/secrets:update@${flags['--tls-secret']}`));
@@ -214,7 +248,12 @@ describe('manifests/', () => {
     assert.equal(flags['--listen'], '0.0.0.0:8443');
     assert.equal(flags['--metrics-listen'], '0.0.0.0:9090');
     const env = arr(at(c, 'env'));
-    assert.ok(env.some((e) => at(e, 'name') === 'POD_NAMESPACE' && at(e, 'valueFrom', 'fieldRef', 'fieldPath') === 'metadata.namespace'));
+    assert.ok(
+      env.some(
+        (e) =>
+          at(e, 'name') === 'POD_NAMESPACE' && at(e, 'valueFrom', 'fieldRef', 'fieldPath') === 'metadata.namespace',
+      ),
+    );
   });
 
   test('the pod is locked down: non-root, read-only root, no privilege escalation, no capabilities, seccomp RuntimeDefault', () => {
@@ -233,14 +272,21 @@ describe('manifests/', () => {
       assert.equal(at(sc, 'capabilities', 'add'), undefined);
       assert.equal(at(sc, 'seccompProfile', 'type'), 'RuntimeDefault');
       // The only writable mount is /tmp.
-      assert.deepEqual(arr(at(c, 'volumeMounts')).map((m) => at(m, 'mountPath')), ['/tmp']);
+      assert.deepEqual(
+        arr(at(c, 'volumeMounts')).map((m) => at(m, 'mountPath')),
+        ['/tmp'],
+      );
     }
     assert.ok(!pod.hostNetwork && !pod.hostPID && !pod.hostIPC);
   });
 
   test('Service: 443 → the https container port, metrics 9090 separately; it selects the Deployment pods', () => {
     const svc = find(base, 'Service', 'sidecar-guard');
-    const ports = arr(at(svc, 'spec', 'ports')).map((p) => ({ name: at(p, 'name'), port: at(p, 'port'), targetPort: at(p, 'targetPort') }));
+    const ports = arr(at(svc, 'spec', 'ports')).map((p) => ({
+      name: at(p, 'name'),
+      port: at(p, 'port'),
+      targetPort: at(p, 'targetPort'),
+    }));
     assert.deepEqual(ports, [
       { name: 'https', port: 443, targetPort: 'https' },
       { name: 'metrics', port: 9090, targetPort: 'metrics' },
@@ -259,14 +305,28 @@ describe('manifests/', () => {
   // Which grants are needed is derived from the requests the code makes: rbac.test.ts.
   test('RBAC: no wildcards, secrets and configmaps only in our namespace', () => {
     for (const role of withDefaults.filter((o) => o.kind === 'ClusterRole')) {
-      assert.ok(!grants(role).some((g) => g.startsWith('core/secrets:') || g.startsWith('core/configmaps:')), `${role.metadata.name}: Secrets and ConfigMaps only through the namespaced Role`);
+      assert.ok(
+        !grants(role).some((g) => g.startsWith('core/secrets:') || g.startsWith('core/configmaps:')),
+        `${role.metadata.name}: Secrets and ConfigMaps only through the namespaced Role`,
+      );
     }
     assert.equal(find(base, 'Role', 'sidecar-guard').metadata.namespace, NS);
     // Secrets, the claims ConfigMaps (get/create/update, nothing else), and create on Sidecars for the
     // dry-run reachability probe (in our namespace only)
     const namespaced = grants(find(base, 'Role', 'sidecar-guard'));
-    assert.ok(namespaced.every((g) => g.startsWith('core/secrets:') || g.startsWith('core/configmaps:') || g === 'networking.istio.io/sidecars:create@*'));
-    assert.deepEqual(namespaced.filter((g) => g.startsWith('core/configmaps:')).sort(), ['core/configmaps:create@*', 'core/configmaps:get@*', 'core/configmaps:update@*']);
+    assert.ok(
+      namespaced.every(
+        (g) =>
+          g.startsWith('core/secrets:') ||
+          g.startsWith('core/configmaps:') ||
+          g === 'networking.istio.io/sidecars:create@*',
+      ),
+    );
+    assert.deepEqual(namespaced.filter((g) => g.startsWith('core/configmaps:')).sort(), [
+      'core/configmaps:create@*',
+      'core/configmaps:get@*',
+      'core/configmaps:update@*',
+    ]);
     for (const role of withDefaults.filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role')) {
       assert.ok(!grants(role).some((g) => /(^|\/)\*|:\*/.test(g.split('@')[0]!)), `${role.metadata.name}: no wildcard`);
     }
@@ -276,7 +336,11 @@ describe('manifests/', () => {
     for (const b of withDefaults.filter((o) => o.kind.endsWith('Binding'))) {
       const ref = rec(b.roleRef);
       find(withDefaults, String(ref.kind), String(ref.name));
-      assert.deepEqual(arr(b.subjects), [{ kind: 'ServiceAccount', name: 'sidecar-guard', namespace: NS }], b.metadata.name);
+      assert.deepEqual(
+        arr(b.subjects),
+        [{ kind: 'ServiceAccount', name: 'sidecar-guard', namespace: NS }],
+        b.metadata.name,
+      );
     }
   });
 
@@ -295,7 +359,8 @@ describe('manifests/', () => {
       assert.equal(at(hook, 'sideEffects'), 'None');
       assert.equal(at(hook, 'failurePolicy'), 'Ignore');
       const deployment = find(base, 'Deployment', 'sidecar-guard');
-      const containerArgs = (deployment.spec as { template: { spec: { containers: { args: string[] }[] } } }).template.spec.containers[0]!.args;
+      const containerArgs = (deployment.spec as { template: { spec: { containers: { args: string[] }[] } } }).template
+        .spec.containers[0]!.args;
       assert.ok(containerArgs.includes('--fail-closed-when-ready'), 'the replicas set failurePolicy: Fail once ready');
       assert.ok(containerArgs.includes('--claims=api'), 'several replicas: claims in the API server');
       assert.equal(at(hook, 'matchPolicy'), 'Equivalent');
@@ -311,22 +376,38 @@ describe('manifests/', () => {
     });
 
     test('the rules match Sidecar CREATE and UPDATE in v1, v1beta1 and v1alpha3', () => {
-      for (const version of VERSIONS) for (const op of ['CREATE', 'UPDATE']) assert.ok(webhookMatches(hook, sidecarAttrs(op, version)), `${op} ${version}`);
+      for (const version of VERSIONS)
+        for (const op of ['CREATE', 'UPDATE'])
+          assert.ok(webhookMatches(hook, sidecarAttrs(op, version)), `${op} ${version}`);
     });
 
     test('the rules do not match DELETE or CONNECT, the status subresource, other Istio kinds or other groups', () => {
       for (const version of VERSIONS) {
-        for (const op of ['DELETE', 'CONNECT']) assert.ok(!webhookMatches(hook, sidecarAttrs(op, version)), `${op} ${version}`);
+        for (const op of ['DELETE', 'CONNECT'])
+          assert.ok(!webhookMatches(hook, sidecarAttrs(op, version)), `${op} ${version}`);
         assert.ok(!webhookMatches(hook, sidecarAttrs('UPDATE', version, { subresource: 'status' })), 'sidecars/status');
-        assert.ok(!webhookMatches(hook, sidecarAttrs('CREATE', version, { resource: 'virtualservices' })), 'virtualservices');
+        assert.ok(
+          !webhookMatches(hook, sidecarAttrs('CREATE', version, { resource: 'virtualservices' })),
+          'virtualservices',
+        );
       }
       assert.ok(!webhookMatches(hook, sidecarAttrs('CREATE', 'v1', { group: 'networking.k8s.io' })));
-      assert.ok(!webhookMatches(hook, { operation: 'CREATE', group: '', version: 'v1', resource: 'pods', subresource: '', namespaced: true }));
+      assert.ok(
+        !webhookMatches(hook, {
+          operation: 'CREATE',
+          group: '',
+          version: 'v1',
+          resource: 'pods',
+          subresource: '',
+          namespaced: true,
+        }),
+      );
     });
 
     test('the namespaceSelector skips kube-system, and nothing else (our own namespace holds the reachability probe)', () => {
       assert.ok(!namespaceSelected(hook, 'kube-system'));
-      for (const ns of ['default', 'istio-system', 'shop', 'kube-public', NS]) assert.ok(namespaceSelected(hook, ns), ns);
+      for (const ns of ['default', 'istio-system', 'shop', 'kube-public', NS])
+        assert.ok(namespaceSelected(hook, ns), ns);
       assert.deepEqual(at(hook, 'namespaceSelector', 'matchExpressions'), [
         { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system'] },
       ]);
@@ -352,7 +433,9 @@ describe('manifests/', () => {
         assert.ok(!webhookMatches(hook, sidecarAttrs('UPDATE', version)));
         assert.ok(!webhookMatches(hook, sidecarAttrs('DELETE', version)));
       }
-      assert.ok(!namespaceSelected(hook, 'kube-system') && !namespaceSelected(hook, NS) && namespaceSelected(hook, 'shop'));
+      assert.ok(
+        !namespaceSelected(hook, 'kube-system') && !namespaceSelected(hook, NS) && namespaceSelected(hook, 'shop'),
+      );
     });
   });
 });

@@ -51,13 +51,19 @@ export function attributesOf(method: string, pathAndQuery: string): Attributes {
   const [resource = '', name = '', subresource] = rest;
   if (subresource) throw new Error(`subresources are not modelled: ${method} ${pathAndQuery}`);
   const watch = url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1';
-  const verbs: Record<string, string> = { POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: name ? 'delete' : 'deletecollection' };
+  const verbs: Record<string, string> = {
+    POST: 'create',
+    PUT: 'update',
+    PATCH: 'patch',
+    DELETE: name ? 'delete' : 'deletecollection',
+  };
   const verb = method === 'GET' ? (name ? 'get' : watch ? 'watch' : 'list') : verbs[method];
   if (!verb) throw new Error(`unknown method ${method}`);
   return { verb, group, resource, namespace, name };
 }
 
-const describeAttributes = (a: Attributes) => `${a.verb} ${a.group || 'core'}/${a.resource}${a.namespace ? ` in ${a.namespace}` : ''}${a.name ? ` named ${a.name}` : ''}`;
+const describeAttributes = (a: Attributes) =>
+  `${a.verb} ${a.group || 'core'}/${a.resource}${a.namespace ? ` in ${a.namespace}` : ''}${a.name ? ` named ${a.name}` : ''}`;
 
 /** One grant: a (role, rule) pair expanded to a single group, resource, verb and optional name. */
 interface Grant {
@@ -78,7 +84,8 @@ function grantsOf(objects: K8sObject[]): Grant[] {
   const grants: Grant[] = [];
   for (const binding of objects.filter((o) => o.kind === 'RoleBinding' || o.kind === 'ClusterRoleBinding')) {
     const subjects = binding.subjects as { kind: string; name: string; namespace?: string }[];
-    if (!subjects.some((s) => s.kind === 'ServiceAccount' && s.name === 'sidecar-guard' && s.namespace === NS)) continue;
+    if (!subjects.some((s) => s.kind === 'ServiceAccount' && s.name === 'sidecar-guard' && s.namespace === NS))
+      continue;
     const ref = binding.roleRef as { kind: string; name: string };
     const role = find(objects, ref.kind, ref.name);
     const namespace = binding.kind === 'RoleBinding' ? binding.metadata.namespace : undefined;
@@ -87,7 +94,8 @@ function grantsOf(objects: K8sObject[]): Grant[] {
       for (const group of list(rule.apiGroups))
         for (const resource of list(rule.resources))
           for (const verb of list(rule.verbs))
-            for (const name of names.length > 0 ? names : [undefined]) grants.push({ role: `${role.kind}/${role.metadata.name}`, namespace, group, resource, verb, name });
+            for (const name of names.length > 0 ? names : [undefined])
+              grants.push({ role: `${role.kind}/${role.metadata.name}`, namespace, group, resource, verb, name });
     }
   }
   return grants;
@@ -101,7 +109,8 @@ const allows = (g: Grant, a: Attributes): boolean =>
   (g.namespace === undefined || g.namespace === a.namespace) &&
   (g.name === undefined || g.name === a.name);
 
-const describeGrant = (g: Grant) => `${g.role}: ${g.verb} ${g.group || 'core'}/${g.resource}${g.name ? `@${g.name}` : ''}`;
+const describeGrant = (g: Grant) =>
+  `${g.role}: ${g.verb} ${g.group || 'core'}/${g.resource}${g.name ? `@${g.name}` : ''}`;
 
 describe('RBAC derived from the requests serve makes', () => {
   let manifests: K8sObject[];
@@ -113,26 +122,49 @@ describe('RBAC derived from the requests serve makes', () => {
   before(async () => {
     manifests = renderWithNamespaceDefaults();
     const deployment = find(manifests, 'Deployment', 'sidecar-guard');
-    const container = (deployment.spec as { template: { spec: { containers: { args: string[] }[] } } }).template.spec.containers[0]!;
+    const container = (deployment.spec as { template: { spec: { containers: { args: string[] }[] } } }).template.spec
+      .containers[0]!;
     assert.equal(container.args[0], 'serve');
     // The API server calls the webhook Service: that is the serve under test.
     // A cluster with Istio's ServiceEntry CRD, so its informer lists and watches as in a mesh.
-    server = await startTestApiServer({ serviceResolver: () => webhookUrl ?? 'https://127.0.0.1:1', extraResources: [serviceEntryResource()] });
+    server = await startTestApiServer({
+      serviceResolver: () => webhookUrl ?? 'https://127.0.0.1:1',
+      extraResources: [serviceEntryResource()],
+    });
     kubeconfig = join(mkdtempSync(join(tmpdir(), 'sg-rbac-')), 'kubeconfig');
     server.writeKubeconfig(kubeconfig);
     // The Deployment's flags; then only what differs on a test machine: where the API server and the
     // listeners are, and the namespace the downward API would give (POD_NAMESPACE).
-    args = [...container.args.slice(1), `--kubeconfig=${kubeconfig}`, '--listen=127.0.0.1:0', '--metrics-listen=off', '--drain-delay=0', `--self-namespace=${NS}`, '--log-level=silent'];
+    args = [
+      ...container.args.slice(1),
+      `--kubeconfig=${kubeconfig}`,
+      '--listen=127.0.0.1:0',
+      '--metrics-listen=off',
+      '--drain-delay=0',
+      `--self-namespace=${NS}`,
+      '--log-level=silent',
+    ];
     server.store.put('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
     for (const kind of ['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration']) {
       const config = structuredClone(find(manifests, kind, 'sidecar-guard'));
       server.store.put(`${kind.toLowerCase()}s`, config as unknown as KubeObject);
     }
     // A labelled namespace without a default (create), and one whose managed default is stale (get + update).
-    server.store.put('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'fresh', labels: { [LABEL]: 'enabled' } } });
-    server.store.put('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'stale', labels: { [LABEL]: 'enabled' } } });
+    server.store.put('namespaces', {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: 'fresh', labels: { [LABEL]: 'enabled' } },
+    });
+    server.store.put('namespaces', {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: 'stale', labels: { [LABEL]: 'enabled' } },
+    });
     const old = generateDefault('stale', { rootNamespace: 'istio-system', template: { ...DEFAULT_TEMPLATE } });
-    server.store.put('sidecars', { ...old, metadata: { ...old.metadata, annotations: { [TEMPLATE_HASH_ANNOTATION]: 'from-an-older-template' } } } as unknown as KubeObject);
+    server.store.put('sidecars', {
+      ...old,
+      metadata: { ...old.metadata, annotations: { [TEMPLATE_HASH_ANNOTATION]: 'from-an-older-template' } },
+    } as unknown as KubeObject);
   });
 
   after(() => server.close());
@@ -150,9 +182,19 @@ describe('RBAC derived from the requests serve makes', () => {
   }
 
   const webhookConfig = (resource: string) =>
-    server.store.get({ apiVersion: 'admissionregistration.k8s.io/v1', resource, name: 'sidecar-guard' }) as unknown as { webhooks: { failurePolicy?: string; clientConfig: { caBundle?: string } }[] };
-  const sidecar = (namespace: string) => server.store.get({ apiVersion: 'networking.istio.io/v1', resource: 'sidecars', namespace, name: 'default' }) as unknown as { metadata: { annotations?: Record<string, string> } } | undefined;
-  const events = () => server.store.list({ apiVersion: 'v1', resource: 'events', namespace: 'stale' }).length + server.store.list({ apiVersion: 'v1', resource: 'events', namespace: 'fresh' }).length;
+    server.store.get({ apiVersion: 'admissionregistration.k8s.io/v1', resource, name: 'sidecar-guard' }) as unknown as {
+      webhooks: { failurePolicy?: string; clientConfig: { caBundle?: string } }[];
+    };
+  const sidecar = (namespace: string) =>
+    server.store.get({
+      apiVersion: 'networking.istio.io/v1',
+      resource: 'sidecars',
+      namespace,
+      name: 'default',
+    }) as unknown as { metadata: { annotations?: Record<string, string> } } | undefined;
+  const events = () =>
+    server.store.list({ apiVersion: 'v1', resource: 'events', namespace: 'stale' }).length +
+    server.store.list({ apiVersion: 'v1', resource: 'events', namespace: 'fresh' }).length;
 
   let requests: RequestRecord[];
 
@@ -160,7 +202,9 @@ describe('RBAC derived from the requests serve makes', () => {
     await run(
       () =>
         server.store.get(SECRET) !== undefined &&
-        webhookConfig('validatingwebhookconfigurations').webhooks.every((w) => w.failurePolicy === 'Fail' && w.clientConfig.caBundle) &&
+        webhookConfig('validatingwebhookconfigurations').webhooks.every(
+          (w) => w.failurePolicy === 'Fail' && w.clientConfig.caBundle,
+        ) &&
         webhookConfig('mutatingwebhookconfigurations').webhooks.every((w) => w.clientConfig.caBundle) &&
         sidecar('fresh') !== undefined &&
         sidecar('stale')?.metadata.annotations?.[TEMPLATE_HASH_ANNOTATION] !== 'from-an-older-template' &&
@@ -169,14 +213,33 @@ describe('RBAC derived from the requests serve makes', () => {
       // a user's Sidecar beside it is claimed in the same ConfigMap (updated).
       () => createThroughTheApiServer('fresh', 'reviews', { app: 'reviews' }),
     );
-    const claims = server.store.get({ apiVersion: 'v1', resource: 'configmaps', namespace: NS, name: 'sidecar-guard-claims.fresh' }) as unknown as { data: Record<string, string> };
-    assert.deepEqual(Object.values(claims.data).map((c) => (JSON.parse(c) as { name: string }).name).sort(), ['default', 'reviews']);
+    const claims = server.store.get({
+      apiVersion: 'v1',
+      resource: 'configmaps',
+      namespace: NS,
+      name: 'sidecar-guard-claims.fresh',
+    }) as unknown as { data: Record<string, string> };
+    assert.deepEqual(
+      Object.values(claims.data)
+        .map((c) => (JSON.parse(c) as { name: string }).name)
+        .sort(),
+      ['default', 'reviews'],
+    );
   });
 
   /** A Sidecar created as a user would (admin, through admission); the request itself is not one serve made. */
-  async function createThroughTheApiServer(namespace: string, name: string, selector: Record<string, string>): Promise<void> {
+  async function createThroughTheApiServer(
+    namespace: string,
+    name: string,
+    selector: Record<string, string>,
+  ): Promise<void> {
     const path = `/apis/networking.istio.io/v1/namespaces/${namespace}/sidecars`;
-    const body = { apiVersion: 'networking.istio.io/v1', kind: 'Sidecar', metadata: { name, namespace }, spec: { workloadSelector: { labels: selector }, egress: [{ hosts: ['./*'] }] } };
+    const body = {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'Sidecar',
+      metadata: { name, namespace },
+      spec: { workloadSelector: { labels: selector }, egress: [{ hosts: ['./*'] }] },
+    };
     await KubeClient.load(kubeconfig).request('POST', path, { body });
     const mine = server.requests().findLast((r) => r.method === 'POST' && r.path === path);
     assert.ok(mine);
@@ -194,28 +257,70 @@ describe('RBAC derived from the requests serve makes', () => {
 
   test('every request serve made is allowed by the manifests', () => {
     const grants = grantsOf(manifests);
-    const denied = [...new Set(requests.map((r) => attributesOf(r.method, r.path)).filter((a) => !grants.some((g) => allows(g, a))).map(describeAttributes))];
+    const denied = [
+      ...new Set(
+        requests
+          .map((r) => attributesOf(r.method, r.path))
+          .filter((a) => !grants.some((g) => allows(g, a)))
+          .map(describeAttributes),
+      ),
+    ];
     assert.deepEqual(denied, []);
   });
 
   test('every grant in the manifests is used by some request', () => {
     const attributes = requests.map((r) => attributesOf(r.method, r.path));
-    const unused = grantsOf(manifests).filter((g) => !attributes.some((a) => allows(g, a))).map(describeGrant);
+    const unused = grantsOf(manifests)
+      .filter((g) => !attributes.some((a) => allows(g, a)))
+      .map(describeGrant);
     assert.deepEqual(unused, []);
   });
 
   test('the request reading follows kube-apiserver', () => {
-    assert.deepEqual(attributesOf('GET', '/api/v1/pods?limit=500'), { verb: 'list', group: '', resource: 'pods', namespace: '', name: '' });
-    assert.deepEqual(attributesOf('GET', '/api/v1/namespaces?watch=true&resourceVersion=5'), { verb: 'watch', group: '', resource: 'namespaces', namespace: '', name: '' });
-    assert.deepEqual(attributesOf('GET', '/api/v1/namespaces/shop'), { verb: 'get', group: '', resource: 'namespaces', namespace: '', name: 'shop' });
-    assert.deepEqual(attributesOf('POST', '/api/v1/namespaces/shop/events'), { verb: 'create', group: '', resource: 'events', namespace: 'shop', name: '' });
-    assert.deepEqual(attributesOf('PUT', '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/sidecar-guard'), {
-      verb: 'update',
-      group: 'admissionregistration.k8s.io',
-      resource: 'validatingwebhookconfigurations',
+    assert.deepEqual(attributesOf('GET', '/api/v1/pods?limit=500'), {
+      verb: 'list',
+      group: '',
+      resource: 'pods',
       namespace: '',
-      name: 'sidecar-guard',
+      name: '',
     });
-    assert.deepEqual(attributesOf('GET', '/apis/networking.istio.io/v1/namespaces/a/sidecars/default'), { verb: 'get', group: 'networking.istio.io', resource: 'sidecars', namespace: 'a', name: 'default' });
+    assert.deepEqual(attributesOf('GET', '/api/v1/namespaces?watch=true&resourceVersion=5'), {
+      verb: 'watch',
+      group: '',
+      resource: 'namespaces',
+      namespace: '',
+      name: '',
+    });
+    assert.deepEqual(attributesOf('GET', '/api/v1/namespaces/shop'), {
+      verb: 'get',
+      group: '',
+      resource: 'namespaces',
+      namespace: '',
+      name: 'shop',
+    });
+    assert.deepEqual(attributesOf('POST', '/api/v1/namespaces/shop/events'), {
+      verb: 'create',
+      group: '',
+      resource: 'events',
+      namespace: 'shop',
+      name: '',
+    });
+    assert.deepEqual(
+      attributesOf('PUT', '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/sidecar-guard'),
+      {
+        verb: 'update',
+        group: 'admissionregistration.k8s.io',
+        resource: 'validatingwebhookconfigurations',
+        namespace: '',
+        name: 'sidecar-guard',
+      },
+    );
+    assert.deepEqual(attributesOf('GET', '/apis/networking.istio.io/v1/namespaces/a/sidecars/default'), {
+      verb: 'get',
+      group: 'networking.istio.io',
+      resource: 'sidecars',
+      namespace: 'a',
+      name: 'default',
+    });
   });
 });

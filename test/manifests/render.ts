@@ -19,7 +19,11 @@ export interface K8sObject {
 }
 
 export function kustomize(dir: string): string {
-  return execFileSync(KUBECTL, ['kustomize', dir], { encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  return execFileSync(KUBECTL, ['kustomize', dir], {
+    encoding: 'utf8',
+    timeout: 30_000,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 export function parseDocuments(yamlText: string): K8sObject[] {

@@ -48,7 +48,10 @@ async function scrape(server: MetricsServer): Promise<{ samples: Sample[]; conte
   return { samples: parseExposition(text), contentType: res.headers.get('content-type'), text };
 }
 
-async function validate(app: ReturnType<typeof testApp>['app'], review: unknown): Promise<{ allowed: boolean; warnings?: string[] }> {
+async function validate(
+  app: ReturnType<typeof testApp>['app'],
+  review: unknown,
+): Promise<{ allowed: boolean; warnings?: string[] }> {
   const res = await app.inject({ method: 'POST', url: '/validate', payload: review as object });
   assert.equal(res.statusCode, 200);
   return res.json().response;
@@ -68,13 +71,18 @@ describe('/metrics after admission requests', () => {
     store.upsertPod(pod('shop', 'cart-1', { app: 'cart' }));
 
     // allowed: a selector Sidecar whose pods exist
-    assert.equal((await validate(app, sidecarReview(sidecar('shop', 'cart', { selector: { app: 'cart' } })))).allowed, true);
+    assert.equal(
+      (await validate(app, sidecarReview(sidecar('shop', 'cart', { selector: { app: 'cart' } })))).allowed,
+      true,
+    );
     // denied by a cluster rule: a second namespace-wide Sidecar
     assert.equal((await validate(app, sidecarReview(sidecar('shop', 'extra')))).allowed, false);
     // denied by two of Istio's rules at once
     const twoRules = sidecar('shop', 'payments', {
       selector: { app: 'payments' },
-      spec: { egress: [{ hosts: ['*/*'] }, { port: { number: 80, protocol: 'HTTP', name: 'http' }, hosts: ['bad-host'] }] },
+      spec: {
+        egress: [{ hosts: ['*/*'] }, { port: { number: 80, protocol: 'HTTP', name: 'http' }, hosts: ['bad-host'] }],
+      },
     });
     assert.equal((await validate(app, sidecarReview(twoRules))).allowed, false);
     // warned: allowed with a duplicate egress host
@@ -90,7 +98,14 @@ describe('/metrics after admission requests', () => {
 
     const statuses: ReflectorStatus[] = [
       { resource: 'sidecars', synced: true, connected: true, lastSyncAt: now - 42_000, lists: 1 },
-      { resource: 'pods', synced: true, connected: false, lastSyncAt: now - 5_000, disconnectedSince: now - 3_000, lists: 3 },
+      {
+        resource: 'pods',
+        synced: true,
+        connected: false,
+        lastSyncAt: now - 5_000,
+        disconnectedSince: now - 3_000,
+        lists: 3,
+      },
       { resource: 'namespaces', synced: false, connected: false, disconnectedSince: now - 1_000, lists: 0 },
     ];
     metrics.trackInformers(() => statuses);
@@ -123,14 +138,23 @@ describe('/metrics after admission requests', () => {
 
   test('counts each rule id of a denied or warned decision once', () => {
     const rules = 'sidecar_guard_admission_rule_findings_total';
-    assert.equal(value(samples, rules, { decision: 'denied', rule: 'conflict.default', operation: 'CREATE', endpoint: 'validate' }), 1);
+    assert.equal(
+      value(samples, rules, {
+        decision: 'denied',
+        rule: 'conflict.default',
+        operation: 'CREATE',
+        endpoint: 'validate',
+      }),
+      1,
+    );
     assert.equal(value(samples, rules, { decision: 'denied', rule: 'E2' }), 1);
     assert.equal(value(samples, rules, { decision: 'denied', rule: 'H1' }), 1);
     const warned = find(samples, rules, { decision: 'warned' });
     assert.equal(warned.length, 1);
     assert.equal(warned[0]!.value, 1);
     assert.equal(find(samples, rules, { decision: 'allowed' }).length, 0);
-    for (const s of find(samples, rules)) assert.deepEqual(Object.keys(s.labels).sort(), ['decision', 'endpoint', 'operation', 'rule']);
+    for (const s of find(samples, rules))
+      assert.deepEqual(Object.keys(s.labels).sort(), ['decision', 'endpoint', 'operation', 'rule']);
   });
 
   test('has a latency histogram with sub-millisecond buckets per decision', () => {
@@ -163,7 +187,10 @@ describe('/metrics after admission requests', () => {
 
   test('reports reservations in flight and the certificate expiry', () => {
     assert.equal(value(samples, 'sidecar_guard_reservations_in_flight'), 2);
-    assert.equal(value(samples, 'sidecar_guard_certificate_expiry_timestamp_seconds', { certificate: 'serving' }), Date.parse('2027-02-21T10:00:00Z') / 1000);
+    assert.equal(
+      value(samples, 'sidecar_guard_certificate_expiry_timestamp_seconds', { certificate: 'serving' }),
+      Date.parse('2027-02-21T10:00:00Z') / 1000,
+    );
   });
 
   test('reports claim latency, conflicts retried, failures by reason and admissions never stored', () => {
@@ -181,7 +208,9 @@ describe('/metrics after admission requests', () => {
   });
 
   test('never labels by namespace or name', () => {
-    const labelNames = new Set(samples.filter((s) => s.name.startsWith('sidecar_guard_admission')).flatMap((s) => Object.keys(s.labels)));
+    const labelNames = new Set(
+      samples.filter((s) => s.name.startsWith('sidecar_guard_admission')).flatMap((s) => Object.keys(s.labels)),
+    );
     for (const forbidden of ['namespace', 'name', 'uid']) assert.ok(!labelNames.has(forbidden));
   });
 });
@@ -209,18 +238,33 @@ describe('metrics observer details', () => {
     await app.close();
     metrics.internalError('validate', new Error('again'), request('UPDATE'));
     const samples = parseExposition(await metrics.registry.metrics());
-    assert.equal(value(samples, 'sidecar_guard_admission_requests_total', { decision: 'error', operation: 'CREATE' }), 1, 'the route passes the request, so the operation is known');
-    assert.equal(value(samples, 'sidecar_guard_admission_requests_total', { decision: 'error', operation: 'UPDATE' }), 1);
+    assert.equal(
+      value(samples, 'sidecar_guard_admission_requests_total', { decision: 'error', operation: 'CREATE' }),
+      1,
+      'the route passes the request, so the operation is known',
+    );
+    assert.equal(
+      value(samples, 'sidecar_guard_admission_requests_total', { decision: 'error', operation: 'UPDATE' }),
+      1,
+    );
   });
 
   test('rule ids of an unexpected shape are folded into "other"', async () => {
     const metrics = createMetrics({ defaultMetrics: false });
-    const event = (rules: string[]) => ({ endpoint: 'validate' as const, request: request('CREATE'), decision: denied(rules), seconds: 0.00002 });
+    const event = (rules: string[]) => ({
+      endpoint: 'validate' as const,
+      request: request('CREATE'),
+      decision: denied(rules),
+      seconds: 0.00002,
+    });
     metrics.admission(event(['E2', 'E2', 'default/my-sidecar has "quotes"']));
     metrics.admission(event(['x'.repeat(200)]));
     const samples = parseExposition(await metrics.registry.metrics());
     const rules = find(samples, 'sidecar_guard_admission_rule_findings_total');
-    assert.deepEqual(rules.map((s) => [s.labels.rule, s.value]).sort(), [['E2', 1], ['other', 2]]);
+    assert.deepEqual(rules.map((s) => [s.labels.rule, s.value]).sort(), [
+      ['E2', 1],
+      ['other', 2],
+    ]);
   });
 
   test('gauges without a source report nothing misleading', async () => {
@@ -249,7 +293,12 @@ describe('every refusal is counted in http_errors_total', { timeout: 30_000 }, (
   let clock = 0;
   before(async () => {
     metrics = createMetrics({ defaultMetrics: false });
-    server = await listen({ observer: metrics, now: () => clock, timeouts: { headersMs: 300, requestMs: 60_000, checkIntervalMs: 50 }, limits: { maxInflight: 1, sweepEveryMs: 10, bodyGraceMs: 500, bodyYieldAfterMs: 600_000 } });
+    server = await listen({
+      observer: metrics,
+      now: () => clock,
+      timeouts: { headersMs: 300, requestMs: 60_000, checkIntervalMs: 50 },
+      limits: { maxInflight: 1, sweepEveryMs: 10, bodyGraceMs: 500, bodyYieldAfterMs: 600_000 },
+    });
   });
   after(() => server?.close());
 
@@ -261,10 +310,14 @@ describe('every refusal is counted in http_errors_total', { timeout: 30_000 }, (
     return client.status();
   }
 
-  const errors = async (labels: Record<string, string>) => value(parseExposition(await metrics.registry.metrics()), 'sidecar_guard_http_errors_total', labels);
+  const errors = async (labels: Record<string, string>) =>
+    value(parseExposition(await metrics.registry.metrics()), 'sidecar_guard_http_errors_total', labels);
 
   test('404 for an unknown path', async () => {
-    assert.equal(await refusedWith(requestHead('/nope', { 'content-type': 'application/json', 'content-length': 1_000 })), 404);
+    assert.equal(
+      await refusedWith(requestHead('/nope', { 'content-type': 'application/json', 'content-length': 1_000 })),
+      404,
+    );
     assert.equal(await errors({ endpoint: 'unknown', status: '404' }), 1);
   });
 
@@ -274,7 +327,10 @@ describe('every refusal is counted in http_errors_total', { timeout: 30_000 }, (
   });
 
   test('431 for headers larger than 16 KiB', async () => {
-    assert.equal(await refusedWith(`GET /healthz HTTP/1.1\r\nhost: localhost\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`), 431);
+    assert.equal(
+      await refusedWith(`GET /healthz HTTP/1.1\r\nhost: localhost\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`),
+      431,
+    );
     assert.equal(await errors({ endpoint: 'unknown', status: '431' }), 1);
   });
 
@@ -286,9 +342,14 @@ describe('every refusal is counted in http_errors_total', { timeout: 30_000 }, (
   test('408 for a body cut because it cannot arrive in time, and 503 for the request that found no room', async () => {
     const heads = server.heads();
     const slow = await RawClient.connect(server.port);
-    await slow.write(`${requestHead('/validate?timeout=10s', { 'content-type': 'application/json', 'content-length': 1_000 })} `);
+    await slow.write(
+      `${requestHead('/validate?timeout=10s', { 'content-type': 'application/json', 'content-length': 1_000 })} `,
+    );
     await waitFor('its head', () => server.heads() === heads + 1);
-    assert.equal(await refusedWith(requestHead('/validate', { 'content-type': 'application/json', 'content-length': 10 })), 503);
+    assert.equal(
+      await refusedWith(requestHead('/validate', { 'content-type': 'application/json', 'content-length': 10 })),
+      503,
+    );
     clock += 1_000;
     await slow.whenClosed();
     assert.equal(slow.status(), 408);
@@ -300,7 +361,11 @@ describe('every refusal is counted in http_errors_total', { timeout: 30_000 }, (
 describe('the metrics listener', () => {
   let server: MetricsServer;
   before(async () => {
-    server = await startMetricsServer({ host: '127.0.0.1', port: 0, registry: createMetrics({ defaultMetrics: false }).registry });
+    server = await startMetricsServer({
+      host: '127.0.0.1',
+      port: 0,
+      registry: createMetrics({ defaultMetrics: false }).registry,
+    });
   });
   after(() => server?.close());
 
@@ -319,7 +384,11 @@ describe('the metrics listener', () => {
   });
 
   test('close() stops listening even with an idle keep-alive connection', async () => {
-    const own = await startMetricsServer({ host: '127.0.0.1', port: 0, registry: createMetrics({ defaultMetrics: false }).registry });
+    const own = await startMetricsServer({
+      host: '127.0.0.1',
+      port: 0,
+      registry: createMetrics({ defaultMetrics: false }).registry,
+    });
     assert.equal((await fetch(`${own.url}/metrics`)).status, 200);
     await own.close();
     await assert.rejects(fetch(`${own.url}/metrics`));

@@ -35,7 +35,8 @@ function activeResources(): Record<string, number> {
   return counts;
 }
 
-const processListeners = () => Object.fromEntries(process.eventNames().map((e) => [String(e), process.listenerCount(e)]));
+const processListeners = () =>
+  Object.fromEntries(process.eventNames().map((e) => [String(e), process.listenerCount(e)]));
 
 describe('the cluster view while the API server misbehaves', { timeout: 120_000 }, () => {
   let server: TestApiServer;
@@ -51,10 +52,12 @@ describe('the cluster view while the API server misbehaves', { timeout: 120_000 
 
   const put = (name: string, namespace = 'shop', selector?: Record<string, string>) =>
     server.store.put('sidecars', sidecar(namespace, name, selector ? { selector } : {}) as KubeObject);
-  const remove = (name: string, namespace = 'shop') => server.store.remove({ apiVersion: 'networking.istio.io/v1', resource: 'sidecars', namespace, name });
+  const remove = (name: string, namespace = 'shop') =>
+    server.store.remove({ apiVersion: 'networking.istio.io/v1', resource: 'sidecars', namespace, name });
   const lists = () => informers.status().reduce((n, s) => n + s.lists, 0);
   /** A second namespace-wide Sidecar in shop (a dry run: judged, never reserved). */
-  const duplicateVerdict = () => admitter.decideLocally(sidecarReview(sidecar('shop', 'intruder'), { dryRun: true }).request as never);
+  const duplicateVerdict = () =>
+    admitter.decideLocally(sidecarReview(sidecar('shop', 'intruder'), { dryRun: true }).request as never);
   const healthy = () => server.openWatches() === RESOURCES && informers.status().every((s) => s.connected);
 
   before(async () => {
@@ -65,7 +68,11 @@ describe('the cluster view while the API server misbehaves', { timeout: 120_000 
     server.store.put('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } });
     put('default');
     store = new ClusterStore();
-    informers = new ClusterInformers(KubeClient.load(join(dir, 'kubeconfig')), store, pino({ level: 'silent' }), { initialBackoffMs: 20, maxBackoffMs: 200, now });
+    informers = new ClusterInformers(KubeClient.load(join(dir, 'kubeconfig')), store, pino({ level: 'silent' }), {
+      initialBackoffMs: 20,
+      maxBackoffMs: 200,
+      now,
+    });
     admitter = localAdmitter(store, { overlap: 'labels', rootNamespace: 'istio-system' }).admitter;
     informers.start();
     await waitFor('the initial lists and watches', () => informers.synced() && healthy());
@@ -103,7 +110,10 @@ describe('the cluster view while the API server misbehaves', { timeout: 120_000 
     put('added-during-410', 'shop', { app: 'b' });
     remove('added-after-drop');
     server.faults.expireHistory();
-    await waitFor('convergence', () => !!store.sidecar('shop', 'added-during-410') && !store.sidecar('shop', 'added-after-drop') && healthy());
+    await waitFor(
+      'convergence',
+      () => !!store.sidecar('shop', 'added-during-410') && !store.sidecar('shop', 'added-after-drop') && healthy(),
+    );
     t.diagnostic(`410 Gone: ${lists() - listsBefore} re-lists (one per resource), additions and deletions both seen`);
     assert.ok(lists() - listsBefore >= RESOURCES, 'every resource listed again');
   });
@@ -114,7 +124,9 @@ describe('the cluster view while the API server misbehaves', { timeout: 120_000 
     server.faults.dropWatches();
     put('created-during-outage', 'shop', { app: 'c' });
     // The injected Status message names the failure (the informer keeps the server's message, not the code).
-    await waitFor('the outage to be noticed', () => informers.status().every((s) => !s.connected && (s.lastError ?? '').includes('injected failure')));
+    await waitFor('the outage to be noticed', () =>
+      informers.status().every((s) => !s.connected && (s.lastError ?? '').includes('injected failure')),
+    );
     const failedAttempts = () => server.requests().filter((r) => r.status === 500).length;
     await waitFor('a few failed retries', () => failedAttempts() >= 2 * RESOURCES);
 
@@ -132,21 +144,29 @@ describe('the cluster view while the API server misbehaves', { timeout: 120_000 
 
     server.faults.clear();
     await waitFor('recovery', () => !!store.sidecar('shop', 'created-during-outage') && healthy());
-    t.diagnostic(`500s: ${failedAttempts()} requests failed in total so far, then ${lists() - listsBefore} re-lists; readiness false past ${MAX_STALENESS_MS} ms, true again after`);
+    t.diagnostic(
+      `500s: ${failedAttempts()} requests failed in total so far, then ${lists() - listsBefore} re-lists; readiness false past ${MAX_STALENESS_MS} ms, true again after`,
+    );
     assert.deepEqual(informers.readiness(MAX_STALENESS_MS), { ready: true, reasons: [] });
     assert.ok(lists() - listsBefore >= RESOURCES);
   });
 
   test('hung requests: a re-list that hangs leaves the last good view in charge until it completes', async () => {
     let hung = 0;
-    server.faults.hangRequests({ match: (method, path) => method === 'GET' && path.startsWith(SIDECARS) && !path.includes('watch') && ++hung > 0, ms: 1_500 });
+    server.faults.hangRequests({
+      match: (method, path) => method === 'GET' && path.startsWith(SIDECARS) && !path.includes('watch') && ++hung > 0,
+      ms: 1_500,
+    });
     server.faults.dropWatches();
     remove('default');
     put('default-v2');
     await waitFor('the hanging re-list', () => hung > 0);
     assert.ok(store.sidecar('shop', 'default'), 'the old view stays while the list hangs');
     assert.match(duplicateVerdict().message ?? '', /namespace-wide Sidecar: default\b/);
-    await waitFor('convergence after the hang', () => !!store.sidecar('shop', 'default-v2') && !store.sidecar('shop', 'default') && healthy());
+    await waitFor(
+      'convergence after the hang',
+      () => !!store.sidecar('shop', 'default-v2') && !store.sidecar('shop', 'default') && healthy(),
+    );
     server.faults.clear();
     assert.match(duplicateVerdict().message ?? '', /namespace-wide Sidecar: default-v2/);
   });
@@ -167,17 +187,29 @@ describe('the cluster view while the API server misbehaves', { timeout: 120_000 
     }
     server.faults.clear();
     const afterCycles = activeResources();
-    t.diagnostic(`after 12 fault cycles: open watches ${server.openWatches()}, timers ${afterCycles.Timeout ?? 0} (synced: ${synced.resources.Timeout ?? 0}), sockets ${afterCycles.TCPSocketWrap ?? 0} (synced: ${synced.resources.TCPSocketWrap ?? 0})`);
+    t.diagnostic(
+      `after 12 fault cycles: open watches ${server.openWatches()}, timers ${afterCycles.Timeout ?? 0} (synced: ${synced.resources.Timeout ?? 0}), sockets ${afterCycles.TCPSocketWrap ?? 0} (synced: ${synced.resources.TCPSocketWrap ?? 0})`,
+    );
     assert.equal(server.openWatches(), RESOURCES);
     assert.equal(afterCycles.Timeout ?? 0, synced.resources.Timeout ?? 0, 'no timer left behind by a fault');
     assert.deepEqual(processListeners(), synced.listeners, 'no process listener added');
     // Each re-list may open a connection that idles until its keep-alive ends: transient, not leaked.
-    await waitFor('idle connections to close', () => (activeResources().TCPSocketWrap ?? 0) <= (synced.resources.TCPSocketWrap ?? 0), 20_000, 100);
+    await waitFor(
+      'idle connections to close',
+      () => (activeResources().TCPSocketWrap ?? 0) <= (synced.resources.TCPSocketWrap ?? 0),
+      20_000,
+      100,
+    );
 
     await informers.stop();
     await waitFor('no open watches', () => server.openWatches() === 0);
     await server.close();
-    await waitFor('every socket and timer of the informers gone', () => JSON.stringify(activeResources()) === JSON.stringify(baseline.resources), 20_000, 50);
+    await waitFor(
+      'every socket and timer of the informers gone',
+      () => JSON.stringify(activeResources()) === JSON.stringify(baseline.resources),
+      20_000,
+      50,
+    );
     assert.deepEqual(activeResources(), baseline.resources);
   });
 });

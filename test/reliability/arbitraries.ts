@@ -14,10 +14,17 @@ export interface Vector {
 }
 
 /** The 62 Istio vectors (test/fixtures, copied from the shared reference) as a corpus of real specs. */
-export const VECTORS: readonly Vector[] = JSON.parse(readFileSync(new URL('../fixtures/istio-sidecar-vectors.json', import.meta.url), 'utf8'));
+export const VECTORS: readonly Vector[] = JSON.parse(
+  readFileSync(new URL('../fixtures/istio-sidecar-vectors.json', import.meta.url), 'utf8'),
+);
 
 /** A Sidecar object around a spec. */
-export function sidecarObject(spec: unknown, namespace = 'bar', name = 'fuzz', apiVersion = 'networking.istio.io/v1'): Record<string, unknown> {
+export function sidecarObject(
+  spec: unknown,
+  namespace = 'bar',
+  name = 'fuzz',
+  apiVersion = 'networking.istio.io/v1',
+): Record<string, unknown> {
   return { apiVersion, kind: 'Sidecar', metadata: { name, namespace }, spec };
 }
 
@@ -52,22 +59,47 @@ const weirdStrings = fc.constantFrom(
   `ns/${'*.'.repeat(200)}com`,
 );
 
-const outOfRange = fc.constantFrom(-1, 0, -0, 0.5, 65535.5, 65536, 2 ** 31, 2 ** 32, 2 ** 53 + 2, -(2 ** 63), 1e308, -1e308, Number.MIN_VALUE, Infinity, -Infinity, NaN);
+const outOfRange = fc.constantFrom(
+  -1,
+  0,
+  -0,
+  0.5,
+  65535.5,
+  65536,
+  2 ** 31,
+  2 ** 32,
+  2 ** 53 + 2,
+  -(2 ** 63),
+  1e308,
+  -1e308,
+  Number.MIN_VALUE,
+  Infinity,
+  -Infinity,
+  NaN,
+);
 
-const poisonObjects = fc.constantFrom(
-  () => JSON.parse('{"__proto__":{"polluted":"yes"}}'),
-  () => JSON.parse('{"constructor":{"prototype":{"polluted":"yes"}}}'),
-  () => ({ constructor: 'x', toString: 1, valueOf: {}, hasOwnProperty: null }),
-  () => JSON.parse('{"__proto__":null,"app":"x"}'),
-  () => ({ prototype: { polluted: 'yes' } }),
-).map((make) => make());
+const poisonObjects = fc
+  .constantFrom(
+    () => JSON.parse('{"__proto__":{"polluted":"yes"}}'),
+    () => JSON.parse('{"constructor":{"prototype":{"polluted":"yes"}}}'),
+    () => ({ constructor: 'x', toString: 1, valueOf: {}, hasOwnProperty: null }),
+    () => JSON.parse('{"__proto__":null,"app":"x"}'),
+    () => ({ prototype: { polluted: 'yes' } }),
+  )
+  .map((make) => make());
 
-const listWithNulls = fc.array(fc.oneof(fc.constant(null), fc.constant('./*'), fc.constant(undefined), fc.integer()), { minLength: 1, maxLength: 6 });
+const listWithNulls = fc.array(fc.oneof(fc.constant(null), fc.constant('./*'), fc.constant(undefined), fc.integer()), {
+  minLength: 1,
+  maxLength: 6,
+});
 
 /** Values no Sidecar field expects. */
 export const nastyValue: fc.Arbitrary<unknown> = fc.oneof(
   { arbitrary: fc.constant(null), weight: 3 },
-  { arbitrary: fc.anything({ maxDepth: 3, withNullPrototype: true, withBoxedValues: true, withSparseArray: true }), weight: 4 },
+  {
+    arbitrary: fc.anything({ maxDepth: 3, withNullPrototype: true, withBoxedValues: true, withSparseArray: true }),
+    weight: 4,
+  },
   { arbitrary: outOfRange, weight: 3 },
   { arbitrary: weirdStrings, weight: 3 },
   { arbitrary: fc.string({ unit: 'binary', maxLength: 40 }), weight: 2 },
@@ -116,12 +148,44 @@ export interface Mutation {
 }
 
 const mutationKeys = fc.oneof(
-  fc.constantFrom('hosts', 'port', 'number', 'protocol', 'name', 'bind', 'captureMode', 'defaultEndpoint', 'tls', 'mode', 'workloadSelector', 'labels', 'egress', 'ingress', 'outboundTrafficPolicy', 'egressProxy', 'connectionPool', 'inboundConnectionPool', 'metadata', 'spec', 'namespace', 'annotations', '__proto__', 'constructor', 'prototype', 'toString'),
+  fc.constantFrom(
+    'hosts',
+    'port',
+    'number',
+    'protocol',
+    'name',
+    'bind',
+    'captureMode',
+    'defaultEndpoint',
+    'tls',
+    'mode',
+    'workloadSelector',
+    'labels',
+    'egress',
+    'ingress',
+    'outboundTrafficPolicy',
+    'egressProxy',
+    'connectionPool',
+    'inboundConnectionPool',
+    'metadata',
+    'spec',
+    'namespace',
+    'annotations',
+    '__proto__',
+    'constructor',
+    'prototype',
+    'toString',
+  ),
   fc.string({ maxLength: 12 }),
 );
 
 export const mutation = (values: fc.Arbitrary<unknown>): fc.Arbitrary<Mutation> =>
-  fc.record({ at: fc.nat(), op: fc.constantFrom('replace', 'replace', 'insert', 'delete'), key: mutationKeys, value: values });
+  fc.record({
+    at: fc.nat(),
+    op: fc.constantFrom('replace', 'replace', 'insert', 'delete'),
+    key: mutationKeys,
+    value: values,
+  });
 
 /** Applies mutations to a deep copy: each picks a container and replaces, inserts or deletes one entry. */
 export function applyMutations(base: unknown, mutations: readonly Mutation[]): unknown {
@@ -147,22 +211,31 @@ export function applyMutations(base: unknown, mutations: readonly Mutation[]): u
 
 /** A real spec from the vectors, mutated 1 to 3 times. */
 export const mutatedSpec = (values: fc.Arbitrary<unknown>): fc.Arbitrary<unknown> =>
-  fc.tuple(fc.constantFrom(...VECTORS), fc.array(mutation(values), { minLength: 1, maxLength: 3 })).map(([v, ms]) => applyMutations(v.spec, ms));
+  fc
+    .tuple(fc.constantFrom(...VECTORS), fc.array(mutation(values), { minLength: 1, maxLength: 3 }))
+    .map(([v, ms]) => applyMutations(v.spec, ms));
 
 /** A Sidecar object whose spec and/or metadata went wrong, or something else entirely. */
 export const fuzzObject = (values: fc.Arbitrary<unknown>): fc.Arbitrary<unknown> =>
   fc.oneof(
     { arbitrary: mutatedSpec(values).map((spec) => sidecarObject(spec)), weight: 6 },
     {
-      arbitrary: fc.tuple(fc.constantFrom(...VECTORS), fc.array(mutation(values), { minLength: 1, maxLength: 3 })).map(([v, ms]) => applyMutations(sidecarObject(v.spec), ms)),
+      arbitrary: fc
+        .tuple(fc.constantFrom(...VECTORS), fc.array(mutation(values), { minLength: 1, maxLength: 3 }))
+        .map(([v, ms]) => applyMutations(sidecarObject(v.spec), ms)),
       weight: 4,
     },
     { arbitrary: values, weight: 1 },
   );
 
 const operations = fc.constantFrom('CREATE', 'CREATE', 'UPDATE', 'UPDATE', 'DELETE', 'CONNECT');
-const sidecarKinds = fc.constantFrom('v1', 'v1beta1', 'v1alpha3').map((version) => ({ group: 'networking.istio.io', version, kind: 'Sidecar' }));
-const otherKinds = fc.constantFrom({ group: '', version: 'v1', kind: 'Pod' }, { group: 'networking.istio.io', version: 'v1', kind: 'Gateway' });
+const sidecarKinds = fc
+  .constantFrom('v1', 'v1beta1', 'v1alpha3')
+  .map((version) => ({ group: 'networking.istio.io', version, kind: 'Sidecar' }));
+const otherKinds = fc.constantFrom(
+  { group: '', version: 'v1', kind: 'Pod' },
+  { group: 'networking.istio.io', version: 'v1', kind: 'Gateway' },
+);
 
 /** A well-formed request envelope around fuzzed objects (what decodeReview lets through to review()). */
 export const fuzzRequest = (values: fc.Arbitrary<unknown>) =>
@@ -170,12 +243,17 @@ export const fuzzRequest = (values: fc.Arbitrary<unknown>) =>
     .record({
       operation: operations,
       kind: fc.oneof({ arbitrary: sidecarKinds, weight: 9 }, { arbitrary: otherKinds, weight: 1 }),
-      namespace: fc.option(fc.oneof(fc.constantFrom('bar', 'shop', 'istio-system'), fc.string({ maxLength: 20 })), { nil: undefined }),
+      namespace: fc.option(fc.oneof(fc.constantFrom('bar', 'shop', 'istio-system'), fc.string({ maxLength: 20 })), {
+        nil: undefined,
+      }),
       name: fc.option(fc.oneof(fc.constant('fuzz'), fc.string({ maxLength: 20 })), { nil: undefined }),
       object: fuzzObject(values),
       oldObject: fc.oneof(fc.constant(null), fuzzObject(values)),
       dryRun: fc.boolean(),
-      subResource: fc.oneof({ arbitrary: fc.constant(undefined), weight: 9 }, { arbitrary: fc.constant('status'), weight: 1 }),
+      subResource: fc.oneof(
+        { arbitrary: fc.constant(undefined), weight: 9 },
+        { arbitrary: fc.constant('status'), weight: 1 },
+      ),
     })
     .map((r) => ({
       uid: randomUUID(),
@@ -240,8 +318,13 @@ export const irrelevant: fc.Arbitrary<Irrelevant> = fc.record({
   resourceVersion: fc.integer({ min: 1, max: 1e9 }).map(String),
   uid: fc.uuid(),
   generation: fc.integer({ min: 1, max: 1e6 }),
-  creationTimestamp: fc.date({ min: new Date('2020-01-01'), max: new Date('2030-01-01'), noInvalidDate: true }).map((d) => d.toISOString().replace(/\.\d{3}Z$/, 'Z')),
-  userInfo: fc.record({ username: fc.string({ maxLength: 20 }), groups: fc.array(fc.string({ maxLength: 10 }), { maxLength: 3 }) }),
+  creationTimestamp: fc
+    .date({ min: new Date('2020-01-01'), max: new Date('2030-01-01'), noInvalidDate: true })
+    .map((d) => d.toISOString().replace(/\.\d{3}Z$/, 'Z')),
+  userInfo: fc.record({
+    username: fc.string({ maxLength: 20 }),
+    groups: fc.array(fc.string({ maxLength: 10 }), { maxLength: 3 }),
+  }),
   options: fc.constantFrom({ apiVersion: 'meta.k8s.io/v1', kind: 'CreateOptions' }, { fieldManager: 'kubectl' }, null),
 });
 
@@ -250,16 +333,43 @@ export function decorate(object: Record<string, unknown>, extra: Irrelevant): Re
   const meta = { ...(object.metadata as Record<string, unknown>) };
   meta.labels = { ...((meta.labels as Record<string, string>) ?? {}), ...extra.labels };
   meta.annotations = { ...((meta.annotations as Record<string, string>) ?? {}), ...extra.annotations };
-  Object.assign(meta, { managedFields: extra.managedFields, resourceVersion: extra.resourceVersion, uid: extra.uid, generation: extra.generation, creationTimestamp: extra.creationTimestamp });
+  Object.assign(meta, {
+    managedFields: extra.managedFields,
+    resourceVersion: extra.resourceVersion,
+    uid: extra.uid,
+    generation: extra.generation,
+    creationTimestamp: extra.creationTimestamp,
+  });
   return { ...object, metadata: meta, status: extra.status };
 }
 
 /** Valid-looking specs built from the rule table's vocabulary (the vectors cover the edges). */
 export const plausibleSpec: fc.Arbitrary<Record<string, unknown>> = fc
   .record({
-    hosts: fc.array(fc.constantFrom('./*', '*/*', 'istio-system/*', 'bar/reviews.bar.svc.cluster.local', '~/*', './*.example.com', 'foo/bar.com'), { minLength: 1, maxLength: 3 }),
-    port: fc.option(fc.record({ number: fc.integer({ min: 1, max: 65535 }), protocol: fc.constantFrom('HTTP', 'TCP', 'GRPC', 'HTTPS'), name: fc.constantFrom('http', 'tcp', 'grpc-x') }), { nil: undefined }),
-    selector: fc.option(fc.dictionary(fc.constantFrom('app', 'version', 'tier'), fc.constantFrom('reviews', 'v1', 'web')), { nil: undefined }),
+    hosts: fc.array(
+      fc.constantFrom(
+        './*',
+        '*/*',
+        'istio-system/*',
+        'bar/reviews.bar.svc.cluster.local',
+        '~/*',
+        './*.example.com',
+        'foo/bar.com',
+      ),
+      { minLength: 1, maxLength: 3 },
+    ),
+    port: fc.option(
+      fc.record({
+        number: fc.integer({ min: 1, max: 65535 }),
+        protocol: fc.constantFrom('HTTP', 'TCP', 'GRPC', 'HTTPS'),
+        name: fc.constantFrom('http', 'tcp', 'grpc-x'),
+      }),
+      { nil: undefined },
+    ),
+    selector: fc.option(
+      fc.dictionary(fc.constantFrom('app', 'version', 'tier'), fc.constantFrom('reviews', 'v1', 'web')),
+      { nil: undefined },
+    ),
     mode: fc.option(fc.constantFrom('REGISTRY_ONLY', 'ALLOW_ANY'), { nil: undefined }),
   })
   .map(({ hosts, port, selector, mode }) => {
@@ -278,8 +388,23 @@ export const plausibleSpec: fc.Arbitrary<Record<string, unknown>> = fc
  */
 export function kitchenSinkReview(): Record<string, unknown> {
   const pool = {
-    tcp: { maxConnections: 10, connectTimeout: '1s', tcpKeepalive: { probes: 3, time: '10s', interval: '5s' }, maxConnectionDuration: '1h', idleTimeout: '1h' },
-    http: { http1MaxPendingRequests: 1, http2MaxRequests: 1, maxRequestsPerConnection: 1, maxRetries: 1, idleTimeout: '1s', h2UpgradePolicy: 'DEFAULT', useClientProtocol: true, maxConcurrentStreams: 1 },
+    tcp: {
+      maxConnections: 10,
+      connectTimeout: '1s',
+      tcpKeepalive: { probes: 3, time: '10s', interval: '5s' },
+      maxConnectionDuration: '1h',
+      idleTimeout: '1h',
+    },
+    http: {
+      http1MaxPendingRequests: 1,
+      http2MaxRequests: 1,
+      maxRequestsPerConnection: 1,
+      maxRetries: 1,
+      idleTimeout: '1s',
+      h2UpgradePolicy: 'DEFAULT',
+      useClientProtocol: true,
+      maxConcurrentStreams: 1,
+    },
   };
   const object = {
     apiVersion: 'networking.istio.io/v1',
@@ -289,7 +414,15 @@ export function kitchenSinkReview(): Record<string, unknown> {
       namespace: 'bar',
       labels: { app: 'sink' },
       annotations: { 'sidecar-guard.io/generate': 'true', note: 'x' },
-      managedFields: [{ manager: 'kubectl', operation: 'Apply', apiVersion: 'networking.istio.io/v1', fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': {} } }],
+      managedFields: [
+        {
+          manager: 'kubectl',
+          operation: 'Apply',
+          apiVersion: 'networking.istio.io/v1',
+          fieldsType: 'FieldsV1',
+          fieldsV1: { 'f:spec': {} },
+        },
+      ],
       resourceVersion: '1',
       uid: 'b6a0c9a2-0000-4000-8000-000000000001',
       generation: 1,
@@ -303,15 +436,39 @@ export function kitchenSinkReview(): Record<string, unknown> {
           bind: '0.0.0.0',
           captureMode: 'DEFAULT',
           defaultEndpoint: '127.0.0.1:8080',
-          tls: { mode: 'SIMPLE', serverCertificate: '/etc/cert.pem', privateKey: '/etc/key.pem', caCertificates: '/etc/ca.pem', subjectAltNames: ['a'], cipherSuites: ['ECDHE-RSA-AES128-GCM-SHA256'], minProtocolVersion: 'TLSV1_2', maxProtocolVersion: 'TLSV1_3' },
+          tls: {
+            mode: 'SIMPLE',
+            serverCertificate: '/etc/cert.pem',
+            privateKey: '/etc/key.pem',
+            caCertificates: '/etc/ca.pem',
+            subjectAltNames: ['a'],
+            cipherSuites: ['ECDHE-RSA-AES128-GCM-SHA256'],
+            minProtocolVersion: 'TLSV1_2',
+            maxProtocolVersion: 'TLSV1_3',
+          },
           connectionPool: pool,
         },
       ],
-      egress: [{ port: { number: 8080, protocol: 'HTTP', name: 'http' }, bind: '127.0.0.1', captureMode: 'NONE', hosts: ['./*', 'istio-system/*'] }, { hosts: ['*/*'] }],
-      outboundTrafficPolicy: { mode: 'REGISTRY_ONLY', egressProxy: { host: 'egress.example.com', subset: 'v1', port: { number: 443 } } },
+      egress: [
+        {
+          port: { number: 8080, protocol: 'HTTP', name: 'http' },
+          bind: '127.0.0.1',
+          captureMode: 'NONE',
+          hosts: ['./*', 'istio-system/*'],
+        },
+        { hosts: ['*/*'] },
+      ],
+      outboundTrafficPolicy: {
+        mode: 'REGISTRY_ONLY',
+        egressProxy: { host: 'egress.example.com', subset: 'v1', port: { number: 443 } },
+      },
       inboundConnectionPool: pool,
     },
-    status: { observedGeneration: 1, conditions: [{ type: 'Reconciled', status: 'True', reason: 'ok', message: 'm' }], validationMessages: [{ level: 'ERROR', type: { code: 'IST0101' } }] },
+    status: {
+      observedGeneration: 1,
+      conditions: [{ type: 'Reconciled', status: 'True', reason: 'ok', message: 'm' }],
+      validationMessages: [{ level: 'ERROR', type: { code: 'IST0101' } }],
+    },
   };
   const gvk = { group: 'networking.istio.io', version: 'v1', kind: 'Sidecar' };
   const gvr = { group: 'networking.istio.io', version: 'v1', resource: 'sidecars' };
@@ -348,7 +505,9 @@ export function fieldPaths(root: unknown): FieldPath[] {
     const [value, path] = stack.pop()!;
     if (path.length > 0) out.push(path);
     if (typeof value !== 'object' || value === null) continue;
-    const entries: [string | number, unknown][] = Array.isArray(value) ? value.map((v, i) => [i, v]) : Object.entries(value);
+    const entries: [string | number, unknown][] = Array.isArray(value)
+      ? value.map((v, i) => [i, v])
+      : Object.entries(value);
     for (const [key, child] of entries) stack.push([child, [...path, key]]);
   }
   return out;
@@ -358,7 +517,10 @@ export function fieldPaths(root: unknown): FieldPath[] {
 export function replaceAt(root: unknown, path: FieldPath, value: unknown): unknown {
   if (path.length === 0) return value;
   const [key, ...rest] = path;
-  const copy = (Array.isArray(root) ? [...root] : { ...(root as Record<string, unknown>) }) as Record<string | number, unknown>;
+  const copy = (Array.isArray(root) ? [...root] : { ...(root as Record<string, unknown>) }) as Record<
+    string | number,
+    unknown
+  >;
   copy[key!] = replaceAt(copy[key!], rest, value);
   return copy;
 }
@@ -383,7 +545,11 @@ export function nestedJson(depth: number, leaf: unknown = 'leaf'): string {
  */
 export function* deepAtEveryField(base: unknown, depth: number): Generator<{ path: string; text: string }> {
   const deep = nestedJson(depth);
-  for (const path of fieldPaths(base)) yield { path: path.join('.'), text: JSON.stringify(replaceAt(base, path, DEEP_MARK)).replace(JSON.stringify(DEEP_MARK), deep) };
+  for (const path of fieldPaths(base))
+    yield {
+      path: path.join('.'),
+      text: JSON.stringify(replaceAt(base, path, DEEP_MARK)).replace(JSON.stringify(DEEP_MARK), deep),
+    };
 }
 
 /** The same as an arbitrary: a JSON body with a deep value at a random position of `base`. */
@@ -397,7 +563,8 @@ export const deepAtSomeField = (base: unknown, depth: fc.Arbitrary<number>) => {
 
 /** A list of `n` items made by `item(i)`. */
 const listOf = <T>(n: number, item: (i: number) => T): T[] => Array.from({ length: n }, (_, i) => item(i));
-const mapOf = (n: number, value: (i: number) => string): Record<string, string> => Object.fromEntries(listOf(n, (i) => [`k${i}.example.com/x`, value(i)]));
+const mapOf = (n: number, value: (i: number) => string): Record<string, string> =>
+  Object.fromEntries(listOf(n, (i) => [`k${i}.example.com/x`, value(i)]));
 
 export interface HugeCase {
   /** Which list is huge, for the test's diagnostics. */
@@ -426,41 +593,88 @@ export function hugeValidShaped(scale = 1): HugeCase[] {
   const n = (k: number) => Math.max(1, Math.round(k * scale));
   const withObject = (edit: Edit): Record<string, unknown> => {
     const object = { ...sidecarObject({ egress: [{ hosts: ['./*'] }] }, 'bar', 'huge'), status: {} } as HugeObject;
-    const review = { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { ...(kitchenSinkReview().request as Record<string, unknown>), name: 'huge', object, oldObject: null } };
+    const review = {
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      request: { ...(kitchenSinkReview().request as Record<string, unknown>), name: 'huge', object, oldObject: null },
+    };
     edit(object, review.request);
     return review;
   };
   const cases: [string, number, Edit][] = [
-    ['egress hosts', n(400_000), (o, _r) => {
-      o.spec.egress = [{ hosts: listOf(n(400_000), (i) => `ns${i}/*`) }];
-    }],
-    ['egress listeners', n(60_000), (o) => {
-      o.spec.egress = listOf(n(60_000), (i) => ({ port: { number: 1 + i, protocol: 'TCP' }, hosts: ['./*'] }));
-    }],
-    ['ingress listeners', n(60_000), (o) => {
-      o.spec.ingress = listOf(n(60_000), (i) => ({ port: { number: 1 + i, protocol: 'TCP' }, defaultEndpoint: '0.0.0.0:1' }));
-    }],
-    ['selector labels', n(200_000), (o) => {
-      o.spec.workloadSelector = { labels: mapOf(n(200_000), (i) => `v${i}`) };
-    }],
-    ['labels', n(200_000), (o) => {
-      o.metadata.labels = mapOf(n(200_000), (i) => `v${i}`);
-    }],
-    ['annotations', n(200_000), (o) => {
-      o.metadata.annotations = mapOf(n(200_000), (i) => `v${i}`);
-    }],
-    ['managedFields', n(100_000), (o) => {
-      o.metadata.managedFields = listOf(n(100_000), (i) => ({ manager: `m${i}`, operation: 'Update' }));
-    }],
-    ['status conditions', n(200_000), (o) => {
-      o.status = { conditions: listOf(n(200_000), (i) => ({ type: `t${i}`, status: 'True' })) };
-    }],
-    ['status numbers', n(800_000), (o) => {
-      o.status = { observed: listOf(n(800_000), (i) => i) };
-    }],
-    ['userInfo groups', n(400_000), (_o, r) => {
-      r.userInfo = { username: 'u', groups: listOf(n(400_000), (i) => `g${i}`) };
-    }],
+    [
+      'egress hosts',
+      n(400_000),
+      (o, _r) => {
+        o.spec.egress = [{ hosts: listOf(n(400_000), (i) => `ns${i}/*`) }];
+      },
+    ],
+    [
+      'egress listeners',
+      n(60_000),
+      (o) => {
+        o.spec.egress = listOf(n(60_000), (i) => ({ port: { number: 1 + i, protocol: 'TCP' }, hosts: ['./*'] }));
+      },
+    ],
+    [
+      'ingress listeners',
+      n(60_000),
+      (o) => {
+        o.spec.ingress = listOf(n(60_000), (i) => ({
+          port: { number: 1 + i, protocol: 'TCP' },
+          defaultEndpoint: '0.0.0.0:1',
+        }));
+      },
+    ],
+    [
+      'selector labels',
+      n(200_000),
+      (o) => {
+        o.spec.workloadSelector = { labels: mapOf(n(200_000), (i) => `v${i}`) };
+      },
+    ],
+    [
+      'labels',
+      n(200_000),
+      (o) => {
+        o.metadata.labels = mapOf(n(200_000), (i) => `v${i}`);
+      },
+    ],
+    [
+      'annotations',
+      n(200_000),
+      (o) => {
+        o.metadata.annotations = mapOf(n(200_000), (i) => `v${i}`);
+      },
+    ],
+    [
+      'managedFields',
+      n(100_000),
+      (o) => {
+        o.metadata.managedFields = listOf(n(100_000), (i) => ({ manager: `m${i}`, operation: 'Update' }));
+      },
+    ],
+    [
+      'status conditions',
+      n(200_000),
+      (o) => {
+        o.status = { conditions: listOf(n(200_000), (i) => ({ type: `t${i}`, status: 'True' })) };
+      },
+    ],
+    [
+      'status numbers',
+      n(800_000),
+      (o) => {
+        o.status = { observed: listOf(n(800_000), (i) => i) };
+      },
+    ],
+    [
+      'userInfo groups',
+      n(400_000),
+      (_o, r) => {
+        r.userInfo = { username: 'u', groups: listOf(n(400_000), (i) => `g${i}`) };
+      },
+    ],
   ];
   return cases.map(([name, items, edit]) => ({ name, items, review: withObject(edit) }));
 }

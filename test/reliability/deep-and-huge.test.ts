@@ -21,8 +21,15 @@ const DEPTH = MAX_JSON_DEPTH - 100;
 function wiredApp() {
   const store = new ClusterStore();
   const { admitter } = localAdmitter(store, { overlap: 'labels', rootNamespace: 'istio-system' });
-  const options = { config: { rootNamespace: 'istio-system', template: { ...DEFAULT_TEMPLATE } }, namespaceLabel: 'sidecar-guard.io/default-sidecar' };
-  return buildApp({ validate: (r) => admitter.validate(r), mutate: (r) => mutate(r, store, options), readiness: () => ({ ready: true, reasons: [] }) });
+  const options = {
+    config: { rootNamespace: 'istio-system', template: { ...DEFAULT_TEMPLATE } },
+    namespaceLabel: 'sidecar-guard.io/default-sidecar',
+  };
+  return buildApp({
+    validate: (r) => admitter.validate(r),
+    mutate: (r) => mutate(r, store, options),
+    readiness: () => ({ ready: true, reasons: [] }),
+  });
 }
 
 interface Outcome {
@@ -32,17 +39,34 @@ interface Outcome {
 }
 
 /** A well-formed AdmissionReview (uid echoed, no internal error inside) or a 4xx naming the problem; never a 5xx. */
-async function answer(app: ReturnType<typeof wiredApp>, endpoint: string, text: string, what: string): Promise<Outcome> {
-  const res = await app.inject({ method: 'POST', url: `/${endpoint}?timeout=10s`, payload: text, headers: { 'content-type': 'application/json' } });
+async function answer(
+  app: ReturnType<typeof wiredApp>,
+  endpoint: string,
+  text: string,
+  what: string,
+): Promise<Outcome> {
+  const res = await app.inject({
+    method: 'POST',
+    url: `/${endpoint}?timeout=10s`,
+    payload: text,
+    headers: { 'content-type': 'application/json' },
+  });
   assert.ok(res.statusCode < 500, `${what}: /${endpoint} answered ${res.statusCode}: ${res.body.slice(0, 300)}`);
-  const body = res.json() as { response?: { uid: unknown; allowed: unknown; status?: { code?: number } }; statusCode?: number; message?: string };
+  const body = res.json() as {
+    response?: { uid: unknown; allowed: unknown; status?: { code?: number } };
+    statusCode?: number;
+    message?: string;
+  };
   if (res.statusCode === 200) {
     assert.equal(typeof body.response?.allowed, 'boolean', what);
     assert.notEqual(body.response?.status?.code, 500, `${what}: internal error while deciding`);
     return { status: 200, kind: 'review', bytes: res.rawPayload.length };
   }
   assert.equal(body.statusCode, res.statusCode, what);
-  assert.ok(typeof body.message === 'string' && body.message.length > 0 && body.message.length < 1_000, `${what}: ${body.message}`);
+  assert.ok(
+    typeof body.message === 'string' && body.message.length > 0 && body.message.length < 1_000,
+    `${what}: ${body.message}`,
+  );
   return { status: res.statusCode, kind: 'client-error', bytes: res.rawPayload.length };
 }
 
@@ -65,26 +89,46 @@ describe('deep at every field', { timeout: 300_000 }, () => {
       }
       t.diagnostic(`/${endpoint}: ${[...tally].map(([s, n]) => `${n}×${s}`).join(', ')}`);
       assert.deepEqual(failures, []);
-      assert.ok((tally.get('200') ?? 0) > 0 && (tally.get('400') ?? 0) > 0, 'both the decision and the decoder were reached');
+      assert.ok(
+        (tally.get('200') ?? 0) > 0 && (tally.get('400') ?? 0) > 0,
+        'both the decision and the decoder were reached',
+      );
     });
   }
 
   test('/mutate with generation asked for, deep status, spec and labels: the patch is computed without copying them', async () => {
-    for (const path of ['request.object.status', 'request.object.spec.egress', 'request.object.metadata.labels', 'request.object.spec.outboundTrafficPolicy']) {
+    for (const path of [
+      'request.object.status',
+      'request.object.spec.egress',
+      'request.object.metadata.labels',
+      'request.object.spec.outboundTrafficPolicy',
+    ]) {
       const text = [...deepAtEveryField(base, DEPTH)].find((c) => c.path === path)!.text;
-      const res = await app.inject({ method: 'POST', url: '/mutate', payload: text, headers: { 'content-type': 'application/json' } });
+      const res = await app.inject({
+        method: 'POST',
+        url: '/mutate',
+        payload: text,
+        headers: { 'content-type': 'application/json' },
+      });
       assert.equal(res.statusCode, 200, `${path}: ${res.body.slice(0, 200)}`);
       const response = res.json().response as { allowed: boolean; patch?: string };
       assert.equal(response.allowed, true);
-      assert.ok(Buffer.from(response.patch ?? '', 'base64').length < 10_000, `${path}: the patch holds only what was generated`);
+      assert.ok(
+        Buffer.from(response.patch ?? '', 'base64').length < 10_000,
+        `${path}: the patch holds only what was generated`,
+      );
     }
   });
 
   test('random depths at random fields (fast-check), both endpoints', async () => {
     await fc.assert(
-      fc.asyncProperty(deepAtSomeField(base, fc.integer({ min: 1, max: DEPTH })), fc.constantFrom('validate', 'mutate'), async ({ path, text }, endpoint) => {
-        await answer(app, endpoint, text, path);
-      }),
+      fc.asyncProperty(
+        deepAtSomeField(base, fc.integer({ min: 1, max: DEPTH })),
+        fc.constantFrom('validate', 'mutate'),
+        async ({ path, text }, endpoint) => {
+          await answer(app, endpoint, text, path);
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -97,13 +141,18 @@ describe('huge but valid-shaped', { timeout: 300_000 }, () => {
   for (const { name, items, review } of hugeValidShaped()) {
     test(`${name}: ${items.toLocaleString('en')} items, a clear answer of bounded size`, async (t) => {
       const text = JSON.stringify(review);
-      assert.ok(Buffer.byteLength(text) < MAX_BODY_BYTES, `${name}: the body fits the 7 MiB limit (${Buffer.byteLength(text)} bytes)`);
+      assert.ok(
+        Buffer.byteLength(text) < MAX_BODY_BYTES,
+        `${name}: the body fits the 7 MiB limit (${Buffer.byteLength(text)} bytes)`,
+      );
       for (const endpoint of ['validate', 'mutate']) {
         const outcome = await answer(app, endpoint, text, name);
         assert.equal(outcome.kind, 'review', `${name}: judged, not refused`);
         // What is valid gets a short answer; what is not (the schema's list limits) one finding, not one per item.
         assert.ok(outcome.bytes < 4_096, `${name}: /${endpoint} answered ${outcome.bytes} bytes`);
-        t.diagnostic(`${name}: ${(Buffer.byteLength(text) / 2 ** 20).toFixed(2)} MiB body, /${endpoint} answered ${outcome.bytes} bytes`);
+        t.diagnostic(
+          `${name}: ${(Buffer.byteLength(text) / 2 ** 20).toFixed(2)} MiB body, /${endpoint} answered ${outcome.bytes} bytes`,
+        );
       }
     });
   }
@@ -120,11 +169,26 @@ describe('the parse tree is bounded, not only the text', () => {
       const containers = (base.match(/[{[]/g) ?? []).length;
       // 7 MiB of `{},` would be 146 MiB of heap once parsed: more than V8 gets under a 512Mi container limit.
       const over = base.replace('"MARK"', `[${Array(MAX_JSON_CONTAINERS).fill('{}').join(',')}]`);
-      const refused = await app.inject({ method: 'POST', url: '/validate', payload: over, headers: { 'content-type': 'application/json' } });
+      const refused = await app.inject({
+        method: 'POST',
+        url: '/validate',
+        payload: over,
+        headers: { 'content-type': 'application/json' },
+      });
       assert.equal(refused.statusCode, 413);
       assert.match(refused.json().message, /body holds more than 1,000,000 JSON objects and arrays/);
-      const under = base.replace('"MARK"', `[${Array(MAX_JSON_CONTAINERS - containers - 1).fill('{}').join(',')}]`);
-      const judged = await app.inject({ method: 'POST', url: '/validate', payload: under, headers: { 'content-type': 'application/json' } });
+      const under = base.replace(
+        '"MARK"',
+        `[${Array(MAX_JSON_CONTAINERS - containers - 1)
+          .fill('{}')
+          .join(',')}]`,
+      );
+      const judged = await app.inject({
+        method: 'POST',
+        url: '/validate',
+        payload: under,
+        headers: { 'content-type': 'application/json' },
+      });
       assert.equal(judged.statusCode, 200);
     } finally {
       await app.close();

@@ -79,14 +79,23 @@ describe('review() on fuzzed requests', () => {
       }),
       { numRuns: RUNS.review },
     );
-    t.diagnostic(`review(): ${RUNS.review} fuzzed requests: ${outcomes.denied} denied, ${outcomes.allowed} allowed, ${outcomes.skipped} skipped, 0 threw`);
+    t.diagnostic(
+      `review(): ${RUNS.review} fuzzed requests: ${outcomes.denied} denied, ${outcomes.allowed} allowed, ${outcomes.skipped} skipped, 0 threw`,
+    );
     assert.ok(outcomes.denied > RUNS.review / 4, 'the fuzzer reaches the rules, not only the skip path');
   });
 
   test('nesting down to the HTTP limit (10,000 levels) anywhere in the object is judged, not a stack overflow', (t) => {
     let cases = 0;
     for (const depth of [100, 2_000, 9_990]) {
-      for (const place of ['spec.egress[0].hosts', 'spec.egress', 'spec.workloadSelector', 'metadata.annotations', 'status', 'spec.ingress[0].port']) {
+      for (const place of [
+        'spec.egress[0].hosts',
+        'spec.egress',
+        'spec.workloadSelector',
+        'metadata.annotations',
+        'status',
+        'spec.ingress[0].port',
+      ]) {
         const object = sidecarObject({ egress: [{ hosts: ['./*'] }] });
         const deep = nested(depth);
         const [root, ...rest] = place.replace(/\[0\]/g, '.0').split('.');
@@ -97,7 +106,19 @@ describe('review() on fuzzed requests', () => {
         }
         target[rest.at(-1) ?? root!] = deep;
         for (const operation of ['CREATE', 'UPDATE'] as const) {
-          const d = review({ uid: 'deep', kind: { group: 'networking.istio.io', version: 'v1', kind: 'Sidecar' }, resource: { group: 'networking.istio.io', version: 'v1', resource: 'sidecars' }, operation, namespace: 'bar', name: 'fuzz', object, oldObject: object }, ctx);
+          const d = review(
+            {
+              uid: 'deep',
+              kind: { group: 'networking.istio.io', version: 'v1', kind: 'Sidecar' },
+              resource: { group: 'networking.istio.io', version: 'v1', resource: 'sidecars' },
+              operation,
+              namespace: 'bar',
+              name: 'fuzz',
+              object,
+              oldObject: object,
+            },
+            ctx,
+          );
           assertWellFormedDecision(d);
           cases++;
         }
@@ -117,7 +138,12 @@ describe('/validate on fuzzed bodies (inject)', () => {
   }
 
   async function post(payload: string, contentType = 'application/json'): Promise<Answer> {
-    const res = await app.inject({ method: 'POST', url: '/validate?timeout=10s', payload, headers: { 'content-type': contentType } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/validate?timeout=10s',
+      payload,
+      headers: { 'content-type': contentType },
+    });
     let body: unknown;
     try {
       body = res.json();
@@ -131,7 +157,11 @@ describe('/validate on fuzzed bodies (inject)', () => {
   function assertAnswer(answer: Answer, sent: string): 'review' | 'client-error' {
     if (answer.status === 200) {
       const parsed = JSON.parse(sent) as { apiVersion: string; request: { uid: string } };
-      const review = answer.body as { apiVersion: string; kind: string; response: { uid: string; allowed: unknown; status?: { code?: number } } };
+      const review = answer.body as {
+        apiVersion: string;
+        kind: string;
+        response: { uid: string; allowed: unknown; status?: { code?: number } };
+      };
       assert.equal(review.kind, 'AdmissionReview');
       assert.equal(review.apiVersion, parsed.apiVersion);
       assert.equal(review.response.uid, parsed.request.uid);
@@ -139,7 +169,10 @@ describe('/validate on fuzzed bodies (inject)', () => {
       assert.notEqual(review.response.status?.code, 500, 'no internal error while deciding');
       return 'review';
     }
-    assert.ok(answer.status >= 400 && answer.status < 500, `HTTP ${answer.status}: ${JSON.stringify(answer.body).slice(0, 300)}`);
+    assert.ok(
+      answer.status >= 400 && answer.status < 500,
+      `HTTP ${answer.status}: ${JSON.stringify(answer.body).slice(0, 300)}`,
+    );
     const error = answer.body as { statusCode: number; error: string; message: string };
     assert.equal(error.statusCode, answer.status);
     assert.equal(typeof error.error, 'string');
@@ -147,24 +180,78 @@ describe('/validate on fuzzed bodies (inject)', () => {
     return 'client-error';
   }
 
-  const envelope = (request: unknown, apiVersion = 'admission.k8s.io/v1') => ({ apiVersion, kind: 'AdmissionReview', request });
+  const envelope = (request: unknown, apiVersion = 'admission.k8s.io/v1') => ({
+    apiVersion,
+    kind: 'AdmissionReview',
+    request,
+  });
 
   /** Bodies: fuzzed reviews, reviews with a broken envelope, random JSON, and texts that are not JSON at all. */
   const body = fc.oneof(
     { arbitrary: fuzzRequest(nastyJsonValue).map((r) => JSON.stringify(envelope(r))), weight: 10 },
-    { arbitrary: fc.tuple(fuzzRequest(nastyJsonValue), fc.constantFrom('uid', 'operation', 'kind', 'resource', 'name', 'namespace', 'dryRun'), nastyJsonValue).map(([r, key, v]) => JSON.stringify(envelope({ ...r, [key]: v }))), weight: 3 },
-    { arbitrary: fc.tuple(fuzzRequest(nastyJsonValue), fc.constantFrom('admission.k8s.io/v1beta1', 'admission.k8s.io/v2', '', 'v1')).map(([r, v]) => JSON.stringify(envelope(r, v))), weight: 2 },
+    {
+      arbitrary: fc
+        .tuple(
+          fuzzRequest(nastyJsonValue),
+          fc.constantFrom('uid', 'operation', 'kind', 'resource', 'name', 'namespace', 'dryRun'),
+          nastyJsonValue,
+        )
+        .map(([r, key, v]) => JSON.stringify(envelope({ ...r, [key]: v }))),
+      weight: 3,
+    },
+    {
+      arbitrary: fc
+        .tuple(
+          fuzzRequest(nastyJsonValue),
+          fc.constantFrom('admission.k8s.io/v1beta1', 'admission.k8s.io/v2', '', 'v1'),
+        )
+        .map(([r, v]) => JSON.stringify(envelope(r, v))),
+      weight: 2,
+    },
     { arbitrary: fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v)), weight: 2 },
-    { arbitrary: fc.tuple(fuzzRequest(nastyJsonValue), fc.nat(), fc.string({ maxLength: 3 })).map(([r, at, junk]) => { const s = JSON.stringify(envelope(r)); const i = at % s.length; return s.slice(0, i) + junk + s.slice(i + 1); }), weight: 3 },
-    { arbitrary: fc.tuple(fuzzRequest(nastyJsonValue), fc.nat()).map(([r, at]) => { const s = JSON.stringify(envelope(r)); return s.slice(0, at % s.length); }), weight: 1 },
+    {
+      arbitrary: fc.tuple(fuzzRequest(nastyJsonValue), fc.nat(), fc.string({ maxLength: 3 })).map(([r, at, junk]) => {
+        const s = JSON.stringify(envelope(r));
+        const i = at % s.length;
+        return s.slice(0, i) + junk + s.slice(i + 1);
+      }),
+      weight: 3,
+    },
+    {
+      arbitrary: fc.tuple(fuzzRequest(nastyJsonValue), fc.nat()).map(([r, at]) => {
+        const s = JSON.stringify(envelope(r));
+        return s.slice(0, at % s.length);
+      }),
+      weight: 1,
+    },
     { arbitrary: fc.string({ unit: 'binary', maxLength: 200 }), weight: 1 },
-    { arbitrary: fc.constantFrom('{"__proto__":{"allowed":true}}', '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"constructor":{"prototype":{"x":1}}}}', '[]', 'null', '1e400', '"x"', '{}', '\ufeff{}'), weight: 1 },
+    {
+      arbitrary: fc.constantFrom(
+        '{"__proto__":{"allowed":true}}',
+        '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"constructor":{"prototype":{"x":1}}}}',
+        '[]',
+        'null',
+        '1e400',
+        '"x"',
+        '{}',
+        '\ufeff{}',
+      ),
+      weight: 1,
+    },
   );
 
   const contentType = fc.oneof(
     { arbitrary: fc.constant('application/json'), weight: 16 },
     { arbitrary: fc.constant('application/json; charset=utf-8'), weight: 2 },
-    { arbitrary: fc.constantFrom('text/plain', 'application/yaml', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x'), weight: 2 },
+    {
+      arbitrary: fc.constantFrom(
+        'text/plain',
+        'application/yaml',
+        'application/x-www-form-urlencoded',
+        'multipart/form-data; boundary=x',
+      ),
+      weight: 2,
+    },
   );
 
   // Shadowed values stay small: a huge one repeated at every key would only test the 413.
@@ -183,51 +270,89 @@ describe('/validate on fuzzed bodies (inject)', () => {
         }
         statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
         if (answer.status !== 200) {
-          const reason = String((answer.body as { message?: string }).message).replace(/^not an AdmissionReview: /, '').split(/[:,(]| at /, 1)[0]!.slice(0, 60);
+          const reason = String((answer.body as { message?: string }).message)
+            .replace(/^not an AdmissionReview: /, '')
+            .split(/[:,(]| at /, 1)[0]!
+            .slice(0, 60);
           reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
         }
         seen[assertAnswer(answer, text)]++;
       }),
       { numRuns: RUNS.http },
     );
-    const byStatus = [...statuses].sort(([a], [b]) => a - b).map(([s, n]) => `${n}×${s}`).join(', ');
+    const byStatus = [...statuses]
+      .sort(([a], [b]) => a - b)
+      .map(([s, n]) => `${n}×${s}`)
+      .join(', ');
     t.diagnostic(`/validate: ${RUNS.http} fuzzed bodies: ${byStatus}; 0 server errors`);
-    t.diagnostic(`4xx reasons: ${[...reasons].sort(([, a], [, b]) => b - a).map(([r, n]) => `${n}× ${r}`).join('; ')}`);
-    assert.ok(seen.review > RUNS.http / 3 && seen['client-error'] > RUNS.http / 10, `both paths are exercised: ${JSON.stringify(seen)}`);
+    t.diagnostic(
+      `4xx reasons: ${[...reasons]
+        .sort(([, a], [, b]) => b - a)
+        .map(([r, n]) => `${n}× ${r}`)
+        .join('; ')}`,
+    );
+    assert.ok(
+      seen.review > RUNS.http / 3 && seen['client-error'] > RUNS.http / 10,
+      `both paths are exercised: ${JSON.stringify(seen)}`,
+    );
   });
 
-  test('duplicate keys: the last occurrence wins, as in kube-apiserver\'s decoder, and the answer equals that of the de-duplicated body', async (t) => {
+  test("duplicate keys: the last occurrence wins, as in kube-apiserver's decoder, and the answer equals that of the de-duplicated body", async (t) => {
     let compared = 0;
     await fc.assert(
-      fc.asyncProperty(fuzzRequest(nastyJsonValue), fc.integer({ min: 1, max: 5 }), smallNastyJson, async (request, pick, shadow) => {
-        const value = envelope(request);
-        const duplicated = withDuplicateKeys(value, pick, shadow);
-        assert.notEqual(duplicated, JSON.stringify(value), 'the text really repeats keys');
-        const a = await post(duplicated);
-        const b = await post(JSON.stringify(value));
-        assertAnswer(a, duplicated);
-        assert.equal(a.status, b.status);
-        if (a.status === 200) {
-          const strip = (x: unknown) => (x as { response: unknown }).response;
-          assert.deepEqual(strip(a.body), strip(b.body));
-        }
-        compared++;
-      }),
+      fc.asyncProperty(
+        fuzzRequest(nastyJsonValue),
+        fc.integer({ min: 1, max: 5 }),
+        smallNastyJson,
+        async (request, pick, shadow) => {
+          const value = envelope(request);
+          const duplicated = withDuplicateKeys(value, pick, shadow);
+          assert.notEqual(duplicated, JSON.stringify(value), 'the text really repeats keys');
+          const a = await post(duplicated);
+          const b = await post(JSON.stringify(value));
+          assertAnswer(a, duplicated);
+          assert.equal(a.status, b.status);
+          if (a.status === 200) {
+            const strip = (x: unknown) => (x as { response: unknown }).response;
+            assert.deepEqual(strip(a.body), strip(b.body));
+          }
+          compared++;
+        },
+      ),
       { numRuns: RUNS.duplicateKeys },
     );
-    t.diagnostic(`duplicate keys: ${compared} bodies with repeated keys, each answered exactly like its last-wins equivalent`);
+    t.diagnostic(
+      `duplicate keys: ${compared} bodies with repeated keys, each answered exactly like its last-wins equivalent`,
+    );
   });
 
   test('a body nested 9,000 levels deep that mentions __proto__ is judged (no walk of the body recurses)', async () => {
-    const request = { uid: 'deep-proto', operation: 'CREATE', kind: { group: 'networking.istio.io', version: 'v1', kind: 'Sidecar' }, namespace: 'bar', name: 'fuzz', object: { ...sidecarObject({ egress: [{ hosts: ['./*'] }] }), status: 'DEEP' } };
-    const text = JSON.stringify(envelope(request)).replace('"DEEP"', `{"note":"__proto__","d":${'['.repeat(9_000)}${']'.repeat(9_000)}}`);
+    const request = {
+      uid: 'deep-proto',
+      operation: 'CREATE',
+      kind: { group: 'networking.istio.io', version: 'v1', kind: 'Sidecar' },
+      namespace: 'bar',
+      name: 'fuzz',
+      object: { ...sidecarObject({ egress: [{ hosts: ['./*'] }] }), status: 'DEEP' },
+    };
+    const text = JSON.stringify(envelope(request)).replace(
+      '"DEEP"',
+      `{"note":"__proto__","d":${'['.repeat(9_000)}${']'.repeat(9_000)}}`,
+    );
     const answer = await post(text);
     assertAnswer(answer, text);
     assert.equal((answer.body as { response: { allowed: boolean } }).response.allowed, true);
   });
 
   test('a deeper body than 10,000 levels is a 400 naming the problem', async () => {
-    const text = JSON.stringify(envelope({ uid: 'x', operation: 'CREATE', kind: { group: 'networking.istio.io', version: 'v1', kind: 'Sidecar' }, object: 'DEEP' })).replace('"DEEP"', `${'['.repeat(20_000)}${']'.repeat(20_000)}`);
+    const text = JSON.stringify(
+      envelope({
+        uid: 'x',
+        operation: 'CREATE',
+        kind: { group: 'networking.istio.io', version: 'v1', kind: 'Sidecar' },
+        object: 'DEEP',
+      }),
+    ).replace('"DEEP"', `${'['.repeat(20_000)}${']'.repeat(20_000)}`);
     const answer = await post(text);
     assert.equal(answer.status, 400);
     assert.match((answer.body as { message: string }).message, /nests deeper than 10000 levels/);
@@ -235,7 +360,11 @@ describe('/validate on fuzzed bodies (inject)', () => {
 });
 
 describe('irrelevant fields never change a decision', () => {
-  const requestFor = (object: Record<string, unknown>, userInfo: unknown = { username: 'kubernetes-admin' }, options: unknown = null): AdmissionRequest => ({
+  const requestFor = (
+    object: Record<string, unknown>,
+    userInfo: unknown = { username: 'kubernetes-admin' },
+    options: unknown = null,
+  ): AdmissionRequest => ({
     uid: 'same',
     kind: { group: 'networking.istio.io', version: 'v1', kind: 'Sidecar' },
     resource: { group: 'networking.istio.io', version: 'v1', resource: 'sidecars' },
@@ -247,8 +376,14 @@ describe('irrelevant fields never change a decision', () => {
     options,
   });
 
-  const spec = fc.oneof(fc.constantFrom(...VECTORS).map((v) => v.spec), plausibleSpec, boundarySpec);
-  const objects = fc.tuple(spec, fc.constantFrom('bar', 'shop', 'fresh'), fc.constantFrom('v1', 'v1beta1', 'v1alpha3')).map(([s, ns, v]) => sidecarObject(s, ns, 'candidate', `networking.istio.io/${v}`));
+  const spec = fc.oneof(
+    fc.constantFrom(...VECTORS).map((v) => v.spec),
+    plausibleSpec,
+    boundarySpec,
+  );
+  const objects = fc
+    .tuple(spec, fc.constantFrom('bar', 'shop', 'fresh'), fc.constantFrom('v1', 'v1beta1', 'v1alpha3'))
+    .map(([s, ns, v]) => sidecarObject(s, ns, 'candidate', `networking.istio.io/${v}`));
 
   test('labels, annotations, status, managedFields, bookkeeping metadata, userInfo and options', (t) => {
     const outcomes = { allowed: 0, denied: 0 };
@@ -261,7 +396,9 @@ describe('irrelevant fields never change a decision', () => {
       }),
       { numRuns: RUNS.irrelevant },
     );
-    t.diagnostic(`irrelevant fields (review()): ${RUNS.irrelevant} pairs, ${outcomes.allowed} allowed and ${outcomes.denied} denied, every decision unchanged`);
+    t.diagnostic(
+      `irrelevant fields (review()): ${RUNS.irrelevant} pairs, ${outcomes.allowed} allowed and ${outcomes.denied} denied, every decision unchanged`,
+    );
     assert.ok(outcomes.allowed > RUNS.irrelevant / 4, 'valid Sidecars are well represented');
   });
 
@@ -271,7 +408,13 @@ describe('irrelevant fields never change a decision', () => {
       await fc.assert(
         fc.asyncProperty(objects, irrelevant, async (object, extra) => {
           const send = async (o: Record<string, unknown>) =>
-            (await app.inject({ method: 'POST', url: '/validate', payload: { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: requestFor(o) } })).json().response;
+            (
+              await app.inject({
+                method: 'POST',
+                url: '/validate',
+                payload: { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: requestFor(o) },
+              })
+            ).json().response;
           assert.deepEqual(await send(decorate(object, extra)), await send(object));
         }),
         { numRuns: RUNS.irrelevantHttp },
@@ -282,4 +425,3 @@ describe('irrelevant fields never change a decision', () => {
     }
   });
 });
-

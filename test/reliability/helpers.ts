@@ -71,7 +71,8 @@ export class RawClient {
     socket.setEncoding('latin1');
     socket.on('data', (d: string) => (this.received += d));
     socket.on('error', (e: NodeJS.ErrnoException) => (this.error ??= e.code ?? e.message));
-    this.closedPromise = new Promise((resolve) => socket.once('close', () => {
+    this.closedPromise = new Promise((resolve) =>
+      socket.once('close', () => {
         this.closed = true;
         resolve();
       }),
@@ -115,7 +116,11 @@ export class RawClient {
   json(): unknown {
     const at = this.received.indexOf('\r\n\r\n');
     const length = Number(this.header('content-length'));
-    return JSON.parse(Buffer.from(this.received.slice(at + 4), 'latin1').subarray(0, length).toString('utf8'));
+    return JSON.parse(
+      Buffer.from(this.received.slice(at + 4), 'latin1')
+        .subarray(0, length)
+        .toString('utf8'),
+    );
   }
 
   destroy(): void {
@@ -138,7 +143,15 @@ export interface HttpResult {
 /** One HTTPS request; never rejects (the error code is returned instead). */
 export function httpsRequest(
   port: number,
-  opts: { method?: string; path: string; body?: string; agent?: https.Agent | false; caPem?: string; timeoutMs?: number; host?: string },
+  opts: {
+    method?: string;
+    path: string;
+    body?: string;
+    agent?: https.Agent | false;
+    caPem?: string;
+    timeoutMs?: number;
+    host?: string;
+  },
 ): Promise<HttpResult> {
   return new Promise((resolve) => {
     const req = https.request(
@@ -149,7 +162,10 @@ export function httpsRequest(
         path: opts.path,
         ca: opts.caPem ?? testPki().caPem,
         agent: opts.agent ?? false,
-        headers: opts.body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(opts.body) },
+        headers:
+          opts.body === undefined
+            ? {}
+            : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(opts.body) },
       },
       (res) => {
         let body = '';
@@ -159,12 +175,14 @@ export function httpsRequest(
         res.on('error', (err: NodeJS.ErrnoException) => resolve({ error: err.code ?? err.message }));
       },
     );
-    if (opts.timeoutMs) req.setTimeout(opts.timeoutMs, () => req.destroy(Object.assign(new Error('client timeout'), { code: 'CLIENT_TIMEOUT' })));
+    if (opts.timeoutMs)
+      req.setTimeout(opts.timeoutMs, () =>
+        req.destroy(Object.assign(new Error('client timeout'), { code: 'CLIENT_TIMEOUT' })),
+      );
     req.on('error', (err: NodeJS.ErrnoException) => resolve({ error: err.code ?? err.message }));
     req.end(opts.body);
   });
 }
-
 
 export interface ServeProcess {
   child: ChildProcess;
@@ -176,15 +194,21 @@ export interface ServeProcess {
 
 /** `sidecar-guard serve --standalone` as a child process, resolved once it listens. */
 export async function spawnServe(args: string[]): Promise<ServeProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '--standalone', '--listen', '127.0.0.1:0', '--metrics-listen', 'off', ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', CLI, 'serve', '--standalone', '--listen', '127.0.0.1:0', '--metrics-listen', 'off', ...args],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   let err = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   const lines = () =>
     out
       .split('\n')

@@ -25,7 +25,9 @@ const CHUNK = Buffer.alloc(64 * 1024, 0x20);
 async function upload(client: RawClient, total: number, chunked: boolean): Promise<number> {
   let sent = 0;
   while (sent < total && client.received === '' && !client.closed && !client.error) {
-    const frame = chunked ? Buffer.concat([Buffer.from(`${CHUNK.length.toString(16)}\r\n`), CHUNK, Buffer.from('\r\n')]) : CHUNK;
+    const frame = chunked
+      ? Buffer.concat([Buffer.from(`${CHUNK.length.toString(16)}\r\n`), CHUNK, Buffer.from('\r\n')])
+      : CHUNK;
     if (!(await client.write(frame))) break;
     sent += CHUNK.length;
     await new Promise((r) => setImmediate(r));
@@ -50,7 +52,9 @@ describe('bodies above 7 MiB', { timeout: 60_000 }, () => {
       const sent = await upload(client, declared, framing === 'chunked');
       await client.whenClosed();
       const serverRead = server.accepted.at(-1)!.bytesRead;
-      t.diagnostic(`${framing}: client offered ${declared} bytes, sent ${sent} before the answer; server read ${serverRead} bytes (TLS included)`);
+      t.diagnostic(
+        `${framing}: client offered ${declared} bytes, sent ${sent} before the answer; server read ${serverRead} bytes (TLS included)`,
+      );
 
       assert.equal(client.status(), 413);
       assert.match((client.json() as { message: string }).message, /larger than 7 MiB/);
@@ -62,7 +66,10 @@ describe('bodies above 7 MiB', { timeout: 60_000 }, () => {
         assert.ok(serverRead < MAX_BODY_BYTES, `server read ${serverRead} bytes`);
       } else {
         // A chunked body can only be counted: it is cut right after the limit.
-        assert.ok(serverRead > MAX_BODY_BYTES && serverRead < MAX_BODY_BYTES + 2 * MiB, `server read ${serverRead} bytes`);
+        assert.ok(
+          serverRead > MAX_BODY_BYTES && serverRead < MAX_BODY_BYTES + 2 * MiB,
+          `server read ${serverRead} bytes`,
+        );
       }
     });
   }
@@ -121,7 +128,9 @@ describe('slow and silent clients are disconnected', { timeout: 30_000 }, () => 
     try {
       const client = await RawClient.connect(slow.port);
       const body = JSON.stringify(sidecarReview(sidecar('a', 'b'), { uid: 'slow-body' }));
-      await client.write(requestHead('/validate', { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }));
+      await client.write(
+        requestHead('/validate', { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }),
+      );
       let sent = 0;
       while (!client.closed && !client.error && client.received === '' && sent < body.length - 1) {
         if (await client.write(body[sent]!)) sent++;
@@ -207,13 +216,25 @@ describe('?timeout= from the API server', () => {
   test('Go duration syntax, v1beta1 answered in kind; a zero budget fails fast; a malformed parameter is ignored', async () => {
     const h = clockedApp();
     h.queue(1_500);
-    const ok = await h.post('/validate?timeout=1m30s', sidecarReview(sidecar('a', 'x'), { apiVersion: 'admission.k8s.io/v1beta1' }));
+    const ok = await h.post(
+      '/validate?timeout=1m30s',
+      sidecarReview(sidecar('a', 'x'), { apiVersion: 'admission.k8s.io/v1beta1' }),
+    );
     assert.equal(ok.body.apiVersion, 'admission.k8s.io/v1beta1');
     assert.equal(ok.body.response.allowed, true);
-    assert.equal((await h.post('/validate?timeout=1.4s', sidecarReview(sidecar('b', 'x')))).body.response.status.reason, 'Timeout');
+    assert.equal(
+      (await h.post('/validate?timeout=1.4s', sidecarReview(sidecar('b', 'x')))).body.response.status.reason,
+      'Timeout',
+    );
     h.queue(0);
-    assert.equal((await h.post('/validate?timeout=0s', sidecarReview(sidecar('c', 'x')))).body.response.status.code, 504);
-    assert.equal((await h.post('/validate?timeout=soon', sidecarReview(sidecar('d', 'x')))).body.response.allowed, true);
+    assert.equal(
+      (await h.post('/validate?timeout=0s', sidecarReview(sidecar('c', 'x')))).body.response.status.code,
+      504,
+    );
+    assert.equal(
+      (await h.post('/validate?timeout=soon', sidecarReview(sidecar('d', 'x')))).body.response.allowed,
+      true,
+    );
     assert.equal((await h.post('/validate', sidecarReview(sidecar('e', 'x')))).body.response.allowed, true);
     assert.equal(h.decided(), 3);
   });
@@ -224,7 +245,12 @@ describe('?timeout= from the API server', () => {
       const client = await RawClient.connect(server.port);
       const review = sidecarReview(sidecar('a', 'b'));
       const body = JSON.stringify(review);
-      await client.write(requestHead('/validate?timeout=10s', { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }) + body);
+      await client.write(
+        requestHead('/validate?timeout=10s', {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+        }) + body,
+      );
       await waitFor('the answer', () => client.status() !== undefined && client.received.endsWith('}'));
       assert.equal(client.status(), 200);
       assert.deepEqual((client.json() as { response: unknown }).response, { uid: review.request.uid, allowed: true });
@@ -251,7 +277,10 @@ describe('bounded concurrency: 503 + Retry-After beyond --max-inflight', { timeo
     const client = await RawClient.connect(port);
     const body = JSON.stringify(sidecarReview(sidecar('ns', uid), { uid }));
     const half = Math.floor(body.length / 2);
-    await client.write(requestHead('/validate', { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }) + body.slice(0, half));
+    await client.write(
+      requestHead('/validate', { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }) +
+        body.slice(0, half),
+    );
     return { client, finish: () => client.write(body.slice(half)) };
   }
 
@@ -266,7 +295,10 @@ describe('bounded concurrency: 503 + Retry-After beyond --max-inflight', { timeo
       assert.equal(extra.client.status(), 503);
       assert.equal(extra.client.header('retry-after'), '2');
       assert.equal(extra.client.header('connection'), 'close');
-      assert.match((extra.client.json() as { message: string }).message, /overloaded: 3 admission requests in flight \(limit 3\)/);
+      assert.match(
+        (extra.client.json() as { message: string }).message,
+        /overloaded: 3 admission requests in flight \(limit 3\)/,
+      );
 
       // Probes are never refused: the kubelet must not see an overloaded replica as dead.
       const probe = await RawClient.connect(server.port);
@@ -323,11 +355,15 @@ describe('bounded concurrency: 503 + Retry-After beyond --max-inflight', { timeo
       const burst = await Promise.all(Array.from({ length: 40 }, (_, i) => halfSent(server.port, `burst-${i}`)));
       await waitFor('all heads', () => server.heads() === 40);
       await Promise.all(burst.map((r) => r.finish()));
-      await waitFor('every request to end', () => burst.every((r) => r.client.closed || r.client.received.endsWith('}')));
+      await waitFor('every request to end', () =>
+        burst.every((r) => r.client.closed || r.client.received.endsWith('}')),
+      );
       const statuses = burst.map((r) => r.client.status());
       const served = statuses.filter((s) => s === 200).length;
       const refused = statuses.filter((s) => s === 503).length;
-      t.diagnostic(`burst: 40 concurrent uploads, limit ${limit}: ${served} served (200), ${refused} refused (503), ${40 - served - refused} other`);
+      t.diagnostic(
+        `burst: 40 concurrent uploads, limit ${limit}: ${served} served (200), ${refused} refused (503), ${40 - served - refused} other`,
+      );
       assert.equal(served, limit);
       assert.equal(refused, 40 - limit);
       for (const r of burst) r.client.destroy();
@@ -340,7 +376,10 @@ describe('bounded concurrency: 503 + Retry-After beyond --max-inflight', { timeo
 describe('draining', { timeout: 30_000 }, () => {
   test('while draining every response closes its connection, so keep-alive clients reconnect elsewhere', async () => {
     let draining = false;
-    const server = await listen({ draining: () => draining, readiness: () => ({ ready: !draining, reasons: draining ? ['shutting down'] : [] }) });
+    const server = await listen({
+      draining: () => draining,
+      readiness: () => ({ ready: !draining, reasons: draining ? ['shutting down'] : [] }),
+    });
     try {
       const client = await RawClient.connect(server.port);
       await client.write('GET /readyz HTTP/1.1\r\nhost: localhost\r\n\r\n');
@@ -350,7 +389,10 @@ describe('draining', { timeout: 30_000 }, () => {
       draining = true;
       client.received = '';
       const body = JSON.stringify(sidecarReview(sidecar('a', 'b')));
-      await client.write(requestHead('/validate', { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }) + body);
+      await client.write(
+        requestHead('/validate', { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }) +
+          body,
+      );
       await client.whenClosed();
       assert.equal(client.status(), 200, 'the request on the kept-alive connection is still answered');
       assert.equal(client.header('connection'), 'close');
@@ -380,7 +422,10 @@ describe('closing: kept-alive connections are closed only between requests, once
     // It was: answered, with Connection: close, and then the connection ends.
     const body = JSON.stringify(sidecarReview(sidecar('a', 'b'), { uid: 'on-the-wire' }));
     busy.received = '';
-    await busy.write(requestHead('/validate', { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }) + body);
+    await busy.write(
+      requestHead('/validate', { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }) +
+        body,
+    );
     await busy.whenClosed();
     assert.equal(busy.status(), 200);
     assert.equal(busy.header('connection'), 'close');
@@ -393,20 +438,35 @@ describe('the body budget and slow bodies', { timeout: 60_000 }, () => {
   /** A head declaring `declared` bytes and the first `first` of them; finish() sends the rest of a real review when it fits. */
   async function started(port: number, _uid: string, declared: number, first = 1, path = '/validate?timeout=10s') {
     const client = await RawClient.connect(port);
-    await client.write(requestHead(path, { 'content-type': 'application/json', 'content-length': declared }) + ' '.repeat(first));
+    await client.write(
+      requestHead(path, { 'content-type': 'application/json', 'content-length': declared }) + ' '.repeat(first),
+    );
     return client;
   }
 
   async function honest(port: number, uid: string) {
     const client = await RawClient.connect(port);
     const body = JSON.stringify(sidecarReview(sidecar('shop', uid), { uid }));
-    await client.write(requestHead('/validate?timeout=10s', { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }) + body);
+    await client.write(
+      requestHead('/validate?timeout=10s', {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body),
+      }) + body,
+    );
     await waitFor('the honest answer', () => client.status() !== undefined && client.received.endsWith('}'));
     return client;
   }
 
   test('the budget refuses the body that does not fit with 503 at its head, and an ordinary review still finds room', async (t) => {
-    const server = await listen({ limits: { maxBodyBytesInFlight: 3 * MiB, maxLargeBodyBytesInFlight: 2 * MiB, smallBodyBytes: 64 * 1024, bodyGraceMs: 600_000, bodyYieldAfterMs: 600_000 } });
+    const server = await listen({
+      limits: {
+        maxBodyBytesInFlight: 3 * MiB,
+        maxLargeBodyBytesInFlight: 2 * MiB,
+        smallBodyBytes: 64 * 1024,
+        bodyGraceMs: 600_000,
+        bodyYieldAfterMs: 600_000,
+      },
+    });
     try {
       const large = await Promise.all([0, 1].map((i) => started(server.port, `large-${i}`, MiB)));
       await waitFor('their heads', () => server.heads() === 2);
@@ -415,11 +475,16 @@ describe('the body budget and slow bodies', { timeout: 60_000 }, () => {
       assert.equal(third.status(), 503);
       assert.equal(third.header('retry-after'), '1');
       assert.equal(third.header('connection'), 'close');
-      assert.match((third.json() as { message: string }).message, /overloaded: 3145728 bytes of large bodies would be in flight \(limit 2097152\)/);
+      assert.match(
+        (third.json() as { message: string }).message,
+        /overloaded: 3145728 bytes of large bodies would be in flight \(limit 2097152\)/,
+      );
       const ok = await honest(server.port, 'honest');
       assert.equal(ok.status(), 200);
       assert.deepEqual((ok.json() as { response: unknown }).response, { uid: 'honest', allowed: true });
-      t.diagnostic('budget 3 MiB, 2 MiB of it for large bodies: 2 × 1 MiB uploading, the third 1 MiB body refused at its head, a 3 KB review answered 200');
+      t.diagnostic(
+        'budget 3 MiB, 2 MiB of it for large bodies: 2 × 1 MiB uploading, the third 1 MiB body refused at its head, a 3 KB review answered 200',
+      );
       for (const c of [...large, ok]) c.destroy();
     } finally {
       await server.close();
@@ -428,7 +493,10 @@ describe('the body budget and slow bodies', { timeout: 60_000 }, () => {
 
   test('clients trickling bodies into every slot yield to an honest review: the slowest gets 408, the review is answered', async () => {
     let clock = 0;
-    const server = await listen({ now: () => clock, limits: { maxInflight: 4, bodyGraceMs: 600_000, bodyYieldAfterMs: 100 } });
+    const server = await listen({
+      now: () => clock,
+      limits: { maxInflight: 4, bodyGraceMs: 600_000, bodyYieldAfterMs: 100 },
+    });
     try {
       const tricklers = await Promise.all([0, 1, 2, 3].map((i) => started(server.port, `trickle-${i}`, 2_000)));
       await waitFor('their heads', () => server.heads() === 4);
@@ -445,7 +513,10 @@ describe('the body budget and slow bodies', { timeout: 60_000 }, () => {
       assert.equal(cut.length, 1);
       assert.equal(cut[0]!.status(), 408);
       assert.equal(cut[0]!.header('connection'), 'close');
-      assert.match((cut[0]!.json() as { message: string }).message, /body incomplete after 100ms \(1 of 2000 bytes\) while the server needed room/);
+      assert.match(
+        (cut[0]!.json() as { message: string }).message,
+        /body incomplete after 100ms \(1 of 2000 bytes\) while the server needed room/,
+      );
       for (const c of [...tricklers, early, ok]) c.destroy();
     } finally {
       await server.close();
@@ -471,7 +542,10 @@ describe('the body budget and slow bodies', { timeout: 60_000 }, () => {
       await client.whenClosed();
       assert.equal(client.status(), 408);
       assert.equal(client.header('connection'), 'close');
-      assert.match((client.json() as { message: string }).message, /body arriving at 20 B\/s \(10 of 2000 bytes in 500ms\) cannot arrive within its share \(5000ms\) of the caller's deadline/);
+      assert.match(
+        (client.json() as { message: string }).message,
+        /body arriving at 20 B\/s \(10 of 2000 bytes in 500ms\) cannot arrive within its share \(5000ms\) of the caller's deadline/,
+      );
       assert.deepEqual(validated, []);
     } finally {
       await server.close();
@@ -481,7 +555,12 @@ describe('the body budget and slow bodies', { timeout: 60_000 }, () => {
 
 describe('refusals at the head close the connection', { timeout: 60_000 }, () => {
   for (const [what, headers, status, message] of [
-    ['a body that is not JSON (Content-Type text/plain)', { 'content-type': 'text/plain' }, 400, /^Content-Type must be application\/json, got "text\/plain"/],
+    [
+      'a body that is not JSON (Content-Type text/plain)',
+      { 'content-type': 'text/plain' },
+      400,
+      /^Content-Type must be application\/json, got "text\/plain"/,
+    ],
     ['a body without a Content-Type', {}, 400, /^Content-Type must be application\/json, got ""/],
     ['a body to an unknown path', { 'content-type': 'application/json', path: '/nope' }, 404, /^no route POST \/nope/],
   ] as const) {
@@ -501,7 +580,9 @@ describe('refusals at the head close the connection', { timeout: 60_000 }, () =>
         }
         await client.whenClosed();
         const serverRead = server.accepted.at(-1)!.bytesRead;
-        t.diagnostic(`${what}: client sent ${sent} of ${declared} bytes; server read ${serverRead} bytes (TLS included)`);
+        t.diagnostic(
+          `${what}: client sent ${sent} of ${declared} bytes; server read ${serverRead} bytes (TLS included)`,
+        );
         assert.equal(client.status(), status);
         assert.match((client.json() as { message: string }).message, message);
         assert.equal(client.header('connection'), 'close');

@@ -25,10 +25,18 @@ interface Replica {
 async function replica(ttlMs: number): Promise<Replica> {
   let clock = 1_000_000;
   const store = new ClusterStore();
-  const { admitter, reservations } = localAdmitter(store, { overlap: 'labels', rootNamespace: 'istio-system' }, { ttlMs, now: () => clock });
+  const { admitter, reservations } = localAdmitter(
+    store,
+    { overlap: 'labels', rootNamespace: 'istio-system' },
+    { ttlMs, now: () => clock },
+  );
   // maxInflight 100: every one of the 100 requests is decided, none refused for load.
   const server = await listen({ validate: (r) => admitter.validate(r), limits: { maxInflight: 100 } });
-  return { server, store, reservations, advance: (ms) => {
+  return {
+    server,
+    store,
+    reservations,
+    advance: (ms) => {
       clock += ms;
     },
   };
@@ -46,7 +54,11 @@ async function createAll(r: Replica, names: string[], opts: { dryRun?: boolean }
   try {
     return await Promise.all(
       names.map(async (name) => {
-        const res = await httpsRequest(r.server.port, { path: '/validate?timeout=10s', body: JSON.stringify(sidecarReview(withUid(sidecar('shop', name)), { dryRun: opts.dryRun })), agent });
+        const res = await httpsRequest(r.server.port, {
+          path: '/validate?timeout=10s',
+          body: JSON.stringify(sidecarReview(withUid(sidecar('shop', name)), { dryRun: opts.dryRun })),
+          agent,
+        });
         assert.equal(res.status, 200, `${name}: ${res.error ?? res.body}`);
         const response = JSON.parse(res.body!).response as { allowed: boolean; status?: { message: string } };
         return { name, allowed: response.allowed, ...(response.status ? { message: response.status.message } : {}) };
@@ -73,7 +85,9 @@ describe('100 concurrent CREATEs of namespace-wide Sidecars through one HTTPS in
   test('exactly one is admitted; the other 99 are denied naming it', async (t) => {
     const verdicts = await createAll(r, NAMES);
     const admitted = verdicts.filter((v) => v.allowed);
-    t.diagnostic(`100 concurrent CREATEs over HTTPS: ${admitted.length} admitted (${admitted.map((v) => v.name).join()}), ${verdicts.length - admitted.length} denied`);
+    t.diagnostic(
+      `100 concurrent CREATEs over HTTPS: ${admitted.length} admitted (${admitted.map((v) => v.name).join()}), ${verdicts.length - admitted.length} denied`,
+    );
     assert.equal(admitted.length, 1);
     const winner = admitted[0]!.name;
     for (const v of verdicts.filter((x) => !x.allowed)) {
@@ -86,7 +100,10 @@ describe('100 concurrent CREATEs of namespace-wide Sidecars through one HTTPS in
     const [winner] = r.reservations.pending('shop');
     r.store.upsertSidecar(withUid(sidecar('shop', winner!.info.name)));
     assert.equal(r.reservations.size(), 0);
-    const again = await createAll(r, NAMES.slice(0, 20).filter((n) => n !== winner!.info.name));
+    const again = await createAll(
+      r,
+      NAMES.slice(0, 20).filter((n) => n !== winner!.info.name),
+    );
     assert.ok(again.every((v) => !v.allowed));
   });
 });
@@ -112,7 +129,9 @@ describe('reservations expire after their TTL', { timeout: 60_000 }, () => {
     const r = await replica(10_000);
     try {
       const verdicts = await createAll(r, NAMES, { dryRun: true });
-      t.diagnostic(`100 concurrent dry-run CREATEs: ${verdicts.filter((v) => v.allowed).length} admitted, ${r.reservations.size()} reserved`);
+      t.diagnostic(
+        `100 concurrent dry-run CREATEs: ${verdicts.filter((v) => v.allowed).length} admitted, ${r.reservations.size()} reserved`,
+      );
       assert.ok(verdicts.every((v) => v.allowed));
       assert.equal(r.reservations.size(), 0);
       const [real] = await createAll(r, ['real']);

@@ -27,7 +27,9 @@ import { httpsRequest, waitFor } from './helpers.js';
 const SIDECARS = '/apis/networking.istio.io/v1/sidecars';
 
 for (const claims of ['local', 'api'] as const) {
-  describe(`--claims=${claims}: a reservation outlives its TTL while the view is cut off from the API server`, { timeout: 60_000 }, () => {
+  describe(`--claims=${claims}: a reservation outlives its TTL while the view is cut off from the API server`, {
+    timeout: 60_000,
+  }, () => {
     let dir: string;
     let api: TestApiServer;
     let server: RunningServer;
@@ -41,11 +43,30 @@ for (const claims of ['local', 'api'] as const) {
       caPem = ca.certPem;
       api = await startTestApiServer();
       api.writeKubeconfig(join(dir, 'kubeconfig'));
-      for (const name of ['shop', 'sidecar-guard', 'istio-system']) api.store.put('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+      for (const name of ['shop', 'sidecar-guard', 'istio-system'])
+        api.store.put('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
       mock.timers.enable({ apis: ['Date'], now: Date.now() });
       const args = [
-        '--kubeconfig', join(dir, 'kubeconfig'), '--listen', '127.0.0.1:0', '--cert-dir', dir, '--metrics-listen', 'off', '--drain-delay', '0',
-        '--self-namespace', 'sidecar-guard', '--reservation-ttl', '10000', '--max-staleness', '60000', '--log-level', 'silent', '--claims', claims,
+        '--kubeconfig',
+        join(dir, 'kubeconfig'),
+        '--listen',
+        '127.0.0.1:0',
+        '--cert-dir',
+        dir,
+        '--metrics-listen',
+        'off',
+        '--drain-delay',
+        '0',
+        '--self-namespace',
+        'sidecar-guard',
+        '--reservation-ttl',
+        '10000',
+        '--max-staleness',
+        '60000',
+        '--log-level',
+        'silent',
+        '--claims',
+        claims,
       ];
       server = await serve(serveConfigOf(args), pino({ level: 'silent' }));
       port = Number(new URL(server.url).port);
@@ -60,17 +81,35 @@ for (const claims of ['local', 'api'] as const) {
     });
 
     async function post(object: Record<string, unknown>) {
-      const res = await httpsRequest(port, { path: '/validate?timeout=5s', body: JSON.stringify(sidecarReview(object)), caPem });
+      const res = await httpsRequest(port, {
+        path: '/validate?timeout=5s',
+        body: JSON.stringify(sidecarReview(object)),
+        caPem,
+      });
       if (res.status !== 200) return { status: res.status, body: res.body };
-      const response = JSON.parse(res.body!).response as { allowed: boolean; status?: { message: string }; warnings?: string[] };
-      return { status: 200, allowed: response.allowed, message: response.status?.message, warnings: response.warnings ?? [] };
+      const response = JSON.parse(res.body!).response as {
+        allowed: boolean;
+        status?: { message: string };
+        warnings?: string[];
+      };
+      return {
+        status: 200,
+        allowed: response.allowed,
+        message: response.status?.message,
+        warnings: response.warnings ?? [],
+      };
     }
-    const withUid = (object: Record<string, unknown>, uid: string) => ({ ...object, metadata: { ...(object.metadata as object), uid } });
+    const withUid = (object: Record<string, unknown>, uid: string) => ({
+      ...object,
+      metadata: { ...(object.metadata as object), uid },
+    });
 
     test('admitted and stored while the Sidecar view is cut off; 11 s later a second namespace-wide one is still denied, saying why', async () => {
       api.faults.failRequests({ match: (method, path) => method === 'GET' && path.startsWith(SIDECARS), status: 500 });
       api.faults.dropWatches();
-      await waitFor('a failed Sidecar re-list', () => api.requests().some((r) => r.status === 500 && r.path.startsWith(SIDECARS)));
+      await waitFor('a failed Sidecar re-list', () =>
+        api.requests().some((r) => r.status === 500 && r.path.startsWith(SIDECARS)),
+      );
 
       const first = withUid(sidecar('shop', 'first'), 'uid-first');
       const admitted = await post(first);
@@ -78,28 +117,46 @@ for (const claims of ['local', 'api'] as const) {
       api.store.put('sidecars', first as unknown as KubeObject);
 
       mock.timers.tick(11_000);
-      assert.equal((await httpsRequest(port, { path: '/readyz', caPem })).status, 200, 'within --max-staleness: still ready');
+      assert.equal(
+        (await httpsRequest(port, { path: '/readyz', caPem })).status,
+        200,
+        'within --max-staleness: still ready',
+      );
       const second = await post(withUid(sidecar('shop', 'second'), 'uid-second'));
       assert.equal(second.allowed, false, JSON.stringify(second));
       assert.match(second.message!, /namespace "shop" already has a namespace-wide Sidecar: first/);
       assert.ok(
-        second.warnings!.some((w) => /Sidecar shop\/first \(admitted 11s ago\): admitted but not in sidecar-guard's view, which has not heard from the API server for 1\ds/.test(w)),
+        second.warnings!.some((w) =>
+          /Sidecar shop\/first \(admitted 11s ago\): admitted but not in sidecar-guard's view, which has not heard from the API server for 1\ds/.test(
+            w,
+          ),
+        ),
         JSON.stringify(second.warnings),
       );
     });
 
-    test(claims === 'api' ? 'past --max-staleness a write that needs a claim gets HTTP 500 (failurePolicy decides), naming why' : 'past --max-staleness the reservation still holds', async () => {
-      mock.timers.tick(60_000);
-      const selective = await post(withUid(sidecar('shop', 'selective', { selector: { app: 'x' } }), 'uid-selective'));
-      if (claims === 'api') {
-        assert.equal(selective.status, 500, JSON.stringify(selective));
-        assert.match(String(selective.body), /failurePolicy applies: the cluster view has not heard from the API server for 7\ds, longer than --max-staleness \(60s\)/);
-      } else {
-        assert.equal(selective.allowed, true, 'one replica: its own reservations are all it needs');
-      }
-      const second = await post(withUid(sidecar('shop', 'second'), 'uid-second'));
-      assert.equal(second.allowed, false, 'a denial needs no claim');
-    });
+    test(
+      claims === 'api'
+        ? 'past --max-staleness a write that needs a claim gets HTTP 500 (failurePolicy decides), naming why'
+        : 'past --max-staleness the reservation still holds',
+      async () => {
+        mock.timers.tick(60_000);
+        const selective = await post(
+          withUid(sidecar('shop', 'selective', { selector: { app: 'x' } }), 'uid-selective'),
+        );
+        if (claims === 'api') {
+          assert.equal(selective.status, 500, JSON.stringify(selective));
+          assert.match(
+            String(selective.body),
+            /failurePolicy applies: the cluster view has not heard from the API server for 7\ds, longer than --max-staleness \(60s\)/,
+          );
+        } else {
+          assert.equal(selective.allowed, true, 'one replica: its own reservations are all it needs');
+        }
+        const second = await post(withUid(sidecar('shop', 'second'), 'uid-second'));
+        assert.equal(second.allowed, false, 'a denial needs no claim');
+      },
+    );
 
     test('once the view is back it shows first, and the reservation gives way to it', async () => {
       api.faults.clear();
@@ -107,7 +164,11 @@ for (const claims of ['local', 'api'] as const) {
       const second = await post(withUid(sidecar('shop', 'second'), 'uid-second'));
       assert.equal(second.allowed, false);
       assert.match(second.message!, /already has a namespace-wide Sidecar: first/);
-      assert.deepEqual(second.warnings!.filter((w) => w.includes("not in sidecar-guard's view")), [], 'nothing is held for a stale view any more');
+      assert.deepEqual(
+        second.warnings!.filter((w) => w.includes("not in sidecar-guard's view")),
+        [],
+        'nothing is held for a stale view any more',
+      );
     });
   });
 }

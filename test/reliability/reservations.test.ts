@@ -35,9 +35,28 @@ describe('a write that is never stored adds constraints and lifts none (serve --
     // rule, and a namespace-wide billing/default so that each case starts from a stored object alone.
     const extra = join(dir, 'more.json');
     // Pods carrying app=reviews and app=ratings make those selectors conflict under the default --overlap (workloads).
-    const items = [sidecar('shop', 'reviews', { selector: { app: 'reviews' } }), sidecar('billing', 'default'), pod('shop', 'reviews-1', { app: 'reviews' }), pod('shop', 'ratings-1', { app: 'ratings' })];
+    const items = [
+      sidecar('shop', 'reviews', { selector: { app: 'reviews' } }),
+      sidecar('billing', 'default'),
+      pod('shop', 'reviews-1', { app: 'reviews' }),
+      pod('shop', 'ratings-1', { app: 'ratings' }),
+    ];
     writeFileSync(extra, JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
-    const args = ['--standalone', '--state', 'examples/state.yaml', '--state', extra, '--listen', '127.0.0.1:0', '--cert-dir', dir, '--metrics-listen', 'off', '--log-level', 'silent'];
+    const args = [
+      '--standalone',
+      '--state',
+      'examples/state.yaml',
+      '--state',
+      extra,
+      '--listen',
+      '127.0.0.1:0',
+      '--cert-dir',
+      dir,
+      '--metrics-listen',
+      'off',
+      '--log-level',
+      'silent',
+    ];
     server = await serve(serveConfigOf(args), pino({ level: 'silent' }));
     port = Number(new URL(server.url).port);
     caPem = readFileSync(join(dir, 'ca.crt'), 'utf8');
@@ -55,7 +74,8 @@ describe('a write that is never stored adds constraints and lifts none (serve --
     return { allowed: response.allowed, ...(response.status ? { message: response.status.message } : {}) };
   }
   const create = (object: Record<string, unknown>) => post(sidecarReview(object));
-  const update = (object: Record<string, unknown>, oldObject: Record<string, unknown>) => post(sidecarReview(object, { operation: 'UPDATE', oldObject }));
+  const update = (object: Record<string, unknown>, oldObject: Record<string, unknown>) =>
+    post(sidecarReview(object, { operation: 'UPDATE', oldObject }));
 
   test('CREATE default with a selector (the API server answers AlreadyExists), then CREATE second: still denied, naming the stored default', async () => {
     assert.equal((await create(sidecar('shop', 'second'))).allowed, false, 'denied before');
@@ -79,11 +99,17 @@ describe('a write that is never stored adds constraints and lifts none (serve --
     assert.equal((await update(sidecar('shop', 'reviews', { selector: { app: 'ratings' } }), stored)).allowed, true);
     const copy = await create(sidecar('shop', 'reviews-copy', { selector: { app: 'reviews' } }));
     assert.equal(copy.allowed, false);
-    assert.match(copy.message!, /selects the same workloads as Sidecar shop\/reviews: both apply to pods labelled app=reviews/);
+    assert.match(
+      copy.message!,
+      /selects the same workloads as Sidecar shop\/reviews: both apply to pods labelled app=reviews/,
+    );
     // And the pending version counts too: app=ratings is taken until the view says otherwise.
     const ratings = await create(sidecar('shop', 'ratings', { selector: { app: 'ratings' } }));
     assert.equal(ratings.allowed, false);
-    assert.match(ratings.message!, /selects the same workloads as Sidecar shop\/reviews: both apply to pods labelled app=ratings/);
+    assert.match(
+      ratings.message!,
+      /selects the same workloads as Sidecar shop\/reviews: both apply to pods labelled app=ratings/,
+    );
   });
 
   test('CREATEs with only generateName are reserved too: in a fresh namespace one namespace-wide Sidecar is admitted, named or not', async () => {
@@ -94,8 +120,17 @@ describe('a write that is never stored adds constraints and lifts none (serve --
       metadata.generateName = 'gen-';
       return object;
     };
-    const answers = [await create(generated()), await create(generated()), await create(generated()), await create(sidecar('fresh', 'named'))];
-    assert.deepEqual(answers.map((a) => a.allowed), [true, false, false, false]);
-    for (const a of answers.slice(1)) assert.match(a.message!, /namespace "fresh" already has a namespace-wide Sidecar: gen-<generated [0-9a-f]+>/);
+    const answers = [
+      await create(generated()),
+      await create(generated()),
+      await create(generated()),
+      await create(sidecar('fresh', 'named')),
+    ];
+    assert.deepEqual(
+      answers.map((a) => a.allowed),
+      [true, false, false, false],
+    );
+    for (const a of answers.slice(1))
+      assert.match(a.message!, /namespace "fresh" already has a namespace-wide Sidecar: gen-<generated [0-9a-f]+>/);
   });
 });

@@ -47,9 +47,15 @@ describe('serve logs at info level', { timeout: 60_000 }, () => {
       drainDelayMs: 0,
       maxStalenessMs: 60_000,
       selfNamespace: 'sidecar-guard',
-      defaults: { mode: 'off', namespaceLabel: 'x', exclude: [], config: { rootNamespace: 'istio-system', template: DEFAULT_TEMPLATE } },
+      defaults: {
+        mode: 'off',
+        namespaceLabel: 'x',
+        exclude: [],
+        config: { rootNamespace: 'istio-system', template: DEFAULT_TEMPLATE },
+      },
     };
-    const sink = new Writable({ write: (chunk, _enc, done) => {
+    const sink = new Writable({
+      write: (chunk, _enc, done) => {
         logged += chunk;
         done();
       },
@@ -67,25 +73,43 @@ describe('serve logs at info level', { timeout: 60_000 }, () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   async function exercise(): Promise<void> {
-    const post = (object: Record<string, unknown>) => httpsRequest(port, { path: '/validate?timeout=10s', body: JSON.stringify(sidecarReview(object)), caPem });
+    const post = (object: Record<string, unknown>) =>
+      httpsRequest(port, { path: '/validate?timeout=10s', body: JSON.stringify(sidecarReview(object)), caPem });
     // Allowed, with the canary in the spec, a label and an annotation.
-    const allowed = await post(sidecar('shop', 'payments', { labels: { team: CANARY }, annotations: { note: CANARY }, spec: { egress: [{ hosts: [`./${CANARY}.example.com`] }] } }));
+    const allowed = await post(
+      sidecar('shop', 'payments', {
+        labels: { team: CANARY },
+        annotations: { note: CANARY },
+        spec: { egress: [{ hosts: [`./${CANARY}.example.com`] }] },
+      }),
+    );
     assert.equal(JSON.parse(allowed.body!).response.allowed, true);
     // Denied (bad host), the canary in the offending value.
-    const denied = await post(sidecar('shop', 'orders', { annotations: { note: CANARY }, spec: { egress: [{ hosts: [`${CANARY}-no-namespace`] }] } }));
+    const denied = await post(
+      sidecar('shop', 'orders', {
+        annotations: { note: CANARY },
+        spec: { egress: [{ hosts: [`${CANARY}-no-namespace`] }] },
+      }),
+    );
     assert.equal(JSON.parse(denied.body!).response.allowed, false);
     // Not JSON, with the canary inside: its 400 goes back to the caller, nothing to the log.
     const garbage = await httpsRequest(port, { path: '/validate', body: `{"${CANARY}": `, caPem });
     assert.equal(garbage.status, 400);
     // Denied, with a 1 MiB uid, name and namespace: the log line must not carry them whole.
-    const huge = sidecarReview(sidecar(`ns-${'n'.repeat(MiB)}`, `nm-${'m'.repeat(MiB)}`, { spec: { egress: [{ hosts: ['no-namespace'] }] } }), { uid: `id-${'u'.repeat(MiB)}` });
+    const huge = sidecarReview(
+      sidecar(`ns-${'n'.repeat(MiB)}`, `nm-${'m'.repeat(MiB)}`, { spec: { egress: [{ hosts: ['no-namespace'] }] } }),
+      { uid: `id-${'u'.repeat(MiB)}` },
+    );
     const amplified = await httpsRequest(port, { path: '/validate?timeout=10s', body: JSON.stringify(huge), caPem });
     assert.equal(amplified.status, 200, amplified.body?.slice(0, 300));
     assert.equal(JSON.parse(amplified.body!).response.allowed, false);
   }
 
   test('the denial is logged (one line, with uid and rule ids) and so are start and stop', () => {
-    const lines = logged.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = logged
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const denials = lines.filter((l) => l.msg === 'denied');
     assert.equal(denials.length, 2);
     assert.equal(denials[0]!.name, 'orders');
@@ -93,7 +117,10 @@ describe('serve logs at info level', { timeout: 60_000 }, () => {
     assert.ok(Array.isArray(denials[0]!.rules) && (denials[0]!.rules as string[]).length > 0);
     assert.ok(lines.some((l) => String(l.msg).startsWith('sidecar-guard listening on https://')));
     assert.ok(lines.some((l) => l.msg === 'stopped'));
-    assert.ok(lines.every((l) => Number(l.level) >= 30), 'nothing below info');
+    assert.ok(
+      lines.every((l) => Number(l.level) >= 30),
+      'nothing below info',
+    );
   });
 
   test('every field taken from the request is clipped: a 1 MiB uid, name and namespace make a short line', (t) => {
@@ -101,7 +128,9 @@ describe('serve logs at info level', { timeout: 60_000 }, () => {
     const longest = Math.max(...lines.map((l) => l.length));
     t.diagnostic(`longest log line: ${longest} characters (the request carried 3 MiB of uid, name and namespace)`);
     assert.ok(longest < 2_000, `a log line of ${longest} characters`);
-    const denial = lines.map((l) => JSON.parse(l) as Record<string, string>).find((l) => l.msg === 'denied' && l.uid?.startsWith('id-'))!;
+    const denial = lines
+      .map((l) => JSON.parse(l) as Record<string, string>)
+      .find((l) => l.msg === 'denied' && l.uid?.startsWith('id-'))!;
     for (const field of ['uid', 'name', 'namespace']) assert.match(denial[field]!, /… \(1048579 characters\)$/, field);
   });
 
@@ -112,7 +141,9 @@ describe('serve logs at info level', { timeout: 60_000 }, () => {
   test('no key material: neither the serving key nor the CA key, in PEM or in part', () => {
     assert.doesNotMatch(logged, /PRIVATE KEY/);
     for (const file of ['tls.key', 'ca.key']) {
-      const body = readFileSync(join(dir, file), 'utf8').split('\n').filter((l) => l && !l.startsWith('-----'));
+      const body = readFileSync(join(dir, file), 'utf8')
+        .split('\n')
+        .filter((l) => l && !l.startsWith('-----'));
       for (const line of body) assert.ok(!logged.includes(line), `a line of ${file} was logged`);
     }
   });

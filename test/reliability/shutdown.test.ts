@@ -46,7 +46,12 @@ async function halfSent(port: number, uid: string) {
   const client = await RawClient.connect(port, { ca: caPem });
   const body = JSON.stringify(sidecarReview(sidecar('shop', uid, { selector: { app: uid } }), { uid }));
   const half = Math.floor(body.length / 2);
-  await client.write(requestHead('/validate?timeout=10s', { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }) + body.slice(0, half));
+  await client.write(
+    requestHead('/validate?timeout=10s', {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+    }) + body.slice(0, half),
+  );
   return { client, finish: () => client.write(body.slice(half)) };
 }
 
@@ -68,7 +73,10 @@ describe('SIGTERM', { concurrency: true, timeout: 120_000 }, () => {
       return readyz.status === 503;
     });
     assert.deepEqual(JSON.parse(readyz.body!), { status: 'not ready', reasons: ['shutting down'] });
-    await waitFor('new connections to be refused', async () => (await get(p.port, '/healthz')).error === 'ECONNREFUSED');
+    await waitFor(
+      'new connections to be refused',
+      async () => (await get(p.port, '/healthz')).error === 'ECONNREFUSED',
+    );
     assert.equal(p.child.exitCode, null, 'still running: a request is in flight');
     await waitFor('the idle keep-alive connection to be closed', () => idle.closed);
 
@@ -131,23 +139,58 @@ describe('SIGTERM while starting', { timeout: 60_000 }, () => {
     // lands while it is starting, whatever the machine's speed; writing the CA lets it go on.
     const fifo = join(dir, `client-ca-${process.pid}.fifo`);
     execFileSync('mkfifo', [fifo]);
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '--standalone', '--listen', '127.0.0.1:0', '--cert-dir', dir, '--metrics-listen', 'off', '--client-ca', fifo], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        CLI,
+        'serve',
+        '--standalone',
+        '--listen',
+        '127.0.0.1:0',
+        '--cert-dir',
+        dir,
+        '--metrics-listen',
+        'off',
+        '--client-ca',
+        fifo,
+      ],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.once('exit', (code, signal) => resolve({ code, signal })),
+    );
     try {
       await waitFor('the starting line', () => out.includes('"msg":"starting"'), 60_000);
       child.kill('SIGTERM');
       // Written only once serve reads the FIFO (a write end opened without a reader fails with ENXIO), and not if it died.
-      await waitFor('serve to read the FIFO, or to exit', () => child.exitCode !== null || child.signalCode !== null || feed(fifo, caPem), 30_000);
+      await waitFor(
+        'serve to read the FIFO, or to exit',
+        () => child.exitCode !== null || child.signalCode !== null || feed(fifo, caPem),
+        30_000,
+      );
       assert.deepEqual(await exited, { code: 0, signal: null }, out);
-      const lines = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string; reason?: string; signal?: string });
+      const lines = out
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { msg: string; reason?: string; signal?: string });
       const at = (prefix: string) => lines.findIndex((l) => l.msg.startsWith(prefix));
       const order = lines.map((l) => l.msg).join(' → ');
       // Logged either at once (when the process could handle it before the listener was up) or as the reason of the stop.
-      assert.ok(lines.some((l) => l.signal === 'SIGTERM' || l.reason === 'SIGTERM'), order);
-      assert.ok(at('starting') < at('sidecar-guard listening') && at('sidecar-guard listening') < at('shutting down') && at('shutting down') < at('stopped'), order);
+      assert.ok(
+        lines.some((l) => l.signal === 'SIGTERM' || l.reason === 'SIGTERM'),
+        order,
+      );
+      assert.ok(
+        at('starting') < at('sidecar-guard listening') &&
+          at('sidecar-guard listening') < at('shutting down') &&
+          at('shutting down') < at('stopped'),
+        order,
+      );
       t.diagnostic(`SIGTERM while starting: ${order}`);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
@@ -169,7 +212,13 @@ describe('SIGTERM without a drain delay (the standalone default)', { timeout: 12
         for (let i = 0; ; i++) {
           const uid = `c${k}-${i}`;
           const body = JSON.stringify(sidecarReview(sidecar(`ns-${k}`, 'x', { selector: { app: uid } }), { uid }));
-          const res = await httpsRequest(p.port, { path: '/validate?timeout=10s', body, caPem, agent, timeoutMs: 10_000 });
+          const res = await httpsRequest(p.port, {
+            path: '/validate?timeout=10s',
+            body,
+            caPem,
+            agent,
+            timeoutMs: 10_000,
+          });
           if (res.status === 200 && JSON.parse(res.body!).response.uid === uid) {
             answered[k]!++;
             if (signalled) afterSignal[k]!++;
@@ -184,12 +233,18 @@ describe('SIGTERM without a drain delay (the standalone default)', { timeout: 12
       }
     };
     const clients = Array.from({ length: 8 }, (_, k) => client(k));
-    await waitFor('every client to be under way on its kept-alive connection', () => answered.every((n) => n >= 20), 60_000);
+    await waitFor(
+      'every client to be under way on its kept-alive connection',
+      () => answered.every((n) => n >= 20),
+      60_000,
+    );
     p.child.kill('SIGTERM');
     signalled = true;
     await Promise.all(clients);
     const exit = await p.exited;
-    t.diagnostic(`answered per client: ${answered.join(', ')}; after SIGTERM: ${afterSignal.join(', ')}; lost: ${lost.length}`);
+    t.diagnostic(
+      `answered per client: ${answered.join(', ')}; after SIGTERM: ${afterSignal.join(', ')}; lost: ${lost.length}`,
+    );
     assert.deepEqual(lost, []);
     assert.deepEqual(exit, { code: 0, signal: null });
   });
@@ -221,7 +276,8 @@ class RoundRobinClient {
   /** The endpoints controller: polls readiness, drops endpoints that refuse. */
   private async watchReadiness(): Promise<void> {
     while (!this.stopped) {
-      await Promise.all(this.endpoints.map(async (e) => {
+      await Promise.all(
+        this.endpoints.map(async (e) => {
           e.ready = (await get(e.port, '/readyz')).status === 200;
         }),
       );
@@ -244,7 +300,13 @@ class RoundRobinClient {
         await new Promise((r) => setTimeout(r, 10));
         continue;
       }
-      const res = await httpsRequest(e.port, { path: '/validate?timeout=10s', body, caPem, agent: e.agent, timeoutMs: 10_000 });
+      const res = await httpsRequest(e.port, {
+        path: '/validate?timeout=10s',
+        body,
+        caPem,
+        agent: e.agent,
+        timeoutMs: 10_000,
+      });
       if (res.status === 200) {
         const response = JSON.parse(res.body!).response as { uid: string; allowed: unknown };
         if (response.uid === uid && typeof response.allowed === 'boolean') {
@@ -278,7 +340,13 @@ describe('rolling restart of one of two instances under load', { timeout: 180_00
   test('zero failed requests', async (t) => {
     const flags = ['--drain-delay', '800'];
     const [a, b] = await Promise.all([start(...flags), start(...flags)]);
-    const endpoint = (name: string, port: number): Endpoint => ({ name, port, ready: false, agent: new https.Agent({ keepAlive: true, maxSockets: 4 }), served: 0 });
+    const endpoint = (name: string, port: number): Endpoint => ({
+      name,
+      port,
+      ready: false,
+      agent: new https.Agent({ keepAlive: true, maxSockets: 4 }),
+      served: 0,
+    });
     const original = endpoint('a', a.port);
     const endpoints = [original, endpoint('b', b.port)];
     const client = new RoundRobinClient(endpoints);
@@ -307,7 +375,9 @@ describe('rolling restart of one of two instances under load', { timeout: 180_00
     const exits = await Promise.all([b.exited, restarted.exited]);
 
     const { answered, failed, retries, failures } = client.stats;
-    t.diagnostic(`rolling restart: ${answered} reviews answered, ${failed} failed; retries: ${retries.refused} refused, ${retries.unavailable} 503; served by a before its restart ${original.served}, by b ${endpoints[1]!.served}, by the restarted a ${replacement.served}`);
+    t.diagnostic(
+      `rolling restart: ${answered} reviews answered, ${failed} failed; retries: ${retries.refused} refused, ${retries.unavailable} 503; served by a before its restart ${original.served}, by b ${endpoints[1]!.served}, by the restarted a ${replacement.served}`,
+    );
     assert.deepEqual(failures, []);
     assert.equal(failed, 0);
     assert.deepEqual(exitA, { code: 0, signal: null });

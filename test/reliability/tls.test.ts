@@ -21,7 +21,14 @@ interface Handshake {
 /** One handshake with a client limited to exactly `version`; OpenSSL needs security level 0 to offer TLS 1.0/1.1 at all. */
 function handshake(port: number, version: tls.SecureVersion): Promise<Handshake> {
   return new Promise((resolve) => {
-    const socket = tls.connect({ host: '127.0.0.1', port, ca: testPki().caPem, minVersion: version, maxVersion: version, ciphers: 'DEFAULT@SECLEVEL=0' });
+    const socket = tls.connect({
+      host: '127.0.0.1',
+      port,
+      ca: testPki().caPem,
+      minVersion: version,
+      maxVersion: version,
+      ciphers: 'DEFAULT@SECLEVEL=0',
+    });
     socket.once('secureConnect', () => {
       resolve({ protocol: socket.getProtocol() });
       socket.destroy();
@@ -48,7 +55,10 @@ describe('protocol versions', { timeout: 30_000 }, () => {
     });
     const { serving } = testPki();
     // Allows everything down to TLS 1.0: shows what the client would get from a lax server.
-    control = tls.createServer({ cert: serving.certPem, key: serving.keyPem, minVersion: 'TLSv1', ciphers: 'DEFAULT@SECLEVEL=0' }, (s) => s.end());
+    control = tls.createServer(
+      { cert: serving.certPem, key: serving.keyPem, minVersion: 'TLSv1', ciphers: 'DEFAULT@SECLEVEL=0' },
+      (s) => s.end(),
+    );
     await new Promise<void>((r) => control.listen(0, '127.0.0.1', () => r()));
     controlPort = (control.address() as AddressInfo).port;
   });
@@ -66,7 +76,9 @@ describe('protocol versions', { timeout: 30_000 }, () => {
     test(`a ${version} client fails the handshake`, async (t) => {
       const lax = await handshake(controlPort, version);
       const ours = await handshake(server.port, version);
-      t.diagnostic(`${version}: lax control server → ${lax.protocol ?? lax.error}; sidecar-guard → ${ours.protocol ?? ours.error}`);
+      t.diagnostic(
+        `${version}: lax control server → ${lax.protocol ?? lax.error}; sidecar-guard → ${ours.protocol ?? ours.error}`,
+      );
       // Where the local OpenSSL cannot offer the version at all, what remains shown is the
       // configured minimum (above) and that the capped client does not get through.
       if (lax.protocol !== version) t.diagnostic(`the local OpenSSL cannot offer ${version} (${lax.error})`);
@@ -82,10 +94,19 @@ describe('protocol versions', { timeout: 30_000 }, () => {
   test('plain HTTP to the HTTPS port gets no HTTP answer and reaches no route', async (t) => {
     const body = JSON.stringify(sidecarReview(sidecar('a', 'b'), { uid: 'plain-http' }));
     const result = await new Promise<{ status?: number; error?: string }>((resolve) => {
-      const req = http.request({ host: '127.0.0.1', port: server.port, method: 'POST', path: '/validate', headers: { 'content-type': 'application/json' } }, (res) => {
-        resolve({ status: res.statusCode });
-        res.resume();
-      });
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port: server.port,
+          method: 'POST',
+          path: '/validate',
+          headers: { 'content-type': 'application/json' },
+        },
+        (res) => {
+          resolve({ status: res.statusCode });
+          res.resume();
+        },
+      );
       req.on('error', (err: NodeJS.ErrnoException) => resolve({ error: err.code ?? err.message }));
       req.end(body);
     });

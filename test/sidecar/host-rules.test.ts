@@ -27,29 +27,68 @@ const CLUSTER = [
 
 function viewOf(objs: Record<string, unknown>[]) {
   const by = (k: string) => objs.filter((o) => o.kind === k);
-  return storeOf({ sidecars: by('Sidecar'), pods: [], namespaces: by('Namespace'), services: by('Service'), serviceEntries: by('ServiceEntry') });
+  return storeOf({
+    sidecars: by('Sidecar'),
+    pods: [],
+    namespaces: by('Namespace'),
+    services: by('Service'),
+    serviceEntries: by('ServiceEntry'),
+  });
 }
 
-function hosts(ns: string, list: string[], options: Partial<CrossOptions> = {}, cluster = CLUSTER, extra: { oldHosts?: string[]; name?: string; spec?: Record<string, unknown> } = {}): Violation[] {
+function hosts(
+  ns: string,
+  list: string[],
+  options: Partial<CrossOptions> = {},
+  cluster = CLUSTER,
+  extra: { oldHosts?: string[]; name?: string; spec?: Record<string, unknown> } = {},
+): Violation[] {
   const name = extra.name ?? 'x';
   const object = sidecar(ns, name, { selector: { app: 'x' }, spec: { egress: [{ hosts: list }], ...extra.spec } });
-  const oldObject = extra.oldHosts ? sidecar(ns, name, { selector: { app: 'x' }, spec: { egress: [{ hosts: extra.oldHosts }] } }) : undefined;
-  return crossObjectRules({ object, oldObject, ref: { namespace: ns, name } }, viewOf(cluster), { ...OPTIONS, ...options }).filter((v) => v.rule === 'host.unknown');
+  const oldObject = extra.oldHosts
+    ? sidecar(ns, name, { selector: { app: 'x' }, spec: { egress: [{ hosts: extra.oldHosts }] } })
+    : undefined;
+  return crossObjectRules({ object, oldObject, ref: { namespace: ns, name } }, viewOf(cluster), {
+    ...OPTIONS,
+    ...options,
+  }).filter((v) => v.rule === 'host.unknown');
 }
 
 const messages = (vs: Violation[]) => vs.map((v) => v.message);
 
 describe('host.unknown: hosts that import something pass', () => {
   test('Services by their cluster-domain name, ./ for the own namespace, */ for any namespace', () => {
-    assert.deepEqual(hosts('shop', ['./ratings.shop.svc.cluster.local', 'shop/reviews.shop.svc.cluster.local', 'backend/payment.backend.svc.cluster.local', '*/payment.backend.svc.cluster.local']), []);
+    assert.deepEqual(
+      hosts('shop', [
+        './ratings.shop.svc.cluster.local',
+        'shop/reviews.shop.svc.cluster.local',
+        'backend/payment.backend.svc.cluster.local',
+        '*/payment.backend.svc.cluster.local',
+      ]),
+      [],
+    );
   });
 
-  test('ServiceEntry hosts in their own namespace or through */, when exported to the Sidecar\'s namespace', () => {
-    assert.deepEqual(hosts('shop', ['egress/api.stripe.com', '*/api.github.com', 'egress/api.github.com', './internal.example.com']), []);
+  test("ServiceEntry hosts in their own namespace or through */, when exported to the Sidecar's namespace", () => {
+    assert.deepEqual(
+      hosts('shop', ['egress/api.stripe.com', '*/api.github.com', 'egress/api.github.com', './internal.example.com']),
+      [],
+    );
   });
 
   test('wildcards, exclusions and */* are not looked up', () => {
-    assert.deepEqual(hosts('shop', ['*/*', './*', 'backend/*', 'egress/*.googleapis.com', '*/*.example.com', '~backend/payment.backend.svc.cluster.local', '~/*']), []);
+    assert.deepEqual(
+      hosts('shop', [
+        '*/*',
+        './*',
+        'backend/*',
+        'egress/*.googleapis.com',
+        '*/*.example.com',
+        '~backend/payment.backend.svc.cluster.local',
+        '~/*',
+      ]),
+      [],
+    );
   });
 
   test('nothing is judged while the view knows no Services, ServiceEntries or Namespaces', () => {
@@ -81,31 +120,55 @@ describe('host.unknown: typos get a warning with a suggestion (KIA1004)', () => 
   });
 
   test('a Service name without the cluster domain (istiod matches hostnames exactly)', () => {
-    assert.match(hosts('shop', ['shop/reviews.shop.svc'])[0]!.message, /did you mean shop\/reviews\.shop\.svc\.cluster\.local\?$/);
-    assert.match(hosts('shop', ['./reviews.shop'])[0]!.message, /did you mean \.\/reviews\.shop\.svc\.cluster\.local\?$/);
+    assert.match(
+      hosts('shop', ['shop/reviews.shop.svc'])[0]!.message,
+      /did you mean shop\/reviews\.shop\.svc\.cluster\.local\?$/,
+    );
+    assert.match(
+      hosts('shop', ['./reviews.shop'])[0]!.message,
+      /did you mean \.\/reviews\.shop\.svc\.cluster\.local\?$/,
+    );
   });
 
   test('a Service named under the wrong namespace key', () => {
-    assert.match(hosts('shop', ['shop/payment.backend.svc.cluster.local'])[0]!.message, /: Service payment lives in namespace backend; did you mean backend\/payment\.backend\.svc\.cluster\.local\?$/);
+    assert.match(
+      hosts('shop', ['shop/payment.backend.svc.cluster.local'])[0]!.message,
+      /: Service payment lives in namespace backend; did you mean backend\/payment\.backend\.svc\.cluster\.local\?$/,
+    );
   });
 
   test('a ServiceEntry host under the wrong namespace key', () => {
-    assert.match(hosts('shop', ['shop/api.github.com'])[0]!.message, /: ServiceEntry egress\/github declares it in namespace egress; did you mean egress\/api\.github\.com\?$/);
+    assert.match(
+      hosts('shop', ['shop/api.github.com'])[0]!.message,
+      /: ServiceEntry egress\/github declares it in namespace egress; did you mean egress\/api\.github\.com\?$/,
+    );
   });
 
   test('a ServiceEntry exported to another namespace only', () => {
     assert.deepEqual(hosts('shop', ['egress/api.stripe.com']), []);
-    assert.match(hosts('billing', ['egress/api.stripe.com'], {}, [...CLUSTER, namespace('billing')])[0]!.message, /: ServiceEntry egress\/stripe declares it but is not exported to namespace billing \(exportTo: shop\)$/);
-    assert.match(hosts('backend', ['shop/internal.example.com'])[0]!.message, /not exported to namespace backend \(exportTo: \.\)$/);
+    assert.match(
+      hosts('billing', ['egress/api.stripe.com'], {}, [...CLUSTER, namespace('billing')])[0]!.message,
+      /: ServiceEntry egress\/stripe declares it but is not exported to namespace billing \(exportTo: shop\)$/,
+    );
+    assert.match(
+      hosts('backend', ['shop/internal.example.com'])[0]!.message,
+      /not exported to namespace backend \(exportTo: \.\)$/,
+    );
   });
 
   test('a Service whose exportTo annotation hides it', () => {
     assert.deepEqual(hosts('backend', ['./ledger.backend.svc.cluster.local']), []);
-    assert.match(hosts('shop', ['backend/ledger.backend.svc.cluster.local'])[0]!.message, /Service backend\/ledger is not exported to namespace shop/);
+    assert.match(
+      hosts('shop', ['backend/ledger.backend.svc.cluster.local'])[0]!.message,
+      /Service backend\/ledger is not exported to namespace shop/,
+    );
   });
 
   test('an exact host that only a wildcard ServiceEntry declares', () => {
-    assert.match(hosts('shop', ['egress/storage.googleapis.com'])[0]!.message, /: ServiceEntry egress\/google declares \*\.googleapis\.com, which an exact host does not import; did you mean egress\/\*\.googleapis\.com\?$/);
+    assert.match(
+      hosts('shop', ['egress/storage.googleapis.com'])[0]!.message,
+      /: ServiceEntry egress\/google declares \*\.googleapis\.com, which an exact host does not import; did you mean egress\/\*\.googleapis\.com\?$/,
+    );
   });
 
   test('a ServiceEntry host typo, also through */', () => {
@@ -114,22 +177,46 @@ describe('host.unknown: typos get a warning with a suggestion (KIA1004)', () => 
   });
 
   test('no suggestion when nothing is near', () => {
-    assert.equal(hosts('shop', ['shop/inventory.shop.svc.cluster.local'])[0]!.message, 'Sidecar shop/x: egress host "shop/inventory.shop.svc.cluster.local" has no matching entry in the service registry (KIA1004)');
+    assert.equal(
+      hosts('shop', ['shop/inventory.shop.svc.cluster.local'])[0]!.message,
+      'Sidecar shop/x: egress host "shop/inventory.shop.svc.cluster.local" has no matching entry in the service registry (KIA1004)',
+    );
   });
 
   test('ns/* names a namespace that does not exist', () => {
-    assert.deepEqual(messages(hosts('shop', ['backnd/*'])), ['Sidecar shop/x: egress host "backnd/*" names namespace "backnd", which does not exist: did you mean backend/*?']);
+    assert.deepEqual(messages(hosts('shop', ['backnd/*'])), [
+      'Sidecar shop/x: egress host "backnd/*" names namespace "backnd", which does not exist: did you mean backend/*?',
+    ]);
   });
 
   test('every listener and host position is reported', () => {
-    const vs = hosts('shop', ['./*'], {}, CLUSTER, { spec: { egress: [{ port: { number: 80, protocol: 'HTTP', name: 'http' }, hosts: ['shop/a.shop.svc.cluster.local'] }, { hosts: ['./*', 'shop/b.shop.svc.cluster.local'] }] } });
-    assert.deepEqual(vs.map((v) => v.path), ['spec.egress[0].hosts[0]', 'spec.egress[1].hosts[1]']);
+    const vs = hosts('shop', ['./*'], {}, CLUSTER, {
+      spec: {
+        egress: [
+          { port: { number: 80, protocol: 'HTTP', name: 'http' }, hosts: ['shop/a.shop.svc.cluster.local'] },
+          { hosts: ['./*', 'shop/b.shop.svc.cluster.local'] },
+        ],
+      },
+    });
+    assert.deepEqual(
+      vs.map((v) => v.path),
+      ['spec.egress[0].hosts[0]', 'spec.egress[1].hosts[1]'],
+    );
   });
 
-  test('the mesh default in the root namespace: `.` is each proxy\'s own namespace, so it is not looked up', () => {
-    const root = sidecar('istio-system', 'default', { spec: { egress: [{ hosts: ['./reviews.shop.svc.cluster.local', 'shop/nope.shop.svc.cluster.local'] }] } });
-    const vs = crossObjectRules({ object: root, ref: { namespace: 'istio-system', name: 'default' } }, viewOf(CLUSTER), OPTIONS).filter((v) => v.rule === 'host.unknown');
-    assert.deepEqual(vs.map((v) => v.path), ['spec.egress[0].hosts[1]']);
+  test("the mesh default in the root namespace: `.` is each proxy's own namespace, so it is not looked up", () => {
+    const root = sidecar('istio-system', 'default', {
+      spec: { egress: [{ hosts: ['./reviews.shop.svc.cluster.local', 'shop/nope.shop.svc.cluster.local'] }] },
+    });
+    const vs = crossObjectRules(
+      { object: root, ref: { namespace: 'istio-system', name: 'default' } },
+      viewOf(CLUSTER),
+      OPTIONS,
+    ).filter((v) => v.rule === 'host.unknown');
+    assert.deepEqual(
+      vs.map((v) => v.path),
+      ['spec.egress[0].hosts[1]'],
+    );
   });
 });
 
@@ -141,9 +228,13 @@ describe('--unknown-hosts', () => {
   });
 
   test('deny lets an UPDATE keep a host the stored object already had', () => {
-    const [kept] = hosts('shop', ['shop/gone.shop.svc.cluster.local'], { unknownHosts: 'deny' }, CLUSTER, { oldHosts: ['shop/gone.shop.svc.cluster.local'] });
+    const [kept] = hosts('shop', ['shop/gone.shop.svc.cluster.local'], { unknownHosts: 'deny' }, CLUSTER, {
+      oldHosts: ['shop/gone.shop.svc.cluster.local'],
+    });
     assert.equal(kept!.severity, 'warning');
-    const [added] = hosts('shop', ['shop/gone.shop.svc.cluster.local'], { unknownHosts: 'deny' }, CLUSTER, { oldHosts: ['./*'] });
+    const [added] = hosts('shop', ['shop/gone.shop.svc.cluster.local'], { unknownHosts: 'deny' }, CLUSTER, {
+      oldHosts: ['./*'],
+    });
     assert.equal(added!.severity, 'error');
   });
 
@@ -167,10 +258,16 @@ describe('edit distance', () => {
   });
 });
 
-test('a host Istio already refuses gets Istio\'s error alone, not a registry warning too', async () => {
+test("a host Istio already refuses gets Istio's error alone, not a registry warning too", async () => {
   const { judge } = await import('../../src/sidecar/review.js');
-  const object = sidecar('shop', 'x', { selector: { app: 'x' }, spec: { egress: [{ hosts: ['shop/ratings', 'shop/ratings.shop.svc.cluster.locl'] }] } });
-  const findings = judge({ object, ref: { namespace: 'shop', name: 'x' } }, viewOf(CLUSTER), { ...OPTIONS, rejectUnknownFields: false });
+  const object = sidecar('shop', 'x', {
+    selector: { app: 'x' },
+    spec: { egress: [{ hosts: ['shop/ratings', 'shop/ratings.shop.svc.cluster.locl'] }] },
+  });
+  const findings = judge({ object, ref: { namespace: 'shop', name: 'x' } }, viewOf(CLUSTER), {
+    ...OPTIONS,
+    rejectUnknownFields: false,
+  });
   assert.deepEqual(
     findings.filter((v) => v.path.startsWith('spec.egress')).map((v) => `${v.path} ${v.rule}`),
     ['spec.egress[0].hosts[0] H4', 'spec.egress[0].hosts[1] host.unknown'],

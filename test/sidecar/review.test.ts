@@ -7,8 +7,12 @@ import { review } from '../../src/sidecar/review.js';
 import { sidecarReview } from '../helpers/app.js';
 import { sidecar } from '../helpers/objects.js';
 
-const ctx = (store = new ClusterStore()) => ({ view: store, options: { overlap: 'labels' as const, rootNamespace: 'istio-system' } });
-const update = (object: Record<string, unknown>, oldObject: unknown) => sidecarReview(object, { operation: 'UPDATE', oldObject }).request as unknown as AdmissionRequest;
+const ctx = (store = new ClusterStore()) => ({
+  view: store,
+  options: { overlap: 'labels' as const, rootNamespace: 'istio-system' },
+});
+const update = (object: Record<string, unknown>, oldObject: unknown) =>
+  sidecarReview(object, { operation: 'UPDATE', oldObject }).request as unknown as AdmissionRequest;
 const shortHosts = { egress: [{ hosts: ['backend/orders-service'] }] };
 
 describe('review() on UPDATE', () => {
@@ -27,17 +31,28 @@ describe('review() on UPDATE', () => {
     const d = review(update(relabelled, old), ctx());
     assert.equal(d.allowed, true);
     assert.equal(d.outcome, 'warned');
-    assert.match(d.warnings[0]!, /^spec\.egress\[0\]\.hosts\[0\]: short names \(non FQDN\) are not allowed \[H4\] \(allowed: the stored Sidecar already had this/);
+    assert.match(
+      d.warnings[0]!,
+      /^spec\.egress\[0\]\.hosts\[0\]: short names \(non FQDN\) are not allowed \[H4\] \(allowed: the stored Sidecar already had this/,
+    );
   });
 
   test('null fields are absent fields: spec null vs no spec, egress null vs no egress, count as unchanged', () => {
     const spec = (extra: Record<string, unknown>) => ({ ...shortHosts, ...extra });
     const withNull = sidecar('shop', 'legacy', { spec: spec({ ingress: null }), labels: { team: 'x' } });
     assert.equal(review(update(withNull, sidecar('shop', 'legacy', { spec: shortHosts })), ctx()).allowed, true);
-    const noSpec = { apiVersion: 'networking.istio.io/v1', kind: 'Sidecar', metadata: { name: 'empty', namespace: 'shop' } };
+    const noSpec = {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'Sidecar',
+      metadata: { name: 'empty', namespace: 'shop' },
+    };
     const nullSpec = { ...noSpec, metadata: { ...noSpec.metadata, labels: { team: 'x' } }, spec: null };
     assert.equal(review(update(nullSpec, noSpec), ctx()).allowed, true);
-    assert.equal(review(sidecarReview(nullSpec).request as unknown as AdmissionRequest, ctx()).allowed, false, 'a CREATE still needs a spec (G1)');
+    assert.equal(
+      review(sidecarReview(nullSpec).request as unknown as AdmissionRequest, ctx()).allowed,
+      false,
+      'a CREATE still needs a spec (G1)',
+    );
   });
 
   test('…but changing the spec of such a Sidecar must fix it', () => {
@@ -48,7 +63,10 @@ describe('review() on UPDATE', () => {
 
   test('metadata rules still apply when the spec is unchanged', () => {
     const old = sidecar('shop', 'legacy', { spec: shortHosts });
-    const dryRunAnnotated = sidecar('shop', 'legacy', { spec: shortHosts, annotations: { 'istio.io/dry-run': 'true' } });
+    const dryRunAnnotated = sidecar('shop', 'legacy', {
+      spec: shortHosts,
+      annotations: { 'istio.io/dry-run': 'true' },
+    });
     const d = review(update(dryRunAnnotated, old), ctx());
     assert.equal(d.allowed, false);
     assert.deepEqual(d.rules, ['M1']);
@@ -67,11 +85,15 @@ describe('review() on UPDATE', () => {
   });
 
   test('DELETE, CONNECT, other kinds and the status subresource are not judged', () => {
-    const del = sidecarReview(sidecar('a', 'b', { spec: shortHosts }), { operation: 'DELETE' }).request as unknown as AdmissionRequest;
+    const del = sidecarReview(sidecar('a', 'b', { spec: shortHosts }), { operation: 'DELETE' })
+      .request as unknown as AdmissionRequest;
     assert.equal(review(del, ctx()).outcome, 'skipped');
     const status = { ...update(sidecar('a', 'b', { spec: shortHosts }), sidecar('a', 'b')), subResource: 'status' };
     assert.equal(review(status, ctx()).outcome, 'skipped');
-    const pod = { ...(sidecarReview(sidecar('a', 'b')).request as unknown as AdmissionRequest), kind: { group: '', version: 'v1', kind: 'Pod' } };
+    const pod = {
+      ...(sidecarReview(sidecar('a', 'b')).request as unknown as AdmissionRequest),
+      kind: { group: '', version: 'v1', kind: 'Pod' },
+    };
     assert.equal(review(pod, ctx()).outcome, 'skipped');
   });
 });

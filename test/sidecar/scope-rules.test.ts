@@ -9,7 +9,10 @@ import { sidecar } from '../helpers/objects.js';
 function judge(existing: Record<string, unknown>[], candidate: Record<string, unknown>): Violation[] {
   const meta = candidate.metadata as { namespace: string; name: string };
   const view = storeOf({ sidecars: existing, pods: [], namespaces: [] });
-  return crossObjectRules({ object: candidate, ref: { namespace: meta.namespace, name: meta.name } }, view, { overlap: 'workloads', rootNamespace: 'istio-system' });
+  return crossObjectRules({ object: candidate, ref: { namespace: meta.namespace, name: meta.name } }, view, {
+    overlap: 'workloads',
+    rootNamespace: 'istio-system',
+  });
 }
 
 const only = (vs: Violation[], rule: string) => vs.filter((v) => v.rule === rule);
@@ -18,7 +21,11 @@ const withEgress = (ns: string, name: string, hosts: string[], created?: string)
   if (created) (s.metadata as Record<string, unknown>).creationTimestamp = created;
   return s;
 };
-const noEgress = (ns: string, name: string, spec: Record<string, unknown> = { workloadSelector: { labels: { app: 'x' } } }) => {
+const noEgress = (
+  ns: string,
+  name: string,
+  spec: Record<string, unknown> = { workloadSelector: { labels: { app: 'x' } } },
+) => {
   const s = sidecar(ns, name, { spec });
   delete (s.spec as Record<string, unknown>).egress;
   return s;
@@ -26,7 +33,10 @@ const noEgress = (ns: string, name: string, spec: Record<string, unknown> = { wo
 
 describe('egress.bypass (istio/istio#59376)', () => {
   test('a selector Sidecar without egress under a restricting namespace default', () => {
-    const [v] = only(judge([withEgress('shop', 'default', ['./*', 'istio-system/*'])], noEgress('shop', 'x')), 'egress.bypass');
+    const [v] = only(
+      judge([withEgress('shop', 'default', ['./*', 'istio-system/*'])], noEgress('shop', 'x')),
+      'egress.bypass',
+    );
     assert.equal(v!.severity, 'warning');
     assert.equal(v!.path, 'spec.egress');
     assert.equal(
@@ -37,12 +47,18 @@ describe('egress.bypass (istio/istio#59376)', () => {
   });
 
   test('under the root default when the namespace has none', () => {
-    const [v] = only(judge([withEgress('istio-system', 'default', ['./*', 'istio-system/*'])], noEgress('shop', 'x')), 'egress.bypass');
+    const [v] = only(
+      judge([withEgress('istio-system', 'default', ['./*', 'istio-system/*'])], noEgress('shop', 'x')),
+      'egress.bypass',
+    );
     assert.match(v!.message, /instead of the egress of the mesh-wide default Sidecar istio-system\/default/);
   });
 
   test('the namespace default wins over the root default, even when it restricts nothing', () => {
-    const vs = judge([withEgress('shop', 'default', ['*/*']), withEgress('istio-system', 'default', ['./*'])], noEgress('shop', 'x'));
+    const vs = judge(
+      [withEgress('shop', 'default', ['*/*']), withEgress('istio-system', 'default', ['./*'])],
+      noEgress('shop', 'x'),
+    );
     assert.deepEqual(only(vs, 'egress.bypass'), []);
   });
 
@@ -60,8 +76,16 @@ describe('egress.bypass (istio/istio#59376)', () => {
   });
 
   test('`workloadSelector: {}` is a selector to istiod, so it bypasses too; a root Sidecar with one is no mesh default', () => {
-    assert.equal(only(judge([withEgress('shop', 'default', ['./*'])], noEgress('shop', 'x', { workloadSelector: {} })), 'egress.bypass').length, 1);
-    const rootWithEmpty = sidecar('istio-system', 'global', { spec: { workloadSelector: {}, egress: [{ hosts: ['./*'] }] } });
+    assert.equal(
+      only(
+        judge([withEgress('shop', 'default', ['./*'])], noEgress('shop', 'x', { workloadSelector: {} })),
+        'egress.bypass',
+      ).length,
+      1,
+    );
+    const rootWithEmpty = sidecar('istio-system', 'global', {
+      spec: { workloadSelector: {}, egress: [{ hosts: ['./*'] }] },
+    });
     assert.deepEqual(only(judge([rootWithEmpty], noEgress('shop', 'x')), 'egress.bypass'), []);
   });
 });
@@ -69,7 +93,10 @@ describe('egress.bypass (istio/istio#59376)', () => {
 describe('selector.empty', () => {
   for (const ws of [{}, { labels: {} }, { labels: null }]) {
     test(`workloadSelector: ${JSON.stringify(ws)} says what istiod does with it`, () => {
-      const [v] = only(judge([sidecar('shop', 'default')], sidecar('shop', 'all', { spec: { workloadSelector: ws } })), 'selector.empty');
+      const [v] = only(
+        judge([sidecar('shop', 'default')], sidecar('shop', 'all', { spec: { workloadSelector: ws } })),
+        'selector.empty',
+      );
       assert.equal(v!.severity, 'warning');
       assert.equal(
         v!.message,
@@ -81,7 +108,10 @@ describe('selector.empty', () => {
 
   test('in the root namespace it also says it never becomes the mesh default', () => {
     const [v] = only(judge([], sidecar('istio-system', 'all', { spec: { workloadSelector: {} } })), 'selector.empty');
-    assert.match(v!.message, /in istio-system, ahead of the namespace's Sidecar without workloadSelector; in the root namespace it never becomes the mesh-wide default$/);
+    assert.match(
+      v!.message,
+      /in istio-system, ahead of the namespace's Sidecar without workloadSelector; in the root namespace it never becomes the mesh-wide default$/,
+    );
   });
 
   test('an absent or null workloadSelector is a plain namespace default', () => {
@@ -98,15 +128,25 @@ describe('selector.empty', () => {
 describe('outbound.mode-empty (KIA1007)', () => {
   test('an outboundTrafficPolicy without a mode', () => {
     for (const otp of [{}, { mode: null }, { egressProxy: { host: 'egress.example.com', port: { number: 443 } } }]) {
-      const [v] = only(judge([], sidecar('shop', 'x', { spec: { outboundTrafficPolicy: otp } })), 'outbound.mode-empty');
+      const [v] = only(
+        judge([], sidecar('shop', 'x', { spec: { outboundTrafficPolicy: otp } })),
+        'outbound.mode-empty',
+      );
       assert.equal(v!.severity, 'warning');
       assert.equal(v!.path, 'spec.outboundTrafficPolicy');
-      assert.equal(v!.message, "Sidecar shop/x: outboundTrafficPolicy has no mode, which istiod reads as REGISTRY_ONLY whatever the mesh's outboundTrafficPolicy says (KIA1007)");
+      assert.equal(
+        v!.message,
+        "Sidecar shop/x: outboundTrafficPolicy has no mode, which istiod reads as REGISTRY_ONLY whatever the mesh's outboundTrafficPolicy says (KIA1007)",
+      );
     }
   });
 
   test('an explicit mode, or no outboundTrafficPolicy, is clear', () => {
-    for (const spec of [{ outboundTrafficPolicy: { mode: 'REGISTRY_ONLY' } }, { outboundTrafficPolicy: { mode: 'ALLOW_ANY' } }, {}]) {
+    for (const spec of [
+      { outboundTrafficPolicy: { mode: 'REGISTRY_ONLY' } },
+      { outboundTrafficPolicy: { mode: 'ALLOW_ANY' } },
+      {},
+    ]) {
       assert.deepEqual(only(judge([], sidecar('shop', 'x', { spec })), 'outbound.mode-empty'), []);
     }
   });

@@ -1,14 +1,32 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { mergeSelectors, pairsCompatible, pairsEqual, sameSelector, selectorOf, selectorPairs, selectorString } from '../../src/sidecar/selectors.js';
+import {
+  mergeSelectors,
+  pairsCompatible,
+  pairsEqual,
+  sameSelector,
+  selectorOf,
+  selectorPairs,
+  selectorString,
+} from '../../src/sidecar/selectors.js';
 
-const labels = fc.dictionary(fc.constantFrom('app', 'version', 'tier', 'team', 'a/b', '__proto__'), fc.constantFrom('x', 'y', 'z'), { maxKeys: 4 });
+const labels = fc.dictionary(
+  fc.constantFrom('app', 'version', 'tier', 'team', 'a/b', '__proto__'),
+  fc.constantFrom('x', 'y', 'z'),
+  { maxKeys: 4 },
+);
 const asLabels = (o: Record<string, string>) => Object.assign(Object.create(null), o) as Record<string, string>;
 
 describe('selectors', () => {
   test('selectorOf: absent, null, {} and empty labels are namespace-wide (null)', () => {
-    for (const spec of [{}, { workloadSelector: null }, { workloadSelector: {} }, { workloadSelector: { labels: {} } }, { workloadSelector: { labels: null } }]) {
+    for (const spec of [
+      {},
+      { workloadSelector: null },
+      { workloadSelector: {} },
+      { workloadSelector: { labels: {} } },
+      { workloadSelector: { labels: null } },
+    ]) {
       assert.equal(selectorOf({ spec }), null, JSON.stringify(spec));
     }
     assert.deepEqual({ ...selectorOf({ spec: { workloadSelector: { labels: { app: 'x', n: 3 } } } }) }, { app: 'x' });

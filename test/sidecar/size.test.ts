@@ -40,7 +40,11 @@ describe('exceededLimit', () => {
     for (let i = 0; i < 3_000; i++) {
       const v = value(r, 0, 1 + Math.floor(r() * 8));
       const limits = { bytes: Math.floor(r() * 300), values: Math.floor(r() * 40) };
-      assert.equal(exceededLimit(v, limits), firstLimitExceeded(v, limits), `case ${i}: ${JSON.stringify(v)} ${JSON.stringify(limits)}`);
+      assert.equal(
+        exceededLimit(v, limits),
+        firstLimitExceeded(v, limits),
+        `case ${i}: ${JSON.stringify(v)} ${JSON.stringify(limits)}`,
+      );
       assert.equal(exceededLimit(v), firstLimitExceeded(v, { bytes: MAX_OBJECT_BYTES, values: MAX_OBJECT_VALUES }));
     }
   });
@@ -50,7 +54,11 @@ describe('exceededLimit', () => {
       const v = nested(depth);
       assert.equal(exceededLimit(v), undefined, `depth ${depth}`);
       assert.equal(exceededLimit(v, { bytes: 100, values: MAX_OBJECT_VALUES }), 'bytes', `depth ${depth}`);
-      assert.equal(exceededLimit(v, { bytes: MAX_OBJECT_BYTES, values: 10 }), firstLimitExceeded(v, { bytes: MAX_OBJECT_BYTES, values: 10 }), `depth ${depth}`);
+      assert.equal(
+        exceededLimit(v, { bytes: MAX_OBJECT_BYTES, values: 10 }),
+        firstLimitExceeded(v, { bytes: MAX_OBJECT_BYTES, values: 10 }),
+        `depth ${depth}`,
+      );
     }
   });
 });

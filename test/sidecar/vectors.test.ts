@@ -5,8 +5,7 @@ import { describe, it } from 'node:test';
 import { validateIstio } from '../../src/sidecar/rules/index.js';
 import { sorted, vectors } from '../helpers/vectors.js';
 
-const hasSelector = (spec: unknown): boolean =>
-  typeof spec === 'object' && spec !== null && 'workloadSelector' in spec;
+const hasSelector = (spec: unknown): boolean => typeof spec === 'object' && spec !== null && 'workloadSelector' in spec;
 
 describe('Istio Sidecar vectors', () => {
   it('has all 62 vectors', () => {

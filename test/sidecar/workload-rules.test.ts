@@ -16,13 +16,19 @@ function viewOf(...objs: Record<string, unknown>[]) {
     sidecars: by('Sidecar'),
     pods: by('Pod'),
     namespaces: by('Namespace'),
-    workloads: objs.filter((o) => ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob'].includes(o.kind as string)),
+    workloads: objs.filter((o) =>
+      ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob'].includes(o.kind as string),
+    ),
   });
 }
 
 function judge(objs: Record<string, unknown>[], candidate: Record<string, unknown>, options = opts()): Violation[] {
   const meta = candidate.metadata as { namespace: string; name: string };
-  return crossObjectRules({ object: candidate, ref: { namespace: meta.namespace, name: meta.name } }, viewOf(...objs), options);
+  return crossObjectRules(
+    { object: candidate, ref: { namespace: meta.namespace, name: meta.name } },
+    viewOf(...objs),
+    options,
+  );
 }
 
 const only = (vs: Violation[], rule: string) => vs.filter((v) => v.rule === rule);
@@ -41,13 +47,25 @@ describe('overlap mode workloads (the default)', () => {
   });
 
   test('overlapping but different selectors pass while no pod or workload carries both label sets', () => {
-    assert.deepEqual(only(judge([reviews, deployment('shop', 'reviews-v1', { app: 'reviews', version: 'v1' })], reviewsV2), 'conflict.overlap'), []);
+    assert.deepEqual(
+      only(
+        judge([reviews, deployment('shop', 'reviews-v1', { app: 'reviews', version: 'v1' })], reviewsV2),
+        'conflict.overlap',
+      ),
+      [],
+    );
   });
 
   test('a Deployment scaled to zero is enough: the message names it with its replica count', () => {
-    const [v] = only(judge([reviews, deployment('shop', 'reviews-v2', { app: 'reviews', version: 'v2' }, 0)], reviewsV2), 'conflict.overlap');
+    const [v] = only(
+      judge([reviews, deployment('shop', 'reviews-v2', { app: 'reviews', version: 'v2' }, 0)], reviewsV2),
+      'conflict.overlap',
+    );
     assert.equal(v!.severity, 'error');
-    assert.match(v!.message, /^selects the same workloads as Sidecar shop\/reviews: both apply to pods labelled app=reviews,version=v2 \(Deployment shop\/reviews-v2 \(0 replicas\)\); Istio would use only one of them/);
+    assert.match(
+      v!.message,
+      /^selects the same workloads as Sidecar shop\/reviews: both apply to pods labelled app=reviews,version=v2 \(Deployment shop\/reviews-v2 \(0 replicas\)\); Istio would use only one of them/,
+    );
   });
 
   test('a CronJob template counts, and so do StatefulSets, DaemonSets, owner-less ReplicaSets and Jobs', () => {
@@ -67,35 +85,71 @@ describe('overlap mode workloads (the default)', () => {
 
   test("a ReplicaSet or Job that a controller owns is left to its owner's template", () => {
     const labels = { app: 'reviews', version: 'v2' };
-    assert.deepEqual(only(judge([reviews, workload('ReplicaSet', 'shop', 'rs', labels, { ownedBy: 'Deployment' })], reviewsV2), 'conflict.overlap'), []);
-    assert.deepEqual(only(judge([reviews, workload('Job', 'shop', 'job', labels, { ownedBy: 'CronJob' })], reviewsV2), 'conflict.overlap'), []);
+    assert.deepEqual(
+      only(
+        judge([reviews, workload('ReplicaSet', 'shop', 'rs', labels, { ownedBy: 'Deployment' })], reviewsV2),
+        'conflict.overlap',
+      ),
+      [],
+    );
+    assert.deepEqual(
+      only(
+        judge([reviews, workload('Job', 'shop', 'job', labels, { ownedBy: 'CronJob' })], reviewsV2),
+        'conflict.overlap',
+      ),
+      [],
+    );
   });
 
   test('selectors on different keys conflict only when a pod or template carries both', () => {
     const a = sidecar('shop', 'ratings-app', { selector: { app: 'ratings' } });
     const b = sidecar('shop', 'ratings-myapp', { selector: { myapp: 'ratings-myapp' } });
     assert.deepEqual(only(judge([a, pod('shop', 'ratings-1', { app: 'ratings' })], b), 'conflict.overlap'), []);
-    const [v] = only(judge([a, pod('shop', 'ratings-2', { app: 'ratings', myapp: 'ratings-myapp' })], b), 'conflict.overlap');
+    const [v] = only(
+      judge([a, pod('shop', 'ratings-2', { app: 'ratings', myapp: 'ratings-myapp' })], b),
+      'conflict.overlap',
+    );
     assert.match(v!.message, /\(existing pods: ratings-2\)/);
   });
 
   test('workloads and pods of another namespace do not count', () => {
-    assert.deepEqual(only(judge([reviews, deployment('other', 'reviews-v2', { app: 'reviews', version: 'v2' })], reviewsV2), 'conflict.overlap'), []);
+    assert.deepEqual(
+      only(
+        judge([reviews, deployment('other', 'reviews-v2', { app: 'reviews', version: 'v2' })], reviewsV2),
+        'conflict.overlap',
+      ),
+      [],
+    );
   });
 
   test('ambient pods do not make a conflict (no sidecar), in workloads and in pods mode', () => {
-    const ambient = pod('shop', 'r-1', { app: 'reviews', version: 'v2' }, { 'ambient.istio.io/redirection': 'enabled' });
+    const ambient = pod(
+      'shop',
+      'r-1',
+      { app: 'reviews', version: 'v2' },
+      { 'ambient.istio.io/redirection': 'enabled' },
+    );
     assert.deepEqual(only(judge([reviews, ambient], reviewsV2), 'conflict.overlap'), []);
     assert.deepEqual(only(judge([reviews, ambient], reviewsV2, opts('pods')), 'conflict.overlap'), []);
-    assert.equal(only(judge([reviews, ambient], reviewsV2, opts('labels')), 'conflict.overlap').length, 1, 'labels mode compares the selectors alone');
+    assert.equal(
+      only(judge([reviews, ambient], reviewsV2, opts('labels')), 'conflict.overlap').length,
+      1,
+      'labels mode compares the selectors alone',
+    );
   });
 });
 
 describe('overlap mode labels (the strict opt-in)', () => {
   test('says so when no pod or workload exhibits the overlap, and names the flag', () => {
-    const [v] = only(judge([reviews, deployment('shop', 'reviews-v1', { app: 'reviews', version: 'v1' })], reviewsV2, opts('labels')), 'conflict.overlap');
+    const [v] = only(
+      judge([reviews, deployment('shop', 'reviews-v1', { app: 'reviews', version: 'v1' })], reviewsV2, opts('labels')),
+      'conflict.overlap',
+    );
     assert.equal(v!.severity, 'error');
-    assert.match(v!.message, /\(no pod or workload carries these labels: --overlap=labels refuses overlaps that might only come later; --overlap=workloads, the default, would allow this\)/);
+    assert.match(
+      v!.message,
+      /\(no pod or workload carries these labels: --overlap=labels refuses overlaps that might only come later; --overlap=workloads, the default, would allow this\)/,
+    );
   });
 
   test('without pods or workloads in the view it cannot say, and does not', () => {
@@ -104,7 +158,14 @@ describe('overlap mode labels (the strict opt-in)', () => {
   });
 
   test('names the workload when one exhibits it', () => {
-    const [v] = only(judge([reviews, deployment('shop', 'reviews-v2', { app: 'reviews', version: 'v2' }, 3)], reviewsV2, opts('labels')), 'conflict.overlap');
+    const [v] = only(
+      judge(
+        [reviews, deployment('shop', 'reviews-v2', { app: 'reviews', version: 'v2' }, 3)],
+        reviewsV2,
+        opts('labels'),
+      ),
+      'conflict.overlap',
+    );
     assert.match(v!.message, /\(Deployment shop\/reviews-v2 \(3 replicas\)\)/);
   });
 });
@@ -114,19 +175,35 @@ describe('selector.no-match (IST0101): no pod and no workload template matches',
 
   test('a CronJob or a Deployment scaled to zero is no false alarm (istio/istio#51273)', () => {
     const others = [pod('shop', 'unrelated', { app: 'x' })];
-    assert.deepEqual(only(judge([...others, workload('CronJob', 'shop', 'report', { app: 'report' })], report), 'selector.no-match'), []);
-    assert.deepEqual(only(judge([...others, deployment('shop', 'report', { app: 'report' }, 0)], report), 'selector.no-match'), []);
+    assert.deepEqual(
+      only(judge([...others, workload('CronJob', 'shop', 'report', { app: 'report' })], report), 'selector.no-match'),
+      [],
+    );
+    assert.deepEqual(
+      only(judge([...others, deployment('shop', 'report', { app: 'report' }, 0)], report), 'selector.no-match'),
+      [],
+    );
   });
 
   test('pods mode stays with Istio: pods only', () => {
-    const [v] = only(judge([pod('shop', 'unrelated', { app: 'x' }), workload('CronJob', 'shop', 'report', { app: 'report' })], report, opts('pods')), 'selector.no-match');
+    const [v] = only(
+      judge(
+        [pod('shop', 'unrelated', { app: 'x' }), workload('CronJob', 'shop', 'report', { app: 'report' })],
+        report,
+        opts('pods'),
+      ),
+      'selector.no-match',
+    );
     assert.match(v!.message, /no pod in shop matches app=report yet \(IST0101\)/);
   });
 
   test('workloads alone (manifests without pods) are enough to judge', () => {
     const [v] = only(judge([deployment('shop', 'web', { app: 'web' })], report), 'selector.no-match');
     assert.equal(v!.severity, 'warning');
-    assert.match(v!.message, /^Sidecar shop\/report: no pod and no workload template in shop matches app=report yet \(IST0101\)$/);
+    assert.match(
+      v!.message,
+      /^Sidecar shop\/report: no pod and no workload template in shop matches app=report yet \(IST0101\)$/,
+    );
   });
 
   test('nothing known, nothing said', () => {
@@ -134,7 +211,10 @@ describe('selector.no-match (IST0101): no pod and no workload template matches',
   });
 
   test('an ambient pod counts as a match, as in Istio (it gets IST0167 instead)', () => {
-    const vs = judge([pod('shop', 'report-1', { app: 'report' }, { 'ambient.istio.io/redirection': 'enabled' })], report);
+    const vs = judge(
+      [pod('shop', 'report-1', { app: 'report' }, { 'ambient.istio.io/redirection': 'enabled' })],
+      report,
+    );
     assert.deepEqual(only(vs, 'selector.no-match'), []);
     assert.equal(only(vs, 'ambient.ineffective').length, 1);
   });
@@ -142,9 +222,15 @@ describe('selector.no-match (IST0101): no pod and no workload template matches',
 
 describe('ambient.ineffective (IST0167) at admission', () => {
   test('a namespace-wide Sidecar in an ambient namespace', () => {
-    const [v] = only(judge([namespace('mesh', { 'istio.io/dataplane-mode': 'ambient' })], sidecar('mesh', 'default')), 'ambient.ineffective');
+    const [v] = only(
+      judge([namespace('mesh', { 'istio.io/dataplane-mode': 'ambient' })], sidecar('mesh', 'default')),
+      'ambient.ineffective',
+    );
     assert.equal(v!.severity, 'warning');
-    assert.equal(v!.message, 'Sidecar mesh/default: namespace mesh is in ambient mode, so this Sidecar has no effect (IST0167)');
+    assert.equal(
+      v!.message,
+      'Sidecar mesh/default: namespace mesh is in ambient mode, so this Sidecar has no effect (IST0167)',
+    );
   });
 
   test('not when the namespace also asks for sidecar injection or a revision, as Istio decides', () => {
@@ -157,7 +243,10 @@ describe('ambient.ineffective (IST0167) at admission', () => {
   test('a selector Sidecar whose pods are ambient', () => {
     const ambient = pod('shop', 'r-1', { app: 'reviews' }, { 'ambient.istio.io/redirection': 'enabled' });
     const [v] = only(judge([ambient, pod('shop', 'r-2', { app: 'reviews' })], reviews), 'ambient.ineffective');
-    assert.equal(v!.message, 'Sidecar shop/reviews: pods it selects are in ambient mode (r-1), so it has no effect on them (IST0167)');
+    assert.equal(
+      v!.message,
+      'Sidecar shop/reviews: pods it selects are in ambient mode (r-1), so it has no effect on them (IST0167)',
+    );
   });
 
   test('a selector Sidecar in an ambient namespace is judged by its pods, as Istio does', () => {
@@ -166,13 +255,16 @@ describe('ambient.ineffective (IST0167) at admission', () => {
   });
 
   test('a second namespace-wide Sidecar is still refused there (the namespace may leave ambient mode)', () => {
-    const vs = judge([namespace('mesh', { 'istio.io/dataplane-mode': 'ambient' }), sidecar('mesh', 'default')], sidecar('mesh', 'second'));
+    const vs = judge(
+      [namespace('mesh', { 'istio.io/dataplane-mode': 'ambient' }), sidecar('mesh', 'default')],
+      sidecar('mesh', 'second'),
+    );
     assert.equal(only(vs, 'conflict.default')[0]?.severity, 'error');
     assert.equal(only(vs, 'ambient.ineffective').length, 1);
   });
 });
 
-test('root.selector carries Kiali\'s KIA1006', () => {
+test("root.selector carries Kiali's KIA1006", () => {
   const [v] = only(judge([], sidecar('istio-system', 'gw', { selector: { app: 'x' } })), 'root.selector');
   assert.match(v!.message, /not mesh-wide \(KIA1006\)$/);
 });

@@ -40,7 +40,8 @@ describe('sidecar-guard certs', () => {
   test('lifetimes: CA about a year, serving certificate about 90 days', () => {
     const ca = certInfo(read('ca.crt'));
     const leaf = certInfo(read('tls.crt'));
-    const days = (i: { notBefore: Date; notAfter: Date }) => Math.round((i.notAfter.getTime() - i.notBefore.getTime()) / DAY);
+    const days = (i: { notBefore: Date; notAfter: Date }) =>
+      Math.round((i.notAfter.getTime() - i.notBefore.getTime()) / DAY);
     assert.equal(ca.isCA, true);
     assert.equal(days(ca), 365);
     assert.equal(days(leaf), 90);
@@ -61,7 +62,10 @@ describe('sidecar-guard certs', () => {
 
 describe('a TLS client that trusts only the CA', () => {
   const ca = createCA();
-  const serving = issueServingCert(ca, { dnsNames: [...serviceDnsNames('sidecar-guard', 'sidecar-guard'), 'localhost'], ipAddresses: ['127.0.0.1'] });
+  const serving = issueServingCert(ca, {
+    dnsNames: [...serviceDnsNames('sidecar-guard', 'sidecar-guard'), 'localhost'],
+    ipAddresses: ['127.0.0.1'],
+  });
   let server: TlsTestServer;
 
   before(async () => {

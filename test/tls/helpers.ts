@@ -77,20 +77,26 @@ export interface GetResult {
 }
 
 /** GET over HTTPS; never rejects. */
-export function httpsGet(port: number, path: string, opts: ClientTls & { agent?: https.Agent | false }): Promise<GetResult> {
+export function httpsGet(
+  port: number,
+  path: string,
+  opts: ClientTls & { agent?: https.Agent | false },
+): Promise<GetResult> {
   return new Promise((resolve) => {
     const { agent, ...tlsOpts } = opts;
-    const req = https.request({ host: '127.0.0.1', port, path, method: 'GET', agent: agent ?? false, ...tlsOpts }, (res) => {
-      const socket = res.socket as tls.TLSSocket;
-      const fingerprint256 = socket.getPeerCertificate().fingerprint256;
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode, body, fingerprint256, socket }));
-      res.on('error', (err: NodeJS.ErrnoException) => resolve({ error: err.code ?? err.message }));
-    });
+    const req = https.request(
+      { host: '127.0.0.1', port, path, method: 'GET', agent: agent ?? false, ...tlsOpts },
+      (res) => {
+        const socket = res.socket as tls.TLSSocket;
+        const fingerprint256 = socket.getPeerCertificate().fingerprint256;
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode, body, fingerprint256, socket }));
+        res.on('error', (err: NodeJS.ErrnoException) => resolve({ error: err.code ?? err.message }));
+      },
+    );
     req.on('error', (err: NodeJS.ErrnoException) => resolve({ error: err.code ?? err.message }));
     req.end();
   });
 }
-

@@ -35,7 +35,9 @@ const pluralOf = (kind: string) => `${kind.toLowerCase()}s`;
 
 /** Every log line of every manager in this file, checked for key material at the end. */
 let logText = '';
-const logger: Logger = pino({ level: 'debug' }, new Writable({
+const logger: Logger = pino(
+  { level: 'debug' },
+  new Writable({
     write: (chunk, _e, done) => {
       logText += chunk;
       done();
@@ -60,8 +62,10 @@ async function cluster(opts: { objects?: K8sObject[]; serviceBase?: () => string
       throw new Error(`no service ${namespace}/${name}:${port}`);
     },
   });
-  for (const name of [NS, 'shop']) server.store.put('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
-  for (const o of webhookConfigs(opts.objects ?? rendered.base)) server.store.put(pluralOf(o.kind), structuredClone(o) as KubeObject);
+  for (const name of [NS, 'shop'])
+    server.store.put('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+  for (const o of webhookConfigs(opts.objects ?? rendered.base))
+    server.store.put(pluralOf(o.kind), structuredClone(o) as KubeObject);
   const dir = mkdtempSync(join(tmpdir(), 'tls-manager-test-'));
   const kubeconfig = join(dir, 'kubeconfig');
   server.writeKubeconfig(kubeconfig);
@@ -75,7 +79,8 @@ async function cluster(opts: { objects?: K8sObject[]; serviceBase?: () => string
       managers.push(m);
       return m;
     },
-    webhookConfig: (kind) => server.store.get({ apiVersion: ADMISSION, resource: pluralOf(kind), name: 'sidecar-guard' }),
+    webhookConfig: (kind) =>
+      server.store.get({ apiVersion: ADMISSION, resource: pluralOf(kind), name: 'sidecar-guard' }),
     secret: () => server.store.get({ apiVersion: 'v1', resource: 'secrets', namespace: NS, name: 'sidecar-guard-tls' }),
     close: async () => {
       for (const m of managers) m.stop();
@@ -86,7 +91,9 @@ async function cluster(opts: { objects?: K8sObject[]; serviceBase?: () => string
 }
 
 const caBundles = (config: KubeObject | undefined) =>
-  ((config?.webhooks as { clientConfig?: { caBundle?: string } }[] | undefined) ?? []).map((w) => w.clientConfig?.caBundle);
+  ((config?.webhooks as { clientConfig?: { caBundle?: string } }[] | undefined) ?? []).map(
+    (w) => w.clientConfig?.caBundle,
+  );
 const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
 const fingerprints = (bundle: string) => splitPemBundle(bundle).map((p) => new X509Certificate(p).fingerprint256);
 const issuerFingerprint = (leafPem: string, bundle: string) =>
@@ -108,8 +115,14 @@ describe('two replicas starting together', () => {
     assert.equal(ma.certPem, mb.certPem);
     assert.equal(fingerprints(ma.caBundlePem).length, 1);
 
-    const creates = c.server.requests().filter((r) => r.method === 'POST' && r.path.startsWith(`/api/v1/namespaces/${NS}/secrets`));
-    assert.deepEqual(creates.map((r) => r.status).sort(), [201, 409], 'both tried to create; the second got AlreadyExists');
+    const creates = c.server
+      .requests()
+      .filter((r) => r.method === 'POST' && r.path.startsWith(`/api/v1/namespaces/${NS}/secrets`));
+    assert.deepEqual(
+      creates.map((r) => r.status).sort(),
+      [201, 409],
+      'both tried to create; the second got AlreadyExists',
+    );
 
     const secret = c.secret()!;
     assert.equal(secret.type, 'kubernetes.io/tls');
@@ -123,7 +136,12 @@ describe('two replicas starting together', () => {
   test('the serving certificate covers the Service names and chains to the CA', () => {
     const m = c.managers[0]!.current();
     const leaf = new X509Certificate(m.certPem);
-    for (const name of ['sidecar-guard', 'sidecar-guard.sidecar-guard', 'sidecar-guard.sidecar-guard.svc', 'sidecar-guard.sidecar-guard.svc.cluster.local']) {
+    for (const name of [
+      'sidecar-guard',
+      'sidecar-guard.sidecar-guard',
+      'sidecar-guard.sidecar-guard.svc',
+      'sidecar-guard.sidecar-guard.svc.cluster.local',
+    ]) {
       assert.equal(leaf.checkHost(name), name);
     }
     assert.equal(issuerFingerprint(m.certPem, m.caBundlePem), fingerprints(m.caBundlePem)[0]);
@@ -140,7 +158,8 @@ describe('two replicas starting together', () => {
       hooks(original).forEach((want, i) => {
         const got = hooks(stored)[i]!;
         for (const [field, value] of Object.entries(want)) {
-          const gotValue = field === 'clientConfig' ? { ...(got.clientConfig as object), caBundle: undefined } : got[field];
+          const gotValue =
+            field === 'clientConfig' ? { ...(got.clientConfig as object), caBundle: undefined } : got[field];
           const wantValue = field === 'clientConfig' ? { ...(value as object), caBundle: undefined } : value;
           assert.deepEqual(gotValue, wantValue, `${kind} webhooks[${i}].${field}: only caBundle may change`);
         }
@@ -152,7 +171,10 @@ describe('two replicas starting together', () => {
     const before = c.server.requests().length;
     const m = await c.manager().start();
     assert.equal(m.certPem, c.managers[0]!.current().certPem);
-    const writes = c.server.requests().slice(before).filter((r) => r.method !== 'GET');
+    const writes = c.server
+      .requests()
+      .slice(before)
+      .filter((r) => r.method !== 'GET');
     assert.deepEqual(writes, []);
   });
 });
@@ -183,9 +205,11 @@ describe('caBundle drift', () => {
     c.server.store.put('validatingwebhookconfigurations', vwc);
     const mwc = rendered.withDefaults.find((o) => o.kind === 'MutatingWebhookConfiguration')!;
     c.server.store.put('mutatingwebhookconfigurations', structuredClone(mwc) as KubeObject);
-    await waitFor('the timer to repair both configurations', () =>
-      caBundles(c.webhookConfig('ValidatingWebhookConfiguration'))[0] === b64(material.caBundlePem) &&
-      caBundles(c.webhookConfig('MutatingWebhookConfiguration'))[0] === b64(material.caBundlePem),
+    await waitFor(
+      'the timer to repair both configurations',
+      () =>
+        caBundles(c.webhookConfig('ValidatingWebhookConfiguration'))[0] === b64(material.caBundlePem) &&
+        caBundles(c.webhookConfig('MutatingWebhookConfiguration'))[0] === b64(material.caBundlePem),
     );
     m.stop();
   });
@@ -193,7 +217,12 @@ describe('caBundle drift', () => {
   test('after stop() no timer talks to the API server any more', async () => {
     const m = c.manager({ resyncMs: 5 });
     await m.start();
-    await waitFor('a periodic pass', () => c.server.requests().slice(-3).some((r) => r.path.startsWith(SECRET_PATH)));
+    await waitFor('a periodic pass', () =>
+      c.server
+        .requests()
+        .slice(-3)
+        .some((r) => r.path.startsWith(SECRET_PATH)),
+    );
     m.stop();
     await m.reconcile(); // joins a pass already in flight (or makes one last pass by hand)
     const secretCalls = () => c.server.requests().filter((r) => r.path.startsWith(SECRET_PATH)).length;
@@ -303,7 +332,11 @@ describe('API errors and write conflicts', () => {
   after(() => c.close());
 
   test('start() retries while the API server fails, then succeeds', async () => {
-    c.server.faults.failRequests({ match: (method, path) => method === 'GET' && path.startsWith(SECRET_PATH), status: 503, times: 2 });
+    c.server.faults.failRequests({
+      match: (method, path) => method === 'GET' && path.startsWith(SECRET_PATH),
+      status: 503,
+      times: 2,
+    });
     const m = await c.manager({ startTimeoutMs: 30_000 }).start();
     assert.ok(m.certPem.includes('BEGIN CERTIFICATE'));
     c.server.faults.clear();
@@ -313,19 +346,32 @@ describe('API errors and write conflicts', () => {
     let now = Date.now();
     const m = c.manager({ clock: () => new Date(now) });
     const before = (await m.start()).certPem;
-    c.server.faults.failRequests({ match: (method, path) => method === 'PUT' && path.startsWith(SECRET_PATH), status: 409, times: 1 });
+    c.server.faults.failRequests({
+      match: (method, path) => method === 'PUT' && path.startsWith(SECRET_PATH),
+      status: 409,
+      times: 1,
+    });
     now += 61 * DAY;
     const r = await m.reconcile();
     assert.deepEqual(r.actions, ['issue-leaf']);
     assert.notEqual(m.current().certPem, before);
     const puts = c.server.requests().filter((x) => x.method === 'PUT' && x.path.startsWith(SECRET_PATH));
-    assert.deepEqual(puts.map((x) => x.status), [409, 200]);
+    assert.deepEqual(
+      puts.map((x) => x.status),
+      [409, 200],
+    );
     c.server.faults.clear();
   });
 
   test('start() gives up with a clear error when the Secret cannot be read', async () => {
-    c.server.faults.failRequests({ match: (method, path) => method === 'GET' && path.startsWith(SECRET_PATH), status: 403 });
-    await assert.rejects(c.manager({ startTimeoutMs: 300 }).start(), /no usable TLS material in Secret sidecar-guard\/sidecar-guard-tls/);
+    c.server.faults.failRequests({
+      match: (method, path) => method === 'GET' && path.startsWith(SECRET_PATH),
+      status: 403,
+    });
+    await assert.rejects(
+      c.manager({ startTimeoutMs: 300 }).start(),
+      /no usable TLS material in Secret sidecar-guard\/sidecar-guard-tls/,
+    );
     c.server.faults.clear();
   });
 });
@@ -356,27 +402,43 @@ describe('the API server calls the webhook with the published caBundle', () => {
 
     const client = KubeClient.load(c.kubeconfig);
     const create = (ns: string, obj: Record<string, unknown>, version = 'v1') =>
-      client.request('POST', `/apis/networking.istio.io/${version}/namespaces/${ns}/sidecars`, { body: { ...obj, apiVersion: `networking.istio.io/${version}` } });
+      client.request('POST', `/apis/networking.istio.io/${version}/namespaces/${ns}/sidecars`, {
+        body: { ...obj, apiVersion: `networking.istio.io/${version}` },
+      });
     const bad = (name: string) => sidecar('shop', name, { spec: { egress: [{ hosts: ['bad-host'] }] } });
 
     for (const version of ['v1', 'v1beta1', 'v1alpha3']) {
-      const err = await create('shop', bad(`bad-${version}`), version).then(() => undefined, (e: unknown) => e);
+      const err = await create('shop', bad(`bad-${version}`), version).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       assert.ok(err instanceof KubeApiError, `${version}: the bad Sidecar must be rejected`);
       assert.match(err.message, /admission webhook "validate\.sidecar-guard\.io" denied the request/);
       assert.match(err.message, /host must be of form namespace\/dnsName/);
     }
     assert.equal((await create('shop', sidecar('shop', 'good'))).status, 201);
-    assert.equal((await create('kube-system', { ...bad('ignored'), metadata: { name: 'ignored', namespace: 'kube-system' } })).status, 201, 'kube-system is excluded');
+    assert.equal(
+      (await create('kube-system', { ...bad('ignored'), metadata: { name: 'ignored', namespace: 'kube-system' } }))
+        .status,
+      201,
+      'kube-system is excluded',
+    );
 
     // Rotate the leaf: the API server keeps trusting it through the published bundle.
     const before = manager.current().certPem;
     now = Date.now();
     assert.deepEqual((await manager.reconcile()).actions, ['issue-leaf']);
     assert.notEqual(manager.current().certPem, before);
-    const served = await httpsGet(Number(new URL(base).port), '/healthz', { ca: manager.current().caBundlePem, servername: 'sidecar-guard.sidecar-guard.svc' });
+    const served = await httpsGet(Number(new URL(base).port), '/healthz', {
+      ca: manager.current().caBundlePem,
+      servername: 'sidecar-guard.sidecar-guard.svc',
+    });
     assert.equal(served.error, undefined);
     assert.equal(served.fingerprint256, new X509Certificate(manager.current().certPem).fingerprint256);
-    const again = await create('shop', bad('bad-after-rotation')).then(() => undefined, (e: unknown) => e);
+    const again = await create('shop', bad('bad-after-rotation')).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.match(String((again as Error)?.message), /denied the request/);
   });
 });

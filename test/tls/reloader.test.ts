@@ -6,7 +6,12 @@ import assert from 'node:assert/strict';
 import https from 'node:https';
 import { after, before, describe, test } from 'node:test';
 import { certInfo, createCA, issueServingCert } from '../../src/tls/certs.js';
-import { reloadOnChange, swapCertificate, type CertificateSource, type ServingMaterial } from '../../src/tls/reloader.js';
+import {
+  reloadOnChange,
+  swapCertificate,
+  type CertificateSource,
+  type ServingMaterial,
+} from '../../src/tls/reloader.js';
 import { httpsGet, startTlsServer, waitFor, type GetResult, type TlsTestServer } from './helpers.js';
 
 const ca = createCA();
@@ -53,7 +58,10 @@ describe('hot reload with setSecureContext', () => {
     const reused = clientLoop(server.port, keepAlive, () => swapped);
     const fresh = clientLoop(server.port, false, () => swapped);
     try {
-      await waitFor('traffic on both loops before the swap', () => reused.samples.length >= 5 && fresh.samples.length >= 5);
+      await waitFor(
+        'traffic on both loops before the swap',
+        () => reused.samples.length >= 5 && fresh.samples.length >= 5,
+      );
       const keepAliveSocket = reused.samples[0]!.socket;
       swapCertificate(server.app.server as unknown as { setSecureContext(o: object): void }, second);
       swapped = true;
@@ -66,7 +74,11 @@ describe('hot reload with setSecureContext', () => {
       await fresh.stop();
 
       const all = [...reused.samples, ...fresh.samples];
-      assert.deepEqual(all.filter((s) => s.status !== 200).map((s) => s.error ?? s.status), [], 'no failed request');
+      assert.deepEqual(
+        all.filter((s) => s.status !== 200).map((s) => s.error ?? s.status),
+        [],
+        'no failed request',
+      );
       // The keep-alive connection established before the swap carried requests after it, still with the old certificate.
       const afterOnOld = reused.samples.filter((s) => s.afterSwap && s.socket === keepAliveSocket);
       assert.ok(afterOnOld.length >= 5, 'the pre-swap keep-alive connection kept serving');
@@ -74,7 +86,10 @@ describe('hot reload with setSecureContext', () => {
       // Every handshake that started after the swap returned presents the new certificate.
       assert.ok(fresh.samples.filter((s) => s.afterSwap).every((s) => s.fingerprint256 === fp(second.certPem)));
       // A new connection on a fresh keep-alive agent also gets the new one.
-      const late = await httpsGet(server.port, '/healthz', { ca: ca.certPem, agent: new https.Agent({ keepAlive: false }) });
+      const late = await httpsGet(server.port, '/healthz', {
+        ca: ca.certPem,
+        agent: new https.Agent({ keepAlive: false }),
+      });
       assert.equal(late.fingerprint256, fp(second.certPem));
     } finally {
       await reused.stop();

@@ -6,7 +6,13 @@ import assert from 'node:assert/strict';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { createCA, issueServingCert, serviceDnsNames, splitPemBundle } from '../../src/tls/certs.js';
-import { applyRotation, decideRotation, rotationPolicy, type RotationDecision, type TlsMaterial } from '../../src/tls/rotation.js';
+import {
+  applyRotation,
+  decideRotation,
+  rotationPolicy,
+  type RotationDecision,
+  type TlsMaterial,
+} from '../../src/tls/rotation.js';
 
 const DAY = 24 * 3600 * 1000;
 const MIN = 60 * 1000;
@@ -18,7 +24,8 @@ function fresh(now = T0): TlsMaterial {
   return applyRotation(undefined, 'create', policy, now);
 }
 
-const decide = (m: TlsMaterial | undefined, now: Date, published = true) => decideRotation(m, policy, { now, published });
+const decide = (m: TlsMaterial | undefined, now: Date, published = true) =>
+  decideRotation(m, policy, { now, published });
 const action = (d: RotationDecision) => d.action;
 const x509 = (pem: string) => new X509Certificate(pem);
 const cas = (m: TlsMaterial) => splitPemBundle(m.caBundlePem).map(x509);
@@ -66,7 +73,11 @@ describe('decideRotation: the serving certificate', () => {
   });
 
   test('names the leaf does not cover: issue-leaf, whatever its age', () => {
-    const d = decideRotation(m, { ...policy, dnsNames: [...policy.dnsNames, 'sidecar-guard.example.com'] }, { now: at(DAY), published: true });
+    const d = decideRotation(
+      m,
+      { ...policy, dnsNames: [...policy.dnsNames, 'sidecar-guard.example.com'] },
+      { now: at(DAY), published: true },
+    );
     assert.equal(d.action, 'issue-leaf');
     assert.match((d as { reason: string }).reason, /does not cover sidecar-guard\.example\.com/);
     const ip = decideRotation(m, { ...policy, ipAddresses: ['10.0.0.1'] }, { now: at(DAY), published: true });
@@ -81,13 +92,19 @@ describe('decideRotation: the serving certificate', () => {
 
   test('tls.key not matching tls.crt, or no leaf at all: issue-leaf', () => {
     const other = fresh();
-    assert.deepEqual(decide({ ...m, keyPem: other.keyPem }, at(DAY)), { action: 'issue-leaf', reason: 'tls.key does not match tls.crt' });
+    assert.deepEqual(decide({ ...m, keyPem: other.keyPem }, at(DAY)), {
+      action: 'issue-leaf',
+      reason: 'tls.key does not match tls.crt',
+    });
     assert.equal(action(decide({ ...m, certPem: '' }, at(DAY))), 'issue-leaf');
   });
 
   test('no usable CA: create (empty bundle, garbage, all expired)', () => {
     assert.equal(action(decide({ ...m, caBundlePem: '' }, at(DAY))), 'create');
-    assert.equal(action(decide({ ...m, caBundlePem: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n' }, at(DAY))), 'create');
+    assert.equal(
+      action(decide({ ...m, caBundlePem: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n' }, at(DAY))),
+      'create',
+    );
     assert.equal(action(decide(m, at(366 * DAY))), 'create');
   });
 
@@ -117,7 +134,10 @@ describe('decideRotation: CA rotation with overlap', () => {
   });
 
   test('stage-ca: the bundle holds the old then the new CA, ca.key is the new CA key, the leaf is untouched', () => {
-    assert.deepEqual(cas(staged).map((c) => c.fingerprint256), [oldCa.fingerprint256, newCa.fingerprint256]);
+    assert.deepEqual(
+      cas(staged).map((c) => c.fingerprint256),
+      [oldCa.fingerprint256, newCa.fingerprint256],
+    );
     assert.equal(newCa.ca, true);
     assert.equal(newCa.checkPrivateKey(createPrivateKey(staged.caKeyPem)), true);
     assert.equal(staged.certPem, beforeRotation.certPem);
@@ -140,13 +160,17 @@ describe('decideRotation: CA rotation with overlap', () => {
 
   test('published and propagated: the leaf is re-signed by the new CA while the old CA stays in the bundle', () => {
     const now = new Date(Date.parse(newCa.validFrom) + policy.caPropagationMs + 1000);
-    assert.deepEqual(decide(staged, now), { action: 'issue-leaf', reason: 'the serving certificate is signed by the previous CA' });
+    assert.deepEqual(decide(staged, now), {
+      action: 'issue-leaf',
+      reason: 'the serving certificate is signed by the previous CA',
+    });
     const switched = applyRotation(staged, 'issue-leaf', policy, now);
     assert.equal(issuerOf(switched)?.fingerprint256, newCa.fingerprint256);
     assert.equal(switched.caBundlePem, staged.caBundlePem, 'both CAs still in the bundle');
     assert.equal(action(decide(switched, now)), 'keep');
     // A client holding the two-CA bundle trusts the old leaf and the new one.
-    for (const leaf of [staged.certPem, switched.certPem]) assert.ok(cas(switched).some((ca) => x509(leaf).verify(ca.publicKey)));
+    for (const leaf of [staged.certPem, switched.certPem])
+      assert.ok(cas(switched).some((ca) => x509(leaf).verify(ca.publicKey)));
   });
 
   test('once the old CA has expired it is pruned from the bundle', () => {
@@ -159,7 +183,10 @@ describe('decideRotation: CA rotation with overlap', () => {
     const afterExpiry = new Date(Date.parse(oldCa.validTo) + 1000);
     assert.equal(action(decide(switched, afterExpiry)), 'prune-bundle');
     const pruned = applyRotation(switched, 'prune-bundle', policy, afterExpiry);
-    assert.deepEqual(cas(pruned).map((c) => c.fingerprint256), [newCa.fingerprint256]);
+    assert.deepEqual(
+      cas(pruned).map((c) => c.fingerprint256),
+      [newCa.fingerprint256],
+    );
   });
 });
 
@@ -173,7 +200,8 @@ describe('two years of daily reconciles', () => {
     for (let day = 1; day <= 2 * 365; day++) {
       const now = at(day * DAY);
       for (let step = 0; step < 10; step++) {
-        for (const ca of cas(m)) if (!firstPublished.has(ca.fingerprint256)) firstPublished.set(ca.fingerprint256, now.getTime());
+        for (const ca of cas(m))
+          if (!firstPublished.has(ca.fingerprint256)) firstPublished.set(ca.fingerprint256, now.getTime());
         const d = decideRotation(m, policy, { now, published: true });
         if (d.action === 'keep') break;
         const next = applyRotation(m, d.action, policy, now);
@@ -183,7 +211,10 @@ describe('two years of daily reconciles', () => {
         if (before !== after) {
           caSwitches++;
           const since = firstPublished.get(after!);
-          assert.ok(since !== undefined && now.getTime() - since >= policy.caPropagationMs - 5 * MIN, `day ${day}: the leaf moved to a CA published too recently`);
+          assert.ok(
+            since !== undefined && now.getTime() - since >= policy.caPropagationMs - 5 * MIN,
+            `day ${day}: the leaf moved to a CA published too recently`,
+          );
         }
         m = next;
       }
@@ -191,7 +222,10 @@ describe('two years of daily reconciles', () => {
       assert.ok(now.getTime() < Date.parse(leaf.validTo), `day ${day}: leaf expired`);
       assert.ok(issuerOf(m), `day ${day}: leaf does not chain to the bundle`);
       assert.ok(cas(m).length <= 2, `day ${day}: bundle holds ${cas(m).length} CAs`);
-      assert.ok(cas(m).every((ca) => now.getTime() < Date.parse(ca.validTo)), `day ${day}: expired CA left in the bundle`);
+      assert.ok(
+        cas(m).every((ca) => now.getTime() < Date.parse(ca.validTo)),
+        `day ${day}: expired CA left in the bundle`,
+      );
     }
     assert.ok(caSwitches >= 2, `the CA rotated ${caSwitches} times in two years`);
     assert.ok(leafRenewals >= 10, `the leaf was renewed ${leafRenewals} times in two years`);

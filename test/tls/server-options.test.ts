@@ -35,7 +35,11 @@ describe('serverTlsOptions', () => {
     assert.equal(o.rejectUnauthorized, false);
     const fingerprint = (pem: unknown) => new X509Certificate(String(pem)).fingerprint256;
     assert.equal(fingerprint(o.ca), fingerprint(clientCa.certPem));
-    assert.equal(fingerprint(secureContextOptions({ ...serving, clientCaPem: clientCa.certPem }).ca), fingerprint(clientCa.certPem), 'a hot reload keeps the client CA');
+    assert.equal(
+      fingerprint(secureContextOptions({ ...serving, clientCaPem: clientCa.certPem }).ca),
+      fingerprint(clientCa.certPem),
+      'a hot reload keeps the client CA',
+    );
   });
 
   test('--client-ca must hold CA certificates', () => {
@@ -47,7 +51,9 @@ describe('serverTlsOptions', () => {
     const o = serverTlsOptions(serving);
     const keyBody = serving.keyPem.split('\n')[1]!;
     let logged = '';
-    const logger = pino({ level: 'info' }, new Writable({
+    const logger = pino(
+      { level: 'info' },
+      new Writable({
         write: (chunk, _enc, done) => {
           logged += chunk;
           done();
@@ -68,18 +74,39 @@ describe('serverTlsOptions', () => {
 const REVIEW = JSON.stringify({
   apiVersion: 'admission.k8s.io/v1',
   kind: 'AdmissionReview',
-  request: { uid: 'u-1', kind: { group: 'networking.istio.io', version: 'v1', kind: 'Sidecar' }, resource: { group: 'networking.istio.io', version: 'v1', resource: 'sidecars' }, operation: 'DELETE' },
+  request: {
+    uid: 'u-1',
+    kind: { group: 'networking.istio.io', version: 'v1', kind: 'Sidecar' },
+    resource: { group: 'networking.istio.io', version: 'v1', resource: 'sidecars' },
+    operation: 'DELETE',
+  },
 });
 
 /** POST JSON over HTTPS; never rejects. */
-function httpsPost(port: number, path: string, body: string, opts: { ca: string; cert?: string; key?: string }): Promise<{ status?: number; body?: string; error?: string }> {
+function httpsPost(
+  port: number,
+  path: string,
+  body: string,
+  opts: { ca: string; cert?: string; key?: string },
+): Promise<{ status?: number; body?: string; error?: string }> {
   return new Promise((resolve) => {
-    const req = https.request({ host: '127.0.0.1', port, path, method: 'POST', agent: false, headers: { 'content-type': 'application/json' }, ...opts }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode, body: text }));
-    });
+    const req = https.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: 'POST',
+        agent: false,
+        headers: { 'content-type': 'application/json' },
+        ...opts,
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode, body: text }));
+      },
+    );
     req.on('error', (err: NodeJS.ErrnoException) => resolve({ error: err.code ?? err.message }));
     req.end(body);
   });
@@ -103,9 +130,17 @@ describe('the listener with serverTlsOptions', () => {
 
   test('a TLS 1.2 client offering only a CBC suite is refused; with an ECDHE-GCM suite it connects', async () => {
     // Node's own default list still allows ECDHE-RSA-AES128-SHA256 (CBC): only our list refuses it.
-    const cbc = await tlsProbe(plain.port, { ca: ca.certPem, maxVersion: 'TLSv1.2', ciphers: 'ECDHE-RSA-AES128-SHA256' });
+    const cbc = await tlsProbe(plain.port, {
+      ca: ca.certPem,
+      maxVersion: 'TLSv1.2',
+      ciphers: 'ECDHE-RSA-AES128-SHA256',
+    });
     assert.ok(cbc.error, 'handshake must fail');
-    const gcm = await tlsProbe(plain.port, { ca: ca.certPem, maxVersion: 'TLSv1.2', ciphers: 'ECDHE-RSA-AES128-GCM-SHA256' });
+    const gcm = await tlsProbe(plain.port, {
+      ca: ca.certPem,
+      maxVersion: 'TLSv1.2',
+      ciphers: 'ECDHE-RSA-AES128-GCM-SHA256',
+    });
     assert.equal(gcm.error, undefined);
     assert.equal(gcm.protocol, 'TLSv1.2');
     assert.equal(gcm.cipher, 'ECDHE-RSA-AES128-GCM-SHA256');
@@ -117,7 +152,11 @@ describe('the listener with serverTlsOptions', () => {
   });
 
   test('mutual TLS: a client certificate from the client CA reaches /validate', async () => {
-    const r = await httpsPost(mutual.port, '/validate', REVIEW, { ca: ca.certPem, cert: client.certPem, key: client.keyPem });
+    const r = await httpsPost(mutual.port, '/validate', REVIEW, {
+      ca: ca.certPem,
+      cert: client.certPem,
+      key: client.keyPem,
+    });
     assert.equal(r.error, undefined);
     assert.equal(r.status, 200);
     assert.equal(JSON.parse(r.body!).response.allowed, true);
@@ -132,7 +171,7 @@ describe('the listener with serverTlsOptions', () => {
     }
   });
 
-  test('mutual TLS: the kubelet\'s probes need no client certificate', async () => {
+  test("mutual TLS: the kubelet's probes need no client certificate", async () => {
     for (const path of ['/healthz', '/readyz']) {
       const r = await httpsGet(mutual.port, path, { ca: ca.certPem });
       assert.equal(r.status, 200, path);

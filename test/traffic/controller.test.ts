@@ -33,7 +33,10 @@ let kubeconfig: string;
 const running: { controller: DefaultsController; informers: ClusterInformers }[] = [];
 
 before(async () => {
-  [server, prometheus] = await Promise.all([startTestApiServer(), startPrometheus({ openMetrics: openMetrics(loadCalls(), Math.floor(Date.now() / 1000)) })]);
+  [server, prometheus] = await Promise.all([
+    startTestApiServer(),
+    startPrometheus({ openMetrics: openMetrics(loadCalls(), Math.floor(Date.now() / 1000)) }),
+  ]);
   kubeconfig = join(mkdtempSync(join(tmpdir(), 'sg-traffic-')), 'kubeconfig');
   server.writeKubeconfig(kubeconfig);
 });
@@ -63,7 +66,13 @@ async function start(traffic: Partial<NonNullable<ControllerOptions['traffic']>>
     mode: 'label',
     namespaceLabel: LABEL,
     exclude: [],
-    traffic: { source: new PrometheusClient(prometheus.url), window: '7d', intervalMs: 3_600_000, prune: false, ...traffic },
+    traffic: {
+      source: new PrometheusClient(prometheus.url),
+      window: '7d',
+      intervalMs: 3_600_000,
+      prune: false,
+      ...traffic,
+    },
   });
   const reports: [string, readonly string[], boolean][] = [];
   controller.onUnusedHosts((ns, hosts, pruned) => reports.push([ns, hosts, pruned]));
@@ -72,9 +81,22 @@ async function start(traffic: Partial<NonNullable<ControllerOptions['traffic']>>
   return { controller, store, reports };
 }
 
-const namespace = (name: string) => server.store.put('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { [LABEL]: 'enabled' } } });
-const hostsIn = (ns: string): string[] => ((server.store.list({ apiVersion: SIDECARS, resource: 'sidecars', namespace: ns })[0]?.spec as { egress?: { hosts: string[] }[] } | undefined)?.egress?.[0]?.hosts ?? []);
-const events = (ns: string, reason: string) => server.store.list({ apiVersion: 'v1', resource: 'events', namespace: ns }).filter((e) => (e as { reason?: string }).reason === reason) as { message?: string; type?: string }[];
+const namespace = (name: string) =>
+  server.store.put('namespaces', {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name, labels: { [LABEL]: 'enabled' } },
+  });
+const hostsIn = (ns: string): string[] =>
+  (
+    server.store.list({ apiVersion: SIDECARS, resource: 'sidecars', namespace: ns })[0]?.spec as
+      | { egress?: { hosts: string[] }[] }
+      | undefined
+  )?.egress?.[0]?.hosts ?? [];
+const events = (ns: string, reason: string) =>
+  server.store
+    .list({ apiVersion: 'v1', resource: 'events', namespace: ns })
+    .filter((e) => (e as { reason?: string }).reason === reason) as { message?: string; type?: string }[];
 
 describe('namespace defaults from observed traffic', () => {
   test('creates defaults that allow what the namespace called, and adds to an existing managed one without removing', async () => {
@@ -84,7 +106,12 @@ describe('namespace defaults from observed traffic', () => {
     server.store.put('sidecars', {
       apiVersion: SIDECARS,
       kind: 'Sidecar',
-      metadata: { name: 'default', namespace: 'shipping', labels: { 'app.kubernetes.io/managed-by': 'sidecar-guard' }, annotations: { 'sidecar-guard.io/template-hash': 'old' } },
+      metadata: {
+        name: 'default',
+        namespace: 'shipping',
+        labels: { 'app.kubernetes.io/managed-by': 'sidecar-guard' },
+        annotations: { 'sidecar-guard.io/template-hash': 'old' },
+      },
       spec: { egress: [{ hosts: ['./*', 'istio-system/*', 'inventory/stock.inventory.svc.cluster.local', LEGACY] }] },
     });
     const { reports } = await start();
@@ -98,10 +125,23 @@ describe('namespace defaults from observed traffic', () => {
       SEARCH,
       'users/accounts.users.svc.cluster.local',
     ]);
-    await waitFor('the call to users added in shipping', () => hostsIn('shipping').includes('users/accounts.users.svc.cluster.local'), 15_000);
-    assert.deepEqual(hostsIn('shipping'), ['./*', 'inventory/stock.inventory.svc.cluster.local', 'istio-system/*', LEGACY, 'users/accounts.users.svc.cluster.local']);
+    await waitFor(
+      'the call to users added in shipping',
+      () => hostsIn('shipping').includes('users/accounts.users.svc.cluster.local'),
+      15_000,
+    );
+    assert.deepEqual(hostsIn('shipping'), [
+      './*',
+      'inventory/stock.inventory.svc.cluster.local',
+      'istio-system/*',
+      LEGACY,
+      'users/accounts.users.svc.cluster.local',
+    ]);
     await waitFor('the unused host reported as an Event', () => events('shipping', 'UnusedHosts').length === 1, 15_000);
-    assert.match(events('shipping', 'UnusedHosts')[0]!.message!, /1 egress host\(s\) had no call in the last 7d; kept \(removing needs --defaults-prune\): legacy\/old-api\.legacy\.svc\.cluster\.local/);
+    assert.match(
+      events('shipping', 'UnusedHosts')[0]!.message!,
+      /1 egress host\(s\) had no call in the last 7d; kept \(removing needs --defaults-prune\): legacy\/old-api\.legacy\.svc\.cluster\.local/,
+    );
     assert.equal(events('shipping', 'UnusedHosts')[0]!.type, 'Warning');
     assert.deepEqual(reports, [['shipping', [LEGACY], false]]);
   });
@@ -112,7 +152,10 @@ describe('namespace defaults from observed traffic', () => {
     await prometheus.deleteSeries('{source_workload="web",destination_service_name="search"}');
     await controller.refresh();
     await waitFor('the report for frontend', () => reports.some(([ns]) => ns === 'frontend'), 15_000);
-    assert.deepEqual(reports.find(([ns]) => ns === 'frontend'), ['frontend', [SEARCH], false]);
+    assert.deepEqual(
+      reports.find(([ns]) => ns === 'frontend'),
+      ['frontend', [SEARCH], false],
+    );
     await controller.settled();
     assert.ok(hostsIn('frontend').includes(SEARCH), 'never removed without prune');
     await waitFor('the Event', () => events('frontend', 'UnusedHosts').length === 1, 15_000);
@@ -120,10 +163,32 @@ describe('namespace defaults from observed traffic', () => {
 
   test('with prune, unused hosts are removed and the removal is recorded', async () => {
     const { reports } = await start({ prune: true });
-    await waitFor('the pruned defaults', () => !hostsIn('shipping').includes(LEGACY) && !hostsIn('frontend').includes(SEARCH), 15_000);
-    assert.deepEqual(hostsIn('shipping'), ['./*', 'inventory/stock.inventory.svc.cluster.local', 'istio-system/*', 'users/accounts.users.svc.cluster.local']);
-    await waitFor('the PrunedHosts Events', () => events('shipping', 'PrunedHosts').length === 1 && events('frontend', 'PrunedHosts').length === 1, 15_000);
-    assert.deepEqual(reports.filter(([, , pruned]) => pruned).map(([ns, hosts]) => [ns, hosts]).sort(), [['frontend', [SEARCH]], ['shipping', [LEGACY]]]);
+    await waitFor(
+      'the pruned defaults',
+      () => !hostsIn('shipping').includes(LEGACY) && !hostsIn('frontend').includes(SEARCH),
+      15_000,
+    );
+    assert.deepEqual(hostsIn('shipping'), [
+      './*',
+      'inventory/stock.inventory.svc.cluster.local',
+      'istio-system/*',
+      'users/accounts.users.svc.cluster.local',
+    ]);
+    await waitFor(
+      'the PrunedHosts Events',
+      () => events('shipping', 'PrunedHosts').length === 1 && events('frontend', 'PrunedHosts').length === 1,
+      15_000,
+    );
+    assert.deepEqual(
+      reports
+        .filter(([, , pruned]) => pruned)
+        .map(([ns, hosts]) => [ns, hosts])
+        .sort(),
+      [
+        ['frontend', [SEARCH]],
+        ['shipping', [LEGACY]],
+      ],
+    );
   });
 
   test('nothing is created before Prometheus first answers', async () => {

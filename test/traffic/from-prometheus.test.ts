@@ -60,7 +60,18 @@ describe('generate --from-prometheus on the fixture mesh', () => {
   test('one namespace default per calling namespace, the root namespace left out', () => {
     assert.deepEqual(
       all.map((s) => `${s.metadata.namespace}/${s.metadata.name}`),
-      ['cart', 'catalog', 'checkout', 'frontend', 'inventory', 'payments', 'pricing', 'search', 'shipping', 'users'].map((ns) => `${ns}/default`),
+      [
+        'cart',
+        'catalog',
+        'checkout',
+        'frontend',
+        'inventory',
+        'payments',
+        'pricing',
+        'search',
+        'shipping',
+        'users',
+      ].map((ns) => `${ns}/default`),
     );
     assert.ok(all.every((s) => s.spec.workloadSelector === undefined && s.spec.egress.length === 1));
   });
@@ -71,13 +82,23 @@ describe('generate --from-prometheus on the fixture mesh', () => {
       const hosts = s.spec.egress[0]!.hosts;
       const edges = observed(ns);
       assert.ok(edges.length > 0, ns);
-      for (const e of edges) assert.ok(hosts.some((h) => allows(h, ns, e.namespace, e.service)), `${ns} -> ${e.namespace}/${e.service} not allowed by ${hosts.join(', ')}`);
+      for (const e of edges)
+        assert.ok(
+          hosts.some((h) => allows(h, ns, e.namespace, e.service)),
+          `${ns} -> ${e.namespace}/${e.service} not allowed by ${hosts.join(', ')}`,
+        );
       for (const h of hosts) {
         if (TEMPLATE.includes(h)) continue;
-        assert.ok(edges.some((e) => allows(h, ns, e.namespace, e.service)) && !h.endsWith('/*'), `${ns}: ${h} was not called`);
+        assert.ok(
+          edges.some((e) => allows(h, ns, e.namespace, e.service)) && !h.endsWith('/*'),
+          `${ns}: ${h} was not called`,
+        );
       }
       // The edge out of the window and the calls the metrics cannot name add nothing.
-      assert.ok(!hosts.some((h) => h.startsWith('legacy/') || h.includes('unknown') || h.includes('Cluster')), hosts.join(', '));
+      assert.ok(
+        !hosts.some((h) => h.startsWith('legacy/') || h.includes('unknown') || h.includes('Cluster')),
+        hosts.join(', '),
+      );
     }
   });
 
@@ -93,9 +114,18 @@ describe('generate --from-prometheus on the fixture mesh', () => {
       'users/accounts.users.svc.cluster.local',
     ]);
     // TCP-only destinations and the external ServiceEntry host
-    assert.deepEqual(all.find((s) => s.metadata.namespace === 'payments')!.spec.egress[0]!.hosts, ['./*', 'data/postgres.data.svc.cluster.local', 'istio-system/*']);
+    assert.deepEqual(all.find((s) => s.metadata.namespace === 'payments')!.spec.egress[0]!.hosts, [
+      './*',
+      'data/postgres.data.svc.cluster.local',
+      'istio-system/*',
+    ]);
     // a call inside the namespace is covered by ./*
-    assert.deepEqual(all.find((s) => s.metadata.namespace === 'catalog')!.spec.egress[0]!.hosts, ['./*', 'inventory/stock.inventory.svc.cluster.local', 'istio-system/*', 'pricing/prices.pricing.svc.cluster.local']);
+    assert.deepEqual(all.find((s) => s.metadata.namespace === 'catalog')!.spec.egress[0]!.hosts, [
+      './*',
+      'inventory/stock.inventory.svc.cluster.local',
+      'istio-system/*',
+      'pricing/prices.pricing.svc.cluster.local',
+    ]);
   });
 
   test('the output is stable and passes sidecar-guard check', async () => {
@@ -107,35 +137,78 @@ describe('generate --from-prometheus on the fixture mesh', () => {
   });
 
   test('a longer window brings the call that stopped 9 days ago back', async () => {
-    const r = await runCli(['generate', '--from-prometheus', prometheus.url, '--namespace', 'frontend', '--window', '14d']);
+    const r = await runCli([
+      'generate',
+      '--from-prometheus',
+      prometheus.url,
+      '--namespace',
+      'frontend',
+      '--window',
+      '14d',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.ok(sidecarsOf(r.stdout)[0]!.spec.egress[0]!.hosts.includes('legacy/old-api.legacy.svc.cluster.local'));
   });
 
   test('--collapse-threshold turns a namespace with more called hosts into ns/*', async () => {
-    const r = await runCli(['generate', '--from-prometheus', prometheus.url, '--namespace', 'users', '--collapse-threshold', '1']);
+    const r = await runCli([
+      'generate',
+      '--from-prometheus',
+      prometheus.url,
+      '--namespace',
+      'users',
+      '--collapse-threshold',
+      '1',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(sidecarsOf(r.stdout)[0]!.spec.egress[0]!.hosts, ['./*', 'data/*', 'istio-system/*']);
     const none = await runCli(['generate', '--from-prometheus', prometheus.url, '--namespace', 'users']);
-    assert.deepEqual(sidecarsOf(none.stdout)[0]!.spec.egress[0]!.hosts, ['./*', 'data/postgres.data.svc.cluster.local', 'data/redis.data.svc.cluster.local', 'istio-system/*']);
+    assert.deepEqual(sidecarsOf(none.stdout)[0]!.spec.egress[0]!.hosts, [
+      './*',
+      'data/postgres.data.svc.cluster.local',
+      'data/redis.data.svc.cluster.local',
+      'istio-system/*',
+    ]);
   });
 
   test('a namespace that called nothing gets the template (and the dependency map)', async () => {
-    const r = await runCli(['generate', '--from-prometheus', prometheus.url, '--namespace', 'data', '--deps', fixture('../../examples/dependencies.yaml')]);
+    const r = await runCli([
+      'generate',
+      '--from-prometheus',
+      prometheus.url,
+      '--namespace',
+      'data',
+      '--deps',
+      fixture('../../examples/dependencies.yaml'),
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(sidecarsOf(r.stdout)[0]!.spec.egress[0]!.hosts, TEMPLATE);
     assert.match(r.stderr, /1 Sidecar from 0 edges/);
   });
 
   test('--per-workload: one selector Sidecar per calling workload, selecting its pod template labels', async () => {
-    const r = await runCli(['generate', '--from-prometheus', prometheus.url, '--all-namespaces', '--per-workload', MESH, '-o', 'json']);
+    const r = await runCli([
+      'generate',
+      '--from-prometheus',
+      prometheus.url,
+      '--all-namespaces',
+      '--per-workload',
+      MESH,
+      '-o',
+      'json',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const list = JSON.parse(r.stdout) as { kind: string; items: Sidecar[] };
     assert.equal(list.kind, 'List');
     const shipping = list.items.find((s) => s.metadata.namespace === 'shipping')!;
     assert.equal(shipping.metadata.name, 'shipping');
     assert.deepEqual(shipping.spec.workloadSelector, { labels: { app: 'shipping', version: 'v1' } });
-    assert.deepEqual(shipping.spec.egress[0]!.hosts, ['./*', 'inventory/stock.inventory.svc.cluster.local', 'istio-system/*', 'users/accounts.users.svc.cluster.local']);
+    assert.deepEqual(shipping.spec.egress[0]!.hosts, [
+      './*',
+      'inventory/stock.inventory.svc.cluster.local',
+      'istio-system/*',
+      'users/accounts.users.svc.cluster.local',
+    ]);
     assert.equal(list.items.length, 10);
     const checked = await runCli(['check', '--isolated', '-'], { stdin: r.stdout });
     assert.equal(checked.code, 0, checked.stdout);
@@ -147,15 +220,31 @@ describe('generate --diff on the fixture mesh', () => {
     const r = await runCli(['generate', '--diff', '--from-prometheus', prometheus.url, MESH, '-o', 'json']);
     assert.equal(r.code, 1, r.stderr);
     const report = JSON.parse(r.stdout) as {
-      namespaces: { namespace: string; blocked: { source: { namespace: string; workload: string }; add: string; reason: string; sidecar: { name: string } }[]; unused: { host: string; sidecar: { namespace: string; name: string } }[] }[];
+      namespaces: {
+        namespace: string;
+        blocked: {
+          source: { namespace: string; workload: string };
+          add: string;
+          reason: string;
+          sidecar: { name: string };
+        }[];
+        unused: { host: string; sidecar: { namespace: string; name: string } }[];
+      }[];
       summary: { blocked: number; unused: number; namespaces: number };
     };
-    const blocked = report.namespaces.flatMap((n) => n.blocked.map((b) => `${b.source.namespace}/${b.source.workload} -> ${b.add} (${b.reason}, ${b.sidecar.name})`));
-    const expected = calls.filter((c) => c.blocked).map((c) => `${c.from} -> ${destinationOf(c)!.namespace}/${destinationOf(c)!.service} (not-imported, default)`);
+    const blocked = report.namespaces.flatMap((n) =>
+      n.blocked.map((b) => `${b.source.namespace}/${b.source.workload} -> ${b.add} (${b.reason}, ${b.sidecar.name})`),
+    );
+    const expected = calls
+      .filter((c) => c.blocked)
+      .map((c) => `${c.from} -> ${destinationOf(c)!.namespace}/${destinationOf(c)!.service} (not-imported, default)`);
     assert.deepEqual(blocked, expected);
     assert.deepEqual(
       report.namespaces.flatMap((n) => n.unused.map((u) => `${u.sidecar.namespace}/${u.sidecar.name}: ${u.host}`)),
-      ['frontend/default: legacy/old-api.legacy.svc.cluster.local', 'search/default: pricing/prices.pricing.svc.cluster.local'],
+      [
+        'frontend/default: legacy/old-api.legacy.svc.cluster.local',
+        'search/default: pricing/prices.pricing.svc.cluster.local',
+      ],
     );
     assert.equal(report.summary.namespaces, 12);
   });
@@ -164,16 +253,27 @@ describe('generate --diff on the fixture mesh', () => {
     const r = await runCli(['generate', '--diff', '--from-prometheus', prometheus.url, '--window', '14d', MESH]);
     assert.equal(r.code, 1);
     assert.doesNotMatch(r.stdout, /unused +legacy\//);
-    assert.match(r.stdout, /^search \(Sidecar search\/default\):\n {2}unused {3}pricing\/prices\.pricing\.svc\.cluster\.local in Sidecar search\/default: no call in the last 14d$/m);
-    assert.match(r.stdout, /^ {2}blocked {2}shipping\/shipping -> users\/accounts\.users\.svc\.cluster\.local \(\d+ requests\): not allowed by Sidecar shipping\/default: add users\/accounts\.users\.svc\.cluster\.local$/m);
+    assert.match(
+      r.stdout,
+      /^search \(Sidecar search\/default\):\n {2}unused {3}pricing\/prices\.pricing\.svc\.cluster\.local in Sidecar search\/default: no call in the last 14d$/m,
+    );
+    assert.match(
+      r.stdout,
+      /^ {2}blocked {2}shipping\/shipping -> users\/accounts\.users\.svc\.cluster\.local \(\d+ requests\): not allowed by Sidecar shipping\/default: add users\/accounts\.users\.svc\.cluster\.local$/m,
+    );
     assert.match(r.stdout, /^1 blocked call, 1 unused host in 12 namespaces/m);
   });
 
   test('after applying the generated defaults nothing is blocked', async () => {
     const generated = await runCli(['generate', '--from-prometheus', prometheus.url, '--all-namespaces']);
     const { readFileSync } = await import('node:fs');
-    const withoutSidecars = readFileSync(MESH, 'utf8').split(/^---$/m).filter((d) => !/kind: Sidecar/.test(d)).join('---');
-    const r = await runCli(['generate', '--diff', '--from-prometheus', prometheus.url, '-', '-o', 'json'], { stdin: `${withoutSidecars}\n---\n${generated.stdout}` });
+    const withoutSidecars = readFileSync(MESH, 'utf8')
+      .split(/^---$/m)
+      .filter((d) => !/kind: Sidecar/.test(d))
+      .join('---');
+    const r = await runCli(['generate', '--diff', '--from-prometheus', prometheus.url, '-', '-o', 'json'], {
+      stdin: `${withoutSidecars}\n---\n${generated.stdout}`,
+    });
     assert.equal(r.code, 0, r.stdout);
     assert.equal(JSON.parse(r.stdout).summary.blocked, 0);
   });
@@ -194,7 +294,10 @@ describe('clear errors', () => {
     try {
       const r = await runCli(['generate', '--from-prometheus', empty.url, '--all-namespaces']);
       assert.equal(r.code, 2);
-      assert.match(r.stderr, /no Istio metrics found at http:\/\/127\.0\.0\.1:\d+: it has no series istio_requests_total and istio_tcp_connections_opened_total/);
+      assert.match(
+        r.stderr,
+        /no Istio metrics found at http:\/\/127\.0\.0\.1:\d+: it has no series istio_requests_total and istio_tcp_connections_opened_total/,
+      );
     } finally {
       await empty.stop();
     }
@@ -203,7 +306,10 @@ describe('clear errors', () => {
   test('a window with no data', async () => {
     const r = await runCli(['generate', '--from-prometheus', prometheus.url, '--all-namespaces', '--window', '1m']);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /no data in the window: istio_requests_total and istio_tcp_connections_opened_total exist at .* but have no sample in the last 1m \(try a longer --window\)/);
+    assert.match(
+      r.stderr,
+      /no data in the window: istio_requests_total and istio_tcp_connections_opened_total exist at .* but have no sample in the last 1m \(try a longer --window\)/,
+    );
   });
 
   test('flags', async () => {
@@ -211,8 +317,14 @@ describe('clear errors', () => {
       [['generate', '--from-prometheus', prometheus.url], /needs --namespace NS or --all-namespaces/],
       [['generate', '--from-prometheus', prometheus.url, '-A', '-n', 'x'], /not both/],
       [['generate', '--from-prometheus', 'ftp://x', '-A'], /must be an http\(s\) URL/],
-      [['generate', '--from-prometheus', prometheus.url, '-A', '--window', '7 days'], /--window must be a Prometheus duration/],
-      [['generate', '--from-prometheus', prometheus.url, '-A', '--collapse-threshold', 'many'], /--collapse-threshold must be a non-negative integer/],
+      [
+        ['generate', '--from-prometheus', prometheus.url, '-A', '--window', '7 days'],
+        /--window must be a Prometheus duration/,
+      ],
+      [
+        ['generate', '--from-prometheus', prometheus.url, '-A', '--collapse-threshold', 'many'],
+        /--collapse-threshold must be a non-negative integer/,
+      ],
       [['generate', '--diff', '-n', 'x'], /--diff needs --from-prometheus/],
     ];
     for (const [args, message] of cases) {
@@ -224,11 +336,29 @@ describe('clear errors', () => {
 
   test('serve flags', () => {
     const cluster = ['--kubeconfig', 'x', '--generate-defaults', 'label'];
-    assert.throws(() => serveConfigOf(['--defaults-prometheus', 'http://p:9090']), /--defaults-prometheus needs --generate-defaults label\|all/);
-    assert.throws(() => serveConfigOf([...cluster, '--defaults-prune']), /--defaults-prune needs --defaults-prometheus URL/);
-    assert.throws(() => serveConfigOf([...cluster, '--defaults-prometheus', 'http://p:9090', '--defaults-window', 'week']), /--defaults-window must be a Prometheus duration/);
-    assert.throws(() => serveConfigOf([...cluster, '--defaults-prometheus', 'http://p:9090', '--defaults-refresh', '10']), /at least 1000 ms/);
+    assert.throws(
+      () => serveConfigOf(['--defaults-prometheus', 'http://p:9090']),
+      /--defaults-prometheus needs --generate-defaults label\|all/,
+    );
+    assert.throws(
+      () => serveConfigOf([...cluster, '--defaults-prune']),
+      /--defaults-prune needs --defaults-prometheus URL/,
+    );
+    assert.throws(
+      () => serveConfigOf([...cluster, '--defaults-prometheus', 'http://p:9090', '--defaults-window', 'week']),
+      /--defaults-window must be a Prometheus duration/,
+    );
+    assert.throws(
+      () => serveConfigOf([...cluster, '--defaults-prometheus', 'http://p:9090', '--defaults-refresh', '10']),
+      /at least 1000 ms/,
+    );
     const config = serveConfigOf([...cluster, '--defaults-prometheus', 'http://p:9090', '--defaults-prune']);
-    assert.deepEqual(config.defaults.traffic, { url: 'http://p:9090', window: '7d', intervalMs: 600_000, prune: true, collapseThreshold: 0 });
+    assert.deepEqual(config.defaults.traffic, {
+      url: 'http://p:9090',
+      window: '7d',
+      intervalMs: 600_000,
+      prune: true,
+      collapseThreshold: 0,
+    });
   });
 });

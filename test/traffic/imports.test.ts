@@ -42,17 +42,35 @@ describe('HostClasses', () => {
 });
 
 describe('SidecarIndex', () => {
-  const sc = (namespace: string, name: string, selector: Record<string, string> | null, created = '2026-01-01T00:00:00Z') => ({
+  const sc = (
+    namespace: string,
+    name: string,
+    selector: Record<string, string> | null,
+    created = '2026-01-01T00:00:00Z',
+  ) => ({
     metadata: { namespace, name, creationTimestamp: created },
     spec: { ...(selector ? { workloadSelector: { labels: selector } } : {}), egress: [{ hosts: [`./${name}`] }] },
   });
   const index = new SidecarIndex(
-    [sc('shop', 'default', null), sc('shop', 'newer', { app: 'a' }, '2026-02-01T00:00:00Z'), sc('shop', 'older', { app: 'a' }), sc('istio-system', 'mesh', null), sc('istio-system', 'gw', { app: 'gw' })],
+    [
+      sc('shop', 'default', null),
+      sc('shop', 'newer', { app: 'a' }, '2026-02-01T00:00:00Z'),
+      sc('shop', 'older', { app: 'a' }),
+      sc('istio-system', 'mesh', null),
+      sc('istio-system', 'gw', { app: 'gw' }),
+    ],
     'istio-system',
   );
 
   test('the oldest matching selector Sidecar, else the namespace default', () => {
-    assert.deepEqual([index.forProxy('shop', { app: 'a', v: '1' }).name, index.forProxy('shop', { app: 'b' }).name, index.forProxy('shop').kind], ['older', 'default', 'namespace']);
+    assert.deepEqual(
+      [
+        index.forProxy('shop', { app: 'a', v: '1' }).name,
+        index.forProxy('shop', { app: 'b' }).name,
+        index.forProxy('shop').kind,
+      ],
+      ['older', 'default', 'namespace'],
+    );
   });
 
   test('else the root namespace default; none when there is none', () => {

@@ -30,7 +30,9 @@ export function loadCalls(file = fixture('traffic/traffic.yaml')): Call[] {
 export function destinationOf(call: Call): { namespace: string; service: string; name: string } | undefined {
   const [namespace, target] = call.to.split('/') as [string, string | undefined];
   if (target === undefined) return undefined; // PassthroughCluster, BlackHoleCluster
-  return target.includes('.') ? { namespace, service: target, name: target } : { namespace, service: `${target}.${namespace}.svc.${DOMAIN}`, name: target };
+  return target.includes('.')
+    ? { namespace, service: target, name: target }
+    : { namespace, service: `${target}.${namespace}.svc.${DOMAIN}`, name: target };
 }
 
 type Labels = Record<string, string>;
@@ -57,17 +59,43 @@ function seriesOf(call: Call): { labels: Labels; share: number }[] {
         destination_app: dest.service.endsWith(DOMAIN) ? dest.name : 'unknown',
         destination_cluster: 'Kubernetes',
       }
-    : { destination_service: 'unknown', destination_service_name: call.to, destination_service_namespace: 'unknown', destination_workload: 'unknown', destination_workload_namespace: 'unknown', destination_app: 'unknown', destination_cluster: 'unknown' };
+    : {
+        destination_service: 'unknown',
+        destination_service_name: call.to,
+        destination_service_namespace: 'unknown',
+        destination_workload: 'unknown',
+        destination_workload_namespace: 'unknown',
+        destination_app: 'unknown',
+        destination_cluster: 'unknown',
+      };
   const out: { labels: Labels; share: number }[] = [];
   for (const reporter of call.reporters ?? ['source', 'destination']) {
-    let labels: Labels = { reporter, ...source, ...destination, request_protocol: call.protocol, connection_security_policy: reporter === 'destination' ? 'mutual_tls' : 'unknown' };
+    let labels: Labels = {
+      reporter,
+      ...source,
+      ...destination,
+      request_protocol: call.protocol,
+      connection_security_policy: reporter === 'destination' ? 'mutual_tls' : 'unknown',
+    };
     if (reporter === 'source' && call.via) {
-      labels = { ...labels, destination_service: 'unknown', destination_service_name: call.via, destination_service_namespace: 'unknown', destination_workload: 'unknown', destination_workload_namespace: 'unknown', destination_app: 'unknown' };
+      labels = {
+        ...labels,
+        destination_service: 'unknown',
+        destination_service_name: call.via,
+        destination_service_namespace: 'unknown',
+        destination_workload: 'unknown',
+        destination_workload_namespace: 'unknown',
+        destination_app: 'unknown',
+      };
     }
     if (call.protocol === 'http') {
       const ok = call.to === 'BlackHoleCluster' ? '502' : '200';
       // Some calls also fail now and then: Istio keeps one series per response code.
-      if (call.perHour >= 100) out.push({ labels: { ...labels, response_code: ok }, share: 0.98 }, { labels: { ...labels, response_code: '503' }, share: 0.02 });
+      if (call.perHour >= 100)
+        out.push(
+          { labels: { ...labels, response_code: ok }, share: 0.98 },
+          { labels: { ...labels, response_code: '503' }, share: 0.02 },
+        );
       else out.push({ labels: { ...labels, response_code: ok }, share: 1 });
     } else out.push({ labels, share: 1 });
   }

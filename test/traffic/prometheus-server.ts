@@ -42,10 +42,20 @@ export async function startPrometheus(options: { openMetrics?: string } = {}): P
     const input = join(dir, 'series.om');
     writeFileSync(input, options.openMetrics);
     try {
-      await promisify(execFile)(PROMTOOL, ['tsdb', 'create-blocks-from', 'openmetrics', '--quiet', '--max-block-duration=720h', input, data]);
+      await promisify(execFile)(PROMTOOL, [
+        'tsdb',
+        'create-blocks-from',
+        'openmetrics',
+        '--quiet',
+        '--max-block-duration=720h',
+        input,
+        data,
+      ]);
     } catch (err) {
       rmSync(dir, { recursive: true, force: true });
-      throw new Error(`promtool could not backfill (${PROMTOOL}; scripts/ensure-prometheus.sh installs it): ${(err as Error).message}`);
+      throw new Error(
+        `promtool could not backfill (${PROMTOOL}; scripts/ensure-prometheus.sh installs it): ${(err as Error).message}`,
+      );
     }
   }
   const config = join(dir, 'prometheus.yml');
@@ -56,7 +66,14 @@ export async function startPrometheus(options: { openMetrics?: string } = {}): P
   // A port found free can be taken before Prometheus binds it: try again with another.
   for (let attempt = 0; attempt < 3 && !url; attempt++) {
     const port = await freePort();
-    const args = [`--config.file=${config}`, `--storage.tsdb.path=${data}`, `--web.listen-address=127.0.0.1:${port}`, '--web.enable-admin-api', '--storage.tsdb.retention.time=60d', '--log.level=warn'];
+    const args = [
+      `--config.file=${config}`,
+      `--storage.tsdb.path=${data}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--web.enable-admin-api',
+      '--storage.tsdb.retention.time=60d',
+      '--log.level=warn',
+    ];
     const started = spawn(PROMETHEUS, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     started.stdout!.on('data', (d) => (output += d));
     started.stderr!.on('data', (d) => (output += d));
@@ -72,7 +89,9 @@ export async function startPrometheus(options: { openMetrics?: string } = {}): P
     );
     if (failed) {
       rmSync(dir, { recursive: true, force: true });
-      throw new Error(`cannot start ${PROMETHEUS} (scripts/ensure-prometheus.sh installs Debian's prometheus package): ${failed.message}`);
+      throw new Error(
+        `cannot start ${PROMETHEUS} (scripts/ensure-prometheus.sh installs Debian's prometheus package): ${failed.message}`,
+      );
     }
     if (started.exitCode === null) {
       child = started;
@@ -87,7 +106,9 @@ export async function startPrometheus(options: { openMetrics?: string } = {}): P
   return {
     url,
     async deleteSeries(match) {
-      const res = await fetch(`${url}/api/v1/admin/tsdb/delete_series?${new URLSearchParams({ 'match[]': match })}`, { method: 'POST' });
+      const res = await fetch(`${url}/api/v1/admin/tsdb/delete_series?${new URLSearchParams({ 'match[]': match })}`, {
+        method: 'POST',
+      });
       if (res.status !== 204) throw new Error(`delete_series ${match}: HTTP ${res.status} ${await res.text()}`);
     },
     async stop() {

@@ -36,15 +36,19 @@ const asObject = (v: unknown): JsonObject | undefined =>
 const field = (o: JsonObject, key: string): unknown => (Object.hasOwn(o, key) && o[key] !== null ? o[key] : undefined);
 
 /** A scalar field: `check` sees the value when present. */
-const scalar = (key: string, check: (v: unknown, path: string) => Outcome): Step => (o, path) => {
-  const v = field(o, key);
-  return v === undefined ? undefined : check(v, `${path}.${key}`);
-};
+const scalar =
+  (key: string, check: (v: unknown, path: string) => Outcome): Step =>
+  (o, path) => {
+    const v = field(o, key);
+    return v === undefined ? undefined : check(v, `${path}.${key}`);
+  };
 
 const str = (key: string): Step => scalar(key, (v) => (typeof v === 'string' ? undefined : 'crd'));
 const bool = (key: string): Step => scalar(key, (v) => (typeof v === 'boolean' ? undefined : 'crd'));
-const enumeration = (key: string, names: readonly string[]): Step => scalar(key, (v) => (typeof v === 'string' && names.includes(v) ? undefined : 'crd'));
-const uint32 = (key: string): Step => scalar(key, (v) => (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= UINT32_MAX ? undefined : 'crd'));
+const enumeration = (key: string, names: readonly string[]): Step =>
+  scalar(key, (v) => (typeof v === 'string' && names.includes(v) ? undefined : 'crd'));
+const uint32 = (key: string): Step =>
+  scalar(key, (v) => (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= UINT32_MAX ? undefined : 'crd'));
 
 const int32 = (key: string): Step =>
   scalar(key, (v, path) => {
@@ -96,31 +100,82 @@ const TLS_VERSIONS = ['TLS_AUTO', 'TLSV1_0', 'TLSV1_1', 'TLSV1_2', 'TLSV1_3'];
 const sidecarPort = message(uint32('number'), str('protocol'), str('name'), uint32('targetPort'));
 
 const connectionPool = message(
-  nested('tcp', message(int32('maxConnections'), duration('connectTimeout'), nested('tcpKeepalive', message(uint32('probes'), duration('time'), duration('interval'))), duration('maxConnectionDuration'), duration('idleTimeout'))),
+  nested(
+    'tcp',
+    message(
+      int32('maxConnections'),
+      duration('connectTimeout'),
+      nested('tcpKeepalive', message(uint32('probes'), duration('time'), duration('interval'))),
+      duration('maxConnectionDuration'),
+      duration('idleTimeout'),
+    ),
+  ),
   nested(
     'http',
     message(
-      int32('http1MaxPendingRequests'), int32('http2MaxRequests'), int32('maxRequestsPerConnection'), int32('maxRetries'), duration('idleTimeout'),
-      enumeration('h2UpgradePolicy', ['DEFAULT', 'DO_NOT_UPGRADE', 'UPGRADE']), bool('useClientProtocol'), int32('maxConcurrentStreams'),
+      int32('http1MaxPendingRequests'),
+      int32('http2MaxRequests'),
+      int32('maxRequestsPerConnection'),
+      int32('maxRetries'),
+      duration('idleTimeout'),
+      enumeration('h2UpgradePolicy', ['DEFAULT', 'DO_NOT_UPGRADE', 'UPGRADE']),
+      bool('useClientProtocol'),
+      int32('maxConcurrentStreams'),
       nested('http2KeepAlive', message(duration('interval'), duration('timeout'))),
     ),
   ),
 );
 
 const serverTls = message(
-  bool('httpsRedirect'), enumeration('mode', TLS_MODES), str('serverCertificate'), str('privateKey'), str('caCertificates'), str('caCrl'),
-  str('credentialName'), list('credentialNames', stringItem), str('caCertCredentialName'),
+  bool('httpsRedirect'),
+  enumeration('mode', TLS_MODES),
+  str('serverCertificate'),
+  str('privateKey'),
+  str('caCertificates'),
+  str('caCrl'),
+  str('credentialName'),
+  list('credentialNames', stringItem),
+  str('caCertCredentialName'),
   list('tlsCertificates', message(str('serverCertificate'), str('privateKey'), str('caCertificates'))),
-  list('subjectAltNames', stringItem), list('verifyCertificateSpki', stringItem), list('verifyCertificateHash', stringItem),
-  enumeration('minProtocolVersion', TLS_VERSIONS), enumeration('maxProtocolVersion', TLS_VERSIONS), list('cipherSuites', stringItem), bool('insecureSkipVerify'),
+  list('subjectAltNames', stringItem),
+  list('verifyCertificateSpki', stringItem),
+  list('verifyCertificateHash', stringItem),
+  enumeration('minProtocolVersion', TLS_VERSIONS),
+  enumeration('maxProtocolVersion', TLS_VERSIONS),
+  list('cipherSuites', stringItem),
+  bool('insecureSkipVerify'),
 );
 
 const sidecar = message(
   nested('workloadSelector', message()),
-  list('ingress', message(nested('port', sidecarPort), str('bind'), enumeration('captureMode', CAPTURE_MODES), str('defaultEndpoint'), nested('tls', serverTls), nested('connectionPool', connectionPool))),
-  list('egress', message(nested('port', sidecarPort), str('bind'), enumeration('captureMode', CAPTURE_MODES), list('hosts', stringItem))),
+  list(
+    'ingress',
+    message(
+      nested('port', sidecarPort),
+      str('bind'),
+      enumeration('captureMode', CAPTURE_MODES),
+      str('defaultEndpoint'),
+      nested('tls', serverTls),
+      nested('connectionPool', connectionPool),
+    ),
+  ),
+  list(
+    'egress',
+    message(
+      nested('port', sidecarPort),
+      str('bind'),
+      enumeration('captureMode', CAPTURE_MODES),
+      list('hosts', stringItem),
+    ),
+  ),
   nested('inboundConnectionPool', connectionPool),
-  nested('outboundTrafficPolicy', message(enumeration('mode', ['REGISTRY_ONLY', 'ALLOW_ANY']), nested('egressProxy', message(str('host'), str('subset'), nested('port', message(uint32('number'))))))),
+  nested(
+    'outboundTrafficPolicy',
+    message(
+      enumeration('mode', ['REGISTRY_ONLY', 'ALLOW_ANY']),
+      nested('egressProxy', message(str('host'), str('subset'), nested('port', message(uint32('number'))))),
+    ),
+  ),
 );
 
 /** The first value Istio's decoder would refuse, when the API server would not refuse the object first. */

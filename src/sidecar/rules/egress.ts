@@ -19,7 +19,11 @@ export function checkEgressListeners(listeners: readonly EgressListener[], names
     const port = listener.port;
     if (!port) {
       if (i !== last) {
-        report.add('E2', `${path}.port`, 'sidecar: the egress listener with empty port should be the last listener in the list');
+        report.add(
+          'E2',
+          `${path}.port`,
+          'sidecar: the egress listener with empty port should be the last listener in the list',
+        );
       }
     } else if (port.number === 0) {
       checkCommonPort(port, path, report);
@@ -59,7 +63,11 @@ function checkUnixSocketListener(listener: EgressListener, port: Port, path: str
   }
   // Unknown names and numbers other than DEFAULT/NONE are rejected too.
   if (listener.captureMode !== CAPTURE_MODE.DEFAULT && listener.captureMode !== CAPTURE_MODE.NONE) {
-    report.add('E9', `${path}.captureMode`, 'sidecar: captureMode must be DEFAULT/NONE for unix domain socket listeners');
+    report.add(
+      'E9',
+      `${path}.captureMode`,
+      'sidecar: captureMode must be DEFAULT/NONE for unix domain socket listeners',
+    );
   }
 }
 

@@ -38,7 +38,8 @@ export function checkIngressListeners(listeners: readonly IngressListener[], rep
       report.add('I8', `${path}.port.number`, 'sidecar: ports on IP bound listeners must be unique');
     }
     seenPorts.add(port.number);
-    if (listener.defaultEndpoint !== '') checkDefaultEndpoint(listener.defaultEndpoint, `${path}.defaultEndpoint`, report);
+    if (listener.defaultEndpoint !== '')
+      checkDefaultEndpoint(listener.defaultEndpoint, `${path}.defaultEndpoint`, report);
     if (listener.tls) {
       checkSidecarTls(listener.tls, port, path, report);
       checkTlsOptions(listener.tls, `${path}.tls`, report);
@@ -116,7 +117,11 @@ function checkSidecarTls(tls: ServerTls, port: Port, path: string, report: Repor
   }
   if (tls.mode === TLS_MODE.ISTIO_MUTUAL || tls.mode === TLS_MODE.AUTO_PASSTHROUGH) {
     const modeName = tls.mode === TLS_MODE.ISTIO_MUTUAL ? 'ISTIO_MUTUAL' : 'AUTO_PASSTHROUGH';
-    report.add('I19', `${tlsPath}.mode`, `configuration is invalid: cannot set mode to ${modeName} in sidecar ingress tls`);
+    report.add(
+      'I19',
+      `${tlsPath}.mode`,
+      `configuration is invalid: cannot set mode to ${modeName} in sidecar ingress tls`,
+    );
   }
   if (!isTlsProtocol(port.protocol)) {
     report.add('I20', `${path}.port.protocol`, 'server cannot have TLS settings for non HTTPS/TLS ports');

@@ -35,14 +35,19 @@ function checkHttpPool(http: HttpPool, path: string, report: Report): void {
   if (http.http1MaxPendingRequests < 0) {
     report.add('C2', `${path}.http1MaxPendingRequests`, 'http1 max pending requests must be non-negative');
   }
-  if (http.http2MaxRequests < 0) report.add('C3', `${path}.http2MaxRequests`, 'http2 max requests must be non-negative');
+  if (http.http2MaxRequests < 0)
+    report.add('C3', `${path}.http2MaxRequests`, 'http2 max requests must be non-negative');
   if (http.maxRequestsPerConnection < 0) {
     report.add('C4', `${path}.maxRequestsPerConnection`, 'max requests per connection must be non-negative');
   }
   if (http.maxRetries < 0) report.add('C5', `${path}.maxRetries`, 'max retries must be non-negative');
   checkDuration('C6', http.idleTimeout, `${path}.idleTimeout`, report);
   if (http.h2UpgradePolicy === H2_UPGRADE_POLICY.UPGRADE && http.useClientProtocol) {
-    report.add('C7', `${path}.useClientProtocol`, 'use client protocol must not be true when H2UpgradePolicy is UPGRADE');
+    report.add(
+      'C7',
+      `${path}.useClientProtocol`,
+      'use client protocol must not be true when H2UpgradePolicy is UPGRADE',
+    );
   }
   if (http.maxConcurrentStreams < 0) {
     report.add('C8', `${path}.maxConcurrentStreams`, 'max concurrent streams must be non-negative');

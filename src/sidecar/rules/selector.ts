@@ -11,7 +11,8 @@ export function checkSelectorLabels(selector: Sidecar['workloadSelector'], repor
     const path = `${LABELS_PATH}[${key}]`;
     const pair = goQuote(`${key}=${value}`);
     if (key === '') report.add('S1', path, `empty key is not supported in selector: ${pair}`);
-    if (key.includes('*') || value.includes('*')) report.add('S2', path, `wildcard is not supported in selector: ${pair}`);
+    if (key.includes('*') || value.includes('*'))
+      report.add('S2', path, `wildcard is not supported in selector: ${pair}`);
   }
 }
 

@@ -24,7 +24,20 @@ export function unixAddressError(address: string): string | undefined {
 }
 
 // Istio's protocol names, matched after Go's strings.ToLower.
-const PROTOCOLS = new Set(['tcp', 'udp', 'grpc', 'grpc-web', 'http', 'http_proxy', 'http2', 'https', 'tls', 'mongo', 'redis', 'mysql']);
+const PROTOCOLS = new Set([
+  'tcp',
+  'udp',
+  'grpc',
+  'grpc-web',
+  'http',
+  'http_proxy',
+  'http2',
+  'https',
+  'tls',
+  'mongo',
+  'redis',
+  'mysql',
+]);
 const HTTP_FAMILY = new Set(['http', 'http2', 'http_proxy', 'grpc', 'grpc-web']);
 const TLS_FAMILY = new Set(['https', 'tls']);
 

@@ -56,10 +56,18 @@ function checkCipherSuites(tls: ServerTls, path: string, report: Report): void {
     else seen.add(cs);
   }
   if (invalid.size > 0) {
-    report.add('T2', `${path}.cipherSuites`, `ignoring invalid cipher suites: ${formatStringSlice(sortedUnique(invalid))}`);
+    report.add(
+      'T2',
+      `${path}.cipherSuites`,
+      `ignoring invalid cipher suites: ${formatStringSlice(sortedUnique(invalid))}`,
+    );
   }
   if (duplicate.size > 0) {
-    report.add('T3', `${path}.cipherSuites`, `ignoring duplicate cipher suites: ${formatStringSlice(sortedUnique(duplicate))}`);
+    report.add(
+      'T3',
+      `${path}.cipherSuites`,
+      `ignoring duplicate cipher suites: ${formatStringSlice(sortedUnique(duplicate))}`,
+    );
   }
 }
 
@@ -160,7 +168,11 @@ export function checkTlsOptions(tls: ServerTls, path: string, report: Report): v
 
   if (tls.caCrl !== '') {
     if (tls.credentialName !== '') {
-      report.add('T11', `${path}.caCrl`, 'CRL is not supported with credentialName. CRL has to be specified in the credential');
+      report.add(
+        'T11',
+        `${path}.caCrl`,
+        'CRL is not supported with credentialName. CRL has to be specified in the credential',
+      );
     }
     if (tls.mode === TLS_MODE.SIMPLE) report.add('T12', `${path}.caCrl`, 'CRL is not supported with SIMPLE TLS');
   }

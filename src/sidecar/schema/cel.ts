@@ -62,7 +62,6 @@ function hasField(object: Record<string, unknown>, name: string): boolean {
   return Object.hasOwn(object, name) && object[name] !== null && object[name] !== undefined;
 }
 
-
 /** Keyed by the rule text exactly as it appears in the CRD. */
 export const CEL_RULES: ReadonlyMap<string, CelRule> = new Map<string, CelRule>([
   [
@@ -71,18 +70,30 @@ export const CEL_RULES: ReadonlyMap<string, CelRule> = new Map<string, CelRule>(
   ],
   [
     '(has(self.tlsCertificates) ? 1 : 0) + (has(self.credentialNames) ? 1 : 0) <= 1',
-    { name: 'tls-certificates-xor-credential-names', selfType: 'object', evaluate: atMostOneOf('tlsCertificates', 'credentialNames') },
+    {
+      name: 'tls-certificates-xor-credential-names',
+      selfType: 'object',
+      evaluate: atMostOneOf('tlsCertificates', 'credentialNames'),
+    },
   ],
   [
     '(has(self.credentialName) ? 1 : 0) + (has(self.credentialNames) ? 1 : 0) <= 1',
-    { name: 'credential-name-xor-credential-names', selfType: 'object', evaluate: atMostOneOf('credentialName', 'credentialNames') },
+    {
+      name: 'credential-name-xor-credential-names',
+      selfType: 'object',
+      evaluate: atMostOneOf('credentialName', 'credentialNames'),
+    },
   ],
   [
     // Upstream's message for this rule says "credentialName or tlsCertificates",
     // but the expression tests credentialNames; like the API server we evaluate
     // the expression and keep the message.
     '(has(self.credentialNames) ? 1 : 0) + (has(self.tlsCertificates) ? 1 : 0) <= 1',
-    { name: 'credential-names-xor-tls-certificates', selfType: 'object', evaluate: atMostOneOf('credentialNames', 'tlsCertificates') },
+    {
+      name: 'credential-names-xor-tls-certificates',
+      selfType: 'object',
+      evaluate: atMostOneOf('credentialNames', 'tlsCertificates'),
+    },
   ],
   ['!self.contains("*")', { name: 'no-wildcard', selfType: 'string', evaluate: noWildcard }],
 ]);
@@ -90,6 +101,7 @@ export const CEL_RULES: ReadonlyMap<string, CelRule> = new Map<string, CelRule>(
 /** The implementation of `expression`; throws when there is none, so callers fail at build or load time. */
 export function celRuleFor(expression: string): CelRule {
   const rule = CEL_RULES.get(expression);
-  if (rule === undefined) throw new Error(`CEL rule not implemented: ${JSON.stringify(expression)} (add it to src/sidecar/schema/cel.ts)`);
+  if (rule === undefined)
+    throw new Error(`CEL rule not implemented: ${JSON.stringify(expression)} (add it to src/sidecar/schema/cel.ts)`);
   return rule;
 }

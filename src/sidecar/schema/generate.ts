@@ -23,9 +23,25 @@ const JSON_TYPES: ReadonlySet<string> = new Set(['object', 'array', 'string', 'i
 // Every keyword the converter understands; anything else in the CRD is an error,
 // so an upstream schema change cannot be silently ignored.
 const KNOWN_KEYWORDS: ReadonlySet<string> = new Set([
-  'description', 'type', 'nullable', 'format', 'enum', 'minimum', 'maximum', 'maxLength', 'minItems',
-  'maxItems', 'maxProperties', 'required', 'properties', 'additionalProperties', 'items', 'anyOf',
-  'x-kubernetes-validations', 'x-kubernetes-preserve-unknown-fields', 'x-kubernetes-int-or-string',
+  'description',
+  'type',
+  'nullable',
+  'format',
+  'enum',
+  'minimum',
+  'maximum',
+  'maxLength',
+  'minItems',
+  'maxItems',
+  'maxProperties',
+  'required',
+  'properties',
+  'additionalProperties',
+  'items',
+  'anyOf',
+  'x-kubernetes-validations',
+  'x-kubernetes-preserve-unknown-fields',
+  'x-kubernetes-int-or-string',
 ]);
 
 export interface ConvertedCrd {
@@ -45,7 +61,10 @@ export function convertCrd(crdYaml: string): ConvertedCrd {
   const versions = asArray(spec.versions, 'spec.versions').map((v, i) => asObject(v, `spec.versions[${i}]`));
   if (versions.length === 0) throw new Error('the CRD has no versions');
   const schemas = versions.map((v, i) =>
-    asObject(asObject(v.schema, `spec.versions[${i}].schema`).openAPIV3Schema, `spec.versions[${i}].schema.openAPIV3Schema`),
+    asObject(
+      asObject(v.schema, `spec.versions[${i}].schema`).openAPIV3Schema,
+      `spec.versions[${i}].schema.openAPIV3Schema`,
+    ),
   );
   assertIdenticalSchemas(versions, schemas);
   return {
@@ -96,7 +115,9 @@ function assertIdenticalSchemas(versions: readonly Yaml[], schemas: readonly Yam
   const first = JSON.stringify(schemas[0]);
   schemas.forEach((schema, i) => {
     if (JSON.stringify(schema) !== first) {
-      throw new Error(`version ${String(versions[i]!.name)} has a different openAPIV3Schema from ${String(versions[0]!.name)}`);
+      throw new Error(
+        `version ${String(versions[i]!.name)} has a different openAPIV3Schema from ${String(versions[0]!.name)}`,
+      );
     }
   });
 }
@@ -118,7 +139,8 @@ function convertNode(node: Yaml, at: string, context: NodeContext): SchemaNode {
   if (type !== undefined) out.type = type;
 
   const crdNullable = node.nullable === true;
-  if (crdNullable && context.required) throw new Error(`required field ${at} is nullable; null-as-missing would be wrong there`);
+  if (crdNullable && context.required)
+    throw new Error(`required field ${at} is nullable; null-as-missing would be wrong there`);
   const nullable = type !== undefined && (crdNullable || (context.nullPruned && !context.required));
   if (nullable) out.nullable = true;
 
@@ -130,18 +152,25 @@ function convertNode(node: Yaml, at: string, context: NodeContext): SchemaNode {
   for (const key of ['minimum', 'maximum', 'maxLength', 'minItems', 'maxItems', 'maxProperties'] as const) {
     if (node[key] !== undefined) out[key] = asNumber(node[key], `${at}.${key}`);
   }
-  const required = node.required === undefined ? [] : asArray(node.required, `${at}.required`).map((r, i) => asString(r, `${at}.required[${i}]`));
+  const required =
+    node.required === undefined
+      ? []
+      : asArray(node.required, `${at}.required`).map((r, i) => asString(r, `${at}.required[${i}]`));
   if (required.length > 0) out.required = required;
-  if (node.properties !== undefined) out.properties = convertProperties(asObject(node.properties, `${at}.properties`), required, at);
+  if (node.properties !== undefined)
+    out.properties = convertProperties(asObject(node.properties, `${at}.properties`), required, at);
   else if (required.length > 0) throw new Error(`${at} has required fields but no properties`);
-  if (node.additionalProperties !== undefined) out.additionalProperties = convertAdditionalProperties(node.additionalProperties, at);
-  if (node.items !== undefined) out.items = convertNode(asObject(node.items, `${at}.items`), `${at}.items`, { nullPruned: false, required: false });
+  if (node.additionalProperties !== undefined)
+    out.additionalProperties = convertAdditionalProperties(node.additionalProperties, at);
+  if (node.items !== undefined)
+    out.items = convertNode(asObject(node.items, `${at}.items`), `${at}.items`, { nullPruned: false, required: false });
   if (node.anyOf !== undefined) {
     out.anyOf = asArray(node.anyOf, `${at}.anyOf`).map((s, i) =>
       convertNode(asObject(s, `${at}.anyOf[${i}]`), `${at}.anyOf[${i}]`, { nullPruned: false, required: false }),
     );
   }
-  if (node['x-kubernetes-validations'] !== undefined) out['x-kubernetes-validations'] = convertCelRules(node['x-kubernetes-validations'], at);
+  if (node['x-kubernetes-validations'] !== undefined)
+    out['x-kubernetes-validations'] = convertCelRules(node['x-kubernetes-validations'], at);
   for (const key of ['x-kubernetes-preserve-unknown-fields', 'x-kubernetes-int-or-string'] as const) {
     if (node[key] !== undefined) {
       if (node[key] !== true) throw new Error(`${at}.${key} must be true when present`);
@@ -185,7 +214,10 @@ function convertProperties(properties: Yaml, required: readonly string[], at: st
 
 function convertAdditionalProperties(value: unknown, at: string): SchemaNode | boolean {
   if (typeof value === 'boolean') return value;
-  return convertNode(asObject(value, `${at}.additionalProperties`), `${at}.additionalProperties`, { nullPruned: true, required: false });
+  return convertNode(asObject(value, `${at}.additionalProperties`), `${at}.additionalProperties`, {
+    nullPruned: true,
+    required: false,
+  });
 }
 
 function convertCelRules(value: unknown, at: string): CelRuleSpec[] {
@@ -193,11 +225,14 @@ function convertCelRules(value: unknown, at: string): CelRuleSpec[] {
     const where = `${at}.x-kubernetes-validations[${i}]`;
     const rule = asObject(entry, where);
     for (const key of Object.keys(rule)) {
-      if (key !== 'rule' && key !== 'message') throw new Error(`unsupported CEL rule field ${JSON.stringify(key)} at ${where}`);
+      if (key !== 'rule' && key !== 'message')
+        throw new Error(`unsupported CEL rule field ${JSON.stringify(key)} at ${where}`);
     }
     const expression = asString(rule.rule, `${where}.rule`);
     if (!CEL_RULES.has(expression)) {
-      throw new Error(`CEL rule not implemented at ${where}: ${JSON.stringify(expression)} (add it to src/sidecar/schema/cel.ts)`);
+      throw new Error(
+        `CEL rule not implemented at ${where}: ${JSON.stringify(expression)} (add it to src/sidecar/schema/cel.ts)`,
+      );
     }
     return { rule: expression, message: asString(rule.message, `${where}.message`) };
   });
@@ -224,6 +259,7 @@ function asNumber(value: unknown, at: string): number {
 }
 
 function asJsonType(value: unknown, at: string): JsonType {
-  if (typeof value !== 'string' || !JSON_TYPES.has(value)) throw new Error(`${at} must be one of ${[...JSON_TYPES].join(', ')}`);
+  if (typeof value !== 'string' || !JSON_TYPES.has(value))
+    throw new Error(`${at} must be one of ${[...JSON_TYPES].join(', ')}`);
   return value as JsonType;
 }

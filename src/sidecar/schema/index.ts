@@ -6,7 +6,15 @@
 import { Ajv, type ErrorObject, type FuncKeywordDefinition } from 'ajv';
 import type { Violation } from '../violation.js';
 import { celRuleFor } from './cel.js';
-import { CEL_RULES_SKIPPED, goValue, INT64_LIMIT, jsonTypeOf, notSupported, requiredValue, rootTypeInvalid } from './k8s-errors.js';
+import {
+  CEL_RULES_SKIPPED,
+  goValue,
+  INT64_LIMIT,
+  jsonTypeOf,
+  notSupported,
+  requiredValue,
+  rootTypeInvalid,
+} from './k8s-errors.js';
 import { CEL_KEYWORD, describeAjvError, INT64_KEYWORD, type CelErrorParams } from './messages.js';
 import { checkMetadata } from './metadata.js';
 import { schemaViolation } from './rules.js';
@@ -66,7 +74,10 @@ export function checkSchema(object: unknown, options: SchemaOptions): SchemaResu
   } catch (error) {
     // Not expected; a checker that throws would turn a bad object into a webhook failure.
     const detail = error instanceof Error ? error.message : String(error);
-    return { violations: [schemaViolation('schema.type', '', `Internal error: the object could not be checked: ${detail}`)], fatal: true };
+    return {
+      violations: [schemaViolation('schema.type', '', `Internal error: the object could not be checked: ${detail}`)],
+      fatal: true,
+    };
   }
 }
 
@@ -105,7 +116,13 @@ function checkSpec(spec: unknown, out: Violation[], cel: Violation[]): { fatal: 
   if (hasMoreValues(spec, FULL_SCHEMA_CHECK_VALUES)) {
     const first = firstSpecError.errors?.[0];
     if (first) out.push(describeAjvError(first, spec, 'spec', SPEC_SCHEMA).violation);
-    out.push(schemaViolation('schema.partial', 'spec', `only the first schema error is listed: the spec holds more than ${FULL_SCHEMA_CHECK_VALUES.toLocaleString('en-US')} values, and listing every error of a spec that large would hold up every other admission request; Istio's rules were not run`));
+    out.push(
+      schemaViolation(
+        'schema.partial',
+        'spec',
+        `only the first schema error is listed: the spec holds more than ${FULL_SCHEMA_CHECK_VALUES.toLocaleString('en-US')} values, and listing every error of a spec that large would hold up every other admission request; Istio's rules were not run`,
+      ),
+    );
     // Nothing else is judged: Istio's rules would run on a spec the API server refuses.
     return { fatal: true, blocking: false };
   }
@@ -190,9 +207,11 @@ function createAjv({ allErrors }: { allErrors: boolean }): Ajv {
 function withInt64Check(node: SchemaNode): SchemaNode {
   const copy: Record<string, unknown> = { ...node };
   if (node.type === 'integer') copy[INT64_KEYWORD] = true;
-  if (node.properties) copy.properties = Object.fromEntries(Object.entries(node.properties).map(([k, v]) => [k, withInt64Check(v)]));
+  if (node.properties)
+    copy.properties = Object.fromEntries(Object.entries(node.properties).map(([k, v]) => [k, withInt64Check(v)]));
   if (node.items) copy.items = withInt64Check(node.items);
-  if (typeof node.additionalProperties === 'object') copy.additionalProperties = withInt64Check(node.additionalProperties);
+  if (typeof node.additionalProperties === 'object')
+    copy.additionalProperties = withInt64Check(node.additionalProperties);
   if (node.anyOf) copy.anyOf = node.anyOf.map(withInt64Check);
   return copy as SchemaNode;
 }
@@ -215,9 +234,10 @@ function celKeyword(): FuncKeywordDefinition {
           if (selfType !== rule.selfType) continue;
           const outcome = rule.evaluate(data);
           if (outcome.kind === 'pass') continue;
-          const params: CelErrorParams = outcome.kind === 'error'
-            ? { message: spec.message, selfType: rule.selfType, evalError: outcome.error }
-            : { message: spec.message, selfType: rule.selfType };
+          const params: CelErrorParams =
+            outcome.kind === 'error'
+              ? { message: spec.message, selfType: rule.selfType, evalError: outcome.error }
+              : { message: spec.message, selfType: rule.selfType };
           errors ??= [];
           errors.push({ keyword: CEL_KEYWORD, params: params as unknown as Record<string, unknown> });
         }
@@ -253,5 +273,3 @@ function versionPriority(version: string): readonly number[] {
   const stability = m[2] === undefined ? 3 : m[2] === 'beta' ? 2 : 1;
   return [stability, Number(m[1]), Number(m[3] ?? 0)];
 }
-
-

@@ -64,7 +64,8 @@ export function rootTypeInvalid(actual: JsonTypeName): string {
  * required field, an unsupported enum value, too long, too many) kept it from
  * running the CRD's CEL rules; it carries no field (kubectl shows "<nil>: ").
  */
-export const CEL_RULES_SKIPPED = 'Invalid value: null: some validation rules were not checked because the object was invalid; correct the existing errors to complete validation';
+export const CEL_RULES_SKIPPED =
+  'Invalid value: null: some validation rules were not checked because the object was invalid; correct the existing errors to complete validation';
 
 /**
  * Strict field validation (kubectl --validate=strict) rejects pruned fields
@@ -99,7 +100,15 @@ const isHighSurrogate = (code: number): boolean => code >= 0xd800 && code <= 0xd
 
 const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u;
 const SIMPLE_ESCAPES: Readonly<Record<string, string>> = {
-  '\x07': '\\a', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\v': '\\v', '"': '\\"', '\\': '\\\\',
+  '\x07': '\\a',
+  '\b': '\\b',
+  '\f': '\\f',
+  '\n': '\\n',
+  '\r': '\\r',
+  '\t': '\\t',
+  '\v': '\\v',
+  '"': '\\"',
+  '\\': '\\\\',
 };
 
 function quoteRune(ch: string): string {
@@ -145,7 +154,8 @@ function compositeValue(value: unknown): string {
   let out = '';
   const write = (v: unknown, depth: number): void => {
     if (out.length > MAX_COMPOSITE_CHARS) return;
-    if (typeof v === 'string') out += goJsonString(v.length > MAX_COMPOSITE_CHARS ? v.slice(0, MAX_COMPOSITE_CHARS) : v);
+    if (typeof v === 'string')
+      out += goJsonString(v.length > MAX_COMPOSITE_CHARS ? v.slice(0, MAX_COMPOSITE_CHARS) : v);
     else if (typeof v === 'number') out += Number.isFinite(v) ? JSON.stringify(v) : 'null';
     else if (typeof v === 'boolean') out += v ? 'true' : 'false';
     else if (typeof v !== 'object' || v === null) out += 'null';
@@ -197,7 +207,10 @@ const codePointRank = (unit: number): number => (unit >= 0xe000 ? unit - 0x800 :
 
 /** A JSON string as Go's encoder writes it: HTML-safe, U+2028/U+2029 escaped, a lone surrogate as U+FFFD. */
 function goJsonString(s: string): string {
-  return JSON.stringify(s.replace(LONE_SURROGATE, '\ufffd')).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${hex(c.charCodeAt(0), 4)}`);
+  return JSON.stringify(s.replace(LONE_SURROGATE, '\ufffd')).replace(
+    /[<>&\u2028\u2029]/g,
+    (c) => `\\u${hex(c.charCodeAt(0), 4)}`,
+  );
 }
 
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;

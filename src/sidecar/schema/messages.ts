@@ -55,7 +55,12 @@ export interface Described {
  * Describes one Ajv error. `root` is the validated value (the spec), `rootPath`
  * its kubectl path ("spec") and `rootSchema` the schema it was validated with.
  */
-export function describeAjvError(error: ErrorObject, root: unknown, rootPath: string, rootSchema: SchemaNode): Described {
+export function describeAjvError(
+  error: ErrorObject,
+  root: unknown,
+  rootPath: string,
+  rootSchema: SchemaNode,
+): Described {
   const at = locate(error.instancePath, root, rootPath, rootSchema);
   switch (error.keyword) {
     case 'required': {
@@ -69,25 +74,57 @@ export function describeAjvError(error: ErrorObject, root: unknown, rootPath: st
       return blocking(schemaViolation('schema.enum', at.path, notSupported(at.data, supported)));
     }
     case 'minimum':
-      return plain(schemaViolation('schema.range', at.path, invalidValue(at.data, `${at.path} in body should be greater than or equal to ${bound(at.node?.minimum, at.data)}`)));
+      return plain(
+        schemaViolation(
+          'schema.range',
+          at.path,
+          invalidValue(
+            at.data,
+            `${at.path} in body should be greater than or equal to ${bound(at.node?.minimum, at.data)}`,
+          ),
+        ),
+      );
     case 'maximum':
-      return plain(schemaViolation('schema.range', at.path, invalidValue(at.data, `${at.path} in body should be less than or equal to ${bound(at.node?.maximum, at.data)}`)));
+      return plain(
+        schemaViolation(
+          'schema.range',
+          at.path,
+          invalidValue(
+            at.data,
+            `${at.path} in body should be less than or equal to ${bound(at.node?.maximum, at.data)}`,
+          ),
+        ),
+      );
     case INT64_KEYWORD:
       // A JSON number that is no int64 (1e300) is a float64 to the API server, so not an integer.
-      return { violation: schemaViolation('schema.type', at.path, typeInvalid(at.path, 'integer', 'number')), fatal: true, blocking: true };
+      return {
+        violation: schemaViolation('schema.type', at.path, typeInvalid(at.path, 'integer', 'number')),
+        fatal: true,
+        blocking: true,
+      };
     case 'maxLength':
       return blocking(schemaViolation('schema.length', at.path, tooLong(at.node?.maxLength ?? -1)));
     case 'minItems':
-      return plain(schemaViolation('schema.length', at.path, invalidValue(lengthOf(at.data), `${at.path} in body should have at least ${at.node?.minItems} items`)));
+      return plain(
+        schemaViolation(
+          'schema.length',
+          at.path,
+          invalidValue(lengthOf(at.data), `${at.path} in body should have at least ${at.node?.minItems} items`),
+        ),
+      );
     case 'maxItems':
       return blocking(schemaViolation('schema.length', at.path, tooMany(lengthOf(at.data), at.node?.maxItems ?? -1)));
     case 'maxProperties':
-      return blocking(schemaViolation('schema.length', at.path, tooMany(propertyCount(at.data), at.node?.maxProperties ?? -1)));
+      return blocking(
+        schemaViolation('schema.length', at.path, tooMany(propertyCount(at.data), at.node?.maxProperties ?? -1)),
+      );
     case CEL_KEYWORD:
       return plain(schemaViolation('schema.cel', at.path, celMessage(error.params as CelErrorParams, at.data)));
     default:
       // Not reachable with the generated schema; reported rather than dropped.
-      return plain(schemaViolation('schema.type', at.path, invalidValue(at.data, `failed schema keyword ${error.keyword}`)));
+      return plain(
+        schemaViolation('schema.type', at.path, invalidValue(at.data, `failed schema keyword ${error.keyword}`)),
+      );
   }
 }
 
@@ -106,7 +143,8 @@ function describeTypeError(at: Location): Described {
 }
 
 function celMessage(params: CelErrorParams, data: unknown): string {
-  if (params.evalError !== undefined) return invalidValue(params.selfType, `${params.evalError} evaluating rule: ${params.message}`);
+  if (params.evalError !== undefined)
+    return invalidValue(params.selfType, `${params.evalError} evaluating rule: ${params.message}`);
   // The API server shows a scalar's value but omits objects and lists.
   return params.selfType === 'object' ? invalidOmittedValue(params.message) : invalidValue(data, params.message);
 }
@@ -163,4 +201,5 @@ function ownValue(container: unknown, key: string): unknown {
 
 const lengthOf = (value: unknown): number => (Array.isArray(value) ? value.length : 0);
 
-const propertyCount = (value: unknown): number => (typeof value === 'object' && value !== null ? Object.keys(value).length : 0);
+const propertyCount = (value: unknown): number =>
+  typeof value === 'object' && value !== null ? Object.keys(value).length : 0;

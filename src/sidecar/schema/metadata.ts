@@ -12,8 +12,20 @@ import { isRecord, ownValue } from '../../util/json.js';
 
 /** ObjectMeta's JSON field names; anything else under metadata is an unknown field. */
 const OBJECT_META_FIELDS: ReadonlySet<string> = new Set([
-  'name', 'generateName', 'namespace', 'selfLink', 'uid', 'resourceVersion', 'generation', 'creationTimestamp',
-  'deletionTimestamp', 'deletionGracePeriodSeconds', 'labels', 'annotations', 'ownerReferences', 'finalizers',
+  'name',
+  'generateName',
+  'namespace',
+  'selfLink',
+  'uid',
+  'resourceVersion',
+  'generation',
+  'creationTimestamp',
+  'deletionTimestamp',
+  'deletionGracePeriodSeconds',
+  'labels',
+  'annotations',
+  'ownerReferences',
+  'finalizers',
   'managedFields',
 ]);
 
@@ -67,7 +79,8 @@ export function checkMetadata(metadata: unknown, rejectUnknownFields: boolean, o
   fatal ||= name === WRONG_TYPE || generateName === WRONG_TYPE || namespace === WRONG_TYPE;
   checkNames(name, generateName, out);
   if (typeof namespace === 'string' && namespace !== '') {
-    for (const msg of dns1123LabelErrors(namespace)) out.push(schemaViolation('meta.namespace', 'metadata.namespace', invalidValue(namespace, msg)));
+    for (const msg of dns1123LabelErrors(namespace))
+      out.push(schemaViolation('meta.namespace', 'metadata.namespace', invalidValue(namespace, msg)));
   }
   fatal = checkLabels(ownValue(metadata, 'labels'), out) || fatal;
   fatal = checkAnnotations(ownValue(metadata, 'annotations'), out) || fatal;
@@ -86,7 +99,11 @@ function stringField(metadata: Record<string, unknown>, key: string, out: Violat
   return WRONG_TYPE;
 }
 
-function checkNames(name: string | typeof WRONG_TYPE, generateName: string | typeof WRONG_TYPE, out: Violation[]): void {
+function checkNames(
+  name: string | typeof WRONG_TYPE,
+  generateName: string | typeof WRONG_TYPE,
+  out: Violation[],
+): void {
   if (typeof generateName === 'string' && generateName !== '') {
     for (const msg of dns1123SubdomainErrors(maskTrailingDash(generateName))) {
       out.push(schemaViolation('meta.name', 'metadata.generateName', invalidValue(generateName, msg)));
@@ -95,10 +112,12 @@ function checkNames(name: string | typeof WRONG_TYPE, generateName: string | typ
   if (name === WRONG_TYPE) return;
   if (name === '') {
     // With generateName set, the API server generates the name before validating.
-    if (generateName === '') out.push(schemaViolation('meta.name', 'metadata.name', requiredValue('name or generateName is required')));
+    if (generateName === '')
+      out.push(schemaViolation('meta.name', 'metadata.name', requiredValue('name or generateName is required')));
     return;
   }
-  for (const msg of dns1123SubdomainErrors(name)) out.push(schemaViolation('meta.name', 'metadata.name', invalidValue(name, msg)));
+  for (const msg of dns1123SubdomainErrors(name))
+    out.push(schemaViolation('meta.name', 'metadata.name', invalidValue(name, msg)));
 }
 
 // Kubernetes validates a generateName prefix as if its trailing dash were
@@ -181,7 +200,9 @@ export function dns1123SubdomainErrors(value: string): string[] {
 export function qualifiedNameErrors(value: string): string[] {
   const parts = value.split('/', 3);
   if (parts.length > 2) {
-    return [`a qualified name ${QUALIFIED_NAME_ERROR} with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')`];
+    return [
+      `a qualified name ${QUALIFIED_NAME_ERROR} with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')`,
+    ];
   }
   const errors: string[] = [];
   const name = parts.length === 2 ? parts[1]! : parts[0]!;
@@ -191,7 +212,8 @@ export function qualifiedNameErrors(value: string): string[] {
     else for (const msg of dns1123SubdomainErrors(prefix)) errors.push(`prefix part ${msg}`);
   }
   if (name === '') errors.push('name part must be non-empty');
-  else if (byteLength(name) > QUALIFIED_NAME_MAX_LENGTH) errors.push(`name part ${maxLengthError(QUALIFIED_NAME_MAX_LENGTH)}`);
+  else if (byteLength(name) > QUALIFIED_NAME_MAX_LENGTH)
+    errors.push(`name part ${maxLengthError(QUALIFIED_NAME_MAX_LENGTH)}`);
   if (!isQualifiedNamePart(name)) errors.push(`name part ${QUALIFIED_NAME_ERROR}`);
   return errors;
 }
@@ -254,5 +276,3 @@ const maxLengthError = (length: number): string => `must be no more than ${lengt
 function regexError(message: string, format: string, examples: readonly string[]): string {
   return `${message} (e.g. ${examples.map((e) => `'${e}', `).join(' or ')}regex used for validation is '${format}')`;
 }
-
-

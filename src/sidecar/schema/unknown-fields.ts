@@ -71,7 +71,8 @@ function keepUnknown(value: unknown, node: SchemaNode, path: string, out: Violat
   const record = value as Record<string, unknown>;
   const mapValues = typeof node.additionalProperties === 'object' ? node.additionalProperties : undefined;
   for (const key of Object.keys(record)) {
-    const child = node.properties !== undefined && Object.hasOwn(node.properties, key) ? node.properties[key] : undefined;
+    const child =
+      node.properties !== undefined && Object.hasOwn(node.properties, key) ? node.properties[key] : undefined;
     if (child !== undefined) walk(record[key], child, childPath(path, key), out);
     else if (mapValues !== undefined) walk(record[key], mapValues, childPath(path, key), out);
   }

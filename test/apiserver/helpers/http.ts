@@ -22,9 +22,15 @@ export interface RequestOptions {
   anonymous?: boolean;
 }
 
-export function request(server: TestApiServer, method: string, path: string, opts: RequestOptions = {}): Promise<HttpResult> {
+export function request(
+  server: TestApiServer,
+  method: string,
+  path: string,
+  opts: RequestOptions = {},
+): Promise<HttpResult> {
   const url = new URL(path, server.url);
-  const payload = opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+  const payload =
+    opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
   return new Promise((resolve, reject) => {
     const req = https.request(
       url,
@@ -81,21 +87,25 @@ export function openWatch(server: TestApiServer, path: string): Promise<WatchStr
     const events: WatchEvent[] = [];
     let endResolve: () => void = () => undefined;
     const ended = new Promise<void>((r) => (endResolve = r));
-    const req = https.get(url, { ca: server.caPem, agent: false, headers: { Authorization: `Bearer ${server.token}` } }, (res) => {
-      let buffer = '';
-      res.on('data', (c: Buffer) => {
-        buffer += c.toString('utf8');
-        for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
-          const line = buffer.slice(0, nl);
-          buffer = buffer.slice(nl + 1);
-          if (line.trim() !== '') events.push(JSON.parse(line) as WatchEvent);
-        }
-      });
-      res.on('end', endResolve);
-      res.on('close', endResolve);
-      res.on('error', endResolve);
-      resolve({ events, ended, close: () => req.destroy() });
-    });
+    const req = https.get(
+      url,
+      { ca: server.caPem, agent: false, headers: { Authorization: `Bearer ${server.token}` } },
+      (res) => {
+        let buffer = '';
+        res.on('data', (c: Buffer) => {
+          buffer += c.toString('utf8');
+          for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
+            const line = buffer.slice(0, nl);
+            buffer = buffer.slice(nl + 1);
+            if (line.trim() !== '') events.push(JSON.parse(line) as WatchEvent);
+          }
+        });
+        res.on('end', endResolve);
+        res.on('close', endResolve);
+        res.on('error', endResolve);
+        resolve({ events, ended, close: () => req.destroy() });
+      },
+    );
     req.on('error', reject);
   });
 }

@@ -26,11 +26,20 @@ export function kubectlFor(server: TestApiServer): Kubectl {
   const dir = mkdtempSync(join(tmpdir(), 'test-apiserver-kubectl-'));
   const kubeconfig = join(dir, 'kubeconfig');
   server.writeKubeconfig(kubeconfig);
-  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, KUBECONFIG: kubeconfig, KUBECACHEDIR: join(dir, 'cache') };
+  const env = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: dir,
+    KUBECONFIG: kubeconfig,
+    KUBECACHEDIR: join(dir, 'cache'),
+  };
   const run = ((args: string[], opts?: { stdin?: string }) =>
     new Promise<KubectlResult>((resolve) => {
       const child = execFile(KUBECTL, args, { env, timeout: 30_000 }, (err, stdout, stderr) => {
-        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
+        const code = err
+          ? typeof (err as { code?: unknown }).code === 'number'
+            ? (err as { code: number }).code
+            : 1
+          : 0;
         resolve({ code, stdout: String(stdout), stderr: String(stderr) });
       });
       child.stdin?.end(opts?.stdin ?? '');

@@ -12,7 +12,9 @@ export interface ReceivedReview {
 }
 
 /** What the webhook answers: the `response` of the AdmissionReview (uid is filled in), or a raw HTTP reply. */
-export type Decide = (review: ReceivedReview) => Record<string, unknown> | { rawStatus: number; rawBody: string } | Promise<Record<string, unknown>>;
+export type Decide = (
+  review: ReceivedReview,
+) => Record<string, unknown> | { rawStatus: number; rawBody: string } | Promise<Record<string, unknown>>;
 
 export interface ThrowawayWebhook {
   port: number;
@@ -29,7 +31,10 @@ export interface ThrowawayWebhook {
  * Starts a webhook whose certificate is valid for `dnsNames` (e.g. the service
  * name `guard.system.svc`) and 127.0.0.1.
  */
-export async function startThrowawayWebhook(dnsNames: string[], decide: Decide = () => ({ allowed: true })): Promise<ThrowawayWebhook> {
+export async function startThrowawayWebhook(
+  dnsNames: string[],
+  decide: Decide = () => ({ allowed: true }),
+): Promise<ThrowawayWebhook> {
   const ca = createCertificateAuthority('throwaway-webhook-ca');
   const cert = ca.issue(dnsNames, ['127.0.0.1']);
   const hook: ThrowawayWebhook = {
@@ -55,7 +60,13 @@ export async function startThrowawayWebhook(dnsNames: string[], decide: Decide =
           return;
         }
         res.writeHead(200, { 'Content-Type': 'application/json' });
-        res.end(JSON.stringify({ apiVersion: review.apiVersion, kind: 'AdmissionReview', response: { uid: review.request.uid, ...answer } }));
+        res.end(
+          JSON.stringify({
+            apiVersion: review.apiVersion,
+            kind: 'AdmissionReview',
+            response: { uid: review.request.uid, ...answer },
+          }),
+        );
       })();
     });
   });

@@ -9,16 +9,19 @@ describe('isDNS1123Label', () => {
   });
 
   it('rejects empty, too long, edge hyphens and other characters', () => {
-    for (const s of ['', 'x'.repeat(64), '-a', 'a-', 'a_b', 'a.b', '*', 'é', 'a b', 'a\n']) assert.ok(!isDNS1123Label(s), s);
+    for (const s of ['', 'x'.repeat(64), '-a', 'a-', 'a_b', 'a.b', '*', 'é', 'a b', 'a\n'])
+      assert.ok(!isDNS1123Label(s), s);
   });
 });
 
 describe('isWildcardDNS1123Label', () => {
   it('accepts *, *label, *-label and plain labels', () => {
-    for (const s of ['*', '*foo', '*-foo', 'foo', 'Foo-1', `*${'x'.repeat(62)}`]) assert.ok(isWildcardDNS1123Label(s), s);
+    for (const s of ['*', '*foo', '*-foo', 'foo', 'Foo-1', `*${'x'.repeat(62)}`])
+      assert.ok(isWildcardDNS1123Label(s), s);
   });
 
   it('rejects other wildcard shapes and overlong labels', () => {
-    for (const s of ['', '**', 'foo*', 'f*o', '*-', '*.', '*--', '-*', `*${'x'.repeat(63)}`]) assert.ok(!isWildcardDNS1123Label(s), s);
+    for (const s of ['', '**', 'foo*', 'f*o', '*-', '*.', '*--', '-*', `*${'x'.repeat(63)}`])
+      assert.ok(!isWildcardDNS1123Label(s), s);
   });
 });

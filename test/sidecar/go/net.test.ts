@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { splitHostPort } from '../../../src/sidecar/go/net.js';
 
-const ok = (input: string, host: string, port: string) => assert.deepEqual(splitHostPort(input), { ok: true, host, port }, input);
+const ok = (input: string, host: string, port: string) =>
+  assert.deepEqual(splitHostPort(input), { ok: true, host, port }, input);
 const fails = (input: string, error: string) => assert.deepEqual(splitHostPort(input), { ok: false, error }, input);
 
 describe('splitHostPort (Go net.SplitHostPort)', () => {

@@ -6,8 +6,17 @@ import { expectFindings, expectValid, findings, type Finding } from './helpers.j
 
 const HOSTS = ['./*'];
 const E2_MESSAGE = 'sidecar: the egress listener with empty port should be the last listener in the list';
-const uds = (bind: unknown, extra: Record<string, unknown> = {}) => ({ port: { number: 0, name: 'uds', protocol: 'HTTP' }, bind, hosts: HOSTS, ...extra });
-const ip = (number: number, extra: Record<string, unknown> = {}) => ({ port: { number, protocol: 'HTTP' }, hosts: HOSTS, ...extra });
+const uds = (bind: unknown, extra: Record<string, unknown> = {}) => ({
+  port: { number: 0, name: 'uds', protocol: 'HTTP' },
+  bind,
+  hosts: HOSTS,
+  ...extra,
+});
+const ip = (number: number, extra: Record<string, unknown> = {}) => ({
+  port: { number, protocol: 'HTTP' },
+  hosts: HOSTS,
+  ...extra,
+});
 
 describe('E2 port-less listener must be last', () => {
   it('accepts a single catch-all in last position', () => {
@@ -64,7 +73,11 @@ describe('E6–E10 Unix domain socket listeners (port number 0)', () => {
   });
 
   it('E7 bind must start with unix:// (port {} included, case-sensitive)', () => {
-    const E7: Finding = ['E7', 'spec.egress[0].bind', 'sidecar: ports with 0 value must have a unix domain socket bind address'];
+    const E7: Finding = [
+      'E7',
+      'spec.egress[0].bind',
+      'sidecar: ports with 0 value must have a unix domain socket bind address',
+    ];
     expectFindings({ egress: [{ port: {}, hosts: HOSTS }] }, [E7]);
     expectFindings({ egress: [uds('foobar:///@foo/bar/com')] }, [E7]);
     expectFindings({ egress: [uds('UNIX:///a.sock')] }, [E7]);
@@ -72,16 +85,26 @@ describe('E6–E10 Unix domain socket listeners (port number 0)', () => {
 
   it('E8 socket path', () => {
     expectFindings({ egress: [uds('unix://')] }, [['E8', 'spec.egress[0].bind', 'unix address must not be empty']]);
-    expectFindings({ egress: [uds('unix://tmp/a.sock')] }, [['E8', 'spec.egress[0].bind', 'tmp/a.sock is not an absolute path to a file']]);
-    expectFindings({ egress: [uds('unix:///tmp/')] }, [['E8', 'spec.egress[0].bind', '/tmp/ is not an absolute path to a file']]);
+    expectFindings({ egress: [uds('unix://tmp/a.sock')] }, [
+      ['E8', 'spec.egress[0].bind', 'tmp/a.sock is not an absolute path to a file'],
+    ]);
+    expectFindings({ egress: [uds('unix:///tmp/')] }, [
+      ['E8', 'spec.egress[0].bind', '/tmp/ is not an absolute path to a file'],
+    ]);
   });
 
   it('E9 captureMode must be DEFAULT or NONE', () => {
-    const E9: Finding = ['E9', 'spec.egress[0].captureMode', 'sidecar: captureMode must be DEFAULT/NONE for unix domain socket listeners'];
+    const E9: Finding = [
+      'E9',
+      'spec.egress[0].captureMode',
+      'sidecar: captureMode must be DEFAULT/NONE for unix domain socket listeners',
+    ];
     expectFindings({ egress: [uds('unix:///a.sock', { captureMode: 'IPTABLES' })] }, [E9]);
     expectFindings({ egress: [uds('unix:///a.sock', { captureMode: 1 })] }, [E9]);
     expectFindings({ egress: [uds('unix:///a.sock', { captureMode: 7 })] }, [E9]);
-    expectValid({ egress: [uds('unix:///a.sock', { captureMode: 'NONE' }), uds('unix:///b.sock', { captureMode: 'DEFAULT' })] });
+    expectValid({
+      egress: [uds('unix:///a.sock', { captureMode: 'NONE' }), uds('unix:///b.sock', { captureMode: 'DEFAULT' })],
+    });
   });
 
   it('E9 is not checked for IP listeners', () => {
@@ -96,7 +119,12 @@ describe('E6–E10 Unix domain socket listeners (port number 0)', () => {
   });
 
   it('E10 counts the empty bind too', () => {
-    const got = findings({ egress: [{ port: {}, hosts: HOSTS }, { port: {}, hosts: HOSTS }] });
+    const got = findings({
+      egress: [
+        { port: {}, hosts: HOSTS },
+        { port: {}, hosts: HOSTS },
+      ],
+    });
     assert.deepEqual(
       got.map((f) => f[0]),
       ['E7', 'E7', 'E10'],
@@ -104,13 +132,20 @@ describe('E6–E10 Unix domain socket listeners (port number 0)', () => {
   });
 
   it('reports E6, E7/E8, E9, E10 in order', () => {
-    expectFindings({ egress: [uds('unix://'), { ...uds('unix://', { captureMode: 'IPTABLES' }), port: { protocol: 'x' } }] }, [
-      ['E8', 'spec.egress[0].bind', 'unix address must not be empty'],
-      ['E6', 'spec.egress[1].port.protocol', 'unsupported protocol: x'],
-      ['E8', 'spec.egress[1].bind', 'unix address must not be empty'],
-      ['E9', 'spec.egress[1].captureMode', 'sidecar: captureMode must be DEFAULT/NONE for unix domain socket listeners'],
-      ['E10', 'spec.egress[1].bind', 'sidecar: unix domain socket values for listeners must be unique'],
-    ]);
+    expectFindings(
+      { egress: [uds('unix://'), { ...uds('unix://', { captureMode: 'IPTABLES' }), port: { protocol: 'x' } }] },
+      [
+        ['E8', 'spec.egress[0].bind', 'unix address must not be empty'],
+        ['E6', 'spec.egress[1].port.protocol', 'unsupported protocol: x'],
+        ['E8', 'spec.egress[1].bind', 'unix address must not be empty'],
+        [
+          'E9',
+          'spec.egress[1].captureMode',
+          'sidecar: captureMode must be DEFAULT/NONE for unix domain socket listeners',
+        ],
+        ['E10', 'spec.egress[1].bind', 'sidecar: unix domain socket values for listeners must be unique'],
+      ],
+    );
   });
 });
 
@@ -122,12 +157,18 @@ describe('E11–E14 IP listeners', () => {
   });
 
   it('E12 port above 65535', () => {
-    expectFindings({ egress: [ip(65536)] }, [['E12', 'spec.egress[0].port.number', 'port number 65536 must be in the range 1..65535']]);
+    expectFindings({ egress: [ip(65536)] }, [
+      ['E12', 'spec.egress[0].port.number', 'port number 65536 must be in the range 1..65535'],
+    ]);
   });
 
   it('E13 bind must be an IP (a unix:// bind with a real port fails here)', () => {
-    expectFindings({ egress: [ip(80, { bind: 'unix:///a.sock' })] }, [['E13', 'spec.egress[0].bind', 'unix:///a.sock is not a valid IP']]);
-    expectFindings({ egress: [ip(80, { bind: '10.0.0.1/32' })] }, [['E13', 'spec.egress[0].bind', '10.0.0.1/32 is not a valid IP']]);
+    expectFindings({ egress: [ip(80, { bind: 'unix:///a.sock' })] }, [
+      ['E13', 'spec.egress[0].bind', 'unix:///a.sock is not a valid IP'],
+    ]);
+    expectFindings({ egress: [ip(80, { bind: '10.0.0.1/32' })] }, [
+      ['E13', 'spec.egress[0].bind', '10.0.0.1/32 is not a valid IP'],
+    ]);
     expectValid({ egress: [ip(80, { bind: '::ffff:10.0.0.1' })] });
   });
 
@@ -147,11 +188,15 @@ describe('E15 hosts required', () => {
     expectFindings({ egress: [{ port: { number: 80 } }] }, [
       ['E15', 'spec.egress[0].hosts', 'sidecar: egress listener must contain at least one host'],
     ]);
-    expectFindings({ egress: [{ hosts: [] }] }, [['E15', 'spec.egress[0].hosts', 'sidecar: egress listener must contain at least one host']]);
+    expectFindings({ egress: [{ hosts: [] }] }, [
+      ['E15', 'spec.egress[0].hosts', 'sidecar: egress listener must contain at least one host'],
+    ]);
   });
 
   it('a null egress listener is a port-less listener without hosts', () => {
-    expectFindings({ egress: [null] }, [['E15', 'spec.egress[0].hosts', 'sidecar: egress listener must contain at least one host']]);
+    expectFindings({ egress: [null] }, [
+      ['E15', 'spec.egress[0].hosts', 'sidecar: egress listener must contain at least one host'],
+    ]);
     expectFindings({ egress: [null, ip(80)] }, [
       ['E2', 'spec.egress[0].port', E2_MESSAGE],
       ['E15', 'spec.egress[0].hosts', 'sidecar: egress listener must contain at least one host'],

@@ -8,7 +8,16 @@ const twice = (f: Finding): Finding[] => [f, f];
 
 describe('valid hosts', () => {
   it('accepts the documented forms', () => {
-    for (const host of ['*/*', './*', './foo.com', 'ns1/*.foo.com', 'NS1/Foo.com', 'ns1/foo.com.', 'istio-system/*', '*/a-1.b']) {
+    for (const host of [
+      '*/*',
+      './*',
+      './foo.com',
+      'ns1/*.foo.com',
+      'NS1/Foo.com',
+      'ns1/foo.com.',
+      'istio-system/*',
+      '*/a-1.b',
+    ]) {
       expectValid(egressHosts(host));
     }
   });
@@ -34,7 +43,9 @@ describe('H1 namespace/dnsName form', () => {
 
 describe('H2 empty parts', () => {
   it('reports an empty namespace and goes on', () => {
-    expectFindings(egressHosts('/foo.com'), [['H2', H(0), 'config namespace and dnsName in host entry cannot be empty']]);
+    expectFindings(egressHosts('/foo.com'), [
+      ['H2', H(0), 'config namespace and dnsName in host entry cannot be empty'],
+    ]);
   });
 
   it('reports an empty dnsName together with H4 and H5 twice', () => {
@@ -82,7 +93,10 @@ describe('H5 domain name (reported twice unless an IP literal)', () => {
   });
 
   it('quotes the whole name for a bad first label', () => {
-    expectFindings(egressHosts('ns1/foo_bar.com'), twice(['H5', H(0), 'domain name "foo_bar.com" invalid (label "foo_bar" invalid)']));
+    expectFindings(
+      egressHosts('ns1/foo_bar.com'),
+      twice(['H5', H(0), 'domain name "foo_bar.com" invalid (label "foo_bar" invalid)']),
+    );
   });
 
   it('reports a name over 255 bytes', () => {
@@ -97,7 +111,10 @@ describe('H5 domain name (reported twice unless an IP literal)', () => {
   });
 
   it('treats TLDs Go can parse as integers as numeric ("+1", "-1") and huge ones not', () => {
-    expectFindings(egressHosts('ns1/foo.-1'), twice(['H5', H(0), 'domain name "-1" invalid (top level domain "-1" cannot be all-numeric)']));
+    expectFindings(
+      egressHosts('ns1/foo.-1'),
+      twice(['H5', H(0), 'domain name "-1" invalid (top level domain "-1" cannot be all-numeric)']),
+    );
     expectValid(egressHosts('ns1/foo.99999999999999999999'));
   });
 

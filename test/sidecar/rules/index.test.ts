@@ -8,7 +8,7 @@ import { expectFindings, findings, httpPort, run } from './helpers.js';
 describe('RULES catalogue', () => {
   const ids = Object.keys(RULES);
 
-  it('has the 91 rows of the reference table and J1 (Istio\'s decoder), keyed by id', () => {
+  it("has the 91 rows of the reference table and J1 (Istio's decoder), keyed by id", () => {
     assert.equal(ids.length, 92);
     for (const [id, info] of Object.entries(RULES)) {
       assert.equal(info.id, id);
@@ -71,9 +71,10 @@ describe('decoding raw JSON like Istio', () => {
   });
 
   it('treats null fields as absent', () => {
-    expectFindings({ ingress: [{ port: { number: null, protocol: null, name: null }, tls: null, connectionPool: null }] }, [
-      ['I6', 'spec.ingress[0].port.number', 'port number 0 must be in the range 1..65535'],
-    ]);
+    expectFindings(
+      { ingress: [{ port: { number: null, protocol: null, name: null }, tls: null, connectionPool: null }] },
+      [['I6', 'spec.ingress[0].port.number', 'port number 0 must be in the range 1..65535']],
+    );
   });
 
   it('ignores values of the wrong JSON type instead of throwing', () => {
@@ -86,14 +87,26 @@ describe('decoding raw JSON like Istio', () => {
   });
 
   it('treats an unknown enum name as matching no value', () => {
-    expectFindings({ egress: [{ port: { number: 0 }, bind: 'unix:///a', captureMode: 'iptables-ish', hosts: ['./*'] }] }, [
-      ['E9', 'spec.egress[0].captureMode', 'sidecar: captureMode must be DEFAULT/NONE for unix domain socket listeners'],
-    ]);
-    expectFindings({ ingress: [{ port: { ...httpPort, protocol: 'HTTPS' }, tls: { mode: 'simple', privateKey: '/k' } }] }, []);
+    expectFindings(
+      { egress: [{ port: { number: 0 }, bind: 'unix:///a', captureMode: 'iptables-ish', hosts: ['./*'] }] },
+      [
+        [
+          'E9',
+          'spec.egress[0].captureMode',
+          'sidecar: captureMode must be DEFAULT/NONE for unix domain socket listeners',
+        ],
+      ],
+    );
+    expectFindings(
+      { ingress: [{ port: { ...httpPort, protocol: 'HTTPS' }, tls: { mode: 'simple', privateKey: '/k' } }] },
+      [],
+    );
   });
 
   it('reads own properties only', () => {
-    const spec = JSON.parse('{"__proto__": {"egress": 1}, "constructor": {}, "egress": [{"hosts": ["*/*"], "toString": 1}]}');
+    const spec = JSON.parse(
+      '{"__proto__": {"egress": 1}, "constructor": {}, "egress": [{"hosts": ["*/*"], "toString": 1}]}',
+    );
     expectFindings(spec, []);
   });
 
@@ -114,24 +127,31 @@ describe('independent of the CRD schema and its CEL rules', () => {
       ['I17', `${T}.credentialNames`, 'sidecar: credentialNames is not currently supported'],
     ]);
     // CEL's third rule tests the wrong field, so credentialName + tlsCertificates reaches Istio: T6.
-    expectFindings({ ingress: [{ port: https, tls: { mode: 'SIMPLE', credentialName: 'c', tlsCertificates: [{}] } }] }, [
-      ['I16', `${T}.credentialName`, 'sidecar: credentialName is not currently supported'],
-      ['I18', `${T}.tlsCertificates`, 'sidecar: tls_certificates is not currently supported'],
+    expectFindings(
+      { ingress: [{ port: https, tls: { mode: 'SIMPLE', credentialName: 'c', tlsCertificates: [{}] } }] },
       [
-        'T6',
-        T,
-        'only one of credential_name, credential_names, server_certificate/private_key, tls_certificates should be specified',
+        ['I16', `${T}.credentialName`, 'sidecar: credentialName is not currently supported'],
+        ['I18', `${T}.tlsCertificates`, 'sidecar: tls_certificates is not currently supported'],
+        [
+          'T6',
+          T,
+          'only one of credential_name, credential_names, server_certificate/private_key, tls_certificates should be specified',
+        ],
       ],
-    ]);
+    );
   });
 
   it('accepts tcp.idleTimeout "0s", which has no CEL rule either', () => {
     expectFindings({ inboundConnectionPool: { tcp: { idleTimeout: '0s' } } }, []);
   });
 
-  it('reports an unparseable duration as Istio\'s decoder does (J1), whatever the CEL rules say', () => {
+  it("reports an unparseable duration as Istio's decoder does (J1), whatever the CEL rules say", () => {
     expectFindings({ inboundConnectionPool: { tcp: { connectTimeout: '5 seconds' } } }, [
-      ['J1', 'spec.inboundConnectionPool.tcp.connectTimeout', 'error decoding configuration: bad Duration: time: unknown unit " seconds" in duration "5 seconds"'],
+      [
+        'J1',
+        'spec.inboundConnectionPool.tcp.connectTimeout',
+        'error decoding configuration: bad Duration: time: unknown unit " seconds" in duration "5 seconds"',
+      ],
     ]);
   });
 });
@@ -140,7 +160,21 @@ describe('totality', () => {
   // Any JSON, and Sidecar-shaped JSON whose leaves are arbitrary JSON.
   const leaf = fc.oneof(
     fc.jsonValue({ maxDepth: 2 }),
-    fc.constantFrom('', '*', '*/*', './*', 'unix://', 'unix:///a', '127.0.0.1:80', '[::1', 'ALLOW_ANY', 'SIMPLE', '0s', '1.5ms', '-1h'),
+    fc.constantFrom(
+      '',
+      '*',
+      '*/*',
+      './*',
+      'unix://',
+      'unix:///a',
+      '127.0.0.1:80',
+      '[::1',
+      'ALLOW_ANY',
+      'SIMPLE',
+      '0s',
+      '1.5ms',
+      '-1h',
+    ),
     fc.integer({ min: -70000, max: 70000 }),
   );
   const shaped = fc.dictionary(
@@ -149,7 +183,20 @@ describe('totality', () => {
       leaf,
       fc.array(
         fc.dictionary(
-          fc.constantFrom('port', 'bind', 'hosts', 'tls', 'connectionPool', 'defaultEndpoint', 'captureMode', 'labels', 'mode', 'egressProxy', 'http', 'tcp'),
+          fc.constantFrom(
+            'port',
+            'bind',
+            'hosts',
+            'tls',
+            'connectionPool',
+            'defaultEndpoint',
+            'captureMode',
+            'labels',
+            'mode',
+            'egressProxy',
+            'http',
+            'tcp',
+          ),
           fc.oneof(leaf, fc.array(leaf), fc.dictionary(fc.string(), leaf)),
         ),
       ),

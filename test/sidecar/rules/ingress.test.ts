@@ -86,7 +86,9 @@ describe('I3–I7 port and bind', () => {
     expectFindings(ingress({ port: httpPort, bind: 'unix:///var/run/a.sock' }), [
       ['I7', `${P}.bind`, 'unix:///var/run/a.sock is not a valid IP'],
     ]);
-    expectFindings(ingress({ port: httpPort, bind: '010.0.0.1' }), [['I7', `${P}.bind`, '010.0.0.1 is not a valid IP']]);
+    expectFindings(ingress({ port: httpPort, bind: '010.0.0.1' }), [
+      ['I7', `${P}.bind`, '010.0.0.1 is not a valid IP'],
+    ]);
     expectValid(ingress({ port: httpPort, bind: '0.0.0.0' }));
     expectValid(ingress({ port: httpPort, bind: 'fe80::1%eth0' }));
   });
@@ -259,7 +261,10 @@ describe('I14–I20 Sidecar ingress TLS restrictions', () => {
 
   it('I18 tlsCertificates', () => {
     expectFindings(
-      ingress({ port: httpsPort, tls: { mode: 'SIMPLE', tlsCertificates: [{ serverCertificate: '/c', privateKey: '/k' }] } }),
+      ingress({
+        port: httpsPort,
+        tls: { mode: 'SIMPLE', tlsCertificates: [{ serverCertificate: '/c', privateKey: '/k' }] },
+      }),
       [['I18', `${T}.tlsCertificates`, 'sidecar: tls_certificates is not currently supported']],
     );
   });
@@ -285,7 +290,14 @@ describe('I14–I20 Sidecar ingress TLS restrictions', () => {
     const got = findings(
       ingress({
         port: httpPort,
-        tls: { mode: 'ISTIO_MUTUAL', subjectAltNames: ['x'], httpsRedirect: true, credentialName: 'c', credentialNames: ['d'], tlsCertificates: [{}] },
+        tls: {
+          mode: 'ISTIO_MUTUAL',
+          subjectAltNames: ['x'],
+          httpsRedirect: true,
+          credentialName: 'c',
+          credentialNames: ['d'],
+          tlsCertificates: [{}],
+        },
       }),
     );
     assert.deepEqual(
@@ -303,22 +315,24 @@ describe('I23 HTTP pool settings on a non-HTTP port', () => {
   ];
 
   it('warns for TCP, with the port name Go-quoted and the protocol as written', () => {
-    expectFindings(ingress({ port: { number: 9000, protocol: 'Tcp', name: 'db "main"' }, connectionPool: { http: {} } }), [
-      ['I4', `${P}.port.name`, 'invalid port name: db "main"'],
-      warn(9000, '"db \\"main\\""', 'Tcp'),
-    ]);
+    expectFindings(
+      ingress({ port: { number: 9000, protocol: 'Tcp', name: 'db "main"' }, connectionPool: { http: {} } }),
+      [['I4', `${P}.port.name`, 'invalid port name: db "main"'], warn(9000, '"db \\"main\\""', 'Tcp')],
+    );
   });
 
   it('warns for empty protocol, HTTPS and TLS too', () => {
-    expectFindings(ingress({ port: { number: 80 }, connectionPool: { http: { maxRetries: 3 } } }), [warn(80, '""', '')]);
+    expectFindings(ingress({ port: { number: 80 }, connectionPool: { http: { maxRetries: 3 } } }), [
+      warn(80, '""', ''),
+    ]);
     expectFindings(ingress({ port: httpsPort, connectionPool: { http: {} } }), [warn(8443, '"https"', 'HTTPS')]);
   });
 
   it('also fires when the pool has errors', () => {
-    expectFindings(ingress({ port: { number: 81, protocol: 'TCP', name: 'tcp' }, connectionPool: { http: { maxRetries: -1 } } }), [
-      ['C5', `${P}.connectionPool.http.maxRetries`, 'max retries must be non-negative'],
-      warn(81, '"tcp"', 'TCP'),
-    ]);
+    expectFindings(
+      ingress({ port: { number: 81, protocol: 'TCP', name: 'tcp' }, connectionPool: { http: { maxRetries: -1 } } }),
+      [['C5', `${P}.connectionPool.http.maxRetries`, 'max retries must be non-negative'], warn(81, '"tcp"', 'TCP')],
+    );
   });
 
   it('is quiet for HTTP-family protocols and TCP-only pools', () => {

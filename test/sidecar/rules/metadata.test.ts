@@ -11,19 +11,31 @@ describe('M1 istio.io/dry-run', () => {
   it('rejects the annotation whatever its value, naming namespace/name', () => {
     expectFindings(
       VALID_SPEC,
-      [['M1', 'metadata.annotations[istio.io/dry-run]', 'bar/foo has unsupported annotation istio.io/dry-run, please remove the annotation']],
+      [
+        [
+          'M1',
+          'metadata.annotations[istio.io/dry-run]',
+          'bar/foo has unsupported annotation istio.io/dry-run, please remove the annotation',
+        ],
+      ],
       meta({ 'istio.io/dry-run': 'false' }),
     );
   });
 
   it('returns alone, hiding selector and spec errors', () => {
     const found = run(INVALID_SPEC, meta({ 'istio.io/dry-run': 'true' }));
-    assert.deepEqual(found.map((v) => v.rule), ['M1']);
+    assert.deepEqual(
+      found.map((v) => v.rule),
+      ['M1'],
+    );
   });
 
   it('wins over the internal annotations', () => {
     const found = run(VALID_SPEC, meta({ 'internal.istio.io/parents': 'x', 'istio.io/dry-run': '' }));
-    assert.deepEqual(found.map((v) => v.rule), ['M1']);
+    assert.deepEqual(
+      found.map((v) => v.rule),
+      ['M1'],
+    );
   });
 });
 
@@ -76,9 +88,15 @@ describe('M2–M4 internal annotations', () => {
       'internal.istio.io/parent-namespace': 'x',
       'internal.istio.io/webhook-always-reject': 'x',
     };
-    assert.deepEqual(run(VALID_SPEC, meta(all)).map((v) => v.rule), ['M2']);
+    assert.deepEqual(
+      run(VALID_SPEC, meta(all)).map((v) => v.rule),
+      ['M2'],
+    );
     const { 'internal.istio.io/webhook-always-reject': _, ...rest } = all;
-    assert.deepEqual(run(VALID_SPEC, meta(rest)).map((v) => v.rule), ['M3']);
+    assert.deepEqual(
+      run(VALID_SPEC, meta(rest)).map((v) => v.rule),
+      ['M3'],
+    );
   });
 
   it('ignores other annotations and null annotations', () => {

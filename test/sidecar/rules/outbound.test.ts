@@ -27,7 +27,11 @@ describe('valid policies', () => {
 });
 
 describe('O1 ALLOW_ANY_DYNAMIC_DNS', () => {
-  const O1: Finding = ['O1', `${O}.mode`, 'sidecar: ALLOW_ANY_DYNAMIC_DNS mode is only supported in MeshConfig, not in Sidecar resource'];
+  const O1: Finding = [
+    'O1',
+    `${O}.mode`,
+    'sidecar: ALLOW_ANY_DYNAMIC_DNS mode is only supported in MeshConfig, not in Sidecar resource',
+  ];
 
   it('rejects mode 3 by number or MeshConfig name', () => {
     expectFindings(policy({ mode: 3 }), [O1]);
@@ -76,7 +80,9 @@ describe('O3 egressProxy host is an FQDN', () => {
 
 describe('O4 egressProxy port required', () => {
   it('reports a missing or null port, keeping O3 and skipping O5', () => {
-    expectFindings(proxy({ host: 'foo.bar', subset: 'shiny' }), [['O4', `${X}.port`, 'sidecar: egress_proxy port must be non-nil']]);
+    expectFindings(proxy({ host: 'foo.bar', subset: 'shiny' }), [
+      ['O4', `${X}.port`, 'sidecar: egress_proxy port must be non-nil'],
+    ]);
     expectFindings(proxy({ host: '*', port: null, subset: 'bad_subset' }), [
       ['O3', `${X}.host`, 'domain name "*" invalid (label "*" invalid)'],
       ['O4', `${X}.port`, 'sidecar: egress_proxy port must be non-nil'],
@@ -97,7 +103,9 @@ describe('O5 egressProxy as a destination', () => {
   });
 
   it('O5d port number, port {} meaning 0', () => {
-    expectFindings(proxy({ ...goodProxy, port: {} }), [['O5d', `${X}.port.number`, 'port number 0 must be in the range 1..65535']]);
+    expectFindings(proxy({ ...goodProxy, port: {} }), [
+      ['O5d', `${X}.port.number`, 'port number 0 must be in the range 1..65535'],
+    ]);
     expectFindings(proxy({ ...goodProxy, port: { number: 70000 } }), [
       ['O5d', `${X}.port.number`, 'port number 70000 must be in the range 1..65535'],
     ]);

@@ -35,7 +35,9 @@ describe('C2–C5, C8, C10 negative counters', () => {
   for (const [rule, section, field, message] of cases) {
     it(`${rule} ${section}.${field} < 0`, () => {
       expectFindings(inboundPool({ [section]: { [field]: -1 } }), [[rule, `${IP}.${section}.${field}`, message]]);
-      expectFindings(inboundPool({ [section]: { [field]: -2147483648 } }), [[rule, `${IP}.${section}.${field}`, message]]);
+      expectFindings(inboundPool({ [section]: { [field]: -2147483648 } }), [
+        [rule, `${IP}.${section}.${field}`, message],
+      ]);
       expectValid(inboundPool({ [section]: { [field]: 0 } }));
       expectValid(inboundPool({ [section]: { [field]: 2147483647 } }));
     });
@@ -45,7 +47,13 @@ describe('C2–C5, C8, C10 negative counters', () => {
     const all = findings(
       inboundPool({
         tcp: { maxConnections: -1 },
-        http: { maxConcurrentStreams: -1, maxRetries: -1, maxRequestsPerConnection: -1, http2MaxRequests: -1, http1MaxPendingRequests: -1 },
+        http: {
+          maxConcurrentStreams: -1,
+          maxRetries: -1,
+          maxRequestsPerConnection: -1,
+          http2MaxRequests: -1,
+          http1MaxPendingRequests: -1,
+        },
       }),
     );
     assert.deepEqual(
@@ -57,7 +65,11 @@ describe('C2–C5, C8, C10 negative counters', () => {
 
 describe('C7 useClientProtocol with UPGRADE', () => {
   it('rejects the combination (name or number 2)', () => {
-    const C7: Finding = ['C7', `${IP}.http.useClientProtocol`, 'use client protocol must not be true when H2UpgradePolicy is UPGRADE'];
+    const C7: Finding = [
+      'C7',
+      `${IP}.http.useClientProtocol`,
+      'use client protocol must not be true when H2UpgradePolicy is UPGRADE',
+    ];
     expectFindings(inboundPool({ http: { h2UpgradePolicy: 'UPGRADE', useClientProtocol: true } }), [C7]);
     expectFindings(inboundPool({ http: { h2UpgradePolicy: 2, useClientProtocol: true } }), [C7]);
   });
@@ -117,7 +129,9 @@ describe('C9 http2KeepAlive', () => {
 
 describe('C11, C12 tcp timeouts', () => {
   it('C11 connectTimeout', () => {
-    expectFindings(inboundPool({ tcp: { connectTimeout: '2.000000005s' } }), [['C11', `${IP}.tcp.connectTimeout`, PRECISION]]);
+    expectFindings(inboundPool({ tcp: { connectTimeout: '2.000000005s' } }), [
+      ['C11', `${IP}.tcp.connectTimeout`, PRECISION],
+    ]);
     expectFindings(inboundPool({ tcp: { connectTimeout: '0s' } }), [['C11', `${IP}.tcp.connectTimeout`, TOO_SHORT]]);
     expectValid(inboundPool({ tcp: { connectTimeout: '1ms' } }));
   });
@@ -156,7 +170,11 @@ describe('C14 tcpKeepalive', () => {
 describe('pools on ingress listeners', () => {
   it('uses the listener path and runs after the listener’s TLS checks', () => {
     expectFindings(
-      { ingress: [{ port: { number: 80, protocol: 'TCP' }, tls: {}, connectionPool: { tcp: { connectTimeout: '0s' } } }] },
+      {
+        ingress: [
+          { port: { number: 80, protocol: 'TCP' }, tls: {}, connectionPool: { tcp: { connectTimeout: '0s' } } },
+        ],
+      },
       [
         ['I20', 'spec.ingress[0].port.protocol', 'server cannot have TLS settings for non HTTPS/TLS ports'],
         ['C11', 'spec.ingress[0].connectionPool.tcp.connectTimeout', TOO_SHORT],

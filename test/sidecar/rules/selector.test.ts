@@ -36,10 +36,10 @@ describe('S2 wildcard in selector', () => {
 
   it('reports every failing label (as a multiset: Istio order is random)', () => {
     const got = findings({ workloadSelector: { labels: { b: '*', a: '*', ok: 'fine' } }, egress: EGRESS });
-    assert.deepEqual(
-      got.map((f) => f[2]).sort(),
-      ['wildcard is not supported in selector: "a=*"', 'wildcard is not supported in selector: "b=*"'],
-    );
+    assert.deepEqual(got.map((f) => f[2]).sort(), [
+      'wildcard is not supported in selector: "a=*"',
+      'wildcard is not supported in selector: "b=*"',
+    ]);
   });
 
   it('does no other label syntax check', () => {
@@ -88,7 +88,14 @@ describe('G1 empty configuration', () => {
   const G1: [string, string, string] = ['G1', 'spec', 'sidecar: empty configuration provided'];
 
   it('rejects an empty spec, empty lists, null and non-object specs', () => {
-    for (const spec of [{}, { ingress: [], egress: [] }, { outboundTrafficPolicy: null, inboundConnectionPool: null }, null, 'x', [1]]) {
+    for (const spec of [
+      {},
+      { ingress: [], egress: [] },
+      { outboundTrafficPolicy: null, inboundConnectionPool: null },
+      null,
+      'x',
+      [1],
+    ]) {
       expectFindings(spec, [G1]);
     }
   });
@@ -99,10 +106,14 @@ describe('G1 empty configuration', () => {
 
   it('counts an empty outboundTrafficPolicy or inboundConnectionPool as configuration', () => {
     expectFindings({ outboundTrafficPolicy: {} }, []);
-    expectFindings({ inboundConnectionPool: {} }, [['C1', 'spec.inboundConnectionPool', 'connection pool must have at least one field']]);
+    expectFindings({ inboundConnectionPool: {} }, [
+      ['C1', 'spec.inboundConnectionPool', 'connection pool must have at least one field'],
+    ]);
   });
 
   it('counts a null list element as a listener', () => {
-    expectFindings({ ingress: [null] }, [['I2', 'spec.ingress[0].port', 'sidecar: port is required for ingress listeners']]);
+    expectFindings({ ingress: [null] }, [
+      ['I2', 'spec.ingress[0].port', 'sidecar: port is required for ingress listeners'],
+    ]);
   });
 });

@@ -48,9 +48,10 @@ describe('T2 invalid cipher suites', () => {
 
 describe('T3 duplicate cipher suites', () => {
   it('lists valid duplicates sorted', () => {
-    expectFindings(withTls({ ...simple, cipherSuites: ['AES256-SHA', 'AES128-SHA', 'AES256-SHA', 'AES128-SHA', 'AES128-SHA'] }), [
-      ['T3', `${T}.cipherSuites`, 'ignoring duplicate cipher suites: [AES128-SHA AES256-SHA]'],
-    ]);
+    expectFindings(
+      withTls({ ...simple, cipherSuites: ['AES256-SHA', 'AES128-SHA', 'AES256-SHA', 'AES128-SHA', 'AES128-SHA'] }),
+      [['T3', `${T}.cipherSuites`, 'ignoring duplicate cipher suites: [AES128-SHA AES256-SHA]']],
+    );
   });
 
   it('comes after T2', () => {
@@ -83,7 +84,9 @@ describe('T4 ISTIO_MUTUAL with certificates', () => {
   });
 
   it('covers tlsCertificates and credentialNames', () => {
-    const got = findings(withTls({ mode: 4, tlsCertificates: [{}], credentialNames: ['x'] })).filter((f) => f[0] === 'T4');
+    const got = findings(withTls({ mode: 4, tlsCertificates: [{}], credentialNames: ['x'] })).filter(
+      (f) => f[0] === 'T4',
+    );
     assert.deepEqual(got, [
       ['T4', `${T}.tlsCertificates`, 'ISTIO_MUTUAL TLS cannot have associated tlsCertificates'],
       ['T4', `${T}.credentialNames`, 'ISTIO_MUTUAL TLS cannot have associated credentialNames'],
@@ -187,12 +190,18 @@ describe('T10 server certificate and key', () => {
     expectFindings(withTls({ mode: 'SIMPLE', privateKey: '/k' }), [
       ['T10', `${T}.serverCertificate`, 'SIMPLE TLS requires a server certificate'],
     ]);
-    expectFindings(withTls({ mode: 1, serverCertificate: '/c' }), [['T10', `${T}.privateKey`, 'SIMPLE TLS requires a private key']]);
+    expectFindings(withTls({ mode: 1, serverCertificate: '/c' }), [
+      ['T10', `${T}.privateKey`, 'SIMPLE TLS requires a private key'],
+    ]);
   });
 
   it('checks each tlsCertificates entry instead', () => {
     expectFindings(
-      withTls({ mode: 'SIMPLE', serverCertificate: '/c', tlsCertificates: [{ privateKey: '/k' }, { serverCertificate: '/c' }, null] }),
+      withTls({
+        mode: 'SIMPLE',
+        serverCertificate: '/c',
+        tlsCertificates: [{ privateKey: '/k' }, { serverCertificate: '/c' }, null],
+      }),
       [
         ['I18', `${T}.tlsCertificates`, 'sidecar: tls_certificates is not currently supported'],
         ['T9', `${T}.tlsCertificates`, 'SIMPLE TLS can support up to 2 server certificates'],
@@ -219,7 +228,9 @@ describe('T11/T12 certificate revocation list', () => {
   });
 
   it('T12 caCrl with SIMPLE', () => {
-    expectFindings(withTls({ ...simple, caCrl: '/crl' }), [['T12', `${T}.caCrl`, 'CRL is not supported with SIMPLE TLS']]);
+    expectFindings(withTls({ ...simple, caCrl: '/crl' }), [
+      ['T12', `${T}.caCrl`, 'CRL is not supported with SIMPLE TLS'],
+    ]);
   });
 
   it('accepts caCrl with MUTUAL', () => {

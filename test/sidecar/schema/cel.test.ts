@@ -27,7 +27,7 @@ function withDuration(path: string, value: string) {
   return withValue(sidecar, target, value);
 }
 
-describe('CEL: duration(self) >= duration(\'1ms\')', () => {
+describe("CEL: duration(self) >= duration('1ms')", () => {
   for (const path of DURATION_PATHS) {
     it(`checks ingress[].${path}`, () => {
       assert.deepEqual(lines(check(withDuration(path, '1ms'))), []);
@@ -49,16 +49,23 @@ describe('CEL: duration(self) >= duration(\'1ms\')', () => {
       assert.deepEqual(lines(check(withDuration('connectionPool.tcp.connectTimeout', ok))), [], ok);
     }
     for (const low of ['999us', '999999ns', '0s', '0', '-1s', '0.0009s']) {
-      assert.equal(check(withDuration('connectionPool.tcp.connectTimeout', low)).violations[0]?.message,
-        `Invalid value: ${JSON.stringify(low)}: must be a valid duration greater than 1ms`, low);
+      assert.equal(
+        check(withDuration('connectionPool.tcp.connectTimeout', low)).violations[0]?.message,
+        `Invalid value: ${JSON.stringify(low)}: must be a valid duration greater than 1ms`,
+        low,
+      );
     }
   });
 
   it('reports an unparseable duration as the rule failing to evaluate', () => {
     for (const bad of ['', '1', 'abc', '1 s', '1d', '5m1', '9999999999h']) {
-      assert.deepEqual(lines(check(withDuration('connectionPool.http.idleTimeout', bad))), [
-        "schema.cel spec.ingress[0].connectionPool.http.idleTimeout: Invalid value: \"string\": type conversion error from 'string' to 'google.protobuf.Duration' evaluating rule: must be a valid duration greater than 1ms",
-      ], bad);
+      assert.deepEqual(
+        lines(check(withDuration('connectionPool.http.idleTimeout', bad))),
+        [
+          "schema.cel spec.ingress[0].connectionPool.http.idleTimeout: Invalid value: \"string\": type conversion error from 'string' to 'google.protobuf.Duration' evaluating rule: must be a valid duration greater than 1ms",
+        ],
+        bad,
+      );
     }
   });
 
@@ -66,9 +73,12 @@ describe('CEL: duration(self) >= duration(\'1ms\')', () => {
     assert.deepEqual(lines(check(withDuration('connectionPool.tcp.idleTimeout', '0s'))), []);
   });
 
-  it('does not run on a value of the wrong type (the type error blocks CEL rules, with the API server\'s note)', () => {
+  it("does not run on a value of the wrong type (the type error blocks CEL rules, with the API server's note)", () => {
     const result = check(withValue(validSidecar(), 'spec.ingress.0.connectionPool.tcp.connectTimeout', 5));
-    assert.deepEqual(result.violations.map((v) => `${v.rule} ${v.path}`), ['schema.type spec.ingress[0].connectionPool.tcp.connectTimeout', 'schema.cel ']);
+    assert.deepEqual(
+      result.violations.map((v) => `${v.rule} ${v.path}`),
+      ['schema.type spec.ingress[0].connectionPool.tcp.connectTimeout', 'schema.cel '],
+    );
   });
 });
 
@@ -118,7 +128,10 @@ describe('CEL: workloadSelector label values have no wildcard', () => {
   });
 
   it('does not look at keys', () => {
-    assert.deepEqual(lines(check(withValue(validSidecar(), 'spec.workloadSelector.labels', { 'app*': 'ratings' }))), []);
+    assert.deepEqual(
+      lines(check(withValue(validSidecar(), 'spec.workloadSelector.labels', { 'app*': 'ratings' }))),
+      [],
+    );
   });
 
   it('keeps map keys with dots and slashes intact in the path', () => {

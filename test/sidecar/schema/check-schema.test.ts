@@ -28,16 +28,26 @@ describe('apiVersion and kind (object.kind)', () => {
   });
 
   it('refuses another version or group', () => {
-    assert.deepEqual(lines(check(withValue(validSidecar(), 'apiVersion', 'networking.istio.io/v2')))[0], [
-      'object.kind apiVersion: Unsupported value: "networking.istio.io/v2": supported values: ',
-      '"networking.istio.io/v1", "networking.istio.io/v1beta1", "networking.istio.io/v1alpha3"',
-    ].join(''));
-    assert.equal(check(withValue(validSidecar(), 'apiVersion', 'security.istio.io/v1')).violations[0]?.rule, 'object.kind');
+    assert.deepEqual(
+      lines(check(withValue(validSidecar(), 'apiVersion', 'networking.istio.io/v2')))[0],
+      [
+        'object.kind apiVersion: Unsupported value: "networking.istio.io/v2": supported values: ',
+        '"networking.istio.io/v1", "networking.istio.io/v1beta1", "networking.istio.io/v1alpha3"',
+      ].join(''),
+    );
+    assert.equal(
+      check(withValue(validSidecar(), 'apiVersion', 'security.istio.io/v1')).violations[0]?.rule,
+      'object.kind',
+    );
   });
 
   it('refuses a missing apiVersion and a wrong or missing kind', () => {
-    assert.deepEqual(lines(check(withValue(validSidecar(), 'apiVersion', undefined))), ['object.kind apiVersion: Required value']);
-    assert.deepEqual(lines(check(withValue(validSidecar(), 'kind', 'Gateway'))), ['object.kind kind: Invalid value: "Gateway": must be Sidecar']);
+    assert.deepEqual(lines(check(withValue(validSidecar(), 'apiVersion', undefined))), [
+      'object.kind apiVersion: Required value',
+    ]);
+    assert.deepEqual(lines(check(withValue(validSidecar(), 'kind', 'Gateway'))), [
+      'object.kind kind: Invalid value: "Gateway": must be Sidecar',
+    ]);
     assert.deepEqual(lines(check(withValue(validSidecar(), 'kind', undefined))), ['object.kind kind: Required value']);
   });
 
@@ -54,9 +64,15 @@ describe("the API server's order: structural errors first, CEL rules only withou
   const celFailure = () => withValue(validSidecar(), 'spec.ingress.0.connectionPool.tcp.connectTimeout', '0s');
 
   it('runs the CEL rules when the structure is sound, or only has range errors', () => {
-    assert.deepEqual(check(celFailure()).violations.map((v) => v.rule), ['schema.cel']);
+    assert.deepEqual(
+      check(celFailure()).violations.map((v) => v.rule),
+      ['schema.cel'],
+    );
     const withRange = withValue(celFailure(), 'spec.ingress.0.port.number', 4294967296);
-    assert.deepEqual(check(withRange).violations.map((v) => v.rule), ['schema.range', 'schema.cel']);
+    assert.deepEqual(
+      check(withRange).violations.map((v) => v.rule),
+      ['schema.range', 'schema.cel'],
+    );
   });
 
   for (const [what, path, value] of [
@@ -68,13 +84,22 @@ describe("the API server's order: structural errors first, CEL rules only withou
     it(`skips them after ${what}, and says so as the API server does (no field)`, () => {
       const v = check(withValue(celFailure(), path, value as never)).violations;
       assert.ok(!v.some((x) => x.rule === 'schema.cel' && x.message !== notChecked), 'no CEL finding');
-      assert.deepEqual(v.at(-1), { rule: 'schema.cel', severity: 'error', path: '', message: notChecked, hint: SCHEMA_RULES['schema.cel'].hint });
+      assert.deepEqual(v.at(-1), {
+        rule: 'schema.cel',
+        severity: 'error',
+        path: '',
+        message: notChecked,
+        hint: SCHEMA_RULES['schema.cel'].hint,
+      });
     });
   }
 
   it('treats a missing metadata.name as blocking too', () => {
     const v = check(withValue(celFailure(), 'metadata.name', undefined)).violations;
-    assert.deepEqual(v.map((x) => x.message.slice(0, 40)), ['Required value: name or generateName is ', notChecked.slice(0, 40)]);
+    assert.deepEqual(
+      v.map((x) => x.message.slice(0, 40)),
+      ['Required value: name or generateName is ', notChecked.slice(0, 40)],
+    );
   });
 });
 
@@ -103,7 +128,9 @@ describe('types (schema.type)', () => {
 
   it('reports a spec that is not an object', () => {
     const result = check(withValue(validSidecar(), 'spec', 'nope'));
-    assert.deepEqual(lines(result), ['schema.type spec: Invalid value: "string": spec in body must be of type object: "string"']);
+    assert.deepEqual(lines(result), [
+      'schema.type spec: Invalid value: "string": spec in body must be of type object: "string"',
+    ]);
     assert.equal(result.fatal, true);
   });
 
@@ -143,7 +170,10 @@ describe('nulls', () => {
     withValue(sidecar, 'spec.ingress.0.port', null);
     withValue(sidecar, 'spec.egress.0.hosts', null);
     const result = check(sidecar);
-    assert.deepEqual(lines(result), ['schema.required spec.egress[0].hosts: Required value', 'schema.required spec.ingress[0].port: Required value']);
+    assert.deepEqual(lines(result), [
+      'schema.required spec.egress[0].hosts: Required value',
+      'schema.required spec.ingress[0].port: Required value',
+    ]);
     assert.equal(result.fatal, false);
   });
 
@@ -173,7 +203,10 @@ describe('required fields (schema.required)', () => {
   });
 
   it('accepts an egressProxy with its host', () => {
-    assert.deepEqual(lines(check(withValue(validSidecar(), 'spec.outboundTrafficPolicy.egressProxy', { host: 'proxy.example.com' }))), []);
+    assert.deepEqual(
+      lines(check(withValue(validSidecar(), 'spec.outboundTrafficPolicy.egressProxy', { host: 'proxy.example.com' }))),
+      [],
+    );
   });
 });
 
@@ -185,7 +218,10 @@ describe('enums (schema.enum)', () => {
   });
 
   it('is case-sensitive', () => {
-    assert.equal(check(withValue(validSidecar(), 'spec.outboundTrafficPolicy.mode', 'allow_any')).violations[0]?.rule, 'schema.enum');
+    assert.equal(
+      check(withValue(validSidecar(), 'spec.outboundTrafficPolicy.mode', 'allow_any')).violations[0]?.rule,
+      'schema.enum',
+    );
     assert.deepEqual(lines(check(withValue(validSidecar(), 'spec.outboundTrafficPolicy.mode', 'ALLOW_ANY'))), []);
   });
 
@@ -214,7 +250,7 @@ describe('numeric bounds (schema.range)', () => {
     ]);
   });
 
-  it('leaves format: int32 unchecked, as kube-apiserver does (out-of-range values are for Istio\'s decoder: rule J1)', () => {
+  it("leaves format: int32 unchecked, as kube-apiserver does (out-of-range values are for Istio's decoder: rule J1)", () => {
     const path = 'spec.inboundConnectionPool.http.http1MaxPendingRequests';
     for (const value of [2147483647, -2147483648, -1, 2147483648, -2147483649]) {
       assert.deepEqual(lines(check(withValue(validSidecar(), path, value))), [], String(value));
@@ -222,7 +258,11 @@ describe('numeric bounds (schema.range)', () => {
   });
 
   it('bounds tcpKeepalive.probes as uint32', () => {
-    assert.equal(check(withValue(validSidecar(), 'spec.ingress.0.connectionPool.tcp.tcpKeepalive.probes', 4294967296)).violations[0]?.rule, 'schema.range');
+    assert.equal(
+      check(withValue(validSidecar(), 'spec.ingress.0.connectionPool.tcp.tcpKeepalive.probes', 4294967296))
+        .violations[0]?.rule,
+      'schema.range',
+    );
   });
 });
 
@@ -282,18 +322,23 @@ describe('unknown fields (schema.unknown-field)', () => {
     const sidecar = withValue(validSidecar(), 'spec.outboundTrafficPolicy.mode', { a: { deeper: 1 }, b: 2 } as never);
     withValue(sidecar, 'spec.egress.0.hosts', [{ c: 1 }, [{ d: 2 }]] as never);
     withValue(sidecar, 'spec.ingress.0.port', [{ e: 3 }] as never);
-    assert.deepEqual(lines(check(sidecar)).filter((l) => l.startsWith('schema.unknown-field')), [
-      'schema.unknown-field spec.ingress[0].port[0].e: unknown field "spec.ingress[0].port[0].e"',
-      'schema.unknown-field spec.egress[0].hosts[0].c: unknown field "spec.egress[0].hosts[0].c"',
-      'schema.unknown-field spec.egress[0].hosts[1][0].d: unknown field "spec.egress[0].hosts[1][0].d"',
-      'schema.unknown-field spec.outboundTrafficPolicy.mode.a: unknown field "spec.outboundTrafficPolicy.mode.a"',
-      'schema.unknown-field spec.outboundTrafficPolicy.mode.b: unknown field "spec.outboundTrafficPolicy.mode.b"',
-    ]);
+    assert.deepEqual(
+      lines(check(sidecar)).filter((l) => l.startsWith('schema.unknown-field')),
+      [
+        'schema.unknown-field spec.ingress[0].port[0].e: unknown field "spec.ingress[0].port[0].e"',
+        'schema.unknown-field spec.egress[0].hosts[0].c: unknown field "spec.egress[0].hosts[0].c"',
+        'schema.unknown-field spec.egress[0].hosts[1][0].d: unknown field "spec.egress[0].hosts[1][0].d"',
+        'schema.unknown-field spec.outboundTrafficPolicy.mode.a: unknown field "spec.outboundTrafficPolicy.mode.a"',
+        'schema.unknown-field spec.outboundTrafficPolicy.mode.b: unknown field "spec.outboundTrafficPolicy.mode.b"',
+      ],
+    );
   });
 
   it('quotes the path as the API server does: as it is, unescaped', () => {
     const sidecar = withValue(validSidecar(), 'spec.w"eird\\key\u0001', 1);
-    assert.deepEqual(lines(check(sidecar)), ['schema.unknown-field spec.w"eird\\key\u0001: unknown field "spec.w"eird\\key\u0001"']);
+    assert.deepEqual(lines(check(sidecar)), [
+      'schema.unknown-field spec.w"eird\\key\u0001: unknown field "spec.w"eird\\key\u0001"',
+    ]);
   });
 
   it('survives list nesting far deeper than the schema without recursion', () => {
@@ -309,7 +354,11 @@ describe('unknown fields (schema.unknown-field)', () => {
 
   it('lets status keep unknown fields at its top level but not inside its typed lists', () => {
     const sidecar = validSidecar();
-    sidecar.status = { anything: { goes: 1 }, conditions: [{ type: 'Ready', status: 'True', extra: 1 }], observedGeneration: 3 };
+    sidecar.status = {
+      anything: { goes: 1 },
+      conditions: [{ type: 'Ready', status: 'True', extra: 1 }],
+      observedGeneration: 3,
+    };
     assert.deepEqual(lines(check(sidecar, strict)), [
       'schema.unknown-field status.conditions[0].extra: unknown field "status.conditions[0].extra"',
     ]);
@@ -341,7 +390,10 @@ describe('fatal', () => {
       assert.equal(result.violations.length, 1);
       assert.equal(result.violations[0]?.rule, 'schema.type');
     }
-    assert.equal(lines(checkSchema([], strict))[0], 'schema.type : Invalid value: "array": must be of type object: "array"');
+    assert.equal(
+      lines(checkSchema([], strict))[0],
+      'schema.type : Invalid value: "array": must be of type object: "array"',
+    );
   });
 
   it('is true when a metadata field has the wrong type', () => {
@@ -356,7 +408,10 @@ describe('violations', () => {
     const sidecar = withValue(validSidecar(), 'spec.egress.0.captureMode', 'FOO');
     withValue(sidecar, 'metadata.name', 'Bad');
     const result = check(sidecar);
-    assert.deepEqual(result.violations.map((v) => v.rule), ['meta.name', 'schema.enum', 'schema.cel']);
+    assert.deepEqual(
+      result.violations.map((v) => v.rule),
+      ['meta.name', 'schema.enum', 'schema.cel'],
+    );
     for (const v of result.violations) {
       assert.equal(v.severity, 'error');
       assert.equal(v.hint, SCHEMA_RULES[v.rule as keyof typeof SCHEMA_RULES].hint);
@@ -365,8 +420,20 @@ describe('violations', () => {
 
   it('have a one-line hint for every rule id', () => {
     assert.deepEqual(Object.keys(SCHEMA_RULES).sort(), [
-      'meta.annotations', 'meta.labels', 'meta.name', 'meta.namespace', 'object.kind', 'object.size', 'schema.cel', 'schema.enum',
-      'schema.length', 'schema.partial', 'schema.range', 'schema.required', 'schema.type', 'schema.unknown-field',
+      'meta.annotations',
+      'meta.labels',
+      'meta.name',
+      'meta.namespace',
+      'object.kind',
+      'object.size',
+      'schema.cel',
+      'schema.enum',
+      'schema.length',
+      'schema.partial',
+      'schema.range',
+      'schema.required',
+      'schema.type',
+      'schema.unknown-field',
     ]);
     for (const { hint } of Object.values(SCHEMA_RULES)) {
       assert.ok(hint.length > 10 && !hint.includes('\n'));

@@ -10,7 +10,12 @@ export function validSidecar(): JsonObject {
   return {
     apiVersion: 'networking.istio.io/v1',
     kind: 'Sidecar',
-    metadata: { name: 'default', namespace: 'prod-us1', labels: { app: 'ratings' }, annotations: { 'example.com/owner': 'team-a' } },
+    metadata: {
+      name: 'default',
+      namespace: 'prod-us1',
+      labels: { app: 'ratings' },
+      annotations: { 'example.com/owner': 'team-a' },
+    },
     spec: {
       workloadSelector: { labels: { app: 'ratings', version: 'v1' } },
       ingress: [
@@ -19,13 +24,24 @@ export function validSidecar(): JsonObject {
           defaultEndpoint: '127.0.0.1:8080',
           captureMode: 'IPTABLES',
           connectionPool: {
-            tcp: { connectTimeout: '1s', maxConnections: 100, tcpKeepalive: { time: '2h', interval: '75s', probes: 9 } },
-            http: { idleTimeout: '30s', http2KeepAlive: { interval: '10s', timeout: '3s' }, h2UpgradePolicy: 'UPGRADE' },
+            tcp: {
+              connectTimeout: '1s',
+              maxConnections: 100,
+              tcpKeepalive: { time: '2h', interval: '75s', probes: 9 },
+            },
+            http: {
+              idleTimeout: '30s',
+              http2KeepAlive: { interval: '10s', timeout: '3s' },
+              h2UpgradePolicy: 'UPGRADE',
+            },
           },
           tls: { mode: 'SIMPLE', credentialName: 'ratings-cert', minProtocolVersion: 'TLSV1_2' },
         },
       ],
-      egress: [{ port: { number: 9080, protocol: 'HTTP', name: 'egress-http' }, hosts: ['prod-us1/*'] }, { hosts: ['istio-system/*'] }],
+      egress: [
+        { port: { number: 9080, protocol: 'HTTP', name: 'egress-http' }, hosts: ['prod-us1/*'] },
+        { hosts: ['istio-system/*'] },
+      ],
       inboundConnectionPool: { http: { http1MaxPendingRequests: 1024 } },
       outboundTrafficPolicy: { mode: 'REGISTRY_ONLY' },
     },
@@ -51,7 +67,9 @@ export const lenient: SchemaOptions = { rejectUnknownFields: false };
  * CEL rules were skipped (its own tests in check-schema.test.ts look at it).
  */
 export function lines(result: SchemaResult): string[] {
-  return result.violations.filter((v) => v.message !== CEL_RULES_SKIPPED).map((v) => `${v.rule} ${v.path}: ${v.message}`);
+  return result.violations
+    .filter((v) => v.message !== CEL_RULES_SKIPPED)
+    .map((v) => `${v.rule} ${v.path}: ${v.message}`);
 }
 
 export function check(object: unknown, options: SchemaOptions = strict): SchemaResult {

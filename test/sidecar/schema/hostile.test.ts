@@ -40,10 +40,17 @@ describe('hostile input', () => {
     // A spec of more than FULL_SCHEMA_CHECK_VALUES values that fails gets its first error only.
     assert.equal(lines(check(sidecar)).filter((l) => l.startsWith('schema.partial spec:')).length, 1);
     // Below that, every error is listed, and a deep value is shown shallowly.
-    const smaller = withValue(validSidecar(), 'spec.egress.0.captureMode', deeplyNested(5_000, (inner) => ({ a: inner })) as never);
-    assert.deepEqual(lines(check(smaller)).filter((l) => l.startsWith('schema.enum')), [
-      'schema.enum spec.egress[0].captureMode: Unsupported value: {"a":{"a":{"a":{"a":{...}}}}}: supported values: "DEFAULT", "IPTABLES", "NONE"',
-    ]);
+    const smaller = withValue(
+      validSidecar(),
+      'spec.egress.0.captureMode',
+      deeplyNested(5_000, (inner) => ({ a: inner })) as never,
+    );
+    assert.deepEqual(
+      lines(check(smaller)).filter((l) => l.startsWith('schema.enum')),
+      [
+        'schema.enum spec.egress[0].captureMode: Unsupported value: {"a":{"a":{"a":{"a":{...}}}}}: supported values: "DEFAULT", "IPTABLES", "NONE"',
+      ],
+    );
   });
 
   it('keeps messages short for huge strings', () => {
@@ -54,16 +61,19 @@ describe('hostile input', () => {
     withValue(sidecar, 'spec.egress.0.captureMode', huge);
     const result = check(sidecar);
     assertWellFormed(result);
-    assert.deepEqual(result.violations.map((v) => `${v.rule} ${v.path.length > 40 ? '<long>' : v.path}`), [
-      'meta.name metadata.name',
-      'meta.name metadata.name',
-      'meta.labels <long>',
-      'meta.labels <long>',
-      'schema.enum spec.egress[0].captureMode',
-      'schema.length spec.workloadSelector.labels[app]',
-      // too long and an enum error block the CEL rules: the API server's note instead of their findings
-      'schema.cel ',
-    ]);
+    assert.deepEqual(
+      result.violations.map((v) => `${v.rule} ${v.path.length > 40 ? '<long>' : v.path}`),
+      [
+        'meta.name metadata.name',
+        'meta.name metadata.name',
+        'meta.labels <long>',
+        'meta.labels <long>',
+        'schema.enum spec.egress[0].captureMode',
+        'schema.length spec.workloadSelector.labels[app]',
+        // too long and an enum error block the CEL rules: the API server's note instead of their findings
+        'schema.cel ',
+      ],
+    );
   });
 
   it('treats __proto__ and constructor as ordinary keys and pollutes nothing', () => {
@@ -83,12 +93,8 @@ describe('hostile input', () => {
       'schema.unknown-field spec.egress[0].__proto__: unknown field "spec.egress[0].__proto__"',
       'schema.unknown-field __proto__: unknown field "__proto__"',
       'schema.unknown-field metadata.__proto__: unknown field "metadata.__proto__"',
-      `meta.labels metadata.labels[__proto__]: Invalid value: "__proto__": name part ${
-        "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"
-      }`,
-      `meta.labels metadata.labels[__proto__]: Invalid value: "bad value!": ${
-        "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
-      }`,
+      `meta.labels metadata.labels[__proto__]: Invalid value: "__proto__": name part ${"must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"}`,
+      `meta.labels metadata.labels[__proto__]: Invalid value: "bad value!": ${"a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"}`,
       'schema.cel spec.workloadSelector.labels[__proto__]: Invalid value: "*": wildcard is not supported in selector',
     ]);
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
@@ -103,10 +109,29 @@ describe('hostile input', () => {
 
   it('never throws, whatever the value, and reports only catalogued rules', () => {
     const anyJson = fc.jsonValue({ maxDepth: 6 });
-    const anything = fc.anything({ maxDepth: 4, withNullPrototype: true, withObjectString: true, withBigInt: true, withMap: true, withDate: true });
+    const anything = fc.anything({
+      maxDepth: 4,
+      withNullPrototype: true,
+      withObjectString: true,
+      withBigInt: true,
+      withMap: true,
+      withDate: true,
+    });
     const placements = fc.constantFrom(
-      '', 'spec', 'spec.egress', 'spec.egress.0', 'spec.egress.0.port', 'spec.ingress.0.tls', 'spec.ingress.0.connectionPool.tcp',
-      'spec.workloadSelector.labels', 'spec.outboundTrafficPolicy', 'metadata', 'metadata.labels', 'metadata.name', 'status', 'kind',
+      '',
+      'spec',
+      'spec.egress',
+      'spec.egress.0',
+      'spec.egress.0.port',
+      'spec.ingress.0.tls',
+      'spec.ingress.0.connectionPool.tcp',
+      'spec.workloadSelector.labels',
+      'spec.outboundTrafficPolicy',
+      'metadata',
+      'metadata.labels',
+      'metadata.name',
+      'status',
+      'kind',
     );
     fc.assert(
       fc.property(placements, fc.oneof(anyJson, anything), fc.boolean(), (placement, value, rejectUnknownFields) => {

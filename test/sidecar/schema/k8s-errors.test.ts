@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { goNumber, goQuote, goValue, jsonTypeOf, notSupported, tooMany } from '../../../src/sidecar/schema/k8s-errors.js';
+import {
+  goNumber,
+  goQuote,
+  goValue,
+  jsonTypeOf,
+  notSupported,
+  tooMany,
+} from '../../../src/sidecar/schema/k8s-errors.js';
 
 describe('Go formatting of values in messages', () => {
   it('quotes strings like Go %q', () => {
@@ -39,14 +46,30 @@ describe('Go formatting of values in messages', () => {
   });
 
   it("prints lists and maps as Go's json.Marshal: keys in code point order, HTML-safe, floats as ES6 does", () => {
-    assert.equal(goValue({ b: 1, a: 'x<&>\u2028', '\u{1F600}': 0, '\uFFFD': 0 }), '{"a":"x\\u003c\\u0026\\u003e\\u2028","b":1,"\uFFFD":0,"\u{1F600}":0}');
+    assert.equal(
+      goValue({ b: 1, a: 'x<&>\u2028', '\u{1F600}': 0, '\uFFFD': 0 }),
+      '{"a":"x\\u003c\\u0026\\u003e\\u2028","b":1,"\uFFFD":0,"\u{1F600}":0}',
+    );
     assert.equal(goValue([1.5e-7, 30842351.575013883, 1e21, '\ud800']), '[1.5e-7,30842351.575013883,1e+21,"\uFFFD"]');
   });
 
   it('names JSON types as kube-openapi does', () => {
-    assert.deepEqual([null, 'x', 1, 1.5, true, [], {}].map(jsonTypeOf), ['null', 'string', 'integer', 'number', 'boolean', 'array', 'object']);
+    assert.deepEqual([null, 'x', 1, 1.5, true, [], {}].map(jsonTypeOf), [
+      'null',
+      'string',
+      'integer',
+      'number',
+      'boolean',
+      'array',
+      'object',
+    ]);
     // Go's decoder keeps int64 only: larger integral numbers are float64
-    assert.deepEqual([2 ** 63 - 1024, 2 ** 63, -(2 ** 63), 1e300].map(jsonTypeOf), ['integer', 'number', 'number', 'number']);
+    assert.deepEqual([2 ** 63 - 1024, 2 ** 63, -(2 ** 63), 1e300].map(jsonTypeOf), [
+      'integer',
+      'number',
+      'number',
+      'number',
+    ]);
   });
 
   it('never cuts a long string between the halves of a surrogate pair', () => {

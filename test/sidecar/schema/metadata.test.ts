@@ -27,7 +27,9 @@ describe('metadata.name (meta.name)', () => {
   });
 
   it('must be a lowercase DNS-1123 subdomain', () => {
-    assert.deepEqual(lines(check(withValue(validSidecar(), 'metadata.name', 'Foo'))), [`meta.name metadata.name: Invalid value: "Foo": ${SUBDOMAIN_MESSAGE}`]);
+    assert.deepEqual(lines(check(withValue(validSidecar(), 'metadata.name', 'Foo'))), [
+      `meta.name metadata.name: Invalid value: "Foo": ${SUBDOMAIN_MESSAGE}`,
+    ]);
     for (const ok of ['a', 'ratings.prod', 'a-b.c-d', '0']) {
       assert.deepEqual(lines(check(withValue(validSidecar(), 'metadata.name', ok))), [], ok);
     }
@@ -48,7 +50,9 @@ describe('metadata.name (meta.name)', () => {
 
   it('checks generateName as a prefix', () => {
     const sidecar = withValue(validSidecar(), 'metadata.generateName', 'Ratings-');
-    assert.deepEqual(lines(check(sidecar)), [`meta.name metadata.generateName: Invalid value: "Ratings-": ${SUBDOMAIN_MESSAGE}`]);
+    assert.deepEqual(lines(check(sidecar)), [
+      `meta.name metadata.generateName: Invalid value: "Ratings-": ${SUBDOMAIN_MESSAGE}`,
+    ]);
   });
 });
 
@@ -63,8 +67,10 @@ describe('metadata.namespace (meta.namespace)', () => {
     ]);
     assert.equal(check(withValue(validSidecar(), 'metadata.namespace', 'a.b')).violations[0]?.rule, 'meta.namespace');
     assert.deepEqual(lines(check(withValue(validSidecar(), 'metadata.namespace', 'a'.repeat(63)))), []);
-    assert.deepEqual(lines(check(withValue(validSidecar(), 'metadata.namespace', 'a'.repeat(64))))[0],
-      `meta.namespace metadata.namespace: Invalid value: "${'a'.repeat(64)}": must be no more than 63 characters`);
+    assert.deepEqual(
+      lines(check(withValue(validSidecar(), 'metadata.namespace', 'a'.repeat(64))))[0],
+      `meta.namespace metadata.namespace: Invalid value: "${'a'.repeat(64)}": must be no more than 63 characters`,
+    );
   });
 });
 
@@ -129,7 +135,10 @@ describe('metadata.annotations (meta.annotations)', () => {
     const almost = { [key]: 'é'.repeat((262144 - key.length) / 2) };
     assert.deepEqual(lines(check(withValue(validSidecar(), 'metadata.annotations', almost))), []);
     const over = { [key]: `${almost[key]}é` };
-    assert.equal(check(withValue(validSidecar(), 'metadata.annotations', over)).violations[0]?.rule, 'meta.annotations');
+    assert.equal(
+      check(withValue(validSidecar(), 'metadata.annotations', over)).violations[0]?.rule,
+      'meta.annotations',
+    );
   });
 });
 
@@ -137,8 +146,16 @@ describe('metadata unknown fields and types', () => {
   it('accepts every ObjectMeta field', () => {
     const sidecar = validSidecar();
     Object.assign(sidecar.metadata as object, {
-      uid: 'u', resourceVersion: '1', generation: 2, creationTimestamp: null, finalizers: ['x'], ownerReferences: [], managedFields: [],
-      selfLink: '', deletionTimestamp: null, deletionGracePeriodSeconds: 30,
+      uid: 'u',
+      resourceVersion: '1',
+      generation: 2,
+      creationTimestamp: null,
+      finalizers: ['x'],
+      ownerReferences: [],
+      managedFields: [],
+      selfLink: '',
+      deletionTimestamp: null,
+      deletionGracePeriodSeconds: 30,
     });
     assert.deepEqual(lines(check(sidecar)), []);
   });
