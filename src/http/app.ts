@@ -6,7 +6,8 @@
 // clients are cut off (TLS handshake, request head and whole request each have
 // a deadline; a body must arrive within its share of the caller's deadline),
 // admission requests and their body bytes in flight are bounded (503 +
-// Retry-After beyond, after late bodies made room: see gate.ts), every refusal
+// Retry-After beyond, after late bodies made room or a newcomer waited for
+// them to: see gate.ts and routes.ts), every refusal
 // is counted, and while draining every response closes its connection so that
 // keep-alive clients move to another replica.
 import { DEFAULT_SERVE_LIMITS } from '../config.js';

@@ -15,7 +15,10 @@
 //  - when a new request finds no room, bodies still incomplete a short while
 //    after their head make room for it, slowest first (408): kube-apiserver
 //    writes a review whole, so a body still arriving then is not from it.
-//    Only when none can be cut is the newcomer refused (503 + Retry-After).
+//    When none can be cut yet, the refusal says when cutting would make room
+//    (`roomAt`): routes.ts lets the newcomer wait until then, within its
+//    deadline, instead of refusing it (503 + Retry-After) while bodies it
+//    could displace a few milliseconds later hold every slot.
 // Pure bookkeeping with an injected clock; routes.ts wires it to requests.
 
 export interface GateLimits {
@@ -34,7 +37,16 @@ export interface GateLimits {
   yieldAfterMs: number;
 }
 
-export type Refusal = { status: 503; message: string };
+export type Refusal = {
+  status: 503;
+  message: string;
+  /**
+   * When the bodies now incomplete are old enough (yieldAfterMs) that cutting
+   * them would make room for this request; absent when even cutting every one
+   * would not (complete bodies being decided, or the large-body lane).
+   */
+  roomAt?: number;
+};
 
 /** One admission request from its head to its response. */
 export interface Ticket {
@@ -82,6 +94,8 @@ export class AdmissionGate {
     declared: number | undefined;
     undeclaredBytes: number;
     deadlineMs: number;
+    /** When the request's head arrived, if before now (it waited for room): its body's deadline counts from then. */
+    headAt?: number;
   }): { ticket: Ticket; cuts: Cut[] } | { refusal: Refusal; cuts: Cut[] } {
     const now = this.now();
     const reserved = request.declared ?? request.undeclaredBytes;
@@ -107,13 +121,17 @@ export class AdmissionGate {
           : this.bytes + reserved > this.limits.maxBodyBytes
             ? `${this.bytes + reserved} body bytes would be in flight (limit ${this.limits.maxBodyBytes})`
             : `${this.largeBytes + reserved} bytes of large bodies would be in flight (limit ${this.limits.maxLargeBodyBytes})`;
-      return { refusal: { status: 503, message: `overloaded: ${what}` }, cuts };
+      const roomAt = this.roomAt(reserved);
+      return {
+        refusal: { status: 503, message: `overloaded: ${what}`, ...(roomAt !== undefined && { roomAt }) },
+        cuts,
+      };
     }
     const ticket: Ticket = {
       arrivedAt: now,
       reserved,
       declared: request.declared,
-      bodyDeadline: now + request.deadlineMs * this.limits.bodyShare,
+      bodyDeadline: (request.headAt ?? now) + request.deadlineMs * this.limits.bodyShare,
       received: 0,
       complete: false,
       released: false,
@@ -165,8 +183,29 @@ export class AdmissionGate {
   }
 
   private fits(reserved: number): boolean {
-    if (this.tickets.size >= this.limits.maxInflight || this.bytes + reserved > this.limits.maxBodyBytes) return false;
-    return !this.isLarge(reserved) || this.largeBytes + reserved <= this.limits.maxLargeBodyBytes;
+    return this.fitsBeside(reserved, this.tickets.size, this.bytes, this.largeBytes);
+  }
+
+  private fitsBeside(reserved: number, count: number, bytes: number, largeBytes: number): boolean {
+    if (count >= this.limits.maxInflight || bytes + reserved > this.limits.maxBodyBytes) return false;
+    return !this.isLarge(reserved) || largeBytes + reserved <= this.limits.maxLargeBodyBytes;
+  }
+
+  /**
+   * The earliest time at which cutting incomplete bodies would make room for
+   * `reserved`: they become cuttable yieldAfterMs after their heads, oldest
+   * first, so the answer is when the last of the oldest ones needed gets there.
+   */
+  private roomAt(reserved: number): number | undefined {
+    const incomplete = [...this.tickets].filter((t) => !t.complete).sort((a, b) => a.arrivedAt - b.arrivedAt);
+    let [count, bytes, largeBytes] = [this.tickets.size, this.bytes, this.largeBytes];
+    for (const t of incomplete) {
+      count--;
+      bytes -= t.reserved;
+      if (this.isLarge(t.reserved)) largeBytes -= t.reserved;
+      if (this.fitsBeside(reserved, count, bytes, largeBytes)) return t.arrivedAt + this.limits.yieldAfterMs;
+    }
+    return undefined;
   }
 
   /** Why the body cannot arrive within its share of the deadline, judged at the rate it has arrived so far. */

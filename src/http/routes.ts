@@ -1,5 +1,7 @@
 // /validate and /mutate: admit (bounded requests and body bytes in flight,
 // refusals at the head), decode, check the caller's deadline, decide, send.
+// A request that finds no room only because bodies too young to cut hold it
+// waits (a bounded few) until they may be cut, rather than being refused.
 // Anything that is not a well-formed AdmissionReview gets a 4xx JSON error
 // naming the problem. An exception while deciding is answered with HTTP 500,
 // never a crash: a 500 is a failed call to kube-apiserver, so the webhook's
@@ -17,7 +19,7 @@ import { Undecided, type Decision } from '../admission/decision.js';
 import { parseGoDuration } from '../sidecar/go/duration.js';
 import { AdmissionGate, type Cut, type Ticket } from './gate.js';
 import { BodyError, MAX_BODY_BYTES } from './json.js';
-import type { AppDeps, AppLimits, DecideContext } from './types.js';
+import type { AppDeps, AppLimits, AppTimers, DecideContext } from './types.js';
 import { clip } from './log-fields.js';
 
 type Endpoint = 'validate' | 'mutate';
@@ -58,6 +60,7 @@ export const admissionRoutes: FastifyPluginCallback<RouteOptions> = (
     },
     now,
   );
+  const waiting = new WaitingRoom(limits.maxInflight, deps.timers ?? REAL_TIMERS);
   const admitted = new WeakMap<Ticket, Admitted>();
   const byRequest = new WeakMap<FastifyRequest, Admitted>();
   // Refusals since the last admitted request: one log line per overload episode, not per request.
@@ -72,7 +75,10 @@ export const admissionRoutes: FastifyPluginCallback<RouteOptions> = (
     else state.pendingCut = error;
   };
 
-  const sweep = sweeper(gate, limits.sweepEveryMs, cut);
+  const sweep = sweeper(gate, limits.sweepEveryMs, (c) => {
+    cut(c);
+    waiting.wake();
+  });
   app.addHook('onClose', (_instance, next) => {
     clearInterval(sweep);
     next();
@@ -116,37 +122,51 @@ export const admissionRoutes: FastifyPluginCallback<RouteOptions> = (
       );
     }
     if (declared !== undefined && declared > MAX_BODY_BYTES) return refuse(request, reply, 413, TOO_LARGE);
-    const result = gate.admit({
-      declared,
-      undeclaredBytes: MAX_BODY_BYTES,
-      deadlineMs: deadlineOf(request, requestTimeoutMs),
-    });
-    for (const c of result.cuts) cut(c);
-    if ('refusal' in result) {
-      if (refused++ === 0)
-        request.log.warn(
-          { maxInflight: limits.maxInflight, maxBodyBytesInFlight: limits.maxBodyBytesInFlight },
-          'overloaded: refusing admission requests with 503',
-        );
-      // Closing the connection makes the client (or kube-proxy) pick a replica again.
-      void reply.header('retry-after', String(limits.retryAfterSeconds));
-      return refuse(request, reply, 503, `${result.refusal.message}; retry after ${limits.retryAfterSeconds}s`);
-    }
-    if (refused > 0) {
-      request.log.info({ refused }, 'overload over');
-      refused = 0;
-    }
-    const state: Admitted = { ticket: result.ticket };
-    admitted.set(result.ticket, state);
-    byRequest.set(request, state);
-    arrivedAt.set(request, now());
-    endpoints.set(socket, endpointOf(request));
-    // A response emits 'close' once it is done or its connection went away mid-request: either ends the reservation.
-    reply.raw.once('close', () => {
-      gate.release(result.ticket);
-      endpoints.delete(socket);
-    });
-    next();
+    const headAt = now();
+    const deadlineMs = deadlineOf(request, requestTimeoutMs);
+    const small = (declared ?? MAX_BODY_BYTES) <= limits.smallBodyBytes;
+    const admit = (): void => {
+      const result = gate.admit({ declared, undeclaredBytes: MAX_BODY_BYTES, deadlineMs, headAt });
+      for (const c of result.cuts) cut(c);
+      if ('refusal' in result) {
+        // No room only because the bodies holding it are too young to cut: wait until they are not, if that
+        // comes before this request's own body deadline. The gate's next refusal says whether to wait again.
+        // Only an ordinary review waits: a large body arriving while the large-body lane is taken is refused
+        // as before (app.ts), rather than displacing the one uploading.
+        const { roomAt } = result.refusal;
+        const worthWaiting = roomAt !== undefined && small && roomAt <= headAt + deadlineMs * limits.bodyShare;
+        if (worthWaiting && !socket.destroyed && waiting.wait(reply, roomAt - now(), admit)) return;
+        if (refused++ === 0)
+          request.log.warn(
+            { maxInflight: limits.maxInflight, maxBodyBytesInFlight: limits.maxBodyBytesInFlight },
+            'overloaded: refusing admission requests with 503',
+          );
+        const queue = worthWaiting ? ` and ${waiting.capacity} already waiting for room` : '';
+        // Closing the connection makes the client (or kube-proxy) pick a replica again.
+        void reply.header('retry-after', String(limits.retryAfterSeconds));
+        refuse(request, reply, 503, `${result.refusal.message}${queue}; retry after ${limits.retryAfterSeconds}s`);
+        return;
+      }
+      if (refused > 0) {
+        request.log.info({ refused }, 'overload over');
+        refused = 0;
+      }
+      const state: Admitted = { ticket: result.ticket };
+      admitted.set(result.ticket, state);
+      byRequest.set(request, state);
+      // The caller's deadline runs from the head, time spent waiting for room included.
+      arrivedAt.set(request, headAt);
+      endpoints.set(socket, endpointOf(request));
+      // A response emits 'close' once it is done or its connection went away mid-request: either ends the
+      // reservation, and the room it frees may be what a waiting request needs.
+      reply.raw.once('close', () => {
+        gate.release(result.ticket);
+        endpoints.delete(socket);
+        waiting.wake();
+      });
+      next();
+    };
+    admit();
   });
 
   // The body passes through a counter on its way to the JSON parser: the gate judges its progress by it.
@@ -362,6 +382,63 @@ function deadlineOf(request: FastifyRequest, requestTimeoutMs: number): number {
   const raw = (request.query as Record<string, unknown> | undefined)?.timeout;
   const parsed = typeof raw === 'string' ? parseGoDuration(raw) : undefined;
   return parsed?.ok ? Math.min(Number(parsed.nanos) / 1e6, requestTimeoutMs) : requestTimeoutMs;
+}
+
+const REAL_TIMERS: AppTimers = {
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+/**
+ * Requests waiting for room that incomplete bodies will have to give up
+ * shortly (when they are yieldAfterMs old, gate.ts). Each retries when its
+ * timer fires or when room is freed, whichever comes first. At most
+ * `capacity` wait at once, so waiting cannot itself be a way to hold memory
+ * (a waiting request's body is not read: Node stops reading its socket once
+ * a few KB are buffered), and one whose connection closes leaves at once.
+ */
+class WaitingRoom {
+  /** Each waiter's reply and its wait, in the order they came. */
+  private readonly waiters = new Map<FastifyReply, Wait>();
+
+  constructor(
+    readonly capacity: number,
+    private readonly timers: AppTimers,
+  ) {}
+
+  /** Calls `retry` in `ms` (or sooner, on wake()) unless the connection closes first; false when the room is full. */
+  wait(reply: FastifyReply, ms: number, retry: () => void): boolean {
+    if (this.waiters.size >= this.capacity) return false;
+    const wait: Wait = {
+      retry,
+      leave: () => {
+        this.timers.clearTimeout(handle);
+        reply.raw.off('close', wait.leave);
+        if (this.waiters.get(reply) === wait) this.waiters.delete(reply);
+      },
+    };
+    const handle = this.timers.setTimeout(() => this.retry(reply, wait), Math.max(0, ms));
+    reply.raw.once('close', wait.leave);
+    this.waiters.set(reply, wait);
+    return true;
+  }
+
+  /** Room was freed: every waiter retries, first come first. */
+  wake(): void {
+    for (const [reply, wait] of [...this.waiters]) this.retry(reply, wait);
+  }
+
+  private retry(reply: FastifyReply, wait: Wait): void {
+    // Once per wait: a retry may free room and wake the others, or wait again (a new Wait).
+    if (this.waiters.get(reply) !== wait) return;
+    wait.leave();
+    wait.retry();
+  }
+}
+
+interface Wait {
+  retry(): void;
+  leave(): void;
 }
 
 /** Counts a body's bytes on their way to the parser and marks it complete at its end. */

@@ -52,7 +52,7 @@ export interface AppLimits {
   bodyShare?: number;
   /** A body is not judged too slow for its deadline before it has been arriving this long. */
   bodyGraceMs?: number;
-  /** A body still incomplete this long after its head is cut (408) when a newcomer finds no room. */
+  /** A body still incomplete this long after its head is cut (408) when a newcomer finds no room; a newcomer finding only younger ones waits for this. */
   bodyYieldAfterMs?: number;
   /** How often bodies in flight are judged. */
   sweepEveryMs?: number;
@@ -79,4 +79,11 @@ export interface AppDeps {
   draining?(): boolean;
   /** Monotonic milliseconds, for the `?timeout=` deadline, the body budget and closing (tests pass a fake clock). */
   now?(): number;
+  /** Timers on that clock, for requests waiting for room (tests pass fake ones that their clock drives). */
+  timers?: AppTimers;
+}
+
+export interface AppTimers {
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
 }

@@ -111,6 +111,51 @@ describe('making room', () => {
     assert.ok('refusal' in admit(1_000), 'a complete body is never cut: it is being decided');
   });
 
+  test('a refusal says when cutting bodies still arriving would make room: when the oldest of them reaches yieldAfterMs', () => {
+    const { g, admit, advance } = gate({ maxInflight: 3 });
+    ticketOf(admit(1_000));
+    advance(20);
+    ticketOf(admit(1_000));
+    advance(20);
+    ticketOf(admit(1_000));
+    advance(10);
+    const r = admit(1_000);
+    assert.ok('refusal' in r);
+    assert.equal(r.refusal.roomAt, 100);
+    assert.equal(g.inflight, 3, 'nothing cut yet');
+  });
+
+  test('no roomAt when cutting every body still arriving would not make room', () => {
+    const { g, admit } = gate({ maxInflight: 2 });
+    for (const t of [ticketOf(admit(1_000)), ticketOf(admit(1_000))]) {
+      g.received(t, 1_000);
+      g.completed(t);
+    }
+    const refused = admit(1_000);
+    assert.ok('refusal' in refused);
+    assert.equal(refused.refusal.roomAt, undefined, 'bodies being decided are never cut');
+  });
+
+  test('when the byte budget needs several bodies cut, roomAt is when the last of the oldest ones needed may be', () => {
+    const { admit, advance } = gate({ maxBodyBytes: 3 * MiB, maxLargeBodyBytes: 3 * MiB });
+    ticketOf(admit(MiB));
+    advance(30);
+    ticketOf(admit(MiB));
+    advance(30);
+    ticketOf(admit(MiB));
+    const r = admit(2 * MiB);
+    assert.ok('refusal' in r);
+    assert.equal(r.refusal.roomAt, 130);
+  });
+
+  test('a request admitted after waiting has its body deadline counted from its head', () => {
+    const { g, advance } = gate();
+    advance(1_000);
+    const t = ticketOf(g.admit({ declared: 1_000, undeclaredBytes: 7 * MiB, deadlineMs: 10_000, headAt: 900 }));
+    assert.equal(t.arrivedAt, 1_000);
+    assert.equal(t.bodyDeadline, 900 + 10_000 * 0.5);
+  });
+
   test('large bodies make room only as far as needed', () => {
     const { admit, advance } = gate();
     ticketOf(admit(3 * MiB));

@@ -133,6 +133,33 @@ export function requestHead(path: string, headers: Record<string, string | numbe
   return `POST ${path} HTTP/1.1\r\n${lines.join('\r\n')}\r\n\r\n`;
 }
 
+/**
+ * A clock and timers on it (deps.now, deps.timers) that move only when the
+ * test calls advance(): due timers then fire in order, synchronously.
+ */
+export function fakeTime() {
+  let clock = 0;
+  let ids = 0;
+  const due = new Map<number, { at: number; callback: () => void }>();
+  return {
+    now: () => clock,
+    timers: {
+      setTimeout: (callback: () => void, ms: number) => {
+        due.set(++ids, { at: clock + ms, callback });
+        return ids;
+      },
+      clearTimeout: (id: unknown) => void due.delete(id as number),
+    },
+    /** Timers set and not yet fired or cleared. */
+    pending: () => due.size,
+    advance(ms: number) {
+      clock += ms;
+      for (const [id, timer] of [...due].sort(([, a], [, b]) => a.at - b.at))
+        if (timer.at <= clock && due.delete(id)) timer.callback();
+    },
+  };
+}
+
 export interface HttpResult {
   status?: number;
   headers?: Record<string, string | string[] | undefined>;

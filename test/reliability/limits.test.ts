@@ -12,7 +12,7 @@ import { buildApp, MAX_BODY_BYTES } from '../../src/http/app.js';
 import { localAdmitter } from '../../src/cluster/admitter.js';
 import { sidecarReview } from '../helpers/app.js';
 import { sidecar } from '../helpers/objects.js';
-import { listen, RawClient, requestHead, waitFor, type Listening } from './helpers.js';
+import { fakeTime, listen, RawClient, requestHead, waitFor, type Listening } from './helpers.js';
 
 const MiB = 1024 * 1024;
 const CHUNK = Buffer.alloc(64 * 1024, 0x20);
@@ -435,25 +435,38 @@ describe('closing: kept-alive connections are closed only between requests, once
 });
 
 describe('the body budget and slow bodies', { timeout: 60_000 }, () => {
+  /** Every client the tests below open, so that a test closes them all even when an assertion failed (a server closes only once its connections have). */
+  const clients: RawClient[] = [];
+  const hangUp = () => {
+    for (const c of clients.splice(0)) c.destroy();
+  };
+
   /** A head declaring `declared` bytes and the first `first` of them; finish() sends the rest of a real review when it fits. */
   async function started(port: number, _uid: string, declared: number, first = 1, path = '/validate?timeout=10s') {
     const client = await RawClient.connect(port);
+    clients.push(client);
     await client.write(
       requestHead(path, { 'content-type': 'application/json', 'content-length': declared }) + ' '.repeat(first),
     );
     return client;
   }
 
-  async function honest(port: number, uid: string) {
+  /** An ordinary review, sent whole. */
+  async function review(port: number, uid: string, path = '/validate?timeout=10s') {
     const client = await RawClient.connect(port);
+    clients.push(client);
     const body = JSON.stringify(sidecarReview(sidecar('shop', uid), { uid }));
     await client.write(
-      requestHead('/validate?timeout=10s', {
-        'content-type': 'application/json',
-        'content-length': Buffer.byteLength(body),
-      }) + body,
+      requestHead(path, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }) + body,
     );
-    await waitFor('the honest answer', () => client.status() !== undefined && client.received.endsWith('}'));
+    return client;
+  }
+
+  const answered = (client: RawClient) => client.status() !== undefined && client.received.endsWith('}');
+
+  async function honest(port: number, uid: string) {
+    const client = await review(port, uid);
+    await waitFor('the honest answer', () => answered(client));
     return client;
   }
 
@@ -491,21 +504,27 @@ describe('the body budget and slow bodies', { timeout: 60_000 }, () => {
     }
   });
 
-  test('clients trickling bodies into every slot yield to an honest review: the slowest gets 408, the review is answered', async () => {
-    let clock = 0;
+  test('clients trickling bodies into every slot yield to an honest review: it waits until they may be cut, the slowest gets 408, the review is answered', async () => {
+    const time = fakeTime();
     const server = await listen({
-      now: () => clock,
+      now: time.now,
+      timers: time.timers,
       limits: { maxInflight: 4, bodyGraceMs: 600_000, bodyYieldAfterMs: 100 },
     });
+    const { port } = server;
     try {
-      const tricklers = await Promise.all([0, 1, 2, 3].map((i) => started(server.port, `trickle-${i}`, 2_000)));
+      const tricklers = await Promise.all([0, 1, 2, 3].map((i) => started(port, `trickle-${i}`, 2_000)));
       await waitFor('their heads', () => server.heads() === 4);
-      // Not yet: a body 50 ms into its upload is given its chance, the newcomer is refused.
-      clock += 50;
-      const early = await honest(server.port, 'early');
-      assert.equal(early.status(), 503);
-      clock += 50;
-      const ok = await honest(server.port, 'honest');
+      // A body 50 ms into its upload is given its chance: the newcomer waits for it, it is not refused (issue 14:
+      // tricklers reconnecting together held every slot with bodies too young to cut, and a review got 503).
+      time.advance(50);
+      const ok = await review(port, 'honest');
+      await waitFor('the review to wait for room, or an answer', () => time.pending() === 1 || answered(ok));
+      assert.equal(ok.status(), undefined, 'not refused while the bodies in every slot are 50 ms old');
+      time.advance(49);
+      assert.ok(tricklers.every((c) => !c.closed) && ok.status() === undefined, 'nothing cut before 100 ms');
+      time.advance(1);
+      await waitFor('the answer', () => answered(ok));
       assert.equal(ok.status(), 200);
       assert.equal((ok.json() as { response: { uid: string } }).response.uid, 'honest');
       await waitFor('one trickler cut', () => tricklers.some((c) => c.closed));
@@ -517,8 +536,84 @@ describe('the body budget and slow bodies', { timeout: 60_000 }, () => {
         (cut[0]!.json() as { message: string }).message,
         /body incomplete after 100ms \(1 of 2000 bytes\) while the server needed room/,
       );
-      for (const c of [...tricklers, early, ok]) c.destroy();
     } finally {
+      hangUp();
+      await server.close();
+    }
+  });
+
+  test('waiting for room is bounded: as many waiters as slots, a waiter that hangs up leaves, and one whose deadline comes first is refused at once', async () => {
+    const time = fakeTime();
+    const server = await listen({
+      now: time.now,
+      timers: time.timers,
+      limits: { maxInflight: 2, bodyGraceMs: 600_000, bodyYieldAfterMs: 100 },
+    });
+    const { port } = server;
+    const refusedAtOnce = async (client: RawClient, message: RegExp) => {
+      await waitFor('the refusal', () => client.closed);
+      assert.equal(client.status(), 503);
+      assert.equal(client.header('retry-after'), '1');
+      assert.match((client.json() as { message: string }).message, message);
+    };
+    try {
+      const tricklers = await Promise.all([0, 1].map((i) => started(port, `trickle-${i}`, 2_000)));
+      await waitFor('their heads', () => server.heads() === 2);
+      // Its body must arrive within 50 ms (half of 100ms): the tricklers may be cut only at 100 ms.
+      await refusedAtOnce(
+        await review(port, 'hurried', '/validate?timeout=100ms'),
+        /^overloaded: 2 admission requests in flight \(limit 2\); retry after 1s$/,
+      );
+      const [first, second] = [await review(port, 'first'), await review(port, 'second')];
+      await waitFor('two waiting, or an answer', () => time.pending() === 2 || answered(first) || answered(second));
+      assert.deepEqual([first.status(), second.status()], [undefined, undefined], 'waiting, not refused');
+      await refusedAtOnce(
+        await review(port, 'third'),
+        /^overloaded: 2 admission requests in flight \(limit 2\) and 2 already waiting for room; retry after 1s$/,
+      );
+      first.destroy();
+      await waitFor('the waiter that hung up to leave', () => time.pending() === 1);
+      const fourth = await review(port, 'fourth');
+      await waitFor('two waiting again', () => time.pending() === 2);
+      time.advance(100);
+      await waitFor('both answered', () => answered(second) && answered(fourth));
+      assert.deepEqual(
+        [second, fourth].map((c) => [c.status(), (c.json() as { response: { uid: string } }).response.uid]),
+        [
+          [200, 'second'],
+          [200, 'fourth'],
+        ],
+      );
+      await waitFor('both tricklers cut', () => tricklers.every((c) => c.closed));
+      assert.deepEqual(
+        tricklers.map((c) => c.status()),
+        [408, 408],
+      );
+    } finally {
+      hangUp();
+      await server.close();
+    }
+  });
+
+  test('a waiting review takes the room a trickler frees by hanging up, without waiting for its timer', async () => {
+    const time = fakeTime();
+    const server = await listen({
+      now: time.now,
+      timers: time.timers,
+      limits: { maxInflight: 1, bodyGraceMs: 600_000, bodyYieldAfterMs: 100 },
+    });
+    try {
+      const trickler = await started(server.port, 'trickle', 2_000);
+      await waitFor('its head', () => server.heads() === 1);
+      const ok = await review(server.port, 'honest');
+      await waitFor('the review to wait for room, or an answer', () => time.pending() === 1 || answered(ok));
+      assert.equal(ok.status(), undefined);
+      trickler.destroy();
+      await waitFor('the answer', () => answered(ok));
+      assert.equal(ok.status(), 200);
+      assert.equal(time.pending(), 0, 'its timer cleared');
+    } finally {
+      hangUp();
       await server.close();
     }
   });
