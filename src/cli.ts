@@ -1,7 +1,7 @@
 // sidecar-guard command line: serve | check | audit | generate | certs.
 // The composition root for every command: the only code that reads flags,
 // environment, files and signals; the commands' logic lives in modules.
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { audit, type AuditInput } from './audit/analyze.js';
 import { formatAuditJson, formatAuditText } from './audit/report.js';
@@ -841,7 +841,6 @@ async function runCerts(values: Values, _paths: string[], io: CliIO): Promise<nu
     ipAddresses: ['127.0.0.1'],
   });
   try {
-    mkdirSync(out, { recursive: true });
     writeCertFiles(out, ca, serving);
   } catch (err) {
     // A refused or unwritable target: one line, exit 2, no stack.

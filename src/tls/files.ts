@@ -19,7 +19,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { certInfo, createCA, issueServingCert, type KeyPairPem } from './certs.js';
 
 export interface CertFiles {
@@ -41,13 +41,29 @@ export class CertFileError extends Error {}
 
 export function writeCertFiles(dir: string, ca: KeyPairPem, serving: KeyPairPem): void {
   const n = names(dir);
-  mkdirSync(dir, { recursive: true });
+  makeDirectory(dir);
   // Every target is checked before any is written: a refusal leaves the directory as it was.
   for (const path of [n.caCert, n.caKey, n.cert, n.key]) refuseUnsafeTarget(path);
   writeAtomically(n.caCert, ca.certPem, 0o644);
   writeAtomically(n.caKey, ca.keyPem, 0o600);
   writeAtomically(n.cert, serving.certPem, 0o644);
   writeAtomically(n.key, serving.keyPem, 0o600);
+}
+
+/**
+ * Creates `dir` and its missing parents one level at a time. Not Node's
+ * `mkdirSync(dir, { recursive: true })`: on a filesystem that answers ENOENT
+ * to a mkdir under an existing folder (/proc) that call never returns
+ * (Node 24.21), which would hang `serve --standalone --cert-dir /proc/x`;
+ * one level at a time, the first refusal is an error naming the folder.
+ */
+export function makeDirectory(dir: string): void {
+  const missing: string[] = [];
+  for (let current = resolve(dir); !existsSync(current); current = dirname(current)) {
+    missing.push(current);
+    if (dirname(current) === current) break;
+  }
+  for (const folder of missing.reverse()) mkdirSync(folder);
 }
 
 function refuseUnsafeTarget(path: string): void {

@@ -205,6 +205,15 @@ const CASES: Record<string, Case> = {
     args: () => serve('--cert-dir', emptyDir),
     says: /--cert-dir .*empty has no certificate \(no tls\.crt or tls\.key\): use --tls-secret NAME .* or --standalone to run without a cluster/,
   },
+  // Node's recursive mkdir never returns on /proc (it answers ENOENT under an existing folder): one line, not a hang.
+  'serve --standalone: a --cert-dir that cannot be created': {
+    args: () => serve('--standalone', '--cert-dir', '/proc/sidecar-guard-test/certs'),
+    says: /cannot use \/proc\/sidecar-guard-test: no such file or directory/,
+  },
+  'certs --out that cannot be created': {
+    args: () => ['certs', '--out', '/proc/sidecar-guard-test/certs'],
+    says: /cannot write to \/proc\/sidecar-guard-test\/certs: ENOENT: no such file or directory, mkdir '\/proc\/sidecar-guard-test'/,
+  },
   'serve: unreadable --client-ca': {
     args: () => standalone('--client-ca', join(tmp, 'ca.pem')),
     says: /cannot read --client-ca .*ca\.pem: no such file or directory/,
