@@ -141,10 +141,15 @@ export const admissionRoutes: FastifyPluginCallback<RouteOptions> = (
     byRequest.set(request, state);
     arrivedAt.set(request, now());
     endpoints.set(socket, endpointOf(request));
-    // A response emits 'close' once it is done or its connection went away mid-request: either ends the reservation.
+    // A response emits 'close' once it is done or its connection went away mid-request: either ends the reservation,
+    // and the request's state goes with it at once rather than when its WeakMap keys are collected (issue 20: the
+    // stub-decision server promoted a median 130 KB per scavenge under load with it held, 34 KB without).
     reply.raw.once('close', () => {
       gate.release(result.ticket);
       endpoints.delete(socket);
+      state.counter = undefined;
+      admitted.delete(result.ticket);
+      byRequest.delete(request);
     });
     next();
   });
