@@ -158,10 +158,15 @@ export const admissionRoutes: FastifyPluginCallback<RouteOptions> = (
       arrivedAt.set(request, headAt);
       endpoints.set(socket, endpointOf(request));
       // A response emits 'close' once it is done or its connection went away mid-request: either ends the
-      // reservation, and the room it frees may be what a waiting request needs.
+      // reservation, and the room it frees may be what a waiting request needs. The request's state goes with it
+      // at once rather than when its WeakMap keys are collected (issue 20: the stub-decision server promoted a
+      // median 130 KB per scavenge under load with it held, 34 KB without).
       reply.raw.once('close', () => {
         gate.release(result.ticket);
         endpoints.delete(socket);
+        state.counter = undefined;
+        admitted.delete(result.ticket);
+        byRequest.delete(request);
         waiting.wake();
       });
       next();
