@@ -3,6 +3,7 @@
 //   Invalid value: "Foo": <detail>      Required value      Too many: 3: must have at most 2 items
 // Values are printed like Go does (%q for strings, %v for numbers), because the
 // API server's messages are what users compare ours with.
+import { goQuote as quoteGoString } from '../go/quote.js';
 
 /** Go's int64 holds integers below 2^63 in magnitude; larger JSON numbers decode as float64. */
 export const INT64_LIMIT = 2 ** 63;
@@ -85,43 +86,15 @@ export function goValue(value: unknown): string {
   return goQuote(typeof value === 'bigint' ? value.toString() : typeof value);
 }
 
-/** Go's %q (strconv.Quote) for a string, cut at MAX_QUOTED_CHARS. */
+/** Go's %q (strconv.Quote) for a string, cut at MAX_QUOTED_CHARS (the "..." inside the quotes, as Kubernetes prints it). */
 export function goQuote(input: string): string {
-  const cut = input.length > MAX_QUOTED_CHARS;
+  if (input.length <= MAX_QUOTED_CHARS) return quoteGoString(input);
   // Never cut between the two halves of a surrogate pair: that would print a character that is not there.
-  const end = cut && isHighSurrogate(input.charCodeAt(MAX_QUOTED_CHARS - 1)) ? MAX_QUOTED_CHARS - 1 : MAX_QUOTED_CHARS;
-  const s = cut ? input.slice(0, end) : input;
-  let out = '"';
-  for (const ch of s) out += quoteRune(ch);
-  return `${out}${cut ? '...' : ''}"`;
+  const end = isHighSurrogate(input.charCodeAt(MAX_QUOTED_CHARS - 1)) ? MAX_QUOTED_CHARS - 1 : MAX_QUOTED_CHARS;
+  return `${quoteGoString(input.slice(0, end)).slice(0, -1)}..."`;
 }
 
 const isHighSurrogate = (code: number): boolean => code >= 0xd800 && code <= 0xdbff;
-
-const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u;
-const SIMPLE_ESCAPES: Readonly<Record<string, string>> = {
-  '\x07': '\\a',
-  '\b': '\\b',
-  '\f': '\\f',
-  '\n': '\\n',
-  '\r': '\\r',
-  '\t': '\\t',
-  '\v': '\\v',
-  '"': '\\"',
-  '\\': '\\\\',
-};
-
-function quoteRune(ch: string): string {
-  const simple = SIMPLE_ESCAPES[ch];
-  if (simple !== undefined) return simple;
-  const code = ch.codePointAt(0)!;
-  // A lone surrogate cannot come out of Go's JSON decoder: it turns them into U+FFFD.
-  if (code >= 0xd800 && code <= 0xdfff) return '\ufffd';
-  if (PRINTABLE.test(ch)) return ch;
-  if (code < 0x80) return `\\x${hex(code, 2)}`;
-  if (code < 0x10000) return `\\u${hex(code, 4)}`;
-  return `\\U${hex(code, 8)}`;
-}
 
 const hex = (n: number, width: number): string => n.toString(16).padStart(width, '0');
 
