@@ -430,6 +430,8 @@ class WaitingRoom {
 
   /** Room was freed: every waiter retries, first come first. */
   wake(): void {
+    // Every response's close calls this: with nobody waiting (the usual case) it allocates nothing.
+    if (this.waiters.size === 0) return;
     for (const [reply, wait] of [...this.waiters]) this.retry(reply, wait);
   }
 
