@@ -2,7 +2,6 @@
 // review versions, response verification, timeouts and denial statuses.
 
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { startTestApiServer } from './index.js';
 import type { TestApiServer } from './index.js';
@@ -206,21 +205,36 @@ describe('admission dispatch details', () => {
         /^Internal error occurred: failed calling webhook "bad-uid": received invalid webhook response: expected response\.uid="[0-9a-f-]{36}", got "not-the-uid"$/,
       );
     });
+    // The slow webhook answers only once the test is done with it: the API server's 1 s timeout is what ends
+    // each call, and nothing here waits on a clock of its own.
+    let answerSlowCalls!: () => void;
+    const slowCallsMayAnswer = new Promise<void>((resolve) => {
+      answerSlowCalls = resolve;
+    });
     answers.set('/slow', async () => {
-      await sleep(2500);
+      await slowCallsMayAnswer;
       return { allowed: true };
     });
-    await withConfig('validating', 'slow', [{ name: 'slow', timeoutSeconds: 1 }], async () => {
-      const r = await request(server, 'POST', SC, { body: sidecarBody('slow') });
-      assert.equal(r.status, 500);
-      assert.equal(
-        r.json.message,
-        'Internal error occurred: failed calling webhook "slow": failed to call webhook: Post "https://guard.system.svc:443/slow?timeout=1s": context deadline exceeded',
+    try {
+      await withConfig('validating', 'slow', [{ name: 'slow', timeoutSeconds: 1 }], async () => {
+        const r = await request(server, 'POST', SC, { body: sidecarBody('slow') });
+        assert.equal(r.status, 500);
+        assert.equal(
+          r.json.message,
+          'Internal error occurred: failed calling webhook "slow": failed to call webhook: Post "https://guard.system.svc:443/slow?timeout=1s": context deadline exceeded',
+        );
+      });
+      await withConfig(
+        'validating',
+        'slow',
+        [{ name: 'slow', timeoutSeconds: 1, failurePolicy: 'Ignore' }],
+        async () => {
+          assert.equal((await request(server, 'POST', SC, { body: sidecarBody('slow-ignored') })).status, 201);
+        },
       );
-    });
-    await withConfig('validating', 'slow', [{ name: 'slow', timeoutSeconds: 1, failurePolicy: 'Ignore' }], async () => {
-      assert.equal((await request(server, 'POST', SC, { body: sidecarBody('slow-ignored') })).status, 201);
-    });
+    } finally {
+      answerSlowCalls();
+    }
   });
 
   it('honours objectSelector on the new or the old object', async () => {
