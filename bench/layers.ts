@@ -1,0 +1,109 @@
+// The cost of each layer of one serve decision, each on its own: CPU and heap
+// allocated per call, on the 10k-Sidecar cluster of bench/workload.ts, every
+// call on a body parsed beforehand (young objects, as in the server).
+//   node --expose-gc --import tsx bench/layers.ts [LAYER,...] [--alloc-profile PREFIX]
+// --alloc-profile writes PREFIX.LAYER.heapprofile per layer: V8's sampling
+// heap profiler with collected objects kept, so it shows where the short-lived
+// allocations come from (open it in Chrome DevTools' Memory tab).
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { parseArgs } from 'node:util';
+import v8 from 'node:v8';
+import type { AdmissionRequest } from '../src/admission/types.js';
+import { localAdmitter } from '../src/cluster/admitter.js';
+import { ClusterStore } from '../src/cluster/store.js';
+import { crossObjectRules } from '../src/sidecar/cross-rules.js';
+import { metadataOf, refOf, stringMap } from '../src/sidecar/object.js';
+import { type ReviewOptions, review } from '../src/sidecar/review.js';
+import { validateIstio } from '../src/sidecar/rules/index.js';
+import { checkSchema } from '../src/sidecar/schema/index.js';
+import { exceededLimit } from '../src/sidecar/size.js';
+import { validateObject } from '../src/sidecar/validate.js';
+import { median } from './stats.js';
+import { clusterPlan, createReview, loadCluster, newSidecar, typicalNamespaces } from './workload.js';
+
+const { values, positionals } = parseArgs({
+  options: { 'alloc-profile': { type: 'string' } },
+  allowPositionals: true,
+});
+const OPTIONS: ReviewOptions = { overlap: 'workloads', rootNamespace: 'istio-system' };
+const plan = clusterPlan(10_000);
+const store = new ClusterStore();
+loadCluster(store, plan);
+const bodies = typicalNamespaces(plan).map((ns) => JSON.stringify(createReview(newSidecar(ns.name))));
+const { admitter } = localAdmitter(store, OPTIONS);
+const parsed = (i: number) => (JSON.parse(bodies[i % bodies.length]!) as { request: AdmissionRequest }).request;
+const refOfRequest = (r: AdmissionRequest) => refOf(r.object, r.namespace ?? 'default', r.name);
+const specOf = (r: AdmissionRequest) => (r.object as { spec?: unknown }).spec ?? null;
+
+const LAYERS: Record<string, (r: AdmissionRequest) => unknown> = {
+  size: (r) => exceededLimit(r.object),
+  schema: (r) => checkSchema(r.object, { rejectUnknownFields: false }),
+  istio: (r) =>
+    validateIstio(specOf(r), {
+      namespace: r.namespace ?? '',
+      name: r.name ?? '',
+      annotations: stringMap(metadataOf(r.object).annotations),
+    }),
+  'schema+istio': (r) => validateObject(r.object, refOfRequest(r), { rejectUnknownFields: false }),
+  cross: (r) => crossObjectRules({ object: r.object, oldObject: undefined, ref: refOfRequest(r) }, store, OPTIONS),
+  review: (r) => review(r, { view: store, options: OPTIONS }),
+  'admitter (serve)': (r) => admitter.validate(r),
+};
+const selected = positionals.length > 0 ? positionals.join(',').split(',') : Object.keys(LAYERS);
+
+const CALLS = 20_000;
+const fresh = (n: number, offset: number) => Array.from({ length: n }, (_, i) => parsed(offset + i));
+
+function cpuUs(fn: (r: AdmissionRequest) => unknown): number {
+  const rounds: number[] = [];
+  for (let round = 0; round < 5; round++) {
+    const batch = fresh(2_000, round);
+    const c0 = process.cpuUsage();
+    for (let i = 0; i < CALLS; i++) fn(batch[i % batch.length]!);
+    const c = process.cpuUsage(c0);
+    rounds.push((c.user + c.system) / CALLS);
+  }
+  return median(rounds);
+}
+
+/** Median heap growth per call over windows of 16 calls that saw no GC. */
+function allocKb(fn: (r: AdmissionRequest) => unknown): number {
+  const perCall: number[] = [];
+  for (let w = 0; w < 40; w++) {
+    const batch = fresh(16, w * 16);
+    gc();
+    const profiler = new v8.GCProfiler();
+    profiler.start();
+    const h0 = v8.getHeapStatistics().used_heap_size;
+    for (const r of batch) fn(r);
+    const h1 = v8.getHeapStatistics().used_heap_size;
+    if ((profiler.stop()?.statistics.length ?? 1) === 0) perCall.push((h1 - h0) / batch.length);
+  }
+  return median(perCall) / 1024;
+}
+
+async function allocationProfile(name: string, fn: (r: AdmissionRequest) => unknown, prefix: string): Promise<void> {
+  const session = new Session();
+  session.connect();
+  const batch = fresh(2_000, 0);
+  // includeObjectsCollectedBy*: keep what a scavenge already freed, which is nearly everything a decision allocates.
+  await session.post('HeapProfiler.startSampling', {
+    samplingInterval: 64,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  } as never);
+  for (let i = 0; i < CALLS; i++) fn(batch[i % batch.length]!);
+  const { profile } = await session.post('HeapProfiler.stopSampling');
+  session.disconnect();
+  writeFileSync(`${prefix}.${name.replace(/\W+/g, '-')}.heapprofile`, JSON.stringify(profile));
+}
+
+console.log('layer              CPU µs   alloc KB');
+for (const name of selected) {
+  const fn = LAYERS[name];
+  if (!fn) throw new Error(`unknown layer ${name}; layers: ${Object.keys(LAYERS).join(', ')}`);
+  for (let i = 0; i < 30_000; i++) fn(parsed(i % 2_000));
+  console.log(`${name.padEnd(18)} ${cpuUs(fn).toFixed(1).padStart(6)} ${allocKb(fn).toFixed(2).padStart(10)}`);
+  if (values['alloc-profile']) await allocationProfile(name, fn, values['alloc-profile']);
+}
