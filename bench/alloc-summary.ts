@@ -40,5 +40,7 @@ for (const [title, sizes] of [
     .filter(([k]) => !pattern || pattern.test(k))
     .sort((a, b) => b[1] - a[1])
     .slice(0, Number(top))
-    .forEach(([k, v]) => console.log(`${((100 * v) / total).toFixed(1).padStart(6)} %  ${k}`));
+    .forEach(([k, v]) => {
+      console.log(`${((100 * v) / total).toFixed(1).padStart(6)} %  ${k}`);
+    });
 }

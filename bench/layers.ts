@@ -72,7 +72,7 @@ function allocKb(fn: (r: AdmissionRequest) => unknown): number {
   const perCall: number[] = [];
   for (let w = 0; w < 40; w++) {
     const batch = fresh(16, w * 16);
-    gc();
+    globalThis.gc?.();
     const profiler = new v8.GCProfiler();
     profiler.start();
     const h0 = v8.getHeapStatistics().used_heap_size;
