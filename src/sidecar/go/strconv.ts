@@ -29,3 +29,36 @@ export function atoi(s: string): AtoiResult {
   if (negative ? n > INT64_LIMIT : n >= INT64_LIMIT) return range();
   return { ok: true, value: negative ? -n : n };
 }
+
+const PLUS = 0x2b;
+const MINUS = 0x2d;
+const ZERO = 0x30;
+const NINE = 0x39;
+const INT64_MAX_DIGITS = '9223372036854775807';
+const INT64_MIN_DIGITS = '9223372036854775808'; // without its '-'
+
+/**
+ * Whether atoi(s[start, end)) succeeds, without building anything. The domain
+ * checks ask this of every host's last label, nearly always a word.
+ */
+export function isAtoiInteger(s: string, start = 0, end: number = s.length): boolean {
+  let i = start;
+  const first = i < end ? s.charCodeAt(i) : -1;
+  const negative = first === MINUS;
+  if (negative || first === PLUS) i++;
+  if (i === end) return false;
+  for (let j = i; j < end; j++) {
+    const c = s.charCodeAt(j);
+    if (c < ZERO || c > NINE) return false;
+  }
+  // Leading zeros do not count towards the size; 19 digits need a closer look.
+  while (i < end - 1 && s.charCodeAt(i) === ZERO) i++;
+  const digits = end - i;
+  if (digits !== INT64_MAX_DIGITS.length) return digits < INT64_MAX_DIGITS.length;
+  const limit = negative ? INT64_MIN_DIGITS : INT64_MAX_DIGITS;
+  for (let k = 0; k < digits; k++) {
+    const d = s.charCodeAt(i + k) - limit.charCodeAt(k);
+    if (d !== 0) return d < 0;
+  }
+  return true;
+}

@@ -118,6 +118,27 @@ describe('H5 domain name (reported twice unless an IP literal)', () => {
     expectValid(egressHosts('ns1/foo.99999999999999999999'));
   });
 
+  it('counts "+1", "-0" and "00" as numeric, but not hex, non-ASCII digits or the first labels', () => {
+    for (const tld of ['+1', '-0', '00']) {
+      expectFindings(
+        egressHosts(`ns1/foo.${tld}`),
+        twice(['H5', H(0), `domain name "${tld}" invalid (top level domain "${tld}" cannot be all-numeric)`]),
+      );
+    }
+    expectValid(egressHosts('ns1/foo.0x1'));
+    expectValid(egressHosts('ns1/9223372036854775808.foo.9223372036854775808'));
+    expectFindings(egressHosts('ns1/foo.١٢'), twice(['H5', H(0), 'domain name "١٢" invalid (label "١٢" invalid)']));
+    expectFindings(
+      egressHosts('~ns1/foo.123'),
+      twice(['H5', H(0), 'domain name "123" invalid (top level domain "123" cannot be all-numeric)']),
+    );
+  });
+
+  it('allows one trailing dot, not two', () => {
+    expectValid(egressHosts('ns1/foo.bar.', '*/*.', 'ns2/a.b.c.d.e.f.'));
+    expectFindings(egressHosts('ns1/foo..'), twice(['H5', H(0), 'domain name "." invalid (label "" invalid)']));
+  });
+
   it('reports once for IP literals', () => {
     expectFindings(egressHosts('ns1/1.2.3.4'), [
       ['H5', H(0), 'domain name "2.3.4" invalid (top level domain "4" cannot be all-numeric)'],
@@ -143,6 +164,10 @@ describe('H6 partial wildcards', () => {
     expectFindings(egressHosts('ns1/**.com'), [
       ...twice(['H5', H(0), 'domain name "**.com" invalid (label "**" invalid)']),
       ['H6', H(0), 'partial wildcard "**.com" not allowed'],
+    ]);
+    expectFindings(egressHosts('ns1/*é.com'), [
+      ...twice(['H5', H(0), 'domain name "*é.com" invalid (label "*é" invalid)']),
+      ['H6', H(0), 'partial wildcard "*é.com" not allowed'],
     ]);
   });
 });
