@@ -1,6 +1,7 @@
 // H1–H6 (egress host errors) and W1–W3 (duplicate/overlap warnings).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { egressHosts, expectFindings, expectValid, findings, type Finding } from './helpers.js';
 
 const H = (j: number) => `spec.egress[0].hosts[${j}]`;
@@ -220,5 +221,36 @@ describe('W3 */* with other hosts', () => {
 
   it('ignores exclusions', () => {
     expectValid(egressHosts('*/*', '~ns1/*'));
+  });
+});
+
+describe('W1–W3 on short and long host lists', () => {
+  // Up to 16 hosts each host is compared with the earlier ones, longer lists
+  // use maps. Exclusions are not tracked and are valid, so appending 17 of
+  // them moves a list to the maps without changing what it should report.
+  const exclusions = Array.from({ length: 17 }, (_, i) => `~pad/h${i}.com`);
+  const host = fc.constantFrom(
+    ...['*/*', './*', './a.com', 'ns1/a.com', 'ns1/*', '*/a.com', 'bar/a.com', 'bar/*', 'ns2/b.com', '~ns1/a.com'],
+    ...['a.com', '/a.com', 'ns1/', './', '*/*.com', 'ns1/a.com/'],
+  );
+
+  it('finds the same duplicates either way', () => {
+    fc.assert(
+      fc.property(fc.array(host, { maxLength: 12 }), fc.constantFrom('bar', '*', ''), (hosts, namespace) => {
+        const meta = { namespace, name: 'foo' };
+        const warnings = (list: string[]) => findings(egressHosts(...list), meta).filter((f) => f[0].startsWith('W'));
+        assert.deepEqual(warnings([...hosts, ...exclusions]), warnings(hosts));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('reports W1, W2 and W3 in a long list', () => {
+    const hosts = [...exclusions, 'ns1/a.com', './a.com', 'bar/a.com', 'ns1/*', '*/*'];
+    expectFindings(egressHosts(...hosts), [
+      ['W1', H(19), 'duplicated egress host: bar/a.com'],
+      ['W2', H(20), 'duplicated egress host: ns1/*'],
+      ['W3', 'spec.egress[0].hosts', '`*/*` host select all resources, no other hosts can be added'],
+    ]);
   });
 });
