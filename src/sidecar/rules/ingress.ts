@@ -21,6 +21,9 @@ import { checkTlsOptions } from './tls.js';
 
 // Compared as exact strings after SplitHostPort has removed any brackets.
 const DEFAULT_ENDPOINT_HOSTS = new Set(['', '127.0.0.1', '0.0.0.0', '::1', '::']);
+// The same hosts as written before ":<port>".
+const DEFAULT_ENDPOINT_PREFIXES = ['127.0.0.1:', '0.0.0.0:', '[::1]:', '[::]:', ':'];
+const MAX_PORT = 65535;
 
 export function checkIngressListeners(listeners: readonly IngressListener[], report: Report): void {
   // Ports must be unique across ingress listeners whatever their bind.
@@ -77,6 +80,7 @@ function checkDefaultEndpoint(endpoint: string, path: string, report: Report): v
     if (error !== undefined) report.add('I9', path, error);
     return;
   }
+  if (isLoopbackWithPort(endpoint)) return;
   // On a failed split Go returns empty host and port, and Istio goes on
   // checking them, so I12 follows with an empty port.
   const split = splitHostPort(endpoint);
@@ -97,6 +101,33 @@ function checkDefaultEndpoint(endpoint: string, path: string, report: Report): v
   }
   const rangeError = portRangeError(port.value);
   if (rangeError !== undefined) report.add('I13', path, rangeError);
+}
+
+/**
+ * The shape nearly every defaultEndpoint has, "127.0.0.1:8080" or one of the
+ * other allowed hosts then a port in range, recognised in place: nothing for
+ * I10–I13 to report, so no split and no number are built. With only digits
+ * after the prefix, its colon is the last one and no bracket follows it,
+ * which is all SplitHostPort asks of these hosts.
+ */
+function isLoopbackWithPort(endpoint: string): boolean {
+  for (const prefix of DEFAULT_ENDPOINT_PREFIXES) {
+    if (endpoint.startsWith(prefix)) return isPortInRange(endpoint, prefix.length);
+  }
+  return false;
+}
+
+/** endpoint.slice(from) is ASCII digits (leading zeros allowed) with a value in 1..65535. */
+function isPortInRange(endpoint: string, from: number): boolean {
+  if (from === endpoint.length) return false;
+  let value = 0;
+  for (let i = from; i < endpoint.length; i++) {
+    const digit = endpoint.charCodeAt(i) - 0x30;
+    if (digit < 0 || digit > 9) return false;
+    value = value * 10 + digit;
+    if (value > MAX_PORT) return false;
+  }
+  return value >= 1;
 }
 
 /** I14–I20: TLS features a Sidecar ingress does not support. */
