@@ -10,11 +10,14 @@ import type { Report } from './report.js';
 import { UNIX_PREFIX, portNameError, portRangeError, protocolError, unixAddressError } from './shared.js';
 
 export function checkEgressListeners(listeners: readonly EgressListener[], namespace: string, report: Report): void {
-  // Separate from the ingress port set; Unix sockets are keyed by the raw bind string.
-  const seenPorts = new Set<number>();
-  const seenSockets = new Set<string>();
+  // Separate from the ingress port set; Unix sockets are keyed by the raw bind
+  // string. A lone listener (the usual case) cannot repeat one: no sets for it.
+  const several = listeners.length > 1;
+  const seenPorts = several ? new Set<number>() : undefined;
+  const seenSockets = several ? new Set<string>() : undefined;
   const last = listeners.length - 1;
-  listeners.forEach((listener, i) => {
+  for (let i = 0; i < listeners.length; i++) {
+    const listener = listeners[i]!;
     const path = `spec.egress[${i}]`;
     const port = listener.port;
     if (!port) {
@@ -28,20 +31,20 @@ export function checkEgressListeners(listeners: readonly EgressListener[], names
     } else if (port.number === 0) {
       checkCommonPort(port, path, report);
       checkUnixSocketListener(listener, port, path, report);
-      if (seenSockets.has(listener.bind)) {
+      if (seenSockets?.has(listener.bind)) {
         report.add('E10', `${path}.bind`, 'sidecar: unix domain socket values for listeners must be unique');
       }
-      seenSockets.add(listener.bind);
+      seenSockets?.add(listener.bind);
     } else {
       checkCommonPort(port, path, report);
       checkIpListener(listener, port, path, report);
-      if (seenPorts.has(port.number)) {
+      if (seenPorts?.has(port.number)) {
         report.add('E14', `${path}.port.number`, 'sidecar: ports on IP bound listeners must be unique');
       }
-      seenPorts.add(port.number);
+      seenPorts?.add(port.number);
     }
     checkEgressHosts(listener.hosts, path, namespace, report);
-  });
+  }
 }
 
 /** E4, E5: checks for any listener with a port. */

@@ -26,21 +26,23 @@ const DEFAULT_ENDPOINT_PREFIXES = ['127.0.0.1:', '0.0.0.0:', '[::1]:', '[::]:', 
 const MAX_PORT = 65535;
 
 export function checkIngressListeners(listeners: readonly IngressListener[], report: Report): void {
-  // Ports must be unique across ingress listeners whatever their bind.
-  const seenPorts = new Set<number>();
-  listeners.forEach((listener, i) => {
+  // Ports must be unique across ingress listeners whatever their bind. A lone
+  // listener (the usual case) cannot repeat one: no set for it.
+  const seenPorts = listeners.length > 1 ? new Set<number>() : undefined;
+  for (let i = 0; i < listeners.length; i++) {
+    const listener = listeners[i]!;
     const path = `spec.ingress[${i}]`;
     const port = listener.port;
     if (!port) {
       // Istio skips every other check of this listener.
       report.add('I2', `${path}.port`, 'sidecar: port is required for ingress listeners');
-      return;
+      continue;
     }
     checkPortAndBind(port, listener.bind, path, report);
-    if (seenPorts.has(port.number)) {
+    if (seenPorts?.has(port.number)) {
       report.add('I8', `${path}.port.number`, 'sidecar: ports on IP bound listeners must be unique');
     }
-    seenPorts.add(port.number);
+    seenPorts?.add(port.number);
     if (listener.defaultEndpoint !== '')
       checkDefaultEndpoint(listener.defaultEndpoint, `${path}.defaultEndpoint`, report);
     if (listener.tls) {
@@ -58,7 +60,7 @@ export function checkIngressListeners(listeners: readonly IngressListener[], rep
         );
       }
     }
-  });
+  }
 }
 
 /** I3–I7. */
