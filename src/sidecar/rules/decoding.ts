@@ -193,7 +193,25 @@ const sidecar = message(
 
 /** The first value Istio's decoder would refuse, when the API server would not refuse the object first. */
 export function undecodable(spec: unknown): DecodeFailure | undefined {
-  if (spec === null || spec === undefined) return undefined;
+  if (spec === null || spec === undefined || !hasConnectionPool(spec)) return undefined;
   const outcome = within('spec', sidecar(spec));
   return outcome === 'crd' ? undefined : outcome;
+}
+
+/**
+ * Only a connection pool holds int32 and duration fields, the only ones
+ * whose failure Istio reports; without one the walk can only end in nothing
+ * or 'crd', both silent. Most Sidecars have none, so they skip the walk.
+ */
+function hasConnectionPool(spec: unknown): boolean {
+  const o = asObject(spec);
+  if (!o) return false;
+  if (field(o, 'inboundConnectionPool') !== undefined) return true;
+  const ingress = field(o, 'ingress');
+  if (!Array.isArray(ingress)) return false;
+  for (const listener of ingress) {
+    const l = asObject(listener);
+    if (l && field(l, 'connectionPool') !== undefined) return true;
+  }
+  return false;
 }

@@ -15,6 +15,10 @@ const MAX_DOMAIN_LENGTH = 255;
 
 /** The length limits on name.slice(from). */
 function lengthError(name: string, from: number): string | undefined {
+  // A UTF-16 unit is 1 to 3 UTF-8 bytes, so a name of up to 85 units (nearly
+  // all of them) is within the limit without counting.
+  const units = name.length - from;
+  if (units > 0 && units * 3 <= MAX_DOMAIN_LENGTH) return undefined;
   const length = utf8LengthUpTo(name, from, MAX_DOMAIN_LENGTH);
   if (length > MAX_DOMAIN_LENGTH) {
     return `domain name ${goQuote(name.slice(from))} too long (max ${MAX_DOMAIN_LENGTH})`;

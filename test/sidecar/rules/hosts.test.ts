@@ -111,6 +111,25 @@ describe('H5 domain name (reported twice unless an IP literal)', () => {
     assert.deepEqual(got, twice(['H5', H(0), `domain name "${dns}" too long (max 255)`]));
   });
 
+  it('allows 255 bytes and not 256, however few characters they take', () => {
+    const wide = '中'.repeat(84); // 252 bytes
+    const at = `ab.${wide}`; // 255 bytes: the label is what is wrong
+    expectFindings(
+      egressHosts(`ns1/${at}`),
+      twice(['H5', H(0), `domain name "${wide}" invalid (label "${wide}" invalid)`]),
+    );
+    const over = `abc.${wide}`; // 256 bytes in 88 characters
+    expectFindings(egressHosts(`ns1/${over}`), twice(['H5', H(0), `domain name "${over}" too long (max 255)`]));
+    const fullWidth = '中'.repeat(85); // 255 bytes in 85 characters
+    expectFindings(egressHosts(`ns1/${fullWidth}`), [
+      ['H4', H(0), 'short names (non FQDN) are not allowed'],
+      ...twice(['H5', H(0), `domain name "${fullWidth}" invalid (label "${fullWidth}" invalid)`]),
+    ]);
+    const ascii = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}`; // 253 bytes
+    expectValid(egressHosts(`ns1/${ascii}`));
+    expectFindings(egressHosts(`ns1/${ascii}xyz`), twice(['H5', H(0), `domain name "${ascii}xyz" too long (max 255)`]));
+  });
+
   it('treats TLDs Go can parse as integers as numeric ("+1", "-1") and huge ones not', () => {
     expectFindings(
       egressHosts('ns1/foo.-1'),
