@@ -10,6 +10,7 @@ import { goQuote } from '../go/quote.js';
 import type { RuleId } from './catalog.js';
 import { wildcardDomainErrorFrom } from './domain.js';
 import type { Report } from './report.js';
+import { egressPath } from './shared.js';
 
 const STAR = 0x2a;
 const DOT = 0x2e;
@@ -22,12 +23,12 @@ const TILDE = 0x7e;
  */
 const FEW_HOSTS = 16;
 
-const hostPath = (listenerPath: string, j: number): string => `${listenerPath}.hosts[${j}]`;
+const hostPath = (i: number, j: number): string => egressPath(i, `.hosts[${j}]`);
 
-/** `path` is the listener, e.g. "spec.egress[1]". */
-export function checkEgressHosts(hosts: readonly string[], path: string, namespace: string, report: Report): void {
+/** The hosts of listener `i`. */
+export function checkEgressHosts(hosts: readonly string[], i: number, namespace: string, report: Report): void {
   if (hosts.length === 0) {
-    report.add('E15', `${path}.hosts`, 'sidecar: egress listener must contain at least one host');
+    report.add('E15', egressPath(i, '.hosts'), 'sidecar: egress listener must contain at least one host');
     return;
   }
   // Duplicate tracking is per listener: namespace -> dns names seen.
@@ -35,12 +36,12 @@ export function checkEgressHosts(hosts: readonly string[], path: string, namespa
   for (let j = 0; j < hosts.length; j++) {
     const host = hosts[j]!;
     const duplicate = seen ? trackDuplicate(host, namespace, seen) : duplicateOfEarlier(hosts, j, namespace);
-    if (duplicate) report.add(duplicate, hostPath(path, j), `duplicated egress host: ${host}`);
-    checkHost(host, path, j, report);
+    if (duplicate) report.add(duplicate, hostPath(i, j), `duplicated egress host: ${host}`);
+    checkHost(host, i, j, report);
   }
   const selectsAllAndMore = seen ? seen.get('*')?.has('*') && seen.size !== 1 : hasAllAndMore(hosts, namespace);
   if (selectsAllAndMore) {
-    report.add('W3', `${path}.hosts`, '`*/*` host select all resources, no other hosts can be added');
+    report.add('W3', egressPath(i, '.hosts'), '`*/*` host select all resources, no other hosts can be added');
   }
 }
 
@@ -146,34 +147,34 @@ function sameText(a: string, aStart: number, aEnd: number, b: string, bStart: nu
 // ---- H1–H6 ---------------------------------------------------------------
 
 /** H1–H6: "namespace/dnsName" as Istio's ValidateNamespaceSlashWildcardHostname sees it. */
-function checkHost(host: string, listenerPath: string, j: number, report: Report): void {
+function checkHost(host: string, i: number, j: number, report: Report): void {
   const slash = host.indexOf('/');
   if (slash < 0) {
-    report.add('H1', hostPath(listenerPath, j), 'host must be of form namespace/dnsName');
+    report.add('H1', hostPath(i, j), 'host must be of form namespace/dnsName');
     return;
   }
   const dns = slash + 1; // where the dnsName starts; it runs to the end
   if (slash === 0 || dns === host.length) {
-    report.add('H2', hostPath(listenerPath, j), 'config namespace and dnsName in host entry cannot be empty');
+    report.add('H2', hostPath(i, j), 'config namespace and dnsName in host entry cannot be empty');
   }
   if (!isNamespaceValue(host, slash)) {
-    report.add('H3', hostPath(listenerPath, j), `invalid namespace value ${goQuote(host.slice(0, slash))} in sidecar`);
+    report.add('H3', hostPath(i, j), `invalid namespace value ${goQuote(host.slice(0, slash))} in sidecar`);
   }
   const allNames = isAllNames(host, slash);
   if (!allNames && host.indexOf('.', dns) < 0) {
-    report.add('H4', hostPath(listenerPath, j), 'short names (non FQDN) are not allowed');
+    report.add('H4', hostPath(i, j), 'short names (non FQDN) are not allowed');
   }
   const domainError = wildcardDomainErrorFrom(host, dns);
   if (domainError !== undefined) {
     // Istio appends the error once unconditionally and once more unless the
     // name is an IP literal, so most domain errors appear twice.
-    report.add('H5', hostPath(listenerPath, j), domainError);
-    if (!isIPAddress(host.slice(dns))) report.add('H5', hostPath(listenerPath, j), domainError);
+    report.add('H5', hostPath(i, j), domainError);
+    if (!isIPAddress(host.slice(dns))) report.add('H5', hostPath(i, j), domainError);
   }
   // Istio: a '*' in a name longer than one byte that does not start with "*.";
   // a name with a '*' in it is one byte long only when it is "*".
   if (host.indexOf('*', dns) >= 0 && !allNames && !host.startsWith('*.', dns)) {
-    report.add('H6', hostPath(listenerPath, j), `partial wildcard ${goQuote(host.slice(dns))} not allowed`);
+    report.add('H6', hostPath(i, j), `partial wildcard ${goQuote(host.slice(dns))} not allowed`);
   }
 }
 

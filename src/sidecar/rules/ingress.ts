@@ -10,6 +10,7 @@ import { checkConnectionPool } from './pool.js';
 import type { Report } from './report.js';
 import {
   UNIX_PREFIX,
+  ingressPath,
   isHttpProtocol,
   isTlsProtocol,
   portNameError,
@@ -31,30 +32,28 @@ export function checkIngressListeners(listeners: readonly IngressListener[], rep
   const seenPorts = listeners.length > 1 ? new Set<number>() : undefined;
   for (let i = 0; i < listeners.length; i++) {
     const listener = listeners[i]!;
-    const path = `spec.ingress[${i}]`;
     const port = listener.port;
     if (!port) {
       // Istio skips every other check of this listener.
-      report.add('I2', `${path}.port`, 'sidecar: port is required for ingress listeners');
+      report.add('I2', ingressPath(i, '.port'), 'sidecar: port is required for ingress listeners');
       continue;
     }
-    checkPortAndBind(port, listener.bind, path, report);
+    checkPortAndBind(port, listener.bind, i, report);
     if (seenPorts?.has(port.number)) {
-      report.add('I8', `${path}.port.number`, 'sidecar: ports on IP bound listeners must be unique');
+      report.add('I8', ingressPath(i, '.port.number'), 'sidecar: ports on IP bound listeners must be unique');
     }
     seenPorts?.add(port.number);
-    if (listener.defaultEndpoint !== '')
-      checkDefaultEndpoint(listener.defaultEndpoint, `${path}.defaultEndpoint`, report);
+    if (listener.defaultEndpoint !== '') checkDefaultEndpoint(listener.defaultEndpoint, i, report);
     if (listener.tls) {
-      checkSidecarTls(listener.tls, port, path, report);
-      checkTlsOptions(listener.tls, `${path}.tls`, report);
+      checkSidecarTls(listener.tls, port, ingressPath(i), report);
+      checkTlsOptions(listener.tls, ingressPath(i, '.tls'), report);
     }
     if (listener.connectionPool) {
-      checkConnectionPool(listener.connectionPool, `${path}.connectionPool`, report);
+      checkConnectionPool(listener.connectionPool, ingressPath(i, '.connectionPool'), report);
       if (listener.connectionPool.http && !isHttpProtocol(port.protocol)) {
         report.add(
           'I23',
-          `${path}.connectionPool.http`,
+          ingressPath(i, '.connectionPool.http'),
           `sidecar: HTTP connection pool settings are configured for port ${port.number} (${goQuote(port.name)}) ` +
             `but its protocol is not HTTP (${port.protocol}); only TCP settings will apply`,
         );
@@ -64,25 +63,26 @@ export function checkIngressListeners(listeners: readonly IngressListener[], rep
 }
 
 /** I3–I7. */
-function checkPortAndBind(port: Port, bind: string, path: string, report: Report): void {
-  if (port.targetPort > 0) report.add('I3', `${path}.port.targetPort`, 'targetPort has no impact on Sidecars');
+function checkPortAndBind(port: Port, bind: string, i: number, report: Report): void {
+  if (port.targetPort > 0) report.add('I3', ingressPath(i, '.port.targetPort'), 'targetPort has no impact on Sidecars');
   const nameError = port.name === '' ? undefined : portNameError(port.name);
-  if (nameError !== undefined) report.add('I4', `${path}.port.name`, nameError);
+  if (nameError !== undefined) report.add('I4', ingressPath(i, '.port.name'), nameError);
   const protoError = protocolError(port.protocol);
-  if (protoError !== undefined) report.add('I5', `${path}.port.protocol`, protoError);
+  if (protoError !== undefined) report.add('I5', ingressPath(i, '.port.protocol'), protoError);
   const rangeError = portRangeError(port.number);
-  if (rangeError !== undefined) report.add('I6', `${path}.port.number`, rangeError);
-  if (bind !== '' && !isIPAddress(bind)) report.add('I7', `${path}.bind`, `${bind} is not a valid IP`);
+  if (rangeError !== undefined) report.add('I6', ingressPath(i, '.port.number'), rangeError);
+  if (bind !== '' && !isIPAddress(bind)) report.add('I7', ingressPath(i, '.bind'), `${bind} is not a valid IP`);
 }
 
 /** I9–I13: "unix://path", or host:port where host is a loopback/any address. */
-function checkDefaultEndpoint(endpoint: string, path: string, report: Report): void {
+function checkDefaultEndpoint(endpoint: string, i: number, report: Report): void {
+  if (isLoopbackWithPort(endpoint)) return;
+  const path = ingressPath(i, '.defaultEndpoint');
   if (endpoint.startsWith(UNIX_PREFIX)) {
     const error = unixAddressError(endpoint.slice(UNIX_PREFIX.length));
     if (error !== undefined) report.add('I9', path, error);
     return;
   }
-  if (isLoopbackWithPort(endpoint)) return;
   // On a failed split Go returns empty host and port, and Istio goes on
   // checking them, so I12 follows with an empty port.
   const split = splitHostPort(endpoint);
