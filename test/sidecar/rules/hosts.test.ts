@@ -264,6 +264,19 @@ describe('W1–W3 on short and long host lists', () => {
     );
   });
 
+  it('finds the same duplicates in few hosts of many characters', () => {
+    const long = `${'x'.repeat(4096)}.com`;
+    const hosts = [`ns1/${long}`, `./${long}`, `bar/${long}`, 'ns1/*', '*/*'];
+    expectFindings(egressHosts(...hosts), [
+      ...twice(['H5', H(0), `domain name "${long}" too long (max 255)`]),
+      ...twice(['H5', H(1), `domain name "${long}" too long (max 255)`]),
+      ['W1', H(2), `duplicated egress host: bar/${long}`],
+      ...twice(['H5', H(2), `domain name "${long}" too long (max 255)`]),
+      ['W2', H(3), 'duplicated egress host: ns1/*'],
+      ['W3', 'spec.egress[0].hosts', '`*/*` host select all resources, no other hosts can be added'],
+    ]);
+  });
+
   it('reports W1, W2 and W3 in a long list', () => {
     const hosts = [...exclusions, 'ns1/a.com', './a.com', 'bar/a.com', 'ns1/*', '*/*'];
     expectFindings(egressHosts(...hosts), [
