@@ -10,15 +10,8 @@ import { Session } from 'node:inspector/promises';
 import { parseArgs } from 'node:util';
 import v8 from 'node:v8';
 import type { AdmissionRequest } from '../src/admission/types.js';
-import { localAdmitter } from '../src/cluster/admitter.js';
-import { ClusterStore } from '../src/cluster/store.js';
-import { crossObjectRules } from '../src/sidecar/cross-rules.js';
-import { metadataOf, refOf, stringMap } from '../src/sidecar/object.js';
-import { type ReviewOptions, review } from '../src/sidecar/review.js';
-import { validateIstio } from '../src/sidecar/rules/index.js';
-import { checkSchema } from '../src/sidecar/schema/index.js';
-import { exceededLimit } from '../src/sidecar/size.js';
-import { validateObject } from '../src/sidecar/validate.js';
+import type { ReviewOptions } from '../src/sidecar/review.js';
+import { moduleLoader, productRoot } from './product.js';
 import { median } from './stats.js';
 import { clusterPlan, createReview, loadCluster, newSidecar, typicalNamespaces } from './workload.js';
 
@@ -26,6 +19,30 @@ const { values, positionals } = parseArgs({
   options: { 'alloc-profile': { type: 'string' } },
   allowPositionals: true,
 });
+// The build when it is current (as serve runs it; through tsx every function expression also pays a __name call).
+const root = productRoot();
+const load = moduleLoader(root);
+const [
+  { localAdmitter },
+  { ClusterStore },
+  { crossObjectRules },
+  { metadataOf, refOf, stringMap },
+  { review },
+  { validateIstio },
+  { checkSchema },
+  { exceededLimit },
+  { validateObject },
+] = await Promise.all([
+  load<typeof import('../src/cluster/admitter.js')>('cluster/admitter.js'),
+  load<typeof import('../src/cluster/store.js')>('cluster/store.js'),
+  load<typeof import('../src/sidecar/cross-rules.js')>('sidecar/cross-rules.js'),
+  load<typeof import('../src/sidecar/object.js')>('sidecar/object.js'),
+  load<typeof import('../src/sidecar/review.js')>('sidecar/review.js'),
+  load<typeof import('../src/sidecar/rules/index.js')>('sidecar/rules/index.js'),
+  load<typeof import('../src/sidecar/schema/index.js')>('sidecar/schema/index.js'),
+  load<typeof import('../src/sidecar/size.js')>('sidecar/size.js'),
+  load<typeof import('../src/sidecar/validate.js')>('sidecar/validate.js'),
+]);
 const OPTIONS: ReviewOptions = { overlap: 'workloads', rootNamespace: 'istio-system' };
 const plan = clusterPlan(10_000);
 const store = new ClusterStore();
@@ -99,7 +116,7 @@ async function allocationProfile(name: string, fn: (r: AdmissionRequest) => unkn
   writeFileSync(`${prefix}.${name.replace(/\W+/g, '-')}.heapprofile`, JSON.stringify(profile));
 }
 
-console.log('layer              CPU µs   alloc KB');
+console.log(`layer              CPU µs   alloc KB   (code from ${root}/)`);
 for (const name of selected) {
   const fn = LAYERS[name];
   if (!fn) throw new Error(`unknown layer ${name}; layers: ${Object.keys(LAYERS).join(', ')}`);
