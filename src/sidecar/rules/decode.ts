@@ -249,9 +249,13 @@ function asObject(v: unknown): JsonObject | undefined {
   return isRecord(v) ? v : undefined;
 }
 
-/** Own properties only: a key like "constructor" must not find Object.prototype's. */
+/**
+ * Own properties only: a key like "constructor" must not find Object.prototype's.
+ * (Most fields are absent, so the ownership check runs only for a value found.)
+ */
 function field(o: JsonObject, key: string): unknown {
-  return Object.hasOwn(o, key) ? o[key] : undefined;
+  const v = o[key];
+  return v !== undefined && Object.hasOwn(o, key) ? v : undefined;
 }
 
 /**

@@ -37,8 +37,11 @@ const DECODE = 'error decoding configuration: ';
 const asObject = (v: unknown): JsonObject | undefined =>
   typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as JsonObject) : undefined;
 
-/** A field's value; null counts as absent, as in the decoder. */
-const field = (o: JsonObject, key: string): unknown => (Object.hasOwn(o, key) && o[key] !== null ? o[key] : undefined);
+/** A field's own value; null counts as absent, as in the decoder. (Ownership is checked only for a value found.) */
+function field(o: JsonObject, key: string): unknown {
+  const v = o[key];
+  return v !== undefined && v !== null && Object.hasOwn(o, key) ? v : undefined;
+}
 
 /** `outcome` seen from one level up: `segment` (".key" or "[n]") goes in front of a failure's path. */
 const within = (segment: string, outcome: Outcome): Outcome =>
