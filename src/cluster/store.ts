@@ -163,7 +163,7 @@ class PodBucket {
       if (this.byLabel) addPosting(this.byLabel, group.labels, group);
       else if (this.groupCount > INDEX_AFTER) {
         this.byLabel = new Map();
-        for (const g of this.allGroups()) addPosting(this.byLabel, g.labels, g);
+        for (const g of this.all()) addPosting(this.byLabel, g.labels, g);
       }
     } else if (typeof group.pods === 'string') group.pods = new Set([group.pods, pod.name]);
     else group.pods.add(pod.name);
@@ -208,7 +208,8 @@ class PodBucket {
     return [...this.groupOf].map(([name, g]) => ({ namespace, name, labels: g.labels, ambient: g.ambient }));
   }
 
-  private *allGroups(): Generator<LabelGroup> {
+  /** Every group (for an empty selector). */
+  *all(): Generator<LabelGroup> {
     for (const g of this.groups.values()) {
       if (Array.isArray(g)) yield* g;
       else yield g;
@@ -217,38 +218,57 @@ class PodBucket {
 
   matching(namespace: string, selector: Labels, limit: number, filter: PodFilter): PodInfo[] {
     const out: PodInfo[] = [];
-    if (
-      (filter === 'ambient' && this.ambientGroups === 0) ||
-      (filter === 'sidecar' && this.ambientGroups === this.groupCount)
-    )
-      return out;
-    const visit = (group: LabelGroup): boolean => {
-      if ((filter === 'sidecar' && group.ambient) || (filter === 'ambient' && !group.ambient)) return true;
+    if (this.noneCanPass(filter)) return out;
+    this.visitMatching(selector, (group) => {
+      if (!passes(group, filter)) return true;
       for (const name of podNames(group)) {
         if (out.push({ namespace, name, labels: group.labels, ambient: group.ambient }) >= limit) return false;
       }
       return true;
-    };
-    if (this.byLabel) forEachMatching(this.byLabel, () => this.allGroups(), selector, groupLabels, visit);
-    else {
-      // Few groups: check each (a plain loop: this runs several times per decision).
-      for (const entry of this.groups.values()) {
-        if (!Array.isArray(entry)) {
-          if (carries(entry.labels, selector) && !visit(entry)) break;
-          continue;
-        }
-        let more = true;
-        for (const group of entry) {
-          if (!carries(group.labels, selector)) continue;
-          more = visit(group);
-          if (!more) break;
-        }
-        if (!more) break;
-      }
-    }
+    });
     return out;
   }
+
+  /** matching(...).length > 0, without collecting: the visitor is a constant that stops at the first group that passes. */
+  hasMatching(selector: Labels, filter: PodFilter): boolean {
+    return !this.noneCanPass(filter) && !this.visitMatching(selector, UNTIL_PASSES[filter]);
+  }
+
+  /** No group can pass the filter: a namespace without ambient pods answers the ambient rule's question at once. */
+  private noneCanPass(filter: PodFilter): boolean {
+    return (
+      (filter === 'ambient' && this.ambientGroups === 0) ||
+      (filter === 'sidecar' && this.ambientGroups === this.groupCount)
+    );
+  }
+
+  /** Visits the groups carrying the selector's labels until `visit` returns false; false when it did. */
+  private visitMatching(selector: Labels, visit: (group: LabelGroup) => boolean): boolean {
+    if (this.byLabel) return forEachMatching(this, this.byLabel, selector, visit);
+    // Few groups: check each (a plain loop: this runs several times per decision).
+    for (const entry of this.groups.values()) {
+      if (!Array.isArray(entry)) {
+        if (carries(entry.labels, selector) && !visit(entry)) return false;
+        continue;
+      }
+      for (let i = 0; i < entry.length; i++) if (carries(entry[i]!.labels, selector) && !visit(entry[i]!)) return false;
+    }
+    return true;
+  }
 }
+
+/** A group's pods are wanted by the filter. */
+const passes = (g: LabelGroup, filter: PodFilter): boolean => filter === 'all' || (filter === 'ambient') === g.ambient;
+
+/** Visitors that stop (return false) at the first group each filter wants: constants, so a test allocates no closure. */
+const UNTIL_PASSES: Readonly<Record<PodFilter, (g: LabelGroup) => boolean>> = {
+  all: () => false,
+  sidecar: (g) => g.ambient,
+  ambient: (g) => !g.ambient,
+};
+
+/** A visitor that stops at the first item. */
+const STOP = (): boolean => false;
 
 /**
  * The items carrying one label: a single item, or a Set once there are
@@ -267,37 +287,31 @@ const postingSize = <T extends object>(p: Posting<T>): number => (p instanceof S
 
 /**
  * Visits the items whose labels carry every label of the selector (all
- * items for an empty selector) until `visit` returns false: the shortest
- * posting list among the selector's labels, each entry checked against the
- * rest of the selector. A loop with a callback rather than a generator: it
- * runs on every decision.
+ * items for an empty selector) until `visit` returns false, and then
+ * returns false: the shortest posting list among the selector's labels,
+ * each entry checked against the rest of the selector. A loop with a
+ * callback rather than a generator, and no list of keys: it runs on every
+ * decision.
  */
-function forEachMatching<T extends object>(
+function forEachMatching<T extends { readonly labels: Labels }>(
+  source: { all(): Iterable<T> },
   byLabel: Postings<T>,
-  all: () => Iterable<T>,
   selector: Labels,
-  labelsOf: (t: T) => Labels,
   visit: (t: T) => boolean,
-): void {
-  const keys = Object.keys(selector);
+): boolean {
   let shortest: Posting<T> | undefined;
-  for (const k of keys) {
+  for (const k in selector) {
     const p = byLabel.get(k)?.get(selector[k]!);
-    if (!p) return;
+    if (!p) return true;
     if (!shortest || postingSize(p) < postingSize(shortest)) shortest = p;
   }
-  const candidates: Iterable<T> = shortest === undefined ? all() : shortest instanceof Set ? shortest : [shortest];
-  for (const item of candidates) {
-    const labels = labelsOf(item);
-    let every = true;
-    for (const k of keys) {
-      if (labels[k] !== selector[k]) {
-        every = false;
-        break;
-      }
-    }
-    if (every && !visit(item)) return;
+  if (shortest === undefined) {
+    for (const item of source.all()) if (!visit(item)) return false;
+    return true;
   }
+  if (!(shortest instanceof Set)) return !carries(shortest.labels, selector) || visit(shortest);
+  for (const item of shortest) if (carries(item.labels, selector) && !visit(item)) return false;
+  return true;
 }
 
 function addPosting<T extends object>(byLabel: Postings<T>, labels: Labels, item: T): void {
@@ -325,8 +339,6 @@ function dropPosting<T extends object>(byLabel: Postings<T>, labels: Labels, ite
     if (values.size === 0) byLabel.delete(k);
   }
 }
-
-const groupLabels = (x: { labels: Labels }): Labels => x.labels;
 
 /** Workload templates of one namespace, by kind and name, and indexed by template label like pods. */
 class WorkloadBucket {
@@ -364,14 +376,12 @@ class WorkloadBucket {
 
   matching(selector: Labels, limit: number): WorkloadInfo[] {
     const out: WorkloadInfo[] = [];
-    forEachMatching(
-      this.byLabel,
-      () => this.all(),
-      selector,
-      groupLabels,
-      (w) => out.push(w) < limit,
-    );
+    forEachMatching(this, this.byLabel, selector, (w) => out.push(w) < limit);
     return out;
+  }
+
+  hasMatching(selector: Labels): boolean {
+    return !forEachMatching(this, this.byLabel, selector, STOP);
   }
 }
 
@@ -475,11 +485,18 @@ export class ClusterStore implements ClusterView {
   sidecars(namespace: string): readonly SidecarInfo[] {
     return this.sidecarsByNs.get(namespace)?.list() ?? [];
   }
+  forEachSidecar(namespace: string, visit: (s: SidecarInfo) => void): void {
+    const list = this.sidecarsByNs.get(namespace)?.list();
+    if (list) for (let i = 0; i < list.length; i++) visit(list[i]!);
+  }
   namespaceWide(namespace: string): readonly SidecarInfo[] {
     return this.sidecarsByNs.get(namespace)?.namespaceWide() ?? [];
   }
   podsMatching(namespace: string, selector: Labels, limit: number, filter: PodFilter = 'all'): readonly PodInfo[] {
     return this.podsByNs.get(namespace)?.matching(namespace, selector, limit, filter) ?? [];
+  }
+  hasPodMatching(namespace: string, selector: Labels, filter: PodFilter = 'all'): boolean {
+    return this.podsByNs.get(namespace)?.hasMatching(selector, filter) ?? false;
   }
   knowsPods(): boolean {
     return this.known.has('Pod');
@@ -487,11 +504,20 @@ export class ClusterStore implements ClusterView {
   workloadsMatching(namespace: string, selector: Labels, limit: number): readonly WorkloadInfo[] {
     return this.workloadsByNs.get(namespace)?.matching(selector, limit) ?? [];
   }
+  hasWorkloadMatching(namespace: string, selector: Labels): boolean {
+    return this.workloadsByNs.get(namespace)?.hasMatching(selector) ?? false;
+  }
   knowsWorkloads(): boolean {
     return this.known.has('Workload');
   }
   service(namespace: string, name: string): ServiceInfo | undefined {
     return this.servicesByNs.get(namespace)?.info(namespace, name);
+  }
+  hasService(namespace: string, name: string): boolean {
+    return this.servicesByNs.get(namespace)?.names.has(name) ?? false;
+  }
+  serviceExportTo(namespace: string, name: string): readonly string[] | undefined {
+    return this.servicesByNs.get(namespace)?.exportTo.get(name);
   }
   services(namespace: string): readonly ServiceInfo[] {
     const b = this.servicesByNs.get(namespace);
