@@ -102,6 +102,12 @@ function labelSetHash(labels: Labels, ambient: boolean): number {
 /** Pod groups a namespace holds before its label index is built (see PodBucket.byLabel). */
 const INDEX_AFTER = 32;
 
+/** The selector's first key, if any (a label set without keys selects everything). */
+function firstKey(selector: Labels): string | undefined {
+  for (const k in selector) return k;
+  return undefined;
+}
+
 /** The labels carry every label of the selector (an empty selector: any). */
 function carries(labels: Labels, selector: Labels): boolean {
   for (const k in selector) if (labels[k] !== selector[k]) return false;
@@ -245,10 +251,14 @@ class PodBucket {
   /** Visits the groups carrying the selector's labels until `visit` returns false; false when it did. */
   private visitMatching(selector: Labels, visit: (group: LabelGroup) => boolean): boolean {
     if (this.byLabel) return forEachMatching(this, this.byLabel, selector, visit);
-    // Few groups: check each (a plain loop: this runs several times per decision).
+    // Few groups: check each (a plain loop: this runs several times per decision), on the
+    // selector's first label before the whole selector, since most groups fail on it.
+    const first = firstKey(selector);
+    const value = first === undefined ? undefined : selector[first];
     for (const entry of this.groups.values()) {
       if (!Array.isArray(entry)) {
-        if (carries(entry.labels, selector) && !visit(entry)) return false;
+        if ((first === undefined || entry.labels[first] === value) && carries(entry.labels, selector) && !visit(entry))
+          return false;
         continue;
       }
       for (let i = 0; i < entry.length; i++) if (carries(entry[i]!.labels, selector) && !visit(entry[i]!)) return false;
