@@ -485,7 +485,13 @@ export class ClusterStore implements ClusterView {
   private readonly workloadsByNs = new Map<string, WorkloadBucket>();
   private readonly servicesByNs = new Map<string, ServiceBucket>();
   private readonly entries = new ServiceEntryIndex();
-  private readonly known = new Set<KnownKind>();
+  /** Which kinds are known: flags, not a Set, since each decision asks several times. */
+  private readonly known: Record<KnownKind, boolean> = {
+    Pod: false,
+    Workload: false,
+    Registry: false,
+    Namespace: false,
+  };
   private readonly listeners = new Set<Listener>();
 
   // ---- reads (ClusterView) ----
@@ -509,7 +515,7 @@ export class ClusterStore implements ClusterView {
     return this.podsByNs.get(namespace)?.hasMatching(selector, filter) ?? false;
   }
   knowsPods(): boolean {
-    return this.known.has('Pod');
+    return this.known.Pod;
   }
   workloadsMatching(namespace: string, selector: Labels, limit: number): readonly WorkloadInfo[] {
     return this.workloadsByNs.get(namespace)?.matching(selector, limit) ?? [];
@@ -518,7 +524,7 @@ export class ClusterStore implements ClusterView {
     return this.workloadsByNs.get(namespace)?.hasMatching(selector) ?? false;
   }
   knowsWorkloads(): boolean {
-    return this.known.has('Workload');
+    return this.known.Workload;
   }
   service(namespace: string, name: string): ServiceInfo | undefined {
     return this.servicesByNs.get(namespace)?.info(namespace, name);
@@ -540,7 +546,7 @@ export class ClusterStore implements ClusterView {
     return this.entries.inNamespace(namespace);
   }
   knowsRegistry(): boolean {
-    return this.known.has('Registry');
+    return this.known.Registry;
   }
   namespace(name: string): NamespaceInfo | undefined {
     return this.namespaces.get(name);
@@ -557,7 +563,7 @@ export class ClusterStore implements ClusterView {
     return [...names].sort();
   }
   knowsNamespaces(): boolean {
-    return this.known.has('Namespace');
+    return this.known.Namespace;
   }
   hasNamespace(name: string): boolean {
     return (
@@ -612,7 +618,7 @@ export class ClusterStore implements ClusterView {
   upsertPod(obj: unknown, fallbackNamespace?: string): void {
     const info = podInfoOf(obj, fallbackNamespace);
     if (!info) return;
-    this.known.add('Pod');
+    this.known.Pod = true;
     bucket(this.podsByNs, info.namespace, () => new PodBucket()).set(info);
     this.emit('Pod', info.namespace, info.name);
   }
@@ -623,7 +629,7 @@ export class ClusterStore implements ClusterView {
   upsertNamespace(obj: unknown): void {
     const info = namespaceInfoOf(obj);
     if (!info) return;
-    this.known.add('Namespace');
+    this.known.Namespace = true;
     this.namespaces.set(info.name, info);
     this.emit('Namespace', '', info.name);
   }
@@ -637,7 +643,7 @@ export class ClusterStore implements ClusterView {
    */
   upsertWorkload(obj: unknown, kind: WorkloadKind, fallbackNamespace?: string): void {
     const info = workloadInfoOf(obj, kind, fallbackNamespace);
-    this.known.add('Workload');
+    this.known.Workload = true;
     if (!info) {
       const ref = refOfRaw(obj, fallbackNamespace);
       if (ref) this.deleteWorkload(kind, ref.namespace, ref.name);
@@ -652,7 +658,7 @@ export class ClusterStore implements ClusterView {
   upsertService(obj: unknown, fallbackNamespace?: string): void {
     const info = serviceInfoOf(obj, fallbackNamespace);
     if (!info) return;
-    this.known.add('Registry');
+    this.known.Registry = true;
     bucket(this.servicesByNs, info.namespace, () => new ServiceBucket()).set(info);
     this.emit('Service', info.namespace, info.name);
   }
@@ -662,7 +668,7 @@ export class ClusterStore implements ClusterView {
   upsertServiceEntry(obj: unknown, fallbackNamespace?: string): void {
     const info = serviceEntryInfoOf(obj, fallbackNamespace);
     if (!info) return;
-    this.known.add('Registry');
+    this.known.Registry = true;
     this.entries.set(info);
     this.emit('ServiceEntry', info.namespace, info.name);
   }
@@ -736,7 +742,7 @@ export class ClusterStore implements ClusterView {
           }
           if (pods.size === 0) this.podsByNs.delete(ns);
         }
-        this.known.add('Pod');
+        this.known.Pod = true;
         for (const p of changed) this.emit('Pod', p.namespace, p.name);
       },
     };
@@ -753,7 +759,7 @@ export class ClusterStore implements ClusterView {
     }
     for (const name of this.namespaces.keys()) if (!next.has(name)) changed.push(name);
     swap(this.namespaces, next);
-    this.known.add('Namespace');
+    this.known.Namespace = true;
     for (const name of changed) this.emit('Namespace', '', name);
   }
   /** Every workload of one kind after a (re-)list; the other kinds stay. */
@@ -778,7 +784,7 @@ export class ClusterStore implements ClusterView {
       bucket(this.workloadsByNs, info.namespace, () => new WorkloadBucket()).set(info);
       changed.push(info);
     }
-    this.known.add('Workload');
+    this.known.Workload = true;
     for (const w of changed) this.emit('Workload', w.namespace, w.name);
   }
   /**
@@ -792,7 +798,7 @@ export class ClusterStore implements ClusterView {
       if (info) bucket(next, info.namespace, () => new ServiceBucket()).set(info);
     }
     swap(this.servicesByNs, next);
-    this.known.add('Registry');
+    this.known.Registry = true;
   }
   replaceServiceEntries(objs: readonly unknown[]): void {
     this.entries.clear();
@@ -800,11 +806,11 @@ export class ClusterStore implements ClusterView {
       const info = serviceEntryInfoOf(o);
       if (info) this.entries.set(info);
     }
-    this.known.add('Registry');
+    this.known.Registry = true;
   }
   /** Marks a kind as known even when there are none (a synced, empty list). */
   markKnown(kind: KnownKind): void {
-    this.known.add(kind);
+    this.known[kind] = true;
   }
 
   private emit(kind: ChangeKind, namespace: string, name: string): void {

@@ -164,7 +164,7 @@ const entryVisible = (se: ServiceEntryInfo, ctx: HostContext): boolean =>
 
 /** Istio would import something for `ns/dns`: a visible Service or ServiceEntry with exactly that hostname, in a namespace the key accepts. */
 function imported(dns: string, ns: string, ctx: HostContext): boolean {
-  const svc = serviceOf(dns, ctx.domain);
+  const svc = serviceOf(dns, ctx.domain, ctx.sidecarNamespace);
   if (svc && keyMatches(ns, svc.namespace) && serviceVisible(svc.name, svc.namespace, ctx)) return true;
   const entries = ctx.view.serviceEntriesWithHost(dns);
   for (let i = 0; i < entries.length; i++) {
