@@ -18,7 +18,7 @@ describe('hostSubsetOf', () => {
 });
 
 describe('serviceOf', () => {
-  test('name.namespace.svc.<domain>, the same with or without the caller'\''s namespace at hand', () => {
+  test('name.namespace.svc.<domain>, the same with or without the namespace the caller has at hand', () => {
     assert.deepEqual(serviceOf('reviews.shop.svc.cluster.local', 'cluster.local'), {
       name: 'reviews',
       namespace: 'shop',
