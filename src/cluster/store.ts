@@ -257,15 +257,19 @@ class PodBucket {
     const value = first === undefined ? undefined : selector[first];
     for (const entry of this.groups.values()) {
       if (!Array.isArray(entry)) {
-        if ((first === undefined || entry.labels[first] === value) && carries(entry.labels, selector) && !visit(entry))
-          return false;
+        if (carriesFrom(entry.labels, first, value, selector) && !visit(entry)) return false;
         continue;
       }
-      for (let i = 0; i < entry.length; i++) if (carries(entry[i]!.labels, selector) && !visit(entry[i]!)) return false;
+      for (let i = 0; i < entry.length; i++)
+        if (carriesFrom(entry[i]!.labels, first, value, selector) && !visit(entry[i]!)) return false;
     }
     return true;
   }
 }
+
+/** carries(labels, selector), with the selector's first label (and its value) tested first. */
+const carriesFrom = (labels: Labels, first: string | undefined, value: string | undefined, selector: Labels) =>
+  (first === undefined || labels[first] === value) && carries(labels, selector);
 
 /** A group's pods are wanted by the filter. */
 const passes = (g: LabelGroup, filter: PodFilter): boolean => filter === 'all' || (filter === 'ambient') === g.ambient;
