@@ -19,7 +19,7 @@
 import { Undecided, type Decision } from '../admission/decision.js';
 import type { AdmissionRequest } from '../admission/types.js';
 import { describeRef } from '../sidecar/object.js';
-import { isSidecarRequest, review, type ReviewOptions } from '../sidecar/review.js';
+import { isSidecarRequest, review, type ReviewContext, type ReviewOptions } from '../sidecar/review.js';
 import { pairsEqual, selectorOf, selectorPairs } from '../sidecar/selectors.js';
 import { isRecord } from '../util/json.js';
 import type { ClaimStore } from './claims.js';
@@ -82,6 +82,8 @@ export class Admitter {
   private readonly queues = new Map<string, Job[]>();
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
+  /** What decideLocally reviews against: the overlay reads the reservations as they are at each call, so one serves every decision. */
+  private readonly local: ReviewContext;
 
   constructor(
     private readonly reservations: Reservations,
@@ -89,6 +91,7 @@ export class Admitter {
   ) {
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    this.local = { view: reservations.overlay(), options: options.review };
   }
 
   validate(request: AdmissionRequest, context: ValidateContext = {}): Decision | Promise<Decision> {
@@ -98,7 +101,7 @@ export class Admitter {
 
   /** One tick: review against the view and the reservations, reserve what was admitted (--claims=local). */
   decideLocally(request: AdmissionRequest): Decision {
-    const decision = review(request, { view: this.reservations.overlay(), options: this.options.review });
+    const decision = review(request, this.local);
     if (decision.allowed && needsClaim(request)) {
       const r = reservationOf(request, this.at());
       if (r) this.reservations.add(r);

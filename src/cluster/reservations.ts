@@ -86,11 +86,13 @@ export const WATCH_SETTLE_MS = 1_000;
 export const DEFAULT_MAX_PENDING_PER_NAMESPACE = 4_096;
 
 export class Reservations {
-  private readonly byNs = new Map<string, Map<string, Reservation>>();
+  private readonly byNs = new Map<string, PendingNamespace>();
   /** Keys that stopped counting, until when they are remembered. */
   private readonly done = new Map<string, number>();
   private readonly now: () => number;
   private readonly currentAsOf: () => number;
+  /** overlay() without extras: one view for every decision (it reads the reservations as they are at each call). */
+  private plainOverlay: ReservedView | undefined;
 
   constructor(private readonly options: ReservationsOptions) {
     this.now = options.now ?? Date.now;
@@ -103,30 +105,30 @@ export class Reservations {
 
   add(r: Reservation): void {
     const ns = this.bucket(r.info.namespace);
-    if (!ns.has(r.key) && ns.size >= (this.options.maxPerNamespace ?? DEFAULT_MAX_PENDING_PER_NAMESPACE)) {
+    if (!ns.byKey.has(r.key) && ns.size >= (this.options.maxPerNamespace ?? DEFAULT_MAX_PENDING_PER_NAMESPACE)) {
       throw new Undecided(
         `namespace "${r.info.namespace}" already has ${ns.size} admitted Sidecars that the cluster view has not shown yet; not admitting more until it catches up`,
         'capacity',
       );
     }
-    ns.set(r.key, r);
+    ns.set(r);
   }
 
   /** What the claims object of a namespace holds now (api mode): it replaces what was known, less what already stopped counting here. */
   replaceNamespace(namespace: string, claims: readonly Reservation[]): void {
     this.forget();
-    const ns = new Map<string, Reservation>();
-    for (const c of claims) if (!this.done.has(c.key)) ns.set(c.key, c);
+    const ns = new PendingNamespace();
+    for (const c of claims) if (!this.done.has(c.key)) ns.set(c);
     if (ns.size > 0) this.byNs.set(namespace, ns);
     else this.byNs.delete(namespace);
   }
 
   /** The pending Sidecars of a namespace that still count. */
-  pending(namespace: string): Reservation[] {
+  pending(namespace: string): readonly Reservation[] {
     const ns = this.byNs.get(namespace);
-    if (!ns) return [];
+    if (!ns) return NONE;
     this.settle(namespace, ns);
-    return [...ns.values()];
+    return ns.list();
   }
 
   /** Pending Sidecars of a namespace whose expiry has passed but that still count because the view is behind. */
@@ -139,7 +141,7 @@ export class Reservations {
   observed(namespace: string, name: string): void {
     const ns = this.byNs.get(namespace);
     if (!ns) return;
-    for (const r of ns.values()) if (r.info.name === name && this.inView(r)) this.finish(namespace, ns, r);
+    for (const r of ns.list()) if (r.info.name === name && this.inView(r)) this.finish(namespace, ns, r);
   }
 
   size(): number {
@@ -155,17 +157,15 @@ export class Reservations {
 
   /** The view with the pending Sidecars laid beside the stored ones; `extra` adds a namespace's not yet recorded ones. */
   overlay(extra?: (namespace: string) => readonly Reservation[]): ClusterView {
-    return new ReservedView(this.options.view, (namespace) => {
-      const more = extra?.(namespace) ?? [];
-      const pending = this.pending(namespace);
-      return more.length === 0 ? pending : [...pending, ...more];
-    });
+    if (extra) return new ReservedView(this.options.view, this, extra);
+    this.plainOverlay ??= new ReservedView(this.options.view, this);
+    return this.plainOverlay;
   }
 
-  private settle(namespace: string, ns: Map<string, Reservation>): void {
+  private settle(namespace: string, ns: PendingNamespace): void {
     const now = this.now();
     let asOf: number | undefined;
-    for (const r of ns.values()) {
+    for (const r of ns.list()) {
       if (this.inView(r)) this.finish(namespace, ns, r);
       else if (r.expiresAt <= now) {
         asOf ??= this.currentAsOf(); // read once, and only when some reservation has expired by the clock
@@ -184,7 +184,7 @@ export class Reservations {
     return r.replaces === undefined || newerVersion(stored.resourceVersion, r.replaces);
   }
 
-  private finish(namespace: string, ns: Map<string, Reservation>, r: Reservation): void {
+  private finish(namespace: string, ns: PendingNamespace, r: Reservation): void {
     ns.delete(r.key);
     if (ns.size === 0) this.byNs.delete(namespace);
     this.done.set(r.key, r.expiresAt + (this.options.forgetAfterMs ?? 0));
@@ -199,15 +199,46 @@ export class Reservations {
     }
   }
 
-  private bucket(namespace: string): Map<string, Reservation> {
+  private bucket(namespace: string): PendingNamespace {
     let ns = this.byNs.get(namespace);
     if (!ns) {
-      ns = new Map();
+      ns = new PendingNamespace();
       this.byNs.set(namespace, ns);
     }
     return ns;
   }
 }
+
+const NONE: readonly never[] = Object.freeze([]);
+
+/**
+ * The pending Sidecars of one namespace, with their list built once per
+ * change rather than at every decision.
+ */
+class PendingNamespace {
+  readonly byKey = new Map<string, Reservation>();
+  private reservations: readonly Reservation[] | undefined;
+
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  set(r: Reservation): void {
+    this.byKey.set(r.key, r);
+    this.reservations = undefined;
+  }
+
+  delete(key: string): void {
+    if (this.byKey.delete(key)) this.reservations = undefined;
+  }
+
+  list(): readonly Reservation[] {
+    this.reservations ??= [...this.byKey.values()];
+    return this.reservations;
+  }
+}
+
+const infoOf = (r: Reservation): SidecarInfo => r.info;
 
 /**
  * Whether resourceVersion `a` is later than `b`. kube-apiserver's are etcd
@@ -263,6 +294,7 @@ export function reservationOf(request: AdmissionRequest, at: ReserveAt): Reserva
     nonEmpty(request.name) ??
     `${nonEmpty(meta.generateName) ?? ''}<generated ${random ?? keyPart(uid!)}>`;
   const selectorPresent = workloadSelectorPresent(object);
+  // One literal, every field always present (undefined when absent): nothing built and spread in between.
   return {
     key,
     info: pendingInfo(namespace, name, {
@@ -271,10 +303,10 @@ export function reservationOf(request: AdmissionRequest, at: ReserveAt): Reserva
       selectorPresent,
       managed: isRecord(meta.labels) && meta.labels[MANAGED_BY_LABEL] === MANAGED_BY_VALUE,
       creationTimestamp: nonEmpty(meta.creationTimestamp),
-      ...(selectorPresent ? {} : { egressHosts: egressHostsOf(object) }),
+      egressHosts: selectorPresent ? undefined : egressHostsOf(object),
     }),
-    ...(uid !== undefined ? { uid } : {}),
-    ...(replaces !== undefined ? { replaces } : {}),
+    uid,
+    replaces,
     replica: at.replica,
     admittedAt: at.now,
     expiresAt: at.now + at.ttlMs,
@@ -302,23 +334,29 @@ export interface PendingFacts {
  * through every scavenge (issue 20: about 500 KB promoted per scavenge at
  * 3,000+ Sidecars, gone under --no-allocation-site-pretenuring). `make bench`
  * watches for its return (promoted_kb_per_scavenge). Only what the rules read
- * is kept (the managed-by label phrases the way out of a conflict).
+ * is kept (the managed-by label phrases the way out of a conflict), in one
+ * literal of a fixed shape: a reservation is kept until the view shows its
+ * object, so it should be small.
  */
 export function pendingInfo(namespace: string, name: string, facts: PendingFacts): SidecarInfo {
-  const { uid, selector, selectorPresent, managed, creationTimestamp, egressHosts } = facts;
+  const { selector } = facts;
   return {
     namespace,
     name,
-    ...(uid !== undefined ? { uid } : {}),
-    ...(creationTimestamp !== undefined ? { creationTimestamp } : {}),
+    uid: facts.uid,
+    creationTimestamp: facts.creationTimestamp,
     selector,
     selectorPairs: selector ? selectorPairs(selector) : null,
-    selectorPresent,
-    ...(egressHosts !== undefined ? { egressHosts } : {}),
-    labels: managed ? { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE } : {},
-    annotations: {},
+    selectorPresent: facts.selectorPresent,
+    egressHosts: facts.egressHosts,
+    labels: facts.managed ? MANAGED_LABELS : NO_LABELS,
+    annotations: NO_LABELS,
   };
 }
+
+/** The only label a pending record keeps, and none: shared, so a kept reservation holds no label object of its own. */
+const MANAGED_LABELS: Labels = Object.freeze({ [MANAGED_BY_LABEL]: MANAGED_BY_VALUE });
+const NO_LABELS: Labels = Object.freeze({});
 
 /** Keys name ConfigMap data entries ([-._a-zA-Z0-9], at most 253): a uid or version that is not safe there is hashed. */
 function keyPart(s: string): string {
@@ -330,25 +368,46 @@ const nonEmpty = (v: unknown): string | undefined => (typeof v === 'string' && v
 class ReservedView implements ClusterView {
   constructor(
     private readonly base: ClusterView,
-    private readonly pending: (namespace: string) => readonly Reservation[],
+    private readonly reservations: Reservations,
+    /** Not yet recorded reservations (api mode: a batch's earlier admissions), after the recorded ones. */
+    private readonly extra?: (namespace: string) => readonly Reservation[],
   ) {}
 
   sidecar(namespace: string, name: string): SidecarInfo | undefined {
-    return this.base.sidecar(namespace, name) ?? this.pending(namespace).find((r) => r.info.name === name)?.info;
+    return (
+      this.base.sidecar(namespace, name) ?? this.pendingWithExtra(namespace).find((r) => r.info.name === name)?.info
+    );
   }
   sidecars(namespace: string): readonly SidecarInfo[] {
-    const pending = this.pending(namespace);
     const stored = this.base.sidecars(namespace);
-    return pending.length === 0 ? stored : [...stored, ...pending.map((r) => r.info)];
+    const pending = this.pendingWithExtra(namespace);
+    return pending.length === 0 ? stored : [...stored, ...pending.map(infoOf)];
+  }
+  /** The stored Sidecars, then the pending ones: nothing concatenated (a decision that reserves changes the pending list each time). */
+  forEachSidecar(namespace: string, visit: (s: SidecarInfo) => void): void {
+    this.base.forEachSidecar(namespace, visit);
+    const pending = this.reservations.pending(namespace);
+    for (let i = 0; i < pending.length; i++) visit(pending[i]!.info);
+    const extra = this.extra?.(namespace) ?? NONE;
+    for (let i = 0; i < extra.length; i++) visit(extra[i]!.info);
   }
   namespaceWide(namespace: string): readonly SidecarInfo[] {
     const stored = this.base.namespaceWide(namespace);
-    const pending = this.pending(namespace).filter((r) => r.info.selector === null);
-    return pending.length === 0 ? stored : [...stored, ...pending.map((r) => r.info)];
+    const pending = this.pendingWithExtra(namespace).filter((r) => r.info.selector === null);
+    return pending.length === 0 ? stored : [...stored, ...pending.map(infoOf)];
+  }
+  /** The recorded pending Sidecars of a namespace, then the extra ones. */
+  private pendingWithExtra(namespace: string): readonly Reservation[] {
+    const pending = this.reservations.pending(namespace);
+    const extra = this.extra?.(namespace) ?? NONE;
+    return extra.length === 0 ? pending : [...pending, ...extra];
   }
   // Everything but Sidecars is read from the base view as it is.
   podsMatching(namespace: string, selector: Labels, limit: number, filter?: PodFilter): readonly PodInfo[] {
     return this.base.podsMatching(namespace, selector, limit, filter);
+  }
+  hasPodMatching(namespace: string, selector: Labels, filter?: PodFilter): boolean {
+    return this.base.hasPodMatching(namespace, selector, filter);
   }
   knowsPods(): boolean {
     return this.base.knowsPods();
@@ -356,11 +415,20 @@ class ReservedView implements ClusterView {
   workloadsMatching(namespace: string, selector: Labels, limit: number): readonly WorkloadInfo[] {
     return this.base.workloadsMatching(namespace, selector, limit);
   }
+  hasWorkloadMatching(namespace: string, selector: Labels): boolean {
+    return this.base.hasWorkloadMatching(namespace, selector);
+  }
   knowsWorkloads(): boolean {
     return this.base.knowsWorkloads();
   }
   service(namespace: string, name: string): ServiceInfo | undefined {
     return this.base.service(namespace, name);
+  }
+  hasService(namespace: string, name: string): boolean {
+    return this.base.hasService(namespace, name);
+  }
+  serviceExportTo(namespace: string, name: string): readonly string[] | undefined {
+    return this.base.serviceExportTo(namespace, name);
   }
   services(namespace: string): readonly ServiceInfo[] {
     return this.base.services(namespace);

@@ -102,6 +102,12 @@ function labelSetHash(labels: Labels, ambient: boolean): number {
 /** Pod groups a namespace holds before its label index is built (see PodBucket.byLabel). */
 const INDEX_AFTER = 32;
 
+/** The selector's first key, if any (a label set without keys selects everything). */
+function firstKey(selector: Labels): string | undefined {
+  for (const k in selector) return k;
+  return undefined;
+}
+
 /** The labels carry every label of the selector (an empty selector: any). */
 function carries(labels: Labels, selector: Labels): boolean {
   for (const k in selector) if (labels[k] !== selector[k]) return false;
@@ -163,7 +169,7 @@ class PodBucket {
       if (this.byLabel) addPosting(this.byLabel, group.labels, group);
       else if (this.groupCount > INDEX_AFTER) {
         this.byLabel = new Map();
-        for (const g of this.allGroups()) addPosting(this.byLabel, g.labels, g);
+        for (const g of this.all()) addPosting(this.byLabel, g.labels, g);
       }
     } else if (typeof group.pods === 'string') group.pods = new Set([group.pods, pod.name]);
     else group.pods.add(pod.name);
@@ -208,7 +214,8 @@ class PodBucket {
     return [...this.groupOf].map(([name, g]) => ({ namespace, name, labels: g.labels, ambient: g.ambient }));
   }
 
-  private *allGroups(): Generator<LabelGroup> {
+  /** Every group (for an empty selector). */
+  *all(): Generator<LabelGroup> {
     for (const g of this.groups.values()) {
       if (Array.isArray(g)) yield* g;
       else yield g;
@@ -217,38 +224,65 @@ class PodBucket {
 
   matching(namespace: string, selector: Labels, limit: number, filter: PodFilter): PodInfo[] {
     const out: PodInfo[] = [];
-    if (
-      (filter === 'ambient' && this.ambientGroups === 0) ||
-      (filter === 'sidecar' && this.ambientGroups === this.groupCount)
-    )
-      return out;
-    const visit = (group: LabelGroup): boolean => {
-      if ((filter === 'sidecar' && group.ambient) || (filter === 'ambient' && !group.ambient)) return true;
+    if (this.noneCanPass(filter)) return out;
+    this.visitMatching(selector, (group) => {
+      if (!passes(group, filter)) return true;
       for (const name of podNames(group)) {
         if (out.push({ namespace, name, labels: group.labels, ambient: group.ambient }) >= limit) return false;
       }
       return true;
-    };
-    if (this.byLabel) forEachMatching(this.byLabel, () => this.allGroups(), selector, groupLabels, visit);
-    else {
-      // Few groups: check each (a plain loop: this runs several times per decision).
-      for (const entry of this.groups.values()) {
-        if (!Array.isArray(entry)) {
-          if (carries(entry.labels, selector) && !visit(entry)) break;
-          continue;
-        }
-        let more = true;
-        for (const group of entry) {
-          if (!carries(group.labels, selector)) continue;
-          more = visit(group);
-          if (!more) break;
-        }
-        if (!more) break;
-      }
-    }
+    });
     return out;
   }
+
+  /** matching(...).length > 0, without collecting: the visitor is a constant that stops at the first group that passes. */
+  hasMatching(selector: Labels, filter: PodFilter): boolean {
+    return !this.noneCanPass(filter) && !this.visitMatching(selector, UNTIL_PASSES[filter]);
+  }
+
+  /** No group can pass the filter: a namespace without ambient pods answers the ambient rule's question at once. */
+  private noneCanPass(filter: PodFilter): boolean {
+    return (
+      (filter === 'ambient' && this.ambientGroups === 0) ||
+      (filter === 'sidecar' && this.ambientGroups === this.groupCount)
+    );
+  }
+
+  /** Visits the groups carrying the selector's labels until `visit` returns false; false when it did. */
+  private visitMatching(selector: Labels, visit: (group: LabelGroup) => boolean): boolean {
+    if (this.byLabel) return forEachMatching(this, this.byLabel, selector, visit);
+    // Few groups: check each (a plain loop: this runs several times per decision), on the
+    // selector's first label before the whole selector, since most groups fail on it.
+    const first = firstKey(selector);
+    const value = first === undefined ? undefined : selector[first];
+    for (const entry of this.groups.values()) {
+      if (!Array.isArray(entry)) {
+        if (carriesFrom(entry.labels, first, value, selector) && !visit(entry)) return false;
+        continue;
+      }
+      for (let i = 0; i < entry.length; i++)
+        if (carriesFrom(entry[i]!.labels, first, value, selector) && !visit(entry[i]!)) return false;
+    }
+    return true;
+  }
 }
+
+/** carries(labels, selector), with the selector's first label (and its value) tested first. */
+const carriesFrom = (labels: Labels, first: string | undefined, value: string | undefined, selector: Labels) =>
+  (first === undefined || labels[first] === value) && carries(labels, selector);
+
+/** A group's pods are wanted by the filter. */
+const passes = (g: LabelGroup, filter: PodFilter): boolean => filter === 'all' || (filter === 'ambient') === g.ambient;
+
+/** Visitors that stop (return false) at the first group each filter wants: constants, so a test allocates no closure. */
+const UNTIL_PASSES: Readonly<Record<PodFilter, (g: LabelGroup) => boolean>> = {
+  all: () => false,
+  sidecar: (g) => g.ambient,
+  ambient: (g) => !g.ambient,
+};
+
+/** A visitor that stops at the first item. */
+const STOP = (): boolean => false;
 
 /**
  * The items carrying one label: a single item, or a Set once there are
@@ -267,37 +301,31 @@ const postingSize = <T extends object>(p: Posting<T>): number => (p instanceof S
 
 /**
  * Visits the items whose labels carry every label of the selector (all
- * items for an empty selector) until `visit` returns false: the shortest
- * posting list among the selector's labels, each entry checked against the
- * rest of the selector. A loop with a callback rather than a generator: it
- * runs on every decision.
+ * items for an empty selector) until `visit` returns false, and then
+ * returns false: the shortest posting list among the selector's labels,
+ * each entry checked against the rest of the selector. A loop with a
+ * callback rather than a generator, and no list of keys: it runs on every
+ * decision.
  */
-function forEachMatching<T extends object>(
+function forEachMatching<T extends { readonly labels: Labels }>(
+  source: { all(): Iterable<T> },
   byLabel: Postings<T>,
-  all: () => Iterable<T>,
   selector: Labels,
-  labelsOf: (t: T) => Labels,
   visit: (t: T) => boolean,
-): void {
-  const keys = Object.keys(selector);
+): boolean {
   let shortest: Posting<T> | undefined;
-  for (const k of keys) {
+  for (const k in selector) {
     const p = byLabel.get(k)?.get(selector[k]!);
-    if (!p) return;
+    if (!p) return true;
     if (!shortest || postingSize(p) < postingSize(shortest)) shortest = p;
   }
-  const candidates: Iterable<T> = shortest === undefined ? all() : shortest instanceof Set ? shortest : [shortest];
-  for (const item of candidates) {
-    const labels = labelsOf(item);
-    let every = true;
-    for (const k of keys) {
-      if (labels[k] !== selector[k]) {
-        every = false;
-        break;
-      }
-    }
-    if (every && !visit(item)) return;
+  if (shortest === undefined) {
+    for (const item of source.all()) if (!visit(item)) return false;
+    return true;
   }
+  if (!(shortest instanceof Set)) return !carries(shortest.labels, selector) || visit(shortest);
+  for (const item of shortest) if (carries(item.labels, selector) && !visit(item)) return false;
+  return true;
 }
 
 function addPosting<T extends object>(byLabel: Postings<T>, labels: Labels, item: T): void {
@@ -325,8 +353,6 @@ function dropPosting<T extends object>(byLabel: Postings<T>, labels: Labels, ite
     if (values.size === 0) byLabel.delete(k);
   }
 }
-
-const groupLabels = (x: { labels: Labels }): Labels => x.labels;
 
 /** Workload templates of one namespace, by kind and name, and indexed by template label like pods. */
 class WorkloadBucket {
@@ -364,14 +390,12 @@ class WorkloadBucket {
 
   matching(selector: Labels, limit: number): WorkloadInfo[] {
     const out: WorkloadInfo[] = [];
-    forEachMatching(
-      this.byLabel,
-      () => this.all(),
-      selector,
-      groupLabels,
-      (w) => out.push(w) < limit,
-    );
+    forEachMatching(this, this.byLabel, selector, (w) => out.push(w) < limit);
     return out;
+  }
+
+  hasMatching(selector: Labels): boolean {
+    return !forEachMatching(this, this.byLabel, selector, STOP);
   }
 }
 
@@ -465,7 +489,13 @@ export class ClusterStore implements ClusterView {
   private readonly workloadsByNs = new Map<string, WorkloadBucket>();
   private readonly servicesByNs = new Map<string, ServiceBucket>();
   private readonly entries = new ServiceEntryIndex();
-  private readonly known = new Set<KnownKind>();
+  /** Which kinds are known: flags, not a Set, since each decision asks several times. */
+  private readonly known: Record<KnownKind, boolean> = {
+    Pod: false,
+    Workload: false,
+    Registry: false,
+    Namespace: false,
+  };
   private readonly listeners = new Set<Listener>();
 
   // ---- reads (ClusterView) ----
@@ -475,23 +505,39 @@ export class ClusterStore implements ClusterView {
   sidecars(namespace: string): readonly SidecarInfo[] {
     return this.sidecarsByNs.get(namespace)?.list() ?? [];
   }
+  forEachSidecar(namespace: string, visit: (s: SidecarInfo) => void): void {
+    const list = this.sidecarsByNs.get(namespace)?.list();
+    if (list) for (let i = 0; i < list.length; i++) visit(list[i]!);
+  }
   namespaceWide(namespace: string): readonly SidecarInfo[] {
     return this.sidecarsByNs.get(namespace)?.namespaceWide() ?? [];
   }
   podsMatching(namespace: string, selector: Labels, limit: number, filter: PodFilter = 'all'): readonly PodInfo[] {
     return this.podsByNs.get(namespace)?.matching(namespace, selector, limit, filter) ?? [];
   }
+  hasPodMatching(namespace: string, selector: Labels, filter: PodFilter = 'all'): boolean {
+    return this.podsByNs.get(namespace)?.hasMatching(selector, filter) ?? false;
+  }
   knowsPods(): boolean {
-    return this.known.has('Pod');
+    return this.known.Pod;
   }
   workloadsMatching(namespace: string, selector: Labels, limit: number): readonly WorkloadInfo[] {
     return this.workloadsByNs.get(namespace)?.matching(selector, limit) ?? [];
   }
+  hasWorkloadMatching(namespace: string, selector: Labels): boolean {
+    return this.workloadsByNs.get(namespace)?.hasMatching(selector) ?? false;
+  }
   knowsWorkloads(): boolean {
-    return this.known.has('Workload');
+    return this.known.Workload;
   }
   service(namespace: string, name: string): ServiceInfo | undefined {
     return this.servicesByNs.get(namespace)?.info(namespace, name);
+  }
+  hasService(namespace: string, name: string): boolean {
+    return this.servicesByNs.get(namespace)?.names.has(name) ?? false;
+  }
+  serviceExportTo(namespace: string, name: string): readonly string[] | undefined {
+    return this.servicesByNs.get(namespace)?.exportTo.get(name);
   }
   services(namespace: string): readonly ServiceInfo[] {
     const b = this.servicesByNs.get(namespace);
@@ -504,7 +550,7 @@ export class ClusterStore implements ClusterView {
     return this.entries.inNamespace(namespace);
   }
   knowsRegistry(): boolean {
-    return this.known.has('Registry');
+    return this.known.Registry;
   }
   namespace(name: string): NamespaceInfo | undefined {
     return this.namespaces.get(name);
@@ -521,7 +567,7 @@ export class ClusterStore implements ClusterView {
     return [...names].sort();
   }
   knowsNamespaces(): boolean {
-    return this.known.has('Namespace');
+    return this.known.Namespace;
   }
   hasNamespace(name: string): boolean {
     return (
@@ -576,7 +622,7 @@ export class ClusterStore implements ClusterView {
   upsertPod(obj: unknown, fallbackNamespace?: string): void {
     const info = podInfoOf(obj, fallbackNamespace);
     if (!info) return;
-    this.known.add('Pod');
+    this.known.Pod = true;
     bucket(this.podsByNs, info.namespace, () => new PodBucket()).set(info);
     this.emit('Pod', info.namespace, info.name);
   }
@@ -587,7 +633,7 @@ export class ClusterStore implements ClusterView {
   upsertNamespace(obj: unknown): void {
     const info = namespaceInfoOf(obj);
     if (!info) return;
-    this.known.add('Namespace');
+    this.known.Namespace = true;
     this.namespaces.set(info.name, info);
     this.emit('Namespace', '', info.name);
   }
@@ -601,7 +647,7 @@ export class ClusterStore implements ClusterView {
    */
   upsertWorkload(obj: unknown, kind: WorkloadKind, fallbackNamespace?: string): void {
     const info = workloadInfoOf(obj, kind, fallbackNamespace);
-    this.known.add('Workload');
+    this.known.Workload = true;
     if (!info) {
       const ref = refOfRaw(obj, fallbackNamespace);
       if (ref) this.deleteWorkload(kind, ref.namespace, ref.name);
@@ -616,7 +662,7 @@ export class ClusterStore implements ClusterView {
   upsertService(obj: unknown, fallbackNamespace?: string): void {
     const info = serviceInfoOf(obj, fallbackNamespace);
     if (!info) return;
-    this.known.add('Registry');
+    this.known.Registry = true;
     bucket(this.servicesByNs, info.namespace, () => new ServiceBucket()).set(info);
     this.emit('Service', info.namespace, info.name);
   }
@@ -626,7 +672,7 @@ export class ClusterStore implements ClusterView {
   upsertServiceEntry(obj: unknown, fallbackNamespace?: string): void {
     const info = serviceEntryInfoOf(obj, fallbackNamespace);
     if (!info) return;
-    this.known.add('Registry');
+    this.known.Registry = true;
     this.entries.set(info);
     this.emit('ServiceEntry', info.namespace, info.name);
   }
@@ -700,7 +746,7 @@ export class ClusterStore implements ClusterView {
           }
           if (pods.size === 0) this.podsByNs.delete(ns);
         }
-        this.known.add('Pod');
+        this.known.Pod = true;
         for (const p of changed) this.emit('Pod', p.namespace, p.name);
       },
     };
@@ -717,7 +763,7 @@ export class ClusterStore implements ClusterView {
     }
     for (const name of this.namespaces.keys()) if (!next.has(name)) changed.push(name);
     swap(this.namespaces, next);
-    this.known.add('Namespace');
+    this.known.Namespace = true;
     for (const name of changed) this.emit('Namespace', '', name);
   }
   /** Every workload of one kind after a (re-)list; the other kinds stay. */
@@ -742,7 +788,7 @@ export class ClusterStore implements ClusterView {
       bucket(this.workloadsByNs, info.namespace, () => new WorkloadBucket()).set(info);
       changed.push(info);
     }
-    this.known.add('Workload');
+    this.known.Workload = true;
     for (const w of changed) this.emit('Workload', w.namespace, w.name);
   }
   /**
@@ -756,7 +802,7 @@ export class ClusterStore implements ClusterView {
       if (info) bucket(next, info.namespace, () => new ServiceBucket()).set(info);
     }
     swap(this.servicesByNs, next);
-    this.known.add('Registry');
+    this.known.Registry = true;
   }
   replaceServiceEntries(objs: readonly unknown[]): void {
     this.entries.clear();
@@ -764,11 +810,11 @@ export class ClusterStore implements ClusterView {
       const info = serviceEntryInfoOf(o);
       if (info) this.entries.set(info);
     }
-    this.known.add('Registry');
+    this.known.Registry = true;
   }
   /** Marks a kind as known even when there are none (a synced, empty list). */
   markKnown(kind: KnownKind): void {
-    this.known.add(kind);
+    this.known[kind] = true;
   }
 
   private emit(kind: ChangeKind, namespace: string, name: string): void {

@@ -7,15 +7,14 @@
 // warnings stand alone in kubectl's output, so they name it themselves.
 import type { ClusterView, PodFilter, PodInfo, SidecarInfo, WorkloadInfo } from './view.js';
 import { isAmbientNamespace } from './ambient.js';
-import { hostRules, type UnknownHosts } from './host-rules.js';
+import { addHostFindings, type UnknownHosts } from './host-rules.js';
 import { isManaged } from './managed.js';
 import { describeRef, type ObjectRef } from './object.js';
-import { outboundModeEmpty, scopeRules } from './scope-rules.js';
+import { addOutboundModeEmpty, addScopeFindings } from './scope-rules.js';
 import {
   selectorOf,
-  selectorPairs,
   selectorString,
-  sharedLabels,
+  sharedWith,
   type Labels,
   type OverlapMode,
   type PairedSelector,
@@ -42,21 +41,26 @@ export interface CrossInput {
 
 const EXAMPLES = 3;
 
+/**
+ * Every rule of this module, findings in rule order. The rules push into one
+ * array rather than each returning its own: a valid Sidecar, the common case,
+ * has no findings and needs no empty lists built and concatenated.
+ */
 export function crossObjectRules(input: CrossInput, view: ClusterView, options: CrossOptions): Violation[] {
   const selector = selectorOf(input.object);
   const oldSelector = input.oldObject === undefined ? undefined : selectorOf(input.oldObject);
   const findings: Violation[] = [];
   if (selector === null) {
-    findings.push(...duplicateDefault(input.ref, view, oldSelector === null, options));
-    findings.push(...ambientNamespace(input.ref, view));
+    duplicateDefault(findings, input.ref, view, oldSelector === null, options);
+    ambientNamespace(findings, input.ref, view);
   } else {
-    findings.push(...overlaps(input.ref, selector, oldSelector, view, options.overlap));
-    findings.push(...rootSelector(input.ref, options.rootNamespace));
-    findings.push(...noMatchingPod(input.ref, selector, view, options.overlap));
-    findings.push(...ambientPods(input.ref, selector, view));
+    overlaps(findings, input.ref, selector, oldSelector, view, options.overlap);
+    rootSelector(findings, input.ref, options.rootNamespace);
+    noMatchingPod(findings, input.ref, selector, view, options.overlap);
+    ambientPods(findings, input.ref, selector, view);
   }
-  findings.push(...scopeRules(input, view, options));
-  findings.push(...hostRules(input, view, options));
+  addScopeFindings(findings, input, view, options);
+  addHostFindings(findings, input, view, options);
   return findings;
 }
 
@@ -65,36 +69,37 @@ export function crossObjectRules(input: CrossInput, view: ClusterView, options: 
  * outbound.mode-empty): what `check --isolated` still reports.
  */
 export function objectOnlyRules(input: CrossInput, options: CrossOptions): Violation[] {
-  return [
-    ...(selectorOf(input.object) === null ? [] : rootSelector(input.ref, options.rootNamespace)),
-    ...outboundModeEmpty(input),
-  ];
+  const findings: Violation[] = [];
+  if (selectorOf(input.object) !== null) rootSelector(findings, input.ref, options.rootNamespace);
+  addOutboundModeEmpty(findings, input);
+  return findings;
 }
 
 /** conflict.default (IST0111): one namespace-wide Sidecar per namespace. */
 function duplicateDefault(
+  out: Violation[],
   ref: ObjectRef,
   view: ClusterView,
   wasNamespaceWide: boolean,
   options: CrossOptions,
-): Violation[] {
-  return view
-    .namespaceWide(ref.namespace)
-    .filter((s) => s.name !== ref.name)
-    .map((existing) => {
-      const grandfathered = wasNamespaceWide;
-      return {
-        rule: 'conflict.default',
-        severity: grandfathered ? 'warning' : 'error',
-        path: 'spec.workloadSelector',
-        message: grandfathered
-          ? `${describeRef(ref)} and ${describeRef(existing)} are both namespace-wide (no workloadSelector); Istio picks the older one (IST0111)`
-          : `no workloadSelector, but namespace "${ref.namespace}" already has a namespace-wide Sidecar: ${existing.name}${managedNote(existing)}; with two of them Istio's choice is undefined (IST0111)`,
-        hint: isManaged(existing)
-          ? `add spec.workloadSelector.labels to ${ref.name}, or change the generated default through sidecar-guard's template, or opt the namespace out of generated defaults (${options.defaultsOptIn ?? 'remove its sidecar-guard.io/default-sidecar label'}) and then delete ${existing.namespace}/${existing.name}`
-          : `edit the existing Sidecar ${existing.namespace}/${existing.name} instead, or add spec.workloadSelector.labels to ${ref.name} so it applies to specific workloads`,
-      };
+): void {
+  const wide = view.namespaceWide(ref.namespace);
+  for (let i = 0; i < wide.length; i++) {
+    const existing = wide[i]!;
+    if (existing.name === ref.name) continue;
+    const grandfathered = wasNamespaceWide;
+    out.push({
+      rule: 'conflict.default',
+      severity: grandfathered ? 'warning' : 'error',
+      path: 'spec.workloadSelector',
+      message: grandfathered
+        ? `${describeRef(ref)} and ${describeRef(existing)} are both namespace-wide (no workloadSelector); Istio picks the older one (IST0111)`
+        : `no workloadSelector, but namespace "${ref.namespace}" already has a namespace-wide Sidecar: ${existing.name}${managedNote(existing)}; with two of them Istio's choice is undefined (IST0111)`,
+      hint: isManaged(existing)
+        ? `add spec.workloadSelector.labels to ${ref.name}, or change the generated default through sidecar-guard's template, or opt the namespace out of generated defaults (${options.defaultsOptIn ?? 'remove its sidecar-guard.io/default-sidecar label'}) and then delete ${existing.namespace}/${existing.name}`
+        : `edit the existing Sidecar ${existing.namespace}/${existing.name} instead, or add spec.workloadSelector.labels to ${ref.name} so it applies to specific workloads`,
     });
+  }
 }
 
 /** What makes two selectors overlap: the labels a pod needs for both, and the pods and workloads that have them. */
@@ -104,26 +109,26 @@ interface Overlap {
   workloads: readonly WorkloadInfo[];
 }
 
-/** conflict.overlap (IST0110): no two selector Sidecars may pick the same pod. */
+/**
+ * conflict.overlap (IST0110): no two selector Sidecars may pick the same pod.
+ * The candidate's selector is compared as it is (sharedWith): no pairs are
+ * built for it, and a namespace without overlap costs no more than the visit.
+ */
 function overlaps(
+  out: Violation[],
   ref: ObjectRef,
   selector: Labels,
   oldSelector: Labels | null | undefined,
   view: ClusterView,
   mode: OverlapMode,
-): Violation[] {
-  const findings: Violation[] = [];
-  const candidate: PairedSelector = { selector, selectorPairs: selectorPairs(selector) };
-  const previous: PairedSelector | null = oldSelector
-    ? { selector: oldSelector, selectorPairs: selectorPairs(oldSelector) }
-    : null;
-  for (const other of view.sidecars(ref.namespace)) {
-    if (!isSelective(other) || other.name === ref.name) continue;
-    const overlap = overlapOf(candidate, other, ref.namespace, view, mode);
-    if (!overlap) continue;
-    const grandfathered = previous !== null && overlapOf(previous, other, ref.namespace, view, mode) !== null;
+): void {
+  view.forEachSidecar(ref.namespace, (other) => {
+    if (!isSelective(other) || other.name === ref.name) return;
+    const overlap = overlapOf(selector, other, ref.namespace, view, mode);
+    if (!overlap) return;
+    const grandfathered = !!oldSelector && overlapOf(oldSelector, other, ref.namespace, view, mode) !== null;
     const { shared } = overlap;
-    findings.push({
+    out.push({
       rule: 'conflict.overlap',
       severity: grandfathered ? 'warning' : 'error',
       path: 'spec.workloadSelector.labels',
@@ -132,8 +137,7 @@ function overlaps(
         : `selects the same workloads as ${describeRef(other)}: both apply to pods labelled ${selectorString(shared)}${witnesses(overlap, view, mode)}; Istio would use only one of them, which is undefined behaviour (IST0110)`,
       hint: `make the selectors disjoint (give ${ref.name} a label value that ${other.name} does not accept), or merge the two Sidecars into one`,
     });
-  }
-  return findings;
+  });
 }
 
 /** Ambient pods have no sidecar: Istio's analyzer leaves them out of IST0110, and so do `pods` and `workloads`. */
@@ -147,13 +151,13 @@ const CONFLICT_PODS: PodFilter = 'sidecar';
  * allocating; only overlapping selectors get merged.
  */
 function overlapOf(
-  candidate: PairedSelector,
+  candidate: Labels,
   other: PairedSelector,
   namespace: string,
   view: ClusterView,
   mode: OverlapMode,
 ): Overlap | null {
-  const shared = sharedLabels(candidate, other, mode);
+  const shared = sharedWith(candidate, other, mode);
   if (shared === null) return null;
   const pods = view.podsMatching(namespace, shared, EXAMPLES, CONFLICT_PODS);
   const workloads = mode === 'pods' ? [] : view.workloadsMatching(namespace, shared, EXAMPLES);
@@ -162,7 +166,7 @@ function overlapOf(
     mode === 'workloads' &&
     pods.length === 0 &&
     workloads.length === 0 &&
-    sharedLabels(candidate, other, 'identical') === null
+    sharedWith(candidate, other, 'identical') === null
   )
     return null;
   return { shared, pods, workloads };
@@ -189,17 +193,15 @@ export function describeWorkload(w: WorkloadInfo): string {
 }
 
 /** root.selector (Kiali's KIA1006): the mesh-wide default in the root namespace should not select workloads. */
-function rootSelector(ref: ObjectRef, rootNamespace: string): Violation[] {
-  if (ref.namespace !== rootNamespace) return [];
-  return [
-    {
-      rule: 'root.selector',
-      severity: 'warning',
-      path: 'spec.workloadSelector',
-      message: `${describeRef(ref)} is in the root namespace but has a workloadSelector: it applies only to pods in ${rootNamespace}, not mesh-wide (KIA1006)`,
-      hint: 'remove the workloadSelector to make it the mesh-wide default, or move it to the namespace of the workloads it targets',
-    },
-  ];
+function rootSelector(out: Violation[], ref: ObjectRef, rootNamespace: string): void {
+  if (ref.namespace !== rootNamespace) return;
+  out.push({
+    rule: 'root.selector',
+    severity: 'warning',
+    path: 'spec.workloadSelector',
+    message: `${describeRef(ref)} is in the root namespace but has a workloadSelector: it applies only to pods in ${rootNamespace}, not mesh-wide (KIA1006)`,
+    hint: 'remove the workloadSelector to make it the mesh-wide default, or move it to the namespace of the workloads it targets',
+  });
 }
 
 /**
@@ -209,52 +211,46 @@ function rootSelector(ref: ObjectRef, rootNamespace: string): Violation[] {
  * Jobs, CronJobs and Deployments scaled to zero are no false alarm
  * (istio/istio#51273).
  */
-function noMatchingPod(ref: ObjectRef, selector: Labels, view: ClusterView, mode: OverlapMode): Violation[] {
+function noMatchingPod(out: Violation[], ref: ObjectRef, selector: Labels, view: ClusterView, mode: OverlapMode): void {
   const podsOnly = mode === 'pods';
-  if (!(view.knowsPods() || (!podsOnly && view.knowsWorkloads()))) return [];
-  if (view.podsMatching(ref.namespace, selector, 1).length > 0) return [];
-  if (!podsOnly && view.workloadsMatching(ref.namespace, selector, 1).length > 0) return [];
+  if (!(view.knowsPods() || (!podsOnly && view.knowsWorkloads()))) return;
+  if (view.hasPodMatching(ref.namespace, selector)) return;
+  if (!podsOnly && view.hasWorkloadMatching(ref.namespace, selector)) return;
   const what = podsOnly ? 'no pod' : 'no pod and no workload template';
-  return [
-    {
-      rule: 'selector.no-match',
-      severity: 'warning',
-      path: 'spec.workloadSelector.labels',
-      message: `${describeRef(ref)}: ${what} in ${ref.namespace} matches ${selectorString(selector)} yet (IST0101)`,
-      hint: 'check the workloadSelector labels against the pod template labels',
-    },
-  ];
+  out.push({
+    rule: 'selector.no-match',
+    severity: 'warning',
+    path: 'spec.workloadSelector.labels',
+    message: `${describeRef(ref)}: ${what} in ${ref.namespace} matches ${selectorString(selector)} yet (IST0101)`,
+    hint: 'check the workloadSelector labels against the pod template labels',
+  });
 }
 
 const AMBIENT_HINT = 'a Sidecar configures sidecar proxies only; remove it, or take the workloads out of ambient mode';
 
 /** ambient.ineffective (IST0167): a namespace-wide Sidecar in an ambient namespace does nothing. */
-function ambientNamespace(ref: ObjectRef, view: ClusterView): Violation[] {
-  if (!isAmbientNamespace(view.namespace(ref.namespace)?.labels)) return [];
-  return [
-    {
-      rule: 'ambient.ineffective',
-      severity: 'warning',
-      path: 'metadata.namespace',
-      message: `${describeRef(ref)}: namespace ${ref.namespace} is in ambient mode, so this Sidecar has no effect (IST0167)`,
-      hint: AMBIENT_HINT,
-    },
-  ];
+function ambientNamespace(out: Violation[], ref: ObjectRef, view: ClusterView): void {
+  if (!isAmbientNamespace(view.namespace(ref.namespace)?.labels)) return;
+  out.push({
+    rule: 'ambient.ineffective',
+    severity: 'warning',
+    path: 'metadata.namespace',
+    message: `${describeRef(ref)}: namespace ${ref.namespace} is in ambient mode, so this Sidecar has no effect (IST0167)`,
+    hint: AMBIENT_HINT,
+  });
 }
 
 /** ambient.ineffective (IST0167): the selected pods run in ambient mode, without a sidecar. */
-function ambientPods(ref: ObjectRef, selector: Labels, view: ClusterView): Violation[] {
+function ambientPods(out: Violation[], ref: ObjectRef, selector: Labels, view: ClusterView): void {
+  if (!view.hasPodMatching(ref.namespace, selector, 'ambient')) return;
   const ambient = view.podsMatching(ref.namespace, selector, EXAMPLES, 'ambient');
-  if (ambient.length === 0) return [];
-  return [
-    {
-      rule: 'ambient.ineffective',
-      severity: 'warning',
-      path: 'spec.workloadSelector.labels',
-      message: `${describeRef(ref)}: pods it selects are in ambient mode (${ambient.map((p) => p.name).join(', ')}), so it has no effect on them (IST0167)`,
-      hint: AMBIENT_HINT,
-    },
-  ];
+  out.push({
+    rule: 'ambient.ineffective',
+    severity: 'warning',
+    path: 'spec.workloadSelector.labels',
+    message: `${describeRef(ref)}: pods it selects are in ambient mode (${ambient.map((p) => p.name).join(', ')}), so it has no effect on them (IST0167)`,
+    hint: AMBIENT_HINT,
+  });
 }
 
 /** A Sidecar with a workload selector (not namespace-wide). */

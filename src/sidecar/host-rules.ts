@@ -38,9 +38,27 @@ export interface HostOptions {
 /** Suggestions further than this (in edits) from the host are not made: they would be guesses. */
 const MAX_SUGGESTION_DISTANCE = 3;
 
-export function hostRules({ object, oldObject, ref }: HostInput, view: ClusterView, options: HostOptions): Violation[] {
+export function hostRules(input: HostInput, view: ClusterView, options: HostOptions): Violation[] {
+  const findings: Violation[] = [];
+  addHostFindings(findings, input, view, options);
+  return findings;
+}
+
+/**
+ * hostRules' findings, pushed onto `out`. Index loops and no callback: this
+ * runs for every host of every Sidecar admitted, and a host that names
+ * something costs a lookup, not a finding or a closure.
+ */
+export function addHostFindings(
+  out: Violation[],
+  { object, oldObject, ref }: HostInput,
+  view: ClusterView,
+  options: HostOptions,
+): void {
   const mode = options.unknownHosts ?? DEFAULT_UNKNOWN_HOSTS;
-  if (mode === 'off' || !(view.knowsRegistry() || view.knowsNamespaces())) return [];
+  if (mode === 'off' || !(view.knowsRegistry() || view.knowsNamespaces())) return;
+  const egress = egressOf(object);
+  if (!egress) return;
   const ctx: HostContext = {
     view,
     domain: options.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN,
@@ -48,29 +66,32 @@ export function hostRules({ object, oldObject, ref }: HostInput, view: ClusterVi
     // The root namespace's default serves every namespace: `.` is each proxy's own, and visibility is per proxy.
     meshDefault: ref.namespace === options.rootNamespace && !workloadSelectorPresent(object),
   };
-  const findings: Violation[] = [];
-  forEachEgressHost(object, (host, i, j) => {
-    const problem = unknownHost(host, ctx);
-    if (!problem) return;
-    // With deny, a host the stored version already had is let through, so the object stays editable.
-    const error = mode === 'deny' && !hadHost(oldObject, host);
-    findings.push({
-      rule: 'host.unknown',
-      severity: error ? 'error' : 'warning',
-      path: `spec.egress[${i}].hosts[${j}]`,
-      message: error ? problem : `${describeRef(ref)}: ${problem}`,
-      hint: 'correct the host, or create the Service or ServiceEntry it names first (--unknown-hosts=off turns this check off)',
-    });
-  });
-  return findings;
+  for (let i = 0; i < egress.length; i++) {
+    const hosts = hostsOf(egress[i]);
+    if (!hosts) continue;
+    for (let j = 0; j < hosts.length; j++) {
+      const host = hosts[j];
+      if (typeof host !== 'string') continue;
+      const problem = unknownHost(host, ctx);
+      if (!problem) continue;
+      // With deny, a host the stored version already had is let through, so the object stays editable.
+      const error = mode === 'deny' && !hadHost(oldObject, host);
+      out.push({
+        rule: 'host.unknown',
+        severity: error ? 'error' : 'warning',
+        path: `spec.egress[${i}].hosts[${j}]`,
+        message: error ? problem : `${describeRef(ref)}: ${problem}`,
+        hint: 'correct the host, or create the Service or ServiceEntry it names first (--unknown-hosts=off turns this check off)',
+      });
+    }
+  }
 }
 
 function hadHost(sidecar: unknown, host: string): boolean {
-  let found = false;
-  forEachEgressHost(sidecar, (h) => {
-    found ||= h === host;
-  });
-  return found;
+  const egress = egressOf(sidecar);
+  if (!egress) return false;
+  for (let i = 0; i < egress.length; i++) if (hostsOf(egress[i])?.includes(host)) return true;
+  return false;
 }
 
 interface HostContext {
@@ -80,31 +101,46 @@ interface HostContext {
   meshDefault: boolean;
 }
 
-/** Calls `visit` with each string egress host and its listener and host index. */
-function forEachEgressHost(sidecar: unknown, visit: (host: string, listener: number, index: number) => void): void {
+/** spec.egress when it is a list. */
+function egressOf(sidecar: unknown): readonly unknown[] | undefined {
   const spec = isRecord(sidecar) ? sidecar.spec : undefined;
   const egress = isRecord(spec) ? spec.egress : undefined;
-  if (!Array.isArray(egress)) return;
-  for (let i = 0; i < egress.length; i++) {
-    const l = egress[i];
-    const hosts = isRecord(l) ? l.hosts : undefined;
-    if (!Array.isArray(hosts)) continue;
-    for (let j = 0; j < hosts.length; j++) if (typeof hosts[j] === 'string') visit(hosts[j] as string, i, j);
-  }
+  return Array.isArray(egress) ? egress : undefined;
 }
 
-/** What is wrong with one egress host, or undefined when it imports something (or cannot be judged). */
+/** A listener's hosts when they are a list. */
+function hostsOf(listener: unknown): readonly unknown[] | undefined {
+  const hosts = isRecord(listener) ? listener.hosts : undefined;
+  return Array.isArray(hosts) ? hosts : undefined;
+}
+
+const TILDE = 0x7e;
+const DOT = 0x2e;
+const STAR = 0x2a;
+
+/**
+ * What is wrong with one egress host, or undefined when it imports something
+ * (or cannot be judged). The host is read in place: only a host that names
+ * a namespace or a hostname to look up is cut into its parts.
+ */
 function unknownHost(host: string, ctx: HostContext): string | undefined {
   const slash = host.indexOf('/');
   if (slash < 0 || host.indexOf('/', slash + 1) >= 0) return undefined; // Istio's own rules refuse it
-  const nsPart = host.slice(0, slash);
-  const dns = host.slice(slash + 1);
-  if (nsPart.startsWith('~') || nsPart === '') return undefined; // an exclusion imports nothing by design
-  if (nsPart === '.' && ctx.meshDefault) return undefined;
-  const ns = nsPart === '.' ? ctx.sidecarNamespace : nsPart;
-  if (dns === '*') return ns === '*' ? undefined : unknownNamespace(host, ns, ctx);
-  if (dns.startsWith('*')) return undefined; // a wildcard host: nothing to look up exactly
+  // An exclusion imports nothing by design; an empty namespace part is refused by Istio's own rules.
+  if (slash === 0 || host.charCodeAt(0) === TILDE) return undefined;
+  const own = slash === 1 && host.charCodeAt(0) === DOT; // `.`: the Sidecar's own namespace
+  if (own && ctx.meshDefault) return undefined;
+  const wildcard = host.charCodeAt(slash + 1) === STAR;
+  if (wildcard && host.length === slash + 2) {
+    // `ns/*`: the namespace must exist.
+    const ns = own ? ctx.sidecarNamespace : host.slice(0, slash);
+    return ns === '*' ? undefined : unknownNamespace(host, ns, ctx);
+  }
+  if (wildcard) return undefined; // a wildcard host: nothing to look up exactly
   if (!ctx.view.knowsRegistry()) return undefined;
+  const nsPart = own ? '.' : host.slice(0, slash);
+  const ns = own ? ctx.sidecarNamespace : nsPart;
+  const dns = host.slice(slash + 1);
   if (imported(dns, ns, ctx)) return undefined;
   return `egress host "${host}" has no matching entry in the service registry (KIA1004)${explanation(dns, ns, nsPart, ctx)}`;
 }
@@ -116,8 +152,11 @@ function unknownNamespace(host: string, ns: string, { view }: HostContext): stri
 }
 
 function serviceVisible(name: string, namespace: string, ctx: HostContext): boolean {
-  const svc = ctx.view.service(namespace, name);
-  return !!svc && (ctx.meshDefault || visibleTo(svc.exportTo, namespace, ctx.sidecarNamespace));
+  const { view } = ctx;
+  return (
+    view.hasService(namespace, name) &&
+    (ctx.meshDefault || visibleTo(view.serviceExportTo(namespace, name), namespace, ctx.sidecarNamespace))
+  );
 }
 
 const entryVisible = (se: ServiceEntryInfo, ctx: HostContext): boolean =>
@@ -125,16 +164,21 @@ const entryVisible = (se: ServiceEntryInfo, ctx: HostContext): boolean =>
 
 /** Istio would import something for `ns/dns`: a visible Service or ServiceEntry with exactly that hostname, in a namespace the key accepts. */
 function imported(dns: string, ns: string, ctx: HostContext): boolean {
-  const svc = serviceOf(dns, ctx.domain);
+  const svc = serviceOf(dns, ctx.domain, ctx.sidecarNamespace);
   if (svc && keyMatches(ns, svc.namespace) && serviceVisible(svc.name, svc.namespace, ctx)) return true;
-  return ctx.view.serviceEntriesWithHost(dns).some((se) => keyMatches(ns, se.namespace) && entryVisible(se, ctx));
+  const entries = ctx.view.serviceEntriesWithHost(dns);
+  for (let i = 0; i < entries.length; i++) {
+    const se = entries[i]!;
+    if (keyMatches(ns, se.namespace) && entryVisible(se, ctx)) return true;
+  }
+  return false;
 }
 
 /** Why nothing is imported, with the host that would work when one is near. */
 function explanation(dns: string, ns: string, nsPart: string, ctx: HostContext): string {
   const { view } = ctx;
   const svc = serviceOf(dns, ctx.domain);
-  if (svc && view.service(svc.namespace, svc.name)) {
+  if (svc && view.hasService(svc.namespace, svc.name)) {
     if (!keyMatches(ns, svc.namespace))
       return `: Service ${svc.name} lives in namespace ${svc.namespace}; did you mean ${svc.namespace}/${dns}?`;
     return `: Service ${svc.namespace}/${svc.name} is not exported to namespace ${ctx.sidecarNamespace} (networking.istio.io/exportTo)`;

@@ -32,13 +32,23 @@ export function hostSubsetOf(h: string, o: string): boolean {
   return h === o;
 }
 
-/** A Kubernetes Service hostname: name.namespace.svc.<cluster domain>. */
-export function serviceOf(dns: string, domain: string): { name: string; namespace: string } | undefined {
+/**
+ * A Kubernetes Service hostname: name.namespace.svc.<cluster domain>. When
+ * the namespace is `known` (the caller's own), that string is returned
+ * rather than a copy cut from the hostname: a map lookup with a string
+ * V8 has already hashed costs less than one with a new string.
+ */
+export function serviceOf(
+  dns: string,
+  domain: string,
+  known?: string,
+): { name: string; namespace: string } | undefined {
   const end = dns.length - domain.length - 5; // where ".svc.<domain>" starts
   if (end < 3 || !dns.endsWith(domain) || !dns.startsWith('.svc.', end)) return undefined;
   const dot = dns.indexOf('.');
   if (dot <= 0 || dot >= end - 1 || dns.indexOf('.', dot + 1) !== end) return undefined;
-  return { name: dns.slice(0, dot), namespace: dns.slice(dot + 1, end) };
+  const isKnown = known !== undefined && end - dot - 1 === known.length && dns.startsWith(known, dot + 1);
+  return { name: dns.slice(0, dot), namespace: isKnown ? known : dns.slice(dot + 1, end) };
 }
 
 export const serviceHostname = (s: { name: string; namespace: string }, domain: string): string =>

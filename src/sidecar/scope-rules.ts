@@ -19,7 +19,16 @@ export interface ScopeOptions {
 }
 
 export function scopeRules(input: ScopeInput, view: ClusterView, options: ScopeOptions): Violation[] {
-  return [...emptySelector(input, view, options), ...egressBypass(input, view, options), ...outboundModeEmpty(input)];
+  const findings: Violation[] = [];
+  addScopeFindings(findings, input, view, options);
+  return findings;
+}
+
+/** scopeRules' findings, pushed onto `out` (the cross-object rules collect every finding in one array). */
+export function addScopeFindings(out: Violation[], input: ScopeInput, view: ClusterView, options: ScopeOptions): void {
+  emptySelector(out, input, view, options);
+  egressBypass(out, input, view, options);
+  addOutboundModeEmpty(out, input);
 }
 
 /**
@@ -59,20 +68,23 @@ export function restrictsEgress(hosts: readonly string[] | null | undefined): ho
  * (or the root default) that they would otherwise get restricts egress.
  * Nothing is inherited from the default.
  */
-function egressBypass({ object, ref }: ScopeInput, view: ClusterView, { rootNamespace }: ScopeOptions): Violation[] {
-  if (!workloadSelectorPresent(object) || hasEgress(object)) return [];
+function egressBypass(
+  out: Violation[],
+  { object, ref }: ScopeInput,
+  view: ClusterView,
+  { rootNamespace }: ScopeOptions,
+): void {
+  if (!workloadSelectorPresent(object) || hasEgress(object)) return;
   const fallback = defaultFor(ref.namespace, view, rootNamespace, ref.name);
-  if (!fallback || !restrictsEgress(fallback.egressHosts)) return [];
+  if (!fallback || !restrictsEgress(fallback.egressHosts)) return;
   const which = fallback.namespace === ref.namespace ? 'the namespace default' : 'the mesh-wide default';
-  return [
-    {
-      rule: 'egress.bypass',
-      severity: 'warning',
-      path: 'spec.egress',
-      message: `${describeRef(ref)}: with a workloadSelector and no egress listener, the pods it selects see every host (*/*) instead of the egress of ${which} ${describeRef(fallback)} (${shortList(fallback.egressHosts)}) (istio/istio#59376)`,
-      hint: `add an egress listener with the hosts these pods need (those of ${fallback.namespace}/${fallback.name} to keep its restriction): a Sidecar inherits nothing from the default`,
-    },
-  ];
+  out.push({
+    rule: 'egress.bypass',
+    severity: 'warning',
+    path: 'spec.egress',
+    message: `${describeRef(ref)}: with a workloadSelector and no egress listener, the pods it selects see every host (*/*) instead of the egress of ${which} ${describeRef(fallback)} (${shortList(fallback.egressHosts)}) (istio/istio#59376)`,
+    hint: `add an egress listener with the hosts these pods need (those of ${fallback.namespace}/${fallback.name} to keep its restriction): a Sidecar inherits nothing from the default`,
+  });
 }
 
 function shortList(hosts: readonly string[]): string {
@@ -86,20 +98,23 @@ function shortList(hosts: readonly string[]): string {
  * namespace ahead of the real namespace default, and never makes it the
  * mesh-wide default.
  */
-function emptySelector({ object, ref }: ScopeInput, view: ClusterView, { rootNamespace }: ScopeOptions): Violation[] {
-  if (!workloadSelectorPresent(object) || selectorOf(object) !== null) return [];
+function emptySelector(
+  out: Violation[],
+  { object, ref }: ScopeInput,
+  view: ClusterView,
+  { rootNamespace }: ScopeOptions,
+): void {
+  if (!workloadSelectorPresent(object) || selectorOf(object) !== null) return;
   const fallback = defaultFor(ref.namespace, view, rootNamespace, ref.name);
   const over = fallback && fallback.namespace === ref.namespace ? ` (${describeRef(fallback)})` : '';
   const root = ref.namespace === rootNamespace ? '; in the root namespace it never becomes the mesh-wide default' : '';
-  return [
-    {
-      rule: 'selector.empty',
-      severity: 'warning',
-      path: 'spec.workloadSelector',
-      message: `${describeRef(ref)}: a workloadSelector without labels is counted as namespace-wide by Istio's analyzer, but istiod applies it as a selector matching every pod in ${ref.namespace}, ahead of the namespace's Sidecar without workloadSelector${over}${root}`,
-      hint: 'remove spec.workloadSelector to make it the namespace default, or give it labels',
-    },
-  ];
+  out.push({
+    rule: 'selector.empty',
+    severity: 'warning',
+    path: 'spec.workloadSelector',
+    message: `${describeRef(ref)}: a workloadSelector without labels is counted as namespace-wide by Istio's analyzer, but istiod applies it as a selector matching every pod in ${ref.namespace}, ahead of the namespace's Sidecar without workloadSelector${over}${root}`,
+    hint: 'remove spec.workloadSelector to make it the namespace default, or give it labels',
+  });
 }
 
 /**
@@ -109,17 +124,15 @@ function emptySelector({ object, ref }: ScopeInput, view: ClusterView, { rootNam
  * (Kiali, reading the decoded enum, also flags an explicit REGISTRY_ONLY;
  * the JSON here tells the two apart.)
  */
-export function outboundModeEmpty({ object, ref }: ScopeInput): Violation[] {
+export function addOutboundModeEmpty(out: Violation[], { object, ref }: ScopeInput): void {
   const spec = isRecord(object) ? object.spec : undefined;
   const otp = isRecord(spec) ? spec.outboundTrafficPolicy : undefined;
-  if (!isRecord(otp) || (otp.mode !== undefined && otp.mode !== null && otp.mode !== '')) return [];
-  return [
-    {
-      rule: 'outbound.mode-empty',
-      severity: 'warning',
-      path: 'spec.outboundTrafficPolicy',
-      message: `${describeRef(ref)}: outboundTrafficPolicy has no mode, which istiod reads as REGISTRY_ONLY whatever the mesh's outboundTrafficPolicy says (KIA1007)`,
-      hint: 'set outboundTrafficPolicy.mode to REGISTRY_ONLY or ALLOW_ANY explicitly, or remove outboundTrafficPolicy to use the mesh setting',
-    },
-  ];
+  if (!isRecord(otp) || (otp.mode !== undefined && otp.mode !== null && otp.mode !== '')) return;
+  out.push({
+    rule: 'outbound.mode-empty',
+    severity: 'warning',
+    path: 'spec.outboundTrafficPolicy',
+    message: `${describeRef(ref)}: outboundTrafficPolicy has no mode, which istiod reads as REGISTRY_ONLY whatever the mesh's outboundTrafficPolicy says (KIA1007)`,
+    hint: 'set outboundTrafficPolicy.mode to REGISTRY_ONLY or ALLOW_ANY explicitly, or remove outboundTrafficPolicy to use the mesh setting',
+  });
 }

@@ -22,12 +22,18 @@ export const DEFAULT_OVERLAP: OverlapMode = 'workloads';
 /**
  * The selector's labels, or null for a namespace-wide Sidecar: workloadSelector
  * absent, null, `{}` or with no labels, as Istio's analyzer counts it (IST0111).
+ * Labels whose values are all strings (what the API server stores) are
+ * returned as they are: this runs several times per decision, and a copy
+ * cost a few hundred bytes each time. Anything else is copied without the
+ * non-string values, into an object without prototype.
  */
 export function selectorOf(sidecar: unknown): Labels | null {
   const spec = isRecord(sidecar) ? sidecar.spec : undefined;
   const ws = isRecord(spec) ? spec.workloadSelector : undefined;
   const labels = isRecord(ws) ? ws.labels : undefined;
   if (!isRecord(labels)) return null;
+  const usable = usableAsIs(labels);
+  if (usable !== undefined) return usable ? (labels as Labels) : null;
   const out: Record<string, string> = Object.create(null);
   let count = 0;
   for (const [k, v] of Object.entries(labels)) {
@@ -40,6 +46,23 @@ export function selectorOf(sidecar: unknown): Labels | null {
 }
 
 /**
+ * Whether a JSON object can serve as a selector as it is: true when it has
+ * labels and every value is a string, false when it has none, undefined when
+ * it must be copied (a value that is not a string, or a prototype other than
+ * a plain object's, whose enumerable properties a `for...in` would see).
+ */
+function usableAsIs(labels: Record<string, unknown>): boolean | undefined {
+  const proto = Object.getPrototypeOf(labels);
+  if (proto !== Object.prototype && proto !== null) return undefined;
+  let count = 0;
+  for (const k in labels) {
+    if (typeof labels[k] !== 'string') return undefined;
+    count++;
+  }
+  return count > 0;
+}
+
+/**
  * A selector as a flat, key-sorted [k1, v1, k2, v2, ...] array: comparing two
  * of them is a merge walk with no allocation, which matters when a CREATE is
  * compared with every Sidecar of a crowded namespace.
@@ -47,12 +70,13 @@ export function selectorOf(sidecar: unknown): Labels | null {
 export type SelectorPairs = readonly string[];
 
 export function selectorPairs(labels: Labels): SelectorPairs {
-  const keys = Object.keys(labels).sort();
+  const keys = Object.keys(labels);
+  if (keys.length > 1) keys.sort();
   const pairs: string[] = new Array(keys.length * 2);
-  keys.forEach((k, i) => {
-    pairs[2 * i] = k;
-    pairs[2 * i + 1] = labels[k]!;
-  });
+  for (let i = 0; i < keys.length; i++) {
+    pairs[2 * i] = keys[i]!;
+    pairs[2 * i + 1] = labels[keys[i]!]!;
+  }
   return pairs;
 }
 
@@ -127,3 +151,35 @@ export function sharedLabels(a: PairedSelector, b: PairedSelector, mode: Overlap
   if (mode === 'identical') return pairsEqual(a.selectorPairs, b.selectorPairs) ? a.selector : null;
   return pairsCompatible(a.selectorPairs, b.selectorPairs) ? mergeSelectors(a.selector, b.selector) : null;
 }
+
+/**
+ * sharedLabels for a selector that is compared once against many (a
+ * candidate against every Sidecar of its namespace): its pairs are not
+ * built, its labels are looked up instead.
+ */
+export function sharedWith(selector: Labels, other: PairedSelector, mode: OverlapMode): Labels | null {
+  if (mode === 'identical') return equalToPairs(selector, other.selectorPairs) ? selector : null;
+  return compatibleWithPairs(selector, other.selectorPairs) ? mergeSelectors(selector, other.selector) : null;
+}
+
+/** pairsCompatible(selectorPairs(labels), pairs), without building the pairs. */
+export function compatibleWithPairs(labels: Labels, pairs: SelectorPairs): boolean {
+  for (let i = 0; i < pairs.length; i += 2) {
+    const v = ownLabel(labels, pairs[i]!);
+    if (v !== undefined && v !== pairs[i + 1]) return false;
+  }
+  return true;
+}
+
+/** pairsEqual(selectorPairs(labels), pairs), without building the pairs. */
+export function equalToPairs(labels: Labels, pairs: SelectorPairs): boolean {
+  let count = 0;
+  for (const _ in labels) count++;
+  if (2 * count !== pairs.length) return false;
+  for (let i = 0; i < pairs.length; i += 2) if (ownLabel(labels, pairs[i]!) !== pairs[i + 1]) return false;
+  return true;
+}
+
+/** A label's value; a key like "constructor" does not find Object.prototype's (selectorOf may return a plain object). */
+const ownLabel = (labels: Labels, key: string): string | undefined =>
+  Object.hasOwn(labels, key) ? labels[key] : undefined;

@@ -85,17 +85,31 @@ export interface ClusterView {
   sidecar(namespace: string, name: string): SidecarInfo | undefined;
   /** Every Sidecar of a namespace. */
   sidecars(namespace: string): readonly SidecarInfo[];
+  /**
+   * Calls `visit` with each Sidecar of a namespace, in sidecars' order: for a
+   * view that lays Sidecars from elsewhere beside the stored ones (pending
+   * admissions), without building the list of both at every decision.
+   */
+  forEachSidecar(namespace: string, visit: (s: SidecarInfo) => void): void;
   /** Namespace-wide (selector-less) Sidecars of a namespace: an index, not a scan. */
   namespaceWide(namespace: string): readonly SidecarInfo[];
   /** Pods of a namespace carrying every label of the selector, at most `limit` of them. */
   podsMatching(namespace: string, selector: Labels, limit: number, filter?: PodFilter): readonly PodInfo[];
+  /** Whether some pod of a namespace carries every label of the selector: podsMatching's question when one pod answers it, asked without collecting. */
+  hasPodMatching(namespace: string, selector: Labels, filter?: PodFilter): boolean;
   /** Whether pods are known at all (offline checks may have none), so "matches no pod" means something. */
   knowsPods(): boolean;
   /** Workloads of a namespace whose pod template carries every label of the selector, at most `limit`. */
   workloadsMatching(namespace: string, selector: Labels, limit: number): readonly WorkloadInfo[];
+  /** Whether some workload's pod template carries every label of the selector, asked without collecting. */
+  hasWorkloadMatching(namespace: string, selector: Labels): boolean;
   /** Whether workloads are known at all. */
   knowsWorkloads(): boolean;
   service(namespace: string, name: string): ServiceInfo | undefined;
+  /** service(namespace, name) !== undefined, without building the record. */
+  hasService(namespace: string, name: string): boolean;
+  /** service(namespace, name)?.exportTo, without building the record. */
+  serviceExportTo(namespace: string, name: string): readonly string[] | undefined;
   services(namespace: string): readonly ServiceInfo[];
   /** ServiceEntries (any namespace) that list exactly this host. */
   serviceEntriesWithHost(host: string): readonly ServiceEntryInfo[];

@@ -144,6 +144,31 @@ describe('Reservations', () => {
     );
   });
 
+  test('one overlay reads the reservations as they are at each call; forEachSidecar visits what sidecars() lists, extras last', () => {
+    const { store, reservations } = setup();
+    store.upsertSidecar(stored('a', 'default', 'u-0', '5'));
+    const view = reservations.overlay();
+    assert.equal(reservations.overlay(), view, 'one view for every decision');
+    const names = (v: typeof view) => {
+      const seen: string[] = [];
+      v.forEachSidecar('a', (s) => seen.push(s.name));
+      assert.deepEqual(
+        seen,
+        v.sidecars('a').map((s) => s.name),
+        'forEachSidecar and sidecars agree',
+      );
+      return seen;
+    };
+    assert.deepEqual(names(view), ['default']);
+    reservations.add(reserve(stored('a', 'x', 'u-1', '', { app: 'x' })));
+    assert.deepEqual(names(view), ['default', 'x'], 'added after the view was made');
+    const batch = [reserve(stored('a', 'y', 'u-2', '', { app: 'y' }))];
+    assert.deepEqual(names(reservations.overlay(() => batch)), ['default', 'x', 'y']);
+    store.upsertSidecar(stored('a', 'x', 'u-1', '6', { app: 'x' }));
+    assert.deepEqual(names(view), ['default', 'x'], 'seen in the view: counted once');
+    assert.equal(reservations.size(), 0);
+  });
+
   test('a CREATE stops counting when the view shows its uid, not merely its name', () => {
     const { store, reservations } = setup();
     reservations.add(reserve(stored('a', 'x', 'u-new', '')));

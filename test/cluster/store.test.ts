@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ClusterStore } from '../../src/cluster/store.js';
-import { namespace, pod, sidecar } from '../helpers/objects.js';
+import { deployment, namespace, pod, sidecar } from '../helpers/objects.js';
 
 describe('ClusterStore indexes', () => {
   test('Sidecars by namespace and the namespace-wide index follow upserts and deletes', () => {
@@ -53,6 +53,67 @@ describe('ClusterStore indexes', () => {
     );
     s.deletePod('ns', 'p1');
     assert.deepEqual(s.podsMatching('ns', { app: 'db' }, 100), []);
+  });
+
+  test('hasPodMatching and hasWorkloadMatching answer what the lists with limit 1 answer, per filter, with and without the label index', () => {
+    const s = new ClusterStore();
+    const ambient = { 'ambient.istio.io/redirection': 'enabled' };
+    const selectors: Record<string, string>[] = [
+      {},
+      { app: 'web' },
+      { app: 'web', tier: 'odd' },
+      { app: 'mesh' },
+      { app: 'nope' },
+      { app: 'web', toString: 'x' },
+      { constructor: 'x' },
+    ];
+    const check = (when: string) => {
+      for (const ns of ['few', 'many', 'none']) {
+        for (const selector of selectors) {
+          for (const filter of ['all', 'sidecar', 'ambient'] as const) {
+            assert.equal(
+              s.hasPodMatching(ns, selector, filter),
+              s.podsMatching(ns, selector, 1, filter).length > 0,
+              `${when} ${ns} ${JSON.stringify(selector)} ${filter}`,
+            );
+          }
+          assert.equal(
+            s.hasWorkloadMatching(ns, selector),
+            s.workloadsMatching(ns, selector, 1).length > 0,
+            `${when} ${ns} ${JSON.stringify(selector)} workloads`,
+          );
+        }
+      }
+    };
+    check('empty store');
+    // "few": a handful of label sets (checked one by one); "many": more than the index threshold.
+    for (const [ns, n] of [
+      ['few', 6],
+      ['many', 80],
+    ] as const) {
+      for (let i = 0; i < n; i++) {
+        const labels = { app: i % 3 === 0 ? 'mesh' : 'web', tier: i % 2 ? 'odd' : 'even', id: String(i) };
+        s.upsertPod(pod(ns, `p${i}`, labels, i % 3 === 0 ? ambient : undefined));
+        if (i % 2) s.upsertWorkload(deployment(ns, `w${i}`, { app: labels.app, tier: labels.tier }), 'Deployment');
+      }
+    }
+    check('filled');
+    assert.equal(s.hasPodMatching('few', { app: 'mesh' }, 'sidecar'), false, 'only ambient pods carry app=mesh');
+    assert.equal(s.hasPodMatching('few', { app: 'mesh' }, 'ambient'), true);
+    for (let i = 0; i < 80; i += 3) s.deletePod('many', `p${i}`);
+    check('ambient pods gone');
+  });
+
+  test('forEachSidecar visits what sidecars() lists, in its order', () => {
+    const s = new ClusterStore();
+    for (const n of ['b', 'a', 'c']) s.upsertSidecar(sidecar('ns', n, { selector: { app: n } }));
+    const seen: string[] = [];
+    s.forEachSidecar('ns', (x) => seen.push(x.name));
+    assert.deepEqual(
+      seen,
+      s.sidecars('ns').map((x) => x.name),
+    );
+    s.forEachSidecar('none', () => assert.fail('no Sidecars there'));
   });
 
   test('replace* forgets objects that a re-list no longer returns', () => {
@@ -168,6 +229,7 @@ describe('ClusterStore indexes', () => {
           expected(alive, selector),
           `${when}: ${JSON.stringify(selector)}`,
         );
+        assert.equal(s.hasPodMatching('sts', selector), expected(alive, selector).length > 0, `${when}: has`);
       }
     };
     // 10 label sets (no index yet), then 100 (indexed), then back down to 10.

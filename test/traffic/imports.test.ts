@@ -4,7 +4,7 @@
 // host.Name.SubsetOf) and push_context.go (doGetSidecarScope).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { HostClasses, hostSubsetOf, SidecarIndex } from '../../src/sidecar/imports.js';
+import { HostClasses, hostSubsetOf, serviceOf, SidecarIndex } from '../../src/sidecar/imports.js';
 
 describe('hostSubsetOf', () => {
   test('as host.Name.SubsetOf', () => {
@@ -14,6 +14,29 @@ describe('hostSubsetOf', () => {
     assert.equal(hostSubsetOf('*.example.com', '*.a.example.com'), false);
     assert.equal(hostSubsetOf('*.example.com', 'a.example.com'), false);
     assert.equal(hostSubsetOf('a.example.com', 'a.example.com'), true);
+  });
+});
+
+describe('serviceOf', () => {
+  test('name.namespace.svc.<domain>, the same with or without the namespace the caller has at hand', () => {
+    assert.deepEqual(serviceOf('reviews.shop.svc.cluster.local', 'cluster.local'), {
+      name: 'reviews',
+      namespace: 'shop',
+    });
+    for (const dns of [
+      'reviews.svc.cluster.local',
+      'a.b.c.svc.cluster.local',
+      'reviews.shop.svc.example.org',
+      '.shop.svc.cluster.local',
+    ])
+      assert.equal(serviceOf(dns, 'cluster.local'), undefined, dns);
+    const known = ['sh', 'op'].join('');
+    assert.equal(serviceOf('reviews.shop.svc.cluster.local', 'cluster.local', known)?.namespace, known);
+    for (const other of ['sho', 'shopx', 'web'])
+      assert.deepEqual(serviceOf('reviews.shop.svc.cluster.local', 'cluster.local', other), {
+        name: 'reviews',
+        namespace: 'shop',
+      });
   });
 });
 
