@@ -13,7 +13,7 @@
 //   decision to 0.16 s of CPU on the 2-core development machine
 //   (docs/reliability.md, "Bounded output") while leaving room for tens of
 //   thousands of hosts.
-import { isRecord } from '../util/json.js';
+import { isOwnKey, isRecord } from '../util/json.js';
 
 /** etcd's default --max-request-bytes: the largest object a cluster with the default can store. */
 export const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
@@ -30,6 +30,9 @@ interface Frame {
   next: number;
 }
 
+/** The limits above, shared so that a call with the defaults allocates nothing. */
+const DEFAULT_LIMITS: SizeLimits = Object.freeze({ bytes: MAX_OBJECT_BYTES, values: MAX_OBJECT_VALUES });
+
 /**
  * Which limit `value` exceeds, if any. Bytes are counted from below: every
  * string at its UTF-16 length (UTF-8 is never shorter), every number as one
@@ -37,14 +40,11 @@ interface Frame {
  * within the limit. Iterative, and stops once past either limit (a list is
  * counted by its length before its items are looked at).
  */
-export function exceededLimit(
-  value: unknown,
-  limits: SizeLimits = { bytes: MAX_OBJECT_BYTES, values: MAX_OBJECT_VALUES },
-): 'bytes' | 'values' | undefined {
+export function exceededLimit(value: unknown, limits: SizeLimits = DEFAULT_LIMITS): 'bytes' | 'values' | undefined {
   // Every real Sidecar is a few levels deep: counted without allocating. Deeper values take the iterative walk.
   fastBytes = 0;
   fastValues = 1;
-  const found = count(value, 0, limits);
+  const found = countValue(value, 0, limits);
   if (found === TOO_DEEP) return firstLimitExceeded(value, limits);
   return found === BYTES ? 'bytes' : found === VALUES ? 'values' : undefined;
 }
@@ -62,45 +62,50 @@ let fastValues = 0;
  * firstLimitExceeded's walk, recursively and without allocating: the same
  * values in the same order (depth first, an object's keys counted when the
  * object is reached), the same totals and the same checks at the same
- * points, so the same answer; TOO_DEEP past FAST_DEPTH levels.
+ * points, so the same answer; TOO_DEEP past FAST_DEPTH levels. Scalars are
+ * counted in their container's loop (countScalar), not by a call of their own.
  */
-function count(v: unknown, depth: number, limits: SizeLimits): number {
+function countValue(v: unknown, depth: number, limits: SizeLimits): number {
+  return typeof v === 'object' && v !== null ? countContainer(v, depth, limits) : countScalar(v, limits);
+}
+
+function countScalar(v: unknown, limits: SizeLimits): number {
   fastBytes += scalarBytes(v);
+  if (fastBytes > limits.bytes) return BYTES;
+  if (fastValues > limits.values) return VALUES;
+  return WITHIN;
+}
+
+function countContainer(v: object, depth: number, limits: SizeLimits): number {
+  if (depth >= FAST_DEPTH) return TOO_DEEP;
   if (Array.isArray(v)) {
-    if (depth >= FAST_DEPTH) return TOO_DEEP;
     fastValues += v.length;
     fastBytes += 2 + Math.max(0, v.length - 1); // brackets and commas
     if (fastBytes > limits.bytes) return BYTES;
     if (fastValues > limits.values) return VALUES;
     for (let i = 0; i < v.length; i++) {
-      const found = count(v[i], depth + 1, limits);
+      const found = countValue(v[i], depth + 1, limits);
       if (found !== WITHIN) return found;
     }
     return WITHIN;
   }
-  if (isRecord(v)) {
-    if (depth >= FAST_DEPTH) return TOO_DEEP;
-    let keys = 0;
-    let keyBytes = 0;
-    for (const k in v) {
-      if (!Object.hasOwn(v, k)) continue;
-      keys++;
-      keyBytes += k.length + 3; // "key":
-    }
-    fastValues += keys;
-    if (fastValues > limits.values) return VALUES;
-    fastBytes += 2 + Math.max(0, keys - 1) + keyBytes; // braces, commas and keys
-    if (fastBytes > limits.bytes) return BYTES;
-    if (fastValues > limits.values) return VALUES;
-    for (const k in v) {
-      if (!Object.hasOwn(v, k)) continue;
-      const found = count(v[k], depth + 1, limits);
-      if (found !== WITHIN) return found;
-    }
-    return WITHIN;
+  const record = v as Record<string, unknown>;
+  let keys = 0;
+  let keyBytes = 0;
+  for (const k in record) {
+    if (!isOwnKey(record, k)) continue;
+    keys++;
+    keyBytes += k.length + 3; // "key":
   }
-  if (fastBytes > limits.bytes) return BYTES;
+  fastValues += keys;
   if (fastValues > limits.values) return VALUES;
+  fastBytes += 2 + Math.max(0, keys - 1) + keyBytes; // braces, commas and keys
+  if (fastBytes > limits.bytes) return BYTES;
+  for (const k in record) {
+    if (!isOwnKey(record, k)) continue;
+    const found = countValue(record[k], depth + 1, limits);
+    if (found !== WITHIN) return found;
+  }
   return WITHIN;
 }
 

@@ -61,4 +61,25 @@ describe('exceededLimit', () => {
       );
     }
   });
+
+  test('counts own keys only: a "__proto__" key of parsed JSON counts, inherited enumerable keys do not', () => {
+    const parsed = JSON.parse('{"__proto__": {"a": "xyz"}, "b": [1, 2]}') as unknown;
+    const inherited = Object.assign(Object.create({ inherited: 'a long inherited value' }) as object, { own: 'x' });
+    for (const v of [parsed, inherited, [inherited], { nested: inherited }]) {
+      for (const limits of [
+        { bytes: MAX_OBJECT_BYTES, values: MAX_OBJECT_VALUES },
+        { bytes: 20, values: MAX_OBJECT_VALUES },
+        { bytes: MAX_OBJECT_BYTES, values: 3 },
+        { bytes: MAX_OBJECT_BYTES, values: 2 },
+      ]) {
+        assert.equal(
+          exceededLimit(v, limits),
+          firstLimitExceeded(v, limits),
+          `${JSON.stringify(v)} ${JSON.stringify(limits)}`,
+        );
+      }
+    }
+    assert.equal(exceededLimit(inherited, { bytes: 12, values: 10 }), undefined); // {"own":"x"}: 11
+    assert.equal(exceededLimit(parsed, { bytes: MAX_OBJECT_BYTES, values: 4 }), 'values'); // root, 2 keys, a, 2 items
+  });
 });
