@@ -3,6 +3,10 @@ import { describe, it } from 'node:test';
 import {
   dns1123LabelErrors,
   dns1123SubdomainErrors,
+  isDnsLabelName,
+  isDnsSubdomainName,
+  isLabelValue,
+  isQualifiedName,
   labelValueErrors,
   qualifiedNameErrors,
 } from '../../../src/sidecar/schema/metadata.js';
@@ -308,15 +312,15 @@ describe('name checks agree with the regexes and lengths Kubernetes states', () 
   const SUBDOMAIN = `${LABEL}(\\.${LABEL})*`;
   const NAME = '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]';
   // Kubernetes' own formats; a string they match is ASCII, so its length is its UTF-8 length.
-  const isLabel = (s: string) => s.length <= 63 && new RegExp(`^${LABEL}$`).test(s);
-  const isSubdomain = (s: string) => s.length <= 253 && new RegExp(`^${SUBDOMAIN}$`).test(s);
-  const isNamePart = (s: string) => s.length <= 63 && new RegExp(`^${NAME}$`).test(s);
-  const isQualifiedName = (s: string) => {
+  const matchesLabel = (s: string) => s.length <= 63 && new RegExp(`^${LABEL}$`).test(s);
+  const matchesSubdomain = (s: string) => s.length <= 253 && new RegExp(`^${SUBDOMAIN}$`).test(s);
+  const matchesNamePart = (s: string) => s.length <= 63 && new RegExp(`^${NAME}$`).test(s);
+  const matchesQualifiedName = (s: string) => {
     const parts = s.split('/');
-    if (parts.length === 1) return isNamePart(s);
-    return parts.length === 2 && isSubdomain(parts[0]!) && isNamePart(parts[1]!);
+    if (parts.length === 1) return matchesNamePart(s);
+    return parts.length === 2 && matchesSubdomain(parts[0]!) && matchesNamePart(parts[1]!);
   };
-  const isLabelValue = (s: string) => s === '' || isNamePart(s);
+  const matchesLabelValue = (s: string) => s === '' || matchesNamePart(s);
 
   /** Strings of the characters that matter, at lengths around the limits (mulberry32, so a failure replays). */
   function* strings(seed: number, count: number): Generator<string> {
@@ -346,13 +350,19 @@ describe('name checks agree with the regexes and lengths Kubernetes states', () 
       yield r() < 0.3 ? `${part(pick(lengths))}/${part(pick(lengths))}` : part(pick(lengths));
   }
 
-  it('reports nothing exactly for the strings the formats accept', () => {
+  it('reports nothing exactly for the strings the formats accept, and the fast predicates agree', () => {
+    const checks = [
+      ['label', dns1123LabelErrors, isDnsLabelName, matchesLabel],
+      ['subdomain', dns1123SubdomainErrors, isDnsSubdomainName, matchesSubdomain],
+      ['qualified name', qualifiedNameErrors, isQualifiedName, matchesQualifiedName],
+      ['label value', labelValueErrors, isLabelValue, matchesLabelValue],
+    ] as const;
     for (const s of strings(7, 20_000)) {
-      const shown = JSON.stringify(s);
-      assert.equal(dns1123LabelErrors(s).length === 0, isLabel(s), `label ${shown}`);
-      assert.equal(dns1123SubdomainErrors(s).length === 0, isSubdomain(s), `subdomain ${shown}`);
-      assert.equal(qualifiedNameErrors(s).length === 0, isQualifiedName(s), `qualified name ${shown}`);
-      assert.equal(labelValueErrors(s).length === 0, isLabelValue(s), `label value ${shown}`);
+      for (const [what, errors, isValid, matches] of checks) {
+        const valid = matches(s);
+        assert.equal(errors(s).length === 0, valid, `${what} ${JSON.stringify(s)}`);
+        assert.equal(isValid(s), valid, `${what} predicate ${JSON.stringify(s)}`);
+      }
     }
   });
 });
