@@ -100,7 +100,7 @@ function checkObject(object: unknown, rejectUnknownFields: boolean): SchemaResul
   blocking = checked.blocking || blocking;
   // The API server evaluates CEL rules after the OpenAPI checks, and not at
   // all when one of those found a blocking error; it says so instead.
-  if (!blocking) for (const v of checked.cel) violations.push(v);
+  if (!blocking) violations.push(...checked.cel);
   else if (SPEC_HAS_CEL_RULES) violations.push(schemaViolation('schema.cel', '', CEL_RULES_SKIPPED));
   return { violations, fatal };
 }
