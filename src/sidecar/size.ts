@@ -41,72 +41,52 @@ const DEFAULT_LIMITS: SizeLimits = Object.freeze({ bytes: MAX_OBJECT_BYTES, valu
  * counted by its length before its items are looked at).
  */
 export function exceededLimit(value: unknown, limits: SizeLimits = DEFAULT_LIMITS): 'bytes' | 'values' | undefined {
-  // Every real Sidecar is a few levels deep: counted without allocating. Deeper values take the iterative walk.
+  // Nearly every object is within both limits, which one walk that allocates
+  // nothing tells: the totals do not depend on the order of counting, and
+  // within both limits in all means within them at every point. Past a limit
+  // (or nested deeper than FAST_DEPTH), which limit is passed first depends
+  // on the order, which the iterative walk defines.
   fastBytes = 0;
   fastValues = 1;
-  const found = countValue(value, 0, limits);
-  if (found === TOO_DEEP) return firstLimitExceeded(value, limits);
-  return found === BYTES ? 'bytes' : found === VALUES ? 'values' : undefined;
+  if (countValue(value, 0, limits) && fastBytes <= limits.bytes && fastValues <= limits.values) return undefined;
+  return firstLimitExceeded(value, limits);
 }
 
 /** Nesting the allocation-free count follows; anything deeper is counted by firstLimitExceeded. */
 const FAST_DEPTH = 64;
-const WITHIN = 0;
-const BYTES = 1;
-const VALUES = 2;
-const TOO_DEEP = 3;
 let fastBytes = 0;
 let fastValues = 0;
 
 /**
- * firstLimitExceeded's walk, recursively and without allocating: the same
- * values in the same order (depth first, an object's keys counted when the
- * object is reached), the same totals and the same checks at the same
- * points, so the same answer; TOO_DEEP past FAST_DEPTH levels. Scalars are
- * counted in their container's loop (countScalar), not by a call of their own.
+ * Adds what firstLimitExceeded counts for `v` to fastBytes and fastValues,
+ * recursively, one pass over each object's keys; false as soon as a total is
+ * past its limit (so an oversized object costs no more than the iterative
+ * walk) or `v` nests deeper than FAST_DEPTH.
  */
-function countValue(v: unknown, depth: number, limits: SizeLimits): number {
-  return typeof v === 'object' && v !== null ? countContainer(v, depth, limits) : countScalar(v, limits);
-}
-
-function countScalar(v: unknown, limits: SizeLimits): number {
-  fastBytes += scalarBytes(v);
-  if (fastBytes > limits.bytes) return BYTES;
-  if (fastValues > limits.values) return VALUES;
-  return WITHIN;
-}
-
-function countContainer(v: object, depth: number, limits: SizeLimits): number {
-  if (depth >= FAST_DEPTH) return TOO_DEEP;
+function countValue(v: unknown, depth: number, limits: SizeLimits): boolean {
+  if (typeof v !== 'object' || v === null) {
+    fastBytes += scalarBytes(v);
+    return fastBytes <= limits.bytes;
+  }
+  if (depth >= FAST_DEPTH) return false;
   if (Array.isArray(v)) {
     fastValues += v.length;
     fastBytes += 2 + Math.max(0, v.length - 1); // brackets and commas
-    if (fastBytes > limits.bytes) return BYTES;
-    if (fastValues > limits.values) return VALUES;
-    for (let i = 0; i < v.length; i++) {
-      const found = countValue(v[i], depth + 1, limits);
-      if (found !== WITHIN) return found;
-    }
-    return WITHIN;
+    if (fastValues > limits.values || fastBytes > limits.bytes) return false;
+    for (let i = 0; i < v.length; i++) if (!countValue(v[i], depth + 1, limits)) return false;
+    return true;
   }
   const record = v as Record<string, unknown>;
-  let keys = 0;
-  let keyBytes = 0;
+  fastBytes += 2; // braces
+  let comma = 0;
   for (const k in record) {
     if (!isOwnKey(record, k)) continue;
-    keys++;
-    keyBytes += k.length + 3; // "key":
+    fastValues++;
+    fastBytes += comma + k.length + 3; // "key":
+    comma = 1;
+    if (fastValues > limits.values || !countValue(record[k], depth + 1, limits)) return false;
   }
-  fastValues += keys;
-  if (fastValues > limits.values) return VALUES;
-  fastBytes += 2 + Math.max(0, keys - 1) + keyBytes; // braces, commas and keys
-  if (fastBytes > limits.bytes) return BYTES;
-  for (const k in record) {
-    if (!isOwnKey(record, k)) continue;
-    const found = countValue(record[k], depth + 1, limits);
-    if (found !== WITHIN) return found;
-  }
-  return WITHIN;
+  return fastBytes <= limits.bytes;
 }
 
 /** Which limit the value passes first, counting no further than that; iterative, so depth costs heap, not stack. */

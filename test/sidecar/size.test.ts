@@ -1,6 +1,7 @@
-// exceededLimit's allocation-free count agrees with the iterative walk
-// (firstLimitExceeded) on every value: shallow and deeper than its recursion
-// goes, within and past either limit.
+// exceededLimit's allocation-free count (which leaves an object past a limit
+// to the iterative walk) agrees with the iterative walk (firstLimitExceeded)
+// on every value: shallow and deeper than its recursion goes, within and past
+// either limit.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { exceededLimit, firstLimitExceeded, MAX_OBJECT_BYTES, MAX_OBJECT_VALUES } from '../../src/sidecar/size.js';
