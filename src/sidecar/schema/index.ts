@@ -3,7 +3,7 @@
 // CEL rules), ObjectMeta rules, apiVersion/kind and, optionally, the unknown
 // fields that kubectl's strict validation refuses. The spec schema is compiled
 // once, at module load, by an Ajv instance of our own.
-import { Ajv, type ErrorObject, type FuncKeywordDefinition } from 'ajv';
+import { _, Ajv, type ErrorObject, type FuncKeywordDefinition, type KeywordCxt } from 'ajv';
 import type { Violation } from '../violation.js';
 import { celRuleFor } from './cel.js';
 import {
@@ -207,8 +207,11 @@ function createAjv({ allErrors }: { allErrors: boolean }): Ajv {
     keyword: INT64_KEYWORD,
     type: 'number',
     schemaType: 'boolean',
-    errors: true,
-    validate: (_: boolean, data: number) => Math.abs(data) < INT64_LIMIT,
+    // Written into the validator as an expression: a `validate` function would
+    // be called with a context object (and its path string) made per number.
+    code(cxt: KeywordCxt) {
+      cxt.fail(_`!(Math.abs(${cxt.data}) < ${INT64_LIMIT})`);
+    },
   });
   return ajv;
 }
