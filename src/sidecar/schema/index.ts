@@ -121,11 +121,18 @@ interface SpecChecked {
   readonly cel: readonly Violation[];
 }
 
+/**
+ * The data context of a validation from the root, as Ajv's validator
+ * defaults it (rootData defaults to the data), shared: without one the
+ * validator makes an empty object per call to read those defaults from.
+ */
+const ROOT_CONTEXT = Object.freeze({ instancePath: '' }) as Parameters<typeof firstSpecError>[1];
+
 /** What a spec that passes the schema gives, shared: nearly every spec does. */
 const VALID_SPEC: SpecChecked = Object.freeze({ fatal: false, blocking: false, cel: Object.freeze([]) });
 
 function checkSpec(spec: unknown, out: Violation[]): SpecChecked {
-  if (firstSpecError(spec)) return VALID_SPEC;
+  if (firstSpecError(spec, ROOT_CONTEXT)) return VALID_SPEC;
   if (hasMoreValues(spec, FULL_SCHEMA_CHECK_VALUES)) {
     const first = firstSpecError.errors?.[0];
     if (first) out.push(describeAjvError(first, spec, 'spec', SPEC_SCHEMA).violation);
