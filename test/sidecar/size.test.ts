@@ -5,17 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { exceededLimit, firstLimitExceeded, MAX_OBJECT_BYTES, MAX_OBJECT_VALUES } from '../../src/sidecar/size.js';
-
-/** A small deterministic generator (mulberry32), so a failure replays. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { random } from '../helpers/random.js';
 
 function value(r: () => number, depth: number, maxDepth: number): unknown {
   const pick = r();

@@ -10,6 +10,7 @@ import {
   labelValueErrors,
   qualifiedNameErrors,
 } from '../../../src/sidecar/schema/metadata.js';
+import { random } from '../../helpers/random.js';
 import { check, lenient, lines, validSidecar, withValue } from './helpers.js';
 
 const SUBDOMAIN_MESSAGE =
@@ -322,15 +323,9 @@ describe('name checks agree with the regexes and lengths Kubernetes states', () 
   };
   const matchesLabelValue = (s: string) => s === '' || matchesNamePart(s);
 
-  /** Strings of the characters that matter, at lengths around the limits (mulberry32, so a failure replays). */
+  /** Strings of the characters that matter, at lengths around the limits. */
   function* strings(seed: number, count: number): Generator<string> {
-    let a = seed;
-    const r = () => {
-      a = (a + 0x6d2b79f5) | 0;
-      let t = Math.imul(a ^ (a >>> 15), 1 | a);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
+    const r = random(seed);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(r() * items.length)]!;
     const others = ['Q', '_', '/', ' ', 'é', '\u212a', '😀', '\ud800'];
     const lengths = [0, 1, 2, 3, 5, 8, 62, 63, 64, 65, 252, 253, 254, 255];
