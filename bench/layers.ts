@@ -1,7 +1,7 @@
 // The cost of each layer of one serve decision, each on its own: CPU and heap
 // allocated per call, on the 10k-Sidecar cluster of bench/workload.ts, every
 // call on a body parsed beforehand (young objects, as in the server).
-//   node --expose-gc --import tsx bench/layers.ts [LAYER,...] [--alloc-profile PREFIX]
+//   node --expose-gc --import tsx bench/layers.ts [LAYER,...] [--alloc-profile PREFIX] [--report]
 // --alloc-profile writes PREFIX.LAYER.heapprofile per layer: V8's sampling
 // heap profiler with collected objects kept, so it shows where the short-lived
 // allocations come from (open it in Chrome DevTools' Memory tab).
@@ -10,22 +10,38 @@ import { Session } from 'node:inspector/promises';
 import { parseArgs } from 'node:util';
 import v8 from 'node:v8';
 import type { AdmissionRequest } from '../src/admission/types.js';
-import { localAdmitter } from '../src/cluster/admitter.js';
-import { ClusterStore } from '../src/cluster/store.js';
-import { crossObjectRules } from '../src/sidecar/cross-rules.js';
-import { metadataOf, refOf, stringMap } from '../src/sidecar/object.js';
-import { type ReviewOptions, review } from '../src/sidecar/review.js';
-import { validateIstio } from '../src/sidecar/rules/index.js';
-import { checkSchema } from '../src/sidecar/schema/index.js';
-import { exceededLimit } from '../src/sidecar/size.js';
-import { validateObject } from '../src/sidecar/validate.js';
+import type { ReviewOptions } from '../src/sidecar/review.js';
+import { report } from './child.js';
+import { moduleLoader, productRoot } from './product.js';
 import { median } from './stats.js';
 import { clusterPlan, createReview, loadCluster, newSidecar, typicalNamespaces } from './workload.js';
 
 const { values, positionals } = parseArgs({
-  options: { 'alloc-profile': { type: 'string' } },
+  options: { 'alloc-profile': { type: 'string' }, report: { type: 'boolean', default: false } },
   allowPositionals: true,
 });
+// The build when it is current (as serve runs it; through tsx every function expression also pays a __name call).
+const root = productRoot();
+const load = moduleLoader(root);
+const [
+  { localAdmitter },
+  { ClusterStore },
+  { crossObjectRules },
+  { metadataOf, refOf, stringMap },
+  { review },
+  { validateIstio },
+  { checkSchema },
+  { exceededLimit },
+] = await Promise.all([
+  load<typeof import('../src/cluster/admitter.js')>('cluster/admitter.js'),
+  load<typeof import('../src/cluster/store.js')>('cluster/store.js'),
+  load<typeof import('../src/sidecar/cross-rules.js')>('sidecar/cross-rules.js'),
+  load<typeof import('../src/sidecar/object.js')>('sidecar/object.js'),
+  load<typeof import('../src/sidecar/review.js')>('sidecar/review.js'),
+  load<typeof import('../src/sidecar/rules/index.js')>('sidecar/rules/index.js'),
+  load<typeof import('../src/sidecar/schema/index.js')>('sidecar/schema/index.js'),
+  load<typeof import('../src/sidecar/size.js')>('sidecar/size.js'),
+]);
 const OPTIONS: ReviewOptions = { overlap: 'workloads', rootNamespace: 'istio-system' };
 const plan = clusterPlan(10_000);
 const store = new ClusterStore();
@@ -45,10 +61,9 @@ const LAYERS: Record<string, (r: AdmissionRequest) => unknown> = {
       name: r.name ?? '',
       annotations: stringMap(metadataOf(r.object).annotations),
     }),
-  'schema+istio': (r) => validateObject(r.object, refOfRequest(r), { rejectUnknownFields: false }),
   cross: (r) => crossObjectRules({ object: r.object, oldObject: undefined, ref: refOfRequest(r) }, store, OPTIONS),
   review: (r) => review(r, { view: store, options: OPTIONS }),
-  'admitter (serve)': (r) => admitter.validate(r),
+  admitter: (r) => admitter.validate(r),
 };
 const selected = positionals.length > 0 ? positionals.join(',').split(',') : Object.keys(LAYERS);
 
@@ -99,11 +114,18 @@ async function allocationProfile(name: string, fn: (r: AdmissionRequest) => unkn
   writeFileSync(`${prefix}.${name.replace(/\W+/g, '-')}.heapprofile`, JSON.stringify(profile));
 }
 
-console.log('layer              CPU µs   alloc KB');
+const measured: { layer: string; cpuUs: number; allocKb: number }[] = [];
 for (const name of selected) {
   const fn = LAYERS[name];
   if (!fn) throw new Error(`unknown layer ${name}; layers: ${Object.keys(LAYERS).join(', ')}`);
   for (let i = 0; i < 30_000; i++) fn(parsed(i % 2_000));
-  console.log(`${name.padEnd(18)} ${cpuUs(fn).toFixed(1).padStart(6)} ${allocKb(fn).toFixed(2).padStart(10)}`);
+  measured.push({ layer: name, cpuUs: cpuUs(fn), allocKb: allocKb(fn) });
   if (values['alloc-profile']) await allocationProfile(name, fn, values['alloc-profile']);
+}
+// --report: one message for bench/run.ts; otherwise a table.
+if (values.report) report({ root, layers: measured });
+else {
+  console.log(`layer          CPU µs   alloc KB   (code from ${root}/)`);
+  for (const m of measured)
+    console.log(`${m.layer.padEnd(14)} ${m.cpuUs.toFixed(1).padStart(6)} ${m.allocKb.toFixed(2).padStart(10)}`);
 }

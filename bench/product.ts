@@ -91,7 +91,7 @@ export function productRoot(): 'dist' | 'src' {
 }
 
 /** Imports a module of the product by its path below src/ (as .js), from the build or the sources. */
-function moduleLoader(root: 'dist' | 'src'): <T>(path: string) => Promise<T> {
+export function moduleLoader(root: 'dist' | 'src'): <T>(path: string) => Promise<T> {
   const dir = root === 'dist' ? DIST_DIR : join(REPO_ROOT, 'src');
   return <T>(path: string) => import(pathToFileURL(join(dir, path)).href) as Promise<T>;
 }

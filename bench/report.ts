@@ -45,6 +45,20 @@ export const ROWS: readonly Row[] = [
     target: { op: '<=', value: 10 },
   },
   { key: 'decision_alloc_kb', label: 'heap allocated by that decision', unit: 'KB', target: { op: '<=', value: 4 } },
+  // Where that decision's cost goes: each layer alone (bench/layers.ts), informative.
+  ...(
+    [
+      ['size', 'size limits (size.ts)'],
+      ['schema', 'CRD schema and metadata (schema/)'],
+      ['istio', "Istio's per-object rules (rules/)"],
+      ['cross', 'cross-object rules against the view'],
+      ['review', 'review(): all of the above, findings to a Decision'],
+      ['admitter', 'Admitter.validate: review with reservations, as serve runs it'],
+    ] as const
+  ).flatMap(([id, what]) => [
+    { key: `layer_cpu_us_${id}`, label: `layer CPU: ${what}`, unit: 'µs' },
+    { key: `layer_alloc_kb_${id}`, label: `layer heap: ${what}`, unit: 'KB', digits: 2 },
+  ]),
   // Issue 15: a decision including its claim in the API server (--claims=api), local kube-apiserver.
   { key: 'claim_p50_ms', label: 'decision with its claim p50, local kube-apiserver', unit: 'ms', digits: 2 },
   {

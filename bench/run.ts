@@ -100,6 +100,18 @@ async function decisionPhase(results: Results, details: Record<string, unknown>)
   results.decision_cpu_us_server = round(large?.server?.cpuUs ?? NaN, 1);
   results.decision_alloc_kb = round((large?.server?.allocBytes ?? NaN) / 1024, 2);
   details.decision = run;
+  const layers = await runChild<{ layers: { layer: string; cpuUs: number; allocKb: number }[] }>(
+    'layers.ts',
+    ['--report'],
+    {
+      nodeFlags: ['--expose-gc'],
+    },
+  );
+  for (const { layer, cpuUs, allocKb } of layers.layers) {
+    results[`layer_cpu_us_${layer}`] = round(cpuUs, 1);
+    results[`layer_alloc_kb_${layer}`] = round(allocKb, 2);
+  }
+  details.layers = layers.layers;
 }
 
 /**

@@ -57,6 +57,7 @@ export interface Ticket {
   readonly declared: number | undefined;
   /** The body must be complete by then (clock milliseconds). */
   readonly bodyDeadline: number;
+  /** Body bytes so far and whether the body is whole: the body's reader keeps them (json.ts, BodyProgress). */
   received: number;
   complete: boolean;
   released: boolean;
@@ -140,14 +141,6 @@ export class AdmissionGate {
     this.bytes += reserved;
     if (this.isLarge(reserved)) this.largeBytes += reserved;
     return { ticket, cuts };
-  }
-
-  received(ticket: Ticket, bytes: number): void {
-    ticket.received += bytes;
-  }
-
-  completed(ticket: Ticket): void {
-    ticket.complete = true;
   }
 
   /** The request is answered or its connection is gone: its room is free. Idempotent. */

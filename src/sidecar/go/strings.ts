@@ -3,13 +3,17 @@
 // encoding, and strings.ToLower maps one rune to one rune.
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const ANY_SURROGATE = /[\uD800-\uDFFF]/;
+const NON_ASCII = /[\u0080-\uffff]/;
 
 /**
  * Go's JSON decoder turns an unpaired UTF-16 surrogate escape into U+FFFD, so
  * Istio never sees one; doing the same here keeps lengths and quoting aligned.
+ * A string without any surrogate (nearly all) is returned as it is: replace()
+ * would allocate even when it finds nothing.
  */
 export function toWellFormed(s: string): string {
-  return s.replace(LONE_SURROGATE, '\uFFFD');
+  return ANY_SURROGATE.test(s) ? s.replace(LONE_SURROGATE, '\uFFFD') : s;
 }
 
 /**
@@ -19,6 +23,29 @@ export function toWellFormed(s: string): string {
  */
 export function utf8Length(s: string): number {
   return Buffer.byteLength(s, 'utf8');
+}
+
+/**
+ * utf8Length(s.slice(from)), counted only until it exceeds `cap`: any number
+ * above `cap` then means "longer than cap". A length limit on part of a host
+ * name costs neither a slice nor a walk of a huge string.
+ */
+export function utf8LengthUpTo(s: string, from: number, cap: number): number {
+  let n = 0;
+  for (let i = from; i < s.length && n <= cap; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && isLowSurrogate(s.charCodeAt(i + 1))) {
+      n += 4; // a surrogate pair is one rune of 4 bytes
+      i++;
+    } else n += 3; // the rest of the BMP, and a lone surrogate (U+FFFD)
+  }
+  return n;
+}
+
+function isLowSurrogate(c: number): boolean {
+  return c >= 0xdc00 && c <= 0xdfff;
 }
 
 /** s[0] in Go: the first byte of the UTF-8 encoding (undefined for ""). */
@@ -56,6 +83,8 @@ export function compareGoStrings(a: string, b: string): number {
  * code points, final sigma depends on position), so map rune by rune.
  */
 export function goToLower(s: string): string {
+  // On ASCII both mappings are A-Z to a-z; protocol names nearly always are ASCII.
+  if (!NON_ASCII.test(s)) return s.toLowerCase();
   let out = '';
   for (const ch of s) {
     const cp = ch.codePointAt(0) ?? 0;

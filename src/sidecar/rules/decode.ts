@@ -51,7 +51,7 @@ export interface EgressListener {
   port?: Port;
   bind: string;
   captureMode: EnumValue;
-  hosts: string[];
+  hosts: readonly string[];
 }
 
 export interface TlsCertificate {
@@ -67,11 +67,11 @@ export interface ServerTls {
   caCertificates: string;
   caCrl: string;
   credentialName: string;
-  credentialNames: string[];
-  tlsCertificates: TlsCertificate[];
-  subjectAltNames: string[];
+  credentialNames: readonly string[];
+  tlsCertificates: readonly TlsCertificate[];
+  subjectAltNames: readonly string[];
   minProtocolVersion: EnumValue;
-  cipherSuites: string[];
+  cipherSuites: readonly string[];
 }
 
 /** A Duration field: absent, or its value in nanoseconds. */
@@ -115,9 +115,9 @@ export interface OutboundTrafficPolicy {
 
 export interface Sidecar {
   /** Labels in the order they appear (Istio visits them in random order). */
-  workloadSelector?: { labels: Array<[key: string, value: string]> };
-  ingress: IngressListener[];
-  egress: EgressListener[];
+  workloadSelector?: { labels: ReadonlyArray<[key: string, value: string]> };
+  ingress: readonly IngressListener[];
+  egress: readonly EgressListener[];
   inboundConnectionPool?: ConnectionPool;
   outboundTrafficPolicy?: OutboundTrafficPolicy;
 }
@@ -127,8 +127,8 @@ export function decodeSidecar(raw: unknown): Sidecar {
   const selector = message(spec, 'workloadSelector');
   return {
     workloadSelector: selector && { labels: stringMap(field(selector, 'labels')) },
-    ingress: messageList(spec, 'ingress').map(decodeIngress),
-    egress: messageList(spec, 'egress').map(decodeEgress),
+    ingress: messageList(spec, 'ingress', decodeIngress),
+    egress: messageList(spec, 'egress', decodeEgress),
     inboundConnectionPool: maybe(message(spec, 'inboundConnectionPool'), decodePool),
     outboundTrafficPolicy: maybe(message(spec, 'outboundTrafficPolicy'), decodeOutbound),
   };
@@ -172,14 +172,15 @@ function decodeTls(o: JsonObject): ServerTls {
     caCrl: str(o, 'caCrl'),
     credentialName: str(o, 'credentialName'),
     credentialNames: stringList(o, 'credentialNames'),
-    tlsCertificates: messageList(o, 'tlsCertificates').map((c) => ({
-      serverCertificate: str(c, 'serverCertificate'),
-      privateKey: str(c, 'privateKey'),
-    })),
+    tlsCertificates: messageList(o, 'tlsCertificates', decodeTlsCertificate),
     subjectAltNames: stringList(o, 'subjectAltNames'),
     minProtocolVersion: enumeration(o, 'minProtocolVersion', TLS_VERSION),
     cipherSuites: stringList(o, 'cipherSuites'),
   };
+}
+
+function decodeTlsCertificate(o: JsonObject): TlsCertificate {
+  return { serverCertificate: str(o, 'serverCertificate'), privateKey: str(o, 'privateKey') };
 }
 
 function decodePool(o: JsonObject): ConnectionPool {
@@ -199,11 +200,12 @@ function decodeHttpPool(o: JsonObject): HttpPool {
     h2UpgradePolicy: enumeration(o, 'h2UpgradePolicy', H2_UPGRADE_POLICY),
     useClientProtocol: bool(o, 'useClientProtocol'),
     maxConcurrentStreams: int32(o, 'maxConcurrentStreams'),
-    http2KeepAlive: maybe(message(o, 'http2KeepAlive'), (k) => ({
-      interval: duration(k, 'interval'),
-      timeout: duration(k, 'timeout'),
-    })),
+    http2KeepAlive: maybe(message(o, 'http2KeepAlive'), decodeHttp2KeepAlive),
   };
+}
+
+function decodeHttp2KeepAlive(o: JsonObject): HttpPool['http2KeepAlive'] {
+  return { interval: duration(o, 'interval'), timeout: duration(o, 'timeout') };
 }
 
 function decodeTcpPool(o: JsonObject): TcpPool {
@@ -212,33 +214,48 @@ function decodeTcpPool(o: JsonObject): TcpPool {
     connectTimeout: duration(o, 'connectTimeout'),
     maxConnectionDuration: duration(o, 'maxConnectionDuration'),
     idleTimeout: duration(o, 'idleTimeout'),
-    tcpKeepalive: maybe(message(o, 'tcpKeepalive'), (k) => ({
-      time: duration(k, 'time'),
-      interval: duration(k, 'interval'),
-    })),
+    tcpKeepalive: maybe(message(o, 'tcpKeepalive'), decodeTcpKeepalive),
   };
+}
+
+function decodeTcpKeepalive(o: JsonObject): TcpPool['tcpKeepalive'] {
+  return { time: duration(o, 'time'), interval: duration(o, 'interval') };
 }
 
 function decodeOutbound(o: JsonObject): OutboundTrafficPolicy {
   return {
     mode: enumeration(o, 'mode', OUTBOUND_MODE),
-    egressProxy: maybe(message(o, 'egressProxy'), (p) => ({
-      host: str(p, 'host'),
-      subset: str(p, 'subset'),
-      port: maybe(message(p, 'port'), (port) => ({ number: uint32(port, 'number') })),
-    })),
+    egressProxy: maybe(message(o, 'egressProxy'), decodeEgressProxy),
   };
 }
 
+function decodeEgressProxy(o: JsonObject): EgressProxy {
+  return { host: str(o, 'host'), subset: str(o, 'subset'), port: maybe(message(o, 'port'), decodeProxyPort) };
+}
+
+function decodeProxyPort(o: JsonObject): EgressProxy['port'] {
+  return { number: uint32(o, 'number') };
+}
+
 // ---- field readers -------------------------------------------------------
+// They run on every admission request: named functions rather than inline
+// arrows (a closure per call), one pass per list, and nothing new where the
+// input already is what decoding makes of it.
+
+/** What an absent or empty list decodes to; the rules only read lists. */
+const NONE: readonly never[] = Object.freeze([]);
 
 function asObject(v: unknown): JsonObject | undefined {
   return isRecord(v) ? v : undefined;
 }
 
-/** Own properties only: a key like "constructor" must not find Object.prototype's. */
+/**
+ * Own properties only: a key like "constructor" must not find Object.prototype's.
+ * (Most fields are absent, so the ownership check runs only for a value found.)
+ */
 function field(o: JsonObject, key: string): unknown {
-  return Object.hasOwn(o, key) ? o[key] : undefined;
+  const v = o[key];
+  return v !== undefined && Object.hasOwn(o, key) ? v : undefined;
 }
 
 /**
@@ -253,17 +270,24 @@ function message(o: JsonObject, key: string): JsonObject | undefined {
   return asObject(field(o, key));
 }
 
-function list(o: JsonObject, key: string): unknown[] {
+/** The list's items, each decoded as a message (a null or non-object item as `{}`). */
+function messageList<T>(o: JsonObject, key: string, decode: (o: JsonObject) => T): readonly T[] {
   const v = field(o, key);
-  return Array.isArray(v) ? v : [];
+  if (!Array.isArray(v) || v.length === 0) return NONE;
+  const out: T[] = new Array(v.length);
+  for (let i = 0; i < v.length; i++) out[i] = decode(asObject(v[i]) ?? {});
+  return out;
 }
 
-function messageList(o: JsonObject, key: string): JsonObject[] {
-  return list(o, key).map((e) => asObject(e) ?? {});
+/** The list's items as strings. A list that already is one (nearly every list of hosts) is used as it is. */
+function stringList(o: JsonObject, key: string): readonly string[] {
+  const v = field(o, key);
+  if (!Array.isArray(v) || v.length === 0) return NONE;
+  return v.every(isDecodedString) ? (v as string[]) : v.map(asString);
 }
 
-function stringList(o: JsonObject, key: string): string[] {
-  return list(o, key).map(asString);
+function isDecodedString(v: unknown): boolean {
+  return typeof v === 'string' && toWellFormed(v) === v;
 }
 
 function asString(v: unknown): string {
@@ -278,10 +302,13 @@ function bool(o: JsonObject, key: string): boolean {
   return field(o, key) === true;
 }
 
-function stringMap(v: unknown): Array<[string, string]> {
+function stringMap(v: unknown): ReadonlyArray<[string, string]> {
   const o = asObject(v);
-  if (!o) return [];
-  return Object.keys(o).map((k) => [toWellFormed(k), asString(o[k])]);
+  if (!o) return NONE;
+  const keys = Object.keys(o);
+  const pairs = new Array<[string, string]>(keys.length);
+  for (let i = 0; i < keys.length; i++) pairs[i] = [toWellFormed(keys[i]!), asString(o[keys[i]!])];
+  return pairs;
 }
 
 /** JSON numbers, or decimal strings as jsonpb also accepts ("80"). */

@@ -20,9 +20,14 @@ export interface DecodeFailure {
   message: string;
 }
 
-/** A failure Istio reports, or 'crd' for one the API server refuses first. */
+/**
+ * A failure Istio reports, or 'crd' for one the API server refuses first. A
+ * failure's path is relative while it travels up: each level prefixes its own
+ * part on the way out, so a valid spec builds no path strings at all.
+ */
 type Outcome = DecodeFailure | 'crd' | undefined;
-type Step = (o: JsonObject, path: string) => Outcome;
+type Check = (v: unknown) => Outcome;
+type Step = (o: JsonObject) => Outcome;
 
 const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
@@ -32,16 +37,27 @@ const DECODE = 'error decoding configuration: ';
 const asObject = (v: unknown): JsonObject | undefined =>
   typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as JsonObject) : undefined;
 
-/** A field's value; null counts as absent, as in the decoder. */
-const field = (o: JsonObject, key: string): unknown => (Object.hasOwn(o, key) && o[key] !== null ? o[key] : undefined);
+/** A field's own value; null counts as absent, as in the decoder. (Ownership is checked only for a value found.) */
+function field(o: JsonObject, key: string): unknown {
+  const v = o[key];
+  return v !== undefined && v !== null && Object.hasOwn(o, key) ? v : undefined;
+}
+
+/** `outcome` seen from one level up: `segment` (".key" or "[n]") goes in front of a failure's path. */
+const within = (segment: string, outcome: Outcome): Outcome =>
+  typeof outcome === 'object' ? { path: `${segment}${outcome.path}`, message: outcome.message } : outcome;
+
+/** A failure at the value being checked (its path is filled in on the way up). */
+const failure = (message: string): DecodeFailure => ({ path: '', message });
 
 /** A scalar field: `check` sees the value when present. */
-const scalar =
-  (key: string, check: (v: unknown, path: string) => Outcome): Step =>
-  (o, path) => {
+const scalar = (key: string, check: Check): Step => {
+  const segment = `.${key}`; // once, when the walk is defined
+  return (o) => {
     const v = field(o, key);
-    return v === undefined ? undefined : check(v, `${path}.${key}`);
+    return v === undefined ? undefined : within(segment, check(v));
   };
+};
 
 const str = (key: string): Step => scalar(key, (v) => (typeof v === 'string' ? undefined : 'crd'));
 const bool = (key: string): Step => scalar(key, (v) => (typeof v === 'boolean' ? undefined : 'crd'));
@@ -51,46 +67,46 @@ const uint32 = (key: string): Step =>
   scalar(key, (v) => (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= UINT32_MAX ? undefined : 'crd'));
 
 const int32 = (key: string): Step =>
-  scalar(key, (v, path) => {
+  scalar(key, (v) => {
     if (typeof v !== 'number' || !Number.isInteger(v)) return 'crd';
     if (v >= INT32_MIN && v <= INT32_MAX) return undefined;
     // The API server re-encodes the number the way JavaScript prints it (1e+21 above 1e21).
-    return { path, message: `${DECODE}json: cannot unmarshal number ${String(v)} into Go value of type int32` };
+    return failure(`${DECODE}json: cannot unmarshal number ${String(v)} into Go value of type int32`);
   });
 
 const duration = (key: string): Step =>
-  scalar(key, (v, path) => {
+  scalar(key, (v) => {
     if (typeof v !== 'string') return 'crd';
     const parsed = parseGoDuration(v);
-    return parsed.ok ? undefined : { path, message: `${DECODE}bad Duration: ${parsed.error}` };
+    return parsed.ok ? undefined : failure(`${DECODE}bad Duration: ${parsed.error}`);
   });
 
 /** The fields of a message in declaration order. */
-function message(...steps: Step[]): (v: unknown, path: string) => Outcome {
-  return (v, path) => {
+function message(...steps: Step[]): Check {
+  return (v) => {
     const o = asObject(v);
     if (!o) return 'crd';
     for (const step of steps) {
-      const outcome = step(o, path);
+      const outcome = step(o);
       if (outcome) return outcome;
     }
     return undefined;
   };
 }
 
-const nested = (key: string, inner: (v: unknown, path: string) => Outcome): Step => scalar(key, inner);
+const nested = (key: string, inner: Check): Step => scalar(key, inner);
 
-const list = (key: string, item: (v: unknown, path: string) => Outcome): Step =>
-  scalar(key, (v, path) => {
+const list = (key: string, item: Check): Step =>
+  scalar(key, (v) => {
     if (!Array.isArray(v)) return 'crd';
     for (let n = 0; n < v.length; n++) {
-      const outcome = v[n] === null ? undefined : item(v[n], `${path}[${n}]`);
-      if (outcome) return outcome;
+      const outcome = v[n] === null ? undefined : item(v[n]);
+      if (outcome) return within(`[${n}]`, outcome);
     }
     return undefined;
   });
 
-const stringItem = (v: unknown): Outcome => (typeof v === 'string' ? undefined : 'crd');
+const stringItem: Check = (v) => (typeof v === 'string' ? undefined : 'crd');
 
 const CAPTURE_MODES = ['DEFAULT', 'IPTABLES', 'NONE'];
 const TLS_MODES = ['PASSTHROUGH', 'SIMPLE', 'MUTUAL', 'AUTO_PASSTHROUGH', 'ISTIO_MUTUAL', 'OPTIONAL_MUTUAL'];
@@ -180,7 +196,25 @@ const sidecar = message(
 
 /** The first value Istio's decoder would refuse, when the API server would not refuse the object first. */
 export function undecodable(spec: unknown): DecodeFailure | undefined {
-  if (spec === null || spec === undefined) return undefined;
-  const outcome = sidecar(spec, 'spec');
+  if (spec === null || spec === undefined || !hasConnectionPool(spec)) return undefined;
+  const outcome = within('spec', sidecar(spec));
   return outcome === 'crd' ? undefined : outcome;
+}
+
+/**
+ * Only a connection pool holds int32 and duration fields, the only ones
+ * whose failure Istio reports; without one the walk can only end in nothing
+ * or 'crd', both silent. Most Sidecars have none, so they skip the walk.
+ */
+function hasConnectionPool(spec: unknown): boolean {
+  const o = asObject(spec);
+  if (!o) return false;
+  if (field(o, 'inboundConnectionPool') !== undefined) return true;
+  const ingress = field(o, 'ingress');
+  if (!Array.isArray(ingress)) return false;
+  for (const listener of ingress) {
+    const l = asObject(listener);
+    if (l && field(l, 'connectionPool') !== undefined) return true;
+  }
+  return false;
 }

@@ -1,16 +1,28 @@
 // Istio's domain-name checks (ValidateWildcardDomain, ValidateFQDN and their
 // helpers), returning Istio's message or undefined. Lengths are Go byte
 // lengths; quoting is Go's %q.
-import { isDNS1123Label, isWildcardDNS1123Label } from '../go/labels.js';
+//
+// Every egress host goes through here, and nearly all of them are fine, so
+// the checks walk the name where it stands (from an offset, label by label,
+// without split or slices) and a message, with the pieces it quotes, is only
+// built once something is wrong.
+import { isDNS1123LabelAt, isWildcardDNS1123LabelAt } from '../go/labels.js';
 import { goQuote } from '../go/quote.js';
-import { atoi } from '../go/strconv.js';
-import { utf8Length } from '../go/strings.js';
+import { isAtoiInteger } from '../go/strconv.js';
+import { utf8LengthUpTo } from '../go/strings.js';
 
 const MAX_DOMAIN_LENGTH = 255;
 
-function lengthError(name: string): string | undefined {
-  const length = utf8Length(name);
-  if (length > MAX_DOMAIN_LENGTH) return `domain name ${goQuote(name)} too long (max ${MAX_DOMAIN_LENGTH})`;
+/** The length limits on name.slice(from). */
+function lengthError(name: string, from: number): string | undefined {
+  // A UTF-16 unit is 1 to 3 UTF-8 bytes, so a name of up to 85 units (nearly
+  // all of them) is within the limit without counting.
+  const units = name.length - from;
+  if (units > 0 && units * 3 <= MAX_DOMAIN_LENGTH) return undefined;
+  const length = utf8LengthUpTo(name, from, MAX_DOMAIN_LENGTH);
+  if (length > MAX_DOMAIN_LENGTH) {
+    return `domain name ${goQuote(name.slice(from))} too long (max ${MAX_DOMAIN_LENGTH})`;
+  }
   if (length === 0) return 'empty domain name not allowed';
   return undefined;
 }
@@ -21,29 +33,47 @@ function lengthError(name: string): string | undefined {
  * "+1" and "-1" count as numeric and an out-of-range number does not).
  */
 export function dnsLabelsError(domain: string): string | undefined {
-  const labels = domain.split('.');
-  const topLevel = labels[labels.length - 1] ?? '';
-  if (atoi(topLevel).ok) {
-    return `domain name ${goQuote(domain)} invalid (top level domain ${goQuote(topLevel)} cannot be all-numeric)`;
+  return dnsLabelsErrorFrom(domain, 0);
+}
+
+/** dnsLabelsError(name.slice(from)). */
+function dnsLabelsErrorFrom(name: string, from: number): string | undefined {
+  const end = name.length;
+  const topLevel = Math.max(name.lastIndexOf('.') + 1, from);
+  if (isAtoiInteger(name, topLevel, end)) {
+    return `domain name ${goQuote(name.slice(from))} invalid (top level domain ${goQuote(name.slice(topLevel))} cannot be all-numeric)`;
   }
-  for (const [i, label] of labels.entries()) {
-    if (i === labels.length - 1 && label === '') return undefined;
-    if (!isDNS1123Label(label)) return `domain name ${goQuote(domain)} invalid (label ${goQuote(label)} invalid)`;
+  for (let start = from; ; ) {
+    const dot = name.indexOf('.', start);
+    const last = dot < 0;
+    const stop = last ? end : dot;
+    if (last && start === stop) return undefined; // an empty last label: the trailing dot of an FQDN
+    if (!isDNS1123LabelAt(name, start, stop)) {
+      return `domain name ${goQuote(name.slice(from))} invalid (label ${goQuote(name.slice(start, stop))} invalid)`;
+    }
+    if (last) return undefined;
+    start = dot + 1;
   }
-  return undefined;
 }
 
 /** A domain whose first label may be a wildcard ("*", "*.foo.com"); the rest is checked on its own. */
 export function wildcardDomainError(domain: string): string | undefined {
-  const tooLongOrEmpty = lengthError(domain);
+  return wildcardDomainErrorFrom(domain, 0);
+}
+
+/** wildcardDomainError(name.slice(from)): an egress host's name after its "namespace/". */
+export function wildcardDomainErrorFrom(name: string, from: number): string | undefined {
+  const tooLongOrEmpty = lengthError(name, from);
   if (tooLongOrEmpty !== undefined) return tooLongOrEmpty;
-  const dot = domain.indexOf('.');
-  const first = dot < 0 ? domain : domain.slice(0, dot);
-  if (!isWildcardDNS1123Label(first)) return `domain name ${goQuote(domain)} invalid (label ${goQuote(first)} invalid)`;
-  return dot < 0 ? undefined : dnsLabelsError(domain.slice(dot + 1));
+  const dot = name.indexOf('.', from);
+  const firstEnd = dot < 0 ? name.length : dot;
+  if (!isWildcardDNS1123LabelAt(name, from, firstEnd)) {
+    return `domain name ${goQuote(name.slice(from))} invalid (label ${goQuote(name.slice(from, firstEnd))} invalid)`;
+  }
+  return dot < 0 ? undefined : dnsLabelsErrorFrom(name, dot + 1);
 }
 
 /** A plain DNS name without wildcards; single-label names are fine. */
 export function fqdnError(name: string): string | undefined {
-  return lengthError(name) ?? dnsLabelsError(name);
+  return lengthError(name, 0) ?? dnsLabelsErrorFrom(name, 0);
 }

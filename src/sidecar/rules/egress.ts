@@ -7,77 +7,79 @@ import type { EgressListener, Port } from './decode.js';
 import { CAPTURE_MODE } from './decode.js';
 import { checkEgressHosts } from './hosts.js';
 import type { Report } from './report.js';
-import { UNIX_PREFIX, portNameError, portRangeError, protocolError, unixAddressError } from './shared.js';
+import { UNIX_PREFIX, egressPath, portNameError, portRangeError, protocolError, unixAddressError } from './shared.js';
 
 export function checkEgressListeners(listeners: readonly EgressListener[], namespace: string, report: Report): void {
-  // Separate from the ingress port set; Unix sockets are keyed by the raw bind string.
-  const seenPorts = new Set<number>();
-  const seenSockets = new Set<string>();
+  // Separate from the ingress port set; Unix sockets are keyed by the raw bind
+  // string. A lone listener (the usual case) cannot repeat one: no sets for it.
+  const several = listeners.length > 1;
+  const seenPorts = several ? new Set<number>() : undefined;
+  const seenSockets = several ? new Set<string>() : undefined;
   const last = listeners.length - 1;
-  listeners.forEach((listener, i) => {
-    const path = `spec.egress[${i}]`;
+  for (let i = 0; i < listeners.length; i++) {
+    const listener = listeners[i]!;
     const port = listener.port;
     if (!port) {
       if (i !== last) {
         report.add(
           'E2',
-          `${path}.port`,
+          egressPath(i, '.port'),
           'sidecar: the egress listener with empty port should be the last listener in the list',
         );
       }
     } else if (port.number === 0) {
-      checkCommonPort(port, path, report);
-      checkUnixSocketListener(listener, port, path, report);
-      if (seenSockets.has(listener.bind)) {
-        report.add('E10', `${path}.bind`, 'sidecar: unix domain socket values for listeners must be unique');
+      checkCommonPort(port, i, report);
+      checkUnixSocketListener(listener, port, i, report);
+      if (seenSockets?.has(listener.bind)) {
+        report.add('E10', egressPath(i, '.bind'), 'sidecar: unix domain socket values for listeners must be unique');
       }
-      seenSockets.add(listener.bind);
+      seenSockets?.add(listener.bind);
     } else {
-      checkCommonPort(port, path, report);
-      checkIpListener(listener, port, path, report);
-      if (seenPorts.has(port.number)) {
-        report.add('E14', `${path}.port.number`, 'sidecar: ports on IP bound listeners must be unique');
+      checkCommonPort(port, i, report);
+      checkIpListener(listener, port, i, report);
+      if (seenPorts?.has(port.number)) {
+        report.add('E14', egressPath(i, '.port.number'), 'sidecar: ports on IP bound listeners must be unique');
       }
-      seenPorts.add(port.number);
+      seenPorts?.add(port.number);
     }
-    checkEgressHosts(listener.hosts, path, namespace, report);
-  });
+    checkEgressHosts(listener.hosts, i, namespace, report);
+  }
 }
 
 /** E4, E5: checks for any listener with a port. */
-function checkCommonPort(port: Port, path: string, report: Report): void {
-  if (port.targetPort > 0) report.add('E4', `${path}.port.targetPort`, 'targetPort has no impact on Sidecars');
+function checkCommonPort(port: Port, i: number, report: Report): void {
+  if (port.targetPort > 0) report.add('E4', egressPath(i, '.port.targetPort'), 'targetPort has no impact on Sidecars');
   const nameError = port.name === '' ? undefined : portNameError(port.name);
-  if (nameError !== undefined) report.add('E5', `${path}.port.name`, nameError);
+  if (nameError !== undefined) report.add('E5', egressPath(i, '.port.name'), nameError);
 }
 
 /** E6–E9: port number 0 means a Unix domain socket listener. */
-function checkUnixSocketListener(listener: EgressListener, port: Port, path: string, report: Report): void {
+function checkUnixSocketListener(listener: EgressListener, port: Port, i: number, report: Report): void {
   const protoError = protocolError(port.protocol);
-  if (protoError !== undefined) report.add('E6', `${path}.port.protocol`, protoError);
+  if (protoError !== undefined) report.add('E6', egressPath(i, '.port.protocol'), protoError);
   if (!listener.bind.startsWith(UNIX_PREFIX)) {
-    report.add('E7', `${path}.bind`, 'sidecar: ports with 0 value must have a unix domain socket bind address');
+    report.add('E7', egressPath(i, '.bind'), 'sidecar: ports with 0 value must have a unix domain socket bind address');
   } else {
     const error = unixAddressError(listener.bind.slice(UNIX_PREFIX.length));
-    if (error !== undefined) report.add('E8', `${path}.bind`, error);
+    if (error !== undefined) report.add('E8', egressPath(i, '.bind'), error);
   }
   // Unknown names and numbers other than DEFAULT/NONE are rejected too.
   if (listener.captureMode !== CAPTURE_MODE.DEFAULT && listener.captureMode !== CAPTURE_MODE.NONE) {
     report.add(
       'E9',
-      `${path}.captureMode`,
+      egressPath(i, '.captureMode'),
       'sidecar: captureMode must be DEFAULT/NONE for unix domain socket listeners',
     );
   }
 }
 
 /** E11–E13. */
-function checkIpListener(listener: EgressListener, port: Port, path: string, report: Report): void {
+function checkIpListener(listener: EgressListener, port: Port, i: number, report: Report): void {
   const protoError = protocolError(port.protocol);
-  if (protoError !== undefined) report.add('E11', `${path}.port.protocol`, protoError);
+  if (protoError !== undefined) report.add('E11', egressPath(i, '.port.protocol'), protoError);
   const rangeError = portRangeError(port.number);
-  if (rangeError !== undefined) report.add('E12', `${path}.port.number`, rangeError);
+  if (rangeError !== undefined) report.add('E12', egressPath(i, '.port.number'), rangeError);
   if (listener.bind !== '' && !isIPAddress(listener.bind)) {
-    report.add('E13', `${path}.bind`, `${listener.bind} is not a valid IP`);
+    report.add('E13', egressPath(i, '.bind'), `${listener.bind} is not a valid IP`);
   }
 }

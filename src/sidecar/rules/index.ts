@@ -31,18 +31,18 @@ export function validateIstio(spec: unknown, meta: ObjectMeta): Violation[] {
   const failure = undecodable(spec);
   if (failure) {
     report.add('J1', failure.path, failure.message);
-    return [...report.violations];
+    return report.list();
   }
 
   const annotations = meta?.annotations;
   const annotationMap = typeof annotations === 'object' && annotations !== null ? annotations : {};
-  if (checkMetadata(annotationMap, namespace, textOf(meta?.name), report)) return [...report.violations];
+  if (checkMetadata(annotationMap, namespace, textOf(meta?.name), report)) return report.list();
 
   const sidecar = decodeSidecar(spec);
 
   // Selector errors are returned alone, without any warning.
   checkSelectorLabels(sidecar.workloadSelector, report);
-  if (report.violations.length > 0) return [...report.violations];
+  if (report.size > 0) return report.list();
   checkSelectorHasLabels(sidecar.workloadSelector, report);
 
   const empty =
@@ -54,7 +54,7 @@ export function validateIstio(spec: unknown, meta: ObjectMeta): Violation[] {
     // Returned alone: the selector warning is dropped too.
     const alone = newReport();
     alone.add('G1', 'spec', 'sidecar: empty configuration provided');
-    return [...alone.violations];
+    return alone.list();
   }
 
   checkIngressListeners(sidecar.ingress, report);
@@ -63,7 +63,7 @@ export function validateIstio(spec: unknown, meta: ObjectMeta): Violation[] {
   }
   checkEgressListeners(sidecar.egress, namespace, report);
   checkOutboundTrafficPolicy(sidecar.outboundTrafficPolicy, report);
-  return [...report.violations];
+  return report.list();
 }
 
 function textOf(v: unknown): string {

@@ -7,14 +7,18 @@ const LABELS_PATH = 'spec.workloadSelector.labels';
 
 /** S1/S2 errors. Istio visits labels in random map order; we use document order. */
 export function checkSelectorLabels(selector: Sidecar['workloadSelector'], report: Report): void {
-  for (const [key, value] of selector?.labels ?? []) {
-    const path = `${LABELS_PATH}[${key}]`;
-    const pair = goQuote(`${key}=${value}`);
-    if (key === '') report.add('S1', path, `empty key is not supported in selector: ${pair}`);
+  if (!selector) return;
+  for (const [key, value] of selector.labels) {
+    if (key === '')
+      report.add('S1', labelPath(key), `empty key is not supported in selector: ${quotedPair(key, value)}`);
     if (key.includes('*') || value.includes('*'))
-      report.add('S2', path, `wildcard is not supported in selector: ${pair}`);
+      report.add('S2', labelPath(key), `wildcard is not supported in selector: ${quotedPair(key, value)}`);
   }
 }
+
+// Built only for a finding: nearly every selector is fine.
+const labelPath = (key: string): string => `${LABELS_PATH}[${key}]`;
+const quotedPair = (key: string, value: string): string => goQuote(`${key}=${value}`);
 
 /** S3: a selector with no labels selects every workload in the namespace. */
 export function checkSelectorHasLabels(selector: Sidecar['workloadSelector'], report: Report): void {

@@ -5,6 +5,13 @@ import { isDNS1123Label } from '../go/labels.js';
 
 export const UNIX_PREFIX = 'unix://';
 
+/**
+ * Paths of a listener's fields, made when a finding is reported: the checks
+ * pass a listener's index around, as nearly every listener has nothing to report.
+ */
+export const egressPath = (i: number, field = ''): string => `spec.egress[${i}]${field}`;
+export const ingressPath = (i: number, field = ''): string => `spec.ingress[${i}]${field}`;
+
 /** ValidatePort: 1..65535. `port` may be a bigint when it came from strconv.Atoi. */
 export function portRangeError(port: number | bigint): string | undefined {
   return port >= 1 && port <= 65535 ? undefined : `port number ${port} must be in the range 1..65535`;

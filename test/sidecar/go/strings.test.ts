@@ -8,6 +8,7 @@ import {
   goToLower,
   toWellFormed,
   utf8Length,
+  utf8LengthUpTo,
 } from '../../../src/sidecar/go/strings.js';
 
 describe('Go string helpers', () => {
@@ -49,5 +50,24 @@ describe('Go string helpers', () => {
   it('toWellFormed replaces unpaired surrogates only', () => {
     assert.equal(toWellFormed('a\ud800b\udc00'), 'a\ufffdb\ufffd');
     assert.equal(toWellFormed('😀'), '😀');
+    assert.equal(toWellFormed('😀\ud83d'), '😀\ufffd');
+    assert.equal(toWellFormed('plain'), 'plain');
+  });
+
+  it('utf8LengthUpTo counts the bytes from an offset, and stops once past the cap', () => {
+    for (const s of ['', 'abc', 'é', '中', '😀', '\ud800', 'a\udc00b', '\ud83d', 'ns/é.中😀']) {
+      for (let from = 0; from <= s.length; from++) {
+        assert.equal(utf8LengthUpTo(s, from, 255), utf8Length(s.slice(from)), `${JSON.stringify(s)} from ${from}`);
+      }
+    }
+    assert.equal(utf8LengthUpTo('ns/foo.com', 3, 255), 7);
+    assert.ok(utf8LengthUpTo('x'.repeat(1_000_000), 0, 255) > 255);
+    assert.equal(utf8LengthUpTo('x'.repeat(256), 0, 255), 256);
+  });
+
+  it('goToLower on ASCII is plain lowercasing', () => {
+    assert.equal(goToLower('HTTP'), 'http');
+    assert.equal(goToLower('Grpc-Web'), 'grpc-web');
+    assert.equal(goToLower('A\u0000Z~'), 'a\u0000z~');
   });
 });

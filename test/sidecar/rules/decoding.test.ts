@@ -60,6 +60,16 @@ describe('J1 values Istio cannot decode', () => {
     );
   });
 
+  it('names the list item that failed, counting null items', () => {
+    const spec = { ingress: [null, { port: { number: 80 }, connectionPool: { http: { maxRetries: 2 ** 40 } } }] };
+    assert.deepEqual(
+      run(spec)
+        .filter((v) => v.rule === 'J1')
+        .map((v) => v.path),
+      ['spec.ingress[1].connectionPool.http.maxRetries'],
+    );
+  });
+
   it('stays silent when the first failure is a value the CRD refuses anyway (the API server answers first)', () => {
     const spec = { inboundConnectionPool: { http: { http2MaxRequests: 1e21 } }, egress: [{ port: { number: 1e21 } }] };
     assert.deepEqual(

@@ -1,6 +1,7 @@
 // H1–H6 (egress host errors) and W1–W3 (duplicate/overlap warnings).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { egressHosts, expectFindings, expectValid, findings, type Finding } from './helpers.js';
 
 const H = (j: number) => `spec.egress[0].hosts[${j}]`;
@@ -110,12 +111,52 @@ describe('H5 domain name (reported twice unless an IP literal)', () => {
     assert.deepEqual(got, twice(['H5', H(0), `domain name "${dns}" too long (max 255)`]));
   });
 
+  it('allows 255 bytes and not 256, however few characters they take', () => {
+    const wide = '中'.repeat(84); // 252 bytes
+    const at = `ab.${wide}`; // 255 bytes: the label is what is wrong
+    expectFindings(
+      egressHosts(`ns1/${at}`),
+      twice(['H5', H(0), `domain name "${wide}" invalid (label "${wide}" invalid)`]),
+    );
+    const over = `abc.${wide}`; // 256 bytes in 88 characters
+    expectFindings(egressHosts(`ns1/${over}`), twice(['H5', H(0), `domain name "${over}" too long (max 255)`]));
+    const fullWidth = '中'.repeat(85); // 255 bytes in 85 characters
+    expectFindings(egressHosts(`ns1/${fullWidth}`), [
+      ['H4', H(0), 'short names (non FQDN) are not allowed'],
+      ...twice(['H5', H(0), `domain name "${fullWidth}" invalid (label "${fullWidth}" invalid)`]),
+    ]);
+    const ascii = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}`; // 253 bytes
+    expectValid(egressHosts(`ns1/${ascii}`));
+    expectFindings(egressHosts(`ns1/${ascii}xyz`), twice(['H5', H(0), `domain name "${ascii}xyz" too long (max 255)`]));
+  });
+
   it('treats TLDs Go can parse as integers as numeric ("+1", "-1") and huge ones not', () => {
     expectFindings(
       egressHosts('ns1/foo.-1'),
       twice(['H5', H(0), 'domain name "-1" invalid (top level domain "-1" cannot be all-numeric)']),
     );
     expectValid(egressHosts('ns1/foo.99999999999999999999'));
+  });
+
+  it('counts "+1", "-0" and "00" as numeric, but not hex, non-ASCII digits or the first labels', () => {
+    for (const tld of ['+1', '-0', '00']) {
+      expectFindings(
+        egressHosts(`ns1/foo.${tld}`),
+        twice(['H5', H(0), `domain name "${tld}" invalid (top level domain "${tld}" cannot be all-numeric)`]),
+      );
+    }
+    expectValid(egressHosts('ns1/foo.0x1'));
+    expectValid(egressHosts('ns1/9223372036854775808.foo.9223372036854775808'));
+    expectFindings(egressHosts('ns1/foo.١٢'), twice(['H5', H(0), 'domain name "١٢" invalid (label "١٢" invalid)']));
+    expectFindings(
+      egressHosts('~ns1/foo.123'),
+      twice(['H5', H(0), 'domain name "123" invalid (top level domain "123" cannot be all-numeric)']),
+    );
+  });
+
+  it('allows one trailing dot, not two', () => {
+    expectValid(egressHosts('ns1/foo.bar.', '*/*.', 'ns2/a.b.c.d.e.f.'));
+    expectFindings(egressHosts('ns1/foo..'), twice(['H5', H(0), 'domain name "." invalid (label "" invalid)']));
   });
 
   it('reports once for IP literals', () => {
@@ -143,6 +184,10 @@ describe('H6 partial wildcards', () => {
     expectFindings(egressHosts('ns1/**.com'), [
       ...twice(['H5', H(0), 'domain name "**.com" invalid (label "**" invalid)']),
       ['H6', H(0), 'partial wildcard "**.com" not allowed'],
+    ]);
+    expectFindings(egressHosts('ns1/*é.com'), [
+      ...twice(['H5', H(0), 'domain name "*é.com" invalid (label "*é" invalid)']),
+      ['H6', H(0), 'partial wildcard "*é.com" not allowed'],
     ]);
   });
 });
@@ -195,5 +240,49 @@ describe('W3 */* with other hosts', () => {
 
   it('ignores exclusions', () => {
     expectValid(egressHosts('*/*', '~ns1/*'));
+  });
+});
+
+describe('W1–W3 on short and long host lists', () => {
+  // Up to 16 hosts each host is compared with the earlier ones, longer lists
+  // use maps. Exclusions are not tracked and are valid, so appending 17 of
+  // them moves a list to the maps without changing what it should report.
+  const exclusions = Array.from({ length: 17 }, (_, i) => `~pad/h${i}.com`);
+  const host = fc.constantFrom(
+    ...['*/*', './*', './a.com', 'ns1/a.com', 'ns1/*', '*/a.com', 'bar/a.com', 'bar/*', 'ns2/b.com', '~ns1/a.com'],
+    ...['a.com', '/a.com', 'ns1/', './', '*/*.com', 'ns1/a.com/'],
+  );
+
+  it('finds the same duplicates either way', () => {
+    fc.assert(
+      fc.property(fc.array(host, { maxLength: 12 }), fc.constantFrom('bar', '*', ''), (hosts, namespace) => {
+        const meta = { namespace, name: 'foo' };
+        const warnings = (list: string[]) => findings(egressHosts(...list), meta).filter((f) => f[0].startsWith('W'));
+        assert.deepEqual(warnings([...hosts, ...exclusions]), warnings(hosts));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('finds the same duplicates in few hosts of many characters', () => {
+    const long = `${'x'.repeat(4096)}.com`;
+    const hosts = [`ns1/${long}`, `./${long}`, `bar/${long}`, 'ns1/*', '*/*'];
+    expectFindings(egressHosts(...hosts), [
+      ...twice(['H5', H(0), `domain name "${long}" too long (max 255)`]),
+      ...twice(['H5', H(1), `domain name "${long}" too long (max 255)`]),
+      ['W1', H(2), `duplicated egress host: bar/${long}`],
+      ...twice(['H5', H(2), `domain name "${long}" too long (max 255)`]),
+      ['W2', H(3), 'duplicated egress host: ns1/*'],
+      ['W3', 'spec.egress[0].hosts', '`*/*` host select all resources, no other hosts can be added'],
+    ]);
+  });
+
+  it('reports W1, W2 and W3 in a long list', () => {
+    const hosts = [...exclusions, 'ns1/a.com', './a.com', 'bar/a.com', 'ns1/*', '*/*'];
+    expectFindings(egressHosts(...hosts), [
+      ['W1', H(19), 'duplicated egress host: bar/a.com'],
+      ['W2', H(20), 'duplicated egress host: ns1/*'],
+      ['W3', 'spec.egress[0].hosts', '`*/*` host select all resources, no other hosts can be added'],
+    ]);
   });
 });

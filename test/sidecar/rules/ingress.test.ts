@@ -174,6 +174,14 @@ describe('I10 SplitHostPort failure', () => {
     expectFindings(endpoint('[::1:8080'), [['I10', EP, "address [::1:8080: missing ']' in address"], emptyPort]);
     expectFindings(endpoint('[::1]'), [['I10', EP, 'address [::1]: missing port in address'], emptyPort]);
     expectFindings(endpoint('a]:80'), [['I10', EP, "address a]:80: unexpected ']' in address"], emptyPort]);
+    expectFindings(endpoint('127.0.0.1:80]'), [
+      ['I10', EP, "address 127.0.0.1:80]: unexpected ']' in address"],
+      emptyPort,
+    ]);
+    expectFindings(endpoint('[::1]:80:80'), [
+      ['I10', EP, 'address [::1]:80:80: too many colons in address'],
+      emptyPort,
+    ]);
   });
 });
 
@@ -206,6 +214,9 @@ describe('I12 defaultEndpoint port is not a number', () => {
     expectFindings(endpoint('127.0.0.1:'), [
       ['I12', EP, 'sidecar: defaultEndpoint port () is not a number: strconv.Atoi: parsing "": invalid syntax'],
     ]);
+    expectFindings(endpoint('127.0.0.1:١٢'), [
+      ['I12', EP, 'sidecar: defaultEndpoint port (١٢) is not a number: strconv.Atoi: parsing "١٢": invalid syntax'],
+    ]);
   });
 
   it('accepts a sign and leading zeros', () => {
@@ -222,6 +233,15 @@ describe('I13 defaultEndpoint port range', () => {
     expectFindings(endpoint(':9223372036854775807'), [
       ['I13', EP, 'port number 9223372036854775807 must be in the range 1..65535'],
     ]);
+  });
+
+  it('takes leading zeros and signs at the edges of the range', () => {
+    expectValid(endpoint('127.0.0.1:65535'));
+    expectValid(endpoint('127.0.0.1:065535'));
+    expectValid(endpoint('0.0.0.0:1'));
+    expectFindings(endpoint('127.0.0.1:065536'), [['I13', EP, 'port number 65536 must be in the range 1..65535']]);
+    expectFindings(endpoint('127.0.0.1:-0'), [['I13', EP, 'port number 0 must be in the range 1..65535']]);
+    expectFindings(endpoint('[::]:000'), [['I13', EP, 'port number 0 must be in the range 1..65535']]);
   });
 });
 
