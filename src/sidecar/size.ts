@@ -37,8 +37,8 @@ const DEFAULT_LIMITS: SizeLimits = Object.freeze({ bytes: MAX_OBJECT_BYTES, valu
  * Which limit `value` exceeds, if any. Bytes are counted from below: every
  * string at its UTF-16 length (UTF-8 is never shorter), every number as one
  * digit, no whitespace; so 'bytes' means no encoder can write the object
- * within the limit. Iterative, and stops once past either limit (a list is
- * counted by its length before its items are looked at).
+ * within the limit. Stops once past either limit (a list is counted by its
+ * length before its items are looked at); depth costs heap, not stack.
  */
 export function exceededLimit(value: unknown, limits: SizeLimits = DEFAULT_LIMITS): 'bytes' | 'values' | undefined {
   // Nearly every object is within both limits, which one walk that allocates
@@ -46,10 +46,11 @@ export function exceededLimit(value: unknown, limits: SizeLimits = DEFAULT_LIMIT
   // within both limits in all means within them at every point. Past a limit
   // (or nested deeper than FAST_DEPTH), which limit is passed first depends
   // on the order, which the iterative walk defines.
-  fastBytes = 0;
+  fastBytes = isContainer(value) ? 0 : scalarBytes(value);
   fastValues = 1;
-  if (countValue(value, 0, limits) && fastBytes <= limits.bytes && fastValues <= limits.values) return undefined;
-  return firstLimitExceeded(value, limits);
+  const counted = !isContainer(value) || countContainer(value, 0, limits);
+  const within = counted && fastBytes <= limits.bytes && fastValues <= limits.values;
+  return within ? undefined : firstLimitExceeded(value, limits);
 }
 
 /** Nesting the allocation-free count follows; anything deeper is counted by firstLimitExceeded. */
@@ -57,24 +58,27 @@ const FAST_DEPTH = 64;
 let fastBytes = 0;
 let fastValues = 0;
 
+const isContainer = (v: unknown): v is object => typeof v === 'object' && v !== null;
+
 /**
- * Adds what firstLimitExceeded counts for `v` to fastBytes and fastValues,
- * recursively, one pass over each object's keys; false as soon as a total is
- * past its limit (so an oversized object costs no more than the iterative
- * walk) or `v` nests deeper than FAST_DEPTH.
+ * Adds what firstLimitExceeded counts for a list or an object and what it
+ * holds to fastBytes and fastValues, recursively, one pass over an object's
+ * keys; false as soon as a total is past its limit (so an oversized object
+ * costs no more than the iterative walk) or `v` nests deeper than FAST_DEPTH.
+ * Scalars, most values, are counted in the loops rather than by a call each.
  */
-function countValue(v: unknown, depth: number, limits: SizeLimits): boolean {
-  if (typeof v !== 'object' || v === null) {
-    fastBytes += scalarBytes(v);
-    return fastBytes <= limits.bytes;
-  }
+function countContainer(v: object, depth: number, limits: SizeLimits): boolean {
   if (depth >= FAST_DEPTH) return false;
   if (Array.isArray(v)) {
     fastValues += v.length;
     fastBytes += 2 + Math.max(0, v.length - 1); // brackets and commas
     if (fastValues > limits.values || fastBytes > limits.bytes) return false;
-    for (let i = 0; i < v.length; i++) if (!countValue(v[i], depth + 1, limits)) return false;
-    return true;
+    for (let i = 0; i < v.length; i++) {
+      const item: unknown = v[i];
+      if (!isContainer(item)) fastBytes += scalarBytes(item);
+      else if (!countContainer(item, depth + 1, limits)) return false;
+    }
+    return fastBytes <= limits.bytes;
   }
   const record = v as Record<string, unknown>;
   fastBytes += 2; // braces
@@ -84,7 +88,10 @@ function countValue(v: unknown, depth: number, limits: SizeLimits): boolean {
     fastValues++;
     fastBytes += comma + k.length + 3; // "key":
     comma = 1;
-    if (fastValues > limits.values || !countValue(record[k], depth + 1, limits)) return false;
+    if (fastValues > limits.values) return false;
+    const item = record[k];
+    if (!isContainer(item)) fastBytes += scalarBytes(item);
+    else if (!countContainer(item, depth + 1, limits)) return false;
   }
   return fastBytes <= limits.bytes;
 }
