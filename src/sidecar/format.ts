@@ -110,12 +110,15 @@ export function formatWarnings(warnings: readonly Violation[]): string[] {
     }
     return { rule: v.rule, severity: v.severity, path: v.path, message: '', omitted: { [v.rule]: 1 } };
   });
-  const shown = capFindings(distinct, DENIAL_LIMITS).map((v) => ({
-    ...v,
-    path: escapeControls(v.path),
-    message: escapeControls(v.message),
-  }));
+  const shown = capFindings(distinct, DENIAL_LIMITS).map(withControlsEscaped);
   return withinWarningBudget(shown);
+}
+
+/** `v` with control characters escaped in its path and message; `v` itself when it has none (nearly always). */
+function withControlsEscaped(v: Violation): Violation {
+  const path = escapeControls(v.path);
+  const message = escapeControls(v.message);
+  return path === v.path && message === v.message ? v : { ...v, path, message };
 }
 
 function withinWarningBudget(warnings: readonly Violation[]): string[] {
@@ -187,6 +190,10 @@ const isLowSurrogate = (c: number): boolean => c >= 0xdc00 && c <= 0xdfff;
 
 /** Go's unicode.IsControl (C0, DEL, C1), which kube-apiserver refuses in a warning, written as \u escapes. */
 function escapeControls(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this looks for (Go's unicode.IsControl)
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return text.replace(CONTROL_CHARACTERS, unicodeEscape);
 }
+
+// One regex and one replacer for every call (a regex literal in the function would be a new object per call).
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this looks for (Go's unicode.IsControl)
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/g;
+const unicodeEscape = (c: string): string => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;

@@ -1,5 +1,5 @@
 // Reading the few envelope facts the decisions need from an untrusted object.
-import { isRecord } from '../util/json.js';
+import { isOwnKey, isRecord } from '../util/json.js';
 
 export const SIDECAR_GROUP = 'networking.istio.io';
 export const SIDECAR_KIND = 'Sidecar';
@@ -19,7 +19,12 @@ export function metadataOf(obj: unknown): Record<string, unknown> {
 export function stringMap(v: unknown): Record<string, string> {
   const out: Record<string, string> = Object.create(null);
   if (!isRecord(v)) return out;
-  for (const [k, val] of Object.entries(v)) if (typeof val === 'string') out[k] = val;
+  // for...in rather than Object.entries: no [key, value] pair per entry.
+  for (const k in v) {
+    if (!isOwnKey(v, k)) continue;
+    const val = v[k];
+    if (typeof val === 'string') out[k] = val;
+  }
   return out;
 }
 

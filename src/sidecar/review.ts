@@ -3,7 +3,7 @@
 // admission requests and decide() turns findings into a Decision. No I/O,
 // no clock, no logging.
 import { skipped, type Decision } from '../admission/decision.js';
-import { isRecord, sameIgnoringNullFields } from '../util/json.js';
+import { isOwnKey, isRecord, sameIgnoringNullFields } from '../util/json.js';
 import type { AdmissionRequest } from '../admission/types.js';
 import type { ClusterView } from './view.js';
 import { crossObjectRules, objectOnlyRules, type CrossOptions } from './cross-rules.js';
@@ -11,8 +11,18 @@ import { formatDenial, formatWarnings } from './format.js';
 import { refOf, SIDECAR_GROUP, SIDECAR_KIND, type ObjectRef } from './object.js';
 import { schemaViolation } from './schema/rules.js';
 import { exceededLimit, MAX_OBJECT_BYTES, MAX_OBJECT_VALUES } from './size.js';
-import { validateObject } from './validate.js';
-import { capFindings, errorsOf, formatCount, rulesOf, warningsOf, type Violation } from './violation.js';
+import { validateObject, type ValidateOptions } from './validate.js';
+import {
+  capFindings,
+  errorsOf,
+  formatCount,
+  hasError,
+  joined,
+  NO_FINDINGS,
+  rulesOf,
+  warningsOf,
+  type Violation,
+} from './violation.js';
 
 /** What every entry point tells the rules: how selectors conflict, the root namespace, the opt-in hint. */
 export type ReviewOptions = CrossOptions;
@@ -56,7 +66,7 @@ export function review(req: AdmissionRequest, ctx: ReviewContext): Decision {
   // An UPDATE without a usable oldObject is judged like a CREATE.
   const oldObject = req.operation === 'UPDATE' && isRecord(req.oldObject) ? req.oldObject : undefined;
   const candidate: Candidate = { object: req.object, oldObject, ref, requestNamespace: req.namespace };
-  return decide(ref, judge(candidate, ctx.view, { ...ctx.options, rejectUnknownFields: false }));
+  return decide(ref, judgeWith(candidate, ctx.view, ctx.options, false));
 }
 
 /**
@@ -69,17 +79,34 @@ export function review(req: AdmissionRequest, ctx: ReviewContext): Decision {
  * gets (FINDING_LIMITS).
  */
 export function judge(candidate: Candidate, view: ClusterView | undefined, options: JudgeOptions): Violation[] {
+  return judgeWith(candidate, view, options, options.rejectUnknownFields);
+}
+
+/**
+ * judge() with the unknown-field choice apart from the options, so that
+ * review() passes its context's options as they are rather than a copy per
+ * request. The common case (a valid Sidecar) allocates little beyond what
+ * the rules themselves do: no step copies a list it has nothing to add to.
+ */
+function judgeWith(
+  candidate: Candidate,
+  view: ClusterView | undefined,
+  options: ReviewOptions,
+  rejectUnknownFields: boolean,
+): Violation[] {
   const { object, oldObject, ref } = candidate;
   const oversize = exceededLimit(object);
-  if (oversize) return grandfathered([tooLarge(oversize)], object, oldObject);
-  const own = validateObject(object, ref, { rejectUnknownFields: options.rejectUnknownFields });
-  const findings = withIstioTopLevelFields(own.violations, candidate, options.rejectUnknownFields);
+  if (oversize) return Array.from(grandfathered([tooLarge(oversize)], object, oldObject));
+  const own = validateObject(object, ref, rejectUnknownFields ? STRICT : LENIENT);
+  const findings = withIstioTopLevelFields(own.violations, candidate, rejectUnknownFields);
   if (!own.wellFormed) return capFindings(grandfathered(findings, object, oldObject));
-  const cross = view
-    ? crossObjectRules({ object, oldObject, ref }, view, options)
-    : objectOnlyRules({ object, oldObject, ref }, options);
-  return capFindings(grandfathered([...findings, ...besideErrors(cross, findings)], object, oldObject));
+  // The candidate is the rules' input as it is (object, oldObject and ref).
+  const cross = view ? crossObjectRules(candidate, view, options) : objectOnlyRules(candidate, options);
+  return capFindings(grandfathered(joined(findings, besideErrors(cross, findings)), object, oldObject));
 }
+
+const STRICT: ValidateOptions = Object.freeze({ rejectUnknownFields: true });
+const LENIENT: ValidateOptions = Object.freeze({ rejectUnknownFields: false });
 
 /**
  * Judging costs time and memory in proportion to the object (seconds and
@@ -100,9 +127,10 @@ function tooLarge(limit: 'bytes' | 'values'): Violation {
  * cross-object warning at the same path (a short egress host has no registry
  * entry either) would only repeat it.
  */
-function besideErrors(cross: Violation[], own: readonly Violation[]): Violation[] {
+function besideErrors(cross: readonly Violation[], own: readonly Violation[]): readonly Violation[] {
+  if (cross.length === 0 || !hasError(own)) return cross;
   const refused = new Set(errorsOf(own).map((v) => v.path));
-  return refused.size === 0 ? cross : cross.filter((v) => v.severity === 'error' || !refused.has(v.path));
+  return cross.filter((v) => v.severity === 'error' || !refused.has(v.path));
 }
 
 /**
@@ -113,10 +141,10 @@ function besideErrors(cross: Violation[], own: readonly Violation[]): Violation[
  * (its finalizers must be removable). Metadata rules (M1–M4) still apply.
  */
 function grandfathered(
-  findings: Violation[],
+  findings: readonly Violation[],
   object: unknown,
   oldObject: Record<string, unknown> | undefined,
-): Violation[] {
+): readonly Violation[] {
   if (!oldObject || !isRecord(object)) return findings;
   const deleting = isRecord(object.metadata) && object.metadata.deletionTimestamp != null;
   const specUnchanged = sameIgnoringNullFields(object.spec, oldObject.spec);
@@ -139,14 +167,19 @@ function grandfathered(
  * anything else; there Istio's text replaces the schema's for the same key,
  * so each field keeps one explanation.
  */
-function withIstioTopLevelFields(own: readonly Violation[], candidate: Candidate, strict: boolean): Violation[] {
-  if (!strict) return errorsOf(own).length > 0 ? [...own] : [...own, ...istioTopLevelFields(candidate)];
+function withIstioTopLevelFields(
+  own: readonly Violation[],
+  candidate: Candidate,
+  strict: boolean,
+): readonly Violation[] {
+  if (!strict) return hasError(own) ? own : joined(own, istioTopLevelFields(candidate));
   const istio = new Map(istioTopLevelFields(candidate).map((v) => [v.path, v]));
   return own.map((v) => (v.rule === 'schema.unknown-field' && istio.get(v.path)) || v);
 }
 
-function istioTopLevelFields({ object, ref, requestNamespace }: Candidate): Violation[] {
-  if (!isRecord(object)) return [];
+function istioTopLevelFields({ object, ref, requestNamespace }: Candidate): readonly Violation[] {
+  // Every stored Sidecar has only known top-level keys: looked for before any list is made.
+  if (!isRecord(object) || !hasUnknownTopLevelField(object)) return NO_FINDINGS;
   return Object.keys(object)
     .filter((key) => !KNOWN_TOP_LEVEL.has(key))
     .map((key) => ({
@@ -158,12 +191,19 @@ function istioTopLevelFields({ object, ref, requestNamespace }: Candidate): Viol
     }));
 }
 
+function hasUnknownTopLevelField(object: Record<string, unknown>): boolean {
+  for (const key in object) if (isOwnKey(object, key) && !KNOWN_TOP_LEVEL.has(key)) return true;
+  return false;
+}
+
 /**
  * Findings to an answer: the denial message and the warnings are bounded for
  * kubectl (format.ts), whatever the number of findings; `rules` names every
  * rule involved, those of findings left out too.
  */
 export function decide(ref: ObjectRef, findings: readonly Violation[]): Decision {
+  // Nearly every request: nothing to format.
+  if (findings.length === 0) return { allowed: true, outcome: 'allowed', warnings: [], rules: [] };
   const errors = errorsOf(findings);
   const warnings = warningsOf(findings);
   const warningTexts = formatWarnings(warnings);

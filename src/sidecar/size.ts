@@ -13,7 +13,7 @@
 //   decision to 0.16 s of CPU on the 2-core development machine
 //   (docs/reliability.md, "Bounded output") while leaving room for tens of
 //   thousands of hosts.
-import { isRecord } from '../util/json.js';
+import { isOwnKey, isRecord } from '../util/json.js';
 
 /** etcd's default --max-request-bytes: the largest object a cluster with the default can store. */
 export const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
@@ -30,78 +30,70 @@ interface Frame {
   next: number;
 }
 
+/** The limits above, shared so that a call with the defaults allocates nothing. */
+const DEFAULT_LIMITS: SizeLimits = Object.freeze({ bytes: MAX_OBJECT_BYTES, values: MAX_OBJECT_VALUES });
+
 /**
  * Which limit `value` exceeds, if any. Bytes are counted from below: every
  * string at its UTF-16 length (UTF-8 is never shorter), every number as one
  * digit, no whitespace; so 'bytes' means no encoder can write the object
- * within the limit. Iterative, and stops once past either limit (a list is
- * counted by its length before its items are looked at).
+ * within the limit. Stops once past either limit (a list is counted by its
+ * length before its items are looked at); depth costs heap, not stack.
  */
-export function exceededLimit(
-  value: unknown,
-  limits: SizeLimits = { bytes: MAX_OBJECT_BYTES, values: MAX_OBJECT_VALUES },
-): 'bytes' | 'values' | undefined {
-  // Every real Sidecar is a few levels deep: counted without allocating. Deeper values take the iterative walk.
-  fastBytes = 0;
+export function exceededLimit(value: unknown, limits: SizeLimits = DEFAULT_LIMITS): 'bytes' | 'values' | undefined {
+  // Nearly every object is within both limits, which one walk that allocates
+  // nothing tells: the totals do not depend on the order of counting, and
+  // within both limits in all means within them at every point. Past a limit
+  // (or nested deeper than FAST_DEPTH), which limit is passed first depends
+  // on the order, which the iterative walk defines.
+  fastBytes = isContainer(value) ? 0 : scalarBytes(value);
   fastValues = 1;
-  const found = count(value, 0, limits);
-  if (found === TOO_DEEP) return firstLimitExceeded(value, limits);
-  return found === BYTES ? 'bytes' : found === VALUES ? 'values' : undefined;
+  const counted = !isContainer(value) || countContainer(value, 0, limits);
+  const within = counted && fastBytes <= limits.bytes && fastValues <= limits.values;
+  return within ? undefined : firstLimitExceeded(value, limits);
 }
 
 /** Nesting the allocation-free count follows; anything deeper is counted by firstLimitExceeded. */
 const FAST_DEPTH = 64;
-const WITHIN = 0;
-const BYTES = 1;
-const VALUES = 2;
-const TOO_DEEP = 3;
 let fastBytes = 0;
 let fastValues = 0;
 
+const isContainer = (v: unknown): v is object => typeof v === 'object' && v !== null;
+
 /**
- * firstLimitExceeded's walk, recursively and without allocating: the same
- * values in the same order (depth first, an object's keys counted when the
- * object is reached), the same totals and the same checks at the same
- * points, so the same answer; TOO_DEEP past FAST_DEPTH levels.
+ * Adds what firstLimitExceeded counts for a list or an object and what it
+ * holds to fastBytes and fastValues, recursively, one pass over an object's
+ * keys; false as soon as a total is past its limit (so an oversized object
+ * costs no more than the iterative walk) or `v` nests deeper than FAST_DEPTH.
+ * Scalars, most values, are counted in the loops rather than by a call each.
  */
-function count(v: unknown, depth: number, limits: SizeLimits): number {
-  fastBytes += scalarBytes(v);
+function countContainer(v: object, depth: number, limits: SizeLimits): boolean {
+  if (depth >= FAST_DEPTH) return false;
   if (Array.isArray(v)) {
-    if (depth >= FAST_DEPTH) return TOO_DEEP;
     fastValues += v.length;
     fastBytes += 2 + Math.max(0, v.length - 1); // brackets and commas
-    if (fastBytes > limits.bytes) return BYTES;
-    if (fastValues > limits.values) return VALUES;
+    if (fastValues > limits.values || fastBytes > limits.bytes) return false;
     for (let i = 0; i < v.length; i++) {
-      const found = count(v[i], depth + 1, limits);
-      if (found !== WITHIN) return found;
+      const item: unknown = v[i];
+      if (!isContainer(item)) fastBytes += scalarBytes(item);
+      else if (!countContainer(item, depth + 1, limits)) return false;
     }
-    return WITHIN;
+    return fastBytes <= limits.bytes;
   }
-  if (isRecord(v)) {
-    if (depth >= FAST_DEPTH) return TOO_DEEP;
-    let keys = 0;
-    let keyBytes = 0;
-    for (const k in v) {
-      if (!Object.hasOwn(v, k)) continue;
-      keys++;
-      keyBytes += k.length + 3; // "key":
-    }
-    fastValues += keys;
-    if (fastValues > limits.values) return VALUES;
-    fastBytes += 2 + Math.max(0, keys - 1) + keyBytes; // braces, commas and keys
-    if (fastBytes > limits.bytes) return BYTES;
-    if (fastValues > limits.values) return VALUES;
-    for (const k in v) {
-      if (!Object.hasOwn(v, k)) continue;
-      const found = count(v[k], depth + 1, limits);
-      if (found !== WITHIN) return found;
-    }
-    return WITHIN;
+  const record = v as Record<string, unknown>;
+  fastBytes += 2; // braces
+  let comma = 0;
+  for (const k in record) {
+    if (!isOwnKey(record, k)) continue;
+    fastValues++;
+    fastBytes += comma + k.length + 3; // "key":
+    comma = 1;
+    if (fastValues > limits.values) return false;
+    const item = record[k];
+    if (!isContainer(item)) fastBytes += scalarBytes(item);
+    else if (!countContainer(item, depth + 1, limits)) return false;
   }
-  if (fastBytes > limits.bytes) return BYTES;
-  if (fastValues > limits.values) return VALUES;
-  return WITHIN;
+  return fastBytes <= limits.bytes;
 }
 
 /** Which limit the value passes first, counting no further than that; iterative, so depth costs heap, not stack. */

@@ -3,9 +3,9 @@
 import { validateIstio } from './rules/index.js';
 import { checkSchema } from './schema/index.js';
 import { CEL_RULES_SKIPPED } from './schema/k8s-errors.js';
-import { isRecord } from '../util/json.js';
+import { isOwnKey, isRecord } from '../util/json.js';
 import { metadataOf, stringMap, type ObjectRef } from './object.js';
-import { errorsOf, type Violation } from './violation.js';
+import { errorsOf, joined, type Violation } from './violation.js';
 
 export interface ValidateOptions {
   /** kubectl's strict field validation refuses unknown fields; the API server prunes them before webhooks. */
@@ -13,13 +13,14 @@ export interface ValidateOptions {
 }
 
 export interface Validated {
-  violations: Violation[];
+  /** Only to be read: it may be a list the schema check or Istio's rules returned. */
+  violations: readonly Violation[];
   /** false when JSON types were wrong, so nothing beyond the schema was judged. */
   wellFormed: boolean;
 }
 
 export function validateObject(obj: unknown, ref: ObjectRef, options: ValidateOptions): Validated {
-  const schema = checkSchema(obj, { rejectUnknownFields: options.rejectUnknownFields });
+  const schema = checkSchema(obj, options);
   // Like Istio's decoder, give up on semantics when the JSON types are wrong:
   // the rules would only be guessing about what the author meant.
   if (schema.fatal) return { violations: schema.violations, wellFormed: false };
@@ -28,9 +29,29 @@ export function validateObject(obj: unknown, ref: ObjectRef, options: ValidateOp
   const istio = validateIstio(spec ?? null, {
     namespace: ref.namespace,
     name: ref.name,
-    annotations: stringMap(meta.annotations),
+    annotations: stringAnnotations(meta.annotations),
   });
-  return { violations: [...withoutSuperseded(schema.violations, istio), ...istio], wellFormed: true };
+  return { violations: joined(withoutSuperseded(schema.violations, istio), istio), wellFormed: true };
+}
+
+/**
+ * The annotations as Istio's rules read them: their string values
+ * (stringMap). Past the schema check every value is a string or null, and
+ * nearly always a string: then the object itself has the same own keys and
+ * values, and is passed as it is rather than copied (the rules only read it).
+ */
+function stringAnnotations(annotations: unknown): Record<string, string> {
+  if (annotations === undefined || annotations === null) return NO_ANNOTATIONS;
+  return isRecord(annotations) && onlyStrings(annotations)
+    ? (annotations as Record<string, string>)
+    : stringMap(annotations);
+}
+
+const NO_ANNOTATIONS: Record<string, string> = Object.freeze(Object.create(null) as Record<string, string>);
+
+function onlyStrings(map: Record<string, unknown>): boolean {
+  for (const key in map) if (isOwnKey(map, key) && typeof map[key] !== 'string') return false;
+  return true;
 }
 
 /**
@@ -41,7 +62,8 @@ export function validateObject(obj: unknown, ref: ObjectRef, options: ValidateOp
  * a sorted list, not compared pairwise: a list of 10,000 nulls is 10,000
  * schema findings and 10,000 Istio ones.
  */
-function withoutSuperseded(schema: Violation[], istio: Violation[]): Violation[] {
+function withoutSuperseded(schema: readonly Violation[], istio: readonly Violation[]): readonly Violation[] {
+  if (schema.length === 0) return schema;
   const istioErrorPaths = errorsOf(istio)
     .filter((v) => !v.omitted)
     .map((v) => v.path)

@@ -30,6 +30,22 @@ export interface Violation {
 export const errorsOf = (vs: readonly Violation[]): Violation[] => vs.filter((v) => v.severity === 'error');
 export const warningsOf = (vs: readonly Violation[]): Violation[] => vs.filter((v) => v.severity === 'warning');
 
+/** Whether `vs` holds an error (errorsOf(vs).length > 0, without the list). */
+export function hasError(vs: readonly Violation[]): boolean {
+  for (const v of vs) if (v.severity === 'error') return true;
+  return false;
+}
+
+/** No findings, shared where the result is only read: a valid Sidecar's lists stay unallocated. */
+export const NO_FINDINGS: readonly Violation[] = Object.freeze([]);
+
+/** `a` then `b`; one of them as it is when the other is empty, so the result is only to be read. */
+export function joined(a: readonly Violation[], b: readonly Violation[]): readonly Violation[] {
+  if (b.length === 0) return a;
+  if (a.length === 0) return b;
+  return [...a, ...b];
+}
+
 export interface FindingLimits {
   /** Findings of one rule (and severity) kept before the rest become "… and N more like this". */
   readonly perRule: number;
@@ -67,10 +83,14 @@ export function rulesOf(vs: readonly Violation[]): string[] {
 
 /** `limits` applied to a list (which may hold summaries already: their counts add up). */
 export function capFindings(vs: readonly Violation[], limits: FindingLimits = FINDING_LIMITS): Violation[] {
+  // Fewer findings than either limit, none a summary: nothing to leave out, so the list as it is (a copy).
+  if (vs.length <= limits.perRule && vs.length <= limits.perObject && !vs.some(isSummary)) return vs.slice();
   const capped = new CappedFindings(limits);
   for (const v of vs) capped.add(v);
   return capped.list();
 }
+
+const isSummary = (v: Violation): boolean => v.omitted !== undefined;
 
 interface RuleTally {
   kept: number;
@@ -97,9 +117,12 @@ interface SeverityTally {
  */
 export class CappedFindings {
   private readonly kept: Violation[] = [];
-  private readonly rules = new Map<string, RuleTally>();
-  private readonly severities = new Map<Severity, SeverityTally>();
+  // Made on the first finding: most objects have none.
+  private rules: Map<string, RuleTally> | undefined;
+  private severities: Map<Severity, SeverityTally> | undefined;
   private added = 0;
+  /** Whether a finding was left out (counted into a summary); until then list() is the kept findings as they are. */
+  private leftOut = false;
 
   constructor(private readonly limits: FindingLimits = FINDING_LIMITS) {}
 
@@ -115,7 +138,7 @@ export class CappedFindings {
     }
     this.added++;
     const severity = this.severity(v.severity);
-    const tally = this.rules.get(keyOf(v.rule, v.severity));
+    const tally = this.rules?.get(keyOf(v.rule, v.severity));
     const keptOfRule = tally?.kept ?? 0;
     if (keptOfRule < this.limits.perRule && severity.kept < this.limits.perObject) {
       severity.kept++;
@@ -129,8 +152,10 @@ export class CappedFindings {
   }
 
   list(): Violation[] {
+    // Nothing left out (nearly always): no summary to place.
+    if (!this.leftOut) return this.kept.slice();
     const after = new Map<number, Violation[]>();
-    for (const [key, tally] of this.rules) {
+    for (const [key, tally] of this.rules ?? []) {
       if (tally.omitted === 0 || tally.kept === 0) continue;
       const [severity, rule] = splitKey(key);
       const summary = ruleSummary(rule, severity, tally.path ?? '', tally.omitted);
@@ -140,7 +165,7 @@ export class CappedFindings {
     this.kept.forEach((v, i) => {
       out.push(v, ...(after.get(i) ?? []));
     });
-    for (const [severity, tally] of this.severities) {
+    for (const [severity, tally] of this.severities ?? []) {
       if (tally.omittedCount > 0) out.push(objectSummary(severity, tally.path ?? '', tally.omitted));
     }
     return out;
@@ -148,7 +173,8 @@ export class CappedFindings {
 
   private leaveOut(rule: string, severity: Severity, path: string, n: number): void {
     this.added += n;
-    const tally = this.rules.get(keyOf(rule, severity));
+    if (n !== 0) this.leftOut = true;
+    const tally = this.rules?.get(keyOf(rule, severity));
     if (tally && tally.kept > 0) {
       tally.omitted += n;
       tally.path = tally.path === undefined ? path : commonPath(tally.path, path);
@@ -162,11 +188,13 @@ export class CappedFindings {
 
   private newRule(rule: string, severity: Severity): RuleTally {
     const tally: RuleTally = { kept: 0, lastKept: -1, omitted: 0, path: undefined };
+    this.rules ??= new Map();
     this.rules.set(keyOf(rule, severity), tally);
     return tally;
   }
 
   private severity(severity: Severity): SeverityTally {
+    this.severities ??= new Map();
     let tally = this.severities.get(severity);
     if (!tally) {
       tally = { kept: 0, omitted: Object.create(null) as Record<string, number>, omittedCount: 0, path: undefined };

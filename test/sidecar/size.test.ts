@@ -1,20 +1,11 @@
-// exceededLimit's allocation-free count agrees with the iterative walk
-// (firstLimitExceeded) on every value: shallow and deeper than its recursion
-// goes, within and past either limit.
+// exceededLimit's allocation-free count (which leaves an object past a limit
+// to the iterative walk) agrees with the iterative walk (firstLimitExceeded)
+// on every value: shallow and deeper than its recursion goes, within and past
+// either limit.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { exceededLimit, firstLimitExceeded, MAX_OBJECT_BYTES, MAX_OBJECT_VALUES } from '../../src/sidecar/size.js';
-
-/** A small deterministic generator (mulberry32), so a failure replays. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { random } from '../helpers/random.js';
 
 function value(r: () => number, depth: number, maxDepth: number): unknown {
   const pick = r();
@@ -60,5 +51,26 @@ describe('exceededLimit', () => {
         `depth ${depth}`,
       );
     }
+  });
+
+  test('counts own keys only: a "__proto__" key of parsed JSON counts, inherited enumerable keys do not', () => {
+    const parsed = JSON.parse('{"__proto__": {"a": "xyz"}, "b": [1, 2]}') as unknown;
+    const inherited = Object.assign(Object.create({ inherited: 'a long inherited value' }) as object, { own: 'x' });
+    for (const v of [parsed, inherited, [inherited], { nested: inherited }]) {
+      for (const limits of [
+        { bytes: MAX_OBJECT_BYTES, values: MAX_OBJECT_VALUES },
+        { bytes: 20, values: MAX_OBJECT_VALUES },
+        { bytes: MAX_OBJECT_BYTES, values: 3 },
+        { bytes: MAX_OBJECT_BYTES, values: 2 },
+      ]) {
+        assert.equal(
+          exceededLimit(v, limits),
+          firstLimitExceeded(v, limits),
+          `${JSON.stringify(v)} ${JSON.stringify(limits)}`,
+        );
+      }
+    }
+    assert.equal(exceededLimit(inherited, { bytes: 12, values: 10 }), undefined); // {"own":"x"}: 11
+    assert.equal(exceededLimit(parsed, { bytes: MAX_OBJECT_BYTES, values: 4 }), 'values'); // root, 2 keys, a, 2 items
   });
 });

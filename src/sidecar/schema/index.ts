@@ -3,7 +3,7 @@
 // CEL rules), ObjectMeta rules, apiVersion/kind and, optionally, the unknown
 // fields that kubectl's strict validation refuses. The spec schema is compiled
 // once, at module load, by an Ajv instance of our own.
-import { Ajv, type ErrorObject, type FuncKeywordDefinition } from 'ajv';
+import { _, Ajv, type ErrorObject, type FuncKeywordDefinition, type KeywordCxt } from 'ajv';
 import type { Violation } from '../violation.js';
 import { celRuleFor } from './cel.js';
 import {
@@ -92,18 +92,15 @@ function checkObject(object: unknown, rejectUnknownFields: boolean): SchemaResul
   if (rejectUnknownFields) findUnknownFields(object, SIDECAR_SCHEMA, violations);
   const metaStart = violations.length;
   let fatal = checkMetadata(ownValue(object, 'metadata'), rejectUnknownFields, violations);
-  let blocking = violations.slice(metaStart).some((v) => BLOCKING_METADATA.test(v.message));
+  let blocking = someBlocking(violations, metaStart);
   const spec = ownValue(object, 'spec');
-  const cel: Violation[] = [];
   // A null spec is pruned by the API server like any other null property.
-  if (spec !== undefined && spec !== null) {
-    const checked = checkSpec(spec, violations, cel);
-    fatal = checked.fatal || fatal;
-    blocking = checked.blocking || blocking;
-  }
+  const checked = spec !== undefined && spec !== null ? checkSpec(spec, violations) : VALID_SPEC;
+  fatal = checked.fatal || fatal;
+  blocking = checked.blocking || blocking;
   // The API server evaluates CEL rules after the OpenAPI checks, and not at
   // all when one of those found a blocking error; it says so instead.
-  if (!blocking) violations.push(...cel);
+  if (!blocking) violations.push(...checked.cel);
   else if (SPEC_HAS_CEL_RULES) violations.push(schemaViolation('schema.cel', '', CEL_RULES_SKIPPED));
   return { violations, fatal };
 }
@@ -111,8 +108,31 @@ function checkObject(object: unknown, rejectUnknownFields: boolean): SchemaResul
 /** The field error types that stop the API server's CEL rules, as metadata findings word them. */
 const BLOCKING_METADATA = /^(Required value|Unsupported value|Too long|Too many)\b/;
 
-function checkSpec(spec: unknown, out: Violation[], cel: Violation[]): { fatal: boolean; blocking: boolean } {
-  if (firstSpecError(spec)) return { fatal: false, blocking: false };
+/** Whether a metadata finding from index `start` on stops the CEL rules. */
+function someBlocking(violations: readonly Violation[], start: number): boolean {
+  for (let i = start; i < violations.length; i++) if (BLOCKING_METADATA.test(violations[i]!.message)) return true;
+  return false;
+}
+
+interface SpecChecked {
+  readonly fatal: boolean;
+  readonly blocking: boolean;
+  /** The CEL rules' findings, which the caller adds only when nothing blocks them. */
+  readonly cel: readonly Violation[];
+}
+
+/**
+ * The data context of a validation from the root, as Ajv's validator
+ * defaults it (rootData defaults to the data), shared: without one the
+ * validator makes an empty object per call to read those defaults from.
+ */
+const ROOT_CONTEXT = Object.freeze({ instancePath: '' }) as Parameters<typeof firstSpecError>[1];
+
+/** What a spec that passes the schema gives, shared: nearly every spec does. */
+const VALID_SPEC: SpecChecked = Object.freeze({ fatal: false, blocking: false, cel: Object.freeze([]) });
+
+function checkSpec(spec: unknown, out: Violation[]): SpecChecked {
+  if (firstSpecError(spec, ROOT_CONTEXT)) return VALID_SPEC;
   if (hasMoreValues(spec, FULL_SCHEMA_CHECK_VALUES)) {
     const first = firstSpecError.errors?.[0];
     if (first) out.push(describeAjvError(first, spec, 'spec', SPEC_SCHEMA).violation);
@@ -124,18 +144,19 @@ function checkSpec(spec: unknown, out: Violation[], cel: Violation[]): { fatal: 
       ),
     );
     // Nothing else is judged: Istio's rules would run on a spec the API server refuses.
-    return { fatal: true, blocking: false };
+    return { fatal: true, blocking: false, cel: [] };
   }
   validateSpec(spec);
   let fatal = false;
   let blocking = false;
+  const cel: Violation[] = [];
   for (const error of validateSpec.errors ?? []) {
     const described = describeAjvError(error, spec, 'spec', SPEC_SCHEMA);
     fatal ||= described.fatal;
     blocking ||= described.blocking;
     (error.keyword === CEL_KEYWORD ? cel : out).push(described.violation);
   }
-  return { fatal, blocking };
+  return { fatal, blocking, cel };
 }
 
 /** Checks apiVersion and kind; false when the object is not a Sidecar by them. */
@@ -193,8 +214,11 @@ function createAjv({ allErrors }: { allErrors: boolean }): Ajv {
     keyword: INT64_KEYWORD,
     type: 'number',
     schemaType: 'boolean',
-    errors: true,
-    validate: (_: boolean, data: number) => Math.abs(data) < INT64_LIMIT,
+    // Written into the validator as an expression: a `validate` function would
+    // be called with a context object (and its path string) made per number.
+    code(cxt: KeywordCxt) {
+      cxt.fail(_`!(Math.abs(${cxt.data}) < ${INT64_LIMIT})`);
+    },
   });
   return ajv;
 }

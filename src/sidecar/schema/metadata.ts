@@ -8,7 +8,7 @@ import { invalidValue, jsonTypeOf, requiredValue, tooLong, typeInvalid } from '.
 import { childPath, keyPath } from './paths.js';
 import { schemaViolation } from './rules.js';
 import { unknownFieldViolation } from './unknown-fields.js';
-import { isRecord, ownValue } from '../../util/json.js';
+import { isOwnKey, isRecord, ownValue } from '../../util/json.js';
 
 /** ObjectMeta's JSON field names; anything else under metadata is an unknown field. */
 const OBJECT_META_FIELDS: ReadonlySet<string> = new Set([
@@ -78,7 +78,7 @@ export function checkMetadata(metadata: unknown, rejectUnknownFields: boolean, o
   const namespace = stringField(metadata, 'namespace', out);
   fatal ||= name === WRONG_TYPE || generateName === WRONG_TYPE || namespace === WRONG_TYPE;
   checkNames(name, generateName, out);
-  if (typeof namespace === 'string' && namespace !== '') {
+  if (typeof namespace === 'string' && namespace !== '' && !isDnsLabelName(namespace)) {
     for (const msg of dns1123LabelErrors(namespace))
       out.push(schemaViolation('meta.namespace', 'metadata.namespace', invalidValue(namespace, msg)));
   }
@@ -116,6 +116,7 @@ function checkNames(
       out.push(schemaViolation('meta.name', 'metadata.name', requiredValue('name or generateName is required')));
     return;
   }
+  if (isDnsSubdomainName(name)) return;
   for (const msg of dns1123SubdomainErrors(name))
     out.push(schemaViolation('meta.name', 'metadata.name', invalidValue(name, msg)));
 }
@@ -128,9 +129,13 @@ function maskTrailingDash(name: string): string {
 }
 
 function checkLabels(labels: unknown, out: Violation[]): boolean {
-  const map = stringMap(labels, 'metadata.labels', out);
-  if (map.fatal) return true;
-  for (const [key, value] of map.entries) {
+  if (mapTypeErrors(labels, 'metadata.labels', out)) return true;
+  if (!isRecord(labels)) return false;
+  for (const key in labels) {
+    if (!isOwnKey(labels, key)) continue;
+    const value = mapValue(labels[key]);
+    // Nearly every label is valid: told by two scans, without building its path or a message list.
+    if (isQualifiedName(key) && isLabelValue(value)) continue;
     const path = keyPath('metadata.labels', key);
     for (const msg of qualifiedNameErrors(key)) out.push(schemaViolation('meta.labels', path, invalidValue(key, msg)));
     for (const msg of labelValueErrors(value)) out.push(schemaViolation('meta.labels', path, invalidValue(value, msg)));
@@ -139,48 +144,79 @@ function checkLabels(labels: unknown, out: Violation[]): boolean {
 }
 
 function checkAnnotations(annotations: unknown, out: Violation[]): boolean {
-  const map = stringMap(annotations, 'metadata.annotations', out);
-  if (map.fatal) return true;
-  let totalBytes = 0;
-  for (const [key, value] of map.entries) {
+  if (mapTypeErrors(annotations, 'metadata.annotations', out)) return true;
+  if (!isRecord(annotations)) return false;
+  let units = 0;
+  for (const key in annotations) {
+    if (!isOwnKey(annotations, key)) continue;
     // Annotation keys follow the qualified-name rule with case ignored.
-    for (const msg of qualifiedNameErrors(key.toLowerCase())) {
-      out.push(schemaViolation('meta.annotations', keyPath('metadata.annotations', key), invalidValue(key, msg)));
+    const lowered = lowerCased(key);
+    if (!isQualifiedName(lowered)) {
+      for (const msg of qualifiedNameErrors(lowered)) {
+        out.push(schemaViolation('meta.annotations', keyPath('metadata.annotations', key), invalidValue(key, msg)));
+      }
     }
-    totalBytes += byteLength(key) + byteLength(value);
+    units += key.length + mapValue(annotations[key]).length;
   }
-  if (totalBytes > TOTAL_ANNOTATION_SIZE_LIMIT_BYTES) {
+  if (annotationsTooLong(annotations, units)) {
     out.push(schemaViolation('meta.annotations', 'metadata.annotations', tooLong(TOTAL_ANNOTATION_SIZE_LIMIT_BYTES)));
   }
   return false;
 }
 
-interface StringMap {
-  readonly entries: readonly (readonly [string, string])[];
-  readonly fatal: boolean;
+/**
+ * `key.toLowerCase()`, without the copy V8 makes (and drops) when nothing
+ * changes: an ASCII key without capitals is returned as it is.
+ */
+function lowerCased(key: string): string {
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (isUpper(c) || c > 0x7f) return key.toLowerCase();
+  }
+  return key;
 }
 
-/** A map[string]string field: null values decode to "", other non-strings are type errors. */
-function stringMap(value: unknown, path: string, out: Violation[]): StringMap {
-  if (value === undefined || value === null) return { entries: [], fatal: false };
+/**
+ * Whether the annotations' keys and values, `units` UTF-16 units in all, take
+ * more than TOTAL_ANNOTATION_SIZE_LIMIT_BYTES in UTF-8. UTF-8 takes 1 to 3
+ * bytes per UTF-16 unit (a surrogate pair 4 for 2, a lone surrogate 3), so
+ * the bytes are counted only when `units` alone cannot tell.
+ */
+function annotationsTooLong(annotations: Record<string, unknown>, units: number): boolean {
+  if (units * 3 <= TOTAL_ANNOTATION_SIZE_LIMIT_BYTES) return false;
+  if (units > TOTAL_ANNOTATION_SIZE_LIMIT_BYTES) return true;
+  let bytes = 0;
+  for (const key in annotations) {
+    if (isOwnKey(annotations, key)) bytes += byteLength(key) + byteLength(mapValue(annotations[key]));
+  }
+  return bytes > TOTAL_ANNOTATION_SIZE_LIMIT_BYTES;
+}
+
+/**
+ * Type errors of a map[string]string field, reported in key order: a
+ * non-object map, or each value that is neither a string nor null (null
+ * decodes to ""). True when there was one; absent or null is an empty map.
+ */
+function mapTypeErrors(value: unknown, path: string, out: Violation[]): boolean {
+  if (value === undefined || value === null) return false;
   if (!isRecord(value)) {
     out.push(schemaViolation('schema.type', path, typeInvalid(path, 'object', jsonTypeOf(value))));
-    return { entries: [], fatal: true };
+    return true;
   }
-  const entries: (readonly [string, string])[] = [];
   let fatal = false;
-  for (const key of Object.keys(value)) {
+  for (const key in value) {
+    if (!isOwnKey(value, key)) continue;
     const item = value[key];
-    if (item === null || item === undefined) entries.push([key, '']);
-    else if (typeof item === 'string') entries.push([key, item]);
-    else {
-      const itemPath = keyPath(path, key);
-      out.push(schemaViolation('schema.type', itemPath, typeInvalid(itemPath, 'string', jsonTypeOf(item))));
-      fatal = true;
-    }
+    if (item === null || item === undefined || typeof item === 'string') continue;
+    const itemPath = keyPath(path, key);
+    out.push(schemaViolation('schema.type', itemPath, typeInvalid(itemPath, 'string', jsonTypeOf(item))));
+    fatal = true;
   }
-  return { entries, fatal };
+  return fatal;
 }
+
+/** A map[string]string value that passed mapTypeErrors, as Go decodes it. */
+const mapValue = (item: unknown): string => (typeof item === 'string' ? item : '');
 
 export function dns1123LabelErrors(value: string): string[] {
   const errors: string[] = [];
@@ -192,7 +228,7 @@ export function dns1123LabelErrors(value: string): string[] {
 export function dns1123SubdomainErrors(value: string): string[] {
   const errors: string[] = [];
   if (byteLength(value) > DNS1123_SUBDOMAIN_MAX_LENGTH) errors.push(maxLengthError(DNS1123_SUBDOMAIN_MAX_LENGTH));
-  if (!isDnsSubdomain(value)) errors.push(DNS1123_SUBDOMAIN_ERROR);
+  if (!isDnsSubdomain(value, 0, value.length)) errors.push(DNS1123_SUBDOMAIN_ERROR);
   return errors;
 }
 
@@ -214,16 +250,47 @@ export function qualifiedNameErrors(value: string): string[] {
   if (name === '') errors.push('name part must be non-empty');
   else if (byteLength(name) > QUALIFIED_NAME_MAX_LENGTH)
     errors.push(`name part ${maxLengthError(QUALIFIED_NAME_MAX_LENGTH)}`);
-  if (!isQualifiedNamePart(name)) errors.push(`name part ${QUALIFIED_NAME_ERROR}`);
+  if (!isQualifiedNamePart(name, 0, name.length)) errors.push(`name part ${QUALIFIED_NAME_ERROR}`);
   return errors;
 }
 
 export function labelValueErrors(value: string): string[] {
   const errors: string[] = [];
   if (byteLength(value) > LABEL_VALUE_MAX_LENGTH) errors.push(maxLengthError(LABEL_VALUE_MAX_LENGTH));
-  if (value !== '' && !isQualifiedNamePart(value)) errors.push(LABEL_VALUE_ERROR);
+  if (value !== '' && !isQualifiedNamePart(value, 0, value.length)) errors.push(LABEL_VALUE_ERROR);
   return errors;
 }
+
+// Nearly every name, label and annotation key is valid. The predicates
+// below tell so by one scan that allocates nothing; the *Errors functions
+// above, which count UTF-8 bytes and build messages, run only when one says
+// no (test/sidecar/schema/metadata.test.ts holds each to its *Errors
+// function). A value the formats accept is ASCII, so its length in UTF-16
+// units is its length in bytes.
+
+/** Whether dns1123LabelErrors(value) is empty. */
+export const isDnsLabelName = (value: string): boolean =>
+  value.length <= DNS1123_LABEL_MAX_LENGTH && isDnsLabel(value, 0, value.length);
+
+/** Whether dns1123SubdomainErrors(value) is empty. */
+export const isDnsSubdomainName = (value: string): boolean => isSubdomainWithin(value, 0, value.length);
+
+/** Whether qualifiedNameErrors(value) is empty: [subdomain '/'] name part, within their lengths. */
+export function isQualifiedName(value: string): boolean {
+  const slash = value.indexOf('/');
+  const nameStart = slash + 1; // 0 without a prefix
+  // A second '/' lands in the name part, which does not allow it.
+  if (slash !== -1 && !(slash > 0 && isSubdomainWithin(value, 0, slash))) return false;
+  return value.length - nameStart <= QUALIFIED_NAME_MAX_LENGTH && isQualifiedNamePart(value, nameStart, value.length);
+}
+
+/** Whether labelValueErrors(value) is empty. */
+export const isLabelValue = (value: string): boolean =>
+  value === '' || (value.length <= LABEL_VALUE_MAX_LENGTH && isQualifiedNamePart(value, 0, value.length));
+
+/** Whether value[start, end) is a DNS-1123 subdomain within its length. */
+const isSubdomainWithin = (value: string, start: number, end: number): boolean =>
+  end - start <= DNS1123_SUBDOMAIN_MAX_LENGTH && isDnsSubdomain(value, start, end);
 
 // [a-z0-9]([-a-z0-9]*[a-z0-9])? over value[start, end)
 function isDnsLabel(value: string, start: number, end: number): boolean {
@@ -235,23 +302,22 @@ function isDnsLabel(value: string, start: number, end: number): boolean {
   return true;
 }
 
-// label(\.label)*
-function isDnsSubdomain(value: string): boolean {
-  let start = 0;
+// label(\.label)* over value[start, end)
+function isDnsSubdomain(value: string, start: number, end: number): boolean {
+  let from = start;
   for (;;) {
-    const dot = value.indexOf('.', start);
-    const end = dot === -1 ? value.length : dot;
-    if (!isDnsLabel(value, start, end)) return false;
-    if (dot === -1) return true;
-    start = dot + 1;
+    const dot = value.indexOf('.', from);
+    const last = dot === -1 || dot >= end;
+    if (!isDnsLabel(value, from, last ? end : dot)) return false;
+    if (last) return true;
+    from = dot + 1;
   }
 }
 
-// ([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]
-function isQualifiedNamePart(value: string): boolean {
-  const n = value.length;
-  if (n === 0 || !isAlnum(value.charCodeAt(0)) || !isAlnum(value.charCodeAt(n - 1))) return false;
-  for (let i = 1; i < n - 1; i++) {
+// ([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9] over value[start, end)
+function isQualifiedNamePart(value: string, start: number, end: number): boolean {
+  if (end <= start || !isAlnum(value.charCodeAt(start)) || !isAlnum(value.charCodeAt(end - 1))) return false;
+  for (let i = start + 1; i < end - 1; i++) {
     const c = value.charCodeAt(i);
     if (!isAlnum(c) && c !== DASH && c !== UNDERSCORE && c !== DOT) return false;
   }

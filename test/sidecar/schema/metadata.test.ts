@@ -1,5 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import {
+  dns1123LabelErrors,
+  dns1123SubdomainErrors,
+  isDnsLabelName,
+  isDnsSubdomainName,
+  isLabelValue,
+  isQualifiedName,
+  labelValueErrors,
+  qualifiedNameErrors,
+} from '../../../src/sidecar/schema/metadata.js';
+import { random } from '../../helpers/random.js';
 import { check, lenient, lines, validSidecar, withValue } from './helpers.js';
 
 const SUBDOMAIN_MESSAGE =
@@ -173,5 +184,180 @@ describe('metadata unknown fields and types', () => {
     assert.deepEqual(lines(check(withValue(validSidecar(), 'metadata', ['x']))), [
       'schema.type metadata: Invalid value: "array": metadata in body must be of type object: "array"',
     ]);
+  });
+});
+
+describe('label and annotation keys and values at the edges (meta.labels, meta.annotations)', () => {
+  const NAME_PART = `name part ${QUALIFIED_NAME_MESSAGE}`;
+  const PREFIX = `prefix part ${SUBDOMAIN_MESSAGE}`;
+  const THREE_PARTS = `a qualified name ${QUALIFIED_NAME_MESSAGE} with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')`;
+  const KELVIN_SIGN = '\u212a'; // lowercases to an ASCII 'k', in Go as in JavaScript
+  const invalid = (rule: string, map: string, key: string, value: string, messages: readonly string[]) =>
+    messages.map((m) => `${rule} metadata.${map}[${key}]: Invalid value: ${JSON.stringify(value)}: ${m}`);
+
+  const labelKeys: readonly (readonly [string, readonly string[]])[] = [
+    ['', ['name part must be non-empty', NAME_PART]],
+    ['/', ['prefix part must be non-empty', 'name part must be non-empty', NAME_PART]],
+    ['/app', ['prefix part must be non-empty']],
+    ['app/', ['name part must be non-empty', NAME_PART]],
+    ['a/b/c', [THREE_PARTS]],
+    ['//', [THREE_PARTS]],
+    ['a'.repeat(63), []],
+    ['a'.repeat(64), ['name part must be no more than 63 characters']],
+    [`${'a'.repeat(253)}/x`, []],
+    [`${'a'.repeat(254)}/x`, ['prefix part must be no more than 253 characters']],
+    [`example.com/${'x'.repeat(63)}`, []],
+    [`example.com/${'x'.repeat(64)}`, ['name part must be no more than 63 characters']],
+    ['App', []],
+    ['a_b', []],
+    ['a.b-c_d', []],
+    ['Example.com/app', [PREFIX]],
+    ['ex_ample.com/x', [PREFIX]],
+    ['a..b/x', [PREFIX]],
+    ['a./x', [PREFIX]],
+    ['-a/x', [PREFIX]],
+    ['-a', [NAME_PART]],
+    ['a-', [NAME_PART]],
+    ['.a', [NAME_PART]],
+    ['ä', [NAME_PART]],
+    ['é'.repeat(32), ['name part must be no more than 63 characters', NAME_PART]],
+    [`${KELVIN_SIGN}8s.io/x`, [PREFIX]],
+    ['__proto__', [NAME_PART]],
+    ['example.com/__proto__', [NAME_PART]],
+  ];
+
+  it('label keys: empty, several slashes, 63 and 253 characters, case, non-ASCII, __proto__', () => {
+    for (const [key, messages] of labelKeys) {
+      const sidecar = withValue(validSidecar(), 'metadata.labels', { [key]: 'x' });
+      assert.deepEqual(lines(check(sidecar)), invalid('meta.labels', 'labels', key, key, messages), key);
+    }
+  });
+
+  it('label values: empty or null, 63 characters or UTF-8 bytes, non-ASCII, __proto__', () => {
+    const cases: readonly (readonly [string | null, readonly string[]])[] = [
+      ['', []],
+      [null, []],
+      ['v'.repeat(63), []],
+      ['v'.repeat(64), ['must be no more than 63 characters']],
+      ['é'.repeat(32), ['must be no more than 63 characters', LABEL_VALUE_MESSAGE]],
+      [`${'é'.repeat(31)}e`, [LABEL_VALUE_MESSAGE]],
+      ['A_b.c-1', []],
+      ['_a', [LABEL_VALUE_MESSAGE]],
+      ['a b', [LABEL_VALUE_MESSAGE]],
+      ['__proto__', [LABEL_VALUE_MESSAGE]],
+    ];
+    for (const [value, messages] of cases) {
+      const sidecar = withValue(validSidecar(), 'metadata.labels', { app: value });
+      assert.deepEqual(
+        lines(check(sidecar)),
+        invalid('meta.labels', 'labels', 'app', value ?? '', messages),
+        value ?? 'null',
+      );
+    }
+  });
+
+  it('annotation keys: the label-key rule with case ignored, as Go lowercases', () => {
+    const cases: readonly (readonly [string, readonly string[]])[] = [
+      ['Example.COM/Owner', []],
+      [`EXAMPLE.com/${'X'.repeat(63)}`, []],
+      [`EXAMPLE.com/${'X'.repeat(64)}`, ['name part must be no more than 63 characters']],
+      ['A_B', []],
+      [`${KELVIN_SIGN}8s.io/x`, []],
+      ['İ/x', [PREFIX]],
+      ['', ['name part must be non-empty', NAME_PART]],
+      ['a/b/c', [THREE_PARTS]],
+      ['/x', ['prefix part must be non-empty']],
+      ['__proto__', [NAME_PART]],
+      ['ä', [NAME_PART]],
+    ];
+    for (const [key, messages] of cases) {
+      const sidecar = withValue(validSidecar(), 'metadata.annotations', { [key]: 'x' });
+      assert.deepEqual(lines(check(sidecar)), invalid('meta.annotations', 'annotations', key, key, messages), key);
+    }
+  });
+
+  it('checks a "__proto__" key of parsed JSON like any other, and every key after it', () => {
+    const sidecar = JSON.parse(
+      '{"apiVersion":"networking.istio.io/v1","kind":"Sidecar","metadata":{"name":"a","labels":{"__proto__":"x","-app":"y"},"annotations":{"__proto__":"x"}}}',
+    ) as unknown;
+    assert.deepEqual(lines(check(sidecar)), [
+      ...invalid('meta.labels', 'labels', '__proto__', '__proto__', [NAME_PART]),
+      ...invalid('meta.labels', 'labels', '-app', '-app', [NAME_PART]),
+      ...invalid('meta.annotations', 'annotations', '__proto__', '__proto__', [NAME_PART]),
+    ]);
+  });
+
+  it('limits annotations to 256 KiB of UTF-8 for characters of 2, 3 and 4 bytes and lone surrogates', () => {
+    const key = 'example.com/blob'; // 16 bytes
+    const room = 262144 - key.length;
+    const TOO_LONG = ['meta.annotations metadata.annotations: Too long: may not be more than 262144 bytes'];
+    for (const [unit, bytes] of [
+      ['é', 2],
+      ['€', 3],
+      ['😀', 4],
+      ['\ud800', 3],
+    ] as const) {
+      const fits = unit.repeat(Math.floor(room / bytes)) + 'a'.repeat(room % bytes);
+      const annotations = (value: string) => withValue(validSidecar(), 'metadata.annotations', { [key]: value });
+      assert.deepEqual(lines(check(annotations(fits))), [], `${unit} fits`);
+      assert.deepEqual(lines(check(annotations(`${fits}a`))), TOO_LONG, `${unit} one byte over`);
+    }
+    // 262,313 bytes in 104,113 UTF-16 units
+    const split = { 'a.io/x': 'é'.repeat(50_000), 'b.io/y': '€'.repeat(54_100), c: null };
+    assert.deepEqual(lines(check(withValue(validSidecar(), 'metadata.annotations', split))), TOO_LONG);
+  });
+});
+
+describe('name checks agree with the regexes and lengths Kubernetes states', () => {
+  const LABEL = '[a-z0-9]([-a-z0-9]*[a-z0-9])?';
+  const SUBDOMAIN = `${LABEL}(\\.${LABEL})*`;
+  const NAME = '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]';
+  // Kubernetes' own formats; a string they match is ASCII, so its length is its UTF-8 length.
+  const matchesLabel = (s: string) => s.length <= 63 && new RegExp(`^${LABEL}$`).test(s);
+  const matchesSubdomain = (s: string) => s.length <= 253 && new RegExp(`^${SUBDOMAIN}$`).test(s);
+  const matchesNamePart = (s: string) => s.length <= 63 && new RegExp(`^${NAME}$`).test(s);
+  const matchesQualifiedName = (s: string) => {
+    const parts = s.split('/');
+    if (parts.length === 1) return matchesNamePart(s);
+    return parts.length === 2 && matchesSubdomain(parts[0]!) && matchesNamePart(parts[1]!);
+  };
+  const matchesLabelValue = (s: string) => s === '' || matchesNamePart(s);
+
+  /** Strings of the characters that matter, at lengths around the limits. */
+  function* strings(seed: number, count: number): Generator<string> {
+    const r = random(seed);
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(r() * items.length)]!;
+    const others = ['Q', '_', '/', ' ', 'é', '\u212a', '😀', '\ud800'];
+    const lengths = [0, 1, 2, 3, 5, 8, 62, 63, 64, 65, 252, 253, 254, 255];
+    // Mostly lowercase letters and digits, so that long strings are valid often enough to test the limits.
+    const part = (length: number): string => {
+      const dots = pick([0, 0, 0.05]);
+      const dashes = pick([0, 0.05]);
+      const wild = pick([0, 0.01, 0.3]);
+      let s = '';
+      while (s.length < length) {
+        const x = r();
+        s += x < dots ? '.' : x < dots + dashes ? '-' : x < dots + dashes + wild ? pick(others) : pick(['a', 'z', '0']);
+      }
+      return s;
+    };
+    for (let i = 0; i < count; i++)
+      yield r() < 0.3 ? `${part(pick(lengths))}/${part(pick(lengths))}` : part(pick(lengths));
+  }
+
+  it('reports nothing exactly for the strings the formats accept, and the fast predicates agree', () => {
+    const checks = [
+      ['label', dns1123LabelErrors, isDnsLabelName, matchesLabel],
+      ['subdomain', dns1123SubdomainErrors, isDnsSubdomainName, matchesSubdomain],
+      ['qualified name', qualifiedNameErrors, isQualifiedName, matchesQualifiedName],
+      ['label value', labelValueErrors, isLabelValue, matchesLabelValue],
+    ] as const;
+    for (const s of strings(7, 20_000)) {
+      for (const [what, errors, isValid, matches] of checks) {
+        const valid = matches(s);
+        assert.equal(errors(s).length === 0, valid, `${what} ${JSON.stringify(s)}`);
+        assert.equal(isValid(s), valid, `${what} predicate ${JSON.stringify(s)}`);
+      }
+    }
   });
 });
