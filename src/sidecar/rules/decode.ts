@@ -279,11 +279,17 @@ function messageList<T>(o: JsonObject, key: string, decode: (o: JsonObject) => T
   return out;
 }
 
-/** The list's items as strings. A list that already is one (nearly every list of hosts) is used as it is. */
+/**
+ * The list's items as strings. A list that already is one (nearly every list
+ * of hosts) is used as it is. Index loops, not every/map: those skip the holes
+ * of a sparse array (no JSON text makes one, a caller's object can), and the
+ * rules read every index; a hole is decoded like a null item, as "".
+ */
 function stringList(o: JsonObject, key: string): readonly string[] {
   const v = field(o, key);
   if (!Array.isArray(v) || v.length === 0) return NONE;
-  return v.every(isDecodedString) ? (v as string[]) : v.map(asString);
+  for (let i = 0; i < v.length; i++) if (!isDecodedString(v[i])) return Array.from(v, asString);
+  return v as string[];
 }
 
 function isDecodedString(v: unknown): boolean {

@@ -218,6 +218,16 @@ describe('totality', () => {
     );
   });
 
+  it("reads every index of a sparse list (no JSON text makes one; a caller's object can): a hole is an empty host", () => {
+    // biome-ignore lint/suspicious/noSparseArray: the hole is the point
+    const spec = { egress: [{ hosts: [, 'istio-system/*'] }] };
+    const found = validateIstio(spec, { namespace: 'ns', name: 'n' });
+    assert.deepEqual(
+      found.map((v) => [v.rule, v.path]),
+      [['H1', 'spec.egress[0].hosts[0]']],
+    );
+  });
+
   it('survives a malformed meta', () => {
     const meta = { namespace: 5, name: null, annotations: 'x' } as unknown as Parameters<typeof validateIstio>[1];
     assert.deepEqual(
