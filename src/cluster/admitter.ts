@@ -30,6 +30,8 @@ import type { ClusterStore } from './store.js';
 export interface ValidateContext {
   /** Milliseconds left before the API server gives up on this call (its `?timeout=`). */
   budgetMs?: number;
+  /** Bytes of the review's body, when it came over HTTP (review(): a short one skips the size walk). */
+  bodyBytes?: number;
 }
 
 /** How claims are doing, for metrics. */
@@ -73,6 +75,7 @@ const BACKOFF_CAP_MS = 50;
 
 interface Job {
   request: AdmissionRequest;
+  bodyBytes: number | undefined;
   deadline: number;
   resolve(d: Decision): void;
   reject(err: unknown): void;
@@ -95,13 +98,13 @@ export class Admitter {
   }
 
   validate(request: AdmissionRequest, context: ValidateContext = {}): Decision | Promise<Decision> {
-    if (!this.options.claims || !judgedWrite(request)) return this.decideLocally(request);
+    if (!this.options.claims || !judgedWrite(request)) return this.decideLocally(request, context.bodyBytes);
     return this.decideInOrder(request, context);
   }
 
   /** One tick: review against the view and the reservations, reserve what was admitted (--claims=local). */
-  decideLocally(request: AdmissionRequest): Decision {
-    const decision = review(request, this.local);
+  decideLocally(request: AdmissionRequest, bodyBytes?: number): Decision {
+    const decision = review(request, this.local, bodyBytes);
     if (decision.allowed && needsClaim(request)) {
       const r = reservationOf(request, this.at());
       if (r) this.reservations.add(r);
@@ -116,7 +119,7 @@ export class Admitter {
       (context.budgetMs ?? Infinity) - ANSWER_MARGIN_MS,
     );
     return new Promise<Decision>((resolve, reject) => {
-      const job: Job = { request, deadline: this.now() + budget, resolve, reject };
+      const job: Job = { request, bodyBytes: context.bodyBytes, deadline: this.now() + budget, resolve, reject };
       const queue = this.queues.get(namespace);
       if (queue) return void queue.push(job);
       const fresh = [job];
@@ -180,7 +183,7 @@ export class Admitter {
     const view = this.reservations.overlay(() => admitted);
     const at = this.at();
     const decisions = jobs.map((job, i) => {
-      const decision = review(job.request, { view, options: this.options.review });
+      const decision = review(job.request, { view, options: this.options.review }, job.bodyBytes);
       if (decision.allowed && needsClaim(job.request)) {
         const r = reservationOf(job.request, at);
         if (r) {

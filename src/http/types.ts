@@ -62,6 +62,8 @@ export interface AppLimits {
 export interface DecideContext {
   /** Milliseconds left before the API server gives up on this call (its `?timeout=`); absent without one. */
   budgetMs?: number;
+  /** Bytes of the review's body as read (a decision may skip work a short text cannot need). */
+  bodyBytes?: number;
 }
 
 export interface AppDeps {

@@ -10,7 +10,7 @@ import { crossObjectRules, objectOnlyRules, type CrossOptions } from './cross-ru
 import { formatDenial, formatWarnings } from './format.js';
 import { refOf, SIDECAR_GROUP, SIDECAR_KIND, type ObjectRef } from './object.js';
 import { schemaViolation } from './schema/rules.js';
-import { exceededLimit, MAX_OBJECT_BYTES, MAX_OBJECT_VALUES } from './size.js';
+import { exceededLimit, MAX_OBJECT_BYTES, MAX_OBJECT_VALUES, WITHIN_LIMITS_TEXT_BYTES } from './size.js';
 import { validateObject, type ValidateOptions } from './validate.js';
 import {
   capFindings,
@@ -45,6 +45,12 @@ export interface Candidate {
   ref: ObjectRef;
   /** The namespace the request addresses, which Istio's unknown-field message names (default: ref.namespace). */
   requestNamespace?: string | undefined;
+  /**
+   * Bytes of the JSON text the object was parsed from (with anything else
+   * that text held, such as the review around it), when known: one within
+   * WITHIN_LIMITS_TEXT_BYTES cannot be past a size limit, so it is not walked.
+   */
+  sourceBytes?: number | undefined;
 }
 
 export interface JudgeOptions extends ReviewOptions {
@@ -59,13 +65,13 @@ export function isSidecarRequest(req: AdmissionRequest): boolean {
 }
 
 /** The webhook's /validate: an admission request in, a Decision out. */
-export function review(req: AdmissionRequest, ctx: ReviewContext): Decision {
+export function review(req: AdmissionRequest, ctx: ReviewContext, sourceBytes?: number): Decision {
   if (!isSidecarRequest(req)) return skipped();
   if (req.operation !== 'CREATE' && req.operation !== 'UPDATE') return skipped();
   const ref = refOf(req.object, req.namespace ?? 'default', req.name);
   // An UPDATE without a usable oldObject is judged like a CREATE.
   const oldObject = req.operation === 'UPDATE' && isRecord(req.oldObject) ? req.oldObject : undefined;
-  const candidate: Candidate = { object: req.object, oldObject, ref, requestNamespace: req.namespace };
+  const candidate: Candidate = { object: req.object, oldObject, ref, requestNamespace: req.namespace, sourceBytes };
   return decide(ref, judgeWith(candidate, ctx.view, ctx.options, false));
 }
 
@@ -95,7 +101,7 @@ function judgeWith(
   rejectUnknownFields: boolean,
 ): Violation[] {
   const { object, oldObject, ref } = candidate;
-  const oversize = exceededLimit(object);
+  const oversize = fromSmallText(candidate) ? undefined : exceededLimit(object);
   if (oversize) return Array.from(grandfathered([tooLarge(oversize)], object, oldObject));
   const own = validateObject(object, ref, rejectUnknownFields ? STRICT : LENIENT);
   const findings = withIstioTopLevelFields(own.violations, candidate, rejectUnknownFields);
@@ -107,6 +113,11 @@ function judgeWith(
 
 const STRICT: ValidateOptions = Object.freeze({ rejectUnknownFields: true });
 const LENIENT: ValidateOptions = Object.freeze({ rejectUnknownFields: false });
+
+/** The object came from a text too short to hold anything past a size limit (size.ts): the walk would only confirm it. */
+function fromSmallText({ sourceBytes }: Candidate): boolean {
+  return sourceBytes !== undefined && sourceBytes <= WITHIN_LIMITS_TEXT_BYTES;
+}
 
 /**
  * Judging costs time and memory in proportion to the object (seconds and

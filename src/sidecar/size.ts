@@ -20,6 +20,19 @@ export const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
 /** JSON values (every list item, field value and map value, and the object itself) one decision judges at most. */
 export const MAX_OBJECT_VALUES = 50_000;
 
+/**
+ * A JSON text of at most this many bytes holds no object past either limit,
+ * so an object parsed from one is not walked (judge's Candidate.sourceBytes).
+ * The counts below are lower bounds of the object's own JSON text: a string
+ * at its UTF-16 length (no shorter in the text, escapes only lengthen it; nor
+ * in UTF-8 bytes), a number at one digit, every bracket, brace, comma, key
+ * and its quotes and colon as written. And every value takes at least two
+ * characters of text (`0,` in a list, `"":0,` in an object, `{}` for the
+ * outermost), so 2 × (MAX_OBJECT_VALUES − 1) characters hold at most
+ * MAX_OBJECT_VALUES values.
+ */
+export const WITHIN_LIMITS_TEXT_BYTES = Math.min(MAX_OBJECT_BYTES, 2 * (MAX_OBJECT_VALUES - 1));
+
 export interface SizeLimits {
   readonly bytes: number;
   readonly values: number;

@@ -4,6 +4,7 @@ import { describe, test } from 'node:test';
 import type { AdmissionRequest } from '../../src/admission/types.js';
 import { ClusterStore } from '../../src/cluster/store.js';
 import { review } from '../../src/sidecar/review.js';
+import { MAX_OBJECT_VALUES, WITHIN_LIMITS_TEXT_BYTES } from '../../src/sidecar/size.js';
 import { sidecarReview } from '../helpers/app.js';
 import { sidecar } from '../helpers/objects.js';
 
@@ -113,5 +114,23 @@ describe('sameIgnoringNullFields', () => {
       deep2 = { x: deep2 };
     }
     assert.equal(sameIgnoringNullFields(deep, deep2), true);
+  });
+});
+
+describe('review with the body size', () => {
+  const huge = () => {
+    const request = sidecarReview(
+      sidecar('apps', 'big', { spec: { egress: [{ hosts: Array(MAX_OBJECT_VALUES).fill('*/a.b') }] } }),
+    ).request as AdmissionRequest;
+    return request;
+  };
+
+  test('an object from a body too short to hold one past a limit is not walked; a longer body is', () => {
+    const ctx = { view: new ClusterStore(), options: { overlap: 'labels' as const, rootNamespace: 'istio-system' } };
+    // Unknown size, or a body as large as this object's: walked and refused.
+    assert.deepEqual(review(huge(), ctx).rules, ['object.size']);
+    assert.deepEqual(review(huge(), ctx, WITHIN_LIMITS_TEXT_BYTES + 1).rules, ['object.size']);
+    // A caller that says the text was short is believed (serve passes the bytes it read): judged as it is.
+    assert.notDeepEqual(review(huge(), ctx, WITHIN_LIMITS_TEXT_BYTES).rules, ['object.size']);
   });
 });

@@ -4,7 +4,13 @@
 // either limit.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { exceededLimit, firstLimitExceeded, MAX_OBJECT_BYTES, MAX_OBJECT_VALUES } from '../../src/sidecar/size.js';
+import {
+  exceededLimit,
+  firstLimitExceeded,
+  MAX_OBJECT_BYTES,
+  MAX_OBJECT_VALUES,
+  WITHIN_LIMITS_TEXT_BYTES,
+} from '../../src/sidecar/size.js';
 import { random } from '../helpers/random.js';
 
 function value(r: () => number, depth: number, maxDepth: number): unknown {
@@ -72,5 +78,36 @@ describe('exceededLimit', () => {
     }
     assert.equal(exceededLimit(inherited, { bytes: 12, values: 10 }), undefined); // {"own":"x"}: 11
     assert.equal(exceededLimit(parsed, { bytes: MAX_OBJECT_BYTES, values: 4 }), 'values'); // root, 2 keys, a, 2 items
+  });
+});
+
+describe('WITHIN_LIMITS_TEXT_BYTES: a text that short holds nothing past a limit', () => {
+  /** The densest texts per value: a list of zeros, a list of empty lists, an object of one-letter keys. */
+  const dense = (n: number) => [
+    `[${Array(n).fill('0').join(',')}]`,
+    `[${Array(n).fill('[]').join(',')}]`,
+    `{${Array.from({ length: n }, (_, i) => `${JSON.stringify(i.toString(36))}:0`).join(',')}}`,
+  ];
+
+  test('the densest texts within the bound are within both limits, and the first past the values limit is past the bound', () => {
+    for (const text of dense(MAX_OBJECT_VALUES - 2)) {
+      if (text.length > WITHIN_LIMITS_TEXT_BYTES) continue;
+      assert.equal(exceededLimit(JSON.parse(text)), undefined, text.slice(0, 40));
+    }
+    // 50,000 zeros and their list are 50,001 values: past the limit, and their text past the bound.
+    const [zeros] = dense(MAX_OBJECT_VALUES);
+    assert.equal(exceededLimit(JSON.parse(zeros!)), 'values');
+    assert.ok(zeros!.length > WITHIN_LIMITS_TEXT_BYTES);
+    assert.equal(dense(MAX_OBJECT_VALUES - 1)[0]!.length, WITHIN_LIMITS_TEXT_BYTES + 1);
+  });
+
+  test('strings count no longer than their text: escapes and non-ASCII only lengthen it', () => {
+    const s = String.raw`é\n\u0041\ud83d\ude00`.repeat(20_000);
+    const text = `{"a":"${s}"}`;
+    assert.ok(Buffer.byteLength(text) > WITHIN_LIMITS_TEXT_BYTES); // so nothing is skipped for it...
+    const value = JSON.parse(text) as unknown;
+    // ...but its count stays below its text, whatever the limit.
+    assert.equal(exceededLimit(value, { bytes: Buffer.byteLength(text), values: MAX_OBJECT_VALUES }), undefined);
+    assert.equal(exceededLimit(value, { bytes: text.length, values: MAX_OBJECT_VALUES }), undefined);
   });
 });
