@@ -4,11 +4,11 @@
 // and through the Admitter (reservation overlay) as `serve` calls it.
 //   node --import tsx --expose-gc bench/decision.ts --sizes 100,1000,10000 --iterations N --warmup N
 import { parseArgs } from 'node:util';
-import v8 from 'node:v8';
 import type { AdmissionRequest } from '../src/admission/types.js';
 import type { Decision } from '../src/admission/decision.js';
 import type { ReviewOptions } from '../src/sidecar/review.js';
 import { report } from './child.js';
+import { bytesPerCall } from './heap.js';
 import { loadProduct } from './product.js';
 import { median, summarize, type Summary } from './stats.js';
 import {
@@ -150,27 +150,21 @@ async function measureServer(
   }
   const cpuUsRounds = both.map((d, i) => d - parse[i]!);
 
-  // Allocation: windows of a few decisions on bodies parsed beforehand, from a collected heap; a window with a GC in it is dropped.
+  // Allocation: windows of a few decisions on bodies parsed beforehand.
   const WINDOW = 16;
-  const perDecision: number[] = [];
-  for (let w = 0; w < 40; w++) {
-    const at = Array.from({ length: WINDOW }, (_, i) => (w * WINDOW + i) % bodies.length);
-    const requests = at.map((j) => (JSON.parse(bodies[j]!) as { request: AdmissionRequest }).request);
-    gc();
-    const profiler = new v8.GCProfiler();
-    profiler.start();
-    const h0 = v8.getHeapStatistics().used_heap_size;
-    for (let i = 0; i < WINDOW; i++) validate(requests[i]!, bodyBytes[at[i]!]!);
-    const h1 = v8.getHeapStatistics().used_heap_size;
-    if ((profiler.stop()?.statistics.length ?? 1) === 0) perDecision.push((h1 - h0) / WINDOW);
-  }
+  const window = (w: number) =>
+    Array.from({ length: WINDOW }, (_, i) => {
+      const j = (w * WINDOW + i) % bodies.length;
+      return { request: (JSON.parse(bodies[j]!) as { request: AdmissionRequest }).request, bytes: bodyBytes[j]! };
+    });
+  const alloc = bytesPerCall(window, ({ request, bytes }) => validate(request, bytes));
   if (sink < 0) throw new Error('unreachable');
   return {
     cpuUs: median(cpuUsRounds),
     cpuUsRounds,
     parseCpuUs: median(parse),
-    allocBytes: median(perDecision),
-    allocWindows: perDecision.length,
+    allocBytes: alloc.bytes,
+    allocWindows: alloc.windows,
   };
 }
 

@@ -8,10 +8,10 @@
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { parseArgs } from 'node:util';
-import v8 from 'node:v8';
 import type { AdmissionRequest } from '../src/admission/types.js';
 import type { ReviewOptions } from '../src/sidecar/review.js';
 import { report } from './child.js';
+import { bytesPerCall } from './heap.js';
 import { moduleLoader, productRoot } from './product.js';
 import { median } from './stats.js';
 import { clusterPlan, createReview, loadCluster, newSidecar, typicalNamespaces } from './workload.js';
@@ -84,22 +84,6 @@ function cpuUs(fn: (r: AdmissionRequest) => unknown): number {
   return median(rounds);
 }
 
-/** Median heap growth per call over windows of 16 calls that saw no GC. */
-function allocKb(fn: (r: AdmissionRequest) => unknown): number {
-  const perCall: number[] = [];
-  for (let w = 0; w < 40; w++) {
-    const batch = fresh(16, w * 16);
-    globalThis.gc?.();
-    const profiler = new v8.GCProfiler();
-    profiler.start();
-    const h0 = v8.getHeapStatistics().used_heap_size;
-    for (const r of batch) fn(r);
-    const h1 = v8.getHeapStatistics().used_heap_size;
-    if ((profiler.stop()?.statistics.length ?? 1) === 0) perCall.push((h1 - h0) / batch.length);
-  }
-  return median(perCall) / 1024;
-}
-
 async function allocationProfile(name: string, fn: (r: AdmissionRequest) => unknown, prefix: string): Promise<void> {
   const session = new Session();
   session.connect();
@@ -121,7 +105,7 @@ for (const name of selected) {
   const fn = LAYERS[name];
   if (!fn) throw new Error(`unknown layer ${name}; layers: ${Object.keys(LAYERS).join(', ')}`);
   for (let i = 0; i < 30_000; i++) fn(parsed(i % 2_000));
-  measured.push({ layer: name, cpuUs: cpuUs(fn), allocKb: allocKb(fn) });
+  measured.push({ layer: name, cpuUs: cpuUs(fn), allocKb: bytesPerCall((w) => fresh(16, w * 16), fn).bytes / 1024 });
   if (values['alloc-profile']) await allocationProfile(name, fn, values['alloc-profile']);
 }
 // --report: one message for bench/run.ts; otherwise a table.
