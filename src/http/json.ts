@@ -62,6 +62,9 @@ export function parseJsonBody(text: string): { value: unknown } | BodyError {
   }
 }
 
+/** The body's length differs from its Content-Length (Fastify's reader refuses it too). */
+export const LENGTH_MISMATCH = 'Content-Length does not match the body';
+
 export const TOO_LARGE = 'body larger than 7 MiB: an AdmissionReview of a valid object is never that large';
 
 /** How far a body has come: the reader adds each chunk's bytes and marks its end (the gate's Ticket is one). */
@@ -108,8 +111,7 @@ export function readJsonBody(
   };
   const onEnd = () => {
     progress.complete = true;
-    if (declared !== undefined && progress.received !== declared)
-      return finish(new BodyError('Content-Length does not match the body'));
+    if (declared !== undefined && progress.received !== declared) return finish(new BodyError(LENGTH_MISMATCH));
     const text =
       chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, progress.received).toString('utf8');
     const parsed = parseJsonBody(text);

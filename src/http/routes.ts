@@ -17,7 +17,7 @@ import type { AdmissionRequest, AdmissionResponse } from '../admission/types.js'
 import { Undecided, type Decision } from '../admission/decision.js';
 import { parseGoDuration } from '../sidecar/go/duration.js';
 import { AdmissionGate, type Cut, type Ticket } from './gate.js';
-import { BodyError, type BodyReading, MAX_BODY_BYTES, readJsonBody, TOO_LARGE } from './json.js';
+import { BodyError, type BodyReading, LENGTH_MISMATCH, MAX_BODY_BYTES, readJsonBody, TOO_LARGE } from './json.js';
 import type { AppDeps, AppLimits, AppTimers, DecideContext } from './types.js';
 import { clip } from './log-fields.js';
 
@@ -354,7 +354,7 @@ function describeHttpError(error: FastifyError, request: FastifyRequest): { stat
         message: `Content-Type must be application/json, got ${JSON.stringify(clip(request.headers['content-type'] ?? '', 100))}`,
       };
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return { status: 400, message: 'Content-Length does not match the body' };
+      return { status: 400, message: LENGTH_MISMATCH };
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return { status: 413, message: TOO_LARGE };
   }
