@@ -4,25 +4,29 @@
 //   node --import tsx bench/gc-probe.ts validate 5
 //   node --import tsx bench/gc-probe.ts validate 5 --no-allocation-site-pretenuring
 // MODE is a bench/server.ts mode (noop, noop-app, stub, validate); SECONDS
-// the measured load after a 1 s warm-up (autocannon, 10 connections); any
-// further arguments are node flags for the server.
+// the measured load after a 1 s warm-up (autocannon, 10 connections) with a
+// full GC halfway through it (fullGcDuringWarmUp in gc-trace.ts); any
+// further arguments are node flags for the server, except --burn-us=N, which
+// goes to the server (a stub that spins N µs per decision, bench/server.ts).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCA, issueServingCert } from '../src/tls/certs.js';
 import { writeCertFiles } from '../src/tls/files.js';
 import { startChild } from './child.js';
-import { GC_TRACE_FLAGS, GcLog, summarizeGc } from './gc-trace.js';
+import { fullGcDuringWarmUp, GC_TRACE_FLAGS, GcLog, summarizeGc } from './gc-trace.js';
 import { throughput } from './load.js';
 import { clusterPlan, createReview, newSidecar, typicalNamespaces } from './workload.js';
 
-const [mode = 'validate', seconds = '5', ...flags] = process.argv.slice(2);
+const [mode = 'validate', seconds = '5', ...rest] = process.argv.slice(2);
+const serverArgs = rest.filter((a) => a.startsWith('--burn-us='));
+const flags = rest.filter((a) => !a.startsWith('--burn-us='));
 const dir = mkdtempSync(join(tmpdir(), 'sidecar-guard-gc-probe-'));
 try {
   const ca = createCA({ commonName: 'sidecar-guard-gc-probe' });
   writeCertFiles(dir, ca, issueServingCert(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] }));
   const gc = new GcLog();
-  const child = startChild('server.ts', ['--mode', mode, '--cert-dir', dir, '--sidecars', '10000'], {
+  const child = startChild('server.ts', ['--mode', mode, '--cert-dir', dir, '--sidecars', '10000', ...serverArgs], {
     nodeFlags: [...GC_TRACE_FLAGS, ...flags],
     onLine: gc.onLine,
   });
@@ -35,7 +39,7 @@ try {
     body,
     ca: ca.certPem,
   };
-  await throughput(target, { connections: 10, seconds: 1 });
+  await fullGcDuringWarmUp(child.process, 1000, () => throughput(target, { connections: 10, seconds: 1 }));
   const from = performance.now();
   const r = await throughput(target, { connections: 10, seconds: Number(seconds), serverPid: child.process.pid });
   await new Promise((resolve) => setTimeout(resolve, 50));

@@ -8,7 +8,35 @@
 // every young object they point to alive, and promotes hundreds of KB.
 import { median } from './stats.js';
 
-export const GC_TRACE_FLAGS: readonly string[] = ['--trace-gc-nvp'];
+// --expose-gc lets the runner make the server collect its whole heap under load (fullGcDuringWarmUp).
+export const GC_TRACE_FLAGS: readonly string[] = ['--trace-gc-nvp', '--expose-gc'];
+
+/** The signal on which bench/server.ts runs a full GC (gc()); SIGWINCH does nothing else to a process without a terminal. */
+export const FULL_GC_SIGNAL = 'SIGWINCH';
+
+/**
+ * Runs `warmUp` (a load) and has the server collect its whole heap halfway
+ * through it. A server that has run for a while under load has been through
+ * mark-compacts, which move whatever is live at that moment (the requests in
+ * flight, the tables holding them) to old space; what it promotes per
+ * scavenge afterwards is its steady state. Before any, it can promote far
+ * less: in issue 20 the stub decision promoted 23 KB per scavenge from a
+ * fresh start and 100 KB once a mark-compact had run under load (a Set of
+ * in-flight tickets whose table had moved to old space). Without this the
+ * figure depended on whether V8 happened to run one.
+ */
+export async function fullGcDuringWarmUp<T>(
+  server: { kill(signal: NodeJS.Signals): boolean },
+  warmUpMs: number,
+  warmUp: () => Promise<T>,
+): Promise<T> {
+  const timer = setTimeout(() => server.kill(FULL_GC_SIGNAL), warmUpMs / 2);
+  try {
+    return await warmUp();
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 export interface GcEvent {
   /** Arrival time in the parent (performance.now()), to cut events into measurement windows. */

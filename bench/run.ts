@@ -24,7 +24,7 @@ import { missed, table, type Results } from './report.js';
 import { distIsFresh, DIST_DIR, productRoot } from './product.js';
 import { measureStartup } from './startup.js';
 import { median, round, type Summary } from './stats.js';
-import { GC_TRACE_FLAGS, GcLog, medianOf, summarizeGc, type GcSummary } from './gc-trace.js';
+import { fullGcDuringWarmUp, GC_TRACE_FLAGS, GcLog, medianOf, summarizeGc, type GcSummary } from './gc-trace.js';
 import { clusterPlan, createReview, newSidecar, typicalNamespaces } from './workload.js';
 
 const { values: flags } = parseArgs({
@@ -268,7 +268,9 @@ async function httpsPhase(
       // the fair ceiling and /validate always run back to back (paired).
       for (const side of round % 2 === 0 ? SIDES : [...SIDES].reverse()) {
         const { target, child, gc } = server(side);
-        await throughput(target, { connections, seconds: warmupS });
+        await fullGcDuringWarmUp(child.process, warmupS * 1000, () =>
+          throughput(target, { connections, seconds: warmupS }),
+        );
         const from = performance.now();
         const r = await throughput(target, { connections, seconds, serverPid: child.process.pid });
         // The child's GC lines for the window may still be in the pipe.

@@ -69,7 +69,14 @@ export interface Cut {
 }
 
 export class AdmissionGate {
-  private readonly tickets = new Set<Ticket>();
+  /**
+   * In arrival order. An array, not a Set: once a mark-compact has moved a
+   * Set's table to old space, V8 allocates every later table of that Set
+   * (one per few dozen add/delete pairs) in old space too, and each
+   * replaced table keeps the tickets it held until the next mark-compact;
+   * a ticket must die with its request (issue 20, promoted_kb_per_scavenge).
+   */
+  private readonly tickets: Ticket[] = [];
   private bytes = 0;
   private largeBytes = 0;
 
@@ -79,7 +86,7 @@ export class AdmissionGate {
   ) {}
 
   get inflight(): number {
-    return this.tickets.size;
+    return this.tickets.length;
   }
 
   get reservedBytes(): number {
@@ -117,8 +124,8 @@ export class AdmissionGate {
     }
     if (!this.fits(reserved)) {
       const what =
-        this.tickets.size >= this.limits.maxInflight
-          ? `${this.tickets.size} admission requests in flight (limit ${this.limits.maxInflight})`
+        this.tickets.length >= this.limits.maxInflight
+          ? `${this.tickets.length} admission requests in flight (limit ${this.limits.maxInflight})`
           : this.bytes + reserved > this.limits.maxBodyBytes
             ? `${this.bytes + reserved} body bytes would be in flight (limit ${this.limits.maxBodyBytes})`
             : `${this.largeBytes + reserved} bytes of large bodies would be in flight (limit ${this.limits.maxLargeBodyBytes})`;
@@ -137,7 +144,7 @@ export class AdmissionGate {
       complete: false,
       released: false,
     };
-    this.tickets.add(ticket);
+    this.tickets.push(ticket);
     this.bytes += reserved;
     if (this.isLarge(reserved)) this.largeBytes += reserved;
     return { ticket, cuts };
@@ -147,7 +154,8 @@ export class AdmissionGate {
   release(ticket: Ticket): void {
     if (ticket.released) return;
     ticket.released = true;
-    this.tickets.delete(ticket);
+    const at = this.tickets.indexOf(ticket);
+    if (at >= 0) this.tickets.splice(at, 1);
     this.bytes -= ticket.reserved;
     if (this.isLarge(ticket.reserved)) this.largeBytes -= ticket.reserved;
   }
@@ -162,7 +170,8 @@ export class AdmissionGate {
     if (!judge) return [];
     const now = this.now();
     const cuts: Cut[] = [];
-    for (const t of this.tickets) {
+    // A copy: release() takes tickets out of the list being walked.
+    for (const t of [...this.tickets]) {
       const why = this.hopeless(t, now);
       if (!why) continue;
       this.release(t);
@@ -176,7 +185,7 @@ export class AdmissionGate {
   }
 
   private fits(reserved: number): boolean {
-    return this.fitsBeside(reserved, this.tickets.size, this.bytes, this.largeBytes);
+    return this.fitsBeside(reserved, this.tickets.length, this.bytes, this.largeBytes);
   }
 
   private fitsBeside(reserved: number, count: number, bytes: number, largeBytes: number): boolean {
@@ -191,7 +200,7 @@ export class AdmissionGate {
    */
   private roomAt(reserved: number): number | undefined {
     const incomplete = [...this.tickets].filter((t) => !t.complete).sort((a, b) => a.arrivedAt - b.arrivedAt);
-    let [count, bytes, largeBytes] = [this.tickets.size, this.bytes, this.largeBytes];
+    let [count, bytes, largeBytes] = [this.tickets.length, this.bytes, this.largeBytes];
     for (const t of incomplete) {
       count--;
       bytes -= t.reserved;
