@@ -13,8 +13,9 @@ import { describeRef, type ObjectRef } from './object.js';
 import { addOutboundModeEmpty, addScopeFindings } from './scope-rules.js';
 import {
   selectorOf,
+  selectorPairs,
   selectorString,
-  sharedWith,
+  sharedLabels,
   type Labels,
   type OverlapMode,
   type PairedSelector,
@@ -111,8 +112,12 @@ interface Overlap {
 
 /**
  * conflict.overlap (IST0110): no two selector Sidecars may pick the same pod.
- * The candidate's selector is compared as it is (sharedWith): no pairs are
- * built for it, and a namespace without overlap costs no more than the visit.
+ * The candidate's pairs are built once and compared with each Sidecar's
+ * stored pairs: keys are compared by identity first (both sides' keys come
+ * from parsed JSON, whose keys V8 interns), where reading the candidate's
+ * labels by each stored key was a keyed load per Sidecar (in a namespace of
+ * 1,000 Sidecars, most of the decision). A namespace without overlap costs
+ * no more than the visit.
  */
 function overlaps(
   out: Violation[],
@@ -122,11 +127,20 @@ function overlaps(
   view: ClusterView,
   mode: OverlapMode,
 ): void {
+  const candidate: PairedSelector = { selector, selectorPairs: selectorPairs(selector) };
   view.forEachSidecar(ref.namespace, (other) => {
     if (!isSelective(other) || other.name === ref.name) return;
-    const overlap = overlapOf(selector, other, ref.namespace, view, mode);
+    const overlap = overlapOf(candidate, other, ref.namespace, view, mode);
     if (!overlap) return;
-    const grandfathered = !!oldSelector && overlapOf(oldSelector, other, ref.namespace, view, mode) !== null;
+    const grandfathered =
+      !!oldSelector &&
+      overlapOf(
+        { selector: oldSelector, selectorPairs: selectorPairs(oldSelector) },
+        other,
+        ref.namespace,
+        view,
+        mode,
+      ) !== null;
     const { shared } = overlap;
     out.push({
       rule: 'conflict.overlap',
@@ -151,13 +165,13 @@ const CONFLICT_PODS: PodFilter = 'sidecar';
  * allocating; only overlapping selectors get merged.
  */
 function overlapOf(
-  candidate: Labels,
+  candidate: PairedSelector,
   other: PairedSelector,
   namespace: string,
   view: ClusterView,
   mode: OverlapMode,
 ): Overlap | null {
-  const shared = sharedWith(candidate, other, mode);
+  const shared = sharedLabels(candidate, other, mode);
   if (shared === null) return null;
   const pods = view.podsMatching(namespace, shared, EXAMPLES, CONFLICT_PODS);
   const workloads = mode === 'pods' ? [] : view.workloadsMatching(namespace, shared, EXAMPLES);
@@ -166,7 +180,7 @@ function overlapOf(
     mode === 'workloads' &&
     pods.length === 0 &&
     workloads.length === 0 &&
-    sharedWith(candidate, other, 'identical') === null
+    sharedLabels(candidate, other, 'identical') === null
   )
     return null;
   return { shared, pods, workloads };

@@ -151,35 +151,3 @@ export function sharedLabels(a: PairedSelector, b: PairedSelector, mode: Overlap
   if (mode === 'identical') return pairsEqual(a.selectorPairs, b.selectorPairs) ? a.selector : null;
   return pairsCompatible(a.selectorPairs, b.selectorPairs) ? mergeSelectors(a.selector, b.selector) : null;
 }
-
-/**
- * sharedLabels for a selector that is compared once against many (a
- * candidate against every Sidecar of its namespace): its pairs are not
- * built, its labels are looked up instead.
- */
-export function sharedWith(selector: Labels, other: PairedSelector, mode: OverlapMode): Labels | null {
-  if (mode === 'identical') return equalToPairs(selector, other.selectorPairs) ? selector : null;
-  return compatibleWithPairs(selector, other.selectorPairs) ? mergeSelectors(selector, other.selector) : null;
-}
-
-/** pairsCompatible(selectorPairs(labels), pairs), without building the pairs. */
-export function compatibleWithPairs(labels: Labels, pairs: SelectorPairs): boolean {
-  for (let i = 0; i < pairs.length; i += 2) {
-    const v = ownLabel(labels, pairs[i]!);
-    if (v !== undefined && v !== pairs[i + 1]) return false;
-  }
-  return true;
-}
-
-/** pairsEqual(selectorPairs(labels), pairs), without building the pairs. */
-export function equalToPairs(labels: Labels, pairs: SelectorPairs): boolean {
-  let count = 0;
-  for (const _ in labels) count++;
-  if (2 * count !== pairs.length) return false;
-  for (let i = 0; i < pairs.length; i += 2) if (ownLabel(labels, pairs[i]!) !== pairs[i + 1]) return false;
-  return true;
-}
-
-/** A label's value; a key like "constructor" does not find Object.prototype's (selectorOf may return a plain object). */
-const ownLabel = (labels: Labels, key: string): string | undefined =>
-  Object.hasOwn(labels, key) ? labels[key] : undefined;

@@ -10,7 +10,6 @@ import {
   selectorPairs,
   selectorString,
   sharedLabels,
-  sharedWith,
 } from '../../src/sidecar/selectors.js';
 
 const labels = fc.dictionary(
@@ -55,7 +54,7 @@ describe('selectors', () => {
     );
   });
 
-  test('sharedWith (a selector read as it is, pairs of the other) agrees with sharedLabels, for JSON labels too (property)', () => {
+  test("a request's selector paired as overlaps() pairs it (plain JSON labels, an own __proto__ possible) agrees with the stored form (property)", () => {
     fc.assert(
       fc.property(labels, labels, fc.constantFrom('labels', 'identical', 'pods', 'workloads'), (a, b, mode) => {
         // As selectorOf returns a request's labels: a plain JSON object (Object.prototype, own "__proto__" possible).
@@ -67,7 +66,11 @@ describe('selectors', () => {
           { selector: lb, selectorPairs: selectorPairs(lb) },
           mode,
         );
-        const got = sharedWith(json, { selector: lb, selectorPairs: selectorPairs(lb) }, mode);
+        const got = sharedLabels(
+          { selector: json, selectorPairs: selectorPairs(json) },
+          { selector: lb, selectorPairs: selectorPairs(lb) },
+          mode,
+        );
         assert.deepEqual(got && { ...got }, expected && { ...expected }, `${JSON.stringify(a)} ${JSON.stringify(b)}`);
       }),
       { numRuns: 2000 },
