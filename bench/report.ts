@@ -105,6 +105,18 @@ export const ROWS: readonly Row[] = [
   },
   { key: 'https_ratio_noop', label: 'HTTPS ratio, validate ÷ bare no-op (informative)', unit: '', digits: 2 },
   {
+    key: 'https_ratio_stub',
+    label: 'HTTPS ratio, stub decision (allows without looking) ÷ fair ceiling (informative)',
+    unit: '',
+    digits: 2,
+  },
+  {
+    key: 'https_ratio_stub_10us',
+    label: 'HTTPS ratio, stub decision spinning 10 µs ÷ fair ceiling (informative)',
+    unit: '',
+    digits: 2,
+  },
+  {
     key: 'promoted_kb_per_scavenge',
     label: 'KB promoted per scavenge under load, /validate (--trace-gc-nvp)',
     unit: 'KB',
@@ -115,6 +127,12 @@ export const ROWS: readonly Row[] = [
   { key: 'https_cpu_us_noop', label: 'server CPU per request, bare no-op route', unit: 'µs', digits: 0 },
   { key: 'https_cpu_us_noop_app', label: 'server CPU per request, fair ceiling', unit: 'µs', digits: 0 },
   { key: 'https_cpu_us_stub', label: 'server CPU per request, buildApp with a stub decision', unit: 'µs', digits: 0 },
+  {
+    key: 'https_cpu_us_stub_10us',
+    label: 'server CPU per request, the stub decision spinning 10 µs',
+    unit: 'µs',
+    digits: 0,
+  },
   { key: 'https_cpu_us_validate', label: 'server CPU per request, /validate', unit: 'µs', digits: 0 },
   { key: 'https_cpu_ratio', label: 'CPU ratio (fair ceiling ÷ validate CPU per request)', unit: '', digits: 2 },
   { key: 'https_p99_ms', label: 'HTTPS p99 at saturation, /validate', unit: 'ms', digits: 2 },

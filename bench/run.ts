@@ -162,8 +162,19 @@ function makeCerts(dir: string): string {
   return ca.certPem;
 }
 
-type Side = 'noop' | 'noop-app' | 'stub' | 'validate';
-const SIDES: readonly Side[] = ['noop', 'noop-app', 'stub', 'validate'];
+type Side = 'noop' | 'noop-app' | 'stub' | 'stub-10us' | 'validate';
+/**
+ * `stub-10us`: the stub decision spinning 10 µs of wall time first (bench/server.ts --burn-us), a decision that
+ * meets decision_cpu_us_server's target and touches no memory: what such a decision scores in https_ratio.
+ */
+const SIDES: readonly Side[] = ['noop', 'noop-app', 'stub', 'stub-10us', 'validate'];
+const SERVER_ARGS: Record<Side, string[]> = {
+  noop: ['--mode', 'noop'],
+  'noop-app': ['--mode', 'noop-app'],
+  stub: ['--mode', 'stub'],
+  'stub-10us': ['--mode', 'stub', '--burn-us', '10'],
+  validate: ['--mode', 'validate'],
+};
 
 interface Server {
   side: Side;
@@ -175,7 +186,7 @@ interface Server {
 /** Every server prints V8's GC trace (the same flag on each side, so none pays for it alone). */
 async function startServer(side: Side, certDir: string, body: string, ca: string): Promise<Server> {
   const gc = new GcLog();
-  const child = startChild('server.ts', ['--mode', side, '--cert-dir', certDir, '--sidecars', '10000'], {
+  const child = startChild('server.ts', [...SERVER_ARGS[side], '--cert-dir', certDir, '--sidecars', '10000'], {
     nodeFlags: [...GC_TRACE_FLAGS],
     onLine: gc.onLine,
   });
@@ -297,9 +308,12 @@ async function httpsPhase(
     results.https_p99_ms = round(median(runs.map((r) => r.validate.p99Ms)), 2);
     results.https_p99_ms_noop = round(median(runs.map((r) => r.noop.p99Ms)), 2);
     results.https_rps_stub = round(rps('stub'), 0);
+    results.https_ratio_stub = round(pairedRatio('stub', 'noop-app'), 3);
+    results.https_ratio_stub_10us = round(pairedRatio('stub-10us', 'noop-app'), 3);
     results.https_cpu_us_noop = round(cpu('noop'), 0);
     results.https_cpu_us_noop_app = round(cpu('noop-app'), 0);
     results.https_cpu_us_stub = round(cpu('stub'), 0);
+    results.https_cpu_us_stub_10us = round(cpu('stub-10us'), 0);
     results.https_cpu_us_validate = round(cpu('validate'), 0);
     results.https_cpu_ratio = round(cpu('noop-app') / cpu('validate'), 3);
     results.promoted_kb_per_scavenge = round(medianOf(runs.map((r) => r.validate.gc.promotedKbPerScavenge)), 1);
