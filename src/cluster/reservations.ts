@@ -24,7 +24,7 @@ import { Undecided } from '../admission/decision.js';
 import type { AdmissionRequest } from '../admission/types.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../sidecar/managed.js';
 import { metadataOf } from '../sidecar/object.js';
-import { selectorOf, selectorPairs, type Labels } from '../sidecar/selectors.js';
+import { selectorOf, selectorPairs, type Labels, type SelectorPairs } from '../sidecar/selectors.js';
 import { egressHostsOf, workloadSelectorPresent } from '../sidecar/records.js';
 import type {
   ClusterView,
@@ -383,9 +383,9 @@ class ReservedView implements ClusterView {
     const pending = this.pendingWithExtra(namespace);
     return pending.length === 0 ? stored : [...stored, ...pending.map(infoOf)];
   }
-  /** The stored Sidecars, then the pending ones: nothing concatenated (a decision that reserves changes the pending list each time). */
-  forEachSidecar(namespace: string, visit: (s: SidecarInfo) => void): void {
-    this.base.forEachSidecar(namespace, visit);
+  /** The stored Sidecars the base view finds, then every pending one: nothing concatenated (a decision that reserves changes the pending list each time). */
+  forEachSidecarCompatibleWith(namespace: string, pairs: SelectorPairs, visit: (s: SidecarInfo) => void): void {
+    this.base.forEachSidecarCompatibleWith(namespace, pairs, visit);
     const pending = this.reservations.pending(namespace);
     for (let i = 0; i < pending.length; i++) visit(pending[i]!.info);
     const extra = this.extra?.(namespace) ?? NONE;

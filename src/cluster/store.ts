@@ -3,7 +3,7 @@
 // templates by namespace and by label, Services by namespace, ServiceEntries
 // by namespace and by host. Filled by the informer adapter, the --state
 // loader, or tests.
-import type { Labels } from '../sidecar/selectors.js';
+import type { Labels, SelectorPairs } from '../sidecar/selectors.js';
 import {
   namespaceInfoOf,
   podInfoOf,
@@ -35,13 +35,14 @@ class SidecarBucket {
   readonly byName: ByName<SidecarInfo> = new Map();
   private all: SidecarInfo[] | undefined;
   private wide: SidecarInfo[] | undefined;
+  private selective: SelectorIndex | undefined;
 
   set(info: SidecarInfo): void {
     this.byName.set(info.name, info);
-    this.all = this.wide = undefined;
+    this.all = this.wide = this.selective = undefined;
   }
   delete(name: string): boolean {
-    this.all = this.wide = undefined;
+    this.all = this.wide = this.selective = undefined;
     return this.byName.delete(name);
   }
   list(): readonly SidecarInfo[] {
@@ -52,7 +53,57 @@ class SidecarBucket {
     this.wide ??= this.list().filter((s) => s.selector === null);
     return this.wide;
   }
+  /** The selector Sidecars a selector with these pairs can be compatible with, and maybe others (SelectorIndex). */
+  compatibleWith(pairs: SelectorPairs): readonly SidecarInfo[] {
+    this.selective ??= new SelectorIndex(this.list());
+    return this.selective.compatibleWith(pairs);
+  }
 }
+
+/**
+ * The selector Sidecars of a namespace by label key and value. When every
+ * one of them names a key, only those with the same value for it can be
+ * compatible with a selector that names it too: in a namespace of 1,000
+ * Sidecars selecting `app: <name>` each, a new one is compared with the one
+ * or two of its own app rather than with all of them.
+ */
+class SelectorIndex {
+  private readonly all: SidecarInfo[] = [];
+  /** key → how many of them name it, and them by value. */
+  private readonly byKey = new Map<string, { count: number; byValue: Map<string, SidecarInfo[]> }>();
+
+  constructor(sidecars: readonly SidecarInfo[]) {
+    for (const s of sidecars) {
+      const pairs = s.selectorPairs;
+      if (s.selector === null || pairs === null) continue;
+      this.all.push(s);
+      for (let i = 0; i < pairs.length; i += 2) {
+        let entry = this.byKey.get(pairs[i]!);
+        if (!entry) {
+          entry = { count: 0, byValue: new Map() };
+          this.byKey.set(pairs[i]!, entry);
+        }
+        entry.count++;
+        const value = pairs[i + 1]!;
+        const same = entry.byValue.get(value);
+        if (same) same.push(s);
+        else entry.byValue.set(value, [s]);
+      }
+    }
+  }
+
+  compatibleWith(pairs: SelectorPairs): readonly SidecarInfo[] {
+    for (let i = 0; i < pairs.length; i += 2) {
+      const entry = this.byKey.get(pairs[i]!);
+      // No selector names the key: it rules nothing out. Some do not: they stay compatible whatever its value.
+      if (entry === undefined || entry.count !== this.all.length) continue;
+      return entry.byValue.get(pairs[i + 1]!) ?? NO_SIDECARS;
+    }
+    return this.all;
+  }
+}
+
+const NO_SIDECARS: readonly SidecarInfo[] = Object.freeze([]);
 
 /** Pods that carry exactly the same labels (typically one ReplicaSet's) and the same ambient mode, stored once. */
 interface LabelGroup {
@@ -505,8 +556,8 @@ export class ClusterStore implements ClusterView {
   sidecars(namespace: string): readonly SidecarInfo[] {
     return this.sidecarsByNs.get(namespace)?.list() ?? [];
   }
-  forEachSidecar(namespace: string, visit: (s: SidecarInfo) => void): void {
-    const list = this.sidecarsByNs.get(namespace)?.list();
+  forEachSidecarCompatibleWith(namespace: string, pairs: SelectorPairs, visit: (s: SidecarInfo) => void): void {
+    const list = this.sidecarsByNs.get(namespace)?.compatibleWith(pairs);
     if (list) for (let i = 0; i < list.length; i++) visit(list[i]!);
   }
   namespaceWide(namespace: string): readonly SidecarInfo[] {

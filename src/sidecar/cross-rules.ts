@@ -112,12 +112,11 @@ interface Overlap {
 
 /**
  * conflict.overlap (IST0110): no two selector Sidecars may pick the same pod.
- * The candidate's pairs are built once and compared with each Sidecar's
- * stored pairs: keys are compared by identity first (both sides' keys come
- * from parsed JSON, whose keys V8 interns), where reading the candidate's
- * labels by each stored key was a keyed load per Sidecar (in a namespace of
- * 1,000 Sidecars, most of the decision). A namespace without overlap costs
- * no more than the visit.
+ * The candidate's pairs are built once; the view visits the Sidecars whose
+ * selectors can be compatible with them (an index by label key and value in
+ * the store) and each is compared pair by pair, keys by identity first (both
+ * sides' keys come from parsed JSON, whose keys V8 interns). A namespace
+ * without overlap costs a lookup, not a visit of every Sidecar.
  */
 function overlaps(
   out: Violation[],
@@ -128,7 +127,7 @@ function overlaps(
   mode: OverlapMode,
 ): void {
   const candidate: PairedSelector = { selector, selectorPairs: selectorPairs(selector) };
-  view.forEachSidecar(ref.namespace, (other) => {
+  view.forEachSidecarCompatibleWith(ref.namespace, candidate.selectorPairs, (other) => {
     if (!isSelective(other) || other.name === ref.name) return;
     const overlap = overlapOf(candidate, other, ref.namespace, view, mode);
     if (!overlap) return;

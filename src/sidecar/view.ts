@@ -86,11 +86,15 @@ export interface ClusterView {
   /** Every Sidecar of a namespace. */
   sidecars(namespace: string): readonly SidecarInfo[];
   /**
-   * Calls `visit` with each Sidecar of a namespace, in sidecars' order: for a
-   * view that lays Sidecars from elsewhere beside the stored ones (pending
-   * admissions), without building the list of both at every decision.
+   * Calls `visit` with every Sidecar of a namespace whose workloadSelector is
+   * compatible with `pairs` (no key on which the two require different
+   * values), and perhaps with other selector Sidecars: the overlap rule's
+   * candidates, which it compares in full. A view answers from an index where
+   * it has one, so a namespace of 1,000 Sidecars is not visited whole; one
+   * that lays Sidecars from elsewhere beside the stored ones (pending
+   * admissions) visits those too, without building the list of both.
    */
-  forEachSidecar(namespace: string, visit: (s: SidecarInfo) => void): void;
+  forEachSidecarCompatibleWith(namespace: string, pairs: SelectorPairs, visit: (s: SidecarInfo) => void): void;
   /** Namespace-wide (selector-less) Sidecars of a namespace: an index, not a scan. */
   namespaceWide(namespace: string): readonly SidecarInfo[];
   /** Pods of a namespace carrying every label of the selector, at most `limit` of them. */

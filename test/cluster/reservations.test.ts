@@ -144,28 +144,31 @@ describe('Reservations', () => {
     );
   });
 
-  test('one overlay reads the reservations as they are at each call; forEachSidecar visits what sidecars() lists, extras last', () => {
+  test('one overlay reads the reservations as they are at each call; it visits the stored Sidecars the store finds for the pairs, then every pending one, extras last', () => {
     const { store, reservations } = setup();
     store.upsertSidecar(stored('a', 'default', 'u-0', '5'));
+    store.upsertSidecar(stored('a', 's', 'u-9', '5', { app: 'x' }));
     const view = reservations.overlay();
     assert.equal(reservations.overlay(), view, 'one view for every decision');
-    const names = (v: typeof view) => {
+    const names = (v: typeof view, pairs: readonly string[]) => {
       const seen: string[] = [];
-      v.forEachSidecar('a', (s) => seen.push(s.name));
-      assert.deepEqual(
-        seen,
-        v.sidecars('a').map((s) => s.name),
-        'forEachSidecar and sidecars agree',
-      );
+      v.forEachSidecarCompatibleWith('a', pairs, (s) => seen.push(s.name));
       return seen;
     };
-    assert.deepEqual(names(view), ['default']);
+    assert.deepEqual(names(view, ['app', 'x']), ['s']);
+    assert.deepEqual(names(view, ['app', 'y']), [], 'every stored selector names app: only app=y could be compatible');
     reservations.add(reserve(stored('a', 'x', 'u-1', '', { app: 'x' })));
-    assert.deepEqual(names(view), ['default', 'x'], 'added after the view was made');
+    assert.deepEqual(names(view, ['app', 'y']), ['x'], 'added after the view was made; pending ones are all visited');
     const batch = [reserve(stored('a', 'y', 'u-2', '', { app: 'y' }))];
-    assert.deepEqual(names(reservations.overlay(() => batch)), ['default', 'x', 'y']);
+    assert.deepEqual(
+      names(
+        reservations.overlay(() => batch),
+        ['app', 'x'],
+      ),
+      ['s', 'x', 'y'],
+    );
     store.upsertSidecar(stored('a', 'x', 'u-1', '6', { app: 'x' }));
-    assert.deepEqual(names(view), ['default', 'x'], 'seen in the view: counted once');
+    assert.deepEqual(names(view, ['app', 'x']), ['s', 'x'], 'seen in the view: counted once, found by the store');
     assert.equal(reservations.size(), 0);
   });
 

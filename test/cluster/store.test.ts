@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import fc from 'fast-check';
 import { ClusterStore } from '../../src/cluster/store.js';
+import { pairsCompatible, selectorPairs } from '../../src/sidecar/selectors.js';
 import { deployment, namespace, pod, sidecar } from '../helpers/objects.js';
 
 describe('ClusterStore indexes', () => {
@@ -104,16 +106,56 @@ describe('ClusterStore indexes', () => {
     check('ambient pods gone');
   });
 
-  test('forEachSidecar visits what sidecars() lists, in its order', () => {
-    const s = new ClusterStore();
-    for (const n of ['b', 'a', 'c']) s.upsertSidecar(sidecar('ns', n, { selector: { app: n } }));
-    const seen: string[] = [];
-    s.forEachSidecar('ns', (x) => seen.push(x.name));
-    assert.deepEqual(
-      seen,
-      s.sidecars('ns').map((x) => x.name),
+  test('forEachSidecarCompatibleWith visits every selector Sidecar compatible with the pairs, whatever was stored or removed (property, against a scan)', () => {
+    const value = fc.constantFrom('a', 'b', 'c');
+    const selector = fc.option(fc.dictionary(fc.constantFrom('app', 'tier', 'zone'), value, { maxKeys: 3 }), {
+      nil: undefined,
+    });
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 11 }), selector, fc.boolean()), { maxLength: 30 }),
+        fc.dictionary(fc.constantFrom('app', 'tier', 'zone'), value, { minKeys: 1, maxKeys: 3 }),
+        (ops, candidate) => {
+          const s = new ClusterStore();
+          const pairs = selectorPairs(candidate);
+          const visited = () => {
+            const seen: string[] = [];
+            s.forEachSidecarCompatibleWith('ns', pairs, (x) => seen.push(x.name));
+            return seen;
+          };
+          for (const [n, sel, remove] of ops) {
+            visited(); // builds the index, which the next change must drop
+            if (remove) s.deleteSidecar('ns', `s${n}`);
+            else s.upsertSidecar(sidecar('ns', `s${n}`, sel === undefined ? {} : { selector: sel }));
+            const seen = visited();
+            const selective = s.sidecars('ns').filter((x) => x.selector !== null && x.selectorPairs !== null);
+            const compatible = selective.filter((x) => pairsCompatible(pairs, x.selectorPairs!));
+            for (const x of compatible) assert.ok(seen.includes(x.name), `${x.name} is compatible and not visited`);
+            for (const name of seen)
+              assert.ok(
+                selective.some((x) => x.name === name),
+                `${name} has no selector`,
+              );
+            assert.equal(new Set(seen).size, seen.length, 'each visited once');
+          }
+        },
+      ),
+      { numRuns: 400 },
     );
-    s.forEachSidecar('none', () => assert.fail('no Sidecars there'));
+  });
+
+  test('where every selector names a key of the pairs, only those with its value are visited (a crowded namespace is not walked)', () => {
+    const s = new ClusterStore();
+    for (let i = 0; i < 1000; i++) s.upsertSidecar(sidecar('ns', `s${i}`, { selector: { app: `app-${i}` } }));
+    s.upsertSidecar(sidecar('ns', 'default'));
+    const seen: string[] = [];
+    s.forEachSidecarCompatibleWith('ns', ['app', 'app-7', 'version', 'v1'], (x) => seen.push(x.name));
+    assert.deepEqual(seen, ['s7']);
+    s.upsertSidecar(sidecar('ns', 'any-app', { selector: { version: 'v1' } }));
+    const after: string[] = [];
+    s.forEachSidecarCompatibleWith('ns', ['app', 'app-7'], (x) => after.push(x.name));
+    assert.equal(after.length, 1001, 'one selector without app: app rules nothing out, every selector is visited');
+    s.forEachSidecarCompatibleWith('none', [], () => assert.fail('no Sidecars there'));
   });
 
   test('replace* forgets objects that a re-list no longer returns', () => {
