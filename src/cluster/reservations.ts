@@ -427,7 +427,7 @@ class ReservedView implements ClusterView {
   hasService(namespace: string, name: string): boolean {
     return this.base.hasService(namespace, name);
   }
-  serviceExportTo(namespace: string, name: string): readonly string[] | undefined {
+  serviceExportTo(namespace: string, name: string): readonly string[] | null | undefined {
     return this.base.serviceExportTo(namespace, name);
   }
   services(namespace: string): readonly ServiceInfo[] {

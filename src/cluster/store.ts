@@ -456,21 +456,18 @@ class WorkloadBucket {
  * entry each.
  */
 class ServiceBucket {
-  readonly names = new Set<string>();
-  readonly exportTo = new Map<string, readonly string[]>();
+  /** Name → its exportTo, null when it has none: one lookup tells a decision whether it exists and who sees it. */
+  readonly byName = new Map<string, readonly string[] | null>();
 
   set(s: ServiceInfo): void {
-    this.names.add(s.name);
-    if (s.exportTo) this.exportTo.set(s.name, s.exportTo);
-    else this.exportTo.delete(s.name);
+    this.byName.set(s.name, s.exportTo ?? null);
   }
   delete(name: string): boolean {
-    this.exportTo.delete(name);
-    return this.names.delete(name);
+    return this.byName.delete(name);
   }
   info(namespace: string, name: string): ServiceInfo | undefined {
-    if (!this.names.has(name)) return undefined;
-    const exportTo = this.exportTo.get(name);
+    const exportTo = this.byName.get(name);
+    if (exportTo === undefined) return undefined;
     return exportTo ? { namespace, name, exportTo } : { namespace, name };
   }
 }
@@ -585,14 +582,14 @@ export class ClusterStore implements ClusterView {
     return this.servicesByNs.get(namespace)?.info(namespace, name);
   }
   hasService(namespace: string, name: string): boolean {
-    return this.servicesByNs.get(namespace)?.names.has(name) ?? false;
+    return this.servicesByNs.get(namespace)?.byName.has(name) ?? false;
   }
-  serviceExportTo(namespace: string, name: string): readonly string[] | undefined {
-    return this.servicesByNs.get(namespace)?.exportTo.get(name);
+  serviceExportTo(namespace: string, name: string): readonly string[] | null | undefined {
+    return this.servicesByNs.get(namespace)?.byName.get(name);
   }
   services(namespace: string): readonly ServiceInfo[] {
     const b = this.servicesByNs.get(namespace);
-    return b ? [...b.names].map((n) => b.info(namespace, n)!) : [];
+    return b ? [...b.byName.keys()].map((n) => b.info(namespace, n)!) : [];
   }
   serviceEntriesWithHost(host: string): readonly ServiceEntryInfo[] {
     return this.entries.withHost(host);
@@ -626,7 +623,7 @@ export class ClusterStore implements ClusterView {
       (this.sidecarsByNs.get(name)?.byName.size ?? 0) > 0 ||
       (this.podsByNs.get(name)?.size ?? 0) > 0 ||
       (this.workloadsByNs.get(name)?.size ?? 0) > 0 ||
-      (this.servicesByNs.get(name)?.names.size ?? 0) > 0 ||
+      (this.servicesByNs.get(name)?.byName.size ?? 0) > 0 ||
       this.entries.byNs.has(name)
     );
   }
@@ -648,7 +645,7 @@ export class ClusterStore implements ClusterView {
     for (const b of this.sidecarsByNs.values()) sidecars += b.byName.size;
     for (const b of this.podsByNs.values()) pods += b.size;
     for (const b of this.workloadsByNs.values()) workloads += b.size;
-    for (const b of this.servicesByNs.values()) services += b.names.size;
+    for (const b of this.servicesByNs.values()) services += b.byName.size;
     return { sidecars, pods, namespaces: this.namespaces.size, workloads, services, serviceEntries: this.entries.size };
   }
 

@@ -152,11 +152,8 @@ function unknownNamespace(host: string, ns: string, { view }: HostContext): stri
 }
 
 function serviceVisible(name: string, namespace: string, ctx: HostContext): boolean {
-  const { view } = ctx;
-  return (
-    view.hasService(namespace, name) &&
-    (ctx.meshDefault || visibleTo(view.serviceExportTo(namespace, name), namespace, ctx.sidecarNamespace))
-  );
+  const exportTo = ctx.view.serviceExportTo(namespace, name);
+  return exportTo !== undefined && (ctx.meshDefault || visibleTo(exportTo, namespace, ctx.sidecarNamespace));
 }
 
 const entryVisible = (se: ServiceEntryInfo, ctx: HostContext): boolean =>

@@ -200,7 +200,11 @@ export function slimServiceEntry(obj: unknown): unknown {
 }
 
 /** Istio's visibility rule: exportTo `*` (or none) everywhere, `.` own namespace, `~` nowhere, else the listed namespaces. */
-export function visibleTo(exportTo: readonly string[] | undefined, ownNamespace: string, namespace: string): boolean {
+export function visibleTo(
+  exportTo: readonly string[] | null | undefined,
+  ownNamespace: string,
+  namespace: string,
+): boolean {
   if (!exportTo || exportTo.length === 0) return true;
   // A loop, not some() with a closure: this runs for every registry entry a decision looks at.
   for (let i = 0; i < exportTo.length; i++) {

@@ -112,8 +112,12 @@ export interface ClusterView {
   service(namespace: string, name: string): ServiceInfo | undefined;
   /** service(namespace, name) !== undefined, without building the record. */
   hasService(namespace: string, name: string): boolean;
-  /** service(namespace, name)?.exportTo, without building the record. */
-  serviceExportTo(namespace: string, name: string): readonly string[] | undefined;
+  /**
+   * The Service's exportTo without building its record: null when it has none
+   * (exported everywhere), undefined when the namespace has no Service of that
+   * name. One lookup tells whether it exists and who sees it.
+   */
+  serviceExportTo(namespace: string, name: string): readonly string[] | null | undefined;
   services(namespace: string): readonly ServiceInfo[];
   /** ServiceEntries (any namespace) that list exactly this host. */
   serviceEntriesWithHost(host: string): readonly ServiceEntryInfo[];
