@@ -3,7 +3,7 @@
 // templates by namespace and by label, Services by namespace, ServiceEntries
 // by namespace and by host. Filled by the informer adapter, the --state
 // loader, or tests.
-import type { Labels, SelectorPairs } from '../sidecar/selectors.js';
+import { pairsEqual, type Labels, type SelectorPairs } from '../sidecar/selectors.js';
 import {
   namespaceInfoOf,
   podInfoOf,
@@ -38,11 +38,20 @@ class SidecarBucket {
   private selective: SelectorIndex | undefined;
 
   set(info: SidecarInfo): void {
+    const old = this.byName.get(info.name);
     this.byName.set(info.name, info);
-    this.all = this.wide = this.selective = undefined;
+    this.all = this.wide = undefined;
+    // The index follows the change where it can keep sidecars()' order (a new name goes last, as in byName; a
+    // replaced one keeps its place when its selector is the same): a burst of CREATEs into a namespace of 1,000
+    // Sidecars would otherwise rebuild it at every decision.
+    if (this.selective && !(old ? this.selective.replace(old, info) : this.selective.add(info))) {
+      this.selective = undefined;
+    }
   }
   delete(name: string): boolean {
-    this.all = this.wide = this.selective = undefined;
+    const old = this.byName.get(name);
+    this.all = this.wide = undefined;
+    if (old) this.selective?.remove(old);
     return this.byName.delete(name);
   }
   list(): readonly SidecarInfo[] {
@@ -69,27 +78,11 @@ class SidecarBucket {
  */
 class SelectorIndex {
   private readonly all: SidecarInfo[] = [];
-  /** key → how many of them name it, and them by value. */
+  /** key → how many of them name it, and them by value, each list in sidecars()' order. */
   private readonly byKey = new Map<string, { count: number; byValue: Map<string, SidecarInfo[]> }>();
 
   constructor(sidecars: readonly SidecarInfo[]) {
-    for (const s of sidecars) {
-      const pairs = s.selectorPairs;
-      if (s.selector === null || pairs === null) continue;
-      this.all.push(s);
-      for (let i = 0; i < pairs.length; i += 2) {
-        let entry = this.byKey.get(pairs[i]!);
-        if (!entry) {
-          entry = { count: 0, byValue: new Map() };
-          this.byKey.set(pairs[i]!, entry);
-        }
-        entry.count++;
-        const value = pairs[i + 1]!;
-        const same = entry.byValue.get(value);
-        if (same) same.push(s);
-        else entry.byValue.set(value, [s]);
-      }
-    }
+    for (const s of sidecars) this.add(s);
   }
 
   compatibleWith(pairs: SelectorPairs): readonly SidecarInfo[] {
@@ -101,6 +94,62 @@ class SelectorIndex {
     }
     return this.all;
   }
+
+  /** A Sidecar that comes last in sidecars() (a new name). Always true. */
+  add(s: SidecarInfo): boolean {
+    const pairs = s.selectorPairs;
+    if (s.selector === null || pairs === null) return true;
+    this.all.push(s);
+    for (let i = 0; i < pairs.length; i += 2) {
+      let entry = this.byKey.get(pairs[i]!);
+      if (!entry) {
+        entry = { count: 0, byValue: new Map() };
+        this.byKey.set(pairs[i]!, entry);
+      }
+      entry.count++;
+      const same = entry.byValue.get(pairs[i + 1]!);
+      if (same) same.push(s);
+      else entry.byValue.set(pairs[i + 1]!, [s]);
+    }
+    return true;
+  }
+
+  remove(s: SidecarInfo): void {
+    const pairs = s.selectorPairs;
+    if (s.selector === null || pairs === null) return;
+    removeFrom(this.all, s);
+    for (let i = 0; i < pairs.length; i += 2) {
+      const entry = this.byKey.get(pairs[i]!)!;
+      entry.count--;
+      const same = entry.byValue.get(pairs[i + 1]!)!;
+      removeFrom(same, s);
+      if (same.length === 0) entry.byValue.delete(pairs[i + 1]!);
+      if (entry.count === 0) this.byKey.delete(pairs[i]!);
+    }
+  }
+
+  /** `next` in `old`'s place, when both have the same selector (or neither has one); false otherwise: rebuild. */
+  replace(old: SidecarInfo, next: SidecarInfo): boolean {
+    const [a, b] = [
+      old.selector === null ? null : old.selectorPairs,
+      next.selector === null ? null : next.selectorPairs,
+    ];
+    if (a === null || b === null) return a === b;
+    if (!pairsEqual(a, b)) return false;
+    replaceIn(this.all, old, next);
+    for (let i = 0; i < a.length; i += 2) replaceIn(this.byKey.get(a[i]!)!.byValue.get(a[i + 1]!)!, old, next);
+    return true;
+  }
+}
+
+function removeFrom<T>(list: T[], item: T): void {
+  const at = list.indexOf(item);
+  if (at >= 0) list.splice(at, 1);
+}
+
+function replaceIn<T>(list: T[], old: T, next: T): void {
+  const at = list.indexOf(old);
+  if (at >= 0) list[at] = next;
 }
 
 const NO_SIDECARS: readonly SidecarInfo[] = Object.freeze([]);
@@ -452,8 +501,8 @@ class WorkloadBucket {
 
 /**
  * Services of one namespace. Only names are kept (the namespace is the
- * bucket's), plus the few exportTo annotations: 20,000 Services cost a set
- * entry each.
+ * bucket's) with their exportTo, null for the many without one: 20,000
+ * Services cost a Map entry each.
  */
 class ServiceBucket {
   /** Name → its exportTo, null when it has none: one lookup tells a decision whether it exists and who sees it. */

@@ -110,7 +110,7 @@ export class AdmissionGate {
     const cuts: Cut[] = [];
     if (!this.fits(reserved)) {
       // Lowest rate first: they are the furthest from done.
-      const candidates = [...this.tickets]
+      const candidates = this.tickets
         .filter((t) => !t.complete && now - t.arrivedAt >= this.limits.yieldAfterMs)
         .sort((a, b) => rate(a, now) - rate(b, now));
       for (const t of candidates) {
@@ -199,7 +199,7 @@ export class AdmissionGate {
    * first, so the answer is when the last of the oldest ones needed gets there.
    */
   private roomAt(reserved: number): number | undefined {
-    const incomplete = [...this.tickets].filter((t) => !t.complete).sort((a, b) => a.arrivedAt - b.arrivedAt);
+    const incomplete = this.tickets.filter((t) => !t.complete).sort((a, b) => a.arrivedAt - b.arrivedAt);
     let [count, bytes, largeBytes] = [this.tickets.length, this.bytes, this.largeBytes];
     for (const t of incomplete) {
       count--;

@@ -115,8 +115,10 @@ interface Overlap {
  * The candidate's pairs are built once; the view visits the Sidecars whose
  * selectors can be compatible with them (an index by label key and value in
  * the store) and each is compared pair by pair, keys by identity first (both
- * sides' keys come from parsed JSON, whose keys V8 interns). A namespace
- * without overlap costs a lookup, not a visit of every Sidecar.
+ * sides' keys come from parsed JSON, whose keys V8 interns). Where every
+ * selector of the namespace names one of the candidate's keys (the usual
+ * `app: <name>`), a namespace without overlap costs a lookup, not a visit of
+ * every Sidecar.
  */
 function overlaps(
   out: Violation[],
@@ -127,19 +129,13 @@ function overlaps(
   mode: OverlapMode,
 ): void {
   const candidate: PairedSelector = { selector, selectorPairs: selectorPairs(selector) };
+  let old: PairedSelector | undefined;
+  const oldPaired = (labels: Labels) => (old ??= { selector: labels, selectorPairs: selectorPairs(labels) });
   view.forEachSidecarCompatibleWith(ref.namespace, candidate.selectorPairs, (other) => {
     if (!isSelective(other) || other.name === ref.name) return;
     const overlap = overlapOf(candidate, other, ref.namespace, view, mode);
     if (!overlap) return;
-    const grandfathered =
-      !!oldSelector &&
-      overlapOf(
-        { selector: oldSelector, selectorPairs: selectorPairs(oldSelector) },
-        other,
-        ref.namespace,
-        view,
-        mode,
-      ) !== null;
+    const grandfathered = !!oldSelector && overlapOf(oldPaired(oldSelector), other, ref.namespace, view, mode) !== null;
     const { shared } = overlap;
     out.push({
       rule: 'conflict.overlap',

@@ -88,8 +88,9 @@ export interface ClusterView {
   /**
    * Calls `visit` with every Sidecar of a namespace whose workloadSelector is
    * compatible with `pairs` (no key on which the two require different
-   * values), and perhaps with other selector Sidecars: the overlap rule's
-   * candidates, which it compares in full. A view answers from an index where
+   * values), in sidecars()' order, and perhaps with others, namespace-wide
+   * ones included: the overlap rule's candidates, which it filters and
+   * compares in full. A view answers from an index where
    * it has one, so a namespace of 1,000 Sidecars is not visited whole; one
    * that lays Sidecars from elsewhere beside the stored ones (pending
    * admissions) visits those too, without building the list of both.

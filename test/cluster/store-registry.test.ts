@@ -164,7 +164,17 @@ describe('Services and ServiceEntries in the view', () => {
       exportTo: ['.', 'istio-system'],
     });
     assert.equal(s.service('other', 'ratings'), undefined);
+    // One lookup for both questions: null is a Service without exportTo, undefined no Service at all.
+    assert.equal(s.serviceExportTo('shop', 'ratings'), null);
+    assert.deepEqual(s.serviceExportTo('shop', 'hidden'), ['.', 'istio-system']);
+    assert.equal(s.serviceExportTo('shop', 'nope'), undefined);
+    assert.equal(s.serviceExportTo('other', 'ratings'), undefined);
+    assert.deepEqual(
+      [s.hasService('shop', 'ratings'), s.hasService('shop', 'hidden'), s.hasService('shop', 'nope')],
+      [true, true, false],
+    );
     s.deleteService('shop', 'ratings');
+    assert.equal(s.serviceExportTo('shop', 'ratings'), undefined);
     assert.deepEqual(
       s.services('shop').map((x) => x.name),
       ['hidden'],

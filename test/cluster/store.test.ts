@@ -106,14 +106,16 @@ describe('ClusterStore indexes', () => {
     check('ambient pods gone');
   });
 
-  test('forEachSidecarCompatibleWith visits every selector Sidecar compatible with the pairs, whatever was stored or removed (property, against a scan)', () => {
+  test('forEachSidecarCompatibleWith visits every selector Sidecar compatible with the pairs, in order, whatever was stored, changed or removed since its index was built (property, against a scan)', () => {
     const value = fc.constantFrom('a', 'b', 'c');
     const selector = fc.option(fc.dictionary(fc.constantFrom('app', 'tier', 'zone'), value, { maxKeys: 3 }), {
       nil: undefined,
     });
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(fc.integer({ min: 0, max: 11 }), selector, fc.boolean()), { maxLength: 30 }),
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 11 }), selector, fc.constantFrom('set', 'delete', 'touch')), {
+          maxLength: 30,
+        }),
         fc.dictionary(fc.constantFrom('app', 'tier', 'zone'), value, { minKeys: 1, maxKeys: 3 }),
         (ops, candidate) => {
           const s = new ClusterStore();
@@ -123,10 +125,15 @@ describe('ClusterStore indexes', () => {
             s.forEachSidecarCompatibleWith('ns', pairs, (x) => seen.push(x.name));
             return seen;
           };
-          for (const [n, sel, remove] of ops) {
-            visited(); // builds the index, which the next change must drop
-            if (remove) s.deleteSidecar('ns', `s${n}`);
-            else s.upsertSidecar(sidecar('ns', `s${n}`, sel === undefined ? {} : { selector: sel }));
+          for (const [n, sel, op] of ops) {
+            visited(); // builds the index, which the next change must keep right
+            const name = `s${n}`;
+            const stored = s.sidecar('ns', name);
+            if (op === 'delete') s.deleteSidecar('ns', name);
+            else if (op === 'touch' && stored) {
+              // The same selector again (a change elsewhere in the object): the index keeps its place.
+              s.upsertSidecar(sidecar('ns', name, stored.selector ? { selector: { ...stored.selector } } : {}));
+            } else s.upsertSidecar(sidecar('ns', name, sel === undefined ? {} : { selector: sel }));
             const seen = visited();
             const selective = s.sidecars('ns').filter((x) => x.selector !== null && x.selectorPairs !== null);
             const compatible = selective.filter((x) => pairsCompatible(pairs, x.selectorPairs!));
@@ -137,6 +144,11 @@ describe('ClusterStore indexes', () => {
                 `${name} has no selector`,
               );
             assert.equal(new Set(seen).size, seen.length, 'each visited once');
+            const order = s
+              .sidecars('ns')
+              .map((x) => x.name)
+              .filter((name) => seen.includes(name));
+            assert.deepEqual(seen, order, "in sidecars()' order, so findings keep theirs");
           }
         },
       ),

@@ -190,6 +190,18 @@ describe('sweep: a body must arrive within its share of the deadline', () => {
     assert.equal(g.inflight, 1);
   });
 
+  test('every hopeless body is cut in one sweep, neighbours in arrival order included', () => {
+    const { g, admit, advance } = gate();
+    const tickets = [0, 1, 2].map(() => ticketOf(admit(1_000, 10_000)));
+    advance(500);
+    for (const t of tickets) t.received += 1;
+    assert.deepEqual(
+      g.sweep().map((c) => c.ticket),
+      tickets,
+    );
+    assert.equal(g.inflight, 0);
+  });
+
   test('a body whose projected end falls after its share of the deadline is cut, however fast it started', () => {
     const { g, admit, advance } = gate();
     const t = ticketOf(admit(7 * MiB, 2_000));
