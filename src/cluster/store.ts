@@ -44,9 +44,9 @@ class SidecarBucket {
     // The index follows the change where it can keep sidecars()' order (a new name goes last, as in byName; a
     // replaced one keeps its place when its selector is the same): a burst of CREATEs into a namespace of 1,000
     // Sidecars would otherwise rebuild it at every decision.
-    if (this.selective && !(old ? this.selective.replace(old, info) : this.selective.add(info))) {
-      this.selective = undefined;
-    }
+    if (!this.selective) return;
+    if (!old) this.selective.add(info);
+    else if (!this.selective.replace(old, info)) this.selective = undefined;
   }
   delete(name: string): boolean {
     const old = this.byName.get(name);
@@ -95,10 +95,10 @@ class SelectorIndex {
     return this.all;
   }
 
-  /** A Sidecar that comes last in sidecars() (a new name). Always true. */
-  add(s: SidecarInfo): boolean {
-    const pairs = s.selectorPairs;
-    if (s.selector === null || pairs === null) return true;
+  /** A Sidecar that comes last in sidecars() (a new name). */
+  add(s: SidecarInfo): void {
+    const pairs = pairsOf(s);
+    if (pairs === null) return;
     this.all.push(s);
     for (let i = 0; i < pairs.length; i += 2) {
       let entry = this.byKey.get(pairs[i]!);
@@ -111,12 +111,11 @@ class SelectorIndex {
       if (same) same.push(s);
       else entry.byValue.set(pairs[i + 1]!, [s]);
     }
-    return true;
   }
 
   remove(s: SidecarInfo): void {
-    const pairs = s.selectorPairs;
-    if (s.selector === null || pairs === null) return;
+    const pairs = pairsOf(s);
+    if (pairs === null) return;
     removeFrom(this.all, s);
     for (let i = 0; i < pairs.length; i += 2) {
       const entry = this.byKey.get(pairs[i]!)!;
@@ -130,10 +129,7 @@ class SelectorIndex {
 
   /** `next` in `old`'s place, when both have the same selector (or neither has one); false otherwise: rebuild. */
   replace(old: SidecarInfo, next: SidecarInfo): boolean {
-    const [a, b] = [
-      old.selector === null ? null : old.selectorPairs,
-      next.selector === null ? null : next.selectorPairs,
-    ];
+    const [a, b] = [pairsOf(old), pairsOf(next)];
     if (a === null || b === null) return a === b;
     if (!pairsEqual(a, b)) return false;
     replaceIn(this.all, old, next);
@@ -141,6 +137,9 @@ class SelectorIndex {
     return true;
   }
 }
+
+/** A selector Sidecar's pairs; null for a namespace-wide one, which the index leaves out. */
+const pairsOf = (s: SidecarInfo): SelectorPairs | null => (s.selector === null ? null : s.selectorPairs);
 
 function removeFrom<T>(list: T[], item: T): void {
   const at = list.indexOf(item);
