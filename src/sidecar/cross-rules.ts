@@ -129,13 +129,14 @@ function overlaps(
   mode: OverlapMode,
 ): void {
   const candidate: PairedSelector = { selector, selectorPairs: selectorPairs(selector) };
-  let old: PairedSelector | undefined;
-  const oldPaired = (labels: Labels) => (old ??= { selector: labels, selectorPairs: selectorPairs(labels) });
+  const previous: PairedSelector | null = oldSelector
+    ? { selector: oldSelector, selectorPairs: selectorPairs(oldSelector) }
+    : null;
   view.forEachSidecarCompatibleWith(ref.namespace, candidate.selectorPairs, (other) => {
     if (!isSelective(other) || other.name === ref.name) return;
     const overlap = overlapOf(candidate, other, ref.namespace, view, mode);
     if (!overlap) return;
-    const grandfathered = !!oldSelector && overlapOf(oldPaired(oldSelector), other, ref.namespace, view, mode) !== null;
+    const grandfathered = previous !== null && overlapOf(previous, other, ref.namespace, view, mode) !== null;
     const { shared } = overlap;
     out.push({
       rule: 'conflict.overlap',
