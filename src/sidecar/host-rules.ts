@@ -131,15 +131,11 @@ function unknownHost(host: string, ctx: HostContext): string | undefined {
   const own = slash === 1 && host.charCodeAt(0) === DOT; // `.`: the Sidecar's own namespace
   if (own && ctx.meshDefault) return undefined;
   const wildcard = host.charCodeAt(slash + 1) === STAR;
-  if (wildcard && host.length === slash + 2) {
-    // `ns/*`: the namespace must exist.
-    const ns = own ? ctx.sidecarNamespace : host.slice(0, slash);
-    return ns === '*' ? undefined : unknownNamespace(host, ns, ctx);
-  }
-  if (wildcard) return undefined; // a wildcard host: nothing to look up exactly
-  if (!ctx.view.knowsRegistry()) return undefined;
+  if (wildcard && host.length !== slash + 2) return undefined; // a wildcard host: nothing to look up exactly
   const nsPart = own ? '.' : host.slice(0, slash);
   const ns = own ? ctx.sidecarNamespace : nsPart;
+  if (wildcard) return ns === '*' ? undefined : unknownNamespace(host, ns, ctx); // `ns/*`: the namespace must exist
+  if (!ctx.view.knowsRegistry()) return undefined;
   const dns = host.slice(slash + 1);
   if (imported(dns, ns, ctx)) return undefined;
   return `egress host "${host}" has no matching entry in the service registry (KIA1004)${explanation(dns, ns, nsPart, ctx)}`;
