@@ -168,13 +168,8 @@ type Side = 'noop' | 'noop-app' | 'stub' | 'stub-10us' | 'validate';
  * meets decision_cpu_us_server's target and touches no memory: what such a decision scores in https_ratio.
  */
 const SIDES: readonly Side[] = ['noop', 'noop-app', 'stub', 'stub-10us', 'validate'];
-const SERVER_ARGS: Record<Side, string[]> = {
-  noop: ['--mode', 'noop'],
-  'noop-app': ['--mode', 'noop-app'],
-  stub: ['--mode', 'stub'],
-  'stub-10us': ['--mode', 'stub', '--burn-us', '10'],
-  validate: ['--mode', 'validate'],
-};
+const serverArgs = (side: Side): string[] =>
+  side === 'stub-10us' ? ['--mode', 'stub', '--burn-us', '10'] : ['--mode', side];
 
 interface Server {
   side: Side;
@@ -186,7 +181,7 @@ interface Server {
 /** Every server prints V8's GC trace (the same flag on each side, so none pays for it alone). */
 async function startServer(side: Side, certDir: string, body: string, ca: string): Promise<Server> {
   const gc = new GcLog();
-  const child = startChild('server.ts', [...SERVER_ARGS[side], '--cert-dir', certDir, '--sidecars', '10000'], {
+  const child = startChild('server.ts', [...serverArgs(side), '--cert-dir', certDir, '--sidecars', '10000'], {
     nodeFlags: [...GC_TRACE_FLAGS],
     onLine: gc.onLine,
   });
