@@ -21,6 +21,7 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import type { Decision } from '../src/admission/decision.js';
 import { report } from './child.js';
+import { FULL_GC_SIGNAL } from './gc-trace.js';
 import { loadProduct } from './product.js';
 import { summarize } from './stats.js';
 import { clusterPlan, loadCluster } from './workload.js';
@@ -107,8 +108,8 @@ app.addHook('onResponse', (request, _reply, done) => {
   done();
 });
 process.on('SIGUSR2', () => (inServerMs = []));
-// The runner's full GC under load (FULL_GC_SIGNAL in gc-trace.ts; gc() exists with --expose-gc).
-process.on('SIGWINCH', () => (globalThis as { gc?: () => void }).gc?.());
+// The runner's full GC under load (fullGcDuringWarmUp in gc-trace.ts; gc() exists with --expose-gc).
+process.on(FULL_GC_SIGNAL, () => (globalThis as { gc?: () => void }).gc?.());
 await app.listen({ host: '127.0.0.1', port: 0 });
 const address = app.server.address();
 report({ port: typeof address === 'object' && address ? address.port : 0, mode: values.mode, root });
