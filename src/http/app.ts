@@ -21,6 +21,7 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { closeIdleOnlyWhenQuiet } from './drain.js';
+import { endpointTag } from './endpoint-tag.js';
 import { MAX_BODY_BYTES, registerJsonParser } from './json.js';
 import { admissionRoutes } from './routes.js';
 import { healthRoutes } from './health.js';
@@ -73,7 +74,6 @@ export const DEFAULT_LIMITS: Readonly<Required<AppLimits>> = {
 
 export function buildApp(deps: AppDeps): FastifyInstance {
   const timeouts = resolveTimeouts(deps.timeouts);
-  const endpoints = new WeakMap<Socket, string>();
   const options: FastifyServerOptions & { https?: unknown } = {
     bodyLimit: MAX_BODY_BYTES,
     // One log line per denial is written by the routes; nothing per request.
@@ -89,7 +89,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     requestTimeout: timeouts.requestMs,
     keepAliveTimeout: timeouts.keepAliveMs,
     connectionTimeout: timeouts.connectionMs,
-    clientErrorHandler: countedClientError(deps.observer, endpoints),
+    clientErrorHandler: countedClientError(deps.observer),
   };
   if (deps.logger) (options as { loggerInstance?: Logger }).loggerInstance = deps.logger;
   if (deps.https) options.https = { minVersion: 'TLSv1.2', ...deps.https, ...listenerTimeouts(timeouts) };
@@ -108,7 +108,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     deps,
     limits: { ...DEFAULT_LIMITS, ...definedOnly(deps.limits) },
     requestTimeoutMs: timeouts.requestMs,
-    endpoints,
   });
   return app;
 }
@@ -124,11 +123,11 @@ const CLIENT_ERRORS: Record<string, [number, string, string]> = {
  * answered as Fastify's default handler does and counted like every other
  * refusal, so slow-client attacks show in http_errors_total.
  */
-function countedClientError(observer: AppObserver | undefined, endpoints: WeakMap<Socket, string>) {
+function countedClientError(observer: AppObserver | undefined) {
   return (err: NodeJS.ErrnoException, socket: Socket): void => {
     if (err.code === 'ECONNRESET' || socket.destroyed) return;
     const [status, name, message] = CLIENT_ERRORS[err.code ?? ''] ?? [400, 'Bad Request', 'malformed HTTP request'];
-    observer?.httpError?.(endpoints.get(socket) ?? 'unknown', status);
+    observer?.httpError?.(endpointTag(socket), status);
     const body = JSON.stringify({ statusCode: status, error: name, message });
     if (socket.writable)
       socket.write(

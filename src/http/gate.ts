@@ -48,8 +48,8 @@ export type Refusal = {
   roomAt?: number;
 };
 
-/** One admission request from its head to its response. */
-export interface Ticket {
+/** One admission request from its head to its response; `holder` is what the caller keeps with it. */
+export interface Ticket<H = unknown> {
   readonly arrivedAt: number;
   /** Bytes reserved: the declared Content-Length, or the body limit when undeclared. */
   readonly reserved: number;
@@ -61,14 +61,16 @@ export interface Ticket {
   received: number;
   complete: boolean;
   released: boolean;
+  /** The caller's own state for this request (the routes: how to cut its body), reached from a Cut without a map. */
+  readonly holder: H | undefined;
 }
 
-export interface Cut {
-  ticket: Ticket;
+export interface Cut<H = unknown> {
+  ticket: Ticket<H>;
   message: string;
 }
 
-export class AdmissionGate {
+export class AdmissionGate<H = unknown> {
   /**
    * In arrival order. An array, not a Set: once a mark-compact has moved a
    * Set's table to old space, V8 allocates every later table of that Set
@@ -76,7 +78,7 @@ export class AdmissionGate {
    * replaced table keeps the tickets it held until the next mark-compact;
    * a ticket must die with its request (issue 20, promoted_kb_per_scavenge).
    */
-  private readonly tickets: Ticket[] = [];
+  private readonly tickets: Ticket<H>[] = [];
   private bytes = 0;
   private largeBytes = 0;
 
@@ -104,10 +106,11 @@ export class AdmissionGate {
     deadlineMs: number;
     /** When the request's head arrived, if before now (it waited for room): its body's deadline counts from then. */
     headAt?: number;
-  }): { ticket: Ticket; cuts: Cut[] } | { refusal: Refusal; cuts: Cut[] } {
+    holder?: H;
+  }): { ticket: Ticket<H>; cuts: Cut<H>[] } | { refusal: Refusal; cuts: Cut<H>[] } {
     const now = this.now();
     const reserved = request.declared ?? request.undeclaredBytes;
-    const cuts: Cut[] = [];
+    const cuts: Cut<H>[] = [];
     if (!this.fits(reserved)) {
       // Lowest rate first: they are the furthest from done.
       const candidates = this.tickets
@@ -135,7 +138,7 @@ export class AdmissionGate {
         cuts,
       };
     }
-    const ticket: Ticket = {
+    const ticket: Ticket<H> = {
       arrivedAt: now,
       reserved,
       declared: request.declared,
@@ -143,6 +146,7 @@ export class AdmissionGate {
       received: 0,
       complete: false,
       released: false,
+      holder: request.holder,
     };
     this.tickets.push(ticket);
     this.bytes += reserved;
@@ -151,7 +155,7 @@ export class AdmissionGate {
   }
 
   /** The request is answered or its connection is gone: its room is free. Idempotent. */
-  release(ticket: Ticket): void {
+  release(ticket: Ticket<H>): void {
     if (ticket.released) return;
     ticket.released = true;
     const at = this.tickets.indexOf(ticket);
@@ -166,10 +170,10 @@ export class AdmissionGate {
    * timer; `judge` false skips the judging (the process itself was not
    * reading, so slowness measured over that time is its own).
    */
-  sweep(judge = true): Cut[] {
+  sweep(judge = true): Cut<H>[] {
     if (!judge) return [];
     const now = this.now();
-    const cuts: Cut[] = [];
+    const cuts: Cut<H>[] = [];
     // A copy: release() takes tickets out of the list being walked.
     for (const t of [...this.tickets]) {
       const why = this.hopeless(t, now);
@@ -211,7 +215,7 @@ export class AdmissionGate {
   }
 
   /** Why the body cannot arrive within its share of the deadline, judged at the rate it has arrived so far. */
-  private hopeless(t: Ticket, now: number): string | undefined {
+  private hopeless(t: Ticket<H>, now: number): string | undefined {
     if (t.complete) return undefined;
     const share = Math.round(t.bodyDeadline - t.arrivedAt);
     if (now >= t.bodyDeadline)

@@ -7,7 +7,6 @@
 // never a crash: a 500 is a failed call to kube-apiserver, so the webhook's
 // failurePolicy decides (an AdmissionReview with allowed:false would be a
 // denial even under Ignore). Every refusal is counted (observer.httpError).
-import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { TLSSocket } from 'node:tls';
 import type { FastifyError, FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
@@ -20,6 +19,7 @@ import { AdmissionGate, type Cut, type Ticket } from './gate.js';
 import { BodyError, type BodyReading, LENGTH_MISMATCH, MAX_BODY_BYTES, readJsonBody, TOO_LARGE } from './json.js';
 import type { AppDeps, AppLimits, AppTimers, DecideContext } from './types.js';
 import { clip } from './log-fields.js';
+import { tagEndpoint } from './endpoint-tag.js';
 
 type Endpoint = 'validate' | 'mutate';
 
@@ -28,13 +28,10 @@ interface RouteOptions {
   limits: Required<AppLimits>;
   /** The whole-request deadline: a body's share is taken of it when the caller names none. */
   requestTimeoutMs: number;
-  /** The endpoint each connection is sending to, for refusals Node makes on the socket (408, 431). */
-  endpoints: WeakMap<Socket, string>;
 }
 
-/** A request's place in the gate, and how to cut its body short. */
+/** What the routes keep with a request's ticket: how to cut its body short, and when it came. */
 interface Admitted {
-  ticket: Ticket;
   /** The body while it is being read. */
   reading?: BodyReading | undefined;
   /** A cut decided before the body's reading began. */
@@ -43,13 +40,20 @@ interface Admitted {
   headAt: number;
 }
 
-export const admissionRoutes: FastifyPluginCallback<RouteOptions> = (
-  app,
-  { deps, limits, requestTimeoutMs, endpoints },
-  done,
-) => {
+type AdmittedTicket = Ticket<Admitted>;
+
+/**
+ * Where a request keeps its ticket: a request decoration (one shape for every request), not a WeakMap. Three
+ * WeakMaps (ticket, request and socket keyed) cost each request about 1 µs of ephemeron-table writes, and the
+ * scavenger must revisit every entry (issue 20).
+ */
+const TICKET = Symbol('sidecar-guard.ticket');
+type WithTicket = FastifyRequest & { [TICKET]: AdmittedTicket | null };
+const ticketOf = (request: FastifyRequest): AdmittedTicket | null => (request as WithTicket)[TICKET];
+
+export const admissionRoutes: FastifyPluginCallback<RouteOptions> = (app, { deps, limits, requestTimeoutMs }, done) => {
   const now = deps.now ?? (() => performance.now());
-  const gate = new AdmissionGate(
+  const gate = new AdmissionGate<Admitted>(
     {
       maxInflight: limits.maxInflight,
       maxBodyBytes: limits.maxBodyBytesInFlight,
@@ -62,14 +66,13 @@ export const admissionRoutes: FastifyPluginCallback<RouteOptions> = (
     now,
   );
   const waiting = new WaitingRoom(limits.maxInflight, deps.timers ?? REAL_TIMERS);
-  const admitted = new WeakMap<Ticket, Admitted>();
-  const byRequest = new WeakMap<FastifyRequest, Admitted>();
+  app.decorateRequest(TICKET, null);
   // Refusals since the last admitted request: one log line per overload episode, not per request.
   let refused = 0;
 
   /** Cuts a body short: the parser fails with 408 and the connection is closed (Fastify closes on parser errors). */
-  const cut = ({ ticket, message }: Cut) => {
-    const state = admitted.get(ticket);
+  const cut = ({ ticket, message }: Cut<Admitted>) => {
+    const state = ticket.holder;
     if (!state) return;
     const error = new BodyError(message, 408);
     if (state.reading) state.reading.stop(error);
@@ -131,7 +134,8 @@ export const admissionRoutes: FastifyPluginCallback<RouteOptions> = (
     const deadlineMs = deadlineOf(request, requestTimeoutMs);
     const small = (declared ?? MAX_BODY_BYTES) <= limits.smallBodyBytes;
     const admit = (): void => {
-      const result = gate.admit({ declared, undeclaredBytes: MAX_BODY_BYTES, deadlineMs, headAt });
+      const state: Admitted = { reading: undefined, headAt };
+      const result = gate.admit({ declared, undeclaredBytes: MAX_BODY_BYTES, deadlineMs, headAt, holder: state });
       for (const c of result.cuts) cut(c);
       if ('refusal' in result) {
         // No room only because the bodies holding it are too young to cut: wait until they are not, if that
@@ -156,21 +160,18 @@ export const admissionRoutes: FastifyPluginCallback<RouteOptions> = (
         request.log.info({ refused }, 'overload over');
         refused = 0;
       }
-      const state: Admitted = { ticket: result.ticket, headAt };
-      admitted.set(result.ticket, state);
-      byRequest.set(request, state);
-      endpoints.set(socket, endpoint);
+      const { ticket } = result;
+      (request as WithTicket)[TICKET] = ticket;
+      tagEndpoint(socket, endpoint);
       // A response emits 'close' once it is done or its connection went away mid-request: either ends the
-      // reservation, and the room it frees may be what a waiting request needs. The request's state goes with it
-      // at once rather than when its WeakMap keys are collected (issue 20: the stub-decision server promoted a
-      // median 130 KB per scavenge under load with it held, 34 KB without).
+      // reservation, and the room it frees may be what a waiting request needs. The body's reading goes at once
+      // rather than with the request (issue 20: the stub-decision server promoted a median 130 KB per scavenge
+      // under load with it held, 34 KB without).
       // 'close' comes once per response: `on`, not `once`, spares a wrapper per request.
       reply.raw.on('close', () => {
-        gate.release(result.ticket);
-        endpoints.delete(socket);
+        gate.release(ticket);
+        tagEndpoint(socket, undefined);
         state.reading = undefined;
-        admitted.delete(result.ticket);
-        byRequest.delete(request);
         waiting.wake();
       });
       next();
@@ -183,9 +184,10 @@ export const admissionRoutes: FastifyPluginCallback<RouteOptions> = (
   // request's state lets go of the reading at its end: the state outlives the request by a scavenge or two.
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', (request, payload, done) => {
-    const state = byRequest.get(request);
+    const ticket = ticketOf(request);
+    const state = ticket?.holder;
     if (state?.pendingCut) return done(state.pendingCut, undefined);
-    const progress = state?.ticket ?? { received: 0, complete: false };
+    const progress = ticket ?? { received: 0, complete: false };
     const reading = readJsonBody(payload, MAX_BODY_BYTES, declaredLength(request), progress, (error, value) => {
       if (state) state.reading = undefined;
       done(error, value);
@@ -227,8 +229,8 @@ export const admissionRoutes: FastifyPluginCallback<RouteOptions> = (
           .send({ statusCode: 400, error: 'Bad Request', message: `not an AdmissionReview: ${decoded.error}` });
       }
       const { apiVersion, request: admission } = decoded;
-      const state = byRequest.get(request);
-      const arrivedAt = state?.headAt;
+      const ticket = ticketOf(request);
+      const arrivedAt = ticket?.holder?.headAt;
       const late = lateness(request, arrivedAt, now);
       if (late) {
         deps.observer?.internalError?.(endpoint, new Error(late), admission);
@@ -243,7 +245,7 @@ export const admissionRoutes: FastifyPluginCallback<RouteOptions> = (
       try {
         const pending = decide(admission, {
           budgetMs: budgetLeft(request, arrivedAt, now),
-          bodyBytes: state?.ticket.received,
+          bodyBytes: ticket?.received,
         });
         // Awaited only when it is a promise (claims in the API server): a local decision is used in the same
         // tick, without a microtask hop that other requests' callbacks could run inside of (and be timed with).
@@ -380,6 +382,7 @@ function httpErrorName(status: number): string {
 
 /** The media type is application/json (parameters such as charset allowed), as the JSON parser is registered for. */
 function isJson(contentType: string | undefined): boolean {
+  if (contentType === 'application/json') return true; // what kube-apiserver sends, told without building strings
   return contentType !== undefined && contentType.split(';', 1)[0]!.trim().toLowerCase() === 'application/json';
 }
 
@@ -463,7 +466,7 @@ interface Wait {
  * bodies look slow over such a stretch through no fault of their senders, so
  * that tick judges nothing.
  */
-function sweeper(gate: AdmissionGate, everyMs: number, cut: (c: Cut) => void): NodeJS.Timeout {
+function sweeper<H>(gate: AdmissionGate<H>, everyMs: number, cut: (c: Cut<H>) => void): NodeJS.Timeout {
   let last = performance.now();
   const timer = setInterval(() => {
     const at = performance.now();
