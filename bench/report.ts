@@ -134,6 +134,18 @@ export const ROWS: readonly Row[] = [
     digits: 0,
   },
   { key: 'https_cpu_us_validate', label: 'server CPU per request, /validate', unit: 'µs', digits: 0 },
+  {
+    key: 'https_cpu_us_beyond_decision',
+    label: 'server CPU per request beyond the stub and the decision itself, /validate',
+    unit: 'µs',
+    digits: 1,
+  },
+  {
+    key: 'https_cpu_us_beyond_spin',
+    label: 'the same for the stub spinning 10 µs (a decision that reads no memory)',
+    unit: 'µs',
+    digits: 1,
+  },
   { key: 'https_cpu_ratio', label: 'CPU ratio (fair ceiling ÷ validate CPU per request)', unit: '', digits: 2 },
   { key: 'https_p99_ms', label: 'HTTPS p99 at saturation, /validate', unit: 'ms', digits: 2 },
   {

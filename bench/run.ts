@@ -168,8 +168,9 @@ type Side = 'noop' | 'noop-app' | 'stub' | 'stub-10us' | 'validate';
  * meets decision_cpu_us_server's target and touches no memory: what such a decision scores in https_ratio.
  */
 const SIDES: readonly Side[] = ['noop', 'noop-app', 'stub', 'stub-10us', 'validate'];
+const STUB_BURN_US = 10;
 const serverArgs = (side: Side): string[] =>
-  side === 'stub-10us' ? ['--mode', 'stub', '--burn-us', '10'] : ['--mode', side];
+  side === 'stub-10us' ? ['--mode', 'stub', '--burn-us', String(STUB_BURN_US)] : ['--mode', side];
 
 interface Server {
   side: Side;
@@ -336,6 +337,12 @@ async function httpsPhase(
   if (stopped?.decision) {
     results.decision_mean_us_in_server = round(stopped.decision.meanUs, 1);
     details.decisionInServer = stopped.decision;
+    // What each decision costs the server beyond its own time, over the stub: the rest of the request (TLS, HTTP,
+    // parsing, the kernel's wake-ups) runs slower beside a decision that reads memory than beside one that spins.
+    const beyond = (cpuUs: number | null | undefined, decisionUs: number) =>
+      round(Number(cpuUs) - Number(results.https_cpu_us_stub) - decisionUs, 1);
+    results.https_cpu_us_beyond_decision = beyond(results.https_cpu_us_validate, stopped.decision.meanUs);
+    results.https_cpu_us_beyond_spin = beyond(results.https_cpu_us_stub_10us, STUB_BURN_US);
   }
   if (stopped?.inServerMs) {
     results.fixed_rate_p99_ms_in_server = round(stopped.inServerMs.p99, 2);
