@@ -167,6 +167,36 @@ describe('making room', () => {
   });
 });
 
+describe('holder: what the caller keeps with a ticket', () => {
+  test('a cut, by room or by sweep, carries the ticket with the holder it was admitted with', () => {
+    let clock = 0;
+    const g = new AdmissionGate<{ name: string }>({ ...LIMITS, maxInflight: 2 }, () => clock);
+    const first = g.admit({ declared: 1_000, undeclaredBytes: 7 * MiB, deadlineMs: 10_000, holder: { name: 'a' } });
+    const second = g.admit({ declared: 1_000, undeclaredBytes: 7 * MiB, deadlineMs: 400, holder: { name: 'b' } });
+    assert.ok('ticket' in first && 'ticket' in second);
+    assert.equal(first.ticket.holder?.name, 'a');
+    clock += 100;
+    const third = g.admit({ declared: 1_000, undeclaredBytes: 7 * MiB, deadlineMs: 10_000, holder: { name: 'c' } });
+    assert.ok('ticket' in third);
+    assert.deepEqual(
+      third.cuts.map((c) => c.ticket.holder?.name),
+      ['a'],
+      'cut for room: the oldest of equal rates',
+    );
+    clock += 400;
+    assert.deepEqual(
+      g.sweep().map((c) => c.ticket.holder?.name),
+      ['b'],
+      'cut by the sweep: past its share of a 400 ms deadline',
+    );
+  });
+
+  test('a ticket admitted without one has none', () => {
+    const { admit } = gate();
+    assert.equal(ticketOf(admit(1_000)).holder, undefined);
+  });
+});
+
 describe('sweep: a body must arrive within its share of the deadline', () => {
   test('one trickling in is cut once judged (after the grace period), a fast one is not', () => {
     const { g, admit, advance } = gate();
