@@ -38,6 +38,8 @@ interface Admitted {
   pendingCut?: BodyError;
   /** When the head arrived: the caller's deadline runs from then, time spent waiting for room included. */
   headAt: number;
+  /** The caller's `?timeout=` in milliseconds, read once at the head; undefined without a usable one. */
+  timeoutMs: number | undefined;
 }
 
 type AdmittedTicket = Ticket<Admitted>;
@@ -131,10 +133,12 @@ export const admissionRoutes: FastifyPluginCallback<RouteOptions> = (app, { deps
     }
     if (declared !== undefined && declared > MAX_BODY_BYTES) return refuse(request, reply, 413, TOO_LARGE);
     const headAt = now();
-    const deadlineMs = deadlineOf(request, requestTimeoutMs);
+    const timeoutMs = callerTimeoutMs(request);
+    // The caller's deadline: its `?timeout=`, at most the request timeout; the request timeout without one.
+    const deadlineMs = timeoutMs === undefined ? requestTimeoutMs : Math.min(timeoutMs, requestTimeoutMs);
     const small = (declared ?? MAX_BODY_BYTES) <= limits.smallBodyBytes;
     const admit = (): void => {
-      const state: Admitted = { reading: undefined, headAt };
+      const state: Admitted = { reading: undefined, headAt, timeoutMs };
       const result = gate.admit({ declared, undeclaredBytes: MAX_BODY_BYTES, deadlineMs, headAt, holder: state });
       for (const c of result.cuts) cut(c);
       if ('refusal' in result) {
@@ -230,8 +234,8 @@ export const admissionRoutes: FastifyPluginCallback<RouteOptions> = (app, { deps
       }
       const { apiVersion, request: admission } = decoded;
       const ticket = ticketOf(request);
-      const arrivedAt = ticket?.holder?.headAt;
-      const late = lateness(request, arrivedAt, now);
+      const budgetMs = budgetLeft(ticket?.holder, now);
+      const late = lateness(request, budgetMs);
       if (late) {
         deps.observer?.internalError?.(endpoint, new Error(late), admission);
         request.log.warn({ uid: clip(admission.uid), endpoint }, late);
@@ -243,10 +247,7 @@ export const admissionRoutes: FastifyPluginCallback<RouteOptions> = (app, { deps
       const started = performance.now();
       let decision: Decision;
       try {
-        const pending = decide(admission, {
-          budgetMs: budgetLeft(request, arrivedAt, now),
-          bodyBytes: ticket?.received,
-        });
+        const pending = decide(admission, { budgetMs, bodyBytes: ticket?.received });
         // Awaited only when it is a promise (claims in the API server): a local decision is used in the same
         // tick, without a microtask hop that other requests' callbacks could run inside of (and be timed with).
         decision = pending instanceof Promise ? await pending : pending;
@@ -289,19 +290,15 @@ export const admissionRoutes: FastifyPluginCallback<RouteOptions> = (app, { deps
  * A missing or malformed parameter means no deadline: it is advisory, and
  * refusing a write over it would be worse than ignoring it.
  */
-function lateness(request: FastifyRequest, arrived: number | undefined, now: () => number): string | undefined {
-  const left = budgetLeft(request, arrived, now);
+function lateness(request: FastifyRequest, left: number | undefined): string | undefined {
   if (left === undefined || left > 0) return undefined;
   const raw = String((request.query as Record<string, unknown>).timeout);
   return `timeout=${clip(raw, 40)} expired ${Math.round(-left)}ms before this request could be decided: not decided (the API server has given up on it)`;
 }
 
 /** What is left of the `?timeout=` budget, or undefined without one. */
-function budgetLeft(request: FastifyRequest, arrived: number | undefined, now: () => number): number | undefined {
-  const raw = (request.query as Record<string, unknown> | undefined)?.timeout;
-  if (typeof raw !== 'string' || arrived === undefined) return undefined;
-  const parsed = parseGoDuration(raw);
-  return parsed.ok ? Number(parsed.nanos) / 1e6 - (now() - arrived) : undefined;
+function budgetLeft(state: Admitted | undefined, now: () => number): number | undefined {
+  return state?.timeoutMs === undefined ? undefined : state.timeoutMs - (now() - state.headAt);
 }
 
 function deadlineExceeded(uid: string, message: string): AdmissionResponse {
@@ -394,11 +391,11 @@ function declaredLength(request: FastifyRequest): number | undefined {
   return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
 }
 
-/** The caller's deadline in milliseconds: `?timeout=`, at most the request timeout; the request timeout without one. */
-function deadlineOf(request: FastifyRequest, requestTimeoutMs: number): number {
+/** The caller's `?timeout=` (a Go duration) in milliseconds; undefined when absent or malformed (it is advisory). */
+function callerTimeoutMs(request: FastifyRequest): number | undefined {
   const raw = (request.query as Record<string, unknown> | undefined)?.timeout;
   const parsed = typeof raw === 'string' ? parseGoDuration(raw) : undefined;
-  return parsed?.ok ? Math.min(Number(parsed.nanos) / 1e6, requestTimeoutMs) : requestTimeoutMs;
+  return parsed?.ok ? Number(parsed.nanos) / 1e6 : undefined;
 }
 
 const REAL_TIMERS: AppTimers = {
