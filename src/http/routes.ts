@@ -131,6 +131,8 @@ export const admissionRoutes: FastifyPluginCallback<RouteOptions> = (app, { deps
         `Content-Type must be application/json, got ${JSON.stringify(clip(request.headers['content-type'] ?? '', 100))}`,
       );
     }
+    const coding = hasBody ? unsupportedCoding(request.headers) : undefined;
+    if (coding) return refuse(request, reply, 415, coding);
     if (declared !== undefined && declared > MAX_BODY_BYTES) return refuse(request, reply, 413, TOO_LARGE);
     const headAt = now();
     const timeoutMs = callerTimeoutMs(request);
@@ -381,6 +383,21 @@ function httpErrorName(status: number): string {
 function isJson(contentType: string | undefined): boolean {
   if (contentType === 'application/json') return true; // what kube-apiserver sends, told without building strings
   return contentType !== undefined && contentType.split(';', 1)[0]!.trim().toLowerCase() === 'application/json';
+}
+
+/**
+ * Why a body is encoded in a way this reader does not undo, if it is. The reader takes the bytes as JSON text:
+ * a gzip body would get a parse error quoting binary bytes, and a plain one labelled gzip would be judged as
+ * though the label were not there. kube-apiserver sends reviews uncompressed.
+ */
+function unsupportedCoding(headers: FastifyRequest['headers']): string | undefined {
+  const encoding = headers['content-encoding'];
+  if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity')
+    return `Content-Encoding ${JSON.stringify(clip(encoding, 100))} is not supported: send the AdmissionReview uncompressed`;
+  const transfer = headers['transfer-encoding'];
+  if (transfer !== undefined && transfer.trim().toLowerCase() !== 'chunked')
+    return `Transfer-Encoding ${JSON.stringify(clip(transfer, 100))} is not supported: send the AdmissionReview uncompressed, with Content-Length or chunked`;
+  return undefined;
 }
 
 /** The declared Content-Length; undefined when none or when it is not a number (Node refuses those itself). */

@@ -658,6 +658,12 @@ describe('refusals at the head close the connection', { timeout: 60_000 }, () =>
     ],
     ['a body without a Content-Type', {}, 400, /^Content-Type must be application\/json, got ""/],
     ['a body to an unknown path', { 'content-type': 'application/json', path: '/nope' }, 404, /^no route POST \/nope/],
+    [
+      'a compressed body (Content-Encoding: gzip)',
+      { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      415,
+      /^Content-Encoding "gzip" is not supported: send the AdmissionReview uncompressed/,
+    ],
   ] as const) {
     test(`${what}: ${status} before the client finished sending, connection closed, not read to the end`, async (t) => {
       const server = await listen();
@@ -688,4 +694,25 @@ describe('refusals at the head close the connection', { timeout: 60_000 }, () =>
       }
     });
   }
+
+  test('a transfer coding other than chunked (gzip, chunked): 415 at the head, not a JSON error about binary bytes', async () => {
+    const server = await listen();
+    try {
+      const client = await RawClient.connect(server.port);
+      const head = requestHead('/validate', {
+        'content-type': 'application/json',
+        'transfer-encoding': 'gzip, chunked',
+      });
+      await client.write(`${head}4\r\n\u001f\u008b\b\u0000\r\n`);
+      await client.whenClosed();
+      assert.equal(client.status(), 415);
+      assert.match(
+        (client.json() as { message: string }).message,
+        /^Transfer-Encoding "gzip, chunked" is not supported: send the AdmissionReview uncompressed/,
+      );
+      assert.equal(client.header('connection'), 'close');
+    } finally {
+      await server.close();
+    }
+  });
 });
