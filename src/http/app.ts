@@ -17,11 +17,14 @@ import Fastify, {
   type FastifyInstance,
   type FastifyServerOptions,
 } from 'fastify';
+import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { closeIdleOnlyWhenQuiet } from './drain.js';
 import { endpointTag } from './endpoint-tag.js';
+import { clip } from './log-fields.js';
 import { MAX_BODY_BYTES, registerJsonParser } from './json.js';
 import { admissionRoutes } from './routes.js';
 import { healthRoutes } from './health.js';
@@ -102,6 +105,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     checkEveryMs: 50,
     now: deps.now ?? (() => performance.now()),
   });
+  answerConnect(app, deps.observer);
   registerJsonParser(app, MAX_BODY_BYTES);
   app.register(healthRoutes, { readiness: deps.readiness });
   app.register(admissionRoutes, {
@@ -128,13 +132,27 @@ function countedClientError(observer: AppObserver | undefined) {
     if (err.code === 'ECONNRESET' || socket.destroyed) return;
     const [status, name, message] = CLIENT_ERRORS[err.code ?? ''] ?? [400, 'Bad Request', 'malformed HTTP request'];
     observer?.httpError?.(endpointTag(socket), status);
-    const body = JSON.stringify({ statusCode: status, error: name, message });
-    if (socket.writable)
-      socket.write(
-        `HTTP/1.1 ${status} ${name}\r\nContent-Length: ${body.length}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`,
-      );
+    if (socket.writable) socket.write(rawAnswer(status, name, message));
     socket.destroy(err);
   };
+}
+
+/**
+ * Node hands a CONNECT request (a proxy tunnel) to 'connect' listeners only, and drops the connection without a
+ * word when there are none: it is answered like any other method on a path that is not a route.
+ */
+function answerConnect(app: FastifyInstance, observer: AppObserver | undefined): void {
+  app.server.on('connect', (request: IncomingMessage, socket: Duplex) => {
+    observer?.httpError?.('unknown', 404);
+    const message = `no route CONNECT ${clip(request.url ?? '', 100)}; use POST /validate or /mutate`;
+    socket.end(rawAnswer(404, 'Not Found', message));
+  });
+}
+
+/** A whole HTTP/1.1 error response with a JSON body in Fastify's shape, for a socket no route will answer on. */
+function rawAnswer(status: number, name: string, message: string): string {
+  const body = JSON.stringify({ statusCode: status, error: name, message });
+  return `HTTP/1.1 ${status} ${name}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`;
 }
 
 function resolveTimeouts(given: AppTimeouts | undefined): Required<AppTimeouts> {

@@ -715,4 +715,20 @@ describe('refusals at the head close the connection', { timeout: 60_000 }, () =>
       await server.close();
     }
   });
+
+  test('CONNECT gets an answer naming the routes, not a dropped connection', async () => {
+    const server = await listen();
+    try {
+      const client = await RawClient.connect(server.port);
+      await client.write('CONNECT localhost:443 HTTP/1.1\r\nhost: localhost\r\n\r\n');
+      await client.whenClosed();
+      assert.equal(client.status(), 404);
+      assert.match(
+        (client.json() as { message: string }).message,
+        /^no route CONNECT localhost:443; use POST \/validate or \/mutate/,
+      );
+    } finally {
+      await server.close();
+    }
+  });
 });
