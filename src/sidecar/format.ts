@@ -32,6 +32,12 @@ export const WARNING_ITEM_RUNES = 256;
  */
 export const MESSAGE_CHARS = 1024;
 export const PATH_CHARS = 160;
+/**
+ * The name and namespace a denial begins with are cut beyond these, kube-apiserver's own limits (DNS-1123
+ * subdomain and label): a valid one is shown whole, and an invalid one of MiBs is not echoed back.
+ */
+const NAME_CHARS = 253;
+const NAMESPACE_CHARS = 63;
 
 export function formatFinding(v: Violation): string {
   const where = v.path ? `${clip(v.path, PATH_CHARS)}: ` : '';
@@ -40,10 +46,12 @@ export function formatFinding(v: Violation): string {
 }
 
 export function formatDenial(ref: ObjectRef, errors: readonly Violation[]): string {
-  const subject = describeRef(ref);
+  const subject = describeRef({ namespace: clip(ref.namespace, NAMESPACE_CHARS), name: clip(ref.name, NAME_CHARS) });
   const total = findingCount(errors);
   const shown = capFindings(errors, DENIAL_LIMITS);
-  const line = (v: Violation) => formatFinding({ ...v, message: clip(v.message, MESSAGE_CHARS) });
+  // A fix may name what it is about (a field's key, the object), so it is cut like the message.
+  const line = (v: Violation) =>
+    formatFinding({ ...v, message: clip(v.message, MESSAGE_CHARS), hint: v.hint && clip(v.hint, MESSAGE_CHARS) });
   if (total === 1 && shown.length === 1) return `${subject} is invalid: ${line(shown[0]!)}`;
   const lines: string[] = [];
   let used = 0;

@@ -12,7 +12,7 @@ import { buildApp, MAX_BODY_BYTES } from '../../src/http/app.js';
 import { localAdmitter } from '../../src/cluster/admitter.js';
 import { sidecarReview } from '../helpers/app.js';
 import { sidecar } from '../helpers/objects.js';
-import { fakeTime, listen, RawClient, requestHead, waitFor, type Listening } from './helpers.js';
+import { fakeTime, httpsRequest, listen, RawClient, requestHead, waitFor, type Listening } from './helpers.js';
 
 const MiB = 1024 * 1024;
 const CHUNK = Buffer.alloc(64 * 1024, 0x20);
@@ -731,4 +731,50 @@ describe('refusals at the head close the connection', { timeout: 60_000 }, () =>
       await server.close();
     }
   });
+});
+
+describe('what one answer carries is bounded, whatever the object holds', { timeout: 60_000 }, () => {
+  let server: Listening;
+  after(() => server?.close());
+  const huge = 'x'.repeat(MiB);
+  const cases: [string, (review: ReturnType<typeof sidecarReview>) => void][] = [
+    [
+      'a 1 MiB metadata.name',
+      (r) => {
+        (r.request.object.metadata as Record<string, unknown>).name = huge;
+      },
+    ],
+    [
+      'a 1 MiB namespace',
+      (r) => {
+        (r.request.object.metadata as Record<string, unknown>).namespace = huge;
+        r.request.namespace = huge;
+      },
+    ],
+    [
+      'a top-level field whose name is 1 MiB long',
+      (r) => {
+        r.request.object[huge] = 1;
+      },
+    ],
+  ];
+  for (const [what, edit] of cases) {
+    test(`${what}: denied with a message of a few KiB, not the object echoed back`, async (t) => {
+      if (!server) {
+        const { admitter } = localAdmitter(new ClusterStore(), { overlap: 'labels', rootNamespace: 'istio-system' });
+        server = await listen({ validate: (r) => admitter.validate(r) });
+      }
+      const review = sidecarReview(sidecar('shop', 'payments', { spec: { egress: [{ hosts: ['./*'] }] } }));
+      edit(review);
+      const res = await httpsRequest(server.port, { path: '/validate?timeout=10s', body: JSON.stringify(review) });
+      assert.equal(res.status, 200);
+      const answer = JSON.parse(res.body!) as {
+        response: { uid: string; allowed: boolean; status: { message: string } };
+      };
+      t.diagnostic(`${what}: answered ${res.body!.length} bytes: ${answer.response.status.message.slice(0, 200)}`);
+      assert.equal(answer.response.uid, review.request.uid);
+      assert.equal(answer.response.allowed, false);
+      assert.ok(res.body!.length < 8_192, `${what}: answered ${res.body!.length} bytes`);
+    });
+  }
 });
