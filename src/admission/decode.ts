@@ -9,6 +9,13 @@ const OPERATIONS: ReadonlySet<string> = new Set<Operation>(['CREATE', 'UPDATE', 
 
 const fail = (error: string): Decoded => ({ ok: false, error });
 
+/**
+ * The longest request.uid answered. kube-apiserver sends a 36-character UUID, and the answer must echo the uid:
+ * a MiB-long one would make the only part of an answer that is not capped, and an answer its caller does not
+ * read holds the large-body budget of every other request until the connection times out.
+ */
+export const MAX_UID_CHARS = 256;
+
 export function decodeReview(body: unknown): Decoded {
   if (!isRecord(body)) return fail('body is not a JSON object');
   const { apiVersion, kind, request } = body;
@@ -24,6 +31,8 @@ export function decodeReview(body: unknown): Decoded {
 
 function requestProblem(r: Record<string, unknown>): string | undefined {
   if (typeof r.uid !== 'string' || r.uid === '') return 'request.uid is missing or not a non-empty string';
+  if (r.uid.length > MAX_UID_CHARS)
+    return `request.uid is ${r.uid.length} characters long; at most ${MAX_UID_CHARS} are answered (kube-apiserver sends a 36-character UUID)`;
   if (typeof r.operation !== 'string' || !OPERATIONS.has(r.operation)) {
     return `request.operation must be one of CREATE, UPDATE, DELETE, CONNECT, got ${describe(r.operation)}`;
   }

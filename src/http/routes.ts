@@ -310,7 +310,7 @@ function deadlineExceeded(uid: string, message: string): AdmissionResponse {
 
 /**
  * One line per denial at info level; allowed requests are only logged at
- * debug. Every field taken from the request is clipped (clip()): a 5 MiB uid
+ * debug. Every field taken from the request is clipped (clip()): a 5 MiB name
  * must not become a 5 MiB log line. Rule ids come from our catalogues, but
  * their number depends on the input, so the list is bounded too.
  */

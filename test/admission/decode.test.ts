@@ -20,6 +20,15 @@ describe('decodeReview', () => {
     }
   });
 
+  test('a uid of 256 characters is still answered', () => {
+    const d = decodeReview({
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      request: { ...request, uid: 'u'.repeat(256) },
+    });
+    assert.ok(d.ok);
+  });
+
   const bad: [string, unknown, RegExp][] = [
     ['not an object', [1, 2], /not a JSON object/],
     ['null', null, /not a JSON object/],
@@ -39,6 +48,11 @@ describe('decodeReview', () => {
       'empty uid',
       { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { ...request, uid: '' } },
       /request.uid/,
+    ],
+    [
+      'a uid longer than any kube-apiserver sends',
+      { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { ...request, uid: 'u'.repeat(257) } },
+      /request.uid is 257 characters long; at most 256 are answered/,
     ],
     [
       'bad operation',

@@ -116,6 +116,19 @@ describe('/validate refuses what is not an AdmissionReview with a clear 4xx', ()
       /request.uid/,
     ],
     [
+      'a 1 MiB uid (the answer would echo it)',
+      {
+        payload: JSON.stringify({
+          apiVersion: 'admission.k8s.io/v1',
+          kind: 'AdmissionReview',
+          request: { uid: 'u'.repeat(1 << 20), operation: 'CREATE', kind: { group: '', version: 'v1', kind: 'Pod' } },
+        }),
+        contentType: 'application/json',
+      },
+      400,
+      /request.uid is 1048576 characters long; at most 256 are answered/,
+    ],
+    [
       'wrong content type',
       { payload: 'apiVersion: x', contentType: 'text/yaml' },
       400,
