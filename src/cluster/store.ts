@@ -855,7 +855,7 @@ export class ClusterStore implements ClusterView {
       if (!info) continue;
       next.set(info.name, info);
       const was = this.namespaces.get(info.name);
-      if (!was || !sameLabels(was.labels, info.labels)) changed.push(info.name);
+      if (!was || was.terminating !== info.terminating || !sameLabels(was.labels, info.labels)) changed.push(info.name);
     }
     for (const name of this.namespaces.keys()) if (!next.has(name)) changed.push(name);
     swap(this.namespaces, next);

@@ -192,7 +192,8 @@ export class DefaultsController {
 
   wants(namespace: string): boolean {
     const ns = this.store.namespace(namespace);
-    if (!ns) return false;
+    // A namespace being deleted: the API server refuses every create there (403), and its content goes anyway.
+    if (!ns || ns.terminating) return false;
     if (this.options.mode === 'all') return !this.excluded.has(namespace);
     return ns.labels[this.options.namespaceLabel] === 'enabled';
   }

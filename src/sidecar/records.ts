@@ -80,7 +80,9 @@ export function podInfoOf(obj: unknown, fallbackNamespace = 'default'): PodInfo 
 export function namespaceInfoOf(obj: unknown): NamespaceInfo | undefined {
   const meta = metadataOf(obj);
   const name = str(meta.name);
-  return name ? { name, labels: stringMap(meta.labels) } : undefined;
+  if (!name) return undefined;
+  const labels = stringMap(meta.labels);
+  return meta.deletionTimestamp != null ? { name, labels, terminating: true } : { name, labels };
 }
 
 const field = (obj: unknown, ...path: string[]): unknown =>

@@ -79,6 +79,8 @@ export interface ServiceEntryInfo {
 export interface NamespaceInfo {
   readonly name: string;
   readonly labels: Labels;
+  /** metadata.deletionTimestamp is set: the API server refuses new objects in it. Absent otherwise. */
+  readonly terminating?: true;
 }
 
 export interface ClusterView {

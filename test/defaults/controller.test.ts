@@ -173,6 +173,28 @@ describe('DefaultsController', () => {
     assert.deepEqual(sidecarsIn('leaving'), [], 'not recreated once the namespace opted out');
   });
 
+  test('a namespace being deleted gets no default: its deleted one is not recreated, nothing is retried', async () => {
+    // The real kube-apiserver answers 403 "being terminated" to every create there, which was
+    // retried with backoff for as long as the namespace lived (for ever when a finalizer holds it).
+    for (const r of [...replicas]) await stopReplica(r);
+    namespace('ending', { [LABEL]: 'enabled' });
+    const r = await startReplica();
+    await waitFor('the default in "ending"', () => sidecarsIn('ending').length === 1, 10_000);
+    await waitFor('the view to see it', () => r.store.sidecar('ending', 'default') !== undefined, 10_000);
+    const terminating = reconciled(r, 'ending', () => true);
+    server.store.put('namespaces', {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: 'ending', labels: { [LABEL]: 'enabled' }, deletionTimestamp: new Date().toISOString() },
+      status: { phase: 'Terminating' },
+    });
+    await terminating;
+    const seen = reconciled(r, 'ending', (store) => store.sidecar('ending', 'default') === undefined);
+    server.store.remove({ apiVersion: SIDECARS, resource: 'sidecars', namespace: 'ending', name: 'default' });
+    assert.equal(await seen, 'skipped');
+    assert.equal(creates('ending').length, 1, JSON.stringify(creates('ending')));
+  });
+
   test('a template change updates managed defaults in place (same uid, new spec and hash)', async () => {
     for (const r of [...replicas]) await stopReplica(r);
     namespace('templated', { [LABEL]: 'enabled' });
