@@ -70,6 +70,9 @@ export type Action = 'created' | 'updated' | 'unchanged' | 'skipped' | 'refused'
 
 const sidecarsPath = (ns: string) => `/apis/networking.istio.io/v1/namespaces/${encodeURIComponent(ns)}/sidecars`;
 
+/** The template hash a generated Sidecar carries (generateDefault always sets it). */
+const hashOf = (s: GeneratedSidecar): string => s.metadata.annotations[TEMPLATE_HASH_ANNOTATION] ?? '';
+
 export const DEFAULT_RESYNC_MS = 5 * 60_000;
 export const DEFAULT_RETRY_MS = 1_000;
 export const DEFAULT_MAX_RETRY_MS = 5 * 60_000;
@@ -92,6 +95,10 @@ export class DefaultsController {
   /** The unused hosts last reported per namespace, so a report is made when they change, not on every pass. */
   private readonly reported = new Map<string, string>();
   private readonly unusedListeners = new Set<(namespace: string, hosts: readonly string[], pruned: boolean) => void>();
+  /** The template hash this replica last wrote per namespace: finding the default changed away from it means a contest. */
+  private readonly written = new Map<string, string>();
+  /** Namespaces whose default another writer changed back: how many rewrites in a row, and the hold before the next. */
+  private readonly contested = new Map<string, { rewrites: number; hold?: NodeJS.Timeout }>();
 
   constructor(
     private readonly client: KubeClient,
@@ -173,6 +180,7 @@ export class DefaultsController {
     this.unsubscribe?.();
     clearInterval(this.resync);
     clearInterval(this.refreshTimer);
+    for (const { hold } of this.contested.values()) clearTimeout(hold);
     this.queue.shutDown();
     this.halt.abort();
     await this.worker;
@@ -226,7 +234,10 @@ export class DefaultsController {
   }
 
   async reconcile(namespace: string): Promise<Action> {
-    if (!this.wants(namespace)) return 'skipped';
+    if (!this.wants(namespace)) {
+      this.forgetWrites(namespace);
+      return 'skipped';
+    }
     if (this.options.traffic && !this.observed) return 'skipped'; // no traffic read yet: a default now could cut calls off
     const generated = generateDefault(namespace, this.options.config, this.observed?.get(namespace) ?? []);
     const namespaceWide = this.store.namespaceWide(namespace);
@@ -303,6 +314,7 @@ export class DefaultsController {
       if (isStatus(err, 'AlreadyExists')) return 'unchanged'; // another replica (or the user) was first
       throw err;
     }
+    this.written.set(namespace, hashOf(wanted));
     this.record(namespace, name, 'Created', `created the namespace-default Sidecar ${namespace}/${name}`);
     return 'created';
   }
@@ -340,6 +352,8 @@ export class DefaultsController {
       spec: wanted.spec,
     };
     if (this.refuses(next, current, wanted.metadata)) return 'refused';
+    const hash = hashOf(wanted);
+    if (this.written.get(namespace) === hash && !this.mayRewrite(namespace, name)) return 'unchanged';
     try {
       await this.client.request('PUT', path, { body: next, signal: this.halt.signal });
     } catch (err) {
@@ -349,6 +363,7 @@ export class DefaultsController {
       }
       throw err;
     }
+    this.written.set(namespace, hash);
     this.record(
       namespace,
       name,
@@ -357,6 +372,43 @@ export class DefaultsController {
     );
     if (this.options.traffic) this.reportUnused(namespace, name, unused, this.options.traffic.prune);
     return 'updated';
+  }
+
+  /**
+   * This replica wrote the wanted version before and someone changed it
+   * back: another replica with another template (a rollout of a new
+   * --defaults-config), each one's write being the other's watch event.
+   * One rewrite now, then none until a hold (1 s, doubling, at most
+   * 5 min, like a failed reconcile) has passed, so a contest costs a few
+   * writes, not a loop at full API speed. False while on hold; the hold's
+   * end queues the namespace again.
+   */
+  private mayRewrite(namespace: string, name: string): boolean {
+    const contest = this.contested.get(namespace) ?? { rewrites: 0 };
+    if (contest.hold) return false;
+    const holdMs = Math.min(
+      (this.options.retryMs ?? DEFAULT_RETRY_MS) * 2 ** contest.rewrites,
+      this.options.maxRetryMs ?? DEFAULT_MAX_RETRY_MS,
+    );
+    contest.rewrites++;
+    contest.hold = setTimeout(() => {
+      contest.hold = undefined;
+      this.enqueue(namespace);
+    }, holdMs);
+    contest.hold.unref();
+    this.contested.set(namespace, contest);
+    this.logger.warn(
+      { namespace, name, rewrites: contest.rewrites, holdMs },
+      'namespace default: changed to another version since this replica wrote it (another replica with a different template, as during a rollout?); rewriting it, and not again before the hold ends',
+    );
+    return true;
+  }
+
+  /** The namespace is no longer managed: its write history and any hold go. */
+  private forgetWrites(namespace: string): void {
+    this.written.delete(namespace);
+    clearTimeout(this.contested.get(namespace)?.hold);
+    this.contested.delete(namespace);
   }
 
   /**

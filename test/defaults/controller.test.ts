@@ -224,6 +224,41 @@ describe('DefaultsController', () => {
     );
   });
 
+  test('two replicas with different templates (a rollout) do not rewrite each other in a loop', async () => {
+    // Each one's write is the other's watch event: without a hold they took turns at full API speed.
+    for (const r of [...replicas]) await stopReplica(r);
+    const slow = { retryMs: 60_000, maxRetryMs: 60_000 };
+    const registryOnly = {
+      rootNamespace: 'istio-system',
+      template: { ...DEFAULT_TEMPLATE, outboundTrafficPolicy: { mode: 'REGISTRY_ONLY' as const } },
+    };
+    const [a, b] = await Promise.all([
+      startReplica(options(slow)),
+      startReplica(options({ ...slow, config: registryOnly })),
+    ]);
+    const puts = () =>
+      server
+        .requests()
+        .filter((r) => r.method === 'PUT' && r.path.startsWith('/apis/networking.istio.io/v1/namespaces/rollout/'));
+    const hash = (s: { annotations: Record<string, string> } | undefined) =>
+      s?.annotations['sidecar-guard.io/template-hash'];
+    const quiet = () => {
+      const stored = sidecarsIn('rollout')[0]?.metadata.annotations?.['sidecar-guard.io/template-hash'];
+      return stored !== undefined && [a!, b!].every((r) => hash(r.store.sidecar('rollout', 'default')) === stored);
+    };
+    namespace('rollout', { [LABEL]: 'enabled' });
+    await waitFor('both views to agree with the stored default', quiet, 10_000);
+    await Promise.all([a!.controller.settled(), b!.controller.settled()]);
+    await waitFor('both views to agree with the stored default', quiet, 10_000);
+    const written = puts().length;
+    // Both look again (a namespace event): neither may write while the other holds its version.
+    const seen = everyReplicaReconciled('rollout', (store) => store.namespace('rollout')?.labels.touched === 'yes');
+    namespace('rollout', { [LABEL]: 'enabled', touched: 'yes' });
+    assert.deepEqual(await seen, ['unchanged', 'unchanged']);
+    assert.equal(puts().length, written, JSON.stringify(puts()));
+    assert.ok(puts().filter((r) => r.status === 200).length <= 3, JSON.stringify(puts()));
+  });
+
   test('mode "all" covers every namespace except kube-system, kube-public, kube-node-lease, the root and our own', async () => {
     for (const r of [...replicas]) await stopReplica(r);
     for (const ns of ['istio-system', 'sidecar-guard', 'plain']) namespace(ns);
