@@ -25,7 +25,7 @@ import { Admitter } from './cluster/admitter.js';
 import { readSources, UsageError } from './sources.js';
 import { WebhookConfigPatcher, failClosedWhenReady, proveReachable, type WebhookConfigTarget } from './tls/cabundle.js';
 import { FileCertificateSource } from './tls/file-source.js';
-import { ensureStandaloneCerts } from './tls/files.js';
+import { CertFileError, ensureStandaloneCerts } from './tls/files.js';
 import type { TlsManager } from './tls/manager.js';
 import { reloadOnChange, type CertificateSource, type SecureContextTarget } from './tls/reloader.js';
 import { serverTlsOptions } from './tls/server-options.js';
@@ -318,11 +318,20 @@ async function certificateSource(
     await tls.start();
     return tls;
   }
-  if (config.mode === 'standalone') {
-    const certs = ensureStandaloneCerts(config.certDir);
-    if (certs.created) logger.info({ certDir: config.certDir }, 'generated a self-signed CA and serving certificate');
+  try {
+    if (config.mode === 'standalone') {
+      const certs = ensureStandaloneCerts(config.certDir);
+      if (certs.created) logger.info({ certDir: config.certDir }, 'generated a self-signed CA and serving certificate');
+    }
+    return new FileCertificateSource(config.certDir, 60_000, logger);
+  } catch (err) {
+    if (!(err instanceof CertFileError)) throw err;
+    const remedy =
+      config.mode === 'standalone'
+        ? 'remove the files there to have new ones generated'
+        : `mount a matching pair there (cert-manager, or "sidecar-guard certs --out ${config.certDir}")`;
+    throw new UsageError(`--cert-dir ${config.certDir}: ${err.message}; ${remedy}`);
   }
-  return new FileCertificateSource(config.certDir, 60_000, logger);
 }
 
 /**

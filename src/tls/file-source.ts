@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { certInfo } from './certs.js';
+import { readServingPair } from './files.js';
 import type { CertificateSource, ServingMaterial } from './reloader.js';
 
 export class FileCertificateSource implements CertificateSource {
@@ -36,7 +36,7 @@ export class FileCertificateSource implements CertificateSource {
     clearInterval(this.timer);
   }
 
-  /** Re-reads the files; a half-written or unreadable pair keeps the current one. */
+  /** Re-reads the files; a half-written or unreadable pair, or a key that is not the certificate's yet, keeps the current one. */
   check(): void {
     let next: ServingMaterial;
     try {
@@ -54,14 +54,13 @@ export class FileCertificateSource implements CertificateSource {
   }
 
   private read(): ServingMaterial {
-    const certPem = readFileSync(join(this.dir, 'tls.crt'), 'utf8');
-    const keyPem = readFileSync(join(this.dir, 'tls.key'), 'utf8');
+    const { certPem, keyPem, notAfter } = readServingPair(this.dir);
     let caBundlePem = '';
     try {
       caBundlePem = readFileSync(join(this.dir, 'ca.crt'), 'utf8');
     } catch {
       // ca.crt is optional when the certificates are mounted
     }
-    return { certPem, keyPem, caBundlePem, notAfter: certInfo(certPem).notAfter };
+    return { certPem, keyPem, caBundlePem, notAfter };
   }
 }

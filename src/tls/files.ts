@@ -18,9 +18,9 @@ import {
   rmSync,
   writeSync,
 } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
-import { certInfo, createCA, issueServingCert, type KeyPairPem } from './certs.js';
+import { createCA, issueServingCert, type KeyPairPem } from './certs.js';
 
 export interface CertFiles {
   ca: KeyPairPem;
@@ -36,7 +36,7 @@ const names = (dir: string) => ({
   key: join(dir, 'tls.key'),
 });
 
-/** A certificate file that cannot be written safely (its message says which and why). */
+/** A certificate file that cannot be written safely, or read back usefully (its message says which and why). */
 export class CertFileError extends Error {}
 
 export function writeCertFiles(dir: string, ca: KeyPairPem, serving: KeyPairPem): void {
@@ -112,6 +112,35 @@ export function readCertFiles(dir: string): { ca?: KeyPairPem; serving: KeyPairP
 }
 
 /**
+ * tls.crt and tls.key of `dir`, checked the way the TLS server will use
+ * them: a file that is not PEM (cut short by a crash, the wrong file
+ * mounted) or a key that is not the certificate's is a CertFileError naming
+ * the file, not OpenSSL's bare "bad end line" or "key values mismatch".
+ */
+export function readServingPair(dir: string): KeyPairPem & { notAfter: Date } {
+  const n = names(dir);
+  const certPem = readFileSync(n.cert, 'utf8');
+  const keyPem = readFileSync(n.key, 'utf8');
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(certPem);
+  } catch (err) {
+    throw new CertFileError(`tls.crt is not a PEM certificate (${opensslReason(err)})`);
+  }
+  let key: ReturnType<typeof createPrivateKey>;
+  try {
+    key = createPrivateKey(keyPem);
+  } catch (err) {
+    throw new CertFileError(`tls.key is not a PEM private key (${opensslReason(err)})`);
+  }
+  if (!cert.checkPrivateKey(key)) throw new CertFileError('tls.key is not the key of tls.crt');
+  return { certPem, keyPem, notAfter: new Date(cert.validTo) };
+}
+
+/** "error:04800066:PEM routines::bad end line" → "bad end line". */
+const opensslReason = (err: unknown): string => (err as Error).message.replace(/^error:[0-9A-F]+:[^:]*::?/, '');
+
+/**
  * The certificates for `make run`: reused while valid for at least another
  * day, otherwise a fresh self-signed CA and a serving certificate for
  * localhost, 127.0.0.1 and ::1.
@@ -119,10 +148,10 @@ export function readCertFiles(dir: string): { ca?: KeyPairPem; serving: KeyPairP
 export function ensureStandaloneCerts(dir: string, now = new Date()): CertFiles {
   const n = names(dir);
   if ([n.caCert, n.caKey, n.cert, n.key].every(existsSync)) {
+    const { notAfter, ...serving } = readServingPair(dir);
     const files = readCertFiles(dir);
-    const notAfter = certInfo(files.serving.certPem).notAfter.getTime();
-    if (files.ca && notAfter - now.getTime() > 24 * 3600 * 1000)
-      return { ca: files.ca, serving: files.serving, created: false };
+    if (files.ca && notAfter.getTime() - now.getTime() > 24 * 3600 * 1000)
+      return { ca: files.ca, serving, created: false };
   }
   const ca = createCA({ now });
   const serving = issueServingCert(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1', '::1'], now });

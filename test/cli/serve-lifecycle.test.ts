@@ -111,6 +111,14 @@ describe('FileCertificateSource (mounted certificates)', () => {
       writeFileSync(join(dir, 'tls.crt'), 'half-written');
       source.check();
       assert.equal(source.current().certPem, renewed.certPem, 'a broken file is not served');
+      // A renewer that copies tls.crt before tls.key: no change until the key matches (nor an expiry metric for it).
+      const next = issueServingCert(ca, { dnsNames: ['sidecar-guard.sidecar-guard.svc'] });
+      writeFileSync(join(dir, 'tls.crt'), next.certPem);
+      source.check();
+      assert.deepEqual(seen, [renewed.certPem], 'a certificate without its key yet is no change');
+      writeFileSync(join(dir, 'tls.key'), next.keyPem);
+      source.check();
+      assert.deepEqual(seen, [renewed.certPem, next.certPem]);
     } finally {
       source.stop();
     }

@@ -2,11 +2,13 @@
 // would: one line on stderr that names the problem and what to do, exit code
 // 2, and never a stack trace (those only with --log-level debug).
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { createCA, issueServingCert } from '../../src/tls/certs.js';
+import { writeCertFiles } from '../../src/tls/files.js';
 import { ROOT, spawnCli } from '../helpers/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'sg-usage-'));
@@ -15,6 +17,27 @@ mkdirSync(emptyDir);
 const badYaml = join(tmp, 'bad-config.yaml');
 writeFileSync(badYaml, 'egressHosts: [unclosed\n');
 const sidecars = join(ROOT, 'examples/sidecars.yaml');
+/** A --cert-dir whose files were damaged as a crash mid-copy or a wrong mount leaves them. */
+function damagedCertDir(name: string, damage: (dir: string) => void): string {
+  const dir = join(tmp, name);
+  const ca = createCA();
+  writeCertFiles(dir, ca, issueServingCert(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] }));
+  damage(dir);
+  return dir;
+}
+const truncate = (file: string) => writeFileSync(file, readFileSync(file, 'utf8').slice(0, 300));
+const truncatedCrt = damagedCertDir('truncated-crt', (dir) => truncate(join(dir, 'tls.crt')));
+const truncatedKey = damagedCertDir('truncated-key', (dir) => truncate(join(dir, 'tls.key')));
+const otherKey = damagedCertDir('other-key', (dir) => {
+  const ca = createCA();
+  writeFileSync(join(dir, 'tls.key'), issueServingCert(ca, { dnsNames: ['localhost'] }).keyPem);
+});
+/** A kubeconfig that loads (nothing listens there: start-up fails on the certificate first). */
+const unreachableKubeconfig = join(tmp, 'unreachable-kubeconfig');
+writeFileSync(
+  unreachableKubeconfig,
+  'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n',
+);
 
 /** A port something already listens on: serve must say so, not throw EADDRINUSE at the user. */
 let busy: Server;
@@ -209,6 +232,18 @@ const CASES: Record<string, Case> = {
   'serve --standalone: a --cert-dir that cannot be created': {
     args: () => serve('--standalone', '--cert-dir', '/proc/sidecar-guard-test/certs'),
     says: /cannot use \/proc\/sidecar-guard-test: no such file or directory/,
+  },
+  'serve --standalone: a truncated tls.crt in --cert-dir': {
+    args: () => serve('--standalone', '--cert-dir', truncatedCrt),
+    says: /--cert-dir .*truncated-crt: tls\.crt is not a PEM certificate \(.*\); remove the files there to have new ones generated/,
+  },
+  'serve --standalone: a truncated tls.key in --cert-dir': {
+    args: () => serve('--standalone', '--cert-dir', truncatedKey),
+    says: /--cert-dir .*truncated-key: tls\.key is not a PEM private key \(.*\); remove the files there/,
+  },
+  'serve: a mounted tls.key that is not the key of tls.crt': {
+    args: () => serve('--cert-dir', otherKey, '--kubeconfig', unreachableKubeconfig),
+    says: /--cert-dir .*other-key: tls\.key is not the key of tls\.crt; mount a matching pair there \(cert-manager, or "sidecar-guard certs --out .*other-key"\)/,
   },
   'certs --out that cannot be created': {
     args: () => ['certs', '--out', '/proc/sidecar-guard-test/certs'],
