@@ -82,7 +82,7 @@ interface ParsedCa {
 }
 
 interface Analysis {
-  /** Bundle entries that are CA certificates and not expired, in bundle order. */
+  /** Bundle entries that are CA certificates valid now (not expired, and not starting later), in bundle order. */
   valid: ParsedCa[];
   /** How many entries ca.crt holds (including unusable ones). */
   entries: number;
@@ -104,7 +104,10 @@ export function decideRotation(
   if (a.valid.length === 0)
     return {
       action: 'create',
-      reason: a.entries === 0 ? 'ca.crt holds no certificate' : 'every CA in ca.crt has expired or is not a CA',
+      reason:
+        a.entries === 0
+          ? 'ca.crt holds no certificate'
+          : 'every CA in ca.crt has expired, is not valid yet or is not a CA',
     };
   if (!a.current) return { action: 'stage-ca', reason: 'ca.key does not belong to a valid CA in ca.crt' };
   if (a.valid.length !== a.entries)
@@ -117,6 +120,12 @@ export function decideRotation(
   if (!leaf) return { action: 'issue-leaf', reason: 'no parsable serving certificate' };
   if (!leaf.keyMatches) return { action: 'issue-leaf', reason: 'tls.key does not match tls.crt' };
   if (now >= leaf.notAfter) return { action: 'issue-leaf', reason: 'the serving certificate has expired' };
+  // Clients refuse it until then; the new one starts (backdated) before every clock that wrote or reads it.
+  if (now < leaf.notBefore)
+    return {
+      action: 'issue-leaf',
+      reason: `the serving certificate is not valid before ${new Date(leaf.notBefore).toISOString()} (written by a replica whose clock runs ahead?)`,
+    };
   const missing = missingNames(leaf.x509, policy);
   if (missing.length > 0)
     return { action: 'issue-leaf', reason: `the serving certificate does not cover ${missing.join(', ')}` };
@@ -213,7 +222,8 @@ function analyze(material: TlsMaterial, now: number): Analysis {
     const x509 = parseCert(pem);
     if (!x509?.ca) continue;
     const ca = { pem, x509, notBefore: Date.parse(x509.validFrom), notAfter: Date.parse(x509.validTo) };
-    if (now < ca.notAfter) valid.push(ca);
+    // A CA from a clock running ahead is not valid yet for anyone else, the API server included.
+    if (ca.notBefore <= now && now < ca.notAfter) valid.push(ca);
   }
   const caKey = parseKey(material.caKeyPem);
   // The newest match wins if a key was ever reused across bundle entries.

@@ -16,6 +16,7 @@ import {
 
 const DAY = 24 * 3600 * 1000;
 const MIN = 60 * 1000;
+const HOUR = 60 * MIN;
 const T0 = new Date('2030-01-01T00:00:00Z');
 const at = (ms: number) => new Date(T0.getTime() + ms);
 const policy = rotationPolicy({ dnsNames: serviceDnsNames('sidecar-guard', 'sidecar-guard') });
@@ -106,6 +107,29 @@ describe('decideRotation: the serving certificate', () => {
       'create',
     );
     assert.equal(action(decide(m, at(366 * DAY))), 'create');
+  });
+
+  // A Secret written by a replica whose clock runs ahead by more than the 5 minute backdate: the API
+  // server refuses a certificate before its notBefore ("not yet valid"), so the webhook is unreachable.
+  test("a leaf not valid yet (its writer's clock ran ahead): issue-leaf, and the new one is kept by both clocks", () => {
+    const ca = { certPem: m.caBundlePem, keyPem: m.caKeyPem };
+    const early = { ...m, ...issueServingCert(ca, { dnsNames: policy.dnsNames, now: at(DAY) }) };
+    assert.equal(action(decide(early, at(DAY))), 'keep', 'the writer itself sees a valid leaf');
+    const d = decide(early, at(HOUR));
+    assert.equal(d.action, 'issue-leaf');
+    assert.match(d.action === 'issue-leaf' ? d.reason : '', /not valid before 2030-01-01T23:55:00\.000Z/);
+    const renewed = applyRotation(early, 'issue-leaf', policy, at(HOUR));
+    assert.equal(action(decide(renewed, at(HOUR))), 'keep');
+    assert.equal(action(decide(renewed, at(DAY))), 'keep');
+  });
+
+  test("a CA not valid yet (its writer's clock ran ahead): create, and the new material is kept by both clocks", () => {
+    const early = fresh(at(DAY));
+    assert.equal(action(decide(early, at(DAY))), 'keep');
+    assert.equal(action(decide(early, at(HOUR))), 'create');
+    const created = applyRotation(early, 'create', policy, at(HOUR));
+    assert.equal(action(decide(created, at(HOUR))), 'keep');
+    assert.equal(action(decide(created, at(DAY))), 'keep');
   });
 
   test('ca.key lost or replaced: stage a new CA, keeping the one that signed the leaf', () => {
