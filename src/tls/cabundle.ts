@@ -222,6 +222,13 @@ export function judgeProbe(
   ours: readonly string[],
   namespace: string,
 ): ReachabilityProof {
+  if (answer.status < 300 && ours.length === 0)
+    return {
+      reachable: false,
+      result: 'admitted',
+      reason:
+        'the API server admitted a known-invalid Sidecar (dry run): no validating webhook of ours is configured (its ValidatingWebhookConfiguration deleted, as the emergency path does, or not applied yet); re-apply the manifests to have Sidecars validated again',
+    };
   if (answer.status < 300) {
     return {
       reachable: false,

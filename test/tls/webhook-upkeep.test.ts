@@ -94,6 +94,13 @@ test('judgeProbe: only a denial of the probe by one of our webhooks proves reach
   const admitted = judgeProbe({ status: 201 }, OURS, 'sidecar-guard');
   assert.deepEqual([admitted.reachable, admitted.result], [false, 'admitted']);
   assert.match(admitted.reason, /admitted a known-invalid Sidecar/);
+  // No validating configuration of ours at all (deleted, as the emergency path does): say that, not "check the caBundle".
+  const absent = judgeProbe({ status: 201 }, [], 'sidecar-guard');
+  assert.deepEqual([absent.reachable, absent.result], [false, 'admitted']);
+  assert.match(
+    absent.reason,
+    /no validating webhook of ours is configured \(its ValidatingWebhookConfiguration deleted, as the emergency path does, or not applied yet\)/,
+  );
   const other = judgeProbe(
     { status: 403, message: ANSWERS.denied.replace('validate.sidecar-guard.io', 'validate.someone-else.io') },
     OURS,
