@@ -99,6 +99,8 @@ export class DefaultsController {
   private readonly written = new Map<string, string>();
   /** Namespaces whose default another writer changed back: how many rewrites in a row, and the hold before the next. */
   private readonly contested = new Map<string, { rewrites: number; hold?: NodeJS.Timeout }>();
+  /** Namespaces where a Sidecar of the user's with a selector holds the default's name (warned once until that changes). */
+  private readonly nameTaken = new Set<string>();
 
   constructor(
     private readonly client: KubeClient,
@@ -242,7 +244,12 @@ export class DefaultsController {
     const generated = generateDefault(namespace, this.options.config, this.observed?.get(namespace) ?? []);
     const namespaceWide = this.store.namespaceWide(namespace);
     const ours = namespaceWide.find((s) => s.name === generated.metadata.name && isManaged(s));
-    if (namespaceWide.length === 0) return this.create(generated);
+    if (namespaceWide.length === 0) {
+      const taken = this.store.sidecar(namespace, generated.metadata.name);
+      if (taken && !isManaged(taken)) return this.warnNameTaken(namespace, taken.name);
+      this.nameTaken.delete(namespace);
+      return this.create(generated);
+    }
     if (!ours || namespaceWide.length > 1) return 'unchanged'; // the namespace has its own default: hands off
     const current = ours.egressHosts ?? [];
     const wanted = this.keepingUnused(generated, current);
@@ -404,11 +411,26 @@ export class DefaultsController {
     return true;
   }
 
+  /**
+   * The create could only fail with AlreadyExists, on every event and
+   * resync: write nothing, and say once why the namespace has no default.
+   */
+  private warnNameTaken(namespace: string, name: string): Action {
+    if (!this.nameTaken.has(namespace))
+      this.logger.warn(
+        { namespace, name },
+        `namespace default: ${namespace}/${name} is not sidecar-guard's and has a workloadSelector: no namespace default is written (rename that Sidecar, or give the template another name)`,
+      );
+    this.nameTaken.add(namespace);
+    return 'unchanged';
+  }
+
   /** The namespace is no longer managed: its write history and any hold go. */
   private forgetWrites(namespace: string): void {
     this.written.delete(namespace);
     clearTimeout(this.contested.get(namespace)?.hold);
     this.contested.delete(namespace);
+    this.nameTaken.delete(namespace);
   }
 
   /**

@@ -156,6 +156,36 @@ describe('DefaultsController', () => {
     assert.deepEqual(sidecarsIn('owned')[0]!.spec, { egress: [{ hosts: ['*/*'] }] });
   });
 
+  test("a Sidecar of the user's with a selector and the default's name: no create that must fail, one warning", async () => {
+    // The name is taken, so every reconcile (each Sidecar event, each resync) POSTed and got AlreadyExists, silently.
+    const lines: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+    const store = new ClusterStore();
+    store.upsertNamespace({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: 'taken', labels: { [LABEL]: 'enabled' } },
+    });
+    const selected = {
+      apiVersion: SIDECARS,
+      kind: 'Sidecar',
+      metadata: { name: 'default', namespace: 'taken' },
+      spec: { workloadSelector: { labels: { app: 'a' } }, egress: [{ hosts: ['./*'] }] },
+    };
+    namespace('taken'); // labelled in this controller's own view only: the running replicas leave it alone
+    server.store.put('sidecars', selected);
+    store.upsertSidecar(selected);
+    const controller = new DefaultsController(KubeClient.load(kubeconfig), store, logger, options());
+    assert.equal(await controller.reconcile('taken'), 'unchanged');
+    assert.equal(await controller.reconcile('taken'), 'unchanged');
+    assert.deepEqual(creates('taken'), []);
+    assert.equal(lines.length, 1, lines.join(''));
+    assert.match(
+      lines[0]!,
+      /taken\/default is not sidecar-guard's and has a workloadSelector: no namespace default is written/,
+    );
+  });
+
   test('removing the label stops managing but leaves the object', async () => {
     namespace('leaving', { [LABEL]: 'enabled' });
     await waitFor('the default in "leaving"', () => sidecarsIn('leaving').length === 1, 10_000);
