@@ -937,7 +937,7 @@ function serveConfigFrom(values: Values): ServeConfig {
     logFormat: logFormatFlag(values),
     metricsListen:
       values['metrics-listen'] === 'off' ? null : hostPortFlag(values['metrics-listen'] as string, '--metrics-listen'),
-    ...(values['client-ca'] ? { clientCaFile: values['client-ca'] as string } : {}),
+    ...(values['client-ca'] !== undefined ? { clientCaFile: values['client-ca'] as string } : {}),
     ...(values['tls-secret'] ? { tlsSecret: values['tls-secret'] as string } : {}),
     tlsService: values['tls-service'] as string,
     tlsExtraNames: (values['tls-san'] as string[] | undefined) ?? [],

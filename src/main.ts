@@ -73,7 +73,8 @@ export async function serve(
     // Cluster-only modules load on demand: client-node alone costs standalone
     // mode (make run, check) most of a second of start-up and 80 MB.
     if (config.mode === 'cluster' && !config.tlsSecret) requireMountedCertificate(config.certDir);
-    const clientCaPem = config.clientCaFile ? readFlagFile(config.clientCaFile, '--client-ca') : undefined;
+    const clientCaPem =
+      config.clientCaFile !== undefined ? readFlagFile(config.clientCaFile, '--client-ca') : undefined;
     const cluster = config.mode === 'cluster' ? await loadClusterModules() : undefined;
     const client = cluster ? loadKubeClient(cluster.KubeClient, config.kubeconfig) : undefined;
     const informers = client
@@ -116,14 +117,14 @@ export async function serve(
       https: serverTlsOptions({
         certPem: serving.certPem,
         keyPem: serving.keyPem,
-        ...(clientCaPem ? { clientCaPem } : {}),
+        ...(clientCaPem !== undefined ? { clientCaPem } : {}),
       }),
       timeouts: { requestMs: limits.requestTimeoutMs, headersMs: limits.headersTimeoutMs },
       limits: { maxInflight: limits.maxInflight, maxBodyBytesInFlight: limits.maxBodyBytesInFlight },
       draining: () => draining,
     });
     const stopReloading = reloadOnChange(app.server as unknown as SecureContextTarget, certificates, {
-      ...(clientCaPem ? { clientCaPem } : {}),
+      ...(clientCaPem !== undefined ? { clientCaPem } : {}),
       logger,
     });
     certificates.onChange((m) => metrics.setCertificateExpiry(m.notAfter));

@@ -12,6 +12,8 @@ import { ROOT, spawnCli } from '../helpers/cli.js';
 const tmp = mkdtempSync(join(tmpdir(), 'sg-usage-'));
 const emptyDir = join(tmp, 'empty');
 mkdirSync(emptyDir);
+const emptyFile = join(tmp, 'empty.pem');
+writeFileSync(emptyFile, '');
 const badYaml = join(tmp, 'bad-config.yaml');
 writeFileSync(badYaml, 'egressHosts: [unclosed\n');
 const sidecars = join(ROOT, 'examples/sidecars.yaml');
@@ -218,6 +220,15 @@ const CASES: Record<string, Case> = {
     args: () => standalone('--client-ca', join(tmp, 'ca.pem')),
     says: /cannot read --client-ca .*ca\.pem: no such file or directory/,
   },
+  // An empty file must not turn mutual TLS off in silence: the operator asked for client certificates.
+  'serve: empty --client-ca': {
+    args: () => standalone('--client-ca', emptyFile),
+    says: /--client-ca: no PEM certificate found in the file/,
+  },
+  'serve: --client-ca with an empty path': {
+    args: () => standalone('--client-ca='),
+    says: /cannot read --client-ca : no such file or directory/,
+  },
   'serve: missing --kubeconfig': {
     args: () => serve('--cert-dir', emptyDir, '--tls-secret', 's', '--kubeconfig', join(tmp, 'kc')),
     says: /cannot load --kubeconfig .*kc: no such file or directory; give --kubeconfig FILE, or --standalone/,
@@ -266,7 +277,8 @@ const CASES: Record<string, Case> = {
 describe('CLI usage errors: one line on stderr, exit 2, no stack trace', { concurrency: 4 }, () => {
   for (const [name, c] of Object.entries(CASES)) {
     test(name, async () => {
-      const res = await spawnCli(c.args(), c.env ? { env: c.env } : {});
+      // Every case must exit on its own; 60 s is far beyond any of them, a server that started is a failure.
+      const res = await spawnCli(c.args(), { killAfterMs: 60_000, ...(c.env ? { env: c.env } : {}) });
       const lines = res.stderr.split('\n').filter((l) => l !== '');
       assert.equal(res.code, 2, `exit code; stderr: ${res.stderr}`);
       assert.equal(lines.length, 1, `one line on stderr, got:\n${res.stderr}`);
