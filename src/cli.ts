@@ -55,6 +55,7 @@ import { OVERLAP_MODES, type OverlapMode } from './sidecar/selectors.js';
 import { UNKNOWN_HOSTS_MODES, type UnknownHosts } from './sidecar/host-rules.js';
 import { validateObject } from './sidecar/validate.js';
 import { errorsOf } from './sidecar/violation.js';
+import { loadKubeClient } from './kubeconfig.js';
 import { DEFAULT_MAX_FILE_BYTES, readBounded, readManifestFile, readSources, UsageError } from './sources.js';
 import { createCA, issueServingCert, serviceDnsNames } from './tls/certs.js';
 import { CertFileError, writeCertFiles } from './tls/files.js';
@@ -645,8 +646,14 @@ async function loadCluster(
       import('./cluster/kube.js'),
       import('./cluster/snapshot.js'),
     ]);
-    return { input: await listSnapshot(KubeClient.load(values.kubeconfig as string | undefined)), podsKnown: true };
+    const client = loadKubeClient(
+      KubeClient,
+      values.kubeconfig as string | undefined,
+      'PATHs to read manifests instead',
+    );
+    return { input: await listSnapshot(client), podsKnown: true };
   } catch (err) {
+    if (err instanceof UsageError) throw err;
     throw new UsageError(`cannot list the cluster: ${(err as Error).message}`);
   }
 }

@@ -93,7 +93,23 @@ const CASES: Record<string, Case> = {
   },
   'audit of a missing kubeconfig': {
     args: () => ['audit', '--kubeconfig', join(tmp, 'kc')],
-    says: /cannot list the cluster: .*no such file/,
+    says: /cannot load --kubeconfig .*kc: no such file or directory; give --kubeconfig FILE, or PATHs/,
+  },
+  // The YAML parser's message spans several lines (a code frame): the first is the answer.
+  'audit of a kubeconfig that is not YAML': {
+    args: () => ['audit', '--kubeconfig', badYaml],
+    says: /cannot load --kubeconfig .*bad-config\.yaml: .*; give --kubeconfig FILE, or PATHs/,
+  },
+  // Without any, client-node falls back to http://localhost:8080 and the answer was about HTTP and skipTLSVerify.
+  'audit: no kubeconfig at all': {
+    args: () => ['audit'],
+    env: { KUBECONFIG: '', HOME: emptyDir, KUBERNETES_SERVICE_HOST: '' },
+    says: /no cluster configuration: no \$KUBECONFIG file, no ~\/\.kube\/config and no in-cluster service account; give --kubeconfig FILE, or PATHs/,
+  },
+  'generate --diff: no kubeconfig at all': {
+    args: () => ['generate', '--diff', '--from-prometheus', 'http://127.0.0.1:1'],
+    env: { KUBECONFIG: '', HOME: emptyDir, KUBERNETES_SERVICE_HOST: '' },
+    says: /no cluster configuration: .*; give --kubeconfig FILE, or PATHs/,
   },
   'audit --output unknown': {
     args: () => ['audit', '-o', 'yaml', sidecars],
