@@ -56,7 +56,7 @@ import { UNKNOWN_HOSTS_MODES, type UnknownHosts } from './sidecar/host-rules.js'
 import { validateObject } from './sidecar/validate.js';
 import { errorsOf } from './sidecar/violation.js';
 import { loadKubeClient } from './kubeconfig.js';
-import { DEFAULT_MAX_FILE_BYTES, readBounded, readManifestFile, readSources, UsageError } from './sources.js';
+import { DEFAULT_MAX_FILE_BYTES, readBounded, readFlagFile, readSources, UsageError } from './sources.js';
 import { createCA, issueServingCert, serviceDnsNames } from './tls/certs.js';
 import { CertFileError, writeCertFiles } from './tls/files.js';
 
@@ -813,16 +813,7 @@ function refuseInvalid(
 export function loadDefaultsConfig(values: Values): DefaultsConfig {
   const read = (flag: string): string | undefined => {
     const path = values[flag] as string | undefined;
-    if (path === undefined) return undefined;
-    try {
-      return readManifestFile(path, DEFAULT_MAX_FILE_BYTES);
-    } catch (err) {
-      const message = (err as Error).message;
-      const reason = message.startsWith(`cannot read ${path}: `)
-        ? message.slice(`cannot read ${path}: `.length)
-        : message;
-      throw new UsageError(`cannot read --${flag} ${path}: ${reason}`);
-    }
+    return path === undefined ? undefined : readFlagFile(path, `--${flag}`);
   };
   try {
     const config: DefaultsConfig = {

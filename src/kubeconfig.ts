@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { KubeClient } from './cluster/kube.js';
-import { UsageError } from './sources.js';
+import { DEFAULT_MAX_FILE_BYTES, readManifestFile, UnreadableFile, UsageError } from './sources.js';
 
 /**
  * Without --kubeconfig, client-node falls back to http://localhost:8080 when
@@ -36,10 +36,19 @@ export function loadKubeClient(
     );
   }
   try {
-    return Client.load(kubeconfig);
+    // Read here, bounded and only if a regular file: client-node would read /dev/zero until memory runs out.
+    return Client.load(
+      kubeconfig,
+      kubeconfig === undefined ? undefined : readManifestFile(kubeconfig, DEFAULT_MAX_FILE_BYTES),
+    );
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'no such file or directory' : (err as Error).message.split('\n')[0];
+    const reason =
+      err instanceof UnreadableFile
+        ? err.reason
+        : code === 'ENOENT'
+          ? 'no such file or directory'
+          : (err as Error).message.split('\n')[0];
     const which = kubeconfig
       ? `--kubeconfig ${kubeconfig}`
       : 'a kubeconfig ($KUBECONFIG, ~/.kube/config) or in-cluster configuration';

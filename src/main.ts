@@ -1,7 +1,7 @@
 // Composition root of `serve`: configuration → cluster view → certificates →
 // HTTPS app → listen → background controllers → signals (in cli.ts). The
 // only place with process-level I/O for the server.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
@@ -23,7 +23,7 @@ import { startMetricsServer, type MetricsServer } from './http/metrics-server.js
 import { createMetrics, type Metrics } from './metrics.js';
 import { Admitter } from './cluster/admitter.js';
 import { loadKubeClient } from './kubeconfig.js';
-import { readSources, UsageError } from './sources.js';
+import { readFlagFile, readSources, UsageError } from './sources.js';
 import { WebhookConfigPatcher, failClosedWhenReady, proveReachable, type WebhookConfigTarget } from './tls/cabundle.js';
 import { FileCertificateSource } from './tls/file-source.js';
 import { ensureStandaloneCerts } from './tls/files.js';
@@ -204,18 +204,6 @@ function requireMountedCertificate(dir: string): void {
     `--cert-dir ${dir} has no certificate (no ${missing.join(' or ')}): use --tls-secret NAME to have sidecar-guard keep one in a Secret, ` +
       `mount one there (cert-manager, or "sidecar-guard certs --out ${dir}"), or --standalone to run without a cluster`,
   );
-}
-
-/** A file a flag names, or a usage error naming the flag. */
-function readFlagFile(path: string, flag: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new UsageError(
-      `cannot read ${flag} ${path}: ${code === 'ENOENT' ? 'no such file or directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message}`,
-    );
-  }
 }
 
 type ClusterModules = Awaited<ReturnType<typeof loadClusterModules>>;

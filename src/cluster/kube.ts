@@ -7,6 +7,7 @@
 // aborted while it connects, and does not say how a stream ended.
 import { type HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
 import type https from 'node:https';
+import { dirname } from 'node:path';
 import type tls from 'node:tls';
 import { Agent, fetch, type Dispatcher } from 'undici';
 import { KubeApiError } from './kube-errors.js';
@@ -61,10 +62,17 @@ export class KubeClient {
     private readonly defaultTimeoutMs = 30_000,
   ) {}
 
-  /** From a kubeconfig file, or from the pod's service account when none is given. */
-  static load(kubeconfigPath?: string): KubeClient {
+  /**
+   * From a kubeconfig file (its text when the caller has read it already;
+   * relative paths in it are still relative to the file), or from the
+   * defaults ($KUBECONFIG, ~/.kube/config, the pod's service account).
+   */
+  static load(kubeconfigPath?: string, text?: string): KubeClient {
     const kc = new KubeConfig();
-    if (kubeconfigPath) kc.loadFromFile(kubeconfigPath);
+    if (kubeconfigPath && text !== undefined) {
+      kc.loadFromString(text);
+      kc.makePathsAbsolute(dirname(kubeconfigPath));
+    } else if (kubeconfigPath) kc.loadFromFile(kubeconfigPath);
     else kc.loadFromDefault();
     if (!kc.getCurrentCluster()) throw new Error('no current cluster in the kubeconfig');
     return new KubeClient(kc);

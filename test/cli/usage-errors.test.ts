@@ -2,6 +2,7 @@
 // would: one line on stderr that names the problem and what to do, exit code
 // 2, and never a stack trace (those only with --log-level debug).
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,9 @@ writeFileSync(emptyFile, '');
 const badYaml = join(tmp, 'bad-config.yaml');
 writeFileSync(badYaml, 'egressHosts: [unclosed\n');
 const sidecars = join(ROOT, 'examples/sidecars.yaml');
+/** Nobody ever writes to it: reading it would wait for ever (and /dev/zero would grow without end). */
+const fifo = join(tmp, 'fifo');
+execFileSync('mkfifo', [fifo]);
 
 /** A port something already listens on: serve must say so, not throw EADDRINUSE at the user. */
 let busy: Server;
@@ -244,6 +248,22 @@ const CASES: Record<string, Case> = {
   'serve: --client-ca with an empty path': {
     args: () => standalone('--client-ca='),
     says: /cannot read --client-ca : no such file or directory/,
+  },
+  'serve: --client-ca is a FIFO': {
+    args: () => standalone('--client-ca', fifo),
+    says: /cannot read --client-ca .*fifo: not a regular file \(a FIFO\)$/,
+  },
+  'serve: --kubeconfig is a FIFO': {
+    args: () => serve('--cert-dir', emptyDir, '--tls-secret', 's', '--kubeconfig', fifo),
+    says: /cannot load --kubeconfig .*fifo: not a regular file \(a FIFO\); give --kubeconfig FILE, or --standalone/,
+  },
+  'audit --kubeconfig is a FIFO': {
+    args: () => ['audit', '--kubeconfig', fifo],
+    says: /cannot load --kubeconfig .*fifo: not a regular file \(a FIFO\); give --kubeconfig FILE, or PATHs/,
+  },
+  'generate --config is a directory': {
+    args: () => ['generate', '-n', 'a', '--config', emptyDir],
+    says: /cannot read --config .*empty: not a regular file \(a directory\)$/,
   },
   'serve: missing --kubeconfig': {
     args: () => serve('--cert-dir', emptyDir, '--tls-secret', 's', '--kubeconfig', join(tmp, 'kc')),
