@@ -651,7 +651,11 @@ async function loadCluster(
       values.kubeconfig as string | undefined,
       'PATHs to read manifests instead',
     );
-    return { input: await listSnapshot(client), podsKnown: true };
+    try {
+      return { input: await listSnapshot(client), podsKnown: true };
+    } catch (err) {
+      throw new UsageError(`cannot list the cluster at ${client.server}: ${(err as Error).message}`);
+    }
   } catch (err) {
     if (err instanceof UsageError) throw err;
     throw new UsageError(`cannot list the cluster: ${(err as Error).message}`);

@@ -99,6 +99,8 @@ export class KubeClient {
         dispatcher: ctx.dispatcher,
         body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
         signal: abort.signal,
+      }).catch((err: unknown) => {
+        throw unreachable(err, `${method} ${url.pathname}`);
       });
       const text = await response.text();
       const body = parseBody(text);
@@ -130,6 +132,8 @@ export class KubeClient {
         headers: { ...ctx.headers, accept: opts.accept ?? 'application/json' },
         dispatcher: ctx.dispatcher,
         signal: abort.signal,
+      }).catch((err: unknown) => {
+        throw unreachable(err, `WATCH ${url.pathname}`);
       });
       if (response.status !== 200)
         throw statusError(response.status, parseBody(await response.text()), `WATCH ${url.pathname}`);
@@ -272,6 +276,18 @@ function abortable(outer: AbortSignal | undefined, ms: number): Abortable {
       outer?.removeEventListener('abort', follow);
     },
   };
+}
+
+/**
+ * undici rejects every network failure as TypeError('fetch failed') and keeps
+ * the reason (ECONNREFUSED, a TLS or connect timeout error) in its cause: say
+ * which request failed and why, as statusError does. Aborts and timeouts pass
+ * unchanged (callers recognise them by name).
+ */
+function unreachable(err: unknown, what: string): unknown {
+  const cause = (err as { cause?: { message?: string; code?: string } })?.cause;
+  const reason = cause?.message || cause?.code;
+  return err instanceof TypeError && reason ? new Error(`${what}: ${reason}`, { cause: err }) : err;
 }
 
 function parseBody(text: string): unknown {

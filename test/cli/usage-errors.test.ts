@@ -14,6 +14,8 @@ const tmp = mkdtempSync(join(tmpdir(), 'sg-usage-'));
 const emptyDir = join(tmp, 'empty');
 mkdirSync(emptyDir);
 const emptyFile = join(tmp, 'empty.pem');
+/** A kubeconfig whose server refuses connections (a port that was free a moment ago; written in before()). */
+const closedKubeconfig = join(tmp, 'closed-kubeconfig');
 writeFileSync(emptyFile, '');
 const badYaml = join(tmp, 'bad-config.yaml');
 writeFileSync(badYaml, 'egressHosts: [unclosed\n');
@@ -29,6 +31,21 @@ before(async () => {
   busy = createServer();
   await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
   busyPort = (busy.address() as AddressInfo).port;
+  const closed = createServer();
+  await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+  const closedPort = (closed.address() as AddressInfo).port;
+  await new Promise((r) => closed.close(r));
+  writeFileSync(
+    closedKubeconfig,
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'c', cluster: { server: `https://127.0.0.1:${closedPort}` } }],
+      users: [{ name: 'u', user: { token: 't' } }],
+      contexts: [{ name: 'c', context: { cluster: 'c', user: 'u' } }],
+      'current-context': 'c',
+    }),
+  );
 });
 after(() => busy.close());
 
@@ -114,6 +131,11 @@ const CASES: Record<string, Case> = {
     args: () => ['generate', '--diff', '--from-prometheus', 'http://127.0.0.1:1'],
     env: { KUBECONFIG: '', HOME: emptyDir, KUBERNETES_SERVICE_HOST: '' },
     says: /no cluster configuration: .*; give --kubeconfig FILE, or PATHs/,
+  },
+  // It was 'fetch failed': which server, and why, is the answer.
+  'audit of a cluster that refuses connections': {
+    args: () => ['audit', '--kubeconfig', closedKubeconfig],
+    says: /cannot list the cluster at https:\/\/127\.0\.0\.1:\d+: GET \/\S+: connect ECONNREFUSED 127\.0\.0\.1:\d+$/,
   },
   'audit --output unknown': {
     args: () => ['audit', '-o', 'yaml', sidecars],
