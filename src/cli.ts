@@ -2,6 +2,7 @@
 // The composition root for every command: the only code that reads flags,
 // environment, files and signals; the commands' logic lives in modules.
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { audit, type AuditInput } from './audit/analyze.js';
 import { formatAuditJson, formatAuditText } from './audit/report.js';
@@ -837,6 +838,12 @@ async function runCerts(values: Values, _paths: string[], io: CliIO): Promise<nu
   const service = values.service as string;
   const namespace = values.namespace as string;
   const out = values.out as string;
+  // Checked before the keys are made: each becomes a SAN Kubernetes must be able to route to.
+  if (!/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/.test(service))
+    throw new UsageError(
+      `--service must be a Service name (lowercase letters, digits and '-', at most 63, starting with a letter and ending with a letter or digit), got ${JSON.stringify(service)}`,
+    );
+  namespaceFlag(namespace, '--namespace');
   const ca = createCA();
   const serving = issueServingCert(ca, {
     dnsNames: [...serviceDnsNames(service, namespace), 'localhost'],
@@ -850,7 +857,8 @@ async function runCerts(values: Values, _paths: string[], io: CliIO): Promise<nu
       err instanceof CertFileError ? err.message : `cannot write to ${out}: ${(err as Error).message}`,
     );
   }
-  io.stderr(`wrote ${out}/ca.crt, ${out}/ca.key, ${out}/tls.crt, ${out}/tls.key for ${service}.${namespace}.svc\n`);
+  const written = ['ca.crt', 'ca.key', 'tls.crt', 'tls.key'].map((f) => join(out, f)).join(', ');
+  io.stderr(`wrote ${written} for ${service}.${namespace}.svc\n`);
   io.stdout(`${Buffer.from(ca.certPem).toString('base64')}\n`);
   return EXIT_OK;
 }

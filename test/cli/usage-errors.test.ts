@@ -183,6 +183,15 @@ const CASES: Record<string, Case> = {
     args: () => ['generate', '--from-prometheus', 'http://127.0.0.1:1', '-n', 'a'],
     says: /127\.0\.0\.1:1/,
   },
+  // Each would be a SAN of the serving certificate: one Kubernetes can never route to is a wasted certificate.
+  'certs --service invalid': {
+    args: () => ['certs', '--service', 'Bad Name!', '--out', join(tmp, 'never')],
+    says: /--service must be a Service name \(.*\), got "Bad Name!"/,
+  },
+  'certs --namespace empty': {
+    args: () => ['certs', '--namespace', '', '--out', join(tmp, 'never')],
+    says: /--namespace must be a namespace name \(.*\), got ""/,
+  },
   'certs with an argument': { args: () => ['certs', 'extra'], says: /certs takes no arguments, got "extra"/ },
   'serve with an argument': { args: () => [...serve(), 'extra'], says: /serve takes no arguments, got "extra"/ },
   'serve --listen invalid': { args: () => ['serve', '--listen', 'nope'], says: /--listen must be HOST:PORT/ },
