@@ -447,8 +447,11 @@ function failure(io: CliIO, err: unknown, stack: boolean): number {
   return EXIT_USAGE;
 }
 
-function systemProblem(err: NodeJS.ErrnoException & { address?: string; port?: number }): string {
+function systemProblem(err: NodeJS.ErrnoException & { address?: string; port?: number; hostname?: string }): string {
   const reason = err?.code ? describeErrno(err) : undefined;
+  // listen() resolves a --listen host that is not an IP address; one that does not resolve fails there.
+  if (err?.syscall === 'getaddrinfo' && err.hostname !== undefined)
+    return `cannot listen on ${err.hostname}: ${reason}; choose another --listen or --metrics-listen address`;
   if (err?.syscall === 'listen' || err?.syscall === 'bind') {
     const where = err.address === undefined ? '' : ` ${formatHostPort({ host: err.address, port: err.port ?? 0 })}`;
     return `cannot listen on${where}: ${reason}; choose another --listen or --metrics-listen address`;
@@ -468,6 +471,10 @@ function describeErrno(err: NodeJS.ErrnoException): string {
       return 'permission denied';
     case 'ENOENT':
       return 'no such file or directory';
+    case 'ENOTFOUND':
+      return 'no such host';
+    case 'EAI_AGAIN':
+      return 'the host name cannot be resolved now (EAI_AGAIN)';
     default:
       return err.code ?? 'failed';
   }

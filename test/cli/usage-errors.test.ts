@@ -313,6 +313,11 @@ const CASES: Record<string, Case> = {
     args: () => standalone('--listen', `127.0.0.1:${busyPort}`),
     says: /cannot listen on 127\.0\.0\.1:\d+: address already in use; choose another --listen/,
   },
+  // Not an IP address, so a host name to resolve: none resolves, and the answer names the flag.
+  'serve: --listen host that does not resolve': {
+    args: () => standalone('--listen', '256.1.1.1:8443'),
+    says: /cannot listen on 256\.1\.1\.1: no such host; choose another --listen or --metrics-listen address/,
+  },
   'serve: metrics port in use': {
     args: () => [
       'serve',
