@@ -267,6 +267,15 @@ const CASES: Record<string, Case> = {
     args: () => ['certs', '--out', '/proc/sidecar-guard-test/certs'],
     says: /cannot write to \/proc\/sidecar-guard-test\/certs: ENOENT: no such file or directory, mkdir '\/proc\/sidecar-guard-test'/,
   },
+  // It said "ENOTDIR" about a temporary file inside it.
+  'certs --out that is a file': {
+    args: () => ['certs', '--out', emptyFile],
+    says: /cannot use .*empty\.pem: not a directory$/,
+  },
+  'serve --standalone: a --cert-dir that is a file': {
+    args: () => serve('--standalone', '--cert-dir', emptyFile),
+    says: /cannot use .*empty\.pem: not a directory/,
+  },
   'serve: unreadable --client-ca': {
     args: () => standalone('--client-ca', join(tmp, 'ca.pem')),
     says: /cannot read --client-ca .*ca\.pem: no such file or directory/,
