@@ -2,6 +2,7 @@
 // The composition root for every command: the only code that reads flags,
 // environment, files and signals; the commands' logic lives in modules.
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { audit, type AuditInput } from './audit/analyze.js';
 import { formatAuditJson, formatAuditText } from './audit/report.js';
@@ -55,7 +56,8 @@ import { OVERLAP_MODES, type OverlapMode } from './sidecar/selectors.js';
 import { UNKNOWN_HOSTS_MODES, type UnknownHosts } from './sidecar/host-rules.js';
 import { validateObject } from './sidecar/validate.js';
 import { errorsOf } from './sidecar/violation.js';
-import { DEFAULT_MAX_FILE_BYTES, readBounded, readManifestFile, readSources, UsageError } from './sources.js';
+import { loadKubeClient } from './kubeconfig.js';
+import { DEFAULT_MAX_FILE_BYTES, readBounded, readFlagFile, readSources, UsageError } from './sources.js';
 import { createCA, issueServingCert, serviceDnsNames } from './tls/certs.js';
 import { CertFileError, writeCertFiles } from './tls/files.js';
 
@@ -445,8 +447,11 @@ function failure(io: CliIO, err: unknown, stack: boolean): number {
   return EXIT_USAGE;
 }
 
-function systemProblem(err: NodeJS.ErrnoException & { address?: string; port?: number }): string {
+function systemProblem(err: NodeJS.ErrnoException & { address?: string; port?: number; hostname?: string }): string {
   const reason = err?.code ? describeErrno(err) : undefined;
+  // listen() resolves a --listen host that is not an IP address; one that does not resolve fails there.
+  if (err?.syscall === 'getaddrinfo' && err.hostname !== undefined)
+    return `cannot listen on ${err.hostname}: ${reason}; choose another --listen or --metrics-listen address`;
   if (err?.syscall === 'listen' || err?.syscall === 'bind') {
     const where = err.address === undefined ? '' : ` ${formatHostPort({ host: err.address, port: err.port ?? 0 })}`;
     return `cannot listen on${where}: ${reason}; choose another --listen or --metrics-listen address`;
@@ -466,6 +471,10 @@ function describeErrno(err: NodeJS.ErrnoException): string {
       return 'permission denied';
     case 'ENOENT':
       return 'no such file or directory';
+    case 'ENOTFOUND':
+      return 'no such host';
+    case 'EAI_AGAIN':
+      return 'the host name cannot be resolved now (EAI_AGAIN)';
     default:
       return err.code ?? 'failed';
   }
@@ -645,8 +654,18 @@ async function loadCluster(
       import('./cluster/kube.js'),
       import('./cluster/snapshot.js'),
     ]);
-    return { input: await listSnapshot(KubeClient.load(values.kubeconfig as string | undefined)), podsKnown: true };
+    const client = loadKubeClient(
+      KubeClient,
+      values.kubeconfig as string | undefined,
+      'PATHs to read manifests instead',
+    );
+    try {
+      return { input: await listSnapshot(client), podsKnown: true };
+    } catch (err) {
+      throw new UsageError(`cannot list the cluster at ${client.server}: ${(err as Error).message}`);
+    }
   } catch (err) {
+    if (err instanceof UsageError) throw err;
     throw new UsageError(`cannot list the cluster: ${(err as Error).message}`);
   }
 }
@@ -806,16 +825,7 @@ function refuseInvalid(
 export function loadDefaultsConfig(values: Values): DefaultsConfig {
   const read = (flag: string): string | undefined => {
     const path = values[flag] as string | undefined;
-    if (path === undefined) return undefined;
-    try {
-      return readManifestFile(path, DEFAULT_MAX_FILE_BYTES);
-    } catch (err) {
-      const message = (err as Error).message;
-      const reason = message.startsWith(`cannot read ${path}: `)
-        ? message.slice(`cannot read ${path}: `.length)
-        : message;
-      throw new UsageError(`cannot read --${flag} ${path}: ${reason}`);
-    }
+    return path === undefined ? undefined : readFlagFile(path, `--${flag}`);
   };
   try {
     const config: DefaultsConfig = {
@@ -835,6 +845,12 @@ async function runCerts(values: Values, _paths: string[], io: CliIO): Promise<nu
   const service = values.service as string;
   const namespace = values.namespace as string;
   const out = values.out as string;
+  // Checked before the keys are made: each becomes a SAN Kubernetes must be able to route to.
+  if (!/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/.test(service))
+    throw new UsageError(
+      `--service must be a Service name (lowercase letters, digits and '-', at most 63, starting with a letter and ending with a letter or digit), got ${JSON.stringify(service)}`,
+    );
+  namespaceFlag(namespace, '--namespace');
   const ca = createCA();
   const serving = issueServingCert(ca, {
     dnsNames: [...serviceDnsNames(service, namespace), 'localhost'],
@@ -848,7 +864,8 @@ async function runCerts(values: Values, _paths: string[], io: CliIO): Promise<nu
       err instanceof CertFileError ? err.message : `cannot write to ${out}: ${(err as Error).message}`,
     );
   }
-  io.stderr(`wrote ${out}/ca.crt, ${out}/ca.key, ${out}/tls.crt, ${out}/tls.key for ${service}.${namespace}.svc\n`);
+  const written = ['ca.crt', 'ca.key', 'tls.crt', 'tls.key'].map((f) => join(out, f)).join(', ');
+  io.stderr(`wrote ${written} for ${service}.${namespace}.svc\n`);
   io.stdout(`${Buffer.from(ca.certPem).toString('base64')}\n`);
   return EXIT_OK;
 }
@@ -937,7 +954,7 @@ function serveConfigFrom(values: Values): ServeConfig {
     logFormat: logFormatFlag(values),
     metricsListen:
       values['metrics-listen'] === 'off' ? null : hostPortFlag(values['metrics-listen'] as string, '--metrics-listen'),
-    ...(values['client-ca'] ? { clientCaFile: values['client-ca'] as string } : {}),
+    ...(values['client-ca'] !== undefined ? { clientCaFile: values['client-ca'] as string } : {}),
     ...(values['tls-secret'] ? { tlsSecret: values['tls-secret'] as string } : {}),
     tlsService: values['tls-service'] as string,
     tlsExtraNames: (values['tls-san'] as string[] | undefined) ?? [],

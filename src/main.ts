@@ -1,10 +1,10 @@
 // Composition root of `serve`: configuration → cluster view → certificates →
 // HTTPS app → listen → background controllers → signals (in cli.ts). The
 // only place with process-level I/O for the server.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { isIP } from 'node:net';
-import { homedir, hostname } from 'node:os';
+import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import pretty from 'pino-pretty';
@@ -22,7 +22,8 @@ import type { Readiness } from './http/health.js';
 import { startMetricsServer, type MetricsServer } from './http/metrics-server.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { Admitter } from './cluster/admitter.js';
-import { readSources, UsageError } from './sources.js';
+import { loadKubeClient } from './kubeconfig.js';
+import { readFlagFile, readSources, UsageError } from './sources.js';
 import { WebhookConfigPatcher, failClosedWhenReady, proveReachable, type WebhookConfigTarget } from './tls/cabundle.js';
 import { FileCertificateSource } from './tls/file-source.js';
 import { CertFileError, ensureStandaloneCerts } from './tls/files.js';
@@ -73,9 +74,12 @@ export async function serve(
     // Cluster-only modules load on demand: client-node alone costs standalone
     // mode (make run, check) most of a second of start-up and 80 MB.
     if (config.mode === 'cluster' && !config.tlsSecret) requireMountedCertificate(config.certDir);
-    const clientCaPem = config.clientCaFile ? readFlagFile(config.clientCaFile, '--client-ca') : undefined;
+    const clientCaPem =
+      config.clientCaFile !== undefined ? readFlagFile(config.clientCaFile, '--client-ca') : undefined;
     const cluster = config.mode === 'cluster' ? await loadClusterModules() : undefined;
-    const client = cluster ? loadKubeClient(cluster.KubeClient, config.kubeconfig) : undefined;
+    const client = cluster
+      ? loadKubeClient(cluster.KubeClient, config.kubeconfig, '--standalone to run without a cluster')
+      : undefined;
     const informers = client
       ? new cluster!.ClusterInformers(client, store, logger.child({ component: 'informer' }))
       : undefined;
@@ -116,14 +120,14 @@ export async function serve(
       https: serverTlsOptions({
         certPem: serving.certPem,
         keyPem: serving.keyPem,
-        ...(clientCaPem ? { clientCaPem } : {}),
+        ...(clientCaPem !== undefined ? { clientCaPem } : {}),
       }),
       timeouts: { requestMs: limits.requestTimeoutMs, headersMs: limits.headersTimeoutMs },
       limits: { maxInflight: limits.maxInflight, maxBodyBytesInFlight: limits.maxBodyBytesInFlight },
       draining: () => draining,
     });
     const stopReloading = reloadOnChange(app.server as unknown as SecureContextTarget, certificates, {
-      ...(clientCaPem ? { clientCaPem } : {}),
+      ...(clientCaPem !== undefined ? { clientCaPem } : {}),
       logger,
     });
     certificates.onChange((m) => metrics.setCertificateExpiry(m.notAfter));
@@ -200,50 +204,6 @@ function requireMountedCertificate(dir: string): void {
     `--cert-dir ${dir} has no certificate (no ${missing.join(' or ')}): use --tls-secret NAME to have sidecar-guard keep one in a Secret, ` +
       `mount one there (cert-manager, or "sidecar-guard certs --out ${dir}"), or --standalone to run without a cluster`,
   );
-}
-
-/** A file a flag names, or a usage error naming the flag. */
-function readFlagFile(path: string, flag: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new UsageError(
-      `cannot read ${flag} ${path}: ${code === 'ENOENT' ? 'no such file or directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message}`,
-    );
-  }
-}
-
-/**
- * Without --kubeconfig, client-node falls back to http://localhost:8080 when
- * it finds no configuration, and start-up would fail a minute later on
- * connection errors; say at once that there is none.
- */
-function anyKubeconfig(): boolean {
-  const fromEnv = (process.env.KUBECONFIG ?? '').split(':').filter((p) => p !== '');
-  if (fromEnv.some((p) => existsSync(p))) return true;
-  if (existsSync(join(homedir(), '.kube', 'config'))) return true;
-  return !!process.env.KUBERNETES_SERVICE_HOST && existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token');
-}
-
-function loadKubeClient(Client: typeof KubeClient, kubeconfig: string | undefined): KubeClient {
-  if (kubeconfig === undefined && !anyKubeconfig()) {
-    throw new UsageError(
-      'no cluster configuration: no $KUBECONFIG file, no ~/.kube/config and no in-cluster service account; give --kubeconfig FILE, or --standalone to run without a cluster',
-    );
-  }
-  try {
-    return Client.load(kubeconfig);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'no such file or directory' : (err as Error).message.split('\n')[0];
-    const which = kubeconfig
-      ? `--kubeconfig ${kubeconfig}`
-      : 'a kubeconfig ($KUBECONFIG, ~/.kube/config) or in-cluster configuration';
-    throw new UsageError(
-      `cannot load ${which}: ${reason}; give --kubeconfig FILE, or --standalone to run without a cluster`,
-    );
-  }
 }
 
 type ClusterModules = Awaited<ReturnType<typeof loadClusterModules>>;

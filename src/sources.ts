@@ -30,6 +30,17 @@ export const DEFAULT_MAX_FILE_BYTES = 16 * 1024 * 1024;
 
 export class UsageError extends Error {}
 
+/** A path that cannot be read: the usual message, and its reason alone for callers that name the flag. */
+export class UnreadableFile extends UsageError {
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+    hint = '',
+  ) {
+    super(`cannot read ${path}: ${reason}${hint}`);
+  }
+}
+
 export interface ReadOptions {
   /** Largest file (and stdin) read; beyond it the read fails with a usage error. */
   maxBytes?: number;
@@ -72,13 +83,15 @@ export function readManifestFile(file: string, maxBytes: number): string {
     // O_NONBLOCK: opening a FIFO must not wait for a writer; for a regular file it changes nothing.
     fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
-    throw new UsageError(`cannot read ${file}: ${describeError(err as NodeJS.ErrnoException, file)}`);
+    throw new UnreadableFile(file, describeError(err as NodeJS.ErrnoException, file));
   }
   try {
     const stat = fstatSync(fd);
     if (!stat.isFile())
-      throw new UsageError(
-        `cannot read ${file}: not a regular file (${kindOf(stat)}); give files, directories or - for stdin`,
+      throw new UnreadableFile(
+        file,
+        `not a regular file (${kindOf(stat)})`,
+        '; give files, directories or - for stdin',
       );
     if (stat.size > maxBytes) throw tooLarge(file, maxBytes);
     return readBounded(fd, maxBytes, file);
@@ -116,7 +129,21 @@ export function readBounded(fd: number, maxBytes: number, what: string): string 
 }
 
 const tooLarge = (what: string, maxBytes: number) =>
-  new UsageError(`cannot read ${what}: larger than ${maxBytes} bytes (--max-file-size)`);
+  new UnreadableFile(what, `larger than ${maxBytes} bytes`, ' (--max-file-size)');
+
+/**
+ * The file a flag names (--config, --client-ca, --kubeconfig), read as a
+ * manifest is: a regular file of at most maxBytes, never a device or FIFO
+ * (/dev/zero would grow without end, a FIFO wait for ever).
+ */
+export function readFlagFile(path: string, flag: string, maxBytes = DEFAULT_MAX_FILE_BYTES): string {
+  try {
+    return readManifestFile(path, maxBytes);
+  } catch (err) {
+    if (err instanceof UnreadableFile) throw new UsageError(`cannot read ${flag} ${path}: ${err.reason}`);
+    throw err;
+  }
+}
 
 /**
  * Manifest files under a directory, depth first in name order, following

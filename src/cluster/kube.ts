@@ -7,6 +7,7 @@
 // aborted while it connects, and does not say how a stream ended.
 import { type HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
 import type https from 'node:https';
+import { dirname } from 'node:path';
 import type tls from 'node:tls';
 import { Agent, fetch, type Dispatcher } from 'undici';
 import { KubeApiError } from './kube-errors.js';
@@ -61,10 +62,17 @@ export class KubeClient {
     private readonly defaultTimeoutMs = 30_000,
   ) {}
 
-  /** From a kubeconfig file, or from the pod's service account when none is given. */
-  static load(kubeconfigPath?: string): KubeClient {
+  /**
+   * From a kubeconfig file (its text when the caller has read it already;
+   * relative paths in it are still relative to the file), or from the
+   * defaults ($KUBECONFIG, ~/.kube/config, the pod's service account).
+   */
+  static load(kubeconfigPath?: string, text?: string): KubeClient {
     const kc = new KubeConfig();
-    if (kubeconfigPath) kc.loadFromFile(kubeconfigPath);
+    if (kubeconfigPath && text !== undefined) {
+      kc.loadFromString(text);
+      kc.makePathsAbsolute(dirname(kubeconfigPath));
+    } else if (kubeconfigPath) kc.loadFromFile(kubeconfigPath);
     else kc.loadFromDefault();
     if (!kc.getCurrentCluster()) throw new Error('no current cluster in the kubeconfig');
     return new KubeClient(kc);
@@ -91,6 +99,8 @@ export class KubeClient {
         dispatcher: ctx.dispatcher,
         body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
         signal: abort.signal,
+      }).catch((err: unknown) => {
+        throw unreachable(err, `${method} ${url.pathname}`);
       });
       const text = await response.text();
       const body = parseBody(text);
@@ -122,6 +132,8 @@ export class KubeClient {
         headers: { ...ctx.headers, accept: opts.accept ?? 'application/json' },
         dispatcher: ctx.dispatcher,
         signal: abort.signal,
+      }).catch((err: unknown) => {
+        throw unreachable(err, `WATCH ${url.pathname}`);
       });
       if (response.status !== 200)
         throw statusError(response.status, parseBody(await response.text()), `WATCH ${url.pathname}`);
@@ -264,6 +276,18 @@ function abortable(outer: AbortSignal | undefined, ms: number): Abortable {
       outer?.removeEventListener('abort', follow);
     },
   };
+}
+
+/**
+ * undici rejects every network failure as TypeError('fetch failed') and keeps
+ * the reason (ECONNREFUSED, a TLS or connect timeout error) in its cause: say
+ * which request failed and why, as statusError does. Aborts and timeouts pass
+ * unchanged (callers recognise them by name).
+ */
+function unreachable(err: unknown, what: string): unknown {
+  const cause = (err as { cause?: { message?: string; code?: string } })?.cause;
+  const reason = cause?.message || cause?.code;
+  return err instanceof TypeError && reason ? new Error(`${what}: ${reason}`, { cause: err }) : err;
 }
 
 function parseBody(text: string): unknown {

@@ -16,6 +16,7 @@ import {
   readFileSync,
   renameSync,
   rmSync,
+  statSync,
   writeSync,
 } from 'node:fs';
 import { createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
@@ -64,6 +65,8 @@ export function makeDirectory(dir: string): void {
     if (dirname(current) === current) break;
   }
   for (const folder of missing.reverse()) mkdirSync(folder);
+  // A file there would otherwise fail later, as ENOTDIR about a temporary file inside it.
+  if (!statSync(resolve(dir)).isDirectory()) throw new CertFileError(`cannot use ${dir}: not a directory`);
 }
 
 function refuseUnsafeTarget(path: string): void {

@@ -49,7 +49,7 @@ const LAYERS: Unit[][] = [
   [unit('config', 'config.ts')],
   [unit('http')],
   [unit('metrics', 'metrics.ts'), unit('check'), unit('audit')],
-  [unit('composition root', 'sources.ts', 'main.ts', 'cli.ts')],
+  [unit('composition root', 'sources.ts', 'kubeconfig.ts', 'main.ts', 'cli.ts')],
 ];
 
 function placeOf(file: string): { layer: number; unit: string } | undefined {

@@ -2,6 +2,7 @@
 // would: one line on stderr that names the problem and what to do, exit code
 // 2, and never a stack trace (those only with --log-level debug).
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -14,6 +15,10 @@ import { ROOT, spawnCli } from '../helpers/cli.js';
 const tmp = mkdtempSync(join(tmpdir(), 'sg-usage-'));
 const emptyDir = join(tmp, 'empty');
 mkdirSync(emptyDir);
+const emptyFile = join(tmp, 'empty.pem');
+/** A kubeconfig whose server refuses connections (a port that was free a moment ago; written in before()). */
+const closedKubeconfig = join(tmp, 'closed-kubeconfig');
+writeFileSync(emptyFile, '');
 const badYaml = join(tmp, 'bad-config.yaml');
 writeFileSync(badYaml, 'egressHosts: [unclosed\n');
 const sidecars = join(ROOT, 'examples/sidecars.yaml');
@@ -38,6 +43,9 @@ writeFileSync(
   unreachableKubeconfig,
   'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n',
 );
+/** Nobody ever writes to it: reading it would wait for ever (and /dev/zero would grow without end). */
+const fifo = join(tmp, 'fifo');
+execFileSync('mkfifo', [fifo]);
 
 /** A port something already listens on: serve must say so, not throw EADDRINUSE at the user. */
 let busy: Server;
@@ -46,6 +54,21 @@ before(async () => {
   busy = createServer();
   await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
   busyPort = (busy.address() as AddressInfo).port;
+  const closed = createServer();
+  await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+  const closedPort = (closed.address() as AddressInfo).port;
+  await new Promise((r) => closed.close(r));
+  writeFileSync(
+    closedKubeconfig,
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'c', cluster: { server: `https://127.0.0.1:${closedPort}` } }],
+      users: [{ name: 'u', user: { token: 't' } }],
+      contexts: [{ name: 'c', context: { cluster: 'c', user: 'u' } }],
+      'current-context': 'c',
+    }),
+  );
 });
 after(() => busy.close());
 
@@ -114,7 +137,28 @@ const CASES: Record<string, Case> = {
   },
   'audit of a missing kubeconfig': {
     args: () => ['audit', '--kubeconfig', join(tmp, 'kc')],
-    says: /cannot list the cluster: .*no such file/,
+    says: /cannot load --kubeconfig .*kc: no such file or directory; give --kubeconfig FILE, or PATHs/,
+  },
+  // The YAML parser's message spans several lines (a code frame): the first is the answer.
+  'audit of a kubeconfig that is not YAML': {
+    args: () => ['audit', '--kubeconfig', badYaml],
+    says: /cannot load --kubeconfig .*bad-config\.yaml: .*; give --kubeconfig FILE, or PATHs/,
+  },
+  // Without any, client-node falls back to http://localhost:8080 and the answer was about HTTP and skipTLSVerify.
+  'audit: no kubeconfig at all': {
+    args: () => ['audit'],
+    env: { KUBECONFIG: '', HOME: emptyDir, KUBERNETES_SERVICE_HOST: '' },
+    says: /no cluster configuration: no \$KUBECONFIG file, no ~\/\.kube\/config and no in-cluster service account; give --kubeconfig FILE, or PATHs/,
+  },
+  'generate --diff: no kubeconfig at all': {
+    args: () => ['generate', '--diff', '--from-prometheus', 'http://127.0.0.1:1'],
+    env: { KUBECONFIG: '', HOME: emptyDir, KUBERNETES_SERVICE_HOST: '' },
+    says: /no cluster configuration: .*; give --kubeconfig FILE, or PATHs/,
+  },
+  // It was 'fetch failed': which server, and why, is the answer.
+  'audit of a cluster that refuses connections': {
+    args: () => ['audit', '--kubeconfig', closedKubeconfig],
+    says: /cannot list the cluster at https:\/\/127\.0\.0\.1:\d+: GET \/\S+: connect ECONNREFUSED 127\.0\.0\.1:\d+$/,
   },
   'audit --output unknown': {
     args: () => ['audit', '-o', 'yaml', sidecars],
@@ -161,6 +205,15 @@ const CASES: Record<string, Case> = {
   'generate --from-prometheus unreachable': {
     args: () => ['generate', '--from-prometheus', 'http://127.0.0.1:1', '-n', 'a'],
     says: /127\.0\.0\.1:1/,
+  },
+  // Each would be a SAN of the serving certificate: one Kubernetes can never route to is a wasted certificate.
+  'certs --service invalid': {
+    args: () => ['certs', '--service', 'Bad Name!', '--out', join(tmp, 'never')],
+    says: /--service must be a Service name \(.*\), got "Bad Name!"/,
+  },
+  'certs --namespace empty': {
+    args: () => ['certs', '--namespace', '', '--out', join(tmp, 'never')],
+    says: /--namespace must be a namespace name \(.*\), got ""/,
   },
   'certs with an argument': { args: () => ['certs', 'extra'], says: /certs takes no arguments, got "extra"/ },
   'serve with an argument': { args: () => [...serve(), 'extra'], says: /serve takes no arguments, got "extra"/ },
@@ -249,9 +302,43 @@ const CASES: Record<string, Case> = {
     args: () => ['certs', '--out', '/proc/sidecar-guard-test/certs'],
     says: /cannot write to \/proc\/sidecar-guard-test\/certs: ENOENT: no such file or directory, mkdir '\/proc\/sidecar-guard-test'/,
   },
+  // It said "ENOTDIR" about a temporary file inside it.
+  'certs --out that is a file': {
+    args: () => ['certs', '--out', emptyFile],
+    says: /cannot use .*empty\.pem: not a directory$/,
+  },
+  'serve --standalone: a --cert-dir that is a file': {
+    args: () => serve('--standalone', '--cert-dir', emptyFile),
+    says: /cannot use .*empty\.pem: not a directory/,
+  },
   'serve: unreadable --client-ca': {
     args: () => standalone('--client-ca', join(tmp, 'ca.pem')),
     says: /cannot read --client-ca .*ca\.pem: no such file or directory/,
+  },
+  // An empty file must not turn mutual TLS off in silence: the operator asked for client certificates.
+  'serve: empty --client-ca': {
+    args: () => standalone('--client-ca', emptyFile),
+    says: /--client-ca: no PEM certificate found in the file/,
+  },
+  'serve: --client-ca with an empty path': {
+    args: () => standalone('--client-ca='),
+    says: /cannot read --client-ca : no such file or directory/,
+  },
+  'serve: --client-ca is a FIFO': {
+    args: () => standalone('--client-ca', fifo),
+    says: /cannot read --client-ca .*fifo: not a regular file \(a FIFO\)$/,
+  },
+  'serve: --kubeconfig is a FIFO': {
+    args: () => serve('--cert-dir', emptyDir, '--tls-secret', 's', '--kubeconfig', fifo),
+    says: /cannot load --kubeconfig .*fifo: not a regular file \(a FIFO\); give --kubeconfig FILE, or --standalone/,
+  },
+  'audit --kubeconfig is a FIFO': {
+    args: () => ['audit', '--kubeconfig', fifo],
+    says: /cannot load --kubeconfig .*fifo: not a regular file \(a FIFO\); give --kubeconfig FILE, or PATHs/,
+  },
+  'generate --config is a directory': {
+    args: () => ['generate', '-n', 'a', '--config', emptyDir],
+    says: /cannot read --config .*empty: not a regular file \(a directory\)$/,
   },
   'serve: missing --kubeconfig': {
     args: () => serve('--cert-dir', emptyDir, '--tls-secret', 's', '--kubeconfig', join(tmp, 'kc')),
@@ -269,6 +356,11 @@ const CASES: Record<string, Case> = {
   'serve: port in use': {
     args: () => standalone('--listen', `127.0.0.1:${busyPort}`),
     says: /cannot listen on 127\.0\.0\.1:\d+: address already in use; choose another --listen/,
+  },
+  // Not an IP address, so a host name to resolve: none resolves, and the answer names the flag.
+  'serve: --listen host that does not resolve': {
+    args: () => standalone('--listen', '256.1.1.1:8443'),
+    says: /cannot listen on 256\.1\.1\.1: no such host; choose another --listen or --metrics-listen address/,
   },
   'serve: metrics port in use': {
     args: () => [
@@ -301,7 +393,8 @@ const CASES: Record<string, Case> = {
 describe('CLI usage errors: one line on stderr, exit 2, no stack trace', { concurrency: 4 }, () => {
   for (const [name, c] of Object.entries(CASES)) {
     test(name, async () => {
-      const res = await spawnCli(c.args(), c.env ? { env: c.env } : {});
+      // Every case must exit on its own; 60 s is far beyond any of them, a server that started is a failure.
+      const res = await spawnCli(c.args(), { killAfterMs: 60_000, ...(c.env ? { env: c.env } : {}) });
       const lines = res.stderr.split('\n').filter((l) => l !== '');
       assert.equal(res.code, 2, `exit code; stderr: ${res.stderr}`);
       assert.equal(lines.length, 1, `one line on stderr, got:\n${res.stderr}`);

@@ -34,7 +34,7 @@ export async function runCli(args: string[], opts: { stdin?: string } = {}): Pro
 
 export function spawnCli(
   args: string[],
-  opts: { stdin?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {},
+  opts: { stdin?: string; cwd?: string; env?: NodeJS.ProcessEnv; killAfterMs?: number } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const argv = [BIN, ...args];
@@ -47,8 +47,14 @@ export function spawnCli(
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
+    // A command expected to exit that keeps running (a server that started) is killed, not waited on for ever.
+    const killer =
+      opts.killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), opts.killAfterMs);
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.on('close', (code) => {
+      clearTimeout(killer);
+      resolve({ code, stdout, stderr });
+    });
     child.stdin.end(opts.stdin ?? '');
   });
 }
