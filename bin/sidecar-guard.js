@@ -6,6 +6,13 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nodeVersionProblem } from './node-version.js';
+
+const tooOld = nodeVersionProblem();
+if (tooOld) {
+  console.error(tooOld);
+  process.exit(2);
+}
 
 const dist = new URL('../dist/cli.js', import.meta.url);
 const src = fileURLToPath(new URL('../src/', import.meta.url));
