@@ -511,7 +511,7 @@ function claimsFlag(values: Values, standalone: boolean): ClaimsMode {
   return mode as ClaimsMode;
 }
 
-/** --overlap, --root-namespace, --unknown-hosts and --cluster-domain, checked. */
+/** --overlap, --root-namespace, --unknown-hosts and --cluster-domain, checked (for check, audit and serve). */
 function ruleFlags(values: Values): {
   overlap: OverlapMode;
   rootNamespace: string;
@@ -521,12 +521,14 @@ function ruleFlags(values: Values): {
   const unknownHosts = values['unknown-hosts'] as string;
   if (!(UNKNOWN_HOSTS_MODES as readonly string[]).includes(unknownHosts))
     throw new UsageError(`--unknown-hosts must be one of ${UNKNOWN_HOSTS_MODES.join(', ')}, got "${unknownHosts}"`);
+  const rootNamespace = values['root-namespace'] as string;
+  namespaceFlag(rootNamespace, '--root-namespace');
   const clusterDomain = values['cluster-domain'] as string;
   if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(clusterDomain))
     throw new UsageError(`--cluster-domain must be a DNS name like cluster.local, got "${clusterDomain}"`);
   return {
     overlap: overlapFlag(values),
-    rootNamespace: values['root-namespace'] as string,
+    rootNamespace,
     unknownHosts: unknownHosts as UnknownHosts,
     clusterDomain,
   };
@@ -552,6 +554,7 @@ async function runCheck(values: Values, paths: string[], io: CliIO): Promise<num
     throw new UsageError(
       'check needs at least one PATH (a file, a directory or - for stdin); see "sidecar-guard check --help"',
     );
+  namespaceFlag(values.namespace as string, '--namespace');
   const options = {
     namespace: values.namespace as string,
     isolated: values.isolated === true,
@@ -618,6 +621,7 @@ async function runExplain(_values: Values, args: string[], io: CliIO): Promise<n
 async function runAudit(values: Values, paths: string[], io: CliIO): Promise<number> {
   const output = outputFlag(values);
   const options = ruleFlags(values);
+  namespaceFlag(values.namespace as string, '--namespace');
   const { input, podsKnown } = await loadCluster(values, paths, io);
   if (values.scope === true) {
     const report = scopeAudit(input, options);

@@ -131,6 +131,23 @@ const CASES: Record<string, Case> = {
     args: () => ['check', '/dev/null'],
     says: /not a regular file \(a character device\)/,
   },
+  // They were taken as given and reported later as `namespace: ""`; generate refused them already.
+  'check bad --namespace': {
+    args: () => ['check', '--namespace', 'BAD NS', sidecars],
+    says: /--namespace must be a namespace name \(.*\), got "BAD NS"$/,
+  },
+  'check empty --root-namespace': {
+    args: () => ['check', '--root-namespace', '', sidecars],
+    says: /--root-namespace must be a namespace name \(.*\), got ""$/,
+  },
+  'audit empty --namespace': {
+    args: () => ['audit', '-n', '', sidecars],
+    says: /--namespace must be a namespace name \(.*\), got ""$/,
+  },
+  'audit bad --root-namespace': {
+    args: () => ['audit', '--root-namespace', 'BAD NS', sidecars],
+    says: /--root-namespace must be a namespace name \(.*\), got "BAD NS"$/,
+  },
   'audit with PATHs and --kubeconfig': {
     args: () => ['audit', '--kubeconfig', join(tmp, 'kc'), sidecars],
     says: /give either --kubeconfig or PATHs, not both/,
@@ -221,6 +238,10 @@ const CASES: Record<string, Case> = {
   'serve --metrics-listen invalid': {
     args: () => ['serve', '--metrics-listen', ':x'],
     says: /--metrics-listen must be HOST:PORT/,
+  },
+  'serve bad --root-namespace': {
+    args: () => standalone('--root-namespace', 'Istio_System'),
+    says: /--root-namespace must be a namespace name \(.*\), got "Istio_System"$/,
   },
   'serve --claims unknown': { args: () => standalone('--claims', 'raft'), says: /--claims must be one of api, local/ },
   'serve --claims=api standalone': {
