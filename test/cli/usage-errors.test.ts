@@ -21,6 +21,9 @@ const closedKubeconfig = join(tmp, 'closed-kubeconfig');
 writeFileSync(emptyFile, '');
 const badYaml = join(tmp, 'bad-config.yaml');
 writeFileSync(badYaml, 'egressHosts: [unclosed\n');
+/** Two YAML documents where one is expected (the yaml library's answer named its own API). */
+const twoDocs = join(tmp, 'two-docs.yaml');
+writeFileSync(twoDocs, 'name: a\n---\nname: b\n');
 const sidecars = join(ROOT, 'examples/sidecars.yaml');
 /** A --cert-dir whose files were damaged as a crash mid-copy or a wrong mount leaves them. */
 function damagedCertDir(name: string, damage: (dir: string) => void): string {
@@ -203,6 +206,18 @@ const CASES: Record<string, Case> = {
     says: /cannot read --config .*none\.yaml: no such file or directory/,
   },
   'generate invalid --config': { args: () => ['generate', '-n', 'a', '--config', badYaml], says: /bad-config\.yaml/ },
+  'generate --config with two documents': {
+    args: () => ['generate', '-n', 'a', '--config', twoDocs],
+    says: /^sidecar-guard: .*two-docs\.yaml: must hold one YAML document, found another starting at line 2$/,
+  },
+  'generate --deps with two documents': {
+    args: () => ['generate', '-n', 'a', '--deps', twoDocs],
+    says: /^sidecar-guard: .*two-docs\.yaml: must hold one YAML document, found another starting at line 2$/,
+  },
+  'serve --defaults-config with two documents': {
+    args: () => standalone('--defaults-config', twoDocs),
+    says: /^sidecar-guard: .*two-docs\.yaml: must hold one YAML document, found another starting at line 2$/,
+  },
   'generate --from-prometheus without namespace': {
     args: () => ['generate', '--from-prometheus', 'http://127.0.0.1:1'],
     says: /needs --namespace NS or --all-namespaces/,
