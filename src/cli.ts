@@ -540,9 +540,10 @@ function intFlag(values: Values, name: string, fallback?: number): number {
     if (fallback === undefined) throw new UsageError(`--${name} is required`);
     return fallback;
   }
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0)
-    throw new UsageError(`--${name} must be a non-negative integer, got "${String(raw)}"`);
+  // Digits only: Number() also takes 1e3, 0x10, ' 16 ' and '' (as 0), none of which a count is written as.
+  const n = typeof raw === 'string' && /^[0-9]+$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isSafeInteger(n))
+    throw new UsageError(`--${name} must be a non-negative integer in decimal digits, got "${String(raw)}"`);
   return n;
 }
 

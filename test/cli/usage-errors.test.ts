@@ -126,6 +126,27 @@ const CASES: Record<string, Case> = {
     args: () => ['check', '--max-file-size=-1', sidecars],
     says: /--max-file-size must be a non-negative integer/,
   },
+  // README documents BYTES, a count: Number() took 1e3, 0x10, '' (as 0) and ' 16 ' as well.
+  'check --max-file-size in exponent notation': {
+    args: () => ['check', '--max-file-size', '1e3', sidecars],
+    says: /--max-file-size must be a non-negative integer in decimal digits, got "1e3"$/,
+  },
+  'check --max-file-size in hexadecimal': {
+    args: () => ['check', '--max-file-size', '0x10', sidecars],
+    says: /--max-file-size must be a non-negative integer in decimal digits, got "0x10"$/,
+  },
+  'check --max-file-size empty': {
+    args: () => ['check', '--max-file-size=', sidecars],
+    says: /--max-file-size must be a non-negative integer in decimal digits, got ""$/,
+  },
+  'audit --max-file-size with a unit': {
+    args: () => ['audit', '--max-file-size', '16MiB', sidecars],
+    says: /--max-file-size must be a non-negative integer in decimal digits, got "16MiB"$/,
+  },
+  'serve --drain-delay in exponent notation': {
+    args: () => standalone('--drain-delay', '5e3'),
+    says: /--drain-delay must be a non-negative integer in decimal digits, got "5e3"$/,
+  },
   'check of a file over --max-file-size': {
     args: () => ['check', '--max-file-size', '10', sidecars],
     says: /larger than 10 bytes \(--max-file-size\)/,
