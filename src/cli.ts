@@ -58,8 +58,8 @@ import { validateObject } from './sidecar/validate.js';
 import { errorsOf } from './sidecar/violation.js';
 import { loadKubeClient } from './kubeconfig.js';
 import { DEFAULT_MAX_FILE_BYTES, readBounded, readFlagFile, readSources, UsageError } from './sources.js';
-import { createCA, issueServingCert, serviceDnsNames } from './tls/certs.js';
-import { CertFileError, writeCertFiles } from './tls/files.js';
+import { createCA, DEFAULT_LEAF_DAYS, issueServingCert, serviceDnsNames } from './tls/certs.js';
+import { caFilesIn, CertFileError, readCAPair, writeCertFiles } from './tls/files.js';
 
 const EXIT_OK = 0;
 const EXIT_REJECTED = 1;
@@ -273,10 +273,12 @@ Prometheus or the cluster unreachable, or no Istio traffic in the window.`,
     run: runGenerate,
   },
   certs: {
-    intro: `Usage: sidecar-guard certs --service NAME --namespace NS [--out DIR]
+    intro: `Usage: sidecar-guard certs --service NAME --namespace NS [--out DIR] [--new-ca]
 
 Writes ca.crt, ca.key, tls.crt and tls.key (RSA 2048; CA 365 days, serving certificate 90 days)
 whose SANs cover NAME, NAME.NS, NAME.NS.svc, NAME.NS.svc.cluster.local, localhost and 127.0.0.1.
+Run again to renew: a CA pair already in DIR is kept and signs the new tls.crt and tls.key (one that
+is damaged or ends before them is an error); --new-ca replaces it.
 Prints the base64 caBundle for the webhook configurations.`,
     flags: [
       { name: 'service', type: 'string', arg: 'NAME', default: 'sidecar-guard', help: 'the webhook Service' },
@@ -289,6 +291,12 @@ Prints the base64 caBundle for the webhook configurations.`,
         help: "the Service's namespace",
       },
       { name: 'out', type: 'string', arg: 'DIR', default: 'certs', help: 'where the four files go' },
+      {
+        name: 'new-ca',
+        type: 'boolean',
+        default: false,
+        help: 'replace the CA in DIR (without it, a CA pair there is kept and signs the new\nserving certificate)',
+      },
     ],
     run: runCerts,
     positionals: false,
@@ -511,7 +519,7 @@ function claimsFlag(values: Values, standalone: boolean): ClaimsMode {
   return mode as ClaimsMode;
 }
 
-/** --overlap, --root-namespace, --unknown-hosts and --cluster-domain, checked. */
+/** --overlap, --root-namespace, --unknown-hosts and --cluster-domain, checked (for check, audit and serve). */
 function ruleFlags(values: Values): {
   overlap: OverlapMode;
   rootNamespace: string;
@@ -521,12 +529,14 @@ function ruleFlags(values: Values): {
   const unknownHosts = values['unknown-hosts'] as string;
   if (!(UNKNOWN_HOSTS_MODES as readonly string[]).includes(unknownHosts))
     throw new UsageError(`--unknown-hosts must be one of ${UNKNOWN_HOSTS_MODES.join(', ')}, got "${unknownHosts}"`);
+  const rootNamespace = values['root-namespace'] as string;
+  namespaceFlag(rootNamespace, '--root-namespace');
   const clusterDomain = values['cluster-domain'] as string;
   if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(clusterDomain))
     throw new UsageError(`--cluster-domain must be a DNS name like cluster.local, got "${clusterDomain}"`);
   return {
     overlap: overlapFlag(values),
-    rootNamespace: values['root-namespace'] as string,
+    rootNamespace,
     unknownHosts: unknownHosts as UnknownHosts,
     clusterDomain,
   };
@@ -538,9 +548,10 @@ function intFlag(values: Values, name: string, fallback?: number): number {
     if (fallback === undefined) throw new UsageError(`--${name} is required`);
     return fallback;
   }
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0)
-    throw new UsageError(`--${name} must be a non-negative integer, got "${String(raw)}"`);
+  // Digits only: Number() also takes 1e3, 0x10, ' 16 ' and '' (as 0), none of which a count is written as.
+  const n = typeof raw === 'string' && /^[0-9]+$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isSafeInteger(n))
+    throw new UsageError(`--${name} must be a non-negative integer in decimal digits, got "${String(raw)}"`);
   return n;
 }
 
@@ -552,6 +563,7 @@ async function runCheck(values: Values, paths: string[], io: CliIO): Promise<num
     throw new UsageError(
       'check needs at least one PATH (a file, a directory or - for stdin); see "sidecar-guard check --help"',
     );
+  namespaceFlag(values.namespace as string, '--namespace');
   const options = {
     namespace: values.namespace as string,
     isolated: values.isolated === true,
@@ -618,6 +630,7 @@ async function runExplain(_values: Values, args: string[], io: CliIO): Promise<n
 async function runAudit(values: Values, paths: string[], io: CliIO): Promise<number> {
   const output = outputFlag(values);
   const options = ruleFlags(values);
+  namespaceFlag(values.namespace as string, '--namespace');
   const { input, podsKnown } = await loadCluster(values, paths, io);
   if (values.scope === true) {
     const report = scopeAudit(input, options);
@@ -851,24 +864,72 @@ async function runCerts(values: Values, _paths: string[], io: CliIO): Promise<nu
       `--service must be a Service name (lowercase letters, digits and '-', at most 63, starting with a letter and ending with a letter or digit), got ${JSON.stringify(service)}`,
     );
   namespaceFlag(namespace, '--namespace');
-  const ca = createCA();
+  const now = new Date();
+  const found = caFilesIn(out);
+  const replacing = found.cert || found.key;
+  // Renewing the serving certificate must not replace the CA the webhook configurations trust.
+  const kept = replacing && values['new-ca'] !== true ? keptCA(out, found, now) : undefined;
+  const ca = kept ?? createCA({ now });
   const serving = issueServingCert(ca, {
     dnsNames: [...serviceDnsNames(service, namespace), 'localhost'],
     ipAddresses: ['127.0.0.1'],
+    now,
   });
   try {
-    writeCertFiles(out, ca, serving);
+    writeCertFiles(out, kept ? undefined : ca, serving);
   } catch (err) {
     // A refused or unwritable target: one line, exit 2, no stack.
     throw new UsageError(
       err instanceof CertFileError ? err.message : `cannot write to ${out}: ${(err as Error).message}`,
     );
   }
-  const written = ['ca.crt', 'ca.key', 'tls.crt', 'tls.key'].map((f) => join(out, f)).join(', ');
-  io.stderr(`wrote ${written} for ${service}.${namespace}.svc\n`);
+  const wrote = (files: string[]) =>
+    `wrote ${files.map((f) => join(out, f)).join(', ')} for ${service}.${namespace}.svc`;
+  if (kept)
+    io.stderr(
+      `kept the CA in ${join(out, 'ca.crt')} (expires ${isoDay(kept.notAfter)}); ${wrote(['tls.crt', 'tls.key'])}\n`,
+    );
+  else if (replacing)
+    io.stderr(
+      `replaced the CA: ${wrote(['ca.crt', 'ca.key', 'tls.crt', 'tls.key'])}; give the webhook configurations the new caBundle\n`,
+    );
+  else io.stderr(`${wrote(['ca.crt', 'ca.key', 'tls.crt', 'tls.key'])}\n`);
   io.stdout(`${Buffer.from(ca.certPem).toString('base64')}\n`);
   return EXIT_OK;
 }
+
+/**
+ * The CA pair already in `out`, when it can sign a new serving certificate
+ * for its whole life; otherwise a usage error naming the file and --new-ca.
+ */
+function keptCA(out: string, found: { cert: boolean; key: boolean }, now: Date) {
+  if (found.cert !== found.key) {
+    const [has, missing] = found.cert ? ['ca.crt', 'ca.key'] : ['ca.key', 'ca.crt'];
+    throw new UsageError(
+      `${out} has ${has} but no ${missing}: put ${missing} back to keep the CA, or use --new-ca to replace it`,
+    );
+  }
+  const cannot = (why: string) =>
+    new UsageError(
+      `cannot keep the CA in ${out}: ${why}; use --new-ca to replace it (then give the webhook configurations the new caBundle)`,
+    );
+  let ca: ReturnType<typeof readCAPair>;
+  try {
+    ca = readCAPair(out);
+  } catch (err) {
+    if (err instanceof CertFileError) throw cannot(err.message);
+    throw err;
+  }
+  const servingEnds = new Date(now.getTime() + DEFAULT_LEAF_DAYS * 24 * 3600 * 1000);
+  if (ca.notAfter <= now) throw cannot(`ca.crt expired on ${isoDay(ca.notAfter)}`);
+  if (ca.notAfter < servingEnds)
+    throw cannot(
+      `ca.crt expires on ${isoDay(ca.notAfter)}, before a new ${DEFAULT_LEAF_DAYS}-day serving certificate would (${isoDay(servingEnds)})`,
+    );
+  return ca;
+}
+
+const isoDay = (d: Date) => d.toISOString().slice(0, 10);
 
 function hostPortFlag(value: string, flag: string) {
   try {

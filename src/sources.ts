@@ -7,7 +7,7 @@
 // links are followed, to files and to directories; a link that leads back
 // into a directory being read (a loop) and a dangling link to what would be
 // a manifest are reported, never skipped in silence. A file reached twice
-// (through two links) is read once.
+// (named twice, or through two links) is read once, and so is stdin.
 import {
   closeSync,
   constants,
@@ -56,7 +56,9 @@ export function readSources(
   const seen = new Set<string>();
   for (const path of paths) {
     if (path === '-') {
-      sources.push({ file: '<stdin>', text: readStdin(maxBytes) });
+      // Named twice, stdin is read once, as a file reached twice is (a second read finds it at its end).
+      if (!seen.has('-')) sources.push({ file: '<stdin>', text: readStdin(maxBytes) });
+      seen.add('-');
       continue;
     }
     let stat;

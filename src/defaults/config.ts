@@ -1,6 +1,6 @@
 // The generator's two input files, parsed from text with errors a person can
 // act on (the CLI and `serve` read the files, these functions only parse).
-import { parse } from 'yaml';
+import { parse, YAMLParseError } from 'yaml';
 import { DEFAULT_TEMPLATE, type DefaultsTemplate, type DependencyMap } from './generate.js';
 import { isRecord } from '../util/json.js';
 
@@ -13,6 +13,11 @@ function load(text: string, what: string): unknown {
   try {
     return parse(text, { version: '1.1' });
   } catch (err) {
+    // The library's own words for this one name its API ("please use YAML.parseAllDocuments()").
+    if (err instanceof YAMLParseError && err.code === 'MULTIPLE_DOCS')
+      throw new ConfigError(
+        `${what}: must hold one YAML document, found another starting at line ${err.linePos?.[0].line ?? '?'}`,
+      );
     throw new ConfigError(`${what}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
   }
 }

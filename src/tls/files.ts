@@ -19,7 +19,7 @@ import {
   statSync,
   writeSync,
 } from 'node:fs';
-import { createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
+import { createPrivateKey, type KeyObject, randomBytes, X509Certificate } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import { createCA, issueServingCert, type KeyPairPem } from './certs.js';
 
@@ -40,15 +40,18 @@ const names = (dir: string) => ({
 /** A certificate file that cannot be written safely, or read back usefully (its message says which and why). */
 export class CertFileError extends Error {}
 
-export function writeCertFiles(dir: string, ca: KeyPairPem, serving: KeyPairPem): void {
+/** ca.crt, ca.key, tls.crt and tls.key; without `ca`, only tls.crt and tls.key (the CA there is kept). */
+export function writeCertFiles(dir: string, ca: KeyPairPem | undefined, serving: KeyPairPem): void {
   const n = names(dir);
+  const files: [path: string, text: string, mode: number][] = [
+    [n.cert, serving.certPem, 0o644],
+    [n.key, serving.keyPem, 0o600],
+  ];
+  if (ca) files.unshift([n.caCert, ca.certPem, 0o644], [n.caKey, ca.keyPem, 0o600]);
   makeDirectory(dir);
   // Every target is checked before any is written: a refusal leaves the directory as it was.
-  for (const path of [n.caCert, n.caKey, n.cert, n.key]) refuseUnsafeTarget(path);
-  writeAtomically(n.caCert, ca.certPem, 0o644);
-  writeAtomically(n.caKey, ca.keyPem, 0o600);
-  writeAtomically(n.cert, serving.certPem, 0o644);
-  writeAtomically(n.key, serving.keyPem, 0o600);
+  for (const [path] of files) refuseUnsafeTarget(path);
+  for (const [path, text, mode] of files) writeAtomically(path, text, mode);
 }
 
 /**
@@ -124,20 +127,78 @@ export function readServingPair(dir: string): KeyPairPem & { notAfter: Date } {
   const n = names(dir);
   const certPem = readFileSync(n.cert, 'utf8');
   const keyPem = readFileSync(n.key, 'utf8');
+  const { cert } = checkPair(certPem, keyPem, 'tls.crt', 'tls.key');
+  return { certPem, keyPem, notAfter: new Date(cert.validTo) };
+}
+
+/** Which of ca.crt and ca.key `dir` holds (a symbolic link counts as there, even dangling). */
+export function caFilesIn(dir: string): { cert: boolean; key: boolean } {
+  const n = names(dir);
+  const there = (path: string) => {
+    try {
+      return lstatSync(path, { throwIfNoEntry: false }) !== undefined;
+    } catch {
+      return false; // DIR is a file (ENOTDIR): writing says so
+    }
+  };
+  return { cert: there(n.caCert), key: there(n.caKey) };
+}
+
+/** Far more than a PEM certificate or RSA key takes; a bigger "ca.crt" is the wrong file. */
+const MAX_PEM_BYTES = 1024 * 1024;
+
+/**
+ * ca.crt and ca.key of `dir`, checked before they sign anything: each a
+ * regular file holding PEM, the key the certificate's, the certificate a
+ * CA, the key RSA (node-forge signs with RSA only). Anything else is a
+ * CertFileError naming the file.
+ */
+export function readCAPair(dir: string): KeyPairPem & { notAfter: Date } {
+  const n = names(dir);
+  const certPem = readPemFile(n.caCert, 'ca.crt');
+  const keyPem = readPemFile(n.caKey, 'ca.key');
+  const { cert, key } = checkPair(certPem, keyPem, 'ca.crt', 'ca.key');
+  if (!cert.ca)
+    throw new CertFileError('ca.crt is not a CA certificate (its basicConstraints say CA:FALSE or nothing)');
+  if (key.asymmetricKeyType !== 'rsa')
+    throw new CertFileError(`ca.key is not an RSA key (${key.asymmetricKeyType}): sidecar-guard signs with RSA only`);
+  return { certPem, keyPem, notAfter: new Date(cert.validTo) };
+}
+
+/** A regular file of at most MAX_PEM_BYTES: a FIFO or device named ca.key must not hang or flood the read. */
+function readPemFile(path: string, name: string): string {
+  let stat;
+  try {
+    stat = statSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new CertFileError(`${name} cannot be read (${code === 'ENOENT' ? 'a broken symbolic link' : code})`);
+  }
+  if (!stat.isFile()) throw new CertFileError(`${name} is not a regular file`);
+  if (stat.size > MAX_PEM_BYTES) throw new CertFileError(`${name} is larger than ${MAX_PEM_BYTES} bytes`);
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new CertFileError(`${name} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'failed'})`);
+  }
+}
+
+/** A certificate and its key parsed as the TLS server would, with errors naming the files. */
+function checkPair(certPem: string, keyPem: string, certName: string, keyName: string) {
   let cert: X509Certificate;
   try {
     cert = new X509Certificate(certPem);
   } catch (err) {
-    throw new CertFileError(`tls.crt is not a PEM certificate (${opensslReason(err)})`);
+    throw new CertFileError(`${certName} is not a PEM certificate (${opensslReason(err)})`);
   }
-  let key: ReturnType<typeof createPrivateKey>;
+  let key: KeyObject;
   try {
     key = createPrivateKey(keyPem);
   } catch (err) {
-    throw new CertFileError(`tls.key is not a PEM private key (${opensslReason(err)})`);
+    throw new CertFileError(`${keyName} is not a PEM private key (${opensslReason(err)})`);
   }
-  if (!cert.checkPrivateKey(key)) throw new CertFileError('tls.key is not the key of tls.crt');
-  return { certPem, keyPem, notAfter: new Date(cert.validTo) };
+  if (!cert.checkPrivateKey(key)) throw new CertFileError(`${keyName} is not the key of ${certName}`);
+  return { cert, key };
 }
 
 /** "error:04800066:PEM routines::bad end line" → "bad end line". */

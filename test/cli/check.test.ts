@@ -128,6 +128,21 @@ describe('sidecar-guard check', () => {
     assert.equal(rejected.code, 1);
   });
 
+  // Like a file named twice, stdin is read once: it was counted as two files, the second empty.
+  test('check - - reads and counts stdin once, as a file named twice is', async () => {
+    const res = await spawnCli(['check', '-o', 'json', '-', '-'], { stdin: bad });
+    assert.equal(res.code, 1, res.stderr);
+    const report = JSON.parse(res.stdout);
+    assert.equal(report.summary.files, 1);
+    assert.deepEqual(
+      report.results.map((r: { file: string; name: string }) => `${r.file} ${r.name}`),
+      ['<stdin> broken'],
+    );
+    const dir = tree({ 'bad.yaml': bad });
+    const twice = await spawnCli(['check', join(dir, 'bad.yaml'), '-', join(dir, 'bad.yaml'), '-'], { stdin: good });
+    assert.match(twice.stdout, /^2 files, 2 Sidecars: 1 allowed, 1 rejected/m);
+  });
+
   test('a YAML syntax error is a rejected result with the parser line, not a crash', async () => {
     const res = await runCli(['check', '-o', 'json', '-'], { stdin: 'apiVersion: v1\nkind: [\n' });
     assert.equal(res.code, 1);

@@ -21,6 +21,9 @@ const closedKubeconfig = join(tmp, 'closed-kubeconfig');
 writeFileSync(emptyFile, '');
 const badYaml = join(tmp, 'bad-config.yaml');
 writeFileSync(badYaml, 'egressHosts: [unclosed\n');
+/** Two YAML documents where one is expected (the yaml library's answer named its own API). */
+const twoDocs = join(tmp, 'two-docs.yaml');
+writeFileSync(twoDocs, 'name: a\n---\nname: b\n');
 const sidecars = join(ROOT, 'examples/sidecars.yaml');
 /** A --cert-dir whose files were damaged as a crash mid-copy or a wrong mount leaves them. */
 function damagedCertDir(name: string, damage: (dir: string) => void): string {
@@ -123,6 +126,27 @@ const CASES: Record<string, Case> = {
     args: () => ['check', '--max-file-size=-1', sidecars],
     says: /--max-file-size must be a non-negative integer/,
   },
+  // README documents BYTES, a count: Number() took 1e3, 0x10, '' (as 0) and ' 16 ' as well.
+  'check --max-file-size in exponent notation': {
+    args: () => ['check', '--max-file-size', '1e3', sidecars],
+    says: /--max-file-size must be a non-negative integer in decimal digits, got "1e3"$/,
+  },
+  'check --max-file-size in hexadecimal': {
+    args: () => ['check', '--max-file-size', '0x10', sidecars],
+    says: /--max-file-size must be a non-negative integer in decimal digits, got "0x10"$/,
+  },
+  'check --max-file-size empty': {
+    args: () => ['check', '--max-file-size=', sidecars],
+    says: /--max-file-size must be a non-negative integer in decimal digits, got ""$/,
+  },
+  'audit --max-file-size with a unit': {
+    args: () => ['audit', '--max-file-size', '16MiB', sidecars],
+    says: /--max-file-size must be a non-negative integer in decimal digits, got "16MiB"$/,
+  },
+  'serve --drain-delay in exponent notation': {
+    args: () => standalone('--drain-delay', '5e3'),
+    says: /--drain-delay must be a non-negative integer in decimal digits, got "5e3"$/,
+  },
   'check of a file over --max-file-size': {
     args: () => ['check', '--max-file-size', '10', sidecars],
     says: /larger than 10 bytes \(--max-file-size\)/,
@@ -130,6 +154,23 @@ const CASES: Record<string, Case> = {
   'check of a directory as a FIFO-like non-file': {
     args: () => ['check', '/dev/null'],
     says: /not a regular file \(a character device\)/,
+  },
+  // They were taken as given and reported later as `namespace: ""`; generate refused them already.
+  'check bad --namespace': {
+    args: () => ['check', '--namespace', 'BAD NS', sidecars],
+    says: /--namespace must be a namespace name \(.*\), got "BAD NS"$/,
+  },
+  'check empty --root-namespace': {
+    args: () => ['check', '--root-namespace', '', sidecars],
+    says: /--root-namespace must be a namespace name \(.*\), got ""$/,
+  },
+  'audit empty --namespace': {
+    args: () => ['audit', '-n', '', sidecars],
+    says: /--namespace must be a namespace name \(.*\), got ""$/,
+  },
+  'audit bad --root-namespace': {
+    args: () => ['audit', '--root-namespace', 'BAD NS', sidecars],
+    says: /--root-namespace must be a namespace name \(.*\), got "BAD NS"$/,
   },
   'audit with PATHs and --kubeconfig': {
     args: () => ['audit', '--kubeconfig', join(tmp, 'kc'), sidecars],
@@ -186,6 +227,18 @@ const CASES: Record<string, Case> = {
     says: /cannot read --config .*none\.yaml: no such file or directory/,
   },
   'generate invalid --config': { args: () => ['generate', '-n', 'a', '--config', badYaml], says: /bad-config\.yaml/ },
+  'generate --config with two documents': {
+    args: () => ['generate', '-n', 'a', '--config', twoDocs],
+    says: /^sidecar-guard: .*two-docs\.yaml: must hold one YAML document, found another starting at line 2$/,
+  },
+  'generate --deps with two documents': {
+    args: () => ['generate', '-n', 'a', '--deps', twoDocs],
+    says: /^sidecar-guard: .*two-docs\.yaml: must hold one YAML document, found another starting at line 2$/,
+  },
+  'serve --defaults-config with two documents': {
+    args: () => standalone('--defaults-config', twoDocs),
+    says: /^sidecar-guard: .*two-docs\.yaml: must hold one YAML document, found another starting at line 2$/,
+  },
   'generate --from-prometheus without namespace': {
     args: () => ['generate', '--from-prometheus', 'http://127.0.0.1:1'],
     says: /needs --namespace NS or --all-namespaces/,
@@ -221,6 +274,10 @@ const CASES: Record<string, Case> = {
   'serve --metrics-listen invalid': {
     args: () => ['serve', '--metrics-listen', ':x'],
     says: /--metrics-listen must be HOST:PORT/,
+  },
+  'serve bad --root-namespace': {
+    args: () => standalone('--root-namespace', 'Istio_System'),
+    says: /--root-namespace must be a namespace name \(.*\), got "Istio_System"$/,
   },
   'serve --claims unknown': { args: () => standalone('--claims', 'raft'), says: /--claims must be one of api, local/ },
   'serve --claims=api standalone': {
