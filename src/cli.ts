@@ -976,6 +976,14 @@ function defaultsTraffic(values: Values): { traffic?: NonNullable<ServeConfig['d
   };
 }
 
+/** --self-namespace, else our pod's: a namespace name either way (it names the TLS Secret's and claims' namespace). */
+function selfNamespaceFlag(values: Values): string {
+  const given = values['self-namespace'] as string | undefined;
+  const namespace = given ?? podNamespace();
+  namespaceFlag(namespace, given !== undefined ? '--self-namespace' : '$POD_NAMESPACE (or --self-namespace)');
+  return namespace;
+}
+
 /** Our namespace inside a pod: the downward API variable, else the service account's namespace file. */
 function podNamespace(): string {
   if (process.env.POD_NAMESPACE) return process.env.POD_NAMESPACE;
@@ -1027,7 +1035,7 @@ function serveConfigFrom(values: Values): ServeConfig {
     claimTimeoutMs: intFlag(values, 'claim-timeout'),
     drainDelayMs: intFlag(values, 'drain-delay', DEFAULT_DRAIN_DELAY_MS[standalone ? 'standalone' : 'cluster']),
     maxStalenessMs: intFlag(values, 'max-staleness'),
-    selfNamespace: (values['self-namespace'] as string | undefined) ?? podNamespace(),
+    selfNamespace: selfNamespaceFlag(values),
     defaults: {
       mode: defaultsMode(values),
       namespaceLabel: values['defaults-label'] as string,

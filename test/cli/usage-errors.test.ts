@@ -279,6 +279,15 @@ const CASES: Record<string, Case> = {
     args: () => standalone('--root-namespace', 'Istio_System'),
     says: /--root-namespace must be a namespace name \(.*\), got "Istio_System"$/,
   },
+  'serve bad --self-namespace': {
+    args: () => standalone('--self-namespace', 'Sidecar Guard'),
+    says: /--self-namespace must be a namespace name \(.*\), got "Sidecar Guard"$/,
+  },
+  'serve with a bad $POD_NAMESPACE': {
+    args: () => standalone(),
+    env: { POD_NAMESPACE: 'ns/with/slashes' },
+    says: /\$POD_NAMESPACE \(or --self-namespace\) must be a namespace name \(.*\), got "ns\/with\/slashes"$/,
+  },
   'serve --claims unknown': { args: () => standalone('--claims', 'raft'), says: /--claims must be one of api, local/ },
   'serve --claims=api standalone': {
     args: () => standalone('--claims', 'api'),
