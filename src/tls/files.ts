@@ -120,7 +120,7 @@ export function readCertFiles(dir: string): { ca?: KeyPairPem; serving: KeyPairP
  * mounted) or a key that is not the certificate's is a CertFileError naming
  * the file, not OpenSSL's bare "bad end line" or "key values mismatch".
  */
-export function readServingPair(dir: string): KeyPairPem & { notAfter: Date } {
+export function readServingPair(dir: string): KeyPairPem & { notBefore: Date; notAfter: Date; fingerprint256: string } {
   const n = names(dir);
   const certPem = readFileSync(n.cert, 'utf8');
   const keyPem = readFileSync(n.key, 'utf8');
@@ -137,7 +137,13 @@ export function readServingPair(dir: string): KeyPairPem & { notAfter: Date } {
     throw new CertFileError(`tls.key is not a PEM private key (${opensslReason(err)})`);
   }
   if (!cert.checkPrivateKey(key)) throw new CertFileError('tls.key is not the key of tls.crt');
-  return { certPem, keyPem, notAfter: new Date(cert.validTo) };
+  return {
+    certPem,
+    keyPem,
+    notBefore: new Date(cert.validFrom),
+    notAfter: new Date(cert.validTo),
+    fingerprint256: cert.fingerprint256,
+  };
 }
 
 /** "error:04800066:PEM routines::bad end line" → "bad end line". */
@@ -151,7 +157,8 @@ const opensslReason = (err: unknown): string => (err as Error).message.replace(/
 export function ensureStandaloneCerts(dir: string, now = new Date()): CertFiles {
   const n = names(dir);
   if ([n.caCert, n.caKey, n.cert, n.key].every(existsSync)) {
-    const { notAfter, ...serving } = readServingPair(dir);
+    const { certPem, keyPem, notAfter } = readServingPair(dir);
+    const serving = { certPem, keyPem };
     const files = readCertFiles(dir);
     if (files.ca && notAfter.getTime() - now.getTime() > 24 * 3600 * 1000)
       return { ca: files.ca, serving, created: false };
