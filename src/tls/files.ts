@@ -121,22 +121,7 @@ export function readCertFiles(dir: string): { ca?: KeyPairPem; serving: KeyPairP
  * the file, not OpenSSL's bare "bad end line" or "key values mismatch".
  */
 export function readServingPair(dir: string): KeyPairPem & { notBefore: Date; notAfter: Date; fingerprint256: string } {
-  const n = names(dir);
-  const certPem = readFileSync(n.cert, 'utf8');
-  const keyPem = readFileSync(n.key, 'utf8');
-  let cert: X509Certificate;
-  try {
-    cert = new X509Certificate(certPem);
-  } catch (err) {
-    throw new CertFileError(`tls.crt is not a PEM certificate (${opensslReason(err)})`);
-  }
-  let key: ReturnType<typeof createPrivateKey>;
-  try {
-    key = createPrivateKey(keyPem);
-  } catch (err) {
-    throw new CertFileError(`tls.key is not a PEM private key (${opensslReason(err)})`);
-  }
-  if (!cert.checkPrivateKey(key)) throw new CertFileError('tls.key is not the key of tls.crt');
+  const { certPem, keyPem, cert } = readPair(dir, 'tls.crt', 'tls.key');
   return {
     certPem,
     keyPem,
@@ -146,22 +131,55 @@ export function readServingPair(dir: string): KeyPairPem & { notBefore: Date; no
   };
 }
 
+/**
+ * ca.crt and ca.key of `dir`, checked like the serving pair, and ca.crt a CA
+ * that signed `leaf`: the start-up line tells clients to trust ca.crt.
+ */
+function readCaPair(dir: string, leaf: X509Certificate): KeyPairPem {
+  const { certPem, keyPem, cert } = readPair(dir, 'ca.crt', 'ca.key');
+  if (!cert.ca) throw new CertFileError('ca.crt is not a CA certificate');
+  if (!leaf.checkIssued(cert) || !leaf.verify(cert.publicKey))
+    throw new CertFileError('tls.crt is not signed by ca.crt');
+  return { certPem, keyPem };
+}
+
+/** A certificate file and its key file in `dir`, parsed, and the key checked to be the certificate's. */
+function readPair(dir: string, certFile: string, keyFile: string): KeyPairPem & { cert: X509Certificate } {
+  const certPem = readFileSync(join(dir, certFile), 'utf8');
+  const keyPem = readFileSync(join(dir, keyFile), 'utf8');
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(certPem);
+  } catch (err) {
+    throw new CertFileError(`${certFile} is not a PEM certificate (${opensslReason(err)})`);
+  }
+  let key: ReturnType<typeof createPrivateKey>;
+  try {
+    key = createPrivateKey(keyPem);
+  } catch (err) {
+    throw new CertFileError(`${keyFile} is not a PEM private key (${opensslReason(err)})`);
+  }
+  if (!cert.checkPrivateKey(key)) throw new CertFileError(`${keyFile} is not the key of ${certFile}`);
+  return { certPem, keyPem, cert };
+}
+
 /** "error:04800066:PEM routines::bad end line" → "bad end line". */
 const opensslReason = (err: unknown): string => (err as Error).message.replace(/^error:[0-9A-F]+:[^:]*::?/, '');
 
 /**
  * The certificates for `make run`: reused while valid for at least another
  * day, otherwise a fresh self-signed CA and a serving certificate for
- * localhost, 127.0.0.1 and ::1.
+ * localhost, 127.0.0.1 and ::1. A damaged pair that would be reused (either
+ * of them: not PEM, a key that is not its certificate's, a CA that did not
+ * sign tls.crt) is a CertFileError: the files are left for the user to
+ * look at, not overwritten.
  */
 export function ensureStandaloneCerts(dir: string, now = new Date()): CertFiles {
   const n = names(dir);
   if ([n.caCert, n.caKey, n.cert, n.key].every(existsSync)) {
-    const { certPem, keyPem, notAfter } = readServingPair(dir);
-    const serving = { certPem, keyPem };
-    const files = readCertFiles(dir);
-    if (files.ca && notAfter.getTime() - now.getTime() > 24 * 3600 * 1000)
-      return { ca: files.ca, serving, created: false };
+    const { certPem, keyPem, cert } = readPair(dir, 'tls.crt', 'tls.key');
+    if (Date.parse(cert.validTo) - now.getTime() > 24 * 3600 * 1000)
+      return { ca: readCaPair(dir, cert), serving: { certPem, keyPem }, created: false };
   }
   const ca = createCA({ now });
   const serving = issueServingCert(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1', '::1'], now });
