@@ -108,7 +108,11 @@ export async function serve(
     let draining = false;
     const readiness = (): Readiness => {
       const view = informers?.readiness(config.maxStalenessMs) ?? { ready: true, reasons: [] };
-      const reasons = draining ? ['shutting down', ...view.reasons] : view.reasons;
+      const reasons = [
+        ...(draining ? ['shutting down'] : []),
+        ...expiredCertificate(certificates.current().notAfter),
+        ...view.reasons,
+      ];
       return { ready: reasons.length === 0, reasons };
     };
     const app = buildApp({
@@ -283,7 +287,7 @@ async function certificateSource(
       const certs = ensureStandaloneCerts(config.certDir);
       if (certs.created) logger.info({ certDir: config.certDir }, 'generated a self-signed CA and serving certificate');
     }
-    return new FileCertificateSource(config.certDir, 60_000, logger);
+    return new FileCertificateSource(config.certDir, { logger, renewHint: renewHint(config) });
   } catch (err) {
     if (!(err instanceof CertFileError)) throw err;
     const remedy =
@@ -292,6 +296,27 @@ async function certificateSource(
         : `mount a matching pair there (cert-manager, or "sidecar-guard certs --out ${config.certDir}")`;
     throw new UsageError(`--cert-dir ${config.certDir}: ${err.message}; ${remedy}`);
   }
+}
+
+/**
+ * An expired serving certificate is served (with an error in the log, see
+ * FileCertificateSource) rather than refused at start-up, and this replica
+ * reports not ready meanwhile: every admission call fails TLS whichever way,
+ * but a running process picks up the renewed files within a minute of the
+ * kubelet updating the mount (a crash loop waits out its back-off, up to
+ * 5 minutes, and exports no expiry metric meanwhile), and not ready takes it
+ * out of the Service's endpoints so replicas whose mount is already renewed
+ * get the calls, and keeps --fail-closed-when-ready from setting Fail.
+ */
+function expiredCertificate(notAfter: Date, now = new Date()): string[] {
+  return notAfter.getTime() <= now.getTime() ? [`serving certificate expired at ${notAfter.toISOString()}`] : [];
+}
+
+/** What an expiring --cert-dir certificate's log line says to do. */
+function renewHint(config: ServeConfig): string {
+  return config.mode === 'standalone'
+    ? `remove the files in ${config.certDir} and restart to have a new pair generated`
+    : 'renew it where it comes from (cert-manager: see the Certificate\'s status; by hand: "sidecar-guard certs" into the mounted Secret); it is re-read every minute, no restart needed';
 }
 
 /**

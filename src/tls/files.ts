@@ -123,12 +123,34 @@ export function readCertFiles(dir: string): { ca?: KeyPairPem; serving: KeyPairP
  * mounted) or a key that is not the certificate's is a CertFileError naming
  * the file, not OpenSSL's bare "bad end line" or "key values mismatch".
  */
-export function readServingPair(dir: string): KeyPairPem & { notAfter: Date } {
-  const n = names(dir);
-  const certPem = readFileSync(n.cert, 'utf8');
-  const keyPem = readFileSync(n.key, 'utf8');
-  const { cert } = checkPair(certPem, keyPem, 'tls.crt', 'tls.key');
-  return { certPem, keyPem, notAfter: new Date(cert.validTo) };
+export function readServingPair(dir: string): KeyPairPem & { notBefore: Date; notAfter: Date; fingerprint256: string } {
+  const { certPem, keyPem, cert } = readPair(dir, 'tls.crt', 'tls.key');
+  return {
+    certPem,
+    keyPem,
+    notBefore: new Date(cert.validFrom),
+    notAfter: new Date(cert.validTo),
+    fingerprint256: cert.fingerprint256,
+  };
+}
+
+/**
+ * ca.crt and ca.key of `dir`, checked like the serving pair, and ca.crt a CA
+ * that signed `leaf`: the start-up line tells clients to trust ca.crt.
+ */
+function readCaPair(dir: string, leaf: X509Certificate): KeyPairPem {
+  const { certPem, keyPem, cert } = readPair(dir, 'ca.crt', 'ca.key');
+  if (!cert.ca) throw new CertFileError('ca.crt is not a CA certificate');
+  if (!leaf.checkIssued(cert) || !leaf.verify(cert.publicKey))
+    throw new CertFileError('tls.crt is not signed by ca.crt');
+  return { certPem, keyPem };
+}
+
+/** A certificate file and its key file in `dir`, parsed, and the key checked to be the certificate's. */
+function readPair(dir: string, certFile: string, keyFile: string): KeyPairPem & { cert: X509Certificate } {
+  const certPem = readFileSync(join(dir, certFile), 'utf8');
+  const keyPem = readFileSync(join(dir, keyFile), 'utf8');
+  return { certPem, keyPem, cert: checkPair(certPem, keyPem, certFile, keyFile).cert };
 }
 
 /** Which of ca.crt and ca.key `dir` holds (a symbolic link counts as there, even dangling). */
@@ -207,15 +229,17 @@ const opensslReason = (err: unknown): string => (err as Error).message.replace(/
 /**
  * The certificates for `make run`: reused while valid for at least another
  * day, otherwise a fresh self-signed CA and a serving certificate for
- * localhost, 127.0.0.1 and ::1.
+ * localhost, 127.0.0.1 and ::1. A damaged pair that would be reused (either
+ * of them: not PEM, a key that is not its certificate's, a CA that did not
+ * sign tls.crt) is a CertFileError: the files are left for the user to
+ * look at, not overwritten.
  */
 export function ensureStandaloneCerts(dir: string, now = new Date()): CertFiles {
   const n = names(dir);
   if ([n.caCert, n.caKey, n.cert, n.key].every(existsSync)) {
-    const { notAfter, ...serving } = readServingPair(dir);
-    const files = readCertFiles(dir);
-    if (files.ca && notAfter.getTime() - now.getTime() > 24 * 3600 * 1000)
-      return { ca: files.ca, serving, created: false };
+    const { certPem, keyPem, cert } = readPair(dir, 'tls.crt', 'tls.key');
+    if (Date.parse(cert.validTo) - now.getTime() > 24 * 3600 * 1000)
+      return { ca: readCaPair(dir, cert), serving: { certPem, keyPem }, created: false };
   }
   const ca = createCA({ now });
   const serving = issueServingCert(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1', '::1'], now });

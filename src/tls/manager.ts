@@ -172,7 +172,7 @@ export class TlsManager implements CertificateSource {
           ...(decision.waiting ? { waiting: decision.waiting } : {}),
         };
       }
-      let next = applyRotation(stored.material, decision.action, this.policy, now);
+      let next = applyRotation(stored.material, decision.action, this.policy, now, decision.signer);
       if (decision.action === 'create') next = keepServedIssuer(next, this.material, now);
       const written = await this.store.update(next, stored.resourceVersion);
       if (written === 'conflict') {

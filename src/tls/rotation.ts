@@ -13,6 +13,14 @@
 //      their own informers), the leaf is re-signed by the new CA.
 // The old CA stays in ca.crt until it expires (prune-bundle), so a replica
 // still serving the previous leaf stays trusted until it re-reads the Secret.
+//
+// Between 1 and 3 the old CA's key stays in the Secret (ca-previous.key), and
+// every leaf issued meanwhile (renewal at 2/3 of its life, a name added, an
+// expired or broken leaf) is signed by the old CA: the one the API server
+// trusts. If publication fails for good (the patch RBAC removed), the leaf
+// keeps being renewed as usual instead of expiring and then being re-signed
+// by a CA the API server has never seen. The key goes when the leaf moves
+// to the new CA, or when the old CA expires.
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { createCA, DEFAULT_CA_DAYS, DEFAULT_LEAF_DAYS, issueServingCert, splitPemBundle } from './certs.js';
@@ -21,8 +29,13 @@ import { createCA, DEFAULT_CA_DAYS, DEFAULT_LEAF_DAYS, issueServingCert, splitPe
 export interface TlsMaterial {
   /** ca.crt: the CA bundle, one CA, two during a CA rotation. */
   caBundlePem: string;
-  /** ca.key: the key of the current CA, the one that signs new leaves. */
+  /** ca.key: the key of the current CA, the one that signs new leaves once published. */
   caKeyPem: string;
+  /**
+   * ca-previous.key: while a staged CA is not yet in use, the key of the CA
+   * that signed the served leaf; it signs the leaves issued meanwhile.
+   */
+  previousCaKeyPem?: string;
   /** tls.crt / tls.key: the serving certificate and its key. */
   certPem: string;
   keyPem: string;
@@ -70,7 +83,15 @@ export interface RotationContext {
 
 export type RotationDecision =
   | { action: 'keep'; nextCheckAt: Date; waiting?: string }
-  | { action: 'create' | 'stage-ca' | 'issue-leaf' | 'prune-bundle'; reason: string };
+  | {
+      action: 'create' | 'stage-ca' | 'issue-leaf' | 'prune-bundle';
+      reason: string;
+      /** issue-leaf only: 'previous' while a staged CA is not published (see the top of this file). */
+      signer?: Signer;
+    };
+
+/** Which CA signs an issued leaf: ca.key's, or ca-previous.key's. */
+export type Signer = 'current' | 'previous';
 
 export type RotationAction = Exclude<RotationDecision['action'], 'keep'>;
 
@@ -88,6 +109,8 @@ interface Analysis {
   entries: number;
   /** The valid CA whose key is ca.key. */
   current?: ParsedCa;
+  /** The valid CA, other than current, whose key is ca-previous.key. */
+  previous?: ParsedCa;
   leaf?: { x509: X509Certificate; notBefore: number; notAfter: number; keyMatches: boolean; issuer?: ParsedCa };
 }
 
@@ -116,47 +139,66 @@ export function decideRotation(
   if (now >= renewAt(current, policy))
     return { action: 'stage-ca', reason: `the CA reached ${fraction(policy)} of its lifetime` };
 
+  const openAt = current.notBefore + policy.caPropagationMs;
+  const open = ctx.published && now >= openAt;
+  // Until the current CA is published and propagated, a leaf issued now comes from the previous CA when its key is kept.
+  const previous = open ? undefined : a.previous;
+  const issue = (reason: string): RotationDecision =>
+    previous
+      ? {
+          action: 'issue-leaf',
+          reason: `${reason} (signed by the previous CA: the new one is not in use yet)`,
+          signer: 'previous',
+        }
+      : { action: 'issue-leaf', reason };
+
   const leaf = a.leaf;
-  if (!leaf) return { action: 'issue-leaf', reason: 'no parsable serving certificate' };
-  if (!leaf.keyMatches) return { action: 'issue-leaf', reason: 'tls.key does not match tls.crt' };
-  if (now >= leaf.notAfter) return { action: 'issue-leaf', reason: 'the serving certificate has expired' };
+  if (!leaf) return issue('no parsable serving certificate');
+  if (!leaf.keyMatches) return issue('tls.key does not match tls.crt');
+  if (now >= leaf.notAfter) return issue('the serving certificate has expired');
   // Clients refuse it until then; the new one starts (backdated) before every clock that wrote or reads it.
   if (now < leaf.notBefore)
-    return {
-      action: 'issue-leaf',
-      reason: `the serving certificate is not valid before ${new Date(leaf.notBefore).toISOString()} (written by a replica whose clock runs ahead?)`,
-    };
+    return issue(
+      `the serving certificate is not valid before ${new Date(leaf.notBefore).toISOString()} (written by a replica whose clock runs ahead?)`,
+    );
   const missing = missingNames(leaf.x509, policy);
-  if (missing.length > 0)
-    return { action: 'issue-leaf', reason: `the serving certificate does not cover ${missing.join(', ')}` };
-  if (!leaf.issuer) return { action: 'issue-leaf', reason: 'the serving certificate is not signed by a CA in ca.crt' };
+  if (missing.length > 0) return issue(`the serving certificate does not cover ${missing.join(', ')}`);
+  if (!leaf.issuer) return issue('the serving certificate is not signed by a CA in ca.crt');
 
   const candidates = [renewAt(current, policy), ...a.valid.map((c) => c.notAfter)];
+  const leafRenewAt = renewAt(leaf, policy);
   if (leaf.issuer !== current) {
-    const openAt = current.notBefore + policy.caPropagationMs;
-    if (ctx.published && now >= openAt)
-      return { action: 'issue-leaf', reason: 'the serving certificate is signed by the previous CA' };
+    if (open) return { action: 'issue-leaf', reason: 'the serving certificate is signed by the previous CA' };
     const waiting = ctx.published
       ? 'the new CA is published; waiting for the API servers to pick it up'
       : 'waiting until the webhook configurations carry the new CA';
+    // A leaf capped at the previous CA's end is not renewed again: the renewal would last no longer.
+    const renewable = previous !== undefined && previous.notAfter > leaf.notAfter;
+    if (renewable && now >= leafRenewAt)
+      return issue(`the serving certificate reached ${fraction(policy)} of its lifetime`);
     return {
       action: 'keep',
-      nextCheckAt: earliest([...candidates, Math.max(openAt, now), leaf.notAfter], now),
+      nextCheckAt: earliest(
+        [...candidates, Math.max(openAt, now), leaf.notAfter, ...(renewable ? [leafRenewAt] : [])],
+        now,
+      ),
       waiting,
     };
   }
-  const leafRenewAt = renewAt(leaf, policy);
-  if (now >= leafRenewAt)
-    return { action: 'issue-leaf', reason: `the serving certificate reached ${fraction(policy)} of its lifetime` };
+  if (now >= leafRenewAt) return issue(`the serving certificate reached ${fraction(policy)} of its lifetime`);
   return { action: 'keep', nextCheckAt: earliest([...candidates, leafRenewAt], now) };
 }
 
-/** Performs one step decided by decideRotation(); generates keys, so it takes milliseconds. */
+/**
+ * Performs one step decided by decideRotation() (issue-leaf with the decision's
+ * signer); generates keys, so it takes milliseconds.
+ */
 export function applyRotation(
   material: TlsMaterial | undefined,
   action: RotationAction,
   policy: RotationPolicy,
   nowDate: Date,
+  signer: Signer = 'current',
 ): TlsMaterial {
   const now = nowDate.getTime();
   const issue = (ca: { certPem: string; keyPem: string }) =>
@@ -178,17 +220,46 @@ export function applyRotation(
       // Keep what the served leaf and the clients may still rely on: the
       // leaf's issuer and the outgoing current CA.
       const kept = a.valid.filter((c) => c === a.leaf?.issuer || c === a.current);
-      return { ...material, caBundlePem: joinPems([...kept.map((c) => c.pem), ca.certPem]), caKeyPem: ca.keyPem };
+      return withPreviousKey(
+        { ...material, caBundlePem: joinPems([...kept.map((c) => c.pem), ca.certPem]), caKeyPem: ca.keyPem },
+        keyOfLeafIssuer(material, a),
+      );
     }
     case 'prune-bundle':
-      return { ...material, caBundlePem: joinPems(a.valid.map((c) => c.pem)) };
+      return withPreviousKey(
+        { ...material, caBundlePem: joinPems(a.valid.map((c) => c.pem)) },
+        a.previous ? material.previousCaKeyPem : undefined,
+      );
     case 'issue-leaf': {
+      if (signer === 'previous') {
+        if (!a.previous)
+          throw new Error(
+            'cannot issue a serving certificate: ca-previous.key does not belong to a valid CA in ca.crt',
+          );
+        const leaf = issue({ certPem: a.previous.pem, keyPem: material.previousCaKeyPem! });
+        return { ...material, certPem: leaf.certPem, keyPem: leaf.keyPem };
+      }
       if (!a.current)
         throw new Error('cannot issue a serving certificate: ca.key does not belong to a valid CA in ca.crt');
       const leaf = issue({ certPem: a.current.pem, keyPem: material.caKeyPem });
-      return { ...material, certPem: leaf.certPem, keyPem: leaf.keyPem };
+      // The leaf has moved to the current CA: the previous key signs nothing any more.
+      return withPreviousKey({ ...material, certPem: leaf.certPem, keyPem: leaf.keyPem }, undefined);
     }
   }
+}
+
+/** The key of the CA that signed the served leaf, when the Secret holds it. */
+function keyOfLeafIssuer(material: TlsMaterial, a: Analysis): string | undefined {
+  const issuer = a.leaf?.issuer;
+  if (!issuer) return undefined;
+  if (issuer === a.current) return material.caKeyPem;
+  if (issuer === a.previous) return material.previousCaKeyPem;
+  return undefined;
+}
+
+function withPreviousKey(material: TlsMaterial, previousCaKeyPem: string | undefined): TlsMaterial {
+  const { previousCaKeyPem: _dropped, ...rest } = material;
+  return previousCaKeyPem ? { ...rest, previousCaKeyPem } : rest;
 }
 
 /**
@@ -228,7 +299,16 @@ function analyze(material: TlsMaterial, now: number): Analysis {
   const caKey = parseKey(material.caKeyPem);
   // The newest match wins if a key was ever reused across bundle entries.
   const current = caKey ? [...valid].reverse().find((c) => safe(() => c.x509.checkPrivateKey(caKey))) : undefined;
-  const analysis: Analysis = { valid, entries: pems.length, ...(current ? { current } : {}) };
+  const previousKey = parseKey(material.previousCaKeyPem ?? '');
+  const previous = previousKey
+    ? valid.find((c) => c !== current && safe(() => c.x509.checkPrivateKey(previousKey)))
+    : undefined;
+  const analysis: Analysis = {
+    valid,
+    entries: pems.length,
+    ...(current ? { current } : {}),
+    ...(previous ? { previous } : {}),
+  };
   const leafX509 = parseCert(material.certPem);
   if (leafX509 && !leafX509.ca) {
     const key = parseKey(material.keyPem);

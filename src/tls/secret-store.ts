@@ -3,7 +3,8 @@
 //
 // Layout: type kubernetes.io/tls (tls.crt, tls.key, which other tools
 // understand) plus ca.crt (the CA bundle: one CA, two during a rotation) and
-// ca.key (the current CA's key), the same extra keys cert-manager writes.
+// ca.key (the current CA's key), the same extra keys cert-manager writes;
+// during a CA rotation also ca-previous.key (see rotation.ts), removed after.
 // A Secret created by hand as Opaque is read the same way and keeps its type
 // (Secret types are immutable).
 //
@@ -19,6 +20,8 @@ export const DEFAULT_TLS_SECRET = 'sidecar-guard-tls';
 export const SECRET_TYPE = 'kubernetes.io/tls';
 
 const KEYS = { caBundlePem: 'ca.crt', caKeyPem: 'ca.key', certPem: 'tls.crt', keyPem: 'tls.key' } as const;
+/** Present only while a staged CA is not in use yet. */
+const PREVIOUS_CA_KEY = 'ca-previous.key';
 
 export interface StoredTls {
   material: TlsMaterial;
@@ -92,7 +95,7 @@ export class SecretStore {
   }
 
   /**
-   * Replaces the four keys, only if the Secret is still at resourceVersion:
+   * Replaces the four keys (and ca-previous.key, written or removed), only if the Secret is still at resourceVersion:
    * 'conflict' when someone else wrote first (or deleted it meanwhile).
    * Other keys, labels and annotations are kept.
    */
@@ -105,7 +108,9 @@ export class SecretStore {
       throw err;
     }
     if (current.metadata.resourceVersion !== resourceVersion) return 'conflict';
-    const next: SecretObject = { ...current, data: { ...(current.data ?? {}), ...encode(material) } };
+    const data: Record<string, string> = { ...(current.data ?? {}), ...encode(material) };
+    if (!material.previousCaKeyPem) delete data[PREVIOUS_CA_KEY];
+    const next: SecretObject = { ...current, data };
     try {
       const { body } = await this.client.request<SecretObject>('PUT', this.path, { body: next });
       return toStored(body);
@@ -117,9 +122,10 @@ export class SecretStore {
 }
 
 function encode(material: TlsMaterial): Record<string, string> {
+  const base64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
   const data: Record<string, string> = {};
-  for (const [field, key] of Object.entries(KEYS))
-    data[key] = Buffer.from(material[field as keyof TlsMaterial], 'utf8').toString('base64');
+  for (const [field, key] of Object.entries(KEYS)) data[key] = base64(material[field as keyof typeof KEYS]);
+  if (material.previousCaKeyPem) data[PREVIOUS_CA_KEY] = base64(material.previousCaKeyPem);
   return data;
 }
 
@@ -132,6 +138,7 @@ function toStored(secret: SecretObject): StoredTls {
       caKeyPem: decode(KEYS.caKeyPem),
       certPem: decode(KEYS.certPem),
       keyPem: decode(KEYS.keyPem),
+      ...(data[PREVIOUS_CA_KEY] ? { previousCaKeyPem: decode(PREVIOUS_CA_KEY) } : {}),
     },
     resourceVersion: secret.metadata.resourceVersion ?? '',
   };

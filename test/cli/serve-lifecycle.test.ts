@@ -1,9 +1,12 @@
 // serve as a process: a failed start exits instead of lingering; SIGTERM in
 // cluster mode exits even when the API server was never reachable; mounted
-// certificates are re-read when they change.
+// certificates are re-read when they change; an expired one is served with
+// an error line and /readyz not ready.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +16,7 @@ import { FileCertificateSource } from '../../src/tls/file-source.js';
 import { writeCertFiles } from '../../src/tls/files.js';
 import { BIN } from '../helpers/cli.js';
 import { outputMatching } from '../helpers/wait.js';
+import { tlsProbe } from '../tls/helpers.js';
 
 function startServe(args: string[]) {
   const child = spawn(process.execPath, [BIN, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -65,14 +69,9 @@ describe('serve lifecycle', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sg-serve-'));
     const ca = createCA();
     writeCertFiles(dir, ca, issueServingCert(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] }));
-    const kubeconfig = join(dir, 'kubeconfig');
-    writeFileSync(
-      kubeconfig,
-      'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n',
-    );
     const serve = startServe([
       '--kubeconfig',
-      kubeconfig,
+      unreachableKubeconfig(dir),
       '--listen',
       '127.0.0.1:0',
       '--cert-dir',
@@ -91,13 +90,87 @@ describe('serve lifecycle', () => {
   });
 });
 
+describe('serve with an expired --cert-dir certificate', () => {
+  test('starts, says so at error level naming the file and notAfter, and /readyz answers 503 with the reason', {
+    timeout: 60_000,
+  }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sg-expired-'));
+    const issued = new Date(Date.now() - 100 * 24 * 3600 * 1000);
+    const ca = createCA({ now: issued });
+    const leaf = issueServingCert(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], days: 90, now: issued });
+    writeCertFiles(dir, ca, leaf);
+    const notAfter = new X509Certificate(leaf.certPem).validToDate.toISOString();
+    const serve = startServe([
+      '--kubeconfig',
+      unreachableKubeconfig(dir),
+      '--listen',
+      '127.0.0.1:0',
+      '--cert-dir',
+      dir,
+      '--metrics-listen',
+      'off',
+      '--drain-delay',
+      '0',
+    ]);
+    try {
+      await serve.waitFor(/listening on https:\/\/127\.0\.0\.1:\d+/);
+      const line = serve
+        .output()
+        .split('\n')
+        .find((l) => l.includes('expired at'));
+      assert.ok(line, serve.output());
+      const entry = JSON.parse(line);
+      assert.equal(entry.level, 50);
+      assert.equal(entry.file, join(dir, 'tls.crt'));
+      assert.equal(entry.notAfter, notAfter);
+      assert.match(entry.msg, /renew it where it comes from \(cert-manager/);
+      const port = Number(/listening on https:\/\/127\.0\.0\.1:(\d+)/.exec(serve.output())![1]);
+      // What the API server sees: the handshake fails on the expiry.
+      assert.equal((await tlsProbe(port, { ca: ca.certPem, servername: 'localhost' })).error, 'CERT_HAS_EXPIRED');
+      const readyz = await getInsecure(port, '/readyz');
+      assert.equal(readyz.status, 503);
+      assert.ok(
+        (JSON.parse(readyz.body).reasons as string[]).includes(`serving certificate expired at ${notAfter}`),
+        readyz.body,
+      );
+    } finally {
+      serve.child.kill('SIGTERM');
+      await serve.exited;
+    }
+  });
+});
+
+/** A kubeconfig whose server nobody answers at (the view never syncs; start-up does not wait for it). */
+function unreachableKubeconfig(dir: string): string {
+  const kubeconfig = join(dir, 'kubeconfig');
+  writeFileSync(
+    kubeconfig,
+    'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n',
+  );
+  return kubeconfig;
+}
+
+/** GET without verifying the certificate (the probe does not either: kubelet HTTPS probes skip verification). */
+function getInsecure(port: number, path: string): Promise<{ status?: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    https
+      .get({ host: '127.0.0.1', port, path, rejectUnauthorized: false, agent: false }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode, body }));
+      })
+      .on('error', reject);
+  });
+}
+
 describe('FileCertificateSource (mounted certificates)', () => {
   test('a renewed pair on disk is picked up; an unreadable one keeps the current pair', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sg-files-'));
     const ca = createCA();
     const first = issueServingCert(ca, { dnsNames: ['sidecar-guard.sidecar-guard.svc'] });
     writeCertFiles(dir, ca, first);
-    const source = new FileCertificateSource(dir, 60_000);
+    const source = new FileCertificateSource(dir);
     try {
       const seen: string[] = [];
       source.onChange((m) => seen.push(m.certPem));

@@ -40,6 +40,12 @@ const otherKey = damagedCertDir('other-key', (dir) => {
   const ca = createCA();
   writeFileSync(join(dir, 'tls.key'), issueServingCert(ca, { dnsNames: ['localhost'] }).keyPem);
 });
+const garbageCa = damagedCertDir('garbage-ca', (dir) => writeFileSync(join(dir, 'ca.crt'), 'not a certificate\n'));
+const foreignCa = damagedCertDir('foreign-ca', (dir) => {
+  const other = createCA();
+  writeFileSync(join(dir, 'ca.crt'), other.certPem);
+  writeFileSync(join(dir, 'ca.key'), other.keyPem);
+});
 /** A kubeconfig that loads (nothing listens there: start-up fails on the certificate first). */
 const unreachableKubeconfig = join(tmp, 'unreachable-kubeconfig');
 writeFileSync(
@@ -355,6 +361,14 @@ const CASES: Record<string, Case> = {
   'serve --standalone: a truncated tls.crt in --cert-dir': {
     args: () => serve('--standalone', '--cert-dir', truncatedCrt),
     says: /--cert-dir .*truncated-crt: tls\.crt is not a PEM certificate \(.*\); remove the files there to have new ones generated/,
+  },
+  'serve --standalone: a ca.crt in --cert-dir that is not a certificate': {
+    args: () => serve('--standalone', '--cert-dir', garbageCa),
+    says: /--cert-dir .*garbage-ca: ca\.crt is not a PEM certificate \(.*\); remove the files there to have new ones generated/,
+  },
+  'serve --standalone: a ca.crt in --cert-dir that did not sign tls.crt': {
+    args: () => serve('--standalone', '--cert-dir', foreignCa),
+    says: /--cert-dir .*foreign-ca: tls\.crt is not signed by ca\.crt; remove the files there/,
   },
   'serve --standalone: a truncated tls.key in --cert-dir': {
     args: () => serve('--standalone', '--cert-dir', truncatedKey),

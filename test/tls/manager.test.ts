@@ -269,6 +269,12 @@ describe('CA rotation through the manager, with an injected clock', () => {
     assert.equal(oldCa, fingerprints(initial.caBundlePem)[0]);
     assert.deepEqual(caBundles(c.webhookConfig('ValidatingWebhookConfiguration')), [b64(bundle)], 'both CAs published');
     assert.equal(issuerFingerprint(a.current().certPem, bundle), oldCa, 'still serving the leaf of the old CA');
+    const secretKeys = () => Object.keys((c.secret()?.data ?? {}) as Record<string, string>).sort();
+    assert.deepEqual(
+      secretKeys(),
+      ['ca-previous.key', 'ca.crt', 'ca.key', 'tls.crt', 'tls.key'],
+      'the old CA key kept',
+    );
 
     now += 11 * MIN;
     const switched = await a.reconcile();
@@ -277,6 +283,7 @@ describe('CA rotation through the manager, with an injected clock', () => {
     assert.equal(issuerFingerprint(leaf, a.current().caBundlePem), newCa);
     assert.deepEqual(fingerprints(a.current().caBundlePem), [oldCa, newCa], 'the old CA stays until it expires');
     assert.equal(changes.at(-1), leaf, 'onChange announced the new leaf');
+    assert.deepEqual(secretKeys(), ['ca.crt', 'ca.key', 'tls.crt', 'tls.key'], 'the old CA key dropped once unused');
 
     await b.reconcile();
     assert.equal(b.current().certPem, leaf, 'the other replica adopts the renewed certificate');
@@ -286,6 +293,51 @@ describe('CA rotation through the manager, with an injected clock', () => {
     const pruned = await b.reconcile();
     assert.ok(pruned.actions.includes('prune-bundle'));
     assert.deepEqual(fingerprints(b.current().caBundlePem), [newCa]);
+  });
+});
+
+describe('the caBundle patch fails for good after a new CA was staged (RBAC removed)', () => {
+  let c: Cluster;
+  let now = Date.now();
+  const clock = () => new Date(now);
+  before(async () => {
+    c = await cluster();
+  });
+  after(() => c.close());
+
+  test('the leaf is still renewed at 2/3 of its life, by the CA the API server trusts, until the old CA ends', async () => {
+    const m = c.manager({ clock });
+    await m.start();
+    const publishedBundle = () =>
+      Buffer.from(caBundles(c.webhookConfig('ValidatingWebhookConfiguration'))[0] ?? '', 'base64').toString('utf8');
+    for (let day = 1; day <= 243; day++) {
+      now += DAY;
+      await m.reconcile();
+    }
+    // The CA is at 2/3 of its year tomorrow: from now on every caBundle write is forbidden.
+    c.server.faults.failRequests({
+      match: (method, path) => method === 'PUT' && path.includes('webhookconfigurations'),
+      status: 403,
+    });
+    const trustedBefore = publishedBundle();
+    const actions: string[] = [];
+    for (let day = 244; day <= 364; day++) {
+      now += DAY;
+      const r = await m.reconcile();
+      actions.push(...r.actions.map((a) => `${day}:${a}`));
+      const leaf = new X509Certificate(m.current().certPem);
+      assert.ok(now < Date.parse(leaf.validTo), `day ${day}: the served leaf has expired (${actions})`);
+      assert.ok(
+        issuerFingerprint(m.current().certPem, publishedBundle()),
+        `day ${day}: the served leaf is not signed by a CA in the published caBundle (${actions})`,
+      );
+    }
+    assert.equal(publishedBundle(), trustedBefore, 'nothing was published meanwhile');
+    assert.ok(actions.includes('244:stage-ca'), String(actions));
+    assert.ok(actions.includes('300:issue-leaf'), `renewed at 2/3 of its life: ${actions}`);
+    assert.ok(((c.secret()?.data ?? {}) as Record<string, string>)['ca-previous.key'], 'the old CA key is still kept');
+    assert.match(logText, /cannot publish the caBundle/);
+    c.server.faults.clear();
   });
 });
 

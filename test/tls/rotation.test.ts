@@ -255,3 +255,40 @@ describe('two years of daily reconciles', () => {
     assert.ok(leafRenewals >= 10, `the leaf was renewed ${leafRenewals} times in two years`);
   });
 });
+
+describe('the new CA never gets published (the caBundle patch keeps failing)', () => {
+  test('daily reconciles: the leaf is renewed at 2/3 of its life by the CA the API server trusts, and never signed by the unpublished one', () => {
+    let m = fresh();
+    /** What the webhook configurations carry: the last bundle whose publication succeeded. */
+    let published = m.caBundlePem;
+    let publishing = true;
+    let stagedOnDay = 0;
+    const trusted = () => splitPemBundle(published).map(x509);
+    const renewals: number[] = [];
+    for (let day = 1; day <= 364; day++) {
+      const now = at(day * DAY);
+      for (let step = 0; step < 10; step++) {
+        // Publication succeeds until the day the new CA is staged (the patch RBAC was removed that day).
+        if (publishing) published = m.caBundlePem;
+        const d = decideRotation(m, policy, { now, published: m.caBundlePem === published });
+        if (d.action === 'keep') break;
+        if (d.action === 'stage-ca') {
+          publishing = false;
+          stagedOnDay = day;
+        }
+        const next = applyRotation(m, d.action, policy, now, d.action === 'issue-leaf' ? d.signer : undefined);
+        if (d.action === 'issue-leaf') renewals.push(day);
+        m = next;
+      }
+      const leaf = x509(m.certPem);
+      assert.ok(now.getTime() < Date.parse(leaf.validTo), `day ${day}: the served leaf has expired`);
+      assert.ok(
+        trusted().some((ca) => leaf.verify(ca.publicKey) && now.getTime() < Date.parse(ca.validTo)),
+        `day ${day}: the served leaf is not signed by a CA the API server trusts (issue-leaf on days ${renewals})`,
+      );
+    }
+    assert.ok(stagedOnDay >= 243 && stagedOnDay <= 244, `staged on day ${stagedOnDay}`);
+    // Renewed every 60 days, also after the staging (day 300), then once more as the old CA nears its end.
+    assert.deepEqual(renewals.slice(0, 5), [60, 120, 180, 240, 300]);
+  });
+});
