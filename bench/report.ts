@@ -216,6 +216,22 @@ export const ROWS: readonly Row[] = [
     target: { op: '<=', value: 1000 },
     digits: 0,
   },
+  // audit --scope over a whole cluster: one Sidecar per namespace at Kubernetes' 10,000-namespace limit.
+  {
+    key: 'scope_audit_cpu_ms',
+    label: 'audit --scope CPU, 10k namespaces / Sidecars, 20k Services, 10k ServiceEntries',
+    unit: 'ms',
+    target: { op: '<=', value: 3000 },
+    digits: 0,
+  },
+  { key: 'scope_audit_ms', label: 'the same, wall time', unit: 'ms', digits: 0 },
+  { key: 'scope_audit_cpu_ms_1k', label: 'audit --scope CPU, 1k namespaces / Sidecars', unit: 'ms', digits: 0 },
+  {
+    key: 'scope_audit_growth',
+    label: 'audit --scope growth (CPU 10k ÷ 1k; linear is 10)',
+    unit: '×',
+    target: { op: '<=', value: 15 },
+  },
   // Issue 14: under attack, RSS stays under the Deployment's memory limit and an honest review is answered within 1 s.
   {
     key: 'attack_flood_rss_mb',

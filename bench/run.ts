@@ -424,6 +424,22 @@ async function attackPhase(results: Results, details: Record<string, unknown>): 
   details.attack = attack;
 }
 
+/** audit --scope at 1,000 and 10,000 namespaces of one Sidecar each (bench/scope.ts): CPU, near-linear in the cluster. */
+async function scopePhase(results: Results, details: Record<string, unknown>): Promise<void> {
+  const run = await runChild<{ sizes: { namespaces: number; wallMs: number; cpuMs: number }[] }>('scope.ts', [
+    '--sizes',
+    '1000,10000',
+    '--runs',
+    flags.quick ? '1' : '3',
+  ]);
+  const at = (n: number) => run.sizes.find((s) => s.namespaces === n);
+  results.scope_audit_cpu_ms = round(at(10_000)?.cpuMs ?? NaN, 0);
+  results.scope_audit_ms = round(at(10_000)?.wallMs ?? NaN, 0);
+  results.scope_audit_cpu_ms_1k = round(at(1_000)?.cpuMs ?? NaN, 0);
+  results.scope_audit_growth = round((at(10_000)?.cpuMs ?? NaN) / (at(1_000)?.cpuMs ?? NaN), 1);
+  details.scope = run;
+}
+
 /** Issue 14, bounded output: the largest bodies and the costliest objects still judged, each on a fresh server (bench/bounded.ts). */
 async function boundedPhase(results: Results, details: Record<string, unknown>): Promise<void> {
   const rows = await measureBounded(BENCH_CASES);
@@ -481,6 +497,7 @@ async function main(): Promise<number> {
       ['startup', () => startupPhase(results, details, certDir)],
       ['attack', () => attackPhase(results, details)],
       ['bounded', () => boundedPhase(results, details)],
+      ['scope', () => scopePhase(results, details)],
     ];
     const only = flags.only?.split(',');
     for (const [name, phase] of phases) {

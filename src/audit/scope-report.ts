@@ -14,7 +14,8 @@ const share = (part: HostCounts, whole: HostCounts): string =>
 const ratio = (a: number, b: number): string => `${a}/${b}`;
 
 function table(header: string[], rows: string[][]): string[] {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  // A loop, not Math.max(...rows): a spread of every row's width overflows the stack at a few hundred thousand rows.
+  const widths = header.map((h, i) => rows.reduce((w, r) => Math.max(w, r[i]!.length), h.length));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
   return [line(header), ...rows.map(line)];
 }
@@ -27,11 +28,12 @@ const counted = (r: ScopeRow): string[] => [
 ];
 
 export function formatScopeText(report: ScopeReport): string {
+  const withSelectors = new Set(report.selectorSidecars.map((x) => x.namespace));
   const lines = table(
     ['NAMESPACE', 'SIDECAR IN FORCE', 'SERVICES', 'SE HOSTS', 'IMPORTED/WITHOUT', 'SHARE'],
     report.namespaces.map((r) => [
       r.namespace,
-      sidecarCell({ ...r, hasSelectorSidecars: report.selectorSidecars.some((x) => x.namespace === r.namespace) }),
+      sidecarCell({ ...r, hasSelectorSidecars: withSelectors.has(r.namespace) }),
       ...counted(r),
     ]),
   );

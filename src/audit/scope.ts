@@ -5,13 +5,8 @@
 // namespace): the seeds' "config size per proxy" table, from the cluster's
 // own objects. Istio's import rules live in src/sidecar/imports.ts.
 import { storeOf, type ClusterObjects } from '../manifests/state.js';
-import {
-  importedHosts,
-  registryHosts,
-  SidecarIndex,
-  type ImportedHosts,
-  type SidecarInForce,
-} from '../sidecar/imports.js';
+import { ImportCounter, type ImportCounts } from '../sidecar/import-counts.js';
+import { SidecarIndex, type SidecarInForce } from '../sidecar/imports.js';
 import { matches, selectorString } from '../sidecar/selectors.js';
 import { IGNORED_NAMESPACES } from './analyze.js';
 
@@ -55,44 +50,37 @@ export interface ScopeOptions {
   clusterDomain: string;
 }
 
-const counts = (h: ImportedHosts): HostCounts => ({
-  services: h.services.length,
-  serviceEntryHosts: h.serviceEntryHosts.length,
-  total: h.services.length + h.serviceEntryHosts.length,
-});
+const counts = (h: ImportCounts): HostCounts => ({ ...h, total: h.services + h.serviceEntryHosts });
 
 export function scopeAudit(input: ClusterObjects, options: ScopeOptions): ScopeReport {
   const store = storeOf({ ...input, sidecars: [] });
   const index = new SidecarIndex(input.sidecars, options.rootNamespace);
+  const registry = new ImportCounter(store, options.clusterDomain);
   const namespaces = store.namespaceNames().filter((ns) => !IGNORED_NAMESPACES.has(ns));
   const rows: ScopeRow[] = [];
   const selectorRows: ScopeRow[] = [];
   for (const namespace of namespaces) {
-    const everything = counts(importedHosts(store, null, namespace, options.clusterDomain));
+    const everything = counts(registry.everything(namespace));
     const row = (s: SidecarInForce): ScopeRow => ({
       namespace,
       sidecar: s.kind === 'none' ? { kind: 'none' } : { kind: s.kind, namespace: s.namespace!, name: s.name! },
-      imported: s.hosts === null ? everything : counts(importedHosts(store, s.hosts, namespace, options.clusterDomain)),
+      imported: s.hosts === null ? everything : counts(registry.imported(s.hosts, namespace)),
       withoutSidecar: everything,
     });
     rows.push(row(index.forProxy(namespace)));
-    for (const s of index.selectorSidecars(namespace)) {
+    const selectorSidecars = index.selectorSidecars(namespace);
+    // Read once per namespace, not once per selector Sidecar (the store copies its lists).
+    const [workloadsHere, podsHere] =
+      selectorSidecars.length > 0 ? [store.workloads(namespace), store.pods(namespace)] : [[], []];
+    for (const s of selectorSidecars) {
       const selector = s.selector ?? {};
-      const picked = store
-        .workloads(namespace)
-        .filter((w) => matches(selector, w.labels))
-        .map((w) => w.name);
+      const picked = workloadsHere.filter((w) => matches(selector, w.labels)).map((w) => w.name);
       const workloads =
-        picked.length > 0
-          ? picked
-          : store
-              .pods(namespace)
-              .filter((p) => matches(selector, p.labels))
-              .map((p) => p.name);
+        picked.length > 0 ? picked : podsHere.filter((p) => matches(selector, p.labels)).map((p) => p.name);
       selectorRows.push({ ...row(s), selector: selectorString(selector) || '{}', workloads: workloads.sort() });
     }
   }
-  const mesh = counts(registryHosts(store, options.clusterDomain));
+  const mesh = counts(registry.mesh());
   const withSelectors = new Set(selectorRows.map((r) => r.namespace));
   const unscoped = rows
     .filter((r) => r.sidecar.kind === 'none' && !withSelectors.has(r.namespace))

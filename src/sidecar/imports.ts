@@ -18,7 +18,7 @@
 import { matches, selectorOf, type Labels } from './selectors.js';
 import { egressHostsOf, visibleTo, workloadSelectorPresent } from './records.js';
 import { metadataOf } from './object.js';
-import type { ClusterView, ServiceEntryInfo, ServiceInfo } from './view.js';
+import type { ServiceEntryInfo, ServiceInfo } from './view.js';
 
 /** `ns` accepts a Service or ServiceEntry living in `own` (after `.` was resolved). */
 export const keyMatches = (ns: string, own: string): boolean => ns === '*' || ns === own;
@@ -54,7 +54,8 @@ export function serviceOf(
 export const serviceHostname = (s: { name: string; namespace: string }, domain: string): string =>
   `${s.name}.${s.namespace}.svc.${domain}`;
 
-interface Classification {
+/** The egress hosts of one namespace key: exact names, every name (exact and wildcard), and the excluded ones. */
+export interface Classification {
   exact: Set<string>;
   all: string[];
   excluded: string[];
@@ -93,6 +94,17 @@ export class HostClasses {
     if ((own && excludedBy(own, hostname)) || (any && excludedBy(any, hostname))) return false;
     return (!!own && classMatches(own, hostname)) || (!!any && classMatches(any, hostname));
   }
+
+  /** imports() for a namespace no `ns/` key names: only the `*` key decides. */
+  importsUnnamed(hostname: string): boolean {
+    const any = this.byNamespace.get('*');
+    return !!any && !excludedBy(any, hostname) && classMatches(any, hostname);
+  }
+
+  /** The keys and their hosts (`*` and the namespaces named), for indexes that look up candidates instead of testing every entry. */
+  keys(): ReadonlyMap<string, Readonly<Classification>> {
+    return this.byNamespace;
+  }
 }
 
 const excludedBy = (c: Classification, h: string): boolean => c.excluded.some((e) => hostSubsetOf(h, e));
@@ -102,58 +114,6 @@ function classMatches(c: Classification, h: string): boolean {
   if (c.exact.has(h)) return true;
   const hWild = h.startsWith('*');
   return c.all.some((imported) => (hWild || imported.startsWith('*')) && hostSubsetOf(h, imported));
-}
-
-/** What a proxy in `configNamespace` imports: distinct hostnames, split by what declares them. */
-export interface ImportedHosts {
-  services: string[];
-  serviceEntryHosts: string[];
-}
-
-/**
- * The registry entries visible to `configNamespace`; with `hosts` (a
- * Sidecar's egress hosts, null for none: everything), those it imports. A
- * hostname declared by a Service and a ServiceEntry counts once, as a
- * Service (istiod keeps one per hostname).
- */
-export function importedHosts(
-  view: ClusterView,
-  hosts: readonly string[] | null,
-  configNamespace: string,
-  domain: string,
-): ImportedHosts {
-  const classes = hosts === null ? undefined : new HostClasses(hosts, configNamespace);
-  return collect(view, domain, {
-    service: (s, hostname) =>
-      serviceVisible(s, configNamespace) && (!classes || classes.imports(hostname, s.namespace)),
-    entry: (se, host) => entryVisible(se, configNamespace) && (!classes || classes.imports(host, se.namespace)),
-  });
-}
-
-/** Every hostname of the registry, whoever it is exported to: the whole mesh. */
-export function registryHosts(view: ClusterView, domain: string): ImportedHosts {
-  return collect(view, domain, { service: () => true, entry: () => true });
-}
-
-function collect(
-  view: ClusterView,
-  domain: string,
-  take: {
-    service: (s: ServiceInfo, hostname: string) => boolean;
-    entry: (se: ServiceEntryInfo, host: string) => boolean;
-  },
-): ImportedHosts {
-  const services = new Set<string>();
-  const entries = new Set<string>();
-  for (const ns of view.namespaceNames()) {
-    for (const s of view.services(ns)) {
-      const hostname = serviceHostname(s, domain);
-      if (take.service(s, hostname)) services.add(hostname);
-    }
-    for (const se of view.serviceEntries(ns)) for (const h of se.hosts) if (take.entry(se, h)) entries.add(h);
-  }
-  for (const h of services) entries.delete(h);
-  return { services: [...services].sort(), serviceEntryHosts: [...entries].sort() };
 }
 
 export const serviceVisible = (s: ServiceInfo, toNamespace: string): boolean =>
