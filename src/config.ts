@@ -97,8 +97,9 @@ export const DEFAULT_SERVE_LIMITS: Readonly<ServeLimits> = {
   // in progress, and keeps at most 25 of them idle per webhook Service
   // (client-go's transport: MaxIdleConnsPerHost 25, no MaxConnsPerHost), which
   // kube-proxy spreads over the replicas. Five API servers' idle pools plus
-  // --max-inflight calls in progress and the probes fit 4 times over; 512 idle
-  // TLS connections hold about 7 MB.
+  // --max-inflight calls in progress and the probes fit 4 times over. 512
+  // connections opened at once and held idle added about 50 MB to peak RSS
+  // (bench/attack.ts, connect), a tenth of the Deployment's limit.
   maxConnections: 512,
   maxInflight: 32,
   maxBodyBytesInFlight: 16 * 1024 * 1024,
