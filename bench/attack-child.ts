@@ -4,6 +4,9 @@
 //            as it can, again and again, on kept-alive connections.
 //   trickle: N clients, each sending a request head and then one body byte per
 //            second; when the server cuts it, it connects again at once.
+//   connect: N clients, each holding HOLD connections open at once and saying
+//            nothing on them; each one the server closes (or drops at
+//            accept) is opened again at once.
 // Reports what the server answered them, counted by status.
 import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
@@ -17,6 +20,7 @@ const { values } = parseArgs({
     ca: { type: 'string' },
     body: { type: 'string' },
     clients: { type: 'string', default: '32' },
+    hold: { type: 'string', default: '64' },
     seconds: { type: 'string', default: '20' },
   },
 });
@@ -90,6 +94,20 @@ async function trickler(): Promise<void> {
   }
 }
 
-const run = values.mode === 'flood' ? flooder : trickler;
+/** Keeps `hold` idle connections open, replacing each as soon as it closes; counts those that completed TLS. */
+async function holder(): Promise<void> {
+  const one = async () => {
+    while (Date.now() < endAt) {
+      await connection((socket) => {
+        count('handshakes');
+        const timer = setInterval(() => Date.now() >= endAt && socket.destroy(), 250);
+        socket.on('close', () => clearInterval(timer));
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: Number(values.hold) }, one));
+}
+
+const run = values.mode === 'flood' ? flooder : values.mode === 'connect' ? holder : trickler;
 await Promise.all(Array.from({ length: clients }, run));
 report({ mode: values.mode, clients, bodyBytes: body.length, bodiesSent, statuses: Object.fromEntries(statuses) });

@@ -1,7 +1,9 @@
 // Memory and latency under body floods and trickles (issue 14), against the
 // real `sidecar-guard serve --standalone` process:
 //   flood:   32 clients sending ~6.9 MiB AdmissionReviews back to back;
-//   trickle: 32 clients sending one body byte per second, reconnecting when cut.
+//   trickle: 32 clients sending one body byte per second, reconnecting when cut;
+//   connect: 32 clients holding 64 idle connections each (4 times
+//            --max-connections), reopening each one the server closes.
 // Meanwhile two honest clients each send one ordinary review every 200 ms:
 // one on a kept-alive connection (as kube-apiserver's transport does), one
 // on a new HTTPS connection each time (handshake included, the worst case);
@@ -25,9 +27,11 @@ import { DIST_DIR, productRoot } from './product.js';
 import { summarize, type Summary } from './stats.js';
 import { createReview, newSidecar } from './workload.js';
 
+export type AttackMode = 'flood' | 'trickle' | 'connect';
+
 export interface AttackRun {
-  mode: 'flood' | 'trickle';
-  body: FloodBody | 'review';
+  mode: AttackMode;
+  body: FloodBody | 'review' | 'idle';
   seconds: number;
   /** Set when the server died during the attack (how it ended). */
   crashed?: string;
@@ -42,6 +46,9 @@ export interface AttackRun {
   honest: Honest;
   honestFresh: Honest;
   attackers: { clients: number; bodyBytes: number; bodiesSent: number; statuses: Record<string, number> };
+  /** connect: /healthz on the metrics listener every 200 ms meanwhile, and the server's dropped-connection count. */
+  probes?: Honest;
+  connectionsDropped?: number;
 }
 
 export interface Honest {
@@ -109,6 +116,7 @@ export const heapFlagFor = (limitMb: number): string => `--max-old-space-size=${
 interface Server {
   pid: number;
   port: number;
+  metricsUrl: string;
   /** How it ended, if it did before it was stopped (a crash). */
   died(): string | undefined;
   stop(): Promise<void>;
@@ -127,21 +135,22 @@ async function startServer(certDir: string, limitMb: number): Promise<Server> {
       '--cert-dir',
       certDir,
       '--metrics-listen',
-      'off',
+      '127.0.0.1:0',
     ],
     { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
   let listening = false;
-  const port = await new Promise<number>((resolve, reject) => {
+  const [port, metricsUrl] = await new Promise<[number, string]>((resolve, reject) => {
     // Read to the end (a full pipe would block the server), keep only what comes before it listens.
     child.stdout!.setEncoding('utf8').on('data', (d: string) => {
       if (listening) return;
       out += d;
       const m = /listening on https:\/\/127\.0\.0\.1:(\d+)/.exec(out);
-      if (m) {
+      const metrics = /"url":"(http:\/\/127\.0\.0\.1:\d+)\/metrics"/.exec(out);
+      if (m && metrics) {
         listening = true;
-        resolve(Number(m[1]));
+        resolve([Number(m[1]), metrics[1]!]);
       }
     });
     child.once('exit', (code) => reject(new Error(`serve exited (${code}) before listening: ${out}`)));
@@ -162,6 +171,7 @@ async function startServer(certDir: string, limitMb: number): Promise<Server> {
   return {
     pid: child.pid!,
     port,
+    metricsUrl,
     died: () => ended,
     stop: async () => {
       stopping = true;
@@ -204,8 +214,8 @@ function honestReview(
 }
 
 async function attackRun(
-  mode: 'flood' | 'trickle',
-  body: FloodBody | 'review',
+  mode: AttackMode,
+  body: FloodBody | 'review' | 'idle',
   seconds: number,
   certDir: string,
   ca: string,
@@ -218,7 +228,10 @@ async function attackRun(
     for (let i = 0; i < 20; i++) await honestReview(server.port, ca, honestBody);
     const rssBeforeMb = rssMb(server.pid);
     const bodyFile = join(certDir, `${mode}.json`);
-    writeFileSync(bodyFile, body === 'review' ? Buffer.from(honestBody) : floodBody(body));
+    writeFileSync(bodyFile, body === 'review' || body === 'idle' ? Buffer.from(honestBody) : floodBody(body));
+    // kube-apiserver's pooled connections are open before a connection flood starts; the kept-alive client's too.
+    const keptAlive = new https.Agent({ keepAlive: true, maxSockets: 1 });
+    if (mode === 'connect') await honestReview(server.port, ca, honestBody, keptAlive);
     // At the lowest CPU priority: on this one machine the attackers stand in for clients elsewhere, and
     // what is measured is the server's share of the CPU going to them, not the load generator's.
     const attackers = startChild(
@@ -250,8 +263,7 @@ async function attackRun(
     });
     // Let the attack take hold before the first honest review.
     await new Promise((r) => setTimeout(r, 1_000));
-    const keptAlive = new https.Agent({ keepAlive: true, maxSockets: 1 });
-    const [honest, honestFresh] = await Promise.all([
+    const [honest, honestFresh, probes] = await Promise.all([
       honestLoop(
         () => attacking,
         () => honestReview(server.port, ca, honestBody, keptAlive),
@@ -260,6 +272,12 @@ async function attackRun(
         () => attacking,
         () => honestReview(server.port, ca, honestBody),
       ),
+      mode === 'connect'
+        ? honestLoop(
+            () => attacking,
+            () => probe(`${server.metricsUrl}/healthz`),
+          )
+        : undefined,
     ]);
     keptAlive.destroy();
     clearInterval(sampler);
@@ -279,16 +297,39 @@ async function attackRun(
       honest,
       honestFresh,
       attackers: report,
+      ...(probes ? { probes, connectionsDropped: await droppedCount(server.metricsUrl) } : {}),
     };
     const line = (h: Honest) =>
       `${h.ok}/${h.sent} answered 200, p50 ${h.latencyMs.p50.toFixed(0)} ms, max ${h.latencyMs.max.toFixed(0)} ms`;
+    const connect = probes
+      ? `; metrics-port /healthz ${line(probes)}; connections dropped ${run.connectionsDropped}`
+      : '';
     log(
-      `${mode} (${body}):${crashed ? ` SERVER ${crashed};` : ''} RSS ${rssBeforeMb.toFixed(0)} → peak ${rssPeakMb.toFixed(0)} MB; honest kept-alive ${line(honest)}; honest on new connections ${line(honestFresh)}; server CPU ${serverCpuSeconds?.toFixed(1) ?? '?'} s; load ${run.loadavg.toFixed(1)}; attackers ${JSON.stringify(report.statuses)}`,
+      `${mode} (${body}):${crashed ? ` SERVER ${crashed};` : ''} RSS ${rssBeforeMb.toFixed(0)} → peak ${rssPeakMb.toFixed(0)} MB; honest kept-alive ${line(honest)}; honest on new connections ${line(honestFresh)}; server CPU ${serverCpuSeconds?.toFixed(1) ?? '?'} s; load ${run.loadavg.toFixed(1)}; attackers ${JSON.stringify(report.statuses)}${connect}`,
     );
     return run;
   } finally {
     await server.stop();
   }
+}
+
+/** A GET on the metrics listener, in honestReview's terms. */
+async function probe(url: string): Promise<{ ms: number; status?: number; error?: string }> {
+  const started = performance.now();
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(15_000) });
+    await res.arrayBuffer();
+    return { ms: performance.now() - started, status: res.status };
+  } catch (err) {
+    return { ms: performance.now() - started, error: (err as Error).message };
+  }
+}
+
+/** sidecar_guard_connections_dropped_total from the server's metrics listener. */
+async function droppedCount(metricsUrl: string): Promise<number | undefined> {
+  const text = await (await fetch(`${metricsUrl}/metrics`)).text();
+  const m = /^sidecar_guard_connections_dropped_total (\d+)$/m.exec(text);
+  return m ? Number(m[1]) : undefined;
 }
 
 /** One honest review every 200 ms while `going()`, each waited for. */
@@ -321,6 +362,7 @@ export async function measureAttacks(seconds: number): Promise<Attack> {
       ['flood', 'conditions'],
       ['flood', 'empty-objects'],
       ['trickle', 'review'],
+      ['connect', 'idle'],
     ] as const)
       runs.push(await attackRun(mode, body, seconds, certDir, ca.certPem, limitMb));
     return { limitMb, heapFlag: heapFlagFor(limitMb), source: productRoot(), runs };

@@ -317,6 +317,34 @@ export const ROWS: readonly Row[] = [
     digits: 0,
   },
   { key: 'bounded_failed', label: 'of them not answered 200', unit: '', target: { op: '<=', value: 0 }, digits: 0 },
+  // A connection flood: 2,048 idle connections held against --max-connections 512.
+  {
+    key: 'attack_connect_rss_mb',
+    label: 'peak RSS, 32 clients holding 64 idle connections each',
+    unit: 'MB',
+    target: { op: '<=', value: manifestMemoryLimitMb() },
+  },
+  {
+    key: 'attack_connect_honest_max_ms',
+    label: 'slowest honest review then (connection opened before the flood)',
+    unit: 'ms',
+    target: { op: '<=', value: 1000 },
+    digits: 0,
+  },
+  {
+    key: 'attack_connect_probe_max_ms',
+    label: 'slowest /healthz on the metrics port then',
+    unit: 'ms',
+    target: { op: '<=', value: 1000 },
+    digits: 0,
+  },
+  {
+    key: 'attack_connect_fresh_answered_pct',
+    label: 'honest reviews on new connections answered then (the rest dropped at accept)',
+    unit: '%',
+    digits: 0,
+  },
+  { key: 'attack_connect_dropped', label: 'connections dropped at accept then', unit: '', digits: 0 },
   {
     key: 'attack_server_crashes',
     label: 'server processes that died during the attacks',
@@ -326,7 +354,8 @@ export const ROWS: readonly Row[] = [
   },
   {
     key: 'attack_honest_failed',
-    label: 'honest reviews not answered 200, all three attacks',
+    label:
+      'honest reviews and metrics-port probes not answered 200, all four attacks (new connections in the flood aside)',
     unit: '',
     target: { op: '<=', value: 0 },
     digits: 0,

@@ -416,9 +416,17 @@ async function attackPhase(results: Results, details: Record<string, unknown>): 
   results.attack_trickle_rss_mb = round(trickle.rssPeakMb, 0);
   results.attack_trickle_honest_max_ms = round(trickle.honest.latencyMs.max, 0);
   results.attack_trickle_honest_fresh_max_ms = round(trickle.honestFresh.latencyMs.max, 0);
+  const connect = run('connect', 'idle');
+  results.attack_connect_rss_mb = round(connect.rssPeakMb, 0);
+  results.attack_connect_honest_max_ms = round(connect.honest.latencyMs.max, 0);
+  results.attack_connect_probe_max_ms = round(connect.probes!.latencyMs.max, 0);
+  results.attack_connect_fresh_answered_pct = round((100 * connect.honestFresh.ok) / connect.honestFresh.sent, 0);
+  results.attack_connect_dropped = connect.connectionsDropped ?? 0;
   results.attack_server_crashes = attack.runs.filter((r) => r.crashed).length;
+  // New connections during the connection flood are dropped by design (--max-connections): reported above, not here.
+  const failed = (h: { sent: number; ok: number } | undefined) => (h ? h.sent - h.ok : 0);
   results.attack_honest_failed = attack.runs.reduce(
-    (n, r) => n + r.honest.sent - r.honest.ok + r.honestFresh.sent - r.honestFresh.ok,
+    (n, r) => n + failed(r.honest) + (r.mode === 'connect' ? 0 : failed(r.honestFresh)) + failed(r.probes),
     0,
   );
   details.attack = attack;

@@ -1122,15 +1122,17 @@ function catchSignals() {
   };
 }
 
-/** --max-inflight, timeouts and --shutdown-timeout, checked against each other. */
+/** --max-connections, --max-inflight, timeouts and --shutdown-timeout, checked against each other. */
 function serveLimits(values: Values) {
   const limits = {
+    maxConnections: intFlag(values, 'max-connections'),
     maxInflight: intFlag(values, 'max-inflight'),
     maxBodyBytesInFlight: intFlag(values, 'max-body-bytes-in-flight'),
     requestTimeoutMs: intFlag(values, 'request-timeout'),
     headersTimeoutMs: intFlag(values, 'headers-timeout'),
     shutdownTimeoutMs: intFlag(values, 'shutdown-timeout'),
   };
+  if (limits.maxConnections < 1) throw new UsageError('--max-connections must be at least 1');
   if (limits.maxInflight < 1) throw new UsageError('--max-inflight must be at least 1');
   // At least one review at the 7 MiB body limit.
   if (limits.maxBodyBytesInFlight < 7 * 1024 * 1024)

@@ -77,6 +77,8 @@ export interface ServeConfig {
 
 /** Limits of the HTTPS listener and of shutdown (serve flags; the defaults suit production). */
 export interface ServeLimits {
+  /** Open connections of the HTTPS listener, idle ones included; beyond, closed at accept (--max-connections). */
+  maxConnections: number;
   /** Admission requests in flight at once; beyond, 503 + Retry-After (--max-inflight). */
   maxInflight: number;
   /** Body bytes of the admission requests in flight (--max-body-bytes-in-flight). */
@@ -90,6 +92,15 @@ export interface ServeLimits {
 }
 
 export const DEFAULT_SERVE_LIMITS: Readonly<ServeLimits> = {
+  // kube-apiserver calls webhooks over HTTP/1.1 only (k8s.io/apiserver
+  // util/webhook/client.go sets NextProtos to http/1.1), one connection per call
+  // in progress, and keeps at most 25 of them idle per webhook Service
+  // (client-go's transport: MaxIdleConnsPerHost 25, no MaxConnsPerHost), which
+  // kube-proxy spreads over the replicas. Five API servers' idle pools plus
+  // --max-inflight calls in progress and the probes fit 4 times over. 512
+  // connections opened at once and held idle added about 50 MB to peak RSS
+  // (bench/attack.ts, connect), a tenth of the Deployment's limit.
+  maxConnections: 512,
   maxInflight: 32,
   maxBodyBytesInFlight: 16 * 1024 * 1024,
   requestTimeoutMs: 30_000,
@@ -254,6 +265,13 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
     arg: 'MS',
     default: DEFAULT_SERVE_LIMITS.shutdownTimeoutMs,
     help: 'after the listener closed, wait this long for in-flight requests, then cut them;\na second SIGTERM/SIGINT exits at once',
+  },
+  {
+    name: 'max-connections',
+    type: 'string',
+    arg: 'N',
+    default: DEFAULT_SERVE_LIMITS.maxConnections,
+    help: 'open connections of the HTTPS listener, idle ones included; more are closed at once\n(counted in sidecar_guard_connections_dropped_total)',
   },
   {
     name: 'max-inflight',

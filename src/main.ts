@@ -127,7 +127,11 @@ export async function serve(
         ...(clientCaPem !== undefined ? { clientCaPem } : {}),
       }),
       timeouts: { requestMs: limits.requestTimeoutMs, headersMs: limits.headersTimeoutMs },
-      limits: { maxInflight: limits.maxInflight, maxBodyBytesInFlight: limits.maxBodyBytesInFlight },
+      limits: {
+        maxConnections: limits.maxConnections,
+        maxInflight: limits.maxInflight,
+        maxBodyBytesInFlight: limits.maxBodyBytesInFlight,
+      },
       draining: () => draining,
     });
     const stopReloading = reloadOnChange(app.server as unknown as SecureContextTarget, certificates, {
@@ -152,7 +156,12 @@ export async function serve(
     teardown.push(() => stopFailClosed?.());
     let metricsServer: MetricsServer | undefined;
     if (config.metricsListen)
-      metricsServer = await startMetricsServer({ ...config.metricsListen, registry: metrics.registry, logger });
+      metricsServer = await startMetricsServer({
+        ...config.metricsListen,
+        registry: metrics.registry,
+        readiness,
+        logger,
+      });
     const controller =
       client && informers && config.defaults.mode !== 'off'
         ? startDefaultsController(

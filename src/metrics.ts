@@ -41,6 +41,7 @@ export interface Metrics extends AppObserver, ClaimObserver {
   readonly registry: Registry;
   admission(event: AdmissionEvent): void;
   httpError(endpoint: string, status: number): void;
+  connectionDropped(): void;
   /** `request` is optional because AppObserver does not pass it yet; without it the operation is "unknown". */
   internalError(endpoint: string, error: unknown, request?: AdmissionRequest): void;
   trackInformers(statusFn: () => readonly ReflectorStatus[]): void;
@@ -68,6 +69,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     registry,
     admission: (event) => admission.decided(event.endpoint, event.request.operation, event.decision, event.seconds),
     httpError: (endpoint, status) => admission.httpErrors.inc({ endpoint, status: String(status) }),
+    connectionDropped: () => admission.connectionsDropped.inc(),
     internalError: (endpoint, _error, request) =>
       admission.requests.inc({ endpoint, operation: request?.operation ?? 'unknown', decision: 'error' }),
     trackInformers: (statusFn) => (cluster.informers = statusFn),
@@ -178,6 +180,11 @@ function admissionMetrics(registry: Registry) {
     labelNames: ['endpoint', 'status'],
     registers: [registry],
   });
+  const connectionsDropped = new Counter({
+    name: `${METRIC_PREFIX}connections_dropped_total`,
+    help: 'Connections to the admission port closed at accept, unanswered, because --max-connections were open.',
+    registers: [registry],
+  });
   const ruleLabel = boundedRuleLabel();
 
   function decided(endpoint: string, operation: string, decision: Decision, seconds: number): void {
@@ -188,7 +195,7 @@ function admissionMetrics(registry: Registry) {
     for (const rule of new Set(decision.rules))
       rules.inc({ endpoint, operation, decision: label, rule: ruleLabel(rule) });
   }
-  return { requests, httpErrors, decided };
+  return { requests, httpErrors, connectionsDropped, decided };
 }
 
 /** Known-shaped rule ids pass through; anything else, or more distinct ids than any catalogue holds, becomes "other". */

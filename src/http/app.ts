@@ -5,6 +5,7 @@
 // itself: bodies are capped (413 without buffering, connection closed), slow
 // clients are cut off (TLS handshake, request head and whole request each have
 // a deadline; a body must arrive within its share of the caller's deadline),
+// open connections are capped (beyond, closed at accept: connections.ts),
 // admission requests and their body bytes in flight are bounded (503 +
 // Retry-After beyond, after late bodies made room or a newcomer waited for
 // them to: see gate.ts and routes.ts), every refusal
@@ -22,6 +23,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
+import { capConnections } from './connections.js';
 import { closeIdleOnlyWhenQuiet } from './drain.js';
 import { endpointTag } from './endpoint-tag.js';
 import { clip } from './log-fields.js';
@@ -64,6 +66,7 @@ export const DEFAULT_TIMEOUTS: Readonly<Required<AppTimeouts>> = {
  * Sidecar comes near. Measured in docs/reliability.md (`bench/attack.ts`).
  */
 export const DEFAULT_LIMITS: Readonly<Required<AppLimits>> = {
+  maxConnections: DEFAULT_SERVE_LIMITS.maxConnections,
   maxInflight: DEFAULT_SERVE_LIMITS.maxInflight,
   retryAfterSeconds: 1,
   maxBodyBytesInFlight: DEFAULT_SERVE_LIMITS.maxBodyBytesInFlight,
@@ -97,20 +100,29 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   if (deps.logger) (options as { loggerInstance?: Logger }).loggerInstance = deps.logger;
   if (deps.https) options.https = { minVersion: 'TLSv1.2', ...deps.https, ...listenerTimeouts(timeouts) };
   const app = Fastify(options as FastifyServerOptions) as unknown as FastifyInstance;
+  const now = deps.now ?? (() => performance.now());
+  const limits = { ...DEFAULT_LIMITS, ...definedOnly(deps.limits) };
   app.server.headersTimeout = timeouts.headersMs;
+  capConnections(app.server, {
+    max: limits.maxConnections,
+    onDrop: () => deps.observer?.connectionDropped?.(),
+    ...(deps.logger ? { logger: deps.logger } : {}),
+    logEveryMs: 10_000,
+    now,
+  });
   closeConnectionsWhileDraining(app, deps.draining);
   closeIdleOnlyWhenQuiet(app.server, {
     tls: deps.https !== undefined,
     quietMs: timeouts.quietMs,
     checkEveryMs: 50,
-    now: deps.now ?? (() => performance.now()),
+    now,
   });
   answerConnect(app, deps.observer);
   registerJsonParser(app, MAX_BODY_BYTES);
   app.register(healthRoutes, { readiness: deps.readiness });
   app.register(admissionRoutes, {
     deps,
-    limits: { ...DEFAULT_LIMITS, ...definedOnly(deps.limits) },
+    limits,
     requestTimeoutMs: timeouts.requestMs,
   });
   return app;

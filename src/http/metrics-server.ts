@@ -1,15 +1,22 @@
 // GET /metrics on its own plain-HTTP listener: Prometheus scrapes without
 // the webhook's TLS, and the admission port serves nothing but admission.
+// /healthz and /readyz are answered here too (as on the admission port): this
+// listener has no connection cap, so a liveness probe pointed here keeps
+// answering while --max-connections turns new admission connections away, and
+// the kubelet does not restart a replica for being flooded.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import type { Readiness } from './health.js';
 
 export interface MetricsServerOptions {
   host: string;
   /** 0 picks a free port; the returned url has the real one. */
   port: number;
   registry: Pick<Registry, 'metrics' | 'contentType'>;
+  /** Answers /readyz; without it only /metrics is served. */
+  readiness?: () => Readiness;
   logger?: Logger;
 }
 
@@ -43,12 +50,15 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Me
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse, opts: MetricsServerOptions): Promise<void> {
-  const path = (req.url ?? '/').split('?', 1)[0];
-  if (path !== '/metrics') return send(res, 404, 'text/plain; charset=utf-8', 'not found; metrics are at /metrics\n');
+  const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
+  const probe = opts.readiness && (path === '/healthz' || path === '/readyz');
+  if (path !== '/metrics' && !probe)
+    return send(res, 404, 'text/plain; charset=utf-8', 'not found; metrics are at /metrics\n');
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.setHeader('Allow', 'GET, HEAD');
-    return send(res, 405, 'text/plain; charset=utf-8', 'use GET /metrics\n');
+    return send(res, 405, 'text/plain; charset=utf-8', `use GET ${path}\n`);
   }
+  if (probe) return answerProbe(req, res, path, opts.readiness!);
   try {
     const body = await opts.registry.metrics();
     send(res, 200, opts.registry.contentType, req.method === 'HEAD' ? '' : body);
@@ -56,6 +66,14 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: MetricsSe
     opts.logger?.error({ err }, 'collecting metrics failed');
     send(res, 500, 'text/plain; charset=utf-8', 'collecting metrics failed\n');
   }
+}
+
+/** The same JSON bodies as health.ts gives on the admission port. */
+function answerProbe(req: IncomingMessage, res: ServerResponse, path: string, readiness: () => Readiness): void {
+  const r = path === '/readyz' ? readiness() : undefined;
+  const body = r === undefined ? { status: 'ok' } : { status: r.ready ? 'ready' : 'not ready', reasons: r.reasons };
+  const text = req.method === 'HEAD' ? '' : JSON.stringify(body);
+  send(res, r === undefined || r.ready ? 200 : 503, 'application/json; charset=utf-8', text);
 }
 
 function send(res: ServerResponse, status: number, contentType: string, body: string): void {

@@ -18,6 +18,8 @@ export interface AppObserver {
   admission?(event: AdmissionEvent): void;
   httpError?(endpoint: string, status: number): void;
   internalError?(endpoint: string, error: unknown, request?: AdmissionRequest): void;
+  /** A connection was closed at accept because maxConnections were open (see connections.ts). */
+  connectionDropped?(): void;
 }
 
 /** Deadlines for slow or silent clients, in milliseconds. */
@@ -39,6 +41,8 @@ export interface AppTimeouts {
 }
 
 export interface AppLimits {
+  /** Open connections of the listener, idle ones included; beyond, a new connection is closed at accept. */
+  maxConnections?: number;
   /** Admission requests (not probes) being received or decided at once; more get 503 with Retry-After. */
   maxInflight?: number;
   /** The Retry-After header of those 503s, in seconds. */

@@ -329,6 +329,14 @@ const CASES: Record<string, Case> = {
       serve('--generate-defaults', 'all', '--defaults-prometheus', 'http://127.0.0.1:1', '--defaults-window', 'x'),
     says: /--defaults-window/,
   },
+  'serve --max-connections 0': {
+    args: () => standalone('--max-connections', '0'),
+    says: /--max-connections must be at least 1/,
+  },
+  'serve --max-connections 1.5': {
+    args: () => standalone('--max-connections', '1.5'),
+    says: /--max-connections must be a non-negative integer in decimal digits, got "1\.5"$/,
+  },
   'serve --max-inflight 0': {
     args: () => standalone('--max-inflight', '0'),
     says: /--max-inflight must be at least 1/,

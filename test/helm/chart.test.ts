@@ -224,6 +224,9 @@ describe('values', () => {
     const service = find(objects, 'Service');
     assert.deepEqual(service.spec.ports[1], { name: 'metrics', port: 9102, targetPort: 'metrics', protocol: 'TCP' });
     assert.deepEqual(c.ports[1], { name: 'metrics', containerPort: 9102, protocol: 'TCP' });
+    // Liveness on the metrics listener, which --max-connections does not cap; readiness on the admission port.
+    assert.deepEqual(c.livenessProbe.httpGet, { path: '/healthz', port: 'metrics', scheme: 'HTTP' });
+    assert.deepEqual(c.readinessProbe.httpGet, { path: '/readyz', port: 'https', scheme: 'HTTPS' });
     assert.equal(deployment.spec.template.metadata.annotations['prometheus.io/port'], '9102');
     const monitor = find(objects, 'ServiceMonitor');
     assert.equal(monitor.apiVersion, 'monitoring.coreos.com/v1');
@@ -252,7 +255,7 @@ describe('values', () => {
     assert.equal(find(objects, 'Deployment').spec.replicas, 1);
   });
 
-  test('metrics off: no port, no scrape annotations, --metrics-listen=off', () => {
+  test('metrics off: no port, no scrape annotations, --metrics-listen=off, liveness on the admission port', () => {
     const objects = render({ metrics: { enabled: false } });
     assert.deepEqual(
       find(objects, 'Service').spec.ports.map((p: Rec) => p.name),
@@ -264,6 +267,7 @@ describe('values', () => {
     );
     assert.ok(!('prometheus.io/scrape' in find(objects, 'Deployment').spec.template.metadata.annotations));
     assert.equal(serveConfigOfPod(objects).metricsListen, null);
+    assert.deepEqual(container(objects).livenessProbe.httpGet, { path: '/healthz', port: 'https', scheme: 'HTTPS' });
   });
 
   test("podLabels never change the selector labels; podAnnotations override the chart's (no duplicate keys either way)", () => {

@@ -186,7 +186,7 @@ describe('manifests/', () => {
     }
   });
 
-  test('Deployment: 2 replicas, selector matches the template, probes over HTTPS, resources, anti-affinity, grace period > drain delay', () => {
+  test('Deployment: 2 replicas, selector matches the template, readiness over HTTPS, liveness on the uncapped metrics port, resources, anti-affinity, grace period > drain delay', () => {
     const d = find(base, 'Deployment', 'sidecar-guard');
     const spec = rec(d.spec);
     const pod = rec(at(spec, 'template', 'spec'));
@@ -202,14 +202,15 @@ describe('manifests/', () => {
     assert.ok(typeof c.image === 'string' && c.image.length > 0);
     const ports = Object.fromEntries(arr(c.ports).map((p) => [String(at(p, 'name')), at(p, 'containerPort')]));
     assert.deepEqual(ports, { https: 8443, metrics: 9090 });
-    for (const [probe, path] of [
-      ['readinessProbe', '/readyz'],
-      ['livenessProbe', '/healthz'],
-      ['startupProbe', '/healthz'],
+    // Liveness on the metrics listener, which --max-connections does not cap (a flood must not restart the pod).
+    for (const [probe, path, port, scheme] of [
+      ['readinessProbe', '/readyz', 'https', 'HTTPS'],
+      ['livenessProbe', '/healthz', 'metrics', 'HTTP'],
+      ['startupProbe', '/healthz', 'https', 'HTTPS'],
     ] as const) {
       assert.equal(at(c, probe, 'httpGet', 'path'), path, probe);
-      assert.equal(at(c, probe, 'httpGet', 'scheme'), 'HTTPS', probe);
-      assert.equal(at(c, probe, 'httpGet', 'port'), 'https', probe);
+      assert.equal(at(c, probe, 'httpGet', 'scheme'), scheme, probe);
+      assert.equal(at(c, probe, 'httpGet', 'port'), port, probe);
     }
     for (const kind of ['requests', 'limits'])
       for (const r of ['cpu', 'memory']) assert.ok(at(c, 'resources', kind, r), `resources.${kind}.${r}`);
