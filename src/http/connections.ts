@@ -1,11 +1,12 @@
 // A cap on the admission listener's open connections. Every other limit
 // applies once a request has arrived; an idle TLS connection costs memory
-// (85–95 KB of RSS each in bench/attack.ts's connection flood) until the handshake or head deadline closes it, so without a
-// cap one client opening connections in a loop grows the process without
-// bound. Node enforces the cap at accept time (server.maxConnections): a
-// connection beyond it is closed before its TLS handshake, costs nothing, and
-// is reported by the server's 'drop' event, which is counted here and logged
-// at most once per interval with how many were dropped since the last line.
+// (85–95 KB of RSS each in bench/attack.ts's connection flood) until the
+// handshake or head deadline closes it, so without a cap one client opening
+// connections in a loop grows the process without bound. Node enforces the
+// cap at accept time (server.maxConnections): a connection beyond it is
+// closed before its TLS handshake, costs nothing, and is reported by the
+// server's 'drop' event, which is counted here and logged at most once per
+// interval with how many were dropped since the last line.
 import type { Server } from 'node:net';
 import type { Logger } from 'pino';
 
