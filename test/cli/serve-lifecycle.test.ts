@@ -69,20 +69,7 @@ describe('serve lifecycle', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sg-serve-'));
     const ca = createCA();
     writeCertFiles(dir, ca, issueServingCert(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] }));
-    const serve = startServe([
-      '--kubeconfig',
-      unreachableKubeconfig(dir),
-      '--listen',
-      '127.0.0.1:0',
-      '--cert-dir',
-      dir,
-      '--metrics-listen',
-      'off',
-      '--generate-defaults',
-      'label',
-      '--drain-delay',
-      '0',
-    ]);
+    const serve = serveUnreachable(dir, '--generate-defaults', 'label');
     await serve.waitFor(/listening on https:\/\/127\.0\.0\.1:\d+ \(cluster mode; Node\.js v\d+/);
     serve.child.kill('SIGTERM');
     assert.equal(await serve.exited, 0, serve.output());
@@ -100,18 +87,7 @@ describe('serve with an expired --cert-dir certificate', () => {
     const leaf = issueServingCert(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], days: 90, now: issued });
     writeCertFiles(dir, ca, leaf);
     const notAfter = new X509Certificate(leaf.certPem).validToDate.toISOString();
-    const serve = startServe([
-      '--kubeconfig',
-      unreachableKubeconfig(dir),
-      '--listen',
-      '127.0.0.1:0',
-      '--cert-dir',
-      dir,
-      '--metrics-listen',
-      'off',
-      '--drain-delay',
-      '0',
-    ]);
+    const serve = serveUnreachable(dir);
     try {
       await serve.waitFor(/listening on https:\/\/127\.0\.0\.1:\d+/);
       const line = serve
@@ -148,6 +124,23 @@ function unreachableKubeconfig(dir: string): string {
     'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n',
   );
   return kubeconfig;
+}
+
+/** serve in cluster mode with --cert-dir DIR, against an API server nobody listens at, no drain delay. */
+function serveUnreachable(dir: string, ...extra: string[]) {
+  return startServe([
+    '--kubeconfig',
+    unreachableKubeconfig(dir),
+    '--listen',
+    '127.0.0.1:0',
+    '--cert-dir',
+    dir,
+    '--metrics-listen',
+    'off',
+    '--drain-delay',
+    '0',
+    ...extra,
+  ]);
 }
 
 /** GET without verifying the certificate (the probe does not either: kubelet HTTPS probes skip verification). */
