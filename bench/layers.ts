@@ -1,7 +1,9 @@
 // The cost of each layer of one serve decision, each on its own: CPU and heap
 // allocated per call, on the 10k-Sidecar cluster of bench/workload.ts, every
 // call on a body parsed beforehand (young objects, as in the server).
-//   node --expose-gc --import tsx bench/layers.ts [LAYER,...] [--alloc-profile PREFIX] [--report]
+//   node --expose-gc --import tsx bench/layers.ts [LAYER,...] [--sidecars N] [--alloc-profile PREFIX] [--report]
+// --sidecars sizes the cluster (default 10,000; the plan keeps its shape per
+// namespace at any size, so 100 against 10,000 shows what size alone costs).
 // --alloc-profile writes PREFIX.LAYER.heapprofile per layer: V8's sampling
 // heap profiler with collected objects kept, so it shows where the short-lived
 // allocations come from (open it in Chrome DevTools' Memory tab).
@@ -17,7 +19,11 @@ import { median } from './stats.js';
 import { clusterPlan, createReview, loadCluster, newSidecar, typicalNamespaces } from './workload.js';
 
 const { values, positionals } = parseArgs({
-  options: { 'alloc-profile': { type: 'string' }, report: { type: 'boolean', default: false } },
+  options: {
+    'alloc-profile': { type: 'string' },
+    report: { type: 'boolean', default: false },
+    sidecars: { type: 'string', default: '10000' },
+  },
   allowPositionals: true,
 });
 // The build when it is current (as serve runs it; through tsx every function expression also pays a __name call).
@@ -43,7 +49,7 @@ const [
   load<typeof import('../src/sidecar/size.js')>('sidecar/size.js'),
 ]);
 const OPTIONS: ReviewOptions = { overlap: 'workloads', rootNamespace: 'istio-system' };
-const plan = clusterPlan(10_000);
+const plan = clusterPlan(Number(values.sidecars));
 const store = new ClusterStore();
 loadCluster(store, plan);
 const bodies = typicalNamespaces(plan).map((ns) => JSON.stringify(createReview(newSidecar(ns.name))));
