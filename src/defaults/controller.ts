@@ -101,6 +101,8 @@ export class DefaultsController {
   private readonly contested = new Map<string, { rewrites: number; hold?: NodeJS.Timeout }>();
   /** Namespaces where a Sidecar of the user's with a selector holds the default's name (warned once until that changes). */
   private readonly nameTaken = new Set<string>();
+  /** The refused spec (template hash and why) last warned about per namespace: a bad template is told once, not on every reconcile. */
+  private readonly refused = new Map<string, string>();
 
   constructor(
     private readonly client: KubeClient,
@@ -431,17 +433,20 @@ export class DefaultsController {
     clearTimeout(this.contested.get(namespace)?.hold);
     this.contested.delete(namespace);
     this.nameTaken.delete(namespace);
+    this.refused.delete(namespace);
   }
 
   /**
    * The webhook's own pipeline on what is about to be written: a template
    * with a host Istio refuses would otherwise be denied by the API server
-   * and retried for ever. Logged, not retried (the template needs fixing).
+   * and retried for ever. Not retried (the template needs fixing); logged
+   * once per namespace and refused spec, as every resync and Sidecar event
+   * reconciles again.
    */
   private refuses(
     object: unknown,
     current: Record<string, unknown> | undefined,
-    { namespace, name }: GeneratedSidecar['metadata'],
+    { namespace, name, annotations }: GeneratedSidecar['metadata'],
   ): boolean {
     const options = {
       overlap: this.options.overlap ?? DEFAULT_OVERLAP,
@@ -449,9 +454,17 @@ export class DefaultsController {
       rejectUnknownFields: false,
     };
     const errors = errorsOf(judge({ object, oldObject: current, ref: { namespace, name } }, this.store, options));
-    if (errors.length === 0) return false;
+    if (errors.length === 0) {
+      this.refused.delete(namespace);
+      return false;
+    }
+    const hash = annotations[TEMPLATE_HASH_ANNOTATION] ?? '';
+    const why = errors.map((v) => `${v.path}: ${v.message}`);
+    const key = [hash, ...why].join('\n');
+    if (this.refused.get(namespace) === key) return true;
+    this.refused.set(namespace, key);
     this.logger.warn(
-      { namespace, name, rules: errors.map((v) => v.rule), errors: errors.map((v) => `${v.path}: ${v.message}`) },
+      { namespace, name, hash, rules: errors.map((v) => v.rule), errors: why },
       'namespace default: the generated Sidecar would be denied; not writing it (fix the template)',
     );
     return true;

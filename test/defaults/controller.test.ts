@@ -397,6 +397,34 @@ describe('DefaultsController', () => {
     assert.equal(await valid.reconcile('refusing'), 'created');
   });
 
+  test('a refused default is warned about once per namespace and generated spec, again when the spec changes', async () => {
+    // Every resync and Sidecar event reconciles again: one bad template warned on each of them flooded the log.
+    const lines: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+    const store = new ClusterStore();
+    for (const name of ['refused-a', 'refused-b'])
+      store.upsertNamespace({
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name, labels: { [LABEL]: 'enabled' } },
+      });
+    const config = { rootNamespace: 'istio-system', template: { ...DEFAULT_TEMPLATE, egressHosts: ['noslash'] } };
+    const controller = new DefaultsController(KubeClient.load(kubeconfig), store, logger, options({ config }));
+    const denied = () => lines.filter((l) => l.includes('the generated Sidecar would be denied'));
+    for (let i = 0; i < 3; i++) assert.equal(await controller.reconcile('refused-a'), 'refused');
+    assert.equal(denied().length, 1, lines.join(''));
+    assert.equal(await controller.reconcile('refused-b'), 'refused');
+    assert.equal(denied().length, 2, 'each namespace is told once');
+    config.template = { ...DEFAULT_TEMPLATE, egressHosts: ['stillnoslash'] };
+    assert.equal(await controller.reconcile('refused-a'), 'refused');
+    assert.equal(await controller.reconcile('refused-a'), 'refused');
+    assert.equal(denied().length, 3, 'a changed template is warned about again, once');
+    const hashes = denied().map((l) => (JSON.parse(l) as { hash: string }).hash);
+    assert.equal(hashes[0], hashes[1]);
+    assert.notEqual(hashes[2], hashes[0]);
+    assert.deepEqual(creates('refused-a'), []);
+  });
+
   test('a failing create is retried (per-namespace backoff, see the WorkQueue tests) until it succeeds', async () => {
     for (const r of [...replicas]) await stopReplica(r);
     server.faults.failRequests({
