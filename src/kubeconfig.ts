@@ -4,7 +4,7 @@
 // same one line from every command.
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import type { KubeClient } from './cluster/kube.js';
 import { DEFAULT_MAX_FILE_BYTES, readManifestFile, UnreadableFile, UsageError } from './sources.js';
 
@@ -14,10 +14,26 @@ import { DEFAULT_MAX_FILE_BYTES, readManifestFile, UnreadableFile, UsageError } 
  * at once on "HTTP protocol is not allowed"); say at once that there is none.
  */
 function anyKubeconfig(): boolean {
-  const fromEnv = (process.env.KUBECONFIG ?? '').split(':').filter((p) => p !== '');
-  if (fromEnv.some((p) => existsSync(p))) return true;
-  if (existsSync(join(homedir(), '.kube', 'config'))) return true;
+  if (kubeconfigList().some((p) => existsSync(p))) return true;
+  if (existsSync(homeKubeconfig())) return true;
   return !!process.env.KUBERNETES_SERVICE_HOST && existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token');
+}
+
+/** The paths in $KUBECONFIG, a list as client-node (and kubectl) read it. */
+const kubeconfigList = (): string[] => (process.env.KUBECONFIG ?? '').split(delimiter).filter((p) => p !== '');
+const homeKubeconfig = (): string => join(homedir(), '.kube', 'config');
+
+/**
+ * Without --kubeconfig, the files client-node's loadFromDefault would read
+ * (every one in $KUBECONFIG, else ~/.kube/config if there) and how to name
+ * them; no files means the in-cluster configuration (service account).
+ */
+function defaultKubeconfig(): { files: string[]; which: string } {
+  const list = kubeconfigList();
+  if (list.length > 0) return { files: list, which: `$KUBECONFIG ${process.env.KUBECONFIG}` };
+  const home = homeKubeconfig();
+  if (existsSync(home)) return { files: [home], which: home };
+  return { files: [], which: 'the in-cluster configuration (service account)' };
 }
 
 /**
@@ -35,23 +51,22 @@ export function loadKubeClient(
       `no cluster configuration: no $KUBECONFIG file, no ~/.kube/config and no in-cluster service account; give --kubeconfig FILE, or ${otherwise}`,
     );
   }
+  const { files, which } =
+    kubeconfig === undefined ? defaultKubeconfig() : { files: [kubeconfig], which: `--kubeconfig ${kubeconfig}` };
   try {
+    if (files.length === 0) return Client.load();
     // Read here, bounded and only if a regular file: client-node would read /dev/zero until memory runs out.
-    return Client.load(
-      kubeconfig,
-      kubeconfig === undefined ? undefined : readManifestFile(kubeconfig, DEFAULT_MAX_FILE_BYTES),
-    );
+    return Client.fromFiles(files.map((path) => ({ path, text: readManifestFile(path, DEFAULT_MAX_FILE_BYTES) })));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const reason =
       err instanceof UnreadableFile
-        ? err.reason
+        ? files.length > 1
+          ? `${err.path}: ${err.reason}`
+          : err.reason
         : code === 'ENOENT'
           ? 'no such file or directory'
           : (err as Error).message.split('\n')[0];
-    const which = kubeconfig
-      ? `--kubeconfig ${kubeconfig}`
-      : 'a kubeconfig ($KUBECONFIG, ~/.kube/config) or in-cluster configuration';
     throw new UsageError(`cannot load ${which}: ${reason}; give --kubeconfig FILE, or ${otherwise}`);
   }
 }

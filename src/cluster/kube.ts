@@ -68,12 +68,32 @@ export class KubeClient {
    * defaults ($KUBECONFIG, ~/.kube/config, the pod's service account).
    */
   static load(kubeconfigPath?: string, text?: string): KubeClient {
+    if (kubeconfigPath && text !== undefined) return KubeClient.fromFiles([{ path: kubeconfigPath, text }]);
     const kc = new KubeConfig();
-    if (kubeconfigPath && text !== undefined) {
-      kc.loadFromString(text);
-      kc.makePathsAbsolute(dirname(kubeconfigPath));
-    } else if (kubeconfigPath) kc.loadFromFile(kubeconfigPath);
+    if (kubeconfigPath) kc.loadFromFile(kubeconfigPath);
     else kc.loadFromDefault();
+    return KubeClient.withCluster(kc);
+  }
+
+  /**
+   * From kubeconfig files the caller has read, merged as client-node merges
+   * a $KUBECONFIG list: the first one, then each further one's clusters,
+   * users and contexts added (a name twice is an error) and its
+   * current-context taking over. Relative paths stay relative to their file.
+   */
+  static fromFiles(files: readonly { path: string; text: string }[]): KubeClient {
+    const [first, ...rest] = files.map(({ path, text }) => {
+      const kc = new KubeConfig();
+      kc.loadFromString(text);
+      kc.makePathsAbsolute(dirname(path));
+      return kc;
+    });
+    if (!first) throw new Error('no kubeconfig file');
+    for (const kc of rest) first.mergeConfig(kc);
+    return KubeClient.withCluster(first);
+  }
+
+  private static withCluster(kc: KubeConfig): KubeClient {
     if (!kc.getCurrentCluster()) throw new Error('no current cluster in the kubeconfig');
     return new KubeClient(kc);
   }

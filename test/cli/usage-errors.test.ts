@@ -55,6 +55,12 @@ writeFileSync(
 /** Nobody ever writes to it: reading it would wait for ever (and /dev/zero would grow without end). */
 const fifo = join(tmp, 'fifo');
 execFileSync('mkfifo', [fifo]);
+/** A cluster and context (to the closed port) without a user, merged with unreachableKubeconfig (written in before()). */
+const closedContext = join(tmp, 'closed-context');
+/** A HOME whose ~/.kube/config is that FIFO. */
+const fifoHome = join(tmp, 'fifo-home');
+mkdirSync(join(fifoHome, '.kube'), { recursive: true });
+execFileSync('mkfifo', [join(fifoHome, '.kube', 'config')]);
 
 /** A port something already listens on: serve must say so, not throw EADDRINUSE at the user. */
 let busy: Server;
@@ -76,6 +82,17 @@ before(async () => {
       users: [{ name: 'u', user: { token: 't' } }],
       contexts: [{ name: 'c', context: { cluster: 'c', user: 'u' } }],
       'current-context': 'c',
+    }),
+  );
+  // Second in a $KUBECONFIG list after unreachableKubeconfig: its cluster and context, that file's user.
+  writeFileSync(
+    closedContext,
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'd', cluster: { server: `https://127.0.0.1:${closedPort}` } }],
+      contexts: [{ name: 'd', context: { cluster: 'd', user: 'u' } }],
+      'current-context': 'd',
     }),
   );
 });
@@ -423,6 +440,34 @@ const CASES: Record<string, Case> = {
   'audit --kubeconfig is a FIFO': {
     args: () => ['audit', '--kubeconfig', fifo],
     says: /cannot load --kubeconfig .*fifo: not a regular file \(a FIFO\); give --kubeconfig FILE, or PATHs/,
+  },
+  // client-node's loadFromDefault read these unbounded: /dev/zero until memory ran out, a FIFO for ever.
+  'audit: $KUBECONFIG is /dev/zero': {
+    args: () => ['audit'],
+    env: { KUBECONFIG: '/dev/zero' },
+    says: /cannot load \$KUBECONFIG \/dev\/zero: not a regular file \(a character device\); give --kubeconfig FILE, or PATHs/,
+  },
+  'serve: $KUBECONFIG is a FIFO': {
+    args: () => serve('--cert-dir', emptyDir, '--tls-secret', 's'),
+    env: { KUBECONFIG: fifo },
+    says: /cannot load \$KUBECONFIG .*fifo: not a regular file \(a FIFO\); give --kubeconfig FILE, or --standalone/,
+  },
+  // A list is merged, as client-node does: every file in it is read the same way.
+  'audit: a FIFO second in the $KUBECONFIG list': {
+    args: () => ['audit'],
+    env: { KUBECONFIG: `${unreachableKubeconfig}:${fifo}` },
+    says: /cannot load \$KUBECONFIG .*: .*fifo: not a regular file \(a FIFO\); give --kubeconfig FILE, or PATHs/,
+  },
+  // Read by us, still merged as client-node merges: the second file's current-context wins over the first's.
+  'audit: a $KUBECONFIG list is merged': {
+    args: () => ['audit'],
+    env: { KUBECONFIG: `${unreachableKubeconfig}:${closedContext}` },
+    says: /cannot list the cluster at https:\/\/127\.0\.0\.1:(?!1:)\d+: GET \/\S+: connect ECONNREFUSED/,
+  },
+  'audit: ~/.kube/config is a FIFO': {
+    args: () => ['audit'],
+    env: { KUBECONFIG: '', HOME: fifoHome },
+    says: /cannot load .*fifo-home\/\.kube\/config: not a regular file \(a FIFO\); give --kubeconfig FILE, or PATHs/,
   },
   'generate --config is a directory': {
     args: () => ['generate', '-n', 'a', '--config', emptyDir],
