@@ -161,6 +161,9 @@ export async function serve(
         registry: metrics.registry,
         readiness,
         logger,
+        // The admission listener's deadlines; its connection cap is fixed (METRICS_MAX_CONNECTIONS).
+        timeouts: { requestMs: limits.requestTimeoutMs, headersMs: limits.headersTimeoutMs },
+        onConnectionDropped: () => metrics.metricsConnectionDropped(),
       });
     const controller =
       client && informers && config.defaults.mode !== 'off'

@@ -42,6 +42,8 @@ export interface Metrics extends AppObserver, ClaimObserver {
   admission(event: AdmissionEvent): void;
   httpError(endpoint: string, status: number): void;
   connectionDropped(): void;
+  /** A connection to the metrics listener was closed at accept (its cap was reached). */
+  metricsConnectionDropped(): void;
   /** `request` is optional because AppObserver does not pass it yet; without it the operation is "unknown". */
   internalError(endpoint: string, error: unknown, request?: AdmissionRequest): void;
   trackInformers(statusFn: () => readonly ReflectorStatus[]): void;
@@ -70,6 +72,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     admission: (event) => admission.decided(event.endpoint, event.request.operation, event.decision, event.seconds),
     httpError: (endpoint, status) => admission.httpErrors.inc({ endpoint, status: String(status) }),
     connectionDropped: () => admission.connectionsDropped.inc(),
+    metricsConnectionDropped: () => admission.metricsConnectionsDropped.inc(),
     internalError: (endpoint, _error, request) =>
       admission.requests.inc({ endpoint, operation: request?.operation ?? 'unknown', decision: 'error' }),
     trackInformers: (statusFn) => (cluster.informers = statusFn),
@@ -185,6 +188,13 @@ function admissionMetrics(registry: Registry) {
     help: 'Connections to the admission port closed at accept, unanswered, because --max-connections were open.',
     registers: [registry],
   });
+  // A series of its own rather than a label on the one above: that one's
+  // unlabelled series is what dashboards and bench/attack.ts already read.
+  const metricsConnectionsDropped = new Counter({
+    name: `${METRIC_PREFIX}metrics_connections_dropped_total`,
+    help: 'Connections to the metrics listener (/metrics, /healthz, /readyz) closed at accept, unanswered, because its fixed cap of open connections (64) was reached.',
+    registers: [registry],
+  });
   const ruleLabel = boundedRuleLabel();
 
   function decided(endpoint: string, operation: string, decision: Decision, seconds: number): void {
@@ -195,7 +205,7 @@ function admissionMetrics(registry: Registry) {
     for (const rule of new Set(decision.rules))
       rules.inc({ endpoint, operation, decision: label, rule: ruleLabel(rule) });
   }
-  return { requests, httpErrors, connectionsDropped, decided };
+  return { requests, httpErrors, connectionsDropped, metricsConnectionsDropped, decided };
 }
 
 /** Known-shaped rule ids pass through; anything else, or more distinct ids than any catalogue holds, becomes "other". */

@@ -105,6 +105,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.server.headersTimeout = timeouts.headersMs;
   capConnections(app.server, {
     max: limits.maxConnections,
+    what: 'admission port at --max-connections',
     onDrop: () => deps.observer?.connectionDropped?.(),
     ...(deps.logger ? { logger: deps.logger } : {}),
     logEveryMs: 10_000,
@@ -167,7 +168,8 @@ function rawAnswer(status: number, name: string, message: string): string {
   return `HTTP/1.1 ${status} ${name}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`;
 }
 
-function resolveTimeouts(given: AppTimeouts | undefined): Required<AppTimeouts> {
+/** The defaults above where `given` says nothing; the metrics listener resolves its deadlines here too. */
+export function resolveTimeouts(given: AppTimeouts | undefined): Required<AppTimeouts> {
   const t = { ...DEFAULT_TIMEOUTS, ...definedOnly(given) };
   // Node refuses a head deadline later than the whole-request deadline.
   return { ...t, headersMs: Math.min(t.headersMs, t.requestMs) };

@@ -1,4 +1,5 @@
-// A cap on the admission listener's open connections. Every other limit
+// A cap on a listener's open connections (the admission listener's
+// --max-connections, the metrics listener's fixed cap). Every other limit
 // applies once a request has arrived; an idle TLS connection costs memory
 // (85–95 KB of RSS each in bench/attack.ts's connection flood) until the
 // handshake or head deadline closes it, so without a cap one client opening
@@ -12,6 +13,8 @@ import type { Logger } from 'pino';
 
 export interface ConnectionCapOptions {
   max: number;
+  /** Which listener and limit the warning names, e.g. 'admission port at --max-connections'. */
+  what: string;
   onDrop?: () => void;
   logger?: Logger;
   /** At most one warning per this many milliseconds of the clock below. */
@@ -30,7 +33,7 @@ export function capConnections(server: Server, opts: ConnectionCapOptions): void
     if (now - lastLineAt < opts.logEveryMs) return;
     opts.logger?.warn(
       { maxConnections: opts.max, dropped: sinceLine, sinceMs: Number.isFinite(lastLineAt) ? now - lastLineAt : 0 },
-      `admission port at --max-connections (${opts.max}): new connections are closed unanswered`,
+      `${opts.what} (${opts.max}): new connections are closed unanswered`,
     );
     lastLineAt = now;
     sinceLine = 0;
