@@ -8,13 +8,12 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { Socket } from 'node:net';
-import { Writable } from 'node:stream';
 import tls from 'node:tls';
 import { after, before, describe, test } from 'node:test';
-import { pino } from 'pino';
 import { startMetricsServer, type MetricsServer } from '../../src/http/metrics-server.js';
 import { createMetrics, type Metrics } from '../../src/metrics.js';
 import { sidecarReview } from '../helpers/app.js';
+import { capturedLogger } from '../helpers/log.js';
 import { sidecar } from '../helpers/objects.js';
 import { listen, RawClient, requestHead, testPki, type Listening } from './helpers.js';
 
@@ -51,21 +50,15 @@ describe(`--max-connections ${CAP}`, { timeout: 30_000 }, () => {
   let metricsServer: MetricsServer;
   let metrics: Metrics;
   let clock = 0;
-  const lines: { msg: string; dropped?: number; maxConnections?: number }[] = [];
+  const { logger, lines } = capturedLogger<{ msg: string; dropped?: number; maxConnections?: number }>('info');
   const held: RawClient[] = [];
 
   before(async () => {
     metrics = createMetrics({ defaultMetrics: false });
-    const sink = new Writable({
-      write: (chunk, _enc, done) => {
-        for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-        done();
-      },
-    });
     server = await listen({
       limits: { maxConnections: CAP },
       observer: metrics,
-      logger: pino({ level: 'info' }, sink),
+      logger,
       now: () => clock,
     });
     metricsServer = await startMetricsServer({

@@ -10,11 +10,10 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { pino } from 'pino';
 import { startMetricsServer, type MetricsServer } from '../../src/http/metrics-server.js';
 import { createMetrics, type Metrics } from '../../src/metrics.js';
+import { capturedLogger } from '../helpers/log.js';
 
 const CAP = 3;
 const HEADERS_MS = 200;
@@ -69,24 +68,18 @@ describe(`the metrics listener: deadlines and a cap of ${CAP} connections`, { ti
   let metrics: Metrics;
   let clock = 0;
   let onDrop: (() => void) | undefined;
-  const lines: { msg: string; dropped?: number; maxConnections?: number }[] = [];
+  const { logger, lines } = capturedLogger<{ msg: string; dropped?: number; maxConnections?: number }>('info');
   const accepted: net.Socket[] = [];
   const held: Conn[] = [];
 
   before(async () => {
     metrics = createMetrics({ defaultMetrics: false });
-    const sink = new Writable({
-      write: (chunk, _enc, done) => {
-        for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-        done();
-      },
-    });
     server = await startMetricsServer({
       host: '127.0.0.1',
       port: 0,
       registry: metrics.registry,
       readiness: () => ({ ready: true, reasons: [] }),
-      logger: pino({ level: 'info' }, sink),
+      logger,
       // Small deadlines checked often, so the test runs on the server's own timers; the
       // keep-alive is long so the held connections stay open however slow the machine.
       timeouts: { headersMs: HEADERS_MS, requestMs: 400, checkIntervalMs: 20, keepAliveMs: 60_000 },

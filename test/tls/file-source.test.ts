@@ -7,29 +7,19 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, test, mock } from 'node:test';
-import { pino } from 'pino';
 import { createCA, issueServingCert } from '../../src/tls/certs.js';
 import { expiryState, expiryWarningWindowMs } from '../../src/tls/expiry.js';
 import { FileCertificateSource } from '../../src/tls/file-source.js';
 import { writeCertFiles } from '../../src/tls/files.js';
+import { capturedLogger } from '../helpers/log.js';
 
 const DAY = 24 * 3600 * 1000;
 const MIN = 60 * 1000;
 const T0 = Date.parse('2031-03-01T00:00:00Z');
 
 function capture() {
-  const lines: { level: number; msg: string; file?: string; notAfter?: string }[] = [];
-  const logger = pino(
-    { level: 'debug' },
-    new Writable({
-      write: (chunk, _e, done) => {
-        for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l));
-        done();
-      },
-    }),
-  );
+  const { logger, lines } = capturedLogger<{ level: number; msg: string; file?: string; notAfter?: string }>();
   return { lines, logger, expiryLines: () => lines.filter((l) => / expire[sd] /.test(l.msg)) };
 }
 
