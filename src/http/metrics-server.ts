@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { resolveTimeouts } from './app.js';
 import { capConnections } from './connections.js';
-import type { Readiness } from './health.js';
+import { probeAnswer, type ProbePath, type Readiness } from './health.js';
 import type { AppTimeouts } from './types.js';
 
 /**
@@ -120,7 +120,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: MetricsSe
     res.setHeader('Allow', 'GET, HEAD');
     return send(res, 405, 'text/plain; charset=utf-8', `use GET ${path}\n`);
   }
-  if (probe) return answerProbe(req, res, path, opts.readiness!);
+  if (probe) {
+    const { code, body } = probeAnswer(path as ProbePath, opts.readiness!);
+    return send(res, code, 'application/json; charset=utf-8', req.method === 'HEAD' ? '' : JSON.stringify(body));
+  }
   try {
     const body = await opts.registry.metrics();
     send(res, 200, opts.registry.contentType, req.method === 'HEAD' ? '' : body);
@@ -128,14 +131,6 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: MetricsSe
     opts.logger?.error({ err }, 'collecting metrics failed');
     send(res, 500, 'text/plain; charset=utf-8', 'collecting metrics failed\n');
   }
-}
-
-/** The same JSON bodies as health.ts gives on the admission port. */
-function answerProbe(req: IncomingMessage, res: ServerResponse, path: string, readiness: () => Readiness): void {
-  const r = path === '/readyz' ? readiness() : undefined;
-  const body = r === undefined ? { status: 'ok' } : { status: r.ready ? 'ready' : 'not ready', reasons: r.reasons };
-  const text = req.method === 'HEAD' ? '' : JSON.stringify(body);
-  send(res, r === undefined || r.ready ? 200 : 503, 'application/json; charset=utf-8', text);
 }
 
 function send(res: ServerResponse, status: number, contentType: string, body: string): void {
