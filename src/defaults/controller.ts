@@ -70,8 +70,8 @@ export type Action = 'created' | 'updated' | 'unchanged' | 'skipped' | 'refused'
 
 const sidecarsPath = (ns: string) => `/apis/networking.istio.io/v1/namespaces/${encodeURIComponent(ns)}/sidecars`;
 
-/** The template hash a generated Sidecar carries (generateDefault always sets it). */
-const hashOf = (s: GeneratedSidecar): string => s.metadata.annotations[TEMPLATE_HASH_ANNOTATION] ?? '';
+/** The template hash a generated Sidecar's metadata carries (generateDefault always sets it). */
+const hashOf = (metadata: GeneratedSidecar['metadata']): string => metadata.annotations[TEMPLATE_HASH_ANNOTATION] ?? '';
 
 export const DEFAULT_RESYNC_MS = 5 * 60_000;
 export const DEFAULT_RETRY_MS = 1_000;
@@ -323,7 +323,7 @@ export class DefaultsController {
       if (isStatus(err, 'AlreadyExists')) return 'unchanged'; // another replica (or the user) was first
       throw err;
     }
-    this.written.set(namespace, hashOf(wanted));
+    this.written.set(namespace, hashOf(wanted.metadata));
     this.record(namespace, name, 'Created', `created the namespace-default Sidecar ${namespace}/${name}`);
     return 'created';
   }
@@ -361,7 +361,7 @@ export class DefaultsController {
       spec: wanted.spec,
     };
     if (this.refuses(next, current, wanted.metadata)) return 'refused';
-    const hash = hashOf(wanted);
+    const hash = hashOf(wanted.metadata);
     if (this.written.get(namespace) === hash && !this.mayRewrite(namespace, name)) return 'unchanged';
     try {
       await this.client.request('PUT', path, { body: next, signal: this.halt.signal });
@@ -446,19 +446,20 @@ export class DefaultsController {
   private refuses(
     object: unknown,
     current: Record<string, unknown> | undefined,
-    { namespace, name, annotations }: GeneratedSidecar['metadata'],
+    metadata: GeneratedSidecar['metadata'],
   ): boolean {
     const options = {
       overlap: this.options.overlap ?? DEFAULT_OVERLAP,
       rootNamespace: this.options.config.rootNamespace,
       rejectUnknownFields: false,
     };
+    const { namespace, name } = metadata;
     const errors = errorsOf(judge({ object, oldObject: current, ref: { namespace, name } }, this.store, options));
     if (errors.length === 0) {
       this.refused.delete(namespace);
       return false;
     }
-    const hash = annotations[TEMPLATE_HASH_ANNOTATION] ?? '';
+    const hash = hashOf(metadata);
     const why = errors.map((v) => `${v.path}: ${v.message}`);
     const key = [hash, ...why].join('\n');
     if (this.refused.get(namespace) === key) return true;
