@@ -63,12 +63,11 @@ export class KubeClient {
   ) {}
 
   /**
-   * From a kubeconfig file (its text when the caller has read it already;
-   * relative paths in it are still relative to the file), or from the
-   * defaults ($KUBECONFIG, ~/.kube/config, the pod's service account).
+   * From a kubeconfig file, or from the defaults ($KUBECONFIG,
+   * ~/.kube/config, the pod's service account). Commands read the files
+   * themselves, bounded, and use fromFiles (src/kubeconfig.ts).
    */
-  static load(kubeconfigPath?: string, text?: string): KubeClient {
-    if (kubeconfigPath && text !== undefined) return KubeClient.fromFiles([{ path: kubeconfigPath, text }]);
+  static load(kubeconfigPath?: string): KubeClient {
     const kc = new KubeConfig();
     if (kubeconfigPath) kc.loadFromFile(kubeconfigPath);
     else kc.loadFromDefault();
