@@ -24,13 +24,22 @@ const kubeconfigList = (): string[] => (process.env.KUBECONFIG ?? '').split(deli
 const homeKubeconfig = (): string => join(homedir(), '.kube', 'config');
 
 /**
- * Without --kubeconfig, the files client-node's loadFromDefault would read
- * (every one in $KUBECONFIG, else ~/.kube/config if there) and how to name
- * them; no files means the in-cluster configuration (service account).
+ * Without --kubeconfig, the files to read and how to name them: those of
+ * $KUBECONFIG that exist (kubectl skips a missing one, as after a cluster's
+ * deletion; client-node would fail on it), else ~/.kube/config if there; no
+ * files means the in-cluster configuration (service account). A $KUBECONFIG
+ * none of whose files exists is no configuration, as for kubectl: it does not
+ * fall back to ~/.kube/config.
  */
-function defaultKubeconfig(): { files: string[]; which: string } {
+function defaultKubeconfig(otherwise: string): { files: string[]; which: string } {
   const list = kubeconfigList();
-  if (list.length > 0) return { files: list, which: `$KUBECONFIG ${process.env.KUBECONFIG}` };
+  if (list.length > 0) {
+    const which = `$KUBECONFIG ${process.env.KUBECONFIG}`;
+    const files = list.filter((p) => existsSync(p));
+    if (files.length === 0)
+      throw new UsageError(`cannot load ${which}: none of its files exists; give --kubeconfig FILE, or ${otherwise}`);
+    return { files, which };
+  }
   const home = homeKubeconfig();
   if (existsSync(home)) return { files: [home], which: home };
   return { files: [], which: 'the in-cluster configuration (service account)' };
@@ -52,7 +61,9 @@ export function loadKubeClient(
     );
   }
   const { files, which } =
-    kubeconfig === undefined ? defaultKubeconfig() : { files: [kubeconfig], which: `--kubeconfig ${kubeconfig}` };
+    kubeconfig === undefined
+      ? defaultKubeconfig(otherwise)
+      : { files: [kubeconfig], which: `--kubeconfig ${kubeconfig}` };
   try {
     if (files.length === 0) return Client.load();
     // Read here, bounded and only if a regular file: client-node would read /dev/zero until memory runs out.

@@ -464,6 +464,18 @@ const CASES: Record<string, Case> = {
     env: { KUBECONFIG: `${unreachableKubeconfig}:${closedContext}` },
     says: /cannot list the cluster at https:\/\/127\.0\.0\.1:(?!1:)\d+: GET \/\S+: connect ECONNREFUSED/,
   },
+  // As kubectl: a file of the list that does not exist is skipped (client-node failed on it).
+  'audit: a missing file in the $KUBECONFIG list is skipped': {
+    args: () => ['audit'],
+    env: { KUBECONFIG: `${join(tmp, 'gone-kubeconfig')}:${closedContext}` },
+    says: /cannot list the cluster at https:\/\/127\.0\.0\.1:(?!1:)\d+: GET \/\S+: connect ECONNREFUSED/,
+  },
+  // ... and a list of which none exists is no configuration: no fall-back to ~/.kube/config (here a FIFO).
+  'audit: no file of the $KUBECONFIG list exists': {
+    args: () => ['audit'],
+    env: { KUBECONFIG: `${join(tmp, 'gone-1')}:${join(tmp, 'gone-2')}`, HOME: fifoHome },
+    says: /cannot load \$KUBECONFIG .*gone-1:.*gone-2: none of its files exists; give --kubeconfig FILE, or PATHs/,
+  },
   'audit: ~/.kube/config is a FIFO': {
     args: () => ['audit'],
     env: { KUBECONFIG: '', HOME: fifoHome },
