@@ -298,6 +298,11 @@ async function certificateSource(
     if (config.mode === 'standalone') {
       const certs = ensureStandaloneCerts(config.certDir);
       if (certs.created) logger.info({ certDir: config.certDir }, 'generated a self-signed CA and serving certificate');
+      if (certs.renewed)
+        logger.info(
+          { certDir: config.certDir },
+          'renewed the serving certificate from the CA already there (ca.crt kept)',
+        );
     }
     return new FileCertificateSource(config.certDir, { logger, renewHint: renewHint(config) });
   } catch (err) {

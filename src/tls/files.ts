@@ -28,6 +28,8 @@ export interface CertFiles {
   serving: KeyPairPem;
   /** true when this call created them. */
   created: boolean;
+  /** true when this call issued a new serving certificate from the CA already there. */
+  renewed: boolean;
 }
 
 const names = (dir: string) => ({
@@ -138,18 +140,18 @@ export function readServingPair(dir: string): KeyPairPem & { notBefore: Date; no
  * ca.crt and ca.key of `dir`, checked like the serving pair, and ca.crt a CA
  * that signed `leaf`: the start-up line tells clients to trust ca.crt.
  */
-function readCaPair(dir: string, leaf: X509Certificate): KeyPairPem {
+function readCaPair(dir: string, leaf: X509Certificate): KeyPairPem & { notAfter: Date } {
   const { certPem, keyPem, cert } = readPair(dir, 'ca.crt', 'ca.key');
   if (!cert.ca) throw new CertFileError('ca.crt is not a CA certificate');
   if (!leaf.checkIssued(cert) || !leaf.verify(cert.publicKey))
     throw new CertFileError('tls.crt is not signed by ca.crt');
-  return { certPem, keyPem };
+  return { certPem, keyPem, notAfter: cert.validToDate };
 }
 
 /** A certificate file and its key file in `dir`, parsed, and the key checked to be the certificate's. */
 function readPair(dir: string, certFile: string, keyFile: string): KeyPairPem & { cert: X509Certificate } {
-  const certPem = readFileSync(join(dir, certFile), 'utf8');
-  const keyPem = readFileSync(join(dir, keyFile), 'utf8');
+  const certPem = readPemFile(join(dir, certFile), certFile);
+  const keyPem = readPemFile(join(dir, keyFile), keyFile);
   return { certPem, keyPem, cert: checkPair(certPem, keyPem, certFile, keyFile).cert };
 }
 
@@ -194,7 +196,7 @@ function readPemFile(path: string, name: string): string {
     stat = statSync(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new CertFileError(`${name} cannot be read (${code === 'ENOENT' ? 'a broken symbolic link' : code})`);
+    throw new CertFileError(`${name} cannot be read (${code === 'ENOENT' ? missing(path) : code})`);
   }
   if (!stat.isFile()) throw new CertFileError(`${name} is not a regular file`);
   if (stat.size > MAX_PEM_BYTES) throw new CertFileError(`${name} is larger than ${MAX_PEM_BYTES} bytes`);
@@ -204,6 +206,10 @@ function readPemFile(path: string, name: string): string {
     throw new CertFileError(`${name} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'failed'})`);
   }
 }
+
+/** Why a path that stat cannot find is missing: a link to nothing, or no file at all. */
+const missing = (path: string): string =>
+  lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink() ? 'a broken symbolic link' : 'no such file';
 
 /** A certificate and its key parsed as the TLS server would, with errors naming the files. */
 function checkPair(certPem: string, keyPem: string, certName: string, keyName: string) {
@@ -226,23 +232,54 @@ function checkPair(certPem: string, keyPem: string, certName: string, keyName: s
 /** "error:04800066:PEM routines::bad end line" → "bad end line". */
 const opensslReason = (err: unknown): string => (err as Error).message.replace(/^error:[0-9A-F]+:[^:]*::?/, '');
 
+const DAY_MS = 24 * 3600 * 1000;
+/** A kept CA signs a new serving certificate only while it has this long left: the certificate gets at least that. */
+const CA_REUSE_MS = 30 * DAY_MS;
+
 /**
- * The certificates for `make run`: reused while valid for at least another
- * day, otherwise a fresh self-signed CA and a serving certificate for
- * localhost, 127.0.0.1 and ::1. A damaged pair that would be reused (either
- * of them: not PEM, a key that is not its certificate's, a CA that did not
- * sign tls.crt) is a CertFileError: the files are left for the user to
- * look at, not overwritten.
+ * The certificates for `make run`: reused while the serving certificate is
+ * valid for at least another day. After that a new serving certificate for
+ * localhost, 127.0.0.1 and ::1 is issued from the CA there while that CA,
+ * intact and the serving certificate's issuer, has a month left, so clients
+ * that trust ca.crt (written by `make certs`, or copied into a caBundle) go
+ * on trusting it; otherwise a fresh self-signed CA comes with it. A damaged
+ * pair that would be reused (either of them: not PEM, a key that is not its
+ * certificate's, a CA that did not sign tls.crt) is a CertFileError: the
+ * files are left for the user to look at, not overwritten.
  */
 export function ensureStandaloneCerts(dir: string, now = new Date()): CertFiles {
   const n = names(dir);
   if ([n.caCert, n.caKey, n.cert, n.key].every(existsSync)) {
     const { certPem, keyPem, cert } = readPair(dir, 'tls.crt', 'tls.key');
-    if (Date.parse(cert.validTo) - now.getTime() > 24 * 3600 * 1000)
-      return { ca: readCaPair(dir, cert), serving: { certPem, keyPem }, created: false };
+    if (Date.parse(cert.validTo) - now.getTime() > DAY_MS)
+      return { ca: readCaPair(dir, cert), serving: { certPem, keyPem }, created: false, renewed: false };
+    const ca = caToRenewWith(dir, cert, now);
+    if (ca) {
+      const serving = issueLocalServingCert(ca, now);
+      writeCertFiles(dir, undefined, serving);
+      return { ca, serving, created: false, renewed: true };
+    }
   }
   const ca = createCA({ now });
-  const serving = issueServingCert(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1', '::1'], now });
+  const serving = issueLocalServingCert(ca, now);
   writeCertFiles(dir, ca, serving);
-  return { ca, serving, created: true };
+  return { ca, serving, created: true, renewed: false };
+}
+
+const issueLocalServingCert = (ca: KeyPairPem, now: Date): KeyPairPem =>
+  issueServingCert(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1', '::1'], now });
+
+/**
+ * The CA of `dir` if it can sign the next serving certificate: intact, the
+ * issuer of the one ending, and a month left. Otherwise none, and a new CA
+ * replaces it, as before renewal from the kept CA existed.
+ */
+function caToRenewWith(dir: string, leaf: X509Certificate, now: Date): KeyPairPem | undefined {
+  try {
+    const ca = readCaPair(dir, leaf);
+    return ca.notAfter.getTime() - now.getTime() > CA_REUSE_MS ? ca : undefined;
+  } catch (err) {
+    if (err instanceof CertFileError) return undefined;
+    throw err;
+  }
 }

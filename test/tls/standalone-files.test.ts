@@ -4,7 +4,9 @@
 // a certificate, whose key is not ca.key's, or that did not sign tls.crt is
 // refused (CertFileError naming the file), as a damaged serving pair is.
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -79,6 +81,76 @@ describe('ensureStandaloneCerts reuses only a CA that vouches for what is served
         writeFileSync(join(dir, 'ca.key'), leaf.keyPem);
       }),
       /^ca\.crt is not a CA certificate$/,
+    );
+  });
+});
+
+describe('ensureStandaloneCerts renews the serving certificate from the CA it keeps', () => {
+  const DAY = 24 * 3600 * 1000;
+  const t0 = new Date('2026-01-01T00:00:00Z');
+  const at = (days: number) => new Date(t0.getTime() + days * DAY);
+  const fresh = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sg-standalone-'));
+    assert.equal(ensureStandaloneCerts(dir, t0).created, true);
+    return dir;
+  };
+  const file = (dir: string, name: string) => readFileSync(join(dir, name), 'utf8');
+
+  // A ca.crt that `make certs` wrote, or that a client was told to trust, must survive the serving certificate's end.
+  test('a serving certificate within a day of its end is re-issued by the same CA', () => {
+    const dir = fresh();
+    const caBefore = file(dir, 'ca.crt');
+    const leafBefore = file(dir, 'tls.crt');
+    const renewed = ensureStandaloneCerts(dir, at(89.5));
+    assert.equal(renewed.created, false);
+    assert.equal(renewed.renewed, true);
+    assert.equal(file(dir, 'ca.crt'), caBefore);
+    assert.notEqual(file(dir, 'tls.crt'), leafBefore);
+    const leaf = new X509Certificate(file(dir, 'tls.crt'));
+    const ca = new X509Certificate(caBefore);
+    assert.ok(leaf.checkIssued(ca) && leaf.verify(ca.publicKey));
+    assert.ok(leaf.validToDate.getTime() > at(89.5 + 30).getTime());
+    assert.equal(leaf.subjectAltName, 'DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1');
+    // And it is then reused like any other.
+    assert.deepEqual(
+      { ...ensureStandaloneCerts(dir, at(90)), ca: undefined, serving: undefined },
+      { created: false, renewed: false, ca: undefined, serving: undefined },
+    );
+  });
+
+  test('a CA with less than a month left is replaced along with the serving certificate', () => {
+    const dir = fresh();
+    const caBefore = file(dir, 'ca.crt');
+    ensureStandaloneCerts(dir, at(89.5));
+    const replaced = ensureStandaloneCerts(dir, at(340));
+    assert.equal(replaced.created, true);
+    assert.notEqual(file(dir, 'ca.crt'), caBefore);
+  });
+
+  test('a serving certificate another CA issued is not renewed by this one: both are replaced', () => {
+    const dir = fresh();
+    const caBefore = file(dir, 'ca.crt');
+    const stranger = issueServingCert(createCA({ now: t0 }), { dnsNames: ['localhost'], now: t0 });
+    writeFileSync(join(dir, 'tls.crt'), stranger.certPem);
+    writeFileSync(join(dir, 'tls.key'), stranger.keyPem);
+    assert.equal(ensureStandaloneCerts(dir, at(89.5)).created, true);
+    assert.notEqual(file(dir, 'ca.crt'), caBefore);
+  });
+});
+
+describe('ensureStandaloneCerts reads only regular files of a bounded size', () => {
+  test('a FIFO named tls.crt is refused, not read (the read would never end)', () => {
+    const dir = generated((d) => {
+      rmSync(join(d, 'tls.crt'));
+      execFileSync('mkfifo', [join(d, 'tls.crt')]);
+    });
+    refused(dir, /^tls\.crt is not a regular file$/);
+  });
+
+  test('a tls.key past a megabyte is refused', () => {
+    refused(
+      generated((d) => writeFileSync(join(d, 'tls.key'), 'x'.repeat(1024 * 1024 + 1))),
+      /^tls\.key is larger than 1048576 bytes$/,
     );
   });
 });
