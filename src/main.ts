@@ -164,6 +164,7 @@ export async function serve(
         // The admission listener's deadlines; its connection cap is fixed (METRICS_MAX_CONNECTIONS).
         timeouts: { requestMs: limits.requestTimeoutMs, headersMs: limits.headersTimeoutMs },
         onConnectionDropped: () => metrics.metricsConnectionDropped(),
+        onClientError: (status) => metrics.httpError('metrics', status),
       });
     const controller =
       client && informers && config.defaults.mode !== 'off'

@@ -95,7 +95,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     requestTimeout: timeouts.requestMs,
     keepAliveTimeout: timeouts.keepAliveMs,
     connectionTimeout: timeouts.connectionMs,
-    clientErrorHandler: countedClientError(deps.observer),
+    clientErrorHandler: countedClientError((socket, status) => deps.observer?.httpError?.(endpointTag(socket), status)),
   };
   if (deps.logger) (options as { loggerInstance?: Logger }).loggerInstance = deps.logger;
   if (deps.https) options.https = { minVersion: 'TLSv1.2', ...deps.https, ...listenerTimeouts(timeouts) };
@@ -138,13 +138,14 @@ const CLIENT_ERRORS: Record<string, [number, string, string]> = {
  * What Node's HTTP parser refuses before any route runs (malformed requests:
  * 400; head or body past its deadline: 408; headers too large: 431),
  * answered as Fastify's default handler does and counted like every other
- * refusal, so slow-client attacks show in http_errors_total.
+ * refusal, so slow-client attacks show in http_errors_total. The metrics
+ * listener answers and counts its own the same way.
  */
-function countedClientError(observer: AppObserver | undefined) {
+export function countedClientError(count: (socket: Socket, status: number) => void) {
   return (err: NodeJS.ErrnoException, socket: Socket): void => {
     if (err.code === 'ECONNRESET' || socket.destroyed) return;
     const [status, name, message] = CLIENT_ERRORS[err.code ?? ''] ?? [400, 'Bad Request', 'malformed HTTP request'];
-    observer?.httpError?.(endpointTag(socket), status);
+    count(socket, status);
     if (socket.writable) socket.write(rawAnswer(status, name, message));
     socket.destroy(err);
   };

@@ -14,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { resolveTimeouts } from './app.js';
+import { countedClientError, resolveTimeouts } from './app.js';
 import { capConnections } from './connections.js';
 import { probeAnswer, type ProbePath, type Readiness } from './health.js';
 import type { AppTimeouts } from './types.js';
@@ -50,6 +50,8 @@ export interface MetricsServerOptions {
   maxConnections?: number;
   /** A connection beyond the cap was closed at accept. */
   onConnectionDropped?: () => void;
+  /** Node refused a request before it was handled (400 malformed, 408 past a deadline, 431 headers too large). */
+  onClientError?: (status: number) => void;
   /** Clock for rate-limiting the drop warnings (tests). */
   now?: () => number;
 }
@@ -80,6 +82,11 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Me
       keepAliveTimeout: t.keepAliveMs,
     },
     (req, res) => void handle(req, res, opts),
+  );
+  // Node's own handler answers these bare and counts nothing: a slowloris here would not show.
+  server.on(
+    'clientError',
+    countedClientError((_socket, status) => opts.onClientError?.(status)),
   );
   server.timeout = t.connectionMs;
   capConnections(server, {

@@ -7,7 +7,8 @@ import { spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
-import { createServer } from 'node:net';
+import { once } from 'node:events';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -74,6 +75,39 @@ describe('serve lifecycle', () => {
     serve.child.kill('SIGTERM');
     assert.equal(await serve.exited, 0, serve.output());
     assert.match(serve.output(), /"msg":"stopped"/);
+  });
+});
+
+describe('serve --metrics-listen', () => {
+  // main.ts wires the metrics listener's own refusals into the same counter as the admission port's.
+  test('a malformed request on the metrics port is answered 400 and counted as endpoint "metrics"', {
+    timeout: 60_000,
+  }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sg-serve-'));
+    const serve = startServe([
+      '--standalone',
+      '--listen',
+      '127.0.0.1:0',
+      '--cert-dir',
+      dir,
+      '--metrics-listen',
+      '127.0.0.1:0',
+    ]);
+    try {
+      await serve.waitFor(/"msg":"metrics listening"/);
+      const url = /"url":"(http:\/\/[^"]+)\/metrics"/.exec(serve.output())![1]!;
+      const socket = connect({ host: '127.0.0.1', port: Number(new URL(url).port) });
+      let answer = '';
+      socket.on('data', (d) => (answer += d));
+      socket.write('GET /metrics HTTP/1.1\r\nHost metrics\r\n\r\n');
+      await once(socket, 'close');
+      assert.match(answer, /^HTTP\/1\.1 400 Bad Request\r\n/);
+      const scrape = await (await fetch(`${url}/metrics`)).text();
+      assert.match(scrape, /^sidecar_guard_http_errors_total\{endpoint="metrics",status="400"\} 1$/m);
+    } finally {
+      serve.child.kill('SIGTERM');
+      await serve.exited;
+    }
   });
 });
 

@@ -5,7 +5,8 @@
 // cap's worth of connections open, the next one is closed at accept, counted
 // in sidecar_guard_metrics_connections_dropped_total and logged at most once
 // per interval, while the held ones keep getting /metrics and the probes; once
-// a held connection closes, its slot is reused.
+// a held connection closes, its slot is reused. Node's own refusals (408, 400)
+// are answered in JSON and counted in http_errors_total{endpoint="metrics"}.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import net from 'node:net';
@@ -84,6 +85,7 @@ describe(`the metrics listener: deadlines and a cap of ${CAP} connections`, { ti
       // keep-alive is long so the held connections stay open however slow the machine.
       timeouts: { headersMs: HEADERS_MS, requestMs: 400, checkIntervalMs: 20, keepAliveMs: 60_000 },
       maxConnections: CAP,
+      onClientError: (status) => metrics.httpError('metrics', status),
       onConnectionDropped: () => {
         metrics.metricsConnectionDropped();
         onDrop?.();
@@ -99,6 +101,10 @@ describe(`the metrics listener: deadlines and a cap of ${CAP} connections`, { ti
 
   const dropped = async () =>
     (await metrics.registry.getSingleMetric('sidecar_guard_metrics_connections_dropped_total')!.get()).values[0]?.value;
+  const httpErrors = async (status: string) =>
+    (await metrics.registry.getSingleMetric('sidecar_guard_http_errors_total')!.get()).values.find(
+      (v) => v.labels.endpoint === 'metrics' && v.labels.status === status,
+    )?.value;
   const warnings = () => lines.filter((l) => /metrics port at its connection cap/.test(l.msg));
   /** Opens a connection the server drops at accept; resolves once both the drop and the close happened. */
   async function droppedAttempt(): Promise<Conn> {
@@ -118,8 +124,24 @@ describe(`the metrics listener: deadlines and a cap of ${CAP} connections`, { ti
     if (!slow.closed) await once(slow.socket, 'close');
     assert.ok(performance.now() - start >= HEADERS_MS - 5, 'not cut before the deadline');
     assert.match(slow.received, /^HTTP\/1\.1 408 Request Timeout\r\n/);
+    // Answered and counted as the admission listener's are: a slowloris here shows in http_errors_total.
+    assert.deepEqual(JSON.parse(slow.received.slice(slow.received.indexOf('\r\n\r\n') + 4)), {
+      statusCode: 408,
+      error: 'Request Timeout',
+      message: 'the request head or body did not arrive in time',
+    });
+    assert.equal(await httpErrors('408'), 1);
     honest.socket.destroy();
     // Both leave before the cap is filled below.
+    await Promise.all(accepted.filter((s) => !s.destroyed).map((s) => once(s, 'close')));
+  });
+
+  test('a malformed request is answered 400 and counted', async () => {
+    const bad = await Conn.open(server.url);
+    bad.socket.write('GET /metrics HTTP/1.1\r\nHost metrics\r\n\r\n');
+    if (!bad.closed) await once(bad.socket, 'close');
+    assert.match(bad.received, /^HTTP\/1\.1 400 Bad Request\r\n/);
+    assert.equal(await httpErrors('400'), 1);
     await Promise.all(accepted.filter((s) => !s.destroyed).map((s) => once(s, 'close')));
   });
 
