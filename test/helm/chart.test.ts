@@ -26,6 +26,23 @@ const container = (objects: K8sObject[], name = 'sidecar-guard') =>
 const args = (objects: K8sObject[], name = 'sidecar-guard'): string[] => container(objects, name).args;
 const kinds = (objects: K8sObject[]) => objects.map((o) => `${o.kind}/${o.metadata.name}`).sort();
 
+/**
+ * The NetworkPolicy selects exactly the Deployment's pods, lets anyone reach the admission port (the API server's
+ * address cannot be named) and the metrics port only from `metricsFrom` (no rule for it when empty), each by a
+ * port name the container has.
+ */
+function assertNetworkPolicy(objects: K8sObject[], metricsFrom: unknown[]): void {
+  const policy = find(objects, 'NetworkPolicy').spec;
+  assert.deepEqual(policy.podSelector.matchLabels, find(objects, 'Deployment').spec.selector.matchLabels);
+  assert.deepEqual(policy.policyTypes, ['Ingress']);
+  const rules = [{ ports: [{ port: 'https', protocol: 'TCP' }] }];
+  if (metricsFrom.length > 0) rules.push({ ports: [{ port: 'metrics', protocol: 'TCP' }], from: metricsFrom } as never);
+  assert.deepEqual(policy.ingress, rules);
+  const named = container(objects).ports.map((p: Rec) => p.name);
+  for (const rule of policy.ingress)
+    assert.ok(named.includes(rule.ports[0].port), `${rule.ports[0].port} is a container port`);
+}
+
 /** The same objects, field for field, after the one documented normalisation (Helm's standard labels). */
 function assertSameObjects(helmObjects: K8sObject[], kustomizeObjects: K8sObject[]): void {
   const fromHelm = byKey(withoutHelmLabels(helmObjects));
@@ -150,12 +167,13 @@ describe('values', () => {
 
   test('everything switched on: each value lands where it should, and serve accepts the flags and files', () => {
     const objects = render(EVERYTHING);
-    // The objects of manifests/ with the namespace-defaults component, plus the chart's own two.
+    // The objects of manifests/ with the namespace-defaults component, plus the chart's own three.
     assert.deepEqual(
       kinds(objects),
       [
         ...kinds(renderWithNamespaceDefaults()),
         'ConfigMap/sidecar-guard-defaults',
+        'NetworkPolicy/sidecar-guard',
         'ServiceMonitor/sidecar-guard',
       ].sort(),
     );
@@ -238,6 +256,18 @@ describe('values', () => {
       { port: 'metrics', path: '/metrics', scheme: 'http', interval: '15s', scrapeTimeout: '5s' },
     ]);
     assert.equal(find(objects, 'PodDisruptionBudget').spec.minAvailable, 2);
+    assertNetworkPolicy(objects, EVERYTHING.networkPolicy.metricsFrom);
+  });
+
+  test('networkPolicy: without metricsFrom, or without metrics, only the admission port is open', () => {
+    assert.ok(!render().some((o) => o.kind === 'NetworkPolicy'), 'off by default');
+    assertNetworkPolicy(render({ networkPolicy: { enabled: true } }), []);
+    const from = [{ ipBlock: { cidr: '10.8.0.0/16' } }];
+    assertNetworkPolicy(render({ networkPolicy: { enabled: true, metricsFrom: from } }), from);
+    assertNetworkPolicy(
+      render({ metrics: { enabled: false }, networkPolicy: { enabled: true, metricsFrom: from } }),
+      [],
+    );
   });
 
   test('failurePolicy Ignore: installed Ignore, no --fail-closed-when-ready, no probe grant', () => {
@@ -362,6 +392,11 @@ describe('bad values fail helm template and helm lint, naming the value', () => 
     ],
     ['an extra arg', { extraArgs: ['max-inflight=64'] }, /at '\/extraArgs\/0'/],
     ['claims local with 2 replicas', { claims: 'local' }, /'allOf' failed\n\s+- at '\/replicas': value must be 1/],
+    [
+      'a NetworkPolicy peer',
+      { networkPolicy: { enabled: true, metricsFrom: [{ namespaceSelecter: {} }] } },
+      /at '\/networkPolicy\/metricsFrom\/0': additional properties 'namespaceSelecter' not allowed/,
+    ],
     [
       'a ServiceMonitor without metrics',
       { metrics: { enabled: false, serviceMonitor: { enabled: true } } },

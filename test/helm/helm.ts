@@ -132,6 +132,10 @@ export const EVERYTHING = {
     serviceMonitor: { enabled: true, labels: { release: 'kube-prometheus' }, interval: '15s', scrapeTimeout: '5s' },
   },
   podDisruptionBudget: { enabled: true, minAvailable: 2 },
+  networkPolicy: {
+    enabled: true,
+    metricsFrom: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }],
+  },
   resources: { requests: { cpu: '200m', memory: '256Mi' }, limits: { cpu: '2', memory: '1Gi' } },
   extraArgs: ['--max-inflight=64', '--reservation-ttl=60000'],
   podAnnotations: { 'example.com/team': 'platform' },
