@@ -23,7 +23,7 @@ export interface Product {
   buildApp: App['buildApp'];
   MAX_BODY_BYTES: number;
   createMetrics: MetricsModule['createMetrics'];
-  readCertFiles: Files['readCertFiles'];
+  readServingPair: Files['readServingPair'];
 }
 
 type ClaimsModule = typeof import('../src/cluster/claims.js');
@@ -114,6 +114,6 @@ export async function loadProduct(root: 'dist' | 'src' = productRoot()): Promise
     buildApp: app.buildApp,
     MAX_BODY_BYTES: app.MAX_BODY_BYTES,
     createMetrics: metrics.createMetrics,
-    readCertFiles: files.readCertFiles,
+    readServingPair: files.readServingPair,
   };
 }

@@ -35,9 +35,9 @@ const { values } = parseArgs({
   },
 });
 if (!values['cert-dir']) throw new Error('--cert-dir is required');
-const { ClusterStore, localAdmitter, buildApp, MAX_BODY_BYTES, createMetrics, readCertFiles, root } =
+const { ClusterStore, localAdmitter, buildApp, MAX_BODY_BYTES, createMetrics, readServingPair, root } =
   await loadProduct();
-const { serving } = readCertFiles(values['cert-dir']);
+const serving = readServingPair(values['cert-dir']);
 const https = { key: serving.keyPem, cert: serving.certPem };
 
 function noopServer() {

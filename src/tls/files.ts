@@ -110,15 +110,6 @@ function writeAtomically(path: string, text: string, mode: number): void {
   }
 }
 
-export function readCertFiles(dir: string): { ca?: KeyPairPem; serving: KeyPairPem } {
-  const n = names(dir);
-  const serving = { certPem: readFileSync(n.cert, 'utf8'), keyPem: readFileSync(n.key, 'utf8') };
-  const ca = existsSync(n.caCert)
-    ? { certPem: readFileSync(n.caCert, 'utf8'), keyPem: existsSync(n.caKey) ? readFileSync(n.caKey, 'utf8') : '' }
-    : undefined;
-  return ca ? { ca, serving } : { serving };
-}
-
 /**
  * tls.crt and tls.key of `dir`, checked the way the TLS server will use
  * them: a file that is not PEM (cut short by a crash, the wrong file
