@@ -27,6 +27,7 @@ import { readFlagFile, readSources, UsageError } from './sources.js';
 import { WebhookConfigPatcher, failClosedWhenReady, proveReachable, type WebhookConfigTarget } from './tls/cabundle.js';
 import { FileCertificateSource } from './tls/file-source.js';
 import { CertFileError, ensureStandaloneCerts } from './tls/files.js';
+import { hasExpired } from './tls/expiry.js';
 import type { TlsManager } from './tls/manager.js';
 import { reloadOnChange, type CertificateSource, type SecureContextTarget } from './tls/reloader.js';
 import { serverTlsOptions } from './tls/server-options.js';
@@ -327,7 +328,7 @@ async function certificateSource(
  * get the calls, and keeps --fail-closed-when-ready from setting Fail.
  */
 function expiredCertificate(notAfter: Date, now = new Date()): string[] {
-  return notAfter.getTime() <= now.getTime() ? [`serving certificate expired at ${notAfter.toISOString()}`] : [];
+  return hasExpired(notAfter, now) ? [`serving certificate expired at ${notAfter.toISOString()}`] : [];
 }
 
 /** What an expiring --cert-dir certificate's log line says to do. */

@@ -25,10 +25,12 @@ export function expiryWarningWindowMs(notBefore: Date, notAfter: Date): number {
 }
 
 export function expiryState(notBefore: Date, notAfter: Date, now: Date): ExpiryState {
-  const left = notAfter.getTime() - now.getTime();
-  if (left <= 0) return 'expired';
-  return left <= expiryWarningWindowMs(notBefore, notAfter) ? 'expiring' : 'valid';
+  if (hasExpired(notAfter, now)) return 'expired';
+  return notAfter.getTime() - now.getTime() <= expiryWarningWindowMs(notBefore, notAfter) ? 'expiring' : 'valid';
 }
+
+/** The one comparison that says a certificate is past its end (readiness and the expiry warnings both use it). */
+export const hasExpired = (notAfter: Date, now: Date): boolean => notAfter.getTime() <= now.getTime();
 
 /** "3 days", "5 hours", "12 minutes": how far away notAfter is, for a log line. */
 export function describeTimeLeft(ms: number): string {
