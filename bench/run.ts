@@ -22,6 +22,7 @@ import { startControlPlane, stopProcess } from '../test/cluster/control-plane.js
 import { marginalBytes, measureMemory, measureScale } from './memory.js';
 import { missed, table, type Results } from './report.js';
 import { distIsFresh, DIST_DIR, productRoot } from './product.js';
+import { measureCheckFile } from './check-file.js';
 import { measureStartup } from './startup.js';
 import { median, round, type Summary } from './stats.js';
 import { fullGcDuringWarmUp, GC_TRACE_FLAGS, GcLog, medianOf, summarizeGc, type GcSummary } from './gc-trace.js';
@@ -448,6 +449,14 @@ async function scopePhase(results: Results, details: Record<string, unknown>): P
   details.scope = run;
 }
 
+/** `check` on a 16 MiB manifest file, the largest --max-file-size lets in by default (bench/check-file.ts). */
+async function checkFilePhase(results: Results, details: Record<string, unknown>): Promise<void> {
+  const run = measureCheckFile();
+  results.check_file_rss_mb = round(run.peakRssMb, 0);
+  results.check_file_ms = round(run.wallMs, 0);
+  details.checkFile = run;
+}
+
 /** Issue 14, bounded output: the largest bodies and the costliest objects still judged, each on a fresh server (bench/bounded.ts). */
 async function boundedPhase(results: Results, details: Record<string, unknown>): Promise<void> {
   const rows = await measureBounded(BENCH_CASES);
@@ -506,6 +515,7 @@ async function main(): Promise<number> {
       ['attack', () => attackPhase(results, details)],
       ['bounded', () => boundedPhase(results, details)],
       ['scope', () => scopePhase(results, details)],
+      ['check-file', () => checkFilePhase(results, details)],
     ];
     const only = flags.only?.split(',');
     for (const [name, phase] of phases) {

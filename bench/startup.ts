@@ -19,7 +19,7 @@ export interface Startup {
 }
 
 /** bin/sidecar-guard.js runs dist/cli.js when it exists; BENCH_DIST_DIR runs that build's cli.js directly. */
-const CLI = process.env.BENCH_DIST_DIR ? join(DIST_DIR, 'cli.js') : join(REPO_ROOT, 'bin', 'sidecar-guard.js');
+export const CLI = process.env.BENCH_DIST_DIR ? join(DIST_DIR, 'cli.js') : join(REPO_ROOT, 'bin', 'sidecar-guard.js');
 
 export async function freePort(): Promise<number> {
   const server = createServer();

@@ -1,7 +1,13 @@
 // Manifests as kubectl reads them: multi-document YAML (YAML 1.1, like
 // sigs.k8s.io/yaml), JSON, and `kind: List`, each object remembering where
 // its fields are so findings can point at a line.
-import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
+//
+// Documents are composed one at a time and only their values are kept: a
+// document's syntax tree costs 40-60 times its text (a 15 MB file of 75,000
+// Sidecars held 650 MB of them), and almost no object ever asks where a field
+// is. The few that do (an object with a finding) have their document parsed
+// again from its slice of the text, once.
+import { Composer, isMap, isScalar, isSeq, LineCounter, Parser, parseDocument, type Document, type Node } from 'yaml';
 import { isRecord } from '../util/json.js';
 
 export interface Source {
@@ -39,12 +45,13 @@ export function parseSources(sources: readonly Source[]): Manifest[] {
   return sources.flatMap(parseSource);
 }
 
+const YAML_OPTIONS = { version: '1.1', uniqueKeys: true, prettyErrors: false } as const;
+
 export function parseSource(source: Source): Manifest[] {
   const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(source.text, { lineCounter, version: '1.1', uniqueKeys: true, prettyErrors: false });
+  const docs = new Composer(YAML_OPTIONS).compose(new Parser(lineCounter.addNewLine).parse(source.text));
   const out: Manifest[] = [];
-  const docList = Array.isArray(docs) ? docs : [docs];
-  for (const doc of docList) {
+  for (const doc of docs) {
     const error = doc.errors[0];
     if (error) {
       const [line, col] = linePos(lineCounter, withinText(source.text, error.pos[0]));
@@ -67,37 +74,86 @@ export function parseSource(source: Source): Manifest[] {
       continue;
     }
     if (value === null || value === undefined) continue;
-    out.push(...objectsOf(source.file, value, doc, lineCounter));
+    out.push(...objectsOf(source.file, value, doc, new DocumentPlace(source.text, lineCounter, doc)));
   }
   return out;
 }
 
+/**
+ * Where one document's fields are, without its syntax tree: the tree it
+ * was parsed to is dropped, and the first locate() parses the document's
+ * slice of the text again. The slice starts at the beginning of the line
+ * the contents start on, so a block map keeps its indentation.
+ */
+class DocumentPlace {
+  private readonly sliceStart: number;
+  private readonly sliceEnd: number;
+  private readonly contentsStart: number;
+  private tree: Node | null | undefined;
+
+  constructor(
+    private readonly text: string,
+    private readonly lineCounter: LineCounter,
+    doc: Document,
+  ) {
+    const range = doc.contents?.range;
+    this.contentsStart = range?.[0] ?? 0;
+    const lineStart = text.lastIndexOf('\n', this.contentsStart - 1) + 1;
+    // Anything but indentation before the contents on their line (`--- {a: 1}`): start at the contents.
+    this.sliceStart = /^[ \t]*$/.test(text.slice(lineStart, this.contentsStart)) ? lineStart : this.contentsStart;
+    this.sliceEnd = range?.[2] ?? this.contentsStart;
+  }
+
+  /** Line and column of a node of the tree still there (while the document is being read: no parse again). */
+  at(doc: Document, path: readonly (string | number)[]): Position {
+    const [line, col] = linePos(this.lineCounter, rangeOf(doc.contents, path));
+    return { line, col };
+  }
+
+  /** Line and column of the deepest node along `path`, in the whole file. */
+  locate(path: readonly (string | number)[]): Position {
+    const offset = this.reparsed() ? this.sliceStart + rangeOf(this.tree ?? null, path) : this.contentsStart;
+    const [line, col] = linePos(this.lineCounter, offset);
+    return { line, col };
+  }
+
+  /**
+   * The document's contents parsed again, or false when the slice does not
+   * parse to the same place (a %TAG directive it depended on, say): then
+   * every field is placed at the document's start.
+   */
+  private reparsed(): boolean {
+    if (this.tree === undefined) {
+      const doc = parseDocument(this.text.slice(this.sliceStart, this.sliceEnd), YAML_OPTIONS);
+      const same = doc.errors.length === 0 && (doc.contents?.range?.[0] ?? -1) + this.sliceStart === this.contentsStart;
+      this.tree = same ? doc.contents : null;
+    }
+    return this.tree !== null;
+  }
+}
+
 /** A `kind: List` (or any *List with items) stands for its items. */
-function objectsOf(file: string, value: unknown, doc: Document, lc: LineCounter): Manifest[] {
+function objectsOf(file: string, value: unknown, doc: Document, where: DocumentPlace): Manifest[] {
   if (
     !isRecord(value) ||
     typeof value.kind !== 'string' ||
     !value.kind.endsWith('List') ||
     !Array.isArray(value.items)
   ) {
-    return [manifestAt(file, value, doc, lc, [])];
+    return [manifestAt(file, value, doc, where, [])];
   }
-  return value.items.map((item, i) => manifestAt(file, item, doc, lc, ['items', i]));
+  return value.items.map((item, i) => manifestAt(file, item, doc, where, ['items', i]));
 }
 
 function manifestAt(
   file: string,
   object: unknown,
   doc: Document,
-  lc: LineCounter,
+  where: DocumentPlace,
   prefix: (string | number)[],
 ): Manifest {
-  const locate = (path: string): Position => {
-    const range = rangeOf(doc.contents, [...prefix, ...parseFieldPath(path)]);
-    const [line, col] = linePos(lc, range);
-    return { line, col };
-  };
-  return { ok: true, file, object, position: locate(''), locate };
+  const locate = (path: string): Position => where.locate([...prefix, ...parseFieldPath(path)]);
+  return { ok: true, file, object, position: where.at(doc, prefix), locate };
 }
 
 /** spec.egress[1].hosts[0] → ['spec','egress',1,'hosts',0]; labels[app.kubernetes.io/name] keeps its dots. */
@@ -112,7 +168,7 @@ export function parseFieldPath(path: string): (string | number)[] {
 }
 
 /** Offset of the deepest node along the path; for map entries, the key's offset. */
-function rangeOf(root: Node | null, path: (string | number)[]): number {
+function rangeOf(root: Node | null, path: readonly (string | number)[]): number {
   let node: unknown = root;
   let offset = (root as Node | null)?.range?.[0] ?? 0;
   for (const segment of path) {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Node } from 'yaml';
 import { parseFieldPath, parseSource } from '../../src/manifests/documents.js';
 
 const yaml = `# leading comment
@@ -89,4 +90,81 @@ describe('manifest documents', () => {
     ]);
     assert.deepEqual(parseFieldPath(''), []);
   });
+
+  // The syntax trees are dropped after reading; a field's place comes from its document's slice parsed again.
+  // Every layout a document can start with, each placed as the whole file's own parse places it.
+  const layouts = [
+    'apiVersion: v1\nkind: Sidecar\nspec:\n  egress:\n  - hosts:\n    - bad\n',
+    '# a comment first\n\napiVersion: v1\nkind: Sidecar\nspec:\n  egress:\n  - hosts: [a, bad]\n',
+    '  apiVersion: v1\n  kind: Sidecar\n  spec:\n    egress:\n    - hosts:\n      - bad\n',
+    '{"apiVersion": "v1", "kind": "Sidecar",\n "spec": {"egress": [{"hosts": ["a", "bad"]}]}}\n',
+    'apiVersion: v1\r\nkind: Sidecar\r\nspec:\r\n  egress:\r\n  - hosts:\r\n    - bad\r\n',
+    'kind: List\nitems:\n- kind: Sidecar\n  spec:\n    egress:\n    - hosts: [bad]\n- kind: Sidecar\n  spec: {egress: [{hosts: [x, bad]}]}\n',
+  ];
+  const paths = [
+    '',
+    'kind',
+    'spec.egress[0].hosts[0]',
+    'spec.egress[0].hosts[1]',
+    'spec.egress[0].bind',
+    'spec.nothing',
+  ];
+
+  test('a field is placed as a parse of the whole file places it, in any document of it', () => {
+    const text = `${layouts.join('---\n')}--- {"kind": "Sidecar", "spec": {"egress": [{"hosts": ["bad"]}]}}\n`;
+    const parsed = parseSource({ file: 'many.yaml', text });
+    const expected = wholeFilePlaces(text);
+    assert.equal(parsed.length, expected.length);
+    parsed.forEach((m, i) => {
+      assert.ok(m.ok, `object ${i}`);
+      assert.deepEqual(m.position, expected[i]!(''), `object ${i} starts`);
+      for (const path of paths) assert.deepEqual(m.locate(path), expected[i]!(path), `object ${i}: ${path}`);
+    });
+  });
+
+  test('a document that does not parse alone the same way has its fields placed at its start', () => {
+    // A %TAG handle declared before the document: its slice alone does not know the handle.
+    const text = '%TAG !k! tag:example.com,2000:\n---\nkind: !k!thing Sidecar\nspec:\n  egress: []\n';
+    const [tagged] = parseSource({ file: 't.yaml', text });
+    assert.ok(tagged?.ok);
+    assert.deepEqual(tagged.position, { line: 3, col: 1 });
+    assert.deepEqual(tagged.locate('spec.egress'), { line: 3, col: 1 });
+  });
 });
+
+/** Per object, where each path lands in the trees of parseAllDocuments over the whole text (List items expanded). */
+function wholeFilePlaces(text: string): ((path: string) => { line: number; col: number })[] {
+  const lc = new LineCounter();
+  const out: ((path: string) => { line: number; col: number })[] = [];
+  for (const doc of parseAllDocuments(text, { lineCounter: lc, version: '1.1' }) as ReturnType<
+    typeof parseAllDocuments
+  > &
+    unknown[]) {
+    const value = doc.toJS() as { kind?: string; items?: unknown[] };
+    const prefixes: (string | number)[][] =
+      value.kind === 'List' && Array.isArray(value.items) ? value.items.map((_, i) => ['items', i]) : [[]];
+    for (const prefix of prefixes)
+      out.push((path) => lc.linePos(deepest(doc.contents as Node, [...prefix, ...parseFieldPath(path)])));
+  }
+  return out;
+}
+
+/** The offset of the deepest node along the path (a map entry's key), as documents.ts promises. */
+function deepest(root: Node, path: (string | number)[]): number {
+  let node: unknown = root;
+  let offset = root.range?.[0] ?? 0;
+  for (const segment of path) {
+    const pair = isMap(node)
+      ? node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(segment))
+      : undefined;
+    const item = isSeq(node) && typeof segment === 'number' ? (node.items[segment] as Node | undefined) : undefined;
+    if (pair) {
+      offset = (pair.key as Node).range?.[0] ?? offset;
+      node = pair.value;
+    } else if (item) {
+      offset = item.range?.[0] ?? offset;
+      node = item;
+    } else break;
+  }
+  return offset;
+}
