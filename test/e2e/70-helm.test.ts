@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { stringify } from 'yaml';
-import { renderBase, renderWithNamespaceDefaults, type K8sObject } from '../manifests/render.js';
+import { renderBase, renderWithComponents, renderWithNamespaceDefaults, type K8sObject } from '../manifests/render.js';
 import { CHART, EVERYTHING, helm, render, SERVICEMONITOR_CRD } from '../helm/helm.js';
 import { waitFor } from '../helpers/wait.js';
 import {
@@ -81,6 +81,10 @@ describe('the chart against kube-apiserver (server-side dry run)', { skip: needs
   test('the namespace-defaults render and the overlay with the component are both accepted', async () => {
     await assertAccepted(render({ namespace: { create: true }, namespaceDefaults: { enabled: true } }));
     await assertAccepted(renderWithNamespaceDefaults());
+  });
+
+  test('the overlay with both components (namespace defaults, network policy) is accepted', async () => {
+    await assertAccepted(renderWithComponents('namespace-defaults', 'network-policy'));
   });
 
   test('every value switched on, in a namespace of its own at the restricted level, ServiceMonitor included', async () => {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { serveConfigOf } from '../../src/cli.js';
-import { renderBase, renderWithNamespaceDefaults, type K8sObject } from '../manifests/render.js';
+import { renderBase, renderWithComponents, renderWithNamespaceDefaults, type K8sObject } from '../manifests/render.js';
 import { byKey, CHART, EVERYTHING, HELM_LABELS, helm, lint, render, template, withoutHelmLabels } from './helm.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: the tests walk rendered manifests field by field; each value is asserted where it is read
@@ -124,6 +124,21 @@ describe('the default render and kubectl kustomize manifests', () => {
       render({ namespace: { create: true }, namespaceDefaults: { enabled: true } }),
       renderWithNamespaceDefaults(),
     );
+  });
+
+  test('networkPolicy with the monitoring namespace as metricsFrom is the network-policy component', () => {
+    const monitoring = [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }];
+    const objects = render({ namespace: { create: true }, networkPolicy: { enabled: true, metricsFrom: monitoring } });
+    assertSameObjects(objects, renderWithComponents('network-policy'));
+    assertSameObjects(
+      render({
+        namespace: { create: true },
+        namespaceDefaults: { enabled: true },
+        networkPolicy: { enabled: true, metricsFrom: monitoring },
+      }),
+      renderWithComponents('namespace-defaults', 'network-policy'),
+    );
+    assertNetworkPolicy(objects, monitoring);
   });
 
   test("Helm's labels are on every object, and only in its own metadata", () => {

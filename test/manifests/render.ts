@@ -40,12 +40,17 @@ export function renderBase(): K8sObject[] {
 
 /** The base plus components/namespace-defaults, through an overlay outside the base (kustomize refuses nested ones). */
 export function renderWithNamespaceDefaults(): K8sObject[] {
+  return renderWithComponents('namespace-defaults');
+}
+
+/** The base plus the named components of manifests/components, through an overlay outside the base. */
+export function renderWithComponents(...components: string[]): K8sObject[] {
   const dir = mkdtempSync(join(tmpdir(), 'sidecar-guard-overlay-'));
   try {
     const base = relative(dir, MANIFESTS);
     writeFileSync(
       join(dir, 'kustomization.yaml'),
-      `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ${base}\ncomponents:\n  - ${base}/components/namespace-defaults\n`,
+      `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ${base}\ncomponents:\n${components.map((c) => `  - ${base}/components/${c}\n`).join('')}`,
     );
     return parseDocuments(kustomize(dir));
   } finally {
