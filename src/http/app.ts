@@ -15,10 +15,13 @@ import { DEFAULT_SERVE_LIMITS } from '../config.js';
 import Fastify, {
   LogController,
   type FastifyBaseLogger,
+  type FastifyError,
   type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
   type FastifyServerOptions,
 } from 'fastify';
-import type { IncomingMessage } from 'node:http';
+import { type IncomingMessage, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
@@ -96,6 +99,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     keepAliveTimeout: timeouts.keepAliveMs,
     connectionTimeout: timeouts.connectionMs,
     clientErrorHandler: countedClientError((socket, status) => deps.observer?.httpError?.(endpointTag(socket), status)),
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) =>
+      answerUnroutable(error, request, reply, deps.observer),
   };
   if (deps.logger) (options as { loggerInstance?: Logger }).loggerInstance = deps.logger;
   if (deps.https) options.https = { minVersion: 'TLSv1.2', ...deps.https, ...listenerTimeouts(timeouts) };
@@ -149,6 +154,26 @@ export function countedClientError(count: (socket: Socket, status: number) => vo
     if (socket.writable) socket.write(rawAnswer(status, name, message));
     socket.destroy(err);
   };
+}
+
+/**
+ * A URL Fastify's router cannot decode (`/%`, a bad percent-escape) is refused
+ * before any route, hook or not-found handler runs; by default Fastify
+ * answers it in a shape of its own and nothing counts it. Here it gets the
+ * routes' shape and is counted with the other requests no route took.
+ */
+function answerUnroutable(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  observer: AppObserver | undefined,
+): void {
+  const status = error.statusCode ?? 400;
+  observer?.httpError?.('unknown', status);
+  // A body that was not read is not read at all: the connection goes.
+  if (!request.raw.complete) void reply.header('connection', 'close');
+  const message = `cannot route ${request.raw.method ?? ''} ${clip(request.raw.url ?? '', 100)}: not a valid URL (a bad percent-escape?); use POST /validate or /mutate`;
+  void reply.code(status).send({ statusCode: status, error: STATUS_CODES[status] ?? 'Bad Request', message });
 }
 
 /**

@@ -326,6 +326,19 @@ describe('every refusal is counted in http_errors_total', { timeout: 30_000 }, (
     assert.equal(await errors({ endpoint: 'unknown', status: '400' }), 1);
   });
 
+  test("400 for a URL the router cannot decode (/%), in the routes' shape; its unread body closes the connection", async () => {
+    const before = (await errors({ endpoint: 'unknown', status: '400' })) ?? 0;
+    const client = await RawClient.connect(server.port);
+    await client.write(requestHead('/%', { 'content-type': 'application/json', 'content-length': 1_000 }));
+    await client.whenClosed();
+    assert.equal(client.status(), 400);
+    const body = client.json() as Record<string, unknown>;
+    assert.deepEqual(Object.keys(body), ['statusCode', 'error', 'message']);
+    assert.match(String(body.message), /^cannot route POST \/%: not a valid URL .*; use POST \/validate or \/mutate$/);
+    assert.equal(client.header('connection'), 'close');
+    assert.equal(await errors({ endpoint: 'unknown', status: '400' }), before + 1);
+  });
+
   test('431 for headers larger than 16 KiB', async () => {
     assert.equal(
       await refusedWith(`GET /healthz HTTP/1.1\r\nhost: localhost\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`),
