@@ -21,7 +21,7 @@ import Fastify, {
   type FastifyRequest,
   type FastifyServerOptions,
 } from 'fastify';
-import { type IncomingMessage, STATUS_CODES } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
@@ -31,7 +31,7 @@ import { closeIdleOnlyWhenQuiet } from './drain.js';
 import { endpointTag } from './endpoint-tag.js';
 import { clip } from './log-fields.js';
 import { MAX_BODY_BYTES, registerJsonParser } from './json.js';
-import { admissionRoutes } from './routes.js';
+import { admissionRoutes, httpErrorName } from './routes.js';
 import { healthRoutes } from './health.js';
 import type { AppDeps, AppLimits, AppObserver, AppTimeouts } from './types.js';
 
@@ -134,9 +134,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   return app;
 }
 
-const CLIENT_ERRORS: Record<string, [number, string, string]> = {
-  ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout', 'the request head or body did not arrive in time'],
-  HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large', 'request headers larger than 16 KiB'],
+const CLIENT_ERRORS: Record<string, [number, string]> = {
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'the request head or body did not arrive in time'],
+  HPE_HEADER_OVERFLOW: [431, 'request headers larger than 16 KiB'],
 };
 
 /**
@@ -149,9 +149,9 @@ const CLIENT_ERRORS: Record<string, [number, string, string]> = {
 export function countedClientError(count: (socket: Socket, status: number) => void) {
   return (err: NodeJS.ErrnoException, socket: Socket): void => {
     if (err.code === 'ECONNRESET' || socket.destroyed) return;
-    const [status, name, message] = CLIENT_ERRORS[err.code ?? ''] ?? [400, 'Bad Request', 'malformed HTTP request'];
+    const [status, message] = CLIENT_ERRORS[err.code ?? ''] ?? [400, 'malformed HTTP request'];
     count(socket, status);
-    if (socket.writable) socket.write(rawAnswer(status, name, message));
+    if (socket.writable) socket.write(rawAnswer(status, message));
     socket.destroy(err);
   };
 }
@@ -173,7 +173,7 @@ function answerUnroutable(
   // A body that was not read is not read at all: the connection goes.
   if (!request.raw.complete) void reply.header('connection', 'close');
   const message = `cannot route ${request.raw.method ?? ''} ${clip(request.raw.url ?? '', 100)}: not a valid URL (a bad percent-escape?); use POST /validate or /mutate`;
-  void reply.code(status).send({ statusCode: status, error: STATUS_CODES[status] ?? 'Bad Request', message });
+  void reply.code(status).send({ statusCode: status, error: httpErrorName(status), message });
 }
 
 /**
@@ -184,12 +184,13 @@ function answerConnect(app: FastifyInstance, observer: AppObserver | undefined):
   app.server.on('connect', (request: IncomingMessage, socket: Duplex) => {
     observer?.httpError?.('unknown', 404);
     const message = `no route CONNECT ${clip(request.url ?? '', 100)}; use POST /validate or /mutate`;
-    socket.end(rawAnswer(404, 'Not Found', message));
+    socket.end(rawAnswer(404, message));
   });
 }
 
 /** A whole HTTP/1.1 error response with a JSON body in Fastify's shape, for a socket no route will answer on. */
-function rawAnswer(status: number, name: string, message: string): string {
+function rawAnswer(status: number, message: string): string {
+  const name = httpErrorName(status);
   const body = JSON.stringify({ statusCode: status, error: name, message });
   return `HTTP/1.1 ${status} ${name}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`;
 }

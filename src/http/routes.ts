@@ -8,6 +8,7 @@
 // failurePolicy decides (an AdmissionReview with allowed:false would be a
 // denial even under Ignore). Every refusal is counted (observer.httpError).
 import { performance } from 'node:perf_hooks';
+import { STATUS_CODES } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { FastifyError, FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
 import { decodeReview } from '../admission/decode.js';
@@ -363,20 +364,9 @@ function describeHttpError(error: FastifyError, request: FastifyRequest): { stat
   return { status, message: status >= 500 ? 'internal error' : error.message };
 }
 
-function httpErrorName(status: number): string {
-  return (
-    (
-      {
-        400: 'Bad Request',
-        403: 'Forbidden',
-        404: 'Not Found',
-        408: 'Request Timeout',
-        413: 'Payload Too Large',
-        415: 'Unsupported Media Type',
-        503: 'Service Unavailable',
-      } as Record<number, string>
-    )[status] ?? 'Internal Server Error'
-  );
+/** The reason phrase of an error status, for the `error` field of every JSON refusal (Node's table; 500's when unknown). */
+export function httpErrorName(status: number): string {
+  return STATUS_CODES[status] ?? 'Internal Server Error';
 }
 
 /** The media type is application/json (parameters such as charset allowed), as the JSON parser is registered for. */
