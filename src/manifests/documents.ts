@@ -54,11 +54,10 @@ export function parseSource(source: Source): Manifest[] {
   for (const doc of docs) {
     const error = doc.errors[0];
     if (error) {
-      const [line, col] = linePos(lineCounter, withinText(source.text, error.pos[0]));
       out.push({
         ok: false,
         file: source.file,
-        position: { line, col },
+        position: positionAt(lineCounter, withinText(source.text, error.pos[0])),
         message: firstLine(error.message),
         ...identityOf(doc),
       });
@@ -69,8 +68,8 @@ export function parseSource(source: Source): Manifest[] {
     try {
       value = doc.toJS({ maxAliasCount: 100 });
     } catch (err) {
-      const [line, col] = linePos(lineCounter, doc.contents.range?.[0] ?? 0);
-      out.push({ ok: false, file: source.file, position: { line, col }, message: (err as Error).message });
+      const position = positionAt(lineCounter, doc.contents.range?.[0] ?? 0);
+      out.push({ ok: false, file: source.file, position, message: (err as Error).message });
       continue;
     }
     if (value === null || value === undefined) continue;
@@ -106,15 +105,13 @@ class DocumentPlace {
 
   /** Line and column of a node of the tree still there (while the document is being read: no parse again). */
   at(doc: Document, path: readonly (string | number)[]): Position {
-    const [line, col] = linePos(this.lineCounter, rangeOf(doc.contents, path));
-    return { line, col };
+    return positionAt(this.lineCounter, rangeOf(doc.contents, path));
   }
 
   /** Line and column of the deepest node along `path`, in the whole file. */
   locate(path: readonly (string | number)[]): Position {
     const offset = this.reparsed() ? this.sliceStart + rangeOf(this.tree ?? null, path) : this.contentsStart;
-    const [line, col] = linePos(this.lineCounter, offset);
-    return { line, col };
+    return positionAt(this.lineCounter, offset);
   }
 
   /**
@@ -168,7 +165,7 @@ export function parseFieldPath(path: string): (string | number)[] {
 }
 
 /** Offset of the deepest node along the path; for map entries, the key's offset. */
-function rangeOf(root: Node | null, path: readonly (string | number)[]): number {
+export function rangeOf(root: Node | null, path: readonly (string | number)[]): number {
   let node: unknown = root;
   let offset = (root as Node | null)?.range?.[0] ?? 0;
   for (const segment of path) {
@@ -213,9 +210,9 @@ function identityOf(doc: Document): Pick<ParseFailure, 'kind' | 'namespace' | 'n
   return { ...(kind ? { kind } : {}), ...(namespace ? { namespace } : {}), ...(name ? { name } : {}) };
 }
 
-function linePos(lc: LineCounter, offset: number): [number, number] {
+function positionAt(lc: LineCounter, offset: number): Position {
   const { line, col } = lc.linePos(offset);
-  return [line, col];
+  return { line, col };
 }
 
 const firstLine = (s: string): string => s.split('\n')[0]!.trim();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Node } from 'yaml';
-import { parseFieldPath, parseSource } from '../../src/manifests/documents.js';
+import { LineCounter, parseAllDocuments, type Node } from 'yaml';
+import { parseFieldPath, parseSource, rangeOf } from '../../src/manifests/documents.js';
 
 const yaml = `# leading comment
 apiVersion: networking.istio.io/v1
@@ -132,7 +132,10 @@ describe('manifest documents', () => {
   });
 });
 
-/** Per object, where each path lands in the trees of parseAllDocuments over the whole text (List items expanded). */
+/**
+ * Per object, where each path lands in the trees of parseAllDocuments over the whole text (List items expanded): the
+ * same walk down a tree (rangeOf) over the trees the reading used to keep, so only the slices and offsets are tested.
+ */
 function wholeFilePlaces(text: string): ((path: string) => { line: number; col: number })[] {
   const lc = new LineCounter();
   const out: ((path: string) => { line: number; col: number })[] = [];
@@ -144,27 +147,7 @@ function wholeFilePlaces(text: string): ((path: string) => { line: number; col: 
     const prefixes: (string | number)[][] =
       value.kind === 'List' && Array.isArray(value.items) ? value.items.map((_, i) => ['items', i]) : [[]];
     for (const prefix of prefixes)
-      out.push((path) => lc.linePos(deepest(doc.contents as Node, [...prefix, ...parseFieldPath(path)])));
+      out.push((path) => lc.linePos(rangeOf(doc.contents as Node, [...prefix, ...parseFieldPath(path)])));
   }
   return out;
-}
-
-/** The offset of the deepest node along the path (a map entry's key), as documents.ts promises. */
-function deepest(root: Node, path: (string | number)[]): number {
-  let node: unknown = root;
-  let offset = root.range?.[0] ?? 0;
-  for (const segment of path) {
-    const pair = isMap(node)
-      ? node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(segment))
-      : undefined;
-    const item = isSeq(node) && typeof segment === 'number' ? (node.items[segment] as Node | undefined) : undefined;
-    if (pair) {
-      offset = (pair.key as Node).range?.[0] ?? offset;
-      node = pair.value;
-    } else if (item) {
-      offset = item.range?.[0] ?? offset;
-      node = item;
-    } else break;
-  }
-  return offset;
 }
