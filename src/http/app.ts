@@ -31,7 +31,7 @@ import { closeIdleOnlyWhenQuiet } from './drain.js';
 import { endpointTag } from './endpoint-tag.js';
 import { clip } from './log-fields.js';
 import { MAX_BODY_BYTES, registerJsonParser } from './json.js';
-import { admissionRoutes, httpErrorName } from './routes.js';
+import { admissionRoutes, errorBody, httpErrorName } from './routes.js';
 import { healthRoutes } from './health.js';
 import type { AppDeps, AppLimits, AppObserver, AppTimeouts } from './types.js';
 
@@ -173,7 +173,7 @@ function answerUnroutable(
   // A body that was not read is not read at all: the connection goes.
   if (!request.raw.complete) void reply.header('connection', 'close');
   const message = `cannot route ${request.raw.method ?? ''} ${clip(request.raw.url ?? '', 100)}: not a valid URL (a bad percent-escape?); use POST /validate or /mutate`;
-  void reply.code(status).send({ statusCode: status, error: httpErrorName(status), message });
+  void reply.code(status).send(errorBody(status, message));
 }
 
 /**
@@ -191,7 +191,7 @@ function answerConnect(app: FastifyInstance, observer: AppObserver | undefined):
 /** A whole HTTP/1.1 error response with a JSON body in Fastify's shape, for a socket no route will answer on. */
 function rawAnswer(status: number, message: string): string {
   const name = httpErrorName(status);
-  const body = JSON.stringify({ statusCode: status, error: name, message });
+  const body = JSON.stringify(errorBody(status, message));
   return `HTTP/1.1 ${status} ${name}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`;
 }
 

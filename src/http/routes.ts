@@ -94,10 +94,7 @@ export const admissionRoutes: FastifyPluginCallback<RouteOptions> = (app, { deps
   /** A refusal at the head: nothing of the body is read, and the connection is closed so the rest never is. */
   const refuse = (request: FastifyRequest, reply: FastifyReply, status: number, message: string) => {
     deps.observer?.httpError?.(endpointOf(request), status);
-    void reply
-      .code(status)
-      .header('connection', 'close')
-      .send({ statusCode: status, error: httpErrorName(status), message });
+    void reply.code(status).header('connection', 'close').send(errorBody(status, message));
   };
 
   // Runs once the request head has arrived, before the body is read: an
@@ -208,16 +205,14 @@ export const admissionRoutes: FastifyPluginCallback<RouteOptions> = (app, { deps
     if (status >= 500) request.log.error({ err: error }, 'admission request failed');
     // A body that was not read to its end is not read at all: the connection goes.
     if (!request.raw.complete) void reply.header('connection', 'close');
-    return reply.code(status).send({ statusCode: status, error: httpErrorName(status), message });
+    return reply.code(status).send(errorBody(status, message));
   });
   const notFound = (request: FastifyRequest, reply: FastifyReply) => {
     deps.observer?.httpError?.('unknown', 404);
     if (!request.raw.complete) void reply.header('connection', 'close');
-    return reply.code(404).send({
-      statusCode: 404,
-      error: 'Not Found',
-      message: `no route ${request.method} ${clip(request.url, 100)}; use POST /validate or /mutate`,
-    });
+    return reply
+      .code(404)
+      .send(errorBody(404, `no route ${request.method} ${clip(request.url, 100)}; use POST /validate or /mutate`));
   };
   app.setNotFoundHandler(notFound);
 
@@ -231,9 +226,7 @@ export const admissionRoutes: FastifyPluginCallback<RouteOptions> = (app, { deps
       request.body = undefined;
       if (!decoded.ok) {
         deps.observer?.httpError?.(endpoint, 400);
-        return reply
-          .code(400)
-          .send({ statusCode: 400, error: 'Bad Request', message: `not an AdmissionReview: ${decoded.error}` });
+        return reply.code(400).send(errorBody(400, `not an AdmissionReview: ${decoded.error}`));
       }
       const { apiVersion, request: admission } = decoded;
       const ticket = ticketOf(request);
@@ -263,11 +256,11 @@ export const admissionRoutes: FastifyPluginCallback<RouteOptions> = (app, { deps
             `not decided: ${err.message}`,
           );
           const message = `sidecar-guard could not decide ${clip(admission.uid)}, so the webhook's failurePolicy applies: ${err.message}`;
-          return reply.code(500).send({ statusCode: 500, error: 'Internal Server Error', message });
+          return reply.code(500).send(errorBody(500, message));
         }
         request.log.error({ err, uid: clip(admission.uid), endpoint }, 'internal error while reviewing');
         const message = `sidecar-guard internal error while reviewing ${clip(admission.uid)}: ${(err as Error)?.message ?? String(err)}`;
-        return reply.code(500).send({ statusCode: 500, error: 'Internal Server Error', message });
+        return reply.code(500).send(errorBody(500, message));
       }
       const seconds = (performance.now() - started) / 1000;
       deps.observer?.admission?.({ endpoint, request: admission, decision, seconds });
@@ -367,6 +360,11 @@ function describeHttpError(error: FastifyError, request: FastifyRequest): { stat
 /** The reason phrase of an error status, for the `error` field of every JSON refusal (Node's table; 500's when unknown). */
 export function httpErrorName(status: number): string {
   return STATUS_CODES[status] ?? 'Internal Server Error';
+}
+
+/** Every JSON refusal's body, in Fastify's own error shape. */
+export function errorBody(status: number, message: string): { statusCode: number; error: string; message: string } {
+  return { statusCode: status, error: httpErrorName(status), message };
 }
 
 /** The media type is application/json (parameters such as charset allowed), as the JSON parser is registered for. */

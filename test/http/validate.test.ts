@@ -84,7 +84,12 @@ describe('/validate decisions', () => {
     const review = sidecarReview(sidecar('a', 'b'));
     const res = await post(app, review);
     assert.equal(res.status, 500);
-    assert.match(res.body.message, new RegExp(`internal error while reviewing ${review.request.uid}: boom`));
+    assertRefusal(
+      res.body,
+      500,
+      'Internal Server Error',
+      new RegExp(`internal error while reviewing ${review.request.uid}: boom`),
+    );
     assert.equal((await app.inject('/healthz')).statusCode, 200);
   });
 });
@@ -152,9 +157,7 @@ describe('/validate refuses what is not an AdmissionReview with a clear 4xx', ()
         headers: { 'content-type': req.contentType },
       });
       assert.equal(res.statusCode, status);
-      const body = res.json();
-      assert.equal(body.statusCode, status);
-      assert.match(body.message, message);
+      assertRefusal(res.json(), status, 'Bad Request', message);
     });
   }
 
@@ -168,15 +171,23 @@ describe('/validate refuses what is not an AdmissionReview with a clear 4xx', ()
       headers: { 'content-type': 'application/json' },
     });
     assert.equal(res.statusCode, 413);
-    assert.match(res.json().message, /larger than 7 MiB/);
+    assertRefusal(res.json(), 413, 'Payload Too Large', /larger than 7 MiB/);
   });
 
   test('unknown paths get 404 with a hint', async () => {
     const { app } = testApp();
     const res = await app.inject({ method: 'POST', url: '/nope', payload: {} });
     assert.equal(res.statusCode, 404);
+    assertRefusal(res.json(), 404, 'Not Found', /^no route POST \/nope; use POST \/validate or \/mutate$/);
   });
 });
+
+/** Every refusal has Fastify's error shape, its `error` the status's reason phrase. */
+function assertRefusal(body: unknown, status: number, error: string, message: RegExp): void {
+  const { message: text, ...rest } = body as { message: string };
+  assert.deepEqual(rest, { statusCode: status, error });
+  assert.match(text, message);
+}
 
 describe('probes', () => {
   test('/healthz is 200, /readyz follows readiness with reasons', async () => {
