@@ -15,7 +15,7 @@ import { keyMatches, serviceOf } from './imports.js';
 import { describeRef, type ObjectRef } from './object.js';
 import { visibleTo, workloadSelectorPresent } from './records.js';
 import type { ClusterView, ServiceEntryInfo } from './view.js';
-import type { Violation } from './violation.js';
+import { FINDING_LIMITS, type Violation } from './violation.js';
 
 export type UnknownHosts = 'warn' | 'deny' | 'off';
 export const UNKNOWN_HOSTS_MODES: readonly UnknownHosts[] = ['warn', 'deny', 'off'];
@@ -37,6 +37,17 @@ export interface HostOptions {
 
 /** Suggestions further than this (in edits) from the host are not made: they would be guesses. */
 const MAX_SUGGESTION_DISTANCE = 3;
+
+/**
+ * Explaining an unknown host searches the cluster (every namespace's name,
+ * for `*\/` every ServiceEntry host), so one Sidecar gets a bounded number of
+ * explanations: its first EXPLAINED_HOSTS unknown hosts (no more of one rule
+ * are ever shown) and SUGGESTION_COMPARISONS edit-distance comparisons in
+ * all. A Sidecar naming thousands of unknown hosts then costs a lookup per
+ * host beyond what one naming twenty does, not a search of the cluster each.
+ */
+const EXPLAINED_HOSTS = FINDING_LIMITS.perRule;
+const SUGGESTION_COMPARISONS = 20_000;
 
 export function hostRules(input: HostInput, view: ClusterView, options: HostOptions): Violation[] {
   const findings: Violation[] = [];
@@ -65,6 +76,8 @@ export function addHostFindings(
     sidecarNamespace: ref.namespace,
     // The root namespace's default serves every namespace: `.` is each proxy's own, and visibility is per proxy.
     meshDefault: ref.namespace === options.rootNamespace && !workloadSelectorPresent(object),
+    explained: 0,
+    comparisons: { left: SUGGESTION_COMPARISONS },
   };
   for (let i = 0; i < egress.length; i++) {
     const hosts = hostsOf(egress[i]);
@@ -99,6 +112,25 @@ interface HostContext {
   domain: string;
   sidecarNamespace: string;
   meshDefault: boolean;
+  /** Unknown hosts explained so far (EXPLAINED_HOSTS at most). */
+  explained: number;
+  /** Edit-distance comparisons left to this Sidecar's suggestions. */
+  comparisons: ComparisonBudget;
+  /** The view's namespace names, read once per Sidecar (the store sorts them on every call). */
+  namespaceNames?: readonly string[];
+  /** Every visible exact ServiceEntry host and its namespace, gathered once per Sidecar for `*\/` hosts. */
+  everyEntryHost?: Map<string, string>;
+}
+
+export interface ComparisonBudget {
+  left: number;
+}
+
+/** Whether one more unknown host gets its explanation; counts it when it does. */
+function mayExplain(ctx: HostContext): boolean {
+  if (ctx.explained >= EXPLAINED_HOSTS) return false;
+  ctx.explained++;
+  return true;
 }
 
 /** spec.egress when it is a list. */
@@ -138,13 +170,20 @@ function unknownHost(host: string, ctx: HostContext): string | undefined {
   if (!ctx.view.knowsRegistry()) return undefined;
   const dns = host.slice(slash + 1);
   if (imported(dns, ns, ctx)) return undefined;
-  return `egress host "${host}" has no matching entry in the service registry (KIA1004)${explanation(dns, ns, nsPart, ctx)}`;
+  const why = mayExplain(ctx) ? explanation(dns, ns, nsPart, ctx) : '';
+  return `egress host "${host}" has no matching entry in the service registry (KIA1004)${why}`;
 }
 
-function unknownNamespace(host: string, ns: string, { view }: HostContext): string | undefined {
+function unknownNamespace(host: string, ns: string, ctx: HostContext): string | undefined {
+  const { view } = ctx;
   if (!view.knowsNamespaces() || view.hasNamespace(ns)) return undefined;
-  const closest = nearest(ns, view.namespaceNames());
+  const closest = mayExplain(ctx) ? nearest(ns, namespaceNamesOf(ctx), ctx.comparisons) : undefined;
   return `egress host "${host}" names namespace "${ns}", which does not exist${closest ? `: did you mean ${closest}/*?` : ''}`;
+}
+
+function namespaceNamesOf(ctx: HostContext): readonly string[] {
+  ctx.namespaceNames ??= ctx.view.namespaceNames();
+  return ctx.namespaceNames;
 }
 
 function serviceVisible(name: string, namespace: string, ctx: HostContext): boolean {
@@ -224,32 +263,64 @@ function nearestHost(dns: string, ns: string, nsPart: string, ctx: HostContext):
   const { view, domain } = ctx;
   // For `*`, Services of the namespace the name points at, and every ServiceEntry.
   const where = ns !== '*' ? ns : dns.split('.')[1];
-  const candidates: string[] = [];
+  const serviceHosts: string[] = [];
   if (where) {
     for (const s of view.services(where))
       if (ctx.meshDefault || visibleTo(s.exportTo, where, ctx.sidecarNamespace))
-        candidates.push(`${s.name}.${where}.svc.${domain}`);
+        serviceHosts.push(`${s.name}.${where}.svc.${domain}`);
   }
-  const entryNamespaces = ns !== '*' ? [ns] : view.namespaceNames();
-  const entryHost = new Map<string, string>(); // host → namespace of its ServiceEntry
-  for (const n of entryNamespaces) {
-    for (const se of view.serviceEntries(n))
-      if (entryVisible(se, ctx)) for (const h of se.hosts) if (!h.startsWith('*')) entryHost.set(h, se.namespace);
-  }
-  candidates.push(...entryHost.keys());
-  const best = candidates.find((c) => c.startsWith(`${dns}.`) && serviceOf(c, domain)) ?? nearest(dns, candidates);
+  const entryHost = ns !== '*' ? entryHostsIn([ns], ctx) : everyEntryHostOf(ctx);
+  const best =
+    completedService(dns, domain, [serviceHosts, entryHost.keys()]) ??
+    nearest(dns, chain(serviceHosts, entryHost.keys()), ctx.comparisons);
   if (!best) return undefined;
   const key =
     nsPart === '.' || nsPart === '*' ? nsPart : (serviceOf(best, domain)?.namespace ?? entryHost.get(best) ?? ns);
   return `${key}/${best}`;
 }
 
-/** The candidate within MAX_SUGGESTION_DISTANCE edits of `word` (the nearest, then the first in order), if any. */
-export function nearest(word: string, candidates: Iterable<string>): string | undefined {
+/** The first candidate that is a Service's hostname beginning with `dns.` (a shortened name completed). */
+function completedService(dns: string, domain: string, lists: Iterable<string>[]): string | undefined {
+  const prefix = `${dns}.`;
+  for (const list of lists) for (const c of list) if (c.startsWith(prefix) && serviceOf(c, domain)) return c;
+  return undefined;
+}
+
+function* chain(...lists: Iterable<string>[]): Generator<string> {
+  for (const list of lists) yield* list;
+}
+
+function everyEntryHostOf(ctx: HostContext): Map<string, string> {
+  ctx.everyEntryHost ??= entryHostsIn(namespaceNamesOf(ctx), ctx);
+  return ctx.everyEntryHost;
+}
+
+/** The visible exact ServiceEntry hosts of `namespaces`, each with the namespace of its ServiceEntry. */
+function entryHostsIn(namespaces: readonly string[], ctx: HostContext): Map<string, string> {
+  const entryHost = new Map<string, string>();
+  for (const n of namespaces) {
+    for (const se of ctx.view.serviceEntries(n))
+      if (entryVisible(se, ctx)) for (const h of se.hosts) if (!h.startsWith('*')) entryHost.set(h, se.namespace);
+  }
+  return entryHost;
+}
+
+/**
+ * The candidate within MAX_SUGGESTION_DISTANCE edits of `word` (the nearest, then the first in order), if any.
+ * With a budget, each candidate compared spends one; the search ends, with the best so far, when none is left.
+ */
+export function nearest(
+  word: string,
+  candidates: Iterable<string>,
+  budget: ComparisonBudget = { left: Number.POSITIVE_INFINITY },
+): string | undefined {
   let best: string | undefined;
   let bestDistance = MAX_SUGGESTION_DISTANCE;
   for (const c of candidates) {
-    if (c === word) continue;
+    // Too far apart in length to be within reach: told without a comparison, so it costs nothing of the budget.
+    if (c === word || Math.abs(c.length - word.length) > bestDistance) continue;
+    if (budget.left <= 0) break;
+    budget.left--;
     const d = boundedDistance(word, c, bestDistance);
     if (d < bestDistance || (d === bestDistance && (best === undefined || c < best))) {
       best = c;
@@ -262,18 +333,22 @@ export function nearest(word: string, candidates: Iterable<string>): string | un
 /** Levenshtein distance of a and b, or max + 1 as soon as it must exceed max (one row, stops early). */
 export function boundedDistance(a: string, b: string, max: number): number {
   if (Math.abs(a.length - b.length) > max) return max + 1;
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  // Two rows, swapped: a comparison allocates two small arrays and nothing per cell.
+  let prev = new Int32Array(b.length + 1);
+  let row = new Int32Array(b.length + 1);
+  for (let j = 0; j <= b.length; j++) prev[j] = j;
   for (let i = 1; i <= a.length; i++) {
-    const row = [i];
+    row[0] = i;
     let rowMin = i;
+    const ca = a.charCodeAt(i - 1);
     for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      const cost = ca === b.charCodeAt(j - 1) ? 0 : 1;
       const v = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + cost);
-      row.push(v);
+      row[j] = v;
       if (v < rowMin) rowMin = v;
     }
     if (rowMin > max) return max + 1;
-    prev = row;
+    [prev, row] = [row, prev];
   }
   return prev[b.length]!;
 }

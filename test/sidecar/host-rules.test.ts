@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { storeOf } from '../../src/manifests/state.js';
 import { crossObjectRules, type CrossOptions } from '../../src/sidecar/cross-rules.js';
-import { boundedDistance, nearest } from '../../src/sidecar/host-rules.js';
-import type { Violation } from '../../src/sidecar/violation.js';
+import { boundedDistance, hostRules, nearest } from '../../src/sidecar/host-rules.js';
+import type { ClusterView } from '../../src/sidecar/view.js';
+import { FINDING_LIMITS, type Violation } from '../../src/sidecar/violation.js';
 import { namespace, service, serviceEntry, sidecar } from '../helpers/objects.js';
 
 const OPTIONS: CrossOptions = { overlap: 'workloads', rootNamespace: 'istio-system' };
@@ -255,6 +256,63 @@ describe('edit distance', () => {
     assert.equal(nearest('payments', ['payment', 'payroll', 'ledger']), 'payment');
     assert.equal(nearest('abcd', ['abce', 'abcf']), 'abce');
     assert.equal(nearest('inventory', ['ratings', 'reviews']), undefined);
+  });
+
+  test('nearest stops when its budget of comparisons is spent; a candidate too long or short to be near spends none', () => {
+    assert.equal(nearest('abcd', ['wxyz', 'abce'], { left: 1 }), undefined);
+    assert.equal(nearest('abcd', ['wxyz', 'abce'], { left: 2 }), 'abce');
+    const budget = { left: 1 };
+    assert.equal(nearest('abcd', ['abcdefghij', 'abcdefgh', 'abce'], budget), 'abce');
+    assert.equal(budget.left, 0);
+  });
+});
+
+describe('host.unknown: explanations are bounded per Sidecar', () => {
+  /** NAMESPACES namespaces, each with a ServiceEntry for api.partnerN.com, seen through a view that counts its calls. */
+  const NAMESPACES = 60;
+  const cluster = [namespace('shop')];
+  for (let i = 0; i < NAMESPACES; i++) {
+    cluster.push(namespace(`team${i}`), serviceEntry(`team${i}`, `se${i}`, [`api.partner${i}.com`]));
+  }
+  const store = viewOf(cluster);
+
+  function judged(hostList: string[]): { findings: Violation[]; calls: Record<string, number> } {
+    const calls: Record<string, number> = {};
+    const counting = new Proxy(store, {
+      get(target, key, receiver) {
+        const value = Reflect.get(target, key, receiver);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          calls[String(key)] = (calls[String(key)] ?? 0) + 1;
+          return value.apply(target, args);
+        };
+      },
+    }) as ClusterView;
+    const object = sidecar('shop', 'x', { selector: { app: 'x' }, spec: { egress: [{ hosts: hostList }] } });
+    const findings = hostRules({ object, ref: { namespace: 'shop', name: 'x' } }, counting, OPTIONS);
+    return { findings, calls };
+  }
+  const typos = (n: number) => Array.from({ length: n }, (_, i) => `*/api.partner${i % NAMESPACES}.co`);
+  const missingNamespaces = (n: number) => Array.from({ length: n }, (_, i) => `team${i % NAMESPACES}x/*`);
+  const suggested = (vs: Violation[]) => vs.filter((v) => v.message.includes('did you mean')).length;
+
+  test('the first FINDING_LIMITS.perRule unknown hosts are explained, later ones (never shown) are not', () => {
+    const { findings } = judged([...typos(30), ...missingNamespaces(30)]);
+    assert.equal(findings.length, 60, 'every unknown host is still a finding');
+    assert.equal(suggested(findings.slice(0, FINDING_LIMITS.perRule)), FINDING_LIMITS.perRule);
+    assert.equal(suggested(findings.slice(FINDING_LIMITS.perRule)), 0);
+    assert.match(findings[0]!.message, /did you mean \*\/api\.partner0\.com\?$/);
+  });
+
+  test('a thousand unknown hosts search the cluster no more than twenty do', () => {
+    for (const make of [typos, missingNamespaces]) {
+      const few = judged(make(FINDING_LIMITS.perRule)).calls;
+      const many = judged(make(1000)).calls;
+      assert.equal(many.namespaceNames, 1, 'the namespace names are read once');
+      assert.equal(few.namespaceNames, 1);
+      assert.equal(many.serviceEntries, few.serviceEntries, 'every ServiceEntry is gathered once, not per host');
+      assert.equal(many.services, few.services);
+    }
   });
 });
 
