@@ -240,6 +240,7 @@ const CA_REUSE_MS = 30 * DAY_MS;
  */
 export function ensureStandaloneCerts(dir: string, now = new Date()): CertFiles {
   const n = names(dir);
+  refuseIncompleteSet([n.caCert, n.caKey, n.cert, n.key]);
   if ([n.caCert, n.caKey, n.cert, n.key].every(existsSync)) {
     const { certPem, keyPem, cert } = readPair(dir, 'tls.crt', 'tls.key');
     if (Date.parse(cert.validTo) - now.getTime() > DAY_MS)
@@ -256,6 +257,31 @@ export function ensureStandaloneCerts(dir: string, now = new Date()): CertFiles 
   writeCertFiles(dir, ca, serving);
   return { ca, serving, created: true, renewed: false };
 }
+
+/**
+ * Some of the four files but not all: they are not a set this mode wrote (it
+ * writes all four), so they may be someone's own certificate and key, and
+ * generating a new set would write over them. Refused, nothing written.
+ */
+function refuseIncompleteSet(paths: readonly string[]): void {
+  const present = paths.filter(isThere);
+  if (present.length === 0 || present.length === paths.length) return;
+  const absent = paths.filter((p) => !present.includes(p));
+  throw new CertFileError(
+    `holds ${fileList(present)} but not ${fileList(absent)} (standalone mode generates the four together and writes over none of them)`,
+  );
+}
+
+/** Anything at `path`, a link to nothing included (someone put it there); a path through a file is nothing. */
+function isThere(path: string): boolean {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false }) !== undefined;
+  } catch {
+    return false;
+  }
+}
+
+const fileList = (paths: readonly string[]): string => paths.map((p) => basename(p)).join(', ');
 
 const issueLocalServingCert = (ca: KeyPairPem, now: Date): KeyPairPem =>
   issueServingCert(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1', '::1'], now });

@@ -3,7 +3,7 @@
 // 2, and never a stack trace (those only with --log-level debug).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +39,11 @@ const truncatedKey = damagedCertDir('truncated-key', (dir) => truncate(join(dir,
 const otherKey = damagedCertDir('other-key', (dir) => {
   const ca = createCA();
   writeFileSync(join(dir, 'tls.key'), issueServingCert(ca, { dnsNames: ['localhost'] }).keyPem);
+});
+/** The user's own serving pair, without the CA files standalone mode keeps beside it. */
+const servingPairOnly = damagedCertDir('serving-pair-only', (dir) => {
+  rmSync(join(dir, 'ca.crt'));
+  rmSync(join(dir, 'ca.key'));
 });
 const garbageCa = damagedCertDir('garbage-ca', (dir) => writeFileSync(join(dir, 'ca.crt'), 'not a certificate\n'));
 const foreignCa = damagedCertDir('foreign-ca', (dir) => {
@@ -386,6 +391,10 @@ const CASES: Record<string, Case> = {
   'serve --standalone: a truncated tls.crt in --cert-dir': {
     args: () => serve('--standalone', '--cert-dir', truncatedCrt),
     says: /--cert-dir .*truncated-crt: tls\.crt is not a PEM certificate \(.*\); remove the files there to have new ones generated/,
+  },
+  'serve --standalone: a tls.crt and tls.key in --cert-dir without ca.crt and ca.key (not written over)': {
+    args: () => serve('--standalone', '--cert-dir', servingPairOnly),
+    says: /--cert-dir .*serving-pair-only: holds tls\.crt, tls\.key but not ca\.crt, ca\.key \(standalone mode generates the four together and writes over none of them\); remove the files there/,
   },
   'serve --standalone: a ca.crt in --cert-dir that is not a certificate': {
     args: () => serve('--standalone', '--cert-dir', garbageCa),

@@ -85,6 +85,34 @@ describe('ensureStandaloneCerts reuses only a CA that vouches for what is served
   });
 });
 
+describe('ensureStandaloneCerts writes over no file it did not find as a complete set', () => {
+  const files = ['ca.crt', 'ca.key', 'tls.crt', 'tls.key'];
+  for (const kept of [['tls.crt', 'tls.key'], ['tls.crt', 'tls.key', 'ca.crt'], ['tls.key'], ['ca.crt', 'ca.key']]) {
+    test(`${kept.join(', ')} alone: refused, naming what is there and what is not, and left as they were`, () => {
+      const dir = generated((d) => {
+        for (const f of files) if (!kept.includes(f)) rmSync(join(d, f));
+      });
+      const before = kept.map((f) => readFileSync(join(dir, f), 'utf8'));
+      const present = files.filter((f) => kept.includes(f));
+      const absent = files.filter((f) => !kept.includes(f));
+      refused(dir, new RegExp(`^holds ${present.join(', ')} but not ${absent.join(', ')} \\(`));
+      assert.deepEqual(
+        kept.map((f) => readFileSync(join(dir, f), 'utf8')),
+        before,
+      );
+      for (const f of absent) assert.throws(() => readFileSync(join(dir, f)), /ENOENT/, `${f} was not written`);
+    });
+  }
+
+  test('junk in every one of the four is refused, not replaced', () => {
+    const dir = generated((d) => {
+      for (const f of files) writeFileSync(join(d, f), 'junk\n');
+    });
+    assert.throws(() => ensureStandaloneCerts(dir), CertFileError);
+    for (const f of files) assert.equal(readFileSync(join(dir, f), 'utf8'), 'junk\n');
+  });
+});
+
 describe('ensureStandaloneCerts renews the serving certificate from the CA it keeps', () => {
   const DAY = 24 * 3600 * 1000;
   const t0 = new Date('2026-01-01T00:00:00Z');
