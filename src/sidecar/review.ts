@@ -163,12 +163,28 @@ function grandfathered(
   const why = deleting
     ? 'the Sidecar is being deleted'
     : 'the stored Sidecar already had this and the update leaves its spec unchanged';
-  return findings.map((v) =>
-    v.severity === 'error' &&
-    (deleting || v.path === 'spec' || v.path.startsWith('spec.') || v.path.startsWith('spec['))
+  const eased = findings.map((v) =>
+    v.severity === 'error' && (deleting || isSpecPath(v.path))
       ? { ...v, severity: 'warning' as const, allowedBecause: why }
       : v,
   );
+  return celNoteFollows(eased, why);
+}
+
+const isSpecPath = (path: string): boolean => path === 'spec' || path.startsWith('spec.') || path.startsWith('spec[');
+
+/**
+ * The API server's "validation rules were not checked" note (schema.cel, no
+ * path) is there because of the errors before it, and refuses nothing of its
+ * own: once each of those is a warning, so is the note. Since Kubernetes 1.30
+ * the API server ratchets CRD validation and stores an update whose invalid
+ * fields are unchanged, so a Sidecar stored before a stricter CRD must stay
+ * editable here too.
+ */
+function celNoteFollows(findings: readonly Violation[], why: string): readonly Violation[] {
+  const note = findings.findIndex((v) => v.rule === 'schema.cel' && v.severity === 'error');
+  if (note < 0 || findings.some((v, i) => i !== note && v.severity === 'error')) return findings;
+  return findings.map((v, i) => (i === note ? { ...v, severity: 'warning' as const, allowedBecause: why } : v));
 }
 
 /**

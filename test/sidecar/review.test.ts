@@ -56,6 +56,28 @@ describe('review() on UPDATE', () => {
     );
   });
 
+  test('a schema error the stored Sidecar already had (CRD validation ratcheting) leaves it editable: the API server note that rules were skipped follows it', () => {
+    const badMode = { egress: [{ hosts: ['./*'], captureMode: 'BAD' }] };
+    const old = sidecar('shop', 'legacy', { spec: badMode });
+    const relabelled = sidecar('shop', 'legacy', { spec: badMode, labels: { team: 'payments' } });
+    const d = review(update(relabelled, old), ctx());
+    assert.equal(d.allowed, true, d.message);
+    assert.deepEqual(d.rules.toSorted(), ['schema.cel', 'schema.enum']);
+    for (const w of d.warnings) assert.match(w, /\(allowed: the stored Sidecar already had this/);
+    const created = review(sidecarReview(relabelled).request as unknown as AdmissionRequest, ctx());
+    assert.equal(created.allowed, false, 'a CREATE is still refused');
+  });
+
+  test('…the note stays an error beside an error that is not the stored one (a name too long)', () => {
+    const badMode = { egress: [{ hosts: ['./*'], captureMode: 'BAD' }] };
+    const old = sidecar('shop', 'legacy', { spec: badMode });
+    const renamedLabel = sidecar('shop', 'legacy', { spec: badMode, labels: { ['x'.repeat(64)]: 'y' } });
+    const d = review(update(renamedLabel, old), ctx());
+    assert.equal(d.allowed, false);
+    assert.match(d.message ?? '', /some validation rules were not checked because the object was invalid/);
+    assert.ok(!d.warnings.some((w) => /some validation rules were not checked/.test(w)));
+  });
+
   test('…but changing the spec of such a Sidecar must fix it', () => {
     const old = sidecar('shop', 'legacy', { spec: shortHosts });
     const changed = sidecar('shop', 'legacy', { spec: { egress: [{ hosts: ['backend/orders-service', './*'] }] } });
