@@ -2,7 +2,11 @@
 // defaults, as src/cluster/kube.ts is for the API server. It runs two
 // instant queries (one per Istio metric) and, when they come back empty,
 // finds out why, so the error says what to fix. Answers are bounded in time
-// and size; every failure is a PrometheusError with one readable line.
+// and size; every failure is a PrometheusError with one readable line: what
+// the server said is cut and its control characters escaped, and an answer
+// of the wrong shape is named, never met as a TypeError.
+import { clip } from '../sidecar/format.js';
+import { goQuote, isGoPrintable } from '../sidecar/go/quote.js';
 import {
   GROUP_BY,
   TRAFFIC_METRICS,
@@ -117,8 +121,9 @@ export class PrometheusClient {
    * which is an answer, not an error.
    */
   private async explainEmpty(window: string, namespace: string | undefined, signal?: AbortSignal): Promise<void> {
-    const names = await this.get<string[]>(
+    const names = await this.get(
       `/api/v1/label/__name__/values?${new URLSearchParams({ 'match[]': metricsSelector() })}`,
+      metricNames,
       signal,
     );
     const series = TRAFFIC_METRICS.join(' and ');
@@ -145,26 +150,23 @@ export class PrometheusClient {
 
   /** An instant query; its vector result. */
   async instant(promql: string, signal?: AbortSignal): Promise<VectorResult[]> {
-    const data = await this.call<{ resultType: string; result: VectorResult[] }>(
+    return this.call(
       '/api/v1/query',
       { method: 'POST', body: new URLSearchParams({ query: promql }) },
+      (data) => vectorOf(data, `${this.base}: expected a vector for ${promql}`),
       signal,
     );
-    if (data.resultType !== 'vector' || !Array.isArray(data.result))
-      throw new PrometheusError(
-        'not-prometheus',
-        `${this.base}: expected a vector for ${promql}, got ${String(data.resultType)}`,
-      );
-    return data.result;
   }
 
-  private get<T>(path: string, signal?: AbortSignal): Promise<T> {
-    return this.call<T>(path, { method: 'GET' }, signal);
+  private get<T>(path: string, read: (data: unknown) => T, signal?: AbortSignal): Promise<T> {
+    return this.call(path, { method: 'GET' }, read, signal);
   }
 
+  /** One request; `read` checks the shape of the answer's "data" (throwing Malformed) and returns it. */
   private async call<T>(
     path: string,
     init: { method: string; body?: URLSearchParams },
+    read: (data: unknown) => T,
     signal?: AbortSignal,
   ): Promise<T> {
     const url = `${this.base}${path}`;
@@ -192,27 +194,37 @@ export class PrometheusClient {
         `Prometheus at ${this.base} stopped answering: ${reason(err, timeout, this.timeoutMs)}`,
       );
     }
-    let body: { status?: string; data?: T; errorType?: string; error?: string };
+    let parsed: unknown;
     try {
-      body = JSON.parse(text);
+      parsed = JSON.parse(text);
     } catch {
+      const type = response.headers.get('content-type');
       throw new PrometheusError(
         'not-prometheus',
-        `${url} did not answer like the Prometheus HTTP API (HTTP ${response.status}, ${response.headers.get('content-type') ?? 'no content type'}): is the URL the Prometheus server's base URL?`,
+        `${url} did not answer like the Prometheus HTTP API (HTTP ${response.status}, ${type === null ? 'no content type' : oneLine(type, TYPE_CHARS)}): is the URL the Prometheus server's base URL?`,
       );
     }
+    const body = isObject(parsed) ? parsed : {};
     if (body.status === 'error' || !response.ok) {
+      const errorType =
+        typeof body.errorType === 'string' && body.errorType ? ` ${oneLine(body.errorType, TYPE_CHARS)}` : '';
+      const error = typeof body.error === 'string' ? body.error : text;
       throw new PrometheusError(
         'http',
-        `Prometheus at ${this.base} answered HTTP ${response.status}${body.errorType ? ` ${body.errorType}` : ''}: ${body.error ?? text.slice(0, 200)}`,
+        `Prometheus at ${this.base} answered HTTP ${response.status}${errorType}: ${oneLine(error, ERROR_CHARS)}`,
       );
     }
-    if (body.status !== 'success' || body.data === undefined)
+    if (body.status !== 'success')
       throw new PrometheusError(
         'not-prometheus',
         `${url} did not answer like the Prometheus HTTP API (no "status": "success")`,
       );
-    return body.data;
+    try {
+      return read(body.data);
+    } catch (err) {
+      if (!(err instanceof Malformed)) throw err;
+      throw new PrometheusError('not-prometheus', `${url} did not answer like the Prometheus HTTP API: ${err.message}`);
+    }
   }
 }
 
@@ -227,6 +239,69 @@ export function trafficQuery(metric: TrafficMetric, window: string, namespace?: 
     ...(namespace ? [`source_workload_namespace="${namespace}"`] : []),
   ];
   return `sum by (${GROUP_BY.join(', ')}) (increase(${metric}{${matchers.join(', ')}}[${window}])) > 0`;
+}
+
+/** What the server said (its error, a header) is cut beyond these in a message. */
+const ERROR_CHARS = 300;
+const TYPE_CHARS = 100;
+
+/**
+ * Text from the server for a one-line message: every rune that is not
+ * printable (a newline, a control character) written as Go's %q escapes it,
+ * then cut to at most `max` characters, ending in "…" when cut.
+ */
+function oneLine(text: string, max: number): string {
+  // Escaping never shortens, so what lies past max + 1 characters would be cut anyway.
+  let out = '';
+  for (const ch of text.slice(0, max + 1)) out += isGoPrintable(ch) ? ch : goQuote(ch).slice(1, -1);
+  return clip(out, max);
+}
+
+/** The data of an answer is not what the Prometheus HTTP API sends; the message says where. */
+class Malformed extends Error {}
+
+type JsonObject = Record<string, unknown>;
+const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A JSON value in a few words, for "… is a number, not a list". */
+function kindOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'an object';
+  return `a ${typeof v}`;
+}
+
+function wrong(where: string, value: unknown, expected: string): Malformed {
+  return new Malformed(value === undefined ? `${where} is missing` : `${where} is ${kindOf(value)}, not ${expected}`);
+}
+
+/** /api/v1/query's data: an instant vector, each sample {"metric": {label: "value"}, "value": [time, "value"]}. */
+function vectorOf(data: unknown, notVector: string): VectorResult[] {
+  if (!isObject(data)) throw wrong('data', data, 'an object');
+  const { resultType, result } = data;
+  if (typeof resultType !== 'string') throw wrong('data.resultType', resultType, 'a string');
+  if (resultType !== 'vector')
+    throw new PrometheusError('not-prometheus', `${notVector}, got ${oneLine(resultType, TYPE_CHARS)}`);
+  if (!Array.isArray(result)) throw wrong('data.result', result, 'a list');
+  for (const [i, sample] of result.entries()) {
+    const where = `data.result[${i}]`;
+    if (!isObject(sample)) throw wrong(where, sample, 'a sample ({"metric": {…}, "value": [time, "value"]})');
+    const { metric, value } = sample;
+    if (!isObject(metric)) throw wrong(`${where}.metric`, metric, 'an object of label values');
+    for (const label of Object.values(metric))
+      if (typeof label !== 'string') throw wrong(`a label value in ${where}.metric`, label, 'a string');
+    if (!Array.isArray(value) || value.length !== 2 || typeof value[0] !== 'number' || typeof value[1] !== 'string')
+      throw wrong(`${where}.value`, value, 'a [time, "value"] pair');
+  }
+  return result as VectorResult[];
+}
+
+/** /api/v1/label/__name__/values' data: a list of metric names. */
+function metricNames(data: unknown): string[] {
+  if (!Array.isArray(data)) throw wrong('data', data, 'a list of metric names');
+  for (const [i, name] of data.entries())
+    if (typeof name !== 'string') throw wrong(`data[${i}]`, name, 'a metric name');
+  return data as string[];
 }
 
 const metricsSelector = (): string => `{__name__=~"${TRAFFIC_METRICS.join('|')}"}`;
