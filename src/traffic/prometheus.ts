@@ -6,6 +6,7 @@
 // the server said is cut and its control characters escaped, and an answer
 // of the wrong shape is named, never met as a TypeError.
 import { clip } from '../sidecar/format.js';
+import { isRecord } from '../util/json.js';
 import { goQuote, isGoPrintable } from '../sidecar/go/quote.js';
 import {
   GROUP_BY,
@@ -204,7 +205,7 @@ export class PrometheusClient {
         `${url} did not answer like the Prometheus HTTP API (HTTP ${response.status}, ${type === null ? 'no content type' : oneLine(type, TYPE_CHARS)}): is the URL the Prometheus server's base URL?`,
       );
     }
-    const body = isObject(parsed) ? parsed : {};
+    const body = isRecord(parsed) ? parsed : {};
     if (body.status === 'error' || !response.ok) {
       const errorType =
         typeof body.errorType === 'string' && body.errorType ? ` ${oneLine(body.errorType, TYPE_CHARS)}` : '';
@@ -260,9 +261,6 @@ function oneLine(text: string, max: number): string {
 /** The data of an answer is not what the Prometheus HTTP API sends; the message says where. */
 class Malformed extends Error {}
 
-type JsonObject = Record<string, unknown>;
-const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
-
 /** A JSON value in a few words, for "… is a number, not a list". */
 function kindOf(v: unknown): string {
   if (v === null) return 'null';
@@ -277,7 +275,7 @@ function wrong(where: string, value: unknown, expected: string): Malformed {
 
 /** /api/v1/query's data: an instant vector, each sample {"metric": {label: "value"}, "value": [time, "value"]}. */
 function vectorOf(data: unknown, notVector: string): VectorResult[] {
-  if (!isObject(data)) throw wrong('data', data, 'an object');
+  if (!isRecord(data)) throw wrong('data', data, 'an object');
   const { resultType, result } = data;
   if (typeof resultType !== 'string') throw wrong('data.resultType', resultType, 'a string');
   if (resultType !== 'vector')
@@ -285,9 +283,9 @@ function vectorOf(data: unknown, notVector: string): VectorResult[] {
   if (!Array.isArray(result)) throw wrong('data.result', result, 'a list');
   for (const [i, sample] of result.entries()) {
     const where = `data.result[${i}]`;
-    if (!isObject(sample)) throw wrong(where, sample, 'a sample ({"metric": {…}, "value": [time, "value"]})');
+    if (!isRecord(sample)) throw wrong(where, sample, 'a sample ({"metric": {…}, "value": [time, "value"]})');
     const { metric, value } = sample;
-    if (!isObject(metric)) throw wrong(`${where}.metric`, metric, 'an object of label values');
+    if (!isRecord(metric)) throw wrong(`${where}.metric`, metric, 'an object of label values');
     for (const label of Object.values(metric))
       if (typeof label !== 'string') throw wrong(`a label value in ${where}.metric`, label, 'a string');
     if (!Array.isArray(value) || value.length !== 2 || typeof value[0] !== 'number' || typeof value[1] !== 'string')
