@@ -676,6 +676,8 @@ async function loadCluster(
       return { input: await listSnapshot(client), podsKnown: true };
     } catch (err) {
       throw new UsageError(`cannot list the cluster at ${client.server}: ${(err as Error).message}`);
+    } finally {
+      client.destroy();
     }
   } catch (err) {
     if (err instanceof UsageError) throw err;
@@ -1149,20 +1151,49 @@ function serveLimits(values: Values) {
 
 const isEntryPoint = process.argv[1] !== undefined && /(?:cli\.[jt]s|sidecar-guard(?:\.js)?)$/.test(process.argv[1]);
 if (isEntryPoint) {
-  // A reader that stops early (`check -o sarif . | head`) is not a failure to report with a stack trace.
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK);
-  });
+  watchOutputErrors();
   main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
+    (code) => exitWhenWritten(code),
     (err) => {
       // main() answers every failure itself; this is the last resort, still one line.
       process.stderr.write(`sidecar-guard: unexpected failure: ${(err as Error)?.message ?? String(err)}\n`);
-      process.exitCode = EXIT_USAGE;
-      // serve() undoes what it started when it fails; should a handle still hold the loop, exit anyway.
-      setTimeout(() => process.exit(1), 3_000).unref();
+      exitWhenWritten(EXIT_USAGE);
     },
   );
+}
+
+/**
+ * A reader that stops early (`check -o sarif . | head`) is not a failure to
+ * report: EPIPE ends the process quietly with the exit code it had. Output
+ * that cannot be written otherwise (a full disk, a closed descriptor) is:
+ * the answer is lost, so the exit code says so (2) rather than success.
+ */
+function watchOutputErrors(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK);
+    process.stderr.write(`sidecar-guard: cannot write the output: ${err.code ?? err.message}\n`);
+    process.exit(EXIT_USAGE);
+  });
+  // Nowhere left to say it: the exit code alone carries the outcome.
+  process.stderr.on('error', () => {});
+}
+
+/**
+ * The command is done (serve returns once it has shut down): exit as soon as
+ * stdout and stderr have taken what was written, rather than when the event
+ * loop runs dry. A connection still in its TLS handshake with an API server
+ * that never answers would otherwise hold the process for minutes after the
+ * answer was printed.
+ */
+function exitWhenWritten(code: number): void {
+  process.exitCode = code;
+  let left = 2;
+  const done = () => {
+    if (--left === 0) process.exit(code);
+  };
+  // After the write errors already on their way (watchOutputErrors decides those).
+  setImmediate(() => {
+    process.stdout.write('', done);
+    process.stderr.write('', done);
+  });
 }

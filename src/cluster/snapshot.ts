@@ -15,7 +15,18 @@ export interface Snapshot {
 }
 
 export async function listSnapshot(client: KubeClient): Promise<Snapshot> {
-  const lists = await Promise.all(RESOURCES.map((r) => listOne(client, r)));
+  // The first list that fails is the answer: the others are cancelled rather
+  // than left to run into their own timeouts (minutes against a server that
+  // accepts connections and never answers) while the process waits for them.
+  const cancel = new AbortController();
+  const lists = await Promise.all(
+    RESOURCES.map((r) =>
+      listOne(client, r, cancel.signal).catch((err: unknown) => {
+        cancel.abort();
+        throw err;
+      }),
+    ),
+  );
   const byKind = (kind: string) => lists[RESOURCES.findIndex((r) => r.kind === kind)] ?? [];
   const isWorkload = (k: string): k is WorkloadKind => (WORKLOAD_KINDS as readonly string[]).includes(k);
   return {
@@ -31,9 +42,9 @@ export async function listSnapshot(client: KubeClient): Promise<Snapshot> {
 }
 
 /** An optional resource that is not served (its CRD is not installed) lists as empty. */
-async function listOne(client: KubeClient, spec: ResourceSpec): Promise<unknown[]> {
+async function listOne(client: KubeClient, spec: ResourceSpec, signal: AbortSignal): Promise<unknown[]> {
   try {
-    return (await listAll(client, spec)).items;
+    return (await listAll(client, spec, signal)).items;
   } catch (err) {
     if (spec.optional && isStatus(err, '404')) return [];
     throw err;
