@@ -30,6 +30,7 @@ import type { ObservedTraffic } from './traffic/edges.js';
 import { judge } from './sidecar/review.js';
 import { RULE_REGISTRY, ruleById } from './sidecar/rule-registry.js';
 import { explainText } from './sidecar/explain.js';
+import { clip, escapeControls } from './sidecar/format.js';
 import { formatJson, formatText } from './check/report.js';
 import { checkManifests, type CheckReport } from './check/run.js';
 import { formatGithub, formatJunit, formatSarif } from './check/ci-report.js';
@@ -450,9 +451,21 @@ function wantsStack(values: Values): boolean {
  */
 function failure(io: CliIO, err: unknown, stack: boolean): number {
   const line = err instanceof UsageError ? err.message : systemProblem(err as NodeJS.ErrnoException);
-  io.stderr(`sidecar-guard: ${line.trimEnd()}\n`);
+  io.stderr(`sidecar-guard: ${oneLine(line.trimEnd())}\n`);
   if (stack && err instanceof Error && err.stack) io.stderr(`${err.stack}\n`);
   return EXIT_USAGE;
+}
+
+/** Longest failure line printed: a message quoting what the user typed stays readable whatever was typed. */
+const MAX_FAILURE_CHARS = 2000;
+
+/**
+ * The failure as one line: messages quote flag values, paths and ids as they
+ * were given, and a newline or escape sequence in one must not become a
+ * second line or reach the terminal; a 100 KB value is cut.
+ */
+function oneLine(message: string): string {
+  return clip(escapeControls(message), MAX_FAILURE_CHARS);
 }
 
 function systemProblem(err: NodeJS.ErrnoException & { address?: string; port?: number; hostname?: string }): string {
@@ -466,7 +479,7 @@ function systemProblem(err: NodeJS.ErrnoException & { address?: string; port?: n
   }
   if (reason && err.path) return `cannot use ${err.path}: ${reason}`;
   const message = err instanceof Error ? err.message.split('\n')[0]! : String(err);
-  return `${message} (--log-level debug shows where it failed)`;
+  return `${message} (LOG_LEVEL=debug shows where it failed)`;
 }
 
 function describeErrno(err: NodeJS.ErrnoException): string {
@@ -498,7 +511,7 @@ function packageVersion(): string {
 }
 
 function usageError(io: CliIO, message: string): number {
-  io.stderr(`sidecar-guard: ${message.trimEnd()}\n`);
+  io.stderr(`sidecar-guard: ${oneLine(message.trimEnd())}\n`);
   return EXIT_USAGE;
 }
 
@@ -553,6 +566,17 @@ function intFlag(values: Values, name: string, fallback?: number): number {
   if (!Number.isSafeInteger(n))
     throw new UsageError(`--${name} must be a non-negative integer in decimal digits, got "${String(raw)}"`);
   return n;
+}
+
+/** The longest delay Node's timers take (2^31 - 1 ms, about 24.8 days): a longer one fires after 1 ms. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/** A duration in milliseconds: an integer flag a timer can wait for. */
+function durationFlag(values: Values, name: string, fallback?: number): number {
+  const ms = intFlag(values, name, fallback);
+  if (ms > MAX_TIMER_MS)
+    throw new UsageError(`--${name} must be at most ${MAX_TIMER_MS} ms (about 24.8 days), got ${ms}`);
+  return ms;
 }
 
 async function runCheck(values: Values, paths: string[], io: CliIO): Promise<number> {
@@ -706,6 +730,7 @@ async function runGenerate(values: Values, paths: string[], io: CliIO): Promise<
     if (values[flag] === true) throw new UsageError(`--${flag} needs --from-prometheus URL`);
   if (paths.length > 0 || values.kubeconfig)
     throw new UsageError('cluster objects (--kubeconfig, PATHs) are read only with --from-prometheus');
+  checkUnusedTrafficFlags(values);
   const namespace = values.namespace as string | undefined;
   if (!namespace)
     throw new UsageError(
@@ -728,6 +753,22 @@ async function runGenerate(values: Values, paths: string[], io: CliIO): Promise<
     );
   io.stdout(output === 'json' ? `${JSON.stringify(sidecar, null, 2)}\n` : stringifyYaml(sidecar));
   return EXIT_OK;
+}
+
+/**
+ * The traffic flags (their defaults included) are used only with
+ * --from-prometheus, but a value no run could take is refused without it
+ * too: a mistyped flag is a mistake to report, not to ignore.
+ */
+function checkUnusedTrafficFlags(values: Values): void {
+  intFlag(values, 'collapse-threshold');
+  intFlag(values, 'max-file-size');
+  try {
+    checkWindow(values.window as string);
+  } catch (err) {
+    if (err instanceof PrometheusError) throw new UsageError(err.message);
+    throw err;
+  }
 }
 
 /**
@@ -965,7 +1006,7 @@ function defaultsTraffic(values: Values): { traffic?: NonNullable<ServeConfig['d
   } catch (err) {
     throw new UsageError((err as Error).message.replace('--window', '--defaults-window'));
   }
-  const intervalMs = intFlag(values, 'defaults-refresh');
+  const intervalMs = durationFlag(values, 'defaults-refresh');
   if (intervalMs < 1000) throw new UsageError('--defaults-refresh must be at least 1000 ms');
   return {
     traffic: {
@@ -1032,11 +1073,11 @@ function serveConfigFrom(values: Values): ServeConfig {
     webhookConfig: values['webhook-config'] as string,
     ...(values['webhook-selector'] ? { webhookSelector: values['webhook-selector'] as string } : {}),
     failClosedWhenReady: values['fail-closed-when-ready'] === true,
-    reservationTtlMs: intFlag(values, 'reservation-ttl'),
+    reservationTtlMs: durationFlag(values, 'reservation-ttl'),
     claims: claimsFlag(values, standalone),
-    claimTimeoutMs: intFlag(values, 'claim-timeout'),
-    drainDelayMs: intFlag(values, 'drain-delay', DEFAULT_DRAIN_DELAY_MS[standalone ? 'standalone' : 'cluster']),
-    maxStalenessMs: intFlag(values, 'max-staleness'),
+    claimTimeoutMs: durationFlag(values, 'claim-timeout'),
+    drainDelayMs: durationFlag(values, 'drain-delay', DEFAULT_DRAIN_DELAY_MS[standalone ? 'standalone' : 'cluster']),
+    maxStalenessMs: durationFlag(values, 'max-staleness'),
     selfNamespace: selfNamespaceFlag(values),
     defaults: {
       mode: defaultsMode(values),
@@ -1067,9 +1108,12 @@ async function runServe(values: Values): Promise<number> {
 }
 
 function logLevelFlag(values: Values): string {
-  const level = (values['log-level'] as string | undefined) ?? process.env.LOG_LEVEL ?? DEFAULT_LOG_LEVEL;
+  const flag = values['log-level'] as string | undefined;
+  const level = flag ?? process.env.LOG_LEVEL ?? DEFAULT_LOG_LEVEL;
   if (!(LOG_LEVELS as readonly string[]).includes(level))
-    throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
+    throw new UsageError(
+      `${flag === undefined ? '$LOG_LEVEL' : '--log-level'} must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`,
+    );
   return level;
 }
 
@@ -1130,9 +1174,9 @@ function serveLimits(values: Values) {
     maxConnections: intFlag(values, 'max-connections'),
     maxInflight: intFlag(values, 'max-inflight'),
     maxBodyBytesInFlight: intFlag(values, 'max-body-bytes-in-flight'),
-    requestTimeoutMs: intFlag(values, 'request-timeout'),
-    headersTimeoutMs: intFlag(values, 'headers-timeout'),
-    shutdownTimeoutMs: intFlag(values, 'shutdown-timeout'),
+    requestTimeoutMs: durationFlag(values, 'request-timeout'),
+    headersTimeoutMs: durationFlag(values, 'headers-timeout'),
+    shutdownTimeoutMs: durationFlag(values, 'shutdown-timeout'),
   };
   if (limits.maxConnections < 1) throw new UsageError('--max-connections must be at least 1');
   if (limits.maxInflight < 1) throw new UsageError('--max-inflight must be at least 1');

@@ -197,7 +197,7 @@ const isHighSurrogate = (c: number): boolean => c >= 0xd800 && c <= 0xdbff;
 const isLowSurrogate = (c: number): boolean => c >= 0xdc00 && c <= 0xdfff;
 
 /** Go's unicode.IsControl (C0, DEL, C1), which kube-apiserver refuses in a warning, written as \u escapes. */
-function escapeControls(text: string): string {
+export function escapeControls(text: string): string {
   return text.replace(CONTROL_CHARACTERS, unicodeEscape);
 }
 

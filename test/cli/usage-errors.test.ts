@@ -51,6 +51,9 @@ const foreignCa = damagedCertDir('foreign-ca', (dir) => {
   writeFileSync(join(dir, 'ca.crt'), other.certPem);
   writeFileSync(join(dir, 'ca.key'), other.keyPem);
 });
+/** Just over the 16 MiB a --state file may hold. */
+const bigState = join(tmp, 'big-state.yaml');
+writeFileSync(bigState, Buffer.alloc(16 * 1024 * 1024 + 1, 0x23));
 /** A kubeconfig that loads (nothing listens there: start-up fails on the certificate first). */
 const unreachableKubeconfig = join(tmp, 'unreachable-kubeconfig');
 writeFileSync(
@@ -540,6 +543,43 @@ const CASES: Record<string, Case> = {
   'explain of an unknown id': {
     args: () => ['explain', 'Z9'],
     says: /no rule "Z9"; "sidecar-guard rules" lists every rule id/,
+  },
+  'a command with a newline in it stays one line (the newline escaped)': {
+    args: () => ['li\nnt'],
+    says: /unknown command "li\\u000ant": use one of/,
+  },
+  'a flag value with a newline in it stays one line': {
+    args: () => ['check', '-o', 'te\nxt', 'x'],
+    says: /--output must be one of .*, got "te\\u000axt"$/,
+  },
+  'explain of a 100 KB id: the line is cut': {
+    args: () => ['explain', 'A'.repeat(100_000)],
+    says: /^sidecar-guard: no rule "A{1000,2000}…$/,
+  },
+  'serve --drain-delay beyond what a timer can wait': {
+    args: () => standalone('--drain-delay', '2147483648'),
+    says: /--drain-delay must be at most 2147483647 ms \(about 24\.8 days\), got 2147483648/,
+  },
+  'serve --request-timeout beyond what a timer can wait': {
+    args: () => standalone('--request-timeout', '9007199254740991'),
+    says: /--request-timeout must be at most 2147483647 ms/,
+  },
+  'serve with $LOG_LEVEL unknown: the variable is named, not the flag': {
+    args: () => standalone(),
+    env: { LOG_LEVEL: 'bogus' },
+    says: /\$LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent, got "bogus"/,
+  },
+  'serve --state larger than 16 MiB: named as --state, without a flag serve does not have': {
+    args: () => standalone('--state', bigState),
+    says: /cannot read --state .*big-state\.yaml: larger than 16777216 bytes$/,
+  },
+  'generate without --from-prometheus still refuses a --window no run could take': {
+    args: () => ['generate', '-n', 'shop', '--window', 'garbage'],
+    says: /--window must be a Prometheus duration like 7d, 12h or 1h30m, got "garbage"/,
+  },
+  'generate without --from-prometheus still refuses a --collapse-threshold that is not a number': {
+    args: () => ['generate', '-n', 'shop', '--collapse-threshold', 'abc'],
+    says: /--collapse-threshold must be a non-negative integer in decimal digits, got "abc"/,
   },
 };
 
