@@ -3,6 +3,7 @@
 import { parse, YAMLParseError } from 'yaml';
 import { DEFAULT_TEMPLATE, type DefaultsTemplate, type DependencyMap } from './generate.js';
 import { isRecord } from '../util/json.js';
+import { MAX_NESTING_DEPTH, nestingTooDeepAt } from '../util/yaml.js';
 
 export class ConfigError extends Error {}
 
@@ -10,6 +11,14 @@ const LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const HOSTNAME = /^(\*\.)?[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?)*$/;
 
 function load(text: string, what: string): unknown {
+  // Deeper than kubectl reads costs the parser the square of the depth (see util/yaml.ts): refused
+  // after reading no further than that, before the whole text is parsed (a config is small; reading
+  // the start of it twice costs nothing to speak of).
+  const tooDeep = nestingTooDeepAt(text);
+  if (tooDeep !== undefined)
+    throw new ConfigError(
+      `${what}: not valid YAML: nesting deeper than ${MAX_NESTING_DEPTH} levels at line ${lineOf(text, tooDeep)}`,
+    );
   try {
     return parse(text, { version: '1.1' });
   } catch (err) {
@@ -18,8 +27,18 @@ function load(text: string, what: string): unknown {
       throw new ConfigError(
         `${what}: must hold one YAML document, found another starting at line ${err.linePos?.[0].line ?? '?'}`,
       );
+    // and for a document too deep for its recursion, V8's ("Maximum call stack size exceeded").
+    if (err instanceof RangeError || (err instanceof YAMLParseError && err.code === 'RESOURCE_EXHAUSTION'))
+      throw new ConfigError(`${what}: not valid YAML: nesting too deep to read`);
     throw new ConfigError(`${what}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
   }
+}
+
+/** 1-based line of an offset. */
+function lineOf(text: string, offset: number): number {
+  let line = 1;
+  for (let i = text.indexOf('\n'); i !== -1 && i < offset; i = text.indexOf('\n', i + 1)) line++;
+  return line;
 }
 
 function stringList(v: unknown, where: string): string[] {

@@ -11,12 +11,13 @@
 // memory: 7 MiB of `{},` parse into 146 MiB of heap, more than a container
 // limit of 512Mi leaves V8 (a quarter of it, doubled on 64-bit: 256 MB).
 import type { FastifyInstance } from 'fastify';
+import { MAX_NESTING_DEPTH } from '../util/yaml.js';
 
 /** controller-runtime's limit: the API server accepts 3 MiB objects, and a review carries two of them. */
 export const MAX_BODY_BYTES = 7 * 1024 * 1024;
 
 /** encoding/json's (and sigs.k8s.io/json's) limit: the API server never sends anything deeper. */
-export const MAX_JSON_DEPTH = 10_000;
+export const MAX_JSON_DEPTH = MAX_NESTING_DEPTH;
 
 /**
  * Objects and arrays in one body. A Sidecar with 65,535 egress listeners (one

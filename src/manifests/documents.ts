@@ -7,8 +7,9 @@
 // Sidecars held 650 MB of them), and almost no object ever asks where a field
 // is. The few that do (an object with a finding) have their document parsed
 // again from its slice of the text, once.
-import { Composer, isMap, isScalar, isSeq, LineCounter, Parser, parseDocument, type Document, type Node } from 'yaml';
+import { Composer, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { isRecord } from '../util/json.js';
+import { boundedTokens, NestingTooDeep } from '../util/yaml.js';
 
 export interface Source {
   file: string;
@@ -47,35 +48,52 @@ export function parseSources(sources: readonly Source[]): Manifest[] {
 
 const YAML_OPTIONS = { version: '1.1', uniqueKeys: true, prettyErrors: false } as const;
 
+/**
+ * What a document too deep to read says: the library's own words for it are
+ * V8's ("Maximum call stack size exceeded"), which name no cause a person can fix.
+ */
+const TOO_DEEP_TO_READ = 'nesting too deep to read: not a Kubernetes manifest';
+
 export function parseSource(source: Source): Manifest[] {
   const lineCounter = new LineCounter();
-  const docs = new Composer(YAML_OPTIONS).compose(new Parser(lineCounter.addNewLine).parse(source.text));
+  const docs = new Composer(YAML_OPTIONS).compose(boundedTokens(source.text, lineCounter.addNewLine));
   const out: Manifest[] = [];
-  for (const doc of docs) {
-    const error = doc.errors[0];
-    if (error) {
-      out.push({
+  try {
+    for (const doc of docs) out.push(...manifestsOf(source, lineCounter, doc));
+  } catch (err) {
+    // Deeper than kubectl reads: the whole file is one failure, at the line where the limit was passed
+    // (the composer may still hold the document before, so the ones before are not reported either).
+    if (!(err instanceof NestingTooDeep)) throw err;
+    const position = positionAt(lineCounter, err.offset);
+    return [{ ok: false, file: source.file, position, message: `${err.message}: not a Kubernetes manifest file` }];
+  }
+  return out;
+}
+
+function manifestsOf(source: Source, lineCounter: LineCounter, doc: Document.Parsed): Manifest[] {
+  const error = doc.errors[0];
+  if (error) {
+    return [
+      {
         ok: false,
         file: source.file,
         position: positionAt(lineCounter, withinText(source.text, error.pos[0])),
-        message: firstLine(error.message),
+        message: error.code === 'RESOURCE_EXHAUSTION' ? TOO_DEEP_TO_READ : firstLine(error.message),
         ...identityOf(doc),
-      });
-      continue;
-    }
-    if (doc.contents === null) continue; // empty document between `---` separators
-    let value: unknown;
-    try {
-      value = doc.toJS({ maxAliasCount: 100 });
-    } catch (err) {
-      const position = positionAt(lineCounter, doc.contents.range?.[0] ?? 0);
-      out.push({ ok: false, file: source.file, position, message: (err as Error).message });
-      continue;
-    }
-    if (value === null || value === undefined) continue;
-    out.push(...objectsOf(source.file, value, doc, new DocumentPlace(source.text, lineCounter, doc)));
+      },
+    ];
   }
-  return out;
+  if (doc.contents === null) return []; // empty document between `---` separators
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    const position = positionAt(lineCounter, doc.contents.range?.[0] ?? 0);
+    const message = err instanceof RangeError ? TOO_DEEP_TO_READ : (err as Error).message;
+    return [{ ok: false, file: source.file, position, message }];
+  }
+  if (value === null || value === undefined) return [];
+  return objectsOf(source.file, value, doc, new DocumentPlace(source.text, lineCounter, doc));
 }
 
 /**

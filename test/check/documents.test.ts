@@ -81,6 +81,69 @@ describe('manifest documents', () => {
     assert.deepEqual(y!.ok && y!.object, { a: true, b: 'yes' });
   });
 
+  describe('nesting deeper than kubectl reads (10,000 levels) is refused at the line it happens, unparsed', () => {
+    const D = 10_000;
+    const TOO_DEEP = /^nesting deeper than 10000 levels: not a Kubernetes manifest file$/;
+    const failure = (text: string) => {
+      const out = parseSource({ file: 'deep.yaml', text });
+      const last = out.at(-1);
+      assert.ok(last && !last.ok, 'the last result is a failure');
+      return { out, last };
+    };
+    const shapes: Record<string, (n: number) => string> = {
+      'flow sequences': (n) => `${'['.repeat(n)}${']'.repeat(n)}`,
+      'flow mappings': (n) => `${'{a: '.repeat(n)}1${'}'.repeat(n)}`,
+      'JSON objects': (n) => `${'{"a":'.repeat(n)}1${'}'.repeat(n)}`,
+      'block sequences on one line': (n) => `${'- '.repeat(n)}x\n`,
+      'explicit keys on one line': (n) => `${'? '.repeat(n)}x\n`,
+      'key: - chains on one line': (n) => `${'a: - '.repeat(n / 2 + 1)}x\n`,
+    };
+    for (const [name, shape] of Object.entries(shapes)) {
+      test(name, () => {
+        const { last } = failure(`apiVersion: v1\nkind: List\n---\n${shape(D + 1)}`);
+        assert.match(last.message, TOO_DEEP);
+        assert.equal(last.position.line, 4);
+      });
+    }
+
+    test('the whole file is the one failure, documents before and after the deep one included', () => {
+      const { out, last } = failure(`kind: Pod\nmetadata: {name: p}\n---\n${'['.repeat(D + 1)}\n---\nkind: Pod\n`);
+      assert.equal(out.length, 1);
+      assert.match(last.message, TOO_DEEP);
+      assert.deepEqual(last.position, { line: 4, col: D + 1 });
+    });
+
+    test('exactly 10,000 levels are not refused for their depth (the reader runs out of stack first, said plainly)', () => {
+      const { out, last } = failure(shapes['flow sequences']!(D));
+      assert.equal(out.length, 1);
+      assert.equal(last.message, 'nesting too deep to read: not a Kubernetes manifest');
+    });
+
+    test('a deep but readable document parses', () => {
+      const deep = `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: deep\ndata: ${'{a: ['.repeat(100)}1${']}'.repeat(100)}\n`;
+      const [doc] = parseSource({ file: 'ok.yaml', text: deep });
+      assert.ok(doc!.ok);
+    });
+
+    test('brackets and indicators in quoted scalars, comments and block scalars are not counted', () => {
+      const many = '[{- ? : '.repeat(D);
+      const text = [
+        'apiVersion: v1',
+        'kind: ConfigMap',
+        `# ${many}`,
+        'metadata:',
+        `  name: "${many}"`,
+        'data:',
+        `  single: '${many}'`,
+        '  block: |',
+        `    ${many}`,
+        '',
+      ].join('\n');
+      const [doc] = parseSource({ file: 'quoted.yaml', text });
+      assert.ok(doc!.ok, doc!.ok ? '' : doc!.message);
+    });
+  });
+
   test('parseFieldPath keeps dotted map keys in brackets together', () => {
     assert.deepEqual(parseFieldPath('spec.egress[1].hosts[0]'), ['spec', 'egress', 1, 'hosts', 0]);
     assert.deepEqual(parseFieldPath('metadata.annotations[istio.io/dry-run]'), [

@@ -24,6 +24,9 @@ writeFileSync(badYaml, 'egressHosts: [unclosed\n');
 /** Two YAML documents where one is expected (the yaml library's answer named its own API). */
 const twoDocs = join(tmp, 'two-docs.yaml');
 writeFileSync(twoDocs, 'name: a\n---\nname: b\n');
+/** Nested one level deeper than kubectl reads, on its third line. */
+const deepYaml = join(tmp, 'deep.yaml');
+writeFileSync(deepYaml, `name: a\n\negressHosts: ${'['.repeat(10_001)}${']'.repeat(10_001)}\n`);
 const sidecars = join(ROOT, 'examples/sidecars.yaml');
 /** A --cert-dir whose files were damaged as a crash mid-copy or a wrong mount leaves them. */
 function damagedCertDir(name: string, damage: (dir: string) => void): string {
@@ -261,6 +264,14 @@ const CASES: Record<string, Case> = {
   'generate --config with two documents': {
     args: () => ['generate', '-n', 'a', '--config', twoDocs],
     says: /^sidecar-guard: .*two-docs\.yaml: must hold one YAML document, found another starting at line 2$/,
+  },
+  'generate --config nested deeper than 10,000 levels': {
+    args: () => ['generate', '-n', 'a', '--config', deepYaml],
+    says: /^sidecar-guard: .*deep\.yaml: not valid YAML: nesting deeper than 10000 levels at line 3$/,
+  },
+  'generate --deps nested deeper than 10,000 levels': {
+    args: () => ['generate', '-n', 'a', '--deps', deepYaml],
+    says: /^sidecar-guard: .*deep\.yaml: not valid YAML: nesting deeper than 10000 levels at line 3$/,
   },
   'generate --deps with two documents': {
     args: () => ['generate', '-n', 'a', '--deps', twoDocs],

@@ -132,6 +132,15 @@ describe('generator configuration files', () => {
       [() => parseTemplate('outboundTrafficPolicy: {mode: OPEN}'), /REGISTRY_ONLY or ALLOW_ANY/],
       [() => parseTemplate('egresHosts: ["./*"]'), /unknown key "egresHosts"/],
       [() => parseTemplate('a: [\n'), /not valid YAML/],
+      [
+        () => parseTemplate(`name: a\negressHosts: ${'['.repeat(10_001)}`),
+        /^config: not valid YAML: nesting deeper than 10000 levels at line 2$/,
+      ],
+      [
+        () => parseDependencies(`services:\n  ${'- '.repeat(10_001)}x\n`),
+        /^dependencies: not valid YAML: nesting deeper than 10000 levels at line 2$/,
+      ],
+      [() => parseTemplate(`a: ${'['.repeat(5_000)}`), /^config: not valid YAML: nesting too deep to read$/],
       [() => parseDependencies('other: {}'), /expected "services:"/],
       [() => parseDependencies('services:\n  noslash: {}\n'), /"noslash" must be namespace\/service/],
       [
