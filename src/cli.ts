@@ -901,6 +901,8 @@ async function runCerts(values: Values, _paths: string[], io: CliIO): Promise<nu
   const service = values.service as string;
   const namespace = values.namespace as string;
   const out = values.out as string;
+  // An empty --out would be the current directory: a place nobody asked for by name.
+  if (out === '') throw new UsageError('--out needs a directory (DIR), got ""');
   // Checked before the keys are made: each becomes a SAN Kubernetes must be able to route to.
   if (!/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/.test(service))
     throw new UsageError(

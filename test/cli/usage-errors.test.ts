@@ -551,6 +551,10 @@ const CASES: Record<string, Case> = {
     args: () => ['explain'],
     says: /explain needs a rule id, e.g. "sidecar-guard explain H1"; "sidecar-guard rules" lists them/,
   },
+  'certs --out with an empty path (not the current directory)': {
+    args: () => ['certs', '--out', ''],
+    says: /--out needs a directory \(DIR\), got ""$/,
+  },
   'explain of an unknown id': {
     args: () => ['explain', 'Z9'],
     says: /no rule "Z9"; "sidecar-guard rules" lists every rule id/,
