@@ -3,7 +3,7 @@
 import { parse, YAMLParseError } from 'yaml';
 import { DEFAULT_TEMPLATE, type DefaultsTemplate, type DependencyMap } from './generate.js';
 import { isRecord } from '../util/json.js';
-import { MAX_NESTING_DEPTH, nestingTooDeepAt } from '../util/yaml.js';
+import { unreadableYaml } from '../util/yaml.js';
 
 export class ConfigError extends Error {}
 
@@ -11,14 +11,12 @@ const LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const HOSTNAME = /^(\*\.)?[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?)*$/;
 
 function load(text: string, what: string): unknown {
-  // Deeper than kubectl reads costs the parser the square of the depth (see util/yaml.ts): refused
-  // after reading no further than that, before the whole text is parsed (a config is small; reading
-  // the start of it twice costs nothing to speak of).
-  const tooDeep = nestingTooDeepAt(text);
-  if (tooDeep !== undefined)
-    throw new ConfigError(
-      `${what}: not valid YAML: nesting deeper than ${MAX_NESTING_DEPTH} levels at line ${lineOf(text, tooDeep)}`,
-    );
+  // Deeper than kubectl reads, or a flood of stray tokens, costs the parser out of proportion (see
+  // util/yaml.ts): refused after reading no further than that, before the whole text is parsed (a
+  // config is small; reading the start of it twice costs nothing to speak of).
+  const unreadable = unreadableYaml(text);
+  if (unreadable)
+    throw new ConfigError(`${what}: not valid YAML: ${unreadable.message} at line ${lineOf(text, unreadable.offset)}`);
   try {
     return parse(text, { version: '1.1' });
   } catch (err) {

@@ -13,10 +13,51 @@ import { CST, Lexer, Parser } from 'yaml';
 /** kubectl's limit (go-yaml's, as encoding/json's): no Kubernetes object nests anywhere near it. */
 export const MAX_NESTING_DEPTH = 10_000;
 
+/**
+ * Stray tokens a text may hold before it is refused. The library makes an
+ * error object for each one, with its stack trace: 1 MB of `]` took 11.5 s
+ * and 1.5 GB, and a 16 MiB file of them would run the process out of memory.
+ * A manifest with more than a few is not one a person is editing.
+ */
+export const MAX_SYNTAX_ERRORS = 1000;
+
+/**
+ * Scalars (keys and values) one document may hold: four times the 50,000
+ * values sidecar-guard judges in one object (size.ts), keys counted. One
+ * document is parsed whole before it can be looked at, at about 3 KB of
+ * syntax tree per line: 1.4 million keys in one 16 MiB document ran the
+ * process out of memory.
+ */
+export const MAX_DOCUMENT_SCALARS = 200_000;
+
+/** A text refused while it is read; `offset` is where. */
+export class UnreadableYaml extends Error {
+  constructor(
+    readonly offset: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** A text that nests deeper than MAX_NESTING_DEPTH; `offset` is where it first does. */
-export class NestingTooDeep extends Error {
-  constructor(readonly offset: number) {
-    super(`nesting deeper than ${MAX_NESTING_DEPTH} levels`);
+export class NestingTooDeep extends UnreadableYaml {
+  constructor(offset: number) {
+    super(offset, `nesting deeper than ${MAX_NESTING_DEPTH} levels`);
+  }
+}
+
+/** A document with more than MAX_DOCUMENT_SCALARS scalars; `offset` is the one past the limit. */
+export class DocumentTooLarge extends UnreadableYaml {
+  constructor(offset: number) {
+    super(offset, `a document of more than ${MAX_DOCUMENT_SCALARS} keys and values`);
+  }
+}
+
+/** A text with more than MAX_SYNTAX_ERRORS stray tokens; `offset` is the one past the limit. */
+export class TooManySyntaxErrors extends UnreadableYaml {
+  constructor(offset: number) {
+    super(offset, `more than ${MAX_SYNTAX_ERRORS} syntax errors`);
   }
 }
 
@@ -34,11 +75,17 @@ export function* boundedTokens(text: string, onNewLine?: (offset: number) => voi
   let flow = 0;
   let indicatorsOnLine = 0;
   let scalarNext = false;
+  let strays = 0;
+  let scalars = 0;
   for (const lexeme of new Lexer().lex(text)) {
     // Where the token starts (the lexer's markers of what comes next take no room in the text).
     const offset = parser.offset;
     if (scalarNext) scalarNext = false;
-    else if (lexeme === CST.SCALAR) scalarNext = true;
+    else if (lexeme === CST.SCALAR || isQuoted(lexeme)) {
+      scalarNext = lexeme === CST.SCALAR;
+      if (++scalars > MAX_DOCUMENT_SCALARS) throw new DocumentTooLarge(offset);
+    } else if (lexeme === CST.DOCUMENT || lexeme === '---' || lexeme === '...')
+      scalars = 0; // a document begins or ends
     else if (lexeme === '-' || lexeme === '?' || lexeme === ':') {
       if (flow === 0 && ++indicatorsOnLine > MAX_NESTING_DEPTH) throw new NestingTooDeep(offset);
     } else if (lexeme === '\n' || lexeme === '\r\n') indicatorsOnLine = 0;
@@ -46,7 +93,10 @@ export function* boundedTokens(text: string, onNewLine?: (offset: number) => voi
       if (++flow > MAX_NESTING_DEPTH) throw new NestingTooDeep(offset);
     } else if (lexeme === ']' || lexeme === '}') flow = Math.max(0, flow - 1);
     else if (lexeme === CST.FLOW_END) flow = 0;
-    yield* parser.next(lexeme);
+    for (const token of parser.next(lexeme)) {
+      if (token.type === 'error' && ++strays > MAX_SYNTAX_ERRORS) throw new TooManySyntaxErrors(offset);
+      yield token;
+    }
     // The stack holds the document, then one entry per open collection (and the scalar being read);
     // block collections nested through indentation are counted here, a token late.
     if (parser.stack.length > MAX_NESTING_DEPTH + 1) throw new NestingTooDeep(offset);
@@ -54,13 +104,16 @@ export function* boundedTokens(text: string, onNewLine?: (offset: number) => voi
   yield* parser.end();
 }
 
-/** The offset where `text` nests deeper than the limit, or undefined; it is parsed as far as that, no further. */
-export function nestingTooDeepAt(text: string): number | undefined {
+/** A quoted scalar's source (the lexer gives those without a SCALAR marker before them). */
+const isQuoted = (lexeme: string): boolean => lexeme.charCodeAt(0) === 0x22 || lexeme.charCodeAt(0) === 0x27;
+
+/** Why `text` is refused while it is read (too deep, too many stray tokens), or undefined; it is parsed as far as that, no further. */
+export function unreadableYaml(text: string): UnreadableYaml | undefined {
   try {
     for (const _ of boundedTokens(text));
     return undefined;
   } catch (err) {
-    if (err instanceof NestingTooDeep) return err.offset;
+    if (err instanceof UnreadableYaml) return err;
     throw err;
   }
 }

@@ -144,6 +144,54 @@ describe('manifest documents', () => {
     });
   });
 
+  describe('what would cost the reader out of proportion is refused while it is read', () => {
+    const only = (text: string) => {
+      const out = parseSource({ file: 'hostile.yaml', text });
+      assert.equal(out.length, 1, 'the whole file is one result');
+      const [result] = out;
+      assert.ok(result && !result.ok);
+      return result;
+    };
+    const flowList = (n: number) => `[${'1,'.repeat(n - 1)}1]`;
+
+    test('more than 1,000 stray tokens: one failure at the one past the limit', () => {
+      const result = only(`kind: List
+${']'.repeat(1001)}`);
+      assert.equal(result.message, 'more than 1000 syntax errors: not a Kubernetes manifest file');
+      assert.deepEqual(result.position, { line: 2, col: 1001 });
+    });
+
+    test('1,000 stray tokens are reported as the first syntax error, as any', () => {
+      const result = only(']'.repeat(1000));
+      assert.doesNotMatch(result.message, /more than 1000/);
+    });
+
+    test('a document of more than 200,000 keys and values, flow or block', () => {
+      assert.equal(
+        only(`apiVersion: v1
+kind: ConfigMap
+data: ${flowList(199_999)}
+`).message,
+        'a document of more than 200000 keys and values: not a Kubernetes manifest file',
+      );
+      const block = Array.from({ length: 100_001 }, (_, i) => `k${i}: v\n`).join('');
+      assert.match(only(block).message, /^a document of more than 200000 keys and values/);
+    });
+
+    test('quoted scalars count as well', () => {
+      const quoted = `[${'"a",'.repeat(200_000)}"a"]`;
+      assert.match(only(quoted).message, /^a document of more than 200000 keys and values/);
+    });
+
+    test('the count is per document: two of 150,000 each are read', () => {
+      const doc = (name: string) =>
+        `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}}\nx: ${flowList(149_990)}\n`;
+      const out = parseSource({ file: 'two.yaml', text: `${doc('a')}---\n${doc('b')}` });
+      assert.equal(out.length, 2);
+      for (const result of out) assert.ok(result.ok, result.ok ? '' : result.message);
+    });
+  });
+
   test('parseFieldPath keeps dotted map keys in brackets together', () => {
     assert.deepEqual(parseFieldPath('spec.egress[1].hosts[0]'), ['spec', 'egress', 1, 'hosts', 0]);
     assert.deepEqual(parseFieldPath('metadata.annotations[istio.io/dry-run]'), [
