@@ -700,8 +700,6 @@ async function loadCluster(
       return { input: await listSnapshot(client), podsKnown: true };
     } catch (err) {
       throw new UsageError(`cannot list the cluster at ${client.server}: ${(err as Error).message}`);
-    } finally {
-      client.destroy();
     }
   } catch (err) {
     if (err instanceof UsageError) throw err;
@@ -763,8 +761,13 @@ async function runGenerate(values: Values, paths: string[], io: CliIO): Promise<
 function checkUnusedTrafficFlags(values: Values): void {
   intFlag(values, 'collapse-threshold');
   intFlag(values, 'max-file-size');
+  asUsageError(() => checkWindow(values.window as string));
+}
+
+/** `run`'s result; a PrometheusError it throws (a bad URL or window) is the user's to fix: a UsageError. */
+function asUsageError<T>(run: () => T): T {
   try {
-    checkWindow(values.window as string);
+    return run();
   } catch (err) {
     if (err instanceof PrometheusError) throw new UsageError(err.message);
     throw err;
@@ -794,14 +797,11 @@ async function runGenerateFromTraffic(values: Values, paths: string[], io: CliIO
     );
   const collapseThreshold = intFlag(values, 'collapse-threshold');
   const config = loadDefaultsConfig(values);
-  let client: PrometheusClient;
-  try {
-    client = new PrometheusClient(checkPrometheusUrl(values['from-prometheus'] as string));
+  const client = asUsageError(() => {
+    const prometheus = new PrometheusClient(checkPrometheusUrl(values['from-prometheus'] as string));
     checkWindow(values.window as string);
-  } catch (err) {
-    if (err instanceof PrometheusError) throw new UsageError(err.message);
-    throw err;
-  }
+    return prometheus;
+  });
   const needsCluster = diff || values['per-workload'] === true || paths.length > 0 || values.kubeconfig !== undefined;
   const cluster = needsCluster ? (await loadCluster({ ...values, namespace: 'default' }, paths, io)).input : undefined;
   let traffic: ObservedTraffic;

@@ -23,7 +23,7 @@ import { startMetricsServer, type MetricsServer } from './http/metrics-server.js
 import { createMetrics, type Metrics } from './metrics.js';
 import { Admitter } from './cluster/admitter.js';
 import { loadKubeClient } from './kubeconfig.js';
-import { readFlagFile, readSources, UnreadableFile, UsageError } from './sources.js';
+import { readFlagFile, readFlagSources, UsageError } from './sources.js';
 import { WebhookConfigPatcher, failClosedWhenReady, proveReachable, type WebhookConfigTarget } from './tls/cabundle.js';
 import { FileCertificateSource } from './tls/file-source.js';
 import { CertFileError, ensureStandaloneCerts } from './tls/files.js';
@@ -491,18 +491,8 @@ function urlOf(app: FastifyInstance, config: ServeConfig): string {
   return `https://${formatHostPort({ host: config.listen.host, port })}`;
 }
 
-/** The --state files, read as manifests are; a file too large is named as --state's (serve has no --max-file-size). */
-function readStateFiles(paths: readonly string[]) {
-  try {
-    return readSources(paths);
-  } catch (err) {
-    if (err instanceof UnreadableFile) throw new UsageError(`cannot read --state ${err.path}: ${err.reason}`);
-    throw err;
-  }
-}
-
 function loadState(store: ClusterStore, paths: readonly string[], logger: Logger): void {
   if (paths.length === 0) return;
-  storeOf(clusterObjects(parseSources(readStateFiles(paths)), 'default'), store);
+  storeOf(clusterObjects(parseSources(readFlagSources(paths, '--state')), 'default'), store);
   logger.info({ ...store.counts() }, 'loaded cluster state from --state files');
 }

@@ -139,10 +139,20 @@ const tooLarge = (what: string, maxBytes: number) =>
  * (/dev/zero would grow without end, a FIFO wait for ever).
  */
 export function readFlagFile(path: string, flag: string, maxBytes = DEFAULT_MAX_FILE_BYTES): string {
+  return namingFlag(flag, () => readManifestFile(path, maxBytes));
+}
+
+/** The files and directories a flag names (serve --state), read as PATHs are, each at most the default size. */
+export function readFlagSources(paths: readonly string[], flag: string): Source[] {
+  return namingFlag(flag, () => readSources(paths));
+}
+
+/** `read`'s result; a file it cannot read is named as the flag's, without the hint of a flag the command lacks. */
+function namingFlag<T>(flag: string, read: () => T): T {
   try {
-    return readManifestFile(path, maxBytes);
+    return read();
   } catch (err) {
-    if (err instanceof UnreadableFile) throw new UsageError(`cannot read ${flag} ${path}: ${err.reason}`);
+    if (err instanceof UnreadableFile) throw new UsageError(`cannot read ${flag} ${err.path}: ${err.reason}`);
     throw err;
   }
 }

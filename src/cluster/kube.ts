@@ -231,17 +231,6 @@ export class KubeClient {
       : { headers };
   }
 
-  /**
-   * Closes every connection now, requests in flight included: for a one-shot
-   * command that has its answer (or its error), so that a connection still in
-   * its TLS handshake with a server that never answers does not keep the
-   * process alive for minutes.
-   */
-  destroy(): void {
-    void this.pool?.agent.destroy().catch(() => {});
-    this.pool = undefined;
-  }
-
   private agentFor(connect: Record<string, unknown>): Agent {
     if (this.pool && sameOptions(this.pool.connect, connect)) return this.pool.agent;
     void this.pool?.agent.close();

@@ -1,6 +1,6 @@
 // The generator's two input files, parsed from text with errors a person can
 // act on (the CLI and `serve` read the files, these functions only parse).
-import { parse, YAMLParseError } from 'yaml';
+import { LineCounter, parse, YAMLParseError } from 'yaml';
 import { DEFAULT_TEMPLATE, type DefaultsTemplate, type DependencyMap } from './generate.js';
 import { isRecord } from '../util/json.js';
 import { unreadableYaml } from '../util/yaml.js';
@@ -14,9 +14,12 @@ function load(text: string, what: string): unknown {
   // Deeper than kubectl reads, or a flood of stray tokens, costs the parser out of proportion (see
   // util/yaml.ts): refused after reading no further than that, before the whole text is parsed (a
   // config is small; reading the start of it twice costs nothing to speak of).
-  const unreadable = unreadableYaml(text);
+  const lines = new LineCounter();
+  const unreadable = unreadableYaml(text, lines.addNewLine);
   if (unreadable)
-    throw new ConfigError(`${what}: not valid YAML: ${unreadable.message} at line ${lineOf(text, unreadable.offset)}`);
+    throw new ConfigError(
+      `${what}: not valid YAML: ${unreadable.message} at line ${lines.linePos(unreadable.offset).line}`,
+    );
   try {
     return parse(text, { version: '1.1' });
   } catch (err) {
@@ -30,13 +33,6 @@ function load(text: string, what: string): unknown {
       throw new ConfigError(`${what}: not valid YAML: nesting too deep to read`);
     throw new ConfigError(`${what}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
   }
-}
-
-/** 1-based line of an offset. */
-function lineOf(text: string, offset: number): number {
-  let line = 1;
-  for (let i = text.indexOf('\n'); i !== -1 && i < offset; i = text.indexOf('\n', i + 1)) line++;
-  return line;
 }
 
 function stringList(v: unknown, where: string): string[] {

@@ -149,14 +149,19 @@ function readPair(dir: string, certFile: string, keyFile: string): KeyPairPem & 
 /** Which of ca.crt and ca.key `dir` holds (a symbolic link counts as there, even dangling). */
 export function caFilesIn(dir: string): { cert: boolean; key: boolean } {
   const n = names(dir);
-  const there = (path: string) => {
-    try {
-      return lstatSync(path, { throwIfNoEntry: false }) !== undefined;
-    } catch {
-      return false; // DIR is a file (ENOTDIR): writing says so
-    }
-  };
-  return { cert: there(n.caCert), key: there(n.caKey) };
+  return { cert: isThere(n.caCert), key: isThere(n.caKey) };
+}
+
+/**
+ * Anything at `path`, a link to nothing included (someone put it there); a
+ * path through a file is nothing (DIR is a file, ENOTDIR: writing says so).
+ */
+function isThere(path: string): boolean {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false }) !== undefined;
+  } catch {
+    return false;
+  }
 }
 
 /** Far more than a PEM certificate or RSA key takes; a bigger "ca.crt" is the wrong file. */
@@ -240,8 +245,9 @@ const CA_REUSE_MS = 30 * DAY_MS;
  */
 export function ensureStandaloneCerts(dir: string, now = new Date()): CertFiles {
   const n = names(dir);
-  refuseIncompleteSet([n.caCert, n.caKey, n.cert, n.key]);
-  if ([n.caCert, n.caKey, n.cert, n.key].every(existsSync)) {
+  const files = [n.caCert, n.caKey, n.cert, n.key];
+  refuseIncompleteSet(files);
+  if (files.every(existsSync)) {
     const { certPem, keyPem, cert } = readPair(dir, 'tls.crt', 'tls.key');
     if (Date.parse(cert.validTo) - now.getTime() > DAY_MS)
       return { ca: readCaPair(dir, cert), serving: { certPem, keyPem }, created: false, renewed: false };
@@ -270,15 +276,6 @@ function refuseIncompleteSet(paths: readonly string[]): void {
   throw new CertFileError(
     `holds ${fileList(present)} but not ${fileList(absent)} (standalone mode generates the four together and writes over none of them)`,
   );
-}
-
-/** Anything at `path`, a link to nothing included (someone put it there); a path through a file is nothing. */
-function isThere(path: string): boolean {
-  try {
-    return lstatSync(path, { throwIfNoEntry: false }) !== undefined;
-  } catch {
-    return false;
-  }
 }
 
 const fileList = (paths: readonly string[]): string => paths.map((p) => basename(p)).join(', ');

@@ -1,7 +1,7 @@
-// YAML text to the yaml library's syntax tokens, with nesting bounded. The
-// library's parser and composer take time and memory that grow with the
-// square of the nesting: 2 MB of `[` then `]` held `check` 7.7 s at 1.25 GB,
-// 8 MB ran V8 out of heap. kubectl's YAML reader (go-yaml) refuses anything
+// YAML text to the yaml library's syntax tokens, with nesting, stray tokens
+// and the size of one document bounded. The library's parser and composer
+// take time and memory that grow with the square of the nesting: 2 MB of `[`
+// then `]` held `check` 7.7 s at 1.25 GB, 8 MB ran V8 out of heap. kubectl's YAML reader (go-yaml) refuses anything
 // deeper than 10,000 levels, as encoding/json does for the webhook's bodies,
 // so a text is refused at the first token that goes deeper than that, while
 // it is read: the library's own lexer decides what is a quoted scalar, a
@@ -25,8 +25,8 @@ export const MAX_SYNTAX_ERRORS = 1000;
  * Scalars (keys and values) one document may hold: four times the 50,000
  * values sidecar-guard judges in one object (size.ts), keys counted. One
  * document is parsed whole before it can be looked at, at about 3 KB of
- * syntax tree per line: 1.4 million keys in one 16 MiB document ran the
- * process out of memory.
+ * syntax tree and errors per line: one 16 MiB document of 2.3 million
+ * `a: - x` lines ran the process out of memory.
  */
 export const MAX_DOCUMENT_SCALARS = 200_000;
 
@@ -62,12 +62,12 @@ export class TooManySyntaxErrors extends UnreadableYaml {
 }
 
 /**
- * What `new Parser(onNewLine).parse(text)` yields, but throws NestingTooDeep
- * (and parses no further) at the first token nested deeper than the limit:
- * flow collections (`[`, `{`) open at once, block indicators (`- `, `? `,
- * `: `) on one line outside them, which the parser does not always stack
- * (`- a: - a: …` is an error per indicator instead), or the parser's stack of
- * open collections.
+ * What `new Parser(onNewLine).parse(text)` yields, but throws (and parses no
+ * further) at the first token past a limit: DocumentTooLarge, TooManySyntaxErrors,
+ * or NestingTooDeep for flow collections (`[`, `{`) open at once, block
+ * indicators (`- `, `? `, `: `) on one line outside them, which the parser
+ * does not always stack (`- a: - a: …` is an error per indicator instead), or
+ * the parser's stack of open collections.
  */
 export function* boundedTokens(text: string, onNewLine?: (offset: number) => void): Generator<CST.Token, void> {
   const parser = new Parser(onNewLine);
@@ -107,10 +107,10 @@ export function* boundedTokens(text: string, onNewLine?: (offset: number) => voi
 /** A quoted scalar's source (the lexer gives those without a SCALAR marker before them). */
 const isQuoted = (lexeme: string): boolean => lexeme.charCodeAt(0) === 0x22 || lexeme.charCodeAt(0) === 0x27;
 
-/** Why `text` is refused while it is read (too deep, too many stray tokens), or undefined; it is parsed as far as that, no further. */
-export function unreadableYaml(text: string): UnreadableYaml | undefined {
+/** Why `text` is refused while it is read (see boundedTokens), or undefined; it is parsed as far as that, no further. */
+export function unreadableYaml(text: string, onNewLine?: (offset: number) => void): UnreadableYaml | undefined {
   try {
-    for (const _ of boundedTokens(text));
+    for (const _ of boundedTokens(text, onNewLine));
     return undefined;
   } catch (err) {
     if (err instanceof UnreadableYaml) return err;
