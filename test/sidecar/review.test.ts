@@ -155,4 +155,20 @@ describe('review with the body size', () => {
     // A caller that says the text was short is believed (serve passes the bytes it read): judged as it is.
     assert.notDeepEqual(review(huge(), ctx, WITHIN_LIMITS_TEXT_BYTES).rules, ['object.size']);
   });
+
+  test('an oversized Sidecar already stored can be relabelled while its spec stays the same, not grown', () => {
+    const stored = huge().object as Record<string, unknown>;
+    const relabelled = structuredClone(stored);
+    (relabelled.metadata as Record<string, unknown>).labels = { team: 'payments' };
+    const eased = review(update(relabelled, stored), ctx());
+    assert.equal(eased.allowed, true);
+    assert.deepEqual(eased.rules, ['object.size']);
+    assert.match(eased.warnings.join('\n'), /it was not judged.*allowed: the stored Sidecar already had this/);
+    // One more host is a changed spec: refused as before.
+    const grown = structuredClone(stored);
+    (grown.spec as { egress: { hosts: string[] }[] }).egress[0]!.hosts.push('*/b.c');
+    const refused = review(update(grown, stored), ctx());
+    assert.equal(refused.allowed, false);
+    assert.deepEqual(refused.rules, ['object.size']);
+  });
 });
