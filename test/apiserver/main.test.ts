@@ -3,37 +3,27 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
+import { type ProcessResult, runProcess } from '../helpers/process.js';
 import { KUBECTL } from './helpers/kubectl.js';
 import { startThrowawayWebhook } from './helpers/webhook.js';
 import type { ThrowawayWebhook } from './helpers/webhook.js';
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 
-function kubectl(dir: string, args: string[], stdin = ''): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      KUBECTL,
-      args,
-      {
-        env: {
-          PATH: process.env.PATH ?? '/usr/bin:/bin',
-          HOME: dir,
-          KUBECONFIG: join(dir, 'kubeconfig'),
-          KUBECACHEDIR: join(dir, 'cache'),
-        },
-        timeout: 30_000,
-      },
-      (err, stdout, stderr) => resolve({ code: err ? 1 : 0, stdout: String(stdout), stderr: String(stderr) }),
-    );
-    child.stdin?.end(stdin);
-  });
+function kubectl(dir: string, args: string[], stdin = ''): Promise<ProcessResult> {
+  const env = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: dir,
+    KUBECONFIG: join(dir, 'kubeconfig'),
+    KUBECACHEDIR: join(dir, 'cache'),
+  };
+  return runProcess(KUBECTL, args, { env, timeout: 30_000 }, stdin);
 }
 
 async function waitForFile(path: string, child: ChildProcess): Promise<void> {

@@ -3,10 +3,10 @@
 // simulator), which calls sidecar-guard through the webhook configurations
 // from manifests/. Needs `npm run e2e:up` first (make e2e does up, this, down).
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { runProcess } from '../helpers/process.js';
 import { waitFor } from '../helpers/wait.js';
 import {
   DENIED,
@@ -473,21 +473,7 @@ describe('observability of the running webhook', () => {
 
 /** The sidecar-guard CLI (compiled by e2e:up), as a user runs it. */
 function sidecarGuard(args: string[]): Promise<KubectlResult> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['bin/sidecar-guard.js', ...args],
-      { cwd: ROOT, timeout: 60_000 },
-      (err, stdout, stderr) => {
-        const code = err
-          ? typeof (err as { code?: unknown }).code === 'number'
-            ? (err as { code: number }).code
-            : 1
-          : 0;
-        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-      },
-    );
-  });
+  return runProcess(process.execPath, ['bin/sidecar-guard.js', ...args], { cwd: ROOT, timeout: 60_000 });
 }
 
 function withFinalizer(yaml: string): string {

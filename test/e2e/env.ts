@@ -2,13 +2,13 @@
 // real kube-apiserver and etcd built from test/cluster/, or with
 // --apiserver=test the simulator in test/apiserver/) and the webhook started
 // by `npm run e2e:up`, and the kubectl built beside the API server.
-import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AdminClient } from '../cluster/admin-client.js';
 import type { ProcessRecord } from '../cluster/control-plane.js';
 import type { ClusterPki } from '../cluster/pki.js';
+import { type ProcessResult, runProcess } from '../helpers/process.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const E2E_DIR = join(ROOT, '.e2e');
@@ -62,11 +62,7 @@ export function adminClient(maxSockets?: number): AdminClient {
   return new AdminClient(apiserver.url, control.pki, maxSockets);
 }
 
-export interface KubectlResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type KubectlResult = ProcessResult;
 
 /** kubectl with the e2e kubeconfig and a private HOME/cache so nothing of the user's leaks in. */
 export function kubectl(args: string[], opts: { stdin?: string; kubeconfig?: string } = {}): Promise<KubectlResult> {
@@ -78,22 +74,7 @@ export function kubectl(args: string[], opts: { stdin?: string; kubeconfig?: str
     KUBECONFIG: opts.kubeconfig ?? KUBECONFIG,
     KUBECACHEDIR: join(home, 'cache'),
   };
-  return new Promise((resolve) => {
-    const child = execFile(
-      KUBECTL,
-      args,
-      { env, timeout: 60_000, maxBuffer: 64 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        const code = err
-          ? typeof (err as { code?: unknown }).code === 'number'
-            ? (err as { code: number }).code
-            : 1
-          : 0;
-        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-      },
-    );
-    child.stdin?.end(opts.stdin ?? '');
-  });
+  return runProcess(KUBECTL, args, { env, timeout: 60_000, maxBuffer: 64 * 1024 * 1024 }, opts.stdin);
 }
 
 /**
