@@ -3,15 +3,16 @@
 // awaited when the time is up); outputMatching waits for a child process's
 // output, driven by its own events.
 import type { ChildProcess } from 'node:child_process';
+/** `what` may be a function: called only on timeout, so the error can say what was seen instead. */
 export async function waitFor(
-  what: string,
+  what: string | (() => string),
   condition: () => boolean | Promise<boolean>,
   timeoutMs = 20_000,
   everyMs = 10,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === 'function' ? what() : what}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }

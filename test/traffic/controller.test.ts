@@ -151,14 +151,22 @@ describe('namespace defaults from observed traffic', () => {
     await controller.settled();
     await prometheus.deleteSeries('{source_workload="web",destination_service_name="search"}');
     await controller.refresh();
-    await waitFor('the report for frontend', () => reports.some(([ns]) => ns === 'frontend'), 15_000);
+    await waitFor(
+      () => `the report for frontend (reports: ${JSON.stringify(reports)}; frontend's hosts: ${hostsIn('frontend')})`,
+      () => reports.some(([ns]) => ns === 'frontend'),
+      15_000,
+    );
     assert.deepEqual(
       reports.find(([ns]) => ns === 'frontend'),
       ['frontend', [SEARCH], false],
     );
     await controller.settled();
     assert.ok(hostsIn('frontend').includes(SEARCH), 'never removed without prune');
-    await waitFor('the Event', () => events('frontend', 'UnusedHosts').length === 1, 15_000);
+    await waitFor(
+      () => `the Event (UnusedHosts Events in frontend: ${JSON.stringify(events('frontend', 'UnusedHosts'))})`,
+      () => events('frontend', 'UnusedHosts').length === 1,
+      15_000,
+    );
   });
 
   test('with prune, unused hosts are removed and the removal is recorded', async () => {
