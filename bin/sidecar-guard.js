@@ -31,7 +31,16 @@ const distFresh = existsSync(distPath) && (!existsSync(src) || statSync(distPath
 if (distFresh) {
   await import(dist.href);
 } else {
-  const { register } = await import('tsx/esm/api');
+  const { register } = await import('tsx/esm/api').catch((err) => {
+    // Installed without its dev dependencies and never built (e.g. `npm install` of a git URL skips the
+    // build): nothing can run, and a module-resolution stack trace would not say what to do.
+    if (err?.code !== 'ERR_MODULE_NOT_FOUND') throw err;
+    const root = fileURLToPath(new URL('..', import.meta.url));
+    console.error(
+      `sidecar-guard: ${existsSync(distPath) ? 'dist/ is older than src/' : 'dist/ is missing'} and tsx is not installed to run the sources; run "npm ci" (it builds dist/) in ${root}`,
+    );
+    process.exit(2);
+  });
   register();
   await import(new URL('../src/cli.ts', import.meta.url).href);
 }

@@ -4,6 +4,7 @@
 // registry, so each SARIF rule carries its fix text as help.
 import { clip, MESSAGE_CHARS, PATH_CHARS } from '../sidecar/format.js';
 import { RULE_REGISTRY, ruleById, type RuleEntry } from '../sidecar/rule-registry.js';
+import { summaryLine } from './report.js';
 import type { CheckReport, CheckResult, Finding } from './run.js';
 
 export interface ToolInfo {
@@ -203,10 +204,7 @@ export function formatGithub(report: CheckReport): string {
       lines.push(`::${f.severity} ${props}::${githubData(findingText(f))}`);
     }
   }
-  const s = report.summary;
-  const parse = s.unparsable > 0 ? `, ${s.unparsable} unparsable` : '';
-  lines.push(
-    `::notice title=${githubProperty('sidecar-guard check')}::${githubData(`${s.files} files, ${s.sidecars} Sidecars: ${s.allowed} allowed, ${s.rejected} rejected${parse}`)}`,
-  );
+  // The text output's summary, word for word (its unparsable line becomes a second line of the notice).
+  lines.push(`::notice title=${githubProperty('sidecar-guard check')}::${githubData(summaryLine(report))}`);
   return `${lines.join('\n')}\n`;
 }

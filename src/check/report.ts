@@ -37,7 +37,7 @@ function inLineOrder(findings: readonly Finding[]): Finding[] {
 }
 
 /** The totals; documents that could not be parsed get a line of their own (they are neither allowed nor rejected Sidecars). */
-function summaryLine({ summary: s }: CheckReport): string {
+export function summaryLine({ summary: s }: Pick<CheckReport, 'summary'>): string {
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
   const totals = `${plural(s.files, 'file')}, ${plural(s.sidecars, 'Sidecar')}: ${s.allowed} allowed, ${s.rejected} rejected, ${s.skipped} other document${s.skipped === 1 ? '' : 's'} skipped`;
   return s.unparsable > 0 ? `${totals}\n${plural(s.unparsable, 'document')} could not be parsed` : totals;

@@ -197,9 +197,11 @@ describe('check --output github', () => {
     const findings = text.stdout.trimEnd().split('\n').slice(0, -1);
     assert.equal(lines.length, findings.length + 1);
     for (const line of lines.slice(0, -1)) assert.match(line, COMMAND);
+    // The totals as the text output words them, the skipped documents included.
+    assert.equal(lines.at(-1)!, `::notice title=sidecar-guard check::${text.stdout.trimEnd().split('\n').at(-1)}`);
     assert.match(
       lines.at(-1)!,
-      /^::notice title=sidecar-guard check::\d+ files, \d+ Sidecars: \d+ allowed, \d+ rejected$/,
+      /::\d+ files?, \d+ Sidecars?: \d+ allowed, \d+ rejected, \d+ other documents? skipped$/,
     );
     const first = COMMAND.exec(lines.find((l) => l.includes('[') || l.includes('H4'))!)!;
     assert.match(decodeCommand(first[5]!), /^[A-Za-z0-9.-]+: /);

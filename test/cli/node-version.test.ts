@@ -1,8 +1,11 @@
-// The bin refuses a Node.js older than package.json's engines with one line
-// and exit 2, instead of starting and failing later with a stack trace.
+// The bin refuses a Node.js older than package.json's engines, and a checkout
+// that can run nothing (no dist/, no tsx), with one line and exit 2, instead
+// of starting and failing with a stack trace.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { MINIMUM_NODE_MAJOR, nodeVersionProblem } from '../../bin/node-version.js';
 import { BIN, ROOT } from '../helpers/cli.js';
@@ -32,5 +35,26 @@ describe('the Node.js version the bin accepts', () => {
     assert.equal(run.stdout, '');
     assert.equal(run.stderr.trim().split('\n').length, 1, run.stderr);
     assert.match(run.stderr, new RegExp(`this is ${oldVersion}`));
+  });
+});
+
+describe('a checkout with neither dist/ nor its dev dependencies', () => {
+  test('one line saying to run npm ci, exit 2, no stack trace', () => {
+    // What `npm install <git URL>` leaves (npm skips the prepare build there): the bin and package.json, no dist/.
+    const dir = mkdtempSync(join(tmpdir(), 'sg-bare-'));
+    try {
+      cpSync(join(ROOT, 'bin'), join(dir, 'bin'), { recursive: true });
+      cpSync(join(ROOT, 'package.json'), join(dir, 'package.json'));
+      const run = spawnSync(process.execPath, [join(dir, 'bin/sidecar-guard.js'), '--version'], {
+        cwd: dir,
+        encoding: 'utf8',
+      });
+      assert.equal(run.status, 2, run.stderr);
+      assert.equal(run.stdout, '');
+      assert.equal(run.stderr.trim().split('\n').length, 1, run.stderr);
+      assert.match(run.stderr, /^sidecar-guard: dist\/ is missing and tsx is not installed .*run "npm ci"/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
