@@ -48,7 +48,9 @@ export interface RunningServer {
  */
 export function createLogger(level: string, format: LogFormat = 'json'): Logger {
   const options = { level, base: { app: 'sidecar-guard' }, timestamp: pino.stdTimeFunctions.isoTime };
-  if (format === 'json') return pino(options);
+  // pino's default stream writes on a later tick: a line logged just before a crash or a kill would be
+  // lost, and memory would grow while stdout's reader lags.
+  if (format === 'json') return pino(options, pino.destination({ dest: 1, sync: true }));
   return pino(
     options,
     pretty({

@@ -85,3 +85,25 @@ describe('serve --log-format', { timeout: 60_000 }, () => {
     assert.doesNotMatch(out, /\{"level"/);
   });
 });
+
+describe('serve logs are written as they are logged', () => {
+  // A line must be out before the next statement runs: a process killed right after logging (OOM, SIGKILL
+  // after a failed drain) keeps it. pino's default stream writes on later ticks: after a burst of lines, what
+  // it had not written yet is lost to the kill.
+  for (const format of ['json', 'text'] as const) {
+    test(`--log-format ${format}: a line logged just before SIGKILL is in the output`, () => {
+      const script = `
+        const { createLogger } = await import(${JSON.stringify(join(ROOT, 'src/main.ts'))});
+        const logger = createLogger('info', ${JSON.stringify(format)});
+        for (let i = 0; i < 2000; i++) logger.info('line ' + i);
+        logger.info('the last words');
+        process.kill(process.pid, 'SIGKILL');`;
+      const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+        cwd: ROOT,
+        encoding: 'utf8',
+      });
+      assert.equal(run.signal, 'SIGKILL', run.stderr);
+      assert.match(run.stdout, /line 1999[^\n]*\n[^\n]*the last words/);
+    });
+  }
+});
