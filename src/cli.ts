@@ -330,7 +330,7 @@ export function usageOf(command: Command): string {
   const lines = [command.intro, ''];
   for (const f of command.flags) {
     if (f.section) lines.push('', f.section);
-    const left = `  --${f.name}${f.arg ? ` ${f.arg}` : ''}`;
+    const left = `  ${f.short ? `-${f.short}, ` : ''}--${f.name}${f.arg ? ` ${f.arg}` : ''}`;
     const shown = f.defaultText ?? (f.default === undefined || f.default === false ? undefined : String(f.default));
     const [first, ...more] = `${f.help}${shown === undefined ? '' : ` (default ${shown})`}`.split('\n');
     lines.push(`${left.padEnd(26)} ${first}`);

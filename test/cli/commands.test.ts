@@ -151,6 +151,18 @@ describe('sidecar-guard certs', () => {
   });
 });
 
+describe('short flags', () => {
+  test("--help names a flag's short form, and the short form works", async () => {
+    for (const command of ['check', 'audit']) {
+      const help = (await runCli([command, '--help'])).stdout;
+      assert.match(help, /^ {2}-o, --output /m, `${command} --help`);
+    }
+    const short = await runCli(['check', '-o', 'json', 'examples/sidecars.yaml']);
+    const long = await runCli(['check', '--output', 'json', 'examples/sidecars.yaml']);
+    assert.equal(short.stdout, long.stdout);
+  });
+});
+
 describe('serve flags', () => {
   test('every flag the Deployment passes is a serve flag', async () => {
     const help = (await runCli(['serve', '--help'])).stdout;
