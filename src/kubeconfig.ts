@@ -47,7 +47,7 @@ function defaultKubeconfig(otherwise: string): { files: string[]; which: string 
 
 /**
  * The client for --kubeconfig (or the defaults), or a UsageError: one line
- * naming the problem, then "give --kubeconfig FILE, or <otherwise>".
+ * naming the problem, then what to give instead, "or <otherwise>".
  * KubeClient is passed in: client-node is loaded only by the commands that need it.
  */
 export function loadKubeClient(
@@ -78,6 +78,8 @@ export function loadKubeClient(
         : code === 'ENOENT'
           ? 'no such file or directory'
           : (err as Error).message.split('\n')[0];
-    throw new UsageError(`cannot load ${which}: ${reason}; give --kubeconfig FILE, or ${otherwise}`);
+    // With --kubeconfig given, the way out is another file, not the flag it already used.
+    const remedy = kubeconfig === undefined ? 'give --kubeconfig FILE' : 'give a working kubeconfig file';
+    throw new UsageError(`cannot load ${which}: ${reason}; ${remedy}, or ${otherwise}`);
   }
 }

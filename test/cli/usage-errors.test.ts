@@ -212,12 +212,12 @@ const CASES: Record<string, Case> = {
   },
   'audit of a missing kubeconfig': {
     args: () => ['audit', '--kubeconfig', join(tmp, 'kc')],
-    says: /cannot load --kubeconfig .*kc: no such file or directory; give --kubeconfig FILE, or PATHs/,
+    says: /cannot load --kubeconfig .*kc: no such file or directory; give a working kubeconfig file, or PATHs/,
   },
   // The YAML parser's message spans several lines (a code frame): the first is the answer.
   'audit of a kubeconfig that is not YAML': {
     args: () => ['audit', '--kubeconfig', badYaml],
-    says: /cannot load --kubeconfig .*bad-config\.yaml: .*; give --kubeconfig FILE, or PATHs/,
+    says: /cannot load --kubeconfig .*bad-config\.yaml: .*; give a working kubeconfig file, or PATHs/,
   },
   // Without any, client-node falls back to http://localhost:8080 and the answer was about HTTP and skipTLSVerify.
   'audit: no kubeconfig at all': {
@@ -458,11 +458,11 @@ const CASES: Record<string, Case> = {
   },
   'serve: --kubeconfig is a FIFO': {
     args: () => serve('--cert-dir', emptyDir, '--tls-secret', 's', '--kubeconfig', fifo),
-    says: /cannot load --kubeconfig .*fifo: not a regular file \(a FIFO\); give --kubeconfig FILE, or --standalone/,
+    says: /cannot load --kubeconfig .*fifo: not a regular file \(a FIFO\); give a working kubeconfig file, or --standalone/,
   },
   'audit --kubeconfig is a FIFO': {
     args: () => ['audit', '--kubeconfig', fifo],
-    says: /cannot load --kubeconfig .*fifo: not a regular file \(a FIFO\); give --kubeconfig FILE, or PATHs/,
+    says: /cannot load --kubeconfig .*fifo: not a regular file \(a FIFO\); give a working kubeconfig file, or PATHs/,
   },
   // client-node's loadFromDefault read these unbounded: /dev/zero until memory ran out, a FIFO for ever.
   'audit: $KUBECONFIG is /dev/zero': {
@@ -510,7 +510,7 @@ const CASES: Record<string, Case> = {
   },
   'serve: missing --kubeconfig': {
     args: () => serve('--cert-dir', emptyDir, '--tls-secret', 's', '--kubeconfig', join(tmp, 'kc')),
-    says: /cannot load --kubeconfig .*kc: no such file or directory; give --kubeconfig FILE, or --standalone/,
+    says: /cannot load --kubeconfig .*kc: no such file or directory; give a working kubeconfig file, or --standalone/,
   },
   'serve: no kubeconfig at all': {
     args: () => serve('--tls-secret', 's'),
