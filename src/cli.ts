@@ -747,7 +747,7 @@ async function runGenerate(values: Values, paths: string[], io: CliIO): Promise<
   );
   if (refused.length > 0)
     throw new UsageError(
-      `the generated Sidecar would be rejected: ${refused.map((v) => `${v.path}: ${v.message}`).join('; ')}`,
+      `the generated Sidecar would be rejected${madeFrom(values)}: ${refused.map((v) => `${v.path}: ${v.message}`).join('; ')}`,
     );
   io.stdout(output === 'json' ? `${JSON.stringify(sidecar, null, 2)}\n` : stringifyYaml(sidecar));
   return EXIT_OK;
@@ -834,7 +834,7 @@ async function runGenerateFromTraffic(values: Values, paths: string[], io: CliIO
   } else {
     sidecars = namespaceDefaultsFromTraffic(traffic, namespaces, config, { collapseThreshold });
   }
-  refuseInvalid(sidecars, cluster, config.rootNamespace);
+  refuseInvalid(sidecars, cluster, config.rootNamespace, madeFrom(values));
   const edges = traffic.edges.filter((e) => namespaces.includes(e.source.namespace)).length;
   io.stderr(
     `sidecar-guard: ${sidecars.length} Sidecar${sidecars.length === 1 ? '' : 's'} from ${edges} edge${edges === 1 ? '' : 's'} observed in the last ${traffic.window} (template: ${templateHosts(config).join(', ')})\n`,
@@ -856,6 +856,7 @@ function refuseInvalid(
   sidecars: readonly GeneratedSidecar[],
   cluster: ClusterObjects | undefined,
   rootNamespace: string,
+  origin: string,
 ): void {
   const store = cluster ? storeOf({ ...cluster, sidecars: [] }) : undefined;
   const problems: string[] = [];
@@ -874,7 +875,14 @@ function refuseInvalid(
       problems.push(`${ref.namespace}/${ref.name}: ${errors.map((v) => `${v.path}: ${v.message}`).join('; ')}`);
     else store?.upsertSidecar(sc, ref.namespace);
   }
-  if (problems.length > 0) throw new UsageError(`the generated Sidecars would be rejected: ${problems.join(' | ')}`);
+  if (problems.length > 0)
+    throw new UsageError(`the generated Sidecars would be rejected${origin}: ${problems.join(' | ')}`);
+}
+
+/** The files a generated Sidecar was made from, for an error about it: the fix is in one of them. */
+function madeFrom(values: Values): string {
+  const files = (['config', 'deps'] as const).filter((f) => values[f] !== undefined).map((f) => `--${f} ${values[f]}`);
+  return files.length > 0 ? ` (made from ${files.join(' and ')})` : '';
 }
 
 /** --config / --deps files → the generator's configuration; bad files are usage errors. */

@@ -231,7 +231,11 @@ describe('generate validates its inputs first', () => {
     const dir = scratch();
     writeFileSync(join(dir, 'template.yaml'), 'egressHosts: ["./*", "not a host"]\n');
     const r = await runCli(['generate', '-n', 'shop', '--config', join(dir, 'template.yaml')]);
-    usageError(r, /the generated Sidecar would be rejected: spec\.egress\[0\]\.hosts\[1\]/);
+    // The file to fix is named.
+    usageError(
+      r,
+      /the generated Sidecar would be rejected \(made from --config .*template\.yaml\): spec\.egress\[0\]\.hosts\[1\]/,
+    );
     assert.equal(r.stdout, '');
   });
 
