@@ -25,13 +25,14 @@
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 // env first: it points $KUBECTL at the built kubectl before render.ts reads it.
 import {
   E2E_DIR,
   KUBECONFIG,
+  KUBECTL,
   kubectl,
   mustKubectl,
   readState,
@@ -98,7 +99,10 @@ async function main(): Promise<void> {
   writeReplicas(state);
   for (const [i, r] of (state.replicas ?? [state.webhook]).entries())
     console.log(`sidecar-guard replica ${i}: ${r.url} (ready; metrics ${r.metricsUrl}/metrics)`);
-  console.log(`try: KUBECONFIG=${KUBECONFIG} kubectl get validatingwebhookconfigurations`);
+  // The kubectl of the API server's release (a machine's own may be several minor versions away).
+  console.log(
+    `try: KUBECONFIG=${KUBECONFIG} ${relative(process.cwd(), KUBECTL) || KUBECTL} get validatingwebhookconfigurations`,
+  );
 }
 
 async function upReal(): Promise<E2eState> {
