@@ -13,4 +13,10 @@ export interface AuditFinding {
   namespace: string;
   name: string;
   message: string;
+  /**
+   * Set on a finding that stands for others not made one by one (a Sidecar
+   * overlapping thousands of others): how many, of which rules. The report
+   * prints it as "… and N more like this" and the summary counts them.
+   */
+  omitted?: Readonly<Record<string, number>>;
 }

@@ -8,7 +8,7 @@ import { clip, MESSAGE_CHARS } from '../sidecar/format.js';
 import { capFindings, FINDING_LIMITS, type Violation } from '../sidecar/violation.js';
 
 /** An AuditFinding that may stand for others left out: how many of which rules. */
-export type ShownFinding = AuditFinding & { omitted?: Readonly<Record<string, number>> };
+export type ShownFinding = AuditFinding;
 
 export function formatAuditText(report: AuditReport): string {
   const lines = shownFindings(report.findings).map((f) => {
@@ -43,7 +43,7 @@ export function shownFindings(findings: readonly AuditFinding[]): ShownFinding[]
     let end = start + 1;
     while (end < findings.length && findings[end]!.namespace === first.namespace && findings[end]!.name === first.name)
       end++;
-    out.push(...capPerSidecar(findings.slice(start, end)));
+    for (const f of capPerSidecar(findings.slice(start, end))) out.push(f);
     start = end;
   }
   return out;
@@ -53,12 +53,12 @@ export function shownFindings(findings: readonly AuditFinding[]): ShownFinding[]
 function capPerSidecar(own: readonly AuditFinding[]): ShownFinding[] {
   const codes = new Map(own.map((f) => [f.rule, f.code]));
   const { kind, namespace, name } = own[0]!;
-  const asViolations = own.map((f): Violation & { finding: AuditFinding } => ({
+  const asViolations = own.map((f): Violation & { finding?: AuditFinding } => ({
     rule: f.rule,
     severity: f.severity,
     path: '',
     message: f.message,
-    finding: f,
+    ...(f.omitted ? { omitted: f.omitted } : { finding: f }),
   }));
   return capFindings(asViolations, FINDING_LIMITS).map((v): ShownFinding => {
     const kept = (v as Partial<{ finding: AuditFinding }>).finding;

@@ -103,6 +103,25 @@ describe('audit prints a bounded amount per Sidecar', () => {
     assert.equal(json.summary.findings, 60);
   });
 
+  test('500 Sidecars with one selector (249,500 overlapping pairs): 21 lines each, every pair counted', async () => {
+    // Each Sidecar overlaps 499 others. Every pair was made a finding, and the list spread into push():
+    // a stack overflow from about 400 such Sidecars, out of memory at 10,000 (found by an adversarial review).
+    const same = yaml(Array.from({ length: 500 }, (_, i) => sidecar('shop', `s-${i}`, { selector: { app: 'a' } })));
+    const res = await runCli(['audit', '-'], { stdin: same });
+    assert.equal(res.code, 1, res.stderr);
+    const lines = res.stdout.trimEnd().split('\n');
+    assert.equal(lines.length, 500 * 21 + 1);
+    assert.equal(lines.filter((l) => l.startsWith('Error [IST0110] (Sidecar shop/s-7) The Sidecars [')).length, 20);
+    assert.ok(lines.includes('Error [IST0110] (Sidecar shop/s-7) … and 479 more like this [conflict.overlap]'));
+    assert.equal(
+      lines.at(-1),
+      '249500 findings (249500 errors, 0 warnings) among 500 Sidecars in 1 namespace (0 pods).',
+    );
+    const json = JSON.parse((await runCli(['audit', '--output', 'json', '-'], { stdin: same })).stdout);
+    assert.equal(json.summary.findings, 500 * 499);
+    assert.equal(json.findings.length, 500 * 21);
+  });
+
   test('300 namespace-wide Sidecars: one finding each, its message (naming all 300) cut at 1,024 characters', async () => {
     const many = yaml(Array.from({ length: 300 }, (_, i) => sidecar('shop', `sidecar-number-${i}`)));
     const json = JSON.parse((await runCli(['audit', '--output', 'json', '-'], { stdin: many })).stdout);
