@@ -4,7 +4,7 @@
 // overlaps a thousand others would otherwise print a thousand lines, each
 // naming them all. The summary counts every finding.
 import type { AuditFinding, AuditReport } from './analyze.js';
-import { clip, MESSAGE_CHARS } from '../sidecar/format.js';
+import { clip, escapeControls, MESSAGE_CHARS } from '../sidecar/format.js';
 import { capFindings, FINDING_LIMITS, type Violation } from '../sidecar/violation.js';
 
 /** An AuditFinding that may stand for others left out: how many of which rules. */
@@ -13,7 +13,10 @@ export type ShownFinding = AuditFinding;
 export function formatAuditText(report: AuditReport): string {
   const lines = shownFindings(report.findings).map((f) => {
     const level = f.severity === 'error' ? 'Error' : 'Warning';
-    return `${level} ${f.code ? `[${f.code}] ` : ''}(Sidecar ${f.namespace}/${f.name}) ${f.message} [${f.rule}]`;
+    // Names come from the cluster or the files: an escape sequence or newline in one stays visible text.
+    return escapeControls(
+      `${level} ${f.code ? `[${f.code}] ` : ''}(Sidecar ${f.namespace}/${f.name}) ${f.message} [${f.rule}]`,
+    );
   });
   const s = report.summary;
   const workloads = s.workloads > 0 ? `, ${count(s.workloads, 'workload')}` : '';

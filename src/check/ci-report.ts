@@ -2,7 +2,7 @@
 // (test report panes) and GitHub Actions workflow commands (annotations on
 // the diff). Pure functions of the report; the rule list comes from the one
 // registry, so each SARIF rule carries its fix text as help.
-import { clip, MESSAGE_CHARS, PATH_CHARS } from '../sidecar/format.js';
+import { clip, escapeControls, MESSAGE_CHARS, PATH_CHARS } from '../sidecar/format.js';
 import { RULE_REGISTRY, ruleById, type RuleEntry } from '../sidecar/rule-registry.js';
 import { summaryLine } from './report.js';
 import type { CheckReport, CheckResult, Finding } from './run.js';
@@ -177,7 +177,8 @@ export function formatJunit(report: CheckReport, files: readonly string[]): stri
 
 /** A command's message: %, CR and LF escaped, as @actions/core's escapeData does. */
 export function githubData(text: string): string {
-  return text.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+  // Then the other control characters as \u escapes: the runner's log would act on an ANSI sequence.
+  return escapeControls(text.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A'));
 }
 
 /** A command property (file, title): also ':' and ',', which separate properties (escapeProperty). */

@@ -2,7 +2,7 @@
 // one JSON object for machines. What one object can print is bounded: the
 // findings by judge (FINDING_LIMITS, with "… and N more like this"), each
 // message and path here.
-import { clip, MESSAGE_CHARS, PATH_CHARS } from '../sidecar/format.js';
+import { clip, escapeControls, MESSAGE_CHARS, PATH_CHARS } from '../sidecar/format.js';
 import type { CheckReport, CheckResult, Finding } from './run.js';
 
 export function formatText(report: CheckReport): string {
@@ -10,7 +10,12 @@ export function formatText(report: CheckReport): string {
   for (const r of report.results) {
     for (const f of inLineOrder([...r.errors, ...r.warnings])) {
       const path = f.path ? `${clip(f.path, PATH_CHARS)}: ` : '';
-      lines.push(`${r.file}:${f.line}:${f.col}: ${f.severity}: ${path}${clip(f.message, MESSAGE_CHARS)} [${f.rule}]`);
+      // Names, keys and file names come from the files: an escape sequence or newline in one stays visible text.
+      lines.push(
+        escapeControls(
+          `${r.file}:${f.line}:${f.col}: ${f.severity}: ${path}${clip(f.message, MESSAGE_CHARS)} [${f.rule}]`,
+        ),
+      );
     }
   }
   lines.push(summaryLine(report));

@@ -2,6 +2,9 @@
 // webhook answers: FINDING_LIMITS per Sidecar ("… and N more like this" for
 // the rest, counted in the summary line), messages cut at 1,024 characters.
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { runCli } from '../helpers/cli.js';
 import { pod, sidecar } from '../helpers/objects.js';
@@ -132,5 +135,41 @@ describe('audit prints a bounded amount per Sidecar', () => {
           f.code === 'IST0111' && f.message.length === 1024 && f.message.endsWith('…'),
       ),
     );
+  });
+});
+
+describe('text outputs show control characters from the input as text', () => {
+  // An object's names and keys, and a file's name, are the input's: an ANSI sequence in one would recolour or
+  // rewrite the terminal, and a newline would print a line of its own that looks like a finding (adversarial review).
+  const ESC = '\u001b';
+  const hostileKey = `${ESC}[2K${ESC}[1Gok\nfake.yaml:1:1: error: forged`;
+  const dir = mkdtempSync(join(tmpdir(), 'sg-controls-'));
+  const file = join(dir, `x${ESC}[31m\ny.yaml`);
+  writeFileSync(file, yaml([sidecar('shop', 'a', { labels: { [hostileKey]: 'v' } })]));
+  const escaped = (s: string) => s.replaceAll(ESC, '\\u001b').replaceAll('\n', '\\u000a');
+
+  for (const output of ['text', 'github']) {
+    test(`check --output ${output}: no control character reaches stdout, each finding stays one line`, async () => {
+      const res = await runCli(['check', '--output', output, file]);
+      assert.equal(res.code, 1);
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: looking for them
+      assert.doesNotMatch(res.stdout, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+      const lines = res.stdout.trimEnd().split('\n');
+      assert.equal(lines.length, 2, res.stdout);
+      assert.ok(lines[0]!.includes(output === 'text' ? escaped(file) : 'x\\u001b[31m%0Ay.yaml'), lines[0]);
+      assert.ok(
+        lines[0]!.includes(output === 'text' ? escaped(hostileKey) : '\\u001b[2K\\u001b[1Gok%0Afake.yaml'),
+        lines[0],
+      );
+    });
+  }
+
+  test('audit: a Sidecar name or namespace from the cluster is printed escaped', async () => {
+    const stdin = yaml([sidecar('shop', 'one'), sidecar('shop', `two${ESC}]0;owned${ESC}\\`)]);
+    const res = await runCli(['audit', '-'], { stdin });
+    assert.equal(res.code, 1);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: looking for them
+    assert.doesNotMatch(res.stdout, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    assert.match(res.stdout, /two\\u001b\]0;owned\\u001b\\/);
   });
 });
