@@ -45,6 +45,20 @@ function defaultKubeconfig(otherwise: string): { files: string[]; which: string 
   return { files: [], which: 'the in-cluster configuration (service account)' };
 }
 
+/** A certificate bundle is tens of KB; a file a kubeconfig names is refused past this. */
+const MAX_REFERENCED_FILE_BYTES = 1024 * 1024;
+
+/** A certificate or key file a kubeconfig names: a regular file, bounded, its field named if it is not. */
+function readReferencedFile(path: string, field: string): string {
+  try {
+    return readManifestFile(path, MAX_REFERENCED_FILE_BYTES);
+  } catch (err) {
+    // A plain Error: loadKubeClient names the kubeconfig, and this message the field and the file it names.
+    const reason = err instanceof UnreadableFile ? err.reason : (err as Error).message;
+    throw new Error(`${field} ${path}: ${reason}`);
+  }
+}
+
 /**
  * The client for --kubeconfig (or the defaults), or a UsageError: one line
  * naming the problem, then what to give instead, "or <otherwise>".
@@ -67,7 +81,10 @@ export function loadKubeClient(
   try {
     if (files.length === 0) return Client.load();
     // Read here, bounded and only if a regular file: client-node would read /dev/zero until memory runs out.
-    return Client.fromFiles(files.map((path) => ({ path, text: readManifestFile(path, DEFAULT_MAX_FILE_BYTES) })));
+    return Client.fromFiles(
+      files.map((path) => ({ path, text: readManifestFile(path, DEFAULT_MAX_FILE_BYTES) })),
+      readReferencedFile,
+    );
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const reason =

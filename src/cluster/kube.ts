@@ -80,11 +80,20 @@ export class KubeClient {
    * users and contexts added (a name twice is an error) and its
    * current-context taking over. Relative paths stay relative to their file.
    */
-  static fromFiles(files: readonly { path: string; text: string }[]): KubeClient {
+  /**
+   * `readReferenced` reads the files a kubeconfig names (certificate-authority,
+   * client-certificate, client-key) once, here: client-node would read them
+   * whole at every request, a FIFO for ever and /dev/zero until memory runs out.
+   */
+  static fromFiles(
+    files: readonly { path: string; text: string }[],
+    readReferenced?: (path: string, field: string) => string,
+  ): KubeClient {
     const [first, ...rest] = files.map(({ path, text }) => {
       const kc = new KubeConfig();
       kc.loadFromString(text);
       kc.makePathsAbsolute(dirname(path));
+      if (readReferenced) inlineReferencedFiles(kc, readReferenced);
       return kc;
     });
     if (!first) throw new Error('no kubeconfig file');
@@ -330,4 +339,21 @@ function statusError(status: number, body: unknown, what: string): KubeApiError 
   const s = (isRecord(body) ? body : {}) as { reason?: string; message?: string };
   const message = s.message ?? (typeof body === 'string' && body ? body.slice(0, 300) : `HTTP ${status}`);
   return new KubeApiError(status, s.reason ?? `HTTP${status}`, `${what}: ${message}`);
+}
+
+/**
+ * The kubeconfig's certificate and key files read through `read` and held as
+ * data (`*-data`, base64), as client-node would read them: a file named
+ * beside data wins, as in client-node.
+ */
+function inlineReferencedFiles(kc: KubeConfig, read: (path: string, field: string) => string): void {
+  const asData = (path: string, field: string) => Buffer.from(read(path, field), 'utf8').toString('base64');
+  kc.clusters = kc.clusters.map((c) =>
+    c.caFile ? { ...c, caData: asData(c.caFile, 'certificate-authority'), caFile: undefined } : c,
+  );
+  kc.users = kc.users.map((u) => ({
+    ...u,
+    ...(u.certFile ? { certData: asData(u.certFile, 'client-certificate'), certFile: undefined } : {}),
+    ...(u.keyFile ? { keyData: asData(u.keyFile, 'client-key'), keyFile: undefined } : {}),
+  }));
 }

@@ -1,10 +1,10 @@
 // audit, generate, certs and the serve flags, through the CLI's main().
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { certInfo } from '../../src/tls/certs.js';
 import { startTestApiServer, type TestApiServer } from '../apiserver/index.js';
 import { renderBase } from '../manifests/render.js';
@@ -77,6 +77,28 @@ describe('sidecar-guard audit', () => {
         (f: { code: string; name: string }) => `${f.code} ${f.name}`,
       );
       assert.deepEqual(findings, ['IST0111 has-conflict-1', 'IST0111 has-conflict-2']);
+    });
+
+    test('a kubeconfig naming its CA by a relative file path works; one naming a device or FIFO is refused at once', async () => {
+      // kubectl's form: certificate-authority relative to the kubeconfig's directory. The file is read once
+      // and bounded (client-node read it whole at every request: /dev/zero grew to 16 GB, a FIFO hung).
+      const dir = mkdtempSync(join(tmpdir(), 'sg-kc-files-'));
+      writeFileSync(join(dir, 'ca.crt'), server.caPem);
+      const config = parse(readFileSync(kubeconfig, 'utf8'));
+      const withCa = (ca: string) => {
+        config.clusters[0].cluster = { server: config.clusters[0].cluster.server, 'certificate-authority': ca };
+        writeFileSync(join(dir, 'kubeconfig'), stringify(config));
+        return join(dir, 'kubeconfig');
+      };
+      const ok = await runCli(['audit', '--kubeconfig', withCa('ca.crt'), '-o', 'json']);
+      assert.equal(ok.code, 1, ok.stderr);
+      assert.equal(JSON.parse(ok.stdout).summary.findings, 2);
+      const zero = await runCli(['audit', '--kubeconfig', withCa('/dev/zero')]);
+      assert.equal(zero.code, 2);
+      assert.match(
+        zero.stderr,
+        /^sidecar-guard: cannot load --kubeconfig .*: certificate-authority \/dev\/zero: not a regular file \(a character device\); /,
+      );
     });
 
     test('an unreachable cluster is a usage error (exit 2) with the reason', async () => {
