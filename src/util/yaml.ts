@@ -30,6 +30,18 @@ export const MAX_SYNTAX_ERRORS = 1000;
  */
 export const MAX_DOCUMENT_SCALARS = 200_000;
 
+/**
+ * Flow collections (`[`, `{`), their separators (`,`) and aliases (`*a`) one
+ * document may hold, counted apart from its scalars and above their limit (a
+ * flow list of 200,000 values holds 200,000 commas): each costs about as much as a scalar and needs
+ * no text of its own, so 3 MB of `{},` (1.5 GB) or of `*a,` (1.5 GB) got past
+ * the scalar count, and 16 MiB of either ran the process out of memory.
+ */
+export const MAX_DOCUMENT_STRUCTURE = 250_000;
+
+/** Documents one text may hold: 16 MiB of `---` lines (4 million documents) took 21 s. */
+export const MAX_DOCUMENTS = 200_000;
+
 /** A text refused while it is read; `offset` is where. */
 export class UnreadableYaml extends Error {
   constructor(
@@ -47,10 +59,10 @@ export class NestingTooDeep extends UnreadableYaml {
   }
 }
 
-/** A document with more than MAX_DOCUMENT_SCALARS scalars; `offset` is the one past the limit. */
+/** A document past MAX_DOCUMENT_SCALARS or MAX_DOCUMENT_STRUCTURE, or a text past MAX_DOCUMENTS; `offset` is the token past the limit. */
 export class DocumentTooLarge extends UnreadableYaml {
-  constructor(offset: number) {
-    super(offset, `a document of more than ${MAX_DOCUMENT_SCALARS} keys and values`);
+  constructor(offset: number, what = `a document of more than ${MAX_DOCUMENT_SCALARS} keys and values`) {
+    super(offset, what);
   }
 }
 
@@ -77,6 +89,15 @@ export function* boundedTokens(text: string, onNewLine?: (offset: number) => voi
   let scalarNext = false;
   let strays = 0;
   let scalars = 0;
+  let structure = 0;
+  let documents = 0;
+  const countStructure = (offset: number) => {
+    if (++structure > MAX_DOCUMENT_STRUCTURE)
+      throw new DocumentTooLarge(
+        offset,
+        `a document of more than ${MAX_DOCUMENT_STRUCTURE} flow collections, commas and aliases`,
+      );
+  };
   for (const lexeme of new Lexer().lex(text)) {
     // Where the token starts (the lexer's markers of what comes next take no room in the text).
     const offset = parser.offset;
@@ -84,13 +105,19 @@ export function* boundedTokens(text: string, onNewLine?: (offset: number) => voi
     else if (lexeme === CST.SCALAR || isQuoted(lexeme)) {
       scalarNext = lexeme === CST.SCALAR;
       if (++scalars > MAX_DOCUMENT_SCALARS) throw new DocumentTooLarge(offset);
-    } else if (lexeme === CST.DOCUMENT || lexeme === '---' || lexeme === '...')
-      scalars = 0; // a document begins or ends
+    } else if (lexeme === CST.DOCUMENT || lexeme === '---' || lexeme === '...') {
+      // A document begins or ends.
+      scalars = 0;
+      structure = 0;
+      if (lexeme !== '...' && ++documents > MAX_DOCUMENTS)
+        throw new DocumentTooLarge(offset, `more than ${MAX_DOCUMENTS} documents`);
+    } else if (lexeme === ',' || lexeme.charCodeAt(0) === ASTERISK) countStructure(offset);
     else if (lexeme === '-' || lexeme === '?' || lexeme === ':') {
       if (flow === 0 && ++indicatorsOnLine > MAX_NESTING_DEPTH) throw new NestingTooDeep(offset);
     } else if (lexeme === '\n' || lexeme === '\r\n') indicatorsOnLine = 0;
     else if (lexeme === '[' || lexeme === '{') {
       if (++flow > MAX_NESTING_DEPTH) throw new NestingTooDeep(offset);
+      countStructure(offset);
     } else if (lexeme === ']' || lexeme === '}') flow = Math.max(0, flow - 1);
     else if (lexeme === CST.FLOW_END) flow = 0;
     for (const token of parser.next(lexeme)) {
@@ -103,6 +130,9 @@ export function* boundedTokens(text: string, onNewLine?: (offset: number) => voi
   }
   yield* parser.end();
 }
+
+/** An alias (`*a`): a plain scalar starting with `*` comes after a SCALAR marker, so it never gets here. */
+const ASTERISK = 0x2a;
 
 /** A quoted scalar's source (the lexer gives those without a SCALAR marker before them). */
 const isQuoted = (lexeme: string): boolean => lexeme.charCodeAt(0) === 0x22 || lexeme.charCodeAt(0) === 0x27;

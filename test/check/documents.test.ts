@@ -183,6 +183,31 @@ data: ${flowList(199_999)}
       assert.match(only(quoted).message, /^a document of more than 200000 keys and values/);
     });
 
+    test('flow collections, commas and aliases count apart: 250,001 of them is refused, with no scalar at all', () => {
+      // 1,000,000 `{},` took 9.2 s and 1.5 GB, as many `*a,` 8 s and 1.5 GB; 16 MiB of either ran out of memory.
+      for (const [text, at] of [
+        [`l: [${'{},'.repeat(200_000)}{}]`, 'maps'],
+        [`a: &a v\nl: [${'*a,'.repeat(200_000)}*a]`, 'aliases'],
+        [`l: [${','.repeat(300_000)}]`, 'commas'],
+      ] as const) {
+        assert.equal(
+          only(text).message,
+          'a document of more than 250000 flow collections, commas and aliases: not a Kubernetes manifest file',
+          at,
+        );
+      }
+      // A flow list at the scalar limit meets that limit first.
+      assert.match(only(`l: ${flowList(200_001)}`).message, /^a document of more than 200000 keys and values/);
+    });
+
+    test('more than 200,000 documents: refused at the one past the limit', () => {
+      // 4 million `---` lines (16 MiB) took 21 s.
+      const result = only('---\n'.repeat(200_001));
+      assert.equal(result.message, 'more than 200000 documents: not a Kubernetes manifest file');
+      assert.equal(result.position?.line, 200_000);
+      assert.equal(parseSource({ file: 'many.yaml', text: 'a: 1\n---\n'.repeat(1_000) }).length, 1_000);
+    });
+
     test('the count is per document: two of 150,000 each are read', () => {
       const doc = (name: string) =>
         `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}}\nx: ${flowList(149_990)}\n`;
