@@ -26,6 +26,17 @@ export const MAX_JSON_DEPTH = MAX_NESTING_DEPTH;
  */
 export const MAX_JSON_CONTAINERS = 1_000_000;
 
+/**
+ * Object keys in one body. An object kube-apiserver can store (1.5 MiB in
+ * etcd) holds at most 262,144 (`"k":0,` is six bytes), two of them in an
+ * UPDATE's review, and a Sidecar's schema prunes unknown fields, so a real
+ * review holds a few thousand. Keys cost after the parse too: V8 keeps a
+ * 780,000-key object as a dictionary that every walk of it enumerates whole,
+ * and such a 6.6 MiB review held the event loop 1.5-2 s (0.5 s of it the
+ * parse) to be answered `object.size`. At the limit it is about 0.8 s.
+ */
+export const MAX_JSON_KEYS = 500_000;
+
 export class BodyError extends Error {
   constructor(
     message: string,
@@ -48,12 +59,17 @@ export function registerJsonParser(app: FastifyInstance, bodyLimit: number): voi
 /** A body's text to its value, or the 4xx that names why not. */
 export function parseJsonBody(text: string): { value: unknown } | BodyError {
   if (text.trim() === '') return new BodyError('empty body: expected an AdmissionReview JSON object');
-  const shape = shapeBeyond(text, MAX_JSON_DEPTH, MAX_JSON_CONTAINERS);
-  if (shape?.tooDeep)
+  const shape = shapeBeyond(text, MAX_JSON_DEPTH, MAX_JSON_CONTAINERS, MAX_JSON_KEYS);
+  if (shape?.beyond === 'depth')
     return new BodyError(`body nests deeper than ${MAX_JSON_DEPTH} levels (at offset ${shape.offset})`);
-  if (shape)
+  if (shape?.beyond === 'containers')
     return new BodyError(
       `body holds more than ${MAX_JSON_CONTAINERS.toLocaleString('en')} JSON objects and arrays (at offset ${shape.offset}): no review of a Sidecar comes near that, and parsing it would take hundreds of MB`,
+      413,
+    );
+  if (shape)
+    return new BodyError(
+      `body holds more than ${MAX_JSON_KEYS.toLocaleString('en')} object keys (at offset ${shape.offset}): no review of objects kube-apiserver can store holds that many, and judging it would hold every other request`,
       413,
     );
   try {
@@ -194,17 +210,21 @@ class BodyBytes {
 
 /**
  * Where the brackets of a JSON text first nest deeper than `depthLimit`, or
- * open more than `containerLimit` objects and arrays in all. Texts too short
- * to break either limit are not scanned at all.
+ * open more than `containerLimit` objects and arrays in all, or it holds more
+ * than `keyLimit` keys (a colon outside strings follows each). Texts too
+ * short to break any limit are not scanned at all.
  */
 function shapeBeyond(
   text: string,
   depthLimit: number,
   containerLimit: number,
-): { offset: number; tooDeep: boolean } | undefined {
-  if (text.length <= 2 * Math.min(depthLimit, containerLimit)) return undefined;
+  keyLimit: number,
+): { offset: number; beyond: 'depth' | 'containers' | 'keys' } | undefined {
+  // `{}` opens a container in two characters, `"":0,` a key in five.
+  if (text.length <= Math.min(2 * depthLimit, 2 * containerLimit, 5 * keyLimit)) return undefined;
   let depth = 0;
   let containers = 0;
+  let keys = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -214,9 +234,10 @@ function shapeBeyond(
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x7b || c === 0x5b) {
-      if (++depth > depthLimit) return { offset: i, tooDeep: true };
-      if (++containers > containerLimit) return { offset: i, tooDeep: false };
+      if (++depth > depthLimit) return { offset: i, beyond: 'depth' };
+      if (++containers > containerLimit) return { offset: i, beyond: 'containers' };
     } else if (c === 0x7d || c === 0x5d) depth--;
+    else if (c === 0x3a && ++keys > keyLimit) return { offset: i, beyond: 'keys' };
   }
   return undefined;
 }

@@ -11,7 +11,7 @@ import { ClusterStore } from '../../src/cluster/store.js';
 import { DEFAULT_TEMPLATE } from '../../src/defaults/generate.js';
 import { mutate } from '../../src/defaults/mutate.js';
 import { buildApp, MAX_BODY_BYTES } from '../../src/http/app.js';
-import { MAX_JSON_CONTAINERS, MAX_JSON_DEPTH } from '../../src/http/json.js';
+import { MAX_JSON_CONTAINERS, MAX_JSON_DEPTH, MAX_JSON_KEYS } from '../../src/http/json.js';
 import { localAdmitter } from '../../src/cluster/admitter.js';
 import { deepAtEveryField, deepAtSomeField, fieldPaths, hugeValidShaped, kitchenSinkReview } from './arbitraries.js';
 
@@ -159,6 +159,31 @@ describe('huge but valid-shaped', { timeout: 300_000 }, () => {
 });
 
 describe('the parse tree is bounded, not only the text', () => {
+  test(`a body of more than ${MAX_JSON_KEYS.toLocaleString('en')} object keys is refused with 413 before it is parsed; one just under is judged`, async () => {
+    // One status object of 780,000 keys (6.6 MiB) held the event loop 1.5-2 s before: parsed, then enumerated whole
+    // by the size walk, only to be answered object.size (adversarial review).
+    const app = wiredApp();
+    try {
+      const review = kitchenSinkReview() as { request: { object: Record<string, unknown>; oldObject: unknown } };
+      review.request.oldObject = null;
+      review.request.object.status = 'MARK';
+      const base = JSON.stringify(review);
+      const keys = (base.match(/":/g) ?? []).length;
+      const withKeys = (n: number) =>
+        base.replace('"MARK"', `{${Array.from({ length: n }, (_, i) => `"k${i}":0`).join(',')}}`);
+      const post = (payload: string) =>
+        app.inject({ method: 'POST', url: '/validate', payload, headers: { 'content-type': 'application/json' } });
+      const refused = await post(withKeys(MAX_JSON_KEYS - keys + 1));
+      assert.equal(refused.statusCode, 413);
+      assert.match(refused.json().message, /body holds more than 500,000 object keys/);
+      const judged = await post(withKeys(MAX_JSON_KEYS - keys));
+      assert.equal(judged.statusCode, 200);
+      assert.deepEqual(judged.json().response.status?.message?.match(/\[object\.size\]/)?.[0], '[object.size]');
+    } finally {
+      await app.close();
+    }
+  });
+
   test(`a body of more than ${MAX_JSON_CONTAINERS.toLocaleString('en')} objects and arrays is refused with 413 before it is parsed; one just under is judged`, async () => {
     const app = wiredApp();
     try {
