@@ -157,6 +157,14 @@ export const DEFAULT_WATCH_INACTIVITY_MS = 150_000;
 export const LIST_PAGE_SIZE = 500;
 
 /**
+ * Pages one list may take: a million objects, several times Kubernetes'
+ * published limits (150,000 pods). An API server (or something posing as
+ * one) that hands out continue tokens for ever would otherwise keep a list,
+ * and `audit`, going without end.
+ */
+export const MAX_LIST_PAGES = 2_000;
+
+/**
  * A paginated list (limit/continue), each page reduced before the next is
  * read; with `onPage`, each page is handed over instead of collected.
  */
@@ -169,7 +177,10 @@ export async function listAll(
   const items: unknown[] = [];
   let resourceVersion: string | undefined;
   let cont: string | undefined;
+  let pages = 0;
   do {
+    if (++pages > MAX_LIST_PAGES)
+      throw new Error(`listing ${spec.path} did not end after ${MAX_LIST_PAGES} pages of ${LIST_PAGE_SIZE}`);
     const { body } = await client.request<{ items?: unknown[]; metadata?: Meta & { continue?: string } }>(
       'GET',
       spec.path,
@@ -185,7 +196,11 @@ export async function listAll(
     else for (const item of reduced) items.push(item);
     // The first page's resourceVersion is the list's: watching from it misses nothing.
     resourceVersion ??= body?.metadata?.resourceVersion;
-    cont = body?.metadata?.continue || undefined;
+    const next = body?.metadata?.continue || undefined;
+    // The same token again would ask for the same page again, for ever.
+    if (next !== undefined && next === cont)
+      throw new Error(`listing ${spec.path}: the API server returned the same continue token twice`);
+    cont = next;
   } while (cont);
   return { items, resourceVersion };
 }
