@@ -224,6 +224,8 @@ export class KubeClient {
     }
     const opts: https.RequestOptions = {};
     await this.config.applyToHTTPSOptions(opts);
+    // client-node applies nothing without a user, not even the cluster's CA; kubectl accepts such a context.
+    if (cluster && !this.config.getCurrentUser()) clusterTlsOnly(opts as tls.ConnectionOptions, cluster);
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(opts.headers ?? {})) if (v !== undefined) headers[k] = String(v);
     if (opts.auth) headers.Authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
@@ -356,4 +358,14 @@ function inlineReferencedFiles(kc: KubeConfig, read: (path: string, field: strin
     ...(u.certFile ? { certData: asData(u.certFile, 'client-certificate'), certFile: undefined } : {}),
     ...(u.keyFile ? { keyData: asData(u.keyFile, 'client-key'), keyFile: undefined } : {}),
   }));
+}
+
+/** The cluster's own TLS settings (CA, skip-verify, server name), for a context without a user. */
+function clusterTlsOnly(
+  opts: tls.ConnectionOptions,
+  cluster: { caData?: string; skipTLSVerify: boolean; tlsServerName?: string },
+): void {
+  if (cluster.caData) opts.ca = Buffer.from(cluster.caData, 'base64');
+  if (cluster.skipTLSVerify) opts.rejectUnauthorized = false;
+  if (cluster.tlsServerName) opts.servername = cluster.tlsServerName;
 }

@@ -101,6 +101,19 @@ describe('sidecar-guard audit', () => {
       );
     });
 
+    test("a context without a user still uses its cluster's CA: the server's 401 comes back, not a certificate error", async () => {
+      // kubectl accepts a context with no user (client-node applied none of the cluster's TLS settings then).
+      const config = parse(readFileSync(kubeconfig, 'utf8'));
+      delete config.contexts[0].context.user;
+      config.users = [];
+      const file = join(mkdtempSync(join(tmpdir(), 'sg-kc-nouser-')), 'kubeconfig');
+      writeFileSync(file, stringify(config));
+      const res = await runCli(['audit', '--kubeconfig', file]);
+      assert.equal(res.code, 2);
+      assert.doesNotMatch(res.stderr, /certificate|self.signed/i);
+      assert.match(res.stderr, /401|Unauthorized/);
+    });
+
     test('an unreachable cluster is a usage error (exit 2) with the reason', async () => {
       server.faults.failRequests({ match: () => true, status: 500, times: 10 });
       const res = await runCli(['audit', '--kubeconfig', kubeconfig]);
