@@ -219,11 +219,15 @@ export class KubeClient {
     const cluster = this.config.getCurrentCluster();
     if (cluster?.proxyUrl) {
       const ctx = new RequestContext(url.toString(), method as HttpMethod);
-      await this.config.applySecurityAuthentication(ctx);
+      await this.config.applySecurityAuthentication(ctx).catch((err: unknown) => {
+        throw credentialsError(err, this.config.getCurrentUser());
+      });
       return { headers: ctx.getHeaders(), dispatcher: ctx.getDispatcher() as Dispatcher | undefined };
     }
     const opts: https.RequestOptions = {};
-    await this.config.applyToHTTPSOptions(opts);
+    await this.config.applyToHTTPSOptions(opts).catch((err: unknown) => {
+      throw credentialsError(err, this.config.getCurrentUser());
+    });
     // client-node applies nothing without a user, not even the cluster's CA; kubectl accepts such a context.
     if (cluster && !this.config.getCurrentUser()) clusterTlsOnly(opts as tls.ConnectionOptions, cluster);
     const headers: Record<string, string> = {};
@@ -368,4 +372,18 @@ function clusterTlsOnly(
   if (cluster.caData) opts.ca = Buffer.from(cluster.caData, 'base64');
   if (cluster.skipTLSVerify) opts.rejectUnauthorized = false;
   if (cluster.tlsServerName) opts.servername = cluster.tlsServerName;
+}
+
+/**
+ * A failure to get credentials, with a reason: client-node passes on an exec
+ * plugin's stderr as the message, which is empty for one that fails silently.
+ */
+function credentialsError(err: unknown, user: { exec?: { command?: unknown } } | null): Error {
+  if (err instanceof Error && err.message.trim() !== '') return err;
+  const command = user?.exec?.command;
+  return new Error(
+    command !== undefined
+      ? `the kubeconfig's exec credential plugin (${String(command)}) failed without a message`
+      : 'no credentials could be obtained from the kubeconfig, and no reason was given',
+  );
 }

@@ -19,6 +19,26 @@ const emptyFile = join(tmp, 'empty.pem');
 /** A kubeconfig whose server refuses connections (a port that was free a moment ago; written in before()). */
 const closedKubeconfig = join(tmp, 'closed-kubeconfig');
 writeFileSync(emptyFile, '');
+/** A user whose exec credential plugin fails and prints nothing (client-node's error then has no message). */
+const silentExecKubeconfig = join(tmp, 'silent-exec-kubeconfig');
+writeFileSync(
+  silentExecKubeconfig,
+  JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'c', cluster: { server: 'https://127.0.0.1:1' } }],
+    users: [
+      {
+        name: 'u',
+        user: {
+          exec: { apiVersion: 'client.authentication.k8s.io/v1beta1', command: 'false', interactiveMode: 'Never' },
+        },
+      },
+    ],
+    contexts: [{ name: 'c', context: { cluster: 'c', user: 'u' } }],
+    'current-context': 'c',
+  }),
+);
 const badYaml = join(tmp, 'bad-config.yaml');
 writeFileSync(badYaml, 'egressHosts: [unclosed\n');
 /** Two YAML documents where one is expected (the yaml library's answer named its own API). */
@@ -229,6 +249,11 @@ const CASES: Record<string, Case> = {
     args: () => ['generate', '--diff', '--from-prometheus', 'http://127.0.0.1:1'],
     env: { KUBECONFIG: '', HOME: emptyDir, KUBERNETES_SERVICE_HOST: '' },
     says: /no cluster configuration: .*; give --kubeconfig FILE, or PATHs/,
+  },
+  // It ended in 'cannot list the cluster at …:' and nothing after it.
+  'audit with an exec credential plugin that fails silently': {
+    args: () => ['audit', '--kubeconfig', silentExecKubeconfig],
+    says: /cannot list the cluster at https:\/\/127\.0\.0\.1:1: the kubeconfig's exec credential plugin \(false\) failed without a message$/,
   },
   // It was 'fetch failed': which server, and why, is the answer.
   'audit of a cluster that refuses connections': {
