@@ -3,6 +3,7 @@
 // environment, files and signals; the commands' logic lives in modules.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isIP } from 'node:net';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { audit, type AuditInput } from './audit/analyze.js';
 import { formatAuditJson, formatAuditText } from './audit/report.js';
@@ -55,6 +56,7 @@ import type { RunningServer } from './main.js';
 import type { Logger } from 'pino';
 import { OVERLAP_MODES, type OverlapMode } from './sidecar/selectors.js';
 import { UNKNOWN_HOSTS_MODES, type UnknownHosts } from './sidecar/host-rules.js';
+import { isDnsSubdomainName } from './sidecar/schema/metadata.js';
 import { validateObject } from './sidecar/validate.js';
 import { errorsOf } from './sidecar/violation.js';
 import { loadKubeClient } from './kubeconfig.js';
@@ -1079,7 +1081,7 @@ function serveConfigFrom(values: Values): ServeConfig {
     ...(values['client-ca'] !== undefined ? { clientCaFile: values['client-ca'] as string } : {}),
     ...(values['tls-secret'] ? { tlsSecret: values['tls-secret'] as string } : {}),
     tlsService: values['tls-service'] as string,
-    tlsExtraNames: (values['tls-san'] as string[] | undefined) ?? [],
+    tlsExtraNames: tlsSanFlag(values),
     webhookConfig: values['webhook-config'] as string,
     ...(values['webhook-selector'] ? { webhookSelector: values['webhook-selector'] as string } : {}),
     failClosedWhenReady: values['fail-closed-when-ready'] === true,
@@ -1099,6 +1101,22 @@ function serveConfigFrom(values: Values): ServeConfig {
     limits: serveLimits(values),
   };
   return config;
+}
+
+/**
+ * --tls-san: each a DNS name (a leading `*.` allowed, as certificates allow)
+ * or an IP address, and only beside --tls-secret, the one mode that issues a
+ * certificate from them: an empty or misplaced one would be ignored silently.
+ */
+function tlsSanFlag(values: Values): string[] {
+  const names = (values['tls-san'] as string[] | undefined) ?? [];
+  if (names.length > 0 && !values['tls-secret'])
+    throw new UsageError('--tls-san needs --tls-secret (the names go into the certificate sidecar-guard issues there)');
+  for (const name of names) {
+    if (isIP(name) !== 0 || isDnsSubdomainName(name.startsWith('*.') ? name.slice(2) : name)) continue;
+    throw new UsageError(`--tls-san must be a DNS name or an IP address, got ${JSON.stringify(clip(name, 100))}`);
+  }
+  return names;
 }
 
 async function runServe(values: Values): Promise<number> {

@@ -250,6 +250,15 @@ const CASES: Record<string, Case> = {
     env: { KUBECONFIG: '', HOME: emptyDir, KUBERNETES_SERVICE_HOST: '' },
     says: /no cluster configuration: .*; give --kubeconfig FILE, or PATHs/,
   },
+  // Both were accepted and ignored.
+  'serve --tls-san without --tls-secret': {
+    args: () => ['serve', '--standalone', '--tls-san', 'webhook.example.com'],
+    says: /--tls-san needs --tls-secret/,
+  },
+  'serve --tls-san empty': {
+    args: () => ['serve', '--tls-secret', 'certs', '--tls-san', ''],
+    says: /--tls-san must be a DNS name or an IP address, got ""$/,
+  },
   // It ended in 'cannot list the cluster at …:' and nothing after it.
   'audit with an exec credential plugin that fails silently': {
     args: () => ['audit', '--kubeconfig', silentExecKubeconfig],
