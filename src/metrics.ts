@@ -179,7 +179,7 @@ function admissionMetrics(registry: Registry) {
   });
   const httpErrors = new Counter({
     name: `${METRIC_PREFIX}http_errors_total`,
-    help: 'Requests refused with an HTTP error instead of an AdmissionReview, by endpoint and status: the routes\' (400 bad body or Content-Type or a URL that cannot be decoded, 403, 404 (CONNECT included), 408 body cut as too slow or to make room, 413, 415 compressed body, 503 overloaded, 500) and Node\'s own (400 malformed HTTP, 408 head or body past its deadline, 431 headers too large). Endpoint "unknown" when no admission route was reached, "metrics" for the metrics listener\'s own (400, 408, 431).',
+    help: 'Requests refused with an HTTP error instead of an AdmissionReview, by endpoint and status: the routes\' (400 bad body or Content-Type or a URL that cannot be decoded, 403, 404 (CONNECT included), 408 body cut as too slow or to make room, 413, 415 compressed body, 503 overloaded, 500) and Node\'s own (400 malformed HTTP, 408 head or body past its deadline, 417 an Expect other than 100-continue, 431 headers too large). Endpoint "unknown" when no admission route was reached, "metrics" for the metrics listener\'s own (400, 408, 417, 431).',
     labelNames: ['endpoint', 'status'],
     registers: [registry],
   });

@@ -21,7 +21,7 @@ import Fastify, {
   type FastifyRequest,
   type FastifyServerOptions,
 } from 'fastify';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
@@ -103,11 +103,18 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       answerUnroutable(error, request, reply, deps.observer),
   };
   if (deps.logger) (options as { loggerInstance?: Logger }).loggerInstance = deps.logger;
-  if (deps.https) options.https = { minVersion: 'TLSv1.2', ...deps.https, ...listenerTimeouts(timeouts) };
+  // A request without a Host header is judged like any other (kube-apiserver always sends one); Node's own
+  // answer to it was a bare 400 that nothing counted.
+  if (deps.https)
+    options.https = { minVersion: 'TLSv1.2', ...deps.https, ...listenerTimeouts(timeouts), requireHostHeader: false };
   const app = Fastify(options as FastifyServerOptions) as unknown as FastifyInstance;
   const now = deps.now ?? (() => performance.now());
   const limits = { ...DEFAULT_LIMITS, ...definedOnly(deps.limits) };
   app.server.headersTimeout = timeouts.headersMs;
+  app.server.on(
+    'checkExpectation',
+    countedBadExpectation((socket) => deps.observer?.httpError?.(endpointTag(socket), 417)),
+  );
   capConnections(app.server, {
     max: limits.maxConnections,
     what: 'admission port at --max-connections',
@@ -153,6 +160,18 @@ export function countedClientError(count: (socket: Socket, status: number) => vo
     count(socket, status);
     if (socket.writable) socket.write(rawAnswer(status, message));
     socket.destroy(err);
+  };
+}
+
+/**
+ * An `Expect` other than 100-continue: Node's own 417 had no body, was not
+ * counted and left the connection open. Answered here like the other
+ * refusals of Node's (countedClientError), and the connection closed.
+ */
+export function countedBadExpectation(count: (socket: Socket) => void) {
+  return (request: IncomingMessage, response: ServerResponse): void => {
+    count(request.socket);
+    response.socket?.end(rawAnswer(417, 'only "Expect: 100-continue" is understood'));
   };
 }
 

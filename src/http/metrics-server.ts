@@ -14,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { countedClientError, resolveTimeouts } from './app.js';
+import { countedBadExpectation, countedClientError, resolveTimeouts } from './app.js';
 import { capConnections } from './connections.js';
 import { probeAnswer, type ProbePath, type Readiness } from './health.js';
 import type { AppTimeouts } from './types.js';
@@ -80,8 +80,14 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Me
       requestTimeout: t.requestMs,
       connectionsCheckingInterval: t.checkIntervalMs,
       keepAliveTimeout: t.keepAliveMs,
+      // Answered like any request (Node's own 400 for it was bare and uncounted).
+      requireHostHeader: false,
     },
     (req, res) => void handle(req, res, opts),
+  );
+  server.on(
+    'checkExpectation',
+    countedBadExpectation(() => opts.onClientError?.(417)),
   );
   // Node's own handler answers these bare and counts nothing: a slowloris here would not show.
   server.on(

@@ -347,6 +347,30 @@ describe('every refusal is counted in http_errors_total', { timeout: 30_000 }, (
     assert.equal(await errors({ endpoint: 'unknown', status: '431' }), 1);
   });
 
+  test('417 for an Expect other than 100-continue: JSON, counted, the connection closed', async () => {
+    // Node's own 417 had no body, was not counted and kept the connection open.
+    const client = await RawClient.connect(server.port);
+    await client.write(
+      requestHead('/validate', { 'content-type': 'application/json', 'content-length': 2, expect: 'foo' }),
+    );
+    await client.whenClosed();
+    assert.equal(client.status(), 417);
+    assert.match(String((client.json() as { message: string }).message), /only "Expect: 100-continue" is understood/);
+    assert.equal(await errors({ endpoint: 'unknown', status: '417' }), 1);
+  });
+
+  test('a request without a Host header is answered like any other (Node answered a bare, uncounted 400)', async () => {
+    const before = (await errors({ endpoint: 'validate', status: '400' })) ?? 0;
+    const client = await RawClient.connect(server.port);
+    await client.write(
+      'POST /validate HTTP/1.1\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}',
+    );
+    await client.whenClosed();
+    assert.equal(client.status(), 400);
+    assert.match(String((client.json() as { message: string }).message), /^not an AdmissionReview/);
+    assert.equal(await errors({ endpoint: 'validate', status: '400' }), before + 1);
+  });
+
   test('408 for a request head that never completes (slowloris)', async () => {
     assert.equal(await refusedWith('POST /validate HTTP/1.1\r\nhost: localhost\r\n'), 408);
     assert.equal(await errors({ endpoint: 'unknown', status: '408' }), 1);
