@@ -200,6 +200,17 @@ data: ${flowList(199_999)}
       assert.match(only(`l: ${flowList(200_001)}`).message, /^a document of more than 200000 keys and values/);
     });
 
+    test('more than 200,000 comments in a document: refused; a # in a scalar is not one', () => {
+      // 16 MiB of `#` lines took 21 s and 825 MB.
+      assert.equal(
+        only(`kind: List\n${'# note\n'.repeat(200_001)}`).message,
+        'a document of more than 200000 comments: not a Kubernetes manifest file',
+      );
+      const hashes = `a: |\n${'  # text\n'.repeat(200_001)}b: "#"\nc: x#y\n`;
+      const [read] = parseSource({ file: 'h.yaml', text: hashes });
+      assert.ok(read?.ok, read && !read.ok ? read.message : 'no result');
+    });
+
     test('more than 200,000 documents: refused at the one past the limit', () => {
       // 4 million `---` lines (16 MiB) took 21 s.
       const result = only('---\n'.repeat(200_001));
