@@ -11,6 +11,7 @@ import { formatDenial, formatWarnings } from './format.js';
 import { refOf, SIDECAR_GROUP, SIDECAR_KIND, type ObjectRef } from './object.js';
 import { schemaViolation } from './schema/rules.js';
 import { exceededLimit, MAX_OBJECT_BYTES, MAX_OBJECT_VALUES, WITHIN_LIMITS_TEXT_BYTES } from './size.js';
+import { hasIstioMetadataAnnotation } from './rules/metadata.js';
 import { validateObject, type ValidateOptions } from './validate.js';
 import {
   capFindings,
@@ -102,7 +103,11 @@ function judgeWith(
 ): Violation[] {
   const { object, oldObject, ref } = candidate;
   const oversize = fromSmallText(candidate) ? undefined : exceededLimit(object);
-  if (oversize) return Array.from(grandfathered([tooLarge(oversize)], object, oldObject));
+  if (oversize) {
+    const found = [tooLarge(oversize)];
+    const eased = beingDeleted(object) || storedOversized(object, oldObject);
+    return Array.from(eased ? grandfathered(found, object, oldObject) : found);
+  }
   const own = validateObject(object, ref, rejectUnknownFields ? STRICT : LENIENT);
   const findings = withIstioTopLevelFields(own.violations, candidate, rejectUnknownFields);
   if (!own.wellFormed) return capFindings(grandfathered(findings, object, oldObject));
@@ -150,10 +155,11 @@ function besideErrors(cross: readonly Violation[], own: readonly Violation[]): r
  * worse, so problems in the spec are warnings then (labels, annotations and
  * finalizers can still be edited); an object being deleted is never held up
  * (its finalizers must be removable). Metadata rules (M1–M4) still apply.
- * An object past the size limits (object.size) was not judged at all; with
- * its spec unchanged it was stored that large already, and the status
- * subresource keeps an UPDATE from changing status, so only metadata, which
- * kube-apiserver bounds and validates itself, can differ: eased too.
+ * An object past the size limits (object.size) reaches this only when it is
+ * being deleted, or the stored version was past them too and the update brings none of Istio's
+ * metadata annotations (M1–M4), which the size refusal would otherwise be
+ * the only thing to catch (storedOversized): with its spec unchanged it is
+ * eased too, so such a Sidecar stays relabelable and deletable.
  */
 function grandfathered(
   findings: readonly Violation[],
@@ -161,7 +167,7 @@ function grandfathered(
   oldObject: Record<string, unknown> | undefined,
 ): readonly Violation[] {
   if (!oldObject || !isRecord(object)) return findings;
-  const deleting = isRecord(object.metadata) && object.metadata.deletionTimestamp != null;
+  const deleting = beingDeleted(object);
   const specUnchanged = sameIgnoringNullFields(object.spec, oldObject.spec);
   if (!deleting && !specUnchanged) return findings;
   const why = deleting
@@ -174,6 +180,21 @@ function grandfathered(
   );
   return celNoteFollows(eased, why);
 }
+
+/**
+ * An UPDATE of a Sidecar stored past the size limits already, which brings
+ * none of M1–M4's annotations: its object.size may be grandfathered. An
+ * object that only now grows past them, or carries one of those annotations,
+ * is refused unjudged as any other (the rules that would catch it do not run).
+ */
+function storedOversized(object: unknown, oldObject: Record<string, unknown> | undefined): boolean {
+  if (!oldObject || exceededLimit(oldObject) === undefined) return false;
+  const annotations = isRecord(object) && isRecord(object.metadata) ? object.metadata.annotations : undefined;
+  return !(isRecord(annotations) && hasIstioMetadataAnnotation(annotations));
+}
+
+const beingDeleted = (object: unknown): boolean =>
+  isRecord(object) && isRecord(object.metadata) && object.metadata.deletionTimestamp != null;
 
 const isSpecPath = (path: string): boolean => path === 'spec' || path.startsWith('spec.') || path.startsWith('spec[');
 

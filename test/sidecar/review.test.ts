@@ -171,4 +171,20 @@ describe('review with the body size', () => {
     assert.equal(refused.allowed, false);
     assert.deepEqual(refused.rules, ['object.size']);
   });
+
+  test('a small stored Sidecar grown past the limits by its metadata is refused, as is an M1-M4 annotation on a big one', () => {
+    // Unjudged, the metadata rules do not run: easing object.size there let internal.istio.io/parents in (review).
+    const small = sidecar('apps', 'small', { spec: { egress: [{ hosts: ['./*'] }] } });
+    const labels = Object.fromEntries(Array.from({ length: MAX_OBJECT_VALUES }, (_, i) => [`l${i}`, '']));
+    const grown = structuredClone(small);
+    (grown.metadata as Record<string, unknown>).labels = labels;
+    (grown.metadata as Record<string, unknown>).annotations = { 'internal.istio.io/parents': 'x' };
+    const d = review(update(grown, small), ctx());
+    assert.equal(d.allowed, false);
+    assert.deepEqual(d.rules, ['object.size']);
+    const stored = huge().object as Record<string, unknown>;
+    const marked = structuredClone(stored);
+    (marked.metadata as Record<string, unknown>).annotations = { 'istio.io/dry-run': 'true' };
+    assert.equal(review(update(marked, stored), ctx()).allowed, false);
+  });
 });

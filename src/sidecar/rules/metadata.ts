@@ -14,6 +14,11 @@ const INTERNAL_ANNOTATIONS: ReadonlyArray<[RuleId, string, (quoted: string) => s
 
 const annotationPath = (key: string): string => `metadata.annotations[${key}]`;
 
+/** Whether any of M1–M4 would fire: one of their annotations is present (read without walking the rest). */
+export function hasIstioMetadataAnnotation(annotations: Readonly<Record<string, unknown>>): boolean {
+  return Object.hasOwn(annotations, DRY_RUN) || INTERNAL_ANNOTATIONS.some(([, key]) => Object.hasOwn(annotations, key));
+}
+
 /** Returns true when a finding was added (Istio then stops validating). */
 export function checkMetadata(
   annotations: Readonly<Record<string, unknown>>,
