@@ -5,7 +5,9 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import type { KubeClient } from './cluster/kube.js';
+import { isRecord } from './util/json.js';
 import { DEFAULT_MAX_FILE_BYTES, readManifestFile, UnreadableFile, UsageError } from './sources.js';
 
 /**
@@ -60,6 +62,33 @@ function readReferencedFile(path: string, field: string): string {
 }
 
 /**
+ * client-node reads every user's `token-file` while it loads a kubeconfig,
+ * and an auth provider's `tokenFile` at each request, whole: a FIFO there
+ * hung `audit`. Each that exists must be a regular file of at most 1 MiB; a
+ * missing one is left to client-node, which reports it as before.
+ */
+function checkTokenFiles(text: string): void {
+  let config: unknown;
+  try {
+    config = parseYaml(text);
+  } catch {
+    return; // client-node says what is wrong with the file
+  }
+  const users = isRecord(config) && Array.isArray(config.users) ? config.users : [];
+  for (const entry of users) {
+    const user = isRecord(entry) && isRecord(entry.user) ? entry.user : {};
+    const provider = isRecord(user['auth-provider']) ? user['auth-provider'] : {};
+    const providerConfig = isRecord(provider.config) ? provider.config : {};
+    for (const [field, path] of [
+      ['token-file', user['token-file']],
+      ['auth-provider tokenFile', providerConfig.tokenFile],
+    ] as const) {
+      if (typeof path === 'string' && path !== '' && existsSync(path)) readReferencedFile(path, field);
+    }
+  }
+}
+
+/**
  * The client for --kubeconfig (or the defaults), or a UsageError: one line
  * naming the problem, then what to give instead, "or <otherwise>".
  * KubeClient is passed in: client-node is loaded only by the commands that need it.
@@ -81,10 +110,9 @@ export function loadKubeClient(
   try {
     if (files.length === 0) return Client.load();
     // Read here, bounded and only if a regular file: client-node would read /dev/zero until memory runs out.
-    return Client.fromFiles(
-      files.map((path) => ({ path, text: readManifestFile(path, DEFAULT_MAX_FILE_BYTES) })),
-      readReferencedFile,
-    );
+    const texts = files.map((path) => ({ path, text: readManifestFile(path, DEFAULT_MAX_FILE_BYTES) }));
+    for (const { text } of texts) checkTokenFiles(text);
+    return Client.fromFiles(texts, readReferencedFile);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const reason =

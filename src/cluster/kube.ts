@@ -93,11 +93,11 @@ export class KubeClient {
       const kc = new KubeConfig();
       kc.loadFromString(text);
       kc.makePathsAbsolute(dirname(path));
-      if (readReferenced) inlineReferencedFiles(kc, readReferenced);
       return kc;
     });
     if (!first) throw new Error('no kubeconfig file');
     for (const kc of rest) first.mergeConfig(kc);
+    if (readReferenced) inlineReferencedFiles(first, readReferenced);
     return KubeClient.withCluster(first);
   }
 
@@ -348,20 +348,28 @@ function statusError(status: number, body: unknown, what: string): KubeApiError 
 }
 
 /**
- * The kubeconfig's certificate and key files read through `read` and held as
- * data (`*-data`, base64), as client-node would read them: a file named
- * beside data wins, as in client-node.
+ * The current context's certificate and key files read through `read` and
+ * held as data (`*-data`, base64), as client-node would read them (a file
+ * named beside data wins, as there). Only the current context's: like
+ * kubectl, a stale entry elsewhere in the file (a deleted cluster's CA) is
+ * never read.
  */
 function inlineReferencedFiles(kc: KubeConfig, read: (path: string, field: string) => string): void {
   const asData = (path: string, field: string) => Buffer.from(read(path, field), 'utf8').toString('base64');
+  const cluster = kc.getCurrentCluster();
+  const user = kc.getCurrentUser();
   kc.clusters = kc.clusters.map((c) =>
-    c.caFile ? { ...c, caData: asData(c.caFile, 'certificate-authority'), caFile: undefined } : c,
+    c === cluster && c.caFile ? { ...c, caData: asData(c.caFile, 'certificate-authority'), caFile: undefined } : c,
   );
-  kc.users = kc.users.map((u) => ({
-    ...u,
-    ...(u.certFile ? { certData: asData(u.certFile, 'client-certificate'), certFile: undefined } : {}),
-    ...(u.keyFile ? { keyData: asData(u.keyFile, 'client-key'), keyFile: undefined } : {}),
-  }));
+  kc.users = kc.users.map((u) =>
+    u === user
+      ? {
+          ...u,
+          ...(u.certFile ? { certData: asData(u.certFile, 'client-certificate'), certFile: undefined } : {}),
+          ...(u.keyFile ? { keyData: asData(u.keyFile, 'client-key'), keyFile: undefined } : {}),
+        }
+      : u,
+  );
 }
 
 /** The cluster's own TLS settings (CA, skip-verify, server name), for a context without a user. */

@@ -90,6 +90,11 @@ describe('sidecar-guard audit', () => {
         writeFileSync(join(dir, 'kubeconfig'), stringify(config));
         return join(dir, 'kubeconfig');
       };
+      // A stale entry outside the current context (a deleted cluster's CA) is never read, as with kubectl.
+      config.clusters.push({
+        name: 'stale',
+        cluster: { server: 'https://127.0.0.1:1', 'certificate-authority': 'gone.crt' },
+      });
       const ok = await runCli(['audit', '--kubeconfig', withCa('ca.crt'), '-o', 'json']);
       assert.equal(ok.code, 1, ok.stderr);
       assert.equal(JSON.parse(ok.stdout).summary.findings, 2);
@@ -99,6 +104,11 @@ describe('sidecar-guard audit', () => {
         zero.stderr,
         /^sidecar-guard: cannot load --kubeconfig .*: certificate-authority \/dev\/zero: not a regular file \(a character device\); /,
       );
+      // client-node reads every user's token-file as it loads the file: a device there is refused first.
+      config.users[0].user = { 'token-file': '/dev/zero' };
+      const token = await runCli(['audit', '--kubeconfig', withCa('ca.crt')]);
+      assert.equal(token.code, 2);
+      assert.match(token.stderr, /: token-file \/dev\/zero: not a regular file \(a character device\); /);
     });
 
     test("a context without a user still uses its cluster's CA: the server's 401 comes back, not a certificate error", async () => {
