@@ -77,4 +77,25 @@ export function measureCheckFile(): CheckFile {
   }
 }
 
-if (process.argv[1]?.endsWith('check-file.ts')) console.log(measureCheckFile());
+/**
+ * `check` on one document that is a single mapping of 100,000 keys (about
+ * 1 MB): the cost of finding repeated keys. The yaml library's own check
+ * compared each key with every one before it (about two minutes here); it
+ * is one pass now (src/util/yaml.ts firstDuplicateKey).
+ */
+export function measureWideMapping(keys = 100_000): { keys: number; wallMs: number } {
+  const dir = mkdtempSync(join(tmpdir(), 'sidecar-guard-check-'));
+  try {
+    const file = join(dir, 'wide.yaml');
+    writeFileSync(file, Array.from({ length: keys }, (_, i) => `k${i}: v\n`).join(''));
+    const t0 = performance.now();
+    const run = spawnSync(process.execPath, [CLI, 'check', file], { cwd: REPO_ROOT, encoding: 'utf8' });
+    const wallMs = performance.now() - t0;
+    if (run.status !== 0) throw new Error(`check exited ${run.status}: ${run.stderr.slice(0, 2000)}`);
+    return { keys, wallMs };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1]?.endsWith('check-file.ts')) console.log(measureCheckFile(), measureWideMapping());

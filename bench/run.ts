@@ -22,7 +22,7 @@ import { startControlPlane, stopProcess } from '../test/cluster/control-plane.js
 import { marginalBytes, measureMemory, measureScale } from './memory.js';
 import { missed, table, type Results } from './report.js';
 import { distIsFresh, DIST_DIR, productRoot } from './product.js';
-import { measureCheckFile } from './check-file.js';
+import { measureCheckFile, measureWideMapping } from './check-file.js';
 import { measureStartup } from './startup.js';
 import { median, round, type Summary } from './stats.js';
 import { fullGcDuringWarmUp, GC_TRACE_FLAGS, GcLog, medianOf, summarizeGc, type GcSummary } from './gc-trace.js';
@@ -454,7 +454,9 @@ async function checkFilePhase(results: Results, details: Record<string, unknown>
   const run = measureCheckFile();
   results.check_file_rss_mb = round(run.peakRssMb, 0);
   results.check_file_ms = round(run.wallMs, 0);
-  details.checkFile = run;
+  const wide = measureWideMapping();
+  results.check_wide_mapping_ms = round(wide.wallMs, 0);
+  details.checkFile = { ...run, wideMapping: wide };
 }
 
 /** Issue 14, bounded output: the largest bodies and the costliest objects still judged, each on a fresh server (bench/bounded.ts). */

@@ -1,9 +1,9 @@
 // The generator's two input files, parsed from text with errors a person can
 // act on (the CLI and `serve` read the files, these functions only parse).
-import { LineCounter, parse, YAMLParseError } from 'yaml';
+import { LineCounter, parseDocument, YAMLParseError } from 'yaml';
 import { DEFAULT_TEMPLATE, type DefaultsTemplate, type DependencyMap } from './generate.js';
 import { isRecord } from '../util/json.js';
-import { unreadableYaml } from '../util/yaml.js';
+import { DUPLICATE_KEY_MESSAGE, firstDuplicateKey, unreadableYaml } from '../util/yaml.js';
 
 export class ConfigError extends Error {}
 
@@ -21,8 +21,17 @@ function load(text: string, what: string): unknown {
       `${what}: not valid YAML: ${unreadable.message} at line ${lines.linePos(unreadable.offset).line}`,
     );
   try {
-    return parse(text, { version: '1.1' });
+    // Repeated keys found in one pass (firstDuplicateKey): the library's own check is quadratic in a mapping's size.
+    const doc = parseDocument(text, { version: '1.1', uniqueKeys: false });
+    if (doc.errors[0]) throw doc.errors[0];
+    const duplicate = firstDuplicateKey(doc);
+    if (duplicate !== undefined)
+      throw new ConfigError(
+        `${what}: not valid YAML: ${DUPLICATE_KEY_MESSAGE} (line ${lines.linePos(duplicate).line})`,
+      );
+    return doc.toJS();
   } catch (err) {
+    if (err instanceof ConfigError) throw err;
     // The library's own words for this one name its API ("please use YAML.parseAllDocuments()").
     if (err instanceof YAMLParseError && err.code === 'MULTIPLE_DOCS')
       throw new ConfigError(

@@ -9,7 +9,7 @@
 // again from its slice of the text, once.
 import { Composer, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { isRecord } from '../util/json.js';
-import { boundedTokens, UnreadableYaml } from '../util/yaml.js';
+import { boundedTokens, DUPLICATE_KEY_MESSAGE, firstDuplicateKey, UnreadableYaml } from '../util/yaml.js';
 
 export interface Source {
   file: string;
@@ -46,7 +46,8 @@ export function parseSources(sources: readonly Source[]): Manifest[] {
   return sources.flatMap(parseSource);
 }
 
-const YAML_OPTIONS = { version: '1.1', uniqueKeys: true, prettyErrors: false } as const;
+// Repeated keys are found by firstDuplicateKey in one pass: the library's own check is quadratic in a mapping's size.
+const YAML_OPTIONS = { version: '1.1', uniqueKeys: false, prettyErrors: false } as const;
 
 /**
  * What a document too deep to read says: the library's own words for it are
@@ -77,8 +78,14 @@ export function parseSource(source: Source): Manifest[] {
   return out;
 }
 
+/** A repeated key as the library would have reported it with uniqueKeys on. */
+function duplicateKeyError(doc: Document.Parsed): { pos: [number]; code: string; message: string } | undefined {
+  const at = firstDuplicateKey(doc);
+  return at === undefined ? undefined : { pos: [at], code: 'DUPLICATE_KEY', message: DUPLICATE_KEY_MESSAGE };
+}
+
 function manifestsOf(source: Source, lineCounter: LineCounter, doc: Document.Parsed): Manifest[] {
-  const error = doc.errors[0];
+  const error = doc.errors[0] ?? duplicateKeyError(doc);
   if (error) {
     return [
       {
