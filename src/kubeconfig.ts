@@ -8,6 +8,7 @@ import { delimiter, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { KubeClient } from './cluster/kube.js';
 import { isRecord } from './util/json.js';
+import { unreadableYaml } from './util/yaml.js';
 import { DEFAULT_MAX_FILE_BYTES, readManifestFile, UnreadableFile, UsageError } from './sources.js';
 
 /**
@@ -68,11 +69,14 @@ function readReferencedFile(path: string, field: string): string {
  * missing one is left to client-node, which reports it as before.
  */
 function checkTokenFiles(text: string): void {
+  // Read as far as client-node (js-yaml) would: a text past util/yaml.ts's limits, or one that is not YAML, is
+  // left to it to refuse; uniqueKeys off, as the library's check is quadratic in a mapping's size.
+  if (unreadableYaml(text)) return;
   let config: unknown;
   try {
-    config = parseYaml(text);
+    config = parseYaml(text, { uniqueKeys: false });
   } catch {
-    return; // client-node says what is wrong with the file
+    return;
   }
   const users = isRecord(config) && Array.isArray(config.users) ? config.users : [];
   for (const entry of users) {

@@ -219,6 +219,17 @@ data: ${flowList(199_999)}
       assert.match(only(`l: ${flowList(200_001)}`).message, /^a document of more than 200000 keys and values/);
     });
 
+    test('the structure and comment bounds hold for the whole text too: `---` between them does not reset them', () => {
+      // 16 MiB of `{},` in 45 documents took 49 s and 2.3 GB with per-document bounds alone.
+      const maps = Array.from({ length: 5 }, () => `l: [${'{},'.repeat(120_000)}{}]\n`).join('---\n');
+      assert.equal(
+        only(maps).message,
+        'more than 1000000 flow collections, commas and aliases: not a Kubernetes manifest file',
+      );
+      const notes = Array.from({ length: 6 }, () => '# note\n'.repeat(190_000)).join('---\n');
+      assert.equal(only(notes).message, 'more than 1000000 comments: not a Kubernetes manifest file');
+    });
+
     test('more than 200,000 comments in a document: refused; a # in a scalar is not one', () => {
       // 16 MiB of `#` lines took 21 s and 825 MB.
       assert.equal(
@@ -234,7 +245,10 @@ data: ${flowList(199_999)}
       // 4 million `---` lines (16 MiB) took 21 s.
       const result = only('---\n'.repeat(200_001));
       assert.equal(result.message, 'more than 200000 documents: not a Kubernetes manifest file');
-      assert.equal(result.position?.line, 200_000);
+      assert.equal(result.position?.line, 200_001);
+      // Exactly 200,000, each begun with `---` (after `...` too): read, each counted once.
+      assert.equal(parseSource({ file: 'at.yaml', text: '---\n'.repeat(200_000) }).length, 0);
+      assert.equal(parseSource({ file: 'ends.yaml', text: '...\n# c\n---\na: 1\n'.repeat(1_000) }).length, 1_000);
       assert.equal(parseSource({ file: 'many.yaml', text: 'a: 1\n---\n'.repeat(1_000) }).length, 1_000);
     });
 
