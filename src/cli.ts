@@ -1113,7 +1113,10 @@ function tlsSanFlag(values: Values): string[] {
   if (names.length > 0 && !values['tls-secret'])
     throw new UsageError('--tls-san needs --tls-secret (the names go into the certificate sidecar-guard issues there)');
   for (const name of names) {
-    if (isIP(name) !== 0 || isDnsSubdomainName(name.startsWith('*.') ? name.slice(2) : name)) continue;
+    // DNS names are case-insensitive; an IPv6 zone (`%eth0`) has no place in a certificate.
+    const dns = name.toLowerCase();
+    if (isIP(name) !== 0 ? !name.includes('%') : isDnsSubdomainName(dns.startsWith('*.') ? dns.slice(2) : dns))
+      continue;
     throw new UsageError(`--tls-san must be a DNS name or an IP address, got ${JSON.stringify(clip(name, 100))}`);
   }
   return names;

@@ -28,14 +28,15 @@ export const MAX_JSON_CONTAINERS = 1_000_000;
 
 /**
  * Object keys in one body. An object kube-apiserver can store (1.5 MiB in
- * etcd) holds at most 262,144 (`"k":0,` is six bytes), two of them in an
- * UPDATE's review, and a Sidecar's schema prunes unknown fields, so a real
- * review holds a few thousand. Keys cost after the parse too: V8 keeps a
- * 780,000-key object as a dictionary that every walk of it enumerates whole,
- * and such a 6.6 MiB review held the event loop 1.5-2 s (0.5 s of it the
- * parse) to be answered `object.size`. At the limit it is about 0.8 s.
+ * etcd) holds at most 262,144 (`"k":0,` is six bytes), an UPDATE's review two
+ * of them (524,288) and a few hundred of its own; a Sidecar's schema prunes
+ * unknown fields, so a real review holds a few thousand. Keys cost after the
+ * parse too: V8 keeps a 780,000-key object as a dictionary that every walk of
+ * it enumerates whole, and such a 6.6 MiB review held the event loop 1.5-2 s
+ * (0.5 s of it the parse) to be answered `object.size`. At the limit it is
+ * about 1 s.
  */
-export const MAX_JSON_KEYS = 500_000;
+export const MAX_JSON_KEYS = 600_000;
 
 export class BodyError extends Error {
   constructor(

@@ -220,6 +220,13 @@ describe('serve flags', () => {
     }
   });
 
+  test('--tls-san takes DNS names in any case, wildcards and IP addresses', async () => {
+    const { serveConfigOf } = await import('../../src/cli.js');
+    const names = ['Webhook.Example.COM', '*.svc.cluster.local', '10.0.0.1', 'fd00::1'];
+    const config = serveConfigOf(['--tls-secret', 'certs', ...names.flatMap((n) => ['--tls-san', n])]);
+    assert.deepEqual(config.tlsExtraNames, names);
+  });
+
   test('bad serve flags are usage errors', async () => {
     for (const [args, message] of [
       [['serve', '--listen', 'nope'], /--listen must be HOST:PORT/],

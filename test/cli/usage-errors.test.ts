@@ -255,6 +255,10 @@ const CASES: Record<string, Case> = {
     args: () => ['serve', '--standalone', '--tls-san', 'webhook.example.com'],
     says: /--tls-san needs --tls-secret/,
   },
+  'serve --tls-san with an IPv6 zone': {
+    args: () => ['serve', '--tls-secret', 'certs', '--tls-san', 'fe80::1%eth0'],
+    says: /--tls-san must be a DNS name or an IP address, got "fe80::1%eth0"$/,
+  },
   'serve --tls-san empty': {
     args: () => ['serve', '--tls-secret', 'certs', '--tls-san', ''],
     says: /--tls-san must be a DNS name or an IP address, got ""$/,
