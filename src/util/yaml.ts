@@ -33,9 +33,10 @@ export const MAX_DOCUMENT_SCALARS = 200_000;
 /**
  * Flow collections (`[`, `{`), their separators (`,`) and aliases (`*a`) one
  * document may hold, counted apart from its scalars and above their limit (a
- * flow list of 200,000 values holds 200,000 commas): each costs about as much as a scalar and needs
- * no text of its own, so 3 MB of `{},` (1.5 GB) or of `*a,` (1.5 GB) got past
- * the scalar count, and 16 MiB of either ran the process out of memory.
+ * flow list of 200,000 values holds 200,000 commas): each costs about as much
+ * as a scalar and needs no text of its own, so 3 MB of `{},` (1.5 GB) or of
+ * `*a,` (1.5 GB) got past the scalar count, and 16 MiB of either ran the
+ * process out of memory.
  */
 export const MAX_DOCUMENT_STRUCTURE = 250_000;
 
@@ -73,10 +74,33 @@ export class NestingTooDeep extends UnreadableYaml {
   }
 }
 
-/** A document past MAX_DOCUMENT_SCALARS or MAX_DOCUMENT_STRUCTURE, or a text past MAX_DOCUMENTS; `offset` is the token past the limit. */
-export class DocumentTooLarge extends UnreadableYaml {
-  constructor(offset: number, what = `a document of more than ${MAX_DOCUMENT_SCALARS} keys and values`) {
-    super(offset, what);
+/** A document or a text past one of the counts of `Bound`; `offset` is the token past the limit. */
+export class DocumentTooLarge extends UnreadableYaml {}
+
+/**
+ * One kind of token counted against a limit per document and one for the
+ * whole text (Infinity: none), so that `---` between them does not reset
+ * the second; `add` throws DocumentTooLarge at the token past either.
+ */
+class Bound {
+  private inDocument = 0;
+  private inText = 0;
+
+  constructor(
+    private readonly perDocument: number,
+    private readonly perText: number,
+    /** What is counted, for the message ("comments"). */
+    private readonly what: string,
+  ) {}
+
+  add(offset: number): void {
+    if (++this.inDocument > this.perDocument)
+      throw new DocumentTooLarge(offset, `a document of more than ${this.perDocument} ${this.what}`);
+    if (++this.inText > this.perText) throw new DocumentTooLarge(offset, `more than ${this.perText} ${this.what}`);
+  }
+
+  newDocument(): void {
+    this.inDocument = 0;
   }
 }
 
@@ -102,51 +126,34 @@ export function* boundedTokens(text: string, onNewLine?: (offset: number) => voi
   let indicatorsOnLine = 0;
   let scalarNext = false;
   let strays = 0;
-  let scalars = 0;
-  let structure = 0;
-  let comments = 0;
-  let documents = 0;
-  const countStructure = (offset: number) => {
-    if (++structure > MAX_DOCUMENT_STRUCTURE)
-      throw new DocumentTooLarge(
-        offset,
-        `a document of more than ${MAX_DOCUMENT_STRUCTURE} flow collections, commas and aliases`,
-      );
-    if (++textStructure > MAX_TEXT_STRUCTURE)
-      throw new DocumentTooLarge(offset, `more than ${MAX_TEXT_STRUCTURE} flow collections, commas and aliases`);
-  };
+  const scalars = new Bound(MAX_DOCUMENT_SCALARS, Infinity, 'keys and values');
+  const structure = new Bound(MAX_DOCUMENT_STRUCTURE, MAX_TEXT_STRUCTURE, 'flow collections, commas and aliases');
+  const comments = new Bound(MAX_DOCUMENT_COMMENTS, MAX_TEXT_COMMENTS, 'comments');
+  const documents = new Bound(Infinity, MAX_DOCUMENTS, 'documents');
   let previous: string | undefined;
-  let textStructure = 0;
-  let textComments = 0;
   for (const lexeme of new Lexer().lex(text)) {
     // Where the token starts (the lexer's markers of what comes next take no room in the text).
     const offset = parser.offset;
     if (scalarNext) scalarNext = false;
     else if (lexeme === CST.SCALAR || isQuoted(lexeme)) {
       scalarNext = lexeme === CST.SCALAR;
-      if (++scalars > MAX_DOCUMENT_SCALARS) throw new DocumentTooLarge(offset);
+      scalars.add(offset);
     } else if (lexeme === CST.DOCUMENT || lexeme === '---' || lexeme === '...') {
       // A document begins or ends.
-      scalars = 0;
-      structure = 0;
-      comments = 0;
+      scalars.newDocument();
+      structure.newDocument();
+      comments.newDocument();
       // A document starts at a DOCUMENT marker, or at a `---` that does not follow one (the lexer puts the
       // marker before a stream's first `---` and after each `...`).
-      const starts = lexeme === CST.DOCUMENT || (lexeme === '---' && previous !== CST.DOCUMENT);
-      if (starts && ++documents > MAX_DOCUMENTS)
-        throw new DocumentTooLarge(offset, `more than ${MAX_DOCUMENTS} documents`);
-    } else if (lexeme === ',' || lexeme.charCodeAt(0) === ASTERISK) countStructure(offset);
-    else if (lexeme.charCodeAt(0) === HASH) {
-      if (++comments > MAX_DOCUMENT_COMMENTS)
-        throw new DocumentTooLarge(offset, `a document of more than ${MAX_DOCUMENT_COMMENTS} comments`);
-      if (++textComments > MAX_TEXT_COMMENTS)
-        throw new DocumentTooLarge(offset, `more than ${MAX_TEXT_COMMENTS} comments`);
-    } else if (lexeme === '-' || lexeme === '?' || lexeme === ':') {
+      if (lexeme === CST.DOCUMENT || (lexeme === '---' && previous !== CST.DOCUMENT)) documents.add(offset);
+    } else if (lexeme === ',' || lexeme.charCodeAt(0) === ASTERISK) structure.add(offset);
+    else if (lexeme.charCodeAt(0) === HASH) comments.add(offset);
+    else if (lexeme === '-' || lexeme === '?' || lexeme === ':') {
       if (flow === 0 && ++indicatorsOnLine > MAX_NESTING_DEPTH) throw new NestingTooDeep(offset);
     } else if (lexeme === '\n' || lexeme === '\r\n') indicatorsOnLine = 0;
     else if (lexeme === '[' || lexeme === '{') {
       if (++flow > MAX_NESTING_DEPTH) throw new NestingTooDeep(offset);
-      countStructure(offset);
+      structure.add(offset);
     } else if (lexeme === ']' || lexeme === '}') flow = Math.max(0, flow - 1);
     else if (lexeme === CST.FLOW_END) flow = 0;
     // What came last, spaces, line breaks and comments aside (for the document count above).
