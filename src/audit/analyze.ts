@@ -16,7 +16,7 @@ import {
   type OverlapMode,
   type PairedSelector,
 } from '../sidecar/selectors.js';
-import { FINDING_LIMITS, type Severity } from '../sidecar/violation.js';
+import { FINDING_LIMITS, findingCount, type Severity } from '../sidecar/violation.js';
 import { advisories } from './advisories.js';
 import type { AuditFinding } from './finding.js';
 
@@ -110,8 +110,8 @@ export function audit(all: AuditInput, options: AuditOptions): AuditReport {
       (a.code ?? '').localeCompare(b.code ?? ''),
   );
   // A finding that stands for others counts as all of them.
-  const total = findings.reduce((n, f) => n + standsFor(f), 0);
-  const errors = findings.reduce((n, f) => n + (f.severity === 'error' ? standsFor(f) : 0), 0);
+  const total = findingCount(findings);
+  const errors = findingCount(findings.filter((f) => f.severity === 'error'));
   const counts = store.counts();
   return {
     findings,
@@ -314,30 +314,28 @@ function selectorOverlaps(
       const shared = sharedLabels(a, b, mode);
       if (!shared) continue;
       const pair = [a, b];
-      // Only counted: whether anything carries both label sets is enough, not which.
-      if (out.full(pair)) {
-        const carried = () =>
-          pods.some((p) => matches(shared, p.labels)) || workloads.some((w) => matches(shared, w.labels));
-        if (mode !== 'workloads' || sharedLabels(a, b, 'identical') || carried()) out.conflict(pair, () => '');
+      // Three examples name the overlap. Once neither Sidecar shows more findings the pair is only counted:
+      // outside workloads mode, or identical, it counts without looking; else one example decides.
+      const full = out.full(pair);
+      if (full && (mode !== 'workloads' || sharedLabels(a, b, 'identical'))) {
+        out.conflict(pair, () => '');
         continue;
       }
-      const examples = firstMatching(pods, shared, 3).map((p) => p.name);
-      const templates = firstMatching(workloads, shared, 3).map(describeWorkload);
+      const examples = firstMatching(pods, shared, full ? 1 : 3).map((p) => p.name);
+      const templates = firstMatching(workloads, shared, full ? 1 : 3).map(describeWorkload);
       if (mode === 'workloads' && examples.length === 0 && templates.length === 0 && !sharedLabels(a, b, 'identical'))
         continue;
-      const where =
-        templates.length > 0
-          ? `${templates.join(', ')}${examples.length > 0 ? ` (pods ${examples.map((n) => `"${n}"`).join(', ')})` : ''}`
-          : examples.length > 0
-            ? `pods ${examples.map((n) => `"${n}"`).join(', ')}`
-            : mode === 'labels' && known
-              ? `pods labelled ${selectorString(shared)} (no pod or workload has these labels: only --overlap=labels reports this)`
-              : `pods labelled ${selectorString(shared)} (none exists yet)`;
-      out.conflict(
-        pair,
-        () =>
-          `The Sidecars ${names(pair)} in namespace "${namespace}" select the same workload ${where}, which can lead to undefined behavior.`,
-      );
+      out.conflict(pair, () => {
+        const where =
+          templates.length > 0
+            ? `${templates.join(', ')}${examples.length > 0 ? ` (pods ${examples.map((n) => `"${n}"`).join(', ')})` : ''}`
+            : examples.length > 0
+              ? `pods ${examples.map((n) => `"${n}"`).join(', ')}`
+              : mode === 'labels' && known
+                ? `pods labelled ${selectorString(shared)} (no pod or workload has these labels: only --overlap=labels reports this)`
+                : `pods labelled ${selectorString(shared)} (none exists yet)`;
+        return `The Sidecars ${names(pair)} in namespace "${namespace}" select the same workload ${where}, which can lead to undefined behavior.`;
+      });
     }
   }
 }
@@ -352,9 +350,6 @@ function firstMatching<T extends { labels: Labels }>(items: readonly T[], select
   }
   return found;
 }
-
-/** How many findings one stands for: itself, or those it summarises. */
-const standsFor = (f: AuditFinding): number => (f.omitted ? Object.values(f.omitted).reduce((a, b) => a + b, 0) : 1);
 
 /** push(...items) without spreading: a spread of a few hundred thousand arguments overflows the stack. */
 function append<T>(out: T[], items: readonly T[]): void {

@@ -7,9 +7,6 @@ import type { AuditFinding, AuditReport } from './analyze.js';
 import { clip, escapeControls, MESSAGE_CHARS } from '../sidecar/format.js';
 import { capFindings, FINDING_LIMITS, type Violation } from '../sidecar/violation.js';
 
-/** An AuditFinding that may stand for others left out: how many of which rules. */
-export type ShownFinding = AuditFinding;
-
 export function formatAuditText(report: AuditReport): string {
   const lines = shownFindings(report.findings).map((f) => {
     const level = f.severity === 'error' ? 'Error' : 'Warning';
@@ -39,8 +36,8 @@ export function formatAuditJson(report: AuditReport): string {
  * The findings as printed: per Sidecar, FINDING_LIMITS of them, in the
  * report's order (findings of one Sidecar are next to each other), messages cut.
  */
-export function shownFindings(findings: readonly AuditFinding[]): ShownFinding[] {
-  const out: ShownFinding[] = [];
+export function shownFindings(findings: readonly AuditFinding[]): AuditFinding[] {
+  const out: AuditFinding[] = [];
   for (let start = 0; start < findings.length; ) {
     const first = findings[start]!;
     let end = start + 1;
@@ -53,7 +50,7 @@ export function shownFindings(findings: readonly AuditFinding[]): ShownFinding[]
 }
 
 /** One Sidecar's findings through the same cap as a Sidecar's findings in `check`; a summary keeps the code of its rule. */
-function capPerSidecar(own: readonly AuditFinding[]): ShownFinding[] {
+function capPerSidecar(own: readonly AuditFinding[]): AuditFinding[] {
   const codes = new Map(own.map((f) => [f.rule, f.code]));
   const { kind, namespace, name } = own[0]!;
   const asViolations = own.map((f): Violation & { finding?: AuditFinding } => ({
@@ -63,7 +60,7 @@ function capPerSidecar(own: readonly AuditFinding[]): ShownFinding[] {
     message: f.message,
     ...(f.omitted ? { omitted: f.omitted } : { finding: f }),
   }));
-  return capFindings(asViolations, FINDING_LIMITS).map((v): ShownFinding => {
+  return capFindings(asViolations, FINDING_LIMITS).map((v): AuditFinding => {
     const kept = (v as Partial<{ finding: AuditFinding }>).finding;
     if (kept) return { ...kept, message: clip(kept.message, MESSAGE_CHARS) };
     return {
