@@ -79,10 +79,8 @@ export class KubeClient {
    * a $KUBECONFIG list: the first one, then each further one's clusters,
    * users and contexts added (a name twice is an error) and its
    * current-context taking over. Relative paths stay relative to their file.
-   */
-  /**
-   * `readReferenced` reads the files a kubeconfig names (certificate-authority,
-   * client-certificate, client-key) once, here: client-node would read them
+   * `readReferenced` reads the current context's certificate-authority,
+   * client-certificate and client-key once, here: client-node would read them
    * whole at every request, a FIFO for ever and /dev/zero until memory runs out.
    */
   static fromFiles(
@@ -219,15 +217,11 @@ export class KubeClient {
     const cluster = this.config.getCurrentCluster();
     if (cluster?.proxyUrl) {
       const ctx = new RequestContext(url.toString(), method as HttpMethod);
-      await this.config.applySecurityAuthentication(ctx).catch((err: unknown) => {
-        throw credentialsError(err, this.config.getCurrentUser());
-      });
+      await this.config.applySecurityAuthentication(ctx).catch(this.credentialsFailed);
       return { headers: ctx.getHeaders(), dispatcher: ctx.getDispatcher() as Dispatcher | undefined };
     }
     const opts: https.RequestOptions = {};
-    await this.config.applyToHTTPSOptions(opts).catch((err: unknown) => {
-      throw credentialsError(err, this.config.getCurrentUser());
-    });
+    await this.config.applyToHTTPSOptions(opts).catch(this.credentialsFailed);
     // client-node applies nothing without a user, not even the cluster's CA; kubectl accepts such a context.
     if (cluster && !this.config.getCurrentUser()) clusterTlsOnly(opts as tls.ConnectionOptions, cluster);
     const headers: Record<string, string> = {};
@@ -245,6 +239,11 @@ export class KubeClient {
       ? { headers, dispatcher: this.agentFor(plan.connect as Record<string, unknown>) }
       : { headers };
   }
+
+  /** Rethrows a failure to get credentials with a reason (credentialsError). */
+  private readonly credentialsFailed = (err: unknown): never => {
+    throw credentialsError(err, this.config.getCurrentUser());
+  };
 
   private agentFor(connect: Record<string, unknown>): Agent {
     if (this.pool && sameOptions(this.pool.connect, connect)) return this.pool.agent;
