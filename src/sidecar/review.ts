@@ -156,10 +156,10 @@ function besideErrors(cross: readonly Violation[], own: readonly Violation[]): r
  * finalizers can still be edited); an object being deleted is never held up
  * (its finalizers must be removable). Metadata rules (M1–M4) still apply.
  * An object past the size limits (object.size) reaches this only when it is
- * being deleted, or the stored version was past them too and the update brings none of Istio's
- * metadata annotations (M1–M4), which the size refusal would otherwise be
- * the only thing to catch (storedOversized): with its spec unchanged it is
- * eased too, so such a Sidecar stays relabelable and deletable.
+ * being deleted, or when the stored version was past them too and the update
+ * brings none of Istio's metadata annotations (M1–M4), which the size refusal
+ * would otherwise be the only thing to catch (storedOversized): with its spec
+ * unchanged it is eased too, so such a Sidecar stays relabelable and deletable.
  */
 function grandfathered(
   findings: readonly Violation[],
