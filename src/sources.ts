@@ -22,6 +22,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import type { Source } from './manifests/documents.js';
+import { manifestText } from './manifests/text.js';
 
 const MANIFEST_EXT = /\.(ya?ml|json)$/i;
 
@@ -104,7 +105,9 @@ export function readManifestFile(file: string, maxBytes: number): string {
 
 /**
  * Reads a descriptor to its end, failing as soon as it holds more than
- * maxBytes (a file can grow while read; /proc files report size 0).
+ * maxBytes (a file can grow while read; /proc files report size 0). The text
+ * is decoded as kubectl decodes a manifest (manifestText: UTF-16 with a byte
+ * order mark too).
  */
 export function readBounded(fd: number, maxBytes: number, what: string): string {
   const chunks: Buffer[] = [];
@@ -127,7 +130,7 @@ export function readBounded(fd: number, maxBytes: number, what: string): string 
     if (total > maxBytes) throw tooLarge(what, maxBytes);
     chunks.push(Buffer.from(buffer.subarray(0, n)));
   }
-  return Buffer.concat(chunks, total).toString('utf8');
+  return manifestText(Buffer.concat(chunks, total));
 }
 
 const tooLarge = (what: string, maxBytes: number) =>

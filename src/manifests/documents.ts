@@ -10,6 +10,7 @@
 import { Composer, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { isRecord } from '../util/json.js';
 import { boundedTokens, DUPLICATE_KEY_MESSAGE, firstDuplicateKey, UnreadableYaml } from '../util/yaml.js';
+import { controlCharacterMessage, RefusedCharacters } from './text.js';
 
 export interface Source {
   file: string;
@@ -59,12 +60,13 @@ export function parseSource(source: Source): Manifest[] {
   const lineCounter = new LineCounter();
   const docs = new Composer(YAML_OPTIONS).compose(boundedTokens(source.text, lineCounter.addNewLine));
   const out: Manifest[] = [];
+  const refused = new RefusedCharacters(source.text);
   // The library makes an Error per syntax error it finds, and a stack trace per Error cost more than the
   // rest of it (a file of 120,000 errors: 0.9 s of 1.4); nothing here reads those traces.
   const stackTraceLimit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
   try {
-    for (const doc of docs) out.push(...manifestsOf(source, lineCounter, doc));
+    for (const doc of docs) out.push(...manifestsOf(source, lineCounter, doc, refused));
   } catch (err) {
     // Deeper than kubectl reads, or more stray tokens than a manifest has: the whole file is one failure,
     // at the line where the limit was passed (the composer may still hold the document before, so the
@@ -75,7 +77,21 @@ export function parseSource(source: Source): Manifest[] {
   } finally {
     Error.stackTraceLimit = stackTraceLimit;
   }
+  // After the last document (in a comment that follows it, say).
+  const after = refused.remaining();
+  if (after >= 0) out.push(refusedCharacter(source, lineCounter, after));
   return out;
+}
+
+/** A character kubectl's YAML reader refuses: the document that holds it is not read at all. */
+function refusedCharacter(source: Source, lineCounter: LineCounter, offset: number, doc?: Document): Manifest {
+  return {
+    ok: false,
+    file: source.file,
+    position: positionAt(lineCounter, offset),
+    message: controlCharacterMessage(source.text, offset),
+    ...(doc ? identityOf(doc) : {}),
+  };
 }
 
 /** A repeated key as the library would have reported it with uniqueKeys on. */
@@ -84,7 +100,14 @@ function duplicateKeyError(doc: Document.Parsed): { pos: [number]; code: string;
   return at === undefined ? undefined : { pos: [at], code: 'DUPLICATE_KEY', message: DUPLICATE_KEY_MESSAGE };
 }
 
-function manifestsOf(source: Source, lineCounter: LineCounter, doc: Document.Parsed): Manifest[] {
+function manifestsOf(
+  source: Source,
+  lineCounter: LineCounter,
+  doc: Document.Parsed,
+  refused: RefusedCharacters,
+): Manifest[] {
+  const control = refused.before(doc.range[2]);
+  if (control >= 0) return [refusedCharacter(source, lineCounter, control, doc)];
   const error = doc.errors[0] ?? duplicateKeyError(doc);
   if (error) {
     return [
@@ -161,17 +184,32 @@ class DocumentPlace {
   }
 }
 
-/** A `kind: List` (or any *List with items) stands for its items. */
+/**
+ * A `kind: List` (or any *List with items) stands for its items. A document
+ * or item that is not a mapping (a string, a number, a YAML list) is no
+ * object at all: kubectl refuses it, so it is a failure here, not a document
+ * to skip.
+ */
 function objectsOf(file: string, value: unknown, doc: Document, where: DocumentPlace): Manifest[] {
-  if (
-    !isRecord(value) ||
-    typeof value.kind !== 'string' ||
-    !value.kind.endsWith('List') ||
-    !Array.isArray(value.items)
-  ) {
+  if (!isRecord(value)) return [notAnObject(file, value, where.at(doc, []), 'the document')];
+  if (typeof value.kind !== 'string' || !value.kind.endsWith('List') || !Array.isArray(value.items)) {
     return [manifestAt(file, value, doc, where, [])];
   }
-  return value.items.map((item, i) => manifestAt(file, item, doc, where, ['items', i]));
+  return value.items.map((item, i) =>
+    isRecord(item)
+      ? manifestAt(file, item, doc, where, ['items', i])
+      : notAnObject(file, item, where.at(doc, ['items', i]), `items[${i}] of the ${value.kind}`),
+  );
+}
+
+function notAnObject(file: string, value: unknown, position: Position, what: string): Manifest {
+  const is = value === null ? 'null' : Array.isArray(value) ? 'a list' : `a ${typeof value}`;
+  return {
+    ok: false,
+    file,
+    position,
+    message: `not a Kubernetes object: ${what} is ${is}, not a mapping (kubectl refuses it as "invalid object to validate")`,
+  };
 }
 
 function manifestAt(

@@ -56,6 +56,27 @@ describe('sidecar-guard check', () => {
     assert.equal(lines.at(-1), '1 file, 1 Sidecar: 0 allowed, 1 rejected, 0 other documents skipped');
   });
 
+  test('a UTF-16 file with a byte order mark is read as kubectl reads it: its Sidecar is judged, at the same lines', async () => {
+    const dir = tree({});
+    const file = join(dir, 'windows.yaml');
+    writeFileSync(file, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(bad, 'utf16le')]));
+    const res = await runCli(['check', file]);
+    assert.equal(res.code, 1);
+    assert.match(
+      res.stdout,
+      /windows\.yaml:14:7: error: spec\.egress\[1\]\.hosts\[0\]: host must be of form namespace\/dnsName \[H1\]/,
+    );
+    // Without the mark it is UTF-8 with a NUL after every character: refused, saying so.
+    writeFileSync(file, Buffer.from(bad, 'utf16le'));
+    const bare = await runCli(['check', file]);
+    assert.equal(bare.code, 1);
+    assert.match(
+      bare.stdout,
+      /windows\.yaml:1:2: error: control characters are not allowed \(U\+0000\): is it a binary file, or UTF-16 without a byte order mark\?/,
+    );
+    assert.match(bare.stdout, /1 document could not be parsed\n$/);
+  });
+
   test('json output is one object with the documented shape; the default namespace is "default"', async () => {
     const dir = tree({ 'bad.yaml': bad });
     const res = await runCli(['check', '-o', 'json', join(dir, 'bad.yaml')]);

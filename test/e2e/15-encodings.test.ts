@@ -1,0 +1,126 @@
+// `check` reads a manifest file's bytes as the real kubectl does: for each
+// file below, `kubectl apply --dry-run=server -f FILE` and `sidecar-guard
+// check FILE` come to the same kind of answer. kubectl refuses the file
+// before sending it (control characters, a document that is not an object),
+// the webhook denies the Sidecar in it, or it is accepted. The encodings are
+// those an editor can save: UTF-16 with a byte order mark (read), UTF-16
+// without one (refused), a UTF-8 byte order mark (dropped).
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { runProcess } from '../helpers/process.js';
+import { DENIED, kubectl, readState, ROOT } from './env.js';
+
+const NS = 'e2e-encodings';
+
+const sidecar = (host: string, annotation = 'plain') =>
+  [
+    'apiVersion: networking.istio.io/v1',
+    'kind: Sidecar',
+    'metadata:',
+    '  name: enc',
+    `  namespace: ${NS}`,
+    `  annotations: {note: "${annotation}"}`,
+    'spec:',
+    '  egress:',
+    `  - hosts: ["${host}"]`,
+    '',
+  ].join('\n');
+const asJson = (host: string, annotation: string) =>
+  JSON.stringify({
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'Sidecar',
+    metadata: { name: 'enc', namespace: NS, annotations: { note: annotation } },
+    spec: { egress: [{ hosts: [host] }] },
+  });
+
+const BAD = 'bad-host'; // H1: not namespace/dnsName
+const GOOD = './*';
+const utf16le = (text: string) => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
+const utf16be = (text: string) => Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(text, 'utf16le').swap16()]);
+
+type Verdict = 'refused before sending' | 'denied' | 'accepted';
+
+const CASES: { name: string; file: string; bytes: Buffer; expected: Verdict }[] = [
+  { name: 'UTF-8', file: 'a.yaml', bytes: Buffer.from(sidecar(BAD)), expected: 'denied' },
+  {
+    name: 'UTF-8 with a byte order mark',
+    file: 'b.yaml',
+    bytes: Buffer.from(`\ufeff${sidecar(BAD)}`),
+    expected: 'denied',
+  },
+  { name: 'UTF-16LE with a byte order mark', file: 'c.yaml', bytes: utf16le(sidecar(BAD)), expected: 'denied' },
+  { name: 'UTF-16BE with a byte order mark', file: 'd.yaml', bytes: utf16be(sidecar(BAD)), expected: 'denied' },
+  { name: 'UTF-16LE, a valid Sidecar', file: 'e.yaml', bytes: utf16le(sidecar(GOOD)), expected: 'accepted' },
+  {
+    name: 'UTF-16LE without a byte order mark',
+    file: 'f.yaml',
+    bytes: Buffer.from(sidecar(BAD), 'utf16le'),
+    expected: 'refused before sending',
+  },
+  {
+    name: 'a control character (U+0001) in YAML',
+    file: 'g.yaml',
+    bytes: Buffer.from(sidecar(GOOD, 'x\u0001y')),
+    expected: 'refused before sending',
+  },
+  {
+    name: 'DEL in YAML',
+    file: 'h.yaml',
+    bytes: Buffer.from(sidecar(GOOD, 'x\u007fy')),
+    expected: 'refused before sending',
+  },
+  { name: 'DEL in JSON', file: 'i.json', bytes: Buffer.from(asJson(GOOD, 'x\u007fy')), expected: 'accepted' },
+  {
+    name: 'a string document after a valid Sidecar',
+    file: 'j.yaml',
+    bytes: Buffer.from(`${sidecar(GOOD)}---\njust some text\n`),
+    expected: 'refused before sending',
+  },
+  { name: 'a YAML list', file: 'k.yaml', bytes: Buffer.from('- a: 1\n- b: 2\n'), expected: 'refused before sending' },
+];
+
+let dir: string;
+
+before(async () => {
+  readState();
+  dir = mkdtempSync(join(tmpdir(), 'sidecar-guard-encodings-'));
+  // Created once and left, as the other suites leave theirs: nothing here finalizes a deleted namespace.
+  const r = await kubectl(['create', 'namespace', NS]);
+  if (r.code !== 0) assert.match(r.stderr, /AlreadyExists/);
+});
+
+after(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+async function kubectlVerdict(path: string): Promise<Verdict> {
+  const r = await kubectl(['apply', '--dry-run=server', '-f', path]);
+  if (r.code === 0) return 'accepted';
+  if (r.stderr.includes(DENIED)) return 'denied';
+  assert.match(r.stderr, /^error: error (parsing|validating) /m, `kubectl failed otherwise: ${r.stderr}`);
+  return 'refused before sending';
+}
+
+async function checkVerdict(path: string): Promise<Verdict> {
+  const r = await runProcess(process.execPath, ['bin/sidecar-guard.js', 'check', '--output', 'json', path], {
+    cwd: ROOT,
+    timeout: 60_000,
+  });
+  const { summary } = JSON.parse(r.stdout) as { summary: { unparsable: number; rejected: number; allowed: number } };
+  if (summary.unparsable > 0) return 'refused before sending';
+  return summary.rejected > 0 ? 'denied' : 'accepted';
+}
+
+describe('check reads a file as the real kubectl does', () => {
+  for (const c of CASES) {
+    test(`${c.name}: ${c.expected}`, async () => {
+      const path = join(dir, c.file);
+      writeFileSync(path, c.bytes);
+      assert.equal(await kubectlVerdict(path), c.expected, 'kubectl');
+      assert.equal(await checkVerdict(path), c.expected, 'sidecar-guard check');
+    });
+  }
+});
