@@ -430,9 +430,12 @@ function parseArgsProblem(err: NodeJS.ErrnoException, flags: readonly FlagSpec[]
       return `unknown flag ${quoted ?? ''}`.trimEnd();
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
       const spec = flags.find((f) => `--${f.name}` === flag);
-      return spec?.type === 'boolean'
-        ? `${flag} takes no value`
-        : `${flag ?? 'a flag'} needs a value${spec?.arg ? ` (${spec.arg})` : ''}`;
+      if (spec?.type === 'boolean') return `${flag} takes no value`;
+      const needs = `${flag ?? 'a flag'} needs a value${spec?.arg ? ` (${spec.arg})` : ''}`;
+      // parseArgs reads a value that starts with '-' (`--max-file-size -1`) as the next flag.
+      return /ambiguous/.test(err.message) && flag
+        ? `${needs}; one that starts with "-" is written ${flag}=VALUE`
+        : needs;
     }
     default:
       return err.message.split('\n')[0]!;

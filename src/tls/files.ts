@@ -66,12 +66,25 @@ export function writeCertFiles(dir: string, ca: KeyPairPem | undefined, serving:
 export function makeDirectory(dir: string): void {
   const missing: string[] = [];
   for (let current = resolve(dir); !existsSync(current); current = dirname(current)) {
+    // existsSync follows links: a link in the path that leads nowhere would reach mkdir as EEXIST.
+    if (isLink(current))
+      throw new CertFileError(
+        `cannot use ${dir}: ${current} is a symbolic link to nothing (a loop, or its target is gone)`,
+      );
     missing.push(current);
     if (dirname(current) === current) break;
   }
   for (const folder of missing.reverse()) mkdirSync(folder);
   // A file there would otherwise fail later, as ENOTDIR about a temporary file inside it.
   if (!statSync(resolve(dir)).isDirectory()) throw new CertFileError(`cannot use ${dir}: not a directory`);
+}
+
+function isLink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
 }
 
 function refuseUnsafeTarget(path: string): void {

@@ -216,6 +216,22 @@ describe('certificate files', () => {
   });
 });
 
+describe('certs --out through a symbolic link to nothing', () => {
+  test('a link loop or a dangling link in the path is named, not reported as mkdir EEXIST', async () => {
+    const dir = scratch();
+    symlinkSync('loop', join(dir, 'loop'));
+    symlinkSync(join(dir, 'gone'), join(dir, 'dangling'));
+    usageError(
+      await runCli(['certs', '--out', join(dir, 'loop')]),
+      /^sidecar-guard: cannot use .*loop: .*loop is a symbolic link to nothing \(a loop, or its target is gone\)$/,
+    );
+    usageError(
+      await runCli(['certs', '--out', join(dir, 'dangling', 'certs')]),
+      /^sidecar-guard: cannot use .*dangling\/certs: .*dangling is a symbolic link to nothing/,
+    );
+  });
+});
+
 describe('generate validates its inputs first', () => {
   test("--namespace 'Bad NS!' is a usage error, not an object that check rejects", async () => {
     const r = await runCli(['generate', '--namespace', 'Bad NS!']);

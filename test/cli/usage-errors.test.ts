@@ -154,6 +154,10 @@ const CASES: Record<string, Case> = {
     args: () => ['check', '-o'],
     says: /--output needs a value \(FORMAT\); see "sidecar-guard check --help"/,
   },
+  'a value that starts with "-" after a space': {
+    args: () => ['check', '--max-file-size', '-1', sidecars],
+    says: /--max-file-size needs a value \(BYTES\); one that starts with "-" is written --max-file-size=VALUE; see "sidecar-guard check --help"/,
+  },
   'value given to a switch': { args: () => ['check', '--isolated=yes', 'x'], says: /--isolated takes no value/ },
   'check without PATH': { args: () => ['check'], says: /check needs at least one PATH/ },
   'check of a missing path': {
