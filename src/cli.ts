@@ -692,9 +692,10 @@ async function loadCluster(
   }
   try {
     // Loaded on demand: client-node is large and only this path needs it.
-    const [{ KubeClient }, { listSnapshot }] = await Promise.all([
+    const [{ KubeClient }, { listSnapshot, listPermissions }, { isStatus }] = await Promise.all([
       import('./cluster/kube.js'),
       import('./cluster/snapshot.js'),
+      import('./cluster/kube-errors.js'),
     ]);
     const client = loadKubeClient(
       KubeClient,
@@ -704,7 +705,11 @@ async function loadCluster(
     try {
       return { input: await listSnapshot(client), podsKnown: true };
     } catch (err) {
-      throw new UsageError(`cannot list the cluster at ${client.server}: ${(err as Error).message}`);
+      // Forbidden: say what to grant, not only what was refused first.
+      const grant = isStatus(err, '403')
+        ? `; this needs ${listPermissions()} (examples/audit-rbac.yaml is a ClusterRole with exactly that)`
+        : '';
+      throw new UsageError(`cannot list the cluster at ${client.server}: ${(err as Error).message}${grant}`);
     }
   } catch (err) {
     if (err instanceof UsageError) throw err;

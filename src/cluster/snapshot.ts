@@ -4,6 +4,22 @@ import { isStatus } from './kube-errors.js';
 import { listAll, RESOURCES, type ResourceSpec } from './informer.js';
 import { WORKLOAD_KINDS, type WorkloadKind } from '../sidecar/view.js';
 
+/** What a snapshot lists: each resource with its API group ('' for the core group), as RBAC names them. */
+export function listedResources(): { group: string; resource: string }[] {
+  return RESOURCES.map((spec) => {
+    const parts = spec.path.split('/'); // ['', 'api', 'v1', 'pods'] or ['', 'apis', 'apps', 'v1', 'deployments']
+    return { group: parts[1] === 'apis' ? parts[2]! : '', resource: parts.at(-1)! };
+  });
+}
+
+/** The list permissions a snapshot needs, in words, for the answer to a 403. */
+export function listPermissions(): string {
+  const byGroup = new Map<string, string[]>();
+  for (const { group, resource } of listedResources()) byGroup.set(group, [...(byGroup.get(group) ?? []), resource]);
+  const groups = [...byGroup].map(([group, resources]) => `${resources.join(', ')}${group ? ` (${group})` : ''}`);
+  return `list on ${groups.join('; ')} in every namespace`;
+}
+
 export interface Snapshot {
   sidecars: unknown[];
   pods: unknown[];
