@@ -27,7 +27,7 @@ function load(text: string, what: string): unknown {
     const duplicate = firstDuplicateKey(doc);
     if (duplicate !== undefined)
       throw new ConfigError(
-        `${what}: not valid YAML: ${DUPLICATE_KEY_MESSAGE} (line ${lines.linePos(duplicate).line})`,
+        `${what}: not valid YAML: ${DUPLICATE_KEY_MESSAGE} (line ${lines.linePos(duplicate.offset).line})`,
       );
     return doc.toJS();
   } catch (err) {

@@ -9,8 +9,15 @@
 // again from its slice of the text, once.
 import { Composer, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { isRecord } from '../util/json.js';
-import { boundedTokens, DUPLICATE_KEY_MESSAGE, firstDuplicateKey, UnreadableYaml } from '../util/yaml.js';
-import { controlCharacterMessage, RefusedCharacters } from './text.js';
+import {
+  boundedTokens,
+  DUPLICATE_KEY_MESSAGE,
+  firstDuplicateKey,
+  MAX_DOCUMENTS,
+  UnreadableYaml,
+} from '../util/yaml.js';
+import { jsonValues } from './json-stream.js';
+import { asKubectlReadsYaml, controlCharacterMessage, isJsonText, RefusedCharacters } from './text.js';
 
 export interface Source {
   file: string;
@@ -56,7 +63,59 @@ const YAML_OPTIONS = { version: '1.1', uniqueKeys: false, prettyErrors: false } 
  */
 const TOO_DEEP_TO_READ = 'nesting too deep to read: not a Kubernetes manifest';
 
-export function parseSource(source: Source): Manifest[] {
+export function parseSource(read: Source): Manifest[] {
+  const text = asKubectlReadsYaml(read.text);
+  return isJsonText(text) ? parseJsonStream(read.file, text) : parseText({ file: read.file, text });
+}
+
+/**
+ * A JSON text, value by value (json-stream.ts), each read alone and placed
+ * back where it stands in the file: one object, or a stream of them as
+ * kubectl reads it. At most as many values as a YAML text may hold documents.
+ */
+function parseJsonStream(file: string, text: string): Manifest[] {
+  const values = jsonValues(text, MAX_DOCUMENTS);
+  const place = new TextPlaces(text);
+  if ('tooMany' in values) {
+    const message = `more than ${MAX_DOCUMENTS} documents: not a Kubernetes manifest file`;
+    return [{ ok: false, file, position: place.at(values.tooMany), message }];
+  }
+  const read = (start: number, end: number, slice: (s: string) => string) =>
+    parseText({ file, text: slice(text.slice(start, end)) }).map((m) => movedTo(m, place.at(start)));
+  const out = values.values.flatMap(({ start, end }) => read(start, end, (s) => s));
+  const { yamlFrom } = values;
+  return yamlFrom === undefined ? out : [...out, ...read(yamlFrom, text.length, asKubectlReadsYaml)];
+}
+
+/** Line and column of offsets in a text, asked in increasing order (one pass over the text in all). */
+class TextPlaces {
+  private offset = 0;
+  private line = 1;
+  private lineStart = 0;
+
+  constructor(private readonly text: string) {}
+
+  at(offset: number): Position {
+    for (; this.offset < offset; this.offset++) {
+      if (this.text.charCodeAt(this.offset) === 0x0a) {
+        this.line++;
+        this.lineStart = this.offset + 1;
+      }
+    }
+    return { line: this.line, col: offset - this.lineStart + 1 };
+  }
+}
+
+/** A manifest read from a slice of the file that starts at `origin`, placed in the file. */
+function movedTo(m: Manifest, origin: Position): Manifest {
+  const move = (p: Position): Position =>
+    p.line === 1 ? { line: origin.line, col: origin.col + p.col - 1 } : { line: origin.line + p.line - 1, col: p.col };
+  if (!m.ok) return { ...m, position: move(m.position) };
+  const locate = m.locate;
+  return { ...m, position: move(m.position), locate: (path) => move(locate(path)) };
+}
+
+function parseText(source: Source): Manifest[] {
   const lineCounter = new LineCounter();
   const docs = new Composer(YAML_OPTIONS).compose(boundedTokens(source.text, lineCounter.addNewLine));
   const out: Manifest[] = [];
@@ -94,10 +153,18 @@ function refusedCharacter(source: Source, lineCounter: LineCounter, offset: numb
   };
 }
 
-/** A repeated key as the library would have reported it with uniqueKeys on. */
+/**
+ * A repeated key, where the library would have reported it with uniqueKeys
+ * on. kubectl takes such a file and keeps the last value, dropping the
+ * earlier one without a word (two `egress:` keys: the first list is gone);
+ * `check` refuses it, naming the key, so that the mistake is seen.
+ */
 function duplicateKeyError(doc: Document.Parsed): { pos: [number]; code: string; message: string } | undefined {
-  const at = firstDuplicateKey(doc);
-  return at === undefined ? undefined : { pos: [at], code: 'DUPLICATE_KEY', message: DUPLICATE_KEY_MESSAGE };
+  const found = firstDuplicateKey(doc);
+  if (found === undefined) return undefined;
+  const key = JSON.stringify(String(found.key));
+  const message = `${DUPLICATE_KEY_MESSAGE}: ${key} is repeated (kubectl would keep this last value and silently drop the earlier one)`;
+  return { pos: [found.offset], code: 'DUPLICATE_KEY', message };
 }
 
 function manifestsOf(

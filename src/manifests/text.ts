@@ -25,6 +25,34 @@ function decodeUtf16(bytes: Uint8Array, encoding: 'utf-16le' | 'utf-16be'): stri
   return new TextDecoder(encoding, { ignoreBOM: true }).decode(bytes);
 }
 
+/** kubectl's test for JSON (YAMLOrJSONDecoder): `{` first after white space (Go's unicode.IsSpace), in its 4 KiB peek. */
+const JSON_PREFIX = /^[\t\n\v\f\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*\{/;
+const JSON_PEEK_BYTES = 4096;
+
+export function isJsonText(text: string): boolean {
+  const found = JSON_PREFIX.exec(text.slice(0, JSON_PEEK_BYTES));
+  return found !== null && Buffer.byteLength(found[0]) <= JSON_PEEK_BYTES;
+}
+
+/**
+ * A YAML text with the line breaks and document starts go-yaml sees, as the
+ * yaml library reads them. A CR alone ends a line for go-yaml (files from
+ * old Mac editors) and not for the library, which then reads the whole file
+ * as one line: it becomes a line feed (one character for one, so offsets do
+ * not move). A byte order mark that starts a later document (files joined
+ * with `cat`) is dropped, as go-yaml drops it from the start of each
+ * document kubectl hands it; else it would be part of the first key
+ * ("\ufeffapiVersion") and the document not read as a Sidecar. JSON is left
+ * as it is. (NEL, U+2028 and U+2029 end lines for go-yaml too, but where
+ * they stand in a value it treats them in ways the library has no setting
+ * for: they are left alone, see the README's known differences.)
+ */
+export function asKubectlReadsYaml(text: string): string {
+  if (isJsonText(text)) return text;
+  const breaks = text.includes('\r') ? text.replace(/\r(?!\n)/g, '\n') : text;
+  return breaks.includes('\ufeff') ? breaks.replace(/^(---[^\n]*\n)\ufeff/gm, '$1') : breaks;
+}
+
 /**
  * What go-yaml's reader lets through: tab, line feed, carriage return,
  * printable ASCII, NEL, and U+00A0 up to U+10FFFF less the surrogates,
@@ -45,7 +73,7 @@ export class RefusedCharacters {
   private next: number;
 
   constructor(private readonly text: string) {
-    this.pattern = /^[ \t\r\n]*\{/.test(text) ? NOT_IN_JSON : NOT_IN_YAML;
+    this.pattern = isJsonText(text) ? NOT_IN_JSON : NOT_IN_YAML;
     this.next = this.search(0);
   }
 

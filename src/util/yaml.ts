@@ -189,22 +189,22 @@ export function unreadableYaml(text: string, onNewLine?: (offset: number) => voi
 }
 
 /**
- * The offset of the first key that repeats one before it in the same mapping
- * (kubectl refuses such a file), or undefined. The library's own check
- * (`uniqueKeys`) compares each key with every key before it: a mapping of
- * 20,000 keys took 4.7 s, 100,000 (under 1 MB) about two minutes. Here each
- * mapping's scalar keys go into a Set: the same keys the library's default
- * compares equal (scalars with the same value), in one pass.
+ * The first key that repeats one before it in the same mapping (its offset
+ * and value), or undefined. The library's own check (`uniqueKeys`) compares
+ * each key with every key before it: a mapping of 20,000 keys took 4.7 s,
+ * 100,000 (under 1 MB) about two minutes. Here each mapping's scalar keys go
+ * into a Set: the same keys the library's default compares equal (scalars
+ * with the same value), in one pass.
  */
-export function firstDuplicateKey(doc: Document): number | undefined {
-  let found: number | undefined;
+export function firstDuplicateKey(doc: Document): { offset: number; key: unknown } | undefined {
+  let found: { offset: number; key: unknown } | undefined;
   visit(doc, {
     Map(_, map) {
       const seen = new Set<unknown>();
       for (const { key } of map.items) {
         if (!isScalar(key)) continue;
         if (seen.has(key.value)) {
-          found = key.range?.[0] ?? 0;
+          found = { offset: key.range?.[0] ?? 0, key: key.value };
           return visit.BREAK;
         }
         seen.add(key.value);
@@ -215,5 +215,5 @@ export function firstDuplicateKey(doc: Document): number | undefined {
   return found;
 }
 
-/** The message kubectl's readers and the yaml library give a repeated key. */
+/** The yaml library's words for a repeated key (kubectl takes the last value, see documents.ts). */
 export const DUPLICATE_KEY_MESSAGE = 'Map keys must be unique';

@@ -65,10 +65,13 @@ describe('manifest documents', () => {
     assert.ok(!bad!.ok && bad!.position.line >= 2);
   });
 
-  test('duplicate keys are refused, as kubectl refuses them, at the repeated key, in block and flow maps', () => {
+  test('duplicate keys are refused at the repeated key, naming it, in block and flow maps (kubectl keeps the last value)', () => {
     const [dup] = parseSource({ file: 'd.yaml', text: 'a: 1\na: 2\n' });
     assert.ok(dup && !dup.ok);
-    assert.equal(dup.message, 'Map keys must be unique');
+    assert.equal(
+      dup.message,
+      'Map keys must be unique: "a" is repeated (kubectl would keep this last value and silently drop the earlier one)',
+    );
     assert.deepEqual(dup.position, { line: 2, col: 1 });
     const [nested] = parseSource({ file: 'n.yaml', text: 'spec:\n  x: {b: 1, c: 2, b: 3}\n' });
     assert.ok(nested && !nested.ok);

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { type Manifest, parseSource } from '../../src/manifests/documents.js';
+import { jsonValues } from '../../src/manifests/json-stream.js';
 import { manifestText } from '../../src/manifests/text.js';
 
 const SIDECAR = 'apiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata:\n  name: é\n';
@@ -117,5 +118,78 @@ describe('documents that are not objects', () => {
     assert.ok(!bad.ok);
     assert.match(bad.message, /^not a Kubernetes object: items\[1\] of the List is a number, not a mapping/);
     assert.deepEqual(bad.position, { line: 4, col: 3 });
+  });
+});
+
+describe('line breaks and document starts as go-yaml reads them', () => {
+  const kinds = (ms: Manifest[]) => ms.map((m) => (m.ok ? (m.object as { kind: string }).kind : `! ${m.message}`));
+
+  test('a CR alone ends a line (old Mac files), so the file is not one long line', () => {
+    const ms = parse('apiVersion: v1\rkind: A\rmetadata:\r  name: x\r---\rkind: B\r');
+    assert.deepEqual(kinds(ms), ['A', 'B']);
+    assert.ok(ms[1]!.ok);
+    assert.deepEqual(ms[1]!.position, { line: 6, col: 1 });
+  });
+
+  test('a byte order mark at the start of a later document is dropped (files joined with cat), not read into its first key', () => {
+    const ms = parse('kind: A\n---\n\ufeffkind: B\n--- # c\n\ufeffkind: C\n');
+    assert.deepEqual(kinds(ms), ['A', 'B', 'C']);
+  });
+});
+
+describe('JSON streams, as kubectl reads a JSON file', () => {
+  const stream = '{"kind": "A", "metadata": {"name": "a"}}\n  {"kind": "B",\n "x": {"y": "}{\\"]"}}\n[1]\n';
+
+  test('jsonValues finds each value, across strings with brackets and escaped quotes', () => {
+    const found = jsonValues(stream, 10);
+    assert.ok(!('tooMany' in found));
+    assert.deepEqual(
+      found.values.map(({ start, end }) => stream.slice(start, end)),
+      ['{"kind": "A", "metadata": {"name": "a"}}', '{"kind": "B",\n "x": {"y": "}{\\"]"}}', '[1]'],
+    );
+    assert.equal(found.yamlFrom, undefined);
+  });
+
+  test('each value is a document, placed where it stands in the file; a list value is refused as any', () => {
+    const ms = parseSource({ file: 's.json', text: stream });
+    assert.equal(ms.length, 3);
+    assert.ok(ms[0]!.ok && ms[1]!.ok && !ms[2]!.ok);
+    assert.deepEqual(ms[1]!.position, { line: 2, col: 3 });
+    assert.deepEqual(ms[1]!.locate('x.y'), { line: 3, col: 8 });
+    assert.deepEqual(ms[2]!.position, { line: 4, col: 1 });
+    assert.match(ms[2]!.message, /the document is a list/);
+  });
+
+  test('what follows the values and is no JSON value (`---` and YAML, a comment) is read as YAML, where it stands', () => {
+    const ms = parseSource({ file: 'm.json', text: '{"kind": "A"}\n---\nkind: B\n# done\n' });
+    assert.deepEqual(
+      ms.map((m) => (m.ok ? [(m.object as { kind: string }).kind, m.position.line] : m.message)),
+      [
+        ['A', 1],
+        ['B', 3],
+      ],
+    );
+    assert.deepEqual(jsonValues('{} 12 -1.5e3 true null ---', 10), {
+      values: [
+        { start: 0, end: 2 },
+        { start: 3, end: 5 },
+        { start: 6, end: 12 },
+        { start: 13, end: 17 },
+        { start: 18, end: 22 },
+      ],
+      yamlFrom: 23,
+    });
+  });
+
+  test('a value that does not close runs to the end, where the reader says what is wrong', () => {
+    const ms = parseSource({ file: 'u.json', text: '{"kind": "A"}\n{"kind": "B"\n' });
+    assert.equal(ms.length, 2);
+    assert.ok(ms[0]!.ok);
+    assert.ok(!ms[1]!.ok);
+    assert.equal(ms[1]!.position.line >= 2, true);
+  });
+
+  test('more values than a file may hold documents: one failure where the one past the limit starts', () => {
+    assert.deepEqual(jsonValues('{} {} {}', 2), { tooMany: 6 });
   });
 });

@@ -4,7 +4,9 @@
 // before sending it (control characters, a document that is not an object),
 // the webhook denies the Sidecar in it, or it is accepted. The encodings are
 // those an editor can save: UTF-16 with a byte order mark (read), UTF-16
-// without one (refused), a UTF-8 byte order mark (dropped).
+// without one (refused), a UTF-8 byte order mark (dropped), CR line endings;
+// and the shapes tools make: files joined with cat, JSON streams
+// (`jq -c '.items[]'`), JSON followed by YAML documents.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -80,6 +82,38 @@ const CASES: { name: string; file: string; bytes: Buffer; expected: Verdict }[] 
     expected: 'refused before sending',
   },
   { name: 'a YAML list', file: 'k.yaml', bytes: Buffer.from('- a: 1\n- b: 2\n'), expected: 'refused before sending' },
+  {
+    name: 'a byte order mark at the start of the second document (files joined with cat)',
+    file: 'l.yaml',
+    bytes: Buffer.from(`${sidecar(GOOD)}---\n\ufeff${sidecar(BAD).replace('name: enc', 'name: enc2')}`),
+    expected: 'denied',
+  },
+  {
+    name: 'CR line endings alone (an old Mac editor)',
+    file: 'm.yaml',
+    bytes: Buffer.from(sidecar(BAD).replaceAll('\n', '\r')),
+    expected: 'denied',
+  },
+  {
+    name: 'a JSON stream: two objects, one per line',
+    file: 'n.json',
+    bytes: Buffer.from(`${asJson(GOOD, 'a')}\n${asJson(BAD, 'b').replace('"enc"', '"enc2"')}\n`),
+    expected: 'denied',
+  },
+  {
+    name: 'a JSON stream of a valid Sidecar and a ConfigMap, on one line',
+    file: 'o.json',
+    bytes: Buffer.from(
+      `${asJson(GOOD, 'a')} ${JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'enc', namespace: NS } })}`,
+    ),
+    expected: 'accepted',
+  },
+  {
+    name: 'JSON, then --- and a YAML document',
+    file: 'p.json',
+    bytes: Buffer.from(`${asJson(GOOD, 'a')}\n---\n${sidecar(BAD).replace('name: enc', 'name: enc2')}`),
+    expected: 'denied',
+  },
 ];
 
 let dir: string;
@@ -123,4 +157,23 @@ describe('check reads a file as the real kubectl does', () => {
       assert.equal(await checkVerdict(path), c.expected, 'sidecar-guard check');
     });
   }
+});
+
+test('a repeated key: kubectl keeps the last value and drops the first without a word; check refuses, naming the key', async () => {
+  // The first egress list, with a host Istio refuses, is what kubectl silently throws away.
+  const twice = sidecar(GOOD).replace('spec:\n', `spec:\n  egress:\n  - hosts: ["${BAD}"]\n`);
+  const path = join(dir, 'repeated.yaml');
+  writeFileSync(path, twice);
+  const applied = await kubectl(['apply', '--dry-run=server', '-f', path, '-o', 'jsonpath={.spec.egress[*].hosts}']);
+  assert.equal(applied.code, 0, applied.stderr);
+  assert.equal(applied.stdout, `["${GOOD}"]`);
+  const checked = await runProcess(process.execPath, ['bin/sidecar-guard.js', 'check', path], {
+    cwd: ROOT,
+    timeout: 60_000,
+  });
+  assert.equal(checked.code, 1);
+  assert.match(
+    checked.stdout,
+    /repeated\.yaml:10:3: error: Map keys must be unique: "egress" is repeated \(kubectl would keep this last value and silently drop the earlier one\)/,
+  );
 });
