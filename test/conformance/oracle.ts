@@ -89,9 +89,14 @@ function runJson<T>(bin: string, args: string[], input: string, okCodes: number[
   });
 }
 
-/** Many objects as one multi-document stream (JSON documents between `---` lines). */
+/**
+ * Many objects as one JSON stream, a line each: both sides read it as JSON, as
+ * kubectl reads a JSON file. (Between `---` lines, YAML documents, kubectl's
+ * YAML reader, and so `check`, would refuse the DEL and C1 controls the
+ * generators put in strings, which reach the webhook from a JSON request.)
+ */
 export function documents(objects: readonly unknown[]): string {
-  return objects.map((o) => `---\n${JSON.stringify(o)}\n`).join('');
+  return objects.map((o) => `${JSON.stringify(o)}\n`).join('');
 }
 
 export async function istioValidate(text: string): Promise<IstioResult[]> {
