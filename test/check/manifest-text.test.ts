@@ -4,6 +4,7 @@
 // asserted against the real kubectl in test/e2e/15-encodings.test.ts.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import fc from 'fast-check';
 import { type Manifest, parseSource } from '../../src/manifests/documents.js';
 import { jsonValues } from '../../src/manifests/json-stream.js';
 import { manifestText } from '../../src/manifests/text.js';
@@ -187,6 +188,24 @@ describe('JSON streams, as kubectl reads a JSON file', () => {
     assert.ok(ms[0]!.ok);
     assert.ok(!ms[1]!.ok);
     assert.equal(ms[1]!.position.line >= 2, true);
+  });
+
+  test('property: any JSON values, joined by any white space kubectl skips, are found one for one', () => {
+    const space = fc.constantFrom(' ', '\n', '\t', '\r\n', '\u00a0', '\u2028', '\f');
+    const value = fc.jsonValue({ maxDepth: 3 }).filter((v) => typeof v === 'object' || typeof v === 'string');
+    fc.assert(
+      fc.property(fc.array(fc.tuple(value, space, fc.boolean()), { maxLength: 6 }), (items) => {
+        const text = items.map(([v, gap, pretty]) => JSON.stringify(v, null, pretty ? 2 : 0) + gap).join('');
+        const found = jsonValues(text, 100);
+        assert.ok(!('tooMany' in found));
+        assert.equal(found.yamlFrom, undefined);
+        assert.deepEqual(
+          found.values.map(({ start, end }) => JSON.parse(text.slice(start, end))),
+          items.map(([v]) => JSON.parse(JSON.stringify(v))),
+        );
+      }),
+      { numRuns: 500 },
+    );
   });
 
   test('more values than a file may hold documents: one failure where the one past the limit starts', () => {
