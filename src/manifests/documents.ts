@@ -14,6 +14,7 @@ import {
   DUPLICATE_KEY_MESSAGE,
   firstDuplicateKey,
   MAX_DOCUMENTS,
+  TextBounds,
   UnreadableYaml,
 } from '../util/yaml.js';
 import { jsonValues } from './json-stream.js';
@@ -80,11 +81,17 @@ function parseJsonStream(file: string, text: string): Manifest[] {
     const message = `more than ${MAX_DOCUMENTS} documents: not a Kubernetes manifest file`;
     return [{ ok: false, file, position: place.at(values.tooMany), message }];
   }
-  const read = (start: number, end: number, slice: (s: string) => string) =>
-    parseText({ file, text: slice(text.slice(start, end)) }).map((m) => movedTo(m, place.at(start)));
-  const out = values.values.flatMap(({ start, end }) => read(start, end, (s) => s));
-  const { yamlFrom } = values;
-  return yamlFrom === undefined ? out : [...out, ...read(yamlFrom, text.length, asKubectlReadsYaml)];
+  // The text's bounds hold for all its values together; past one, the rest is not read.
+  const bounds = new TextBounds();
+  const out: Manifest[] = [];
+  const read = (start: number, end: number, slice: (s: string) => string) => {
+    for (const m of parseText({ file, text: slice(text.slice(start, end)) }, bounds))
+      out.push(movedTo(m, place.at(start)));
+    return !bounds.exceeded;
+  };
+  for (const { start, end } of values.values) if (!read(start, end, (s) => s)) return out;
+  if (values.yamlFrom !== undefined) read(values.yamlFrom, text.length, asKubectlReadsYaml);
+  return out;
 }
 
 /** Line and column of offsets in a text, asked in increasing order (one pass over the text in all). */
@@ -115,9 +122,9 @@ function movedTo(m: Manifest, origin: Position): Manifest {
   return { ...m, position: move(m.position), locate: (path) => move(locate(path)) };
 }
 
-function parseText(source: Source): Manifest[] {
+function parseText(source: Source, bounds?: TextBounds): Manifest[] {
   const lineCounter = new LineCounter();
-  const docs = new Composer(YAML_OPTIONS).compose(boundedTokens(source.text, lineCounter.addNewLine));
+  const docs = new Composer(YAML_OPTIONS).compose(boundedTokens(source.text, lineCounter.addNewLine, bounds));
   const out: Manifest[] = [];
   const refused = new RefusedCharacters(source.text);
   // The library makes an Error per syntax error it finds, and a stack trace per Error cost more than the

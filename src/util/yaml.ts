@@ -102,6 +102,35 @@ class Bound {
   newDocument(): void {
     this.inDocument = 0;
   }
+
+  /** The count for the whole text is past its limit. */
+  get textExceeded(): boolean {
+    return this.inText > this.perText;
+  }
+}
+
+/**
+ * The counts of one text, kept across the pieces it may be read in (each
+ * value of a JSON stream is read alone): without them, 16 MiB of JSON
+ * objects of 120,000 `{}` each, every one within a document's bounds, took
+ * 31 s and 1.8 GB.
+ */
+export class TextBounds {
+  readonly scalars = new Bound(MAX_DOCUMENT_SCALARS, Infinity, 'keys and values');
+  readonly structure = new Bound(MAX_DOCUMENT_STRUCTURE, MAX_TEXT_STRUCTURE, 'flow collections, commas and aliases');
+  readonly comments = new Bound(MAX_DOCUMENT_COMMENTS, MAX_TEXT_COMMENTS, 'comments');
+  readonly documents = new Bound(Infinity, MAX_DOCUMENTS, 'documents');
+  strays = 0;
+
+  /** A count for the whole text is past its limit (or its syntax errors are): none of the rest is read. */
+  get exceeded(): boolean {
+    return (
+      this.structure.textExceeded ||
+      this.comments.textExceeded ||
+      this.documents.textExceeded ||
+      this.strays > MAX_SYNTAX_ERRORS
+    );
+  }
 }
 
 /** A text with more than MAX_SYNTAX_ERRORS stray tokens; `offset` is the one past the limit. */
@@ -119,17 +148,18 @@ export class TooManySyntaxErrors extends UnreadableYaml {
  * does not always stack (`- a: - a: …` is an error per indicator instead), or
  * the parser's stack of open collections.
  */
-export function* boundedTokens(text: string, onNewLine?: (offset: number) => void): Generator<CST.Token, void> {
+export function* boundedTokens(
+  text: string,
+  onNewLine?: (offset: number) => void,
+  /** The counts of the text this is a piece of (see TextBounds); by default `text` is the whole text. */
+  bounds = new TextBounds(),
+): Generator<CST.Token, void> {
   const parser = new Parser(onNewLine);
   onNewLine?.(0);
   let flow = 0;
   let indicatorsOnLine = 0;
   let scalarNext = false;
-  let strays = 0;
-  const scalars = new Bound(MAX_DOCUMENT_SCALARS, Infinity, 'keys and values');
-  const structure = new Bound(MAX_DOCUMENT_STRUCTURE, MAX_TEXT_STRUCTURE, 'flow collections, commas and aliases');
-  const comments = new Bound(MAX_DOCUMENT_COMMENTS, MAX_TEXT_COMMENTS, 'comments');
-  const documents = new Bound(Infinity, MAX_DOCUMENTS, 'documents');
+  const { scalars, structure, comments, documents } = bounds;
   let previous: string | undefined;
   for (const lexeme of new Lexer().lex(text)) {
     // Where the token starts (the lexer's markers of what comes next take no room in the text).
@@ -159,7 +189,7 @@ export function* boundedTokens(text: string, onNewLine?: (offset: number) => voi
     // What came last, spaces, line breaks and comments aside (for the document count above).
     if (lexeme.trim() !== '' && lexeme.charCodeAt(0) !== HASH) previous = lexeme;
     for (const token of parser.next(lexeme)) {
-      if (token.type === 'error' && ++strays > MAX_SYNTAX_ERRORS) throw new TooManySyntaxErrors(offset);
+      if (token.type === 'error' && ++bounds.strays > MAX_SYNTAX_ERRORS) throw new TooManySyntaxErrors(offset);
       yield token;
     }
     // The stack holds the document, then one entry per open collection (and the scalar being read);

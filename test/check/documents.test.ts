@@ -233,6 +233,22 @@ data: ${flowList(199_999)}
       assert.equal(only(notes).message, 'more than 1000000 comments: not a Kubernetes manifest file');
     });
 
+    test('and across the values of a JSON stream, each read alone: past the text bound, the rest is not read', () => {
+      // 16 MiB of such values, every one within a document's bounds, took 31 s and 1.8 GB before the text's
+      // counts were kept across values.
+      const values = Array.from({ length: 6 }, () => `{"l": [${'{},'.repeat(120_000)}{}]}\n`).join('');
+      const read = parseSource({ file: 's.json', text: values });
+      const failures = read.filter((m) => !m.ok);
+      assert.equal(read.length, 5, 'four values read, then the one past the bound, and no more');
+      assert.equal(failures.length, 1);
+      assert.ok(!failures[0]!.ok);
+      assert.equal(
+        failures[0]!.message,
+        'more than 1000000 flow collections, commas and aliases: not a Kubernetes manifest file',
+      );
+      assert.equal(failures[0]!.position.line, 5);
+    });
+
     test('more than 200,000 comments in a document: refused; a # in a scalar is not one', () => {
       // 16 MiB of `#` lines took 21 s and 825 MB.
       assert.equal(
