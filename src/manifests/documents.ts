@@ -9,6 +9,7 @@
 // again from its slice of the text, once.
 import { Composer, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { isRecord } from '../util/json.js';
+import { formatCount } from '../sidecar/violation.js';
 import {
   boundedTokens,
   DUPLICATE_KEY_MESSAGE,
@@ -132,7 +133,8 @@ function parseText(source: Source, bounds?: TextBounds): Manifest[] {
   const stackTraceLimit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
   try {
-    for (const doc of docs) out.push(...manifestsOf(source, lineCounter, doc, refused));
+    // A loop, not push(...): a List of 130,000 items spread as arguments overflowed the stack.
+    for (const doc of docs) for (const m of manifestsOf(source, lineCounter, doc, refused)) out.push(m);
   } catch (err) {
     // Deeper than kubectl reads, or more stray tokens than a manifest has: the whole file is one failure,
     // at the line where the limit was passed (the composer may still hold the document before, so the
@@ -260,29 +262,40 @@ class DocumentPlace {
 
 /**
  * A `kind: List` (or any *List with items) stands for its items. A document
- * or item that is not a mapping (a string, a number, a YAML list) is no
- * object at all: kubectl refuses it, so it is a failure here, not a document
- * to skip.
+ * that is not a mapping (a string, a number, a YAML list) is no object at
+ * all: kubectl refuses it, so it is a failure here, not a document to skip.
+ * So is each item of a List that is not a mapping, but one failure stands
+ * for all of them, at the first (an item each would be 120,000 failures for
+ * one document of `- 1` lines); the List's objects are read as ever.
  */
 function objectsOf(file: string, value: unknown, doc: Document, where: DocumentPlace): Manifest[] {
   if (!isRecord(value)) return [notAnObject(file, value, where.at(doc, []), 'the document')];
   if (typeof value.kind !== 'string' || !value.kind.endsWith('List') || !Array.isArray(value.items)) {
     return [manifestAt(file, value, doc, where, [])];
   }
-  return value.items.map((item, i) =>
-    isRecord(item)
-      ? manifestAt(file, item, doc, where, ['items', i])
-      : notAnObject(file, item, where.at(doc, ['items', i]), `items[${i}] of the ${value.kind}`),
-  );
+  const { kind } = value;
+  const items = value.items as unknown[];
+  const notObjects = items.reduce<number>((n, item) => (isRecord(item) ? n : n + 1), 0);
+  const out: Manifest[] = [];
+  let reported = false;
+  items.forEach((item, i) => {
+    if (isRecord(item)) out.push(manifestAt(file, item, doc, where, ['items', i]));
+    else if (!reported) {
+      reported = true;
+      const more = notObjects > 1 ? ` (and ${formatCount(notObjects - 1)} more items like it)` : '';
+      out.push(notAnObject(file, item, where.at(doc, ['items', i]), `items[${i}] of the ${kind}`, more));
+    }
+  });
+  return out;
 }
 
-function notAnObject(file: string, value: unknown, position: Position, what: string): Manifest {
+function notAnObject(file: string, value: unknown, position: Position, what: string, more = ''): Manifest {
   const is = value === null ? 'null' : Array.isArray(value) ? 'a list' : `a ${typeof value}`;
   return {
     ok: false,
     file,
     position,
-    message: `not a Kubernetes object: ${what} is ${is}, not a mapping (kubectl refuses it as "invalid object to validate")`,
+    message: `not a Kubernetes object: ${what} is ${is}, not a mapping${more} (kubectl refuses it as "invalid object to validate")`,
   };
 }
 

@@ -31,6 +31,22 @@ export const MAX_SYNTAX_ERRORS = 1000;
 export const MAX_DOCUMENT_SCALARS = 200_000;
 
 /**
+ * The same in a whole text, so that `---` between documents does not reset
+ * it: 16 MiB of `- a` lines in documents of 199,000 took 28–32 s and 1.4 GB.
+ * A 16 MiB file of 80,000 Sidecars holds 1.45 million.
+ */
+export const MAX_TEXT_SCALARS = 2_000_000;
+
+/**
+ * Block list items (`- `) and explicit keys (`? `) one document, and one
+ * text, may hold: an item without a value has no scalar to count, and one
+ * document of 2 million `-` lines (4 MB) took 8 s and 1.4 GB, 16 MiB of them
+ * ran out of memory. The 16 MiB file of 80,000 Sidecars holds 241,000.
+ */
+export const MAX_DOCUMENT_ITEMS = 200_000;
+export const MAX_TEXT_ITEMS = 1_000_000;
+
+/**
  * Flow collections (`[`, `{`), their separators (`,`) and aliases (`*a`) one
  * document may hold, counted apart from its scalars and above their limit (a
  * flow list of 200,000 values holds 200,000 commas): each costs about as much
@@ -53,6 +69,14 @@ export const MAX_DOCUMENT_COMMENTS = 200_000;
  */
 export const MAX_TEXT_STRUCTURE = 1_000_000;
 export const MAX_TEXT_COMMENTS = 1_000_000;
+
+/**
+ * Lines with nothing on them (or only spaces) one text may hold: the library
+ * takes about a microsecond for each, and 16 MiB of line breaks took 21 s and
+ * 1.9 GB (and a file of CR line endings, read as line breaks as kubectl reads
+ * them, as many). A manifest has a few; comments are counted apart.
+ */
+export const MAX_TEXT_BLANK_LINES = 1_000_000;
 
 /** Documents one text may hold: 16 MiB of `---` lines (4 million documents) took 21 s. */
 export const MAX_DOCUMENTS = 200_000;
@@ -116,18 +140,23 @@ class Bound {
  * 31 s and 1.8 GB.
  */
 export class TextBounds {
-  readonly scalars = new Bound(MAX_DOCUMENT_SCALARS, Infinity, 'keys and values');
+  readonly scalars = new Bound(MAX_DOCUMENT_SCALARS, MAX_TEXT_SCALARS, 'keys and values');
+  readonly items = new Bound(MAX_DOCUMENT_ITEMS, MAX_TEXT_ITEMS, 'list items and explicit keys');
   readonly structure = new Bound(MAX_DOCUMENT_STRUCTURE, MAX_TEXT_STRUCTURE, 'flow collections, commas and aliases');
   readonly comments = new Bound(MAX_DOCUMENT_COMMENTS, MAX_TEXT_COMMENTS, 'comments');
   readonly documents = new Bound(Infinity, MAX_DOCUMENTS, 'documents');
+  readonly blankLines = new Bound(Infinity, MAX_TEXT_BLANK_LINES, 'empty lines');
   strays = 0;
 
   /** A count for the whole text is past its limit (or its syntax errors are): none of the rest is read. */
   get exceeded(): boolean {
     return (
+      this.scalars.textExceeded ||
+      this.items.textExceeded ||
       this.structure.textExceeded ||
       this.comments.textExceeded ||
       this.documents.textExceeded ||
+      this.blankLines.textExceeded ||
       this.strays > MAX_SYNTAX_ERRORS
     );
   }
@@ -159,11 +188,16 @@ export function* boundedTokens(
   let flow = 0;
   let indicatorsOnLine = 0;
   let scalarNext = false;
-  const { scalars, structure, comments, documents } = bounds;
+  const { scalars, items, structure, comments, documents, blankLines } = bounds;
   let previous: string | undefined;
+  let lineHasText = false;
   for (const lexeme of new Lexer().lex(text)) {
     // Where the token starts (the lexer's markers of what comes next take no room in the text).
     const offset = parser.offset;
+    if (lexeme === '\n' || lexeme === '\r\n') {
+      if (!lineHasText) blankLines.add(offset);
+      lineHasText = false;
+    } else if (!lineHasText && !isMarker(lexeme) && lexeme.trim() !== '') lineHasText = true;
     if (scalarNext) scalarNext = false;
     else if (lexeme === CST.SCALAR || isQuoted(lexeme)) {
       scalarNext = lexeme === CST.SCALAR;
@@ -171,6 +205,7 @@ export function* boundedTokens(
     } else if (lexeme === CST.DOCUMENT || lexeme === '---' || lexeme === '...') {
       // A document begins or ends.
       scalars.newDocument();
+      items.newDocument();
       structure.newDocument();
       comments.newDocument();
       // A document starts at a DOCUMENT marker, or at a `---` that does not follow one (the lexer puts the
@@ -180,6 +215,7 @@ export function* boundedTokens(
     else if (lexeme.charCodeAt(0) === HASH) comments.add(offset);
     else if (lexeme === '-' || lexeme === '?' || lexeme === ':') {
       if (flow === 0 && ++indicatorsOnLine > MAX_NESTING_DEPTH) throw new NestingTooDeep(offset);
+      if (lexeme !== ':') items.add(offset);
     } else if (lexeme === '\n' || lexeme === '\r\n') indicatorsOnLine = 0;
     else if (lexeme === '[' || lexeme === '{') {
       if (++flow > MAX_NESTING_DEPTH) throw new NestingTooDeep(offset);
@@ -198,6 +234,10 @@ export function* boundedTokens(
   }
   yield* parser.end();
 }
+
+/** The lexer's markers of what comes next, which are not in the text. */
+const isMarker = (lexeme: string): boolean =>
+  lexeme === CST.DOCUMENT || lexeme === CST.SCALAR || lexeme === CST.FLOW_END;
 
 /** An alias (`*a`): a plain scalar starting with `*` comes after a SCALAR marker, so it never gets here. */
 const ASTERISK = 0x2a;

@@ -249,6 +249,30 @@ data: ${flowList(199_999)}
       assert.equal(failures[0]!.position.line, 5);
     });
 
+    test('more than 1,000,000 empty lines, written with LF or with CR alone: refused where the limit is passed', () => {
+      // 16 MiB of line breaks took 21 s and 1.9 GB; since CR alone is a line break (as for kubectl), CRs as many.
+      for (const br of ['\n', '\r', ' \n']) {
+        const result = only(`a: 1\n${br.repeat(1_000_001)}b: 2\n`);
+        assert.equal(result.message, 'more than 1000000 empty lines: not a Kubernetes manifest file');
+        assert.equal(result.position.line, 1_000_002);
+      }
+      // A manifest's own blank lines are far fewer: they are read.
+      assert.ok(parseSource({ file: 'ok.yaml', text: `a: 1\n${'\n'.repeat(1000)}b: 2\n` })[0]?.ok);
+    });
+
+    test('list items without a value count too: a document of more than 200,000, a text of more than 1,000,000', () => {
+      // One document of 2 million `-` lines (4 MB) took 8 s and 1.4 GB; 16 MiB of them ran out of memory.
+      assert.equal(
+        only('-\n'.repeat(200_001)).message,
+        'a document of more than 200000 list items and explicit keys: not a Kubernetes manifest file',
+      );
+      const documents = Array.from({ length: 6 }, () => '-\n'.repeat(199_999)).join('---\n');
+      assert.equal(
+        only(documents).message,
+        'more than 1000000 list items and explicit keys: not a Kubernetes manifest file',
+      );
+    });
+
     test('more than 200,000 comments in a document: refused; a # in a scalar is not one', () => {
       // 16 MiB of `#` lines took 21 s and 825 MB.
       assert.equal(
@@ -278,6 +302,24 @@ data: ${flowList(199_999)}
       assert.equal(out.length, 2);
       for (const result of out) assert.ok(result.ok, result.ok ? '' : result.message);
     });
+  });
+
+  test('a List of 130,000 items is read (spreading them as arguments overflowed the stack)', () => {
+    const items = parseSource({ file: 'l.yaml', text: `kind: List\nitems:\n${'- {}\n'.repeat(130_000)}` });
+    assert.equal(items.length, 130_000);
+    assert.ok(items.every((m) => m.ok));
+  });
+
+  test("a List's items that are not mappings are one failure, at the first, counting the rest; its objects are read", () => {
+    const ms = parseSource({ file: 'l.yaml', text: 'kind: List\nitems:\n- 1\n- {kind: A}\n- 2\n- x\n' });
+    assert.equal(ms.length, 2);
+    const [bad, a] = ms;
+    assert.ok(bad && !bad.ok && a?.ok);
+    assert.equal(
+      bad.message,
+      'not a Kubernetes object: items[0] of the List is a number, not a mapping (and 2 more items like it) (kubectl refuses it as "invalid object to validate")',
+    );
+    assert.deepEqual(bad.position, { line: 3, col: 3 });
   });
 
   test('parseFieldPath keeps dotted map keys in brackets together', () => {
