@@ -8,10 +8,12 @@
 // value that does not close runs to the end of the text (where the library
 // then says what is wrong with it).
 
-/** Go's unicode.IsSpace, which kubectl's reader skips between values. */
-const SPACE = /[\t\n\v\f\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/;
+import { GO_SPACE } from './text.js';
+
+/** What kubectl's reader skips between values. */
+const SPACE = new RegExp(`[${GO_SPACE}]`);
 /** Where a bare token (a number, true, null, or anything else) ends. */
-const TOKEN_END = /[\t\n\v\f\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000{}[\]"]/;
+const TOKEN_END = new RegExp(`[${GO_SPACE}{}[\\]"]`);
 /** A JSON number, true, false or null. */
 const JSON_SCALAR = /^(?:-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)$/;
 

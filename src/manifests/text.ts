@@ -25,8 +25,11 @@ function decodeUtf16(bytes: Uint8Array, encoding: 'utf-16le' | 'utf-16be'): stri
   return new TextDecoder(encoding, { ignoreBOM: true }).decode(bytes);
 }
 
-/** kubectl's test for JSON (YAMLOrJSONDecoder): `{` first after white space (Go's unicode.IsSpace), in its 4 KiB peek. */
-const JSON_PREFIX = /^[\t\n\v\f\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*\{/;
+/** Go's unicode.IsSpace, as the inside of a regular expression's character class: kubectl skips it before JSON. */
+export const GO_SPACE = '\\t\\n\\v\\f\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+
+/** kubectl's test for JSON (YAMLOrJSONDecoder): `{` first after white space, in its 4 KiB peek. */
+const JSON_PREFIX = new RegExp(`^[${GO_SPACE}]*\\{`);
 const JSON_PEEK_BYTES = 4096;
 
 export function isJsonText(text: string): boolean {
@@ -35,20 +38,18 @@ export function isJsonText(text: string): boolean {
 }
 
 /**
- * A YAML text with the line breaks and document starts go-yaml sees, as the
- * yaml library reads them. A CR alone ends a line for go-yaml (files from
+ * A YAML text (not JSON: see isJsonText) with the line breaks and document
+ * starts go-yaml sees, as the yaml library reads them. A CR alone ends a line for go-yaml (files from
  * old Mac editors) and not for the library, which then reads the whole file
  * as one line: it becomes a line feed (one character for one, so offsets do
  * not move). A byte order mark that starts a later document (files joined
  * with `cat`) is dropped, as go-yaml drops it from the start of each
  * document kubectl hands it; else it would be part of the first key
- * ("\ufeffapiVersion") and the document not read as a Sidecar. JSON is left
- * as it is. (NEL, U+2028 and U+2029 end lines for go-yaml too, but where
+ * ("\ufeffapiVersion") and the document not read as a Sidecar. (NEL, U+2028 and U+2029 end lines for go-yaml too, but where
  * they stand in a value it treats them in ways the library has no setting
  * for: they are left alone, see the README's known differences.)
  */
 export function asKubectlReadsYaml(text: string): string {
-  if (isJsonText(text)) return text;
   const breaks = text.includes('\r') ? text.replace(/\r(?!\n)/g, '\n') : text;
   return breaks.includes('\ufeff') ? breaks.replace(/^(---[^\n]*\n)\ufeff/gm, '$1') : breaks;
 }
@@ -72,8 +73,12 @@ export class RefusedCharacters {
   private readonly pattern: RegExp;
   private next: number;
 
-  constructor(private readonly text: string) {
-    this.pattern = isJsonText(text) ? NOT_IN_JSON : NOT_IN_YAML;
+  /** `json`: the text is (a value of) a file kubectl reads as JSON, see isJsonText. */
+  constructor(
+    private readonly text: string,
+    json: boolean,
+  ) {
+    this.pattern = json ? NOT_IN_JSON : NOT_IN_YAML;
     this.next = this.search(0);
   }
 
