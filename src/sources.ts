@@ -22,6 +22,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import type { Source } from './manifests/documents.js';
+import { append } from './util/arrays.js';
 import { manifestText } from './manifests/text.js';
 
 const MANIFEST_EXT = /\.(ya?ml|json)$/i;
@@ -192,7 +193,7 @@ function manifestFilesUnder(dir: string, ancestors: readonly string[] = [realpat
       const loop = ancestors.find((a) => a === real);
       if (loop)
         throw new UsageError(`cannot read ${full}: symbolic link loop (leads back to ${loop}, which is being read)`);
-      out.push(...manifestFilesUnder(full, [...ancestors, real]));
+      append(out, manifestFilesUnder(full, [...ancestors, real]));
     } else if (MANIFEST_EXT.test(entry.name)) {
       // Devices, FIFOs and sockets named like manifests are refused when read, with what they are.
       out.push(full);

@@ -4,6 +4,7 @@
 import type { ClusterStore } from '../cluster/store.js';
 import { storeOf, type ClusterObjects } from '../manifests/state.js';
 import type { PodInfo, SidecarInfo, WorkloadInfo } from '../sidecar/view.js';
+import { append } from '../util/arrays.js';
 import { isRecord } from '../util/json.js';
 import { isAmbientNamespace } from '../sidecar/ambient.js';
 import { describeWorkload, isSelective } from '../sidecar/cross-rules.js';
@@ -349,11 +350,6 @@ function firstMatching<T extends { labels: Labels }>(items: readonly T[], select
     if (found.length === n) break;
   }
   return found;
-}
-
-/** push(...items) without spreading: a spread of a few hundred thousand arguments overflows the stack. */
-function append<T>(out: T[], items: readonly T[]): void {
-  for (const item of items) out.push(item);
 }
 
 /** IST0002: istiod ignores outboundTrafficPolicy.egressProxy. */

@@ -8,6 +8,7 @@
 // is. The few that do (an object with a finding) have their document parsed
 // again from its slice of the text, once.
 import { Composer, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { append } from '../util/arrays.js';
 import { isRecord } from '../util/json.js';
 import { formatCount } from '../sidecar/violation.js';
 import {
@@ -136,8 +137,8 @@ function parseText(source: Source, json: boolean, bounds?: TextBounds): Manifest
   const stackTraceLimit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
   try {
-    // A loop, not push(...): a List of 130,000 items spread as arguments overflowed the stack.
-    for (const doc of docs) for (const m of manifestsOf(source, lineCounter, doc, refused)) out.push(m);
+    // append, not push(...): a List of 130,000 items spread as arguments overflowed the stack.
+    for (const doc of docs) append(out, manifestsOf(source, lineCounter, doc, refused));
   } catch (err) {
     // Deeper than kubectl reads, or more stray tokens than a manifest has: the whole file is one failure,
     // at the line where the limit was passed (the composer may still hold the document before, so the
