@@ -146,19 +146,12 @@ export class TextBounds {
   readonly comments = new Bound(MAX_DOCUMENT_COMMENTS, MAX_TEXT_COMMENTS, 'comments');
   readonly documents = new Bound(Infinity, MAX_DOCUMENTS, 'documents');
   readonly blankLines = new Bound(Infinity, MAX_TEXT_BLANK_LINES, 'empty lines');
+  private readonly all = [this.scalars, this.items, this.structure, this.comments, this.documents, this.blankLines];
   strays = 0;
 
   /** A count for the whole text is past its limit (or its syntax errors are): none of the rest is read. */
   get exceeded(): boolean {
-    return (
-      this.scalars.textExceeded ||
-      this.items.textExceeded ||
-      this.structure.textExceeded ||
-      this.comments.textExceeded ||
-      this.documents.textExceeded ||
-      this.blankLines.textExceeded ||
-      this.strays > MAX_SYNTAX_ERRORS
-    );
+    return this.strays > MAX_SYNTAX_ERRORS || this.all.some((bound) => bound.textExceeded);
   }
 }
 
@@ -197,6 +190,7 @@ export function* boundedTokens(
     if (lexeme === '\n' || lexeme === '\r\n') {
       if (!lineHasText) blankLines.add(offset);
       lineHasText = false;
+      indicatorsOnLine = 0;
     } else if (!lineHasText && !isMarker(lexeme) && lexeme.trim() !== '') lineHasText = true;
     if (scalarNext) scalarNext = false;
     else if (lexeme === CST.SCALAR || isQuoted(lexeme)) {
@@ -216,8 +210,7 @@ export function* boundedTokens(
     else if (lexeme === '-' || lexeme === '?' || lexeme === ':') {
       if (flow === 0 && ++indicatorsOnLine > MAX_NESTING_DEPTH) throw new NestingTooDeep(offset);
       if (lexeme !== ':') items.add(offset);
-    } else if (lexeme === '\n' || lexeme === '\r\n') indicatorsOnLine = 0;
-    else if (lexeme === '[' || lexeme === '{') {
+    } else if (lexeme === '[' || lexeme === '{') {
       if (++flow > MAX_NESTING_DEPTH) throw new NestingTooDeep(offset);
       structure.add(offset);
     } else if (lexeme === ']' || lexeme === '}') flow = Math.max(0, flow - 1);
