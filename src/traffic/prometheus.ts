@@ -5,6 +5,7 @@
 // and size; every failure is a PrometheusError with one readable line: what
 // the server said is cut and its control characters escaped, and an answer
 // of the wrong shape is named, never met as a TypeError.
+import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import { clip } from '../sidecar/format.js';
 import { isRecord } from '../util/json.js';
 import { goQuote, isGoPrintable } from '../sidecar/go/quote.js';
@@ -172,12 +173,17 @@ export class PrometheusClient {
   ): Promise<T> {
     const url = `${this.base}${path}`;
     const timeout = AbortSignal.timeout(this.timeoutMs);
-    let response: Response;
+    let response: Dispatcher.ResponseData;
     try {
-      response = await fetch(url, {
-        ...init,
-        headers: { accept: 'application/json' },
+      response = await request(url, {
+        method: init.method as Dispatcher.HttpMethod,
+        headers: {
+          accept: 'application/json',
+          ...(init.body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+        },
+        body: init.body?.toString(),
         signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+        dispatcher: prometheusDispatcher(),
       });
     } catch (err) {
       throw new PrometheusError(
@@ -195,24 +201,25 @@ export class PrometheusClient {
         `Prometheus at ${this.base} stopped answering: ${reason(err, timeout, this.timeoutMs)}`,
       );
     }
+    const status = response.statusCode;
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
     } catch {
-      const type = response.headers.get('content-type');
+      const type = headerOf(response, 'content-type');
       throw new PrometheusError(
         'not-prometheus',
-        `${url} did not answer like the Prometheus HTTP API (HTTP ${response.status}, ${type === null ? 'no content type' : oneLine(type, TYPE_CHARS)}): is the URL the Prometheus server's base URL?`,
+        `${url} did not answer like the Prometheus HTTP API (HTTP ${status}, ${type === undefined ? 'no content type' : oneLine(type, TYPE_CHARS)}): is the URL the Prometheus server's base URL?`,
       );
     }
     const body = isRecord(parsed) ? parsed : {};
-    if (body.status === 'error' || !response.ok) {
+    if (body.status === 'error' || status < 200 || status > 299) {
       const errorType =
         typeof body.errorType === 'string' && body.errorType ? ` ${oneLine(body.errorType, TYPE_CHARS)}` : '';
       const error = typeof body.error === 'string' ? body.error : text;
       throw new PrometheusError(
         'http',
-        `Prometheus at ${this.base} answered HTTP ${response.status}${errorType}: ${oneLine(error, ERROR_CHARS)}`,
+        `Prometheus at ${this.base} answered HTTP ${status}${errorType}: ${oneLine(error, ERROR_CHARS)}`,
       );
     }
     if (body.status !== 'success')
@@ -310,17 +317,37 @@ function reason(err: unknown, timeout: AbortSignal, timeoutMs: number): string {
   return e.cause?.message ?? e.cause?.code ?? e.message ?? String(err);
 }
 
-async function readBounded(response: Response, maxBytes: number): Promise<string> {
-  const declared = Number(response.headers.get('content-length'));
-  if (declared > maxBytes)
+/**
+ * undici's request, not fetch: fetch refuses the ports the Fetch standard
+ * blocks for browsers (6000, 6665-6669, 10080 and others) with "bad port"
+ * before connecting, and a Prometheus may listen on one. Redirects are
+ * followed as fetch followed them (a proxy in front of Prometheus, a path
+ * that gains a slash). One dispatcher for the process, made on first use.
+ */
+let dispatcher: Dispatcher | undefined;
+function prometheusDispatcher(): Dispatcher {
+  dispatcher ??= new Agent().compose(interceptors.redirect({ maxRedirections: MAX_REDIRECTS }));
+  return dispatcher;
+}
+const MAX_REDIRECTS = 5;
+
+function headerOf(response: Dispatcher.ResponseData, name: string): string | undefined {
+  const value = response.headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+async function readBounded(response: Dispatcher.ResponseData, maxBytes: number): Promise<string> {
+  const declared = Number(headerOf(response, 'content-length'));
+  if (declared > maxBytes) {
+    response.body.destroy();
     throw new PrometheusError(
       'too-large',
       `the answer is ${declared} bytes, more than ${maxBytes}: narrow the query (--namespace)`,
     );
-  if (!response.body) return '';
-  const chunks: Uint8Array[] = [];
+  }
+  const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of response.body) {
+  for await (const chunk of response.body as AsyncIterable<Buffer>) {
     size += chunk.byteLength;
     if (size > maxBytes)
       throw new PrometheusError(

@@ -15,6 +15,7 @@ interface Answer {
   /** Sent as JSON unless a string (sent as it is). */
   body: unknown;
   contentType?: string;
+  headers?: Record<string, string>;
 }
 
 /** What the server answers to a request; set by each test. */
@@ -22,16 +23,21 @@ let answer: (request: IncomingMessage) => Answer = () => ({ status: 404, body: '
 let server: Server;
 let url: string;
 
-before(async () => {
-  server = createServer((request, response) => {
+/** Answers each request with `answer`'s. */
+function fakePrometheus(): Server {
+  return createServer((request, response) => {
     request.resume();
     request.on('end', () => {
       const a = answer(request);
       const text = typeof a.body === 'string' ? a.body : JSON.stringify(a.body);
-      response.writeHead(a.status ?? 200, { 'content-type': a.contentType ?? 'application/json' });
+      response.writeHead(a.status ?? 200, { 'content-type': a.contentType ?? 'application/json', ...a.headers });
       response.end(text);
     });
   });
+}
+
+before(async () => {
+  server = fakePrometheus();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
@@ -187,5 +193,50 @@ describe('an answer of the wrong shape is named', () => {
     const err = await failure();
     assert.match(err.message, /did not answer like the Prometheus HTTP API \(no "status": "success"\)$/);
     await cliFailure();
+  });
+});
+
+describe('reaching the server', () => {
+  const edges = (traffic: { edges: readonly unknown[] }) => traffic.edges.length;
+  const oneCall = {
+    metric: {
+      reporter: 'source',
+      source_workload_namespace: 'shop',
+      source_workload: 'web',
+      destination_service: 'cart.shop.svc.cluster.local',
+      destination_service_namespace: 'shop',
+      destination_service_name: 'cart',
+    },
+    value: [1_700_000_000, '3'],
+  };
+
+  // fetch refuses these before connecting ("bad port"): the Fetch standard's list for browsers.
+  test('a Prometheus on a port browsers are barred from (6000, 6665-6669, 10080) is queried', async (t) => {
+    const blocked = fakePrometheus();
+    let port: number | undefined;
+    for (const candidate of [6000, 6665, 6666, 6667, 6668, 6669, 10080]) {
+      const bound = await new Promise<boolean>((resolve) => {
+        blocked.once('error', () => resolve(false));
+        blocked.listen(candidate, '127.0.0.1', () => resolve(true));
+      });
+      if (bound) {
+        port = candidate;
+        break;
+      }
+    }
+    if (port === undefined) return t.skip('every candidate port is in use on this machine');
+    t.after(() => new Promise((resolve) => blocked.close(resolve)));
+    answer = byPath(vector([oneCall]));
+    const traffic = await new PrometheusClient(`http://127.0.0.1:${port}`).traffic({ window: '1h', namespace: 'shop' });
+    assert.equal(edges(traffic), 1);
+  });
+
+  test('a redirect is followed (a proxy in front, a path that gains a slash)', async () => {
+    answer = (request) =>
+      request.url?.startsWith('/old/')
+        ? { status: 308, body: '', headers: { location: request.url.slice('/old'.length) } }
+        : byPath(vector([oneCall]))(request);
+    const traffic = await new PrometheusClient(`${url}/old`).traffic({ window: '1h', namespace: 'shop' });
+    assert.equal(edges(traffic), 1);
   });
 });
