@@ -29,7 +29,7 @@ import {
 } from './traffic/prometheus.js';
 import type { ObservedTraffic } from './traffic/edges.js';
 import { judge } from './sidecar/review.js';
-import { RULE_REGISTRY, ruleById } from './sidecar/rule-registry.js';
+import { RULE_REGISTRY, ruleByIdOrCode } from './sidecar/rule-registry.js';
 import { explainText } from './sidecar/explain.js';
 import { clip, escapeControls } from './sidecar/format.js';
 import { formatJson, formatText } from './check/report.js';
@@ -316,8 +316,9 @@ its severity and what it checks. "sidecar-guard explain ID" tells more about one
 };
 
 const EXPLAIN_COMMAND: Command = {
-  intro: `Usage: sidecar-guard explain RULE-ID
+  intro: `Usage: sidecar-guard explain RULE-ID|CODE
 
+A rule by its id (H1, conflict.default) or by the Istio analyzer or Kiali code audit prints (IST0111).
 What the rule checks, why (the Istio, Kubernetes or Kiali code it follows), how to fix a finding,
 and an invalid and a fixed example ("sidecar-guard check" fires the rule on the first, not on the second).`,
   flags: [],
@@ -650,8 +651,8 @@ async function runExplain(_values: Values, args: string[], io: CliIO): Promise<n
     throw new UsageError('explain needs a rule id, e.g. "sidecar-guard explain H1"; "sidecar-guard rules" lists them');
   if (args.length > 1)
     throw new UsageError(`explain takes one rule id, got ${args.length}; "sidecar-guard rules" lists them`);
-  const rule = ruleById(args[0]!);
-  if (!rule) throw new UsageError(`no rule "${args[0]}"; "sidecar-guard rules" lists every rule id`);
+  const rule = ruleByIdOrCode(args[0]!);
+  if (!rule) throw new UsageError(`no rule or code "${args[0]}"; "sidecar-guard rules" lists every rule id`);
   io.stdout(explainText(rule));
   return EXIT_OK;
 }

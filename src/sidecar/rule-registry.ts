@@ -204,3 +204,11 @@ const BY_ID = new Map(RULE_REGISTRY.map((r) => [r.id.toLowerCase(), r]));
 export function ruleById(id: string): RuleEntry | undefined {
   return BY_ID.get(id.toLowerCase());
 }
+
+/** Each analyzer or Kiali code is one rule's (a unit test holds it), so `audit`'s `[IST0111]` leads to its rule. */
+const BY_CODE = new Map(RULE_REGISTRY.flatMap((r) => (r.code ? [[r.code.toLowerCase(), r] as const] : [])));
+
+/** A rule by its id, else by the Istio analyzer or Kiali code `audit` prints first (IST0111 finds conflict.default). */
+export function ruleByIdOrCode(idOrCode: string): RuleEntry | undefined {
+  return ruleById(idOrCode) ?? BY_CODE.get(idOrCode.toLowerCase());
+}

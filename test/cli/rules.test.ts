@@ -73,4 +73,16 @@ describe('sidecar-guard explain', () => {
   test('ids are found whatever their case', async () => {
     assert.equal((await runCli(['explain', 'h4'])).stdout, (await runCli(['explain', 'H4'])).stdout);
   });
+
+  // audit prints the analyzer's or Kiali's code first on a line: `Error [IST0111] (Sidecar shop/b) ...`.
+  test('the code audit prints leads to its rule, each code to one rule', async () => {
+    const coded = RULE_REGISTRY.filter((r) => r.code);
+    assert.equal(new Set(coded.map((r) => r.code)).size, coded.length, 'no code is two rules');
+    assert.ok(coded.length >= 8);
+    for (const rule of coded) {
+      const byCode = await runCli(['explain', rule.code!.toLowerCase()]);
+      assert.equal(byCode.code, 0, rule.code);
+      assert.equal(byCode.stdout, (await runCli(['explain', rule.id])).stdout, rule.code);
+    }
+  });
 });

@@ -599,7 +599,7 @@ const CASES: Record<string, Case> = {
   },
   'explain of an unknown id': {
     args: () => ['explain', 'Z9'],
-    says: /no rule "Z9"; "sidecar-guard rules" lists every rule id/,
+    says: /no rule or code "Z9"; "sidecar-guard rules" lists every rule id/,
   },
   'a command with a newline in it stays one line (the newline escaped)': {
     args: () => ['li\nnt'],
@@ -611,7 +611,7 @@ const CASES: Record<string, Case> = {
   },
   'explain of a 100 KB id: the line is cut': {
     args: () => ['explain', 'A'.repeat(100_000)],
-    says: /^sidecar-guard: no rule "A{1000,2000}…$/,
+    says: /^sidecar-guard: no rule or code "A{1000,2000}…$/,
   },
   'serve --drain-delay beyond what a timer can wait': {
     args: () => standalone('--drain-delay', '2147483648'),
