@@ -79,6 +79,9 @@ export function addHostFindings(
     explained: 0,
     comparisons: { left: SUGGESTION_COMPARISONS },
   };
+  // The stored version's hosts, gathered on the first unknown host: asking the old list per host was
+  // O(new × old), 7 s for an UPDATE of 49,000 hosts.
+  let hadBefore: ReadonlySet<string> | undefined;
   for (let i = 0; i < egress.length; i++) {
     const hosts = hostsOf(egress[i]);
     if (!hosts) continue;
@@ -88,7 +91,7 @@ export function addHostFindings(
       const problem = unknownHost(host, ctx);
       if (!problem) continue;
       // With deny, a host the stored version already had is let through, so the object stays editable.
-      const error = mode === 'deny' && !hadHost(oldObject, host);
+      const error = mode === 'deny' && !(hadBefore ??= hostsIn(oldObject)).has(host);
       out.push({
         rule: 'host.unknown',
         severity: error ? 'error' : 'warning',
@@ -100,11 +103,16 @@ export function addHostFindings(
   }
 }
 
-function hadHost(sidecar: unknown, host: string): boolean {
+/** Every egress host a Sidecar names (none when there is no Sidecar, as on a CREATE). */
+function hostsIn(sidecar: unknown): ReadonlySet<string> {
+  const all = new Set<string>();
   const egress = egressOf(sidecar);
-  if (!egress) return false;
-  for (let i = 0; i < egress.length; i++) if (hostsOf(egress[i])?.includes(host)) return true;
-  return false;
+  if (!egress) return all;
+  for (let i = 0; i < egress.length; i++) {
+    const hosts = hostsOf(egress[i]);
+    if (hosts) for (let j = 0; j < hosts.length; j++) if (typeof hosts[j] === 'string') all.add(hosts[j] as string);
+  }
+  return all;
 }
 
 interface HostContext {
