@@ -46,12 +46,19 @@ export function formatFinding(v: Violation): string {
 }
 
 export function formatDenial(ref: ObjectRef, errors: readonly Violation[]): string {
-  const subject = describeRef({ namespace: clip(ref.namespace, NAMESPACE_CHARS), name: clip(ref.name, NAME_CHARS) });
+  const subject = escapeControls(
+    describeRef({ namespace: clip(ref.namespace, NAMESPACE_CHARS), name: clip(ref.name, NAME_CHARS) }),
+  );
   const total = findingCount(errors);
   const shown = capFindings(errors, DENIAL_LIMITS);
-  // A fix may name what it is about (a field's key, the object), so it is cut like the message.
+  // A fix may name what it is about (a field's key, the object), so it is cut like the message. Istio's texts
+  // quote the object's own strings (a port name, a bind): kubectl prints the denial as it comes, so an escape
+  // sequence or a newline there would redraw the terminal or forge a line. Each finding's line is escaped; the
+  // newlines between findings are the message's own.
   const line = (v: Violation) =>
-    formatFinding({ ...v, message: clip(v.message, MESSAGE_CHARS), hint: v.hint && clip(v.hint, MESSAGE_CHARS) });
+    escapeControls(
+      formatFinding({ ...v, message: clip(v.message, MESSAGE_CHARS), hint: v.hint && clip(v.hint, MESSAGE_CHARS) }),
+    );
   if (total === 1 && shown.length === 1) return `${subject} is invalid: ${line(shown[0]!)}`;
   const lines: string[] = [];
   let used = 0;
@@ -95,10 +102,13 @@ const MIN_MESSAGE_ROOM = 40;
  * object. A grandfathered error names its field and rule, and why it passed.
  */
 export function formatWarning(v: Violation): string {
-  if (v.omitted) return `${v.path ? `${clip(v.path, PATH_CHARS)}: ` : ''}${v.message} [${v.rule}]`;
-  return v.allowedBecause
-    ? `${clip(v.path, PATH_CHARS)}: ${v.message} [${v.rule}] (allowed: ${v.allowedBecause})`
-    : v.message;
+  if (v.omitted) return `${pathPrefix(v)}${v.message} [${v.rule}]`;
+  return v.allowedBecause ? `${pathPrefix(v)}${v.message} [${v.rule}] (allowed: ${v.allowedBecause})` : v.message;
+}
+
+/** `path: `, or nothing for a finding about the whole object (object.size, schema.cel), which has no path. */
+function pathPrefix(v: Violation): string {
+  return v.path ? `${clip(v.path, PATH_CHARS)}: ` : '';
 }
 
 /**

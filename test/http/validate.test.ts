@@ -52,6 +52,39 @@ describe('/validate decisions', () => {
     assert.match(msg, /- spec\.egress\[1\]\.hosts\[0\]: host must be of form namespace\/dnsName \[H1\] Fix: /);
   });
 
+  // kubectl prints the denial as it comes: a port name with an escape sequence and a newline must not
+  // clear the terminal or print a line that looks like the API server's.
+  test("the object's own strings in a denial have their control characters escaped", async () => {
+    const { app } = testApp();
+    const forged = 'h\u001b[2J\u001b[31mX\nError from server: forged';
+    const obj = sidecar('shop', 'payments', {
+      spec: {
+        ingress: [{ port: { number: 8080, protocol: 'HTTP', name: forged }, defaultEndpoint: '127.0.0.1:8080' }],
+        egress: [{ port: { number: 80, protocol: 'HTTP', name: forged }, hosts: ['./*'] }],
+      },
+    });
+    const msg: string = (await post(app, sidecarReview(obj))).body.response.status.message;
+    assert.match(msg, /^Sidecar shop\/payments is invalid \(\d+ errors\):\n- /);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what must be absent
+    assert.doesNotMatch(msg, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    for (const l of msg.split('\n').slice(1)) assert.match(l, /^- /, 'every line after the first is a finding');
+    assert.ok(msg.includes('h\\u001b[2J\\u001b[31mX\\u000aError from server: forged'), msg);
+  });
+
+  // object.size and schema.cel are about the whole object: no field path, so no ": " before the text.
+  test('a grandfathered finding without a path starts with its text', async () => {
+    const { app } = testApp();
+    const stored = sidecar('shop', 'payments', {
+      spec: { egress: [{ port: { number: '80', protocol: 'HTTP', name: 'http' }, hosts: ['./*'] }] },
+    });
+    const { body } = await post(app, sidecarReview(stored, { operation: 'UPDATE', oldObject: stored }));
+    assert.equal(body.response.allowed, true);
+    const warnings: string[] = body.response.warnings ?? [];
+    assert.ok(warnings.length > 0);
+    for (const w of warnings) assert.doesNotMatch(w, /^:/, w);
+    assert.ok(warnings.some((w) => w.includes('(allowed: ')));
+  });
+
   test('other kinds and operations are allowed untouched', async () => {
     const { app } = testApp();
     const review = sidecarReview(sidecar('a', 'b', { spec: { egress: [] } }));
