@@ -47,12 +47,43 @@ interface NamedExport {
 const compareCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 const reverse = (s: string): string => s.split('').reverse().join('');
 
-/** The suffixes no other of them ends in: their ranges are disjoint and cover what all of them cover. */
-function widest(suffixes: readonly string[]): string[] {
-  const kept: string[] = [];
-  for (const s of [...new Set(suffixes)].sort((a, b) => a.length - b.length))
-    if (!kept.some((k) => s.endsWith(k))) kept.push(s);
-  return kept;
+/**
+ * The suffixes no other of them ends in (their ranges are disjoint and cover
+ * what all of them cover), and whether a hostname falls in one. Kept as
+ * reversals in sorted order, where a suffix is a prefix and the strings with
+ * a prefix follow it: a suffix is covered when the last one kept before it
+ * is its prefix, and a hostname's range is found by binary search. Comparing
+ * each suffix with each kept one was quadratic: 9 s for a Sidecar of 40,000
+ * `*\/*.name` hosts in `audit --scope`.
+ */
+export class SuffixRanges {
+  /** The widest suffixes, reversed, sorted; none is a prefix of another. */
+  private readonly kept: string[] = [];
+
+  constructor(suffixes: readonly string[]) {
+    const reversed = [...new Set(suffixes)].map(reverse).sort(compareCodeUnits);
+    for (const r of reversed) {
+      const last = this.kept[this.kept.length - 1];
+      if (last === undefined || !r.startsWith(last)) this.kept.push(r);
+    }
+  }
+
+  get suffixes(): string[] {
+    return this.kept.map(reverse);
+  }
+
+  /** Whether the hostname ends in one of the suffixes: the last kept reversal not after its own is its prefix. */
+  covers(hostname: string): boolean {
+    const r = reverse(hostname);
+    let lo = 0;
+    let hi = this.kept.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareCodeUnits(this.kept[mid]!, r) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo > 0 && r.startsWith(this.kept[lo - 1]!);
+  }
 }
 
 export class ImportCounter {
@@ -126,8 +157,9 @@ export class ImportCounter {
   imported(hosts: readonly string[], namespace: string): ImportCounts {
     const classes = new HostClasses(hosts, namespace);
     const any = classes.keys().get('*');
-    const suffixes = widest(any?.all.filter((n) => n.startsWith('*')).map((n) => n.slice(1)) ?? []);
-    const inRanges = (h: string) => suffixes.some((s) => h.endsWith(s));
+    const ranges = new SuffixRanges(any?.all.filter((n) => n.startsWith('*')).map((n) => n.slice(1)) ?? []);
+    const suffixes = ranges.suffixes;
+    const inRanges = (h: string) => ranges.covers(h);
     const counts = { services: 0, serviceEntryHosts: 0 };
     if (suffixes.length > 0) {
       for (const s of suffixes) add(counts, this.exportedEverywhere(s));

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { storeOf } from '../../src/manifests/state.js';
-import { ImportCounter, type ImportCounts } from '../../src/sidecar/import-counts.js';
+import { ImportCounter, type ImportCounts, SuffixRanges } from '../../src/sidecar/import-counts.js';
 import { HostClasses, serviceHostname } from '../../src/sidecar/imports.js';
 import { visibleTo } from '../../src/sidecar/records.js';
 import type { ClusterView } from '../../src/sidecar/view.js';
@@ -149,5 +149,26 @@ describe('ImportCounter (audit --scope counts)', () => {
     assert.deepEqual(counter.everything('b'), { services: 1, serviceEntryHosts: 1 });
     assert.deepEqual(counter.imported(['*/*', '~*/api.example.com'], 'b'), { services: 1, serviceEntryHosts: 0 });
     assert.deepEqual(counter.everything('a'), { services: 0, serviceEntryHosts: 0 });
+  });
+});
+
+describe('SuffixRanges (the widest `*/*suffix` hosts of a Sidecar)', () => {
+  test('keeps the suffixes no other ends in, and covers a hostname as some suffix does (fast-check)', () => {
+    const text = fc.string({ unit: fc.constantFrom('a', 'b', '.', '*'), maxLength: 5 });
+    fc.assert(
+      fc.property(fc.array(text, { maxLength: 12 }), fc.array(text, { maxLength: 12 }), (suffixes, hostnames) => {
+        const ranges = new SuffixRanges(suffixes);
+        const unique = [...new Set(suffixes)];
+        const widest = unique.filter((s) => !unique.some((k) => k !== s && s.endsWith(k)));
+        assert.deepEqual([...ranges.suffixes].sort(), widest.sort());
+        for (const h of [...hostnames, ...suffixes])
+          assert.equal(
+            ranges.covers(h),
+            suffixes.some((s) => h.endsWith(s)),
+            h,
+          );
+      }),
+      { numRuns: 2_000 },
+    );
   });
 });
