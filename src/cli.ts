@@ -73,7 +73,7 @@ const EXIT_FORCED = 1;
 const USAGE = `Usage: sidecar-guard <command> [flags]
 
 Commands:
-  serve     run the admission webhook (HTTPS /validate, /healthz, /readyz)
+  serve     run the admission webhook (HTTPS /validate, /mutate, /healthz, /readyz)
   check     validate Sidecar manifests offline, like kubectl apply would be judged
   audit     report the conflicts that already exist in a cluster or a set of manifests
   generate  print the namespace-default Sidecar for a namespace (template + dependency map)
@@ -276,7 +276,7 @@ Prometheus or the cluster unreachable, or no Istio traffic in the window.`,
     run: runGenerate,
   },
   certs: {
-    intro: `Usage: sidecar-guard certs --service NAME --namespace NS [--out DIR] [--new-ca]
+    intro: `Usage: sidecar-guard certs [--service NAME] [--namespace NS] [--out DIR] [--new-ca]
 
 Writes ca.crt, ca.key, tls.crt and tls.key (RSA 2048; CA 365 days, serving certificate 90 days)
 whose SANs cover NAME, NAME.NS, NAME.NS.svc, NAME.NS.svc.cluster.local, localhost and 127.0.0.1.
@@ -336,7 +336,9 @@ export function usageOf(command: Command): string {
     const left = `  ${f.short ? `-${f.short}, ` : ''}--${f.name}${f.arg ? ` ${f.arg}` : ''}`;
     const shown = f.defaultText ?? (f.default === undefined || f.default === false ? undefined : String(f.default));
     const [first, ...more] = `${f.help}${shown === undefined ? '' : ` (default ${shown})`}`.split('\n');
-    lines.push(`${left.padEnd(26)} ${first}`);
+    // A flag too long for the column gets its text on the next line, so every text starts in the column.
+    if (left.length > 26) lines.push(left, `${' '.repeat(27)}${first}`);
+    else lines.push(`${left.padEnd(26)} ${first}`);
     for (const line of more) lines.push(`${' '.repeat(27)}${line}`);
   }
   return `${lines.join('\n')}\n`;
@@ -383,6 +385,7 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
       `no command given: use one of ${Object.keys(COMMANDS).join(', ')} (see "sidecar-guard --help")`,
     );
   if (command === '--version' || command === 'version') {
+    if (rest.length > 0) return usageError(io, `${command} takes no arguments, got ${JSON.stringify(rest[0])}`);
     io.stdout(`${versionLine()}\n`);
     return EXIT_OK;
   }
@@ -568,9 +571,11 @@ function intFlag(values: Values, name: string, fallback?: number): number {
     return fallback;
   }
   // Digits only: Number() also takes 1e3, 0x10, ' 16 ' and '' (as 0), none of which a count is written as.
-  const n = typeof raw === 'string' && /^[0-9]+$/.test(raw) ? Number(raw) : Number.NaN;
+  const digits = typeof raw === 'string' && /^[0-9]+$/.test(raw);
+  if (!digits) throw new UsageError(`--${name} must be a non-negative integer in decimal digits, got "${String(raw)}"`);
+  const n = Number(raw);
   if (!Number.isSafeInteger(n))
-    throw new UsageError(`--${name} must be a non-negative integer in decimal digits, got "${String(raw)}"`);
+    throw new UsageError(`--${name} is too large: at most ${Number.MAX_SAFE_INTEGER}, got ${clip(raw, 40)}`);
   return n;
 }
 

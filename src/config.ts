@@ -188,7 +188,7 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
     name: 'kubeconfig',
     type: 'string',
     arg: 'FILE',
-    defaultText: '$KUBECONFIG, else in-cluster service account',
+    defaultText: '$KUBECONFIG, else ~/.kube/config, else the in-cluster service account',
     help: 'cluster mode with this kubeconfig',
   },
   {
@@ -427,7 +427,8 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
 export function parseHostPort(value: string, flag: string): HostPort {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value);
   const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) throw new Error(`${flag} must be HOST:PORT (e.g. 127.0.0.1:8443), got "${value}"`);
+  if (!m) throw new Error(`${flag} must be HOST:PORT (e.g. 127.0.0.1:8443), got "${value}"`);
+  if (port > 65535) throw new Error(`${flag}: the port must be 0 to 65535, got "${value}"`);
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 }
 

@@ -355,6 +355,18 @@ const CASES: Record<string, Case> = {
   'certs with an argument': { args: () => ['certs', 'extra'], says: /certs takes no arguments, got "extra"/ },
   'serve with an argument': { args: () => [...serve(), 'extra'], says: /serve takes no arguments, got "extra"/ },
   'serve --listen invalid': { args: () => ['serve', '--listen', 'nope'], says: /--listen must be HOST:PORT/ },
+  'serve --listen with a port past 65535 names the range': {
+    args: () => ['serve', '--listen', '127.0.0.1:99999'],
+    says: /--listen: the port must be 0 to 65535, got "127\.0\.0\.1:99999"$/,
+  },
+  'a count past 2^53 is too large, not "not digits"': {
+    args: () => ['check', '--max-file-size', '99999999999999999999999', 'x'],
+    says: /--max-file-size is too large: at most 9007199254740991, got 99999999999999999999999$/,
+  },
+  '--version with an argument': {
+    args: () => ['--version', 'extra'],
+    says: /--version takes no arguments, got "extra"$/,
+  },
   'serve --metrics-listen invalid': {
     args: () => ['serve', '--metrics-listen', ':x'],
     says: /--metrics-listen must be HOST:PORT/,
