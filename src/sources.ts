@@ -56,6 +56,7 @@ export function readSources(
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_FILE_BYTES;
   const sources: Source[] = [];
   const seen = new Set<string>();
+  const directories: string[] = [];
   for (const path of paths) {
     if (path === '-') {
       // Named twice, stdin is read once, as a file reached twice is (a second read finds it at its end).
@@ -69,6 +70,7 @@ export function readSources(
     } catch (err) {
       throw new UsageError(`cannot read ${path}: ${describeError(err as NodeJS.ErrnoException, path)}`);
     }
+    if (stat.isDirectory()) directories.push(path);
     const files = stat.isDirectory() ? manifestFilesUnder(path) : [path];
     for (const file of files) {
       const id = identity(statSync(file));
@@ -77,6 +79,12 @@ export function readSources(
       sources.push({ file, text: readManifestFile(file, maxBytes) });
     }
   }
+  // A CI step pointed at the wrong folder would otherwise pass, having judged nothing (kubectl apply -f says
+  // "no objects passed to apply"). A file named outright is read whatever it holds; an empty one still passes.
+  if (sources.length === 0 && directories.length > 0)
+    throw new UsageError(
+      `no manifest file (*.yaml, *.yml or *.json) in ${directories.map((d) => JSON.stringify(d)).join(', ')}`,
+    );
   return sources;
 }
 

@@ -193,6 +193,10 @@ const CASES: Record<string, Case> = {
     args: () => ['check', '--max-file-size', '0x10', sidecars],
     says: /--max-file-size must be a non-negative integer in decimal digits, got "0x10"$/,
   },
+  'check of a directory holding no manifest file (a CI step pointed at the wrong folder)': {
+    args: () => ['check', emptyDir],
+    says: /no manifest file \(\*\.yaml, \*\.yml or \*\.json\) in ".*empty"$/,
+  },
   'check --max-file-size empty': {
     args: () => ['check', '--max-file-size=', sidecars],
     says: /--max-file-size must be a non-negative integer in decimal digits, got ""$/,
