@@ -855,6 +855,12 @@ async function runGenerateFromTraffic(values: Values, paths: string[], io: CliIO
   io.stderr(
     `sidecar-guard: ${sidecars.length} Sidecar${sidecars.length === 1 ? '' : 's'} from ${edges} edge${edges === 1 ? '' : 's'} observed in the last ${traffic.window} (template: ${templateHosts(config).join(', ')})\n`,
   );
+  // A namespace named by hand that made no call is often a typo: what is printed then holds the template only,
+  // and applied under REGISTRY_ONLY it would cut the namespace off from everything else.
+  if (namespace !== undefined && edges === 0)
+    io.stderr(
+      `sidecar-guard: warning: no call from namespace "${namespace}" in the last ${traffic.window}: is the name right? The Sidecar printed has the template's hosts only\n`,
+    );
   io.stdout(
     output === 'json'
       ? `${JSON.stringify({ apiVersion: 'v1', kind: 'List', items: sidecars }, null, 2)}\n`

@@ -184,6 +184,8 @@ describe('generate --from-prometheus on the fixture mesh', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(sidecarsOf(r.stdout)[0]!.spec.egress[0]!.hosts, TEMPLATE);
     assert.match(r.stderr, /1 Sidecar from 0 edges/);
+    // Often a typo: said, since the template alone under REGISTRY_ONLY cuts the namespace off.
+    assert.match(r.stderr, /warning: no call from namespace "data" in the last \S+: is the name right\?/);
   });
 
   test('--per-workload: one selector Sidecar per calling workload, selecting its pod template labels', async () => {
