@@ -161,7 +161,8 @@ Reports every conflict among existing Sidecars, both members of each pair, with 
 analyzer codes (IST0110, IST0111, IST0101, IST0167, IST0002), and the registry and scope
 findings with Kiali's codes where one exists (KIA1004, KIA1006, KIA1007). Without PATHs it lists the
 cluster of --kubeconfig (default: $KUBECONFIG or ~/.kube/config, else in-cluster).
-Exit code: 0 no error findings, 1 some, 2 usage error or unreachable cluster.`,
+Exit code: 0 no error findings, 1 some, 2 usage error, unreachable cluster, or a manifest that cannot be read
+(audit judges the set as a whole: a document it cannot read could hide a conflict).`,
     flags: [
       OUTPUT_TEXT_JSON('istioctl-analyze-like lines'),
       { name: 'kubeconfig', type: 'string', arg: 'FILE', help: 'the cluster to read' },
