@@ -63,6 +63,7 @@ export interface CheckReport {
 export function checkManifests(manifests: readonly Manifest[], files: number, options: CheckOptions): CheckReport {
   const store = options.isolated ? undefined : stateFrom(manifests, options.namespace);
   const accepted = new Map<string, Record<string, unknown>>(); // ns/name → last admitted version, for UPDATE semantics
+  const acceptedAt = new Map<string, string>(); // ns/name → where that version was read (file:line)
   const results: CheckResult[] = [];
   let skipped = 0;
   for (const m of manifests) {
@@ -74,7 +75,7 @@ export function checkManifests(manifests: readonly Manifest[], files: number, op
       skipped++;
       continue;
     }
-    results.push(checkSidecar(m, store, accepted, options));
+    results.push(checkSidecar(m, store, { accepted, acceptedAt }, options));
   }
   const judged = results.filter((r) => r.kind !== null);
   const allowed = judged.filter((r) => r.allowed).length;
@@ -104,6 +105,12 @@ function stateFrom(manifests: readonly Manifest[], namespace: string): ClusterSt
   return storeOf(rest);
 }
 
+/** The Sidecars admitted so far in the run: each one's last version (ns/name), and where it was read. */
+interface Admitted {
+  accepted: Map<string, Record<string, unknown>>;
+  acceptedAt: Map<string, string>;
+}
+
 /**
  * One Sidecar document through the webhook's pipeline. A document whose
  * namespace and name were accepted before is an UPDATE of that version, as
@@ -112,19 +119,24 @@ function stateFrom(manifests: readonly Manifest[], namespace: string): ClusterSt
 function checkSidecar(
   m: ManifestObject,
   store: ClusterStore | undefined,
-  accepted: Map<string, Record<string, unknown>>,
+  { accepted, acceptedAt }: Admitted,
   options: CheckOptions,
 ): CheckResult {
   const obj = m.object as Record<string, unknown>;
   const ref = refOf(obj, options.namespace);
   const key = `${ref.namespace}/${ref.name}`;
+  // A conflict's other Sidecar may be in another file of the run: say where, so it can be found.
+  const where = ({ peer }: Violation): string => {
+    const at = peer && acceptedAt.get(`${peer.namespace}/${peer.name}`);
+    return at ? ` (${peer.namespace}/${peer.name} is at ${at})` : '';
+  };
   const findings = judge({ object: obj, oldObject: accepted.get(key), ref }, store, {
     ...options,
     rejectUnknownFields: true,
   });
-  const toFinding = ({ allowedBecause, ...v }: Violation): Finding => ({
+  const toFinding = ({ allowedBecause, peer, ...v }: Violation): Finding => ({
     ...v,
-    ...(allowedBecause ? { message: `${v.message} (allowed: ${allowedBecause})` } : {}),
+    message: `${v.message}${where({ ...v, peer })}${allowedBecause ? ` (allowed: ${allowedBecause})` : ''}`,
     ...m.locate(v.path),
   });
   const errors = errorsOf(findings).map(toFinding);
@@ -132,6 +144,7 @@ function checkSidecar(
   const allowed = errors.length === 0;
   if (allowed && store) {
     accepted.set(key, obj);
+    acceptedAt.set(key, `${m.file}:${m.position.line}`);
     store.upsertSidecar(obj, ref.namespace);
   }
   return {

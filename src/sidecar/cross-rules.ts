@@ -93,6 +93,7 @@ function duplicateDefault(
       rule: 'conflict.default',
       severity: grandfathered ? 'warning' : 'error',
       path: 'spec.workloadSelector',
+      peer: { namespace: existing.namespace, name: existing.name },
       message: grandfathered
         ? `${describeRef(ref)} and ${describeRef(existing)} are both namespace-wide (no workloadSelector); Istio picks the older one (IST0111)`
         : `no workloadSelector, but namespace "${ref.namespace}" already has a namespace-wide Sidecar: ${existing.name}${managedNote(existing)}; with two of them Istio's choice is undefined (IST0111)`,
@@ -142,6 +143,7 @@ function overlaps(
       rule: 'conflict.overlap',
       severity: grandfathered ? 'warning' : 'error',
       path: 'spec.workloadSelector.labels',
+      peer: { namespace: other.namespace, name: other.name },
       message: grandfathered
         ? `${describeRef(ref)} and ${describeRef(other)} select the same pods (${selectorString(shared)}); Istio uses the older one for them (IST0110)`
         : `selects the same workloads as ${describeRef(other)}: both apply to pods labelled ${selectorString(shared)}${witnesses(overlap, view, mode)}; Istio would use only one of them, which is undefined behaviour (IST0110)`,

@@ -6,6 +6,8 @@
 // findings of one rule and FINDING_LIMITS.perObject in all are kept, in
 // evaluation order; the rest are counted into summaries ("… and N more like
 // this") that say how many were left out and of which rules.
+import type { ObjectRef } from './object.js';
+
 export type Severity = 'error' | 'warning';
 
 export interface Violation {
@@ -20,6 +22,8 @@ export interface Violation {
   hint?: string;
   /** Set when an error was let through as a warning (grandfathered): why. */
   allowedBecause?: string;
+  /** The other Sidecar a conflict is with (conflict.default, conflict.overlap): `check` says where it was read. */
+  peer?: ObjectRef;
   /**
    * Set on a summary that stands for findings left out: how many of each
    * rule. `path` is then the innermost field holding all of them.

@@ -198,6 +198,30 @@ describe('sidecar-guard check', () => {
     assert.equal(isolated.code, 0);
   });
 
+  test('a conflict says where the other Sidecar was read, in another file or the same one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sg-peer-'));
+    writeFileSync(join(dir, 'a.yaml'), good);
+    const selective = (name: string) =>
+      good
+        .replace('name: default', `name: ${name}`)
+        .replace('spec:\n', 'spec:\n  workloadSelector:\n    labels:\n      app: web\n');
+    writeFileSync(
+      join(dir, 'b.yaml'),
+      `${good.replace('name: default', 'name: second')}---\n${selective('one')}---\n${selective('two')}`,
+    );
+    const res = await runCli(['check', '-o', 'json', dir]);
+    assert.equal(res.code, 1);
+    const errors = JSON.parse(res.stdout).results.flatMap(
+      (r: { errors: { rule: string; message: string }[] }) => r.errors,
+    );
+    const message = (rule: string) => errors.find((e: { rule: string }) => e.rule === rule)?.message ?? '';
+    assert.ok(
+      message('conflict.default').endsWith(`(shop/default is at ${join(dir, 'a.yaml')}:1)`),
+      message('conflict.default'),
+    );
+    assert.match(message('conflict.overlap'), new RegExp(`\\(shop/one is at ${join(dir, 'b.yaml')}:\\d+\\)$`));
+  });
+
   test("a top-level field Istio does not know gets Istio's text (istio.unknown-field), once", async () => {
     const res = await runCli(['check', '-o', 'json', '-'], { stdin: `${good}extra: 1\n` });
     assert.equal(res.code, 1);
