@@ -8,7 +8,8 @@ LISTEN ?= 127.0.0.1:8443
 CERT_DIR ?= certs
 METRICS_LISTEN ?= 127.0.0.1:9090
 
-.PHONY: install build run test unit pre-commit-test e2e cluster helm-tools typecheck bench bench-quick certs deploy-manifests clean oracle conformance prometheus e2e-race
+.DEFAULT_GOAL := help
+.PHONY: help install build run test unit pre-commit-test e2e cluster helm-tools typecheck bench bench-quick certs deploy-manifests clean oracle conformance prometheus e2e-race
 
 .tools/node/.ready: scripts/node-runtime.sh scripts/node-runtime/package-lock.json
 	@bash scripts/node-runtime.sh
@@ -17,10 +18,18 @@ node_modules/.package-lock.json: .tools/node/.ready package.json package-lock.js
 	npm ci --no-audit --no-fund
 	@touch $@
 
+## make help: this list (also what a bare `make` prints)
+help:
+	@sed -n 's/^## //p' $(MAKEFILE_LIST)
+
 install: node_modules/.package-lock.json
 
-build: install
+## make build: compile src/ into dist/ (only when a source, tsconfig or the lockfile changed)
+build: dist/.built
+
+dist/.built: node_modules/.package-lock.json tsconfig.json tsconfig.build.json $(shell find src -type f 2>/dev/null)
 	@npm run --silent build
+	@touch $@
 
 ## make run: the webhook on https://$(LISTEN) in standalone mode (self-signed certs in $(CERT_DIR)/, no cluster)
 run: build
@@ -125,7 +134,7 @@ OUT ?= certs
 certs: build
 	node bin/sidecar-guard.js certs --service $(SERVICE) --namespace $(NAMESPACE) --out $(OUT)
 
-## make deploy-manifests: render manifests/ with kustomize (kubectl's built-in)
+## make deploy-manifests: print manifests/ rendered with kustomize (kubectl's built-in); kubectl apply -k manifests deploys them
 deploy-manifests:
 	kubectl kustomize manifests
 
