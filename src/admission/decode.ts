@@ -17,6 +17,8 @@ const fail = (error: string): Decoded => ({ ok: false, error });
 export const MAX_UID_CHARS = 256;
 
 export function decodeReview(body: unknown): Decoded {
+  // No body at all (a POST without one, and so without a content type, reaches the handler with none).
+  if (body === undefined) return fail('empty body: expected an AdmissionReview JSON object');
   if (!isRecord(body)) return fail('body is not a JSON object');
   const { apiVersion, kind, request } = body;
   if (typeof apiVersion !== 'string' || !SUPPORTED_REVIEW_VERSIONS.includes(apiVersion)) {

@@ -208,8 +208,20 @@ export const admissionRoutes: FastifyPluginCallback<RouteOptions> = (app, { deps
     return reply.code(status).send(errorBody(status, message));
   });
   const notFound = (request: FastifyRequest, reply: FastifyReply) => {
-    deps.observer?.httpError?.('unknown', 404);
     if (!request.raw.complete) void reply.header('connection', 'close');
+    const path = request.url.split('?', 1)[0]!;
+    const allow = allowedMethods(path, deps.mutate !== undefined);
+    if (allow) {
+      // A path that exists, asked with another method (curl without -d, a GET from a browser): 405 names the method.
+      deps.observer?.httpError?.('unknown', 405);
+      return reply
+        .code(405)
+        .header('allow', allow)
+        .send(
+          errorBody(405, `${clip(request.method, 20)} ${path} is not served; use ${allow.split(',', 1)[0]} ${path}`),
+        );
+    }
+    deps.observer?.httpError?.('unknown', 404);
     return reply
       .code(404)
       .send(errorBody(404, `no route ${request.method} ${clip(request.url, 100)}; use POST /validate or /mutate`));
@@ -335,6 +347,13 @@ function logDecision(
 }
 
 const MAX_LOGGED_RULES = 20;
+
+/** The methods a path of this server answers (its Allow header), or undefined for a path it does not serve. */
+function allowedMethods(path: string, mutate: boolean): string | undefined {
+  if (path === '/validate' || (mutate && path === '/mutate')) return 'POST';
+  if (path === '/healthz' || path === '/readyz') return 'GET, HEAD';
+  return undefined;
+}
 
 function endpointOf(request: FastifyRequest): string {
   return request.routeOptions?.url?.replace(/^\//, '') || 'unknown';

@@ -213,6 +213,24 @@ describe('/validate refuses what is not an AdmissionReview with a clear 4xx', ()
     assert.equal(res.statusCode, 404);
     assertRefusal(res.json(), 404, 'Not Found', /^no route POST \/nope; use POST \/validate or \/mutate$/);
   });
+
+  test('a POST with no body at all (and so no content type) is told its body is empty', async () => {
+    const { app } = testApp();
+    const res = await app.inject({ method: 'POST', url: '/validate' });
+    assert.equal(res.statusCode, 400);
+    assertRefusal(res.json(), 400, 'Bad Request', /empty body: expected an AdmissionReview JSON object$/);
+  });
+
+  test('a path it serves, asked with another method, gets 405 and an Allow header', async () => {
+    const { app } = testApp();
+    const get = await app.inject({ method: 'GET', url: '/validate?timeout=10s' });
+    assert.equal(get.statusCode, 405);
+    assert.equal(get.headers.allow, 'POST');
+    assertRefusal(get.json(), 405, 'Method Not Allowed', /^GET \/validate is not served; use POST \/validate$/);
+    const post = await app.inject({ method: 'POST', url: '/healthz', payload: {} });
+    assert.equal(post.statusCode, 405);
+    assert.equal(post.headers.allow, 'GET, HEAD');
+  });
 });
 
 /** Every refusal has Fastify's error shape, its `error` the status's reason phrase. */
