@@ -101,9 +101,14 @@ function checkObject(object: unknown, rejectUnknownFields: boolean): SchemaResul
   // The API server evaluates CEL rules after the OpenAPI checks, and not at
   // all when one of those found a blocking error; it says so instead.
   if (!blocking) violations.push(...checked.cel);
-  else if (SPEC_HAS_CEL_RULES) violations.push(schemaViolation('schema.cel', '', CEL_RULES_SKIPPED));
+  else if (SPEC_HAS_CEL_RULES)
+    // This note quotes no rule: its fix is the other errors', after which the rules run.
+    violations.push({ ...schemaViolation('schema.cel', '', CEL_RULES_SKIPPED), hint: CEL_SKIPPED_HINT });
   return { violations, fatal };
 }
+
+const CEL_SKIPPED_HINT =
+  "Fix the other errors first; the API server then checks the CRD's validation rules, which may find more.";
 
 /** The field error types that stop the API server's CEL rules, as metadata findings word them. */
 const BLOCKING_METADATA = /^(Required value|Unsupported value|Too long|Too many)\b/;

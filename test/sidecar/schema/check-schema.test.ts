@@ -89,8 +89,10 @@ describe("the API server's order: structural errors first, CEL rules only withou
         severity: 'error',
         path: '',
         message: notChecked,
-        hint: SCHEMA_RULES['schema.cel'].hint,
+        // The note quotes no rule, so the fix is the other errors', not "satisfy the rule quoted".
+        hint: "Fix the other errors first; the API server then checks the CRD's validation rules, which may find more.",
       });
+      assert.notEqual(v.at(-1)!.hint, SCHEMA_RULES['schema.cel'].hint);
     });
   }
 
@@ -414,7 +416,8 @@ describe('violations', () => {
     );
     for (const v of result.violations) {
       assert.equal(v.severity, 'error');
-      assert.equal(v.hint, SCHEMA_RULES[v.rule as keyof typeof SCHEMA_RULES].hint);
+      // The API server's note that it skipped the CEL rules has a fix of its own (tested above).
+      if (v.message !== CEL_RULES_SKIPPED) assert.equal(v.hint, SCHEMA_RULES[v.rule as keyof typeof SCHEMA_RULES].hint);
     }
   });
 
