@@ -68,7 +68,7 @@ export const admissionRoutes: FastifyPluginCallback<RouteOptions> = (app, { deps
     },
     now,
   );
-  const waiting = new WaitingRoom(limits.maxInflight, deps.timers ?? REAL_TIMERS);
+  const waiting = new WaitingRoom(limits.maxInflight * WAITERS_PER_SLOT, deps.timers ?? REAL_TIMERS);
   app.decorateRequest(TICKET, null);
   // Refusals since the last admitted request: one log line per overload episode, not per request.
   let refused = 0;
@@ -146,9 +146,13 @@ export const admissionRoutes: FastifyPluginCallback<RouteOptions> = (app, { deps
         // comes before this request's own body deadline. The gate's next refusal says whether to wait again.
         // Only an ordinary review waits: a large body arriving while the large-body lane is taken is refused
         // as before (app.ts), rather than displacing the one uploading.
+        // With no roomAt, the room is held by bodies already complete, being decided: each frees its room within
+        // milliseconds (a burst's heads all arrive in one read of the sockets, before any decision), and every
+        // release retries the waiters, so waiting until its body deadline costs a review only the time it needs.
         const { roomAt } = result.refusal;
-        const worthWaiting = roomAt !== undefined && small && roomAt <= headAt + deadlineMs * limits.bodyShare;
-        if (worthWaiting && !socket.destroyed && waiting.wait(reply, roomAt - now(), admit)) return;
+        const bodyDue = headAt + deadlineMs * limits.bodyShare;
+        const worthWaiting = small && (roomAt === undefined ? now() < bodyDue : roomAt <= bodyDue);
+        if (worthWaiting && !socket.destroyed && waiting.wait(reply, (roomAt ?? bodyDue) - now(), admit)) return;
         if (refused++ === 0)
           request.log.warn(
             { maxInflight: limits.maxInflight, maxBodyBytesInFlight: limits.maxBodyBytesInFlight },
@@ -428,12 +432,23 @@ const REAL_TIMERS: AppTimers = {
 };
 
 /**
- * Requests waiting for room that incomplete bodies will have to give up
- * shortly (when they are yieldAfterMs old, gate.ts). Each retries when its
- * timer fires or when room is freed, whichever comes first. At most
- * `capacity` wait at once, so waiting cannot itself be a way to hold memory
- * (a waiting request's body is not read: Node stops reading its socket once
- * a few KB are buffered), and one whose connection closes leaves at once.
+ * How many ordinary reviews may wait for room per admission slot. A burst of
+ * kube-apiserver calls (a GitOps sync of a hundred Sidecars) reaches a replica
+ * within one read of its sockets; with one waiter per slot, a third of a
+ * burst of 100 small reviews was refused with 503 although each is decided
+ * in well under a millisecond. A waiter holds its socket and at most Node's
+ * 16 KiB of unread body (plus one read): 128 of them about 10 MB.
+ */
+const WAITERS_PER_SLOT = 4;
+
+/**
+ * Requests waiting for room: room that incomplete bodies will have to give
+ * up shortly (when they are yieldAfterMs old, gate.ts), or that complete
+ * bodies being decided will free when answered. Each retries when its timer
+ * fires or when room is freed, whichever comes first. At most `capacity` wait
+ * at once, so waiting cannot itself be a way to hold memory (a waiting
+ * request's body is not read: Node stops reading its socket once a few KB
+ * are buffered), and one whose connection closes leaves at once.
  */
 class WaitingRoom {
   /** Each waiter's reply and its wait, in the order they came. */
@@ -461,11 +476,19 @@ class WaitingRoom {
     return true;
   }
 
-  /** Room was freed: every waiter retries, first come first. */
+  /**
+   * Room was freed: waiters retry, first come first, until one finds none
+   * (it waits again, at the back, or is refused at its deadline): each
+   * release frees one request's room, so retrying every waiter on every
+   * release would be a hundred admissions tried per answer in a burst.
+   */
   wake(): void {
     // Every response's close calls this: with nobody waiting (the usual case) it allocates nothing.
     if (this.waiters.size === 0) return;
-    for (const [reply, wait] of [...this.waiters]) this.retry(reply, wait);
+    for (const [reply, wait] of [...this.waiters]) {
+      this.retry(reply, wait);
+      if (this.waiters.has(reply)) return;
+    }
   }
 
   private retry(reply: FastifyReply, wait: Wait): void {

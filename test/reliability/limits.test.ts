@@ -542,7 +542,7 @@ describe('the body budget and slow bodies', { timeout: 60_000 }, () => {
     }
   });
 
-  test('waiting for room is bounded: as many waiters as slots, a waiter that hangs up leaves, and one whose deadline comes first is refused at once', async () => {
+  test('waiting for room is bounded: four waiters per slot, a waiter that hangs up leaves, and one whose deadline comes first is refused at once', async () => {
     const time = fakeTime();
     const server = await listen({
       now: time.now,
@@ -550,6 +550,7 @@ describe('the body budget and slow bodies', { timeout: 60_000 }, () => {
       limits: { maxInflight: 2, bodyGraceMs: 600_000, bodyYieldAfterMs: 100 },
     });
     const { port } = server;
+    const WAITERS = 8; // 4 per slot
     const refusedAtOnce = async (client: RawClient, message: RegExp) => {
       await waitFor('the refusal', () => client.closed);
       assert.equal(client.status(), 503);
@@ -564,30 +565,65 @@ describe('the body budget and slow bodies', { timeout: 60_000 }, () => {
         await review(port, 'hurried', '/validate?timeout=100ms'),
         /^overloaded: 2 admission requests in flight \(limit 2\); retry after 1s$/,
       );
-      const [first, second] = [await review(port, 'first'), await review(port, 'second')];
-      await waitFor('two waiting, or an answer', () => time.pending() === 2 || answered(first) || answered(second));
-      assert.deepEqual([first.status(), second.status()], [undefined, undefined], 'waiting, not refused');
-      await refusedAtOnce(
-        await review(port, 'third'),
-        /^overloaded: 2 admission requests in flight \(limit 2\) and 2 already waiting for room; retry after 1s$/,
-      );
-      first.destroy();
-      await waitFor('the waiter that hung up to leave', () => time.pending() === 1);
-      const fourth = await review(port, 'fourth');
-      await waitFor('two waiting again', () => time.pending() === 2);
-      time.advance(100);
-      await waitFor('both answered', () => answered(second) && answered(fourth));
+      const waiters: RawClient[] = [];
+      for (let i = 0; i < WAITERS; i++) waiters.push(await review(port, `waiter-${i}`));
+      await waitFor(`${WAITERS} waiting, or an answer`, () => time.pending() === WAITERS || waiters.some(answered));
       assert.deepEqual(
-        [second, fourth].map((c) => [c.status(), (c.json() as { response: { uid: string } }).response.uid]),
-        [
-          [200, 'second'],
-          [200, 'fourth'],
-        ],
+        waiters.map((c) => c.status()),
+        waiters.map(() => undefined),
+        'waiting, not refused',
+      );
+      await refusedAtOnce(
+        await review(port, 'one-too-many'),
+        /^overloaded: 2 admission requests in flight \(limit 2\) and 8 already waiting for room; retry after 1s$/,
+      );
+      waiters[0]!.destroy();
+      await waitFor('the waiter that hung up to leave', () => time.pending() === WAITERS - 1);
+      const last = await review(port, 'last');
+      await waitFor('all waiting again', () => time.pending() === WAITERS);
+      time.advance(100);
+      const served = [...waiters.slice(1), last];
+      await waitFor('every waiter answered', () => served.every(answered));
+      assert.deepEqual(
+        served.map((c) => [c.status(), (c.json() as { response: { uid: string } }).response.uid]),
+        [...waiters.slice(1).map((_, i) => [200, `waiter-${i + 1}`]), [200, 'last']],
       );
       await waitFor('both tricklers cut', () => tricklers.every((c) => c.closed));
       assert.deepEqual(
         tricklers.map((c) => c.status()),
         [408, 408],
+      );
+    } finally {
+      hangUp();
+      await server.close();
+    }
+  });
+
+  // A burst's heads all arrive in one read of the sockets, before any decision: the slots are then held by bodies
+  // that are complete and being decided, which no cutting frees, but each answer does within milliseconds.
+  test('a review that finds every slot held by complete bodies being decided waits for one, instead of a 503', async () => {
+    const decisions: (() => void)[] = [];
+    const server = await listen({
+      limits: { maxInflight: 2 },
+      validate: () =>
+        new Promise((resolve) =>
+          decisions.push(() => resolve({ allowed: true, outcome: 'allowed', warnings: [], rules: [] })),
+        ),
+    });
+    const { port } = server;
+    try {
+      const holders = [await review(port, 'held-0'), await review(port, 'held-1')];
+      await waitFor('both being decided', () => decisions.length === 2);
+      const newcomer = await review(port, 'newcomer');
+      await waitFor('its head', () => server.heads() === 3);
+      assert.equal(newcomer.status(), undefined, 'waiting, not refused');
+      decisions.shift()!();
+      await waitFor('the newcomer decided in the room freed', () => decisions.length === 2);
+      for (const d of decisions.splice(0)) d();
+      await waitFor('all answered', () => [...holders, newcomer].every(answered));
+      assert.deepEqual(
+        [...holders, newcomer].map((c) => c.status()),
+        [200, 200, 200],
       );
     } finally {
       hangUp();
