@@ -460,7 +460,11 @@ function wantsStack(values: Values): boolean {
  * keeps its own message.
  */
 function failure(io: CliIO, err: unknown, stack: boolean): number {
-  const line = err instanceof UsageError ? err.message : systemProblem(err as NodeJS.ErrnoException);
+  // A manifest that cannot be read (serve --state, generate's PATHs) already names its file, line and column.
+  const line =
+    err instanceof UsageError || err instanceof ManifestError
+      ? err.message
+      : systemProblem(err as NodeJS.ErrnoException);
   io.stderr(`sidecar-guard: ${oneLine(line.trimEnd())}\n`);
   if (stack && err instanceof Error && err.stack) io.stderr(`${err.stack}\n`);
   return EXIT_USAGE;

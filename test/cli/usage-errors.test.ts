@@ -19,6 +19,8 @@ const emptyFile = join(tmp, 'empty.pem');
 /** A kubeconfig whose server refuses connections (a port that was free a moment ago; written in before()). */
 const closedKubeconfig = join(tmp, 'closed-kubeconfig');
 writeFileSync(emptyFile, '');
+const repeatedKeyState = join(tmp, 'repeated-key.yaml');
+writeFileSync(repeatedKeyState, 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n  name: b\n');
 /** A user whose exec credential plugin fails and prints nothing (client-node's error then has no message). */
 const silentExecKubeconfig = join(tmp, 'silent-exec-kubeconfig');
 writeFileSync(
@@ -140,6 +142,10 @@ const serve = (...more: string[]) => ['serve', '--listen', '127.0.0.1:0', '--met
 const standalone = (...more: string[]) => serve('--standalone', '--cert-dir', join(tmp, 'certs'), ...more);
 
 const CASES: Record<string, Case> = {
+  'serve --state with a repeated key: file, line, column and why, nothing else': {
+    args: () => standalone('--state', repeatedKeyState),
+    says: /^sidecar-guard: .*repeated-key\.yaml:5:3: Map keys must be unique: "name" is repeated \(kubectl would keep this last value and silently drop the earlier one\)$/,
+  },
   'no command': {
     args: () => [],
     says: /no command given: use one of serve, check, audit, generate, certs, rules, explain/,
