@@ -496,6 +496,11 @@ function systemProblem(err: NodeJS.ErrnoException & { address?: string; port?: n
   return `${message} (LOG_LEVEL=debug shows where it failed)`;
 }
 
+/** Why a file could not be written, without the name of the temporary file it was first written to. */
+function writeProblem(err: NodeJS.ErrnoException): string {
+  return err.code ? describeErrno(err) : err.message;
+}
+
 function describeErrno(err: NodeJS.ErrnoException): string {
   switch (err.code) {
     case 'EADDRINUSE':
@@ -960,7 +965,9 @@ async function runCerts(values: Values, _paths: string[], io: CliIO): Promise<nu
   } catch (err) {
     // A refused or unwritable target: one line, exit 2, no stack.
     throw new UsageError(
-      err instanceof CertFileError ? err.message : `cannot write to ${out}: ${(err as Error).message}`,
+      err instanceof CertFileError
+        ? err.message
+        : `cannot write to ${out}: ${writeProblem(err as NodeJS.ErrnoException)}`,
     );
   }
   const wrote = (files: string[]) =>

@@ -492,7 +492,12 @@ const CASES: Record<string, Case> = {
   },
   'certs --out that cannot be created': {
     args: () => ['certs', '--out', '/proc/sidecar-guard-test/certs'],
-    says: /cannot write to \/proc\/sidecar-guard-test\/certs: ENOENT: no such file or directory, mkdir '\/proc\/sidecar-guard-test'/,
+    says: /cannot write to \/proc\/sidecar-guard-test\/certs: no such file or directory$/,
+  },
+  // It named the temporary file it writes first (/proc/1/.ca.crt.<random>.tmp) and the errno.
+  'certs --out a folder that takes no files': {
+    args: () => ['certs', '--out', '/proc/1'],
+    says: /^sidecar-guard: cannot write to \/proc\/1: no such file or directory$/,
   },
   // It said "ENOTDIR" about a temporary file inside it.
   'certs --out that is a file': {
