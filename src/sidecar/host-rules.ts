@@ -91,7 +91,8 @@ export function addHostFindings(
       const problem = unknownHost(host, ctx);
       if (!problem) continue;
       // With deny, a host the stored version already had is let through, so the object stays editable.
-      const error = mode === 'deny' && !(hadBefore ??= hostsIn(oldObject)).has(host);
+      if (mode === 'deny') hadBefore ??= hostsIn(oldObject);
+      const error = hadBefore !== undefined && !hadBefore.has(host);
       out.push({
         rule: 'host.unknown',
         severity: error ? 'error' : 'warning',
