@@ -170,7 +170,7 @@ Exit code: 0 no error findings, 1 some, 2 usage error, unreachable cluster, or a
         name: 'scope',
         type: 'boolean',
         default: false,
-        help: 'instead of findings: per namespace and selector Sidecar, the Services and ServiceEntry\nhosts its proxies import under the Sidecars in force against none, and the namespaces\nwith no Sidecar at all',
+        help: 'instead of findings: per namespace and selector Sidecar, the Services and ServiceEntry\nhosts its proxies import under the Sidecars in force against none, and the namespaces\nwith no Sidecar at all (it judges nothing: --overlap and --unknown-hosts do not apply)',
       },
       MANIFEST_NAMESPACE,
       OVERLAP_FLAG,
