@@ -13,7 +13,16 @@ import { after, before, test } from 'node:test';
 import { stringify } from 'yaml';
 import { freePort, spawnDetached, stopProcess } from '../cluster/control-plane.js';
 import { waitFor } from '../helpers/wait.js';
-import { E2E_DIR, KUBECONFIG, kubectl, mustKubectl, readState, ROOT, serveOnLoopback } from './env.js';
+import {
+  E2E_DIR,
+  KUBECONFIG,
+  kubectl,
+  mustKubectl,
+  readState,
+  ROOT,
+  serveOnLoopback,
+  sidecarWebhookConfiguration,
+} from './env.js';
 
 const NS = 'kube-system';
 const CONFIG = 'sidecar-guard-unreachable';
@@ -24,31 +33,15 @@ let pid: number | undefined;
 let listenPort: number;
 let metricsUrl: string;
 
-const configuration = (url: string) => ({
-  apiVersion: 'admissionregistration.k8s.io/v1',
-  kind: 'ValidatingWebhookConfiguration',
-  metadata: { name: CONFIG },
-  webhooks: [
-    {
-      name: WEBHOOK,
-      admissionReviewVersions: ['v1'],
-      sideEffects: 'None',
-      clientConfig: { url },
-      rules: [
-        {
-          apiGroups: ['networking.istio.io'],
-          apiVersions: ['v1', 'v1beta1', 'v1alpha3'],
-          resources: ['sidecars'],
-          operations: ['CREATE', 'UPDATE'],
-          scope: 'Namespaced',
-        },
-      ],
-      namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: [NS] }] },
-      failurePolicy: 'Ignore',
-      timeoutSeconds: 2,
-    },
-  ],
-});
+const configuration = (url: string) =>
+  sidecarWebhookConfiguration({
+    name: CONFIG,
+    webhook: WEBHOOK,
+    clientConfig: { url },
+    namespace: NS,
+    failurePolicy: 'Ignore',
+    timeoutSeconds: 2,
+  });
 
 const policy = async () =>
   (await mustKubectl(['get', 'validatingwebhookconfiguration', CONFIG, '-o', 'jsonpath={.webhooks[0].failurePolicy}']))

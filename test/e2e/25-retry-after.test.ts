@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { stringify } from 'yaml';
 import { testPki } from '../reliability/helpers.js';
-import { kubectl, mustKubectl, namespaces, needsRealApiServer, readState } from './env.js';
+import { kubectl, mustKubectl, namespaces, needsRealApiServer, readState, sidecarWebhookConfiguration } from './env.js';
 
 const NS = 'retry-after-e2e';
 const CONFIG = 'e2e-retry-after';
@@ -51,31 +51,17 @@ before(async () => {
   const port = (server.address() as AddressInfo).port;
   await namespaces(NS);
   await mustKubectl(['apply', '-f', '-'], {
-    stdin: stringify({
-      apiVersion: 'admissionregistration.k8s.io/v1',
-      kind: 'ValidatingWebhookConfiguration',
-      metadata: { name: CONFIG },
-      webhooks: [
-        {
-          name: WEBHOOK,
-          admissionReviewVersions: ['v1'],
-          sideEffects: 'None',
-          clientConfig: { url: `https://127.0.0.1:${port}/validate`, caBundle: Buffer.from(caPem).toString('base64') },
-          rules: [
-            {
-              apiGroups: ['networking.istio.io'],
-              apiVersions: ['v1'],
-              resources: ['sidecars'],
-              operations: ['CREATE'],
-              scope: 'Namespaced',
-            },
-          ],
-          namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': NS } },
-          failurePolicy: 'Fail',
-          timeoutSeconds: 10,
-        },
-      ],
-    }),
+    stdin: stringify(
+      sidecarWebhookConfiguration({
+        name: CONFIG,
+        webhook: WEBHOOK,
+        clientConfig: { url: `https://127.0.0.1:${port}/validate`, caBundle: Buffer.from(caPem).toString('base64') },
+        namespace: NS,
+        failurePolicy: 'Fail',
+        timeoutSeconds: 10,
+        operations: ['CREATE'],
+      }),
+    ),
   });
 });
 

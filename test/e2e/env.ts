@@ -140,3 +140,44 @@ export async function mustKubectl(args: string[], opts: { stdin?: string } = {})
   if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr || r.stdout}`);
   return r;
 }
+
+/**
+ * A ValidatingWebhookConfiguration with one webhook for Sidecars (all three versions, CREATE and UPDATE unless
+ * told), called at `clientConfig` for the objects of one namespace only: the e2e tests' own webhooks beside
+ * sidecar-guard's.
+ */
+export function sidecarWebhookConfiguration(o: {
+  name: string;
+  webhook: string;
+  clientConfig: { url: string; caBundle?: string };
+  namespace: string;
+  failurePolicy: 'Fail' | 'Ignore';
+  timeoutSeconds: number;
+  operations?: string[];
+}): Record<string, unknown> {
+  return {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingWebhookConfiguration',
+    metadata: { name: o.name },
+    webhooks: [
+      {
+        name: o.webhook,
+        admissionReviewVersions: ['v1'],
+        sideEffects: 'None',
+        clientConfig: o.clientConfig,
+        rules: [
+          {
+            apiGroups: ['networking.istio.io'],
+            apiVersions: ['v1', 'v1beta1', 'v1alpha3'],
+            resources: ['sidecars'],
+            operations: o.operations ?? ['CREATE', 'UPDATE'],
+            scope: 'Namespaced',
+          },
+        ],
+        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': o.namespace } },
+        failurePolicy: o.failurePolicy,
+        timeoutSeconds: o.timeoutSeconds,
+      },
+    ],
+  };
+}
