@@ -83,7 +83,9 @@ export function checkSchema(object: unknown, options: SchemaOptions): SchemaResu
 
 function checkObject(object: unknown, rejectUnknownFields: boolean): SchemaResult {
   if (!isRecord(object)) {
-    return { violations: [schemaViolation('schema.type', '', rootTypeInvalid(jsonTypeOf(object)))], fatal: true };
+    // The whole object is missing or not an object (a hand-made review; kube-apiserver always sends one).
+    const violation = schemaViolation('schema.type', '', rootTypeInvalid(jsonTypeOf(object)));
+    return { violations: [{ ...violation, hint: NOT_AN_OBJECT_HINT }], fatal: true };
   }
   const violations: Violation[] = [];
   // Like the API server, an object that is not a Sidecar by its kind or
@@ -106,6 +108,8 @@ function checkObject(object: unknown, rejectUnknownFields: boolean): SchemaResul
     violations.push({ ...schemaViolation('schema.cel', '', CEL_RULES_SKIPPED), hint: CEL_SKIPPED_HINT });
   return { violations, fatal };
 }
+
+const NOT_AN_OBJECT_HINT = 'Send the Sidecar itself, a JSON object with apiVersion, kind, metadata and spec.';
 
 const CEL_SKIPPED_HINT =
   "Fix the other errors first; the API server then checks the CRD's validation rules, which may find more.";

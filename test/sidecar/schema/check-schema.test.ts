@@ -391,6 +391,8 @@ describe('fatal', () => {
       assert.equal(result.fatal, true);
       assert.equal(result.violations.length, 1);
       assert.equal(result.violations[0]?.rule, 'schema.type');
+      // Not the field hint ("a number, not a quoted string"): there is no field, the whole object is wrong.
+      assert.match(result.violations[0]?.hint ?? '', /^Send the Sidecar itself, a JSON object/);
     }
     assert.equal(
       lines(checkSchema([], strict))[0],
