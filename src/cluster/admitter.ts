@@ -239,27 +239,37 @@ export class Admitter {
   }
 
   /**
-   * A denial while something pending is held only because the view is behind
-   * (its expiry passed): say so, the conflict may be with a Sidecar the API
-   * server never stored.
+   * A conflict denial that names a Sidecar admitted but not stored yet: say
+   * so. It may never be stored (AlreadyExists when several replicas create
+   * the same default, a later webhook, a timeout), and then it counts until
+   * its expiry, or longer while the view is behind the API server.
    */
   private explained(request: AdmissionRequest, decision: Decision): Decision {
     if (decision.allowed || !decision.rules.some((r) => r.startsWith('conflict.'))) return decision;
-    const overdue = this.reservations.overdue(namespaceOf(request));
-    if (overdue.length === 0) return decision;
+    const namespace = namespaceOf(request);
+    const overdue = this.reservations.overdue(namespace);
+    const pending = overdue.length > 0 ? overdue : this.notStoredPeers(namespace, request.name ?? '');
+    if (pending.length === 0) return decision;
     const now = this.now();
-    const names = overdue
+    const names = pending
       .slice(0, 3)
       .map((r) => `${describeRef(r.info)} (admitted ${Math.round((now - r.admittedAt) / 1000)}s ago)`);
-    const more = overdue.length > 3 ? ` and ${overdue.length - 3} more` : '';
-    const age = Math.round(this.reservations.viewAgeMs() / 1000);
-    return {
-      ...decision,
-      warnings: [
-        ...decision.warnings,
-        `${names.join(', ')}${more}: admitted but not in sidecar-guard's view, which has not heard from the API server for ${age}s; counted as existing until the view shows it or shows it absent`,
-      ],
-    };
+    const more = pending.length > 3 ? ` and ${pending.length - 3} more` : '';
+    const why =
+      overdue.length > 0
+        ? `admitted but not in sidecar-guard's view, which has not heard from the API server for ${Math.round(this.reservations.viewAgeMs() / 1000)}s; counted as existing until the view shows it or shows it absent`
+        : `admitted but not stored yet; counted as existing until the view shows it, or for up to ${Math.ceil(Math.max(...pending.map((r) => r.expiresAt - now)) / 1000)}s more if its write failed (AlreadyExists, a later webhook, a timeout)`;
+    return { ...decision, warnings: [...decision.warnings, `${names.join(', ')}${more}: ${why}`] };
+  }
+
+  /** The CREATEs admitted in a namespace that its view does not hold yet, other than `name` itself. */
+  private notStoredPeers(namespace: string, name: string): Reservation[] {
+    const view = this.reservations.view;
+    return this.reservations.pending(namespace).filter((r) => {
+      if (r.info.name === name || r.replaces !== undefined) return false;
+      const stored = view.sidecar(namespace, r.info.name);
+      return stored === undefined || (r.uid !== undefined && stored.uid !== r.uid);
+    });
   }
 
   private at() {

@@ -20,7 +20,7 @@ import {
   type OverlapMode,
   type PairedSelector,
 } from './selectors.js';
-import type { Violation } from './violation.js';
+import type { Severity, Violation } from './violation.js';
 
 export interface CrossOptions {
   overlap: OverlapMode;
@@ -85,9 +85,17 @@ function duplicateDefault(
   options: CrossOptions,
 ): void {
   const wide = view.namespaceWide(ref.namespace);
+  // A name once: the view may hold a stored Sidecar and admitted versions of it not stored yet (several replicas
+  // creating the same default each admit it; all but one then fail with AlreadyExists).
+  let named: Set<string> | undefined;
   for (let i = 0; i < wide.length; i++) {
     const existing = wide[i]!;
     if (existing.name === ref.name) continue;
+    if (wide.length > 1) {
+      named ??= new Set();
+      if (named.has(existing.name)) continue;
+      named.add(existing.name);
+    }
     const grandfathered = wasNamespaceWide;
     out.push({
       rule: 'conflict.default',
@@ -133,15 +141,24 @@ function overlaps(
   const previous: PairedSelector | null = oldSelector
     ? { selector: oldSelector, selectorPairs: selectorPairs(oldSelector) }
     : null;
+  // Each other Sidecar once by name, as for conflict.default: a stored Sidecar and admitted versions of it not
+  // stored yet are one peer. A version that makes an error is still reported after one that made a warning.
+  let reported: Map<string, Severity> | undefined;
   view.forEachSidecarCompatibleWith(ref.namespace, candidate.selectorPairs, (other) => {
     if (!isSelective(other) || other.name === ref.name) return;
+    const before = reported?.get(other.name);
+    if (before === 'error') return;
     const overlap = overlapOf(candidate, other, ref.namespace, view, mode);
     if (!overlap) return;
     const grandfathered = previous !== null && overlapOf(previous, other, ref.namespace, view, mode) !== null;
+    const severity: Severity = grandfathered ? 'warning' : 'error';
+    if (before === severity) return;
+    reported ??= new Map();
+    reported.set(other.name, severity);
     const { shared } = overlap;
     out.push({
       rule: 'conflict.overlap',
-      severity: grandfathered ? 'warning' : 'error',
+      severity,
       path: 'spec.workloadSelector.labels',
       peer: { namespace: other.namespace, name: other.name },
       message: grandfathered

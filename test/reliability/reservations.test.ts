@@ -21,6 +21,7 @@ import { httpsRequest } from './helpers.js';
 interface Answer {
   allowed: boolean;
   message?: string;
+  warnings?: string[];
 }
 
 describe('a write that is never stored adds constraints and lifts none (serve --state examples/state.yaml)', () => {
@@ -70,8 +71,16 @@ describe('a write that is never stored adds constraints and lifts none (serve --
   async function post(review: unknown): Promise<Answer> {
     const res = await httpsRequest(port, { path: '/validate', body: JSON.stringify(review), caPem });
     assert.equal(res.status, 200, res.error ?? res.body);
-    const response = JSON.parse(res.body!).response as { allowed: boolean; status?: { message: string } };
-    return { allowed: response.allowed, ...(response.status ? { message: response.status.message } : {}) };
+    const response = JSON.parse(res.body!).response as {
+      allowed: boolean;
+      status?: { message: string };
+      warnings?: string[];
+    };
+    return {
+      allowed: response.allowed,
+      ...(response.status ? { message: response.status.message } : {}),
+      warnings: response.warnings ?? [],
+    };
   }
   const create = (object: Record<string, unknown>) => post(sidecarReview(object));
   const update = (object: Record<string, unknown>, oldObject: Record<string, unknown>) =>
@@ -109,6 +118,24 @@ describe('a write that is never stored adds constraints and lifts none (serve --
     assert.match(
       ratings.message!,
       /selects the same workloads as Sidecar shop\/reviews: both apply to pods labelled app=ratings/,
+    );
+  });
+
+  // Each replica's namespace-defaults controller creates the same default: every CREATE is admitted (the same
+  // name is no conflict), all but one then fail with AlreadyExists, and until the rest expire they count.
+  test('the same Sidecar admitted three times, stored never: the next one is denied naming it once, and why it still counts', async () => {
+    for (let i = 0; i < 3; i++) assert.equal((await create(sidecar('trio', 'default'))).allowed, true);
+    const mine = await create(sidecar('trio', 'mine'));
+    assert.equal(mine.allowed, false);
+    assert.equal(mine.message!.match(/already has a namespace-wide Sidecar: default/g)?.length, 1, mine.message);
+    assert.match(mine.message!, /^Sidecar trio\/mine is invalid: /, 'one error, not "(3 errors)"');
+    assert.ok(
+      mine.warnings!.some((w) =>
+        /^Sidecar trio\/default \(admitted \d+s ago\), Sidecar trio\/default \(admitted \d+s ago\), Sidecar trio\/default \(admitted \d+s ago\): admitted but not stored yet; counted as existing until the view shows it, or for up to \d+s more if its write failed \(AlreadyExists, a later webhook, a timeout\)$/.test(
+          w,
+        ),
+      ),
+      JSON.stringify(mine.warnings),
     );
   });
 
