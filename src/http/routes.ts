@@ -385,10 +385,51 @@ export function httpErrorName(status: number): string {
   return STATUS_CODES[status] ?? 'Internal Server Error';
 }
 
-/** Every JSON refusal's body, in Fastify's own error shape. */
-export function errorBody(status: number, message: string): { statusCode: number; error: string; message: string } {
-  return { statusCode: status, error: httpErrorName(status), message };
+/**
+ * Every JSON refusal's body: Fastify's own error shape, and a Kubernetes
+ * `Status` in the same object. kube-apiserver reads a failed webhook call's
+ * body as a Status when it can, and then shows its message to the user
+ * ("failed calling webhook ...: failed to call webhook: overloaded: ...");
+ * any other body became "an error on the server ("unknown")".
+ */
+export function errorBody(status: number, message: string): ErrorBody {
+  return {
+    statusCode: status,
+    error: httpErrorName(status),
+    message,
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    reason: STATUS_REASONS[status] ?? (status >= 500 ? 'InternalError' : 'BadRequest'),
+    code: status,
+  };
 }
+
+export interface ErrorBody {
+  statusCode: number;
+  error: string;
+  message: string;
+  kind: 'Status';
+  apiVersion: 'v1';
+  metadata: Record<string, never>;
+  status: 'Failure';
+  reason: string;
+  code: number;
+}
+
+/** metav1.StatusReason for the statuses this server answers with (k8s.io/apimachinery pkg/apis/meta/v1/types.go). */
+const STATUS_REASONS: Readonly<Record<number, string>> = {
+  400: 'BadRequest',
+  404: 'NotFound',
+  405: 'MethodNotAllowed',
+  408: 'Timeout',
+  413: 'RequestEntityTooLarge',
+  415: 'UnsupportedMediaType',
+  500: 'InternalError',
+  503: 'ServiceUnavailable',
+  504: 'Timeout',
+};
 
 /** The media type is application/json (parameters such as charset allowed), as the JSON parser is registered for. */
 function isJson(contentType: string | undefined): boolean {

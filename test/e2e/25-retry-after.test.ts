@@ -1,13 +1,15 @@
 // What sidecar-guard's overload refusal (503 with Retry-After, src/http/routes.ts) relies on, shown against the
 // real kube-apiserver: its webhook client (client-go's rest.Request) calls a webhook again after a 5xx that
 // carries Retry-After, and not after one without it. A stub webhook on loopback answers the first call of each
-// test with 503, then allows; its configuration covers one namespace only, with failurePolicy Fail.
+// test with 503 and sidecar-guard's own refusal body, then allows; its configuration covers one namespace only,
+// with failurePolicy Fail. The refusal's message reaches kubectl because that body is a Kubernetes Status too.
 // Needs `npm run e2e:up` first (make e2e does up, this, then down).
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { stringify } from 'yaml';
+import { errorBody } from '../../src/http/routes.js';
 import { testPki } from '../reliability/helpers.js';
 import { kubectl, mustKubectl, namespaces, needsRealApiServer, readState, sidecarWebhookConfiguration } from './env.js';
 
@@ -18,6 +20,7 @@ const WEBHOOK = 'retry-after.e2e.sidecar-guard.io';
 /** What the stub answers to its first call; every later one is allowed. */
 let first: { status: number; headers: Record<string, string> } = { status: 503, headers: {} };
 let calls = 0;
+const OVERLOADED = 'overloaded: 32 admission requests in flight (limit 32); retry after 1s';
 let server: Server;
 
 const sidecar = (name: string) =>
@@ -33,7 +36,8 @@ before(async () => {
       calls++;
       if (calls === 1) {
         response.writeHead(first.status, { 'content-type': 'application/json', ...first.headers });
-        response.end(JSON.stringify({ message: 'overloaded' }));
+        // The body sidecar-guard answers a refusal with (a Kubernetes Status too), so its message reaches kubectl.
+        response.end(JSON.stringify(errorBody(first.status, OVERLOADED)));
         return;
       }
       const review = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { request: { uid: string } };
@@ -95,5 +99,7 @@ test('a 503 without Retry-After is not called again: failurePolicy Fail refuses 
   const r = await dryRun('no-retry-after');
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /failed calling webhook "retry-after\.e2e\.sidecar-guard\.io"/);
+  // kube-apiserver read the body as a Status: the user sees why, not "an error on the server (\"unknown\")".
+  assert.ok(r.stderr.includes(`failed to call webhook: ${OVERLOADED}`), r.stderr);
   assert.equal(calls, 1);
 });

@@ -235,8 +235,18 @@ describe('/validate refuses what is not an AdmissionReview with a clear 4xx', ()
 
 /** Every refusal has Fastify's error shape, its `error` the status's reason phrase. */
 function assertRefusal(body: unknown, status: number, error: string, message: RegExp): void {
-  const { message: text, ...rest } = body as { message: string };
-  assert.deepEqual(rest, { statusCode: status, error });
+  const { message: text, reason, ...rest } = body as { message: string; reason: string };
+  // Fastify's error shape and a Kubernetes Status at once (kube-apiserver shows a Status's message).
+  assert.deepEqual(rest, {
+    statusCode: status,
+    error,
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    code: status,
+  });
+  assert.match(reason, /^[A-Z][A-Za-z]+$/);
   assert.match(text, message);
 }
 

@@ -129,6 +129,12 @@ describe(`the metrics listener: deadlines and a cap of ${CAP} connections`, { ti
       statusCode: 408,
       error: 'Request Timeout',
       message: 'the request head or body did not arrive in time',
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      reason: 'Timeout',
+      code: 408,
     });
     assert.equal(await httpErrors('408'), 1);
     honest.socket.destroy();
