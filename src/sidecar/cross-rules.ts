@@ -150,8 +150,8 @@ function overlaps(
     if (before === 'error') return;
     const overlap = overlapOf(candidate, other, ref.namespace, view, mode);
     if (!overlap) return;
-    const grandfathered = previous !== null && overlapOf(previous, other, ref.namespace, view, mode) !== null;
-    const severity: Severity = grandfathered ? 'warning' : 'error';
+    const kept = grandfatheredOverlap(overlap, previous, other, ref.namespace, view, mode);
+    const severity: Severity = kept ? 'warning' : 'error';
     if (before === severity) return;
     reported ??= new Map();
     reported.set(other.name, severity);
@@ -161,12 +161,37 @@ function overlaps(
       severity,
       path: 'spec.workloadSelector.labels',
       peer: { namespace: other.namespace, name: other.name },
-      message: grandfathered
-        ? `${describeRef(ref)} and ${describeRef(other)} select the same pods (${selectorString(shared)}); Istio uses the older one for them (IST0110)`
-        : `selects the same workloads as ${describeRef(other)}: both apply to pods labelled ${selectorString(shared)}${witnesses(overlap, view, mode)}; Istio would use only one of them, which is undefined behaviour (IST0110)`,
+      message:
+        severity === 'warning'
+          ? `${describeRef(ref)} and ${describeRef(other)} select the same pods (${selectorString(shared)}); Istio uses the older one for them (IST0110)`
+          : `selects the same workloads as ${describeRef(other)}: both apply to pods labelled ${selectorString(shared)}${witnesses(overlap, view, mode)}; Istio would use only one of them, which is undefined behaviour (IST0110)`,
       hint: `make the selectors disjoint (give ${ref.name} a label value that ${other.name} does not accept), or merge the two Sidecars into one`,
     });
   });
+}
+
+/**
+ * An UPDATE keeps an overlap the stored version already had with the same
+ * peer, and only within it: the pods the new selector contests with the peer
+ * (those carrying `shared`) must all have been contested before, which holds
+ * when `shared` demands every label the old overlap demanded. Without that, an
+ * UPDATE could move an old overlap onto workloads no one contested (a probe,
+ * 2026-12-02: a selector swapped from app=web to track=canary took over a
+ * canary Deployment with only a warning, where a CREATE was refused).
+ */
+function grandfatheredOverlap(
+  overlap: Overlap,
+  previous: PairedSelector | null,
+  other: PairedSelector,
+  namespace: string,
+  view: ClusterView,
+  mode: OverlapMode,
+): boolean {
+  if (previous === null) return false;
+  const before = overlapOf(previous, other, namespace, view, mode);
+  if (before === null) return false;
+  for (const key of Object.keys(before.shared)) if (overlap.shared[key] !== before.shared[key]) return false;
+  return true;
 }
 
 /** Ambient pods have no sidecar: Istio's analyzer leaves them out of IST0110, and so do `pods` and `workloads`. */

@@ -246,6 +246,19 @@ describe('conflict.overlap (IST0110)', () => {
     );
     assert.equal(fresh!.severity, 'error');
   });
+
+  // An adversarial probe moved an old overlap onto a canary Deployment nobody contested, with a warning only.
+  test('an UPDATE may keep an old overlap only within it: moving it onto other pods is an error', () => {
+    const canary = sidecar('shop', 'canary', { selector: { track: 'canary' } });
+    const old = sidecar('shop', 'web', { selector: { app: 'web' } }); // contests pods with app=web,track=canary
+    const store = storeWith(canary, old);
+    const severityOf = (selector: Record<string, string>) =>
+      only(judge(store, sidecar('shop', 'web', { selector }), opts(), old), 'conflict.overlap').map((v) => v.severity);
+    assert.deepEqual(severityOf({ app: 'web' }), ['warning'], 'unchanged');
+    assert.deepEqual(severityOf({ app: 'web', version: 'v2' }), ['warning'], 'narrower: fewer of the same pods');
+    assert.deepEqual(severityOf({ track: 'canary' }), ['error'], 'every canary pod, not only the web ones');
+    assert.deepEqual(severityOf({ app: 'api' }), ['error'], 'the api canary pods instead');
+  });
 });
 
 describe('root.selector and selector.no-match', () => {
