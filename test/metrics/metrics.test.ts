@@ -333,7 +333,17 @@ describe('every refusal is counted in http_errors_total', { timeout: 30_000 }, (
     await client.whenClosed();
     assert.equal(client.status(), 400);
     const body = client.json() as Record<string, unknown>;
-    assert.deepEqual(Object.keys(body), ['statusCode', 'error', 'message']);
+    assert.deepEqual(Object.keys(body), [
+      'statusCode',
+      'error',
+      'message',
+      'kind',
+      'apiVersion',
+      'metadata',
+      'status',
+      'reason',
+      'code',
+    ]);
     assert.match(String(body.message), /^cannot route POST \/%: not a valid URL .*; use POST \/validate or \/mutate$/);
     assert.equal(client.header('connection'), 'close');
     assert.equal(await errors({ endpoint: 'unknown', status: '400' }), before + 1);
