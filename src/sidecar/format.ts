@@ -62,16 +62,31 @@ export function formatDenial(ref: ObjectRef, errors: readonly Violation[]): stri
   if (total === 1 && shown.length === 1) return `${subject} is invalid: ${line(shown[0]!)}`;
   const lines: string[] = [];
   let used = 0;
+  // Istio reports some findings twice in a row (H5 for a host: once from each check that fails on it); a person
+  // reads the line once, with how often it was reported. The count in the first line stays Istio's.
+  let times = 0;
+  const counted = () => {
+    if (times > 1) lines[lines.length - 1] += ` (reported ${times} times)`;
+  };
   for (const [i, v] of shown.entries()) {
     const text = `- ${line(v)}`;
+    if (times > 0 && text === lines[lines.length - 1]) {
+      times++;
+      continue;
+    }
     if (used + text.length > DENIAL_CHARS) {
+      counted();
       const rest = summaryOf(shown.slice(i), 'error');
       if (rest) lines.push(`- ${formatFinding(rest)}`);
+      times = 0;
       break;
     }
+    counted();
     lines.push(text);
+    times = 1;
     used += text.length + 1;
   }
+  counted();
   return `${subject} is invalid (${formatCount(total)} errors):\n${lines.join('\n')}`;
 }
 

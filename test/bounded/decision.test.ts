@@ -204,7 +204,7 @@ describe('the denial fits on one screen', () => {
     );
     const shown = lines
       .slice(1, -1)
-      .map((l) => Number(/… and (\d+) more like this/.exec(l)?.[1] ?? 1))
+      .map((l) => Number(/… and (\d+) more like this/.exec(l)?.[1] ?? /\(reported (\d+) times\)$/.exec(l)?.[1] ?? 1))
       .reduce((a, b) => a + b, 0);
     const rest = Number(/… and (\d+) more errors/.exec(lines.at(-1)!)![1]);
     assert.equal(shown + rest, 30, 'every error is shown or counted');
