@@ -8,15 +8,27 @@ import type { CheckReport, CheckResult, Finding } from './run.js';
 export function formatText(report: CheckReport): string {
   const lines: string[] = [];
   for (const r of report.results) {
+    // A finding reported twice in a row (Istio's H5 for a host) is one line saying so, as in the webhook's denial;
+    // the JSON and CI formats keep one entry per finding.
+    let times = 0;
+    const counted = () => {
+      if (times > 1) lines[lines.length - 1] += ` (reported ${times} times)`;
+    };
     for (const f of inLineOrder([...r.errors, ...r.warnings])) {
       const path = f.path ? `${clip(f.path, PATH_CHARS)}: ` : '';
       // Names, keys and file names come from the files: an escape sequence or newline in one stays visible text.
-      lines.push(
-        escapeControls(
-          `${r.file}:${f.line}:${f.col}: ${f.severity}: ${path}${clip(f.message, MESSAGE_CHARS)} [${f.rule}]`,
-        ),
+      const text = escapeControls(
+        `${r.file}:${f.line}:${f.col}: ${f.severity}: ${path}${clip(f.message, MESSAGE_CHARS)} [${f.rule}]`,
       );
+      if (times > 0 && text === lines[lines.length - 1]) {
+        times++;
+        continue;
+      }
+      counted();
+      lines.push(text);
+      times = 1;
     }
+    counted();
   }
   lines.push(summaryLine(report));
   return `${lines.join('\n')}\n`;

@@ -198,6 +198,17 @@ describe('sidecar-guard check', () => {
     assert.equal(isolated.code, 0);
   });
 
+  test('a finding reported twice in a row (H5) is one text line saying so; JSON keeps both', async () => {
+    const stdin = good.replace('["./*", "istio-system/*"]', '["shop/foo_bar.example.com"]');
+    const text = await runCli(['check', '--isolated', '-'], { stdin });
+    assert.equal(text.code, 1);
+    const lines = text.stdout.split('\n').filter((l) => l.includes('[H5]'));
+    assert.equal(lines.length, 1, text.stdout);
+    assert.match(lines[0]!, /domain name "foo_bar\.example\.com" invalid .*\[H5\] \(reported 2 times\)$/);
+    const json = await runCli(['check', '--isolated', '-o', 'json', '-'], { stdin });
+    assert.equal(JSON.parse(json.stdout).results[0].errors.filter((e: { rule: string }) => e.rule === 'H5').length, 2);
+  });
+
   test('a conflict says where the other Sidecar was read, in another file or the same one', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sg-peer-'));
     writeFileSync(join(dir, 'a.yaml'), good);
