@@ -42,6 +42,7 @@ export function sidecarInfoOf(obj: unknown, fallbackNamespace = 'default'): Side
   if (created) info.creationTimestamp = created;
   const version = str(meta.resourceVersion);
   if (version) info.resourceVersion = version;
+  if (str(meta.deletionTimestamp)) info.deleting = true;
   return info;
 }
 

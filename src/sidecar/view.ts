@@ -29,6 +29,8 @@ export interface SidecarInfo {
   readonly egressHosts?: readonly string[] | null;
   readonly labels: Labels;
   readonly annotations: Labels;
+  /** Being deleted (metadata.deletionTimestamp): istiod still uses it until its finalizers let it go. */
+  readonly deleting?: true;
 }
 
 export interface PodInfo {

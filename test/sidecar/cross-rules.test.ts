@@ -32,6 +32,19 @@ function judge(store: ClusterStore, obj: Record<string, unknown>, options = opts
 const only = (vs: Violation[], rule: string) => vs.filter((v) => v.rule === rule);
 
 describe('conflict.default (IST0111): one namespace-wide Sidecar per namespace', () => {
+  // A cluster probe: the denial said "edit the existing Sidecar" of one a finalizer held in deletion.
+  test('an existing one held in deletion by finalizers still counts, and the denial says so and to wait', () => {
+    const old = sidecar('shop', 'old');
+    (old.metadata as Record<string, unknown>).deletionTimestamp = '2026-12-02T10:00:00Z';
+    const [v] = only(judge(storeWith(old), sidecar('shop', 'new')), 'conflict.default');
+    assert.equal(v!.severity, 'error');
+    assert.match(
+      v!.message,
+      /namespace-wide Sidecar: old \(being deleted, held by its finalizers: it counts until they let it go\);/,
+    );
+    assert.match(v!.hint!, /^wait until shop\/old is gone \(its metadata\.finalizers say what holds it\)/);
+  });
+
   test('a second selector-less Sidecar is denied, naming the namespace and the existing one', () => {
     const store = storeWith(sidecar('shop', 'default'));
     const [v, ...rest] = only(judge(store, sidecar('shop', 'second')), 'conflict.default');
