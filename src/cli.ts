@@ -496,9 +496,15 @@ function systemProblem(err: NodeJS.ErrnoException & { address?: string; port?: n
   return `${message} (LOG_LEVEL=debug shows where it failed)`;
 }
 
-/** Why a file could not be written, without the name of the temporary file it was first written to. */
+/**
+ * Why a file could not be written, in words and without the name of the
+ * temporary file it was first written to: Node's own words for the code
+ * ("ENOTDIR: not a directory, open '…'" gives "not a directory").
+ */
 function writeProblem(err: NodeJS.ErrnoException): string {
-  return err.code ? describeErrno(err) : err.message;
+  if (!err.code) return err.message;
+  const words = new RegExp(`^${err.code}: ([^,]+)`).exec(err.message ?? '')?.[1];
+  return words ?? describeErrno(err);
 }
 
 function describeErrno(err: NodeJS.ErrnoException): string {

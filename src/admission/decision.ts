@@ -16,6 +16,8 @@ export interface Decision {
   patch?: JsonPatchOperation[];
   /** Ids of the rules behind the denial (errors) or the warnings. */
   rules: string[];
+  /** The other Sidecars a denial's conflicts are with (`name` in the request's namespace), when there are any. */
+  peers?: string[];
 }
 
 export const skipped = (): Decision => ({ allowed: true, outcome: 'skipped', warnings: [], rules: [] });

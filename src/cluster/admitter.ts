@@ -18,6 +18,7 @@
 // dry runs and writes that cannot create a conflict cost no round trip.
 import { Undecided, type Decision } from '../admission/decision.js';
 import type { AdmissionRequest } from '../admission/types.js';
+import { clip, escapeControls } from '../sidecar/format.js';
 import { describeRef } from '../sidecar/object.js';
 import { isSidecarRequest, review, type ReviewContext, type ReviewOptions } from '../sidecar/review.js';
 import { pairsEqual, selectorOf, selectorPairs } from '../sidecar/selectors.js';
@@ -239,43 +240,53 @@ export class Admitter {
   }
 
   /**
-   * A conflict denial that names a Sidecar admitted but not stored yet: say
-   * so. It may never be stored (AlreadyExists when several replicas create
+   * A conflict denial that names a Sidecar admitted but not stored yet (a
+   * CREATE, or an UPDATE's new version): say so. It may never be stored (AlreadyExists when several replicas create
    * the same default, a later webhook, a timeout), and then it counts until
    * its expiry, or longer while the view is behind the API server.
    */
   private explained(request: AdmissionRequest, decision: Decision): Decision {
-    if (decision.allowed || !decision.rules.some((r) => r.startsWith('conflict.'))) return decision;
+    if (decision.allowed || !decision.peers) return decision;
+    const peers = new Set(decision.peers);
+    // A pending Sidecar is one the view does not show yet (showing it settles it): those the denial names, less
+    // the pending UPDATEs of a stored one (the stored version is there whatever becomes of the UPDATE).
     const namespace = namespaceOf(request);
-    const overdue = this.reservations.overdue(namespace);
-    const pending = overdue.length > 0 ? overdue : this.notStoredPeers(namespace, request.name ?? '');
+    const view = this.reservations.view;
+    const pending = this.reservations.pending(namespace).filter((r) => {
+      if (!peers.has(r.info.name)) return false;
+      const stored = view.sidecar(namespace, r.info.name);
+      return stored === undefined || stored.uid !== r.uid;
+    });
     if (pending.length === 0) return decision;
     const now = this.now();
-    const names = pending
-      .slice(0, 3)
-      .map((r) => `${describeRef(r.info)} (admitted ${Math.round((now - r.admittedAt) / 1000)}s ago)`);
-    const more = pending.length > 3 ? ` and ${pending.length - 3} more` : '';
-    const why =
-      overdue.length > 0
-        ? `admitted but not in sidecar-guard's view, which has not heard from the API server for ${Math.round(this.reservations.viewAgeMs() / 1000)}s; counted as existing until the view shows it or shows it absent`
-        : `admitted but not stored yet; counted as existing until the view shows it, or for up to ${Math.ceil(Math.max(...pending.map((r) => r.expiresAt - now)) / 1000)}s more if its write failed (AlreadyExists, a later webhook, a timeout)`;
-    return { ...decision, warnings: [...decision.warnings, `${names.join(', ')}${more}: ${why}`] };
-  }
-
-  /** The CREATEs admitted in a namespace that its view does not hold yet, other than `name` itself. */
-  private notStoredPeers(namespace: string, name: string): Reservation[] {
-    const view = this.reservations.view;
-    return this.reservations.pending(namespace).filter((r) => {
-      if (r.info.name === name || r.replaces !== undefined) return false;
-      const stored = view.sidecar(namespace, r.info.name);
-      return stored === undefined || (r.uid !== undefined && stored.uid !== r.uid);
+    const overdue = pending.some((r) => r.expiresAt <= now);
+    const byName = new Map<string, Reservation[]>();
+    for (const r of pending) {
+      const same = byName.get(r.info.name);
+      if (same) same.push(r);
+      else byName.set(r.info.name, [r]);
+    }
+    const named = [...byName.values()].slice(0, 3).map((same) => {
+      const first = same.reduce((a, b) => (a.admittedAt <= b.admittedAt ? a : b));
+      const times = same.length > 1 ? `, ${same.length} times` : '';
+      return `${describeRef(first.info)} (admitted ${Math.round((now - first.admittedAt) / 1000)}s ago${times})`;
     });
+    const more = byName.size > 3 ? ` and ${byName.size - 3} more` : '';
+    const why = overdue
+      ? `admitted but not in sidecar-guard's view, which has not heard from the API server for ${Math.round(this.reservations.viewAgeMs() / 1000)}s; counted as existing until the view shows it or shows it absent`
+      : `admitted but not stored yet; counted as existing until the view shows it, or for up to ${Math.ceil(Math.max(...pending.map((r) => r.expiresAt - now)) / 1000)}s more if its write failed (AlreadyExists, a later webhook, a timeout)`;
+    // Within kube-apiserver's length for one warning once warnings are many (format.ts), control characters escaped.
+    const warning = clip(escapeControls(`${named.join(', ')}${more}: ${why}`), EXPLANATION_CHARS);
+    return { ...decision, warnings: [...decision.warnings, warning] };
   }
 
   private at() {
     return { replica: this.options.replica, now: this.now(), ttlMs: this.options.ttlMs };
   }
 }
+
+/** The longest explanation of pending peers: kube-apiserver cuts each warning to 256 runes once they are many. */
+const EXPLANATION_CHARS = 256;
 
 /** A Sidecar CREATE or UPDATE: judged against the others of its namespace. */
 function judgedWrite(request: AdmissionRequest): boolean {

@@ -421,6 +421,7 @@ export interface ErrorBody {
 /** metav1.StatusReason for the statuses this server answers with (k8s.io/apimachinery pkg/apis/meta/v1/types.go). */
 const STATUS_REASONS: Readonly<Record<number, string>> = {
   400: 'BadRequest',
+  403: 'Forbidden',
   404: 'NotFound',
   405: 'MethodNotAllowed',
   408: 'Timeout',
@@ -492,8 +493,11 @@ const WAITERS_PER_SLOT = 4;
  * are buffered), and one whose connection closes leaves at once.
  */
 class WaitingRoom {
-  /** Each waiter's reply and its wait, in the order they came. */
+  /** Each waiter's reply and its wait. */
   private readonly waiters = new Map<FastifyReply, Wait>();
+  /** When each waiting request first came to wait: its place in the queue, kept when it waits again. */
+  private readonly firstCame = new WeakMap<FastifyReply, number>();
+  private arrivals = 0;
 
   constructor(
     readonly capacity: number,
@@ -503,8 +507,14 @@ class WaitingRoom {
   /** Calls `retry` in `ms` (or sooner, on wake()) unless the connection closes first; false when the room is full. */
   wait(reply: FastifyReply, ms: number, retry: () => void): boolean {
     if (this.waiters.size >= this.capacity) return false;
+    let place = this.firstCame.get(reply);
+    if (place === undefined) {
+      place = this.arrivals++;
+      this.firstCame.set(reply, place);
+    }
     const wait: Wait = {
       retry,
+      place,
       leave: () => {
         this.timers.clearTimeout(handle);
         reply.raw.off('close', wait.leave);
@@ -518,22 +528,23 @@ class WaitingRoom {
   }
 
   /**
-   * Room was freed: waiters retry, first come first, until one finds none
-   * (it waits again, at the back, or is refused at its deadline): each
-   * release frees one request's room, so retrying every waiter on every
-   * release would be a hundred admissions tried per answer in a burst.
+   * Room was freed: waiters retry in the order they first came, until one
+   * finds none (it waits again, keeping its place, or is refused at its
+   * deadline): each release frees one request's room, so retrying every
+   * waiter on every release would be a hundred admissions tried per answer.
    */
   wake(): void {
     // Every response's close calls this: with nobody waiting (the usual case) it allocates nothing.
     if (this.waiters.size === 0) return;
-    for (const [reply, wait] of [...this.waiters]) {
+    const inOrder = [...this.waiters].sort((a, b) => a[1].place - b[1].place);
+    for (const [reply, wait] of inOrder) {
       this.retry(reply, wait);
       if (this.waiters.has(reply)) return;
     }
   }
 
   private retry(reply: FastifyReply, wait: Wait): void {
-    // Once per wait: a retry may free room and wake the others, or wait again (a new Wait).
+    // Once per wait: a retry may free room and wake the others, or wait again (a new Wait, the same place).
     if (this.waiters.get(reply) !== wait) return;
     wait.leave();
     wait.retry();
@@ -542,6 +553,8 @@ class WaitingRoom {
 
 interface Wait {
   retry(): void;
+  /** The request's place in the queue (WaitingRoom.firstCame). */
+  readonly place: number;
   leave(): void;
 }
 

@@ -63,10 +63,15 @@ export function formatDenial(ref: ObjectRef, errors: readonly Violation[]): stri
   const lines: string[] = [];
   let used = 0;
   // Istio reports some findings twice in a row (H5 for a host: once from each check that fails on it); a person
-  // reads the line once, with how often it was reported. The count in the first line stays Istio's.
+  // reads the line once, with how often it was reported. The count in the first line stays Istio's. The cap of
+  // one rule's findings (DENIAL_LIMITS) is applied before, so it may leave one report of a pair shown and count
+  // the other among "… and N more like this": the counts still add up to the first line's.
   let times = 0;
   const counted = () => {
-    if (times > 1) lines[lines.length - 1] += ` (reported ${times} times)`;
+    if (times < 2) return;
+    const note = ` (reported ${times} times)`;
+    lines[lines.length - 1] += note;
+    used += note.length;
   };
   for (const [i, v] of shown.entries()) {
     const text = `- ${line(v)}`;

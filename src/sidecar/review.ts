@@ -248,6 +248,17 @@ function hasUnknownTopLevelField(object: Record<string, unknown>): boolean {
   return false;
 }
 
+/** The names of the other Sidecars the conflicts are with, once each (what a replica explains when one is pending). */
+function peersOf(errors: readonly Violation[]): { peers?: string[] } {
+  let peers: Set<string> | undefined;
+  for (const e of errors) {
+    if (!e.peer) continue;
+    peers ??= new Set();
+    peers.add(e.peer.name);
+  }
+  return peers ? { peers: [...peers] } : {};
+}
+
 /**
  * Findings to an answer: the denial message and the warnings are bounded for
  * kubectl (format.ts), whatever the number of findings; `rules` names every
@@ -268,6 +279,7 @@ export function decide(ref: ObjectRef, findings: readonly Violation[]): Decision
       message: formatDenial(ref, errors),
       warnings: warningTexts,
       rules: rulesOf(errors),
+      ...peersOf(errors),
     };
   }
   return {

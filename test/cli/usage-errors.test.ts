@@ -495,6 +495,10 @@ const CASES: Record<string, Case> = {
     says: /cannot write to \/proc\/sidecar-guard-test\/certs: no such file or directory$/,
   },
   // It named the temporary file it writes first (/proc/1/.ca.crt.<random>.tmp) and the errno.
+  "certs --out under a file: Node's words for the code, not the bare code": {
+    args: () => ['certs', '--out', join(emptyFile, 'sub')],
+    says: /^sidecar-guard: cannot (write to|use) .*empty\.pem.*: not a directory$/,
+  },
   'certs --out a folder that takes no files': {
     args: () => ['certs', '--out', '/proc/1'],
     says: /^sidecar-guard: cannot write to \/proc\/1: no such file or directory$/,

@@ -601,6 +601,38 @@ describe('the body budget and slow bodies', { timeout: 60_000 }, () => {
 
   // A burst's heads all arrive in one read of the sockets, before any decision: the slots are then held by bodies
   // that are complete and being decided, which no cutting frees, but each answer does within milliseconds.
+  test('waiters are let in in the order they came, whatever wake-ups found no room', async () => {
+    const decided: string[] = [];
+    const pending: (() => void)[] = [];
+    const server = await listen({
+      limits: { maxInflight: 1 },
+      validate: (r) =>
+        new Promise((resolve) => {
+          decided.push(r.uid);
+          pending.push(() => resolve({ allowed: true, outcome: 'allowed', warnings: [], rules: [] }));
+        }),
+    });
+    const { port } = server;
+    try {
+      const clients = [await review(port, 'holder')];
+      await waitFor('the holder being decided', () => decided.length === 1);
+      for (let i = 0; i < 4; i++) {
+        clients.push(await review(port, `w${i}`));
+        await waitFor(`w${i} waiting`, () => server.heads() === i + 2);
+      }
+      for (let i = 1; i <= 4; i++) {
+        pending.shift()!();
+        await waitFor(`decision ${i + 1}`, () => decided.length === i + 1);
+      }
+      pending.shift()!();
+      await waitFor('all answered', () => clients.every(answered));
+      assert.deepEqual(decided, ['holder', 'w0', 'w1', 'w2', 'w3']);
+    } finally {
+      hangUp();
+      await server.close();
+    }
+  });
+
   test('a review that finds every slot held by complete bodies being decided waits for one, instead of a 503', async () => {
     const decisions: (() => void)[] = [];
     const server = await listen({

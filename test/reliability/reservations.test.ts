@@ -131,11 +131,21 @@ describe('a write that is never stored adds constraints and lifts none (serve --
     assert.match(mine.message!, /^Sidecar trio\/mine is invalid: /, 'one error, not "(3 errors)"');
     assert.ok(
       mine.warnings!.some((w) =>
-        /^Sidecar trio\/default \(admitted \d+s ago\), Sidecar trio\/default \(admitted \d+s ago\), Sidecar trio\/default \(admitted \d+s ago\): admitted but not stored yet; counted as existing until the view shows it, or for up to \d+s more if its write failed \(AlreadyExists, a later webhook, a timeout\)$/.test(
+        /^Sidecar trio\/default \(admitted \d+s ago, 3 times\): admitted but not stored yet; counted as existing until the view shows it, or for up to \d+s more if its write failed \(AlreadyExists, a later webhook, a timeout\)$/.test(
           w,
         ),
       ),
       JSON.stringify(mine.warnings),
+    );
+  });
+
+  test('a pending Sidecar the denial does not name is not mentioned', async () => {
+    assert.equal((await create(sidecar('billing', 'unrelated', { selector: { app: 'zzz' } }))).allowed, true);
+    const second = await create(sidecar('billing', 'second'));
+    assert.equal(second.allowed, false, 'denied for the stored billing/default');
+    assert.deepEqual(
+      second.warnings!.filter((w) => w.includes('admitted')),
+      [],
     );
   });
 
