@@ -2,33 +2,21 @@
 // one JSON object for machines. What one object can print is bounded: the
 // findings by judge (FINDING_LIMITS, with "… and N more like this"), each
 // message and path here.
-import { clip, escapeControls, MESSAGE_CHARS, PATH_CHARS } from '../sidecar/format.js';
+import { clip, escapeControls, MESSAGE_CHARS, PATH_CHARS, repeatedRuns } from '../sidecar/format.js';
 import type { CheckReport, CheckResult, Finding } from './run.js';
 
 export function formatText(report: CheckReport): string {
   const lines: string[] = [];
   for (const r of report.results) {
+    // Names, keys and file names come from the files: an escape sequence or newline in one stays visible text.
+    const texts = inLineOrder([...r.errors, ...r.warnings]).map((f) =>
+      escapeControls(
+        `${r.file}:${f.line}:${f.col}: ${f.severity}: ${f.path ? `${clip(f.path, PATH_CHARS)}: ` : ''}${clip(f.message, MESSAGE_CHARS)} [${f.rule}]`,
+      ),
+    );
     // A finding reported twice in a row (Istio's H5 for a host) is one line saying so, as in the webhook's denial;
     // the JSON and CI formats keep one entry per finding.
-    let times = 0;
-    const counted = () => {
-      if (times > 1) lines[lines.length - 1] += ` (reported ${times} times)`;
-    };
-    for (const f of inLineOrder([...r.errors, ...r.warnings])) {
-      const path = f.path ? `${clip(f.path, PATH_CHARS)}: ` : '';
-      // Names, keys and file names come from the files: an escape sequence or newline in one stays visible text.
-      const text = escapeControls(
-        `${r.file}:${f.line}:${f.col}: ${f.severity}: ${path}${clip(f.message, MESSAGE_CHARS)} [${f.rule}]`,
-      );
-      if (times > 0 && text === lines[lines.length - 1]) {
-        times++;
-        continue;
-      }
-      counted();
-      lines.push(text);
-      times = 1;
-    }
-    counted();
+    for (const { text } of repeatedRuns(texts)) lines.push(text);
   }
   lines.push(summaryLine(report));
   return `${lines.join('\n')}\n`;

@@ -62,37 +62,36 @@ export function formatDenial(ref: ObjectRef, errors: readonly Violation[]): stri
   if (total === 1 && shown.length === 1) return `${subject} is invalid: ${line(shown[0]!)}`;
   const lines: string[] = [];
   let used = 0;
-  // Istio reports some findings twice in a row (H5 for a host: once from each check that fails on it); a person
-  // reads the line once, with how often it was reported. The count in the first line stays Istio's. The cap of
-  // one rule's findings (DENIAL_LIMITS) is applied before, so it may leave one report of a pair shown and count
-  // the other among "… and N more like this": the counts still add up to the first line's.
-  let times = 0;
-  const counted = () => {
-    if (times < 2) return;
-    const note = ` (reported ${times} times)`;
-    lines[lines.length - 1] += note;
-    used += note.length;
-  };
-  for (const [i, v] of shown.entries()) {
-    const text = `- ${line(v)}`;
-    if (times > 0 && text === lines[lines.length - 1]) {
-      times++;
-      continue;
-    }
+  // The cap of one rule's findings (DENIAL_LIMITS) is applied before lines repeated in a row are joined, so it
+  // may leave one report of a pair shown and count the other among "… and N more like this": the counts still
+  // add up to the first line's, which stays Istio's.
+  for (const { text, at } of repeatedRuns(shown.map((v) => `- ${line(v)}`))) {
     if (used + text.length > DENIAL_CHARS) {
-      counted();
-      const rest = summaryOf(shown.slice(i), 'error');
+      const rest = summaryOf(shown.slice(at), 'error');
       if (rest) lines.push(`- ${formatFinding(rest)}`);
-      times = 0;
       break;
     }
-    counted();
     lines.push(text);
-    times = 1;
     used += text.length + 1;
   }
-  counted();
   return `${subject} is invalid (${formatCount(total)} errors):\n${lines.join('\n')}`;
+}
+
+/**
+ * Lines repeated in a row as one, ending in how often it came, each with the
+ * index of its first: Istio reports some findings twice in a row (H5 for a
+ * host, once from each check that fails on it), and a person reads the line
+ * once. The denial and `check`'s text output both join them.
+ */
+export function repeatedRuns(texts: readonly string[]): { text: string; at: number }[] {
+  const runs: { text: string; at: number }[] = [];
+  for (let at = 0; at < texts.length; ) {
+    let times = 1;
+    while (texts[at + times] === texts[at]) times++;
+    runs.push({ text: times > 1 ? `${texts[at]} (reported ${times} times)` : texts[at]!, at });
+    at += times;
+  }
+  return runs;
 }
 
 /**
