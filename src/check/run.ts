@@ -62,8 +62,7 @@ export interface CheckReport {
 
 export function checkManifests(manifests: readonly Manifest[], files: number, options: CheckOptions): CheckReport {
   const store = options.isolated ? undefined : stateFrom(manifests, options.namespace);
-  const accepted = new Map<string, Record<string, unknown>>(); // ns/name → last admitted version, for UPDATE semantics
-  const acceptedAt = new Map<string, string>(); // ns/name → where that version was read (file:line)
+  const accepted: Admitted = new Map();
   const results: CheckResult[] = [];
   let skipped = 0;
   for (const m of manifests) {
@@ -75,7 +74,7 @@ export function checkManifests(manifests: readonly Manifest[], files: number, op
       skipped++;
       continue;
     }
-    results.push(checkSidecar(m, store, { accepted, acceptedAt }, options));
+    results.push(checkSidecar(m, store, accepted, options));
   }
   const judged = results.filter((r) => r.kind !== null);
   const allowed = judged.filter((r) => r.allowed).length;
@@ -105,11 +104,11 @@ function stateFrom(manifests: readonly Manifest[], namespace: string): ClusterSt
   return storeOf(rest);
 }
 
-/** The Sidecars admitted so far in the run: each one's last version (ns/name), and where it was read. */
-interface Admitted {
-  accepted: Map<string, Record<string, unknown>>;
-  acceptedAt: Map<string, string>;
-}
+/**
+ * The Sidecars admitted so far in the run, by ns/name: the last admitted
+ * version (a later document of it is its UPDATE) and where it was read.
+ */
+type Admitted = Map<string, { object: Record<string, unknown>; at: string }>;
 
 /**
  * One Sidecar document through the webhook's pipeline. A document whose
@@ -119,32 +118,31 @@ interface Admitted {
 function checkSidecar(
   m: ManifestObject,
   store: ClusterStore | undefined,
-  { accepted, acceptedAt }: Admitted,
+  accepted: Admitted,
   options: CheckOptions,
 ): CheckResult {
   const obj = m.object as Record<string, unknown>;
   const ref = refOf(obj, options.namespace);
   const key = `${ref.namespace}/${ref.name}`;
   // A conflict's other Sidecar may be in another file of the run: say where, so it can be found.
-  const where = ({ peer }: Violation): string => {
-    const at = peer && acceptedAt.get(`${peer.namespace}/${peer.name}`);
+  const where = (peer: Violation['peer']): string => {
+    const at = peer && accepted.get(`${peer.namespace}/${peer.name}`)?.at;
     return at ? ` (${peer.namespace}/${peer.name} is at ${at})` : '';
   };
-  const findings = judge({ object: obj, oldObject: accepted.get(key), ref }, store, {
+  const findings = judge({ object: obj, oldObject: accepted.get(key)?.object, ref }, store, {
     ...options,
     rejectUnknownFields: true,
   });
   const toFinding = ({ allowedBecause, peer, ...v }: Violation): Finding => ({
     ...v,
-    message: `${v.message}${where({ ...v, peer })}${allowedBecause ? ` (allowed: ${allowedBecause})` : ''}`,
+    message: `${v.message}${where(peer)}${allowedBecause ? ` (allowed: ${allowedBecause})` : ''}`,
     ...m.locate(v.path),
   });
   const errors = errorsOf(findings).map(toFinding);
   const warnings = warningsOf(findings).map(toFinding);
   const allowed = errors.length === 0;
   if (allowed && store) {
-    accepted.set(key, obj);
-    acceptedAt.set(key, `${m.file}:${m.position.line}`);
+    accepted.set(key, { object: obj, at: `${m.file}:${m.position.line}` });
     store.upsertSidecar(obj, ref.namespace);
   }
   return {
