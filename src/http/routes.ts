@@ -214,7 +214,8 @@ export const admissionRoutes: FastifyPluginCallback<RouteOptions> = (app, { deps
   const notFound = (request: FastifyRequest, reply: FastifyReply) => {
     if (!request.raw.complete) void reply.header('connection', 'close');
     const path = request.url.split('?', 1)[0]!;
-    const allow = allowedMethods(path, deps.mutate !== undefined);
+    // The methods the router has for this path (/validate, /mutate when served, the probes' GET and HEAD).
+    const allow = ROUTE_METHODS.filter((method) => app.hasRoute({ url: path, method })).join(', ');
     if (allow) {
       // A path that exists, asked with another method (curl without -d, a GET from a browser): 405 names the method.
       deps.observer?.httpError?.('unknown', 405);
@@ -352,12 +353,8 @@ function logDecision(
 
 const MAX_LOGGED_RULES = 20;
 
-/** The methods a path of this server answers (its Allow header), or undefined for a path it does not serve. */
-function allowedMethods(path: string, mutate: boolean): string | undefined {
-  if (path === '/validate' || (mutate && path === '/mutate')) return 'POST';
-  if (path === '/healthz' || path === '/readyz') return 'GET, HEAD';
-  return undefined;
-}
+/** The methods this server's routes use, in the order an Allow header names them. */
+const ROUTE_METHODS = ['GET', 'HEAD', 'POST'] as const;
 
 function endpointOf(request: FastifyRequest): string {
   return request.routeOptions?.url?.replace(/^\//, '') || 'unknown';
