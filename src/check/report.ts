@@ -8,10 +8,16 @@ import type { CheckReport, CheckResult, Finding } from './run.js';
 export function formatText(report: CheckReport): string {
   const lines: string[] = [];
   for (const r of report.results) {
+    // A file holds many Sidecars and a finding's line may be far from the object's name: each line names it
+    // (a document that could not be parsed, kind null, names what it could read in its message).
+    const object =
+      r.kind !== null && r.namespace !== null && r.name !== null
+        ? `${clip(`${r.namespace}/${r.name}`, PATH_CHARS)}: `
+        : '';
     // Names, keys and file names come from the files: an escape sequence or newline in one stays visible text.
     const texts = inLineOrder([...r.errors, ...r.warnings]).map((f) =>
       escapeControls(
-        `${r.file}:${f.line}:${f.col}: ${f.severity}: ${f.path ? `${clip(f.path, PATH_CHARS)}: ` : ''}${clip(f.message, MESSAGE_CHARS)} [${f.rule}]`,
+        `${r.file}:${f.line}:${f.col}: ${f.severity}: ${object}${f.path ? `${clip(f.path, PATH_CHARS)}: ` : ''}${clip(f.message, MESSAGE_CHARS)} [${f.rule}]`,
       ),
     );
     // A finding reported twice in a row (Istio's H5 for a host) is one line saying so, as in the webhook's denial;

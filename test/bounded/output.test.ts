@@ -23,7 +23,10 @@ describe('check prints a bounded amount per Sidecar', () => {
       lines.slice(0, 20).every((l) => l.endsWith(': short names (non FQDN) are not allowed [H4]')),
       lines[0],
     );
-    assert.match(lines[20]!, /^<stdin>:\d+:\d+: error: spec\.egress\[0\]\.hosts: … and 10 more like this \[H4\]$/);
+    assert.match(
+      lines[20]!,
+      /^<stdin>:\d+:\d+: error: shop\/many: spec\.egress\[0\]\.hosts: … and 10 more like this \[H4\]$/,
+    );
     assert.equal(lines[21], '1 file, 1 Sidecar: 0 allowed, 1 rejected, 0 other documents skipped');
   });
 
@@ -64,7 +67,7 @@ describe('check prints a bounded amount per Sidecar', () => {
     assert.equal(res.code, 1);
     assert.match(
       res.stdout,
-      /^<stdin>:\d+:\d+: error: the object is larger than 1,572,864 bytes \(1\.5 MiB\) as JSON, the most etcd stores in one request by default; it was not judged \[object\.size\]\n1 file, 1 Sidecar: 0 allowed, 1 rejected/,
+      /^<stdin>:\d+:\d+: error: shop\/huge: the object is larger than 1,572,864 bytes \(1\.5 MiB\) as JSON, the most etcd stores in one request by default; it was not judged \[object\.size\]\n1 file, 1 Sidecar: 0 allowed, 1 rejected/,
     );
   });
 });

@@ -40,18 +40,18 @@ function tree(files: Record<string, string>): string {
 }
 
 describe('sidecar-guard check', () => {
-  test('text output: file:line:col: severity: path: message [rule], then a summary; exit 1 on rejection', async () => {
+  test('text output: file:line:col: severity: namespace/name: path: message [rule], then a summary; exit 1 on rejection', async () => {
     const dir = tree({ 'bad.yaml': bad });
     const res = await runCli(['check', join(dir, 'bad.yaml')]);
     assert.equal(res.code, 1);
     const lines = res.stdout.trim().split('\n');
     assert.equal(
       lines[0],
-      `${join(dir, 'bad.yaml')}:7:5: error: spec.egress[0].port: sidecar: the egress listener with empty port should be the last listener in the list [E2]`,
+      `${join(dir, 'bad.yaml')}:7:5: error: default/broken: spec.egress[0].port: sidecar: the egress listener with empty port should be the last listener in the list [E2]`,
     );
     assert.equal(
       lines[1],
-      `${join(dir, 'bad.yaml')}:14:7: error: spec.egress[1].hosts[0]: host must be of form namespace/dnsName [H1]`,
+      `${join(dir, 'bad.yaml')}:14:7: error: default/broken: spec.egress[1].hosts[0]: host must be of form namespace/dnsName [H1]`,
     );
     assert.equal(lines.at(-1), '1 file, 1 Sidecar: 0 allowed, 1 rejected, 0 other documents skipped');
   });
@@ -64,7 +64,7 @@ describe('sidecar-guard check', () => {
     assert.equal(res.code, 1);
     assert.match(
       res.stdout,
-      /windows\.yaml:14:7: error: spec\.egress\[1\]\.hosts\[0\]: host must be of form namespace\/dnsName \[H1\]/,
+      /windows\.yaml:14:7: error: default\/broken: spec\.egress\[1\]\.hosts\[0\]: host must be of form namespace\/dnsName \[H1\]/,
     );
     // Without the mark it is UTF-8 with a NUL after every character: refused, saying so.
     writeFileSync(file, Buffer.from(bad, 'utf16le'));

@@ -34,12 +34,12 @@ describe('pre-commit try-repo sidecar-guard-check', { timeout: 600_000 }, () => 
     assert.match(out, /- hook id: sidecar-guard-check\n- exit code: 1/);
     assert.match(
       out,
-      /^sidecars\.yaml:21:5: error: spec\.ingress\[0\]\.bind: unix:\/\/\/var\/run\/payments\.sock is not a valid IP \[I7\]$/m,
+      /^sidecars\.yaml:21:5: error: shop\/payments: spec\.ingress\[0\]\.bind: unix:\/\/\/var\/run\/payments\.sock is not a valid IP \[I7\]$/m,
     );
     assert.match(out, /^sidecars\.yaml:23:5: error: .* \[E2\]$/m);
     assert.match(
       out,
-      /^sidecars\.yaml:25:13: error: spec\.egress\[1\]\.hosts\[0\]: short names \(non FQDN\) are not allowed \[H4\]$/m,
+      /^sidecars\.yaml:25:13: error: shop\/payments: spec\.egress\[1\]\.hosts\[0\]: short names \(non FQDN\) are not allowed \[H4\]$/m,
     );
     assert.match(out, /^1 file, 2 Sidecars: 1 allowed, 1 rejected, 0 other documents skipped$/m);
   });
