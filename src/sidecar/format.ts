@@ -6,6 +6,7 @@
 // findings (issue 14): the denial fits on one screen, and the warnings stay
 // within what kube-apiserver passes on unchanged.
 import { describeRef, type ObjectRef } from './object.js';
+import { RULES } from './rules/catalog.js';
 import { capFindings, findingCount, formatCount, summaryOf, type FindingLimits, type Violation } from './violation.js';
 
 /** Findings a denial (and the warnings) list: at most 10, 5 of one rule, each followed by its "… and N more like this". */
@@ -118,12 +119,17 @@ const MIN_MESSAGE_ROOM = 40;
 /**
  * Warnings travel as admission warnings, which kubectl prints one per line.
  * Istio's own warnings keep Istio's text unchanged; ours already name the
- * object. A grandfathered error names its field and rule, and why it passed.
+ * object and end with their fix. A grandfathered error names its field and
+ * rule, why it passed, and its fix.
  */
 export function formatWarning(v: Violation): string {
   if (v.omitted) return `${pathPrefix(v)}${v.message} [${v.rule}]`;
-  return v.allowedBecause ? `${pathPrefix(v)}${v.message} [${v.rule}] (allowed: ${v.allowedBecause})` : v.message;
+  if (v.allowedBecause) return `${pathPrefix(v)}${v.message} [${v.rule}] (allowed: ${v.allowedBecause})${fixOf(v)}`;
+  return Object.hasOwn(RULES, v.rule) ? v.message : `${v.message}${fixOf(v)}`;
 }
+
+/** A warning is read at the moment of an apply, as a denial is: it says what to change, where it knows how. */
+const fixOf = (v: Violation): string => (v.hint ? ` Fix: ${clip(v.hint, MESSAGE_CHARS)}` : '');
 
 /** `path: `, or nothing for a finding about the whole object (object.size, schema.cel), which has no path. */
 function pathPrefix(v: Violation): string {
@@ -170,7 +176,14 @@ function withinWarningBudget(warnings: readonly Violation[]): string[] {
   let left = 0;
   const seen = new Set<string>();
   for (const v of warnings) {
-    const text = fitted(v, formatWarning, WARNING_ITEM_RUNES, (t) => runesUpTo(t, WARNING_ITEM_RUNES + 1), clipRunes);
+    // Fixes go first: what is wrong, and where, matters more than how to mend it once space is short.
+    const text = fitted(
+      { ...v, hint: undefined },
+      formatWarning,
+      WARNING_ITEM_RUNES,
+      (t) => runesUpTo(t, WARNING_ITEM_RUNES + 1),
+      clipRunes,
+    );
     const runes = runesUpTo(text, WARNING_ITEM_RUNES);
     // Two texts cut to the same runes would be one warning to kube-apiserver.
     if (left === 0 && used + runes <= room && !seen.has(text)) {

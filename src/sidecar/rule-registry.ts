@@ -137,7 +137,7 @@ const CLUSTER_RULES: readonly RuleEntry[] = [
     id: 'host.unknown',
     severity: 'warning',
     title: 'an egress host with no Service, ServiceEntry or namespace behind it',
-    help: 'Correct the host, or create the Service or ServiceEntry it names first (--unknown-hosts=off turns this check off, =error makes it deny).',
+    help: 'Correct the host, or create the Service or ServiceEntry it names first (--unknown-hosts=off turns this check off, =deny refuses it).',
     source: "Kiali's validation KIA1004 (this host has no matching entry in the service registry).",
     code: 'KIA1004',
   },

@@ -218,7 +218,7 @@ describe('/validate against a view of the same cluster', () => {
     const res = await app.inject({ method: 'POST', url: '/validate', payload: sidecarReview(candidates[2]!) });
     assert.ok(
       (res.json().response.warnings as string[]).includes(
-        'Sidecar shop/ratings-client: egress host "shop/ratings.shop.svc.cluster.locl" has no matching entry in the service registry (KIA1004); did you mean shop/ratings.shop.svc.cluster.local?',
+        'Sidecar shop/ratings-client: egress host "shop/ratings.shop.svc.cluster.locl" has no matching entry in the service registry (KIA1004); did you mean shop/ratings.shop.svc.cluster.local? Fix: correct the host, or create the Service or ServiceEntry it names first (--unknown-hosts=off turns this check off)',
       ),
     );
   });

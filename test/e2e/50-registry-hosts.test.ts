@@ -11,7 +11,7 @@ const service = (name: string) =>
   `apiVersion: v1\nkind: Service\nmetadata:\n  name: ${name}\n  namespace: ${NS}\nspec:\n  selector:\n    app: ${name}\n  ports:\n  - name: http\n    port: 9080\n`;
 const sidecar = (name: string, host: string) =>
   `apiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata:\n  name: ${name}\n  namespace: ${NS}\nspec:\n  workloadSelector:\n    labels:\n      app: ${name}\n  egress:\n  - hosts: ["${host}"]\n`;
-const TYPO_WARNING = `Warning: Sidecar ${NS}/ratings-client: egress host "${NS}/ratings.${NS}.svc.cluster.locl" has no matching entry in the service registry (KIA1004); did you mean ${NS}/ratings.${NS}.svc.cluster.local?`;
+const TYPO_WARNING = `Warning: Sidecar ${NS}/ratings-client: egress host "${NS}/ratings.${NS}.svc.cluster.locl" has no matching entry in the service registry (KIA1004); did you mean ${NS}/ratings.${NS}.svc.cluster.local? Fix: correct the host, or create the Service or ServiceEntry it names first (--unknown-hosts=off turns this check off)`;
 
 before(async () => {
   readState(); // fails with "run npm run e2e:up first" when the environment is missing

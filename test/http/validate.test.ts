@@ -123,6 +123,25 @@ describe('/validate decisions', () => {
     assert.match(body.response.status.message, /namespace "shop" already has a namespace-wide Sidecar: default/);
   });
 
+  // A warning is read at the apply, like a denial: sidecar-guard's own say what to change; Istio's keep Istio's text.
+  test("an UPDATE that keeps a conflict is warned with the conflict's fix; Istio's own warning text is unchanged", async () => {
+    const { app, store } = testApp();
+    store.upsertSidecar(sidecar('shop', 'default', { metadata: { creationTimestamp: '2026-01-01T00:00:00Z' } }));
+    const stored = sidecar('shop', 'extra', {
+      metadata: { creationTimestamp: '2026-02-01T00:00:00Z' },
+      spec: { egress: [{ hosts: ['./*', './*'] }] },
+    });
+    store.upsertSidecar(stored);
+    const edited = { ...stored, metadata: { ...stored.metadata, labels: { team: 'shop' } } };
+    const { body } = await post(app, sidecarReview(edited, { operation: 'UPDATE', oldObject: stored }));
+    assert.equal(body.response.allowed, true);
+    const warnings: string[] = body.response.warnings;
+    const conflict = warnings.find((w) => w.includes('IST0111'));
+    assert.match(conflict ?? '', /are both namespace-wide .* Fix: edit the existing Sidecar shop\/default instead/);
+    const istio = warnings.find((w) => w.includes('duplicate'));
+    assert.ok(istio && !istio.includes('Fix:'), `Istio's W1 as Istio words it: ${warnings.join(' | ')}`);
+  });
+
   test('an exception while deciding is an HTTP 500, so the failurePolicy decides; the process survives', async () => {
     const { app } = testApp({
       deps: {
