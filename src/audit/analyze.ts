@@ -352,7 +352,7 @@ function firstMatching<T extends { labels: Labels }>(items: readonly T[], select
   return found;
 }
 
-/** IST0002: istiod ignores outboundTrafficPolicy.egressProxy. */
+/** IST0002 as Istio's analyzer reports it ("ignored"; istiod in fact still routes ALLOW_ANY's unknown traffic to it). */
 function deprecations(obj: unknown): AuditFinding[] {
   const spec = isRecord(obj) && isRecord(obj.spec) ? obj.spec : {};
   const otp = isRecord(spec.outboundTrafficPolicy) ? spec.outboundTrafficPolicy : {};

@@ -175,9 +175,10 @@ const CLUSTER_RULES: readonly RuleEntry[] = [
   {
     id: 'deprecated.egress-proxy',
     severity: 'warning',
-    title: 'outboundTrafficPolicy.egressProxy, which istiod ignores (audit only)',
-    help: 'Remove outboundTrafficPolicy.egressProxy; route through an egress gateway instead.',
-    source: "Istio's analyzer IST0002 (Deprecated: OutboundTrafficPolicy.EgressProxy ignored).",
+    title: "outboundTrafficPolicy.egressProxy, which Istio's analyzer calls deprecated and ignored (audit only)",
+    help: 'Route unknown traffic through an egress gateway (a ServiceEntry and VirtualService) rather than egressProxy, which the analyzer flags.',
+    source:
+      "Istio's analyzer IST0002 (Deprecated: OutboundTrafficPolicy.EgressProxy ignored), reproduced for parity. istiod itself (eed52eb, pilot/pkg/networking/core listener_builder.go and httproute.go) still sends ALLOW_ANY's unknown traffic to the egressProxy, so admission does not warn that it is ignored.",
     code: 'IST0002',
   },
   {
