@@ -126,13 +126,11 @@ describe('/validate decisions', () => {
   // A warning is read at the apply, like a denial: sidecar-guard's own say what to change; Istio's keep Istio's text.
   test("an UPDATE that keeps a conflict is warned with the conflict's fix; Istio's own warning text is unchanged", async () => {
     const { app, store } = testApp();
-    store.upsertSidecar(sidecar('shop', 'default', { metadata: { creationTimestamp: '2026-01-01T00:00:00Z' } }));
-    const stored = sidecar('shop', 'extra', {
-      metadata: { creationTimestamp: '2026-02-01T00:00:00Z' },
-      spec: { egress: [{ hosts: ['./*', './*'] }] },
-    });
+    store.upsertSidecar(sidecar('shop', 'default'));
+    const spec = { egress: [{ hosts: ['./*', './*'] }] };
+    const stored = sidecar('shop', 'extra', { spec });
     store.upsertSidecar(stored);
-    const edited = { ...stored, metadata: { ...stored.metadata, labels: { team: 'shop' } } };
+    const edited = sidecar('shop', 'extra', { spec, labels: { team: 'shop' } });
     const { body } = await post(app, sidecarReview(edited, { operation: 'UPDATE', oldObject: stored }));
     assert.equal(body.response.allowed, true);
     const warnings: string[] = body.response.warnings;
