@@ -1,7 +1,7 @@
 // audit's findings beyond Istio's analyzers, from the same rule functions
 // admission runs: egress hosts that match nothing in the registry
 // (host.unknown, Kiali's KIA1004), selector Sidecars that bypass a
-// restricting default (egress.bypass), `workloadSelector: {}`
+// restricting default (egress.bypass, outbound.bypass), `workloadSelector: {}`
 // (selector.empty) and an outboundTrafficPolicy without a mode
 // (outbound.mode-empty, KIA1007). They carry Kiali's code where Kiali has
 // one, never an Istio code, so a comparison with Istio's analyzers can leave

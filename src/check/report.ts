@@ -3,6 +3,7 @@
 // findings by judge (FINDING_LIMITS, with "… and N more like this"), each
 // message and path here.
 import { clip, escapeControls, MESSAGE_CHARS, PATH_CHARS, repeatedRuns } from '../sidecar/format.js';
+import { describeRef } from '../sidecar/object.js';
 import type { CheckReport, CheckResult, Finding } from './run.js';
 
 export function formatText(report: CheckReport): string {
@@ -10,14 +11,14 @@ export function formatText(report: CheckReport): string {
   for (const r of report.results) {
     // A file holds many Sidecars and a finding's line may be far from the object's name: each line names it
     // (a document that could not be parsed, kind null, names what it could read in its message).
-    const object =
-      r.kind !== null && r.namespace !== null && r.name !== null
-        ? `${clip(`${r.namespace}/${r.name}`, PATH_CHARS)}: `
-        : '';
+    const named = r.kind !== null && r.namespace !== null && r.name !== null;
+    const object = named ? `${clip(`${r.namespace}/${r.name}`, PATH_CHARS)}: ` : '';
+    // sidecar-guard's own messages name the object too, for kubectl's warnings, where nothing else does.
+    const own = named ? `${describeRef({ namespace: r.namespace!, name: r.name! })}: ` : undefined;
     // Names, keys and file names come from the files: an escape sequence or newline in one stays visible text.
     const texts = inLineOrder([...r.errors, ...r.warnings]).map((f) =>
       escapeControls(
-        `${r.file}:${f.line}:${f.col}: ${f.severity}: ${object}${f.path ? `${clip(f.path, PATH_CHARS)}: ` : ''}${clip(f.message, MESSAGE_CHARS)} [${f.rule}]`,
+        `${r.file}:${f.line}:${f.col}: ${f.severity}: ${object}${f.path ? `${clip(f.path, PATH_CHARS)}: ` : ''}${clip(unnamed(f.message, own), MESSAGE_CHARS)} [${f.rule}]`,
       ),
     );
     // A finding reported twice in a row (Istio's H5 for a host) is one line saying so, as in the webhook's denial;
@@ -27,6 +28,10 @@ export function formatText(report: CheckReport): string {
   lines.push(summaryLine(report));
   return `${lines.join('\n')}\n`;
 }
+
+/** The message without its leading "Sidecar ns/name: ", which the line already says. */
+const unnamed = (message: string, own: string | undefined): string =>
+  own !== undefined && message.startsWith(own) ? message.slice(own.length) : message;
 
 /**
  * Findings by line; a summary ("… and N more like this") right after the

@@ -25,7 +25,7 @@ import type { AdmissionRequest } from '../admission/types.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../sidecar/managed.js';
 import { metadataOf } from '../sidecar/object.js';
 import { selectorOf, selectorPairs, type Labels, type SelectorPairs } from '../sidecar/selectors.js';
-import { egressHostsOf, workloadSelectorPresent } from '../sidecar/records.js';
+import { egressHostsOf, outboundModeOf, workloadSelectorPresent } from '../sidecar/records.js';
 import type {
   ClusterView,
   NamespaceInfo,
@@ -304,6 +304,7 @@ export function reservationOf(request: AdmissionRequest, at: ReserveAt): Reserva
       managed: isRecord(meta.labels) && meta.labels[MANAGED_BY_LABEL] === MANAGED_BY_VALUE,
       creationTimestamp: nonEmpty(meta.creationTimestamp),
       egressHosts: selectorPresent ? undefined : egressHostsOf(object),
+      outboundMode: selectorPresent ? undefined : outboundModeOf(object),
     }),
     uid,
     replaces,
@@ -323,6 +324,8 @@ export interface PendingFacts {
   creationTimestamp?: string | undefined;
   /** Without a workloadSelector field: the egress hosts (null: no egress listener); absent when unknown. */
   egressHosts?: readonly string[] | null;
+  /** Without a workloadSelector field: its outbound mode (null: no outboundTrafficPolicy); absent when unknown. */
+  outboundMode?: string | null;
 }
 
 /**
@@ -349,6 +352,7 @@ export function pendingInfo(namespace: string, name: string, facts: PendingFacts
     selectorPairs: selector ? selectorPairs(selector) : null,
     selectorPresent: facts.selectorPresent,
     egressHosts: facts.egressHosts,
+    outboundMode: facts.outboundMode,
     labels: facts.managed ? MANAGED_LABELS : NO_LABELS,
     annotations: NO_LABELS,
   };

@@ -35,7 +35,10 @@ export function sidecarInfoOf(obj: unknown, fallbackNamespace = 'default'): Side
     labels: stringMap(meta.labels),
     annotations: stringMap(meta.annotations),
   };
-  if (!selectorPresent) info.egressHosts = egressHostsOf(obj);
+  if (!selectorPresent) {
+    info.egressHosts = egressHostsOf(obj);
+    info.outboundMode = outboundModeOf(obj);
+  }
   const uid = str(meta.uid);
   if (uid) info.uid = uid;
   const created = str(meta.creationTimestamp);
@@ -64,6 +67,20 @@ export function egressHostsOf(sidecar: unknown): string[] | null {
   const egress = isRecord(spec) ? spec.egress : undefined;
   if (!Array.isArray(egress) || egress.length === 0) return null;
   return egress.flatMap((l) => (isRecord(l) ? strings(l.hosts) : []));
+}
+
+/**
+ * The outbound mode a Sidecar sets: null without outboundTrafficPolicy (istiod
+ * then uses the mesh's, pilot/pkg/model/sidecar.go), REGISTRY_ONLY for one
+ * without a mode (the enum's zero value, KIA1007), the enum's name for a number.
+ */
+export function outboundModeOf(sidecar: unknown): string | null {
+  const spec = isRecord(sidecar) ? sidecar.spec : undefined;
+  const otp = isRecord(spec) ? spec.outboundTrafficPolicy : undefined;
+  if (!isRecord(otp)) return null;
+  const { mode } = otp;
+  if (mode === undefined || mode === null || mode === '' || mode === 0) return 'REGISTRY_ONLY';
+  return mode === 1 ? 'ALLOW_ANY' : String(mode);
 }
 
 export function podInfoOf(obj: unknown, fallbackNamespace = 'default'): PodInfo | undefined {

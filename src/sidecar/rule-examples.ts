@@ -357,6 +357,21 @@ export const RULE_EXAMPLES: Readonly<Record<string, RuleExample>> = {
       ),
     ),
   ),
+  'outbound.bypass': pair(
+    doc(
+      sidecar(`${EGRESS}  outboundTrafficPolicy: {mode: REGISTRY_ONLY}\n`, { name: 'default' }),
+      sidecar(`  workloadSelector:\n    labels: {app: reviews}\n${EGRESS}`, { name: 'reviews' }),
+    ),
+    doc(
+      sidecar(`${EGRESS}  outboundTrafficPolicy: {mode: REGISTRY_ONLY}\n`, { name: 'default' }),
+      sidecar(
+        `  workloadSelector:\n    labels: {app: reviews}\n${EGRESS}  outboundTrafficPolicy: {mode: REGISTRY_ONLY}\n`,
+        {
+          name: 'reviews',
+        },
+      ),
+    ),
+  ),
   'selector.empty': specs(
     `  workloadSelector: {}\n${EGRESS}`,
     `  workloadSelector:\n    labels: {app: reviews}\n${EGRESS}`,

@@ -144,10 +144,20 @@ const CLUSTER_RULES: readonly RuleEntry[] = [
   {
     id: 'egress.bypass',
     severity: 'warning',
-    title: 'a selector Sidecar without egress while the namespace default restricts egress',
-    help: 'Add an egress listener with the hosts these pods need: a Sidecar inherits nothing from the namespace default.',
+    title:
+      'a Sidecar without egress in place of a default that restricts egress (a selector Sidecar, or a namespace-wide one under the mesh-wide default)',
+    help: 'Add an egress listener with the hosts these pods need: a Sidecar inherits nothing from the default.',
     source:
-      'istio/istio#59376: istiod gives the pods of a selector Sidecar without egress every host, so they escape the default.',
+      'istio/istio#59376: istiod gives the pods of a Sidecar without egress every host, so they escape the default.',
+  },
+  {
+    id: 'outbound.bypass',
+    severity: 'warning',
+    title:
+      'a Sidecar without outboundTrafficPolicy in place of a REGISTRY_ONLY default (a selector Sidecar, or a namespace-wide one under the mesh-wide default)',
+    help: 'Set outboundTrafficPolicy.mode: REGISTRY_ONLY on this Sidecar too: a Sidecar inherits nothing from the default.',
+    source:
+      "pilot/pkg/model/sidecar.go: a Sidecar without outboundTrafficPolicy gets the mesh's mode (MeshConfig, ALLOW_ANY by default), not its namespace default's.",
   },
   {
     id: 'selector.empty',

@@ -1,10 +1,12 @@
 // Warnings about what istiod will actually give a Sidecar's pods, where that
-// differs from what the Sidecar seems to say: a selector Sidecar without
-// egress (istio/istio#59376), `workloadSelector: {}` (istio/istio#46921) and
-// an outboundTrafficPolicy without a mode (Kiali's KIA1007).
+// differs from what the Sidecar seems to say: a Sidecar without egress or
+// without outboundTrafficPolicy in place of a default that restricts them
+// (istio/istio#59376; istiod merges no field from the default),
+// `workloadSelector: {}` (istio/istio#46921) and an outboundTrafficPolicy
+// without a mode (Kiali's KIA1007).
 import { isRecord } from '../util/json.js';
 import { describeRef, type ObjectRef } from './object.js';
-import { hasEgress, workloadSelectorPresent } from './records.js';
+import { hasEgress, outboundModeOf, workloadSelectorPresent } from './records.js';
 import { selectorOf } from './selectors.js';
 import type { ClusterView, SidecarInfo } from './view.js';
 import type { Violation } from './violation.js';
@@ -27,7 +29,11 @@ export function scopeRules(input: ScopeInput, view: ClusterView, options: ScopeO
 /** scopeRules' findings, pushed onto `out` (the cross-object rules collect every finding in one array). */
 export function addScopeFindings(out: Violation[], input: ScopeInput, view: ClusterView, options: ScopeOptions): void {
   emptySelector(out, input, view, options);
-  egressBypass(out, input, view, options);
+  const replaced = replacedDefault(input, view, options);
+  if (replaced) {
+    egressBypass(out, input, replaced);
+    outboundBypass(out, input, replaced);
+  }
   addOutboundModeEmpty(out, input);
 }
 
@@ -62,28 +68,71 @@ export function restrictsEgress(hosts: readonly string[] | null | undefined): ho
   return !!hosts && !(hosts.includes('*/*') && !hosts.some((h) => h.startsWith('~')));
 }
 
+/** The default a Sidecar takes the place of for its pods, and how the warnings name it. */
+interface Replaced {
+  fallback: SidecarInfo;
+  /** "the namespace default" or "the mesh-wide default". */
+  which: string;
+  /** Whose traffic: "the pods it selects", or for a namespace-wide Sidecar "the pods of namespace <ns>". */
+  whose: string;
+}
+
 /**
- * egress.bypass (istio/istio#59376): a Sidecar with a workloadSelector and
- * no egress listener gives its pods every host, while the namespace default
- * (or the root default) that they would otherwise get restricts egress.
- * Nothing is inherited from the default.
+ * The default this Sidecar's pods would get without it, as istiod chooses:
+ * for a selector Sidecar the namespace's default, else the root namespace's;
+ * for a namespace-wide one outside the root namespace, the root namespace's
+ * when it is the namespace's only one (beside another, conflict.default
+ * speaks). Nothing is inherited from it: istiod merges no field.
  */
-function egressBypass(
-  out: Violation[],
+function replacedDefault(
   { object, ref }: ScopeInput,
   view: ClusterView,
   { rootNamespace }: ScopeOptions,
-): void {
-  if (!workloadSelectorPresent(object) || hasEgress(object)) return;
+): Replaced | undefined {
+  const selective = workloadSelectorPresent(object);
+  if (!selective && ref.namespace === rootNamespace) return undefined;
   const fallback = defaultFor(ref.namespace, view, rootNamespace, ref.name);
-  if (!fallback || !restrictsEgress(fallback.egressHosts)) return;
-  const which = fallback.namespace === ref.namespace ? 'the namespace default' : 'the mesh-wide default';
+  if (!fallback || (!selective && fallback.namespace === ref.namespace)) return undefined;
+  return {
+    fallback,
+    which: fallback.namespace === ref.namespace ? 'the namespace default' : 'the mesh-wide default',
+    whose: selective ? 'the pods it selects' : `the pods of namespace ${ref.namespace}`,
+  };
+}
+
+/**
+ * egress.bypass (istio/istio#59376): a Sidecar with no egress listener gives
+ * its pods every host, while the default they would otherwise get (for a
+ * namespace-wide Sidecar, the mesh-wide one) restricts egress.
+ */
+function egressBypass(out: Violation[], { object, ref }: ScopeInput, { fallback, which, whose }: Replaced): void {
+  if (hasEgress(object) || !restrictsEgress(fallback.egressHosts)) return;
+  const form = workloadSelectorPresent(object)
+    ? 'with a workloadSelector and no egress listener'
+    : 'with no egress listener';
   out.push({
     rule: 'egress.bypass',
     severity: 'warning',
     path: 'spec.egress',
-    message: `${describeRef(ref)}: with a workloadSelector and no egress listener, the pods it selects see every host (*/*) instead of the egress of ${which} ${describeRef(fallback)} (${shortList(fallback.egressHosts)}) (istio/istio#59376)`,
+    message: `${describeRef(ref)}: ${form}, ${whose} see every host (*/*) instead of the egress of ${which} ${describeRef(fallback)} (${shortList(fallback.egressHosts)}) (istio/istio#59376)`,
     hint: `add an egress listener with the hosts these pods need (those of ${fallback.namespace}/${fallback.name} to keep its restriction): a Sidecar inherits nothing from the default`,
+  });
+}
+
+/**
+ * outbound.bypass: a Sidecar without outboundTrafficPolicy gets the mesh's
+ * outbound mode (ALLOW_ANY unless MeshConfig sets another), not the
+ * REGISTRY_ONLY of the default it replaces: its pods may call any host
+ * outside the registry that the default blocked.
+ */
+function outboundBypass(out: Violation[], { object, ref }: ScopeInput, { fallback, which, whose }: Replaced): void {
+  if (fallback.outboundMode !== 'REGISTRY_ONLY' || outboundModeOf(object) !== null) return;
+  out.push({
+    rule: 'outbound.bypass',
+    severity: 'warning',
+    path: 'spec.outboundTrafficPolicy',
+    message: `${describeRef(ref)}: without outboundTrafficPolicy, ${whose} get the mesh's outbound mode (ALLOW_ANY unless MeshConfig sets another) instead of REGISTRY_ONLY from ${which} ${describeRef(fallback)}: calls to hosts outside the service registry are let through`,
+    hint: 'set outboundTrafficPolicy.mode: REGISTRY_ONLY here too: a Sidecar inherits nothing from the default',
   });
 }
 

@@ -27,6 +27,12 @@ export interface SidecarInfo {
    * rules only ask what a default restricts.
    */
   readonly egressHosts?: readonly string[] | null;
+  /**
+   * The outbound mode such a default sets (outboundTrafficPolicy without a
+   * mode is REGISTRY_ONLY); null when it has no outboundTrafficPolicy (istiod
+   * then uses the mesh's). Absent for the others, and when not known (a claim).
+   */
+  readonly outboundMode?: string | null;
   readonly labels: Labels;
   readonly annotations: Labels;
   /** Being deleted (metadata.deletionTimestamp): istiod still uses it until its finalizers let it go. */

@@ -56,6 +56,21 @@ describe('sidecar-guard check', () => {
     assert.equal(lines.at(-1), '1 file, 1 Sidecar: 0 allowed, 1 rejected, 0 other documents skipped');
   });
 
+  test('a warning\'s line names its Sidecar once: the message\'s own "Sidecar ns/name: " (there for kubectl) is dropped', async () => {
+    const file = [
+      'apiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata: {name: default, namespace: shop}',
+      'spec:\n  egress:\n  - hosts: ["./*"]\n  outboundTrafficPolicy: {mode: REGISTRY_ONLY}\n---',
+      'apiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata: {name: reviews, namespace: shop}',
+      'spec:\n  workloadSelector: {labels: {app: reviews}}\n  egress:\n  - hosts: ["./*"]\n',
+    ].join('\n');
+    const res = await runCli(['check', '-'], { stdin: file });
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(
+      res.stdout,
+      /^<stdin>:\d+:\d+: warning: shop\/reviews: spec\.outboundTrafficPolicy: without outboundTrafficPolicy, the pods it selects get the mesh's outbound mode .* \[outbound\.bypass\]$/m,
+    );
+  });
+
   test('a UTF-16 file with a byte order mark is read as kubectl reads it: its Sidecar is judged, at the same lines', async () => {
     const dir = tree({});
     const file = join(dir, 'windows.yaml');

@@ -140,6 +140,20 @@ describe('/validate decisions', () => {
     assert.ok(istio && !istio.includes('Fix:'), `Istio's W1 as Istio words it: ${warnings.join(' | ')}`);
   });
 
+  // A default admitted a moment ago is not in the view yet; its reservation must carry its outbound mode.
+  test('a selector Sidecar admitted right after a REGISTRY_ONLY default is warned that its pods escape it', async () => {
+    const { app } = testApp();
+    const strict = sidecar('shop', 'default', { spec: { outboundTrafficPolicy: { mode: 'REGISTRY_ONLY' } } });
+    assert.equal((await post(app, sidecarReview(strict))).body.response.allowed, true);
+    const { body } = await post(app, sidecarReview(sidecar('shop', 'reviews', { selector: { app: 'reviews' } })));
+    assert.equal(body.response.allowed, true);
+    const warnings: string[] = body.response.warnings ?? [];
+    assert.ok(
+      warnings.some((w) => w.includes('instead of REGISTRY_ONLY from the namespace default Sidecar shop/default')),
+      warnings.join('\n'),
+    );
+  });
+
   test('an exception while deciding is an HTTP 500, so the failurePolicy decides; the process survives', async () => {
     const { app } = testApp({
       deps: {

@@ -1,4 +1,4 @@
-// egress.bypass (istio/istio#59376), selector.empty, outbound.mode-empty (KIA1007).
+// egress.bypass (istio/istio#59376), outbound.bypass, selector.empty, outbound.mode-empty (KIA1007).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { storeOf } from '../../src/manifests/state.js';
@@ -87,6 +87,72 @@ describe('egress.bypass (istio/istio#59376)', () => {
       spec: { workloadSelector: {}, egress: [{ hosts: ['./*'] }] },
     });
     assert.deepEqual(only(judge([rootWithEmpty], noEgress('shop', 'x')), 'egress.bypass'), []);
+  });
+  test('a namespace-wide Sidecar without egress under a restricting mesh-wide default; not in the root namespace itself, not beside another namespace default', () => {
+    const root = withEgress('istio-system', 'default', ['./*', 'istio-system/*']);
+    const wide = noEgress('shop', 'tuning', {});
+    const [v] = only(judge([root], wide), 'egress.bypass');
+    assert.equal(
+      v!.message,
+      'Sidecar shop/tuning: with no egress listener, the pods of namespace shop see every host (*/*) instead of the egress of the mesh-wide default Sidecar istio-system/default (./*, istio-system/*) (istio/istio#59376)',
+    );
+    assert.deepEqual(only(judge([root], noEgress('istio-system', 'other', {})), 'egress.bypass'), []);
+    // Beside the namespace's own default, conflict.default speaks; what it replaces is not the root default.
+    const vs = judge([root, withEgress('shop', 'default', ['./*'])], wide);
+    assert.deepEqual(only(vs, 'egress.bypass'), []);
+    assert.equal(only(vs, 'conflict.default').length, 1);
+  });
+});
+
+describe('outbound.bypass', () => {
+  const withMode = (ns: string, name: string, outboundTrafficPolicy: unknown, created?: string) => {
+    const s = withEgress(ns, name, ['./*'], created);
+    (s.spec as Record<string, unknown>).outboundTrafficPolicy = outboundTrafficPolicy;
+    return s;
+  };
+  const selective = (otp?: unknown) => {
+    const s = sidecar('shop', 'reviews', { selector: { app: 'reviews' } });
+    if (otp !== undefined) (s.spec as Record<string, unknown>).outboundTrafficPolicy = otp;
+    return s;
+  };
+
+  test("a selector Sidecar without outboundTrafficPolicy under a REGISTRY_ONLY namespace default gets the mesh's mode", () => {
+    const [v] = only(judge([withMode('shop', 'default', { mode: 'REGISTRY_ONLY' })], selective()), 'outbound.bypass');
+    assert.equal(v!.severity, 'warning');
+    assert.equal(v!.path, 'spec.outboundTrafficPolicy');
+    assert.equal(
+      v!.message,
+      "Sidecar shop/reviews: without outboundTrafficPolicy, the pods it selects get the mesh's outbound mode (ALLOW_ANY unless MeshConfig sets another) instead of REGISTRY_ONLY from the namespace default Sidecar shop/default: calls to hosts outside the service registry are let through",
+    );
+    assert.match(v!.hint!, /outboundTrafficPolicy\.mode: REGISTRY_ONLY/);
+  });
+
+  test('a default with outboundTrafficPolicy but no mode is REGISTRY_ONLY too (KIA1007); so is the number 0', () => {
+    for (const otp of [{}, { mode: '' }, { mode: 0 }])
+      assert.equal(only(judge([withMode('shop', 'default', otp)], selective()), 'outbound.bypass').length, 1);
+  });
+
+  test('the mesh-wide default counts for a namespace-wide Sidecar outside the root namespace', () => {
+    const root = withMode('istio-system', 'default', { mode: 'REGISTRY_ONLY' });
+    const [v] = only(judge([root], withEgress('shop', 'default', ['./*'])), 'outbound.bypass');
+    assert.match(
+      v!.message,
+      /the pods of namespace shop get .* from the mesh-wide default Sidecar istio-system\/default/,
+    );
+  });
+
+  test('no warning when the Sidecar sets any outboundTrafficPolicy, or the default does not restrict, or the namespace default decides', () => {
+    const strict = withMode('shop', 'default', { mode: 'REGISTRY_ONLY' });
+    assert.deepEqual(only(judge([strict], selective({ mode: 'ALLOW_ANY' })), 'outbound.bypass'), []);
+    assert.deepEqual(only(judge([strict], selective({ mode: 'REGISTRY_ONLY' })), 'outbound.bypass'), []);
+    assert.deepEqual(
+      only(judge([withMode('shop', 'default', { mode: 'ALLOW_ANY' })], selective()), 'outbound.bypass'),
+      [],
+    );
+    assert.deepEqual(only(judge([withEgress('shop', 'default', ['./*'])], selective()), 'outbound.bypass'), []);
+    // The namespace's own default without a policy replaces a REGISTRY_ONLY root default for these pods.
+    const root = withMode('istio-system', 'default', { mode: 'REGISTRY_ONLY' });
+    assert.deepEqual(only(judge([root, withEgress('shop', 'default', ['./*'])], selective()), 'outbound.bypass'), []);
   });
 });
 
