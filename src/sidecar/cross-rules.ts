@@ -10,7 +10,7 @@ import { isAmbientNamespace } from './ambient.js';
 import { addHostFindings, type UnknownHosts } from './host-rules.js';
 import { isManaged } from './managed.js';
 import { describeRef, type ObjectRef } from './object.js';
-import { addOutboundModeEmpty, addScopeFindings } from './scope-rules.js';
+import { addExcludedHosts, addOutboundModeEmpty, addScopeFindings } from './scope-rules.js';
 import {
   selectorOf,
   selectorPairs,
@@ -67,12 +67,13 @@ export function crossObjectRules(input: CrossInput, view: ClusterView, options: 
 
 /**
  * The rules of this module that need no other object (root.selector,
- * outbound.mode-empty): what `check --isolated` still reports.
+ * outbound.mode-empty, host.excluded): what `check --isolated` still reports.
  */
 export function objectOnlyRules(input: CrossInput, options: CrossOptions): Violation[] {
   const findings: Violation[] = [];
   if (selectorOf(input.object) !== null) rootSelector(findings, input.ref, options.rootNamespace);
   addOutboundModeEmpty(findings, input);
+  addExcludedHosts(findings, input, options.rootNamespace);
   return findings;
 }
 

@@ -372,6 +372,10 @@ export const RULE_EXAMPLES: Readonly<Record<string, RuleExample>> = {
       ),
     ),
   ),
+  'host.excluded': specs(
+    hosts('shop/reviews.shop.svc.cluster.local', 'istio-system/*', '~./*'),
+    hosts('shop/reviews.shop.svc.cluster.local', 'istio-system/*', '~./ratings.shop.svc.cluster.local'),
+  ),
   'selector.empty': specs(
     `  workloadSelector: {}\n${EGRESS}`,
     `  workloadSelector:\n    labels: {app: reviews}\n${EGRESS}`,

@@ -160,6 +160,14 @@ const CLUSTER_RULES: readonly RuleEntry[] = [
       "pilot/pkg/model/sidecar.go: a Sidecar without outboundTrafficPolicy gets the mesh's mode (MeshConfig, ALLOW_ANY by default), not its namespace default's.",
   },
   {
+    id: 'host.excluded',
+    severity: 'warning',
+    title: 'an egress host that a ~ exclusion of the same listener removes whole (it imports nothing)',
+    help: 'Remove the host, or narrow or remove the exclusion so that it no longer covers the host.',
+    source:
+      "pilot/pkg/model/sidecar.go (selectServices, hostClassification.Excluded): istiod tests a Service against the listener's exclusions before its imports.",
+  },
+  {
     id: 'selector.empty',
     severity: 'warning',
     title: 'workloadSelector: {} (no labels)',

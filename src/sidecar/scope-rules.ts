@@ -2,8 +2,9 @@
 // differs from what the Sidecar seems to say: a Sidecar without egress or
 // without outboundTrafficPolicy in place of a default that restricts them
 // (istio/istio#59376; istiod merges no field from the default),
-// `workloadSelector: {}` (istio/istio#46921) and an outboundTrafficPolicy
-// without a mode (Kiali's KIA1007).
+// `workloadSelector: {}` (istio/istio#46921), an outboundTrafficPolicy
+// without a mode (Kiali's KIA1007) and egress hosts that an exclusion of
+// their own listener cancels.
 import { isRecord } from '../util/json.js';
 import { describeRef, type ObjectRef } from './object.js';
 import { hasEgress, outboundModeOf, workloadSelectorPresent } from './records.js';
@@ -35,6 +36,7 @@ export function addScopeFindings(out: Violation[], input: ScopeInput, view: Clus
     outboundBypass(out, input, replaced);
   }
   addOutboundModeEmpty(out, input);
+  addExcludedHosts(out, input, options.rootNamespace);
 }
 
 /**
@@ -184,4 +186,97 @@ export function addOutboundModeEmpty(out: Violation[], { object, ref }: ScopeInp
     message: `${describeRef(ref)}: outboundTrafficPolicy has no mode, which istiod reads as REGISTRY_ONLY whatever the mesh's outboundTrafficPolicy says (KIA1007)`,
     hint: 'set outboundTrafficPolicy.mode to REGISTRY_ONLY or ALLOW_ANY explicitly, or remove outboundTrafficPolicy to use the mesh setting',
   });
+}
+
+/** One listener's exclusions under one namespace key: `*` (everything), exact hosts, and `*.suffix` wildcards by suffix. */
+interface Exclusions {
+  all?: string;
+  exact: Map<string, string>;
+  /** `.suffix` (the wildcard without its `*`) to the exclusion as written. */
+  suffixes: Map<string, string>;
+}
+
+/**
+ * host.excluded: an egress host that a `~` exclusion of the same listener
+ * removes whole. istiod tests a Service against the listener's exclusions
+ * before its imports (pilot/pkg/model/sidecar.go, selectServices), so
+ * `shop/reviews...` beside `~shop/*`, or `*\/*` beside `~/*`, imports
+ * nothing, silently. Each host costs a lookup per label, whatever the
+ * number of exclusions.
+ */
+export function addExcludedHosts(out: Violation[], { object, ref }: ScopeInput, rootNamespace: string): void {
+  const spec = isRecord(object) ? object.spec : undefined;
+  const egress = isRecord(spec) ? spec.egress : undefined;
+  if (!Array.isArray(egress)) return;
+  // In the root namespace's default, `.` is each proxy's own namespace: it equals only another `.`.
+  const own = ref.namespace === rootNamespace && !workloadSelectorPresent(object) ? '.' : ref.namespace;
+  for (let i = 0; i < egress.length; i++) {
+    const listener = egress[i];
+    const hosts = isRecord(listener) && Array.isArray(listener.hosts) ? (listener.hosts as unknown[]) : [];
+    const byKey = exclusionsOf(hosts, own);
+    if (byKey.size === 0) continue;
+    const any = byKey.get('*');
+    for (let j = 0; j < hosts.length; j++) {
+      const host = hosts[j];
+      if (typeof host !== 'string' || host.startsWith('~')) continue;
+      const parts = splitHost(host, own);
+      if (!parts) continue;
+      const keyed = parts.key === '*' ? undefined : byKey.get(parts.key);
+      const by = (keyed && excluder(parts.name, keyed)) ?? (any && excluder(parts.name, any));
+      if (!by) continue;
+      out.push({
+        rule: 'host.excluded',
+        severity: 'warning',
+        path: `spec.egress[${i}].hosts[${j}]`,
+        message: `${describeRef(ref)}: egress host "${host}" imports nothing: "${by}" in the same listener excludes everything it names, and istiod applies exclusions before imports`,
+        hint: 'remove the host, or narrow or remove the exclusion so that it no longer covers the host',
+      });
+    }
+  }
+}
+
+/** `ns/name` as istiod keys it (`.` resolved to `own`; `~` and an empty namespace part to `*` for exclusions). */
+function splitHost(host: string, own: string): { key: string; name: string } | undefined {
+  const slash = host.indexOf('/');
+  if (slash < 0 || host.indexOf('/', slash + 1) >= 0) return undefined;
+  let key = host.slice(0, slash);
+  if (key.startsWith('~')) key = key.slice(1) || '*';
+  return { key: key === '.' ? own : key, name: host.slice(slash + 1) };
+}
+
+function exclusionsOf(hosts: readonly unknown[], own: string): Map<string, Exclusions> {
+  const byKey = new Map<string, Exclusions>();
+  for (const host of hosts) {
+    if (typeof host !== 'string' || !host.startsWith('~')) continue;
+    const parts = splitHost(host, own);
+    if (!parts) continue;
+    let ex = byKey.get(parts.key);
+    if (!ex) {
+      ex = { exact: new Map(), suffixes: new Map() };
+      byKey.set(parts.key, ex);
+    }
+    if (parts.name === '*') ex.all ??= host;
+    else if (parts.name.startsWith('*.')) {
+      if (!ex.suffixes.has(parts.name.slice(1))) ex.suffixes.set(parts.name.slice(1), host);
+    } else if (!ex.exact.has(parts.name)) ex.exact.set(parts.name, host);
+  }
+  return byKey;
+}
+
+/**
+ * The exclusion that covers every hostname `name` imports (Istio's
+ * host.Name.SubsetOf of `name` in it), if any: `*`, the same exact name, or
+ * a `*.suffix` that `name` ends in at a label boundary.
+ */
+function excluder(name: string, ex: Exclusions): string | undefined {
+  if (ex.all) return ex.all;
+  if (!name.startsWith('*')) {
+    const exact = ex.exact.get(name);
+    if (exact) return exact;
+  }
+  for (let dot = name.indexOf('.'); dot >= 0; dot = name.indexOf('.', dot + 1)) {
+    const by = ex.suffixes.get(name.slice(dot));
+    if (by) return by;
+  }
+  return undefined;
 }

@@ -1,6 +1,8 @@
-// egress.bypass (istio/istio#59376), outbound.bypass, selector.empty, outbound.mode-empty (KIA1007).
+// egress.bypass (istio/istio#59376), outbound.bypass, selector.empty, outbound.mode-empty (KIA1007), host.excluded.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import fc from 'fast-check';
+import { HostClasses } from '../../src/sidecar/imports.js';
 import { storeOf } from '../../src/manifests/state.js';
 import { crossObjectRules } from '../../src/sidecar/cross-rules.js';
 import type { Violation } from '../../src/sidecar/violation.js';
@@ -215,5 +217,66 @@ describe('outbound.mode-empty (KIA1007)', () => {
     ]) {
       assert.deepEqual(only(judge([], sidecar('shop', 'x', { spec })), 'outbound.mode-empty'), []);
     }
+  });
+});
+
+describe('host.excluded', () => {
+  const listeners = (...lists: string[][]) =>
+    sidecar('shop', 'x', { spec: { egress: lists.map((hosts) => ({ hosts })) } });
+  const flagged = (obj: Record<string, unknown>, ns = 'shop') => {
+    const meta = obj.metadata as Record<string, unknown>;
+    meta.namespace = ns;
+    return only(judge([], obj), 'host.excluded').map((v) => v.path);
+  };
+
+  test('a host that an exclusion of its own listener covers whole is named, with the exclusion', () => {
+    const obj = listeners(['shop/reviews.shop.svc.cluster.local', 'istio-system/*', '~./*']);
+    const [v] = only(judge([], obj), 'host.excluded');
+    assert.equal(v!.severity, 'warning');
+    assert.equal(v!.path, 'spec.egress[0].hosts[0]');
+    assert.equal(
+      v!.message,
+      'Sidecar shop/x: egress host "shop/reviews.shop.svc.cluster.local" imports nothing: "~./*" in the same listener excludes everything it names, and istiod applies exclusions before imports',
+    );
+    assert.deepEqual(flagged(listeners(['*/*', '~/*'])), ['spec.egress[0].hosts[0]']);
+    assert.deepEqual(flagged(listeners(['*/*.a.com', '~*/*.com'])), ['spec.egress[0].hosts[0]']);
+    assert.deepEqual(flagged(listeners(['./b.a.com', '~shop/*.a.com'])), ['spec.egress[0].hosts[0]']);
+    assert.deepEqual(flagged(listeners(['other/a.com', '~*/a.com'])), ['spec.egress[0].hosts[0]']);
+  });
+
+  test('what an exclusion covers only in part, in another namespace key or in another listener is not named', () => {
+    assert.deepEqual(flagged(listeners(['*/*.com', '~*/a.com'])), []);
+    assert.deepEqual(flagged(listeners(['*/a.com', '~shop/*'])), [], "the exclusion takes only shop's");
+    assert.deepEqual(flagged(listeners(['other/a.com', '~shop/*'])), []);
+    assert.deepEqual(flagged(listeners(['shop/a.com'], ['~shop/*'])), []);
+    assert.deepEqual(flagged(listeners(['*/*', '~*/*.com'])), []);
+    // In the root namespace's default `.` is each proxy's own namespace, not istio-system.
+    assert.deepEqual(flagged(listeners(['./a.com', '~istio-system/a.com']), 'istio-system'), []);
+  });
+
+  // Soundness against the import model audit --scope uses (src/sidecar/imports.ts, istiod's selectServices):
+  // a host the rule names contributes nothing, so removing it changes no import.
+  test('removing a named host changes nothing the listener imports', () => {
+    const keys = ['shop', 'other', '*', '.', '~shop', '~other', '~*', '~', '~.'];
+    const names = ['*', 'a.com', '*.com', 'b.a.com', '*.a.com', 'c.b.a.com'];
+    const services = ['a.com', 'b.a.com', 'c.b.a.com', 'x.com', 'a.org'];
+    const host = fc.tuple(fc.constantFrom(...keys), fc.constantFrom(...names)).map(([k, n]) => `${k}/${n}`);
+    fc.assert(
+      fc.property(fc.array(host, { maxLength: 8 }), (hosts) => {
+        const paths = flagged(listeners(hosts));
+        const before = new HostClasses(hosts, 'shop');
+        for (const path of paths) {
+          const j = Number(/hosts\[(\d+)\]/.exec(path)![1]);
+          const after = new HostClasses(
+            hosts.filter((_, k) => k !== j),
+            'shop',
+          );
+          for (const svc of services)
+            for (const ns of ['shop', 'other'])
+              assert.equal(after.imports(svc, ns), before.imports(svc, ns), `${hosts[j]} of ${hosts}`);
+        }
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
