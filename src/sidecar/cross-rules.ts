@@ -9,6 +9,7 @@ import type { ClusterView, PodFilter, PodInfo, SidecarInfo, WorkloadInfo } from 
 import { isAmbientNamespace } from './ambient.js';
 import { addHostFindings, type UnknownHosts } from './host-rules.js';
 import { isManaged } from './managed.js';
+import { workloadSelectorPresent } from './records.js';
 import { describeRef, type ObjectRef } from './object.js';
 import { addExcludedHosts, addOutboundModeEmpty, addScopeFindings } from './scope-rules.js';
 import {
@@ -52,7 +53,7 @@ export function crossObjectRules(input: CrossInput, view: ClusterView, options: 
   const oldSelector = input.oldObject === undefined ? undefined : selectorOf(input.oldObject);
   const findings: Violation[] = [];
   if (selector === null) {
-    duplicateDefault(findings, input.ref, view, oldSelector === null, options);
+    duplicateDefault(findings, input.ref, view, oldSelector === null, workloadSelectorPresent(input.object), options);
     ambientNamespace(findings, input.ref, view);
   } else {
     overlaps(findings, input.ref, selector, oldSelector, view, options.overlap);
@@ -83,9 +84,14 @@ function duplicateDefault(
   ref: ObjectRef,
   view: ClusterView,
   wasNamespaceWide: boolean,
+  emptySelector: boolean,
   options: CrossOptions,
 ): void {
   const wide = view.namespaceWide(ref.namespace);
+  // `workloadSelector: {}` has a selector field; Istio's analyzer counts it as namespace-wide all the same.
+  const form = emptySelector
+    ? 'a workloadSelector without labels, which counts as namespace-wide,'
+    : 'no workloadSelector,';
   // A name once: the view may hold a stored Sidecar and admitted versions of it not stored yet (several replicas
   // creating the same default each admit it; all but one then fail with AlreadyExists).
   let named: Set<string> | undefined;
@@ -105,7 +111,7 @@ function duplicateDefault(
       peer: { namespace: existing.namespace, name: existing.name },
       message: grandfathered
         ? `${describeRef(ref)} and ${describeRef(existing)} are both namespace-wide (no workloadSelector); Istio picks the older one (IST0111)`
-        : `no workloadSelector, but namespace "${ref.namespace}" already has a namespace-wide Sidecar: ${existing.name}${managedNote(existing)}; with two of them Istio's choice is undefined (IST0111)`,
+        : `${form} but namespace "${ref.namespace}" already has a namespace-wide Sidecar: ${existing.name}${managedNote(existing)}; with two of them Istio's choice is undefined (IST0111)`,
       hint: existing.deleting
         ? `wait until ${existing.namespace}/${existing.name} is gone (its metadata.finalizers say what holds it), or add spec.workloadSelector.labels to ${ref.name} so it applies to specific workloads`
         : isManaged(existing)

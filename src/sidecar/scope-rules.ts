@@ -157,15 +157,37 @@ function emptySelector(
 ): void {
   if (!workloadSelectorPresent(object) || selectorOf(object) !== null) return;
   const fallback = defaultFor(ref.namespace, view, rootNamespace, ref.name);
-  const over = fallback && fallback.namespace === ref.namespace ? ` (${describeRef(fallback)})` : '';
+  const over = !fallback
+    ? ''
+    : fallback.namespace === ref.namespace
+      ? `, ahead of the namespace default ${describeRef(fallback)}`
+      : `, ahead of the mesh-wide default ${describeRef(fallback)}`;
   const root = ref.namespace === rootNamespace ? '; in the root namespace it never becomes the mesh-wide default' : '';
   out.push({
     rule: 'selector.empty',
     severity: 'warning',
     path: 'spec.workloadSelector',
-    message: `${describeRef(ref)}: a workloadSelector without labels is counted as namespace-wide by Istio's analyzer, but istiod applies it as a selector matching every pod in ${ref.namespace}, ahead of the namespace's Sidecar without workloadSelector${over}${root}`,
+    message: `${describeRef(ref)}: a workloadSelector without labels is counted as namespace-wide by Istio's analyzer, but istiod applies it as a selector matching every pod in ${ref.namespace}${over}${competing(ref, view)}${root}`,
     hint: 'remove spec.workloadSelector to make it the namespace default, or give it labels',
   });
+}
+
+/**
+ * The selector Sidecars of the namespace, which an empty selector competes
+ * with for every pod they select: istiod gives each pod the oldest Sidecar
+ * that selects it, so one of the two is ignored for those pods.
+ */
+function competing(ref: ObjectRef, view: ClusterView): string {
+  const names: string[] = [];
+  let more = 0;
+  for (const s of view.sidecars(ref.namespace)) {
+    if (s.selector === null || s.name === ref.name) continue;
+    if (names.length < 3) names.push(s.name);
+    else more++;
+  }
+  if (names.length === 0) return '';
+  const list = `${names.join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
+  return `; for the pods that the selector Sidecars of ${ref.namespace} pick (${list}), istiod uses whichever of the two is older and ignores the other (Istio's analyzer does not report this overlap)`;
 }
 
 /**

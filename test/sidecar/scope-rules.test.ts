@@ -168,7 +168,7 @@ describe('selector.empty', () => {
       assert.equal(v!.severity, 'warning');
       assert.equal(
         v!.message,
-        "Sidecar shop/all: a workloadSelector without labels is counted as namespace-wide by Istio's analyzer, but istiod applies it as a selector matching every pod in shop, ahead of the namespace's Sidecar without workloadSelector (Sidecar shop/default)",
+        "Sidecar shop/all: a workloadSelector without labels is counted as namespace-wide by Istio's analyzer, but istiod applies it as a selector matching every pod in shop, ahead of the namespace default Sidecar shop/default",
       );
       assert.equal(v!.hint, 'remove spec.workloadSelector to make it the namespace default, or give it labels');
     });
@@ -178,8 +178,27 @@ describe('selector.empty', () => {
     const [v] = only(judge([], sidecar('istio-system', 'all', { spec: { workloadSelector: {} } })), 'selector.empty');
     assert.match(
       v!.message,
-      /in istio-system, ahead of the namespace's Sidecar without workloadSelector; in the root namespace it never becomes the mesh-wide default$/,
+      /matching every pod in istio-system; in the root namespace it never becomes the mesh-wide default$/,
     );
+  });
+
+  // The case 04 of the gap analysis: istiod sorts `{}` with the selector Sidecars, so it competes with them per pod.
+  test('it names the selector Sidecars it competes with, and no default when there is none', () => {
+    const selective = (name: string) => sidecar('shop', name, { selector: { app: name } });
+    const [v] = only(
+      judge(['a', 'b', 'c', 'd', 'e'].map(selective), sidecar('shop', 'all', { spec: { workloadSelector: {} } })),
+      'selector.empty',
+    );
+    assert.match(
+      v!.message,
+      /matching every pod in shop; for the pods that the selector Sidecars of shop pick \(a, b, c and 2 more\), istiod uses whichever of the two is older/,
+    );
+    assert.doesNotMatch(v!.message, /ahead of/);
+    const [root] = only(
+      judge([sidecar('istio-system', 'default')], sidecar('shop', 'all', { spec: { workloadSelector: {} } })),
+      'selector.empty',
+    );
+    assert.match(root!.message, /every pod in shop, ahead of the mesh-wide default Sidecar istio-system\/default$/);
   });
 
   test('an absent or null workloadSelector is a plain namespace default', () => {
@@ -187,9 +206,14 @@ describe('selector.empty', () => {
     assert.deepEqual(only(judge([], sidecar('shop', 'd', { spec: { workloadSelector: null } })), 'selector.empty'), []);
   });
 
-  test('it still counts as namespace-wide for conflict.default', () => {
+  test('it still counts as namespace-wide for conflict.default, whose denial says it has a selector without labels', () => {
     const vs = judge([sidecar('shop', 'default')], sidecar('shop', 'all', { spec: { workloadSelector: {} } }));
-    assert.equal(only(vs, 'conflict.default')[0]?.severity, 'error');
+    const [v] = only(vs, 'conflict.default');
+    assert.equal(v?.severity, 'error');
+    assert.match(
+      v!.message,
+      /^a workloadSelector without labels, which counts as namespace-wide, but namespace "shop" already has/,
+    );
   });
 });
 
