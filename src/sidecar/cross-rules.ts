@@ -60,6 +60,7 @@ export function crossObjectRules(input: CrossInput, view: ClusterView, options: 
     rootSelector(findings, input.ref, options.rootNamespace);
     noMatchingPod(findings, input.ref, selector, view, options.overlap);
     ambientPods(findings, input.ref, selector, view);
+    noProxy(findings, input.ref, selector, view);
   }
   addScopeFindings(findings, input, view, options);
   addHostFindings(findings, input, view, options);
@@ -313,6 +314,57 @@ function ambientPods(out: Violation[], ref: ObjectRef, selector: Labels, view: C
     path: 'spec.workloadSelector.labels',
     message: `${describeRef(ref)}: pods it selects are in ambient mode (${ambient.map((p) => p.name).join(', ')}), so it has no effect on them (IST0167)`,
     hint: AMBIENT_HINT,
+  });
+}
+
+/** The pod label that turns sidecar injection off ("false") or, in a namespace without injection, on ("true"). */
+const INJECT_LABEL = 'sidecar.istio.io/inject';
+/** Beyond this many selected pods or templates, selector.no-proxy does not judge: all of them would have to be read. */
+const NO_PROXY_LIMIT = 32;
+const OPTED_OUT: Labels = Object.freeze({ [INJECT_LABEL]: 'false' });
+
+/**
+ * selector.no-proxy (istio/istio#12193, "Sidecars silently ignored"): every
+ * pod and pod template the selector picks runs without a sidecar proxy, so
+ * the Sidecar configures nothing. A template or pod labelled
+ * sidecar.istio.io/inject=false is never injected; in an ambient namespace
+ * one is not unless it asks with sidecar.istio.io/inject=true. Pods the CNI
+ * already marked ambient are ambient.ineffective's (IST0167). A namespace
+ * without an opted-out template or pod costs two lookups; only then are the
+ * selected ones read, at most NO_PROXY_LIMIT of each.
+ */
+function noProxy(out: Violation[], ref: ObjectRef, selector: Labels, view: ClusterView): void {
+  const asked = selector[INJECT_LABEL];
+  if (asked !== undefined && asked !== 'false') return;
+  const ambient = asked === undefined && isAmbientNamespace(view.namespace(ref.namespace)?.labels);
+  // A constant selector: the common decision (no opted-out template or pod in the namespace) allocates nothing here.
+  if (!ambient && !view.hasWorkloadMatching(ref.namespace, OPTED_OUT) && !view.hasPodMatching(ref.namespace, OPTED_OUT))
+    return;
+  const workloads = view.workloadsMatching(ref.namespace, selector, NO_PROXY_LIMIT + 1);
+  const pods = view.podsMatching(ref.namespace, selector, NO_PROXY_LIMIT + 1);
+  if (workloads.length > NO_PROXY_LIMIT || pods.length > NO_PROXY_LIMIT) return;
+  let optedOutCount = 0;
+  for (const { labels } of [...workloads, ...pods]) {
+    if (labels[INJECT_LABEL] === 'false') optedOutCount++;
+    else if (!ambient || labels[INJECT_LABEL] === 'true') return;
+  }
+  if (pods.some((p) => p.ambient)) return;
+  const items = workloads.length + pods.length;
+  if (items === 0) return;
+  const names = [...workloads.map(describeWorkload), ...pods.map((p) => `pod ${p.name}`)];
+  const shown = `${names.slice(0, EXAMPLES).join(', ')}${names.length > EXAMPLES ? `, and ${names.length - EXAMPLES} more` : ''}`;
+  const why =
+    optedOutCount === items
+      ? `labelled ${INJECT_LABEL}=false`
+      : optedOutCount === 0
+        ? `in ambient namespace ${ref.namespace}, without ${INJECT_LABEL}=true`
+        : `labelled ${INJECT_LABEL}=false or in ambient namespace ${ref.namespace}`;
+  out.push({
+    rule: 'selector.no-proxy',
+    severity: 'warning',
+    path: 'spec.workloadSelector.labels',
+    message: `${describeRef(ref)}: everything it selects runs without a sidecar proxy (${shown}: ${why}), so this Sidecar has no effect`,
+    hint: `remove the Sidecar, or give these pods a sidecar (label the pod template ${INJECT_LABEL}: "true"), or correct the selector`,
   });
 }
 

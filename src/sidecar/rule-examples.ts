@@ -323,6 +323,13 @@ export const RULE_EXAMPLES: Readonly<Record<string, RuleExample>> = {
     doc(deployment('app: reviews'), sidecar(`  workloadSelector:\n    labels: {app: review}\n${EGRESS}`)),
     doc(deployment('app: reviews'), sidecar(`  workloadSelector:\n    labels: {app: reviews}\n${EGRESS}`)),
   ),
+  'selector.no-proxy': pair(
+    doc(
+      deployment('app: reviews, sidecar.istio.io/inject: "false"'),
+      sidecar(`  workloadSelector:\n    labels: {app: reviews}\n${EGRESS}`),
+    ),
+    doc(deployment('app: reviews'), sidecar(`  workloadSelector:\n    labels: {app: reviews}\n${EGRESS}`)),
+  ),
   'ambient.ineffective': pair(
     doc(
       'apiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: {istio.io/dataplane-mode: ambient}}\n',

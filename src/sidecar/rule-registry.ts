@@ -125,6 +125,15 @@ const CLUSTER_RULES: readonly RuleEntry[] = [
     code: 'IST0101',
   },
   {
+    id: 'selector.no-proxy',
+    severity: 'warning',
+    title:
+      'a workloadSelector whose pods and pod templates all run without a sidecar proxy (sidecar.istio.io/inject=false, or an ambient namespace)',
+    help: 'Remove the Sidecar, give these pods a sidecar (label the pod template sidecar.istio.io/inject: "true"), or correct the selector.',
+    source:
+      'istio/istio#12193 ("Sidecars silently ignored"): a Sidecar configures sidecar proxies only; the injector skips pods labelled sidecar.istio.io/inject=false, and an ambient namespace injects none unless a pod asks.',
+  },
+  {
     id: 'ambient.ineffective',
     severity: 'warning',
     title: 'a Sidecar for pods in ambient mode, where it has no effect',

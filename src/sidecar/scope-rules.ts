@@ -30,7 +30,11 @@ export function scopeRules(input: ScopeInput, view: ClusterView, options: ScopeO
 /** scopeRules' findings, pushed onto `out` (the cross-object rules collect every finding in one array). */
 export function addScopeFindings(out: Violation[], input: ScopeInput, view: ClusterView, options: ScopeOptions): void {
   emptySelector(out, input, view, options);
-  const replaced = replacedDefault(input, view, options);
+  // Most Sidecars have egress and an outbound policy: neither bypass can apply, and the default is not looked up.
+  const replaced =
+    hasEgress(input.object) && outboundModeOf(input.object) !== null
+      ? undefined
+      : replacedDefault(input, view, options);
   if (replaced) {
     egressBypass(out, input, replaced);
     outboundBypass(out, input, replaced);
@@ -229,7 +233,7 @@ interface Exclusions {
 export function addExcludedHosts(out: Violation[], { object, ref }: ScopeInput, rootNamespace: string): void {
   const spec = isRecord(object) ? object.spec : undefined;
   const egress = isRecord(spec) ? spec.egress : undefined;
-  if (!Array.isArray(egress)) return;
+  if (!Array.isArray(egress) || !hasExclusion(egress)) return;
   // In the root namespace's default, `.` is each proxy's own namespace: it equals only another `.`.
   const own = ref.namespace === rootNamespace && !workloadSelectorPresent(object) ? '.' : ref.namespace;
   for (let i = 0; i < egress.length; i++) {
@@ -255,6 +259,16 @@ export function addExcludedHosts(out: Violation[], { object, ref }: ScopeInput, 
       });
     }
   }
+}
+
+/** Whether any listener names a `~` host: without one (nearly always) nothing is built. */
+function hasExclusion(egress: readonly unknown[]): boolean {
+  for (const listener of egress) {
+    const hosts = isRecord(listener) ? listener.hosts : undefined;
+    if (!Array.isArray(hosts)) continue;
+    for (const h of hosts) if (typeof h === 'string' && h.charCodeAt(0) === 0x7e) return true;
+  }
+  return false;
 }
 
 /** `ns/name` as istiod keys it (`.` resolved to `own`; `~` and an empty namespace part to `*` for exclusions). */

@@ -1,5 +1,5 @@
 // The cross-object rules with workloads in the view: overlap modes, IST0101
-// against pods and pod templates, ambient mode (IST0167), KIA1006.
+// against pods and pod templates, ambient mode (IST0167), selector.no-proxy, KIA1006.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { storeOf } from '../../src/manifests/state.js';
@@ -261,6 +261,74 @@ describe('ambient.ineffective (IST0167) at admission', () => {
     );
     assert.equal(only(vs, 'conflict.default')[0]?.severity, 'error');
     assert.equal(only(vs, 'ambient.ineffective').length, 1);
+  });
+});
+
+describe('selector.no-proxy (istio/istio#12193)', () => {
+  const off = { app: 'reviews', 'sidecar.istio.io/inject': 'false' };
+  const ambientNs = namespace('shop', { 'istio.io/dataplane-mode': 'ambient' });
+
+  test('every selected template and pod is labelled sidecar.istio.io/inject=false', () => {
+    const [v] = only(
+      judge([workload('Deployment', 'shop', 'reviews', off), pod('shop', 'reviews-1', off)], reviews),
+      'selector.no-proxy',
+    );
+    assert.equal(v!.severity, 'warning');
+    assert.equal(v!.path, 'spec.workloadSelector.labels');
+    assert.equal(
+      v!.message,
+      'Sidecar shop/reviews: everything it selects runs without a sidecar proxy (Deployment shop/reviews (1 replica), pod reviews-1: labelled sidecar.istio.io/inject=false), so this Sidecar has no effect',
+    );
+  });
+
+  test('in an ambient namespace, unless the template asks for a sidecar', () => {
+    const [v] = only(
+      judge([ambientNs, workload('Deployment', 'shop', 'reviews', { app: 'reviews' })], reviews),
+      'selector.no-proxy',
+    );
+    assert.match(
+      v!.message,
+      /\(Deployment shop\/reviews \(1 replica\): in ambient namespace shop, without sidecar\.istio\.io\/inject=true\)/,
+    );
+    const asks = workload('Deployment', 'shop', 'reviews', { app: 'reviews', 'sidecar.istio.io/inject': 'true' });
+    assert.deepEqual(only(judge([ambientNs, asks], reviews), 'selector.no-proxy'), []);
+  });
+
+  test('not when one selected template or pod gets a sidecar, when nothing is selected, or when pods are already ambient.ineffective', () => {
+    const injected = workload('Deployment', 'shop', 'reviews-b', { app: 'reviews' });
+    assert.deepEqual(
+      only(judge([workload('Deployment', 'shop', 'reviews', off), injected], reviews), 'selector.no-proxy'),
+      [],
+    );
+    assert.deepEqual(
+      only(
+        judge([pod('shop', 'reviews-1', off), pod('shop', 'reviews-2', { app: 'reviews' })], reviews),
+        'selector.no-proxy',
+      ),
+      [],
+    );
+    assert.deepEqual(only(judge([ambientNs], reviews), 'selector.no-proxy'), []);
+    const marked = pod('shop', 'r-1', { app: 'reviews' }, { 'ambient.istio.io/redirection': 'enabled' });
+    const vs = judge([ambientNs, marked], reviews);
+    assert.deepEqual(only(vs, 'selector.no-proxy'), []);
+    assert.equal(only(vs, 'ambient.ineffective').length, 1);
+  });
+
+  test('a selector that itself asks for inject=true is never warned; one that asks for false is', () => {
+    const asks = sidecar('shop', 'x', { selector: { app: 'reviews', 'sidecar.istio.io/inject': 'true' } });
+    const on = { app: 'reviews', 'sidecar.istio.io/inject': 'true' };
+    assert.deepEqual(
+      only(judge([ambientNs, workload('Deployment', 'shop', 'reviews', on)], asks), 'selector.no-proxy'),
+      [],
+    );
+    const refuses = sidecar('shop', 'x', { selector: off });
+    assert.equal(only(judge([workload('Deployment', 'shop', 'reviews', off)], refuses), 'selector.no-proxy').length, 1);
+  });
+
+  test('more than 32 selected pods are not read to judge', () => {
+    const pods = Array.from({ length: 33 }, (_, i) => pod('shop', `reviews-${i}`, off));
+    assert.deepEqual(only(judge(pods, reviews), 'selector.no-proxy'), []);
+    assert.equal(only(judge(pods.slice(0, 32), reviews), 'selector.no-proxy').length, 1);
   });
 });
 
