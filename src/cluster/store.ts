@@ -932,14 +932,29 @@ function sameLabels(a: Labels, b: Labels): boolean {
   return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
 }
 
+/**
+ * Whether a re-list brings nothing a listener acts on. Everything the view
+ * keeps counts: the defaults controller reconciles on a changed egress or
+ * outbound mode, and a pending UPDATE ends when its resourceVersion is seen.
+ */
 function sameSidecar(a: SidecarInfo, b: SidecarInfo): boolean {
   return (
     a.uid === b.uid &&
+    a.resourceVersion === b.resourceVersion &&
     a.creationTimestamp === b.creationTimestamp &&
+    a.selectorPresent === b.selectorPresent &&
     (a.selector === null ? b.selector === null : b.selector !== null && sameLabels(a.selector, b.selector)) &&
+    sameHosts(a.egressHosts, b.egressHosts) &&
+    a.outboundMode === b.outboundMode &&
+    a.deleting === b.deleting &&
     sameLabels(a.labels, b.labels) &&
     sameLabels(a.annotations, b.annotations)
   );
+}
+
+function sameHosts(a: readonly string[] | null | undefined, b: readonly string[] | null | undefined): boolean {
+  if (!a || !b) return a === b;
+  return a.length === b.length && a.every((h, i) => h === b[i]);
 }
 
 /** Makes `target` hold exactly what `next` holds, in one synchronous step. */

@@ -222,6 +222,34 @@ describe('ClusterStore indexes', () => {
     assert.equal(s.sidecar('other', 'x')?.labels.v, '2');
   });
 
+  test('replaceSidecars announces a change of anything the view keeps, not only selectors and labels', () => {
+    const s = new ClusterStore();
+    const withVersion = (obj: Record<string, unknown>, version: string, extra: Record<string, unknown> = {}) => ({
+      ...obj,
+      metadata: { ...(obj.metadata as object), resourceVersion: version, ...extra },
+    });
+    const before = [
+      withVersion(sidecar('a', 'egress'), '1'),
+      withVersion(sidecar('a', 'outbound', { selector: {} }), '1'),
+      withVersion(sidecar('b', 'default', { spec: { outboundTrafficPolicy: { mode: 'REGISTRY_ONLY' } } }), '1'),
+      withVersion(sidecar('c', 'version'), '1'),
+      withVersion(sidecar('d', 'deleting'), '1'),
+      withVersion(sidecar('e', 'same'), '1'),
+    ];
+    s.replaceSidecars(before);
+    const seen: string[] = [];
+    s.onChange((_kind, ns, name) => seen.push(`${ns}/${name}`));
+    s.replaceSidecars([
+      withVersion(sidecar('a', 'egress', { spec: { egress: [{ hosts: ['./*'] }] } }), '1'),
+      withVersion(sidecar('a', 'outbound'), '1'),
+      withVersion(sidecar('b', 'default', { spec: { outboundTrafficPolicy: { mode: 'ALLOW_ANY' } } }), '1'),
+      withVersion(sidecar('c', 'version'), '2'),
+      withVersion(sidecar('d', 'deleting'), '1', { deletionTimestamp: '2026-01-01T00:00:00Z' }),
+      withVersion(sidecar('e', 'same'), '1'),
+    ]);
+    assert.deepEqual(seen.sort(), ['a/egress', 'a/outbound', 'b/default', 'c/version', 'd/deleting']);
+  });
+
   test('replacePods and replaceNamespaces also notify once per added, changed or removed object, on the complete view', () => {
     const s = new ClusterStore();
     s.upsertPod(pod('a', 'same', { app: 'x' }));
