@@ -7,6 +7,7 @@ import type { PodInfo, SidecarInfo, WorkloadInfo } from '../sidecar/view.js';
 import { append } from '../util/arrays.js';
 import { isRecord } from '../util/json.js';
 import { isAmbientNamespace } from '../sidecar/ambient.js';
+import { revisionIn, sameIstiod } from '../sidecar/revisions.js';
 import { describeWorkload, isSelective } from '../sidecar/cross-rules.js';
 import type { UnknownHosts } from '../sidecar/host-rules.js';
 import {
@@ -158,8 +159,43 @@ function namespaceWide(store: ClusterStore, namespace: string, sidecars: readonl
     );
   }
   if (wide.length < 2) return [];
-  const message = `The Sidecars ${names(wide)} in namespace "${namespace}" have no workload selector, which can lead to undefined behavior.`;
-  return wide.map((s) => finding(s, 'IST0111', 'conflict.default', 'error', message));
+  // One message per revision label (usually just the unlabelled one), naming what an istiod reads together with it.
+  const messages = new Map<string | undefined, string | null>();
+  const messageFor = (rev: string | undefined): string | null => {
+    let message = messages.get(rev);
+    if (message === undefined) {
+      const together = wide.filter((o) => sameIstiod(rev, revisionIn(o.labels)));
+      message =
+        together.length < 2
+          ? null
+          : `The Sidecars ${names(together)} in namespace "${namespace}" have no workload selector, which can lead to undefined behavior.`;
+      messages.set(rev, message);
+    }
+    return message;
+  };
+  const out: AuditFinding[] = [];
+  for (const s of wide) {
+    const message = messageFor(revisionIn(s.labels));
+    if (message !== null) out.push(finding(s, 'IST0111', 'conflict.default', 'error', message));
+  }
+  return out;
+}
+
+/** The members that some istiod reads together with another member (istio.io/rev): those that conflict. */
+function readTogether<T extends SidecarInfo>(members: readonly T[]): readonly T[] {
+  const perRevision = new Map<string, number>();
+  let unlabelled = 0;
+  for (const s of members) {
+    const rev = revisionIn(s.labels);
+    if (rev === undefined) unlabelled++;
+    else perRevision.set(rev, (perRevision.get(rev) ?? 0) + 1);
+  }
+  if (perRevision.size === 0) return members;
+  // An unlabelled one is read with every other; a labelled one with the unlabelled and those of its revision.
+  return members.filter((s) => {
+    const rev = revisionIn(s.labels);
+    return rev === undefined ? members.length > 1 : unlabelled > 0 || (perRevision.get(rev) ?? 0) > 1;
+  });
 }
 
 function selectorFindings(
@@ -244,7 +280,7 @@ function podOverlaps(
   out: OverlapFindings,
 ): void {
   for (const p of pods) {
-    const matching = selective.filter((s) => matches(s.selector, p.labels));
+    const matching = readTogether(selective.filter((s) => matches(s.selector, p.labels)));
     if (matching.length < 2) continue;
     const message = () =>
       `The Sidecars ${names(matching)} in namespace "${namespace}" select the same workload pod "${p.name}", which can lead to undefined behavior.`;
@@ -312,6 +348,7 @@ function selectorOverlaps(
     for (let j = i + 1; j < selective.length; j++) {
       const a = selective[i]!;
       const b = selective[j]!;
+      if (!sameIstiod(revisionIn(a.labels), revisionIn(b.labels))) continue;
       const shared = sharedLabels(a, b, mode);
       if (!shared) continue;
       const pair = [a, b];

@@ -19,6 +19,7 @@ import { isStatus } from './kube-errors.js';
 import type { KubeClient } from './kube.js';
 import { pendingInfo, type Reservation } from './reservations.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../sidecar/managed.js';
+import { revisionIn } from '../sidecar/revisions.js';
 import type { Labels } from '../sidecar/selectors.js';
 
 /** What the Admitter needs of a claim store; ApiClaims is the one that talks to the API server. */
@@ -163,6 +164,8 @@ interface StoredClaim {
   /** spec.workloadSelector set, but selecting nothing (`{}`): namespace-wide for the conflict rule, never a default for istiod. */
   emptySelector?: true;
   managed?: true;
+  /** Its istio.io/rev label: a replica that does not know this field reads the claim as unlabelled, which conflicts with more, not less. */
+  revision?: string;
   replaces?: string;
   replica: string;
   admitted: string;
@@ -194,12 +197,14 @@ export function claimsObject(
 }
 
 function storedClaim(c: Reservation): StoredClaim {
+  const revision = revisionIn(c.info.labels);
   return {
     name: c.info.name,
     ...(c.uid !== undefined ? { uid: c.uid } : {}),
     selector: c.info.selector ? { ...c.info.selector } : null,
     ...(c.info.selector === null && c.info.selectorPresent ? { emptySelector: true as const } : {}),
     ...(c.info.labels[MANAGED_BY_LABEL] === MANAGED_BY_VALUE ? { managed: true as const } : {}),
+    ...(revision !== undefined ? { revision } : {}),
     ...(c.replaces !== undefined ? { replaces: c.replaces } : {}),
     replica: c.replica,
     admitted: new Date(c.admittedAt).toISOString(),
@@ -227,6 +232,7 @@ export function claimsOf(namespace: string, data: unknown): Reservation[] {
         selector: claim.selector,
         selectorPresent: claim.selector !== null || claim.emptySelector === true,
         managed: claim.managed === true,
+        revision: claim.revision,
       }),
       ...(claim.uid !== undefined ? { uid: claim.uid } : {}),
       ...(claim.replaces !== undefined ? { replaces: claim.replaces } : {}),
@@ -249,6 +255,7 @@ function parseClaim(text: string): (Omit<StoredClaim, 'selector'> & { selector: 
   if (typeof v.admitted !== 'string' || typeof v.expires !== 'string') return undefined;
   if (v.uid !== undefined && typeof v.uid !== 'string') return undefined;
   if (v.replaces !== undefined && typeof v.replaces !== 'string') return undefined;
+  if (v.revision !== undefined && typeof v.revision !== 'string') return undefined;
   const selector = v.selector === null ? null : labelsOf(v.selector);
   if (selector === undefined) return undefined;
   return {
@@ -257,6 +264,7 @@ function parseClaim(text: string): (Omit<StoredClaim, 'selector'> & { selector: 
     selector,
     ...(v.managed === true ? { managed: true as const } : {}),
     ...(v.emptySelector === true ? { emptySelector: true as const } : {}),
+    ...(typeof v.revision === 'string' ? { revision: v.revision } : {}),
     ...(typeof v.replaces === 'string' ? { replaces: v.replaces } : {}),
     replica: v.replica,
     admitted: v.admitted,

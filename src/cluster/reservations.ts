@@ -24,6 +24,7 @@ import { Undecided } from '../admission/decision.js';
 import type { AdmissionRequest } from '../admission/types.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../sidecar/managed.js';
 import { metadataOf } from '../sidecar/object.js';
+import { REVISION_LABEL, revisionOf } from '../sidecar/revisions.js';
 import { selectorOf, selectorPairs, type Labels, type SelectorPairs } from '../sidecar/selectors.js';
 import { egressHostsOf, outboundModeOf, workloadSelectorPresent } from '../sidecar/records.js';
 import type {
@@ -302,6 +303,7 @@ export function reservationOf(request: AdmissionRequest, at: ReserveAt): Reserva
       selector: selectorOf(object),
       selectorPresent,
       managed: isRecord(meta.labels) && meta.labels[MANAGED_BY_LABEL] === MANAGED_BY_VALUE,
+      revision: revisionOf(object),
       creationTimestamp: nonEmpty(meta.creationTimestamp),
       egressHosts: selectorPresent ? undefined : egressHostsOf(object),
       outboundMode: selectorPresent ? undefined : outboundModeOf(object),
@@ -321,6 +323,8 @@ export interface PendingFacts {
   /** spec.workloadSelector is set at all (`{}` counts: istiod never makes such a Sidecar a default). */
   selectorPresent: boolean;
   managed: boolean;
+  /** Its istio.io/rev label: Sidecars of different revisions do not conflict. */
+  revision?: string | undefined;
   creationTimestamp?: string | undefined;
   /** Without a workloadSelector field: the egress hosts (null: no egress listener); absent when unknown. */
   egressHosts?: readonly string[] | null;
@@ -337,7 +341,8 @@ export interface PendingFacts {
  * through every scavenge (issue 20: about 500 KB promoted per scavenge at
  * 3,000+ Sidecars, gone under --no-allocation-site-pretenuring). `make bench`
  * watches for its return (promoted_kb_per_scavenge). Only what the rules read
- * is kept (the managed-by label phrases the way out of a conflict), in one
+ * is kept (the managed-by label phrases the way out of a conflict, istio.io/rev tells
+ * which Sidecars can conflict at all), in one
  * literal of a fixed shape: a reservation is kept until the view shows its
  * object, so it should be small.
  */
@@ -353,14 +358,26 @@ export function pendingInfo(namespace: string, name: string, facts: PendingFacts
     selectorPresent: facts.selectorPresent,
     egressHosts: facts.egressHosts,
     outboundMode: facts.outboundMode,
-    labels: facts.managed ? MANAGED_LABELS : NO_LABELS,
+    labels:
+      facts.revision !== undefined
+        ? revisionLabels(facts.revision, facts.managed)
+        : facts.managed
+          ? MANAGED_LABELS
+          : NO_LABELS,
     annotations: NO_LABELS,
   };
 }
 
-/** The only label a pending record keeps, and none: shared, so a kept reservation holds no label object of its own. */
+/** The labels a pending record keeps without a revision, and none: shared, so a kept reservation holds no label object of its own. */
 const MANAGED_LABELS: Labels = Object.freeze({ [MANAGED_BY_LABEL]: MANAGED_BY_VALUE });
 const NO_LABELS: Labels = Object.freeze({});
+
+/** The labels of a pending record with a revision (rare: only then does it hold labels of its own). */
+function revisionLabels(revision: string, managed: boolean): Labels {
+  return managed
+    ? { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [REVISION_LABEL]: revision }
+    : { [REVISION_LABEL]: revision };
+}
 
 /** Keys name ConfigMap data entries ([-._a-zA-Z0-9], at most 253): a uid or version that is not safe there is hashed. */
 function keyPart(s: string): string {

@@ -1,6 +1,7 @@
 // Ambient mode as Istio's analyzers decide it (pkg/config/analysis/analyzers/
 // util/in_mesh.go, PodInAmbientMode and NamespaceInAmbientMode): there is no
 // sidecar proxy, so a Sidecar resource has no effect (IST0167).
+import { REVISION_LABEL } from './revisions.js';
 import type { Labels } from './selectors.js';
 
 /** Set on a pod by Istio's CNI once its traffic is redirected to ztunnel. */
@@ -18,5 +19,5 @@ export function isAmbientPod(annotations: Labels | undefined): boolean {
  */
 export function isAmbientNamespace(labels: Labels | undefined): boolean {
   if (labels?.['istio.io/dataplane-mode'] !== 'ambient') return false;
-  return labels['istio-injection'] !== 'enabled' && !labels['istio.io/rev'];
+  return labels['istio-injection'] !== 'enabled' && !labels[REVISION_LABEL];
 }

@@ -10,6 +10,7 @@ import { isAmbientNamespace } from './ambient.js';
 import { addHostFindings, type UnknownHosts } from './host-rules.js';
 import { isManaged } from './managed.js';
 import { workloadSelectorPresent } from './records.js';
+import { revisionIn, revisionOf, sameIstiod, sharedRevisionNote } from './revisions.js';
 import { describeRef, type ObjectRef } from './object.js';
 import { addExcludedHosts, addOutboundModeEmpty, addScopeFindings } from './scope-rules.js';
 import {
@@ -52,11 +53,13 @@ export function crossObjectRules(input: CrossInput, view: ClusterView, options: 
   const selector = selectorOf(input.object);
   const oldSelector = input.oldObject === undefined ? undefined : selectorOf(input.oldObject);
   const findings: Violation[] = [];
+  const revision = revisionOf(input.object);
   if (selector === null) {
-    duplicateDefault(findings, input.ref, view, oldSelector === null, workloadSelectorPresent(input.object), options);
+    const emptySelector = workloadSelectorPresent(input.object);
+    duplicateDefault(findings, input.ref, revision, view, oldSelector === null, emptySelector, options);
     ambientNamespace(findings, input.ref, view);
   } else {
-    overlaps(findings, input.ref, selector, oldSelector, view, options.overlap);
+    overlaps(findings, input.ref, revision, selector, oldSelector, view, options.overlap);
     rootSelector(findings, input.ref, options.rootNamespace);
     noMatchingPod(findings, input.ref, selector, view, options.overlap);
     ambientPods(findings, input.ref, selector, view);
@@ -83,6 +86,7 @@ export function objectOnlyRules(input: CrossInput, options: CrossOptions): Viola
 function duplicateDefault(
   out: Violation[],
   ref: ObjectRef,
+  revision: string | undefined,
   view: ClusterView,
   wasNamespaceWide: boolean,
   emptySelector: boolean,
@@ -99,6 +103,8 @@ function duplicateDefault(
   for (let i = 0; i < wide.length; i++) {
     const existing = wide[i]!;
     if (existing.name === ref.name) continue;
+    const existingRevision = revisionIn(existing.labels);
+    if (!sameIstiod(revision, existingRevision)) continue;
     if (wide.length > 1) {
       named ??= new Set();
       if (named.has(existing.name)) continue;
@@ -112,7 +118,7 @@ function duplicateDefault(
       peer: { namespace: existing.namespace, name: existing.name },
       message: grandfathered
         ? `${describeRef(ref)} and ${describeRef(existing)} are both namespace-wide (no workloadSelector); Istio picks the older one (IST0111)`
-        : `${form} but namespace "${ref.namespace}" already has a namespace-wide Sidecar: ${existing.name}${managedNote(existing)}; with two of them Istio's choice is undefined (IST0111)`,
+        : `${form} but namespace "${ref.namespace}" already has a namespace-wide Sidecar: ${existing.name}${managedNote(existing)}${sharedRevisionNote(revision, existingRevision)}; with two of them Istio's choice is undefined (IST0111)`,
       hint: existing.deleting
         ? `wait until ${existing.namespace}/${existing.name} is gone (its metadata.finalizers say what holds it), or add spec.workloadSelector.labels to ${ref.name} so it applies to specific workloads`
         : isManaged(existing)
@@ -142,6 +148,7 @@ interface Overlap {
 function overlaps(
   out: Violation[],
   ref: ObjectRef,
+  revision: string | undefined,
   selector: Labels,
   oldSelector: Labels | null | undefined,
   view: ClusterView,
@@ -156,6 +163,8 @@ function overlaps(
   let reported: Map<string, Severity> | undefined;
   view.forEachSidecarCompatibleWith(ref.namespace, candidate.selectorPairs, (other) => {
     if (!isSelective(other) || other.name === ref.name) return;
+    const otherRevision = revisionIn(other.labels);
+    if (!sameIstiod(revision, otherRevision)) return;
     const before = reported?.get(other.name);
     if (before === 'error') return;
     const overlap = overlapOf(candidate, other, ref.namespace, view, mode);
@@ -174,7 +183,7 @@ function overlaps(
       message:
         severity === 'warning'
           ? `${describeRef(ref)} and ${describeRef(other)} select the same pods (${selectorString(shared)}); Istio uses the older one for them (IST0110)`
-          : `selects the same workloads as ${describeRef(other)}${deletingNote(other)}: both apply to pods labelled ${selectorString(shared)}${witnesses(overlap, view, mode)}; Istio would use only one of them, which is undefined behaviour (IST0110)`,
+          : `selects the same workloads as ${describeRef(other)}${deletingNote(other)}${sharedRevisionNote(revision, otherRevision)}: both apply to pods labelled ${selectorString(shared)}${witnesses(overlap, view, mode)}; Istio would use only one of them, which is undefined behaviour (IST0110)`,
       hint: `make the selectors disjoint (give ${ref.name} a label value that ${other.name} does not accept), or merge the two Sidecars into one`,
     });
   });

@@ -35,6 +35,7 @@ const LAYERS: Unit[][] = [
       'sidecar/records.ts',
       'sidecar/ambient.ts',
       'sidecar/managed.ts',
+      'sidecar/revisions.ts',
       'sidecar/spec.ts',
     ),
   ],

@@ -47,9 +47,12 @@ function createOf(
   namespace: string,
   name: string,
   selector?: Record<string, string>,
-  opts: { dryRun?: boolean } = {},
+  opts: { dryRun?: boolean; labels?: Record<string, string> } = {},
 ): AdmissionRequest {
-  const object = sidecar(namespace, name, selector ? { selector } : {});
+  const object = sidecar(namespace, name, {
+    ...(selector ? { selector } : {}),
+    ...(opts.labels ? { labels: opts.labels } : {}),
+  });
   (object.metadata as Record<string, unknown>).uid = `uid-${name}-${++serial}`;
   return sidecarReview(object, opts).request as unknown as AdmissionRequest;
 }
@@ -121,6 +124,16 @@ describe('the claims object', () => {
       admitted: '2026-01-01T00:00:00.000Z',
       expires: '2026-01-01T00:00:30.000Z',
     });
+    const canary = reservationOf(createOf('shop', 'c', undefined, { labels: { 'istio.io/rev': 'canary' } }), {
+      replica: 'pod-1/7',
+      now: Date.UTC(2026, 0, 1),
+      ttlMs: 30_000,
+    })!;
+    const withRevision = claimsObject(SELF, 'shop', [canary], '43').data[canary.key]!;
+    assert.equal(JSON.parse(withRevision).revision, 'canary');
+    const [read] = claimsOf('shop', { [canary.key]: withRevision });
+    assert.equal(read!.info.labels['istio.io/rev'], 'canary');
+    assert.deepEqual(claimsOf('shop', { x: JSON.stringify({ ...JSON.parse(withRevision), revision: 7 }) }), []);
     const back = claimsOf('shop', {
       ...object.data,
       junk: '{"name":',
@@ -243,6 +256,21 @@ describe('three replicas deciding through claims', { timeout: 120_000 }, () => {
     }
     const conflicts = replicas.reduce((n, r) => n + r.counts.conflicts, 0);
     t.diagnostic(`5 runs × 200 CREATEs over 3 replicas: 1 admitted each; ${conflicts} conflicts retried`);
+  });
+
+  test('a race of namespace defaults of two revisions (istio.io/rev): one admitted per revision, the claims carry it', async () => {
+    const ns = 'wide-revisions';
+    const decisions = await decideAll(
+      replicas,
+      Array.from({ length: 100 }, (_, i) =>
+        createOf(ns, `s${i}`, undefined, { labels: { 'istio.io/rev': i % 2 === 0 ? 'stable' : 'canary' } }),
+      ),
+    );
+    const admitted = decisions.filter((d): d is Decision => !(d instanceof Error) && d.allowed);
+    assert.equal(decisions.filter((d) => d instanceof Error).length, 0);
+    assert.equal(admitted.length, 2);
+    const claimed = replicas[0]!.claims.known(ns) ?? (await replicas[0]!.claims.read(ns, 5_000));
+    assert.deepEqual(claimed.map((c) => c.info.labels['istio.io/rev']).sort(), ['canary', 'stable']);
   });
 
   test('the control: three --claims=local replicas admit one namespace-wide Sidecar each in the same race', async () => {

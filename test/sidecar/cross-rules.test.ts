@@ -320,3 +320,51 @@ describe('root.selector and selector.no-match', () => {
     assert.match(podsMode!.message, /^Sidecar shop\/x: no pod in shop matches app=bogus yet \(IST0101\)$/);
   });
 });
+
+describe('istio.io/rev: Sidecars that no single istiod reads do not conflict', () => {
+  const rev = (r: string) => ({ 'istio.io/rev': r });
+
+  test('namespace defaults of two revisions (a canary upgrade) are no conflict; of the same revision they are', () => {
+    const store = storeWith(sidecar('shop', 'default-stable', { labels: rev('1-27') }));
+    assert.deepEqual(
+      only(judge(store, sidecar('shop', 'default-canary', { labels: rev('1-28') })), 'conflict.default'),
+      [],
+    );
+    const [v] = only(judge(store, sidecar('shop', 'again', { labels: rev('1-27') })), 'conflict.default');
+    assert.equal(v!.severity, 'error');
+    assert.match(
+      v!.message,
+      /namespace-wide Sidecar: default-stable \(both are read by the istiod of revision "1-27"\);/,
+    );
+  });
+
+  test('an unlabelled default conflicts with a labelled one: every istiod reads the unlabelled one', () => {
+    const labelled = storeWith(sidecar('shop', 'default-canary', { labels: rev('canary') }));
+    const [v] = only(judge(labelled, sidecar('shop', 'plain')), 'conflict.default');
+    assert.equal(v!.severity, 'error');
+    assert.match(v!.message, /default-canary \(both are read by the istiod of revision "canary"\)/);
+    const plain = storeWith(sidecar('shop', 'plain'));
+    assert.equal(
+      only(judge(plain, sidecar('shop', 'default-canary', { labels: rev('canary') })), 'conflict.default').length,
+      1,
+    );
+  });
+
+  test('without revision labels the message says nothing of revisions', () => {
+    const [v] = only(judge(storeWith(sidecar('shop', 'a')), sidecar('shop', 'b')), 'conflict.default');
+    assert.doesNotMatch(v!.message, /revision/);
+  });
+
+  test('overlapping selectors of two revisions are no conflict; of one revision, or one unlabelled, they are', () => {
+    const store = storeWith(sidecar('shop', 'reviews-stable', { selector: { app: 'reviews' }, labels: rev('stable') }));
+    const candidate = (labels?: Record<string, string>) =>
+      sidecar('shop', 'reviews-new', { selector: { app: 'reviews' }, ...(labels ? { labels } : {}) });
+    assert.deepEqual(only(judge(store, candidate(rev('canary'))), 'conflict.overlap'), []);
+    const [same] = only(judge(store, candidate(rev('stable'))), 'conflict.overlap');
+    assert.match(
+      same!.message,
+      /Sidecar shop\/reviews-stable \(both are read by the istiod of revision "stable"\): both apply/,
+    );
+    assert.equal(only(judge(store, candidate()), 'conflict.overlap').length, 1);
+  });
+});

@@ -1,0 +1,74 @@
+// audit and Istio revisions: an istiod reads only Sidecars without an
+// istio.io/rev label or labelled with its own revision, so Sidecars of two
+// revisions never conflict (src/sidecar/revisions.ts).
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { audit } from '../../src/audit/analyze.js';
+import type { OverlapMode } from '../../src/sidecar/selectors.js';
+import { pod, sidecar } from '../helpers/objects.js';
+
+const rev = (r: string) => ({ 'istio.io/rev': r });
+const run = (sidecars: Record<string, unknown>[], overlap: OverlapMode, pods: Record<string, unknown>[] = []) =>
+  audit({ sidecars, pods, namespaces: [] }, { overlap, rootNamespace: 'istio-system' }).findings.map((f) => [
+    f.code,
+    f.name,
+    f.message,
+  ]);
+
+describe('audit and istio.io/rev', () => {
+  it('IST0111: defaults of two revisions are no conflict; an unlabelled one conflicts with each', () => {
+    assert.deepEqual(
+      run(
+        [sidecar('shop', 'stable', { labels: rev('1-27') }), sidecar('shop', 'canary', { labels: rev('1-28') })],
+        'pods',
+      ),
+      [],
+    );
+    const findings = run(
+      [
+        sidecar('shop', 'stable', { labels: rev('1-27') }),
+        sidecar('shop', 'canary', { labels: rev('1-28') }),
+        sidecar('shop', 'plain'),
+      ],
+      'pods',
+    );
+    const message = (names: string) =>
+      `The Sidecars [${names}] in namespace "shop" have no workload selector, which can lead to undefined behavior.`;
+    assert.deepEqual(findings, [
+      ['IST0111', 'canary', message('canary plain')],
+      ['IST0111', 'plain', message('canary plain stable')],
+      ['IST0111', 'stable', message('plain stable')],
+    ]);
+  });
+
+  it('IST0110 in pods mode: a pod picked by Sidecars of two revisions only is no conflict', () => {
+    const picked = [pod('shop', 'reviews-1', { app: 'reviews' })];
+    const a = sidecar('shop', 'a', { selector: { app: 'reviews' }, labels: rev('stable') });
+    const b = sidecar('shop', 'b', { selector: { app: 'reviews' }, labels: rev('canary') });
+    assert.deepEqual(run([a, b], 'pods', picked), []);
+    const c = sidecar('shop', 'c', { selector: { app: 'reviews' }, labels: rev('canary') });
+    assert.deepEqual(
+      run([a, b, c], 'pods', picked).map(([code, name]) => [code, name]),
+      [
+        ['IST0110', 'b'],
+        ['IST0110', 'c'],
+      ],
+    );
+  });
+
+  it('IST0110 in labels mode: the same pairs, compared selector by selector', () => {
+    const a = sidecar('shop', 'a', { selector: { app: 'reviews' }, labels: rev('stable') });
+    const b = sidecar('shop', 'b', { selector: { app: 'reviews' }, labels: rev('canary') });
+    assert.deepEqual(run([a, b], 'labels'), []);
+    const plain = sidecar('shop', 'plain', { selector: { app: 'reviews' } });
+    assert.deepEqual(
+      run([a, b, plain], 'labels').map(([code, name]) => [code, name]),
+      [
+        ['IST0110', 'a'],
+        ['IST0110', 'b'],
+        ['IST0110', 'plain'],
+        ['IST0110', 'plain'],
+      ],
+    );
+  });
+});
