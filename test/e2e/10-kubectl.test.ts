@@ -162,6 +162,20 @@ describe('cross-object rules through kubectl', () => {
     );
   });
 
+  test('namespace defaults of two Istio revisions (istio.io/rev) are both created; an unlabelled third is refused', async () => {
+    await namespaces('e2e-revisions');
+    const labelled = (rev: string) =>
+      sidecar('e2e-revisions', `default-${rev}`, `  labels:\n    istio.io/rev: "${rev}"\n${EGRESS}`);
+    await ok(['apply', '-f', '-'], labelled('1-27'));
+    await ok(['apply', '-f', '-'], labelled('1-28'));
+    const r = await kubectl(['apply', '-f', '-'], { stdin: sidecar('e2e-revisions', 'plain', EGRESS) });
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /Sidecar e2e-revisions\/plain is invalid \(2 errors\):[^]*already has a namespace-wide Sidecar: default-(1-2[78]) \(both are read by the istiod of revision "\1"\)/,
+    );
+  });
+
   test('an overlapping selector is refused, naming the other Sidecar and the pods both would select', async () => {
     await namespaces('e2e-overlap');
     await ok(
