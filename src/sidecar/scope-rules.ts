@@ -8,6 +8,7 @@
 import { isRecord } from '../util/json.js';
 import { describeRef, type ObjectRef } from './object.js';
 import { hasEgress, outboundModeOf, workloadSelectorPresent } from './records.js';
+import { revisionIn, revisionOf, sameIstiod } from './revisions.js';
 import { selectorOf } from './selectors.js';
 import type { ClusterView, SidecarInfo } from './view.js';
 import type { Violation } from './violation.js';
@@ -47,15 +48,25 @@ export function addScopeFindings(out: Violation[], input: ScopeInput, view: Clus
  * The Sidecar the pods of a namespace get when no selector Sidecar picks
  * them, as istiod chooses it: the oldest one of the namespace without a
  * workloadSelector field, else the oldest such one in the root namespace.
+ * With a revision, only the defaults the istiod of that revision reads
+ * (unlabelled, or labelled with it); without one, every default counts.
  */
 export function defaultFor(
   namespace: string,
   view: ClusterView,
   rootNamespace: string,
   except?: string,
+  revision?: string,
 ): SidecarInfo | undefined {
   const candidates = (ns: string) =>
-    view.namespaceWide(ns).filter((s) => !s.selectorPresent && !(ns === namespace && s.name === except));
+    view
+      .namespaceWide(ns)
+      .filter(
+        (s) =>
+          !s.selectorPresent &&
+          !(ns === namespace && s.name === except) &&
+          sameIstiod(revision, revisionIn(s.labels)),
+      );
   return oldest(candidates(namespace)) ?? (namespace === rootNamespace ? undefined : oldest(candidates(rootNamespace)));
 }
 
@@ -97,7 +108,7 @@ function replacedDefault(
 ): Replaced | undefined {
   const selective = workloadSelectorPresent(object);
   if (!selective && ref.namespace === rootNamespace) return undefined;
-  const fallback = defaultFor(ref.namespace, view, rootNamespace, ref.name);
+  const fallback = defaultFor(ref.namespace, view, rootNamespace, ref.name, revisionOf(object));
   if (!fallback || (!selective && fallback.namespace === ref.namespace)) return undefined;
   return {
     fallback,
@@ -160,7 +171,8 @@ function emptySelector(
   { rootNamespace }: ScopeOptions,
 ): void {
   if (!workloadSelectorPresent(object) || selectorOf(object) !== null) return;
-  const fallback = defaultFor(ref.namespace, view, rootNamespace, ref.name);
+  const revision = revisionOf(object);
+  const fallback = defaultFor(ref.namespace, view, rootNamespace, ref.name, revision);
   const over = !fallback
     ? ''
     : fallback.namespace === ref.namespace
@@ -171,7 +183,7 @@ function emptySelector(
     rule: 'selector.empty',
     severity: 'warning',
     path: 'spec.workloadSelector',
-    message: `${describeRef(ref)}: a workloadSelector without labels is counted as namespace-wide by Istio's analyzer, but istiod applies it as a selector matching every pod in ${ref.namespace}${over}${competing(ref, view)}${root}`,
+    message: `${describeRef(ref)}: a workloadSelector without labels is counted as namespace-wide by Istio's analyzer, but istiod applies it as a selector matching every pod in ${ref.namespace}${over}${competing(ref, revision, view)}${root}`,
     hint: 'remove spec.workloadSelector to make it the namespace default, or give it labels',
   });
 }
@@ -181,11 +193,11 @@ function emptySelector(
  * with for every pod they select: istiod gives each pod the oldest Sidecar
  * that selects it, so one of the two is ignored for those pods.
  */
-function competing(ref: ObjectRef, view: ClusterView): string {
+function competing(ref: ObjectRef, revision: string | undefined, view: ClusterView): string {
   const names: string[] = [];
   let more = 0;
   for (const s of view.sidecars(ref.namespace)) {
-    if (s.selector === null || s.name === ref.name) continue;
+    if (s.selector === null || s.name === ref.name || !sameIstiod(revision, revisionIn(s.labels))) continue;
     if (names.length < 3) names.push(s.name);
     else more++;
   }

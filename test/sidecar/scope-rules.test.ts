@@ -304,3 +304,35 @@ describe('host.excluded', () => {
     );
   });
 });
+
+describe('istio.io/rev: the default a revisioned Sidecar replaces is one its istiod reads', () => {
+  const labelled = (s: Record<string, unknown>, rev: string) => {
+    (s.metadata as Record<string, unknown>).labels = { 'istio.io/rev': rev };
+    return s;
+  };
+
+  test('egress.bypass: a canary selector Sidecar ignores the stable namespace default and falls back past it', () => {
+    const stable = labelled(withEgress('shop', 'default-stable', ['./*']), 'stable');
+    const root = withEgress('istio-system', 'default', ['./*', 'istio-system/*']);
+    const [v] = only(judge([stable, root], labelled(noEgress('shop', 'x'), 'canary')), 'egress.bypass');
+    assert.match(v!.message, /instead of the egress of the mesh-wide default Sidecar istio-system\/default/);
+    assert.deepEqual(only(judge([stable], labelled(noEgress('shop', 'x'), 'canary')), 'egress.bypass'), []);
+    const [same] = only(judge([stable], labelled(noEgress('shop', 'x'), 'stable')), 'egress.bypass');
+    assert.match(same!.message, /namespace default Sidecar shop\/default-stable/);
+    assert.equal(only(judge([stable], noEgress('shop', 'x')), 'egress.bypass').length, 1);
+  });
+
+  test('selector.empty names neither a default nor selector Sidecars of another revision', () => {
+    const stableDefault = labelled(sidecar('shop', 'default'), 'stable');
+    const stableSelector = labelled(sidecar('shop', 'reviews', { selector: { app: 'reviews' } }), 'stable');
+    const canaryAll = labelled(sidecar('shop', 'all', { spec: { workloadSelector: {} } }), 'canary');
+    const [v] = only(judge([stableDefault, stableSelector], canaryAll), 'selector.empty');
+    assert.match(v!.message, /matching every pod in shop$/);
+    const stableAll = labelled(sidecar('shop', 'all', { spec: { workloadSelector: {} } }), 'stable');
+    const [w] = only(judge([stableDefault, stableSelector], stableAll), 'selector.empty');
+    assert.match(
+      w!.message,
+      /ahead of the namespace default Sidecar shop\/default; for the pods that the selector Sidecars of shop pick \(reviews\)/,
+    );
+  });
+});
