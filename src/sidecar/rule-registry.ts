@@ -94,7 +94,7 @@ const CLUSTER_RULES: readonly RuleEntry[] = [
     title: 'a second namespace-wide Sidecar (no workloadSelector) in a namespace',
     help: 'Edit the existing namespace-wide Sidecar instead, or give this one spec.workloadSelector.labels.',
     source:
-      "Istio's analyzer IST0111 (MultipleSidecarsWithoutSelectors, pkg/config/analysis/analyzers/sidecar/selector.go): istiod then uses one of them, which is undefined.",
+      "Istio's analyzer IST0111 (MultipleSidecarsWithoutSelectors, pkg/config/analysis/analyzers/sidecar/selector.go): istiod then uses one of them, which is undefined. Sidecars labelled with two different istio.io/rev revisions are read by different istiods and do not conflict.",
     code: 'IST0111',
   },
   {
@@ -103,7 +103,7 @@ const CLUSTER_RULES: readonly RuleEntry[] = [
     title: 'two Sidecars whose workloadSelectors select the same pods',
     help: 'Make the selectors disjoint (a label value the other does not accept), or merge the two Sidecars into one.',
     source:
-      "Istio's analyzer IST0110 (ConflictingSidecarWorkloadSelectors, pkg/config/analysis/analyzers/sidecar/selector.go); --overlap chooses how overlap is judged.",
+      "Istio's analyzer IST0110 (ConflictingSidecarWorkloadSelectors, pkg/config/analysis/analyzers/sidecar/selector.go); --overlap chooses how overlap is judged. Sidecars labelled with two different istio.io/rev revisions do not conflict.",
     code: 'IST0110',
   },
   {
