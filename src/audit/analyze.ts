@@ -159,43 +159,38 @@ function namespaceWide(store: ClusterStore, namespace: string, sidecars: readonl
     );
   }
   if (wide.length < 2) return [];
-  // One message per revision label (usually just the unlabelled one), naming what an istiod reads together with it.
-  const messages = new Map<string | undefined, string | null>();
-  const messageFor = (rev: string | undefined): string | null => {
-    let message = messages.get(rev);
-    if (message === undefined) {
-      const together = wide.filter((o) => sameIstiod(rev, revisionIn(o.labels)));
-      message =
-        together.length < 2
-          ? null
-          : `The Sidecars ${names(together)} in namespace "${namespace}" have no workload selector, which can lead to undefined behavior.`;
-      messages.set(rev, message);
-    }
-    return message;
-  };
   const out: AuditFinding[] = [];
-  for (const s of wide) {
-    const message = messageFor(revisionIn(s.labels));
-    if (message !== null) out.push(finding(s, 'IST0111', 'conflict.default', 'error', message));
-  }
+  forEachReadTogether(wide, (members, group) => {
+    const message = `The Sidecars ${names(group)} in namespace "${namespace}" have no workload selector, which can lead to undefined behavior.`;
+    for (const s of members) out.push(finding(s, 'IST0111', 'conflict.default', 'error', message));
+  });
   return out;
 }
 
-/** The members that some istiod reads together with another member (istio.io/rev): those that conflict. */
-function readTogether<T extends SidecarInfo>(members: readonly T[]): readonly T[] {
-  const perRevision = new Map<string, number>();
-  let unlabelled = 0;
-  for (const s of members) {
+/**
+ * Splits Sidecars that would conflict by the istiod that reads them
+ * (istio.io/rev): `visit` gets the members of one revision label (the
+ * unlabelled ones, read by every istiod, are one such set) and the group
+ * that istiod reads with them (unlabelled plus that revision; for the
+ * unlabelled, all), once per label. A group of fewer than two is no
+ * conflict. Without revision labels that is one visit with every Sidecar.
+ */
+function forEachReadTogether<T extends SidecarInfo>(
+  sidecars: readonly T[],
+  visit: (members: readonly T[], group: readonly T[]) => void,
+): void {
+  const byRevision = new Map<string | undefined, T[]>();
+  for (const s of sidecars) {
     const rev = revisionIn(s.labels);
-    if (rev === undefined) unlabelled++;
-    else perRevision.set(rev, (perRevision.get(rev) ?? 0) + 1);
+    const members = byRevision.get(rev);
+    if (members) members.push(s);
+    else byRevision.set(rev, [s]);
   }
-  if (perRevision.size === 0) return members;
-  // An unlabelled one is read with every other; a labelled one with the unlabelled and those of its revision.
-  return members.filter((s) => {
-    const rev = revisionIn(s.labels);
-    return rev === undefined ? members.length > 1 : unlabelled > 0 || (perRevision.get(rev) ?? 0) > 1;
-  });
+  const unlabelled = byRevision.get(undefined) ?? [];
+  for (const [rev, members] of byRevision) {
+    const group = rev === undefined || byRevision.size === 1 ? sidecars : [...unlabelled, ...members];
+    if (group.length >= 2) visit(members, group);
+  }
 }
 
 function selectorFindings(
@@ -280,11 +275,15 @@ function podOverlaps(
   out: OverlapFindings,
 ): void {
   for (const p of pods) {
-    const matching = readTogether(selective.filter((s) => matches(s.selector, p.labels)));
+    const matching = selective.filter((s) => matches(s.selector, p.labels));
     if (matching.length < 2) continue;
-    const message = () =>
-      `The Sidecars ${names(matching)} in namespace "${namespace}" select the same workload pod "${p.name}", which can lead to undefined behavior.`;
-    out.conflict(matching, message);
+    forEachReadTogether(matching, (members, group) =>
+      out.conflict(
+        members,
+        () =>
+          `The Sidecars ${names(group)} in namespace "${namespace}" select the same workload pod "${p.name}", which can lead to undefined behavior.`,
+      ),
+    );
   }
 }
 

@@ -53,13 +53,16 @@ export function crossObjectRules(input: CrossInput, view: ClusterView, options: 
   const selector = selectorOf(input.object);
   const oldSelector = input.oldObject === undefined ? undefined : selectorOf(input.oldObject);
   const findings: Violation[] = [];
-  const revision = revisionOf(input.object);
+  const revisions: Revisions = {
+    now: revisionOf(input.object),
+    before: input.oldObject === undefined ? undefined : revisionOf(input.oldObject),
+  };
   if (selector === null) {
     const emptySelector = workloadSelectorPresent(input.object);
-    duplicateDefault(findings, input.ref, revision, view, oldSelector === null, emptySelector, options);
+    duplicateDefault(findings, input.ref, revisions, view, oldSelector === null, emptySelector, options);
     ambientNamespace(findings, input.ref, view);
   } else {
-    overlaps(findings, input.ref, revision, selector, oldSelector, view, options.overlap);
+    overlaps(findings, input.ref, revisions, selector, oldSelector, view, options.overlap);
     rootSelector(findings, input.ref, options.rootNamespace);
     noMatchingPod(findings, input.ref, selector, view, options.overlap);
     ambientPods(findings, input.ref, selector, view);
@@ -82,11 +85,22 @@ export function objectOnlyRules(input: CrossInput, options: CrossOptions): Viola
   return findings;
 }
 
+/**
+ * The candidate's istio.io/rev label, and on an UPDATE the stored version's:
+ * a conflict is grandfathered only with a peer the same istiod read beside
+ * the stored version too (relabelling a Sidecar into a peer's revision is a
+ * new conflict).
+ */
+interface Revisions {
+  now: string | undefined;
+  before: string | undefined;
+}
+
 /** conflict.default (IST0111): one namespace-wide Sidecar per namespace. */
 function duplicateDefault(
   out: Violation[],
   ref: ObjectRef,
-  revision: string | undefined,
+  revisions: Revisions,
   view: ClusterView,
   wasNamespaceWide: boolean,
   emptySelector: boolean,
@@ -104,13 +118,13 @@ function duplicateDefault(
     const existing = wide[i]!;
     if (existing.name === ref.name) continue;
     const existingRevision = revisionIn(existing.labels);
-    if (!sameIstiod(revision, existingRevision)) continue;
+    if (!sameIstiod(revisions.now, existingRevision)) continue;
     if (wide.length > 1) {
       named ??= new Set();
       if (named.has(existing.name)) continue;
       named.add(existing.name);
     }
-    const grandfathered = wasNamespaceWide;
+    const grandfathered = wasNamespaceWide && sameIstiod(revisions.before, existingRevision);
     out.push({
       rule: 'conflict.default',
       severity: grandfathered ? 'warning' : 'error',
@@ -118,7 +132,7 @@ function duplicateDefault(
       peer: { namespace: existing.namespace, name: existing.name },
       message: grandfathered
         ? `${describeRef(ref)} and ${describeRef(existing)} are both namespace-wide (no workloadSelector); Istio picks the older one (IST0111)`
-        : `${form} but namespace "${ref.namespace}" already has a namespace-wide Sidecar: ${existing.name}${managedNote(existing)}${sharedRevisionNote(revision, existingRevision)}; with two of them Istio's choice is undefined (IST0111)`,
+        : `${form} but namespace "${ref.namespace}" already has a namespace-wide Sidecar: ${existing.name}${managedNote(existing)}${sharedRevisionNote(revisions.now, existingRevision)}; with two of them Istio's choice is undefined (IST0111)`,
       hint: existing.deleting
         ? `wait until ${existing.namespace}/${existing.name} is gone (its metadata.finalizers say what holds it), or add spec.workloadSelector.labels to ${ref.name} so it applies to specific workloads`
         : isManaged(existing)
@@ -148,7 +162,7 @@ interface Overlap {
 function overlaps(
   out: Violation[],
   ref: ObjectRef,
-  revision: string | undefined,
+  revisions: Revisions,
   selector: Labels,
   oldSelector: Labels | null | undefined,
   view: ClusterView,
@@ -164,12 +178,14 @@ function overlaps(
   view.forEachSidecarCompatibleWith(ref.namespace, candidate.selectorPairs, (other) => {
     if (!isSelective(other) || other.name === ref.name) return;
     const otherRevision = revisionIn(other.labels);
-    if (!sameIstiod(revision, otherRevision)) return;
+    if (!sameIstiod(revisions.now, otherRevision)) return;
     const before = reported?.get(other.name);
     if (before === 'error') return;
     const overlap = overlapOf(candidate, other, ref.namespace, view, mode);
     if (!overlap) return;
-    const kept = grandfatheredOverlap(overlap, previous, other, ref.namespace, view, mode);
+    const kept =
+      sameIstiod(revisions.before, otherRevision) &&
+      grandfatheredOverlap(overlap, previous, other, ref.namespace, view, mode);
     const severity: Severity = kept ? 'warning' : 'error';
     if (before === severity) return;
     reported ??= new Map();
@@ -183,7 +199,7 @@ function overlaps(
       message:
         severity === 'warning'
           ? `${describeRef(ref)} and ${describeRef(other)} select the same pods (${selectorString(shared)}); Istio uses the older one for them (IST0110)`
-          : `selects the same workloads as ${describeRef(other)}${deletingNote(other)}${sharedRevisionNote(revision, otherRevision)}: both apply to pods labelled ${selectorString(shared)}${witnesses(overlap, view, mode)}; Istio would use only one of them, which is undefined behaviour (IST0110)`,
+          : `selects the same workloads as ${describeRef(other)}${deletingNote(other)}${sharedRevisionNote(revisions.now, otherRevision)}: both apply to pods labelled ${selectorString(shared)}${witnesses(overlap, view, mode)}; Istio would use only one of them, which is undefined behaviour (IST0110)`,
       hint: `make the selectors disjoint (give ${ref.name} a label value that ${other.name} does not accept), or merge the two Sidecars into one`,
     });
   });

@@ -26,6 +26,11 @@ export function sameIstiod(a: string | undefined, b: string | undefined): boolea
   return a === undefined || b === undefined || a === b;
 }
 
+/** Whether the istiod of `istiod` (undefined: a revision no label names) reads an object labelled `label`. */
+export function readsIt(istiod: string | undefined, label: string | undefined): boolean {
+  return label === undefined || label === istiod;
+}
+
 /** The revision that reads both, for a message; '' when neither is labelled (every istiod reads both). */
 export function sharedRevisionNote(a: string | undefined, b: string | undefined): string {
   const rev = a ?? b;

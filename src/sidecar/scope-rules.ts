@@ -8,7 +8,7 @@
 import { isRecord } from '../util/json.js';
 import { describeRef, type ObjectRef } from './object.js';
 import { hasEgress, outboundModeOf, workloadSelectorPresent } from './records.js';
-import { revisionIn, revisionOf, sameIstiod } from './revisions.js';
+import { readsIt, revisionIn, revisionOf, sameIstiod } from './revisions.js';
 import { selectorOf } from './selectors.js';
 import type { ClusterView, SidecarInfo } from './view.js';
 import type { Violation } from './violation.js';
@@ -32,11 +32,8 @@ export function scopeRules(input: ScopeInput, view: ClusterView, options: ScopeO
 export function addScopeFindings(out: Violation[], input: ScopeInput, view: ClusterView, options: ScopeOptions): void {
   emptySelector(out, input, view, options);
   // Most Sidecars have egress and an outbound policy: neither bypass can apply, and the default is not looked up.
-  const replaced =
-    hasEgress(input.object) && outboundModeOf(input.object) !== null
-      ? undefined
-      : replacedDefault(input, view, options);
-  if (replaced) {
+  if (!hasEgress(input.object) || outboundModeOf(input.object) === null) {
+    const replaced = replacedDefaults(input, view, options);
     egressBypass(out, input, replaced);
     outboundBypass(out, input, replaced);
   }
@@ -46,10 +43,11 @@ export function addScopeFindings(out: Violation[], input: ScopeInput, view: Clus
 
 /**
  * The Sidecar the pods of a namespace get when no selector Sidecar picks
- * them, as istiod chooses it: the oldest one of the namespace without a
- * workloadSelector field, else the oldest such one in the root namespace.
- * With a revision, only the defaults the istiod of that revision reads
- * (unlabelled, or labelled with it); without one, every default counts.
+ * them, as the istiod of one revision chooses it: the oldest one of the
+ * namespace without a workloadSelector field that this istiod reads
+ * (unlabelled, or labelled istio.io/rev with its revision; `revision`
+ * undefined: an istiod whose revision labels nothing, which reads the
+ * unlabelled ones), else the oldest such one in the root namespace.
  */
 export function defaultFor(
   namespace: string,
@@ -63,11 +61,42 @@ export function defaultFor(
       .namespaceWide(ns)
       .filter(
         (s) =>
-          !s.selectorPresent &&
-          !(ns === namespace && s.name === except) &&
-          sameIstiod(revision, revisionIn(s.labels)),
+          !s.selectorPresent && !(ns === namespace && s.name === except) && readsIt(revision, revisionIn(s.labels)),
       );
   return oldest(candidates(namespace)) ?? (namespace === rootNamespace ? undefined : oldest(candidates(rootNamespace)));
+}
+
+/**
+ * The defaults a Sidecar's pods may get in its place, one per istiod that
+ * reads the Sidecar, without repeats: for one labelled istio.io/rev, its
+ * revision's; for an unlabelled one (read by every istiod), that of each
+ * revision a default of the namespace or the root namespace is labelled
+ * with, and that of an istiod of any other revision. Without revision
+ * labels, one lookup, as before revisions counted.
+ */
+function defaultsFor(object: unknown, ref: ObjectRef, view: ClusterView, rootNamespace: string): DefaultPick[] {
+  const own = revisionOf(object);
+  const revisions: (string | undefined)[] = [own];
+  if (own === undefined) {
+    for (const ns of ref.namespace === rootNamespace ? [ref.namespace] : [ref.namespace, rootNamespace])
+      for (const s of view.namespaceWide(ns)) {
+        const rev = revisionIn(s.labels);
+        if (rev !== undefined && !revisions.includes(rev)) revisions.push(rev);
+      }
+  }
+  const picks: DefaultPick[] = [];
+  for (const revision of revisions) {
+    const fallback = defaultFor(ref.namespace, view, rootNamespace, ref.name, revision);
+    if (fallback && !picks.some((p) => p.fallback === fallback))
+      picks.push({ fallback, revision: own === undefined ? revision : undefined });
+  }
+  return picks;
+}
+
+/** A default and, when the Sidecar is unlabelled but the default is not, the revision whose istiod picks it. */
+interface DefaultPick {
+  fallback: SidecarInfo;
+  revision: string | undefined;
 }
 
 /** istiod's order: creationTimestamp, then name (a missing timestamp sorts first, as in manifests none has one). */
@@ -85,36 +114,37 @@ export function restrictsEgress(hosts: readonly string[] | null | undefined): ho
   return !!hosts && !(hosts.includes('*/*') && !hosts.some((h) => h.startsWith('~')));
 }
 
-/** The default a Sidecar takes the place of for its pods, and how the warnings name it. */
+/** A default a Sidecar takes the place of for its pods, and how the warnings name it. */
 interface Replaced {
   fallback: SidecarInfo;
-  /** "the namespace default" or "the mesh-wide default". */
+  /** "the namespace default" or "the mesh-wide default", with the revision that picks it where that matters. */
   which: string;
   /** Whose traffic: "the pods it selects", or for a namespace-wide Sidecar "the pods of namespace <ns>". */
   whose: string;
 }
 
 /**
- * The default this Sidecar's pods would get without it, as istiod chooses:
+ * The defaults this Sidecar's pods would get without it, as istiod chooses:
  * for a selector Sidecar the namespace's default, else the root namespace's;
  * for a namespace-wide one outside the root namespace, the root namespace's
  * when it is the namespace's only one (beside another, conflict.default
- * speaks). Nothing is inherited from it: istiod merges no field.
+ * speaks). One per istiod that reads it (istio.io/rev), usually one. Nothing
+ * is inherited from them: istiod merges no field.
  */
-function replacedDefault(
-  { object, ref }: ScopeInput,
-  view: ClusterView,
-  { rootNamespace }: ScopeOptions,
-): Replaced | undefined {
+function replacedDefaults({ object, ref }: ScopeInput, view: ClusterView, { rootNamespace }: ScopeOptions): Replaced[] {
   const selective = workloadSelectorPresent(object);
-  if (!selective && ref.namespace === rootNamespace) return undefined;
-  const fallback = defaultFor(ref.namespace, view, rootNamespace, ref.name, revisionOf(object));
-  if (!fallback || (!selective && fallback.namespace === ref.namespace)) return undefined;
-  return {
-    fallback,
-    which: fallback.namespace === ref.namespace ? 'the namespace default' : 'the mesh-wide default',
-    whose: selective ? 'the pods it selects' : `the pods of namespace ${ref.namespace}`,
-  };
+  if (!selective && ref.namespace === rootNamespace) return [];
+  const replaced: Replaced[] = [];
+  for (const { fallback, revision } of defaultsFor(object, ref, view, rootNamespace)) {
+    if (!selective && fallback.namespace === ref.namespace) continue;
+    const which = fallback.namespace === ref.namespace ? 'the namespace default' : 'the mesh-wide default';
+    replaced.push({
+      fallback,
+      which: revision === undefined ? which : `${which} of revision "${revision}"`,
+      whose: selective ? 'the pods it selects' : `the pods of namespace ${ref.namespace}`,
+    });
+  }
+  return replaced;
 }
 
 /**
@@ -122,8 +152,12 @@ function replacedDefault(
  * its pods every host, while the default they would otherwise get (for a
  * namespace-wide Sidecar, the mesh-wide one) restricts egress.
  */
-function egressBypass(out: Violation[], { object, ref }: ScopeInput, { fallback, which, whose }: Replaced): void {
-  if (hasEgress(object) || !restrictsEgress(fallback.egressHosts)) return;
+function egressBypass(out: Violation[], { object, ref }: ScopeInput, replaced: readonly Replaced[]): void {
+  if (hasEgress(object)) return;
+  const first = replaced.find((r) => restrictsEgress(r.fallback.egressHosts));
+  if (!first) return;
+  const { fallback, which, whose } = first;
+  if (!restrictsEgress(fallback.egressHosts)) return; // narrows the type of egressHosts
   const form = workloadSelectorPresent(object)
     ? 'with a workloadSelector and no egress listener'
     : 'with no egress listener';
@@ -142,8 +176,11 @@ function egressBypass(out: Violation[], { object, ref }: ScopeInput, { fallback,
  * REGISTRY_ONLY of the default it replaces: its pods may call any host
  * outside the registry that the default blocked.
  */
-function outboundBypass(out: Violation[], { object, ref }: ScopeInput, { fallback, which, whose }: Replaced): void {
-  if (fallback.outboundMode !== 'REGISTRY_ONLY' || outboundModeOf(object) !== null) return;
+function outboundBypass(out: Violation[], { object, ref }: ScopeInput, replaced: readonly Replaced[]): void {
+  if (outboundModeOf(object) !== null) return;
+  const first = replaced.find((r) => r.fallback.outboundMode === 'REGISTRY_ONLY');
+  if (!first) return;
+  const { fallback, which, whose } = first;
   out.push({
     rule: 'outbound.bypass',
     severity: 'warning',
@@ -172,12 +209,10 @@ function emptySelector(
 ): void {
   if (!workloadSelectorPresent(object) || selectorOf(object) !== null) return;
   const revision = revisionOf(object);
-  const fallback = defaultFor(ref.namespace, view, rootNamespace, ref.name, revision);
-  const over = !fallback
+  const [pick] = defaultsFor(object, ref, view, rootNamespace);
+  const over = !pick
     ? ''
-    : fallback.namespace === ref.namespace
-      ? `, ahead of the namespace default ${describeRef(fallback)}`
-      : `, ahead of the mesh-wide default ${describeRef(fallback)}`;
+    : `, ahead of the ${pick.fallback.namespace === ref.namespace ? 'namespace' : 'mesh-wide'} default ${describeRef(pick.fallback)}${pick.revision === undefined ? '' : ` (of revision "${pick.revision}")`}`;
   const root = ref.namespace === rootNamespace ? '; in the root namespace it never becomes the mesh-wide default' : '';
   out.push({
     rule: 'selector.empty',

@@ -56,6 +56,28 @@ describe('audit and istio.io/rev', () => {
     );
   });
 
+  it('IST0110 in pods mode names, for each Sidecar, only those its istiod reads beside it', () => {
+    const picked = [pod('shop', 'reviews-1', { app: 'reviews' })];
+    const of = (name: string, r?: string) =>
+      sidecar('shop', name, { selector: { app: 'reviews' }, ...(r ? { labels: rev(r) } : {}) });
+    const message = (names: string) =>
+      `The Sidecars [${names}] in namespace "shop" select the same workload pod "reviews-1", which can lead to undefined behavior.`;
+    assert.deepEqual(
+      run([of('a', 'stable'), of('b', 'stable'), of('c', 'canary'), of('d', 'canary')], 'pods', picked),
+      [
+        ['IST0110', 'a', message('a b')],
+        ['IST0110', 'b', message('a b')],
+        ['IST0110', 'c', message('c d')],
+        ['IST0110', 'd', message('c d')],
+      ],
+    );
+    assert.deepEqual(run([of('a', 'stable'), of('c', 'canary'), of('u')], 'pods', picked), [
+      ['IST0110', 'a', message('a u')],
+      ['IST0110', 'c', message('c u')],
+      ['IST0110', 'u', message('a c u')],
+    ]);
+  });
+
   it('IST0110 in labels mode: the same pairs, compared selector by selector', () => {
     const a = sidecar('shop', 'a', { selector: { app: 'reviews' }, labels: rev('stable') });
     const b = sidecar('shop', 'b', { selector: { app: 'reviews' }, labels: rev('canary') });

@@ -172,7 +172,7 @@ describe('cross-object rules through kubectl', () => {
     assert.equal(r.code, 1);
     assert.match(
       r.stderr,
-      /Sidecar e2e-revisions\/plain is invalid \(2 errors\):[^]*already has a namespace-wide Sidecar: default-(1-2[78]) \(both are read by the istiod of revision "\1"\)/,
+      /Sidecar e2e-revisions\/plain is invalid \(2 errors\):[\s\S]*already has a namespace-wide Sidecar: default-(1-2[78]) \(both are read by the istiod of revision "\1"\)/,
     );
   });
 

@@ -350,6 +350,35 @@ describe('istio.io/rev: Sidecars that no single istiod reads do not conflict', (
     );
   });
 
+  test('an UPDATE that moves a Sidecar into the revision of a peer is a new conflict, refused; one that stays is grandfathered', () => {
+    const stable = sidecar('shop', 'default-stable', { labels: rev('1-27') });
+    const canary = sidecar('shop', 'default-canary', { labels: rev('1-28') });
+    const store = storeWith(stable, canary);
+    const unlabelled = sidecar('shop', 'default-canary');
+    const [dropped] = only(judge(store, unlabelled, opts(), canary), 'conflict.default');
+    assert.equal(dropped!.severity, 'error');
+    const [moved] = only(
+      judge(store, sidecar('shop', 'default-canary', { labels: rev('1-27') }), opts(), canary),
+      'conflict.default',
+    );
+    assert.equal(moved!.severity, 'error');
+    // Stored already beside the peer in one revision: editing it keeps a warning, as for any grandfathered conflict.
+    const plain = sidecar('shop', 'plain');
+    const [kept] = only(judge(storeWith(stable, plain), plain, opts(), plain), 'conflict.default');
+    assert.equal(kept!.severity, 'warning');
+    const selective = (labels?: Record<string, string>) =>
+      sidecar('shop', 'b', { selector: { app: 'reviews' }, ...(labels ? { labels } : {}) });
+    const a = sidecar('shop', 'a', { selector: { app: 'reviews' }, labels: rev('stable') });
+    const overlapping = storeWith(a, selective(rev('canary')));
+    const [relabelled] = only(
+      judge(overlapping, selective(rev('stable')), opts(), selective(rev('canary'))),
+      'conflict.overlap',
+    );
+    assert.equal(relabelled!.severity, 'error');
+    const [unchanged] = only(judge(storeWith(a, selective()), selective(), opts(), selective()), 'conflict.overlap');
+    assert.equal(unchanged!.severity, 'warning');
+  });
+
   test('without revision labels the message says nothing of revisions', () => {
     const [v] = only(judge(storeWith(sidecar('shop', 'a')), sidecar('shop', 'b')), 'conflict.default');
     assert.doesNotMatch(v!.message, /revision/);

@@ -322,6 +322,29 @@ describe('istio.io/rev: the default a revisioned Sidecar replaces is one its ist
     assert.equal(only(judge([stable], noEgress('shop', 'x')), 'egress.bypass').length, 1);
   });
 
+  test('an unlabelled Sidecar is judged against the default of each revision: one restricting default is enough', () => {
+    const stable = labelled(withEgress('shop', 'default-stable', ['*/*'], '2026-01-01T00:00:00Z'), 'stable');
+    const canary = labelled(withEgress('shop', 'default-canary', ['./*'], '2026-02-01T00:00:00Z'), 'canary');
+    const [v, ...rest] = only(judge([stable, canary], noEgress('shop', 'x')), 'egress.bypass');
+    assert.equal(rest.length, 0);
+    assert.match(
+      v!.message,
+      /instead of the egress of the namespace default of revision "canary" Sidecar shop\/default-canary \(\.\/\*\)/,
+    );
+    const registryOnly = labelled(
+      sidecar('shop', 'default-canary', { spec: { outboundTrafficPolicy: { mode: 'REGISTRY_ONLY' } } }),
+      'canary',
+    );
+    const [o] = only(judge([stable, registryOnly], noEgress('shop', 'x')), 'outbound.bypass');
+    assert.match(
+      o!.message,
+      /REGISTRY_ONLY from the namespace default of revision "canary" Sidecar shop\/default-canary/,
+    );
+    const all = sidecar('shop', 'all', { spec: { workloadSelector: {} } });
+    const [e] = only(judge([stable], all), 'selector.empty');
+    assert.match(e!.message, /ahead of the namespace default Sidecar shop\/default-stable \(of revision "stable"\)/);
+  });
+
   test('selector.empty names neither a default nor selector Sidecars of another revision', () => {
     const stableDefault = labelled(sidecar('shop', 'default'), 'stable');
     const stableSelector = labelled(sidecar('shop', 'reviews', { selector: { app: 'reviews' } }), 'stable');
