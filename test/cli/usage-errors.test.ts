@@ -419,9 +419,9 @@ const CASES: Record<string, Case> = {
     args: () => serve('--defaults-prometheus', 'http://127.0.0.1:1'),
     says: /--defaults-prometheus needs --generate-defaults label\|all/,
   },
-  'serve --defaults-refresh too short': {
+  'serve --defaults-refresh too short: 999 ms, just under the least it takes': {
     args: () =>
-      serve('--generate-defaults', 'all', '--defaults-prometheus', 'http://127.0.0.1:1', '--defaults-refresh', '5'),
+      serve('--generate-defaults', 'all', '--defaults-prometheus', 'http://127.0.0.1:1', '--defaults-refresh', '999'),
     says: /--defaults-refresh must be at least 1000 ms/,
   },
   'serve --defaults-window invalid': {

@@ -149,6 +149,24 @@ describe('the claims object', () => {
     );
   });
 
+  // A claim's selector is null (namespace-wide, with emptySelector for `workloadSelector: {}`) or has labels: an
+  // entry whose selector is `{}` does not say which it is, and would select every pod, so it is skipped.
+  test('a workloadSelector without labels is claimed as emptySelector; a stored selector without labels is skipped', () => {
+    const at = { replica: 'pod-1/7', now: Date.UTC(2026, 0, 1), ttlMs: 30_000 };
+    const empty = reservationOf(createOf('shop', 'e', {}), at)!;
+    const data = claimsObject(SELF, 'shop', [empty], '44').data;
+    const stored = JSON.parse(data[empty.key]!);
+    assert.equal(stored.selector, null);
+    assert.equal(stored.emptySelector, true);
+    const [read] = claimsOf('shop', data);
+    assert.equal(read!.info.selector, null);
+    assert.equal(read!.info.selectorPresent, true);
+    assert.deepEqual(claimsOf('shop', { [empty.key]: JSON.stringify({ ...stored, selector: {} }) }), []);
+    const selective = reservationOf(createOf('shop', 's', { app: 'x' }), at)!;
+    const labelled = JSON.parse(claimsObject(SELF, 'shop', [selective], '45').data[selective.key]!);
+    assert.deepEqual(claimsOf('shop', { [selective.key]: JSON.stringify({ ...labelled, selector: {} }) }), []);
+  });
+
   test('optimistic concurrency: the second writer on the same version gets a conflict, re-reads and sees the first', async () => {
     const ns = 'occ';
     const one = new ApiClaims({ client, namespace: SELF, pruneAfterMs: 60_000 });

@@ -88,6 +88,18 @@ describe('/validate decisions', () => {
     assert.ok(msg.includes('h\\u001b[2J\\u001b[31mX\\u000aError from server: forged'), msg);
   });
 
+  // The first line names the object: its namespace and name come from the request as well, escaped the same way.
+  test("the object's namespace and name at the start of a denial have their control characters escaped", async () => {
+    const { app } = testApp();
+    const obj = sidecar('sh\u001b[2Jop', 'pay\nError from server: forged', {
+      spec: { egress: [{ hosts: ['bad-host'] }] },
+    });
+    const msg: string = (await post(app, sidecarReview(obj))).body.response.status.message;
+    assert.ok(msg.startsWith('Sidecar sh\\u001b[2Jop/pay\\u000aError from server: forged is invalid'), msg);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what must be absent
+    assert.doesNotMatch(msg, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+  });
+
   // object.size and schema.cel are about the whole object: no field path, so no ": " before the text.
   test('a grandfathered finding without a path starts with its text', async () => {
     const { app } = testApp();
@@ -241,6 +253,22 @@ describe('/validate refuses what is not an AdmissionReview with a clear 4xx', ()
       assertRefusal(res.json(), status, 'Bad Request', message);
     });
   }
+
+  // A media type is case-insensitive (RFC 9110 8.3.1).
+  test('a Content-Type of application/json in other letter case, with parameters, is accepted', async () => {
+    const { app } = testApp();
+    for (const contentType of ['Application/JSON', 'APPLICATION/JSON; charset=UTF-8']) {
+      const review = sidecarReview(sidecar('shop', 'payments'));
+      const res = await app.inject({
+        method: 'POST',
+        url: '/validate',
+        payload: JSON.stringify(review),
+        headers: { 'content-type': contentType },
+      });
+      assert.equal(res.statusCode, 200, `${contentType}: ${res.body}`);
+      assert.deepEqual(res.json().response, { uid: review.request.uid, allowed: true });
+    }
+  });
 
   test('a body over 7 MiB gets 413', async () => {
     const { app } = testApp();

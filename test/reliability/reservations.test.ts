@@ -36,11 +36,13 @@ describe('a write that is never stored adds constraints and lifts none (serve --
     // rule, and a namespace-wide billing/default so that each case starts from a stored object alone.
     const extra = join(dir, 'more.json');
     // Pods carrying app=reviews and app=ratings make those selectors conflict under the default --overlap (workloads).
+    // In namespace many, pods of app=web in five versions: one Sidecar per version conflicts with none of the others.
     const items = [
       sidecar('shop', 'reviews', { selector: { app: 'reviews' } }),
       sidecar('billing', 'default'),
       pod('shop', 'reviews-1', { app: 'reviews' }),
       pod('shop', 'ratings-1', { app: 'ratings' }),
+      ...[1, 2, 3, 4, 5].map((v) => pod('many', `web-v${v}`, { app: 'web', version: `v${v}` })),
     ];
     writeFileSync(extra, JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
     const args = [
@@ -136,6 +138,23 @@ describe('a write that is never stored adds constraints and lifts none (serve --
         ),
       ),
       JSON.stringify(mine.warnings),
+    );
+  });
+
+  test('five pending Sidecars a denial names: the warning names three of them, then "and 2 more"', async () => {
+    for (let v = 1; v <= 5; v++)
+      assert.equal(
+        (await create(sidecar('many', `web-v${v}`, { selector: { app: 'web', version: `v${v}` } }))).allowed,
+        true,
+      );
+    const all = await create(sidecar('many', 'web', { selector: { app: 'web' } }));
+    assert.equal(all.allowed, false);
+    assert.match(all.message!, /^Sidecar many\/web is invalid \(5 errors\):/);
+    const pending = all.warnings!.filter((w) => w.includes('admitted but not stored yet'));
+    assert.equal(pending.length, 1, JSON.stringify(all.warnings));
+    assert.match(
+      pending[0]!,
+      /^Sidecar many\/web-v\d \(admitted \d+s ago\), Sidecar many\/web-v\d \(admitted \d+s ago\), Sidecar many\/web-v\d \(admitted \d+s ago\) and 2 more: admitted but not stored yet;/,
     );
   });
 

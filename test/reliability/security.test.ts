@@ -109,6 +109,37 @@ describe('serve logs at info level', { timeout: 60_000 }, () => {
     const amplified = await httpsRequest(port, { path: '/validate?timeout=10s', body: JSON.stringify(huge), caPem });
     assert.equal(amplified.status, 200, amplified.body?.slice(0, 300));
     assert.equal(JSON.parse(amplified.body!).response.allowed, false);
+    // Denied for 25 rules at once (the denial log line lists at most 20 of them); alone in its namespace.
+    const manyRules = await post(
+      sidecar('lint', 'many-rules', {
+        spec: {
+          egress: [
+            {
+              port: { number: 1000, protocol: 'FOO', name: 'Bad_Name', targetPort: 1 },
+              bind: 'x',
+              hosts: ['x', '/a.com', 'Bad_/a.com', 'ns/short', 'ns/a*b.com'],
+            },
+          ],
+          ingress: [
+            {
+              port: { number: 8080, protocol: 'BAR', name: 'Bad_Name', targetPort: 1 },
+              bind: 'y',
+              defaultEndpoint: 'nope',
+              tls: {
+                mode: 'ISTIO_MUTUAL',
+                subjectAltNames: ['a'],
+                httpsRedirect: true,
+                credentialName: 'c',
+                credentialNames: ['d'],
+                tlsCertificates: [{}],
+              },
+            },
+            { port: { number: 8080, protocol: 'HTTP', name: 'http' }, defaultEndpoint: '127.0.0.1:8080' },
+          ],
+        },
+      }),
+    );
+    assert.equal(JSON.parse(manyRules.body!).response.allowed, false);
   }
 
   test('the denial is logged (one line, with uid and rule ids) and so are start and stop', () => {
@@ -117,7 +148,7 @@ describe('serve logs at info level', { timeout: 60_000 }, () => {
       .split('\n')
       .map((l) => JSON.parse(l) as Record<string, unknown>);
     const denials = lines.filter((l) => l.msg === 'denied');
-    assert.equal(denials.length, 2);
+    assert.equal(denials.length, 3);
     assert.equal(denials[0]!.name, 'orders');
     assert.equal(typeof denials[0]!.uid, 'string');
     assert.ok(Array.isArray(denials[0]!.rules) && (denials[0]!.rules as string[]).length > 0);
@@ -139,6 +170,22 @@ describe('serve logs at info level', { timeout: 60_000 }, () => {
       .find((l) => l.msg === 'denied' && l.uid?.startsWith('id-'))!;
     for (const field of ['name', 'namespace']) assert.match(denial[field]!, /… \(1048579 characters\)$/, field);
     assert.ok(denial.uid!.length <= MAX_UID_CHARS, 'the uid, at most as long as an answered one, as it came');
+  });
+
+  test('the rule ids of a denial are listed up to 20, then how many more', () => {
+    const denial = logged
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l.msg === 'denied' && l.name === 'many-rules')!;
+    const rules = denial.rules as string[];
+    assert.equal(rules.length, 21, JSON.stringify(rules));
+    assert.ok(
+      rules.slice(0, 20).every((r) => /^[A-Z]\d+$/.test(r)),
+      JSON.stringify(rules),
+    );
+    assert.equal(new Set(rules.slice(0, 20)).size, 20, 'each rule id once');
+    assert.equal(rules[20], '… 5 more', JSON.stringify(rules));
   });
 
   test('no object content: the canary from spec, labels, annotations and a malformed body never appears', () => {

@@ -286,6 +286,13 @@ describe('edit distance', () => {
     assert.equal(nearest('inventory', ['ratings', 'reviews']), undefined);
   });
 
+  test('nearest suggests a candidate exactly 3 edits away, never one 4 edits away', () => {
+    assert.equal(nearest('abcdef', ['abcxyz']), 'abcxyz');
+    assert.equal(nearest('abcdefg', ['abcwxyz']), undefined);
+    assert.equal(nearest('backend', ['back']), 'back', 'three deletions');
+    assert.equal(nearest('backend', ['bac']), undefined, 'four deletions');
+  });
+
   test('nearest stops when its budget of comparisons is spent; a candidate too long or short to be near spends none', () => {
     assert.equal(nearest('abcd', ['wxyz', 'abce'], { left: 1 }), undefined);
     assert.equal(nearest('abcd', ['wxyz', 'abce'], { left: 2 }), 'abce');

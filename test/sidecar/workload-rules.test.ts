@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { storeOf } from '../../src/manifests/state.js';
 import { crossObjectRules, type CrossOptions } from '../../src/sidecar/cross-rules.js';
+import { ruleById } from '../../src/sidecar/rule-registry.js';
 import { DEFAULT_OVERLAP, type OverlapMode } from '../../src/sidecar/selectors.js';
 import type { Violation } from '../../src/sidecar/violation.js';
 import { deployment, namespace, pod, sidecar, workload } from '../helpers/objects.js';
@@ -81,6 +82,22 @@ describe('overlap mode workloads (the default)', () => {
       const [v] = only(judge([reviews, workload(kind, 'shop', 'w', labels)], reviewsV2), 'conflict.overlap');
       assert.ok(v!.message.includes(`(${shown})`), `${kind}: ${v!.message}`);
     }
+  });
+
+  test('the message names at most 3 workloads and 3 pods, each list ending in ", ..." when more carry the labels', () => {
+    const labels = { app: 'reviews', version: 'v2' };
+    const many = [0, 1, 2, 3].flatMap((i) => [deployment('shop', `w-${i}`, labels), pod('shop', `p-${i}`, labels)]);
+    const [v] = only(judge([reviews, ...many], reviewsV2), 'conflict.overlap');
+    assert.match(
+      v!.message,
+      /\((Deployment shop\/w-\d \(1 replica\), ){3}\.\.\.; existing pods: (p-\d, ){3}\.\.\.\); Istio would use only one/,
+    );
+    const few = [0, 1].flatMap((i) => [deployment('shop', `w-${i}`, labels), pod('shop', `p-${i}`, labels)]);
+    const [w] = only(judge([reviews, ...few], reviewsV2), 'conflict.overlap');
+    assert.match(
+      w!.message,
+      /\(Deployment shop\/w-\d \(1 replica\), Deployment shop\/w-\d \(1 replica\); existing pods: p-\d, p-\d\); Istio would use only one/,
+    );
   });
 
   test("a ReplicaSet or Job that a controller owns is left to its owner's template", () => {
@@ -243,10 +260,16 @@ describe('ambient.ineffective (IST0167) at admission', () => {
   test('a selector Sidecar whose pods are ambient', () => {
     const ambient = pod('shop', 'r-1', { app: 'reviews' }, { 'ambient.istio.io/redirection': 'enabled' });
     const [v] = only(judge([ambient, pod('shop', 'r-2', { app: 'reviews' })], reviews), 'ambient.ineffective');
+    assert.equal(v!.severity, 'warning');
+    assert.equal(v!.path, 'spec.workloadSelector.labels');
     assert.equal(
       v!.message,
       'Sidecar shop/reviews: pods it selects are in ambient mode (r-1), so it has no effect on them (IST0167)',
     );
+  });
+
+  test('the rule list (`rules`, `explain`, SARIF) gives it the severity it is reported with: a warning', () => {
+    assert.equal(ruleById('ambient.ineffective')?.severity, 'warning');
   });
 
   test('a selector Sidecar in an ambient namespace is judged by its pods, as Istio does', () => {

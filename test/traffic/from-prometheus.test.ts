@@ -354,6 +354,16 @@ describe('clear errors', () => {
       () => serveConfigOf([...cluster, '--defaults-prometheus', 'http://p:9090', '--defaults-refresh', '10']),
       /at least 1000 ms/,
     );
+    // 1000 ms is the least --defaults-refresh takes: 999 is refused, 1000 is not.
+    assert.throws(
+      () => serveConfigOf([...cluster, '--defaults-prometheus', 'http://p:9090', '--defaults-refresh', '999']),
+      /--defaults-refresh must be at least 1000 ms/,
+    );
+    assert.equal(
+      serveConfigOf([...cluster, '--defaults-prometheus', 'http://p:9090', '--defaults-refresh', '1000']).defaults
+        .traffic?.intervalMs,
+      1000,
+    );
     const config = serveConfigOf([...cluster, '--defaults-prometheus', 'http://p:9090', '--defaults-prune']);
     assert.deepEqual(config.defaults.traffic, {
       url: 'http://p:9090',
