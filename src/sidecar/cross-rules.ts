@@ -248,8 +248,9 @@ function overlapOf(
 ): Overlap | null {
   const shared = sharedLabels(candidate, other, mode);
   if (shared === null) return null;
-  const pods = view.podsMatching(namespace, shared, EXAMPLES, CONFLICT_PODS);
-  const workloads = mode === 'pods' ? [] : view.workloadsMatching(namespace, shared, EXAMPLES);
+  // One more than is shown, so that ", ..." says there are more rather than that the list is full.
+  const pods = view.podsMatching(namespace, shared, EXAMPLES + 1, CONFLICT_PODS);
+  const workloads = mode === 'pods' ? [] : view.workloadsMatching(namespace, shared, EXAMPLES + 1);
   if (mode === 'pods' && pods.length === 0) return null;
   if (
     mode === 'workloads' &&
@@ -265,15 +266,23 @@ function overlapOf(
 function witnesses({ pods, workloads }: Overlap, view: ClusterView, mode: OverlapMode): string {
   const parts: string[] = [];
   if (workloads.length > 0)
-    parts.push(`${workloads.map(describeWorkload).join(', ')}${workloads.length === EXAMPLES ? ', ...' : ''}`);
+    parts.push(`${workloads.slice(0, EXAMPLES).map(describeWorkload).join(', ')}${more(workloads)}`);
   if (pods.length > 0)
-    parts.push(`existing pods: ${pods.map((p) => p.name).join(', ')}${pods.length === EXAMPLES ? ', ...' : ''}`);
+    parts.push(
+      `existing pods: ${pods
+        .slice(0, EXAMPLES)
+        .map((p) => p.name)
+        .join(', ')}${more(pods)}`,
+    );
   if (parts.length > 0) return ` (${parts.join('; ')})`;
   if (mode === 'labels' && (view.knowsPods() || view.knowsWorkloads())) {
     return ' (no pod or workload carries these labels: --overlap=labels refuses overlaps that might only come later; --overlap=workloads, the default, would allow this)';
   }
   return ' (no such pod exists yet)';
 }
+
+/** ", ..." after EXAMPLES examples when a list holds more (it is asked for one more than it shows). */
+const more = (list: readonly unknown[]): string => (list.length > EXAMPLES ? ', ...' : '');
 
 /** `Deployment shop/reviews-v2 (0 replicas)`, `CronJob shop/report`. */
 export function describeWorkload(w: WorkloadInfo): string {

@@ -84,13 +84,19 @@ describe('overlap mode workloads (the default)', () => {
     }
   });
 
-  test('the message names at most 3 workloads and 3 pods, each list ending in ", ..." when more carry the labels', () => {
+  test('the message names at most 3 workloads and 3 pods, each list ending in ", ..." only when more carry the labels', () => {
     const labels = { app: 'reviews', version: 'v2' };
     const many = [0, 1, 2, 3].flatMap((i) => [deployment('shop', `w-${i}`, labels), pod('shop', `p-${i}`, labels)]);
     const [v] = only(judge([reviews, ...many], reviewsV2), 'conflict.overlap');
     assert.match(
       v!.message,
       /\((Deployment shop\/w-\d \(1 replica\), ){3}\.\.\.; existing pods: (p-\d, ){3}\.\.\.\); Istio would use only one/,
+    );
+    const three = [0, 1, 2].flatMap((i) => [deployment('shop', `w-${i}`, labels), pod('shop', `p-${i}`, labels)]);
+    const [exactly] = only(judge([reviews, ...three], reviewsV2), 'conflict.overlap');
+    assert.match(
+      exactly!.message,
+      /\((Deployment shop\/w-\d \(1 replica\), ){2}Deployment shop\/w-\d \(1 replica\); existing pods: p-\d, p-\d, p-\d\); Istio would use only one/,
     );
     const few = [0, 1].flatMap((i) => [deployment('shop', `w-${i}`, labels), pod('shop', `p-${i}`, labels)]);
     const [w] = only(judge([reviews, ...few], reviewsV2), 'conflict.overlap');
