@@ -137,7 +137,7 @@ function objectMetadata(obj: unknown): unknown {
   return { metadata: { name: m.name, namespace: m.namespace, annotations: m.annotations } };
 }
 
-/** A pod as the rules see it: name, namespace, labels, annotations (for ambient mode). */
+/** A pod as the rules see it: name, namespace, labels, annotations (for ambient mode and gateway injection). */
 function podMetadata(obj: unknown): unknown {
   const m = ((obj as { metadata?: Record<string, unknown> } | undefined)?.metadata ?? {}) as Record<string, unknown>;
   return { metadata: { name: m.name, namespace: m.namespace, labels: m.labels, annotations: m.annotations } };

@@ -439,6 +439,9 @@ class ReservedView implements ClusterView {
   hasWorkloadMatching(namespace: string, selector: Labels): boolean {
     return this.base.hasWorkloadMatching(namespace, selector);
   }
+  hasGateways(namespace: string): boolean {
+    return this.base.hasGateways(namespace);
+  }
   knowsWorkloads(): boolean {
     return this.base.knowsWorkloads();
   }

@@ -235,6 +235,8 @@ class PodBucket {
   private groupCount = 0;
   /** Groups of pods in ambient mode: a namespace without any answers the ambient rule's question at once. */
   private ambientGroups = 0;
+  /** Names of gateway pods (PodInfo.gateway): a few per cluster, kept beside the groups rather than in them. */
+  private gateways: Set<string> | undefined;
 
   get size(): number {
     return this.groupOf.size;
@@ -244,8 +246,29 @@ class PodBucket {
     return this.groupOf.has(name);
   }
 
-  groupOfPod(name: string): { labels: Labels; ambient: boolean } | undefined {
-    return this.groupOf.get(name);
+  /** The bucket holds this pod as it is: nothing a re-list or an update would change. */
+  holds(pod: PodInfo): boolean {
+    const was = this.groupOf.get(pod.name);
+    return (
+      was !== undefined &&
+      was.ambient === pod.ambient &&
+      this.isGateway(pod.name) === (pod.gateway === true) &&
+      sameLabels(was.labels, pod.labels)
+    );
+  }
+
+  hasGateways(): boolean {
+    return this.gateways !== undefined && this.gateways.size > 0;
+  }
+
+  private isGateway(name: string): boolean {
+    return this.gateways?.has(name) === true;
+  }
+
+  /** The record of one pod of a group, marked when it is a gateway. */
+  private info(namespace: string, name: string, group: LabelGroup): PodInfo {
+    const pod: PodInfo = { namespace, name, labels: group.labels, ambient: group.ambient };
+    return this.isGateway(name) ? { ...pod, gateway: true } : pod;
   }
 
   names(): IterableIterator<string> {
@@ -253,10 +276,13 @@ class PodBucket {
   }
 
   set(pod: PodInfo): void {
-    const was = this.groupOf.get(pod.name);
     // Unchanged (a re-list, a status-only update): nothing to do, nothing allocated.
-    if (was && was.ambient === pod.ambient && sameLabels(was.labels, pod.labels)) return;
+    if (this.holds(pod)) return;
     this.delete(pod.name);
+    if (pod.gateway) {
+      this.gateways ??= new Set();
+      this.gateways.add(pod.name);
+    }
     const hash = labelSetHash(pod.labels, pod.ambient);
     let group = this.find(hash, pod.labels, pod.ambient);
     if (!group) {
@@ -279,6 +305,7 @@ class PodBucket {
     const group = this.groupOf.get(name);
     if (!group) return false;
     this.groupOf.delete(name);
+    this.gateways?.delete(name);
     if (typeof group.pods === 'string') {
       this.dropGroup(group);
       return true;
@@ -310,7 +337,7 @@ class PodBucket {
   }
 
   list(namespace: string): PodInfo[] {
-    return [...this.groupOf].map(([name, g]) => ({ namespace, name, labels: g.labels, ambient: g.ambient }));
+    return [...this.groupOf].map(([name, g]) => this.info(namespace, name, g));
   }
 
   /** Every group (for an empty selector). */
@@ -327,7 +354,7 @@ class PodBucket {
     this.visitMatching(selector, (group) => {
       if (!passes(group, filter)) return true;
       for (const name of podNames(group)) {
-        if (out.push({ namespace, name, labels: group.labels, ambient: group.ambient }) >= limit) return false;
+        if (out.push(this.info(namespace, name, group)) >= limit) return false;
       }
       return true;
     });
@@ -458,9 +485,15 @@ class WorkloadBucket {
   private readonly byKind = new Map<WorkloadKind, Map<string, WorkloadInfo>>();
   private readonly byLabel: Postings<WorkloadInfo> = new Map();
   private count = 0;
+  /** Templates of gateways (WorkloadInfo.gateway). */
+  private gatewayCount = 0;
 
   get size(): number {
     return this.count;
+  }
+
+  hasGateways(): boolean {
+    return this.gatewayCount > 0;
   }
 
   get(kind: WorkloadKind, name: string): WorkloadInfo | undefined {
@@ -475,6 +508,7 @@ class WorkloadBucket {
     this.delete(w.kind, w.name);
     bucket(this.byKind, w.kind, () => new Map()).set(w.name, w);
     this.count++;
+    if (w.gateway) this.gatewayCount++;
     addPosting(this.byLabel, w.labels, w);
   }
 
@@ -483,6 +517,7 @@ class WorkloadBucket {
     if (!w) return false;
     this.byKind.get(kind)!.delete(name);
     this.count--;
+    if (w.gateway) this.gatewayCount--;
     dropPosting(this.byLabel, w.labels, w);
     return true;
   }
@@ -625,6 +660,12 @@ export class ClusterStore implements ClusterView {
   }
   knowsWorkloads(): boolean {
     return this.known.Workload;
+  }
+  hasGateways(namespace: string): boolean {
+    return (
+      (this.podsByNs.get(namespace)?.hasGateways() ?? false) ||
+      (this.workloadsByNs.get(namespace)?.hasGateways() ?? false)
+    );
   }
   service(namespace: string, name: string): ServiceInfo | undefined {
     return this.servicesByNs.get(namespace)?.info(namespace, name);
@@ -824,8 +865,7 @@ export class ClusterStore implements ClusterView {
           const info = podInfoOf(o);
           if (!info) continue;
           const pods = bucket(this.podsByNs, info.namespace, () => new PodBucket());
-          const was = pods.groupOfPod(info.name);
-          if (!was || was.ambient !== info.ambient || !sameLabels(was.labels, info.labels)) {
+          if (!pods.holds(info)) {
             pods.set(info);
             changed.push({ namespace: info.namespace, name: info.name });
           }
@@ -877,7 +917,8 @@ export class ClusterStore implements ClusterView {
         if (!now) {
           b.delete(kind, w.name);
           changed.push(w);
-        } else if (now.replicas === w.replicas && sameLabels(now.labels, w.labels)) next.delete(`${ns}/${w.name}`);
+        } else if (now.replicas === w.replicas && now.gateway === w.gateway && sameLabels(now.labels, w.labels))
+          next.delete(`${ns}/${w.name}`);
       }
     }
     for (const info of next.values()) {

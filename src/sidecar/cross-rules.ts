@@ -7,6 +7,7 @@
 // warnings stand alone in kubectl's output, so they name it themselves.
 import type { ClusterView, PodFilter, PodInfo, SidecarInfo, WorkloadInfo } from './view.js';
 import { isAmbientNamespace } from './ambient.js';
+import { INJECT_TEMPLATES_ANNOTATION } from './gateways.js';
 import { addHostFindings, type UnknownHosts } from './host-rules.js';
 import { isManaged } from './managed.js';
 import { workloadSelectorPresent } from './records.js';
@@ -362,43 +363,57 @@ const OPTED_OUT: Labels = Object.freeze({ [INJECT_LABEL]: 'false' });
  * pod and pod template the selector picks runs without a sidecar proxy, so
  * the Sidecar configures nothing. A template or pod labelled
  * sidecar.istio.io/inject=false is never injected; in an ambient namespace
- * one is not unless it asks with sidecar.istio.io/inject=true. Pods the CNI
- * already marked ambient are ambient.ineffective's (IST0167). A namespace
- * without an opted-out template or pod costs two lookups; only then are the
+ * one is not unless it asks with sidecar.istio.io/inject=true; one injected
+ * with the gateway template runs a gateway, which never takes a selector
+ * Sidecar (gateways.ts). Pods the CNI already marked ambient are
+ * ambient.ineffective's (IST0167). A namespace without an opted-out or
+ * gateway template or pod costs two lookups and a flag; only then are the
  * selected ones read, at most NO_PROXY_LIMIT of each.
  */
 function noProxy(out: Violation[], ref: ObjectRef, selector: Labels, view: ClusterView): void {
   const asked = selector[INJECT_LABEL];
-  if (asked !== undefined && asked !== 'false') return;
+  const gateways = view.hasGateways(ref.namespace);
+  if (asked !== undefined && asked !== 'false' && !gateways) return;
   const ambient = asked === undefined && isAmbientNamespace(view.namespace(ref.namespace)?.labels);
   // A constant selector: the common decision (no opted-out template or pod in the namespace) allocates nothing here.
-  if (!ambient && !view.hasWorkloadMatching(ref.namespace, OPTED_OUT) && !view.hasPodMatching(ref.namespace, OPTED_OUT))
+  if (
+    !ambient &&
+    !gateways &&
+    !view.hasWorkloadMatching(ref.namespace, OPTED_OUT) &&
+    !view.hasPodMatching(ref.namespace, OPTED_OUT)
+  )
     return;
   const workloads = view.workloadsMatching(ref.namespace, selector, NO_PROXY_LIMIT + 1);
   const pods = view.podsMatching(ref.namespace, selector, NO_PROXY_LIMIT + 1);
   if (workloads.length > NO_PROXY_LIMIT || pods.length > NO_PROXY_LIMIT) return;
-  let optedOutCount = 0;
-  for (const { labels } of [...workloads, ...pods]) {
-    if (labels[INJECT_LABEL] === 'false') optedOutCount++;
-    else if (!ambient || labels[INJECT_LABEL] === 'true') return;
+  const why = { optedOut: 0, gateway: 0, ambient: 0 };
+  for (const item of [...workloads, ...pods]) {
+    if (item.gateway) why.gateway++;
+    else if (item.labels[INJECT_LABEL] === 'false') why.optedOut++;
+    else if (ambient && item.labels[INJECT_LABEL] !== 'true') why.ambient++;
+    else return;
   }
   if (pods.some((p) => p.ambient)) return;
   const items = workloads.length + pods.length;
   if (items === 0) return;
   const names = [...workloads.map(describeWorkload), ...pods.map((p) => `pod ${p.name}`)];
   const shown = `${names.slice(0, EXAMPLES).join(', ')}${names.length > EXAMPLES ? `, and ${names.length - EXAMPLES} more` : ''}`;
-  const why =
-    optedOutCount === items
-      ? `labelled ${INJECT_LABEL}=false`
-      : optedOutCount === 0
-        ? `in ambient namespace ${ref.namespace}, without ${INJECT_LABEL}=true`
-        : `labelled ${INJECT_LABEL}=false or in ambient namespace ${ref.namespace}`;
+  const reasons = [
+    ...(why.optedOut > 0 ? [`labelled ${INJECT_LABEL}=false`] : []),
+    ...(why.ambient > 0 ? [`in ambient namespace ${ref.namespace}, without ${INJECT_LABEL}=true`] : []),
+    ...(why.gateway > 0
+      ? [`a gateway (${INJECT_TEMPLATES_ANNOTATION}: gateway), which never takes a selector Sidecar`]
+      : []),
+  ];
+  const onlyGateways = why.gateway === items;
   out.push({
     rule: 'selector.no-proxy',
     severity: 'warning',
     path: 'spec.workloadSelector.labels',
-    message: `${describeRef(ref)}: everything it selects runs without a sidecar proxy (${shown}: ${why}), so this Sidecar has no effect`,
-    hint: `remove the Sidecar, or give these pods a sidecar (label the pod template ${INJECT_LABEL}: "true"), or correct the selector`,
+    message: `${describeRef(ref)}: everything it selects runs without a sidecar proxy (${shown}: ${reasons.join(' or ')}), so this Sidecar has no effect`,
+    hint: onlyGateways
+      ? "remove the Sidecar: a gateway gets its namespace default scope; to trim what a gateway receives, use exportTo on the Services and routes, or istiod's PILOT_FILTER_GATEWAY_CLUSTER_CONFIG"
+      : `remove the Sidecar, or give these pods a sidecar (label the pod template ${INJECT_LABEL}: "true"), or correct the selector`,
   });
 }
 

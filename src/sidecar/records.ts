@@ -2,6 +2,7 @@
 // rules read is kept, so 100,000 pods and 30,000 workloads stay cheap.
 import { isRecord } from '../util/json.js';
 import { isAmbientPod } from './ambient.js';
+import { INJECT_TEMPLATES_ANNOTATION, isGatewayInjected } from './gateways.js';
 import { metadataOf, stringMap } from './object.js';
 import { selectorOf, selectorPairs } from './selectors.js';
 import type {
@@ -87,12 +88,14 @@ export function podInfoOf(obj: unknown, fallbackNamespace = 'default'): PodInfo 
   const meta = metadataOf(obj);
   const name = str(meta.name);
   if (!name) return undefined;
-  return {
+  const annotations = stringMap(meta.annotations);
+  const pod = {
     namespace: str(meta.namespace) ?? fallbackNamespace,
     name,
     labels: stringMap(meta.labels),
-    ambient: isAmbientPod(stringMap(meta.annotations)),
+    ambient: isAmbientPod(annotations),
   };
+  return isGatewayInjected(annotations) ? { ...pod, gateway: true as const } : pod;
 }
 
 export function namespaceInfoOf(obj: unknown): NamespaceInfo | undefined {
@@ -131,6 +134,7 @@ export function workloadInfoOf(
     name,
     labels: stringMap(field(template, 'metadata', 'labels')),
   };
+  if (isGatewayInjected(stringMap(field(template, 'metadata', 'annotations')))) info.gateway = true;
   if (REPLICATED.has(kind)) {
     const replicas = field(obj, 'spec', 'replicas');
     info.replicas = typeof replicas === 'number' && Number.isInteger(replicas) && replicas >= 0 ? replicas : 1;
@@ -144,11 +148,17 @@ function isControlled(meta: Record<string, unknown>): boolean {
 
 /**
  * What the informer keeps of a listed or watched workload, page by page: the
- * name, namespace, whether a controller owns it, the replica count and the
- * template's labels (the pod spec, often kilobytes, is dropped at once).
+ * name, namespace, whether a controller owns it, the replica count, the
+ * template's labels and its gateway annotation (the pod spec, often
+ * kilobytes, is dropped at once).
  */
 export function slimWorkload(obj: unknown, kind: WorkloadKind): unknown {
   const meta = metadataOf(obj);
+  const templatePath = kind === 'CronJob' ? ['spec', 'jobTemplate', 'spec', 'template'] : ['spec', 'template'];
+  const templateMeta = {
+    labels: field(obj, ...templatePath, 'metadata', 'labels'),
+    ...gatewayAnnotationOf(field(obj, ...templatePath, 'metadata', 'annotations')),
+  };
   const metadata = {
     name: meta.name,
     namespace: meta.namespace,
@@ -160,9 +170,7 @@ export function slimWorkload(obj: unknown, kind: WorkloadKind): unknown {
       spec: {
         jobTemplate: {
           spec: {
-            template: {
-              metadata: { labels: field(obj, 'spec', 'jobTemplate', 'spec', 'template', 'metadata', 'labels') },
-            },
+            template: { metadata: templateMeta },
           },
         },
       },
@@ -172,9 +180,15 @@ export function slimWorkload(obj: unknown, kind: WorkloadKind): unknown {
     metadata,
     spec: {
       replicas: field(obj, 'spec', 'replicas'),
-      template: { metadata: { labels: field(obj, 'spec', 'template', 'metadata', 'labels') } },
+      template: { metadata: templateMeta },
     },
   };
+}
+
+/** The one template annotation a slim workload keeps, when it is there. */
+function gatewayAnnotationOf(annotations: unknown): { annotations?: Record<string, string> } {
+  const templates = isRecord(annotations) ? annotations[INJECT_TEMPLATES_ANNOTATION] : undefined;
+  return typeof templates === 'string' ? { annotations: { [INJECT_TEMPLATES_ANNOTATION]: templates } } : {};
 }
 
 export function serviceInfoOf(obj: unknown, fallbackNamespace = 'default'): ServiceInfo | undefined {

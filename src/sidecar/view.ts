@@ -45,6 +45,8 @@ export interface PodInfo {
   readonly labels: Labels;
   /** Annotated ambient.istio.io/redirection=enabled (set by Istio's CNI): no sidecar, Sidecars do not apply. */
   readonly ambient: boolean;
+  /** Injected with the gateway template (gateways.ts): a router, to which no selector Sidecar applies. Absent otherwise. */
+  readonly gateway?: true;
 }
 
 /** Which pods a lookup returns: all, those not in ambient mode (the ones a Sidecar applies to), or the ambient ones. */
@@ -66,6 +68,8 @@ export interface WorkloadInfo {
   readonly labels: Labels;
   /** spec.replicas of a Deployment, StatefulSet or ReplicaSet (1 when unset); undefined for the other kinds. */
   readonly replicas?: number;
+  /** The template asks for the gateway injection template (gateways.ts); absent otherwise. */
+  readonly gateway?: true;
 }
 
 /** A Kubernetes Service, by name only (its hostname is name.namespace.svc.<cluster domain>). */
@@ -120,6 +124,8 @@ export interface ClusterView {
   hasWorkloadMatching(namespace: string, selector: Labels): boolean;
   /** Whether workloads are known at all. */
   knowsWorkloads(): boolean;
+  /** Whether some pod or pod template of a namespace is a gateway (PodInfo.gateway): an answer without a lookup per pod. */
+  hasGateways(namespace: string): boolean;
   service(namespace: string, name: string): ServiceInfo | undefined;
   /** service(namespace, name) !== undefined, without building the record. */
   hasService(namespace: string, name: string): boolean;

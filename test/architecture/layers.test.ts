@@ -36,6 +36,7 @@ const LAYERS: Unit[][] = [
       'sidecar/ambient.ts',
       'sidecar/managed.ts',
       'sidecar/revisions.ts',
+      'sidecar/gateways.ts',
       'sidecar/spec.ts',
     ),
   ],

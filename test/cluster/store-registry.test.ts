@@ -140,6 +140,33 @@ describe('workloads in the view', () => {
     assert.equal(workloadInfoOf(slimWorkload(owned, 'Job'), 'Job'), undefined);
   });
 
+  test('a gateway template keeps its flag through slimWorkload and a re-list that adds it is a change; other annotations go', () => {
+    const gateway = (annotations?: Record<string, string>) => {
+      const d = deployment('shop', 'gw', { istio: 'ingressgateway' });
+      if (annotations)
+        (d.spec as { template: { metadata: Record<string, unknown> } }).template.metadata.annotations = annotations;
+      return d;
+    };
+    const annotated = gateway({ 'inject.istio.io/templates': 'gateway', 'prometheus.io/port': '15020' });
+    const slim = slimWorkload(annotated, 'Deployment') as { spec: { template: { metadata: unknown } } };
+    assert.deepEqual(slim.spec.template.metadata, {
+      labels: { istio: 'ingressgateway' },
+      annotations: { 'inject.istio.io/templates': 'gateway' },
+    });
+    assert.equal(workloadInfoOf(slim, 'Deployment')!.gateway, true);
+    assert.equal(workloadInfoOf(slimWorkload(gateway(), 'Deployment'), 'Deployment')!.gateway, undefined);
+    const s = new ClusterStore();
+    s.replaceWorkloads('Deployment', [slimWorkload(gateway(), 'Deployment')]);
+    assert.equal(s.hasGateways('shop'), false);
+    const seen: string[] = [];
+    s.onChange((kind, ns, name) => seen.push(`${kind} ${ns}/${name}`));
+    s.replaceWorkloads('Deployment', [slim]);
+    assert.deepEqual(seen, ['Workload shop/gw']);
+    assert.equal(s.hasGateways('shop'), true);
+    s.deleteWorkload('Deployment', 'shop', 'gw');
+    assert.equal(s.hasGateways('shop'), false);
+  });
+
   test('odd replica counts read as 1, and a non-controller owner does not hide a workload', () => {
     const odd = deployment('shop', 'x', { app: 'x' });
     (odd.spec as Record<string, unknown>).replicas = 'three';

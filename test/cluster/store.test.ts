@@ -281,6 +281,29 @@ describe('ClusterStore indexes', () => {
     assert.equal(s.namespace('dropped'), undefined);
   });
 
+  test('gateway pods (inject.istio.io/templates: gateway) are marked in every answer; an update or re-list that changes only that is a change', () => {
+    const s = new ClusterStore();
+    const gw = (name: string) =>
+      pod('shop', name, { istio: 'ingressgateway' }, { 'inject.istio.io/templates': 'gateway' });
+    s.upsertPod(gw('gw-1'));
+    s.upsertPod(pod('shop', 'plain', { istio: 'ingressgateway' }));
+    assert.equal(s.hasGateways('shop'), true);
+    assert.equal(s.hasGateways('other'), false);
+    const marks = () =>
+      s
+        .podsMatching('shop', { istio: 'ingressgateway' }, 5)
+        .map((p) => `${p.name}:${p.gateway === true}`)
+        .sort();
+    assert.deepEqual(marks(), ['gw-1:true', 'plain:false']);
+    const seen: string[] = [];
+    s.onChange((_kind, ns, name) => seen.push(`${ns}/${name}`));
+    s.replacePods([pod('shop', 'gw-1', { istio: 'ingressgateway' }), gw('plain')]);
+    assert.deepEqual(seen.sort(), ['shop/gw-1', 'shop/plain']);
+    assert.deepEqual(marks(), ['gw-1:false', 'plain:true']);
+    s.deletePod('shop', 'plain');
+    assert.equal(s.hasGateways('shop'), false);
+  });
+
   test('a namespace of pods with a label set each (a StatefulSet): matching is the same with and without the label index, through growth and deletes', () => {
     const s = new ClusterStore();
     const labelsOf = (i: number) => ({

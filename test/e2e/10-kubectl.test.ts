@@ -227,6 +227,28 @@ describe('cross-object rules through kubectl', () => {
     );
   });
 
+  test('a Sidecar that selects only a gateway pod (inject.istio.io/templates: gateway) is allowed with a warning saying it does nothing', async () => {
+    await namespaces('e2e-gateway');
+    await ok(
+      ['apply', '-f', '-'],
+      'apiVersion: v1\nkind: Pod\nmetadata:\n  name: ingress-abc\n  namespace: e2e-gateway\n  labels: {istio: ingressgateway, sidecar.istio.io/inject: "true"}\n  annotations: {inject.istio.io/templates: gateway}\nspec:\n  containers:\n  - name: istio-proxy\n    image: proxyv2:1\n',
+    );
+    const forGateway = sidecar(
+      'e2e-gateway',
+      'ingress',
+      'spec:\n  workloadSelector:\n    labels: {istio: ingressgateway}\n  egress:\n  - hosts: ["./*"]\n',
+    );
+    // The pod reaches the webhook's view through its watch: ask (dry run) until the warning names it.
+    const warned = await eventually(async () => {
+      const r = await kubectl(['apply', '--dry-run=server', '-f', '-'], { stdin: forGateway });
+      return r.code === 0 && /runs without a sidecar proxy/.test(r.stderr) ? r : undefined;
+    }, 'the gateway pod to reach the view');
+    assert.match(
+      warned.stderr,
+      /Warning: .*pod ingress-abc: a gateway \(inject\.istio\.io\/templates: gateway\), which never takes a selector Sidecar\), so this Sidecar has no effect/,
+    );
+  });
+
   test('warnings are printed and the object is created', async () => {
     await namespaces('e2e-warn');
     const r = await ok(

@@ -354,6 +354,44 @@ describe('selector.no-proxy (istio/istio#12193)', () => {
     assert.equal(only(judge([workload('Deployment', 'shop', 'reviews', off)], refuses), 'selector.no-proxy').length, 1);
   });
 
+  test('gateways injected with the gateway template (the gateway Helm chart) never take a selector Sidecar', () => {
+    const labels = { app: 'istio-ingressgateway', istio: 'ingressgateway', 'sidecar.istio.io/inject': 'true' };
+    const annotations = { 'inject.istio.io/templates': 'gateway' };
+    const gateway = workload('Deployment', 'shop', 'istio-ingressgateway', labels);
+    const template = (gateway.spec as { template: { metadata: Record<string, unknown> } }).template;
+    template.metadata.annotations = annotations;
+    const gatewayPod = pod('shop', 'istio-ingressgateway-abc', labels, {
+      'inject.istio.io/templates': 'sidecar, gateway',
+    });
+    const forGateway = sidecar('shop', 'gw', { selector: { istio: 'ingressgateway' } });
+    const [v] = only(judge([gateway, gatewayPod], forGateway), 'selector.no-proxy');
+    assert.equal(v!.severity, 'warning');
+    assert.equal(
+      v!.message,
+      'Sidecar shop/gw: everything it selects runs without a sidecar proxy (Deployment shop/istio-ingressgateway (1 replica), pod istio-ingressgateway-abc: a gateway (inject.istio.io/templates: gateway), which never takes a selector Sidecar), so this Sidecar has no effect',
+    );
+    assert.match(v!.hint!, /^remove the Sidecar: a gateway gets its namespace default scope/);
+    // A selector that names the inject label the gateway carries is judged the same.
+    const naming = sidecar('shop', 'gw', { selector: { istio: 'ingressgateway', 'sidecar.istio.io/inject': 'true' } });
+    assert.equal(only(judge([gateway, gatewayPod], naming), 'selector.no-proxy').length, 1);
+    // An ordinary injected pod among the selected: the Sidecar applies to it.
+    const app = pod('shop', 'app-1', { istio: 'ingressgateway' });
+    assert.deepEqual(only(judge([gateway, gatewayPod, app], forGateway), 'selector.no-proxy'), []);
+    // Other templates are sidecars.
+    const custom = pod('shop', 'c-1', { istio: 'ingressgateway' }, { 'inject.istio.io/templates': 'sidecar,spire' });
+    assert.deepEqual(only(judge([custom], forGateway), 'selector.no-proxy'), []);
+  });
+
+  test('gateways beside templates labelled inject=false: both reasons, and the ordinary way out', () => {
+    const gatewayPod = pod('shop', 'gw-1', { app: 'reviews' }, { 'inject.istio.io/templates': 'gateway' });
+    const [v] = only(judge([workload('Deployment', 'shop', 'reviews', off), gatewayPod], reviews), 'selector.no-proxy');
+    assert.match(
+      v!.message,
+      /: labelled sidecar\.istio\.io\/inject=false or a gateway \(inject\.istio\.io\/templates: gateway\), which never takes a selector Sidecar\)/,
+    );
+    assert.match(v!.hint!, /^remove the Sidecar, or give these pods a sidecar/);
+  });
+
   test('more than 32 selected pods are not read to judge', () => {
     const pods = Array.from({ length: 33 }, (_, i) => pod('shop', `reviews-${i}`, off));
     assert.deepEqual(only(judge(pods, reviews), 'selector.no-proxy'), []);
