@@ -1,11 +1,13 @@
 // audit's findings beyond Istio's analyzers, from the same rule functions
 // admission runs: egress hosts that match nothing in the registry
 // (host.unknown, Kiali's KIA1004), selector Sidecars that bypass a
-// restricting default (egress.bypass, outbound.bypass), `workloadSelector: {}`
+// restricting default (egress.bypass, outbound.bypass), selector Sidecars
+// whose pods run no sidecar proxy (selector.no-proxy), `workloadSelector: {}`
 // (selector.empty) and an outboundTrafficPolicy without a mode
 // (outbound.mode-empty, KIA1007). They carry Kiali's code where Kiali has
 // one, never an Istio code, so a comparison with Istio's analyzers can leave
 // them out by code.
+import { noProxyRule } from '../sidecar/cross-rules.js';
 import type { ClusterView } from '../sidecar/view.js';
 import { hostRules, type UnknownHosts } from '../sidecar/host-rules.js';
 import { describeRef, refOf } from '../sidecar/object.js';
@@ -38,13 +40,24 @@ function auditText(message: string, subject: string, code: string | null): strin
   return /[.?!]$/.test(text) ? text : `${text}.`;
 }
 
-export function advisories(sidecars: readonly unknown[], view: ClusterView, options: AdvisoryOptions): AuditFinding[] {
+/**
+ * `registry` holds the Sidecars, Namespaces, Services and ServiceEntries of
+ * every namespace (an egress host may name any), `workloads` the analysed
+ * pods and pod templates (selector.no-proxy).
+ */
+export function advisories(
+  sidecars: readonly unknown[],
+  registry: ClusterView,
+  workloads: ClusterView,
+  options: AdvisoryOptions,
+): AuditFinding[] {
   const out: AuditFinding[] = [];
   for (const object of sidecars) {
     const ref = refOf(object, 'default');
     const findings: Violation[] = [
-      ...scopeRules({ object, ref }, view, options),
-      ...hostRules({ object, ref }, view, options),
+      ...noProxyRule({ object, ref }, workloads),
+      ...scopeRules({ object, ref }, registry, options),
+      ...hostRules({ object, ref }, registry, options),
     ];
     for (const v of findings) {
       const code = KIALI_CODES[v.rule] ?? null;

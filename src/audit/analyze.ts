@@ -104,7 +104,7 @@ export function audit(all: AuditInput, options: AuditOptions): AuditReport {
     append(findings, selectorFindings(store, namespace, sidecars, options, known));
   }
   for (const obj of input.sidecars) append(findings, deprecations(obj));
-  append(findings, advisories(input.sidecars, registryOf(all, input.sidecars), options));
+  append(findings, advisories(input.sidecars, registryOf(all, input.sidecars), store, options));
   findings.sort(
     (a, b) =>
       a.namespace.localeCompare(b.namespace) ||

@@ -358,6 +358,14 @@ const INJECT_LABEL = 'sidecar.istio.io/inject';
 const NO_PROXY_LIMIT = 32;
 const OPTED_OUT: Labels = Object.freeze({ [INJECT_LABEL]: 'false' });
 
+/** selector.no-proxy alone, for `audit` (admission runs it among the others in crossObjectRules). */
+export function noProxyRule(input: { object: unknown; ref: ObjectRef }, view: ClusterView): Violation[] {
+  const findings: Violation[] = [];
+  const selector = selectorOf(input.object);
+  if (selector !== null) noProxy(findings, input.ref, selector, view);
+  return findings;
+}
+
 /**
  * selector.no-proxy (istio/istio#12193, "Sidecars silently ignored"): every
  * pod and pod template the selector picks runs without a sidecar proxy, so
