@@ -128,10 +128,10 @@ const CLUSTER_RULES: readonly RuleEntry[] = [
     id: 'selector.no-proxy',
     severity: 'warning',
     title:
-      'a workloadSelector whose pods and pod templates all run without a sidecar proxy (sidecar.istio.io/inject=false, or an ambient namespace)',
-    help: 'Remove the Sidecar, give these pods a sidecar (label the pod template sidecar.istio.io/inject: "true"), or correct the selector.',
+      'a workloadSelector whose pods and pod templates all run without a sidecar proxy (sidecar.istio.io/inject=false, an ambient namespace, or gateways)',
+    help: 'Remove the Sidecar, give these pods a sidecar (label the pod template sidecar.istio.io/inject: "true"), or correct the selector. A gateway takes no selector Sidecar: trim its configuration with exportTo or PILOT_FILTER_GATEWAY_CLUSTER_CONFIG.',
     source:
-      'istio/istio#12193 ("Sidecars silently ignored"): a Sidecar configures sidecar proxies only; the injector skips pods labelled sidecar.istio.io/inject=false, and an ambient namespace injects none unless a pod asks.',
+      'istio/istio#12193 ("Sidecars silently ignored"): a Sidecar configures sidecar proxies only; the injector skips pods labelled sidecar.istio.io/inject=false, an ambient namespace injects none unless a pod asks, and a pod injected with the gateway template (inject.istio.io/templates: gateway) runs a router, which istiod gives its namespace default scope (push_context.go, doGetSidecarScope).',
   },
   {
     id: 'ambient.ineffective',
