@@ -95,6 +95,9 @@ export const RESOURCES: readonly ResourceSpec[] = [
   workload('ReplicaSet', 'replicasets', '/apis/apps/v1/replicasets'),
   workload('Job', 'jobs', '/apis/batch/v1/jobs'),
   workload('CronJob', 'cronjobs', '/apis/batch/v1/cronjobs'),
+  // VMs and other workloads outside Kubernetes: their proxies take Sidecars by these labels. Istio's CRDs.
+  { ...workload('WorkloadEntry', 'workloadentries', '/apis/networking.istio.io/v1/workloadentries'), optional: true },
+  { ...workload('WorkloadGroup', 'workloadgroups', '/apis/networking.istio.io/v1/workloadgroups'), optional: true },
   {
     kind: 'Service',
     name: 'services',

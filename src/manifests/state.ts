@@ -40,6 +40,8 @@ const WORKLOAD_GROUPS: Record<WorkloadKind, readonly string[]> = {
   ReplicaSet: ['apps', 'extensions'],
   Job: ['batch'],
   CronJob: ['batch'],
+  WorkloadEntry: [SIDECAR_GROUP],
+  WorkloadGroup: [SIDECAR_GROUP],
 };
 
 export function workloadKindOf(obj: unknown): WorkloadKind | undefined {

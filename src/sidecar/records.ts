@@ -5,14 +5,15 @@ import { isAmbientPod } from './ambient.js';
 import { INJECT_TEMPLATES_ANNOTATION, isGatewayInjected } from './gateways.js';
 import { metadataOf, stringMap } from './object.js';
 import { selectorOf, selectorPairs } from './selectors.js';
-import type {
-  NamespaceInfo,
-  PodInfo,
-  ServiceEntryInfo,
-  ServiceInfo,
-  SidecarInfo,
-  WorkloadInfo,
-  WorkloadKind,
+import {
+  MESH_WORKLOAD_KINDS,
+  type NamespaceInfo,
+  type PodInfo,
+  type ServiceEntryInfo,
+  type ServiceInfo,
+  type SidecarInfo,
+  type WorkloadInfo,
+  type WorkloadKind,
 } from './view.js';
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -109,6 +110,18 @@ export function namespaceInfoOf(obj: unknown): NamespaceInfo | undefined {
 const field = (obj: unknown, ...path: string[]): unknown =>
   path.reduce<unknown>((o, k) => (isRecord(o) ? o[k] : undefined), obj);
 
+/** Where each kind keeps the metadata of what it makes (a WorkloadEntry is the workload itself: spec.labels). */
+const TEMPLATE_PATH: Readonly<Record<WorkloadKind, readonly string[]>> = {
+  Deployment: ['spec', 'template'],
+  StatefulSet: ['spec', 'template'],
+  DaemonSet: ['spec', 'template'],
+  ReplicaSet: ['spec', 'template'],
+  Job: ['spec', 'template'],
+  CronJob: ['spec', 'jobTemplate', 'spec', 'template'],
+  WorkloadEntry: ['spec'],
+  WorkloadGroup: ['spec'],
+};
+
 /** Kinds whose spec.replicas counts pods (the others run per node, to completion or on a schedule). */
 const REPLICATED: ReadonlySet<WorkloadKind> = new Set(['Deployment', 'StatefulSet', 'ReplicaSet']);
 
@@ -126,15 +139,16 @@ export function workloadInfoOf(
   const meta = metadataOf(obj);
   const name = str(meta.name);
   if (!name || isControlled(meta)) return undefined;
-  const template =
-    kind === 'CronJob' ? field(obj, 'spec', 'jobTemplate', 'spec', 'template') : field(obj, 'spec', 'template');
+  const template = field(obj, ...TEMPLATE_PATH[kind]);
   const info: { -readonly [K in keyof WorkloadInfo]: WorkloadInfo[K] } = {
     kind,
     namespace: str(meta.namespace) ?? fallbackNamespace,
     name,
-    labels: stringMap(field(template, 'metadata', 'labels')),
+    labels: stringMap(kind === 'WorkloadEntry' ? field(obj, 'spec', 'labels') : field(template, 'metadata', 'labels')),
   };
-  if (isGatewayInjected(stringMap(field(template, 'metadata', 'annotations')))) info.gateway = true;
+  // Istio's own kinds are not injected: the annotation means nothing there.
+  if (!MESH_WORKLOAD_KINDS.has(kind) && isGatewayInjected(stringMap(field(template, 'metadata', 'annotations'))))
+    info.gateway = true;
   if (REPLICATED.has(kind)) {
     const replicas = field(obj, 'spec', 'replicas');
     info.replicas = typeof replicas === 'number' && Number.isInteger(replicas) && replicas >= 0 ? replicas : 1;
@@ -154,7 +168,7 @@ function isControlled(meta: Record<string, unknown>): boolean {
  */
 export function slimWorkload(obj: unknown, kind: WorkloadKind): unknown {
   const meta = metadataOf(obj);
-  const templatePath = kind === 'CronJob' ? ['spec', 'jobTemplate', 'spec', 'template'] : ['spec', 'template'];
+  const templatePath = TEMPLATE_PATH[kind];
   const templateMeta = {
     labels: field(obj, ...templatePath, 'metadata', 'labels'),
     ...gatewayAnnotationOf(field(obj, ...templatePath, 'metadata', 'annotations')),
@@ -164,6 +178,8 @@ export function slimWorkload(obj: unknown, kind: WorkloadKind): unknown {
     namespace: meta.namespace,
     ...(isControlled(meta) ? { ownerReferences: [{ controller: true }] } : {}),
   };
+  if (kind === 'WorkloadEntry') return { metadata, spec: { labels: field(obj, 'spec', 'labels') } };
+  if (kind === 'WorkloadGroup') return { metadata, spec: { metadata: { labels: templateMeta.labels } } };
   if (kind === 'CronJob') {
     return {
       metadata,

@@ -52,12 +52,26 @@ export interface PodInfo {
 /** Which pods a lookup returns: all, those not in ambient mode (the ones a Sidecar applies to), or the ambient ones. */
 export type PodFilter = 'all' | 'sidecar' | 'ambient';
 
-export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob'] as const;
+export const WORKLOAD_KINDS = [
+  'Deployment',
+  'StatefulSet',
+  'DaemonSet',
+  'ReplicaSet',
+  'Job',
+  'CronJob',
+  'WorkloadEntry',
+  'WorkloadGroup',
+] as const;
 export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
+/** Istio's own workload kinds (VMs and other non-Kubernetes workloads): their proxies take Sidecars by these labels. */
+export const MESH_WORKLOAD_KINDS: ReadonlySet<WorkloadKind> = new Set(['WorkloadEntry', 'WorkloadGroup']);
 
 /**
  * A pod template that will (again) make pods: a Deployment, StatefulSet or
- * DaemonSet, a ReplicaSet or Job that no controller owns, a CronJob. Only
+ * DaemonSet, a ReplicaSet or Job that no controller owns, a CronJob; or a
+ * workload outside Kubernetes: a WorkloadEntry that no WorkloadGroup
+ * registered (spec.labels), a WorkloadGroup (spec.metadata.labels, the
+ * template of the entries it registers). Only
  * the template's labels and the replica count are kept.
  */
 export interface WorkloadInfo {

@@ -279,12 +279,12 @@ export function sidecarResource(): ResourceType {
 }
 
 /**
- * Istio's ServiceEntry kind, with a schema that keeps every field (a
- * stand-in for Istio's CRD: the view reads only hosts and exportTo). Not in
- * the default set, so the default server is a cluster without it; tests that
- * need ServiceEntries pass it as an extra resource.
+ * One of Istio's own kinds besides Sidecar, with a schema that keeps every
+ * field (a stand-in for Istio's CRD: the view reads only a few fields). Not in
+ * the default set, so the default server is a cluster without Istio's other
+ * CRDs; tests that need them pass them as extra resources.
  */
-export function serviceEntryResource(): ResourceType {
+function istioResource(kind: string, plural: string, shortName: string): ResourceType {
   const version = (name: string, storage: boolean) => `
     - name: ${name}
       served: true
@@ -296,18 +296,31 @@ export function serviceEntryResource(): ResourceType {
   return customResource(`apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
 metadata:
-  name: serviceentries.networking.istio.io
+  name: ${plural}.networking.istio.io
 spec:
   group: networking.istio.io
   scope: Namespaced
   names:
-    plural: serviceentries
-    singular: serviceentry
-    kind: ServiceEntry
-    listKind: ServiceEntryList
-    shortNames: [se]
+    plural: ${plural}
+    singular: ${kind.toLowerCase()}
+    kind: ${kind}
+    listKind: ${kind}List
+    shortNames: [${shortName}]
   versions:${version('v1', true)}${version('v1beta1', false)}${version('v1alpha3', false)}
 `);
+}
+
+export function serviceEntryResource(): ResourceType {
+  return istioResource('ServiceEntry', 'serviceentries', 'se');
+}
+
+/** Every Istio kind the informers watch besides Sidecar: with them a test server is a cluster with Istio installed. */
+export function istioExtraResources(): ResourceType[] {
+  return [
+    serviceEntryResource(),
+    istioResource('WorkloadEntry', 'workloadentries', 'we'),
+    istioResource('WorkloadGroup', 'workloadgroups', 'wg'),
+  ];
 }
 
 export function defaultResources(): ResourceType[] {

@@ -167,6 +167,37 @@ describe('workloads in the view', () => {
     assert.equal(s.hasGateways('shop'), false);
   });
 
+  test('slimWorkload keeps the labels of a WorkloadEntry (spec.labels) and a WorkloadGroup (spec.metadata.labels)', () => {
+    const entry = {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'WorkloadEntry',
+      metadata: { name: 'vm-1', namespace: 'shop' },
+      spec: { address: '10.0.0.7', ports: { http: 8080 }, labels: { app: 'reviews' }, serviceAccount: 'reviews' },
+    };
+    const group = {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'WorkloadGroup',
+      metadata: { name: 'vms', namespace: 'shop' },
+      spec: { metadata: { labels: { app: 'ratings' } }, template: { serviceAccount: 'ratings' }, probe: {} },
+    };
+    assert.deepEqual(slimWorkload(entry, 'WorkloadEntry'), {
+      metadata: { name: 'vm-1', namespace: 'shop' },
+      spec: { labels: { app: 'reviews' } },
+    });
+    assert.deepEqual(plain(workloadInfoOf(slimWorkload(entry, 'WorkloadEntry'), 'WorkloadEntry')), {
+      kind: 'WorkloadEntry',
+      namespace: 'shop',
+      name: 'vm-1',
+      labels: { app: 'reviews' },
+    });
+    assert.deepEqual(plain(workloadInfoOf(slimWorkload(group, 'WorkloadGroup'), 'WorkloadGroup')), {
+      kind: 'WorkloadGroup',
+      namespace: 'shop',
+      name: 'vms',
+      labels: { app: 'ratings' },
+    });
+  });
+
   test('odd replica counts read as 1, and a non-controller owner does not hide a workload', () => {
     const odd = deployment('shop', 'x', { app: 'x' });
     (odd.spec as Record<string, unknown>).replicas = 'three';

@@ -12,7 +12,7 @@ import { ClusterInformers, RESOURCES, type InformerOptions } from '../../src/clu
 import { KubeClient } from '../../src/cluster/kube.js';
 import { ClusterStore } from '../../src/cluster/store.js';
 import { startTestApiServer, type KubeObject, type TestApiServer } from '../apiserver/index.js';
-import { serviceEntryResource } from '../apiserver/resources.js';
+import { istioExtraResources } from '../apiserver/resources.js';
 import { sidecar } from '../helpers/objects.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -29,8 +29,8 @@ interface Env {
 }
 
 async function startEnv(options: InformerOptions, prepare?: (server: TestApiServer) => void): Promise<Env> {
-  // Every resource the informers watch is served, ServiceEntries included.
-  const server = await startTestApiServer({ extraResources: [serviceEntryResource()] });
+  // Every resource the informers watch is served, Istio's ServiceEntries and WorkloadEntries included.
+  const server = await startTestApiServer({ extraResources: istioExtraResources() });
   const dir = mkdtempSync(join(tmpdir(), 'sg-watch-'));
   server.writeKubeconfig(join(dir, 'kubeconfig'));
   server.store.put('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } });

@@ -19,7 +19,7 @@ import { generateDefault, DEFAULT_TEMPLATE, TEMPLATE_HASH_ANNOTATION } from '../
 import { KubeClient } from '../../src/cluster/kube.js';
 import { serve } from '../../src/main.js';
 import { startTestApiServer, type KubeObject, type RequestRecord, type TestApiServer } from '../apiserver/index.js';
-import { serviceEntryResource } from '../apiserver/resources.js';
+import { istioExtraResources } from '../apiserver/resources.js';
 import { waitFor } from '../helpers/wait.js';
 import { find, renderWithNamespaceDefaults, type K8sObject } from './render.js';
 
@@ -126,10 +126,10 @@ describe('RBAC derived from the requests serve makes', () => {
       .containers[0]!;
     assert.equal(container.args[0], 'serve');
     // The API server calls the webhook Service: that is the serve under test.
-    // A cluster with Istio's ServiceEntry CRD, so its informer lists and watches as in a mesh.
+    // A cluster with Istio's other CRDs (ServiceEntry, WorkloadEntry, WorkloadGroup), so every informer lists and watches as in a mesh.
     server = await startTestApiServer({
       serviceResolver: () => webhookUrl ?? 'https://127.0.0.1:1',
-      extraResources: [serviceEntryResource()],
+      extraResources: istioExtraResources(),
     });
     kubeconfig = join(mkdtempSync(join(tmpdir(), 'sg-rbac-')), 'kubeconfig');
     server.writeKubeconfig(kubeconfig);

@@ -15,7 +15,7 @@ import { KubeClient } from '../../src/cluster/kube.js';
 import { ClusterStore } from '../../src/cluster/store.js';
 import { localAdmitter, type Admitter } from '../../src/cluster/admitter.js';
 import { startTestApiServer, type KubeObject, type TestApiServer } from '../apiserver/index.js';
-import { serviceEntryResource } from '../apiserver/resources.js';
+import { istioExtraResources } from '../apiserver/resources.js';
 import { sidecarReview } from '../helpers/app.js';
 import { sidecar } from '../helpers/objects.js';
 import { waitFor } from './helpers.js';
@@ -62,7 +62,7 @@ describe('the cluster view while the API server misbehaves', { timeout: 120_000 
 
   before(async () => {
     baseline.resources = activeResources();
-    server = await startTestApiServer({ extraResources: [serviceEntryResource()] });
+    server = await startTestApiServer({ extraResources: istioExtraResources() });
     dir = mkdtempSync(join(tmpdir(), 'sg-faults-'));
     server.writeKubeconfig(join(dir, 'kubeconfig'));
     server.store.put('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } });

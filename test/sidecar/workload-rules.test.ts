@@ -2,7 +2,7 @@
 // against pods and pod templates, ambient mode (IST0167), selector.no-proxy, KIA1006.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { storeOf } from '../../src/manifests/state.js';
+import { storeOf, workloadKindOf } from '../../src/manifests/state.js';
 import { crossObjectRules, type CrossOptions } from '../../src/sidecar/cross-rules.js';
 import { ruleById } from '../../src/sidecar/rule-registry.js';
 import { DEFAULT_OVERLAP, type OverlapMode } from '../../src/sidecar/selectors.js';
@@ -17,9 +17,7 @@ function viewOf(...objs: Record<string, unknown>[]) {
     sidecars: by('Sidecar'),
     pods: by('Pod'),
     namespaces: by('Namespace'),
-    workloads: objs.filter((o) =>
-      ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob'].includes(o.kind as string),
-    ),
+    workloads: objs.filter((o) => workloadKindOf(o) !== undefined),
   });
 }
 
@@ -290,6 +288,69 @@ describe('ambient.ineffective (IST0167) at admission', () => {
     );
     assert.equal(only(vs, 'conflict.default')[0]?.severity, 'error');
     assert.equal(only(vs, 'ambient.ineffective').length, 1);
+  });
+});
+
+describe('VMs: WorkloadEntry and WorkloadGroup carry the labels of workloads outside Kubernetes', () => {
+  const vm = (name: string, labels: Record<string, string>, ownedByGroup?: string) => ({
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'WorkloadEntry',
+    metadata: {
+      name,
+      namespace: 'shop',
+      ...(ownedByGroup
+        ? {
+            ownerReferences: [
+              {
+                apiVersion: 'networking.istio.io/v1',
+                kind: 'WorkloadGroup',
+                name: ownedByGroup,
+                uid: 'u',
+                controller: true,
+              },
+            ],
+          }
+        : {}),
+    },
+    spec: { address: '10.0.0.7', labels },
+  });
+  const group = (name: string, labels: Record<string, string>) => ({
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'WorkloadGroup',
+    metadata: { name, namespace: 'shop' },
+    spec: { metadata: { labels }, template: { serviceAccount: 'reviews' } },
+  });
+
+  test('a selector that only a WorkloadEntry matches is no selector.no-match (in --overlap pods, as Istio, it still is)', () => {
+    const entry = vm('reviews-vm', { app: 'reviews' });
+    assert.deepEqual(only(judge([entry], reviews), 'selector.no-match'), []);
+    const unrelated = pod('shop', 'unrelated-1', { app: 'other' });
+    assert.equal(only(judge([entry, unrelated], reviews, opts('pods')), 'selector.no-match').length, 1);
+    assert.equal(only(judge([vm('other', { app: 'ratings' })], reviews), 'selector.no-match').length, 1);
+  });
+
+  test("an entry a WorkloadGroup registered is the group's: the group's template labels count", () => {
+    const registered = vm('reviews-vm-1', { app: 'reviews', extra: 'x' }, 'reviews');
+    assert.equal(only(judge([registered], reviews), 'selector.no-match').length, 1);
+    assert.deepEqual(only(judge([registered, group('reviews', { app: 'reviews' })], reviews), 'selector.no-match'), []);
+  });
+
+  test('conflict.overlap names the WorkloadEntry both Sidecars select', () => {
+    const [v] = only(
+      judge([reviews, vm('reviews-v2-vm', { app: 'reviews', version: 'v2' })], reviewsV2),
+      'conflict.overlap',
+    );
+    assert.equal(v!.severity, 'error');
+    assert.match(
+      v!.message,
+      /both apply to pods labelled app=reviews,version=v2 \(WorkloadEntry shop\/reviews-v2-vm\)/,
+    );
+  });
+
+  test("the kinds are Istio's: the same kind in another API group is not read", () => {
+    assert.equal(workloadKindOf(vm('a', { app: 'reviews' })), 'WorkloadEntry');
+    assert.equal(workloadKindOf({ ...vm('a', { app: 'reviews' }), apiVersion: 'example.com/v1' }), undefined);
+    assert.equal(workloadKindOf(group('g', { app: 'reviews' })), 'WorkloadGroup');
   });
 });
 
