@@ -439,8 +439,8 @@ class ReservedView implements ClusterView {
   hasWorkloadMatching(namespace: string, selector: Labels): boolean {
     return this.base.hasWorkloadMatching(namespace, selector);
   }
-  hasGateways(namespace: string): boolean {
-    return this.base.hasGateways(namespace);
+  hasGatewayMatching(namespace: string, selector: Labels): boolean {
+    return this.base.hasGatewayMatching(namespace, selector);
   }
   knowsWorkloads(): boolean {
     return this.base.knowsWorkloads();

@@ -257,8 +257,14 @@ class PodBucket {
     );
   }
 
-  hasGateways(): boolean {
-    return this.gateways !== undefined && this.gateways.size > 0;
+  /** Whether a gateway pod carries the selector's labels: a look at the few gateways, not at the pods. */
+  hasGatewayMatching(selector: Labels): boolean {
+    if (this.gateways === undefined) return false;
+    for (const name of this.gateways) {
+      const group = this.groupOf.get(name);
+      if (group && carries(group.labels, selector)) return true;
+    }
+    return false;
   }
 
   private isGateway(name: string): boolean {
@@ -485,15 +491,17 @@ class WorkloadBucket {
   private readonly byKind = new Map<WorkloadKind, Map<string, WorkloadInfo>>();
   private readonly byLabel: Postings<WorkloadInfo> = new Map();
   private count = 0;
-  /** Templates of gateways (WorkloadInfo.gateway). */
-  private gatewayCount = 0;
+  /** Templates of gateways (WorkloadInfo.gateway): a few per cluster. */
+  private gateways: Set<WorkloadInfo> | undefined;
 
   get size(): number {
     return this.count;
   }
 
-  hasGateways(): boolean {
-    return this.gatewayCount > 0;
+  hasGatewayMatching(selector: Labels): boolean {
+    if (this.gateways === undefined) return false;
+    for (const w of this.gateways) if (carries(w.labels, selector)) return true;
+    return false;
   }
 
   get(kind: WorkloadKind, name: string): WorkloadInfo | undefined {
@@ -508,7 +516,10 @@ class WorkloadBucket {
     this.delete(w.kind, w.name);
     bucket(this.byKind, w.kind, () => new Map()).set(w.name, w);
     this.count++;
-    if (w.gateway) this.gatewayCount++;
+    if (w.gateway) {
+      this.gateways ??= new Set();
+      this.gateways.add(w);
+    }
     addPosting(this.byLabel, w.labels, w);
   }
 
@@ -517,7 +528,7 @@ class WorkloadBucket {
     if (!w) return false;
     this.byKind.get(kind)!.delete(name);
     this.count--;
-    if (w.gateway) this.gatewayCount--;
+    this.gateways?.delete(w);
     dropPosting(this.byLabel, w.labels, w);
     return true;
   }
@@ -661,10 +672,10 @@ export class ClusterStore implements ClusterView {
   knowsWorkloads(): boolean {
     return this.known.Workload;
   }
-  hasGateways(namespace: string): boolean {
+  hasGatewayMatching(namespace: string, selector: Labels): boolean {
     return (
-      (this.podsByNs.get(namespace)?.hasGateways() ?? false) ||
-      (this.workloadsByNs.get(namespace)?.hasGateways() ?? false)
+      (this.podsByNs.get(namespace)?.hasGatewayMatching(selector) ?? false) ||
+      (this.workloadsByNs.get(namespace)?.hasGatewayMatching(selector) ?? false)
     );
   }
   service(namespace: string, name: string): ServiceInfo | undefined {

@@ -7,7 +7,7 @@
 // warnings stand alone in kubectl's output, so they name it themselves.
 import type { ClusterView, PodFilter, PodInfo, SidecarInfo, WorkloadInfo } from './view.js';
 import { isAmbientNamespace } from './ambient.js';
-import { INJECT_TEMPLATES_ANNOTATION } from './gateways.js';
+import { isGatewayByLabels } from './gateways.js';
 import { addHostFindings, type UnknownHosts } from './host-rules.js';
 import { isManaged } from './managed.js';
 import { workloadSelectorPresent } from './records.js';
@@ -366,27 +366,31 @@ export function noProxyRule(input: { object: unknown; ref: ObjectRef }, view: Cl
   return findings;
 }
 
+/** What to do about a gateway a Sidecar selects. */
+const GATEWAY_WAY_OUT =
+  "istiod applies no Sidecar to a gateway; to trim what one receives, use exportTo on the Services and routes (or istiod's experimental, istiod-wide PILOT_FILTER_GATEWAY_CLUSTER_CONFIG, which sends a gateway only the clusters its routes reference)";
+
 /**
  * selector.no-proxy (istio/istio#12193, "Sidecars silently ignored"): every
  * pod and pod template the selector picks runs without a sidecar proxy, so
  * the Sidecar configures nothing. A template or pod labelled
  * sidecar.istio.io/inject=false is never injected; in an ambient namespace
- * one is not unless it asks with sidecar.istio.io/inject=true; one injected
- * with the gateway template runs a gateway, which never takes a selector
- * Sidecar (gateways.ts). Pods the CNI already marked ambient are
- * ambient.ineffective's (IST0167). A namespace without an opted-out or
- * gateway template or pod costs two lookups and a flag; only then are the
- * selected ones read, at most NO_PROXY_LIMIT of each.
+ * one is not unless it asks with sidecar.istio.io/inject=true; a gateway runs
+ * a proxy to which istiod applies no Sidecar (gateways.ts). Pods the CNI
+ * already marked ambient are ambient.ineffective's (IST0167). A namespace
+ * without an opted-out template or pod, and without an injected gateway the
+ * selector picks, costs two lookups and a look at its gateways; only then
+ * are the selected ones read, at most NO_PROXY_LIMIT of each.
  */
 function noProxy(out: Violation[], ref: ObjectRef, selector: Labels, view: ClusterView): void {
   const asked = selector[INJECT_LABEL];
-  const gateways = view.hasGateways(ref.namespace);
-  if (asked !== undefined && asked !== 'false' && !gateways) return;
+  const injectedGateway = view.hasGatewayMatching(ref.namespace, selector);
+  if (asked !== undefined && asked !== 'false' && !injectedGateway) return;
   const ambient = asked === undefined && isAmbientNamespace(view.namespace(ref.namespace)?.labels);
   // A constant selector: the common decision (no opted-out template or pod in the namespace) allocates nothing here.
   if (
     !ambient &&
-    !gateways &&
+    !injectedGateway &&
     !view.hasWorkloadMatching(ref.namespace, OPTED_OUT) &&
     !view.hasPodMatching(ref.namespace, OPTED_OUT)
   )
@@ -396,8 +400,10 @@ function noProxy(out: Violation[], ref: ObjectRef, selector: Labels, view: Clust
   if (workloads.length > NO_PROXY_LIMIT || pods.length > NO_PROXY_LIMIT) return;
   const why = { optedOut: 0, gateway: 0, ambient: 0 };
   for (const item of [...workloads, ...pods]) {
-    if (item.gateway) why.gateway++;
-    else if (item.labels[INJECT_LABEL] === 'false') why.optedOut++;
+    const optedOut = item.labels[INJECT_LABEL] === 'false';
+    // Gateways istiod or istioctl deploy are labelled inject=false too; one the injector skips is no gateway.
+    if (isGatewayByLabels(item.labels) || (item.gateway && !optedOut)) why.gateway++;
+    else if (optedOut) why.optedOut++;
     else if (ambient && item.labels[INJECT_LABEL] !== 'true') why.ambient++;
     else return;
   }
@@ -409,19 +415,20 @@ function noProxy(out: Violation[], ref: ObjectRef, selector: Labels, view: Clust
   const reasons = [
     ...(why.optedOut > 0 ? [`labelled ${INJECT_LABEL}=false`] : []),
     ...(why.ambient > 0 ? [`in ambient namespace ${ref.namespace}, without ${INJECT_LABEL}=true`] : []),
-    ...(why.gateway > 0
-      ? [`a gateway (${INJECT_TEMPLATES_ANNOTATION}: gateway), which never takes a selector Sidecar`]
-      : []),
+    ...(why.gateway > 0 ? ['a gateway, to which istiod applies no Sidecar'] : []),
   ];
-  const onlyGateways = why.gateway === items;
+  const injectable = `give these pods a sidecar (label the pod template ${INJECT_LABEL}: "true"), or correct the selector`;
   out.push({
     rule: 'selector.no-proxy',
     severity: 'warning',
     path: 'spec.workloadSelector.labels',
     message: `${describeRef(ref)}: everything it selects runs without a sidecar proxy (${shown}: ${reasons.join(' or ')}), so this Sidecar has no effect`,
-    hint: onlyGateways
-      ? "remove the Sidecar: a gateway gets its namespace default scope; to trim what a gateway receives, use exportTo on the Services and routes, or istiod's PILOT_FILTER_GATEWAY_CLUSTER_CONFIG"
-      : `remove the Sidecar, or give these pods a sidecar (label the pod template ${INJECT_LABEL}: "true"), or correct the selector`,
+    hint:
+      why.gateway === items
+        ? `remove the Sidecar: ${GATEWAY_WAY_OUT}`
+        : why.gateway > 0
+          ? `remove the Sidecar, or ${injectable}; ${GATEWAY_WAY_OUT}`
+          : `remove the Sidecar, or ${injectable}`,
   });
 }
 

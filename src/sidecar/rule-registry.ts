@@ -129,9 +129,9 @@ const CLUSTER_RULES: readonly RuleEntry[] = [
     severity: 'warning',
     title:
       'a workloadSelector whose pods and pod templates all run without a sidecar proxy (sidecar.istio.io/inject=false, an ambient namespace, or gateways)',
-    help: 'Remove the Sidecar, give these pods a sidecar (label the pod template sidecar.istio.io/inject: "true"), or correct the selector. A gateway takes no selector Sidecar: trim its configuration with exportTo or PILOT_FILTER_GATEWAY_CLUSTER_CONFIG.',
+    help: 'Remove the Sidecar, give these pods a sidecar (label the pod template sidecar.istio.io/inject: "true"), or correct the selector. istiod applies no Sidecar to a gateway: trim what one receives with exportTo on Services and routes.',
     source:
-      'istio/istio#12193 ("Sidecars silently ignored"): a Sidecar configures sidecar proxies only; the injector skips pods labelled sidecar.istio.io/inject=false, an ambient namespace injects none unless a pod asks, and a pod injected with the gateway template (inject.istio.io/templates: gateway) runs a router, which istiod gives its namespace default scope (push_context.go, doGetSidecarScope).',
+      'istio/istio#12193 ("Sidecars silently ignored"): a Sidecar configures sidecar proxies only; the injector skips pods labelled sidecar.istio.io/inject=false, an ambient namespace injects none unless a pod asks, and gateways and waypoints (the gateway injection template, Gateway API deployments, istioctl gateways) get the scope of everything exported to their namespace, never a Sidecar (push_context.go, doGetSidecarScope, DefaultSidecarScopeForGateway).',
   },
   {
     id: 'ambient.ineffective',

@@ -45,7 +45,7 @@ export interface PodInfo {
   readonly labels: Labels;
   /** Annotated ambient.istio.io/redirection=enabled (set by Istio's CNI): no sidecar, Sidecars do not apply. */
   readonly ambient: boolean;
-  /** Injected with the gateway template (gateways.ts): a router, to which no selector Sidecar applies. Absent otherwise. */
+  /** Injected with the gateway template (gateways.ts): a router, to which istiod applies no Sidecar. Absent otherwise. */
   readonly gateway?: true;
 }
 
@@ -138,8 +138,8 @@ export interface ClusterView {
   hasWorkloadMatching(namespace: string, selector: Labels): boolean;
   /** Whether workloads are known at all. */
   knowsWorkloads(): boolean;
-  /** Whether some pod or pod template of a namespace is a gateway (PodInfo.gateway): an answer without a lookup per pod. */
-  hasGateways(namespace: string): boolean;
+  /** Whether a pod or pod template of a namespace injected as a gateway (PodInfo.gateway) carries the selector's labels: a look at the few gateways only. */
+  hasGatewayMatching(namespace: string, selector: Labels): boolean;
   service(namespace: string, name: string): ServiceInfo | undefined;
   /** service(namespace, name) !== undefined, without building the record. */
   hasService(namespace: string, name: string): boolean;

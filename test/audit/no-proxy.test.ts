@@ -19,7 +19,7 @@ describe('audit and selector.no-proxy', () => {
         null,
         'warning',
         'gw',
-        'Everything it selects runs without a sidecar proxy (pod ingress-1: a gateway (inject.istio.io/templates: gateway), which never takes a selector Sidecar), so this Sidecar has no effect.',
+        'Everything it selects runs without a sidecar proxy (pod ingress-1: a gateway, to which istiod applies no Sidecar), so this Sidecar has no effect.',
       ],
     ]);
   });

@@ -157,14 +157,15 @@ describe('workloads in the view', () => {
     assert.equal(workloadInfoOf(slimWorkload(gateway(), 'Deployment'), 'Deployment')!.gateway, undefined);
     const s = new ClusterStore();
     s.replaceWorkloads('Deployment', [slimWorkload(gateway(), 'Deployment')]);
-    assert.equal(s.hasGateways('shop'), false);
+    assert.equal(s.hasGatewayMatching('shop', { istio: 'ingressgateway' }), false);
     const seen: string[] = [];
     s.onChange((kind, ns, name) => seen.push(`${kind} ${ns}/${name}`));
     s.replaceWorkloads('Deployment', [slim]);
     assert.deepEqual(seen, ['Workload shop/gw']);
-    assert.equal(s.hasGateways('shop'), true);
+    assert.equal(s.hasGatewayMatching('shop', { istio: 'ingressgateway' }), true);
+    assert.equal(s.hasGatewayMatching('shop', { istio: 'egressgateway' }), false);
     s.deleteWorkload('Deployment', 'shop', 'gw');
-    assert.equal(s.hasGateways('shop'), false);
+    assert.equal(s.hasGatewayMatching('shop', { istio: 'ingressgateway' }), false);
   });
 
   test('slimWorkload keeps the labels of a WorkloadEntry (spec.labels) and a WorkloadGroup (spec.metadata.labels)', () => {

@@ -285,23 +285,29 @@ describe('ClusterStore indexes', () => {
     const s = new ClusterStore();
     const gw = (name: string) =>
       pod('shop', name, { istio: 'ingressgateway' }, { 'inject.istio.io/templates': 'gateway' });
+    const selector = { istio: 'ingressgateway' };
     s.upsertPod(gw('gw-1'));
     s.upsertPod(pod('shop', 'plain', { istio: 'ingressgateway' }));
-    assert.equal(s.hasGateways('shop'), true);
-    assert.equal(s.hasGateways('other'), false);
-    const marks = () =>
-      s
-        .podsMatching('shop', { istio: 'ingressgateway' }, 5)
-        .map((p) => `${p.name}:${p.gateway === true}`)
-        .sort();
-    assert.deepEqual(marks(), ['gw-1:true', 'plain:false']);
+    assert.equal(s.hasGatewayMatching('shop', selector), true);
+    assert.equal(s.hasGatewayMatching('shop', { istio: 'ingressgateway', version: 'v2' }), false);
+    assert.equal(s.hasGatewayMatching('other', selector), false);
+    const marks = (pods: readonly { name: string; gateway?: true }[]) =>
+      pods.map((p) => `${p.name}:${p.gateway === true}`).sort();
+    assert.deepEqual(marks(s.podsMatching('shop', selector, 5)), ['gw-1:true', 'plain:false']);
+    assert.deepEqual(marks(s.pods('shop')), ['gw-1:true', 'plain:false']);
     const seen: string[] = [];
     s.onChange((_kind, ns, name) => seen.push(`${ns}/${name}`));
     s.replacePods([pod('shop', 'gw-1', { istio: 'ingressgateway' }), gw('plain')]);
     assert.deepEqual(seen.sort(), ['shop/gw-1', 'shop/plain']);
-    assert.deepEqual(marks(), ['gw-1:false', 'plain:true']);
+    assert.deepEqual(marks(s.podsMatching('shop', selector, 5)), ['gw-1:false', 'plain:true']);
+    // A watch event that only drops the annotation.
+    seen.length = 0;
+    s.upsertPod(pod('shop', 'plain', { istio: 'ingressgateway' }));
+    assert.deepEqual(seen, ['shop/plain']);
+    assert.equal(s.hasGatewayMatching('shop', selector), false);
+    s.upsertPod(gw('plain'));
     s.deletePod('shop', 'plain');
-    assert.equal(s.hasGateways('shop'), false);
+    assert.equal(s.hasGatewayMatching('shop', selector), false);
   });
 
   test('a namespace of pods with a label set each (a StatefulSet): matching is the same with and without the label index, through growth and deletes', () => {

@@ -245,7 +245,7 @@ describe('cross-object rules through kubectl', () => {
     }, 'the gateway pod to reach the view');
     assert.match(
       warned.stderr,
-      /Warning: .*pod ingress-abc: a gateway \(inject\.istio\.io\/templates: gateway\), which never takes a selector Sidecar\), so this Sidecar has no effect/,
+      /Warning: .*pod ingress-abc: a gateway, to which istiod applies no Sidecar\), so this Sidecar has no effect/,
     );
   });
 

@@ -415,42 +415,104 @@ describe('selector.no-proxy (istio/istio#12193)', () => {
     assert.equal(only(judge([workload('Deployment', 'shop', 'reviews', off)], refuses), 'selector.no-proxy').length, 1);
   });
 
-  test('gateways injected with the gateway template (the gateway Helm chart) never take a selector Sidecar', () => {
+  test('gateways injected with the gateway template (the gateway Helm chart) take no Sidecar', () => {
     const labels = { app: 'istio-ingressgateway', istio: 'ingressgateway', 'sidecar.istio.io/inject': 'true' };
-    const annotations = { 'inject.istio.io/templates': 'gateway' };
     const gateway = workload('Deployment', 'shop', 'istio-ingressgateway', labels);
     const template = (gateway.spec as { template: { metadata: Record<string, unknown> } }).template;
-    template.metadata.annotations = annotations;
+    template.metadata.annotations = { 'inject.istio.io/templates': 'gateway' };
     const gatewayPod = pod('shop', 'istio-ingressgateway-abc', labels, {
-      'inject.istio.io/templates': 'sidecar, gateway',
+      'inject.istio.io/templates': 'spire, gateway',
     });
     const forGateway = sidecar('shop', 'gw', { selector: { istio: 'ingressgateway' } });
     const [v] = only(judge([gateway, gatewayPod], forGateway), 'selector.no-proxy');
     assert.equal(v!.severity, 'warning');
     assert.equal(
       v!.message,
-      'Sidecar shop/gw: everything it selects runs without a sidecar proxy (Deployment shop/istio-ingressgateway (1 replica), pod istio-ingressgateway-abc: a gateway (inject.istio.io/templates: gateway), which never takes a selector Sidecar), so this Sidecar has no effect',
+      'Sidecar shop/gw: everything it selects runs without a sidecar proxy (Deployment shop/istio-ingressgateway (1 replica), pod istio-ingressgateway-abc: a gateway, to which istiod applies no Sidecar), so this Sidecar has no effect',
     );
-    assert.match(v!.hint!, /^remove the Sidecar: a gateway gets its namespace default scope/);
+    assert.match(
+      v!.hint!,
+      /^remove the Sidecar: istiod applies no Sidecar to a gateway; to trim what one receives, use exportTo/,
+    );
+    assert.match(
+      v!.hint!,
+      /PILOT_FILTER_GATEWAY_CLUSTER_CONFIG, which sends a gateway only the clusters its routes reference\)$/,
+    );
     // A selector that names the inject label the gateway carries is judged the same.
     const naming = sidecar('shop', 'gw', { selector: { istio: 'ingressgateway', 'sidecar.istio.io/inject': 'true' } });
     assert.equal(only(judge([gateway, gatewayPod], naming), 'selector.no-proxy').length, 1);
     // An ordinary injected pod among the selected: the Sidecar applies to it.
     const app = pod('shop', 'app-1', { istio: 'ingressgateway' });
     assert.deepEqual(only(judge([gateway, gatewayPod, app], forGateway), 'selector.no-proxy'), []);
-    // Other templates are sidecars.
-    const custom = pod('shop', 'c-1', { istio: 'ingressgateway' }, { 'inject.istio.io/templates': 'sidecar,spire' });
-    assert.deepEqual(only(judge([custom], forGateway), 'selector.no-proxy'), []);
   });
 
-  test('gateways beside templates labelled inject=false: both reasons, and the ordinary way out', () => {
+  test('which template lists make a gateway: gateway after any sidecar template, and no look-alike names', () => {
+    const forGateway = sidecar('shop', 'gw', { selector: { istio: 'ingressgateway' } });
+    const judged = (templates: string) =>
+      only(
+        judge(
+          [pod('shop', 'p-1', { istio: 'ingressgateway' }, { 'inject.istio.io/templates': templates })],
+          forGateway,
+        ),
+        'selector.no-proxy',
+      ).length;
+    assert.equal(judged('gateway'), 1);
+    assert.equal(judged('sidecar,gateway'), 1);
+    assert.equal(judged('gateway,sidecar'), 0, 'the later template sets the proxy arguments: a sidecar');
+    assert.equal(judged('my-gateway'), 0);
+    assert.equal(judged('sidecar,spire'), 0);
+  });
+
+  test('gateways that istiod (Gateway API, waypoints) or istioctl deploy are gateways, not pods someone forgot to inject', () => {
+    const gatewayApi = pod('shop', 'web-gw-1', {
+      'gateway.networking.k8s.io/gateway-name': 'web',
+      'sidecar.istio.io/inject': 'false',
+    });
+    const [v] = only(
+      judge([gatewayApi], sidecar('shop', 'gw', { selector: { 'gateway.networking.k8s.io/gateway-name': 'web' } })),
+      'selector.no-proxy',
+    );
+    assert.match(v!.message, /\(pod web-gw-1: a gateway, to which istiod applies no Sidecar\)/);
+    assert.match(v!.hint!, /^remove the Sidecar: istiod applies no Sidecar to a gateway/);
+    const istioctl = workload('Deployment', 'istio-system', 'istio-ingressgateway', {
+      istio: 'ingressgateway',
+      'operator.istio.io/component': 'IngressGateways',
+      'sidecar.istio.io/inject': 'false',
+    });
+    const selecting = sidecar('istio-system', 'gw', { selector: { istio: 'ingressgateway' } });
+    const [w] = only(judge([istioctl], selecting), 'selector.no-proxy');
+    assert.match(
+      w!.message,
+      /\(Deployment istio-system\/istio-ingressgateway \(1 replica\): a gateway, to which istiod applies no Sidecar\)/,
+    );
+  });
+
+  test('a pod labelled inject=false is never injected, whatever template it names: no gateway, the ordinary way out', () => {
+    const skipped = pod(
+      'shop',
+      'r-1',
+      { app: 'reviews', 'sidecar.istio.io/inject': 'false' },
+      { 'inject.istio.io/templates': 'gateway' },
+    );
+    const [v] = only(judge([skipped], reviews), 'selector.no-proxy');
+    assert.match(v!.message, /\(pod r-1: labelled sidecar\.istio\.io\/inject=false\)/);
+    assert.equal(
+      v!.hint,
+      'remove the Sidecar, or give these pods a sidecar (label the pod template sidecar.istio.io/inject: "true"), or correct the selector',
+    );
+  });
+
+  test('gateways beside templates labelled inject=false: both reasons, and both ways out', () => {
     const gatewayPod = pod('shop', 'gw-1', { app: 'reviews' }, { 'inject.istio.io/templates': 'gateway' });
     const [v] = only(judge([workload('Deployment', 'shop', 'reviews', off), gatewayPod], reviews), 'selector.no-proxy');
     assert.match(
       v!.message,
-      /: labelled sidecar\.istio\.io\/inject=false or a gateway \(inject\.istio\.io\/templates: gateway\), which never takes a selector Sidecar\)/,
+      /: labelled sidecar\.istio\.io\/inject=false or a gateway, to which istiod applies no Sidecar\)/,
     );
-    assert.match(v!.hint!, /^remove the Sidecar, or give these pods a sidecar/);
+    assert.match(
+      v!.hint!,
+      /^remove the Sidecar, or give these pods a sidecar .*; istiod applies no Sidecar to a gateway/,
+    );
   });
 
   test('more than 32 selected pods are not read to judge', () => {
