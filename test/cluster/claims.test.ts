@@ -14,6 +14,7 @@ import { ApiClaims, claimsObject, claimsOf, claimsObjectName } from '../../src/c
 import { KubeClient } from '../../src/cluster/kube.js';
 import { reservationOf, Reservations } from '../../src/cluster/reservations.js';
 import { ClusterStore } from '../../src/cluster/store.js';
+import { crossObjectRules } from '../../src/sidecar/cross-rules.js';
 import type { Decision } from '../../src/admission/decision.js';
 import type { AdmissionRequest } from '../../src/admission/types.js';
 import { startTestApiServer, type TestApiServer } from '../apiserver/index.js';
@@ -134,6 +135,24 @@ describe('the claims object', () => {
     const [read] = claimsOf('shop', { [canary.key]: withRevision });
     assert.equal(read!.info.labels['istio.io/rev'], 'canary');
     assert.deepEqual(claimsOf('shop', { x: JSON.stringify({ ...JSON.parse(withRevision), revision: 7 }) }), []);
+    // A claim an older replica wrote has no revision field: read as unlabelled, it conflicts with every revision.
+    const { revision: _, ...older } = JSON.parse(withRevision) as Record<string, unknown>;
+    const [unlabelled] = claimsOf('shop', { [canary.key]: JSON.stringify(older) });
+    assert.equal(unlabelled!.info.labels['istio.io/rev'], undefined);
+    const verdict = crossObjectRules(
+      {
+        object: sidecar('shop', 'd', { labels: { 'istio.io/rev': 'stable' } }),
+        ref: { namespace: 'shop', name: 'd' },
+      },
+      new Reservations({ view: new ClusterStore(), replica: 'pod-2/7' }).overlay((ns) =>
+        ns === 'shop' ? [unlabelled!] : [],
+      ),
+      { overlap: 'labels', rootNamespace: 'istio-system' },
+    );
+    assert.deepEqual(
+      verdict.map((v) => v.rule),
+      ['conflict.default'],
+    );
     const back = claimsOf('shop', {
       ...object.data,
       junk: '{"name":',

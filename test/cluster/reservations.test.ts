@@ -72,6 +72,25 @@ describe('reservationOf', () => {
     assert.equal(r.expiresAt, 11_000);
     assert.deepEqual({ ...r.info.labels }, { 'app.kubernetes.io/managed-by': 'sidecar-guard' });
   });
+
+  test('the istio.io/rev label is kept beside the managed-by label: which istiod reads it decides what it conflicts with', () => {
+    const both = reserve(
+      sidecar('a', 'x', {
+        labels: { 'app.kubernetes.io/managed-by': 'sidecar-guard', 'istio.io/rev': 'canary', team: 'b' },
+      }),
+    );
+    assert.deepEqual(
+      { ...both.info.labels },
+      { 'app.kubernetes.io/managed-by': 'sidecar-guard', 'istio.io/rev': 'canary' },
+    );
+    assert.deepEqual(
+      { ...reserve(sidecar('a', 'x', { labels: { 'istio.io/rev': '' } })).info.labels },
+      {
+        'istio.io/rev': '',
+      },
+    );
+    assert.deepEqual({ ...reserve(sidecar('a', 'x', { labels: { team: 'b' } })).info.labels }, {});
+  });
 });
 
 describe('needsClaim', () => {
