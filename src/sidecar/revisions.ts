@@ -34,5 +34,9 @@ export function readsIt(istiod: string | undefined, label: string | undefined): 
 /** The revision that reads both, for a message; '' when neither is labelled (every istiod reads both). */
 export function sharedRevisionNote(a: string | undefined, b: string | undefined): string {
   const rev = a ?? b;
-  return rev === undefined ? '' : ` (both are read by the istiod of revision "${rev}")`;
+  if (rev === undefined) return '';
+  // An empty label names no revision Helm installs: only an istiod run without one reads it (and everything).
+  return rev === ''
+    ? ' (both are read by an istiod without a revision: istio.io/rev is empty)'
+    : ` (both are read by the istiod of revision "${rev}")`;
 }

@@ -379,6 +379,13 @@ describe('istio.io/rev: Sidecars that no single istiod reads do not conflict', (
     assert.equal(unchanged!.severity, 'warning');
   });
 
+  test('an empty istio.io/rev is a revision of its own, read by no Helm-installed istiod, and the message says so', () => {
+    const store = storeWith(sidecar('shop', 'empty', { labels: rev('') }));
+    assert.deepEqual(only(judge(store, sidecar('shop', 'canary', { labels: rev('canary') })), 'conflict.default'), []);
+    const [v] = only(judge(store, sidecar('shop', 'plain')), 'conflict.default');
+    assert.match(v!.message, /empty \(both are read by an istiod without a revision: istio\.io\/rev is empty\);/);
+  });
+
   test('without revision labels the message says nothing of revisions', () => {
     const [v] = only(judge(storeWith(sidecar('shop', 'a')), sidecar('shop', 'b')), 'conflict.default');
     assert.doesNotMatch(v!.message, /revision/);
