@@ -249,6 +249,28 @@ describe('cross-object rules through kubectl', () => {
     );
   });
 
+  test('a Sidecar for a VM: selector.no-match until a WorkloadEntry carries the labels, then none', {
+    skip: needsRealApiServer(),
+  }, async () => {
+    await namespaces('e2e-vm');
+    const forVm = sidecar(
+      'e2e-vm',
+      'reviews-vm',
+      'spec:\n  workloadSelector:\n    labels: {app: reviews-vm}\n  egress:\n  - hosts: ["./*"]\n',
+    );
+    const before = await ok(['apply', '--dry-run=server', '-f', '-'], forVm);
+    assert.match(before.stderr, /no pod and no workload template in e2e-vm matches app=reviews-vm yet \(IST0101\)/);
+    await ok(
+      ['apply', '-f', '-'],
+      'apiVersion: networking.istio.io/v1\nkind: WorkloadEntry\nmetadata:\n  name: reviews-vm-1\n  namespace: e2e-vm\nspec:\n  address: 10.0.0.7\n  labels: {app: reviews-vm}\n',
+    );
+    // The WorkloadEntry reaches the webhook's view through its watch: ask (dry run) until the warning is gone.
+    await eventually(async () => {
+      const r = await kubectl(['apply', '--dry-run=server', '-f', '-'], { stdin: forVm });
+      return r.code === 0 && !/IST0101/.test(r.stderr) ? r : undefined;
+    }, 'the WorkloadEntry to reach the view');
+  });
+
   test('warnings are printed and the object is created', async () => {
     await namespaces('e2e-warn');
     const r = await ok(

@@ -57,6 +57,8 @@ import {
 import { waitFor } from '../helpers/wait.js';
 
 const CRD = join(ROOT, 'src/sidecar/schema/sidecar-crd.yaml');
+/** Istio's WorkloadEntry CRD (a fixture copied from Istio's module): VMs are part of the view. */
+const WORKLOAD_ENTRY_CRD = join(ROOT, 'test/fixtures/istio-crds/workloadentries.yaml');
 const WEBHOOK_START_ATTEMPTS = 3;
 
 async function main(): Promise<void> {
@@ -105,6 +107,27 @@ async function main(): Promise<void> {
   );
 }
 
+/** Applies a CRD and waits until it is Established. */
+async function installCrd(file: string, name: string): Promise<void> {
+  await mustKubectl(['apply', '-f', file]);
+  // Not `kubectl wait`: right after the create it fails on the missing status.conditions instead of waiting.
+  await waitFor(
+    `the CRD ${name} to be Established`,
+    async () => {
+      const r = await kubectl([
+        'get',
+        'customresourcedefinition',
+        name,
+        '-o',
+        'jsonpath={.status.conditions[?(@.type=="Established")].status}',
+      ]);
+      return r.code === 0 && r.stdout === 'True';
+    },
+    60_000,
+    100,
+  );
+}
+
 async function upReal(): Promise<E2eState> {
   const control = await startControlPlane(join(E2E_DIR, 'cluster'), (line) => console.log(line));
   copyFileSync(control.kubeconfig, KUBECONFIG);
@@ -116,24 +139,10 @@ async function upReal(): Promise<E2eState> {
   // Written now so that e2e:down can stop the control plane even if a later step fails.
   writeState({ ...partial, webhook: { pid: 0, url: '', metricsUrl: '', log: '' }, caPem: '' });
 
-  await mustKubectl(['apply', '-f', CRD]);
-  // Not `kubectl wait`: right after the create it fails on the missing status.conditions instead of waiting.
-  await waitFor(
-    'the Sidecar CRD to be Established',
-    async () => {
-      const r = await kubectl([
-        'get',
-        'customresourcedefinition',
-        'sidecars.networking.istio.io',
-        '-o',
-        'jsonpath={.status.conditions[?(@.type=="Established")].status}',
-      ]);
-      return r.code === 0 && r.stdout === 'True';
-    },
-    60_000,
-    100,
-  );
+  await installCrd(CRD, 'sidecars.networking.istio.io');
   console.log('installed the Sidecar CRD from src/sidecar/schema/sidecar-crd.yaml');
+  await installCrd(WORKLOAD_ENTRY_CRD, 'workloadentries.networking.istio.io');
+  console.log("installed Istio's WorkloadEntry CRD from test/fixtures/istio-crds/");
 
   const manifests = renderWithNamespaceDefaults();
   const { webhooks, others } = partition(manifests);
