@@ -12,7 +12,7 @@
 // metadata-only (pods, Services) or reduced page by page (workloads, whose
 // pod specs are kilobytes each; ServiceEntries).
 import type { Logger } from 'pino';
-import { slimServiceEntry, slimWorkload } from '../sidecar/records.js';
+import { slimService, slimServiceEntry, slimWorkload } from '../sidecar/records.js';
 import type { WorkloadKind } from '../sidecar/view.js';
 import { isStatus } from './kube-errors.js';
 import type { KubeClient, WatchEnd, WatchEvent } from './kube.js';
@@ -102,10 +102,9 @@ export const RESOURCES: readonly ResourceSpec[] = [
     kind: 'Service',
     name: 'services',
     path: '/api/v1/services',
-    // The rules need a Service's name and its exportTo annotation, nothing from its spec.
-    listAccept: METADATA_ONLY,
-    watchAccept: METADATA_ONLY_WATCH,
-    slim: objectMetadata,
+    // The rules need a Service's name, its exportTo annotation and its port numbers (egress.port): full
+    // objects, reduced page by page to those (a Service's spec is small; pods stay metadata-only).
+    slim: slimService,
     replace: (s, items) => s.replaceServices(items),
     upsert: (s, o) => s.upsertService(o),
     remove: (s, ns, n) => s.deleteService(ns, n),
@@ -133,11 +132,6 @@ function workload(kind: WorkloadKind, name: string, path: string): ResourceSpec 
     upsert: (s, o) => s.upsertWorkload(o, kind),
     remove: (s, ns, n) => s.deleteWorkload(kind, ns, n),
   };
-}
-
-function objectMetadata(obj: unknown): unknown {
-  const m = ((obj as { metadata?: Record<string, unknown> } | undefined)?.metadata ?? {}) as Record<string, unknown>;
-  return { metadata: { name: m.name, namespace: m.namespace, annotations: m.annotations } };
 }
 
 /** A pod as the rules see it: name, namespace, labels, annotations (for ambient mode and gateway injection). */

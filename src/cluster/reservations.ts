@@ -457,6 +457,9 @@ class ReservedView implements ClusterView {
   services(namespace: string): readonly ServiceInfo[] {
     return this.base.services(namespace);
   }
+  servicePorts(namespace: string, name: string): readonly number[] | undefined {
+    return this.base.servicePorts(namespace, name);
+  }
   serviceEntriesWithHost(host: string): readonly ServiceEntryInfo[] {
     return this.base.serviceEntriesWithHost(host);
   }

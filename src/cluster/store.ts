@@ -552,17 +552,23 @@ class WorkloadBucket {
 class ServiceBucket {
   /** Name → its exportTo, null when it has none: one lookup tells a decision whether it exists and who sees it. */
   readonly byName = new Map<string, readonly string[] | null>();
+  /** Name → its port numbers, where known (only a port-specific egress listener asks). */
+  readonly ports = new Map<string, readonly number[]>();
 
   set(s: ServiceInfo): void {
     this.byName.set(s.name, s.exportTo ?? null);
+    if (s.ports) this.ports.set(s.name, s.ports);
+    else this.ports.delete(s.name);
   }
   delete(name: string): boolean {
+    this.ports.delete(name);
     return this.byName.delete(name);
   }
   info(namespace: string, name: string): ServiceInfo | undefined {
     const exportTo = this.byName.get(name);
     if (exportTo === undefined) return undefined;
-    return exportTo ? { namespace, name, exportTo } : { namespace, name };
+    const ports = this.ports.get(name);
+    return { namespace, name, ...(exportTo ? { exportTo } : {}), ...(ports ? { ports } : {}) };
   }
 }
 
@@ -686,6 +692,9 @@ export class ClusterStore implements ClusterView {
   }
   serviceExportTo(namespace: string, name: string): readonly string[] | null | undefined {
     return this.servicesByNs.get(namespace)?.byName.get(name);
+  }
+  servicePorts(namespace: string, name: string): readonly number[] | undefined {
+    return this.servicesByNs.get(namespace)?.ports.get(name);
   }
   services(namespace: string): readonly ServiceInfo[] {
     const b = this.servicesByNs.get(namespace);

@@ -8,7 +8,7 @@
 import type { ClusterView, PodFilter, PodInfo, SidecarInfo, WorkloadInfo } from './view.js';
 import { isAmbientNamespace } from './ambient.js';
 import { isGatewayByLabels } from './gateways.js';
-import { addHostFindings, type UnknownHosts } from './host-rules.js';
+import { addHostFindings, addListenerPortFindings, type UnknownHosts } from './host-rules.js';
 import { isManaged } from './managed.js';
 import { workloadSelectorPresent } from './records.js';
 import { revisionIn, revisionOf, sameIstiod, sharedRevisionNote } from './revisions.js';
@@ -71,6 +71,7 @@ export function crossObjectRules(input: CrossInput, view: ClusterView, options: 
   }
   addScopeFindings(findings, input, view, options);
   addHostFindings(findings, input, view, options);
+  addListenerPortFindings(findings, input, view, options);
   return findings;
 }
 

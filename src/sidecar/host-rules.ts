@@ -52,7 +52,78 @@ const SUGGESTION_COMPARISONS = 20_000;
 export function hostRules(input: HostInput, view: ClusterView, options: HostOptions): Violation[] {
   const findings: Violation[] = [];
   addHostFindings(findings, input, view, options);
+  addListenerPortFindings(findings, input, view, options);
   return findings;
+}
+
+/**
+ * host.port: istiod imports a host through an egress listener with a port
+ * only where the Service has a port of that number (pilot/pkg/model/
+ * sidecar.go, serviceMatchingListenerPort); for a Service without one the
+ * listener makes no cluster, route or listener, so calls through it reach
+ * nothing (istio/istio#16885). Judged for exact Kubernetes Service hosts
+ * whose ports the view knows, on listeners with a port other than 0 (a unix
+ * socket) and without protocol HTTP_PROXY (which imports every port); a host
+ * a ServiceEntry also declares is left alone (its ports are not kept).
+ * Listeners without a port, the usual kind, cost one property read.
+ */
+export function addListenerPortFindings(
+  out: Violation[],
+  { object, ref }: HostInput,
+  view: ClusterView,
+  options: HostOptions,
+): void {
+  const egress = egressOf(object);
+  if (!egress) return;
+  for (let i = 0; i < egress.length; i++) {
+    const port = listenerPortOf(egress[i]);
+    if (port === undefined) continue;
+    const hosts = hostsOf(egress[i]);
+    if (!hosts) continue;
+    for (let j = 0; j < hosts.length; j++) {
+      const host = hosts[j];
+      const service = typeof host === 'string' ? namedService(host, ref.namespace, options) : undefined;
+      if (!service) continue;
+      const ports = view.servicePorts(service.namespace, service.name);
+      if (!ports || ports.includes(port) || view.serviceEntriesWithHost(service.dns).length > 0) continue;
+      // Not exported here: nothing is imported on any port, and host.unknown says why.
+      if (!visibleTo(view.serviceExportTo(service.namespace, service.name) ?? null, service.namespace, ref.namespace))
+        continue;
+      out.push({
+        rule: 'host.port',
+        severity: 'warning',
+        path: `spec.egress[${i}].hosts[${j}]`,
+        message: `${describeRef(ref)}: egress host "${host}" is the Service ${service.namespace}/${service.name}, which has no port ${port} (${ports.length === 0 ? 'it has none' : `it has ${ports.slice(0, 8).join(', ')}${ports.length > 8 ? ', ...' : ''}`}): istiod imports a host through a listener with a port only where the Service has that port, so this listener gives it no route`,
+        hint: `give the listener a port the Service has, or list the host in a listener without a port`,
+      });
+    }
+  }
+}
+
+/** A listener's port number when it restricts what it imports: set, not 0 (a unix socket), not HTTP_PROXY. */
+function listenerPortOf(listener: unknown): number | undefined {
+  const port = isRecord(listener) ? listener.port : undefined;
+  if (!isRecord(port)) return undefined;
+  const { number, protocol } = port;
+  if (typeof number !== 'number' || number <= 0) return undefined;
+  return typeof protocol === 'string' && protocol.toUpperCase() === 'HTTP_PROXY' ? undefined : number;
+}
+
+/** The Kubernetes Service an exact egress host `ns/name.namespace.svc.<domain>` names, when its key accepts it. */
+function namedService(
+  host: string,
+  sidecarNamespace: string,
+  options: HostOptions,
+): { name: string; namespace: string; dns: string } | undefined {
+  const slash = host.indexOf('/');
+  if (slash <= 0 || host.charCodeAt(0) === TILDE) return undefined;
+  const key = host.slice(0, slash);
+  const dns = host.slice(slash + 1);
+  // `.` in the root namespace (its default serves every namespace) is each proxy's own namespace: not one Service.
+  if (key === '.' && sidecarNamespace === options.rootNamespace) return undefined;
+  const service = serviceOf(dns, options.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN);
+  if (!service || !keyMatches(key === '.' ? sidecarNamespace : key, service.namespace)) return undefined;
+  return { ...service, dns };
 }
 
 /**

@@ -221,7 +221,38 @@ export function serviceInfoOf(obj: unknown, fallbackNamespace = 'default'): Serv
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean);
+  const ports = field(obj, 'spec', 'ports');
+  if (Array.isArray(ports)) info.ports = portNumbers(ports);
   return info;
+}
+
+/** The valid port numbers of a Service's spec.ports. */
+function portNumbers(ports: readonly unknown[]): number[] {
+  const out: number[] = [];
+  for (const p of ports) {
+    const port = isRecord(p) ? p.port : undefined;
+    if (typeof port === 'number' && Number.isInteger(port) && port > 0 && port <= 65535) out.push(port);
+  }
+  return out;
+}
+
+/**
+ * What the informer keeps of a listed or watched Service: its name,
+ * namespace, exportTo annotation and port numbers (the rest of the spec and
+ * every other annotation are dropped at once).
+ */
+export function slimService(obj: unknown): unknown {
+  const meta = metadataOf(obj);
+  const exportTo = stringMap(meta.annotations)[SERVICE_EXPORT_TO_ANNOTATION];
+  const ports = field(obj, 'spec', 'ports');
+  return {
+    metadata: {
+      name: meta.name,
+      namespace: meta.namespace,
+      ...(exportTo !== undefined ? { annotations: { [SERVICE_EXPORT_TO_ANNOTATION]: exportTo } } : {}),
+    },
+    spec: { ports: Array.isArray(ports) ? portNumbers(ports).map((port) => ({ port })) : [] },
+  };
 }
 
 export function serviceEntryInfoOf(obj: unknown, fallbackNamespace = 'default'): ServiceEntryInfo | undefined {

@@ -38,6 +38,8 @@ const proxy = (egressProxy: string, mode = 'ALLOW_ANY') =>
 const hosts = (...h: string[]) => `  egress:\n  - hosts: [${h.map((x) => JSON.stringify(x)).join(', ')}]\n`;
 const doc = (...parts: string[]) => parts.join('---\n');
 const NAMESPACE_SHOP = 'apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n';
+const SERVICE_REVIEWS =
+  'apiVersion: v1\nkind: Service\nmetadata: {name: reviews, namespace: shop}\nspec:\n  ports: [{name: http, port: 9080}]\n';
 const deployment = (labels: string) =>
   `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: reviews, namespace: shop}\nspec:\n  selector: {matchLabels: {${labels}}}\n  template:\n    metadata: {labels: {${labels}}}\n    spec: {containers: [{name: app, image: reviews:1}]}\n`;
 
@@ -346,6 +348,20 @@ export const RULE_EXAMPLES: Readonly<Record<string, RuleExample>> = {
       NAMESPACE_SHOP,
       'apiVersion: v1\nkind: Namespace\nmetadata: {name: istio-system}\n',
       sidecar(hosts('./*', 'istio-system/*')),
+    ),
+  ),
+  'host.port': pair(
+    doc(
+      SERVICE_REVIEWS,
+      sidecar(
+        `  egress:\n  - port: {number: 8080, protocol: HTTP, name: http}\n    hosts: ["shop/reviews.shop.svc.cluster.local"]\n`,
+      ),
+    ),
+    doc(
+      SERVICE_REVIEWS,
+      sidecar(
+        `  egress:\n  - port: {number: 9080, protocol: HTTP, name: http}\n    hosts: ["shop/reviews.shop.svc.cluster.local"]\n`,
+      ),
     ),
   ),
   'egress.bypass': pair(

@@ -151,6 +151,14 @@ const CLUSTER_RULES: readonly RuleEntry[] = [
     code: 'KIA1004',
   },
   {
+    id: 'host.port',
+    severity: 'warning',
+    title: 'an egress host on a listener whose port the Service it names does not have',
+    help: 'Give the listener a port the Service has, or list the host in a listener without a port.',
+    source:
+      'pilot/pkg/model/sidecar.go (serviceMatchingListenerPort): through an egress listener with a port, istiod imports a Service only on a port of that number; without one the listener gives it no cluster, route or listener (istio/istio#16885).',
+  },
+  {
     id: 'egress.bypass',
     severity: 'warning',
     title:

@@ -92,6 +92,8 @@ export interface ServiceInfo {
   readonly name: string;
   /** The networking.istio.io/exportTo annotation, split; undefined when absent (visible everywhere). */
   readonly exportTo?: readonly string[];
+  /** spec.ports[].port numbers; undefined when the object carried no spec (a metadata-only read). */
+  readonly ports?: readonly number[];
 }
 
 export interface ServiceEntryInfo {
@@ -150,6 +152,8 @@ export interface ClusterView {
    */
   serviceExportTo(namespace: string, name: string): readonly string[] | null | undefined;
   services(namespace: string): readonly ServiceInfo[];
+  /** The Service's port numbers; undefined when there is no such Service or its ports are not known. */
+  servicePorts(namespace: string, name: string): readonly number[] | undefined;
   /** ServiceEntries (any namespace) that list exactly this host. */
   serviceEntriesWithHost(host: string): readonly ServiceEntryInfo[];
   serviceEntries(namespace: string): readonly ServiceEntryInfo[];

@@ -96,7 +96,7 @@ describe('ClusterInformers', () => {
     );
     assert.deepEqual({ ...store.sidecar('big', 'r')!.selector }, { app: 'app-1' });
   });
-  test('pods and Services are listed and watched as PartialObjectMetadata, other kinds as full objects', async () => {
+  test('pods are listed and watched as PartialObjectMetadata, other kinds (Services for their ports) as full objects', async () => {
     const view = new ClusterStore();
     const own = new ClusterInformers(KubeClient.load(kubeconfigPath), view, pino({ level: 'silent' }), {
       initialBackoffMs: 50,
@@ -121,6 +121,7 @@ describe('ClusterInformers', () => {
         view.podsMatching('big', { app: 'w' }, 1).length === 1 && view.service('big', 'through-watch') !== undefined,
       10_000,
     );
+    assert.deepEqual(view.servicePorts('big', 'through-watch'), [80]);
     const before = server.requests().length;
     await own.stop();
     // The test API server records a request when it ends: a watch when stop() closes it.
@@ -141,16 +142,14 @@ describe('ClusterInformers', () => {
         .requests()
         .filter((r) => r.path.startsWith(prefix))
         .map((r) => ({ watch: r.path.includes('watch=true'), accept: r.accept }));
-    for (const resource of ['/api/v1/pods?', '/api/v1/services?']) {
-      for (const { watch, accept } of acceptOf(resource)) {
-        const wanted = watch
-          ? 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1'
-          : 'application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io';
-        assert.equal(accept?.split(',')[0], wanted, `${resource} ${watch ? 'watch' : 'list'}`);
-      }
+    for (const { watch, accept } of acceptOf('/api/v1/pods?')) {
+      const wanted = watch
+        ? 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1'
+        : 'application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io';
+      assert.equal(accept?.split(',')[0], wanted, `pods ${watch ? 'watch' : 'list'}`);
     }
-    for (const { accept } of acceptOf('/apis/networking.istio.io/v1/sidecars?'))
-      assert.equal(accept, 'application/json');
+    for (const resource of ['/apis/networking.istio.io/v1/sidecars?', '/api/v1/services?'])
+      for (const { accept } of acceptOf(resource)) assert.equal(accept, 'application/json', resource);
   });
   test('whenSynced() says false when stopped before the first lists complete', async () => {
     server.faults.failRequests({

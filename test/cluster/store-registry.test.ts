@@ -8,6 +8,7 @@ import {
   serviceEntryInfoOf,
   sidecarInfoOf,
   slimServiceEntry,
+  slimService,
   slimWorkload,
   visibleTo,
   workloadInfoOf,
@@ -199,6 +200,43 @@ describe('workloads in the view', () => {
     });
   });
 
+  test('slimService keeps name, namespace, the exportTo annotation and port numbers; the view answers servicePorts', () => {
+    const full = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: {
+        name: 'reviews',
+        namespace: 'shop',
+        annotations: {
+          'networking.istio.io/exportTo': '.',
+          'kubectl.kubernetes.io/last-applied-configuration': 'x'.repeat(500),
+        },
+      },
+      spec: {
+        selector: { app: 'reviews' },
+        clusterIP: '10.0.0.1',
+        ports: [{ name: 'http', port: 9080, targetPort: 8080 }, { name: 'grpc', port: 9090 }, { port: 'bad' }],
+      },
+    };
+    assert.deepEqual(slimService(full), {
+      metadata: { name: 'reviews', namespace: 'shop', annotations: { 'networking.istio.io/exportTo': '.' } },
+      spec: { ports: [{ port: 9080 }, { port: 9090 }] },
+    });
+    const s = new ClusterStore();
+    s.replaceServices([slimService(full)]);
+    assert.deepEqual(s.servicePorts('shop', 'reviews'), [9080, 9090]);
+    assert.deepEqual(s.service('shop', 'reviews'), {
+      namespace: 'shop',
+      name: 'reviews',
+      exportTo: ['.'],
+      ports: [9080, 9090],
+    });
+    s.upsertService({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'reviews', namespace: 'shop' } });
+    assert.equal(s.servicePorts('shop', 'reviews'), undefined, 'a metadata-only read: ports not known');
+    s.deleteService('shop', 'reviews');
+    assert.equal(s.servicePorts('shop', 'reviews'), undefined);
+  });
+
   test('odd replica counts read as 1, and a non-controller owner does not hide a workload', () => {
     const odd = deployment('shop', 'x', { app: 'x' });
     (odd.spec as Record<string, unknown>).replicas = 'three';
@@ -216,11 +254,12 @@ describe('Services and ServiceEntries in the view', () => {
     s.upsertService(service('shop', 'ratings'));
     s.upsertService(service('shop', 'hidden', { 'networking.istio.io/exportTo': '., istio-system' }));
     assert.equal(s.knowsRegistry(), true);
-    assert.deepEqual(s.service('shop', 'ratings'), { namespace: 'shop', name: 'ratings' });
+    assert.deepEqual(s.service('shop', 'ratings'), { namespace: 'shop', name: 'ratings', ports: [80] });
     assert.deepEqual(s.service('shop', 'hidden'), {
       namespace: 'shop',
       name: 'hidden',
       exportTo: ['.', 'istio-system'],
+      ports: [80],
     });
     assert.equal(s.service('other', 'ratings'), undefined);
     // One lookup for both questions: null is a Service without exportTo, undefined no Service at all.
@@ -374,7 +413,8 @@ describe('ambient pods and the Sidecar records the new rules read', () => {
     const view = new Reservations({ view: s }).overlay();
     assert.equal(view.workloadsMatching('shop', { app: 'w' }, 1).length, 1);
     assert.equal(view.knowsWorkloads(), true);
-    assert.deepEqual(view.service('shop', 'svc'), { namespace: 'shop', name: 'svc' });
+    assert.deepEqual(view.service('shop', 'svc'), { namespace: 'shop', name: 'svc', ports: [80] });
+    assert.deepEqual(view.servicePorts('shop', 'svc'), [80]);
     assert.equal(view.services('shop').length, 1);
     assert.equal(view.serviceEntriesWithHost('x.example.com').length, 1);
     assert.equal(view.serviceEntries('shop').length, 1);

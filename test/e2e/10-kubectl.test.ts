@@ -271,6 +271,31 @@ describe('cross-object rules through kubectl', () => {
     }, 'the WorkloadEntry to reach the view');
   });
 
+  test("an egress listener whose port the named Service lacks: allowed with a warning naming the Service's ports", async () => {
+    await namespaces('e2e-port');
+    await ok(
+      ['apply', '-f', '-'],
+      'apiVersion: v1\nkind: Service\nmetadata:\n  name: reviews\n  namespace: e2e-port\nspec:\n  selector: {app: reviews}\n  ports:\n  - {name: http, port: 9080}\n',
+    );
+    const onPort = (port: number) =>
+      sidecar(
+        'e2e-port',
+        'client',
+        `spec:\n  workloadSelector:\n    labels: {app: client}\n  egress:\n  - port: {number: ${port}, protocol: HTTP, name: http}\n    hosts: ["./reviews.e2e-port.svc.cluster.local"]\n  - hosts: ["istio-system/*"]\n`,
+      );
+    // The Service reaches the webhook's view through its watch: ask (dry run) until the warning names its port.
+    const warned = await eventually(async () => {
+      const r = await kubectl(['apply', '--dry-run=server', '-f', '-'], { stdin: onPort(8080) });
+      return r.code === 0 && /has no port 8080/.test(r.stderr) ? r : undefined;
+    }, 'the Service to reach the view');
+    assert.match(
+      warned.stderr,
+      /Warning: Sidecar e2e-port\/client: egress host "\.\/reviews\.e2e-port\.svc\.cluster\.local" is the Service e2e-port\/reviews, which has no port 8080 \(it has 9080\)/,
+    );
+    const right = await ok(['apply', '--dry-run=server', '-f', '-'], onPort(9080));
+    assert.doesNotMatch(right.stderr, /has no port/);
+  });
+
   test('warnings are printed and the object is created', async () => {
     await namespaces('e2e-warn');
     const r = await ok(

@@ -366,3 +366,70 @@ test("a host Istio already refuses gets Istio's error alone, not a registry warn
     ['spec.egress[0].hosts[0] H4', 'spec.egress[0].hosts[1] host.unknown'],
   );
 });
+
+describe('host.port: a listener with a port imports only Services that have that port (istio/istio#16885)', () => {
+  const listener = (port: Record<string, unknown> | undefined, list: string[]) =>
+    sidecar('shop', 'x', { selector: { app: 'x' }, spec: { egress: [{ ...(port ? { port } : {}), hosts: list }] } });
+  const judge = (object: Record<string, unknown>, cluster = CLUSTER) =>
+    crossObjectRules({ object, ref: { namespace: 'shop', name: 'x' } }, viewOf(cluster), OPTIONS).filter(
+      (v) => v.rule === 'host.port',
+    );
+  const http9080 = { number: 9080, protocol: 'HTTP', name: 'http' };
+
+  test('an exact Service host on a listener whose port the Service lacks: a warning naming its ports', () => {
+    const [v, ...rest] = judge(listener(http9080, ['./*', 'backend/payment.backend.svc.cluster.local']));
+    assert.equal(rest.length, 0);
+    assert.equal(v!.severity, 'warning');
+    assert.equal(v!.path, 'spec.egress[0].hosts[1]');
+    assert.equal(
+      v!.message,
+      'Sidecar shop/x: egress host "backend/payment.backend.svc.cluster.local" is the Service backend/payment, which has no port 9080 (it has 80): istiod imports a host through a listener with a port only where the Service has that port, so this listener gives it no route',
+    );
+    assert.equal(v!.hint, 'give the listener a port the Service has, or list the host in a listener without a port');
+  });
+
+  test('`.` and `*` keys name the Service too; a wildcard host, an exclusion and an unknown Service are not judged here', () => {
+    assert.equal(judge(listener(http9080, ['./reviews.shop.svc.cluster.local'])).length, 1);
+    assert.equal(judge(listener(http9080, ['*/payment.backend.svc.cluster.local'])).length, 1);
+    assert.deepEqual(judge(listener(http9080, ['backend/*', '~backend/payment.backend.svc.cluster.local'])), []);
+    assert.deepEqual(judge(listener(http9080, ['backend/nothing.backend.svc.cluster.local'])), []);
+    assert.deepEqual(
+      judge(listener(http9080, ['shop/payment.backend.svc.cluster.local'])),
+      [],
+      'the key does not accept it',
+    );
+  });
+
+  test('no warning when the Service has the port, the listener has no port, port 0 (a unix socket) or HTTP_PROXY', () => {
+    const host = ['backend/payment.backend.svc.cluster.local'];
+    assert.deepEqual(judge(listener({ number: 80, protocol: 'HTTP', name: 'http' }, host)), []);
+    assert.deepEqual(judge(listener(undefined, host)), []);
+    assert.deepEqual(judge(listener({ number: 0, protocol: 'HTTP', name: 'uds' }, host)), []);
+    assert.deepEqual(judge(listener({ number: 9080, protocol: 'HTTP_PROXY', name: 'proxy' }, host)), []);
+  });
+
+  test('a Service not exported to the Sidecar, one whose ports are unknown, or a host a ServiceEntry also declares is left to others', () => {
+    assert.deepEqual(judge(listener(http9080, ['backend/ledger.backend.svc.cluster.local'])), [], 'exportTo: .');
+    const metadataOnly = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'meta', namespace: 'backend' } };
+    assert.deepEqual(
+      judge(listener(http9080, ['backend/meta.backend.svc.cluster.local']), [...CLUSTER, metadataOnly]),
+      [],
+    );
+    const alsoEntry = serviceEntry('backend', 'payment-entry', ['payment.backend.svc.cluster.local']);
+    assert.deepEqual(
+      judge(listener(http9080, ['backend/payment.backend.svc.cluster.local']), [...CLUSTER, alsoEntry]),
+      [],
+    );
+  });
+
+  test('hostRules (audit) reports it as admission does', () => {
+    const object = listener(http9080, ['backend/payment.backend.svc.cluster.local']);
+    const found = hostRules({ object, ref: { namespace: 'shop', name: 'x' } }, viewOf(CLUSTER), {
+      rootNamespace: 'istio-system',
+    });
+    assert.deepEqual(
+      found.map((v) => v.rule),
+      ['host.port'],
+    );
+  });
+});
