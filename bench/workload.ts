@@ -212,12 +212,13 @@ export function workloadObject(
   };
 }
 
-/** A Service as a metadata-only list returns it. */
+/** A Service as the informer keeps it (slimService): name, namespace, exportTo and port numbers. */
 export function serviceObject(namespace: string, name: string): Record<string, unknown> {
   return {
-    apiVersion: 'meta.k8s.io/v1',
-    kind: 'PartialObjectMetadata',
+    apiVersion: 'v1',
+    kind: 'Service',
     metadata: { name, namespace, uid: randomUUID(), resourceVersion: '1', labels: { app: name } },
+    spec: { ports: [{ port: 8080 }] },
   };
 }
 

@@ -9,8 +9,8 @@
 // client-node's ListWatch is not used because it caches whole objects; at
 // 100,000 pods that is hundreds of MB. Here each event is reduced at once to
 // the few fields the rules read (see src/sidecar/records.ts), and lists are
-// metadata-only (pods, Services) or reduced page by page (workloads, whose
-// pod specs are kilobytes each; ServiceEntries).
+// metadata-only (pods) or reduced page by page (workloads, whose pod specs
+// are kilobytes each; Services to their ports; ServiceEntries).
 import type { Logger } from 'pino';
 import { slimService, slimServiceEntry, slimWorkload } from '../sidecar/records.js';
 import type { WorkloadKind } from '../sidecar/view.js';
@@ -44,7 +44,8 @@ export interface ResourceSpec {
   /**
    * A CustomResourceDefinition that may not be installed (ServiceEntries
    * without Istio's CRDs): a 404 on list counts as an empty, synced list,
-   * and the list is tried again after the longest backoff.
+   * and the list is tried again after the longest backoff. So does a 403,
+   * with a warning: a ClusterRole from before the kind was watched.
    */
   optional?: boolean;
   replace(store: ClusterStore, items: unknown[]): void;
@@ -102,7 +103,7 @@ export const RESOURCES: readonly ResourceSpec[] = [
     kind: 'Service',
     name: 'services',
     path: '/api/v1/services',
-    // The rules need a Service's name, its exportTo annotation and its port numbers (egress.port): full
+    // The rules need a Service's name, its exportTo annotation and its port numbers (host.port): full
     // objects, reduced page by page to those (a Service's spec is small; pods stay metadata-only).
     slim: slimService,
     replace: (s, items) => s.replaceServices(items),
@@ -339,12 +340,22 @@ class Reflector {
     try {
       listed = await listInto(this.client, this.spec, this.store, this.halt.signal);
     } catch (err) {
-      if (!this.spec.optional || !isStatus(err, '404')) throw err;
-      if (!this.status.synced)
-        this.logger.info(
-          { resource: this.spec.name },
-          'not served (CRD not installed): treated as empty, checked again later',
-        );
+      const forbidden = isStatus(err, '403');
+      if (!this.spec.optional || !(isStatus(err, '404') || forbidden)) throw err;
+      if (!this.status.synced) {
+        // Forbidden: RBAC from before the kind was added (an upgrade that kept its own ClusterRole). The
+        // webhook still serves; the rules that read the kind see none until the grant exists.
+        if (forbidden)
+          this.logger.warn(
+            { resource: this.spec.name },
+            'list forbidden (the ClusterRole lacks list/watch on it): treated as empty, checked again later',
+          );
+        else
+          this.logger.info(
+            { resource: this.spec.name },
+            'not served (CRD not installed): treated as empty, checked again later',
+          );
+      }
       this.spec.replace(this.store, []);
       this.markSynced();
       return false;

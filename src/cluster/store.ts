@@ -552,13 +552,21 @@ class WorkloadBucket {
 class ServiceBucket {
   /** Name → its exportTo, null when it has none: one lookup tells a decision whether it exists and who sees it. */
   readonly byName = new Map<string, readonly string[] | null>();
-  /** Name → its port numbers, where known (only a port-specific egress listener asks). */
-  readonly ports = new Map<string, readonly number[]>();
+  /**
+   * Name → its port numbers, where known (only a port-specific egress
+   * listener asks): the number itself for the many Services with one port,
+   * so 20,000 of them cost a Map entry each, not an array too.
+   */
+  private readonly ports = new Map<string, number | readonly number[]>();
 
   set(s: ServiceInfo): void {
     this.byName.set(s.name, s.exportTo ?? null);
-    if (s.ports) this.ports.set(s.name, s.ports);
+    if (s.ports) this.ports.set(s.name, s.ports.length === 1 ? s.ports[0]! : s.ports);
     else this.ports.delete(s.name);
+  }
+  portsOf(name: string): readonly number[] | undefined {
+    const ports = this.ports.get(name);
+    return typeof ports === 'number' ? [ports] : ports;
   }
   delete(name: string): boolean {
     this.ports.delete(name);
@@ -567,7 +575,7 @@ class ServiceBucket {
   info(namespace: string, name: string): ServiceInfo | undefined {
     const exportTo = this.byName.get(name);
     if (exportTo === undefined) return undefined;
-    const ports = this.ports.get(name);
+    const ports = this.portsOf(name);
     return { namespace, name, ...(exportTo ? { exportTo } : {}), ...(ports ? { ports } : {}) };
   }
 }
@@ -694,7 +702,7 @@ export class ClusterStore implements ClusterView {
     return this.servicesByNs.get(namespace)?.byName.get(name);
   }
   servicePorts(namespace: string, name: string): readonly number[] | undefined {
-    return this.servicesByNs.get(namespace)?.ports.get(name);
+    return this.servicesByNs.get(namespace)?.portsOf(name);
   }
   services(namespace: string): readonly ServiceInfo[] {
     const b = this.servicesByNs.get(namespace);

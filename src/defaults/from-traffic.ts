@@ -6,6 +6,7 @@
 import { ALWAYS_EXCLUDED } from './controller.js';
 import type { ClusterStore } from '../cluster/store.js';
 import type { Labels } from '../sidecar/selectors.js';
+import { MESH_WORKLOAD_KINDS } from '../sidecar/view.js';
 import { edgesByNamespace, hostsFor, type Edge, type Traffic, type Workload } from '../traffic/edges.js';
 import {
   dependencyHosts,
@@ -98,7 +99,9 @@ export function workloadSidecarsFromTraffic(
  * ReplicaSet no controller owns, else a bare pod of that name.
  */
 export function workloadLabels(store: ClusterStore, { namespace, workload }: Workload): Labels | undefined {
-  const template = store.workloads(namespace).find((w) => w.name === workload);
+  // A Deployment and a WorkloadEntry of one name (a VM migration): the pod template names the pods.
+  const named = store.workloads(namespace).filter((w) => w.name === workload);
+  const template = named.find((w) => !MESH_WORKLOAD_KINDS.has(w.kind)) ?? named[0];
   if (template) return Object.keys(template.labels).length > 0 ? template.labels : undefined;
   const pod = store.pods(namespace).find((p) => p.name === workload);
   return pod && Object.keys(pod.labels).length > 0 ? pod.labels : undefined;

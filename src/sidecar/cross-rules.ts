@@ -5,7 +5,14 @@
 // warned about at admission.
 // Error texts follow the denial header that already names the object;
 // warnings stand alone in kubectl's output, so they name it themselves.
-import type { ClusterView, PodFilter, PodInfo, SidecarInfo, WorkloadInfo } from './view.js';
+import {
+  type ClusterView,
+  MESH_WORKLOAD_KINDS,
+  type PodFilter,
+  type PodInfo,
+  type SidecarInfo,
+  type WorkloadInfo,
+} from './view.js';
 import { isAmbientNamespace } from './ambient.js';
 import { isGatewayByLabels } from './gateways.js';
 import { addHostFindings, addListenerPortFindings, type UnknownHosts } from './host-rules.js';
@@ -401,6 +408,8 @@ function noProxy(out: Violation[], ref: ObjectRef, selector: Labels, view: Clust
   if (workloads.length > NO_PROXY_LIMIT || pods.length > NO_PROXY_LIMIT) return;
   const why = { optedOut: 0, gateway: 0, ambient: 0 };
   for (const item of [...workloads, ...pods]) {
+    // A VM's proxy is its own (istio-agent on the machine): injection and ambient labels mean nothing there.
+    if ('kind' in item && MESH_WORKLOAD_KINDS.has(item.kind) && !isGatewayByLabels(item.labels)) return;
     const optedOut = item.labels[INJECT_LABEL] === 'false';
     // Gateways istiod or istioctl deploy are labelled inject=false too; one the injector skips is no gateway.
     if (isGatewayByLabels(item.labels) || (item.gateway && !optedOut)) why.gateway++;

@@ -11,7 +11,7 @@
 // a Kubernetes Service is name.namespace.svc.<cluster domain>, and only
 // what is exported to the proxy's namespace can be imported.
 import { isRecord } from '../util/json.js';
-import { keyMatches, serviceOf } from './imports.js';
+import { hostSubsetOf, keyMatches, serviceOf } from './imports.js';
 import { describeRef, type ObjectRef } from './object.js';
 import { visibleTo, workloadSelectorPresent } from './records.js';
 import type { ClusterView, ServiceEntryInfo } from './view.js';
@@ -75,6 +75,8 @@ export function addListenerPortFindings(
 ): void {
   const egress = egressOf(object);
   if (!egress) return;
+  // The root namespace's default serves every namespace: `.` is each proxy's own, and every Service is seen.
+  const meshDefault = ref.namespace === options.rootNamespace && !workloadSelectorPresent(object);
   for (let i = 0; i < egress.length; i++) {
     const port = listenerPortOf(egress[i]);
     if (port === undefined) continue;
@@ -82,13 +84,15 @@ export function addListenerPortFindings(
     if (!hosts) continue;
     for (let j = 0; j < hosts.length; j++) {
       const host = hosts[j];
-      const service = typeof host === 'string' ? namedService(host, ref.namespace, options) : undefined;
+      const service = typeof host === 'string' ? namedService(host, ref.namespace, meshDefault, options) : undefined;
       if (!service) continue;
       const ports = view.servicePorts(service.namespace, service.name);
       if (!ports || ports.includes(port) || view.serviceEntriesWithHost(service.dns).length > 0) continue;
       // Not exported here: nothing is imported on any port, and host.unknown says why.
-      if (!visibleTo(view.serviceExportTo(service.namespace, service.name) ?? null, service.namespace, ref.namespace))
-        continue;
+      const exportTo = view.serviceExportTo(service.namespace, service.name) ?? null;
+      if (!meshDefault && !visibleTo(exportTo, service.namespace, ref.namespace)) continue;
+      // Excluded by the listener itself: host.excluded says so.
+      if (excludedIn(hosts, service, ref.namespace)) continue;
       out.push({
         rule: 'host.port',
         severity: 'warning',
@@ -109,18 +113,32 @@ function listenerPortOf(listener: unknown): number | undefined {
   return typeof protocol === 'string' && protocol.toUpperCase() === 'HTTP_PROXY' ? undefined : number;
 }
 
+/** A `~ns/host` exclusion among the listener's hosts covers the Service's hostname. */
+function excludedIn(hosts: readonly unknown[], service: { namespace: string; dns: string }, own: string): boolean {
+  for (const h of hosts) {
+    if (typeof h !== 'string' || h.charCodeAt(0) !== TILDE) continue;
+    const slash = h.indexOf('/');
+    if (slash < 0) continue;
+    const key = h.slice(1, slash);
+    if (keyMatches(key === '.' ? own : key, service.namespace) && hostSubsetOf(service.dns, h.slice(slash + 1)))
+      return true;
+  }
+  return false;
+}
+
 /** The Kubernetes Service an exact egress host `ns/name.namespace.svc.<domain>` names, when its key accepts it. */
 function namedService(
   host: string,
   sidecarNamespace: string,
+  meshDefault: boolean,
   options: HostOptions,
 ): { name: string; namespace: string; dns: string } | undefined {
   const slash = host.indexOf('/');
   if (slash <= 0 || host.charCodeAt(0) === TILDE) return undefined;
   const key = host.slice(0, slash);
   const dns = host.slice(slash + 1);
-  // `.` in the root namespace (its default serves every namespace) is each proxy's own namespace: not one Service.
-  if (key === '.' && sidecarNamespace === options.rootNamespace) return undefined;
+  // `.` in the mesh default is each proxy's own namespace: not one Service.
+  if (key === '.' && meshDefault) return undefined;
   const service = serviceOf(dns, options.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN);
   if (!service || !keyMatches(key === '.' ? sidecarNamespace : key, service.namespace)) return undefined;
   return { ...service, dns };

@@ -13,8 +13,8 @@
 // - only what is exported to the proxy's namespace can be imported
 //   (exportTo: `*` or none, `.` own namespace, `~` nowhere, else the list).
 // - no egress listener imports everything visible (`*/*`).
-// Ports of port-specific egress listeners are not considered: the view keeps
-// no Service ports.
+// Ports of port-specific egress listeners are not considered here (host.port
+// judges exact Service hosts on them).
 import { matches, selectorOf, type Labels } from './selectors.js';
 import { egressHostsOf, visibleTo, workloadSelectorPresent } from './records.js';
 import { metadataOf } from './object.js';

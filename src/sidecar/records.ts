@@ -138,7 +138,9 @@ export function workloadInfoOf(
 ): WorkloadInfo | undefined {
   const meta = metadataOf(obj);
   const name = str(meta.name);
-  if (!name || isControlled(meta)) return undefined;
+  // A WorkloadEntry a WorkloadGroup registered is a running VM, with the group's labels merged with its own
+  // proxy's (autoregistration): kept, as a pod is. Other kinds a controller owns are left to their owner.
+  if (!name || (kind !== 'WorkloadEntry' && isControlled(meta))) return undefined;
   const template = field(obj, ...TEMPLATE_PATH[kind]);
   const info: { -readonly [K in keyof WorkloadInfo]: WorkloadInfo[K] } = {
     kind,
@@ -221,8 +223,9 @@ export function serviceInfoOf(obj: unknown, fallbackNamespace = 'default'): Serv
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean);
-  const ports = field(obj, 'spec', 'ports');
-  if (Array.isArray(ports)) info.ports = portNumbers(ports);
+  const spec = field(obj, 'spec');
+  // A spec without ports (headless, ExternalName) has none; no spec at all (a metadata-only read): not known.
+  if (isRecord(spec)) info.ports = portNumbers(Array.isArray(spec.ports) ? spec.ports : []);
   return info;
 }
 
@@ -231,7 +234,9 @@ function portNumbers(ports: readonly unknown[]): number[] {
   const out: number[] = [];
   for (const p of ports) {
     const port = isRecord(p) ? p.port : undefined;
-    if (typeof port === 'number' && Number.isInteger(port) && port > 0 && port <= 65535) out.push(port);
+    // TCP and UDP on one number (DNS) are one port to a listener.
+    if (typeof port === 'number' && Number.isInteger(port) && port > 0 && port <= 65535 && !out.includes(port))
+      out.push(port);
   }
   return out;
 }

@@ -69,9 +69,9 @@ export const MESH_WORKLOAD_KINDS: ReadonlySet<WorkloadKind> = new Set(['Workload
 /**
  * A pod template that will (again) make pods: a Deployment, StatefulSet or
  * DaemonSet, a ReplicaSet or Job that no controller owns, a CronJob; or a
- * workload outside Kubernetes: a WorkloadEntry that no WorkloadGroup
- * registered (spec.labels), a WorkloadGroup (spec.metadata.labels, the
- * template of the entries it registers). Only
+ * workload outside Kubernetes: a WorkloadEntry (spec.labels; one a
+ * WorkloadGroup registered too, as a running VM), a WorkloadGroup
+ * (spec.metadata.labels, the template of the entries it registers). Only
  * the template's labels and the replica count are kept.
  */
 export interface WorkloadInfo {
@@ -92,7 +92,7 @@ export interface ServiceInfo {
   readonly name: string;
   /** The networking.istio.io/exportTo annotation, split; undefined when absent (visible everywhere). */
   readonly exportTo?: readonly string[];
-  /** spec.ports[].port numbers; undefined when the object carried no spec (a metadata-only read). */
+  /** spec.ports[].port numbers (none for a Service without ports); undefined when the object carried no spec. */
   readonly ports?: readonly number[];
 }
 

@@ -13,18 +13,28 @@ import { listSnapshot } from '../../src/cluster/snapshot.js';
 import { ClusterStore } from '../../src/cluster/store.js';
 import { storeOf } from '../../src/manifests/state.js';
 import { startTestApiServer, type KubeObject, type TestApiServer } from '../apiserver/index.js';
-import { serviceEntryResource } from '../apiserver/resources.js';
+import { istioExtraResources, serviceEntryResource } from '../apiserver/resources.js';
 import { deployment, service, serviceEntry, workload } from '../helpers/objects.js';
 import { waitFor } from '../helpers/wait.js';
 
-async function start(withServiceEntries: boolean, seed: (server: TestApiServer) => void) {
-  const server = await startTestApiServer(withServiceEntries ? { extraResources: [serviceEntryResource()] } : {});
+async function start(
+  withServiceEntries: boolean | 'all',
+  seed: (server: TestApiServer) => void,
+  logger = pino({ level: 'silent' }),
+) {
+  const server = await startTestApiServer(
+    withServiceEntries === 'all'
+      ? { extraResources: istioExtraResources() }
+      : withServiceEntries
+        ? { extraResources: [serviceEntryResource()] }
+        : {},
+  );
   seed(server);
   const kubeconfig = join(mkdtempSync(join(tmpdir(), 'sg-informer-')), 'kubeconfig');
   server.writeKubeconfig(kubeconfig);
   const store = new ClusterStore();
   const client = KubeClient.load(kubeconfig);
-  const informers = new ClusterInformers(client, store, pino({ level: 'silent' }), {
+  const informers = new ClusterInformers(client, store, logger, {
     initialBackoffMs: 50,
     maxBackoffMs: 100,
   });
@@ -107,6 +117,59 @@ describe('workload, Service and ServiceEntry informers', () => {
       assert.equal(storeOf(snapshot).counts().workloads, 2);
       assert.equal(snapshot.services.length, 1);
       assert.equal(snapshot.serviceEntries.length, 1);
+    } finally {
+      await env.close();
+    }
+  });
+
+  test('WorkloadEntries and WorkloadGroups are listed, reduced and followed like the other workloads', async () => {
+    const entry = (name: string, labels: Record<string, string>) => ({
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'WorkloadEntry',
+      metadata: { name, namespace: 'shop' },
+      spec: { address: '10.0.0.7', labels },
+    });
+    const env = await start('all', (server) => put(server, 'workloadentries', entry('vm-1', { app: 'reviews' })));
+    try {
+      await waitFor('the first lists', () => env.informers.synced(), 10_000);
+      assert.deepEqual(
+        env.store.workloadsMatching('shop', { app: 'reviews' }, 5).map((w) => `${w.kind} ${w.name}`),
+        ['WorkloadEntry vm-1'],
+      );
+      put(env.server, 'workloadgroups', {
+        apiVersion: 'networking.istio.io/v1',
+        kind: 'WorkloadGroup',
+        metadata: { name: 'ratings', namespace: 'shop' },
+        spec: { metadata: { labels: { app: 'ratings' } }, template: { serviceAccount: 'ratings' } },
+      });
+      await waitFor(
+        'the WorkloadGroup through its watch',
+        () => env.store.hasWorkloadMatching('shop', { app: 'ratings' }),
+        10_000,
+      );
+    } finally {
+      await env.close();
+    }
+  });
+
+  test('an optional kind the ClusterRole does not grant (403) is treated as empty with a warning: the view still gets ready', async () => {
+    const lines: { level: number; msg: string; resource?: string }[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const env = await start(
+      'all',
+      (server) =>
+        server.faults.failRequests({
+          match: (method, path) => method === 'GET' && path.startsWith('/apis/networking.istio.io/v1/workloadentries'),
+          status: 403,
+        }),
+      logger,
+    );
+    try {
+      await waitFor('the first lists', () => env.informers.synced(), 10_000);
+      assert.deepEqual(env.informers.readiness(60_000), { ready: true, reasons: [] });
+      const warned = lines.filter((l) => l.level === 40 && l.resource === 'workloadentries');
+      assert.equal(warned.length, 1);
+      assert.match(warned[0]!.msg, /^list forbidden \(the ClusterRole lacks list\/watch on it\): treated as empty/);
     } finally {
       await env.close();
     }

@@ -422,6 +422,63 @@ describe('host.port: a listener with a port imports only Services that have that
     );
   });
 
+  test('the second listener, a headless Service, TCP and UDP on one number, and an exclusion of the same listener', () => {
+    const dns = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'dns', namespace: 'backend' },
+      spec: {
+        ports: [
+          { name: 'dns', port: 53, protocol: 'UDP' },
+          { name: 'dns-tcp', port: 53, protocol: 'TCP' },
+        ],
+      },
+    };
+    const headless = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'db', namespace: 'backend' },
+      spec: { clusterIP: 'None' },
+    };
+    const object = sidecar('shop', 'x', {
+      selector: { app: 'x' },
+      spec: {
+        egress: [
+          { hosts: ['./*'] },
+          { port: http9080, hosts: ['backend/dns.backend.svc.cluster.local', 'backend/db.backend.svc.cluster.local'] },
+        ],
+      },
+    });
+    const found = judge(object, [...CLUSTER, dns, headless]);
+    assert.deepEqual(
+      found.map((v) => [v.path, v.message.match(/\(it has [^)]*\)|\(it has none\)/)?.[0]]),
+      [
+        ['spec.egress[1].hosts[0]', '(it has 53)'],
+        ['spec.egress[1].hosts[1]', '(it has none)'],
+      ],
+    );
+    assert.deepEqual(
+      judge(listener(http9080, ['backend/payment.backend.svc.cluster.local', '~backend/*'])),
+      [],
+      'host.excluded speaks for it',
+    );
+  });
+
+  test("in the root namespace `.` is judged for a selector Sidecar, not for the mesh default (each proxy's own namespace)", () => {
+    const cluster = [...CLUSTER, service('istio-system', 'istiod')];
+    const of = (selector: boolean) =>
+      sidecar('istio-system', 'x', {
+        ...(selector ? { selector: { app: 'x' } } : {}),
+        spec: { egress: [{ port: http9080, hosts: ['./istiod.istio-system.svc.cluster.local'] }] },
+      });
+    const judgeRoot = (object: Record<string, unknown>) =>
+      crossObjectRules({ object, ref: { namespace: 'istio-system', name: 'x' } }, viewOf(cluster), OPTIONS).filter(
+        (v) => v.rule === 'host.port',
+      );
+    assert.equal(judgeRoot(of(true)).length, 1);
+    assert.deepEqual(judgeRoot(of(false)), []);
+  });
+
   test('hostRules (audit) reports it as admission does', () => {
     const object = listener(http9080, ['backend/payment.backend.svc.cluster.local']);
     const found = hostRules({ object, ref: { namespace: 'shop', name: 'x' } }, viewOf(CLUSTER), {

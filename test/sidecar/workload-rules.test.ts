@@ -329,10 +329,17 @@ describe('VMs: WorkloadEntry and WorkloadGroup carry the labels of workloads out
     assert.equal(only(judge([vm('other', { app: 'ratings' })], reviews), 'selector.no-match').length, 1);
   });
 
-  test("an entry a WorkloadGroup registered is the group's: the group's template labels count", () => {
+  test("an entry a WorkloadGroup registered is a running VM (the group's labels merged with its proxy's); the group counts too", () => {
     const registered = vm('reviews-vm-1', { app: 'reviews', extra: 'x' }, 'reviews');
-    assert.equal(only(judge([registered], reviews), 'selector.no-match').length, 1);
-    assert.deepEqual(only(judge([registered, group('reviews', { app: 'reviews' })], reviews), 'selector.no-match'), []);
+    assert.deepEqual(only(judge([registered], reviews), 'selector.no-match'), []);
+    assert.deepEqual(only(judge([group('reviews', { app: 'reviews' })], reviews), 'selector.no-match'), []);
+  });
+
+  test('selector.no-proxy: a VM runs its own proxy, whatever injection or ambient labels say', () => {
+    const ambientNs = namespace('shop', { 'istio.io/dataplane-mode': 'ambient' });
+    assert.deepEqual(only(judge([ambientNs, vm('reviews-vm', { app: 'reviews' })], reviews), 'selector.no-proxy'), []);
+    const optedOut = vm('reviews-vm', { app: 'reviews', 'sidecar.istio.io/inject': 'false' });
+    assert.deepEqual(only(judge([optedOut], reviews), 'selector.no-proxy'), []);
   });
 
   test('conflict.overlap names the WorkloadEntry both Sidecars select', () => {
