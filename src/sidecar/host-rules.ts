@@ -11,9 +11,9 @@
 // a Kubernetes Service is name.namespace.svc.<cluster domain>, and only
 // what is exported to the proxy's namespace can be imported.
 import { isRecord } from '../util/json.js';
-import { hostSubsetOf, keyMatches, serviceOf } from './imports.js';
+import { HostClasses, keyMatches, serviceOf } from './imports.js';
 import { describeRef, type ObjectRef } from './object.js';
-import { visibleTo, workloadSelectorPresent } from './records.js';
+import { isMeshDefault, visibleTo } from './records.js';
 import type { ClusterView, ServiceEntryInfo } from './view.js';
 import { FINDING_LIMITS, type Violation } from './violation.js';
 
@@ -75,8 +75,8 @@ export function addListenerPortFindings(
 ): void {
   const egress = egressOf(object);
   if (!egress) return;
-  // The root namespace's default serves every namespace: `.` is each proxy's own, and every Service is seen.
-  const meshDefault = ref.namespace === options.rootNamespace && !workloadSelectorPresent(object);
+  // The mesh default serves every namespace: `.` is each proxy's own, and every Service is seen.
+  const meshDefault = isMeshDefault(object, ref.namespace, options.rootNamespace);
   for (let i = 0; i < egress.length; i++) {
     const port = listenerPortOf(egress[i]);
     if (port === undefined) continue;
@@ -91,8 +91,8 @@ export function addListenerPortFindings(
       // Not exported here: nothing is imported on any port, and host.unknown says why.
       const exportTo = view.serviceExportTo(service.namespace, service.name) ?? null;
       if (!meshDefault && !visibleTo(exportTo, service.namespace, ref.namespace)) continue;
-      // Excluded by the listener itself: host.excluded says so.
-      if (excludedIn(hosts, service, ref.namespace)) continue;
+      // Excluded by the listener itself (istiod's hostClassification): host.excluded says so.
+      if (!new HostClasses(stringsOf(hosts), ref.namespace).imports(service.dns, service.namespace)) continue;
       out.push({
         rule: 'host.port',
         severity: 'warning',
@@ -113,18 +113,8 @@ function listenerPortOf(listener: unknown): number | undefined {
   return typeof protocol === 'string' && protocol.toUpperCase() === 'HTTP_PROXY' ? undefined : number;
 }
 
-/** A `~ns/host` exclusion among the listener's hosts covers the Service's hostname. */
-function excludedIn(hosts: readonly unknown[], service: { namespace: string; dns: string }, own: string): boolean {
-  for (const h of hosts) {
-    if (typeof h !== 'string' || h.charCodeAt(0) !== TILDE) continue;
-    const slash = h.indexOf('/');
-    if (slash < 0) continue;
-    const key = h.slice(1, slash);
-    if (keyMatches(key === '.' ? own : key, service.namespace) && hostSubsetOf(service.dns, h.slice(slash + 1)))
-      return true;
-  }
-  return false;
-}
+/** The string entries of a hosts list. */
+const stringsOf = (hosts: readonly unknown[]): string[] => hosts.filter((h): h is string => typeof h === 'string');
 
 /** The Kubernetes Service an exact egress host `ns/name.namespace.svc.<domain>` names, when its key accepts it. */
 function namedService(
@@ -164,7 +154,7 @@ export function addHostFindings(
     domain: options.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN,
     sidecarNamespace: ref.namespace,
     // The root namespace's default serves every namespace: `.` is each proxy's own, and visibility is per proxy.
-    meshDefault: ref.namespace === options.rootNamespace && !workloadSelectorPresent(object),
+    meshDefault: isMeshDefault(object, ref.namespace, options.rootNamespace),
     explained: 0,
     comparisons: { left: SUGGESTION_COMPARISONS },
   };

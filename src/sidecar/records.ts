@@ -57,6 +57,15 @@ export function workloadSelectorPresent(sidecar: unknown): boolean {
   return isRecord(spec) && isRecord(spec.workloadSelector);
 }
 
+/**
+ * The mesh-wide default: the root namespace's Sidecar without a
+ * workloadSelector field. It serves every namespace, so its `.` means each
+ * proxy's own namespace, not the root namespace.
+ */
+export function isMeshDefault(sidecar: unknown, namespace: string, rootNamespace: string): boolean {
+  return namespace === rootNamespace && !workloadSelectorPresent(sidecar);
+}
+
 /** At least one egress listener (without one, istiod imports every host). */
 export function hasEgress(sidecar: unknown): boolean {
   const spec = isRecord(sidecar) ? sidecar.spec : undefined;

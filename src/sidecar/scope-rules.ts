@@ -7,7 +7,7 @@
 // their own listener cancels.
 import { isRecord } from '../util/json.js';
 import { describeRef, type ObjectRef } from './object.js';
-import { hasEgress, outboundModeOf, workloadSelectorPresent } from './records.js';
+import { hasEgress, isMeshDefault, outboundModeOf, workloadSelectorPresent } from './records.js';
 import { readsIt, revisionIn, revisionOf, sameIstiod } from './revisions.js';
 import { selectorOf } from './selectors.js';
 import type { ClusterView, SidecarInfo } from './view.js';
@@ -68,14 +68,13 @@ export function defaultFor(
 
 /**
  * The defaults a Sidecar's pods may get in its place, one per istiod that
- * reads the Sidecar, without repeats: for one labelled istio.io/rev, its
+ * reads the Sidecar (`own`: its istio.io/rev label), without repeats: for one labelled istio.io/rev, its
  * revision's; for an unlabelled one (read by every istiod), that of each
  * revision a default of the namespace or the root namespace is labelled
  * with, and that of an istiod of any other revision. Without revision
  * labels, one lookup, as before revisions counted.
  */
-function defaultsFor(object: unknown, ref: ObjectRef, view: ClusterView, rootNamespace: string): DefaultPick[] {
-  const own = revisionOf(object);
+function defaultsFor(own: string | undefined, ref: ObjectRef, view: ClusterView, rootNamespace: string): DefaultPick[] {
   const revisions: (string | undefined)[] = [own];
   if (own === undefined) {
     for (const ns of ref.namespace === rootNamespace ? [ref.namespace] : [ref.namespace, rootNamespace])
@@ -135,7 +134,7 @@ function replacedDefaults({ object, ref }: ScopeInput, view: ClusterView, { root
   const selective = workloadSelectorPresent(object);
   if (!selective && ref.namespace === rootNamespace) return [];
   const replaced: Replaced[] = [];
-  for (const { fallback, revision } of defaultsFor(object, ref, view, rootNamespace)) {
+  for (const { fallback, revision } of defaultsFor(revisionOf(object), ref, view, rootNamespace)) {
     if (!selective && fallback.namespace === ref.namespace) continue;
     const which = fallback.namespace === ref.namespace ? 'the namespace default' : 'the mesh-wide default';
     replaced.push({
@@ -154,20 +153,22 @@ function replacedDefaults({ object, ref }: ScopeInput, view: ClusterView, { root
  */
 function egressBypass(out: Violation[], { object, ref }: ScopeInput, replaced: readonly Replaced[]): void {
   if (hasEgress(object)) return;
-  const first = replaced.find((r) => restrictsEgress(r.fallback.egressHosts));
-  if (!first) return;
-  const { fallback, which, whose } = first;
-  if (!restrictsEgress(fallback.egressHosts)) return; // narrows the type of egressHosts
-  const form = workloadSelectorPresent(object)
-    ? 'with a workloadSelector and no egress listener'
-    : 'with no egress listener';
-  out.push({
-    rule: 'egress.bypass',
-    severity: 'warning',
-    path: 'spec.egress',
-    message: `${describeRef(ref)}: ${form}, ${whose} see every host (*/*) instead of the egress of ${which} ${describeRef(fallback)} (${shortList(fallback.egressHosts)}) (istio/istio#59376)`,
-    hint: `add an egress listener with the hosts these pods need (those of ${fallback.namespace}/${fallback.name} to keep its restriction): a Sidecar inherits nothing from the default`,
-  });
+  // The first default that restricts egress: one is enough to warn.
+  for (const { fallback, which, whose } of replaced) {
+    const hosts = fallback.egressHosts;
+    if (!restrictsEgress(hosts)) continue;
+    const form = workloadSelectorPresent(object)
+      ? 'with a workloadSelector and no egress listener'
+      : 'with no egress listener';
+    out.push({
+      rule: 'egress.bypass',
+      severity: 'warning',
+      path: 'spec.egress',
+      message: `${describeRef(ref)}: ${form}, ${whose} see every host (*/*) instead of the egress of ${which} ${describeRef(fallback)} (${shortList(hosts)}) (istio/istio#59376)`,
+      hint: `add an egress listener with the hosts these pods need (those of ${fallback.namespace}/${fallback.name} to keep its restriction): a Sidecar inherits nothing from the default`,
+    });
+    return;
+  }
 }
 
 /**
@@ -209,7 +210,7 @@ function emptySelector(
 ): void {
   if (!workloadSelectorPresent(object) || selectorOf(object) !== null) return;
   const revision = revisionOf(object);
-  const [pick] = defaultsFor(object, ref, view, rootNamespace);
+  const [pick] = defaultsFor(revision, ref, view, rootNamespace);
   const over = !pick
     ? ''
     : `, ahead of the ${pick.fallback.namespace === ref.namespace ? 'namespace' : 'mesh-wide'} default ${describeRef(pick.fallback)}${pick.revision === undefined ? '' : ` (of revision "${pick.revision}")`}`;
@@ -282,7 +283,7 @@ export function addExcludedHosts(out: Violation[], { object, ref }: ScopeInput, 
   const egress = isRecord(spec) ? spec.egress : undefined;
   if (!Array.isArray(egress) || !hasExclusion(egress)) return;
   // In the root namespace's default, `.` is each proxy's own namespace: it equals only another `.`.
-  const own = ref.namespace === rootNamespace && !workloadSelectorPresent(object) ? '.' : ref.namespace;
+  const own = isMeshDefault(object, ref.namespace, rootNamespace) ? '.' : ref.namespace;
   for (let i = 0; i < egress.length; i++) {
     const listener = egress[i];
     const hosts = isRecord(listener) && Array.isArray(listener.hosts) ? (listener.hosts as unknown[]) : [];

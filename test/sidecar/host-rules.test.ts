@@ -462,6 +462,11 @@ describe('host.port: a listener with a port imports only Services that have that
       [],
       'host.excluded speaks for it',
     );
+    const emptyKey = listener(http9080, [
+      'backend/payment.backend.svc.cluster.local',
+      '~/payment.backend.svc.cluster.local',
+    ]);
+    assert.deepEqual(judge(emptyKey), [], '`~/host` excludes in every namespace, as istiod reads it');
   });
 
   test("in the root namespace `.` is judged for a selector Sidecar, not for the mesh default (each proxy's own namespace)", () => {
