@@ -2,12 +2,13 @@
 // admission runs: egress hosts that match nothing in the registry
 // (host.unknown, Kiali's KIA1004), selector Sidecars that bypass a
 // restricting default (egress.bypass, outbound.bypass), selector Sidecars
-// whose pods run no sidecar proxy (selector.no-proxy), `workloadSelector: {}`
+// whose pods run no sidecar proxy (selector.no-proxy), Sidecars labelled with
+// a revision no istiod runs (revision.no-istiod), `workloadSelector: {}`
 // (selector.empty) and an outboundTrafficPolicy without a mode
 // (outbound.mode-empty, KIA1007). They carry Kiali's code where Kiali has
 // one, never an Istio code, so a comparison with Istio's analyzers can leave
 // them out by code.
-import { noProxyRule } from '../sidecar/cross-rules.js';
+import { noIstiodRule, noProxyRule } from '../sidecar/cross-rules.js';
 import type { ClusterView } from '../sidecar/view.js';
 import { hostRules, type UnknownHosts } from '../sidecar/host-rules.js';
 import { describeRef, refOf } from '../sidecar/object.js';
@@ -43,7 +44,7 @@ function auditText(message: string, subject: string, code: string | null): strin
 /**
  * `registry` holds the Sidecars, Namespaces, Services and ServiceEntries of
  * every namespace (an egress host may name any), `workloads` the analysed
- * pods and pod templates (selector.no-proxy).
+ * pods and pod templates (selector.no-proxy; istiod's own for revision.no-istiod).
  */
 export function advisories(
   sidecars: readonly unknown[],
@@ -56,6 +57,7 @@ export function advisories(
     const ref = refOf(object, 'default');
     const findings: Violation[] = [
       ...noProxyRule({ object, ref }, workloads),
+      ...noIstiodRule({ object, ref }, workloads, options.rootNamespace),
       ...scopeRules({ object, ref }, registry, options),
       ...hostRules({ object, ref }, registry, options),
     ];

@@ -18,7 +18,7 @@ import { isGatewayByLabels } from './gateways.js';
 import { addHostFindings, addListenerPortFindings, type UnknownHosts } from './host-rules.js';
 import { isManaged } from './managed.js';
 import { workloadSelectorPresent } from './records.js';
-import { revisionIn, revisionOf, sameIstiod, sharedRevisionNote } from './revisions.js';
+import { REVISION_LABEL, revisionIn, revisionOf, sameIstiod, sharedRevisionNote } from './revisions.js';
 import { describeRef, type ObjectRef } from './object.js';
 import { addExcludedHosts, addOutboundModeEmpty, addScopeFindings } from './scope-rules.js';
 import {
@@ -76,6 +76,7 @@ export function crossObjectRules(input: CrossInput, view: ClusterView, options: 
     ambientPods(findings, input.ref, selector, view);
     noProxy(findings, input.ref, selector, view);
   }
+  noIstiodOfRevision(findings, input.ref, revisions.now, view, options.rootNamespace);
   addScopeFindings(findings, input, view, options);
   addHostFindings(findings, input, view, options);
   addListenerPortFindings(findings, input, view, options);
@@ -372,6 +373,74 @@ export function noProxyRule(input: { object: unknown; ref: ObjectRef }, view: Cl
   const selector = selectorOf(input.object);
   if (selector !== null) noProxy(findings, input.ref, selector, view);
   return findings;
+}
+
+/** istiod's pod template label (Istio's istiod chart), beside istio.io/rev naming its revision. */
+const ISTIOD: Labels = Object.freeze({ app: 'istiod' });
+/** istiod workloads and pods read, for revision.no-istiod: a cluster runs a few revisions of a few replicas; past this many nothing is said. */
+const ISTIOD_LIMIT = 256;
+
+/** revision.no-istiod alone, for `audit` (admission runs it among the others in crossObjectRules). */
+export function noIstiodRule(
+  input: { object: unknown; ref: ObjectRef },
+  view: ClusterView,
+  rootNamespace: string,
+): Violation[] {
+  const findings: Violation[] = [];
+  noIstiodOfRevision(findings, input.ref, revisionOf(input.object), view, rootNamespace);
+  return findings;
+}
+
+/**
+ * revision.no-istiod: the Sidecar is labelled istio.io/rev with a revision
+ * no istiod runs, so no istiod reads it and no proxy gets it. istiod's config
+ * client keeps only objects without the label or labelled with its own
+ * revision (LabelsInRevision, crdclient's inRevision); revision tags move
+ * injection, never config, so a tag's name is not read either. Judged only
+ * when istiods are seen in the root namespace (where Istio's chart installs
+ * them) and each says its revision: an istiod elsewhere, external or in
+ * another cluster is not seen, and then nothing is said. Unlabelled
+ * Sidecars, nearly all of them, cost nothing here.
+ */
+function noIstiodOfRevision(
+  out: Violation[],
+  ref: ObjectRef,
+  revision: string | undefined,
+  view: ClusterView,
+  rootNamespace: string,
+): void {
+  if (revision === undefined) return;
+  const running = istiodRevisions(view, rootNamespace);
+  if (running === undefined || running.has(revision)) return;
+  const names = [...running].sort().map((r) => `"${r}"`);
+  out.push({
+    rule: 'revision.no-istiod',
+    severity: 'warning',
+    path: `metadata.labels["${REVISION_LABEL}"]`,
+    message: `${describeRef(ref)}: it is labelled ${REVISION_LABEL}="${revision}", but no istiod of revision "${revision}" runs (${rootNamespace} runs ${names.length === 1 ? 'revision' : 'revisions'} ${names.join(', ')}), so no istiod reads it and no proxy gets it: istiod reads only config labelled with its own revision, and a revision tag is not one`,
+    hint: `label it with the revision whose istiod should read it (${REVISION_LABEL}: ${names[0]}), or remove ${REVISION_LABEL} so every istiod reads it`,
+  });
+}
+
+/**
+ * The revisions of the istiods in the root namespace (their Deployments,
+ * ReplicaSets and pods), or undefined when none is seen or one does not say
+ * its revision, or there are too many to read: then whether an istiod
+ * reads a label cannot be told.
+ */
+function istiodRevisions(view: ClusterView, rootNamespace: string): ReadonlySet<string> | undefined {
+  const workloads = view.knowsWorkloads() ? view.workloadsMatching(rootNamespace, ISTIOD, ISTIOD_LIMIT + 1) : [];
+  const pods = view.knowsPods() ? view.podsMatching(rootNamespace, ISTIOD, ISTIOD_LIMIT + 1) : [];
+  // Past the limit an unread istiod could name the revision: say nothing rather than guess.
+  if (workloads.length > ISTIOD_LIMIT || pods.length > ISTIOD_LIMIT) return undefined;
+  const found: readonly { labels: Labels }[] = [...workloads, ...pods];
+  const revisions = new Set<string>();
+  for (const { labels } of found) {
+    const rev = revisionIn(labels);
+    if (rev === undefined) return undefined;
+    revisions.add(rev);
+  }
+  return revisions.size > 0 ? revisions : undefined;
 }
 
 /** What to do about a gateway a Sidecar selects. */

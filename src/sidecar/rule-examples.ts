@@ -43,6 +43,10 @@ const SERVICE_REVIEWS =
 const deployment = (labels: string) =>
   `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: reviews, namespace: shop}\nspec:\n  selector: {matchLabels: {${labels}}}\n  template:\n    metadata: {labels: {${labels}}}\n    spec: {containers: [{name: app, image: reviews:1}]}\n`;
 
+/** istiod of revision 1-28 as Istio's chart installs it (the Deployment's pod template labels). */
+const ISTIOD_1_28 =
+  'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: istiod-1-28, namespace: istio-system}\nspec:\n  selector: {matchLabels: {app: istiod, istio.io/rev: 1-28}}\n  template:\n    metadata: {labels: {app: istiod, istio.io/rev: 1-28}}\n    spec: {containers: [{name: discovery, image: pilot:1.28}]}\n';
+
 export const RULE_EXAMPLES: Readonly<Record<string, RuleExample>> = {
   J1: specs(pool('    tcp: {connectTimeout: ten seconds}\n'), pool('    tcp: {connectTimeout: 10s}\n')),
   M1: metas('annotations: {istio.io/dry-run: "true"}', ''),
@@ -331,6 +335,10 @@ export const RULE_EXAMPLES: Readonly<Record<string, RuleExample>> = {
       sidecar(`  workloadSelector:\n    labels: {app: reviews}\n${EGRESS}`),
     ),
     doc(deployment('app: reviews'), sidecar(`  workloadSelector:\n    labels: {app: reviews}\n${EGRESS}`)),
+  ),
+  'revision.no-istiod': pair(
+    doc(ISTIOD_1_28, sidecar(EGRESS, { metadata: 'labels: {istio.io/rev: prod-stable}' })),
+    doc(ISTIOD_1_28, sidecar(EGRESS, { metadata: 'labels: {istio.io/rev: 1-28}' })),
   ),
   'ambient.ineffective': pair(
     doc(

@@ -134,6 +134,14 @@ const CLUSTER_RULES: readonly RuleEntry[] = [
       'istio/istio#12193 ("Sidecars silently ignored"): a Sidecar configures sidecar proxies only; the injector skips pods labelled sidecar.istio.io/inject=false, an ambient namespace injects none unless a pod asks, and gateways and waypoints (the gateway injection template, Gateway API deployments, istioctl gateways) get the scope of everything exported to their namespace, never a Sidecar (push_context.go, doGetSidecarScope, DefaultSidecarScopeForGateway).',
   },
   {
+    id: 'revision.no-istiod',
+    severity: 'warning',
+    title: 'an istio.io/rev label naming a revision no istiod in the root namespace runs',
+    help: 'Label the Sidecar with the revision whose istiod should read it, or remove istio.io/rev so every istiod reads it. A revision tag moves injection only: istiod does not read config labelled with a tag.',
+    source:
+      "istiod's config client reads an object only when it has no istio.io/rev label or the label names istiod's own revision (pkg/config/model.go LabelsInRevision, called by crdclient's inRevision; tags are not consulted). Istio's istiod chart labels istiod's Deployment and pods app: istiod and istio.io/rev: <revision, default \"default\">.",
+  },
+  {
     id: 'ambient.ineffective',
     severity: 'warning',
     title: 'a Sidecar for pods in ambient mode, where it has no effect',

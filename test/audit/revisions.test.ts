@@ -94,3 +94,21 @@ describe('audit and istio.io/rev', () => {
     );
   });
 });
+
+describe('audit and revision.no-istiod', () => {
+  it('reports a Sidecar labelled with a revision no istiod of the root namespace runs, from the istiod pods it lists', () => {
+    const istiod = pod('istio-system', 'istiod-1-28-x', { app: 'istiod', ...rev('1-28') });
+    const findings = run(
+      [sidecar('shop', 'tagged', { labels: rev('prod') }), sidecar('shop', 'read', { labels: rev('1-28') })],
+      'pods',
+      [istiod],
+    ).filter(([, , message]) => /no istiod of revision/.test(message!));
+    assert.deepEqual(findings, [
+      [
+        null,
+        'tagged',
+        'It is labelled istio.io/rev="prod", but no istiod of revision "prod" runs (istio-system runs revision "1-28"), so no istiod reads it and no proxy gets it: istiod reads only config labelled with its own revision, and a revision tag is not one.',
+      ],
+    ]);
+  });
+});

@@ -176,6 +176,30 @@ describe('cross-object rules through kubectl', () => {
     );
   });
 
+  test('a Sidecar labelled with a revision no istiod runs (a revision tag) is allowed with a warning naming the revisions that run', async () => {
+    await namespaces('istio-system', 'e2e-rev-tag');
+    const istiod =
+      'apiVersion: v1\nkind: Pod\nmetadata:\n  name: istiod-1-28-e2e\n  namespace: istio-system\n  labels: {app: istiod, istio.io/rev: "1-28"}\nspec:\n  containers:\n  - name: discovery\n    image: pilot:1.28\n';
+    await ok(['apply', '-f', '-'], istiod);
+    try {
+      const labelled = (rev: string) =>
+        sidecar('e2e-rev-tag', 'default', `  labels:\n    istio.io/rev: "${rev}"\n${EGRESS}`);
+      // The istiod pod reaches the webhook's view through its watch: ask (dry run) until the warning names it.
+      const warned = await eventually(async () => {
+        const r = await kubectl(['apply', '--dry-run=server', '-f', '-'], { stdin: labelled('prod-stable') });
+        return r.code === 0 && /no istiod of revision/.test(r.stderr) ? r : undefined;
+      }, 'the istiod pod to reach the view');
+      assert.match(
+        warned.stderr,
+        /Warning: Sidecar e2e-rev-tag\/default: it is labelled istio\.io\/rev="prod-stable", but no istiod of revision "prod-stable" runs \(istio-system runs revision "1-28"\)/,
+      );
+      const read = await ok(['apply', '-f', '-'], labelled('1-28'));
+      assert.doesNotMatch(read.stderr, /no istiod of revision/);
+    } finally {
+      await ok(['delete', 'pod', '-n', 'istio-system', 'istiod-1-28-e2e', '--wait=false']);
+    }
+  });
+
   test('an overlapping selector is refused, naming the other Sidecar and the pods both would select', async () => {
     await namespaces('e2e-overlap');
     await ok(

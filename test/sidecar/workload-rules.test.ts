@@ -533,3 +533,65 @@ test("root.selector carries Kiali's KIA1006", () => {
   const [v] = only(judge([], sidecar('istio-system', 'gw', { selector: { app: 'x' } })), 'root.selector');
   assert.match(v!.message, /not mesh-wide \(KIA1006\)$/);
 });
+
+describe('revision.no-istiod: an istio.io/rev label no istiod reads', () => {
+  const istiod = (rev?: string, name = `istiod-${rev ?? 'x'}`) =>
+    deployment('istio-system', name, { app: 'istiod', ...(rev === undefined ? {} : { 'istio.io/rev': rev }) });
+  const labelled = (rev: string, selector?: Record<string, string>) =>
+    sidecar('shop', 'reviews', { labels: { 'istio.io/rev': rev }, ...(selector ? { selector } : {}) });
+  const fired = (objs: Record<string, unknown>[], candidate: Record<string, unknown>) =>
+    only(judge(objs, candidate), 'revision.no-istiod');
+
+  test('a revision no istiod in the root namespace runs (a tag, a typo) is a warning naming the ones that run', () => {
+    const [v] = fired([istiod('1-28'), istiod('default', 'istiod')], labelled('prod-stable'));
+    assert.equal(v!.severity, 'warning');
+    assert.equal(v!.path, 'metadata.labels["istio.io/rev"]');
+    assert.match(v!.message, /^Sidecar shop\/reviews: it is labelled istio\.io\/rev="prod-stable"/);
+    assert.match(
+      v!.message,
+      /no istiod of revision "prod-stable" runs \(istio-system runs revisions "1-28", "default"\)/,
+    );
+    assert.match(v!.hint!, /istio\.io\/rev: "1-28"/);
+  });
+
+  test('selector and namespace-wide Sidecars alike; the root namespace option decides where istiods are looked for', () => {
+    assert.equal(fired([istiod('1-28')], labelled('canary', { app: 'reviews' })).length, 1);
+    assert.equal(fired([istiod('1-28')], labelled('canary')).length, 1);
+    const elsewhere = judge([istiod('1-28')], labelled('canary'), { ...opts(), rootNamespace: 'mesh-root' });
+    assert.deepEqual(only(elsewhere, 'revision.no-istiod'), [], 'no istiod seen in mesh-root: nothing is said');
+  });
+
+  test('the revision an istiod runs, or no label at all, is read: nothing', () => {
+    assert.deepEqual(fired([istiod('1-28'), istiod('default', 'istiod')], labelled('default')), []);
+    assert.deepEqual(fired([istiod('1-28')], labelled('1-28')), []);
+    assert.deepEqual(fired([istiod('1-28')], sidecar('shop', 'reviews')), []);
+  });
+
+  test('nothing is said without an istiod in view, or when one does not name its revision', () => {
+    assert.deepEqual(fired([], labelled('canary')), []);
+    assert.deepEqual(
+      fired([deployment('istio-system', 'other', { app: 'prometheus', 'istio.io/rev': 'x' })], labelled('canary')),
+      [],
+    );
+    assert.deepEqual(fired([istiod('1-28'), istiod(undefined, 'istiod-old')], labelled('canary')), []);
+  });
+
+  test('past 256 istiod pods nothing is said: one not read could run the revision', () => {
+    const many = Array.from({ length: 257 }, (_, i) =>
+      pod('istio-system', `istiod-${i}`, { app: 'istiod', 'istio.io/rev': '1-28' }),
+    );
+    assert.deepEqual(fired(many, labelled('canary')), []);
+    assert.equal(fired(many.slice(0, 256), labelled('canary')).length, 1);
+  });
+
+  test('istiod pods count as well as its Deployment (a view of pods only)', () => {
+    const p = pod('istio-system', 'istiod-1-28-abc', { app: 'istiod', 'istio.io/rev': '1-28' });
+    assert.equal(fired([p], labelled('canary')).length, 1);
+    assert.deepEqual(fired([p], labelled('1-28')), []);
+  });
+
+  test('an empty label names no revision an istiod of the chart runs', () => {
+    const [v] = fired([istiod('default', 'istiod')], labelled(''));
+    assert.match(v!.message, /istio\.io\/rev="", but no istiod of revision "" runs/);
+  });
+});
