@@ -58,13 +58,13 @@ export function hostRules(input: HostInput, view: ClusterView, options: HostOpti
 
 /**
  * host.port: istiod imports a host through an egress listener with a port
- * only where the Service has a port of that number (pilot/pkg/model/
- * sidecar.go, serviceMatchingListenerPort); for a Service without one the
+ * only where the host's Service or ServiceEntry has a port of that number
+ * (pilot/pkg/model/sidecar.go, serviceMatchingListenerPort); without one the
  * listener makes no cluster, route or listener, so calls through it reach
- * nothing (istio/istio#16885). Judged for exact Kubernetes Service hosts
- * whose ports the view knows, on listeners with a port other than 0 (a unix
- * socket) and without protocol HTTP_PROXY (which imports every port); a host
- * a ServiceEntry also declares is left alone (its ports are not kept).
+ * nothing (istio/istio#16885). Judged for exact hosts whose Services and
+ * ServiceEntries the view knows the ports of, on listeners with a port other
+ * than 0 (a unix socket) and without protocol HTTP_PROXY (which imports
+ * every port), when none of the ones the key imports has the port.
  * Listeners without a port, the usual kind, cost one property read.
  */
 export function addListenerPortFindings(
@@ -82,26 +82,55 @@ export function addListenerPortFindings(
     if (port === undefined) continue;
     const hosts = hostsOf(egress[i]);
     if (!hosts) continue;
+    let classes: HostClasses | undefined;
     for (let j = 0; j < hosts.length; j++) {
       const host = hosts[j];
-      const service = typeof host === 'string' ? namedService(host, ref.namespace, meshDefault, options) : undefined;
-      if (!service) continue;
-      const ports = view.servicePorts(service.namespace, service.name);
-      if (!ports || ports.includes(port) || view.serviceEntriesWithHost(service.dns).length > 0) continue;
-      // Not exported here: nothing is imported on any port, and host.unknown says why.
-      const exportTo = view.serviceExportTo(service.namespace, service.name) ?? null;
-      if (!meshDefault && !visibleTo(exportTo, service.namespace, ref.namespace)) continue;
+      const named = typeof host === 'string' ? namedByHost(host, ref.namespace, meshDefault, view, options) : undefined;
+      if (!named || named.some((n) => n.ports.includes(port))) continue;
       // Excluded by the listener itself (istiod's hostClassification): host.excluded says so.
-      if (!new HostClasses(stringsOf(hosts), ref.namespace).imports(service.dns, service.namespace)) continue;
+      classes ??= new HostClasses(stringsOf(hosts), ref.namespace);
+      const imported = named.filter((n) => classes!.imports(n.dns, n.namespace));
+      if (imported.length === 0) continue;
       out.push({
         rule: 'host.port',
         severity: 'warning',
         path: `spec.egress[${i}].hosts[${j}]`,
-        message: `${describeRef(ref)}: egress host "${host}" is the Service ${service.namespace}/${service.name}, which has no port ${port} (${ports.length === 0 ? 'it has none' : `it has ${ports.slice(0, 8).join(', ')}${ports.length > 8 ? ', ...' : ''}`}): istiod imports a host through a listener with a port only where the Service has that port, so this listener gives it no route`,
-        hint: `give the listener a port the Service has, or list the host in a listener without a port`,
+        message: `${describeRef(ref)}: egress host "${host}" ${portlessText(imported, port)}: istiod imports a host through a listener with a port only where ${ownerNoun(imported)} has that port, so this listener gives it no route`,
+        hint: `give the listener a port ${ownerNoun(imported)} has, or list the host in a listener without a port`,
       });
     }
   }
+}
+
+/** A Service or ServiceEntry an exact egress host imports, with its port numbers. */
+interface PortedTarget {
+  kind: 'Service' | 'ServiceEntry';
+  namespace: string;
+  name: string;
+  dns: string;
+  ports: readonly number[];
+}
+
+/** What a host's ports belong to, for a message. */
+function ownerNoun(targets: readonly PortedTarget[]): string {
+  if (targets.every((t) => t.kind === 'Service')) return 'the Service';
+  return targets.every((t) => t.kind === 'ServiceEntry') ? 'the ServiceEntry' : 'its Service or ServiceEntry';
+}
+
+/** "is the Service a/b, which has no port 9080 (it has 80)", for one or several targets. */
+function portlessText(targets: readonly PortedTarget[], port: number): string {
+  const first = targets[0]!;
+  const what = (t: PortedTarget) =>
+    t.kind === 'Service' ? `the Service ${t.namespace}/${t.name}` : `ServiceEntry ${t.namespace}/${t.name}`;
+  const subject =
+    targets.length === 1 && first.kind === 'Service'
+      ? `is ${what(first)}`
+      : `is ${targets.some((t) => t.kind === 'Service') ? '' : 'declared by '}${targets.map(what).join(' and ')}`;
+  const all = [...new Set(targets.flatMap((t) => t.ports))];
+  const has = targets.length === 1 ? 'it has' : 'they have';
+  const listed =
+    all.length === 0 ? `${has} none` : `${has} ${all.slice(0, 8).join(', ')}${all.length > 8 ? ', ...' : ''}`;
+  return `${subject}, which ${targets.length === 1 ? 'has' : 'have'} no port ${port} (${listed})`;
 }
 
 /** A listener's port number when it restricts what it imports: set, not 0 (a unix socket), not HTTP_PROXY. */
@@ -116,22 +145,44 @@ function listenerPortOf(listener: unknown): number | undefined {
 /** The string entries of a hosts list. */
 const stringsOf = (hosts: readonly unknown[]): string[] => hosts.filter((h): h is string => typeof h === 'string');
 
-/** The Kubernetes Service an exact egress host `ns/name.namespace.svc.<domain>` names, when its key accepts it. */
-function namedService(
+/**
+ * The Services and ServiceEntries an exact egress host `key/dns` imports for
+ * the Sidecar (the key accepts their namespace, they are visible to it),
+ * with their ports; undefined when it names none, names a wildcard, or one
+ * of them has ports the view does not know (a metadata-only Service).
+ */
+function namedByHost(
   host: string,
   sidecarNamespace: string,
   meshDefault: boolean,
+  view: ClusterView,
   options: HostOptions,
-): { name: string; namespace: string; dns: string } | undefined {
+): PortedTarget[] | undefined {
   const slash = host.indexOf('/');
-  if (slash <= 0 || host.charCodeAt(0) === TILDE) return undefined;
+  if (slash <= 0 || host.charCodeAt(0) === TILDE || host.charCodeAt(slash + 1) === STAR) return undefined;
   const key = host.slice(0, slash);
-  const dns = host.slice(slash + 1);
   // `.` in the mesh default is each proxy's own namespace: not one Service.
   if (key === '.' && meshDefault) return undefined;
-  const service = serviceOf(dns, options.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN);
-  if (!service || !keyMatches(key === '.' ? sidecarNamespace : key, service.namespace)) return undefined;
-  return { ...service, dns };
+  const keyNs = key === '.' ? sidecarNamespace : key;
+  const dns = host.slice(slash + 1);
+  const named: PortedTarget[] = [];
+  const svc = serviceOf(dns, options.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN);
+  if (svc && keyMatches(keyNs, svc.namespace)) {
+    const exportTo = view.serviceExportTo(svc.namespace, svc.name);
+    // Not exported here: nothing is imported on any port, and host.unknown says why.
+    if (exportTo !== undefined && (meshDefault || visibleTo(exportTo, svc.namespace, sidecarNamespace))) {
+      const ports = view.servicePorts(svc.namespace, svc.name);
+      if (!ports) return undefined;
+      named.push({ kind: 'Service', ...svc, dns, ports });
+    }
+  }
+  for (const se of view.serviceEntriesWithHost(dns)) {
+    if (!keyMatches(keyNs, se.namespace) || !(meshDefault || visibleTo(se.exportTo, se.namespace, sidecarNamespace)))
+      continue;
+    if (!se.ports) return undefined;
+    named.push({ kind: 'ServiceEntry', namespace: se.namespace, name: se.name, dns, ports: se.ports });
+  }
+  return named.length > 0 ? named : undefined;
 }
 
 /**

@@ -238,11 +238,11 @@ export function serviceInfoOf(obj: unknown, fallbackNamespace = 'default'): Serv
   return info;
 }
 
-/** The valid port numbers of a Service's spec.ports. */
-function portNumbers(ports: readonly unknown[]): number[] {
+/** The valid port numbers of a Service's spec.ports (`port`), or a ServiceEntry's (`number`). */
+function portNumbers(ports: readonly unknown[], key: 'port' | 'number' = 'port'): number[] {
   const out: number[] = [];
   for (const p of ports) {
-    const port = isRecord(p) ? p.port : undefined;
+    const port = isRecord(p) ? p[key] : undefined;
     // TCP and UDP on one number (DNS) are one port to a listener.
     if (typeof port === 'number' && Number.isInteger(port) && port > 0 && port <= 65535 && !out.includes(port))
       out.push(port);
@@ -281,16 +281,21 @@ export function serviceEntryInfoOf(obj: unknown, fallbackNamespace = 'default'):
   };
   if (isRecord(spec) && Array.isArray(spec.exportTo) && spec.exportTo.length > 0)
     info.exportTo = strings(spec.exportTo);
+  // istiod makes the entry's service ports of spec.ports alone: without any, a port listener imports none of its hosts.
+  if (isRecord(spec)) info.ports = portNumbers(Array.isArray(spec.ports) ? spec.ports : [], 'number');
   return info;
 }
 
-/** What the informer keeps of a ServiceEntry: name, namespace, hosts and exportTo. */
+/** What the informer keeps of a ServiceEntry: name, namespace, hosts, exportTo and port numbers. */
 export function slimServiceEntry(obj: unknown): unknown {
   const meta = metadataOf(obj);
   const spec = field(obj, 'spec');
+  const ports = isRecord(spec) && Array.isArray(spec.ports) ? portNumbers(spec.ports, 'number') : [];
   return {
     metadata: { name: meta.name, namespace: meta.namespace },
-    spec: isRecord(spec) ? { hosts: spec.hosts, exportTo: spec.exportTo } : {},
+    spec: isRecord(spec)
+      ? { hosts: spec.hosts, exportTo: spec.exportTo, ports: ports.map((number) => ({ number })) }
+      : {},
   };
 }
 

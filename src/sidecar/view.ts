@@ -102,6 +102,8 @@ export interface ServiceEntryInfo {
   readonly hosts: readonly string[];
   /** spec.exportTo; undefined when absent (visible everywhere, Istio's default). */
   readonly exportTo?: readonly string[];
+  /** spec.ports[].number (none for a ServiceEntry without ports); undefined when the object carried no spec. */
+  readonly ports?: readonly number[];
 }
 
 export interface NamespaceInfo {

@@ -309,13 +309,21 @@ describe('Services and ServiceEntries in the view', () => {
     assert.equal(s.serviceEntriesWithHost('h.example.com').length, 1);
   });
 
-  test('slimServiceEntry keeps hosts and exportTo only', () => {
+  test('slimServiceEntry keeps hosts, exportTo and port numbers only', () => {
     const se = serviceEntry('egress', 'stripe', ['api.stripe.com'], ['shop']);
     assert.deepEqual(slimServiceEntry(se), {
       metadata: { name: 'stripe', namespace: 'egress' },
-      spec: { hosts: ['api.stripe.com'], exportTo: ['shop'] },
+      spec: { hosts: ['api.stripe.com'], exportTo: ['shop'], ports: [{ number: 443 }] },
     });
     assert.deepEqual(serviceEntryInfoOf(slimServiceEntry(se)), serviceEntryInfoOf(se));
+    assert.deepEqual(serviceEntryInfoOf(se)?.ports, [443]);
+    // No ports: none (istiod imports such an entry on no port listener); a port number that is no port is dropped.
+    const bare = {
+      ...se,
+      spec: { hosts: ['api.stripe.com'], ports: [{ number: 0 }, { number: '80' }, { number: 8443 }] },
+    };
+    assert.deepEqual(serviceEntryInfoOf(slimServiceEntry(bare))?.ports, [8443]);
+    assert.deepEqual(serviceEntryInfoOf({ ...se, spec: { hosts: ['api.stripe.com'] } })?.ports, []);
   });
 
   test("Istio's exportTo visibility", () => {

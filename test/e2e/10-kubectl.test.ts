@@ -320,6 +320,33 @@ describe('cross-object rules through kubectl', () => {
     assert.doesNotMatch(right.stderr, /has no port/);
   });
 
+  test("a ServiceEntry's ports count for host.port: an exact host on a listener port the entry lacks is a warning naming the entry", {
+    skip: needsRealApiServer(),
+  }, async () => {
+    await namespaces('e2e-port-se');
+    await ok(
+      ['apply', '-f', '-'],
+      'apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata:\n  name: payments\n  namespace: e2e-port-se\nspec:\n  hosts: [api.payments.example.com]\n  location: MESH_EXTERNAL\n  resolution: DNS\n  ports:\n  - {number: 443, name: tls, protocol: TLS}\n',
+    );
+    const onPort = (port: number) =>
+      sidecar(
+        'e2e-port-se',
+        'client',
+        `spec:\n  workloadSelector:\n    labels: {app: client}\n  egress:\n  - port: {number: ${port}, protocol: TLS, name: tls}\n    hosts: ["./api.payments.example.com"]\n  - hosts: ["istio-system/*"]\n`,
+      );
+    // The ServiceEntry reaches the webhook's view through its watch: ask (dry run) until the warning names it.
+    const warned = await eventually(async () => {
+      const r = await kubectl(['apply', '--dry-run=server', '-f', '-'], { stdin: onPort(8443) });
+      return r.code === 0 && /has no port 8443/.test(r.stderr) ? r : undefined;
+    }, 'the ServiceEntry to reach the view');
+    assert.match(
+      warned.stderr,
+      /Warning: Sidecar e2e-port-se\/client: egress host "\.\/api\.payments\.example\.com" is declared by ServiceEntry e2e-port-se\/payments, which has no port 8443 \(it has 443\)/,
+    );
+    const right = await ok(['apply', '--dry-run=server', '-f', '-'], onPort(443));
+    assert.doesNotMatch(right.stderr, /has no port|KIA1004/);
+  });
+
   test('warnings are printed and the object is created', async () => {
     await namespaces('e2e-warn');
     const r = await ok(

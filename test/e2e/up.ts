@@ -59,6 +59,8 @@ import { waitFor } from '../helpers/wait.js';
 const CRD = join(ROOT, 'src/sidecar/schema/sidecar-crd.yaml');
 /** Istio's WorkloadEntry CRD (a fixture copied from Istio's module): VMs are part of the view. */
 const WORKLOAD_ENTRY_CRD = join(ROOT, 'test/fixtures/istio-crds/workloadentries.yaml');
+/** Istio's ServiceEntry CRD (the same module): ServiceEntries, their hosts and ports, are part of the view. */
+const SERVICE_ENTRY_CRD = join(ROOT, 'test/fixtures/istio-crds/serviceentries.yaml');
 const WEBHOOK_START_ATTEMPTS = 3;
 
 async function main(): Promise<void> {
@@ -142,7 +144,8 @@ async function upReal(): Promise<E2eState> {
   await installCrd(CRD, 'sidecars.networking.istio.io');
   console.log('installed the Sidecar CRD from src/sidecar/schema/sidecar-crd.yaml');
   await installCrd(WORKLOAD_ENTRY_CRD, 'workloadentries.networking.istio.io');
-  console.log("installed Istio's WorkloadEntry CRD from test/fixtures/istio-crds/");
+  await installCrd(SERVICE_ENTRY_CRD, 'serviceentries.networking.istio.io');
+  console.log("installed Istio's WorkloadEntry and ServiceEntry CRDs from test/fixtures/istio-crds/");
 
   const manifests = renderWithNamespaceDefaults();
   const { webhooks, others } = partition(manifests);

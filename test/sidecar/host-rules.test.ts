@@ -408,16 +408,67 @@ describe('host.port: a listener with a port imports only Services that have that
     assert.deepEqual(judge(listener({ number: 9080, protocol: 'HTTP_PROXY', name: 'proxy' }, host)), []);
   });
 
-  test('a Service not exported to the Sidecar, one whose ports are unknown, or a host a ServiceEntry also declares is left to others', () => {
+  test('a Service not exported to the Sidecar, or one whose ports are unknown, is left to others', () => {
     assert.deepEqual(judge(listener(http9080, ['backend/ledger.backend.svc.cluster.local'])), [], 'exportTo: .');
     const metadataOnly = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'meta', namespace: 'backend' } };
     assert.deepEqual(
       judge(listener(http9080, ['backend/meta.backend.svc.cluster.local']), [...CLUSTER, metadataOnly]),
       [],
     );
-    const alsoEntry = serviceEntry('backend', 'payment-entry', ['payment.backend.svc.cluster.local']);
+  });
+
+  test('ServiceEntry ports count: a host is judged against every Service and ServiceEntry the key imports', () => {
+    const entry = (
+      ports: unknown[] | undefined,
+      hosts = ['payment.backend.svc.cluster.local'],
+      exportTo?: string[],
+    ) => {
+      const se = serviceEntry('backend', 'payment-entry', hosts, exportTo) as { spec: Record<string, unknown> };
+      if (ports === undefined) delete se.spec.ports;
+      else se.spec.ports = ports;
+      return se as unknown as Record<string, unknown>;
+    };
+    const payment = ['backend/payment.backend.svc.cluster.local'];
+    // The entry has the port the Service lacks: istiod imports the host on it.
     assert.deepEqual(
-      judge(listener(http9080, ['backend/payment.backend.svc.cluster.local']), [...CLUSTER, alsoEntry]),
+      judge(listener(http9080, payment), [...CLUSTER, entry([{ number: 9080, name: 'http', protocol: 'HTTP' }])]),
+      [],
+    );
+    const [both] = judge(listener(http9080, payment), [
+      ...CLUSTER,
+      entry([{ number: 443, name: 'tls', protocol: 'TLS' }]),
+    ]);
+    assert.match(
+      both!.message,
+      /is the Service backend\/payment and ServiceEntry backend\/payment-entry, which have no port 9080 \(they have 80, 443\): istiod imports a host through a listener with a port only where its Service or ServiceEntry has that port/,
+    );
+    // An entry alone, for a name outside the cluster; without ports it imports on no port listener.
+    const api = ['*/api.example.com'];
+    const [alone] = judge(listener(http9080, api), [
+      ...CLUSTER,
+      entry([{ number: 443, name: 'tls' }], ['api.example.com']),
+    ]);
+    assert.match(
+      alone!.message,
+      /egress host "\*\/api\.example\.com" is declared by ServiceEntry backend\/payment-entry, which has no port 9080 \(it has 443\): .* only where the ServiceEntry has that port/,
+    );
+    assert.equal(
+      alone!.hint,
+      'give the listener a port the ServiceEntry has, or list the host in a listener without a port',
+    );
+    const [none] = judge(listener(http9080, api), [...CLUSTER, entry(undefined, ['api.example.com'])]);
+    assert.match(none!.message, /which has no port 9080 \(it has none\)/);
+    assert.deepEqual(
+      judge(listener(http9080, api), [...CLUSTER, entry([{ number: 9080, name: 'http' }], ['api.example.com'])]),
+      [],
+    );
+    // Not visible to the Sidecar, or not in a namespace the key accepts: host.unknown's, not this rule's.
+    assert.deepEqual(
+      judge(listener(http9080, api), [...CLUSTER, entry([{ number: 443 }], ['api.example.com'], ['.'])]),
+      [],
+    );
+    assert.deepEqual(
+      judge(listener(http9080, ['shop/api.example.com']), [...CLUSTER, entry([{ number: 443 }], ['api.example.com'])]),
       [],
     );
   });
