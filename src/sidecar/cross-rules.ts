@@ -377,7 +377,7 @@ export function noProxyRule(input: { object: unknown; ref: ObjectRef }, view: Cl
 
 /** istiod's pod template label (Istio's istiod chart), beside istio.io/rev naming its revision. */
 const ISTIOD: Labels = Object.freeze({ app: 'istiod' });
-/** istiod workloads and pods read, for revision.no-istiod: a cluster runs a few revisions of a few replicas; past this many nothing is said. */
+/** istiod workloads and pods read per namespace, for revision.no-istiod: a cluster runs a few revisions of a few replicas; past this many nothing is said. */
 const ISTIOD_LIMIT = 256;
 
 /** revision.no-istiod alone, for `audit` (admission runs it among the others in crossObjectRules). */
@@ -395,12 +395,15 @@ export function noIstiodRule(
  * revision.no-istiod: the Sidecar is labelled istio.io/rev with a revision
  * no istiod runs, so no istiod reads it and no proxy gets it. istiod's config
  * client keeps only objects without the label or labelled with its own
- * revision (LabelsInRevision, crdclient's inRevision); revision tags move
- * injection, never config, so a tag's name is not read either. Judged only
- * when istiods are seen in the root namespace (where Istio's chart installs
- * them) and each says its revision: an istiod elsewhere, external or in
- * another cluster is not seen, and then nothing is said. Unlabelled
- * Sidecars, nearly all of them, cost nothing here.
+ * revision (LabelsInRevision, crdclient's inRevision); it never consults
+ * revision tags, so a tag's name is read by none. Judged only when istiods
+ * are seen in the root namespace (where Istio's chart installs them) and
+ * every istiod seen says its revision; before warning, every namespace is
+ * searched (a second control plane, a canary installed in a namespace of its
+ * own). An istiod outside the cluster is not seen: with none in the root
+ * namespace nothing is said. Unlabelled Sidecars, nearly all of them, cost
+ * nothing here; a labelled one whose revision runs in the root namespace,
+ * two lookups.
  */
 function noIstiodOfRevision(
   out: Violation[],
@@ -410,37 +413,45 @@ function noIstiodOfRevision(
   rootNamespace: string,
 ): void {
   if (revision === undefined) return;
-  const running = istiodRevisions(view, rootNamespace);
-  if (running === undefined || running.has(revision)) return;
-  const names = [...running].sort().map((r) => `"${r}"`);
+  const root = istiodRevisions(view, rootNamespace);
+  if (root === UNKNOWN || root.size === 0 || root.has(revision)) return;
+  const running = new Map<string, string[]>([[rootNamespace, [...root].sort()]]);
+  for (const namespace of view.namespaceNames()) {
+    if (namespace === rootNamespace) continue;
+    const there = istiodRevisions(view, namespace);
+    if (there === UNKNOWN || there.has(revision)) return;
+    if (there.size > 0) running.set(namespace, [...there].sort());
+  }
+  const where = [...running].map(([ns, revs]) => `${revs.map((r) => `"${r}"`).join(', ')} in ${ns}`);
+  const every = [...new Set([...running.values()].flat())].sort();
   out.push({
     rule: 'revision.no-istiod',
     severity: 'warning',
-    path: `metadata.labels["${REVISION_LABEL}"]`,
-    message: `${describeRef(ref)}: it is labelled ${REVISION_LABEL}="${revision}", but no istiod of revision "${revision}" runs (${rootNamespace} runs ${names.length === 1 ? 'revision' : 'revisions'} ${names.join(', ')}), so no istiod reads it and no proxy gets it: istiod reads only config labelled with its own revision, and a revision tag is not one`,
-    hint: `label it with the revision whose istiod should read it (${REVISION_LABEL}: ${names[0]}), or remove ${REVISION_LABEL} so every istiod reads it`,
+    path: `metadata.labels[${REVISION_LABEL}]`,
+    message: `${describeRef(ref)}: it is labelled ${REVISION_LABEL}="${revision}", a revision no istiod runs (istiods: ${where.join('; ')}), so no istiod reads it and this Sidecar has no effect`,
+    hint: `label it with the revision whose istiod should read it (${every.length === 1 ? '' : 'one of '}${every.join(', ')}), or remove ${REVISION_LABEL} so every istiod reads it; istiod reads no config labelled with a revision tag's name`,
   });
 }
 
+/** An istiod seen that does not say its revision, or too many to read: whether one reads a label cannot be told. */
+const UNKNOWN = Symbol('unknown');
+
 /**
- * The revisions of the istiods in the root namespace (their Deployments,
- * ReplicaSets and pods), or undefined when none is seen or one does not say
- * its revision, or there are too many to read: then whether an istiod
- * reads a label cannot be told.
+ * The revisions of the istiods of a namespace (the workloads and pods
+ * labelled app: istiod; empty when there are none), or UNKNOWN.
  */
-function istiodRevisions(view: ClusterView, rootNamespace: string): ReadonlySet<string> | undefined {
-  const workloads = view.knowsWorkloads() ? view.workloadsMatching(rootNamespace, ISTIOD, ISTIOD_LIMIT + 1) : [];
-  const pods = view.knowsPods() ? view.podsMatching(rootNamespace, ISTIOD, ISTIOD_LIMIT + 1) : [];
+function istiodRevisions(view: ClusterView, namespace: string): ReadonlySet<string> | typeof UNKNOWN {
+  const workloads = view.knowsWorkloads() ? view.workloadsMatching(namespace, ISTIOD, ISTIOD_LIMIT + 1) : [];
+  const pods = view.knowsPods() ? view.podsMatching(namespace, ISTIOD, ISTIOD_LIMIT + 1) : [];
   // Past the limit an unread istiod could name the revision: say nothing rather than guess.
-  if (workloads.length > ISTIOD_LIMIT || pods.length > ISTIOD_LIMIT) return undefined;
-  const found: readonly { labels: Labels }[] = [...workloads, ...pods];
+  if (workloads.length > ISTIOD_LIMIT || pods.length > ISTIOD_LIMIT) return UNKNOWN;
   const revisions = new Set<string>();
-  for (const { labels } of found) {
+  for (const { labels } of [...workloads, ...pods]) {
     const rev = revisionIn(labels);
-    if (rev === undefined) return undefined;
+    if (rev === undefined) return UNKNOWN;
     revisions.add(rev);
   }
-  return revisions.size > 0 ? revisions : undefined;
+  return revisions;
 }
 
 /** What to do about a gateway a Sidecar selects. */

@@ -136,10 +136,10 @@ const CLUSTER_RULES: readonly RuleEntry[] = [
   {
     id: 'revision.no-istiod',
     severity: 'warning',
-    title: 'an istio.io/rev label naming a revision no istiod in the root namespace runs',
-    help: 'Label the Sidecar with the revision whose istiod should read it, or remove istio.io/rev so every istiod reads it. A revision tag moves injection only: istiod does not read config labelled with a tag.',
+    title: 'an istio.io/rev label naming a revision no istiod runs',
+    help: "Label the Sidecar with the revision whose istiod should read it, or remove istio.io/rev so every istiod reads it. istiod reads no config labelled with a revision tag's name.",
     source:
-      "istiod's config client reads an object only when it has no istio.io/rev label or the label names istiod's own revision (pkg/config/model.go LabelsInRevision, called by crdclient's inRevision; tags are not consulted). Istio's istiod chart labels istiod's Deployment and pods app: istiod and istio.io/rev: <revision, default \"default\">.",
+      "istiod's config client reads an object only when it has no istio.io/rev label or the label names istiod's own revision (pkg/config/model.go LabelsInRevision, called by crdclient's inRevision; tags are not consulted). Istio's istiod chart labels istiod's Deployment and pods app: istiod and istio.io/rev: <revision, default \"default\">, and sets its REVISION to the same.",
   },
   {
     id: 'ambient.ineffective',

@@ -187,14 +187,14 @@ describe('cross-object rules through kubectl', () => {
       // The istiod pod reaches the webhook's view through its watch: ask (dry run) until the warning names it.
       const warned = await eventually(async () => {
         const r = await kubectl(['apply', '--dry-run=server', '-f', '-'], { stdin: labelled('prod-stable') });
-        return r.code === 0 && /no istiod of revision/.test(r.stderr) ? r : undefined;
+        return r.code === 0 && /a revision no istiod runs/.test(r.stderr) ? r : undefined;
       }, 'the istiod pod to reach the view');
       assert.match(
         warned.stderr,
-        /Warning: Sidecar e2e-rev-tag\/default: it is labelled istio\.io\/rev="prod-stable", but no istiod of revision "prod-stable" runs \(istio-system runs revision "1-28"\)/,
+        /Warning: Sidecar e2e-rev-tag\/default: it is labelled istio\.io\/rev="prod-stable", a revision no istiod runs \(istiods: "1-28" in istio-system\), so no istiod reads it and this Sidecar has no effect/,
       );
       const read = await ok(['apply', '-f', '-'], labelled('1-28'));
-      assert.doesNotMatch(read.stderr, /no istiod of revision/);
+      assert.doesNotMatch(read.stderr, /no istiod runs/);
     } finally {
       await ok(['delete', 'pod', '-n', 'istio-system', 'istiod-1-28-e2e', '--wait=false']);
     }

@@ -535,30 +535,49 @@ test("root.selector carries Kiali's KIA1006", () => {
 });
 
 describe('revision.no-istiod: an istio.io/rev label no istiod reads', () => {
-  const istiod = (rev?: string, name = `istiod-${rev ?? 'x'}`) =>
-    deployment('istio-system', name, { app: 'istiod', ...(rev === undefined ? {} : { 'istio.io/rev': rev }) });
+  const istiod = (rev?: string, name = `istiod-${rev ?? 'x'}`, ns = 'istio-system') =>
+    deployment(ns, name, { app: 'istiod', ...(rev === undefined ? {} : { 'istio.io/rev': rev }) });
   const labelled = (rev: string, selector?: Record<string, string>) =>
     sidecar('shop', 'reviews', { labels: { 'istio.io/rev': rev }, ...(selector ? { selector } : {}) });
   const fired = (objs: Record<string, unknown>[], candidate: Record<string, unknown>) =>
     only(judge(objs, candidate), 'revision.no-istiod');
 
-  test('a revision no istiod in the root namespace runs (a tag, a typo) is a warning naming the ones that run', () => {
-    const [v] = fired([istiod('1-28'), istiod('default', 'istiod')], labelled('prod-stable'));
+  test('a revision no istiod runs (a tag, a typo) is a warning naming the ones that run and where', () => {
+    const [v, ...rest] = fired([istiod('1-28'), istiod('default', 'istiod')], labelled('prod-stable'));
+    assert.equal(rest.length, 0);
     assert.equal(v!.severity, 'warning');
-    assert.equal(v!.path, 'metadata.labels["istio.io/rev"]');
-    assert.match(v!.message, /^Sidecar shop\/reviews: it is labelled istio\.io\/rev="prod-stable"/);
-    assert.match(
+    assert.equal(v!.path, 'metadata.labels[istio.io/rev]');
+    assert.equal(
       v!.message,
-      /no istiod of revision "prod-stable" runs \(istio-system runs revisions "1-28", "default"\)/,
+      'Sidecar shop/reviews: it is labelled istio.io/rev="prod-stable", a revision no istiod runs (istiods: "1-28", "default" in istio-system), so no istiod reads it and this Sidecar has no effect',
     );
-    assert.match(v!.hint!, /istio\.io\/rev: "1-28"/);
+    assert.equal(
+      v!.hint,
+      "label it with the revision whose istiod should read it (one of 1-28, default), or remove istio.io/rev so every istiod reads it; istiod reads no config labelled with a revision tag's name",
+    );
+    const [one] = fired([istiod('1-28')], labelled('1-27'));
+    assert.match(one!.hint!, /^label it with the revision whose istiod should read it \(1-28\), or remove/);
   });
 
-  test('selector and namespace-wide Sidecars alike; the root namespace option decides where istiods are looked for', () => {
+  test('selector and namespace-wide Sidecars alike; the root namespace option decides where istiods must be seen', () => {
     assert.equal(fired([istiod('1-28')], labelled('canary', { app: 'reviews' })).length, 1);
     assert.equal(fired([istiod('1-28')], labelled('canary')).length, 1);
     const elsewhere = judge([istiod('1-28')], labelled('canary'), { ...opts(), rootNamespace: 'mesh-root' });
     assert.deepEqual(only(elsewhere, 'revision.no-istiod'), [], 'no istiod seen in mesh-root: nothing is said');
+  });
+
+  test('an istiod of the revision in another namespace (a second control plane, a canary of its own) reads it', () => {
+    const canary = istiod('canary', 'istiod-canary', 'istio-canary');
+    assert.deepEqual(fired([istiod('1-28'), canary], labelled('canary')), []);
+    const [v] = fired([istiod('1-28'), canary], labelled('typo'));
+    assert.match(v!.message, /\(istiods: "1-28" in istio-system; "canary" in istio-canary\)/);
+    assert.match(v!.hint!, /\(one of 1-28, canary\)/);
+    const unlabelled = istiod(undefined, 'istiod', 'other-plane');
+    assert.deepEqual(
+      fired([istiod('1-28'), unlabelled], labelled('typo')),
+      [],
+      'an istiod elsewhere without its revision',
+    );
   });
 
   test('the revision an istiod runs, or no label at all, is read: nothing', () => {
@@ -576,12 +595,15 @@ describe('revision.no-istiod: an istio.io/rev label no istiod reads', () => {
     assert.deepEqual(fired([istiod('1-28'), istiod(undefined, 'istiod-old')], labelled('canary')), []);
   });
 
-  test('past 256 istiod pods nothing is said: one not read could run the revision', () => {
-    const many = Array.from({ length: 257 }, (_, i) =>
+  test('past 256 istiod pods or workloads in a namespace nothing is said: one not read could run the revision', () => {
+    const pods = Array.from({ length: 257 }, (_, i) =>
       pod('istio-system', `istiod-${i}`, { app: 'istiod', 'istio.io/rev': '1-28' }),
     );
-    assert.deepEqual(fired(many, labelled('canary')), []);
-    assert.equal(fired(many.slice(0, 256), labelled('canary')).length, 1);
+    assert.deepEqual(fired(pods, labelled('canary')), []);
+    assert.equal(fired(pods.slice(0, 256), labelled('canary')).length, 1);
+    const deployments = Array.from({ length: 257 }, (_, i) => istiod('1-28', `istiod-${i}`));
+    assert.deepEqual(fired(deployments, labelled('canary')), []);
+    assert.equal(fired(deployments.slice(0, 256), labelled('canary')).length, 1);
   });
 
   test('istiod pods count as well as its Deployment (a view of pods only)', () => {
@@ -592,6 +614,6 @@ describe('revision.no-istiod: an istio.io/rev label no istiod reads', () => {
 
   test('an empty label names no revision an istiod of the chart runs', () => {
     const [v] = fired([istiod('default', 'istiod')], labelled(''));
-    assert.match(v!.message, /istio\.io\/rev="", but no istiod of revision "" runs/);
+    assert.match(v!.message, /istio\.io\/rev="", a revision no istiod runs/);
   });
 });
