@@ -64,7 +64,8 @@ export function hostRules(input: HostInput, view: ClusterView, options: HostOpti
  * nothing (istio/istio#16885). Judged for exact hosts whose Services and
  * ServiceEntries the view knows the ports of, on listeners with a port other
  * than 0 (a unix socket) and without protocol HTTP_PROXY (which imports
- * every port), when none of the ones the key imports has the port.
+ * every port), when none of the ones the key imports has the port; and
+ * for `ns/*` when none of the namespace's that the listener imports has it.
  * Listeners without a port, the usual kind, cost one property read.
  */
 export function addListenerPortFindings(
@@ -85,7 +86,28 @@ export function addListenerPortFindings(
     let classes: HostClasses | undefined;
     for (let j = 0; j < hosts.length; j++) {
       const host = hosts[j];
-      const named = typeof host === 'string' ? namedByHost(host, ref.namespace, meshDefault, view, options) : undefined;
+      if (typeof host !== 'string') continue;
+      const wholeNamespace = namespaceOfWildcard(host, ref.namespace, meshDefault);
+      if (wholeNamespace !== undefined) {
+        classes ??= new HostClasses(stringsOf(hosts), ref.namespace);
+        const why = noneOnPort(
+          wholeNamespace,
+          port,
+          { sidecarNamespace: ref.namespace, meshDefault, classes },
+          view,
+          options,
+        );
+        if (why)
+          out.push({
+            rule: 'host.port',
+            severity: 'warning',
+            path: `spec.egress[${i}].hosts[${j}]`,
+            message: `${describeRef(ref)}: egress host "${host}" imports nothing through this listener: ${why}, and istiod imports a host through a listener with a port only where its Service or ServiceEntry has that port`,
+            hint: `give the listener a port the namespace's Services have, or list the host in a listener without a port`,
+          });
+        continue;
+      }
+      const named = namedByHost(host, ref.namespace, meshDefault, view, options);
       if (!named || named.some((n) => n.ports.includes(port))) continue;
       // Excluded by the listener itself (istiod's hostClassification): host.excluded says so.
       classes ??= new HostClasses(stringsOf(hosts), ref.namespace);
@@ -100,6 +122,62 @@ export function addListenerPortFindings(
       });
     }
   }
+}
+
+/** The namespace a `ns/*` host imports whole; undefined for any other host, `*\/*`, and `.` in the mesh default (each proxy's own). */
+function namespaceOfWildcard(host: string, sidecarNamespace: string, meshDefault: boolean): string | undefined {
+  const slash = host.indexOf('/');
+  if (slash <= 0 || host.length !== slash + 2 || host.charCodeAt(slash + 1) !== STAR) return undefined;
+  const key = host.slice(0, slash);
+  if (key === '*' || key.charCodeAt(0) === TILDE || (key === '.' && meshDefault)) return undefined;
+  return key === '.' ? sidecarNamespace : key;
+}
+
+interface WildcardContext {
+  sidecarNamespace: string;
+  meshDefault: boolean;
+  /** The listener's hosts: what it excludes is not imported (host.excluded speaks for it). */
+  classes: HostClasses;
+}
+
+/**
+ * Why `ns/*` imports nothing through a listener on `port`: every Service and
+ * ServiceEntry of the namespace the listener imports for the Sidecar lacks
+ * the port. Undefined when one has it, none is seen, or one's ports are not
+ * known. Read only for `ns/*` on a listener with a port, a rare pair.
+ */
+function noneOnPort(
+  namespace: string,
+  port: number,
+  ctx: WildcardContext,
+  view: ClusterView,
+  options: HostOptions,
+): string | undefined {
+  const domain = options.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN;
+  const visible = (exportTo: readonly string[] | null | undefined) =>
+    ctx.meshDefault || visibleTo(exportTo, namespace, ctx.sidecarNamespace);
+  const seen = new Set<number>();
+  let count = 0;
+  const lacks = (ports: readonly number[] | undefined): boolean | undefined => {
+    if (!ports) return undefined;
+    count++;
+    for (const p of ports) seen.add(p);
+    return !ports.includes(port);
+  };
+  for (const s of view.services(namespace)) {
+    if (!visible(s.exportTo) || !ctx.classes.imports(`${s.name}.${namespace}.svc.${domain}`, namespace)) continue;
+    if (lacks(s.ports) !== true) return undefined;
+  }
+  for (const se of view.serviceEntries(namespace)) {
+    if (!visible(se.exportTo) || !se.hosts.some((h) => ctx.classes.imports(h, namespace))) continue;
+    if (lacks(se.ports) !== true) return undefined;
+  }
+  if (count === 0) return undefined;
+  const ports = [...seen].sort((a, b) => a - b);
+  const listed = ports.length === 0 ? 'none' : `${ports.slice(0, 8).join(', ')}${ports.length > 8 ? ', ...' : ''}`;
+  return count === 1
+    ? `the only Service or ServiceEntry of namespace ${namespace} it sees has no port ${port} (it has ${listed})`
+    : `none of the ${count} Services and ServiceEntries of namespace ${namespace} it sees has port ${port} (they have ${listed})`;
 }
 
 /** A Service or ServiceEntry an exact egress host imports, with its port numbers. */

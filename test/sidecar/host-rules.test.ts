@@ -377,7 +377,7 @@ describe('host.port: a listener with a port imports only Services that have that
   const http9080 = { number: 9080, protocol: 'HTTP', name: 'http' };
 
   test('an exact Service host on a listener whose port the Service lacks: a warning naming its ports', () => {
-    const [v, ...rest] = judge(listener(http9080, ['./*', 'backend/payment.backend.svc.cluster.local']));
+    const [v, ...rest] = judge(listener(http9080, ['istio-system/*', 'backend/payment.backend.svc.cluster.local']));
     assert.equal(rest.length, 0);
     assert.equal(v!.severity, 'warning');
     assert.equal(v!.path, 'spec.egress[0].hosts[1]');
@@ -413,6 +413,57 @@ describe('host.port: a listener with a port imports only Services that have that
     const metadataOnly = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'meta', namespace: 'backend' } };
     assert.deepEqual(
       judge(listener(http9080, ['backend/meta.backend.svc.cluster.local']), [...CLUSTER, metadataOnly]),
+      [],
+    );
+  });
+
+  test('`ns/*` on a listener whose port no Service or ServiceEntry of the namespace it sees has: a warning', () => {
+    const [v, ...rest] = judge(listener(http9080, ['./*']));
+    assert.equal(rest.length, 0);
+    assert.equal(v!.path, 'spec.egress[0].hosts[0]');
+    assert.equal(
+      v!.message,
+      'Sidecar shop/x: egress host "./*" imports nothing through this listener: none of the 3 Services and ServiceEntries of namespace shop it sees has port 9080 (they have 80, 443), and istiod imports a host through a listener with a port only where its Service or ServiceEntry has that port',
+    );
+    assert.equal(
+      v!.hint,
+      "give the listener a port the namespace's Services have, or list the host in a listener without a port",
+    );
+    // backend: payment (80) and ledger, which is exported to backend alone and so not seen from shop.
+    const [one] = judge(listener(http9080, ['backend/*']));
+    assert.match(
+      one!.message,
+      /the only Service or ServiceEntry of namespace backend it sees has no port 9080 \(it has 80\)/,
+    );
+    // One of them has the port: something is imported.
+    assert.deepEqual(judge(listener({ number: 80, protocol: 'HTTP', name: 'http' }, ['./*'])), []);
+    // A namespace with nothing in it, `*/*`, a partial wildcard, an exclusion of the namespace: not this rule's.
+    assert.deepEqual(judge(listener(http9080, ['istio-system/*'])), []);
+    assert.deepEqual(judge(listener(http9080, ['*/*'])), []);
+    assert.deepEqual(judge(listener(http9080, ['backend/*.backend.svc.cluster.local'])), []);
+    assert.deepEqual(judge(listener(http9080, ['backend/*', '~backend/*'])), []);
+    // The one with the port is excluded by the listener: the rest lack it.
+    const withPort = { ...service('backend', 'web'), spec: { ports: [{ name: 'http', port: 9080 }] } };
+    assert.deepEqual(judge(listener(http9080, ['backend/*']), [...CLUSTER, withPort]), []);
+    assert.equal(
+      judge(listener(http9080, ['backend/*', '~backend/web.backend.svc.cluster.local']), [...CLUSTER, withPort]).length,
+      1,
+    );
+    // A Service whose ports are not known: nothing is said.
+    const metadataOnly = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'meta', namespace: 'backend' } };
+    assert.deepEqual(judge(listener(http9080, ['backend/*']), [...CLUSTER, metadataOnly]), []);
+  });
+
+  test("the mesh default's `./*` is each proxy's own namespace: not judged", () => {
+    const meshDefault = sidecar('istio-system', 'default', { spec: { egress: [{ port: http9080, hosts: ['./*'] }] } });
+    const cluster = [...CLUSTER, service('istio-system', 'istiod')];
+    const found = crossObjectRules(
+      { object: meshDefault, ref: { namespace: 'istio-system', name: 'default' } },
+      viewOf(cluster),
+      OPTIONS,
+    );
+    assert.deepEqual(
+      found.filter((v) => v.rule === 'host.port'),
       [],
     );
   });
