@@ -108,11 +108,17 @@ export function addListenerPortFindings(
         continue;
       }
       const named = namedByHost(host, ref.namespace, meshDefault, view, options);
-      if (!named || named.some((n) => n.ports.includes(port))) continue;
-      // Excluded by the listener itself (istiod's hostClassification): host.excluded says so.
+      // The common case, the host's Service has the port: nothing more is read.
+      if (!named || named.every((n) => n.ports.includes(port))) continue;
+      // What the listener imports, every host of it together (istiod's hostClassification): one the listener
+      // excludes is host.excluded's, and the hostname may come in with the port through another key.
       classes ??= new HostClasses(stringsOf(hosts), ref.namespace);
       const imported = named.filter((n) => classes!.imports(n.dns, n.namespace));
-      if (imported.length === 0) continue;
+      if (imported.length === 0 || imported.some((n) => n.ports.includes(port))) continue;
+      if (
+        importedOnPort(imported[0]!.dns, port, { sidecarNamespace: ref.namespace, meshDefault, classes }, view, options)
+      )
+        continue;
       out.push({
         rule: 'host.port',
         severity: 'warning',
@@ -191,24 +197,54 @@ interface PortedTarget {
 
 /** What a host's ports belong to, for a message. */
 function ownerNoun(targets: readonly PortedTarget[]): string {
-  if (targets.every((t) => t.kind === 'Service')) return 'the Service';
-  return targets.every((t) => t.kind === 'ServiceEntry') ? 'the ServiceEntry' : 'its Service or ServiceEntry';
+  if (targets.length > 1) return 'one of them';
+  return targets[0]!.kind === 'Service' ? 'the Service' : 'the ServiceEntry';
 }
 
-/** "is the Service a/b, which has no port 9080 (it has 80)", for one or several targets. */
+/**
+ * Whether the listener imports the hostname on `port` through any of its
+ * hosts: some Service or ServiceEntry with that hostname, visible to the
+ * Sidecar, in a namespace the listener imports it from, has the port.
+ */
+function importedOnPort(
+  dns: string,
+  port: number,
+  ctx: WildcardContext,
+  view: ClusterView,
+  options: HostOptions,
+): boolean {
+  const visible = (exportTo: readonly string[] | null | undefined, namespace: string) =>
+    ctx.meshDefault || visibleTo(exportTo, namespace, ctx.sidecarNamespace);
+  const svc = serviceOf(dns, options.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN);
+  if (
+    svc &&
+    ctx.classes.imports(dns, svc.namespace) &&
+    visible(view.serviceExportTo(svc.namespace, svc.name), svc.namespace)
+  )
+    if (view.servicePorts(svc.namespace, svc.name)?.includes(port)) return true;
+  for (const se of view.serviceEntriesWithHost(dns))
+    if (ctx.classes.imports(dns, se.namespace) && visible(se.exportTo, se.namespace) && se.ports?.includes(port))
+      return true;
+  return false;
+}
+
+/**
+ * "is the Service a/b, which has no port 9080 (it has 80)"; for several,
+ * each with its own ports: "is the host of the Service a/b (80) and
+ * ServiceEntry c/d (none), none of which has port 9080".
+ */
 function portlessText(targets: readonly PortedTarget[], port: number): string {
-  const first = targets[0]!;
   const what = (t: PortedTarget) =>
     t.kind === 'Service' ? `the Service ${t.namespace}/${t.name}` : `ServiceEntry ${t.namespace}/${t.name}`;
-  const subject =
-    targets.length === 1 && first.kind === 'Service'
-      ? `is ${what(first)}`
-      : `is ${targets.some((t) => t.kind === 'Service') ? '' : 'declared by '}${targets.map(what).join(' and ')}`;
-  const all = [...new Set(targets.flatMap((t) => t.ports))];
-  const has = targets.length === 1 ? 'it has' : 'they have';
-  const listed =
-    all.length === 0 ? `${has} none` : `${has} ${all.slice(0, 8).join(', ')}${all.length > 8 ? ', ...' : ''}`;
-  return `${subject}, which ${targets.length === 1 ? 'has' : 'have'} no port ${port} (${listed})`;
+  const portsOf = (t: PortedTarget) =>
+    t.ports.length === 0 ? 'none' : `${t.ports.slice(0, 8).join(', ')}${t.ports.length > 8 ? ', ...' : ''}`;
+  if (targets.length === 1) {
+    const t = targets[0]!;
+    const has = t.ports.length === 0 ? 'it has none' : `it has ${portsOf(t)}`;
+    return `${t.kind === 'Service' ? 'is' : 'is declared by'} ${what(t)}, which has no port ${port} (${has})`;
+  }
+  const each = targets.map((t) => `${what(t)} (${portsOf(t)})`);
+  return `is the host of ${each.slice(0, -1).join(', ')} and ${each[each.length - 1]}, none of which has port ${port}`;
 }
 
 /** A listener's port number when it restricts what it imports: set, not 0 (a unix socket), not HTTP_PROXY. */
@@ -257,6 +293,7 @@ function namedByHost(
   for (const se of view.serviceEntriesWithHost(dns)) {
     if (!keyMatches(keyNs, se.namespace) || !(meshDefault || visibleTo(se.exportTo, se.namespace, sidecarNamespace)))
       continue;
+    // Ports not known (an entry read without its spec): not judged.
     if (!se.ports) return undefined;
     named.push({ kind: 'ServiceEntry', namespace: se.namespace, name: se.name, dns, ports: se.ports });
   }

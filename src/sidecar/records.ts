@@ -233,8 +233,10 @@ export function serviceInfoOf(obj: unknown, fallbackNamespace = 'default'): Serv
       .map((s) => s.trim())
       .filter(Boolean);
   const spec = field(obj, 'spec');
-  // A spec without ports (headless, ExternalName) has none; no spec at all (a metadata-only read): not known.
-  if (isRecord(spec)) info.ports = portNumbers(Array.isArray(spec.ports) ? spec.ports : []);
+  // A spec without ports (headless) has none; no spec at all (a metadata-only read): not known. An
+  // ExternalName Service's hostname is an alias istiod routes with its target's ports: its own say nothing.
+  if (isRecord(spec) && spec.type !== 'ExternalName')
+    info.ports = portNumbers(Array.isArray(spec.ports) ? spec.ports : []);
   return info;
 }
 
@@ -252,8 +254,9 @@ function portNumbers(ports: readonly unknown[], key: 'port' | 'number' = 'port')
 
 /**
  * What the informer keeps of a listed or watched Service: its name,
- * namespace, exportTo annotation and port numbers (the rest of the spec and
- * every other annotation are dropped at once).
+ * namespace, exportTo annotation, port numbers and whether it is an
+ * ExternalName (the rest of the spec and every other annotation are dropped
+ * at once).
  */
 export function slimService(obj: unknown): unknown {
   const meta = metadataOf(obj);
@@ -265,7 +268,10 @@ export function slimService(obj: unknown): unknown {
       namespace: meta.namespace,
       ...(exportTo !== undefined ? { annotations: { [SERVICE_EXPORT_TO_ANNOTATION]: exportTo } } : {}),
     },
-    spec: { ports: Array.isArray(ports) ? portNumbers(ports).map((port) => ({ port })) : [] },
+    spec: {
+      ...(field(obj, 'spec', 'type') === 'ExternalName' ? { type: 'ExternalName' } : {}),
+      ports: Array.isArray(ports) ? portNumbers(ports).map((port) => ({ port })) : [],
+    },
   };
 }
 

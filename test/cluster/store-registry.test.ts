@@ -235,6 +235,20 @@ describe('workloads in the view', () => {
     assert.equal(s.servicePorts('shop', 'reviews'), undefined, 'a metadata-only read: ports not known');
     s.deleteService('shop', 'reviews');
     assert.equal(s.servicePorts('shop', 'reviews'), undefined);
+    // An ExternalName Service is an alias routed with its target's ports: its own are not known.
+    const external = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'ext', namespace: 'shop' },
+      spec: { type: 'ExternalName', externalName: 'reviews.shop.svc.cluster.local', ports: [{ port: 80 }] },
+    };
+    assert.deepEqual(slimService(external), {
+      metadata: { name: 'ext', namespace: 'shop' },
+      spec: { type: 'ExternalName', ports: [{ port: 80 }] },
+    });
+    s.upsertService(slimService(external));
+    assert.equal(s.hasService('shop', 'ext'), true);
+    assert.equal(s.servicePorts('shop', 'ext'), undefined);
   });
 
   test('odd replica counts read as 1, and a non-controller owner does not hide a workload', () => {
