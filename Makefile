@@ -104,15 +104,15 @@ format: install
 	node_modules/.bin/biome format --write
 	node_modules/.bin/biome format --write
 
-## make oracle: Istio's own validator and analyzers built from the Istio Go module (conformance/istio/) into
+## make oracle: Istio's own validator, analyzers and SidecarScope (istio-scope) built from the Istio Go module (conformance/istio/) into
 ## conformance/bin/; rebuilt only when its sources or pins change (minutes the first time, then seconds)
 ORACLE_SOURCES := $(shell find conformance/istio -name '*.go') conformance/istio/go.mod conformance/istio/go.sum
-conformance/bin/istio-validate conformance/bin/istio-analyze &: $(ORACLE_SOURCES)
+conformance/bin/istio-validate conformance/bin/istio-analyze conformance/bin/istio-scope &: $(ORACLE_SOURCES)
 	@command -v go >/dev/null || { echo "make oracle: needs the Go toolchain (go) to build Istio's code" >&2; exit 2; }
-	cd conformance/istio && go build -trimpath -buildvcs=false -o ../bin/ ./cmd/istio-validate ./cmd/istio-analyze
-	@touch conformance/bin/istio-validate conformance/bin/istio-analyze
+	cd conformance/istio && go build -trimpath -buildvcs=false -o ../bin/ ./cmd/istio-validate ./cmd/istio-analyze ./cmd/istio-scope
+	@touch conformance/bin/istio-validate conformance/bin/istio-analyze conformance/bin/istio-scope
 
-oracle: conformance/bin/istio-validate conformance/bin/istio-analyze
+oracle: conformance/bin/istio-validate conformance/bin/istio-analyze conformance/bin/istio-scope
 
 ## make conformance: sidecar-guard against Istio's own code (docs/conformance.md); SEED=n replays a run
 CONFORMANCE_SIDECARS ?= 100000

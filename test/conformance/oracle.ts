@@ -9,6 +9,7 @@ import { runCli } from '../helpers/cli.js';
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const VALIDATE_BIN = `${ROOT}conformance/bin/istio-validate`;
 export const ANALYZE_BIN = `${ROOT}conformance/bin/istio-analyze`;
+export const SCOPE_BIN = `${ROOT}conformance/bin/istio-scope`;
 
 /**
  * Builds the oracle when its sources changed (make's stamp makes this a
@@ -19,8 +20,8 @@ export function ensureOracle(): void {
     cwd: ROOT,
     stdio: ['ignore', 'inherit', 'inherit'],
   });
-  if (!existsSync(VALIDATE_BIN) || !existsSync(ANALYZE_BIN))
-    throw new Error('make oracle did not produce conformance/bin/istio-validate and istio-analyze');
+  if (!existsSync(VALIDATE_BIN) || !existsSync(ANALYZE_BIN) || !existsSync(SCOPE_BIN))
+    throw new Error('make oracle did not produce conformance/bin/istio-validate, istio-analyze and istio-scope');
 }
 
 export interface Message {
@@ -119,4 +120,36 @@ export async function guardAudit(text: string): Promise<AnalyzerFinding[]> {
   const res = await runCli(['audit', '--overlap', 'pods', '--output', 'json', '-'], { stdin: text });
   if (res.code !== 0 && res.code !== 1) throw new Error(`audit exited ${res.code}: ${res.stderr}`);
   return (JSON.parse(res.stdout) as { findings: AnalyzerFinding[] }).findings;
+}
+
+/** What istiod imports through one egress listener of a Sidecar (istio-scope's output). */
+export interface ScopeListener {
+  index: number;
+  port: number;
+  bind: string;
+  services: { hostname: string; namespace: string; ports: number[] }[];
+}
+
+export interface ScopeResult {
+  namespace: string;
+  name: string;
+  listeners: ScopeListener[];
+}
+
+/** Istio's pilot code: the SidecarScope istiod gives a proxy each Sidecar applies to. */
+export async function istioScope(text: string, rootNamespace = 'istio-system'): Promise<ScopeResult[]> {
+  const out = await runJson<{ sidecars: ScopeResult[] }>(
+    SCOPE_BIN,
+    ['--root-namespace', rootNamespace, '-'],
+    text,
+    [0],
+  );
+  return out.sidecars;
+}
+
+/** sidecar-guard's `check` with the cross-object rules, over the Sidecars and the registry in the text. */
+export async function guardCheckWithView(text: string): Promise<GuardResult[]> {
+  const res = await runCli(['check', '--output', 'json', '-'], { stdin: text });
+  if (res.code !== 0 && res.code !== 1) throw new Error(`check exited ${res.code}: ${res.stderr}`);
+  return (JSON.parse(res.stdout) as { results: GuardResult[] }).results;
 }
