@@ -1,13 +1,14 @@
-// host.port against Istio's own pilot code, part of `make test`: a seeded
+// host.port, host.unknown and host.excluded against Istio's own pilot code,
+// part of `make test`: a seeded
 // cluster of Services and ServiceEntries (ports, exportTo, hostnames that
 // collide) and Sidecars whose egress listeners have ports, read by both
 // sides. conformance/bin/istio-scope (built by `make oracle`) computes the
 // SidecarScope istiod gives each Sidecar's proxy and lists what each egress
-// listener imports; every host.port warning `check` gives must name a host
-// (or a `ns/*` namespace) that istiod imports nothing for through that
-// listener. The rule does not claim to find every such host (README: Known
-// limitations), so the hosts istiod imports nothing for and the rule leaves
-// alone are counted, not failed. Replay a run with IMPORTS_SEED=<seed>.
+// listener imports; every such warning `check` gives must name a host (or a
+// `ns/*` namespace) that istiod imports nothing for through that listener.
+// The rules do not claim to find every such host (README: Known
+// limitations), so the hosts istiod imports nothing for and no rule reports
+// are counted, not failed. Replay a run with IMPORTS_SEED=<seed>.
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { documents, ensureOracle, guardCheckWithView, istioScope, type ScopeListener } from './oracle.js';
@@ -87,15 +88,20 @@ function generate(seedOf: number): { objects: Record<string, unknown>[]; sidecar
   const sidecars: Record<string, unknown>[] = [];
   for (let i = 0; i < SIDECARS_PER_CLUSTER; i++) {
     const port = pick(PORTS);
-    const hosts = new Set<string>();
-    for (let h = 0; h < 1 + Math.floor(rnd() * 3); h++) {
-      const r = rnd();
-      if (r < 0.6) hosts.add(`${pick(['.', '*', ...NAMESPACES])}/${pick(dnsPool)}`);
-      else if (r < 0.85) hosts.add(`${pick(['.', ...NAMESPACES])}/*`);
-      else hosts.add(`~${pick(NAMESPACES)}/${pick(dnsPool)}`);
-    }
-    // An egress listener needs something to import besides exclusions.
-    if ([...hosts].every((h) => h.startsWith('~'))) hosts.add(`${pick(NAMESPACES)}/*`);
+    // Keys name a namespace that does not exist too (host.unknown's `ns/*`).
+    const keys = ['.', '*', ...NAMESPACES, 'gone'];
+    const hostsOf = (n: number) => {
+      const hosts = new Set<string>();
+      for (let h = 0; h < n; h++) {
+        const r = rnd();
+        if (r < 0.6) hosts.add(`${pick(keys)}/${pick(dnsPool)}`);
+        else if (r < 0.85) hosts.add(`${pick(keys.filter((k) => k !== '*'))}/*`);
+        else hosts.add(`~${pick(NAMESPACES)}/${pick(rnd() < 0.3 ? ['*'] : dnsPool)}`);
+      }
+      // An egress listener needs something to import besides exclusions.
+      if ([...hosts].every((h) => h.startsWith('~'))) hosts.add(`${pick(NAMESPACES)}/*`);
+      return [...hosts];
+    };
     sidecars.push({
       apiVersion: 'networking.istio.io/v1',
       kind: 'Sidecar',
@@ -103,8 +109,11 @@ function generate(seedOf: number): { objects: Record<string, unknown>[]; sidecar
       spec: {
         workloadSelector: { labels: { app: `s${i}` } },
         egress: [
-          { port: { number: port, protocol: pick(['HTTP', 'TCP']), name: `egress-${port}` }, hosts: [...hosts] },
-          { hosts: ['istio-system/*'] },
+          {
+            port: { number: port, protocol: pick(['HTTP', 'TCP']), name: `egress-${port}` },
+            hosts: hostsOf(1 + Math.floor(rnd() * 3)),
+          },
+          { hosts: [...hostsOf(Math.floor(rnd() * 3)), 'istio-system/*'] },
         ],
       },
     });
@@ -112,26 +121,31 @@ function generate(seedOf: number): { objects: Record<string, unknown>[]; sidecar
   return { objects, sidecars };
 }
 
+/** The rules that say a host imports nothing, each checked against what istiod's listener imports. */
+const RULES = ['host.port', 'host.unknown', 'host.excluded'] as const;
+type Rule = (typeof RULES)[number];
+
 interface Tally {
-  warnings: number;
-  /** Hosts istiod imports nothing for that another rule (host.unknown, host.excluded) reports. */
-  others: number;
-  /** ...that no rule reports: what host.port does not judge (README: Known limitations). */
-  silent: string[];
-  judgedHosts: number;
+  hosts: number;
+  warnings: Record<Rule, number>;
   wrong: string[];
+  /** Hosts istiod imports nothing for that no rule reports: what the rules do not judge (README: Known limitations). */
+  silent: string[];
 }
 
-/** Whether istiod's listener imports the host's hostname (exact) or anything of its namespace (`ns/*`). */
-function imports(listener: ScopeListener, host: string, sidecarNamespace: string): boolean {
+/**
+ * Whether istiod's listener imports something for the host: for `ns/*`,
+ * anything of that namespace; for an exact host, a service of that hostname,
+ * from a namespace the key accepts (host.unknown and host.excluded speak of
+ * this key) or, for host.port, from any (it speaks of the whole listener).
+ */
+function imports(listener: ScopeListener, host: string, sidecarNamespace: string, anyKey: boolean): boolean {
   const slash = host.indexOf('/');
   const key = host.slice(0, slash);
   const dns = host.slice(slash + 1);
-  if (dns === '*') {
-    const ns = key === '.' ? sidecarNamespace : key;
-    return listener.services.some((s) => s.namespace === ns);
-  }
-  return listener.services.some((s) => s.hostname === dns);
+  const ns = key === '.' ? sidecarNamespace : key;
+  if (dns === '*') return listener.services.some((s) => s.namespace === ns);
+  return listener.services.some((s) => s.hostname === dns && (anyKey || key === '*' || s.namespace === ns));
 }
 
 async function compareCluster(clusterSeed: number, tally: Tally): Promise<void> {
@@ -140,47 +154,58 @@ async function compareCluster(clusterSeed: number, tally: Tally): Promise<void> 
   const [istio, guard] = await Promise.all([istioScope(text), guardCheckWithView(text)]);
   for (const sidecar of sidecars) {
     const meta = sidecar.metadata as { namespace: string; name: string };
-    const spec = sidecar.spec as { egress: { hosts: string[] }[] };
+    const spec = sidecar.spec as { egress: { port?: { number: number }; hosts: string[] }[] };
     const scope = istio.find((s) => s.namespace === meta.namespace && s.name === meta.name);
     const mine = guard.find((r) => r.namespace === meta.namespace && r.name === meta.name);
     assert.ok(scope && mine, `both sides judged ${meta.namespace}/${meta.name}`);
     assert.equal(mine.errors.length, 0, `${meta.namespace}/${meta.name} is valid: ${JSON.stringify(mine.errors)}`);
-    const listener = scope.listeners[0]!;
-    assert.equal(listener.port, (sidecar.spec as { egress: { port: { number: number } }[] }).egress[0]!.port.number);
-    const warned = new Set(mine.warnings.filter((w) => w.rule === 'host.port').map((w) => w.path));
-    const reported = new Set(mine.warnings.map((w) => w.path));
-    spec.egress[0]!.hosts.forEach((host, j) => {
-      if (host.startsWith('~')) return;
-      tally.judgedHosts++;
-      const path = `spec.egress[0].hosts[${j}]`;
-      const importsIt = imports(listener, host, meta.namespace);
-      if (warned.has(path)) {
-        tally.warnings++;
-        if (importsIt)
-          tally.wrong.push(
-            `seed ${clusterSeed}: ${meta.namespace}/${meta.name} ${path} "${host}": host.port warns, istiod imports ${JSON.stringify(listener.services)}`,
-          );
-      } else if (!importsIt && reported.has(path)) tally.others++;
-      else if (!importsIt)
-        tally.silent.push(`${meta.namespace}/${meta.name} "${host}" in ${JSON.stringify(spec.egress[0]!.hosts)}`);
+    assert.deepEqual(
+      scope.listeners.map((l) => l.port),
+      spec.egress.map((l) => l.port?.number ?? 0),
+      'istiod kept every listener',
+    );
+    const findings = new Map<string, string[]>();
+    for (const w of mine.warnings) findings.set(w.path, [...(findings.get(w.path) ?? []), w.rule]);
+    spec.egress.forEach(({ hosts }, i) => {
+      const listener = scope.listeners[i]!;
+      hosts.forEach((host, j) => {
+        // istio-system holds nothing here: its `*` only keeps the catch-all listener valid.
+        if (host.startsWith('~') || host === 'istio-system/*') return;
+        tally.hosts++;
+        const rules = findings.get(`spec.egress[${i}].hosts[${j}]`) ?? [];
+        for (const rule of RULES) {
+          if (!rules.includes(rule)) continue;
+          tally.warnings[rule]++;
+          if (imports(listener, host, meta.namespace, rule === 'host.port'))
+            tally.wrong.push(
+              `seed ${clusterSeed}: ${meta.namespace}/${meta.name} spec.egress[${i}].hosts[${j}] "${host}": ${rule} says it imports nothing, istiod imports ${JSON.stringify(listener.services)}`,
+            );
+        }
+        if (rules.length === 0 && !imports(listener, host, meta.namespace, false))
+          tally.silent.push(`${meta.namespace}/${meta.name} "${host}" in ${JSON.stringify(hosts)}`);
+      });
     });
-    for (const path of warned)
-      assert.match(path, /^spec\.egress\[0\]\.hosts\[\d+\]$/, 'host.port is only given on the port listener');
   }
 }
 
-describe(`host.port against istiod's SidecarScope (seed ${seed}; replay: IMPORTS_SEED=${seed})`, {
+describe(`host.port, host.unknown and host.excluded against istiod's SidecarScope (seed ${seed}; replay: IMPORTS_SEED=${seed})`, {
   timeout: 20 * 60_000,
 }, () => {
   before(() => ensureOracle());
 
-  test('every host.port warning names a host the listener imports nothing for in istiod', async (t) => {
-    const tally: Tally = { warnings: 0, others: 0, silent: [], judgedHosts: 0, wrong: [] };
+  test('every warning that a host imports nothing names a host istiod imports nothing for through that listener', async (t) => {
+    const tally: Tally = {
+      hosts: 0,
+      warnings: { 'host.port': 0, 'host.unknown': 0, 'host.excluded': 0 },
+      wrong: [],
+      silent: [],
+    };
     for (let c = 0; c < CLUSTERS; c++) await compareCluster(seed + c, tally);
+    const counts = RULES.map((r) => `${r} ${tally.warnings[r]}`).join(', ');
     t.diagnostic(
-      `seed ${seed}: ${CLUSTERS * SIDECARS_PER_CLUSTER} Sidecars, ${tally.judgedHosts} hosts on port listeners; ${tally.warnings} host.port warnings, ${tally.wrong.length} wrong; of the hosts istiod imports nothing for, ${tally.others} reported by another rule, ${tally.silent.length} by none${tally.silent.length > 0 ? ` (e.g. ${tally.silent.slice(0, 3).join('; ')})` : ''}`,
+      `seed ${seed}: ${CLUSTERS * SIDECARS_PER_CLUSTER} Sidecars, ${tally.hosts} hosts; warnings: ${counts}; ${tally.wrong.length} wrong; ${tally.silent.length} hosts istiod imports nothing for that no rule reports${tally.silent.length > 0 ? ` (e.g. ${tally.silent.slice(0, 3).join('; ')})` : ''}`,
     );
-    assert.ok(tally.warnings > 0, 'the generator makes hosts the rule warns about');
+    for (const rule of RULES) assert.ok(tally.warnings[rule] > 0, `the generator makes hosts ${rule} warns about`);
     assert.deepEqual(tally.wrong.slice(0, 5), []);
   });
 });
