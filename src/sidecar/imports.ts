@@ -59,6 +59,44 @@ export interface Classification {
   exact: Set<string>;
   all: string[];
   excluded: string[];
+  /** Built on first use once a list is long (SCAN_LIMIT): what a host is tested against by lookups, not a scan. */
+  index?: ClassIndex;
+}
+
+/**
+ * Wildcards as the suffixes they cover (`*.example.com` as `.example.com`,
+ * `*` as ''), exclusions split into exact names and such suffixes: a host is
+ * then tested with one lookup per suffix of its own (at most its length),
+ * not against every entry, which a Sidecar listing tens of thousands of
+ * hosts and exclusions made quadratic.
+ */
+interface ClassIndex {
+  wildcards: Set<string>;
+  excludedExact: Set<string>;
+  excludedWildcards: Set<string>;
+}
+
+/** Up to this many entries a scan costs less than the suffix lookups; typical listeners hold a handful. */
+const SCAN_LIMIT = 16;
+
+function indexOf(c: Classification): ClassIndex {
+  if (c.index) return c.index;
+  const index: ClassIndex = { wildcards: new Set(), excludedExact: new Set(), excludedWildcards: new Set() };
+  for (const h of c.all) if (h.startsWith('*')) index.wildcards.add(h.slice(1));
+  for (const e of c.excluded) {
+    if (e.startsWith('*')) index.excludedWildcards.add(e.slice(1));
+    else index.excludedExact.add(e);
+  }
+  c.index = index;
+  return index;
+}
+
+/** Some wildcard whose suffix is in `suffixes` covers `h` (hostSubsetOf for a wildcard `o`): `h`'s suffixes looked up. */
+function coveredBySuffix(suffixes: ReadonlySet<string>, h: string): boolean {
+  if (suffixes.size === 0) return false;
+  const name = h.startsWith('*') ? h.slice(1) : h;
+  for (let k = 0; k <= name.length; k++) if (suffixes.has(k === 0 ? name : name.slice(k))) return true;
+  return false;
 }
 
 /** Egress hosts grouped by namespace key, as istiod's hostClassification (`.` resolved to the config namespace). */
@@ -107,13 +145,21 @@ export class HostClasses {
   }
 }
 
-const excludedBy = (c: Classification, h: string): boolean => c.excluded.some((e) => hostSubsetOf(h, e));
+function excludedBy(c: Classification, h: string): boolean {
+  if (c.excluded.length <= SCAN_LIMIT) return c.excluded.some((e) => hostSubsetOf(h, e));
+  const index = indexOf(c);
+  // A wildcard host is never in excludedExact: an exact exclusion covers only its own name.
+  return index.excludedExact.has(h) || coveredBySuffix(index.excludedWildcards, h);
+}
 
 /** hostClassification.Matches: exact lookup first; otherwise a match needs a wildcard on one side. */
 function classMatches(c: Classification, h: string): boolean {
   if (c.exact.has(h)) return true;
   const hWild = h.startsWith('*');
-  return c.all.some((imported) => (hWild || imported.startsWith('*')) && hostSubsetOf(h, imported));
+  if (c.all.length <= SCAN_LIMIT)
+    return c.all.some((imported) => (hWild || imported.startsWith('*')) && hostSubsetOf(h, imported));
+  // A wildcard host is covered only by a wildcard (an exact import is no superset of it), as an exact one beyond `exact`.
+  return coveredBySuffix(indexOf(c).wildcards, h);
 }
 
 export const serviceVisible = (s: ServiceInfo, toNamespace: string): boolean =>

@@ -4,6 +4,7 @@
 // host.Name.SubsetOf) and push_context.go (doGetSidecarScope).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import fc from 'fast-check';
 import { HostClasses, hostSubsetOf, serviceOf, SidecarIndex } from '../../src/sidecar/imports.js';
 
 describe('hostSubsetOf', () => {
@@ -61,6 +62,57 @@ describe('HostClasses', () => {
     assert.equal(c.imports('ratings.shop.svc.cluster.local', 'shop'), false);
     assert.equal(c.imports('reviews.shop.svc.cluster.local', 'shop'), true);
     assert.equal(c.imports('db.internal', 'other'), false);
+  });
+});
+
+describe('HostClasses on long lists (the suffix index)', () => {
+  // The definition itself, as istiod's hostClassification reads a key: excluded if any exclusion covers the
+  // host, else imported if an exact name equals it or any name covers it.
+  const reference = (hosts: readonly string[], h: string): boolean =>
+    !hosts.filter((x) => x.startsWith('~')).some((e) => hostSubsetOf(h, e.slice(3))) &&
+    hosts.filter((x) => !x.startsWith('~')).some((x) => hostSubsetOf(h, x.slice(2)));
+  const label = fc.constantFrom('a', 'b', 'ab', 'example', 'com', 'org');
+  const name = fc.array(label, { minLength: 1, maxLength: 4 }).map((ls) => ls.join('.'));
+  // `*` covers everything: rare, or every list would import (or exclude) every host.
+  const host = fc.oneof(
+    { arbitrary: name, weight: 6 },
+    { arbitrary: name.map((n) => `*.${n}`), weight: 3 },
+    { arbitrary: fc.constant('*'), weight: 1 },
+  );
+  // Lists of imports with a few exclusions, and lists of as many exclusions: each side past the scan limit.
+  const entries = (excludedWeight: number) =>
+    fc.array(
+      fc.oneof(
+        { arbitrary: host.map((h) => `x/${h}`), weight: 4 },
+        { arbitrary: host.map((h) => `~x/${h}`), weight: excludedWeight },
+      ),
+      { minLength: 0, maxLength: 60, size: 'max' },
+    );
+
+  for (const excludedWeight of [1, 4])
+    test(`answers as a scan of every entry, past the scan limit and below it (exclusions weigh ${excludedWeight} in 5)`, () => {
+      fc.assert(
+        fc.property(entries(excludedWeight), fc.array(host, { minLength: 1, maxLength: 20 }), (hosts, probes) => {
+          const c = new HostClasses(hosts, 'web');
+          for (const h of probes)
+            assert.equal(c.imports(h, 'x'), reference(hosts, h), `${h} against ${JSON.stringify(hosts)}`);
+        }),
+        { numRuns: 300 },
+      );
+    });
+
+  test('20,000 exact hosts against 20,000 exclusions: lookups, not a scan per host', () => {
+    const hosts = [
+      ...Array.from({ length: 20_000 }, (_, i) => `x/h${i}.example.com`),
+      ...Array.from({ length: 20_000 }, (_, i) => `~x/e${i}.example.com`),
+      '~x/*.internal',
+    ];
+    const c = new HostClasses(hosts, 'web');
+    let imported = 0;
+    for (let i = 0; i < 20_000; i++) if (c.imports(`h${i}.example.com`, 'x')) imported++;
+    assert.equal(imported, 20_000);
+    assert.equal(c.imports('e7.example.com', 'x'), false);
+    assert.equal(c.imports('a.b.internal', 'x'), false);
   });
 });
 
