@@ -83,51 +83,78 @@ export function addListenerPortFindings(
     if (port === undefined) continue;
     const hosts = hostsOf(egress[i]);
     if (!hosts) continue;
-    let classes: HostClasses | undefined;
+    const listener: ListenerContext = { hosts, port, sidecarNamespace: ref.namespace, meshDefault };
+    // A host listed many times is judged once: each judgement may read a namespace's Services.
+    const judged = new Map<string, PortProblem | null>();
     for (let j = 0; j < hosts.length; j++) {
       const host = hosts[j];
       if (typeof host !== 'string') continue;
-      const wholeNamespace = namespaceOfWildcard(host, ref.namespace, meshDefault);
-      if (wholeNamespace !== undefined) {
-        classes ??= new HostClasses(stringsOf(hosts), ref.namespace);
-        const why = noneOnPort(
-          wholeNamespace,
-          port,
-          { sidecarNamespace: ref.namespace, meshDefault, classes },
-          view,
-          options,
-        );
-        if (why)
-          out.push({
-            rule: 'host.port',
-            severity: 'warning',
-            path: `spec.egress[${i}].hosts[${j}]`,
-            message: `${describeRef(ref)}: egress host "${host}" imports nothing through this listener: ${why}, and istiod imports a host through a listener with a port only where its Service or ServiceEntry has that port`,
-            hint: `give the listener a port the namespace's Services have, or list the host in a listener without a port`,
-          });
-        continue;
+      let problem = judged.get(host);
+      if (problem === undefined) {
+        problem = portProblem(host, listener, view, options) ?? null;
+        judged.set(host, problem);
       }
-      const named = namedByHost(host, ref.namespace, meshDefault, view, options);
-      // The common case, the host's Service has the port: nothing more is read.
-      if (!named || named.every((n) => n.ports.includes(port))) continue;
-      // What the listener imports, every host of it together (istiod's hostClassification): one the listener
-      // excludes is host.excluded's, and the hostname may come in with the port through another key.
-      classes ??= new HostClasses(stringsOf(hosts), ref.namespace);
-      const imported = named.filter((n) => classes!.imports(n.dns, n.namespace));
-      if (imported.length === 0 || imported.some((n) => n.ports.includes(port))) continue;
-      if (
-        importedOnPort(imported[0]!.dns, port, { sidecarNamespace: ref.namespace, meshDefault, classes }, view, options)
-      )
-        continue;
-      out.push({
-        rule: 'host.port',
-        severity: 'warning',
-        path: `spec.egress[${i}].hosts[${j}]`,
-        message: `${describeRef(ref)}: egress host "${host}" ${portlessText(imported, port)}: istiod imports a host through a listener with a port only where ${ownerNoun(imported)} has that port, so this listener gives it no route`,
-        hint: `give the listener a port ${ownerNoun(imported)} has, or list the host in a listener without a port`,
-      });
+      if (problem)
+        out.push({
+          rule: 'host.port',
+          severity: 'warning',
+          path: `spec.egress[${i}].hosts[${j}]`,
+          message: `${describeRef(ref)}: egress host "${host}" ${problem.text}`,
+          hint: problem.hint,
+        });
     }
   }
+}
+
+/** One egress listener with a port, as host.port reads it. */
+interface ListenerContext {
+  hosts: readonly unknown[];
+  port: number;
+  sidecarNamespace: string;
+  meshDefault: boolean;
+  /** The listener's hosts classified as istiod does, built for the first host that needs it. */
+  classes?: HostClasses;
+}
+
+interface PortProblem {
+  /** What follows `egress host "<host>" ` in the message. */
+  text: string;
+  hint: string;
+}
+
+const classesOf = (l: ListenerContext): HostClasses =>
+  (l.classes ??= new HostClasses(stringsOf(l.hosts), l.sidecarNamespace));
+
+/** Why a host of a listener with a port imports nothing through it, or undefined. */
+function portProblem(
+  host: string,
+  l: ListenerContext,
+  view: ClusterView,
+  options: HostOptions,
+): PortProblem | undefined {
+  const { port } = l;
+  const wholeNamespace = namespaceOfWildcard(host, l.sidecarNamespace, l.meshDefault);
+  if (wholeNamespace !== undefined) {
+    const why = noneOnPort(wholeNamespace, port, l, classesOf(l), view, options);
+    if (!why) return undefined;
+    return {
+      text: `imports nothing through this listener: ${why}, and istiod imports a host through a listener with a port only where its Service or ServiceEntry has that port`,
+      hint: "give the listener a port the namespace's Services have, or list the host in a listener without a port",
+    };
+  }
+  const named = namedByHost(host, l.sidecarNamespace, l.meshDefault, view, options);
+  // The common case, the host's Service has the port: nothing more is read.
+  if (!named || named.every((n) => n.ports.includes(port))) return undefined;
+  // What the listener imports, every host of it together (istiod's hostClassification): one the listener
+  // excludes is host.excluded's, and the hostname may come in with the port through another key.
+  const classes = classesOf(l);
+  const imported = named.filter((n) => classes.imports(n.dns, n.namespace));
+  if (imported.length === 0 || imported.some((n) => n.ports.includes(port))) return undefined;
+  if (importedOnPort(imported[0]!.dns, port, l, classes, view, options)) return undefined;
+  return {
+    text: `${portlessText(imported, port)}: istiod imports a host through a listener with a port only where ${ownerNoun(imported)} has that port, so this listener gives it no route`,
+    hint: `give the listener a port ${ownerNoun(imported)} has, or list the host in a listener without a port`,
+  };
 }
 
 /** The namespace a `ns/*` host imports whole; undefined for any other host, `*\/*`, and `.` in the mesh default (each proxy's own). */
@@ -139,13 +166,6 @@ function namespaceOfWildcard(host: string, sidecarNamespace: string, meshDefault
   return key === '.' ? sidecarNamespace : key;
 }
 
-interface WildcardContext {
-  sidecarNamespace: string;
-  meshDefault: boolean;
-  /** The listener's hosts: what it excludes is not imported (host.excluded speaks for it). */
-  classes: HostClasses;
-}
-
 /**
  * Why `ns/*` imports nothing through a listener on `port`: every Service and
  * ServiceEntry of the namespace the listener imports for the Sidecar lacks
@@ -155,7 +175,8 @@ interface WildcardContext {
 function noneOnPort(
   namespace: string,
   port: number,
-  ctx: WildcardContext,
+  ctx: ListenerContext,
+  classes: HostClasses,
   view: ClusterView,
   options: HostOptions,
 ): string | undefined {
@@ -171,11 +192,11 @@ function noneOnPort(
     return !ports.includes(port);
   };
   for (const s of view.services(namespace)) {
-    if (!visible(s.exportTo) || !ctx.classes.imports(`${s.name}.${namespace}.svc.${domain}`, namespace)) continue;
+    if (!visible(s.exportTo) || !classes.imports(`${s.name}.${namespace}.svc.${domain}`, namespace)) continue;
     if (lacks(s.ports) !== true) return undefined;
   }
   for (const se of view.serviceEntries(namespace)) {
-    if (!visible(se.exportTo) || !se.hosts.some((h) => ctx.classes.imports(h, namespace))) continue;
+    if (!visible(se.exportTo) || !se.hosts.some((h) => classes.imports(h, namespace))) continue;
     if (lacks(se.ports) !== true) return undefined;
   }
   if (count === 0) return undefined;
@@ -209,7 +230,8 @@ function ownerNoun(targets: readonly PortedTarget[]): string {
 function importedOnPort(
   dns: string,
   port: number,
-  ctx: WildcardContext,
+  ctx: ListenerContext,
+  classes: HostClasses,
   view: ClusterView,
   options: HostOptions,
 ): boolean {
@@ -218,12 +240,12 @@ function importedOnPort(
   const svc = serviceOf(dns, options.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN);
   if (
     svc &&
-    ctx.classes.imports(dns, svc.namespace) &&
+    classes.imports(dns, svc.namespace) &&
     visible(view.serviceExportTo(svc.namespace, svc.name), svc.namespace)
   )
     if (view.servicePorts(svc.namespace, svc.name)?.includes(port)) return true;
   for (const se of view.serviceEntriesWithHost(dns))
-    if (ctx.classes.imports(dns, se.namespace) && visible(se.exportTo, se.namespace) && se.ports?.includes(port))
+    if (classes.imports(dns, se.namespace) && visible(se.exportTo, se.namespace) && se.ports?.includes(port))
       return true;
   return false;
 }
