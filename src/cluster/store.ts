@@ -189,10 +189,13 @@ function labelSetHash(labels: Labels, ambient: boolean): number {
   let h = ambient ? 0x9e3779b9 : 0;
   for (const k in labels) {
     const v = labels[k]!;
+    // Key and value hashed apart, so that no character of either can move the boundary: with `k=v` in one
+    // stream, {p: '1=2'} and {'p=1': '2'} collided, and files with such keys made every pod one hash.
     let x = 0x811c9dc5;
     for (let i = 0; i < k.length; i++) x = Math.imul(x ^ k.charCodeAt(i), 0x01000193);
-    x = Math.imul(x ^ 0x3d, 0x01000193);
-    for (let i = 0; i < v.length; i++) x = Math.imul(x ^ v.charCodeAt(i), 0x01000193);
+    let y = 0x050c5d1f;
+    for (let i = 0; i < v.length; i++) y = Math.imul(y ^ v.charCodeAt(i), 0x01000193);
+    x = Math.imul(x ^ (x >>> 16), 0x85ebca6b) ^ y;
     h = (h + Math.imul(x ^ (x >>> 15), 0x2c1b3c6d)) | 0;
   }
   return h;
@@ -294,7 +297,9 @@ class PodBucket {
     if (!group) {
       group = { labels: compactLabels(pod.labels, pod.name), ambient: pod.ambient, pods: pod.name };
       const same = this.groups.get(hash);
-      this.groups.set(hash, same === undefined ? group : Array.isArray(same) ? [...same, group] : [same, group]);
+      if (same === undefined) this.groups.set(hash, group);
+      else if (Array.isArray(same)) same.push(group);
+      else this.groups.set(hash, [same, group]);
       this.groupCount++;
       if (group.ambient) this.ambientGroups++;
       if (this.byLabel) addPosting(this.byLabel, group.labels, group);

@@ -14,7 +14,7 @@ import { isRecord } from '../util/json.js';
 import { HostClasses, keyMatches, serviceOf } from './imports.js';
 import { describeRef, type ObjectRef } from './object.js';
 import { isMeshDefault, visibleTo } from './records.js';
-import type { ClusterView, ServiceEntryInfo } from './view.js';
+import type { ClusterView, ServiceEntryInfo, ServiceInfo } from './view.js';
 import { FINDING_LIMITS, type Violation } from './violation.js';
 
 export type UnknownHosts = 'warn' | 'deny' | 'off';
@@ -37,6 +37,9 @@ export interface HostOptions {
 
 /** Suggestions further than this (in edits) from the host are not made: they would be guesses. */
 const MAX_SUGGESTION_DISTANCE = 3;
+
+/** Past this many hosts in a listener, host.unknown remembers what it found for each distinct host. */
+const MEMO_AFTER = 16;
 
 /**
  * Explaining an unknown host searches the cluster (every namespace's name,
@@ -78,12 +81,14 @@ export function addListenerPortFindings(
   if (!egress) return;
   // The mesh default serves every namespace: `.` is each proxy's own, and every Service is seen.
   const meshDefault = isMeshDefault(object, ref.namespace, options.rootNamespace);
+  let reads: NamespaceReads | undefined;
   for (let i = 0; i < egress.length; i++) {
     const port = listenerPortOf(egress[i]);
     if (port === undefined) continue;
+    reads ??= { left: NAMESPACE_READS, services: new Map(), entries: new Map() };
     const hosts = hostsOf(egress[i]);
     if (!hosts) continue;
-    const listener: ListenerContext = { hosts, port, sidecarNamespace: ref.namespace, meshDefault };
+    const listener: ListenerContext = { hosts, port, sidecarNamespace: ref.namespace, meshDefault, reads };
     // A host listed many times is judged once: each judgement may read a namespace's Services.
     const judged = new Map<string, PortProblem | null>();
     for (let j = 0; j < hosts.length; j++) {
@@ -112,6 +117,8 @@ interface ListenerContext {
   port: number;
   sidecarNamespace: string;
   meshDefault: boolean;
+  /** What `ns/*` hosts read of their namespaces, shared by the Sidecar's listeners. */
+  reads: NamespaceReads;
   /** The listener's hosts classified as istiod does, built for the first host that needs it. */
   classes?: HostClasses;
 }
@@ -172,6 +179,29 @@ function namespaceOfWildcard(host: string, sidecarNamespace: string, meshDefault
  * the port. Undefined when one has it, none is seen, or one's ports are not
  * known. Read only for `ns/*` on a listener with a port, a rare pair.
  */
+/**
+ * A namespace's Services and ServiceEntries, listed once per decision, and
+ * how many more of them `ns/*` hosts may still read: past NAMESPACE_READS
+ * they are not judged. 1,600 listeners on distinct ports, each with `big/*`
+ * for a namespace of 20,000 Services, read 32 million of them (10 s, found
+ * by an adversarial probe on 2026-12-03).
+ */
+interface NamespaceReads {
+  left: number;
+  services: Map<string, readonly ServiceInfo[]>;
+  entries: Map<string, readonly ServiceEntryInfo[]>;
+}
+
+const NAMESPACE_READS = 100_000;
+
+function listOnce<T>(cache: Map<string, readonly T[]>, namespace: string, list: () => readonly T[]): readonly T[] {
+  const known = cache.get(namespace);
+  if (known !== undefined) return known;
+  const listed = list();
+  cache.set(namespace, listed);
+  return listed;
+}
+
 function noneOnPort(
   namespace: string,
   port: number,
@@ -191,11 +221,16 @@ function noneOnPort(
     for (const p of ports) seen.add(p);
     return !ports.includes(port);
   };
-  for (const s of view.services(namespace)) {
+  const { reads } = ctx;
+  const services = listOnce(reads.services, namespace, () => view.services(namespace));
+  const entries = listOnce(reads.entries, namespace, () => view.serviceEntries(namespace));
+  reads.left -= services.length + entries.length;
+  if (reads.left < 0) return undefined;
+  for (const s of services) {
     if (!visible(s.exportTo) || !classes.imports(`${s.name}.${namespace}.svc.${domain}`, namespace)) continue;
     if (lacks(s.ports) !== true) return undefined;
   }
-  for (const se of view.serviceEntries(namespace)) {
+  for (const se of entries) {
     if (!visible(se.exportTo) || !se.hosts.some((h) => classes.imports(h, namespace))) continue;
     if (lacks(se.ports) !== true) return undefined;
   }
@@ -349,13 +384,23 @@ export function addHostFindings(
   // The stored version's hosts, gathered on the first unknown host: asking the old list per host was
   // O(new × old), 7 s for an UPDATE of 49,000 hosts.
   let hadBefore: ReadonlySet<string> | undefined;
+  // A long list judges each distinct host once (5,000 ServiceEntries of one host, listed 40,000 times, read
+  // them all per listing: 1.3 s); the usual handful of hosts allocates no Map.
+  let judged: Map<string, string | undefined> | undefined;
   for (let i = 0; i < egress.length; i++) {
     const hosts = hostsOf(egress[i]);
     if (!hosts) continue;
+    if (hosts.length > MEMO_AFTER) judged ??= new Map();
     for (let j = 0; j < hosts.length; j++) {
       const host = hosts[j];
       if (typeof host !== 'string') continue;
-      const problem = unknownHost(host, ctx);
+      let problem: string | undefined;
+      if (judged === undefined) problem = unknownHost(host, ctx);
+      else if (judged.has(host)) problem = judged.get(host);
+      else {
+        problem = unknownHost(host, ctx);
+        judged.set(host, problem);
+      }
       if (!problem) continue;
       // With deny, a host the stored version already had is let through, so the object stays editable.
       if (mode === 'deny') hadBefore ??= hostsIn(oldObject);
@@ -521,10 +566,11 @@ function coveringWildcard(
 function entriesUnder(ns: string, dns: string, { view }: HostContext): readonly ServiceEntryInfo[] {
   if (ns !== '*') return view.serviceEntries(ns);
   const out = new Set<ServiceEntryInfo>();
-  const labels = dns.split('.');
-  for (let i = 0; i < labels.length; i++) {
-    for (const se of view.serviceEntriesWithHost(i === 0 ? dns : `*.${labels.slice(i).join('.')}`)) out.add(se);
-  }
+  for (const se of view.serviceEntriesWithHost(dns)) out.add(se);
+  // `*.` and each suffix after a dot, cut from the host (re-joining its labels per suffix was quadratic:
+  // 8.4 s for one 80 KB host, found by an adversarial probe on 2026-12-03).
+  for (let dot = dns.indexOf('.'); dot >= 0; dot = dns.indexOf('.', dot + 1))
+    for (const se of view.serviceEntriesWithHost(`*${dns.slice(dot)}`)) out.add(se);
   for (const se of view.serviceEntriesWithHost('*')) out.add(se);
   return [...out];
 }

@@ -322,6 +322,17 @@ describe('istio.io/rev: the default a revisioned Sidecar replaces is one its ist
     assert.equal(only(judge([stable], noEgress('shop', 'x')), 'egress.bypass').length, 1);
   });
 
+  test('past 16 revisions among the defaults, an unlabelled Sidecar is compared with the unlabelled default alone', () => {
+    const many = (n: number) =>
+      Array.from({ length: n }, (_, i) => labelled(withEgress('shop', `default-${i}`, ['./*']), `rev-${i}`));
+    // 16 restricting defaults of their own revisions: the unlabelled Sidecar bypasses each one's istiod's default.
+    assert.equal(only(judge(many(16), noEgress('shop', 'x')), 'egress.bypass').length, 1);
+    // 17: too many to compare one by one (each a scan of the defaults); with no unlabelled default, nothing.
+    assert.deepEqual(only(judge(many(17), noEgress('shop', 'x')), 'egress.bypass'), []);
+    const unlabelled = withEgress('shop', 'default', ['./*']);
+    assert.equal(only(judge([...many(17), unlabelled], noEgress('shop', 'x')), 'egress.bypass').length, 1);
+  });
+
   test('an unlabelled Sidecar is judged against the default of each revision: one restricting default is enough', () => {
     const stable = labelled(withEgress('shop', 'default-stable', ['*/*'], '2026-01-01T00:00:00Z'), 'stable');
     const canary = labelled(withEgress('shop', 'default-canary', ['./*'], '2026-02-01T00:00:00Z'), 'canary');
