@@ -8,7 +8,7 @@
 // (outbound.mode-empty, KIA1007). They carry Kiali's code where Kiali has
 // one, never an Istio code, so a comparison with Istio's analyzers can leave
 // them out by code.
-import { noIstiodRule, noProxyRule } from '../sidecar/cross-rules.js';
+import { type IstiodsSeen, noIstiodRule, noProxyRule } from '../sidecar/cross-rules.js';
 import type { ClusterView } from '../sidecar/view.js';
 import { hostRules, type UnknownHosts } from '../sidecar/host-rules.js';
 import { describeRef, refOf } from '../sidecar/object.js';
@@ -53,11 +53,12 @@ export function advisories(
   options: AdvisoryOptions,
 ): AuditFinding[] {
   const out: AuditFinding[] = [];
+  const istiods: IstiodsSeen = {};
   for (const object of sidecars) {
     const ref = refOf(object, 'default');
     const findings: Violation[] = [
       ...noProxyRule({ object, ref }, workloads),
-      ...noIstiodRule({ object, ref }, workloads, options.rootNamespace),
+      ...noIstiodRule({ object, ref }, workloads, options.rootNamespace, istiods),
       ...scopeRules({ object, ref }, registry, options),
       ...hostRules({ object, ref }, registry, options),
     ];

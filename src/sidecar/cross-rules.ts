@@ -385,10 +385,22 @@ export function noIstiodRule(
   input: { object: unknown; ref: ObjectRef },
   view: ClusterView,
   rootNamespace: string,
+  seen?: IstiodsSeen,
 ): Violation[] {
   const findings: Violation[] = [];
-  noIstiodOfRevision(findings, input.ref, revisionOf(input.object), view, rootNamespace);
+  noIstiodOfRevision(findings, input.ref, revisionOf(input.object), view, rootNamespace, seen);
   return findings;
+}
+
+/**
+ * What revision.no-istiod read of a view that does not change (an `audit`
+ * run): each namespace's istiods and the namespace names, read once for every
+ * Sidecar judged (4,000 Sidecars of an unrun revision in 4,000 namespaces
+ * read them all per Sidecar: 4.5 s). Admission reads a live view and keeps none.
+ */
+export interface IstiodsSeen {
+  names?: readonly string[];
+  byNamespace?: Map<string, ReadonlySet<string> | typeof UNKNOWN>;
 }
 
 /**
@@ -411,14 +423,27 @@ function noIstiodOfRevision(
   revision: string | undefined,
   view: ClusterView,
   rootNamespace: string,
+  seen?: IstiodsSeen,
 ): void {
   if (revision === undefined) return;
-  const root = istiodRevisions(view, rootNamespace);
+  const revisionsOf = (namespace: string) => {
+    if (!seen) return istiodRevisions(view, namespace);
+    seen.byNamespace ??= new Map();
+    let known = seen.byNamespace.get(namespace);
+    if (known === undefined) {
+      known = istiodRevisions(view, namespace);
+      seen.byNamespace.set(namespace, known);
+    }
+    return known;
+  };
+  const root = revisionsOf(rootNamespace);
   if (root === UNKNOWN || root.size === 0 || root.has(revision)) return;
   const running = new Map<string, string[]>([[rootNamespace, [...root].sort()]]);
-  for (const namespace of view.namespaceNames()) {
+  const names = seen?.names ?? view.namespaceNames();
+  if (seen) seen.names = names;
+  for (const namespace of names) {
     if (namespace === rootNamespace) continue;
-    const there = istiodRevisions(view, namespace);
+    const there = revisionsOf(namespace);
     if (there === UNKNOWN || there.has(revision)) return;
     if (there.size > 0) running.set(namespace, [...there].sort());
   }

@@ -111,4 +111,16 @@ describe('audit and revision.no-istiod', () => {
       ],
     ]);
   });
+
+  it("one run reads each namespace's istiods once for all its Sidecars, with the same answers", () => {
+    const istiods = [
+      pod('istio-system', 'istiod-1-28-x', { app: 'istiod', ...rev('1-28') }),
+      pod('istio-prod', 'istiod-prod-x', { app: 'istiod', ...rev('prod') }),
+    ];
+    const sidecars = ['prod', 'typo', 'prod', 'typo'].map((r, i) => sidecar(`ns${i}`, `s${i}`, { labels: rev(r) }));
+    const names = run(sidecars, 'pods', istiods)
+      .filter(([, , message]) => /a revision no istiod runs/.test(message!))
+      .map(([, name]) => name);
+    assert.deepEqual(names, ['s1', 's3']);
+  });
 });
