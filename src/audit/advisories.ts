@@ -53,7 +53,7 @@ export function advisories(
   options: AdvisoryOptions,
 ): AuditFinding[] {
   const out: AuditFinding[] = [];
-  const istiods: IstiodsSeen = {};
+  const istiods: IstiodsSeen = { byNamespace: new Map() };
   for (const object of sidecars) {
     const ref = refOf(object, 'default');
     const findings: Violation[] = [

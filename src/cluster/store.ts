@@ -3,6 +3,7 @@
 // templates by namespace and by label, Services by namespace, ServiceEntries
 // by namespace and by host. Filled by the informer adapter, the --state
 // loader, or tests.
+import { bucket } from '../util/maps.js';
 import { pairsEqual, type Labels, type SelectorPairs } from '../sidecar/selectors.js';
 import {
   namespaceInfoOf,
@@ -1035,13 +1036,4 @@ function sameHosts(a: readonly string[] | null | undefined, b: readonly string[]
 function swap<K, V>(target: Map<K, V>, next: Map<K, V>): void {
   target.clear();
   for (const [k, v] of next) target.set(k, v);
-}
-
-function bucket<T>(map: Map<string, T>, key: string, make: () => T): T {
-  let b = map.get(key);
-  if (!b) {
-    b = make();
-    map.set(key, b);
-  }
-  return b;
 }

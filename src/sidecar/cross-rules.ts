@@ -13,6 +13,7 @@ import {
   type SidecarInfo,
   type WorkloadInfo,
 } from './view.js';
+import { bucket } from '../util/maps.js';
 import { isAmbientNamespace } from './ambient.js';
 import { isGatewayByLabels } from './gateways.js';
 import { addHostFindings, addListenerPortFindings, type UnknownHosts } from './host-rules.js';
@@ -400,7 +401,7 @@ export function noIstiodRule(
  */
 export interface IstiodsSeen {
   names?: readonly string[];
-  byNamespace?: Map<string, ReadonlySet<string> | typeof UNKNOWN>;
+  byNamespace: Map<string, ReadonlySet<string> | typeof UNKNOWN>;
 }
 
 /**
@@ -426,16 +427,10 @@ function noIstiodOfRevision(
   seen?: IstiodsSeen,
 ): void {
   if (revision === undefined) return;
-  const revisionsOf = (namespace: string) => {
-    if (!seen) return istiodRevisions(view, namespace);
-    seen.byNamespace ??= new Map();
-    let known = seen.byNamespace.get(namespace);
-    if (known === undefined) {
-      known = istiodRevisions(view, namespace);
-      seen.byNamespace.set(namespace, known);
-    }
-    return known;
-  };
+  const revisionsOf = (namespace: string) =>
+    seen
+      ? bucket(seen.byNamespace, namespace, () => istiodRevisions(view, namespace))
+      : istiodRevisions(view, namespace);
   const root = revisionsOf(rootNamespace);
   if (root === UNKNOWN || root.size === 0 || root.has(revision)) return;
   const running = new Map<string, string[]>([[rootNamespace, [...root].sort()]]);

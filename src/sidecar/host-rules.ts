@@ -11,6 +11,7 @@
 // a Kubernetes Service is name.namespace.svc.<cluster domain>, and only
 // what is exported to the proxy's namespace can be imported.
 import { isRecord } from '../util/json.js';
+import { bucket } from '../util/maps.js';
 import { HostClasses, keyMatches, serviceOf } from './imports.js';
 import { describeRef, type ObjectRef } from './object.js';
 import { isMeshDefault, visibleTo } from './records.js';
@@ -40,6 +41,17 @@ const MAX_SUGGESTION_DISTANCE = 3;
 
 /** Past this many hosts in a listener, host.unknown remembers what it found for each distinct host. */
 const MEMO_AFTER = 16;
+
+/** Whose view a registry entry is judged from: a Sidecar's namespace, or every namespace for the mesh default. */
+interface Viewer {
+  sidecarNamespace: string;
+  /** The root namespace's default serves every namespace: it sees every entry. */
+  meshDefault: boolean;
+}
+
+/** A Service or ServiceEntry living in `namespace` with this exportTo is visible to the viewer. */
+const seenBy = (exportTo: readonly string[] | null | undefined, namespace: string, who: Viewer): boolean =>
+  who.meshDefault || visibleTo(exportTo, namespace, who.sidecarNamespace);
 
 /**
  * Explaining an unknown host searches the cluster (every namespace's name,
@@ -174,12 +186,6 @@ function namespaceOfWildcard(host: string, sidecarNamespace: string, meshDefault
 }
 
 /**
- * Why `ns/*` imports nothing through a listener on `port`: every Service and
- * ServiceEntry of the namespace the listener imports for the Sidecar lacks
- * the port. Undefined when one has it, none is seen, or one's ports are not
- * known. Read only for `ns/*` on a listener with a port, a rare pair.
- */
-/**
  * A namespace's Services and ServiceEntries, listed once per decision, and
  * how many more of them `ns/*` hosts may still read: past NAMESPACE_READS
  * they are not judged. 1,600 listeners on distinct ports, each with `big/*`
@@ -194,14 +200,12 @@ interface NamespaceReads {
 
 const NAMESPACE_READS = 100_000;
 
-function listOnce<T>(cache: Map<string, readonly T[]>, namespace: string, list: () => readonly T[]): readonly T[] {
-  const known = cache.get(namespace);
-  if (known !== undefined) return known;
-  const listed = list();
-  cache.set(namespace, listed);
-  return listed;
-}
-
+/**
+ * Why `ns/*` imports nothing through a listener on `port`: every Service and
+ * ServiceEntry of the namespace the listener imports for the Sidecar lacks
+ * the port. Undefined when one has it, none is seen, or one's ports are not
+ * known. Read only for `ns/*` on a listener with a port, a rare pair.
+ */
 function noneOnPort(
   namespace: string,
   port: number,
@@ -211,8 +215,6 @@ function noneOnPort(
   options: HostOptions,
 ): string | undefined {
   const domain = options.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN;
-  const visible = (exportTo: readonly string[] | null | undefined) =>
-    ctx.meshDefault || visibleTo(exportTo, namespace, ctx.sidecarNamespace);
   const seen = new Set<number>();
   let count = 0;
   const lacks = (ports: readonly number[] | undefined): boolean | undefined => {
@@ -222,34 +224,37 @@ function noneOnPort(
     return !ports.includes(port);
   };
   const { reads } = ctx;
-  const services = listOnce(reads.services, namespace, () => view.services(namespace));
-  const entries = listOnce(reads.entries, namespace, () => view.serviceEntries(namespace));
+  const services = bucket(reads.services, namespace, () => view.services(namespace));
+  const entries = bucket(reads.entries, namespace, () => view.serviceEntries(namespace));
   reads.left -= services.length + entries.length;
   if (reads.left < 0) return undefined;
   for (const s of services) {
-    if (!visible(s.exportTo) || !classes.imports(`${s.name}.${namespace}.svc.${domain}`, namespace)) continue;
+    if (!seenBy(s.exportTo, namespace, ctx) || !classes.imports(`${s.name}.${namespace}.svc.${domain}`, namespace))
+      continue;
     if (lacks(s.ports) !== true) return undefined;
   }
   for (const se of entries) {
-    if (!visible(se.exportTo) || !se.hosts.some((h) => classes.imports(h, namespace))) continue;
+    if (!seenBy(se.exportTo, namespace, ctx) || !se.hosts.some((h) => classes.imports(h, namespace))) continue;
     if (lacks(se.ports) !== true) return undefined;
   }
   if (count === 0) return undefined;
-  const ports = [...seen].sort((a, b) => a - b);
-  const listed = ports.length === 0 ? 'none' : `${ports.slice(0, 8).join(', ')}${ports.length > 8 ? ', ...' : ''}`;
+  const listed = portList([...seen].sort((a, b) => a - b));
   return count === 1
     ? `the only Service or ServiceEntry of namespace ${namespace} it sees has no port ${port} (it has ${listed})`
     : `none of the ${count} Services and ServiceEntries of namespace ${namespace} it sees has port ${port} (they have ${listed})`;
 }
 
-/** A Service or ServiceEntry an exact egress host imports, with its port numbers. */
-interface PortedTarget {
+/** A Service or ServiceEntry with a hostname, and its port numbers where the view knows them. */
+interface SeenTarget {
   kind: 'Service' | 'ServiceEntry';
   namespace: string;
   name: string;
   dns: string;
-  ports: readonly number[];
+  ports: readonly number[] | undefined;
 }
+
+/** A Service or ServiceEntry an exact egress host imports, with its port numbers. */
+type PortedTarget = SeenTarget & { ports: readonly number[] };
 
 /** What a host's ports belong to, for a message. */
 function ownerNoun(targets: readonly PortedTarget[]): string {
@@ -270,19 +275,28 @@ function importedOnPort(
   view: ClusterView,
   options: HostOptions,
 ): boolean {
-  const visible = (exportTo: readonly string[] | null | undefined, namespace: string) =>
-    ctx.meshDefault || visibleTo(exportTo, namespace, ctx.sidecarNamespace);
+  return visibleTargets(dns, ctx, view, options).some(
+    (t) => classes.imports(dns, t.namespace) && t.ports?.includes(port) === true,
+  );
+}
+
+/**
+ * The Service and ServiceEntries with hostname `dns` that the viewer sees,
+ * each with its port numbers where the view knows them.
+ */
+function visibleTargets(dns: string, who: Viewer, view: ClusterView, options: HostOptions): SeenTarget[] {
+  const found: SeenTarget[] = [];
   const svc = serviceOf(dns, options.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN);
-  if (
-    svc &&
-    classes.imports(dns, svc.namespace) &&
-    visible(view.serviceExportTo(svc.namespace, svc.name), svc.namespace)
-  )
-    if (view.servicePorts(svc.namespace, svc.name)?.includes(port)) return true;
+  if (svc) {
+    const exportTo = view.serviceExportTo(svc.namespace, svc.name);
+    // Not exported to the viewer: nothing is imported on any port, and host.unknown says why.
+    if (exportTo !== undefined && seenBy(exportTo, svc.namespace, who))
+      found.push({ kind: 'Service', ...svc, dns, ports: view.servicePorts(svc.namespace, svc.name) });
+  }
   for (const se of view.serviceEntriesWithHost(dns))
-    if (classes.imports(dns, se.namespace) && visible(se.exportTo, se.namespace) && se.ports?.includes(port))
-      return true;
-  return false;
+    if (seenBy(se.exportTo, se.namespace, who))
+      found.push({ kind: 'ServiceEntry', namespace: se.namespace, name: se.name, dns, ports: se.ports });
+  return found;
 }
 
 /**
@@ -293,16 +307,17 @@ function importedOnPort(
 function portlessText(targets: readonly PortedTarget[], port: number): string {
   const what = (t: PortedTarget) =>
     t.kind === 'Service' ? `the Service ${t.namespace}/${t.name}` : `ServiceEntry ${t.namespace}/${t.name}`;
-  const portsOf = (t: PortedTarget) =>
-    t.ports.length === 0 ? 'none' : `${t.ports.slice(0, 8).join(', ')}${t.ports.length > 8 ? ', ...' : ''}`;
   if (targets.length === 1) {
     const t = targets[0]!;
-    const has = t.ports.length === 0 ? 'it has none' : `it has ${portsOf(t)}`;
-    return `${t.kind === 'Service' ? 'is' : 'is declared by'} ${what(t)}, which has no port ${port} (${has})`;
+    return `${t.kind === 'Service' ? 'is' : 'is declared by'} ${what(t)}, which has no port ${port} (it has ${portList(t.ports)})`;
   }
-  const each = targets.map((t) => `${what(t)} (${portsOf(t)})`);
+  const each = targets.map((t) => `${what(t)} (${portList(t.ports)})`);
   return `is the host of ${each.slice(0, -1).join(', ')} and ${each[each.length - 1]}, none of which has port ${port}`;
 }
+
+/** Port numbers for a message: the first eight, or "none". */
+const portList = (ports: readonly number[]): string =>
+  ports.length === 0 ? 'none' : `${ports.slice(0, 8).join(', ')}${ports.length > 8 ? ', ...' : ''}`;
 
 /** A listener's port number when it restricts what it imports: set, not 0 (a unix socket), not HTTP_PROXY. */
 function listenerPortOf(listener: unknown): number | undefined {
@@ -335,24 +350,12 @@ function namedByHost(
   // `.` in the mesh default is each proxy's own namespace: not one Service.
   if (key === '.' && meshDefault) return undefined;
   const keyNs = key === '.' ? sidecarNamespace : key;
-  const dns = host.slice(slash + 1);
   const named: PortedTarget[] = [];
-  const svc = serviceOf(dns, options.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN);
-  if (svc && keyMatches(keyNs, svc.namespace)) {
-    const exportTo = view.serviceExportTo(svc.namespace, svc.name);
-    // Not exported here: nothing is imported on any port, and host.unknown says why.
-    if (exportTo !== undefined && (meshDefault || visibleTo(exportTo, svc.namespace, sidecarNamespace))) {
-      const ports = view.servicePorts(svc.namespace, svc.name);
-      if (!ports) return undefined;
-      named.push({ kind: 'Service', ...svc, dns, ports });
-    }
-  }
-  for (const se of view.serviceEntriesWithHost(dns)) {
-    if (!keyMatches(keyNs, se.namespace) || !(meshDefault || visibleTo(se.exportTo, se.namespace, sidecarNamespace)))
-      continue;
-    // Ports not known (an entry read without its spec): not judged.
-    if (!se.ports) return undefined;
-    named.push({ kind: 'ServiceEntry', namespace: se.namespace, name: se.name, dns, ports: se.ports });
+  for (const t of visibleTargets(host.slice(slash + 1), { sidecarNamespace, meshDefault }, view, options)) {
+    if (!keyMatches(keyNs, t.namespace)) continue;
+    // Ports not known (a metadata-only Service, an entry read without its spec): not judged.
+    if (!t.ports) return undefined;
+    named.push({ ...t, ports: t.ports });
   }
   return named.length > 0 ? named : undefined;
 }
@@ -509,11 +512,10 @@ function namespaceNamesOf(ctx: HostContext): readonly string[] {
 
 function serviceVisible(name: string, namespace: string, ctx: HostContext): boolean {
   const exportTo = ctx.view.serviceExportTo(namespace, name);
-  return exportTo !== undefined && (ctx.meshDefault || visibleTo(exportTo, namespace, ctx.sidecarNamespace));
+  return exportTo !== undefined && seenBy(exportTo, namespace, ctx);
 }
 
-const entryVisible = (se: ServiceEntryInfo, ctx: HostContext): boolean =>
-  ctx.meshDefault || visibleTo(se.exportTo, se.namespace, ctx.sidecarNamespace);
+const entryVisible = (se: ServiceEntryInfo, ctx: HostContext): boolean => seenBy(se.exportTo, se.namespace, ctx);
 
 /** Istio would import something for `ns/dns`: a visible Service or ServiceEntry with exactly that hostname, in a namespace the key accepts. */
 function imported(dns: string, ns: string, ctx: HostContext): boolean {
@@ -588,8 +590,7 @@ function nearestHost(dns: string, ns: string, nsPart: string, ctx: HostContext):
   const serviceHosts: string[] = [];
   if (where) {
     for (const s of view.services(where))
-      if (ctx.meshDefault || visibleTo(s.exportTo, where, ctx.sidecarNamespace))
-        serviceHosts.push(`${s.name}.${where}.svc.${domain}`);
+      if (seenBy(s.exportTo, where, ctx)) serviceHosts.push(`${s.name}.${where}.svc.${domain}`);
   }
   const entryHost = ns !== '*' ? entryHostsIn([ns], ctx) : everyEntryHostOf(ctx);
   const best =

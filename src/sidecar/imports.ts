@@ -79,7 +79,7 @@ interface ClassIndex {
 /** Up to this many entries a scan costs less than the suffix lookups; typical listeners hold a handful. */
 const SCAN_LIMIT = 16;
 
-function indexOf(c: Classification): ClassIndex {
+function classIndex(c: Classification): ClassIndex {
   if (c.index) return c.index;
   const index: ClassIndex = { wildcards: new Set(), excludedExact: new Set(), excludedWildcards: new Set() };
   for (const h of c.all) if (h.startsWith('*')) index.wildcards.add(h.slice(1));
@@ -147,7 +147,7 @@ export class HostClasses {
 
 function excludedBy(c: Classification, h: string): boolean {
   if (c.excluded.length <= SCAN_LIMIT) return c.excluded.some((e) => hostSubsetOf(h, e));
-  const index = indexOf(c);
+  const index = classIndex(c);
   // A wildcard host is never in excludedExact: an exact exclusion covers only its own name.
   return index.excludedExact.has(h) || coveredBySuffix(index.excludedWildcards, h);
 }
@@ -159,7 +159,7 @@ function classMatches(c: Classification, h: string): boolean {
   if (c.all.length <= SCAN_LIMIT)
     return c.all.some((imported) => (hWild || imported.startsWith('*')) && hostSubsetOf(h, imported));
   // A wildcard host is covered only by a wildcard (an exact import is no superset of it), as an exact one beyond `exact`.
-  return coveredBySuffix(indexOf(c).wildcards, h);
+  return coveredBySuffix(classIndex(c).wildcards, h);
 }
 
 export const serviceVisible = (s: ServiceInfo, toNamespace: string): boolean =>

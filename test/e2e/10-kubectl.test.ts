@@ -295,55 +295,67 @@ describe('cross-object rules through kubectl', () => {
     }, 'the WorkloadEntry to reach the view');
   });
 
-  test("an egress listener whose port the named Service lacks: allowed with a warning naming the Service's ports", async () => {
-    await namespaces('e2e-port');
-    await ok(
-      ['apply', '-f', '-'],
-      'apiVersion: v1\nkind: Service\nmetadata:\n  name: reviews\n  namespace: e2e-port\nspec:\n  selector: {app: reviews}\n  ports:\n  - {name: http, port: 9080}\n',
-    );
+  /**
+   * Applies `target` in namespace `ns`, then a Sidecar with one listener on `wrong` (asked by dry run until
+   * its host.port warning appears: the target reaches the webhook's view through its watch) and on `right`.
+   */
+  async function portListener(
+    ns: string,
+    target: string,
+    host: string,
+    protocol: string,
+    wrong: number,
+    right: number,
+  ) {
+    await namespaces(ns);
+    await ok(['apply', '-f', '-'], target);
     const onPort = (port: number) =>
       sidecar(
-        'e2e-port',
+        ns,
         'client',
-        `spec:\n  workloadSelector:\n    labels: {app: client}\n  egress:\n  - port: {number: ${port}, protocol: HTTP, name: http}\n    hosts: ["./reviews.e2e-port.svc.cluster.local"]\n  - hosts: ["istio-system/*"]\n`,
+        `spec:\n  workloadSelector:\n    labels: {app: client}\n  egress:\n  - port: {number: ${port}, protocol: ${protocol}, name: p}\n    hosts: ["${host}"]\n  - hosts: ["istio-system/*"]\n`,
       );
-    // The Service reaches the webhook's view through its watch: ask (dry run) until the warning names its port.
-    const warned = await eventually(async () => {
-      const r = await kubectl(['apply', '--dry-run=server', '-f', '-'], { stdin: onPort(8080) });
-      return r.code === 0 && /has no port 8080/.test(r.stderr) ? r : undefined;
-    }, 'the Service to reach the view');
+    const warned = await eventually(
+      async () => {
+        const r = await kubectl(['apply', '--dry-run=server', '-f', '-'], { stdin: onPort(wrong) });
+        return r.code === 0 && new RegExp(`has no port ${wrong}`).test(r.stderr) ? r : undefined;
+      },
+      `${target.match(/kind: (\w+)/)?.[1]} ${ns} to reach the view`,
+    );
+    return { warned, right: await ok(['apply', '--dry-run=server', '-f', '-'], onPort(right)) };
+  }
+
+  test("an egress listener whose port the named Service lacks: allowed with a warning naming the Service's ports", async () => {
+    const { warned, right } = await portListener(
+      'e2e-port',
+      'apiVersion: v1\nkind: Service\nmetadata:\n  name: reviews\n  namespace: e2e-port\nspec:\n  selector: {app: reviews}\n  ports:\n  - {name: http, port: 9080}\n',
+      './reviews.e2e-port.svc.cluster.local',
+      'HTTP',
+      8080,
+      9080,
+    );
     assert.match(
       warned.stderr,
       /Warning: Sidecar e2e-port\/client: egress host "\.\/reviews\.e2e-port\.svc\.cluster\.local" is the Service e2e-port\/reviews, which has no port 8080 \(it has 9080\)/,
     );
-    const right = await ok(['apply', '--dry-run=server', '-f', '-'], onPort(9080));
     assert.doesNotMatch(right.stderr, /has no port/);
   });
 
   test("a ServiceEntry's ports count for host.port: an exact host on a listener port the entry lacks is a warning naming the entry", {
     skip: needsRealApiServer(),
   }, async () => {
-    await namespaces('e2e-port-se');
-    await ok(
-      ['apply', '-f', '-'],
+    const { warned, right } = await portListener(
+      'e2e-port-se',
       'apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata:\n  name: payments\n  namespace: e2e-port-se\nspec:\n  hosts: [api.payments.example.com]\n  location: MESH_EXTERNAL\n  resolution: DNS\n  ports:\n  - {number: 443, name: tls, protocol: TLS}\n',
+      './api.payments.example.com',
+      'TLS',
+      8443,
+      443,
     );
-    const onPort = (port: number) =>
-      sidecar(
-        'e2e-port-se',
-        'client',
-        `spec:\n  workloadSelector:\n    labels: {app: client}\n  egress:\n  - port: {number: ${port}, protocol: TLS, name: tls}\n    hosts: ["./api.payments.example.com"]\n  - hosts: ["istio-system/*"]\n`,
-      );
-    // The ServiceEntry reaches the webhook's view through its watch: ask (dry run) until the warning names it.
-    const warned = await eventually(async () => {
-      const r = await kubectl(['apply', '--dry-run=server', '-f', '-'], { stdin: onPort(8443) });
-      return r.code === 0 && /has no port 8443/.test(r.stderr) ? r : undefined;
-    }, 'the ServiceEntry to reach the view');
     assert.match(
       warned.stderr,
       /Warning: Sidecar e2e-port-se\/client: egress host "\.\/api\.payments\.example\.com" is declared by ServiceEntry e2e-port-se\/payments, which has no port 8443 \(it has 443\)/,
     );
-    const right = await ok(['apply', '--dry-run=server', '-f', '-'], onPort(443));
     assert.doesNotMatch(right.stderr, /has no port|KIA1004/);
   });
 
