@@ -10,7 +10,7 @@
 // them out by code.
 import { type IstiodsSeen, noIstiodRule, noProxyRule } from '../sidecar/cross-rules.js';
 import type { ClusterView } from '../sidecar/view.js';
-import { hostRules, type UnknownHosts } from '../sidecar/host-rules.js';
+import { hostRules, sharedSuggestions, type UnknownHosts } from '../sidecar/host-rules.js';
 import { describeRef, refOf } from '../sidecar/object.js';
 import { scopeRules } from '../sidecar/scope-rules.js';
 import type { Violation } from '../sidecar/violation.js';
@@ -54,13 +54,15 @@ export function advisories(
 ): AuditFinding[] {
   const out: AuditFinding[] = [];
   const istiods: IstiodsSeen = { byNamespace: new Map() };
+  // The registry does not change during a run: every Sidecar's host suggestions share one search of it.
+  const hostOptions = { ...options, shared: sharedSuggestions() };
   for (const object of sidecars) {
     const ref = refOf(object, 'default');
     const findings: Violation[] = [
       ...noProxyRule({ object, ref }, workloads),
       ...noIstiodRule({ object, ref }, workloads, options.rootNamespace, istiods),
       ...scopeRules({ object, ref }, registry, options),
-      ...hostRules({ object, ref }, registry, options),
+      ...hostRules({ object, ref }, registry, hostOptions),
     ];
     for (const v of findings) {
       const code = KIALI_CODES[v.rule] ?? null;

@@ -18,7 +18,7 @@ import {
   type OverlapMode,
   type PairedSelector,
 } from '../sidecar/selectors.js';
-import { FINDING_LIMITS, findingCount, type Severity } from '../sidecar/violation.js';
+import { FINDING_LIMITS, findingCount, formatCount, type Severity } from '../sidecar/violation.js';
 import { advisories } from './advisories.js';
 import type { AuditFinding } from './finding.js';
 
@@ -134,11 +134,38 @@ const keyOfRaw = (o: unknown): string => {
   const m = (isRecord(o) && isRecord(o.metadata) ? o.metadata : {}) as { namespace?: string; name?: string };
   return `${m.namespace ?? 'default'}/${m.name ?? ''}`;
 };
-const names = (ss: readonly { name: string }[]): string =>
-  `[${ss
-    .map((s) => s.name)
-    .sort()
-    .join(' ')}]`;
+const names = (ss: readonly { name: string }[]): string => nameList(sortedNames(ss), ss.length);
+
+/**
+ * Names an IST0110 or IST0111 message lists before it counts the rest. Istio's
+ * analyzer lists every Sidecar of the group; thousands of them made each
+ * message tens of kilobytes (2,000 revisions beside 2,000 unlabelled Sidecars:
+ * 640 MB of messages).
+ */
+export const NAMED_IN_MESSAGE = 100;
+
+const sortedNames = (ss: readonly { name: string }[]): string[] => ss.map((s) => s.name).sort();
+
+/** `[a b c]` as Istio's analyzer prints a group, its first NAMED_IN_MESSAGE sorted names and then a count. */
+function nameList(sorted: readonly string[], total: number): string {
+  const shown = sorted.length > NAMED_IN_MESSAGE ? sorted.slice(0, NAMED_IN_MESSAGE) : sorted;
+  const rest = total - shown.length;
+  return `[${shown.join(' ')}${rest > 0 ? ` … and ${formatCount(rest)} more` : ''}]`;
+}
+
+/** The first NAMED_IN_MESSAGE names of two groups together, in sort order, without sorting the larger again. */
+function mergedNames(sorted: readonly string[], others: readonly { name: string }[]): string {
+  const theirs = sortedNames(others);
+  const first: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (first.length < NAMED_IN_MESSAGE && (i < sorted.length || j < theirs.length)) {
+    // The same order as Array.prototype.sort's: UTF-16 code units.
+    if (j >= theirs.length || (i < sorted.length && sorted[i]! < theirs[j]!)) first.push(sorted[i++]!);
+    else first.push(theirs[j++]!);
+  }
+  return nameList(first, sorted.length + theirs.length);
+}
 
 function finding(s: SidecarInfo, code: string | null, rule: string, severity: Severity, message: string): AuditFinding {
   return { code, rule, severity, kind: 'Sidecar', namespace: s.namespace, name: s.name, message };
@@ -160,8 +187,8 @@ function namespaceWide(store: ClusterStore, namespace: string, sidecars: readonl
   }
   if (wide.length < 2) return [];
   const out: AuditFinding[] = [];
-  forEachReadTogether(wide, (members, group) => {
-    const message = `The Sidecars ${names(group)} in namespace "${namespace}" have no workload selector, which can lead to undefined behavior.`;
+  forEachReadTogether(wide, (members, groupNames) => {
+    const message = `The Sidecars ${groupNames()} in namespace "${namespace}" have no workload selector, which can lead to undefined behavior.`;
     for (const s of members) out.push(finding(s, 'IST0111', 'conflict.default', 'error', message));
   });
   return out;
@@ -177,7 +204,7 @@ function namespaceWide(store: ClusterStore, namespace: string, sidecars: readonl
  */
 function forEachReadTogether<T extends SidecarInfo>(
   sidecars: readonly T[],
-  visit: (members: readonly T[], group: readonly T[]) => void,
+  visit: (members: readonly T[], groupNames: () => string) => void,
 ): void {
   const byRevision = new Map<string | undefined, T[]>();
   for (const s of sidecars) {
@@ -187,9 +214,17 @@ function forEachReadTogether<T extends SidecarInfo>(
     else byRevision.set(rev, [s]);
   }
   const unlabelled = byRevision.get(undefined) ?? [];
+  // Each revision's group is the unlabelled Sidecars and its own: neither copied nor sorted per revision
+  // (2,000 revisions beside 2,000 unlabelled Sidecars, for each of 100 pods, copied 400 million entries).
+  let unlabelledSorted: string[] | undefined;
   for (const [rev, members] of byRevision) {
-    const group = rev === undefined || byRevision.size === 1 ? sidecars : [...unlabelled, ...members];
-    if (group.length >= 2) visit(members, group);
+    const everyone = rev === undefined || byRevision.size === 1;
+    if ((everyone ? sidecars.length : unlabelled.length + members.length) < 2) continue;
+    visit(members, () => {
+      if (everyone) return names(sidecars);
+      unlabelledSorted ??= sortedNames(unlabelled);
+      return mergedNames(unlabelledSorted, members);
+    });
   }
 }
 
@@ -277,11 +312,11 @@ function podOverlaps(
   for (const p of pods) {
     const matching = selective.filter((s) => matches(s.selector, p.labels));
     if (matching.length < 2) continue;
-    forEachReadTogether(matching, (members, group) =>
+    forEachReadTogether(matching, (members, groupNames) =>
       out.conflict(
         members,
         () =>
-          `The Sidecars ${names(group)} in namespace "${namespace}" select the same workload pod "${p.name}", which can lead to undefined behavior.`,
+          `The Sidecars ${groupNames()} in namespace "${namespace}" select the same workload pod "${p.name}", which can lead to undefined behavior.`,
       ),
     );
   }

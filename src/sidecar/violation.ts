@@ -220,7 +220,12 @@ const omittedCount = (omitted: Readonly<Record<string, number>>): number =>
 
 export const formatCount = (n: number): string => n.toLocaleString('en-US');
 
-function ruleSummary(rule: string, severity: Severity, path: string, n: number): Violation {
+/**
+ * A summary standing for `n` findings of one rule left out: a rule that can
+ * make thousands of them (one per peer) counts past FINDING_LIMITS.perRule
+ * instead of building messages the cap would drop.
+ */
+export function ruleSummary(rule: string, severity: Severity, path: string, n: number): Violation {
   return { rule, severity, path, message: `… and ${formatCount(n)} more like this`, omitted: { [rule]: n } };
 }
 

@@ -78,6 +78,26 @@ describe('audit and istio.io/rev', () => {
     ]);
   });
 
+  it('a group of more than 100 is named by its first 100 in sort order, the rest counted', () => {
+    const picked = [pod('shop', 'reviews-1', { app: 'reviews' })];
+    const of = (name: string, r?: string) =>
+      sidecar('shop', name, { selector: { app: 'reviews' }, ...(r ? { labels: rev(r) } : {}) });
+    // 150 unlabelled u000…u149; the stable one sorts among them, the canary ones after them.
+    const unlabelled = Array.from({ length: 150 }, (_, i) => of(`u${String(i).padStart(3, '0')}`));
+    const findings = run(
+      [...unlabelled, of('u0505', 'stable'), of('v1', 'canary'), of('v2', 'canary')],
+      'pods',
+      picked,
+    );
+    const messageOf = (name: string) => findings.find(([, n]) => n === name)![2] as string;
+    const listed = (message: string) => /\[(.*)\]/.exec(message)![1]!;
+    const first = (names: string[]) => names.sort().slice(0, 100).join(' ');
+    const u = unlabelled.map((_, i) => `u${String(i).padStart(3, '0')}`);
+    assert.equal(listed(messageOf('u0505')), `${first([...u, 'u0505'])} … and 51 more`);
+    assert.equal(listed(messageOf('v1')), `${first([...u, 'v1', 'v2'])} … and 52 more`);
+    assert.equal(listed(messageOf('u000')), `${first([...u, 'u0505', 'v1', 'v2'])} … and 53 more`);
+  });
+
   it('IST0110 in labels mode: the same pairs, compared selector by selector', () => {
     const a = sidecar('shop', 'a', { selector: { app: 'reviews' }, labels: rev('stable') });
     const b = sidecar('shop', 'b', { selector: { app: 'reviews' }, labels: rev('canary') });

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import type { AdmissionRequest } from '../../src/admission/types.js';
 import { ClusterStore } from '../../src/cluster/store.js';
+import { storeOf } from '../../src/manifests/state.js';
 import { judge, review } from '../../src/sidecar/review.js';
 import { sidecarReview, testApp } from '../helpers/app.js';
 import { sidecar } from '../helpers/objects.js';
@@ -135,6 +136,38 @@ describe('findings are bounded per rule and per object', () => {
     });
     const stood = summaries.reduce((n, v) => n + Object.values(v.omitted!).reduce((a, b) => a + b, 0), 0);
     assert.equal(kept.length + stood, 30 * 8 + 3, 'every finding is either shown or counted');
+  });
+
+  test('conflict.overlap with 60 peers: 20 described of each severity, the rest counted per severity', () => {
+    // The UPDATE moves the selector from app=web to tier=a: each w* overlapped the stored version with the same
+    // labels (a warning, kept), each e* is a new overlap (an error).
+    const peers = [
+      ...Array.from({ length: 30 }, (_, i) => sidecar('shop', `w${i}`, { selector: { app: 'web' } })),
+      ...Array.from({ length: 30 }, (_, i) => sidecar('shop', `e${i}`, { selector: { tier: 'a', app: 'api' } })),
+    ];
+    const view = storeOf({ sidecars: peers, pods: [], namespaces: [] });
+    const findings = judge(
+      {
+        object: sidecar('shop', 'moved', { selector: { tier: 'a' } }),
+        oldObject: sidecar('shop', 'moved', { selector: { app: 'web' } }),
+        ref: { namespace: 'shop', name: 'moved' },
+      },
+      view,
+      { overlap: 'labels', rootNamespace: 'istio-system', rejectUnknownFields: false },
+    ).filter((v) => v.rule === 'conflict.overlap');
+    for (const [severity, prefix] of [
+      ['error', 'e'],
+      ['warning', 'w'],
+    ] as const) {
+      const ofSeverity = findings.filter((v) => v.severity === severity);
+      const described = ofSeverity.filter((v) => !v.omitted);
+      assert.equal(described.length, 20, severity);
+      assert.ok(described.every((v) => v.peer?.name.startsWith(prefix)));
+      assert.deepEqual(
+        ofSeverity.filter((v) => v.omitted).map((v) => [v.message, v.path, v.omitted]),
+        [['… and 10 more like this', 'spec.workloadSelector.labels', { 'conflict.overlap': 10 }]],
+      );
+    }
   });
 
   test('a Sidecar with 49,000 short names: 20 findings and one summary', () => {
