@@ -111,13 +111,15 @@ export async function measureMemory(sidecars: number): Promise<Memory> {
 /** The plan's pods as metadata-only list pages of LIST_PAGE_SIZE, one stdin line each. */
 function* podPages(plan: ClusterPlan): Generator<string> {
   let items: unknown[] = [];
+  let pages = 0;
+  // Each page its own continue token, as kube-apiserver's: the informer refuses a token seen twice.
   const page = (last: boolean) =>
     JSON.stringify({
       kind: 'Page',
       page: {
         kind: 'PartialObjectMetadataList',
         apiVersion: 'meta.k8s.io/v1',
-        metadata: { resourceVersion: '2', ...(last ? {} : { continue: 'more' }) },
+        metadata: { resourceVersion: '2', ...(last ? {} : { continue: `page-${++pages}` }) },
         items,
       },
     });
