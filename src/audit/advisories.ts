@@ -3,12 +3,13 @@
 // (host.unknown, Kiali's KIA1004), selector Sidecars that bypass a
 // restricting default (egress.bypass, outbound.bypass), selector Sidecars
 // whose pods run no sidecar proxy (selector.no-proxy), Sidecars labelled with
-// a revision no istiod runs (revision.no-istiod), `workloadSelector: {}`
+// a revision no istiod runs (revision.no-istiod) or none of their pods runs
+// (revision.pod-mismatch), `workloadSelector: {}`
 // (selector.empty) and an outboundTrafficPolicy without a mode
 // (outbound.mode-empty, KIA1007). They carry Kiali's code where Kiali has
 // one, never an Istio code, so a comparison with Istio's analyzers can leave
 // them out by code.
-import { type IstiodsSeen, noIstiodRule, noProxyRule } from '../sidecar/cross-rules.js';
+import { type IstiodsSeen, noIstiodRule, noProxyRule, podRevisionRule } from '../sidecar/cross-rules.js';
 import type { ClusterView } from '../sidecar/view.js';
 import { hostRules, sharedSuggestions, type UnknownHosts } from '../sidecar/host-rules.js';
 import { describeRef, refOf } from '../sidecar/object.js';
@@ -61,6 +62,7 @@ export function advisories(
     const findings: Violation[] = [
       ...noProxyRule({ object, ref }, workloads),
       ...noIstiodRule({ object, ref }, workloads, options.rootNamespace, istiods),
+      ...podRevisionRule({ object, ref }, workloads, options.rootNamespace, istiods),
       ...scopeRules({ object, ref }, registry, options),
       ...hostRules({ object, ref }, registry, hostOptions),
     ];

@@ -158,6 +158,8 @@ const NO_SIDECARS: readonly SidecarInfo[] = Object.freeze([]);
 interface LabelGroup {
   readonly labels: Labels;
   readonly ambient: boolean;
+  /** The pods' istio.io/rev annotation (PodInfo.revision): pods of one ReplicaSet share it. */
+  readonly revision: string | undefined;
   /** Its pods' names: one name (a StatefulSet's pod, whose labels name it) until a second pod shares the set. */
   pods: string | Set<string>;
 }
@@ -217,6 +219,22 @@ function carries(labels: Labels, selector: Labels): boolean {
   return true;
 }
 
+/**
+ * One string per revision for every pod group (each pod's annotation is a
+ * string of its own as parsed); at most INTERNED of them, so pods annotated
+ * with arbitrary values cannot grow the table.
+ */
+const revisions = new Map<string, string>();
+const INTERNED = 64;
+
+function interned(revision: string | undefined): string | undefined {
+  if (revision === undefined) return undefined;
+  const known = revisions.get(revision);
+  if (known !== undefined) return known;
+  if (revisions.size < INTERNED) revisions.set(revision, revision);
+  return revision;
+}
+
 const podNames = (g: LabelGroup): Iterable<string> => (typeof g.pods === 'string' ? [g.pods] : g.pods);
 
 /**
@@ -256,6 +274,7 @@ class PodBucket {
     return (
       was !== undefined &&
       was.ambient === pod.ambient &&
+      was.revision === pod.revision &&
       this.isGateway(pod.name) === (pod.gateway === true) &&
       sameLabels(was.labels, pod.labels)
     );
@@ -277,7 +296,10 @@ class PodBucket {
 
   /** The record of one pod of a group, marked when it is a gateway. */
   private info(namespace: string, name: string, group: LabelGroup): PodInfo {
-    const pod: PodInfo = { namespace, name, labels: group.labels, ambient: group.ambient };
+    const pod: PodInfo =
+      group.revision === undefined
+        ? { namespace, name, labels: group.labels, ambient: group.ambient }
+        : { namespace, name, labels: group.labels, ambient: group.ambient, revision: group.revision };
     return this.isGateway(name) ? { ...pod, gateway: true } : pod;
   }
 
@@ -294,9 +316,14 @@ class PodBucket {
       this.gateways.add(pod.name);
     }
     const hash = labelSetHash(pod.labels, pod.ambient);
-    let group = this.find(hash, pod.labels, pod.ambient);
+    let group = this.find(hash, pod);
     if (!group) {
-      group = { labels: compactLabels(pod.labels, pod.name), ambient: pod.ambient, pods: pod.name };
+      group = {
+        labels: compactLabels(pod.labels, pod.name),
+        ambient: pod.ambient,
+        revision: interned(pod.revision),
+        pods: pod.name,
+      };
       const same = this.groups.get(hash);
       if (same === undefined) this.groups.set(hash, group);
       else if (Array.isArray(same)) same.push(group);
@@ -327,11 +354,11 @@ class PodBucket {
     return true;
   }
 
-  private find(hash: number, labels: Labels, ambient: boolean): LabelGroup | undefined {
+  private find(hash: number, pod: PodInfo): LabelGroup | undefined {
     const same = this.groups.get(hash);
     if (same === undefined) return undefined;
     for (const g of Array.isArray(same) ? same : [same])
-      if (g.ambient === ambient && sameLabels(g.labels, labels)) return g;
+      if (g.ambient === pod.ambient && g.revision === pod.revision && sameLabels(g.labels, pod.labels)) return g;
     return undefined;
   }
 

@@ -78,6 +78,7 @@ export function crossObjectRules(input: CrossInput, view: ClusterView, options: 
     noProxy(findings, input.ref, selector, view);
   }
   noIstiodOfRevision(findings, input.ref, revisions.now, view, options.rootNamespace);
+  podsOfOtherRevisions(findings, input.ref, revisions.now, selector, view, options.rootNamespace);
   addScopeFindings(findings, input, view, options);
   addHostFindings(findings, input, view, options);
   addListenerPortFindings(findings, input, view, options);
@@ -442,10 +443,7 @@ function noIstiodOfRevision(
   seen?: IstiodsSeen,
 ): void {
   if (revision === undefined) return;
-  const revisionsOf = (namespace: string) =>
-    seen
-      ? bucket(seen.byNamespace, namespace, () => istiodRevisions(view, namespace))
-      : istiodRevisions(view, namespace);
+  const revisionsOf = (namespace: string) => istiodRevisionsSeen(view, namespace, seen);
   const root = revisionsOf(rootNamespace);
   if (root === UNKNOWN || root.size === 0 || root.has(revision)) return;
   const running = new Map<string, string[]>([[rootNamespace, [...root].sort()]]);
@@ -467,6 +465,88 @@ function noIstiodOfRevision(
     hint: `label it with the revision whose istiod should read it (${every.length === 1 ? '' : 'one of '}${every.join(', ')}), or remove ${REVISION_LABEL} so every istiod reads it; istiod reads no config labelled with a revision tag's name`,
   });
 }
+
+/** istiodRevisions, from the run's cache when there is one. */
+function istiodRevisionsSeen(
+  view: ClusterView,
+  namespace: string,
+  seen: IstiodsSeen | undefined,
+): ReadonlySet<string> | typeof UNKNOWN {
+  return seen
+    ? bucket(seen.byNamespace, namespace, () => istiodRevisions(view, namespace))
+    : istiodRevisions(view, namespace);
+}
+
+/** Pods read for revision.pod-mismatch: past this many nothing is said (each would have to be read). */
+const POD_REVISION_LIMIT = 64;
+
+/** revision.pod-mismatch alone, for `audit`. */
+export function podRevisionRule(
+  input: { object: unknown; ref: ObjectRef },
+  view: ClusterView,
+  rootNamespace: string,
+  seen?: IstiodsSeen,
+): Violation[] {
+  const findings: Violation[] = [];
+  podsOfOtherRevisions(
+    findings,
+    input.ref,
+    revisionOf(input.object),
+    selectorOf(input.object),
+    view,
+    rootNamespace,
+    seen,
+  );
+  return findings;
+}
+
+/**
+ * revision.pod-mismatch: the Sidecar is labelled istio.io/rev=X, so only the
+ * istiod of revision X reads it (LabelsInRevision), but every injected pod it
+ * would apply to has a proxy of another revision (the injector's istio.io/rev
+ * annotation), whose istiod serves that proxy and does not read the Sidecar:
+ * it has no effect on them. Typical in a canary upgrade, with the Sidecar
+ * relabelled before the pods are restarted, or after a rollback. Said only
+ * when each of those revisions' istiods is seen in the root namespace
+ * labelled with it (Istio's chart sets its REVISION to the same, so it reads
+ * only unlabelled config and its own); an istiod without a revision reads
+ * everything. Pods without the annotation (not injected) and gateways are
+ * left to selector.no-proxy; a namespace-wide Sidecar is judged against the
+ * namespace's pods, but not in the root namespace, where it is the mesh-wide
+ * default. Unlabelled Sidecars cost nothing here.
+ */
+function podsOfOtherRevisions(
+  out: Violation[],
+  ref: ObjectRef,
+  revision: string | undefined,
+  selector: Labels | null,
+  view: ClusterView,
+  rootNamespace: string,
+  seen?: IstiodsSeen,
+): void {
+  if (revision === undefined || !view.knowsPods()) return;
+  if (selector === null && ref.namespace === rootNamespace) return;
+  const pods = view.podsMatching(ref.namespace, selector ?? NO_LABELS, POD_REVISION_LIMIT + 1, 'sidecar');
+  if (pods.length > POD_REVISION_LIMIT) return;
+  const injected = pods.filter((p) => p.revision !== undefined && !p.gateway && !isGatewayByLabels(p.labels));
+  if (injected.length === 0 || injected.some((p) => p.revision === revision)) return;
+  const root = istiodRevisionsSeen(view, rootNamespace, seen);
+  if (root === UNKNOWN || injected.some((p) => !root.has(p.revision!))) return;
+  const theirs = [...new Set(injected.map((p) => p.revision!))].sort();
+  const quoted = theirs.map((r) => `"${r}"`).join(', ');
+  const names = injected.map((p) => p.name).sort();
+  const shown = `${names.slice(0, EXAMPLES).join(', ')}${names.length > EXAMPLES ? `, and ${names.length - EXAMPLES} more` : ''}`;
+  const whose = selector === null ? `the pods of namespace ${ref.namespace}` : 'the pods it selects';
+  out.push({
+    rule: 'revision.pod-mismatch',
+    severity: 'warning',
+    path: `metadata.labels[${REVISION_LABEL}]`,
+    message: `${describeRef(ref)}: it is labelled ${REVISION_LABEL}="${revision}", so only the istiod of revision "${revision}" reads it, but ${whose} (${shown}) run proxies of revision ${quoted} (their ${REVISION_LABEL} annotation), whose istiod does not read it: this Sidecar has no effect on them`,
+    hint: `remove ${REVISION_LABEL} so every istiod reads it, label it ${theirs.length === 1 ? `"${theirs[0]}"` : `with the pods' revision (${quoted})`}, or restart the pods so that revision "${revision}" injects them`,
+  });
+}
+
+const NO_LABELS: Labels = Object.freeze({});
 
 /** An istiod seen that does not say its revision, or too many to read: whether one reads a label cannot be told. */
 const UNKNOWN = Symbol('unknown');

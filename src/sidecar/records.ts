@@ -4,6 +4,7 @@ import { isRecord } from '../util/json.js';
 import { isAmbientPod } from './ambient.js';
 import { INJECT_TEMPLATES_ANNOTATION, isGatewayInjected } from './gateways.js';
 import { metadataOf, stringMap } from './object.js';
+import { REVISION_LABEL } from './revisions.js';
 import { selectorOf, selectorPairs } from './selectors.js';
 import {
   MESH_WORKLOAD_KINDS,
@@ -99,11 +100,13 @@ export function podInfoOf(obj: unknown, fallbackNamespace = 'default'): PodInfo 
   const name = str(meta.name);
   if (!name) return undefined;
   const annotations = stringMap(meta.annotations);
-  const pod = {
+  const revision = annotations[REVISION_LABEL];
+  const pod: PodInfo = {
     namespace: str(meta.namespace) ?? fallbackNamespace,
     name,
     labels: stringMap(meta.labels),
     ambient: isAmbientPod(annotations),
+    ...(revision ? { revision } : {}),
   };
   return isGatewayInjected(annotations) ? { ...pod, gateway: true as const } : pod;
 }

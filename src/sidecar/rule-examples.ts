@@ -47,6 +47,11 @@ const deployment = (labels: string) =>
 const ISTIOD_1_28 =
   'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: istiod-1-28, namespace: istio-system}\nspec:\n  selector: {matchLabels: {app: istiod, istio.io/rev: 1-28}}\n  template:\n    metadata: {labels: {app: istiod, istio.io/rev: 1-28}}\n    spec: {containers: [{name: discovery, image: pilot:1.28}]}\n';
 
+/** istiod of revision 1-27 beside 1-28, and a pod of app reviews that revision 1-27 injected (its istio.io/rev annotation). */
+const ISTIOD_1_27 = ISTIOD_1_28.replaceAll('1-28', '1-27').replace('pilot:1.28', 'pilot:1.27');
+const POD_OF_1_27 =
+  'apiVersion: v1\nkind: Pod\nmetadata:\n  name: reviews-7d4b9\n  namespace: shop\n  labels: {app: reviews}\n  annotations: {istio.io/rev: 1-27}\nspec: {containers: [{name: app, image: reviews:1}, {name: istio-proxy, image: proxyv2:1.27}]}\n';
+
 export const RULE_EXAMPLES: Readonly<Record<string, RuleExample>> = {
   J1: specs(pool('    tcp: {connectTimeout: ten seconds}\n'), pool('    tcp: {connectTimeout: 10s}\n')),
   M1: metas('annotations: {istio.io/dry-run: "true"}', ''),
@@ -339,6 +344,24 @@ export const RULE_EXAMPLES: Readonly<Record<string, RuleExample>> = {
   'revision.no-istiod': pair(
     doc(ISTIOD_1_28, sidecar(EGRESS, { metadata: 'labels: {istio.io/rev: prod-stable}' })),
     doc(ISTIOD_1_28, sidecar(EGRESS, { metadata: 'labels: {istio.io/rev: 1-28}' })),
+  ),
+  'revision.pod-mismatch': pair(
+    doc(
+      ISTIOD_1_27,
+      ISTIOD_1_28,
+      POD_OF_1_27,
+      sidecar(`  workloadSelector:\n    labels: {app: reviews}\n${EGRESS}`, {
+        metadata: 'labels: {istio.io/rev: 1-28}',
+      }),
+    ),
+    doc(
+      ISTIOD_1_27,
+      ISTIOD_1_28,
+      POD_OF_1_27,
+      sidecar(`  workloadSelector:\n    labels: {app: reviews}\n${EGRESS}`, {
+        metadata: 'labels: {istio.io/rev: 1-27}',
+      }),
+    ),
   ),
   'ambient.ineffective': pair(
     doc(

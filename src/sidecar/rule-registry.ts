@@ -142,6 +142,14 @@ const CLUSTER_RULES: readonly RuleEntry[] = [
       "istiod's config client reads an object only when it has no istio.io/rev label or the label names istiod's own revision (pkg/config/model.go LabelsInRevision, called by crdclient's inRevision; tags are not consulted). Istio's istiod chart labels istiod's Deployment and pods app: istiod and istio.io/rev: <revision, default \"default\">, and sets its REVISION to the same.",
   },
   {
+    id: 'revision.pod-mismatch',
+    severity: 'warning',
+    title: "an istio.io/rev label naming a revision none of the Sidecar's pods runs: their istiod does not read it",
+    help: "Remove istio.io/rev so every istiod reads the Sidecar, label it with the pods' revision, or restart the pods so that the labelled revision injects them.",
+    source:
+      "istiod's config client reads an object only without an istio.io/rev label or with its own revision (pkg/config/model.go LabelsInRevision); a proxy gets its configuration from the istiod of the revision that injected it, which the injection template writes into the pod's istio.io/rev annotation (manifests/charts/istio-control/istio-discovery/files/injection-template.yaml).",
+  },
+  {
     id: 'ambient.ineffective',
     severity: 'warning',
     title: 'a Sidecar for pods in ambient mode, where it has no effect',

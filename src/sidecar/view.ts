@@ -47,6 +47,12 @@ export interface PodInfo {
   readonly ambient: boolean;
   /** Injected with the gateway template (gateways.ts): a router, to which istiod applies no Sidecar. Absent otherwise. */
   readonly gateway?: true;
+  /**
+   * The istio.io/rev annotation the injector writes: the revision of the
+   * istiod that injected the proxy, which serves it its configuration.
+   * Absent on a pod without one (not injected, or injected by hand).
+   */
+  readonly revision?: string;
 }
 
 /** Which pods a lookup returns: all, those not in ambient mode (the ones a Sidecar applies to), or the ambient ones. */

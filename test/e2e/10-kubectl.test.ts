@@ -200,6 +200,39 @@ describe('cross-object rules through kubectl', () => {
     }
   });
 
+  test("a Sidecar labelled with a revision none of its pods runs is allowed with a warning naming the pods' revision", async () => {
+    await namespaces('istio-system', 'e2e-rev-pods');
+    const pod = (ns: string, name: string, labels: string, annotations = '') =>
+      `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\n  namespace: ${ns}\n  labels: {${labels}}\n${annotations}spec:\n  containers:\n  - name: app\n    image: app:1\n`;
+    const istiods = ['1-27', '1-28'].map((rev) =>
+      pod('istio-system', `istiod-${rev}-pods-e2e`, `app: istiod, istio.io/rev: "${rev}"`),
+    );
+    // What the injection template of revision 1-27 writes on the pods it injects.
+    const injected = pod('e2e-rev-pods', 'reviews-7d4b9', 'app: reviews', '  annotations: {istio.io/rev: "1-27"}\n');
+    await ok(['apply', '-f', '-'], [...istiods, injected].join('---\n'));
+    try {
+      const labelled = (rev: string) =>
+        sidecar(
+          'e2e-rev-pods',
+          'reviews',
+          `  labels:\n    istio.io/rev: "${rev}"\nspec:\n  workloadSelector:\n    labels: {app: reviews}\n  egress:\n  - hosts: ["./*"]\n`,
+        );
+      // The pods reach the webhook's view through its metadata-only watch, annotations included.
+      const warned = await eventually(async () => {
+        const r = await kubectl(['apply', '--dry-run=server', '-f', '-'], { stdin: labelled('1-28') });
+        return r.code === 0 && /revision\.pod-mismatch|run proxies of revision/.test(r.stderr) ? r : undefined;
+      }, 'the pods to reach the view');
+      assert.match(
+        warned.stderr,
+        /Warning: Sidecar e2e-rev-pods\/reviews: it is labelled istio\.io\/rev="1-28", so only the istiod of revision "1-28" reads it, but the pods it selects \(reviews-7d4b9\) run proxies of revision "1-27" \(their istio\.io\/rev annotation\), whose istiod does not read it: this Sidecar has no effect on them/,
+      );
+      const read = await ok(['apply', '-f', '-'], labelled('1-27'));
+      assert.doesNotMatch(read.stderr, /run proxies of revision/);
+    } finally {
+      await ok(['delete', 'pod', '-n', 'istio-system', 'istiod-1-27-pods-e2e', 'istiod-1-28-pods-e2e', '--wait=false']);
+    }
+  });
+
   test('an overlapping selector is refused, naming the other Sidecar and the pods both would select', async () => {
     await namespaces('e2e-overlap');
     await ok(

@@ -617,3 +617,115 @@ describe('revision.no-istiod: an istio.io/rev label no istiod reads', () => {
     assert.match(v!.message, /istio\.io\/rev="", a revision no istiod runs/);
   });
 });
+
+describe("revision.pod-mismatch: an istio.io/rev label none of the Sidecar's pods runs", () => {
+  const istiod = (rev?: string) =>
+    deployment('istio-system', `istiod-${rev ?? 'x'}`, {
+      app: 'istiod',
+      ...(rev === undefined ? {} : { 'istio.io/rev': rev }),
+    });
+  const both = [istiod('1-27'), istiod('1-28')];
+  /** A pod of app reviews that revision `rev` injected (the injector's annotation). */
+  const injected = (name: string, rev: string, labels: Record<string, string> = { app: 'reviews' }) =>
+    pod('shop', name, labels, { 'istio.io/rev': rev });
+  const labelled = (rev: string, selector: Record<string, string> | null = { app: 'reviews' }, ns = 'shop') =>
+    sidecar(ns, 'reviews', { labels: { 'istio.io/rev': rev }, ...(selector ? { selector } : {}) });
+  const fired = (objs: Record<string, unknown>[], candidate: Record<string, unknown>) =>
+    only(judge(objs, candidate), 'revision.pod-mismatch');
+
+  test("a Sidecar of 1-28 whose pods run 1-27's proxies is a warning naming the pods and their revision", () => {
+    const [v, ...rest] = fired(
+      [...both, injected('reviews-a', '1-27'), injected('reviews-b', '1-27')],
+      labelled('1-28'),
+    );
+    assert.equal(rest.length, 0);
+    assert.equal(v!.severity, 'warning');
+    assert.equal(v!.path, 'metadata.labels[istio.io/rev]');
+    assert.equal(
+      v!.message,
+      'Sidecar shop/reviews: it is labelled istio.io/rev="1-28", so only the istiod of revision "1-28" reads it, but the pods it selects (reviews-a, reviews-b) run proxies of revision "1-27" (their istio.io/rev annotation), whose istiod does not read it: this Sidecar has no effect on them',
+    );
+    assert.equal(
+      v!.hint,
+      'remove istio.io/rev so every istiod reads it, label it "1-27", or restart the pods so that revision "1-28" injects them',
+    );
+    const pods = ['a', 'b', 'c', 'd'].map((x, i) => injected(`reviews-${x}`, i % 2 ? '1-27' : 'default'));
+    const [many] = fired([...both, istiod('default'), ...pods], labelled('1-28'));
+    assert.match(
+      many!.message,
+      /\(reviews-a, reviews-b, reviews-c, and 1 more\) run proxies of revision "1-27", "default"/,
+    );
+    assert.match(many!.hint!, /label it with the pods' revision \("1-27", "default"\)/);
+  });
+
+  test('a namespace-wide Sidecar is judged against the pods of its namespace, but not in the root namespace', () => {
+    const [v] = fired([...both, injected('ratings-a', '1-27', { app: 'ratings' })], labelled('1-28', null));
+    assert.match(v!.message, /but the pods of namespace shop \(ratings-a\) run proxies of revision "1-27"/);
+    const rootPod = pod('istio-system', 'x', {}, { 'istio.io/rev': '1-27' });
+    assert.deepEqual(fired([...both, rootPod], labelled('1-28', null, 'istio-system')), []);
+  });
+
+  test('one selected pod of its own revision, or an unlabelled Sidecar (every istiod reads it): nothing', () => {
+    assert.deepEqual(fired([...both, injected('a', '1-27'), injected('b', '1-28')], labelled('1-28')), []);
+    assert.deepEqual(
+      fired([...both, injected('a', '1-27')], sidecar('shop', 'reviews', { selector: { app: 'reviews' } })),
+      [],
+    );
+  });
+
+  test("nothing is said when the pods' istiod is not seen labelled with their revision (it might read everything)", () => {
+    assert.deepEqual(fired([istiod('1-28'), injected('a', '1-27')], labelled('1-28')), []);
+    assert.deepEqual(fired([...both, istiod(undefined), injected('a', '1-27')], labelled('1-28')), []);
+    assert.deepEqual(fired([injected('a', '1-27')], labelled('1-28')), []);
+  });
+
+  test('pods not injected, gateways and ambient pods are left to the other rules', () => {
+    assert.deepEqual(fired([...both, pod('shop', 'a', { app: 'reviews' })], labelled('1-28')), []);
+    const gateway = pod(
+      'shop',
+      'gw',
+      { app: 'reviews' },
+      {
+        'istio.io/rev': '1-27',
+        'inject.istio.io/templates': 'gateway',
+      },
+    );
+    assert.deepEqual(fired([...both, gateway], labelled('1-28')), []);
+    const ambient = pod(
+      'shop',
+      'amb',
+      { app: 'reviews' },
+      {
+        'istio.io/rev': '1-27',
+        'ambient.istio.io/redirection': 'enabled',
+      },
+    );
+    assert.deepEqual(fired([...both, ambient], labelled('1-28')), []);
+  });
+
+  test('past 64 selected pods nothing is said: each would have to be read', () => {
+    const pods = (n: number) =>
+      Array.from({ length: n }, (_, i) => injected(`reviews-${i}`, '1-27', { app: 'reviews', i: `${i}` }));
+    assert.equal(fired([...both, ...pods(64)], labelled('1-28')).length, 1);
+    assert.deepEqual(fired([...both, ...pods(65)], labelled('1-28')), []);
+  });
+
+  test("the store keeps each pod group's revision: same labels, another revision, another group; a re-injection is seen", () => {
+    const view = viewOf(injected('a', '1-27'), injected('b', '1-28'));
+    assert.deepEqual(
+      view
+        .podsMatching('shop', { app: 'reviews' }, 10)
+        .map((p) => [p.name, p.revision])
+        .sort(),
+      [
+        ['a', '1-27'],
+        ['b', '1-28'],
+      ],
+    );
+    view.upsertPod(injected('a', '1-28'));
+    assert.deepEqual(
+      view.podsMatching('shop', { app: 'reviews' }, 10).map((p) => p.revision),
+      ['1-28', '1-28'],
+    );
+  });
+});
