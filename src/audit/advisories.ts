@@ -9,7 +9,7 @@
 // (outbound.mode-empty, KIA1007). They carry Kiali's code where Kiali has
 // one, never an Istio code, so a comparison with Istio's analyzers can leave
 // them out by code.
-import { type IstiodsSeen, noIstiodRule, noProxyRule, podRevisionRule } from '../sidecar/cross-rules.js';
+import { type IstiodsSeen, noProxyRule, revisionRules } from '../sidecar/cross-rules.js';
 import type { ClusterView } from '../sidecar/view.js';
 import { hostRules, sharedSuggestions, type UnknownHosts } from '../sidecar/host-rules.js';
 import { describeRef, refOf } from '../sidecar/object.js';
@@ -61,8 +61,7 @@ export function advisories(
     const ref = refOf(object, 'default');
     const findings: Violation[] = [
       ...noProxyRule({ object, ref }, workloads),
-      ...noIstiodRule({ object, ref }, workloads, options.rootNamespace, istiods),
-      ...podRevisionRule({ object, ref }, workloads, options.rootNamespace, istiods),
+      ...revisionRules({ object, ref }, workloads, options.rootNamespace, istiods),
       ...scopeRules({ object, ref }, registry, options),
       ...hostRules({ object, ref }, registry, hostOptions),
     ];

@@ -397,15 +397,17 @@ const ISTIOD: Labels = Object.freeze({ app: 'istiod' });
 /** istiod workloads and pods read per namespace, for revision.no-istiod: a cluster runs a few revisions of a few replicas; past this many nothing is said. */
 const ISTIOD_LIMIT = 256;
 
-/** revision.no-istiod alone, for `audit` (admission runs it among the others in crossObjectRules). */
-export function noIstiodRule(
+/** revision.no-istiod and revision.pod-mismatch alone, for `audit` (admission runs them among the others in crossObjectRules). */
+export function revisionRules(
   input: { object: unknown; ref: ObjectRef },
   view: ClusterView,
   rootNamespace: string,
   seen?: IstiodsSeen,
 ): Violation[] {
   const findings: Violation[] = [];
-  noIstiodOfRevision(findings, input.ref, revisionOf(input.object), view, rootNamespace, seen);
+  const revision = revisionOf(input.object);
+  noIstiodOfRevision(findings, input.ref, revision, view, rootNamespace, seen);
+  podsOfOtherRevisions(findings, input.ref, revision, selectorOf(input.object), view, rootNamespace, seen);
   return findings;
 }
 
@@ -479,26 +481,6 @@ function istiodRevisionsSeen(
 
 /** Pods read for revision.pod-mismatch: past this many nothing is said (each would have to be read). */
 const POD_REVISION_LIMIT = 64;
-
-/** revision.pod-mismatch alone, for `audit`. */
-export function podRevisionRule(
-  input: { object: unknown; ref: ObjectRef },
-  view: ClusterView,
-  rootNamespace: string,
-  seen?: IstiodsSeen,
-): Violation[] {
-  const findings: Violation[] = [];
-  podsOfOtherRevisions(
-    findings,
-    input.ref,
-    revisionOf(input.object),
-    selectorOf(input.object),
-    view,
-    rootNamespace,
-    seen,
-  );
-  return findings;
-}
 
 /**
  * revision.pod-mismatch: the Sidecar is labelled istio.io/rev=X, so only the

@@ -132,6 +132,26 @@ describe('audit and revision.no-istiod', () => {
     ]);
   });
 
+  it('reports revision.pod-mismatch: a Sidecar of a revision none of its pods runs', () => {
+    const istiods = ['1-27', '1-28'].map((r) => pod('istio-system', `istiod-${r}-x`, { app: 'istiod', ...rev(r) }));
+    const reviews = pod('shop', 'reviews-x', { app: 'reviews' }, rev('1-27'));
+    const of = (name: string, r: string) => sidecar('shop', name, { labels: rev(r), selector: { app: 'reviews' } });
+    const findings = audit(
+      { sidecars: [of('canary', '1-28')], pods: [...istiods, reviews], namespaces: [] },
+      { overlap: 'pods', rootNamespace: 'istio-system' },
+    ).findings.filter((f) => f.rule === 'revision.pod-mismatch');
+    assert.deepEqual(
+      findings.map((f) => [f.name, f.severity, f.message]),
+      [
+        [
+          'canary',
+          'warning',
+          'It is labelled istio.io/rev="1-28", so only the istiod of revision "1-28" reads it, but the pods it selects (reviews-x) run proxies of revision "1-27" (their istio.io/rev annotation), whose istiod does not read it: this Sidecar has no effect on them.',
+        ],
+      ],
+    );
+  });
+
   it("one run reads each namespace's istiods once for all its Sidecars, with the same answers", () => {
     const istiods = [
       pod('istio-system', 'istiod-1-28-x', { app: 'istiod', ...rev('1-28') }),
