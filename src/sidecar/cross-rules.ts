@@ -143,7 +143,7 @@ function duplicateDefault(
       path: 'spec.workloadSelector',
       peer: { namespace: existing.namespace, name: existing.name },
       message: grandfathered
-        ? `${describeRef(ref)} and ${describeRef(existing)} are both namespace-wide (no workloadSelector); Istio picks the older one (IST0111)`
+        ? `${describeRef(ref)} and ${describeRef(existing)} are both namespace-wide for Istio's analyzer; ${whichIstiodPicks(ref, emptySelector, existing)} (IST0111)`
         : `${form} but namespace "${ref.namespace}" already has a namespace-wide Sidecar: ${existing.name}${managedNote(existing)}${sharedRevisionNote(revisions.now, existingRevision)}; with two of them Istio's choice is undefined (IST0111)`,
       hint: existing.deleting
         ? `wait until ${existing.namespace}/${existing.name} is gone (its metadata.finalizers say what holds it), or add spec.workloadSelector.labels to ${ref.name} so it applies to specific workloads`
@@ -152,6 +152,19 @@ function duplicateDefault(
           : `edit the existing Sidecar ${existing.namespace}/${existing.name} instead, or add spec.workloadSelector.labels to ${ref.name} so it applies to specific workloads`,
     });
   }
+}
+
+/**
+ * Which of two namespace-wide Sidecars istiod gives the namespace's pods: the
+ * older, unless exactly one is a `workloadSelector: {}`, which istiod sorts
+ * with the selector Sidecars and takes ahead of a real default whatever their
+ * ages (selector.empty; the SidecarScope differential found the older one
+ * named here).
+ */
+function whichIstiodPicks(ref: ObjectRef, emptySelector: boolean, existing: SidecarInfo): string {
+  if (emptySelector === existing.selectorPresent) return 'Istio picks the older one';
+  const [empty, other] = emptySelector ? [ref.name, existing.name] : [existing.name, ref.name];
+  return `istiod applies ${empty}, whose workloadSelector is {}, to every pod ahead of ${other}, whatever their ages`;
 }
 
 /** What makes two selectors overlap: the labels a pod needs for both, and the pods and workloads that have them. */

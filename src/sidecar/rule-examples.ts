@@ -434,6 +434,16 @@ export const RULE_EXAMPLES: Readonly<Record<string, RuleExample>> = {
     `  workloadSelector: {}\n${EGRESS}`,
     `  workloadSelector:\n    labels: {app: reviews}\n${EGRESS}`,
   ),
+  'selector.shadowed': pair(
+    doc(
+      sidecar(`  workloadSelector: {}\n${EGRESS}`, { name: 'catch-all' }),
+      sidecar(`  workloadSelector:\n    labels: {app: reviews}\n${EGRESS}`, { name: 'reviews' }),
+    ),
+    doc(
+      sidecar(EGRESS, { name: 'default' }),
+      sidecar(`  workloadSelector:\n    labels: {app: reviews}\n${EGRESS}`, { name: 'reviews' }),
+    ),
+  ),
   'outbound.mode-empty': specs(
     `${EGRESS}  outboundTrafficPolicy: {}\n`,
     `${EGRESS}  outboundTrafficPolicy: {mode: REGISTRY_ONLY}\n`,

@@ -209,6 +209,14 @@ const CLUSTER_RULES: readonly RuleEntry[] = [
       "Istio's analyzers count it as namespace-wide while istiod sorts it with the selector Sidecars (pkg/model/sidecar.go), where it matches every pod of the namespace.",
   },
   {
+    id: 'selector.shadowed',
+    severity: 'warning',
+    title: 'a selector Sidecar beside an older workloadSelector: {}, which takes every pod of the namespace first',
+    help: 'Give the other Sidecar workloadSelector labels, or remove its workloadSelector to make it the namespace default.',
+    source:
+      "istiod tries a namespace's Sidecars that have a workloadSelector field oldest first (pilot/pkg/model/push_context.go, doGetSidecarScope over sortConfigByCreationTime), and an empty selector matches every pod; Istio's analyzer counts {} as namespace-wide and reports no overlap. Found by the SidecarScope differential (docs/conformance.md, Scope claims).",
+  },
+  {
     id: 'outbound.mode-empty',
     severity: 'warning',
     title: 'outboundTrafficPolicy without a mode',

@@ -31,6 +31,7 @@ export function scopeRules(input: ScopeInput, view: ClusterView, options: ScopeO
 /** scopeRules' findings, pushed onto `out` (the cross-object rules collect every finding in one array). */
 export function addScopeFindings(out: Violation[], input: ScopeInput, view: ClusterView, options: ScopeOptions): void {
   emptySelector(out, input, view, options);
+  shadowedByEmptySelector(out, input, view);
   // Most Sidecars have egress and an outbound policy: neither bypass can apply, and the default is not looked up.
   if (!hasEgress(input.object) || outboundModeOf(input.object) === null) {
     const replaced = replacedDefaults(input, view, options);
@@ -233,6 +234,58 @@ function emptySelector(
     message: `${describeRef(ref)}: a workloadSelector without labels is counted as namespace-wide by Istio's analyzer, but istiod applies it as a selector matching every pod in ${ref.namespace}${over}${competing(ref, revision, view)}${root}`,
     hint: 'remove spec.workloadSelector to make it the namespace default, or give it labels',
   });
+}
+
+/**
+ * selector.shadowed: a selector Sidecar beside an older `workloadSelector: {}`
+ * of its namespace that the same istiod reads. istiod tries the Sidecars with
+ * a selector field oldest first and `{}` matches every pod, so the older `{}`
+ * takes every pod this one selects: it has no effect while the other exists.
+ * Istio's analyzer counts `{}` as namespace-wide and reports no overlap, and
+ * conflict.overlap compares labels, of which `{}` has none (found by the
+ * SidecarScope differential, test/conformance/scope-claims.test.ts).
+ * kube-apiserver sets a CREATE's creationTimestamp before admission; a
+ * Sidecar without one (a manifest `check` reads) comes after every stored
+ * one. Most namespaces hold no `{}`: one look at their namespace-wide
+ * Sidecars.
+ */
+function shadowedByEmptySelector(out: Violation[], { object, ref }: ScopeInput, view: ClusterView): void {
+  if (selectorOf(object) === null) return;
+  const revision = revisionOf(object);
+  const own = { name: ref.name, creationTimestamp: creationTimestampOf(object) };
+  const empties = view
+    .namespaceWide(ref.namespace)
+    .filter(
+      (s) =>
+        s.selectorPresent && s.name !== ref.name && sameIstiod(revision, revisionIn(s.labels)) && comesFirst(s, own),
+    );
+  const first = oldest(empties);
+  if (!first) return;
+  const when = own.creationTimestamp === undefined ? 'this one comes after it' : 'it is older';
+  out.push({
+    rule: 'selector.shadowed',
+    severity: 'warning',
+    path: 'spec.workloadSelector',
+    peer: { namespace: first.namespace, name: first.name },
+    message: `${describeRef(ref)}: ${describeRef(first)} has workloadSelector: {}, which istiod applies to every pod of ${ref.namespace}, and ${when}: istiod gives it every pod this Sidecar selects, so this Sidecar has no effect (Istio's analyzer does not report this)`,
+    hint: `give ${first.name} workloadSelector labels, or remove its workloadSelector to make it the namespace default, which selector Sidecars take their pods from`,
+  });
+}
+
+function creationTimestampOf(object: unknown): string | undefined {
+  const meta = isRecord(object) ? object.metadata : undefined;
+  const created = isRecord(meta) ? meta.creationTimestamp : undefined;
+  return typeof created === 'string' && created !== '' ? created : undefined;
+}
+
+/** Whether istiod orders `a` before `b` (creationTimestamp, then name); `b` without a timestamp comes last. */
+function comesFirst(
+  a: Pick<SidecarInfo, 'name' | 'creationTimestamp'>,
+  b: { name: string; creationTimestamp?: string },
+): boolean {
+  if (b.creationTimestamp === undefined) return true;
+  const [x, y] = [a.creationTimestamp ?? '', b.creationTimestamp];
+  return x < y || (x === y && a.name < b.name);
 }
 
 /**

@@ -133,18 +133,46 @@ export interface ScopeListener {
 export interface ScopeResult {
   namespace: string;
   name: string;
+  /** The older Sidecar whose scope istiod gives this one's proxy instead (the listeners stay this one's own). */
+  shadowedBy?: string;
+  /** The scope's outbound traffic policy: the Sidecar's own mode, else the mesh's (ALLOW_ANY). */
+  outboundMode: string;
   listeners: ScopeListener[];
+  /** With `fallback`: the scope this Sidecar's proxy gets once the Sidecar is deleted. */
+  fallback?: ProxyScope;
+}
+
+/** The scope istiod gives one proxy. */
+export interface ProxyScope {
+  /** `ns/name` of the Sidecar the scope is made from; "" for istiod's built-in default (every host, the mesh's mode). */
+  sidecar: string;
+  outboundMode: string;
+  listeners: ScopeListener[];
+}
+
+/** A Pod of the input, probed as a proxy in its namespace with its labels. */
+export interface ScopePod extends ProxyScope {
+  namespace: string;
+  name: string;
+  labels: Record<string, string>;
 }
 
 /** Istio's pilot code: the SidecarScope istiod gives a proxy each Sidecar applies to. */
 export async function istioScope(text: string, rootNamespace = 'istio-system'): Promise<ScopeResult[]> {
-  const out = await runJson<{ sidecars: ScopeResult[] }>(
-    SCOPE_BIN,
-    ['--root-namespace', rootNamespace, '-'],
-    text,
-    [0],
-  );
-  return out.sidecars;
+  return (await istioScopes(text, { rootNamespace })).sidecars;
+}
+
+/**
+ * istioScope with the Pods of the text probed too, and with `fallback` each
+ * Sidecar's scope once it is deleted (one more push per batch of deletions).
+ */
+export async function istioScopes(
+  text: string,
+  { rootNamespace = 'istio-system', fallback = false }: { rootNamespace?: string; fallback?: boolean } = {},
+): Promise<{ sidecars: ScopeResult[]; pods: ScopePod[] }> {
+  const args = ['--root-namespace', rootNamespace, ...(fallback ? ['--fallback'] : []), '-'];
+  const out = await runJson<{ sidecars: ScopeResult[]; pods?: ScopePod[] }>(SCOPE_BIN, args, text, [0]);
+  return { sidecars: out.sidecars, pods: out.pods ?? [] };
 }
 
 /** sidecar-guard's `check` with the cross-object rules, over the Sidecars and the registry in the text. */

@@ -233,6 +233,30 @@ describe('cross-object rules through kubectl', () => {
     }
   });
 
+  test('a selector Sidecar beside an older workloadSelector: {} is allowed with a warning: the {} takes its pods', async () => {
+    await namespaces('e2e-shadowed');
+    const catchAll = sidecar(
+      'e2e-shadowed',
+      'catch-all',
+      'spec:\n  workloadSelector: {}\n  egress:\n  - hosts: ["./*"]\n',
+    );
+    const created = await ok(['apply', '-f', '-'], catchAll);
+    assert.match(created.stderr, /\[selector\.empty\]|workloadSelector without labels/);
+    // kube-apiserver sets the creationTimestamp of a CREATE before it asks the webhook.
+    const reviews = await ok(
+      ['apply', '-f', '-'],
+      sidecar(
+        'e2e-shadowed',
+        'reviews',
+        'spec:\n  workloadSelector:\n    labels: {app: reviews}\n  egress:\n  - hosts: ["./*"]\n',
+      ),
+    );
+    assert.match(
+      reviews.stderr,
+      /Warning: Sidecar e2e-shadowed\/reviews: Sidecar e2e-shadowed\/catch-all has workloadSelector: \{\}, which istiod applies to every pod of e2e-shadowed, and it is older: istiod gives it every pod this Sidecar selects, so this Sidecar has no effect/,
+    );
+  });
+
   test('an overlapping selector is refused, naming the other Sidecar and the pods both would select', async () => {
     await namespaces('e2e-overlap');
     await ok(

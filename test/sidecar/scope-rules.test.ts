@@ -217,6 +217,97 @@ describe('selector.empty', () => {
   });
 });
 
+describe('selector.shadowed: an older workloadSelector: {} takes every pod first', () => {
+  const at = (s: Record<string, unknown>, created: string) => {
+    (s.metadata as Record<string, unknown>).creationTimestamp = created;
+    return s;
+  };
+  const empty = (name = 'catch-all', created = '2026-01-01T00:00:00Z', labels?: Record<string, string>) =>
+    at(sidecar('shop', name, { spec: { workloadSelector: {} }, ...(labels ? { labels } : {}) }), created);
+  const reviews = (created?: string, labels?: Record<string, string>) => {
+    const s = sidecar('shop', 'reviews', { selector: { app: 'reviews' }, ...(labels ? { labels } : {}) });
+    return created ? at(s, created) : s;
+  };
+
+  test('a selector Sidecar created beside a {} is warned, naming it', () => {
+    const [v, ...rest] = only(judge([empty()], reviews()), 'selector.shadowed');
+    assert.equal(rest.length, 0);
+    assert.equal(v!.severity, 'warning');
+    assert.equal(v!.path, 'spec.workloadSelector');
+    assert.deepEqual(v!.peer, { namespace: 'shop', name: 'catch-all' });
+    assert.equal(
+      v!.message,
+      "Sidecar shop/reviews: Sidecar shop/catch-all has workloadSelector: {}, which istiod applies to every pod of shop, and this one comes after it: istiod gives it every pod this Sidecar selects, so this Sidecar has no effect (Istio's analyzer does not report this)",
+    );
+    assert.equal(
+      v!.hint,
+      'give catch-all workloadSelector labels, or remove its workloadSelector to make it the namespace default, which selector Sidecars take their pods from',
+    );
+  });
+
+  test('stored ones are ordered as istiod orders them: creationTimestamp, then name; the oldest {} is named', () => {
+    const [older] = only(judge([empty()], reviews('2026-02-01T00:00:00Z')), 'selector.shadowed');
+    assert.match(older!.message, /, and it is older: istiod gives it every pod/);
+    assert.deepEqual(only(judge([empty()], reviews('2025-12-01T00:00:00Z')), 'selector.shadowed'), [], 'it is younger');
+    const same = '2026-01-01T00:00:00Z';
+    assert.equal(only(judge([empty('a-all', same)], reviews(same)), 'selector.shadowed').length, 1, 'a-all < reviews');
+    assert.deepEqual(only(judge([empty('z-all', same)], reviews(same)), 'selector.shadowed'), [], 'reviews < z-all');
+    const two = [empty('b-all', '2026-01-02T00:00:00Z'), empty('c-all', '2026-01-01T00:00:00Z')];
+    assert.deepEqual(only(judge(two, reviews()), 'selector.shadowed')[0]!.peer, { namespace: 'shop', name: 'c-all' });
+  });
+
+  test('only a {} the same istiod reads; a namespace default or a namespace-wide candidate is not this rule', () => {
+    const rev = (r: string) => ({ 'istio.io/rev': r });
+    assert.deepEqual(
+      only(judge([empty('all', undefined, rev('1-27'))], reviews(undefined, rev('1-28'))), 'selector.shadowed'),
+      [],
+    );
+    assert.equal(only(judge([empty('all', undefined, rev('1-27'))], reviews()), 'selector.shadowed').length, 1);
+    assert.deepEqual(only(judge([sidecar('shop', 'default')], reviews()), 'selector.shadowed'), []);
+    assert.deepEqual(only(judge([empty()], sidecar('shop', 'default')), 'selector.shadowed'), []);
+    assert.deepEqual(only(judge([empty()], empty('other', '2026-02-01T00:00:00Z')), 'selector.shadowed'), []);
+  });
+});
+
+describe("conflict.default's warning on an UPDATE says which one istiod gives the pods", () => {
+  const stored = (s: Record<string, unknown>) => ({ object: s, oldObject: s });
+  const update = (existing: Record<string, unknown>[], s: Record<string, unknown>) => {
+    const meta = s.metadata as { namespace: string; name: string };
+    const view = storeOf({ sidecars: existing, pods: [], namespaces: [] });
+    return only(
+      crossObjectRules({ ...stored(s), ref: { namespace: meta.namespace, name: meta.name } }, view, {
+        overlap: 'workloads',
+        rootNamespace: 'istio-system',
+      }),
+      'conflict.default',
+    ).map((v) => [v.severity, v.message]);
+  };
+  const all = (name: string) => sidecar('shop', name, { spec: { workloadSelector: {} } });
+
+  test('two defaults, or two {}: the older one', () => {
+    assert.deepEqual(update([sidecar('shop', 'a')], sidecar('shop', 'b')), [
+      [
+        'warning',
+        "Sidecar shop/b and Sidecar shop/a are both namespace-wide for Istio's analyzer; Istio picks the older one (IST0111)",
+      ],
+    ]);
+    assert.match(update([all('a')], all('b'))[0]![1]!, /; Istio picks the older one \(IST0111\)$/);
+  });
+
+  test('a {} and a default: the {}, whatever their ages', () => {
+    assert.deepEqual(update([sidecar('shop', 'default')], all('catch-all')), [
+      [
+        'warning',
+        "Sidecar shop/catch-all and Sidecar shop/default are both namespace-wide for Istio's analyzer; istiod applies catch-all, whose workloadSelector is {}, to every pod ahead of default, whatever their ages (IST0111)",
+      ],
+    ]);
+    assert.match(
+      update([all('catch-all')], sidecar('shop', 'default'))[0]![1]!,
+      /istiod applies catch-all, whose workloadSelector is \{\}, to every pod ahead of default/,
+    );
+  });
+});
+
 describe('outbound.mode-empty (KIA1007)', () => {
   test('an outboundTrafficPolicy without a mode', () => {
     for (const otp of [{}, { mode: null }, { egressProxy: { host: 'egress.example.com', port: { number: 443 } } }]) {

@@ -21,10 +21,18 @@
 // input order; istiod picks between Sidecars that select one proxy (and
 // between ServiceEntries of one host) by age. When an older Sidecar shadows
 // one, "shadowedBy" names it and the listeners are still the shadowed
-// Sidecar's own. Kinds other than v1 Service/Namespace and Istio config are
-// ignored.
+// Sidecar's own. "outboundMode" is the scope's outbound traffic policy
+// (the Sidecar's own, else the mesh's).
 //
-// Usage: istio-scope [--namespace NS] [--root-namespace NS] [--domain D] FILE... (- for stdin)
+// Each v1 Pod of the input is a probe: a proxy in its namespace with its
+// labels, reported under "pods" with the scope istiod gives it and "sidecar",
+// the Sidecar that scope comes from ("ns/name"; "" for istiod's built-in
+// default when no Sidecar applies). With --fallback, each Sidecar also gets
+// "fallback": the scope its own proxy gets once that Sidecar is deleted
+// (one more push per batch of deletions that cannot affect each other).
+// Kinds other than v1 Service/Namespace/Pod and Istio config are ignored.
+//
+// Usage: istio-scope [--namespace NS] [--root-namespace NS] [--domain D] [--fallback] FILE... (- for stdin)
 package main
 
 import (
@@ -78,12 +86,39 @@ type sidecarResult struct {
 	Name      string `json:"name"`
 	// ShadowedBy: the older Sidecar whose scope istiod gives this one's
 	// proxies instead; the listeners are still this Sidecar's own.
-	ShadowedBy string     `json:"shadowedBy,omitempty"`
-	Listeners  []listener `json:"listeners"`
+	ShadowedBy string `json:"shadowedBy,omitempty"`
+	// OutboundMode: REGISTRY_ONLY or ALLOW_ANY, as the scope holds it.
+	OutboundMode string     `json:"outboundMode"`
+	Listeners    []listener `json:"listeners"`
+	// Fallback (--fallback): the scope this Sidecar's proxy gets without it.
+	Fallback *scopeResult `json:"fallback,omitempty"`
+}
+
+// scopeResult is the scope istiod gives one proxy.
+type scopeResult struct {
+	// Sidecar: "ns/name" of the Sidecar the scope is made from ("" for
+	// istiod's built-in default: every host, the mesh's outbound mode).
+	Sidecar      string     `json:"sidecar"`
+	OutboundMode string     `json:"outboundMode"`
+	Listeners    []listener `json:"listeners"`
+}
+
+type podResult struct {
+	Namespace string            `json:"namespace"`
+	Name      string            `json:"name"`
+	Labels    map[string]string `json:"labels"`
+	scopeResult
 }
 
 type output struct {
 	Sidecars []sidecarResult `json:"sidecars"`
+	Pods     []podResult     `json:"pods,omitempty"`
+}
+
+// probe is a proxy to set up: a namespace and the proxy's labels.
+type probe struct {
+	namespace string
+	labels    map[string]string
 }
 
 // A fixed epoch keeps the output independent of when the command runs.
@@ -94,19 +129,38 @@ func main() {
 	namespace := fs.String("namespace", "default", "namespace of objects that name none")
 	rootNamespace := fs.String("root-namespace", "istio-system", "the mesh config's rootNamespace")
 	domain := fs.String("domain", "cluster.local", "istiod's --domain (Kubernetes Services are name.ns.svc.<domain>)")
-	objects := command.Start(fs, "usage: istio-scope [--namespace NS] [--root-namespace NS] [--domain D] FILE... (- for stdin)", namespace)
+	withFallback := fs.Bool("fallback", false, "also report, for each Sidecar, the scope its proxy gets once that Sidecar is deleted")
+	objects := command.Start(fs, "usage: istio-scope [--namespace NS] [--root-namespace NS] [--domain D] [--fallback] FILE... (- for stdin)", namespace)
 
-	kubeObjects, configs, sidecars := sortInput(objects, *domain)
+	in := sortInput(objects, *domain)
 	m := mesh.DefaultMeshConfig()
 	m.RootNamespace = *rootNamespace
-	results := run(m, *domain, kubeObjects, configs, sidecars)
+	probes := make([]probe, 0, len(in.sidecars)+len(in.pods))
+	for _, sc := range in.sidecars {
+		probes = append(probes, proxyOf(sc))
+	}
+	for _, p := range in.pods {
+		probes = append(probes, p.probe)
+	}
+	scopes := run(m, *domain, in.kubeObjects, in.configs, probes)
+	results := make([]sidecarResult, len(in.sidecars))
+	for i, sc := range in.sidecars {
+		results[i] = ownResult(sc, scopes[i])
+		if scopes[i].name != sc.Name {
+			results[i].ShadowedBy = scopes[i].name
+		}
+	}
+	var pods []podResult
+	for j, p := range in.pods {
+		pods = append(pods, podResult{Namespace: p.namespace, Name: p.name, Labels: p.labels, scopeResult: scopes[len(in.sidecars)+j].scopeResult})
+	}
 
 	// A shadowed Sidecar's own scope: istiod converts every Sidecar the same
 	// way whatever the others, so it is what istiod gives its proxies once
 	// the older Sidecar is gone. Each extra pass keeps one shadowed Sidecar
 	// per namespace and no other Sidecar.
 	var others []config.Config
-	for _, c := range configs {
+	for _, c := range in.configs {
 		if !isSidecar(c) {
 			others = append(others, c)
 		}
@@ -119,27 +173,101 @@ func main() {
 	}
 	for len(pending) > 0 {
 		pass, index, taken := slices.Clone(others), []int{}, map[string]bool{}
-		for i := range sidecars {
-			if pending[i] && !taken[sidecars[i].Namespace] {
-				taken[sidecars[i].Namespace] = true
-				pass = append(pass, sidecars[i])
+		for i := range in.sidecars {
+			if pending[i] && !taken[in.sidecars[i].Namespace] {
+				taken[in.sidecars[i].Namespace] = true
+				pass = append(pass, in.sidecars[i])
 				index = append(index, i)
 				delete(pending, i)
 			}
 		}
-		passSidecars := pass[len(others):]
-		for j, r := range run(m, *domain, kubeObjects, pass, passSidecars) {
+		passProbes := []probe{}
+		for _, i := range index {
+			passProbes = append(passProbes, proxyOf(in.sidecars[i]))
+		}
+		for j, s := range run(m, *domain, in.kubeObjects, pass, passProbes) {
+			r := ownResult(in.sidecars[index[j]], s)
 			r.ShadowedBy = results[index[j]].ShadowedBy
 			results[index[j]] = r
 		}
 	}
-	command.Print("istio-scope", output{Sidecars: results})
+
+	if *withFallback {
+		fallbacks(m, *domain, in, results)
+	}
+	command.Print("istio-scope", output{Sidecars: results, Pods: pods})
+}
+
+// fallbacks fills in each Sidecar's Fallback: the scope its own proxy gets
+// with that Sidecar deleted and everything else kept. Deleting a Sidecar
+// changes what istiod gives the proxies of its namespace only, unless it is
+// a namespace-wide one of the root namespace (a candidate mesh-wide
+// default): so each pass deletes one Sidecar per namespace, and such a root
+// Sidecar alone.
+func fallbacks(m *meshconfig.MeshConfig, domain string, in input, results []sidecarResult) {
+	pending := make([]bool, len(in.sidecars))
+	left := len(in.sidecars)
+	for i := range pending {
+		pending[i] = true
+	}
+	meshWide := func(sc config.Config) bool {
+		return sc.Namespace == m.RootNamespace && sc.Spec.(*networking.Sidecar).GetWorkloadSelector() == nil
+	}
+	for left > 0 {
+		deleted, taken := []int{}, map[string]bool{}
+		for i, sc := range in.sidecars {
+			if !pending[i] || taken[sc.Namespace] {
+				continue
+			}
+			if meshWide(sc) {
+				if len(deleted) > 0 {
+					continue
+				}
+				deleted = append(deleted, i)
+				break
+			}
+			taken[sc.Namespace] = true
+			deleted = append(deleted, i)
+		}
+		pass, probes := []config.Config{}, []probe{}
+		for _, c := range in.configs {
+			keep := true
+			for _, i := range deleted {
+				s := in.sidecars[i]
+				if isSidecar(c) && c.Namespace == s.Namespace && c.Name == s.Name {
+					keep = false
+				}
+			}
+			if keep {
+				pass = append(pass, c)
+			}
+		}
+		for _, i := range deleted {
+			probes = append(probes, proxyOf(in.sidecars[i]))
+			pending[i] = false
+			left--
+		}
+		for j, s := range run(m, domain, in.kubeObjects, pass, probes) {
+			fb := s.scopeResult
+			results[deleted[j]].Fallback = &fb
+		}
+	}
+}
+
+// proxyOf is the proxy a Sidecar is written for: in its namespace, labelled
+// with its workloadSelector's labels (none without one).
+func proxyOf(sc config.Config) probe {
+	return probe{namespace: sc.Namespace, labels: sc.Spec.(*networking.Sidecar).GetWorkloadSelector().GetLabels()}
+}
+
+func ownResult(sc config.Config, s probed) sidecarResult {
+	return sidecarResult{Namespace: sc.Namespace, Name: sc.Name, OutboundMode: s.OutboundMode, Listeners: s.Listeners}
 }
 
 // run builds the registries and one push context from the input, as
-// pilot/test/xds does, and asks for the scope of each Sidecar's proxy.
-func run(m *meshconfig.MeshConfig, domain string, kubeObjects []runtime.Object, configs, sidecars []config.Config) []sidecarResult {
-	results := []sidecarResult{}
+// pilot/test/xds does, and asks for the scope of each probe's proxy.
+func run(m *meshconfig.MeshConfig, domain string, kubeObjects []runtime.Object, configs []config.Config, probes []probe) []probed {
+	results := []probed{}
 	// test.Wrap is Istio's own test.Failer for use outside `go test`: a
 	// Fatal in the harness becomes an error, and its Cleanups stop the
 	// registries once done.
@@ -163,8 +291,14 @@ func run(m *meshconfig.MeshConfig, domain string, kubeObjects []runtime.Object, 
 			ServiceRegistries: []serviceregistry.Instance{kube},
 			ClusterID:         constants.DefaultClusterName,
 		})
-		for _, sc := range sidecars {
-			results = append(results, scopeOf(env, sc, domain))
+		// Which Sidecar a scope comes from: the scope holds the spec the
+		// push context read from the config store, the same pointer.
+		sources := map[*networking.Sidecar]string{}
+		for _, c := range env.Store().List(gvk.Sidecar, "") {
+			sources[c.Spec.(*networking.Sidecar)] = c.Namespace + "/" + c.Name
+		}
+		for _, p := range probes {
+			results = append(results, scopeOf(env, p, domain, sources))
 		}
 	})
 	if err != nil {
@@ -177,9 +311,25 @@ func isSidecar(c config.Config) bool {
 	return c.GroupVersionKind.Kind == gvk.Sidecar.Kind && c.GroupVersionKind.Group == gvk.Sidecar.Group
 }
 
+// input is what the objects hold for istiod: Kubernetes objects for its
+// service registry, Istio config (the Sidecars among it also apart, in
+// input order) and the pods to probe.
+type input struct {
+	kubeObjects []runtime.Object
+	configs     []config.Config
+	sidecars    []config.Config
+	pods        []pod
+}
+
+type pod struct {
+	probe
+	name string
+}
+
 // sortInput converts every object as the API server and istiod would see it;
 // anything unreadable is an input error (exit 2).
-func sortInput(objects []manifest.Object, domain string) (kubeObjects []runtime.Object, configs, sidecars []config.Config) {
+func sortInput(objects []manifest.Object, domain string) input {
+	var in input
 	seen := map[string]bool{}
 	for i, obj := range objects {
 		fail := func(format string, args ...any) {
@@ -191,7 +341,8 @@ func sortInput(objects []manifest.Object, domain string) (kubeObjects []runtime.
 		}
 		group, _, _ := strings.Cut(obj.APIVersion(), "/")
 		isKube := obj.APIVersion() == "v1" && (obj.Kind() == "Service" || obj.Kind() == "Namespace")
-		if !isKube && !strings.HasSuffix(group, ".istio.io") {
+		isPod := obj.APIVersion() == "v1" && obj.Kind() == "Pod"
+		if !isKube && !isPod && !strings.HasSuffix(group, ".istio.io") {
 			continue
 		}
 		if obj.Name() == "" {
@@ -203,6 +354,21 @@ func sortInput(objects []manifest.Object, domain string) (kubeObjects []runtime.
 			fail("%s %s/%s given twice", obj.Kind(), obj.Namespace(), obj.Name())
 		}
 		seen[key] = true
+		if isPod {
+			// A pod is only a probe: its labels, not a workload in the registry.
+			p := pod{probe: probe{namespace: obj.Namespace(), labels: map[string]string{}}, name: obj.Name()}
+			m, _ := obj.Fields["metadata"].(map[string]any)
+			labels, _ := m["labels"].(map[string]any)
+			for k, v := range labels {
+				s, ok := v.(string)
+				if !ok {
+					fail("Pod label %q is not a string", k)
+				}
+				p.labels[k] = s
+			}
+			in.pods = append(in.pods, p)
+			continue
+		}
 		if m, ok := obj.Fields["metadata"].(map[string]any); ok && m["creationTimestamp"] == nil {
 			m["creationTimestamp"] = epoch.Add(time.Duration(i) * time.Second).Format(time.RFC3339)
 		}
@@ -211,7 +377,7 @@ func sortInput(objects []manifest.Object, domain string) (kubeObjects []runtime.
 			if err != nil {
 				fail("%v", err)
 			}
-			kubeObjects = append(kubeObjects, o)
+			in.kubeObjects = append(in.kubeObjects, o)
 			continue
 		}
 		var ik crd.IstioKind
@@ -227,29 +393,41 @@ func sortInput(objects []manifest.Object, domain string) (kubeObjects []runtime.
 		if err != nil {
 			fail("%v", err)
 		}
-		configs = append(configs, *cfg)
+		in.configs = append(in.configs, *cfg)
 		if isSidecar(*cfg) {
-			sidecars = append(sidecars, *cfg)
+			in.sidecars = append(in.sidecars, *cfg)
 		}
 	}
-	return kubeObjects, configs, sidecars
+	return in
 }
 
-// scopeOf asks istiod's push context for the scope of a proxy this Sidecar
-// selects, and lists its egress listeners as istiod holds them.
-func scopeOf(env *core.ConfigGenTest, sc config.Config, domain string) sidecarResult {
-	spec := sc.Spec.(*networking.Sidecar)
-	labels := spec.GetWorkloadSelector().GetLabels()
+// probed is what a probe's proxy gets: the scope and the scope's own name
+// (the Sidecar's name; istiod's built-in default has one of its own).
+type probed struct {
+	scopeResult
+	name string
+}
+
+// scopeOf asks istiod's push context for the scope of a proxy and lists its
+// egress listeners as istiod holds them.
+func scopeOf(env *core.ConfigGenTest, p probe, domain string, sources map[*networking.Sidecar]string) probed {
 	proxy := env.SetupProxy(&model.Proxy{
-		ConfigNamespace: sc.Namespace,
-		Labels:          labels,
-		Metadata:        &model.NodeMetadata{Namespace: sc.Namespace, Labels: labels},
-		DNSDomain:       sc.Namespace + ".svc." + domain,
+		ConfigNamespace: p.namespace,
+		Labels:          p.labels,
+		Metadata:        &model.NodeMetadata{Namespace: p.namespace, Labels: p.labels},
+		DNSDomain:       p.namespace + ".svc." + domain,
 	})
 	scope := proxy.SidecarScope
-	r := sidecarResult{Namespace: sc.Namespace, Name: sc.Name, Listeners: []listener{}}
-	if scope.Name != sc.Name {
-		r.ShadowedBy = scope.Name
+	r := probed{scopeResult: scopeResult{Listeners: []listener{}}, name: scope.Name}
+	if scope.Sidecar != nil {
+		source, found := sources[scope.Sidecar]
+		if !found {
+			command.Fail("istio-scope", fmt.Errorf("the scope of a proxy in %s comes from a Sidecar %q not in the config store", p.namespace, scope.Name))
+		}
+		r.Sidecar = source
+	}
+	if otp := scope.OutboundTrafficPolicy; otp != nil {
+		r.OutboundMode = otp.GetMode().String()
 	}
 	for i, ilw := range scope.EgressListeners {
 		l := listener{
