@@ -9,7 +9,7 @@ import { audit, type AuditInput } from './audit/analyze.js';
 import { formatAuditJson, formatAuditText } from './audit/report.js';
 import { scopeAudit } from './audit/scope.js';
 import { formatScopeJson, formatScopeText } from './audit/scope-report.js';
-import { parseSources } from './manifests/documents.js';
+import { type Manifest, parseSources } from './manifests/documents.js';
 import { stringify as stringifyYaml } from 'yaml';
 import { ConfigError, parseDependencies, parseTemplate } from './defaults/config.js';
 import { generateDefault, templateHosts, type DefaultsConfig, type GeneratedSidecar } from './defaults/generate.js';
@@ -35,7 +35,7 @@ import { clip, escapeControls } from './sidecar/format.js';
 import { formatJson, formatText } from './check/report.js';
 import { checkManifests, type CheckReport } from './check/run.js';
 import { formatGithub, formatJunit, formatSarif } from './check/ci-report.js';
-import { clusterObjects, ManifestError, storeOf, type ClusterObjects } from './manifests/state.js';
+import { clusterObjects, isSidecarNearMiss, ManifestError, storeOf, type ClusterObjects } from './manifests/state.js';
 import {
   CLAIMS_MODES,
   DEFAULT_DRAIN_DELAY_MS,
@@ -693,6 +693,21 @@ async function runAudit(values: Values, paths: string[], io: CliIO): Promise<num
   return report.summary.errors > 0 ? EXIT_REJECTED : EXIT_OK;
 }
 
+/**
+ * A document whose kind or group is a near miss of a Sidecar's is no Sidecar
+ * to audit, but it is likely one meant: said on stderr rather than passed
+ * over in silence (`check` refuses it with object.kind).
+ */
+function warnNearMisses(manifests: readonly Manifest[], io: CliIO): void {
+  for (const m of manifests) {
+    if (!m.ok || !isSidecarNearMiss(m.object)) continue;
+    const { apiVersion, kind } = m.object as { apiVersion: string; kind: string };
+    io.stderr(
+      `sidecar-guard: ${m.file}:${m.position.line}: ${JSON.stringify(kind)} of ${apiVersion} is not a Sidecar and is not audited (check reports it as object.kind)\n`,
+    );
+  }
+}
+
 /** The cluster's objects: from PATHs, or listed once from --kubeconfig (default $KUBECONFIG, ~/.kube/config, in-cluster). */
 async function loadCluster(
   values: Values,
@@ -702,10 +717,11 @@ async function loadCluster(
   if (paths.length > 0 && values.kubeconfig) throw new UsageError('give either --kubeconfig or PATHs, not both');
   if (paths.length > 0) {
     try {
-      const input = clusterObjects(
-        parseSources(readSources(paths, (max) => io.stdin(max), { maxBytes: intFlag(values, 'max-file-size') })),
-        (values.namespace as string | undefined) ?? 'default',
+      const manifests = parseSources(
+        readSources(paths, (max) => io.stdin(max), { maxBytes: intFlag(values, 'max-file-size') }),
       );
+      warnNearMisses(manifests, io);
+      const input = clusterObjects(manifests, (values.namespace as string | undefined) ?? 'default');
       return { input, podsKnown: input.pods.length > 0 };
     } catch (err) {
       if (err instanceof ManifestError) throw new UsageError(err.message);

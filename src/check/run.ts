@@ -1,7 +1,7 @@
 // The offline `check`: the webhook's decision pipeline (judge), applied to
 // manifests in the order kubectl apply would send them.
 import type { ClusterStore } from '../cluster/store.js';
-import { clusterObjects, isSidecarManifest, storeOf } from '../manifests/state.js';
+import { clusterObjects, isSidecarManifest, isSidecarNearMiss, storeOf } from '../manifests/state.js';
 import { refOf, SIDECAR_KIND } from '../sidecar/object.js';
 import type { OverlapMode } from '../sidecar/selectors.js';
 import type { UnknownHosts } from '../sidecar/host-rules.js';
@@ -70,7 +70,7 @@ export function checkManifests(manifests: readonly Manifest[], files: number, op
       results.push(parseFailure(m));
       continue;
     }
-    if (!isSidecarManifest(m.object)) {
+    if (!isSidecarManifest(m.object) && !isSidecarNearMiss(m.object)) {
       skipped++;
       continue;
     }

@@ -3,6 +3,7 @@
 // Jobs, CronJobs), Services and ServiceEntries among them, each namespaced
 // object given the default namespace when it names none (as kubectl would).
 // Used by `serve --state`, `check` and `audit` on files, so it sits below all three.
+import { boundedDistance } from '../util/distance.js';
 import { isRecord } from '../util/json.js';
 import { ClusterStore } from '../cluster/store.js';
 import type { Manifest } from './documents.js';
@@ -25,6 +26,24 @@ export class ManifestError extends Error {}
 export function isSidecarManifest(obj: unknown): boolean {
   return isRecord(obj) && obj.kind === SIDECAR_KIND && inGroup(obj, SIDECAR_GROUP);
 }
+
+/**
+ * A document meant as a Sidecar with a near miss in its kind or API group
+ * (`Sidcar`, `sidecar`, `networking.isito.io/v1`: within two edits, case
+ * aside). kubectl refuses it ("no matches for kind"), so `check` judges it,
+ * and refuses it with object.kind, instead of skipping it as some other kind
+ * and passing a CI gate (found by a newcomer's review, 2026-12-03).
+ */
+export function isSidecarNearMiss(obj: unknown): boolean {
+  if (!isRecord(obj) || typeof obj.kind !== 'string' || typeof obj.apiVersion !== 'string') return false;
+  const slash = obj.apiVersion.indexOf('/');
+  const group = slash < 0 ? '' : obj.apiVersion.slice(0, slash);
+  return !isSidecarManifest(obj) && nearMiss(obj.kind, SIDECAR_KIND) && nearMiss(group, SIDECAR_GROUP);
+}
+
+const nearMiss = (value: string, meant: string): boolean =>
+  boundedDistance(value.toLowerCase(), meant.toLowerCase(), NEAR_MISS_EDITS) <= NEAR_MISS_EDITS;
+const NEAR_MISS_EDITS = 2;
 
 /** apiVersion names one of the groups ('' is the core group: `v1`). */
 function inGroup(obj: Record<string, unknown>, ...groups: string[]): boolean {

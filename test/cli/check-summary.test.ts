@@ -75,3 +75,48 @@ describe('check --isolated', () => {
     );
   });
 });
+
+describe('a near miss of the kind or the group is judged, not skipped', () => {
+  const doc = (apiVersion: string, kind: string) =>
+    `apiVersion: ${apiVersion}\nkind: ${kind}\nmetadata:\n  name: a\n  namespace: shop\nspec:\n  egress:\n  - hosts: ["./*"]\n`;
+
+  test('Sidcar, sidecar, Sidecars, networking.isito.io: refused with object.kind, exit 1 (kubectl refuses them too)', async () => {
+    for (const [apiVersion, kind, path] of [
+      ['networking.istio.io/v1', 'Sidcar', 'kind'],
+      ['networking.istio.io/v1', 'sidecar', 'kind'],
+      ['networking.istio.io/v1beta1', 'Sidecars', 'kind'],
+      ['networking.isito.io/v1', 'Sidecar', 'apiVersion'],
+      ['Networking.Istio.io/v1', 'SideCar', 'apiVersion'],
+    ] as const) {
+      const res = await runCli(['check', '-'], { stdin: doc(apiVersion, kind) });
+      assert.equal(res.code, 1, `${apiVersion} ${kind}`);
+      assert.match(res.stdout, new RegExp(`error: shop/a: ${path}: .*\\[object\\.kind\\]`), `${apiVersion} ${kind}`);
+      assert.match(res.stdout, /1 Sidecar: 0 allowed, 1 rejected, 0 other documents skipped/);
+    }
+  });
+
+  test('audit says on stderr that it skips one, and audits the rest', async () => {
+    const res = await runCli(['audit', '-'], { stdin: `${doc('networking.istio.io/v1', 'Sidcar')}---\n${GOOD}` });
+    assert.equal(res.code, 0);
+    assert.equal(
+      res.stderr,
+      'sidecar-guard: <stdin>:1: "Sidcar" of networking.istio.io/v1 is not a Sidecar and is not audited (check reports it as object.kind)\n',
+    );
+    assert.match(res.stdout, /among 1 Sidecar/);
+  });
+
+  test("the group's other kinds and a Sidecar kind of another group are other documents", async () => {
+    for (const [apiVersion, kind] of [
+      ['networking.istio.io/v1', 'Gateway'],
+      ['networking.istio.io/v1', 'ServiceEntry'],
+      ['networking.istio.io/v1', 'ProxyConfig'],
+      ['apps/v1', 'Sidecar'],
+      ['v1', 'Sidecar'],
+      ['example.com/v1', 'Sidecar'],
+    ] as const) {
+      const res = await runCli(['check', '-'], { stdin: doc(apiVersion, kind) });
+      assert.equal(res.code, 0, `${apiVersion} ${kind}: ${res.stdout}`);
+      assert.match(res.stdout, /0 Sidecars: 0 allowed, 0 rejected, 1 other document skipped/);
+    }
+  });
+});
