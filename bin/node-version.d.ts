@@ -1,3 +1,3 @@
 // Types for node-version.js (the bin runs as plain JavaScript, before any build).
 export declare const MINIMUM_NODE_MAJOR: number;
-export declare function nodeVersionProblem(version?: string): string | undefined;
+export declare function nodeVersionProblem(version?: string, toolsNode?: string): string | undefined;

@@ -1121,6 +1121,9 @@ function serveConfigFrom(values: Values): ServeConfig {
   const standalone = values.standalone === true;
   const listen = hostPortFlag(values.listen as string, '--listen');
   if (standalone && values['tls-secret']) throw new UsageError('--tls-secret needs a cluster; drop --standalone');
+  // Standalone never reads a kubeconfig: taking the flag in silence would hide that the cluster is not used.
+  if (standalone && values.kubeconfig !== undefined)
+    throw new UsageError('--kubeconfig needs a cluster; drop --standalone (or give the cluster state with --state)');
   const config: ServeConfig = {
     listen,
     certDir: values['cert-dir'] as string,

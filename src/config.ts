@@ -222,7 +222,7 @@ export const SERVE_FLAGS: readonly FlagSpec[] = [
     type: 'string',
     arg: 'LEVEL',
     defaultText: `$LOG_LEVEL, else ${DEFAULT_LOG_LEVEL}`,
-    help: 'trace | debug | info | warn | error',
+    help: LOG_LEVELS.join(' | '),
   },
   {
     name: 'log-format',

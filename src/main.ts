@@ -147,8 +147,8 @@ export async function serve(
     await app.listen({
       host: config.listen.host,
       port: config.listen.port,
-      listenTextResolver: () =>
-        `sidecar-guard listening on ${urlOf(app, config)} (${mode}; Node.js ${process.version})`,
+      // Fastify asks once per address: on 0.0.0.0, each interface's, so each line names a different URL.
+      listenTextResolver: (address) => `sidecar-guard listening on ${address} (${mode}; Node.js ${process.version})`,
     });
     teardown.push(() => app.close());
     const url = urlOf(app, config);

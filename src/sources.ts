@@ -165,9 +165,14 @@ function namingFlag<T>(flag: string, read: () => T): T {
     return read();
   } catch (err) {
     if (err instanceof UnreadableFile) throw new UsageError(`cannot read ${flag} ${err.path}: ${err.reason}`);
+    // A missing file or a directory it cannot list: the same line, naming the flag (`cannot read --state x.yaml`).
+    if (err instanceof UsageError && err.message.startsWith(CANNOT_READ))
+      throw new UsageError(`${CANNOT_READ}${flag} ${err.message.slice(CANNOT_READ.length)}`);
     throw err;
   }
 }
+
+const CANNOT_READ = 'cannot read ';
 
 /**
  * Manifest files under a directory, depth first in name order, following

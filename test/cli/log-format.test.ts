@@ -107,3 +107,24 @@ describe('serve logs are written as they are logged', () => {
     });
   }
 });
+
+describe("serve on 0.0.0.0 (the default, and the Deployment's)", { timeout: 60_000 }, () => {
+  test('one listening line per address, each naming a different URL (no line twice)', async () => {
+    const args = [BIN, ...SERVE.map((a) => (a === '127.0.0.1:0' ? '0.0.0.0:0' : a))];
+    const out = await runUntilListening(process.execPath, args);
+    const urls = out
+      .trimEnd()
+      .split('\n')
+      .map((l) => /sidecar-guard listening on (\S+) /.exec((JSON.parse(l) as { msg: string }).msg)?.[1])
+      .filter((u) => u !== undefined);
+    assert.ok(
+      urls.some((u) => /^https:\/\/127\.0\.0\.1:\d+$/.test(u)),
+      out,
+    );
+    assert.equal(new Set(urls).size, urls.length, `a URL logged twice: ${urls.join(', ')}`);
+    assert.ok(
+      urls.every((u) => !u.includes('0.0.0.0')),
+      'each line names a reachable address',
+    );
+  });
+});

@@ -3,7 +3,7 @@
 // of starting and failing with a stack trace.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -17,10 +17,26 @@ describe('the Node.js version the bin accepts', () => {
   });
 
   test('older majors are refused with what to do; the minimum and later pass', () => {
-    assert.match(nodeVersionProblem('20.20.2')!, /needs Node.js 22 or later, and this is v20.20.2: .*make run/);
+    assert.match(
+      nodeVersionProblem('20.20.2', '/nonexistent/bin')!,
+      /needs Node.js 22 or later, and this is v20.20.2: install a newer one, or use `make run`/,
+    );
     assert.ok(nodeVersionProblem('18.0.0'));
     assert.equal(nodeVersionProblem('22.0.0'), undefined);
     assert.equal(nodeVersionProblem('24.21.0'), undefined);
+  });
+
+  test('once `make run` has installed its Node.js, the line says how to put it on PATH', () => {
+    const tools = mkdtempSync(join(tmpdir(), 'sg-tools-'));
+    try {
+      writeFileSync(join(tools, 'node'), '');
+      assert.equal(
+        nodeVersionProblem('20.20.2', tools),
+        `sidecar-guard needs Node.js 22 or later, and this is v20.20.2: use the one \`make run\` installed: export PATH=${tools}:$PATH`,
+      );
+    } finally {
+      rmSync(tools, { recursive: true, force: true });
+    }
   });
 
   // Debian's node on these machines is 20; where an older node is installed, the bin is run with it.

@@ -403,6 +403,14 @@ const CASES: Record<string, Case> = {
     args: () => standalone('--tls-secret', 's'),
     says: /--tls-secret needs a cluster; drop --standalone/,
   },
+  'serve --state missing': {
+    args: () => standalone('--state', '/nonexistent/state.yaml'),
+    says: /cannot read --state \/nonexistent\/state\.yaml: no such file or directory$/,
+  },
+  'serve --kubeconfig standalone': {
+    args: () => standalone('--kubeconfig', '/tmp/does-not-exist'),
+    says: /--kubeconfig needs a cluster; drop --standalone \(or give the cluster state with --state\)/,
+  },
   'serve --generate-defaults unknown': {
     args: () => serve('--generate-defaults', 'some'),
     says: /--generate-defaults must be off, label or all/,

@@ -66,10 +66,20 @@ before(async () => {
   const child = spawnDetached(process.execPath, args, LOG, ROOT);
   child.unref();
   pid = child.pid;
+  // A run whose name filter selects none of this file's tests skips `after`: the webhook must not outlive it.
+  process.once('exit', () => {
+    if (pid === undefined) return;
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already stopped by `after`
+    }
+  });
 });
 
 after(async () => {
   if (pid) await stopProcess(pid);
+  pid = undefined;
   await kubectl(['delete', 'validatingwebhookconfiguration', CONFIG, '--ignore-not-found']);
   await kubectl(['delete', 'secret', '-n', NS, `${CONFIG}-tls`, '--ignore-not-found']);
 });
