@@ -18,10 +18,13 @@ node_modules/.package-lock.json: .tools/node/.ready package.json package-lock.js
 	npm ci --no-audit --no-fund
 	@touch $@
 
-## make help: this list (also what a bare `make` prints)
+## make help: this list (also what a bare `make` prints), with the variables as they are set now
+# The `## ` lines, with each $(VAR) they name replaced by its value (make help LISTEN=... shows that one).
+HELP_VARS = $(sort $(shell sed -n 's/^## //p' $(MAKEFILE_LIST) | grep -o '\$$([A-Z_]*)' | tr -d '$$()'))
 help:
-	@sed -n 's/^## //p' $(MAKEFILE_LIST)
+	@sed -n 's/^## //p' $(MAKEFILE_LIST) $(foreach v,$(HELP_VARS),| sed 's|$$($(v))|$($(v))|g')
 
+## make install: the pinned Node 24 (when the machine's is older) and node_modules (npm ci), when missing or stale
 install: node_modules/.package-lock.json
 
 ## make build: compile src/ into dist/ (only when a source, tsconfig or the lockfile changed)
@@ -35,7 +38,7 @@ dist/.built: node_modules/.package-lock.json tsconfig.json tsconfig.build.json $
 run: build
 	node bin/sidecar-guard.js serve --standalone --listen $(LISTEN) --cert-dir $(CERT_DIR) --metrics-listen $(METRICS_LISTEN) $(ARGS)
 
-## make test: lint, type check, unit + integration tests, then the end-to-end suite against the real
+## make test: lint, type check, unit + integration tests, make pre-commit-test, then the end-to-end suite against the real
 ## kube-apiserver (built from Go modules on first use: make cluster)
 test: lint build oracle cluster prometheus helm-tools
 	npm run --silent typecheck
@@ -43,6 +46,8 @@ test: lint build oracle cluster prometheus helm-tools
 	$(MAKE) --no-print-directory pre-commit-test
 	$(MAKE) --no-print-directory e2e
 
+## make unit: unit + integration tests (everything outside test/e2e), without lint, type check or e2e; needs Go
+## (make helm-tools) and Prometheus (make prometheus)
 unit: build prometheus helm-tools
 	bash scripts/test.sh unit
 
@@ -84,6 +89,7 @@ e2e-race: build cluster
 	npm run --silent e2e:up -- --replicas 3
 	E2E_RACE_RUNS=50 E2E_RACE_KUBECTL_RUNS=50 bash scripts/test.sh test/e2e/60-replicas.test.ts; status=$$?; npm run --silent e2e:down; exit $$status
 
+## make typecheck: tsc --noEmit over src/, test/, bench/ and scripts/ (tsconfig.json)
 typecheck: install
 	npm run --silent typecheck
 
@@ -138,5 +144,6 @@ certs: build
 deploy-manifests:
 	kubectl kustomize manifests
 
+## make clean: remove dist/, .e2e/ and .tools/ (the pinned Node and pre-commit); the Go-built binaries stay
 clean:
 	rm -rf dist .e2e .tools

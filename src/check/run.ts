@@ -149,7 +149,8 @@ function checkSidecar(
     file: m.file,
     line: m.position.line,
     apiVersion: typeof obj.apiVersion === 'string' ? obj.apiVersion : null,
-    kind: SIDECAR_KIND,
+    // The document's own kind: a near miss (`Sidcar`) is reported as written.
+    kind: typeof obj.kind === 'string' ? obj.kind : SIDECAR_KIND,
     namespace: ref.namespace,
     name: ref.name,
     allowed,

@@ -95,6 +95,12 @@ describe('a near miss of the kind or the group is judged, not skipped', () => {
     }
   });
 
+  test('the JSON result gives the kind as written', async () => {
+    const res = await runCli(['check', '-o', 'json', '-'], { stdin: doc('networking.istio.io/v1', 'Sidcar') });
+    const [result] = (JSON.parse(res.stdout) as { results: { kind: string; namespace: string }[] }).results;
+    assert.deepEqual([result!.kind, result!.namespace], ['Sidcar', 'shop']);
+  });
+
   test('audit says on stderr that it skips one, and audits the rest', async () => {
     const res = await runCli(['audit', '-'], { stdin: `${doc('networking.istio.io/v1', 'Sidcar')}---\n${GOOD}` });
     assert.equal(res.code, 0);

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { serveConfigOf } from '../../src/cli.js';
+import { LOG_LEVELS } from '../../src/config.js';
 import { renderBase, renderWithComponents, renderWithNamespaceDefaults, type K8sObject } from '../manifests/render.js';
 import { byKey, CHART, EVERYTHING, HELM_LABELS, helm, lint, render, template, withoutHelmLabels } from './helm.js';
 
@@ -54,6 +55,11 @@ function assertSameObjects(helmObjects: K8sObject[], kustomizeObjects: K8sObject
 describe('the chart', () => {
   test('is helm v3.22.0, built from the pinned module', () => {
     assert.match(helm(['version', '--short']).stdout, /^v3\.22\.0/);
+  });
+
+  test("values.schema.json's logLevel takes exactly the levels serve --log-level takes", () => {
+    const schema = JSON.parse(readFileSync(join(CHART, 'values.schema.json'), 'utf8')) as Rec;
+    assert.deepEqual(schema.properties.logLevel.enum, [...LOG_LEVELS]);
   });
 
   test("Chart.yaml's appVersion is package.json's version, and the default image tag", () => {
