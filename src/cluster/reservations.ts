@@ -414,8 +414,16 @@ class ReservedView implements ClusterView {
   }
   namespaceWide(namespace: string): readonly SidecarInfo[] {
     const stored = this.base.namespaceWide(namespace);
-    const pending = this.pendingWithExtra(namespace).filter((r) => r.info.selector === null);
-    return pending.length === 0 ? stored : [...stored, ...pending.map(infoOf)];
+    const pending = this.pendingWithExtra(namespace);
+    // Every decision asks (selector.shadowed looks for a `{}`): no list is made unless a pending one is namespace-wide.
+    let wide: SidecarInfo[] | undefined;
+    for (let i = 0; i < pending.length; i++) {
+      const r = pending[i]!;
+      if (r.info.selector !== null) continue;
+      wide ??= [...stored];
+      wide.push(infoOf(r));
+    }
+    return wide ?? stored;
   }
   /** The recorded pending Sidecars of a namespace, then the extra ones. */
   private pendingWithExtra(namespace: string): readonly Reservation[] {

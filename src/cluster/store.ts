@@ -699,7 +699,7 @@ export class ClusterStore implements ClusterView {
     if (list) for (let i = 0; i < list.length; i++) visit(list[i]!);
   }
   namespaceWide(namespace: string): readonly SidecarInfo[] {
-    return this.sidecarsByNs.get(namespace)?.namespaceWide() ?? [];
+    return this.sidecarsByNs.get(namespace)?.namespaceWide() ?? NO_SIDECARS;
   }
   podsMatching(namespace: string, selector: Labels, limit: number, filter: PodFilter = 'all'): readonly PodInfo[] {
     return this.podsByNs.get(namespace)?.matching(namespace, selector, limit, filter) ?? [];

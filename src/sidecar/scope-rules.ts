@@ -110,13 +110,10 @@ interface DefaultPick {
   revision: string | undefined;
 }
 
-/** istiod's order: creationTimestamp, then name (a missing timestamp sorts first, as in manifests none has one). */
+/** The first of them in istiod's order (olderThan). */
 function oldest(sidecars: readonly SidecarInfo[]): SidecarInfo | undefined {
   let best: SidecarInfo | undefined;
-  for (const s of sidecars) {
-    const [a, b] = [s.creationTimestamp ?? '', best?.creationTimestamp ?? ''];
-    if (!best || a < b || (a === b && s.name < best.name)) best = s;
-  }
+  for (const s of sidecars) if (!best || olderThan(s, best)) best = s;
   return best;
 }
 
@@ -250,17 +247,21 @@ function emptySelector(
  * Sidecars.
  */
 function shadowedByEmptySelector(out: Violation[], { object, ref }: ScopeInput, view: ClusterView): void {
-  if (selectorOf(object) === null) return;
-  const revision = revisionOf(object);
-  const own = { name: ref.name, creationTimestamp: creationTimestampOf(object) };
-  const empties = view
-    .namespaceWide(ref.namespace)
-    .filter(
-      (s) =>
-        s.selectorPresent && s.name !== ref.name && sameIstiod(revision, revisionIn(s.labels)) && comesFirst(s, own),
-    );
-  const first = oldest(empties);
-  if (!first) return;
+  const wide = view.namespaceWide(ref.namespace);
+  // An index loop that allocates nothing until a `{}` is seen: this runs for every Sidecar admitted.
+  let own: { name: string; creationTimestamp: string | undefined; revision: string | undefined } | undefined;
+  let first: SidecarInfo | undefined;
+  for (let i = 0; i < wide.length; i++) {
+    const s = wide[i]!;
+    if (!s.selectorPresent || s.name === ref.name) continue;
+    if (own === undefined) {
+      if (selectorOf(object) === null) return;
+      own = { name: ref.name, creationTimestamp: creationTimestampOf(object), revision: revisionOf(object) };
+    }
+    if (!sameIstiod(own.revision, revisionIn(s.labels)) || !comesFirst(s, own)) continue;
+    if (first === undefined || olderThan(s, first)) first = s;
+  }
+  if (own === undefined || first === undefined) return;
   const when = own.creationTimestamp === undefined ? 'this one comes after it' : 'it is older';
   out.push({
     rule: 'selector.shadowed',
@@ -278,13 +279,16 @@ function creationTimestampOf(object: unknown): string | undefined {
   return typeof created === 'string' && created !== '' ? created : undefined;
 }
 
-/** Whether istiod orders `a` before `b` (creationTimestamp, then name); `b` without a timestamp comes last. */
-function comesFirst(
-  a: Pick<SidecarInfo, 'name' | 'creationTimestamp'>,
-  b: { name: string; creationTimestamp?: string },
-): boolean {
-  if (b.creationTimestamp === undefined) return true;
-  const [x, y] = [a.creationTimestamp ?? '', b.creationTimestamp];
+type Aged = Pick<SidecarInfo, 'name' | 'creationTimestamp'>;
+
+/** Whether a stored Sidecar comes before the candidate, which without a creationTimestamp comes last. */
+function comesFirst(a: Aged, candidate: Aged): boolean {
+  return candidate.creationTimestamp === undefined || olderThan(a, candidate);
+}
+
+/** istiod's order: creationTimestamp, then name (a missing timestamp sorts first, as in manifests none has one). */
+function olderThan(a: Aged, b: Aged): boolean {
+  const [x, y] = [a.creationTimestamp ?? '', b.creationTimestamp ?? ''];
   return x < y || (x === y && a.name < b.name);
 }
 

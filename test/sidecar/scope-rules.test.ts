@@ -254,6 +254,12 @@ describe('selector.shadowed: an older workloadSelector: {} takes every pod first
     assert.deepEqual(only(judge([empty('z-all', same)], reviews(same)), 'selector.shadowed'), [], 'reviews < z-all');
     const two = [empty('b-all', '2026-01-02T00:00:00Z'), empty('c-all', '2026-01-01T00:00:00Z')];
     assert.deepEqual(only(judge(two, reviews()), 'selector.shadowed')[0]!.peer, { namespace: 'shop', name: 'c-all' });
+    // Manifests carry no timestamps: between stored ones, the name decides, as istiod's tie-break.
+    const bare = (name: string) => sidecar('shop', name, { spec: { workloadSelector: {} } });
+    assert.deepEqual(only(judge([bare('z-all'), bare('a-all')], reviews()), 'selector.shadowed')[0]!.peer, {
+      namespace: 'shop',
+      name: 'a-all',
+    });
   });
 
   test('only a {} the same istiod reads; a namespace default or a namespace-wide candidate is not this rule', () => {
