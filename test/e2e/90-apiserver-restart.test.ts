@@ -104,12 +104,15 @@ test('kube-apiserver restarts while the webhook runs: last good view meanwhile, 
   );
 
   await waitFor('/readyz 200 again', async () => (await webhook('/readyz')).status === 200, 60_000, 200);
-  for (const resource of ['sidecars', 'pods', 'namespaces']) {
-    assert.ok(
-      await metric(new RegExp(`^sidecar_guard_informer_connected\\{resource="${resource}"\\} 1$`, 'm')),
-      `${resource} watch connected`,
+  // /readyz asks for a fresh view; a watch the restarted API server ends early reopens after a backoff: wait for each.
+  for (const resource of ['sidecars', 'pods', 'namespaces'])
+    await waitFor(
+      `the ${resource} watch connected`,
+      async () =>
+        (await metric(new RegExp(`^sidecar_guard_informer_connected\\{resource="${resource}"\\} 1$`, 'm'))) !== null,
+      60_000,
+      200,
     );
-  }
   // Changes after the restart reach the view: delete "before", then "second" is welcome.
   assert.equal((await kubectl(['delete', 'sidecar', '-n', NS, 'before'])).code, 0);
   await waitFor(
