@@ -21,12 +21,11 @@ import {
   type Difference,
 } from './differential.js';
 import { ensureOracle } from './oracle.js';
+import { seedFrom } from '../helpers/seeded.js';
 
 const SIDECARS = 5_000;
 const NAMESPACES = 300;
-const seed = process.env.CONFORMANCE_SEED
-  ? Number(process.env.CONFORMANCE_SEED)
-  : (Date.now() ^ (Math.random() * 2 ** 31)) >>> 0;
+const seed = seedFrom('CONFORMANCE_SEED');
 
 /** A failure message with a minimised reproducer for each distinct difference. */
 async function explain(differences: readonly Difference[], minimise: boolean): Promise<string> {

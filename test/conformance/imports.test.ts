@@ -12,24 +12,11 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { documents, ensureOracle, guardCheckWithView, istioScope, type ScopeListener } from './oracle.js';
+import { seededRandom, seedFrom } from '../helpers/seeded.js';
 
-const seed = process.env.IMPORTS_SEED
-  ? Number(process.env.IMPORTS_SEED)
-  : (Date.now() ^ (Math.random() * 2 ** 31)) >>> 0;
+const seed = seedFrom('IMPORTS_SEED');
 const CLUSTERS = 6;
 const SIDECARS_PER_CLUSTER = 60;
-
-/** mulberry32: a small seeded generator, so a failing run can be replayed from its seed. */
-function random(s: number): () => number {
-  let a = s >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const NAMESPACES = ['shop', 'a', 'b', 'c'];
 const SERVICE_NAMES = ['web', 'api', 'payment'];
@@ -37,7 +24,7 @@ const PORTS = [80, 443, 8080, 9080];
 const EXTERNAL = ['api.example.com', 'db.example.com'];
 
 function generate(seedOf: number): { objects: Record<string, unknown>[]; sidecars: Record<string, unknown>[] } {
-  const rnd = random(seedOf);
+  const rnd = seededRandom(seedOf);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   const some = <T>(xs: readonly T[], max: number): T[] => {
     const n = Math.floor(rnd() * (max + 1));

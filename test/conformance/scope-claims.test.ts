@@ -49,10 +49,9 @@ import {
   type ScopePod,
   type ScopeResult,
 } from './oracle.js';
+import { seededRandom, seedFrom } from '../helpers/seeded.js';
 
-const seed = process.env.SCOPE_CLAIMS_SEED
-  ? Number(process.env.SCOPE_CLAIMS_SEED)
-  : (Date.now() ^ (Math.random() * 2 ** 31)) >>> 0;
+const seed = seedFrom('SCOPE_CLAIMS_SEED');
 const CLUSTERS = 16;
 const ROOT = 'istio-system';
 const NAMESPACES = ['shop', 'a', 'b', 'c'];
@@ -93,18 +92,6 @@ const OUTBOUND: readonly (Record<string, string> | undefined)[] = [
 
 const INGRESS = { port: { number: 9080, protocol: 'HTTP', name: 'http' }, defaultEndpoint: '127.0.0.1:8080' };
 
-/** mulberry32: a small seeded generator, so a failing run can be replayed from its seed. */
-function random(s: number): () => number {
-  let a = s >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** A generated Sidecar as the test knows it. */
 interface Gen {
   namespace: string;
@@ -126,7 +113,7 @@ interface Cluster {
 }
 
 function generate(clusterSeed: number): Cluster {
-  const rnd = random(clusterSeed);
+  const rnd = seededRandom(clusterSeed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   const shuffle = <T>(xs: T[]): T[] => {
     for (let i = xs.length - 1; i > 0; i--) {
