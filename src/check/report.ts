@@ -35,10 +35,14 @@ const unnamed = (message: string, own: string | undefined): string =>
 
 /**
  * Findings by line; a summary ("… and N more like this") right after the
- * last one of its rule, since it names the list rather than a line of it.
+ * last one of its rule, since it names the list rather than a line of it;
+ * the API server's note that it skipped the CEL rules (schema.cel, no field)
+ * last, as kubectl prints it: it is about the errors above it.
  */
 function inLineOrder(findings: readonly Finding[]): Finding[] {
-  const sorted = findings.filter((f) => !f.omitted).sort((a, b) => a.line - b.line || a.col - b.col);
+  const sorted = findings
+    .filter((f) => !f.omitted)
+    .sort((a, b) => Number(aboutTheOthers(a)) - Number(aboutTheOthers(b)) || a.line - b.line || a.col - b.col);
   for (const summary of findings.filter((f) => f.omitted)) {
     let at = sorted.length;
     for (let i = sorted.length - 1; i >= 0; i--) {
@@ -51,6 +55,8 @@ function inLineOrder(findings: readonly Finding[]): Finding[] {
   }
   return sorted;
 }
+
+const aboutTheOthers = (f: Finding): boolean => f.rule === 'schema.cel' && f.path === '';
 
 /** The totals; documents that could not be parsed get a line of their own (they are neither allowed nor rejected Sidecars). */
 export function summaryLine({ summary: s }: Pick<CheckReport, 'summary'>): string {

@@ -126,3 +126,18 @@ describe('a near miss of the kind or the group is judged, not skipped', () => {
     }
   });
 });
+
+test("the API server's note that it skipped the CEL rules follows the errors it is about, as kubectl prints it", async () => {
+  const stdin = sidecar(
+    'typed',
+    '  ingress:\n  - port: {number: "80", protocol: HTTP, name: http}\n    defaultEndpoint: 127.0.0.1:8080\n',
+  );
+  const res = await runCli(['check', '-'], { stdin });
+  assert.equal(res.code, 1);
+  const rules = res.stdout
+    .trimEnd()
+    .split('\n')
+    .slice(0, -1)
+    .map((l) => /\[([a-z.]+)\]$/.exec(l)?.[1]);
+  assert.deepEqual(rules, ['schema.type', 'schema.cel']);
+});
