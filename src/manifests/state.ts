@@ -37,7 +37,8 @@ export function isSidecarManifest(obj: unknown): boolean {
 export function isSidecarNearMiss(obj: unknown): boolean {
   if (!isRecord(obj) || typeof obj.kind !== 'string' || typeof obj.apiVersion !== 'string') return false;
   const slash = obj.apiVersion.indexOf('/');
-  const group = slash < 0 ? '' : obj.apiVersion.slice(0, slash);
+  // `networking.istio.io` without a version is a group too (the core group's versions have no dot).
+  const group = slash >= 0 ? obj.apiVersion.slice(0, slash) : obj.apiVersion.includes('.') ? obj.apiVersion : '';
   return !isSidecarManifest(obj) && nearMiss(obj.kind, SIDECAR_KIND) && nearMiss(group, SIDECAR_GROUP);
 }
 

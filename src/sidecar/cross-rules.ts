@@ -78,7 +78,7 @@ export function crossObjectRules(input: CrossInput, view: ClusterView, options: 
     noProxy(findings, input.ref, selector, view);
   }
   noIstiodOfRevision(findings, input.ref, revisions.now, view, options.rootNamespace);
-  podsOfOtherRevisions(findings, input.ref, revisions.now, selector, view, options.rootNamespace);
+  podsOfOtherRevisions(findings, input.ref, revisions.now, input.object, view, options.rootNamespace);
   addScopeFindings(findings, input, view, options);
   addHostFindings(findings, input, view, options);
   addListenerPortFindings(findings, input, view, options);
@@ -143,7 +143,7 @@ function duplicateDefault(
       path: 'spec.workloadSelector',
       peer: { namespace: existing.namespace, name: existing.name },
       message: grandfathered
-        ? `${describeRef(ref)} and ${describeRef(existing)} are both namespace-wide for Istio's analyzer; ${whichIstiodPicks(ref, emptySelector, existing)} (IST0111)`
+        ? `${describeRef(ref)} and ${describeRef(existing)} are both namespace-wide for Istio's analyzer; ${whichIstiodPicks(ref, revisions.now, emptySelector, existing)} (IST0111)`
         : `${form} but namespace "${ref.namespace}" already has a namespace-wide Sidecar: ${existing.name}${managedNote(existing)}${sharedRevisionNote(revisions.now, existingRevision)}; with two of them Istio's choice is undefined (IST0111)`,
       hint: existing.deleting
         ? `wait until ${existing.namespace}/${existing.name} is gone (its metadata.finalizers say what holds it), or add spec.workloadSelector.labels to ${ref.name} so it applies to specific workloads`
@@ -161,10 +161,22 @@ function duplicateDefault(
  * ages (selector.empty; the SidecarScope differential found the older one
  * named here).
  */
-function whichIstiodPicks(ref: ObjectRef, emptySelector: boolean, existing: SidecarInfo): string {
+function whichIstiodPicks(
+  ref: ObjectRef,
+  revision: string | undefined,
+  emptySelector: boolean,
+  existing: SidecarInfo,
+): string {
   if (emptySelector === existing.selectorPresent) return 'Istio picks the older one';
   const [empty, other] = emptySelector ? [ref.name, existing.name] : [existing.name, ref.name];
-  return `istiod applies ${empty}, whose workloadSelector is {}, to every pod ahead of ${other}, whatever their ages`;
+  // A labelled `{}` beside an unlabelled default: only its revision's istiod reads it, for the pods it serves.
+  const emptyRevision = emptySelector ? revision : revisionIn(existing.labels);
+  const otherRevision = emptySelector ? revisionIn(existing.labels) : revision;
+  const who =
+    emptyRevision !== undefined && otherRevision === undefined
+      ? `the istiod of revision "${emptyRevision}" applies ${empty}, whose workloadSelector is {}, to the pods it serves`
+      : `istiod applies ${empty}, whose workloadSelector is {}, to every pod`;
+  return `${who} ahead of ${other}, whatever their ages`;
 }
 
 /** What makes two selectors overlap: the labels a pod needs for both, and the pods and workloads that have them. */
@@ -424,7 +436,7 @@ export function revisionRules(
   const findings: Violation[] = [];
   const revision = revisionOf(input.object);
   noIstiodOfRevision(findings, input.ref, revision, view, rootNamespace, seen);
-  podsOfOtherRevisions(findings, input.ref, revision, selectorOf(input.object), view, rootNamespace, seen);
+  podsOfOtherRevisions(findings, input.ref, revision, input.object, view, rootNamespace, seen);
   return findings;
 }
 
@@ -518,13 +530,15 @@ function podsOfOtherRevisions(
   out: Violation[],
   ref: ObjectRef,
   revision: string | undefined,
-  selector: Labels | null,
+  object: unknown,
   view: ClusterView,
   rootNamespace: string,
   seen?: IstiodsSeen,
 ): void {
   if (revision === undefined || !view.knowsPods()) return;
-  if (selector === null && ref.namespace === rootNamespace) return;
+  const selector = selectorOf(object);
+  // The mesh-wide default serves every namespace's pods; a `{}` in the root namespace only that namespace's.
+  if (selector === null && ref.namespace === rootNamespace && !workloadSelectorPresent(object)) return;
   const pods = view.podsMatching(ref.namespace, selector ?? NO_LABELS, POD_REVISION_LIMIT + 1, 'sidecar');
   if (pods.length > POD_REVISION_LIMIT) return;
   const injected = pods.filter((p) => p.revision !== undefined && !p.gateway && !isGatewayByLabels(p.labels));

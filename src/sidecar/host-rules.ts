@@ -536,7 +536,9 @@ function nearestNamespace(ns: string, ctx: HostContext): string | undefined {
   const memo = ctx.shared?.nearestNamespace;
   if (memo?.has(ns)) return memo.get(ns);
   const closest = nearest(ns, namespaceNamesOf(ctx), ctx.comparisons);
-  memo?.set(ns, closest);
+  // Kept only from a search that ran to its end: one cut short by this Sidecar's budget would answer for every
+  // later Sidecar, which has a budget of its own (a review, 2026-12-03).
+  if (ctx.comparisons.left > 0) memo?.set(ns, closest);
   return closest;
 }
 

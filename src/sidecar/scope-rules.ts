@@ -258,11 +258,17 @@ function shadowedByEmptySelector(out: Violation[], { object, ref }: ScopeInput, 
       if (selectorOf(object) === null) return;
       own = { name: ref.name, creationTimestamp: creationTimestampOf(object), revision: revisionOf(object) };
     }
-    if (!sameIstiod(own.revision, revisionIn(s.labels)) || !comesFirst(s, own)) continue;
+    // Only when every istiod that reads this Sidecar reads the `{}` too: one of another revision takes only the
+    // pods its own istiod serves (a review, 2026-12-03).
+    if (!readsIt(own.revision, revisionIn(s.labels)) || !comesFirst(s, own)) continue;
     if (first === undefined || olderThan(s, first)) first = s;
   }
   if (own === undefined || first === undefined) return;
-  const when = own.creationTimestamp === undefined ? 'this one comes after it' : 'it is older';
+  // A manifest has no creationTimestamp: the order is the one `check` assumes, said as a condition.
+  const when =
+    own.creationTimestamp === undefined
+      ? 'when it is created first (within the same second, istiod takes the name that sorts first)'
+      : 'it is older';
   out.push({
     rule: 'selector.shadowed',
     severity: 'warning',
@@ -286,10 +292,19 @@ function comesFirst(a: Aged, candidate: Aged): boolean {
   return candidate.creationTimestamp === undefined || olderThan(a, candidate);
 }
 
-/** istiod's order: creationTimestamp, then name (a missing timestamp sorts first, as in manifests none has one). */
+/**
+ * istiod's order: creationTimestamp as a time (a manifest may write an offset
+ * or fractions), then name; a missing or unreadable timestamp sorts first, as
+ * in manifests none has one.
+ */
 function olderThan(a: Aged, b: Aged): boolean {
-  const [x, y] = [a.creationTimestamp ?? '', b.creationTimestamp ?? ''];
+  const [x, y] = [timeOf(a.creationTimestamp), timeOf(b.creationTimestamp)];
   return x < y || (x === y && a.name < b.name);
+}
+
+function timeOf(timestamp: string | undefined): number {
+  const t = timestamp === undefined ? Number.NaN : Date.parse(timestamp);
+  return Number.isNaN(t) ? Number.NEGATIVE_INFINITY : t;
 }
 
 /**

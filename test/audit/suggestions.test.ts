@@ -46,4 +46,32 @@ describe('audit: suggestions for unknown namespaces', () => {
       'every unknown namespace is still reported',
     );
   });
+
+  it("a search cut short by one Sidecar's budget is not kept for the next Sidecars", () => {
+    // 15,003 names: a's first unknown namespace uses up its 20,000 comparisons before its second is searched.
+    const names = [
+      ...Array.from({ length: 15_000 }, (_, i) => `ns-${String(i).padStart(5, '0')}`),
+      'payments',
+      'a',
+      'b',
+    ];
+    const defaults = (ns: string, hosts: string[]) =>
+      sidecar(ns, 'default', { spec: { egress: [{ hosts }], outboundTrafficPolicy: { mode: 'ALLOW_ANY' } } });
+    const { findings } = audit(
+      {
+        sidecars: [defaults('a', ['./*', 'zzzzzzzz/*', 'paymants/*']), defaults('b', ['./*', 'paymants/*'])],
+        pods: [],
+        namespaces: names.map((n) => namespace(n)),
+        workloads: [],
+        services: [],
+        serviceEntries: [],
+      },
+      { overlap: 'workloads', rootNamespace: 'istio-system' },
+    );
+    const ofB = findings.filter((f) => f.namespace === 'b' && f.rule === 'host.unknown');
+    assert.deepEqual(
+      ofB.map((f) => suggested(f.message)),
+      ['payments'],
+    );
+  });
 });

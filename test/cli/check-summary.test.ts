@@ -87,6 +87,7 @@ describe('a near miss of the kind or the group is judged, not skipped', () => {
       ['networking.istio.io/v1beta1', 'Sidecars', 'kind'],
       ['networking.isito.io/v1', 'Sidecar', 'apiVersion'],
       ['Networking.Istio.io/v1', 'SideCar', 'apiVersion'],
+      ['networking.istio.io', 'Sidecar', 'apiVersion'],
     ] as const) {
       const res = await runCli(['check', '-'], { stdin: doc(apiVersion, kind) });
       assert.equal(res.code, 1, `${apiVersion} ${kind}`);

@@ -237,11 +237,24 @@ describe('selector.shadowed: an older workloadSelector: {} takes every pod first
     assert.deepEqual(v!.peer, { namespace: 'shop', name: 'catch-all' });
     assert.equal(
       v!.message,
-      "Sidecar shop/reviews: Sidecar shop/catch-all has workloadSelector: {}, which istiod applies to every pod of shop, and this one comes after it: istiod gives it every pod this Sidecar selects, so this Sidecar has no effect (Istio's analyzer does not report this)",
+      "Sidecar shop/reviews: Sidecar shop/catch-all has workloadSelector: {}, which istiod applies to every pod of shop, and when it is created first (within the same second, istiod takes the name that sorts first): istiod gives it every pod this Sidecar selects, so this Sidecar has no effect (Istio's analyzer does not report this)",
     );
     assert.equal(
       v!.hint,
       'give catch-all workloadSelector labels, or remove its workloadSelector to make it the namespace default, which selector Sidecars take their pods from',
+    );
+  });
+
+  test('timestamps are compared as times: an offset or fractions are read as such', () => {
+    // 01:00+01:00 is 00:00Z, half an hour before the Sidecar's 00:30Z: older, though it sorts after as text.
+    const [v] = only(
+      judge([empty('all', '2026-01-01T01:00:00+01:00')], reviews('2026-01-01T00:30:00Z')),
+      'selector.shadowed',
+    );
+    assert.match(v!.message, /and it is older/);
+    assert.deepEqual(
+      only(judge([empty('all', '2026-01-01T00:30:00.5Z')], reviews('2026-01-01T00:30:00Z')), 'selector.shadowed'),
+      [],
     );
   });
 
@@ -268,7 +281,13 @@ describe('selector.shadowed: an older workloadSelector: {} takes every pod first
       only(judge([empty('all', undefined, rev('1-27'))], reviews(undefined, rev('1-28'))), 'selector.shadowed'),
       [],
     );
-    assert.equal(only(judge([empty('all', undefined, rev('1-27'))], reviews()), 'selector.shadowed').length, 1);
+    // An unlabelled Sidecar is read by every istiod, the labelled {} only by its own: other revisions' pods keep it.
+    assert.deepEqual(only(judge([empty('all', undefined, rev('1-27'))], reviews()), 'selector.shadowed'), []);
+    assert.equal(only(judge([empty('all')], reviews(undefined, rev('1-27'))), 'selector.shadowed').length, 1);
+    assert.equal(
+      only(judge([empty('all', undefined, rev('1-27'))], reviews(undefined, rev('1-27'))), 'selector.shadowed').length,
+      1,
+    );
     assert.deepEqual(only(judge([sidecar('shop', 'default')], reviews()), 'selector.shadowed'), []);
     assert.deepEqual(only(judge([empty()], sidecar('shop', 'default')), 'selector.shadowed'), []);
     assert.deepEqual(only(judge([empty()], empty('other', '2026-02-01T00:00:00Z')), 'selector.shadowed'), []);
@@ -298,6 +317,17 @@ describe("conflict.default's warning on an UPDATE says which one istiod gives th
       ],
     ]);
     assert.match(update([all('a')], all('b'))[0]![1]!, /; Istio picks the older one \(IST0111\)$/);
+  });
+
+  test("a {} of one revision beside an unlabelled default: that revision's istiod, for the pods it serves", () => {
+    const canaryAll = sidecar('shop', 'catch-all', {
+      spec: { workloadSelector: {} },
+      labels: { 'istio.io/rev': 'canary' },
+    });
+    assert.match(
+      update([sidecar('shop', 'default')], canaryAll)[0]![1]!,
+      /; the istiod of revision "canary" applies catch-all, whose workloadSelector is \{\}, to the pods it serves ahead of default, whatever their ages \(IST0111\)$/,
+    );
   });
 
   test('a {} and a default: the {}, whatever their ages', () => {

@@ -663,6 +663,12 @@ describe("revision.pod-mismatch: an istio.io/rev label none of the Sidecar's pod
     assert.match(v!.message, /but the pods of namespace shop \(ratings-a\) run proxies of revision "1-27"/);
     const rootPod = pod('istio-system', 'x', {}, { 'istio.io/rev': '1-27' });
     assert.deepEqual(fired([...both, rootPod], labelled('1-28', null, 'istio-system')), []);
+    // A `{}` there is no mesh-wide default: it applies to the root namespace's own pods, and is judged so.
+    const rootAll = sidecar('istio-system', 'all', {
+      labels: { 'istio.io/rev': '1-28' },
+      spec: { workloadSelector: {} },
+    });
+    assert.equal(fired([...both, rootPod], rootAll).length, 1);
   });
 
   test('one selected pod of its own revision, or an unlabelled Sidecar (every istiod reads it): nothing', () => {
