@@ -49,6 +49,7 @@ import {
   type ScopePod,
   type ScopeResult,
 } from './oracle.js';
+import { service } from '../helpers/objects.js';
 import { seededRandom, seedFrom } from '../helpers/seeded.js';
 
 const seed = seedFrom('SCOPE_CLAIMS_SEED');
@@ -132,16 +133,7 @@ function generate(clusterSeed: number): Cluster {
       const always = EVERYWHERE.includes(`${name}.${ns}`);
       if (!always && rnd() < 0.4) continue;
       const exportTo = always ? undefined : pick([undefined, undefined, '.', '*', 'shop', 'a,b']);
-      objects.push({
-        apiVersion: 'v1',
-        kind: 'Service',
-        metadata: {
-          name,
-          namespace: ns,
-          ...(exportTo ? { annotations: { 'networking.istio.io/exportTo': exportTo } } : {}),
-        },
-        spec: { selector: { app: name }, ports: [{ name: 'http', port: 80 }] },
-      });
+      objects.push(service(ns, name, exportTo ? { 'networking.istio.io/exportTo': exportTo } : undefined));
     }
   }
   const drafts: { namespace: string; selector: Gen['selector']; labels: Labels }[] = [];
