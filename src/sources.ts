@@ -68,7 +68,7 @@ export function readSources(
     try {
       stat = statSync(path);
     } catch (err) {
-      throw new UsageError(`cannot read ${path}: ${describeError(err as NodeJS.ErrnoException, path)}`);
+      throw new UnreadableFile(path, describeError(err as NodeJS.ErrnoException, path));
     }
     if (stat.isDirectory()) directories.push(path);
     const files = stat.isDirectory() ? manifestFilesUnder(path) : [path];
@@ -165,14 +165,9 @@ function namingFlag<T>(flag: string, read: () => T): T {
     return read();
   } catch (err) {
     if (err instanceof UnreadableFile) throw new UsageError(`cannot read ${flag} ${err.path}: ${err.reason}`);
-    // A missing file or a directory it cannot list: the same line, naming the flag (`cannot read --state x.yaml`).
-    if (err instanceof UsageError && err.message.startsWith(CANNOT_READ))
-      throw new UsageError(`${CANNOT_READ}${flag} ${err.message.slice(CANNOT_READ.length)}`);
     throw err;
   }
 }
-
-const CANNOT_READ = 'cannot read ';
 
 /**
  * Manifest files under a directory, depth first in name order, following
@@ -185,7 +180,7 @@ function manifestFilesUnder(dir: string, ancestors: readonly string[] = [realpat
   try {
     entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name));
   } catch (err) {
-    throw new UsageError(`cannot read ${dir}: ${describeError(err as NodeJS.ErrnoException, dir)}`);
+    throw new UnreadableFile(dir, describeError(err as NodeJS.ErrnoException, dir));
   }
   for (const entry of entries) {
     const full = join(dir, entry.name);
@@ -195,17 +190,16 @@ function manifestFilesUnder(dir: string, ancestors: readonly string[] = [realpat
         stat = statSync(full);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'ELOOP') throw new UsageError(`cannot read ${full}: symbolic link loop`);
+        if (code === 'ELOOP') throw new UnreadableFile(full, 'symbolic link loop');
         // A dangling link is reported where a manifest was expected, like any unreadable manifest.
-        if (MANIFEST_EXT.test(entry.name)) throw new UsageError(`cannot read ${full}: broken symbolic link`);
+        if (MANIFEST_EXT.test(entry.name)) throw new UnreadableFile(full, 'broken symbolic link');
         continue;
       }
     }
     if (stat.isDirectory()) {
       const real = realpathSync(full);
       const loop = ancestors.find((a) => a === real);
-      if (loop)
-        throw new UsageError(`cannot read ${full}: symbolic link loop (leads back to ${loop}, which is being read)`);
+      if (loop) throw new UnreadableFile(full, `symbolic link loop (leads back to ${loop}, which is being read)`);
       append(out, manifestFilesUnder(full, [...ancestors, real]));
     } else if (MANIFEST_EXT.test(entry.name)) {
       // Devices, FIFOs and sockets named like manifests are refused when read, with what they are.

@@ -441,8 +441,9 @@ export function revisionRules(
 }
 
 /**
- * What revision.no-istiod read of a view that does not change (an `audit`
- * run): each namespace's istiods and the namespace names, read once for every
+ * What revision.no-istiod and revision.pod-mismatch read of a view that does
+ * not change (an `audit` run): each namespace's istiods and the namespace
+ * names, read once for every
  * Sidecar judged (4,000 Sidecars of an unrun revision in 4,000 namespaces
  * read them all per Sidecar: 4.5 s). Admission reads a live view and keeps none.
  */

@@ -544,9 +544,10 @@ function nearestNamespace(ns: string, ctx: HostContext): string | undefined {
 
 /** The view's namespace names, read once per Sidecar, or once per run when the caller shares them. */
 function namespaceNamesOf(ctx: HostContext): readonly string[] {
-  const { shared } = ctx;
-  if (shared) shared.namespaceNames ??= ctx.view.namespaceNames();
-  ctx.namespaceNames ??= shared?.namespaceNames ?? ctx.view.namespaceNames();
+  if (ctx.namespaceNames === undefined) {
+    ctx.namespaceNames = ctx.shared?.namespaceNames ?? ctx.view.namespaceNames();
+    if (ctx.shared) ctx.shared.namespaceNames = ctx.namespaceNames;
+  }
   return ctx.namespaceNames;
 }
 

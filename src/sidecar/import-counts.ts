@@ -24,6 +24,7 @@
 // What is left in proportion to more than the Sidecar: any other wildcard
 // under `ns/` reads that namespace's hostnames, and a wildcard exclusion the
 // hostnames it names.
+import { bucket } from '../util/maps.js';
 import { HostClasses, serviceHostname } from './imports.js';
 import type { ClusterView } from './view.js';
 
@@ -138,14 +139,14 @@ export class ImportCounter {
   }
 
   private add(hostname: string, namespace: string, kind: Kind, exportTo: readonly string[] | undefined): void {
-    const info = getOrSet(
+    const info = bucket(
       this.hostnames,
       hostname,
       (): HostnameInfo => ({ anyService: false, declarations: 0, home: namespace }),
     );
     info.declarations++;
     if (kind === 'service') info.anyService = true;
-    getOrSet(this.inNamespace, namespace, () => []).push(hostname);
+    bucket(this.inNamespace, namespace, () => []).push(hostname);
     // visibleTo: no exportTo, or `*` among it, is everywhere; `.` is the own namespace; any other is that name.
     if (!exportTo || exportTo.length === 0 || exportTo.includes('*')) {
       if (kind === 'service') info.publicServices = (info.publicServices ?? new Set()).add(namespace);
@@ -153,8 +154,8 @@ export class ImportCounter {
       return;
     }
     for (const viewer of new Set(exportTo.map((e) => (e === '.' ? namespace : e)))) {
-      const byHost = getOrSet(this.namedExports, viewer, () => new Map<string, NamedExport[]>());
-      getOrSet(byHost, hostname, () => []).push({ namespace, kind });
+      const byHost = bucket(this.namedExports, viewer, () => new Map<string, NamedExport[]>());
+      bucket(byHost, hostname, () => []).push({ namespace, kind });
     }
   }
 
@@ -334,15 +335,6 @@ function taken(
     if (classes.imports(hostname, ns)) return true;
   }
   return publicIn.size > inNamed && classes.importsUnnamed(hostname);
-}
-
-function getOrSet<K, V>(map: Map<K, V>, key: K, make: () => V): V {
-  let value = map.get(key);
-  if (value === undefined) {
-    value = make();
-    map.set(key, value);
-  }
-  return value;
 }
 
 function add(counts: ImportCounts, more: ImportCounts): void {

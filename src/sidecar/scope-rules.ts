@@ -6,7 +6,7 @@
 // without a mode (Kiali's KIA1007) and egress hosts that an exclusion of
 // their own listener cancels.
 import { isRecord } from '../util/json.js';
-import { describeRef, type ObjectRef } from './object.js';
+import { describeRef, metadataOf, type ObjectRef } from './object.js';
 import { hasEgress, isMeshDefault, outboundModeOf, workloadSelectorPresent } from './records.js';
 import { readsIt, revisionIn, revisionOf, sameIstiod } from './revisions.js';
 import { selectorOf } from './selectors.js';
@@ -67,6 +67,9 @@ export function defaultFor(
   return oldest(candidates(namespace)) ?? (namespace === rootNamespace ? undefined : oldest(candidates(rootNamespace)));
 }
 
+/** Revisions the scope rules compare with one by one; a cluster runs two or three during an upgrade. */
+const MAX_REVISIONS = 16;
+
 /**
  * The defaults a Sidecar's pods may get in its place, one per istiod that
  * reads the Sidecar (`own`: its istio.io/rev label), without repeats: for one labelled istio.io/rev, its
@@ -75,9 +78,6 @@ export function defaultFor(
  * with, and that of an istiod of any other revision. Without revision
  * labels, one lookup, as before revisions counted.
  */
-/** Revisions the scope rules compare with one by one; a cluster runs two or three during an upgrade. */
-const MAX_REVISIONS = 16;
-
 function defaultsFor(own: string | undefined, ref: ObjectRef, view: ClusterView, rootNamespace: string): DefaultPick[] {
   let revisions: (string | undefined)[] = [own];
   if (own === undefined) {
@@ -235,16 +235,17 @@ function emptySelector(
 
 /**
  * selector.shadowed: a selector Sidecar beside an older `workloadSelector: {}`
- * of its namespace that the same istiod reads. istiod tries the Sidecars with
+ * of its namespace that every istiod reading the Sidecar reads too (the `{}`
+ * unlabelled, or of the Sidecar's revision). istiod tries the Sidecars with
  * a selector field oldest first and `{}` matches every pod, so the older `{}`
  * takes every pod this one selects: it has no effect while the other exists.
  * Istio's analyzer counts `{}` as namespace-wide and reports no overlap, and
  * conflict.overlap compares labels, of which `{}` has none (found by the
  * SidecarScope differential, test/conformance/scope-claims.test.ts).
  * kube-apiserver sets a CREATE's creationTimestamp before admission; a
- * Sidecar without one (a manifest `check` reads) comes after every stored
- * one. Most namespaces hold no `{}`: one look at their namespace-wide
- * Sidecars.
+ * Sidecar without one (a manifest `check` reads) is taken to come after every
+ * stored one, and the warning says so as a condition. Most namespaces hold no
+ * `{}`: one look at their namespace-wide Sidecars.
  */
 function shadowedByEmptySelector(out: Violation[], { object, ref }: ScopeInput, view: ClusterView): void {
   const wide = view.namespaceWide(ref.namespace);
@@ -280,8 +281,7 @@ function shadowedByEmptySelector(out: Violation[], { object, ref }: ScopeInput, 
 }
 
 function creationTimestampOf(object: unknown): string | undefined {
-  const meta = isRecord(object) ? object.metadata : undefined;
-  const created = isRecord(meta) ? meta.creationTimestamp : undefined;
+  const created = metadataOf(object).creationTimestamp;
   return typeof created === 'string' && created !== '' ? created : undefined;
 }
 

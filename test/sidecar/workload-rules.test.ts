@@ -534,9 +534,11 @@ test("root.selector carries Kiali's KIA1006", () => {
   assert.match(v!.message, /not mesh-wide \(KIA1006\)$/);
 });
 
+/** An istiod Deployment as Istio's chart labels it: app: istiod, and istio.io/rev naming its revision. */
+const istiod = (rev?: string, name = `istiod-${rev ?? 'x'}`, ns = 'istio-system') =>
+  deployment(ns, name, { app: 'istiod', ...(rev === undefined ? {} : { 'istio.io/rev': rev }) });
+
 describe('revision.no-istiod: an istio.io/rev label no istiod reads', () => {
-  const istiod = (rev?: string, name = `istiod-${rev ?? 'x'}`, ns = 'istio-system') =>
-    deployment(ns, name, { app: 'istiod', ...(rev === undefined ? {} : { 'istio.io/rev': rev }) });
   const labelled = (rev: string, selector?: Record<string, string>) =>
     sidecar('shop', 'reviews', { labels: { 'istio.io/rev': rev }, ...(selector ? { selector } : {}) });
   const fired = (objs: Record<string, unknown>[], candidate: Record<string, unknown>) =>
@@ -619,11 +621,6 @@ describe('revision.no-istiod: an istio.io/rev label no istiod reads', () => {
 });
 
 describe("revision.pod-mismatch: an istio.io/rev label none of the Sidecar's pods runs", () => {
-  const istiod = (rev?: string) =>
-    deployment('istio-system', `istiod-${rev ?? 'x'}`, {
-      app: 'istiod',
-      ...(rev === undefined ? {} : { 'istio.io/rev': rev }),
-    });
   const both = [istiod('1-27'), istiod('1-28')];
   /** A pod of app reviews that revision `rev` injected (the injector's annotation). */
   const injected = (name: string, rev: string, labels: Record<string, string> = { app: 'reviews' }) =>
