@@ -4,6 +4,8 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { storeOf } from '../../src/manifests/state.js';
+import { judge } from '../../src/sidecar/review.js';
 import { runCli } from '../helpers/cli.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -165,12 +167,24 @@ export async function istioScope(text: string, rootNamespace = 'istio-system'): 
 /**
  * istioScope with the Pods of the text probed too, and with `fallback` each
  * Sidecar's scope once it is deleted (one more push per batch of deletions).
+ * With `revision`, as the istiod of that revision computes it: the Sidecars it
+ * does not read (Istio's LabelsInRevision) are left out.
  */
 export async function istioScopes(
   text: string,
-  { rootNamespace = 'istio-system', fallback = false }: { rootNamespace?: string; fallback?: boolean } = {},
+  {
+    rootNamespace = 'istio-system',
+    fallback = false,
+    revision,
+  }: { rootNamespace?: string; fallback?: boolean; revision?: string } = {},
 ): Promise<{ sidecars: ScopeResult[]; pods: ScopePod[] }> {
-  const args = ['--root-namespace', rootNamespace, ...(fallback ? ['--fallback'] : []), '-'];
+  const args = [
+    '--root-namespace',
+    rootNamespace,
+    ...(fallback ? ['--fallback'] : []),
+    ...(revision ? ['--revision', revision] : []),
+    '-',
+  ];
   const out = await runJson<{ sidecars: ScopeResult[]; pods?: ScopePod[] }>(SCOPE_BIN, args, text, [0]);
   return { sidecars: out.sidecars, pods: out.pods ?? [] };
 }
@@ -180,4 +194,44 @@ export async function guardCheckWithView(text: string): Promise<GuardResult[]> {
   const res = await runCli(['check', '--output', 'json', '-'], { stdin: text });
   if (res.code !== 0 && res.code !== 1) throw new Error(`check exited ${res.code}: ${res.stderr}`);
   return (JSON.parse(res.stdout) as { results: GuardResult[] }).results;
+}
+
+/**
+ * sidecar-guard's view of a cluster that predates the webhook: every Sidecar
+ * in it (with its creationTimestamp), each judged as an UPDATE that leaves it
+ * as it is (someone relabels it), against the others and the Namespaces,
+ * Services and Pods among `objects`. Findings by `ns/name`.
+ */
+export function judgedAsUpdates(
+  objects: readonly Record<string, unknown>[],
+  sidecars: readonly Record<string, unknown>[],
+  rootNamespace: string,
+): Map<string, GuardFinding[]> {
+  const ofKind = (kind: string) => objects.filter((o) => o.kind === kind);
+  const store = storeOf({
+    namespaces: ofKind('Namespace'),
+    services: ofKind('Service'),
+    pods: ofKind('Pod'),
+    sidecars: [...sidecars],
+  });
+  const out = new Map<string, GuardFinding[]>();
+  for (const object of sidecars) {
+    const { namespace, name } = object.metadata as { namespace: string; name: string };
+    const found = judge({ object, oldObject: object, ref: { namespace, name } }, store, {
+      overlap: 'workloads',
+      rootNamespace,
+      rejectUnknownFields: true,
+    });
+    out.set(
+      `${namespace}/${name}`,
+      found.map(({ rule, path, message }) => ({ rule, path, message })),
+    );
+  }
+  return out;
+}
+
+/** Whether a finding's message names the Sidecar (`ns/name`, or the bare name as conflict.default and selector.empty list them). */
+export function mentions(message: string, s: { namespace: string; name: string }): boolean {
+  const tokens: string[] = message.match(/[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)?/g) ?? [];
+  return tokens.includes(s.name) || tokens.includes(`${s.namespace}/${s.name}`);
 }

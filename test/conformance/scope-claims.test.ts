@@ -35,8 +35,6 @@
 // Replay a run with SCOPE_CLAIMS_SEED=<seed>.
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import { storeOf } from '../../src/manifests/state.js';
-import { judge } from '../../src/sidecar/review.js';
 import {
   documents,
   ensureOracle,
@@ -44,6 +42,8 @@ import {
   type GuardResult,
   guardCheckWithView,
   istioScopes,
+  judgedAsUpdates,
+  mentions,
   type ProxyScope,
   type ScopeListener,
   type ScopePod,
@@ -192,12 +192,6 @@ function generate(clusterSeed: number): Cluster {
 
 const CONFLICT_RULES = new Set(['conflict.default', 'conflict.overlap', 'selector.empty', 'selector.shadowed']);
 
-/** Whether a message names the Sidecar (`ns/name`, or the bare name as conflict.default and selector.empty list them). */
-function mentions(message: string, s: Gen): boolean {
-  const tokens: string[] = message.match(/[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)?/g) ?? [];
-  return tokens.includes(s.name) || tokens.includes(`${s.namespace}/${s.name}`);
-}
-
 /** Whether istiod takes the Sidecar for a proxy of its namespace with these labels (before age decides). */
 function appliesTo(s: Gen, labels: Labels): boolean {
   return Object.entries(s.labels).every(([k, v]) => labels[k] === v);
@@ -304,35 +298,6 @@ function stamped(s: Gen): Record<string, unknown> {
   return { ...s.object, metadata: { ...metadata, creationTimestamp } };
 }
 
-/** The UPDATE view: every Sidecar in the cluster, each judged as an UPDATE that leaves it as it is. */
-function updateFindings(
-  objects: readonly Record<string, unknown>[],
-  sidecars: readonly Gen[],
-): Map<string, GuardFinding[]> {
-  const ofKind = (kind: string) => objects.filter((o) => o.kind === kind);
-  const all = sidecars.map(stamped);
-  const store = storeOf({
-    namespaces: ofKind('Namespace'),
-    services: ofKind('Service'),
-    pods: ofKind('Pod'),
-    sidecars: all,
-  });
-  const out = new Map<string, GuardFinding[]>();
-  sidecars.forEach((s, i) => {
-    const object = all[i]!;
-    const found = judge({ object, oldObject: object, ref: { namespace: s.namespace, name: s.name } }, store, {
-      overlap: 'workloads',
-      rootNamespace: ROOT,
-      rejectUnknownFields: true,
-    });
-    out.set(
-      `${s.namespace}/${s.name}`,
-      found.map(({ rule, path, message }) => ({ rule, path, message })),
-    );
-  });
-  return out;
-}
-
 interface Istiod {
   clusterSeed: number;
   sidecars: readonly Gen[];
@@ -354,7 +319,7 @@ async function compareCluster(clusterSeed: number, tallies: Record<ViewName, Tal
     new Map<string, GuardResult>(results.map((r) => [`${r.namespace}/${r.name}`, r]));
   const firstApply = byRef(guard.slice(0, sidecars.length));
   const secondApply = byRef(guard.slice(sidecars.length));
-  const updates = updateFindings(objects, sidecars);
+  const updates = judgedAsUpdates(objects, sidecars.map(stamped), ROOT);
   const ctx: Istiod = {
     clusterSeed,
     sidecars,

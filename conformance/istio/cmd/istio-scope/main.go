@@ -32,7 +32,15 @@
 // (one more push per batch of deletions that cannot affect each other).
 // Kinds other than v1 Service/Namespace/Pod and Istio config are ignored.
 //
-// Usage: istio-scope [--namespace NS] [--root-namespace NS] [--domain D] [--fallback] FILE... (- for stdin)
+// With --revision R, the output is what the istiod of revision R computes:
+// its config client keeps only the Istio config without an istio.io/rev
+// label or labelled R (Istio's config.LabelsInRevision, as crdclient filters
+// its informers), so a Sidecar it does not read is left out of "sidecars"
+// and can shadow nothing. Without it, every object is read (an istiod run
+// without a revision). Pods are probed whatever their revision: which
+// istiod serves a pod is the caller's to say.
+//
+// Usage: istio-scope [--namespace NS] [--root-namespace NS] [--domain D] [--revision R] [--fallback] FILE... (- for stdin)
 package main
 
 import (
@@ -130,9 +138,13 @@ func main() {
 	rootNamespace := fs.String("root-namespace", "istio-system", "the mesh config's rootNamespace")
 	domain := fs.String("domain", "cluster.local", "istiod's --domain (Kubernetes Services are name.ns.svc.<domain>)")
 	withFallback := fs.Bool("fallback", false, "also report, for each Sidecar, the scope its proxy gets once that Sidecar is deleted")
-	objects := command.Start(fs, "usage: istio-scope [--namespace NS] [--root-namespace NS] [--domain D] [--fallback] FILE... (- for stdin)", namespace)
+	revision := fs.String("revision", "", "compute as the istiod of this revision, which reads only the Istio config unlabelled or labelled with it")
+	objects := command.Start(fs, "usage: istio-scope [--namespace NS] [--root-namespace NS] [--domain D] [--revision R] [--fallback] FILE... (- for stdin)", namespace)
 
 	in := sortInput(objects, *domain)
+	if *revision != "" {
+		in = inRevision(in, *revision)
+	}
 	m := mesh.DefaultMeshConfig()
 	m.RootNamespace = *rootNamespace
 	probes := make([]probe, 0, len(in.sidecars)+len(in.pods))
@@ -398,6 +410,23 @@ func sortInput(objects []manifest.Object, domain string) input {
 			in.sidecars = append(in.sidecars, *cfg)
 		}
 	}
+	return in
+}
+
+// inRevision keeps the Istio config the istiod of a revision reads, by
+// Istio's own filter.
+func inRevision(in input, revision string) input {
+	read := func(cs []config.Config) []config.Config {
+		kept := []config.Config{}
+		for _, c := range cs {
+			if config.ObjectInRevision(&c, revision) {
+				kept = append(kept, c)
+			}
+		}
+		return kept
+	}
+	in.configs = read(in.configs)
+	in.sidecars = read(in.sidecars)
 	return in
 }
 
