@@ -144,7 +144,7 @@ function duplicateDefault(
       peer: { namespace: existing.namespace, name: existing.name },
       message: grandfathered
         ? `${describeRef(ref)} and ${describeRef(existing)} are both namespace-wide for Istio's analyzer; ${whichIstiodPicks(ref, revisions.now, emptySelector, existing)} (IST0111)`
-        : `${form} but namespace "${ref.namespace}" already has a namespace-wide Sidecar: ${existing.name}${managedNote(existing)}${sharedRevisionNote(revisions.now, existingRevision)}; with two of them Istio's choice is undefined (IST0111)`,
+        : `${form} but namespace "${ref.namespace}" already has a namespace-wide Sidecar: ${existing.name}${managedNote(existing)}${sharedRevisionNote(revisions.now, existingRevision)}; ${whatTwoDefaultsDo(ref, revisions.now, emptySelector, existing)} (IST0111)`,
       hint: existing.deleting
         ? `wait until ${existing.namespace}/${existing.name} is gone (its metadata.finalizers say what holds it), or add spec.workloadSelector.labels to ${ref.name} so it applies to specific workloads`
         : isManaged(existing)
@@ -152,6 +152,23 @@ function duplicateDefault(
           : `edit the existing Sidecar ${existing.namespace}/${existing.name} instead, or add spec.workloadSelector.labels to ${ref.name} so it applies to specific workloads`,
     });
   }
+}
+
+/**
+ * What a second namespace-wide Sidecar would do, for the error that refuses
+ * it: two of one form (both without a selector, or both `{}`) are what Istio
+ * calls undefined; a `{}` beside one without a selector is no tie, istiod
+ * takes the `{}` (whichIstiodPicks), and Istio's analyzer still reports both.
+ */
+function whatTwoDefaultsDo(
+  ref: ObjectRef,
+  revision: string | undefined,
+  emptySelector: boolean,
+  existing: SidecarInfo,
+): string {
+  if (emptySelector === existing.selectorPresent) return "with two of them Istio's choice is undefined";
+  const withoutSelector = emptySelector ? existing.name : ref.name;
+  return `${whichIstiodPicks(ref, revision, emptySelector, existing)}, so ${withoutSelector} has no effect on them`;
 }
 
 /**

@@ -62,18 +62,40 @@ describe('conflict.default (IST0111): one namespace-wide Sidecar per namespace',
     );
   });
 
-  for (const [what, selector] of [
-    ['workloadSelector: {}', { workloadSelector: {} }],
-    ['workloadSelector: null', { workloadSelector: null }],
-    ['labels: {}', { workloadSelector: { labels: {} } }],
-    ['labels: null', { workloadSelector: { labels: null } }],
+  // istiod takes a Sidecar with a selector field (`{}`, `labels: {}`, `labels: null`) ahead of one without, so
+  // such a pair is no tie: the denial says which one istiod uses (the scope-claims differential, 2026-12-03).
+  for (const [what, selector, istiodTakes] of [
+    ['workloadSelector: {}', { workloadSelector: {} }, 'other'],
+    ['workloadSelector: null', { workloadSelector: null }, undefined],
+    ['labels: {}', { workloadSelector: { labels: {} } }, 'other'],
+    ['labels: null', { workloadSelector: { labels: null } }, 'other'],
   ] as const) {
-    test(`${what} counts as selector-less, as Istio's analyzer counts it`, () => {
+    test(`${what} counts as selector-less, as Istio's analyzer counts it, and the denial says what istiod does`, () => {
       const store = storeWith(sidecar('shop', 'default'));
       const candidate = sidecar('shop', 'other', { spec: selector as Record<string, unknown> });
-      assert.equal(only(judge(store, candidate), 'conflict.default').length, 1);
+      const [v, ...rest] = only(judge(store, candidate), 'conflict.default');
+      assert.equal(rest.length, 0);
+      assert.equal(v!.severity, 'error');
+      assert.match(
+        v!.message,
+        istiodTakes
+          ? /; istiod applies other, whose workloadSelector is \{\}, to every pod ahead of default, whatever their ages, so default has no effect on them \(IST0111\)$/
+          : /; with two of them Istio's choice is undefined \(IST0111\)$/,
+      );
     });
   }
+
+  test('a namespace-wide Sidecar beside a `{}` is denied naming the `{}` as the one istiod uses, for its revision', () => {
+    const store = storeWith(
+      sidecar('shop', 'catch-all', { spec: { workloadSelector: {} }, labels: { 'istio.io/rev': 'blue' } }),
+    );
+    const [v] = only(judge(store, sidecar('shop', 'default')), 'conflict.default');
+    assert.equal(v!.severity, 'error');
+    assert.match(
+      v!.message,
+      /\(both are read by the istiod of revision "blue"\); the istiod of revision "blue" applies catch-all, whose workloadSelector is \{\}, to the pods it serves ahead of default, whatever their ages, so default has no effect on them \(IST0111\)$/,
+    );
+  });
 
   test('selector-less Sidecars in different namespaces do not conflict', () => {
     const store = storeWith(sidecar('shop', 'default'));
