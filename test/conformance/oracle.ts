@@ -235,3 +235,23 @@ export function mentions(message: string, s: { namespace: string; name: string }
   const tokens: string[] = message.match(/[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)?/g) ?? [];
   return tokens.includes(s.name) || tokens.includes(`${s.namespace}/${s.name}`);
 }
+
+/** A Sidecar a claims test generated, as the test knows it. */
+export interface GeneratedSidecar {
+  namespace: string;
+  name: string;
+  /** Its creation order: istio-scope and the UPDATE view make the earlier one older. */
+  age: number;
+  /** none: no workloadSelector; empty: `{}` or `{labels: {}}`; labels: a selector. */
+  selector: 'none' | 'empty' | 'labels';
+  labels: Record<string, string>;
+  object: Record<string, unknown>;
+}
+
+/** The rules whose findings name two Sidecars istiod picks between. */
+export const CONFLICT_RULES: ReadonlySet<string> = new Set([
+  'conflict.default',
+  'conflict.overlap',
+  'selector.empty',
+  'selector.shadowed',
+]);

@@ -28,8 +28,18 @@
 // Replay a run with REVISION_CLAIMS_SEED=<seed>.
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import { documents, ensureOracle, type GuardFinding, istioScopes, judgedAsUpdates, mentions } from './oracle.js';
-import type { ScopePod, ScopeResult } from './oracle.js';
+import {
+  CONFLICT_RULES,
+  documents,
+  ensureOracle,
+  type GeneratedSidecar,
+  type GuardFinding,
+  istioScopes,
+  judgedAsUpdates,
+  mentions,
+  type ScopePod,
+  type ScopeResult,
+} from './oracle.js';
 import { seededRandom, seedFrom } from '../helpers/seeded.js';
 
 const seed = seedFrom('REVISION_CLAIMS_SEED');
@@ -46,17 +56,10 @@ type Labels = Record<string, string>;
 const LABEL_SETS: readonly Labels[] = [{ app: 'x' }, { app: 'y' }, { app: 'x', version: 'v1' }, { version: 'v1' }];
 /** Pods a revision.pod-mismatch message names before it counts the rest. */
 const NAMED_PODS = 3;
-const CONFLICT_RULES = new Set(['conflict.default', 'conflict.overlap', 'selector.empty', 'selector.shadowed']);
 
-interface Gen {
-  namespace: string;
-  name: string;
-  age: number;
-  selector: 'none' | 'empty' | 'labels';
-  labels: Labels;
+interface Gen extends GeneratedSidecar {
   /** Its istio.io/rev label. */
   revision: string | undefined;
-  object: Record<string, unknown>;
 }
 
 interface Pod {

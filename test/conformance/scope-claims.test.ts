@@ -36,8 +36,10 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import {
+  CONFLICT_RULES,
   documents,
   ensureOracle,
+  type GeneratedSidecar,
   type GuardFinding,
   type GuardResult,
   guardCheckWithView,
@@ -94,17 +96,9 @@ const OUTBOUND: readonly (Record<string, string> | undefined)[] = [
 const INGRESS = { port: { number: 9080, protocol: 'HTTP', name: 'http' }, defaultEndpoint: '127.0.0.1:8080' };
 
 /** A generated Sidecar as the test knows it. */
-interface Gen {
-  namespace: string;
-  name: string;
-  /** Position among the Sidecars: istio-scope makes the earlier one older. */
-  age: number;
-  /** none: no workloadSelector; empty: `{}` or `{labels: {}}`; labels: a selector. */
-  selector: 'none' | 'empty' | 'labels';
-  labels: Labels;
+interface Gen extends GeneratedSidecar {
   egress: boolean;
   outbound: boolean;
-  object: Record<string, unknown>;
 }
 
 interface Cluster {
@@ -189,8 +183,6 @@ function generate(clusterSeed: number): Cluster {
   }
   return { objects: [...objects, ...sidecars.map((s) => s.object), ...pods], sidecars };
 }
-
-const CONFLICT_RULES = new Set(['conflict.default', 'conflict.overlap', 'selector.empty', 'selector.shadowed']);
 
 /** Whether istiod takes the Sidecar for a proxy of its namespace with these labels (before age decides). */
 function appliesTo(s: Gen, labels: Labels): boolean {
