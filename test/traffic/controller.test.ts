@@ -33,10 +33,15 @@ let kubeconfig: string;
 const running: { controller: DefaultsController; informers: ClusterInformers }[] = [];
 
 before(async () => {
-  [server, prometheus] = await Promise.all([
+  // Each started one is kept for after(), even when the other fails to start (no Prometheus built): a server
+  // left running would keep this file from ever exiting.
+  const [api, prom] = await Promise.allSettled([
     startTestApiServer(),
     startPrometheus({ openMetrics: openMetrics(loadCalls(), Math.floor(Date.now() / 1000)) }),
   ]);
+  if (api.status === 'fulfilled') server = api.value;
+  if (prom.status === 'fulfilled') prometheus = prom.value;
+  for (const r of [api, prom]) if (r.status === 'rejected') throw r.reason;
   kubeconfig = join(mkdtempSync(join(tmpdir(), 'sg-traffic-')), 'kubeconfig');
   server.writeKubeconfig(kubeconfig);
 });
