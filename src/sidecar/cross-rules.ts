@@ -137,14 +137,21 @@ function duplicateDefault(
       named.add(existing.name);
     }
     const grandfathered = wasNamespaceWide && sameIstiod(revisions.before, existingRevision);
+    const pair: DefaultPair = {
+      ref,
+      revision: revisions.now,
+      emptySelector,
+      existing,
+      rootNamespace: options.rootNamespace,
+    };
     out.push({
       rule: 'conflict.default',
       severity: grandfathered ? 'warning' : 'error',
       path: 'spec.workloadSelector',
       peer: { namespace: existing.namespace, name: existing.name },
       message: grandfathered
-        ? `${describeRef(ref)} and ${describeRef(existing)} are both namespace-wide for Istio's analyzer; ${whichIstiodPicks(ref, revisions.now, emptySelector, existing)} (IST0111)`
-        : `${form} but namespace "${ref.namespace}" already has a namespace-wide Sidecar: ${existing.name}${managedNote(existing)}${sharedRevisionNote(revisions.now, existingRevision)}; ${whatTwoDefaultsDo(ref, revisions.now, emptySelector, existing)} (IST0111)`,
+        ? `${describeRef(ref)} and ${describeRef(existing)} are both namespace-wide for Istio's analyzer; ${whichIstiodPicks(pair)} (IST0111)`
+        : `${form} but namespace "${ref.namespace}" already has a namespace-wide Sidecar: ${existing.name}${managedNote(existing)}${sharedRevisionNote(revisions.now, existingRevision)}; ${whatTwoDefaultsDo(pair)} (IST0111)`,
       hint: existing.deleting
         ? `wait until ${existing.namespace}/${existing.name} is gone (its metadata.finalizers say what holds it), or add spec.workloadSelector.labels to ${ref.name} so it applies to specific workloads`
         : isManaged(existing)
@@ -158,17 +165,29 @@ function duplicateDefault(
  * What a second namespace-wide Sidecar would do, for the error that refuses
  * it: two of one form (both without a selector, or both `{}`) are what Istio
  * calls undefined; a `{}` beside one without a selector is no tie, istiod
- * takes the `{}` (whichIstiodPicks), and Istio's analyzer still reports both.
+ * takes the `{}` for the namespace's pods (whichIstiodPicks), and Istio's
+ * analyzer still reports both. In the root namespace the one without a
+ * selector stays the mesh-wide default of every other namespace: only a root
+ * Sidecar without a selector field becomes that, a `{}` never does.
  */
-function whatTwoDefaultsDo(
-  ref: ObjectRef,
-  revision: string | undefined,
-  emptySelector: boolean,
-  existing: SidecarInfo,
-): string {
+function whatTwoDefaultsDo(pair: DefaultPair): string {
+  const { ref, emptySelector, existing, rootNamespace } = pair;
   if (emptySelector === existing.selectorPresent) return "with two of them Istio's choice is undefined";
   const withoutSelector = emptySelector ? existing.name : ref.name;
-  return `${whichIstiodPicks(ref, revision, emptySelector, existing)}, so ${withoutSelector} has no effect on them`;
+  const effect =
+    ref.namespace === rootNamespace
+      ? `so ${withoutSelector} does not apply to them, though it stays the mesh-wide default of the other namespaces`
+      : `so ${withoutSelector} has no effect on them`;
+  return `${whichIstiodPicks(pair)}, ${effect}`;
+}
+
+/** Two namespace-wide Sidecars of one namespace: the candidate (its revision, whether it is a `{}`) and one in the view. */
+interface DefaultPair {
+  ref: ObjectRef;
+  revision: string | undefined;
+  emptySelector: boolean;
+  existing: SidecarInfo;
+  rootNamespace: string;
 }
 
 /**
@@ -176,23 +195,24 @@ function whatTwoDefaultsDo(
  * older, unless exactly one is a `workloadSelector: {}`, which istiod sorts
  * with the selector Sidecars and takes ahead of a real default whatever their
  * ages (selector.empty; the SidecarScope differential found the older one
- * named here).
+ * named here). A `{}` selects the pods of its own namespace only, the root
+ * namespace's too.
  */
-function whichIstiodPicks(
-  ref: ObjectRef,
-  revision: string | undefined,
-  emptySelector: boolean,
-  existing: SidecarInfo,
-): string {
+function whichIstiodPicks({ ref, revision, emptySelector, existing }: DefaultPair): string {
   if (emptySelector === existing.selectorPresent) return 'Istio picks the older one';
   const [empty, other] = emptySelector ? [ref.name, existing.name] : [existing.name, ref.name];
   // A labelled `{}` beside an unlabelled default: only its revision's istiod reads it, for the pods it serves.
   const emptyRevision = emptySelector ? revision : revisionIn(existing.labels);
   const otherRevision = emptySelector ? revisionIn(existing.labels) : revision;
-  const who =
-    emptyRevision !== undefined && otherRevision === undefined
-      ? `the istiod of revision "${emptyRevision}" applies ${empty}, whose workloadSelector is {}, to the pods it serves`
-      : `istiod applies ${empty}, whose workloadSelector is {}, to every pod`;
+  const reader =
+    emptyRevision === undefined || otherRevision !== undefined
+      ? undefined
+      : emptyRevision === ''
+        ? 'an istiod without a revision (the only kind that reads istio.io/rev: "")'
+        : `the istiod of revision "${emptyRevision}"`;
+  const who = reader
+    ? `${reader} applies ${empty}, whose workloadSelector is {}, to the pods of ${ref.namespace} it serves`
+    : `istiod applies ${empty}, whose workloadSelector is {}, to every pod of ${ref.namespace}`;
   return `${who} ahead of ${other}, whatever their ages`;
 }
 

@@ -79,7 +79,7 @@ describe('conflict.default (IST0111): one namespace-wide Sidecar per namespace',
       assert.match(
         v!.message,
         istiodTakes
-          ? /; istiod applies other, whose workloadSelector is \{\}, to every pod ahead of default, whatever their ages, so default has no effect on them \(IST0111\)$/
+          ? /; istiod applies other, whose workloadSelector is \{\}, to every pod of shop ahead of default, whatever their ages, so default has no effect on them \(IST0111\)$/
           : /; with two of them Istio's choice is undefined \(IST0111\)$/,
       );
     });
@@ -93,8 +93,35 @@ describe('conflict.default (IST0111): one namespace-wide Sidecar per namespace',
     assert.equal(v!.severity, 'error');
     assert.match(
       v!.message,
-      /\(both are read by the istiod of revision "blue"\); the istiod of revision "blue" applies catch-all, whose workloadSelector is \{\}, to the pods it serves ahead of default, whatever their ages, so default has no effect on them \(IST0111\)$/,
+      /\(both are read by the istiod of revision "blue"\); the istiod of revision "blue" applies catch-all, whose workloadSelector is \{\}, to the pods of shop it serves ahead of default, whatever their ages, so default has no effect on them \(IST0111\)$/,
     );
+  });
+
+  // A review found the denial saying the root default "has no effect": a root `{}` selects istio-system's pods only,
+  // and the root Sidecar without a selector stays the mesh-wide default of every other namespace.
+  test('in the root namespace, the denial says the one without a selector stays the mesh-wide default', () => {
+    for (const [stored, candidate] of [
+      [sidecar('istio-system', 'catch-all', { spec: { workloadSelector: {} } }), sidecar('istio-system', 'default')],
+      [sidecar('istio-system', 'default'), sidecar('istio-system', 'catch-all', { spec: { workloadSelector: {} } })],
+    ]) {
+      const [v] = only(judge(storeWith(stored!), candidate!), 'conflict.default');
+      assert.match(
+        v!.message,
+        /; istiod applies catch-all, whose workloadSelector is \{\}, to every pod of istio-system ahead of default, whatever their ages, so default does not apply to them, though it stays the mesh-wide default of the other namespaces \(IST0111\)$/,
+      );
+    }
+  });
+
+  test('a `{}` labelled with an empty revision is read only by an istiod without a revision, and the denial says so', () => {
+    const store = storeWith(
+      sidecar('shop', 'catch-all', { spec: { workloadSelector: {} }, labels: { 'istio.io/rev': '' } }),
+    );
+    const [v] = only(judge(store, sidecar('shop', 'default')), 'conflict.default');
+    assert.match(
+      v!.message,
+      /; an istiod without a revision \(the only kind that reads istio.io\/rev: ""\) applies catch-all, whose workloadSelector is \{\}, to the pods of shop it serves ahead of default/,
+    );
+    assert.doesNotMatch(v!.message, /revision ""/);
   });
 
   test('selector-less Sidecars in different namespaces do not conflict', () => {

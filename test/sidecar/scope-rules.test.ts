@@ -326,7 +326,7 @@ describe("conflict.default's warning on an UPDATE says which one istiod gives th
     });
     assert.match(
       update([sidecar('shop', 'default')], canaryAll)[0]![1]!,
-      /; the istiod of revision "canary" applies catch-all, whose workloadSelector is \{\}, to the pods it serves ahead of default, whatever their ages \(IST0111\)$/,
+      /; the istiod of revision "canary" applies catch-all, whose workloadSelector is \{\}, to the pods of shop it serves ahead of default, whatever their ages \(IST0111\)$/,
     );
   });
 
@@ -334,12 +334,12 @@ describe("conflict.default's warning on an UPDATE says which one istiod gives th
     assert.deepEqual(update([sidecar('shop', 'default')], all('catch-all')), [
       [
         'warning',
-        "Sidecar shop/catch-all and Sidecar shop/default are both namespace-wide for Istio's analyzer; istiod applies catch-all, whose workloadSelector is {}, to every pod ahead of default, whatever their ages (IST0111)",
+        "Sidecar shop/catch-all and Sidecar shop/default are both namespace-wide for Istio's analyzer; istiod applies catch-all, whose workloadSelector is {}, to every pod of shop ahead of default, whatever their ages (IST0111)",
       ],
     ]);
     assert.match(
       update([all('catch-all')], sidecar('shop', 'default'))[0]![1]!,
-      /istiod applies catch-all, whose workloadSelector is \{\}, to every pod ahead of default/,
+      /istiod applies catch-all, whose workloadSelector is \{\}, to every pod of shop ahead of default/,
     );
   });
 });
