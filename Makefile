@@ -81,7 +81,10 @@ E2E_REPLICAS ?= 3
 e2e: build helm-tools $(if $(filter real,$(APISERVER)),cluster)
 	@npm run --silent e2e:down
 	npm run --silent e2e:up -- --apiserver=$(APISERVER) --replicas $(E2E_REPLICAS)
-	bash scripts/test.sh e2e; status=$$?; npm run --silent e2e:down; exit $$status
+	bash scripts/test.sh e2e; status=$$?; npm run --silent e2e:down; \
+	  if [ $$status -ne 0 ]; then rm -rf .e2e-failed && mkdir .e2e-failed && cp .e2e/*.log .e2e-failed/ && \
+	    echo "make e2e: the webhook replicas' logs are kept in .e2e-failed/ (the next e2e:up clears .e2e/)" >&2; fi; \
+	  exit $$status
 
 ## make e2e-race: the replica race test alone with its kubectl form repeated 50 times as well (about 6 minutes)
 e2e-race: build cluster
