@@ -77,8 +77,7 @@ export function crossObjectRules(input: CrossInput, view: ClusterView, options: 
     ambientPods(findings, input.ref, selector, view);
     noProxy(findings, input.ref, selector, view);
   }
-  noIstiodOfRevision(findings, input.ref, revisions.now, view, options.rootNamespace);
-  podsOfOtherRevisions(findings, input.ref, revisions.now, input.object, view, options.rootNamespace);
+  revisionFindings(findings, input.ref, revisions.now, input.object, view, options.rootNamespace);
   addScopeFindings(findings, input, view, options);
   addHostFindings(findings, input, view, options);
   addListenerPortFindings(findings, input, view, options);
@@ -471,10 +470,28 @@ export function revisionRules(
   seen?: IstiodsSeen,
 ): Violation[] {
   const findings: Violation[] = [];
-  const revision = revisionOf(input.object);
-  noIstiodOfRevision(findings, input.ref, revision, view, rootNamespace, seen);
-  podsOfOtherRevisions(findings, input.ref, revision, input.object, view, rootNamespace, seen);
+  revisionFindings(findings, input.ref, revisionOf(input.object), input.object, view, rootNamespace, seen);
   return findings;
+}
+
+/**
+ * revision.no-istiod, else revision.pod-mismatch: a Sidecar no istiod reads
+ * has no effect on any pod, which the first says; the second would add that
+ * "only the istiod of revision X reads it", of an istiod that does not run.
+ */
+function revisionFindings(
+  out: Violation[],
+  ref: ObjectRef,
+  revision: string | undefined,
+  object: unknown,
+  view: ClusterView,
+  rootNamespace: string,
+  seen?: IstiodsSeen,
+): void {
+  if (revision === undefined) return;
+  const before = out.length;
+  noIstiodOfRevision(out, ref, revision, view, rootNamespace, seen);
+  if (out.length === before) podsOfOtherRevisions(out, ref, revision, object, view, rootNamespace, seen);
 }
 
 /**

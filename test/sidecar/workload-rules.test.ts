@@ -668,6 +668,14 @@ describe("revision.pod-mismatch: an istio.io/rev label none of the Sidecar's pod
     assert.equal(fired([...both, rootPod], rootAll).length, 1);
   });
 
+  test('a revision no istiod runs is revision.no-istiod alone: no "only the istiod of revision X reads it" beside it', () => {
+    const all = judge([...both, injected('reviews-a', '1-27')], labelled('canary'));
+    assert.deepEqual(
+      all.filter((v) => v.rule.startsWith('revision.')).map((v) => v.rule),
+      ['revision.no-istiod'],
+    );
+  });
+
   test('one selected pod of its own revision, or an unlabelled Sidecar (every istiod reads it): nothing', () => {
     assert.deepEqual(fired([...both, injected('a', '1-27'), injected('b', '1-28')], labelled('1-28')), []);
     assert.deepEqual(
