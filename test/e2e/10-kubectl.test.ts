@@ -167,7 +167,13 @@ describe('cross-object rules through kubectl', () => {
     const labelled = (rev: string) =>
       sidecar('e2e-revisions', `default-${rev}`, `  labels:\n    istio.io/rev: "${rev}"\n${EGRESS}`);
     await ok(['apply', '-f', '-'], labelled('1-27'));
-    await ok(['apply', '-f', '-'], labelled('1-28'));
+    // Refused once (2026-12-03, make test) as if default-1-27 were unlabelled; not seen in 8 runs since. Should it
+    // happen again, the message shows what the API server holds (the replicas' logs are kept in .e2e-failed/).
+    const second = await kubectl(['apply', '-f', '-'], { stdin: labelled('1-28') });
+    if (second.code !== 0) {
+      const stored = await kubectl(['get', 'sidecars', '-n', 'e2e-revisions', '-o', 'yaml']);
+      assert.fail(`kubectl apply of default-1-28 failed: ${second.stderr}\nstored:\n${stored.stdout}`);
+    }
     const r = await kubectl(['apply', '-f', '-'], { stdin: sidecar('e2e-revisions', 'plain', EGRESS) });
     assert.equal(r.code, 1);
     assert.match(
