@@ -450,6 +450,9 @@ class ReservedView implements ClusterView {
   hasGatewayMatching(namespace: string, selector: Labels): boolean {
     return this.base.hasGatewayMatching(namespace, selector);
   }
+  mayRunWithoutProxy(namespace: string): boolean {
+    return this.base.mayRunWithoutProxy(namespace);
+  }
   knowsWorkloads(): boolean {
     return this.base.knowsWorkloads();
   }

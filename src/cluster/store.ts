@@ -5,7 +5,9 @@
 // loader, or tests.
 import { bucket } from '../util/maps.js';
 import { pairsEqual, type Labels, type SelectorPairs } from '../sidecar/selectors.js';
+import { isAmbientNamespace } from '../sidecar/ambient.js';
 import {
+  INJECT_LABEL,
   namespaceInfoOf,
   podInfoOf,
   serviceEntryInfoOf,
@@ -280,6 +282,11 @@ class PodBucket {
     );
   }
 
+  /** A gateway pod, or one labelled sidecar.istio.io/inject=false (ClusterView.mayRunWithoutProxy). */
+  mayRunWithoutProxy(): boolean {
+    return (this.gateways !== undefined && this.gateways.size > 0) || this.hasMatching(OPTED_OUT, 'all');
+  }
+
   /** Whether a gateway pod carries the selector's labels: a look at the few gateways, not at the pods. */
   hasGatewayMatching(selector: Labels): boolean {
     if (this.gateways === undefined) return false;
@@ -520,7 +527,24 @@ function dropPosting<T extends object>(byLabel: Postings<T>, labels: Labels, ite
 }
 
 /** Workload templates of one namespace, by kind and name, and indexed by template label like pods. */
+/** A pod or template selector.no-proxy may speak of: injected as a gateway, or opted out of injection. */
+const mayRunWithoutProxy = (x: { labels: Labels; gateway?: boolean }): boolean =>
+  x.gateway === true || x.labels[INJECT_LABEL] === 'false';
+
+/** The sidecar.istio.io/inject=false selector. */
+const OPTED_OUT: Labels = Object.freeze({ [INJECT_LABEL]: 'false' });
+
 class WorkloadBucket {
+  /**
+   * `withoutProxy` is the store's count per namespace of templates that may
+   * run without a proxy (mayRunWithoutProxy): kept outside the bucket, so a
+   * decision learns that a namespace has none without reading the bucket.
+   */
+  constructor(
+    private readonly namespace: string,
+    private readonly withoutProxy: Map<string, number>,
+  ) {}
+
   private readonly byKind = new Map<WorkloadKind, Map<string, WorkloadInfo>>();
   private readonly byLabel: Postings<WorkloadInfo> = new Map();
   private count = 0;
@@ -549,6 +573,7 @@ class WorkloadBucket {
     this.delete(w.kind, w.name);
     bucket(this.byKind, w.kind, () => new Map()).set(w.name, w);
     this.count++;
+    if (mayRunWithoutProxy(w)) this.withoutProxy.set(this.namespace, (this.withoutProxy.get(this.namespace) ?? 0) + 1);
     if (w.gateway) {
       this.gateways ??= new Set();
       this.gateways.add(w);
@@ -561,6 +586,11 @@ class WorkloadBucket {
     if (!w) return false;
     this.byKind.get(kind)!.delete(name);
     this.count--;
+    if (mayRunWithoutProxy(w)) {
+      const left = (this.withoutProxy.get(this.namespace) ?? 1) - 1;
+      if (left > 0) this.withoutProxy.set(this.namespace, left);
+      else this.withoutProxy.delete(this.namespace);
+    }
     this.gateways?.delete(w);
     dropPosting(this.byLabel, w.labels, w);
     return true;
@@ -676,6 +706,10 @@ export class ClusterStore implements ClusterView {
   private readonly podsByNs = new Map<string, PodBucket>();
   private readonly namespaces = new Map<string, NamespaceInfo>();
   private readonly workloadsByNs = new Map<string, WorkloadBucket>();
+  /** Namespace → how many of its templates may run without a proxy (WorkloadBucket keeps it): few namespaces have any. */
+  private readonly templatesWithoutProxy = new Map<string, number>();
+  /** The namespaces in ambient mode (isAmbientNamespace), kept beside the Namespaces: few. */
+  private readonly ambientNamespaces = new Set<string>();
   private readonly servicesByNs = new Map<string, ServiceBucket>();
   private readonly entries = new ServiceEntryIndex();
   /** Which kinds are known: flags, not a Set, since each decision asks several times. */
@@ -723,6 +757,13 @@ export class ClusterStore implements ClusterView {
     return (
       (this.podsByNs.get(namespace)?.hasGatewayMatching(selector) ?? false) ||
       (this.workloadsByNs.get(namespace)?.hasGatewayMatching(selector) ?? false)
+    );
+  }
+  mayRunWithoutProxy(namespace: string): boolean {
+    return (
+      this.ambientNamespaces.has(namespace) ||
+      this.templatesWithoutProxy.has(namespace) ||
+      (this.podsByNs.get(namespace)?.mayRunWithoutProxy() ?? false)
     );
   }
   service(namespace: string, name: string): ServiceInfo | undefined {
@@ -833,10 +874,13 @@ export class ClusterStore implements ClusterView {
     if (!info) return;
     this.known.Namespace = true;
     this.namespaces.set(info.name, info);
+    if (isAmbientNamespace(info.labels)) this.ambientNamespaces.add(info.name);
+    else this.ambientNamespaces.delete(info.name);
     this.emit('Namespace', '', info.name);
   }
   deleteNamespace(name: string): void {
     this.namespaces.delete(name);
+    this.ambientNamespaces.delete(name);
     this.emit('Namespace', '', name);
   }
   /**
@@ -851,7 +895,11 @@ export class ClusterStore implements ClusterView {
       if (ref) this.deleteWorkload(kind, ref.namespace, ref.name);
       return;
     }
-    bucket(this.workloadsByNs, info.namespace, () => new WorkloadBucket()).set(info);
+    bucket(
+      this.workloadsByNs,
+      info.namespace,
+      () => new WorkloadBucket(info.namespace, this.templatesWithoutProxy),
+    ).set(info);
     this.emit('Workload', info.namespace, info.name);
   }
   deleteWorkload(kind: WorkloadKind, namespace: string, name: string): void {
@@ -960,6 +1008,8 @@ export class ClusterStore implements ClusterView {
     }
     for (const name of this.namespaces.keys()) if (!next.has(name)) changed.push(name);
     swap(this.namespaces, next);
+    this.ambientNamespaces.clear();
+    for (const info of next.values()) if (isAmbientNamespace(info.labels)) this.ambientNamespaces.add(info.name);
     this.known.Namespace = true;
     for (const name of changed) this.emit('Namespace', '', name);
   }
@@ -983,7 +1033,11 @@ export class ClusterStore implements ClusterView {
       }
     }
     for (const info of next.values()) {
-      bucket(this.workloadsByNs, info.namespace, () => new WorkloadBucket()).set(info);
+      bucket(
+        this.workloadsByNs,
+        info.namespace,
+        () => new WorkloadBucket(info.namespace, this.templatesWithoutProxy),
+      ).set(info);
       changed.push(info);
     }
     this.known.Workload = true;

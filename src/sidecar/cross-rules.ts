@@ -18,7 +18,7 @@ import { isAmbientNamespace } from './ambient.js';
 import { isGatewayByLabels } from './gateways.js';
 import { addHostFindings, addListenerPortFindings, type UnknownHosts } from './host-rules.js';
 import { isManaged } from './managed.js';
-import { workloadSelectorPresent } from './records.js';
+import { INJECT_LABEL, workloadSelectorPresent } from './records.js';
 import { REVISION_LABEL, revisionIn, revisionOf, sameIstiod, sharedRevisionNote } from './revisions.js';
 import { describeRef, type ObjectRef } from './object.js';
 import { addExcludedHosts, addOutboundModeEmpty, addScopeFindings } from './scope-rules.js';
@@ -443,8 +443,6 @@ function ambientPods(out: Violation[], ref: ObjectRef, selector: Labels, view: C
   });
 }
 
-/** The pod label that turns sidecar injection off ("false") or, in a namespace without injection, on ("true"). */
-const INJECT_LABEL = 'sidecar.istio.io/inject';
 /** Beyond this many selected pods or templates, selector.no-proxy does not judge: all of them would have to be read. */
 const NO_PROXY_LIMIT = 32;
 const OPTED_OUT: Labels = Object.freeze({ [INJECT_LABEL]: 'false' });
@@ -654,6 +652,8 @@ const GATEWAY_WAY_OUT =
  * are the selected ones read, at most NO_PROXY_LIMIT of each.
  */
 function noProxy(out: Violation[], ref: ObjectRef, selector: Labels, view: ClusterView): void {
+  // Nearly every namespace: no gateway, nothing opted out, not ambient. The checks below would say the same.
+  if (!view.mayRunWithoutProxy(ref.namespace)) return;
   const asked = selector[INJECT_LABEL];
   const injectedGateway = view.hasGatewayMatching(ref.namespace, selector);
   if (asked !== undefined && asked !== 'false' && !injectedGateway) return;

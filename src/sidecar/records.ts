@@ -23,6 +23,9 @@ const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is
 /** The annotation by which a Service chooses the namespaces that see it (Istio's exportTo for Services). */
 export const SERVICE_EXPORT_TO_ANNOTATION = 'networking.istio.io/exportTo';
 
+/** The pod label that turns sidecar injection off ("false") or, in a namespace without injection, on ("true"). */
+export const INJECT_LABEL = 'sidecar.istio.io/inject';
+
 export function sidecarInfoOf(obj: unknown, fallbackNamespace = 'default'): SidecarInfo | undefined {
   const meta = metadataOf(obj);
   const name = str(meta.name);

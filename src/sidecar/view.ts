@@ -150,6 +150,14 @@ export interface ClusterView {
   knowsWorkloads(): boolean;
   /** Whether a pod or pod template of a namespace injected as a gateway (PodInfo.gateway) carries the selector's labels: a look at the few gateways only. */
   hasGatewayMatching(namespace: string, selector: Labels): boolean;
+  /**
+   * False only when nothing in the namespace can run without a sidecar proxy:
+   * no gateway pod or template, none labelled sidecar.istio.io/inject=false,
+   * and the namespace not in ambient mode. selector.no-proxy asks it first:
+   * a store answers from a few small sets, without reading the namespace's
+   * templates or its Namespace (cold memory on nearly every decision).
+   */
+  mayRunWithoutProxy(namespace: string): boolean;
   service(namespace: string, name: string): ServiceInfo | undefined;
   /** service(namespace, name) !== undefined, without building the record. */
   hasService(namespace: string, name: string): boolean;

@@ -409,3 +409,114 @@ describe('ClusterStore indexes', () => {
     assert.deepEqual(s.counts(), { sidecars: 0, pods: 0, namespaces: 0, workloads: 0, services: 0, serviceEntries: 0 });
   });
 });
+
+// selector.no-proxy asks mayRunWithoutProxy first and stops on false (issue 20: the templates and the Namespace
+// are cold memory on nearly every decision). A false where a pod, template or Namespace needs the rule would hide
+// a finding, so the answer is held to its definition over random histories of writes, deletes and re-lists.
+describe('mayRunWithoutProxy: false only when no pod or template of the namespace is a gateway or opted out and it is not ambient', () => {
+  type Thing = { ns: string; name: string; optedOut: boolean; gateway: boolean };
+  const NAMESPACES = ['a', 'b'];
+  const meta = (t: Thing) => ({
+    name: t.name,
+    namespace: t.ns,
+    labels: { app: t.name, ...(t.optedOut ? { 'sidecar.istio.io/inject': 'false' } : {}) },
+    ...(t.gateway ? { annotations: { 'inject.istio.io/templates': 'gateway' } } : {}),
+  });
+  const podOf = (t: Thing) => ({ apiVersion: 'v1', kind: 'Pod', metadata: meta(t) });
+  const deploymentOf = (t: Thing) => {
+    const { name, namespace, ...template } = meta(t);
+    return {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name, namespace },
+      spec: { selector: { matchLabels: template.labels }, template: { metadata: template } },
+    };
+  };
+  const namespaceOf = (name: string, ambient: boolean, injected: boolean) =>
+    namespace(name, {
+      ...(ambient ? { 'istio.io/dataplane-mode': 'ambient' } : {}),
+      ...(injected ? { 'istio-injection': 'enabled' } : {}),
+    });
+  const thing = fc.record({
+    ns: fc.constantFrom(...NAMESPACES),
+    name: fc.constantFrom('x0', 'x1', 'x2'),
+    optedOut: fc.boolean(),
+    gateway: fc.boolean(),
+  });
+  const nsState = fc.record({ name: fc.constantFrom(...NAMESPACES), ambient: fc.boolean(), injected: fc.boolean() });
+  const op = fc.oneof(
+    fc.record({ op: fc.constant('pod' as const), t: thing }),
+    fc.record({ op: fc.constant('deletePod' as const), t: thing }),
+    fc.record({ op: fc.constant('pods' as const), ts: fc.array(thing, { maxLength: 4 }) }),
+    fc.record({ op: fc.constant('workload' as const), t: thing }),
+    fc.record({ op: fc.constant('deleteWorkload' as const), t: thing }),
+    fc.record({ op: fc.constant('workloads' as const), ts: fc.array(thing, { maxLength: 4 }) }),
+    fc.record({ op: fc.constant('namespace' as const), n: nsState }),
+    fc.record({ op: fc.constant('deleteNamespace' as const), n: nsState }),
+    fc.record({ op: fc.constant('namespaces' as const), ns: fc.array(nsState, { maxLength: 2 }) }),
+  );
+
+  test('after every write, delete and re-list', () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 30 }), (ops) => {
+        const store = new ClusterStore();
+        const key = (t: { ns: string; name: string }) => `${t.ns}/${t.name}`;
+        const pods = new Map<string, Thing>();
+        const workloads = new Map<string, Thing>();
+        const ambient = new Map<string, boolean>();
+        const refill = (m: Map<string, Thing>, ts: Thing[]) => {
+          m.clear();
+          for (const t of ts) m.set(key(t), t);
+        };
+        for (const o of ops) {
+          switch (o.op) {
+            case 'pod':
+              store.upsertPod(podOf(o.t));
+              pods.set(key(o.t), o.t);
+              break;
+            case 'deletePod':
+              store.deletePod(o.t.ns, o.t.name);
+              pods.delete(key(o.t));
+              break;
+            case 'pods':
+              store.replacePods(o.ts.map(podOf));
+              refill(pods, o.ts);
+              break;
+            case 'workload':
+              store.upsertWorkload(deploymentOf(o.t), 'Deployment');
+              workloads.set(key(o.t), o.t);
+              break;
+            case 'deleteWorkload':
+              store.deleteWorkload('Deployment', o.t.ns, o.t.name);
+              workloads.delete(key(o.t));
+              break;
+            case 'workloads':
+              store.replaceWorkloads('Deployment', o.ts.map(deploymentOf));
+              refill(workloads, o.ts);
+              break;
+            case 'namespace':
+              store.upsertNamespace(namespaceOf(o.n.name, o.n.ambient, o.n.injected));
+              ambient.set(o.n.name, o.n.ambient && !o.n.injected);
+              break;
+            case 'deleteNamespace':
+              store.deleteNamespace(o.n.name);
+              ambient.delete(o.n.name);
+              break;
+            case 'namespaces':
+              store.replaceNamespaces(o.ns.map((n) => namespaceOf(n.name, n.ambient, n.injected)));
+              ambient.clear();
+              for (const n of o.ns) ambient.set(n.name, n.ambient && !n.injected);
+              break;
+          }
+          for (const ns of NAMESPACES) {
+            const needs = (m: Map<string, Thing>) =>
+              [...m.values()].some((t) => t.ns === ns && (t.optedOut || t.gateway));
+            const expected = ambient.get(ns) === true || needs(pods) || needs(workloads);
+            assert.equal(store.mayRunWithoutProxy(ns), expected, `${ns} after ${JSON.stringify(o)}`);
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
