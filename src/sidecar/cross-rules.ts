@@ -486,10 +486,22 @@ function revisionFindings(
   rootNamespace: string,
   seen?: IstiodsSeen,
 ): void {
+  // Unlabelled Sidecars, nearly all of them, cost nothing here.
   if (revision === undefined) return;
+  const labelled: Labelled = { ref, revision, object, view, rootNamespace, seen };
   const before = out.length;
-  noIstiodOfRevision(out, ref, revision, view, rootNamespace, seen);
-  if (out.length === before) podsOfOtherRevisions(out, ref, revision, object, view, rootNamespace, seen);
+  noIstiodOfRevision(out, labelled);
+  if (out.length === before) podsOfOtherRevisions(out, labelled);
+}
+
+/** A Sidecar labelled istio.io/rev, and what the two revision rules read about it. */
+interface Labelled {
+  ref: ObjectRef;
+  revision: string;
+  object: unknown;
+  view: ClusterView;
+  rootNamespace: string;
+  seen: IstiodsSeen | undefined;
 }
 
 /**
@@ -518,15 +530,7 @@ export interface IstiodsSeen {
  * nothing here; a labelled one whose revision runs in the root namespace,
  * two lookups.
  */
-function noIstiodOfRevision(
-  out: Violation[],
-  ref: ObjectRef,
-  revision: string | undefined,
-  view: ClusterView,
-  rootNamespace: string,
-  seen?: IstiodsSeen,
-): void {
-  if (revision === undefined) return;
+function noIstiodOfRevision(out: Violation[], { ref, revision, view, rootNamespace, seen }: Labelled): void {
   const revisionsOf = (namespace: string) => istiodRevisionsSeen(view, namespace, seen);
   const root = revisionsOf(rootNamespace);
   if (root === UNKNOWN || root.size === 0 || root.has(revision)) return;
@@ -577,18 +581,10 @@ const POD_REVISION_LIMIT = 64;
  * everything. Pods without the annotation (not injected) and gateways are
  * left to selector.no-proxy; a namespace-wide Sidecar is judged against the
  * namespace's pods, but not in the root namespace, where it is the mesh-wide
- * default. Unlabelled Sidecars cost nothing here.
+ * default.
  */
-function podsOfOtherRevisions(
-  out: Violation[],
-  ref: ObjectRef,
-  revision: string | undefined,
-  object: unknown,
-  view: ClusterView,
-  rootNamespace: string,
-  seen?: IstiodsSeen,
-): void {
-  if (revision === undefined || !view.knowsPods()) return;
+function podsOfOtherRevisions(out: Violation[], { ref, revision, object, view, rootNamespace, seen }: Labelled): void {
+  if (!view.knowsPods()) return;
   const selector = selectorOf(object);
   // The mesh-wide default serves every namespace's pods; a `{}` in the root namespace only that namespace's.
   if (selector === null && ref.namespace === rootNamespace && !workloadSelectorPresent(object)) return;
