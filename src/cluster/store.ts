@@ -9,6 +9,7 @@ import { isAmbientNamespace } from '../sidecar/ambient.js';
 import {
   INJECT_LABEL,
   namespaceInfoOf,
+  OPTED_OUT,
   podInfoOf,
   serviceEntryInfoOf,
   serviceInfoOf,
@@ -526,14 +527,11 @@ function dropPosting<T extends object>(byLabel: Postings<T>, labels: Labels, ite
   }
 }
 
-/** Workload templates of one namespace, by kind and name, and indexed by template label like pods. */
 /** A pod or template selector.no-proxy may speak of: injected as a gateway, or opted out of injection. */
 const mayRunWithoutProxy = (x: { labels: Labels; gateway?: boolean }): boolean =>
   x.gateway === true || x.labels[INJECT_LABEL] === 'false';
 
-/** The sidecar.istio.io/inject=false selector. */
-const OPTED_OUT: Labels = Object.freeze({ [INJECT_LABEL]: 'false' });
-
+/** Workload templates of one namespace, by kind and name, and indexed by template label like pods. */
 class WorkloadBucket {
   /**
    * `withoutProxy` is the store's count per namespace of templates that may

@@ -18,7 +18,7 @@ import { isAmbientNamespace } from './ambient.js';
 import { isGatewayByLabels } from './gateways.js';
 import { addHostFindings, addListenerPortFindings, type UnknownHosts } from './host-rules.js';
 import { isManaged } from './managed.js';
-import { INJECT_LABEL, workloadSelectorPresent } from './records.js';
+import { INJECT_LABEL, OPTED_OUT, workloadSelectorPresent } from './records.js';
 import { REVISION_LABEL, revisionIn, revisionOf, sameIstiod, sharedRevisionNote } from './revisions.js';
 import { describeRef, type ObjectRef } from './object.js';
 import { addExcludedHosts, addOutboundModeEmpty, addScopeFindings } from './scope-rules.js';
@@ -445,7 +445,6 @@ function ambientPods(out: Violation[], ref: ObjectRef, selector: Labels, view: C
 
 /** Beyond this many selected pods or templates, selector.no-proxy does not judge: all of them would have to be read. */
 const NO_PROXY_LIMIT = 32;
-const OPTED_OUT: Labels = Object.freeze({ [INJECT_LABEL]: 'false' });
 
 /** selector.no-proxy alone, for `audit` (admission runs it among the others in crossObjectRules). */
 export function noProxyRule(input: { object: unknown; ref: ObjectRef }, view: ClusterView): Violation[] {

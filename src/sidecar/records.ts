@@ -5,7 +5,7 @@ import { isAmbientPod } from './ambient.js';
 import { INJECT_TEMPLATES_ANNOTATION, isGatewayInjected } from './gateways.js';
 import { metadataOf, stringMap } from './object.js';
 import { REVISION_LABEL } from './revisions.js';
-import { selectorOf, selectorPairs } from './selectors.js';
+import { type Labels, selectorOf, selectorPairs } from './selectors.js';
 import {
   MESH_WORKLOAD_KINDS,
   type NamespaceInfo,
@@ -25,6 +25,8 @@ export const SERVICE_EXPORT_TO_ANNOTATION = 'networking.istio.io/exportTo';
 
 /** The pod label that turns sidecar injection off ("false") or, in a namespace without injection, on ("true"). */
 export const INJECT_LABEL = 'sidecar.istio.io/inject';
+/** The selector of pods and templates opted out of injection. */
+export const OPTED_OUT: Labels = Object.freeze({ [INJECT_LABEL]: 'false' });
 
 export function sidecarInfoOf(obj: unknown, fallbackNamespace = 'default'): SidecarInfo | undefined {
   const meta = metadataOf(obj);
