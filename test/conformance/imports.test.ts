@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { documents, ensureOracle, guardCheckWithView, istioScope, type ScopeListener } from './oracle.js';
-import { seededRandom, seedFrom } from '../helpers/seeded.js';
+import { drawsFrom, seededRandom, seedFrom } from '../helpers/seeded.js';
 
 const seed = seedFrom('IMPORTS_SEED');
 const CLUSTERS = 6;
@@ -25,7 +25,7 @@ const EXTERNAL = ['api.example.com', 'db.example.com'];
 
 function generate(seedOf: number): { objects: Record<string, unknown>[]; sidecars: Record<string, unknown>[] } {
   const rnd = seededRandom(seedOf);
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+  const { pick } = drawsFrom(rnd);
   const some = <T>(xs: readonly T[], max: number): T[] => {
     const n = Math.floor(rnd() * (max + 1));
     return [...new Set(Array.from({ length: n }, () => pick(xs)))];

@@ -248,6 +248,18 @@ export interface GeneratedSidecar {
   object: Record<string, unknown>;
 }
 
+/** `ns/name`, as istio-scope and the findings name a Sidecar. */
+export const refKey = (s: { namespace: string; name: string }): string => `${s.namespace}/${s.name}`;
+
+/** Whether istiod takes the Sidecar for a proxy of its namespace with these labels (before age decides): every pod without a selector. */
+export function appliesTo(s: GeneratedSidecar, labels: Record<string, string>): boolean {
+  return Object.entries(s.labels).every(([k, v]) => labels[k] === v);
+}
+
+/** The creationTimestamp of a generated Sidecar of this age: a second apart from 2000-01-01, as istio-scope stamps input order. */
+export const createdAt = (age: number): string =>
+  new Date(Date.UTC(2000, 0, 1) + age * 1000).toISOString().replace('.000Z', 'Z');
+
 /** The rules whose findings name two Sidecars istiod picks between. */
 export const CONFLICT_RULES: ReadonlySet<string> = new Set([
   'conflict.default',

@@ -34,7 +34,9 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import {
+  appliesTo,
   CONFLICT_RULES,
+  createdAt,
   documents,
   ensureOracle,
   type GeneratedSidecar,
@@ -42,10 +44,11 @@ import {
   istioScopes,
   judgedAsUpdates,
   mentions,
+  refKey,
   type ScopePod,
   type ScopeResult,
 } from './oracle.js';
-import { seededRandom, seedFrom } from '../helpers/seeded.js';
+import { drawsFrom, seededRandom, seedFrom } from '../helpers/seeded.js';
 
 const seed = seedFrom('REVISION_CLAIMS_SEED');
 const CLUSTERS = 24;
@@ -75,11 +78,9 @@ interface Pod {
   revision: string | undefined;
 }
 
-const stamp = (age: number) => new Date(Date.UTC(2000, 0, 1) + age * 1000).toISOString().replace('.000Z', 'Z');
-
 function generate(clusterSeed: number): { objects: Record<string, unknown>[]; sidecars: Gen[]; pods: Pod[] } {
   const rnd = seededRandom(clusterSeed);
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+  const { pick, shuffle } = drawsFrom(rnd);
   const objects: Record<string, unknown>[] = [ROOT, ...NAMESPACES].map((name) => ({
     apiVersion: 'v1',
     kind: 'Namespace',
@@ -93,11 +94,7 @@ function generate(clusterSeed: number): { objects: Record<string, unknown>[]; si
       drafts.push({ namespace, selector: 'labels', labels: pick(LABEL_SETS) });
   }
   // Ages in a random order, names in input order: nothing can take one for the other.
-  const ages = drafts.map((_, i) => i);
-  for (let i = ages.length - 1; i > 0; i--) {
-    const j = Math.floor(rnd() * (i + 1));
-    [ages[i], ages[j]] = [ages[j]!, ages[i]!];
-  }
+  const ages = shuffle(drafts.map((_, i) => i));
   const sidecars = drafts.map((d, i): Gen => {
     const revision = pick(SIDECAR_REVISIONS);
     const name = `s${i}`;
@@ -115,7 +112,7 @@ function generate(clusterSeed: number): { objects: Record<string, unknown>[]; si
         metadata: {
           name,
           namespace: d.namespace,
-          creationTimestamp: stamp(age),
+          creationTimestamp: createdAt(age),
           ...(revision === undefined ? {} : { labels: { [REV]: revision } }),
         },
         spec: { ...selector, egress: [{ hosts: ['./*', `${ROOT}/*`] }] },
@@ -145,13 +142,10 @@ function generate(clusterSeed: number): { objects: Record<string, unknown>[]; si
   return { objects: [...objects, ...istiods, ...podObjects], sidecars, pods };
 }
 
-const id = (s: { namespace: string; name: string }) => `${s.namespace}/${s.name}`;
+const id = refKey;
 
 /** Whether istiod's config client of `revision` reads an object with this istio.io/rev label (stated here to count cases; istio-scope applies Istio's own). */
 const reads = (revision: string, label: string | undefined) => label === undefined || label === revision;
-
-/** Whether a Sidecar's selector picks a pod of its namespace with these labels (every pod without one). */
-const appliesTo = (s: Gen, labels: Labels) => Object.entries(s.labels).every(([k, v]) => labels[k] === v);
 
 /** The injected pods a Sidecar would apply to if its istiod served them: its namespace's, its selector's; none for the mesh-wide default. */
 function injectedPodsFor(s: Gen, pods: readonly Pod[]): Pod[] {

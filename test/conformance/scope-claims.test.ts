@@ -36,7 +36,9 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import {
+  appliesTo,
   CONFLICT_RULES,
+  createdAt,
   documents,
   ensureOracle,
   type GeneratedSidecar,
@@ -46,13 +48,14 @@ import {
   istioScopes,
   judgedAsUpdates,
   mentions,
+  refKey,
   type ProxyScope,
   type ScopeListener,
   type ScopePod,
   type ScopeResult,
 } from './oracle.js';
 import { service } from '../helpers/objects.js';
-import { seededRandom, seedFrom } from '../helpers/seeded.js';
+import { drawsFrom, seededRandom, seedFrom } from '../helpers/seeded.js';
 
 const seed = seedFrom('SCOPE_CLAIMS_SEED');
 const CLUSTERS = 16;
@@ -109,14 +112,7 @@ interface Cluster {
 
 function generate(clusterSeed: number): Cluster {
   const rnd = seededRandom(clusterSeed);
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
-  const shuffle = <T>(xs: T[]): T[] => {
-    for (let i = xs.length - 1; i > 0; i--) {
-      const j = Math.floor(rnd() * (i + 1));
-      [xs[i], xs[j]] = [xs[j]!, xs[i]!];
-    }
-    return xs;
-  };
+  const { pick, shuffle } = drawsFrom(rnd);
   const objects: Record<string, unknown>[] = [ROOT, ...NAMESPACES].map((name) => ({
     apiVersion: 'v1',
     kind: 'Namespace',
@@ -182,11 +178,6 @@ function generate(clusterSeed: number): Cluster {
       pods.push({ apiVersion: 'v1', kind: 'Pod', metadata: { name: `p${k}`, namespace: ns, labels } });
   }
   return { objects: [...objects, ...sidecars.map((s) => s.object), ...pods], sidecars };
-}
-
-/** Whether istiod takes the Sidecar for a proxy of its namespace with these labels (before age decides). */
-function appliesTo(s: Gen, labels: Labels): boolean {
-  return Object.entries(s.labels).every(([k, v]) => labels[k] === v);
 }
 
 /** Every `hostname|namespace` the scope's listeners import. */
@@ -286,8 +277,7 @@ const byKind = (silent: Map<string, string[]>) =>
 /** The Sidecar with the creationTimestamp istio-scope gives it (input order): a cluster's objects all have one. */
 function stamped(s: Gen): Record<string, unknown> {
   const metadata = s.object.metadata as Record<string, unknown>;
-  const creationTimestamp = new Date(Date.UTC(2000, 0, 1) + s.age * 1000).toISOString().replace('.000Z', 'Z');
-  return { ...s.object, metadata: { ...metadata, creationTimestamp } };
+  return { ...s.object, metadata: { ...metadata, creationTimestamp: createdAt(s.age) } };
 }
 
 interface Istiod {
@@ -298,7 +288,7 @@ interface Istiod {
   pods: readonly ScopePod[];
 }
 
-const id = (s: Gen) => `${s.namespace}/${s.name}`;
+const id = refKey;
 
 async function compareCluster(clusterSeed: number, tallies: Record<ViewName, Tally>): Promise<void> {
   const { objects, sidecars } = generate(clusterSeed);

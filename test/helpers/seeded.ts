@@ -18,3 +18,17 @@ export function seededRandom(s: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** Draws from `rnd`: one item of a list, and a list shuffled in place (Fisher–Yates). */
+export function drawsFrom(rnd: () => number) {
+  return {
+    pick: <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!,
+    shuffle: <T>(xs: T[]): T[] => {
+      for (let i = xs.length - 1; i > 0; i--) {
+        const j = Math.floor(rnd() * (i + 1));
+        [xs[i], xs[j]] = [xs[j]!, xs[i]!];
+      }
+      return xs;
+    },
+  };
+}
