@@ -260,7 +260,6 @@ function newAdmitter(
     onExpiredUnobserved: () => metrics.claimExpiredUnobserved(),
     forgetAfterMs: pruneAfterMs + CLOCK_SKEW_MS,
   });
-  store.onChange((kind, namespace, name) => kind === 'Sidecar' && reservations.observed(namespace, name));
   metrics.trackReservations(() => reservations.size());
   const claims = Claims && client ? new Claims({ client, namespace: config.selfNamespace, pruneAfterMs }) : undefined;
   return new Admitter(reservations, {

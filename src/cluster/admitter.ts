@@ -333,7 +333,6 @@ export function localAdmitter(
     ...(options.now ? { now: options.now } : {}),
     ...(options.viewCurrentAsOf ? { viewCurrentAsOf: options.viewCurrentAsOf } : {}),
   });
-  store.onChange((kind, namespace, name) => kind === 'Sidecar' && reservations.observed(namespace, name));
   const admitter = new Admitter(reservations, {
     review,
     replica: options.replica ?? 'local',

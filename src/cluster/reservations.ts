@@ -11,7 +11,11 @@
 //
 // A pending Sidecar stops counting when
 //   - the view shows it: the object with its uid (for an UPDATE, at a newer
-//     version than the one it replaced); from then on the view carries it;
+//     version than the one it replaced); from then on the view carries it.
+//     Checked when it is added and whenever the view tells of a change to a
+//     Sidecar of that name (onChange), not at every decision: a decision
+//     reads the pending list several times, and each check is a lookup in
+//     the store that is usually out of the CPU's caches;
 //   - or its expiry has passed AND the view is known to hold everything stored
 //     up to that expiry (its watch was connected, or a list ran, after it):
 //     had it been stored, the view would show it, so the API server refused it
@@ -27,6 +31,7 @@ import { metadataOf } from '../sidecar/object.js';
 import { REVISION_LABEL, revisionOf } from '../sidecar/revisions.js';
 import { selectorOf, selectorPairs, type Labels, type SelectorPairs } from '../sidecar/selectors.js';
 import { egressHostsOf, outboundModeOf, workloadSelectorPresent } from '../sidecar/records.js';
+import type { ChangeListener } from './store.js';
 import type {
   ClusterView,
   NamespaceInfo,
@@ -58,9 +63,14 @@ export interface Reservation {
   readonly expiresAt: number;
 }
 
+/** A view that tells of its changes (the informers' store); one that has no onChange never changes (--state files). */
+export interface ObservedView extends ClusterView {
+  onChange?(listener: ChangeListener): unknown;
+}
+
 export interface ReservationsOptions {
-  /** The view pending Sidecars are checked against (the informers' store). */
-  view: ClusterView;
+  /** The view pending Sidecars are checked against (the informers' store); its onChange settles them as it changes. */
+  view: ObservedView;
   /** Wall clock, milliseconds since the epoch (claims carry absolute times). */
   now?: () => number;
   /**
@@ -98,6 +108,7 @@ export class Reservations {
   constructor(private readonly options: ReservationsOptions) {
     this.now = options.now ?? Date.now;
     this.currentAsOf = options.viewCurrentAsOf ?? this.now;
+    options.view.onChange?.((kind, namespace, name) => kind === 'Sidecar' && this.observed(namespace, name));
   }
 
   get view(): ClusterView {
@@ -113,13 +124,19 @@ export class Reservations {
       );
     }
     ns.set(r);
+    // Already shown (the same request decided again after its object was stored): it never counts.
+    if (this.inView(r)) this.finish(r.info.namespace, ns, r);
   }
 
   /** What the claims object of a namespace holds now (api mode): it replaces what was known, less what already stopped counting here. */
   replaceNamespace(namespace: string, claims: readonly Reservation[]): void {
     this.forget();
     const ns = new PendingNamespace();
-    for (const c of claims) if (!this.done.has(c.key)) ns.set(c);
+    for (const c of claims) {
+      if (this.done.has(c.key)) continue;
+      if (this.inView(c)) this.retire(c);
+      else ns.set(c);
+    }
     if (ns.size > 0) this.byNs.set(namespace, ns);
     else this.byNs.delete(namespace);
   }
@@ -139,7 +156,7 @@ export class Reservations {
   }
 
   /** The store changed this Sidecar: settle what is pending for it now, not at the next decision. */
-  observed(namespace: string, name: string): void {
+  private observed(namespace: string, name: string): void {
     const ns = this.byNs.get(namespace);
     if (!ns) return;
     for (const r of ns.list()) if (r.info.name === name && this.inView(r)) this.finish(namespace, ns, r);
@@ -163,17 +180,17 @@ export class Reservations {
     return this.plainOverlay;
   }
 
+  /** Ends what has expired with the view current past its expiry (what the view shows was ended as it changed). */
   private settle(namespace: string, ns: PendingNamespace): void {
     const now = this.now();
+    if (now < ns.earliestExpiry()) return;
     let asOf: number | undefined;
     for (const r of ns.list()) {
-      if (this.inView(r)) this.finish(namespace, ns, r);
-      else if (r.expiresAt <= now) {
-        asOf ??= this.currentAsOf(); // read once, and only when some reservation has expired by the clock
-        if (asOf < r.expiresAt) continue;
-        this.finish(namespace, ns, r);
-        if (r.replica === this.options.replica) this.options.onExpiredUnobserved?.(r);
-      }
+      if (r.expiresAt > now) continue;
+      asOf ??= this.currentAsOf(); // read once, and only when some reservation has expired by the clock
+      if (asOf < r.expiresAt) continue;
+      this.finish(namespace, ns, r);
+      if (r.replica === this.options.replica) this.options.onExpiredUnobserved?.(r);
     }
   }
 
@@ -188,6 +205,11 @@ export class Reservations {
   private finish(namespace: string, ns: PendingNamespace, r: Reservation): void {
     ns.delete(r.key);
     if (ns.size === 0) this.byNs.delete(namespace);
+    this.retire(r);
+  }
+
+  /** Remembers that this key stopped counting, so that the same claim read again is not counted again. */
+  private retire(r: Reservation): void {
     this.done.set(r.key, r.expiresAt + (this.options.forgetAfterMs ?? 0));
   }
 
@@ -213,12 +235,13 @@ export class Reservations {
 const NONE: readonly never[] = Object.freeze([]);
 
 /**
- * The pending Sidecars of one namespace, with their list built once per
- * change rather than at every decision.
+ * The pending Sidecars of one namespace, with their list and earliest expiry
+ * found once per change rather than at every decision.
  */
 class PendingNamespace {
   readonly byKey = new Map<string, Reservation>();
   private reservations: readonly Reservation[] | undefined;
+  private earliest = Infinity;
 
   get size(): number {
     return this.byKey.size;
@@ -234,8 +257,19 @@ class PendingNamespace {
   }
 
   list(): readonly Reservation[] {
-    this.reservations ??= [...this.byKey.values()];
-    return this.reservations;
+    if (this.reservations) return this.reservations;
+    const list = [...this.byKey.values()];
+    let earliest = Infinity;
+    for (const r of list) earliest = Math.min(earliest, r.expiresAt);
+    this.earliest = earliest;
+    this.reservations = list;
+    return list;
+  }
+
+  /** When the first of them expires by the clock. */
+  earliestExpiry(): number {
+    this.list();
+    return this.earliest;
   }
 }
 

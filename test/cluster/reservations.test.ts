@@ -128,7 +128,6 @@ describe('Reservations', () => {
       onExpiredUnobserved: (r) => expired.push(r),
       forgetAfterMs: 5_000,
     });
-    store.onChange((kind, ns, name) => kind === 'Sidecar' && reservations.observed(ns, name));
     return {
       store,
       reservations,
@@ -253,6 +252,65 @@ describe('Reservations', () => {
       reservations.size(),
       1,
       'forgotten after forgetAfterMs past its expiry (by then the object has dropped it)',
+    );
+  });
+
+  test('what the view already shows never counts: an add or a claim read after the object was stored', () => {
+    const { store, reservations } = setup();
+    store.upsertSidecar(stored('a', 'x', 'u-1', '3', { app: 'x' }));
+    reservations.add(reserve(stored('a', 'x', 'u-1', '', { app: 'x' })));
+    assert.equal(reservations.size(), 0, 'add: the view shows its uid');
+    store.upsertSidecar(stored('a', 'y', 'u-2', '7', { app: 'y' }));
+    reservations.replaceNamespace('a', [
+      reserve(stored('a', 'y', 'u-2', '', { app: 'y' })),
+      reserve(stored('a', 'z', 'u-3', '', { app: 'z' })),
+    ]);
+    assert.deepEqual(
+      reservations.pending('a').map((r) => r.info.name),
+      ['z'],
+      'a claim for a stored object is dropped as it is read; the other one counts',
+    );
+    reservations.add(
+      reserve(stored('a', 'x', 'u-1', '2', { app: 'w' }), {
+        operation: 'UPDATE',
+        oldObject: stored('a', 'x', 'u-1', '2', { app: 'x' }),
+      }),
+    );
+    assert.deepEqual(
+      reservations.pending('a').map((r) => r.info.name),
+      ['z'],
+      'an UPDATE whose replaced version the view is already past (its write will fail with a conflict)',
+    );
+  });
+
+  test('the view tells the reservations of its changes itself: nobody wires the store to them', () => {
+    const store = new ClusterStore();
+    const reservations = new Reservations({ view: store, now: () => AT.now });
+    reservations.add(reserve(stored('a', 'x', 'u-1', '')));
+    assert.equal(reservations.size(), 1);
+    store.replaceSidecars([stored('a', 'x', 'u-1', '4')]);
+    assert.equal(reservations.size(), 0, 'shown by a re-list');
+  });
+
+  test('reservations of one namespace expire one by one, each at its own time', () => {
+    const { reservations, expired, at } = setup();
+    reservations.add(reserve(stored('a', 'x', 'u-1', '')));
+    reservations.add(reserve(stored('a', 'y', 'u-2', ''), {}, { ...AT, now: 5_000 }));
+    reservations.add(reserve(stored('a', 'z', 'u-3', ''), {}, { ...AT, now: 3_000 }));
+    const names = () => reservations.pending('a').map((r) => r.info.name);
+    at(10_999);
+    assert.deepEqual(names(), ['x', 'y', 'z']);
+    at(11_000);
+    assert.deepEqual(names(), ['y', 'z']);
+    at(13_000);
+    assert.deepEqual(names(), ['y']);
+    reservations.add(reserve(stored('a', 'w', 'u-4', ''), {}, { ...AT, now: 2_000 }));
+    assert.deepEqual(names(), ['y'], 'one added already past its expiry ends at the next look');
+    at(15_000);
+    assert.deepEqual(names(), []);
+    assert.deepEqual(
+      expired.map((r) => r.key),
+      ['c.u-1', 'c.u-3', 'c.u-4', 'c.u-2'],
     );
   });
 
