@@ -9,7 +9,6 @@ import { isAmbientNamespace } from '../sidecar/ambient.js';
 import {
   INJECT_LABEL,
   namespaceInfoOf,
-  OPTED_OUT,
   podInfoOf,
   serviceEntryInfoOf,
   serviceInfoOf,
@@ -30,7 +29,7 @@ import type {
 
 /** What a change notification is about. */
 export type ChangeKind = 'Sidecar' | 'Pod' | 'Namespace' | 'Workload' | 'Service' | 'ServiceEntry';
-type Listener = (kind: ChangeKind, namespace: string, name: string) => void;
+export type ChangeListener = (kind: ChangeKind, namespace: string, name: string) => void;
 
 type ByName<T> = Map<string, T>;
 
@@ -249,6 +248,12 @@ const podNames = (g: LabelGroup): Iterable<string> => (typeof g.pods === 'string
  * its labels in a compact object, its single pod's name without a Set.
  */
 class PodBucket {
+  /** `withoutProxy`: the store's count of what may run without a proxy, per namespace (see WithoutProxy). */
+  constructor(
+    private readonly namespace: string,
+    private readonly withoutProxy: WithoutProxy,
+  ) {}
+
   private readonly groupOf = new Map<string, LabelGroup>(); // pod name → its group
   private readonly groups = new Map<number, LabelGroup | LabelGroup[]>(); // label set hash → group(s)
   /**
@@ -283,11 +288,6 @@ class PodBucket {
     );
   }
 
-  /** A gateway pod, or one labelled sidecar.istio.io/inject=false (ClusterView.mayRunWithoutProxy). */
-  mayRunWithoutProxy(): boolean {
-    return (this.gateways !== undefined && this.gateways.size > 0) || this.hasMatching(OPTED_OUT, 'all');
-  }
-
   /** Whether a gateway pod carries the selector's labels: a look at the few gateways, not at the pods. */
   hasGatewayMatching(selector: Labels): boolean {
     if (this.gateways === undefined) return false;
@@ -319,6 +319,7 @@ class PodBucket {
     // Unchanged (a re-list, a status-only update): nothing to do, nothing allocated.
     if (this.holds(pod)) return;
     this.delete(pod.name);
+    if (mayRunWithoutProxy(pod)) this.withoutProxy.add(this.namespace);
     if (pod.gateway) {
       this.gateways ??= new Set();
       this.gateways.add(pod.name);
@@ -351,6 +352,7 @@ class PodBucket {
   delete(name: string): boolean {
     const group = this.groupOf.get(name);
     if (!group) return false;
+    if (this.isGateway(name) || mayRunWithoutProxy(group)) this.withoutProxy.remove(this.namespace);
     this.groupOf.delete(name);
     this.gateways?.delete(name);
     if (typeof group.pods === 'string') {
@@ -531,16 +533,37 @@ function dropPosting<T extends object>(byLabel: Postings<T>, labels: Labels, ite
 const mayRunWithoutProxy = (x: { labels: Labels; gateway?: boolean }): boolean =>
   x.gateway === true || x.labels[INJECT_LABEL] === 'false';
 
+/**
+ * How many pods and templates of each namespace may run without a proxy
+ * (mayRunWithoutProxy), counted by the buckets as they change and kept
+ * outside them: selector.no-proxy asks at every decision, nearly always of a
+ * namespace with none, and this small map answers without reading the
+ * namespace's buckets, whose tables are usually out of the CPU's caches.
+ */
+class WithoutProxy {
+  private readonly counts = new Map<string, number>();
+
+  add(namespace: string): void {
+    this.counts.set(namespace, (this.counts.get(namespace) ?? 0) + 1);
+  }
+
+  remove(namespace: string): void {
+    const left = (this.counts.get(namespace) ?? 1) - 1;
+    if (left > 0) this.counts.set(namespace, left);
+    else this.counts.delete(namespace);
+  }
+
+  has(namespace: string): boolean {
+    return this.counts.has(namespace);
+  }
+}
+
 /** Workload templates of one namespace, by kind and name, and indexed by template label like pods. */
 class WorkloadBucket {
-  /**
-   * `withoutProxy` is the store's count per namespace of templates that may
-   * run without a proxy (mayRunWithoutProxy): kept outside the bucket, so a
-   * decision learns that a namespace has none without reading the bucket.
-   */
+  /** `withoutProxy`: the store's count of what may run without a proxy, per namespace (see WithoutProxy). */
   constructor(
     private readonly namespace: string,
-    private readonly withoutProxy: Map<string, number>,
+    private readonly withoutProxy: WithoutProxy,
   ) {}
 
   private readonly byKind = new Map<WorkloadKind, Map<string, WorkloadInfo>>();
@@ -571,7 +594,7 @@ class WorkloadBucket {
     this.delete(w.kind, w.name);
     bucket(this.byKind, w.kind, () => new Map()).set(w.name, w);
     this.count++;
-    if (mayRunWithoutProxy(w)) this.withoutProxy.set(this.namespace, (this.withoutProxy.get(this.namespace) ?? 0) + 1);
+    if (mayRunWithoutProxy(w)) this.withoutProxy.add(this.namespace);
     if (w.gateway) {
       this.gateways ??= new Set();
       this.gateways.add(w);
@@ -584,11 +607,7 @@ class WorkloadBucket {
     if (!w) return false;
     this.byKind.get(kind)!.delete(name);
     this.count--;
-    if (mayRunWithoutProxy(w)) {
-      const left = (this.withoutProxy.get(this.namespace) ?? 1) - 1;
-      if (left > 0) this.withoutProxy.set(this.namespace, left);
-      else this.withoutProxy.delete(this.namespace);
-    }
+    if (mayRunWithoutProxy(w)) this.withoutProxy.remove(this.namespace);
     this.gateways?.delete(w);
     dropPosting(this.byLabel, w.labels, w);
     return true;
@@ -704,8 +723,8 @@ export class ClusterStore implements ClusterView {
   private readonly podsByNs = new Map<string, PodBucket>();
   private readonly namespaces = new Map<string, NamespaceInfo>();
   private readonly workloadsByNs = new Map<string, WorkloadBucket>();
-  /** Namespace → how many of its templates may run without a proxy (WorkloadBucket keeps it): few namespaces have any. */
-  private readonly templatesWithoutProxy = new Map<string, number>();
+  /** Per namespace, how many pods and templates may run without a proxy (the buckets keep it): few namespaces have any. */
+  private readonly withoutProxy = new WithoutProxy();
   /** The namespaces in ambient mode (isAmbientNamespace), kept beside the Namespaces: few. */
   private readonly ambientNamespaces = new Set<string>();
   private readonly servicesByNs = new Map<string, ServiceBucket>();
@@ -717,7 +736,7 @@ export class ClusterStore implements ClusterView {
     Registry: false,
     Namespace: false,
   };
-  private readonly listeners = new Set<Listener>();
+  private readonly listeners = new Set<ChangeListener>();
 
   // ---- reads (ClusterView) ----
   sidecar(namespace: string, name: string): SidecarInfo | undefined {
@@ -758,11 +777,7 @@ export class ClusterStore implements ClusterView {
     );
   }
   mayRunWithoutProxy(namespace: string): boolean {
-    return (
-      this.ambientNamespaces.has(namespace) ||
-      this.templatesWithoutProxy.has(namespace) ||
-      (this.podsByNs.get(namespace)?.mayRunWithoutProxy() ?? false)
-    );
+    return this.ambientNamespaces.has(namespace) || this.withoutProxy.has(namespace);
   }
   service(namespace: string, name: string): ServiceInfo | undefined {
     return this.servicesByNs.get(namespace)?.info(namespace, name);
@@ -839,7 +854,7 @@ export class ClusterStore implements ClusterView {
   }
 
   /** Called after every change, e.g. to drop a reservation once its object is seen. */
-  onChange(listener: Listener): () => void {
+  onChange(listener: ChangeListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
@@ -860,7 +875,7 @@ export class ClusterStore implements ClusterView {
     const info = podInfoOf(obj, fallbackNamespace);
     if (!info) return;
     this.known.Pod = true;
-    bucket(this.podsByNs, info.namespace, () => new PodBucket()).set(info);
+    bucket(this.podsByNs, info.namespace, () => new PodBucket(info.namespace, this.withoutProxy)).set(info);
     this.emit('Pod', info.namespace, info.name);
   }
   deletePod(namespace: string, name: string): void {
@@ -893,11 +908,7 @@ export class ClusterStore implements ClusterView {
       if (ref) this.deleteWorkload(kind, ref.namespace, ref.name);
       return;
     }
-    bucket(
-      this.workloadsByNs,
-      info.namespace,
-      () => new WorkloadBucket(info.namespace, this.templatesWithoutProxy),
-    ).set(info);
+    bucket(this.workloadsByNs, info.namespace, () => new WorkloadBucket(info.namespace, this.withoutProxy)).set(info);
     this.emit('Workload', info.namespace, info.name);
   }
   deleteWorkload(kind: WorkloadKind, namespace: string, name: string): void {
@@ -971,7 +982,7 @@ export class ClusterStore implements ClusterView {
         for (const o of objs) {
           const info = podInfoOf(o);
           if (!info) continue;
-          const pods = bucket(this.podsByNs, info.namespace, () => new PodBucket());
+          const pods = bucket(this.podsByNs, info.namespace, () => new PodBucket(info.namespace, this.withoutProxy));
           if (!pods.holds(info)) {
             pods.set(info);
             changed.push({ namespace: info.namespace, name: info.name });
@@ -1031,11 +1042,7 @@ export class ClusterStore implements ClusterView {
       }
     }
     for (const info of next.values()) {
-      bucket(
-        this.workloadsByNs,
-        info.namespace,
-        () => new WorkloadBucket(info.namespace, this.templatesWithoutProxy),
-      ).set(info);
+      bucket(this.workloadsByNs, info.namespace, () => new WorkloadBucket(info.namespace, this.withoutProxy)).set(info);
       changed.push(info);
     }
     this.known.Workload = true;

@@ -154,8 +154,9 @@ export interface ClusterView {
    * False only when nothing in the namespace can run without a sidecar proxy:
    * no gateway pod or template, none labelled sidecar.istio.io/inject=false,
    * and the namespace not in ambient mode. selector.no-proxy asks it first:
-   * a store answers from a few small sets, without reading the namespace's
-   * templates or its Namespace (cold memory on nearly every decision).
+   * a store answers from two small per-store tables, without reading the
+   * namespace's pods, templates or Namespace (cold memory on nearly every
+   * decision).
    */
   mayRunWithoutProxy(namespace: string): boolean;
   service(namespace: string, name: string): ServiceInfo | undefined;
