@@ -14,6 +14,7 @@ import { median, summarize, type Summary } from './stats.js';
 import {
   clusterPlan,
   createReview,
+  sidecarObject,
   CROWDED_NAMESPACE,
   loadCluster,
   newSidecar,
@@ -33,7 +34,16 @@ export interface DecisionSize {
   admitter?: Measured;
   /** As serve runs it: the reserving Admitter on a freshly parsed body each time (largest cluster only). */
   server?: ServerDecision;
+  /**
+   * The reserving Admitter in a namespace holding BURST Sidecars admitted but
+   * not shown by the view yet (a GitOps sync creating many at once), each
+   * with a selector of its own (largest cluster only).
+   */
+  burst?: Measured;
 }
+
+/** Sidecars of one namespace admitted just before, that the view has not shown yet. */
+export const BURST = 1_000;
 
 export interface ServerDecision {
   /** CPU per decision, median over rounds of (parse + decide) − (parse alone), interleaved block by block. */
@@ -187,6 +197,29 @@ async function measureServer(
   };
 }
 
+/**
+ * Decisions in a namespace where BURST Sidecars were admitted and not shown
+ * yet: each is laid beside the stored ones until the watch delivers it, so
+ * every rule that reads the namespace's Sidecars reads them too. Each decided
+ * CREATE is reserved in turn, as serve does.
+ */
+function measureBurst(
+  plan: ReturnType<typeof clusterPlan>,
+  admitter: { validate(r: AdmissionRequest): Decision | Promise<Decision> },
+  iterations: number,
+): Measured {
+  const namespace = typicalNamespaces(plan)[0]!.name;
+  for (let i = 0; i < BURST; i++) {
+    const object = sidecarObject(namespace, 0) as { metadata: Record<string, unknown>; spec: Record<string, unknown> };
+    object.metadata.name = `burst-${i}`;
+    object.spec.workloadSelector = { labels: { app: `burst-${i}` } };
+    const decision = admitter.validate(createReview(object).request as AdmissionRequest) as Decision;
+    if (!decision.allowed) throw new Error(`workload bug: burst-${i} refused: ${decision.message}`);
+  }
+  const requests = [createReview(newSidecar(namespace)).request as AdmissionRequest];
+  return measure(requests, (r) => admitter.validate(r) as Decision, iterations);
+}
+
 const results: DecisionSize[] = [];
 for (const size of sizes) {
   const plan = clusterPlan(size);
@@ -228,6 +261,7 @@ for (const size of sizes) {
       block,
       12,
     );
+    result.burst = measureBurst(plan, localAdmitter(store, OPTIONS).admitter, crowdedIterations);
     process.stderr.write(
       `decision: as serve runs it ${result.server.cpuUs.toFixed(1)} µs CPU (rounds ${result.server.cpuUsRounds.map((x) => x.toFixed(1)).join(' ')}; parsing alone ${result.server.parseCpuUs.toFixed(1)} µs), ${(result.server.allocBytes / 1024).toFixed(1)} KB allocated (${result.server.allocWindows} windows)\n`,
     );

@@ -96,6 +96,7 @@ async function decisionPhase(results: Results, details: Record<string, unknown>)
   results.decision_growth = large && small ? round(large.typical.p99 / small.typical.p99, 2) : null;
   results.decision_p99_us_crowded = round(large?.crowded?.p99 ?? NaN, 1);
   results.decision_p50_us_crowded = round(large?.crowded?.p50 ?? NaN, 1);
+  results.decision_p99_us_burst = round(large?.burst?.p99 ?? NaN, 1);
   results.decision_p99_us_admitter = round(large?.admitter?.p99 ?? NaN, 1);
   results.decision_cpu_us = round(large?.typical.cpuUs ?? NaN, 1);
   results.decision_cpu_us_server = round(large?.server?.cpuUs ?? NaN, 1);
