@@ -517,7 +517,10 @@ function unknownHost(host: string, ctx: HostContext): string | undefined {
   if (wildcard && host.length !== slash + 2) return undefined; // a wildcard host: nothing to look up exactly
   const nsPart = own ? '.' : host.slice(0, slash);
   const ns = own ? ctx.sidecarNamespace : nsPart;
-  if (wildcard) return ns === '*' ? undefined : unknownNamespace(host, ns, ctx); // `ns/*`: the namespace must exist
+  // `ns/*`: the namespace must exist. The Sidecar's own does (the API server refuses an object in a namespace
+  // that does not, before any webhook), even when the view has not shown it yet: a namespace created just
+  // before its Sidecars are applied drew a false warning, and the lookup cost every decision a cold probe.
+  if (wildcard) return ns === '*' || ns === ctx.sidecarNamespace ? undefined : unknownNamespace(host, ns, ctx);
   if (!ctx.view.knowsRegistry()) return undefined;
   const dns = host.slice(slash + 1);
   if (imported(dns, ns, ctx)) return undefined;

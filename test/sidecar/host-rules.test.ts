@@ -191,6 +191,12 @@ describe('host.unknown: typos get a warning with a suggestion (KIA1004)', () => 
     ]);
   });
 
+  test("the Sidecar's own namespace is never said not to exist: the API server admits nothing into a missing one, and the view may not show a new one yet", () => {
+    assert.deepEqual(messages(hosts('fresh', ['./*', 'fresh/*', 'istio-system/*', 'fresch/*'])), [
+      'Sidecar fresh/x: egress host "fresch/*" names namespace "fresch", which does not exist',
+    ]);
+  });
+
   test('every listener and host position is reported', () => {
     const vs = hosts('shop', ['./*'], {}, CLUSTER, {
       spec: {
