@@ -7,7 +7,7 @@ import { bucket } from '../util/maps.js';
 import { pairsEqual, type Labels, type SelectorPairs } from '../sidecar/selectors.js';
 import { isAmbientNamespace } from '../sidecar/ambient.js';
 import {
-  INJECT_LABEL,
+  isOptedOut,
   namespaceInfoOf,
   podInfoOf,
   serviceEntryInfoOf,
@@ -531,7 +531,7 @@ function dropPosting<T extends object>(byLabel: Postings<T>, labels: Labels, ite
 
 /** A pod or template selector.no-proxy may speak of: injected as a gateway, or opted out of injection. */
 const mayRunWithoutProxy = (x: { labels: Labels; gateway?: boolean }): boolean =>
-  x.gateway === true || x.labels[INJECT_LABEL] === 'false';
+  x.gateway === true || isOptedOut(x.labels);
 
 /**
  * How many pods and templates of each namespace may run without a proxy

@@ -18,7 +18,7 @@ import { isAmbientNamespace } from './ambient.js';
 import { isGatewayByLabels } from './gateways.js';
 import { addHostFindings, addListenerPortFindings, type UnknownHosts } from './host-rules.js';
 import { isManaged } from './managed.js';
-import { INJECT_LABEL, OPTED_OUT, workloadSelectorPresent } from './records.js';
+import { INJECT_LABEL, isOptedOut, OPTED_OUT, workloadSelectorPresent } from './records.js';
 import { REVISION_LABEL, revisionIn, revisionOf, sameIstiod, sharedRevisionNote } from './revisions.js';
 import { describeRef, type ObjectRef } from './object.js';
 import { addExcludedHosts, addOutboundModeEmpty, addScopeFindings } from './scope-rules.js';
@@ -668,7 +668,7 @@ function noProxy(out: Violation[], ref: ObjectRef, selector: Labels, view: Clust
   for (const item of [...workloads, ...pods]) {
     // A VM's proxy is its own (istio-agent on the machine): injection and ambient labels mean nothing there.
     if ('kind' in item && MESH_WORKLOAD_KINDS.has(item.kind) && !isGatewayByLabels(item.labels)) return;
-    const optedOut = item.labels[INJECT_LABEL] === 'false';
+    const optedOut = isOptedOut(item.labels);
     // Gateways istiod or istioctl deploy are labelled inject=false too; one the injector skips is no gateway.
     if (isGatewayByLabels(item.labels) || (item.gateway && !optedOut)) why.gateway++;
     else if (optedOut) why.optedOut++;

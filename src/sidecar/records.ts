@@ -27,6 +27,8 @@ export const SERVICE_EXPORT_TO_ANNOTATION = 'networking.istio.io/exportTo';
 export const INJECT_LABEL = 'sidecar.istio.io/inject';
 /** The selector of pods and templates opted out of injection. */
 export const OPTED_OUT: Labels = Object.freeze({ [INJECT_LABEL]: 'false' });
+/** A pod or template OPTED_OUT selects. */
+export const isOptedOut = (labels: Labels): boolean => labels[INJECT_LABEL] === 'false';
 
 export function sidecarInfoOf(obj: unknown, fallbackNamespace = 'default'): SidecarInfo | undefined {
   const meta = metadataOf(obj);
