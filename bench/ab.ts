@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import type { AdmissionRequest } from '../src/admission/types.js';
 import type { Decision } from '../src/admission/decision.js';
 import type { ReviewOptions } from '../src/sidecar/review.js';
-import { median } from './stats.js';
+import { cpuUsPerCall, median } from './stats.js';
 import { clusterPlan, createReview, loadCluster, newSidecar, typicalNamespaces } from './workload.js';
 
 const { values, positionals } = parseArgs({
@@ -67,20 +67,13 @@ const parseOnly: Call = (i) => {
   sink += (JSON.parse(bodies[i % bodies.length]!) as { request: unknown }).request ? 1 : 0;
 };
 
-function cpuPerCall(call: Call, offset: number): number {
-  const c0 = process.cpuUsage();
-  for (let i = 0; i < block; i++) call(offset + i);
-  const c = process.cpuUsage(c0);
-  return (c.user + c.system) / block;
-}
-
 const builds = [await buildUnderTest(positionals[0]!), await buildUnderTest(positionals[1]!)] as const;
 for (const call of builds) for (let i = 0; i < 20_000; i++) call(i);
 const perBuild: [number[], number[]] = [[], []];
 for (let r = 0; r < rounds; r++) {
-  const parse = cpuPerCall(parseOnly, r * block);
+  const parse = cpuUsPerCall(parseOnly, block, r * block);
   // Alternate which build goes first in a round.
-  for (const k of r % 2 === 0 ? [0, 1] : [1, 0]) perBuild[k]!.push(cpuPerCall(builds[k]!, r * block) - parse);
+  for (const k of r % 2 === 0 ? [0, 1] : [1, 0]) perBuild[k]!.push(cpuUsPerCall(builds[k]!, block, r * block) - parse);
 }
 const [a, b] = perBuild;
 const paired = median(b.map((x, i) => x - a[i]!));

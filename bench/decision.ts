@@ -10,7 +10,7 @@ import type { ReviewOptions } from '../src/sidecar/review.js';
 import { report } from './child.js';
 import { bytesPerCall } from './heap.js';
 import { loadProduct } from './product.js';
-import { median, summarize, type Summary } from './stats.js';
+import { cpuUsPerCall, median, summarize, type Summary } from './stats.js';
 import {
   clusterPlan,
   createReview,
@@ -154,12 +154,6 @@ async function measureServer(
     );
     if (!d.allowed) throw new Error(`expected every decision to allow: ${d.message ?? d.warnings.join('; ')}`);
   };
-  const cpuOf = (each: (i: number) => void, offset: number) => {
-    const c0 = process.cpuUsage();
-    for (let i = 0; i < block; i++) each(offset + i);
-    const c = process.cpuUsage(c0);
-    return (c.user + c.system) / block;
-  };
   for (let i = 0; i < warmup; i++) decide(i);
   const both: number[] = [];
   const parse: number[] = [];
@@ -168,11 +162,11 @@ async function measureServer(
     let d: number;
     let p: number;
     if (r % 2 === 0) {
-      d = cpuOf(decide, r * block);
-      p = cpuOf(parseOnly, r * block);
+      d = cpuUsPerCall(decide, block, r * block);
+      p = cpuUsPerCall(parseOnly, block, r * block);
     } else {
-      p = cpuOf(parseOnly, r * block);
-      d = cpuOf(decide, r * block);
+      p = cpuUsPerCall(parseOnly, block, r * block);
+      d = cpuUsPerCall(decide, block, r * block);
     }
     both.push(d);
     parse.push(p);

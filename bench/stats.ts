@@ -34,6 +34,17 @@ export function percentile(sorted: Float64Array, q: number): number {
   return sorted[rank]!;
 }
 
+/**
+ * CPU microseconds per call of `each(offset + i)` over `n` calls (process.cpuUsage, all threads): how
+ * decision_cpu_us_server and bench/ab.ts time a block of decisions, and the parsing they subtract.
+ */
+export function cpuUsPerCall(each: (i: number) => void, n: number, offset: number): number {
+  const c0 = process.cpuUsage();
+  for (let i = 0; i < n; i++) each(offset + i);
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / n;
+}
+
 export const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
