@@ -48,6 +48,7 @@ import {
   type ScopePod,
   type ScopeResult,
 } from './oracle.js';
+import { namespace } from '../helpers/objects.js';
 import { drawsFrom, seededRandom, seedFrom } from '../helpers/seeded.js';
 
 const seed = seedFrom('REVISION_CLAIMS_SEED');
@@ -81,11 +82,7 @@ interface Pod {
 function generate(clusterSeed: number): { objects: Record<string, unknown>[]; sidecars: Gen[]; pods: Pod[] } {
   const rnd = seededRandom(clusterSeed);
   const { pick, shuffle } = drawsFrom(rnd);
-  const objects: Record<string, unknown>[] = [ROOT, ...NAMESPACES].map((name) => ({
-    apiVersion: 'v1',
-    kind: 'Namespace',
-    metadata: { name },
-  }));
+  const objects: Record<string, unknown>[] = [ROOT, ...NAMESPACES].map((name) => namespace(name));
   const drafts: Omit<Gen, 'name' | 'age' | 'object' | 'revision'>[] = [];
   for (const namespace of [ROOT, ...NAMESPACES]) {
     for (let k = pick([0, 1, 2, 2]); k > 0; k--) drafts.push({ namespace, selector: 'none', labels: {} });

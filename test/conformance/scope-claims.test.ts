@@ -54,7 +54,7 @@ import {
   type ScopePod,
   type ScopeResult,
 } from './oracle.js';
-import { service } from '../helpers/objects.js';
+import { namespace, service } from '../helpers/objects.js';
 import { drawsFrom, seededRandom, seedFrom } from '../helpers/seeded.js';
 
 const seed = seedFrom('SCOPE_CLAIMS_SEED');
@@ -113,11 +113,7 @@ interface Cluster {
 function generate(clusterSeed: number): Cluster {
   const rnd = seededRandom(clusterSeed);
   const { pick, shuffle } = drawsFrom(rnd);
-  const objects: Record<string, unknown>[] = [ROOT, ...NAMESPACES].map((name) => ({
-    apiVersion: 'v1',
-    kind: 'Namespace',
-    metadata: { name },
-  }));
+  const objects: Record<string, unknown>[] = [ROOT, ...NAMESPACES].map((name) => namespace(name));
   for (const ns of NAMESPACES) {
     for (const name of ['web', 'api', 'db']) {
       const always = EVERYWHERE.includes(`${name}.${ns}`);
