@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stringify } from 'yaml';
 import { REPO_ROOT } from './child.js';
 import { CLI } from './startup.js';
 
@@ -19,12 +20,46 @@ export interface CheckFile {
 
 const FILE_BYTES = 16 * 1024 * 1024 - 4096;
 
-function manifest(): { text: string; sidecars: number } {
-  const parts: string[] = [];
-  let bytes = 0;
-  for (let i = 0; ; i++) {
-    const host = i % 100 === 99 ? 'no-namespace-part' : 'istio-system/*';
-    const doc = `apiVersion: networking.istio.io/v1
+/**
+ * How the Sidecars are written: YAML documents between `---` lines, or one
+ * `kind: List` as `kubectl get sidecars -A -o json` (or `-o yaml`) prints a
+ * cluster's Sidecars, every item with the metadata the API server adds.
+ */
+export type FileShape = 'documents' | 'json-list' | 'yaml-list';
+
+function sidecarAt(i: number): Record<string, unknown> {
+  return {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'Sidecar',
+    metadata: { name: `s${i}`, namespace: `ns${i % 500}` },
+    spec: {
+      workloadSelector: { labels: { app: `a${i}` } },
+      egress: [{ hosts: ['./*', i % 100 === 99 ? 'no-namespace-part' : 'istio-system/*'] }],
+    },
+  };
+}
+
+/** As the API server returns it: uid, resourceVersion, generation, creationTimestamp. */
+function storedSidecarAt(i: number): Record<string, unknown> {
+  const s = sidecarAt(i);
+  const uid = `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
+  const metadata = { ...(s.metadata as object), uid, resourceVersion: String(1000 + i), generation: 1 };
+  return { ...s, metadata: { ...metadata, creationTimestamp: '2026-11-23T10:00:00Z' } };
+}
+
+const indented = (text: string, first: string, rest: string) =>
+  text
+    .replace(/\n$/, '')
+    .split('\n')
+    .map((line, n) => (n === 0 ? first : rest) + line)
+    .join('\n');
+
+/** One Sidecar's text in the file, and what closes the file after the last. */
+const SHAPES: Record<FileShape, { open: string; item: (i: number) => string; separator: string; close: string }> = {
+  // Written out as it always was, so that check_file_* stays comparable with earlier runs.
+  documents: {
+    open: '',
+    item: (i) => `apiVersion: networking.istio.io/v1
 kind: Sidecar
 metadata:
   name: s${i}
@@ -36,12 +71,35 @@ spec:
   egress:
   - hosts:
     - "./*"
-    - "${host}"
+    - "${i % 100 === 99 ? 'no-namespace-part' : 'istio-system/*'}"
 ---
-`;
-    if (bytes + doc.length > FILE_BYTES) return { text: parts.join(''), sidecars: i };
-    parts.push(doc);
-    bytes += doc.length;
+`,
+    separator: '',
+    close: '',
+  },
+  'json-list': {
+    open: '{\n    "apiVersion": "v1",\n    "items": [\n',
+    item: (i) => indented(JSON.stringify(storedSidecarAt(i), null, 4), '        ', '        '),
+    separator: ',\n',
+    close: '\n    ],\n    "kind": "List",\n    "metadata": {\n        "resourceVersion": ""\n    }\n}\n',
+  },
+  'yaml-list': {
+    open: 'apiVersion: v1\nitems:\n',
+    item: (i) => `${indented(stringify(storedSidecarAt(i), { indentSeq: false }), '- ', '  ')}\n`,
+    separator: '',
+    close: 'kind: List\nmetadata:\n  resourceVersion: ""\n',
+  },
+};
+
+export function manifest(shape: FileShape): { text: string; sidecars: number } {
+  const { open, item, separator, close } = SHAPES[shape];
+  const parts: string[] = [open];
+  let bytes = open.length + close.length;
+  for (let i = 0; ; i++) {
+    const next = (i === 0 ? '' : separator) + item(i);
+    if (bytes + next.length > FILE_BYTES) return { text: parts.join('') + close, sidecars: i };
+    parts.push(next);
+    bytes += next.length;
   }
 }
 
@@ -49,11 +107,11 @@ spec:
 const REPORT_RSS =
   'data:text/javascript,process.on("exit",()=>process.stderr.write("peak-rss-kb "+process.resourceUsage().maxRSS+"\\n"))';
 
-export function measureCheckFile(): CheckFile {
+export function measureCheckFile(shape: FileShape = 'documents'): CheckFile {
   const dir = mkdtempSync(join(tmpdir(), 'sidecar-guard-check-'));
   try {
-    const { text, sidecars } = manifest();
-    const file = join(dir, 'big.yaml');
+    const { text, sidecars } = manifest(shape);
+    const file = join(dir, shape === 'json-list' ? 'big.json' : 'big.yaml');
     writeFileSync(file, text);
     const t0 = performance.now();
     const run = spawnSync(process.execPath, ['--import', REPORT_RSS, CLI, 'check', '--output', 'json', file], {
@@ -81,7 +139,7 @@ export function measureCheckFile(): CheckFile {
  * `check` on one document that is a single mapping of 100,000 keys (about
  * 1 MB): the cost of finding repeated keys. The yaml library's own check
  * compared each key with every one before it (about two minutes here); it
- * is one pass now (src/util/yaml.ts firstDuplicateKey).
+ * is one pass now (src/util/yaml.ts firstKeyProblem).
  */
 export function measureWideMapping(keys = 100_000): { keys: number; wallMs: number } {
   const dir = mkdtempSync(join(tmpdir(), 'sidecar-guard-check-'));
@@ -98,4 +156,5 @@ export function measureWideMapping(keys = 100_000): { keys: number; wallMs: numb
   }
 }
 
-if (process.argv[1]?.endsWith('check-file.ts')) console.log(measureCheckFile(), measureWideMapping());
+if (process.argv[1]?.endsWith('check-file.ts'))
+  console.log(measureCheckFile(), measureCheckFile('json-list'), measureCheckFile('yaml-list'), measureWideMapping());

@@ -241,6 +241,11 @@ export const ROWS: readonly Row[] = [
   // No issue set a target: how much one file as large as --max-file-size lets in costs `check` (80,000 Sidecars).
   { key: 'check_file_rss_mb', label: 'check on a 16 MiB manifest file: peak RSS', unit: 'MB', digits: 0 },
   { key: 'check_file_ms', label: 'the same, wall time', unit: 'ms', digits: 0 },
+  // The same 16 MiB as one `kind: List` as kubectl get -o json / -o yaml prints a cluster's Sidecars (read item by item).
+  { key: 'check_list_json_rss_mb', label: 'check on a 16 MiB JSON List: peak RSS', unit: 'MB', digits: 0 },
+  { key: 'check_list_json_ms', label: 'the same, wall time', unit: 'ms', digits: 0 },
+  { key: 'check_list_yaml_rss_mb', label: 'check on a 16 MiB YAML List: peak RSS', unit: 'MB', digits: 0 },
+  { key: 'check_list_yaml_ms', label: 'the same, wall time', unit: 'ms', digits: 0 },
   // One mapping of 100,000 keys (1 MB): finding repeated keys was quadratic in the yaml library (about 2 minutes).
   { key: 'check_wide_mapping_ms', label: 'check on one mapping of 100,000 keys: wall time', unit: 'ms', digits: 0 },
   // Issue 14: under attack, RSS stays under the Deployment's memory limit and an honest review is answered within 1 s.

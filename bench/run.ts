@@ -455,9 +455,16 @@ async function checkFilePhase(results: Results, details: Record<string, unknown>
   const run = measureCheckFile();
   results.check_file_rss_mb = round(run.peakRssMb, 0);
   results.check_file_ms = round(run.wallMs, 0);
+  // A cluster's dump as kubectl prints it: one List, read item by item.
+  const jsonList = measureCheckFile('json-list');
+  results.check_list_json_rss_mb = round(jsonList.peakRssMb, 0);
+  results.check_list_json_ms = round(jsonList.wallMs, 0);
+  const yamlList = measureCheckFile('yaml-list');
+  results.check_list_yaml_rss_mb = round(yamlList.peakRssMb, 0);
+  results.check_list_yaml_ms = round(yamlList.wallMs, 0);
   const wide = measureWideMapping();
   results.check_wide_mapping_ms = round(wide.wallMs, 0);
-  details.checkFile = { ...run, wideMapping: wide };
+  details.checkFile = { ...run, jsonList, yamlList, wideMapping: wide };
 }
 
 /** Issue 14, bounded output: the largest bodies and the costliest objects still judged, each on a fresh server (bench/bounded.ts). */

@@ -3,7 +3,7 @@
 import { LineCounter, parseDocument, YAMLParseError } from 'yaml';
 import { DEFAULT_TEMPLATE, type DefaultsTemplate, type DependencyMap } from './generate.js';
 import { isRecord } from '../util/json.js';
-import { DUPLICATE_KEY_MESSAGE, firstDuplicateKey, unreadableYaml } from '../util/yaml.js';
+import { DUPLICATE_KEY_MESSAGE, firstKeyProblem, unreadableYaml } from '../util/yaml.js';
 
 export class ConfigError extends Error {}
 
@@ -21,14 +21,14 @@ function load(text: string, what: string): unknown {
       `${what}: not valid YAML: ${unreadable.message} at line ${lines.linePos(unreadable.offset).line}`,
     );
   try {
-    // Repeated keys found in one pass (firstDuplicateKey): the library's own check is quadratic in a mapping's size.
+    // Repeated keys found in one pass (firstKeyProblem): the library's own check is quadratic in a mapping's size.
     const doc = parseDocument(text, { version: '1.1', uniqueKeys: false });
     if (doc.errors[0]) throw doc.errors[0];
-    const duplicate = firstDuplicateKey(doc);
-    if (duplicate !== undefined)
-      throw new ConfigError(
-        `${what}: not valid YAML: ${DUPLICATE_KEY_MESSAGE} (line ${lines.linePos(duplicate.offset).line})`,
-      );
+    const bad = firstKeyProblem(doc);
+    if (bad !== undefined) {
+      const problem = bad.problem === 'repeated' ? DUPLICATE_KEY_MESSAGE : `a mapping key that is a ${String(bad.key)}`;
+      throw new ConfigError(`${what}: not valid YAML: ${problem} (line ${lines.linePos(bad.offset).line})`);
+    }
     return doc.toJS();
   } catch (err) {
     if (err instanceof ConfigError) throw err;

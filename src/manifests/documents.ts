@@ -14,12 +14,13 @@ import { formatCount } from '../sidecar/violation.js';
 import {
   boundedTokens,
   DUPLICATE_KEY_MESSAGE,
-  firstDuplicateKey,
+  firstKeyProblem,
   MAX_DOCUMENTS,
   TextBounds,
   UnreadableYaml,
 } from '../util/yaml.js';
-import { jsonValues } from './json-stream.js';
+import { jsonListItems, jsonValues, type ListPieces } from './json-stream.js';
+import { yamlListPieces } from './yaml-list.js';
 import { asKubectlReadsYaml, controlCharacterMessage, isJsonText, RefusedCharacters } from './text.js';
 
 export interface Source {
@@ -57,7 +58,7 @@ export function parseSources(sources: readonly Source[]): Manifest[] {
   return sources.flatMap(parseSource);
 }
 
-// Repeated keys are found by firstDuplicateKey in one pass: the library's own check is quadratic in a mapping's size.
+// Repeated keys are found by firstKeyProblem in one pass: the library's own check is quadratic in a mapping's size.
 const YAML_OPTIONS = { version: '1.1', uniqueKeys: false, prettyErrors: false } as const;
 
 /**
@@ -67,9 +68,11 @@ const YAML_OPTIONS = { version: '1.1', uniqueKeys: false, prettyErrors: false } 
 const TOO_DEEP_TO_READ = 'nesting too deep to read: not a Kubernetes manifest';
 
 export function parseSource(read: Source): Manifest[] {
-  return isJsonText(read.text)
-    ? parseJsonStream(read.file, read.text)
-    : parseText({ file: read.file, text: asKubectlReadsYaml(read.text) }, false);
+  if (isJsonText(read.text)) return parseJsonStream(read.file, read.text);
+  const text = asKubectlReadsYaml(read.text);
+  const pieces = yamlListPieces(text);
+  const list = pieces && listRead(read.file, pieces, new TextBounds(), false);
+  return list ? placed(list.manifests, pieces, new TextPlaces(text)) : parseText({ file: read.file, text }, false);
 }
 
 /**
@@ -85,17 +88,74 @@ function parseJsonStream(file: string, text: string): Manifest[] {
     return [{ ok: false, file, position: place.at(values.tooMany), message }];
   }
   // The text's bounds hold for all its values together; past one, the rest is not read.
-  const bounds = new TextBounds();
+  let bounds = new TextBounds();
   const out: Manifest[] = [];
   const read = (start: number, source: Source, json: boolean) => {
     for (const m of parseText(source, json, bounds)) out.push(movedTo(m, place.at(start)));
     return !bounds.exceeded;
   };
-  for (const { start, end } of values.values)
-    if (!read(start, { file, text: text.slice(start, end) }, true)) return out;
+  for (const { start, end } of values.values) {
+    const pieces = jsonListItems(text, start, end);
+    const list = pieces && listRead(file, pieces, bounds, true);
+    if (list) {
+      bounds = list.bounds;
+      append(out, placed(list.manifests, pieces, place));
+      if (bounds.exceeded) return out;
+    } else if (!read(start, { file, text: text.slice(start, end) }, true)) return out;
+  }
   const { yamlFrom } = values;
   if (yamlFrom !== undefined) read(yamlFrom, { file, text: asKubectlReadsYaml(text.slice(yamlFrom)) }, false);
   return out;
+}
+
+/**
+ * A List (`kubectl get -o json` or `-o yaml`) read item by item, each item a
+ * document of its own: read whole, a cluster's dump is one document whose
+ * syntax tree costs 40-60 times its text, and past MAX_DOCUMENT_SCALARS
+ * (about 3,000 Sidecars as kubectl prints them) it was refused. Undefined
+ * when the List's own keys or any item do not read cleanly alone (a syntax
+ * error, a repeated key, a refused character, an alias to an anchor in
+ * another item, a bound of one document passed), or the skeleton is no List
+ * after all: then the caller reads the whole, so what is wrong is reported as
+ * before. The trial counts against a copy of the text's bounds, returned to
+ * be kept; past one of them, the items read so far and that failure are the
+ * answer, as for a stream of values. The manifests are placed in their items.
+ */
+function listRead(
+  file: string,
+  pieces: ListPieces,
+  bounds: TextBounds,
+  json: boolean,
+): { manifests: Manifest[]; bounds: TextBounds } | undefined {
+  const trial = bounds.copy();
+  const [list, ...more] = parseText({ file, text: pieces.skeleton }, json, trial, false);
+  if (trial.exceeded || more.length > 0 || !list?.ok || !isEmptyList(list.object)) return undefined;
+  const manifests: Manifest[] = [];
+  for (const item of pieces.items) {
+    const read = parseText({ file, text: pieces.itemText(item) }, json, trial, false);
+    // Past a bound of the whole text: that is the answer (the whole read would stop at one document's first).
+    if (trial.exceeded) {
+      append(manifests, read);
+      return { manifests, bounds: trial };
+    }
+    const [object, ...others] = read;
+    if (!object?.ok || others.length > 0) return undefined;
+    manifests.push(object);
+  }
+  return { manifests, bounds: trial };
+}
+
+/** What objectsOf expands: a `…List` kind, and here its items left out. */
+const isEmptyList = (value: unknown): boolean =>
+  isRecord(value) &&
+  typeof value.kind === 'string' &&
+  value.kind.endsWith('List') &&
+  Array.isArray(value.items) &&
+  value.items.length === 0;
+
+/** Each manifest of listRead, read from its item's text, placed in the whole text. */
+function placed(manifests: readonly Manifest[], pieces: ListPieces, place: TextPlaces): Manifest[] {
+  return manifests.map((m, i) => movedTo(m, place.at(pieces.items[i]!.start)));
 }
 
 /** Line and column of offsets in a text, asked in increasing order (one pass over the text in all). */
@@ -126,8 +186,12 @@ function movedTo(m: Manifest, origin: Position): Manifest {
   return { ...m, position: move(m.position), locate: (path) => move(locate(path)) };
 }
 
-/** A YAML text, or one value of a JSON text (`json`: the characters Go's JSON reader refuses are refused). */
-function parseText(source: Source, json: boolean, bounds?: TextBounds): Manifest[] {
+/**
+ * A YAML text, or one value of a JSON text (`json`: the characters Go's JSON
+ * reader refuses are refused). `lists`: a `kind: …List` stands for its items;
+ * false for an item of one, which kubectl does not expand again.
+ */
+function parseText(source: Source, json: boolean, bounds?: TextBounds, lists = true): Manifest[] {
   const lineCounter = new LineCounter();
   const docs = new Composer(YAML_OPTIONS).compose(boundedTokens(source.text, lineCounter.addNewLine, bounds));
   const out: Manifest[] = [];
@@ -138,7 +202,7 @@ function parseText(source: Source, json: boolean, bounds?: TextBounds): Manifest
   Error.stackTraceLimit = 0;
   try {
     // append, not push(...): a List of 130,000 items spread as arguments overflowed the stack.
-    for (const doc of docs) append(out, manifestsOf(source, lineCounter, doc, refused));
+    for (const doc of docs) append(out, manifestsOf(source, lineCounter, doc, refused, lists));
   } catch (err) {
     // Deeper than kubectl reads, or more stray tokens than a manifest has: the whole file is one failure,
     // at the line where the limit was passed (the composer may still hold the document before, so the
@@ -170,11 +234,18 @@ function refusedCharacter(source: Source, lineCounter: LineCounter, offset: numb
  * A repeated key, where the library would have reported it with uniqueKeys
  * on. kubectl takes such a file and keeps the last value, dropping the
  * earlier one without a word (two `egress:` keys: the first list is gone);
- * `check` refuses it, naming the key, so that the mistake is seen.
+ * `check` refuses it, naming the key, so that the mistake is seen. A key that
+ * is a list or a mapping kubectl refuses itself.
  */
-function duplicateKeyError(doc: Document.Parsed): { pos: [number]; code: string; message: string } | undefined {
-  const found = firstDuplicateKey(doc);
+function keyError(doc: Document.Parsed): { pos: [number]; code: string; message: string } | undefined {
+  const found = firstKeyProblem(doc);
   if (found === undefined) return undefined;
+  if (found.problem === 'collection')
+    return {
+      pos: [found.offset],
+      code: 'COLLECTION_KEY',
+      message: `a mapping key that is a ${String(found.key)}: kubectl refuses it ("invalid map key")`,
+    };
   const key = JSON.stringify(String(found.key));
   const message = `${DUPLICATE_KEY_MESSAGE}: ${key} is repeated (kubectl would keep this last value and silently drop the earlier one)`;
   return { pos: [found.offset], code: 'DUPLICATE_KEY', message };
@@ -185,10 +256,11 @@ function manifestsOf(
   lineCounter: LineCounter,
   doc: Document.Parsed,
   refused: RefusedCharacters,
+  lists: boolean,
 ): Manifest[] {
   const control = refused.before(doc.range[2]);
   if (control >= 0) return [refusedCharacter(source, lineCounter, control, doc)];
-  const error = doc.errors[0] ?? duplicateKeyError(doc);
+  const error = doc.errors[0] ?? keyError(doc);
   if (error) {
     return [
       {
@@ -210,7 +282,10 @@ function manifestsOf(
     return [{ ok: false, file: source.file, position, message }];
   }
   if (value === null || value === undefined) return [];
-  return objectsOf(source.file, value, doc, new DocumentPlace(source.text, lineCounter, doc));
+  const where = new DocumentPlace(source.text, lineCounter, doc);
+  return lists || !isRecord(value)
+    ? objectsOf(source.file, value, doc, where)
+    : [manifestAt(source.file, value, doc, where, [])];
 }
 
 /**

@@ -86,3 +86,120 @@ function stringEnd(text: string, start: number): number {
   }
   return text.length;
 }
+
+/** The white space JSON allows inside a value (GO_SPACE is what kubectl skips between values). */
+const isJsonSpace = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+
+function skipJsonSpace(text: string, i: number, end: number): number {
+  while (i < end && isJsonSpace(text.charCodeAt(i))) i++;
+  return i;
+}
+
+/** Where a bare member value (a number, true, false, null) ends. */
+function scalarEnd(text: string, i: number, end: number): number {
+  for (; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (isJsonSpace(c) || c === 0x2c /* , */ || c === 0x7d /* } */ || c === 0x5d /* ] */) return i;
+  }
+  return end;
+}
+
+interface Member {
+  key: string;
+  value: ValueRange;
+}
+
+/**
+ * The elements of the JSON object or list at [start, end), each read by
+ * `element` from where it starts to where it ends (undefined: not one), or
+ * undefined when they are not separated by commas and white space alone,
+ * or the bracket that closes them is not at `end - 1`. Only boundaries are
+ * found: whether each piece is well formed is for the reader of it to say.
+ */
+function elementsOf<T>(
+  text: string,
+  start: number,
+  end: number,
+  element: (at: number) => { element: T; end: number } | undefined,
+): T[] | undefined {
+  const close = text[start] === '{' ? '}' : ']';
+  const out: T[] = [];
+  let i = skipJsonSpace(text, start + 1, end);
+  if (text[i] === close) return i + 1 === end ? out : undefined;
+  for (;;) {
+    const read = element(i);
+    if (read === undefined || read.end > end) return undefined;
+    out.push(read.element);
+    i = skipJsonSpace(text, read.end, end);
+    if (text[i] === ',') i = skipJsonSpace(text, i + 1, end);
+    else return text[i] === close && i + 1 === end ? out : undefined;
+  }
+}
+
+/** The keys of the JSON object at [start, end) and where each value is (elementsOf). */
+function membersOf(text: string, start: number, end: number): Member[] | undefined {
+  return elementsOf(text, start, end, (at) => {
+    if (text[at] !== '"') return undefined;
+    const keyEnd = stringEnd(text, at);
+    const key = parsedString(text.slice(at, keyEnd));
+    const colon = skipJsonSpace(text, keyEnd, end);
+    if (key === undefined || text[colon] !== ':') return undefined;
+    const valueStart = skipJsonSpace(text, colon + 1, end);
+    const first = text[valueStart];
+    const valueEnd =
+      first === '{' || first === '['
+        ? containerEnd(text, valueStart)
+        : first === '"'
+          ? stringEnd(text, valueStart)
+          : scalarEnd(text, valueStart, end);
+    if (valueEnd <= valueStart) return undefined;
+    return { element: { key, value: { start: valueStart, end: valueEnd } }, end: valueEnd };
+  });
+}
+
+function parsedString(json: string): string | undefined {
+  try {
+    const value: unknown = JSON.parse(json);
+    return typeof value === 'string' ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The `{…}` items of the JSON list at [start, end), or undefined when any is something else (elementsOf). */
+function objectItemsOf(text: string, start: number, end: number): ValueRange[] | undefined {
+  return elementsOf(text, start, end, (at) => {
+    if (text[at] !== '{') return undefined;
+    const itemEnd = containerEnd(text, at);
+    return { element: { start: at, end: itemEnd }, end: itemEnd };
+  });
+}
+
+/**
+ * A List document cut into the pieces that are read one at a time: its own
+ * keys (the skeleton, `items` left empty) and each item. What kubectl makes
+ * of the whole is what the pieces make together, unless one of them does not
+ * read cleanly alone; the reader then reads the whole (documents.ts).
+ */
+export interface ListPieces {
+  /** The List's own text with its items left out (`items: []`), to be read on its own. */
+  skeleton: string;
+  /** Where each item is in the text (its placement: a field of an item is placed from its start). */
+  items: ValueRange[];
+  /** The text an item is read from, as long as its range: offsets within it are offsets from its start. */
+  itemText(item: ValueRange): string;
+}
+
+export function jsonListItems(text: string, start: number, end: number): ListPieces | undefined {
+  if (text[start] !== '{') return undefined;
+  const members = membersOf(text, start, end);
+  if (members === undefined || new Set(members.map((m) => m.key)).size !== members.length) return undefined;
+  const kind = members.find((m) => m.key === 'kind');
+  const items = members.find((m) => m.key === 'items');
+  if (kind === undefined || items === undefined || text[items.value.start] !== '[') return undefined;
+  if (!parsedString(text.slice(kind.value.start, kind.value.end))?.endsWith('List')) return undefined;
+  const ranges = objectItemsOf(text, items.value.start, items.value.end);
+  if (ranges === undefined) return undefined;
+  const skeleton = text.slice(start, items.value.start + 1) + text.slice(items.value.end - 1, end);
+  return { skeleton, items: ranges, itemText: ({ start, end }) => text.slice(start, end) };
+}

@@ -8,7 +8,7 @@
 // comment or a block scalar, so nothing in a string is ever counted and
 // nothing can hide from the count. Up to the limit the library's work stays
 // small (about 0.1 s at 10,000 levels).
-import { CST, type Document, isScalar, Lexer, Parser, visit } from 'yaml';
+import { CST, type Document, isCollection, isScalar, isSeq, Lexer, Parser, visit } from 'yaml';
 
 /** kubectl's limit (go-yaml's, as encoding/json's): no Kubernetes object nests anywhere near it. */
 export const MAX_NESTING_DEPTH = 10_000;
@@ -123,6 +123,12 @@ class Bound {
     if (++this.inText > this.perText) throw new DocumentTooLarge(offset, `more than ${this.perText} ${this.what}`);
   }
 
+  /** The counts of `other`, so that a trial read can be dropped (TextBounds.copy). */
+  countAs(other: Bound): void {
+    this.inDocument = other.inDocument;
+    this.inText = other.inText;
+  }
+
   newDocument(): void {
     this.inDocument = 0;
   }
@@ -148,6 +154,14 @@ export class TextBounds {
   readonly blankLines = new Bound(Infinity, MAX_TEXT_BLANK_LINES, 'empty lines');
   private readonly all = [this.scalars, this.items, this.structure, this.comments, this.documents, this.blankLines];
   strays = 0;
+
+  /** The same counts in a copy: a piece read on trial counts in the copy, kept only if the trial is. */
+  copy(): TextBounds {
+    const copy = new TextBounds();
+    for (const [i, bound] of copy.all.entries()) bound.countAs(this.all[i]!);
+    copy.strays = this.strays;
+    return copy;
+  }
 
   /** A count for the whole text is past its limit (or its syntax errors are): none of the rest is read. */
   get exceeded(): boolean {
@@ -251,23 +265,37 @@ export function unreadableYaml(text: string, onNewLine?: (offset: number) => voi
   }
 }
 
+/** A key kubectl's reader would not take as it stands: repeated in its mapping, or a list or a mapping. */
+export interface KeyProblem {
+  offset: number;
+  key: unknown;
+  /** repeated: kubectl keeps the last value; collection: go-yaml refuses it ("invalid map key"). */
+  problem: 'repeated' | 'collection';
+}
+
 /**
- * The first key that repeats one before it in the same mapping (its offset
- * and value), or undefined. The library's own check (`uniqueKeys`) compares
- * each key with every key before it: a mapping of 20,000 keys took 4.7 s,
- * 100,000 (under 1 MB) about two minutes. Here each mapping's scalar keys go
- * into a Set: the same keys the library's default compares equal (scalars
- * with the same value), in one pass.
+ * The first key that repeats one before it in the same mapping, or that is a
+ * list or a mapping (`? [1]`), or undefined. The library's own check
+ * (`uniqueKeys`) compares each key with every key before it: a mapping of
+ * 20,000 keys took 4.7 s, 100,000 (under 1 MB) about two minutes. Here each
+ * mapping's scalar keys go into a Set: the same keys the library's default
+ * compares equal (scalars with the same value), in one pass. A collection
+ * key the library would turn into a string (and say so on stderr, with
+ * advice about its own options); kubectl refuses the file.
  */
-export function firstDuplicateKey(doc: Document): { offset: number; key: unknown } | undefined {
-  let found: { offset: number; key: unknown } | undefined;
+export function firstKeyProblem(doc: Document): KeyProblem | undefined {
+  let found: KeyProblem | undefined;
   visit(doc, {
     Map(_, map) {
       const seen = new Set<unknown>();
       for (const { key } of map.items) {
+        if (isCollection(key)) {
+          found = { offset: key.range?.[0] ?? 0, key: isSeq(key) ? 'list' : 'mapping', problem: 'collection' };
+          return visit.BREAK;
+        }
         if (!isScalar(key)) continue;
         if (seen.has(key.value)) {
-          found = { offset: key.range?.[0] ?? 0, key: key.value };
+          found = { offset: key.range?.[0] ?? 0, key: key.value, problem: 'repeated' };
           return visit.BREAK;
         }
         seen.add(key.value);

@@ -81,6 +81,21 @@ describe('manifest documents', () => {
     assert.ok(typed?.ok, typed && !typed.ok ? typed.message : '');
   });
 
+  test('a mapping key that is a list or a mapping is refused where it stands, as kubectl refuses it', () => {
+    // The library would make it a string and say so on stderr; go-yaml says "invalid map key".
+    const cases = [
+      ['kind: A\nmetadata:\n  ? [1]\n  : x\n', 'list', { line: 3, col: 5 }],
+      ['{"kind": "A", "data": {{"a": 1}: 2}}', 'mapping', { line: 1, col: 24 }],
+    ] as const;
+    for (const [text, what, position] of cases) {
+      const [bad, ...rest] = parseSource({ file: 'k.yaml', text });
+      assert.equal(rest.length, 0);
+      assert.ok(bad && !bad.ok);
+      assert.equal(bad.message, `a mapping key that is a ${what}: kubectl refuses it ("invalid map key")`);
+      assert.deepEqual(bad.position, position);
+    }
+  });
+
   test('a mapping of 100,000 keys is read, and a key repeated at its end found, by the one-pass check', () => {
     // The library's uniqueKeys compared each key with every one before it: 20,000 keys took 4.7 s, 100,000 about
     // two minutes (5 minutes for this test); now under a second each. The time is make bench's to watch, not this test's.

@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { stringify } from 'yaml';
 import { runProcess } from '../helpers/process.js';
 import { DENIED, kubectl, readState, ROOT } from './env.js';
 
@@ -114,7 +115,42 @@ const CASES: { name: string; file: string; bytes: Buffer; expected: Verdict }[] 
     bytes: Buffer.from(`${asJson(GOOD, 'a')}\n---\n${sidecar(BAD).replace('name: enc', 'name: enc2')}`),
     expected: 'denied',
   },
+  {
+    name: 'a mapping key that is a list',
+    file: 'q.yaml',
+    bytes: Buffer.from(sidecar(GOOD).replace('spec:\n', '  ? [1]\n  : x\nspec:\n')),
+    expected: 'refused before sending',
+  },
+  // Lists as `kubectl get -o json` and `-o yaml` print them: read item by item (src/manifests/documents.ts).
+  {
+    name: 'a JSON List as kubectl prints it',
+    file: 'r.json',
+    bytes: Buffer.from(JSON.stringify(kubectlList(), null, 4)),
+    expected: 'denied',
+  },
+  {
+    name: 'a YAML List as kubectl prints it',
+    file: 's.yaml',
+    bytes: Buffer.from(stringify(kubectlList(), { indentSeq: false })),
+    expected: 'denied',
+  },
 ];
+
+/** Two Sidecars, the second with a host Istio refuses, as one List. */
+function kubectlList() {
+  const item = (name: string, host: string) => ({
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'Sidecar',
+    metadata: { name, namespace: NS, annotations: { note: 'list' } },
+    spec: { egress: [{ hosts: [host] }] },
+  });
+  return {
+    apiVersion: 'v1',
+    items: [item('enc', GOOD), item('enc2', BAD)],
+    kind: 'List',
+    metadata: { resourceVersion: '' },
+  };
+}
 
 let dir: string;
 

@@ -1,0 +1,74 @@
+// A YAML List as `kubectl get -o yaml` prints it, cut into its items by
+// lines, without parsing: every top-level key starts its line, `items:` is
+// followed by the items, and each item starts with `- ` at the start of its
+// line, its other lines indented. Only that shape is cut; anything else
+// (another document, a directive, an indented list, a line the scan cannot
+// place) is left to be read whole. Whether the pieces read cleanly, and as
+// the whole would, is for the reader to find (documents.ts listRead).
+import type { ListPieces, ValueRange } from './json-stream.js';
+
+/** The `items:` key alone on its line (a comment may follow). */
+const ITEMS_KEY = /^items:[ \t]*(?:#.*)?\r?$/;
+
+/** `-` alone or before white space, and not before an anchor or a tag. */
+const ITEM_START = /^-(?:[ \t]*\r?$|[ \t]+[^ \t&!])/;
+
+type LineKind = 'item' | 'key' | 'indented' | 'blank' | 'unknown';
+
+/** What a line is, by its first characters (`line` without its line break). */
+function lineKind(line: string): LineKind {
+  const first = line[0];
+  if (first === undefined) return 'blank';
+  if (first === ' ' || first === '\t') return line.trim() === '' ? 'blank' : 'indented';
+  if (first === '#') return 'blank';
+  // `- x` and `-` alone start an item; `---` ends the document, `-x` is a plain scalar: neither is cut.
+  // An anchor or a tag first (`- &a key: v`) would start the item's contents after it, where a field's
+  // place could not be found again from the item's text alone: kubectl writes neither.
+  if (first === '-') return ITEM_START.test(line) ? 'item' : 'unknown';
+  if (first === '.' || first === '%' || first === '?' || first === ':') return 'unknown';
+  return 'key';
+}
+
+/**
+ * The pieces of a text that is one `items:` List document in kubectl's
+ * shape, or undefined. The items' lines are left out of the skeleton and
+ * `items: []` stands on the `items:` line; each item is read with its `-`
+ * turned into a space, so that it is a mapping with every offset where it was.
+ */
+export function yamlListPieces(text: string): ListPieces | undefined {
+  let itemsLine: ValueRange | undefined;
+  let regionEnd = -1;
+  const items: ValueRange[] = [];
+  let inItems = false;
+  for (let start = 0; start < text.length; ) {
+    const newline = text.indexOf('\n', start);
+    const end = newline < 0 ? text.length : newline + 1;
+    const line = text.slice(start, newline < 0 ? text.length : newline);
+    const kind = lineKind(line);
+    if (kind === 'unknown') return undefined;
+    if (inItems) {
+      if (kind === 'key') {
+        inItems = false;
+        regionEnd = start;
+      } else if (kind === 'item') {
+        const last = items.at(-1);
+        if (last) last.end = start;
+        items.push({ start, end });
+      } else if (kind === 'indented' && items.length === 0)
+        return undefined; // an indented list, or more on `items:`
+      else if (items.length > 0) items.at(-1)!.end = end;
+    }
+    if (!inItems && kind === 'item') return undefined; // a list outside `items:`: not a mapping at the top
+    if (kind === 'key' && ITEMS_KEY.test(line)) {
+      if (itemsLine) return undefined; // a second `items:`: read whole, which names the repeated key
+      itemsLine = { start, end };
+      inItems = true;
+    }
+    start = end;
+  }
+  if (!itemsLine) return undefined;
+  if (inItems) regionEnd = text.length;
+  const lineBreak = /\r?\n$/.exec(text.slice(itemsLine.start, itemsLine.end))?.[0] ?? '';
+  const skeleton = `${text.slice(0, itemsLine.start)}items: []${lineBreak}${text.slice(regionEnd)}`;
+  return { skeleton, items, itemText: ({ start, end }) => ` ${text.slice(start + 1, end)}` };
+}
