@@ -69,7 +69,14 @@ export async function serve(
 ): Promise<RunningServer> {
   const limits: ServeLimits = { ...DEFAULT_SERVE_LIMITS, ...config.limits };
   const metrics = createMetrics();
-  const store = new ClusterStore();
+  // A listener that throws (a bug) is logged; the informer that applied the change keeps watching.
+  const store = new ClusterStore({
+    onListenerError: (err, kind, namespace, name) =>
+      logger.error(
+        { err: (err as Error)?.message ?? String(err), kind, namespace, name },
+        'a cluster view listener failed on a change',
+      ),
+  });
   // What has been started, undone in reverse if a later step fails: a failed
   // start must exit, not linger with informers retrying in the background.
   const teardown: (() => unknown)[] = [];

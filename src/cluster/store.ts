@@ -31,6 +31,16 @@ import type {
 export type ChangeKind = 'Sidecar' | 'Pod' | 'Namespace' | 'Workload' | 'Service' | 'ServiceEntry';
 export type ChangeListener = (kind: ChangeKind, namespace: string, name: string) => void;
 
+export interface ClusterStoreOptions {
+  /**
+   * A listener threw: every other listener has still been told of the change,
+   * and the change stays applied. Without it, the first error is thrown once
+   * all listeners ran (to the informer that applied the change, which then
+   * re-lists), so a caller that can log one should pass this instead.
+   */
+  onListenerError?: (err: unknown, kind: ChangeKind, namespace: string, name: string) => void;
+}
+
 type ByName<T> = Map<string, T>;
 
 /** Sidecars of one namespace, with the read-side arrays cached until the next change. */
@@ -738,6 +748,8 @@ export class ClusterStore implements ClusterView {
   };
   private readonly listeners = new Set<ChangeListener>();
 
+  constructor(private readonly options: ClusterStoreOptions = {}) {}
+
   // ---- reads (ClusterView) ----
   sidecar(namespace: string, name: string): SidecarInfo | undefined {
     return this.sidecarsByNs.get(namespace)?.byName.get(name);
@@ -1074,8 +1086,18 @@ export class ClusterStore implements ClusterView {
     this.known[kind] = true;
   }
 
+  /** Tells every listener, whatever one of them throws: one that failed must not keep the others from hearing. */
   private emit(kind: ChangeKind, namespace: string, name: string): void {
-    for (const l of this.listeners) l(kind, namespace, name);
+    let failed: { err: unknown } | undefined;
+    for (const l of this.listeners) {
+      try {
+        l(kind, namespace, name);
+      } catch (err) {
+        if (this.options.onListenerError) this.options.onListenerError(err, kind, namespace, name);
+        else failed ??= { err };
+      }
+    }
+    if (failed) throw failed.err;
   }
 }
 

@@ -402,6 +402,31 @@ describe('ClusterStore indexes', () => {
     assert.equal(s.knowsPods(), true);
   });
 
+  test('a listener that throws keeps no other from hearing the change, and the change stays applied', () => {
+    const fails = () => {
+      throw new Error('listener bug');
+    };
+    // Without a handler: every listener runs, then the first error reaches the writer (the informer).
+    const plain = new ClusterStore();
+    const heard: string[] = [];
+    plain.onChange(fails);
+    plain.onChange((kind, ns, name) => heard.push(`${kind} ${ns}/${name}`));
+    assert.throws(() => plain.upsertSidecar(sidecar('a', 's')), /listener bug/);
+    assert.deepEqual(heard, ['Sidecar a/s']);
+    assert.equal(plain.sidecar('a', 's')?.name, 's');
+    // With one (serve logs it): nothing reaches the writer.
+    const reported: string[] = [];
+    const logged = new ClusterStore({
+      onListenerError: (err, kind, ns, name) => reported.push(`${(err as Error).message}: ${kind} ${ns}/${name}`),
+    });
+    logged.onChange(fails);
+    logged.onChange((kind, ns, name) => heard.push(`${kind} ${ns}/${name}`));
+    logged.onChange(() => fails()); // a second listener (the same function would be the same member of the set)
+    logged.upsertPod(pod('a', 'p', { app: 'x' }));
+    assert.deepEqual(heard, ['Sidecar a/s', 'Pod a/p']);
+    assert.deepEqual(reported, ['listener bug: Pod a/p', 'listener bug: Pod a/p']);
+  });
+
   test('objects without a name are ignored instead of corrupting the view', () => {
     const s = new ClusterStore();
     assert.equal(s.upsertSidecar({ kind: 'Sidecar', metadata: {} }), undefined);
