@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { stringify } from 'yaml';
+import { parseSource, type Manifest } from '../../src/manifests/documents.js';
 import { runProcess } from '../helpers/process.js';
 import { DENIED, kubectl, readState, ROOT } from './env.js';
 
@@ -212,4 +213,51 @@ test('a repeated key: kubectl keeps the last value and drops the first without a
     checked.stdout,
     /repeated\.yaml:10:3: error: Map keys must be unique: "egress" is repeated \(kubectl would keep this last value and silently drop the earlier one\)/,
   );
+});
+
+test('kubectl get -o yaml and -o json of stored Sidecars: check reads each item where it stands, as it reads the List whole', async () => {
+  // Stored by kubectl apply: the last-applied annotation (a block scalar), a value long enough for the YAML
+  // printer to fold across lines, and the metadata the API server adds.
+  const long = 'a description long enough that the YAML printer folds it across several lines, past eighty columns';
+  const applied = Array.from({ length: 3 }, (_, i) =>
+    sidecar(GOOD, long)
+      .replace('name: enc', `name: dump-${i}`)
+      .replace('spec:\n', `spec:\n  workloadSelector:\n    labels:\n      app: dump-${i}\n`),
+  ).join('---\n');
+  const created = await kubectl(['apply', '-f', '-'], { stdin: applied });
+  assert.equal(created.code, 0, created.stderr);
+  try {
+    for (const [format, file, whole] of [
+      ['yaml', 'dump.yaml', (text: string) => `---\n${text}`],
+      ['json', 'dump.json', (text: string) => `# read whole\n${text}`],
+    ] as const) {
+      const dump = await kubectl(['get', 'sidecars', '-n', NS, '-o', format]);
+      assert.equal(dump.code, 0, dump.stderr);
+      const cut = parseSource({ file, text: dump.stdout });
+      assert.deepEqual(
+        cut.map((m) => m.ok && (m.object as { metadata: { name: string } }).metadata.name).sort(),
+        ['dump-0', 'dump-1', 'dump-2'],
+        format,
+      );
+      // The same text read as one document (a leading line the cut leaves alone), one line lower.
+      const read = parseSource({ file, text: whole(dump.stdout) });
+      const places = (ms: Manifest[], shift: number) =>
+        ms.map((m) => {
+          assert.ok(m.ok);
+          const at = (p: { line: number; col: number }) => ({ line: p.line - shift, col: p.col });
+          return [
+            m.object,
+            at(m.position),
+            at(m.locate('metadata.annotations[note]')),
+            at(m.locate('spec.egress[0].hosts[0]')),
+          ];
+        });
+      assert.deepEqual(places(cut, 0), places(read, 1), format);
+      const path = join(dir, file);
+      writeFileSync(path, dump.stdout);
+      assert.equal(await checkVerdict(path), 'accepted', format);
+    }
+  } finally {
+    await kubectl(['delete', 'sidecars', '-n', NS, 'dump-0', 'dump-1', 'dump-2']);
+  }
 });
