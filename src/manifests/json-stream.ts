@@ -191,7 +191,8 @@ export interface ListPieces {
 }
 
 export function jsonListItems(text: string, start: number, end: number): ListPieces | undefined {
-  if (text[start] !== '{') return undefined;
+  // Most values are single objects (a stream of them, as `jq -c '.items[]'` prints): not scanned at all.
+  if (text[start] !== '{' || !text.slice(start, end).includes('"items"')) return undefined;
   const members = membersOf(text, start, end);
   if (members === undefined || new Set(members.map((m) => m.key)).size !== members.length) return undefined;
   const kind = members.find((m) => m.key === 'kind');

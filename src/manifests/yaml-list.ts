@@ -7,6 +7,8 @@
 // the whole would, is for the reader to find (documents.ts listRead).
 import type { ListPieces, ValueRange } from './json-stream.js';
 
+/** Some line starts with `items:` (ITEMS_KEY on each line decides). */
+const ITEMS_LINE = /^items:/m;
 /** The `items:` key alone on its line (a comment may follow). */
 const ITEMS_KEY = /^items:[ \t]*(?:#.*)?\r?$/;
 
@@ -36,6 +38,8 @@ function lineKind(line: string): LineKind {
  * turned into a space, so that it is a mapping with every offset where it was.
  */
 export function yamlListPieces(text: string): ListPieces | undefined {
+  // Most texts hold no top-level `items:` at all: not scanned line by line.
+  if (!ITEMS_LINE.test(text)) return undefined;
   let itemsLine: ValueRange | undefined;
   let regionEnd = -1;
   const items: ValueRange[] = [];
