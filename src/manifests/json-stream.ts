@@ -8,6 +8,7 @@
 // value that does not close runs to the end of the text (where the library
 // then says what is wrong with it).
 
+import { MAX_DOCUMENTS } from '../util/yaml.js';
 import { GO_SPACE } from './text.js';
 
 /** What kubectl's reader skips between values. */
@@ -87,11 +88,18 @@ function stringEnd(text: string, start: number): number {
   return text.length;
 }
 
-/** The white space JSON allows inside a value (GO_SPACE is what kubectl skips between values). */
-const isJsonSpace = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+/**
+ * The white space JSON allows inside a value (GO_SPACE is what kubectl skips
+ * between values), less a CR that no line feed follows: the yaml library,
+ * which reads the pieces, does not take one as white space.
+ */
+function isJsonSpaceAt(text: string, i: number): boolean {
+  const c = text.charCodeAt(i);
+  return c === 0x20 || c === 0x0a || c === 0x09 || (c === 0x0d && text.charCodeAt(i + 1) === 0x0a);
+}
 
 function skipJsonSpace(text: string, i: number, end: number): number {
-  while (i < end && isJsonSpace(text.charCodeAt(i))) i++;
+  while (i < end && isJsonSpaceAt(text, i)) i++;
   return i;
 }
 
@@ -99,7 +107,8 @@ function skipJsonSpace(text: string, i: number, end: number): number {
 function scalarEnd(text: string, i: number, end: number): number {
   for (; i < end; i++) {
     const c = text.charCodeAt(i);
-    if (isJsonSpace(c) || c === 0x2c /* , */ || c === 0x7d /* } */ || c === 0x5d /* ] */) return i;
+    if (isJsonSpaceAt(text, i) || c === 0x0d || c === 0x2c /* , */ || c === 0x7d /* } */ || c === 0x5d /* ] */)
+      return i;
   }
   return end;
 }
@@ -113,8 +122,9 @@ interface Member {
  * The elements of the JSON object or list at [start, end), each read by
  * `element` from where it starts to where it ends (undefined: not one), or
  * undefined when they are not separated by commas and white space alone,
- * or the bracket that closes them is not at `end - 1`. Only boundaries are
- * found: whether each piece is well formed is for the reader of it to say.
+ * the bracket that closes them is not at `end - 1`, or there are more than
+ * MAX_DOCUMENTS. Only boundaries are found: whether each piece is well formed
+ * is for the reader of it to say.
  */
 function elementsOf<T>(
   text: string,
@@ -129,7 +139,7 @@ function elementsOf<T>(
   for (;;) {
     const read = element(i);
     if (read === undefined || read.end > end) return undefined;
-    out.push(read.element);
+    if (out.push(read.element) > MAX_DOCUMENTS) return undefined;
     i = skipJsonSpace(text, read.end, end);
     if (text[i] === ',') i = skipJsonSpace(text, i + 1, end);
     else return text[i] === close && i + 1 === end ? out : undefined;
