@@ -1,11 +1,12 @@
 // A YAML List as `kubectl get -o yaml` prints it, cut into its items by
 // lines, without parsing: every top-level key starts its line, `items:` is
-// followed at once by the items, and each item starts with `- ` at the start
-// of its line, its other lines indented. Only that shape is cut; anything
-// else (another document, a directive, an indented list, a comment or blank
-// line before the first item, a line the scan cannot place) is left to be
-// read whole. Whether the pieces read cleanly, and as the whole would, is for
-// the reader to find (documents.ts listRead).
+// followed at once by the items, and each item starts with `- ` at one column
+// (the first, as kubectl writes it, or indented, as yq does), its other lines
+// indented further. Only that shape is cut; anything else (another document,
+// a directive, a comment or blank line before the first item, a tab where the
+// scan would have to guess, a line the scan cannot place) is left to be read
+// whole. Whether the pieces read cleanly, and as the whole would, is for the
+// reader to find (documents.ts listRead).
 import { MAX_DOCUMENTS } from '../util/yaml.js';
 import type { ListPieces, ValueRange } from './json-stream.js';
 
@@ -34,12 +35,37 @@ function lineKind(line: string): LineKind {
   return 'key';
 }
 
+/** Where a line of the items region stands: an item, a line of the current one, the first after them, or unknown. */
+type RegionLine = 'item' | 'more' | 'end' | 'unknown';
+
+/** The column the items' `-` stands at, from the first line after `items:`; undefined when that is no item. */
+function itemIndent(line: string): number | undefined {
+  const dash = /^ *-/.exec(line);
+  if (!dash) return undefined;
+  const indent = dash[0].length - 1;
+  return ITEM_START.test(line.slice(indent)) ? indent : undefined;
+}
+
+/** A line in the items region, their `-` at column `indent`. */
+function regionLine(line: string, indent: number): RegionLine {
+  if (BLANK.test(line)) return 'more';
+  let spaces = 0;
+  while (line[spaces] === ' ') spaces++;
+  const first = line[spaces];
+  if (first === '#' || spaces > indent) return 'more';
+  if (first === '\t') return 'unknown';
+  if (spaces === indent && first === '-') return ITEM_START.test(line.slice(spaces)) ? 'item' : 'unknown';
+  // Back at the first column: a key of the List itself (lineKind says which); anything between, unknown.
+  return spaces === 0 ? 'end' : 'unknown';
+}
+
 /**
  * The pieces of a text that is one `items:` List document in kubectl's
- * shape, or undefined. The items' lines are left out of the skeleton and
- * `items: []` stands on the `items:` line; each item is read with its `-`
- * turned into a space, so that it is a mapping with every offset where it was.
- * At most MAX_DOCUMENTS items: a text of more is read whole, and refused.
+ * shape (or yq's, its items indented), or undefined. The items' lines are
+ * left out of the skeleton and `items: []` stands on the `items:` line; each
+ * item is read with its `-` turned into a space, so that it is a mapping with
+ * every offset where it was. At most MAX_DOCUMENTS items: a text of more is
+ * read whole, and refused.
  */
 export function yamlListPieces(text: string): ListPieces | undefined {
   // Most texts hold no top-level `items:` at all: not scanned line by line.
@@ -47,35 +73,49 @@ export function yamlListPieces(text: string): ListPieces | undefined {
   let itemsLine: ValueRange | undefined;
   let regionEnd = -1;
   const items: ValueRange[] = [];
+  let indent: number | undefined;
   let inItems = false;
   for (let start = 0; start < text.length; ) {
     const newline = text.indexOf('\n', start);
     const end = newline < 0 ? text.length : newline + 1;
-    const kind = lineKind(text.slice(start, newline < 0 ? text.length : newline));
-    if (kind === 'unknown') return undefined;
+    const line = text.slice(start, newline < 0 ? text.length : newline);
     if (inItems) {
-      const last = items.at(-1);
-      if (kind === 'key') {
-        inItems = false;
-        regionEnd = start;
-      } else if (kind === 'item') {
+      // Anything but an item right after `items:` (a comment, a blank line, more on the line) is read whole.
+      indent ??= itemIndent(line);
+      if (indent === undefined) return undefined;
+      const where = regionLine(line, indent);
+      if (where === 'unknown') return undefined;
+      if (where === 'item') {
+        const last = items.at(-1);
         if (last) last.end = start;
         if (items.push({ start, end }) > MAX_DOCUMENTS) return undefined;
-      } else if (last) last.end = end;
-      else return undefined; // anything but an item right after `items:` (an indented list, a comment, a blank line)
+      } else if (where === 'more') items.at(-1)!.end = end;
+      else {
+        inItems = false;
+        regionEnd = start;
+      }
     }
-    if (!inItems && kind === 'item') return undefined; // a list outside `items:`: not a mapping at the top
-    if (kind === 'key' && ITEMS_KEY.test(text.slice(start, newline < 0 ? text.length : newline))) {
-      if (itemsLine) return undefined; // a second `items:`: read whole, which names the repeated key
-      itemsLine = { start, end };
-      inItems = true;
+    if (!inItems) {
+      const kind = lineKind(line);
+      // A list outside `items:` is not a mapping at the top.
+      if (kind === 'unknown' || kind === 'item') return undefined;
+      if (kind === 'key' && ITEMS_KEY.test(line)) {
+        if (itemsLine) return undefined; // a second `items:`: read whole, which names the repeated key
+        itemsLine = { start, end };
+        inItems = true;
+      }
     }
     start = end;
   }
   // `items:` with nothing under it is null, not an empty list: read whole.
-  if (!itemsLine || items.length === 0) return undefined;
+  if (!itemsLine || indent === undefined || items.length === 0) return undefined;
   if (inItems) regionEnd = text.length;
   const lineBreak = /\r?\n$/.exec(text.slice(itemsLine.start, itemsLine.end))?.[0] ?? '';
   const skeleton = `${text.slice(0, itemsLine.start)}items: []${lineBreak}${text.slice(regionEnd)}`;
-  return { skeleton, items, itemText: ({ start, end }) => ` ${text.slice(start + 1, end)}` };
+  const dash = indent;
+  return {
+    skeleton,
+    items,
+    itemText: ({ start, end }) => `${text.slice(start, start + dash)} ${text.slice(start + dash + 1, end)}`,
+  };
 }

@@ -214,6 +214,11 @@ describe('a YAML List is read item by item', () => {
       got.map((m) => m.ok && m.object),
       items,
     );
+    // yq's shape: the items indented under `items:`.
+    const indented = stringify(list(items), { indentSeq: true, aliasDuplicateObjects: false });
+    assert.match(indented, /^items:\n {2}- /m);
+    assert.equal(yamlListPieces(indented)?.items.length, 3);
+    assert.deepEqual(splitYaml(indented), wholeYaml(indented));
     // Comments and blank lines between items, CRLF line ends.
     const commented = text.replace(/^- /gm, '# next\n\n- ');
     assert.deepEqual(splitYaml(commented), wholeYaml(commented));
@@ -326,13 +331,20 @@ describe('a YAML List is read item by item', () => {
         ': v',
         '- &a x',
         '- !t x',
+        ' \u00a0',
+        '  - x',
+        '  # c',
+        '    y: 2',
+        ' - z',
       ),
       at: fc.nat(),
+      /** kubectl's shape (`- ` at the first column) or yq's (the items indented under `items:`). */
+      indentSeq: fc.boolean(),
     });
     fc.assert(
-      fc.property(written, ({ kind, items, lineWidth, strings, extra, at }) => {
+      fc.property(written, ({ kind, items, lineWidth, strings, extra, at, indentSeq }) => {
         const options = {
-          indentSeq: false,
+          indentSeq,
           lineWidth,
           defaultStringType: strings,
           defaultKeyType: 'PLAIN' as const,
