@@ -91,7 +91,7 @@ spec:
   },
 };
 
-export function manifest(shape: FileShape): { text: string; sidecars: number } {
+function manifest(shape: FileShape): { text: string; sidecars: number } {
   const { open, item, separator, close } = SHAPES[shape];
   const parts: string[] = [open];
   let bytes = open.length + close.length;

@@ -3,7 +3,7 @@
 import { LineCounter, parseDocument, YAMLParseError } from 'yaml';
 import { DEFAULT_TEMPLATE, type DefaultsTemplate, type DependencyMap } from './generate.js';
 import { isRecord } from '../util/json.js';
-import { DUPLICATE_KEY_MESSAGE, firstKeyProblem, unreadableYaml } from '../util/yaml.js';
+import { collectionKeyMessage, DUPLICATE_KEY_MESSAGE, firstKeyProblem, unreadableYaml } from '../util/yaml.js';
 
 export class ConfigError extends Error {}
 
@@ -26,7 +26,7 @@ function load(text: string, what: string): unknown {
     if (doc.errors[0]) throw doc.errors[0];
     const bad = firstKeyProblem(doc);
     if (bad !== undefined) {
-      const problem = bad.problem === 'repeated' ? DUPLICATE_KEY_MESSAGE : `a mapping key that is a ${String(bad.key)}`;
+      const problem = bad.problem === 'repeated' ? DUPLICATE_KEY_MESSAGE : collectionKeyMessage(bad.collection);
       throw new ConfigError(`${what}: not valid YAML: ${problem} (line ${lines.linePos(bad.offset).line})`);
     }
     return doc.toJS();

@@ -13,6 +13,7 @@ import { isRecord } from '../util/json.js';
 import { formatCount } from '../sidecar/violation.js';
 import {
   boundedTokens,
+  collectionKeyMessage,
   DUPLICATE_KEY_MESSAGE,
   firstKeyProblem,
   MAX_DOCUMENTS,
@@ -252,7 +253,7 @@ function keyError(doc: Document.Parsed): { pos: [number]; code: string; message:
     return {
       pos: [found.offset],
       code: 'COLLECTION_KEY',
-      message: `a mapping key that is a ${String(found.key)}: kubectl refuses it ("invalid map key")`,
+      message: `${collectionKeyMessage(found.collection)}: kubectl refuses it ("invalid map key")`,
     };
   const key = JSON.stringify(String(found.key));
   const message = `${DUPLICATE_KEY_MESSAGE}: ${key} is repeated (kubectl would keep this last value and silently drop the earlier one)`;

@@ -103,12 +103,11 @@ function skipJsonSpace(text: string, i: number, end: number): number {
   return i;
 }
 
-/** Where a bare member value (a number, true, false, null) ends. */
+/** Where a bare member value (a number, true, false, null) ends: at white space (a CR of any kind), `,`, `}` or `]`. */
 function scalarEnd(text: string, i: number, end: number): number {
   for (; i < end; i++) {
     const c = text.charCodeAt(i);
-    if (isJsonSpaceAt(text, i) || c === 0x0d || c === 0x2c /* , */ || c === 0x7d /* } */ || c === 0x5d /* ] */)
-      return i;
+    if (c === 0x20 || c === 0x0a || c === 0x09 || c === 0x0d || c === 0x2c || c === 0x7d || c === 0x5d) return i;
   }
   return end;
 }

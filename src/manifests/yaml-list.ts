@@ -19,14 +19,14 @@ const ITEM_START = /^-(?:[ \t]*\r?$|[ \t]+[^ \t&!])/;
 /** Nothing but YAML's white space (not JavaScript's: U+00A0, \v and \f are content or refused). */
 const BLANK = /^[ \t]*\r?$/;
 
-type LineKind = 'item' | 'key' | 'indented' | 'blank' | 'unknown';
+/** A line outside the items: an item (not there), a top-level key, anything else a mapping holds, or unknown. */
+type LineKind = 'item' | 'key' | 'other' | 'unknown';
 
 /** What a line is, by its first characters (`line` without its line feed). */
 function lineKind(line: string): LineKind {
-  if (BLANK.test(line)) return 'blank';
   const first = line[0];
-  if (first === ' ' || first === '\t') return 'indented';
-  if (first === '#') return 'blank';
+  // Blank, indented (a value of the key above), or a comment.
+  if (BLANK.test(line) || first === ' ' || first === '\t' || first === '#') return 'other';
   // `- x` and `-` alone start an item; `---` ends the document, `-x` is a plain scalar: neither is cut.
   // An anchor or a tag first (`- &a key: v`) would start the item's contents after it, where a field's
   // place could not be found again from the item's text alone: kubectl writes neither.

@@ -265,13 +265,14 @@ export function unreadableYaml(text: string, onNewLine?: (offset: number) => voi
   }
 }
 
-/** A key kubectl's reader would not take as it stands: repeated in its mapping, or a list or a mapping. */
-export interface KeyProblem {
-  offset: number;
-  key: unknown;
-  /** repeated: kubectl keeps the last value; collection: go-yaml refuses it ("invalid map key"). */
-  problem: 'repeated' | 'collection';
-}
+/**
+ * A key kubectl's reader would not take as it stands: repeated in its mapping
+ * (kubectl keeps the last value), or a list or a mapping (go-yaml refuses it,
+ * "invalid map key").
+ */
+export type KeyProblem =
+  | { problem: 'repeated'; offset: number; key: unknown }
+  | { problem: 'collection'; offset: number; collection: 'list' | 'mapping' };
 
 /**
  * The first key that repeats one before it in the same mapping, or that is a
@@ -290,12 +291,12 @@ export function firstKeyProblem(doc: Document): KeyProblem | undefined {
       const seen = new Set<unknown>();
       for (const { key } of map.items) {
         if (isCollection(key)) {
-          found = { offset: key.range?.[0] ?? 0, key: isSeq(key) ? 'list' : 'mapping', problem: 'collection' };
+          found = { problem: 'collection', offset: key.range?.[0] ?? 0, collection: isSeq(key) ? 'list' : 'mapping' };
           return visit.BREAK;
         }
         if (!isScalar(key)) continue;
         if (seen.has(key.value)) {
-          found = { offset: key.range?.[0] ?? 0, key: key.value, problem: 'repeated' };
+          found = { problem: 'repeated', offset: key.range?.[0] ?? 0, key: key.value };
           return visit.BREAK;
         }
         seen.add(key.value);
@@ -308,3 +309,6 @@ export function firstKeyProblem(doc: Document): KeyProblem | undefined {
 
 /** The yaml library's words for a repeated key (kubectl takes the last value, see documents.ts). */
 export const DUPLICATE_KEY_MESSAGE = 'Map keys must be unique';
+
+/** What a key that is a list or a mapping is called, wherever one is refused (a manifest, a config file). */
+export const collectionKeyMessage = (collection: 'list' | 'mapping'): string => `a mapping key that is a ${collection}`;
