@@ -20,11 +20,17 @@ export interface Target {
  * CPU per request barely moves when other work shares the machine.
  */
 export function cpuSeconds(pid: number): number | undefined {
+  const times = cpuTimes(pid);
+  return times && times.user + times.system;
+}
+
+/** The same, user and system time apart: system time is the kernel's (sockets, wake-ups), user time the process's own. */
+export function cpuTimes(pid: number): { user: number; system: number } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // After "pid (comm) ", utime and stime are the 12th and 13th fields, in clock ticks (USER_HZ, 100 on Linux).
-    return (Number(fields[11]) + Number(fields[12])) / 100;
+    return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
   } catch {
     return undefined;
   }
@@ -33,6 +39,8 @@ export function cpuSeconds(pid: number): number | undefined {
 export interface Throughput {
   /** Server CPU per answered request, when the server's pid was given and /proc exists. */
   serverCpuUsPerRequest?: number;
+  /** The system (kernel) part of it. */
+  serverSysUsPerRequest?: number;
   rps: number;
   p50Ms: number;
   p99Ms: number;
@@ -45,7 +53,7 @@ export async function throughput(
   target: Target,
   opts: { connections: number; seconds: number; serverPid?: number },
 ): Promise<Throughput> {
-  const cpuBefore = opts.serverPid === undefined ? undefined : cpuSeconds(opts.serverPid);
+  const cpuBefore = opts.serverPid === undefined ? undefined : cpuTimes(opts.serverPid);
   const result = await autocannon({
     url: `${target.origin}${target.path}`,
     method: 'POST',
@@ -55,13 +63,14 @@ export async function throughput(
     pipelining: 1,
     duration: opts.seconds,
   });
-  const cpuAfter = opts.serverPid === undefined ? undefined : cpuSeconds(opts.serverPid);
-  const cpu =
-    cpuBefore !== undefined && cpuAfter !== undefined && result.requests.total > 0
-      ? ((cpuAfter - cpuBefore) * 1e6) / result.requests.total
-      : undefined;
+  const cpuAfter = opts.serverPid === undefined ? undefined : cpuTimes(opts.serverPid);
+  const perRequest = (seconds: number) => (seconds * 1e6) / result.requests.total;
+  const measured = cpuBefore !== undefined && cpuAfter !== undefined && result.requests.total > 0;
   return {
-    ...(cpu === undefined ? {} : { serverCpuUsPerRequest: cpu }),
+    ...(measured && {
+      serverCpuUsPerRequest: perRequest(cpuAfter.user + cpuAfter.system - cpuBefore.user - cpuBefore.system),
+      serverSysUsPerRequest: perRequest(cpuAfter.system - cpuBefore.system),
+    }),
     rps: result.requests.total / opts.seconds,
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,

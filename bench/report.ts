@@ -152,6 +152,33 @@ export const ROWS: readonly Row[] = [
     unit: 'µs',
     digits: 1,
   },
+  {
+    key: 'https_sys_us_noop_app',
+    label: 'of the server CPU per request, kernel (system) time: fair ceiling',
+    unit: 'µs',
+    digits: 1,
+  },
+  { key: 'https_sys_us_stub', label: 'kernel time per request: the stub decision', unit: 'µs', digits: 1 },
+  { key: 'https_sys_us_stub_10us', label: 'kernel time per request: the stub spinning 10 µs', unit: 'µs', digits: 1 },
+  { key: 'https_sys_us_validate', label: 'kernel time per request: /validate', unit: 'µs', digits: 1 },
+  {
+    key: 'https_sys_us_beyond_decision',
+    label: 'kernel part of the CPU beyond the stub and the decision, /validate (a decision makes no system calls)',
+    unit: 'µs',
+    digits: 1,
+  },
+  {
+    key: 'https_user_us_beyond_decision',
+    label: 'user part of the CPU beyond the stub and the decision, /validate',
+    unit: 'µs',
+    digits: 1,
+  },
+  {
+    key: 'https_sys_us_beyond_spin',
+    label: 'the same for the stub spinning 10 µs',
+    unit: 'µs',
+    digits: 1,
+  },
   { key: 'https_cpu_ratio', label: 'CPU ratio (fair ceiling ÷ validate CPU per request)', unit: '', digits: 2 },
   { key: 'https_p99_ms', label: 'HTTPS p99 at saturation, /validate', unit: 'ms', digits: 2 },
   {

@@ -296,6 +296,7 @@ async function httpsPhase(
     }
     const rps = (side: Side) => median(runs.map((r) => r[side].rps));
     const cpu = (side: Side) => median(runs.map((r) => r[side].serverCpuUsPerRequest ?? NaN));
+    const sys = (side: Side) => median(runs.map((r) => r[side].serverSysUsPerRequest ?? NaN));
     /** Median over rounds of the ratio within each round (each pair ran back to back). */
     const pairedRatio = (side: Side, ceiling: Side) => median(runs.map((r) => r[side].rps / r[ceiling].rps));
     results.https_rps_noop = round(rps('noop'), 0);
@@ -314,6 +315,10 @@ async function httpsPhase(
     results.https_cpu_us_stub_10us = round(cpu('stub-10us'), 0);
     results.https_cpu_us_validate = round(cpu('validate'), 0);
     results.https_cpu_ratio = round(cpu('noop-app') / cpu('validate'), 3);
+    results.https_sys_us_noop_app = round(sys('noop-app'), 1);
+    results.https_sys_us_stub = round(sys('stub'), 1);
+    results.https_sys_us_stub_10us = round(sys('stub-10us'), 1);
+    results.https_sys_us_validate = round(sys('validate'), 1);
     results.promoted_kb_per_scavenge = round(medianOf(runs.map((r) => r.validate.gc.promotedKbPerScavenge)), 1);
     results.promoted_kb_per_scavenge_noop_app = round(
       medianOf(runs.map((r) => r['noop-app'].gc.promotedKbPerScavenge)),
@@ -345,6 +350,22 @@ async function httpsPhase(
       round(Number(cpuUs) - Number(results.https_cpu_us_stub) - decisionUs, 1);
     results.https_cpu_us_beyond_decision = beyond(results.https_cpu_us_validate, stopped.decision.meanUs);
     results.https_cpu_us_beyond_spin = beyond(results.https_cpu_us_stub_10us, STUB_BURN_US);
+    // Of that, the kernel's part: a decision makes no system calls, yet a server answering fewer requests a second
+    // pays the kernel more for each (fewer ready sockets per wake-up, the client asleep more often), as the
+    // spinning stub, which touches no memory, shows too.
+    results.https_sys_us_beyond_decision = round(
+      Number(results.https_sys_us_validate) - Number(results.https_sys_us_stub),
+      1,
+    );
+    results.https_sys_us_beyond_spin = round(
+      Number(results.https_sys_us_stub_10us) - Number(results.https_sys_us_stub),
+      1,
+    );
+    // The rest is user time: the request's own code running slower beside a decision that reads memory.
+    results.https_user_us_beyond_decision = round(
+      Number(results.https_cpu_us_beyond_decision) - Number(results.https_sys_us_beyond_decision),
+      1,
+    );
   }
   if (stopped?.inServerMs) {
     results.fixed_rate_p99_ms_in_server = round(stopped.inServerMs.p99, 2);
